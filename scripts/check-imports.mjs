@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Keeps the layering of DESIGN.md true: each folder under src/ may import only the
+// folders listed for it. Test files (*.test.ts) may import anything. The consensus
+// core must also stay pure: no node: modules, clocks, timers or Math.random, so it is
+// deterministic and bundles for the browser.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve, sep } from 'node:path';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const src = join(root, 'src');
+
+/** folder -> folders it may import (besides itself). `node` = node:* builtins. */
+const allowed = {
+  lib: [],
+  raft: ['lib'],
+  check: ['lib'],
+  sim: ['lib', 'raft', 'check'],
+  cli: ['lib', 'raft', 'check', 'sim', 'node', 'pkg'],
+};
+const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
+
+function* walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* walk(path);
+    else if (name.endsWith('.ts')) yield path;
+  }
+}
+
+const problems = [];
+for (const file of walk(src)) {
+  const rel = relative(src, file);
+  const folder = rel.split(sep)[0];
+  const isTest = file.endsWith('.test.ts');
+  const rules = allowed[folder];
+  if (!rules) {
+    problems.push(`${rel}: folder "${folder}" has no import rule in scripts/check-imports.mjs`);
+    continue;
+  }
+  const text = readFileSync(file, 'utf8');
+  if (isTest) continue;
+  for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
+    const spec = match[1];
+    if (spec.startsWith('.')) {
+      const target = relative(src, resolve(dirname(file), spec)).split(sep)[0];
+      if (target !== folder && !rules.includes(target)) {
+        problems.push(`${rel}: imports ${spec} (folder "${target}"), but ${folder}/ may import only ${rules.filter((r) => r !== 'node' && r !== 'pkg').join(', ') || 'itself'}`);
+      }
+    } else if (spec.startsWith('node:')) {
+      if (!rules.includes('node')) problems.push(`${rel}: imports ${spec}; ${folder}/ must not use node: modules`);
+    } else if (!rules.includes('pkg')) {
+      problems.push(`${rel}: imports package ${spec}; ${folder}/ must not depend on packages`);
+    }
+  }
+  if (folder === 'raft' || folder === 'lib' || folder === 'check' || folder === 'sim') {
+    const line = text.split('\n').findIndex((l) => impurePattern.test(l) && !l.trim().startsWith('//') && !l.trim().startsWith('*'));
+    if (line >= 0) problems.push(`${rel}:${line + 1}: ${folder}/ must stay pure (no clocks, timers, Math.random or process)`);
+  }
+}
+
+if (problems.length > 0) {
+  console.error(`Import rules broken (${problems.length}):\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('import rules: ok');

@@ -1,0 +1,284 @@
+/**
+ * The plain data the consensus core takes in and hands out. Everything here is
+ * serializable (numbers, strings, booleans, Uint8Array, arrays of those), so the
+ * transport can encode it and the simulator can copy it.
+ */
+
+/** A member's id. 0 means "none" (no leader known, no vote cast). */
+export type NodeId = number;
+/** A Raft term (§5.1). Starts at 0, only ever increases on a node. */
+export type Term = number;
+/** A position in the replicated log, from 1. 0 means "before the first entry". */
+export type LogIndex = number;
+
+export const NO_NODE: NodeId = 0;
+
+export type EntryKind = 'normal' | 'config';
+
+/**
+ * A log entry. `normal` entries carry the state machine's command bytes (empty for
+ * the leader's no-op at the start of its term, §5.4.2 / thesis §6.4). `config`
+ * entries carry an encoded `ConfigChange` (see config.ts).
+ */
+export interface Entry {
+  readonly term: Term;
+  readonly index: LogIndex;
+  readonly kind: EntryKind;
+  readonly data: Uint8Array;
+}
+
+/** What must survive a crash besides the log (Figure 2, "Persistent state"). */
+export interface HardState {
+  readonly term: Term;
+  readonly vote: NodeId;
+  readonly commit: LogIndex;
+}
+
+/** The members of the cluster. Voters elect and commit; learners only receive the log. */
+export interface ClusterConfig {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
+
+export type ConfigChangeType = 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode';
+
+/** One single-server membership change (thesis §4.1). */
+export interface ConfigChange {
+  readonly type: ConfigChangeType;
+  readonly nodeId: NodeId;
+}
+
+/** Describes a snapshot: the state machine after applying every entry up to `index`. */
+export interface SnapshotMeta {
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly config: ClusterConfig;
+}
+
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: Uint8Array;
+}
+
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/** Volatile state worth telling the runtime about when it changes. */
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId;
+  readonly term: Term;
+}
+
+/** A linearizable read may be served once the state machine has applied `index`. */
+export interface ReadState {
+  readonly readId: string;
+  readonly index: LogIndex;
+}
+
+// ---------------------------------------------------------------------------
+// Messages between nodes. Every message carries the sender's term (§5.1); the
+// shared term check in RaftNode.step handles them before any role-specific step.
+// ---------------------------------------------------------------------------
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: Term;
+}
+
+/** RequestVote (§5.2), or its pre-vote twin (thesis §9.6) sent with term+1 without
+ * the sender having incremented its term. `transfer` marks an election started by
+ * TimeoutNow (thesis §3.10), which voters honour even while they hear a leader. */
+export interface VoteRequest extends Envelope {
+  readonly type: 'vote' | 'preVote';
+  readonly lastLogIndex: LogIndex;
+  readonly lastLogTerm: Term;
+  readonly transfer: boolean;
+}
+
+export interface VoteResponse extends Envelope {
+  readonly type: 'voteResponse' | 'preVoteResponse';
+  readonly granted: boolean;
+}
+
+/** AppendEntries (§5.3). */
+export interface AppendRequest extends Envelope {
+  readonly type: 'append';
+  readonly prevIndex: LogIndex;
+  readonly prevTerm: Term;
+  readonly entries: readonly Entry[];
+  readonly commit: LogIndex;
+}
+
+/**
+ * On success `index` is the last index the follower now knows matches the leader.
+ * On rejection `index` is the rejected `prevIndex`, and (`hintIndex`, `hintTerm`)
+ * name the follower's last entry that could still match, for fast backtracking
+ * (§5.3, "the follower can include the term of the conflicting entry").
+ */
+export interface AppendResponse extends Envelope {
+  readonly type: 'appendResponse';
+  readonly success: boolean;
+  readonly index: LogIndex;
+  readonly hintIndex: LogIndex;
+  readonly hintTerm: Term;
+}
+
+/** Heartbeats carry no entries. `commit` is capped by what the follower is known to
+ * hold, so a follower never commits an entry it has not verified. `readSeq` is the
+ * newest ReadIndex request the leader had queued when it sent this (thesis §6.4). */
+export interface HeartbeatRequest extends Envelope {
+  readonly type: 'heartbeat';
+  readonly commit: LogIndex;
+  readonly readSeq: number;
+}
+
+/** `lastIndex` lets the leader notice that appends it sent were lost. */
+export interface HeartbeatResponse extends Envelope {
+  readonly type: 'heartbeatResponse';
+  readonly readSeq: number;
+  readonly lastIndex: LogIndex;
+}
+
+/** InstallSnapshot (§7, Figure 13): one chunk of the snapshot at `offset`. */
+export interface SnapshotRequest extends Envelope {
+  readonly type: 'snapshot';
+  readonly meta: SnapshotMeta;
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly done: boolean;
+}
+
+/** `nextOffset` is the byte the follower wants next; `done` once it installed it. */
+export interface SnapshotResponse extends Envelope {
+  readonly type: 'snapshotResponse';
+  readonly snapshotIndex: LogIndex;
+  readonly nextOffset: number;
+  readonly done: boolean;
+}
+
+/** Leadership transfer (thesis §3.10): start an election now. */
+export interface TimeoutNowRequest extends Envelope {
+  readonly type: 'timeoutNow';
+}
+
+/** A follower asks the leader for a read index on behalf of its client (thesis §6.4). */
+export interface ReadIndexRequest extends Envelope {
+  readonly type: 'readIndex';
+  readonly readId: string;
+}
+
+export interface ReadIndexResponse extends Envelope {
+  readonly type: 'readIndexResponse';
+  readonly readId: string;
+  readonly index: LogIndex;
+}
+
+/** A follower forwards a client's command to the leader. */
+export interface ProposeRequest extends Envelope {
+  readonly type: 'propose';
+  readonly data: Uint8Array;
+}
+
+export type Message =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | HeartbeatRequest
+  | HeartbeatResponse
+  | SnapshotRequest
+  | SnapshotResponse
+  | TimeoutNowRequest
+  | ReadIndexRequest
+  | ReadIndexResponse
+  | ProposeRequest;
+
+export type MessageType = Message['type'];
+
+/**
+ * What the core asks the runtime to do. The runtime's contract, in this order:
+ *   1. persist `snapshot` (if any), `entries` (overwriting the log from
+ *      entries[0].index on) and `hardState` (if any), and fsync them;
+ *   2. only then send `messages` (a vote or an acknowledgement must never
+ *      leave before the state it promises is durable, Figure 2);
+ *   3. install `snapshot` in the state machine (if any), then apply
+ *      `committedEntries` in order, and serve `readStates` once applied;
+ *   4. call `advance(ready)`.
+ * `ready()` may not be called again before `advance`.
+ */
+export interface Ready {
+  readonly softState: SoftState | undefined;
+  readonly hardState: HardState | undefined;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | undefined;
+  readonly messages: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+}
+
+/** Why the core refused a request. Stable codes: callers branch on them. */
+export type RefusalReason =
+  | 'NOT_LEADER'
+  | 'NO_LEADER'
+  | 'TRANSFERRING'
+  | 'UNCOMMITTED_BYTES_LIMIT'
+  | 'ENTRY_TOO_LARGE'
+  | 'CONFIG_CHANGE_PENDING'
+  | 'NOT_COMMITTED_IN_TERM'
+  | 'INVALID_CONFIG_CHANGE'
+  | 'NOT_A_VOTER';
+
+export type Outcome<T> =
+  | ({ readonly ok: true } & T)
+  | { readonly ok: false; readonly reason: RefusalReason; readonly message: string; readonly leader: NodeId };
+
+/**
+ * Limits, each with its unit last in its name. Ticks are the only clock the core
+ * knows; the runtime decides how long a tick is.
+ */
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** A follower that hears no leader for a random time in
+   * [electionTicks, 2 * electionTicks) starts an election (§5.2). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly entriesPerMessageMax: number;
+  readonly bytesPerMessageMax: number;
+  readonly inflightMessagesMax: number;
+  readonly uncommittedBytesMax: number;
+  readonly snapshotChunkBytesMax: number;
+  /** Bytes of committed entries handed out in one Ready (at least one entry). */
+  readonly committedBytesPerReadyMax: number;
+  /** A single proposal larger than this is refused. */
+  readonly entryBytesMax: number;
+}
+
+export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  entriesPerMessageMax: 256,
+  bytesPerMessageMax: 1024 * 1024,
+  inflightMessagesMax: 64,
+  uncommittedBytesMax: 64 * 1024 * 1024,
+  snapshotChunkBytesMax: 512 * 1024,
+  committedBytesPerReadyMax: 4 * 1024 * 1024,
+  entryBytesMax: 2 * 1024 * 1024,
+};
+
+/** What a node finds on its disk when it starts (all empty for a brand-new node). */
+export interface PersistedState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot | undefined;
+  /** The log after the snapshot, contiguous from snapshot.meta.index + 1 (or 1). */
+  readonly entries: readonly Entry[];
+}
+
+/** A source of randomness; `int(n)` returns an integer in [0, n). */
+export interface RandomSource {
+  int(bound: number): number;
+}
