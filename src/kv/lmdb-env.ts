@@ -1,0 +1,107 @@
+/**
+ * The LMDB environment behind the store and its tables (named databases, all with byte
+ * keys and byte values):
+ *
+ *   meta        name (ASCII) -> varint   applied index, revision, compaction state, clock
+ *   history     enc(key) ‖ revision -> record   every kept version of every key (record.ts)
+ *   byRevision  revision ‖ sub -> enc(key)     the same changes in revision order: drives
+ *                                              compaction, and later watches from a revision
+ *   sessions    clientId -> session            exactly-once table (sessions.ts)
+ *   sessionLru  lastIndex -> clientId          sessions by last use, oldest first
+ *
+ * Durability. The Raft log is the source of truth: an entry is applied only once it is
+ * committed, and committed entries are in the fsynced WAL; on restart the runtime
+ * replays the entries after appliedIndex() (and restores the last snapshot first if
+ * appliedIndex() is older than it). The store therefore does not need each commit to be
+ * durable when it returns, only that a crash never leaves LMDB corrupt and that the
+ * applied index is stored in the same transaction as the data. Sync modes:
+ *   - 'relaxed' (the default): MDB_NOMETASYNC. Each commit fsyncs the data pages but not
+ *     the meta page; a system crash may undo the last transactions, never corrupt the
+ *     file (LMDB keeps ACI, loses only D). Replay covers what was undone.
+ *   - 'full': LMDB's default, both fsynced at each commit; for a store used without a log.
+ *   - 'none': MDB_NOSYNC, no fsync at all: a system crash (not a process crash) can
+ *     corrupt the file. Only for tests, simulations and benchmarks.
+ * A runtime that truncates its log must first hold a durable snapshot (snapshot()) at
+ * or past the truncation point, or call flush() and truncate at most to appliedIndex().
+ *
+ * Pages are 8 KiB: lmdb-js then accepts keys of up to 4026 bytes (1978 with 4 KiB
+ * pages), which key-encoding.ts needs for 3 KiB user keys. The page size is fixed when
+ * the environment is created; an existing one with other pages is refused.
+ */
+import { open, type RootDatabase } from 'lmdb';
+import { mkdirSync } from 'node:fs';
+
+export type SyncMode = 'relaxed' | 'full' | 'none';
+
+export const PAGE_BYTES = 8192;
+
+export interface TableRange {
+  readonly start?: Uint8Array;
+  readonly end?: Uint8Array;
+  readonly exclusiveStart?: boolean;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+/**
+ * The part of an lmdb-js database the store uses, typed for byte keys and values (lmdb-js
+ * accepts any Uint8Array and returns fresh Buffers for both). Reverse ranges start at
+ * `start` (inclusive) and go down to `end` (exclusive).
+ */
+export interface Table {
+  get(key: Uint8Array): Buffer | undefined;
+  putSync(key: Uint8Array, value: Uint8Array): void;
+  removeSync(key: Uint8Array): boolean;
+  clearSync(): void;
+  getCount(): number;
+  getRange(options?: TableRange): Iterable<{ key: Buffer; value: Buffer }>;
+}
+
+export interface KvEnv {
+  readonly root: RootDatabase<Buffer, Uint8Array>;
+  readonly meta: Table;
+  readonly history: Table;
+  readonly byRevision: Table;
+  readonly sessions: Table;
+  readonly sessionLru: Table;
+}
+
+export function openKvEnv(path: string, sync: SyncMode): KvEnv {
+  mkdirSync(path, { recursive: true });
+  const syncOptions =
+    sync === 'none' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
+  const root = open<Buffer, Uint8Array>({
+    path,
+    pageSize: PAGE_BYTES,
+    maxDbs: 8,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+    ...syncOptions,
+  });
+  const pageSize = (root.getStats() as { pageSize?: number }).pageSize;
+  if (pageSize !== PAGE_BYTES) {
+    void root.close();
+    throw new Error(`Cannot open key-value store ${path}: its LMDB page size is ${pageSize}, this version needs ${PAGE_BYTES}`);
+  }
+  const table = (name: string): Table =>
+    root.openDB<Buffer, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' }) as unknown as Table;
+  return {
+    root,
+    meta: table('meta'),
+    history: table('history'),
+    byRevision: table('by-revision'),
+    sessions: table('sessions'),
+    sessionLru: table('session-lru'),
+  };
+}
+
+/** Every table, in the order snapshots list them. */
+export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
+  return [
+    ['meta', env.meta],
+    ['history', env.history],
+    ['by-revision', env.byRevision],
+    ['sessions', env.sessions],
+    ['session-lru', env.sessionLru],
+  ];
+}

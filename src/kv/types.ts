@@ -1,0 +1,197 @@
+/**
+ * The key-value store's data model: etcd's (api/v3 mvccpb and etcdserverpb), so that etcd
+ * v3 clients can be served by a thin adapter. Keys and values are bytes. Revisions,
+ * versions and lease ids are non-negative safe integers (below 2^53); etcd uses int64,
+ * which no store will reach by counting.
+ *
+ * Names follow etcd's fields in camelCase; enums are string unions.
+ */
+import type { KvError } from './errors.js';
+
+/** A key as stored at some revision (etcd's mvccpb.KeyValue). */
+export interface KeyValue {
+  readonly key: Uint8Array;
+  /** Revision of the last creation of this key (reset by a delete and a new put). */
+  readonly createRevision: number;
+  /** Revision of the last change to this key. */
+  readonly modRevision: number;
+  /** 1 on creation, +1 on each put; a delete resets it (the key no longer exists). */
+  readonly version: number;
+  readonly value: Uint8Array;
+  /** The lease attached to the key, 0 for none. */
+  readonly lease: number;
+}
+
+export type SortOrder = 'none' | 'ascend' | 'descend';
+export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+
+/**
+ * Keys in [key, rangeEnd). `rangeEnd` absent or empty: the single key `key`. `rangeEnd`
+ * = [0x00]: every key >= `key` (with `key` = [0x00]: every key). `rangeEnd` =
+ * prefixEnd(key) (see key-range.ts): every key starting with `key`.
+ */
+export interface RangeRequest {
+  readonly type: 'range';
+  readonly key: Uint8Array;
+  readonly rangeEnd?: Uint8Array;
+  /** At most this many keys in `kvs`; 0 or absent: no limit. */
+  readonly limit?: number;
+  /** Read the store as it was at this revision; 0 or absent: the current revision. */
+  readonly revision?: number;
+  readonly sortOrder?: SortOrder;
+  readonly sortTarget?: SortTarget;
+  /** Return keys without values. */
+  readonly keysOnly?: boolean;
+  /** Return only `count`, no keys. */
+  readonly countOnly?: boolean;
+  /** Filters on the keys returned (0 or absent: no filter). As in etcd they do not change `count`. */
+  readonly minModRevision?: number;
+  readonly maxModRevision?: number;
+  readonly minCreateRevision?: number;
+  readonly maxCreateRevision?: number;
+}
+
+export interface PutRequest {
+  readonly type: 'put';
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** Lease id to attach; 0 or absent: none. */
+  readonly lease?: number;
+  /** Return the key as it was before this put. */
+  readonly prevKv?: boolean;
+  /** Keep the current value (the key must exist; `value` must be empty). */
+  readonly ignoreValue?: boolean;
+  /** Keep the current lease (the key must exist; `lease` must be 0). */
+  readonly ignoreLease?: boolean;
+}
+
+export interface DeleteRangeRequest {
+  readonly type: 'deleteRange';
+  readonly key: Uint8Array;
+  /** As in RangeRequest. */
+  readonly rangeEnd?: Uint8Array;
+  /** Return the deleted keys as they were. */
+  readonly prevKv?: boolean;
+}
+
+export type CompareResult = 'equal' | 'notEqual' | 'less' | 'greater';
+export type CompareNumericTarget = 'version' | 'create' | 'mod' | 'lease';
+
+interface CompareBase {
+  readonly key: Uint8Array;
+  /** As in RangeRequest: when given, every key in the range must satisfy the compare. */
+  readonly rangeEnd?: Uint8Array;
+  readonly result: CompareResult;
+}
+
+/**
+ * One guard of a transaction (etcd's Compare). A missing key compares as version,
+ * create, mod and lease 0; a value compare on a missing key is false (as in etcd).
+ */
+export type Compare =
+  | (CompareBase & { readonly target: CompareNumericTarget; readonly operand: number })
+  | (CompareBase & { readonly target: 'value'; readonly operand: Uint8Array });
+
+/** If every compare holds, run `success`, else `failure`; atomically, at one revision. */
+export interface TxnRequest {
+  readonly type: 'txn';
+  readonly compare: readonly Compare[];
+  readonly success: readonly RequestOp[];
+  readonly failure: readonly RequestOp[];
+}
+
+export type RequestOp = RangeRequest | PutRequest | DeleteRangeRequest | TxnRequest;
+
+/** Drop history superseded at or before `revision`; reads below it fail with COMPACTED. */
+export interface CompactRequest {
+  readonly type: 'compact';
+  readonly revision: number;
+}
+
+/** Changes nothing; advances the applied index (and lets session expiry and compaction progress). */
+export interface NoopRequest {
+  readonly type: 'noop';
+}
+
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest;
+
+/** A client session for exactly-once semantics (Raft thesis §6.3). */
+export interface ClientSession {
+  /** Unique per client session (e.g. random); at most `clientIdBytesMax` bytes of UTF-8. */
+  readonly clientId: string;
+  /** 1 for the first command of a session, then increasing. */
+  readonly seq: number;
+}
+
+/** What a log entry carries: a command, and who sent it when. */
+export interface Command {
+  readonly body: CommandBody;
+  readonly session?: ClientSession;
+  /**
+   * The proposing leader's wall clock in milliseconds. The state machine never reads a
+   * clock of its own (every replica must apply identically); its notion of time is the
+   * largest `timeMs` applied so far, used to expire client sessions.
+   */
+  readonly timeMs?: number;
+}
+
+export interface RangeResponse {
+  readonly type: 'range';
+  readonly kvs: readonly KeyValue[];
+  /** Keys in the range at the revision read (before the mod/create filters, as in etcd). */
+  readonly count: number;
+  /** True when `limit` cut the list of keys. */
+  readonly more: boolean;
+}
+
+export interface PutResponse {
+  readonly type: 'put';
+  readonly prevKv?: KeyValue;
+}
+
+export interface DeleteRangeResponse {
+  readonly type: 'deleteRange';
+  readonly deleted: number;
+  /** Present when asked for with `prevKv`. */
+  readonly prevKvs: readonly KeyValue[];
+}
+
+export interface TxnResponse {
+  readonly type: 'txn';
+  readonly succeeded: boolean;
+  readonly responses: readonly ResponseOp[];
+}
+
+export interface CompactResponse {
+  readonly type: 'compact';
+}
+
+export interface NoopResponse {
+  readonly type: 'noop';
+}
+
+export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse;
+
+/**
+ * The outcome of applying one command, as the client sees it. `revision` is the store's
+ * revision after the command (etcd's response header revision).
+ */
+export type CommandResult =
+  | { readonly ok: true; readonly revision: number; readonly response: CommandResponse }
+  | { readonly ok: false; readonly error: KvError };
+
+/** A change, in the order applied, for watchers (etcd's mvccpb.Event). */
+export interface KvEvent {
+  readonly type: 'put' | 'delete';
+  /** For a delete: the key, with modRevision = the deleting revision and all else zero/empty. */
+  readonly kv: KeyValue;
+  /** The key before the change, if it existed. */
+  readonly prevKv?: KeyValue;
+}
+
+/** A read served outside the log (after ReadIndex, or a serializable read). */
+export interface ReadResponse extends RangeResponse {
+  /** The store's current revision (etcd's header revision), even for a historical read. */
+  readonly revision: number;
+}

@@ -1,0 +1,293 @@
+/**
+ * Checks on requests at the boundary, before anything changes: each problem gets a
+ * stable code and a message that names it (`put: key is 5000 bytes; the limit is 3072
+ * (keyBytesMax)`). The API layer calls prepareCommand() with the configured limits
+ * before proposing; the state machine calls validateCommand() again with HARD_LIMITS
+ * when it applies, so that a command that slipped past (another node's configuration, a
+ * hand-made entry) is refused the same way on every replica rather than corrupting the
+ * store: HARD_LIMITS are constants, never configuration, so apply stays deterministic.
+ */
+import { encodeCommand, DECODE_DEPTH_MAX } from './command.js';
+import { kvError, type KvError, type KvResult } from './errors.js';
+import { KEY_BYTES_PHYSICAL_MAX } from './key-encoding.js';
+import { compareBytes, inRange, isFromKey, isSingleKey } from './key-range.js';
+import type { Command, Compare, RangeRequest, RequestOp, TxnRequest } from './types.js';
+
+export interface Limits {
+  /** Bytes in a key (or a range end). At most KEY_BYTES_PHYSICAL_MAX (see key-encoding.ts). */
+  readonly keyBytesMax: number;
+  readonly valueBytesMax: number;
+  /** Bytes of the encoded command (what goes in the log entry). */
+  readonly requestBytesMax: number;
+  /** Compares, success ops and failure ops of one txn, each (etcd's --max-txn-ops). */
+  readonly txnOpsMax: number;
+  /** Levels of transactions inside transactions. */
+  readonly txnDepthMax: number;
+  readonly clientIdBytesMax: number;
+}
+
+export const defaultLimits: Limits = {
+  // 4 KiB keys do not fit in an LMDB key once encoded (key-encoding.ts); 3 KiB does.
+  keyBytesMax: 3 * 1024,
+  valueBytesMax: 1024 * 1024,
+  // etcd's default --max-request-bytes; below the Raft core's entryBytesMax (2 MiB).
+  requestBytesMax: 1536 * 1024,
+  txnOpsMax: 128,
+  txnDepthMax: 8,
+  clientIdBytesMax: 256,
+};
+
+/** What the state machine enforces on apply, whatever the configuration. */
+export const HARD_LIMITS: Limits = {
+  keyBytesMax: KEY_BYTES_PHYSICAL_MAX,
+  valueBytesMax: 64 * 1024 * 1024,
+  requestBytesMax: Number.MAX_SAFE_INTEGER,
+  txnOpsMax: 10_000,
+  txnDepthMax: DECODE_DEPTH_MAX,
+  clientIdBytesMax: 1024,
+};
+
+/** Configured limits must lie within the hard ones, or applies would refuse what the API accepted. */
+export function checkLimits(limits: Limits): void {
+  for (const name of Object.keys(HARD_LIMITS) as (keyof Limits)[]) {
+    const value = limits[name];
+    if (!Number.isSafeInteger(value) || value < 1 || value > HARD_LIMITS[name]) {
+      throw new RangeError(`limit ${name} = ${value} must be an integer in [1, ${HARD_LIMITS[name]}]`);
+    }
+  }
+}
+
+/** Validates and encodes a command for proposal: the bytes to put in the log entry, or the problem. */
+export function prepareCommand(command: Command, limits: Limits = defaultLimits): KvResult<Uint8Array> {
+  const problem = validateCommand(command, limits);
+  if (problem) return { ok: false, error: problem };
+  const bytes = encodeCommand(command);
+  if (bytes.length > limits.requestBytesMax) {
+    return {
+      ok: false,
+      error: kvError('REQUEST_TOO_LARGE', `request is ${bytes.length} bytes encoded; the limit is ${limits.requestBytesMax} (requestBytesMax)`),
+    };
+  }
+  return { ok: true, value: bytes };
+}
+
+/** The first problem with `command`, or undefined. Does not check the encoded size (prepareCommand does). */
+export function validateCommand(command: Command, limits: Limits = defaultLimits): KvError | undefined {
+  if (command.session) {
+    const { clientId, seq } = command.session;
+    const idBytes = Buffer.byteLength(clientId, 'utf8');
+    if (typeof clientId !== 'string' || idBytes === 0) return kvError('INVALID_SESSION', 'session: clientId is empty');
+    if (idBytes > limits.clientIdBytesMax) {
+      return kvError('INVALID_SESSION', `session: clientId is ${idBytes} bytes; the limit is ${limits.clientIdBytesMax} (clientIdBytesMax)`);
+    }
+    if (!Number.isSafeInteger(seq) || seq < 1) return kvError('INVALID_SESSION', `session: seq must be an integer >= 1, got ${seq}`);
+  }
+  if (command.timeMs !== undefined) {
+    const problem = checkUint(command.timeMs, 'timeMs', '');
+    if (problem) return problem;
+  }
+  const body = command.body;
+  switch (body.type) {
+    case 'put':
+    case 'deleteRange':
+      return validateOp(body, limits, '', 1);
+    case 'txn': {
+      const problem = validateOp(body, limits, '', 1);
+      return problem ?? checkTxnIntervals(body);
+    }
+    case 'compact':
+      if (!Number.isSafeInteger(body.revision) || body.revision < 1) {
+        return kvError('INVALID_ARGUMENT', `compact: revision must be an integer >= 1, got ${body.revision}`);
+      }
+      return undefined;
+    case 'noop':
+      return undefined;
+    default:
+      return kvError('BAD_COMMAND', `unknown command type ${JSON.stringify((body as { type: unknown }).type)}`);
+  }
+}
+
+/** The first problem with a read request, or undefined. */
+export function validateRangeRequest(request: RangeRequest, limits: Limits = defaultLimits): KvError | undefined {
+  return validateOp(request, limits, '', 1);
+}
+
+function validateOp(op: RequestOp, limits: Limits, path: string, depth: number): KvError | undefined {
+  const where = `${path}${op.type}: `;
+  switch (op.type) {
+    case 'put': {
+      const problem = checkKey(op.key, limits, where, 'key');
+      if (problem) return problem;
+      if (!(op.value instanceof Uint8Array)) return kvError('INVALID_ARGUMENT', `${where}value must be bytes`);
+      if (op.value.length > limits.valueBytesMax) {
+        return kvError('VALUE_TOO_LARGE', `${where}value is ${op.value.length} bytes; the limit is ${limits.valueBytesMax} (valueBytesMax)`);
+      }
+      const lease = op.lease ?? 0;
+      const leaseProblem = checkUint(lease, 'lease', where);
+      if (leaseProblem) return leaseProblem;
+      if (op.ignoreValue && op.value.length > 0) {
+        return kvError('VALUE_PROVIDED', `${where}ignoreValue is set, so value must be empty (it is ${op.value.length} bytes)`);
+      }
+      if (op.ignoreLease && lease !== 0) {
+        return kvError('LEASE_PROVIDED', `${where}ignoreLease is set, so lease must be 0 (it is ${lease})`);
+      }
+      return undefined;
+    }
+    case 'deleteRange':
+      return checkRange(op.key, op.rangeEnd, limits, where);
+    case 'range': {
+      const problem = checkRange(op.key, op.rangeEnd, limits, where);
+      if (problem) return problem;
+      for (const name of ['limit', 'revision', 'minModRevision', 'maxModRevision', 'minCreateRevision', 'maxCreateRevision'] as const) {
+        const p = checkUint(op[name] ?? 0, name, where);
+        if (p) return p;
+      }
+      if (op.sortOrder !== undefined && !['none', 'ascend', 'descend'].includes(op.sortOrder)) {
+        return kvError('INVALID_ARGUMENT', `${where}unknown sortOrder ${JSON.stringify(op.sortOrder)}`);
+      }
+      if (op.sortTarget !== undefined && !['key', 'version', 'create', 'mod', 'value'].includes(op.sortTarget)) {
+        return kvError('INVALID_ARGUMENT', `${where}unknown sortTarget ${JSON.stringify(op.sortTarget)}`);
+      }
+      return undefined;
+    }
+    case 'txn':
+      return validateTxn(op, limits, path, depth);
+    default:
+      return kvError('BAD_COMMAND', `${path}unknown operation type ${JSON.stringify((op as { type: unknown }).type)}`);
+  }
+}
+
+function validateTxn(txn: TxnRequest, limits: Limits, path: string, depth: number): KvError | undefined {
+  const where = `${path}txn: `;
+  if (depth > limits.txnDepthMax) {
+    return kvError('TXN_TOO_DEEP', `${where}transactions are nested ${depth} deep; the limit is ${limits.txnDepthMax} (txnDepthMax)`);
+  }
+  for (const [name, list] of [['compare', txn.compare], ['success', txn.success], ['failure', txn.failure]] as const) {
+    if (!Array.isArray(list)) return kvError('INVALID_ARGUMENT', `${where}${name} must be a list`);
+    if (list.length > limits.txnOpsMax) {
+      return kvError('TOO_MANY_OPS', `${where}${name} has ${list.length} entries; the limit is ${limits.txnOpsMax} (txnOpsMax)`);
+    }
+  }
+  for (const [i, c] of txn.compare.entries()) {
+    const problem = validateCompare(c, limits, `${path}txn.compare[${i}]: `);
+    if (problem) return problem;
+  }
+  for (const branch of ['success', 'failure'] as const) {
+    for (const [i, op] of txn[branch].entries()) {
+      const problem = validateOp(op, limits, `${path}txn.${branch}[${i}] `, depth + 1);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+function validateCompare(c: Compare, limits: Limits, where: string): KvError | undefined {
+  const problem = checkRange(c.key, c.rangeEnd, limits, where);
+  if (problem) return problem;
+  if (!['equal', 'notEqual', 'less', 'greater'].includes(c.result)) {
+    return kvError('INVALID_ARGUMENT', `${where}unknown compare result ${JSON.stringify(c.result)}`);
+  }
+  if (c.target === 'value') {
+    if (!(c.operand instanceof Uint8Array)) return kvError('INVALID_ARGUMENT', `${where}a value compare needs bytes`);
+    if (c.operand.length > limits.valueBytesMax) {
+      return kvError('VALUE_TOO_LARGE', `${where}compared value is ${c.operand.length} bytes; the limit is ${limits.valueBytesMax} (valueBytesMax)`);
+    }
+    return undefined;
+  }
+  if (!['version', 'create', 'mod', 'lease'].includes(c.target)) {
+    return kvError('INVALID_ARGUMENT', `${where}unknown compare target ${JSON.stringify((c as { target: unknown }).target)}`);
+  }
+  return checkUint(c.operand, c.target, where);
+}
+
+function checkKey(key: Uint8Array, limits: Limits, where: string, name: string): KvError | undefined {
+  if (!(key instanceof Uint8Array)) return kvError('INVALID_ARGUMENT', `${where}${name} must be bytes`);
+  if (name === 'key' && key.length === 0) return kvError('KEY_EMPTY', `${where}key is empty`);
+  if (key.length > limits.keyBytesMax) {
+    return kvError('KEY_TOO_LARGE', `${where}${name} is ${key.length} bytes; the limit is ${limits.keyBytesMax} (keyBytesMax)`);
+  }
+  return undefined;
+}
+
+function checkRange(key: Uint8Array, rangeEnd: Uint8Array | undefined, limits: Limits, where: string): KvError | undefined {
+  const problem = checkKey(key, limits, where, 'key') ?? (rangeEnd !== undefined ? checkKey(rangeEnd, limits, where, 'rangeEnd') : undefined);
+  if (problem) return problem;
+  if (!isSingleKey(rangeEnd) && !isFromKey(rangeEnd) && compareBytes(rangeEnd as Uint8Array, key) <= 0) {
+    return kvError(
+      'INVALID_RANGE',
+      `${where}rangeEnd must be greater than key (or [0x00] for every key from key on, or empty for the key alone)`,
+    );
+  }
+  return undefined;
+}
+
+function checkUint(value: number, name: string, where: string): KvError | undefined {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    return kvError('INVALID_ARGUMENT', `${where}${name} must be a non-negative integer, got ${value}`);
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------
+// etcd's checkIntervals: within what one transaction may execute, no key is put twice
+// and no key is both put and deleted. The store relies on it: a key changes at most once
+// per revision. Branches of one nested txn exclude each other, so they may overlap.
+// ---------------------------------------------------------------------------------
+
+interface Interval {
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array | undefined;
+}
+
+class KeySet {
+  private readonly keys = new Set<string>();
+  has(key: Uint8Array): boolean {
+    return this.keys.has(Buffer.from(key).toString('latin1'));
+  }
+  add(key: Uint8Array): void {
+    this.keys.add(Buffer.from(key).toString('latin1'));
+  }
+  *[Symbol.iterator](): Generator<Uint8Array> {
+    for (const k of this.keys) yield Buffer.from(k, 'latin1');
+  }
+}
+
+function checkTxnIntervals(txn: TxnRequest): KvError | undefined {
+  for (const branch of ['success', 'failure'] as const) {
+    const outcome = intervalsOf(txn[branch], `txn.${branch}`);
+    if ('error' in outcome) return outcome.error;
+  }
+  return undefined;
+}
+
+function intervalsOf(ops: readonly RequestOp[], path: string): { puts: KeySet; dels: Interval[] } | { error: KvError } {
+  const dels: Interval[] = [];
+  for (const op of ops) if (op.type === 'deleteRange') dels.push({ key: op.key, rangeEnd: op.rangeEnd });
+  const deleted = (key: Uint8Array): boolean => dels.some((d) => inRange(key, d.key, d.rangeEnd));
+  const duplicate = (key: Uint8Array): { error: KvError } => ({
+    error: kvError('DUPLICATE_KEY', `${path}: key ${JSON.stringify(Buffer.from(key).toString('latin1'))} is changed more than once in one transaction`),
+  });
+  const puts = new KeySet();
+  for (const [i, op] of ops.entries()) {
+    if (op.type !== 'txn') continue;
+    const then = intervalsOf(op.success, `${path}[${i}].success`);
+    if ('error' in then) return then;
+    const otherwise = intervalsOf(op.failure, `${path}[${i}].failure`);
+    if ('error' in otherwise) return otherwise;
+    for (const k of then.puts) {
+      if (puts.has(k) || deleted(k)) return duplicate(k);
+      puts.add(k);
+    }
+    for (const k of otherwise.puts) {
+      if ((puts.has(k) && !then.puts.has(k)) || deleted(k)) return duplicate(k);
+      puts.add(k);
+    }
+    dels.push(...then.dels, ...otherwise.dels);
+  }
+  for (const op of ops) {
+    if (op.type !== 'put') continue;
+    if (puts.has(op.key) || deleted(op.key)) return duplicate(op.key);
+    puts.add(op.key);
+  }
+  return { puts, dels };
+}
