@@ -146,3 +146,27 @@ test('thesis §3.10: only the leader transfers, and only to a voter', () => {
   assert.equal(c.leader()?.id, 1);
   assert.equal(c.node(1).status().term, 1);
 });
+
+test('thesis §3.10, §7: a target that needs a snapshot receives it before TimeoutNow', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.crash(3);
+  settle(c, 1, ['a', 'b', 'c']);
+  const snapshotIndex = c.compact(1);
+  c.start(3);
+  assert.equal(c.node(3).status().lastIndex, 1);
+
+  const order: string[] = [];
+  c.filter = (m) => {
+    if (m.to === 3 && (m.type === 'snapshot' || m.type === 'timeoutNow')) order.push(m.type);
+    return true;
+  };
+  assert.ok(c.node(1).transferLeadership(3).ok);
+  c.stabilize();
+  assert.deepEqual(order, ['snapshot', 'timeoutNow']);
+  assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
+  assert.equal(c.leader()?.id, 3);
+  assert.equal(c.node(3).status().term, 2);
+  settle(c, 3, ['d']);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), ['a', 'b', 'c', 'd']);
+});
