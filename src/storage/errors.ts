@@ -1,0 +1,48 @@
+/**
+ * The storage layer's typed errors. Each says what is wrong, where, and what the
+ * operator can do; none of them is ever handled by guessing.
+ */
+
+/**
+ * The WAL holds damage that a crash cannot explain (a bad record followed by good
+ * ones, a bad record in an older segment, a missing segment, records that
+ * contradict each other). Starting anyway would silently lose or invent
+ * acknowledged writes, so the node refuses to start.
+ */
+export class WalCorruptionError extends Error {
+  override name = 'WalCorruptionError';
+  constructor(
+    message: string,
+    /** The segment file name, when the damage is inside one. */
+    readonly file: string | undefined,
+    /** The byte offset in `file` where the damage starts. */
+    readonly offset: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The newest snapshot file is damaged and no safe fallback exists. */
+export class SnapshotCorruptionError extends Error {
+  override name = 'SnapshotCorruptionError';
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The WAL and the snapshot store disagree in a way no crash can produce. */
+export class StorageMismatchError extends Error {
+  override name = 'StorageMismatchError';
+}
+
+/**
+ * An earlier write or sync failed (or the storage was closed). The state on disk is
+ * unknown from here on, so every later write is refused: stop the process and
+ * recover from disk.
+ */
+export class StorageUnusableError extends Error {
+  override name = 'StorageUnusableError';
+}

@@ -1,0 +1,447 @@
+/**
+ * An in-memory FileSystem that remembers, for every file and directory, what is
+ * durable and what was only written, so tests can pull the plug at any moment and
+ * see exactly what a real disk could hold afterwards.
+ *
+ * The model (Linux, ext4-like, simplified on purpose):
+ *   - A file's bytes become durable when the file is datasync'ed or sync'ed. Until
+ *     then every write and truncate is "pending".
+ *   - A directory entry (create, rename, unlink) becomes durable when the directory
+ *     is synced. Until then it is a pending directory operation. Directories
+ *     themselves (mkdirp) are durable at once: storage creates them once, at start.
+ *   - crash(): every pending operation is lost, unless told otherwise — the newest
+ *     unsynced write may survive torn (a prefix of it) or zero-filled (the size grew
+ *     but the data never landed); with a Prng, a random prefix of each file's and
+ *     each directory's pending operations survives, its last write possibly torn.
+ *     Pending operations survive in order: writeback that persists a later page but
+ *     not an earlier one is not modelled.
+ *   - A failed sync drops the file's pending operations from the durable future
+ *     while reads still see them — as Linux does when writeback fails, which is why
+ *     a retried fsync must never be trusted (see FsyncError).
+ *
+ * Nothing here imports test code, so the simulator can use it too.
+ */
+import { posix } from 'node:path';
+import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
+import { FsyncError } from './file-system.js';
+import type { Prng } from '../lib/prng.js';
+
+/** An error with a node-style code (ENOENT, EEXIST, ...). */
+export class FaultFsError extends Error {
+  override name = 'FaultFsError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** Thrown by every call after an armed crash point fired, until crash() is called. */
+export class PowerCutError extends Error {
+  override name = 'PowerCutError';
+}
+
+export type TornWrite = { readonly mode: 'tear'; readonly keepBytes: number } | { readonly mode: 'zero' };
+
+export interface CrashOptions {
+  /** What becomes of the newest unsynced write: kept in part, or as zeros. Every
+   * pending operation of that file before it survives; everything else is lost. */
+  readonly lastWrite?: TornWrite;
+  /** Random survival: a random prefix of every file's and directory's pending
+   * operations survives, the last surviving write torn or zero-filled at random. */
+  readonly prng?: Prng;
+}
+
+type FileOp = { readonly kind: 'write'; readonly position: number; readonly data: Uint8Array } | { readonly kind: 'truncate'; readonly length: number };
+
+type DirOp =
+  | { readonly kind: 'link'; readonly name: string; readonly inode: Inode }
+  | { readonly kind: 'unlink'; readonly name: string }
+  | { readonly kind: 'rename'; readonly from: string; readonly to: string };
+
+class Inode {
+  durable: Uint8Array = new Uint8Array(0);
+  current: Uint8Array = new Uint8Array(0);
+  pending: FileOp[] = [];
+}
+
+class Directory {
+  durable = new Map<string, Inode>();
+  current = new Map<string, Inode>();
+  pending: DirOp[] = [];
+}
+
+function applyFileOp(content: Uint8Array, op: FileOp): Uint8Array {
+  if (op.kind === 'truncate') {
+    if (op.length <= content.length) return content.slice(0, op.length);
+    const grown = new Uint8Array(op.length);
+    grown.set(content);
+    return grown;
+  }
+  const end = op.position + op.data.length;
+  const out = new Uint8Array(Math.max(content.length, end));
+  out.set(content);
+  out.set(op.data, op.position);
+  return out;
+}
+
+function applyDirOp(entries: Map<string, Inode>, op: DirOp): void {
+  if (op.kind === 'link') entries.set(op.name, op.inode);
+  else if (op.kind === 'unlink') entries.delete(op.name);
+  else {
+    const inode = entries.get(op.from);
+    if (inode) {
+      entries.set(op.to, inode);
+      entries.delete(op.from);
+    }
+  }
+}
+
+export interface FaultStats {
+  writes: number;
+  datasyncs: number;
+  syncs: number;
+  dirSyncs: number;
+}
+
+export class FaultFileSystem implements FileSystem {
+  private readonly dirs = new Map<string, Directory>([['/', new Directory()]]);
+  /** Bumped by crash(): handles from an older generation belong to a dead process. */
+  private generation = 0;
+  private countdown: number | undefined;
+  private frozen = false;
+  private readonly syncFailures: (string | undefined)[] = [];
+  /** The newest unsynced write anywhere, for CrashOptions.lastWrite. */
+  private newestWrite: { inode: Inode; op: FileOp } | undefined;
+  readonly stats: FaultStats = { writes: 0, datasyncs: 0, syncs: 0, dirSyncs: 0 };
+
+  // -------------------------------------------------------------------------
+  // Fault controls
+  // -------------------------------------------------------------------------
+
+  /**
+   * Arms a power cut: the `n`-th mutating call from now (1 = the next one) is
+   * interrupted. A write that is interrupted still lands in the page cache (so
+   * crash() may keep it torn); any other call does not happen. From then on every
+   * call throws PowerCutError until crash().
+   */
+  crashAfter(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`crashAfter needs a positive integer, got ${n}`);
+    this.countdown = n;
+  }
+
+  /** True once an armed power cut has fired (and crash() has not run yet). */
+  get poweredOff(): boolean {
+    return this.frozen;
+  }
+
+  /** The machine loses power and reboots: only durable state (plus what the options
+   * let survive) remains, and every open handle is dead. */
+  crash(options: CrashOptions = {}): void {
+    const { prng, lastWrite } = options;
+    const inodes = new Set<Inode>();
+    for (const dir of this.dirs.values()) {
+      const keep = prng ? prng.int(dir.pending.length + 1) : 0;
+      for (const op of dir.pending.slice(0, keep)) applyDirOp(dir.durable, op);
+      dir.pending = [];
+      dir.current = new Map(dir.durable);
+      for (const inode of dir.durable.values()) inodes.add(inode);
+    }
+    const newest = this.newestWrite;
+    for (const inode of inodes) {
+      let content = inode.durable;
+      if (prng) {
+        const keep = prng.int(inode.pending.length + 1);
+        inode.pending.slice(0, keep).forEach((op, i) => {
+          const last = i === keep - 1;
+          content = applyFileOp(content, last && op.kind === 'write' ? randomlyDamaged(op, prng) : op);
+        });
+      } else if (lastWrite && newest && newest.inode === inode && inode.pending[inode.pending.length - 1] === newest.op) {
+        for (const op of inode.pending.slice(0, -1)) content = applyFileOp(content, op);
+        const op = newest.op as FileOp & { kind: 'write' };
+        const data = lastWrite.mode === 'tear' ? op.data.subarray(0, Math.max(0, Math.min(lastWrite.keepBytes, op.data.length))) : new Uint8Array(op.data.length);
+        content = applyFileOp(content, { kind: 'write', position: op.position, data });
+      }
+      inode.durable = content;
+      inode.current = content.slice();
+      inode.pending = [];
+    }
+    this.newestWrite = undefined;
+    this.generation += 1;
+    this.frozen = false;
+    this.countdown = undefined;
+    this.syncFailures.length = 0;
+  }
+
+  /** The next sync (of `path`, or of anything) fails with FsyncError. */
+  failNextSync(path?: string): void {
+    this.syncFailures.push(path === undefined ? undefined : normalize(path));
+  }
+
+  /** Flips one bit of a file, on "disk" and in the cache alike (media corruption). */
+  flipBit(path: string, offset: number, bit = 0): void {
+    const inode = this.lookup(path);
+    let hit = false;
+    for (const content of [inode.durable, inode.current]) {
+      if (offset < content.length) {
+        content[offset] = (content[offset] as number) ^ (1 << bit);
+        hit = true;
+      }
+    }
+    if (!hit) throw new RangeError(`offset ${offset} is past the end of ${path}`);
+  }
+
+  /** Overwrites bytes of a file on "disk" and in the cache (for building damaged files). */
+  scribble(path: string, offset: number, data: Uint8Array): void {
+    const inode = this.lookup(path);
+    inode.durable = applyFileOp(inode.durable, { kind: 'write', position: offset, data });
+    inode.current = applyFileOp(inode.current, { kind: 'write', position: offset, data });
+  }
+
+  /** The size of a file as the page cache sees it. */
+  size(path: string): number {
+    return this.lookup(path).current.length;
+  }
+
+  /** The size of a file as the disk holds it. */
+  durableSize(path: string): number {
+    return this.lookup(path).durable.length;
+  }
+
+  exists(path: string): boolean {
+    const { dir, name } = this.split(path);
+    return this.dirs.get(dir)?.current.has(name) === true || this.dirs.has(normalize(path));
+  }
+
+  // -------------------------------------------------------------------------
+  // FileSystem
+  // -------------------------------------------------------------------------
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    if (mode === 'create') this.mutating();
+    else this.alive();
+    const { dir, name } = this.split(path);
+    const directory = this.directory(dir);
+    let inode = directory.current.get(name);
+    if (mode === 'create') {
+      if (inode) throw new FaultFsError('EEXIST', `${path} exists`);
+      inode = new Inode();
+      directory.current.set(name, inode);
+      directory.pending.push({ kind: 'link', name, inode });
+    } else if (!inode) {
+      throw new FaultFsError('ENOENT', `no such file ${path}`);
+    }
+    return new FaultFile(this, normalize(path), inode, mode !== 'read', this.generation);
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    this.alive();
+    return this.lookup(path).current.slice();
+  }
+
+  async list(dir: string): Promise<string[]> {
+    this.alive();
+    const d = normalize(dir);
+    const names = [...this.directory(d).current.keys()];
+    for (const other of this.dirs.keys()) {
+      if (other !== d && posix.dirname(other) === d) names.push(posix.basename(other));
+    }
+    return names.sort();
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.mutating();
+    const a = this.split(from);
+    const b = this.split(to);
+    if (a.dir !== b.dir) throw new FaultFsError('EXDEV', `rename across directories is not modelled (${from} -> ${to})`);
+    const directory = this.directory(a.dir);
+    if (!directory.current.has(a.name)) throw new FaultFsError('ENOENT', `no such file ${from}`);
+    const op: DirOp = { kind: 'rename', from: a.name, to: b.name };
+    applyDirOp(directory.current, op);
+    directory.pending.push(op);
+  }
+
+  async unlink(path: string): Promise<void> {
+    this.mutating();
+    const { dir, name } = this.split(path);
+    const directory = this.directory(dir);
+    if (!directory.current.has(name)) throw new FaultFsError('ENOENT', `no such file ${path}`);
+    directory.current.delete(name);
+    directory.pending.push({ kind: 'unlink', name });
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    this.mutating();
+    const d = normalize(dir);
+    const directory = this.directory(d);
+    this.stats.dirSyncs += 1;
+    if (this.takeSyncFailure(d)) throw new FsyncError(d, 'directory fsync', new FaultFsError('EIO', 'injected'));
+    directory.durable = new Map(directory.current);
+    directory.pending = [];
+  }
+
+  async mkdirp(dir: string): Promise<void> {
+    this.mutating();
+    let d = normalize(dir);
+    while (!this.dirs.has(d)) {
+      this.dirs.set(d, new Directory());
+      d = posix.dirname(d);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Used by FaultFile
+  // -------------------------------------------------------------------------
+
+  /** @internal */
+  fileWrite(file: FaultFile, op: FileOp): void {
+    const interrupted = this.tick();
+    const inode = file.inode;
+    inode.current = applyFileOp(inode.current, op);
+    inode.pending.push(op);
+    if (op.kind === 'write') {
+      this.stats.writes += 1;
+      this.newestWrite = { inode, op };
+    }
+    if (interrupted) this.powerCut();
+  }
+
+  /** @internal */
+  fileSync(file: FaultFile, operation: 'fsync' | 'fdatasync'): void {
+    this.mutating();
+    if (operation === 'fsync') this.stats.syncs += 1;
+    else this.stats.datasyncs += 1;
+    const inode = file.inode;
+    if (this.takeSyncFailure(file.path)) {
+      // Writeback failed: the pages are marked clean without reaching the disk.
+      inode.pending = [];
+      if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
+      throw new FsyncError(file.path, operation, new FaultFsError('EIO', 'injected'));
+    }
+    let content = inode.durable;
+    for (const op of inode.pending) content = applyFileOp(content, op);
+    inode.durable = content;
+    inode.pending = [];
+    if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
+  }
+
+  /** @internal */
+  checkHandle(file: FaultFile): void {
+    this.alive();
+    if (file.generation !== this.generation) throw new FaultFsError('EBADF', `${file.path}: handle opened before a crash`);
+  }
+
+  // -------------------------------------------------------------------------
+
+  private takeSyncFailure(path: string): boolean {
+    const i = this.syncFailures.findIndex((p) => p === undefined || p === path);
+    if (i < 0) return false;
+    this.syncFailures.splice(i, 1);
+    return true;
+  }
+
+  private alive(): void {
+    if (this.frozen) throw new PowerCutError('the power is off (simulated crash); call crash() to reboot');
+  }
+
+  /** Counts a mutating call toward an armed power cut; true when this one is cut. */
+  private tick(): boolean {
+    this.alive();
+    if (this.countdown === undefined) return false;
+    this.countdown -= 1;
+    return this.countdown === 0;
+  }
+
+  private mutating(): void {
+    if (this.tick()) this.powerCut();
+  }
+
+  private powerCut(): never {
+    this.frozen = true;
+    this.countdown = undefined;
+    throw new PowerCutError('power cut (simulated crash)');
+  }
+
+  private directory(dir: string): Directory {
+    const directory = this.dirs.get(dir);
+    if (!directory) throw new FaultFsError('ENOENT', `no such directory ${dir}`);
+    return directory;
+  }
+
+  private split(path: string): { dir: string; name: string } {
+    const p = normalize(path);
+    return { dir: posix.dirname(p), name: posix.basename(p) };
+  }
+
+  private lookup(path: string): Inode {
+    const { dir, name } = this.split(path);
+    const inode = this.directory(dir).current.get(name);
+    if (!inode) throw new FaultFsError('ENOENT', `no such file ${path}`);
+    return inode;
+  }
+}
+
+function normalize(path: string): string {
+  return posix.resolve('/', path);
+}
+
+function randomlyDamaged(op: FileOp & { kind: 'write' }, prng: Prng): FileOp {
+  const roll = prng.int(4);
+  if (roll === 0) return { kind: 'write', position: op.position, data: op.data.subarray(0, prng.int(op.data.length + 1)) };
+  if (roll === 1) return { kind: 'write', position: op.position, data: new Uint8Array(op.data.length) };
+  return op;
+}
+
+class FaultFile implements FileHandle {
+  private closed = false;
+
+  constructor(
+    private readonly fs: FaultFileSystem,
+    readonly path: string,
+    readonly inode: Inode,
+    private readonly writable: boolean,
+    readonly generation: number,
+  ) {}
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    this.check(true);
+    this.fs.fileWrite(this, { kind: 'write', position, data: data.slice() });
+  }
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    this.check(false);
+    return this.inode.current.slice(position, position + length);
+  }
+
+  async size(): Promise<number> {
+    this.check(false);
+    return this.inode.current.length;
+  }
+
+  async truncate(length: number): Promise<void> {
+    this.check(true);
+    this.fs.fileWrite(this, { kind: 'truncate', length });
+  }
+
+  async datasync(): Promise<void> {
+    this.check(false);
+    this.fs.fileSync(this, 'fdatasync');
+  }
+
+  async sync(): Promise<void> {
+    this.check(false);
+    this.fs.fileSync(this, 'fsync');
+  }
+
+  async close(): Promise<void> {
+    // Closing after a crash is harmless (the process that held it is gone anyway).
+    this.closed = true;
+  }
+
+  private check(write: boolean): void {
+    if (this.closed) throw new FaultFsError('EBADF', `${this.path}: handle is closed`);
+    this.fs.checkHandle(this);
+    if (write && !this.writable) throw new FaultFsError('EBADF', `${this.path}: opened read-only`);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The small set of file operations the WAL and the snapshot store need, behind an
+ * interface so tests can swap in FaultFileSystem (fault-file-system.ts), which loses
+ * unsynced bytes, tears writes and flips bits on demand.
+ *
+ * Durability rules this interface makes explicit (POSIX, as Linux implements it):
+ *   - written bytes are durable only after datasync()/sync() of their file;
+ *   - a new, renamed or removed name is durable only after syncDir() of its directory;
+ *   - a failed fsync is fatal (FsyncError): the kernel may already have dropped the
+ *     dirty pages and marked them clean, so a retry can "succeed" while the data is
+ *     gone (the 2018 PostgreSQL "fsyncgate"). The only safe reaction is to stop and
+ *     recover from what is on disk.
+ */
+import { open as openFile, mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
+
+/** 'create': a new file, read-write; fails if it exists. 'write': an existing file,
+ * read-write. 'read': an existing file, read-only. */
+export type OpenMode = 'create' | 'write' | 'read';
+
+export interface FileHandle {
+  readonly path: string;
+  /** Writes all of `data` at byte `position` (bytes past the end extend the file). */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` (fewer at the end of the file). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  size(): Promise<number>;
+  truncate(length: number): Promise<void>;
+  /** fdatasync: the file's data and size are durable when this resolves. */
+  datasync(): Promise<void>;
+  /** fsync: data and every piece of metadata are durable when this resolves. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  readFile(path: string): Promise<Uint8Array>;
+  /** The names in a directory, sorted. */
+  list(dir: string): Promise<string[]>;
+  /** Atomically replaces `to` (if any) with `from`; durable after syncDir. */
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes the directory's entries (creations, renames, removals) durable. */
+  syncDir(dir: string): Promise<void>;
+  /** Creates the directory and its missing parents; no error if it exists. */
+  mkdirp(dir: string): Promise<void>;
+}
+
+/**
+ * An fsync, fdatasync or directory fsync failed. Never retry: stop the node and let
+ * it recover from disk (see the header).
+ */
+export class FsyncError extends Error {
+  override name = 'FsyncError';
+  constructor(
+    readonly path: string,
+    readonly operation: 'fsync' | 'fdatasync' | 'directory fsync',
+    cause: unknown,
+  ) {
+    super(
+      `${operation} of ${path} failed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'data written since the last successful sync may be lost, so this process must stop and recover from disk — an fsync is never retried',
+      { cause },
+    );
+  }
+}
+
+/** True for a "no such file or directory" error from either implementation. */
+export function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
+}
+
+const flags: Record<OpenMode, string> = { create: 'wx+', write: 'r+', read: 'r' };
+
+/** The real thing, on node:fs/promises. */
+export class NodeFileSystem implements FileSystem {
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    return new NodeFile(path, await openFile(path, flags[mode]));
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    const buffer = await readFile(path);
+    // A plain Uint8Array view, so decoded values compare equal to ones built in memory.
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    return (await readdir(dir)).sort();
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await rename(from, to);
+  }
+
+  async unlink(path: string): Promise<void> {
+    await unlink(path);
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    const handle = await openFile(dir, 'r');
+    try {
+      await handle.sync();
+    } catch (error) {
+      throw new FsyncError(dir, 'directory fsync', error);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async mkdirp(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+  }
+}
+
+class NodeFile implements FileHandle {
+  constructor(
+    readonly path: string,
+    private readonly handle: NodeFileHandle,
+  ) {}
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    // A single write may be short (signals, quotas); loop until every byte is down.
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+      if (bytesWritten <= 0) throw new Error(`write to ${this.path} at ${position + done} made no progress`);
+      done += bytesWritten;
+    }
+  }
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return out.subarray(0, done);
+  }
+
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  async truncate(length: number): Promise<void> {
+    await this.handle.truncate(length);
+  }
+
+  async datasync(): Promise<void> {
+    try {
+      await this.handle.datasync();
+    } catch (error) {
+      throw new FsyncError(this.path, 'fdatasync', error);
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.handle.sync();
+    } catch (error) {
+      throw new FsyncError(this.path, 'fsync', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

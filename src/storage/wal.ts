@@ -1,0 +1,356 @@
+/**
+ * The write-ahead log: the Raft log and hard state, in segment files of framed,
+ * checksummed records (record-codec.ts, wal-records.ts).
+ *
+ * Writing. One save() is one Ready: its records go out in a single write and are
+ * made durable by a single fdatasync (group commit), so a Ready costs one disk
+ * flush however many entries it holds. A save never spans two segments; a new
+ * segment is cut before a save once the current one has reached segmentBytesMax.
+ * A new segment starts with a header and a copy of the current snapshot marker and
+ * hard state, so older segments can be deleted without losing either; it is
+ * synced, then its directory is synced, before anything is written to it.
+ *
+ * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
+ * where it is:
+ *   - a bad record with nothing valid after it, in the newest segment, is a write
+ *     cut short by a crash (torn, or zero-filled where the size grew but the data
+ *     never landed). It was never acknowledged: it is truncated, and logged.
+ *   - a bad record followed by valid records, or a bad record in an older segment,
+ *     is corruption of data that was once durable: WalCorruptionError, naming the
+ *     file and offset. Never guessed around, never skipped.
+ * Then a fresh segment is started, so the torn segment is never appended to and
+ * the newest segment always begins with the full state.
+ *
+ * Failure. Any error while writing poisons the WAL: an FsyncError (or any other)
+ * is rethrown, and every later call is refused with StorageUnusableError. The
+ * process must restart and recover from disk; an fsync is never retried.
+ */
+import { posix } from 'node:path';
+import type { Entry, HardState, LogIndex, Term } from '../raft/types.js';
+import { assert } from '../lib/assert.js';
+import { MalformedError } from './bytes.js';
+import type { FileHandle, FileSystem } from './file-system.js';
+import { StorageUnusableError, WalCorruptionError } from './errors.js';
+import { scanRecords } from './record-codec.js';
+import { SerialQueue } from './serial-queue.js';
+import { LogReplay } from './wal-replay.js';
+import type { WalRecord } from './wal-records.js';
+import { decodeWalRecord, encodeWalRecords } from './wal-records.js';
+import type { Segment } from './wal-segments.js';
+import { SegmentBook, parseSegmentName, segmentName } from './wal-segments.js';
+
+export { WalCorruptionError } from './errors.js';
+
+export interface WalOptions {
+  fs: FileSystem;
+  dir: string;
+  /** Cut a new segment once the current one holds this many bytes (default 64 MiB). */
+  segmentBytesMax?: number;
+  /** Where recovery reports what it truncated; defaults to console.warn. */
+  log?: (msg: string) => void;
+}
+
+export interface WalState {
+  hardState: HardState;
+  /** The log after the snapshot, contiguous from snapshotIndex + 1. */
+  entries: Entry[];
+  snapshotIndex: LogIndex;
+  snapshotTerm: Term;
+  /** Entries at or below snapshotIndex that the segments still hold, contiguous and
+   * ending at snapshotIndex (or empty): enough to fall back to an older snapshot. */
+  compacted: Entry[];
+}
+
+export interface WalUpdate {
+  /** The log was replaced by this snapshot (installed from the leader): every entry
+   * before it is void. Written first, in the same group commit. */
+  snapshot?: { index: LogIndex; term: Term };
+  hardState?: HardState;
+  /** Entries may overwrite a suffix: entries[0].index <= the last index means
+   * "truncate from there". */
+  entries: readonly Entry[];
+}
+
+export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+
+const repairHint = (offset: number, andNewer: boolean): string =>
+  `refusing to start — run keel repair to truncate after offset ${offset}${andNewer ? ' and remove the newer segments' : ''} if you accept losing the rest`;
+
+export class Wal {
+  private readonly queue = new SerialQueue();
+  private handle: FileHandle | undefined;
+  /** Bytes in the current segment. */
+  private size = 0;
+  private lastIndex: LogIndex;
+  private snapshotIndex: LogIndex;
+  private snapshotTerm: Term;
+  private hardState: HardState;
+  private failure: string | undefined;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly segmentBytesMax: number,
+    private readonly book: SegmentBook,
+    state: WalState,
+  ) {
+    this.hardState = state.hardState;
+    this.snapshotIndex = state.snapshotIndex;
+    this.snapshotTerm = state.snapshotTerm;
+    this.lastIndex = state.entries[state.entries.length - 1]?.index ?? state.snapshotIndex;
+  }
+
+  static async open(options: WalOptions): Promise<{ wal: Wal; state: WalState }> {
+    const { fs, dir } = options;
+    const log = options.log ?? ((msg: string) => console.warn(msg));
+    const segmentBytesMax = options.segmentBytesMax ?? DEFAULT_SEGMENT_BYTES_MAX;
+    assert(Number.isInteger(segmentBytesMax) && segmentBytesMax > 0, `segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
+    await fs.mkdirp(dir);
+
+    const found: { name: string; seq: number; firstIndex: LogIndex }[] = [];
+    for (const name of await fs.list(dir)) {
+      const parsed = parseSegmentName(name);
+      if (parsed) found.push({ name, ...parsed });
+      else if (name.endsWith('.wal')) throw new WalCorruptionError(`Cannot open WAL in ${dir}: unexpected file ${name} (not a segment name); refusing to start`, name, undefined);
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    for (let i = 1; i < found.length; i++) {
+      const [prev, next] = [found[i - 1], found[i]] as [(typeof found)[0], (typeof found)[0]];
+      if (next.seq !== prev.seq + 1) {
+        throw new WalCorruptionError(`Cannot open WAL in ${dir}: segments ${prev.seq + 1}..${next.seq - 1} are missing between ${prev.name} and ${next.name}; refusing to start`, next.name, undefined);
+      }
+    }
+
+    const replay = new LogReplay();
+    const book = new SegmentBook();
+    let tail: { segment: Segment; goodBytes: number; offset: number; reason: string; bytes: number } | undefined;
+    let lastIsEmpty = false;
+    for (const [i, file] of found.entries()) {
+      const isLast = i === found.length - 1;
+      const data = await fs.readFile(posix.join(dir, file.name));
+      const scan = scanRecords(data);
+      const segment = book.add(file.name, file.seq, file.firstIndex);
+      if (scan.bad) {
+        const { offset, reason, nextValidOffset } = scan.bad;
+        if (nextValidOffset !== undefined) {
+          throw new WalCorruptionError(
+            `Cannot open WAL segment ${file.name}: bad record at offset ${offset} (${reason}) followed by valid records (next at offset ${nextValidOffset}); ${repairHint(offset, !isLast)}`,
+            file.name,
+            offset,
+          );
+        }
+        if (!isLast) {
+          throw new WalCorruptionError(
+            `Cannot open WAL segment ${file.name}: bad record at offset ${offset} (${reason}) in a segment that is not the newest, so it was once complete and durable; ${repairHint(offset, true)}`,
+            file.name,
+            offset,
+          );
+        }
+        tail = { segment, goodBytes: scan.goodBytes, offset, reason, bytes: data.length - offset };
+      }
+      const header = scan.records[0];
+      if (!header) {
+        if (isLast) {
+          lastIsEmpty = true; // created just before a crash; removed below
+          continue;
+        }
+        throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: the segment is empty but newer segments follow; ${repairHint(0, true)}`, file.name, 0);
+      }
+      for (const [r, raw] of scan.records.entries()) {
+        const fail = (problem: string): never => {
+          throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: record at offset ${raw.offset}: ${problem}; ${repairHint(raw.offset, !isLast)}`, file.name, raw.offset);
+        };
+        let record: WalRecord;
+        try {
+          record = decodeWalRecord(raw);
+        } catch (error) {
+          if (error instanceof MalformedError) return fail(`malformed (${error.message})`);
+          throw error;
+        }
+        if (r === 0) {
+          if (record.type !== 'segment') fail(`expected a segment header, found a ${record.type} record`);
+          else if (record.seq !== file.seq || record.firstIndex !== file.firstIndex) {
+            fail(`the header says seq ${record.seq}, first index ${record.firstIndex}, but the file is named for seq ${file.seq}, first index ${file.firstIndex}`);
+          }
+          continue;
+        }
+        if (record.type === 'segment') fail('a second segment header');
+        if (record.type === 'entry' && replay.keeps(record.entry.index)) book.noteEntry(segment, record.entry.index);
+        if (record.type === 'restore') book.noteRestore();
+        const problem = replay.apply(record);
+        if (problem !== undefined) fail(problem);
+      }
+    }
+
+    if (tail && !lastIsEmpty) {
+      const path = posix.join(dir, tail.segment.name);
+      log(`WAL segment ${tail.segment.name}: truncating a torn tail at offset ${tail.offset} (${tail.reason}; ${tail.bytes} bytes dropped) — a write cut short by a crash, never acknowledged`);
+      const handle = await fs.open(path, 'write');
+      try {
+        await handle.truncate(tail.goodBytes);
+        // Durable before anything newer exists, or the tail could reappear behind a
+        // newer segment and look like corruption.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    const last = book.current;
+    if (last && lastIsEmpty) {
+      const what = tail ? `only a torn tail (${tail.reason}, ${tail.bytes} bytes)` : 'nothing';
+      log(`WAL segment ${last.name}: removing it, it holds ${what} — created just before a crash`);
+      await fs.unlink(posix.join(dir, last.name));
+      await fs.syncDir(dir);
+      book.removeLast();
+    }
+
+    const result = replay.result();
+    if (typeof result === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${result}; refusing to start`, undefined, undefined);
+    const wal = new Wal(fs, dir, segmentBytesMax, book, result);
+    await wal.cut();
+    return { wal, state: result };
+  }
+
+  /**
+   * One Ready's worth, written then made durable with ONE fdatasync (group commit).
+   * Entries may overwrite a suffix: entries[0].index <= last index means "truncate
+   * from there".
+   */
+  save(update: WalUpdate): Promise<void> {
+    return this.queue.run(async () => {
+      this.usable();
+      const { snapshot, hardState, entries } = update;
+      let last = this.lastIndex;
+      let floor = this.snapshotIndex;
+      if (snapshot) {
+        assert(snapshot.index >= this.snapshotIndex, () => `restore to snapshot ${snapshot.index} below the snapshot at ${this.snapshotIndex}`);
+        last = floor = snapshot.index;
+      }
+      entries.forEach((e, i) => {
+        const expectedMax = i === 0 ? last + 1 : (entries[i - 1] as Entry).index + 1;
+        assert(i === 0 ? e.index <= expectedMax : e.index === expectedMax, () => `entry ${e.index} does not follow ${expectedMax - 1}: entries must be contiguous with the log`);
+        assert(e.index > floor, () => `entry ${e.index} is at or below the snapshot at ${floor}`);
+      });
+      if (!snapshot && !hardState && entries.length === 0) return;
+
+      const records: WalRecord[] = [];
+      if (snapshot) records.push({ type: 'restore', index: snapshot.index, term: snapshot.term });
+      for (const entry of entries) records.push({ type: 'entry', entry });
+      if (hardState) records.push({ type: 'hardState', hardState });
+      await this.guard(async () => {
+        if (this.size >= this.segmentBytesMax) await this.cut();
+        await this.append(encodeWalRecords(records));
+      });
+
+      const segment = this.book.current as Segment;
+      if (snapshot) {
+        this.book.noteRestore();
+        this.snapshotIndex = snapshot.index;
+        this.snapshotTerm = snapshot.term;
+        this.lastIndex = snapshot.index;
+      }
+      const first = entries[0];
+      if (first) {
+        this.book.noteEntry(segment, first.index);
+        segment.liveMax = (entries[entries.length - 1] as Entry).index;
+        this.lastIndex = segment.liveMax;
+      }
+      if (hardState) this.hardState = hardState;
+    });
+  }
+
+  /**
+   * A snapshot up to `index` exists (already durable in the snapshot store): record
+   * it and delete whole segments that only hold entries <= index. With
+   * `keepEntriesAfter` (<= index), segments holding entries after that index are
+   * kept, so an older snapshot plus the WAL can stand in if the newest snapshot
+   * file is ever found damaged.
+   */
+  compact(snapshot: { index: LogIndex; term: Term }, options: { keepEntriesAfter?: LogIndex } = {}): Promise<void> {
+    return this.queue.run(async () => {
+      this.usable();
+      const { index, term } = snapshot;
+      if (index < this.snapshotIndex) return;
+      if (index === this.snapshotIndex) {
+        assert(term === this.snapshotTerm, () => `snapshot at ${index} with term ${term}, but the WAL has it with term ${this.snapshotTerm}`);
+      } else {
+        assert(index <= this.lastIndex, () => `cannot compact to ${index}: the log ends at ${this.lastIndex}`);
+        await this.guard(() => this.append(encodeWalRecords([{ type: 'snapshot', index, term }])));
+        this.snapshotIndex = index;
+        this.snapshotTerm = term;
+      }
+      const doomed = this.book.deletableUpTo(Math.min(index, options.keepEntriesAfter ?? index));
+      if (doomed.length === 0) return;
+      await this.guard(async () => {
+        // Oldest first: a crash part-way leaves a suffix of the history, which still replays.
+        for (const segment of doomed) await this.fs.unlink(posix.join(this.dir, segment.name));
+        await this.fs.syncDir(this.dir);
+      });
+      this.book.remove(doomed);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.failure === undefined) this.failure = 'the WAL was closed';
+      const handle = this.handle;
+      this.handle = undefined;
+      if (handle) await handle.close();
+    });
+  }
+
+  /** The segment file names, oldest first. */
+  segmentNames(): string[] {
+    return this.book.segments.map((s) => s.name);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  /** Starts a new segment: header plus the current state, synced, then the directory synced. */
+  private async cut(): Promise<void> {
+    const previous = this.book.current;
+    const seq = (previous?.seq ?? 0) + 1;
+    const firstIndex = this.lastIndex + 1;
+    const name = segmentName(seq, firstIndex);
+    const bytes = encodeWalRecords([
+      { type: 'segment', seq, firstIndex },
+      { type: 'snapshot', index: this.snapshotIndex, term: this.snapshotTerm },
+      { type: 'hardState', hardState: this.hardState },
+    ]);
+    const handle = await this.fs.open(posix.join(this.dir, name), 'create');
+    try {
+      await handle.write(bytes, 0);
+      await handle.datasync();
+      await this.fs.syncDir(this.dir);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    const old = this.handle;
+    this.handle = handle;
+    this.size = bytes.length;
+    this.book.add(name, seq, firstIndex);
+    if (old) await old.close();
+  }
+
+  private async append(bytes: Uint8Array): Promise<void> {
+    const handle = this.handle as FileHandle;
+    await handle.write(bytes, this.size);
+    await handle.datasync();
+    this.size += bytes.length;
+  }
+
+  /** Runs a write; any failure leaves the files in an unknown state, so it poisons the WAL. */
+  private async guard(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.failure = `an earlier write failed: ${error instanceof Error ? error.message : String(error)}`;
+      throw error;
+    }
+  }
+
+  private usable(): void {
+    if (this.failure !== undefined) throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
+  }
+}

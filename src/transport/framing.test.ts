@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { encodeFrame, encodeFrames, FrameDecoder, frameHeaderBytes, FrameTooLargeError } from './framing.js';
+
+/** Cuts `bytes` at the given points (taken modulo its length). */
+function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let last = 0;
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(last, point));
+    last = point;
+  }
+  return chunks;
+}
+
+test('framing: frames split across or merged within chunks come out whole and in order', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 20 }),
+      fc.array(fc.nat(), { maxLength: 30 }),
+      (payloads, cuts) => {
+        const stream = encodeFrames(payloads);
+        const decoder = new FrameDecoder({ frameBytesMax: 200 });
+        const out: Uint8Array[] = [];
+        for (const chunk of split(stream, cuts)) for (const frame of decoder.push(chunk)) out.push(frame.slice());
+        assert.deepEqual(out, payloads);
+        assert.equal(decoder.bufferedBytes, 0);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('framing: one byte at a time works, including empty payloads', () => {
+  const payloads = [new Uint8Array([]), new Uint8Array([1, 2, 3]), new Uint8Array([]), new Uint8Array(70000).fill(5)];
+  const stream = encodeFrames(payloads);
+  const decoder = new FrameDecoder({ frameBytesMax: 100_000 });
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < stream.length; i++) out.push(...decoder.push(stream.subarray(i, i + 1)));
+  assert.deepEqual(out, payloads);
+});
+
+test('framing: the header is a big-endian u32 length', () => {
+  assert.deepEqual(encodeFrame(new Uint8Array([9, 8])), new Uint8Array([0, 0, 0, 2, 9, 8]));
+  const big = encodeFrame(new Uint8Array(0x010203));
+  assert.deepEqual(big.subarray(0, frameHeaderBytes), new Uint8Array([0, 1, 2, 3]));
+});
+
+test('framing: a frame over the limit is refused from its header alone, even split, and the decoder stays refused', () => {
+  const decoder = new FrameDecoder({ frameBytesMax: 10 });
+  assert.deepEqual(decoder.push(encodeFrame(new Uint8Array(10))), [new Uint8Array(10)]);
+  // Only the header of an 11-byte frame, in two chunks: refused before the payload arrives.
+  assert.deepEqual(decoder.push(new Uint8Array([0, 0])), []);
+  assert.throws(
+    () => decoder.push(new Uint8Array([0, 11])),
+    (error: unknown) => error instanceof FrameTooLargeError && error.frameBytes === 11 && error.frameBytesMax === 10 && /frameBytesMax/.test(error.message),
+  );
+  assert.throws(() => decoder.push(new Uint8Array([1])), { name: 'AssertionError' });
+  // A 4 GiB announcement allocates nothing.
+  assert.throws(() => new FrameDecoder({ frameBytesMax: 1024 }).push(new Uint8Array([0xff, 0xff, 0xff, 0xff])), FrameTooLargeError);
+});
+
+test('framing: frames after a good one in the same chunk are still checked', () => {
+  const decoder = new FrameDecoder({ frameBytesMax: 4 });
+  const stream = encodeFrames([new Uint8Array(4), new Uint8Array(5)]);
+  assert.throws(() => decoder.push(stream), FrameTooLargeError);
+});
+
+test('framing: a payload that arrives whole is a view of the chunk; an assembled one is its own buffer', () => {
+  const decoder = new FrameDecoder({ frameBytesMax: 100 });
+  const chunk = encodeFrame(new Uint8Array([1, 2, 3]));
+  const [whole] = decoder.push(chunk);
+  assert.equal(whole?.buffer, chunk.buffer);
+  const [assembled] = [...decoder.push(chunk.subarray(0, 5)), ...decoder.push(chunk.subarray(5))];
+  assert.notEqual(assembled?.buffer, chunk.buffer);
+  assert.deepEqual(assembled, new Uint8Array([1, 2, 3]));
+});
