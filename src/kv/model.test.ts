@@ -12,129 +12,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeCommand } from './command.js';
-import { prefixEnd } from './key-range.js';
 import type { MvccStore } from './mvcc-store.js';
 import { ReferenceModel } from './reference-model.js';
 import { openTempStore } from './testing.js';
-import type { CommandBody, CommandResult, Compare, KvEvent, RangeRequest, RequestOp, SortOrder, SortTarget } from './types.js';
+import type { CommandBody, CommandResult, KvEvent, RangeRequest } from './types.js';
+import { deleteArb, putArb, rangeRequestArb, txnArb, u8 } from './arbitraries.js';
 import type { KvResult } from './errors.js';
 import type { Entry } from '../raft/types.js';
-
-const u8 = (...values: number[]): Uint8Array => new Uint8Array(values);
-const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-// Keys chosen to stress the encoding: prefixes of each other, zero and 0xff bytes,
-// lengths around the 8-byte group boundary.
-const KEYS: readonly Uint8Array[] = [
-  ascii('a'), ascii('ab'), ascii('abc'), ascii('b'), ascii('ba'), ascii('c'),
-  u8(0x61, 0x00), u8(0x61, 0x00, 0x00), u8(0x61, 0xff), u8(0xff), u8(0xff, 0xff), u8(0x00),
-  ascii('abcdefgh'), ascii('abcdefghi'), ascii('abcdefg'),
-];
-
-// Half the time one of a few keys, so that keys collide and grow histories.
-const keyArb = fc.oneof(fc.constantFrom(...KEYS.slice(0, 4)), fc.constantFrom(...KEYS));
-
-const rangeArb: fc.Arbitrary<{ key: Uint8Array; rangeEnd?: Uint8Array }> = fc.oneof(
-  { weight: 3, arbitrary: keyArb.map((key) => ({ key })) },
-  { weight: 1, arbitrary: keyArb.map((key) => ({ key, rangeEnd: u8(0) })) },
-  { weight: 2, arbitrary: keyArb.map((key) => ({ key, rangeEnd: prefixEnd(key) })) },
-  {
-    weight: 2,
-    arbitrary: fc.tuple(keyArb, keyArb).map(([a, b]) => {
-      const c = Buffer.compare(a, b);
-      if (c === 0) return { key: a };
-      return c < 0 ? { key: a, rangeEnd: b } : { key: b, rangeEnd: a };
-    }),
-  },
-);
-
-const valueArb = fc.oneof(fc.uint8Array({ maxLength: 3 }), fc.uint8Array({ minLength: 8, maxLength: 40 }));
-
-const putArb: fc.Arbitrary<RequestOp> = fc
-  .record({
-    key: keyArb,
-    value: valueArb,
-    lease: fc.constantFrom(0, 0, 0, 7, 9),
-    prevKv: fc.boolean(),
-    ignore: fc.constantFrom('none', 'none', 'none', 'none', 'value', 'lease'),
-  })
-  .map(({ key, value, lease, prevKv, ignore }) => ({
-    type: 'put',
-    key,
-    value: ignore === 'value' ? new Uint8Array(0) : value,
-    ...(lease !== 0 && ignore !== 'lease' ? { lease } : {}),
-    ...(prevKv ? { prevKv: true } : {}),
-    ...(ignore === 'value' ? { ignoreValue: true } : {}),
-    ...(ignore === 'lease' ? { ignoreLease: true } : {}),
-  }));
-
-const deleteArb: fc.Arbitrary<RequestOp> = fc
-  .record({ range: rangeArb, prevKv: fc.boolean() })
-  .map(({ range, prevKv }) => ({ type: 'deleteRange', ...range, ...(prevKv ? { prevKv: true } : {}) }));
-
-/** A range request; `revision` is absolute here (txn ops) or patched in at run time. */
-const rangeRequestArb: fc.Arbitrary<RangeRequest> = fc
-  .record({
-    range: rangeArb,
-    limit: fc.constantFrom(0, 0, 1, 2, 3),
-    sortOrder: fc.constantFrom<SortOrder>('none', 'none', 'ascend', 'descend'),
-    sortTarget: fc.constantFrom<SortTarget>('key', 'key', 'version', 'create', 'mod', 'value'),
-    keysOnly: fc.boolean(),
-    countOnly: fc.constantFrom(false, false, false, true),
-    filter: fc.option(
-      fc.record({
-        which: fc.constantFrom('minModRevision', 'maxModRevision', 'minCreateRevision', 'maxCreateRevision'),
-        at: fc.integer({ min: 1, max: 12 }),
-      }),
-      { freq: 4 },
-    ),
-  })
-  .map(({ range, limit, sortOrder, sortTarget, keysOnly, countOnly, filter }) => ({
-    type: 'range',
-    ...range,
-    ...(limit ? { limit } : {}),
-    ...(sortOrder !== 'none' ? { sortOrder } : {}),
-    ...(sortTarget !== 'key' ? { sortTarget } : {}),
-    ...(keysOnly ? { keysOnly } : {}),
-    ...(countOnly ? { countOnly } : {}),
-    ...(filter ? { [filter.which]: filter.at } : {}),
-  }));
-
-const compareArb: fc.Arbitrary<Compare> = fc
-  .record({
-    range: rangeArb,
-    target: fc.constantFrom('version', 'create', 'mod', 'lease', 'value'),
-    result: fc.constantFrom('equal', 'notEqual', 'less', 'greater'),
-    number: fc.integer({ min: 0, max: 8 }),
-    value: valueArb,
-  })
-  .map(({ range, target, result, number, value }): Compare =>
-    target === 'value'
-      ? { ...range, target, result, operand: value }
-      : { ...range, target: target as 'version' | 'create' | 'mod' | 'lease', result, operand: number },
-  );
-
-const { txnArb } = fc.letrec<{ txnArb: RequestOp; opArb: RequestOp }>((tie) => ({
-  txnArb: fc
-    .record({
-      compare: fc.array(compareArb, { maxLength: 2 }),
-      success: fc.array(tie('opArb'), { maxLength: 3 }),
-      failure: fc.array(tie('opArb'), { maxLength: 3 }),
-    })
-    .map(({ compare, success, failure }) => ({ type: 'txn', compare, success, failure })),
-  opArb: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    { weight: 3, arbitrary: putArb },
-    { weight: 2, arbitrary: deleteArb },
-    {
-      weight: 2,
-      arbitrary: fc
-        .tuple(rangeRequestArb, fc.constantFrom(0, 0, 0, 1, 2, 3, 5, 40))
-        .map(([r, revision]) => ({ ...r, ...(revision ? { revision } : {}) })),
-    },
-    { weight: 1, arbitrary: tie('txnArb') },
-  ),
-}));
 
 type Step =
   | { readonly kind: 'write'; readonly body: CommandBody }
