@@ -244,6 +244,13 @@ test('transport: bytes that are not a valid handshake or message close the conne
   await waitFor(() => a.inbox.length === 1, 'the real node 2 still gets through');
 });
 
+test('transport: a connection that never says hello is closed after handshakeTimeoutMs', async (t) => {
+  const a = await startNode(t, { nodeId: 1, handshakeTimeoutMs: 100 });
+  const socket = await rawConnect(a.transport.address);
+  await waitFor(() => a.logged(/closing connection from peer.*no handshake within 100 ms/), 'the silent connection is closed');
+  await waitFor(() => socket.destroyed, 'on both ends');
+});
+
 test('transport: fault hooks exist only with faultInjection', async (t) => {
   const plain = await startNode(t, { nodeId: 1 });
   assert.equal(plain.transport.faults, undefined);

@@ -94,6 +94,10 @@ export const peerQueueBytesMaxDefault = 64 * 1024 * 1024;
 export const handshakeTimeoutMsDefault = 5_000;
 /** Messages held back by delay faults at once, at most (beyond: dropped). */
 export const delayedMessagesMax = 100_000;
+/** Accepted connections open at once, at most (beyond: the OS-level accept is
+ * closed at once). Peers need one each; the rest is room for handshakes in
+ * progress, so a flood of idle connections cannot exhaust file descriptors. */
+export const inboundConnectionsMax = 1024;
 
 const noLog: Log = () => {};
 
@@ -132,6 +136,7 @@ export class Transport {
   static async start(options: TransportOptions): Promise<Transport> {
     const settings = validate(options);
     const server = createServer();
+    server.maxConnections = inboundConnectionsMax;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: options.listen.host, port: options.listen.port }, () => {
