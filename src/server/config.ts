@@ -30,8 +30,6 @@ export interface NodeConfig {
   readonly requestTimeoutMs: number;
   /** Take a snapshot and compact the log after this many applied entries. */
   readonly snapshotEveryEntries: number;
-  /** Keep this many entries in the log behind a snapshot, for followers slightly behind. */
-  readonly snapshotCatchUpEntries: number;
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly requestBytesMax: number;
@@ -49,7 +47,6 @@ export const nodeConfigDefaults = {
   heartbeatTicks: 1,
   requestTimeoutMs: 5_000,
   snapshotEveryEntries: 10_000,
-  snapshotCatchUpEntries: 1_000,
   keyBytesMax: 4 * 1024,
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 1536 * 1024,
