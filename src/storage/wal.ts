@@ -2,9 +2,12 @@
  * The write-ahead log: the Raft log and hard state, in segment files of framed,
  * checksummed records (record-codec.ts, wal-records.ts).
  *
- * Writing. One save() is one Ready: its records go out in a single write and are
- * made durable by a single fdatasync (group commit), so a Ready costs one disk
- * flush however many entries it holds. A save never spans two segments; a new
+ * Writing. One save() is one Ready: its records go out in a single write, sealed
+ * by a commit record, and are made durable by a single fdatasync (group commit), so
+ * a Ready costs one disk flush however many entries it holds. Recovery applies a
+ * write only if its commit record is there: a Ready is recovered whole or not at
+ * all, never as entries without the hard state that came with them. A save never
+ * spans two segments; a new
  * segment is cut before a save once the current one has reached segmentBytesMax.
  * A new segment starts with a header and a copy of the current snapshot marker and
  * hard state, so older segments can be deleted without losing either; it is
@@ -12,9 +15,10 @@
  *
  * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
  * where it is:
- *   - a bad record with nothing valid after it, in the newest segment, is a write
- *     cut short by a crash (torn, or zero-filled where the size grew but the data
- *     never landed). It was never acknowledged: it is truncated, and logged.
+ *   - a bad record with nothing valid after it, or a write without its commit
+ *     record, at the end of the newest segment, is a write cut short by a crash
+ *     (torn, or zero-filled where the size grew but the data never landed). It was
+ *     never acknowledged: it is truncated, and logged (file and offset).
  *   - a bad record followed by valid records, or a bad record in an older segment,
  *     is corruption of data that was once durable: WalCorruptionError, naming the
  *     file and offset. Never guessed around, never skipped.
