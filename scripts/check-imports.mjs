@@ -14,6 +14,8 @@ const allowed = {
   lib: [],
   raft: ['lib'],
   check: ['lib'],
+  storage: ['lib', 'raft', 'node'],
+  kv: ['lib', 'raft', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
   cli: ['lib', 'raft', 'check', 'sim', 'node', 'pkg'],
 };

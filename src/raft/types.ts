@@ -125,18 +125,20 @@ export interface AppendResponse extends Envelope {
 }
 
 /** Heartbeats carry no entries. `commit` is capped by what the follower is known to
- * hold, so a follower never commits an entry it has not verified. `readSeq` is the
- * newest ReadIndex request the leader had queued when it sent this (thesis §6.4). */
+ * hold, so a follower never commits an entry it has not verified. `seq` numbers the
+ * leader's heartbeat rounds: a follower's answer to round `seq` confirms the leader
+ * was still leader when the round started, which releases ReadIndex requests queued
+ * before it (thesis §6.4). */
 export interface HeartbeatRequest extends Envelope {
   readonly type: 'heartbeat';
   readonly commit: LogIndex;
-  readonly readSeq: number;
+  readonly seq: number;
 }
 
-/** `lastIndex` lets the leader notice that appends it sent were lost. */
+/** `lastIndex` lets the leader notice that appends it sent before round `seq` were lost. */
 export interface HeartbeatResponse extends Envelope {
   readonly type: 'heartbeatResponse';
-  readonly readSeq: number;
+  readonly seq: number;
   readonly lastIndex: LogIndex;
 }
 
@@ -227,7 +229,8 @@ export type RefusalReason =
   | 'CONFIG_CHANGE_PENDING'
   | 'NOT_COMMITTED_IN_TERM'
   | 'INVALID_CONFIG_CHANGE'
-  | 'NOT_A_VOTER';
+  | 'NOT_A_VOTER'
+  | 'READ_QUEUE_FULL';
 
 export type Outcome<T> =
   | ({ readonly ok: true } & T)
@@ -254,6 +257,8 @@ export interface RaftConfig {
   readonly committedBytesPerReadyMax: number;
   /** A single proposal larger than this is refused. */
   readonly entryBytesMax: number;
+  /** ReadIndex requests a leader holds while waiting for a heartbeat round. */
+  readonly pendingReadsMax: number;
 }
 
 export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
@@ -268,6 +273,7 @@ export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
   snapshotChunkBytesMax: 512 * 1024,
   committedBytesPerReadyMax: 4 * 1024 * 1024,
   entryBytesMax: 2 * 1024 * 1024,
+  pendingReadsMax: 4096,
 };
 
 /** What a node finds on its disk when it starts (all empty for a brand-new node). */

@@ -1,0 +1,1083 @@
+/**
+ * The Raft consensus core: a deterministic state machine with no I/O (after
+ * etcd-io/raft). The runtime feeds it ticks, messages and requests, and drains what
+ * it must do through ready()/advance(); see the contract on `Ready` in types.ts.
+ *
+ * Section numbers cite the Raft paper (Ongaro & Ousterhout, 2014; "§5.3") and
+ * Ongaro's PhD thesis (2014; "thesis §6.4").
+ */
+import type {
+  ClusterConfig,
+  ConfigChange,
+  Entry,
+  EntryKind,
+  HardState,
+  LogIndex,
+  Message,
+  NodeId,
+  Outcome,
+  PersistedState,
+  RaftConfig,
+  RandomSource,
+  ReadState,
+  Ready,
+  RefusalReason,
+  Role,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+  Term,
+  AppendRequest,
+  AppendResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  SnapshotRequest,
+  SnapshotResponse,
+  VoteRequest,
+} from './types.js';
+import { NO_NODE } from './types.js';
+import { RaftLog } from './log.js';
+import { Progress } from './progress.js';
+import type { ProgressState } from './progress.js';
+import { ReadIndexQueue } from './read-index.js';
+import {
+  ConfigHistory,
+  applyConfigChange,
+  encodeConfigChange,
+  isMember,
+  isVoter,
+  members,
+  quorumMatchIndex,
+  quorumSize,
+  tallyVotes,
+} from './config.js';
+import { assert, unreachable } from '../lib/assert.js';
+
+export interface RaftNodeOptions {
+  readonly config: RaftConfig;
+  /** What the node's disk holds; all empty for a brand-new node. */
+  readonly persisted: PersistedState;
+  /** The members of a brand-new cluster, used when the disk holds no snapshot. A
+   * node that will join an existing cluster passes no voters and waits to be added. */
+  readonly bootstrap: ClusterConfig;
+  readonly random: RandomSource;
+  /** The state machine's applied index at start; defaults to the snapshot's index. */
+  readonly applied?: LogIndex;
+}
+
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly match: LogIndex;
+  readonly next: LogIndex;
+  readonly state: ProgressState;
+  readonly recentActive: boolean;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: LogIndex;
+  readonly applied: LogIndex;
+  readonly persisted: LogIndex;
+  readonly firstIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly lastTerm: Term;
+  readonly config: ClusterConfig;
+  readonly transferee: NodeId;
+  readonly uncommittedBytes: number;
+  /** Replication progress of each peer; empty unless leader. */
+  readonly peers: readonly PeerStatus[];
+}
+
+type Distributive<T> = T extends unknown ? Omit<T, 'from' | 'term'> & { term?: Term } : never;
+/** A message before the sender fills in `from` and (by default) its own term. */
+type Outgoing = Distributive<Message>;
+
+interface IncomingSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly chunks: Uint8Array[];
+  size: number;
+}
+
+const emptyData = new Uint8Array(0);
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly cfg: RaftConfig;
+  private readonly random: RandomSource;
+
+  // Persistent state (Figure 2).
+  private term: Term;
+  private vote: NodeId;
+  private readonly log: RaftLog;
+
+  // Volatile state.
+  private role: Role = 'follower';
+  private leader: NodeId = NO_NODE;
+  private readonly configs: ConfigHistory;
+  /** The newest snapshot this node holds, taken locally or installed from a leader. */
+  private snapshot: Snapshot | undefined;
+  /** A snapshot received from the leader that the runtime must still persist and install. */
+  private snapshotToInstall: Snapshot | undefined;
+  private incomingSnapshot: IncomingSnapshot | undefined;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+
+  // Leader state.
+  private readonly progress = new Map<NodeId, Progress>();
+  private transferee: NodeId = NO_NODE;
+  private uncommittedBytes = 0;
+  private heartbeatSeq = 0;
+  private readonly reads = new ReadIndexQueue();
+  /** Reads that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
+  private readsBeforeCommit: { readId: string; from: NodeId }[] = [];
+
+  // Output waiting for ready().
+  private messages: Message[] = [];
+  private readStates: ReadState[] = [];
+  private lastHardState: HardState;
+  private lastSoftState: SoftState;
+  private readyOutstanding = false;
+
+  // What checkInvariants() compares against.
+  private checkedTerm: Term;
+  private checkedVote: NodeId;
+
+  constructor(options: RaftNodeOptions) {
+    const { config, persisted } = options;
+    assert(config.id > 0 && Number.isInteger(config.id), `node id must be a positive integer, got ${config.id}`);
+    assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks >= 1');
+    this.id = config.id;
+    this.cfg = config;
+    this.random = options.random;
+    const snapshotMeta = persisted.snapshot?.meta;
+    this.snapshot = persisted.snapshot;
+    this.term = persisted.hardState.term;
+    this.vote = persisted.hardState.vote;
+    this.log = new RaftLog({
+      snapshotIndex: snapshotMeta?.index ?? 0,
+      snapshotTerm: snapshotMeta?.term ?? 0,
+      entries: persisted.entries,
+      committed: persisted.hardState.commit,
+      applied: options.applied ?? 0,
+    });
+    this.configs = new ConfigHistory(snapshotMeta ? { index: snapshotMeta.index, config: snapshotMeta.config } : { index: 0, config: options.bootstrap });
+    this.configs.appended(persisted.entries);
+    this.lastHardState = persisted.hardState;
+    this.checkedTerm = this.term;
+    this.checkedVote = this.vote;
+    this.becomeFollower(this.term, NO_NODE);
+    this.lastSoftState = this.softState();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Inputs
+  // ---------------------------------------------------------------------------
+
+  /** One tick of the logical clock. */
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** A client command. A follower forwards it to the leader it knows. */
+  propose(data: Uint8Array): Outcome<{ index: LogIndex | undefined }> {
+    if (data.length > this.cfg.entryBytesMax) {
+      return this.refuse('ENTRY_TOO_LARGE', `proposal of ${data.length} bytes exceeds entryBytesMax ${this.cfg.entryBytesMax}`);
+    }
+    if (this.role !== 'leader') {
+      if (this.leader === NO_NODE) return this.refuse('NO_LEADER', 'no leader is known; retry later');
+      this.send({ type: 'propose', to: this.leader, data });
+      return { ok: true, index: undefined };
+    }
+    const refusal = this.checkProposal(data);
+    if (refusal) return refusal;
+    return { ok: true, index: this.appendAsLeader('normal', data) };
+  }
+
+  /** A linearizable read (thesis §6.4): a ReadState for `readId` comes out of a later Ready. */
+  readIndex(readId: string): Outcome<object> {
+    if (this.role === 'leader') return this.leaderReadIndex(readId, this.id);
+    if (this.leader === NO_NODE) return this.refuse('NO_LEADER', 'no leader is known; retry later');
+    this.send({ type: 'readIndex', to: this.leader, readId });
+    return { ok: true };
+  }
+
+  /** Leadership transfer (thesis §3.10): bring `to` up to date, then tell it to campaign. */
+  transferLeadership(to: NodeId): Outcome<object> {
+    if (this.role !== 'leader') return this.refuse('NOT_LEADER', 'only the leader can transfer leadership');
+    if (to === this.id) return { ok: true };
+    if (!isVoter(this.configs.current(), to)) return this.refuse('NOT_A_VOTER', `node ${to} is not a voter`);
+    if (this.transferee === to) return { ok: true };
+    this.transferee = to;
+    // The transfer must finish within an election timeout, or it is abandoned.
+    this.electionElapsed = 0;
+    const pr = this.progress.get(to) as Progress;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to });
+    else this.sendAppend(to);
+    return { ok: true };
+  }
+
+  /** Adds or removes one server (thesis §4.1; see config.ts for why single-server). */
+  proposeMembershipChange(change: ConfigChange): Outcome<{ index: LogIndex }> {
+    if (this.role !== 'leader') return this.refuse('NOT_LEADER', 'only the leader can change membership');
+    if (this.transferee !== NO_NODE) return this.refuse('TRANSFERRING', 'a leadership transfer is in progress');
+    if (!this.committedInCurrentTerm()) {
+      return this.refuse('NOT_COMMITTED_IN_TERM', 'the leader has not yet committed an entry of its term; retry shortly');
+    }
+    if (this.configs.currentIndex() > this.log.committed) {
+      return this.refuse('CONFIG_CHANGE_PENDING', `the change at index ${this.configs.currentIndex()} is not committed yet`);
+    }
+    const result = applyConfigChange(this.configs.current(), change);
+    if (!result.ok) return this.refuse('INVALID_CONFIG_CHANGE', result.message);
+    return { ok: true, index: this.appendAsLeader('config', encodeConfigChange(change)) };
+  }
+
+  /**
+   * The runtime has a snapshot of the state machine at `index` (<= applied). Keep it
+   * to send to followers that fall behind, and drop the log it covers (§7).
+   */
+  compact(snapshot: { index: LogIndex; data: Uint8Array }): void {
+    const { index, data } = snapshot;
+    if (index <= this.log.compactedIndex()) return;
+    assert(index <= this.log.applied, () => `snapshot at ${index} is ahead of applied ${this.log.applied}`);
+    const meta: SnapshotMeta = { index, term: this.log.term(index) as Term, config: this.configs.at(index) };
+    this.snapshot = { meta, data };
+    this.log.compact(index);
+    this.configs.compactedTo(index);
+  }
+
+  /** A message from a peer. */
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (!this.stepTerm(m)) return;
+    switch (m.type) {
+      case 'vote':
+      case 'preVote':
+        this.handleVoteRequest(m);
+        return;
+      case 'timeoutNow':
+        // Thesis §3.10: the target starts an election at once, skipping pre-vote, and
+        // marks it so voters that still hear the old leader take part anyway.
+        if (this.role !== 'leader' && this.promotable()) this.campaign('election', true);
+        return;
+      default:
+        break;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+      default:
+        unreachable(this.role, 'role');
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Output
+  // ---------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.readStates.length > 0 ||
+      this.snapshotToInstall !== undefined ||
+      this.log.persisted < this.log.lastIndex() ||
+      this.firstUnappliedIndex() <= this.log.committed ||
+      !sameHardState(this.hardState(), this.lastHardState) ||
+      !sameSoftState(this.softState(), this.lastSoftState)
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.readyOutstanding, 'ready() called again before advance()');
+    this.readyOutstanding = true;
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const ready: Ready = {
+      softState: sameSoftState(softState, this.lastSoftState) ? undefined : softState,
+      hardState: sameHardState(hardState, this.lastHardState) ? undefined : hardState,
+      entries: this.log.unpersisted(),
+      snapshot: this.snapshotToInstall,
+      messages: this.messages,
+      committedEntries: this.committedToApply(),
+      readStates: this.readStates,
+    };
+    this.messages = [];
+    this.readStates = [];
+    return ready;
+  }
+
+  advance(ready: Ready): void {
+    assert(this.readyOutstanding, 'advance() without ready()');
+    this.readyOutstanding = false;
+    if (ready.hardState) this.lastHardState = ready.hardState;
+    if (ready.softState) this.lastSoftState = ready.softState;
+    if (ready.snapshot) {
+      if (this.snapshotToInstall === ready.snapshot) this.snapshotToInstall = undefined;
+      this.log.applied = Math.max(this.log.applied, ready.snapshot.meta.index);
+    }
+    const lastWritten = ready.entries[ready.entries.length - 1];
+    // A step between ready() and advance() may have truncated what this Ready wrote;
+    // the term check tells whether the entry we wrote is still the one in the log.
+    if (lastWritten && this.log.matchTerm(lastWritten.index, lastWritten.term)) {
+      this.log.persisted = Math.max(this.log.persisted, lastWritten.index);
+    }
+    const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastApplied) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    // The leader's own copy counts toward commitment only once it is durable.
+    if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+  }
+
+  status(): RaftStatus {
+    const peers: PeerStatus[] = [];
+    for (const [id, pr] of this.progress) {
+      peers.push({ id, match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      persisted: this.log.persisted,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+      config: this.configs.current(),
+      transferee: this.transferee,
+      uncommittedBytes: this.uncommittedBytes,
+      peers,
+    };
+  }
+
+  /** The in-memory log from `low` (>= firstIndex) to the end, for checkers and tools. */
+  entriesFrom(low: LogIndex): readonly Entry[] {
+    if (low > this.log.lastIndex()) return [];
+    return this.log.slice(Math.max(low, this.log.firstIndex()), this.log.lastIndex() + 1);
+  }
+
+  /** The snapshot this node holds, if any. */
+  currentSnapshot(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /**
+   * Invariants that must hold between any two inputs (Figure 3's properties, locally).
+   * Tests call it after every step; it throws AssertionError on a broken one.
+   */
+  checkInvariants(): void {
+    const { committed, applied, persisted } = this.log;
+    assert(committed <= this.log.lastIndex(), () => `commit ${committed} > last index ${this.log.lastIndex()}`);
+    assert(applied <= committed, () => `applied ${applied} > commit ${committed}`);
+    assert(persisted <= this.log.lastIndex(), () => `persisted ${persisted} > last index ${this.log.lastIndex()}`);
+    assert(this.log.compactedIndex() <= committed, 'compacted past the commit index');
+    assert(this.term >= this.checkedTerm, () => `term went back from ${this.checkedTerm} to ${this.term}`);
+    if (this.term === this.checkedTerm && this.checkedVote !== NO_NODE) {
+      assert(this.vote === this.checkedVote, () => `voted for ${this.checkedVote} then ${this.vote} in term ${this.term}`);
+    }
+    this.checkedTerm = this.term;
+    this.checkedVote = this.vote;
+    assert(this.log.lastTerm() <= this.term, () => `last log term ${this.log.lastTerm()} > current term ${this.term}`);
+    this.log.checkShape(256);
+    if (this.role === 'leader') {
+      assert(this.leader === this.id, 'a leader must know itself as leader');
+      assert(this.vote === this.id, 'a leader voted for itself');
+    }
+    if (this.role === 'candidate') assert(this.vote === this.id, 'a candidate voted for itself');
+    if (this.role !== 'leader') assert(this.progress.size === 0 && this.transferee === NO_NODE, 'only a leader tracks progress');
+    assert(this.uncommittedBytes >= 0, 'negative uncommitted bytes');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Roles
+  // ---------------------------------------------------------------------------
+
+  private becomeFollower(term: Term, leader: NodeId): void {
+    this.reset(term);
+    this.role = 'follower';
+    this.leader = leader;
+  }
+
+  /** Pre-vote (thesis §9.6): ask whether we could win before disturbing anyone's term. */
+  private becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become a pre-candidate');
+    this.votes.clear();
+    this.role = 'preCandidate';
+    this.leader = NO_NODE;
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== 'leader', 'a leader cannot become a candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', 'only a candidate becomes leader');
+    this.reset(this.term);
+    this.role = 'leader';
+    this.leader = this.id;
+    for (const id of members(this.configs.current())) this.addProgress(id);
+    // §5.4.2 / thesis §6.4: a new leader does not know which entries of older terms
+    // are committed until it commits one of its own; a no-op gets it there at once.
+    this.appendAsLeader('normal', emptyData);
+  }
+
+  /** Clears what belongs to one term and role. */
+  private reset(term: Term): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.leader = NO_NODE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetElectionTimeout();
+    this.votes.clear();
+    this.progress.clear();
+    this.transferee = NO_NODE;
+    this.uncommittedBytes = 0;
+    this.reads.clear();
+    this.readsBeforeCommit = [];
+  }
+
+  /** §5.2: randomized election timeouts in [electionTicks, 2 * electionTicks) make
+   * split votes rare. */
+  private resetElectionTimeout(): void {
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.random.int(this.cfg.electionTicks);
+  }
+
+  /** Only voters stand for election; learners and removed nodes never do. */
+  private promotable(): boolean {
+    return isVoter(this.configs.current(), this.id);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Timers
+  // ---------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+      this.campaign(this.cfg.preVote ? 'preElection' : 'election', false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      // Check-quorum (thesis §6.2): a leader that has not heard from a majority for a
+      // whole election timeout is probably partitioned away; stepping down lets
+      // clients find the real leader and keeps its lease-like reads honest.
+      if (this.cfg.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, NO_NODE);
+        return;
+      }
+      // Thesis §3.10: a transfer that did not finish within an election timeout is abandoned.
+      this.transferee = NO_NODE;
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    const voters = this.configs.current().voters;
+    let active = 0;
+    for (const id of voters) {
+      if (id === this.id) active++;
+      else if (this.progress.get(id)?.recentActive) active++;
+    }
+    for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+    return active >= quorumSize(voters.length);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Elections (§5.2, thesis §9.6)
+  // ---------------------------------------------------------------------------
+
+  private campaign(kind: 'preElection' | 'election', transfer: boolean): void {
+    if (kind === 'preElection') this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteTerm = kind === 'preElection' ? this.term + 1 : this.term;
+    this.votes.set(this.id, true);
+    if (this.countVotes()) return;
+    const type = kind === 'preElection' ? 'preVote' : 'vote';
+    for (const id of this.configs.current().voters) {
+      if (id === this.id) continue;
+      this.send({ type, to: id, term: voteTerm, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer });
+    }
+  }
+
+  /** Acts on the votes so far; true when the campaign is decided. */
+  private countVotes(): boolean {
+    const tally = tallyVotes(this.configs.current().voters, this.votes);
+    if (tally === 'won') {
+      if (this.role === 'preCandidate') this.campaign('election', false);
+      else this.becomeLeader();
+      return true;
+    }
+    if (tally === 'lost') {
+      this.becomeFollower(this.term, NO_NODE);
+      return true;
+    }
+    return false;
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const responseType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
+    // One vote per term (§5.2). A pre-vote for a future term binds nothing, so it may
+    // be granted whatever we voted in this one.
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NO_NODE && this.leader === NO_NODE) ||
+      (m.type === 'preVote' && m.term > this.term);
+    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      // The answer carries the term asked about, so the candidate counts it.
+      this.send({ type: responseType, to: m.from, term: m.term, granted: true });
+      if (m.type === 'vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: responseType, to: m.from, granted: false });
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // The shared term check (§5.1: "If RPC request or response contains term T >
+  // currentTerm: set currentTerm = T, convert to follower"; stale terms are refused).
+  // Returns false when the message is consumed here.
+  // ---------------------------------------------------------------------------
+
+  private stepTerm(m: Message): boolean {
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'preVote') {
+        // Thesis §4.2.3: while we hear from a leader (within the minimum election
+        // timeout) we ignore requests to replace it, so a removed or partitioned
+        // server cannot disrupt the cluster. A transfer is the leader's own wish.
+        const inLease = this.cfg.checkQuorum && this.leader !== NO_NODE && this.electionElapsed < this.cfg.electionTicks;
+        if (inLease && !m.transfer) return false;
+      }
+      if (m.type === 'preVote') {
+        // A pre-vote never changes our term.
+      } else if (m.type === 'preVoteResponse' && m.granted) {
+        // The term is the one we would campaign for; we adopt it only by campaigning.
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NO_NODE);
+      }
+      return true;
+    }
+    if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A leader cut off from the cluster keeps its old term; with pre-vote we would
+        // never raise ours to reach it, so tell it the current term and it steps down.
+        this.send({ type: 'appendResponse', to: m.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
+      } else if (m.type === 'preVote') {
+        this.send({ type: 'preVoteResponse', to: m.from, granted: false });
+      }
+      // Anything else from an older term is stale: votes and acknowledgements of
+      // older terms count for nothing (§5.1).
+      return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Followers and candidates
+  // ---------------------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.heardFromLeader(m.from);
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.heardFromLeader(m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.heardFromLeader(m.from);
+        this.handleSnapshotChunk(m);
+        return;
+      case 'propose':
+        if (this.leader !== NO_NODE) this.send({ type: 'propose', to: this.leader, data: m.data });
+        return;
+      case 'readIndexResponse':
+        this.readStates.push({ readId: m.readId, index: m.index });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // §5.2: a candidate that hears from a leader of its term steps back.
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'voteResponse':
+      case 'preVoteResponse': {
+        const expected = this.role === 'preCandidate' ? 'preVoteResponse' : 'voteResponse';
+        if (m.type !== expected || !isVoter(this.configs.current(), m.from)) return;
+        this.votes.set(m.from, m.granted);
+        this.countVotes();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private heardFromLeader(leader: NodeId): void {
+    this.electionElapsed = 0;
+    this.leader = leader;
+  }
+
+  /** AppendEntries receiver, Figure 2. */
+  private handleAppend(m: AppendRequest): void {
+    if (m.prevIndex < this.log.committed) {
+      // Everything up to our commit index is known to match (Log Matching), so
+      // answer with it and let the leader continue from there.
+      this.send({ type: 'appendResponse', to: m.from, success: true, index: this.log.committed, hintIndex: 0, hintTerm: 0 });
+      return;
+    }
+    if (!this.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      const hintIndex = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+      this.send({
+        type: 'appendResponse',
+        to: m.from,
+        success: false,
+        index: m.prevIndex,
+        hintIndex,
+        hintTerm: this.log.term(hintIndex) as Term,
+      });
+      return;
+    }
+    const conflict = this.log.findConflict(m.entries);
+    if (conflict !== 0) this.appendToLog(m.entries.slice(conflict - m.prevIndex - 1));
+    const lastNewIndex = m.prevIndex + m.entries.length;
+    // Figure 2: commitIndex = min(leaderCommit, index of last new entry). We have
+    // verified our log only up to lastNewIndex; what follows may still conflict.
+    this.log.commitTo(Math.min(m.commit, lastNewIndex));
+    this.send({ type: 'appendResponse', to: m.from, success: true, index: lastNewIndex, hintIndex: 0, hintTerm: 0 });
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    // The leader caps `commit` at what it knows we hold, so this never passes an
+    // entry we have not verified.
+    this.log.commitTo(m.commit);
+    this.send({ type: 'heartbeatResponse', to: m.from, seq: m.seq, lastIndex: this.log.lastIndex() });
+  }
+
+  /** InstallSnapshot receiver (§7, Figure 13), one chunk at a time. */
+  private handleSnapshotChunk(m: SnapshotRequest): void {
+    const { meta } = m;
+    const reply = (nextOffset: number, done: boolean): void =>
+      this.send({ type: 'snapshotResponse', to: m.from, snapshotIndex: meta.index, nextOffset, done });
+    if (meta.index <= this.log.committed) {
+      // We already hold (and have committed) everything this snapshot covers.
+      this.incomingSnapshot = undefined;
+      reply(0, true);
+      return;
+    }
+    let incoming = this.incomingSnapshot;
+    if (!incoming || incoming.meta.index !== meta.index || incoming.meta.term !== meta.term) {
+      // Figure 13 step 2: a new snapshot starts at offset 0.
+      if (m.offset !== 0) {
+        reply(0, false);
+        return;
+      }
+      incoming = { meta, chunks: [], size: 0 };
+      this.incomingSnapshot = incoming;
+    }
+    if (m.offset !== incoming.size) {
+      reply(incoming.size, false);
+      return;
+    }
+    incoming.chunks.push(m.data);
+    incoming.size += m.data.length;
+    if (!m.done) {
+      reply(incoming.size, false);
+      return;
+    }
+    this.incomingSnapshot = undefined;
+    this.installSnapshot({ meta, data: concat(incoming.chunks, incoming.size) });
+    reply(incoming.size, true);
+  }
+
+  private installSnapshot(snapshot: Snapshot): void {
+    const { meta } = snapshot;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // Figure 13 step 6: our log already has the snapshot's last entry, so it
+      // agrees up to there; keep what follows and just commit.
+      this.log.commitTo(meta.index);
+      return;
+    }
+    // Figure 13 step 7: discard the whole log and reset to the snapshot.
+    this.log.restore(meta.index, meta.term);
+    this.configs.reset({ index: meta.index, config: meta.config });
+    this.snapshot = snapshot;
+    this.snapshotToInstall = snapshot;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Leader
+  // ---------------------------------------------------------------------------
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'appendResponse':
+        this.handleAppendResponse(m);
+        return;
+      case 'heartbeatResponse':
+        this.handleHeartbeatResponse(m);
+        return;
+      case 'snapshotResponse':
+        this.handleSnapshotResponse(m);
+        return;
+      case 'propose':
+        // Forwarded proposals that cannot be accepted are dropped; the follower's
+        // client times out and retries (its write is exactly-once via sessions).
+        if (!this.checkProposal(m.data)) this.appendAsLeader('normal', m.data);
+        return;
+      case 'readIndex':
+        this.leaderReadIndex(m.readId, m.from);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private checkProposal(data: Uint8Array): Outcome<never> | undefined {
+    if (data.length > this.cfg.entryBytesMax) {
+      return this.refuse('ENTRY_TOO_LARGE', `proposal of ${data.length} bytes exceeds entryBytesMax ${this.cfg.entryBytesMax}`);
+    }
+    // Thesis §3.10: no new entries while handing leadership over, or the transfer
+    // might never catch the target up.
+    if (this.transferee !== NO_NODE) return this.refuse('TRANSFERRING', `leadership is being transferred to ${this.transferee}`);
+    // Bounded memory: refuse, rather than queue without limit, once too much is in
+    // flight; an empty pipeline always admits one proposal so progress is possible.
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.cfg.uncommittedBytesMax) {
+      return this.refuse('UNCOMMITTED_BYTES_LIMIT', `${this.uncommittedBytes} bytes are waiting to commit (uncommittedBytesMax ${this.cfg.uncommittedBytesMax})`);
+    }
+    return undefined;
+  }
+
+  private appendAsLeader(kind: EntryKind, data: Uint8Array): LogIndex {
+    const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, kind, data };
+    this.appendToLog([entry]);
+    this.uncommittedBytes += data.length;
+    this.broadcastAppend();
+    return entry.index;
+  }
+
+  /** Appends to our log and keeps the configuration in step with it (§4.1). */
+  private appendToLog(entries: readonly Entry[]): void {
+    const truncatedFrom = this.log.append(entries);
+    if (truncatedFrom !== 0) this.configs.truncatedFrom(truncatedFrom);
+    this.configs.appended(entries);
+    if (this.role === 'leader' && entries.some((e) => e.kind === 'config')) this.syncProgressWithConfig();
+  }
+
+  private syncProgressWithConfig(): void {
+    const config = this.configs.current();
+    for (const id of members(config)) if (!this.progress.has(id)) this.addProgress(id);
+    for (const id of [...this.progress.keys()]) if (!isMember(config, id)) this.progress.delete(id);
+    if (this.transferee !== NO_NODE && !isVoter(config, this.transferee)) this.transferee = NO_NODE;
+  }
+
+  private addProgress(id: NodeId): void {
+    const pr = new Progress(this.log.lastIndex() + 1, this.cfg.inflightMessagesMax);
+    if (id === this.id) pr.match = this.log.persisted;
+    this.progress.set(id, pr);
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /** Sends `to` the entries it lacks (or the snapshot); false when nothing was sent. */
+  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.progress.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined || pr.next < this.log.firstIndex()) {
+      this.sendSnapshot(to, pr);
+      return true;
+    }
+    const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, {
+      bytesMax: this.cfg.bytesPerMessageMax,
+      countMax: this.cfg.entriesPerMessageMax,
+    });
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: this.log.committed });
+    pr.sentEntries(prevIndex + entries.length);
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    const snapshot = this.snapshot;
+    assert(snapshot !== undefined, () => `follower ${to} needs compacted entries but there is no snapshot`);
+    pr.becomeSnapshot(snapshot.meta.index);
+    this.sendSnapshotChunk(to, pr, 0);
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress, offset: number): void {
+    const snapshot = this.snapshot as Snapshot;
+    const data = snapshot.data.subarray(offset, offset + this.cfg.snapshotChunkBytesMax);
+    const done = offset + data.length >= snapshot.data.length;
+    this.send({ type: 'snapshot', to, meta: snapshot.meta, offset, data, done });
+    pr.snapshotSentOffset = offset;
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (!m.success) {
+      // Fast backtracking: skip every entry of a term the follower cannot match.
+      const matchHint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
+      if (pr.maybeDecreaseTo(m.index, matchHint)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.match >= pr.snapshotIndex) pr.becomeProbe();
+    if (this.maybeCommit()) this.broadcastAppend();
+    else if (wasPaused) this.sendAppend(m.from);
+    // Fill the in-flight window with whatever else the follower lacks.
+    while (this.sendAppend(m.from, false)) {
+      if (pr.state !== 'replicate') break;
+    }
+    if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: m.from });
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (m.seq > pr.heartbeatSeqAcked) pr.heartbeatSeqAcked = m.seq;
+    if (pr.state === 'snapshot') {
+      // A chunk or its answer was lost: resend from where the follower last was.
+      this.sendSnapshotChunk(m.from, pr, pr.snapshotAckedOffset);
+    } else if (pr.state === 'replicate' && m.seq === this.heartbeatSeq && m.lastIndex < pr.nextAtHeartbeat - 1) {
+      // The follower answered our latest round without the appends we sent before
+      // it: they were lost. Probe from what it is known to hold.
+      pr.becomeProbe();
+      this.sendAppend(m.from);
+    } else if (pr.match < this.log.lastIndex()) {
+      this.sendAppend(m.from);
+    }
+    this.releaseReads();
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (pr.state !== 'snapshot' || m.snapshotIndex !== pr.snapshotIndex) return;
+    if (m.done) {
+      // The follower persisted the snapshot before answering (Ready contract).
+      pr.maybeUpdate(m.snapshotIndex);
+      pr.becomeProbe();
+      this.sendAppend(m.from);
+      return;
+    }
+    pr.snapshotAckedOffset = m.nextOffset;
+    if (this.snapshot?.meta.index !== pr.snapshotIndex) {
+      // We compacted again meanwhile; send the newer snapshot instead.
+      this.sendSnapshot(m.from, pr);
+    } else if (m.nextOffset > pr.snapshotSentOffset || m.nextOffset === 0) {
+      // Only advance: answers to duplicated or reordered chunks must not start a
+      // resend loop. Lost chunks are resent on the next heartbeat answer.
+      this.sendSnapshotChunk(m.from, pr, m.nextOffset);
+    }
+  }
+
+  /**
+   * §5.3/§5.4.2: advance the commit index to the highest index stored on a majority of
+   * voters, but only if that entry is of the current term (Figure 8: counting
+   * replicas of an older term's entry is not enough to commit it).
+   */
+  private maybeCommit(): boolean {
+    const self = this.progress.get(this.id);
+    if (self) self.match = this.log.persisted;
+    const config = this.configs.current();
+    const index = quorumMatchIndex(config.voters, (id) => this.progress.get(id)?.match ?? 0);
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
+    const previous = this.log.committed;
+    this.log.commitTo(index);
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - this.bytesOfTermBetween(previous, index));
+    if (this.readsBeforeCommit.length > 0) {
+      const waiting = this.readsBeforeCommit;
+      this.readsBeforeCommit = [];
+      for (const read of waiting) this.leaderReadIndex(read.readId, read.from);
+    }
+    // Thesis §4.2.2: a leader removed from the configuration manages the cluster
+    // until the change commits, then steps down.
+    // Tell the followers the change committed before leaving.
+    if (!isVoter(config, this.id) && this.configs.currentIndex() <= this.log.committed) {
+      this.broadcastAppend();
+      this.becomeFollower(this.term, NO_NODE);
+    }
+    return true;
+  }
+
+  private bytesOfTermBetween(after: LogIndex, upTo: LogIndex): number {
+    let bytes = 0;
+    for (let i = Math.max(after + 1, this.log.firstIndex()); i <= upTo; i++) {
+      const entry = this.log.entry(i);
+      if (entry.term === this.term) bytes += entry.data.length;
+    }
+    return bytes;
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private broadcastHeartbeat(): void {
+    this.heartbeatSeq++;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      pr.nextAtHeartbeat = pr.next;
+      // Never tell a follower to commit past what it is known to hold.
+      this.send({ type: 'heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), seq: this.heartbeatSeq });
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // ReadIndex (thesis §6.4)
+  // ---------------------------------------------------------------------------
+
+  private leaderReadIndex(readId: string, from: NodeId): Outcome<object> {
+    if (!this.committedInCurrentTerm()) {
+      // Step 1: until an entry of this term commits, our commit index may be behind
+      // entries earlier leaders committed; serving a read now could miss them.
+      if (this.readsBeforeCommit.length >= this.cfg.pendingReadsMax) {
+        return this.refuse('READ_QUEUE_FULL', `${this.readsBeforeCommit.length} reads are waiting (pendingReadsMax)`);
+      }
+      this.readsBeforeCommit.push({ readId, from });
+      return { ok: true };
+    }
+    const voters = this.configs.current().voters;
+    if (voters.length === 1 && voters[0] === this.id) {
+      this.releaseRead({ readId, from, index: this.log.committed });
+      return { ok: true };
+    }
+    if (this.reads.length >= this.cfg.pendingReadsMax) {
+      return this.refuse('READ_QUEUE_FULL', `${this.reads.length} reads are waiting (pendingReadsMax)`);
+    }
+    // Steps 2-3: remember the commit index, then confirm leadership with a round of
+    // heartbeats that starts after now. Reads arriving meanwhile share that round.
+    // If reads are already queued, a round is in flight for them and this read rides
+    // the next one, sent when that round is confirmed (or at the next heartbeat tick).
+    const roundInFlight = this.reads.length > 0;
+    this.reads.enqueue({ readId, from, index: this.log.committed, seq: this.heartbeatSeq + 1 });
+    if (!roundInFlight) this.broadcastHeartbeat();
+    return { ok: true };
+  }
+
+  /** The newest heartbeat round a majority of voters has answered. */
+  private confirmedHeartbeatSeq(): number {
+    return quorumMatchIndex(this.configs.current().voters, (id) =>
+      id === this.id ? this.heartbeatSeq : (this.progress.get(id)?.heartbeatSeqAcked ?? 0),
+    );
+  }
+
+  private releaseReads(): void {
+    const confirmed = this.confirmedHeartbeatSeq();
+    for (const read of this.reads.release(confirmed)) this.releaseRead(read);
+    // Reads that arrived after the confirmed round started need a round of their own.
+    if (this.reads.waitsAfter(this.heartbeatSeq)) this.broadcastHeartbeat();
+  }
+
+  private releaseRead(read: { readId: string; from: NodeId; index: LogIndex }): void {
+    if (read.from === this.id) this.readStates.push({ readId: read.readId, index: read.index });
+    else this.send({ type: 'readIndexResponse', to: read.from, readId: read.readId, index: read.index });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Helpers
+  // ---------------------------------------------------------------------------
+
+  private send(message: Outgoing): void {
+    this.messages.push({ ...message, from: this.id, term: message.term ?? this.term } as Message);
+  }
+
+  private refuse(reason: RefusalReason, message: string): Outcome<never> {
+    return { ok: false, reason, message, leader: this.leader };
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  private firstUnappliedIndex(): LogIndex {
+    const installing = this.snapshotToInstall?.meta.index ?? 0;
+    return Math.max(this.log.applied, installing) + 1;
+  }
+
+  private committedToApply(): Entry[] {
+    const low = this.firstUnappliedIndex();
+    if (low > this.log.committed) return [];
+    return this.log.slice(low, this.log.committed + 1, { bytesMax: this.cfg.committedBytesPerReadyMax, countMax: Infinity });
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader && a.term === b.term;
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * What a leader knows about one follower's log, and how it feeds it (the
+ * nextIndex/matchIndex of Figure 2, plus the flow control of etcd-io/raft):
+ *   - probe:     we do not know where the logs agree; send one append at a time and
+ *                back off on rejection until one is accepted;
+ *   - replicate: the logs agree up to `match`; stream appends optimistically,
+ *                at most `inflightMessagesMax` unacknowledged at once;
+ *   - snapshot:  the entries it needs are compacted; send the snapshot in chunks.
+ */
+import type { LogIndex } from './types.js';
+import { assert } from '../lib/assert.js';
+
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+
+export class Progress {
+  match: LogIndex = 0;
+  next: LogIndex;
+  state: ProgressState = 'probe';
+  /** probe: an append is outstanding, wait for its answer (or a heartbeat answer). */
+  probeSent = false;
+  /** replicate: the last index of each unacknowledged append, oldest first. */
+  readonly inflights: LogIndex[] = [];
+  /** Heard from since the last check-quorum round (thesis §6.2). */
+  recentActive = true;
+  /** snapshot: the index of the snapshot being sent and the byte offsets sent/acknowledged. */
+  snapshotIndex: LogIndex = 0;
+  snapshotSentOffset = 0;
+  snapshotAckedOffset = 0;
+  /** The newest heartbeat round this follower has answered. */
+  heartbeatSeqAcked = 0;
+  /** `next` when the latest heartbeat round was sent: an answer to that round showing
+   * a shorter log means appends sent before it were lost. */
+  nextAtHeartbeat: LogIndex = 0;
+
+  constructor(next: LogIndex, private readonly inflightMessagesMax: number) {
+    this.next = next;
+  }
+
+  isPaused(): boolean {
+    switch (this.state) {
+      case 'probe':
+        return this.probeSent;
+      case 'replicate':
+        return this.inflights.length >= this.inflightMessagesMax;
+      case 'snapshot':
+        return true;
+    }
+  }
+
+  becomeProbe(): void {
+    // After a snapshot the follower holds at least the snapshot's entries.
+    this.next = this.state === 'snapshot' ? Math.max(this.match + 1, this.snapshotIndex + 1) : this.match + 1;
+    this.state = 'probe';
+    this.probeSent = false;
+    this.inflights.length = 0;
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.next = this.match + 1;
+    this.inflights.length = 0;
+  }
+
+  becomeSnapshot(snapshotIndex: LogIndex): void {
+    this.state = 'snapshot';
+    this.snapshotIndex = snapshotIndex;
+    this.snapshotSentOffset = 0;
+    this.snapshotAckedOffset = 0;
+    this.inflights.length = 0;
+  }
+
+  /** Records that an append ending at `lastIndex` was sent. */
+  sentEntries(lastIndex: LogIndex): void {
+    if (this.state === 'replicate') {
+      assert(!this.isPaused(), 'sent an append past the in-flight window');
+      this.next = lastIndex + 1;
+      this.inflights.push(lastIndex);
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** The follower holds our log up to `index`. False when that is old news. */
+  maybeUpdate(index: LogIndex): boolean {
+    const updated = index > this.match;
+    if (updated) {
+      this.match = index;
+      this.probeSent = false;
+    }
+    this.next = Math.max(this.next, index + 1);
+    while (this.inflights.length > 0 && (this.inflights[0] as LogIndex) <= index) this.inflights.shift();
+    return updated;
+  }
+
+  /**
+   * The follower rejected an append at `rejected`; it may agree with us up to
+   * `matchHint`. Returns false for a stale rejection (one that answers an append we
+   * have since moved past), which must be ignored.
+   */
+  maybeDecreaseTo(rejected: LogIndex, matchHint: LogIndex): boolean {
+    if (this.state === 'replicate') {
+      if (rejected <= this.match) return false;
+      this.next = this.match + 1;
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+}

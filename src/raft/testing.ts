@@ -1,0 +1,159 @@
+/**
+ * A tiny in-memory cluster for the core's unit tests: each node has a "disk" that
+ * the Ready loop writes before sending, and messages wait in one queue until the
+ * test delivers them. Deliberately simple and synchronous; the full fault-injecting
+ * simulator lives in src/sim/.
+ */
+import { RaftNode } from './node.js';
+import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from './types.js';
+import { defaultRaftConfig } from './types.js';
+import { Prng } from '../lib/prng.js';
+
+export interface TestDisk {
+  hardState: HardState;
+  entries: Entry[];
+  snapshot: Snapshot | undefined;
+}
+
+export interface TestClusterOptions {
+  readonly ids: readonly NodeId[];
+  readonly seed?: number;
+  readonly config?: Partial<Omit<RaftConfig, 'id'>>;
+  /** Defaults to every id being a voter. */
+  readonly bootstrap?: ClusterConfig;
+}
+
+export class TestCluster {
+  readonly nodes = new Map<NodeId, RaftNode>();
+  readonly disks = new Map<NodeId, TestDisk>();
+  /** Commands applied by each node, in order (no-ops and config entries excluded). */
+  readonly applied = new Map<NodeId, string[]>();
+  readonly readStates = new Map<NodeId, { readId: string; index: number }[]>();
+  /** Messages sent but not yet delivered. */
+  queue: Message[] = [];
+  /** Return false to drop a message on delivery. */
+  filter: (m: Message) => boolean = () => true;
+  private readonly prng: Prng;
+  private readonly bootstrap: ClusterConfig;
+
+  constructor(private readonly options: TestClusterOptions) {
+    this.prng = new Prng(options.seed ?? 1);
+    this.bootstrap = options.bootstrap ?? { voters: [...options.ids], learners: [] };
+    for (const id of options.ids) {
+      this.disks.set(id, { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: undefined });
+      this.start(id);
+    }
+  }
+
+  node(id: NodeId): RaftNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`node ${id} is not running`);
+    return node;
+  }
+
+  /** Builds (or rebuilds, after crash()) a node from its disk. */
+  start(id: NodeId, bootstrap: ClusterConfig = this.bootstrap): RaftNode {
+    const disk = this.disks.get(id) ?? { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: undefined };
+    this.disks.set(id, disk);
+    const node = new RaftNode({
+      config: { ...defaultRaftConfig, ...this.options.config, id },
+      persisted: { hardState: disk.hardState, entries: [...disk.entries], snapshot: disk.snapshot },
+      bootstrap,
+      random: this.prng.fork(),
+    });
+    this.nodes.set(id, node);
+    this.applied.set(id, []);
+    this.readStates.set(id, []);
+    return node;
+  }
+
+  /** Loses the node's memory; its disk stays. */
+  crash(id: NodeId): void {
+    this.nodes.delete(id);
+    this.queue = this.queue.filter((m) => m.to !== id);
+  }
+
+  /** Runs every node's Ready loop once: persist, then send, then apply. */
+  processReadies(): void {
+    for (const [id, node] of this.nodes) {
+      while (node.hasReady()) {
+        const ready = node.ready();
+        const disk = this.disks.get(id) as TestDisk;
+        if (ready.snapshot) {
+          disk.snapshot = ready.snapshot;
+          disk.entries = [];
+          this.applied.set(id, decodeCommands(ready.snapshot.data));
+        }
+        if (ready.entries.length > 0) {
+          const first = (ready.entries[0] as Entry).index;
+          disk.entries = disk.entries.filter((e) => e.index < first).concat(ready.entries);
+        }
+        if (ready.hardState) disk.hardState = ready.hardState;
+        this.queue.push(...ready.messages);
+        const log = this.applied.get(id) as string[];
+        for (const entry of ready.committedEntries) {
+          if (entry.kind === 'normal' && entry.data.length > 0) log.push(new TextDecoder().decode(entry.data));
+        }
+        (this.readStates.get(id) as { readId: string; index: number }[]).push(...ready.readStates);
+        node.advance(ready);
+        node.checkInvariants();
+      }
+    }
+  }
+
+  /** Delivers queued messages (and their consequences) until nothing is left. */
+  stabilize(deliveriesMax = 100_000): void {
+    for (let i = 0; i < deliveriesMax; i++) {
+      this.processReadies();
+      const m = this.queue.shift();
+      if (!m) return;
+      const target = this.nodes.get(m.to);
+      if (target && this.filter(m)) {
+        target.step(m);
+        target.checkInvariants();
+      }
+    }
+    throw new Error(`cluster did not stabilize within ${deliveriesMax} deliveries`);
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let i = 0; i < times; i++) {
+      this.node(id).tick();
+      this.node(id).checkInvariants();
+    }
+  }
+
+  /** Ticks `id` until it campaigns, then lets the election play out. */
+  elect(id: NodeId): void {
+    const node = this.node(id);
+    for (let i = 0; i < 1000 && node.status().role === 'follower'; i++) this.tick(id);
+    this.stabilize();
+  }
+
+  /** Ticks every node once, then stabilizes. */
+  tickAll(times = 1): void {
+    for (let i = 0; i < times; i++) {
+      for (const id of this.nodes.keys()) this.tick(id);
+      this.stabilize();
+    }
+  }
+
+  leader(): RaftNode | undefined {
+    let found: RaftNode | undefined;
+    for (const node of this.nodes.values()) if (node.status().role === 'leader') found = node;
+    return found;
+  }
+
+  proposeAt(id: NodeId, command: string): ReturnType<RaftNode['propose']> {
+    return this.node(id).propose(new TextEncoder().encode(command));
+  }
+}
+
+/** Snapshot data for the test state machine: the applied command list. */
+export function encodeCommands(commands: readonly string[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(commands));
+}
+
+export function decodeCommands(data: Uint8Array): string[] {
+  return JSON.parse(new TextDecoder().decode(data)) as string[];
+}
