@@ -235,7 +235,7 @@ export class RaftNode {
     }
     const result = applyConfigChange(this.configs.current(), change);
     if (!result.ok) return this.refuse('INVALID_CONFIG_CHANGE', result.message);
-    return { ok: true, index: this.appendAsLeader('config', encodeConfigChange(change)) };
+    return { ok: true, index: this.appendAsLeader('config', encodeConfigChange(change, result.config)) };
   }
 
   /**
