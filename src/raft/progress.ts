@@ -72,6 +72,11 @@ export class Progress {
   /** Records that an append ending at `lastIndex` was sent. */
   sentEntries(lastIndex: LogIndex): void {
     if (this.state === 'replicate') {
+      // Only an append that carries entries takes a slot of the window (as in
+      // etcd-io/raft's Inflights). An empty one (a commit update) has nothing to
+      // acknowledge, and were it lost its slot would never be freed: the heartbeat
+      // answers cannot show the loss, since the follower's log is not behind `next`.
+      if (lastIndex < this.next) return;
       assert(!this.isPaused(), 'sent an append past the in-flight window');
       this.next = lastIndex + 1;
       this.inflights.push(lastIndex);
