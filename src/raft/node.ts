@@ -901,6 +901,12 @@ export class RaftNode {
       pr.becomeProbe();
       this.sendAppend(m.from);
     } else if (pr.match < this.log.lastIndex()) {
+      // A full window whose acknowledgements were lost (or whose appends were, when
+      // answers to the latest round keep arriving after the next round started)
+      // would stall replication for good. As etcd-io/raft does, a heartbeat answer
+      // frees the oldest slot; the append sent next is answered with where the
+      // follower really is (§5.3: the leader retries AppendEntries indefinitely).
+      if (pr.state === 'replicate') pr.freeFirstInflightIfFull();
       this.sendAppend(m.from);
     }
     this.releaseReads();

@@ -85,6 +85,11 @@ export class Progress {
     }
   }
 
+  /** Frees the oldest slot of a full in-flight window (replicate state). */
+  freeFirstInflightIfFull(): void {
+    if (this.state === 'replicate' && this.inflights.length >= this.inflightMessagesMax) this.inflights.shift();
+  }
+
   /** The follower holds our log up to `index`. False when that is old news. */
   maybeUpdate(index: LogIndex): boolean {
     const updated = index > this.match;
