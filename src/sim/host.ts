@@ -345,6 +345,9 @@ export class SimHost {
     core.compact({ index: applied, data: this.machine.encode() });
     this.options.monitor.observe(this.id, core);
     const snapshot = core.currentSnapshot();
+    // A newer snapshot from the leader, received while this Ready was being written,
+    // comes with the next Ready; the core rightly ignored this older one.
+    if (snapshot !== undefined && snapshot.meta.index > applied) return;
     if (snapshot === undefined || snapshot.meta.index !== applied) {
       this.options.monitor.report('ready-contract', `node ${this.id} compacted to ${applied} but the core holds snapshot ${snapshot?.meta.index ?? 'none'}`);
       return;

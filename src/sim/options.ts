@@ -68,6 +68,10 @@ export interface Profile {
   readonly snapshotEveryEntries: number;
   /** Each node's ticks are this many steps apart, at the start. */
   readonly tickPeriodsSteps: readonly number[];
+  /** The cores' configuration, varied per seed so that small limits (one entry per
+   * append, tiny snapshot chunks, one message in flight) and pre-vote / check-quorum
+   * on and off all get exercised; options.raft overrides it. */
+  readonly raft: Partial<Omit<RaftConfig, 'id'>>;
   /** Steps between two fault events, drawn in [min, max]. */
   readonly faultGapMinSteps: number;
   readonly faultGapMaxSteps: number;
@@ -78,15 +82,29 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
   const hostsCount = options.nodes + 1;
   const tickPeriodsSteps: number[] = [];
   for (let i = 0; i < hostsCount; i++) tickPeriodsSteps.push(faults.has('skew') ? random.between(7, 14) : 10);
+  const electionTicks = random.between(5, 20);
+  const raft: Partial<Omit<RaftConfig, 'id'>> = {
+    electionTicks,
+    heartbeatTicks: random.between(1, Math.min(3, electionTicks - 1)),
+    preVote: random.chance(0.75),
+    checkQuorum: random.chance(0.75),
+    entriesPerMessageMax: random.pick([1, 2, 4, 64]),
+    bytesPerMessageMax: random.pick([64, 256, 1024 * 1024]),
+    inflightMessagesMax: random.pick([1, 2, 8, 64]),
+    snapshotChunkBytesMax: random.pick([16, 64, 512 * 1024]),
+    uncommittedBytesMax: random.pick([512, 64 * 1024 * 1024]),
+    ...options.raft,
+  };
   return {
     faults,
     keysCount: random.between(3, 5),
-    clientsCount: random.between(2, 5),
-    operationRate: 0.02 + random.next() * 0.2,
+    clientsCount: random.between(2, 8),
+    operationRate: 0.02 + random.next() * 0.4,
     operationTimeoutSteps: random.between(300, 800),
     fsyncDelayMaxSteps: random.int(4),
     snapshotEveryEntries: faults.has('snapshot') ? random.between(3, 30) : random.chance(0.5) ? 0 : random.between(50, 200),
     tickPeriodsSteps,
+    raft,
     faultGapMinSteps: 20,
     faultGapMaxSteps: random.between(100, 400),
   };
@@ -95,5 +113,5 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
 export function describeProfile(profile: Profile): string {
   const faults = allFaultKinds.filter((kind) => profile.faults.has(kind));
   return `faults=[${faults.join(',')}] keys=${profile.keysCount} clients=${profile.clientsCount} opRate=${profile.operationRate.toFixed(3)} ` +
-    `timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]`;
+    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]`;
 }

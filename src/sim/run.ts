@@ -100,7 +100,7 @@ class Simulation {
     for (let id = 1; id <= hostsCount; id++) {
       const host = new SimHost({
         id,
-        raftConfig: { ...defaultRaftConfig, ...options.raft, id },
+        raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
         bootstrap: id <= options.nodes ? bootstrap : joining,
         random: hostRandoms[id - 1] as Prng,
         trace: this.trace,
@@ -307,7 +307,8 @@ class Simulation {
     const nodes = this.hosts.map((host) => {
       if (host.core === undefined) return `n${host.id} down`;
       const s = host.core.status();
-      return `n${host.id} ${s.role} t${s.term} commit=${s.commit} last=${s.lastIndex} voters=[${s.config.voters.join(',')}]${host.paused ? ' paused' : ''}`;
+      const peers = s.peers.map((p) => `${p.id}:${p.state} match=${p.match} next=${p.next}`).join(', ');
+      return `n${host.id} ${s.role} t${s.term} commit=${s.commit} last=${s.lastIndex} voters=[${s.config.voters.join(',')}] learners=[${s.config.learners.join(',')}]${host.paused ? ' paused' : ''}${peers ? ` peers {${peers}}` : ''}`;
     });
     const pending = this.workload.pendingOperations().map((op) => `${op.requestId}@n${op.node}`);
     return `${nodes.join('; ')}; pending operations: ${pending.join(' ') || 'none'}`;
