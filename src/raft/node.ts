@@ -586,6 +586,14 @@ export class RaftNode {
         // The term is the one we would campaign for; we adopt it only by campaigning.
       } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === 'vote') {
+        // Figure 2: only hearing from the current leader or granting a vote restarts
+        // the election timer. Stepping down for a vote request we may refuse must not,
+        // or a server that keeps campaigning without a chance (a removed one with a
+        // stale log, say) holds off for good the elections of those who could win.
+        const electionElapsed = this.electionElapsed;
+        this.becomeFollower(m.term, NO_NODE);
+        this.electionElapsed = electionElapsed;
       } else {
         this.becomeFollower(m.term, NO_NODE);
       }
