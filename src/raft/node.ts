@@ -862,6 +862,15 @@ export class RaftNode {
 
   private sendSnapshotChunk(to: NodeId, pr: Progress, offset: number): void {
     const snapshot = this.snapshot as Snapshot;
+    if (snapshot.meta.index !== pr.snapshotIndex) {
+      // We compacted again since this transfer began. Every chunk must come from one
+      // snapshot (Figure 13: the follower restarts on a new one at offset 0), and
+      // the follower's answers name the snapshot they are about, so start the newer
+      // one from its first byte; resending the newer one's bytes under the old
+      // transfer looped for good.
+      pr.becomeSnapshot(snapshot.meta.index);
+      offset = 0;
+    }
     const data = snapshot.data.subarray(offset, offset + this.cfg.snapshotChunkBytesMax);
     const done = offset + data.length >= snapshot.data.length;
     this.send({ type: 'snapshot', to, meta: snapshot.meta, offset, data, done });
