@@ -21,6 +21,8 @@ export interface Sabotage {
   readonly staleReads?: boolean;
   /** Writes are acknowledged as soon as the core accepts the proposal. */
   readonly ackBeforeCommit?: boolean;
+  /** A restarting node finds its last committed entry on disk replaced by another. */
+  readonly tamperLogOnRestart?: boolean;
 }
 
 export interface HostOptions {
@@ -202,6 +204,12 @@ export class SimHost {
   /** Starts the node again from its disk. */
   restart(now: number): void {
     assert(this.core === undefined, 'restart of a running node');
+    if (this.options.sabotage.tamperLogOnRestart) {
+      const index = this.disk.hardState.commit;
+      if (index > this.disk.snapshotIndex()) {
+        this.disk.tamperEntry(index, encodeCommand({ op: 'put', id: 'tampered', process: 1_000_000, seq: 1, key: 'k0', value: -1 }));
+      }
+    }
     this.machine = this.emptyMachine();
     this.core = this.startCore();
     this.nextTickStep = now + 1;
