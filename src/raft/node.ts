@@ -939,6 +939,10 @@ export class RaftNode {
       pr.maybeUpdate(m.snapshotIndex);
       pr.becomeProbe();
       this.sendAppend(m.from);
+      // Thesis §3.10: a transfer target that the snapshot brought fully up to date is
+      // told to campaign now; the answer to that empty append will not advance its
+      // match, so handleAppendResponse would never send TimeoutNow.
+      if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: m.from });
       return;
     }
     pr.snapshotAckedOffset = m.nextOffset;
