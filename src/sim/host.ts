@@ -149,6 +149,7 @@ export class SimHost {
       const outcome = core.readIndex(operation.requestId);
       this.options.monitor.observe(this.id, core);
       if (!outcome.ok) {
+        this.options.trace.note(this.options.monitor.now, () => `refused n${this.id} read ${operation.requestId}: ${outcome.reason}`);
         this.options.complete(operation, 'fail', null);
         return;
       }
@@ -159,6 +160,7 @@ export class SimHost {
     this.options.monitor.observe(this.id, core);
     if (!outcome.ok) {
       // Nothing was proposed: the operation definitely did not happen.
+      this.options.trace.note(this.options.monitor.now, () => `refused n${this.id} write ${operation.requestId}: ${outcome.reason}`);
       this.options.complete(operation, 'fail', null);
       return;
     }

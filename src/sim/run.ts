@@ -195,10 +195,13 @@ class Simulation {
   }
 
   private startClientOperations(now: number): void {
-    if (this.workload.idleClientsCount() === 0 || !this.clientRandom.chance(this.profile.operationRate)) return;
+    if (this.workload.idleClientsCount(now) === 0 || !this.clientRandom.chance(this.profile.operationRate)) return;
     const running = this.hosts.filter((host) => host.alive && !host.paused);
     if (running.length === 0) return;
-    const host = this.clientRandom.pick(running);
+    // Clients mostly go to nodes that know a leader (a real client moves on from a
+    // node that cannot help), sometimes to any node, so refusals are tested too.
+    const helpful = running.filter((host) => (host.core?.status().leader ?? 0) !== 0);
+    const host = this.clientRandom.pick(helpful.length > 0 && this.clientRandom.chance(0.8) ? helpful : running);
     const operation = this.workload.invoke(host.id, now);
     host.submit(operation);
   }
@@ -272,7 +275,7 @@ class Simulation {
         for (const read of liveness.reads) if (read.done && read.outcome !== 'ok') liveness.readKeysLeft.push(read.key);
         liveness.reads = liveness.reads.filter((read) => !read.done);
         const leader = this.leader();
-        while (leader !== undefined && liveness.readKeysLeft.length > 0 && this.workload.idleClientsCount() > 0) {
+        while (leader !== undefined && liveness.readKeysLeft.length > 0 && this.workload.idleClientsCount(now) > 0) {
           const key = liveness.readKeysLeft.shift() as string;
           const operation = this.workload.invokeRead(leader.id, key, now);
           liveness.reads.push(operation);

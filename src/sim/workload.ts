@@ -45,6 +45,9 @@ interface Client {
   process: number;
   seq: number;
   current: ClientOperation | undefined;
+  /** After a refusal a client waits a little before its next operation, as a real one
+   * would (and so the history is not flooded with refusals while there is no leader). */
+  idleUntilStep: number;
 }
 
 const INVOKE = 200;
@@ -67,17 +70,17 @@ export class Workload {
   private readonly writtenValues = new Map<string, number[]>();
 
   constructor(private readonly options: WorkloadOptions) {
-    for (let i = 0; i < options.clientsCount; i++) this.clients.push({ process: this.nextProcess++, seq: 0, current: undefined });
+    for (let i = 0; i < options.clientsCount; i++) this.clients.push({ process: this.nextProcess++, seq: 0, current: undefined, idleUntilStep: 0 });
   }
 
-  idleClientsCount(): number {
-    return this.clients.filter((client) => client.current === undefined).length;
+  idleClientsCount(now: number): number {
+    return this.clients.filter((client) => this.isIdle(client, now)).length;
   }
 
   /** Starts an operation of an idle client (there must be one) on `node`. */
   invoke(node: NodeId, now: number): ClientOperation {
     const { random, keysCount } = this.options;
-    const client = this.clients.find((c) => c.current === undefined);
+    const client = this.clients.find((c) => this.isIdle(c, now));
     if (client === undefined) throw new RangeError('no idle client');
     client.seq += 1;
     const keyNumber = random.int(keysCount);
@@ -126,7 +129,7 @@ export class Workload {
 
   /** Starts a read of `key` by an idle client (there must be one) on `node`. */
   invokeRead(node: NodeId, key: string, now: number): ClientOperation {
-    const client = this.clients.find((c) => c.current === undefined);
+    const client = this.clients.find((c) => this.isIdle(c, now));
     if (client === undefined) throw new RangeError('no idle client');
     client.seq += 1;
     const register = Number(key.slice(1)) % 2 === 0;
@@ -160,6 +163,7 @@ export class Workload {
     const client = this.clients.find((c) => c.current === operation);
     if (client === undefined) throw new RangeError(`operation ${operation.requestId} has no client`);
     client.current = undefined;
+    if (type === 'fail') client.idleUntilStep = now + this.options.random.between(5, 60);
     if (type === 'info') {
       client.process = this.nextProcess++;
       client.seq = 0;
@@ -189,6 +193,10 @@ export class Workload {
   /** Completes every open operation as "info" (the end of the run). */
   abandonAll(now: number): void {
     for (const operation of this.pendingOperations()) this.complete(operation, 'info', null, now);
+  }
+
+  private isIdle(client: Client, now: number): boolean {
+    return client.current === undefined && client.idleUntilStep <= now;
   }
 
   private likelyValue(key: string): number {
