@@ -606,6 +606,13 @@ export class RaftNode {
         this.send({ type: 'appendResponse', to: m.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResponse', to: m.from, granted: false });
+      } else if (m.type === 'vote') {
+        // Figure 2, RequestVote: "reply false if term < currentTerm", with our term "for
+        // candidate to update itself". Ignoring it instead can leave a candidate behind
+        // for good: a voter that counts the candidate as a learner (an older
+        // configuration) never sends it anything, and both raise their terms at the
+        // same pace.
+        this.send({ type: 'voteResponse', to: m.from, granted: false });
       }
       // Anything else from an older term is stale: votes and acknowledgements of
       // older terms count for nothing (§5.1).
