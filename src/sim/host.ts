@@ -93,6 +93,16 @@ export class SimHost {
     return this.core !== undefined;
   }
 
+  /** A Ready is being written (its fsync has not completed): a crash now loses it. */
+  get writing(): boolean {
+    return this.pendingWrite !== undefined;
+  }
+
+  /** Log entries are being written: a crash now loses or tears them. */
+  get writingEntries(): boolean {
+    return (this.pendingWrite?.ready.entries.length ?? 0) > 0;
+  }
+
   /** Ticks the core when its clock says so. */
   tickIfDue(now: number): void {
     if (this.core === undefined || this.paused || now < this.nextTickStep) return;

@@ -30,6 +30,8 @@ const NEMESIS = 500;
  */
 export class Nemesis {
   private nextEventStep: number;
+  /** A crash waiting for a node to be mid-write, until this step (-1: none). */
+  private armedCrashUntilStep = -1;
   private readonly scheduled = new Map<number, (() => void)[]>();
   private readonly eventKinds: EventKind[];
   readonly counts = new Map<string, number>();
@@ -59,9 +61,13 @@ export class Nemesis {
       this.scheduled.delete(now);
       for (const action of due) action();
     }
+    this.maybeFireArmedCrash(now);
     if (now < this.nextEventStep || this.eventKinds.length === 0) return;
     const { random, profile } = this.context;
-    this.nextEventStep = now + random.between(profile.faultGapMinSteps, profile.faultGapMaxSteps);
+    // Mostly a storm of faults, with a calm spell now and then in which the cluster
+    // makes progress (what was scheduled, restarts and heals, still happens).
+    const calm = random.chance(0.2);
+    this.nextEventStep = now + (calm ? random.between(400, 1000) : random.between(profile.faultGapMinSteps, profile.faultGapMaxSteps));
     const kind = random.pick(this.eventKinds);
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
     this.act(kind, now);
@@ -206,12 +212,33 @@ export class Nemesis {
   }
 
   private crash(now: number): void {
-    const { random, hosts, profile } = this.context;
+    const { random, hosts } = this.context;
     const running = hosts.filter((host) => host.alive);
     const downMax = Math.ceil(hosts.length / 2);
     if (hosts.length - running.length >= downMax || running.length === 0) return;
-    const host = random.chance(0.3) ? (this.leader() ?? random.pick(running)) : random.pick(running);
-    const torn = profile.faults.has('torn') && random.chance(0.5);
+    // Crashes that hit a write in flight are the interesting ones (what was not yet
+    // fsynced is lost, or torn): half of them wait for a node to be mid-write.
+    if (random.chance(0.5)) {
+      this.armedCrashUntilStep = now + 100;
+      return;
+    }
+    this.crashHost(random.chance(0.4) ? (this.leader() ?? random.pick(running)) : random.pick(running), now);
+  }
+
+  /** Fires an armed crash at a node that is writing, if one is (or gives up). */
+  private maybeFireArmedCrash(now: number): void {
+    if (this.armedCrashUntilStep < now) return;
+    // Best of all a write with log entries (they can be torn); near the deadline any.
+    const lastChance = this.armedCrashUntilStep - now < 20;
+    const writing = this.context.hosts.filter((host) => host.alive && (lastChance ? host.writing : host.writingEntries));
+    if (writing.length === 0) return;
+    this.armedCrashUntilStep = -1;
+    this.crashHost(this.context.random.pick(writing), now);
+  }
+
+  private crashHost(host: SimHost, now: number): void {
+    const { random, profile } = this.context;
+    const torn = profile.faults.has('torn') && random.chance(0.7);
     this.context.crash(host, now, torn);
     const at = now + random.between(10, 700);
     const incarnation = host.incarnation;

@@ -101,7 +101,7 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
     clientsCount: random.between(2, 8),
     operationRate: 0.02 + random.next() * 0.4,
     operationTimeoutSteps: random.between(300, 800),
-    fsyncDelayMaxSteps: random.int(4),
+    fsyncDelayMaxSteps: random.int(7),
     snapshotEveryEntries: faults.has('snapshot') ? random.between(3, 30) : random.chance(0.5) ? 0 : random.between(50, 200),
     tickPeriodsSteps,
     raft,
