@@ -168,6 +168,15 @@ export class RaftNode {
     });
     this.configs = new ConfigHistory(snapshotMeta ? { index: snapshotMeta.index, config: snapshotMeta.config } : { index: 0, config: options.bootstrap });
     this.configs.appended(persisted.entries);
+    if (this.log.lastTerm() > this.term) {
+      // A crash in the middle of a write can leave a Ready's entries on disk without
+      // the hard state written after them (storage keeps the whole records before a
+      // torn tail). This node never voted in a term it did not persist, and sent
+      // nothing from that Ready, so it takes the newest term it has seen (Figure 2,
+      // currentTerm), with no vote; the next Ready persists it.
+      this.term = this.log.lastTerm();
+      this.vote = NO_NODE;
+    }
     this.lastHardState = persisted.hardState;
     this.checkedTerm = this.term;
     this.checkedVote = this.vote;
