@@ -133,3 +133,14 @@ test('a vote or an acknowledgement sent before its state is on disk breaks the p
   ahead.sent({ type: 'heartbeat', from: 1, to: 2, term: 3, commit: 0, seq: 1 } as Message, disk);
   assert.equal(ahead.violations[0]?.kind, 'persistence');
 });
+
+test('a leader that shrinks its log breaks leader append-only', () => {
+  const m = monitor();
+  const core = new FakeCore();
+  core.role = 'leader';
+  core.log = [entry(1, 1), entry(2, 1)];
+  m.observe(1, core);
+  core.log = [entry(1, 1)];
+  m.observe(1, core);
+  assert.equal(m.violations[0]?.kind, 'leader-append-only');
+});

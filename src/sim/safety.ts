@@ -16,6 +16,7 @@ export type ViolationKind =
   | 'core-invariant' // RaftNode.checkInvariants() failed
   | 'election-safety' // two leaders in one term (§5.2, Figure 3)
   | 'log-matching' // same index and term, different entries or prefixes (§5.3)
+  | 'leader-append-only' // a leader shrank its log (Figure 3)
   | 'leader-completeness' // a leader lacks a committed entry (§5.4)
   | 'state-machine-safety' // two nodes applied different things at one index (§5.4.3)
   | 'commit-monotonic' // a node's commit index went back other than by a restart
@@ -72,7 +73,7 @@ export class SafetyMonitor {
   private readonly digests = new Map<LogIndex, number>();
   /** Per (index, term): the entry and the term before it, as first persisted (log matching). */
   private readonly logRecords = new Map<number, LogRecord>();
-  private readonly lastRole = new Map<NodeId, { role: Role; term: Term }>();
+  private readonly lastRole = new Map<NodeId, { role: Role; term: Term; lastIndex: LogIndex }>();
   private readonly lastCommit = new Map<NodeId, LogIndex>();
   private readonly entryHashes = new WeakMap<Entry, number>();
 
@@ -102,8 +103,13 @@ export class SafetyMonitor {
     }
     const status = core.status();
     const previous = this.lastRole.get(node);
+    if (previous !== undefined && status.role === 'leader' && previous.role === 'leader' && previous.term === status.term && status.lastIndex < previous.lastIndex) {
+      this.report('leader-append-only', `node ${node}, leader of term ${status.term}, shrank its log from ${previous.lastIndex} to ${status.lastIndex}`);
+    }
+    if (previous === undefined || previous.role !== status.role || previous.term !== status.term || previous.lastIndex !== status.lastIndex) {
+      this.lastRole.set(node, { role: status.role, term: status.term, lastIndex: status.lastIndex });
+    }
     if (previous === undefined || previous.role !== status.role || previous.term !== status.term) {
-      this.lastRole.set(node, { role: status.role, term: status.term });
       if (previous?.role !== status.role) {
         this.trace.event(this.now, ROLE, [node, roleCodes[status.role], status.term], () =>
           `role    n${node} ${previous?.role ?? 'start'} -> ${status.role} t${status.term}`,
