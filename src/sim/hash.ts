@@ -1,5 +1,5 @@
 /**
- * A small incremental 32-bit hash (FNV-1a over 32-bit words, finished with a
+ * A small incremental 32-bit hash (FNV-style over 32-bit words, finished with a
  * murmur-style mix). The simulator folds every event of a run into one of these, so
  * two runs of the same seed can be compared cheaply even with tracing off, and it
  * fingerprints log entries and state machine contents for the safety checks.
@@ -41,13 +41,11 @@ export class Hasher {
     return (h ^ (h >>> 16)) >>> 0;
   }
 
+  /** Folds in 32 bits at once (FNV-style xor-multiply, with a shift so high bits
+   * reach the low ones). */
   private word(value: number): void {
-    let h = this.state;
-    h = Math.imul(h ^ (value & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ ((value >>> 8) & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ ((value >>> 16) & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ (value >>> 24), FNV_PRIME);
-    this.state = h >>> 0;
+    const h = Math.imul(this.state ^ value, FNV_PRIME);
+    this.state = (h ^ (h >>> 15)) >>> 0;
   }
 }
 
