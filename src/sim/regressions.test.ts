@@ -19,6 +19,7 @@ const regressions: { seed: number; options: Partial<SimOptions>; bug: string }[]
   { seed: 180, options: { nodes: 3, faults: allFaultKinds }, bug: 'refused higher-term vote requests restarted the election timer: no leader for good' },
   { seed: 759, options: { nodes: 3 }, bug: 'refused higher-term vote requests restarted the election timer (current simulator)' },
   { seed: 963, options: { nodes: 3, faults: allFaultKinds }, bug: 'compacting during a chunked snapshot transfer looped the transfer' },
+  { seed: 778, options: { nodes: 5, faults: allFaultKinds }, bug: 'compacting during a chunked snapshot transfer looped the transfer (current simulator)' },
   { seed: 727, options: { nodes: 5 }, bug: 'a torn write kept entries of a new term without the hard state: the restarted node broke its invariants' },
   { seed: 2019, options: { nodes: 3 }, bug: 'vote requests of an older term were dropped silently: a candidate never caught up' },
 ];
