@@ -363,7 +363,14 @@ class Simulation {
       const shown = (op: { process: number; f: string; input: unknown; output: unknown; invokeTime: number; responseTime: number }): string =>
         `p${op.process} ${op.f}(${JSON.stringify(op.input)})${op.output === undefined ? '' : ` -> ${JSON.stringify(op.output)}`} [${op.invokeTime}, ${op.responseTime}]`;
       const prefix = result.longestPrefix.slice(-8).map(shown).join('; ');
-      this.monitor.report('linearizability', `key ${result.key}: no linearization places ${shown(result.operation)}; the longest linearizable prefix ends with: ${prefix} (value then ${JSON.stringify(result.valueAfterPrefix)})`);
+      // The key's history around the operation, so the story does not depend on the
+      // trace's ring buffer reaching back that far.
+      const at = result.operation.invokeTime;
+      const nearby = this.workload.history
+        .filter((e) => e.key === result.key && e.time !== undefined && e.time >= at - 400 && e.time <= at + 100)
+        .slice(-40)
+        .map((e) => `    ${String(e.time).padStart(6)} p${e.process} ${e.type} ${e.f} ${JSON.stringify(e.value)}`);
+      this.monitor.report('linearizability', `key ${result.key}: no linearization places ${shown(result.operation)}; the longest linearizable prefix ends with: ${prefix} (value then ${JSON.stringify(result.valueAfterPrefix)}); history of ${result.key} around step ${at}:\n${nearby.join('\n')}`);
     }
     return result.status;
   }
