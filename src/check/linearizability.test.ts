@@ -4,6 +4,7 @@ import { Prng } from '../lib/prng.js';
 import { pairOperations, type HistoryEvent, type Operation } from './history.js';
 import { events } from './history-notation.test-support.js';
 import { checkHistory, checkOperations, type CheckResult } from './linearizability.js';
+import { randomHistory, type RandomHistoryOptions } from './random-history.js';
 import { canonicalJson } from './values.js';
 
 function statusOf(text: string): CheckResult['status'] {
@@ -318,3 +319,91 @@ function registerStep(state: string, operation: Operation): string | undefined {
   if (canonicalJson(expected) === state) return canonicalJson(replacement);
   return operation.outcome === 'unknown' ? state : undefined;
 }
+
+const generatedShapes: { name: string; options: Omit<RandomHistoryOptions, 'seed'> }[] = [
+  { name: 'registers, fresh values', options: { operations: 300, processes: 6, keys: ['a', 'b', 'c'], kind: 'register' } },
+  { name: 'one register, few values', options: { operations: 300, processes: 8, keys: ['x'], kind: 'register', valueRange: 3 } },
+  { name: 'key-value, few values', options: { operations: 300, processes: 6, keys: ['a', 'b'], kind: 'key-value', valueRange: 4 } },
+  { name: 'failures and unknown outcomes', options: { operations: 300, processes: 6, keys: ['x', 'y'], kind: 'register', valueRange: 4, failChance: 0.1, unknownChance: 0.15 } },
+];
+
+for (const shape of generatedShapes) {
+  test(`histories generated from a sequential model are linearizable: ${shape.name}`, () => {
+    for (let seed = 1; seed <= 150; seed += 1) {
+      const result = checkHistory(randomHistory({ seed, ...shape.options }));
+      assert.equal(result.status, 'linearizable', `seed ${seed}: ${JSON.stringify(result)}`);
+    }
+  });
+}
+
+/** Three known operations on one key in real-time order: `older` and `newer` each
+ * wrote a value, and `read`, invoked after `newer` returned, read something. */
+interface Chain {
+  readonly older: Operation;
+  readonly newer: Operation;
+  readonly read: Operation;
+}
+
+/** With fresh values every write is the only one of its value, so a read that sees
+ * the value of `older` after `newer` overwrote it is a violation, whatever else ran. */
+function findChain(operations: readonly Operation[], prng: Prng): Chain | undefined {
+  const known = operations.filter((operation) => operation.outcome === 'ok');
+  const writes = known.filter((operation) => operation.f === 'write' || operation.f === 'cas');
+  const reads = known.filter((operation) => operation.f === 'read');
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const read = prng.pick(reads);
+    const newer = writes.filter((write) => write.key === read.key && write.responseTime < read.invokeTime);
+    const candidate = newer.length > 0 ? prng.pick(newer) : undefined;
+    const older = writes.find((write) => candidate && write.key === read.key && write.responseTime < candidate.invokeTime);
+    if (candidate && older) return { older, newer: candidate, read };
+  }
+  return undefined;
+}
+
+function writtenValue(operation: Operation): unknown {
+  return operation.f === 'cas' ? (operation.input as unknown[])[1] : operation.input;
+}
+
+/** Replaces the value of the ok events of the given reads. */
+function withReadValues(history: readonly HistoryEvent[], reads: readonly Operation[], value: unknown): HistoryEvent[] {
+  const completions = new Set(reads.map((read) => read.completionEvent));
+  return history.map((event, index) => (completions.has(index) ? { ...event, value } : event));
+}
+
+const injectable: Omit<RandomHistoryOptions, 'seed'> = { operations: 200, processes: 6, keys: ['a', 'b'], kind: 'register', failChance: 0.05, unknownChance: 0.05 };
+
+test('a stale read injected into a generated history is caught', () => {
+  let injected = 0;
+  for (let seed = 1; seed <= 150; seed += 1) {
+    const history = randomHistory({ seed, ...injectable });
+    const chain = findChain(pairOperations(history), new Prng(seed));
+    if (chain === undefined) continue;
+    const result = checkHistory(withReadValues(history, [chain.read], writtenValue(chain.older)));
+    assert.equal(result.status, 'not linearizable', `seed ${seed}`);
+    injected += 1;
+  }
+  assert.ok(injected > 140, `${injected} seeds had room for a stale read`);
+});
+
+test('a lost write injected into a generated history is caught', () => {
+  let injected = 0;
+  for (let seed = 1; seed <= 150; seed += 1) {
+    const history = randomHistory({ seed, ...injectable });
+    const operations = pairOperations(history);
+    const chain = findChain(operations, new Prng(seed));
+    if (chain === undefined) continue;
+    // Every read that saw the newer write now sees the older value instead, as if the
+    // newer write had been acknowledged and then lost.
+    const lost = canonicalJson(writtenValue(chain.newer));
+    const sawIt = operations.filter((operation) => operation.f === 'read' && operation.outcome === 'ok' && operation.key === chain.read.key && canonicalJson(operation.output) === lost);
+    const result = checkHistory(withReadValues(history, [chain.read, ...sawIt], writtenValue(chain.older)));
+    assert.equal(result.status, 'not linearizable', `seed ${seed}`);
+    injected += 1;
+  }
+  assert.ok(injected > 140, `${injected} seeds had room for a lost write`);
+});
+
+test('a long single-key history is checked in one piece (a sanity check, not a timing)', () => {
+  const history = randomHistory({ seed: 1, operations: 5000, processes: 10, keys: ['x'], kind: 'register', valueRange: 5, unknownChance: 0.02 });
+  assert.equal(checkHistory(history).status, 'linearizable');
+});
