@@ -92,8 +92,8 @@ test('pairs invokes with completions into operations with outcomes and times', (
     ],
   );
   assert.deepEqual(
-    operations.map((operation) => [operation.invokeEvent, operation.completionEvent]),
-    [[0, 4], [1, 5], [2, 6], [3, 8], [7, undefined]],
+    operations.map((operation) => [operation.invokeEvent, operation.completionEvent, operation.completionTime]),
+    [[0, 4, 4], [1, 5, 5], [2, 6, 6], [3, 8, 8], [7, undefined, undefined]],
   );
 });
 

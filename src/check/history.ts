@@ -40,6 +40,8 @@ export interface Operation {
   /** +Infinity when the outcome is unknown: the operation may take effect at any
    * point after its invoke, however late. */
   readonly responseTime: number;
+  /** The time of the completion event, "info" included; undefined when there is none. */
+  readonly completionTime: number | undefined;
   /** Positions of the invoke and of the completion in the event list (the
    * completion's is undefined when the operation never completed). */
   readonly invokeEvent: number;
@@ -104,7 +106,7 @@ function parseEventLine(line: string, location: string): HistoryEvent {
 }
 
 /** Checks the fields of one event; cross-event rules are checked by pairOperations. */
-export function validateEvent(candidate: unknown, location: string): HistoryEvent {
+function validateEvent(candidate: unknown, location: string): HistoryEvent {
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
     throw new HistoryError(location, 'expected a JSON object');
   }
@@ -184,6 +186,7 @@ function uncompleted(invoke: HistoryEvent, eventIndex: number, time: number): Op
     outcome: 'unknown',
     invokeTime: time,
     responseTime: Number.POSITIVE_INFINITY,
+    completionTime: undefined,
     invokeEvent: eventIndex,
     completionEvent: undefined,
   };
@@ -196,6 +199,7 @@ function completed(operation: Operation, completion: HistoryEvent, eventIndex: n
     output: completion.type === 'ok' ? completion.value : undefined,
     outcome: completion.type === 'ok' ? 'ok' : completion.type === 'fail' ? 'fail' : 'unknown',
     responseTime: known ? time : Number.POSITIVE_INFINITY,
+    completionTime: time,
     completionEvent: eventIndex,
   };
 }
