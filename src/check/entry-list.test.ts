@@ -24,7 +24,7 @@ test('lift removes both entries of an operation and unlift restores them, last l
   list.lift(0);
   assert.deepEqual(walk(list), ['call 2', 'return 2']);
   list.lift(2);
-  assert.equal(list.isEmpty(), true);
+  assert.equal(list.first(), END);
   list.unlift(2);
   list.unlift(0);
   list.unlift(1);

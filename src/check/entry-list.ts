@@ -15,7 +15,7 @@ export class EntryList {
   private readonly next: Int32Array;
   private readonly previous: Int32Array;
 
-  constructor(invokeTimes: readonly number[], responseTimes: readonly number[]) {
+  constructor(invokeTimes: ArrayLike<number>, responseTimes: ArrayLike<number>) {
     const entryCount = invokeTimes.length * 2;
     this.head = entryCount;
     this.next = new Int32Array(entryCount + 1).fill(END);
@@ -35,10 +35,6 @@ export class EntryList {
 
   after(entry: number): number {
     return this.next[entry] as number;
-  }
-
-  isEmpty(): boolean {
-    return this.first() === END;
   }
 
   /** Removes operation i's call and return entries. */
@@ -84,7 +80,7 @@ export function operationOf(entry: number): number {
  * Entries sorted by time. At equal times calls come before returns, so operations whose
  * times touch count as concurrent: the checker never assumes an order it was not shown.
  */
-function timeOrder(invokeTimes: readonly number[], responseTimes: readonly number[]): number[] {
+function timeOrder(invokeTimes: ArrayLike<number>, responseTimes: ArrayLike<number>): number[] {
   const timeOf = (entry: number): number =>
     (isCall(entry) ? invokeTimes[operationOf(entry)] : responseTimes[operationOf(entry)]) as number;
   const entries = Array.from({ length: invokeTimes.length * 2 }, (_, entry) => entry);

@@ -29,7 +29,7 @@ test('leaves out failed operations and reads with an unknown outcome, and puts k
         2 invoke write x 2
         3 invoke read x null
         4 invoke read x null
-        5 invoke write x 5
+        5 invoke write x 1
         1 info write x 1
         2 fail write x 2
         3 info read x null
@@ -62,6 +62,26 @@ test('calls carry interned values: equal JSON values get one id', () => {
   assert.equal(read?.observed, write?.argument);
   assert.equal(cas?.replacement, 0);
   assert.deepEqual(key.values.valueOf(write?.argument ?? -1), { a: 1, b: 2 });
+});
+
+test('leaves out writes with an unknown outcome whose value nothing looks for', () => {
+  const [key] = splitByKey(
+    pairOperations(
+      events(`
+        1 invoke write x 1
+        2 invoke write x 2
+        3 invoke cas x [3,4]
+        4 invoke cas x [2,5]
+        1 info write x 1
+        2 info write x 2
+        3 info cas x [3,4]
+        4 info cas x [2,5]
+        5 invoke read x null
+        5 ok read x 1
+      `),
+    ),
+  );
+  assert.deepEqual(key?.operations.map((operation) => operation.process), [5, 1, 2]);
 });
 
 test('a key whose operations all failed is kept, with nothing to place', () => {

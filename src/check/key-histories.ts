@@ -5,7 +5,7 @@
  * search small.
  */
 import type { Operation } from './history.js';
-import { modelFor, type Call, type Model } from './models.js';
+import { modelFor, valueLookedFor, valueWritten, type Call, type Model } from './models.js';
 import { ValueTable } from './values.js';
 
 export interface KeyHistory {
@@ -35,6 +35,8 @@ export function splitByKey(operations: readonly Operation[]): KeyHistory[] {
 /**
  * A failed operation did not happen, so it is left out. A read with an unknown outcome
  * returned nothing and changed nothing, so it constrains nothing and is left out too.
+ * (keyHistory also leaves out the writes with an unknown outcome whose value no read or
+ * cas looks for: nothing could tell whether they happened.)
  */
 function mustBePlaced(operation: Operation): boolean {
   if (operation.outcome === 'fail') return false;
@@ -43,11 +45,20 @@ function mustBePlaced(operation: Operation): boolean {
 }
 
 function keyHistory(key: string, kept: Operation[]): KeyHistory {
-  const known = kept.filter((operation) => operation.outcome === 'ok');
-  const operations = [...known, ...kept.filter((operation) => operation.outcome !== 'ok')];
   const values = new ValueTable();
-  const calls = operations.map((operation) => toCall(operation, values));
-  return { key, model: modelFor(kept[0]?.f ?? 'read'), values, operations, calls, knownCount: known.length };
+  const withCalls = kept.map((operation) => ({ operation, call: toCall(operation, values) }));
+  const lookedFor = new Set(withCalls.map(({ call }) => valueLookedFor(call)));
+  const known = withCalls.filter(({ call }) => call.known);
+  const unknown = withCalls.filter(({ call }) => !call.known && lookedFor.has(valueWritten(call)));
+  const ordered = [...known, ...unknown];
+  return {
+    key,
+    model: modelFor(kept[0]?.f ?? 'read'),
+    values,
+    operations: ordered.map(({ operation }) => operation),
+    calls: ordered.map(({ call }) => call),
+    knownCount: known.length,
+  };
 }
 
 function toCall(operation: Operation, values: ValueTable): Call {

@@ -9,13 +9,21 @@
  * latest placement and try the next candidate after it. The history is linearizable
  * once every operation with a known outcome is placed (the rest may be placed last,
  * which is the same as never having happened); it is not once nothing is left to undo.
+ *
+ * Operations with an unknown outcome never return, so they are kept out of the list,
+ * in groups of interchangeable ones (see unknown-groups.ts), and tried after the known
+ * ones, in a second pass over the candidates: those invoked by the time of the first
+ * return in the list. Exploring with fewer unknown operations placed first is what
+ * lets the memo cut the configurations that place more of them (see explored.ts), and
+ * keeping them apart keeps those that are never placed out of the way of every step.
  */
 import { callOf, EntryList, isCall, operationOf } from './entry-list.js';
 import { ExploredConfigurations } from './explored.js';
-import type { Operation } from './history.js';
 import type { KeyHistory } from './key-histories.js';
 import { LinearizedSet } from './linearized-set.js';
-import { IMPOSSIBLE } from './models.js';
+import { IMPOSSIBLE, type Call } from './models.js';
+import { NO_GROUP, UnknownGroups } from './unknown-groups.js';
+import { ValueObservers } from './value-observers.js';
 
 export type KeySearchResult =
   | { readonly kind: 'linearizable' }
@@ -41,45 +49,121 @@ export function searchKey(history: KeyHistory, deadline: () => boolean): KeySear
  * longest prefix can be remembered by keeping a pointer, without copying. */
 interface Placement {
   readonly operation: number;
+  /** Its id in the memo. */
+  readonly configuration: number;
   readonly stateBefore: number;
   readonly depth: number;
   readonly below: Placement | undefined;
 }
 
 class KeySearch {
-  private readonly entries: EntryList;
+  /** Entries of the known operations, numbered 0 to knownCount - 1 (as in KeyHistory). */
+  private readonly knownEntries: EntryList;
+  private readonly unknownGroups: UnknownGroups;
+  private readonly knownCount: number;
+  private readonly invokeTimes: Float64Array;
+  private readonly responseTimes: Float64Array;
   private readonly linearized: LinearizedSet;
   private readonly explored = new ExploredConfigurations();
+  private readonly observers: ValueObservers;
   private state: number;
   private top: Placement | undefined = undefined;
   private knownLeft: number;
   private longest: { readonly top: Placement | undefined; readonly state: number };
+  /** Where the walk is: which pass, at which entry, and for the unknown pass, until
+   * which invoke time calls are candidates. */
+  private knownPass = true;
+  private knownCursor: number;
+  private unknownCursor = NO_GROUP;
+  private unknownPassEnd = 0;
 
   constructor(private readonly history: KeyHistory) {
     const { operations, model, knownCount } = history;
-    this.entries = new EntryList(
-      operations.map((operation) => operation.invokeTime),
-      operations.map((operation) => operation.responseTime),
-    );
-    this.linearized = new LinearizedSet([knownCount, operations.length - knownCount]);
+    this.knownCount = knownCount;
+    this.invokeTimes = Float64Array.from(operations, (operation) => operation.invokeTime);
+    this.responseTimes = Float64Array.from(operations, (operation) => operation.responseTime);
+    this.knownEntries = new EntryList(this.invokeTimes.subarray(0, knownCount), this.responseTimes.subarray(0, knownCount));
+    const unknownOperations = Array.from({ length: operations.length - knownCount }, (_, index) => knownCount + index);
+    this.unknownGroups = new UnknownGroups(unknownOperations, (operation) => history.calls[operation] as Call);
+    this.linearized = new LinearizedSet(knownCount, operations.length - knownCount);
     this.state = model.initialState;
     this.knownLeft = knownCount;
+    this.observers = new ValueObservers(history.values.size, history.calls);
     this.longest = { top: undefined, state: this.state };
+    this.knownCursor = this.knownEntries.first();
   }
 
   run(deadline: () => boolean): KeySearchResult {
-    let entry = this.entries.first();
     for (let steps = 1; this.knownLeft > 0; steps += 1) {
       if (steps % stepsPerDeadlineCheck === 0 && deadline()) return { kind: 'timed out' };
-      if (isCall(entry)) {
-        entry = this.tryToPlace(operationOf(entry)) ? this.entries.first() : this.entries.after(entry);
-      } else if (this.top === undefined) {
-        return this.violation();
-      } else {
-        entry = this.entries.after(callOf(this.undoLatest()));
-      }
+      const moved = this.knownPass ? this.stepKnownPass() : this.stepUnknownPass();
+      if (!moved) return this.violation();
     }
     return { kind: 'linearizable' };
+  }
+
+  private stepKnownPass(): boolean {
+    const entry = this.knownCursor;
+    if (isCall(entry)) {
+      if (!this.tryToPlace(operationOf(entry))) this.knownCursor = this.knownEntries.after(entry);
+      return true;
+    }
+    // The first return: every known candidate has been tried.
+    this.knownPass = false;
+    this.unknownCursor = this.unknownGroups.first();
+    this.unknownPassEnd = this.responseTimes[operationOf(entry)] as number;
+    return true;
+  }
+
+  /** Returns false when the search is over: nothing is left to try or to undo. */
+  private stepUnknownPass(): boolean {
+    const group = this.unknownCursor;
+    if (group === NO_GROUP) return this.backtrack();
+    const operation = this.unknownGroups.nextOf(group);
+    const invoked = (this.invokeTimes[operation] as number) <= this.unknownPassEnd;
+    if (!(invoked && this.tryToPlace(operation))) this.unknownCursor = this.unknownGroups.after(group);
+    return true;
+  }
+
+  /** Undoes the latest placement and resumes the walk after it. */
+  private backtrack(): boolean {
+    if (this.top === undefined) return false;
+    const undone = this.undoLatest();
+    this.knownPass = this.isKnown(undone);
+    if (this.knownPass) {
+      this.knownCursor = this.knownEntries.after(callOf(undone));
+    } else {
+      this.unknownCursor = this.unknownGroups.after(this.unknownGroups.groupOfOperation(undone));
+      this.unknownPassEnd = this.firstReturnTime();
+    }
+    return true;
+  }
+
+  private restartFromHead(): void {
+    this.knownPass = true;
+    this.knownCursor = this.knownEntries.first();
+  }
+
+  /** The time of the first return in the known list (there is one while known
+   * operations are left). */
+  private firstReturnTime(): number {
+    let entry = this.knownEntries.first();
+    while (isCall(entry)) entry = this.knownEntries.after(entry);
+    return this.responseTimes[operationOf(entry)] as number;
+  }
+
+  private isKnown(operation: number): boolean {
+    return operation < this.knownCount;
+  }
+
+  private lift(operation: number): void {
+    if (this.isKnown(operation)) this.knownEntries.lift(operation);
+    else this.unknownGroups.placed(operation);
+  }
+
+  private unlift(operation: number): void {
+    if (this.isKnown(operation)) this.knownEntries.unlift(operation);
+    else this.unknownGroups.unplaced(operation);
   }
 
   /** Linearizes `operation` next, unless the model forbids it or the configuration it
@@ -87,29 +171,48 @@ class KeySearch {
   private tryToPlace(operation: number): boolean {
     const call = this.history.calls[operation];
     const next = this.history.model.step(this.state, call);
-    if (next === IMPOSSIBLE) return false;
+    if (next === IMPOSSIBLE || (!call.known && this.isPointless(next))) return false;
     this.linearized.add(operation);
-    if (!this.explored.add(this.linearized, next)) {
+    const configuration = this.explored.add(this.linearized, next);
+    if (configuration < 0) {
       this.linearized.remove(operation);
       return false;
     }
-    this.entries.lift(operation);
+    this.lift(operation);
     if (call.known) this.knownLeft -= 1;
+    this.observers.placed(call);
     const depth = (this.top?.depth ?? 0) + 1;
-    this.top = { operation, stateBefore: this.state, depth, below: this.top };
+    this.top = { operation, configuration, stateBefore: this.state, depth, below: this.top };
     this.state = next;
     if (depth > (this.longest.top?.depth ?? 0)) this.longest = { top: this.top, state: next };
+    this.restartFromHead();
     return true;
+  }
+
+  /**
+   * Whether placing an operation of unknown outcome now, which would leave the key in
+   * `next`, is pointless: it must leave the key changed, and in a value some operation
+   * still to place looks for. Otherwise the operations after it cannot tell it
+   * happened (a read or cas could not see the value, and a write erases it), so not
+   * placing it, which an unknown outcome allows, does as well. Without this rule, every
+   * unknown write that a later write overwrote unseen would be tried again at every
+   * backtracking point.
+   */
+  private isPointless(next: number): boolean {
+    return next === this.state || !this.observers.anyLeftFor(next);
   }
 
   /** Takes the latest placement back; returns its operation. */
   private undoLatest(): number {
     const placed = this.top!;
+    this.explored.finish(placed.configuration);
     this.top = placed.below;
     this.state = placed.stateBefore;
     this.linearized.remove(placed.operation);
-    this.entries.unlift(placed.operation);
-    if (this.history.calls[placed.operation].known) this.knownLeft += 1;
+    this.unlift(placed.operation);
+    const call: Call = this.history.calls[placed.operation];
+    if (call.known) this.knownLeft += 1;
+    this.observers.unplaced(call);
     return placed.operation;
   }
 
@@ -124,11 +227,10 @@ class KeySearch {
    * earliest-returning one not in the longest prefix. */
   private firstToReturnOutside(prefix: readonly number[]): number {
     const inPrefix = new Set(prefix);
-    const { operations } = this.history;
     let blocked = -1;
-    operations.forEach((operation, index) => {
+    this.responseTimes.forEach((responseTime, index) => {
       if (inPrefix.has(index)) return;
-      if (blocked < 0 || operation.responseTime < (operations[blocked] as Operation).responseTime) blocked = index;
+      if (blocked < 0 || responseTime < (this.responseTimes[blocked] as number)) blocked = index;
     });
     return blocked;
   }

@@ -252,28 +252,43 @@ test('the deadline turns the answer into unknown', () => {
   assert.deepEqual(result, { status: 'unknown', reason: 'timed out while checking key "x"; 0 of 1 keys checked', keys: 1, operations: 1 });
 });
 
-test('agrees with a brute-force search on small random histories', () => {
-  const seeds = 600;
-  let violations = 0;
-  for (let seed = 1; seed <= seeds; seed += 1) {
-    const operations = pairOperations(smallRandomHistory(new Prng(seed)));
-    const expected = bruteForceLinearizable(operations);
-    const result = checkOperations(operations);
-    assert.equal(result.status, expected ? 'linearizable' : 'not linearizable', `seed ${seed}`);
-    if (!expected) violations += 1;
-  }
-  assert.ok(violations > seeds / 10 && violations < seeds - seeds / 10, `both answers are exercised (${violations} violations)`);
-});
+const bruteForceShapes: { name: string; shape: SmallHistoryShape }[] = [
+  { name: 'mostly known outcomes', shape: { operations: 8, processes: 3, completions: ['ok', 'ok', 'ok', 'ok', 'fail', 'info'] } },
+  { name: 'many unknown outcomes', shape: { operations: 9, processes: 4, completions: ['ok', 'ok', 'info', 'info'] } },
+];
 
-/** Up to 8 operations on one register by 3 processes, with random results. */
-function smallRandomHistory(prng: Prng): HistoryEvent[] {
+for (const { name, shape } of bruteForceShapes) {
+  test(`agrees with a brute-force search on small random histories: ${name}`, () => {
+    const seeds = 700;
+    let violations = 0;
+    for (let seed = 1; seed <= seeds; seed += 1) {
+      const operations = pairOperations(smallRandomHistory(new Prng(seed), shape));
+      const expected = bruteForceLinearizable(operations);
+      const result = checkOperations(operations);
+      assert.equal(result.status, expected ? 'linearizable' : 'not linearizable', `seed ${seed}`);
+      if (!expected) violations += 1;
+    }
+    assert.ok(violations > seeds / 10 && violations < seeds - seeds / 10, `both answers are exercised (${violations} violations)`);
+  });
+}
+
+interface SmallHistoryShape {
+  readonly operations: number;
+  readonly processes: number;
+  /** Drawn from at random to complete each operation. */
+  readonly completions: readonly ('ok' | 'fail' | 'info')[];
+}
+
+/** A few operations on one register, with random values from a small set (so that
+ * writes repeat values) and random results; some operations are left open. */
+function smallRandomHistory(prng: Prng, shape: SmallHistoryShape): HistoryEvent[] {
   const history: HistoryEvent[] = [];
   const open = new Map<number, HistoryEvent>();
   const value = (): unknown => prng.pick([null, 0, 1, 2]);
-  for (let invoked = 0; invoked < 8 || (open.size > 0 && prng.chance(0.8)); ) {
-    const process = prng.int(3);
+  for (let invoked = 0; invoked < shape.operations || (open.size > 0 && prng.chance(0.8)); ) {
+    const process = prng.int(shape.processes);
     const invoke = open.get(process);
-    if (invoke === undefined && invoked < 8) {
+    if (invoke === undefined && invoked < shape.operations) {
       const f = prng.pick(['read', 'write', 'cas'] as const);
       const input = f === 'read' ? null : f === 'write' ? value() : [value(), value()];
       const event: HistoryEvent = { process, type: 'invoke', f, key: 'x', value: input };
@@ -281,7 +296,7 @@ function smallRandomHistory(prng: Prng): HistoryEvent[] {
       open.set(process, event);
       invoked += 1;
     } else if (invoke !== undefined) {
-      const type = prng.pick(['ok', 'ok', 'ok', 'ok', 'fail', 'info'] as const);
+      const type = prng.pick(shape.completions);
       history.push({ ...invoke, type, value: invoke.f === 'read' && type === 'ok' ? value() : invoke.value });
       open.delete(process);
     }

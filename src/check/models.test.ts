@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OperationName } from './history.js';
-import { IMPOSSIBLE, keyValueModel, modelFor, registerModel, type Call } from './models.js';
+import { IMPOSSIBLE, keyValueModel, modelFor, registerModel, valueLookedFor, valueWritten, type Call } from './models.js';
 import { NULL_VALUE } from './values.js';
 
 function call(f: OperationName, fields: Partial<Call> = {}): Call {
@@ -46,4 +46,14 @@ test('each model refuses the other kind of operation', () => {
 test('a key gets the model of the operations used on it', () => {
   for (const f of ['read', 'write', 'cas'] as const) assert.equal(modelFor(f), registerModel);
   for (const f of ['get', 'put', 'delete'] as const) assert.equal(modelFor(f), keyValueModel);
+});
+
+test('what a call looks for and what it writes', () => {
+  assert.equal(valueLookedFor(call('read', { observed: 4 })), 4);
+  assert.equal(valueLookedFor(call('cas', { argument: 1, replacement: 2 })), 1);
+  assert.equal(valueLookedFor(call('put', { argument: 3 })), undefined);
+  assert.equal(valueWritten(call('put', { argument: 3 })), 3);
+  assert.equal(valueWritten(call('cas', { argument: 1, replacement: 2 })), 2);
+  assert.equal(valueWritten(call('delete')), NULL_VALUE);
+  assert.equal(valueWritten(call('get')), undefined);
 });

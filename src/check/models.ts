@@ -76,6 +76,34 @@ function compareAndSet(state: number, call: Call): number {
   return call.known ? IMPOSSIBLE : state;
 }
 
+/** The value a read or cas looks for: what the read returned, what the cas expects. */
+export function valueLookedFor(call: Call): number | undefined {
+  switch (call.f) {
+    case 'read':
+    case 'get':
+      return call.observed;
+    case 'cas':
+      return call.argument;
+    default:
+      return undefined;
+  }
+}
+
+/** The value a call leaves when it changes the key. */
+export function valueWritten(call: Call): number | undefined {
+  switch (call.f) {
+    case 'write':
+    case 'put':
+      return call.argument;
+    case 'cas':
+      return call.replacement;
+    case 'delete':
+      return NULL_VALUE;
+    default:
+      return undefined;
+  }
+}
+
 /** The model for a key, from the operations used on it (a history keeps each key to
  * one kind, see pairOperations). */
 export function modelFor(operation: OperationName): Model {

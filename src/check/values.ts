@@ -40,6 +40,11 @@ export class ValueTable {
     return id;
   }
 
+  /** How many distinct values there are, null included; ids run from 0 to size - 1. */
+  get size(): number {
+    return this.values.length;
+  }
+
   valueOf(id: number): unknown {
     if (id < 0 || id >= this.values.length) throw new RangeError(`no value with id ${id}`);
     return this.values[id];
