@@ -25,7 +25,7 @@ export interface Timeline {
  * on the key that has one, the first ones elsewhere. */
 const operationsPerKeyMax = 300;
 /** Of a window around a violation, how many operations invoked after it to show. */
-const operationsAfterViolationMax = 40;
+const operationsAfterViolationMax = 12;
 const labelCharactersMax = 28;
 const characterWidthPx = 6.6;
 const barPaddingPx = 10;
@@ -33,6 +33,9 @@ const eventGapPx = 6;
 const rowHeightPx = 30;
 const barHeightPx = 20;
 const unknownTailPx = 90;
+/** Timelines wider than this, on the violating key, open scrolled to their end, where
+ * the violation is (CSS only: a right-to-left scroll box starts at its right). */
+const scrolledToEndWidthPx = 1200;
 
 const kindColours: Record<OperationName, string> = {
   read: '#4e79a7',
@@ -94,11 +97,12 @@ function keySection(drawing: KeyDrawing): string {
   const height = processes.length * rowHeightPx + 10;
   const rows = processes.map((process, row) => `<div class="process" style="top:${row * rowHeightPx + 5}px">process ${process}</div>`);
   const lanes = processes.map((_, row) => `<rect class="lane" x="0" y="${row * rowHeightPx + 5}" width="${geometry.width}" height="${rowHeightPx}"/>`);
-  const windowNote = shown.length < drawing.operations.length ? ` <span class="note">showing ${shown.length} of ${drawing.operations.length} operations</span>` : '';
+  const windowNote = shown.length < drawing.operations.length ? `; showing ${shown.length} of them${drawing.violation ? ', up to shortly after the violation' : ''}` : '';
+  const scrollClass = drawing.violation && geometry.width > scrolledToEndWidthPx ? 'scroll from-end' : 'scroll';
   return `<section${drawing.violation ? ' class="violating"' : ''}>
-<h2>key ${escape(JSON.stringify(drawing.key))} <span class="note">${drawing.operations.length} operations${drawing.violation ? ', not linearizable' : ''}</span>${windowNote}</h2>
+<h2>key ${escape(JSON.stringify(drawing.key))} <span class="note">${drawing.operations.length} operations${drawing.violation ? ', not linearizable' : ''}${windowNote}</span></h2>
 <div class="timeline"><div class="processes" style="height:${height}px">${rows.join('')}</div>
-<div class="scroll"><svg width="${geometry.width}" height="${height}">
+<div class="${scrollClass}"><svg width="${geometry.width}" height="${height}">
 ${lanes.join('\n')}
 ${bars.join('\n')}
 </svg></div></div>
@@ -219,7 +223,7 @@ code, .op text, .process { font-family: ui-monospace, Menlo, Consolas, monospace
 section.violating .timeline { border-color: #d62728; }
 .processes { position: relative; flex: 0 0 92px; border-right: 1px solid #ddd; background: #fafafa; }
 .process { position: absolute; left: 8px; height: ${rowHeightPx}px; line-height: ${rowHeightPx}px; font-size: 12px; color: #444; }
-.scroll { overflow-x: auto; flex: 1; }
+.scroll { overflow-x: auto; flex: 1; } .scroll.from-end { direction: rtl; } .scroll.from-end svg { direction: ltr; }
 .lane:nth-of-type(odd) { fill: #f6f8fa; } .lane:nth-of-type(even) { fill: #fff; }
 .op text { font-size: 11px; fill: #fff; pointer-events: none; }
 .op.unknown rect { fill-opacity: 0.4; stroke: #555; stroke-dasharray: 3 2; } .op.unknown text { fill: #222; }
