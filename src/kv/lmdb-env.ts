@@ -73,6 +73,9 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
   const root = open<Buffer, Uint8Array>({
     path,
     pageSize: PAGE_BYTES,
+    // Address space, not disk: lmdb-js grows it when full, but each growth remaps the
+    // file, so start at 1 GiB rather than lmdb-js's 128 KiB.
+    mapSize: 1024 * 1024 * 1024,
     maxDbs: 8,
     keyEncoding: 'binary',
     encoding: 'binary',

@@ -285,12 +285,11 @@ export class MvccStore {
     const problem = validateCommand(command, HARD_LIMITS);
     if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
     const session = command.session;
-    if (session) {
-      const check = this.sessions.check(session.clientId, session.seq);
-      if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
-    }
+    if (!session) return { index, status: 'applied', ...this.execute(command, state) };
+    const check = this.sessions.check(session.clientId, session.seq);
+    if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
     const { result, events } = this.execute(command, state);
-    if (session) this.sessions.save(session.clientId, session.seq, index, state.clockMs, result);
+    this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
     return { index, status: 'applied', result, events };
   }
 
