@@ -16,6 +16,7 @@ const allowed = {
   check: ['lib'],
   storage: ['lib', 'raft', 'node'],
   kv: ['lib', 'raft', 'node', 'pkg'],
+  transport: ['lib', 'raft', 'node'],
   sim: ['lib', 'raft', 'check'],
   cli: ['lib', 'raft', 'check', 'sim', 'node', 'pkg'],
 };

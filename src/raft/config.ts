@@ -95,17 +95,47 @@ function normalize(voters: NodeId[], learners: NodeId[]): ClusterConfig {
 
 const changeTypes: readonly ConfigChangeType[] = ['addVoter', 'addLearner', 'promoteLearner', 'removeNode'];
 
-export function encodeConfigChange(change: ConfigChange): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ type: change.type, nodeId: change.nodeId }));
+/**
+ * A config entry carries the change and the whole configuration it results in.
+ * Thesis §4.1: the log holds the new configuration itself, not just a difference.
+ * A server that joins with no configuration of its own (bootstrap with no voters)
+ * receives the log from index 1, where the cluster's first configuration is not
+ * written; from a bare change it would derive a configuration from its empty one
+ * and could believe, say, that it is the only voter, elect itself and commit alone.
+ */
+export interface ConfigEntry {
+  readonly change: ConfigChange;
+  readonly config: ClusterConfig;
+}
+
+export function encodeConfigChange(change: ConfigChange, config: ClusterConfig): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({ type: change.type, nodeId: change.nodeId, voters: config.voters, learners: config.learners }),
+  );
+}
+
+export function decodeConfigEntry(data: Uint8Array): ConfigEntry {
+  const value: unknown = JSON.parse(new TextDecoder().decode(data));
+  assert(typeof value === 'object' && value !== null, 'config entry is not an object');
+  const { type, nodeId, voters, learners } = value as { type: unknown; nodeId: unknown; voters: unknown; learners: unknown };
+  assert(changeTypes.includes(type as ConfigChangeType), () => `config entry has unknown type ${String(type)}`);
+  assert(isNodeId(nodeId), 'config entry has a bad node id');
+  assert(Array.isArray(voters) && voters.length > 0 && voters.every(isNodeId), 'config entry has bad voters');
+  assert(Array.isArray(learners) && learners.every(isNodeId), 'config entry has bad learners');
+  return { change: { type: type as ConfigChangeType, nodeId }, config: normalize(voters, learners) };
 }
 
 export function decodeConfigChange(data: Uint8Array): ConfigChange {
-  const value: unknown = JSON.parse(new TextDecoder().decode(data));
-  assert(typeof value === 'object' && value !== null, 'config entry is not an object');
-  const { type, nodeId } = value as { type: unknown; nodeId: unknown };
-  assert(changeTypes.includes(type as ConfigChangeType), () => `config entry has unknown type ${String(type)}`);
-  assert(typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0, 'config entry has a bad node id');
-  return { type: type as ConfigChangeType, nodeId };
+  return decodeConfigEntry(data).change;
+}
+
+function isNodeId(value: unknown): value is NodeId {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+function sameConfig(a: ClusterConfig, b: ClusterConfig): boolean {
+  const same = (x: readonly NodeId[], y: readonly NodeId[]): boolean => x.length === y.length && x.every((id, i) => id === y[i]);
+  return same(a.voters, b.voters) && same(a.learners, b.learners);
 }
 
 interface ConfigAt {
@@ -147,12 +177,18 @@ export class ConfigHistory {
   appended(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.kind !== 'config') continue;
-      const change = decodeConfigChange(entry.data);
-      const result = applyConfigChange(this.current(), change);
-      // A leader validates a change before appending it, and every node sees the same
-      // log prefix, so an invalid change here means the log or this code is broken.
-      assert(result.ok, () => `config entry ${entry.index} is invalid here: ${result.ok ? '' : result.message}`);
-      this.inLog.push({ index: entry.index, config: result.config });
+      const { change, config } = decodeConfigEntry(entry.data);
+      const current = this.current();
+      // A node that joined with no voters knows no configuration until its first
+      // config entry, and takes that entry's configuration as it is (§4.1).
+      if (current.voters.length > 0) {
+        // A leader validates a change before appending it, and every node sees the
+        // same log prefix, so a mismatch here means the log or this code is broken.
+        const result = applyConfigChange(current, change);
+        assert(result.ok, () => `config entry ${entry.index} is invalid here: ${result.ok ? '' : result.message}`);
+        assert(sameConfig(result.config, config), () => `config entry ${entry.index} disagrees with the configuration before it`);
+      }
+      this.inLog.push({ index: entry.index, config });
     }
   }
 

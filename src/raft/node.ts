@@ -235,7 +235,7 @@ export class RaftNode {
     }
     const result = applyConfigChange(this.configs.current(), change);
     if (!result.ok) return this.refuse('INVALID_CONFIG_CHANGE', result.message);
-    return { ok: true, index: this.appendAsLeader('config', encodeConfigChange(change)) };
+    return { ok: true, index: this.appendAsLeader('config', encodeConfigChange(change, result.config)) };
   }
 
   /**
@@ -916,6 +916,10 @@ export class RaftNode {
       pr.maybeUpdate(m.snapshotIndex);
       pr.becomeProbe();
       this.sendAppend(m.from);
+      // Thesis §3.10: a transfer target that the snapshot brought fully up to date is
+      // told to campaign now; the answer to that empty append will not advance its
+      // match, so handleAppendResponse would never send TimeoutNow.
+      if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to: m.from });
       return;
     }
     pr.snapshotAckedOffset = m.nextOffset;

@@ -62,9 +62,27 @@ export class TestCluster {
       random: this.prng.fork(),
     });
     this.nodes.set(id, node);
-    this.applied.set(id, []);
+    // The state machine restarts from the snapshot on disk, then re-applies the log.
+    this.applied.set(id, disk.snapshot ? decodeCommands(disk.snapshot.data) : []);
     this.readStates.set(id, []);
     return node;
+  }
+
+  /**
+   * Does what a runtime does to bound its log (§7): snapshots the state machine at
+   * its applied index, hands the snapshot to the core, which drops the entries it
+   * covers, and stores the snapshot on disk in place of those entries.
+   * Returns the snapshot's index.
+   */
+  compact(id: NodeId): number {
+    const node = this.node(id);
+    const index = node.status().applied;
+    node.compact({ index, data: encodeCommands(this.applied.get(id) as string[]) });
+    node.checkInvariants();
+    const disk = this.disks.get(id) as TestDisk;
+    disk.snapshot = node.currentSnapshot();
+    disk.entries = disk.entries.filter((e) => e.index > index);
+    return index;
   }
 
   /** Loses the node's memory; its disk stays. */

@@ -18,7 +18,8 @@ export type EntryKind = 'normal' | 'config';
 /**
  * A log entry. `normal` entries carry the state machine's command bytes (empty for
  * the leader's no-op at the start of its term, §5.4.2 / thesis §6.4). `config`
- * entries carry an encoded `ConfigChange` (see config.ts).
+ * entries carry an encoded `ConfigChange` and the configuration it results in
+ * (see config.ts).
  */
 export interface Entry {
   readonly term: Term;

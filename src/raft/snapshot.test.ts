@@ -1,0 +1,318 @@
+/**
+ * Log compaction and InstallSnapshot (Raft paper §7, Figure 13).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestCluster, encodeCommands } from './testing.js';
+import type { Message, SnapshotRequest, SnapshotResponse } from './types.js';
+
+/** Proposes each command at `id` and lets the cluster settle after each one. */
+function proposeAll(c: TestCluster, id: number, commands: readonly string[]): void {
+  for (const command of commands) {
+    const outcome = c.proposeAt(id, command);
+    assert.ok(outcome.ok, `proposal ${command} refused: ${outcome.ok ? '' : outcome.reason}`);
+    c.stabilize();
+  }
+}
+
+function commands(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+/** Delivers every message and records the ones `keep` selects. */
+function record(c: TestCluster, keep: (m: Message) => boolean): Message[] {
+  const seen: Message[] = [];
+  c.filter = (m) => {
+    if (keep(m)) seen.push(m);
+    return true;
+  };
+  return seen;
+}
+
+test('§7: compaction replaces the log it covers with a snapshot, and the log keeps growing after it', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  proposeAll(c, 1, ['a', 'b', 'c', 'd']);
+  // Log: 1 no-op, 2..5 commands.
+  assert.equal(c.node(1).status().lastIndex, 5);
+  assert.equal(c.node(1).status().applied, 5);
+
+  const index = c.compact(1);
+  assert.equal(index, 5);
+  const s = c.node(1).status();
+  assert.equal(s.firstIndex, 6, 'entries up to the snapshot are gone');
+  assert.equal(s.lastIndex, 5);
+  assert.deepEqual(c.node(1).entriesFrom(1), []);
+  const snapshot = c.node(1).currentSnapshot();
+  assert.ok(snapshot);
+  assert.deepEqual(snapshot.meta, { index: 5, term: 1, config: { voters: [1, 2, 3], learners: [] } });
+  assert.deepEqual(snapshot.data, encodeCommands(['a', 'b', 'c', 'd']));
+  assert.deepEqual(c.disks.get(1)?.entries, [], 'the disk dropped the covered entries too');
+
+  // The followers, which are up to date, never need the snapshot.
+  const snapshots = record(c, (m) => m.type === 'snapshot');
+  proposeAll(c, 1, ['e']);
+  c.tickAll(2);
+  assert.equal(snapshots.length, 0);
+  assert.deepEqual(c.node(1).entriesFrom(1).map((e) => e.index), [6]);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), ['a', 'b', 'c', 'd', 'e']);
+});
+
+test('§7 Figure 13: a follower that was down is brought up to date by a snapshot sent in chunks', () => {
+  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
+  c.elect(1);
+  proposeAll(c, 1, ['a', 'b']);
+  c.crash(3);
+  const missed = commands('x', 10);
+  proposeAll(c, 1, missed);
+  const snapshotIndex = c.compact(1);
+  assert.equal(snapshotIndex, 13);
+  proposeAll(c, 1, ['after']);
+
+  const chunks = record(c, (m) => m.type === 'snapshot') as SnapshotRequest[];
+  c.start(3);
+  c.tickAll(3);
+
+  const expected = ['a', 'b', ...missed, 'after'];
+  const data = encodeCommands(['a', 'b', ...missed]);
+  const chunkCount = Math.ceil(data.length / 8);
+  assert.ok(chunkCount >= 5, `the snapshot spans ${chunkCount} chunks`);
+  assert.equal(chunks.length, chunkCount, 'each chunk is sent exactly once');
+  let offset = 0;
+  for (const [i, chunk] of chunks.entries()) {
+    assert.equal(chunk.to, 3);
+    assert.equal(chunk.meta.index, snapshotIndex);
+    assert.equal(chunk.offset, offset, `chunk ${i} starts where the previous one ended`);
+    assert.ok(chunk.data.length <= 8);
+    assert.equal(chunk.done, i === chunks.length - 1, 'only the last chunk is marked done');
+    offset += chunk.data.length;
+  }
+  assert.equal(offset, data.length);
+
+  const s = c.node(3).status();
+  assert.equal(s.firstIndex, snapshotIndex + 1, 'the follower discarded its log (Figure 13 step 7)');
+  assert.equal(s.commit, snapshotIndex + 1);
+  assert.deepEqual(c.disks.get(3)?.snapshot?.meta.index, snapshotIndex);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), expected);
+  const peer = c.node(1).status().peers.find((p) => p.id === 3);
+  assert.equal(peer?.state, 'replicate');
+  assert.equal(peer?.match, snapshotIndex + 1);
+});
+
+test('§7 Figure 13: a lost chunk is resent when the follower answers a heartbeat', () => {
+  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
+  c.elect(1);
+  c.crash(3);
+  const all = commands('k', 6);
+  proposeAll(c, 1, all);
+  const snapshotIndex = c.compact(1);
+
+  const chunks: SnapshotRequest[] = [];
+  let dropped: SnapshotRequest | undefined;
+  c.filter = (m) => {
+    if (m.type !== 'snapshot') return true;
+    chunks.push(m);
+    if (dropped === undefined && m.offset === 16) {
+      dropped = m;
+      return false;
+    }
+    return true;
+  };
+  c.start(3);
+  c.tickAll(1);
+  assert.ok(dropped, 'the third chunk was sent and dropped');
+  assert.deepEqual(chunks.map((m) => m.offset), [0, 8, 16], 'nothing is sent past a chunk that was not acknowledged');
+  assert.equal(c.node(3).status().commit, 1, 'only the no-op it had before it went down');
+  assert.equal(c.node(1).status().peers.find((p) => p.id === 3)?.state, 'snapshot');
+
+  // The next heartbeat's answer tells the leader the follower still waits at offset 16.
+  c.tickAll(3);
+  const offsets = chunks.map((m) => m.offset);
+  assert.deepEqual(offsets.slice(0, 4), [0, 8, 16, 16], 'the lost chunk is resent from its offset');
+  assert.equal(offsets.filter((o) => o === 16).length, 2);
+  assert.equal(chunks[chunks.length - 1]?.done, true);
+  assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), all);
+});
+
+test('§7 Figure 13 step 6: a snapshot whose last entry the follower holds keeps the entries after it', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  // Node 3 receives the entries but never hears that they committed.
+  c.filter = (m) => m.to !== 3 || (m.type === 'append' && m.entries.length > 0);
+  for (const command of ['a', 'b', 'c', 'd', 'e']) assert.ok(c.proposeAt(1, command).ok);
+  c.stabilize();
+  assert.equal(c.node(1).status().commit, 6);
+  assert.equal(c.node(3).status().lastIndex, 6);
+  assert.equal(c.node(3).status().commit, 1);
+
+  const snapshotIndex = 4;
+  // Compact the leader at index 4 (its applied list up to there is a, b, c).
+  const leaderApplied = c.applied.get(1) as string[];
+  c.node(1).compact({ index: snapshotIndex, data: encodeCommands(leaderApplied.slice(0, 3)) });
+  const snapshot = c.node(1).currentSnapshot();
+  assert.ok(snapshot);
+  assert.equal(snapshot.meta.index, snapshotIndex);
+
+  // The leader's snapshot reaches node 3 (as a late or duplicated message would).
+  const request: SnapshotRequest = {
+    type: 'snapshot',
+    from: 1,
+    to: 3,
+    term: 1,
+    meta: snapshot.meta,
+    offset: 0,
+    data: snapshot.data,
+    done: true,
+  };
+  c.node(3).step(request);
+  c.node(3).checkInvariants();
+  c.processReadies();
+  assert.equal(c.disks.get(3)?.snapshot, undefined, 'nothing to install: the log already agrees');
+  assert.deepEqual(c.applied.get(3), ['a', 'b', 'c'], 'entries up to the snapshot are applied from the log');
+  const s = c.node(3).status();
+  assert.equal(s.commit, snapshotIndex);
+  assert.equal(s.firstIndex, 1, 'the log was not discarded');
+  assert.equal(s.lastIndex, 6, 'entries following the snapshot are retained');
+  assert.deepEqual(c.node(3).entriesFrom(5).map((e) => new TextDecoder().decode(e.data)), ['d', 'e']);
+  assert.deepEqual(c.disks.get(3)?.entries.map((e) => e.index), [1, 2, 3, 4, 5, 6]);
+
+  const responses = record(c, (m) => m.type === 'snapshotResponse') as SnapshotResponse[];
+  c.stabilize();
+  assert.equal(responses.length, 1);
+  assert.equal(responses[0]?.done, true);
+
+  c.tickAll(2);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), ['a', 'b', 'c', 'd', 'e']);
+  assert.equal(c.node(3).status().commit, 6);
+});
+
+test('§7: a node restarts from its persisted snapshot plus the log after it', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  proposeAll(c, 1, ['a', 'b', 'c']);
+  const snapshotIndex = c.compact(2);
+  assert.equal(snapshotIndex, 4);
+  proposeAll(c, 1, ['d', 'e']);
+  c.tickAll(1);
+  const before = c.node(2).status();
+  assert.equal(before.commit, 6);
+
+  c.crash(2);
+  const disk = c.disks.get(2);
+  assert.equal(disk?.snapshot?.meta.index, snapshotIndex);
+  assert.deepEqual(disk?.entries.map((e) => e.index), [5, 6]);
+  c.start(2);
+  const after = c.node(2).status();
+  assert.equal(after.firstIndex, snapshotIndex + 1);
+  assert.equal(after.lastIndex, 6);
+  assert.equal(after.commit, 6);
+  assert.equal(after.applied, snapshotIndex, 'the state machine starts from the snapshot');
+  assert.equal(after.term, before.term);
+  assert.deepEqual(after.config, { voters: [1, 2, 3], learners: [] });
+  c.stabilize();
+  assert.deepEqual(c.applied.get(2), ['a', 'b', 'c', 'd', 'e'], 'the log tail is applied on top of the snapshot');
+
+  // The restarted node can lead, and feeds a blank follower from its snapshot.
+  c.crash(1);
+  c.crash(3);
+  c.disks.delete(3);
+  c.start(3);
+  const chunks = record(c, (m) => m.type === 'snapshot');
+  // Node 1 is down: node 2 needs node 3's vote, and node 3 has an empty log.
+  c.elect(2);
+  assert.equal(c.node(2).status().role, 'leader');
+  assert.equal(c.node(2).status().term, 2);
+  proposeAll(c, 2, ['f']);
+  c.tickAll(2);
+  assert.ok(chunks.length >= 1, 'the blank node needed the snapshot');
+  assert.deepEqual(c.applied.get(3), ['a', 'b', 'c', 'd', 'e', 'f']);
+});
+
+test('§7: a snapshot older than the follower’s commit index is answered as done and not installed', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.crash(3);
+  proposeAll(c, 1, ['a', 'b', 'c']);
+  const snapshotIndex = c.compact(1);
+  const captured: SnapshotRequest[] = [];
+  c.filter = (m) => {
+    if (m.type === 'snapshot') captured.push(m);
+    return true;
+  };
+  c.start(3);
+  c.tickAll(2);
+  assert.equal(captured.length, 1);
+  proposeAll(c, 1, ['d']);
+  c.tickAll(1);
+  // Node 3 compacts its own log past the old snapshot, so its log no longer holds the
+  // snapshot's last entry and Figure 13 step 6 cannot be what saves it.
+  assert.equal(c.compact(3), snapshotIndex + 1);
+  const before = c.node(3).status();
+  assert.equal(before.commit, snapshotIndex + 1);
+  assert.equal(before.firstIndex, snapshotIndex + 2);
+
+  // The same chunk arrives again, late.
+  const responses = record(c, (m) => m.type === 'snapshotResponse') as SnapshotResponse[];
+  c.node(3).step(captured[0] as SnapshotRequest);
+  c.node(3).checkInvariants();
+  const ready = c.node(3).ready();
+  assert.equal(ready.snapshot, undefined, 'the stale snapshot is not installed');
+  assert.deepEqual(ready.entries, []);
+  assert.deepEqual(ready.committedEntries, []);
+  c.node(3).advance(ready);
+  c.queue.push(...ready.messages);
+  c.stabilize();
+  assert.equal(responses.length, 1);
+  assert.equal(responses[0]?.done, true);
+  assert.equal(responses[0]?.snapshotIndex, snapshotIndex);
+
+  const after = c.node(3).status();
+  assert.equal(after.commit, before.commit);
+  assert.equal(after.firstIndex, before.firstIndex);
+  assert.equal(after.lastIndex, before.lastIndex);
+  assert.deepEqual(c.applied.get(3), ['a', 'b', 'c', 'd']);
+  assert.equal(c.node(1).status().peers.find((p) => p.id === 3)?.match, snapshotIndex + 1, 'the leader ignores the answer');
+});
+
+test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked snapshot gets it again from offset 0', () => {
+  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
+  c.elect(1);
+  c.crash(3);
+  const all = commands('m', 6);
+  proposeAll(c, 1, all);
+  const snapshotIndex = c.compact(1);
+
+  // Node 3 takes three chunks, then goes down before the fourth arrives.
+  const chunks: SnapshotRequest[] = [];
+  c.filter = (m) => {
+    if (m.type !== 'snapshot') return true;
+    chunks.push(m);
+    return m.offset < 24;
+  };
+  c.start(3);
+  c.tickAll(1);
+  assert.deepEqual(chunks.map((m) => m.offset), [0, 8, 16, 24]);
+  c.crash(3);
+  c.start(3);
+  assert.equal(c.node(3).status().commit, 1, 'the partial snapshot was never installed');
+
+  c.filter = (m) => {
+    if (m.type === 'snapshot') chunks.push(m);
+    return true;
+  };
+  c.tickAll(2);
+  const resent = chunks.slice(4).map((m) => m.offset);
+  // The leader resumes where the follower last was; the restarted follower asks for
+  // offset 0, and the chunks follow from there.
+  assert.equal(resent[0], 24);
+  const fromZero = resent.indexOf(0);
+  assert.ok(fromZero > 0, `the snapshot is sent again from offset 0: ${resent.join(',')}`);
+  const size = encodeCommands(all).length;
+  assert.deepEqual(
+    resent.slice(fromZero),
+    Array.from({ length: Math.ceil(size / 8) }, (_, i) => i * 8),
+  );
+  assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), all);
+});
