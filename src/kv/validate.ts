@@ -75,8 +75,9 @@ export function prepareCommand(command: Command, limits: Limits = defaultLimits)
 export function validateCommand(command: Command, limits: Limits = defaultLimits): KvError | undefined {
   if (command.session) {
     const { clientId, seq } = command.session;
+    if (typeof clientId !== 'string') return kvError('INVALID_SESSION', 'session: clientId must be a string');
     const idBytes = Buffer.byteLength(clientId, 'utf8');
-    if (typeof clientId !== 'string' || idBytes === 0) return kvError('INVALID_SESSION', 'session: clientId is empty');
+    if (idBytes === 0) return kvError('INVALID_SESSION', 'session: clientId is empty');
     if (idBytes > limits.clientIdBytesMax) {
       return kvError('INVALID_SESSION', `session: clientId is ${idBytes} bytes; the limit is ${limits.clientIdBytesMax} (clientIdBytesMax)`);
     }
