@@ -31,6 +31,9 @@ test('each problem has its stable code', () => {
     ['DUPLICATE_KEY', txn([put('a'), put('a')])],
     ['DUPLICATE_KEY', txn([put('a'), { type: 'deleteRange', key: bytes('a'), rangeEnd: bytes('b') }])],
     ['DUPLICATE_KEY', txn([txn([put('a')]), put('a')])],
+    // An earlier nested txn puts what a later one deletes (etcd lets this one through).
+    ['DUPLICATE_KEY', txn([txn([], [put('a')]), txn([{ type: 'deleteRange', key: bytes('a') }])])],
+    ['DUPLICATE_KEY', txn([{ type: 'deleteRange', key: bytes('a'), rangeEnd: bytes('c') }, txn([put('b')])])],
     ['VALUE_PROVIDED', { type: 'put', key: bytes('a'), value: bytes('v'), ignoreValue: true }],
     ['LEASE_PROVIDED', { type: 'put', key: bytes('a'), value: bytes(''), lease: 5, ignoreLease: true }],
     ['INVALID_SESSION', { body: { type: 'noop' }, session: { clientId: '', seq: 1 } }],
@@ -47,6 +50,7 @@ test('valid commands pass, including the etcd-allowed overlaps', () => {
   assert.equal(codeOf(txn(Array.from({ length: 128 }, (_, i) => put(`k${i}`)))), undefined);
   // The two branches of one nested txn exclude each other, so both may put the same key.
   assert.equal(codeOf(txn([{ type: 'txn', compare: [], success: [put('a')], failure: [put('a')] }])), undefined);
+  assert.equal(codeOf(txn([{ type: 'txn', compare: [], success: [put('a')], failure: [{ type: 'deleteRange', key: bytes('a') }] }])), undefined);
   // Success and failure of the top-level txn are checked apart.
   assert.equal(codeOf(txn([put('a')], [put('a')])), undefined);
   // Overlapping deletes are fine; so is a range with rangeEnd [0] ("every key from key on").
