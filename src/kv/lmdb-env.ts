@@ -108,3 +108,10 @@ export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
     ['session-lru', env.sessionLru],
   ];
 }
+
+/** Forces everything committed to disk (mdb_env_sync with force), in a worker thread. */
+export function syncEnv(env: KvEnv): Promise<void> {
+  // lmdb-js has sync(callback) on the root database; its type declarations omit it.
+  const root = env.root as unknown as { sync(callback: (error: unknown) => void): void };
+  return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+}

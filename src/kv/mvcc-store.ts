@@ -26,7 +26,7 @@ import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
-import { openKvEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
+import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
 import { MvccReader } from './mvcc-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
@@ -127,9 +127,13 @@ export class MvccStore {
     }
   }
 
-  /** Waits until every committed transaction is on disk (for a runtime about to truncate its log). */
+  /**
+   * Waits until every committed transaction is on disk, meta page included (an fsync of
+   * the environment, mdb_env_sync), for a runtime about to truncate its log.
+   */
   async flush(): Promise<void> {
-    await this.env.root.flushed;
+    this.assertOpen();
+    await syncEnv(this.env);
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,7 @@ test('apply is idempotent across a restart: entries at or below the applied inde
     let store = MvccStore.open({ path: dir });
     store.applyEntries(log.slice(0, 50));
     store.applyEntries(log.slice(50, 80));
+    await store.flush();
     await store.close();
 
     // The runtime does not know exactly what the state machine kept; it replays from an
