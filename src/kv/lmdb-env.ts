@@ -73,6 +73,9 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
   const root = open<Buffer, Uint8Array>({
     path,
     pageSize: PAGE_BYTES,
+    // Address space, not disk: lmdb-js grows it when full, but each growth remaps the
+    // file, so start at 1 GiB rather than lmdb-js's 128 KiB.
+    mapSize: 1024 * 1024 * 1024,
     maxDbs: 8,
     keyEncoding: 'binary',
     encoding: 'binary',
@@ -104,4 +107,11 @@ export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
     ['sessions', env.sessions],
     ['session-lru', env.sessionLru],
   ];
+}
+
+/** Forces everything committed to disk (mdb_env_sync with force), in a worker thread. */
+export function syncEnv(env: KvEnv): Promise<void> {
+  // lmdb-js has sync(callback) on the root database; its type declarations omit it.
+  const root = env.root as unknown as { sync(callback: (error: unknown) => void): void };
+  return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
 }
