@@ -17,8 +17,11 @@ const allowed = {
   storage: ['lib', 'raft', 'node'],
   kv: ['lib', 'raft', 'node', 'pkg'],
   transport: ['lib', 'raft', 'node'],
+  server: ['lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
+  api: ['lib', 'server', 'kv', 'raft', 'node', 'pkg'],
+  client: ['lib', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
-  cli: ['lib', 'raft', 'check', 'sim', 'node', 'pkg'],
+  cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'node', 'pkg'],
 };
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
