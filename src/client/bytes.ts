@@ -68,11 +68,13 @@ export function percentEncode(data: Bytes): string {
 }
 
 /**
- * URL parsers resolve the path segments '.' and '..' (and their percent-encoded forms)
- * before a request leaves, so such keys cannot travel in a URL path; the client sends
- * them through /batch instead.
+ * Keys a URL path cannot carry faithfully: URL parsers resolve the segments '.' and
+ * '..' (and their percent-encoded forms) before a request leaves, and the server's
+ * router decodes the path as UTF-8, refusing other bytes. The client sends such keys
+ * through /batch, where JSON carries them (as `keyBase64` when they are not UTF-8).
  */
-export function isDotSegment(data: Bytes): boolean {
+export function needsBatchRoute(data: Bytes): boolean {
   const bytes = toBytes(data);
-  return (bytes.length === 1 && bytes[0] === 0x2e) || (bytes.length === 2 && bytes[0] === 0x2e && bytes[1] === 0x2e);
+  if ((bytes.length === 1 && bytes[0] === 0x2e) || (bytes.length === 2 && bytes[0] === 0x2e && bytes[1] === 0x2e)) return true;
+  return typeof data !== 'string' && utf8OrUndefined(data) === undefined;
 }

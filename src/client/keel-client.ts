@@ -14,7 +14,7 @@
  */
 import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
-import { bytesField, isDotSegment, percentEncode, toBytes } from './bytes.js';
+import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
 import type { Bytes } from './bytes.js';
 import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, nodeStatus, object } from './decode.js';
 import { EndpointTracker } from './endpoints.js';
@@ -126,7 +126,7 @@ export class KeelClient {
   /** Sets `key` to `value` (text is stored as UTF-8). */
   async put(key: Bytes, value: Bytes, options: CallOptions = {}): Promise<PutResult> {
     checkKey(key);
-    if (isDotSegment(key)) return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
+    if (needsBatchRoute(key)) return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
     return this.run<PutResult>(
       {
         write: true,
@@ -148,7 +148,7 @@ export class KeelClient {
     if (options.revision !== undefined && !(Number.isSafeInteger(options.revision) && options.revision > 0)) {
       throw invalidArgument(`revision must be a positive integer, not ${options.revision}`);
     }
-    if (isDotSegment(key)) return this.getThroughBatch(key, options);
+    if (needsBatchRoute(key)) return this.getThroughBatch(key, options);
     const query = new URLSearchParams();
     if (options.consistency) query.set('consistency', options.consistency);
     if (options.revision !== undefined) query.set('rev', String(options.revision));
@@ -171,7 +171,7 @@ export class KeelClient {
   /** Deletes the key; `deleted` is 0 when it did not exist. */
   async delete(key: Bytes, options: CallOptions = {}): Promise<DeleteResult> {
     checkKey(key);
-    if (isDotSegment(key)) {
+    if (needsBatchRoute(key)) {
       return this.batch([{ op: 'delete', key }], options).then(({ revision, results }) => ({
         revision,
         deleted: results[0]?.op === 'delete' ? results[0].deleted : 0,
@@ -296,7 +296,7 @@ export class KeelClient {
 
   private async getThroughBatch(key: Bytes, options: GetOptions): Promise<GetResult | undefined> {
     if (options.revision !== undefined) {
-      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : '.')} cannot be put in a URL, so it cannot be read at a revision`);
+      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so it cannot be read at a revision`);
     }
     const { revision, results } = await this.batch([{ op: 'get', key }], options);
     const first = results[0];
