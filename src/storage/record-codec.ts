@@ -35,6 +35,8 @@ export function appendRecord(w: ByteWriter, type: number, writePayload: (w: Byte
 export interface RawRecord {
   /** Where the record's length field starts in the file. */
   readonly offset: number;
+  /** Where the next record would start. */
+  readonly end: number;
   readonly type: number;
   /** A view into the scanned bytes. */
   readonly payload: Uint8Array;
@@ -66,7 +68,7 @@ function tryRecordAt(data: Uint8Array, view: DataView, offset: number): Attempt 
   if (end > data.length) return { ok: false, reason: `record of ${length} bytes runs past the end of the file (${left - RECORD_HEADER_BYTES} bytes left)` };
   const body = data.subarray(offset + RECORD_HEADER_BYTES, end);
   if (crc32c(body) !== view.getUint32(offset + 4, true)) return { ok: false, reason: 'crc mismatch' };
-  return { ok: true, record: { offset, type: body[0] as number, payload: body.subarray(1) }, next: end };
+  return { ok: true, record: { offset, end, type: body[0] as number, payload: body.subarray(1) }, next: end };
 }
 
 function allZero(data: Uint8Array, from: number): boolean {

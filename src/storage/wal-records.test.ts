@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MalformedError } from './bytes.js';
 import { scanRecords } from './record-codec.js';
-import { decodeWalRecord, encodeWalRecords } from './wal-records.js';
+import { decodeWalRecord, encodeWriteGroup } from './wal-records.js';
 import type { WalRecord } from './wal-records.js';
 
 test('wal records: every record type round-trips through framing and decoding', () => {
@@ -14,13 +14,13 @@ test('wal records: every record type round-trips through framing and decoding', 
     { type: 'snapshot', index: 10, term: 6 },
     { type: 'restore', index: Number.MAX_SAFE_INTEGER, term: 1 },
   ];
-  const scan = scanRecords(encodeWalRecords(records));
+  const scan = scanRecords(encodeWriteGroup(records));
   assert.equal(scan.bad, undefined);
-  assert.deepEqual(scan.records.map(decodeWalRecord), records);
+  assert.deepEqual(scan.records.map(decodeWalRecord), [...records, { type: 'commit', count: records.length }], 'sealed by a commit record');
 });
 
 test('wal records: unknown types, unknown entry kinds, other format versions and stray bytes are MalformedError', () => {
-  const decode = (type: number, payload: number[]) => decodeWalRecord({ offset: 0, type, payload: new Uint8Array(payload) });
+  const decode = (type: number, payload: number[]) => decodeWalRecord({ offset: 0, end: 0, type, payload: new Uint8Array(payload) });
   assert.throws(() => decode(99, []), /unknown record type 99/);
   const entryWithKind = (kind: number) => [...new Array(8).fill(0), 1, ...new Array(7).fill(0), kind];
   assert.throws(() => decode(2, entryWithKind(7)), /unknown entry kind 7/);

@@ -13,6 +13,11 @@
  *   5 restore    index u64, term u64 — the log was replaced by a snapshot installed
  *                from the leader (§7, Figure 13 step 7): every entry before this
  *                record is void, and the log continues at index + 1.
+ *   6 commit     count u32 — ends a write group (one write, one sync) of `count`
+ *                records before it. Recovery applies a group only with its commit
+ *                record, so a save is all-or-nothing: a torn write can never leave
+ *                a Ready's entries without its hard state (say, entries of a term
+ *                the node never durably entered), a state the node never had.
  *
  * Snapshot and restore differ on purpose: after a local compaction the entries
  * after the snapshot are still the log, after a restore they are not.
@@ -29,9 +34,10 @@ export type WalRecord =
   | { readonly type: 'entry'; readonly entry: Entry }
   | { readonly type: 'hardState'; readonly hardState: HardState }
   | { readonly type: 'snapshot'; readonly index: LogIndex; readonly term: Term }
-  | { readonly type: 'restore'; readonly index: LogIndex; readonly term: Term };
+  | { readonly type: 'restore'; readonly index: LogIndex; readonly term: Term }
+  | { readonly type: 'commit'; readonly count: number };
 
-const typeCodes = { segment: 1, entry: 2, hardState: 3, snapshot: 4, restore: 5 } as const;
+const typeCodes = { segment: 1, entry: 2, hardState: 3, snapshot: 4, restore: 5, commit: 6 } as const;
 const kindCodes: Record<EntryKind, number> = { normal: 0, config: 1 };
 
 export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
@@ -52,6 +58,9 @@ export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
     case 'snapshot':
     case 'restore':
       appendRecord(w, typeCodes[record.type], (x) => x.u53(record.index).u53(record.term));
+      return;
+    case 'commit':
+      appendRecord(w, typeCodes.commit, (x) => x.u32(record.count));
       return;
   }
 }
@@ -85,6 +94,9 @@ export function decodeWalRecord(raw: RawRecord): WalRecord {
     case typeCodes.restore:
       record = { type: 'restore', index: r.u53(), term: r.u53() };
       break;
+    case typeCodes.commit:
+      record = { type: 'commit', count: r.u32() };
+      break;
     default:
       throw new MalformedError(`unknown record type ${raw.type}`);
   }
@@ -92,8 +104,10 @@ export function decodeWalRecord(raw: RawRecord): WalRecord {
   return record;
 }
 
-export function encodeWalRecords(records: readonly WalRecord[]): Uint8Array {
-  const w = new ByteWriter(records.reduce((n, r) => n + 40 + (r.type === 'entry' ? r.entry.data.length : 0), 0));
+/** The bytes of one write group: the records, then the commit record that seals them. */
+export function encodeWriteGroup(records: readonly WalRecord[]): Uint8Array {
+  const w = new ByteWriter(records.reduce((n, r) => n + 40 + (r.type === 'entry' ? r.entry.data.length : 0), 16));
   for (const record of records) appendWalRecord(w, record);
+  appendWalRecord(w, { type: 'commit', count: records.length });
   return w.finish();
 }

@@ -40,6 +40,7 @@ export class LogReplay {
   apply(record: WalRecord): string | undefined {
     switch (record.type) {
       case 'segment':
+      case 'commit':
         return undefined;
       case 'hardState':
         this.hardState = record.hardState;

@@ -178,12 +178,14 @@ test('wal: a torn last write is truncated, and the log names the file and offset
   await assert.rejects(wal.save({ entries: range(3, 6, 1) }));
   h.fs.crash({ lastWrite: { mode: 'tear', keepBytes: 40 } }); // one whole entry record and part of the next
   const { state } = await h.open();
-  assert.deepEqual(state.entries, range(1, 3, 1), 'complete records of the torn write may survive; the partial one does not');
+  assert.deepEqual(state.entries, range(1, 2, 1), 'a save is all or nothing: the complete records of the torn write are dropped too');
   assert.equal(h.logs.length, 1);
-  assert.match(h.logs[0] as string, new RegExp(`WAL segment ${name}: truncating a torn tail at offset \\d+ \\(record of \\d+ bytes runs past the end`));
-  const offset = Number(/offset (\d+)/.exec(h.logs[0] as string)?.[1]);
-  assert.ok(offset > tornAt && offset < tornAt + 40);
-  assert.equal(h.fs.size(`${DIR}/${name}`), offset, 'the file now ends at the last good record');
+  assert.equal(
+    h.logs[0],
+    `WAL segment ${name}: truncating a torn tail at offset ${tornAt} (a write of 1 complete record without its commit record, ` +
+      `then record of 22 bytes runs past the end of the file (2 bytes left) at offset ${tornAt + 30}; 40 bytes dropped) — a write cut short by a crash, never acknowledged`,
+  );
+  assert.equal(h.fs.size(`${DIR}/${name}`), tornAt, 'the file now ends at the last complete write');
 });
 
 test('wal: a zero-filled tail (size grew, data never landed) is truncated', async () => {
@@ -235,17 +237,19 @@ test('wal: damage to the last record of an older segment is corruption too (it w
   await assert.rejects(h.open(), (e: unknown) => e instanceof WalCorruptionError && e.file === oldest && /not the newest/.test(e.message));
 });
 
-test('wal: a bad checksum on the very last record counts as a torn write and is truncated', async () => {
+test('wal: a bad checksum on the very last record counts as a torn write: that whole write is truncated', async () => {
   const h = harness();
   const { wal } = await h.open();
-  await wal.save({ entries: range(1, 3, 1) });
+  await wal.save({ entries: range(1, 2, 1) });
   const name = wal.segmentNames()[0] as string;
-  const offsets = await recordOffsets(h.fs, name);
-  h.fs.flipBit(`${DIR}/${name}`, h.fs.size(`${DIR}/${name}`) - 1);
+  const path = `${DIR}/${name}`;
+  const lastWriteAt = h.fs.size(path);
+  await wal.save({ entries: range(3, 4, 1) });
+  h.fs.flipBit(path, h.fs.size(path) - 1); // inside the commit record that seals the second save
   h.fs.crash();
   const { state } = await h.open();
   assert.deepEqual(state.entries, range(1, 2, 1));
-  assert.match(h.logs[0] as string, new RegExp(`${name}: truncating a torn tail at offset ${offsets[offsets.length - 1]} \\(crc mismatch`));
+  assert.match(h.logs[0] as string, new RegExp(`${name}: truncating a torn tail at offset ${lastWriteAt} \\(a write of 2 complete records without its commit record, then crc mismatch`));
 });
 
 test('wal: a failed fsync throws FsyncError, the WAL refuses every later write, and recovery sees none of it', async () => {
@@ -305,7 +309,7 @@ test('wal: a segment created just before a crash, with no complete record, is re
   await h.fs.syncDir(DIR);
   const { state } = await h.open();
   assert.deepEqual(state.entries, [entry(1, 1)]);
-  assert.match(h.logs.join('\n'), new RegExp(`${name}: removing it, it holds only a torn tail`));
+  assert.match(h.logs.join('\n'), new RegExp(`${name}: removing it, it holds no complete write \\(partial record header`));
 });
 
 test('wal: saves must continue the log; a gap or an entry inside the snapshot is a caller bug', async () => {

@@ -2,9 +2,12 @@
  * The write-ahead log: the Raft log and hard state, in segment files of framed,
  * checksummed records (record-codec.ts, wal-records.ts).
  *
- * Writing. One save() is one Ready: its records go out in a single write and are
- * made durable by a single fdatasync (group commit), so a Ready costs one disk
- * flush however many entries it holds. A save never spans two segments; a new
+ * Writing. One save() is one Ready: its records go out in a single write, sealed
+ * by a commit record, and are made durable by a single fdatasync (group commit), so
+ * a Ready costs one disk flush however many entries it holds. Recovery applies a
+ * write only if its commit record is there: a Ready is recovered whole or not at
+ * all, never as entries without the hard state that came with them. A save never
+ * spans two segments; a new
  * segment is cut before a save once the current one has reached segmentBytesMax.
  * A new segment starts with a header and a copy of the current snapshot marker and
  * hard state, so older segments can be deleted without losing either; it is
@@ -12,9 +15,10 @@
  *
  * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
  * where it is:
- *   - a bad record with nothing valid after it, in the newest segment, is a write
- *     cut short by a crash (torn, or zero-filled where the size grew but the data
- *     never landed). It was never acknowledged: it is truncated, and logged.
+ *   - a bad record with nothing valid after it, or a write without its commit
+ *     record, at the end of the newest segment, is a write cut short by a crash
+ *     (torn, or zero-filled where the size grew but the data never landed). It was
+ *     never acknowledged: it is truncated, and logged (file and offset).
  *   - a bad record followed by valid records, or a bad record in an older segment,
  *     is corruption of data that was once durable: WalCorruptionError, naming the
  *     file and offset. Never guessed around, never skipped.
@@ -28,14 +32,13 @@
 import { posix } from 'node:path';
 import type { Entry, HardState, LogIndex, Term } from '../raft/types.js';
 import { assert } from '../lib/assert.js';
-import { MalformedError } from './bytes.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { StorageUnusableError, WalCorruptionError } from './errors.js';
-import { scanRecords } from './record-codec.js';
+import { readSegment, repairHint } from './segment-reader.js';
 import { SerialQueue } from './serial-queue.js';
 import { LogReplay } from './wal-replay.js';
 import type { WalRecord } from './wal-records.js';
-import { decodeWalRecord, encodeWalRecords } from './wal-records.js';
+import { encodeWriteGroup } from './wal-records.js';
 import type { Segment } from './wal-segments.js';
 import { SegmentBook, parseSegmentName, segmentName } from './wal-segments.js';
 
@@ -73,14 +76,13 @@ export interface WalUpdate {
 
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 
-const repairHint = (offset: number, andNewer: boolean): string =>
-  `refusing to start — run keel repair to truncate after offset ${offset}${andNewer ? ' and remove the newer segments' : ''} if you accept losing the rest`;
-
 export class Wal {
   private readonly queue = new SerialQueue();
   private handle: FileHandle | undefined;
   /** Bytes in the current segment. */
   private size = 0;
+  /** Bytes were written to the current segment since its last fdatasync (see mustSync). */
+  private tailUnsynced = false;
   private lastIndex: LogIndex;
   private snapshotIndex: LogIndex;
   private snapshotTerm: Term;
@@ -123,85 +125,45 @@ export class Wal {
 
     const replay = new LogReplay();
     const book = new SegmentBook();
-    let tail: { segment: Segment; goodBytes: number; offset: number; reason: string; bytes: number } | undefined;
-    let lastIsEmpty = false;
+    let torn: { name: string; offset: number; reason: string; droppedBytes: number } | undefined;
     for (const [i, file] of found.entries()) {
-      const isLast = i === found.length - 1;
-      const data = await fs.readFile(posix.join(dir, file.name));
-      const scan = scanRecords(data);
+      const isNewest = i === found.length - 1;
+      const contents = readSegment(file, await fs.readFile(posix.join(dir, file.name)), isNewest);
+      if (contents.torn) torn = { name: file.name, ...contents.torn };
+      else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
+      if (contents.groups.length === 0 && !isNewest) {
+        throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: the segment holds no complete write but newer segments follow; ${repairHint(0, true)}`, file.name, 0);
+      }
       const segment = book.add(file.name, file.seq, file.firstIndex);
-      if (scan.bad) {
-        const { offset, reason, nextValidOffset } = scan.bad;
-        if (nextValidOffset !== undefined) {
-          throw new WalCorruptionError(
-            `Cannot open WAL segment ${file.name}: bad record at offset ${offset} (${reason}) followed by valid records (next at offset ${nextValidOffset}); ${repairHint(offset, !isLast)}`,
-            file.name,
-            offset,
-          );
-        }
-        if (!isLast) {
-          throw new WalCorruptionError(
-            `Cannot open WAL segment ${file.name}: bad record at offset ${offset} (${reason}) in a segment that is not the newest, so it was once complete and durable; ${repairHint(offset, true)}`,
-            file.name,
-            offset,
-          );
-        }
-        tail = { segment, goodBytes: scan.goodBytes, offset, reason, bytes: data.length - offset };
-      }
-      const header = scan.records[0];
-      if (!header) {
-        if (isLast) {
-          lastIsEmpty = true; // created just before a crash; removed below
-          continue;
-        }
-        throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: the segment is empty but newer segments follow; ${repairHint(0, true)}`, file.name, 0);
-      }
-      for (const [r, raw] of scan.records.entries()) {
-        const fail = (problem: string): never => {
-          throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: record at offset ${raw.offset}: ${problem}; ${repairHint(raw.offset, !isLast)}`, file.name, raw.offset);
-        };
-        let record: WalRecord;
-        try {
-          record = decodeWalRecord(raw);
-        } catch (error) {
-          if (error instanceof MalformedError) return fail(`malformed (${error.message})`);
-          throw error;
-        }
-        if (r === 0) {
-          if (record.type !== 'segment') fail(`expected a segment header, found a ${record.type} record`);
-          else if (record.seq !== file.seq || record.firstIndex !== file.firstIndex) {
-            fail(`the header says seq ${record.seq}, first index ${record.firstIndex}, but the file is named for seq ${file.seq}, first index ${file.firstIndex}`);
-          }
-          continue;
-        }
-        if (record.type === 'segment') fail('a second segment header');
+      for (const { offset, record } of contents.groups.flat()) {
         if (record.type === 'entry' && replay.keeps(record.entry.index)) book.noteEntry(segment, record.entry.index);
         if (record.type === 'restore') book.noteRestore();
         const problem = replay.apply(record);
-        if (problem !== undefined) fail(problem);
+        if (problem !== undefined) {
+          throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: record at offset ${offset}: ${problem}; ${repairHint(offset, !isNewest)}`, file.name, offset);
+        }
       }
     }
 
-    if (tail && !lastIsEmpty) {
-      const path = posix.join(dir, tail.segment.name);
-      log(`WAL segment ${tail.segment.name}: truncating a torn tail at offset ${tail.offset} (${tail.reason}; ${tail.bytes} bytes dropped) — a write cut short by a crash, never acknowledged`);
-      const handle = await fs.open(path, 'write');
-      try {
-        await handle.truncate(tail.goodBytes);
-        // Durable before anything newer exists, or the tail could reappear behind a
-        // newer segment and look like corruption.
-        await handle.sync();
-      } finally {
-        await handle.close();
+    if (torn) {
+      const path = posix.join(dir, torn.name);
+      if (torn.offset === 0) {
+        log(`WAL segment ${torn.name}: removing it, it holds no complete write (${torn.reason}) — created just before a crash`);
+        await fs.unlink(path);
+        await fs.syncDir(dir);
+        book.removeLast();
+      } else {
+        log(`WAL segment ${torn.name}: truncating a torn tail at offset ${torn.offset} (${torn.reason}; ${torn.droppedBytes} bytes dropped) — a write cut short by a crash, never acknowledged`);
+        const handle = await fs.open(path, 'write');
+        try {
+          await handle.truncate(torn.offset);
+          // Durable before anything newer exists, or the tail could reappear behind a
+          // newer segment and look like corruption.
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
       }
-    }
-    const last = book.current;
-    if (last && lastIsEmpty) {
-      const what = tail ? `only a torn tail (${tail.reason}, ${tail.bytes} bytes)` : 'nothing';
-      log(`WAL segment ${last.name}: removing it, it holds ${what} — created just before a crash`);
-      await fs.unlink(posix.join(dir, last.name));
-      await fs.syncDir(dir);
-      book.removeLast();
     }
 
     const result = replay.result();
@@ -239,7 +201,7 @@ export class Wal {
       if (hardState) records.push({ type: 'hardState', hardState });
       await this.guard(async () => {
         if (this.size >= this.segmentBytesMax) await this.cut();
-        await this.append(encodeWalRecords(records));
+        await this.append(encodeWriteGroup(records), mustSync(update, this.hardState));
       });
 
       const segment = this.book.current as Segment;
@@ -275,7 +237,7 @@ export class Wal {
         assert(term === this.snapshotTerm, () => `snapshot at ${index} with term ${term}, but the WAL has it with term ${this.snapshotTerm}`);
       } else {
         assert(index <= this.lastIndex, () => `cannot compact to ${index}: the log ends at ${this.lastIndex}`);
-        await this.guard(() => this.append(encodeWalRecords([{ type: 'snapshot', index, term }])));
+        await this.guard(() => this.append(encodeWriteGroup([{ type: 'snapshot', index, term }]), true));
         this.snapshotIndex = index;
         this.snapshotTerm = term;
       }
@@ -292,7 +254,10 @@ export class Wal {
 
   close(): Promise<void> {
     return this.queue.run(async () => {
-      if (this.failure === undefined) this.failure = 'the WAL was closed';
+      if (this.failure === undefined) {
+        if (this.tailUnsynced) await this.syncTail();
+        this.failure = 'the WAL was closed';
+      }
       const handle = this.handle;
       this.handle = undefined;
       if (handle) await handle.close();
@@ -308,11 +273,14 @@ export class Wal {
 
   /** Starts a new segment: header plus the current state, synced, then the directory synced. */
   private async cut(): Promise<void> {
+    // A segment that is not the newest must be whole on disk: recovery treats damage
+    // in it as corruption, not as a torn tail. So sync what was written unsynced.
+    if (this.tailUnsynced) await this.syncTail();
     const previous = this.book.current;
     const seq = (previous?.seq ?? 0) + 1;
     const firstIndex = this.lastIndex + 1;
     const name = segmentName(seq, firstIndex);
-    const bytes = encodeWalRecords([
+    const bytes = encodeWriteGroup([
       { type: 'segment', seq, firstIndex },
       { type: 'snapshot', index: this.snapshotIndex, term: this.snapshotTerm },
       { type: 'hardState', hardState: this.hardState },
@@ -333,11 +301,17 @@ export class Wal {
     if (old) await old.close();
   }
 
-  private async append(bytes: Uint8Array): Promise<void> {
+  private async append(bytes: Uint8Array, sync: boolean): Promise<void> {
     const handle = this.handle as FileHandle;
     await handle.write(bytes, this.size);
-    await handle.datasync();
     this.size += bytes.length;
+    this.tailUnsynced = true;
+    if (sync) await this.syncTail();
+  }
+
+  private async syncTail(): Promise<void> {
+    await (this.handle as FileHandle).datasync();
+    this.tailUnsynced = false;
   }
 
   /** Runs a write; any failure leaves the files in an unknown state, so it poisons the WAL. */
@@ -353,4 +327,17 @@ export class Wal {
   private usable(): void {
     if (this.failure !== undefined) throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
+}
+
+/**
+ * Whether a write group must reach the disk before the caller goes on. Entries, a
+ * restore and a new term or vote must (Figure 2: they are promised to others once the
+ * Ready's messages leave). A hard state that differs only in its commit index need not:
+ * the commit index is volatile state in Figure 2, and a node that forgets part of it
+ * learns it again from the leader. The next synced write makes it durable anyway.
+ */
+export function mustSync(update: WalUpdate, durable: HardState): boolean {
+  const { snapshot, hardState, entries } = update;
+  if (snapshot || entries.length > 0) return true;
+  return hardState !== undefined && (hardState.term !== durable.term || hardState.vote !== durable.vote);
 }

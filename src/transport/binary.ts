@@ -178,7 +178,10 @@ export class ByteReader {
   byteString(field: string): Uint8Array {
     const length = this.varint(`${field}.length`);
     if (length > this.remaining) this.fail(field, `length ${length} exceeds the ${this.remaining} bytes left`);
-    const value = this.bytes.slice(this.offset, this.offset + length);
+    // A fresh Uint8Array, never a view: Buffer.prototype.slice (our input is often a
+    // Buffer from a socket) would return a view sharing the network chunk's memory.
+    const value = new Uint8Array(length);
+    value.set(this.bytes.subarray(this.offset, this.offset + length));
     this.offset += length;
     return value;
   }

@@ -24,7 +24,7 @@ test('framing: frames split across or merged within chunks come out whole and in
         const stream = encodeFrames(payloads);
         const decoder = new FrameDecoder({ frameBytesMax: 200 });
         const out: Uint8Array[] = [];
-        for (const chunk of split(stream, cuts)) for (const frame of decoder.push(chunk)) out.push(frame.slice());
+        for (const chunk of split(stream, cuts)) for (const frame of decoder.pushAll(chunk)) out.push(frame.slice());
         assert.deepEqual(out, payloads);
         assert.equal(decoder.bufferedBytes, 0);
       },
@@ -38,7 +38,7 @@ test('framing: one byte at a time works, including empty payloads', () => {
   const stream = encodeFrames(payloads);
   const decoder = new FrameDecoder({ frameBytesMax: 100_000 });
   const out: Uint8Array[] = [];
-  for (let i = 0; i < stream.length; i++) out.push(...decoder.push(stream.subarray(i, i + 1)));
+  for (let i = 0; i < stream.length; i++) out.push(...decoder.pushAll(stream.subarray(i, i + 1)));
   assert.deepEqual(out, payloads);
 });
 
@@ -50,30 +50,47 @@ test('framing: the header is a big-endian u32 length', () => {
 
 test('framing: a frame over the limit is refused from its header alone, even split, and the decoder stays refused', () => {
   const decoder = new FrameDecoder({ frameBytesMax: 10 });
-  assert.deepEqual(decoder.push(encodeFrame(new Uint8Array(10))), [new Uint8Array(10)]);
+  assert.deepEqual(decoder.pushAll(encodeFrame(new Uint8Array(10))), [new Uint8Array(10)]);
   // Only the header of an 11-byte frame, in two chunks: refused before the payload arrives.
-  assert.deepEqual(decoder.push(new Uint8Array([0, 0])), []);
+  assert.deepEqual(decoder.pushAll(new Uint8Array([0, 0])), []);
   assert.throws(
-    () => decoder.push(new Uint8Array([0, 11])),
+    () => decoder.pushAll(new Uint8Array([0, 11])),
     (error: unknown) => error instanceof FrameTooLargeError && error.frameBytes === 11 && error.frameBytesMax === 10 && /frameBytesMax/.test(error.message),
   );
-  assert.throws(() => decoder.push(new Uint8Array([1])), { name: 'AssertionError' });
+  assert.throws(() => decoder.pushAll(new Uint8Array([1])), { name: 'AssertionError' });
   // A 4 GiB announcement allocates nothing.
-  assert.throws(() => new FrameDecoder({ frameBytesMax: 1024 }).push(new Uint8Array([0xff, 0xff, 0xff, 0xff])), FrameTooLargeError);
+  assert.throws(() => new FrameDecoder({ frameBytesMax: 1024 }).pushAll(new Uint8Array([0xff, 0xff, 0xff, 0xff])), FrameTooLargeError);
 });
 
-test('framing: frames after a good one in the same chunk are still checked', () => {
+test('framing: frames before an oversized one in the same chunk are handed out, then it is refused', () => {
   const decoder = new FrameDecoder({ frameBytesMax: 4 });
-  const stream = encodeFrames([new Uint8Array(4), new Uint8Array(5)]);
-  assert.throws(() => decoder.push(stream), FrameTooLargeError);
+  const stream = encodeFrames([new Uint8Array([1]), new Uint8Array([2, 2]), new Uint8Array(5)]);
+  const seen: Uint8Array[] = [];
+  assert.throws(() => decoder.push(stream, (frame) => seen.push(frame.slice())), FrameTooLargeError);
+  assert.deepEqual(seen, [new Uint8Array([1]), new Uint8Array([2, 2])]);
 });
 
 test('framing: a payload that arrives whole is a view of the chunk; an assembled one is its own buffer', () => {
   const decoder = new FrameDecoder({ frameBytesMax: 100 });
   const chunk = encodeFrame(new Uint8Array([1, 2, 3]));
-  const [whole] = decoder.push(chunk);
+  const [whole] = decoder.pushAll(chunk);
   assert.equal(whole?.buffer, chunk.buffer);
-  const [assembled] = [...decoder.push(chunk.subarray(0, 5)), ...decoder.push(chunk.subarray(5))];
+  const [assembled] = [...decoder.pushAll(chunk.subarray(0, 5)), ...decoder.pushAll(chunk.subarray(5))];
   assert.notEqual(assembled?.buffer, chunk.buffer);
   assert.deepEqual(assembled, new Uint8Array([1, 2, 3]));
+});
+
+test('framing: the limit can be raised between frames of one chunk', () => {
+  const decoder = new FrameDecoder({ frameBytesMax: 2 });
+  const stream = encodeFrames([new Uint8Array([1, 1]), new Uint8Array(100), new Uint8Array(200)]);
+  const sizes: number[] = [];
+  assert.throws(
+    () =>
+      decoder.push(stream, (frame) => {
+        sizes.push(frame.length);
+        decoder.setFrameBytesMax(150);
+      }),
+    FrameTooLargeError,
+  );
+  assert.deepEqual(sizes, [2, 100]);
 });

@@ -58,14 +58,14 @@ export interface FrameDecoderOptions {
 
 /**
  * Turns stream chunks into frame payloads. Payloads that arrive whole inside one
- * chunk are returned as views of that chunk (no copy); the consumer must not keep
+ * chunk are handed out as views of that chunk (no copy); the consumer must not keep
  * them past its handling of the frame (the message codec copies what it keeps).
  * A frame split across chunks is assembled in a buffer allocated once, at its exact
  * size, when its header is complete, so a large frame in many small chunks costs
  * one copy, not one per chunk.
  */
 export class FrameDecoder {
-  private readonly frameBytesMax: number;
+  private frameBytesMax: number;
   /** Header bytes of the current frame received so far. */
   private readonly header = new Uint8Array(frameHeaderBytes);
   private headerFilled = 0;
@@ -75,9 +75,14 @@ export class FrameDecoder {
   private failed = false;
 
   constructor(options: FrameDecoderOptions) {
-    assert(Number.isSafeInteger(options.frameBytesMax) && options.frameBytesMax >= 0 && options.frameBytesMax <= u32Max,
-      () => `frameBytesMax must be an integer in [0, ${u32Max}], got ${options.frameBytesMax}`);
-    this.frameBytesMax = options.frameBytesMax;
+    this.frameBytesMax = checkLimit(options.frameBytesMax);
+  }
+
+  /** Changes the limit for the frames whose header is read from now on, even within
+   * the current push (a connection reads its handshake with a small limit, then
+   * raises it). */
+  setFrameBytesMax(frameBytesMax: number): void {
+    this.frameBytesMax = checkLimit(frameBytesMax);
   }
 
   /** Bytes held for a frame that is not complete yet. */
@@ -86,13 +91,12 @@ export class FrameDecoder {
   }
 
   /**
-   * Consumes a chunk and returns the payloads it completes, in order. Throws
-   * FrameTooLargeError (and refuses any further input) if a header announces a
-   * frame over the limit.
+   * Consumes a chunk and hands each payload it completes to `onFrame`, in order.
+   * Throws FrameTooLargeError (and refuses any further input) when a header
+   * announces a frame over the limit; the frames before it have been handed out.
    */
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
     assert(!this.failed, 'FrameDecoder: push after a frame was refused; the connection must be closed');
-    const frames: Uint8Array[] = [];
     let offset = 0;
     while (offset < chunk.length) {
       if (this.partial !== undefined) {
@@ -101,9 +105,10 @@ export class FrameDecoder {
         this.partialFilled += take;
         offset += take;
         if (this.partialFilled === this.partial.length) {
-          frames.push(this.partial);
+          const payload = this.partial;
           this.partial = undefined;
           this.partialFilled = 0;
+          onFrame(payload);
         }
         continue;
       }
@@ -126,15 +131,28 @@ export class FrameDecoder {
         throw new FrameTooLargeError(length, this.frameBytesMax);
       }
       if (chunk.length - offset >= length) {
-        frames.push(chunk.subarray(offset, offset + length));
+        const payload = chunk.subarray(offset, offset + length);
         offset += length;
+        onFrame(payload);
       } else {
         this.partial = new Uint8Array(length);
         this.partialFilled = 0;
       }
     }
+  }
+
+  /** push() collecting the payloads in an array. */
+  pushAll(chunk: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    this.push(chunk, (payload) => frames.push(payload));
     return frames;
   }
+}
+
+function checkLimit(frameBytesMax: number): number {
+  assert(Number.isSafeInteger(frameBytesMax) && frameBytesMax >= 0 && frameBytesMax <= u32Max,
+    () => `frameBytesMax must be an integer in [0, ${u32Max}], got ${frameBytesMax}`);
+  return frameBytesMax;
 }
 
 function readU32(bytes: Uint8Array, offset: number): number {

@@ -126,6 +126,14 @@ test('codec: decoded byte fields are copies, not views of the input buffer', () 
   assert.ok(decoded.type === 'propose');
   encoded.fill(0);
   assert.deepEqual(decoded.data, message.data);
+  // Sockets hand out Buffers, whose slice() is a view: the decoder must still copy,
+  // into plain Uint8Arrays.
+  const fromSocket = Buffer.from(encodeMessage(message));
+  const decodedFromBuffer = decodeMessage(fromSocket);
+  assert.ok(decodedFromBuffer.type === 'propose');
+  fromSocket.fill(0);
+  assert.deepEqual(decodedFromBuffer.data, message.data);
+  assert.equal(Object.getPrototypeOf(decodedFromBuffer.data), Uint8Array.prototype);
 });
 
 test('codec: every strict prefix of a valid message is rejected as truncated', () => {

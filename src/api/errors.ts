@@ -1,0 +1,61 @@
+/**
+ * One mapping from every error a request can meet to an HTTP status, so that each
+ * route answers alike: `{"error": {"code", "message"}}`. 503s carry Retry-After; a
+ * 504 says whether the write may have been applied.
+ */
+import type { FastifyReply } from 'fastify';
+import type { KvError, KvErrorCode } from '../kv/errors.js';
+import { KeelError } from '../server/errors.js';
+import type { KeelErrorCode } from '../server/errors.js';
+
+const kvStatus: Record<KvErrorCode, number> = {
+  KEY_EMPTY: 400,
+  KEY_TOO_LARGE: 413,
+  VALUE_TOO_LARGE: 413,
+  REQUEST_TOO_LARGE: 413,
+  TOO_MANY_OPS: 400,
+  TXN_TOO_DEEP: 400,
+  INVALID_RANGE: 400,
+  INVALID_ARGUMENT: 400,
+  DUPLICATE_KEY: 400,
+  VALUE_PROVIDED: 400,
+  LEASE_PROVIDED: 400,
+  INVALID_SESSION: 400,
+  BAD_COMMAND: 400,
+  COMPACTED: 410,
+  FUTURE_REV: 400,
+  KEY_NOT_FOUND: 404,
+  SESSION_EXPIRED: 409,
+};
+
+const keelStatus: Record<KeelErrorCode, number> = {
+  NO_LEADER: 503,
+  NOT_LEADER: 503,
+  LEADER_CHANGED: 503,
+  TRANSFERRING: 503,
+  OVERLOADED: 503,
+  STOPPING: 503,
+  TIMEOUT: 504,
+  BAD_REQUEST: 400,
+  TOO_LARGE: 413,
+};
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  if (status === 503) reply.header('retry-after', '1');
+  return reply.code(status).send({ error: { code, message } });
+}
+
+export function sendKvError(reply: FastifyReply, error: KvError): FastifyReply {
+  return sendError(reply, kvStatus[error.code] ?? 400, error.code, error.message);
+}
+
+/** Errors thrown by the node (KeelError) become their status; anything else is rethrown. */
+export function sendThrown(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof KeelError) {
+    return reply
+      .code(keelStatus[error.code])
+      .headers(keelStatus[error.code] === 503 ? { 'retry-after': '1' } : {})
+      .send({ error: { code: error.code, message: error.message, outcome: error.outcome } });
+  }
+  throw error;
+}

@@ -1,0 +1,29 @@
+/**
+ * Keys and values are bytes; JSON carries them as text when they are valid UTF-8
+ * (the common case, readable with curl) and as base64 otherwise, under a field name
+ * that says so (`value` or `valueBase64`), so no client has to guess.
+ */
+import type { KeyValue } from '../kv/types.js';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function bytesField(name: string, bytes: Uint8Array): Record<string, string> {
+  try {
+    return { [name]: strictUtf8.decode(bytes) };
+  } catch {
+    return { [`${name}Base64`]: Buffer.from(bytes).toString('base64') };
+  }
+}
+
+export function keyValueJson(kv: KeyValue, keysOnly = false): Record<string, unknown> {
+  return {
+    ...bytesField('key', kv.key),
+    ...(keysOnly ? {} : bytesField('value', kv.value)),
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    lease: kv.lease,
+  };
+}
+
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);

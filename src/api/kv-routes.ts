@@ -1,0 +1,197 @@
+/**
+ * The key-value REST routes. Thin: parse and validate the HTTP request, build a
+ * key-value command or range request, hand it to the node, map the result.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { KeelNode, Consistency } from '../server/keel-node.js';
+import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
+import { prefixEnd } from '../kv/key-range.js';
+import { keyValueJson, utf8 } from './json-bytes.js';
+import { sendError, sendKvError, sendThrown } from './errors.js';
+
+type Query = Record<string, string | undefined>;
+
+export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
+  app.put('/kv/*', async (request, reply) => {
+    const key = keyOf(request);
+    const value = valueOf(request.body);
+    if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
+    const query = request.query as Query;
+    const lease = parseInteger(query.lease, 'lease');
+    if (typeof lease === 'string') return sendError(reply, 400, 'BAD_REQUEST', lease);
+    return write(reply, node, { type: 'put', key, value, lease: lease ?? 0, prevKv: query.prevKv === 'true' }, sessionOf(request), (result) => ({
+      revision: result.revision,
+      ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),
+    }));
+  });
+
+  app.get('/kv/*', async (request, reply) => {
+    const query = request.query as Query;
+    const consistency = consistencyOf(query);
+    const rev = parseInteger(query.rev, 'rev');
+    if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    if (typeof rev === 'string') return sendError(reply, 400, 'BAD_REQUEST', rev);
+    const key = keyOf(request);
+    return read(reply, node, { type: 'range', key, revision: rev ?? 0 }, consistency.value, (response) => {
+      const kv = response.kvs[0];
+      if (!kv) return sendError(reply, 404, 'KEY_NOT_FOUND', `key ${JSON.stringify(new TextDecoder().decode(key))} does not exist`);
+      return reply.send({ ...keyValueJson(kv), revision: response.revision });
+    });
+  });
+
+  app.delete('/kv/*', async (request, reply) => {
+    const key = keyOf(request);
+    return write(reply, node, { type: 'deleteRange', key }, sessionOf(request), (result) => ({
+      revision: result.revision,
+      deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
+    }));
+  });
+
+  app.get('/kv', async (request, reply) => {
+    const query = request.query as Query;
+    const consistency = consistencyOf(query);
+    const limit = parseInteger(query.limit, 'limit');
+    const rev = parseInteger(query.rev, 'rev');
+    if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    for (const problem of [limit, rev]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    const prefix = utf8(query.prefix ?? '');
+    const range: RangeRequest = {
+      type: 'range',
+      key: prefix.length === 0 ? new Uint8Array([0]) : prefix,
+      rangeEnd: prefix.length === 0 ? new Uint8Array([0]) : prefixEnd(prefix),
+      limit: (limit as number | undefined) ?? 0,
+      revision: (rev as number | undefined) ?? 0,
+      keysOnly: query.keysOnly === 'true',
+    };
+    return read(reply, node, range, consistency.value, (response) =>
+      reply.send({
+        kvs: response.kvs.map((kv) => keyValueJson(kv, range.keysOnly)),
+        count: response.count,
+        more: response.more,
+        revision: response.revision,
+      }),
+    );
+  });
+
+  app.post('/batch', async (request, reply) => {
+    const ops = batchOps(request.body);
+    if (typeof ops === 'string') return sendError(reply, 400, 'BAD_REQUEST', ops);
+    return write(reply, node, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({
+      revision: result.revision,
+      results: result.response.type === 'txn' ? result.response.responses.map(batchResult) : [],
+    }));
+  });
+}
+
+async function write(
+  reply: FastifyReply,
+  node: KeelNode,
+  body: CommandBody,
+  session: ClientSession | string | undefined,
+  render: (result: Extract<CommandResult, { ok: true }>) => object,
+): Promise<FastifyReply> {
+  if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
+  try {
+    const result = await node.write(body, session);
+    if (!result.ok) return sendKvError(reply, result.error);
+    return reply.send(render(result));
+  } catch (error) {
+    return sendThrown(reply, error);
+  }
+}
+
+async function read(
+  reply: FastifyReply,
+  node: KeelNode,
+  request: RangeRequest,
+  consistency: Consistency,
+  render: (response: ReadResponse) => FastifyReply,
+): Promise<FastifyReply> {
+  try {
+    const result = await node.read(request, consistency);
+    if (!result.ok) return sendKvError(reply, result.error);
+    return render(result.value);
+  } catch (error) {
+    return sendThrown(reply, error);
+  }
+}
+
+function keyOf(request: FastifyRequest): Uint8Array {
+  return utf8((request.params as { '*': string })['*'] ?? '');
+}
+
+/** A raw body is the value; a JSON body is {"value": ...}. Returns a problem as a string. */
+function valueOf(body: unknown): Uint8Array | string {
+  if (body === undefined || body === null) return new Uint8Array(0);
+  if (Buffer.isBuffer(body)) return new Uint8Array(body.buffer, body.byteOffset, body.length);
+  if (typeof body === 'object' && 'value' in body) {
+    const value = (body as { value: unknown }).value;
+    return typeof value === 'string' ? utf8(value) : utf8(JSON.stringify(value));
+  }
+  return 'a JSON body must be an object with a "value" field; send other content types for raw bytes';
+}
+
+function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
+  const clientId = request.headers['x-keel-client-id'];
+  const seq = request.headers['x-keel-seq'];
+  if (clientId === undefined && seq === undefined) return undefined;
+  if (typeof clientId !== 'string' || typeof seq !== 'string') return 'X-Keel-Client-Id and X-Keel-Seq must be given together, once each';
+  const number = Number(seq);
+  if (!Number.isSafeInteger(number) || number < 1) return `X-Keel-Seq must be a positive integer, got ${JSON.stringify(seq)}`;
+  return { clientId, seq: number };
+}
+
+function consistencyOf(query: Query): { value: Consistency } | string {
+  const value = query.consistency ?? 'linearizable';
+  if (value !== 'linearizable' && value !== 'serializable') return `consistency must be linearizable or serializable, got ${JSON.stringify(value)}`;
+  return { value };
+}
+
+function parseInteger(text: string | undefined, name: string): number | undefined | string {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) return `${name} must be a non-negative integer, got ${JSON.stringify(text)}`;
+  return value;
+}
+
+const batchOpsMax = 128;
+
+function batchOps(body: unknown): RequestOp[] | string {
+  const ops = (body as { ops?: unknown } | undefined)?.ops;
+  if (!Array.isArray(ops)) return 'the body must be JSON {"ops": [...]}';
+  if (ops.length === 0) return 'ops must not be empty';
+  if (ops.length > batchOpsMax) return `ops has ${ops.length} operations; the limit is ${batchOpsMax}`;
+  const out: RequestOp[] = [];
+  for (const [i, op] of ops.entries()) {
+    if (typeof op !== 'object' || op === null) return `ops[${i}] must be an object`;
+    const { op: kind, key, value } = op as { op?: unknown; key?: unknown; value?: unknown };
+    if (typeof key !== 'string') return `ops[${i}].key must be a string`;
+    if (kind === 'set') {
+      if (value === undefined) return `ops[${i}].value is missing`;
+      out.push({ type: 'put', key: utf8(key), value: typeof value === 'string' ? utf8(value) : utf8(JSON.stringify(value)) });
+    } else if (kind === 'get') {
+      out.push({ type: 'range', key: utf8(key) });
+    } else if (kind === 'delete') {
+      out.push({ type: 'deleteRange', key: utf8(key) });
+    } else {
+      return `ops[${i}].op must be "set", "get" or "delete", got ${JSON.stringify(kind)}`;
+    }
+  }
+  return out;
+}
+
+function batchResult(response: ResponseOp): object {
+  switch (response.type) {
+    case 'put':
+      return { op: 'set' };
+    case 'range': {
+      const kv = response.kvs[0];
+      return { op: 'get', kv: kv ? keyValueJson(kv) : null };
+    }
+    case 'deleteRange':
+      return { op: 'delete', deleted: response.deleted };
+    case 'txn':
+      // A batch holds no nested transactions; kept total for the type.
+      return { op: 'txn' };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Prometheus metrics for one node (prom-client), read from the node when scraped so
+ * the hot path pays nothing for them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KeelNode } from '../server/keel-node.js';
+
+const roles = ['follower', 'preCandidate', 'candidate', 'leader'] as const;
+
+export interface ApiMetrics {
+  readonly registry: Registry;
+  readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
+}
+
+export function createMetrics(node: KeelNode): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'keel_process_' });
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  gauge('keel_raft_term', 'Current Raft term', () => node.status().term);
+  gauge('keel_raft_commit_index', 'Raft commit index', () => node.status().commit);
+  gauge('keel_raft_applied_index', 'Index applied to the key-value store', () => node.status().applied);
+  gauge('keel_raft_last_index', 'Last log index', () => node.status().lastIndex);
+  gauge('keel_raft_leader', 'Id of the leader this node knows (0: none)', () => node.status().leader);
+  gauge('keel_kv_revision', 'Key-value store revision', () => node.status().revision);
+  gauge('keel_pending_writes', 'Writes waiting to apply', () => node.status().pendingWrites);
+  gauge('keel_pending_reads', 'Reads waiting for ReadIndex', () => node.status().pendingReads);
+  new Gauge({
+    name: 'keel_raft_role',
+    help: '1 for the role this node has',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      const role = node.status().role;
+      for (const r of roles) this.set({ role: r }, r === role ? 1 : 0);
+    },
+  });
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  counter('keel_entries_persisted_total', 'Log entries written to the WAL', () => node.counters.entriesPersisted);
+  counter('keel_entries_applied_total', 'Log entries applied', () => node.counters.entriesApplied);
+  counter('keel_ready_loops_total', 'Ready loop iterations (one fsync each)', () => node.counters.readyLoops);
+  counter('keel_messages_sent_total', 'Raft messages sent', () => node.counters.messagesSent);
+  counter('keel_snapshots_total', 'Snapshots taken', () => node.counters.snapshotsTaken);
+  const requestSeconds = new Histogram({
+    name: 'keel_http_request_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  return { registry, requestSeconds };
+}

@@ -1,0 +1,189 @@
+/**
+ * `keel cluster up` starts a local cluster of real node processes on loopback and
+ * supervises it; `keel cluster down` stops one started with --detach. The cluster's
+ * processes are recorded in <data-dir>/cluster.json.
+ */
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface UpFlags {
+  nodes: string;
+  dataDir: string;
+  basePort: string;
+  detach?: boolean;
+  enableFaultInjection?: boolean;
+  logLevel: string;
+}
+
+interface ClusterFile {
+  readonly pids: number[];
+  readonly endpoints: string[];
+}
+
+const host = '127.0.0.1';
+const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
+const leaderWaitMs = 30_000;
+const stopWaitMs = 10_000;
+
+export function registerCluster(program: Command): void {
+  const cluster = program.command('cluster').description('run a local cluster of real node processes');
+  cluster
+    .command('up')
+    .description('start a local cluster on 127.0.0.1 and wait for a leader')
+    .option('--nodes <n>', 'number of nodes (3 or 5)', '3')
+    .option('--data-dir <dir>', 'data directory (one sub-directory per node)', './data')
+    .option('--base-port <port>', 'client ports are base..base+n-1, peer ports base+100..', '7001')
+    .option('--detach', 'leave the cluster running in the background; stop it with keel cluster down')
+    .option('--enable-fault-injection', 'let tests and the dashboard inject network faults')
+    .option('--log-level <level>', 'node log level', 'info')
+    .action(async (flags: UpFlags) => up(flags));
+  cluster
+    .command('down')
+    .description('stop a cluster started with keel cluster up --detach')
+    .option('--data-dir <dir>', 'data directory of the cluster', './data')
+    .action(async (flags: { dataDir: string }) => down(resolve(flags.dataDir)));
+}
+
+async function up(flags: UpFlags): Promise<void> {
+  const count = Number(flags.nodes);
+  if (count !== 3 && count !== 5) throw new Error(`--nodes must be 3 or 5, got ${flags.nodes}`);
+  const basePort = Number(flags.basePort);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 100 + count > 65535) throw new Error(`--base-port must be in 1024..65000`);
+  const dataDir = resolve(flags.dataDir);
+  const clusterFile = join(dataDir, 'cluster.json');
+  if (existsSync(clusterFile)) {
+    throw new Error(`${clusterFile} exists: a cluster may already be running from ${dataDir}; run keel cluster down --data-dir ${flags.dataDir} first`);
+  }
+  const ids = Array.from({ length: count }, (_, i) => i + 1);
+  const clientPort = (id: number): number => basePort + id - 1;
+  const peerPort = (id: number): number => basePort + 100 + id - 1;
+  for (const id of ids) for (const port of [clientPort(id), peerPort(id)]) await assertPortFree(port);
+  const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}`).join(',');
+  mkdirSync(dataDir, { recursive: true });
+  const children = ids.map((id) => {
+    const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--log-level', flags.logLevel];
+    if (flags.enableFaultInjection) args.push('--enable-fault-injection');
+    const logFd = openSync(join(dataDir, `node${id}.log`), 'a');
+    return spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
+  });
+  const endpoints = ids.map((id) => `http://${host}:${clientPort(id)}`);
+  const pids = children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  writeFileSync(clusterFile, JSON.stringify({ pids, endpoints } satisfies ClusterFile, null, 2));
+  let leader: number;
+  try {
+    leader = await waitForLeader(endpoints, children);
+  } catch (error) {
+    await stopChildren(children);
+    rmSync(clusterFile, { force: true });
+    throw error;
+  }
+  console.log(`Keel cluster of ${count} nodes is up; node ${leader} leads.`);
+  for (const id of ids) {
+    console.log(`  node ${id}  ${endpoints[id - 1]}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
+  }
+  console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
+  if (flags.detach) {
+    for (const child of children) child.unref();
+    console.log(`\nRunning in the background: stop it with  npx keel cluster down --data-dir ${flags.dataDir}`);
+    return;
+  }
+  console.log('\nCtrl-C stops the cluster.');
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      void stopChildren(children).then(() => {
+        rmSync(clusterFile, { force: true });
+        console.log('cluster stopped');
+        done();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    for (const [i, child] of children.entries()) {
+      child.on('exit', (code, signal) => {
+        if (code !== 0 || signal) console.error(`node ${i + 1} exited (${signal ?? `code ${code}`}); see ${join(flags.dataDir, `node${i + 1}.log`)}`);
+      });
+    }
+  });
+}
+
+async function down(dataDir: string): Promise<void> {
+  const clusterFile = join(dataDir, 'cluster.json');
+  if (!existsSync(clusterFile)) throw new Error(`no cluster is recorded in ${clusterFile}`);
+  const { pids } = JSON.parse(readFileSync(clusterFile, 'utf8')) as ClusterFile;
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + stopWaitMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL');
+  rmSync(clusterFile, { force: true });
+  console.log(`stopped ${pids.length} nodes`);
+}
+
+async function waitForLeader(endpoints: readonly string[], children: readonly ChildProcess[]): Promise<number> {
+  const deadline = Date.now() + leaderWaitMs;
+  while (Date.now() < deadline) {
+    const dead = children.findIndex((c) => c.exitCode !== null);
+    if (dead >= 0) throw new Error(`node ${dead + 1} exited during start-up (code ${children[dead]?.exitCode}); see its log`);
+    const leaders = await Promise.all(endpoints.map(healthLeader));
+    const first = leaders[0];
+    if (first && leaders.every((l) => l === first)) return first;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no leader within ${leaderWaitMs / 1000} s; see the node logs`);
+}
+
+async function healthLeader(endpoint: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+    if (!response.ok) return undefined;
+    return ((await response.json()) as { leader: number }).leader;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          const timer = setTimeout(() => child.kill('SIGKILL'), stopWaitMs);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            done();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', () => fail(new Error(`port ${port} on ${host} is in use; choose another --base-port or stop what uses it`)));
+    server.listen(port, host, () => server.close(() => done()));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The `keel` command. Each command lives in its own file and registers itself here with
+ * one line, so adding a command touches nothing else.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerStart } from './start-command.js';
+import { registerCluster } from './cluster-command.js';
+
+const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
+program.exitOverride();
+
+registerStart(program);
+registerCluster(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem. A usage mistake exits with 2, as in diff and
+    // grep, so that 1 keeps the meaning each command gives it.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    console.error(`keel: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Builds a node's configuration from, in rising priority: defaults, a YAML file
+ * (`--config`), KEEL_* environment variables, command-line flags. Every problem is
+ * reported with the setting's name and where it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { nodeConfigDefaults } from '../server/config.js';
+import type { MemberAddress, NodeConfig } from '../server/config.js';
+
+/** Settings as strings or numbers, before validation, keyed by their YAML names. */
+export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;
+
+const envNames: Record<string, keyof NodeConfig> = {
+  KEEL_ID: 'id',
+  KEEL_CLUSTER_ID: 'clusterId',
+  KEEL_MEMBERS: 'members',
+  KEEL_DATA_DIR: 'dataDir',
+  KEEL_LISTEN_HOST: 'listenHost',
+  KEEL_TICK_MS: 'tickMs',
+  KEEL_ELECTION_TICKS: 'electionTicks',
+  KEEL_HEARTBEAT_TICKS: 'heartbeatTicks',
+  KEEL_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  KEEL_SNAPSHOT_EVERY_ENTRIES: 'snapshotEveryEntries',
+  KEEL_KEY_BYTES_MAX: 'keyBytesMax',
+  KEEL_VALUE_BYTES_MAX: 'valueBytesMax',
+  KEEL_REQUEST_BYTES_MAX: 'requestBytesMax',
+  KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
+  KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
+  KEEL_LOG_LEVEL: 'logLevel',
+};
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  for (const [name, key] of Object.entries(envNames)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+export function settingsFromYaml(path: string): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`Cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  const value: unknown = parseYaml(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`Config file ${path} must hold a YAML mapping`);
+  return value as RawSettings;
+}
+
+/**
+ * Members as `id=host:peerPort:clientPort` separated by commas, e.g.
+ * `1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002`, or a YAML list of objects.
+ */
+export function parseMembers(value: unknown): MemberAddress[] {
+  if (Array.isArray(value)) {
+    return value.map((m: unknown, i) => {
+      const { id, host, peerPort, clientPort } = (m ?? {}) as Record<string, unknown>;
+      return checkMember({ id: Number(id), host: String(host), peerPort: Number(peerPort), clientPort: Number(clientPort) }, `members[${i}]`);
+    });
+  }
+  if (typeof value !== 'string' || value.trim() === '') throw new Error('members must be given (e.g. 1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002)');
+  return value.split(',').map((part) => {
+    const match = /^\s*(\d+)=([^:\s]+):(\d+):(\d+)\s*$/.exec(part);
+    if (!match) throw new Error(`member "${part}" must look like id=host:peerPort:clientPort`);
+    return checkMember({ id: Number(match[1]), host: match[2] as string, peerPort: Number(match[3]), clientPort: Number(match[4]) }, part);
+  });
+}
+
+function checkMember(member: MemberAddress, where: string): MemberAddress {
+  if (!Number.isSafeInteger(member.id) || member.id < 1) throw new Error(`${where}: id must be a positive integer`);
+  for (const port of [member.peerPort, member.clientPort]) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${where}: ports must be integers in 1..65535`);
+  }
+  return member;
+}
+
+export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
+  const merged: RawSettings = Object.assign({}, nodeConfigDefaults, ...layers);
+  const integer = (name: keyof NodeConfig, min: number): number => {
+    const value = Number(merged[name]);
+    if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(merged[name])}`);
+    return value;
+  };
+  const members = parseMembers(merged.members);
+  const ids = new Set(members.map((m) => m.id));
+  if (ids.size !== members.length) throw new Error('members: every id must be unique');
+  const id = integer('id', 1);
+  if (!ids.has(id)) throw new Error(`id ${id} is not one of the members (${[...ids].join(', ')})`);
+  if (typeof merged.dataDir !== 'string' || merged.dataDir === '') throw new Error('dataDir must be given');
+  const logLevel = String(merged.logLevel);
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`logLevel must be debug, info, warn, error or silent`);
+  const electionTicks = integer('electionTicks', 2);
+  const heartbeatTicks = integer('heartbeatTicks', 1);
+  if (heartbeatTicks >= electionTicks) throw new Error('heartbeatTicks must be smaller than electionTicks');
+  return {
+    id,
+    clusterId: String(merged.clusterId),
+    members,
+    dataDir: merged.dataDir,
+    ...(merged.listenHost ? { listenHost: String(merged.listenHost) } : {}),
+    tickMs: integer('tickMs', 1),
+    electionTicks,
+    heartbeatTicks,
+    requestTimeoutMs: integer('requestTimeoutMs', 1),
+    snapshotEveryEntries: integer('snapshotEveryEntries', 1),
+    keyBytesMax: integer('keyBytesMax', 1),
+    valueBytesMax: integer('valueBytesMax', 1),
+    requestBytesMax: integer('requestBytesMax', 1),
+    pendingWritesMax: integer('pendingWritesMax', 1),
+    enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
+    logLevel: logLevel as NodeConfig['logLevel'],
+  };
+}

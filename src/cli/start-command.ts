@@ -1,0 +1,94 @@
+/**
+ * `keel start`: run one node in the foreground until SIGTERM or SIGINT, then shut
+ * down gracefully: stop accepting requests, let in-flight ones finish, flush, close.
+ */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { KeelNode } from '../server/keel-node.js';
+import { selfAddress } from '../server/config.js';
+import type { NodeConfig } from '../server/config.js';
+import { startHttpApi } from '../api/http-server.js';
+import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
+import type { RawSettings } from './node-config.js';
+
+interface StartFlags {
+  config?: string;
+  id?: string;
+  clusterId?: string;
+  members?: string;
+  dataDir?: string;
+  listenHost?: string;
+  tickMs?: string;
+  electionTicks?: string;
+  requestTimeoutMs?: string;
+  snapshotEveryEntries?: string;
+  enableFaultInjection?: boolean;
+  logLevel?: string;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run one Keel node in the foreground')
+    .option('--config <file>', 'YAML config file (flags and KEEL_* variables override it)')
+    .option('--id <n>', 'this node id (KEEL_ID)')
+    .option('--cluster-id <name>', 'cluster name; peers of another cluster are refused (KEEL_CLUSTER_ID)')
+    .option('--members <list>', 'id=host:peerPort:clientPort,... for every member (KEEL_MEMBERS)')
+    .option('--data-dir <dir>', 'where to keep the WAL, snapshots and store (KEEL_DATA_DIR)')
+    .option('--listen-host <host>', 'address for the HTTP API to listen on (default: the member host)')
+    .option('--tick-ms <ms>', 'length of a Raft tick (KEEL_TICK_MS)')
+    .option('--election-ticks <n>', 'election timeout in ticks (KEEL_ELECTION_TICKS)')
+    .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
+    .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
+    .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
+    .action(async (flags: StartFlags) => {
+      const config = buildNodeConfig(
+        flags.config ? settingsFromYaml(flags.config) : {},
+        settingsFromEnv(process.env),
+        flagSettings(flags),
+      );
+      await runNode(config);
+    });
+}
+
+function flagSettings(flags: StartFlags): RawSettings {
+  const out: RawSettings = {};
+  const set = (key: keyof NodeConfig, value: unknown): void => {
+    if (value !== undefined) out[key] = value;
+  };
+  set('id', flags.id);
+  set('clusterId', flags.clusterId);
+  set('members', flags.members);
+  set('dataDir', flags.dataDir);
+  set('listenHost', flags.listenHost);
+  set('tickMs', flags.tickMs);
+  set('electionTicks', flags.electionTicks);
+  set('requestTimeoutMs', flags.requestTimeoutMs);
+  set('snapshotEveryEntries', flags.snapshotEveryEntries);
+  set('enableFaultInjection', flags.enableFaultInjection);
+  set('logLevel', flags.logLevel);
+  return out;
+}
+
+export async function runNode(config: NodeConfig): Promise<void> {
+  const log = pino({ level: config.logLevel, base: { node: config.id } });
+  const self = selfAddress(config);
+  const node = await KeelNode.start(config, log, (error) => {
+    log.fatal({ err: error }, 'node stopped on a fatal error');
+    process.exit(1);
+  });
+  const api = await startHttpApi({ node, host: config.listenHost ?? self.host, port: self.clientPort, requestBytesMax: config.requestBytesMax });
+  log.info({ url: api.url, peer: `${self.host}:${self.peerPort}` }, `keel node ${config.id} serving ${api.url}`);
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await api.close();
+    await node.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,29 @@
+/**
+ * Errors a request can meet on its way through a node, with stable codes that every
+ * interface (REST, the client library, the CLI) maps the same way. `outcome` says
+ * whether the write may have been applied: callers retrying a write whose outcome is
+ * unknown must use a session so the retry applies at most once.
+ */
+export type KeelErrorCode =
+  | 'NO_LEADER'
+  | 'NOT_LEADER'
+  | 'LEADER_CHANGED'
+  | 'TRANSFERRING'
+  | 'OVERLOADED'
+  | 'TIMEOUT'
+  | 'STOPPING'
+  | 'BAD_REQUEST'
+  | 'TOO_LARGE';
+
+export type Outcome = 'not-applied' | 'unknown';
+
+export class KeelError extends Error {
+  override name = 'KeelError';
+  constructor(
+    readonly code: KeelErrorCode,
+    message: string,
+    readonly outcome: Outcome = 'not-applied',
+  ) {
+    super(message);
+  }
+}

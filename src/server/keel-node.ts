@@ -1,0 +1,365 @@
+/**
+ * The node runtime: it owns the consensus core, the durable storage, the key-value
+ * state machine and the peer transport, and drives the core with the Ready loop:
+ *
+ *   1. persist the Ready's snapshot, entries and hard state (one fsync: group commit,
+ *      since every request that arrived while the previous fsync ran is in this Ready);
+ *   2. then send its messages;
+ *   3. install a received snapshot, apply committed entries (one LMDB transaction),
+ *      answer the writes they carry and the reads they unblock;
+ *   4. advance.
+ *
+ * Any node takes any request: the core forwards proposals and ReadIndex requests to
+ * the leader, and the node that took a request answers it when the entry applies
+ * locally (entries carry the request id, see envelope.ts).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomInt, randomBytes } from 'node:crypto';
+import { RaftNode } from '../raft/node.js';
+import type { RaftStatus } from '../raft/node.js';
+import { defaultRaftConfig } from '../raft/types.js';
+import type { Entry, LogIndex, Message, Outcome, Ready } from '../raft/types.js';
+import { RaftStorage } from '../storage/raft-storage.js';
+import { NodeFileSystem } from '../storage/file-system.js';
+import { MvccStore } from '../kv/mvcc-store.js';
+import type { ApplyItem } from '../kv/mvcc-store.js';
+import { decodeCommand } from '../kv/command.js';
+import { prepareCommand, defaultLimits } from '../kv/validate.js';
+import type { Limits } from '../kv/validate.js';
+import type { KvResult } from '../kv/errors.js';
+import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import { Transport } from '../transport/transport.js';
+import type { FaultHooks } from '../transport/fault-hooks.js';
+import type { NodeConfig } from './config.js';
+import { selfAddress } from './config.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { KeelError } from './errors.js';
+import { PendingReads, PendingWrites } from './pending.js';
+import type { Logger } from './logger.js';
+
+export type Consistency = 'linearizable' | 'serializable';
+
+export interface NodeStatus extends Omit<RaftStatus, 'peers'> {
+  readonly revision: number;
+  readonly compactedRevision: number;
+  readonly pendingWrites: number;
+  readonly pendingReads: number;
+  readonly peers: RaftStatus['peers'];
+}
+
+export interface NodeCounters {
+  readyLoops: number;
+  /** Time spent persisting Readys (WAL write + fsync) and applying entries, in ms. */
+  persistMs: number;
+  applyMs: number;
+  entriesPersisted: number;
+  entriesApplied: number;
+  messagesSent: number;
+  snapshotsTaken: number;
+  writes: number;
+  reads: number;
+}
+
+const noopCommand: Command = { body: { type: 'noop' } };
+
+export class KeelNode {
+  readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
+  private readonly writes = new PendingWrites<CommandResult>();
+  private readonly reads = new PendingReads();
+  private readonly limits: Limits;
+  private readonly requestIdPrefix: string;
+  private requestCounter = 0;
+  private readonly tickTimer: NodeJS.Timeout;
+  private loop: Promise<void> | undefined;
+  private loopAgain = false;
+  private stopping: Promise<void> | undefined;
+  private snapshotIndex: LogIndex;
+
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly log: Logger,
+    private readonly raft: RaftNode,
+    private readonly storage: RaftStorage,
+    private readonly store: MvccStore,
+    private readonly transport: Transport,
+    private readonly onFatal: (error: unknown) => void,
+  ) {
+    this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
+    this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
+    this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
+    this.tickTimer = setInterval(() => this.tick(), config.tickMs);
+  }
+
+  /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
+  static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void): Promise<KeelNode> {
+    const self = selfAddress(config);
+    await mkdir(config.dataDir, { recursive: true });
+    const { storage, persisted } = await RaftStorage.open({
+      fs: new NodeFileSystem(),
+      dir: join(config.dataDir, 'raft'),
+      log: (msg) => log.warn({ component: 'storage' }, msg),
+    });
+    const store = MvccStore.open({ path: join(config.dataDir, 'kv') });
+    const snapshot = persisted.snapshot;
+    if (snapshot && snapshot.meta.index > store.appliedIndex()) {
+      // A snapshot installed from the leader reached the disk, but the state machine
+      // had not taken it in before the process stopped.
+      log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
+      store.restore(snapshot.meta.index, snapshot.data);
+    }
+    const raft = new RaftNode({
+      config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      persisted,
+      bootstrap: { voters: config.members.map((m) => m.id), learners: [] },
+      random: { int: (bound: number) => randomInt(bound) },
+      applied: store.appliedIndex(),
+    });
+    let node: KeelNode | undefined;
+    const transport = await Transport.start({
+      nodeId: config.id,
+      clusterId: config.clusterId,
+      listen: { host: self.host, port: self.peerPort },
+      peers: new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, { host: m.host, port: m.peerPort }])),
+      onMessage: (message: Message) => node?.receive(message),
+      faultInjection: config.enableFaultInjection,
+      log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
+    });
+    node = new KeelNode(config, log, raft, storage, store, transport, onFatal);
+    log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
+    node.schedule();
+    return node;
+  }
+
+  // -------------------------------------------------------------------------
+  // Requests
+  // -------------------------------------------------------------------------
+
+  /** Proposes a write and resolves with its result once applied here. */
+  write(body: CommandBody, session?: ClientSession): Promise<CommandResult> {
+    this.assertRunning();
+    if (this.writes.size >= this.config.pendingWritesMax) {
+      throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
+    }
+    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
+    const prepared = prepareCommand(command, this.limits);
+    if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
+    const proposed = this.raft.propose(encodeEnvelope(requestId, prepared.value));
+    if (!proposed.ok) throw refusalToError(proposed);
+    this.counters.writes++;
+    const promise = new Promise<CommandResult>((resolve, reject) => {
+      this.writes.add(requestId, { index: proposed.index, term: this.raft.status().term, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+    });
+    this.schedule();
+    return promise;
+  }
+
+  /** A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state. */
+  async read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
+    this.assertRunning();
+    this.counters.reads++;
+    if (consistency === 'linearizable') await this.confirmReadIndex();
+    return this.store.range(request);
+  }
+
+  private confirmReadIndex(): Promise<void> {
+    const readId = this.requestIdPrefix + 'r' + (++this.requestCounter).toString(36);
+    // The read state can only come out of a later Ready, so waiting after asking is safe.
+    const asked = this.raft.readIndex(readId);
+    if (!asked.ok) throw refusalToError(asked);
+    const promise = new Promise<void>((resolve, reject) => {
+      this.reads.add(readId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+    });
+    this.schedule();
+    return promise;
+  }
+
+  transferLeadership(to: number): void {
+    const outcome = this.raft.transferLeadership(to);
+    if (!outcome.ok) throw refusalToError(outcome);
+    this.schedule();
+  }
+
+  status(): NodeStatus {
+    const raft = this.raft.status();
+    return {
+      ...raft,
+      revision: this.store.currentRevision(),
+      compactedRevision: this.store.compactedRevision(),
+      pendingWrites: this.writes.size,
+      pendingReads: this.reads.size,
+    };
+  }
+
+  get faults(): FaultHooks | undefined {
+    return this.transport.faults;
+  }
+
+  transportStats(): ReturnType<Transport['stats']> {
+    return this.transport.stats();
+  }
+
+  /** Stops ticking, fails what is pending, flushes and closes everything. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.tickTimer);
+    await this.loop;
+    const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
+    this.writes.rejectAll(stopping);
+    this.reads.rejectAll(stopping);
+    await this.transport.close();
+    await this.storage.close();
+    await this.store.close();
+    this.log.info({ id: this.config.id }, 'node stopped');
+  }
+
+  private assertRunning(): void {
+    if (this.stopping) throw new KeelError('STOPPING', 'the node is shutting down');
+  }
+
+  // -------------------------------------------------------------------------
+  // The Ready loop
+  // -------------------------------------------------------------------------
+
+  private receive(message: Message): void {
+    if (this.stopping) return;
+    this.raft.step(message);
+    this.schedule();
+  }
+
+  private tick(): void {
+    this.raft.tick();
+    const now = Date.now();
+    this.writes.expire(now);
+    this.reads.expire(now);
+    this.schedule();
+  }
+
+  /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
+  private schedule(): void {
+    if (this.loop) {
+      this.loopAgain = true;
+      return;
+    }
+    this.loop = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .catch((error: unknown) => this.fatal(error))
+      .finally(() => {
+        this.loop = undefined;
+        if (this.loopAgain && !this.stopping) {
+          this.loopAgain = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.raft.hasReady()) {
+      const ready = this.raft.ready();
+      this.counters.readyLoops++;
+      // 1. Durable first: a vote or acknowledgement must not leave before its state.
+      const persistStart = performance.now();
+      await this.storage.saveReady(ready);
+      const applyStart = performance.now();
+      this.counters.persistMs += applyStart - persistStart;
+      this.counters.entriesPersisted += ready.entries.length;
+      // 2. Then send.
+      for (const message of ready.messages) this.transport.send(message);
+      this.counters.messagesSent += ready.messages.length;
+      // 3. Then apply.
+      this.apply(ready);
+      this.counters.applyMs += performance.now() - applyStart;
+      // 4. Acknowledge.
+      this.raft.advance(ready);
+      if (ready.softState) this.log.info({ ...ready.softState }, 'raft state changed');
+      await this.maybeSnapshot();
+    }
+  }
+
+  private apply(ready: Ready): void {
+    if (ready.snapshot) {
+      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      this.snapshotIndex = ready.snapshot.meta.index;
+      this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
+    }
+    if (ready.committedEntries.length > 0) {
+      const requestIds: (string | undefined)[] = [];
+      const items: ApplyItem[] = ready.committedEntries.map((entry) => {
+        const { requestId, command } = this.decodeEntry(entry);
+        requestIds.push(requestId);
+        return { index: entry.index, command };
+      });
+      const outcomes = this.store.applyBatch(items);
+      outcomes.forEach((outcome, i) => {
+        this.writes.applied(outcome.index, requestIds[i], () =>
+          outcome.status === 'skipped' ? { ok: false, error: { code: 'BAD_COMMAND', message: 'entry was applied before a restart' } } : outcome.result,
+        );
+      });
+      this.counters.entriesApplied += items.length;
+    }
+    for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
+    this.reads.appliedTo(this.store.appliedIndex());
+  }
+
+  private decodeEntry(entry: Entry): { requestId: string | undefined; command: Command } {
+    if (entry.kind !== 'normal' || entry.data.length === 0) return { requestId: undefined, command: noopCommand };
+    const envelope = decodeEnvelope(entry.data);
+    if (!envelope) {
+      this.log.error({ index: entry.index }, 'log entry has no request envelope; applying it as a no-op');
+      return { requestId: undefined, command: noopCommand };
+    }
+    const decoded = decodeCommand(envelope.command);
+    if (!decoded.ok) {
+      // Every replica decodes the same bytes the same way, so they all skip it alike.
+      this.log.error({ index: entry.index, error: decoded.error }, 'log entry does not decode; applying it as a no-op');
+      return { requestId: envelope.requestId, command: noopCommand };
+    }
+    return { requestId: envelope.requestId, command: decoded.value };
+  }
+
+  /** §7: snapshot the state machine and compact the log every snapshotEveryEntries. */
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.store.appliedIndex();
+    if (applied - this.snapshotIndex < this.config.snapshotEveryEntries) return;
+    const taken = this.store.snapshot();
+    this.raft.compact(taken);
+    const snapshot = this.raft.currentSnapshot();
+    if (!snapshot || snapshot.meta.index !== taken.index) return;
+    await this.storage.saveSnapshot(snapshot);
+    this.snapshotIndex = taken.index;
+    this.counters.snapshotsTaken++;
+    this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');
+  }
+
+  private fatal(error: unknown): void {
+    // Storage failures (fsync errors above all) are never retried: the only safe
+    // continuation is to crash and recover from what is durable.
+    this.log.error({ err: error }, 'fatal error in the Ready loop; the node must stop');
+    clearInterval(this.tickTimer);
+    this.stopping ??= Promise.resolve();
+    this.onFatal(error);
+  }
+}
+
+function refusalToError(outcome: Extract<Outcome<object>, { ok: false }>): KeelError {
+  switch (outcome.reason) {
+    case 'NO_LEADER':
+      return new KeelError('NO_LEADER', 'no leader is known right now; retry shortly');
+    case 'NOT_LEADER':
+      return new KeelError('NOT_LEADER', outcome.message);
+    case 'TRANSFERRING':
+      return new KeelError('TRANSFERRING', outcome.message);
+    case 'UNCOMMITTED_BYTES_LIMIT':
+    case 'READ_QUEUE_FULL':
+      return new KeelError('OVERLOADED', outcome.message);
+    case 'ENTRY_TOO_LARGE':
+      return new KeelError('TOO_LARGE', outcome.message);
+    default:
+      return new KeelError('BAD_REQUEST', outcome.message);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * What the node runtime uses: the WAL (`<dir>/wal`) and the snapshot store
+ * (`<dir>/snap`) behind the Ready contract of types.ts.
+ *
+ * Order of writes, so that a crash between any two leaves something recovery can
+ * explain (recovery-plan.ts):
+ *   - a Ready: snapshot file first (durable), then, in one WAL group commit, the
+ *     restore record, the entries and the hard state;
+ *   - a local snapshot: snapshot file first, then the WAL's compaction record, then
+ *     deletion of WAL segments no longer needed.
+ * WAL segments are deleted only up to the *previous* snapshot, so that if the
+ * newest snapshot file is ever found damaged, the previous one plus the WAL can
+ * rebuild the state. The cost: the WAL holds about two snapshot intervals.
+ *
+ * Any failed write makes the whole storage refuse further writes: the process must
+ * stop and recover from disk.
+ */
+import { posix } from 'node:path';
+import type { LogIndex, PersistedState, Ready, Snapshot } from '../raft/types.js';
+import { assert } from '../lib/assert.js';
+import type { FileSystem } from './file-system.js';
+import { StorageUnusableError } from './errors.js';
+import { planRecovery } from './recovery-plan.js';
+import { SerialQueue } from './serial-queue.js';
+import { SnapshotStore } from './snapshot-store.js';
+import { Wal } from './wal.js';
+
+export interface RaftStorageOptions {
+  fs: FileSystem;
+  dir: string;
+  log?: (msg: string) => void;
+  segmentBytesMax?: number;
+}
+
+export class RaftStorage {
+  private readonly queue = new SerialQueue();
+  private failure: string | undefined;
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly store: SnapshotStore,
+    /** The newest durable snapshot's index (0 if none). */
+    private snapshotIndex: LogIndex,
+  ) {}
+
+  static async open(options: RaftStorageOptions): Promise<{ storage: RaftStorage; persisted: PersistedState }> {
+    const { fs, dir } = options;
+    const log = options.log ?? ((msg: string) => console.warn(msg));
+    const { store, snapshot, damaged } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
+    const { wal, state } = await Wal.open({ fs, dir: posix.join(dir, 'wal'), log, ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}) });
+    try {
+      const plan = planRecovery({ snapshot, damaged, wal: state });
+      for (const warning of plan.warnings) log(warning);
+      const fix = plan.walFix;
+      if (fix?.kind === 'compact') {
+        log(`storage ${dir}: recording the compaction to snapshot ${fix.index} that a crash interrupted`);
+        await wal.compact(fix, { keepEntriesAfter: state.snapshotIndex });
+      } else if (fix?.kind === 'restore') {
+        log(`storage ${dir}: recording the installation of snapshot ${fix.index} that a crash interrupted; the log before it is void`);
+        await wal.save({ snapshot: fix, entries: [] });
+        await wal.compact(fix);
+      }
+      await store.quarantine(plan.quarantine);
+      assertContiguous(plan.persisted);
+      return { storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0), persisted: plan.persisted };
+    } catch (error) {
+      await wal.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Persist one Ready (snapshot first, then entries and hard state) durably, before the caller sends its messages. */
+  saveReady(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'>): Promise<void> {
+    return this.queue.run(() =>
+      this.guard(async () => {
+        const { snapshot, hardState, entries } = ready;
+        if (snapshot) {
+          assert(snapshot.meta.index > this.snapshotIndex, () => `installing snapshot ${snapshot.meta.index} over the newer or equal snapshot ${this.snapshotIndex}`);
+          await this.store.save(snapshot);
+        }
+        const meta = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : undefined;
+        await this.wal.save({ entries, ...(meta ? { snapshot: meta } : {}), ...(hardState ? { hardState } : {}) });
+        if (meta) {
+          this.snapshotIndex = meta.index;
+          // Every segment before the restore is void now.
+          await this.wal.compact(meta);
+        }
+      }),
+    );
+  }
+
+  /** A locally taken snapshot: store it durably, then compact the WAL. */
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.queue.run(() =>
+      this.guard(async () => {
+        const { index, term } = snapshot.meta;
+        if (index <= this.snapshotIndex) return;
+        const previous = this.snapshotIndex;
+        await this.store.save(snapshot);
+        this.snapshotIndex = index;
+        await this.wal.compact({ index, term }, { keepEntriesAfter: previous });
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.failure === undefined) this.failure = 'the storage was closed';
+      await this.wal.close();
+    });
+  }
+
+  private async guard(work: () => Promise<void>): Promise<void> {
+    if (this.failure !== undefined) throw new StorageUnusableError(`Storage refuses writes: ${this.failure}; restart the process to recover from disk`);
+    try {
+      await work();
+    } catch (error) {
+      this.failure = `an earlier write failed: ${error instanceof Error ? error.message : String(error)}`;
+      throw error;
+    }
+  }
+}
+
+/** PersistedState's promise to RaftNode: entries contiguous from the snapshot index + 1. */
+function assertContiguous(persisted: PersistedState): void {
+  const base = persisted.snapshot?.meta.index ?? 0;
+  persisted.entries.forEach((e, i) => assert(e.index === base + 1 + i, () => `recovered log is not contiguous at ${e.index} (expected ${base + 1 + i})`));
+}

@@ -1,0 +1,127 @@
+/**
+ * A connection a peer opened to us, on which it sends us its messages. This is
+ * where untrusted bytes arrive, so every step is checked and any violation closes
+ * the connection with a logged reason (the peer reconnects; Raft retries what was
+ * lost):
+ *
+ *   1. the first frame, read with a small limit within `handshakeTimeoutMs`, must
+ *      be a hello from a known peer of our cluster addressed to us (handshake.ts);
+ *      we answer welcome or refuse, and nothing else ever. (The peer waits for the
+ *      welcome before sending; frames it sends right behind its hello would still
+ *      be read, after the hello was accepted, never before.)
+ *   2. every later frame must fit `frameBytesMax` and decode into a valid message
+ *      (message-codec.ts) from that peer to us: a peer may not speak for another.
+ */
+import type { Socket } from 'node:net';
+import type { Message, NodeId } from '../raft/types.js';
+import { encodeFrame, FrameDecoder, FrameTooLargeError } from './framing.js';
+import { decodeHello, encodeHelloReply, handshakeFrameBytesMax, refusalOf } from './handshake.js';
+import { decodeMessage } from './message-codec.js';
+import type { Log } from './types.js';
+
+export interface InboundLinkOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly frameBytesMax: number;
+  readonly handshakeTimeoutMs: number;
+  readonly log: Log;
+  readonly isPeer: (id: NodeId) => boolean;
+  /** The peer passed the handshake. */
+  readonly onWelcomed: (link: InboundLink) => void;
+  readonly onMessage: (message: Message, link: InboundLink) => void;
+  /** The connection is gone (called exactly once). */
+  readonly onClosed: (link: InboundLink) => void;
+}
+
+export class InboundLink {
+  /** The peer's id, once welcomed. */
+  peerId: NodeId | undefined;
+  private readonly decoder: FrameDecoder;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly remote: string;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: InboundLinkOptions,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
+    socket.setNoDelay(true);
+    this.handshakeTimer = setTimeout(() => this.close(`no handshake within ${options.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.close(`${error.code ?? 'error'}: ${error.message}`, 'debug'));
+    socket.on('close', () => this.close('connection closed', 'debug'));
+  }
+
+  /** Closes the connection, logging why. Idempotent. */
+  close(reason: string, level: 'debug' | 'info' | 'warn' = 'warn'): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.handshakeTimer);
+    this.options.log(level, 'closing connection from peer', { peer: this.peerId, remote: this.remote, reason });
+    this.socket.destroy();
+    this.options.onClosed(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.decoder.push(chunk, (payload) => {
+        if (this.closed) return;
+        if (this.peerId === undefined) this.onHello(payload);
+        else this.onFrame(payload, this.peerId);
+      });
+    } catch (error) {
+      if (!(error instanceof FrameTooLargeError)) throw error;
+      if (this.peerId !== undefined) this.close(error.message);
+      else this.close(`refused peer connection: not a Keel peer connection (a first frame of ${error.frameBytes} bytes is no handshake)`);
+    }
+  }
+
+  private onHello(payload: Uint8Array): void {
+    let refusal: string | undefined;
+    let from = 0;
+    try {
+      const hello = decodeHello(payload);
+      from = hello.from;
+      refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer });
+    } catch (error) {
+      refusal = (error as Error).message;
+    }
+    if (refusal !== undefined) {
+      this.options.log('warn', 'refused peer connection', { remote: this.remote, from, reason: refusal });
+      // Tell the peer why (best effort), then close: its side logs the reason too.
+      this.socket.write(encodeFrame(encodeHelloReply({ ok: false, clusterId: this.options.clusterId, nodeId: this.options.nodeId, reason: refusal })));
+      this.closed = true;
+      clearTimeout(this.handshakeTimer);
+      this.socket.end();
+      // The peer closes on reading the refusal; if it does not, do not wait long.
+      setTimeout(() => this.socket.destroy(), this.options.handshakeTimeoutMs).unref();
+      this.options.onClosed(this);
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.peerId = from;
+    this.decoder.setFrameBytesMax(this.options.frameBytesMax);
+    this.socket.write(encodeFrame(encodeHelloReply({ ok: true, clusterId: this.options.clusterId, nodeId: this.options.nodeId })));
+    this.options.log('info', 'accepted connection from peer', { peer: from, remote: this.remote });
+    this.options.onWelcomed(this);
+  }
+
+  private onFrame(payload: Uint8Array, peerId: NodeId): void {
+    let message: Message;
+    try {
+      message = decodeMessage(payload);
+    } catch (error) {
+      this.close((error as Error).message);
+      return;
+    }
+    if (message.from !== peerId || message.to !== this.options.nodeId) {
+      this.close(`protocol error: a ${message.type} from ${message.from} to ${message.to} on the connection of node ${peerId} to node ${this.options.nodeId}`);
+      return;
+    }
+    this.options.onMessage(message, this);
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The connection this node opens to one peer and sends its messages on. (Messages
+ * from the peer arrive on the connection the peer opens to us; see inbound-link.ts.
+ * One direction per connection keeps each side simple: a link only writes, an
+ * inbound connection only reads.)
+ *
+ * Life of a link:
+ *
+ *   connecting ──hello/welcome──▶ ready ──error, close──▶ waiting ──timer──▶ connecting
+ *        └──refused, timeout, error──────────────────────▶ waiting
+ *
+ * - Messages are queued (bounded, oldest dropped; see peer-queue.ts) whatever the
+ *   state, and written only when ready, so messages sent while a peer restarts reach
+ *   it once it is back, within the queue's limits.
+ * - Batching: sending only schedules a flush for the end of the current event-loop
+ *   turn (setImmediate), so every message the Ready loop sends in one go leaves in
+ *   one write: the frames are laid out back to back in one buffer (the effect of
+ *   cork/uncork, with one syscall). Batches are capped at `writeBatchBytesMax`.
+ * - Backpressure: when the socket's buffer is full (write returns false), flushing
+ *   stops until 'drain'; meanwhile the bounded queue absorbs (and drops) the excess,
+ *   instead of Node buffering without limit.
+ * - Reconnection: after any failure, wait `backoffDelayMs(attempt)` (50 ms doubling
+ *   to 2 s, jittered) and try again, forever, until the peer is removed or the
+ *   transport closed. A welcome resets the attempt count.
+ * - A connection attempt that is not welcomed within `handshakeTimeoutMs` is given
+ *   up (a black-holed address would otherwise hang in SYN retries for minutes).
+ */
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import type { NodeId } from '../raft/types.js';
+import { assert } from '../lib/assert.js';
+import { backoffDelayMs } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import { encodeFrame, encodeFrames, FrameDecoder } from './framing.js';
+import { decodeHelloReply, encodeHello, handshakeFrameBytesMax, replyProblem } from './handshake.js';
+import { PeerQueue } from './peer-queue.js';
+import type { Log, PeerAddress } from './types.js';
+
+/** Bytes of frames written in one socket write, at most (one message may exceed it). */
+export const writeBatchBytesMax = 1024 * 1024;
+/** TCP keep-alive probes start after this much idle time, so a peer that vanished
+ * while we had nothing to send is noticed. */
+const keepAliveDelayMs = 5_000;
+
+export interface OutboundLinkOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly peerId: NodeId;
+  readonly address: PeerAddress;
+  readonly queueMessagesMax: number;
+  readonly queueBytesMax: number;
+  readonly handshakeTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+  readonly log: Log;
+  /** Called with the number of messages dropped from the queue (full, or removed). */
+  readonly onDropped: (count: number) => void;
+  /** Called with the number of messages written to the socket. */
+  readonly onSent: (count: number) => void;
+}
+
+type LinkState = 'connecting' | 'ready' | 'waiting' | 'closed';
+
+export class OutboundLink {
+  private address: PeerAddress;
+  private state: LinkState = 'waiting';
+  private socket: Socket | undefined;
+  private readonly queue: PeerQueue;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private waitingForDrain = false;
+  /** The last problem logged at warn level; repeats are logged at debug. */
+  private lastProblem: string | undefined;
+  private sentCount = 0;
+  private droppedCount = 0;
+
+  constructor(private readonly options: OutboundLinkOptions) {
+    this.address = options.address;
+    this.queue = new PeerQueue({ messagesMax: options.queueMessagesMax, bytesMax: options.queueBytesMax });
+    this.connect();
+  }
+
+  get peerId(): NodeId {
+    return this.options.peerId;
+  }
+
+  get connected(): boolean {
+    return this.state === 'ready';
+  }
+
+  stats(): { id: NodeId; connected: boolean; queued: number; sent: number; dropped: number } {
+    return { id: this.options.peerId, connected: this.connected, queued: this.queue.size, sent: this.sentCount, dropped: this.droppedCount };
+  }
+
+  /** Queues an encoded message (one frame's payload) for the peer. */
+  enqueue(payload: Uint8Array): void {
+    if (this.state === 'closed') {
+      this.dropped(1);
+      return;
+    }
+    const dropped = this.queue.push(payload);
+    if (dropped > 0) this.dropped(dropped);
+    if (this.state === 'ready') this.scheduleFlush();
+  }
+
+  /** The peer moved: drop the current connection and connect to the new address now. */
+  setAddress(address: PeerAddress): void {
+    if (this.state === 'closed' || (address.host === this.address.host && address.port === this.address.port)) return;
+    this.options.log('info', 'peer address changed; reconnecting', { peer: this.options.peerId, from: this.address, to: address });
+    this.address = address;
+    this.attempt = 0;
+    this.teardown();
+    this.connect();
+  }
+
+  /** Ends the connection and every timer, and drops whatever is queued. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.teardown();
+    this.state = 'closed';
+    const queued = this.queue.clear();
+    if (queued > 0) this.dropped(queued);
+  }
+
+  private connect(): void {
+    assert(this.socket === undefined && this.state !== 'closed', 'connect with a live socket or after close');
+    this.state = 'connecting';
+    const socket = connect({ host: this.address.host, port: this.address.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, keepAliveDelayMs);
+    const decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
+    this.handshakeTimer = setTimeout(() => this.fail(socket, `no handshake reply within ${this.options.handshakeTimeoutMs} ms`), this.options.handshakeTimeoutMs);
+    socket.on('connect', () => {
+      socket.write(encodeFrame(encodeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId })));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      if (this.state !== 'connecting') {
+        this.fail(socket, 'protocol error: the peer sent data after the handshake on a send-only connection');
+        return;
+      }
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.pushAll(chunk);
+      } catch (error) {
+        this.fail(socket, `bad handshake reply: ${(error as Error).message}`);
+        return;
+      }
+      const [first] = frames;
+      if (first === undefined) return;
+      if (frames.length > 1) {
+        this.fail(socket, 'protocol error: the peer sent data after its handshake reply');
+        return;
+      }
+      let problem: string | undefined;
+      try {
+        problem = replyProblem(decodeHelloReply(first), { clusterId: this.options.clusterId, nodeId: this.options.peerId });
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      if (problem !== undefined) {
+        this.fail(socket, problem);
+        return;
+      }
+      this.ready();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => this.fail(socket, `${error.code ?? 'error'}: ${error.message}`));
+    socket.on('close', () => this.fail(socket, 'connection closed'));
+  }
+
+  private ready(): void {
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.state = 'ready';
+    this.attempt = 0;
+    this.lastProblem = undefined;
+    this.options.log('info', 'connected to peer', { peer: this.options.peerId, address: this.address, queued: this.queue.size });
+    this.scheduleFlush();
+  }
+
+  /** Gives up the current connection (if `socket` is still it) and schedules a retry. */
+  private fail(socket: Socket, problem: string): void {
+    if (this.socket !== socket || this.state === 'closed') return;
+    const level = problem === this.lastProblem ? 'debug' : 'warn';
+    this.lastProblem = problem;
+    this.options.log(level, 'connection to peer failed', { peer: this.options.peerId, address: this.address, reason: problem, attempt: this.attempt });
+    this.teardown();
+    this.state = 'waiting';
+    const delayMs = backoffDelayMs(this.attempt, this.options.backoff, Math.random());
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, delayMs);
+  }
+
+  /** Stops the socket and timers; leaves the queue and state to the caller. */
+  private teardown(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    this.waitingForDrain = false;
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.destroy();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled !== undefined || this.waitingForDrain) return;
+    this.flushScheduled = setImmediate(() => {
+      this.flushScheduled = undefined;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    if (this.state !== 'ready' || socket === undefined || this.waitingForDrain) return;
+    while (this.queue.size > 0) {
+      const batch = this.queue.take(writeBatchBytesMax);
+      this.sentCount += batch.length;
+      this.options.onSent(batch.length);
+      if (!socket.write(encodeFrames(batch))) {
+        this.waitingForDrain = true;
+        socket.once('drain', () => {
+          if (this.socket !== socket) return;
+          this.waitingForDrain = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  private dropped(count: number): void {
+    this.droppedCount += count;
+    this.options.onDropped(count);
+  }
+}
