@@ -5,12 +5,18 @@
 import { Command, CommanderError } from 'commander';
 import { registerStart } from './start-command.js';
 import { registerCluster } from './cluster-command.js';
+import { registerClientCommands } from './client-commands.js';
+import { registerShell } from './shell-command.js';
+import { registerBench } from './bench-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
 
 registerStart(program);
 registerCluster(program);
+registerClientCommands(program);
+registerShell(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);
