@@ -61,7 +61,7 @@ export async function sendOnce(
     } catch {
       throw new KeelClientError({
         code: 'BAD_RESPONSE',
-        message: `${request.method} ${url}: HTTP ${response.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`,
+        message: `${describeRequest(endpoint, request)}: HTTP ${response.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`,
         status: response.status,
         outcome: response.ok ? 'not-applied' : 'unknown',
         endpoint,
@@ -78,7 +78,7 @@ function transportError(
   options: { readonly timeoutMs: number; readonly signal?: AbortSignal | undefined },
   timeout: AbortSignal,
 ): KeelClientError {
-  const what = `${request.method} ${endpoint}${request.path}`;
+  const what = describeRequest(endpoint, request);
   if (options.signal?.aborted) {
     return new KeelClientError({ code: 'ABORTED', message: `${what}: aborted by the caller`, status: 0, outcome: 'unknown', endpoint, cause: error });
   }
@@ -107,6 +107,14 @@ function causeCode(error: unknown): string | undefined {
   return undefined;
 }
 
+const pathShownMax = 100;
+
+/** "PUT http://host:port/kv/key" for messages, with a long path cut short. */
+export function describeRequest(endpoint: string, request: HttpRequest): string {
+  const path = request.path.length > pathShownMax ? `${request.path.slice(0, pathShownMax)}...(${request.path.length} characters)` : request.path;
+  return `${request.method} ${endpoint}${path}`;
+}
+
 function parseRetryAfter(header: string | null): number | undefined {
   if (header === null) return undefined;
   const seconds = Number(header);
@@ -122,7 +130,7 @@ export function responseError(response: HttpResponse, request: HttpRequest): Kee
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${response.status}`;
   return new KeelClientError({
     code,
-    message: `${request.method} ${response.endpoint}${request.path}: ${code}: ${message}`,
+    message: `${describeRequest(response.endpoint, request)}: ${code}: ${message}`,
     status: response.status,
     outcome: outcomeOf(response.status, body?.outcome),
     endpoint: response.endpoint,
