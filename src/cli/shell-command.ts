@@ -70,11 +70,15 @@ export async function runShell(options: ShellOptions): Promise<number> {
     history: historyFile ? loadHistory(historyFile) : [],
   });
   if (historyFile) rl.on('history', (history: string[]) => saveHistory(historyFile, history, io));
+  // Ctrl-C drops the line being typed, as in a shell; on an empty line it says how to leave.
   rl.on('SIGINT', () => {
-    if (rl.line.length === 0) options.output.write('\n(type exit or press Ctrl-D to leave)\n');
-    else options.output.write('^C\n');
-    rl.write(null, { ctrl: true, name: 'u' });
-    rl.prompt();
+    if (rl.line.length > 0) {
+      options.output.write('^C\n');
+      rl.write(null, { ctrl: true, name: 'u' });
+    } else {
+      options.output.write('\n(type exit or press Ctrl-D to leave)\n');
+      rl.prompt();
+    }
   });
   if (interactive) {
     io.out(`connected to ${options.client.endpoints().join(', ')}; type help for commands\n`);
