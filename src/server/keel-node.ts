@@ -100,7 +100,9 @@ export class KeelNode {
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
-    const store = MvccStore.open({ path: join(config.dataDir, 'kv') });
+    // The WAL is the source of truth, so the store need not fsync on the event loop:
+    // after a crash it restarts from an older state and the log replays the rest.
+    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'background' });
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
       // A snapshot installed from the leader reached the disk, but the state machine
