@@ -7,6 +7,9 @@ import { registerCheckHistory } from './check-history-command.js';
 import { registerSim } from './sim-command.js';
 import { registerStart } from './start-command.js';
 import { registerCluster } from './cluster-command.js';
+import { registerClientCommands } from './client-commands.js';
+import { registerShell } from './shell-command.js';
+import { registerBench } from './bench-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -15,6 +18,9 @@ registerStart(program);
 registerCluster(program);
 registerCheckHistory(program);
 registerSim(program);
+registerClientCommands(program);
+registerShell(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);
