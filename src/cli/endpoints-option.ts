@@ -8,7 +8,7 @@ import { normalizeEndpoint } from '../client/endpoints.js';
 import { KeelClient } from '../client/keel-client.js';
 import type { CliIo } from './cli-io.js';
 
-export const defaultEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381'] as const;
+export const defaultEndpoints = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003'] as const;
 
 export interface ConnectionFlags {
   readonly endpoints?: string;
