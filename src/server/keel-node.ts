@@ -264,6 +264,11 @@ export class KeelNode {
     while (this.raft.hasReady()) {
       const ready = this.raft.ready();
       this.counters.readyLoops++;
+      // Thesis §10.2.1: the leader may replicate while it writes its own disk, since its
+      // own copy counts toward commitment only once durable (RaftNode.advance). These
+      // messages promise nothing about the sender's disk, so they leave at once.
+      const early = ready.messages.filter(promisesNothingDurable);
+      for (const message of early) this.transport.send(message);
       // 1. Durable first: a vote or acknowledgement must not leave before its state.
       const persistStart = performance.now();
       await this.storage.saveReady(ready);
@@ -271,7 +276,7 @@ export class KeelNode {
       this.counters.persistMs += applyStart - persistStart;
       this.counters.entriesPersisted += ready.entries.length;
       // 2. Then send.
-      for (const message of ready.messages) this.transport.send(message);
+      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.transport.send(message);
       this.counters.messagesSent += ready.messages.length;
       // 3. Then apply.
       this.apply(ready);
@@ -345,6 +350,27 @@ export class KeelNode {
     clearInterval(this.tickTimer);
     this.stopping ??= Promise.resolve();
     this.onFatal(error);
+  }
+}
+
+/**
+ * Messages whose sending does not depend on this Ready reaching the disk: a leader's
+ * appends, heartbeats, snapshot chunks and TimeoutNow carry a term made durable when
+ * it campaigned, and forwarded requests and read answers promise nothing at all. Votes,
+ * vote requests and every acknowledgement wait for the fsync (Figure 2).
+ */
+function promisesNothingDurable(message: Message): boolean {
+  switch (message.type) {
+    case 'append':
+    case 'heartbeat':
+    case 'snapshot':
+    case 'timeoutNow':
+    case 'propose':
+    case 'readIndex':
+    case 'readIndexResponse':
+      return true;
+    default:
+      return false;
   }
 }
 
