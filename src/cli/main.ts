@@ -7,6 +7,7 @@ import { registerCheckHistory } from './check-history-command.js';
 import { registerSim } from './sim-command.js';
 import { registerStart } from './start-command.js';
 import { registerCluster } from './cluster-command.js';
+import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
@@ -16,6 +17,7 @@ program.exitOverride();
 
 registerStart(program);
 registerCluster(program);
+registerRepair(program);
 registerCheckHistory(program);
 registerSim(program);
 registerClientCommands(program);
