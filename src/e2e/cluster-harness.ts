@@ -71,9 +71,17 @@ const logTailLines = 25;
 
 /** Every child of this process, killed if the test process exits with them alive. */
 const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
+const killLiveChildren = (): void => {
   for (const child of liveChildren) child.kill('SIGKILL');
-});
+};
+process.once('exit', killLiveChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killLiveChildren();
+    // The handler is gone now: the signal's default action ends this process.
+    process.kill(process.pid, signal);
+  });
+}
 
 export class ClusterNode {
   readonly url: string;
@@ -81,6 +89,8 @@ export class ClusterNode {
   exited: Promise<Exit> | undefined;
   /** Set before the harness kills or stops the node, so its exit is not a crash. */
   exitExpected = false;
+  /** Paused with SIGSTOP: alive, but answers nothing until resumed. */
+  suspended = false;
   starts = 0;
   /** Where the log of the current (or last) start begins. */
   logOffset = 0;
@@ -98,8 +108,9 @@ export class ClusterNode {
     return join(this.dataDir, 'node.log');
   }
 
+  /** Alive and not suspended: it answers requests. */
   get running(): boolean {
-    return this.child !== undefined;
+    return this.child !== undefined && !this.suspended;
   }
 
   /** The node's log since its last start. */
@@ -248,6 +259,22 @@ export class Cluster {
     if (exit.code !== 0) throw new Error(`node ${id} stopped on SIGTERM with ${exit.signal ?? `code ${exit.code}`}; its log ends:\n${logTail(node)}`);
   }
 
+  /** SIGSTOP: the process freezes (as on a long GC pause or a stalled VM) and keeps its sockets. */
+  suspend(id: number): void {
+    const node = this.node(id);
+    if (!node.running || !node.child) throw new Error(`node ${id} is not running`);
+    node.child.kill('SIGSTOP');
+    node.suspended = true;
+  }
+
+  /** SIGCONT: the process resumes where it froze, its timers long overdue. */
+  resume(id: number): void {
+    const node = this.node(id);
+    if (!node.suspended || !node.child) throw new Error(`node ${id} is not suspended`);
+    node.child.kill('SIGCONT');
+    node.suspended = false;
+  }
+
   async restart(id: number, how: 'kill' | 'stop'): Promise<void> {
     if (how === 'kill') await this.kill(id);
     else await this.stop(id);
@@ -282,6 +309,7 @@ export class Cluster {
   async describe(): Promise<string> {
     const lines = await Promise.all(
       this.nodes.map(async (n) => {
+        if (n.suspended) return `  node ${n.id}: suspended (SIGSTOP)`;
         if (!n.running) return `  node ${n.id}: not running`;
         try {
           const s = await this.status(n.id);

@@ -19,8 +19,8 @@ import { mainScript, withCluster } from './cluster-harness.js';
 import type { Cluster } from './cluster-harness.js';
 import { freeBasePort } from './free-ports.js';
 import { describe, errorCode, http, tryHttp } from './http.js';
-import { WriteLoad, missingWrites, readPrefix, writeKeys } from './workload.js';
-import type { Acked } from './workload.js';
+import { SessionClient, WriteLoad, missingWrites, readPrefix, writeKeys } from './workload.js';
+import type { Acked, StoredKey } from './workload.js';
 import { waitFor } from './wait-for.js';
 
 /** Per test: longer than every deadline inside, so those fail first and say why. */
@@ -79,12 +79,10 @@ test('1,000 concurrent writes through random nodes are all readable from every n
     const acked = await writeKeys({ ...writeOptions(cluster, 'e2/'), count: 1_000, concurrency: 50 });
     assert.equal(acked.length, 1_000);
     assert.equal(new Set(acked.map((a) => a.revision)).size, 1_000, 'every write has its own revision');
+    // Also checks that each write applied once, at the revision its acknowledgement gave.
     await assertAllReadable(cluster, acked, 'e2/');
-    // Each write was retried (if at all) within its session, so each applied once.
     const stored = await readPrefix(cluster.url(1), 'e2/', 'serializable');
     assert.equal(stored.size, 1_000);
-    for (const a of acked) assert.equal(stored.get(a.key)?.version, 1, `${a.key} applied once`);
-    for (const a of acked) assert.equal(stored.get(a.key)?.modRevision, a.revision, `${a.key} has the revision its acknowledgement gave`);
   });
 });
 
@@ -146,6 +144,12 @@ test('a follower down while the log is compacted catches up by snapshot', { time
     assert.match(cluster.node(down).logSinceStart(), /installed a snapshot from the leader/);
     const status = await cluster.status(down);
     assert.ok(status.firstIndex > lastIndexBefore + 1, `its log starts after the snapshot (first index ${status.firstIndex})`);
+
+    // Every node now recovers from a snapshot plus the log after it: kill -9 them all.
+    const all = cluster.runningIds();
+    await Promise.all(all.map((id) => cluster.kill(id)));
+    await Promise.all(all.map((id) => cluster.startNode(id)));
+    await assertAllReadable(cluster, [...early, ...acked], 'e4s/');
   });
 });
 
@@ -185,12 +189,10 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
     await cut(isolated, [{ peer: '*', direction: 'both', dropFraction: 1 }]);
     await Promise.all(majority.map((id) => cut(id, [{ peer: isolated, direction: 'both', dropFraction: 1 }])));
 
-    // The isolated minority cannot write: it answers 503 or 504 within the request timeout.
-    const started = performance.now();
+    // The isolated minority cannot write: it answers 503 or 504 once the request
+    // timeout passes (http() fails if no answer comes within a margin after it).
     const lost = await http(`${cluster.url(isolated)}/kv/e6/minority`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + 3_000 });
-    const tookMs = performance.now() - started;
     assert.ok(lost.status === 503 || lost.status === 504, `minority write: ${describe(lost)}`);
-    assert.ok(tookMs < cluster.requestTimeoutMs + 1_000, `minority write answered in ${Math.round(tookMs)} ms`);
 
     // The majority elects a leader in a higher term and writes.
     const fresh = await cluster.waitForLeader({ among: majority, termAbove: old.term });
@@ -219,8 +221,8 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
     assert.ok(converged.term >= fresh.term);
     const views = await Promise.all(cluster.runningIds().map((id) => readPrefix(cluster.url(id), 'e6/', 'serializable')));
     for (const view of views.slice(1)) assert.deepEqual(view, views[0]);
-    const view = views[0] as Map<string, unknown>;
-    assert.deepEqual(missingWrites([...before, ...during], views[0] as Map<string, never>), []);
+    const view = views[0] as Map<string, StoredKey>;
+    assert.deepEqual(missingWrites([...before, ...during], view), []);
     assert.equal(view.has('e6/minority'), false, 'the minority write never committed');
     assert.equal(view.has('e6/minority2'), false);
     assert.equal(view.size, before.length + during.length);
@@ -240,6 +242,36 @@ test('kill -9 of the leader right after the last acknowledgement loses none of t
       await cluster.waitForLeader({ among: cluster.runningIds(), termAbove: leader.term });
       await cluster.startNode(leader.id);
       await assertAllReadable(cluster, acked, 'e7/');
+    }
+  });
+});
+
+test('a leader paused by SIGSTOP and resumed after a new election serves no stale read and loses no write', { timeout: testTimeoutMs }, async () => {
+  await withCluster({}, async (cluster) => {
+    const old = await cluster.waitForLeader();
+    const first = await http(`${cluster.url(old.id)}/kv/e11/k`, { method: 'PUT', body: 'old' });
+    assert.equal(first.status, 200, describe(first));
+    cluster.suspend(old.id);
+    const others = cluster.runningIds();
+    const fresh = await cluster.waitForLeader({ among: others, termAbove: old.term });
+    const second = await http(`${cluster.url(fresh.id)}/kv/e11/k`, { method: 'PUT', body: 'new' });
+    assert.equal(second.status, 200, describe(second));
+
+    // The old leader wakes up believing it leads. Hit it at once with reads and a write.
+    cluster.resume(old.id);
+    const oldUrl = cluster.url(old.id);
+    const timeoutMs = cluster.requestTimeoutMs + 3_000;
+    const reads = Array.from({ length: 5 }, () => http(`${oldUrl}/kv/e11/k`, { timeoutMs }));
+    const write = new SessionClient(() => oldUrl, timeoutMs, 'e11').put('e11/after', 'woke', performance.now() + 20_000);
+    for (const read of await Promise.all(reads)) {
+      if (read.status === 200) assert.equal((read.body as { value: string }).value, 'new', `linearizable read on the resumed old leader: ${describe(read)}`);
+      else assert.ok(read.status === 503 || read.status === 504, describe(read));
+    }
+    const acked = await write;
+    await assertAllReadable(cluster, [acked], 'e11/after');
+    for (const id of cluster.runningIds()) {
+      const answer = await http(`${cluster.url(id)}/kv/e11/k`);
+      assert.equal((answer.body as { value: string }).value, 'new', `node ${id}: ${describe(answer)}`);
     }
   });
 });

@@ -142,7 +142,16 @@ export async function readPrefix(url: string, prefix: string, consistency: 'line
   return new Map(body.kvs.map(({ key, value, version, createRevision, modRevision }) => [key, { value, version, createRevision, modRevision }]));
 }
 
-/** The acknowledged writes that `stored` lacks or holds with another value. */
+/**
+ * The acknowledged writes that `stored` does not hold exactly as acknowledged: lacking,
+ * with another value, or applied more than once (each key here is written once, in one
+ * session, so a retry that applied twice shows as version 2 or a later revision).
+ */
 export function missingWrites(acked: readonly Acked[], stored: ReadonlyMap<string, StoredKey>): string[] {
-  return acked.filter((a) => stored.get(a.key)?.value !== a.value).map((a) => `${a.key}=${a.value} (found ${JSON.stringify(stored.get(a.key)?.value)})`);
+  return acked
+    .filter((a) => {
+      const kv = stored.get(a.key);
+      return kv?.value !== a.value || kv.version !== 1 || kv.modRevision !== a.revision;
+    })
+    .map((a) => `${a.key}=${a.value} at revision ${a.revision} (found ${JSON.stringify(stored.get(a.key) ?? null)})`);
 }
