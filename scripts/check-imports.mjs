@@ -18,7 +18,7 @@ const allowed = {
   kv: ['lib', 'raft', 'node', 'pkg'],
   transport: ['lib', 'raft', 'node'],
   server: ['lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
-  api: ['lib', 'server', 'kv', 'raft', 'node', 'pkg'],
+  api: ['lib', 'server', 'kv', 'raft', 'transport', 'node', 'pkg'],
   client: ['lib', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
   cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'node', 'pkg'],

@@ -164,20 +164,38 @@ function batchOps(body: unknown): RequestOp[] | string {
   const out: RequestOp[] = [];
   for (const [i, op] of ops.entries()) {
     if (typeof op !== 'object' || op === null) return `ops[${i}] must be an object`;
-    const { op: kind, key, value } = op as { op?: unknown; key?: unknown; value?: unknown };
-    if (typeof key !== 'string') return `ops[${i}].key must be a string`;
+    const { op: kind, value, valueBase64 } = op as { op?: unknown; value?: unknown; valueBase64?: unknown };
+    const key = bytesOf(op as Record<string, unknown>, 'key', `ops[${i}]`);
+    if (typeof key === 'string') return key;
     if (kind === 'set') {
-      if (value === undefined) return `ops[${i}].value is missing`;
-      out.push({ type: 'put', key: utf8(key), value: typeof value === 'string' ? utf8(value) : utf8(JSON.stringify(value)) });
+      if (valueBase64 !== undefined) {
+        const decoded = bytesOf({ valueBase64 }, 'value', `ops[${i}]`);
+        if (typeof decoded === 'string') return decoded;
+        out.push({ type: 'put', key, value: decoded });
+      } else {
+        if (value === undefined) return `ops[${i}].value is missing`;
+        out.push({ type: 'put', key, value: typeof value === 'string' ? utf8(value) : utf8(JSON.stringify(value)) });
+      }
     } else if (kind === 'get') {
-      out.push({ type: 'range', key: utf8(key) });
+      out.push({ type: 'range', key });
     } else if (kind === 'delete') {
-      out.push({ type: 'deleteRange', key: utf8(key) });
+      out.push({ type: 'deleteRange', key });
     } else {
       return `ops[${i}].op must be "set", "get" or "delete", got ${JSON.stringify(kind)}`;
     }
   }
   return out;
+}
+
+/** `name` as text, or `${name}Base64` as base64 for bytes that are not UTF-8 (as in answers). */
+function bytesOf(fields: Record<string, unknown>, name: string, where: string): Uint8Array | string {
+  const text = fields[name];
+  const base64 = fields[`${name}Base64`];
+  if (typeof text === 'string' && base64 === undefined) return utf8(text);
+  if (typeof base64 === 'string' && text === undefined && /^[A-Za-z0-9+/]*={0,2}$/.test(base64) && base64.length % 4 === 0) {
+    return new Uint8Array(Buffer.from(base64, 'base64'));
+  }
+  return `${where} needs exactly one of ${name} (a string) or ${name}Base64 (base64)`;
 }
 
 function batchResult(response: ResponseOp): object {

@@ -3,14 +3,24 @@
  * one line, so adding a command touches nothing else.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCheckHistory } from './check-history-command.js';
+import { registerSim } from './sim-command.js';
 import { registerStart } from './start-command.js';
 import { registerCluster } from './cluster-command.js';
+import { registerClientCommands } from './client-commands.js';
+import { registerShell } from './shell-command.js';
+import { registerBench } from './bench-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
 
 registerStart(program);
 registerCluster(program);
+registerCheckHistory(program);
+registerSim(program);
+registerClientCommands(program);
+registerShell(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -20,6 +30,7 @@ try {
     // grep, so that 1 keeps the meaning each command gives it.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
+    // Commands throw errors meant for people (bad configuration, port in use...).
     console.error(`keel: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   }

@@ -18,6 +18,10 @@
  *   - 'relaxed' (the default): MDB_NOMETASYNC. Each commit fsyncs the data pages but not
  *     the meta page; a system crash may undo the last transactions, never corrupt the
  *     file (LMDB keeps ACI, loses only D). Replay covers what was undone.
+ *   - 'background': lmdb-js's overlapping sync. A commit returns at once and is
+ *     fsynced by a background thread; until then the previous durable state stays the
+ *     one a crash falls back to, so the file is never corrupt. The node runtime uses it:
+ *     apply runs on the event loop, and an fsync there would stall every request.
  *   - 'full': LMDB's default, both fsynced at each commit; for a store used without a log.
  *   - 'none': MDB_NOSYNC, no fsync at all: a system crash (not a process crash) can
  *     corrupt the file. Only for tests, simulations and benchmarks.
@@ -31,7 +35,7 @@
 import { open, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 
-export type SyncMode = 'relaxed' | 'full' | 'none';
+export type SyncMode = 'background' | 'relaxed' | 'full' | 'none';
 
 export const PAGE_BYTES = 8192;
 
@@ -69,10 +73,19 @@ export interface KvEnv {
 export function openKvEnv(path: string, sync: SyncMode): KvEnv {
   mkdirSync(path, { recursive: true });
   const syncOptions =
-    sync === 'none' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
+    sync === 'none'
+      ? { noSync: true }
+      : sync === 'background'
+        ? { overlappingSync: true }
+        : sync === 'relaxed'
+          ? { noMetaSync: true, overlappingSync: false }
+          : { overlappingSync: false };
   const root = open<Buffer, Uint8Array>({
     path,
     pageSize: PAGE_BYTES,
+    // Address space, not disk: lmdb-js grows it when full, but each growth remaps the
+    // file, so start at 1 GiB rather than lmdb-js's 128 KiB.
+    mapSize: 1024 * 1024 * 1024,
     maxDbs: 8,
     keyEncoding: 'binary',
     encoding: 'binary',
@@ -104,4 +117,11 @@ export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
     ['sessions', env.sessions],
     ['session-lru', env.sessionLru],
   ];
+}
+
+/** Forces everything committed to disk (mdb_env_sync with force), in a worker thread. */
+export function syncEnv(env: KvEnv): Promise<void> {
+  // lmdb-js has sync(callback) on the root database; its type declarations omit it.
+  const root = env.root as unknown as { sync(callback: (error: unknown) => void): void };
+  return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
 }

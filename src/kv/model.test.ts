@@ -116,6 +116,7 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
 test('model: random puts, deletes, txns, ranges, historical reads and compactions agree with the reference model', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 80, size: 'max' }), fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }), runScenario),
-    { numRuns: 150 },
+    // KEEL_KV_MODEL_RUNS raises the count for a longer hunt; the default keeps the suite quick.
+    { numRuns: Number(process.env['KEEL_KV_MODEL_RUNS'] ?? 150) },
   );
 });

@@ -26,7 +26,7 @@ import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
-import { openKvEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
+import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
 import { MvccReader } from './mvcc-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
@@ -127,9 +127,13 @@ export class MvccStore {
     }
   }
 
-  /** Waits until every committed transaction is on disk (for a runtime about to truncate its log). */
+  /**
+   * Waits until every committed transaction is on disk, meta page included (an fsync of
+   * the environment, mdb_env_sync), for a runtime about to truncate its log.
+   */
   async flush(): Promise<void> {
-    await this.env.root.flushed;
+    this.assertOpen();
+    await syncEnv(this.env);
   }
 
   async close(): Promise<void> {
@@ -285,12 +289,11 @@ export class MvccStore {
     const problem = validateCommand(command, HARD_LIMITS);
     if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
     const session = command.session;
-    if (session) {
-      const check = this.sessions.check(session.clientId, session.seq);
-      if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
-    }
+    if (!session) return { index, status: 'applied', ...this.execute(command, state) };
+    const check = this.sessions.check(session.clientId, session.seq);
+    if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
     const { result, events } = this.execute(command, state);
-    if (session) this.sessions.save(session.clientId, session.seq, index, state.clockMs, result);
+    this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
     return { index, status: 'applied', result, events };
   }
 

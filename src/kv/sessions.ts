@@ -10,6 +10,11 @@
  *     so the command may already have been applied): SESSION_EXPIRED. A new session
  *     starts at seq 1.
  *
+ * Sessions start implicitly with seq 1 (the thesis registers them with a command of
+ * their own). The price: a retry of seq 1 that arrives after its session was evicted is
+ * applied again. Clients should therefore pick a fresh clientId per session and not
+ * retry past the session TTL.
+ *
  * The table is bounded: beyond sessionsMax the least recently used session is evicted;
  * and sessions expire after sessionTtlEntries applied entries or sessionTtlMs of the
  * clock carried in the commands (the leader's time at proposal, never this replica's
@@ -45,7 +50,7 @@ export const defaultSessionPolicy: SessionPolicy = {
   sessionTtlMs: 60 * 60 * 1000,
 };
 
-interface SessionRecord {
+export interface SessionRecord {
   readonly lastSeq: number;
   readonly lastIndex: number;
   readonly lastTimeMs: number;
@@ -53,13 +58,21 @@ interface SessionRecord {
 }
 
 export type SessionCheck =
-  | { readonly kind: 'new' }
+  | { readonly kind: 'new'; readonly previous: SessionRecord | undefined }
   | { readonly kind: 'duplicate'; readonly result: CommandResult };
 
 const utf8 = new TextEncoder();
 
+type Oldest = { readonly clientId: string; readonly record: SessionRecord };
+
 export class SessionTable {
   private count: number;
+  /**
+   * A lower bound on the last use of the least recently used session: sessions only get
+   * newer or go, so once read it stays a bound, and expire() reads the table only when
+   * the bound itself would be idle (rarely, with TTLs far longer than an entry).
+   */
+  private oldestBound: SessionRecord | undefined;
 
   constructor(
     private readonly sessions: Table,
@@ -74,6 +87,7 @@ export class SessionTable {
   /** Re-reads what is cached (after a restore or an aborted transaction). */
   reload(): void {
     this.count = this.sessions.getCount();
+    this.oldestBound = undefined;
   }
 
   size(): number {
@@ -84,12 +98,13 @@ export class SessionTable {
   expire(index: number, clockMs: number): void {
     const { sessionTtlEntries, sessionTtlMs } = this.policy;
     if (sessionTtlEntries === 0 && sessionTtlMs === 0) return;
+    const idle = (record: SessionRecord): boolean =>
+      (sessionTtlEntries > 0 && index - record.lastIndex > sessionTtlEntries) || (sessionTtlMs > 0 && clockMs - record.lastTimeMs > sessionTtlMs);
+    if (this.oldestBound && !idle(this.oldestBound)) return;
     for (;;) {
       const oldest = this.oldest();
-      if (!oldest) return;
-      const idle = (sessionTtlEntries > 0 && index - oldest.record.lastIndex > sessionTtlEntries) ||
-        (sessionTtlMs > 0 && clockMs - oldest.record.lastTimeMs > sessionTtlMs);
-      if (!idle) return;
+      this.oldestBound = oldest?.record;
+      if (!oldest || !idle(oldest.record)) return;
       this.remove(oldest.clientId, oldest.record);
     }
   }
@@ -98,17 +113,19 @@ export class SessionTable {
   check(clientId: string, seq: number): SessionCheck {
     const record = this.read(clientId);
     if (!record) {
-      if (seq === 1) return { kind: 'new' };
+      if (seq === 1) return { kind: 'new', previous: undefined };
       return expired(`no session for client ${JSON.stringify(clientId)} (expired, evicted or never started); a new session starts at seq 1, this command has seq ${seq}`);
     }
-    if (seq > record.lastSeq) return { kind: 'new' };
+    if (seq > record.lastSeq) return { kind: 'new', previous: record };
     if (seq === record.lastSeq) return { kind: 'duplicate', result: decodeResult(record.result) };
     return expired(`the result of seq ${seq} of client ${JSON.stringify(clientId)} is no longer kept (the session is at seq ${record.lastSeq})`);
   }
 
-  /** Saves the result of command `seq` applied at `index`, and evicts beyond sessionsMax. */
-  save(clientId: string, seq: number, index: number, clockMs: number, result: CommandResult): void {
-    const previous = this.read(clientId);
+  /**
+   * Saves the result of command `seq` applied at `index`, and evicts beyond sessionsMax.
+   * `previous` is the session as check() found it.
+   */
+  save(clientId: string, seq: number, index: number, clockMs: number, result: CommandResult, previous: SessionRecord | undefined): void {
     if (previous) this.lru.removeSync(revisionBytes(previous.lastIndex));
     else this.count++;
     const record: SessionRecord = { lastSeq: seq, lastIndex: index, lastTimeMs: clockMs, result: encodeResult(result) };
@@ -126,7 +143,7 @@ export class SessionTable {
     return data ? decodeSession(data) : undefined;
   }
 
-  private oldest(): { clientId: string; record: SessionRecord } | undefined {
+  private oldest(): Oldest | undefined {
     for (const { key, value } of this.lru.getRange({ limit: 1 })) {
       const clientId = value.toString('utf8');
       const record = this.read(clientId);

@@ -75,8 +75,9 @@ export function prepareCommand(command: Command, limits: Limits = defaultLimits)
 export function validateCommand(command: Command, limits: Limits = defaultLimits): KvError | undefined {
   if (command.session) {
     const { clientId, seq } = command.session;
+    if (typeof clientId !== 'string') return kvError('INVALID_SESSION', 'session: clientId must be a string');
     const idBytes = Buffer.byteLength(clientId, 'utf8');
-    if (typeof clientId !== 'string' || idBytes === 0) return kvError('INVALID_SESSION', 'session: clientId is empty');
+    if (idBytes === 0) return kvError('INVALID_SESSION', 'session: clientId is empty');
     if (idBytes > limits.clientIdBytesMax) {
       return kvError('INVALID_SESSION', `session: clientId is ${idBytes} bytes; the limit is ${limits.clientIdBytesMax} (clientIdBytesMax)`);
     }
@@ -229,9 +230,12 @@ function checkUint(value: number, name: string, where: string): KvError | undefi
 }
 
 // ---------------------------------------------------------------------------------
-// etcd's checkIntervals: within what one transaction may execute, no key is put twice
-// and no key is both put and deleted. The store relies on it: a key changes at most once
-// per revision. Branches of one nested txn exclude each other, so they may overlap.
+// etcd's checkIntervals, made symmetric: within what one transaction may execute, no key
+// is put twice and no key is both put and deleted, whatever the order of the operations
+// and however deep. The store relies on it: a key changes at most once per revision.
+// The two branches of one nested txn exclude each other, so they may overlap. (etcd
+// itself lets an earlier nested txn put a key that a later nested txn deletes; we refuse
+// that too.)
 // ---------------------------------------------------------------------------------
 
 interface Interval {
@@ -260,34 +264,39 @@ function checkTxnIntervals(txn: TxnRequest): KvError | undefined {
   return undefined;
 }
 
+/** What a list of operations may change if it runs: the keys it puts and the ranges it deletes. */
 function intervalsOf(ops: readonly RequestOp[], path: string): { puts: KeySet; dels: Interval[] } | { error: KvError } {
+  const puts = new KeySet();
   const dels: Interval[] = [];
-  for (const op of ops) if (op.type === 'deleteRange') dels.push({ key: op.key, rangeEnd: op.rangeEnd });
-  const deleted = (key: Uint8Array): boolean => dels.some((d) => inRange(key, d.key, d.rangeEnd));
   const duplicate = (key: Uint8Array): { error: KvError } => ({
     error: kvError('DUPLICATE_KEY', `${path}: key ${JSON.stringify(Buffer.from(key).toString('latin1'))} is changed more than once in one transaction`),
   });
-  const puts = new KeySet();
   for (const [i, op] of ops.entries()) {
-    if (op.type !== 'txn') continue;
-    const then = intervalsOf(op.success, `${path}[${i}].success`);
-    if ('error' in then) return then;
-    const otherwise = intervalsOf(op.failure, `${path}[${i}].failure`);
-    if ('error' in otherwise) return otherwise;
-    for (const k of then.puts) {
-      if (puts.has(k) || deleted(k)) return duplicate(k);
-      puts.add(k);
+    // What this operation may change (for a nested txn: either branch, which exclude each other).
+    let opPuts: Uint8Array[] = [];
+    let opDels: Interval[] = [];
+    if (op.type === 'put') opPuts = [op.key];
+    else if (op.type === 'deleteRange') opDels = [{ key: op.key, rangeEnd: op.rangeEnd }];
+    else if (op.type === 'txn') {
+      const then = intervalsOf(op.success, `${path}[${i}].success`);
+      if ('error' in then) return then;
+      const otherwise = intervalsOf(op.failure, `${path}[${i}].failure`);
+      if ('error' in otherwise) return otherwise;
+      const both = new KeySet();
+      for (const k of then.puts) both.add(k);
+      for (const k of otherwise.puts) both.add(k);
+      opPuts = [...both];
+      opDels = [...then.dels, ...otherwise.dels];
     }
-    for (const k of otherwise.puts) {
-      if ((puts.has(k) && !then.puts.has(k)) || deleted(k)) return duplicate(k);
-      puts.add(k);
+    // Against everything the operations before it may change.
+    for (const k of opPuts) {
+      if (puts.has(k) || dels.some((d) => inRange(k, d.key, d.rangeEnd))) return duplicate(k);
     }
-    dels.push(...then.dels, ...otherwise.dels);
-  }
-  for (const op of ops) {
-    if (op.type !== 'put') continue;
-    if (puts.has(op.key) || deleted(op.key)) return duplicate(op.key);
-    puts.add(op.key);
+    for (const d of opDels) {
+      for (const k of puts) if (inRange(k, d.key, d.rangeEnd)) return duplicate(k);
+    }
+    for (const k of opPuts) puts.add(k);
+    dels.push(...opDels);
   }
   return { puts, dels };
 }

@@ -168,6 +168,15 @@ export class RaftNode {
     });
     this.configs = new ConfigHistory(snapshotMeta ? { index: snapshotMeta.index, config: snapshotMeta.config } : { index: 0, config: options.bootstrap });
     this.configs.appended(persisted.entries);
+    if (this.log.lastTerm() > this.term) {
+      // A crash in the middle of a write can leave a Ready's entries on disk without
+      // the hard state written after them (storage keeps the whole records before a
+      // torn tail). This node never voted in a term it did not persist, and sent
+      // nothing from that Ready, so it takes the newest term it has seen (Figure 2,
+      // currentTerm), with no vote; the next Ready persists it.
+      this.term = this.log.lastTerm();
+      this.vote = NO_NODE;
+    }
     this.lastHardState = persisted.hardState;
     this.checkedTerm = this.term;
     this.checkedVote = this.vote;
@@ -586,6 +595,14 @@ export class RaftNode {
         // The term is the one we would campaign for; we adopt it only by campaigning.
       } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === 'vote') {
+        // Figure 2: only hearing from the current leader or granting a vote restarts
+        // the election timer. Stepping down for a vote request we may refuse must not,
+        // or a server that keeps campaigning without a chance (a removed one with a
+        // stale log, say) holds off for good the elections of those who could win.
+        const electionElapsed = this.electionElapsed;
+        this.becomeFollower(m.term, NO_NODE);
+        this.electionElapsed = electionElapsed;
       } else {
         this.becomeFollower(m.term, NO_NODE);
       }
@@ -598,6 +615,13 @@ export class RaftNode {
         this.send({ type: 'appendResponse', to: m.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResponse', to: m.from, granted: false });
+      } else if (m.type === 'vote') {
+        // Figure 2, RequestVote: "reply false if term < currentTerm", with our term "for
+        // candidate to update itself". Ignoring it instead can leave a candidate behind
+        // for good: a voter that counts the candidate as a learner (an older
+        // configuration) never sends it anything, and both raise their terms at the
+        // same pace.
+        this.send({ type: 'voteResponse', to: m.from, granted: false });
       }
       // Anything else from an older term is stale: votes and acknowledgements of
       // older terms count for nothing (§5.1).
@@ -854,6 +878,15 @@ export class RaftNode {
 
   private sendSnapshotChunk(to: NodeId, pr: Progress, offset: number): void {
     const snapshot = this.snapshot as Snapshot;
+    if (snapshot.meta.index !== pr.snapshotIndex) {
+      // We compacted again since this transfer began. Every chunk must come from one
+      // snapshot (Figure 13: the follower restarts on a new one at offset 0), and
+      // the follower's answers name the snapshot they are about, so start the newer
+      // one from its first byte; resending the newer one's bytes under the old
+      // transfer looped for good.
+      pr.becomeSnapshot(snapshot.meta.index);
+      offset = 0;
+    }
     const data = snapshot.data.subarray(offset, offset + this.cfg.snapshotChunkBytesMax);
     const done = offset + data.length >= snapshot.data.length;
     this.send({ type: 'snapshot', to, meta: snapshot.meta, offset, data, done });
@@ -901,6 +934,12 @@ export class RaftNode {
       pr.becomeProbe();
       this.sendAppend(m.from);
     } else if (pr.match < this.log.lastIndex()) {
+      // A full window whose acknowledgements were lost (or whose appends were, when
+      // answers to the latest round keep arriving after the next round started)
+      // would stall replication for good. As etcd-io/raft does, a heartbeat answer
+      // frees the oldest slot; the append sent next is answered with where the
+      // follower really is (§5.3: the leader retries AppendEntries indefinitely).
+      if (pr.state === 'replicate') pr.freeFirstInflightIfFull();
       this.sendAppend(m.from);
     }
     this.releaseReads();

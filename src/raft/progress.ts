@@ -72,12 +72,22 @@ export class Progress {
   /** Records that an append ending at `lastIndex` was sent. */
   sentEntries(lastIndex: LogIndex): void {
     if (this.state === 'replicate') {
+      // Only an append that carries entries takes a slot of the window (as in
+      // etcd-io/raft's Inflights). An empty one (a commit update) has nothing to
+      // acknowledge, and were it lost its slot would never be freed: the heartbeat
+      // answers cannot show the loss, since the follower's log is not behind `next`.
+      if (lastIndex < this.next) return;
       assert(!this.isPaused(), 'sent an append past the in-flight window');
       this.next = lastIndex + 1;
       this.inflights.push(lastIndex);
     } else {
       this.probeSent = true;
     }
+  }
+
+  /** Frees the oldest slot of a full in-flight window (replicate state). */
+  freeFirstInflightIfFull(): void {
+    if (this.state === 'replicate' && this.inflights.length >= this.inflightMessagesMax) this.inflights.shift();
   }
 
   /** The follower holds our log up to `index`. False when that is old news. */

@@ -50,6 +50,9 @@ export interface NodeStatus extends Omit<RaftStatus, 'peers'> {
 
 export interface NodeCounters {
   readyLoops: number;
+  /** Time spent persisting Readys (WAL write + fsync) and applying entries, in ms. */
+  persistMs: number;
+  applyMs: number;
   entriesPersisted: number;
   entriesApplied: number;
   messagesSent: number;
@@ -61,7 +64,7 @@ export interface NodeCounters {
 const noopCommand: Command = { body: { type: 'noop' } };
 
 export class KeelNode {
-  readonly counters: NodeCounters = { readyLoops: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
+  readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
   private readonly limits: Limits;
@@ -97,7 +100,9 @@ export class KeelNode {
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
-    const store = MvccStore.open({ path: join(config.dataDir, 'kv') });
+    // The WAL is the source of truth, so the store need not fsync on the event loop:
+    // after a crash it restarts from an older state and the log replays the rest.
+    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'background' });
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
       // A snapshot installed from the leader reached the disk, but the state machine
@@ -260,13 +265,17 @@ export class KeelNode {
       const ready = this.raft.ready();
       this.counters.readyLoops++;
       // 1. Durable first: a vote or acknowledgement must not leave before its state.
+      const persistStart = performance.now();
       await this.storage.saveReady(ready);
+      const applyStart = performance.now();
+      this.counters.persistMs += applyStart - persistStart;
       this.counters.entriesPersisted += ready.entries.length;
       // 2. Then send.
       for (const message of ready.messages) this.transport.send(message);
       this.counters.messagesSent += ready.messages.length;
       // 3. Then apply.
       this.apply(ready);
+      this.counters.applyMs += performance.now() - applyStart;
       // 4. Acknowledge.
       this.raft.advance(ready);
       if (ready.softState) this.log.info({ ...ready.softState }, 'raft state changed');

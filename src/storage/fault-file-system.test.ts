@@ -168,3 +168,17 @@ test('fault fs: truncate is a pending operation like a write', async () => {
   fs.crash();
   assert.deepEqual(await fs.readFile('/d/a'), bytes(1, 2));
 });
+
+test('fault fs: writing past the end leaves zeros in the gap, truncating up extends with zeros, and large appends stay cheap', async () => {
+  const fs = await fsWithDir();
+  const f = await fs.open('/d/a', 'create');
+  await f.write(bytes(1, 2, 3, 4), 0);
+  await f.truncate(1);
+  await f.write(bytes(9), 3);
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(1, 0, 0, 9), 'old bytes beyond a truncation do not come back');
+  await f.truncate(6);
+  assert.deepEqual(await f.read(0, 10), bytes(1, 0, 0, 9, 0, 0));
+  const chunk = new Uint8Array(4096).fill(5);
+  for (let i = 0; i < 4096; i++) await f.write(chunk, 6 + i * chunk.length); // 16 MiB, appended piecewise
+  assert.equal(fs.size('/d/a'), 6 + 4096 * 4096);
+});

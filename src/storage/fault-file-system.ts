@@ -60,9 +60,60 @@ type DirOp =
   | { readonly kind: 'unlink'; readonly name: string }
   | { readonly kind: 'rename'; readonly from: string; readonly to: string };
 
+/**
+ * File contents with spare capacity, so appending costs the appended bytes and not
+ * a copy of the whole file (the WAL appends to files of many megabytes).
+ */
+class Bytes {
+  private buffer: Uint8Array;
+  length: number;
+
+  constructor(initial: Uint8Array = new Uint8Array(0)) {
+    this.buffer = new Uint8Array(Math.max(64, initial.length));
+    this.buffer.set(initial);
+    this.length = initial.length;
+  }
+
+  apply(op: FileOp): void {
+    if (op.kind === 'truncate') {
+      this.ensure(op.length);
+      // Bytes past the old end read as zeros (the buffer may hold stale ones).
+      if (op.length > this.length) this.buffer.fill(0, this.length, op.length);
+      this.length = op.length;
+      return;
+    }
+    const end = op.position + op.data.length;
+    this.ensure(end);
+    if (op.position > this.length) this.buffer.fill(0, this.length, op.position);
+    this.buffer.set(op.data, op.position);
+    this.length = Math.max(this.length, end);
+  }
+
+  flip(offset: number, bit: number): boolean {
+    if (offset >= this.length) return false;
+    this.buffer[offset] = (this.buffer[offset] as number) ^ (1 << bit);
+    return true;
+  }
+
+  slice(start = 0, end = this.length): Uint8Array {
+    return this.buffer.slice(start, Math.min(end, this.length));
+  }
+
+  clone(): Bytes {
+    return new Bytes(this.buffer.subarray(0, this.length));
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.buffer.length) return;
+    const next = new Uint8Array(Math.max(size, this.buffer.length * 2));
+    next.set(this.buffer.subarray(0, this.length));
+    this.buffer = next;
+  }
+}
+
 class Inode {
-  durable: Uint8Array = new Uint8Array(0);
-  current: Uint8Array = new Uint8Array(0);
+  durable = new Bytes();
+  current = new Bytes();
   pending: FileOp[] = [];
 }
 
@@ -70,20 +121,6 @@ class Directory {
   durable = new Map<string, Inode>();
   current = new Map<string, Inode>();
   pending: DirOp[] = [];
-}
-
-function applyFileOp(content: Uint8Array, op: FileOp): Uint8Array {
-  if (op.kind === 'truncate') {
-    if (op.length <= content.length) return content.slice(0, op.length);
-    const grown = new Uint8Array(op.length);
-    grown.set(content);
-    return grown;
-  }
-  const end = op.position + op.data.length;
-  const out = new Uint8Array(Math.max(content.length, end));
-  out.set(content);
-  out.set(op.data, op.position);
-  return out;
 }
 
 function applyDirOp(entries: Map<string, Inode>, op: DirOp): void {
@@ -150,21 +187,20 @@ export class FaultFileSystem implements FileSystem {
     }
     const newest = this.newestWrite;
     for (const inode of inodes) {
-      let content = inode.durable;
+      const content = inode.durable;
       if (prng) {
         const keep = prng.int(inode.pending.length + 1);
         inode.pending.slice(0, keep).forEach((op, i) => {
           const last = i === keep - 1;
-          content = applyFileOp(content, last && op.kind === 'write' ? randomlyDamaged(op, prng) : op);
+          content.apply(last && op.kind === 'write' ? randomlyDamaged(op, prng) : op);
         });
       } else if (lastWrite && newest && newest.inode === inode && inode.pending[inode.pending.length - 1] === newest.op) {
-        for (const op of inode.pending.slice(0, -1)) content = applyFileOp(content, op);
+        for (const op of inode.pending.slice(0, -1)) content.apply(op);
         const op = newest.op as FileOp & { kind: 'write' };
         const data = lastWrite.mode === 'tear' ? op.data.subarray(0, Math.max(0, Math.min(lastWrite.keepBytes, op.data.length))) : new Uint8Array(op.data.length);
-        content = applyFileOp(content, { kind: 'write', position: op.position, data });
+        content.apply({ kind: 'write', position: op.position, data });
       }
-      inode.durable = content;
-      inode.current = content.slice();
+      inode.current = content.clone();
       inode.pending = [];
     }
     this.newestWrite = undefined;
@@ -182,21 +218,16 @@ export class FaultFileSystem implements FileSystem {
   /** Flips one bit of a file, on "disk" and in the cache alike (media corruption). */
   flipBit(path: string, offset: number, bit = 0): void {
     const inode = this.lookup(path);
-    let hit = false;
-    for (const content of [inode.durable, inode.current]) {
-      if (offset < content.length) {
-        content[offset] = (content[offset] as number) ^ (1 << bit);
-        hit = true;
-      }
-    }
-    if (!hit) throw new RangeError(`offset ${offset} is past the end of ${path}`);
+    const onDisk = inode.durable.flip(offset, bit);
+    const inCache = inode.current.flip(offset, bit);
+    if (!onDisk && !inCache) throw new RangeError(`offset ${offset} is past the end of ${path}`);
   }
 
   /** Overwrites bytes of a file on "disk" and in the cache (for building damaged files). */
   scribble(path: string, offset: number, data: Uint8Array): void {
     const inode = this.lookup(path);
-    inode.durable = applyFileOp(inode.durable, { kind: 'write', position: offset, data });
-    inode.current = applyFileOp(inode.current, { kind: 'write', position: offset, data });
+    inode.durable.apply({ kind: 'write', position: offset, data });
+    inode.current.apply({ kind: 'write', position: offset, data });
   }
 
   /** The size of a file as the page cache sees it. */
@@ -298,7 +329,7 @@ export class FaultFileSystem implements FileSystem {
   fileWrite(file: FaultFile, op: FileOp): void {
     const interrupted = this.tick();
     const inode = file.inode;
-    inode.current = applyFileOp(inode.current, op);
+    inode.current.apply(op);
     inode.pending.push(op);
     if (op.kind === 'write') {
       this.stats.writes += 1;
@@ -319,9 +350,7 @@ export class FaultFileSystem implements FileSystem {
       if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
       throw new FsyncError(file.path, operation, new FaultFsError('EIO', 'injected'));
     }
-    let content = inode.durable;
-    for (const op of inode.pending) content = applyFileOp(content, op);
-    inode.durable = content;
+    for (const op of inode.pending) inode.durable.apply(op);
     inode.pending = [];
     if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
   }

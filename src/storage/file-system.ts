@@ -11,7 +11,8 @@
  *     gone (the 2018 PostgreSQL "fsyncgate"). The only safe reaction is to stop and
  *     recover from what is on disk.
  */
-import { open as openFile, mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { open as openFile, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
 
 /** 'create': a new file, read-write; fails if it exists. 'write': an existing file,
@@ -43,7 +44,8 @@ export interface FileSystem {
   unlink(path: string): Promise<void>;
   /** Makes the directory's entries (creations, renames, removals) durable. */
   syncDir(dir: string): Promise<void>;
-  /** Creates the directory and its missing parents; no error if it exists. */
+  /** Creates the directory and its missing parents, durably (the parent of each new
+   * directory is fsynced); no error if it exists. */
   mkdirp(dir: string): Promise<void>;
 }
 
@@ -109,7 +111,21 @@ export class NodeFileSystem implements FileSystem {
   }
 
   async mkdirp(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
+    const missing: string[] = [];
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      try {
+        await stat(d);
+        break;
+      } catch (error) {
+        if (!isNotFound(error) || dirname(d) === d) throw error;
+        missing.unshift(d);
+      }
+    }
+    // A new directory is only as durable as its entry in its parent.
+    for (const d of missing) {
+      await mkdir(d, { recursive: true });
+      await this.syncDir(dirname(d));
+    }
   }
 }
 

@@ -2,9 +2,12 @@
  * The write-ahead log: the Raft log and hard state, in segment files of framed,
  * checksummed records (record-codec.ts, wal-records.ts).
  *
- * Writing. One save() is one Ready: its records go out in a single write and are
- * made durable by a single fdatasync (group commit), so a Ready costs one disk
- * flush however many entries it holds. A save never spans two segments; a new
+ * Writing. One save() is one Ready: its records go out in a single write, sealed
+ * by a commit record, and are made durable by a single fdatasync (group commit), so
+ * a Ready costs one disk flush however many entries it holds. Recovery applies a
+ * write only if its commit record is there: a Ready is recovered whole or not at
+ * all, never as entries without the hard state that came with them. A save never
+ * spans two segments; a new
  * segment is cut before a save once the current one has reached segmentBytesMax.
  * A new segment starts with a header and a copy of the current snapshot marker and
  * hard state, so older segments can be deleted without losing either; it is
@@ -12,9 +15,10 @@
  *
  * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
  * where it is:
- *   - a bad record with nothing valid after it, in the newest segment, is a write
- *     cut short by a crash (torn, or zero-filled where the size grew but the data
- *     never landed). It was never acknowledged: it is truncated, and logged.
+ *   - a bad record with nothing valid after it, or a write without its commit
+ *     record, at the end of the newest segment, is a write cut short by a crash
+ *     (torn, or zero-filled where the size grew but the data never landed). It was
+ *     never acknowledged: it is truncated, and logged (file and offset).
  *   - a bad record followed by valid records, or a bad record in an older segment,
  *     is corruption of data that was once durable: WalCorruptionError, naming the
  *     file and offset. Never guessed around, never skipped.
@@ -77,6 +81,8 @@ export class Wal {
   private handle: FileHandle | undefined;
   /** Bytes in the current segment. */
   private size = 0;
+  /** Bytes were written to the current segment since its last fdatasync (see mustSync). */
+  private tailUnsynced = false;
   private lastIndex: LogIndex;
   private snapshotIndex: LogIndex;
   private snapshotTerm: Term;
@@ -195,7 +201,7 @@ export class Wal {
       if (hardState) records.push({ type: 'hardState', hardState });
       await this.guard(async () => {
         if (this.size >= this.segmentBytesMax) await this.cut();
-        await this.append(encodeWriteGroup(records));
+        await this.append(encodeWriteGroup(records), mustSync(update, this.hardState));
       });
 
       const segment = this.book.current as Segment;
@@ -231,7 +237,7 @@ export class Wal {
         assert(term === this.snapshotTerm, () => `snapshot at ${index} with term ${term}, but the WAL has it with term ${this.snapshotTerm}`);
       } else {
         assert(index <= this.lastIndex, () => `cannot compact to ${index}: the log ends at ${this.lastIndex}`);
-        await this.guard(() => this.append(encodeWriteGroup([{ type: 'snapshot', index, term }])));
+        await this.guard(() => this.append(encodeWriteGroup([{ type: 'snapshot', index, term }]), true));
         this.snapshotIndex = index;
         this.snapshotTerm = term;
       }
@@ -248,7 +254,10 @@ export class Wal {
 
   close(): Promise<void> {
     return this.queue.run(async () => {
-      if (this.failure === undefined) this.failure = 'the WAL was closed';
+      if (this.failure === undefined) {
+        if (this.tailUnsynced) await this.syncTail();
+        this.failure = 'the WAL was closed';
+      }
       const handle = this.handle;
       this.handle = undefined;
       if (handle) await handle.close();
@@ -264,6 +273,9 @@ export class Wal {
 
   /** Starts a new segment: header plus the current state, synced, then the directory synced. */
   private async cut(): Promise<void> {
+    // A segment that is not the newest must be whole on disk: recovery treats damage
+    // in it as corruption, not as a torn tail. So sync what was written unsynced.
+    if (this.tailUnsynced) await this.syncTail();
     const previous = this.book.current;
     const seq = (previous?.seq ?? 0) + 1;
     const firstIndex = this.lastIndex + 1;
@@ -289,11 +301,17 @@ export class Wal {
     if (old) await old.close();
   }
 
-  private async append(bytes: Uint8Array): Promise<void> {
+  private async append(bytes: Uint8Array, sync: boolean): Promise<void> {
     const handle = this.handle as FileHandle;
     await handle.write(bytes, this.size);
-    await handle.datasync();
     this.size += bytes.length;
+    this.tailUnsynced = true;
+    if (sync) await this.syncTail();
+  }
+
+  private async syncTail(): Promise<void> {
+    await (this.handle as FileHandle).datasync();
+    this.tailUnsynced = false;
   }
 
   /** Runs a write; any failure leaves the files in an unknown state, so it poisons the WAL. */
@@ -309,4 +327,17 @@ export class Wal {
   private usable(): void {
     if (this.failure !== undefined) throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
+}
+
+/**
+ * Whether a write group must reach the disk before the caller goes on. Entries, a
+ * restore and a new term or vote must (Figure 2: they are promised to others once the
+ * Ready's messages leave). A hard state that differs only in its commit index need not:
+ * the commit index is volatile state in Figure 2, and a node that forgets part of it
+ * learns it again from the leader. The next synced write makes it durable anyway.
+ */
+export function mustSync(update: WalUpdate, durable: HardState): boolean {
+  const { snapshot, hardState, entries } = update;
+  if (snapshot || entries.length > 0) return true;
+  return hardState !== undefined && (hardState.term !== durable.term || hardState.vote !== durable.vote);
 }

@@ -1,0 +1,121 @@
+/**
+ * `keel bench`: measures throughput and latency of puts or gets against a cluster,
+ * with a progress bar on a terminal and a plain or JSON summary at the end.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { exitCodes, processIo } from './cli-io.js';
+import type { CliIo } from './cli-io.js';
+import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
+import type { BenchOptions, BenchProgress } from './bench.js';
+import { clientFor, positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
+import type { ConnectionFlags } from './endpoints-option.js';
+import { describeError } from './format.js';
+import type { Consistency } from '../client/types.js';
+
+interface BenchFlags extends ConnectionFlags {
+  readonly clients: number;
+  readonly op: 'put' | 'get';
+  readonly consistency: Consistency;
+  readonly valueSize: number;
+  readonly keys: number;
+  readonly duration?: number;
+  readonly requests?: number;
+  readonly keyPrefix: string;
+  readonly prefill: boolean;
+  readonly json?: boolean;
+}
+
+/** Without --duration, a run bounded by --requests still stops after this long. */
+const requestsRunDurationMaxS = 600;
+const defaultDurationS = 10;
+
+function nonNegativeIntegerArgument(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return value;
+}
+
+function secondsArgument(text: string): number {
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0)) throw new InvalidArgumentError('expected a positive number of seconds');
+  return value;
+}
+
+export function benchOptionsFrom(flags: BenchFlags): BenchOptions {
+  const durationS = flags.duration ?? (flags.requests === undefined ? defaultDurationS : requestsRunDurationMaxS);
+  const options: BenchOptions = {
+    clients: flags.clients,
+    op: flags.op,
+    consistency: flags.consistency,
+    valueSize: flags.valueSize,
+    keys: flags.keys,
+    durationMs: durationS * 1000,
+    requests: flags.requests,
+    keyPrefix: flags.keyPrefix,
+    prefill: flags.prefill,
+  };
+  checkBenchOptions(options);
+  return options;
+}
+
+export function registerBench(program: Command, io: CliIo = processIo): void {
+  withConnectionOptions(
+    program
+      .command('bench')
+      .description('measure put or get throughput and latency (p50/p90/p99/max) with concurrent clients')
+      .option('--clients <n>', `concurrent clients, each with one request in flight (1..${benchClientsMax})`, positiveIntegerArgument, 16)
+      .addOption(new Option('--op <op>', 'the operation').choices(['put', 'get']).default('put'))
+      .addOption(new Option('--consistency <level>', 'for get').choices(['linearizable', 'serializable']).default('linearizable'))
+      .option('--value-size <bytes>', 'bytes per value', nonNegativeIntegerArgument, 256)
+      .option('--keys <n>', 'size of the key space; each request picks a key at random', positiveIntegerArgument, 1000)
+      .option('--duration <s>', `run this many seconds (default ${defaultDurationS}, or at most ${requestsRunDurationMaxS} with --requests)`, secondsArgument)
+      .option('--requests <n>', 'stop after N requests', positiveIntegerArgument)
+      .option('--key-prefix <prefix>', 'prefix of the benchmark keys', 'bench/')
+      .option('--no-prefill', 'for get: do not write the key space first')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (flags: BenchFlags) => {
+    try {
+      const options = benchOptionsFrom(flags);
+      const client = clientFor(flags, io);
+      if (options.op === 'get' && options.prefill) {
+        io.err(`prefilling ${options.keys} keys...\n`);
+        await prefill(client, options);
+      }
+      const bar = io.errIsTty ? progressBar(options) : undefined;
+      const result = await runBench(client, options, bar ? { onProgress: bar.update, progressEveryMs: 200 } : {});
+      bar?.stop();
+      io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatBenchResult(result));
+      if (result.ok === 0) io.setExitCode(exitCodes.failed);
+    } catch (error) {
+      const { code, message } = describeError(error);
+      io.err(`keel bench: ${message}\n`);
+      io.setExitCode(code);
+    }
+  });
+}
+
+/** A bar on stderr counting requests (with --requests) or seconds. */
+function progressBar(options: BenchOptions): { update: (p: BenchProgress) => void; stop: () => void } {
+  const byRequests = options.requests !== undefined;
+  const total = byRequests ? options.requests! : Math.round(options.durationMs / 1000);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${options.op} |{bar}| {value}/{total} ${byRequests ? 'requests' : 's'} | {rate} ops/s | {errors} errors`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { rate: '0', errors: 0 });
+  return {
+    update: (p) => {
+      const value = byRequests ? p.started : Math.min(total, Math.floor(p.elapsedMs / 1000));
+      const rate = p.elapsedMs > 0 ? ((p.ok / p.elapsedMs) * 1000).toFixed(0) : '0';
+      bar.update(value, { rate, errors: p.errors });
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The client commands: `keel put`, `get`, `del`, `scan`, `status`, `members`. Each
+ * talks to the cluster through KeelClient (so it finds the leader and retries safely),
+ * prints plain text or, with --json, the REST API's JSON, and exits with the codes of
+ * cli-io.ts.
+ */
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { KeelClient } from '../client/keel-client.js';
+import type { Consistency } from '../client/types.js';
+import { exitCodes, processIo } from './cli-io.js';
+import type { CliIo } from './cli-io.js';
+import { gatherNodes, statusJson, statusTable } from './cluster-view.js';
+import { clientFor, positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
+import type { ConnectionFlags } from './endpoints-option.js';
+import { describeError, getJson, oneLine, recordJson, table } from './format.js';
+
+interface JsonFlag {
+  readonly json?: boolean;
+}
+
+interface GetFlags extends ConnectionFlags, JsonFlag {
+  readonly consistency?: Consistency;
+  readonly rev?: number;
+  readonly raw?: boolean;
+}
+
+interface ScanFlags extends ConnectionFlags, JsonFlag {
+  readonly consistency?: Consistency;
+  readonly limit?: number;
+}
+
+export function registerClientCommands(program: Command, io: CliIo = processIo): void {
+  const consistencyOption = (): Option =>
+    new Option('--consistency <level>', 'linearizable (default) or serializable (may be stale, served by any node)').choices(['linearizable', 'serializable']);
+
+  withConnectionOptions(
+    program
+      .command('put')
+      .description('set KEY to VALUE ("-" reads the value from standard input)')
+      .argument('<key>')
+      .argument('<value>')
+      .option('--json', 'print the answer as JSON'),
+  ).action(async (key: string, value: string, flags: ConnectionFlags & JsonFlag) =>
+    run(io, 'put', flags, async (client) => {
+      const bytes = value === '-' ? await io.readStdin() : value;
+      const result = await client.put(key, bytes);
+      io.out(flags.json ? `${JSON.stringify(result)}\n` : `OK (revision ${result.revision})\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    program
+      .command('get')
+      .description("print KEY's value (exit code 1 when the key does not exist)")
+      .argument('<key>')
+      .addOption(consistencyOption())
+      .option('--rev <n>', 'read the key as it was at revision N', positiveIntegerArgument)
+      .option('--raw', 'print the value exactly, without a newline after it')
+      .option('--json', 'print the whole record as JSON (value as text, or valueBase64)'),
+  ).action(async (key: string, flags: GetFlags) =>
+    run(io, 'get', flags, async (client) => {
+      const result = await client.get(key, {
+        ...(flags.consistency ? { consistency: flags.consistency } : {}),
+        ...(flags.rev === undefined ? {} : { revision: flags.rev }),
+      });
+      if (!result) {
+        if (flags.json) io.out('null\n');
+        io.err(`keel get: key not found: ${key}\n`);
+        io.setExitCode(exitCodes.notFound);
+        return;
+      }
+      if (flags.json) io.out(`${JSON.stringify(getJson(result))}\n`);
+      else if (flags.raw) io.out(result.valueBytes);
+      else {
+        io.out(result.valueBytes);
+        io.out('\n');
+      }
+    }),
+  );
+
+  withConnectionOptions(
+    program
+      .command('del')
+      .alias('delete')
+      .description('delete KEY (prints how many keys were deleted: 0 or 1)')
+      .argument('<key>')
+      .option('--json', 'print the answer as JSON'),
+  ).action(async (key: string, flags: ConnectionFlags & JsonFlag) =>
+    run(io, 'del', flags, async (client) => {
+      const result = await client.delete(key);
+      io.out(flags.json ? `${JSON.stringify(result)}\n` : `deleted ${result.deleted} (revision ${result.revision})\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    program
+      .command('scan')
+      .description('list keys starting with PREFIX (all keys when omitted), one "key<TAB>value" per line')
+      .argument('[prefix]', 'key prefix', '')
+      .option('--limit <n>', 'at most N keys', positiveIntegerArgument)
+      .addOption(consistencyOption())
+      .option('--json', 'print the answer as JSON: {kvs, count, more, revision}'),
+  ).action(async (prefix: string, flags: ScanFlags) =>
+    run(io, 'scan', flags, async (client) => {
+      const result = await client.scan(prefix, {
+        ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+        ...(flags.consistency ? { consistency: flags.consistency } : {}),
+      });
+      if (flags.json) {
+        io.out(`${JSON.stringify({ kvs: result.kvs.map(recordJson), count: result.count, more: result.more, revision: result.revision })}\n`);
+        return;
+      }
+      for (const kv of result.kvs) io.out(`${oneLine(kv.keyBytes)}\t${oneLine(kv.valueBytes)}\n`);
+      if (result.more) io.err(`(${result.kvs.length} of ${result.count} keys shown; raise --limit for more)\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    program
+      .command('status')
+      .description("a table of every member's state: role, term, leader, commit and applied index, revision, health")
+      .option('--json', 'print the nodes as JSON'),
+  ).action(async (flags: ConnectionFlags & JsonFlag) =>
+    run(io, 'status', flags, async (client) => {
+      const nodes = await gatherNodes(client);
+      io.out(flags.json ? `${JSON.stringify(statusJson(nodes), null, 2)}\n` : statusTable(nodes));
+      if (nodes.every((n) => n.status === undefined)) {
+        io.err(`keel status: no node answered (${nodes.map((n) => n.endpoint).join(', ')})\n`);
+        io.setExitCode(exitCodes.failed);
+      }
+    }, { retries: 1 }),
+  );
+
+  withConnectionOptions(
+    program
+      .command('members')
+      .description('list the cluster members and mark the leader')
+      .option('--json', 'print /cluster/info as JSON'),
+  ).action(async (flags: ConnectionFlags & JsonFlag) =>
+    run(io, 'members', flags, async (client) => {
+      const info = await client.clusterInfo();
+      if (flags.json) {
+        io.out(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      const rows = info.members.map((m) => [
+        String(m.id),
+        m.clientUrl,
+        `${m.host}:${m.peerPort}`,
+        m.voter ? 'voter' : 'learner',
+        m.id === info.leader ? 'leader' : '',
+      ]);
+      io.out(table(['ID', 'CLIENT-URL', 'PEER', 'KIND', 'LEADER'], rows));
+    }),
+  );
+}
+
+/** Builds the client, runs the command, turns an error into a message and an exit code. */
+async function run(
+  io: CliIo,
+  name: string,
+  flags: ConnectionFlags,
+  body: (client: KeelClient) => Promise<void>,
+  clientOptions: { readonly retries?: number } = {},
+): Promise<void> {
+  try {
+    await body(clientFor(flags, io, clientOptions));
+  } catch (error) {
+    const { code, message } = describeError(error);
+    io.err(`keel ${name}: ${message}\n`);
+    io.setExitCode(code);
+  }
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildNodeConfig, parseMembers, settingsFromEnv, settingsFromYaml } from './node-config.js';
+
+const examples = join(process.cwd(), 'examples');
+
+test('every example config builds a valid node configuration', () => {
+  const dirs = readdirSync(examples);
+  assert.deepEqual(dirs.sort(), ['cluster-3', 'cluster-5']);
+  for (const dir of dirs) {
+    const files = readdirSync(join(examples, dir));
+    const size = Number(dir.split('-')[1]);
+    assert.equal(files.length, size);
+    for (const file of files) {
+      const config = buildNodeConfig(settingsFromYaml(join(examples, dir, file)));
+      assert.equal(config.members.length, size);
+      assert.equal(`node${config.id}.yaml`, file);
+    }
+  }
+});
+
+test('flags override environment variables, which override the YAML file', () => {
+  const yaml = settingsFromYaml(join(examples, 'cluster-3', 'node1.yaml'));
+  const env = settingsFromEnv({ KEEL_ID: '2', KEEL_TICK_MS: '50' });
+  const config = buildNodeConfig(yaml, env, { tickMs: '20' });
+  assert.equal(config.id, 2);
+  assert.equal(config.tickMs, 20);
+  assert.equal(config.dataDir, './data/cluster-3/node1');
+});
+
+test('members parse from the flag form, and mistakes are named', () => {
+  assert.deepEqual(parseMembers('1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002'), [
+    { id: 1, host: '127.0.0.1', peerPort: 7101, clientPort: 7001 },
+    { id: 2, host: '127.0.0.1', peerPort: 7102, clientPort: 7002 },
+  ]);
+  assert.throws(() => parseMembers('1=127.0.0.1:7101'), /must look like id=host:peerPort:clientPort/);
+  assert.throws(() => parseMembers('1=127.0.0.1:70000:7001'), /ports must be integers in 1..65535/);
+  assert.throws(() => buildNodeConfig({ id: 4, members: '1=h:1:2', dataDir: 'd' }), /id 4 is not one of the members/);
+  assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2,1=h:3:4', dataDir: 'd' }), /every id must be unique/);
+  assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2', dataDir: 'd', tickMs: 'fast' }), /tickMs must be an integer/);
+  assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2' }), /dataDir must be given/);
+});

@@ -1,0 +1,115 @@
+/**
+ * Turns the API's JSON answers into the library's types, checking their shape once
+ * here: a field of the wrong type is a BAD_RESPONSE, never a silent undefined.
+ */
+import { lenientText, readBytesField } from './bytes.js';
+import { KeelClientError } from './errors.js';
+import type { BatchOpResult, ClusterInfo, KeyValueRecord, Member, NodeStatus } from './types.js';
+
+export class ShapeError extends Error {}
+
+type Json = Record<string, unknown>;
+
+export function object(value: unknown, what: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ShapeError(`${what} is not an object`);
+  return value as Json;
+}
+
+export function integer(json: Json, field: string, what: string): number {
+  const value = json[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ShapeError(`${what}.${field} is not an integer`);
+  return value;
+}
+
+function optionalInteger(json: Json, field: string, what: string, fallback: number): number {
+  return json[field] === undefined ? fallback : integer(json, field, what);
+}
+
+function nullableId(json: Json, field: string, what: string): number | null {
+  const value = json[field];
+  if (value === undefined || value === null || value === 0) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ShapeError(`${what}.${field} is not a node id`);
+  return value;
+}
+
+export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
+  const json = object(value, what);
+  const keyBytes = readBytesField(json, 'key');
+  if (!keyBytes) throw new ShapeError(`${what} has neither key nor keyBase64`);
+  const valueBytes = readBytesField(json, 'value') ?? new Uint8Array();
+  return {
+    key: lenientText(keyBytes),
+    keyBytes,
+    value: lenientText(valueBytes),
+    valueBytes,
+    createRevision: integer(json, 'createRevision', what),
+    modRevision: integer(json, 'modRevision', what),
+    version: integer(json, 'version', what),
+    lease: optionalInteger(json, 'lease', what, 0),
+  };
+}
+
+export function batchResult(value: unknown, index: number): BatchOpResult {
+  const what = `results[${index}]`;
+  const json = object(value, what);
+  switch (json['op']) {
+    case 'set':
+    case 'put':
+      return { op: 'set' };
+    case 'get':
+      return { op: 'get', kv: json['kv'] === null || json['kv'] === undefined ? undefined : keyValue(json['kv'], `${what}.kv`) };
+    case 'delete':
+    case 'del':
+      return { op: 'delete', deleted: integer(json, 'deleted', what) };
+    default:
+      throw new ShapeError(`${what}.op is ${JSON.stringify(json['op'])}`);
+  }
+}
+
+export function nodeStatus(value: unknown): NodeStatus {
+  const json = object(value, 'status');
+  if (typeof json['role'] !== 'string') throw new ShapeError('status.role is not a string');
+  return {
+    ...json,
+    id: integer(json, 'id', 'status'),
+    role: json['role'],
+    term: integer(json, 'term', 'status'),
+    leader: nullableId(json, 'leader', 'status'),
+    commit: integer(json, 'commit', 'status'),
+    applied: integer(json, 'applied', 'status'),
+    lastIndex: optionalInteger(json, 'lastIndex', 'status', 0),
+    revision: optionalInteger(json, 'revision', 'status', 0),
+  };
+}
+
+export function clusterInfo(value: unknown): ClusterInfo {
+  const json = object(value, 'cluster info');
+  const members = json['members'];
+  if (!Array.isArray(members)) throw new ShapeError('cluster info.members is not an array');
+  return {
+    clusterId: typeof json['clusterId'] === 'string' ? json['clusterId'] : String(json['clusterId'] ?? ''),
+    leader: nullableId(json, 'leader', 'cluster info'),
+    members: members.map((m, i): Member => {
+      const what = `members[${i}]`;
+      const member = object(m, what);
+      return {
+        id: integer(member, 'id', what),
+        host: typeof member['host'] === 'string' ? member['host'] : '',
+        peerPort: optionalInteger(member, 'peerPort', what, 0),
+        clientPort: optionalInteger(member, 'clientPort', what, 0),
+        clientUrl: typeof member['clientUrl'] === 'string' ? member['clientUrl'] : '',
+        voter: member['voter'] !== false,
+      };
+    }),
+  };
+}
+
+export function badResponse(error: ShapeError, endpoint: string, path: string, status: number, write: boolean): KeelClientError {
+  return new KeelClientError({
+    code: 'BAD_RESPONSE',
+    message: `${endpoint}${path}: unexpected answer: ${error.message}`,
+    status,
+    outcome: write ? 'unknown' : 'not-applied',
+    endpoint,
+  });
+}

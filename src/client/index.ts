@@ -1,0 +1,23 @@
+/** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
+export { KeelClient } from './keel-client.js';
+export type { CallOptions, GetOptions, KeelClientOptions, ScanOptions } from './keel-client.js';
+export { KeelClientError } from './errors.js';
+export type { Outcome } from './errors.js';
+export type { BackoffOptions } from './backoff.js';
+export type { Bytes } from './bytes.js';
+export type {
+  BatchOp,
+  BatchOpResult,
+  BatchResult,
+  ClusterInfo,
+  Consistency,
+  DeleteResult,
+  GetResult,
+  Health,
+  KeyValueRecord,
+  Member,
+  NodeStatus,
+  PutResult,
+  Role,
+  ScanResult,
+} from './types.js';

@@ -1,0 +1,443 @@
+/**
+ * KeelClient: the TypeScript client of a Keel cluster, over the REST API.
+ *
+ * - It finds the leader (see endpoints.ts) and sends requests there, falling back to
+ *   the other endpoints in turn.
+ * - It retries what is safe to retry: a 503 (the node refused before proposing), a
+ *   network error, a timeout. Between retries it waits with exponential backoff and
+ *   full jitter, except for one immediate retry when it has just learned a new leader.
+ *   It stops after `retries` retries or when the next wait would pass `retryBudgetMs`.
+ * - Every write carries a session (X-Keel-Client-Id, X-Keel-Seq) and every retry of one
+ *   write carries the same pair, so a write retried after a timeout or a dropped
+ *   connection applies exactly once (see session.ts).
+ * - Failures are KeelClientErrors; for writes, `outcome` says whether it may have applied.
+ */
+import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
+import type { BackoffOptions, BackoffPolicy } from './backoff.js';
+import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
+import type { Bytes } from './bytes.js';
+import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, nodeStatus, object } from './decode.js';
+import { EndpointTracker } from './endpoints.js';
+import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
+import { responseError, sendOnce } from './http.js';
+import type { HttpRequest, HttpResponse } from './http.js';
+import { SessionPool } from './session.js';
+import type { SessionSettlement, SessionTicket } from './session.js';
+import type {
+  BatchOp,
+  BatchResult,
+  ClusterInfo,
+  Consistency,
+  DeleteResult,
+  GetResult,
+  Health,
+  NodeStatus,
+  PutResult,
+  ScanResult,
+} from './types.js';
+
+export interface KeelClientOptions {
+  /** Client URLs of some or all nodes, e.g. ['http://127.0.0.1:2379']. The rest are learned. */
+  readonly endpoints: readonly string[];
+  /** Each HTTP request is abandoned after this long. Default 6000 ms (the server gives up at 5000). */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt, at most. Default 8. */
+  readonly retries?: number;
+  /** No retry starts later than this after the call began. Default 20000 ms. */
+  readonly retryBudgetMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Base of the session client ids; default: random. Two live clients must never share one. */
+  readonly clientId?: string;
+  /** Source of jitter in [0, 1); default Math.random. */
+  readonly random?: () => number;
+}
+
+/** Per-call options, accepted by every method. */
+export interface CallOptions {
+  /** Overrides the client's per-request timeout for this call. */
+  readonly timeoutMs?: number;
+  /** Cancels the call (and its retries); the error is ABORTED. */
+  readonly signal?: AbortSignal;
+}
+
+export interface GetOptions extends CallOptions {
+  /** Default linearizable (confirmed by the leader); serializable may be stale. */
+  readonly consistency?: Consistency;
+  /** Read the key as it was at this revision. */
+  readonly revision?: number;
+}
+
+export interface ScanOptions extends CallOptions {
+  /** At most this many keys; the server's default when omitted. */
+  readonly limit?: number;
+  readonly consistency?: Consistency;
+}
+
+type Interpretation<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
+
+interface CallSpec<T> {
+  readonly build: (session: SessionTicket | undefined) => HttpRequest;
+  readonly write: boolean;
+  /** Only this endpoint, one attempt. */
+  readonly endpoint?: string | undefined;
+  /** The result for an answer, or not ok (the answer becomes a KeelClientError). May throw ShapeError. */
+  readonly interpret: (response: HttpResponse) => Interpretation<T>;
+}
+
+const discoveryTimeoutMsMax = 2_000;
+
+export class KeelClient {
+  private readonly tracker: EndpointTracker;
+  private readonly sessions: SessionPool;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryBudgetMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly random: () => number;
+
+  constructor(options: KeelClientOptions) {
+    this.timeoutMs = positive(options.timeoutMs ?? 6_000, 'timeoutMs');
+    this.retries = nonNegative(options.retries ?? 8, 'retries');
+    this.retryBudgetMs = nonNegative(options.retryBudgetMs ?? 20_000, 'retryBudgetMs');
+    this.backoff = backoffPolicy(options.backoff);
+    this.random = options.random ?? Math.random;
+    this.sessions = new SessionPool(options.clientId);
+    const probeTimeoutMs = Math.min(this.timeoutMs, discoveryTimeoutMsMax);
+    this.tracker = new EndpointTracker(options.endpoints, (endpoint, path) =>
+      sendOnce(endpoint, { method: 'GET', path }, { timeoutMs: probeTimeoutMs }),
+    );
+  }
+
+  /** The base of this client's session ids (each concurrent write uses `${clientId}-n`). */
+  get clientId(): string {
+    return this.sessions.baseId;
+  }
+
+  /** Every endpoint this client knows: the ones given, then members it learned. */
+  endpoints(): readonly string[] {
+    return this.tracker.endpoints();
+  }
+
+  /** The endpoint this client believes leads, if any. */
+  leaderEndpoint(): string | undefined {
+    return this.tracker.leader();
+  }
+
+  /** Sets `key` to `value` (text is stored as UTF-8). */
+  async put(key: Bytes, value: Bytes, options: CallOptions = {}): Promise<PutResult> {
+    checkKey(key);
+    if (needsBatchRoute(key)) return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
+    return this.run<PutResult>(
+      {
+        write: true,
+        build: (session) => ({
+          method: 'PUT',
+          path: `/kv/${percentEncode(key)}`,
+          headers: { 'content-type': 'application/octet-stream', ...sessionHeaders(session) },
+          body: toBytes(value),
+        }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: { revision: integer(object(r.json, 'answer'), 'revision', 'answer') } } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** The key's record, or undefined when it does not exist (at that revision). */
+  async get(key: Bytes, options: GetOptions = {}): Promise<GetResult | undefined> {
+    checkKey(key);
+    if (options.revision !== undefined && !(Number.isSafeInteger(options.revision) && options.revision > 0)) {
+      throw invalidArgument(`revision must be a positive integer, not ${options.revision}`);
+    }
+    if (needsBatchRoute(key)) return this.getThroughBatch(key, options);
+    const query = new URLSearchParams();
+    if (options.consistency) query.set('consistency', options.consistency);
+    if (options.revision !== undefined) query.set('rev', String(options.revision));
+    const path = `/kv/${percentEncode(key)}${query.size > 0 ? `?${query}` : ''}`;
+    return this.run<GetResult | undefined>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path }),
+        interpret: (r) => {
+          if (r.status === 404 && errorCode(r) === 'KEY_NOT_FOUND') return { ok: true, value: undefined };
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          return { ok: true, value: { ...keyValue(json, 'answer'), revision: integer(json, 'revision', 'answer') } };
+        },
+      },
+      options,
+    );
+  }
+
+  /** Deletes the key; `deleted` is 0 when it did not exist. */
+  async delete(key: Bytes, options: CallOptions = {}): Promise<DeleteResult> {
+    checkKey(key);
+    if (needsBatchRoute(key)) {
+      return this.batch([{ op: 'delete', key }], options).then(({ revision, results }) => ({
+        revision,
+        deleted: results[0]?.op === 'delete' ? results[0].deleted : 0,
+      }));
+    }
+    return this.run<DeleteResult>(
+      {
+        write: true,
+        build: (session) => ({ method: 'DELETE', path: `/kv/${percentEncode(key)}`, headers: sessionHeaders(session) }),
+        interpret: (r) => {
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          return { ok: true, value: { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') } };
+        },
+      },
+      options,
+    );
+  }
+
+  /** Keys starting with `prefix` (all keys for ''), in key order. */
+  async scan(prefix: Bytes, options: ScanOptions = {}): Promise<ScanResult> {
+    if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit > 0)) {
+      throw invalidArgument(`limit must be a positive integer, not ${options.limit}`);
+    }
+    let path = `/kv?prefix=${percentEncode(prefix)}`;
+    if (options.limit !== undefined) path += `&limit=${options.limit}`;
+    if (options.consistency) path += `&consistency=${options.consistency}`;
+    return this.run<ScanResult>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path }),
+        interpret: (r) => {
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          const kvs = json['kvs'];
+          if (!Array.isArray(kvs)) throw new ShapeError('answer.kvs is not an array');
+          return {
+            ok: true,
+            value: {
+              kvs: kvs.map((kv, i) => keyValue(kv, `kvs[${i}]`)),
+              count: json['count'] === undefined ? kvs.length : integer(json, 'count', 'answer'),
+              more: json['more'] === true,
+              revision: integer(json, 'revision', 'answer'),
+            },
+          };
+        },
+      },
+      options,
+    );
+  }
+
+  /** Applies the operations atomically, in order; a get sees the sets before it. */
+  async batch(ops: readonly BatchOp[], options: CallOptions = {}): Promise<BatchResult> {
+    if (ops.length === 0) throw invalidArgument('a batch needs at least one operation');
+    for (const op of ops) checkKey(op.key);
+    const body = JSON.stringify({
+      ops: ops.map((op) => ({ op: op.op, ...bytesField('key', op.key), ...(op.op === 'set' ? bytesField('value', op.value) : {}) })),
+    });
+    return this.run<BatchResult>(
+      {
+        write: true,
+        build: (session) => ({
+          method: 'POST',
+          path: '/batch',
+          headers: { 'content-type': 'application/json', ...sessionHeaders(session) },
+          body,
+        }),
+        interpret: (r) => {
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          const results = json['results'];
+          if (!Array.isArray(results)) throw new ShapeError('answer.results is not an array');
+          return { ok: true, value: { revision: integer(json, 'revision', 'answer'), results: results.map(batchResult) } };
+        },
+      },
+      options,
+    );
+  }
+
+  /** GET /status of one node: `endpoint`, or the leader (else any node) when omitted. */
+  async status(endpoint?: string, options: CallOptions = {}): Promise<NodeStatus> {
+    return this.run<NodeStatus>(
+      {
+        write: false,
+        endpoint,
+        build: () => ({ method: 'GET', path: '/status' }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: nodeStatus(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** The cluster's id, members and leader, as one node sees them. */
+  async clusterInfo(options: CallOptions = {}): Promise<ClusterInfo> {
+    return this.run<ClusterInfo>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path: '/cluster/info' }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: clusterInfo(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** GET /health of one node (`endpoint`, or any that answers): ok when it knows a leader. */
+  async health(endpoint?: string, options: CallOptions = {}): Promise<Health> {
+    return this.run<Health>(
+      {
+        write: false,
+        endpoint,
+        build: () => ({ method: 'GET', path: '/health' }),
+        interpret: (r) => {
+          if (r.status !== 200 && r.status !== 503) return { ok: false };
+          const json = typeof r.json === 'object' && r.json !== null ? (r.json as Record<string, unknown>) : {};
+          const leader = typeof json['leader'] === 'number' && json['leader'] > 0 ? json['leader'] : null;
+          return { ok: true, value: { ok: r.status === 200 && json['ok'] !== false, leader, endpoint: r.endpoint } };
+        },
+      },
+      options,
+    );
+  }
+
+  private async getThroughBatch(key: Bytes, options: GetOptions): Promise<GetResult | undefined> {
+    if (options.revision !== undefined) {
+      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so it cannot be read at a revision`);
+    }
+    const { revision, results } = await this.batch([{ op: 'get', key }], options);
+    const first = results[0];
+    return first?.op === 'get' && first.kv ? { ...first.kv, revision } : undefined;
+  }
+
+  /** Sends the request, retrying as the class comment says, until an answer or a final error. */
+  private async run<T>(spec: CallSpec<T>, options: CallOptions): Promise<T> {
+    const startedMs = performance.now();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    let ticket = spec.write ? this.sessions.acquire() : undefined;
+    let settlement: SessionSettlement = 'not-sent';
+    let attempts = 0;
+    let renewedSession = false;
+    let lastRetryWasQuick = false;
+    for (let retry = 0; ; retry++) {
+      const endpoint = spec.endpoint ?? (await this.tracker.pick());
+      if (options.signal?.aborted) {
+        const outcome = spec.write && settlement === 'unknown' ? 'unknown' : 'not-applied';
+        if (ticket) this.sessions.settle(ticket, settlement);
+        throw new KeelClientError({ code: 'ABORTED', message: 'aborted by the caller', status: 0, outcome, endpoint, cause: options.signal.reason }).withAttempts(attempts, outcome);
+      }
+      const request = spec.build(ticket);
+      attempts += 1;
+      let error: KeelClientError;
+      try {
+        const response = await sendOnce(endpoint, request, { timeoutMs, signal: options.signal });
+        let result: Interpretation<T>;
+        try {
+          result = spec.interpret(response);
+        } catch (shape) {
+          if (!(shape instanceof ShapeError)) throw shape;
+          throw badResponse(shape, endpoint, request.path, response.status, spec.write);
+        }
+        if (result.ok) {
+          if (ticket) this.sessions.settle(ticket, 'applied');
+          return result.value;
+        }
+        error = responseError(response, request);
+      } catch (thrown) {
+        if (!(thrown instanceof KeelClientError)) {
+          if (ticket) this.sessions.settle(ticket, 'unknown');
+          throw thrown;
+        }
+        error = thrown;
+      }
+      settlement = worse(settlement, attemptSettlement(error));
+
+      // A session the server has forgotten (or never saw at this seq): if no attempt can
+      // have applied the write, start a fresh session and send it again, once.
+      if (ticket && error.code === 'SESSION_EXPIRED' && settlement !== 'unknown' && !renewedSession) {
+        this.sessions.settle(ticket, 'unknown');
+        ticket = this.sessions.acquire();
+        settlement = 'not-sent';
+        renewedSession = true;
+        retry -= 1;
+        continue;
+      }
+
+      const retryable = spec.endpoint === undefined && this.noteFailure(error, endpoint);
+      const outcome = spec.write && settlement === 'unknown' ? 'unknown' : 'not-applied';
+      const final = (): KeelClientError => {
+        if (ticket) this.sessions.settle(ticket, settlement);
+        return error.withAttempts(attempts, outcome);
+      };
+      if (!retryable || retry >= this.retries) throw final();
+
+      let delayMs = backoffDelayMs(this.backoff, retry, this.random);
+      if (!lastRetryWasQuick && (await this.newLeaderBesides(endpoint))) delayMs = 0;
+      lastRetryWasQuick = delayMs === 0;
+      if (performance.now() - startedMs + delayMs > this.retryBudgetMs) throw final();
+      try {
+        await sleep(delayMs, options.signal);
+      } catch (reason) {
+        const aborted = new KeelClientError({ code: 'ABORTED', message: `aborted by the caller while waiting to retry (${error.message})`, status: 0, outcome, endpoint, cause: reason });
+        if (ticket) this.sessions.settle(ticket, settlement);
+        throw aborted.withAttempts(attempts, outcome);
+      }
+    }
+  }
+
+  /** Tells the tracker what the failure says about `endpoint`; true when retrying may help. */
+  private noteFailure(error: KeelClientError, endpoint: string): boolean {
+    if (error.code === 'ABORTED') return false;
+    if (error.status === 503) {
+      if (leaderLostCodes.has(error.code)) this.tracker.leaderLost(endpoint);
+      else if (error.code !== 'OVERLOADED') this.tracker.failed(endpoint);
+      return true;
+    }
+    if (error.status === 0 && (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT')) {
+      this.tracker.failed(endpoint);
+      return true;
+    }
+    if (error.status === 504) {
+      // The node could not get the request committed in time: it may have lost its quorum.
+      this.tracker.leaderLost(endpoint);
+      return true;
+    }
+    return false;
+  }
+
+  /** Looks for the leader (if the tracker is stale); true when it is known and is not `endpoint`. */
+  private async newLeaderBesides(endpoint: string): Promise<boolean> {
+    await this.tracker.pick();
+    const leader = this.tracker.leader();
+    return leader !== undefined && leader !== endpoint;
+  }
+}
+
+function sessionHeaders(session: SessionTicket | undefined): Record<string, string> {
+  return session ? { 'x-keel-client-id': session.clientId, 'x-keel-seq': String(session.seq) } : {};
+}
+
+function errorCode(response: HttpResponse): string | undefined {
+  const code = (response.json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** What one failed attempt means for the write's session. */
+function attemptSettlement(error: KeelClientError): SessionSettlement {
+  if (error.outcome === 'unknown') return 'unknown';
+  if (error.status === 503 || error.status === 0) return 'not-sent';
+  return 'answered-error';
+}
+
+const settlementRank: Record<SessionSettlement, number> = { 'not-sent': 0, 'answered-error': 1, unknown: 2, applied: 3 };
+
+function worse(a: SessionSettlement, b: SessionSettlement): SessionSettlement {
+  return settlementRank[b] > settlementRank[a] ? b : a;
+}
+
+function checkKey(key: Bytes): void {
+  if (key.length === 0) throw new KeelClientError({ code: 'KEY_EMPTY', message: 'the key is empty', status: 0, outcome: 'not-applied', endpoint: '' });
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number, not ${value}`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be a non-negative number, not ${value}`);
+  return value;
+}

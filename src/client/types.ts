@@ -1,0 +1,99 @@
+/**
+ * What the client library returns: the REST API's JSON, with keys and values decoded
+ * to bytes (and to text for convenience).
+ */
+import type { Bytes } from './bytes.js';
+
+export type Consistency = 'linearizable' | 'serializable';
+
+export interface KeyValueRecord {
+  /** The key as text (invalid UTF-8 shown as U+FFFD; `keyBytes` is exact). */
+  readonly key: string;
+  readonly keyBytes: Uint8Array;
+  /** The value as text (invalid UTF-8 shown as U+FFFD; `valueBytes` is exact). */
+  readonly value: string;
+  readonly valueBytes: Uint8Array;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** Writes to the key since it was created (1 after the first). */
+  readonly version: number;
+  /** The lease attached to the key; 0 for none. */
+  readonly lease: number;
+}
+
+export interface GetResult extends KeyValueRecord {
+  /** The store's revision when the read was served. */
+  readonly revision: number;
+}
+
+export interface PutResult {
+  readonly revision: number;
+}
+
+export interface DeleteResult {
+  /** Keys deleted: 0 or 1. */
+  readonly deleted: number;
+  readonly revision: number;
+}
+
+export interface ScanResult {
+  readonly kvs: readonly KeyValueRecord[];
+  /** Keys matching the prefix (may exceed kvs.length when limited). */
+  readonly count: number;
+  /** True when more keys match than were returned. */
+  readonly more: boolean;
+  readonly revision: number;
+}
+
+export type BatchOp =
+  | { readonly op: 'set'; readonly key: Bytes; readonly value: Bytes }
+  | { readonly op: 'get'; readonly key: Bytes }
+  | { readonly op: 'delete'; readonly key: Bytes };
+
+export type BatchOpResult =
+  | { readonly op: 'set' }
+  | { readonly op: 'get'; readonly kv: KeyValueRecord | undefined }
+  | { readonly op: 'delete'; readonly deleted: number };
+
+export interface BatchResult {
+  readonly revision: number;
+  readonly results: readonly BatchOpResult[];
+}
+
+export type Role = 'leader' | 'follower' | 'candidate' | 'preCandidate';
+
+/** A node's GET /status. Fields beyond these are kept as the node sent them. */
+export interface NodeStatus {
+  readonly id: number;
+  readonly role: Role | string;
+  readonly term: number;
+  /** The leader this node knows of; 0 or null when none. */
+  readonly leader: number | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly revision: number;
+  readonly [field: string]: unknown;
+}
+
+export interface Member {
+  readonly id: number;
+  readonly host: string;
+  readonly peerPort: number;
+  readonly clientPort: number;
+  readonly clientUrl: string;
+  readonly voter: boolean;
+}
+
+export interface ClusterInfo {
+  readonly clusterId: string;
+  readonly leader: number | null;
+  readonly members: readonly Member[];
+}
+
+export interface Health {
+  readonly ok: boolean;
+  readonly leader: number | null;
+  /** The node that answered. */
+  readonly endpoint: string;
+}

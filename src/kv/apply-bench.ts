@@ -1,0 +1,68 @@
+/**
+ * Measures how fast the state machine applies puts: one LMDB transaction per entry, and
+ * 100 entries per transaction (as a runtime applies a Ready's committed entries). A
+ * measurement, not a test: run `npm run bench:kv`. Figures depend on the disk (each
+ * 'relaxed' or 'full' commit is an fsync).
+ *
+ *   node dist/kv/apply-bench.js [entries=10000] [sync modes=relaxed,none]
+ */
+import { encodeCommand } from './command.js';
+import type { SyncMode } from './lmdb-env.js';
+import { MvccStore } from './mvcc-store.js';
+import { makeTempDir, removeDir } from './testing.js';
+import type { Entry } from '../raft/types.js';
+
+const VALUE = new Uint8Array(100).fill(0x61);
+
+function entries(count: number, withSessions: boolean): Entry[] {
+  const out: Entry[] = [];
+  for (let index = 1; index <= count; index++) {
+    const key = new TextEncoder().encode(`bench/key/${index % 10_000}`);
+    const data = encodeCommand({
+      body: { type: 'put', key, value: VALUE },
+      ...(withSessions ? { session: { clientId: `client-${(index - 1) % 100}`, seq: Math.floor((index - 1) / 100) + 1 }, timeMs: index } : {}),
+    });
+    out.push({ term: 1, index, kind: 'normal', data });
+  }
+  return out;
+}
+
+async function measure(sync: SyncMode, batch: number, log: readonly Entry[]): Promise<number> {
+  const path = makeTempDir('keel-kv-bench-');
+  const store = MvccStore.open({ path, sync });
+  try {
+    const started = performance.now();
+    for (let i = 0; i < log.length; i += batch) {
+      for (const outcome of store.applyEntries(log.slice(i, i + batch))) {
+        if (outcome.status !== 'applied' || !outcome.result.ok) throw new Error(`entry ${outcome.index} was not applied: ${JSON.stringify(outcome)}`);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return log.length / seconds;
+  } finally {
+    await store.close();
+    removeDir(path);
+  }
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 10_000);
+  const modes = (process.argv[3] ?? 'relaxed,none').split(',') as SyncMode[];
+  console.log(`applying ${count} puts of 100-byte values over 10,000 keys (median of 5 runs, after a warm-up)`);
+  await measure('none', 100, entries(count, true)); // warm up the JIT and the file system
+  for (const withSessions of [false, true]) {
+    const log = entries(count, withSessions);
+    for (const sync of modes) {
+      for (const batch of [1, 100]) {
+        const runs: number[] = [];
+        for (let run = 0; run < 5; run++) runs.push(await measure(sync, batch, log));
+        const rate = runs.sort((a, b) => a - b)[2] as number;
+        console.log(
+          `${`sync=${sync}`.padEnd(13)} ${`${batch} per txn`.padEnd(12)} ${withSessions ? 'with sessions ' : 'no sessions   '} ${Math.round(rate).toLocaleString('en-US').padStart(9)} applies/s`,
+        );
+      }
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,87 @@
+import type { Entry, HardState, Message, MessageType, Snapshot } from '../raft/types.js';
+
+/** Short readable forms of the core's data, for trace lines. */
+
+const typeCodes: Record<MessageType, number> = {
+  vote: 1,
+  voteResponse: 2,
+  preVote: 3,
+  preVoteResponse: 4,
+  append: 5,
+  appendResponse: 6,
+  heartbeat: 7,
+  heartbeatResponse: 8,
+  snapshot: 9,
+  snapshotResponse: 10,
+  timeoutNow: 11,
+  readIndex: 12,
+  readIndexResponse: 13,
+  propose: 14,
+};
+
+/** A stable number per message type, for the run's fingerprint. */
+export function messageTypeCode(type: MessageType): number {
+  return typeCodes[type];
+}
+
+/** The numbers of a message that go into the fingerprint. */
+export function messageNumbers(message: Message): number[] {
+  return [message.from, message.to, typeCodes[message.type], message.term];
+}
+
+export function describeMessage(message: Message): string {
+  const head = `${message.from}->${message.to} ${message.type} t${message.term}`;
+  switch (message.type) {
+    case 'vote':
+    case 'preVote':
+      return `${head} last=${message.lastLogIndex}/t${message.lastLogTerm}${message.transfer ? ' transfer' : ''}`;
+    case 'voteResponse':
+    case 'preVoteResponse':
+      return `${head} ${message.granted ? 'granted' : 'rejected'}`;
+    case 'append':
+      return `${head} prev=${message.prevIndex}/t${message.prevTerm} ${describeEntries(message.entries)} commit=${message.commit}`;
+    case 'appendResponse':
+      return `${head} ${message.success ? 'ok' : 'reject'} index=${message.index}${message.success ? '' : ` hint=${message.hintIndex}/t${message.hintTerm}`}`;
+    case 'heartbeat':
+      return `${head} commit=${message.commit}`;
+    case 'heartbeatResponse':
+      return `${head} last=${message.lastIndex}`;
+    case 'snapshot':
+      return `${head} snap=${message.meta.index}/t${message.meta.term} offset=${message.offset} bytes=${message.data.length}${message.done ? ' done' : ''}`;
+    case 'snapshotResponse':
+      return `${head} snap=${message.snapshotIndex} next=${message.nextOffset}${message.done ? ' done' : ''}`;
+    case 'timeoutNow':
+      return head;
+    case 'readIndex':
+      return `${head} read=${message.readId}`;
+    case 'readIndexResponse':
+      return `${head} read=${message.readId} index=${message.index}`;
+    case 'propose':
+      return `${head} ${describeData(message.data)}`;
+  }
+}
+
+export function describeEntries(entries: readonly Entry[]): string {
+  if (entries.length === 0) return 'entries=[]';
+  const first = entries[0] as Entry;
+  const last = entries[entries.length - 1] as Entry;
+  const terms = first.term === last.term ? `t${first.term}` : `t${first.term}..t${last.term}`;
+  return first.index === last.index ? `entries=[${first.index} ${terms}]` : `entries=[${first.index}..${last.index} ${terms}]`;
+}
+
+export function describeHardState(hardState: HardState): string {
+  return `{t${hardState.term} vote=${hardState.vote} commit=${hardState.commit}}`;
+}
+
+export function describeSnapshot(snapshot: Snapshot): string {
+  return `snap ${snapshot.meta.index}/t${snapshot.meta.term} voters=[${snapshot.meta.config.voters.join(',')}] learners=[${snapshot.meta.config.learners.join(',')}]`;
+}
+
+const decoder = new TextDecoder();
+
+/** The command bytes as text (commands are JSON), cut short. */
+export function describeData(data: Uint8Array): string {
+  if (data.length === 0) return 'no-op';
+  const text = decoder.decode(data);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

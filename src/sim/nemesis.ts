@@ -1,0 +1,349 @@
+import type { Prng } from '../lib/prng.js';
+import type { ConfigChange, NodeId } from '../raft/types.js';
+import type { SimHost } from './host.js';
+import { calmNetwork, type NetworkConditions, type SimNetwork } from './network.js';
+import type { FaultKind, Profile } from './options.js';
+import type { Trace } from './trace.js';
+
+/** What the nemesis acts on; crash and restart go through the run, which settles the
+ * client operations a crash cuts off. */
+export interface NemesisContext {
+  readonly hosts: readonly SimHost[];
+  readonly network: SimNetwork;
+  readonly trace: Trace;
+  readonly random: Prng;
+  readonly profile: Profile;
+  crash(host: SimHost, now: number, torn: boolean): void;
+  restart(host: SimHost, now: number): void;
+}
+
+type EventKind =
+  | 'network' | 'partition' | 'asymmetric' | 'partial' | 'heal'
+  | 'crash' | 'pause' | 'skew' | 'membership' | 'transfer';
+
+const NEMESIS = 500;
+
+/**
+ * The fault schedule of a run's first phase: every few dozen to few hundred steps it
+ * picks one fault among the kinds the profile enables and applies it, and schedules
+ * its undoing (restart, resume, heal) some random time later.
+ */
+export class Nemesis {
+  private nextEventStep: number;
+  /** A crash waiting for a node to be mid-write, until this step (-1: none). */
+  private armedCrashUntilStep = -1;
+  private readonly scheduled = new Map<number, (() => void)[]>();
+  private readonly eventKinds: EventKind[];
+  readonly counts = new Map<string, number>();
+
+  constructor(private readonly context: NemesisContext) {
+    const { faults, faultGapMinSteps } = context.profile;
+    const has = (kind: FaultKind): boolean => faults.has(kind);
+    this.eventKinds = [];
+    if (has('drop') || has('duplicate') || has('delay')) this.eventKinds.push('network');
+    if (has('partition')) this.eventKinds.push('partition');
+    if (has('asymmetric')) this.eventKinds.push('asymmetric');
+    if (has('partial')) this.eventKinds.push('partial');
+    if (has('partition') || has('asymmetric') || has('partial')) this.eventKinds.push('heal');
+    if (has('crash')) this.eventKinds.push('crash', 'crash');
+    if (has('pause')) this.eventKinds.push('pause');
+    if (has('skew')) this.eventKinds.push('skew');
+    if (has('membership')) this.eventKinds.push('membership', 'membership');
+    if (has('transfer')) this.eventKinds.push('transfer');
+    this.nextEventStep = faultGapMinSteps + context.random.int(100);
+    if (this.eventKinds.includes('network')) context.network.conditions = this.drawConditions();
+  }
+
+  /** Called once per step of the fault phase. */
+  step(now: number): void {
+    const due = this.scheduled.get(now);
+    if (due !== undefined) {
+      this.scheduled.delete(now);
+      for (const action of due) action();
+    }
+    this.maybeFireArmedCrash(now);
+    if (now < this.nextEventStep || this.eventKinds.length === 0) return;
+    const { random, profile } = this.context;
+    // Mostly a storm of faults, with a calm spell now and then in which the cluster
+    // makes progress (what was scheduled, restarts and heals, still happens).
+    const calm = random.chance(0.2);
+    this.nextEventStep = now + (calm ? random.between(400, 1000) : random.between(profile.faultGapMinSteps, profile.faultGapMaxSteps));
+    const kind = random.pick(this.eventKinds);
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.act(kind, now);
+  }
+
+  /** Ends the fault phase: forgets what was scheduled (the liveness phase heals all). */
+  stop(): void {
+    this.scheduled.clear();
+  }
+
+  private act(kind: EventKind, now: number): void {
+    switch (kind) {
+      case 'network':
+        this.context.network.conditions = this.drawConditions();
+        this.log(now, 1, () => `network ${describeConditions(this.context.network.conditions)}`);
+        return;
+      case 'partition':
+        this.partition(now);
+        return;
+      case 'asymmetric':
+        this.asymmetric(now);
+        return;
+      case 'partial':
+        this.partial(now);
+        return;
+      case 'heal':
+        this.context.network.heal();
+        this.log(now, 5, () => 'heal all links');
+        return;
+      case 'crash':
+        this.crash(now);
+        return;
+      case 'pause':
+        this.pause(now);
+        return;
+      case 'skew':
+        this.skew(now);
+        return;
+      case 'membership':
+        this.membership(now);
+        return;
+      case 'transfer':
+        this.transfer(now);
+        return;
+    }
+  }
+
+  private drawConditions(): NetworkConditions {
+    const { random, profile } = this.context;
+    const { faults } = profile;
+    const delayMax = faults.has('delay') ? random.between(2, 30) : calmNetwork.delayMaxSteps;
+    return {
+      dropRate: faults.has('drop') ? random.next() * 0.3 : 0,
+      duplicateRate: faults.has('duplicate') ? random.next() * 0.1 : 0,
+      delayMinSteps: 1,
+      delayMaxSteps: delayMax,
+      longDelayRate: faults.has('delay') ? random.next() * 0.1 : 0,
+      longDelayMaxSteps: faults.has('delay') ? random.between(delayMax, 300) : delayMax,
+    };
+  }
+
+  private partition(now: number): void {
+    const { random, network } = this.context;
+    const ids = this.allIds();
+    const variant = random.int(3);
+    let groups: NodeId[][];
+    if (variant === 0) {
+      const a: NodeId[] = [];
+      const b: NodeId[] = [];
+      for (const id of ids) (random.chance(0.5) ? a : b).push(id);
+      groups = [a, b];
+    } else {
+      const isolated = variant === 1 ? (this.leader()?.id ?? random.pick(ids)) : random.pick(ids);
+      groups = [[isolated], ids.filter((id) => id !== isolated)];
+    }
+    network.partition(groups);
+    this.log(now, 2, () => `partition ${groups.map((g) => `[${g.join(',')}]`).join(' | ')}`);
+    this.scheduleHeal(now);
+  }
+
+  private asymmetric(now: number): void {
+    const { random, network } = this.context;
+    const ids = this.allIds();
+    const variant = random.int(3);
+    network.heal();
+    if (variant === 0) {
+      for (const from of ids) for (const to of ids) if (from !== to && random.chance(0.25)) network.setCut(from, to, true);
+    } else {
+      const target = this.leader()?.id ?? random.pick(ids);
+      // The target can send but not hear (variant 1), or hear but not send (variant 2).
+      for (const other of ids) {
+        if (other === target) continue;
+        if (variant === 1) network.setCut(other, target, true);
+        else network.setCut(target, other, true);
+      }
+    }
+    this.log(now, 3, () => `one-way cuts ${network.describeCuts()}`);
+    this.scheduleHeal(now);
+  }
+
+  /** Partial connectivity: every node is up, but some pairs cannot talk, e.g. with 5
+   * nodes node 4 reaches only node 2 and node 5 only node 3. */
+  private partial(now: number): void {
+    const { random, network } = this.context;
+    const ids = this.allIds();
+    network.heal();
+    const variant = random.int(3);
+    const cutBoth = (a: NodeId, b: NodeId): void => {
+      network.setCut(a, b, true);
+      network.setCut(b, a, true);
+    };
+    if (variant === 0) {
+      for (let i = 0; i < ids.length; i++) {
+        for (let j = i + 1; j < ids.length; j++) if (random.chance(0.35)) cutBoth(ids[i] as NodeId, ids[j] as NodeId);
+      }
+    } else if (variant === 1) {
+      // A bridge: two groups that cannot talk, and one node (the first after the
+      // shuffle) that talks to both.
+      const rest = shuffle(random, ids).slice(1);
+      const half = Math.floor(rest.length / 2);
+      for (const a of rest.slice(0, half)) for (const b of rest.slice(half)) cutBoth(a, b);
+    } else {
+      // Spokes: two nodes that each reach only one (different) node of the rest.
+      const shuffled = shuffle(random, ids);
+      const [spokeA, spokeB, hubA, hubB] = shuffled as [NodeId, NodeId, NodeId, NodeId];
+      for (const other of ids) {
+        if (other !== spokeA && other !== hubA) cutBoth(spokeA, other);
+        if (other !== spokeB && other !== hubB) cutBoth(spokeB, other);
+      }
+    }
+    this.log(now, 4, () => `partial connectivity, cut ${network.describeCuts()}`);
+    this.scheduleHeal(now);
+  }
+
+  private scheduleHeal(now: number): void {
+    const { random, network } = this.context;
+    const at = now + random.between(50, 800);
+    this.schedule(at, () => {
+      network.heal();
+      this.log(at, 5, () => 'heal all links');
+    });
+  }
+
+  private crash(now: number): void {
+    const { random, hosts } = this.context;
+    const running = hosts.filter((host) => host.alive);
+    const downMax = Math.ceil(hosts.length / 2);
+    if (hosts.length - running.length >= downMax || running.length === 0) return;
+    // Crashes that hit a write in flight are the interesting ones (what was not yet
+    // fsynced is lost, or torn): half of them wait for a node to be mid-write.
+    if (random.chance(0.5)) {
+      this.armedCrashUntilStep = now + 100;
+      return;
+    }
+    this.crashHost(random.chance(0.4) ? (this.leader() ?? random.pick(running)) : random.pick(running), now);
+  }
+
+  /** Fires an armed crash at a node that is writing, if one is (or gives up). */
+  private maybeFireArmedCrash(now: number): void {
+    if (this.armedCrashUntilStep < now) return;
+    // Best of all a write with log entries (they can be torn); near the deadline any.
+    const lastChance = this.armedCrashUntilStep - now < 20;
+    const writing = this.context.hosts.filter((host) => host.alive && (lastChance ? host.writing : host.writingEntries));
+    if (writing.length === 0) return;
+    this.armedCrashUntilStep = -1;
+    this.crashHost(this.context.random.pick(writing), now);
+  }
+
+  private crashHost(host: SimHost, now: number): void {
+    const { random, profile } = this.context;
+    const torn = profile.faults.has('torn') && random.chance(0.7);
+    this.context.crash(host, now, torn);
+    const at = now + random.between(10, 700);
+    const incarnation = host.incarnation;
+    this.schedule(at, () => {
+      if (!host.alive && host.incarnation === incarnation) this.context.restart(host, at);
+    });
+  }
+
+  private pause(now: number): void {
+    const { random, hosts } = this.context;
+    const running = hosts.filter((host) => host.alive && !host.paused);
+    if (running.length === 0) return;
+    const host = random.chance(0.3) ? (this.leader() ?? random.pick(running)) : random.pick(running);
+    host.pause();
+    this.log(now, 6, () => `pause n${host.id}`);
+    const at = now + random.between(10, 500);
+    this.schedule(at, () => {
+      if (!host.paused) return;
+      this.log(at, 7, () => `resume n${host.id}`);
+      host.resume(at);
+    });
+  }
+
+  private skew(now: number): void {
+    const { random, hosts } = this.context;
+    const host = random.pick(hosts);
+    host.tickPeriodSteps = random.between(5, 20);
+    this.log(now, 8, () => `skew n${host.id} ticks every ${host.tickPeriodSteps} steps`);
+  }
+
+  private membership(now: number): void {
+    const { random } = this.context;
+    const leader = this.leader();
+    if (leader === undefined) return;
+    const core = leader.core;
+    if (core === undefined) return;
+    const { config } = core.status();
+    const members = new Set([...config.voters, ...config.learners]);
+    const outsiders = this.allIds().filter((id) => !members.has(id));
+    const voterMin = Math.min(3, this.context.hosts.length - 2);
+    let change: ConfigChange;
+    if (config.learners.length > 0) {
+      change = { type: 'promoteLearner', nodeId: random.pick(config.learners) };
+    } else if (outsiders.length > 0 && (config.voters.length <= voterMin || random.chance(0.6))) {
+      change = { type: random.chance(0.6) ? 'addLearner' : 'addVoter', nodeId: random.pick(outsiders) };
+    } else if (config.voters.length > voterMin) {
+      change = { type: 'removeNode', nodeId: random.pick(config.voters) };
+    } else {
+      return;
+    }
+    const outcome = core.proposeMembershipChange(change);
+    this.log(now, 9, () => `membership ${change.type} n${change.nodeId} via leader n${leader.id}: ${outcome.ok ? `proposed at ${outcome.index}` : `refused ${outcome.reason}`}`);
+  }
+
+  private transfer(now: number): void {
+    const { random } = this.context;
+    const leader = this.leader();
+    const core = leader?.core;
+    if (leader === undefined || core === undefined) return;
+    const others = core.status().config.voters.filter((id) => id !== leader.id);
+    if (others.length === 0) return;
+    const to = random.pick(others);
+    const outcome = core.transferLeadership(to);
+    this.log(now, 10, () => `transfer leadership n${leader.id} -> n${to}: ${outcome.ok ? 'started' : `refused ${outcome.reason}`}`);
+  }
+
+  /** The running leader with the highest term, if any. */
+  private leader(): SimHost | undefined {
+    let best: SimHost | undefined;
+    let bestTerm = -1;
+    for (const host of this.context.hosts) {
+      if (host.core === undefined || host.paused) continue;
+      const { role, term } = host.core.status();
+      if (role === 'leader' && term > bestTerm) {
+        best = host;
+        bestTerm = term;
+      }
+    }
+    return best;
+  }
+
+  private allIds(): NodeId[] {
+    return this.context.hosts.map((host) => host.id);
+  }
+
+  private schedule(at: number, action: () => void): void {
+    const due = this.scheduled.get(at);
+    if (due === undefined) this.scheduled.set(at, [action]);
+    else due.push(action);
+  }
+
+  private log(now: number, code: number, line: () => string): void {
+    this.context.trace.event(now, NEMESIS, [code], () => `nemesis ${line()}`);
+  }
+}
+
+function shuffle<T>(random: Prng, items: readonly T[]): T[] {
+  const result = [...items];
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [result[i], result[j]] = [result[j] as T, result[i] as T];
+  }
+  return result;
+}
+
+export function describeConditions(c: NetworkConditions): string {
+  return `drop=${(c.dropRate * 100).toFixed(1)}% dup=${(c.duplicateRate * 100).toFixed(1)}% delay=${c.delayMinSteps}..${c.delayMaxSteps} long=${(c.longDelayRate * 100).toFixed(1)}%..${c.longDelayMaxSteps}`;
+}
