@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { KeelNode } from '../server/keel-node.js';
 import { isVoter } from '../raft/config.js';
 import { sendError, sendThrown } from './errors.js';
-import { FaultRulesError } from '../server/errors.js';
+import { FaultRulesError } from '../transport/fault-hooks.js';
 
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));

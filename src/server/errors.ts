@@ -27,7 +27,3 @@ export class KeelError extends Error {
     super(message);
   }
 }
-
-/** Fault rules an admin request sent that cannot be applied (re-exported so api/ reaches
- * the transport's fault hooks only through the server). */
-export { FaultRulesError } from '../transport/fault-hooks.js';
