@@ -21,7 +21,9 @@ import { freeBasePort } from './free-ports.js';
 import { describe, errorCode, http, tryHttp } from './http.js';
 import { SessionClient, WriteLoad, missingWrites, readPrefix, writeKeys } from './workload.js';
 import type { Acked, StoredKey } from './workload.js';
+import { RegisterClients } from './register-clients.js';
 import { waitFor } from './wait-for.js';
+import { checkHistory } from '../check/linearizability.js';
 
 /** Per test: longer than every deadline inside, so those fail first and say why. */
 const testTimeoutMs = 60_000;
@@ -276,6 +278,46 @@ test('a leader paused by SIGSTOP and resumed after a new election serves no stal
   });
 });
 
+test('reads and writes through random nodes across a leader crash and a partition form a linearizable history', { timeout: testTimeoutMs }, async () => {
+  await withCluster({}, async (cluster) => {
+    const clients = new RegisterClients({
+      clients: 6,
+      keys: ['e12/a', 'e12/b', 'e12/c', 'e12/d'],
+      pickUrl: () => cluster.randomRunningUrl(),
+      attemptTimeoutMs: cluster.requestTimeoutMs + 1_000,
+      operationsMax: 4_000,
+    });
+    const progress = async (more: number, what: string): Promise<void> => {
+      const target = clients.okCount + more;
+      await waitFor(async () => clients.okCount >= target, { timeoutMs: 15_000, what: `${more} more operations to succeed ${what}`, explain: () => cluster.describe() });
+    };
+    await progress(100, 'at the start');
+
+    // kill -9 the leader; carry on with the survivors; bring it back.
+    const first = await cluster.waitForLeader();
+    await cluster.kill(first.id);
+    await cluster.waitForLeader({ among: cluster.runningIds(), termAbove: first.term });
+    await progress(100, 'without the old leader');
+    await cluster.startNode(first.id);
+    await cluster.waitForLeader();
+
+    // Cut the current leader off; carry on with the majority; heal.
+    const second = await cluster.waitForLeader();
+    const majority = cluster.runningIds().filter((id) => id !== second.id);
+    await http(`${cluster.url(second.id)}/admin/faults`, { method: 'PUT', body: { rules: [{ peer: '*', direction: 'both', dropFraction: 1 }] } });
+    for (const id of majority) await http(`${cluster.url(id)}/admin/faults`, { method: 'PUT', body: { rules: [{ peer: second.id, direction: 'both', dropFraction: 1 }] } });
+    await cluster.waitForLeader({ among: majority, termAbove: second.term });
+    await progress(100, 'in the majority');
+    for (const id of cluster.runningIds()) await http(`${cluster.url(id)}/admin/faults`, { method: 'DELETE' });
+    await cluster.waitForLeader();
+    await progress(100, 'after healing');
+
+    const counts = await clients.stop();
+    const result = checkHistory(clients.events, { deadline: deadlineIn(20_000) });
+    assert.equal(result.status, 'linearizable', `history of ${JSON.stringify(counts)} operations: ${JSON.stringify(result, null, 1).slice(0, 3_000)}`);
+  });
+});
+
 test('a write retried with the same client session applies once', { timeout: testTimeoutMs }, async () => {
   await withCluster({}, async (cluster) => {
     const [a, b, c] = cluster.runningIds().map((id) => cluster.url(id)) as [string, string, string];
@@ -452,4 +494,9 @@ function isRunning(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+function deadlineIn(ms: number): () => boolean {
+  const end = performance.now() + ms;
+  return () => performance.now() >= end;
 }
