@@ -295,7 +295,7 @@ export class Cluster {
   // ---------------------------------------------------------------------------
 
   async status(id: number): Promise<NodeStatus> {
-    const answer = await http(`${this.url(id)}/status`, { timeoutMs: 2_000 });
+    const answer = await http(`${this.url(id)}/status`);
     if (answer.status !== 200) throw new Error(`GET /status of node ${id}: ${answer.status}`);
     return answer.body as NodeStatus;
   }
@@ -311,15 +311,16 @@ export class Cluster {
       this.nodes.map(async (n) => {
         if (n.suspended) return `  node ${n.id}: suspended (SIGSTOP)`;
         if (!n.running) return `  node ${n.id}: not running`;
+        const process = `pid ${n.child?.pid} ${processState(n.child?.pid)}`;
         try {
           const s = await this.status(n.id);
-          return `  node ${n.id}: ${s.role} term ${s.term} leader ${s.leader} commit ${s.commit} applied ${s.applied} log ${s.firstIndex}..${s.lastIndex} revision ${s.revision}`;
+          return `  node ${n.id} (${process}): ${s.role} term ${s.term} leader ${s.leader} commit ${s.commit} applied ${s.applied} log ${s.firstIndex}..${s.lastIndex} revision ${s.revision}`;
         } catch (error) {
-          return `  node ${n.id}: no status (${(error as Error).message})`;
+          return `  node ${n.id} (${process}): no status (${(error as Error).message})`;
         }
       }),
     );
-    return `cluster:\n${lines.join('\n')}`;
+    return `cluster at ${Date.now()} (epoch ms, as in the node logs):\n${lines.join('\n')}`;
   }
 
   /**
@@ -423,6 +424,22 @@ export async function withCluster(options: ClusterOptions, body: (cluster: Clust
     throw await cluster.failWith(error);
   } finally {
     await cluster.destroy();
+  }
+}
+
+/**
+ * The kernel's word on a process (Linux): R running, S sleeping, D waiting on the
+ * disk, T stopped, Z exited; with its CPU time so far. For failure messages.
+ */
+function processState(pid: number | undefined): string {
+  if (pid === undefined) return 'gone';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 3, 14 and 15 of stat(5): state, user and system time in clock ticks.
+    return `state ${fields[0]} cpu ${Number(fields[11]) + Number(fields[12])} ticks`;
+  } catch {
+    return 'state unknown';
   }
 }
 

@@ -15,10 +15,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { mainScript, withCluster } from './cluster-harness.js';
 import type { Cluster } from './cluster-harness.js';
 import { freeBasePort } from './free-ports.js';
-import { describe, errorCode, http, tryHttp } from './http.js';
+import { answerMarginMs, describe, errorCode, http, tryHttp } from './http.js';
+import type { HttpAnswer, HttpOptions } from './http.js';
 import { SessionClient, WriteLoad, missingWrites, readPrefix, writeKeys } from './workload.js';
 import type { Acked, StoredKey } from './workload.js';
 import { RegisterClients } from './register-clients.js';
@@ -42,6 +44,59 @@ async function assertAllReadable(cluster: Cluster, acked: readonly Acked[], pref
     const stored = await readPrefix(cluster.url(id), prefix, 'serializable');
     assert.deepEqual(missingWrites(acked, stored), [], `node ${id} (serializable) lacks acknowledged writes`);
   }
+}
+
+/** Replaces the fault rules of node `id` (see src/transport/fault-hooks.ts). */
+async function setFaults(cluster: Cluster, id: number, rules: object[]): Promise<void> {
+  const answer = await http(`${cluster.url(id)}/admin/faults`, { method: 'PUT', body: { rules } });
+  assert.equal(answer.status, 200, `PUT /admin/faults on node ${id}: ${describe(answer)}`);
+}
+
+/**
+ * Cuts node `id` off both ways on both sides: it drops everything to and from every
+ * peer, and each peer drops everything to and from it.
+ */
+async function isolate(cluster: Cluster, id: number): Promise<void> {
+  await setFaults(cluster, id, [{ peer: '*', direction: 'both', dropFraction: 1 }]);
+  for (const other of cluster.runningIds()) if (other !== id) await setFaults(cluster, other, [{ peer: id, direction: 'both', dropFraction: 1 }]);
+}
+
+/** Removes every fault rule on every running node. */
+async function healAll(cluster: Cluster): Promise<void> {
+  for (const id of cluster.runningIds()) {
+    const answer = await http(`${cluster.url(id)}/admin/faults`, { method: 'DELETE' });
+    assert.equal(answer.status, 200, `DELETE /admin/faults on node ${id}: ${describe(answer)}`);
+    assert.deepEqual((answer.body as { rules: unknown[] }).rules, []);
+  }
+}
+
+/**
+ * Sends a session write and, while it gets 503 or 504 (outcome unknown), sends it again
+ * unchanged: within a session that is safe, and the answer that ends it is the one
+ * the test judges. Setup writes use this so that a leader change can not fail them.
+ */
+async function settledWrite(url: string, options: HttpOptions): Promise<HttpAnswer> {
+  return waitFor(
+    async () => {
+      const answer = await http(url, options);
+      return answer.status === 503 || answer.status === 504 ? undefined : answer;
+    },
+    { timeoutMs: 20_000, what: `${options.method} ${url} to be answered other than 503/504` },
+  );
+}
+
+/** Every running node comes to answer /health 200 naming one leader, which says it leads. */
+async function assertHealthyEverywhere(cluster: Cluster): Promise<void> {
+  const ids = cluster.runningIds();
+  await waitFor(
+    async () => {
+      const answers = await Promise.all(ids.map((id) => http(`${cluster.url(id)}/health`)));
+      const leader = (answers[0]?.body as { leader?: number } | undefined)?.leader;
+      if (leader === undefined || !answers.every((a) => a.status === 200 && isDeepStrictEqual(a.body, { ok: true, leader }))) return false;
+      return (await cluster.status(leader)).role === 'leader';
+    },
+    { timeoutMs: 10_000, what: `/health 200 with one leader on nodes ${ids.join(', ')}`, explain: () => cluster.describe() },
+  );
 }
 
 function writeOptions(cluster: Cluster, keyPrefix: string, pickUrl = (): string => cluster.randomRunningUrl()) {
@@ -182,18 +237,11 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
     const old = await cluster.waitForLeader();
     const isolated = old.id;
     const majority = cluster.runningIds().filter((id) => id !== isolated);
-    // Cut both ways on both sides: the isolated node drops everything to and from
-    // every peer, and each peer drops everything to and from it.
-    const cut = async (id: number, rules: object[]): Promise<void> => {
-      const answer = await http(`${cluster.url(id)}/admin/faults`, { method: 'PUT', body: { rules } });
-      assert.equal(answer.status, 200, `PUT /admin/faults on node ${id}: ${describe(answer)}`);
-    };
-    await cut(isolated, [{ peer: '*', direction: 'both', dropFraction: 1 }]);
-    await Promise.all(majority.map((id) => cut(id, [{ peer: isolated, direction: 'both', dropFraction: 1 }])));
+    await isolate(cluster, isolated);
 
-    // The isolated minority cannot write: it answers 503 or 504 once the request
-    // timeout passes (http() fails if no answer comes within a margin after it).
-    const lost = await http(`${cluster.url(isolated)}/kv/e6/minority`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + 3_000 });
+    // The isolated minority cannot write: it answers 503, or 504 once its request
+    // timeout passes (http() fails if no answer comes within a margin after that).
+    const lost = await http(`${cluster.url(isolated)}/kv/e6/minority`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + answerMarginMs });
     assert.ok(lost.status === 503 || lost.status === 504, `minority write: ${describe(lost)}`);
 
     // The majority elects a leader in a higher term and writes.
@@ -207,18 +255,14 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
       what: `node ${isolated} to report no leader on /health`,
       explain: () => cluster.describe(),
     });
-    const refused = await http(`${cluster.url(isolated)}/kv/e6/minority2`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + 3_000 });
+    const refused = await http(`${cluster.url(isolated)}/kv/e6/minority2`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + answerMarginMs });
     assert.equal(refused.status, 503, describe(refused));
     assert.equal(refused.headers.get('retry-after'), '1');
-    const read = await http(`${cluster.url(isolated)}/kv/e6/a0`, { timeoutMs: cluster.requestTimeoutMs + 3_000 });
+    const read = await http(`${cluster.url(isolated)}/kv/e6/a0`, { timeoutMs: cluster.requestTimeoutMs + answerMarginMs });
     assert.ok(read.status === 503 || read.status === 504, `linearizable read on the minority: ${describe(read)}`);
 
     // Heal, then every node converges on the same revision and the same values.
-    for (const id of cluster.runningIds()) {
-      const answer = await http(`${cluster.url(id)}/admin/faults`, { method: 'DELETE' });
-      assert.equal(answer.status, 200, describe(answer));
-      assert.deepEqual((answer.body as { rules: unknown[] }).rules, []);
-    }
+    await healAll(cluster);
     const converged = await cluster.waitForConverged();
     assert.ok(converged.term >= fresh.term);
     const views = await Promise.all(cluster.runningIds().map((id) => readPrefix(cluster.url(id), 'e6/', 'serializable')));
@@ -251,18 +295,16 @@ test('kill -9 of the leader right after the last acknowledgement loses none of t
 test('a leader paused by SIGSTOP and resumed after a new election serves no stale read and loses no write', { timeout: testTimeoutMs }, async () => {
   await withCluster({}, async (cluster) => {
     const old = await cluster.waitForLeader();
-    const first = await http(`${cluster.url(old.id)}/kv/e11/k`, { method: 'PUT', body: 'old' });
-    assert.equal(first.status, 200, describe(first));
+    await new SessionClient(() => cluster.url(old.id), cluster.requestTimeoutMs + 1_000, 'e11').put('e11/k', 'old', performance.now() + 20_000);
     cluster.suspend(old.id);
     const others = cluster.runningIds();
     const fresh = await cluster.waitForLeader({ among: others, termAbove: old.term });
-    const second = await http(`${cluster.url(fresh.id)}/kv/e11/k`, { method: 'PUT', body: 'new' });
-    assert.equal(second.status, 200, describe(second));
+    await new SessionClient(() => cluster.url(fresh.id), cluster.requestTimeoutMs + 1_000, 'e11').put('e11/k', 'new', performance.now() + 20_000);
 
     // The old leader wakes up believing it leads. Hit it at once with reads and a write.
     cluster.resume(old.id);
     const oldUrl = cluster.url(old.id);
-    const timeoutMs = cluster.requestTimeoutMs + 3_000;
+    const timeoutMs = cluster.requestTimeoutMs + answerMarginMs;
     const reads = Array.from({ length: 5 }, () => http(`${oldUrl}/kv/e11/k`, { timeoutMs }));
     const write = new SessionClient(() => oldUrl, timeoutMs, 'e11').put('e11/after', 'woke', performance.now() + 20_000);
     for (const read of await Promise.all(reads)) {
@@ -304,11 +346,10 @@ test('reads and writes through random nodes across a leader crash and a partitio
     // Cut the current leader off; carry on with the majority; heal.
     const second = await cluster.waitForLeader();
     const majority = cluster.runningIds().filter((id) => id !== second.id);
-    await http(`${cluster.url(second.id)}/admin/faults`, { method: 'PUT', body: { rules: [{ peer: '*', direction: 'both', dropFraction: 1 }] } });
-    for (const id of majority) await http(`${cluster.url(id)}/admin/faults`, { method: 'PUT', body: { rules: [{ peer: second.id, direction: 'both', dropFraction: 1 }] } });
+    await isolate(cluster, second.id);
     await cluster.waitForLeader({ among: majority, termAbove: second.term });
     await progress(100, 'in the majority');
-    for (const id of cluster.runningIds()) await http(`${cluster.url(id)}/admin/faults`, { method: 'DELETE' });
+    await healAll(cluster);
     await cluster.waitForLeader();
     await progress(100, 'after healing');
 
@@ -322,7 +363,7 @@ test('a write retried with the same client session applies once', { timeout: tes
   await withCluster({}, async (cluster) => {
     const [a, b, c] = cluster.runningIds().map((id) => cluster.url(id)) as [string, string, string];
     const session = (seq: number): Record<string, string> => ({ 'x-keel-client-id': `e8-${process.pid}`, 'x-keel-seq': String(seq) });
-    const put = (url: string, value: string, seq: number) => http(`${url}/kv/e8/k`, { method: 'PUT', body: value, headers: session(seq) });
+    const put = (url: string, value: string, seq: number) => settledWrite(`${url}/kv/e8/k`, { method: 'PUT', body: value, headers: session(seq) });
     const get = async (): Promise<{ value: string; version: number; modRevision: number; revision: number }> => {
       const answer = await http(`${c}/kv/e8/k`);
       assert.equal(answer.status, 200, describe(answer));
@@ -357,7 +398,7 @@ test('a write retried with the same client session applies once', { timeout: tes
     assert.deepEqual(unchanged, kv);
 
     // A retried delete deletes once.
-    const deletes = await Promise.all([a, b].map((url) => http(`${url}/kv/e8/k`, { method: 'DELETE', headers: session(3) })));
+    const deletes = await Promise.all([a, b].map((url) => settledWrite(`${url}/kv/e8/k`, { method: 'DELETE', headers: session(3) })));
     for (const answer of deletes) assert.deepEqual(answer.body, { revision: kv.revision + 1, deleted: 1 }, describe(answer));
     assert.equal((await http(`${c}/kv/e8/k`)).status, 404);
   });
@@ -367,9 +408,7 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
   await withCluster({ env: { KEEL_VALUE_BYTES_MAX: '1024' } }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const url = cluster.url(leader.id);
-    const created = await http(`${url}/kv/e9/k`, { method: 'PUT', body: 'original' });
-    assert.equal(created.status, 200, describe(created));
-    const revision = (created.body as { revision: number }).revision;
+    const { revision } = await new SessionClient(() => url, cluster.requestTimeoutMs + 1_000, 'e9').put('e9/k', 'original', performance.now() + 20_000);
     const expectError = async (what: string, answer: Promise<Awaited<ReturnType<typeof http>>>, status: number, code: string): Promise<void> => {
       const got = await answer;
       assert.equal(got.status, status, `${what}: ${describe(got)}`);
@@ -399,12 +438,10 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
 
     const metrics = await http(`${url}/metrics`);
     assert.equal(metrics.status, 200);
-    assert.match(metrics.body as string, new RegExp(`^keel_raft_term ${leader.term}$`, 'm'));
-    for (const id of cluster.runningIds()) {
-      const health = await http(`${cluster.url(id)}/health`);
-      assert.equal(health.status, 200, describe(health));
-      assert.deepEqual(health.body, { ok: true, leader: leader.id });
-    }
+    const term = /^keel_raft_term (\d+)$/m.exec(metrics.body as string);
+    assert.ok(term, 'GET /metrics has keel_raft_term');
+    assert.ok(Number(term[1]) >= leader.term, `keel_raft_term ${term[1]} is the current term (at least ${leader.term})`);
+    await assertHealthyEverywhere(cluster);
 
     // Stop both followers: the leader loses its quorum, steps down, and says so.
     const followers = cluster.runningIds().filter((id) => id !== leader.id);
@@ -425,12 +462,7 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
 
     // One follower back: a quorum again, and /health says 200 everywhere.
     await cluster.startNode(followers[0] as number);
-    const back = await cluster.waitForLeader();
-    for (const id of cluster.runningIds()) {
-      const answer = await http(`${cluster.url(id)}/health`);
-      assert.equal(answer.status, 200, describe(answer));
-      assert.deepEqual(answer.body, { ok: true, leader: back.id });
-    }
+    await assertHealthyEverywhere(cluster);
     const after = await http(`${url}/kv/e9/k`);
     assert.equal((after.body as { value: string }).value, 'original');
   });
@@ -452,10 +484,14 @@ test('keel cluster up --detach starts a cluster that keel cluster down stops', {
     assert.match(up.stdout, /cluster down/);
 
     // The cluster it started works: every node follows one leader, and a write through one is read through another.
-    const leaders = await Promise.all(endpoints.map(async (endpoint) => (await http(`${endpoint}/health`)).body as { leader: number }));
-    assert.equal(new Set(leaders.map((h) => h.leader)).size, 1, JSON.stringify(leaders));
-    const put = await http(`${endpoints[0]}/kv/e10/k`, { method: 'PUT', body: 'up' });
-    assert.equal(put.status, 200, describe(put));
+    await waitFor(
+      async () => {
+        const health = await Promise.all(endpoints.map((endpoint) => http(`${endpoint}/health`)));
+        return health.every((h) => h.status === 200) && new Set(health.map((h) => (h.body as { leader: number }).leader)).size === 1;
+      },
+      { timeoutMs: 10_000, what: 'every node of the cluster to report the same leader on /health' },
+    );
+    await new SessionClient(() => endpoints[0] as string, 5_000, 'e10').put('e10/k', 'up', performance.now() + 20_000);
     const get = await http(`${endpoints[2]}/kv/e10/k`);
     assert.equal((get.body as { value: string }).value, 'up', describe(get));
 

@@ -24,7 +24,15 @@ export class HttpUnreachable extends Error {
   override name = 'HttpUnreachable';
 }
 
-export const httpTimeoutMsDefault = 5_000;
+/**
+ * How long the tests give a node to answer beyond its own request timeout (after which
+ * it must answer, 504 at worst) before they call it unresponsive. Generous on purpose:
+ * on a loaded or briefly paused machine every process can stall at once, and such a
+ * stall must not read as a node that never answers.
+ */
+export const answerMarginMs = 10_000;
+
+export const httpTimeoutMsDefault = 10_000;
 
 export async function http(url: string, options: HttpOptions = {}): Promise<HttpAnswer> {
   const { method = 'GET', body, timeoutMs = httpTimeoutMsDefault } = options;

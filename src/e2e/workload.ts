@@ -135,7 +135,7 @@ export async function writeKeys(options: Omit<WriteLoadOptions, 'writesMax'> & {
 /** Every key under `prefix` as node `url` reads it, with the given consistency. */
 export async function readPrefix(url: string, prefix: string, consistency: 'linearizable' | 'serializable'): Promise<Map<string, StoredKey>> {
   const target = `${url}/kv?prefix=${encodeURIComponent(prefix)}&consistency=${consistency}`;
-  const answer = await http(target, { timeoutMs: 5_000 });
+  const answer = await http(target);
   if (answer.status !== 200) throw new Error(`GET ${target}: ${describe(answer)}`);
   const body = answer.body as { kvs: (StoredKey & { key: string })[]; count: number; more: boolean };
   if (body.more || body.count !== body.kvs.length) throw new Error(`GET ${target}: ${body.kvs.length} of ${body.count} keys listed (more: ${body.more})`);
