@@ -22,6 +22,8 @@ const allowed = {
   client: ['lib', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
   cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'node', 'pkg'],
+  // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
+  e2e: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
 };
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 

@@ -37,8 +37,8 @@ describe('endpoints', () => {
   it('reads --endpoints, then KEEL_ENDPOINTS, then the defaults', () => {
     assert.deepEqual(resolveEndpoints('a:1, http://b:2/', { KEEL_ENDPOINTS: 'http://c:3' }), ['http://a:1', 'http://b:2']);
     assert.deepEqual(resolveEndpoints(undefined, { KEEL_ENDPOINTS: 'http://c:3,http://d:4' }), ['http://c:3', 'http://d:4']);
-    assert.deepEqual(resolveEndpoints(undefined, { KEEL_ENDPOINTS: '  ' }), ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381']);
-    assert.deepEqual(resolveEndpoints(undefined, {}), ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381']);
+    assert.deepEqual(resolveEndpoints(undefined, { KEEL_ENDPOINTS: '  ' }), ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
+    assert.deepEqual(resolveEndpoints(undefined, {}), ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
   });
 
   it('refuses an empty list or a bad URL', () => {

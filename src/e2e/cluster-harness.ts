@@ -1,0 +1,465 @@
+/**
+ * A cluster of real `keel start` processes on 127.0.0.1, for end-to-end tests.
+ *
+ * Each node has its own ports (free, and kept across restarts, see free-ports.ts) and
+ * its own temporary data directory (which also holds the node's log, appended to by
+ * every start). Nodes can be killed (-9), stopped (SIGTERM, which must exit 0) and
+ * started again on the same ports and data. Every wait is for a condition the nodes
+ * report over HTTP, with a deadline.
+ *
+ * Clean-up is unconditional: `withCluster` kills every process and removes every
+ * directory whatever the test did, and a process 'exit' hook kills any node a crashed
+ * test run left behind. A node that exits when the test did not ask it to is a crash,
+ * and fails the test (with the tail of its log).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePorts } from './free-ports.js';
+import { http, tryHttp } from './http.js';
+import { waitFor } from './wait-for.js';
+
+export const mainScript = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+export const host = '127.0.0.1';
+
+export interface ClusterOptions {
+  readonly size?: number;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly requestTimeoutMs?: number;
+  readonly snapshotEveryEntries?: number;
+  /** Further settings as KEEL_* variables (e.g. KEEL_VALUE_BYTES_MAX). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** What GET /status answers. */
+export interface NodeStatus {
+  readonly id: number;
+  readonly role: 'follower' | 'preCandidate' | 'candidate' | 'leader';
+  readonly term: number;
+  readonly leader: number;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly revision: number;
+  readonly compactedRevision: number;
+  readonly pendingWrites: number;
+  readonly pendingReads: number;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const defaults = {
+  size: 3,
+  tickMs: 20,
+  electionTicks: 15,
+  requestTimeoutMs: 2_000,
+} as const;
+
+/** How long a node may take to start answering HTTP, and to stop on SIGTERM. */
+const startTimeoutMs = 15_000;
+const stopTimeoutMs = 10_000;
+const logTailLines = 25;
+
+/** Every child of this process, killed if the test process exits with them alive. */
+const liveChildren = new Set<ChildProcess>();
+const killLiveChildren = (): void => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+};
+process.once('exit', killLiveChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killLiveChildren();
+    // The handler is gone now: the signal's default action ends this process.
+    process.kill(process.pid, signal);
+  });
+}
+
+export class ClusterNode {
+  readonly url: string;
+  child: ChildProcess | undefined;
+  exited: Promise<Exit> | undefined;
+  /** Set before the harness kills or stops the node, so its exit is not a crash. */
+  exitExpected = false;
+  /** Paused with SIGSTOP: alive, but answers nothing until resumed. */
+  suspended = false;
+  starts = 0;
+  /** Where the log of the current (or last) start begins. */
+  logOffset = 0;
+
+  constructor(
+    readonly id: number,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly dataDir: string,
+  ) {
+    this.url = `http://${host}:${clientPort}`;
+  }
+
+  get logPath(): string {
+    return join(this.dataDir, 'node.log');
+  }
+
+  /** Alive and not suspended: it answers requests. */
+  get running(): boolean {
+    return this.child !== undefined && !this.suspended;
+  }
+
+  /** The node's log since its last start. */
+  logSinceStart(): string {
+    try {
+      return readFileSync(this.logPath).subarray(this.logOffset).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+export class Cluster {
+  readonly crashes: string[] = [];
+  private destroyed: Promise<void> | undefined;
+
+  private constructor(
+    readonly nodes: readonly ClusterNode[],
+    private readonly args: readonly string[],
+    private readonly env: NodeJS.ProcessEnv,
+    readonly requestTimeoutMs: number,
+  ) {}
+
+  /** Starts every node and waits for a leader that all of them follow. */
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const size = options.size ?? defaults.size;
+    const ports = await freePorts(2 * size);
+    const nodes: ClusterNode[] = [];
+    for (let i = 0; i < size; i++) {
+      const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
+      nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir));
+    }
+    const members = nodes.map((n) => `${n.id}=${host}:${n.peerPort}:${n.clientPort}`).join(',');
+    const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
+    const args = [
+      '--members', members,
+      '--cluster-id', `e2e-${process.pid}`,
+      '--tick-ms', String(options.tickMs ?? defaults.tickMs),
+      '--election-ticks', String(options.electionTicks ?? defaults.electionTicks),
+      '--request-timeout-ms', String(requestTimeoutMs),
+      '--enable-fault-injection',
+      '--log-level', 'info',
+      ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
+    ];
+    // Only the settings a test chooses: none leak in from the environment running it.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
+    Object.assign(env, options.env);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs);
+    try {
+      await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
+      await cluster.waitForLeader();
+    } catch (error) {
+      const failure = await cluster.failWith(error);
+      await cluster.destroy();
+      throw failure;
+    }
+    return cluster;
+  }
+
+  node(id: number): ClusterNode {
+    const node = this.nodes.find((n) => n.id === id);
+    if (!node) throw new Error(`no node ${id} in this cluster`);
+    return node;
+  }
+
+  url(id: number): string {
+    return this.node(id).url;
+  }
+
+  runningIds(): number[] {
+    return this.nodes.filter((n) => n.running).map((n) => n.id);
+  }
+
+  /** A running node chosen at random (writes and reads "through random nodes"). */
+  randomRunningUrl(): string {
+    const running = this.nodes.filter((n) => n.running);
+    if (running.length === 0) throw new Error('no node is running');
+    return (running[Math.floor(Math.random() * running.length)] as ClusterNode).url;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Processes
+  // ---------------------------------------------------------------------------
+
+  /** Starts node `id` (again: same ports, same data) and waits until it answers HTTP. */
+  async startNode(id: number): Promise<void> {
+    const node = this.node(id);
+    if (node.running) throw new Error(`node ${id} is already running`);
+    node.logOffset = fileSize(node.logPath);
+    node.exitExpected = false;
+    node.starts++;
+    const logFd = openSync(node.logPath, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args], {
+        stdio: ['ignore', logFd, logFd],
+        env: this.env,
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    liveChildren.add(child);
+    node.child = child;
+    node.exited = new Promise<Exit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        liveChildren.delete(child);
+        if (node.child === child) node.child = undefined;
+        if (!node.exitExpected) this.crashes.push(`node ${id} exited by itself (${signal ?? `code ${code}`}); its log ends:\n${logTail(node)}`);
+        resolve({ code, signal });
+      });
+    });
+    await waitFor(
+      async () => {
+        if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
+        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000 }))?.status === 200;
+      },
+      { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
+    );
+  }
+
+  /** kill -9: the node loses nothing it fsynced, and nothing else is flushed. */
+  async kill(id: number): Promise<Exit> {
+    return this.signal(id, 'SIGKILL');
+  }
+
+  /** SIGTERM: a graceful stop, which must end with exit code 0 within stopTimeoutMs. */
+  async stop(id: number): Promise<void> {
+    const node = this.node(id);
+    const child = node.child;
+    if (!child || !node.exited) throw new Error(`node ${id} is not running`);
+    node.exitExpected = true;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      node.exited,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (exit === undefined) {
+      child.kill('SIGKILL');
+      await node.exited;
+      throw new Error(`node ${id} did not stop within ${stopTimeoutMs} ms of SIGTERM; its log ends:\n${logTail(node)}`);
+    }
+    if (exit.code !== 0) throw new Error(`node ${id} stopped on SIGTERM with ${exit.signal ?? `code ${exit.code}`}; its log ends:\n${logTail(node)}`);
+  }
+
+  /** SIGSTOP: the process freezes (as on a long GC pause or a stalled VM) and keeps its sockets. */
+  suspend(id: number): void {
+    const node = this.node(id);
+    if (!node.running || !node.child) throw new Error(`node ${id} is not running`);
+    node.child.kill('SIGSTOP');
+    node.suspended = true;
+  }
+
+  /** SIGCONT: the process resumes where it froze, its timers long overdue. */
+  resume(id: number): void {
+    const node = this.node(id);
+    if (!node.suspended || !node.child) throw new Error(`node ${id} is not suspended`);
+    node.child.kill('SIGCONT');
+    node.suspended = false;
+  }
+
+  async restart(id: number, how: 'kill' | 'stop'): Promise<void> {
+    if (how === 'kill') await this.kill(id);
+    else await this.stop(id);
+    await this.startNode(id);
+  }
+
+  private async signal(id: number, signal: NodeJS.Signals): Promise<Exit> {
+    const node = this.node(id);
+    const child = node.child;
+    if (!child || !node.exited) throw new Error(`node ${id} is not running`);
+    node.exitExpected = true;
+    child.kill(signal);
+    return node.exited;
+  }
+
+  // ---------------------------------------------------------------------------
+  // What the nodes say
+  // ---------------------------------------------------------------------------
+
+  async status(id: number): Promise<NodeStatus> {
+    const answer = await http(`${this.url(id)}/status`);
+    if (answer.status !== 200) throw new Error(`GET /status of node ${id}: ${answer.status}`);
+    return answer.body as NodeStatus;
+  }
+
+  async statuses(ids: readonly number[]): Promise<Map<number, NodeStatus>> {
+    const all = await Promise.all(ids.map(async (id) => [id, await this.status(id)] as const));
+    return new Map(all);
+  }
+
+  /** A one-line summary of every node, for error messages. */
+  async describe(): Promise<string> {
+    const lines = await Promise.all(
+      this.nodes.map(async (n) => {
+        if (n.suspended) return `  node ${n.id}: suspended (SIGSTOP)`;
+        if (!n.running) return `  node ${n.id}: not running`;
+        const process = `pid ${n.child?.pid} ${processState(n.child?.pid)}`;
+        try {
+          const s = await this.status(n.id);
+          return `  node ${n.id} (${process}): ${s.role} term ${s.term} leader ${s.leader} commit ${s.commit} applied ${s.applied} log ${s.firstIndex}..${s.lastIndex} revision ${s.revision}`;
+        } catch (error) {
+          return `  node ${n.id} (${process}): no status (${(error as Error).message})`;
+        }
+      }),
+    );
+    return `cluster at ${Date.now()} (epoch ms, as in the node logs):\n${lines.join('\n')}`;
+  }
+
+  /**
+   * Waits until every node of `among` (default: the running ones) follows the same
+   * leader in the same term, that leader is one of them and says it leads, and the
+   * term is above `termAbove`.
+   */
+  async waitForLeader(options: { among?: readonly number[]; termAbove?: number; timeoutMs?: number } = {}): Promise<{ id: number; term: number }> {
+    const among = options.among ?? this.runningIds();
+    const termAbove = options.termAbove ?? 0;
+    return waitFor(
+      async () => {
+        const statuses = await this.statuses(among);
+        const first = statuses.get(among[0] as number) as NodeStatus;
+        const leader = statuses.get(first.leader);
+        if (!leader || leader.role !== 'leader' || first.term <= termAbove) return undefined;
+        for (const s of statuses.values()) if (s.leader !== first.leader || s.term !== first.term) return undefined;
+        return { id: first.leader, term: first.term };
+      },
+      { timeoutMs: options.timeoutMs ?? 10_000, what: `a leader followed by nodes ${among.join(', ')}${termAbove ? ` in a term above ${termAbove}` : ''}`, explain: () => this.describe() },
+    );
+  }
+
+  /**
+   * Waits until every node of `ids` has applied everything the leader had committed
+   * when this was called (so their serializable reads see every acknowledged write).
+   */
+  async waitForCaughtUp(ids: readonly number[], timeoutMs = 10_000): Promise<number> {
+    const leader = await this.waitForLeader({ among: this.runningIds(), timeoutMs });
+    const commit = (await this.status(leader.id)).commit;
+    await waitFor(
+      async () => {
+        const statuses = await this.statuses(ids);
+        return [...statuses.values()].every((s) => s.applied >= commit);
+      },
+      { timeoutMs, what: `nodes ${ids.join(', ')} to apply up to the leader's commit index ${commit}`, explain: () => this.describe() },
+    );
+    return commit;
+  }
+
+  /** Waits until every running node reports the same commit, applied index and revision. */
+  async waitForConverged(timeoutMs = 10_000): Promise<NodeStatus> {
+    const ids = this.runningIds();
+    return waitFor(
+      async () => {
+        const all = [...(await this.statuses(ids)).values()];
+        const first = all[0] as NodeStatus;
+        const same = all.every((s) => s.commit === first.commit && s.applied === first.commit && s.revision === first.revision && s.term === first.term && s.leader === first.leader && s.leader !== 0);
+        return same ? first : undefined;
+      },
+      { timeoutMs, what: `nodes ${ids.join(', ')} to converge on one commit index and revision`, explain: () => this.describe() },
+    );
+  }
+
+  // ---------------------------------------------------------------------------
+  // The end of a test
+  // ---------------------------------------------------------------------------
+
+  assertNoCrashes(): void {
+    if (this.crashes.length > 0) throw new Error(`${this.crashes.length} node(s) crashed:\n${this.crashes.join('\n')}`);
+  }
+
+  /** An error carrying `error`'s message, the cluster's state and each node's log tail. */
+  async failWith(error: unknown): Promise<Error> {
+    const message = error instanceof Error ? error.message : String(error);
+    const logs = this.nodes.map((n) => `--- node ${n.id} log (${n.logPath}) ends:\n${logTail(n)}`).join('\n');
+    const crashes = this.crashes.length > 0 ? `\ncrashes:\n${this.crashes.join('\n')}` : '';
+    const state = await this.describe().catch(() => '');
+    return new Error(`${message}\n${state}${crashes}\n${logs}`, { cause: error });
+  }
+
+  /** Kills every node and removes every directory. Safe to call more than once. */
+  destroy(): Promise<void> {
+    this.destroyed ??= (async () => {
+      await Promise.all(
+        this.nodes.map(async (n) => {
+          if (n.child && n.exited) {
+            n.exitExpected = true;
+            n.child.kill('SIGKILL');
+            await n.exited;
+          }
+        }),
+      );
+      await Promise.all(this.nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
+    })();
+    return this.destroyed;
+  }
+}
+
+/**
+ * Runs `body` against a fresh cluster, then checks that no node crashed. Whatever
+ * happens, every process is killed and every directory removed; a failure carries the
+ * cluster's state and the tail of each node's log.
+ */
+export async function withCluster(options: ClusterOptions, body: (cluster: Cluster) => Promise<void>): Promise<void> {
+  const cluster = await Cluster.start(options);
+  try {
+    await body(cluster);
+    cluster.assertNoCrashes();
+  } catch (error) {
+    throw await cluster.failWith(error);
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+/**
+ * The kernel's word on a process (Linux): R running, S sleeping, D waiting on the
+ * disk, T stopped, Z exited; with its CPU time so far. For failure messages.
+ */
+function processState(pid: number | undefined): string {
+  if (pid === undefined) return 'gone';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 3, 14 and 15 of stat(5): state, user and system time in clock ticks.
+    return `state ${fields[0]} cpu ${Number(fields[11]) + Number(fields[12])} ticks`;
+  } catch {
+    return 'state unknown';
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function logTail(node: ClusterNode): string {
+  const lines = readLog(node.logPath).trimEnd().split('\n').slice(-logTailLines);
+  return lines.map((line) => `    ${line.length > 400 ? `${line.slice(0, 400)}...` : line}`).join('\n');
+}

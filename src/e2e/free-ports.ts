@@ -1,0 +1,72 @@
+/**
+ * Free TCP ports on 127.0.0.1 for nodes that must keep their ports across restarts.
+ *
+ * Why not simply bind port 0 and pass on what the OS picked? Port 0 draws from the
+ * ephemeral range, and so does every outgoing connection: while a node is down (killed,
+ * about to restart), its peers keep dialing it, and any of those outgoing sockets, or
+ * a socket of another test process, may take its port number as a source port; the
+ * node then cannot listen again. So ports are drawn below the ephemeral range, which
+ * the OS never hands out on its own, and each is checked by binding it. Ports handed
+ * out by this process are never handed out twice.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+const host = '127.0.0.1';
+const lowestPort = 10_000;
+const attemptsMax = 1_000;
+const handedOut = new Set<number>();
+
+/** The first port of the ephemeral range (Linux reads it from /proc; 32768 elsewhere). */
+function ephemeralLow(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && Number.isInteger(low) && low > lowestPort + 1_000) return low;
+  } catch {
+    // Not Linux: use the IANA range's start.
+  }
+  return 32_768;
+}
+
+/** Whether `port` can be listened on right now. */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** `count` distinct ports that are free now and outside the ephemeral range. */
+export async function freePorts(count: number): Promise<number[]> {
+  const high = ephemeralLow();
+  const ports: number[] = [];
+  for (let attempt = 0; ports.length < count; attempt++) {
+    if (attempt >= attemptsMax) throw new Error(`found only ${ports.length} of ${count} free ports below ${high} in ${attemptsMax} attempts`);
+    const port = lowestPort + Math.floor(Math.random() * (high - lowestPort));
+    if (handedOut.has(port) || ports.includes(port)) continue;
+    if (await canListen(port)) ports.push(port);
+  }
+  for (const p of ports) handedOut.add(p);
+  return ports;
+}
+
+/**
+ * A base port such that base + offset + i is free for every offset in `offsets` and
+ * i < count (for `keel cluster up --base-port`, which uses base.. and base+100..).
+ */
+export async function freeBasePort(count: number, offsets: readonly number[]): Promise<number> {
+  const span = Math.max(...offsets) + count;
+  const high = ephemeralLow() - span;
+  for (let attempt = 0; attempt < attemptsMax; attempt++) {
+    const base = lowestPort + Math.floor(Math.random() * (high - lowestPort));
+    const ports = offsets.flatMap((offset) => Array.from({ length: count }, (_, i) => base + offset + i));
+    if (ports.some((p) => handedOut.has(p))) continue;
+    const free = await Promise.all(ports.map(canListen));
+    if (free.every(Boolean)) {
+      for (const p of ports) handedOut.add(p);
+      return base;
+    }
+  }
+  throw new Error(`found no free block of ports below ${ephemeralLow()} in ${attemptsMax} attempts`);
+}
