@@ -139,9 +139,14 @@ export class Cluster {
     const size = options.size ?? defaults.size;
     const ports = await freePorts(2 * size);
     const nodes: ClusterNode[] = [];
-    for (let i = 0; i < size; i++) {
-      const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-      nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir));
+    try {
+      for (let i = 0; i < size; i++) {
+        const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
+        nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir));
+      }
+    } catch (error) {
+      await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
+      throw error;
     }
     const members = nodes.map((n) => `${n.id}=${host}:${n.peerPort}:${n.clientPort}`).join(',');
     const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
