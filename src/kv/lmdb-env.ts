@@ -18,10 +18,6 @@
  *   - 'relaxed' (the default): MDB_NOMETASYNC. Each commit fsyncs the data pages but not
  *     the meta page; a system crash may undo the last transactions, never corrupt the
  *     file (LMDB keeps ACI, loses only D). Replay covers what was undone.
- *   - 'background': lmdb-js's overlapping sync. A commit returns at once and is
- *     fsynced by a background thread; until then the previous durable state stays the
- *     one a crash falls back to, so the file is never corrupt. The node runtime uses it:
- *     apply runs on the event loop, and an fsync there would stall every request.
  *   - 'full': LMDB's default, both fsynced at each commit; for a store used without a log.
  *   - 'none': MDB_NOSYNC, no fsync at all: a system crash (not a process crash) can
  *     corrupt the file. Only for tests, simulations and benchmarks.
@@ -35,7 +31,7 @@
 import { open, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 
-export type SyncMode = 'background' | 'relaxed' | 'full' | 'none';
+export type SyncMode = 'relaxed' | 'full' | 'none';
 
 export const PAGE_BYTES = 8192;
 
@@ -73,13 +69,7 @@ export interface KvEnv {
 export function openKvEnv(path: string, sync: SyncMode): KvEnv {
   mkdirSync(path, { recursive: true });
   const syncOptions =
-    sync === 'none'
-      ? { noSync: true }
-      : sync === 'background'
-        ? { overlappingSync: true }
-        : sync === 'relaxed'
-          ? { noMetaSync: true, overlappingSync: false }
-          : { overlappingSync: false };
+    sync === 'none' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
   const root = open<Buffer, Uint8Array>({
     path,
     pageSize: PAGE_BYTES,

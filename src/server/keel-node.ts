@@ -100,9 +100,10 @@ export class KeelNode {
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
-    // The WAL is the source of truth, so the store need not fsync on the event loop:
-    // after a crash it restarts from an older state and the log replays the rest.
-    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'background' });
+    // Relaxed sync (lmdb-env.ts): a system crash may undo the store's last commits but
+    // never corrupts it, and the WAL replays what was undone. Measured faster per apply
+    // than lmdb-js's overlapping sync here.
+    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'relaxed' });
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
       // A snapshot installed from the leader reached the disk, but the state machine
