@@ -199,6 +199,25 @@ export type Message =
 
 export type MessageType = Message['type'];
 
+/** A stable number per message type: the transport's wire tag, and what traces and
+ * fingerprints record. Never renumber one: peers of different versions must agree. */
+export const messageTypeNumbers: Readonly<Record<MessageType, number>> = {
+  vote: 1,
+  preVote: 2,
+  voteResponse: 3,
+  preVoteResponse: 4,
+  append: 5,
+  appendResponse: 6,
+  heartbeat: 7,
+  heartbeatResponse: 8,
+  snapshot: 9,
+  snapshotResponse: 10,
+  timeoutNow: 11,
+  readIndex: 12,
+  readIndexResponse: 13,
+  propose: 14,
+};
+
 /**
  * What the core asks the runtime to do. The runtime's contract, in this order:
  *   1. persist `snapshot` (if any), `entries` (overwriting the log from

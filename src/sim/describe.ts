@@ -1,32 +1,11 @@
-import type { Entry, HardState, Message, MessageType, Snapshot } from '../raft/types.js';
+import type { Entry, HardState, Message, Snapshot } from '../raft/types.js';
+import { messageTypeNumbers } from '../raft/types.js';
 
 /** Short readable forms of the core's data, for trace lines. */
 
-const typeCodes: Record<MessageType, number> = {
-  vote: 1,
-  voteResponse: 2,
-  preVote: 3,
-  preVoteResponse: 4,
-  append: 5,
-  appendResponse: 6,
-  heartbeat: 7,
-  heartbeatResponse: 8,
-  snapshot: 9,
-  snapshotResponse: 10,
-  timeoutNow: 11,
-  readIndex: 12,
-  readIndexResponse: 13,
-  propose: 14,
-};
-
-/** A stable number per message type, for the run's fingerprint. */
-export function messageTypeCode(type: MessageType): number {
-  return typeCodes[type];
-}
-
 /** The numbers of a message that go into the fingerprint. */
 export function messageNumbers(message: Message): number[] {
-  return [message.from, message.to, typeCodes[message.type], message.term];
+  return [message.from, message.to, messageTypeNumbers[message.type], message.term];
 }
 
 export function describeMessage(message: Message): string {

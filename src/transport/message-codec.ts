@@ -36,6 +36,7 @@ import type {
   MessageType,
   SnapshotMeta,
 } from '../raft/types.js';
+import { messageTypeNumbers } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { assert, unreachable } from '../lib/assert.js';
 import { ByteReader, ByteWriter } from './binary.js';
@@ -52,23 +53,8 @@ export class MessageDecodeError extends Error {
   }
 }
 
-/** Wire tags. Never renumber one: peers of different versions must agree. */
-export const messageTags: Readonly<Record<MessageType, number>> = {
-  vote: 1,
-  preVote: 2,
-  voteResponse: 3,
-  preVoteResponse: 4,
-  append: 5,
-  appendResponse: 6,
-  heartbeat: 7,
-  heartbeatResponse: 8,
-  snapshot: 9,
-  snapshotResponse: 10,
-  timeoutNow: 11,
-  readIndex: 12,
-  readIndexResponse: 13,
-  propose: 14,
-};
+/** Wire tags (raft/types.ts): never renumber one. */
+export const messageTags = messageTypeNumbers;
 
 const typesByTag: readonly (MessageType | undefined)[] = (() => {
   const table: (MessageType | undefined)[] = [];
