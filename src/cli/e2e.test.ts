@@ -6,17 +6,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
 import { KeelClientError } from '../client/errors.js';
-import { RealCluster, runKeel } from './testing.js';
+import { Cluster } from '../e2e/cluster-harness.js';
+import { runKeel } from './testing.js';
 
 describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
-  let cluster: RealCluster;
+  let cluster: Cluster;
+  let endpoints: string[];
   let env: Record<string, string>;
   before(async () => {
-    cluster = await RealCluster.start({ nodes: 3 });
-    env = { KEEL_ENDPOINTS: cluster.endpoints().join(',') };
+    cluster = await Cluster.start({ size: 3 });
+    endpoints = cluster.nodes.map((node) => node.url);
+    env = { KEEL_ENDPOINTS: endpoints.join(',') };
   });
   after(async () => {
-    await cluster?.stop();
+    await cluster?.destroy();
   });
 
   it('put, get, del and scan through the command line', async () => {
@@ -65,7 +68,7 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
   });
 
   it('finds the cluster from one endpoint', async () => {
-    const put = await runKeel(['put', 'e2e/one', 'x', '--endpoints', cluster.endpoints()[2]!], {});
+    const put = await runKeel(['put', 'e2e/one', 'x', '--endpoints', endpoints[2]!], {});
     assert.equal(put.code, 0, put.stderr);
   });
 
@@ -103,7 +106,7 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
   });
 
   it('the library writes a batch atomically and reads it back', async () => {
-    const client = new KeelClient({ endpoints: cluster.endpoints() });
+    const client = new KeelClient({ endpoints: endpoints });
     const result = await client.batch([
       { op: 'set', key: 'e2e/b1', value: '1' },
       { op: 'set', key: 'e2e/b2', value: '2' },
@@ -116,7 +119,7 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
 
   // Last: it kills the leader.
   it('keeps writing through the loss of the leader, applying each acknowledged write once', async () => {
-    const client = new KeelClient({ endpoints: cluster.endpoints(), timeoutMs: 2_000, retryBudgetMs: 30_000, retries: 30 });
+    const client = new KeelClient({ endpoints: endpoints, timeoutMs: 2_000, retryBudgetMs: 30_000, retries: 30 });
     const leader = await cluster.waitForLeader();
     let acknowledged = 0;
     let unknown = 0;
@@ -137,7 +140,7 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
     })();
     // Kill the leader once some writes have gone through.
     await tenAcknowledged;
-    await cluster.kill(leader);
+    await cluster.kill(leader.id);
     await writes;
     const newLeader = await cluster.waitForLeader();
     assert.notEqual(newLeader.id, leader.id);

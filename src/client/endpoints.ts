@@ -17,7 +17,7 @@ export function normalizeEndpoint(endpoint: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new RangeError(`invalid endpoint ${JSON.stringify(endpoint)}: expected a URL like http://127.0.0.1:2379`);
+    throw new RangeError(`invalid endpoint ${JSON.stringify(endpoint)}: expected a URL like http://127.0.0.1:7001`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new RangeError(`invalid endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);

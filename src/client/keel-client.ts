@@ -37,7 +37,7 @@ import type {
 } from './types.js';
 
 export interface KeelClientOptions {
-  /** Client URLs of some or all nodes, e.g. ['http://127.0.0.1:2379']. The rest are learned. */
+  /** Client URLs of some or all nodes, e.g. ['http://127.0.0.1:7001']. The rest are learned. */
   readonly endpoints: readonly string[];
   /** Each HTTP request is abandoned after this long. Default 6000 ms (the server gives up at 5000). */
   readonly timeoutMs?: number;

@@ -40,12 +40,11 @@ import type { Logger } from './logger.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
-export interface NodeStatus extends Omit<RaftStatus, 'peers'> {
+export interface NodeStatus extends RaftStatus {
   readonly revision: number;
   readonly compactedRevision: number;
   readonly pendingWrites: number;
   readonly pendingReads: number;
-  readonly peers: RaftStatus['peers'];
 }
 
 export interface NodeCounters {
@@ -152,7 +151,7 @@ export class KeelNode {
     if (!proposed.ok) throw refusalToError(proposed);
     this.counters.writes++;
     const promise = new Promise<CommandResult>((resolve, reject) => {
-      this.writes.add(requestId, { index: proposed.index, term: this.raft.status().term, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+      this.writes.add(requestId, { index: proposed.index, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
     });
     this.schedule();
     return promise;

@@ -3,7 +3,7 @@
  * ReadIndex comes back and the state machine catches up to it. Each has a deadline;
  * the node's tick sweeps expired ones.
  */
-import type { LogIndex, Term } from '../raft/types.js';
+import type { LogIndex } from '../raft/types.js';
 import { KeelError } from './errors.js';
 
 interface Waiter<T> {
@@ -15,7 +15,6 @@ interface Waiter<T> {
 export interface PendingWrite<T> extends Waiter<T> {
   /** Where the leader appended it (undefined when forwarded to another leader). */
   readonly index: LogIndex | undefined;
-  readonly term: Term;
 }
 
 export class PendingWrites<T> {
