@@ -26,6 +26,10 @@ const kvStatus: Record<KvErrorCode, number> = {
   FUTURE_REV: 400,
   KEY_NOT_FOUND: 404,
   SESSION_EXPIRED: 409,
+  LEASE_NOT_FOUND: 404,
+  LEASE_EXISTS: 409,
+  LEASE_TTL_TOO_LARGE: 400,
+  TOO_MANY_LEASES: 429,
 };
 
 const keelStatus: Record<KeelErrorCode, number> = {

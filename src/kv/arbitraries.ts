@@ -41,7 +41,7 @@ export const putArb: fc.Arbitrary<RequestOp> = fc
   .record({
     key: keyArb,
     value: valueArb,
-    lease: fc.constantFrom(0, 0, 0, 7, 9),
+    lease: fc.constantFrom(0, 0, 0, 7, 9, 11),
     prevKv: fc.boolean(),
     ignore: fc.constantFrom('none', 'none', 'none', 'none', 'value', 'lease'),
   })
@@ -123,6 +123,17 @@ export const { txnArb, opArb } = fc.letrec<{ txnArb: RequestOp; opArb: RequestOp
   ),
 }));
 
+/** Lease ids the put arbitrary also uses, so that puts meet granted, revoked and unknown leases. */
+export const leaseIdArb = fc.constantFrom(7, 9, 11);
+
+export const leaseBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
+  fc.record({ id: leaseIdArb, ttl: fc.integer({ min: 1, max: 100 }) }).map(({ id, ttl }): CommandBody => ({ type: 'leaseGrant', id, ttl })),
+  leaseIdArb.map((id): CommandBody => ({ type: 'leaseKeepAlive', id })),
+  fc
+    .record({ id: leaseIdArb, at: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined }) })
+    .map(({ id, at }): CommandBody => ({ type: 'leaseRevoke', id, ...(at !== undefined ? { onlyIfRenewedAt: at } : {}) })),
+);
+
 /** Any command body, with canonical fields. */
 export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   putArb.map((op) => op as CommandBody),
@@ -130,6 +141,7 @@ export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   txnArb.map((op) => op as CommandBody),
   fc.nat(1000).map((revision): CommandBody => ({ type: 'compact', revision })),
   fc.constant<CommandBody>({ type: 'noop' }),
+  leaseBodyArb,
 );
 
 /** Any command, with or without a session and a clock. */

@@ -11,7 +11,8 @@
  * Layout (varint = unsigned LEB128; bytes = varint length + raw bytes):
  *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] body
  *              flags bit0 = session present, bit1 = timeMs present
- *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range
+ *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range,
+ *              7 leaseGrant, 8 leaseRevoke, 9 leaseKeepAlive
  *   put      = flags:1 (prevKv, ignoreValue, ignoreLease) key:bytes value:bytes lease:varint
  *   delete   = flags:1 (prevKv) key:bytes rangeEnd:bytes
  *   range    = flags:1 (keysOnly, countOnly) key:bytes rangeEnd:bytes limit revision
@@ -19,6 +20,8 @@
  *   txn      = n:varint compare*n  n:varint op*n (success)  n:varint op*n (failure)
  *   compare  = target:1 result:1 key:bytes rangeEnd:bytes operand (varint, or bytes for value)
  *   compact  = revision:varint
+ *   leaseGrant = id:varint ttl:varint;  leaseKeepAlive = id:varint
+ *   leaseRevoke = id:varint onlyIfRenewedAt:varint (0: unconditional; log indexes start at 1)
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -44,7 +47,7 @@ export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const COMPARE_TARGETS = ['version', 'create', 'mod', 'value', 'lease'] as const;
@@ -120,6 +123,15 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'noop':
       w.byte(TAG.noop);
       return;
+    case 'leaseGrant':
+      w.byte(TAG.leaseGrant).uint(body.id).uint(body.ttl);
+      return;
+    case 'leaseRevoke':
+      w.byte(TAG.leaseRevoke).uint(body.id).uint(body.onlyIfRenewedAt ?? 0);
+      return;
+    case 'leaseKeepAlive':
+      w.byte(TAG.leaseKeepAlive).uint(body.id);
+      return;
     default:
       unreachable(body, 'command');
   }
@@ -145,6 +157,15 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'compact', revision: r.uint() };
     case TAG.noop:
       return { type: 'noop' };
+    case TAG.leaseGrant:
+      return { type: 'leaseGrant', id: r.uint(), ttl: r.uint() };
+    case TAG.leaseRevoke: {
+      const id = r.uint();
+      const onlyIfRenewedAt = r.uint();
+      return { type: 'leaseRevoke', id, ...(onlyIfRenewedAt !== 0 ? { onlyIfRenewedAt } : {}) };
+    }
+    case TAG.leaseKeepAlive:
+      return { type: 'leaseKeepAlive', id: r.uint() };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }

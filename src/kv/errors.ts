@@ -26,7 +26,11 @@ export type KvErrorCode =
   | 'COMPACTED'
   | 'FUTURE_REV'
   | 'KEY_NOT_FOUND'
-  | 'SESSION_EXPIRED';
+  | 'SESSION_EXPIRED'
+  | 'LEASE_NOT_FOUND'
+  | 'LEASE_EXISTS'
+  | 'LEASE_TTL_TOO_LARGE'
+  | 'TOO_MANY_LEASES';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -53,6 +57,7 @@ const codes: ReadonlySet<string> = new Set<KvErrorCode>([
   'KEY_EMPTY', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'REQUEST_TOO_LARGE', 'TOO_MANY_OPS', 'TXN_TOO_DEEP',
   'INVALID_RANGE', 'INVALID_ARGUMENT', 'DUPLICATE_KEY', 'VALUE_PROVIDED', 'LEASE_PROVIDED', 'INVALID_SESSION',
   'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED',
+  'LEASE_NOT_FOUND', 'LEASE_EXISTS', 'LEASE_TTL_TOO_LARGE', 'TOO_MANY_LEASES',
 ]);
 
 export function isKvErrorCode(code: string): code is KvErrorCode {

@@ -8,6 +8,8 @@
  *                                              compaction, and later watches from a revision
  *   sessions    clientId -> session            exactly-once table (sessions.ts)
  *   sessionLru  lastIndex -> clientId          sessions by last use, oldest first
+ *   leases      id -> ttl renewedIndex         granted leases (lease-table.ts)
+ *   leaseKeys   id ‖ key -> (empty)            the keys attached to each lease
  *
  * Durability. The Raft log is the source of truth: an entry is applied only once it is
  * committed, and committed entries are in the fsynced WAL; on restart the runtime
@@ -64,6 +66,8 @@ export interface KvEnv {
   readonly byRevision: Table;
   readonly sessions: Table;
   readonly sessionLru: Table;
+  readonly leases: Table;
+  readonly leaseKeys: Table;
 }
 
 export function openKvEnv(path: string, sync: SyncMode): KvEnv {
@@ -95,6 +99,8 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
     byRevision: table('by-revision'),
     sessions: table('sessions'),
     sessionLru: table('session-lru'),
+    leases: table('leases'),
+    leaseKeys: table('lease-keys'),
   };
 }
 
@@ -106,6 +112,8 @@ export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
     ['by-revision', env.byRevision],
     ['sessions', env.sessions],
     ['session-lru', env.sessionLru],
+    ['leases', env.leases],
+    ['lease-keys', env.leaseKeys],
   ];
 }
 

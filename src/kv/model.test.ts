@@ -1,6 +1,7 @@
 /**
  * Model-based test: random sequences of puts, deletes, transactions (nested, with
- * compares), ranges (with every option, at past revisions) and compactions run against
+ * compares), ranges (with every option, at past revisions), compactions and lease grants,
+ * keep-alives, revokes and expiries (current or stale) run against
  * the naive ReferenceModel and against two stores:
  *   A applies each command alone (one LMDB transaction each);
  *   B gets the same commands encoded as Raft entries, applied in random batches, with a
@@ -16,13 +17,14 @@ import type { MvccStore } from './mvcc-store.js';
 import { ReferenceModel } from './reference-model.js';
 import { openTempStore } from './testing.js';
 import type { CommandBody, CommandResult, KvEvent, RangeRequest } from './types.js';
-import { deleteArb, putArb, rangeRequestArb, txnArb, u8 } from './arbitraries.js';
+import { deleteArb, leaseBodyArb, leaseIdArb, putArb, rangeRequestArb, txnArb, u8 } from './arbitraries.js';
 import type { KvResult } from './errors.js';
 import type { Entry } from '../raft/types.js';
 
 type Step =
   | { readonly kind: 'write'; readonly body: CommandBody }
   | { readonly kind: 'compact'; readonly back: number }
+  | { readonly kind: 'expire'; readonly id: number; readonly stale: boolean }
   | { readonly kind: 'read'; readonly request: RangeRequest; readonly back: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -30,6 +32,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: deleteArb.map((body) => ({ kind: 'write', body: body as CommandBody }) as const) },
   { weight: 3, arbitrary: txnArb.map((body) => ({ kind: 'write', body: body as CommandBody }) as const) },
   { weight: 1, arbitrary: fc.integer({ min: -1, max: 6 }).map((back) => ({ kind: 'compact', back }) as const) },
+  { weight: 3, arbitrary: leaseBodyArb.map((body) => ({ kind: 'write', body }) as const) },
+  { weight: 1, arbitrary: fc.record({ id: leaseIdArb, stale: fc.boolean() }).map(({ id, stale }) => ({ kind: 'expire', id, stale }) as const) },
   { weight: 4, arbitrary: fc.tuple(rangeRequestArb, fc.integer({ min: -1, max: 8 })).map(([request, back]) => ({ kind: 'read', request, back }) as const) },
 );
 
@@ -43,7 +47,16 @@ function readAll(store: MvccStore | ReferenceModel, revision: number): unknown {
   return normalize(store.range({ type: 'range', key: u8(0), rangeEnd: u8(0), revision }));
 }
 
+function compareLeases(store: MvccStore, model: ReferenceModel, which: string): void {
+  assert.deepEqual(store.leases(), model.leases(), `leases on ${which}`);
+  for (const lease of model.leases()) {
+    assert.deepEqual(store.leaseInfo(lease.id), { lease, keys: model.keysOfLease(lease.id) }, `lease ${lease.id} and its keys on ${which}`);
+  }
+}
+
 function compareEverything(a: MvccStore, b: MvccStore, model: ReferenceModel): void {
+  compareLeases(a, model, 'A');
+  compareLeases(b, model, 'B');
   assert.equal(a.currentRevision(), model.revision);
   assert.equal(b.currentRevision(), model.revision);
   assert.equal(a.compactedRevision(), model.compacted);
@@ -88,6 +101,12 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
         case 'compact':
           write({ type: 'compact', revision: Math.max(0, model.revision - step.back) });
           break;
+        case 'expire': {
+          // The leader's expiry: conditional on the renewal it saw (stale: one a keep-alive replaced).
+          const renewed = model.leases().find((lease) => lease.id === step.id)?.renewedIndex ?? 1;
+          write({ type: 'leaseRevoke', id: step.id, onlyIfRenewedAt: step.stale ? renewed + 1 : renewed });
+          break;
+        }
         case 'read': {
           flushB();
           const revision = Math.max(0, model.revision - step.back);
@@ -95,6 +114,8 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
           const expected = normalize(model.range(request));
           assert.deepEqual(normalize(a.store.range(request)), expected, 'read on A');
           assert.deepEqual(normalize(b.store.range(request)), expected, 'read on B');
+          compareLeases(a.store, model, 'A');
+          compareLeases(b.store, model, 'B');
           break;
         }
       }
@@ -113,7 +134,7 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
   }
 }
 
-test('model: random puts, deletes, txns, ranges, historical reads and compactions agree with the reference model', async () => {
+test('model: random puts, deletes, txns, ranges, historical reads, compactions and leases agree with the reference model', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 80, size: 'max' }), fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }), runScenario),
     // KEEL_KV_MODEL_RUNS raises the count for a longer hunt; the default keeps the suite quick.

@@ -185,6 +185,8 @@ test('txn: compares pick the branch, on missing keys too; nested txns; ranges se
 test('put options: prevKv, ignoreValue, ignoreLease, leases kept on keys', async () => {
   await withTempStore((store) => {
     const apply = applier(store);
+    apply({ type: 'leaseGrant', id: 42, ttl: 10 });
+    apply({ type: 'leaseGrant', id: 7, ttl: 10 });
     apply(put('k', 'v1', { lease: 42 }));
     const missing = apply({ type: 'put', key: bytes('zz'), value: bytes(''), ignoreValue: true });
     assert.ok(!missing.ok && missing.error.code === 'KEY_NOT_FOUND');

@@ -17,9 +17,13 @@
  * deletes something and each txn that changes something moves it up by one, the changes
  * inside taking sub-revisions 0, 1, 2...; compact and reads leave it.
  *
- * Not here yet: leases beyond storing their id on keys, and watches. Every applied
- * command returns its events (puts and deletes with kv and prevKv) in order, which a
- * watch hub can fan out.
+ * Leases (lease-table.ts, lease-executor.ts) are replicated like keys: grant, keep-alive
+ * and revoke are log entries, a put checks its lease exists, and a revoke deletes the
+ * lease's keys at one revision. Expiry is not decided here (no clock): the leader's
+ * lessor proposes the revoke.
+ *
+ * Not here yet: watches. Every applied command returns its events (puts and deletes
+ * with kv and prevKv) in order, which a watch hub can fan out.
  */
 import type { Entry, LogIndex } from '../raft/types.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
@@ -30,9 +34,11 @@ import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } f
 import { MvccReader } from './mvcc-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { Command, CommandResult, KvEvent, RangeRequest, ReadResponse } from './types.js';
+import type { Command, CommandResult, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
 import { HARD_LIMITS, validateCommand, validateRangeRequest } from './validate.js';
-import { executeWrite } from './write-executor.js';
+import { executeWrite, type WriteContext } from './write-executor.js';
+import { executeLease } from './lease-executor.js';
+import { LeaseTable } from './lease-table.js';
 import { assert } from '../lib/assert.js';
 
 export interface MvccStoreOptions {
@@ -97,6 +103,7 @@ export class MvccStore {
   private readonly env: KvEnv;
   private readonly reader: MvccReader;
   private readonly sessions: SessionTable;
+  private readonly leaseTable: LeaseTable;
   private readonly compactionStepRecordsMax: number;
   private state: State;
   private closed = false;
@@ -105,6 +112,7 @@ export class MvccStore {
     this.env = env;
     this.reader = new MvccReader(env.history);
     this.sessions = new SessionTable(env.sessions, env.sessionLru, { ...defaultSessionPolicy, ...options.sessions });
+    this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
     this.compactionStepRecordsMax = options.compactionStepRecordsMax ?? 10_000;
     assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
     this.state = readState(env.meta);
@@ -195,6 +203,23 @@ export class MvccStore {
       return { ok: false, error: kvError('COMPACTED', `range: revision ${at} has been compacted; the oldest readable revision is ${compacted}`) };
     }
     return { ok: true, value: { ...this.reader.range(request, at), revision } };
+  }
+
+  /** Every lease, by id ascending (etcd's LeaseLeases; the runtime's lessor loads them). */
+  leases(): Lease[] {
+    this.assertOpen();
+    return this.leaseTable.list();
+  }
+
+  /** A lease and its keys (etcd's LeaseTimeToLive), or undefined if it does not exist. */
+  leaseInfo(id: number): LeaseInfo | undefined {
+    this.assertOpen();
+    return this.leaseTable.info(id);
+  }
+
+  leaseCount(): number {
+    this.assertOpen();
+    return this.leaseTable.count();
   }
 
   /** A consistent copy of the whole store at appliedIndex(), for a Raft snapshot. */
@@ -289,24 +314,36 @@ export class MvccStore {
     const problem = validateCommand(command, HARD_LIMITS);
     if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
     const session = command.session;
-    if (!session) return { index, status: 'applied', ...this.execute(command, state) };
+    if (!session) return { index, status: 'applied', ...this.execute(index, command, state) };
     const check = this.sessions.check(session.clientId, session.seq);
     if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
-    const { result, events } = this.execute(command, state);
+    const { result, events } = this.execute(index, command, state);
     this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
     return { index, status: 'applied', result, events };
   }
 
-  private execute(command: Command, state: State): { result: CommandResult; events: readonly KvEvent[] } {
+  private execute(index: LogIndex, command: Command, state: State): { result: CommandResult; events: readonly KvEvent[] } {
     const body = command.body;
+    const context = (): WriteContext => ({
+      history: this.env.history,
+      byRevision: this.env.byRevision,
+      leases: this.leaseTable,
+      reader: this.reader,
+      revision: state.revision,
+      compactedRevision: state.compacted,
+    });
     switch (body.type) {
       case 'put':
       case 'deleteRange':
       case 'txn': {
-        const outcome = executeWrite(
-          { history: this.env.history, byRevision: this.env.byRevision, reader: this.reader, revision: state.revision, compactedRevision: state.compacted },
-          body,
-        );
+        const outcome = executeWrite(context(), body);
+        state.revision = outcome.revision;
+        return outcome;
+      }
+      case 'leaseGrant':
+      case 'leaseRevoke':
+      case 'leaseKeepAlive': {
+        const outcome = executeLease(context(), body, index);
         state.revision = outcome.revision;
         return outcome;
       }

@@ -4,7 +4,8 @@
  * revision by scanning everything. It shares nothing with the store but the request
  * types and validation (which has its own tests); range, txn, compare and compaction
  * rules are written out again here, from etcd's behaviour, so a bug in the store's
- * encoding, scans, seeks or compaction shows up as a difference.
+ * encoding, scans, seeks or compaction shows up as a difference. Leases are a plain map;
+ * a lease's keys are found by scanning the live keys for its id (no attachment index).
  */
 import { kvError, type KvError, type KvResult } from './errors.js';
 import type {
@@ -12,6 +13,8 @@ import type {
   CommandResult,
   Compare,
   KeyValue,
+  Lease,
+  LeaseRequest,
   KvEvent,
   RangeRequest,
   RangeResponse,
@@ -36,6 +39,9 @@ const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
 export class ReferenceModel {
   revision = 1;
   compacted = 0;
+  /** The log index of the last command applied (every apply() is one entry). */
+  applied = 0;
+  private readonly leaseMap = new Map<number, Lease>();
   private readonly keys = new Map<string, { key: Uint8Array; versions: Version[] }>();
 
   /** Every key alive at `revision`, ascending. */
@@ -65,10 +71,27 @@ export class ReferenceModel {
     return { ok: true, value: { ...this.read(request, at), revision: this.revision } };
   }
 
+  /** Every lease, by id. */
+  leases(): Lease[] {
+    return [...this.leaseMap.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The live keys attached to lease `id`, ascending. */
+  keysOfLease(id: number): Uint8Array[] {
+    return this.stateAt(this.revision)
+      .filter((kv) => kv.lease === id)
+      .map((kv) => kv.key);
+  }
+
   apply(body: CommandBody): { result: CommandResult; events: KvEvent[] } {
+    this.applied++;
     const problem = validateCommand({ body }, HARD_LIMITS);
     if (problem) return fail(problem);
     switch (body.type) {
+      case 'leaseGrant':
+      case 'leaseRevoke':
+      case 'leaseKeepAlive':
+        return this.applyLease(body);
       case 'noop':
         return { result: { ok: true, revision: this.revision, response: { type: 'noop' } }, events: [] };
       case 'compact':
@@ -79,6 +102,28 @@ export class ReferenceModel {
       default:
         return this.write(body.type === 'txn' ? body : { type: 'txn', compare: [], success: [body], failure: [] }, body.type !== 'txn');
     }
+  }
+
+  private applyLease(body: LeaseRequest): { result: CommandResult; events: KvEvent[] } {
+    const lease = this.leaseMap.get(body.id);
+    const ok = (response: CommandResult & { ok: true }): { result: CommandResult; events: KvEvent[] } => ({ result: response, events: [] });
+    if (body.type === 'leaseGrant') {
+      if (lease) return fail(kvError('LEASE_EXISTS', 'exists'));
+      this.leaseMap.set(body.id, { id: body.id, ttl: body.ttl, renewedIndex: this.applied });
+      return ok({ ok: true, revision: this.revision, response: { type: 'leaseGrant', id: body.id, ttl: body.ttl } });
+    }
+    if (!lease) return fail(kvError('LEASE_NOT_FOUND', 'not found'));
+    if (body.type === 'leaseKeepAlive') {
+      this.leaseMap.set(body.id, { ...lease, renewedIndex: this.applied });
+      return ok({ ok: true, revision: this.revision, response: { type: 'leaseKeepAlive', id: body.id, ttl: lease.ttl } });
+    }
+    if (body.onlyIfRenewedAt !== undefined && body.onlyIfRenewedAt !== lease.renewedIndex) {
+      return ok({ ok: true, revision: this.revision, response: { type: 'leaseRevoke', revoked: false, deleted: 0 } });
+    }
+    const keys = this.keysOfLease(body.id);
+    const { events } = this.write({ type: 'txn', compare: [], success: keys.map((key) => ({ type: 'deleteRange', key })), failure: [] }, false);
+    this.leaseMap.delete(body.id);
+    return { result: { ok: true, revision: this.revision, response: { type: 'leaseRevoke', revoked: true, deleted: keys.length } }, events };
   }
 
   private checkReadRevision(at: number): KvError | undefined {
@@ -159,6 +204,7 @@ export class ReferenceModel {
         if (op.type === 'put' && (op.ignoreValue || op.ignoreLease) && !before.some((kv) => cmp(kv.key, op.key) === 0)) {
           return kvError('KEY_NOT_FOUND', 'missing');
         }
+        if (op.type === 'put' && op.lease && !this.leaseMap.has(op.lease)) return kvError('LEASE_NOT_FOUND', 'no lease');
         if (op.type === 'range' && op.revision) {
           const error = this.checkReadRevision(op.revision);
           if (error) return error;

@@ -5,7 +5,8 @@
  *
  *   result   = version:1 ok:1 (revision:varint response | code:string message:string)
  *   response = tag:1 ... (1 put: hasPrev:1 [kv]; 2 deleteRange: deleted n kv*n;
- *              3 txn: succeeded:1 n response*n; 4 compact; 5 noop; 6 range: count more:1 n kv*n)
+ *              3 txn: succeeded:1 n response*n; 4 compact; 5 noop; 6 range: count more:1 n kv*n;
+ *              7 leaseGrant: id ttl; 8 leaseRevoke: revoked:1 deleted; 9 leaseKeepAlive: id ttl)
  *   kv       = key:bytes createRevision modRevision version value:bytes lease
  */
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
@@ -14,7 +15,7 @@ import type { CommandResponse, CommandResult, KeyValue, ResponseOp } from './typ
 import { unreachable } from '../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9 } as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
@@ -98,6 +99,13 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
     case 'noop':
       w.byte(TAG.noop);
       return;
+    case 'leaseGrant':
+    case 'leaseKeepAlive':
+      w.byte(TAG[response.type]).uint(response.id).uint(response.ttl);
+      return;
+    case 'leaseRevoke':
+      w.byte(TAG.leaseRevoke).bool(response.revoked).uint(response.deleted);
+      return;
     default:
       unreachable(response, 'response');
   }
@@ -127,6 +135,13 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.noop:
       if (!topLevel) break;
       return { type: 'noop' };
+    case TAG.leaseGrant:
+    case TAG.leaseKeepAlive:
+      if (!topLevel) break;
+      return { type: tag === TAG.leaseGrant ? 'leaseGrant' : 'leaseKeepAlive', id: r.uint(), ttl: r.uint() };
+    case TAG.leaseRevoke:
+      if (!topLevel) break;
+      return { type: 'leaseRevoke', revoked: r.bool(), deleted: r.uint() };
   }
   throw new DecodeError(`unexpected response tag ${tag}`);
 }

@@ -14,7 +14,7 @@ function log(from: number, count: number, seed: number): Entry[] {
   const out: Entry[] = [];
   for (let index = from; index < from + count; index++) {
     const key = bytes(`key/${random.int(12)}`);
-    const roll = random.int(20);
+    const roll = random.int(23);
     const command: Command =
       roll < 12
         ? { body: { type: 'put', key, value: bytes(`v${index}`), lease: random.int(3) }, session: { clientId: `c${random.int(4)}`, seq: index }, timeMs: index * 100 }
@@ -22,7 +22,11 @@ function log(from: number, count: number, seed: number): Entry[] {
           ? { body: { type: 'deleteRange', key, rangeEnd: bytes('key/5') } }
           : roll < 19
             ? { body: { type: 'txn', compare: [{ key, target: 'mod', result: 'less', operand: Math.max(0, index - 5) }], success: [{ type: 'put', key, value: bytes('t') }], failure: [] } }
-            : { body: { type: 'compact', revision: Math.max(1, index - 30) } };
+            : roll < 20
+              ? { body: { type: 'compact', revision: Math.max(1, index - 30) } }
+              : roll < 22
+                ? { body: { type: 'leaseGrant', id: 1 + random.int(2), ttl: 5 } }
+                : { body: { type: 'leaseRevoke', id: 1 + random.int(2) } };
     out.push({ term: 2, index, kind: 'normal', data: encodeCommand(command) });
   }
   return out;
@@ -30,7 +34,7 @@ function log(from: number, count: number, seed: number): Entry[] {
 
 /** Every read the store can answer: whole ranges and single keys, at every readable revision. */
 function answers(store: MvccStore): unknown[] {
-  const out: unknown[] = [store.appliedIndex(), store.currentRevision(), store.compactedRevision()];
+  const out: unknown[] = [store.appliedIndex(), store.currentRevision(), store.compactedRevision(), store.leases(), store.leaseInfo(1), store.leaseInfo(2)];
   for (let revision = Math.max(1, store.compactedRevision() - 1); revision <= store.currentRevision() + 1; revision++) {
     const requests: RangeRequest[] = [
       { type: 'range', key: ALL, rangeEnd: ALL, revision },

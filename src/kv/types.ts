@@ -113,7 +113,54 @@ export interface NoopRequest {
   readonly type: 'noop';
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest;
+/**
+ * Grants lease `id` for `ttl` seconds (etcd's LeaseGrant). The id is chosen before the
+ * command is proposed (a proposer picks one when the client gave none), so every replica
+ * applies the same id; a taken id fails with LEASE_EXISTS. The TTL is final here: the
+ * proposer has already raised it to the cluster's minimum.
+ */
+export interface LeaseGrantRequest {
+  readonly type: 'leaseGrant';
+  readonly id: number;
+  readonly ttl: number;
+}
+
+/**
+ * Revokes lease `id`, deleting every key attached to it at one revision. With
+ * `onlyIfRenewedAt` it is the leader's expiry of the lease, decided when the lease's last
+ * renewal was the entry at that log index: if a keep-alive applied since (it was in the
+ * log before this revoke), the lease is alive and nothing happens (`revoked: false`).
+ */
+export interface LeaseRevokeRequest {
+  readonly type: 'leaseRevoke';
+  readonly id: number;
+  readonly onlyIfRenewedAt?: number;
+}
+
+/** Renews lease `id` (etcd's LeaseKeepAlive, one beat): the leader restarts its TTL when this applies. */
+export interface LeaseKeepAliveRequest {
+  readonly type: 'leaseKeepAlive';
+  readonly id: number;
+}
+
+export type LeaseRequest = LeaseGrantRequest | LeaseRevokeRequest | LeaseKeepAliveRequest;
+
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest;
+
+/** A lease as the state machine keeps it. Its deadline is not here: only the leader's clock decides expiry. */
+export interface Lease {
+  readonly id: number;
+  /** The granted TTL in seconds. */
+  readonly ttl: number;
+  /** Log index of the grant or of the last keep-alive applied. */
+  readonly renewedIndex: number;
+}
+
+/** A lease and the keys attached to it (etcd's LeaseTimeToLive with keys), keys ascending. */
+export interface LeaseInfo {
+  readonly lease: Lease;
+  readonly keys: readonly Uint8Array[];
+}
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -170,8 +217,31 @@ export interface NoopResponse {
   readonly type: 'noop';
 }
 
+export interface LeaseGrantResponse {
+  readonly type: 'leaseGrant';
+  readonly id: number;
+  readonly ttl: number;
+}
+
+export interface LeaseRevokeResponse {
+  readonly type: 'leaseRevoke';
+  /** False only for an expiry that found the lease renewed since it was decided. */
+  readonly revoked: boolean;
+  /** Keys deleted with the lease. */
+  readonly deleted: number;
+}
+
+export interface LeaseKeepAliveResponse {
+  readonly type: 'leaseKeepAlive';
+  readonly id: number;
+  /** The lease's granted TTL, which the renewal restarts. */
+  readonly ttl: number;
+}
+
+export type LeaseResponse = LeaseGrantResponse | LeaseRevokeResponse | LeaseKeepAliveResponse;
+
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

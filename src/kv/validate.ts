@@ -47,6 +47,12 @@ export const HARD_LIMITS: Limits = {
   clientIdBytesMax: 1024,
 };
 
+/**
+ * The longest lease TTL, in seconds: etcd's MaxLeaseTTL (9e9 s, about 285 years).
+ * A longer one fails with LEASE_TTL_TOO_LARGE ("etcdserver: too large lease TTL").
+ */
+export const LEASE_TTL_MAX_SECONDS = 9_000_000_000;
+
 /** Configured limits must lie within the hard ones, or applies would refuse what the API accepted. */
 export function checkLimits(limits: Limits): void {
   for (const name of Object.keys(HARD_LIMITS) as (keyof Limits)[]) {
@@ -103,6 +109,24 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
       return undefined;
     case 'noop':
       return undefined;
+    case 'leaseGrant':
+      return (
+        checkLeaseId(body.id, 'lease grant: ') ??
+        (!Number.isSafeInteger(body.ttl) || body.ttl < 1
+          ? kvError('INVALID_ARGUMENT', `lease grant: ttl must be an integer >= 1 second, got ${body.ttl}`)
+          : body.ttl > LEASE_TTL_MAX_SECONDS
+            ? kvError('LEASE_TTL_TOO_LARGE', `lease grant: ttl ${body.ttl} s is too large; the limit is ${LEASE_TTL_MAX_SECONDS} s`)
+            : undefined)
+      );
+    case 'leaseRevoke':
+      return (
+        checkLeaseId(body.id, 'lease revoke: ') ??
+        (body.onlyIfRenewedAt !== undefined && (!Number.isSafeInteger(body.onlyIfRenewedAt) || body.onlyIfRenewedAt < 1)
+          ? kvError('INVALID_ARGUMENT', `lease revoke: onlyIfRenewedAt must be a log index >= 1, got ${body.onlyIfRenewedAt}`)
+          : undefined)
+      );
+    case 'leaseKeepAlive':
+      return checkLeaseId(body.id, 'lease keep-alive: ');
     default:
       return kvError('BAD_COMMAND', `unknown command type ${JSON.stringify((body as { type: unknown }).type)}`);
   }
@@ -219,6 +243,12 @@ function checkRange(key: Uint8Array, rangeEnd: Uint8Array | undefined, limits: L
       `${where}rangeEnd must be greater than key (or [0x00] for every key from key on, or empty for the key alone)`,
     );
   }
+  return undefined;
+}
+
+/** Lease ids are positive safe integers (etcd's are int64; 0 means "no lease"). */
+function checkLeaseId(id: number, where: string): KvError | undefined {
+  if (!Number.isSafeInteger(id) || id < 1) return kvError('INVALID_ARGUMENT', `${where}lease id must be an integer in [1, 2^53 - 1], got ${id}`);
   return undefined;
 }
 

@@ -4,12 +4,16 @@
  *   1. plan: evaluate every compare, nested ones included, against the store as it was
  *      before the transaction, choosing the branch taken at each level;
  *   2. check the operations on that path for what would fail (a put with ignoreValue
- *      or ignoreLease on a missing key, a range at a compacted or future revision): if
- *      anything would, the whole command fails and nothing is written;
+ *      or ignoreLease on a missing key, a put with a lease that does not exist, a range
+ *      at a compacted or future revision): if anything would, the whole command fails
+ *      and nothing is written;
  *   3. execute the path at revision R = current + 1: each change takes the next
  *      sub-revision; ranges inside see the transaction's own earlier writes.
  * The revision moves to R only if something changed (a deleteRange that deletes
  * nothing, or a txn of reads, leaves it), as in etcd.
+ *
+ * Each put and delete also keeps the lease attachment index (lease-table.ts) true: a put
+ * moves the key to its new lease (none, if put without one), a delete detaches it.
  *
  * Validation (validate.ts) guarantees that a key changes at most once per revision,
  * which the history table's layout (one record per key and revision) relies on.
@@ -20,6 +24,7 @@ import { byRevisionKey } from './compaction.js';
 import { kvError, type KvError } from './errors.js';
 import { encodeKey, historyKey } from './key-encoding.js';
 import { LATEST, type MvccReader } from './mvcc-reader.js';
+import type { LeaseTable } from './lease-table.js';
 import { decodeRecord, encodePutRecord, encodeTombstone, isTombstone, toKeyValue, type PutRecord } from './record.js';
 import type {
   CommandResult,
@@ -39,6 +44,7 @@ import { assert } from '../lib/assert.js';
 export interface WriteContext {
   readonly history: Table;
   readonly byRevision: Table;
+  readonly leases: LeaseTable;
   readonly reader: MvccReader;
   /** The store's revision before this command. */
   readonly revision: number;
@@ -102,6 +108,9 @@ class WriteExecution {
             const flag = op.ignoreValue ? 'ignoreValue' : 'ignoreLease';
             return kvError('KEY_NOT_FOUND', `put: key ${describeKey(op.key)} does not exist, and ${flag} needs an existing key`);
           }
+          if (op.lease && !this.context.leases.has(op.lease)) {
+            return kvError('LEASE_NOT_FOUND', `put: requested lease ${op.lease} not found`);
+          }
           break;
         case 'range': {
           const at = op.revision ?? 0;
@@ -154,6 +163,10 @@ class WriteExecution {
     };
     this.context.history.putSync(historyKey(encodedKey, this.main), encodePutRecord(record));
     this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+    if (prev?.lease !== record.lease) {
+      if (prev?.lease) this.context.leases.detach(prev.lease, op.key);
+      if (record.lease) this.context.leases.attach(record.lease, op.key);
+    }
     const kv: KeyValue = { key: op.key, modRevision: this.main, ...record };
     this.events.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
     return op.prevKv && prev ? { type: 'put', prevKv: prev } : { type: 'put' };
@@ -166,6 +179,7 @@ class WriteExecution {
       const encodedKey = encodeKey(prev.key);
       this.context.history.putSync(historyKey(encodedKey, this.main), encodeTombstone());
       this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+      if (prev.lease) this.context.leases.detach(prev.lease, prev.key);
       const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.main, version: 0, value: EMPTY, lease: 0 };
       this.events.push({ type: 'delete', kv, prevKv: prev });
     }
