@@ -1,5 +1,5 @@
 /**
- * The node's HTTP API (fastify): key-value routes, cluster routes, metrics. Every
+ * The node's HTTP API (fastify): key-value routes, lease routes, cluster routes, metrics. Every
  * error leaves as `{"error": {"code", "message"}}` with the right status.
  */
 import Fastify from 'fastify';
@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerLeaseRoutes } from './lease-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 
@@ -54,6 +55,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
+  registerLeaseRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
   return app;
 }

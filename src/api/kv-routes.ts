@@ -2,14 +2,15 @@
  * The key-value REST routes. Thin: parse and validate the HTTP request, build a
  * key-value command or range request, hand it to the node, map the result.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode, Consistency } from '../server/keel-node.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
 import { prefixEnd } from '../kv/key-range.js';
 import { keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
+import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
 
-type Query = Record<string, string | undefined>;
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
@@ -18,11 +19,23 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
     const query = request.query as Query;
     const lease = parseInteger(query.lease, 'lease');
-    if (typeof lease === 'string') return sendError(reply, 400, 'BAD_REQUEST', lease);
-    return write(reply, node, { type: 'put', key, value, lease: lease ?? 0, prevKv: query.prevKv === 'true' }, sessionOf(request), (result) => ({
+    const ttl = parseInteger(query.ttl, 'ttl');
+    for (const problem of [lease, ttl]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    if (lease !== undefined && ttl !== undefined) return sendError(reply, 400, 'BAD_REQUEST', 'give either lease (an existing lease) or ttl (a new one), not both');
+    const session = sessionOf(request);
+    if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
+    const granted = ttl === undefined ? undefined : await grantForPut(reply, node, ttl as number, session);
+    if (granted && 'sent' in granted) return granted.sent;
+    const leaseId = granted?.id ?? (lease as number | undefined) ?? 0;
+    const sent = await write(reply, node, { type: 'put', key, value, lease: leaseId, prevKv: query.prevKv === 'true' }, session, (result) => ({
       revision: result.revision,
+      ...(granted ? { lease: granted.id, ttl: granted.ttl } : {}),
       ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),
     }));
+    // The put was refused: the lease granted for it would hold nothing, so it goes. (After
+    // a 503/504 the put may have applied; the lease then expires with its key.)
+    if (granted && reply.statusCode >= 400 && reply.statusCode < 500) void node.leases.revoke(granted.id).catch(() => undefined);
+    return sent;
   });
 
   app.get('/kv/*', async (request, reply) => {
@@ -83,6 +96,33 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   });
 }
 
+/**
+ * PUT ?ttl=: a new lease for the key; its id and TTL, or the error already sent. With a
+ * session, the id is derived from it, so a client's retry of the same put (same session
+ * and seq) finds the lease its first attempt granted (LEASE_EXISTS) instead of leaking a
+ * second one, and its put, deduplicated by the session, is attached to that lease.
+ */
+async function grantForPut(reply: FastifyReply, node: KeelNode, ttl: number, session: ClientSession | undefined): Promise<{ id: number; ttl: number } | { sent: FastifyReply }> {
+  try {
+    const id = session ? leaseIdForSession(session) : 0;
+    const result = await node.leases.grant(ttl, id);
+    if (!result.ok && result.error.code === 'LEASE_EXISTS' && id !== 0) {
+      const existing = await node.leases.timeToLive(id);
+      if (existing) return { id, ttl: existing.grantedTtl };
+    }
+    if (!result.ok) return { sent: sendKvError(reply, result.error) };
+    if (result.response.type !== 'leaseGrant') throw new Error(`lease grant answered ${result.response.type}`);
+    return { id: result.response.id, ttl: result.response.ttl };
+  } catch (error) {
+    return { sent: sendThrown(reply, error) };
+  }
+}
+
+function leaseIdForSession(session: ClientSession): number {
+  const digest = createHash('sha256').update(`${session.clientId}\0${session.seq}`).digest();
+  return 1 + (digest.readUIntBE(0, 6) % (2 ** 48 - 1));
+}
+
 async function write(
   reply: FastifyReply,
   node: KeelNode,
@@ -139,19 +179,6 @@ function sessionOf(request: FastifyRequest): ClientSession | string | undefined 
   const number = Number(seq);
   if (!Number.isSafeInteger(number) || number < 1) return `X-Keel-Seq must be a positive integer, got ${JSON.stringify(seq)}`;
   return { clientId, seq: number };
-}
-
-function consistencyOf(query: Query): { value: Consistency } | string {
-  const value = query.consistency ?? 'linearizable';
-  if (value !== 'linearizable' && value !== 'serializable') return `consistency must be linearizable or serializable, got ${JSON.stringify(value)}`;
-  return { value };
-}
-
-function parseInteger(text: string | undefined, name: string): number | undefined | string {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) return `${name} must be a non-negative integer, got ${JSON.stringify(text)}`;
-  return value;
 }
 
 const batchOpsMax = 128;

@@ -26,6 +26,8 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_VALUE_BYTES_MAX: 'valueBytesMax',
   KEEL_REQUEST_BYTES_MAX: 'requestBytesMax',
   KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
+  KEEL_LEASES_MAX: 'leasesMax',
+  KEEL_LEASE_KEEPALIVE_STREAMS_MAX: 'leaseKeepAliveStreamsMax',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_LOG_LEVEL: 'logLevel',
 };
@@ -111,6 +113,8 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     valueBytesMax: integer('valueBytesMax', 1),
     requestBytesMax: integer('requestBytesMax', 1),
     pendingWritesMax: integer('pendingWritesMax', 1),
+    leasesMax: integer('leasesMax', 1),
+    leaseKeepAliveStreamsMax: integer('leaseKeepAliveStreamsMax', 1),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };

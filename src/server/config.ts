@@ -35,6 +35,10 @@ export interface NodeConfig {
   readonly requestBytesMax: number;
   /** Writes waiting for the log at once; beyond, new writes are refused (OVERLOADED). */
   readonly pendingWritesMax: number;
+  /** Leases at once; grants beyond fail with TOO_MANY_LEASES (each lease costs a log entry per keep-alive). */
+  readonly leasesMax: number;
+  /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
+  readonly leaseKeepAliveStreamsMax: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -51,6 +55,8 @@ export const nodeConfigDefaults = {
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,
+  leasesMax: 10_000,
+  leaseKeepAliveStreamsMax: 1_000,
   enableFaultInjection: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;

@@ -12,6 +12,10 @@
  * Any node takes any request: the core forwards proposals and ReadIndex requests to
  * the leader, and the node that took a request answers it when the entry applies
  * locally (entries carry the request id, see envelope.ts).
+ *
+ * Leases (node-leases.ts, lessor.ts): every node's lessor follows the applied grants,
+ * keep-alives and revokes; the leader's, on each tick, proposes the revoke of every
+ * lease past its deadline.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +33,9 @@ import { prepareCommand, defaultLimits } from '../kv/validate.js';
 import type { Limits } from '../kv/validate.js';
 import type { KvResult } from '../kv/errors.js';
 import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { Role } from '../raft/types.js';
+import { Lessor } from './lessor.js';
+import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { Transport } from '../transport/transport.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
@@ -61,6 +68,10 @@ export interface NodeCounters {
 }
 
 const noopCommand: Command = { body: { type: 'noop' } };
+/** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */
+const leaseExpiriesPerTickMax = 100;
+/** The lessor's clock: monotonic, so a wall-clock jump neither expires nor prolongs leases. */
+const monotonicMs = (): number => performance.now();
 
 export class KeelNode {
   readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
@@ -74,6 +85,10 @@ export class KeelNode {
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  private role: Role = 'follower';
+  private readonly lessor: Lessor;
+  /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
+  readonly leases: NodeLeases;
 
   private constructor(
     readonly config: NodeConfig,
@@ -87,6 +102,21 @@ export class KeelNode {
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
+    this.lessor = new Lessor(config.requestTimeoutMs);
+    this.lessor.reset(store.leases(), monotonicMs());
+    this.leases = new NodeLeases(
+      {
+        write: (body) => this.write(body),
+        readBarrier: async (consistency) => {
+          this.assertRunning();
+          if (consistency === 'linearizable') await this.confirmReadIndex();
+        },
+        store,
+        lessor: this.lessor,
+        nowMs: monotonicMs,
+      },
+      { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
+    );
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
   }
 
@@ -239,7 +269,22 @@ export class KeelNode {
     const now = Date.now();
     this.writes.expire(now);
     this.reads.expire(now);
+    if (this.role === 'leader') this.expireLeases();
     this.schedule();
+  }
+
+  /** The leader's lessor decides; the revoke goes through the log like any write. */
+  private expireLeases(): void {
+    for (const expiry of this.lessor.takeExpired(monotonicMs(), leaseExpiriesPerTickMax)) {
+      const revoke: CommandBody = { type: 'leaseRevoke', id: expiry.id, onlyIfRenewedAt: expiry.renewedIndex };
+      // A refused or failed proposal is retried once expiryRetryMs passes (Lessor.takeExpired).
+      const logFailure = (error: unknown): void => this.log.warn({ lease: expiry.id, err: error }, 'lease expiry was not applied; will retry');
+      try {
+        this.write(revoke).then((result) => (result.ok ? undefined : logFailure(result.error)), logFailure);
+      } catch (error) {
+        logFailure(error);
+      }
+    }
   }
 
   /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
@@ -283,7 +328,11 @@ export class KeelNode {
       this.counters.applyMs += performance.now() - applyStart;
       // 4. Acknowledge.
       this.raft.advance(ready);
-      if (ready.softState) this.log.info({ ...ready.softState }, 'raft state changed');
+      if (ready.softState) {
+        this.log.info({ ...ready.softState }, 'raft state changed');
+        if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(monotonicMs());
+        this.role = ready.softState.role;
+      }
       await this.maybeSnapshot();
     }
   }
@@ -291,6 +340,7 @@ export class KeelNode {
   private apply(ready: Ready): void {
     if (ready.snapshot) {
       this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      this.lessor.reset(this.store.leases(), monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
       this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
     }
@@ -302,7 +352,9 @@ export class KeelNode {
         return { index: entry.index, command };
       });
       const outcomes = this.store.applyBatch(items);
+      const now = monotonicMs();
       outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'applied') followLease(this.lessor, (items[i] as ApplyItem).command.body, outcome.index, outcome.result, now);
         this.writes.applied(outcome.index, requestIds[i], () =>
           outcome.status === 'skipped' ? { ok: false, error: { code: 'BAD_COMMAND', message: 'entry was applied before a restart' } } : outcome.result,
         );
@@ -350,6 +402,17 @@ export class KeelNode {
     clearInterval(this.tickTimer);
     this.stopping ??= Promise.resolve();
     this.onFatal(error);
+  }
+}
+
+/** Tells the lessor what a lease entry did once applied. */
+function followLease(lessor: Lessor, body: CommandBody, index: LogIndex, result: CommandResult, nowMs: number): void {
+  if (!result.ok) return;
+  const response = result.response;
+  if (response.type === 'leaseGrant' || response.type === 'leaseKeepAlive') {
+    lessor.renewed({ id: response.id, ttl: response.ttl, renewedIndex: index }, nowMs);
+  } else if (response.type === 'leaseRevoke' && response.revoked && body.type === 'leaseRevoke') {
+    lessor.revoked(body.id);
   }
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The lease REST routes. Thin: parse, hand to the node's lease service, map the answer.
+ *
+ *   POST   /leases                 {"ttl": seconds, "id"?: n}   grant
+ *   GET    /leases                                               list
+ *   GET    /leases/{id}?keys=true                               time to live (and keys)
+ *   POST   /leases/{id}/keepalive                               renew once
+ *   DELETE /leases/{id}                                         revoke (deletes its keys)
+ *
+ * Lease ids are decimal integers in [1, 2^53 - 1] (JSON numbers stay exact there).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { KeelNode } from '../server/keel-node.js';
+import type { CommandResult } from '../kv/types.js';
+import { bytesField } from './json-bytes.js';
+import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
+import { sendError, sendKvError, sendThrown } from './errors.js';
+
+export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
+  app.post('/leases', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
+    const ttl = jsonInteger(body['ttl'], 'ttl');
+    const id = body['id'] === undefined ? 0 : jsonInteger(body['id'], 'id');
+    for (const problem of [ttl, id]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    return answer(reply, () => node.leases.grant(ttl as number, id as number), (result) => result);
+  });
+
+  app.get('/leases', async (request, reply) => {
+    const consistency = consistencyOf(request.query as Query);
+    if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    try {
+      const { leases, revision } = await node.leases.list(consistency.value);
+      return reply.send({ leases: leases.map((lease) => ({ id: lease.id, grantedTtl: lease.ttl })), revision });
+    } catch (error) {
+      return sendThrown(reply, error);
+    }
+  });
+
+  app.get('/leases/:id', async (request, reply) => {
+    const query = request.query as Query;
+    const id = leaseIdOf(request.params);
+    const consistency = consistencyOf(query);
+    if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
+    if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    try {
+      const lease = await node.leases.timeToLive(id, consistency.value);
+      if (!lease) return sendError(reply, 404, 'LEASE_NOT_FOUND', `requested lease ${id} not found (expired or revoked)`);
+      return reply.send({
+        id: lease.id,
+        ttl: lease.ttl,
+        grantedTtl: lease.grantedTtl,
+        ...(query.keys === 'true' ? { keys: lease.keys.map((key) => bytesField('key', key)) } : {}),
+        revision: lease.revision,
+      });
+    } catch (error) {
+      return sendThrown(reply, error);
+    }
+  });
+
+  app.post('/leases/:id/keepalive', async (request, reply) => {
+    const id = leaseIdOf(request.params);
+    if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
+    return answer(reply, () => node.leases.keepAlive(id), (result) => result);
+  });
+
+  app.delete('/leases/:id', async (request, reply) => {
+    const id = leaseIdOf(request.params);
+    if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
+    return answer(reply, () => node.leases.revoke(id), (result) => ({ revision: result.revision, deleted: result.deleted }));
+  });
+}
+
+type Ok = Extract<CommandResult, { ok: true }>;
+type LeaseAnswer = { revision: number; id?: number; ttl?: number; deleted?: number };
+
+/** Runs a lease write and renders its response fields with the revision. */
+async function answer(reply: FastifyReply, run: () => Promise<CommandResult>, render: (fields: LeaseAnswer) => object): Promise<FastifyReply> {
+  try {
+    const result = await run();
+    if (!result.ok) return sendKvError(reply, result.error);
+    return reply.send(render(fieldsOf(result)));
+  } catch (error) {
+    return sendThrown(reply, error);
+  }
+}
+
+function fieldsOf(result: Ok): LeaseAnswer {
+  const response = result.response;
+  switch (response.type) {
+    case 'leaseGrant':
+    case 'leaseKeepAlive':
+      return { id: response.id, ttl: response.ttl, revision: result.revision };
+    case 'leaseRevoke':
+      return { deleted: response.deleted, revision: result.revision };
+    default:
+      return { revision: result.revision };
+  }
+}
+
+function leaseIdOf(params: unknown): number | string {
+  const text = (params as { id?: string }).id ?? '';
+  const id = parseInteger(text, 'lease id');
+  if (id === undefined || (typeof id === 'number' && id < 1)) return `lease id must be an integer in [1, 2^53 - 1], got ${JSON.stringify(text)}`;
+  return id;
+}
+
+function jsonInteger(value: unknown, name: string): number | string {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `${name} must be a non-negative integer, got ${JSON.stringify(value)}`;
+  return value;
+}

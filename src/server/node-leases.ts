@@ -1,0 +1,118 @@
+/**
+ * Lease requests as a node takes them (etcd's Lease service), over the log and the
+ * lessor:
+ *
+ *   - grant: the TTL is raised to the cluster's minimum and the id chosen here when the
+ *     client gave none, BEFORE proposing, so every replica applies the same grant;
+ *   - keep-alive: a log entry, proposed by whichever node the client talks to. We log
+ *     keep-alives rather than forward them to the leader's memory (etcd's way) because
+ *     the log already reaches the leader from every node, orders each keep-alive against
+ *     the leader's expiry revokes (an expiry decided before a keep-alive that the log
+ *     put first does nothing: lease-executor.ts), survives a leader change with no
+ *     extra channel, and lets the node that took the keep-alive answer it when the
+ *     renewal has applied. The price is one small entry per keep-alive; clients send one
+ *     per TTL/3, and leasesMax bounds the total;
+ *   - time-to-live and list: reads, linearizable through ReadIndex by default; the
+ *     seconds left come from this node's lessor (the leader's decides expiry, a
+ *     follower's trails it by the replication delay).
+ */
+import { randomInt } from 'node:crypto';
+import type { MvccStore } from '../kv/mvcc-store.js';
+import type { CommandBody, CommandResult, Lease } from '../kv/types.js';
+import { kvError } from '../kv/errors.js';
+import type { Lessor } from './lessor.js';
+
+export type ReadConsistency = 'linearizable' | 'serializable';
+
+export interface LeaseHost {
+  write(body: CommandBody): Promise<CommandResult>;
+  /** Resolves once this node's state machine is as fresh as the consistency asks. */
+  readBarrier(consistency: ReadConsistency): Promise<void>;
+  readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
+  readonly lessor: Lessor;
+  nowMs(): number;
+}
+
+export interface LeaseLimits {
+  /** A shorter TTL is raised to this (etcd's minLeaseTTL). */
+  readonly ttlMinSeconds: number;
+  /** Grants beyond this many leases fail with TOO_MANY_LEASES. */
+  readonly leasesMax: number;
+}
+
+export interface TimeToLive {
+  readonly id: number;
+  /** Seconds left, rounded up. */
+  readonly ttl: number;
+  readonly grantedTtl: number;
+  readonly keys: readonly Uint8Array[];
+  /** The store's revision when read (etcd's response header). */
+  readonly revision: number;
+}
+
+/** Ids a proposer picks: random in [1, 2^48), below 2^53 as every id here is, and short in hex. */
+const AUTO_ID_BOUND = 2 ** 48;
+/** An automatically chosen id that happens to be taken is drawn again, this many times at most. */
+const AUTO_ID_ATTEMPTS_MAX = 3;
+
+export class NodeLeases {
+  private grantsInFlight = 0;
+
+  constructor(
+    private readonly host: LeaseHost,
+    readonly limits: LeaseLimits,
+  ) {}
+
+  /** Grants a lease of `ttl` seconds (raised to the minimum) with `id`, or an id chosen here when 0. */
+  async grant(ttl: number, id = 0): Promise<CommandResult> {
+    const applied = this.host.store.leaseCount();
+    if (applied + this.grantsInFlight >= this.limits.leasesMax) {
+      return {
+        ok: false,
+        error: kvError('TOO_MANY_LEASES', `lease grant: ${applied} leases exist and ${this.grantsInFlight} are being granted; the limit is ${this.limits.leasesMax} (leasesMax)`),
+      };
+    }
+    const grantedTtl = Number.isSafeInteger(ttl) && ttl >= 0 ? Math.max(ttl, this.limits.ttlMinSeconds) : ttl;
+    this.grantsInFlight++;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const result = await this.host.write({ type: 'leaseGrant', id: id || 1 + randomInt(AUTO_ID_BOUND - 1), ttl: grantedTtl });
+        const retry = id === 0 && !result.ok && result.error.code === 'LEASE_EXISTS' && attempt < AUTO_ID_ATTEMPTS_MAX;
+        if (!retry) return result;
+      }
+    } finally {
+      this.grantsInFlight--;
+    }
+  }
+
+  revoke(id: number): Promise<CommandResult> {
+    return this.host.write({ type: 'leaseRevoke', id });
+  }
+
+  keepAlive(id: number): Promise<CommandResult> {
+    return this.host.write({ type: 'leaseKeepAlive', id });
+  }
+
+  /** The lease with its keys and seconds left, or undefined if it does not exist (expired or revoked). */
+  async timeToLive(id: number, consistency: ReadConsistency = 'linearizable'): Promise<TimeToLive | undefined> {
+    await this.host.readBarrier(consistency);
+    const info = this.host.store.leaseInfo(id);
+    if (!info) return undefined;
+    const ttl = this.host.lessor.remainingSeconds(id, this.host.nowMs()) ?? info.lease.ttl;
+    return { id, ttl, grantedTtl: info.lease.ttl, keys: info.keys, revision: this.host.store.currentRevision() };
+  }
+
+  async list(consistency: ReadConsistency = 'linearizable'): Promise<{ leases: Lease[]; revision: number }> {
+    await this.host.readBarrier(consistency);
+    return { leases: this.host.store.leases(), revision: this.host.store.currentRevision() };
+  }
+}
+
+/**
+ * etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds. A
+ * shorter lease could expire during an ordinary election, before any leader could
+ * receive its keep-alive (etcd: minTTL = ceil(3/2 * electionTimeout)).
+ */
+export function leaseTtlMinSeconds(electionTicks: number, tickMs: number): number {
+  return Math.ceil((1.5 * electionTicks * tickMs) / 1000);
+}
