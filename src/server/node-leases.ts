@@ -72,7 +72,8 @@ export class NodeLeases {
         error: kvError('TOO_MANY_LEASES', `lease grant: ${applied} leases exist and ${this.grantsInFlight} are being granted; the limit is ${this.limits.leasesMax} (leasesMax)`),
       };
     }
-    const grantedTtl = Number.isSafeInteger(ttl) && ttl >= 0 ? Math.max(ttl, this.limits.ttlMinSeconds) : ttl;
+    // etcd raises any TTL below the minimum, zero and negative ones included.
+    const grantedTtl = Number.isSafeInteger(ttl) ? Math.max(ttl, this.limits.ttlMinSeconds) : ttl;
     this.grantsInFlight++;
     try {
       for (let attempt = 1; ; attempt++) {

@@ -47,6 +47,10 @@ const kvErrors: Record<KvErrorCode, Mapping> = {
   FUTURE_REV: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
   KEY_NOT_FOUND: [status.INVALID_ARGUMENT, 'etcdserver: key not found'],
   SESSION_EXPIRED: [status.FAILED_PRECONDITION, undefined],
+  LEASE_NOT_FOUND: [status.NOT_FOUND, 'etcdserver: requested lease not found'],
+  LEASE_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
+  LEASE_TTL_TOO_LARGE: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
+  TOO_MANY_LEASES: [status.RESOURCE_EXHAUSTED, undefined],
 };
 
 const keelErrors: Record<KeelErrorCode, Mapping> = {

@@ -54,7 +54,8 @@ async function answer(
   try {
     const message = decodeRequest(types.request, parseBody(body));
     const response = await method.handle(message);
-    return reply.send(types.response.toObject(types.response.fromObject(response), jsonOptions));
+    const json = types.response.toObject(types.response.fromObject(response), jsonOptions);
+    return reply.send(method.gatewayStream ? { result: json } : json);
   } catch (error) {
     const grpcError = toGrpcError(error);
     return reply

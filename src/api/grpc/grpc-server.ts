@@ -12,6 +12,7 @@ import { toGrpcError } from './errors.js';
 import type { EtcdService } from './service.js';
 import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
+import { leaseService } from './lease-service.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -31,7 +32,7 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), clusterService(node)];
+  return [kvService(node), leaseService(node), clusterService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
@@ -57,6 +58,7 @@ export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
 function implementation(service: EtcdService): UntypedServiceImplementation {
   const methods: UntypedServiceImplementation = { ...service.streaming };
   for (const [name, method] of Object.entries(service.unary)) {
+    if (method.gatewayStream) continue;
     const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
       method.handle(call.request).then(
         (response) => callback(null, response),

@@ -11,6 +11,12 @@ export interface UnaryMethod {
   readonly handle: (request: Message) => Promise<Message>;
   /** etcd's JSON gateway paths for this method (POST, JSON body). */
   readonly gatewayPaths: readonly string[];
+  /**
+   * A streaming method's one-message form for the gateway (LeaseKeepAlive): gRPC serves
+   * the stream from `streaming`, the gateway answers each request with one message
+   * wrapped as {"result": ...}, as etcd's gateway does for streams.
+   */
+  readonly gatewayStream?: boolean;
 }
 
 export interface EtcdService {
