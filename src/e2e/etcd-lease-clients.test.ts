@@ -1,0 +1,94 @@
+/**
+ * Leases through etcd's own clients, unchanged, against a real 3-node Keel cluster:
+ * Debian's etcdctl (lease grant / keep-alive --once / timetolive --keys / list / revoke,
+ * put --lease) and the `etcd3` npm client (a lease kept alive by its keep-alive stream,
+ * revoked, and the errors both clients rely on). etcdctl is installed when missing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Etcd3, EtcdLeaseInvalidError } from 'etcd3';
+import { Cluster } from './cluster-harness.js';
+import { ensureEtcdctl, etcdctl } from './etcdctl.js';
+import { waitFor } from './wait-for.js';
+
+let cluster: Cluster;
+let endpoints: string;
+let client: Etcd3;
+
+before(async () => {
+  await ensureEtcdctl();
+  cluster = await Cluster.start({ size: 3 });
+  endpoints = cluster.grpcEndpoints();
+  client = new Etcd3({ hosts: cluster.nodes.map((n) => `http://${n.grpcEndpoint}`), dialTimeout: 3_000 });
+});
+after(async () => {
+  client?.close();
+  await cluster?.destroy();
+});
+
+async function ok(args: readonly string[]): Promise<string> {
+  const result = await etcdctl(endpoints, args);
+  assert.equal(result.code, 0, `etcdctl ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function fails(args: readonly string[]): Promise<string> {
+  const result = await etcdctl(endpoints, args);
+  assert.notEqual(result.code, 0, `etcdctl ${args.join(' ')} should fail; it printed ${result.stdout}`);
+  return result.stderr;
+}
+
+test('etcdctl: lease grant, put --lease, timetolive --keys, keep-alive --once, list, revoke', async () => {
+  const granted = await ok(['lease', 'grant', '60']);
+  const match = /^lease ([0-9a-f]+) granted with TTL\(60s\)$/.exec(granted.trim());
+  assert.ok(match, granted);
+  const id = match[1] as string;
+  assert.equal((await ok(['put', '--lease', id, 'ectl/a', '1'])).trim(), 'OK');
+  assert.equal((await ok(['put', `--lease=${id}`, 'ectl/b', '2'])).trim(), 'OK');
+  const ttl = (await ok(['lease', 'timetolive', id, '--keys'])).trim();
+  const ttlMatch = /^lease ([0-9a-f]+) granted with TTL\(60s\), remaining\((\d+)s\), attached keys\(\[ectl\/a ectl\/b\]\)$/.exec(ttl);
+  assert.ok(ttlMatch && ttlMatch[1] === id && Number(ttlMatch[2]) <= 60 && Number(ttlMatch[2]) > 0, ttl);
+  assert.equal((await ok(['lease', 'keep-alive', '--once', id])).trim(), `lease ${id} keepalived with TTL(60)`);
+  assert.match(await ok(['lease', 'list']), new RegExp(`^found \\d+ leases\\n(.*\\n)*${id}\\n`));
+  assert.equal((await ok(['lease', 'revoke', id])).trim(), `lease ${id} revoked`);
+  assert.equal(await ok(['get', 'ectl/', '--prefix']), '');
+  assert.equal((await ok(['lease', 'timetolive', id])).trim(), `lease ${id} already expired`);
+});
+
+test('etcdctl: etcd errors for unknown leases', async () => {
+  assert.match(await fails(['lease', 'revoke', 'abcdef']), /requested lease not found/);
+  assert.match(await fails(['put', '--lease', 'abcdef', 'ectl/x', 'v']), /requested lease not found/);
+  assert.equal(await ok(['get', 'ectl/x']), '');
+});
+
+test('etcd3: a lease kept alive by the client stream outlives its TTL, attaches keys, and revokes', async () => {
+  const lease = client.lease(2);
+  let beats = 0;
+  lease.on('keepaliveSucceeded', () => beats++);
+  const id = await lease.grant();
+  await lease.put('e3/lease/k').value('v');
+  // The client renews every TTL/3; after several renewals the lease is well past its TTL.
+  await waitFor(async () => beats >= 5, { timeoutMs: 20_000, what: 'five keep-alives answered' });
+  assert.equal(await client.get('e3/lease/k').string(), 'v');
+  const info = await client.leaseClient.leaseTimeToLive({ ID: id, keys: true });
+  assert.equal(info.grantedTTL, '2');
+  assert.deepEqual(info.keys.map((key) => key.toString()), ['e3/lease/k']);
+  const ka = await lease.keepaliveOnce();
+  assert.equal(ka.TTL, '2');
+  await lease.revoke();
+  assert.equal(await client.get('e3/lease/k').string(), null);
+  const gone = await client.leaseClient.leaseTimeToLive({ ID: id, keys: false });
+  assert.equal(gone.TTL, '-1');
+});
+
+test('etcd3: a lease left alone expires, its key goes, and the client learns it is lost', async () => {
+  const lease = client.lease(1, { autoKeepAlive: false });
+  const lost = new Promise<Error>((resolve) => lease.on('lost', resolve));
+  const id = await lease.grant();
+  await lease.put('e3/lone').value('v');
+  await waitFor(async () => (await client.get('e3/lone').string()) === null, { timeoutMs: 20_000, what: 'the key of an expired lease to go' });
+  await assert.rejects(lease.keepaliveOnce(), EtcdLeaseInvalidError);
+  assert.ok((await lost) instanceof EtcdLeaseInvalidError);
+  await assert.rejects(client.leaseClient.leaseRevoke({ ID: id }), EtcdLeaseInvalidError);
+  await assert.rejects(client.put('e3/orphan').value('v').lease(id).exec(), EtcdLeaseInvalidError);
+});
