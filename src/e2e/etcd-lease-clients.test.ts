@@ -92,3 +92,30 @@ test('etcd3: a lease left alone expires, its key goes, and the client learns it 
   await assert.rejects(client.leaseClient.leaseRevoke({ ID: id }), EtcdLeaseInvalidError);
   await assert.rejects(client.put('e3/orphan').value('v').lease(id).exec(), EtcdLeaseInvalidError);
 });
+
+test("etcd's JSON gateway: lease grant, timetolive with keys, keepalive, leases, revoke, and NOT_FOUND", async () => {
+  const base = cluster.url(2);
+  const post = async (path: string, body: object): Promise<{ status: number; json: Record<string, any> }> => {
+    const response = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: response.status, json: (await response.json()) as Record<string, any> };
+  };
+  const granted = await post('/v3/lease/grant', { TTL: '45' });
+  assert.equal(granted.status, 200, JSON.stringify(granted.json));
+  const id = granted.json.ID as string;
+  assert.match(id, /^\d+$/);
+  assert.equal(granted.json.TTL, '45');
+  const put = await post('/v3/kv/put', { key: Buffer.from('gwl/k').toString('base64'), value: 'dg==', lease: id });
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  const ttl = await post('/v3/kv/lease/timetolive', { ID: id, keys: true });
+  assert.deepEqual([ttl.json.grantedTTL, ttl.json.keys], ['45', [Buffer.from('gwl/k').toString('base64')]]);
+  const kept = await post('/v3/lease/keepalive', { ID: id });
+  assert.deepEqual([kept.json.result?.ID, kept.json.result?.TTL], [id, '45'], JSON.stringify(kept.json));
+  const leases = await post('/v3/lease/leases', {});
+  assert.ok((leases.json.leases as { ID: string }[]).some((l) => l.ID === id), JSON.stringify(leases.json));
+  const revoked = await post('/v3/kv/lease/revoke', { ID: id });
+  assert.equal(revoked.status, 200, JSON.stringify(revoked.json));
+  const again = await post('/v3/lease/revoke', { ID: id });
+  assert.deepEqual([again.status, again.json.message], [404, 'etcdserver: requested lease not found']);
+  const expired = await post('/v3/lease/timetolive', { ID: id });
+  assert.equal(expired.json.TTL, '-1');
+});
