@@ -9,7 +9,7 @@ import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadRespo
 import { prefixEnd } from '../kv/key-range.js';
 import { keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
-import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
+import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
@@ -171,15 +171,6 @@ function valueOf(body: unknown): Uint8Array | string {
   return 'a JSON body must be an object with a "value" field; send other content types for raw bytes';
 }
 
-function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
-  const clientId = request.headers['x-keel-client-id'];
-  const seq = request.headers['x-keel-seq'];
-  if (clientId === undefined && seq === undefined) return undefined;
-  if (typeof clientId !== 'string' || typeof seq !== 'string') return 'X-Keel-Client-Id and X-Keel-Seq must be given together, once each';
-  const number = Number(seq);
-  if (!Number.isSafeInteger(number) || number < 1) return `X-Keel-Seq must be a positive integer, got ${JSON.stringify(seq)}`;
-  return { clientId, seq: number };
-}
 
 const batchOpsMax = 128;
 

@@ -8,12 +8,14 @@
  *   DELETE /leases/{id}                                         revoke (deletes its keys)
  *
  * Lease ids are decimal integers in [1, 2^53 - 1] (JSON numbers stay exact there).
+ * Writes honour the X-Keel-Client-Id / X-Keel-Seq session, so a client's retry of a
+ * grant, revoke or keep-alive applies once and gets the first answer.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
-import type { CommandResult } from '../kv/types.js';
+import type { ClientSession, CommandResult } from '../kv/types.js';
 import { bytesField } from './json-bytes.js';
-import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
+import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
 export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
@@ -22,8 +24,9 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     if (typeof body !== 'object' || Array.isArray(body)) return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
     const ttl = jsonInteger(body['ttl'], 'ttl');
     const id = body['id'] === undefined ? 0 : jsonInteger(body['id'], 'id');
-    for (const problem of [ttl, id]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
-    return answer(reply, () => node.leases.grant(ttl as number, id as number), (result) => result);
+    const session = sessionOf(request);
+    for (const problem of [ttl, id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    return answer(reply, () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined), (result) => result);
   });
 
   app.get('/leases', async (request, reply) => {
@@ -60,14 +63,16 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
 
   app.post('/leases/:id/keepalive', async (request, reply) => {
     const id = leaseIdOf(request.params);
-    if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
-    return answer(reply, () => node.leases.keepAlive(id), (result) => result);
+    const session = sessionOf(request);
+    for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    return answer(reply, () => node.leases.keepAlive(id as number, session as ClientSession | undefined), (result) => result);
   });
 
   app.delete('/leases/:id', async (request, reply) => {
     const id = leaseIdOf(request.params);
-    if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
-    return answer(reply, () => node.leases.revoke(id), (result) => ({ revision: result.revision, deleted: result.deleted }));
+    const session = sessionOf(request);
+    for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined), (result) => ({ revision: result.revision, deleted: result.deleted }));
   });
 }
 

@@ -1,5 +1,7 @@
-/** Query-string parsing shared by the REST routes; problems come back as messages. */
+/** Request parsing shared by the REST routes (query strings, session headers); problems come back as messages. */
+import type { FastifyRequest } from 'fastify';
 import type { Consistency } from '../server/keel-node.js';
+import type { ClientSession } from '../kv/types.js';
 
 export type Query = Record<string, string | undefined>;
 
@@ -14,4 +16,15 @@ export function parseInteger(text: string | undefined, name: string): number | u
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) return `${name} must be a non-negative integer, got ${JSON.stringify(text)}`;
   return value;
+}
+
+/** The exactly-once session of a write (X-Keel-Client-Id and X-Keel-Seq), if any. */
+export function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
+  const clientId = request.headers['x-keel-client-id'];
+  const seq = request.headers['x-keel-seq'];
+  if (clientId === undefined && seq === undefined) return undefined;
+  if (typeof clientId !== 'string' || typeof seq !== 'string') return 'X-Keel-Client-Id and X-Keel-Seq must be given together, once each';
+  const number = Number(seq);
+  if (!Number.isSafeInteger(number) || number < 1) return `X-Keel-Seq must be a positive integer, got ${JSON.stringify(seq)}`;
+  return { clientId, seq: number };
 }

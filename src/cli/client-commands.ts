@@ -1,5 +1,5 @@
 /**
- * The client commands: `keel put`, `get`, `del`, `scan`, `status`, `members`. Each
+ * The client commands: `keel put` (with --lease or --ttl), `get`, `del`, `scan`, `status`, `members`. Each
  * talks to the cluster through KeelClient (so it finds the leader and retries safely),
  * prints plain text or, with --json, the REST API's JSON, and exits with the codes of
  * cli-io.ts.
@@ -17,6 +17,11 @@ import { describeError, getJson, oneLine, recordJson, table } from './format.js'
 
 interface JsonFlag {
   readonly json?: boolean;
+}
+
+interface PutFlags extends ConnectionFlags, JsonFlag {
+  readonly lease?: number;
+  readonly ttl?: number;
 }
 
 interface GetFlags extends ConnectionFlags, JsonFlag {
@@ -40,12 +45,18 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
       .description('set KEY to VALUE ("-" reads the value from standard input)')
       .argument('<key>')
       .argument('<value>')
+      .option('--lease <id>', 'attach an existing lease (see keel lease grant)', positiveIntegerArgument)
+      .option('--ttl <seconds>', 'grant a new lease of this many seconds for the key', positiveIntegerArgument)
       .option('--json', 'print the answer as JSON'),
-  ).action(async (key: string, value: string, flags: ConnectionFlags & JsonFlag) =>
+  ).action(async (key: string, value: string, flags: PutFlags) =>
     run(io, 'put', flags, async (client) => {
       const bytes = value === '-' ? await io.readStdin() : value;
-      const result = await client.put(key, bytes);
-      io.out(flags.json ? `${JSON.stringify(result)}\n` : `OK (revision ${result.revision})\n`);
+      const result = await client.put(key, bytes, {
+        ...(flags.lease === undefined ? {} : { lease: flags.lease }),
+        ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
+      });
+      const lease = result.lease === undefined ? '' : `, lease ${result.lease} with TTL ${result.ttl}s`;
+      io.out(flags.json ? `${JSON.stringify(result)}\n` : `OK (revision ${result.revision}${lease})\n`);
     }),
   );
 
@@ -157,7 +168,7 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
 }
 
 /** Builds the client, runs the command, turns an error into a message and an exit code. */
-async function run(
+export async function run(
   io: CliIo,
   name: string,
   flags: ConnectionFlags,

@@ -4,7 +4,7 @@
  */
 import { lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
-import type { BatchOpResult, ClusterInfo, KeyValueRecord, Member, NodeStatus } from './types.js';
+import type { BatchOpResult, ClusterInfo, KeyValueRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, NodeStatus } from './types.js';
 
 export class ShapeError extends Error {}
 
@@ -46,6 +46,41 @@ export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
     modRevision: integer(json, 'modRevision', what),
     version: integer(json, 'version', what),
     lease: optionalInteger(json, 'lease', what, 0),
+  };
+}
+
+export function leaseGrant(value: unknown): LeaseGrant {
+  const json = object(value, 'lease');
+  return { id: integer(json, 'id', 'lease'), ttl: integer(json, 'ttl', 'lease'), revision: integer(json, 'revision', 'lease') };
+}
+
+export function leaseTimeToLive(value: unknown): LeaseTimeToLive {
+  const json = object(value, 'lease');
+  const keys = json['keys'] === undefined ? [] : json['keys'];
+  if (!Array.isArray(keys)) throw new ShapeError('lease.keys is not a list');
+  return {
+    id: integer(json, 'id', 'lease'),
+    ttl: integer(json, 'ttl', 'lease'),
+    grantedTtl: integer(json, 'grantedTtl', 'lease'),
+    keys: keys.map((entry: unknown, i) => {
+      const keyBytes = readBytesField(object(entry, `lease.keys[${i}]`), 'key');
+      if (!keyBytes) throw new ShapeError(`lease.keys[${i}] has neither key nor keyBase64`);
+      return { key: lenientText(keyBytes), keyBytes };
+    }),
+    revision: integer(json, 'revision', 'lease'),
+  };
+}
+
+export function leaseList(value: unknown): LeaseList {
+  const json = object(value, 'answer');
+  const leases = json['leases'];
+  if (!Array.isArray(leases)) throw new ShapeError('answer.leases is not a list');
+  return {
+    leases: leases.map((entry: unknown, i) => {
+      const lease = object(entry, `leases[${i}]`);
+      return { id: integer(lease, 'id', `leases[${i}]`), grantedTtl: integer(lease, 'grantedTtl', `leases[${i}]`) };
+    }),
+    revision: integer(json, 'revision', 'answer'),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
 export { KeelClient } from './keel-client.js';
-export type { CallOptions, GetOptions, KeelClientOptions, ScanOptions } from './keel-client.js';
+export type { CallOptions, GetOptions, KeelClientOptions, PutOptions, ScanOptions } from './keel-client.js';
 export { KeelClientError } from './errors.js';
 export type { Outcome } from './errors.js';
 export type { BackoffOptions } from './backoff.js';
@@ -15,6 +15,9 @@ export type {
   GetResult,
   Health,
   KeyValueRecord,
+  LeaseGrant,
+  LeaseList,
+  LeaseTimeToLive,
   Member,
   NodeStatus,
   PutResult,

@@ -16,7 +16,7 @@ import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, nodeStatus, object } from './decode.js';
+import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, leaseGrant, leaseList, leaseTimeToLive, nodeStatus, object } from './decode.js';
 import { EndpointTracker } from './endpoints.js';
 import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
 import { responseError, sendOnce } from './http.js';
@@ -31,6 +31,9 @@ import type {
   DeleteResult,
   GetResult,
   Health,
+  LeaseGrant,
+  LeaseList,
+  LeaseTimeToLive,
   NodeStatus,
   PutResult,
   ScanResult,
@@ -58,6 +61,13 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Cancels the call (and its retries); the error is ABORTED. */
   readonly signal?: AbortSignal;
+}
+
+export interface PutOptions extends CallOptions {
+  /** Attach this existing lease: the key goes when the lease does. */
+  readonly lease?: number;
+  /** Grant a new lease of this many seconds for the key (its id is in the result). */
+  readonly ttl?: number;
 }
 
 export interface GetOptions extends CallOptions {
@@ -123,20 +133,92 @@ export class KeelClient {
     return this.tracker.leader();
   }
 
-  /** Sets `key` to `value` (text is stored as UTF-8). */
-  async put(key: Bytes, value: Bytes, options: CallOptions = {}): Promise<PutResult> {
+  /** Sets `key` to `value` (text is stored as UTF-8), with an existing `lease` or a new one of `ttl` seconds. */
+  async put(key: Bytes, value: Bytes, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
-    if (needsBatchRoute(key)) return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
+    const query = new URLSearchParams();
+    if (options.lease !== undefined) query.set('lease', String(leaseIdArgument(options.lease)));
+    if (options.ttl !== undefined) query.set('ttl', String(nonNegativeInteger(options.ttl, 'ttl')));
+    if (needsBatchRoute(key)) {
+      if (query.size > 0) throw invalidArgument('a key a URL path cannot carry (not UTF-8, or "." or "..") goes through /batch, which takes no lease or ttl');
+      return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
+    }
     return this.run<PutResult>(
       {
         write: true,
         build: (session) => ({
           method: 'PUT',
-          path: `/kv/${percentEncode(key)}`,
+          path: `/kv/${percentEncode(key)}${query.size > 0 ? `?${query}` : ''}`,
           headers: { 'content-type': 'application/octet-stream', ...sessionHeaders(session) },
           body: toBytes(value),
         }),
-        interpret: (r) => (r.status === 200 ? { ok: true, value: { revision: integer(object(r.json, 'answer'), 'revision', 'answer') } } : { ok: false }),
+        interpret: (r) => {
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          const granted = options.ttl !== undefined ? { lease: integer(json, 'lease', 'answer'), ttl: integer(json, 'ttl', 'answer') } : {};
+          return { ok: true, value: { revision: integer(json, 'revision', 'answer'), ...granted } };
+        },
+      },
+      options,
+    );
+  }
+
+  /** Grants a lease of `ttl` seconds (raised to the cluster's minimum); `id` 0 or absent: the server picks one. */
+  async leaseGrant(ttl: number, options: CallOptions & { readonly id?: number } = {}): Promise<LeaseGrant> {
+    const body = { ttl: nonNegativeInteger(ttl, 'ttl'), ...(options.id ? { id: leaseIdArgument(options.id) } : {}) };
+    return this.leaseWrite('POST', '/leases', body, options, leaseGrant);
+  }
+
+  /** Renews the lease once; fails with LEASE_NOT_FOUND once it has expired or been revoked. */
+  async leaseKeepAlive(id: number, options: CallOptions = {}): Promise<LeaseGrant> {
+    return this.leaseWrite('POST', `/leases/${leaseIdArgument(id)}/keepalive`, undefined, options, leaseGrant);
+  }
+
+  /** Revokes the lease, deleting every key attached to it. */
+  async leaseRevoke(id: number, options: CallOptions = {}): Promise<DeleteResult> {
+    return this.leaseWrite('DELETE', `/leases/${leaseIdArgument(id)}`, undefined, options, (json) => {
+      const answer = object(json, 'answer');
+      return { deleted: integer(answer, 'deleted', 'answer'), revision: integer(answer, 'revision', 'answer') };
+    });
+  }
+
+  /** The lease's seconds left and granted TTL (and keys with `keys`), or undefined if it has expired or been revoked. */
+  async leaseTimeToLive(id: number, options: CallOptions & { readonly keys?: boolean; readonly consistency?: Consistency } = {}): Promise<LeaseTimeToLive | undefined> {
+    const query = new URLSearchParams();
+    if (options.keys) query.set('keys', 'true');
+    if (options.consistency) query.set('consistency', options.consistency);
+    const path = `/leases/${leaseIdArgument(id)}${query.size > 0 ? `?${query}` : ''}`;
+    return this.run<LeaseTimeToLive | undefined>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path }),
+        interpret: (r) => {
+          if (r.status === 404 && errorCode(r) === 'LEASE_NOT_FOUND') return { ok: true, value: undefined };
+          return r.status === 200 ? { ok: true, value: leaseTimeToLive(r.json) } : { ok: false };
+        },
+      },
+      options,
+    );
+  }
+
+  /** Every lease. */
+  async leases(options: CallOptions & { readonly consistency?: Consistency } = {}): Promise<LeaseList> {
+    const path = options.consistency ? `/leases?consistency=${options.consistency}` : '/leases';
+    return this.run<LeaseList>({ write: false, build: () => ({ method: 'GET', path }), interpret: (r) => (r.status === 200 ? { ok: true, value: leaseList(r.json) } : { ok: false }) }, options);
+  }
+
+  /** A lease write (with a session, so a retry applies once). */
+  private leaseWrite<T>(method: 'POST' | 'DELETE', path: string, body: object | undefined, options: CallOptions, decode: (json: unknown) => T): Promise<T> {
+    return this.run<T>(
+      {
+        write: true,
+        build: (session) => ({
+          method,
+          path,
+          headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...sessionHeaders(session) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: decode(r.json) } : { ok: false }),
       },
       options,
     );
@@ -430,6 +512,16 @@ function worse(a: SessionSettlement, b: SessionSettlement): SessionSettlement {
 
 function checkKey(key: Bytes): void {
   if (key.length === 0) throw new KeelClientError({ code: 'KEY_EMPTY', message: 'the key is empty', status: 0, outcome: 'not-applied', endpoint: '' });
+}
+
+function leaseIdArgument(id: number): number {
+  if (!(Number.isSafeInteger(id) && id > 0)) throw invalidArgument(`lease id must be a positive integer, not ${id}`);
+  return id;
+}
+
+function nonNegativeInteger(value: number, name: string): number {
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw invalidArgument(`${name} must be a non-negative integer, not ${value}`);
+  return value;
 }
 
 function positive(value: number, name: string): number {

@@ -28,6 +28,31 @@ export interface GetResult extends KeyValueRecord {
 
 export interface PutResult {
   readonly revision: number;
+  /** For a put with `ttl`: the lease granted for the key and its TTL in seconds. */
+  readonly lease?: number;
+  readonly ttl?: number;
+}
+
+export interface LeaseGrant {
+  readonly id: number;
+  /** The granted TTL in seconds (a TTL below the cluster's minimum is raised to it). */
+  readonly ttl: number;
+  readonly revision: number;
+}
+
+export interface LeaseTimeToLive {
+  readonly id: number;
+  /** Seconds left, rounded up. */
+  readonly ttl: number;
+  readonly grantedTtl: number;
+  /** Attached keys, when asked for (as text; `keyBytes` exact). */
+  readonly keys: readonly { readonly key: string; readonly keyBytes: Uint8Array }[];
+  readonly revision: number;
+}
+
+export interface LeaseList {
+  readonly leases: readonly { readonly id: number; readonly grantedTtl: number }[];
+  readonly revision: number;
 }
 
 export interface DeleteResult {

@@ -106,7 +106,7 @@ export class KeelNode {
     this.lessor.reset(store.leases(), monotonicMs());
     this.leases = new NodeLeases(
       {
-        write: (body) => this.write(body),
+        write: (body, session) => this.write(body, session),
         readBarrier: async (consistency) => {
           this.assertRunning();
           if (consistency === 'linearizable') await this.confirmReadIndex();

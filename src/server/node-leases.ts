@@ -4,6 +4,9 @@
  *
  *   - grant: the TTL is raised to the cluster's minimum and the id chosen here when the
  *     client gave none, BEFORE proposing, so every replica applies the same grant;
+ *   - with a client session (thesis §6.3), a retried grant, revoke or keep-alive gets
+ *     the first attempt's answer: no second lease, no LEASE_NOT_FOUND for a revoke that
+ *     did apply;
  *   - keep-alive: a log entry, proposed by whichever node the client talks to. We log
  *     keep-alives rather than forward them to the leader's memory (etcd's way) because
  *     the log already reaches the leader from every node, orders each keep-alive against
@@ -18,14 +21,14 @@
  */
 import { randomInt } from 'node:crypto';
 import type { MvccStore } from '../kv/mvcc-store.js';
-import type { CommandBody, CommandResult, Lease } from '../kv/types.js';
+import type { ClientSession, CommandBody, CommandResult, Lease } from '../kv/types.js';
 import { kvError } from '../kv/errors.js';
 import type { Lessor } from './lessor.js';
 
 export type ReadConsistency = 'linearizable' | 'serializable';
 
 export interface LeaseHost {
-  write(body: CommandBody): Promise<CommandResult>;
+  write(body: CommandBody, session?: ClientSession): Promise<CommandResult>;
   /** Resolves once this node's state machine is as fresh as the consistency asks. */
   readBarrier(consistency: ReadConsistency): Promise<void>;
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
@@ -64,7 +67,7 @@ export class NodeLeases {
   ) {}
 
   /** Grants a lease of `ttl` seconds (raised to the minimum) with `id`, or an id chosen here when 0. */
-  async grant(ttl: number, id = 0): Promise<CommandResult> {
+  async grant(ttl: number, id = 0, session?: ClientSession): Promise<CommandResult> {
     const applied = this.host.store.leaseCount();
     if (applied + this.grantsInFlight >= this.limits.leasesMax) {
       return {
@@ -77,8 +80,9 @@ export class NodeLeases {
     this.grantsInFlight++;
     try {
       for (let attempt = 1; ; attempt++) {
-        const result = await this.host.write({ type: 'leaseGrant', id: id || 1 + randomInt(AUTO_ID_BOUND - 1), ttl: grantedTtl });
-        const retry = id === 0 && !result.ok && result.error.code === 'LEASE_EXISTS' && attempt < AUTO_ID_ATTEMPTS_MAX;
+        const result = await this.host.write({ type: 'leaseGrant', id: id || 1 + randomInt(AUTO_ID_BOUND - 1), ttl: grantedTtl }, session);
+        // A session's seq answers once: only a grant without one may draw again.
+        const retry = id === 0 && !session && !result.ok && result.error.code === 'LEASE_EXISTS' && attempt < AUTO_ID_ATTEMPTS_MAX;
         if (!retry) return result;
       }
     } finally {
@@ -86,12 +90,12 @@ export class NodeLeases {
     }
   }
 
-  revoke(id: number): Promise<CommandResult> {
-    return this.host.write({ type: 'leaseRevoke', id });
+  revoke(id: number, session?: ClientSession): Promise<CommandResult> {
+    return this.host.write({ type: 'leaseRevoke', id }, session);
   }
 
-  keepAlive(id: number): Promise<CommandResult> {
-    return this.host.write({ type: 'leaseKeepAlive', id });
+  keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {
+    return this.host.write({ type: 'leaseKeepAlive', id }, session);
   }
 
   /** The lease with its keys and seconds left, or undefined if it does not exist (expired or revoked). */
