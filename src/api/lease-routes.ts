@@ -21,7 +21,7 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
   app.post('/leases', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body)) return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
+    if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
     const ttl = jsonInteger(body['ttl'], 'ttl');
     const id = body['id'] === undefined ? 0 : jsonInteger(body['id'], 'id');
     const session = sessionOf(request);

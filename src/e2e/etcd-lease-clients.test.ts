@@ -2,14 +2,28 @@
  * Leases through etcd's own clients, unchanged, against a real 3-node Keel cluster:
  * Debian's etcdctl (lease grant / keep-alive --once / timetolive --keys / list / revoke,
  * put --lease) and the `etcd3` npm client (a lease kept alive by its keep-alive stream,
- * revoked, and the errors both clients rely on). etcdctl is installed when missing.
+ * revoked, its Lock recipe, and the errors both clients rely on). etcdctl is installed
+ * when missing. (etcd3's Election recipe needs the Watch service and is tested with it.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Etcd3, EtcdLeaseInvalidError } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, EtcdLockFailedError } from 'etcd3';
 import { Cluster } from './cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 import { waitFor } from './wait-for.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** A lock holder in its own process: acquires the lock (5 s lease, kept alive) and waits to be killed. */
+const holderScript = `
+import { Etcd3 } from 'etcd3';
+const client = new Etcd3({ hosts: JSON.parse(process.env.ETCD_HOSTS), dialTimeout: 3000 });
+await client.lock('locks/crash').ttl(5).acquire();
+console.log('acquired');
+setInterval(() => {}, 60000);
+`;
 
 let cluster: Cluster;
 let endpoints: string;
@@ -118,4 +132,35 @@ test("etcd's JSON gateway: lease grant, timetolive with keys, keepalive, leases,
   assert.deepEqual([again.status, again.json.message], [404, 'etcdserver: requested lease not found']);
   const expired = await post('/v3/lease/timetolive', { ID: id });
   assert.equal(expired.json.TTL, '-1');
+});
+
+test('etcd3 Lock: one holder at a time; released by release(), and by lease expiry when its holder goes', async () => {
+  const first = client.lock('locks/job');
+  await first.acquire();
+  await assert.rejects(client.lock('locks/job').acquire(), EtcdLockFailedError);
+  await first.release();
+  const second = client.lock('locks/job');
+  await second.acquire();
+  await second.release();
+
+  // A holder whose process dies (kill -9) stops renewing; its lock frees itself once the lease expires.
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', holderScript], {
+    cwd: repositoryRoot,
+    env: { ...process.env, ETCD_HOSTS: JSON.stringify(cluster.nodes.map((n) => `http://${n.grpcEndpoint}`)) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(holder, 'exit');
+  try {
+    let output = '';
+    holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    holder.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    await waitFor(async () => output.includes('acquired'), { timeoutMs: 20_000, what: 'the holder process to acquire the lock', explain: async () => output });
+  } finally {
+    holder.kill('SIGKILL');
+    await exited;
+  }
+  await assert.rejects(client.lock('locks/crash').acquire(), EtcdLockFailedError);
+  const survivor = client.lock('locks/crash');
+  await waitFor(async () => survivor.acquire().then(() => true, () => false), { timeoutMs: 30_000, what: 'the lock of a vanished holder to free itself', intervalMs: 250 });
+  await survivor.release();
 });
