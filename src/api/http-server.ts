@@ -7,6 +7,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerWatchRoutes } from './watch-routes.js';
+import websocket from '@fastify/websocket';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 
@@ -54,6 +56,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
+  void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
+  void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerClusterRoutes(app, options.node, metrics.registry);
   return app;
 }

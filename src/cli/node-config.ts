@@ -26,6 +26,10 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_VALUE_BYTES_MAX: 'valueBytesMax',
   KEEL_REQUEST_BYTES_MAX: 'requestBytesMax',
   KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
+  KEEL_WATCHERS_MAX: 'watchersMax',
+  KEEL_WATCHERS_PER_STREAM_MAX: 'watchersPerStreamMax',
+  KEEL_WATCHER_QUEUE_BYTES_MAX: 'watcherQueueBytesMax',
+  KEEL_WATCH_PROGRESS_NOTIFY_MS: 'watchProgressNotifyMs',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_LOG_LEVEL: 'logLevel',
 };
@@ -111,6 +115,10 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     valueBytesMax: integer('valueBytesMax', 1),
     requestBytesMax: integer('requestBytesMax', 1),
     pendingWritesMax: integer('pendingWritesMax', 1),
+    watchersMax: integer('watchersMax', 1),
+    watchersPerStreamMax: integer('watchersPerStreamMax', 1),
+    watcherQueueBytesMax: integer('watcherQueueBytesMax', 1024),
+    watchProgressNotifyMs: integer('watchProgressNotifyMs', 10),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };
