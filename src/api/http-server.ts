@@ -11,6 +11,8 @@ import { registerWatchRoutes } from './watch-routes.js';
 import websocket from '@fastify/websocket';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -59,5 +61,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }
