@@ -231,7 +231,7 @@ export class WatchHub {
       watcher.push({
         kind: 'canceled',
         code: 'COMPACTED',
-        reason: `${read.error.message}; watch again from revision ${compacted + 1}`,
+        reason: read.error.message,
         compactRevision: compacted + 1,
         revision: this.source.currentRevision(),
       });
