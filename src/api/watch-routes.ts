@@ -35,8 +35,14 @@ interface Socket {
 type Query = Record<string, string | undefined>;
 
 export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void {
-  app.get('/watch/ws', { websocket: true }, (socket: Socket) => serveWebSocket(socket, node));
-  app.get('/watch/*', async (request, reply) => serveEventStream(request, reply, node));
+  app.route({
+    method: 'GET',
+    url: '/watch/ws',
+    // A plain GET of /watch/ws (no upgrade) is an event stream of the key "ws".
+    handler: async (request, reply) => serveEventStream(request, reply, node, 'ws'),
+    wsHandler: (socket: Socket) => serveWebSocket(socket, node),
+  });
+  app.get('/watch/*', async (request, reply) => serveEventStream(request, reply, node, (request.params as { '*': string })['*'] ?? ''));
 }
 
 function serveWebSocket(socket: Socket, node: KeelNode): void {
@@ -94,10 +100,10 @@ function handleClientMessage(session: WatchSession, text: string): string | unde
   return 'a message must be an object with exactly one of create, cancel, progress';
 }
 
-async function serveEventStream(request: FastifyRequest, reply: FastifyReply, node: KeelNode): Promise<FastifyReply | void> {
+async function serveEventStream(request: FastifyRequest, reply: FastifyReply, node: KeelNode, key: string): Promise<FastifyReply | void> {
   const query = request.query as Query;
   const lastEventId = request.headers['last-event-id'];
-  const fields: Record<string, unknown> = { key: (request.params as { '*': string })['*'] ?? '' };
+  const fields: Record<string, unknown> = { key };
   for (const flag of ['prefix', 'prevKv', 'noPut', 'noDelete', 'progressNotify', 'fromKey']) {
     const value = query[flag];
     if (value === undefined) continue;

@@ -61,6 +61,15 @@ test('server-sent events through the client: history from a revision, then live 
   assert.deepEqual(deletes.flatMap((b) => b.events).map((e) => [e.type, e.kv.key]), [['delete', 'sse/a']]);
 });
 
+test('a key named "ws" is watched over server-sent events like any other', async () => {
+  const put = await client.put('ws', 'not the socket');
+  const watcher = new KeelClient({ endpoints: [followerUrl] });
+  for await (const batch of watcher.watch('ws', { revision: put.revision })) {
+    assert.deepEqual(batch.events.map((e) => [e.kv.key, e.kv.value]), [['ws', 'not the socket']]);
+    break;
+  }
+});
+
 test('bad watch requests are refused with a reason, nothing is watched', async () => {
   const badRev = await fetch(`${followerUrl}/watch/k?rev=-3`);
   assert.equal(badRev.status, 400);
