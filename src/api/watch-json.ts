@@ -10,11 +10,11 @@
 import type { KvEvent } from '../kv/types.js';
 import { prefixEnd } from '../kv/key-range.js';
 import type { StreamMessage, WatchCreateRequest } from '../server/watch-session.js';
-import { bytesField, keyValueJson, utf8 } from './json-bytes.js';
+import { bytesField, bytesOf, keyValueJson } from './json-bytes.js';
 
 /** A create request from its JSON form, or a message naming what is wrong. */
 export function parseCreateRequest(fields: Record<string, unknown>): WatchCreateRequest | string {
-  const key = bytesOf(fields, 'key');
+  const key = bytesOf(fields, 'key', 'create');
   if (typeof key === 'string') return key;
   const flags = ['prevKv', 'noPut', 'noDelete', 'progressNotify', 'prefix', 'fromKey'] as const;
   for (const flag of flags) {
@@ -26,7 +26,7 @@ export function parseCreateRequest(fields: Record<string, unknown>): WatchCreate
   if (fields.prefix === true) rangeEnd = key.length === 0 ? new Uint8Array([0]) : prefixEnd(key);
   else if (fields.fromKey === true) rangeEnd = new Uint8Array([0]);
   else if (ways.length === 1) {
-    const end = bytesOf(fields, 'rangeEnd');
+    const end = bytesOf(fields, 'rangeEnd', 'create');
     if (typeof end === 'string') return end;
     rangeEnd = end;
   }
@@ -58,16 +58,6 @@ export function eventJson(event: KvEvent): Record<string, unknown> {
     kv: event.type === 'put' ? keyValueJson(event.kv) : { ...bytesField('key', event.kv.key), modRevision: event.kv.modRevision },
     ...(event.prevKv ? { prevKv: keyValueJson(event.prevKv) } : {}),
   };
-}
-
-function bytesOf(fields: Record<string, unknown>, name: string): Uint8Array | string {
-  const text = fields[name];
-  const base64 = fields[`${name}Base64`];
-  if (typeof text === 'string' && base64 === undefined) return utf8(text);
-  if (typeof base64 === 'string' && text === undefined && /^[A-Za-z0-9+/]*={0,2}$/.test(base64) && base64.length % 4 === 0) {
-    return new Uint8Array(Buffer.from(base64, 'base64'));
-  }
-  return `needs exactly one of ${name} (a string) or ${name}Base64 (base64)`;
 }
 
 function integerOf(value: unknown, name: string): number | string {

@@ -13,6 +13,8 @@ import { RunningProgram, WsWatchStream, type WsMessage } from './watch-clients.j
 import { KeelClient } from '../client/keel-client.js';
 import type { WatchBatch } from '../client/watch.js';
 import { waitFor } from './wait-for.js';
+import { credentials, loadPackageDefinition, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { etcdPackageDefinition } from '../proto/etcd-proto.js';
 
 let cluster: Cluster;
 let client: KeelClient;
@@ -183,5 +185,53 @@ test('the etcd3 npm client watches a prefix from a revision with previous values
     await watcher.cancel();
   } finally {
     etcd.close();
+  }
+});
+
+type GrpcWatchResponse = {
+  header: { revision: string };
+  watch_id: string;
+  created: boolean;
+  canceled: boolean;
+  cancel_reason: string;
+  compact_revision: string;
+  events: { type: string; kv: { key: Buffer; value: Buffer; mod_revision: string }; prev_kv: { value: Buffer } | null }[];
+};
+
+test('gRPC Watch stream: server-chosen and client-chosen ids, filters, progress request, cancel, a refused duplicate id', async () => {
+  const follower = cluster.nodes.find((n) => n.url === followerUrl)?.grpcEndpoint as string;
+  const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
+  const Watch = pkg.Watch as ServiceClientConstructor;
+  const service = new Watch(follower, credentials.createInsecure());
+  const stream = (service as unknown as { Watch(): ClientDuplexStream<object, GrpcWatchResponse> }).Watch();
+  const got: GrpcWatchResponse[] = [];
+  stream.on('data', (response: GrpcWatchResponse) => got.push(response));
+  stream.on('error', () => {});
+  const until = (predicate: () => boolean, what: string) => waitFor(async () => predicate(), { timeoutMs: 15_000, what, explain: async () => JSON.stringify(got) });
+  try {
+    const key = Buffer.from('grpc/k');
+    stream.write({ create_request: { key, prev_kv: true } });
+    stream.write({ create_request: { key, filters: ['NOPUT'], watch_id: 5, fragment: true } });
+    stream.write({ create_request: { key, watch_id: 5 } });
+    await until(() => got.length >= 3, 'three create answers');
+    assert.deepEqual(got.slice(0, 3).map((r) => [r.watch_id, r.created, r.canceled]), [['0', true, false], ['5', true, false], ['-1', true, true]]);
+    assert.match(got[2]?.cancel_reason ?? '', /watch id 5 is already in use/);
+    const put = await client.put('grpc/k', 'v');
+    const del = await client.delete('grpc/k');
+    await until(() => got.filter((r) => r.events.length > 0).length >= 3, 'the events of both watchers');
+    const eventsOf = (id: string) => got.filter((r) => r.watch_id === id).flatMap((r) => r.events.map((e) => `${e.type} ${e.kv.mod_revision} prev=${e.prev_kv?.value.toString() ?? '-'}`));
+    assert.deepEqual(eventsOf('0'), [`PUT ${put.revision} prev=-`, `DELETE ${del.revision} prev=v`]);
+    assert.deepEqual(eventsOf('5'), [`DELETE ${del.revision} prev=-`]);
+    const live = got.find((r) => r.watch_id === '5' && r.events.length > 0) as GrpcWatchResponse;
+    assert.ok(Number(live.header.revision) >= del.revision, 'a header revision below its events');
+    stream.write({ progress_request: {} });
+    await until(() => got.some((r) => r.watch_id === '-1' && !r.created), 'the progress answer');
+    const progress = got.find((r) => r.watch_id === '-1' && !r.created) as GrpcWatchResponse;
+    assert.ok(Number(progress.header.revision) >= del.revision);
+    stream.write({ cancel_request: { watch_id: 5 } });
+    await until(() => got.some((r) => r.watch_id === '5' && r.canceled), 'the cancel answer');
+  } finally {
+    stream.end();
+    service.close();
   }
 });
