@@ -3,7 +3,9 @@
  * that starts at an old revision must be sent before the live events of new applies
  * (etcd's syncWatchers reading the backend by revision).
  *
- * Two paths, both bounded by `recordsMax` records examined per call:
+ * Two paths, both bounded by `recordsMax` records examined and `bytesMax` bytes of
+ * events returned per call (so a catch-up step's time and memory stay bounded even
+ * with large values):
  *   - a single key: its run of the history table (enc(key) ‖ revision), which is
  *     already in revision order and holds only that key, so the cost is that key's
  *     changes, whatever else the store holds;
@@ -23,6 +25,7 @@ import { byRevisionKey } from './compaction.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { decodeRecord, isTombstone, toKeyValue, type PutRecord } from './record.js';
 import type { KeyValue, KvEvent } from './types.js';
+import { eventBytes } from './watcher.js';
 import { assert } from '../lib/assert.js';
 
 export interface ChangeQuery {
@@ -37,6 +40,8 @@ export interface ChangeQuery {
   readonly prevKv: boolean;
   /** Records examined before the call stops at the end of a revision. */
   readonly recordsMax: number;
+  /** Bytes of events (eventBytes) returned before the call stops at the end of a revision. */
+  readonly bytesMax: number;
 }
 
 export interface ChangeBatch {
@@ -60,16 +65,19 @@ function readKeyChanges(history: Table, reader: MvccReader, query: ChangeQuery):
   // The key's state before the first change read, for the first event's prevKv.
   let previous = query.prevKv ? liveAt(reader, encodedKey, query.key, query.fromRevision - 1) : undefined;
   let examined = 0;
+  let bytes = 0;
   for (const { key: lmdbKey, value } of history.getRange({
     start: historyKey(encodedKey, query.fromRevision),
     end: historyKey(encodedKey, query.toRevision + 1),
   })) {
     const revision = readRevision(lmdbKey, lmdbKey.length - REVISION_BYTES);
     const kv = isTombstone(value) ? undefined : toKeyValue(query.key, revision, decodeRecord(value) as PutRecord);
-    events.push(eventOf(query.key, revision, kv, previous));
+    const event = eventOf(query.key, revision, kv, previous);
+    events.push(event);
+    bytes += eventBytes(event);
     previous = kv;
     // One record is one whole revision of this key, so any record is a place to stop.
-    if (++examined >= query.recordsMax && revision < query.toRevision) return { events, throughRevision: revision };
+    if ((++examined >= query.recordsMax || bytes >= query.bytesMax) && revision < query.toRevision) return { events, throughRevision: revision };
   }
   return { events, throughRevision: query.toRevision };
 }
@@ -79,6 +87,7 @@ function readRangeChanges(tables: { readonly history: Table; readonly byRevision
   const end = isFromKey(query.rangeEnd) ? undefined : encodeKey(query.rangeEnd as Uint8Array);
   const events: KvEvent[] = [];
   let examined = 0;
+  let bytes = 0;
   let stopAfter: number | undefined;
   for (const { key: revisionKey, value: encodedKey } of tables.byRevision.getRange({
     start: byRevisionKey(query.fromRevision, 0),
@@ -92,9 +101,11 @@ function readRangeChanges(tables: { readonly history: Table; readonly byRevision
       const key = decodeKey(encodedKey);
       const kv = isTombstone(record) ? undefined : toKeyValue(key, revision, decodeRecord(record) as PutRecord);
       const previous = query.prevKv ? liveAt(reader, encodedKey, key, revision - 1) : undefined;
-      events.push(eventOf(key, revision, kv, previous));
+      const event = eventOf(key, revision, kv, previous);
+      events.push(event);
+      bytes += eventBytes(event);
     }
-    if (++examined >= query.recordsMax && stopAfter === undefined) stopAfter = revision;
+    if ((++examined >= query.recordsMax || bytes >= query.bytesMax) && stopAfter === undefined) stopAfter = revision;
   }
   return { events, throughRevision: query.toRevision };
 }

@@ -225,6 +225,8 @@ export class WatchHub {
       fromRevision: watcher.nextRevision,
       prevKv: spec.prevKv,
       recordsMax: this.limits.catchUpRecordsPerStep,
+      // A step queues about one queue's worth at most (plus the rest of its last revision).
+      bytesMax: this.limits.watcherQueueBytesMax,
     });
     if (!read.ok) {
       const compacted = this.source.compactedRevision();
