@@ -8,6 +8,8 @@ import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
+import { registerWatchRoutes } from './watch-routes.js';
+import websocket from '@fastify/websocket';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -58,6 +60,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerLeaseRoutes(app, options.node);
+  void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
+  void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerClusterRoutes(app, options.node, metrics.registry);
   registerGatewayRoutes(app, etcdServices(options.node));
   return app;

@@ -27,3 +27,15 @@ export function keyValueJson(kv: KeyValue, keysOnly = false): Record<string, unk
 }
 
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** `name` as text, or `${name}Base64` as base64 for bytes that are not UTF-8 (as in answers). */
+export function bytesOf(fields: Record<string, unknown>, name: string, where: string): Uint8Array | string {
+  const text = fields[name];
+  const base64 = fields[`${name}Base64`];
+  if (typeof text === 'string' && base64 === undefined) return utf8(text);
+  if (typeof base64 === 'string' && text === undefined && /^[A-Za-z0-9+/]*={0,2}$/.test(base64) && base64.length % 4 === 0) {
+    return new Uint8Array(Buffer.from(base64, 'base64'));
+  }
+  return `${where} needs exactly one of ${name} (a string) or ${name}Base64 (base64)`;
+}
+

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode, Consistency } from '../server/keel-node.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
 import { prefixEnd } from '../kv/key-range.js';
-import { keyValueJson, utf8 } from './json-bytes.js';
+import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 
@@ -203,17 +203,6 @@ function batchOps(body: unknown): RequestOp[] | string {
     }
   }
   return out;
-}
-
-/** `name` as text, or `${name}Base64` as base64 for bytes that are not UTF-8 (as in answers). */
-function bytesOf(fields: Record<string, unknown>, name: string, where: string): Uint8Array | string {
-  const text = fields[name];
-  const base64 = fields[`${name}Base64`];
-  if (typeof text === 'string' && base64 === undefined) return utf8(text);
-  if (typeof base64 === 'string' && text === undefined && /^[A-Za-z0-9+/]*={0,2}$/.test(base64) && base64.length % 4 === 0) {
-    return new Uint8Array(Buffer.from(base64, 'base64'));
-  }
-  return `${where} needs exactly one of ${name} (a string) or ${name}Base64 (base64)`;
 }
 
 function batchResult(response: ResponseOp): object {

@@ -10,6 +10,7 @@ import { registerCluster } from './cluster-command.js';
 import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerLeaseCommands } from './lease-commands.js';
+import { registerWatchCommand } from './watch-command.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
 
@@ -23,6 +24,7 @@ registerCheckHistory(program);
 registerSim(program);
 registerClientCommands(program);
 registerLeaseCommands(program);
+registerWatchCommand(program);
 registerShell(program);
 registerBench(program);
 

@@ -28,6 +28,10 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
   KEEL_LEASES_MAX: 'leasesMax',
   KEEL_LEASE_KEEPALIVE_STREAMS_MAX: 'leaseKeepAliveStreamsMax',
+  KEEL_WATCHERS_MAX: 'watchersMax',
+  KEEL_WATCHERS_PER_STREAM_MAX: 'watchersPerStreamMax',
+  KEEL_WATCHER_QUEUE_BYTES_MAX: 'watcherQueueBytesMax',
+  KEEL_WATCH_PROGRESS_NOTIFY_MS: 'watchProgressNotifyMs',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_LOG_LEVEL: 'logLevel',
 };
@@ -120,6 +124,10 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     pendingWritesMax: integer('pendingWritesMax', 1),
     leasesMax: integer('leasesMax', 1),
     leaseKeepAliveStreamsMax: integer('leaseKeepAliveStreamsMax', 1),
+    watchersMax: integer('watchersMax', 1),
+    watchersPerStreamMax: integer('watchersPerStreamMax', 1),
+    watcherQueueBytesMax: integer('watcherQueueBytesMax', 1024),
+    watchProgressNotifyMs: integer('watchProgressNotifyMs', 10),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };

@@ -24,3 +24,4 @@ export type {
   Role,
   ScanResult,
 } from './types.js';
+export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';

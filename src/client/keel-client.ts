@@ -22,6 +22,7 @@ import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
 import { responseError, sendOnce } from './http.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import { SessionPool } from './session.js';
+import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
 import type { SessionSettlement, SessionTicket } from './session.js';
 import type {
   BatchOp,
@@ -334,6 +335,15 @@ export class KeelClient {
   }
 
   /** GET /status of one node: `endpoint`, or the leader (else any node) when omitted. */
+  /**
+   * Watches a key (or, with `prefix`, every key under it) from `revision` on, as an
+   * async iterable of batches of whole revisions; it resumes on another node by itself
+   * (see watch.ts). Break out of the loop or abort `signal` to stop.
+   */
+  watch(key: Bytes, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
+    return watchEvents({ endpoints: () => this.tracker.endpoints(), backoff: this.backoff, random: this.random }, key, options);
+  }
+
   async status(endpoint?: string, options: CallOptions = {}): Promise<NodeStatus> {
     return this.run<NodeStatus>(
       {

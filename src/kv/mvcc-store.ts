@@ -22,8 +22,9 @@
  * lease's keys at one revision. Expiry is not decided here (no clock): the leader's
  * lessor proposes the revoke.
  *
- * Not here yet: watches. Every applied command returns its events (puts and deletes
- * with kv and prevKv) in order, which a watch hub can fan out.
+ * Watches: every applied command returns its events (puts and deletes with kv and
+ * prevKv) in order, which the watch hub (watch-hub.ts) fans out; changes() reads past
+ * ones in revision order for watchers that start at an old revision.
  */
 import type { Entry, LogIndex } from '../raft/types.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
@@ -32,6 +33,7 @@ import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
 import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
 import { MvccReader } from './mvcc-reader.js';
+import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { Command, CommandResult, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
@@ -220,6 +222,21 @@ export class MvccStore {
   leaseCount(): number {
     this.assertOpen();
     return this.leaseTable.count();
+  }
+
+  /**
+   * The changes of a key or range from `fromRevision` on, in revision order, for a
+   * watcher catching up (change-reader.ts). COMPACTED when `fromRevision` is at or below
+   * the compacted revision: compaction may have removed changes there (tombstones at
+   * the compacted revision included), so history is complete only above it.
+   */
+  changes(query: Omit<ChangeQuery, 'toRevision'>): KvResult<ChangeBatch> {
+    this.assertOpen();
+    const { revision, compacted } = this.state;
+    if (query.fromRevision <= compacted) {
+      return { ok: false, error: kvError('COMPACTED', `watch: revision ${query.fromRevision} has been compacted; changes are kept from revision ${compacted + 1} on`) };
+    }
+    return { ok: true, value: readChanges(this.env, this.reader, { ...query, toRevision: revision }) };
   }
 
   /** A consistent copy of the whole store at appliedIndex(), for a Raft snapshot. */

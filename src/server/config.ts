@@ -41,6 +41,14 @@ export interface NodeConfig {
   readonly leasesMax: number;
   /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
   readonly leaseKeepAliveStreamsMax: number;
+  /** Watchers on this node at once, over all streams; more are refused. */
+  readonly watchersMax: number;
+  /** Watchers on one stream (a WebSocket or gRPC Watch stream); more are refused. */
+  readonly watchersPerStreamMax: number;
+  /** Queued bytes per watcher before it falls back to reading history (see kv/watcher.ts). */
+  readonly watcherQueueBytesMax: number;
+  /** How often an idle watcher that asked for progress notifications gets one (etcd: 10 minutes). */
+  readonly watchProgressNotifyMs: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -59,6 +67,10 @@ export const nodeConfigDefaults = {
   pendingWritesMax: 10_000,
   leasesMax: 10_000,
   leaseKeepAliveStreamsMax: 1_000,
+  watchersMax: 10_000,
+  watchersPerStreamMax: 1_000,
+  watcherQueueBytesMax: 4 * 1024 * 1024,
+  watchProgressNotifyMs: 600_000,
   enableFaultInjection: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;

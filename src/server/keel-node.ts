@@ -27,6 +27,7 @@ import type { Entry, LogIndex, Message, Outcome, Ready } from '../raft/types.js'
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { MvccStore } from '../kv/mvcc-store.js';
+import { WatchHub } from '../kv/watch-hub.js';
 import type { ApplyItem } from '../kv/mvcc-store.js';
 import { decodeCommand } from '../kv/command.js';
 import { prepareCommand, defaultLimits } from '../kv/validate.js';
@@ -44,6 +45,7 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
+import { WatchSession, type StreamOutput } from './watch-session.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -81,6 +83,12 @@ export class KeelNode {
   private readonly requestIdPrefix: string;
   private requestCounter = 0;
   private readonly tickTimer: NodeJS.Timeout;
+  private readonly progressTimer: NodeJS.Timeout;
+  /**
+   * Watches are served from this node's own applied state (kv/watch-hub.ts): events are
+   * exactly its applied log, whoever leads.
+   */
+  private readonly watches: WatchHub;
   private loop: Promise<void> | undefined;
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
@@ -118,6 +126,14 @@ export class KeelNode {
       { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
     );
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
+    this.watches = new WatchHub({
+      source: store,
+      limits: { watchersMax: config.watchersMax, watcherQueueBytesMax: config.watcherQueueBytesMax },
+      schedule: (task) => setImmediate(() => {
+        if (!this.stopping) task();
+      }),
+    });
+    this.progressTimer = setInterval(() => this.watches.progressTick(), config.watchProgressNotifyMs);
   }
 
   /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
@@ -207,6 +223,21 @@ export class KeelNode {
     return promise;
   }
 
+  /** A watch stream (many watchers) whose messages go to `output`. */
+  openWatchSession(output: StreamOutput): WatchSession {
+    this.assertRunning();
+    return new WatchSession({
+      hub: this.watches,
+      output,
+      watchersPerStreamMax: this.config.watchersPerStreamMax,
+      currentRevision: () => this.store.currentRevision(),
+    });
+  }
+
+  get watcherCount(): number {
+    return this.watches.size;
+  }
+
   transferLeadership(to: number): void {
     const outcome = this.raft.transferLeadership(to);
     if (!outcome.ok) throw refusalToError(outcome);
@@ -240,7 +271,9 @@ export class KeelNode {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.tickTimer);
+    clearInterval(this.progressTimer);
     await this.loop;
+    this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
     this.reads.rejectAll(stopping);
@@ -342,6 +375,9 @@ export class KeelNode {
       this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
       this.lessor.reset(this.store.leases(), monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
+      // The snapshot skipped entries this node never applied: its watchers re-read
+      // them from the snapshot's history rather than miss them.
+      this.watches.restored();
       this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
     }
     if (ready.committedEntries.length > 0) {
@@ -353,6 +389,10 @@ export class KeelNode {
       });
       const outcomes = this.store.applyBatch(items);
       const now = monotonicMs();
+      this.watches.publish(
+        outcomes.flatMap((outcome) => (outcome.status === 'skipped' ? [] : outcome.events)),
+        this.store.currentRevision(),
+      );
       outcomes.forEach((outcome, i) => {
         if (outcome.status === 'applied') followLease(this.lessor, (items[i] as ApplyItem).command.body, outcome.index, outcome.result, now);
         this.writes.applied(outcome.index, requestIds[i], () =>
@@ -400,6 +440,7 @@ export class KeelNode {
     // continuation is to crash and recover from what is durable.
     this.log.error({ err: error }, 'fatal error in the Ready loop; the node must stop');
     clearInterval(this.tickTimer);
+    clearInterval(this.progressTimer);
     this.stopping ??= Promise.resolve();
     this.onFatal(error);
   }

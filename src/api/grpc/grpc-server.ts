@@ -13,6 +13,7 @@ import type { EtcdService } from './service.js';
 import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
 import { leaseService } from './lease-service.js';
+import { watchService } from './watch-service.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -32,7 +33,7 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), leaseService(node), clusterService(node)];
+  return [kvService(node), leaseService(node), clusterService(node), watchService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {

@@ -1,0 +1,120 @@
+/**
+ * etcd's Watch service: one bidirectional stream per call, many watchers on it
+ * (server/watch-session.ts does the work; this maps messages both ways).
+ *
+ * As etcd answers:
+ *   - a create: {watch_id, created: true} (the server chooses the id when watch_id is
+ *     0), or, refused, {watch_id: -1, created: true, canceled: true, cancel_reason};
+ *   - a cancel: {watch_id, canceled: true}; an unknown id is ignored, as etcd does;
+ *   - a start revision that was compacted: {watch_id, canceled: true, compact_revision},
+ *     which clients report as "required revision has been compacted";
+ *   - a progress request: {watch_id: -1} with the current revision once every watcher of
+ *     the stream has been sent everything up to it; progress_notify: {watch_id} alone.
+ * Every header carries the revision through which the watcher has been sent all of its
+ * events, so a client resumes at header.revision + 1. `fragment` is accepted and
+ * ignored: a revision's events always travel in one message.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { KeelNode } from '../../server/keel-node.js';
+import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../server/watch-session.js';
+import { NO_WATCH_ID } from '../../server/watch-session.js';
+import { eventMessage, type Message } from './convert.js';
+import { toGrpcError } from './errors.js';
+import { responseHeader } from './header.js';
+import { revisionOrZero } from './int64.js';
+import type { EtcdService } from './service.js';
+
+export function watchService(node: KeelNode): EtcdService {
+  return {
+    name: 'Watch',
+    unary: {},
+    streaming: { Watch: (call: ServerDuplexStream<Message, Message>) => serveWatchStream(node, call) },
+  };
+}
+
+function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Message>): void {
+  let session: WatchSession;
+  try {
+    session = node.openWatchSession({
+      send: (message) => call.write(responseMessage(node, message)),
+      writable: () => !call.writableNeedDrain,
+    });
+  } catch (error) {
+    call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
+    return;
+  }
+  call.on('data', (request: Message) => {
+    try {
+      handleRequest(session, request);
+    } catch (error) {
+      session.close();
+      call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
+    }
+  });
+  call.on('drain', () => session.pump());
+  call.on('end', () => {
+    session.close();
+    call.end();
+  });
+  call.on('cancelled', () => session.close());
+  call.on('error', () => session.close());
+  call.on('close', () => session.close());
+}
+
+function handleRequest(session: WatchSession, request: Message): void {
+  switch (request.request_union) {
+    case 'create_request':
+      session.create(createRequest((request.create_request ?? {}) as Message));
+      return;
+    case 'cancel_request': {
+      const id = Number((request.cancel_request as Message | undefined)?.watch_id ?? 0);
+      if (Number.isSafeInteger(id)) session.cancel(id);
+      return;
+    }
+    case 'progress_request':
+      session.requestProgress();
+      return;
+    default:
+      // etcd ignores a request with no known field (a newer client's request kind).
+      return;
+  }
+}
+
+function createRequest(message: Message): WatchCreateRequest {
+  const filters = Array.isArray(message.filters) ? (message.filters as unknown[]).map(String) : [];
+  const rangeEnd = message.range_end instanceof Uint8Array && message.range_end.length > 0 ? message.range_end : undefined;
+  const watchId = Number(message.watch_id ?? 0);
+  return {
+    key: message.key instanceof Uint8Array ? message.key : new Uint8Array(0),
+    ...(rangeEnd ? { rangeEnd } : {}),
+    startRevision: revisionOrZero(message.start_revision ?? 0, 'start_revision'),
+    // A negative or out-of-range id is refused by the session with a message naming it.
+    watchId: Number.isSafeInteger(watchId) ? watchId : -1,
+    prevKv: message.prev_kv === true,
+    noPut: filters.includes('NOPUT'),
+    noDelete: filters.includes('NODELETE'),
+    progressNotify: message.progress_notify === true,
+  };
+}
+
+function responseMessage(node: KeelNode, message: StreamMessage): Message {
+  const header = { ...responseHeader(node, message.revision) };
+  switch (message.type) {
+    case 'created':
+      return { header, watch_id: message.watchId, created: true };
+    case 'createFailed':
+      return { header, watch_id: NO_WATCH_ID, created: true, canceled: true, cancel_reason: `etcdserver: ${message.reason}` };
+    case 'events':
+      return { header, watch_id: message.watchId, events: message.events.map((event) => eventMessage(event, true)) };
+    case 'progress':
+      return { header, watch_id: message.watchId };
+    case 'canceled':
+      return {
+        header,
+        watch_id: message.watchId,
+        canceled: true,
+        ...(message.compactRevision !== undefined ? { compact_revision: message.compactRevision } : {}),
+        ...(message.code === 'CANCELED' ? {} : { cancel_reason: message.reason }),
+      };
+  }
+}
