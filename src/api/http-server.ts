@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerMemberRoutes } from './member-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 
@@ -55,5 +56,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerMemberRoutes(app, options.node);
   return app;
 }

@@ -19,6 +19,7 @@
  *   txn      = n:varint compare*n  n:varint op*n (success)  n:varint op*n (failure)
  *   compare  = target:1 result:1 key:bytes rangeEnd:bytes operand (varint, or bytes for value)
  *   compact  = revision:varint
+ *   member   = change:bytes (JSON, members.ts)   tag 12 (12-15 are reserved for membership)
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -38,13 +39,14 @@ import type {
   SortTarget,
   TxnRequest,
 } from './types.js';
+import { decodeMemberChange, encodeMemberChange } from './members.js';
 import { unreachable } from '../lib/assert.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, member: 12 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const COMPARE_TARGETS = ['version', 'create', 'mod', 'value', 'lease'] as const;
@@ -120,6 +122,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'noop':
       w.byte(TAG.noop);
       return;
+    case 'member':
+      w.byte(TAG.member).bytes(encodeMemberChange(body.change));
+      return;
     default:
       unreachable(body, 'command');
   }
@@ -145,6 +150,8 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'compact', revision: r.uint() };
     case TAG.noop:
       return { type: 'noop' };
+    case TAG.member:
+      return { type: 'member', change: decodeMemberChange(r.bytes()) };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }

@@ -14,7 +14,7 @@ import type { CommandResponse, CommandResult, KeyValue, ResponseOp } from './typ
 import { unreachable } from '../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, member: 12 } as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
@@ -98,6 +98,9 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
     case 'noop':
       w.byte(TAG.noop);
       return;
+    case 'member':
+      w.byte(TAG.member);
+      return;
     default:
       unreachable(response, 'response');
   }
@@ -127,6 +130,9 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.noop:
       if (!topLevel) break;
       return { type: 'noop' };
+    case TAG.member:
+      if (!topLevel) break;
+      return { type: 'member' };
   }
   throw new DecodeError(`unexpected response tag ${tag}`);
 }

@@ -7,6 +7,7 @@
  * Names follow etcd's fields in camelCase; enums are string unions.
  */
 import type { KvError } from './errors.js';
+import type { MemberChange } from './members.js';
 
 /** A key as stored at some revision (etcd's mvccpb.KeyValue). */
 export interface KeyValue {
@@ -113,7 +114,13 @@ export interface NoopRequest {
   readonly type: 'noop';
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest;
+/** Changes the cluster's member metadata (members.ts); no key, no revision. */
+export interface MemberRequest {
+  readonly type: 'member';
+  readonly change: MemberChange;
+}
+
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | MemberRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -170,8 +177,12 @@ export interface NoopResponse {
   readonly type: 'noop';
 }
 
+export interface MemberResponse {
+  readonly type: 'member';
+}
+
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | MemberResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

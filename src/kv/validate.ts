@@ -102,6 +102,7 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
       }
       return undefined;
     case 'noop':
+    case 'member':
       return undefined;
     default:
       return kvError('BAD_COMMAND', `unknown command type ${JSON.stringify((body as { type: unknown }).type)}`);
