@@ -92,7 +92,7 @@ async function forward(node: KeelNode, request: FastifyRequest, reply: FastifyRe
   try {
     const response = await fetch(url + request.url, {
       method: request.method,
-      headers: { 'content-type': 'application/json', [forwardedHeader]: String(node.config.id) },
+      headers: { [forwardedHeader]: String(node.config.id), ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
       signal: AbortSignal.timeout(forwardTimeoutMs),
     });
