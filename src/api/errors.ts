@@ -49,6 +49,10 @@ const keelStatus: Record<KeelErrorCode, number> = {
   CONFIG_CHANGE_PENDING: 503,
 };
 
+export function isKeelErrorCode(code: string): code is KeelErrorCode {
+  return Object.hasOwn(keelStatus, code);
+}
+
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   if (status === 503) reply.header('retry-after', '1');
   return reply.code(status).send({ error: { code, message } });

@@ -10,6 +10,8 @@ import { registerClusterRoutes } from './cluster-routes.js';
 import { registerMemberRoutes } from './member-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -57,5 +59,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerKvRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
+  registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }

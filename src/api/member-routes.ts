@@ -13,12 +13,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Member } from '../kv/members.js';
 import type { KeelNode } from '../server/keel-node.js';
-import type { MembershipResult } from '../server/membership.js';
 import { sendError, sendThrown } from './errors.js';
-
-/** Marks a request one node forwarded to another, so it is never forwarded twice. */
-const forwardedHeader = 'x-keel-forwarded';
-const forwardTimeoutMs = 15_000;
+import { forwardedHeader, runMemberOp, type MemberOp } from './member-admin.js';
 
 export function registerMemberRoutes(app: FastifyInstance, node: KeelNode): void {
   app.get('/members', async () => {
@@ -39,15 +35,16 @@ export function registerMemberRoutes(app: FastifyInstance, node: KeelNode): void
     const clientUrls = body['clientUrls'] === undefined ? [] : urlList(body['clientUrls']);
     const grpcUrls = body['grpcUrls'] === undefined ? [] : urlList(body['grpcUrls']);
     if (!clientUrls || !grpcUrls) return sendError(reply, 400, 'BAD_REQUEST', 'clientUrls and grpcUrls must be lists of URLs');
-    return change(node, request, reply, 201, () =>
-      node.addMember({ peerUrls, isLearner, clientUrls, grpcUrls, ...(id !== undefined ? { id } : {}), ...(name !== undefined ? { name } : {}) }),
-    );
+    return change(node, request, reply, 201, {
+      kind: 'add',
+      request: { peerUrls, isLearner, clientUrls, grpcUrls, ...(id !== undefined ? { id } : {}), ...(name !== undefined ? { name } : {}) },
+    });
   });
 
   app.delete('/members/:id', async (request, reply) => {
     const id = memberId(request);
     if (id === undefined) return sendError(reply, 400, 'BAD_REQUEST', 'member id must be a positive integer');
-    return change(node, request, reply, 200, () => node.removeMember(id));
+    return change(node, request, reply, 200, { kind: 'remove', id });
   });
 
   app.put('/members/:id', async (request, reply) => {
@@ -55,13 +52,13 @@ export function registerMemberRoutes(app: FastifyInstance, node: KeelNode): void
     if (id === undefined) return sendError(reply, 400, 'BAD_REQUEST', 'member id must be a positive integer');
     const peerUrls = urlList(((request.body ?? {}) as Record<string, unknown>)['peerUrls']);
     if (!peerUrls) return sendError(reply, 400, 'BAD_REQUEST', 'body must be JSON {"peerUrls": ["http://host:port"]}');
-    return change(node, request, reply, 200, () => node.updateMember(id, peerUrls));
+    return change(node, request, reply, 200, { kind: 'update', id, peerUrls });
   });
 
   app.post('/members/:id/promote', async (request, reply) => {
     const id = memberId(request);
     if (id === undefined) return sendError(reply, 400, 'BAD_REQUEST', 'member id must be a positive integer');
-    return change(node, request, reply, 200, () => node.promoteMember(id));
+    return change(node, request, reply, 200, { kind: 'promote', id });
   });
 }
 
@@ -69,38 +66,12 @@ export function memberJson(m: Member): object {
   return { id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, grpcUrls: m.grpcUrls, isLearner: m.isLearner };
 }
 
-async function change(
-  node: KeelNode,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  okStatus: number,
-  run: () => Promise<MembershipResult>,
-): Promise<FastifyReply> {
-  const { role, leader } = node.status();
-  if (role !== 'leader' && leader !== 0 && request.headers[forwardedHeader] === undefined) return forward(node, request, reply, leader);
+async function change(node: KeelNode, request: FastifyRequest, reply: FastifyReply, okStatus: number, op: MemberOp): Promise<FastifyReply> {
   try {
-    const result = await run();
+    const result = await runMemberOp(node, op, request.headers[forwardedHeader] !== undefined);
     return reply.code(okStatus).send({ member: memberJson(result.member), members: result.members.map(memberJson) });
   } catch (error) {
     return sendThrown(reply, error);
-  }
-}
-
-async function forward(node: KeelNode, request: FastifyRequest, reply: FastifyReply, leader: number): Promise<FastifyReply> {
-  const url = node.memberList().members.find((m) => m.id === leader)?.clientUrls[0];
-  if (!url) return sendError(reply, 503, 'NOT_LEADER', `the leader is node ${leader}, whose client URL is not known here; ask it directly`);
-  try {
-    const response = await fetch(url + request.url, {
-      method: request.method,
-      headers: { [forwardedHeader]: String(node.config.id), ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-      signal: AbortSignal.timeout(forwardTimeoutMs),
-    });
-    const retryAfter = response.headers.get('retry-after');
-    if (retryAfter) reply.header('retry-after', retryAfter);
-    return reply.code(response.status).header('content-type', 'application/json').send(await response.text());
-  } catch (error) {
-    return sendError(reply, 503, 'LEADER_CHANGED', `could not reach the leader (node ${leader} at ${url}): ${(error as Error).message}; retry`);
   }
 }
 

@@ -85,6 +85,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 export class ClusterNode {
   readonly url: string;
+  /** host:port of the node's etcd v3 gRPC API (what etcdctl --endpoints takes). */
+  readonly grpcEndpoint: string;
   child: ChildProcess | undefined;
   exited: Promise<Exit> | undefined;
   /** Set before the harness kills or stops the node, so its exit is not a crash. */
@@ -99,16 +101,18 @@ export class ClusterNode {
     readonly id: number,
     readonly clientPort: number,
     readonly peerPort: number,
+    readonly grpcPort: number,
     readonly dataDir: string,
     /** Started with --join and its own member list: a node added to a running cluster. */
     readonly joins: { readonly members: string } | undefined = undefined,
   ) {
     this.url = `http://${host}:${clientPort}`;
+    this.grpcEndpoint = `${host}:${grpcPort}`;
   }
 
-  /** This node's member spec, `id=host:peerPort:clientPort`. */
+  /** This node's member spec, `id=host:peerPort:clientPort:grpcPort`. */
   get spec(): string {
-    return `${this.id}=${host}:${this.peerPort}:${this.clientPort}`;
+    return `${this.id}=${host}:${this.peerPort}:${this.clientPort}:${this.grpcPort}`;
   }
 
   get peerUrl(): string {
@@ -149,12 +153,12 @@ export class Cluster {
   /** Starts every node and waits for a leader that all of them follow. */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
-    const ports = await freePorts(2 * size);
+    const ports = await freePorts(3 * size);
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir));
+        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir));
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
@@ -195,6 +199,11 @@ export class Cluster {
 
   url(id: number): string {
     return this.node(id).url;
+  }
+
+  /** Every node's gRPC endpoint, comma-separated, as etcdctl --endpoints takes them. */
+  grpcEndpoints(): string {
+    return this.nodes.map((n) => n.grpcEndpoint).join(',');
   }
 
   runningIds(): number[] {
@@ -257,10 +266,10 @@ export class Cluster {
    */
   async addNode(id: number, members: readonly ClusterNode[] = this.nodes): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
-    const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
+    const [clientPort, peerPort, grpcPort] = (await freePorts(3)) as [number, number, number];
     const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
-    const spec = `${id}=${host}:${peerPort}:${clientPort}`;
-    const node = new ClusterNode(id, clientPort, peerPort, dir, { members: [...members.map((n) => n.spec), spec].join(',') });
+    const spec = `${id}=${host}:${peerPort}:${clientPort}:${grpcPort}`;
+    const node = new ClusterNode(id, clientPort, peerPort, grpcPort, dir, { members: [...members.map((n) => n.spec), spec].join(',') });
     this.nodes.push(node);
     return node;
   }

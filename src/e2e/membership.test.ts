@@ -78,7 +78,7 @@ test('a learner joins by snapshot, is promoted, another member is removed, and t
       async () => {
         const list = await members(cluster, leader.id);
         const record = list.members.find((m) => m.id === 4);
-        return record?.name === 'node-4' && record.clientUrls[0] === joining.url;
+        return record?.name === 'node4' && record.clientUrls[0] === joining.url;
       },
       { timeoutMs: 10_000, what: 'node 4 to publish its client URL' },
     );

@@ -10,7 +10,7 @@ import type { MemberAddress, NodeConfig } from './config.js';
 import { peerAddressOf } from './membership.js';
 
 export function memberName(id: NodeId): string {
-  return `node-${id}`;
+  return `node${id}`;
 }
 
 function hostForUrl(host: string): string {
@@ -23,7 +23,7 @@ export function memberFromAddress(m: MemberAddress): Member {
     name: memberName(m.id),
     peerUrls: [`http://${hostForUrl(m.host)}:${m.peerPort}`],
     clientUrls: [`http://${hostForUrl(m.host)}:${m.clientPort}`],
-    grpcUrls: [],
+    grpcUrls: m.grpcPort !== undefined ? [`http://${hostForUrl(m.host)}:${m.grpcPort}`] : [],
     isLearner: false,
   };
 }
