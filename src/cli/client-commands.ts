@@ -157,7 +157,7 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
 }
 
 /** Builds the client, runs the command, turns an error into a message and an exit code. */
-async function run(
+export async function run(
   io: CliIo,
   name: string,
   flags: ConnectionFlags,

@@ -9,6 +9,7 @@ import { registerStart } from './start-command.js';
 import { registerCluster } from './cluster-command.js';
 import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerMemberCommands } from './member-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
 
@@ -21,6 +22,7 @@ registerRepair(program);
 registerCheckHistory(program);
 registerSim(program);
 registerClientCommands(program);
+registerMemberCommands(program);
 registerShell(program);
 registerBench(program);
 
