@@ -142,10 +142,23 @@ test('a learner joins by snapshot, is promoted, another member is removed, and t
   });
 });
 
-test('changes that would leave too few started voters are refused', { timeout: testTimeoutMs }, async () => {
+test('the JSON gateway adds and removes a learner; changes that would leave too few started voters are refused', { timeout: testTimeoutMs }, async () => {
   await withCluster({ size: 3 }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const [other, down] = [1, 2, 3].filter((id) => id !== leader.id) as [number, number];
+
+    // etcd's JSON gateway: add a learner and remove it again, ids as strings.
+    const gateway = cluster.url(other);
+    const added = await memberRequest(`${gateway}/v3/cluster/member/add`, { method: 'POST', body: { peerURLs: ['http://127.0.0.1:1'], isLearner: true } });
+    assert.equal(added.status, 200, describe(added));
+    assert.equal((added.body as { member: { ID: string; isLearner: boolean } }).member.ID, '4');
+    const removed = await memberRequest(`${gateway}/v3/cluster/member/remove`, { method: 'POST', body: { ID: '4' } });
+    assert.equal(removed.status, 200, describe(removed));
+    assert.deepEqual((removed.body as { members: { ID: string }[] }).members.map((m) => m.ID), ['1', '2', '3']);
+    const again = await memberRequest(`${gateway}/v3/cluster/member/remove`, { method: 'POST', body: { ID: '4' } });
+    assert.equal(again.status, 404, describe(again));
+    assert.equal((again.body as { message: string }).message, 'etcdserver: ID removed');
+
     await cluster.kill(down);
     // With one voter of three down, removing another leaves {leader, down}: one started of two.
     const refused = await waitFor(

@@ -255,7 +255,10 @@ export class KeelNode implements MembershipHost {
   waitApplied(index: LogIndex): Promise<void> {
     const waitId = `apply-${++this.applyWaitCounter}`;
     const promise = new Promise<void>((resolve, reject) => {
-      this.reads.add(waitId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+      // What waits here was proposed already: past the deadline it may still apply.
+      const fail = (error: KeelError): void =>
+        reject(error.code === 'TIMEOUT' ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown') : error);
+      this.reads.add(waitId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject: fail });
     });
     this.reads.confirm(waitId, index, this.store.appliedIndex());
     return promise;
@@ -324,7 +327,7 @@ export class KeelNode implements MembershipHost {
     const now = Date.now();
     this.writes.expire(now);
     this.reads.expire(now);
-    this.removalCheck.tick(now, this.raft.status().leader, this.memberList());
+    this.removalCheck.tick(now, this.raft.status().leader, () => this.memberList());
     this.schedule();
   }
 

@@ -34,7 +34,7 @@ export class RemovalCheck {
 
   constructor(private readonly options: RemovalCheckOptions) {}
 
-  tick(nowMs: number, leader: NodeId, list: MemberList): void {
+  tick(nowMs: number, leader: NodeId, list: () => MemberList): void {
     if (leader !== 0) {
       this.leaderlessSinceMs = undefined;
       return;
@@ -44,7 +44,7 @@ export class RemovalCheck {
     if (this.asking || this.stopped || nowMs - this.leaderlessSinceMs < leaderlessMsMax || nowMs - this.lastAskMs < leaderlessMsMax) return;
     this.lastAskMs = nowMs;
     this.asking = true;
-    void this.ask(list).finally(() => {
+    void this.ask(list()).finally(() => {
       this.asking = false;
     });
   }
