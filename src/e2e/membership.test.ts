@@ -178,3 +178,26 @@ test('the JSON gateway adds and removes a learner; changes that would leave too 
     assert.deepEqual(list.members.map((m) => m.id), [1, 2, 3]);
   });
 });
+
+test('removing the leader: it answers, steps down and stops; the others elect a leader and agree', { timeout: testTimeoutMs }, async () => {
+  await withCluster({ size: 3 }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
+    await put(cluster.url(follower), 'before', '1');
+    const exited = cluster.expectExit(leader.id);
+    const removed = await memberRequest(`${cluster.url(follower)}/members/${leader.id}`, { method: 'DELETE' });
+    assert.equal(removed.status, 200, describe(removed));
+    assert.equal((await exited).code, 0);
+    const next = await cluster.waitForLeader({ termAbove: leader.term, timeoutMs: 15_000 });
+    assert.notEqual(next.id, leader.id);
+    await put(cluster.url(follower), 'after', '2');
+    await cluster.waitForConverged(15_000);
+    const remaining = cluster.runningIds().sort();
+    for (const id of remaining) {
+      const list = await members(cluster, id);
+      assert.deepEqual(list.members.map((m) => m.id), remaining);
+      assert.deepEqual(list.removed, [leader.id]);
+      assert.equal(await getSerializable(cluster.url(id), 'after'), '2');
+    }
+  });
+});

@@ -66,6 +66,8 @@ export interface NodeCounters {
 }
 
 const noopCommand: Command = { body: { type: 'noop' } };
+/** How long a removed node lingers before it stops, in ticks. */
+const removedLingerTicks = 10;
 
 export class KeelNode implements MembershipHost {
   readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
@@ -83,6 +85,8 @@ export class KeelNode implements MembershipHost {
   /** The encoded member list the transport was last set up with, to notice changes. */
   private peersFrom = '';
   private publishing = false;
+  /** Removed from the cluster: stopping soon. */
+  private leaving = false;
   private readonly removalCheck: RemovalCheck;
   private applyWaitCounter = 0;
 
@@ -435,9 +439,12 @@ export class KeelNode implements MembershipHost {
 
   /** This node was removed from the cluster: it must not take part any more (etcd shuts such a member down). */
   private removed(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.leaving) return;
+    this.leaving = true;
     this.log.warn({ id: this.config.id }, 'this node was removed from the cluster; stopping');
-    this.onRemoved();
+    // As etcd does (stopWithDelay), linger a few ticks: a removed leader still answers
+    // the request that removed it and tells the followers the change is committed.
+    setTimeout(() => this.onRemoved(), removedLingerTicks * this.config.tickMs).unref();
   }
 
   private decodeEntry(entry: Entry): { requestId: string | undefined; command: Command } {
