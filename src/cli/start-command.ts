@@ -78,6 +78,7 @@ function flagSettings(flags: StartFlags): RawSettings {
 export async function runNode(config: NodeConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { node: config.id } });
   const self = selfAddress(config);
+  let removedFromCluster = false;
   let stop: (reason: string) => Promise<void> = async () => {};
   const node = await KeelNode.start(
     config,
@@ -87,7 +88,10 @@ export async function runNode(config: NodeConfig): Promise<void> {
       process.exit(1);
     },
     // etcd's behaviour: a member removed from the cluster shuts itself down.
-    () => void stop('removed from the cluster'),
+    () => {
+      removedFromCluster = true;
+      void stop('removed from the cluster');
+    },
   );
   const listenHost = config.listenHost ?? self.host;
   const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax });
@@ -108,6 +112,7 @@ export async function runNode(config: NodeConfig): Promise<void> {
     await node.stop();
     process.exit(0);
   };
+  if (removedFromCluster) void stop('removed from the cluster');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

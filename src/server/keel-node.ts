@@ -40,7 +40,7 @@ import { KeelError } from './errors.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
-import { bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
 import { RemovalCheck } from './removal-check.js';
 
 export type Consistency = 'linearizable' | 'serializable';
@@ -148,13 +148,15 @@ export class KeelNode implements MembershipHost {
       nodeId: config.id,
       clusterId: config.clusterId,
       listen: { host: self.host, port: self.peerPort },
-      peers: peerMap(store.members() ?? { members: bootstrapMembers(config), removed: [] }, config.id),
+      peers: peerMap(store.members() ?? bootstrapList(config), config.id),
       onMessage: (message: Message) => node?.receive(message),
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
     node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved);
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
+    // A node removed before it last stopped does not come back under its old id.
+    if (node.memberList().removed.includes(config.id)) node.removed();
     node.schedule();
     return node;
   }
@@ -229,7 +231,7 @@ export class KeelNode implements MembershipHost {
 
   /** The members as applied here; before the first change, the configured ones. */
   memberList(): MemberList {
-    return this.store.members() ?? { members: bootstrapMembers(this.config), removed: [] };
+    return this.store.members() ?? bootstrapList(this.config);
   }
 
   memberListStored(): boolean {

@@ -33,6 +33,11 @@ export function bootstrapMembers(config: NodeConfig): Member[] {
   return config.members.map(memberFromAddress);
 }
 
+/** The member list in force before the first membership change wrote one to the store. */
+export function bootstrapList(config: NodeConfig): MemberList {
+  return { members: bootstrapMembers(config), removed: [] };
+}
+
 /** What this node says about itself: the fields a member publishes. */
 export function selfPublished(config: NodeConfig): Pick<Member, 'name' | 'clientUrls' | 'grpcUrls'> {
   const self = memberFromAddress(config.members.find((m) => m.id === config.id) as MemberAddress);
