@@ -17,14 +17,19 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
     return {
       clusterId: node.config.clusterId,
       leader: status.leader,
-      members: node.config.members.map((m) => ({
-        id: m.id,
-        host: m.host,
-        peerPort: m.peerPort,
-        clientPort: m.clientPort,
-        clientUrl: `http://${m.host}:${m.clientPort}`,
-        voter: isVoter(status.config, m.id),
-      })),
+      // The replicated member list, so members added since the start are found too.
+      members: node.memberList().members.map((m) => {
+        const peer = m.peerUrls[0] ? new URL(m.peerUrls[0]) : undefined;
+        const client = m.clientUrls[0] ? new URL(m.clientUrls[0]) : undefined;
+        return {
+          id: m.id,
+          host: client?.hostname ?? peer?.hostname ?? '',
+          peerPort: Number(peer?.port ?? 0),
+          clientPort: Number(client?.port ?? 0),
+          clientUrl: m.clientUrls[0] ?? '',
+          voter: isVoter(status.config, m.id),
+        };
+      }),
     };
   });
 

@@ -42,7 +42,20 @@ const keelStatus: Record<KeelErrorCode, number> = {
   TIMEOUT: 504,
   BAD_REQUEST: 400,
   TOO_LARGE: 413,
+  MEMBER_NOT_FOUND: 404,
+  MEMBER_EXISTS: 409,
+  ID_REMOVED: 410,
+  PEER_URL_EXISTS: 409,
+  NOT_ENOUGH_STARTED: 412,
+  NOT_A_LEARNER: 412,
+  LEARNER_NOT_READY: 412,
+  TOO_MANY_LEARNERS: 412,
+  CONFIG_CHANGE_PENDING: 503,
 };
+
+export function isKeelErrorCode(code: string): code is KeelErrorCode {
+  return Object.hasOwn(keelStatus, code);
+}
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   if (status === 503) reply.header('retry-after', '1');

@@ -10,6 +10,7 @@ import { registerClusterRoutes } from './cluster-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
 import websocket from '@fastify/websocket';
+import { registerMemberRoutes } from './member-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -63,6 +64,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerMemberRoutes(app, options.node);
   registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }

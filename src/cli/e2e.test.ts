@@ -118,6 +118,32 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
   });
 
   // Last: it kills the leader.
+  it('member list, add --learner, update, promote refused for a voter, remove, and ID removed afterwards', async () => {
+    const list = await runKeel(['member', 'list'], { env });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+NAME\s+KIND/);
+    assert.equal(list.stdout.trim().split('\n').length, 4, list.stdout);
+    const added = await runKeel(['member', 'add', '--peer-urls', 'http://127.0.0.1:1', '--learner', '--json'], { env });
+    assert.equal(added.code, 0, added.stderr);
+    const id = (JSON.parse(added.stdout) as { member: { id: number; isLearner: boolean } }).member.id;
+    assert.equal(id, 4);
+    const unstarted = await runKeel(['member', 'list'], { env });
+    assert.match(unstarted.stdout, /\n4\s+\(unstarted\)\s+learner\s+http:\/\/127\.0\.0\.1:1/);
+    const updated = await runKeel(['member', 'update', '4', '--peer-urls', 'http://127.0.0.1:2'], { env });
+    assert.equal(updated.stdout, 'Member 4 now has peer URLs http://127.0.0.1:2.\n', updated.stderr);
+    const notLearner = await runKeel(['member', 'promote', '1'], { env });
+    assert.equal(notLearner.code, 3);
+    assert.match(notLearner.stderr, /NOT_A_LEARNER/);
+    const removed = await runKeel(['member', 'remove', '4'], { env });
+    assert.equal(removed.stdout, 'Member 4 removed.\n', removed.stderr);
+    const again = await runKeel(['member', 'remove', '4'], { env });
+    assert.equal(again.code, 3);
+    assert.match(again.stderr, /ID_REMOVED/);
+    const json = JSON.parse((await runKeel(['member', 'list', '--json'], { env })).stdout) as { members: { id: number }[]; removed: number[] };
+    assert.deepEqual(json.members.map((m) => m.id), [1, 2, 3]);
+    assert.deepEqual(json.removed, [4]);
+  });
+
   it('keeps writing through the loss of the leader, applying each acknowledged write once', async () => {
     const client = new KeelClient({ endpoints: endpoints, timeoutMs: 2_000, retryBudgetMs: 30_000, retries: 30 });
     const leader = await cluster.waitForLeader();

@@ -11,6 +11,7 @@ import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerLeaseCommands } from './lease-commands.js';
 import { registerWatchCommand } from './watch-command.js';
+import { registerMemberCommands } from './member-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
 
@@ -25,6 +26,7 @@ registerSim(program);
 registerClientCommands(program);
 registerLeaseCommands(program);
 registerWatchCommand(program);
+registerMemberCommands(program);
 registerShell(program);
 registerBench(program);
 

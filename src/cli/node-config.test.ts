@@ -42,3 +42,10 @@ test('members parse from the flag form, and mistakes are named', () => {
   assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2', dataDir: 'd', tickMs: 'fast' }), /tickMs must be an integer/);
   assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2' }), /dataDir must be given/);
 });
+
+test('join is off unless asked for, by flag (true), KEEL_JOIN or YAML', () => {
+  const base = { id: 4, members: '1=127.0.0.1:7101:7001,4=127.0.0.1:7104:7004', dataDir: '/tmp/x' };
+  assert.equal(buildNodeConfig(base).join, false);
+  assert.equal(buildNodeConfig(base, { join: true }).join, true);
+  assert.equal(buildNodeConfig(base, settingsFromEnv({ KEEL_JOIN: 'true' })).join, true);
+});

@@ -33,6 +33,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_WATCHER_QUEUE_BYTES_MAX: 'watcherQueueBytesMax',
   KEEL_WATCH_PROGRESS_NOTIFY_MS: 'watchProgressNotifyMs',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
+  KEEL_JOIN: 'join',
   KEEL_LOG_LEVEL: 'logLevel',
 };
 
@@ -129,6 +130,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     watcherQueueBytesMax: integer('watcherQueueBytesMax', 1024),
     watchProgressNotifyMs: integer('watchProgressNotifyMs', 10),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
+    join: merged.join === true || merged.join === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };
 }

@@ -24,6 +24,7 @@ interface StartFlags {
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
   enableFaultInjection?: boolean;
+  join?: boolean;
   logLevel?: string;
 }
 
@@ -42,6 +43,7 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
+    .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
@@ -68,6 +70,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('enableFaultInjection', flags.enableFaultInjection);
+  set('join', flags.join);
   set('logLevel', flags.logLevel);
   return out;
 }
@@ -75,10 +78,21 @@ function flagSettings(flags: StartFlags): RawSettings {
 export async function runNode(config: NodeConfig): Promise<void> {
   const log = pino({ level: config.logLevel, base: { node: config.id } });
   const self = selfAddress(config);
-  const node = await KeelNode.start(config, log, (error) => {
-    log.fatal({ err: error }, 'node stopped on a fatal error');
-    process.exit(1);
-  });
+  let removedFromCluster = false;
+  let stop: (reason: string) => Promise<void> = async () => {};
+  const node = await KeelNode.start(
+    config,
+    log,
+    (error) => {
+      log.fatal({ err: error }, 'node stopped on a fatal error');
+      process.exit(1);
+    },
+    // etcd's behaviour: a member removed from the cluster shuts itself down.
+    () => {
+      removedFromCluster = true;
+      void stop('removed from the cluster');
+    },
+  );
   const listenHost = config.listenHost ?? self.host;
   const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax });
   const grpc = self.grpcPort !== undefined
@@ -89,15 +103,16 @@ export async function runNode(config: NodeConfig): Promise<void> {
     `keel node ${config.id} serving ${api.url}${grpc ? ` and etcd gRPC at ${grpc.url}` : ''}`,
   );
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ reason }, 'shutting down');
     await api.close();
     await grpc?.close();
     await node.stop();
     process.exit(0);
   };
+  if (removedFromCluster) void stop('removed from the cluster');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

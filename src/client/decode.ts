@@ -4,7 +4,7 @@
  */
 import { lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
-import type { BatchOpResult, ClusterInfo, KeyValueRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, NodeStatus } from './types.js';
+import type { BatchOpResult, ClusterInfo, KeyValueRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, MemberChangeResult, MemberList, MemberRecord, NodeStatus } from './types.js';
 
 export class ShapeError extends Error {}
 
@@ -137,6 +137,43 @@ export function clusterInfo(value: unknown): ClusterInfo {
       };
     }),
   };
+}
+
+function strings(json: Json, field: string, what: string): string[] {
+  const value = json[field];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ShapeError(`${what}.${field} is not a list of strings`);
+  return value as string[];
+}
+
+export function memberRecord(value: unknown, what = 'member'): MemberRecord {
+  const json = object(value, what);
+  return {
+    id: integer(json, 'id', what),
+    name: typeof json['name'] === 'string' ? json['name'] : '',
+    peerUrls: strings(json, 'peerUrls', what),
+    clientUrls: strings(json, 'clientUrls', what),
+    grpcUrls: strings(json, 'grpcUrls', what),
+    isLearner: json['isLearner'] === true,
+  };
+}
+
+export function memberList(value: unknown): MemberList {
+  const json = object(value, 'member list');
+  const members = json['members'];
+  const removed = json['removed'];
+  if (!Array.isArray(members) || !Array.isArray(removed)) throw new ShapeError('member list needs members and removed arrays');
+  return {
+    leader: nullableId(json, 'leader', 'member list'),
+    members: members.map((m, i) => memberRecord(m, `members[${i}]`)),
+    removed: removed.filter((id): id is number => typeof id === 'number'),
+  };
+}
+
+export function memberChange(value: unknown): MemberChangeResult {
+  const json = object(value, 'member change');
+  const members = json['members'];
+  if (!Array.isArray(members)) throw new ShapeError('member change.members is not an array');
+  return { member: memberRecord(json['member']), members: members.map((m, i) => memberRecord(m, `members[${i}]`)) };
 }
 
 export function badResponse(error: ShapeError, endpoint: string, path: string, status: number, write: boolean): KeelClientError {

@@ -1,6 +1,6 @@
 /** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
 export { KeelClient } from './keel-client.js';
-export type { CallOptions, GetOptions, KeelClientOptions, PutOptions, ScanOptions } from './keel-client.js';
+export type { CallOptions, GetOptions, KeelClientOptions, MemberAddOptions, PutOptions, ScanOptions } from './keel-client.js';
 export { KeelClientError } from './errors.js';
 export type { Outcome } from './errors.js';
 export type { BackoffOptions } from './backoff.js';
@@ -19,6 +19,9 @@ export type {
   LeaseList,
   LeaseTimeToLive,
   Member,
+  MemberChangeResult,
+  MemberList,
+  MemberRecord,
   NodeStatus,
   PutResult,
   Role,

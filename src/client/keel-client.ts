@@ -16,7 +16,7 @@ import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, leaseGrant, leaseList, leaseTimeToLive, nodeStatus, object } from './decode.js';
+import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, leaseGrant, leaseList, leaseTimeToLive, memberChange, memberList, nodeStatus, object } from './decode.js';
 import { EndpointTracker } from './endpoints.js';
 import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
 import { responseError, sendOnce } from './http.js';
@@ -35,10 +35,19 @@ import type {
   LeaseGrant,
   LeaseList,
   LeaseTimeToLive,
+  MemberChangeResult,
+  MemberList,
   NodeStatus,
   PutResult,
   ScanResult,
 } from './types.js';
+
+export interface MemberAddOptions extends CallOptions {
+  /** Join as a non-voting learner, to be promoted once caught up (recommended). */
+  readonly isLearner?: boolean;
+  /** The new member's id; default: one more than any id ever used. */
+  readonly id?: number;
+}
 
 export interface KeelClientOptions {
   /** Client URLs of some or all nodes, e.g. ['http://127.0.0.1:7001']. The rest are learned. */
@@ -363,6 +372,55 @@ export class KeelClient {
         write: false,
         build: () => ({ method: 'GET', path: '/cluster/info' }),
         interpret: (r) => (r.status === 200 ? { ok: true, value: clusterInfo(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** The replicated member list (GET /members), as the node that answers has applied it. */
+  async members(options: CallOptions = {}): Promise<MemberList> {
+    return this.run<MemberList>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path: '/members' }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: memberList(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** Adds a member with these peer URLs (http://host:port); start it with `keel start --join` after. */
+  async memberAdd(peerUrls: readonly string[], options: MemberAddOptions = {}): Promise<MemberChangeResult> {
+    const body = { peerUrls, isLearner: options.isLearner ?? false, ...(options.id !== undefined ? { id: options.id } : {}) };
+    return this.memberChange('POST', '/members', body, 201, options);
+  }
+
+  async memberRemove(id: number, options: CallOptions = {}): Promise<MemberChangeResult> {
+    return this.memberChange('DELETE', `/members/${id}`, undefined, 200, options);
+  }
+
+  /** Promotes a learner to a voter once it has caught up (else LEARNER_NOT_READY). */
+  async memberPromote(id: number, options: CallOptions = {}): Promise<MemberChangeResult> {
+    return this.memberChange('POST', `/members/${id}/promote`, undefined, 200, options);
+  }
+
+  /** Changes a member's peer URLs (the node must then be restarted on them). */
+  async memberUpdate(id: number, peerUrls: readonly string[], options: CallOptions = {}): Promise<MemberChangeResult> {
+    return this.memberChange('PUT', `/members/${id}`, { peerUrls }, 200, options);
+  }
+
+  /**
+   * A membership change is sent once, to one node (which forwards it to the leader): it
+   * carries no session, and a blind retry of an add whose outcome is unknown could add
+   * a second member. The caller looks at the member list and decides.
+   */
+  private async memberChange(method: 'POST' | 'PUT' | 'DELETE', path: string, body: object | undefined, okStatus: number, options: CallOptions): Promise<MemberChangeResult> {
+    return this.run<MemberChangeResult>(
+      {
+        write: false,
+        endpoint: await this.tracker.pick(),
+        build: () => ({ method, path, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) }),
+        interpret: (r) => (r.status === okStatus ? { ok: true, value: memberChange(r.json) } : { ok: false }),
       },
       options,
     );

@@ -110,6 +110,32 @@ export interface Member {
   readonly voter: boolean;
 }
 
+/** A member as the replicated member list holds it (GET /members). */
+export interface MemberRecord {
+  readonly id: number;
+  /** Empty until the member has started and published it. */
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  /** REST URLs; empty until the member has started. */
+  readonly clientUrls: readonly string[];
+  /** etcd v3 gRPC URLs. */
+  readonly grpcUrls: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export interface MemberList {
+  readonly leader: number | null;
+  readonly members: readonly MemberRecord[];
+  /** Ids removed from the cluster, never used again. */
+  readonly removed: readonly number[];
+}
+
+/** The answer to a membership change: the member changed and the list after it. */
+export interface MemberChangeResult {
+  readonly member: MemberRecord;
+  readonly members: readonly MemberRecord[];
+}
+
 export interface ClusterInfo {
   readonly clusterId: string;
   readonly leader: number | null;

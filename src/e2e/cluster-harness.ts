@@ -103,9 +103,20 @@ export class ClusterNode {
     readonly peerPort: number,
     readonly grpcPort: number,
     readonly dataDir: string,
+    /** Started with --join and its own member list: a node added to a running cluster. */
+    readonly joins: { readonly members: string } | undefined = undefined,
   ) {
     this.url = `http://${host}:${clientPort}`;
     this.grpcEndpoint = `${host}:${grpcPort}`;
+  }
+
+  /** This node's member spec, `id=host:peerPort:clientPort:grpcPort`. */
+  get spec(): string {
+    return `${this.id}=${host}:${this.peerPort}:${this.clientPort}:${this.grpcPort}`;
+  }
+
+  get peerUrl(): string {
+    return `http://${host}:${this.peerPort}`;
   }
 
   get logPath(): string {
@@ -132,7 +143,8 @@ export class Cluster {
   private destroyed: Promise<void> | undefined;
 
   private constructor(
-    readonly nodes: readonly ClusterNode[],
+    /** Grows with addNode. */
+    readonly nodes: ClusterNode[],
     private readonly args: readonly string[],
     private readonly env: NodeJS.ProcessEnv,
     readonly requestTimeoutMs: number,
@@ -152,7 +164,7 @@ export class Cluster {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
       throw error;
     }
-    const members = nodes.map((n) => `${n.id}=${host}:${n.peerPort}:${n.clientPort}:${n.grpcPort}`).join(',');
+    const members = nodes.map((n) => n.spec).join(',');
     const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
     const args = [
       '--members', members,
@@ -219,7 +231,9 @@ export class Cluster {
     const logFd = openSync(node.logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args], {
+      const joinArgs = node.joins ? ['--join', '--members', node.joins.members] : [];
+      // A later --members overrides the cluster's (commander keeps the last value).
+      child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args, ...joinArgs], {
         stdio: ['ignore', logFd, logFd],
         env: this.env,
       });
@@ -243,6 +257,29 @@ export class Cluster {
       },
       { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
     );
+  }
+
+  /**
+   * Makes a node that will join this cluster as `id` (after a member add names it):
+   * fresh ports and data directory, started with --join and the members of `members`
+   * (default: every node so far) plus itself. Start it with startNode.
+   */
+  async addNode(id: number, members: readonly ClusterNode[] = this.nodes): Promise<ClusterNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
+    const [clientPort, peerPort, grpcPort] = (await freePorts(3)) as [number, number, number];
+    const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
+    const spec = `${id}=${host}:${peerPort}:${clientPort}:${grpcPort}`;
+    const node = new ClusterNode(id, clientPort, peerPort, grpcPort, dir, { members: [...members.map((n) => n.spec), spec].join(',') });
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** A node that will exit by itself (removed from the cluster): its exit is not a crash. */
+  expectExit(id: number): Promise<Exit> {
+    const node = this.node(id);
+    if (!node.exited) throw new Error(`node ${id} is not running`);
+    node.exitExpected = true;
+    return node.exited;
   }
 
   /** kill -9: the node loses nothing it fsynced, and nothing else is flushed. */

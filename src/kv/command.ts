@@ -22,6 +22,7 @@
  *   compact  = revision:varint
  *   leaseGrant = id:varint ttl:varint;  leaseKeepAlive = id:varint
  *   leaseRevoke = id:varint onlyIfRenewedAt:varint (0: unconditional; log indexes start at 1)
+ *   member   = change:bytes (JSON, members.ts)   tag 12 (12-15 are reserved for membership)
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -41,13 +42,14 @@ import type {
   SortTarget,
   TxnRequest,
 } from './types.js';
+import { decodeMemberChange, encodeMemberChange } from './members.js';
 import { unreachable } from '../lib/assert.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, member: 12 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const COMPARE_TARGETS = ['version', 'create', 'mod', 'value', 'lease'] as const;
@@ -132,6 +134,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'leaseKeepAlive':
       w.byte(TAG.leaseKeepAlive).uint(body.id);
       return;
+    case 'member':
+      w.byte(TAG.member).bytes(encodeMemberChange(body.change));
+      return;
     default:
       unreachable(body, 'command');
   }
@@ -166,6 +171,8 @@ function readBody(r: ByteReader): CommandBody {
     }
     case TAG.leaseKeepAlive:
       return { type: 'leaseKeepAlive', id: r.uint() };
+    case TAG.member:
+      return { type: 'member', change: decodeMemberChange(r.bytes()) };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }

@@ -32,6 +32,7 @@ import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
 import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
+import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from './members.js';
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
@@ -97,6 +98,8 @@ const META = {
   clock: 'clock-ms',
   compactTarget: 'compact-target',
   compactCursor: 'compact-cursor',
+  /** The member metadata (members.ts), absent until the first membership change. */
+  members: 'members',
 } as const;
 const metaKey = (name: string): Buffer => Buffer.from(name, 'latin1');
 const NOOP: Command = { body: { type: 'noop' } };
@@ -189,6 +192,13 @@ export class MvccStore {
         command: entry.kind === 'config' || entry.data.length === 0 ? { ok: true, value: NOOP } : decodeCommand(entry.data),
       })),
     );
+  }
+
+  /** The cluster's member metadata as applied; undefined before the first membership change. */
+  members(): MemberList | undefined {
+    this.assertOpen();
+    const data = this.env.meta.get(metaKey(META.members));
+    return data === undefined ? undefined : decodeMemberList(data);
   }
 
   /** A read at the current revision or at `request.revision`. */
@@ -377,6 +387,13 @@ export class MvccStore {
       }
       case 'noop':
         return { result: { ok: true, revision: state.revision, response: { type: 'noop' } }, events: [] };
+      case 'member': {
+        // Every replica holds the same list at this index, so all accept or refuse alike.
+        const changed = applyMemberChange(this.members(), body.change);
+        if (!changed.ok) return fail(kvError('INVALID_ARGUMENT', changed.message));
+        this.env.meta.putSync(metaKey(META.members), encodeMemberList(changed.list));
+        return { result: { ok: true, revision: state.revision, response: { type: 'member' } }, events: [] };
+      }
     }
   }
 

@@ -94,6 +94,8 @@ export class ReferenceModel {
         return this.applyLease(body);
       case 'noop':
         return { result: { ok: true, revision: this.revision, response: { type: 'noop' } }, events: [] };
+      case 'member':
+        return { result: { ok: true, revision: this.revision, response: { type: 'member' } }, events: [] };
       case 'compact':
         if (body.revision <= this.compacted) return fail(kvError('COMPACTED', 'compacted'));
         if (body.revision > this.revision) return fail(kvError('FUTURE_REV', 'future'));

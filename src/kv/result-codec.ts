@@ -15,7 +15,7 @@ import type { CommandResponse, CommandResult, KeyValue, ResponseOp } from './typ
 import { unreachable } from '../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, member: 12 } as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
@@ -106,6 +106,9 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
     case 'leaseRevoke':
       w.byte(TAG.leaseRevoke).bool(response.revoked).uint(response.deleted);
       return;
+    case 'member':
+      w.byte(TAG.member);
+      return;
     default:
       unreachable(response, 'response');
   }
@@ -142,6 +145,9 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.leaseRevoke:
       if (!topLevel) break;
       return { type: 'leaseRevoke', revoked: r.bool(), deleted: r.uint() };
+    case TAG.member:
+      if (!topLevel) break;
+      return { type: 'member' };
   }
   throw new DecodeError(`unexpected response tag ${tag}`);
 }

@@ -7,6 +7,7 @@
  * Names follow etcd's fields in camelCase; enums are string unions.
  */
 import type { KvError } from './errors.js';
+import type { MemberChange } from './members.js';
 
 /** A key as stored at some revision (etcd's mvccpb.KeyValue). */
 export interface KeyValue {
@@ -145,7 +146,6 @@ export interface LeaseKeepAliveRequest {
 
 export type LeaseRequest = LeaseGrantRequest | LeaseRevokeRequest | LeaseKeepAliveRequest;
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest;
 
 /** A lease as the state machine keeps it. Its deadline is not here: only the leader's clock decides expiry. */
 export interface Lease {
@@ -161,6 +161,13 @@ export interface LeaseInfo {
   readonly lease: Lease;
   readonly keys: readonly Uint8Array[];
 }
+/** Changes the cluster's member metadata (members.ts); no key, no revision. */
+export interface MemberRequest {
+  readonly type: 'member';
+  readonly change: MemberChange;
+}
+
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -240,8 +247,12 @@ export interface LeaseKeepAliveResponse {
 
 export type LeaseResponse = LeaseGrantResponse | LeaseRevokeResponse | LeaseKeepAliveResponse;
 
+export interface MemberResponse {
+  readonly type: 'member';
+}
+
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

@@ -108,6 +108,7 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
       }
       return undefined;
     case 'noop':
+    case 'member':
       return undefined;
     case 'leaseGrant':
       return (

@@ -110,19 +110,27 @@ export interface ConfigEntry {
 
 export function encodeConfigChange(change: ConfigChange, config: ClusterConfig): Uint8Array {
   return new TextEncoder().encode(
-    JSON.stringify({ type: change.type, nodeId: change.nodeId, voters: config.voters, learners: config.learners }),
+    JSON.stringify({
+      type: change.type,
+      nodeId: change.nodeId,
+      voters: config.voters,
+      learners: config.learners,
+      ...(change.context !== undefined ? { context: change.context } : {}),
+    }),
   );
 }
 
 export function decodeConfigEntry(data: Uint8Array): ConfigEntry {
   const value: unknown = JSON.parse(new TextDecoder().decode(data));
   assert(typeof value === 'object' && value !== null, 'config entry is not an object');
-  const { type, nodeId, voters, learners } = value as { type: unknown; nodeId: unknown; voters: unknown; learners: unknown };
+  const { type, nodeId, voters, learners, context } = value as { type: unknown; nodeId: unknown; voters: unknown; learners: unknown; context: unknown };
   assert(changeTypes.includes(type as ConfigChangeType), () => `config entry has unknown type ${String(type)}`);
   assert(isNodeId(nodeId), 'config entry has a bad node id');
   assert(Array.isArray(voters) && voters.length > 0 && voters.every(isNodeId), 'config entry has bad voters');
   assert(Array.isArray(learners) && learners.every(isNodeId), 'config entry has bad learners');
-  return { change: { type: type as ConfigChangeType, nodeId }, config: normalize(voters, learners) };
+  assert(context === undefined || typeof context === 'string', 'config entry has a context that is not a string');
+  const change: ConfigChange = { type: type as ConfigChangeType, nodeId, ...(context !== undefined ? { context } : {}) };
+  return { change, config: normalize(voters, learners) };
 }
 
 export function decodeConfigChange(data: Uint8Array): ConfigChange {

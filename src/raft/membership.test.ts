@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCluster } from './testing.js';
+import { decodeConfigEntry } from './config.js';
 import type { ClusterConfig, ConfigChange, Message, NodeId } from './types.js';
 
 const joining: ClusterConfig = { voters: [], learners: [] };
@@ -394,6 +395,19 @@ test('thesis §4.1, §7: a server that joins after compaction learns the configu
   assertConfig(c, [1, 2, 3, 4, 5], { voters: [1, 2, 3, 5], learners: [4] });
   c.tickAll(1);
   assert.deepEqual(c.applied.get(5), ['a', 'b']);
+});
+
+test('a config entry carries the change\'s context (the runtime\'s member metadata) to every node', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.start(4, joining);
+  const index = change(c, 1, { type: 'addLearner', nodeId: 4, context: '{"name":"n4"}' });
+  c.stabilize();
+  for (const id of [1, 2, 3, 4]) {
+    const entry = c.node(id).entriesFrom(index)[0];
+    assert.ok(entry && entry.kind === 'config');
+    assert.deepEqual(decodeConfigEntry(entry.data).change, { type: 'addLearner', nodeId: 4, context: '{"name":"n4"}' });
+  }
 });
 
 test('thesis §4.1: a restarted server takes its configuration from its snapshot and its log, committed or not', () => {

@@ -47,6 +47,9 @@ export type ConfigChangeType = 'addVoter' | 'addLearner' | 'promoteLearner' | 'r
 export interface ConfigChange {
   readonly type: ConfigChangeType;
   readonly nodeId: NodeId;
+  /** Opaque to the core, replicated with the change: the runtime's member metadata
+   * (addresses, name), like the context of an etcd ConfChange. */
+  readonly context?: string;
 }
 
 /** Describes a snapshot: the state machine after applying every entry up to `index`. */

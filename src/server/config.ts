@@ -18,8 +18,12 @@ export interface NodeConfig {
   readonly id: NodeId;
   /** Peers refuse messages from another cluster. */
   readonly clusterId: string;
-  /** Every member of the initial cluster, this node included. */
+  /** Every member of the initial cluster, this node included; for a node that joins, the
+   * current members and itself (where to reach them until it has the replicated list). */
   readonly members: readonly MemberAddress[];
+  /** This node joins an existing cluster (added with `keel member add` first): it
+   * bootstraps no configuration and learns everything from the leader. */
+  readonly join: boolean;
   /** Where this node keeps its WAL, snapshots and key-value store. */
   readonly dataDir: string;
   /** Host the HTTP API listens on (default: this member's host). */
@@ -72,6 +76,7 @@ export const nodeConfigDefaults = {
   watcherQueueBytesMax: 4 * 1024 * 1024,
   watchProgressNotifyMs: 600_000,
   enableFaultInjection: false,
+  join: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;
 

@@ -13,7 +13,17 @@ export type KeelErrorCode =
   | 'TIMEOUT'
   | 'STOPPING'
   | 'BAD_REQUEST'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  // Membership changes (etcd's membership errors, see membership.ts).
+  | 'MEMBER_NOT_FOUND'
+  | 'MEMBER_EXISTS'
+  | 'ID_REMOVED'
+  | 'PEER_URL_EXISTS'
+  | 'NOT_ENOUGH_STARTED'
+  | 'NOT_A_LEARNER'
+  | 'LEARNER_NOT_READY'
+  | 'TOO_MANY_LEARNERS'
+  | 'CONFIG_CHANGE_PENDING';
 
 export type Outcome = 'not-applied' | 'unknown';
 

@@ -23,7 +23,8 @@ import { randomInt, randomBytes } from 'node:crypto';
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/node.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import type { Entry, LogIndex, Message, Outcome, Ready } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready } from '../raft/types.js';
+import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { MvccStore } from '../kv/mvcc-store.js';
@@ -37,6 +38,7 @@ import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, 
 import type { Role } from '../raft/types.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
+import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
 import { Transport } from '../transport/transport.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
@@ -46,6 +48,9 @@ import { KeelError } from './errors.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
 import { WatchSession, type StreamOutput } from './watch-session.js';
+import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
+import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import { RemovalCheck } from './removal-check.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -74,8 +79,10 @@ const noopCommand: Command = { body: { type: 'noop' } };
 const leaseExpiriesPerTickMax = 100;
 /** The lessor's clock: monotonic, so a wall-clock jump neither expires nor prolongs leases. */
 const monotonicMs = (): number => performance.now();
+/** How long a removed node lingers before it stops, in ticks. */
+const removedLingerTicks = 10;
 
-export class KeelNode {
+export class KeelNode implements MembershipHost {
   readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
@@ -97,6 +104,14 @@ export class KeelNode {
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
+  private readonly membership: MembershipManager;
+  /** The encoded member list the transport was last set up with, to notice changes. */
+  private peersFrom = '';
+  private publishing = false;
+  /** Removed from the cluster: stopping soon. */
+  private leaving = false;
+  private readonly removalCheck: RemovalCheck;
+  private applyWaitCounter = 0;
 
   private constructor(
     readonly config: NodeConfig,
@@ -106,6 +121,7 @@ export class KeelNode {
     private readonly store: MvccStore,
     private readonly transport: Transport,
     private readonly onFatal: (error: unknown) => void,
+    private readonly onRemoved: () => void,
   ) {
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
@@ -125,6 +141,14 @@ export class KeelNode {
       },
       { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
     );
+    this.membership = new MembershipManager(this, () => bootstrapMembers(config));
+    this.removalCheck = new RemovalCheck({
+      self: config.id,
+      leaderlessMsMax: 3 * config.electionTicks * config.tickMs,
+      log,
+      onRemoved: () => this.removed(),
+    });
+    this.peersFrom = listKey(this.memberList());
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
     this.watches = new WatchHub({
       source: store,
@@ -137,7 +161,7 @@ export class KeelNode {
   }
 
   /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
-  static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void): Promise<KeelNode> {
+  static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void = () => {}): Promise<KeelNode> {
     const self = selfAddress(config);
     await mkdir(config.dataDir, { recursive: true });
     const { storage, persisted } = await RaftStorage.open({
@@ -159,7 +183,9 @@ export class KeelNode {
     const raft = new RaftNode({
       config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
       persisted,
-      bootstrap: { voters: config.members.map((m) => m.id), learners: [] },
+      // A joining node must not make up a configuration of its own: it learns the
+      // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).
+      bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
       random: { int: (bound: number) => randomInt(bound) },
       applied: store.appliedIndex(),
     });
@@ -168,13 +194,15 @@ export class KeelNode {
       nodeId: config.id,
       clusterId: config.clusterId,
       listen: { host: self.host, port: self.peerPort },
-      peers: new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, { host: m.host, port: m.peerPort }])),
+      peers: peerMap(store.members() ?? bootstrapList(config), config.id),
       onMessage: (message: Message) => node?.receive(message),
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, onFatal);
+    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved);
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
+    // A node removed before it last stopped does not come back under its old id.
+    if (node.memberList().removed.includes(config.id)) node.removed();
     node.schedule();
     return node;
   }
@@ -238,6 +266,71 @@ export class KeelNode {
     return this.watches.size;
   }
 
+  // -------------------------------------------------------------------------
+  // Membership (membership.ts runs the changes on the leader)
+  // -------------------------------------------------------------------------
+
+  addMember(request: MemberAddRequest): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.add(request);
+  }
+
+  removeMember(id: NodeId): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.remove(id);
+  }
+
+  promoteMember(id: NodeId): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.promote(id);
+  }
+
+  updateMember(id: NodeId, peerUrls: readonly string[]): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.update(id, peerUrls);
+  }
+
+  /** The members as applied here; before the first change, the configured ones. */
+  memberList(): MemberList {
+    return this.store.members() ?? bootstrapList(this.config);
+  }
+
+  memberListStored(): boolean {
+    return this.store.members() !== undefined;
+  }
+
+  raftStatus(): RaftStatus {
+    return this.raft.status();
+  }
+
+  connectedPeers(): ReadonlySet<NodeId> {
+    return new Set(this.transport.stats().peers.filter((p) => p.connected).map((p) => p.id));
+  }
+
+  proposeConfigChange(change: ConfigChange): LogIndex {
+    const outcome = this.raft.proposeMembershipChange(change);
+    if (!outcome.ok) throw refusalToError(outcome);
+    this.schedule();
+    return outcome.index;
+  }
+
+  proposeMemberChange(change: MemberChange): Promise<CommandResult> {
+    return this.write({ type: 'member', change });
+  }
+
+  /** Resolves once this node has applied `index`; TIMEOUT (outcome unknown) after requestTimeoutMs. */
+  waitApplied(index: LogIndex): Promise<void> {
+    const waitId = `apply-${++this.applyWaitCounter}`;
+    const promise = new Promise<void>((resolve, reject) => {
+      // What waits here was proposed already: past the deadline it may still apply.
+      const fail = (error: KeelError): void =>
+        reject(error.code === 'TIMEOUT' ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown') : error);
+      this.reads.add(waitId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject: fail });
+    });
+    this.reads.confirm(waitId, index, this.store.appliedIndex());
+    return promise;
+  }
+
   transferLeadership(to: number): void {
     const outcome = this.raft.transferLeadership(to);
     if (!outcome.ok) throw refusalToError(outcome);
@@ -272,6 +365,7 @@ export class KeelNode {
   private async shutdown(): Promise<void> {
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
+    this.removalCheck.stop();
     await this.loop;
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
@@ -303,6 +397,7 @@ export class KeelNode {
     this.writes.expire(now);
     this.reads.expire(now);
     if (this.role === 'leader') this.expireLeases();
+    this.removalCheck.tick(now, this.raft.status().leader, () => this.memberList());
     this.schedule();
   }
 
@@ -403,10 +498,52 @@ export class KeelNode {
     }
     for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
     this.reads.appliedTo(this.store.appliedIndex());
+    if (ready.snapshot || ready.committedEntries.length > 0) this.membershipApplied();
+  }
+
+  /** After an apply: follow the member list with the transport, leave if removed, publish self. */
+  private membershipApplied(): void {
+    const list = this.memberList();
+    const key = listKey(list);
+    if (key !== this.peersFrom) {
+      this.peersFrom = key;
+      this.transport.updatePeers(peerMap(list, this.config.id));
+      this.log.info({ members: list.members.map((m) => m.id), removed: list.removed }, 'member list changed');
+    }
+    if (list.removed.includes(this.config.id)) {
+      this.removed();
+      return;
+    }
+    if (this.store.members() !== undefined && needsPublish(list, this.config) && !this.publishing) this.publish();
+  }
+
+  /** etcd's publish: a member announces its name and client URLs once it runs, through the log. */
+  private publish(): void {
+    this.publishing = true;
+    const own = selfPublished(this.config);
+    this.write({ type: 'member', change: { op: 'publish', id: this.config.id, ...own } })
+      .then(
+        (result) => this.log.info({ ok: result.ok }, 'published this member\'s name and client URLs'),
+        (error: unknown) => this.log.warn({ err: error }, 'publishing this member\'s client URLs failed; will retry'),
+      )
+      .finally(() => {
+        this.publishing = false;
+      });
+  }
+
+  /** This node was removed from the cluster: it must not take part any more (etcd shuts such a member down). */
+  private removed(): void {
+    if (this.stopping || this.leaving) return;
+    this.leaving = true;
+    this.log.warn({ id: this.config.id }, 'this node was removed from the cluster; stopping');
+    // As etcd does (stopWithDelay), linger a few ticks: a removed leader still answers
+    // the request that removed it and tells the followers the change is committed.
+    setTimeout(() => this.onRemoved(), removedLingerTicks * this.config.tickMs).unref();
   }
 
   private decodeEntry(entry: Entry): { requestId: string | undefined; command: Command } {
-    if (entry.kind !== 'normal' || entry.data.length === 0) return { requestId: undefined, command: noopCommand };
+    if (entry.kind === 'config') return { requestId: undefined, command: configEntryCommand(entry) };
+    if (entry.data.length === 0) return { requestId: undefined, command: noopCommand };
     const envelope = decodeEnvelope(entry.data);
     if (!envelope) {
       this.log.error({ index: entry.index }, 'log entry has no request envelope; applying it as a no-op');
@@ -478,6 +615,26 @@ function promisesNothingDurable(message: Message): boolean {
   }
 }
 
+/**
+ * A config entry applies its member metadata (the change's context), so the member
+ * list changes at the same log index as the configuration. An entry without one (the
+ * core's own tests and the simulator) applies as a no-op.
+ */
+function configEntryCommand(entry: Entry): Command {
+  const { context } = decodeConfigEntry(entry.data).change;
+  if (context === undefined) return noopCommand;
+  try {
+    return { body: { type: 'member', change: decodeMemberChange(new TextEncoder().encode(context)) } };
+  } catch {
+    // Every replica decodes the same bytes alike, so all apply the same no-op.
+    return noopCommand;
+  }
+}
+
+function listKey(list: MemberList): string {
+  return new TextDecoder().decode(encodeMemberList(list));
+}
+
 function refusalToError(outcome: Extract<Outcome<object>, { ok: false }>): KeelError {
   switch (outcome.reason) {
     case 'NO_LEADER':
@@ -491,6 +648,10 @@ function refusalToError(outcome: Extract<Outcome<object>, { ok: false }>): KeelE
       return new KeelError('OVERLOADED', outcome.message);
     case 'ENTRY_TOO_LARGE':
       return new KeelError('TOO_LARGE', outcome.message);
+    case 'CONFIG_CHANGE_PENDING':
+    case 'NOT_COMMITTED_IN_TERM':
+      // Both clear up within a round trip or two: the client retries.
+      return new KeelError('CONFIG_CHANGE_PENDING', outcome.message);
     default:
       return new KeelError('BAD_REQUEST', outcome.message);
   }

@@ -1,31 +1,76 @@
 /**
- * etcd's Cluster service. MemberList answers from the node's member list; clientURLs
- * are the members' gRPC URLs, because etcd clients (etcdctl --cluster, client
- * libraries' endpoint discovery) dial them with gRPC.
+ * etcd's Cluster service: MemberList from the replicated member list, and MemberAdd,
+ * MemberRemove, MemberUpdate and MemberPromote as real Raft membership changes (see
+ * server/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
+ * etcd's error messages (errors.ts). clientURLs are the members' gRPC URLs, because
+ * etcd clients (etcdctl --cluster, client libraries' endpoint discovery) dial them
+ * with gRPC. Ids are Keel's node ids; etcdctl shows them in hex.
  */
+import { status } from '@grpc/grpc-js';
+import type { Member } from '../../kv/members.js';
 import type { KeelNode } from '../../server/keel-node.js';
-import type { MemberAddress } from '../../server/config.js';
+import { runMemberOp, type MemberOp } from '../member-admin.js';
+import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
+import { safeInteger } from './int64.js';
+import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
 
-export function memberMessage(member: MemberAddress): Record<string, unknown> {
-  return {
-    ID: String(member.id),
-    name: `node${member.id}`,
-    peerURLs: [`http://${member.host}:${member.peerPort}`],
-    clientURLs: member.grpcPort !== undefined ? [`http://${member.host}:${member.grpcPort}`] : [],
-    isLearner: false,
-  };
+export function memberMessage(member: Member): Record<string, unknown> {
+  return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs: member.grpcUrls, isLearner: member.isLearner };
 }
 
 export function clusterService(node: KeelNode): EtcdService {
+  const change = async (op: MemberOp): Promise<{ header: unknown; member: Record<string, unknown>; members: Record<string, unknown>[] }> => {
+    const result = await runMemberOp(node, op, false);
+    return { header: responseHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };
+  };
   return {
     name: 'Cluster',
     unary: {
       MemberList: {
         gatewayPaths: ['/v3/cluster/member/list'],
-        handle: async () => ({ header: responseHeader(node), members: node.config.members.map(memberMessage) }),
+        handle: async () => ({ header: responseHeader(node), members: node.memberList().members.map(memberMessage) }),
+      },
+      MemberAdd: {
+        gatewayPaths: ['/v3/cluster/member/add'],
+        handle: async (request) => change({ kind: 'add', request: { peerUrls: peerUrlsOf(request), isLearner: request['isLearner'] === true } }),
+      },
+      MemberRemove: {
+        gatewayPaths: ['/v3/cluster/member/remove'],
+        handle: async (request) => {
+          const { header, members } = await change({ kind: 'remove', id: memberIdOf(request) });
+          return { header, members };
+        },
+      },
+      MemberUpdate: {
+        gatewayPaths: ['/v3/cluster/member/update'],
+        handle: async (request) => {
+          const { header, members } = await change({ kind: 'update', id: memberIdOf(request), peerUrls: peerUrlsOf(request) });
+          return { header, members };
+        },
+      },
+      MemberPromote: {
+        gatewayPaths: ['/v3/cluster/member/promote'],
+        handle: async (request) => {
+          const { header, members } = await change({ kind: 'promote', id: memberIdOf(request) });
+          return { header, members };
+        },
       },
     },
   };
+}
+
+function memberIdOf(request: Message): number {
+  const id = safeInteger(request['ID'], 'member ID');
+  if (id === 0) throw new GrpcError(status.NOT_FOUND, 'etcdserver: member not found');
+  return id;
+}
+
+function peerUrlsOf(request: Message): string[] {
+  const urls = request['peerURLs'];
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((url) => typeof url === 'string')) {
+    throw new GrpcError(status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid');
+  }
+  return urls as string[];
 }

@@ -63,6 +63,15 @@ const keelErrors: Record<KeelErrorCode, Mapping> = {
   STOPPING: [status.UNAVAILABLE, 'etcdserver: server stopped'],
   BAD_REQUEST: [status.INVALID_ARGUMENT, undefined],
   TOO_LARGE: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  MEMBER_NOT_FOUND: [status.NOT_FOUND, 'etcdserver: member not found'],
+  MEMBER_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: member ID already exist'],
+  ID_REMOVED: [status.NOT_FOUND, 'etcdserver: ID removed'],
+  PEER_URL_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists'],
+  NOT_ENOUGH_STARTED: [status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members'],
+  NOT_A_LEARNER: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member'],
+  LEARNER_NOT_READY: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'],
+  TOO_MANY_LEARNERS: [status.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster'],
+  CONFIG_CHANGE_PENDING: [status.UNAVAILABLE, undefined],
 };
 
 function fromMapping([code, message]: Mapping, own: string): GrpcError {
