@@ -26,6 +26,8 @@ const kvStatus: Record<KvErrorCode, number> = {
   FUTURE_REV: 400,
   KEY_NOT_FOUND: 404,
   SESSION_EXPIRED: 409,
+  // 507 Insufficient Storage: the NOSPACE alarm is active (etcd: RESOURCE_EXHAUSTED).
+  NO_SPACE: 507,
 };
 
 const keelStatus: Record<KeelErrorCode, number> = {

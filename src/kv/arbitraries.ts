@@ -123,6 +123,11 @@ export const { txnArb, opArb } = fc.letrec<{ txnArb: RequestOp; opArb: RequestOp
   ),
 }));
 
+/** Raising or clearing an alarm (NOSPACE refuses puts while active). */
+export const alarmArb: fc.Arbitrary<CommandBody> = fc
+  .record({ action: fc.constantFrom('activate' as const, 'deactivate' as const), alarm: fc.constantFrom('NOSPACE' as const, 'CORRUPT' as const), memberId: fc.nat(3) })
+  .map((a): CommandBody => ({ type: 'alarm', ...a }));
+
 /** Any command body, with canonical fields. */
 export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   putArb.map((op) => op as CommandBody),
@@ -130,6 +135,7 @@ export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   txnArb.map((op) => op as CommandBody),
   fc.nat(1000).map((revision): CommandBody => ({ type: 'compact', revision })),
   fc.constant<CommandBody>({ type: 'noop' }),
+  alarmArb,
 );
 
 /** Any command, with or without a session and a clock. */

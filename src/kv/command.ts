@@ -11,7 +11,8 @@
  * Layout (varint = unsigned LEB128; bytes = varint length + raw bytes):
  *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] body
  *              flags bit0 = session present, bit1 = timeMs present
- *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range
+ *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range,
+ *              11 alarm
  *   put      = flags:1 (prevKv, ignoreValue, ignoreLease) key:bytes value:bytes lease:varint
  *   delete   = flags:1 (prevKv) key:bytes rangeEnd:bytes
  *   range    = flags:1 (keysOnly, countOnly) key:bytes rangeEnd:bytes limit revision
@@ -19,6 +20,8 @@
  *   txn      = n:varint compare*n  n:varint op*n (success)  n:varint op*n (failure)
  *   compare  = target:1 result:1 key:bytes rangeEnd:bytes operand (varint, or bytes for value)
  *   compact  = revision:varint
+ *   alarm    = action:1 (1 activate, 2 deactivate) alarm:1 (etcd's AlarmType: 1 NOSPACE,
+ *              2 CORRUPT) memberId:varint
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -26,6 +29,7 @@
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 import { kvError, type KvResult } from './errors.js';
 import type {
+  AlarmRequest,
   Command,
   CommandBody,
   Compare,
@@ -44,7 +48,10 @@ export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, alarm: 11 } as const;
+const ALARM_ACTIONS = [undefined, 'activate', 'deactivate'] as const;
+/** Indexed by etcd's AlarmType numbers (0 is NONE, never stored). */
+export const ALARM_TYPES = [undefined, 'NOSPACE', 'CORRUPT'] as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const COMPARE_TARGETS = ['version', 'create', 'mod', 'value', 'lease'] as const;
@@ -120,6 +127,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'noop':
       w.byte(TAG.noop);
       return;
+    case 'alarm':
+      w.byte(TAG.alarm).byte(ALARM_ACTIONS.indexOf(body.action)).byte(ALARM_TYPES.indexOf(body.alarm)).uint(body.memberId);
+      return;
     default:
       unreachable(body, 'command');
   }
@@ -145,6 +155,8 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'compact', revision: r.uint() };
     case TAG.noop:
       return { type: 'noop' };
+    case TAG.alarm:
+      return readAlarm(r);
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }
@@ -198,6 +210,13 @@ function readDeleteRange(r: ByteReader): DeleteRangeRequest {
     ...(rangeEnd.length > 0 ? { rangeEnd } : {}),
     ...(flags & 1 ? { prevKv: true } : {}),
   };
+}
+
+function readAlarm(r: ByteReader): AlarmRequest {
+  const action = readEnum(r, ALARM_ACTIONS, 'alarm action');
+  const alarm = readEnum(r, ALARM_TYPES, 'alarm type');
+  if (action === undefined || alarm === undefined) throw new DecodeError('alarm action and type must not be 0');
+  return { type: 'alarm', action, alarm, memberId: r.uint() };
 }
 
 function readEnum<T>(r: ByteReader, values: readonly T[], what: string): T {

@@ -26,7 +26,9 @@ export type KvErrorCode =
   | 'COMPACTED'
   | 'FUTURE_REV'
   | 'KEY_NOT_FOUND'
-  | 'SESSION_EXPIRED';
+  | 'SESSION_EXPIRED'
+  // A write that adds data while the NOSPACE alarm is active (etcd's ErrNoSpace).
+  | 'NO_SPACE';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -52,7 +54,7 @@ export class KvRequestError extends Error {
 const codes: ReadonlySet<string> = new Set<KvErrorCode>([
   'KEY_EMPTY', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'REQUEST_TOO_LARGE', 'TOO_MANY_OPS', 'TXN_TOO_DEEP',
   'INVALID_RANGE', 'INVALID_ARGUMENT', 'DUPLICATE_KEY', 'VALUE_PROVIDED', 'LEASE_PROVIDED', 'INVALID_SESSION',
-  'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED',
+  'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED', 'NO_SPACE',
 ]);
 
 export function isKvErrorCode(code: string): code is KvErrorCode {

@@ -30,7 +30,10 @@ import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } f
 import { MvccReader } from './mvcc-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { Command, CommandResult, KvEvent, RangeRequest, ReadResponse } from './types.js';
+import type { AlarmMember, Command, CommandResult, KvEvent, RangeRequest, ReadResponse } from './types.js';
+import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
+import { hashKv, type KvHash } from './hash-kv.js';
+import { compactEnvCopy, envSizes, type EnvSizes } from './defragment.js';
 import { HARD_LIMITS, validateCommand, validateRangeRequest } from './validate.js';
 import { executeWrite } from './write-executor.js';
 import { assert } from '../lib/assert.js';
@@ -64,6 +67,9 @@ export type ApplyOutcome =
   | { readonly index: LogIndex; readonly status: 'duplicate'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
   | { readonly index: LogIndex; readonly status: 'skipped' };
 
+export type { KvHash } from './hash-kv.js';
+export type { EnvSizes } from './defragment.js';
+
 export interface StoreStats {
   readonly historyRecords: number;
   readonly byRevisionRecords: number;
@@ -78,10 +84,12 @@ interface State {
   /** The largest timeMs of any applied command. */
   clockMs: number;
   compaction: CompactionProgress;
+  /** Active alarms, sorted (alarms.ts). */
+  alarms: readonly AlarmMember[];
 }
 
 const STORE_FORMAT = 1;
-const META = {
+export const META = {
   format: 'format',
   applied: 'applied',
   revision: 'revision',
@@ -94,17 +102,24 @@ const metaKey = (name: string): Buffer => Buffer.from(name, 'latin1');
 const NOOP: Command = { body: { type: 'noop' } };
 
 export class MvccStore {
-  private readonly env: KvEnv;
-  private readonly reader: MvccReader;
-  private readonly sessions: SessionTable;
+  // Replaced together when defragment() reopens the environment.
+  private env: KvEnv;
+  private reader: MvccReader;
+  private sessions: SessionTable;
+  private readonly sessionPolicy: SessionPolicy;
   private readonly compactionStepRecordsMax: number;
   private state: State;
   private closed = false;
+  private defragmenting = false;
 
-  private constructor(env: KvEnv, options: MvccStoreOptions) {
+  private constructor(
+    env: KvEnv,
+    private readonly options: MvccStoreOptions,
+  ) {
     this.env = env;
+    this.sessionPolicy = { ...defaultSessionPolicy, ...options.sessions };
     this.reader = new MvccReader(env.history);
-    this.sessions = new SessionTable(env.sessions, env.sessionLru, { ...defaultSessionPolicy, ...options.sessions });
+    this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
     this.compactionStepRecordsMax = options.compactionStepRecordsMax ?? 10_000;
     assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
     this.state = readState(env.meta);
@@ -155,6 +170,56 @@ export class MvccStore {
   /** Reads below this revision fail with COMPACTED (0: never compacted). */
   compactedRevision(): number {
     return this.state.compacted;
+  }
+
+  /** Active alarms, by member then type (alarms.ts). */
+  alarms(): readonly AlarmMember[] {
+    this.assertOpen();
+    return this.state.alarms;
+  }
+
+  /**
+   * The hash of the key space's history up to `revision` (0: the current revision),
+   * equal on every replica at that revision (hash-kv.ts says what it covers).
+   */
+  hashKv(revision: number): KvResult<KvHash> {
+    this.assertOpen();
+    const { revision: current, compacted } = this.state;
+    const at = revision || current;
+    if (at > current) return { ok: false, error: kvError('FUTURE_REV', `hashKv: revision ${at} is in the future; the current revision is ${current}`) };
+    if (at < compacted) return { ok: false, error: kvError('COMPACTED', `hashKv: revision ${at} has been compacted; the oldest hashable revision is ${compacted}`) };
+    return { ok: true, value: hashKv(this.env.history, at, compacted) };
+  }
+
+  /** The LMDB file's size and the part of it in use (defragment.ts). */
+  sizes(): EnvSizes {
+    this.assertOpen();
+    return envSizes(this.env);
+  }
+
+  /**
+   * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
+   * back to the file system (defragment.ts). The caller must keep every other call
+   * away until the promise settles: the environment is closed and reopened meanwhile.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertOpen();
+    const beforeBytes = envSizes(this.env).dbSize;
+    this.defragmenting = true;
+    try {
+      const sync = this.options.sync ?? 'relaxed';
+      await compactEnvCopy(this.env, this.options.path, async () => {
+        await this.env.root.close();
+        // Until reopened, any call is a bug of the caller: assertOpen() says so.
+      });
+      this.env = openKvEnv(this.options.path, sync);
+      this.reader = new MvccReader(this.env.history);
+      this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
+      this.reload();
+    } finally {
+      this.defragmenting = false;
+    }
+    return { beforeBytes, afterBytes: envSizes(this.env).dbSize };
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
@@ -303,6 +368,7 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn': {
+        if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeWrite(
           { history: this.env.history, byRevision: this.env.byRevision, reader: this.reader, revision: state.revision, compactedRevision: state.compacted },
           body,
@@ -323,6 +389,14 @@ export class MvccStore {
       }
       case 'noop':
         return { result: { ok: true, revision: state.revision, response: { type: 'noop' } }, events: [] };
+      case 'alarm': {
+        const { alarms, changed } = alarmsAfter(state.alarms, body);
+        const target = { memberId: body.memberId, alarm: body.alarm };
+        if (body.action === 'activate') this.env.meta.putSync(alarmMetaKey(target), uintBytes(1));
+        else this.env.meta.removeSync(alarmMetaKey(target));
+        state.alarms = alarms;
+        return { result: { ok: true, revision: state.revision, response: { type: 'alarm', alarms: changed } }, events: [] };
+      }
     }
   }
 
@@ -344,6 +418,7 @@ export class MvccStore {
 
   private assertOpen(): void {
     assert(!this.closed, 'the key-value store is closed');
+    assert(!this.defragmenting, 'the key-value store is being defragmented');
   }
 }
 
@@ -373,7 +448,20 @@ function readState(meta: Table): State {
     compacted: readUint(meta, META.compacted) ?? 0,
     clockMs: readUint(meta, META.clock) ?? 0,
     compaction: target === 0 ? IDLE : { target, cursor: cursor && cursor.length > 0 ? cursor : undefined },
+    alarms: readAlarms(meta),
   };
+}
+
+function readAlarms(meta: Table): AlarmMember[] {
+  const alarms: AlarmMember[] = [];
+  const prefix = alarmMetaPrefix();
+  for (const { key } of meta.getRange({ start: prefix })) {
+    if (!key.subarray(0, prefix.length).equals(prefix)) break;
+    const alarm = alarmFromMetaKey(key);
+    assert(alarm !== undefined, () => `meta key ${key.toString('latin1')} is not an alarm`);
+    alarms.push(alarm);
+  }
+  return sortAlarms(alarms);
 }
 
 function writeState(meta: Table, state: State): void {

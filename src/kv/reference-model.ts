@@ -36,6 +36,8 @@ const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
 export class ReferenceModel {
   revision = 1;
   compacted = 0;
+  /** Active alarms as `TYPE/memberId`. */
+  readonly alarms = new Set<string>();
   private readonly keys = new Map<string, { key: Uint8Array; versions: Version[] }>();
 
   /** Every key alive at `revision`, ascending. */
@@ -76,9 +78,25 @@ export class ReferenceModel {
         if (body.revision > this.revision) return fail(kvError('FUTURE_REV', 'future'));
         this.compact(body.revision);
         return { result: { ok: true, revision: this.revision, response: { type: 'compact' } }, events: [] };
+      case 'alarm': {
+        const name = `${body.alarm}/${body.memberId}`;
+        const present = this.alarms.has(name);
+        if (body.action === 'activate') this.alarms.add(name);
+        else this.alarms.delete(name);
+        const changed = body.action === 'activate' || present ? [{ memberId: body.memberId, alarm: body.alarm }] : [];
+        return { result: { ok: true, revision: this.revision, response: { type: 'alarm', alarms: changed } }, events: [] };
+      }
       default:
+        if ([...this.alarms].some((name) => name.startsWith('NOSPACE/')) && this.putsAnywhere(body)) {
+          return fail(kvError('NO_SPACE', 'no space'));
+        }
         return this.write(body.type === 'txn' ? body : { type: 'txn', compare: [], success: [body], failure: [] }, body.type !== 'txn');
     }
+  }
+
+  private putsAnywhere(op: RequestOp): boolean {
+    if (op.type === 'put') return true;
+    return op.type === 'txn' && [...op.success, ...op.failure].some((sub) => this.putsAnywhere(sub));
   }
 
   private checkReadRevision(at: number): KvError | undefined {
