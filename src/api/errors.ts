@@ -40,6 +40,8 @@ const keelStatus: Record<KeelErrorCode, number> = {
   TIMEOUT: 504,
   BAD_REQUEST: 400,
   TOO_LARGE: 413,
+  BAD_LEADER_TRANSFEREE: 400,
+  LEADER_TRANSFER_TIMEOUT: 504,
 };
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {

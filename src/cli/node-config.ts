@@ -26,6 +26,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_VALUE_BYTES_MAX: 'valueBytesMax',
   KEEL_REQUEST_BYTES_MAX: 'requestBytesMax',
   KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
+  KEEL_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_LOG_LEVEL: 'logLevel',
 };
@@ -116,6 +117,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     valueBytesMax: integer('valueBytesMax', 1),
     requestBytesMax: integer('requestBytesMax', 1),
     pendingWritesMax: integer('pendingWritesMax', 1),
+    quotaBackendBytes: integer('quotaBackendBytes', 1),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };

@@ -23,6 +23,7 @@ interface StartFlags {
   electionTicks?: string;
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
+  quotaBackendBytes?: string;
   enableFaultInjection?: boolean;
   logLevel?: string;
 }
@@ -41,6 +42,7 @@ export function registerStart(program: Command): void {
     .option('--election-ticks <n>', 'election timeout in ticks (KEEL_ELECTION_TICKS)')
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
+    .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
     .action(async (flags: StartFlags) => {
@@ -67,6 +69,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('electionTicks', flags.electionTicks);
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
+  set('quotaBackendBytes', flags.quotaBackendBytes);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('logLevel', flags.logLevel);
   return out;

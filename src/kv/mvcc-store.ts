@@ -147,7 +147,7 @@ export class MvccStore {
    * the environment, mdb_env_sync), for a runtime about to truncate its log.
    */
   async flush(): Promise<void> {
-    this.assertOpen();
+    this.assertUsable();
     await syncEnv(this.env);
   }
 
@@ -183,7 +183,7 @@ export class MvccStore {
    * equal on every replica at that revision (hash-kv.ts says what it covers).
    */
   hashKv(revision: number): KvResult<KvHash> {
-    this.assertOpen();
+    this.assertUsable();
     const { revision: current, compacted } = this.state;
     const at = revision || current;
     if (at > current) return { ok: false, error: kvError('FUTURE_REV', `hashKv: revision ${at} is in the future; the current revision is ${current}`) };
@@ -193,7 +193,7 @@ export class MvccStore {
 
   /** The LMDB file's size and the part of it in use (defragment.ts). */
   sizes(): EnvSizes {
-    this.assertOpen();
+    this.assertUsable();
     return envSizes(this.env);
   }
 
@@ -203,14 +203,14 @@ export class MvccStore {
    * away until the promise settles: the environment is closed and reopened meanwhile.
    */
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
-    this.assertOpen();
+    this.assertUsable();
     const beforeBytes = envSizes(this.env).dbSize;
     this.defragmenting = true;
     try {
       const sync = this.options.sync ?? 'relaxed';
       await compactEnvCopy(this.env, this.options.path, async () => {
         await this.env.root.close();
-        // Until reopened, any call is a bug of the caller: assertOpen() says so.
+        // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
       });
       this.env = openKvEnv(this.options.path, sync);
       this.reader = new MvccReader(this.env.history);
@@ -248,7 +248,7 @@ export class MvccStore {
 
   /** A read at the current revision or at `request.revision`. */
   range(request: RangeRequest): KvResult<ReadResponse> {
-    this.assertOpen();
+    this.assertUsable();
     const problem = validateRangeRequest(request, HARD_LIMITS);
     if (problem) return { ok: false, error: problem };
     const { revision, compacted } = this.state;
@@ -264,7 +264,7 @@ export class MvccStore {
 
   /** A consistent copy of the whole store at appliedIndex(), for a Raft snapshot. */
   snapshot(): { index: LogIndex; data: Uint8Array } {
-    this.assertOpen();
+    this.assertUsable();
     const index = this.state.applied;
     const tables = tablesOf(this.env).map(([name, table]) => ({ name, entries: table.getRange({}) }));
     return { index, data: encodeSnapshot(index, tables) };
@@ -276,7 +276,7 @@ export class MvccStore {
    * that index.
    */
   restore(index: LogIndex, data: Uint8Array): void {
-    this.assertOpen();
+    this.assertUsable();
     const snapshot = decodeSnapshot(data);
     if (snapshot.index !== index) {
       throw new Error(`Cannot restore key-value snapshot: it was taken at index ${snapshot.index}, not ${index}`);
@@ -303,7 +303,7 @@ export class MvccStore {
 
   /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */
   stats(): StoreStats {
-    this.assertOpen();
+    this.assertUsable();
     return {
       historyRecords: this.env.history.getCount(),
       byRevisionRecords: this.env.byRevision.getCount(),
@@ -315,7 +315,7 @@ export class MvccStore {
   // -------------------------------------------------------------------------------
 
   private applyDecoded(items: readonly { index: LogIndex; command: KvResult<Command> }[]): ApplyOutcome[] {
-    this.assertOpen();
+    this.assertUsable();
     const state: State = { ...this.state };
     const outcomes: ApplyOutcome[] = [];
     const work = items.filter((item) => item.index > state.applied);
@@ -418,6 +418,11 @@ export class MvccStore {
 
   private assertOpen(): void {
     assert(!this.closed, 'the key-value store is closed');
+  }
+
+  /** For what reads or writes the tables; what is cached in memory stays readable meanwhile. */
+  private assertUsable(): void {
+    this.assertOpen();
     assert(!this.defragmenting, 'the key-value store is being defragmented');
   }
 }

@@ -37,6 +37,12 @@ export interface NodeConfig {
   readonly requestBytesMax: number;
   /** Writes waiting for the log at once; beyond, new writes are refused (OVERLOADED). */
   readonly pendingWritesMax: number;
+  /**
+   * Storage quota (etcd's --quota-backend-bytes): a write that would grow the key-value
+   * file past it raises the NOSPACE alarm through the log, and writes are refused until
+   * an operator disarms it (server/quota.ts).
+   */
+  readonly quotaBackendBytes: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -53,6 +59,8 @@ export const nodeConfigDefaults = {
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,
+  // etcd's default: 2 GiB.
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   enableFaultInjection: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;

@@ -13,7 +13,10 @@ export type KeelErrorCode =
   | 'TIMEOUT'
   | 'STOPPING'
   | 'BAD_REQUEST'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  // Leadership transfer (move-leader): the target cannot lead, or did not take over in time.
+  | 'BAD_LEADER_TRANSFEREE'
+  | 'LEADER_TRANSFER_TIMEOUT';
 
 export type Outcome = 'not-applied' | 'unknown';
 

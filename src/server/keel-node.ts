@@ -28,7 +28,11 @@ import { decodeCommand } from '../kv/command.js';
 import { prepareCommand, defaultLimits } from '../kv/validate.js';
 import type { Limits } from '../kv/validate.js';
 import type { KvResult } from '../kv/errors.js';
-import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import { noSpaceError } from '../kv/alarms.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import { addsData } from '../kv/alarms.js';
+import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
+import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
@@ -45,6 +49,13 @@ export interface NodeStatus extends RaftStatus {
   readonly compactedRevision: number;
   readonly pendingWrites: number;
   readonly pendingReads: number;
+  /** The key-value file's size and the part in use, as of the last apply (kv/defragment.ts). */
+  readonly dbSize: number;
+  readonly dbSizeInUse: number;
+  readonly quotaBackendBytes: number;
+  /** Alarms active in the replicated state (NOSPACE refuses writes). */
+  readonly alarms: readonly AlarmMember[];
+  readonly isLearner: boolean;
 }
 
 export interface NodeCounters {
@@ -74,6 +85,12 @@ export class KeelNode {
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  /** Refreshed after each apply: reading LMDB's statistics on every write would cost more. */
+  private sizes: EnvSizes;
+  /** Set while the store is defragmented: the Ready loop and reads wait for it. */
+  private maintenance: Promise<unknown> | undefined;
+  /** A NOSPACE alarm this node proposed and has not seen applied yet. */
+  private raisingNoSpace = false;
 
   private constructor(
     readonly config: NodeConfig,
@@ -87,6 +104,7 @@ export class KeelNode {
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
+    this.sizes = store.sizes();
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
   }
 
@@ -146,6 +164,13 @@ export class KeelNode {
     const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
     const prepared = prepareCommand(command, this.limits);
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    if (addsData(body) && this.sizes.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
+      // etcd's quota check (server/storage/quota.go): the node that takes the write
+      // measures its own file; the alarm it raises goes through the log, so every
+      // replica refuses writes from the same index on (kv/alarms.ts).
+      this.raiseNoSpace();
+      return Promise.resolve({ ok: false, error: noSpaceError() });
+    }
     const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
     const proposed = this.raft.propose(encodeEnvelope(requestId, prepared.value));
     if (!proposed.ok) throw refusalToError(proposed);
@@ -162,6 +187,7 @@ export class KeelNode {
     this.assertRunning();
     this.counters.reads++;
     if (consistency === 'linearizable') await this.confirmReadIndex();
+    await this.maintenance;
     return this.store.range(request);
   }
 
@@ -183,6 +209,107 @@ export class KeelNode {
     this.schedule();
   }
 
+  /**
+   * etcd's MoveLeader: hands leadership to voter `to` (thesis §3.10) and resolves once
+   * this node sees `to` lead. Fails if this node does not lead, if `to` is not a voter,
+   * or if the transfer is abandoned (the core gives up when `to` has not caught up and
+   * campaigned within an election timeout) or not done by `timeoutMs`.
+   */
+  async moveLeader(to: number, timeoutMs: number): Promise<void> {
+    this.assertRunning();
+    const status = this.raft.status();
+    if (status.role !== 'leader') throw new KeelError('NOT_LEADER', `node ${this.config.id} is not the leader (the leader is ${status.leader || 'unknown'}); send move-leader to the leader`);
+    if (to === this.config.id) return;
+    if (!isVoter(status.config, to)) {
+      throw new KeelError('BAD_LEADER_TRANSFEREE', `node ${to} cannot lead: it is not a voting member (voters: ${status.config.voters.join(', ')})`);
+    }
+    this.transferLeadership(to);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, this.config.tickMs));
+      const now = this.raft.status();
+      if (now.leader === to) return;
+      if (now.role === 'leader' && now.transferee === 0) {
+        throw new KeelError('LEADER_TRANSFER_TIMEOUT', `leadership transfer to node ${to} was abandoned: it did not catch up and take over within an election timeout`);
+      }
+      if (Date.now() > deadline) throw new KeelError('LEADER_TRANSFER_TIMEOUT', `node ${to} did not take over leadership within ${timeoutMs} ms (leader now: ${now.leader || 'unknown'})`);
+    }
+  }
+
+  /** Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE). */
+  setAlarm(action: 'activate' | 'deactivate', memberId: number, alarm: AlarmType): Promise<CommandResult> {
+    return this.write({ type: 'alarm', action, memberId, alarm });
+  }
+
+  /** The alarms this node has applied (etcd answers AlarmRequest GET from local state too). */
+  alarms(): readonly AlarmMember[] {
+    return this.store.alarms();
+  }
+
+  /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
+  async hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
+    this.assertRunning();
+    await this.maintenance;
+    const hashed = this.store.hashKv(revision);
+    return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: this.store.currentRevision() } } : hashed;
+  }
+
+  /**
+   * The whole store at its applied index, in the snapshot format of kv/snapshot-format.ts
+   * (checksummed): what `keel snapshot save` downloads and `keel snapshot restore` seeds
+   * a new cluster from. Consistent: built in one synchronous pass between applies.
+   */
+  async snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
+    this.assertRunning();
+    await this.maintenance;
+    const { index, data } = this.store.snapshot();
+    return { index, revision: this.store.currentRevision(), data };
+  }
+
+  /**
+   * Rewrites the key-value file without its free pages (kv/defragment.ts). Applies and
+   * reads on this node wait meanwhile (as in etcd, whose defragmentation blocks the
+   * member), and so does sending Raft messages: defragment a leader last, or move its
+   * leadership away first, if the file is large.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const work = (async () => {
+      while (this.loop) await this.loop;
+      const result = await this.store.defragment();
+      this.sizes = this.store.sizes();
+      return result;
+    })();
+    this.maintenance = work.catch(() => undefined);
+    try {
+      const result = await work;
+      this.log.info(result, 'defragmented the key-value store');
+      return result;
+    } finally {
+      this.maintenance = undefined;
+      this.schedule();
+    }
+  }
+
+  private raiseNoSpace(): void {
+    if (this.raisingNoSpace || this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id)) return;
+    this.raisingNoSpace = true;
+    this.log.warn({ dbSize: this.sizes.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
+    const done = (): void => {
+      this.raisingNoSpace = false;
+    };
+    try {
+      this.setAlarm('activate', this.config.id, 'NOSPACE').then(done, (error: unknown) => {
+        done();
+        this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
+      });
+    } catch (error) {
+      done();
+      this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
+    }
+  }
+
   status(): NodeStatus {
     const raft = this.raft.status();
     return {
@@ -191,6 +318,11 @@ export class KeelNode {
       compactedRevision: this.store.compactedRevision(),
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
+      dbSize: this.sizes.dbSize,
+      dbSizeInUse: this.sizes.dbSizeInUse,
+      quotaBackendBytes: this.config.quotaBackendBytes,
+      alarms: this.store.alarms(),
+      isLearner: raft.config.learners.includes(this.config.id),
     };
   }
 
@@ -210,6 +342,7 @@ export class KeelNode {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.tickTimer);
+    await this.maintenance;
     await this.loop;
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
@@ -244,7 +377,7 @@ export class KeelNode {
 
   /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
   private schedule(): void {
-    if (this.loop) {
+    if (this.loop || this.maintenance) {
       this.loopAgain = true;
       return;
     }
@@ -309,6 +442,7 @@ export class KeelNode {
       });
       this.counters.entriesApplied += items.length;
     }
+    if (ready.snapshot || ready.committedEntries.length > 0) this.sizes = this.store.sizes();
     for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
     this.reads.appliedTo(this.store.appliedIndex());
   }

@@ -47,6 +47,7 @@ const kvErrors: Record<KvErrorCode, Mapping> = {
   FUTURE_REV: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
   KEY_NOT_FOUND: [status.INVALID_ARGUMENT, 'etcdserver: key not found'],
   SESSION_EXPIRED: [status.FAILED_PRECONDITION, undefined],
+  NO_SPACE: [status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'],
 };
 
 const keelErrors: Record<KeelErrorCode, Mapping> = {
@@ -59,6 +60,8 @@ const keelErrors: Record<KeelErrorCode, Mapping> = {
   STOPPING: [status.UNAVAILABLE, 'etcdserver: server stopped'],
   BAD_REQUEST: [status.INVALID_ARGUMENT, undefined],
   TOO_LARGE: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  BAD_LEADER_TRANSFEREE: [status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'],
+  LEADER_TRANSFER_TIMEOUT: [status.UNAVAILABLE, 'etcdserver: request timed out, leader transfer took too long'],
 };
 
 function fromMapping([code, message]: Mapping, own: string): GrpcError {
