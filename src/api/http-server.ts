@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -57,6 +58,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerMaintenanceRoutes(app, options.node);
   registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }

@@ -11,6 +11,8 @@ import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
+import { registerMaintenanceCommands } from './maintenance-commands.js';
+import { registerSnapshot } from './snapshot-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -23,6 +25,8 @@ registerSim(program);
 registerClientCommands(program);
 registerShell(program);
 registerBench(program);
+registerMaintenanceCommands(program);
+registerSnapshot(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,3 +21,5 @@ export type {
   Role,
   ScanResult,
 } from './types.js';
+export type { AlarmMember, AlarmType, DefragmentResult, HashKvResult, SnapshotDownload } from './maintenance-types.js';
+export { downloadSnapshot } from './snapshot-download.js';
