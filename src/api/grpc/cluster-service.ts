@@ -1,7 +1,11 @@
 /**
  * etcd's Cluster service. MemberList answers from the node's member list; clientURLs
- * are the members' gRPC URLs, because etcd clients (etcdctl --cluster, client
- * libraries' endpoint discovery) dial them with gRPC.
+ * are the members' gRPC addresses, because etcd clients (etcdctl --cluster, client
+ * libraries' endpoint discovery) dial them with gRPC. They are host:port, without
+ * etcd's http:// scheme: etcd 3.4's client dials a maintenance call (etcdctl endpoint
+ * status --cluster) with the client URL as the HTTP/2 :authority, and Node's HTTP/2
+ * server refuses an authority with a scheme (RST_STREAM PROTOCOL_ERROR) where Go's
+ * accepts it. etcd clients take host:port endpoints as well.
  */
 import type { KeelNode } from '../../server/keel-node.js';
 import type { MemberAddress } from '../../server/config.js';
@@ -13,7 +17,7 @@ export function memberMessage(member: MemberAddress): Record<string, unknown> {
     ID: String(member.id),
     name: `node${member.id}`,
     peerURLs: [`http://${member.host}:${member.peerPort}`],
-    clientURLs: member.grpcPort !== undefined ? [`http://${member.host}:${member.grpcPort}`] : [],
+    clientURLs: member.grpcPort !== undefined ? [`${member.host}:${member.grpcPort}`] : [],
     isLearner: false,
   };
 }

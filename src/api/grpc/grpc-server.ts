@@ -12,6 +12,7 @@ import { toGrpcError } from './errors.js';
 import type { EtcdService } from './service.js';
 import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
+import { maintenanceService } from './maintenance-service.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -31,7 +32,7 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), clusterService(node)];
+  return [kvService(node), clusterService(node), maintenanceService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
