@@ -101,10 +101,11 @@ test('snapshot save writes the store as a checksummed Keel snapshot that keel sn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  await ok(['put', 'defrag/a', '1']);
   const defrag = await ok(['defrag', '--cluster']);
   assert.equal(defrag.match(/Finished defragmenting etcd member/g)?.length, 3, defrag);
   assert.equal(await ok(['alarm', 'list']), '');
-  assert.equal(await ok(['get', 'status/a', '--print-value-only']), '1\n', 'data is intact after defragmentation');
+  assert.equal(await ok(['get', 'defrag/a', '--print-value-only']), '1\n', 'data is intact after defragmentation');
 });
 
 test('a tiny quota: puts fail with "database space exceeded", alarm list shows NOSPACE, deletes pass, disarm after defrag lets puts in again', { timeout: 120_000 }, async () => {
