@@ -99,9 +99,7 @@ function statusJson(node: KeelNode): object {
     peers: s.peers,
     version: KEEL_VERSION,
     isLearner: s.isLearner,
-    dbSize: s.dbSize,
-    dbSizeInUse: s.dbSizeInUse,
-    quotaBackendBytes: s.quotaBackendBytes,
+    ...node.storageSizes(),
     alarms: s.alarms,
   };
 }

@@ -33,7 +33,7 @@ import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { AlarmMember, Command, CommandResult, KvEvent, RangeRequest, ReadResponse } from './types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
-import { compactEnvCopy, envSizes, type EnvSizes } from './defragment.js';
+import { compactEnvCopy, envFileSize, envSizes, type EnvSizes } from './defragment.js';
 import { HARD_LIMITS, validateCommand, validateRangeRequest } from './validate.js';
 import { executeWrite } from './write-executor.js';
 import { assert } from '../lib/assert.js';
@@ -191,10 +191,16 @@ export class MvccStore {
     return { ok: true, value: hashKv(this.env.history, at, compacted) };
   }
 
-  /** The LMDB file's size and the part of it in use (defragment.ts). */
+  /** The LMDB file's size and the part of it in use (defragment.ts); about 0.2 ms. */
   sizes(): EnvSizes {
     this.assertUsable();
     return envSizes(this.env);
+  }
+
+  /** The LMDB file's size alone (what the storage quota counts); cheaper than sizes(). */
+  fileSize(): number {
+    this.assertUsable();
+    return envFileSize(this.env);
   }
 
   /**

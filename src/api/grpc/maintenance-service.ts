@@ -32,18 +32,19 @@ export function maintenanceService(node: KeelNode): EtcdService {
         gatewayPaths: ['/v3/maintenance/status'],
         handle: async () => {
           const s = node.status();
+          const sizes = node.storageSizes();
           return {
             header: responseHeader(node),
             version: ETCD_API_VERSION,
-            dbSize: s.dbSize,
+            dbSize: sizes.dbSize,
             leader: String(s.leader),
             raftIndex: s.commit,
             raftTerm: s.term,
             raftAppliedIndex: s.applied,
             errors: s.alarms.map(alarmText),
-            dbSizeInUse: s.dbSizeInUse,
+            dbSizeInUse: sizes.dbSizeInUse,
             isLearner: s.isLearner,
-            dbSizeQuota: s.quotaBackendBytes,
+            dbSizeQuota: sizes.quotaBackendBytes,
           };
         },
       },
