@@ -42,3 +42,12 @@ test('members parse from the flag form, and mistakes are named', () => {
   assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2', dataDir: 'd', tickMs: 'fast' }), /tickMs must be an integer/);
   assert.throws(() => buildNodeConfig({ id: 1, members: '1=h:1:2' }), /dataDir must be given/);
 });
+
+test("the storage quota defaults to etcd's 2 GiB, comes from KEEL_QUOTA_BACKEND_BYTES or YAML, and must be a positive integer", () => {
+  const yaml = settingsFromYaml(join(examples, 'cluster-3', 'node1.yaml'));
+  assert.equal(buildNodeConfig(yaml).quotaBackendBytes, 2 * 1024 ** 3);
+  assert.equal(buildNodeConfig(yaml, settingsFromEnv({ KEEL_QUOTA_BACKEND_BYTES: '1048576' })).quotaBackendBytes, 1048576);
+  assert.equal(buildNodeConfig(yaml, { quotaBackendBytes: 4096 }).quotaBackendBytes, 4096);
+  assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '0' }), /quotaBackendBytes must be an integer >= 1/);
+  assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '2GB' }), /quotaBackendBytes must be an integer >= 1/);
+});
