@@ -181,12 +181,17 @@ export class KeelNode {
     return promise;
   }
 
-  /** A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state. */
+  /**
+   * A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state.
+   * Store calls wait for a defragmentation with `while (this.maintenance) await ...`, so
+   * that the check and the call run in one synchronous step, with no turn between them
+   * in which a defragmentation could start.
+   */
   async read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
     this.assertRunning();
     this.counters.reads++;
     if (consistency === 'linearizable') await this.confirmReadIndex();
-    await this.maintenance;
+    while (this.maintenance) await this.maintenance;
     return this.store.range(request);
   }
 
@@ -257,7 +262,7 @@ export class KeelNode {
   /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
   async hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
     this.assertRunning();
-    await this.maintenance;
+    while (this.maintenance) await this.maintenance;
     const hashed = this.store.hashKv(revision);
     return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: this.store.currentRevision() } } : hashed;
   }
@@ -269,7 +274,7 @@ export class KeelNode {
    */
   async snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
     this.assertRunning();
-    await this.maintenance;
+    while (this.maintenance) await this.maintenance;
     const { index, data } = this.store.snapshot();
     return { index, revision: this.store.currentRevision(), data };
   }
