@@ -8,6 +8,7 @@ import type { KeelNode } from '../server/keel-node.js';
 import { isVoter } from '../raft/config.js';
 import { sendError, sendThrown } from './errors.js';
 import { FaultRulesError } from '../transport/fault-hooks.js';
+import { KEEL_VERSION } from '../server/version.js';
 
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));
@@ -101,5 +102,9 @@ function statusJson(node: KeelNode): object {
     pendingWrites: s.pendingWrites,
     pendingReads: s.pendingReads,
     peers: s.peers,
+    version: KEEL_VERSION,
+    isLearner: s.isLearner,
+    ...node.storageSizes(),
+    alarms: s.alarms,
   };
 }

@@ -30,6 +30,8 @@ const kvStatus: Record<KvErrorCode, number> = {
   LEASE_EXISTS: 409,
   LEASE_TTL_TOO_LARGE: 400,
   TOO_MANY_LEASES: 429,
+  // 507 Insufficient Storage: the NOSPACE alarm is active (etcd: RESOURCE_EXHAUSTED).
+  NO_SPACE: 507,
 };
 
 const keelStatus: Record<KeelErrorCode, number> = {
@@ -51,6 +53,8 @@ const keelStatus: Record<KeelErrorCode, number> = {
   LEARNER_NOT_READY: 412,
   TOO_MANY_LEARNERS: 412,
   CONFIG_CHANGE_PENDING: 503,
+  BAD_LEADER_TRANSFEREE: 400,
+  LEADER_TRANSFER_TIMEOUT: 504,
 };
 
 export function isKeelErrorCode(code: string): code is KeelErrorCode {

@@ -11,6 +11,7 @@ import { registerLeaseRoutes } from './lease-routes.js';
 import { registerWatchRoutes } from './watch-routes.js';
 import websocket from '@fastify/websocket';
 import { registerMemberRoutes } from './member-routes.js';
+import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -65,6 +66,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
+  registerMaintenanceRoutes(app, options.node);
   registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }

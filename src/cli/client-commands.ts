@@ -168,6 +168,7 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
 }
 
 /** Builds the client, runs the command, turns an error into a message and an exit code. */
+/** Builds the client, runs the command, turns an error into a message and an exit code (every client command uses it). */
 export async function run(
   io: CliIo,
   name: string,

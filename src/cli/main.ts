@@ -14,6 +14,8 @@ import { registerWatchCommand } from './watch-command.js';
 import { registerMemberCommands } from './member-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
+import { registerMaintenanceCommands } from './maintenance-commands.js';
+import { registerSnapshot } from './snapshot-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -29,6 +31,8 @@ registerWatchCommand(program);
 registerMemberCommands(program);
 registerShell(program);
 registerBench(program);
+registerMaintenanceCommands(program);
+registerSnapshot(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,3 +49,12 @@ test('join is off unless asked for, by flag (true), KEEL_JOIN or YAML', () => {
   assert.equal(buildNodeConfig(base, { join: true }).join, true);
   assert.equal(buildNodeConfig(base, settingsFromEnv({ KEEL_JOIN: 'true' })).join, true);
 });
+
+test("the storage quota defaults to etcd's 2 GiB, comes from KEEL_QUOTA_BACKEND_BYTES or YAML, and must be a positive integer", () => {
+  const yaml = settingsFromYaml(join(examples, 'cluster-3', 'node1.yaml'));
+  assert.equal(buildNodeConfig(yaml).quotaBackendBytes, 2 * 1024 ** 3);
+  assert.equal(buildNodeConfig(yaml, settingsFromEnv({ KEEL_QUOTA_BACKEND_BYTES: '1048576' })).quotaBackendBytes, 1048576);
+  assert.equal(buildNodeConfig(yaml, { quotaBackendBytes: 4096 }).quotaBackendBytes, 4096);
+  assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '0' }), /quotaBackendBytes must be an integer >= 1/);
+  assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '2GB' }), /quotaBackendBytes must be an integer >= 1/);
+});

@@ -23,6 +23,7 @@ interface StartFlags {
   electionTicks?: string;
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
+  quotaBackendBytes?: string;
   enableFaultInjection?: boolean;
   join?: boolean;
   logLevel?: string;
@@ -42,6 +43,7 @@ export function registerStart(program: Command): void {
     .option('--election-ticks <n>', 'election timeout in ticks (KEEL_ELECTION_TICKS)')
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
+    .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
@@ -69,6 +71,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('electionTicks', flags.electionTicks);
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
+  set('quotaBackendBytes', flags.quotaBackendBytes);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('join', flags.join);
   set('logLevel', flags.logLevel);

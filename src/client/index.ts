@@ -28,3 +28,5 @@ export type {
   ScanResult,
 } from './types.js';
 export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
+export type { AlarmMember, AlarmType, DefragmentResult, HashKvResult, SnapshotDownload } from './maintenance-types.js';
+export { downloadSnapshot } from './snapshot-download.js';

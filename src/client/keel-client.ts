@@ -23,6 +23,8 @@ import { responseError, sendOnce } from './http.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import { SessionPool } from './session.js';
 import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
+import { alarmList, defragmentResult, hashKvResult } from './maintenance-decode.js';
+import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
 import type { SessionSettlement, SessionTicket } from './session.js';
 import type {
   BatchOp,
@@ -441,6 +443,69 @@ export class KeelClient {
         },
       },
       options,
+    );
+  }
+
+  /** HashKV of one node's store up to `revision` (0: its current revision). */
+  async hashKv(endpoint: string, revision = 0, options: CallOptions = {}): Promise<HashKvResult> {
+    return this.run<HashKvResult>(
+      {
+        write: false,
+        endpoint,
+        build: () => ({ method: 'GET', path: `/admin/hash?revision=${nonNegative(revision, 'revision')}` }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: hashKvResult(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** The cluster's active alarms (as the leader, else any node, has applied them). */
+  async alarms(options: CallOptions = {}): Promise<AlarmMember[]> {
+    return this.run<AlarmMember[]>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path: '/admin/alarms' }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: alarmList(r.json, 'answer') } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** Raises or clears an alarm through the log; answers with the alarms it changed. Idempotent, so retried. */
+  async setAlarm(action: 'activate' | 'deactivate', alarm: AlarmMember, options: CallOptions = {}): Promise<AlarmMember[]> {
+    return this.run<AlarmMember[]>(
+      {
+        write: false,
+        build: () => ({ method: 'POST', path: '/admin/alarms', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action, ...alarm }) }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: alarmList(r.json, 'answer') } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** Defragments one node's store (never retried: ask again if it failed). */
+  async defragment(endpoint: string, options: CallOptions = {}): Promise<DefragmentResult> {
+    return this.run<DefragmentResult>(
+      {
+        write: false,
+        endpoint,
+        build: () => ({ method: 'POST', path: '/admin/defragment' }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: defragmentResult(r.json) } : { ok: false }),
+      },
+      options,
+    );
+  }
+
+  /** Makes node `to` the leader, through the current leader, and answers once it leads. */
+  async moveLeader(to: number, options: CallOptions & { readonly waitMs?: number } = {}): Promise<void> {
+    const waitMs = options.waitMs ?? 10_000;
+    await this.run<undefined>(
+      {
+        write: false,
+        build: () => ({ method: 'POST', path: '/admin/move-leader', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to, timeoutMs: waitMs }) }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: undefined } : { ok: false }),
+      },
+      { ...options, timeoutMs: Math.max(options.timeoutMs ?? this.timeoutMs, waitMs + 5_000) },
     );
   }
 

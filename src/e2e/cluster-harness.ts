@@ -34,6 +34,11 @@ export interface ClusterOptions {
   readonly snapshotEveryEntries?: number;
   /** Further settings as KEEL_* variables (e.g. KEEL_VALUE_BYTES_MAX). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Fills the nodes' (empty) data directories before the first start, given the
+   * `--members` list they start with (e.g. `keel snapshot restore` into each).
+   */
+  readonly seedDataDirs?: (nodes: readonly ClusterNode[], members: string) => Promise<void>;
 }
 
 /** What GET /status answers. */
@@ -181,6 +186,7 @@ export class Cluster {
     Object.assign(env, options.env);
     const cluster = new Cluster(nodes, args, env, requestTimeoutMs);
     try {
+      await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
       await cluster.waitForLeader();
     } catch (error) {

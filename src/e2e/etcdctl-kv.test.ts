@@ -107,7 +107,7 @@ test('member list and endpoint health --cluster reach every member over gRPC', a
   const members = (await ok(['member', 'list'])).trim().split('\n');
   assert.equal(members.length, 3);
   for (const node of cluster.nodes) {
-    assert.ok(members.some((line) => line.includes(`http://${node.grpcEndpoint}`)), `member list lacks node ${node.id}: ${members.join(' | ')}`);
+    assert.ok(members.some((line) => line.includes(`, ${node.grpcEndpoint}`)), `member list lacks node ${node.id}: ${members.join(' | ')}`);
   }
   const health = await etcdctl(endpoints, ['endpoint', 'health', '--cluster']);
   assert.equal(health.code, 0, health.stderr);

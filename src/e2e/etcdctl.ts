@@ -45,6 +45,9 @@ export async function etcdctl(endpoints: string, args: readonly string[], option
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // etcdctl reads stdin only for some commands and may exit before the (empty) write
+    // reaches it: the pipe's EPIPE then means nothing, its exit code says the rest.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
 }

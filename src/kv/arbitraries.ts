@@ -133,6 +133,10 @@ export const leaseBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
     .record({ id: leaseIdArb, at: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined }) })
     .map(({ id, at }): CommandBody => ({ type: 'leaseRevoke', id, ...(at !== undefined ? { onlyIfRenewedAt: at } : {}) })),
 );
+/** Raising or clearing an alarm (NOSPACE refuses puts while active). */
+export const alarmArb: fc.Arbitrary<CommandBody> = fc
+  .record({ action: fc.constantFrom('activate' as const, 'deactivate' as const), alarm: fc.constantFrom('NOSPACE' as const, 'CORRUPT' as const), memberId: fc.nat(3) })
+  .map((a): CommandBody => ({ type: 'alarm', ...a }));
 
 /** Any command body, with canonical fields. */
 export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
@@ -142,6 +146,7 @@ export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   fc.nat(1000).map((revision): CommandBody => ({ type: 'compact', revision })),
   fc.constant<CommandBody>({ type: 'noop' }),
   leaseBodyArb,
+  alarmArb,
 );
 
 /** Any command, with or without a session and a clock. */

@@ -13,6 +13,7 @@
  *              flags bit0 = session present, bit1 = timeMs present
  *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range,
  *              7 leaseGrant, 8 leaseRevoke, 9 leaseKeepAlive
+ *              11 alarm
  *   put      = flags:1 (prevKv, ignoreValue, ignoreLease) key:bytes value:bytes lease:varint
  *   delete   = flags:1 (prevKv) key:bytes rangeEnd:bytes
  *   range    = flags:1 (keysOnly, countOnly) key:bytes rangeEnd:bytes limit revision
@@ -23,6 +24,8 @@
  *   leaseGrant = id:varint ttl:varint;  leaseKeepAlive = id:varint
  *   leaseRevoke = id:varint onlyIfRenewedAt:varint (0: unconditional; log indexes start at 1)
  *   member   = change:bytes (JSON, members.ts)   tag 12 (12-15 are reserved for membership)
+ *   alarm    = action:1 (1 activate, 2 deactivate) alarm:1 (etcd's AlarmType: 1 NOSPACE,
+ *              2 CORRUPT) memberId:varint
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -30,6 +33,7 @@
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 import { kvError, type KvResult } from './errors.js';
 import type {
+  AlarmRequest,
   Command,
   CommandBody,
   Compare,
@@ -49,7 +53,10 @@ export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, member: 12 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12 } as const;
+const ALARM_ACTIONS = [undefined, 'activate', 'deactivate'] as const;
+/** Indexed by etcd's AlarmType numbers (0 is NONE, never stored). */
+export const ALARM_TYPES = [undefined, 'NOSPACE', 'CORRUPT'] as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const COMPARE_TARGETS = ['version', 'create', 'mod', 'value', 'lease'] as const;
@@ -137,6 +144,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'member':
       w.byte(TAG.member).bytes(encodeMemberChange(body.change));
       return;
+    case 'alarm':
+      w.byte(TAG.alarm).byte(ALARM_ACTIONS.indexOf(body.action)).byte(ALARM_TYPES.indexOf(body.alarm)).uint(body.memberId);
+      return;
     default:
       unreachable(body, 'command');
   }
@@ -173,6 +183,8 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'leaseKeepAlive', id: r.uint() };
     case TAG.member:
       return { type: 'member', change: decodeMemberChange(r.bytes()) };
+    case TAG.alarm:
+      return readAlarm(r);
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }
@@ -226,6 +238,13 @@ function readDeleteRange(r: ByteReader): DeleteRangeRequest {
     ...(rangeEnd.length > 0 ? { rangeEnd } : {}),
     ...(flags & 1 ? { prevKv: true } : {}),
   };
+}
+
+function readAlarm(r: ByteReader): AlarmRequest {
+  const action = readEnum(r, ALARM_ACTIONS, 'alarm action');
+  const alarm = readEnum(r, ALARM_TYPES, 'alarm type');
+  if (action === undefined || alarm === undefined) throw new DecodeError('alarm action and type must not be 0');
+  return { type: 'alarm', action, alarm, memberId: r.uint() };
 }
 
 function readEnum<T>(r: ByteReader, values: readonly T[], what: string): T {

@@ -30,7 +30,9 @@ export type KvErrorCode =
   | 'LEASE_NOT_FOUND'
   | 'LEASE_EXISTS'
   | 'LEASE_TTL_TOO_LARGE'
-  | 'TOO_MANY_LEASES';
+  | 'TOO_MANY_LEASES'
+  // A write that adds data while the NOSPACE alarm is active (etcd's ErrNoSpace).
+  | 'NO_SPACE';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -58,6 +60,7 @@ const codes: ReadonlySet<string> = new Set<KvErrorCode>([
   'INVALID_RANGE', 'INVALID_ARGUMENT', 'DUPLICATE_KEY', 'VALUE_PROVIDED', 'LEASE_PROVIDED', 'INVALID_SESSION',
   'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED',
   'LEASE_NOT_FOUND', 'LEASE_EXISTS', 'LEASE_TTL_TOO_LARGE', 'TOO_MANY_LEASES',
+  'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED', 'NO_SPACE',
 ]);
 
 export function isKvErrorCode(code: string): code is KvErrorCode {

@@ -56,6 +56,8 @@ export interface Table {
   removeSync(key: Uint8Array): boolean;
   clearSync(): void;
   getCount(): number;
+  /** LMDB's statistics of the table's tree (page counts); lmdb-js types them as {}. */
+  getStats(): object;
   getRange(options?: TableRange): Iterable<{ key: Buffer; value: Buffer }>;
 }
 

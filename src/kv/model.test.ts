@@ -6,8 +6,10 @@
  *   A applies each command alone (one LMDB transaction each);
  *   B gets the same commands encoded as Raft entries, applied in random batches, with a
  *     tiny compaction step so compactions run across many entries.
+ * Alarms are raised and cleared among them (NOSPACE refuses puts while active).
  * Every result, every event and every read must agree, and at the end the whole state at
- * every readable revision.
+ * every readable revision, and HashKV at every hashable revision (B's physical
+ * compaction lags A's, and the hash must not see the difference).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +19,7 @@ import type { MvccStore } from './mvcc-store.js';
 import { ReferenceModel } from './reference-model.js';
 import { openTempStore } from './testing.js';
 import type { CommandBody, CommandResult, KvEvent, RangeRequest } from './types.js';
-import { deleteArb, leaseBodyArb, leaseIdArb, putArb, rangeRequestArb, txnArb, u8 } from './arbitraries.js';
+import { alarmArb, deleteArb, leaseBodyArb, leaseIdArb, putArb, rangeRequestArb, txnArb, u8 } from './arbitraries.js';
 import type { KvResult } from './errors.js';
 import type { Entry } from '../raft/types.js';
 
@@ -34,6 +36,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: -1, max: 6 }).map((back) => ({ kind: 'compact', back }) as const) },
   { weight: 3, arbitrary: leaseBodyArb.map((body) => ({ kind: 'write', body }) as const) },
   { weight: 1, arbitrary: fc.record({ id: leaseIdArb, stale: fc.boolean() }).map(({ id, stale }) => ({ kind: 'expire', id, stale }) as const) },
+  { weight: 1, arbitrary: alarmArb.map((body) => ({ kind: 'write', body }) as const) },
   { weight: 4, arbitrary: fc.tuple(rangeRequestArb, fc.integer({ min: -1, max: 8 })).map(([request, back]) => ({ kind: 'read', request, back }) as const) },
 );
 
@@ -64,7 +67,9 @@ function compareEverything(a: MvccStore, b: MvccStore, model: ReferenceModel): v
     const expected = readAll(model, revision);
     assert.deepEqual(readAll(a, revision), expected, `state at revision ${revision} (A)`);
     assert.deepEqual(readAll(b, revision), expected, `state at revision ${revision} (B)`);
+    assert.deepEqual(a.hashKv(revision), b.hashKv(revision), `hashKv at revision ${revision}`);
   }
+  assert.deepEqual(a.alarms(), b.alarms(), 'alarms');
 }
 
 async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean[]): Promise<void> {
@@ -123,7 +128,9 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
     flushB();
     compareEverything(a.store, b.store, model);
     // Physical compaction: once finished, exactly the model's versions remain.
+    const hashesBefore = a.store.hashKv(0);
     while (b.store.stats().compactionPending) write({ type: 'noop' }), flushB();
+    assert.deepEqual(b.store.hashKv(0), hashesBefore, 'hashKv once physical compaction has finished');
     assert.equal(a.store.stats().compactionPending, false);
     assert.equal(a.store.stats().historyRecords, model.versionCount(), 'history records kept by A');
     assert.equal(b.store.stats().historyRecords, model.versionCount(), 'history records kept by B');

@@ -37,7 +37,10 @@ import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { Command, CommandResult, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
+import type { AlarmMember, Command, CommandResult, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
+import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
+import { hashKv, type KvHash } from './hash-kv.js';
+import { compactEnvCopy, envFileSize, envSizes, type EnvSizes } from './defragment.js';
 import { HARD_LIMITS, validateCommand, validateRangeRequest } from './validate.js';
 import { executeWrite, type WriteContext } from './write-executor.js';
 import { executeLease } from './lease-executor.js';
@@ -73,6 +76,9 @@ export type ApplyOutcome =
   | { readonly index: LogIndex; readonly status: 'duplicate'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
   | { readonly index: LogIndex; readonly status: 'skipped' };
 
+export type { KvHash } from './hash-kv.js';
+export type { EnvSizes } from './defragment.js';
+
 export interface StoreStats {
   readonly historyRecords: number;
   readonly byRevisionRecords: number;
@@ -87,10 +93,12 @@ interface State {
   /** The largest timeMs of any applied command. */
   clockMs: number;
   compaction: CompactionProgress;
+  /** Active alarms, sorted (alarms.ts). */
+  alarms: readonly AlarmMember[];
 }
 
 const STORE_FORMAT = 1;
-const META = {
+export const META = {
   format: 'format',
   applied: 'applied',
   revision: 'revision',
@@ -105,18 +113,25 @@ const metaKey = (name: string): Buffer => Buffer.from(name, 'latin1');
 const NOOP: Command = { body: { type: 'noop' } };
 
 export class MvccStore {
-  private readonly env: KvEnv;
-  private readonly reader: MvccReader;
-  private readonly sessions: SessionTable;
-  private readonly leaseTable: LeaseTable;
+  // Replaced together when defragment() reopens the environment.
+  private env: KvEnv;
+  private reader: MvccReader;
+  private sessions: SessionTable;
+  private leaseTable: LeaseTable;
+  private readonly sessionPolicy: SessionPolicy;
   private readonly compactionStepRecordsMax: number;
   private state: State;
   private closed = false;
+  private defragmenting = false;
 
-  private constructor(env: KvEnv, options: MvccStoreOptions) {
+  private constructor(
+    env: KvEnv,
+    private readonly options: MvccStoreOptions,
+  ) {
     this.env = env;
+    this.sessionPolicy = { ...defaultSessionPolicy, ...options.sessions };
     this.reader = new MvccReader(env.history);
-    this.sessions = new SessionTable(env.sessions, env.sessionLru, { ...defaultSessionPolicy, ...options.sessions });
+    this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
     this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
     this.compactionStepRecordsMax = options.compactionStepRecordsMax ?? 10_000;
     assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
@@ -145,7 +160,7 @@ export class MvccStore {
    * the environment, mdb_env_sync), for a runtime about to truncate its log.
    */
   async flush(): Promise<void> {
-    this.assertOpen();
+    this.assertUsable();
     await syncEnv(this.env);
   }
 
@@ -168,6 +183,63 @@ export class MvccStore {
   /** Reads below this revision fail with COMPACTED (0: never compacted). */
   compactedRevision(): number {
     return this.state.compacted;
+  }
+
+  /** Active alarms, by member then type (alarms.ts). */
+  alarms(): readonly AlarmMember[] {
+    this.assertOpen();
+    return this.state.alarms;
+  }
+
+  /**
+   * The hash of the key space's history up to `revision` (0: the current revision),
+   * equal on every replica at that revision (hash-kv.ts says what it covers).
+   */
+  hashKv(revision: number): KvResult<KvHash> {
+    this.assertUsable();
+    const { revision: current, compacted } = this.state;
+    const at = revision || current;
+    if (at > current) return { ok: false, error: kvError('FUTURE_REV', `hashKv: revision ${at} is in the future; the current revision is ${current}`) };
+    if (at < compacted) return { ok: false, error: kvError('COMPACTED', `hashKv: revision ${at} has been compacted; the oldest hashable revision is ${compacted}`) };
+    return { ok: true, value: hashKv(this.env.history, at, compacted) };
+  }
+
+  /** The LMDB file's size and the part of it in use (defragment.ts); about 0.2 ms. */
+  sizes(): EnvSizes {
+    this.assertUsable();
+    return envSizes(this.env);
+  }
+
+  /** The LMDB file's size alone (what the storage quota counts); cheaper than sizes(). */
+  fileSize(): number {
+    this.assertUsable();
+    return envFileSize(this.env);
+  }
+
+  /**
+   * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
+   * back to the file system (defragment.ts). The caller must keep every other call
+   * away until the promise settles: the environment is closed and reopened meanwhile.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertUsable();
+    const beforeBytes = envSizes(this.env).dbSize;
+    this.defragmenting = true;
+    try {
+      const sync = this.options.sync ?? 'relaxed';
+      await compactEnvCopy(this.env, this.options.path, async () => {
+        await this.env.root.close();
+        // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
+      });
+      this.env = openKvEnv(this.options.path, sync);
+      this.reader = new MvccReader(this.env.history);
+      this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
+      this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
+      this.reload();
+    } finally {
+      this.defragmenting = false;
+    }
+    return { beforeBytes, afterBytes: envSizes(this.env).dbSize };
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
@@ -203,7 +275,7 @@ export class MvccStore {
 
   /** A read at the current revision or at `request.revision`. */
   range(request: RangeRequest): KvResult<ReadResponse> {
-    this.assertOpen();
+    this.assertUsable();
     const problem = validateRangeRequest(request, HARD_LIMITS);
     if (problem) return { ok: false, error: problem };
     const { revision, compacted } = this.state;
@@ -251,7 +323,7 @@ export class MvccStore {
 
   /** A consistent copy of the whole store at appliedIndex(), for a Raft snapshot. */
   snapshot(): { index: LogIndex; data: Uint8Array } {
-    this.assertOpen();
+    this.assertUsable();
     const index = this.state.applied;
     const tables = tablesOf(this.env).map(([name, table]) => ({ name, entries: table.getRange({}) }));
     return { index, data: encodeSnapshot(index, tables) };
@@ -263,7 +335,7 @@ export class MvccStore {
    * that index.
    */
   restore(index: LogIndex, data: Uint8Array): void {
-    this.assertOpen();
+    this.assertUsable();
     const snapshot = decodeSnapshot(data);
     if (snapshot.index !== index) {
       throw new Error(`Cannot restore key-value snapshot: it was taken at index ${snapshot.index}, not ${index}`);
@@ -290,7 +362,7 @@ export class MvccStore {
 
   /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */
   stats(): StoreStats {
-    this.assertOpen();
+    this.assertUsable();
     return {
       historyRecords: this.env.history.getCount(),
       byRevisionRecords: this.env.byRevision.getCount(),
@@ -302,7 +374,7 @@ export class MvccStore {
   // -------------------------------------------------------------------------------
 
   private applyDecoded(items: readonly { index: LogIndex; command: KvResult<Command> }[]): ApplyOutcome[] {
-    this.assertOpen();
+    this.assertUsable();
     const state: State = { ...this.state };
     const outcomes: ApplyOutcome[] = [];
     const work = items.filter((item) => item.index > state.applied);
@@ -363,6 +435,7 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn': {
+        if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeWrite(context(), body);
         state.revision = outcome.revision;
         return outcome;
@@ -370,6 +443,7 @@ export class MvccStore {
       case 'leaseGrant':
       case 'leaseRevoke':
       case 'leaseKeepAlive': {
+        if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeLease(context(), body, index);
         state.revision = outcome.revision;
         return outcome;
@@ -394,6 +468,14 @@ export class MvccStore {
         this.env.meta.putSync(metaKey(META.members), encodeMemberList(changed.list));
         return { result: { ok: true, revision: state.revision, response: { type: 'member' } }, events: [] };
       }
+      case 'alarm': {
+        const { alarms, changed } = alarmsAfter(state.alarms, body);
+        const target = { memberId: body.memberId, alarm: body.alarm };
+        if (body.action === 'activate') this.env.meta.putSync(alarmMetaKey(target), uintBytes(1));
+        else this.env.meta.removeSync(alarmMetaKey(target));
+        state.alarms = alarms;
+        return { result: { ok: true, revision: state.revision, response: { type: 'alarm', alarms: changed } }, events: [] };
+      }
     }
   }
 
@@ -415,6 +497,12 @@ export class MvccStore {
 
   private assertOpen(): void {
     assert(!this.closed, 'the key-value store is closed');
+  }
+
+  /** For what reads or writes the tables; what is cached in memory stays readable meanwhile. */
+  private assertUsable(): void {
+    this.assertOpen();
+    assert(!this.defragmenting, 'the key-value store is being defragmented');
   }
 }
 
@@ -444,7 +532,20 @@ function readState(meta: Table): State {
     compacted: readUint(meta, META.compacted) ?? 0,
     clockMs: readUint(meta, META.clock) ?? 0,
     compaction: target === 0 ? IDLE : { target, cursor: cursor && cursor.length > 0 ? cursor : undefined },
+    alarms: readAlarms(meta),
   };
+}
+
+function readAlarms(meta: Table): AlarmMember[] {
+  const alarms: AlarmMember[] = [];
+  const prefix = alarmMetaPrefix();
+  for (const { key } of meta.getRange({ start: prefix })) {
+    if (!key.subarray(0, prefix.length).equals(prefix)) break;
+    const alarm = alarmFromMetaKey(key);
+    assert(alarm !== undefined, () => `meta key ${key.toString('latin1')} is not an alarm`);
+    alarms.push(alarm);
+  }
+  return sortAlarms(alarms);
 }
 
 function writeState(meta: Table, state: State): void {

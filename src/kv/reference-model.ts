@@ -42,6 +42,8 @@ export class ReferenceModel {
   /** The log index of the last command applied (every apply() is one entry). */
   applied = 0;
   private readonly leaseMap = new Map<number, Lease>();
+  /** Active alarms as `TYPE/memberId`. */
+  readonly alarms = new Set<string>();
   private readonly keys = new Map<string, { key: Uint8Array; versions: Version[] }>();
 
   /** Every key alive at `revision`, ascending. */
@@ -89,6 +91,8 @@ export class ReferenceModel {
     if (problem) return fail(problem);
     switch (body.type) {
       case 'leaseGrant':
+        if (this.noSpace()) return fail(kvError('NO_SPACE', 'no space'));
+        return this.applyLease(body);
       case 'leaseRevoke':
       case 'leaseKeepAlive':
         return this.applyLease(body);
@@ -101,7 +105,18 @@ export class ReferenceModel {
         if (body.revision > this.revision) return fail(kvError('FUTURE_REV', 'future'));
         this.compact(body.revision);
         return { result: { ok: true, revision: this.revision, response: { type: 'compact' } }, events: [] };
+      case 'alarm': {
+        const name = `${body.alarm}/${body.memberId}`;
+        const present = this.alarms.has(name);
+        if (body.action === 'activate') this.alarms.add(name);
+        else this.alarms.delete(name);
+        const changed = body.action === 'activate' || present ? [{ memberId: body.memberId, alarm: body.alarm }] : [];
+        return { result: { ok: true, revision: this.revision, response: { type: 'alarm', alarms: changed } }, events: [] };
+      }
       default:
+        if (this.noSpace() && this.putsAnywhere(body)) {
+          return fail(kvError('NO_SPACE', 'no space'));
+        }
         return this.write(body.type === 'txn' ? body : { type: 'txn', compare: [], success: [body], failure: [] }, body.type !== 'txn');
     }
   }
@@ -126,6 +141,15 @@ export class ReferenceModel {
     const { events } = this.write({ type: 'txn', compare: [], success: keys.map((key) => ({ type: 'deleteRange', key })), failure: [] }, false);
     this.leaseMap.delete(body.id);
     return { result: { ok: true, revision: this.revision, response: { type: 'leaseRevoke', revoked: true, deleted: keys.length } }, events };
+  }
+
+  private noSpace(): boolean {
+    return [...this.alarms].some((name) => name.startsWith('NOSPACE/'));
+  }
+
+  private putsAnywhere(op: RequestOp): boolean {
+    if (op.type === 'put') return true;
+    return op.type === 'txn' && [...op.success, ...op.failure].some((sub) => this.putsAnywhere(sub));
   }
 
   private checkReadRevision(at: number): KvError | undefined {

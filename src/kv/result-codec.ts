@@ -7,15 +7,17 @@
  *   response = tag:1 ... (1 put: hasPrev:1 [kv]; 2 deleteRange: deleted n kv*n;
  *              3 txn: succeeded:1 n response*n; 4 compact; 5 noop; 6 range: count more:1 n kv*n;
  *              7 leaseGrant: id ttl; 8 leaseRevoke: revoked:1 deleted; 9 leaseKeepAlive: id ttl)
+ *              11 alarm: n (alarm:1 memberId:varint)*n, alarm numbered as in command.ts)
  *   kv       = key:bytes createRevision modRevision version value:bytes lease
  */
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 import { isKvErrorCode } from './errors.js';
-import type { CommandResponse, CommandResult, KeyValue, ResponseOp } from './types.js';
+import type { AlarmMember, CommandResponse, CommandResult, KeyValue, ResponseOp } from './types.js';
+import { ALARM_TYPES } from './command.js';
 import { unreachable } from '../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, member: 12 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12 } as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
@@ -75,6 +77,18 @@ function readKeyValues(r: ByteReader): KeyValue[] {
   return kvs;
 }
 
+function readAlarms(r: ByteReader): AlarmMember[] {
+  const n = r.uint();
+  if (n > r.remaining) throw new DecodeError(`alarm count ${n} exceeds the bytes left`);
+  const alarms: AlarmMember[] = [];
+  for (let i = 0; i < n; i++) {
+    const alarm = ALARM_TYPES[r.byte()];
+    if (alarm === undefined) throw new DecodeError('unknown alarm type');
+    alarms.push({ alarm, memberId: r.uint() });
+  }
+  return alarms;
+}
+
 function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): void {
   switch (response.type) {
     case 'put':
@@ -108,6 +122,10 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
       return;
     case 'member':
       w.byte(TAG.member);
+      return;
+    case 'alarm':
+      w.byte(TAG.alarm).uint(response.alarms.length);
+      for (const a of response.alarms) w.byte(ALARM_TYPES.indexOf(a.alarm)).uint(a.memberId);
       return;
     default:
       unreachable(response, 'response');
@@ -148,6 +166,9 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.member:
       if (!topLevel) break;
       return { type: 'member' };
+    case TAG.alarm:
+      if (!topLevel) break;
+      return { type: 'alarm', alarms: readAlarms(r) };
   }
   throw new DecodeError(`unexpected response tag ${tag}`);
 }

@@ -5,9 +5,14 @@
  * restored from it answers every read, historical ones included, as the source did, and
  * applies the following entries identically.
  *
- *   snapshot = magic "KEELKVS1" appliedIndex:varint table* checksum
+ *   snapshot = magic "KEELKVS1" appliedIndex:varint table* [0x00 0x00*] checksum
  *   table    = name:string (key:bytes value:bytes)* 0x00      (keys are never empty)
  *   checksum = SHA-256 of everything before it (32 bytes)
+ * An empty table name ends the tables; the zero bytes after it pad what precedes the
+ * checksum to a multiple of 512 bytes. etcd's client checks that a snapshot it saves
+ * is "a multiple of 512 bytes and a SHA-256" (etcd's bolt file has 4 KiB pages), so
+ * the padding lets etcdctl snapshot save keep ours. Snapshots written without it
+ * (before it existed) decode the same.
  *
  * The format is independent of LMDB's file layout (page size, free pages), so a snapshot
  * restores into any version of the store that reads this format.
@@ -17,6 +22,7 @@ import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;
+const PAD_BYTES = 512;
 
 export interface SnapshotTable {
   readonly name: string;
@@ -34,7 +40,10 @@ export function encodeSnapshot(index: number, tables: readonly SnapshotTable[]):
     }
     w.uint(0);
   }
-  const body = w.finish();
+  w.uint(0);
+  const unpadded = w.finish();
+  const body = new Uint8Array(Math.ceil(unpadded.length / PAD_BYTES) * PAD_BYTES);
+  body.set(unpadded, 0);
   const checksum = createHash('sha256').update(body).digest();
   const out = new Uint8Array(body.length + CHECKSUM_BYTES);
   out.set(body, 0);
@@ -65,6 +74,10 @@ export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
     const tables = new Map<string, [Uint8Array, Uint8Array][]>();
     while (r.remaining > 0) {
       const name = r.string();
+      if (name === '') {
+        if (r.view(r.remaining).some((byte) => byte !== 0)) throw new DecodeError('bytes other than padding after the last table');
+        break;
+      }
       if (tables.has(name)) throw new DecodeError(`table ${name} appears twice`);
       const entries: [Uint8Array, Uint8Array][] = [];
       for (;;) {

@@ -167,7 +167,28 @@ export interface MemberRequest {
   readonly change: MemberChange;
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest;
+/** etcd's alarm types (etcdserverpb.AlarmType, without NONE). */
+export type AlarmType = 'NOSPACE' | 'CORRUPT';
+
+/** An alarm raised by (or for) one member (etcd's AlarmMember). */
+export interface AlarmMember {
+  readonly memberId: number;
+  readonly alarm: AlarmType;
+}
+
+/**
+ * Raise or clear an alarm (etcd's AlarmRequest ACTIVATE / DEACTIVATE). It goes through
+ * the log, so every replica holds the same alarms and refuses the same writes. Listing
+ * alarms is a read of the replicated state, not a command.
+ */
+export interface AlarmRequest {
+  readonly type: 'alarm';
+  readonly action: 'activate' | 'deactivate';
+  readonly memberId: number;
+  readonly alarm: AlarmType;
+}
+
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -251,8 +272,14 @@ export interface MemberResponse {
   readonly type: 'member';
 }
 
+/** The alarms the request changed: the one activated, or the one cleared (none if it was not active). */
+export interface AlarmResponse {
+  readonly type: 'alarm';
+  readonly alarms: readonly AlarmMember[];
+}
+
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

@@ -128,6 +128,13 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
       );
     case 'leaseKeepAlive':
       return checkLeaseId(body.id, 'lease keep-alive: ');
+    case 'alarm':
+      if (!Number.isSafeInteger(body.memberId) || body.memberId < 0) {
+        return kvError('INVALID_ARGUMENT', `alarm: memberId must be an integer >= 0, got ${body.memberId}`);
+      }
+      if (body.alarm !== 'NOSPACE' && body.alarm !== 'CORRUPT') return kvError('INVALID_ARGUMENT', `alarm: unknown alarm type ${JSON.stringify(body.alarm)}`);
+      if (body.action !== 'activate' && body.action !== 'deactivate') return kvError('INVALID_ARGUMENT', `alarm: action must be activate or deactivate`);
+      return undefined;
     default:
       return kvError('BAD_COMMAND', `unknown command type ${JSON.stringify((body as { type: unknown }).type)}`);
   }

@@ -53,6 +53,12 @@ export interface NodeConfig {
   readonly watcherQueueBytesMax: number;
   /** How often an idle watcher that asked for progress notifications gets one (etcd: 10 minutes). */
   readonly watchProgressNotifyMs: number;
+  /**
+   * Storage quota (etcd's --quota-backend-bytes): a write that would grow the key-value
+   * file past it raises the NOSPACE alarm through the log, and writes are refused until
+   * an operator disarms it (server/quota.ts).
+   */
+  readonly quotaBackendBytes: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -75,6 +81,8 @@ export const nodeConfigDefaults = {
   watchersPerStreamMax: 1_000,
   watcherQueueBytesMax: 4 * 1024 * 1024,
   watchProgressNotifyMs: 600_000,
+  // etcd's default: 2 GiB.
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   enableFaultInjection: false,
   join: false,
   logLevel: 'info',

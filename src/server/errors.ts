@@ -23,7 +23,10 @@ export type KeelErrorCode =
   | 'NOT_A_LEARNER'
   | 'LEARNER_NOT_READY'
   | 'TOO_MANY_LEARNERS'
-  | 'CONFIG_CHANGE_PENDING';
+  | 'CONFIG_CHANGE_PENDING'
+  // Leadership transfer (move-leader): the target cannot lead, or did not take over in time.
+  | 'BAD_LEADER_TRANSFEREE'
+  | 'LEADER_TRANSFER_TIMEOUT';
 
 export type Outcome = 'not-applied' | 'unknown';
 

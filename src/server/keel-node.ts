@@ -34,11 +34,14 @@ import { decodeCommand } from '../kv/command.js';
 import { prepareCommand, defaultLimits } from '../kv/validate.js';
 import type { Limits } from '../kv/validate.js';
 import type { KvResult } from '../kv/errors.js';
-import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
 import type { Role } from '../raft/types.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import { addsData, noSpaceError } from '../kv/alarms.js';
+import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
+import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
@@ -59,6 +62,9 @@ export interface NodeStatus extends RaftStatus {
   readonly compactedRevision: number;
   readonly pendingWrites: number;
   readonly pendingReads: number;
+  /** Alarms active in the replicated state (NOSPACE refuses writes). */
+  readonly alarms: readonly AlarmMember[];
+  readonly isLearner: boolean;
 }
 
 export interface NodeCounters {
@@ -112,6 +118,16 @@ export class KeelNode implements MembershipHost {
   private leaving = false;
   private readonly removalCheck: RemovalCheck;
   private applyWaitCounter = 0;
+  /** The key-value file's size, refreshed after each apply (not read on every write). */
+  private dbSize: number;
+  /** The last storage sizes measured, answered while a defragmentation holds the store. */
+  private lastSizes: EnvSizes;
+  /** Set while the store is defragmented: the Ready loop and reads wait for it. */
+  private maintenance: Promise<unknown> | undefined;
+  /** A NOSPACE alarm this node proposed and has not seen applied yet. */
+  private raisingNoSpace = false;
+  /** The stored member list as last read (see memberList()). */
+  private membersSeen: { readonly stored: MemberList | undefined } = { stored: undefined };
 
   private constructor(
     readonly config: NodeConfig,
@@ -134,6 +150,7 @@ export class KeelNode implements MembershipHost {
         readBarrier: async (consistency) => {
           this.assertRunning();
           if (consistency === 'linearizable') await this.confirmReadIndex();
+          while (this.maintenance) await this.maintenance;
         },
         store,
         lessor: this.lessor,
@@ -149,13 +166,13 @@ export class KeelNode implements MembershipHost {
       onRemoved: () => this.removed(),
     });
     this.peersFrom = listKey(this.memberList());
+    this.lastSizes = store.sizes();
+    this.dbSize = this.lastSizes.dbSize;
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
     this.watches = new WatchHub({
       source: store,
       limits: { watchersMax: config.watchersMax, watcherQueueBytesMax: config.watcherQueueBytesMax },
-      schedule: (task) => setImmediate(() => {
-        if (!this.stopping) task();
-      }),
+      schedule: (task) => setImmediate(() => this.whenStoreOpen(task)),
     });
     this.progressTimer = setInterval(() => this.watches.progressTick(), config.watchProgressNotifyMs);
   }
@@ -220,6 +237,13 @@ export class KeelNode implements MembershipHost {
     const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
     const prepared = prepareCommand(command, this.limits);
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
+      // etcd's quota check (server/storage/quota.go): the node that takes the write
+      // measures its own file; the alarm it raises goes through the log, so every
+      // replica refuses writes from the same index on (kv/alarms.ts).
+      this.raiseNoSpace();
+      return Promise.resolve({ ok: false, error: noSpaceError() });
+    }
     const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
     const proposed = this.raft.propose(encodeEnvelope(requestId, prepared.value));
     if (!proposed.ok) throw refusalToError(proposed);
@@ -231,11 +255,17 @@ export class KeelNode implements MembershipHost {
     return promise;
   }
 
-  /** A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state. */
+  /**
+   * A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state.
+   * Store calls wait for a defragmentation with `while (this.maintenance) await ...`, so
+   * that the check and the call run in one synchronous step, with no turn between them
+   * in which a defragmentation could start.
+   */
   async read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
     this.assertRunning();
     this.counters.reads++;
     if (consistency === 'linearizable') await this.confirmReadIndex();
+    while (this.maintenance) await this.maintenance;
     return this.store.range(request);
   }
 
@@ -290,13 +320,26 @@ export class KeelNode implements MembershipHost {
     return this.membership.update(id, peerUrls);
   }
 
-  /** The members as applied here; before the first change, the configured ones. */
+  /**
+   * The members as applied here; before the first change, the configured ones. While a
+   * defragmentation has the store closed, the list last read (only applies change it,
+   * and they wait for the defragmentation).
+   */
   memberList(): MemberList {
-    return this.store.members() ?? bootstrapList(this.config);
+    if (!this.maintenance) this.membersSeen = { stored: this.store.members() };
+    return this.membersSeen.stored ?? bootstrapList(this.config);
   }
 
   memberListStored(): boolean {
-    return this.store.members() !== undefined;
+    this.memberList();
+    return this.membersSeen.stored !== undefined;
+  }
+
+  /** Runs a task that reads the store's tables now, or after a defragmentation reopens them. */
+  private whenStoreOpen(task: () => void): void {
+    if (this.stopping) return;
+    if (this.maintenance) void this.maintenance.then(() => this.whenStoreOpen(task));
+    else task();
   }
 
   raftStatus(): RaftStatus {
@@ -337,6 +380,116 @@ export class KeelNode implements MembershipHost {
     this.schedule();
   }
 
+  /**
+   * etcd's MoveLeader: hands leadership to voter `to` (thesis §3.10) and resolves once
+   * this node sees `to` lead. Fails if this node does not lead, if `to` is not a voter,
+   * or if the transfer is abandoned (the core gives up when `to` has not caught up and
+   * campaigned within an election timeout) or not done by `timeoutMs`.
+   */
+  async moveLeader(to: number, timeoutMs: number): Promise<void> {
+    this.assertRunning();
+    const status = this.raft.status();
+    if (status.role !== 'leader') throw new KeelError('NOT_LEADER', `node ${this.config.id} is not the leader (the leader is ${status.leader || 'unknown'}); send move-leader to the leader`);
+    if (to === this.config.id) return;
+    if (!isVoter(status.config, to)) {
+      throw new KeelError('BAD_LEADER_TRANSFEREE', `node ${to} cannot lead: it is not a voting member (voters: ${status.config.voters.join(', ')})`);
+    }
+    this.transferLeadership(to);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, this.config.tickMs));
+      const now = this.raft.status();
+      if (now.leader === to) return;
+      if (now.role === 'leader' && now.transferee === 0) {
+        throw new KeelError('LEADER_TRANSFER_TIMEOUT', `leadership transfer to node ${to} was abandoned: it did not catch up and take over within an election timeout`);
+      }
+      if (Date.now() > deadline) throw new KeelError('LEADER_TRANSFER_TIMEOUT', `node ${to} did not take over leadership within ${timeoutMs} ms (leader now: ${now.leader || 'unknown'})`);
+    }
+  }
+
+  /**
+   * The key-value file's size and the part of it in use (kv/defragment.ts), measured now
+   * (about 0.2 ms), and the quota; the last measure while a defragmentation runs.
+   */
+  storageSizes(): EnvSizes & { readonly quotaBackendBytes: number } {
+    if (!this.maintenance) this.lastSizes = this.store.sizes();
+    return { ...this.lastSizes, quotaBackendBytes: this.config.quotaBackendBytes };
+  }
+
+  /** Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE). */
+  setAlarm(action: 'activate' | 'deactivate', memberId: number, alarm: AlarmType): Promise<CommandResult> {
+    return this.write({ type: 'alarm', action, memberId, alarm });
+  }
+
+  /** The alarms this node has applied (etcd answers AlarmRequest GET from local state too). */
+  alarms(): readonly AlarmMember[] {
+    return this.store.alarms();
+  }
+
+  /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
+  async hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const hashed = this.store.hashKv(revision);
+    return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: this.store.currentRevision() } } : hashed;
+  }
+
+  /**
+   * The whole store at its applied index, in the snapshot format of kv/snapshot-format.ts
+   * (checksummed): what `keel snapshot save` downloads and `keel snapshot restore` seeds
+   * a new cluster from. Consistent: built in one synchronous pass between applies.
+   */
+  async snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const { index, data } = this.store.snapshot();
+    return { index, revision: this.store.currentRevision(), data };
+  }
+
+  /**
+   * Rewrites the key-value file without its free pages (kv/defragment.ts). Applies and
+   * reads on this node wait meanwhile (as in etcd, whose defragmentation blocks the
+   * member), and so does sending Raft messages: defragment a leader last, or move its
+   * leadership away first, if the file is large.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const work = (async () => {
+      while (this.loop) await this.loop;
+      const result = await this.store.defragment();
+      this.dbSize = this.store.fileSize();
+      return result;
+    })();
+    this.maintenance = work.catch(() => undefined);
+    try {
+      const result = await work;
+      this.log.info(result, 'defragmented the key-value store');
+      return result;
+    } finally {
+      this.maintenance = undefined;
+      this.schedule();
+    }
+  }
+
+  private raiseNoSpace(): void {
+    if (this.raisingNoSpace || this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id)) return;
+    this.raisingNoSpace = true;
+    this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
+    const done = (): void => {
+      this.raisingNoSpace = false;
+    };
+    try {
+      this.setAlarm('activate', this.config.id, 'NOSPACE').then(done, (error: unknown) => {
+        done();
+        this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
+      });
+    } catch (error) {
+      done();
+      this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
+    }
+  }
+
   status(): NodeStatus {
     const raft = this.raft.status();
     return {
@@ -345,6 +498,8 @@ export class KeelNode implements MembershipHost {
       compactedRevision: this.store.compactedRevision(),
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
+      alarms: this.store.alarms(),
+      isLearner: raft.config.learners.includes(this.config.id),
     };
   }
 
@@ -366,6 +521,7 @@ export class KeelNode implements MembershipHost {
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
     this.removalCheck.stop();
+    await this.maintenance;
     await this.loop;
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
@@ -417,7 +573,7 @@ export class KeelNode implements MembershipHost {
 
   /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
   private schedule(): void {
-    if (this.loop) {
+    if (this.loop || this.maintenance) {
       this.loopAgain = true;
       return;
     }
@@ -496,6 +652,7 @@ export class KeelNode implements MembershipHost {
       });
       this.counters.entriesApplied += items.length;
     }
+    if (ready.snapshot || ready.committedEntries.length > 0) this.dbSize = this.store.fileSize();
     for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
     this.reads.appliedTo(this.store.appliedIndex());
     if (ready.snapshot || ready.committedEntries.length > 0) this.membershipApplied();
@@ -514,7 +671,7 @@ export class KeelNode implements MembershipHost {
       this.removed();
       return;
     }
-    if (this.store.members() !== undefined && needsPublish(list, this.config) && !this.publishing) this.publish();
+    if (this.memberListStored() && needsPublish(list, this.config) && !this.publishing) this.publish();
   }
 
   /** etcd's publish: a member announces its name and client URLs once it runs, through the log. */

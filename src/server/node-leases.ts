@@ -29,7 +29,7 @@ export type ReadConsistency = 'linearizable' | 'serializable';
 
 export interface LeaseHost {
   write(body: CommandBody, session?: ClientSession): Promise<CommandResult>;
-  /** Resolves once this node's state machine is as fresh as the consistency asks. */
+  /** Resolves once this node's state machine is as fresh as the consistency asks and its tables are open (not being defragmented). */
   readBarrier(consistency: ReadConsistency): Promise<void>;
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
   readonly lessor: Lessor;
@@ -68,6 +68,7 @@ export class NodeLeases {
 
   /** Grants a lease of `ttl` seconds (raised to the minimum) with `id`, or an id chosen here when 0. */
   async grant(ttl: number, id = 0, session?: ClientSession): Promise<CommandResult> {
+    await this.host.readBarrier('serializable');
     const applied = this.host.store.leaseCount();
     if (applied + this.grantsInFlight >= this.limits.leasesMax) {
       return {

@@ -2,9 +2,14 @@
  * etcd's Cluster service: MemberList from the replicated member list, and MemberAdd,
  * MemberRemove, MemberUpdate and MemberPromote as real Raft membership changes (see
  * server/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
- * etcd's error messages (errors.ts). clientURLs are the members' gRPC URLs, because
- * etcd clients (etcdctl --cluster, client libraries' endpoint discovery) dial them
- * with gRPC. Ids are Keel's node ids; etcdctl shows them in hex.
+ * etcd's error messages (errors.ts). Ids are Keel's node ids; etcdctl shows them in hex.
+ *
+ * clientURLs are the members' gRPC addresses, because etcd clients (etcdctl --cluster,
+ * client libraries' endpoint discovery) dial them with gRPC. They are host:port, without
+ * etcd's http:// scheme: etcd 3.4's client dials a maintenance call (etcdctl endpoint
+ * status --cluster) with the client URL as the HTTP/2 :authority, and Node's HTTP/2
+ * server refuses an authority with a scheme (RST_STREAM PROTOCOL_ERROR) where Go's
+ * accepts it. etcd clients take host:port endpoints as well.
  */
 import { status } from '@grpc/grpc-js';
 import type { Member } from '../../kv/members.js';
@@ -17,7 +22,8 @@ import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
-  return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs: member.grpcUrls, isLearner: member.isLearner };
+  const clientURLs = member.grpcUrls.map((url) => url.replace(/^[a-z]+:\/\//, ''));
+  return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs, isLearner: member.isLearner };
 }
 
 export function clusterService(node: KeelNode): EtcdService {

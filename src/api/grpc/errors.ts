@@ -51,6 +51,7 @@ const kvErrors: Record<KvErrorCode, Mapping> = {
   LEASE_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
   LEASE_TTL_TOO_LARGE: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
   TOO_MANY_LEASES: [status.RESOURCE_EXHAUSTED, undefined],
+  NO_SPACE: [status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'],
 };
 
 const keelErrors: Record<KeelErrorCode, Mapping> = {
@@ -72,6 +73,8 @@ const keelErrors: Record<KeelErrorCode, Mapping> = {
   LEARNER_NOT_READY: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'],
   TOO_MANY_LEARNERS: [status.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster'],
   CONFIG_CHANGE_PENDING: [status.UNAVAILABLE, undefined],
+  BAD_LEADER_TRANSFEREE: [status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'],
+  LEADER_TRANSFER_TIMEOUT: [status.UNAVAILABLE, 'etcdserver: request timed out, leader transfer took too long'],
 };
 
 function fromMapping([code, message]: Mapping, own: string): GrpcError {

@@ -14,6 +14,7 @@ import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
 import { leaseService } from './lease-service.js';
 import { watchService } from './watch-service.js';
+import { maintenanceService } from './maintenance-service.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -34,6 +35,7 @@ const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
   return [kvService(node), leaseService(node), clusterService(node), watchService(node)];
+  return [kvService(node), clusterService(node), maintenanceService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {

@@ -1,0 +1,25 @@
+/** Shape checks for the maintenance answers (see decode.ts). */
+import { ShapeError, integer, object } from './decode.js';
+import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
+
+export function alarmList(value: unknown, what: string): AlarmMember[] {
+  const json = object(value, what);
+  const alarms = json['alarms'];
+  if (!Array.isArray(alarms)) throw new ShapeError(`${what}.alarms is not an array`);
+  return alarms.map((a, i) => {
+    const alarm = object(a, `${what}.alarms[${i}]`);
+    if (alarm['alarm'] !== 'NOSPACE' && alarm['alarm'] !== 'CORRUPT') throw new ShapeError(`${what}.alarms[${i}].alarm is not an alarm type`);
+    return { memberId: integer(alarm, 'memberId', `${what}.alarms[${i}]`), alarm: alarm['alarm'] };
+  });
+}
+
+export function hashKvResult(value: unknown): HashKvResult {
+  const json = object(value, 'hash');
+  const field = (name: string): number => integer(json, name, 'hash');
+  return { id: field('id'), hash: field('hash'), revision: field('revision'), compactRevision: field('compactRevision'), currentRevision: field('currentRevision') };
+}
+
+export function defragmentResult(value: unknown): DefragmentResult {
+  const json = object(value, 'defragment');
+  return { id: integer(json, 'id', 'defragment'), beforeBytes: integer(json, 'beforeBytes', 'defragment'), afterBytes: integer(json, 'afterBytes', 'defragment') };
+}

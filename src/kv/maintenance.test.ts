@@ -1,0 +1,186 @@
+/**
+ * The store's maintenance operations: alarms and the writes NOSPACE refuses, HashKV,
+ * defragmentation, and a snapshot rewritten to seed a new cluster.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MvccStore } from './mvcc-store.js';
+import { snapshotForNewCluster } from './new-cluster-snapshot.js';
+import { bytes, makeTempDir, removeDir, text, withTempStore } from './testing.js';
+import type { Command, CommandBody, CommandResult, DeleteRangeRequest, PutRequest } from './types.js';
+
+const put = (key: string, value: string): PutRequest => ({ type: 'put', key: bytes(key), value: bytes(value) });
+const del = (key: string): DeleteRangeRequest => ({ type: 'deleteRange', key: bytes(key) });
+const noSpace: CommandBody = { type: 'alarm', action: 'activate', alarm: 'NOSPACE', memberId: 2 };
+const disarm: CommandBody = { type: 'alarm', action: 'deactivate', alarm: 'NOSPACE', memberId: 2 };
+
+function applier(store: MvccStore): (body: CommandBody, session?: Command['session']) => CommandResult {
+  return (body, session) => {
+    const outcome = store.apply(store.appliedIndex() + 1, { body, ...(session ? { session } : {}) });
+    assert.ok(outcome.status === 'applied', `entry ${outcome.index} was ${outcome.status}`);
+    return outcome.result;
+  };
+}
+
+const code = (result: CommandResult): string => (result.ok ? 'ok' : result.error.code);
+const value = (store: MvccStore, key: string): string | undefined => {
+  const read = store.range({ type: 'range', key: bytes(key) });
+  assert.ok(read.ok);
+  const kv = read.value.kvs[0];
+  return kv ? text(kv.value) : undefined;
+};
+
+test('NOSPACE refuses every write that adds data, allows deletes, compaction and reads, until disarmed', async () => {
+  await withTempStore((store) => {
+    const apply = applier(store);
+    apply(put('a', '1'));
+    apply(put('b', '1'));
+    const raised = apply(noSpace);
+    assert.deepEqual(raised, { ok: true, revision: 3, response: { type: 'alarm', alarms: [{ memberId: 2, alarm: 'NOSPACE' }] } });
+    assert.deepEqual(store.alarms(), [{ memberId: 2, alarm: 'NOSPACE' }]);
+
+    const refused = apply(put('a', '2'));
+    assert.deepEqual(refused, { ok: false, error: { code: 'NO_SPACE', message: 'etcdserver: mvcc: database space exceeded' } });
+    const txnWithPutInFailure: CommandBody = { type: 'txn', compare: [], success: [del('b')], failure: [put('c', '1')] };
+    assert.equal(code(apply(txnWithPutInFailure)), 'NO_SPACE', 'a put in either branch counts, as in etcd');
+    assert.equal(value(store, 'a'), '1');
+    assert.equal(value(store, 'b'), '1');
+    assert.equal(store.currentRevision(), 3);
+
+    assert.equal(code(apply(del('a'))), 'ok');
+    assert.equal(code(apply({ type: 'txn', compare: [], success: [del('b')], failure: [] })), 'ok');
+    assert.equal(code(apply({ type: 'compact', revision: 4 })), 'ok');
+    assert.equal(store.currentRevision(), 5);
+
+    const cleared = apply(disarm);
+    assert.deepEqual(cleared.ok && cleared.response, { type: 'alarm', alarms: [{ memberId: 2, alarm: 'NOSPACE' }] });
+    assert.deepEqual(store.alarms(), []);
+    const again = apply(disarm);
+    assert.deepEqual(again.ok && again.response, { type: 'alarm', alarms: [] }, 'clearing an alarm that is not active changes nothing');
+    assert.equal(code(apply(put('a', '3'))), 'ok');
+    assert.equal(value(store, 'a'), '3');
+  });
+});
+
+test('a CORRUPT alarm does not refuse writes; alarms list by member then type', async () => {
+  await withTempStore((store) => {
+    const apply = applier(store);
+    apply({ type: 'alarm', action: 'activate', alarm: 'CORRUPT', memberId: 3 });
+    apply({ type: 'alarm', action: 'activate', alarm: 'NOSPACE', memberId: 3 });
+    apply({ type: 'alarm', action: 'activate', alarm: 'CORRUPT', memberId: 1 });
+    apply({ type: 'alarm', action: 'activate', alarm: 'CORRUPT', memberId: 1 });
+    assert.deepEqual(store.alarms(), [
+      { memberId: 1, alarm: 'CORRUPT' },
+      { memberId: 3, alarm: 'CORRUPT' },
+      { memberId: 3, alarm: 'NOSPACE' },
+    ]);
+    apply({ type: 'alarm', action: 'deactivate', alarm: 'NOSPACE', memberId: 3 });
+    assert.equal(code(apply(put('k', 'v'))), 'ok');
+  });
+});
+
+test('alarms survive a reopen and travel in snapshots', async () => {
+  const dir = makeTempDir();
+  const copyDir = makeTempDir();
+  try {
+    const store = MvccStore.open({ path: dir, sync: 'none' });
+    applier(store)(noSpace);
+    const snapshot = store.snapshot();
+    await store.close();
+    const reopened = MvccStore.open({ path: dir, sync: 'none' });
+    assert.deepEqual(reopened.alarms(), [{ memberId: 2, alarm: 'NOSPACE' }]);
+    assert.equal(code(applier(reopened)(put('a', '1'))), 'NO_SPACE');
+    await reopened.close();
+    const copy = MvccStore.open({ path: copyDir, sync: 'none' });
+    copy.restore(snapshot.index, snapshot.data);
+    assert.deepEqual(copy.alarms(), [{ memberId: 2, alarm: 'NOSPACE' }]);
+    await copy.close();
+  } finally {
+    removeDir(dir);
+    removeDir(copyDir);
+  }
+});
+
+test('HashKV: a revision keeps its hash as later writes come; any change of content changes it', async () => {
+  await withTempStore(async (store) => {
+    await withTempStore((other) => {
+      const apply = applier(store);
+      const applyOther = applier(other);
+      for (let i = 0; i < 20; i++) {
+        apply(put(`k${i % 7}`, `v${i}`));
+        applyOther(put(`k${i % 7}`, `v${i}`));
+      }
+      const at21 = store.hashKv(0);
+      assert.ok(at21.ok);
+      assert.deepEqual(at21.value.revision, 21);
+      assert.deepEqual(other.hashKv(21), at21, 'same commands, same hash');
+
+      apply(put('k1', 'changed'));
+      applyOther(put('k1', 'different'));
+      assert.deepEqual(store.hashKv(21), at21, 'a later write leaves the hash of an earlier revision');
+      const a = store.hashKv(22);
+      const b = other.hashKv(22);
+      assert.ok(a.ok && b.ok);
+      assert.notEqual(a.value.hash, b.value.hash, 'one value differs, the hashes differ');
+
+      apply({ type: 'compact', revision: 15 });
+      const compacted = store.hashKv(0);
+      assert.ok(compacted.ok);
+      assert.equal(compacted.value.compactRevision, 15);
+      assert.notEqual(compacted.value.hash, a.value.hash, 'history dropped by compaction is no longer covered');
+      const tooOld = store.hashKv(14);
+      assert.ok(!tooOld.ok && tooOld.error.code === 'COMPACTED');
+      const future = store.hashKv(23);
+      assert.ok(!future.ok && future.error.code === 'FUTURE_REV');
+    });
+  });
+});
+
+test('defragment gives the free pages back to the file system and keeps every record', async () => {
+  await withTempStore(async (store) => {
+    const apply = applier(store);
+    const big = 'x'.repeat(2000);
+    for (let i = 0; i < 400; i++) apply(put(`key/${i}`, big));
+    for (let i = 0; i < 400; i += 2) apply(del(`key/${i}`));
+    apply({ type: 'compact', revision: store.currentRevision() });
+    while (store.stats().compactionPending) apply({ type: 'noop' });
+    const before = store.sizes();
+    const hashBefore = store.hashKv(0);
+    const answers = { revision: store.currentRevision(), applied: store.appliedIndex(), all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }) };
+
+    const { beforeBytes, afterBytes } = await store.defragment();
+    assert.equal(beforeBytes, before.dbSize);
+    assert.ok(afterBytes < beforeBytes / 2, `the file shrank from ${beforeBytes} to ${afterBytes} bytes`);
+    assert.ok(afterBytes >= store.sizes().dbSizeInUse, 'what is in use fits in the file');
+    assert.deepEqual({ revision: store.currentRevision(), applied: store.appliedIndex(), all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }) }, answers);
+    assert.deepEqual(store.hashKv(0), hashBefore);
+    assert.equal(code(apply(put('after', 'defrag'))), 'ok');
+    assert.equal(value(store, 'after'), 'defrag');
+  });
+});
+
+test('a snapshot rewritten for a new cluster keeps the key space, takes the new index, and drops sessions and alarms', async () => {
+  await withTempStore(async (store) => {
+    const apply = applier(store);
+    apply(put('a', '1'), { clientId: 'client', seq: 1 });
+    apply(put('b', '2'));
+    apply(noSpace);
+    const taken = store.snapshot();
+    assert.equal(taken.index, 3);
+    const seeded = snapshotForNewCluster(taken.data, 1);
+    await withTempStore((fresh) => {
+      fresh.restore(1, seeded);
+      assert.equal(fresh.appliedIndex(), 1);
+      assert.equal(fresh.currentRevision(), store.currentRevision());
+      assert.deepEqual(fresh.hashKv(0), store.hashKv(0));
+      assert.deepEqual(fresh.alarms(), []);
+      assert.equal(fresh.stats().sessions, 0);
+      assert.equal(value(fresh, 'a'), '1');
+      assert.equal(code(applier(fresh)(put('c', '3'))), 'ok');
+    });
+    const corrupt = Uint8Array.from(taken.data);
+    corrupt[20] = (corrupt[20] as number) ^ 0xff;
+    assert.throws(() => snapshotForNewCluster(corrupt, 1), /checksum mismatch/);
+    assert.throws(() => snapshotForNewCluster(new Uint8Array(10), 1), /bad magic/);
+  });
+});
