@@ -7,6 +7,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerHistoryRoutes } from './history-routes.js';
+import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 
@@ -54,6 +56,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
+  registerHistoryRoutes(app, options.node);
+  registerRecordRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
   return app;
 }

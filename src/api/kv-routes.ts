@@ -5,11 +5,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode, Consistency } from '../server/keel-node.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
-import { prefixEnd } from '../kv/key-range.js';
+import { scanRequest } from './scan-query.js';
 import { keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
-type Query = Record<string, string | undefined>;
+export type Query = Record<string, string | undefined>;
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
@@ -50,19 +50,9 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.get('/kv', async (request, reply) => {
     const query = request.query as Query;
     const consistency = consistencyOf(query);
-    const limit = parseInteger(query.limit, 'limit');
-    const rev = parseInteger(query.rev, 'rev');
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
-    for (const problem of [limit, rev]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
-    const prefix = utf8(query.prefix ?? '');
-    const range: RangeRequest = {
-      type: 'range',
-      key: prefix.length === 0 ? new Uint8Array([0]) : prefix,
-      rangeEnd: prefix.length === 0 ? new Uint8Array([0]) : prefixEnd(prefix),
-      limit: (limit as number | undefined) ?? 0,
-      revision: (rev as number | undefined) ?? 0,
-      keysOnly: query.keysOnly === 'true',
-    };
+    const range = scanRequest(query);
+    if (typeof range === 'string') return sendError(reply, 400, 'BAD_REQUEST', range);
     return read(reply, node, range, consistency.value, (response) =>
       reply.send({
         kvs: response.kvs.map((kv) => keyValueJson(kv, range.keysOnly)),
@@ -83,7 +73,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   });
 }
 
-async function write(
+export async function write(
   reply: FastifyReply,
   node: KeelNode,
   body: CommandBody,
@@ -116,12 +106,12 @@ async function read(
   }
 }
 
-function keyOf(request: FastifyRequest): Uint8Array {
+export function keyOf(request: FastifyRequest): Uint8Array {
   return utf8((request.params as { '*': string })['*'] ?? '');
 }
 
 /** A raw body is the value; a JSON body is {"value": ...}. Returns a problem as a string. */
-function valueOf(body: unknown): Uint8Array | string {
+export function valueOf(body: unknown): Uint8Array | string {
   if (body === undefined || body === null) return new Uint8Array(0);
   if (Buffer.isBuffer(body)) return new Uint8Array(body.buffer, body.byteOffset, body.length);
   if (typeof body === 'object' && 'value' in body) {
@@ -131,7 +121,7 @@ function valueOf(body: unknown): Uint8Array | string {
   return 'a JSON body must be an object with a "value" field; send other content types for raw bytes';
 }
 
-function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
+export function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
   const clientId = request.headers['x-keel-client-id'];
   const seq = request.headers['x-keel-seq'];
   if (clientId === undefined && seq === undefined) return undefined;
@@ -141,13 +131,13 @@ function sessionOf(request: FastifyRequest): ClientSession | string | undefined 
   return { clientId, seq: number };
 }
 
-function consistencyOf(query: Query): { value: Consistency } | string {
+export function consistencyOf(query: Query): { value: Consistency } | string {
   const value = query.consistency ?? 'linearizable';
   if (value !== 'linearizable' && value !== 'serializable') return `consistency must be linearizable or serializable, got ${JSON.stringify(value)}`;
   return { value };
 }
 
-function parseInteger(text: string | undefined, name: string): number | undefined | string {
+export function parseInteger(text: string | undefined, name: string): number | undefined | string {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) return `${name} must be a non-negative integer, got ${JSON.stringify(text)}`;

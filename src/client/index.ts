@@ -1,6 +1,7 @@
 /** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
 export { KeelClient } from './keel-client.js';
-export type { CallOptions, GetOptions, KeelClientOptions, ScanOptions } from './keel-client.js';
+export type { CallOptions, GetOptions, HistoryOptions, KeelClientOptions, ScanOptions } from './keel-client.js';
+export type { KeelRecords, RecordReadOptions } from './record-client.js';
 export { KeelClientError } from './errors.js';
 export type { Outcome } from './errors.js';
 export type { BackoffOptions } from './backoff.js';
@@ -12,12 +13,18 @@ export type {
   ClusterInfo,
   Consistency,
   DeleteResult,
+  FieldResult,
   GetResult,
   Health,
+  HistoryResult,
+  KeyVersionRecord,
   KeyValueRecord,
   Member,
   NodeStatus,
   PutResult,
+  RecordResult,
   Role,
   ScanResult,
+  SortOrder,
+  SortTarget,
 } from './types.js';

@@ -28,7 +28,7 @@ import { decodeCommand } from '../kv/command.js';
 import { prepareCommand, defaultLimits } from '../kv/validate.js';
 import type { Limits } from '../kv/validate.js';
 import type { KvResult } from '../kv/errors.js';
-import type { ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { ClientSession, Command, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { Transport } from '../transport/transport.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
@@ -163,6 +163,14 @@ export class KeelNode {
     this.counters.reads++;
     if (consistency === 'linearizable') await this.confirmReadIndex();
     return this.store.range(request);
+  }
+
+  /** A key's version history, with the same consistency choices as read(). */
+  async history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
+    this.assertRunning();
+    this.counters.reads++;
+    if (consistency === 'linearizable') await this.confirmReadIndex();
+    return this.store.history(request);
   }
 
   private confirmReadIndex(): Promise<void> {
