@@ -11,6 +11,8 @@ import { registerHistoryRoutes } from './history-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -59,5 +61,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerHistoryRoutes(app, options.node);
   registerRecordRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }
