@@ -11,6 +11,8 @@ import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
+import { registerHistory } from './history-command.js';
+import { registerRecord } from './record-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -21,6 +23,8 @@ registerRepair(program);
 registerCheckHistory(program);
 registerSim(program);
 registerClientCommands(program);
+registerHistory(program);
+registerRecord(program);
 registerShell(program);
 registerBench(program);
 
