@@ -32,9 +32,12 @@ const workloads = [
 ];
 const clientCounts = [1, 64, 256];
 
+/** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
+const stopping = new AbortController();
 const cleanups = [];
 let cleaning;
 function cleanup() {
+  stopping.abort();
   cleaning ??= (async () => {
     for (const step of cleanups.reverse()) {
       try {
@@ -63,8 +66,10 @@ const keel = (args, options = {}) => run(process.execPath, [main, ...args], { en
 /** One workload row through the etcd gRPC API of `endpoints`. */
 async function measureRow(system, endpoints, op, consistency, clients) {
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency];
+  stopping.signal.throwIfAborted();
   const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
+    signal: stopping.signal,
   });
   const result = JSON.parse(stdout);
   console.error(`${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s`);
@@ -126,7 +131,7 @@ try {
   console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
   console.log(table(keelResults, etcdResults));
 } catch (error) {
-  console.error(`bench:vs-etcd: ${error.stderr || error.message}`);
+  if (!stopping.signal.aborted) console.error(`bench:vs-etcd: ${error.stderr || error.message}`);
   exitCode = 1;
 } finally {
   await cleanup();
