@@ -15,7 +15,7 @@
 // is stopped and every temporary directory removed, also on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
@@ -117,6 +117,7 @@ function table(keelResults, etcdResults) {
 
 let exitCode = 0;
 try {
+  const loadBefore = loadavg()[0];
   const keelEndpoints = await startKeel();
   const etcdEndpoints = await startEtcd();
   const keelResults = new Map();
@@ -130,6 +131,8 @@ try {
   }
   console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
   console.log(table(keelResults, etcdResults));
+  // Other work on the machine skews both columns; the load average tells how much there was.
+  console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);
 } catch (error) {
   if (!stopping.signal.aborted) console.error(`bench:vs-etcd: ${error.stderr || error.message}`);
   exitCode = 1;
