@@ -12,6 +12,8 @@ import { registerWatchRoutes } from './watch-routes.js';
 import websocket from '@fastify/websocket';
 import { registerMemberRoutes } from './member-routes.js';
 import { registerMaintenanceRoutes } from './maintenance-routes.js';
+import { registerHistoryRoutes } from './history-routes.js';
+import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -64,6 +66,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerLeaseRoutes(app, options.node);
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
+  registerHistoryRoutes(app, options.node);
+  registerRecordRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
   registerMaintenanceRoutes(app, options.node);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode, Consistency } from '../server/keel-node.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
-import { prefixEnd } from '../kv/key-range.js';
+import { scanRequest } from './scan-query.js';
 import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
@@ -63,19 +63,9 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.get('/kv', async (request, reply) => {
     const query = request.query as Query;
     const consistency = consistencyOf(query);
-    const limit = parseInteger(query.limit, 'limit');
-    const rev = parseInteger(query.rev, 'rev');
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
-    for (const problem of [limit, rev]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
-    const prefix = utf8(query.prefix ?? '');
-    const range: RangeRequest = {
-      type: 'range',
-      key: prefix.length === 0 ? new Uint8Array([0]) : prefix,
-      rangeEnd: prefix.length === 0 ? new Uint8Array([0]) : prefixEnd(prefix),
-      limit: (limit as number | undefined) ?? 0,
-      revision: (rev as number | undefined) ?? 0,
-      keysOnly: query.keysOnly === 'true',
-    };
+    const range = scanRequest(query);
+    if (typeof range === 'string') return sendError(reply, 400, 'BAD_REQUEST', range);
     return read(reply, node, range, consistency.value, (response) =>
       reply.send({
         kvs: response.kvs.map((kv) => keyValueJson(kv, range.keysOnly)),
@@ -123,7 +113,7 @@ function leaseIdForSession(session: ClientSession): number {
   return 1 + (digest.readUIntBE(0, 6) % (2 ** 48 - 1));
 }
 
-async function write(
+export async function write(
   reply: FastifyReply,
   node: KeelNode,
   body: CommandBody,
@@ -156,12 +146,12 @@ async function read(
   }
 }
 
-function keyOf(request: FastifyRequest): Uint8Array {
+export function keyOf(request: FastifyRequest): Uint8Array {
   return utf8((request.params as { '*': string })['*'] ?? '');
 }
 
 /** A raw body is the value; a JSON body is {"value": ...}. Returns a problem as a string. */
-function valueOf(body: unknown): Uint8Array | string {
+export function valueOf(body: unknown): Uint8Array | string {
   if (body === undefined || body === null) return new Uint8Array(0);
   if (Buffer.isBuffer(body)) return new Uint8Array(body.buffer, body.byteOffset, body.length);
   if (typeof body === 'object' && 'value' in body) {

@@ -1,6 +1,7 @@
 /**
  * `keel bench`: measures throughput and latency of puts or gets against a cluster,
- * with a progress bar on a terminal and a plain or JSON summary at the end.
+ * through Keel's REST client or the etcd v3 gRPC API (of Keel, or of a real etcd), with
+ * a progress bar on a terminal and a plain or JSON summary at the end.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
@@ -9,12 +10,15 @@ import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
 import type { BenchOptions, BenchProgress } from './bench.js';
-import { clientFor, positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
+import { clientFor, parseEndpointList, positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
+import { etcdGrpcTarget, restTarget } from './bench-targets.js';
+import type { BenchTarget } from './bench-targets.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { describeError } from './format.js';
 import type { Consistency } from '../client/types.js';
 
 interface BenchFlags extends ConnectionFlags {
+  readonly target: BenchTarget['name'];
   readonly clients: number;
   readonly op: 'put' | 'get';
   readonly consistency: Consistency;
@@ -65,6 +69,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     program
       .command('bench')
       .description('measure put or get throughput and latency (p50/p90/p99/max) with concurrent clients')
+      .addOption(new Option('--target <api>', `rest: Keel's REST API through the client library; etcd-grpc: the etcd v3 gRPC KV API of Keel or etcd (--endpoints host:port,..., default ${defaultGrpcEndpoints.join(',')})`).choices(['rest', 'etcd-grpc']).default('rest'))
       .option('--clients <n>', `concurrent clients, each with one request in flight (1..${benchClientsMax})`, positiveIntegerArgument, 16)
       .addOption(new Option('--op <op>', 'the operation').choices(['put', 'get']).default('put'))
       .addOption(new Option('--consistency <level>', 'for get').choices(['linearizable', 'serializable']).default('linearizable'))
@@ -78,14 +83,19 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
   ).action(async (flags: BenchFlags) => {
     try {
       const options = benchOptionsFrom(flags);
-      const client = clientFor(flags, io);
-      if (options.op === 'get' && options.prefill) {
-        io.err(`prefilling ${options.keys} keys...\n`);
-        await prefill(client, options);
+      const target = targetFor(flags, io);
+      let result;
+      try {
+        if (options.op === 'get' && options.prefill) {
+          io.err(`prefilling ${options.keys} keys...\n`);
+          await prefill(target, options);
+        }
+        const bar = io.errIsTty ? progressBar(options) : undefined;
+        result = await runBench(target, options, bar ? { onProgress: bar.update, progressEveryMs: 200 } : {});
+        bar?.stop();
+      } finally {
+        target.close();
       }
-      const bar = io.errIsTty ? progressBar(options) : undefined;
-      const result = await runBench(client, options, bar ? { onProgress: bar.update, progressEveryMs: 200 } : {});
-      bar?.stop();
       io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatBenchResult(result));
       if (result.ok === 0) io.setExitCode(exitCodes.failed);
     } catch (error) {
@@ -94,6 +104,19 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
       io.setExitCode(code);
     }
   });
+}
+
+/** `keel cluster up`'s gRPC ports (base port + 200). */
+const defaultGrpcEndpoints = ['127.0.0.1:7201', '127.0.0.1:7202', '127.0.0.1:7203'] as const;
+
+/**
+ * The REST target takes --endpoints or KEEL_ENDPOINTS (client URLs); the etcd-grpc
+ * target only --endpoints (host:port of gRPC ports, which KEEL_ENDPOINTS does not name).
+ */
+function targetFor(flags: BenchFlags, io: CliIo): BenchTarget {
+  if (flags.target === 'rest') return restTarget(clientFor(flags, io));
+  const endpoints = flags.endpoints === undefined ? [...defaultGrpcEndpoints] : parseEndpointList(flags.endpoints).map((url) => new URL(url).host);
+  return etcdGrpcTarget(endpoints, flags.timeout);
 }
 
 /** A bar on stderr counting requests (with --requests) or seconds. */

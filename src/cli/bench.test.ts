@@ -5,6 +5,7 @@ import { FakeCluster } from '../client/testing.js';
 import { benchKey, benchValue, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
 import type { BenchOptions } from './bench.js';
 import { benchOptionsFrom } from './bench-command.js';
+import { restTarget } from './bench-targets.js';
 
 const base: BenchOptions = {
   clients: 4,
@@ -32,7 +33,7 @@ describe('keel bench', () => {
   it('sends exactly --requests requests and summarizes their latency', async () => {
     cluster.applied.length = 0;
     const progress: number[] = [];
-    const result = await runBench(client, base, { onProgress: (p) => progress.push(p.started) });
+    const result = await runBench(restTarget(client), base, { onProgress: (p) => progress.push(p.started) });
     assert.equal(result.ok, 50);
     assert.equal(result.errors, 0);
     assert.equal(result.stoppedBy, 'requests');
@@ -45,7 +46,7 @@ describe('keel bench', () => {
   });
 
   it('stops starting requests when the duration is over', async () => {
-    const result = await runBench(client, { ...base, requests: undefined, durationMs: 100 });
+    const result = await runBench(restTarget(client), { ...base, requests: undefined, durationMs: 100 });
     assert.equal(result.stoppedBy, 'duration');
     assert.ok(result.ok > 0);
   });
@@ -53,11 +54,11 @@ describe('keel bench', () => {
   it('prefills the key space for gets, which then all find a value', async () => {
     cluster.store.clear();
     const options: BenchOptions = { ...base, op: 'get', consistency: 'serializable' };
-    await prefill(client, options);
+    await prefill(restTarget(client), options);
     assert.equal(cluster.store.size, 20);
     assert.equal(cluster.store.get(benchKey(options, 7))?.value.toString(), benchValue(16));
     cluster.received.length = 0;
-    const result = await runBench(client, options);
+    const result = await runBench(restTarget(client), options);
     assert.equal(result.ok, 50);
     assert.equal(result.consistency, 'serializable');
     assert.ok(cluster.dataRequests().every((r) => r.method === 'GET' && r.url.endsWith('?consistency=serializable')));
@@ -65,7 +66,7 @@ describe('keel bench', () => {
 
   it('counts failures by code', async () => {
     for (let i = 0; i < 3; i++) cluster.inject({ kind: 'error', status: 413, code: 'VALUE_TOO_LARGE' });
-    const result = await runBench(client, { ...base, clients: 1, requests: 10 });
+    const result = await runBench(restTarget(client), { ...base, clients: 1, requests: 10 });
     assert.equal(result.ok, 7);
     assert.equal(result.errors, 3);
     assert.deepEqual(result.errorsByCode, { VALUE_TOO_LARGE: 3 });
@@ -74,12 +75,12 @@ describe('keel bench', () => {
 
   it('formats a summary', () => {
     const text = formatBenchResult({
-      op: 'get', consistency: 'linearizable', clients: 16, valueSize: 256, keys: 1000, ok: 1000, errors: 0, errorsByCode: {},
+      target: 'rest', op: 'get', consistency: 'linearizable', clients: 16, valueSize: 256, keys: 1000, ok: 1000, errors: 0, errorsByCode: {},
       elapsedMs: 2000, throughput: 500, stoppedBy: 'duration',
       latencyMs: { min: 0.5, mean: 1.25, p50: 1, p90: 2, p99: 3, p999: 4, max: 5 },
     });
     assert.equal(text, [
-      'get (linearizable): 16 clients, 256-byte values, 1000 keys, 2.00 s (stopped by duration)',
+      'get (linearizable) over rest: 16 clients, 256-byte values, 1000 keys, 2.00 s (stopped by duration)',
       'requests    1000 ok, 0 failed',
       'throughput  500.0 ops/s',
       'latency ms  p50 1.000  p90 2.000  p99 3.000  p99.9 4.000  max 5.000  (mean 1.250, min 0.500)',
@@ -100,7 +101,7 @@ describe('keel bench', () => {
     assert.throws(() => checkBenchOptions({ ...base, keys: 0 }), /--keys/);
     assert.throws(() => checkBenchOptions({ ...base, durationMs: 0 }), /--duration/);
     assert.throws(() => checkBenchOptions({ ...base, valueSize: -1 }), /--value-size/);
-    const flags = { clients: 256, op: 'get' as const, consistency: 'linearizable' as const, valueSize: 8, keys: 10, keyPrefix: 'x', prefill: true };
+    const flags = { target: 'rest' as const, clients: 256, op: 'get' as const, consistency: 'linearizable' as const, valueSize: 8, keys: 10, keyPrefix: 'x', prefill: true };
     assert.equal(benchOptionsFrom(flags).durationMs, 10_000, 'default 10 s');
     assert.equal(benchOptionsFrom({ ...flags, requests: 5 }).durationMs, 600_000, 'a --requests run is still bounded');
     assert.equal(benchOptionsFrom({ ...flags, duration: 1.5 }).durationMs, 1_500);

@@ -1,15 +1,15 @@
 /**
  * The load generator behind `keel bench`: `clients` concurrent loops, each sending one
- * request at a time through a shared KeelClient (so every loop's writes get their own
- * session, and retries are part of the measured latency), over a key space of `keys`
+ * request at a time through a target (bench-targets.ts: Keel's REST client, where every
+ * loop's writes get their own session and retries are part of the measured latency, or
+ * the etcd gRPC API of Keel or of etcd itself), over a key space of `keys`
  * keys, until the duration passes or `requests` have been sent. Latencies go into an
  * HDR histogram in microseconds. Requests in flight at the deadline are allowed to
  * finish and are counted; none starts after it.
  */
 import { build } from 'hdr-histogram-js';
-import type { KeelClient } from '../client/keel-client.js';
-import { KeelClientError } from '../client/errors.js';
 import type { Consistency } from '../client/types.js';
+import type { BenchTarget } from './bench-targets.js';
 
 export interface BenchOptions {
   readonly clients: number;
@@ -38,6 +38,7 @@ export interface LatencySummaryMs {
 }
 
 export interface BenchResult {
+  readonly target: BenchTarget['name'];
   readonly op: 'put' | 'get';
   readonly consistency: Consistency | null;
   readonly clients: number;
@@ -95,19 +96,19 @@ export function benchValue(size: number): string {
 }
 
 /** Writes every key once, `clients` at a time. */
-export async function prefill(client: KeelClient, options: BenchOptions, signal?: AbortSignal): Promise<void> {
+export async function prefill(target: BenchTarget, options: BenchOptions, signal?: AbortSignal): Promise<void> {
   const value = benchValue(options.valueSize);
   let next = 0;
-  const worker = async (): Promise<void> => {
+  const worker = async (id: number): Promise<void> => {
     while (next < options.keys && !signal?.aborted) {
       const index = next++;
-      await client.put(benchKey(options, index), value, signal ? { signal } : {});
+      await target.put(id, benchKey(options, index), value);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.clients, options.keys) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.clients, options.keys) }, (_, id) => worker(id)));
 }
 
-export async function runBench(client: KeelClient, options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
+export async function runBench(target: BenchTarget, options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
   checkBenchOptions(options);
   const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const value = benchValue(options.valueSize);
@@ -129,7 +130,7 @@ export async function runBench(client: KeelClient, options: BenchOptions, hooks:
     ? setInterval(() => hooks.onProgress?.({ started, ok, errors, elapsedMs: performance.now() - begin }), hooks.progressEveryMs ?? 200)
     : undefined;
 
-  const worker = async (): Promise<void> => {
+  const worker = async (id: number): Promise<void> => {
     for (;;) {
       if (stop) return;
       if (options.requests !== undefined && started >= options.requests) {
@@ -140,19 +141,19 @@ export async function runBench(client: KeelClient, options: BenchOptions, hooks:
       const key = benchKey(options, Math.floor(Math.random() * options.keys));
       const sent = performance.now();
       try {
-        if (options.op === 'put') await client.put(key, value);
-        else await client.get(key, { consistency: options.consistency });
+        if (options.op === 'put') await target.put(id, key, value);
+        else await target.get(id, key, options.consistency);
         histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
         ok += 1;
       } catch (error) {
         errors += 1;
-        const code = error instanceof KeelClientError ? error.code : 'ERROR';
+        const code = target.errorCode(error);
         errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
       }
     }
   };
   try {
-    await Promise.all(Array.from({ length: options.clients }, worker));
+    await Promise.all(Array.from({ length: options.clients }, (_, id) => worker(id)));
   } finally {
     clearTimeout(deadline);
     if (progress) clearInterval(progress);
@@ -176,6 +177,7 @@ export async function runBench(client: KeelClient, options: BenchOptions, hooks:
         };
   histogram.destroy();
   return {
+    target: target.name,
     op: options.op,
     consistency: options.op === 'get' ? options.consistency : null,
     clients: options.clients,
@@ -196,7 +198,7 @@ export function formatBenchResult(result: BenchResult): string {
   const what = result.op === 'get' ? `get (${result.consistency})` : 'put';
   const l = result.latencyMs;
   const lines = [
-    `${what}: ${result.clients} client${result.clients === 1 ? '' : 's'}, ${result.valueSize}-byte values, ${result.keys} keys, ${seconds} s (stopped by ${result.stoppedBy})`,
+    `${what} over ${result.target}: ${result.clients} client${result.clients === 1 ? '' : 's'}, ${result.valueSize}-byte values, ${result.keys} keys, ${seconds} s (stopped by ${result.stoppedBy})`,
     `requests    ${result.ok} ok, ${result.errors} failed`,
     `throughput  ${result.throughput.toFixed(1)} ops/s`,
     `latency ms  p50 ${l.p50.toFixed(3)}  p90 ${l.p90.toFixed(3)}  p99 ${l.p99.toFixed(3)}  p99.9 ${l.p999.toFixed(3)}  max ${l.max.toFixed(3)}  (mean ${l.mean.toFixed(3)}, min ${l.min.toFixed(3)})`,

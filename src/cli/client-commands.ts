@@ -7,7 +7,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { KeelClient } from '../client/keel-client.js';
-import type { Consistency } from '../client/types.js';
+import type { Consistency, SortOrder, SortTarget } from '../client/types.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { gatherNodes, statusJson, statusTable } from './cluster-view.js';
@@ -15,7 +15,7 @@ import { clientFor, positiveIntegerArgument, withConnectionOptions } from './end
 import type { ConnectionFlags } from './endpoints-option.js';
 import { describeError, getJson, oneLine, recordJson, table } from './format.js';
 
-interface JsonFlag {
+export interface JsonFlag {
   readonly json?: boolean;
 }
 
@@ -33,6 +33,12 @@ interface GetFlags extends ConnectionFlags, JsonFlag {
 interface ScanFlags extends ConnectionFlags, JsonFlag {
   readonly consistency?: Consistency;
   readonly limit?: number;
+  readonly rev?: number;
+  readonly end?: string;
+  readonly sortBy?: SortTarget;
+  readonly order?: SortOrder;
+  readonly keysOnly?: boolean;
+  readonly countOnly?: boolean;
 }
 
 export function registerClientCommands(program: Command, io: CliIo = processIo): void {
@@ -107,9 +113,15 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
   withConnectionOptions(
     program
       .command('scan')
-      .description('list keys starting with PREFIX (all keys when omitted), one "key<TAB>value" per line')
-      .argument('[prefix]', 'key prefix', '')
+      .description('list keys starting with PREFIX (all keys when omitted), or in [PREFIX, --end), one "key<TAB>value" per line')
+      .argument('[prefix]', 'key prefix (with --end: the first key of the range)', '')
+      .option('--end <key>', 'scan the range [PREFIX, END) instead of a prefix ("" for every key from PREFIX on)')
       .option('--limit <n>', 'at most N keys', positiveIntegerArgument)
+      .option('--rev <n>', 'read the keys as they were at revision N', positiveIntegerArgument)
+      .addOption(new Option('--sort-by <target>', 'sort by key (default), version, create, mod (revisions) or value').choices(['key', 'version', 'create', 'mod', 'value']))
+      .addOption(new Option('--order <order>', 'ascend or descend (default ascend; with --sort-by, the order of that target)').choices(['ascend', 'descend']))
+      .option('--keys-only', 'print keys only')
+      .option('--count-only', 'print only how many keys match')
       .addOption(consistencyOption())
       .option('--json', 'print the answer as JSON: {kvs, count, more, revision}'),
   ).action(async (prefix: string, flags: ScanFlags) =>
@@ -117,7 +129,22 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
       const result = await client.scan(prefix, {
         ...(flags.limit === undefined ? {} : { limit: flags.limit }),
         ...(flags.consistency ? { consistency: flags.consistency } : {}),
+        ...(flags.rev === undefined ? {} : { revision: flags.rev }),
+        ...(flags.end === undefined ? {} : { end: flags.end }),
+        ...(flags.sortBy ? { sortBy: flags.sortBy } : {}),
+        ...(flags.order ? { order: flags.order } : {}),
+        ...(flags.keysOnly ? { keysOnly: true } : {}),
+        ...(flags.countOnly ? { countOnly: true } : {}),
       });
+      if (flags.countOnly && !flags.json) {
+        io.out(`${result.count}\n`);
+        return;
+      }
+      if (flags.keysOnly && !flags.json) {
+        for (const kv of result.kvs) io.out(`${oneLine(kv.keyBytes)}\n`);
+        if (result.more) io.err(`(${result.kvs.length} of ${result.count} keys shown; raise --limit for more)\n`);
+        return;
+      }
       if (flags.json) {
         io.out(`${JSON.stringify({ kvs: result.kvs.map(recordJson), count: result.count, more: result.more, revision: result.revision })}\n`);
         return;

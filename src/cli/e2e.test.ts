@@ -101,7 +101,7 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
     assert.ok(puts.latencyMs.p50 > 0 && puts.latencyMs.p99 >= puts.latencyMs.p50);
     const get = await runKeel(['bench', '--op', 'get', '--clients', '4', '--requests', '100', '--keys', '20'], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.match(get.stdout, /^get \(linearizable\): 4 clients/);
+    assert.match(get.stdout, /^get \(linearizable\) over rest: 4 clients/);
     assert.match(get.stdout, /requests {4}100 ok, 0 failed/);
   });
 

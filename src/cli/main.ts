@@ -16,6 +16,8 @@ import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
 import { registerMaintenanceCommands } from './maintenance-commands.js';
 import { registerSnapshot } from './snapshot-command.js';
+import { registerHistory } from './history-command.js';
+import { registerRecord } from './record-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -29,6 +31,8 @@ registerClientCommands(program);
 registerLeaseCommands(program);
 registerWatchCommand(program);
 registerMemberCommands(program);
+registerHistory(program);
+registerRecord(program);
 registerShell(program);
 registerBench(program);
 registerMaintenanceCommands(program);

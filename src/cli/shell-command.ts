@@ -18,6 +18,8 @@ import { clientFor, withConnectionOptions } from './endpoints-option.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { describeError, oneLine } from './format.js';
 import { parseShellLine, shellHelp } from './shell-parse.js';
+import { historyTable } from './history-command.js';
+import { recordLines } from './record-command.js';
 import type { ShellCommand } from './shell-parse.js';
 
 const historyLinesMax = 1_000;
@@ -37,7 +39,7 @@ export function registerShell(program: Command, io: CliIo = processIo): void {
   withConnectionOptions(
     program
       .command('shell')
-      .description('an interactive session: set k=v, get k, del k, scan p, status, help, exit')
+      .description('an interactive session: set k=v, get k, del k, scan p, history k, record set|get|del, status, help, exit')
       .option('--no-history', `do not read or write the history file (~/.keel_history, or $KEEL_HISTORY)`),
   ).action(async (flags: ConnectionFlags & { history: boolean }) => {
     let client: KeelClient;
@@ -130,6 +132,31 @@ export async function execute(command: ShellCommand, client: KeelClient, io: Cli
         const result = await client.scan(command.prefix, command.limit === undefined ? {} : { limit: command.limit });
         for (const kv of result.kvs) io.out(`${oneLine(kv.keyBytes)}\t${oneLine(kv.valueBytes)}\n`);
         io.out(`(${result.kvs.length}${result.more ? ` of ${result.count}` : ''} key${result.count === 1 ? '' : 's'})\n`);
+        return true;
+      }
+      case 'history': {
+        const result = await client.history(command.key, command.limit === undefined ? {} : { limit: command.limit });
+        io.out(result.versions.length === 0 ? '(no history)\n' : historyTable(result));
+        return true;
+      }
+      case 'recordSet': {
+        const { revision } = await client.records.set(command.key, command.fields);
+        io.out(`OK (revision ${revision})\n`);
+        return true;
+      }
+      case 'recordGet': {
+        if (command.field === undefined) {
+          const record = await client.records.get(command.key);
+          io.out(record ? recordLines(record.fieldBytes) : '(not found)\n');
+        } else {
+          const field = await client.records.getField(command.key, command.field);
+          io.out(field ? `${oneLine(field.valueBytes)}\n` : '(not found)\n');
+        }
+        return true;
+      }
+      case 'recordDel': {
+        const { deleted } = command.field === undefined ? await client.records.delete(command.key) : await client.records.deleteField(command.key, command.field);
+        io.out(`deleted ${deleted}\n`);
         return true;
       }
       case 'status':

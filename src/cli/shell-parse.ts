@@ -3,6 +3,8 @@
  *
  *   set KEY=VALUE     VALUE is the rest of the line (trimmed), or one quoted string
  *   get KEY           del KEY (or delete)        scan [PREFIX [LIMIT]]
+ *   history KEY [N]   record set KEY NAME=VALUE...  record get KEY [FIELD]
+ *   record del KEY [FIELD]
  *   status            help                       exit (or quit)
  *
  * Words may be quoted: "double quotes" take \" \\ \n \t escapes, 'single quotes' are
@@ -14,6 +16,10 @@ export type ShellCommand =
   | { readonly kind: 'get'; readonly key: string }
   | { readonly kind: 'del'; readonly key: string }
   | { readonly kind: 'scan'; readonly prefix: string; readonly limit?: number }
+  | { readonly kind: 'history'; readonly key: string; readonly limit?: number }
+  | { readonly kind: 'recordSet'; readonly key: string; readonly fields: Readonly<Record<string, string>> }
+  | { readonly kind: 'recordGet'; readonly key: string; readonly field?: string }
+  | { readonly kind: 'recordDel'; readonly key: string; readonly field?: string }
   | { readonly kind: 'status' }
   | { readonly kind: 'help' }
   | { readonly kind: 'exit' }
@@ -25,6 +31,10 @@ export const shellHelp = `commands:
   get KEY              print KEY's value
   del KEY              delete KEY
   scan [PREFIX [N]]    list keys starting with PREFIX (at most N)
+  history KEY [N]      KEY's versions, newest first (at most N)
+  record set KEY NAME=VALUE...   set fields of a record, atomically
+  record get KEY [FIELD]         print a record's fields, or one field
+  record del KEY [FIELD]         delete a record, or one field
   status               the state of every node
   help                 this text
   exit                 leave (Ctrl-D too)
@@ -106,6 +116,39 @@ function parseSet(line: string, start: number): ShellCommand {
   return { kind: 'set', key: key.text, value: rest };
 }
 
+function parseLimit(text: string): number | string {
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit < 1 || !Number.isSafeInteger(limit)) return `the limit must be a positive integer, not ${text}`;
+  return limit;
+}
+
+function parseRecord(args: readonly string[]): ShellCommand {
+  const [verb, key, ...more] = args;
+  const usage: ShellCommand = { kind: 'error', message: 'usage: record set KEY NAME=VALUE... | record get KEY [FIELD] | record del KEY [FIELD]' };
+  if (key === undefined || key.length === 0) return usage;
+  switch (verb) {
+    case 'set': {
+      if (more.length === 0) return usage;
+      const fields: Record<string, string> = {};
+      for (const pair of more) {
+        const at = pair.indexOf('=');
+        if (at <= 0) return { kind: 'error', message: `expected NAME=VALUE, got ${JSON.stringify(pair)}` };
+        fields[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      return { kind: 'recordSet', key, fields };
+    }
+    case 'get':
+    case 'del':
+    case 'delete': {
+      if (more.length > 1) return usage;
+      const kind = verb === 'get' ? 'recordGet' : 'recordDel';
+      return more.length === 1 ? { kind, key, field: more[0]! } : { kind, key };
+    }
+    default:
+      return usage;
+  }
+}
+
 export function parseShellLine(line: string): ShellCommand {
   try {
     const trimmed = line.trim();
@@ -128,12 +171,20 @@ export function parseShellLine(line: string): ShellCommand {
         const args = words(rest, 0);
         if (args.length > 2) return { kind: 'error', message: 'usage: scan [PREFIX [LIMIT]]' };
         if (args.length === 2) {
-          const limit = Number(args[1]);
-          if (!/^\d+$/.test(args[1]!) || limit < 1 || !Number.isSafeInteger(limit)) return { kind: 'error', message: `the limit must be a positive integer, not ${args[1]}` };
-          return { kind: 'scan', prefix: args[0]!, limit };
+          const limit = parseLimit(args[1]!);
+          return typeof limit === 'string' ? { kind: 'error', message: limit } : { kind: 'scan', prefix: args[0]!, limit };
         }
         return { kind: 'scan', prefix: args[0] ?? '' };
       }
+      case 'history': {
+        const args = words(rest, 0);
+        if (args.length < 1 || args.length > 2 || args[0]!.length === 0) return { kind: 'error', message: 'usage: history KEY [LIMIT]' };
+        if (args.length === 1) return { kind: 'history', key: args[0]! };
+        const limit = parseLimit(args[1]!);
+        return typeof limit === 'string' ? { kind: 'error', message: limit } : { kind: 'history', key: args[0]!, limit };
+      }
+      case 'record':
+        return parseRecord(words(rest, 0));
       case 'status':
       case 'help':
       case 'exit':

@@ -2,9 +2,9 @@
  * Turns the API's JSON answers into the library's types, checking their shape once
  * here: a field of the wrong type is a BAD_RESPONSE, never a silent undefined.
  */
-import { lenientText, readBytesField } from './bytes.js';
+import { fromBase64, lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
-import type { BatchOpResult, ClusterInfo, KeyValueRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, MemberChangeResult, MemberList, MemberRecord, NodeStatus } from './types.js';
+import type { BatchOpResult, ClusterInfo, FieldResult, KeyValueRecord, KeyVersionRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, MemberChangeResult, MemberList, MemberRecord, NodeStatus, RecordResult } from './types.js';
 
 export class ShapeError extends Error {}
 
@@ -184,4 +184,48 @@ export function badResponse(error: ShapeError, endpoint: string, path: string, s
     outcome: write ? 'unknown' : 'not-applied',
     endpoint,
   });
+}
+
+export function keyVersion(value: unknown, index: number): KeyVersionRecord {
+  const what = `versions[${index}]`;
+  const json = object(value, what);
+  if (json['type'] === 'delete') return { type: 'delete', modRevision: integer(json, 'modRevision', what) };
+  if (json['type'] !== 'put') throw new ShapeError(`${what}.type is neither put nor delete`);
+  const { key: _key, keyBytes: _keyBytes, ...rest } = keyValue({ ...json, key: '' }, what);
+  return { type: 'put', ...rest };
+}
+
+export function recordResult(value: unknown): RecordResult {
+  const json = object(value, 'answer');
+  const keyBytes = readBytesField(json, 'key');
+  if (!keyBytes) throw new ShapeError('answer has neither key nor keyBase64');
+  const fields: Record<string, string> = {};
+  const fieldBytes: Record<string, Uint8Array> = {};
+  for (const [source, decode] of [
+    ['fields', (text: string) => new TextEncoder().encode(text)],
+    ['fieldsBase64', fromBase64],
+  ] as const) {
+    if (json[source] === undefined) continue;
+    for (const [name, encoded] of Object.entries(object(json[source], `answer.${source}`))) {
+      if (typeof encoded !== 'string') throw new ShapeError(`answer.${source}.${name} is not a string`);
+      fieldBytes[name] = decode(encoded);
+      fields[name] = lenientText(fieldBytes[name] as Uint8Array);
+    }
+  }
+  return {
+    key: lenientText(keyBytes),
+    fields,
+    fieldBytes,
+    modRevision: integer(json, 'modRevision', 'answer'),
+    more: json['more'] === true,
+    revision: integer(json, 'revision', 'answer'),
+  };
+}
+
+export function fieldResult(value: unknown): FieldResult {
+  const json = object(value, 'answer');
+  const kv = keyValue(json, 'answer');
+  if (typeof json['field'] !== 'string') throw new ShapeError('answer.field is not a string');
+  const { lease: _lease, keyBytes: _keyBytes, ...rest } = kv;
+  return { ...rest, field: json['field'], revision: integer(json, 'revision', 'answer') };
 }

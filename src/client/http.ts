@@ -8,7 +8,7 @@ import { KeelClientError } from './errors.js';
 import type { Outcome } from './errors.js';
 
 export interface HttpRequest {
-  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** Path and query, starting with '/'. */
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;

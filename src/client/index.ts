@@ -1,6 +1,7 @@
 /** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
 export { KeelClient } from './keel-client.js';
-export type { CallOptions, GetOptions, KeelClientOptions, MemberAddOptions, PutOptions, ScanOptions } from './keel-client.js';
+export type { CallOptions, GetOptions, HistoryOptions, KeelClientOptions, MemberAddOptions, PutOptions, ScanOptions } from './keel-client.js';
+export type { KeelRecords, RecordReadOptions } from './record-client.js';
 export { KeelClientError } from './errors.js';
 export type { Outcome } from './errors.js';
 export type { BackoffOptions } from './backoff.js';
@@ -12,8 +13,11 @@ export type {
   ClusterInfo,
   Consistency,
   DeleteResult,
+  FieldResult,
   GetResult,
   Health,
+  HistoryResult,
+  KeyVersionRecord,
   KeyValueRecord,
   LeaseGrant,
   LeaseList,
@@ -24,8 +28,11 @@ export type {
   MemberRecord,
   NodeStatus,
   PutResult,
+  RecordResult,
   Role,
   ScanResult,
+  SortOrder,
+  SortTarget,
 } from './types.js';
 export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
 export type { AlarmMember, AlarmType, DefragmentResult, HashKvResult, SnapshotDownload } from './maintenance-types.js';

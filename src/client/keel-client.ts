@@ -16,7 +16,7 @@ import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, leaseGrant, leaseList, leaseTimeToLive, memberChange, memberList, nodeStatus, object } from './decode.js';
+import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, keyVersion, leaseGrant, leaseList, leaseTimeToLive, memberChange, memberList, nodeStatus, object } from './decode.js';
 import { EndpointTracker } from './endpoints.js';
 import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
 import { responseError, sendOnce } from './http.js';
@@ -25,6 +25,7 @@ import { SessionPool } from './session.js';
 import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
 import { alarmList, defragmentResult, hashKvResult } from './maintenance-decode.js';
 import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
+import { KeelRecords } from './record-client.js';
 import type { SessionSettlement, SessionTicket } from './session.js';
 import type {
   BatchOp,
@@ -39,9 +40,12 @@ import type {
   LeaseTimeToLive,
   MemberChangeResult,
   MemberList,
+  HistoryResult,
   NodeStatus,
   PutResult,
   ScanResult,
+  SortOrder,
+  SortTarget,
 } from './types.js';
 
 export interface MemberAddOptions extends CallOptions {
@@ -93,11 +97,35 @@ export interface ScanOptions extends CallOptions {
   /** At most this many keys; the server's default when omitted. */
   readonly limit?: number;
   readonly consistency?: Consistency;
+  /** Read the keys as they were at this revision. */
+  readonly revision?: number;
+  /** Scan the keys in [prefix, end) instead of the keys starting with prefix ('' end: every key from prefix on). */
+  readonly end?: string;
+  /** Sort by this (etcd's sort target; default key). */
+  readonly sortBy?: SortTarget;
+  /** Default: ascending by key; 'ascend' when sorting by anything else. */
+  readonly order?: SortOrder;
+  /** Keys and revisions without values. */
+  readonly keysOnly?: boolean;
+  /** Only `count`, no keys. */
+  readonly countOnly?: boolean;
 }
 
-type Interpretation<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
+export interface HistoryOptions extends CallOptions {
+  /** 'descend' (default): newest first; 'ascend': oldest first. */
+  readonly order?: 'ascend' | 'descend';
+  /** At most this many versions (server default and maximum: 1,000). */
+  readonly limit?: number;
+  /** Versions written at or before this revision. */
+  readonly revision?: number;
+  /** Versions written at or after this revision. */
+  readonly minRevision?: number;
+  readonly consistency?: Consistency;
+}
 
-interface CallSpec<T> {
+export type Interpretation<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
+
+export interface CallSpec<T> {
   readonly build: (session: SessionTicket | undefined) => HttpRequest;
   readonly write: boolean;
   /** Only this endpoint, one attempt. */
@@ -116,6 +144,8 @@ export class KeelClient {
   private readonly retryBudgetMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
+  /** Records with named fields (record-client.ts). */
+  readonly records: KeelRecords = new KeelRecords(this);
 
   constructor(options: KeelClientOptions) {
     this.timeoutMs = positive(options.timeoutMs ?? 6_000, 'timeoutMs');
@@ -155,7 +185,7 @@ export class KeelClient {
       if (query.size > 0) throw invalidArgument('a key a URL path cannot carry (not UTF-8, or "." or "..") goes through /batch, which takes no lease or ttl');
       return this.batch([{ op: 'set', key, value }], options).then(({ revision }) => ({ revision }));
     }
-    return this.run<PutResult>(
+    return this.call<PutResult>(
       {
         write: true,
         build: (session) => ({
@@ -200,7 +230,7 @@ export class KeelClient {
     if (options.keys) query.set('keys', 'true');
     if (options.consistency) query.set('consistency', options.consistency);
     const path = `/leases/${leaseIdArgument(id)}${query.size > 0 ? `?${query}` : ''}`;
-    return this.run<LeaseTimeToLive | undefined>(
+    return this.call<LeaseTimeToLive | undefined>(
       {
         write: false,
         build: () => ({ method: 'GET', path }),
@@ -216,12 +246,12 @@ export class KeelClient {
   /** Every lease. */
   async leases(options: CallOptions & { readonly consistency?: Consistency } = {}): Promise<LeaseList> {
     const path = options.consistency ? `/leases?consistency=${options.consistency}` : '/leases';
-    return this.run<LeaseList>({ write: false, build: () => ({ method: 'GET', path }), interpret: (r) => (r.status === 200 ? { ok: true, value: leaseList(r.json) } : { ok: false }) }, options);
+    return this.call<LeaseList>({ write: false, build: () => ({ method: 'GET', path }), interpret: (r) => (r.status === 200 ? { ok: true, value: leaseList(r.json) } : { ok: false }) }, options);
   }
 
   /** A lease write (with a session, so a retry applies once). */
   private leaseWrite<T>(method: 'POST' | 'DELETE', path: string, body: object | undefined, options: CallOptions, decode: (json: unknown) => T): Promise<T> {
-    return this.run<T>(
+    return this.call<T>(
       {
         write: true,
         build: (session) => ({
@@ -239,15 +269,13 @@ export class KeelClient {
   /** The key's record, or undefined when it does not exist (at that revision). */
   async get(key: Bytes, options: GetOptions = {}): Promise<GetResult | undefined> {
     checkKey(key);
-    if (options.revision !== undefined && !(Number.isSafeInteger(options.revision) && options.revision > 0)) {
-      throw invalidArgument(`revision must be a positive integer, not ${options.revision}`);
-    }
+    if (options.revision !== undefined) checkRevision(options.revision);
     if (needsBatchRoute(key)) return this.getThroughBatch(key, options);
     const query = new URLSearchParams();
     if (options.consistency) query.set('consistency', options.consistency);
     if (options.revision !== undefined) query.set('rev', String(options.revision));
     const path = `/kv/${percentEncode(key)}${query.size > 0 ? `?${query}` : ''}`;
-    return this.run<GetResult | undefined>(
+    return this.call<GetResult | undefined>(
       {
         write: false,
         build: () => ({ method: 'GET', path }),
@@ -271,7 +299,7 @@ export class KeelClient {
         deleted: results[0]?.op === 'delete' ? results[0].deleted : 0,
       }));
     }
-    return this.run<DeleteResult>(
+    return this.call<DeleteResult>(
       {
         write: true,
         build: (session) => ({ method: 'DELETE', path: `/kv/${percentEncode(key)}`, headers: sessionHeaders(session) }),
@@ -290,10 +318,17 @@ export class KeelClient {
     if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit > 0)) {
       throw invalidArgument(`limit must be a positive integer, not ${options.limit}`);
     }
-    let path = `/kv?prefix=${percentEncode(prefix)}`;
-    if (options.limit !== undefined) path += `&limit=${options.limit}`;
-    if (options.consistency) path += `&consistency=${options.consistency}`;
-    return this.run<ScanResult>(
+    if (options.revision !== undefined) checkRevision(options.revision);
+    const query = [options.end === undefined ? `prefix=${percentEncode(prefix)}` : `start=${percentEncode(prefix)}&end=${percentEncode(options.end)}`];
+    if (options.limit !== undefined) query.push(`limit=${options.limit}`);
+    if (options.consistency) query.push(`consistency=${options.consistency}`);
+    if (options.revision !== undefined) query.push(`rev=${options.revision}`);
+    if (options.sortBy) query.push(`sort=${options.sortBy}`);
+    if (options.order) query.push(`order=${options.order}`);
+    if (options.keysOnly) query.push('keysOnly=true');
+    if (options.countOnly) query.push('countOnly=true');
+    const path = `/kv?${query.join('&')}`;
+    return this.call<ScanResult>(
       {
         write: false,
         build: () => ({ method: 'GET', path }),
@@ -317,6 +352,44 @@ export class KeelClient {
     );
   }
 
+  /** The key's versions still in the store's history (puts and deletions), newest first by default. */
+  async history(key: Bytes, options: HistoryOptions = {}): Promise<HistoryResult> {
+    checkKey(key);
+    if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit > 0)) {
+      throw invalidArgument(`limit must be a positive integer, not ${options.limit}`);
+    }
+    for (const revision of [options.revision, options.minRevision]) if (revision !== undefined) checkRevision(revision);
+    const query = new URLSearchParams();
+    if (options.order) query.set('order', options.order);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.revision !== undefined) query.set('rev', String(options.revision));
+    if (options.minRevision !== undefined) query.set('minRev', String(options.minRevision));
+    if (options.consistency) query.set('consistency', options.consistency);
+    const path = `/history/${percentEncode(key)}${query.size > 0 ? `?${query}` : ''}`;
+    return this.call<HistoryResult>(
+      {
+        write: false,
+        build: () => ({ method: 'GET', path }),
+        interpret: (r) => {
+          if (r.status !== 200) return { ok: false };
+          const json = object(r.json, 'answer');
+          const versions = json['versions'];
+          if (!Array.isArray(versions)) throw new ShapeError('answer.versions is not an array');
+          return {
+            ok: true,
+            value: {
+              versions: versions.map(keyVersion),
+              more: json['more'] === true,
+              revision: integer(json, 'revision', 'answer'),
+              compactRevision: integer(json, 'compactRevision', 'answer'),
+            },
+          };
+        },
+      },
+      options,
+    );
+  }
+
   /** Applies the operations atomically, in order; a get sees the sets before it. */
   async batch(ops: readonly BatchOp[], options: CallOptions = {}): Promise<BatchResult> {
     if (ops.length === 0) throw invalidArgument('a batch needs at least one operation');
@@ -324,7 +397,7 @@ export class KeelClient {
     const body = JSON.stringify({
       ops: ops.map((op) => ({ op: op.op, ...bytesField('key', op.key), ...(op.op === 'set' ? bytesField('value', op.value) : {}) })),
     });
-    return this.run<BatchResult>(
+    return this.call<BatchResult>(
       {
         write: true,
         build: (session) => ({
@@ -356,7 +429,7 @@ export class KeelClient {
   }
 
   async status(endpoint?: string, options: CallOptions = {}): Promise<NodeStatus> {
-    return this.run<NodeStatus>(
+    return this.call<NodeStatus>(
       {
         write: false,
         endpoint,
@@ -369,7 +442,7 @@ export class KeelClient {
 
   /** The cluster's id, members and leader, as one node sees them. */
   async clusterInfo(options: CallOptions = {}): Promise<ClusterInfo> {
-    return this.run<ClusterInfo>(
+    return this.call<ClusterInfo>(
       {
         write: false,
         build: () => ({ method: 'GET', path: '/cluster/info' }),
@@ -381,7 +454,7 @@ export class KeelClient {
 
   /** The replicated member list (GET /members), as the node that answers has applied it. */
   async members(options: CallOptions = {}): Promise<MemberList> {
-    return this.run<MemberList>(
+    return this.call<MemberList>(
       {
         write: false,
         build: () => ({ method: 'GET', path: '/members' }),
@@ -417,7 +490,7 @@ export class KeelClient {
    * a second member. The caller looks at the member list and decides.
    */
   private async memberChange(method: 'POST' | 'PUT' | 'DELETE', path: string, body: object | undefined, okStatus: number, options: CallOptions): Promise<MemberChangeResult> {
-    return this.run<MemberChangeResult>(
+    return this.call<MemberChangeResult>(
       {
         write: false,
         endpoint: await this.tracker.pick(),
@@ -430,7 +503,7 @@ export class KeelClient {
 
   /** GET /health of one node (`endpoint`, or any that answers): ok when it knows a leader. */
   async health(endpoint?: string, options: CallOptions = {}): Promise<Health> {
-    return this.run<Health>(
+    return this.call<Health>(
       {
         write: false,
         endpoint,
@@ -448,7 +521,7 @@ export class KeelClient {
 
   /** HashKV of one node's store up to `revision` (0: its current revision). */
   async hashKv(endpoint: string, revision = 0, options: CallOptions = {}): Promise<HashKvResult> {
-    return this.run<HashKvResult>(
+    return this.call<HashKvResult>(
       {
         write: false,
         endpoint,
@@ -461,7 +534,7 @@ export class KeelClient {
 
   /** The cluster's active alarms (as the leader, else any node, has applied them). */
   async alarms(options: CallOptions = {}): Promise<AlarmMember[]> {
-    return this.run<AlarmMember[]>(
+    return this.call<AlarmMember[]>(
       {
         write: false,
         build: () => ({ method: 'GET', path: '/admin/alarms' }),
@@ -473,7 +546,7 @@ export class KeelClient {
 
   /** Raises or clears an alarm through the log; answers with the alarms it changed. Idempotent, so retried. */
   async setAlarm(action: 'activate' | 'deactivate', alarm: AlarmMember, options: CallOptions = {}): Promise<AlarmMember[]> {
-    return this.run<AlarmMember[]>(
+    return this.call<AlarmMember[]>(
       {
         write: false,
         build: () => ({ method: 'POST', path: '/admin/alarms', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action, ...alarm }) }),
@@ -485,7 +558,7 @@ export class KeelClient {
 
   /** Defragments one node's store (never retried: ask again if it failed). */
   async defragment(endpoint: string, options: CallOptions = {}): Promise<DefragmentResult> {
-    return this.run<DefragmentResult>(
+    return this.call<DefragmentResult>(
       {
         write: false,
         endpoint,
@@ -499,7 +572,7 @@ export class KeelClient {
   /** Makes node `to` the leader, through the current leader, and answers once it leads. */
   async moveLeader(to: number, options: CallOptions & { readonly waitMs?: number } = {}): Promise<void> {
     const waitMs = options.waitMs ?? 10_000;
-    await this.run<undefined>(
+    await this.call<undefined>(
       {
         write: false,
         build: () => ({ method: 'POST', path: '/admin/move-leader', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to, timeoutMs: waitMs }) }),
@@ -518,8 +591,11 @@ export class KeelClient {
     return first?.op === 'get' && first.kv ? { ...first.kv, revision } : undefined;
   }
 
-  /** Sends the request, retrying as the class comment says, until an answer or a final error. */
-  private async run<T>(spec: CallSpec<T>, options: CallOptions): Promise<T> {
+  /**
+   * Sends the request, retrying as the class comment says, until an answer or a final
+   * error. Internal: for this library's helpers (record-client.ts), not for applications.
+   */
+  async call<T>(spec: CallSpec<T>, options: CallOptions): Promise<T> {
     const startedMs = performance.now();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let ticket = spec.write ? this.sessions.acquire() : undefined;
@@ -621,11 +697,11 @@ export class KeelClient {
   }
 }
 
-function sessionHeaders(session: SessionTicket | undefined): Record<string, string> {
+export function sessionHeaders(session: SessionTicket | undefined): Record<string, string> {
   return session ? { 'x-keel-client-id': session.clientId, 'x-keel-seq': String(session.seq) } : {};
 }
 
-function errorCode(response: HttpResponse): string | undefined {
+export function errorCode(response: HttpResponse): string | undefined {
   const code = (response.json as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === 'string' ? code : undefined;
 }
@@ -643,7 +719,11 @@ function worse(a: SessionSettlement, b: SessionSettlement): SessionSettlement {
   return settlementRank[b] > settlementRank[a] ? b : a;
 }
 
-function checkKey(key: Bytes): void {
+function checkRevision(revision: number): void {
+  if (!(Number.isSafeInteger(revision) && revision > 0)) throw invalidArgument(`revision must be a positive integer, not ${revision}`);
+}
+
+export function checkKey(key: Bytes): void {
   if (key.length === 0) throw new KeelClientError({ code: 'KEY_EMPTY', message: 'the key is empty', status: 0, outcome: 'not-applied', endpoint: '' });
 }
 

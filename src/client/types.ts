@@ -148,3 +148,45 @@ export interface Health {
   /** The node that answered. */
   readonly endpoint: string;
 }
+
+export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+export type SortOrder = 'none' | 'ascend' | 'descend';
+
+/** One version of a key in its history: its state after a put, or its deletion. */
+export type KeyVersionRecord =
+  | ({ readonly type: 'put' } & Omit<KeyValueRecord, 'key' | 'keyBytes'>)
+  | { readonly type: 'delete'; readonly modRevision: number };
+
+export interface HistoryResult {
+  readonly versions: readonly KeyVersionRecord[];
+  /** True when `limit` cut the list: ask again from the last modRevision on. */
+  readonly more: boolean;
+  readonly revision: number;
+  /** Versions before this revision are gone (0: never compacted). */
+  readonly compactRevision: number;
+}
+
+/** A record with named fields, read whole. */
+export interface RecordResult {
+  readonly key: string;
+  /** Each field's value as text (invalid UTF-8 shown as U+FFFD; `fieldBytes` is exact). */
+  readonly fields: Readonly<Record<string, string>>;
+  readonly fieldBytes: Readonly<Record<string, Uint8Array>>;
+  /** The latest modRevision of any field. */
+  readonly modRevision: number;
+  /** True when the record has more fields than one read returns (1,000). */
+  readonly more: boolean;
+  readonly revision: number;
+}
+
+/** One field of a record. */
+export interface FieldResult {
+  readonly key: string;
+  readonly field: string;
+  readonly value: string;
+  readonly valueBytes: Uint8Array;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  readonly revision: number;
+}

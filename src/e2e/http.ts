@@ -12,7 +12,7 @@ export interface HttpAnswer {
 }
 
 export interface HttpOptions {
-  readonly method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  readonly method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** A string or bytes is sent as is; anything else as JSON. */
   readonly body?: unknown;
   readonly headers?: Record<string, string>;

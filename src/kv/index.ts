@@ -17,7 +17,7 @@ export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreStats } from './mv
 export type { SyncMode } from './lmdb-env.js';
 export type { SessionPolicy } from './sessions.js';
 export { defaultSessionPolicy } from './sessions.js';
-export { checkLimits, defaultLimits, HARD_LIMITS, LEASE_TTL_MAX_SECONDS, prepareCommand, validateCommand, validateRangeRequest } from './validate.js';
+export { checkLimits, defaultLimits, HARD_LIMITS, LEASE_TTL_MAX_SECONDS, prepareCommand, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';
 export type { Limits } from './validate.js';
 export { decodeCommand, encodeCommand } from './command.js';
 export { decodeResult, encodeResult } from './result-codec.js';

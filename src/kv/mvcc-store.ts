@@ -37,11 +37,12 @@ import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
-import type { AlarmMember, Command, CommandResult, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
+import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
 import { compactEnvCopy, envFileSize, envSizes, type EnvSizes } from './defragment.js';
-import { HARD_LIMITS, validateCommand, validateRangeRequest } from './validate.js';
+import { HARD_LIMITS, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';
+import { readKeyHistory } from './key-history.js';
 import { executeWrite, type WriteContext } from './write-executor.js';
 import { executeLease } from './lease-executor.js';
 import { LeaseTable } from './lease-table.js';
@@ -278,15 +279,32 @@ export class MvccStore {
     this.assertUsable();
     const problem = validateRangeRequest(request, HARD_LIMITS);
     if (problem) return { ok: false, error: problem };
+    const { revision } = this.state;
+    const at = request.revision || revision;
+    const unreadable = this.unreadable('range', at);
+    if (unreadable) return { ok: false, error: unreadable };
+    return { ok: true, value: { ...this.reader.range(request, at), revision } };
+  }
+
+  /** A key's versions still in the history, up to the current revision or `request.revision`. */
+  history(request: HistoryRequest): KvResult<HistoryResponse> {
+    this.assertOpen();
+    const problem = validateHistoryRequest(request, HARD_LIMITS);
+    if (problem) return { ok: false, error: problem };
     const { revision, compacted } = this.state;
     const at = request.revision || revision;
-    if (at > revision) {
-      return { ok: false, error: kvError('FUTURE_REV', `range: revision ${at} is in the future; the current revision is ${revision}`) };
-    }
-    if (at < compacted) {
-      return { ok: false, error: kvError('COMPACTED', `range: revision ${at} has been compacted; the oldest readable revision is ${compacted}`) };
-    }
-    return { ok: true, value: { ...this.reader.range(request, at), revision } };
+    const unreadable = this.unreadable('history', at);
+    if (unreadable) return { ok: false, error: unreadable };
+    const page = readKeyHistory(this.env.history, this.reader, request, at, compacted);
+    return { ok: true, value: { ...page, revision, compactRevision: compacted } };
+  }
+
+  /** Why a read at revision `at` cannot be served (etcd's ErrFutureRev, ErrCompacted), if it cannot. */
+  private unreadable(what: string, at: number): KvError | undefined {
+    const { revision, compacted } = this.state;
+    if (at > revision) return kvError('FUTURE_REV', `${what}: revision ${at} is in the future; the current revision is ${revision}`);
+    if (at < compacted) return kvError('COMPACTED', `${what}: revision ${at} has been compacted; the oldest readable revision is ${compacted}`);
+    return undefined;
   }
 
   /** Every lease, by id ascending (etcd's LeaseLeases; the runtime's lessor loads them). */

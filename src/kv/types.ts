@@ -303,3 +303,35 @@ export interface ReadResponse extends RangeResponse {
   /** The store's current revision (etcd's header revision), even for a historical read. */
   readonly revision: number;
 }
+
+/**
+ * A key's versions still in the history (key-history.ts): Keel's own read, not etcd's.
+ * Revisions are bounds on modRevision, both inclusive.
+ */
+export interface HistoryRequest {
+  readonly type: 'history';
+  readonly key: Uint8Array;
+  /** 'descend' (default): newest first; 'ascend': oldest first. */
+  readonly order?: 'ascend' | 'descend';
+  /** At most this many versions; 0 or absent: no limit. */
+  readonly limit?: number;
+  /** Versions written at or before this revision; 0 or absent: the current revision. */
+  readonly revision?: number;
+  /** Versions written at or after this revision; 0 or absent: from the oldest kept. */
+  readonly minRevision?: number;
+}
+
+/** One version of a key: its state after a put, or its deletion (a tombstone). */
+export type KeyVersion =
+  | { readonly type: 'put'; readonly kv: KeyValue }
+  | { readonly type: 'delete'; readonly modRevision: number };
+
+export interface HistoryResponse {
+  readonly versions: readonly KeyVersion[];
+  /** True when `limit` cut the list. */
+  readonly more: boolean;
+  /** The store's current revision. */
+  readonly revision: number;
+  /** Versions below this revision are gone (0: never compacted). */
+  readonly compactRevision: number;
+}

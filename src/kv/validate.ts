@@ -11,7 +11,7 @@ import { encodeCommand, DECODE_DEPTH_MAX } from './command.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
 import { KEY_BYTES_PHYSICAL_MAX } from './key-encoding.js';
 import { compareBytes, inRange, isFromKey, isSingleKey } from './key-range.js';
-import type { Command, Compare, RangeRequest, RequestOp, TxnRequest } from './types.js';
+import type { Command, Compare, HistoryRequest, RangeRequest, RequestOp, TxnRequest } from './types.js';
 
 export interface Limits {
   /** Bytes in a key (or a range end). At most KEY_BYTES_PHYSICAL_MAX (see key-encoding.ts). */
@@ -143,6 +143,21 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
 /** The first problem with a read request, or undefined. */
 export function validateRangeRequest(request: RangeRequest, limits: Limits = defaultLimits): KvError | undefined {
   return validateOp(request, limits, '', 1);
+}
+
+/** Checks a key-history read: the key, the order, and the bounds (non-negative integers). */
+export function validateHistoryRequest(request: HistoryRequest, limits: Limits = defaultLimits): KvError | undefined {
+  const where = 'history: ';
+  const problem = checkKey(request.key, limits, where, 'key');
+  if (problem) return problem;
+  for (const name of ['limit', 'revision', 'minRevision'] as const) {
+    const p = checkUint(request[name] ?? 0, name, where);
+    if (p) return p;
+  }
+  if (request.order !== undefined && request.order !== 'ascend' && request.order !== 'descend') {
+    return kvError('INVALID_ARGUMENT', `${where}order must be ascend or descend, got ${JSON.stringify(request.order)}`);
+  }
+  return undefined;
 }
 
 function validateOp(op: RequestOp, limits: Limits, path: string, depth: number): KvError | undefined {

@@ -38,7 +38,7 @@ import type { Role } from '../raft/types.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
@@ -267,6 +267,14 @@ export class KeelNode implements MembershipHost {
     if (consistency === 'linearizable') await this.confirmReadIndex();
     while (this.maintenance) await this.maintenance;
     return this.store.range(request);
+  }
+
+  /** A key's version history, with the same consistency choices as read(). */
+  async history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
+    this.assertRunning();
+    this.counters.reads++;
+    if (consistency === 'linearizable') await this.confirmReadIndex();
+    return this.store.history(request);
   }
 
   private confirmReadIndex(): Promise<void> {

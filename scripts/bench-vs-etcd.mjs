@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// `npm run bench:vs-etcd`: Keel and etcd side by side, measured by one tool.
+//
+// Starts a 3-node Keel cluster (`keel cluster up --detach`, production settings) and a
+// 3-node etcd (Debian's etcd-server, installed when missing), each on free loopback
+// ports with its data in a temporary directory, then runs `keel bench --target
+// etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
+// gets against Keel's gRPC ports and against etcd's, row by row (Keel, then etcd: on a
+// shared machine whose load drifts, the two runs of a row see about the same load;
+// the idle cluster only sends heartbeats meanwhile). Prints one table with both and
+// the ratio Keel/etcd per row.
+//
+// Bounded: each row runs KEEL_BENCH_SECONDS (default 5) seconds, and the whole run is
+// abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
+// is stopped and every temporary directory removed, also on Ctrl-C.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
+import { freeBasePort } from '../dist/e2e/free-ports.js';
+
+const run = promisify(execFile);
+const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const seconds = Number(process.env.KEEL_BENCH_SECONDS ?? 5);
+const timeoutS = Number(process.env.KEEL_VS_ETCD_TIMEOUT_S ?? 900);
+const workloads = [
+  ['put', 'linearizable'],
+  ['get', 'linearizable'],
+  ['get', 'serializable'],
+];
+const clientCounts = [1, 64, 256];
+
+/** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
+const stopping = new AbortController();
+const cleanups = [];
+let cleaning;
+function cleanup() {
+  stopping.abort();
+  cleaning ??= (async () => {
+    for (const step of cleanups.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        console.error(`clean-up: ${error.message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping both clusters and removing their data...`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+const overall = setTimeout(() => {
+  console.error(`bench:vs-etcd: gave up after ${timeoutS} s`);
+  void cleanup().then(() => process.exit(1));
+}, timeoutS * 1000);
+overall.unref();
+
+const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
+
+/** One workload row through the etcd gRPC API of `endpoints`. */
+async function measureRow(system, endpoints, op, consistency, clients) {
+  const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency];
+  stopping.signal.throwIfAborted();
+  const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
+    timeout: (seconds + 120) * 1000,
+    signal: stopping.signal,
+  });
+  const result = JSON.parse(stdout);
+  console.error(`${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s`);
+  return result;
+}
+
+async function startKeel() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-keel-'));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const basePort = await freeBasePort(3, [0, 100, 200]);
+  cleanups.push(async () => {
+    await keel(['cluster', 'down', '--data-dir', dataDir]).catch(() => undefined);
+  });
+  await keel(['cluster', 'up', '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--log-level', 'warn'], { timeout: 120_000 });
+  return [0, 1, 2].map((i) => `127.0.0.1:${basePort + 200 + i}`);
+}
+
+async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-etcd-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const etcd = await startEtcdCluster({ size: 3, dir });
+  cleanups.push(() => etcd.stop());
+  return etcd.endpoints;
+}
+
+function table(keelResults, etcdResults) {
+  const lines = [
+    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [op, consistency] of workloads) {
+    for (const clients of clientCounts) {
+      const key = `${op} ${consistency} ${clients}`;
+      const k = keelResults.get(key);
+      const e = etcdResults.get(key);
+      const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
+      const name = op === 'put' ? 'put' : `get (${consistency})`;
+      lines.push(
+        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+let exitCode = 0;
+try {
+  const loadBefore = loadavg()[0];
+  const keelEndpoints = await startKeel();
+  const etcdEndpoints = await startEtcd();
+  const keelResults = new Map();
+  const etcdResults = new Map();
+  for (const [op, consistency] of workloads) {
+    for (const clients of clientCounts) {
+      const key = `${op} ${consistency} ${clients}`;
+      keelResults.set(key, await measureRow('Keel', keelEndpoints, op, consistency, clients));
+      etcdResults.set(key, await measureRow('etcd', etcdEndpoints, op, consistency, clients));
+    }
+  }
+  console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
+  console.log(table(keelResults, etcdResults));
+  // Other work on the machine skews both columns; the load average tells how much there was.
+  console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);
+} catch (error) {
+  if (!stopping.signal.aborted) console.error(`bench:vs-etcd: ${error.stderr || error.message}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(overall);
+}
+process.exitCode = exitCode;

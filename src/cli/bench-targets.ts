@@ -1,0 +1,65 @@
+/**
+ * What `keel bench` sends its requests through. The load, the clock and the histogram
+ * are the same for every target (bench.ts), so one tool measures Keel over REST, Keel
+ * over the etcd v3 gRPC API, and a real etcd, with identical workloads.
+ *
+ *  - rest: KeelClient (leader discovery, retries, exactly-once sessions: what an
+ *    application using the client library meets).
+ *  - etcd-grpc: the etcd KV service (Put, Range), one gRPC connection per endpoint,
+ *    bench client i on endpoint i mod n, no retries, as etcd's own benchmark tool
+ *    spreads clients over connections. A linearizable get is a Range with
+ *    serializable=false (etcd confirms it with ReadIndex), a serializable get one with
+ *    serializable=true. Works against Keel's gRPC ports and against etcd alike.
+ */
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
+import { KeelClientError } from '../client/errors.js';
+import type { KeelClient } from '../client/keel-client.js';
+import type { Consistency } from '../client/types.js';
+
+export interface BenchTarget {
+  /** A short name for reports: rest or etcd-grpc. */
+  readonly name: 'rest' | 'etcd-grpc';
+  /** Request `worker` (0, 1, ...) sets `key`. */
+  put(worker: number, key: string, value: string): Promise<void>;
+  get(worker: number, key: string, consistency: Consistency): Promise<void>;
+  /** A stable code for a failed request, for the error counts. */
+  errorCode(error: unknown): string;
+  close(): void;
+}
+
+export function restTarget(client: KeelClient): BenchTarget {
+  return {
+    name: 'rest',
+    put: async (_worker, key, value) => {
+      await client.put(key, value);
+    },
+    get: async (_worker, key, consistency) => {
+      await client.get(key, { consistency });
+    },
+    errorCode: (error) => (error instanceof KeelClientError ? error.code : 'ERROR'),
+    close: () => {},
+  };
+}
+
+export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number): BenchTarget {
+  if (endpoints.length === 0) throw new RangeError('the etcd-grpc target needs at least one endpoint (host:port)');
+  const clients = endpoints.map((endpoint) => new EtcdGrpcClient(endpoint, timeoutMs));
+  const clientOf = (worker: number): EtcdGrpcClient => clients[worker % clients.length] as EtcdGrpcClient;
+  return {
+    name: 'etcd-grpc',
+    put: async (worker, key, value) => {
+      await clientOf(worker).put(key, value);
+    },
+    get: async (worker, key, consistency) => {
+      await clientOf(worker).get(key, { serializable: consistency === 'serializable' });
+    },
+    errorCode: (error) => {
+      const code = (error as { code?: unknown }).code;
+      return typeof code === 'number' && grpcStatus[code] !== undefined ? String(grpcStatus[code]) : 'ERROR';
+    },
+    close: () => {
+      for (const client of clients) client.close();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * A real etcd cluster (Debian's etcd-server, installed when missing) on 127.0.0.1, for
+ * measuring Keel beside etcd with one tool and for checking that Keel's etcd tools
+ * work against the real thing. Each member has its own free ports and a data
+ * directory under `dir`, which the caller owns and removes. `stop` kills every member
+ * (and a process 'exit' hook does, if the caller never gets to it).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
+import { ensureDebianPackage } from './debian-package.js';
+import { freePorts } from './free-ports.js';
+import { waitFor } from './wait-for.js';
+
+export interface EtcdCluster {
+  /** host:port of each member's client (gRPC) port. */
+  readonly endpoints: readonly string[];
+  stop(): Promise<void>;
+}
+
+const host = '127.0.0.1';
+const readyTimeoutMs = 60_000;
+const stopTimeoutMs = 10_000;
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function ensureEtcd(): Promise<string> {
+  return ensureDebianPackage('etcd-server', 'etcd');
+}
+
+export async function startEtcdCluster(options: { readonly size: number; readonly dir: string }): Promise<EtcdCluster> {
+  const binary = await ensureEtcd();
+  const ports = await freePorts(options.size * 2);
+  const members = Array.from({ length: options.size }, (_, i) => ({
+    name: `etcd${i + 1}`,
+    clientPort: ports[i] as number,
+    peerPort: ports[options.size + i] as number,
+  }));
+  const initialCluster = members.map((m) => `${m.name}=http://${host}:${m.peerPort}`).join(',');
+  const children = members.map((m) => {
+    const log = openSync(join(options.dir, `${m.name}.log`), 'a');
+    const child = spawn(
+      binary,
+      [
+        `--name=${m.name}`,
+        `--data-dir=${join(options.dir, m.name)}`,
+        `--listen-client-urls=http://${host}:${m.clientPort}`,
+        `--advertise-client-urls=http://${host}:${m.clientPort}`,
+        `--listen-peer-urls=http://${host}:${m.peerPort}`,
+        `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`,
+        `--initial-cluster=${initialCluster}`,
+        '--initial-cluster-state=new',
+        '--initial-cluster-token=keel-side-by-side',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+    );
+    closeSync(log);
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    return child;
+  });
+  const endpoints = members.map((m) => `${host}:${m.clientPort}`);
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    // Ready when every member serves a linearizable read (which needs a leader).
+    await Promise.all(
+      endpoints.map(async (endpoint) => {
+        const client = new EtcdGrpcClient(endpoint, 2_000);
+        try {
+          await waitFor(
+            async () => {
+              const exited = children.find((c) => c.exitCode !== null);
+              if (exited) throw new Error(`an etcd member exited with code ${exited.exitCode}`);
+              await client.get('keel-ready-probe');
+              return true;
+            },
+            { timeoutMs: readyTimeoutMs, what: `etcd member ${endpoint} serving reads`, intervalMs: 100, explain: async () => logTails(options.dir, members) },
+          );
+        } finally {
+          client.close();
+        }
+      }),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoints, stop };
+}
+
+function logTails(dir: string, members: readonly { name: string }[]): string {
+  return members
+    .map((m) => {
+      try {
+        return `${m.name}.log:\n${readFileSync(join(dir, `${m.name}.log`), 'utf8').split('\n').slice(-10).join('\n')}`;
+      } catch {
+        return `${m.name}.log: (none)`;
+      }
+    })
+    .join('\n');
+}
