@@ -9,6 +9,8 @@ import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { memberOrigins, registerMemberCors } from './cors.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -38,11 +40,12 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const metrics = createMetrics(options.node);
+  registerMemberCors(app, memberOrigins(options.node.config.members));
+  const dashboard = registerDashboardRoutes(app, options.node);
   app.addHook('onResponse', async (request, reply) => {
-    metrics.requestSeconds.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);

@@ -23,6 +23,7 @@ interface StartFlags {
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
   enableFaultInjection?: boolean;
+  supervisorUrl?: string;
   logLevel?: string;
 }
 
@@ -41,6 +42,7 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
+    .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
@@ -67,6 +69,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('enableFaultInjection', flags.enableFaultInjection);
+  set('supervisorUrl', flags.supervisorUrl);
   set('logLevel', flags.logLevel);
   return out;
 }
