@@ -1,0 +1,185 @@
+/**
+ * The web dashboard in a real browser (Debian's chromium driven by playwright-core)
+ * against a real 3-node cluster started by `keel cluster up`, and its simulation mode.
+ * Screenshots go to test-artifacts/dashboard/ for people to look at.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
+import type { LaunchedBrowser } from './chromium.js';
+import { startClusterUp } from './cluster-up.js';
+import type { ClusterUp } from './cluster-up.js';
+import { http } from './http.js';
+import { waitFor } from './wait-for.js';
+
+const artifacts = fileURLToPath(new URL('../../test-artifacts/dashboard/', import.meta.url));
+const uiWaitMs = 30_000;
+
+/** Console errors and uncaught exceptions of a page, with the page's URL at the time. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
+}
+
+async function textOf(page: Page, testId: string): Promise<string> {
+  return (await page.getByTestId(testId).textContent({ timeout: uiWaitMs })) ?? '';
+}
+
+async function shownLeader(page: Page): Promise<number | undefined> {
+  const match = /^node (\d+)$/.exec((await textOf(page, 'leader')).trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+describe('web dashboard', { timeout: 240_000 }, () => {
+  let browser: LaunchedBrowser;
+
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  describe('live mode against keel cluster up', () => {
+    let cluster: ClusterUp;
+    before(async () => {
+      cluster = await startClusterUp({ nodes: 3, enableFaultInjection: true });
+    });
+    after(async () => {
+      await cluster?.stop();
+    });
+
+    it('shows the leader, puts a key through the UI that every node serves, and shows a new leader after the UI kills the leader', async () => {
+      const context = await browser.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        assert.equal(cluster.dashboardUrl, `${cluster.endpoints[0]}/ui/`);
+        await page.goto(cluster.dashboardUrl);
+        const leader = await waitFor(() => shownLeader(page), { timeoutMs: uiWaitMs, what: 'the dashboard to show a leader' });
+        // Every node's card is connected and agrees on that leader.
+        for (let id = 1; id <= 3; id++) {
+          await waitFor(async () => (await page.getByTestId(`node-card-${id}`).getAttribute('data-role')) !== 'down', { timeoutMs: uiWaitMs, what: `node ${id}'s card to show its role` });
+        }
+        const roles = await Promise.all([1, 2, 3].map((id) => page.getByTestId(`node-card-${id}`).getAttribute('data-role')));
+        assert.deepEqual(roles.map((r, i) => (i + 1 === leader ? r === 'leader' : r === 'follower')), [true, true, true], `roles shown: ${roles.join(', ')}`);
+        await page.screenshot({ path: `${artifacts}live-loaded.png`, fullPage: true });
+        assert.equal(errors.length, 0, `the page loads without console errors:\n${errors.join('\n')}`);
+
+        // A put made in the UI appears in the key browser and is readable from every node.
+        await page.getByLabel('Key', { exact: true }).fill('dashboard/greeting');
+        await page.getByLabel('Value', { exact: true }).fill('hello from the browser');
+        await page.getByRole('button', { name: 'Put', exact: true }).click();
+        await waitFor(async () => (await textOf(page, 'kv-result')).startsWith('put dashboard/greeting'), {
+          timeoutMs: uiWaitMs,
+          what: 'the put to be acknowledged in the UI',
+          explain: async () => `result line: ${await textOf(page, 'kv-result')}`,
+        });
+        await page.getByLabel('Prefix').fill('dashboard/');
+        await page.getByRole('button', { name: 'Scan' }).click();
+        await waitFor(async () => ((await page.getByTestId('key-table').textContent()) ?? '').includes('hello from the browser'), { timeoutMs: uiWaitMs, what: 'the key browser to list the key' });
+        for (const endpoint of cluster.endpoints) {
+          const answer = await http(`${endpoint}/kv/dashboard/greeting`);
+          assert.equal(answer.status, 200, `${endpoint}: ${JSON.stringify(answer.body)}`);
+          assert.equal((answer.body as { value: string }).value, 'hello from the browser');
+          const local = await waitFor(
+            async () => {
+              const a = await http(`${endpoint}/kv/dashboard/greeting?consistency=serializable`);
+              return a.status === 200 && a;
+            },
+            { timeoutMs: uiWaitMs, what: `${endpoint} to have applied the put locally` },
+          );
+          assert.equal((local.body as { value: string }).value, 'hello from the browser');
+        }
+        await page.screenshot({ path: `${artifacts}live-after-put.png`, fullPage: true });
+        assert.equal(errors.length, 0, `no console errors while putting:\n${errors.join('\n')}`);
+
+        // Killing the leader from the UI (through the supervisor) leads to a new leader shown.
+        await page.getByRole('button', { name: `Kill node ${leader}` }).click();
+        await waitFor(async () => (await textOf(page, 'notice')) === `kill node ${leader}: done`, { timeoutMs: uiWaitMs, what: 'the kill to be confirmed' });
+        const supervised = (await http(`${cluster.supervisorUrl}/nodes`)).body as { nodes: { id: number; running: boolean }[] };
+        assert.equal(supervised.nodes.find((n) => n.id === leader)?.running, false, 'the supervisor killed the leader');
+        const next = await waitFor(
+          async () => {
+            const shown = await shownLeader(page);
+            return shown !== undefined && shown !== leader && shown;
+          },
+          { timeoutMs: uiWaitMs, what: 'a new leader to be shown', explain: async () => `shown: ${await textOf(page, 'leader')}` },
+        );
+        const health = await http(`${cluster.endpoints[next - 1]}/health`);
+        assert.equal((health.body as { leader: number }).leader, next, 'the node shown as leader is the leader');
+        assert.equal(await page.getByTestId(`node-card-${leader}`).getAttribute('data-role'), 'down');
+        await page.screenshot({ path: `${artifacts}live-after-kill.png`, fullPage: true });
+        // A killed node's address refuses connections, and the browser logs each attempt
+        // to reach it (the page keeps trying, to follow it when it comes back). Those
+        // are the only errors allowed, and only about that node.
+        const killedOrigin = cluster.endpoints[leader - 1]!.replace('http://', '');
+        const unexpected = errors.filter((e) => !(e.includes(killedOrigin) && /ERR_CONNECTION_REFUSED|WebSocket connection/.test(e)));
+        assert.equal(unexpected.length, 0, `no console errors besides failed connections to the killed node:\n${unexpected.join('\n')}`);
+
+        // Restart from the UI: the node comes back as a follower.
+        await page.getByRole('button', { name: `Restart node ${leader}` }).click();
+        await waitFor(async () => (await page.getByTestId(`node-card-${leader}`).getAttribute('data-role')) === 'follower', { timeoutMs: uiWaitMs, what: 'the restarted node to be shown as a follower' });
+
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.screenshot({ path: `${artifacts}live-phone.png`, fullPage: true });
+      } finally {
+        await context.close();
+      }
+    });
+  });
+
+  it('simulation mode elects a leader and replicates a put, with no server behind it', async () => {
+    // The page is served by a node, but the simulation uses nothing of it: it runs the
+    // consensus core bundled into the page. A cluster is still needed to serve the files.
+    const cluster = await startClusterUp({ nodes: 3 });
+    const context = await browser.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await page.goto(`${cluster.dashboardUrl}#sim`);
+      const leader = await waitFor(
+        async () => {
+          const match = /^node (\d+)$/.exec((await textOf(page, 'sim-leader')).trim());
+          return match ? Number(match[1]) : undefined;
+        },
+        { timeoutMs: uiWaitMs, what: 'the simulation to elect a leader' },
+      );
+      assert.equal(await page.getByTestId(`sim-node-${leader}`).getAttribute('data-role'), 'leader');
+      await page.getByLabel('Key', { exact: true }).fill('color');
+      await page.getByLabel('Value', { exact: true }).fill('blue');
+      await page.getByRole('button', { name: 'Put', exact: true }).click();
+      await waitFor(async () => /^put color=blue via node \d: ok/.test(await textOf(page, 'sim-answer')), {
+        timeoutMs: uiWaitMs,
+        what: 'the simulated put to be acknowledged',
+        explain: async () => `answer: ${await textOf(page, 'sim-answer')}`,
+      });
+      for (let id = 1; id <= 3; id++) {
+        await waitFor(async () => (await textOf(page, `sim-kv-${id}`)).includes('color=blue'), { timeoutMs: uiWaitMs, what: `simulated node ${id} to apply the put` });
+      }
+      await page.screenshot({ path: `${artifacts}sim-replicated.png`, fullPage: true });
+      // Crash the leader by clicking it: another node takes over.
+      await page.getByRole('button', { name: `crash node ${leader} (leader)` }).click();
+      await waitFor(
+        async () => {
+          const match = /^node (\d+)$/.exec((await textOf(page, 'sim-leader')).trim());
+          return match !== null && Number(match[1]) !== leader;
+        },
+        { timeoutMs: uiWaitMs, what: 'the simulation to elect a new leader after the crash' },
+      );
+      await page.screenshot({ path: `${artifacts}sim-after-crash.png`, fullPage: true });
+      assert.equal(errors.length, 0, `no console errors in simulation mode:\n${errors.join('\n')}`);
+    } finally {
+      await context.close();
+      await cluster.stop();
+    }
+  });
+});
