@@ -17,13 +17,15 @@ const allowed = {
   storage: ['lib', 'raft', 'node'],
   kv: ['lib', 'raft', 'node', 'pkg'],
   transport: ['lib', 'raft', 'node'],
+  // etcd's v3 API descriptions (proto/), shared by the gRPC server and gRPC clients.
+  proto: ['node', 'pkg'],
   server: ['lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
-  api: ['lib', 'server', 'kv', 'raft', 'transport', 'node', 'pkg'],
-  client: ['lib', 'node', 'pkg'],
+  api: ['lib', 'server', 'kv', 'raft', 'transport', 'proto', 'node', 'pkg'],
+  client: ['lib', 'proto', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
-  cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'node', 'pkg'],
+  cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
-  e2e: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
+  e2e: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
 };
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 

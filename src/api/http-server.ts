@@ -11,6 +11,8 @@ import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { memberOrigins, registerMemberCors } from './cors.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
+import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -58,5 +60,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }
