@@ -16,12 +16,13 @@ import { sendError } from './errors.js';
 
 const webRoot = fileURLToPath(new URL('../web/', import.meta.url));
 
-/** Admin routes other parts of Keel may or may not provide; the page asks by name. */
+/** Routes the page uses only where this build of Keel has them; it asks by name. */
 const optionalRoutes = {
   snapshot: { method: 'POST', url: '/admin/snapshot' },
-  addMember: { method: 'POST', url: '/admin/members' },
-  removeMember: { method: 'DELETE', url: '/admin/members/:id' },
-  keyHistory: { method: 'GET', url: '/kv-history/*' },
+  snapshotDownload: { method: 'GET', url: '/admin/snapshot' },
+  addMember: { method: 'POST', url: '/members' },
+  removeMember: { method: 'DELETE', url: '/members/:id' },
+  keyHistory: { method: 'GET', url: '/history/*' },
 } as const;
 
 export function registerDashboardRoutes(app: FastifyInstance, node: KeelNode): DashboardFeed {

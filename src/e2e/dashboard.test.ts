@@ -13,9 +13,11 @@ import type { LaunchedBrowser } from './chromium.js';
 import { startClusterUp } from './cluster-up.js';
 import type { ClusterUp } from './cluster-up.js';
 import { http } from './http.js';
+import { serveStatic } from './static-server.js';
 import { waitFor } from './wait-for.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/dashboard/', import.meta.url));
+const webRoot = fileURLToPath(new URL('../web/', import.meta.url));
 const uiWaitMs = 30_000;
 
 /** Console errors and uncaught exceptions of a page, with the page's URL at the time. */
@@ -135,17 +137,34 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         await context.close();
       }
     });
+    it('the supervisor endpoint refuses pages of other origins, unknown nodes, and killing or restarting twice', async () => {
+      const foreign = await http(`${cluster.supervisorUrl}/nodes/1/kill`, { method: 'POST', headers: { origin: 'http://example.invalid' } });
+      assert.equal(foreign.status, 403);
+      const nodes = await http(`${cluster.supervisorUrl}/nodes`, { headers: { origin: cluster.endpoints[1]! } });
+      assert.equal(nodes.status, 200);
+      assert.equal(nodes.headers.get('access-control-allow-origin'), cluster.endpoints[1]);
+      assert.deepEqual((nodes.body as { nodes: { id: number }[] }).nodes.map((n) => n.id), [1, 2, 3]);
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/9/kill`, { method: 'POST' })).status, 404);
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/1/stop`, { method: 'POST' })).status, 404);
+      const running = (nodes.body as { nodes: { id: number; running: boolean }[] }).nodes.find((n) => n.running);
+      assert.ok(running, 'a node runs');
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/${running.id}/restart`, { method: 'POST' })).status, 409);
+      // The nodes answer CORS for the cluster's own pages only.
+      const own = await http(`${cluster.endpoints[0]}/status`, { headers: { origin: cluster.endpoints[2]! } });
+      assert.equal(own.headers.get('access-control-allow-origin'), cluster.endpoints[2]);
+      const other = await http(`${cluster.endpoints[0]}/status`, { headers: { origin: 'http://example.invalid' } });
+      assert.equal(other.headers.get('access-control-allow-origin'), null);
+    });
   });
 
   it('simulation mode elects a leader and replicates a put, with no server behind it', async () => {
-    // The page is served by a node, but the simulation uses nothing of it: it runs the
-    // consensus core bundled into the page. A cluster is still needed to serve the files.
-    const cluster = await startClusterUp({ nodes: 3 });
+    // The built files from a plain file server: no Keel node anywhere.
+    const files = await serveStatic(webRoot, '/ui/');
     const context = await browser.browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();
     const errors = watchErrors(page);
     try {
-      await page.goto(`${cluster.dashboardUrl}#sim`);
+      await page.goto(`${files.url}#sim`);
       const leader = await waitFor(
         async () => {
           const match = /^node (\d+)$/.exec((await textOf(page, 'sim-leader')).trim());
@@ -179,7 +198,7 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       assert.equal(errors.length, 0, `no console errors in simulation mode:\n${errors.join('\n')}`);
     } finally {
       await context.close();
-      await cluster.stop();
+      await files.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { ClusterFeed } from './cluster-feed';
+import { KeyHistory } from './key-history';
 import { callAny, json, keyPath } from './rest';
 
 interface Kv {
@@ -139,11 +140,13 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
         </div>
       )}
       {selected && (
-        <p class="detail" data-testid="key-detail">
-          <strong>{selected.key}</strong>: version {selected.version} (written {selected.version} time{selected.version === 1 ? '' : 's'} since created at revision{' '}
-          {selected.createRevision}), last modified at revision {selected.modRevision}.{' '}
-          {feed.hello?.features['keyHistory'] ? '' : 'Earlier versions: this cluster has no version-history route yet; read one with GET /kv/KEY?rev=N.'}
-        </p>
+        <div class="detail" data-testid="key-detail">
+          <p>
+            <strong>{selected.key}</strong>: version {selected.version} (written {selected.version} time{selected.version === 1 ? '' : 's'} since it was created at revision{' '}
+            {selected.createRevision}), last modified at revision {selected.modRevision}.
+          </p>
+          {selected.key !== undefined && <KeyHistory feed={feed} keyName={selected.key} />}
+        </div>
       )}
     </section>
   );

@@ -115,25 +115,47 @@ function ClusterControls(props: { feed: ClusterFeed; report: (what: string, answ
   const { feed, report } = props;
   const features = feed.hello?.features ?? {};
   const [memberId, setMemberId] = useState('');
-  const missing = 'This cluster does not offer this admin route yet.';
+  const [peerUrl, setPeerUrl] = useState('');
+  const missing = 'this cluster does not offer the admin route for it yet';
+  const reasons = [
+    !features['snapshot'] && !features['snapshotDownload'] && `Take a snapshot: ${missing}.`,
+    !features['addMember'] && `Add member: ${missing}.`,
+    !features['removeMember'] && `Remove member: ${missing}.`,
+  ].filter(Boolean);
+  const firstUrl = feed.liveUrls()[0];
   return (
     <section class="panel" aria-labelledby="admin-title">
       <h2 id="admin-title">Cluster</h2>
       <div class="row">
-        <button type="button" disabled={!features['snapshot']} title={features['snapshot'] ? '' : missing} onClick={() => void report('snapshot', callAny(feed.liveUrls(), '/admin/snapshot', json('POST', {})))}>
-          Take a snapshot
-        </button>
+        {features['snapshot'] || !features['snapshotDownload'] ? (
+          <button type="button" disabled={!features['snapshot']} onClick={() => void report('snapshot', callAny(feed.liveUrls(), '/admin/snapshot', json('POST', {})))}>
+            Take a snapshot
+          </button>
+        ) : (
+          <a class="button" href={`${firstUrl}/admin/snapshot`} download>
+            Take a snapshot (download)
+          </a>
+        )}
+      </div>
+      <div class="row">
         <label>
           Member id <input value={memberId} inputMode="numeric" onInput={(e) => setMemberId(e.currentTarget.value)} />
         </label>
-        <button type="button" disabled={!features['addMember']} title={features['addMember'] ? '' : missing} onClick={() => void report(`add member ${memberId}`, callAny(feed.liveUrls(), '/admin/members', json('POST', { id: Number(memberId) })))}>
+        <label>
+          Peer URL <input value={peerUrl} placeholder="http://127.0.0.1:7104" onInput={(e) => setPeerUrl(e.currentTarget.value)} />
+        </label>
+        <button
+          type="button"
+          disabled={!features['addMember']}
+          onClick={() => void report(`add member ${memberId}`, callAny(feed.liveUrls(), '/members', json('POST', { ...(memberId ? { id: Number(memberId) } : {}), peerUrls: [peerUrl] })))}
+        >
           Add member
         </button>
-        <button type="button" disabled={!features['removeMember']} title={features['removeMember'] ? '' : missing} onClick={() => void report(`remove member ${memberId}`, callAny(feed.liveUrls(), `/admin/members/${encodeURIComponent(memberId)}`, { method: 'DELETE' }))}>
+        <button type="button" disabled={!features['removeMember']} onClick={() => void report(`remove member ${memberId}`, callAny(feed.liveUrls(), `/members/${encodeURIComponent(memberId)}`, { method: 'DELETE' }))}>
           Remove member
         </button>
       </div>
-      {(!features['snapshot'] || !features['addMember']) && <p class="hint">Disabled buttons: {missing}</p>}
+      {reasons.length > 0 && <p class="hint">Disabled: {reasons.join(' ')}</p>}
     </section>
   );
 }
