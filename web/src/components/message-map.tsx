@@ -21,6 +21,7 @@ export interface MapMessage {
 const size = 320;
 const radius = 115;
 const nodeRadius = 30;
+const laneOffset = 5;
 
 export function nodePosition(index: number, count: number): { x: number; y: number } {
   const angle = -Math.PI / 2 + (2 * Math.PI * index) / count;
@@ -48,8 +49,12 @@ export function MessageMap(props: {
         const p = where.get(m.from);
         const q = where.get(m.to);
         if (!p || !q) return null;
-        const x = p.x + (q.x - p.x) * m.progress;
-        const y = p.y + (q.y - p.y) * m.progress;
+        // Each direction travels on its own side of the link, so a request and its
+        // answer do not hide each other.
+        const length = Math.hypot(q.x - p.x, q.y - p.y) || 1;
+        const side = m.from < m.to ? laneOffset : -laneOffset;
+        const x = p.x + (q.x - p.x) * m.progress + ((q.y - p.y) / length) * side;
+        const y = p.y + (q.y - p.y) * m.progress - ((q.x - p.x) / length) * side;
         return <circle key={m.key} cx={x} cy={y} r={m.type.startsWith('append') && m.type !== 'appendResponse' ? 6 : 4} class={`msg msg-${m.type}`} />;
       })}
       {nodes.map((n) => {

@@ -75,6 +75,7 @@ export function LiveView() {
           {notice}
         </p>
       </section>
+      <p class="hint">Each node's log tail: cells coloured by term, faded until committed, the bar under the commit index.</p>
       <section class="cards" aria-label="nodes">
         {nodes.map((n) => (
           <NodeCard key={n.id} feed={feed} node={n} isolated={isolated.has(n.id)} actions={actions} />

@@ -145,6 +145,7 @@ export function SimView() {
               </div>
             ))}
           </div>
+          <p class="hint">Log cells are coloured by term; faded cells are not committed yet; the bar marks the commit index.</p>
           <h3>Events</h3>
           <ol class="events" aria-label="simulation events">
             {sim.events.slice(-8).reverse().map((e, i) => (
