@@ -13,10 +13,14 @@ export const framePeriodMs = 250;
 export const messagesPerFrameMax = 24;
 export const logTailEntriesMax = 48;
 
-/** What a socket needs: send text, and be told it is gone. */
+/** What the feed needs of a WebSocket. */
 export interface FeedSocket {
+  /** 1 while open (the WebSocket constants). */
+  readonly readyState: number;
   send(text: string): void;
 }
+
+const socketOpen = 1;
 
 export interface MessageSummary {
   readonly type: Message['type'];
@@ -63,8 +67,8 @@ export class DashboardFeed {
   }
 
   private sample(message: Message, direction: 'in' | 'out'): void {
-    // A message between two nodes is seen by both; the sender reports it, and the
-    // receiver reports only messages whose sender may not be watched (it counts them).
+    // A message between two nodes is seen by both: the sender describes it, the
+    // receiver only counts it, so a page watching every node draws it once.
     this.counts[message.type] = (this.counts[message.type] ?? 0) + 1;
     if (direction === 'in' || this.sampled.length >= messagesPerFrameMax) return;
     this.sampled.push(summarize(message));
@@ -72,7 +76,7 @@ export class DashboardFeed {
 
   private broadcast(): void {
     const frame = JSON.stringify(this.frame());
-    for (const socket of this.sockets) socket.send(frame);
+    for (const socket of this.sockets) if (socket.readyState === socketOpen) socket.send(frame);
   }
 
   private frame(): object {
