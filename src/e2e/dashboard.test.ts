@@ -137,6 +137,35 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         await context.close();
       }
     });
+    it('isolates and heals a node through its fault hooks, and transfers leadership, from the UI', async () => {
+      const context = await browser.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await page.goto(cluster.dashboardUrl);
+        const leader = await waitFor(() => shownLeader(page), { timeoutMs: uiWaitMs, what: 'the dashboard to show a leader' });
+        const follower = [1, 2, 3].find((id) => id !== leader)!;
+        await waitFor(async () => (await page.getByTestId(`node-card-${follower}`).getAttribute('data-role')) === 'follower', { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as a follower` });
+
+        await page.getByRole('button', { name: `Make node ${follower} leader` }).click();
+        await waitFor(async () => (await shownLeader(page)) === follower, { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as leader after the transfer`, explain: async () => `notice: ${await textOf(page, 'notice')}` });
+        assert.equal(((await http(`${cluster.endpoints[follower - 1]}/status`)).body as { role: string }).role, 'leader');
+
+        const isolated = leader;
+        await page.getByRole('button', { name: `Isolate node ${isolated}` }).click();
+        await waitFor(async () => (await textOf(page, 'notice')) === `isolate node ${isolated}: done`, { timeoutMs: uiWaitMs, what: 'the isolation to be confirmed' });
+        const rules = (await http(`${cluster.endpoints[isolated - 1]}/admin/faults`)).body as { rules: unknown[] };
+        assert.deepEqual(rules.rules, [{ peer: '*', direction: 'both', dropFraction: 1 }]);
+        await page.screenshot({ path: `${artifacts}live-isolated.png`, fullPage: true });
+        await page.getByRole('button', { name: `Heal node ${isolated}` }).click();
+        await waitFor(async () => (await textOf(page, 'notice')) === `heal node ${isolated}: done`, { timeoutMs: uiWaitMs, what: 'the heal to be confirmed' });
+        assert.deepEqual(((await http(`${cluster.endpoints[isolated - 1]}/admin/faults`)).body as { rules: unknown[] }).rules, []);
+        assert.equal(errors.length, 0, `no console errors:\n${errors.join('\n')}`);
+      } finally {
+        await context.close();
+      }
+    });
+
     it('the supervisor endpoint refuses pages of other origins, unknown nodes, and killing or restarting twice', async () => {
       const foreign = await http(`${cluster.supervisorUrl}/nodes/1/kill`, { method: 'POST', headers: { origin: 'http://example.invalid' } });
       assert.equal(foreign.status, 403);
