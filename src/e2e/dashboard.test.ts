@@ -186,7 +186,7 @@ describe('web dashboard', { timeout: 240_000 }, () => {
     });
   });
 
-  it('simulation mode elects a leader and replicates a put, with no server behind it', async () => {
+  it('simulation mode elects a leader, replicates a put, re-elects after a crash and partitions by drag, with no server behind it', async () => {
     // The built files from a plain file server: no Keel node anywhere.
     const files = await serveStatic(webRoot, '/ui/');
     const context = await browser.browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -224,6 +224,12 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         { timeoutMs: uiWaitMs, what: 'the simulation to elect a new leader after the crash' },
       );
       await page.screenshot({ path: `${artifacts}sim-after-crash.png`, fullPage: true });
+      // Drag a node across the partition line: the simulation cuts it off.
+      const moved = leader === 1 ? 2 : 1;
+      await page.getByRole('button', { name: `node ${moved} on side A; move it to side B` }).dragTo(page.getByText('side B'));
+      await page.getByRole('button', { name: `node ${moved} on side B; move it to side A` }).waitFor({ timeout: uiWaitMs });
+      await waitFor(async () => ((await page.getByLabel('simulation events').textContent()) ?? '').includes('partition: {'), { timeoutMs: uiWaitMs, what: 'the partition to be noted in the events' });
+      await page.screenshot({ path: `${artifacts}sim-partitioned.png`, fullPage: true });
       assert.equal(errors.length, 0, `no console errors in simulation mode:\n${errors.join('\n')}`);
     } finally {
       await context.close();

@@ -33,8 +33,10 @@ export function MessageMap(props: {
   messages: readonly MapMessage[];
   onNodeClick?: (id: number) => void;
   nodeActionLabel?: (node: MapNode) => string;
+  /** Links the network drops (a partition, an isolated node), drawn dashed in red. */
+  isCut?: (a: number, b: number) => boolean;
 }) {
-  const { nodes, messages, onNodeClick, nodeActionLabel } = props;
+  const { nodes, messages, onNodeClick, nodeActionLabel, isCut } = props;
   const where = new Map(nodes.map((n, i) => [n.id, nodePosition(i, nodes.length)]));
   return (
     <svg class="message-map" viewBox={`0 0 ${size} ${size}`} role="group" aria-label="cluster map: nodes and the messages between them">
@@ -42,7 +44,7 @@ export function MessageMap(props: {
         nodes.slice(i + 1).map((b) => {
           const p = where.get(a.id)!;
           const q = where.get(b.id)!;
-          return <line key={`${a.id}-${b.id}`} x1={p.x} y1={p.y} x2={q.x} y2={q.y} class="link" />;
+          return <line key={`${a.id}-${b.id}`} x1={p.x} y1={p.y} x2={q.x} y2={q.y} class={isCut?.(a.id, b.id) ? 'link cut' : 'link'} />;
         }),
       )}
       {messages.map((m) => {

@@ -84,7 +84,7 @@ export function LiveView() {
       <div class="split">
         <section class="panel" aria-labelledby="map-title">
           <h2 id="map-title">Messages</h2>
-          <LiveMessageMap feed={feed} nodes={mapNodes} />
+          <LiveMessageMap feed={feed} nodes={mapNodes} isolated={isolated} />
           <p class="legend-line">
             <i class="msg-append" /> append <i class="msg-heartbeat" /> heartbeat <i class="msg-vote" /> vote <i class="msg-response" /> response (sampled when busy)
           </p>
@@ -162,12 +162,12 @@ function ClusterControls(props: { feed: ClusterFeed; report: (what: string, answ
 }
 
 /** The map re-draws every animation frame on its own, so the rest of the page does not. */
-function LiveMessageMap(props: { feed: ClusterFeed; nodes: readonly MapNode[] }) {
+function LiveMessageMap(props: { feed: ClusterFeed; nodes: readonly MapNode[]; isolated: ReadonlySet<number> }) {
   const now = useAnimationFrame();
   const messages = props.feed.flying
     .map((m) => ({ key: m.key, type: m.type, from: m.from, to: m.to, progress: (now - m.bornAt) / messageFlightMs }))
     .filter((m) => m.progress >= 0 && m.progress <= 1);
-  return <MessageMap nodes={props.nodes} messages={messages} />;
+  return <MessageMap nodes={props.nodes} messages={messages} isCut={(a, b) => props.isolated.has(a) || props.isolated.has(b)} />;
 }
 
 function nodeUrl(feed: ClusterFeed, id: number): string {

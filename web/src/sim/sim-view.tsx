@@ -94,6 +94,7 @@ export function SimView() {
             messages={messages}
             onNodeClick={(id) => (sim.view(id).up ? sim.crash(id) : sim.restart(id))}
             nodeActionLabel={(n) => (n.role === 'down' ? `restart node ${n.id}` : `crash node ${n.id} (${n.role})`)}
+            isCut={(a, b) => sim.view(a).side !== sim.view(b).side}
           />
           <p class="hint">Click a node (or focus it and press Enter) to crash or restart it. The ring is its election timeout running out.</p>
           <Partition sim={sim} />
