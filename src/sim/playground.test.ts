@@ -32,6 +32,18 @@ describe('playground (the dashboard simulation mode)', () => {
     });
   }
 
+  it('shows each follower its election timer, drawn from [electionTicks, 2 * electionTicks) (§5.2), and a crashed node none', () => {
+    const p = new Playground({ nodes: 3, seed: 5 });
+    runUntil(p, () => p.leader() !== 0, 10_000);
+    for (const id of p.ids.filter((id) => id !== p.leader())) {
+      const timer = p.view(id).timer!;
+      assert.ok(timer.timeoutTicks >= p.electionTicks && timer.timeoutTicks < 2 * p.electionTicks, `timeout ${timer.timeoutTicks}`);
+      assert.ok(timer.elapsedTicks < timer.timeoutTicks, `elapsed ${timer.elapsedTicks} of ${timer.timeoutTicks}: a follower hearing its leader does not time out`);
+    }
+    p.crash(p.leader());
+    assert.equal(p.view(p.ids.find((id) => p.view(id).role === 'down')!).timer, undefined);
+  });
+
   it('a crashed leader is replaced, and the restarted node catches up from its disk and the new leader', () => {
     const p = new Playground({ nodes: 3, seed: 11 });
     runUntil(p, () => p.leader() !== 0, 10_000);
