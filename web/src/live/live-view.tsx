@@ -128,13 +128,14 @@ function ClusterControls(props: { feed: ClusterFeed; report: (what: string, answ
     <section class="panel" aria-labelledby="admin-title">
       <h2 id="admin-title">Cluster</h2>
       <div class="row">
-        {features['snapshot'] || !features['snapshotDownload'] ? (
+        {(features['snapshot'] || !features['snapshotDownload']) && (
           <button type="button" disabled={!features['snapshot']} onClick={() => void report('snapshot', callAny(feed.liveUrls(), '/admin/snapshot', json('POST', {})))}>
             Take a snapshot
           </button>
-        ) : (
+        )}
+        {features['snapshotDownload'] && (
           <a class="button" href={`${firstUrl}/admin/snapshot`} download>
-            Take a snapshot (download)
+            Download a snapshot
           </a>
         )}
       </div>
