@@ -33,7 +33,7 @@ function* walk(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) yield* walk(path);
-    else if (name.endsWith('.ts')) yield path;
+    else if (name.endsWith('.ts') || name.endsWith('.tsx')) yield path;
   }
 }
 
@@ -65,6 +65,24 @@ for (const file of walk(src)) {
   if (folder === 'raft' || folder === 'lib' || folder === 'check' || folder === 'sim') {
     const line = text.split('\n').findIndex((l) => impurePattern.test(l) && !l.trim().startsWith('//') && !l.trim().startsWith('*'));
     if (line >= 0) problems.push(`${rel}:${line + 1}: ${folder}/ must stay pure (no clocks, timers, Math.random or process)`);
+  }
+}
+
+// The dashboard (web/) runs in a browser: of ours it bundles only the pure folders
+// (the consensus core and the simulator built on it), and no node: modules.
+const webSrc = join(root, 'web', 'src');
+const webMayBundle = ['raft', 'lib', 'sim', 'check'];
+for (const file of walk(webSrc)) {
+  const rel = relative(root, file);
+  const text = readFileSync(file, 'utf8');
+  for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
+    const spec = match[1];
+    if (spec.startsWith('node:')) problems.push(`${rel}: imports ${spec}; web/ runs in a browser`);
+    if (!spec.startsWith('.')) continue;
+    const target = relative(root, resolve(dirname(file), spec)).split(sep);
+    if (target[0] === 'src' && !webMayBundle.includes(target[1])) {
+      problems.push(`${rel}: imports ${spec}; web/ may bundle only src/${webMayBundle.join(', src/')}`);
+    }
   }
 }
 

@@ -16,6 +16,8 @@ import { registerHistoryRoutes } from './history-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { memberOrigins, registerMemberCors } from './cors.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { etcdServices } from './grpc/grpc-server.js';
 
@@ -47,11 +49,14 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const metrics = createMetrics(options.node);
+  registerMemberCors(app, memberOrigins(options.node.config.members));
+  // One WebSocket plugin for the watch and dashboard streams (registered before both).
+  void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
+  const dashboard = registerDashboardRoutes(app, options.node);
   app.addHook('onResponse', async (request, reply) => {
-    metrics.requestSeconds.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
@@ -64,7 +69,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerLeaseRoutes(app, options.node);
-  void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerHistoryRoutes(app, options.node);
   registerRecordRoutes(app, options.node);

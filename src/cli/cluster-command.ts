@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Supervisor } from './supervisor.js';
 
 interface UpFlags {
   nodes: string;
@@ -66,19 +67,32 @@ async function up(flags: UpFlags): Promise<void> {
   for (const id of ids) for (const port of [clientPort(id), peerPort(id), grpcPort(id)]) await assertPortFree(port);
   const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}:${grpcPort(id)}`).join(',');
   mkdirSync(dataDir, { recursive: true });
-  const children = ids.map((id) => {
-    const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--log-level', flags.logLevel];
-    if (flags.enableFaultInjection) args.push('--enable-fault-injection');
-    const logFd = openSync(join(dataDir, `node${id}.log`), 'a');
-    return spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
-  });
   const endpoints = ids.map((id) => `http://${host}:${clientPort(id)}`);
-  const pids = children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
-  writeFileSync(clusterFile, JSON.stringify({ pids, endpoints } satisfies ClusterFile, null, 2));
+  let supervisorUrl: string | undefined;
+  const supervisor = new Supervisor({
+    ids,
+    spawnNode: (id) => {
+      const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--log-level', flags.logLevel];
+      if (flags.enableFaultInjection) args.push('--enable-fault-injection');
+      if (supervisorUrl) args.push('--supervisor-url', supervisorUrl);
+      const logFd = openSync(join(dataDir, `node${id}.log`), 'a');
+      return spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
+    },
+    allowedOrigins: new Set(endpoints),
+    onExit: (id, how, expected) => {
+      if (!expected) console.error(`node ${id} exited (${how}); see ${join(flags.dataDir, `node${id}.log`)}`);
+    },
+    onChange: () => writeFileSync(clusterFile, JSON.stringify({ pids: supervisor.pids(), endpoints } satisfies ClusterFile, null, 2)),
+  });
+  // A detached cluster outlives this process, so nothing is left to supervise it.
+  if (!flags.detach) supervisorUrl = await supervisor.listen();
+  supervisor.startAll();
+  const children = supervisor.processes();
   let leader: number;
   try {
     leader = await waitForLeader(endpoints, children);
   } catch (error) {
+    await supervisor.close();
     await stopChildren(children);
     rmSync(clusterFile, { force: true });
     throw error;
@@ -87,6 +101,7 @@ async function up(flags: UpFlags): Promise<void> {
   for (const id of ids) {
     console.log(`  node ${id}  ${endpoints[id - 1]}  etcd gRPC ${host}:${grpcPort(id)}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
   }
+  console.log(`\nDashboard: ${endpoints[0]}/ui/  (served by every node)`);
   const grpcEndpoints = ids.map((id) => `${host}:${grpcPort(id)}`).join(',');
   console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
   console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);
@@ -95,22 +110,20 @@ async function up(flags: UpFlags): Promise<void> {
     console.log(`\nRunning in the background: stop it with  npx keel cluster down --data-dir ${flags.dataDir}`);
     return;
   }
-  console.log('\nCtrl-C stops the cluster.');
+  console.log(`\nCtrl-C stops the cluster. Supervisor (kill and restart nodes from the dashboard): ${supervisorUrl}`);
   await new Promise<void>((done) => {
     const stop = (): void => {
-      void stopChildren(children).then(() => {
-        rmSync(clusterFile, { force: true });
-        console.log('cluster stopped');
-        done();
-      });
+      void supervisor
+        .close()
+        .then(() => stopChildren(supervisor.processes()))
+        .then(() => {
+          rmSync(clusterFile, { force: true });
+          console.log('cluster stopped');
+          done();
+        });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    for (const [i, child] of children.entries()) {
-      child.on('exit', (code, signal) => {
-        if (code !== 0 || signal) console.error(`node ${i + 1} exited (${signal ?? `code ${code}`}); see ${join(flags.dataDir, `node${i + 1}.log`)}`);
-      });
-    }
   });
 }
 

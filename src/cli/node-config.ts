@@ -36,6 +36,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_JOIN: 'join',
   KEEL_LOG_LEVEL: 'logLevel',
+  KEEL_SUPERVISOR_URL: 'supervisorUrl',
 };
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
@@ -115,6 +116,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     members,
     dataDir: merged.dataDir,
     ...(merged.listenHost ? { listenHost: String(merged.listenHost) } : {}),
+    ...(merged.supervisorUrl ? { supervisorUrl: checkSupervisorUrl(merged.supervisorUrl) } : {}),
     tickMs: integer('tickMs', 1),
     electionTicks,
     heartbeatTicks,
@@ -135,4 +137,17 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     join: merged.join === true || merged.join === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };
+}
+
+/** The supervisor listens on loopback only (cluster-command.ts); anything else is a mistake. */
+function checkSupervisorUrl(value: unknown): string {
+  const text = String(value);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`supervisorUrl must be a URL like http://127.0.0.1:7300, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') throw new Error(`supervisorUrl must be http://127.0.0.1:PORT, got ${JSON.stringify(text)}`);
+  return url.origin;
 }

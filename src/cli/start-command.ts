@@ -26,6 +26,7 @@ interface StartFlags {
   quotaBackendBytes?: string;
   enableFaultInjection?: boolean;
   join?: boolean;
+  supervisorUrl?: string;
   logLevel?: string;
 }
 
@@ -46,6 +47,7 @@ export function registerStart(program: Command): void {
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
+    .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
@@ -74,6 +76,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('join', flags.join);
+  set('supervisorUrl', flags.supervisorUrl);
   set('logLevel', flags.logLevel);
   return out;
 }

@@ -380,6 +380,13 @@ export class RaftNode {
     return this.log.slice(Math.max(low, this.log.firstIndex()), this.log.lastIndex() + 1);
   }
 
+  /** How far this node is into its election timeout (§5.2), for viewers that draw the
+   * countdown. A leader's `timeoutTicks` is its check-quorum period instead. */
+  electionTimer(): { readonly elapsedTicks: number; readonly timeoutTicks: number } {
+    const timeoutTicks = this.role === 'leader' ? this.cfg.electionTicks : this.randomizedElectionTicks;
+    return { elapsedTicks: this.electionElapsed, timeoutTicks };
+  }
+
   /** The snapshot this node holds, if any. */
   currentSnapshot(): Snapshot | undefined {
     return this.snapshot;

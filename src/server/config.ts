@@ -61,6 +61,9 @@ export interface NodeConfig {
   readonly quotaBackendBytes: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
+  /** The control endpoint of the `keel cluster up` process supervising this node, if
+   * any; the dashboard uses it to kill and restart nodes. */
+  readonly supervisorUrl?: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 

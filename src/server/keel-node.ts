@@ -88,6 +88,16 @@ const monotonicMs = (): number => performance.now();
 /** How long a removed node lingers before it stops, in ticks. */
 const removedLingerTicks = 10;
 
+/** A message this node sent (`out`) or received (`in`), for observers such as the dashboard. */
+export type MessageListener = (message: Message, direction: 'in' | 'out') => void;
+
+/** One entry of the log's tail, without its data: what a viewer draws. */
+export interface LogTailEntry {
+  readonly index: LogIndex;
+  readonly term: number;
+  readonly kind: Entry['kind'];
+}
+
 export class KeelNode implements MembershipHost {
   readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
   private readonly writes = new PendingWrites<CommandResult>();
@@ -128,6 +138,7 @@ export class KeelNode implements MembershipHost {
   private raisingNoSpace = false;
   /** The stored member list as last read (see memberList()). */
   private membersSeen: { readonly stored: MemberList | undefined } = { stored: undefined };
+  private readonly messageListeners = new Set<MessageListener>();
 
   private constructor(
     readonly config: NodeConfig,
@@ -511,6 +522,27 @@ export class KeelNode implements MembershipHost {
     };
   }
 
+  /** The last `count` entries of the log (fewer after a compaction), oldest first. */
+  logTail(count: number): LogTailEntry[] {
+    const { firstIndex, lastIndex } = this.raft.status();
+    return this.raft.entriesFrom(Math.max(firstIndex, lastIndex - count + 1)).map((e) => ({ index: e.index, term: e.term, kind: e.kind }));
+  }
+
+  /** Calls `listener` for every Raft message sent or received until the returned function is called. */
+  observeMessages(listener: MessageListener): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  private notify(message: Message, direction: 'in' | 'out'): void {
+    for (const listener of this.messageListeners) listener(message, direction);
+  }
+
+  private send(message: Message): void {
+    this.transport.send(message);
+    this.notify(message, 'out');
+  }
+
   get faults(): FaultHooks | undefined {
     return this.transport.faults;
   }
@@ -551,6 +583,7 @@ export class KeelNode implements MembershipHost {
 
   private receive(message: Message): void {
     if (this.stopping) return;
+    this.notify(message, 'in');
     this.raft.step(message);
     this.schedule();
   }
@@ -605,7 +638,7 @@ export class KeelNode implements MembershipHost {
       // own copy counts toward commitment only once durable (RaftNode.advance). These
       // messages promise nothing about the sender's disk, so they leave at once.
       const early = ready.messages.filter(promisesNothingDurable);
-      for (const message of early) this.transport.send(message);
+      for (const message of early) this.send(message);
       // 1. Durable first: a vote or acknowledgement must not leave before its state.
       const persistStart = performance.now();
       await this.storage.saveReady(ready);
@@ -613,7 +646,7 @@ export class KeelNode implements MembershipHost {
       this.counters.persistMs += applyStart - persistStart;
       this.counters.entriesPersisted += ready.entries.length;
       // 2. Then send.
-      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.transport.send(message);
+      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
       this.counters.messagesSent += ready.messages.length;
       // 3. Then apply.
       this.apply(ready);

@@ -1,0 +1,30 @@
+/**
+ * Cross-origin requests from the cluster's own dashboard. The dashboard page is served
+ * by one node but talks to every member (it follows the cluster when its node dies),
+ * so a node answers browsers whose page came from a member's client URL, and only
+ * those: a page from anywhere else gets no CORS headers and the browser refuses it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { MemberAddress } from '../server/config.js';
+
+const allowedMethods = 'GET, PUT, POST, DELETE';
+const preflightMaxAgeSeconds = 600;
+
+export function memberOrigins(members: readonly MemberAddress[]): Set<string> {
+  return new Set(members.map((m) => `http://${m.host}:${m.clientPort}`));
+}
+
+export function registerMemberCors(app: FastifyInstance, origins: ReadonlySet<string>): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || !origins.has(origin)) return;
+    reply.header('access-control-allow-origin', origin);
+    reply.header('vary', 'origin');
+    if (request.method === 'OPTIONS') {
+      reply.header('access-control-allow-methods', allowedMethods);
+      reply.header('access-control-allow-headers', 'content-type, x-keel-client-id, x-keel-seq');
+      reply.header('access-control-max-age', String(preflightMaxAgeSeconds));
+      return reply.code(204).send();
+    }
+  });
+}
