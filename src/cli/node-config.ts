@@ -27,6 +27,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_REQUEST_BYTES_MAX: 'requestBytesMax',
   KEEL_PENDING_WRITES_MAX: 'pendingWritesMax',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
+  KEEL_FAULT_POWER_LOSS: 'faultPowerLoss',
   KEEL_LOG_LEVEL: 'logLevel',
 };
 
@@ -112,6 +113,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     requestBytesMax: integer('requestBytesMax', 1),
     pendingWritesMax: integer('pendingWritesMax', 1),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
+    faultPowerLoss: merged.faultPowerLoss === true || merged.faultPowerLoss === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };
 }

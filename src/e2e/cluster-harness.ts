@@ -34,7 +34,21 @@ export interface ClusterOptions {
   readonly snapshotEveryEntries?: number;
   /** Further settings as KEEL_* variables (e.g. KEEL_VALUE_BYTES_MAX). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Where each node runs (default: 127.0.0.1, in this network namespace). */
+  readonly placement?: NodePlacement;
 }
+
+/**
+ * Where node `id` lives: the address it binds to, and the command prefix that runs
+ * a program there (`ip netns exec NS` for a network namespace; [] for here). The
+ * prefix must exec the program in place, so the child's pid is the node's.
+ */
+export interface NodePlacement {
+  host(id: number): string;
+  launcher(id: number): readonly string[];
+}
+
+const loopbackPlacement: NodePlacement = { host: () => host, launcher: () => [] };
 
 /** What GET /status answers. */
 export interface NodeStatus {
@@ -100,6 +114,7 @@ export class ClusterNode {
     readonly clientPort: number,
     readonly peerPort: number,
     readonly dataDir: string,
+    readonly host: string,
   ) {
     this.url = `http://${host}:${clientPort}`;
   }
@@ -132,23 +147,25 @@ export class Cluster {
     private readonly args: readonly string[],
     private readonly env: NodeJS.ProcessEnv,
     readonly requestTimeoutMs: number,
+    private readonly placement: NodePlacement,
   ) {}
 
   /** Starts every node and waits for a leader that all of them follow. */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
+    const placement = options.placement ?? loopbackPlacement;
     const ports = await freePorts(2 * size);
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir));
+        nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir, placement.host(i + 1)));
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
       throw error;
     }
-    const members = nodes.map((n) => `${n.id}=${host}:${n.peerPort}:${n.clientPort}`).join(',');
+    const members = nodes.map((n) => `${n.id}=${n.host}:${n.peerPort}:${n.clientPort}`).join(',');
     const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
     const args = [
       '--members', members,
@@ -163,7 +180,7 @@ export class Cluster {
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement);
     try {
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
       await cluster.waitForLeader();
@@ -200,8 +217,11 @@ export class Cluster {
   // Processes
   // ---------------------------------------------------------------------------
 
-  /** Starts node `id` (again: same ports, same data) and waits until it answers HTTP. */
-  async startNode(id: number): Promise<void> {
+  /**
+   * Starts node `id` (again: same ports, same data) and waits until it answers HTTP.
+   * `extraEnv` is for this start only (e.g. LD_PRELOAD of a fake clock).
+   */
+  async startNode(id: number, extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
     const node = this.node(id);
     if (node.running) throw new Error(`node ${id} is already running`);
     node.logOffset = fileSize(node.logPath);
@@ -210,10 +230,8 @@ export class Cluster {
     const logFd = openSync(node.logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args], {
-        stdio: ['ignore', logFd, logFd],
-        env: this.env,
-      });
+      const [command, ...argv] = [...this.placement.launcher(id), process.execPath, mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args] as [string, ...string[]];
+      child = spawn(command, argv, { stdio: ['ignore', logFd, logFd], env: { ...this.env, ...extraEnv } });
     } finally {
       closeSync(logFd);
     }

@@ -37,6 +37,9 @@ export interface NodeConfig {
   readonly pendingWritesMax: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
+  /** With fault injection: WAL and snapshot writes reach the disk only at fsync, so a
+   * kill -9 loses what a power cut would (storage/faulty-disk.ts). For durability tests. */
+  readonly faultPowerLoss: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -52,6 +55,7 @@ export const nodeConfigDefaults = {
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,
   enableFaultInjection: false,
+  faultPowerLoss: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;
 

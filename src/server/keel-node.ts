@@ -22,6 +22,7 @@ import { defaultRaftConfig } from '../raft/types.js';
 import type { Entry, LogIndex, Message, Outcome, Ready } from '../raft/types.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
+import { FaultyDisk } from '../storage/faulty-disk.js';
 import { MvccStore } from '../kv/mvcc-store.js';
 import type { ApplyItem } from '../kv/mvcc-store.js';
 import { decodeCommand } from '../kv/command.js';
@@ -83,6 +84,8 @@ export class KeelNode {
     private readonly store: MvccStore,
     private readonly transport: Transport,
     private readonly onFatal: (error: unknown) => void,
+    /** Disk fault hooks, on a node started with fault injection. */
+    readonly disk?: FaultyDisk,
   ) {
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
@@ -94,8 +97,12 @@ export class KeelNode {
   static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void): Promise<KeelNode> {
     const self = selfAddress(config);
     await mkdir(config.dataDir, { recursive: true });
+    if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
+    // Disk faults exist only on a node started with fault injection (as the network's do).
+    const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
+    if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
     const { storage, persisted } = await RaftStorage.open({
-      fs: new NodeFileSystem(),
+      fs: disk ?? new NodeFileSystem(),
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
@@ -127,7 +134,7 @@ export class KeelNode {
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, onFatal);
+    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, disk);
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
     node.schedule();
     return node;
