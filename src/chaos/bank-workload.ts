@@ -8,7 +8,7 @@
  */
 import { describe, http } from '../e2e/http.js';
 import { pause, waitFor } from '../e2e/wait-for.js';
-import { batchGets, readAttempt, writeAttempt } from './rest-ops.js';
+import { batchGets, guardFailed, readAttempt, writeAttempt } from './rest-ops.js';
 import type { Attempt, BatchKv } from './rest-ops.js';
 import { clientPauseMs } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';
@@ -74,16 +74,18 @@ export class BankWorkload implements Workload {
     const { random, recorder } = this.context;
     while (!this.stopped) {
       const url = this.context.pickUrl();
+      const readAt = recorder.now();
       const read = await this.readAll(url);
-      recorder.count(read.kind);
+      recorder.count(read.kind, { write: false, invokedAt: readAt });
       this.counts[read.kind]++;
       if (read.kind === 'ok') {
         this.readsChecked++;
         const problem = balanceProblem(read.value);
         if (problem) this.violations.push(`a read through ${url}: ${problem}`);
         else if (random.chance(0.7)) {
+          const transferAt = recorder.now();
           const transfer = await this.transfer(url, read.value as BatchKv[]);
-          recorder.count(transfer.kind);
+          recorder.count(transfer.kind === 'fail' && transfer.why === guardFailed ? 'ok' : transfer.kind, { write: transfer.kind === 'ok', invokedAt: transferAt });
           this.counts[transfer.kind]++;
         }
       }
@@ -115,7 +117,7 @@ export class BankWorkload implements Workload {
       ],
     };
     return writeAttempt(`${url}/batch`, { method: 'POST', body, timeoutMs: this.context.attemptTimeoutMs }, (answer) =>
-      (answer.body as { succeeded: boolean }).succeeded ? { kind: 'ok', value: true } : { kind: 'fail', why: 'balances changed meanwhile' },
+      (answer.body as { succeeded: boolean }).succeeded ? { kind: 'ok', value: true } : { kind: 'fail', why: guardFailed },
     );
   }
 }

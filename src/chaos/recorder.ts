@@ -18,6 +18,8 @@ export class Recorder {
   readonly counts: OutcomeCounts = { ok: 0, fail: 0, info: 0 };
   /** Completions per second since the start (index: whole seconds). */
   readonly perSecond: OutcomeCounts[] = [];
+  /** Acknowledged writes of every workload, in completion order. */
+  readonly okWrites: { invokedAt: number; completedAt: number }[] = [];
   private readonly startMs = performance.now();
 
   /** Milliseconds since the run began. */
@@ -25,19 +27,29 @@ export class Recorder {
     return performance.now() - this.startMs;
   }
 
-  invoke(process: number, f: OperationName, key: string, value: unknown): void {
-    this.events.push({ process, type: 'invoke', f, key, value, time: this.now() });
+  /** Records an invoke; returns its time. */
+  invoke(process: number, f: OperationName, key: string, value: unknown): number {
+    const time = this.now();
+    this.events.push({ process, type: 'invoke', f, key, value, time });
+    return time;
   }
 
-  complete(process: number, type: Completion, f: OperationName, key: string, value: unknown): void {
+  /** `answered`: a fail the cluster decided (a cas whose guard did not hold) — it was
+   * available, and counts as served. */
+  complete(process: number, type: Completion, f: OperationName, key: string, value: unknown, invokedAt: number, answered = false): void {
     const time = this.now();
     this.events.push({ process, type, f, key, value, time });
-    this.count(type, time);
+    this.count(answered ? 'ok' : type, { write: f !== 'read' && type === 'ok', invokedAt });
   }
 
-  /** An operation outside the register history (set adds, bank transfers) still counts
-   * towards availability. */
-  count(type: Completion, time = this.now()): void {
+  /**
+   * Counts a completed operation towards availability (operations outside the
+   * register history, set adds and bank transfers, come here directly). An
+   * acknowledged write also marks when the cluster was taking writes again.
+   */
+  count(type: Completion, how: { write: boolean; invokedAt: number }): void {
+    const time = this.now();
+    if (type === 'ok' && how.write) this.okWrites.push({ invokedAt: how.invokedAt, completedAt: time });
     this.counts[type]++;
     const second = Math.floor(time / 1_000);
     while (this.perSecond.length <= second) this.perSecond.push({ ok: 0, fail: 0, info: 0 });

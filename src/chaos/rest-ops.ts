@@ -10,6 +10,9 @@ import type { HttpAnswer, HttpOptions } from '../e2e/http.js';
 
 export type Attempt<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'fail' | 'info'; readonly why: string };
 
+/** The reason of a fail the cluster decided on its own (a guard that did not hold). */
+export const guardFailed = 'the guard did not hold';
+
 /** A write: 200 is ok; an error the server marks not-applied is a fail; anything else unknown. */
 export async function writeAttempt<T>(url: string, options: HttpOptions, onOk: (answer: HttpAnswer) => Attempt<T>): Promise<Attempt<T>> {
   let answer: HttpAnswer;

@@ -60,9 +60,10 @@ export class SetWorkload implements Workload {
     while (!this.stopped) {
       const element = String(this.nextElement++);
       this.outcomes.set(element, 'info');
+      const invokedAt = recorder.now();
       const attempt = await writeAttempt(`${pickUrl()}/kv/${prefix}${element}`, { method: 'PUT', body: element, timeoutMs: attemptTimeoutMs }, () => ({ kind: 'ok', value: true }));
       this.outcomes.set(element, attempt.kind);
-      recorder.count(attempt.kind);
+      recorder.count(attempt.kind, { write: attempt.kind === 'ok', invokedAt });
       await pause(clientPauseMs);
     }
   }

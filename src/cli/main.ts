@@ -11,6 +11,7 @@ import { registerRepair } from './repair-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerShell } from './shell-command.js';
 import { registerBench } from './bench-command.js';
+import { registerChaos } from './chaos-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -23,6 +24,7 @@ registerSim(program);
 registerClientCommands(program);
 registerShell(program);
 registerBench(program);
+registerChaos(program);
 
 try {
   await program.parseAsync(process.argv);
