@@ -6,10 +6,10 @@
  * opening total and no negative balance: a transfer that half-applied, applied twice
  * or was applied on stale balances shows up as a wrong total.
  */
-import { describe, http } from '../e2e/http.js';
 import { pause, waitFor } from '../e2e/wait-for.js';
-import { batchGets, guardFailed, readAttempt, writeAttempt } from './rest-ops.js';
-import type { Attempt, BatchKv } from './rest-ops.js';
+import { guardFailed } from './attempt.js';
+import type { Attempt } from './attempt.js';
+import type { StoredValue } from './chaos-client.js';
 import { clientPauseMs } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';
 
@@ -31,12 +31,12 @@ export class BankWorkload implements Workload {
   ) {}
 
   async prepare(): Promise<void> {
-    const url = this.context.pickUrl();
+    const { client, pickNode } = this.context;
+    // One transaction, retried until acknowledged: setting the opening balances twice is harmless before any transfer.
     await waitFor(
       async () => {
-        const answer = await http(`${url}/batch`, { method: 'POST', body: { ops: accounts.map((key) => ({ op: 'set', key, value: String(openingBalance) })) } });
-        if (answer.status !== 200) throw new Error(`opening balances: ${describe(answer)}`);
-        return true;
+        const opened = await client.guardedSet(pickNode(), [], accounts.map((key) => ({ key, value: String(openingBalance) })));
+        return opened.kind === 'ok';
       },
       { timeoutMs: 20_000, what: 'the bank accounts to be opened' },
     );
@@ -51,9 +51,9 @@ export class BankWorkload implements Workload {
     await this.running;
   }
 
-  async check(readUrl: string): Promise<WorkloadResult> {
+  async check(readNode: number): Promise<WorkloadResult> {
     const final = await waitFor(async () => {
-      const attempt = await this.readAll(readUrl);
+      const attempt = await this.context.client.readAll(readNode, accounts);
       return attempt.kind === 'ok' ? attempt.value : undefined;
     }, { timeoutMs: 30_000, what: 'a final read of the bank accounts' });
     const finalProblem = balanceProblem(final);
@@ -73,18 +73,18 @@ export class BankWorkload implements Workload {
   private async client(): Promise<void> {
     const { random, recorder } = this.context;
     while (!this.stopped) {
-      const url = this.context.pickUrl();
+      const node = this.context.pickNode();
       const readAt = recorder.now();
-      const read = await this.readAll(url);
+      const read = await this.context.client.readAll(node, accounts);
       recorder.count(read.kind, { write: false, invokedAt: readAt });
       this.counts[read.kind]++;
       if (read.kind === 'ok') {
         this.readsChecked++;
         const problem = balanceProblem(read.value);
-        if (problem) this.violations.push(`a read through ${url}: ${problem}`);
+        if (problem) this.violations.push(`a read through node ${node}: ${problem}`);
         else if (random.chance(0.7)) {
           const transferAt = recorder.now();
-          const transfer = await this.transfer(url, read.value as BatchKv[]);
+          const transfer = await this.transfer(node, read.value as StoredValue[]);
           recorder.count(transfer.kind === 'fail' && transfer.why === guardFailed ? 'ok' : transfer.kind, { write: transfer.kind === 'ok', invokedAt: transferAt });
           this.counts[transfer.kind]++;
         }
@@ -93,39 +93,23 @@ export class BankWorkload implements Workload {
     }
   }
 
-  private readAll(url: string): Promise<Attempt<(BatchKv | null)[]>> {
-    return readAttempt(`${url}/batch`, { method: 'POST', body: { ops: accounts.map((key) => ({ op: 'get', key })) }, timeoutMs: this.context.attemptTimeoutMs }, (answer) =>
-      answer.status === 200 ? { kind: 'ok', value: batchGets(answer) } : { kind: 'fail', why: String(answer.status) },
-    );
-  }
-
-  private transfer(url: string, balances: readonly BatchKv[]): Promise<Attempt<boolean>> {
+  private transfer(node: number, balances: readonly StoredValue[]): Promise<Attempt<true>> {
     const { random } = this.context;
-    const from = random.int(accounts.length);
-    const to = (from + 1 + random.int(accounts.length - 1)) % accounts.length;
-    const fromKv = balances[from] as BatchKv;
-    const toKv = balances[to] as BatchKv;
-    const amount = Math.min(Number(fromKv.value), 1 + random.int(20));
-    const body = {
-      if: [
-        { key: fromKv.key, modRevision: fromKv.modRevision },
-        { key: toKv.key, modRevision: toKv.modRevision },
-      ],
-      ops: [
-        { op: 'set', key: fromKv.key, value: String(Number(fromKv.value) - amount) },
-        { op: 'set', key: toKv.key, value: String(Number(toKv.value) + amount) },
-      ],
-    };
-    return writeAttempt(`${url}/batch`, { method: 'POST', body, timeoutMs: this.context.attemptTimeoutMs }, (answer) =>
-      (answer.body as { succeeded: boolean }).succeeded ? { kind: 'ok', value: true } : { kind: 'fail', why: guardFailed },
-    );
+    const from = balances[random.int(accounts.length)] as StoredValue;
+    const others = balances.filter((kv) => kv !== from);
+    const to = others[random.int(others.length)] as StoredValue;
+    const amount = Math.min(Number(from.value), 1 + random.int(20));
+    return this.context.client.guardedSet(node, [from, to], [
+      { key: from.key, value: String(Number(from.value) - amount) },
+      { key: to.key, value: String(Number(to.value) + amount) },
+    ]);
   }
 }
 
 /** What is wrong with one read of every account, or undefined. */
-function balanceProblem(kvs: readonly (BatchKv | null)[]): string | undefined {
+function balanceProblem(kvs: readonly (StoredValue | null)[]): string | undefined {
   if (kvs.some((kv) => kv === null)) return `an account is missing (${kvs.map((kv) => kv?.value ?? 'absent').join(', ')})`;
-  const values = kvs.map((kv) => Number((kv as BatchKv).value));
+  const values = kvs.map((kv) => Number((kv as StoredValue).value));
   const sum = values.reduce((a, b) => a + b, 0);
   if (sum !== total) return `total ${sum}, expected ${total} (balances ${values.join(', ')})`;
   if (values.some((v) => v < 0)) return `a negative balance (${values.join(', ')})`;

@@ -26,10 +26,6 @@ export interface ChaosCommandInput {
 }
 
 export async function runChaosCommand(input: ChaosCommandInput): Promise<number> {
-  if (input.client === 'grpc') {
-    console.error('keel chaos: --client grpc needs the etcd gRPC client, which Keel does not have yet; use --client rest');
-    return 2;
-  }
   const mixed = input.nemesis === 'mixed' || input.nemesis.startsWith('mixed:');
   const nemeses = nemesesNamed(mixed ? input.nemesis.slice('mixed:'.length) || 'all' : input.nemesis);
   const workloads = parseWorkloads(input.workload);
@@ -37,7 +33,7 @@ export async function runChaosCommand(input: ChaosCommandInput): Promise<number>
   const dir = await runDirectory(input.results, seed);
   console.log(`keel chaos: seed ${seed}, results in ${dir}`);
   const outcome = await runChaos(
-    { nodes: input.nodes, timeSeconds: input.time, nemeses, mixed, workloads, seed, network: input.network, faultSeconds: input.faultSeconds, quietSeconds: input.quietSeconds, log: (line) => console.log(`  ${line}`) },
+    { nodes: input.nodes, timeSeconds: input.time, nemeses, mixed, workloads, client: input.client, seed, network: input.network, faultSeconds: input.faultSeconds, quietSeconds: input.quietSeconds, log: (line) => console.log(`  ${line}`) },
     (cluster, result) => keepArtifacts(dir, cluster, result),
   );
   const report = await writeResults(dir, outcome);

@@ -1,6 +1,6 @@
 /**
  * The CI matrix of the chaos harness: every nemesis alone, for `secondsPerNemesis`
- * of load each on a fresh 3-node cluster (network namespaces and iptables when run
+ * of load each (two 5-second fault intervals) on a fresh 3-node cluster (network namespaces and iptables when run
  * as root, as CI is; loopback and fault hooks otherwise), with the register, set and
  * bank workloads at once. Each run must end with zero linearizability violations,
  * zero lost acknowledged writes, nothing unexpected, no crashed node, and the
@@ -17,8 +17,8 @@ import { allNemeses } from './nemeses.js';
 import { keepArtifacts, runDirectory, writeResults } from './results.js';
 import { summaryLines } from './summary-text.js';
 
-/** 10 nemeses × (25 s + about 8 s of start, heal and check) ≈ 5.5 minutes. */
-const secondsPerNemesis = 25;
+/** 10 nemeses × (20 s + about 7 s of start, heal and check) ≈ 4.5 minutes; two fault intervals each. */
+const secondsPerNemesis = 20;
 
 for (const [i, nemesis] of allNemeses.entries()) {
   test(`chaos: ${nemesis.name} for ${secondsPerNemesis} s — no violation, no lost acknowledged write, recovered`, { timeout: 120_000 }, async (t) => {
@@ -28,7 +28,7 @@ for (const [i, nemesis] of allNemeses.entries()) {
     let passed = false;
     try {
       const outcome = await runChaos(
-        { nodes: 3, timeSeconds: secondsPerNemesis, nemeses: [nemesis], mixed: false, workloads: ['register', 'set', 'bank'], seed, network: 'auto', faultSeconds: 6, quietSeconds: 4, log: () => {} },
+        { nodes: 3, timeSeconds: secondsPerNemesis, nemeses: [nemesis], mixed: false, workloads: ['register', 'set', 'bank'], client: 'rest', seed, network: 'auto', faultSeconds: 5, quietSeconds: 3, log: () => {} },
         (cluster, result) => keepArtifacts(dir, cluster, result),
       );
       await writeResults(dir, outcome);

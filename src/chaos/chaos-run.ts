@@ -18,7 +18,9 @@ import { LoopbackNetwork } from './loopback-network.js';
 import { availability, recoveries } from './metrics.js';
 import type { Availability, FaultInterval, Recovery } from './metrics.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
+import { GrpcChaosClient } from './grpc-client.js';
 import { Recorder } from './recorder.js';
+import { RestChaosClient } from './rest-client.js';
 import { RegisterWorkload } from './register-workload.js';
 import { planFaults } from './schedule.js';
 import { SetWorkload } from './set-workload.js';
@@ -31,6 +33,8 @@ export interface ChaosOptions {
   /** Draw each fault interval's nemesis at random instead of in turn. */
   readonly mixed: boolean;
   readonly workloads: readonly WorkloadName[];
+  /** The API the workloads use: Keel's REST API or the etcd v3 gRPC API. */
+  readonly client: 'rest' | 'grpc';
   readonly seed: number;
   readonly network: NetworkChoice;
   readonly faultSeconds: number;
@@ -106,14 +110,18 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
 
 async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skippedNemeses: readonly string[], cluster: Cluster, context: NemesisContext, random: Prng, networkDescription: string): Promise<ChaosOutcome> {
   const recorder = new Recorder();
+  // Each attempt may take the nodes' own request timeout, plus a margin to answer.
+  const attemptTimeoutMs = requestTimeoutMs + 1_000;
+  const client = options.client === 'grpc' ? new GrpcChaosClient((id) => cluster.node(id).grpcEndpoint, attemptTimeoutMs) : new RestChaosClient((id) => cluster.url(id), attemptTimeoutMs);
+  const pickRandom = random.fork();
   const workloadContext = (firstProcess: number): WorkloadContext => ({
     recorder,
     random: random.fork(),
-    pickUrl: () => {
+    client,
+    pickNode: () => {
       const running = cluster.runningIds();
-      return cluster.url(running.length > 0 ? (running[Math.floor(Math.random() * running.length)] as number) : 1);
+      return running.length > 0 ? (running[pickRandom.int(running.length)] as number) : 1;
     },
-    attemptTimeoutMs: requestTimeoutMs + 1_000,
     firstProcess,
   });
   const workloads: Workload[] = options.workloads.map((name, i) => {
@@ -148,16 +156,16 @@ async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skipped
 
   const recovered = await healEverything(cluster, context);
   options.log(recovered === true ? 'cluster healed and caught up' : `cluster did not recover: ${recovered}`);
-  const readUrl = cluster.url(cluster.runningIds()[0] as number);
   const results: WorkloadResult[] = [];
-  for (const w of workloads) results.push(await w.check(readUrl));
+  for (const w of workloads) results.push(await w.check(cluster.runningIds()[0] as number));
+  client.close();
   const failures = [
     ...results.flatMap((r) => [...r.violations, ...r.lostWrites.map((l) => `lost: ${l}`), ...r.unexpected.map((u) => `unexpected: ${u}`)]),
     ...(recovered === true ? [] : [`not recovered after healing: ${recovered}`]),
     ...cluster.crashes.map((c) => `crash: ${c.split('\n')[0]}`),
   ];
   return {
-    options: { nodes: options.nodes, timeSeconds: options.timeSeconds, nemeses: options.nemeses.map((n) => n.name), mixed: options.mixed, workloads: options.workloads, seed: options.seed, network: options.network, faultSeconds: options.faultSeconds, quietSeconds: options.quietSeconds },
+    options: { nodes: options.nodes, timeSeconds: options.timeSeconds, nemeses: options.nemeses.map((n) => n.name), mixed: options.mixed, workloads: options.workloads, client: options.client, seed: options.seed, network: options.network, faultSeconds: options.faultSeconds, quietSeconds: options.quietSeconds },
     networkDescription,
     skippedNemeses,
     intervals,

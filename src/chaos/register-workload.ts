@@ -5,14 +5,13 @@
  * a fresh key replaces it: short per-key histories keep the check fast even with many
  * unknown outcomes (the checker's search grows with those).
  *
- * Compare-and-set goes through POST /batch with an "if" guard on the value.
+ * Compare-and-set is a guarded transaction (REST: POST /batch with "if"; gRPC: Txn).
  */
 import { checkOperations } from '../check/linearizability.js';
 import { pairOperations } from '../check/history.js';
 import type { Operation } from '../check/history.js';
 import { pause } from '../e2e/wait-for.js';
-import { guardFailed, readAttempt, writeAttempt } from './rest-ops.js';
-import type { Attempt } from './rest-ops.js';
+import { guardFailed } from './attempt.js';
 import { clientPauseMs, countsOf } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';
 
@@ -97,34 +96,26 @@ export class RegisterWorkload implements Workload {
   }
 
   private async read(process: number, key: string): Promise<void> {
-    const { recorder, pickUrl, attemptTimeoutMs } = this.context;
+    const { recorder, client, pickNode } = this.context;
     const invokedAt = recorder.invoke(process, 'read', key, null);
-    const attempt = await readAttempt<string | null>(`${pickUrl()}/kv/${key}`, { timeoutMs: attemptTimeoutMs }, (answer) => ({
-      kind: 'ok',
-      value: answer.status === 404 ? null : (answer.body as { value: string }).value,
-    }));
+    const attempt = await client.read(pickNode(), key);
     if (attempt.kind === 'ok' && attempt.value !== null) this.lastSeen.set(key, attempt.value);
     recorder.complete(process, attempt.kind, 'read', key, attempt.kind === 'ok' ? attempt.value : null, invokedAt);
   }
 
   private async write(process: number, key: string, value: string): Promise<void> {
-    const { recorder, pickUrl, attemptTimeoutMs } = this.context;
+    const { recorder, client, pickNode } = this.context;
     const invokedAt = recorder.invoke(process, 'write', key, value);
-    const attempt = await writeAttempt(`${pickUrl()}/kv/${key}`, { method: 'PUT', body: value, timeoutMs: attemptTimeoutMs }, () => ({ kind: 'ok', value }));
+    const attempt = await client.write(pickNode(), key, value);
     if (attempt.kind === 'ok') this.lastSeen.set(key, value);
     recorder.complete(process, attempt.kind, 'write', key, value, invokedAt);
   }
 
   /** cas(expected, new); expected null means "the key is absent" (version 0). */
   private async cas(process: number, key: string, expected: string | null, value: string): Promise<void> {
-    const { recorder, pickUrl, attemptTimeoutMs } = this.context;
+    const { recorder, client, pickNode } = this.context;
     const invokedAt = recorder.invoke(process, 'cas', key, [expected, value]);
-    const guard = expected === null ? { key, version: 0 } : { key, value: expected };
-    const attempt: Attempt<boolean> = await writeAttempt(
-      `${pickUrl()}/batch`,
-      { method: 'POST', body: { if: [guard], ops: [{ op: 'set', key, value }] }, timeoutMs: attemptTimeoutMs },
-      (answer) => ((answer.body as { succeeded: boolean }).succeeded ? { kind: 'ok', value: true } : { kind: 'fail', why: guardFailed }),
-    );
+    const attempt = await client.cas(pickNode(), key, expected, value);
     if (attempt.kind === 'ok') this.lastSeen.set(key, value);
     recorder.complete(process, attempt.kind, 'cas', key, [expected, value], invokedAt, attempt.kind === 'fail' && attempt.why === guardFailed);
   }

@@ -4,9 +4,7 @@
  * hold every element whose add was acknowledged (else: lost) and nothing no client
  * ever tried to add (else: unexpected). An add of unknown outcome may be either way.
  */
-import { describe, http } from '../e2e/http.js';
 import { pause, waitFor } from '../e2e/wait-for.js';
-import { writeAttempt } from './rest-ops.js';
 import { clientPauseMs } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';
 
@@ -35,8 +33,8 @@ export class SetWorkload implements Workload {
     await this.running;
   }
 
-  async check(readUrl: string): Promise<WorkloadResult> {
-    const present = await readSet(readUrl);
+  async check(readNode: number): Promise<WorkloadResult> {
+    const present = await waitFor(() => this.context.client.listPrefix(readNode, prefix), { timeoutMs: 30_000, what: 'a final read of the set' });
     const lostWrites = [...this.outcomes].filter(([element, outcome]) => outcome === 'ok' && !present.has(element)).map(([element]) => `set element ${element} (add acknowledged)`);
     const unexpected = [...present].filter((element) => !this.outcomes.has(element)).map((element) => `set element ${element} (never added)`);
     const failedPresent = [...this.outcomes].filter(([element, outcome]) => outcome === 'fail' && present.has(element)).map(([element]) => `set element ${element} is present though its add failed`);
@@ -56,29 +54,15 @@ export class SetWorkload implements Workload {
   }
 
   private async client(): Promise<void> {
-    const { recorder, pickUrl, attemptTimeoutMs } = this.context;
+    const { recorder, client, pickNode } = this.context;
     while (!this.stopped) {
       const element = String(this.nextElement++);
       this.outcomes.set(element, 'info');
       const invokedAt = recorder.now();
-      const attempt = await writeAttempt(`${pickUrl()}/kv/${prefix}${element}`, { method: 'PUT', body: element, timeoutMs: attemptTimeoutMs }, () => ({ kind: 'ok', value: true }));
+      const attempt = await client.write(pickNode(), `${prefix}${element}`, element);
       this.outcomes.set(element, attempt.kind);
       recorder.count(attempt.kind, { write: attempt.kind === 'ok', invokedAt });
       await pause(clientPauseMs);
     }
   }
-}
-
-/** Every element under the prefix, read linearizably, retried until a node answers. */
-async function readSet(url: string): Promise<Set<string>> {
-  return waitFor(
-    async () => {
-      const answer = await http(`${url}/kv?prefix=${encodeURIComponent(prefix)}`);
-      if (answer.status !== 200) throw new Error(`GET /kv?prefix=${prefix}: ${describe(answer)}`);
-      const body = answer.body as { kvs: { key: string }[]; more: boolean };
-      if (body.more) throw new Error('the set listing is incomplete (more: true)');
-      return new Set(body.kvs.map((kv) => kv.key.slice(prefix.length)));
-    },
-    { timeoutMs: 30_000, what: 'a final read of the set' },
-  );
 }

@@ -4,15 +4,16 @@
  */
 import type { HistoryEvent } from '../check/history.js';
 import type { Prng } from '../lib/prng.js';
+import type { ChaosClient } from './chaos-client.js';
 import type { OutcomeCounts, Recorder } from './recorder.js';
 
 export interface WorkloadContext {
   readonly recorder: Recorder;
   readonly random: Prng;
-  /** A running node's client URL, chosen at random. */
-  readonly pickUrl: () => string;
-  /** Per-attempt HTTP timeout: beyond the nodes' own request timeout. */
-  readonly attemptTimeoutMs: number;
+  /** The client every operation goes through (REST or etcd gRPC). */
+  readonly client: ChaosClient;
+  /** A running node, chosen at random. */
+  readonly pickNode: () => number;
   /** Process numbers in the history start here, so workloads do not share any. */
   readonly firstProcess: number;
 }
@@ -41,8 +42,8 @@ export interface Workload {
   /** Starts the clients; they run until stop(). */
   start(): void;
   stop(): Promise<void>;
-  /** Reads the final state from the healed cluster and checks everything. */
-  check(readUrl: string): Promise<WorkloadResult>;
+  /** Reads the final state from the healed cluster (through node `readNode`) and checks everything. */
+  check(readNode: number): Promise<WorkloadResult>;
 }
 
 export const workloadNames = ['register', 'set', 'bank'] as const;
