@@ -9,6 +9,8 @@ import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
+import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -55,5 +57,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);
   registerClusterRoutes(app, options.node, metrics.registry);
+  registerGatewayRoutes(app, etcdServices(options.node));
   return app;
 }

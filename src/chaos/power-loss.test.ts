@@ -109,7 +109,7 @@ test('a node whose WAL has damage no crash explains refuses to start, naming the
 });
 
 function membersOf(cluster: Cluster): string {
-  return cluster.nodes.map((n) => `${n.id}=${n.host}:${n.peerPort}:${n.clientPort}`).join(',');
+  return cluster.nodes.map((n) => `${n.id}=${n.host}:${n.peerPort}:${n.clientPort}:${n.grpcPort}`).join(',');
 }
 
 function readAll(path: string): string {

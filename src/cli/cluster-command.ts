@@ -37,7 +37,7 @@ export function registerCluster(program: Command): void {
     .description('start a local cluster on 127.0.0.1 and wait for a leader')
     .option('--nodes <n>', 'number of nodes (3 or 5)', '3')
     .option('--data-dir <dir>', 'data directory (one sub-directory per node)', './data')
-    .option('--base-port <port>', 'client ports are base..base+n-1, peer ports base+100..', '7001')
+    .option('--base-port <port>', 'REST ports are base..base+n-1, peer ports base+100.., etcd gRPC ports base+200..', '7001')
     .option('--detach', 'leave the cluster running in the background; stop it with keel cluster down')
     .option('--enable-fault-injection', 'let tests and the dashboard inject network faults')
     .option('--log-level <level>', 'node log level', 'info')
@@ -53,7 +53,7 @@ async function up(flags: UpFlags): Promise<void> {
   const count = Number(flags.nodes);
   if (count !== 3 && count !== 5) throw new Error(`--nodes must be 3 or 5, got ${flags.nodes}`);
   const basePort = Number(flags.basePort);
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 100 + count > 65535) throw new Error(`--base-port must be in 1024..65000`);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 200 + count > 65535) throw new Error(`--base-port must be in 1024..65000`);
   const dataDir = resolve(flags.dataDir);
   const clusterFile = join(dataDir, 'cluster.json');
   if (existsSync(clusterFile)) {
@@ -62,8 +62,9 @@ async function up(flags: UpFlags): Promise<void> {
   const ids = Array.from({ length: count }, (_, i) => i + 1);
   const clientPort = (id: number): number => basePort + id - 1;
   const peerPort = (id: number): number => basePort + 100 + id - 1;
-  for (const id of ids) for (const port of [clientPort(id), peerPort(id)]) await assertPortFree(port);
-  const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}`).join(',');
+  const grpcPort = (id: number): number => basePort + 200 + id - 1;
+  for (const id of ids) for (const port of [clientPort(id), peerPort(id), grpcPort(id)]) await assertPortFree(port);
+  const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}:${grpcPort(id)}`).join(',');
   mkdirSync(dataDir, { recursive: true });
   const children = ids.map((id) => {
     const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--log-level', flags.logLevel];
@@ -84,9 +85,11 @@ async function up(flags: UpFlags): Promise<void> {
   }
   console.log(`Keel cluster of ${count} nodes is up; node ${leader} leads.`);
   for (const id of ids) {
-    console.log(`  node ${id}  ${endpoints[id - 1]}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
+    console.log(`  node ${id}  ${endpoints[id - 1]}  etcd gRPC ${host}:${grpcPort(id)}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
   }
+  const grpcEndpoints = ids.map((id) => `${host}:${grpcPort(id)}`).join(',');
   console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
+  console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);
   if (flags.detach) {
     for (const child of children) child.unref();
     console.log(`\nRunning in the background: stop it with  npx keel cluster down --data-dir ${flags.dataDir}`);

@@ -53,27 +53,32 @@ export function settingsFromYaml(path: string): RawSettings {
 }
 
 /**
- * Members as `id=host:peerPort:clientPort` separated by commas, e.g.
- * `1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002`, or a YAML list of objects.
+ * Members as `id=host:peerPort:clientPort[:grpcPort]` separated by commas, e.g.
+ * `1=127.0.0.1:7101:7001:7201,2=127.0.0.1:7102:7002:7202`, or a YAML list of objects.
+ * A member without a gRPC port serves only the REST API.
  */
 export function parseMembers(value: unknown): MemberAddress[] {
   if (Array.isArray(value)) {
     return value.map((m: unknown, i) => {
-      const { id, host, peerPort, clientPort } = (m ?? {}) as Record<string, unknown>;
-      return checkMember({ id: Number(id), host: String(host), peerPort: Number(peerPort), clientPort: Number(clientPort) }, `members[${i}]`);
+      const { id, host, peerPort, clientPort, grpcPort } = (m ?? {}) as Record<string, unknown>;
+      return checkMember(
+        { id: Number(id), host: String(host), peerPort: Number(peerPort), clientPort: Number(clientPort), ...(grpcPort !== undefined ? { grpcPort: Number(grpcPort) } : {}) },
+        `members[${i}]`,
+      );
     });
   }
-  if (typeof value !== 'string' || value.trim() === '') throw new Error('members must be given (e.g. 1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002)');
+  if (typeof value !== 'string' || value.trim() === '') throw new Error('members must be given (e.g. 1=127.0.0.1:7101:7001:7201,2=127.0.0.1:7102:7002:7202)');
   return value.split(',').map((part) => {
-    const match = /^\s*(\d+)=([^:\s]+):(\d+):(\d+)\s*$/.exec(part);
-    if (!match) throw new Error(`member "${part}" must look like id=host:peerPort:clientPort`);
-    return checkMember({ id: Number(match[1]), host: match[2] as string, peerPort: Number(match[3]), clientPort: Number(match[4]) }, part);
+    const match = /^\s*(\d+)=([^:\s]+):(\d+):(\d+)(?::(\d+))?\s*$/.exec(part);
+    if (!match) throw new Error(`member "${part}" must look like id=host:peerPort:clientPort[:grpcPort]`);
+    const grpcPort = match[5] !== undefined ? { grpcPort: Number(match[5]) } : {};
+    return checkMember({ id: Number(match[1]), host: match[2] as string, peerPort: Number(match[3]), clientPort: Number(match[4]), ...grpcPort }, part);
   });
 }
 
 function checkMember(member: MemberAddress, where: string): MemberAddress {
   if (!Number.isSafeInteger(member.id) || member.id < 1) throw new Error(`${where}: id must be a positive integer`);
-  for (const port of [member.peerPort, member.clientPort]) {
+  for (const port of [member.peerPort, member.clientPort, ...(member.grpcPort !== undefined ? [member.grpcPort] : [])]) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${where}: ports must be integers in 1..65535`);
   }
   return member;

@@ -8,6 +8,7 @@ import { KeelNode } from '../server/keel-node.js';
 import { selfAddress } from '../server/config.js';
 import type { NodeConfig } from '../server/config.js';
 import { startHttpApi } from '../api/http-server.js';
+import { startGrpcApi } from '../api/grpc/grpc-server.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
 
@@ -33,7 +34,7 @@ export function registerStart(program: Command): void {
     .option('--config <file>', 'YAML config file (flags and KEEL_* variables override it)')
     .option('--id <n>', 'this node id (KEEL_ID)')
     .option('--cluster-id <name>', 'cluster name; peers of another cluster are refused (KEEL_CLUSTER_ID)')
-    .option('--members <list>', 'id=host:peerPort:clientPort,... for every member (KEEL_MEMBERS)')
+    .option('--members <list>', 'id=host:peerPort:clientPort[:grpcPort],... for every member (KEEL_MEMBERS)')
     .option('--data-dir <dir>', 'where to keep the WAL, snapshots and store (KEEL_DATA_DIR)')
     .option('--listen-host <host>', 'address for the HTTP API to listen on (default: the member host)')
     .option('--tick-ms <ms>', 'length of a Raft tick (KEEL_TICK_MS)')
@@ -78,14 +79,22 @@ export async function runNode(config: NodeConfig): Promise<void> {
     log.fatal({ err: error }, 'node stopped on a fatal error');
     process.exit(1);
   });
-  const api = await startHttpApi({ node, host: config.listenHost ?? self.host, port: self.clientPort, requestBytesMax: config.requestBytesMax });
-  log.info({ url: api.url, peer: `${self.host}:${self.peerPort}` }, `keel node ${config.id} serving ${api.url}`);
+  const listenHost = config.listenHost ?? self.host;
+  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax });
+  const grpc = self.grpcPort !== undefined
+    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax })
+    : undefined;
+  log.info(
+    { url: api.url, grpc: grpc?.url ?? 'off (no gRPC port in the member list)', peer: `${self.host}:${self.peerPort}` },
+    `keel node ${config.id} serving ${api.url}${grpc ? ` and etcd gRPC at ${grpc.url}` : ''}`,
+  );
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
     await api.close();
+    await grpc?.close();
     await node.stop();
     process.exit(0);
   };

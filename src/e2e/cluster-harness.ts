@@ -99,6 +99,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 export class ClusterNode {
   readonly url: string;
+  /** host:port of the node's etcd v3 gRPC API (what etcdctl --endpoints takes). */
+  readonly grpcEndpoint: string;
   child: ChildProcess | undefined;
   exited: Promise<Exit> | undefined;
   /** Set before the harness kills or stops the node, so its exit is not a crash. */
@@ -113,10 +115,12 @@ export class ClusterNode {
     readonly id: number,
     readonly clientPort: number,
     readonly peerPort: number,
+    readonly grpcPort: number,
     readonly dataDir: string,
     readonly host: string,
   ) {
     this.url = `http://${host}:${clientPort}`;
+    this.grpcEndpoint = `${host}:${grpcPort}`;
   }
 
   get logPath(): string {
@@ -154,18 +158,18 @@ export class Cluster {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
     const placement = options.placement ?? loopbackPlacement;
-    const ports = await freePorts(2 * size);
+    const ports = await freePorts(3 * size);
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[2 * i] as number, ports[2 * i + 1] as number, dir, placement.host(i + 1)));
+        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
       throw error;
     }
-    const members = nodes.map((n) => `${n.id}=${n.host}:${n.peerPort}:${n.clientPort}`).join(',');
+    const members = nodes.map((n) => `${n.id}=${n.host}:${n.peerPort}:${n.clientPort}:${n.grpcPort}`).join(',');
     const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
     const args = [
       '--members', members,
@@ -200,6 +204,11 @@ export class Cluster {
 
   url(id: number): string {
     return this.node(id).url;
+  }
+
+  /** Every node's gRPC endpoint, comma-separated, as etcdctl --endpoints takes them. */
+  grpcEndpoints(): string {
+    return this.nodes.map((n) => n.grpcEndpoint).join(',');
   }
 
   runningIds(): number[] {

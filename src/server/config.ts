@@ -6,10 +6,12 @@ import type { NodeId } from '../raft/types.js';
 
 export interface MemberAddress {
   readonly id: NodeId;
-  /** Host for both the peer (Raft) port and the client (HTTP) port. */
+  /** Host for the peer (Raft) port and the client (HTTP and gRPC) ports. */
   readonly host: string;
   readonly peerPort: number;
   readonly clientPort: number;
+  /** The etcd v3 gRPC API's port; absent: this member serves no gRPC. */
+  readonly grpcPort?: number;
 }
 
 export interface NodeConfig {

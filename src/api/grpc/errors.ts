@@ -1,0 +1,78 @@
+/**
+ * One mapping from every error a request can meet to the gRPC status code and the
+ * message etcd sends for it. etcd's client libraries branch on both (clientv3 retries
+ * UNAVAILABLE; the compaction and lease messages are matched as text), so the messages
+ * are etcd's, word for word, where etcd has one.
+ */
+import { status } from '@grpc/grpc-js';
+import type { KvError, KvErrorCode } from '../../kv/errors.js';
+import { KvRequestError } from '../../kv/errors.js';
+import { KeelError } from '../../server/errors.js';
+import type { KeelErrorCode } from '../../server/errors.js';
+
+/** An error to answer a call with: a gRPC status code and etcd's message. */
+export class GrpcError extends Error {
+  override name = 'GrpcError';
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** What grpc-js sends: `details` becomes the status message clients see. */
+  toServiceError(): { code: status; details: string; message: string } {
+    return { code: this.code, details: this.message, message: this.message };
+  }
+}
+
+type Mapping = readonly [status, string | undefined];
+
+/** undefined message: use Keel's own message (no etcd equivalent), prefixed as etcd does. */
+const kvErrors: Record<KvErrorCode, Mapping> = {
+  KEY_EMPTY: [status.INVALID_ARGUMENT, 'etcdserver: key is not provided'],
+  KEY_TOO_LARGE: [status.INVALID_ARGUMENT, undefined],
+  VALUE_TOO_LARGE: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  REQUEST_TOO_LARGE: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  TOO_MANY_OPS: [status.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'],
+  TXN_TOO_DEEP: [status.INVALID_ARGUMENT, undefined],
+  INVALID_RANGE: [status.INVALID_ARGUMENT, undefined],
+  INVALID_ARGUMENT: [status.INVALID_ARGUMENT, undefined],
+  DUPLICATE_KEY: [status.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'],
+  VALUE_PROVIDED: [status.INVALID_ARGUMENT, 'etcdserver: value is provided'],
+  LEASE_PROVIDED: [status.INVALID_ARGUMENT, 'etcdserver: lease is provided'],
+  INVALID_SESSION: [status.INVALID_ARGUMENT, undefined],
+  BAD_COMMAND: [status.INVALID_ARGUMENT, undefined],
+  COMPACTED: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
+  FUTURE_REV: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
+  KEY_NOT_FOUND: [status.INVALID_ARGUMENT, 'etcdserver: key not found'],
+  SESSION_EXPIRED: [status.FAILED_PRECONDITION, undefined],
+};
+
+const keelErrors: Record<KeelErrorCode, Mapping> = {
+  NO_LEADER: [status.UNAVAILABLE, 'etcdserver: no leader'],
+  NOT_LEADER: [status.UNAVAILABLE, 'etcdserver: not leader'],
+  LEADER_CHANGED: [status.UNAVAILABLE, 'etcdserver: leader changed'],
+  TRANSFERRING: [status.UNAVAILABLE, 'etcdserver: leadership transfer in progress'],
+  OVERLOADED: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
+  TIMEOUT: [status.UNAVAILABLE, 'etcdserver: request timed out'],
+  STOPPING: [status.UNAVAILABLE, 'etcdserver: server stopped'],
+  BAD_REQUEST: [status.INVALID_ARGUMENT, undefined],
+  TOO_LARGE: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+};
+
+function fromMapping([code, message]: Mapping, own: string): GrpcError {
+  return new GrpcError(code, message ?? `etcdserver: ${own}`);
+}
+
+export function kvErrorToGrpc(error: KvError): GrpcError {
+  return fromMapping(kvErrors[error.code], error.message);
+}
+
+/** Any thrown value as the error a client should see; unknown ones are INTERNAL. */
+export function toGrpcError(error: unknown): GrpcError {
+  if (error instanceof GrpcError) return error;
+  if (error instanceof KvRequestError) return fromMapping(kvErrors[error.code], error.message);
+  if (error instanceof KeelError) return fromMapping(keelErrors[error.code], error.message);
+  return new GrpcError(status.INTERNAL, `etcdserver: internal error: ${error instanceof Error ? error.message : String(error)}`);
+}

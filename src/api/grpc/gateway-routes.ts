@@ -1,0 +1,88 @@
+/**
+ * etcd's JSON gateway: `POST /v3/kv/range` and friends on the REST port, with the
+ * bodies etcd's gateway takes and gives (protobuf's JSON mapping with the proto field
+ * names: bytes as base64, 64-bit integers as strings, enums by name). Each path calls
+ * the same handler as the gRPC method, so both interfaces answer alike.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { status } from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { etcdProtoRoot, objectOptions } from '../../proto/etcd-proto.js';
+import { GrpcError, toGrpcError } from './errors.js';
+import type { EtcdService, UnaryMethod } from './service.js';
+
+const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
+
+/** grpc-gateway's mapping from gRPC status codes to HTTP statuses. */
+const httpStatusOf: Partial<Record<status, number>> = {
+  [status.CANCELLED]: 499,
+  [status.INVALID_ARGUMENT]: 400,
+  [status.DEADLINE_EXCEEDED]: 504,
+  [status.NOT_FOUND]: 404,
+  [status.ALREADY_EXISTS]: 409,
+  [status.PERMISSION_DENIED]: 403,
+  [status.RESOURCE_EXHAUSTED]: 429,
+  [status.FAILED_PRECONDITION]: 400,
+  [status.ABORTED]: 409,
+  [status.OUT_OF_RANGE]: 400,
+  [status.UNIMPLEMENTED]: 501,
+  [status.UNAVAILABLE]: 503,
+  [status.UNAUTHENTICATED]: 401,
+};
+
+export function registerGatewayRoutes(app: FastifyInstance, services: readonly EtcdService[]): void {
+  const root = etcdProtoRoot();
+  for (const service of services) {
+    const definition = root.lookupService(`etcdserverpb.${service.name}`);
+    for (const [name, method] of Object.entries(service.unary)) {
+      const rpc = definition.methods[name];
+      if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`etcdserverpb.${service.name}.${name} is not in the proto files`);
+      const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
+      for (const path of method.gatewayPaths) {
+        app.post(path, async (request, reply) => answer(reply, method, types, request.body));
+      }
+    }
+  }
+}
+
+async function answer(
+  reply: FastifyReply,
+  method: UnaryMethod,
+  types: { request: protobuf.Type; response: protobuf.Type },
+  body: unknown,
+): Promise<FastifyReply> {
+  try {
+    const message = decodeRequest(types.request, parseBody(body));
+    const response = await method.handle(message);
+    return reply.send(types.response.toObject(types.response.fromObject(response), jsonOptions));
+  } catch (error) {
+    const grpcError = toGrpcError(error);
+    return reply
+      .code(httpStatusOf[grpcError.code] ?? 500)
+      .send({ error: grpcError.message, code: grpcError.code, message: grpcError.message });
+  }
+}
+
+function decodeRequest(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return type.toObject(type.fromObject(json), objectOptions);
+  } catch (error) {
+    throw new GrpcError(status.INVALID_ARGUMENT, `request body is not a valid ${type.name}: ${(error as Error).message}`);
+  }
+}
+
+/** etcd's examples post JSON without a JSON content type (curl -d), so raw bytes are parsed too. */
+function parseBody(body: unknown): Record<string, unknown> {
+  let value = body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0) return {};
+    try {
+      value = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new GrpcError(status.INVALID_ARGUMENT, `request body is not JSON: ${(error as Error).message}`);
+    }
+  }
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new GrpcError(status.INVALID_ARGUMENT, 'request body must be a JSON object');
+  return value as Record<string, unknown>;
+}

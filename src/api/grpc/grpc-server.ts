@@ -1,0 +1,82 @@
+/**
+ * The etcd v3 gRPC API of one node (grpc-js, insecure on the member's host: TLS is a
+ * known gap, see the README). Services are built once per node by etcdServices() and
+ * shared with the JSON gateway.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadPackageDefinition } from '@grpc/grpc-js';
+import type { KeelNode } from '../../server/keel-node.js';
+import { etcdPackageDefinition } from '../../proto/etcd-proto.js';
+import { toGrpcError } from './errors.js';
+import type { EtcdService } from './service.js';
+import { kvService } from './kv-service.js';
+import { clusterService } from './cluster-service.js';
+
+export interface GrpcApiOptions {
+  readonly node: KeelNode;
+  readonly host: string;
+  readonly port: number;
+  /** Largest request message accepted (grpc-js refuses larger with RESOURCE_EXHAUSTED). */
+  readonly requestBytesMax: number;
+}
+
+export interface GrpcApi {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A running call may hold a shutdown this long before it is cut. */
+const shutdownGraceMs = 2_000;
+
+export function etcdServices(node: KeelNode): EtcdService[] {
+  return [kvService(node), clusterService(node)];
+}
+
+export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.requestBytesMax,
+    'grpc.max_send_message_length': -1,
+  });
+  const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
+  for (const service of etcdServices(options.node)) {
+    const definition = (pkg[service.name] as ServiceClientConstructor).service;
+    server.addService(definition, implementation(service));
+  }
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+  return {
+    url: `http://${options.host}:${port}`,
+    port,
+    close: () => shutdown(server),
+  };
+}
+
+function implementation(service: EtcdService): UntypedServiceImplementation {
+  const methods: UntypedServiceImplementation = { ...service.streaming };
+  for (const [name, method] of Object.entries(service.unary)) {
+    const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
+      method.handle(call.request).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toGrpcError(error).toServiceError()),
+      );
+    };
+    methods[name] = handler;
+  }
+  return methods;
+}
+
+function shutdown(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, shutdownGraceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * etcd's KV service: Range, Put, DeleteRange, Txn, Compact. Reads are linearizable
+ * through ReadIndex unless the request asks for `serializable` (a member-local read,
+ * as in etcd); writes go through the log and answer with the revision they produced.
+ */
+import type { KeelNode } from '../../server/keel-node.js';
+import type { CommandBody, CommandResponse } from '../../kv/types.js';
+import { assert } from '../../lib/assert.js';
+import {
+  deleteRangeFromMessage,
+  deleteRangeResponseMessage,
+  putFromMessage,
+  putResponseMessage,
+  rangeFromMessage,
+  rangeResponseMessage,
+  txnFromMessage,
+  txnResponseMessage,
+} from './convert.js';
+import type { Message } from './convert.js';
+import { kvErrorToGrpc } from './errors.js';
+import { responseHeader } from './header.js';
+import { revisionOrZero } from './int64.js';
+import type { EtcdService } from './service.js';
+
+export function kvService(node: KeelNode): EtcdService {
+  /** Proposes a write; a refusal by the store becomes etcd's error for it. */
+  const write = async <T extends CommandBody['type']>(body: Extract<CommandBody, { type: T }>): Promise<{ revision: number; response: Extract<CommandResponse, { type: T }> }> => {
+    const result = await node.write(body);
+    if (!result.ok) throw kvErrorToGrpc(result.error);
+    assert(result.response.type === body.type, () => `a ${body.type} command answered with a ${result.response.type} response`);
+    return { revision: result.revision, response: result.response as Extract<CommandResponse, { type: T }> };
+  };
+  const header = (revision: number): Message => ({ ...responseHeader(node, revision) });
+
+  return {
+    name: 'KV',
+    unary: {
+      Range: {
+        gatewayPaths: ['/v3/kv/range'],
+        handle: async (request) => {
+          const read = await node.read(rangeFromMessage(request), request.serializable === true ? 'serializable' : 'linearizable');
+          if (!read.ok) throw kvErrorToGrpc(read.error);
+          return rangeResponseMessage(read.value, header(read.value.revision));
+        },
+      },
+      Put: {
+        gatewayPaths: ['/v3/kv/put'],
+        handle: async (request) => {
+          const result = await write(putFromMessage(request));
+          return putResponseMessage(result.response, header(result.revision));
+        },
+      },
+      DeleteRange: {
+        gatewayPaths: ['/v3/kv/deleterange'],
+        handle: async (request) => {
+          const result = await write(deleteRangeFromMessage(request));
+          return deleteRangeResponseMessage(result.response, header(result.revision));
+        },
+      },
+      Txn: {
+        gatewayPaths: ['/v3/kv/txn'],
+        handle: async (request) => {
+          const result = await write(txnFromMessage(request));
+          return txnResponseMessage(result.response, header(result.revision));
+        },
+      },
+      Compact: {
+        gatewayPaths: ['/v3/kv/compaction'],
+        handle: async (request) => {
+          const result = await write({ type: 'compact', revision: revisionOrZero(request.revision ?? 0, 'revision') });
+          return { header: header(result.revision) };
+        },
+      },
+    },
+  };
+}

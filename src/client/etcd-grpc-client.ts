@@ -1,0 +1,77 @@
+/**
+ * A small client of the etcd v3 gRPC API (KV service) for Keel's own tools: the
+ * benchmark's etcd target and the fault-testing workloads. It speaks to one endpoint
+ * (Keel's gRPC port or a real etcd); callers that want failover make one per node.
+ * Applications should use an etcd client library (e.g. the `etcd3` package), which
+ * works against Keel unchanged.
+ */
+import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { Client, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import { etcdPackageDefinition } from '../proto/etcd-proto.js';
+
+export type EtcdMessage = Record<string, unknown>;
+
+export interface EtcdKeyValue {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly create_revision: string;
+  readonly mod_revision: string;
+  readonly version: string;
+  readonly lease: string;
+}
+
+export interface EtcdRangeResponse {
+  readonly header: { readonly revision: string };
+  readonly kvs: readonly EtcdKeyValue[];
+  readonly count: string;
+  readonly more: boolean;
+}
+
+type KvMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
+type Unary = (request: EtcdMessage, options: { deadline: number }, callback: (error: ServiceError | null, response: EtcdMessage) => void) => void;
+
+const defaultTimeoutMs = 5_000;
+
+export class EtcdGrpcClient {
+  private readonly kv: Client;
+
+  /** `endpoint` is host:port (optionally prefixed with http://). */
+  constructor(
+    readonly endpoint: string,
+    private readonly timeoutMs = defaultTimeoutMs,
+  ) {
+    const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
+    const KV = pkg.KV as ServiceClientConstructor;
+    this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), credentials.createInsecure());
+  }
+
+  /** One KV call; rejects with the server's ServiceError (code, details). */
+  call(method: KvMethod, request: EtcdMessage, timeoutMs = this.timeoutMs): Promise<EtcdMessage> {
+    const unary = (this.kv as unknown as Record<KvMethod, Unary>)[method].bind(this.kv);
+    return new Promise((resolve, reject) => {
+      unary(request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+    });
+  }
+
+  put(key: string | Uint8Array, value: string | Uint8Array, timeoutMs?: number): Promise<EtcdMessage> {
+    return this.call('Put', { key: bytes(key), value: bytes(value) }, timeoutMs);
+  }
+
+  async get(key: string | Uint8Array, options: { serializable?: boolean; rangeEnd?: Uint8Array; revision?: number } = {}, timeoutMs?: number): Promise<EtcdRangeResponse> {
+    const request = {
+      key: bytes(key),
+      serializable: options.serializable === true,
+      ...(options.rangeEnd ? { range_end: options.rangeEnd } : {}),
+      ...(options.revision ? { revision: options.revision } : {}),
+    };
+    return (await this.call('Range', request, timeoutMs)) as unknown as EtcdRangeResponse;
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+}
+
+function bytes(value: string | Uint8Array): Uint8Array {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}

@@ -1,0 +1,50 @@
+/**
+ * Debian's etcdctl (package etcd-client, API v3) driven against a Keel cluster, as a
+ * user would: the proof that etcd's own tools work unchanged.
+ */
+import { spawn } from 'node:child_process';
+import { ensureDebianPackage } from './debian-package.js';
+
+export interface EtcdctlResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface EtcdctlOptions {
+  /** Written to etcdctl's standard input, which is then closed (txn -i). */
+  readonly stdin?: string;
+  /** Killed after this long (watch runs until killed). */
+  readonly timeoutMs?: number;
+}
+
+const defaultTimeoutMs = 20_000;
+
+export function ensureEtcdctl(): Promise<string> {
+  return ensureDebianPackage('etcd-client', 'etcdctl');
+}
+
+/** Runs `etcdctl --endpoints=<endpoints> <args>` and collects its output. */
+export async function etcdctl(endpoints: string, args: readonly string[], options: EtcdctlOptions = {}): Promise<EtcdctlResult> {
+  const binary = await ensureEtcdctl();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, [`--endpoints=${endpoints}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? defaultTimeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
