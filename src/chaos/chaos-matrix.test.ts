@@ -2,7 +2,7 @@
  * The CI matrix of the chaos harness: every nemesis alone, for `secondsPerNemesis`
  * of load each (two 5-second fault intervals) on a fresh 3-node cluster (network namespaces and iptables when run
  * as root, as CI is; loopback and fault hooks otherwise), with the register, set and
- * bank workloads at once. Each run must end with zero linearizability violations,
+ * bank workloads at once, through the REST API or the etcd gRPC API (in turn). Each run must end with zero linearizability violations,
  * zero lost acknowledged writes, nothing unexpected, no crashed node, and the
  * cluster whole again after healing. A failing run keeps its results directory
  * (histories, node logs, data directories) and names it.
@@ -21,14 +21,16 @@ import { summaryLines } from './summary-text.js';
 const secondsPerNemesis = 20;
 
 for (const [i, nemesis] of allNemeses.entries()) {
-  test(`chaos: ${nemesis.name} for ${secondsPerNemesis} s — no violation, no lost acknowledged write, recovered`, { timeout: 120_000 }, async (t) => {
+  // The clients alternate between the two APIs, so each is tested under half the nemeses.
+  const client = i % 2 === 0 ? 'rest' : 'grpc';
+  test(`chaos: ${nemesis.name} for ${secondsPerNemesis} s, ${client} clients — no violation, no lost acknowledged write, recovered`, { timeout: 120_000 }, async (t) => {
     const root = await mkdtemp(join(tmpdir(), `keel-chaos-${nemesis.name}-`));
     const seed = 1_000 + i;
     const dir = await runDirectory(root, seed);
     let passed = false;
     try {
       const outcome = await runChaos(
-        { nodes: 3, timeSeconds: secondsPerNemesis, nemeses: [nemesis], mixed: false, workloads: ['register', 'set', 'bank'], client: 'rest', seed, network: 'auto', faultSeconds: 5, quietSeconds: 3, log: () => {} },
+        { nodes: 3, timeSeconds: secondsPerNemesis, nemeses: [nemesis], mixed: false, workloads: ['register', 'set', 'bank'], client, seed, network: 'auto', faultSeconds: 5, quietSeconds: 3, log: () => {} },
         (cluster, result) => keepArtifacts(dir, cluster, result),
       );
       await writeResults(dir, outcome);
