@@ -9,14 +9,9 @@ export function summaryLines(outcome: ChaosOutcome): string[] {
     ...outcome.skippedNemeses.map((s) => `skipped nemesis ${s}`),
     ...outcome.workloads.map((w) => `${w.name}: ok ${w.operations.ok}, fail ${w.operations.fail}, unknown ${w.operations.info}; violations ${w.violations.length}, lost ${w.lostWrites.length}, unexpected ${w.unexpected.length}${w.unchecked.length ? `, unchecked keys ${w.unchecked.length}` : ''}`),
     `faults: ${outcome.intervals.length} intervals; availability before ${percent(outcome.availability.before)}, during ${percent(outcome.availability.during)}, after ${percent(outcome.availability.after)}`,
-    `recovery after heal: ${recoveries.length > 0 ? `max ${Math.max(...recoveries)} ms, median ${median(recoveries)} ms` : 'n/a'}${outcome.recoveries.length > recoveries.length ? ` (${outcome.recoveries.length - recoveries.length} heal(s) without a write acknowledged before the next fault)` : ''}`,
+    `recovery after heal: ${recoveries.length > 0 ? `max ${Math.max(...recoveries)} ms (each: ${outcome.recoveries.map((r) => (r.ms === null ? 'none before the next fault' : `${r.ms} ms`)).join(', ')})` : 'n/a'}`,
     outcome.failures.length === 0 ? 'PASS: no violations, no lost acknowledged writes' : `FAIL: ${outcome.failures.length} problem(s):`,
     ...outcome.failures.slice(0, 20).map((f) => `  ${f}`),
   ];
   return lines;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
