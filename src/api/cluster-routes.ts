@@ -9,6 +9,7 @@ import { isVoter } from '../raft/config.js';
 import { sendError, sendThrown } from './errors.js';
 import { FaultRulesError } from '../transport/fault-hooks.js';
 import { KEEL_VERSION } from '../server/version.js';
+import { fsyncDelayMsMax } from '../storage/faulty-disk.js';
 
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));
@@ -81,6 +82,25 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
     if (!faults) return sendError(reply, 404, 'FAULTS_DISABLED', 'start the node with --enable-fault-injection to use fault hooks');
     faults.heal();
     return faults.get();
+  });
+
+  // Disk faults (storage/faulty-disk.ts): {"fsyncDelayMs": n} stalls every fsync by n ms.
+  app.get('/admin/faults/disk', async (_request, reply) => {
+    if (!node.disk) return sendError(reply, 404, 'FAULTS_DISABLED', 'start the node with --enable-fault-injection to use fault hooks');
+    return node.disk.state;
+  });
+
+  app.put('/admin/faults/disk', async (request, reply) => {
+    if (!node.disk) return sendError(reply, 404, 'FAULTS_DISABLED', 'start the node with --enable-fault-injection to use fault hooks');
+    const body = request.body as Record<string, unknown> | undefined;
+    const delay = body?.fsyncDelayMs;
+    const unknownFields = Object.keys(body ?? {}).filter((name) => name !== 'fsyncDelayMs');
+    if (unknownFields.length > 0) return sendError(reply, 400, 'BAD_REQUEST', `unknown field ${unknownFields.join(', ')}; only fsyncDelayMs can be set`);
+    if (!(typeof delay === 'number' && Number.isSafeInteger(delay) && delay >= 0 && delay <= fsyncDelayMsMax)) {
+      return sendError(reply, 400, 'BAD_REQUEST', `fsyncDelayMs must be an integer in [0, ${fsyncDelayMsMax}], got ${JSON.stringify(delay)}`);
+    }
+    node.disk.fsyncDelayMs = delay;
+    return node.disk.state;
   });
 }
 

@@ -10,6 +10,7 @@ import { scanRequest } from './scan-query.js';
 import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
+import { batchCompares } from './batch-compare.js';
 
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
@@ -79,8 +80,12 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.post('/batch', async (request, reply) => {
     const ops = batchOps(request.body);
     if (typeof ops === 'string') return sendError(reply, 400, 'BAD_REQUEST', ops);
-    return write(reply, node, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({
+    const compare = batchCompares((request.body as { if?: unknown }).if, bytesOf);
+    if (typeof compare === 'string') return sendError(reply, 400, 'BAD_REQUEST', compare);
+    // A failed guard runs nothing: the answer says so with succeeded: false.
+    return write(reply, node, { type: 'txn', compare, success: ops, failure: [] }, sessionOf(request), (result) => ({
       revision: result.revision,
+      succeeded: result.response.type === 'txn' && result.response.succeeded,
       results: result.response.type === 'txn' ? result.response.responses.map(batchResult) : [],
     }));
   });
@@ -166,7 +171,7 @@ const batchOpsMax = 128;
 
 function batchOps(body: unknown): RequestOp[] | string {
   const ops = (body as { ops?: unknown } | undefined)?.ops;
-  if (!Array.isArray(ops)) return 'the body must be JSON {"ops": [...]}';
+  if (!Array.isArray(ops)) return 'the body must be JSON {"ops": [...]} (with an optional "if": [...])';
   if (ops.length === 0) return 'ops must not be empty';
   if (ops.length > batchOpsMax) return `ops has ${ops.length} operations; the limit is ${batchOpsMax}`;
   const out: RequestOp[] = [];

@@ -18,6 +18,7 @@ import { registerMaintenanceCommands } from './maintenance-commands.js';
 import { registerSnapshot } from './snapshot-command.js';
 import { registerHistory } from './history-command.js';
 import { registerRecord } from './record-command.js';
+import { registerChaos } from './chaos-command.js';
 
 const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
 program.exitOverride();
@@ -37,6 +38,7 @@ registerShell(program);
 registerBench(program);
 registerMaintenanceCommands(program);
 registerSnapshot(program);
+registerChaos(program);
 
 try {
   await program.parseAsync(process.argv);

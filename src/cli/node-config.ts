@@ -35,6 +35,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_JOIN: 'join',
+  KEEL_FAULT_POWER_LOSS: 'faultPowerLoss',
   KEEL_LOG_LEVEL: 'logLevel',
   KEEL_SUPERVISOR_URL: 'supervisorUrl',
 };
@@ -135,6 +136,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     quotaBackendBytes: integer('quotaBackendBytes', 1),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     join: merged.join === true || merged.join === 'true',
+    faultPowerLoss: merged.faultPowerLoss === true || merged.faultPowerLoss === 'true',
     logLevel: logLevel as NodeConfig['logLevel'],
   };
 }

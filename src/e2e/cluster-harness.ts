@@ -39,7 +39,21 @@ export interface ClusterOptions {
    * `--members` list they start with (e.g. `keel snapshot restore` into each).
    */
   readonly seedDataDirs?: (nodes: readonly ClusterNode[], members: string) => Promise<void>;
+  /** Where each node runs (default: 127.0.0.1, in this network namespace). */
+  readonly placement?: NodePlacement;
 }
+
+/**
+ * Where node `id` lives: the address it binds to, and the command prefix that runs
+ * a program there (`ip netns exec NS` for a network namespace; [] for here). The
+ * prefix must exec the program in place, so the child's pid is the node's.
+ */
+export interface NodePlacement {
+  host(id: number): string;
+  launcher(id: number): readonly string[];
+}
+
+const loopbackPlacement: NodePlacement = { host: () => host, launcher: () => [] };
 
 /** What GET /status answers. */
 export interface NodeStatus {
@@ -69,8 +83,12 @@ const defaults = {
   requestTimeoutMs: 2_000,
 } as const;
 
-/** How long a node may take to start answering HTTP, and to stop on SIGTERM. */
-const startTimeoutMs = 15_000;
+/**
+ * How long a node may take to start answering HTTP, and to stop on SIGTERM. Start-up
+ * is generous: with the machine's load average above 30 (several test suites on two
+ * cores), nodes were measured taking more than 15 s of wall time to answer /status.
+ */
+const startTimeoutMs = 60_000;
 const stopTimeoutMs = 10_000;
 const logTailLines = 25;
 
@@ -108,6 +126,7 @@ export class ClusterNode {
     readonly peerPort: number,
     readonly grpcPort: number,
     readonly dataDir: string,
+    readonly host: string,
     /** Started with --join and its own member list: a node added to a running cluster. */
     readonly joins: { readonly members: string } | undefined = undefined,
   ) {
@@ -117,11 +136,11 @@ export class ClusterNode {
 
   /** This node's member spec, `id=host:peerPort:clientPort:grpcPort`. */
   get spec(): string {
-    return `${this.id}=${host}:${this.peerPort}:${this.clientPort}:${this.grpcPort}`;
+    return `${this.id}=${this.host}:${this.peerPort}:${this.clientPort}:${this.grpcPort}`;
   }
 
   get peerUrl(): string {
-    return `http://${host}:${this.peerPort}`;
+    return `http://${this.host}:${this.peerPort}`;
   }
 
   get logPath(): string {
@@ -153,17 +172,19 @@ export class Cluster {
     private readonly args: readonly string[],
     private readonly env: NodeJS.ProcessEnv,
     readonly requestTimeoutMs: number,
+    private readonly placement: NodePlacement,
   ) {}
 
   /** Starts every node and waits for a leader that all of them follow. */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
+    const placement = options.placement ?? loopbackPlacement;
     const ports = await freePorts(3 * size);
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir));
+        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
@@ -184,7 +205,7 @@ export class Cluster {
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement);
     try {
       await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
@@ -227,8 +248,11 @@ export class Cluster {
   // Processes
   // ---------------------------------------------------------------------------
 
-  /** Starts node `id` (again: same ports, same data) and waits until it answers HTTP. */
-  async startNode(id: number): Promise<void> {
+  /**
+   * Starts node `id` (again: same ports, same data) and waits until it answers HTTP.
+   * `extraEnv` is for this start only (e.g. LD_PRELOAD of a fake clock).
+   */
+  async startNode(id: number, extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
     const node = this.node(id);
     if (node.running) throw new Error(`node ${id} is already running`);
     node.logOffset = fileSize(node.logPath);
@@ -239,10 +263,8 @@ export class Cluster {
     try {
       const joinArgs = node.joins ? ['--join', '--members', node.joins.members] : [];
       // A later --members overrides the cluster's (commander keeps the last value).
-      child = spawn(process.execPath, [mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args, ...joinArgs], {
-        stdio: ['ignore', logFd, logFd],
-        env: this.env,
-      });
+      const [command, ...argv] = [...this.placement.launcher(id), process.execPath, mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args, ...joinArgs] as [string, ...string[]];
+      child = spawn(command, argv, { stdio: ['ignore', logFd, logFd], env: { ...this.env, ...extraEnv } });
     } finally {
       closeSync(logFd);
     }
@@ -274,8 +296,9 @@ export class Cluster {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
     const [clientPort, peerPort, grpcPort] = (await freePorts(3)) as [number, number, number];
     const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
-    const spec = `${id}=${host}:${peerPort}:${clientPort}:${grpcPort}`;
-    const node = new ClusterNode(id, clientPort, peerPort, grpcPort, dir, { members: [...members.map((n) => n.spec), spec].join(',') });
+    const nodeHost = this.placement.host(id);
+    const spec = `${id}=${nodeHost}:${peerPort}:${clientPort}:${grpcPort}`;
+    const node = new ClusterNode(id, clientPort, peerPort, grpcPort, dir, nodeHost, { members: [...members.map((n) => n.spec), spec].join(',') });
     this.nodes.push(node);
     return node;
   }

@@ -64,6 +64,9 @@ export interface NodeConfig {
   /** The control endpoint of the `keel cluster up` process supervising this node, if
    * any; the dashboard uses it to kill and restart nodes. */
   readonly supervisorUrl?: string;
+  /** With fault injection: WAL and snapshot writes reach the disk only at fsync, so a
+   * kill -9 loses what a power cut would (storage/faulty-disk.ts). For durability tests. */
+  readonly faultPowerLoss: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -88,6 +91,7 @@ export const nodeConfigDefaults = {
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   enableFaultInjection: false,
   join: false,
+  faultPowerLoss: false,
   logLevel: 'info',
 } as const satisfies Partial<NodeConfig>;
 

@@ -27,6 +27,7 @@ import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready } f
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
+import { FaultyDisk } from '../storage/faulty-disk.js';
 import { MvccStore } from '../kv/mvcc-store.js';
 import { WatchHub } from '../kv/watch-hub.js';
 import type { ApplyItem } from '../kv/mvcc-store.js';
@@ -149,6 +150,8 @@ export class KeelNode implements MembershipHost {
     private readonly transport: Transport,
     private readonly onFatal: (error: unknown) => void,
     private readonly onRemoved: () => void,
+    /** Disk fault hooks, on a node started with fault injection. */
+    readonly disk?: FaultyDisk,
   ) {
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
@@ -192,8 +195,12 @@ export class KeelNode implements MembershipHost {
   static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void = () => {}): Promise<KeelNode> {
     const self = selfAddress(config);
     await mkdir(config.dataDir, { recursive: true });
+    if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
+    // Disk faults exist only on a node started with fault injection (as the network's do).
+    const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
+    if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
     const { storage, persisted } = await RaftStorage.open({
-      fs: new NodeFileSystem(),
+      fs: disk ?? new NodeFileSystem(),
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
@@ -227,7 +234,7 @@ export class KeelNode implements MembershipHost {
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved);
+    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved, disk);
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
     if (node.memberList().removed.includes(config.id)) node.removed();
