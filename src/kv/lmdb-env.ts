@@ -82,7 +82,7 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
     // Address space, not disk: lmdb-js grows it when full, but each growth remaps the
     // file, so start at 1 GiB rather than lmdb-js's 128 KiB.
     mapSize: 1024 * 1024 * 1024,
-    maxDbs: 8,
+    maxDbs: 16,
     keyEncoding: 'binary',
     encoding: 'binary',
     ...syncOptions,
