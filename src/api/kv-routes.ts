@@ -11,7 +11,6 @@ import { keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 
-
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
     const key = keyOf(request);
