@@ -12,7 +12,6 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import { batchCompares } from './batch-compare.js';
 
-
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
     const key = keyOf(request);

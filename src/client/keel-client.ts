@@ -355,6 +355,9 @@ export class KeelClient {
   /** The key's versions still in the store's history (puts and deletions), newest first by default. */
   async history(key: Bytes, options: HistoryOptions = {}): Promise<HistoryResult> {
     checkKey(key);
+    if (needsBatchRoute(key)) {
+      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so its history cannot be read`);
+    }
     if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit > 0)) {
       throw invalidArgument(`limit must be a positive integer, not ${options.limit}`);
     }

@@ -254,6 +254,26 @@ export class Cluster {
    */
   async startNode(id: number, extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
     const node = this.node(id);
+    const child = this.spawnNode(node);
+    await waitFor(
+      async () => {
+        if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
+        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000 }))?.status === 200;
+      },
+      { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
+    );
+  }
+
+  /** Starts node `id` (again) when it is expected to stop by itself (a removed member); resolves with its exit. */
+  startNodeExpectingExit(id: number): Promise<Exit> {
+    const node = this.node(id);
+    this.spawnNode(node);
+    node.exitExpected = true;
+    return node.exited as Promise<Exit>;
+  }
+
+  private spawnNode(node: ClusterNode): ChildProcess {
+    const id = node.id;
     if (node.running) throw new Error(`node ${id} is already running`);
     node.logOffset = fileSize(node.logPath);
     node.exitExpected = false;
@@ -278,13 +298,7 @@ export class Cluster {
         resolve({ code, signal });
       });
     });
-    await waitFor(
-      async () => {
-        if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
-        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000 }))?.status === 200;
-      },
-      { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
-    );
+    return child;
   }
 
   /**

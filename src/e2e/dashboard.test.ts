@@ -147,6 +147,15 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         const follower = [1, 2, 3].find((id) => id !== leader)!;
         await waitFor(async () => (await page.getByTestId(`node-card-${follower}`).getAttribute('data-role')) === 'follower', { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as a follower` });
 
+        // A transfer to a node still catching up gives up after an election timeout
+        // (thesis §3.10), so the test hands leadership to a follower that holds the log.
+        await waitFor(
+          async () => {
+            const status = (await http(`${cluster.endpoints[leader - 1]}/status`)).body as { lastIndex: number; peers: { id: number; match: number }[] };
+            return status.peers.find((p) => p.id === follower)?.match === status.lastIndex;
+          },
+          { timeoutMs: uiWaitMs, what: `node ${follower} to hold the leader's whole log` },
+        );
         await page.getByRole('button', { name: `Make node ${follower} leader` }).click();
         await waitFor(async () => (await shownLeader(page)) === follower, { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as leader after the transfer`, explain: async () => `notice: ${await textOf(page, 'notice')}` });
         assert.equal(((await http(`${cluster.endpoints[follower - 1]}/status`)).body as { role: string }).role, 'leader');

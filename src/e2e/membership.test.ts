@@ -116,6 +116,9 @@ test('a learner joins by snapshot, is promoted, another member is removed, and t
     assert.equal(exit.code, 0, `the removed node exits cleanly, got ${exit.signal ?? exit.code}`);
     const again = await memberRequest(`${cluster.url(leader.id)}/members/${victim}`, { method: 'DELETE' });
     assert.equal(errorCode(again), 'ID_REMOVED', describe(again));
+    // Started again on its old data, the removed node stops by itself: its id is gone for good.
+    const restarted = await cluster.startNodeExpectingExit(victim);
+    assert.equal(restarted.code, 0, `a removed node started again exits cleanly, got ${restarted.signal ?? restarted.code}`);
 
     // The cluster keeps serving, and every remaining node agrees.
     await put(cluster.url(follower), 'after-remove', 'still');

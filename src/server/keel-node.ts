@@ -612,7 +612,8 @@ export class KeelNode implements MembershipHost {
       // A refused or failed proposal is retried once expiryRetryMs passes (Lessor.takeExpired).
       const logFailure = (error: unknown): void => this.log.warn({ lease: expiry.id, err: error }, 'lease expiry was not applied; will retry');
       try {
-        this.write(revoke).then((result) => (result.ok ? undefined : logFailure(result.error)), logFailure);
+        // LEASE_NOT_FOUND: a client revoked it first; nothing is left to expire.
+        this.write(revoke).then((result) => (result.ok || result.error.code === 'LEASE_NOT_FOUND' ? undefined : logFailure(result.error)), logFailure);
       } catch (error) {
         logFailure(error);
       }
