@@ -254,7 +254,7 @@ export class Cluster {
    */
   async startNode(id: number, extraEnv: Readonly<Record<string, string>> = {}): Promise<void> {
     const node = this.node(id);
-    const child = this.spawnNode(node);
+    const child = this.spawnNode(node, extraEnv);
     await waitFor(
       async () => {
         if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
@@ -272,7 +272,7 @@ export class Cluster {
     return node.exited as Promise<Exit>;
   }
 
-  private spawnNode(node: ClusterNode): ChildProcess {
+  private spawnNode(node: ClusterNode, extraEnv: Readonly<Record<string, string>> = {}): ChildProcess {
     const id = node.id;
     if (node.running) throw new Error(`node ${id} is already running`);
     node.logOffset = fileSize(node.logPath);
