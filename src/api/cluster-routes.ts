@@ -95,6 +95,7 @@ function statusJson(node: KeelNode): object {
     learners: s.config.learners,
     pendingWrites: s.pendingWrites,
     pendingReads: s.pendingReads,
+    watchers: s.watchers,
     peers: s.peers,
   };
 }

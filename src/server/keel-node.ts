@@ -47,6 +47,8 @@ export interface NodeStatus extends RaftStatus {
   readonly compactedRevision: number;
   readonly pendingWrites: number;
   readonly pendingReads: number;
+  /** Watchers served by this node. */
+  readonly watchers: number;
 }
 
 export interface NodeCounters {
@@ -204,10 +206,6 @@ export class KeelNode {
     });
   }
 
-  get watcherCount(): number {
-    return this.watches.size;
-  }
-
   transferLeadership(to: number): void {
     const outcome = this.raft.transferLeadership(to);
     if (!outcome.ok) throw refusalToError(outcome);
@@ -222,6 +220,7 @@ export class KeelNode {
       compactedRevision: this.store.compactedRevision(),
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
+      watchers: this.watches.size,
     };
   }
 
