@@ -121,6 +121,7 @@ function statusJson(node: KeelNode): object {
     learners: s.config.learners,
     pendingWrites: s.pendingWrites,
     pendingReads: s.pendingReads,
+    watchers: s.watchers,
     peers: s.peers,
     version: KEEL_VERSION,
     isLearner: s.isLearner,

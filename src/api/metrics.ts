@@ -26,6 +26,7 @@ export function createMetrics(node: KeelNode): ApiMetrics {
   gauge('keel_kv_revision', 'Key-value store revision', () => node.status().revision);
   gauge('keel_pending_writes', 'Writes waiting to apply', () => node.status().pendingWrites);
   gauge('keel_pending_reads', 'Reads waiting for ReadIndex', () => node.status().pendingReads);
+  gauge('keel_watchers', 'Watchers served by this node', () => node.status().watchers);
   new Gauge({
     name: 'keel_raft_role',
     help: '1 for the role this node has',

@@ -1,15 +1,18 @@
 /**
  * Watches across failures, on real processes: a watcher on a follower keeps receiving
  * every write's event exactly once, in revision order, while the leader is killed and
- * another is elected; and a follower that falls so far behind that it is sent a
- * snapshot still gives its watchers every event it skipped, read back from the
- * snapshot's history.
+ * another is elected; a client whose node is killed resumes on another node from the
+ * last revision it got + 1, losing and repeating nothing; and a follower that falls so
+ * far behind that it is sent a snapshot still gives its watchers every event it
+ * skipped, read back from the snapshot's history.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withCluster, type Cluster } from './cluster-harness.js';
 import { WsWatchStream } from './watch-clients.js';
 import { KeelClient } from '../client/keel-client.js';
+import type { WatchBatch } from '../client/watch.js';
+import { waitFor } from './wait-for.js';
 
 interface WatchedPut {
   readonly key: string;
@@ -89,6 +92,38 @@ test('a watcher on a follower gets every write exactly once, in revision order, 
     assert.equal(received.length, count);
     assertExactlyOnceInOrder(received, acknowledged);
     ws.close();
+  });
+});
+
+test('the client resumes its watch on another node when its node is killed: every event once, in order', async () => {
+  await withCluster({ size: 3 }, async (cluster) => {
+    // The watch goes to the first endpoint; the others are where it can resume.
+    const watched = cluster.nodes[0]?.id as number;
+    const watcher = new KeelClient({ endpoints: cluster.nodes.map((n) => n.url) });
+    const writer = new KeelClient({ endpoints: cluster.nodes.map((n) => n.url) });
+    const start = await writer.put('resume/start', 'x');
+    const stop = new AbortController();
+    const batches: WatchBatch[] = [];
+    const watching = (async () => {
+      for await (const batch of watcher.watch('resume/', { prefix: true, revision: start.revision + 1, signal: stop.signal })) batches.push(batch);
+    })();
+    const count = 120;
+    const acknowledged = await writeKeys(writer, 'resume/', count, {
+      workers: 4,
+      midwayAt: 40,
+      midway: async () => {
+        // The watcher has seen some events from node `watched` before it dies.
+        await waitFor(async () => batches.length > 0, { timeoutMs: 15_000, what: 'the first events before the kill' });
+        await cluster.kill(watched);
+        await cluster.waitForLeader();
+      },
+    });
+    const received = (): WatchedPut[] => batches.flatMap((b) => b.events.map((e) => ({ key: e.kv.key, value: e.kv.value, modRevision: e.kv.modRevision })));
+    await waitFor(async () => received().length >= count, { timeoutMs: 30_000, what: `${count} events after resuming`, explain: async () => `${received().length} received` });
+    stop.abort();
+    await watching;
+    assert.equal(received().length, count);
+    assertExactlyOnceInOrder(received(), acknowledged);
   });
 });
 

@@ -110,6 +110,8 @@ test('WebSocket: several watchers on one socket, progress notifications and requ
     await ws.until((m) => m.some((x) => x.type === 'progress' && x.watchId === all && x.revision >= two.revision), 'a progress notification');
     ws.send({ progress: {} });
     await ws.until((m) => m.some((x) => x.type === 'progress' && x.watchId === -1 && x.revision >= two.revision), 'the answer to a progress request');
+    const status = (await (await fetch(`${followerUrl}/status`)).json()) as { watchers: number };
+    assert.ok(status.watchers >= 2, `/status counts ${status.watchers} watchers`);
     ws.send({ cancel: { watchId: one } });
     await ws.until((m) => m.some((x) => x.type === 'canceled' && x.watchId === one), 'the cancel answer');
     await client.put('ws/one', 'after cancel');

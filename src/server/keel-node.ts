@@ -66,6 +66,8 @@ export interface NodeStatus extends RaftStatus {
   /** Alarms active in the replicated state (NOSPACE refuses writes). */
   readonly alarms: readonly AlarmMember[];
   readonly isLearner: boolean;
+  /** Watchers served by this node. */
+  readonly watchers: number;
 }
 
 export interface NodeCounters {
@@ -318,10 +320,6 @@ export class KeelNode implements MembershipHost {
     });
   }
 
-  get watcherCount(): number {
-    return this.watches.size;
-  }
-
   // -------------------------------------------------------------------------
   // Membership (membership.ts runs the changes on the leader)
   // -------------------------------------------------------------------------
@@ -526,6 +524,7 @@ export class KeelNode implements MembershipHost {
       pendingReads: this.reads.size,
       alarms: this.store.alarms(),
       isLearner: raft.config.learners.includes(this.config.id),
+      watchers: this.watches.size,
     };
   }
 
