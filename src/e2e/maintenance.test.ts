@@ -83,6 +83,21 @@ test('HashKV agrees on every node after writes, deletes and a compaction; defrag
     for (const key of acknowledged) assert.equal((await client.get(key))?.value, 'v', `acknowledged write ${key} survives the defragmentations`);
     const withoutCurrent = (all: Awaited<ReturnType<typeof hashes>>): unknown[] => all.map(({ id, hash, revision: at, compactRevision }) => ({ id, hash, at, compactRevision }));
     assert.deepEqual(withoutCurrent(await hashes(cluster, converged.revision)), withoutCurrent(before), 'neither the writes since nor defragmentation change the hash at that revision');
+    // The same through the command line, asking every member /cluster/info lists.
+    const one = cluster.url(1);
+    const status = await runKeel(['endpoint', 'status', '--cluster', '--endpoints', one]);
+    assert.equal(status.code, 0, status.stderr);
+    const rows = status.stdout.trim().split('\n');
+    assert.match(rows[0] as string, /^ENDPOINT\s+ID\s+VERSION\s+DB SIZE\s+IN USE\s+IS LEADER/);
+    assert.equal(rows.length, 4, status.stdout);
+    assert.equal(rows.filter((row) => /\btrue\b/.test(row)).length, 1, `one leader: ${status.stdout}`);
+    const hashkv = await runKeel(['endpoint', 'hashkv', '--cluster', '--endpoints', one, '--rev', String(converged.revision), '--json']);
+    assert.equal(hashkv.code, 0, hashkv.stderr);
+    const cliHashes = (JSON.parse(hashkv.stdout) as Array<{ value: { hash: number } }>).map((a) => a.value.hash);
+    assert.deepEqual(cliHashes, [before[0]?.hash, before[0]?.hash, before[0]?.hash]);
+    const defrag = await runKeel(['defrag', '--cluster', '--endpoints', one]);
+    assert.equal(defrag.code, 0, defrag.stderr);
+    assert.equal(defrag.stdout.match(/^Finished defragmenting http:\/\/127\.0\.0\.1:\d+: .* -> .*$/gm)?.length, 3, defrag.stdout);
     await client.put('hash/after-defrag', 'ok');
     const read = await client.get('hash/after-defrag', { consistency: 'linearizable' });
     assert.equal(read?.value, 'ok');
