@@ -7,7 +7,7 @@
  * cluster whole again after healing. A failing run keeps its results directory
  * (histories, node logs, data directories) and names it.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,16 @@ import { runChaos } from './chaos-run.js';
 import { allNemeses } from './nemeses.js';
 import { keepArtifacts, runDirectory, writeResults } from './results.js';
 import { summaryLines } from './summary-text.js';
+import { ensureDebianPackage } from '../e2e/debian-package.js';
+
+// As root (CI) the matrix runs in network namespaces, whose partitions need iptables,
+// and the clock-skew nemesis needs libfaketime: install them when missing, so that no
+// nemesis falls back or skips itself on a fresh machine.
+before(async () => {
+  if (process.getuid?.() !== 0) return;
+  await ensureDebianPackage('iptables', 'iptables');
+  await ensureDebianPackage('faketime', 'faketime');
+});
 
 /** 10 nemeses × (20 s + about 7 s of start, heal and check) ≈ 4.5 minutes; two fault intervals each. */
 const secondsPerNemesis = 20;

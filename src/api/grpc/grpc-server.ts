@@ -34,8 +34,7 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), leaseService(node), clusterService(node), watchService(node)];
-  return [kvService(node), clusterService(node), maintenanceService(node)];
+  return [kvService(node), leaseService(node), clusterService(node), watchService(node), maintenanceService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
