@@ -27,8 +27,8 @@ before(async () => {
   await ensureDebianPackage('faketime', 'faketime');
 });
 
-/** 10 nemeses × (20 s + about 7 s of start, heal and check) ≈ 4.5 minutes; two fault intervals each. */
-const secondsPerNemesis = 20;
+/** 10 nemeses × (30 s + about 2 s of start, heal and check) ≈ 5.5 minutes; two fault intervals each. */
+const secondsPerNemesis = 30;
 
 for (const [i, nemesis] of allNemeses.entries()) {
   // The clients alternate between the two APIs, so each is tested under half the nemeses.
