@@ -50,7 +50,12 @@ function hello(app: FastifyInstance, node: KeelNode): object {
   return {
     id: node.config.id,
     clusterId: node.config.clusterId,
-    members: node.config.members.map((m) => ({ id: m.id, clientUrl: `http://${m.host}:${m.clientPort}` })),
+    // The replicated member list, so a page follows members added after start-up; a
+    // member that has not published its client URL yet is left out until it has.
+    members: node
+      .memberList()
+      .members.filter((m) => m.clientUrls.length > 0)
+      .map((m) => ({ id: m.id, clientUrl: m.clientUrls[0] as string })),
     supervisorUrl: node.config.supervisorUrl ?? null,
     faultInjection: node.faults !== undefined,
     features,
