@@ -19,6 +19,7 @@ import { sendError } from './errors.js';
 import { memberOrigins, registerMemberCors } from './cors.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
+import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
 
 export interface HttpApiOptions {
@@ -76,5 +77,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerMemberRoutes(app, options.node);
   registerMaintenanceRoutes(app, options.node);
   registerGatewayRoutes(app, etcdServices(options.node));
+  registerWatchGateway(app, options.node);
   return app;
 }

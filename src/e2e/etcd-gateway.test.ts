@@ -74,3 +74,44 @@ test('errors come back as etcd gateway errors, and change nothing', async () => 
   const untouched = await post('/v3/kv/range', { key: b64('gw/'), range_end: b64('gw0'), count_only: true });
   assert.equal(Number(untouched.json.count ?? '0'), 0, 'no key was written by the refused requests');
 });
+
+test('POST /v3/watch streams the watch as newline-separated {"result": ...} objects', async () => {
+  const abort = new AbortController();
+  const response = await fetch(`${base}/v3/watch`, {
+    method: 'POST',
+    body: JSON.stringify({ create_request: { key: b64('gw/watched'), prev_kv: true } }),
+    signal: abort.signal,
+  });
+  assert.equal(response.status, 200);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let buffered = '';
+  const nextLine = async (): Promise<Record<string, any>> => {
+    for (;;) {
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        return JSON.parse(line) as Record<string, any>;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the watch stream ended; unread: ${buffered}`);
+      buffered += Buffer.from(value).toString('utf8');
+    }
+  };
+  try {
+    const created = await nextLine();
+    assert.equal(created.result.created, true, JSON.stringify(created));
+    await post('/v3/kv/put', { key: b64('gw/watched'), value: b64('one') });
+    await post('/v3/kv/put', { key: b64('gw/watched'), value: b64('two') });
+    const seen: string[] = [];
+    while (seen.length < 2) {
+      const { result } = await nextLine();
+      for (const event of result.events ?? []) seen.push(`${event.type ?? 'PUT'} ${text(event.kv.value)}${event.prev_kv ? ` after ${text(event.prev_kv.value)}` : ''}`);
+    }
+    assert.deepEqual(seen, ['PUT one', 'PUT two after one']);
+  } finally {
+    abort.abort();
+  }
+  const bad = await post('/v3/watch', '{"create_request": ');
+  assert.equal(bad.status, 400);
+});

@@ -11,7 +11,7 @@ import { etcdProtoRoot, objectOptions } from '../../proto/etcd-proto.js';
 import { GrpcError, toGrpcError } from './errors.js';
 import type { EtcdService, UnaryMethod } from './service.js';
 
-const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
+export const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
 
 /** grpc-gateway's mapping from gRPC status codes to HTTP statuses. */
 const httpStatusOf: Partial<Record<status, number>> = {
@@ -45,6 +45,14 @@ export function registerGatewayRoutes(app: FastifyInstance, services: readonly E
   }
 }
 
+/** Answers a refused gateway call as etcd's gateway does. */
+export function sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
+  const grpcError = toGrpcError(error);
+  return reply
+    .code(httpStatusOf[grpcError.code] ?? 500)
+    .send({ error: grpcError.message, code: grpcError.code, message: grpcError.message });
+}
+
 async function answer(
   reply: FastifyReply,
   method: UnaryMethod,
@@ -57,14 +65,11 @@ async function answer(
     const json = types.response.toObject(types.response.fromObject(response), jsonOptions);
     return reply.send(method.gatewayStream ? { result: json } : json);
   } catch (error) {
-    const grpcError = toGrpcError(error);
-    return reply
-      .code(httpStatusOf[grpcError.code] ?? 500)
-      .send({ error: grpcError.message, code: grpcError.code, message: grpcError.message });
+    return sendGatewayError(reply, error);
   }
 }
 
-function decodeRequest(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
+export function decodeRequest(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
   try {
     return type.toObject(type.fromObject(json), objectOptions);
   } catch (error) {
@@ -73,7 +78,7 @@ function decodeRequest(type: protobuf.Type, json: Record<string, unknown>): Reco
 }
 
 /** etcd's examples post JSON without a JSON content type (curl -d), so raw bytes are parsed too. */
-function parseBody(body: unknown): Record<string, unknown> {
+export function parseBody(body: unknown): Record<string, unknown> {
   let value = body;
   if (Buffer.isBuffer(body)) {
     if (body.length === 0) return {};

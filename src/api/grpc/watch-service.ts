@@ -61,7 +61,7 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
   call.on('close', () => session.close());
 }
 
-function handleRequest(session: WatchSession, request: Message): void {
+export function handleRequest(session: WatchSession, request: Message): void {
   switch (request.request_union) {
     case 'create_request':
       session.create(createRequest((request.create_request ?? {}) as Message));
@@ -97,7 +97,7 @@ function createRequest(message: Message): WatchCreateRequest {
   };
 }
 
-function responseMessage(node: KeelNode, message: StreamMessage): Message {
+export function responseMessage(node: KeelNode, message: StreamMessage): Message {
   const header = { ...responseHeader(node, message.revision) };
   switch (message.type) {
     case 'created':

@@ -1,0 +1,46 @@
+/**
+ * etcd's JSON gateway for the Watch stream: `POST /v3/watch` with one WatchRequest as
+ * JSON (`{"create_request": {"key": "<base64>", ...}}`), answered by a stream of
+ * newline-separated `{"result": WatchResponse}` objects until the client goes away, as
+ * etcd's gateway streams it. The watch itself is the gRPC service's (watch-service.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { KeelNode } from '../../server/keel-node.js';
+import { etcdProtoRoot } from '../../proto/etcd-proto.js';
+import { decodeRequest, jsonOptions, parseBody, sendGatewayError } from './gateway-routes.js';
+import { handleRequest, responseMessage } from './watch-service.js';
+
+export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void {
+  const root = etcdProtoRoot();
+  const requestType = root.lookupType('etcdserverpb.WatchRequest');
+  const responseType = root.lookupType('etcdserverpb.WatchResponse');
+  app.post('/v3/watch', async (request, reply) => {
+    let message: Record<string, unknown>;
+    try {
+      message = decodeRequest(requestType, parseBody(request.body));
+    } catch (error) {
+      return sendGatewayError(reply, error);
+    }
+    const raw = reply.raw;
+    let session;
+    try {
+      session = node.openWatchSession({
+        send: (out) => raw.write(`${JSON.stringify({ result: responseType.toObject(responseType.fromObject(responseMessage(node, out)), jsonOptions) })}\n`),
+        writable: () => !raw.writableNeedDrain,
+      });
+    } catch (error) {
+      return sendGatewayError(reply, error);
+    }
+    reply.hijack();
+    raw.writeHead(200, { 'content-type': 'application/json' });
+    raw.on('drain', () => session.pump());
+    raw.on('close', () => session.close());
+    try {
+      handleRequest(session, message);
+    } catch (error) {
+      session.close();
+      raw.end(`${JSON.stringify({ error: (error as Error).message })}\n`);
+    }
+    return reply;
+  });
+}
