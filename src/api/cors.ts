@@ -5,19 +5,24 @@
  * those: a page from anywhere else gets no CORS headers and the browser refuses it.
  */
 import type { FastifyInstance } from 'fastify';
-import type { MemberAddress } from '../server/config.js';
+import type { KeelNode } from '../server/keel-node.js';
 
 const allowedMethods = 'GET, PUT, POST, DELETE';
 const preflightMaxAgeSeconds = 600;
 
-export function memberOrigins(members: readonly MemberAddress[]): Set<string> {
-  return new Set(members.map((m) => `http://${m.host}:${m.clientPort}`));
+/**
+ * The members' client URLs as this node knows them now: the configured ones and those
+ * of the replicated member list, so a page served by a member added later is answered.
+ */
+export function isMemberOrigin(node: KeelNode, origin: string): boolean {
+  if (node.config.members.some((m) => `http://${m.host}:${m.clientPort}` === origin)) return true;
+  return node.memberList().members.some((m) => m.clientUrls.includes(origin));
 }
 
-export function registerMemberCors(app: FastifyInstance, origins: ReadonlySet<string>): void {
+export function registerMemberCors(app: FastifyInstance, node: KeelNode): void {
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
-    if (origin === undefined || !origins.has(origin)) return;
+    if (origin === undefined || !isMemberOrigin(node, origin)) return;
     reply.header('access-control-allow-origin', origin);
     reply.header('vary', 'origin');
     if (request.method === 'OPTIONS') {

@@ -16,7 +16,7 @@ import { registerHistoryRoutes } from './history-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
-import { memberOrigins, registerMemberCors } from './cors.js';
+import { registerMemberCors } from './cors.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
@@ -50,7 +50,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const metrics = createMetrics(options.node);
-  registerMemberCors(app, memberOrigins(options.node.config.members));
+  registerMemberCors(app, options.node);
   // One WebSocket plugin for the watch and dashboard streams (registered before both).
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   const dashboard = registerDashboardRoutes(app, options.node);
