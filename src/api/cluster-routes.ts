@@ -104,7 +104,8 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
   });
 }
 
-function statusJson(node: KeelNode): object {
+/** What GET /status answers, also the status in every dashboard frame. */
+export function statusJson(node: KeelNode): object {
   const s = node.status();
   return {
     id: s.id,

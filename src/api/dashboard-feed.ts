@@ -8,6 +8,7 @@
 import type { Message } from '../raft/types.js';
 import type { KeelNode } from '../server/keel-node.js';
 import { LatencyWindow } from './latency-window.js';
+import { statusJson } from './cluster-routes.js';
 
 export const framePeriodMs = 250;
 export const messagesPerFrameMax = 24;
@@ -80,7 +81,6 @@ export class DashboardFeed {
   }
 
   private frame(): object {
-    const s = this.node.status();
     const now = performance.now();
     const seconds = Math.max(0.001, (now - this.lastCounters.at) / 1000);
     const { writes, reads } = this.node.counters;
@@ -88,20 +88,7 @@ export class DashboardFeed {
     this.lastCounters = { writes, reads, at: now };
     const frame = {
       type: 'status',
-      status: {
-        id: s.id,
-        role: s.role,
-        term: s.term,
-        leader: s.leader,
-        commit: s.commit,
-        applied: s.applied,
-        firstIndex: s.firstIndex,
-        lastIndex: s.lastIndex,
-        revision: s.revision,
-        voters: s.config.voters,
-        learners: s.config.learners,
-        peers: s.peers,
-      },
+      status: statusJson(this.node),
       log: this.node.logTail(logTailEntriesMax),
       throughput,
       latency: this.latency.take(),
