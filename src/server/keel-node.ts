@@ -139,8 +139,13 @@ export class KeelNode implements MembershipHost {
   private maintenance: Promise<unknown> | undefined;
   /** A NOSPACE alarm this node proposed and has not seen applied yet. */
   private raisingNoSpace = false;
-  /** The stored member list as last read (see memberList()). */
-  private membersSeen: { readonly stored: MemberList | undefined } = { stored: undefined };
+  /**
+   * The stored member list as last read; undefined: read it again. Only an applied
+   * member command or an installed snapshot changes it, so it is read once after those
+   * rather than on every tick and apply (and never while a defragmentation has the
+   * store closed, since applies wait for it).
+   */
+  private membersSeen: { readonly stored: MemberList | undefined } | undefined;
   private readonly messageListeners = new Set<MessageListener>();
 
   private constructor(
@@ -344,19 +349,18 @@ export class KeelNode implements MembershipHost {
     return this.membership.update(id, peerUrls);
   }
 
-  /**
-   * The members as applied here; before the first change, the configured ones. While a
-   * defragmentation has the store closed, the list last read (only applies change it,
-   * and they wait for the defragmentation).
-   */
+  /** The members as applied here; before the first change, the configured ones. */
   memberList(): MemberList {
-    if (!this.maintenance) this.membersSeen = { stored: this.store.members() };
-    return this.membersSeen.stored ?? bootstrapList(this.config);
+    return this.storedMembers() ?? bootstrapList(this.config);
   }
 
   memberListStored(): boolean {
-    this.memberList();
-    return this.membersSeen.stored !== undefined;
+    return this.storedMembers() !== undefined;
+  }
+
+  private storedMembers(): MemberList | undefined {
+    this.membersSeen ??= { stored: this.store.members() };
+    return this.membersSeen.stored;
   }
 
   /** Runs a task that reads the store's tables now, or after a defragmentation reopens them. */
@@ -672,6 +676,7 @@ export class KeelNode implements MembershipHost {
   private apply(ready: Ready): void {
     if (ready.snapshot) {
       this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      this.membersSeen = undefined;
       this.lessor.reset(this.store.leases(), monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
       // The snapshot skipped entries this node never applied: its watchers re-read
@@ -684,6 +689,7 @@ export class KeelNode implements MembershipHost {
       const items: ApplyItem[] = ready.committedEntries.map((entry) => {
         const { requestId, command } = this.decodeEntry(entry);
         requestIds.push(requestId);
+        if (command.body.type === 'member') this.membersSeen = undefined;
         return { index: entry.index, command };
       });
       const outcomes = this.store.applyBatch(items);
