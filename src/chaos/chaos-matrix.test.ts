@@ -27,7 +27,7 @@ before(async () => {
   await ensureDebianPackage('faketime', 'faketime');
 });
 
-/** 10 nemeses × (30 s + about 2 s of start, heal and check) ≈ 5.5 minutes; two fault intervals each. */
+/** 11 nemeses × (30 s + about 2 s of start, heal and check) ≈ 6 minutes; two fault intervals each. */
 const secondsPerNemesis = 30;
 
 for (const [i, nemesis] of allNemeses.entries()) {

@@ -18,7 +18,7 @@ export async function createNetwork(choice: NetworkChoice, ids: readonly number[
     return new LoopbackNetwork(ids, missing);
   }
   const network = await NetnsNetwork.create(ids);
-  removeOnExit(ids);
+  removeOnExit();
   return network;
 }
 
@@ -28,11 +28,14 @@ let exitHookInstalled = false;
  * Synchronous removal on the way out: an 'exit' listener cannot wait for a promise,
  * and a signal listener must be done before the signal's default action ends us.
  */
-function removeOnExit(ids: readonly number[]): void {
+function removeOnExit(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // Every namespace named for this process, whichever run made it and however many
+  // nodes joined later: the names say whose they are.
   const removeNow = (): void => {
-    for (const id of ids) quiet(['netns', 'del', `${namespacePrefix}${process.pid}-${id}`]);
+    const own = `${namespacePrefix}${process.pid}-`;
+    for (const ns of namespaceNames()) if (ns.startsWith(own)) quiet(['netns', 'del', ns]);
     quiet(['link', 'del', `kcb${process.pid}`]);
   };
   process.once('exit', removeNow);
@@ -42,6 +45,16 @@ function removeOnExit(ids: readonly number[]): void {
       // If nothing else listens, end the way the signal would have.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
+  }
+}
+
+function namespaceNames(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5_000 })
+      .split('\n')
+      .map((line) => line.split(' ')[0] ?? '');
+  } catch {
+    return [];
   }
 }
 

@@ -95,7 +95,9 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
       network,
       board,
       random: random.fork(),
-      ids,
+      get ids() {
+        return started.memberIds();
+      },
       electionTimeoutMs: tickMs * electionTicks,
       leader: () => currentLeader(started),
     };
@@ -184,7 +186,7 @@ async function healEverything(cluster: Cluster, context: NemesisContext): Promis
   try {
     await context.network.heal();
     for (const source of ['partition', 'one-way', 'slow-lossy']) await context.board.set(source, new Map(), cluster.runningIds());
-    for (const node of cluster.nodes) {
+    for (const node of cluster.nodes.filter((n) => !n.removed)) {
       if (node.suspended) cluster.resume(node.id);
       else if (!node.running) await cluster.startNode(node.id);
     }

@@ -12,11 +12,10 @@ export class LoopbackNetwork implements ChaosNetwork {
   readonly mode = 'loopback' as const;
   readonly description: string;
   private board: FaultBoard | undefined;
+  private readonly ids: number[];
 
-  constructor(
-    private readonly ids: readonly number[],
-    why: string,
-  ) {
+  constructor(ids: readonly number[], why: string) {
+    this.ids = [...ids];
     this.description = `loopback (127.0.0.1; ${why}): partitions by the transport's fault hooks, which cut Raft traffic only`;
   }
 
@@ -31,6 +30,11 @@ export class LoopbackNetwork implements ChaosNetwork {
 
   launcher(): readonly string[] {
     return [];
+  }
+
+  async addNode(id: number): Promise<void> {
+    // Nothing to build on loopback; the node only joins the set that heal() clears.
+    this.ids.push(id);
   }
 
   async cut(pairs: readonly (readonly [number, number])[]): Promise<void> {

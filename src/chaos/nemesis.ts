@@ -14,7 +14,7 @@ export interface NemesisContext {
   readonly random: Prng;
   /** The node the others follow now, if one leads. */
   leader(): Promise<number | undefined>;
-  /** Node ids, all of them (running or not). */
+  /** The cluster's members now, running or not (member churn removes and adds them). */
   readonly ids: readonly number[];
   /** The nodes' election timeout, in ms (a pause must outlast it). */
   readonly electionTimeoutMs: number;

@@ -1,7 +1,8 @@
 /**
  * The netns chaos network on this machine (root, as CI): nodes' addresses reach each
  * other and the harness; a cut drops traffic both ways; healing restores it; leftovers
- * of a crashed run (a dead pid in the name) are removed; remove() leaves nothing.
+ * of a crashed run (a dead pid in the name) are removed; a node added later is on the
+ * bridge like the others; remove() leaves nothing.
  * Without root this checks that the reason is said instead.
  */
 import { test } from 'node:test';
@@ -32,7 +33,7 @@ function listen(network: NetnsNetwork, id: number): ChildProcess {
   return spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
 }
 
-test('netns network: namespaces connected through the bridge, cut and healed by iptables, removed without a trace', { timeout: 60_000 }, async () => {
+test('netns network: namespaces connected through the bridge, cut and healed by iptables, one added later, removed without a trace', { timeout: 60_000 }, async () => {
   const missing = await netnsAvailable();
   if (missing !== undefined) {
     assert.match(missing, /root|ip netns|iptables/);
@@ -49,6 +50,15 @@ test('netns network: namespaces connected through the bridge, cut and healed by 
     assert.ok(await reaches(network, 1, 3), 'node 1 still reaches node 3');
     await network.heal();
     assert.ok(await reaches(network, 1, 2), 'healed: node 1 reaches node 2 again');
+    // A node that joins later (a new member) gets its own namespace on the same bridge.
+    await network.addNode(4);
+    listeners.push(listen(network, 4));
+    await waitFor(() => reaches(network, 1, 4), { timeoutMs: 10_000, what: 'node 1 to reach the added node 4' });
+    assert.ok(await reaches(network, 4, 2), 'the added node 4 reaches node 2');
+    await network.cut([[4, 1]]);
+    assert.equal(await reaches(network, 4, 1), false, 'a cut reaches the added node too');
+    await network.heal();
+    assert.ok(await reaches(network, 4, 1), 'healed: node 4 reaches node 1 again');
   } finally {
     for (const listener of listeners) listener.kill('SIGKILL');
     await network.remove();

@@ -25,12 +25,14 @@ export class NetnsNetwork implements ChaosNetwork {
   readonly description: string;
   private removed: Promise<void> | undefined;
   private cutsInForce = false;
+  /** The nodes that have a namespace: those of the start, then each one added. */
+  private readonly ids: number[] = [];
 
   private constructor(
-    private readonly ids: readonly number[],
+    private readonly initialIds: readonly number[],
     private readonly subnet: number,
   ) {
-    this.description = `network namespaces ${this.namespace(ids[0] as number)}..${ids.length} on bridge ${this.bridge} (10.77.${subnet}.0/24); partitions by iptables inside the namespaces`;
+    this.description = `network namespaces ${this.namespace(initialIds[0] as number)}..${initialIds.length} on bridge ${this.bridge} (10.77.${subnet}.0/24); partitions by iptables inside the namespaces`;
   }
 
   /** Builds the namespaces, veth pairs and bridge for nodes `ids`; undoes it all on failure. */
@@ -74,6 +76,14 @@ export class NetnsNetwork implements ChaosNetwork {
     this.cutsInForce = false;
   }
 
+  /** A namespace for a node that joins later, on the same bridge; its address is host(id) as for the others. */
+  async addNode(id: number): Promise<void> {
+    if (this.removed) throw new Error('the chaos network is removed already');
+    if (this.ids.includes(id)) throw new Error(`node ${id} has a namespace already`);
+    if (id < 1 || id > 253) throw new Error(`node id ${id} has no address in 10.77.${this.subnet}.0/24 (1-253)`);
+    await this.buildNode(id);
+  }
+
   remove(): Promise<void> {
     this.removed ??= removeNetwork(process.pid, this.ids.map((id) => this.namespace(id)));
     return this.removed;
@@ -91,17 +101,21 @@ export class NetnsNetwork implements ChaosNetwork {
     await runCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
     await runCommand('ip', ['addr', 'add', `10.77.${this.subnet}.254/24`, 'dev', this.bridge]);
     await runCommand('ip', ['link', 'set', this.bridge, 'up']);
-    for (const id of this.ids) {
-      const ns = this.namespace(id);
-      const outside = `kcv${process.pid}n${id}`;
-      await runCommand('ip', ['netns', 'add', ns]);
-      await runCommand('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      await runCommand('ip', ['link', 'set', outside, 'master', this.bridge]);
-      await runCommand('ip', ['link', 'set', outside, 'up']);
-      await runCommand('ip', ['-n', ns, 'addr', 'add', `${this.host(id)}/24`, 'dev', 'eth0']);
-      await runCommand('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-      await runCommand('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    for (const id of this.initialIds) await this.buildNode(id);
+  }
+
+  /** Node `id`'s namespace and its veth pair onto the bridge. Recorded first, so a half-built one is removed too. */
+  private async buildNode(id: number): Promise<void> {
+    const ns = this.namespace(id);
+    const outside = `kcv${process.pid}n${id}`;
+    this.ids.push(id);
+    await runCommand('ip', ['netns', 'add', ns]);
+    await runCommand('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await runCommand('ip', ['link', 'set', outside, 'master', this.bridge]);
+    await runCommand('ip', ['link', 'set', outside, 'up']);
+    await runCommand('ip', ['-n', ns, 'addr', 'add', `${this.host(id)}/24`, 'dev', 'eth0']);
+    await runCommand('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await runCommand('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
 
   private iptables(id: number, args: readonly string[]): Promise<string> {

@@ -15,6 +15,8 @@ export interface ChaosNetwork {
   host(id: number): string;
   /** The command prefix that runs a program where node `id` lives ([] for here). */
   launcher(id: number): readonly string[];
+  /** Makes a place for node `id`, which joins after the start (a new member). */
+  addNode(id: number): Promise<void>;
   /** Replaces every cut: for each pair [a, b], a and b can no longer reach each other. */
   cut(pairs: readonly (readonly [number, number])[]): Promise<void>;
   /** Removes every cut. */

@@ -116,6 +116,8 @@ export class ClusterNode {
   exitExpected = false;
   /** Paused with SIGSTOP: alive, but answers nothing until resumed. */
   suspended = false;
+  /** Removed from the cluster (its removal applied): it is never started again. */
+  removed = false;
   starts = 0;
   /** Where the log of the current (or last) start begins. */
   logOffset = 0;
@@ -230,11 +232,20 @@ export class Cluster {
 
   /** Every node's gRPC endpoint, comma-separated, as etcdctl --endpoints takes them. */
   grpcEndpoints(): string {
-    return this.nodes.map((n) => n.grpcEndpoint).join(',');
+    return this.members().map((n) => n.grpcEndpoint).join(',');
   }
 
   runningIds(): number[] {
     return this.nodes.filter((n) => n.running).map((n) => n.id);
+  }
+
+  /** The nodes still members of the cluster, running or not (every node but the removed ones). */
+  memberIds(): number[] {
+    return this.members().map((n) => n.id);
+  }
+
+  private members(): ClusterNode[] {
+    return this.nodes.filter((n) => !n.removed);
   }
 
   /** A running node chosen at random (writes and reads "through random nodes"). */
@@ -304,9 +315,9 @@ export class Cluster {
   /**
    * Makes a node that will join this cluster as `id` (after a member add names it):
    * fresh ports and data directory, started with --join and the members of `members`
-   * (default: every node so far) plus itself. Start it with startNode.
+   * (default: every member so far) plus itself. Start it with startNode.
    */
-  async addNode(id: number, members: readonly ClusterNode[] = this.nodes): Promise<ClusterNode> {
+  async addNode(id: number, members: readonly ClusterNode[] = this.members()): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
     const [clientPort, peerPort, grpcPort] = (await freePorts(3)) as [number, number, number];
     const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
@@ -323,6 +334,13 @@ export class Cluster {
     if (!node.exited) throw new Error(`node ${id} is not running`);
     node.exitExpected = true;
     return node.exited;
+  }
+
+  /** Node `id`'s removal from the cluster applied and it has exited: it is no member any more. */
+  markRemoved(id: number): void {
+    const node = this.node(id);
+    if (node.child) throw new Error(`node ${id} is still running; a removed node stops by itself first`);
+    node.removed = true;
   }
 
   /** kill -9: the node loses nothing it fsynced, and nothing else is flushed. */
@@ -403,6 +421,7 @@ export class Cluster {
   async describe(): Promise<string> {
     const lines = await Promise.all(
       this.nodes.map(async (n) => {
+        if (n.removed) return `  node ${n.id}: removed from the cluster`;
         if (n.suspended) return `  node ${n.id}: suspended (SIGSTOP)`;
         if (!n.running) return `  node ${n.id}: not running`;
         const process = `pid ${n.child?.pid} ${processState(n.child?.pid)}`;
