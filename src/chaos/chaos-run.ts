@@ -99,7 +99,7 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
         return started.memberIds();
       },
       electionTimeoutMs: tickMs * electionTicks,
-      leader: () => currentLeader(started),
+      leader: () => started.currentLeader(),
     };
     const outcome = await drive(options, nemeses, skippedNemeses, started, context, random, network.description);
     await keep(started, outcome);
@@ -198,9 +198,3 @@ async function healEverything(cluster: Cluster, context: NemesisContext): Promis
   }
 }
 
-/** The leader with the highest term among the nodes that answer (a deposed one may still think it leads). */
-async function currentLeader(cluster: Cluster): Promise<number | undefined> {
-  const answers = await Promise.all(cluster.runningIds().map((id) => cluster.status(id).catch(() => undefined)));
-  const leaders = answers.filter((s) => s?.role === 'leader').sort((a, b) => (b?.term ?? 0) - (a?.term ?? 0));
-  return leaders[0]?.id;
-}

@@ -417,6 +417,13 @@ export class Cluster {
     return new Map(all);
   }
 
+  /** The leader with the highest term among the running nodes that answer (a deposed one may still think it leads). */
+  async currentLeader(): Promise<number | undefined> {
+    const answers = await Promise.all(this.runningIds().map((id) => this.status(id).catch(() => undefined)));
+    const leaders = answers.filter((s) => s?.role === 'leader').sort((a, b) => (b?.term ?? 0) - (a?.term ?? 0));
+    return leaders[0]?.id;
+  }
+
   /** A one-line summary of every node, for error messages. */
   async describe(): Promise<string> {
     const lines = await Promise.all(

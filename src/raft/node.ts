@@ -724,7 +724,17 @@ export class RaftNode {
 
   private handleHeartbeat(m: HeartbeatRequest): void {
     // The leader caps `commit` at what it knows we hold, so this never passes an
-    // entry we have not verified.
+    // entry we have not verified — unless this node lost entries it acknowledged
+    // (a WAL cut by `keel repair`, a replaced data directory). Going on would let it
+    // vote and serve without entries a majority counted on (§5.4), so it stops and
+    // says what to do, as etcd's raft panics on "tocommit out of range".
+    assert(
+      m.commit <= this.log.lastIndex(),
+      () =>
+        `the leader (node ${m.from}) counts entries up to index ${m.commit} as held here, but this node's log ends at index ${this.log.lastIndex()}: ` +
+        'it lost log entries it had acknowledged (a WAL cut by keel repair, or a replaced data directory) and cannot take part with this data. ' +
+        'Remove this member and add it back as a new member with an empty data directory (keel member remove ID, keel member add --peer-urls URL, then keel start --join).',
+    );
     this.log.commitTo(m.commit);
     this.send({ type: 'heartbeatResponse', to: m.from, seq: m.seq, lastIndex: this.log.lastIndex() });
   }

@@ -594,7 +594,14 @@ export class KeelNode implements MembershipHost {
   private receive(message: Message): void {
     if (this.stopping) return;
     this.notify(message, 'in');
-    this.raft.step(message);
+    try {
+      this.raft.step(message);
+    } catch (error) {
+      // The core refuses to go on (a broken invariant, such as a log that lost
+      // acknowledged entries): stop with its reason in the log, not a stray stack.
+      this.fatal(error);
+      return;
+    }
     this.schedule();
   }
 
