@@ -36,6 +36,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_JOIN: 'join',
   KEEL_FAULT_POWER_LOSS: 'faultPowerLoss',
+  KEEL_FAULT_BOOT_ID: 'faultBootId',
   KEEL_LOG_LEVEL: 'logLevel',
   KEEL_SUPERVISOR_URL: 'supervisorUrl',
 };
@@ -137,6 +138,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     join: merged.join === true || merged.join === 'true',
     faultPowerLoss: merged.faultPowerLoss === true || merged.faultPowerLoss === 'true',
+    ...(merged.faultBootId !== undefined ? { faultBootId: String(merged.faultBootId) } : {}),
     logLevel: logLevel as NodeConfig['logLevel'],
   };
 }

@@ -20,6 +20,12 @@
  *   - 'relaxed' (the default): MDB_NOMETASYNC. Each commit fsyncs the data pages but not
  *     the meta page; a system crash may undo the last transactions, never corrupt the
  *     file (LMDB keeps ACI, loses only D). Replay covers what was undone.
+ *   - 'deferred' (the node's): MDB_NOSYNC, with a marker (unsynced-marker.ts) that
+ *     tells at the next open whether a system crash may have torn the file since the
+ *     last synced close; if so the store opens empty and the runtime rebuilds it from
+ *     its durable snapshot and WAL. A commit then costs no fsync on the event loop
+ *     (measured: about 0.6 ms of a 2.4 ms put with one client). Needs a boot id
+ *     (Linux); without one MvccStore opens 'relaxed' instead.
  *   - 'full': LMDB's default, both fsynced at each commit; for a store used without a log.
  *   - 'none': MDB_NOSYNC, no fsync at all: a system crash (not a process crash) can
  *     corrupt the file. Only for tests, simulations and benchmarks.
@@ -33,7 +39,7 @@
 import { open, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 
-export type SyncMode = 'relaxed' | 'full' | 'none';
+export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
 
 export const PAGE_BYTES = 8192;
 
@@ -75,7 +81,7 @@ export interface KvEnv {
 export function openKvEnv(path: string, sync: SyncMode): KvEnv {
   mkdirSync(path, { recursive: true });
   const syncOptions =
-    sync === 'none' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
+    sync === 'none' || sync === 'deferred' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
   const root = open<Buffer, Uint8Array>({
     path,
     pageSize: PAGE_BYTES,

@@ -26,12 +26,14 @@
  * prevKv) in order, which the watch hub (watch-hub.ts) fans out; changes() reads past
  * ones in revision order for watchers that start at an old revision.
  */
+import { mkdirSync } from 'node:fs';
 import type { Entry, LogIndex } from '../raft/types.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
 import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
+import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from './members.js';
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
@@ -53,6 +55,8 @@ export interface MvccStoreOptions {
   readonly path: string;
   /** Default 'relaxed' (see lmdb-env.ts). */
   readonly sync?: SyncMode;
+  /** For 'deferred': this boot's id (default: the system's; tests pass another to play a reboot). */
+  readonly bootId?: string;
   /** Cluster setting: must be the same on every replica. */
   readonly sessions?: Partial<SessionPolicy>;
   /** Records of old history examined per applied entry while a compaction runs. */
@@ -128,6 +132,12 @@ export class MvccStore {
   private constructor(
     env: KvEnv,
     private readonly options: MvccStoreOptions,
+    /**
+     * Deferred sync only: the last run never synced the store and the machine has
+     * restarted since, so its file was discarded and the store opened empty; the
+     * runtime must rebuild it from its snapshot and log (unsynced-marker.ts).
+     */
+    readonly discardedOnOpen = false,
   ) {
     this.env = env;
     this.sessionPolicy = { ...defaultSessionPolicy, ...options.sessions };
@@ -141,7 +151,17 @@ export class MvccStore {
 
   /** Opens (or creates) the store at `options.path`. */
   static open(options: MvccStoreOptions): MvccStore {
-    const env = openKvEnv(options.path, options.sync ?? 'relaxed');
+    let sync = options.sync ?? 'relaxed';
+    let discardedOnOpen = false;
+    if (sync === 'deferred') {
+      const bootId = options.bootId ?? currentBootId();
+      if (bootId === undefined) sync = 'relaxed';
+      else {
+        mkdirSync(options.path, { recursive: true });
+        discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
+      }
+    }
+    const env = openKvEnv(options.path, sync);
     try {
       const format = readUint(env.meta, META.format);
       if (format === undefined) {
@@ -149,7 +169,7 @@ export class MvccStore {
       } else if (format !== STORE_FORMAT) {
         throw new Error(`Cannot open key-value store ${options.path}: format ${format}, this version reads format ${STORE_FORMAT}`);
       }
-      return new MvccStore(env, options);
+      return new MvccStore(env, { ...options, sync }, discardedOnOpen);
     } catch (error) {
       void env.root.close();
       throw error;
@@ -168,6 +188,13 @@ export class MvccStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.options.sync === 'deferred') {
+      // A clean close syncs everything, so the next open needs to discard nothing.
+      await syncEnv(this.env);
+      await this.env.root.close();
+      endUnsynced(this.options.path);
+      return;
+    }
     await this.env.root.close();
   }
 

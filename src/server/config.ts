@@ -67,6 +67,9 @@ export interface NodeConfig {
   /** With fault injection: WAL and snapshot writes reach the disk only at fsync, so a
    * kill -9 loses what a power cut would (storage/faulty-disk.ts). For durability tests. */
   readonly faultPowerLoss: boolean;
+  /** With fault injection: the boot id the store's marker compares (kv/unsynced-marker.ts)
+   * instead of the system's, so a test can restart a node "after a reboot". */
+  readonly faultBootId?: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 

@@ -211,10 +211,13 @@ export class KeelNode implements MembershipHost {
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
     });
-    // Relaxed sync (lmdb-env.ts): a system crash may undo the store's last commits but
-    // never corrupts it, and the WAL replays what was undone. Measured faster per apply
-    // than lmdb-js's overlapping sync here.
-    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'relaxed' });
+    if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
+    // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
+    // snapshot and the WAL, which rebuild it when a system crash may have torn it.
+    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) });
+    if (store.discardedOnOpen) {
+      log.warn({ component: 'storage' }, 'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log');
+    }
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
       // A snapshot installed from the leader reached the disk, but the state machine
