@@ -186,7 +186,7 @@ async function healEverything(cluster: Cluster, context: NemesisContext): Promis
   try {
     await context.network.heal();
     for (const source of ['partition', 'one-way', 'slow-lossy']) await context.board.set(source, new Map(), cluster.runningIds());
-    for (const node of cluster.nodes.filter((n) => !n.removed)) {
+    for (const node of cluster.members()) {
       if (node.suspended) cluster.resume(node.id);
       else if (!node.running) await cluster.startNode(node.id);
     }

@@ -239,12 +239,13 @@ export class Cluster {
     return this.nodes.filter((n) => n.running).map((n) => n.id);
   }
 
-  /** The nodes still members of the cluster, running or not (every node but the removed ones). */
+  /** The ids of members(). */
   memberIds(): number[] {
     return this.members().map((n) => n.id);
   }
 
-  private members(): ClusterNode[] {
+  /** The nodes still members of the cluster, running or not (every node but the removed ones). */
+  members(): ClusterNode[] {
     return this.nodes.filter((n) => !n.removed);
   }
 

@@ -26,7 +26,6 @@
  * prevKv) in order, which the watch hub (watch-hub.ts) fans out; changes() reads past
  * ones in revision order for watchers that start at an old revision.
  */
-import { mkdirSync } from 'node:fs';
 import type { Entry, LogIndex } from '../raft/types.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
@@ -156,10 +155,7 @@ export class MvccStore {
     if (sync === 'deferred') {
       const bootId = options.bootId ?? currentBootId();
       if (bootId === undefined) sync = 'relaxed';
-      else {
-        mkdirSync(options.path, { recursive: true });
-        discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
-      }
+      else discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
     }
     const env = openKvEnv(options.path, sync);
     try {

@@ -21,7 +21,7 @@
  * Linux gives a boot id (/proc/sys/kernel/random/boot_id); where there is none, the
  * store cannot tell and syncs each commit instead ('relaxed').
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const markerName = 'unsynced-since-boot';
@@ -38,11 +38,12 @@ export function currentBootId(): string | undefined {
 }
 
 /**
- * Called before the environment at `dir` opens with deferred sync: discards its LMDB
+ * Called before the environment at `dir` (created if missing) opens with deferred sync: discards its LMDB
  * files if a system crash may have torn them (see above), then records that commits
  * from now on are unsynced in boot `bootId`. Returns whether it discarded them.
  */
 export function beginUnsynced(dir: string, bootId: string): { readonly discarded: boolean } {
+  mkdirSync(dir, { recursive: true });
   const marker = join(dir, markerName);
   let discarded = false;
   if (existsSync(marker) && readFileSync(marker, 'utf8').trim() !== bootId) {
