@@ -19,16 +19,18 @@ const allowed = {
   transport: ['lib', 'raft', 'node'],
   // etcd's v3 API descriptions (proto/), shared by the gRPC server and gRPC clients.
   proto: ['node', 'pkg'],
-  server: ['lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
+  // Certificates and TLS contexts, shared by the node, the CLI, the client and the tests.
+  tls: ['lib', 'node', 'pkg'],
+  server: ['tls', 'lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
   // storage: only the disk fault hooks' limits, for /admin/faults/disk.
-  api: ['lib', 'server', 'kv', 'raft', 'transport', 'storage', 'proto', 'node', 'pkg'],
-  client: ['lib', 'proto', 'node', 'pkg'],
+  api: ['tls', 'lib', 'server', 'kv', 'raft', 'transport', 'storage', 'proto', 'node', 'pkg'],
+  client: ['tls', 'lib', 'proto', 'node', 'pkg'],
   sim: ['lib', 'raft', 'check'],
-  cli: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
+  cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
-  e2e: ['lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
+  e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
   // The chaos harness: real clusters (through the e2e harness), real faults, checked histories.
-  chaos: ['lib', 'check', 'e2e', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
+  chaos: ['tls', 'lib', 'check', 'e2e', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
 };
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
