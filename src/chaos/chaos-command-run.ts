@@ -4,6 +4,7 @@
  * lost, 1 otherwise.
  */
 import { randomInt } from 'node:crypto';
+import { portRangeFrom } from '../e2e/free-ports.js';
 import { runChaos } from './chaos-run.js';
 import type { NetworkChoice } from './chaos-network.js';
 import { nemesesNamed } from './nemeses.js';
@@ -23,6 +24,9 @@ export interface ChaosCommandInput {
   readonly network: NetworkChoice;
   readonly faultSeconds: number;
   readonly quietSeconds: number;
+  /** First port of the block the nodes take (`--base-port`), and its size. */
+  readonly basePort: number | undefined;
+  readonly portCount: number;
 }
 
 export async function runChaosCommand(input: ChaosCommandInput): Promise<number> {
@@ -33,7 +37,7 @@ export async function runChaosCommand(input: ChaosCommandInput): Promise<number>
   const dir = await runDirectory(input.results, seed);
   console.log(`keel chaos: seed ${seed}, results in ${dir}`);
   const outcome = await runChaos(
-    { nodes: input.nodes, timeSeconds: input.time, nemeses, mixed, workloads, client: input.client, seed, network: input.network, faultSeconds: input.faultSeconds, quietSeconds: input.quietSeconds, log: (line) => console.log(`  ${line}`) },
+    { nodes: input.nodes, timeSeconds: input.time, nemeses, mixed, workloads, client: input.client, seed, network: input.network, faultSeconds: input.faultSeconds, quietSeconds: input.quietSeconds, ...(input.basePort === undefined ? {} : { ports: portRangeFrom(input.basePort, input.portCount) }), log: (line) => console.log(`  ${line}`) },
     (cluster, result) => keepArtifacts(dir, cluster, result),
   );
   const report = await writeResults(dir, outcome);

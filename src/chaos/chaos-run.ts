@@ -8,6 +8,7 @@
  * rule is removed at the end, pass or fail, and on SIGINT/SIGTERM.
  */
 import { Cluster } from '../e2e/cluster-harness.js';
+import type { PortRange } from '../e2e/free-ports.js';
 import { pause } from '../e2e/wait-for.js';
 import { Prng } from '../lib/prng.js';
 import { BankWorkload } from './bank-workload.js';
@@ -15,14 +16,14 @@ import { createNetwork } from './chaos-network.js';
 import type { NetworkChoice } from './chaos-network.js';
 import { FaultBoard } from './fault-board.js';
 import { LoopbackNetwork } from './loopback-network.js';
-import { availability, recoveries } from './metrics.js';
-import type { Availability, FaultInterval, Recovery } from './metrics.js';
+import { availability, recoveries, writeGaps } from './metrics.js';
+import type { Availability, FaultInterval, Recovery, WriteGap } from './metrics.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 import { GrpcChaosClient } from './grpc-client.js';
 import { Recorder } from './recorder.js';
 import { RestChaosClient } from './rest-client.js';
 import { RegisterWorkload } from './register-workload.js';
-import { planFaults } from './schedule.js';
+import { planFaults, Slip } from './schedule.js';
 import { SetWorkload } from './set-workload.js';
 import type { Workload, WorkloadContext, WorkloadName, WorkloadResult } from './workload.js';
 
@@ -39,6 +40,8 @@ export interface ChaosOptions {
   readonly network: NetworkChoice;
   readonly faultSeconds: number;
   readonly quietSeconds: number;
+  /** The ports the nodes may take (default: the harness's range), so runs can share a machine. */
+  readonly ports?: PortRange;
   /** Progress lines, as the run goes. */
   readonly log: (line: string) => void;
 }
@@ -51,6 +54,8 @@ export interface ChaosOutcome {
   readonly workloads: readonly WorkloadResult[];
   readonly availability: Availability;
   readonly recoveries: readonly Recovery[];
+  /** The longest time without an acknowledged write, per fault kind. */
+  readonly writeGaps: readonly WriteGap[];
   /** The cluster came back (one leader, every node caught up) after the last heal; else why not. */
   readonly recovered: true | string;
   /** Nodes that exited without being asked to. */
@@ -86,7 +91,7 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
   options.log(`network: ${network.description}`);
   let cluster: Cluster | undefined;
   try {
-    cluster = await Cluster.start({ size: options.nodes, tickMs, electionTicks, requestTimeoutMs, placement: network });
+    cluster = await Cluster.start({ size: options.nodes, tickMs, electionTicks, requestTimeoutMs, placement: network, ...(options.ports ? { ports: options.ports } : {}) });
     const started = cluster;
     const board = new FaultBoard((id) => started.url(id), (id) => started.node(id).running);
     if (network instanceof LoopbackNetwork) network.attach(board);
@@ -137,20 +142,22 @@ async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skipped
 
   const intervals: FaultInterval[] = [];
   const slots = nemeses.length === 0 ? [] : planFaults(options, nemeses.length, options.mixed, random.fork());
+  const slip = new Slip();
   const workloadsStopped = (async () => {
     for (const slot of slots) {
-      await pause(Math.max(0, slot.startMs - recorder.now()));
+      await pause(Math.max(0, slip.startOf(slot) - recorder.now()));
       const nemesis = nemeses[slot.nemesis] as Nemesis;
       const startMs = recorder.now();
       const what = await nemesis.start(context);
       options.log(`${(startMs / 1_000).toFixed(1)} s: ${nemesis.name}: ${what}`);
-      await pause(Math.max(0, slot.endMs - recorder.now()));
+      await pause(Math.max(0, slip.healAt(slot, recorder.now()) - recorder.now()));
       await nemesis.stop(context);
       const endMs = recorder.now();
+      slip.healed(slot, endMs);
       options.log(`${(endMs / 1_000).toFixed(1)} s: ${nemesis.name} healed`);
       intervals.push({ nemesis: nemesis.name, what, startMs, endMs });
     }
-    await pause(Math.max(0, options.timeSeconds * 1_000 - recorder.now()));
+    await pause(Math.max(0, slip.endOf(options.timeSeconds * 1_000) - recorder.now()));
   })();
   await workloadsStopped;
   for (const w of workloads) await w.stop();
@@ -167,13 +174,14 @@ async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skipped
     ...cluster.crashes.map((c) => `crash: ${c.split('\n')[0]}`),
   ];
   return {
-    options: { nodes: options.nodes, timeSeconds: options.timeSeconds, nemeses: options.nemeses.map((n) => n.name), mixed: options.mixed, workloads: options.workloads, client: options.client, seed: options.seed, network: options.network, faultSeconds: options.faultSeconds, quietSeconds: options.quietSeconds },
+    options: { nodes: options.nodes, timeSeconds: options.timeSeconds, nemeses: options.nemeses.map((n) => n.name), mixed: options.mixed, workloads: options.workloads, client: options.client, seed: options.seed, network: options.network, faultSeconds: options.faultSeconds, quietSeconds: options.quietSeconds, ...(options.ports ? { ports: options.ports } : {}) },
     networkDescription,
     skippedNemeses,
     intervals,
     workloads: results,
     availability: availability(recorder, intervals),
     recoveries: recoveries(recorder, intervals),
+    writeGaps: writeGaps(recorder, intervals, durationMs),
     recovered,
     crashes: [...cluster.crashes],
     failures,

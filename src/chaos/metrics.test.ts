@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { availability, recoveries } from './metrics.js';
+import { availability, recoveries, writeGaps } from './metrics.js';
 import type { FaultInterval } from './metrics.js';
 import type { Recorder } from './recorder.js';
 
@@ -37,4 +37,19 @@ test('recovery: from each heal to the first acknowledged write invoked after it,
     { nemesis: 'pause', ms: 800 },
   ]);
   assert.deepEqual(recoveries(recorded([], [[3_000, 4_500]]), intervals).map((r) => r.ms), [null, null], 'a write invoked during the fault does not count');
+});
+
+test('write gaps: the longest stretch without an acknowledged write from each fault to the next, worst per kind', () => {
+  const three: FaultInterval[] = [...intervals, { nemesis: 'kill', what: 'kill -9 node 3', startMs: 9_000, endMs: 10_000 }];
+  // Writes acknowledged at 1.0, 2.5, 5.2 s (kill: 2.7 s from 2.5 to 5.2, then 0.8 s to the pause),
+  // 6.1, 8.0 s (pause: 1.9 s from 6.1 to 8.0), then none until the run ends at 12 s (kill: 3 s).
+  const recorder = recorded([], [[900, 1_000], [2_400, 2_500], [5_000, 5_200], [6_000, 6_100], [7_900, 8_000]]);
+  assert.deepEqual(writeGaps(recorder, three, 12_000), [
+    { nemesis: 'kill', longestMs: 3_000 },
+    { nemesis: 'pause', longestMs: 1_900 },
+  ]);
+  assert.deepEqual(writeGaps(recorded([], []), intervals, 8_000), [
+    { nemesis: 'kill', longestMs: 4_000 },
+    { nemesis: 'pause', longestMs: 2_000 },
+  ], 'no write at all: the whole window');
 });

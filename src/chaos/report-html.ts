@@ -34,7 +34,7 @@ code { font-family: ui-monospace, Menlo, Consolas, monospace; }
 ${verdict}
 <p>${o.nodes} nodes, ${o.client === 'grpc' ? 'etcd v3 gRPC' : 'REST'} clients, ${(outcome.durationMs / 1000).toFixed(1)} s of load, nemeses ${escape(o.nemeses.join(', '))}${o.mixed ? ' (mixed)' : ''}, workloads ${escape(o.workloads.join(', '))}.<br>
 Network: ${escape(outcome.networkDescription)}.${outcome.skippedNemeses.length > 0 ? `<br>Skipped: ${escape(outcome.skippedNemeses.join('; '))}.` : ''}<br>
-Replay the same schedule: <code>keel chaos --nodes ${o.nodes} --time ${o.timeSeconds} --nemesis ${escape(o.mixed ? `mixed:${o.nemeses.join(',')}` : o.nemeses.join(','))} --workload ${escape(o.workloads.join(','))} --client ${o.client} --fault-seconds ${o.faultSeconds} --quiet-seconds ${o.quietSeconds} --seed ${o.seed}</code> (faults and choices follow the seed; timing does not).</p>
+Replay the same schedule: <code>keel chaos --nodes ${o.nodes} --time ${o.timeSeconds} --nemesis ${escape(o.mixed ? `mixed:${o.nemeses.join(',')}` : o.nemeses.join(','))} --workload ${escape(o.workloads.join(','))} --client ${o.client} --fault-seconds ${o.faultSeconds} --quiet-seconds ${o.quietSeconds}${o.ports ? ` --base-port ${o.ports.low} --port-count ${o.ports.high - o.ports.low}` : ''} --seed ${o.seed}</code> (faults and choices follow the seed; timing does not).</p>
 <h2>Workloads</h2>
 ${workloadTable(outcome)}
 <h2>Availability (share of operations that succeeded, per second)</h2>
@@ -42,6 +42,7 @@ ${workloadTable(outcome)}
 ${availabilityChart(outcome, x)}
 <h2>Faults and recovery</h2>
 ${faultTable(outcome)}
+<p>Longest time without an acknowledged write, from a fault's start to the next fault, worst per kind: ${outcome.writeGaps.length > 0 ? escape(outcome.writeGaps.map((g) => `${g.nemesis} ${g.longestMs} ms`).join(' · ')) : 'n/a'}</p>
 <h2>Register operations over time</h2>
 <p>One lane per key; green ok, grey failed, orange unknown outcome (drawn to the end of the run); shaded: nemesis intervals.</p>
 ${registerLanes(outcome, x)}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../lib/prng.js';
-import { planFaults } from './schedule.js';
+import { planFaults, Slip } from './schedule.js';
 
 test('fault plan: a quiet start and end, intervals apart by the quiet gap, nemeses in turn', () => {
   const slots = planFaults({ timeSeconds: 20, faultSeconds: 5, quietSeconds: 3 }, 2, false, new Prng(1));
@@ -24,4 +24,18 @@ test('fault plan: mixed draws nemeses from the seed, the same for the same seed'
 
 test('fault plan: a run too short for one interval has none', () => {
   assert.deepEqual(planFaults({ timeSeconds: 5, faultSeconds: 5, quietSeconds: 3 }, 1, false, new Prng(1)), []);
+});
+
+test('slip: a fault that starts late keeps its length, and the rest of the plan and the end move by the delay', () => {
+  const [first, second] = planFaults({ timeSeconds: 20, faultSeconds: 5, quietSeconds: 3 }, 1, false, new Prng(1)) as [{ startMs: number; endMs: number; nemesis: number }, { startMs: number; endMs: number; nemesis: number }];
+  const slip = new Slip();
+  assert.equal(slip.startOf(first), 3_000);
+  // The nemesis took 2.5 s to put its fault in place (a slow restart): the fault still lasts 5 s.
+  assert.equal(slip.healAt(first, 5_500), 10_500);
+  slip.healed(first, 10_700);
+  assert.equal(slip.startOf(second), 11_000 + 2_700, 'the quiet gap after the late heal is whole');
+  assert.equal(slip.endOf(20_000), 22_700, 'the quiet end is whole');
+  // A heal on time never moves the plan back.
+  slip.healed(second, second.endMs);
+  assert.equal(slip.endOf(20_000), 22_700);
 });

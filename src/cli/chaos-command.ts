@@ -17,6 +17,8 @@ interface ChaosCommandOptions {
   readonly network: 'auto' | 'netns' | 'loopback';
   readonly faultSeconds: number;
   readonly quietSeconds: number;
+  readonly basePort: number | undefined;
+  readonly portCount: number;
 }
 
 function positiveInteger(text: string): number {
@@ -39,6 +41,8 @@ export function registerChaos(program: Command): void {
     .addOption(new Option('--network <kind>', 'netns needs root; auto picks netns when it can').choices(['auto', 'netns', 'loopback']).default('auto'))
     .option('--fault-seconds <s>', 'length of each fault interval', positiveInteger, 6)
     .option('--quiet-seconds <s>', 'healthy time between fault intervals', positiveInteger, 4)
+    .option('--base-port <port>', 'the nodes take ports from this one on (default: anywhere from 10000 to the ephemeral range), so runs can share a machine', positiveInteger)
+    .option('--port-count <n>', 'how many ports from --base-port the run may take (3 per node, nodes added by member churn included)', positiveInteger, 1000)
     .action(async (options: ChaosCommandOptions) => {
       const { runChaosCommand } = await import('../chaos/chaos-command-run.js');
       process.exitCode = await runChaosCommand({ ...options, nodes: Number(options.nodes) as 3 | 5 });

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
+import type { PortRange } from './free-ports.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
 
@@ -41,6 +42,8 @@ export interface ClusterOptions {
   readonly seedDataDirs?: (nodes: readonly ClusterNode[], members: string) => Promise<void>;
   /** Where each node runs (default: 127.0.0.1, in this network namespace). */
   readonly placement?: NodePlacement;
+  /** The ports the nodes may take, nodes added later included (default: free-ports.ts's range). */
+  readonly ports?: PortRange;
 }
 
 /**
@@ -175,13 +178,14 @@ export class Cluster {
     private readonly env: NodeJS.ProcessEnv,
     readonly requestTimeoutMs: number,
     private readonly placement: NodePlacement,
+    private readonly portRange: PortRange | undefined,
   ) {}
 
   /** Starts every node and waits for a leader that all of them follow. */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
     const placement = options.placement ?? loopbackPlacement;
-    const ports = await freePorts(3 * size);
+    const ports = await freePorts(3 * size, options.ports);
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
@@ -207,7 +211,7 @@ export class Cluster {
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, options.ports);
     try {
       await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
@@ -320,7 +324,7 @@ export class Cluster {
    */
   async addNode(id: number, members: readonly ClusterNode[] = this.members()): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
-    const [clientPort, peerPort, grpcPort] = (await freePorts(3)) as [number, number, number];
+    const [clientPort, peerPort, grpcPort] = (await freePorts(3, this.portRange)) as [number, number, number];
     const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
     const nodeHost = this.placement.host(id);
     const spec = `${id}=${nodeHost}:${peerPort}:${clientPort}:${grpcPort}`;

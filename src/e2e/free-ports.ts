@@ -8,6 +8,9 @@
  * node then cannot listen again. So ports are drawn below the ephemeral range, which
  * the OS never hands out on its own, and each is checked by binding it. Ports handed
  * out by this process are never handed out twice.
+ *
+ * A caller may confine the draw to a range of its own (`keel chaos --base-port`), so
+ * that runs sharing a machine each keep to their block.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,6 +31,25 @@ function ephemeralLow(): number {
   return 32_768;
 }
 
+/** Ports from `low` up to, not including, `high`. */
+export interface PortRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** The default range: from 10000 to the start of the ephemeral range. */
+export function defaultPortRange(): PortRange {
+  return { low: lowestPort, high: ephemeralLow() };
+}
+
+/** A range of `count` ports from `base`, checked to be valid TCP ports. */
+export function portRangeFrom(base: number, count: number): PortRange {
+  if (!Number.isSafeInteger(base) || !Number.isSafeInteger(count) || base < 1024 || count < 1 || base + count > 65_536) {
+    throw new Error(`the port range ${base}..${base + count - 1} must lie within 1024..65535`);
+  }
+  return { low: base, high: base + count };
+}
+
 /** Whether `port` can be listened on right now. */
 export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -37,13 +59,13 @@ export function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** `count` distinct ports that are free now and outside the ephemeral range. */
-export async function freePorts(count: number): Promise<number[]> {
-  const high = ephemeralLow();
+/** `count` distinct ports that are free now, drawn from `range` (default: below the ephemeral range). */
+export async function freePorts(count: number, range: PortRange = defaultPortRange()): Promise<number[]> {
+  const { low, high } = range;
   const ports: number[] = [];
   for (let attempt = 0; ports.length < count; attempt++) {
-    if (attempt >= attemptsMax) throw new Error(`found only ${ports.length} of ${count} free ports below ${high} in ${attemptsMax} attempts`);
-    const port = lowestPort + Math.floor(Math.random() * (high - lowestPort));
+    if (attempt >= attemptsMax) throw new Error(`found only ${ports.length} of ${count} free ports in ${low}..${high - 1} in ${attemptsMax} attempts`);
+    const port = low + Math.floor(Math.random() * (high - low));
     if (handedOut.has(port) || ports.includes(port)) continue;
     if (await canListen(port)) ports.push(port);
   }
