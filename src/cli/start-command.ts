@@ -24,6 +24,7 @@ interface StartFlags {
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
   quotaBackendBytes?: string;
+  diskReserveBytes?: string;
   enableFaultInjection?: boolean;
   join?: boolean;
   supervisorUrl?: string;
@@ -45,6 +46,7 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
+    .option('--disk-reserve-bytes <bytes>', 'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
@@ -74,6 +76,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
+  set('diskReserveBytes', flags.diskReserveBytes);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('join', flags.join);
   set('supervisorUrl', flags.supervisorUrl);

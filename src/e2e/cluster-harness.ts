@@ -44,6 +44,9 @@ export interface ClusterOptions {
   readonly placement?: NodePlacement;
   /** The ports the nodes may take, nodes added later included (default: free-ports.ts's range). */
   readonly ports?: PortRange;
+  /** The directory node `id`'s data directory is made in (default: the system's temp dir),
+   * e.g. a small file system of the test's own. */
+  readonly dataParent?: (id: number) => string;
 }
 
 /**
@@ -189,7 +192,7 @@ export class Cluster {
     const nodes: ClusterNode[] = [];
     try {
       for (let i = 0; i < size; i++) {
-        const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
+        const dir = await mkdtemp(join(options.dataParent?.(i + 1) ?? tmpdir(), `keel-e2e-n${i + 1}-`));
         nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
       }
     } catch (error) {

@@ -18,7 +18,8 @@ import type { AlarmMember, AlarmRequest, AlarmType, CommandBody, RequestOp } fro
 /** etcd's ErrNoSpace text, which etcd clients show and some match on. */
 export const NO_SPACE_MESSAGE = 'etcdserver: mvcc: database space exceeded';
 
-export const noSpaceError = (): KvError => kvError('NO_SPACE', NO_SPACE_MESSAGE);
+/** NO_SPACE, with why this node refused when it was not the replicated alarm (the gRPC API answers etcd's text alone). */
+export const noSpaceError = (detail?: string): KvError => kvError('NO_SPACE', detail === undefined ? NO_SPACE_MESSAGE : `${NO_SPACE_MESSAGE}: ${detail}`);
 
 const META_PREFIX = 'alarm/';
 

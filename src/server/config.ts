@@ -59,6 +59,14 @@ export interface NodeConfig {
    * an operator disarms it (server/quota.ts).
    */
   readonly quotaBackendBytes: number;
+  /**
+   * Free space kept on the data directory's file system: below it the node refuses
+   * writes that add data and raises NOSPACE, and lifts the alarm once twice this is
+   * free again (server/disk-space.ts).
+   */
+  readonly diskReserveBytes: number;
+  /** How often the free space of the data disk is read. */
+  readonly diskCheckMs: number;
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   /** The control endpoint of the `keel cluster up` process supervising this node, if
@@ -92,6 +100,10 @@ export const nodeConfigDefaults = {
   watchProgressNotifyMs: 600_000,
   // etcd's default: 2 GiB.
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  // One WAL segment's worth (storage/wal.ts): room for the alarm, deletes, compaction
+  // and the snapshots of a store that has stopped growing.
+  diskReserveBytes: 64 * 1024 * 1024,
+  diskCheckMs: 1_000,
   enableFaultInjection: false,
   join: false,
   faultPowerLoss: false,

@@ -55,6 +55,7 @@ import { WatchSession, type StreamOutput } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
 import { RemovalCheck } from './removal-check.js';
+import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -68,6 +69,8 @@ export interface NodeStatus extends RaftStatus {
   readonly isLearner: boolean;
   /** Watchers served by this node. */
   readonly watchers: number;
+  /** The data disk at its last reading (server/disk-space.ts). */
+  readonly disk: { readonly freeBytes: number; readonly reserveBytes: number; readonly low: boolean };
 }
 
 export interface NodeCounters {
@@ -139,6 +142,8 @@ export class KeelNode implements MembershipHost {
   private maintenance: Promise<unknown> | undefined;
   /** A NOSPACE alarm this node proposed and has not seen applied yet. */
   private raisingNoSpace = false;
+  /** This node raised its NOSPACE alarm for a low disk, and lifts it when space is back. */
+  private noSpaceForDisk = false;
   /**
    * The stored member list as last read; undefined: read it again. Only an applied
    * member command or an installed snapshot changes it, so it is read once after those
@@ -155,6 +160,7 @@ export class KeelNode implements MembershipHost {
     private readonly storage: RaftStorage,
     private readonly store: MvccStore,
     private readonly transport: Transport,
+    private readonly diskSpace: DiskSpaceWatch,
     private readonly onFatal: (error: unknown) => void,
     private readonly onRemoved: () => void,
     /** Disk fault hooks, on a node started with fault injection. */
@@ -200,8 +206,23 @@ export class KeelNode implements MembershipHost {
 
   /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
   static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void = () => {}): Promise<KeelNode> {
-    const self = selfAddress(config);
     await mkdir(config.dataDir, { recursive: true });
+    try {
+      return await KeelNode.open(config, log, onFatal, onRemoved);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      const free = await freeBytesAt(config.dataDir).catch(() => undefined);
+      throw new Error(
+        `Cannot start node ${config.id}: the disk holding ${config.dataDir} is full (${free ?? 'unknown'} bytes free): ${(error as Error).message}. ` +
+          'Free space on that file system or move the data directory to a larger one, then start the node again; nothing durable was lost. ' +
+          `Once running, the node keeps ${config.diskReserveBytes} bytes free (--disk-reserve-bytes) and refuses writes below that instead of filling the disk.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private static async open(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void): Promise<KeelNode> {
+    const self = selfAddress(config);
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
@@ -244,7 +265,15 @@ export class KeelNode implements MembershipHost {
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved, disk);
+    const diskSpace = await DiskSpaceWatch.start({
+      dir: config.dataDir,
+      reserveBytes: config.diskReserveBytes,
+      checkMs: config.diskCheckMs,
+      onReading: () => node?.diskReading(),
+      onError: (error) => log.warn({ err: error }, 'could not read the free space of the data disk'),
+    });
+    node = new KeelNode(config, log, raft, storage, store, transport, diskSpace, onFatal, onRemoved, disk);
+    node.diskReading();
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
     if (node.memberList().removed.includes(config.id)) node.removed();
@@ -265,11 +294,17 @@ export class KeelNode implements MembershipHost {
     const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
     const prepared = prepareCommand(command, this.limits);
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    if (addsData(body) && this.diskSpace.low) {
+      // The data disk is below its reserve (disk-space.ts): refuse before the write
+      // costs anything; the alarm makes every member refuse the same.
+      this.raiseNoSpace('disk');
+      return Promise.resolve({ ok: false, error: noSpaceError(this.diskShortage()) });
+    }
     if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
       // etcd's quota check (server/storage/quota.go): the node that takes the write
       // measures its own file; the alarm it raises goes through the log, so every
       // replica refuses writes from the same index on (kv/alarms.ts).
-      this.raiseNoSpace();
+      this.raiseNoSpace('quota');
       return Promise.resolve({ ok: false, error: noSpaceError() });
     }
     const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
@@ -503,21 +538,58 @@ export class KeelNode implements MembershipHost {
     }
   }
 
-  private raiseNoSpace(): void {
-    if (this.raisingNoSpace || this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id)) return;
+  private hasOwnNoSpaceAlarm(): boolean {
+    return this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id);
+  }
+
+  /** Why the data disk refuses writes, for the error and the log. */
+  private diskShortage(): string {
+    return `the data disk of member ${this.config.id} has ${this.diskSpace.freeBytes} bytes free, below its reserve of ${this.diskSpace.reserveBytes} (--disk-reserve-bytes)`;
+  }
+
+  private raiseNoSpace(cause: 'disk' | 'quota'): void {
+    if (cause === 'disk') this.noSpaceForDisk = true;
+    if (this.raisingNoSpace || this.hasOwnNoSpaceAlarm()) return;
     this.raisingNoSpace = true;
-    this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
+    if (cause === 'disk') this.log.warn({ freeBytes: this.diskSpace.freeBytes, diskReserveBytes: this.diskSpace.reserveBytes }, `${this.diskShortage()}; raising the NOSPACE alarm`);
+    else this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
+    this.proposeNoSpace('activate');
+  }
+
+  /** After each reading of the data disk: raise NOSPACE when it is low, lift the alarm raised for it when space is back. */
+  private diskReading(): void {
+    if (this.stopping) return;
+    if (this.diskSpace.low) {
+      this.raiseNoSpace('disk');
+      return;
+    }
+    if (!this.noSpaceForDisk || !this.diskSpace.recovered || this.raisingNoSpace) return;
+    if (this.dbSize > this.config.quotaBackendBytes || !this.hasOwnNoSpaceAlarm()) {
+      // Over the quota as well (an operator's alarm to lift), or already lifted.
+      this.noSpaceForDisk = false;
+      return;
+    }
+    this.log.info({ freeBytes: this.diskSpace.freeBytes, diskReserveBytes: this.diskSpace.reserveBytes }, 'the data disk has space again; lifting the NOSPACE alarm raised for it');
+    this.raisingNoSpace = true;
+    this.proposeNoSpace('deactivate');
+  }
+
+  /** Proposes this node's NOSPACE alarm change; a failure is logged and the next write or disk reading tries again. */
+  private proposeNoSpace(action: 'activate' | 'deactivate'): void {
     const done = (): void => {
       this.raisingNoSpace = false;
     };
-    try {
-      this.setAlarm('activate', this.config.id, 'NOSPACE').then(done, (error: unknown) => {
-        done();
-        this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
-      });
-    } catch (error) {
+    const failed = (error: unknown): void => {
       done();
-      this.log.warn({ err: error }, 'could not raise the NOSPACE alarm; the next write over the quota tries again');
+      this.log.warn({ err: error }, `could not ${action === 'activate' ? 'raise' : 'lift'} the NOSPACE alarm; the next write or disk reading tries again`);
+    };
+    try {
+      this.setAlarm(action, this.config.id, 'NOSPACE').then(() => {
+        done();
+        if (action === 'deactivate') this.noSpaceForDisk = false;
+      }, failed);
+    } catch (error) {
+      failed(error);
     }
   }
 
@@ -532,6 +604,7 @@ export class KeelNode implements MembershipHost {
       alarms: this.store.alarms(),
       isLearner: raft.config.learners.includes(this.config.id),
       watchers: this.watches.size,
+      disk: { freeBytes: this.diskSpace.freeBytes, reserveBytes: this.diskSpace.reserveBytes, low: this.diskSpace.low },
     };
   }
 
@@ -573,6 +646,7 @@ export class KeelNode implements MembershipHost {
   private async shutdown(): Promise<void> {
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
+    this.diskSpace.stop();
     this.removalCheck.stop();
     await this.maintenance;
     await this.loop;
@@ -799,6 +873,7 @@ export class KeelNode implements MembershipHost {
     this.log.error({ err: error }, 'fatal error in the Ready loop; the node must stop');
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
+    this.diskSpace.stop();
     this.stopping ??= Promise.resolve();
     this.onFatal(error);
   }
