@@ -7,15 +7,38 @@ import { TestCluster } from './testing.js';
 // empty appends (commit updates) took a slot of the in-flight window; once one was
 // lost nothing could free it, because the heartbeat answers show no missing entries.
 test('flow control: an empty append does not take a slot of the in-flight window', () => {
-  const pr = new Progress(1, 1);
+  const pr = new Progress(1, 1, 1024);
   pr.maybeUpdate(4);
   pr.becomeReplicate();
-  pr.sentEntries(4); // an append with no entries (prevIndex 4)
+  pr.sentEntries(4, 0); // an append with no entries (prevIndex 4)
   assert.equal(pr.isPaused(), false);
   assert.equal(pr.next, 5);
-  pr.sentEntries(6);
+  pr.sentEntries(6, 10);
   assert.equal(pr.isPaused(), true);
   assert.equal(pr.next, 7);
+});
+
+// etcd-io/raft's MaxInflightBytes: large entries fill the window by bytes long before
+// they fill it by count, so a follower (and the wire to it) never buffers more than
+// the byte bound of unacknowledged appends; acknowledgements free the bytes.
+test('flow control: the in-flight window is bounded in entry bytes as well as in messages', () => {
+  const pr = new Progress(1, 64, 3 * 1024);
+  pr.becomeReplicate();
+  pr.sentEntries(1, 1024);
+  pr.sentEntries(2, 1024);
+  assert.equal(pr.isPaused(), false, 'two of three KiB in flight');
+  pr.sentEntries(3, 1024);
+  assert.equal(pr.isPaused(), true, 'the byte bound is reached with 3 of 64 messages');
+  assert.equal(pr.inflightBytes, 3 * 1024);
+  pr.maybeUpdate(2);
+  assert.equal(pr.isPaused(), false, 'acknowledging two appends frees their bytes');
+  assert.equal(pr.inflightBytes, 1024);
+  pr.sentEntries(5, 4 * 1024);
+  assert.equal(pr.isPaused(), true);
+  pr.freeFirstInflightIfFull();
+  assert.equal(pr.inflightBytes, 4 * 1024, 'a heartbeat answer frees the oldest append, as for a full message window');
+  pr.becomeProbe();
+  assert.equal(pr.inflightBytes, 0);
 });
 
 // Found by the simulator (seed 78, 3 nodes, all fault kinds): with the window full, a

@@ -857,7 +857,7 @@ export class RaftNode {
   }
 
   private addProgress(id: NodeId): void {
-    const pr = new Progress(this.log.lastIndex() + 1, this.cfg.inflightMessagesMax);
+    const pr = new Progress(this.log.lastIndex() + 1, this.cfg.inflightMessagesMax, this.cfg.inflightBytesMax);
     if (id === this.id) pr.match = this.log.persisted;
     this.progress.set(id, pr);
   }
@@ -882,7 +882,7 @@ export class RaftNode {
     });
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: this.log.committed });
-    pr.sentEntries(prevIndex + entries.length);
+    pr.sentEntries(prevIndex + entries.length, entries.reduce((sum, e) => sum + e.data.length, 0));
     return true;
   }
 

@@ -4,7 +4,10 @@
  *   - probe:     we do not know where the logs agree; send one append at a time and
  *                back off on rejection until one is accepted;
  *   - replicate: the logs agree up to `match`; stream appends optimistically,
- *                at most `inflightMessagesMax` unacknowledged at once;
+ *                at most `inflightMessagesMax` unacknowledged at once, holding at
+ *                most `inflightBytesMax` entry bytes (etcd-io/raft's
+ *                MaxInflightBytes: what a follower and the wire buffer is bounded
+ *                in bytes, so large entries cannot queue far ahead of a heartbeat);
  *   - snapshot:  the entries it needs are compacted; send the snapshot in chunks.
  */
 import type { LogIndex } from './types.js';
@@ -18,8 +21,10 @@ export class Progress {
   state: ProgressState = 'probe';
   /** probe: an append is outstanding, wait for its answer (or a heartbeat answer). */
   probeSent = false;
-  /** replicate: the last index of each unacknowledged append, oldest first. */
-  readonly inflights: LogIndex[] = [];
+  /** replicate: the last index and entry bytes of each unacknowledged append, oldest first. */
+  readonly inflights: { readonly lastIndex: LogIndex; readonly bytes: number }[] = [];
+  /** The entry bytes of `inflights`. */
+  inflightBytes = 0;
   /** Heard from since the last check-quorum round (thesis §6.2). */
   recentActive = true;
   /** snapshot: the index of the snapshot being sent and the byte offsets sent/acknowledged. */
@@ -32,7 +37,11 @@ export class Progress {
    * a shorter log means appends sent before it were lost. */
   nextAtHeartbeat: LogIndex = 0;
 
-  constructor(next: LogIndex, private readonly inflightMessagesMax: number) {
+  constructor(
+    next: LogIndex,
+    private readonly inflightMessagesMax: number,
+    private readonly inflightBytesMax: number,
+  ) {
     this.next = next;
   }
 
@@ -41,7 +50,7 @@ export class Progress {
       case 'probe':
         return this.probeSent;
       case 'replicate':
-        return this.inflights.length >= this.inflightMessagesMax;
+        return this.inflights.length >= this.inflightMessagesMax || this.inflightBytes >= this.inflightBytesMax;
       case 'snapshot':
         return true;
     }
@@ -52,13 +61,13 @@ export class Progress {
     this.next = this.state === 'snapshot' ? Math.max(this.match + 1, this.snapshotIndex + 1) : this.match + 1;
     this.state = 'probe';
     this.probeSent = false;
-    this.inflights.length = 0;
+    this.clearInflights();
   }
 
   becomeReplicate(): void {
     this.state = 'replicate';
     this.next = this.match + 1;
-    this.inflights.length = 0;
+    this.clearInflights();
   }
 
   becomeSnapshot(snapshotIndex: LogIndex): void {
@@ -66,11 +75,11 @@ export class Progress {
     this.snapshotIndex = snapshotIndex;
     this.snapshotSentOffset = 0;
     this.snapshotAckedOffset = 0;
-    this.inflights.length = 0;
+    this.clearInflights();
   }
 
-  /** Records that an append ending at `lastIndex` was sent. */
-  sentEntries(lastIndex: LogIndex): void {
+  /** Records that an append ending at `lastIndex`, carrying `bytes` of entries, was sent. */
+  sentEntries(lastIndex: LogIndex, bytes: number): void {
     if (this.state === 'replicate') {
       // Only an append that carries entries takes a slot of the window (as in
       // etcd-io/raft's Inflights). An empty one (a commit update) has nothing to
@@ -79,7 +88,8 @@ export class Progress {
       if (lastIndex < this.next) return;
       assert(!this.isPaused(), 'sent an append past the in-flight window');
       this.next = lastIndex + 1;
-      this.inflights.push(lastIndex);
+      this.inflights.push({ lastIndex, bytes });
+      this.inflightBytes += bytes;
     } else {
       this.probeSent = true;
     }
@@ -87,7 +97,7 @@ export class Progress {
 
   /** Frees the oldest slot of a full in-flight window (replicate state). */
   freeFirstInflightIfFull(): void {
-    if (this.state === 'replicate' && this.inflights.length >= this.inflightMessagesMax) this.inflights.shift();
+    if (this.state === 'replicate' && this.isPaused()) this.freeFirstInflight();
   }
 
   /** The follower holds our log up to `index`. False when that is old news. */
@@ -98,8 +108,18 @@ export class Progress {
       this.probeSent = false;
     }
     this.next = Math.max(this.next, index + 1);
-    while (this.inflights.length > 0 && (this.inflights[0] as LogIndex) <= index) this.inflights.shift();
+    while (this.inflights.length > 0 && (this.inflights[0] as { lastIndex: LogIndex }).lastIndex <= index) this.freeFirstInflight();
     return updated;
+  }
+
+  private freeFirstInflight(): void {
+    const freed = this.inflights.shift();
+    if (freed) this.inflightBytes -= freed.bytes;
+  }
+
+  private clearInflights(): void {
+    this.inflights.length = 0;
+    this.inflightBytes = 0;
   }
 
   /**

@@ -274,6 +274,9 @@ export interface RaftConfig {
   readonly entriesPerMessageMax: number;
   readonly bytesPerMessageMax: number;
   readonly inflightMessagesMax: number;
+  /** Entry bytes in unacknowledged appends to one follower: with large entries the
+   * message count alone would let tens of MiB queue ahead of a heartbeat. */
+  readonly inflightBytesMax: number;
   readonly uncommittedBytesMax: number;
   readonly snapshotChunkBytesMax: number;
   /** Bytes of committed entries handed out in one Ready (at least one entry). */
@@ -292,6 +295,7 @@ export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
   entriesPerMessageMax: 256,
   bytesPerMessageMax: 1024 * 1024,
   inflightMessagesMax: 64,
+  inflightBytesMax: 8 * 1024 * 1024,
   uncommittedBytesMax: 64 * 1024 * 1024,
   snapshotChunkBytesMax: 512 * 1024,
   committedBytesPerReadyMax: 4 * 1024 * 1024,

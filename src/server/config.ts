@@ -41,6 +41,9 @@ export interface NodeConfig {
   readonly requestBytesMax: number;
   /** Writes waiting for the log at once; beyond, new writes are refused (OVERLOADED). */
   readonly pendingWritesMax: number;
+  /** Entry bytes of the writes waiting on this node at once (at most its share of the
+   * leader's uncommitted bound); beyond, new writes are refused at once (OVERLOADED). */
+  readonly pendingWriteBytesMax: number;
   /** Leases at once; grants beyond fail with TOO_MANY_LEASES (each lease costs a log entry per keep-alive). */
   readonly leasesMax: number;
   /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
@@ -92,6 +95,9 @@ export const nodeConfigDefaults = {
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,
+  // Enough to keep the pipeline full with 1 MiB values; small enough that what is
+  // admitted commits well within the request timeout on a busy machine.
+  pendingWriteBytesMax: 8 * 1024 * 1024,
   leasesMax: 10_000,
   leaseKeepAliveStreamsMax: 1_000,
   watchersMax: 10_000,

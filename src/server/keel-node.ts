@@ -308,11 +308,16 @@ export class KeelNode implements MembershipHost {
       return Promise.resolve({ ok: false, error: noSpaceError() });
     }
     const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
-    const proposed = this.raft.propose(encodeEnvelope(requestId, prepared.value));
+    const entry = encodeEnvelope(requestId, prepared.value);
+    const bytesMax = this.pendingWriteBytesMax();
+    if (this.writes.bytes > 0 && this.writes.bytes + entry.length > bytesMax) {
+      throw new KeelError('OVERLOADED', `${this.writes.bytes} bytes of writes are waiting on this node (pendingWriteBytesMax ${bytesMax}); retry later`);
+    }
+    const proposed = this.raft.propose(entry);
     if (!proposed.ok) throw refusalToError(proposed);
     this.counters.writes++;
     const promise = new Promise<CommandResult>((resolve, reject) => {
-      this.writes.add(requestId, { index: proposed.index, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+      this.writes.add(requestId, { index: proposed.index, bytes: entry.length, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
     });
     this.schedule();
     return promise;
@@ -471,6 +476,21 @@ export class KeelNode implements MembershipHost {
       }
       if (Date.now() > deadline) throw new KeelError('LEADER_TRANSFER_TIMEOUT', `node ${to} did not take over leadership within ${timeoutMs} ms (leader now: ${now.leader || 'unknown'})`);
     }
+  }
+
+  /**
+   * Entry bytes this node's clients may have waiting for the log at once. The leader
+   * takes at most `uncommittedBytesMax` of uncommitted entries and drops forwarded
+   * proposals beyond it without a word, so a follower's client would wait for its
+   * timeout with its write in doubt. Each member admits its share of the leader's
+   * bound: together they never pass it, and a write past the share is refused at once
+   * (503 with Retry-After), before it costs memory anywhere. The configured bound
+   * may be lower still.
+   */
+  private pendingWriteBytesMax(): number {
+    const { voters, learners } = this.raft.status().config;
+    const share = Math.floor(defaultRaftConfig.uncommittedBytesMax / Math.max(1, voters.length + learners.length));
+    return Math.min(this.config.pendingWriteBytesMax, share);
   }
 
   /**

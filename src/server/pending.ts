@@ -15,19 +15,28 @@ interface Waiter<T> {
 export interface PendingWrite<T> extends Waiter<T> {
   /** Where the leader appended it (undefined when forwarded to another leader). */
   readonly index: LogIndex | undefined;
+  /** The size of its log entry, counted against the node's bound on bytes in flight. */
+  readonly bytes: number;
 }
 
 export class PendingWrites<T> {
   private readonly byId = new Map<string, PendingWrite<T>>();
   /** Leader-local writes by log index, to notice when another entry took their place. */
   private readonly byIndex = new Map<LogIndex, string>();
+  private bytesWaiting = 0;
 
   get size(): number {
     return this.byId.size;
   }
 
+  /** The entry bytes of every write waiting. */
+  get bytes(): number {
+    return this.bytesWaiting;
+  }
+
   add(requestId: string, write: PendingWrite<T>): void {
     this.byId.set(requestId, write);
+    this.bytesWaiting += write.bytes;
     if (write.index !== undefined) this.byIndex.set(write.index, requestId);
   }
 
@@ -60,6 +69,7 @@ export class PendingWrites<T> {
     const write = this.byId.get(requestId);
     if (!write) return undefined;
     this.byId.delete(requestId);
+    this.bytesWaiting -= write.bytes;
     if (write.index !== undefined && this.byIndex.get(write.index) === requestId) this.byIndex.delete(write.index);
     return write;
   }
