@@ -195,18 +195,23 @@ export class RaftNode {
   }
 
   /** A client command. A follower forwards it to the leader it knows. */
-  propose(data: Uint8Array): Outcome<{ index: LogIndex | undefined }> {
+  /**
+   * Appends `data` to the log as leader (`index` is where), or forwards it to the
+   * leader (`index` undefined, `forwardedTo` the leader it went to: a forward may be
+   * lost without a word, with that leader).
+   */
+  propose(data: Uint8Array): Outcome<{ index: LogIndex | undefined; forwardedTo: NodeId }> {
     if (data.length > this.cfg.entryBytesMax) {
       return this.refuse('ENTRY_TOO_LARGE', `proposal of ${data.length} bytes exceeds entryBytesMax ${this.cfg.entryBytesMax}`);
     }
     if (this.role !== 'leader') {
       if (this.leader === NO_NODE) return this.refuse('NO_LEADER', 'no leader is known; retry later');
       this.send({ type: 'propose', to: this.leader, data });
-      return { ok: true, index: undefined };
+      return { ok: true, index: undefined, forwardedTo: this.leader };
     }
     const refusal = this.checkProposal(data);
     if (refusal) return refusal;
-    return { ok: true, index: this.appendAsLeader('normal', data) };
+    return { ok: true, index: this.appendAsLeader('normal', data), forwardedTo: NO_NODE };
   }
 
   /** A linearizable read (thesis §6.4): a ReadState for `readId` comes out of a later Ready. */

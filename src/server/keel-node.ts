@@ -317,7 +317,7 @@ export class KeelNode implements MembershipHost {
     if (!proposed.ok) throw refusalToError(proposed);
     this.counters.writes++;
     const promise = new Promise<CommandResult>((resolve, reject) => {
-      this.writes.add(requestId, { index: proposed.index, bytes: entry.length, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
+      this.writes.add(requestId, { index: proposed.index, forwardedTo: proposed.forwardedTo, bytes: entry.length, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
     });
     this.schedule();
     return promise;
@@ -772,6 +772,7 @@ export class KeelNode implements MembershipHost {
         this.log.info({ ...ready.softState }, 'raft state changed');
         if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(monotonicMs());
         this.role = ready.softState.role;
+        this.writes.leaderChanged(ready.softState.leader);
       }
       await this.maybeSnapshot();
     }

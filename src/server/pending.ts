@@ -3,7 +3,7 @@
  * ReadIndex comes back and the state machine catches up to it. Each has a deadline;
  * the node's tick sweeps expired ones.
  */
-import type { LogIndex } from '../raft/types.js';
+import type { LogIndex, NodeId } from '../raft/types.js';
 import { KeelError } from './errors.js';
 
 interface Waiter<T> {
@@ -17,6 +17,8 @@ export interface PendingWrite<T> extends Waiter<T> {
   readonly index: LogIndex | undefined;
   /** The size of its log entry, counted against the node's bound on bytes in flight. */
   readonly bytes: number;
+  /** The leader a follower forwarded it to (0 when this node appended it as leader). */
+  readonly forwardedTo: NodeId;
 }
 
 export class PendingWrites<T> {
@@ -63,6 +65,21 @@ export class PendingWrites<T> {
 
   rejectAll(error: KeelError): void {
     for (const id of [...this.byId.keys()]) this.take(id)?.reject(error);
+  }
+
+  /**
+   * The leader is now `leader`: writes forwarded to another leader may have been lost
+   * with it (a forward is dropped without a word by a leader that died or stepped
+   * down). Whether they will still apply cannot be known (a forward may yet bounce
+   * to the new leader), so they fail now with an unknown outcome rather than wait for
+   * their deadline: the client retries at once (exactly once with a session).
+   */
+  leaderChanged(leader: NodeId): void {
+    for (const [id, write] of [...this.byId]) {
+      if (write.index === undefined && write.forwardedTo !== leader) {
+        this.take(id)?.reject(new KeelError('LEADER_CHANGED', `the write was forwarded to node ${write.forwardedTo}, which is no longer the leader; it may or may not have been applied`, 'unknown'));
+      }
+    }
   }
 
   private take(requestId: string): PendingWrite<T> | undefined {
