@@ -18,6 +18,10 @@ export interface EtcdCluster {
   /** host:port of each member's client (gRPC) port. */
   readonly endpoints: readonly string[];
   stop(): Promise<void>;
+  /** kill -9 of member `index` (0-based); resolves when it has exited. */
+  kill(index: number): Promise<void>;
+  /** Starts member `index` again on its data directory (it must not be running); does not wait for it to serve. */
+  start(index: number): void;
 }
 
 const host = '127.0.0.1';
@@ -41,7 +45,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
     peerPort: ports[options.size + i] as number,
   }));
   const initialCluster = members.map((m) => `${m.name}=http://${host}:${m.peerPort}`).join(',');
-  const children = members.map((m) => {
+  const spawnMember = (m: (typeof members)[number]): ChildProcess => {
     const log = openSync(join(options.dir, `${m.name}.log`), 'a');
     const child = spawn(
       binary,
@@ -63,7 +67,22 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
     live.add(child);
     child.once('exit', () => live.delete(child));
     return child;
-  });
+  };
+  const children = members.map(spawnMember);
+  const kill = async (index: number): Promise<void> => {
+    const child = children[index];
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`etcd member ${index + 1} is not running`);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const start = (index: number): void => {
+    const child = children[index];
+    const member = members[index];
+    if (!child || !member) throw new Error(`no etcd member ${index + 1}`);
+    if (child.exitCode === null && child.signalCode === null) throw new Error(`etcd member ${index + 1} is running`);
+    children[index] = spawnMember(member);
+  };
   const endpoints = members.map((m) => `${host}:${m.clientPort}`);
   const stop = async (): Promise<void> => {
     await Promise.all(
@@ -105,7 +124,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
     await stop();
     throw error;
   }
-  return { endpoints, stop };
+  return { endpoints, stop, kill, start };
 }
 
 function logTails(dir: string, members: readonly { name: string }[]): string {

@@ -194,9 +194,8 @@ export class RaftNode {
     else this.tickElection();
   }
 
-  /** A client command. A follower forwards it to the leader it knows. */
   /**
-   * Appends `data` to the log as leader (`index` is where), or forwards it to the
+   * A client command. Appends `data` to the log as leader (`index` is where), or forwards it to the
    * leader (`index` undefined, `forwardedTo` the leader it went to: a forward may be
    * lost without a word, with that leader).
    */

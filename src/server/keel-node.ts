@@ -273,6 +273,16 @@ export class KeelNode implements MembershipHost {
       onError: (error) => log.warn({ err: error }, 'could not read the free space of the data disk'),
     });
     node = new KeelNode(config, log, raft, storage, store, transport, diskSpace, onFatal, onRemoved, disk);
+    if (!config.join && config.members.length > 1) {
+      // etcd's initial election tick advance: a member that starts among peers would
+      // otherwise sit out a whole election timeout before its first campaign, though
+      // there is no leader to hear from yet (after a whole-cluster restart that was
+      // most of the time to the first write). All but one tick: the randomized part
+      // of the timeout still spreads the members' campaigns (§5.2), and pre-vote with
+      // the leader-lease check keeps a member that rejoins a healthy cluster from
+      // disrupting it (thesis §9.6).
+      for (let tick = 1; tick < config.electionTicks; tick++) raft.tick();
+    }
     node.diskReading();
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
