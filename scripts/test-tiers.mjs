@@ -3,6 +3,7 @@
 // together are the whole suite and `npm test` (which runs them all) leaves nothing out.
 //
 //   node scripts/test-tiers.mjs unit|sim|e2e|chaos|browser   run one tier (from dist/)
+//   node scripts/test-tiers.mjs e2e watch leases              only the tier's files whose path holds a word
 //   node scripts/test-tiers.mjs all                          run every tier at once
 //   node scripts/test-tiers.mjs --check                      only check the partition
 //
@@ -30,7 +31,7 @@ const tiers = {
   // minute with an incremental compile; the tier to run after every change.
   unit: {
     folders: ['raft', 'lib', 'storage', 'kv', 'check', 'client', 'transport', 'tls', 'server', 'api', 'cli', 'chaos'],
-    files: [],
+    files: ['e2e/required-tool.test.ts'],
   },
   // The deterministic simulator: thousands of seeds, pure CPU.
   sim: { folders: ['sim'], files: [] },
@@ -89,7 +90,7 @@ export function partition() {
   return { all, members, problems };
 }
 
-function main(argument) {
+function main(argument, words) {
   const { all, members, problems } = partition();
   if (problems.length > 0) {
     console.error(`test tiers: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
@@ -100,9 +101,14 @@ function main(argument) {
     console.log(`test tiers: ${all.length} test files, each in one tier (${counts})`);
     return;
   }
-  const files = argument === 'all' ? Object.values(members).flat() : members[argument];
-  if (!files) {
-    console.error(`usage: node scripts/test-tiers.mjs ${Object.keys(tiers).join('|')}|all|--check`);
+  const tier = argument === 'all' ? Object.values(members).flat() : members[argument];
+  if (!tier) {
+    console.error(`usage: node scripts/test-tiers.mjs ${Object.keys(tiers).join('|')}|all|--check [word...]`);
+    process.exit(2);
+  }
+  const files = words.length === 0 ? tier : tier.filter((file) => words.some((word) => file.includes(word)));
+  if (files.length === 0) {
+    console.error(`test tiers: no file of tier ${argument} matches ${words.join(', ')}`);
     process.exit(2);
   }
   const compiled = files.map((file) => join('dist', file.replace(/\.ts$/, '.js')));
@@ -115,4 +121,4 @@ function main(argument) {
   process.exit(result.status ?? 1);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main(process.argv[2] ?? '--check');
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main(process.argv[2] ?? '--check', process.argv.slice(3));
