@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Draws architecture.svg (beside this file): one Keel node, its layers, what talks to
 // it and the Ready loop that drives it. The picture is data — boxes and arrows below —
-// so changing it means editing this file and running `npm run docs:diagram`.
-import { writeFileSync } from 'node:fs';
+// so changing it means editing this file and running `npm run docs:diagram`;
+// `npm run lint` checks that the committed SVG is what this file draws.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const width = 960;
 const height = 640;
@@ -117,6 +118,16 @@ ${loop()}
 </svg>
 `;
 
+// --check (run by npm run lint): fail when the committed SVG is not what this file draws.
 const out = new URL('./architecture.svg', import.meta.url);
-writeFileSync(out, svg);
-console.log(`wrote ${out.pathname}`);
+if (process.argv.includes('--check')) {
+  const committed = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  if (committed !== svg) {
+    console.error(`${out.pathname} is out of date: run npm run docs:diagram`);
+    process.exit(1);
+  }
+  console.log('architecture.svg: up to date');
+} else {
+  writeFileSync(out, svg);
+  console.log(`wrote ${out.pathname}`);
+}
