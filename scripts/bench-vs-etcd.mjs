@@ -2,7 +2,7 @@
 // `npm run bench:vs-etcd`: Keel and etcd side by side, measured by one tool.
 //
 // Starts a 3-node Keel cluster (`keel cluster up --detach`, production settings) and a
-// 3-node etcd (Debian's etcd-server, installed when missing), each on free loopback
+// 3-node etcd (Debian's etcd-server, from scripts/setup-ci.sh), each on free loopback
 // ports with its data in a temporary directory, then runs `keel bench --target
 // etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
 // gets against Keel's gRPC ports and against etcd's, row by row (Keel, then etcd: on a

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Keeps the layering of DESIGN.md true: each folder under src/ may import only the
+// Keeps the layering of docs/internals/design.md true: each folder under src/ may import only the
 // folders listed for it. Test files (*.test.ts) may import anything. The consensus
 // core must also stay pure: no node: modules, clocks, timers or Math.random, so it is
 // deterministic and bundles for the browser.

@@ -16,15 +16,22 @@ import { runChaos } from './chaos-run.js';
 import { allNemeses } from './nemeses.js';
 import { keepArtifacts, runDirectory, writeResults } from './results.js';
 import { summaryLines } from './summary-text.js';
-import { ensureDebianPackage } from '../e2e/debian-package.js';
+import { missingToolMessage } from '../e2e/required-tool.js';
+import { netnsAvailable } from './netns-network.js';
 
-// As root (CI) the matrix runs in network namespaces, whose partitions need iptables,
-// and the clock-skew nemesis needs libfaketime: install them when missing, so that no
-// nemesis falls back or skips itself on a fresh machine.
+// As root (CI) the matrix runs in network namespaces, whose partitions need ip and
+// iptables, and the clock-skew nemesis needs libfaketime. scripts/setup-ci.sh installs
+// them; where one is missing the matrix fails at once rather than letting a nemesis
+// fall back to loopback or skip itself.
 before(async () => {
-  if (process.getuid?.() !== 0) return;
-  await ensureDebianPackage('iptables', 'iptables');
-  await ensureDebianPackage('faketime', 'faketime');
+  if (process.getuid?.() === 0) {
+    const missing = await netnsAvailable();
+    if (missing !== undefined) throw new Error(`${missingToolMessage('the network namespace tooling', 'iptables iproute2')} (${missing})`);
+  }
+  for (const nemesis of allNemeses) {
+    const why = await nemesis.unavailable?.();
+    if (why !== undefined) throw new Error(`${missingToolMessage(`the ${nemesis.name} nemesis's tool`, 'faketime')} (${why})`);
+  }
 });
 
 /** 11 nemeses × (30 s + about 2 s of start, heal and check) ≈ 6 minutes; two fault intervals each. */

@@ -19,7 +19,7 @@ function libfaketime(): string | undefined {
 export const clockSkew: Nemesis = {
   name: 'clock-skew',
   async unavailable() {
-    return libfaketime() ? undefined : 'libfaketime is not installed (apt-get install -y faketime)';
+    return libfaketime() ? undefined : 'libfaketime is not installed (scripts/setup-ci.sh installs it; or apt-get install -y faketime)';
   },
   async start(context) {
     const running = context.cluster.runningIds();

@@ -134,7 +134,7 @@ export async function netnsAvailable(): Promise<string | undefined> {
   try {
     await runCommand('iptables', ['--version']);
   } catch {
-    return 'iptables is not installed (apt-get install -y iptables)';
+    return 'iptables is not installed (scripts/setup-ci.sh installs it; or apt-get install -y iptables)';
   }
   return undefined;
 }

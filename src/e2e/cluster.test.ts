@@ -1,7 +1,7 @@
 /**
  * End-to-end tests of a Keel cluster made of real `keel start` processes on 127.0.0.1
- * (level 3 of the testing pyramid in DESIGN.md): elections, crashes (kill -9),
- * graceful restarts, catch-up from the log and by snapshot, partitions through the
+ * (level 3 of the testing pyramid in docs/internals/design.md): elections, crashes
+ * (kill -9), graceful restarts, catch-up from the log and by snapshot, partitions through the
  * fault hooks, exactly-once writes, and the REST error contract. The invariant under
  * every fault: no acknowledged write is lost.
  *

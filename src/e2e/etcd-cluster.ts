@@ -1,5 +1,5 @@
 /**
- * A real etcd cluster (Debian's etcd-server, installed when missing) on 127.0.0.1, for
+ * A real etcd cluster (Debian's etcd-server, see scripts/setup-ci.sh) on 127.0.0.1, for
  * measuring Keel beside etcd with one tool and for checking that Keel's etcd tools
  * work against the real thing. Each member has its own free ports and a data
  * directory under `dir`, which the caller owns and removes. `stop` kills every member
@@ -10,8 +10,8 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { ensureDebianPackage } from './debian-package.js';
 import { freePorts } from './free-ports.js';
+import { requireTool } from './required-tool.js';
 import { waitFor } from './wait-for.js';
 
 export interface EtcdCluster {
@@ -32,8 +32,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export function ensureEtcd(): Promise<string> {
-  return ensureDebianPackage('etcd-server', 'etcd');
+/** The path of etcd; without it this fails at once, naming scripts/setup-ci.sh. */
+export async function ensureEtcd(): Promise<string> {
+  return requireTool('etcd', 'etcd-server');
 }
 
 export async function startEtcdCluster(options: { readonly size: number; readonly dir: string }): Promise<EtcdCluster> {

@@ -2,8 +2,8 @@
  * Leases through etcd's own clients, unchanged, against a real 3-node Keel cluster:
  * Debian's etcdctl (lease grant / keep-alive --once / timetolive --keys / list / revoke,
  * put --lease) and the `etcd3` npm client (a lease kept alive by its keep-alive stream,
- * revoked, its Lock recipe, and the errors both clients rely on). etcdctl is installed
- * when missing. (etcd3's Election recipe needs the Watch service and is tested with it.)
+ * revoked, its Lock recipe, and the errors both clients rely on). etcdctl comes from
+ * scripts/setup-ci.sh. (etcd3's Election recipe needs the Watch service and is tested with it.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * Debian's etcdctl (API v3) against a real 3-node Keel cluster: the KV service, the
  * transaction shell on stdin, compaction, member list and endpoint health, as a user
- * would type them. etcdctl is installed from Debian when missing.
+ * would type them. etcdctl is Debian's, installed by scripts/setup-ci.sh.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,7 +7,7 @@
  * The scanner reads records from a segment's bytes and, at the first record that
  * does not check out, says where and why, and whether any valid record follows it.
  * That last answer is what separates the two cases recovery must never confuse
- * (DESIGN.md, "Durability"):
+ * (docs/internals/design.md, "Durability"):
  *   - nothing valid after the bad spot: a write that was cut short by a crash (a
  *     torn or zero-filled tail), never acknowledged, safe to drop;
  *   - valid records after it: the bad bytes sit in the middle of data that was

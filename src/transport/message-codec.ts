@@ -1,8 +1,9 @@
 /**
  * The binary encoding of Raft messages between peers, and the decoder that turns a
  * peer's untrusted bytes into a typed `Message`. This is the only place that happens
- * (DESIGN.md: "validated once at the boundary"), so the decoder checks everything the
- * core relies on and throws a `MessageDecodeError` naming the field at fault.
+ * (docs/internals/design.md: "validated once at the boundary"), so the decoder checks
+ * everything the core relies on and throws a `MessageDecodeError` naming the field at
+ * fault.
  *
  * Layout (one message per frame, see framing.ts; all integers are varints, see
  * binary.ts):
