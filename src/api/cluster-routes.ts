@@ -8,7 +8,7 @@ import type { KeelNode } from '../server/keel-node.js';
 import { isVoter } from '../raft/config.js';
 import { sendError, sendThrown } from './errors.js';
 import { FaultRulesError } from '../transport/fault-hooks.js';
-import { KEEL_VERSION } from '../server/version.js';
+import { ETCD_API_VERSION, KEEL_VERSION } from '../server/version.js';
 import { fsyncDelayMsMax } from '../storage/faulty-disk.js';
 
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
@@ -35,11 +35,16 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
     };
   });
 
+  // `health` and `reason` as etcd's /health answers, for tools that read them.
   app.get('/health', async (_request, reply) => {
     const { leader } = node.status();
     if (leader === 0) return sendError(reply, 503, 'NO_LEADER', 'this node knows no leader');
-    return { ok: true, leader };
+    return { ok: true, leader, health: 'true', reason: '' };
   });
+
+  // etcd's GET /version, which etcd's gateway clients (etcd3gw) call before anything
+  // else: the etcd release whose API Keel answers, for the server and the cluster.
+  app.get('/version', async () => ({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION.replace(/\.\d+$/, '.0'), keel: KEEL_VERSION }));
 
   app.get('/stats', async () => ({ ...statusJson(node), counters: node.counters, transport: node.transportStats() }));
 

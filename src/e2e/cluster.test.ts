@@ -92,7 +92,7 @@ async function assertHealthyEverywhere(cluster: Cluster): Promise<void> {
     async () => {
       const answers = await Promise.all(ids.map((id) => http(`${cluster.url(id)}/health`)));
       const leader = (answers[0]?.body as { leader?: number } | undefined)?.leader;
-      if (leader === undefined || !answers.every((a) => a.status === 200 && isDeepStrictEqual(a.body, { ok: true, leader }))) return false;
+      if (leader === undefined || !answers.every((a) => a.status === 200 && isDeepStrictEqual(a.body, { ok: true, leader, health: 'true', reason: '' }))) return false;
       return (await cluster.status(leader)).role === 'leader';
     },
     { timeoutMs: 10_000, what: `/health 200 with one leader on nodes ${ids.join(', ')}`, explain: () => cluster.describe() },
@@ -106,6 +106,12 @@ function writeOptions(cluster: Cluster, keyPrefix: string, pickUrl = (): string 
 test('a leader is elected, and after kill -9 of the leader a survivor leads in a higher term; the old leader rejoins as a follower', { timeout: testTimeoutMs }, async () => {
   await withCluster({}, async (cluster) => {
     const first = await cluster.waitForLeader();
+    // etcd's GET /version, which etcd's gateway clients call first.
+    const version = await http(`${cluster.url(first.id)}/version`);
+    assert.equal(version.status, 200);
+    assert.deepEqual(Object.keys(version.body as object).sort(), ['etcdcluster', 'etcdserver', 'keel']);
+    assert.match((version.body as { etcdserver: string }).etcdserver, /^3\.5\.\d+$/);
+    assert.equal((version.body as { etcdcluster: string }).etcdcluster, '3.5.0');
     await cluster.kill(first.id);
     const survivors = cluster.runningIds();
     assert.equal(survivors.length, 2);
