@@ -1,8 +1,9 @@
 /**
  * Cross-origin requests from the cluster's own dashboard. The dashboard page is served
  * by one node but talks to every member (it follows the cluster when its node dies),
- * so a node answers browsers whose page came from a member's client URL, and only
- * those: a page from anywhere else gets no CORS headers and the browser refuses it.
+ * so a node answers browsers whose page came from a member's client URL or an origin
+ * the operator allowed (--cors), and only those: a page from anywhere else gets no
+ * CORS headers, and origin-gate.ts has already refused its request before it ran.
  */
 import type { FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
@@ -22,7 +23,7 @@ export function isMemberOrigin(node: KeelNode, origin: string): boolean {
 export function registerMemberCors(app: FastifyInstance, node: KeelNode): void {
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
-    if (origin === undefined || !isMemberOrigin(node, origin)) return;
+    if (origin === undefined || !(isMemberOrigin(node, origin) || node.config.corsAllowedOrigins.includes(origin))) return;
     reply.header('access-control-allow-origin', origin);
     reply.header('vary', 'origin');
     if (request.method === 'OPTIONS') {

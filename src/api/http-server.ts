@@ -17,6 +17,7 @@ import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './errors.js';
 import { registerMemberCors } from './cors.js';
+import { registerOriginGate } from './origin-gate.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
@@ -50,6 +51,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const metrics = createMetrics(options.node);
+  // First of all hooks: a page of a foreign origin is refused before anything runs.
+  registerOriginGate(app, options.node);
   registerMemberCors(app, options.node);
   // One WebSocket plugin for the watch and dashboard streams (registered before both).
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });

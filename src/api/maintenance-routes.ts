@@ -43,7 +43,8 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
     try {
       const result = await node.setAlarm(body.action, body.memberId, body.alarm as AlarmType);
       if (!result.ok) return sendKvError(reply, result.error);
-      return { revision: result.revision, alarms: result.response.type === 'alarm' ? result.response.alarms : [] };
+      // `changed`: what the request raised or cleared (etcd's AlarmResponse); `alarms`: the list as it is now.
+      return { revision: result.revision, changed: result.response.type === 'alarm' ? result.response.alarms : [], alarms: node.alarms() };
     } catch (error) {
       return sendThrown(reply, error);
     }

@@ -101,7 +101,9 @@ async function up(flags: UpFlags): Promise<void> {
   for (const id of ids) {
     console.log(`  node ${id}  ${endpoints[id - 1]}  etcd gRPC ${host}:${grpcPort(id)}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
   }
-  console.log(`\nDashboard: ${endpoints[0]}/ui/  (served by every node)`);
+  // The supervisor's token rides in the fragment, which the browser never sends anywhere.
+  const dashboard = flags.detach ? `${endpoints[0]}/ui/` : `${endpoints[0]}/ui/#supervisor-token=${supervisor.token}`;
+  console.log(`\nDashboard: ${dashboard}  (served by every node)`);
   const grpcEndpoints = ids.map((id) => `${host}:${grpcPort(id)}`).join(',');
   console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
   console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);

@@ -36,6 +36,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
   KEEL_DISK_RESERVE_BYTES: 'diskReserveBytes',
   KEEL_DISK_CHECK_MS: 'diskCheckMs',
+  KEEL_CORS: 'corsAllowedOrigins',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_JOIN: 'join',
   KEEL_FAULT_POWER_LOSS: 'faultPowerLoss',
@@ -141,12 +142,37 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     quotaBackendBytes: integer('quotaBackendBytes', 1),
     diskReserveBytes: integer('diskReserveBytes', 0),
     diskCheckMs: integer('diskCheckMs', 10),
+    corsAllowedOrigins: parseOrigins(merged.corsAllowedOrigins),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     join: merged.join === true || merged.join === 'true',
     faultPowerLoss: merged.faultPowerLoss === true || merged.faultPowerLoss === 'true',
     ...(merged.faultBootId !== undefined ? { faultBootId: String(merged.faultBootId) } : {}),
     logLevel: logLevel as NodeConfig['logLevel'],
   };
+}
+
+/**
+ * Page origins as `scheme://host[:port]`, comma-separated or a YAML list. `*` is refused:
+ * allowing every page would undo what the origin check is for.
+ */
+export function parseOrigins(value: unknown): string[] {
+  const items = Array.isArray(value) ? value.map(String) : String(value ?? '').split(',');
+  return items
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      if (item === '*') throw new Error('corsAllowedOrigins (--cors) must list origins; "*" would let every web page drive the cluster');
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        throw new Error(`corsAllowedOrigins (--cors): ${JSON.stringify(item)} is not an origin like https://dashboard.example:8443`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+        throw new Error(`corsAllowedOrigins (--cors): ${JSON.stringify(item)} is not an origin (scheme://host[:port], no path)`);
+      }
+      return url.origin;
+    });
 }
 
 /** The supervisor listens on loopback only (cluster-command.ts); anything else is a mistake. */

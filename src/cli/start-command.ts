@@ -25,6 +25,7 @@ interface StartFlags {
   snapshotEveryEntries?: string;
   quotaBackendBytes?: string;
   diskReserveBytes?: string;
+  cors?: string;
   enableFaultInjection?: boolean;
   join?: boolean;
   supervisorUrl?: string;
@@ -47,6 +48,7 @@ export function registerStart(program: Command): void {
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option('--disk-reserve-bytes <bytes>', 'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)')
+    .option('--cors <origins>', 'comma-separated page origins, besides the members\' own dashboards, that may call this node from a browser (KEEL_CORS, etcd\'s --cors)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
@@ -77,6 +79,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('diskReserveBytes', flags.diskReserveBytes);
+  set('corsAllowedOrigins', flags.cors);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('join', flags.join);
   set('supervisorUrl', flags.supervisorUrl);

@@ -7,14 +7,21 @@
  *   POST /nodes/{id}/kill     kills node id; 409 if it is not running
  *   POST /nodes/{id}/restart  starts node id again with the same arguments; 409 if running
  *
- * Browsers may call it only from pages served by the cluster's own nodes (CORS), so a
- * page from anywhere else cannot stop the cluster.
+ * Every request must carry the token that `keel cluster up` prints in the dashboard's
+ * address (`#supervisor-token=...`) in the `x-keel-supervisor-token` header: a process
+ * or page that can reach 127.0.0.1 but never saw the terminal cannot stop the cluster.
+ * The fragment of a URL never leaves the browser, the dashboard keeps the token in its
+ * own origin's session storage, and browsers may call the endpoint only from pages
+ * served by the cluster's own nodes (CORS), so no other page can read it or use it.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 const host = '127.0.0.1';
+/** The header that carries the supervisor token. */
+export const supervisorTokenHeader = 'x-keel-supervisor-token';
 
 export interface SupervisorOptions {
   readonly ids: readonly number[];
@@ -34,6 +41,8 @@ export class Supervisor {
   private readonly killing = new Set<number>();
   private server: Server | undefined;
   url = '';
+  /** What every control request must carry (random per cluster up, never written to disk). */
+  readonly token = randomBytes(24).toString('base64url');
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -95,6 +104,10 @@ export class Supervisor {
     });
   }
 
+  private tokenMatches(offered: string | string[] | undefined): boolean {
+    return typeof offered === 'string' && constantTimeEqual(offered, this.token);
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const origin = request.headers.origin;
     if (origin !== undefined) {
@@ -104,8 +117,12 @@ export class Supervisor {
     }
     if (request.method === 'OPTIONS') {
       response.setHeader('access-control-allow-methods', 'GET, POST');
+      response.setHeader('access-control-allow-headers', supervisorTokenHeader);
       response.writeHead(204).end();
       return;
+    }
+    if (!this.tokenMatches(request.headers[supervisorTokenHeader])) {
+      return reply(response, 401, { error: { code: 'UNAUTHORIZED', message: `the supervisor needs the token keel cluster up printed (the #supervisor-token=... of the dashboard address), in the ${supervisorTokenHeader} header` } });
     }
     const url = new URL(request.url ?? '/', this.url);
     if (request.method === 'GET' && url.pathname === '/nodes') {
@@ -124,6 +141,12 @@ export class Supervisor {
     this.start(id);
     return reply(response, 200, { ok: true, id, running: true, pid: this.children.get(id)?.pid ?? null });
   }
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function reply(response: ServerResponse, status: number, body: object): void {

@@ -553,7 +553,7 @@ export class KeelClient {
       {
         write: false,
         build: () => ({ method: 'POST', path: '/admin/alarms', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action, ...alarm }) }),
-        interpret: (r) => (r.status === 200 ? { ok: true, value: alarmList(r.json, 'answer') } : { ok: false }),
+        interpret: (r) => (r.status === 200 ? { ok: true, value: alarmList(r.json, 'answer', 'changed') } : { ok: false }),
       },
       options,
     );

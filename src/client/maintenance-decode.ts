@@ -2,14 +2,14 @@
 import { ShapeError, integer, object } from './decode.js';
 import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
 
-export function alarmList(value: unknown, what: string): AlarmMember[] {
+export function alarmList(value: unknown, what: string, field: 'alarms' | 'changed' = 'alarms'): AlarmMember[] {
   const json = object(value, what);
-  const alarms = json['alarms'];
-  if (!Array.isArray(alarms)) throw new ShapeError(`${what}.alarms is not an array`);
+  const alarms = json[field];
+  if (!Array.isArray(alarms)) throw new ShapeError(`${what}.${field} is not an array`);
   return alarms.map((a, i) => {
-    const alarm = object(a, `${what}.alarms[${i}]`);
-    if (alarm['alarm'] !== 'NOSPACE' && alarm['alarm'] !== 'CORRUPT') throw new ShapeError(`${what}.alarms[${i}].alarm is not an alarm type`);
-    return { memberId: integer(alarm, 'memberId', `${what}.alarms[${i}]`), alarm: alarm['alarm'] };
+    const alarm = object(a, `${what}.${field}[${i}]`);
+    if (alarm['alarm'] !== 'NOSPACE' && alarm['alarm'] !== 'CORRUPT') throw new ShapeError(`${what}.${field}[${i}].alarm is not an alarm type`);
+    return { memberId: integer(alarm, 'memberId', `${what}.${field}[${i}]`), alarm: alarm['alarm'] };
   });
 }
 

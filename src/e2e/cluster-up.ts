@@ -19,8 +19,11 @@ const stopTimeoutMs = 15_000;
 
 export interface ClusterUp {
   readonly endpoints: readonly string[];
+  /** As printed, with the supervisor token in its fragment. */
   readonly dashboardUrl: string;
   readonly supervisorUrl: string;
+  /** The supervisor's token, from the dashboard address; send it in `supervisorHeaders`. */
+  readonly supervisorHeaders: Record<string, string>;
   readonly dataDir: string;
   /** Everything the command printed so far. */
   output(): string;
@@ -59,9 +62,10 @@ export async function startClusterUp(options: { readonly nodes: 3 | 5; readonly 
       { timeoutMs: upTimeoutMs, what: 'keel cluster up to print its supervisor URL', intervalMs: 50, explain: async () => output },
     );
     const dashboardUrl = /Dashboard: (http:\/\/\S+)/.exec(output)?.[1];
-    if (!dashboardUrl) throw new Error(`keel cluster up printed no dashboard URL:\n${output}`);
+    const token = /#supervisor-token=([A-Za-z0-9_-]+)$/.exec(dashboardUrl ?? '')?.[1];
+    if (!dashboardUrl || !token) throw new Error(`keel cluster up printed no dashboard URL with a supervisor token:\n${output}`);
     const endpoints = Array.from({ length: options.nodes }, (_, i) => `http://127.0.0.1:${basePort + i}`);
-    return { endpoints, dashboardUrl, supervisorUrl, dataDir, output: () => output, stop };
+    return { endpoints, dashboardUrl, supervisorUrl, supervisorHeaders: { 'x-keel-supervisor-token': token }, dataDir, output: () => output, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -64,8 +64,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       const page = await context.newPage();
       const errors = watchErrors(page);
       try {
-        assert.equal(cluster.dashboardUrl, `${cluster.endpoints[0]}/ui/`);
+        assert.match(cluster.dashboardUrl, new RegExp(`^${cluster.endpoints[0]}/ui/#supervisor-token=[A-Za-z0-9_-]{32}$`));
         await page.goto(cluster.dashboardUrl);
+        // The page keeps the token in its session storage and takes it out of the address bar.
+        await waitFor(async () => page.url() === `${cluster.endpoints[0]}/ui/`, { timeoutMs: uiWaitMs, what: 'the token to leave the address bar' });
         const leader = await waitFor(() => shownLeader(page), { timeoutMs: uiWaitMs, what: 'the dashboard to show a leader' });
         // Every node's card is connected and agrees on that leader.
         for (let id = 1; id <= 3; id++) {
@@ -107,7 +109,7 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         // Killing the leader from the UI (through the supervisor) leads to a new leader shown.
         await page.getByRole('button', { name: `Kill node ${leader}` }).click();
         await waitFor(async () => (await textOf(page, 'notice')) === `kill node ${leader}: done`, { timeoutMs: uiWaitMs, what: 'the kill to be confirmed' });
-        const supervised = (await http(`${cluster.supervisorUrl}/nodes`)).body as { nodes: { id: number; running: boolean }[] };
+        const supervised = (await http(`${cluster.supervisorUrl}/nodes`, { headers: cluster.supervisorHeaders })).body as { nodes: { id: number; running: boolean }[] };
         assert.equal(supervised.nodes.find((n) => n.id === leader)?.running, false, 'the supervisor killed the leader');
         const next = await waitFor(
           async () => {
@@ -175,18 +177,32 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       }
     });
 
-    it('the supervisor endpoint refuses pages of other origins, unknown nodes, and killing or restarting twice', async () => {
-      const foreign = await http(`${cluster.supervisorUrl}/nodes/1/kill`, { method: 'POST', headers: { origin: 'http://example.invalid' } });
+    it('the supervisor endpoint refuses requests without its token, pages of other origins, unknown nodes, and killing or restarting twice', async () => {
+      const headers = cluster.supervisorHeaders;
+      const foreign = await http(`${cluster.supervisorUrl}/nodes/1/kill`, { method: 'POST', headers: { ...headers, origin: 'http://example.invalid' } });
       assert.equal(foreign.status, 403);
-      const nodes = await http(`${cluster.supervisorUrl}/nodes`, { headers: { origin: cluster.endpoints[1]! } });
+      // A local process that never saw the terminal: no token, or a wrong one, kills nothing.
+      const before = ((await http(`${cluster.supervisorUrl}/nodes`, { headers })).body as { nodes: { id: number; running: boolean }[] }).nodes;
+      const target = before.find((n) => n.running);
+      assert.ok(target, 'a node runs');
+      const attempts: Record<string, string>[] = [{}, { 'x-keel-supervisor-token': 'guess' }, { 'x-keel-supervisor-token': `${headers['x-keel-supervisor-token']}x` }];
+      for (const attempt of attempts) {
+        const refused = await http(`${cluster.supervisorUrl}/nodes/${target.id}/kill`, { method: 'POST', headers: attempt });
+        assert.equal(refused.status, 401, JSON.stringify(refused.body));
+        assert.match(JSON.stringify(refused.body), /supervisor-token/);
+        assert.equal((await http(`${cluster.supervisorUrl}/nodes`, { headers: attempt })).status, 401, 'listing needs the token too');
+      }
+      const after = ((await http(`${cluster.supervisorUrl}/nodes`, { headers })).body as { nodes: { id: number; running: boolean }[] }).nodes;
+      assert.equal(after.find((n) => n.id === target.id)?.running, true, 'nothing was killed');
+      const nodes = await http(`${cluster.supervisorUrl}/nodes`, { headers: { ...headers, origin: cluster.endpoints[1]! } });
       assert.equal(nodes.status, 200);
       assert.equal(nodes.headers.get('access-control-allow-origin'), cluster.endpoints[1]);
       assert.deepEqual((nodes.body as { nodes: { id: number }[] }).nodes.map((n) => n.id), [1, 2, 3]);
-      assert.equal((await http(`${cluster.supervisorUrl}/nodes/9/kill`, { method: 'POST' })).status, 404);
-      assert.equal((await http(`${cluster.supervisorUrl}/nodes/1/stop`, { method: 'POST' })).status, 404);
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/9/kill`, { method: 'POST', headers })).status, 404);
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/1/stop`, { method: 'POST', headers })).status, 404);
       const running = (nodes.body as { nodes: { id: number; running: boolean }[] }).nodes.find((n) => n.running);
       assert.ok(running, 'a node runs');
-      assert.equal((await http(`${cluster.supervisorUrl}/nodes/${running.id}/restart`, { method: 'POST' })).status, 409);
+      assert.equal((await http(`${cluster.supervisorUrl}/nodes/${running.id}/restart`, { method: 'POST', headers })).status, 409);
       // The nodes answer CORS for the cluster's own pages only.
       const own = await http(`${cluster.endpoints[0]}/status`, { headers: { origin: cluster.endpoints[2]! } });
       assert.equal(own.headers.get('access-control-allow-origin'), cluster.endpoints[2]);

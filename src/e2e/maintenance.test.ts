@@ -171,6 +171,19 @@ test('a write past the storage quota raises NOSPACE through the log: every node 
     assert.equal((await client.get('after/disarm'))?.value, 'fits again');
     const badAlarm = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'deactivate', memberId: 1, alarm: 'FULL' } });
     assert.equal(badAlarm.status, 400, describe(badAlarm));
+    // An alarm can be raised only for a member: one for an unknown id would stop every
+    // write with nobody to answer for it. Over REST and over gRPC; nothing is raised.
+    const stranger = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'activate', memberId: 99, alarm: 'NOSPACE' } });
+    assert.equal(stranger.status, 404, describe(stranger));
+    assert.match(describe(stranger), /member 99 is not in the cluster/);
+    const viaGateway = await http(`${cluster.url(2)}/v3/maintenance/alarm`, { method: 'POST', body: { action: 'ACTIVATE', memberID: '99', alarm: 'NOSPACE' } });
+    assert.equal(viaGateway.status, 404, describe(viaGateway));
+    assert.deepEqual(((await http(`${cluster.url(1)}/admin/alarms`)).body as { alarms: unknown[] }).alarms, []);
+    // Raising then clearing answers with what changed, and the list as it is after.
+    const raisedOne = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'activate', memberId: 2, alarm: 'CORRUPT' } });
+    assert.deepEqual(raisedOne.body, { revision: (raisedOne.body as { revision: number }).revision, changed: [{ memberId: 2, alarm: 'CORRUPT' }], alarms: [{ memberId: 2, alarm: 'CORRUPT' }] });
+    const cleared = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'deactivate', memberId: 2, alarm: 'CORRUPT' } });
+    assert.deepEqual(cleared.body, { revision: (cleared.body as { revision: number }).revision, changed: [{ memberId: 2, alarm: 'CORRUPT' }], alarms: [] });
   });
 });
 

@@ -70,6 +70,11 @@ export interface NodeConfig {
   readonly diskReserveBytes: number;
   /** How often the free space of the data disk is read. */
   readonly diskCheckMs: number;
+  /**
+   * Page origins besides the members' own dashboards that may call this node from a
+   * browser (etcd's --cors); every other page is refused (api/origin-gate.ts).
+   */
+  readonly corsAllowedOrigins: readonly string[];
   /** Create fault hooks reachable through the admin API (tests, chaos, dashboard). */
   readonly enableFaultInjection: boolean;
   /** The control endpoint of the `keel cluster up` process supervising this node, if
@@ -110,6 +115,7 @@ export const nodeConfigDefaults = {
   // and the snapshots of a store that has stopped growing.
   diskReserveBytes: 64 * 1024 * 1024,
   diskCheckMs: 1_000,
+  corsAllowedOrigins: [],
   enableFaultInjection: false,
   join: false,
   faultPowerLoss: false,

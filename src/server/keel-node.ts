@@ -512,8 +512,16 @@ export class KeelNode implements MembershipHost {
     return { ...this.lastSizes, quotaBackendBytes: this.config.quotaBackendBytes };
   }
 
-  /** Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE). */
+  /**
+   * Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE).
+   * Only a member of the cluster can be named when raising one: an alarm for an id
+   * that is no member would stop every write with nobody to answer for it. Clearing
+   * takes any id, so an alarm left for a member since removed can be cleared.
+   */
   setAlarm(action: 'activate' | 'deactivate', memberId: number, alarm: AlarmType): Promise<CommandResult> {
+    if (action === 'activate' && !this.memberList().members.some((m) => m.id === memberId)) {
+      throw new KeelError('MEMBER_NOT_FOUND', `member ${memberId} is not in the cluster; an alarm can be raised only for a member`);
+    }
     return this.write({ type: 'alarm', action, memberId, alarm });
   }
 

@@ -7,6 +7,7 @@ import { KeyBrowser } from './key-browser';
 import { NodeCard } from './node-card';
 import type { NodeActions } from './node-card';
 import { call, callAny, json } from './rest';
+import { supervisorTokenHeader, takeSupervisorToken } from './supervisor-token';
 import { useAnimationFrame } from '../use-animation-frame';
 
 const lagColors = ['#d9534f', '#5bc0de', '#f0ad4e', '#5cb85c'];
@@ -17,6 +18,7 @@ export function LiveView() {
   const [, setVersion] = useState(0);
   const [isolated, setIsolated] = useState<ReadonlySet<number>>(new Set());
   const [notice, setNotice] = useState('');
+  const [supervisorToken] = useState(takeSupervisorToken);
   useEffect(() => {
     feed.start();
     const off = feed.onChange(() => setVersion((v) => v + 1));
@@ -36,13 +38,18 @@ export function LiveView() {
     setNotice(result.ok ? `${what}: done` : `${what}: ${result.message ?? 'failed'}`);
   };
   const supervisor = hello.supervisorUrl;
+  const supervisorCall = { method: 'POST', headers: { [supervisorTokenHeader]: supervisorToken ?? '' } };
   const actions: NodeActions = {
-    ...(supervisor
+    ...(supervisor && supervisorToken
       ? {
-          kill: (id) => void report(`kill node ${id}`, call(`${supervisor}/nodes/${id}/kill`, { method: 'POST' })),
-          restart: (id) => void report(`restart node ${id}`, call(`${supervisor}/nodes/${id}/restart`, { method: 'POST' })),
+          kill: (id) => void report(`kill node ${id}`, call(`${supervisor}/nodes/${id}/kill`, supervisorCall)),
+          restart: (id) => void report(`restart node ${id}`, call(`${supervisor}/nodes/${id}/restart`, supervisorCall)),
         }
-      : { supervisorReason: 'Kill and restart need a cluster started by keel cluster up (its supervisor runs the node processes).' }),
+      : {
+          supervisorReason: supervisor
+            ? 'Kill and restart need the supervisor token: open the dashboard address that keel cluster up printed (it ends in #supervisor-token=...).'
+            : 'Kill and restart need a cluster started by keel cluster up (its supervisor runs the node processes).',
+        }),
     ...(hello.faultInjection
       ? {
           isolate: (id) => {
