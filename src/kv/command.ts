@@ -26,6 +26,7 @@
  *   member   = change:bytes (JSON, members.ts)   tag 12 (12-15 are reserved for membership)
  *   alarm    = action:1 (1 activate, 2 deactivate) alarm:1 (etcd's AlarmType: 1 NOSPACE,
  *              2 CORRUPT) memberId:varint
+ *   auth     = change:bytes (JSON, auth-codec.ts)   tag 16
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -47,13 +48,14 @@ import type {
   TxnRequest,
 } from './types.js';
 import { decodeMemberChange, encodeMemberChange } from './members.js';
+import { decodeAuthChange, encodeAuthChange } from './auth-codec.js';
 import { unreachable } from '../lib/assert.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12, auth: 16 } as const;
 const ALARM_ACTIONS = [undefined, 'activate', 'deactivate'] as const;
 /** Indexed by etcd's AlarmType numbers (0 is NONE, never stored). */
 export const ALARM_TYPES = [undefined, 'NOSPACE', 'CORRUPT'] as const;
@@ -144,6 +146,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'member':
       w.byte(TAG.member).bytes(encodeMemberChange(body.change));
       return;
+    case 'auth':
+      w.byte(TAG.auth).bytes(encodeAuthChange(body.change));
+      return;
     case 'alarm':
       w.byte(TAG.alarm).byte(ALARM_ACTIONS.indexOf(body.action)).byte(ALARM_TYPES.indexOf(body.alarm)).uint(body.memberId);
       return;
@@ -185,6 +190,8 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'member', change: decodeMemberChange(r.bytes()) };
     case TAG.alarm:
       return readAlarm(r);
+    case TAG.auth:
+      return { type: 'auth', change: decodeAuthChange(r.bytes()) };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }

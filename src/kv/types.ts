@@ -8,6 +8,7 @@
  */
 import type { KvError } from './errors.js';
 import type { MemberChange } from './members.js';
+import type { AuthRequest, AuthResponse } from './auth-types.js';
 
 /** A key as stored at some revision (etcd's mvccpb.KeyValue). */
 export interface KeyValue {
@@ -188,7 +189,7 @@ export interface AlarmRequest {
   readonly alarm: AlarmType;
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest;
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest | AuthRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -279,7 +280,7 @@ export interface AlarmResponse {
 }
 
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse | AuthResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

@@ -109,6 +109,7 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
       return undefined;
     case 'noop':
     case 'member':
+    case 'auth':
       return undefined;
     case 'leaseGrant':
       return (
