@@ -51,10 +51,13 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
-import { WatchSession, type StreamOutput } from './watch-session.js';
+import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
 import { RemovalCheck } from './removal-check.js';
+import { NodeAuth } from './auth/node-auth.js';
+import { loadTokenProvider } from './auth/load-tokens.js';
+import type { TokenProvider } from './auth/tokens.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -123,6 +126,8 @@ export class KeelNode implements MembershipHost {
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
+  /** Users, roles, logins and the permission check of every request (server/auth). */
+  readonly auth: NodeAuth;
   private readonly membership: MembershipManager;
   /** The encoded member list the transport was last set up with, to notice changes. */
   private peersFrom = '';
@@ -157,6 +162,7 @@ export class KeelNode implements MembershipHost {
     private readonly transport: Transport,
     private readonly onFatal: (error: unknown) => void,
     private readonly onRemoved: () => void,
+    tokens: TokenProvider,
     /** Disk fault hooks, on a node started with fault injection. */
     readonly disk?: FaultyDisk,
   ) {
@@ -178,6 +184,20 @@ export class KeelNode implements MembershipHost {
         nowMs: monotonicMs,
       },
       { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
+    );
+    this.auth = new NodeAuth(
+      {
+        authState: () => store.authState(),
+        write: (body) => this.write(body),
+        readBarrier: async () => {
+          this.assertRunning();
+          await this.confirmReadIndex();
+        },
+        leaseKeys: (id) => store.leaseInfo(id)?.keys ?? [],
+      },
+      tokens,
+      // etcd's --client-cert-auth: set from the TLS configuration once client TLS exists.
+      { clientCertAuth: false },
     );
     this.membership = new MembershipManager(this, () => bootstrapMembers(config));
     this.removalCheck = new RemovalCheck({
@@ -201,6 +221,7 @@ export class KeelNode implements MembershipHost {
   /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
   static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void = () => {}): Promise<KeelNode> {
     const self = selfAddress(config);
+    const tokens = await loadTokenProvider(config);
     await mkdir(config.dataDir, { recursive: true });
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
@@ -244,7 +265,7 @@ export class KeelNode implements MembershipHost {
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved, disk);
+    node = new KeelNode(config, log, raft, storage, store, transport, onFatal, onRemoved, tokens, disk);
     log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
     if (node.memberList().removed.includes(config.id)) node.removed();
@@ -318,11 +339,12 @@ export class KeelNode implements MembershipHost {
   }
 
   /** A watch stream (many watchers) whose messages go to `output`. */
-  openWatchSession(output: StreamOutput): WatchSession {
+  openWatchSession(output: StreamOutput, refusal?: WatchSessionOptions['refusal']): WatchSession {
     this.assertRunning();
     return new WatchSession({
       hub: this.watches,
       output,
+      ...(refusal ? { refusal } : {}),
       watchersPerStreamMax: this.config.watchersPerStreamMax,
       currentRevision: () => this.store.currentRevision(),
     });

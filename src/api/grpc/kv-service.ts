@@ -21,6 +21,7 @@ import { kvErrorToGrpc } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
+import { NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function kvService(node: KeelNode): EtcdService {
   /** Proposes a write; a refusal by the store becomes etcd's error for it. */
@@ -36,6 +37,7 @@ export function kvService(node: KeelNode): EtcdService {
     name: 'KV',
     unary: {
       Range: {
+        need: (request) => node.auth.needsFor(rangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/range'],
         handle: async (request) => {
           const read = await node.read(rangeFromMessage(request), request.serializable === true ? 'serializable' : 'linearizable');
@@ -44,6 +46,7 @@ export function kvService(node: KeelNode): EtcdService {
         },
       },
       Put: {
+        need: (request) => node.auth.needsFor(putFromMessage(request)),
         gatewayPaths: ['/v3/kv/put'],
         handle: async (request) => {
           const result = await write(putFromMessage(request));
@@ -51,6 +54,7 @@ export function kvService(node: KeelNode): EtcdService {
         },
       },
       DeleteRange: {
+        need: (request) => node.auth.needsFor(deleteRangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/deleterange'],
         handle: async (request) => {
           const result = await write(deleteRangeFromMessage(request));
@@ -58,6 +62,7 @@ export function kvService(node: KeelNode): EtcdService {
         },
       },
       Txn: {
+        need: (request) => node.auth.needsFor(txnFromMessage(request)),
         gatewayPaths: ['/v3/kv/txn'],
         handle: async (request) => {
           const result = await write(txnFromMessage(request));
@@ -65,6 +70,7 @@ export function kvService(node: KeelNode): EtcdService {
         },
       },
       Compact: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/kv/compaction'],
         handle: async (request) => {
           const result = await write({ type: 'compact', revision: revisionOrZero(request.revision ?? 0, 'revision') });
