@@ -33,7 +33,8 @@ export async function hashPassword(password: string): Promise<PasswordHash> {
 
 /** True if `password` is the one `stored` was made from; compares in constant time. */
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
-  if (stored.hash.length === 0) return false;
+  // Only full-length hashes: a shorter one would match a prefix of the derived key.
+  if (stored.hash.length !== HASH_BYTES) return false;
   const candidate = await derive(password, stored.salt, stored, stored.hash.length);
   return timingSafeEqual(candidate, stored.hash);
 }
