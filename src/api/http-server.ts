@@ -21,6 +21,9 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
+import { registerRestAuth } from './rest-auth.js';
+import { KvRequestError } from '../kv/errors.js';
+import { sendKvError } from './errors.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -51,6 +54,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const metrics = createMetrics(options.node);
   registerMemberCors(app, options.node);
+  registerRestAuth(app, options.node);
   // One WebSocket plugin for the watch and dashboard streams (registered before both).
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   const dashboard = registerDashboardRoutes(app, options.node);
@@ -59,7 +63,9 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError | KvRequestError, _request, reply) => {
+    // Refusals by the auth checks (rest-auth.ts), and any other stable-coded request error.
+    if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'BAD_REQUEST', error.message);
