@@ -15,7 +15,6 @@ import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
-import { sendError } from './errors.js';
 import { registerMemberCors } from './cors.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
@@ -23,7 +22,8 @@ import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
 import { registerRestAuth } from './rest-auth.js';
 import { KvRequestError } from '../kv/errors.js';
-import { sendKvError } from './errors.js';
+import { sendError, sendKvError, sendThrown } from './errors.js';
+import { KeelError } from '../server/errors.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -66,6 +66,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError | KvRequestError, _request, reply) => {
     // Refusals by the auth checks (rest-auth.ts), and any other stable-coded request error.
     if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
+    if (error instanceof KeelError) return sendThrown(reply, error);
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'BAD_REQUEST', error.message);

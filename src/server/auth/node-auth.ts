@@ -12,6 +12,7 @@ import { resolveCaller, type Caller, type Credentials } from './caller.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 import { hasRootRole, isPermitted, type KeyAccess } from './permissions.js';
 import type { TokenProvider } from './tokens.js';
+import { KeelError } from '../errors.js';
 
 /** What a request needs from its caller while auth is enabled. */
 export type Need =
@@ -41,7 +42,19 @@ export interface NodeAuthHost {
 
 const refuse = (code: KvErrorCode, message: string): KvRequestError => new KvRequestError(kvError(code, message));
 
+/**
+ * Password checks running at once on a node. Each is a scrypt hash on libuv's thread
+ * pool (4 threads), which the WAL's writes and fsyncs share: a flood of logins (or of
+ * REST Basic requests) must leave threads to the log. Checks beyond wait in a bounded
+ * line; beyond that they are refused at once with OVERLOADED ("too many requests").
+ */
+export const PASSWORD_CHECKS_RUNNING_MAX = 2;
+export const PASSWORD_CHECKS_WAITING_MAX = 64;
+
 export class NodeAuth {
+  private passwordChecksRunning = 0;
+  private readonly passwordChecksWaiting: (() => void)[] = [];
+
   constructor(
     private readonly host: NodeAuthHost,
     private readonly tokens: TokenProvider,
@@ -69,11 +82,30 @@ export class NodeAuth {
 
   /** A caller proven by its password (HTTP Basic): AUTH_FAILED if it is wrong. */
   private async passwordCaller(state: AuthState, name: string, password: string): Promise<Caller> {
-    const user = state.users.get(name);
-    // Unknown users and users without a password cost a hash too: no enumeration by timing.
-    const matches = await verifyPassword(password, user?.password ?? (await decoyHash()));
-    if (!user?.password || !matches) throw refuse('AUTH_FAILED', 'authentication failed, invalid user ID or password');
-    return { user: name, authRevision: state.revision };
+    await this.passwordCheckSlot();
+    try {
+      const user = state.users.get(name);
+      // Unknown users and users without a password cost a hash too: no enumeration by timing.
+      const matches = await verifyPassword(password, user?.password ?? (await decoyHash()));
+      if (!user?.password || !matches) throw refuse('AUTH_FAILED', 'authentication failed, invalid user ID or password');
+      return { user: name, authRevision: state.revision };
+    } finally {
+      // Hand the slot to the next in line, or free it.
+      const next = this.passwordChecksWaiting.shift();
+      if (next) next();
+      else this.passwordChecksRunning--;
+    }
+  }
+
+  private async passwordCheckSlot(): Promise<void> {
+    if (this.passwordChecksRunning < PASSWORD_CHECKS_RUNNING_MAX) {
+      this.passwordChecksRunning++;
+      return;
+    }
+    if (this.passwordChecksWaiting.length >= PASSWORD_CHECKS_WAITING_MAX) {
+      throw new KeelError('OVERLOADED', `${this.passwordChecksWaiting.length} password checks are waiting (at most ${PASSWORD_CHECKS_WAITING_MAX}); retry later, or log in once and send the token`);
+    }
+    await new Promise<void>((resolve) => this.passwordChecksWaiting.push(resolve));
   }
 
   /** The same check with a caller resolved earlier (a stream's later requests). */
