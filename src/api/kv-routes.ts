@@ -12,6 +12,7 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import { batchCompares } from './batch-compare.js';
 import { requireKeys } from './rest-auth.js';
+import { commandAuth } from '../server/auth/caller.js';
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
@@ -133,7 +134,8 @@ export async function write(
 ): Promise<FastifyReply> {
   if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
   try {
-    const result = await node.write(body, session);
+    // The caller rest-auth.ts resolved, checked again when the write applies.
+    const result = await node.write(body, session, commandAuth(reply.request.caller));
     if (!result.ok) return sendKvError(reply, result.error);
     return reply.send(render(result));
   } catch (error) {

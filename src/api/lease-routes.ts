@@ -13,6 +13,7 @@
  */
 import { requireNeed } from './rest-auth.js';
 import { NEEDS_USER } from '../server/auth/node-auth.js';
+import { commandAuth } from '../server/auth/caller.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import type { ClientSession, CommandResult } from '../kv/types.js';
@@ -79,7 +80,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, node.auth.needsForLease(id as number, 'write'));
-    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined), (result) => ({ revision: result.revision, deleted: result.deleted }));
+    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)), (result) => ({ revision: result.revision, deleted: result.deleted }));
   });
 }
 

@@ -9,8 +9,8 @@
  *   - it is small and fast: a put of a 10-byte key and value is ~30 bytes.
  *
  * Layout (varint = unsigned LEB128; bytes = varint length + raw bytes):
- *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] body
- *              flags bit0 = session present, bit1 = timeMs present
+ *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] [user:string authRevision:varint] body
+ *              flags bit0 = session present, bit1 = timeMs present, bit2 = auth present
  *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range,
  *              7 leaseGrant, 8 leaseRevoke, 9 leaseKeepAlive
  *              11 alarm
@@ -69,9 +69,10 @@ const EMPTY = new Uint8Array(0);
 export function encodeCommand(command: Command): Uint8Array {
   const w = new ByteWriter(64);
   w.byte(COMMAND_FORMAT_VERSION);
-  w.byte((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0));
+  w.byte((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0) | (command.auth ? 4 : 0));
   if (command.session) w.string(command.session.clientId).uint(command.session.seq);
   if (command.timeMs !== undefined) w.uint(command.timeMs);
+  if (command.auth) w.string(command.auth.user).uint(command.auth.revision);
   writeBody(w, command.body);
   return w.finish();
 }
@@ -83,14 +84,15 @@ export function decodeCommand(data: Uint8Array): KvResult<Command> {
     const version = r.byte();
     if (version !== COMMAND_FORMAT_VERSION) throw new DecodeError(`unknown command format version ${version}`);
     const flags = r.byte();
-    if (flags > 3) throw new DecodeError(`unknown command flags ${flags}`);
+    if (flags > 7) throw new DecodeError(`unknown command flags ${flags}`);
     const session = flags & 1 ? { clientId: r.string(), seq: r.uint() } : undefined;
     const timeMs = flags & 2 ? r.uint() : undefined;
+    const auth = flags & 4 ? { user: r.string(), revision: r.uint() } : undefined;
     const body = readBody(r);
     r.end();
     return {
       ok: true,
-      value: { body, ...(session ? { session } : {}), ...(timeMs !== undefined ? { timeMs } : {}) },
+      value: { body, ...(session ? { session } : {}), ...(timeMs !== undefined ? { timeMs } : {}), ...(auth ? { auth } : {}) },
     };
   } catch (error) {
     if (error instanceof DecodeError) {

@@ -49,6 +49,7 @@ import { executeLease } from './lease-executor.js';
 import { LeaseTable } from './lease-table.js';
 import { AuthTable } from './auth-table.js';
 import type { AuthState } from './auth-types.js';
+import { authRefusal } from './auth-check.js';
 import { assert } from '../lib/assert.js';
 
 export interface MvccStoreOptions {
@@ -488,6 +489,8 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
         if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeWrite(context(), body);
         state.revision = outcome.revision;
@@ -496,6 +499,8 @@ export class MvccStore {
       case 'leaseGrant':
       case 'leaseRevoke':
       case 'leaseKeepAlive': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
         if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeLease(context(), body, index);
         state.revision = outcome.revision;

@@ -199,10 +199,22 @@ export interface ClientSession {
   readonly seq: number;
 }
 
+/**
+ * The authenticated user a key request was made for, and the auth revision its
+ * credentials were checked at. With auth enabled, the store checks the user's
+ * permissions again when the command applies (as etcd does), so a permission revoked
+ * earlier in the log refuses the write on every replica alike, whichever member took it.
+ */
+export interface CommandAuth {
+  readonly user: string;
+  readonly revision: number;
+}
+
 /** What a log entry carries: a command, and who sent it when. */
 export interface Command {
   readonly body: CommandBody;
   readonly session?: ClientSession;
+  readonly auth?: CommandAuth;
   /**
    * The proposing leader's wall clock in milliseconds. The state machine never reads a
    * clock of its own (every replica must apply identically); its notion of time is the

@@ -93,6 +93,9 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
     const problem = checkUint(command.timeMs, 'timeMs', '');
     if (problem) return problem;
   }
+  if (command.auth !== undefined && (typeof command.auth.user !== 'string' || !Number.isSafeInteger(command.auth.revision) || command.auth.revision < 1)) {
+    return kvError('INVALID_ARGUMENT', 'auth: user must be a string and revision an integer >= 1');
+  }
   const body = command.body;
   switch (body.type) {
     case 'put':

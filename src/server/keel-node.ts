@@ -39,7 +39,7 @@ import type { Role } from '../raft/types.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
@@ -173,7 +173,7 @@ export class KeelNode implements MembershipHost {
     this.lessor.reset(store.leases(), monotonicMs());
     this.leases = new NodeLeases(
       {
-        write: (body, session) => this.write(body, session),
+        write: (body, session, auth) => this.write(body, session, auth),
         readBarrier: async (consistency) => {
           this.assertRunning();
           if (consistency === 'linearizable') await this.confirmReadIndex();
@@ -278,12 +278,12 @@ export class KeelNode implements MembershipHost {
   // -------------------------------------------------------------------------
 
   /** Proposes a write and resolves with its result once applied here. */
-  write(body: CommandBody, session?: ClientSession): Promise<CommandResult> {
+  write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
     this.assertRunning();
     if (this.writes.size >= this.config.pendingWritesMax) {
       throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
     }
-    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
+    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
     const prepared = prepareCommand(command, this.limits);
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
     if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {

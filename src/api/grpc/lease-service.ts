@@ -19,6 +19,7 @@ import { responseHeader } from './header.js';
 import { safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
 import { NEEDS_USER } from '../../server/auth/node-auth.js';
+import { commandAuth } from '../../server/auth/caller.js';
 import { grpcCredentials } from './grpc-credentials.js';
 
 export function leaseService(node: KeelNode): EtcdService {
@@ -99,8 +100,8 @@ export function leaseService(node: KeelNode): EtcdService {
       LeaseRevoke: {
         need: (request) => node.auth.needsForLease(leaseId(request.ID), 'write'),
         gatewayPaths: ['/v3/lease/revoke', '/v3/kv/lease/revoke'],
-        handle: async (request) => {
-          const { revision } = answer(await node.leases.revoke(leaseId(request.ID)), 'leaseRevoke');
+        handle: async (request, caller) => {
+          const { revision } = answer(await node.leases.revoke(leaseId(request.ID), undefined, commandAuth(caller)), 'leaseRevoke');
           return { header: header(revision) };
         },
       },

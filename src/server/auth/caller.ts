@@ -8,6 +8,7 @@
 import type { AuthState } from '../../kv/auth-types.js';
 import { kvError, KvRequestError } from '../../kv/errors.js';
 import type { TokenProvider } from './tokens.js';
+import type { CommandAuth } from '../../kv/types.js';
 
 export interface Credentials {
   /** gRPC metadata `token` (or `authorization`), HTTP Authorization: Bearer. */
@@ -41,4 +42,9 @@ export async function resolveCaller(state: AuthState, tokens: TokenProvider, cre
     return { user: credentials.certificateCommonName, authRevision: state.revision };
   }
   return undefined;
+}
+
+/** The user a write is proposed for, checked again when it applies (kv/auth-check.ts). */
+export function commandAuth(caller: Caller | undefined): CommandAuth | undefined {
+  return caller ? { user: caller.user, revision: caller.authRevision } : undefined;
 }

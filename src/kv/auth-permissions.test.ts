@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuthState, Permission, PermissionType } from '../../kv/auth-types.js';
-import { isPermitted, type KeyAccess } from './permissions.js';
-import { requiredAccess } from './request-access.js';
+import type { AuthState, Permission, PermissionType } from './auth-types.js';
+import { isPermitted, type KeyAccess } from './auth-permissions.js';
+import { requiredAccess } from './auth-access.js';
 
 const b = (text: string): Uint8Array => Buffer.from(text);
 const OPEN = Uint8Array.of(0);

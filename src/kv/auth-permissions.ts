@@ -6,9 +6,9 @@
  * permissions together. An end of [0x00] means "every key from `key` on", in
  * permissions and in requests alike. Users with the root role may do anything.
  *
- * Pure functions of the auth state; what a request needs is requiredAccess() (request-access.ts).
+ * Pure functions of the auth state; what a request needs is requiredAccess() (auth-access.ts).
  */
-import { ROOT_ROLE, type AuthState, type Permission } from '../../kv/auth-types.js';
+import { ROOT_ROLE, type AuthState, type Permission } from './auth-types.js';
 
 export type AccessKind = 'read' | 'write';
 

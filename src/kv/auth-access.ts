@@ -8,8 +8,8 @@
  *     needs (etcd checks both: which runs is not known before apply);
  *   - lease revoke: write on every key attached to the lease.
  */
-import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../../kv/types.js';
-import type { KeyAccess } from './permissions.js';
+import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from './types.js';
+import type { KeyAccess } from './auth-permissions.js';
 
 /** The keys attached to a lease (none if it does not exist). */
 export type LeaseKeys = (leaseId: number) => readonly Uint8Array[];
