@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { KvError, KvErrorCode } from '../kv/errors.js';
+import { KvRequestError } from '../kv/errors.js';
 import { KeelError } from '../server/errors.js';
 import type { KeelErrorCode } from '../server/errors.js';
 
@@ -87,8 +88,9 @@ export function sendKvError(reply: FastifyReply, error: KvError): FastifyReply {
   return sendError(reply, kvStatus[error.code] ?? 400, error.code, error.message);
 }
 
-/** Errors thrown by the node (KeelError) become their status; anything else is rethrown. */
+/** Errors thrown by the node (KeelError) or a check (KvRequestError) become their status; anything else is rethrown. */
 export function sendThrown(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
   if (error instanceof KeelError) {
     return reply
       .code(keelStatus[error.code])

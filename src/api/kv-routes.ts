@@ -152,6 +152,8 @@ async function read(
 ): Promise<FastifyReply> {
   try {
     const result = await node.read(request, consistency);
+    // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
+    node.auth.check(node.auth.state(), reply.request.caller, node.auth.needsFor(request));
     if (!result.ok) return sendKvError(reply, result.error);
     return render(result.value);
   } catch (error) {

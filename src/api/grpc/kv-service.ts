@@ -43,8 +43,11 @@ export function kvService(node: KeelNode): EtcdService {
       Range: {
         need: (request) => node.auth.needsFor(rangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/range'],
-        handle: async (request) => {
-          const read = await node.read(rangeFromMessage(request), request.serializable === true ? 'serializable' : 'linearizable');
+        handle: async (request, caller) => {
+          const range = rangeFromMessage(request);
+          const read = await node.read(range, request.serializable === true ? 'serializable' : 'linearizable');
+          // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
+          node.auth.check(node.auth.state(), caller, node.auth.needsFor(range));
           if (!read.ok) throw kvErrorToGrpc(read.error);
           return rangeResponseMessage(read.value, header(read.value.revision));
         },
