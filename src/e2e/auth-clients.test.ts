@@ -122,7 +122,34 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
   assert.equal((await http(`${url}/status`)).status, 200);
   // A watch stream of keys outside the prefix is refused before it starts.
   assert.equal((await http(`${url}/watch/other/seed`, { headers: basic('alice', 'alice-pw') })).status, 403);
+  // etcd's gateway watch: created and canceled at once, with etcd's reason.
+  assert.deepEqual(await firstWatchAnswer(url, token, 'other/'), { created: true, canceled: true, cancel_reason: 'etcdserver: permission denied' });
+  assert.deepEqual(await firstWatchAnswer(url, token, 'app/'), { created: true });
 });
+
+/** The first answer of a gateway watch stream (POST /v3/watch) of a prefix; the stream is then dropped. */
+async function firstWatchAnswer(url: string, token: string, prefix: string): Promise<Record<string, unknown>> {
+  const controller = new AbortController();
+  const rangeEnd = Buffer.from(prefix);
+  rangeEnd[rangeEnd.length - 1] = (rangeEnd[rangeEnd.length - 1] as number) + 1;
+  const response = await fetch(`${url}/v3/watch`, {
+    method: 'POST',
+    headers: { authorization: token },
+    body: JSON.stringify({ create_request: { key: b64(prefix), range_end: rangeEnd.toString('base64') } }),
+    signal: controller.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!text.includes('\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString('utf8');
+  }
+  controller.abort();
+  const { result } = JSON.parse(text.slice(0, text.indexOf('\n'))) as { result: Record<string, unknown> };
+  const { created, canceled, cancel_reason } = result;
+  return { created, ...(canceled ? { canceled, cancel_reason } : {}) };
+}
 
 test('root disables auth and the cluster is open again', async () => {
   const root = connect([grpcUrl(1)], { username: 'root', password: 'root-pw' });
