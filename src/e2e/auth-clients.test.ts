@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { Cluster } from './cluster-harness.js';
 import { errorCode, http } from './http.js';
+import { basicAuthorization, KeelClient, KeelClientError } from '../client/index.js';
 
 let cluster: Cluster;
 let admin: Etcd3;
@@ -120,6 +121,14 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
   assert.equal((await http(`${url}/admin/alarms`, { headers: basic('root', 'root-pw') })).status, 200);
   assert.equal((await http(`${url}/members`, { method: 'POST', body: { peerUrls: ['http://127.0.0.1:1'] }, headers: basic('alice', 'alice-pw') })).status, 403);
   assert.equal((await http(`${url}/status`)).status, 200);
+  // Keel's own client, with Basic credentials.
+  const keel = new KeelClient({ endpoints: [url], authorization: basicAuthorization('alice', 'alice-pw'), retries: 0 });
+  await keel.put('app/keel-client', 'k');
+  assert.equal((await keel.get('app/keel-client'))?.value.toString(), 'k');
+  await assert.rejects(keel.put('other/keel-client', 'no'), (error: unknown) => error instanceof KeelClientError && error.code === 'PERMISSION_DENIED');
+  const anonymous = new KeelClient({ endpoints: [url], retries: 0 });
+  await assert.rejects(anonymous.get('app/keel-client'), (error: unknown) => error instanceof KeelClientError && error.code === 'USER_EMPTY');
+
   // A watch stream of keys outside the prefix is refused before it starts.
   assert.equal((await http(`${url}/watch/other/seed`, { headers: basic('alice', 'alice-pw') })).status, 403);
   // etcd's gateway watch: created and canceled at once, with etcd's reason.
