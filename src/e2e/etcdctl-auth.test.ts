@@ -87,4 +87,6 @@ test('auth disable opens the cluster again', async () => {
   await refused(2, [alice, 'auth', 'disable'], 'etcdserver: permission denied');
   assert.match(await ok(2, [root, 'auth', 'disable']), /Authentication Disabled/);
   assert.equal(await ok(1, ['get', 'other/x', '--print-value-only']), 'root was here\n');
+  // Credentials given to a cluster without auth are ignored, as etcd's client does.
+  assert.equal(await ok(2, [alice, 'get', 'other/x', '--print-value-only']), 'root was here\n');
 });

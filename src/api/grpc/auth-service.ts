@@ -10,7 +10,7 @@ import { ROOT_ROLE, type Permission, type PermissionType } from '../../kv/auth-t
 import { kvError, KvRequestError } from '../../kv/errors.js';
 import { hasRootRole } from '../../kv/auth-permissions.js';
 import type { Caller } from '../../server/auth/caller.js';
-import { NEEDS_NOTHING, NEEDS_ROOT, NEEDS_USER } from '../../server/auth/node-auth.js';
+import { NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/auth/node-auth.js';
 import type { Message } from './convert.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
@@ -76,7 +76,7 @@ export function authService(node: KeelNode): EtcdService {
         },
       },
       Authenticate: {
-        need: () => NEEDS_NOTHING,
+        need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/auth/authenticate'],
         handle: async (request) => ({ header: header(), token: await node.auth.authenticate(text(request.name), text(request.password)) }),
       },

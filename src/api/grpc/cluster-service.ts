@@ -20,7 +20,7 @@ import { responseHeader } from './header.js';
 import { safeInteger } from './int64.js';
 import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_NOTHING, NEEDS_ROOT } from '../../server/auth/node-auth.js';
+import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
   const clientURLs = member.grpcUrls.map((url) => url.replace(/^[a-z]+:\/\//, ''));
@@ -36,7 +36,7 @@ export function clusterService(node: KeelNode): EtcdService {
     name: 'Cluster',
     unary: {
       MemberList: {
-        need: () => NEEDS_NOTHING,
+        need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/cluster/member/list'],
         handle: async () => ({ header: responseHeader(node), members: node.memberList().members.map(memberMessage) }),
       },

@@ -15,7 +15,7 @@ import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_NOTHING, NEEDS_ROOT } from '../../server/auth/node-auth.js';
+import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 import { grpcCredentials } from './grpc-credentials.js';
 
 /** etcd streams snapshots in 32 KiB pieces. */
@@ -31,7 +31,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
     name: 'Maintenance',
     unary: {
       Status: {
-        need: () => NEEDS_NOTHING,
+        need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/maintenance/status'],
         handle: async () => {
           const s = node.status();
@@ -73,7 +73,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       Alarm: {
-        need: (request) => ((request.action ?? 'GET') === 'GET' ? NEEDS_NOTHING : NEEDS_ROOT),
+        need: (request) => ((request.action ?? 'GET') === 'GET' ? NEEDS_ANYONE : NEEDS_ROOT),
         gatewayPaths: ['/v3/maintenance/alarm'],
         handle: async (request) => {
           const action = request.action ?? 'GET';

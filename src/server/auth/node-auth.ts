@@ -16,7 +16,9 @@ import { KeelError } from '../errors.js';
 
 /** What a request needs from its caller while auth is enabled. */
 export type Need =
-  /** Nothing (Status, MemberList, Authenticate). */
+  /** Nothing, and credentials are not even looked at (Authenticate, Status, MemberList), as etcd. */
+  | { readonly kind: 'anyone' }
+  /** Nothing, but credentials that come must be valid (the caller of a stream is resolved once). */
   | { readonly kind: 'nothing' }
   /** Any authenticated user (LeaseGrant, LeaseKeepAlive). */
   | { readonly kind: 'user' }
@@ -25,6 +27,7 @@ export type Need =
   /** These key permissions (key-value requests, watches, lease revokes). */
   | { readonly kind: 'keys'; readonly access: readonly KeyAccess[] };
 
+export const NEEDS_ANYONE: Need = { kind: 'anyone' };
 export const NEEDS_NOTHING: Need = { kind: 'nothing' };
 export const NEEDS_USER: Need = { kind: 'user' };
 export const NEEDS_ROOT: Need = { kind: 'root' };
@@ -72,7 +75,7 @@ export class NodeAuth {
    */
   async authorize(credentials: Credentials, need: Need): Promise<Caller | undefined> {
     const state = this.host.authState();
-    if (!state.enabled) return undefined;
+    if (!state.enabled || need.kind === 'anyone') return undefined;
     const caller = credentials.basic
       ? await this.passwordCaller(state, credentials.basic.user, credentials.basic.password)
       : await resolveCaller(state, this.tokens, credentials, this.options);
@@ -110,7 +113,7 @@ export class NodeAuth {
 
   /** The same check with a caller resolved earlier (a stream's later requests). */
   check(state: AuthState, caller: Caller | undefined, need: Need): void {
-    if (!state.enabled || need.kind === 'nothing') return;
+    if (!state.enabled || need.kind === 'anyone' || need.kind === 'nothing') return;
     if (!caller) throw refuse('USER_EMPTY', 'user name is empty: this request needs credentials (auth is enabled)');
     switch (need.kind) {
       case 'user':
