@@ -130,3 +130,14 @@ test('with auth on, a write carrying its user is checked again when it applies, 
     assert.equal(store.currentRevision(), 4, 'refused writes changed nothing');
   });
 });
+
+test('names longer than the auth table takes are refused before anything changes', async () => {
+  await withTempStore((store) => {
+    const [long] = applyAll(store, [{ op: 'userAdd', name: 'u'.repeat(5000), password: hash }]);
+    assert.equal(!long?.ok && long?.error.code, 'INVALID_ARGUMENT');
+    const [role] = applyAll(store, [{ op: 'roleAdd', name: 'é'.repeat(200) }]);
+    assert.equal(!role?.ok && role?.error.code, 'INVALID_ARGUMENT', '400 bytes of UTF-8');
+    assert.equal(store.authState().users.size + store.authState().roles.size, 0);
+    assert.equal(store.authState().revision, 1);
+  });
+});

@@ -85,30 +85,31 @@ export class NodeAuth {
 
   /** A caller proven by its password (HTTP Basic): AUTH_FAILED if it is wrong. */
   private async passwordCaller(state: AuthState, name: string, password: string): Promise<Caller> {
-    await this.passwordCheckSlot();
+    const user = state.users.get(name);
+    // Unknown users and users without a password cost a hash too: no enumeration by timing.
+    const stored = user?.password ?? (await decoyHash());
+    const matches = await this.withPasswordSlot(() => verifyPassword(password, stored));
+    if (!user?.password || !matches) throw refuse('AUTH_FAILED', 'authentication failed, invalid user ID or password');
+    return { user: name, authRevision: state.revision };
+  }
+
+  /** Runs a password hash or check in one of the bounded slots (PASSWORD_CHECKS_RUNNING_MAX). */
+  private async withPasswordSlot<T>(task: () => Promise<T>): Promise<T> {
+    if (this.passwordChecksRunning < PASSWORD_CHECKS_RUNNING_MAX) {
+      this.passwordChecksRunning++;
+    } else if (this.passwordChecksWaiting.length >= PASSWORD_CHECKS_WAITING_MAX) {
+      throw new KeelError('OVERLOADED', `${this.passwordChecksWaiting.length} password checks are waiting (at most ${PASSWORD_CHECKS_WAITING_MAX}); retry later, or log in once and send the token`);
+    } else {
+      // The slot is handed over by the check that ends (below), so the count stays.
+      await new Promise<void>((resolve) => this.passwordChecksWaiting.push(resolve));
+    }
     try {
-      const user = state.users.get(name);
-      // Unknown users and users without a password cost a hash too: no enumeration by timing.
-      const matches = await verifyPassword(password, user?.password ?? (await decoyHash()));
-      if (!user?.password || !matches) throw refuse('AUTH_FAILED', 'authentication failed, invalid user ID or password');
-      return { user: name, authRevision: state.revision };
+      return await task();
     } finally {
-      // Hand the slot to the next in line, or free it.
       const next = this.passwordChecksWaiting.shift();
       if (next) next();
       else this.passwordChecksRunning--;
     }
-  }
-
-  private async passwordCheckSlot(): Promise<void> {
-    if (this.passwordChecksRunning < PASSWORD_CHECKS_RUNNING_MAX) {
-      this.passwordChecksRunning++;
-      return;
-    }
-    if (this.passwordChecksWaiting.length >= PASSWORD_CHECKS_WAITING_MAX) {
-      throw new KeelError('OVERLOADED', `${this.passwordChecksWaiting.length} password checks are waiting (at most ${PASSWORD_CHECKS_WAITING_MAX}); retry later, or log in once and send the token`);
-    }
-    await new Promise<void>((resolve) => this.passwordChecksWaiting.push(resolve));
   }
 
   /** The same check with a caller resolved earlier (a stream's later requests). */
@@ -195,14 +196,14 @@ export class NodeAuth {
   /** etcd's UserAdd; a user with `noPassword` cannot log in (a certificate names it). */
   async userAdd(name: string, password: string, noPassword: boolean): Promise<void> {
     if (name === '') throw refuse('USER_EMPTY', 'user name is empty');
-    await this.change({ op: 'userAdd', name, ...(noPassword ? {} : { password: await hashPassword(password) }) });
+    await this.change({ op: 'userAdd', name, ...(noPassword ? {} : { password: await this.withPasswordSlot(() => hashPassword(password)) }) });
   }
 
   async userChangePassword(name: string, password: string): Promise<void> {
     const user = this.host.authState().users.get(name);
     if (!user) throw refuse('USER_NOT_FOUND', `user ${name} not found`);
     // A user added without a password stays without one (as etcd).
-    await this.change({ op: 'userChangePassword', name, ...(user.password ? { password: await hashPassword(password) } : {}) });
+    await this.change({ op: 'userChangePassword', name, ...(user.password ? { password: await this.withPasswordSlot(() => hashPassword(password)) } : {}) });
   }
 
   /** Any change without a password (users' roles, roles, permissions, deletes). */
