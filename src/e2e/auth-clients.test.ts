@@ -10,6 +10,7 @@ import { Etcd3 } from 'etcd3';
 import { Cluster } from './cluster-harness.js';
 import { errorCode, http } from './http.js';
 import { basicAuthorization, KeelClient, KeelClientError } from '../client/index.js';
+import { WsWatchStream } from './watch-clients.js';
 
 let cluster: Cluster;
 let admin: Etcd3;
@@ -126,6 +127,8 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
   assert.equal((await http(`${url}/admin/alarms`, { headers: basic('root', 'root-pw') })).status, 200);
   assert.equal((await http(`${url}/members`, { method: 'POST', body: { peerUrls: ['http://127.0.0.1:1'] }, headers: basic('alice', 'alice-pw') })).status, 403);
   assert.equal((await http(`${url}/status`)).status, 200);
+  assert.equal((await http(`${url}/ui/events`)).status, 401, 'the dashboard feed needs root');
+  assert.equal((await http(`${url}/ui/events?token=${encodeURIComponent(token)}`)).status, 403, 'alice is not root');
   // Keel's own client, with Basic credentials.
   const keel = new KeelClient({ endpoints: [url], authorization: basicAuthorization('alice', 'alice-pw'), retries: 0 });
   await keel.put('app/keel-client', 'k');
@@ -139,6 +142,26 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
   // etcd's gateway watch: created and canceled at once, with etcd's reason.
   assert.deepEqual(await firstWatchAnswer(url, token, 'other/'), { created: true, canceled: true, cancel_reason: 'etcdserver: permission denied' });
   assert.deepEqual(await firstWatchAnswer(url, token, 'app/'), { created: true });
+
+  // The WebSocket watch stream: each create is checked against the socket's caller
+  // (as etcd's gRPC watch: the stream opens, a create without credentials is refused).
+  const anonymousWs = await WsWatchStream.open(url);
+  try {
+    anonymousWs.send({ create: { key: 'app/', prefix: true } });
+    await anonymousWs.until((m) => m.length >= 1, 'an answer');
+    assert.deepEqual([anonymousWs.messages[0]?.type, anonymousWs.messages[0]?.['code']], ['createFailed', 'USER_EMPTY']);
+  } finally {
+    anonymousWs.close();
+  }
+  const ws = await WsWatchStream.open(url, `?token=${encodeURIComponent(token)}`);
+  try {
+    ws.send({ create: { key: 'app/', prefix: true } });
+    ws.send({ create: { key: 'other/', prefix: true } });
+    await ws.until((m) => m.length >= 2, 'two answers');
+    assert.deepEqual(ws.messages.map((m) => [m.type, m['code']]), [['created', undefined], ['createFailed', 'PERMISSION_DENIED']]);
+  } finally {
+    ws.close();
+  }
 });
 
 /** The first answer of a gateway watch stream (POST /v3/watch) of a prefix; the stream is then dropped. */
