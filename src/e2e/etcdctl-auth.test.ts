@@ -67,6 +67,17 @@ test('an operator sets up users and roles, enables auth, and a user is confined 
   assert.deepEqual((await ok(2, [root, 'user', 'list'])).trim().split('\n'), ['alice', 'root']);
   assert.match(await ok(3, [root, 'role', 'get', 'app']), /KV Read:\s+\[app\/, app0\) \(prefix app\/\)\s+KV Write:\s+\[app\/, app0\) \(prefix app\/\)/);
   assert.match(await ok(3, [alice, 'user', 'get', 'alice']), /User: alice\s+Roles: app/);
+
+  // Write without read: a put is allowed, its previous value (--prev-kv) and a get are not.
+  await ok(1, [root, 'role', 'add', 'writer']);
+  await ok(1, [root, 'role', 'grant-permission', 'writer', 'write', 'w/', '--prefix']);
+  await ok(1, [root, 'user', 'add', 'bob:bob-secret']);
+  await ok(1, [root, 'user', 'grant-role', 'bob', 'writer']);
+  const bob = '--user=bob:bob-secret';
+  assert.equal((await ok(2, [bob, 'put', 'w/x', '1'])).trim(), 'OK');
+  await refused(2, [bob, 'put', 'w/x', '2', '--prev-kv'], 'etcdserver: permission denied');
+  await refused(3, [bob, 'get', 'w/x'], 'etcdserver: permission denied');
+  assert.equal(await ok(1, [root, 'get', 'w/x', '--print-value-only']), '1\n');
 });
 
 test('auth state survives a member restart; changing a password invalidates the old one', async () => {
