@@ -132,7 +132,7 @@ export class NodeAuth {
     }
   }
 
-  /** What a key-value request needs (request-access.ts). */
+  /** What a key-value request needs (kv/auth-access.ts). */
   needsFor(request: RangeRequest | PutRequest | DeleteRangeRequest | TxnRequest): Need {
     if (!this.enabled()) return NEEDS_NOTHING;
     return { kind: 'keys', access: requiredAccess(request, (id) => this.host.leaseKeys(id)) };
