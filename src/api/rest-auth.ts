@@ -3,8 +3,8 @@
  *   1. a hook on every route resolves the caller from the Authorization header (Bearer
  *      token, bare token, or Basic user:password; a `token` query parameter for
  *      WebSocket and EventSource) and checks what the route class needs:
- *        - open: health, status, counters and metrics (as etcd's /health, /metrics and
- *          Status: no keys in them), the dashboard's files;
+ *        - open: health, version, status, counters and metrics (as etcd's /health,
+ *          /version, /metrics and Status: no keys in them), the dashboard's files;
  *        - self: etcd's gateway (/v3/...), whose methods declare their own needs;
  *        - keys: key-value, record, history, lease and watch routes; the caller is kept
  *          on the request and each handler checks the keys it touches (requireKeys);
@@ -30,7 +30,7 @@ declare module 'fastify' {
 
 type RouteClass = 'open' | 'self' | 'keys' | 'root';
 
-const OPEN_ROUTES: ReadonlySet<string> = new Set(['/status', '/health', '/cluster/info', '/metrics', '/stats', '/ui', '/ui/*']);
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/status', '/health', '/version', '/cluster/info', '/metrics', '/stats', '/ui', '/ui/*']);
 const KEY_ROUTES: ReadonlySet<string> = new Set([
   '/kv',
   '/kv/*',
