@@ -22,8 +22,8 @@ export class JwtTokens implements TokenProvider {
 
   static async load(settings: Extract<TokenSettings, { kind: 'jwt' }>): Promise<JwtTokens> {
     const { signMethod } = settings;
-    const publicKey = await importSPKI(await readFile(settings.publicKeyFile, 'utf8'), signMethod);
-    const privateKey = settings.privateKeyFile ? await importPKCS8(await readFile(settings.privateKeyFile, 'utf8'), signMethod) : undefined;
+    const publicKey = await importKey(settings.publicKeyFile, 'pub-key', (pem) => importSPKI(pem, signMethod));
+    const privateKey = settings.privateKeyFile ? await importKey(settings.privateKeyFile, 'priv-key', (pem) => importPKCS8(pem, signMethod)) : undefined;
     const tokens = new JwtTokens(signMethod, settings.ttlSeconds, publicKey, privateKey);
     if (privateKey && !(await tokens.verifyClaims(await tokens.sign('key-check', 0)))) {
       throw new Error(`--auth-token jwt: the public key ${settings.publicKeyFile} does not match the private key ${settings.privateKeyFile}`);
@@ -56,5 +56,14 @@ export class JwtTokens implements TokenProvider {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** A PEM key file (SPKI public, PKCS#8 private); an Error naming the option and file if it is not one. */
+async function importKey(file: string, option: string, parse: (pem: string) => Promise<CryptoKey>): Promise<CryptoKey> {
+  try {
+    return await parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`--auth-token jwt: cannot use ${option} ${file}: ${(error as Error).message}`);
   }
 }
