@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { KvError, KvErrorCode } from '../kv/errors.js';
+import { KvRequestError } from '../kv/errors.js';
 import { KeelError } from '../server/errors.js';
 import type { KeelErrorCode } from '../server/errors.js';
 
@@ -32,6 +33,23 @@ const kvStatus: Record<KvErrorCode, number> = {
   TOO_MANY_LEASES: 429,
   // 507 Insufficient Storage: the NOSPACE alarm is active (etcd: RESOURCE_EXHAUSTED).
   NO_SPACE: 507,
+  USER_EMPTY: 401,
+  USER_EXISTS: 409,
+  USER_NOT_FOUND: 404,
+  ROLE_EMPTY: 400,
+  ROLE_EXISTS: 409,
+  ROLE_NOT_FOUND: 404,
+  ROOT_USER_NOT_EXIST: 412,
+  ROOT_ROLE_NOT_EXIST: 412,
+  ROLE_NOT_GRANTED: 412,
+  PERMISSION_NOT_GIVEN: 400,
+  PERMISSION_NOT_GRANTED: 412,
+  INVALID_AUTH_MGMT: 400,
+  AUTH_NOT_ENABLED: 412,
+  AUTH_FAILED: 401,
+  INVALID_AUTH_TOKEN: 401,
+  AUTH_OLD_REVISION: 401,
+  PERMISSION_DENIED: 403,
 };
 
 const keelStatus: Record<KeelErrorCode, number> = {
@@ -70,8 +88,9 @@ export function sendKvError(reply: FastifyReply, error: KvError): FastifyReply {
   return sendError(reply, kvStatus[error.code] ?? 400, error.code, error.message);
 }
 
-/** Errors thrown by the node (KeelError) become their status; anything else is rethrown. */
+/** Errors thrown by the node (KeelError) or a check (KvRequestError) become their status; anything else is rethrown. */
 export function sendThrown(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
   if (error instanceof KeelError) {
     return reply
       .code(keelStatus[error.code])

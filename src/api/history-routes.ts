@@ -12,6 +12,7 @@ import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField } from './json-bytes.js';
 import { keyOf } from './kv-routes.js';
+import { requireKeys } from './rest-auth.js';
 import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
 
 /** The most versions one answer carries. */
@@ -24,6 +25,7 @@ export function registerHistoryRoutes(app: FastifyInstance, node: KeelNode): voi
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
     const history = historyRequest(keyOf(request), query);
     if (typeof history === 'string') return sendError(reply, 400, 'BAD_REQUEST', history);
+    requireKeys(node, request, { type: 'range', key: history.key });
     return answer(
       reply,
       () => node.history(history, consistency.value),

@@ -15,13 +15,16 @@ import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { createMetrics } from './metrics.js';
-import { sendError } from './errors.js';
 import { registerMemberCors } from './cors.js';
 import { registerOriginGate } from './origin-gate.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
+import { registerRestAuth } from './rest-auth.js';
+import { KvRequestError } from '../kv/errors.js';
+import { sendError, sendKvError, sendThrown } from './errors.js';
+import { KeelError } from '../server/errors.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -54,6 +57,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   // First of all hooks: a page of a foreign origin is refused before anything runs.
   registerOriginGate(app, options.node);
   registerMemberCors(app, options.node);
+  registerRestAuth(app, options.node);
   // One WebSocket plugin for the watch and dashboard streams (registered before both).
   void app.register(websocket, { options: { maxPayload: options.requestBytesMax } });
   const dashboard = registerDashboardRoutes(app, options.node);
@@ -62,7 +66,10 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError | KvRequestError, _request, reply) => {
+    // Refusals by the auth checks (rest-auth.ts), and any other stable-coded request error.
+    if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
+    if (error instanceof KeelError) return sendThrown(reply, error);
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'BAD_REQUEST', error.message);
@@ -79,7 +86,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
   registerMaintenanceRoutes(app, options.node);
-  registerGatewayRoutes(app, etcdServices(options.node));
+  registerGatewayRoutes(app, options.node.auth, etcdServices(options.node));
   registerWatchGateway(app, options.node);
   return app;
 }

@@ -11,6 +11,8 @@ import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import { batchCompares } from './batch-compare.js';
+import { requireKeys } from './rest-auth.js';
+import { commandAuth } from '../server/auth/caller.js';
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
@@ -24,6 +26,8 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (lease !== undefined && ttl !== undefined) return sendError(reply, 400, 'BAD_REQUEST', 'give either lease (an existing lease) or ttl (a new one), not both');
     const session = sessionOf(request);
     if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
+    // Checked before a lease is granted for it.
+    requireKeys(node, request, { type: 'put', key, value, ...(typeof lease === 'number' ? { lease } : {}), prevKv: query.prevKv === 'true' });
     const granted = ttl === undefined ? undefined : await grantForPut(reply, node, ttl as number, session);
     if (granted && 'sent' in granted) return granted.sent;
     const leaseId = granted?.id ?? (lease as number | undefined) ?? 0;
@@ -45,6 +49,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
     if (typeof rev === 'string') return sendError(reply, 400, 'BAD_REQUEST', rev);
     const key = keyOf(request);
+    requireKeys(node, request, { type: 'range', key });
     return read(reply, node, { type: 'range', key, revision: rev ?? 0 }, consistency.value, (response) => {
       const kv = response.kvs[0];
       if (!kv) return sendError(reply, 404, 'KEY_NOT_FOUND', `key ${JSON.stringify(new TextDecoder().decode(key))} does not exist`);
@@ -54,6 +59,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
 
   app.delete('/kv/*', async (request, reply) => {
     const key = keyOf(request);
+    requireKeys(node, request, { type: 'deleteRange', key });
     return write(reply, node, { type: 'deleteRange', key }, sessionOf(request), (result) => ({
       revision: result.revision,
       deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
@@ -66,6 +72,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
     const range = scanRequest(query);
     if (typeof range === 'string') return sendError(reply, 400, 'BAD_REQUEST', range);
+    requireKeys(node, request, range);
     return read(reply, node, range, consistency.value, (response) =>
       reply.send({
         kvs: response.kvs.map((kv) => keyValueJson(kv, range.keysOnly)),
@@ -81,6 +88,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (typeof ops === 'string') return sendError(reply, 400, 'BAD_REQUEST', ops);
     const compare = batchCompares((request.body as { if?: unknown }).if, bytesOf);
     if (typeof compare === 'string') return sendError(reply, 400, 'BAD_REQUEST', compare);
+    requireKeys(node, request, { type: 'txn', compare, success: ops, failure: [] });
     // A failed guard runs nothing: the answer says so with succeeded: false.
     return write(reply, node, { type: 'txn', compare, success: ops, failure: [] }, sessionOf(request), (result) => ({
       revision: result.revision,
@@ -126,7 +134,8 @@ export async function write(
 ): Promise<FastifyReply> {
   if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
   try {
-    const result = await node.write(body, session);
+    // The caller rest-auth.ts resolved, checked again when the write applies.
+    const result = await node.write(body, session, commandAuth(reply.request.caller));
     if (!result.ok) return sendKvError(reply, result.error);
     return reply.send(render(result));
   } catch (error) {
@@ -143,6 +152,8 @@ async function read(
 ): Promise<FastifyReply> {
   try {
     const result = await node.read(request, consistency);
+    // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
+    node.auth.check(node.auth.state(), reply.request.caller, node.auth.needsFor(request));
     if (!result.ok) return sendKvError(reply, result.error);
     return render(result.value);
   } catch (error) {

@@ -11,6 +11,9 @@
  * Writes honour the X-Keel-Client-Id / X-Keel-Seq session, so a client's retry of a
  * grant, revoke or keep-alive applies once and gets the first answer.
  */
+import { requireNeed } from './rest-auth.js';
+import { NEEDS_USER } from '../server/auth/node-auth.js';
+import { commandAuth } from '../server/auth/caller.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import type { ClientSession, CommandResult } from '../kv/types.js';
@@ -26,12 +29,14 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const id = body['id'] === undefined ? 0 : jsonInteger(body['id'], 'id');
     const session = sessionOf(request);
     for (const problem of [ttl, id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    requireNeed(node, request, NEEDS_USER);
     return answer(reply, () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined), (result) => result);
   });
 
   app.get('/leases', async (request, reply) => {
     const consistency = consistencyOf(request.query as Query);
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    requireNeed(node, request, NEEDS_USER);
     try {
       const { leases, revision } = await node.leases.list(consistency.value);
       return reply.send({ leases: leases.map((lease) => ({ id: lease.id, grantedTtl: lease.ttl })), revision });
@@ -46,6 +51,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const consistency = consistencyOf(query);
     if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    requireNeed(node, request, node.auth.needsForLease(id, 'read'));
     try {
       const lease = await node.leases.timeToLive(id, consistency.value);
       if (!lease) return sendError(reply, 404, 'LEASE_NOT_FOUND', `requested lease ${id} not found (expired or revoked)`);
@@ -65,6 +71,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const id = leaseIdOf(request.params);
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    requireNeed(node, request, NEEDS_USER);
     return answer(reply, () => node.leases.keepAlive(id as number, session as ClientSession | undefined), (result) => result);
   });
 
@@ -72,7 +79,8 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const id = leaseIdOf(request.params);
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
-    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined), (result) => ({ revision: result.revision, deleted: result.deleted }));
+    requireNeed(node, request, node.auth.needsForLease(id as number, 'write'));
+    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)), (result) => ({ revision: result.revision, deleted: result.deleted }));
   });
 }
 

@@ -19,6 +19,7 @@ import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField, utf8 } from './json-bytes.js';
 import { keyOf, valueOf, write } from './kv-routes.js';
+import { requireKeys } from './rest-auth.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import {
   FIELDS_SEGMENT,
@@ -66,6 +67,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
     if (typeof target === 'string') return sendError(reply, 400, 'BAD_REQUEST', target);
     const op: RequestOp =
       target.field === undefined ? { type: 'deleteRange', ...recordRange(target.record) } : { type: 'deleteRange', key: fieldKey(target.record, target.field) };
+    requireKeys(node, request, op);
     return write(reply, node, op as CommandBody, sessionOf(request), (result) => ({
       revision: result.revision,
       deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
@@ -82,6 +84,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
     if (typeof revision === 'string') return sendError(reply, 400, 'BAD_REQUEST', revision);
     const { record, field } = target;
     const keys = field === undefined ? { ...recordRange(record), limit: readFieldsMax } : { key: fieldKey(record, field) };
+    requireKeys(node, request, { type: 'range', ...keys });
     return answer(
       reply,
       () => node.read({ type: 'range', ...keys, revision: revision ?? 0 }, consistency.value),
@@ -116,6 +119,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
 }
 
 function writeOps(reply: FastifyReply, node: KeelNode, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
+  requireKeys(node, request, { type: 'txn', compare: [], success: ops, failure: [] });
   return write(reply, node, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({ revision: result.revision }));
 }
 

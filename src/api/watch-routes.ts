@@ -13,6 +13,8 @@
  * Flow control: messages are taken from the watchers only while the socket's buffer is
  * below `socketBufferBytesMax` (see server/watch-session.ts).
  */
+import { requireKeys } from './rest-auth.js';
+import type { Caller } from '../server/auth/caller.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import type { StreamMessage, WatchSession } from '../server/watch-session.js';
@@ -40,22 +42,27 @@ export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void 
     url: '/watch/ws',
     // A plain GET of /watch/ws (no upgrade) is an event stream of the key "ws".
     handler: async (request, reply) => serveEventStream(request, reply, node, 'ws'),
-    wsHandler: (socket: Socket) => serveWebSocket(socket, node),
+    // The caller was resolved by rest-auth.ts's hook before the upgrade; each watch created
+    // on the socket is checked against it.
+    wsHandler: (socket: Socket, request) => serveWebSocket(socket, node, request.caller),
   });
   app.get('/watch/*', async (request, reply) => serveEventStream(request, reply, node, (request.params as { '*': string })['*'] ?? ''));
 }
 
-function serveWebSocket(socket: Socket, node: KeelNode): void {
+function serveWebSocket(socket: Socket, node: KeelNode, caller: Caller | undefined): void {
   let session: WatchSession;
   const send = (message: Record<string, unknown>): void =>
     socket.send(JSON.stringify(message), () => {
       if (socket.bufferedAmount < socketBufferBytesMax) session?.pump();
     });
   try {
-    session = node.openWatchSession({
-      send: (message) => send(streamMessageJson(message)),
-      writable: () => socket.bufferedAmount < socketBufferBytesMax,
-    });
+    session = node.openWatchSession(
+      {
+        send: (message) => send(streamMessageJson(message)),
+        writable: () => socket.bufferedAmount < socketBufferBytesMax,
+      },
+      node.auth.watchRefusal(caller),
+    );
   } catch (error) {
     socket.close(1013, error instanceof KeelError ? error.message : 'the node cannot serve watches now');
     return;
@@ -121,6 +128,7 @@ async function serveEventStream(request: FastifyRequest, reply: FastifyReply, no
   }
   const spec = parseCreateRequest(fields);
   if (typeof spec === 'string') return sendError(reply, 400, 'BAD_REQUEST', spec);
+  requireKeys(node, request, { type: 'range', key: spec.key, ...(spec.rangeEnd ? { rangeEnd: spec.rangeEnd } : {}) });
 
   const raw = reply.raw;
   let started = false;

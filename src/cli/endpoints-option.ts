@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { normalizeEndpoint } from '../client/endpoints.js';
-import { KeelClient } from '../client/keel-client.js';
+import { basicAuthorization, KeelClient } from '../client/keel-client.js';
 import type { CliIo } from './cli-io.js';
 
 export const defaultEndpoints = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003'] as const;
@@ -13,6 +13,7 @@ export const defaultEndpoints = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002
 export interface ConnectionFlags {
   readonly endpoints?: string;
   readonly timeout?: number;
+  readonly user?: string;
 }
 
 /** Splits a comma-separated list and normalizes each endpoint; throws RangeError on a bad one. */
@@ -43,12 +44,27 @@ export function positiveIntegerArgument(text: string): number {
 export function withConnectionOptions(command: Command): Command {
   return command
     .option('--endpoints <urls>', `comma-separated client URLs (env KEEL_ENDPOINTS; default ${defaultEndpoints.join(',')})`)
-    .option('--timeout <ms>', 'per-request timeout in milliseconds', positiveIntegerArgument);
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', positiveIntegerArgument)
+    .option('--user <name:password>', 'credentials when the cluster has auth enabled (env KEEL_USER; or KEEL_TOKEN for a token)');
+}
+
+/** The Authorization header from --user, KEEL_USER (name:password) or KEEL_TOKEN; none without. */
+export function resolveAuthorization(flag: string | undefined, env: CliIo['env']): string | undefined {
+  const user = flag ?? env['KEEL_USER'];
+  if (user !== undefined && user !== '') {
+    const colon = user.indexOf(':');
+    if (colon < 1) throw new InvalidArgumentError('--user must be name:password');
+    return basicAuthorization(user.slice(0, colon), user.slice(colon + 1));
+  }
+  const token = env['KEEL_TOKEN'];
+  return token !== undefined && token !== '' ? `Bearer ${token}` : undefined;
 }
 
 export function clientFor(flags: ConnectionFlags, io: CliIo, extra: { readonly retries?: number } = {}): KeelClient {
+  const authorization = resolveAuthorization(flags.user, io.env);
   return new KeelClient({
     endpoints: resolveEndpoints(flags.endpoints, io.env),
+    ...(authorization ? { authorization } : {}),
     ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
     ...extra,
   });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { nodeConfigDefaults } from '../server/config.js';
 import type { MemberAddress, NodeConfig } from '../server/config.js';
+import { parseTokenSettings } from '../server/auth/tokens.js';
 
 /** Settings as strings or numbers, before validation, keyed by their YAML names. */
 export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;
@@ -43,6 +44,8 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_FAULT_BOOT_ID: 'faultBootId',
   KEEL_LOG_LEVEL: 'logLevel',
   KEEL_SUPERVISOR_URL: 'supervisorUrl',
+  KEEL_AUTH_TOKEN: 'authToken',
+  KEEL_AUTH_TOKEN_TTL: 'authTokenTtlSeconds',
 };
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
@@ -113,6 +116,10 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
   if (typeof merged.dataDir !== 'string' || merged.dataDir === '') throw new Error('dataDir must be given');
   const logLevel = String(merged.logLevel);
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`logLevel must be debug, info, warn, error or silent`);
+  const authToken = String(merged.authToken);
+  const authTokenTtlSeconds = integer('authTokenTtlSeconds', 1);
+  // Refuse a bad --auth-token at start, naming the problem (the key files are read by the node).
+  parseTokenSettings(authToken, authTokenTtlSeconds);
   const electionTicks = integer('electionTicks', 2);
   const heartbeatTicks = integer('heartbeatTicks', 1);
   if (heartbeatTicks >= electionTicks) throw new Error('heartbeatTicks must be smaller than electionTicks');
@@ -148,6 +155,8 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     faultPowerLoss: merged.faultPowerLoss === true || merged.faultPowerLoss === 'true',
     ...(merged.faultBootId !== undefined ? { faultBootId: String(merged.faultBootId) } : {}),
     logLevel: logLevel as NodeConfig['logLevel'],
+    authToken,
+    authTokenTtlSeconds,
   };
 }
 

@@ -30,6 +30,8 @@ interface StartFlags {
   join?: boolean;
   supervisorUrl?: string;
   logLevel?: string;
+  authToken?: string;
+  authTokenTtl?: string;
 }
 
 export function registerStart(program: Command): void {
@@ -53,6 +55,8 @@ export function registerStart(program: Command): void {
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
+    .option('--auth-token <spec>', 'simple, or jwt,pub-key=FILE,priv-key=FILE,sign-method=ES256|RS256[,ttl=5m] (KEEL_AUTH_TOKEN, default simple)')
+    .option('--auth-token-ttl <seconds>', 'lifetime of a simple token (KEEL_AUTH_TOKEN_TTL, default 300)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
         flags.config ? settingsFromYaml(flags.config) : {},
@@ -84,6 +88,8 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('join', flags.join);
   set('supervisorUrl', flags.supervisorUrl);
   set('logLevel', flags.logLevel);
+  set('authToken', flags.authToken);
+  set('authTokenTtlSeconds', flags.authTokenTtl);
   return out;
 }
 

@@ -1,5 +1,5 @@
 /** The Keel client library: `import { KeelClient } from 'keel/client'` (src/client/index.ts). */
-export { KeelClient } from './keel-client.js';
+export { basicAuthorization, KeelClient } from './keel-client.js';
 export type { CallOptions, GetOptions, HistoryOptions, KeelClientOptions, MemberAddOptions, PutOptions, ScanOptions } from './keel-client.js';
 export type { KeelRecords, RecordReadOptions } from './record-client.js';
 export { KeelClientError } from './errors.js';

@@ -69,6 +69,17 @@ export interface KeelClientOptions {
   readonly clientId?: string;
   /** Source of jitter in [0, 1); default Math.random. */
   readonly random?: () => number;
+  /**
+   * The Authorization header for a cluster with authentication enabled: `Bearer TOKEN`
+   * (a token from POST /v3/auth/authenticate) or `Basic base64(user:password)`
+   * (see basicAuthorization()). Sent with every request.
+   */
+  readonly authorization?: string;
+}
+
+/** The Authorization header value for HTTP Basic with `user` and `password`. */
+export function basicAuthorization(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
 /** Per-call options, accepted by every method. */
@@ -144,6 +155,7 @@ export class KeelClient {
   private readonly retryBudgetMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
+  private readonly authorization: string | undefined;
   /** Records with named fields (record-client.ts). */
   readonly records: KeelRecords = new KeelRecords(this);
 
@@ -153,6 +165,7 @@ export class KeelClient {
     this.retryBudgetMs = nonNegative(options.retryBudgetMs ?? 20_000, 'retryBudgetMs');
     this.backoff = backoffPolicy(options.backoff);
     this.random = options.random ?? Math.random;
+    this.authorization = options.authorization;
     this.sessions = new SessionPool(options.clientId);
     const probeTimeoutMs = Math.min(this.timeoutMs, discoveryTimeoutMsMax);
     this.tracker = new EndpointTracker(options.endpoints, (endpoint, path) =>
@@ -613,7 +626,8 @@ export class KeelClient {
         if (ticket) this.sessions.settle(ticket, settlement);
         throw new KeelClientError({ code: 'ABORTED', message: 'aborted by the caller', status: 0, outcome, endpoint, cause: options.signal.reason }).withAttempts(attempts, outcome);
       }
-      const request = spec.build(ticket);
+      const built = spec.build(ticket);
+      const request = this.authorization === undefined ? built : { ...built, headers: { ...built.headers, authorization: this.authorization } };
       attempts += 1;
       let error: KeelClientError;
       try {

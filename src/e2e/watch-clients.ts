@@ -29,8 +29,9 @@ export class WsWatchStream {
     socket.on('close', () => (this.closed = true));
   }
 
-  static open(baseUrl: string): Promise<WsWatchStream> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/watch/ws`);
+  /** `query`: e.g. `?token=...` for a cluster with auth enabled. */
+  static open(baseUrl: string, query = ''): Promise<WsWatchStream> {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/watch/ws${query}`);
     return new Promise((resolve, reject) => {
       socket.on('open', () => resolve(new WsWatchStream(socket)));
       socket.on('error', reject);

@@ -9,8 +9,8 @@
  *   - it is small and fast: a put of a 10-byte key and value is ~30 bytes.
  *
  * Layout (varint = unsigned LEB128; bytes = varint length + raw bytes):
- *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] body
- *              flags bit0 = session present, bit1 = timeMs present
+ *   command  = version:1 flags:1 [clientId:string seq:varint] [timeMs:varint] [user:string authRevision:varint] body
+ *              flags bit0 = session present, bit1 = timeMs present, bit2 = auth present
  *   body     = tag:1 fields; tags: 1 put, 2 deleteRange, 3 txn, 4 compact, 5 noop, 6 range,
  *              7 leaseGrant, 8 leaseRevoke, 9 leaseKeepAlive
  *              11 alarm
@@ -26,6 +26,7 @@
  *   member   = change:bytes (JSON, members.ts)   tag 12 (12-15 are reserved for membership)
  *   alarm    = action:1 (1 activate, 2 deactivate) alarm:1 (etcd's AlarmType: 1 NOSPACE,
  *              2 CORRUPT) memberId:varint
+ *   auth     = change:bytes (JSON, auth-codec.ts)   tag 16
  *
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
@@ -47,13 +48,14 @@ import type {
   TxnRequest,
 } from './types.js';
 import { decodeMemberChange, encodeMemberChange } from './members.js';
+import { decodeAuthChange, encodeAuthChange } from './auth-codec.js';
 import { unreachable } from '../lib/assert.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12, auth: 16 } as const;
 const ALARM_ACTIONS = [undefined, 'activate', 'deactivate'] as const;
 /** Indexed by etcd's AlarmType numbers (0 is NONE, never stored). */
 export const ALARM_TYPES = [undefined, 'NOSPACE', 'CORRUPT'] as const;
@@ -67,9 +69,10 @@ const EMPTY = new Uint8Array(0);
 export function encodeCommand(command: Command): Uint8Array {
   const w = new ByteWriter(64);
   w.byte(COMMAND_FORMAT_VERSION);
-  w.byte((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0));
+  w.byte((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0) | (command.auth ? 4 : 0));
   if (command.session) w.string(command.session.clientId).uint(command.session.seq);
   if (command.timeMs !== undefined) w.uint(command.timeMs);
+  if (command.auth) w.string(command.auth.user).uint(command.auth.revision);
   writeBody(w, command.body);
   return w.finish();
 }
@@ -81,14 +84,15 @@ export function decodeCommand(data: Uint8Array): KvResult<Command> {
     const version = r.byte();
     if (version !== COMMAND_FORMAT_VERSION) throw new DecodeError(`unknown command format version ${version}`);
     const flags = r.byte();
-    if (flags > 3) throw new DecodeError(`unknown command flags ${flags}`);
+    if (flags > 7) throw new DecodeError(`unknown command flags ${flags}`);
     const session = flags & 1 ? { clientId: r.string(), seq: r.uint() } : undefined;
     const timeMs = flags & 2 ? r.uint() : undefined;
+    const auth = flags & 4 ? { user: r.string(), revision: r.uint() } : undefined;
     const body = readBody(r);
     r.end();
     return {
       ok: true,
-      value: { body, ...(session ? { session } : {}), ...(timeMs !== undefined ? { timeMs } : {}) },
+      value: { body, ...(session ? { session } : {}), ...(timeMs !== undefined ? { timeMs } : {}), ...(auth ? { auth } : {}) },
     };
   } catch (error) {
     if (error instanceof DecodeError) {
@@ -144,6 +148,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'member':
       w.byte(TAG.member).bytes(encodeMemberChange(body.change));
       return;
+    case 'auth':
+      w.byte(TAG.auth).bytes(encodeAuthChange(body.change));
+      return;
     case 'alarm':
       w.byte(TAG.alarm).byte(ALARM_ACTIONS.indexOf(body.action)).byte(ALARM_TYPES.indexOf(body.alarm)).uint(body.memberId);
       return;
@@ -185,6 +192,8 @@ function readBody(r: ByteReader): CommandBody {
       return { type: 'member', change: decodeMemberChange(r.bytes()) };
     case TAG.alarm:
       return readAlarm(r);
+    case TAG.auth:
+      return { type: 'auth', change: decodeAuthChange(r.bytes()) };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }

@@ -32,7 +32,26 @@ export type KvErrorCode =
   | 'LEASE_TTL_TOO_LARGE'
   | 'TOO_MANY_LEASES'
   // A write that adds data while the NOSPACE alarm is active (etcd's ErrNoSpace).
-  | 'NO_SPACE';
+  | 'NO_SPACE'
+  // Authentication (etcd's auth errors): the state's rules on apply (auth-table.ts) ...
+  | 'USER_EMPTY'
+  | 'USER_EXISTS'
+  | 'USER_NOT_FOUND'
+  | 'ROLE_EMPTY'
+  | 'ROLE_EXISTS'
+  | 'ROLE_NOT_FOUND'
+  | 'ROOT_USER_NOT_EXIST'
+  | 'ROOT_ROLE_NOT_EXIST'
+  | 'ROLE_NOT_GRANTED'
+  | 'PERMISSION_NOT_GIVEN'
+  | 'PERMISSION_NOT_GRANTED'
+  | 'INVALID_AUTH_MGMT'
+  // ... and the checks of a request against it (server/auth).
+  | 'AUTH_NOT_ENABLED'
+  | 'AUTH_FAILED'
+  | 'INVALID_AUTH_TOKEN'
+  | 'AUTH_OLD_REVISION'
+  | 'PERMISSION_DENIED';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -61,6 +80,9 @@ const codes: ReadonlySet<string> = new Set<KvErrorCode>([
   'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED',
   'LEASE_NOT_FOUND', 'LEASE_EXISTS', 'LEASE_TTL_TOO_LARGE', 'TOO_MANY_LEASES',
   'BAD_COMMAND', 'COMPACTED', 'FUTURE_REV', 'KEY_NOT_FOUND', 'SESSION_EXPIRED', 'NO_SPACE',
+  'USER_EMPTY', 'USER_EXISTS', 'USER_NOT_FOUND', 'ROLE_EMPTY', 'ROLE_EXISTS', 'ROLE_NOT_FOUND',
+  'ROOT_USER_NOT_EXIST', 'ROOT_ROLE_NOT_EXIST', 'ROLE_NOT_GRANTED', 'PERMISSION_NOT_GIVEN', 'PERMISSION_NOT_GRANTED',
+  'INVALID_AUTH_MGMT', 'AUTH_NOT_ENABLED', 'AUTH_FAILED', 'INVALID_AUTH_TOKEN', 'AUTH_OLD_REVISION', 'PERMISSION_DENIED',
 ]);
 
 export function isKvErrorCode(code: string): code is KvErrorCode {

@@ -10,6 +10,7 @@
  *   sessionLru  lastIndex -> clientId          sessions by last use, oldest first
  *   leases      id -> ttl renewedIndex         granted leases (lease-table.ts)
  *   leaseKeys   id ‖ key -> (empty)            the keys attached to each lease
+ *   auth        name -> value                  users, roles, enabled flag (auth-table.ts)
  *
  * Durability. The Raft log is the source of truth: an entry is applied only once it is
  * committed, and committed entries are in the fsynced WAL; on restart the runtime
@@ -76,6 +77,7 @@ export interface KvEnv {
   readonly sessionLru: Table;
   readonly leases: Table;
   readonly leaseKeys: Table;
+  readonly auth: Table;
 }
 
 export function openKvEnv(path: string, sync: SyncMode): KvEnv {
@@ -109,6 +111,7 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
     sessionLru: table('session-lru'),
     leases: table('leases'),
     leaseKeys: table('lease-keys'),
+    auth: table('auth'),
   };
 }
 
@@ -122,8 +125,12 @@ export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
     ['session-lru', env.sessionLru],
     ['leases', env.leases],
     ['lease-keys', env.leaseKeys],
+    ['auth', env.auth],
   ];
 }
+
+/** Tables added after the snapshot format: a snapshot without one restores it empty. */
+export const LATER_TABLES: ReadonlySet<string> = new Set(['auth']);
 
 /** Forces everything committed to disk (mdb_env_sync with force), in a worker thread. */
 export function syncEnv(env: KvEnv): Promise<void> {

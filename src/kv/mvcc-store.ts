@@ -31,7 +31,7 @@ import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
-import { openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
+import { LATER_TABLES, openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from './members.js';
 import { MvccReader } from './mvcc-reader.js';
@@ -47,6 +47,9 @@ import { readKeyHistory } from './key-history.js';
 import { executeWrite, type WriteContext } from './write-executor.js';
 import { executeLease } from './lease-executor.js';
 import { LeaseTable } from './lease-table.js';
+import { AuthTable } from './auth-table.js';
+import type { AuthState } from './auth-types.js';
+import { authRefusal } from './auth-check.js';
 import { assert } from '../lib/assert.js';
 
 export interface MvccStoreOptions {
@@ -122,6 +125,7 @@ export class MvccStore {
   private reader: MvccReader;
   private sessions: SessionTable;
   private leaseTable: LeaseTable;
+  private authTable: AuthTable;
   private readonly sessionPolicy: SessionPolicy;
   private readonly compactionStepRecordsMax: number;
   private state: State;
@@ -143,6 +147,7 @@ export class MvccStore {
     this.reader = new MvccReader(env.history);
     this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
     this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
+    this.authTable = new AuthTable(env.auth);
     this.compactionStepRecordsMax = options.compactionStepRecordsMax ?? 10_000;
     assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
     this.state = readState(env.meta);
@@ -259,6 +264,7 @@ export class MvccStore {
       this.reader = new MvccReader(this.env.history);
       this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
       this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
+      this.authTable = new AuthTable(this.env.auth);
       this.reload();
     } finally {
       this.defragmenting = false;
@@ -342,6 +348,12 @@ export class MvccStore {
     return this.leaseTable.info(id);
   }
 
+  /** The auth state as applied (users, roles, enabled flag), cached in memory. */
+  authState(): AuthState {
+    this.assertOpen();
+    return this.authTable.state();
+  }
+
   leaseCount(): number {
     this.assertOpen();
     return this.leaseTable.count();
@@ -383,7 +395,8 @@ export class MvccStore {
     }
     const tables = tablesOf(this.env);
     const names = tables.map(([name]) => name);
-    if (snapshot.tables.size !== names.length || names.some((name) => !snapshot.tables.has(name))) {
+    const missing = names.filter((name) => !snapshot.tables.has(name) && !LATER_TABLES.has(name));
+    if (missing.length > 0 || [...snapshot.tables.keys()].some((name) => !names.includes(name))) {
       throw new Error(`Cannot restore key-value snapshot: it holds tables ${[...snapshot.tables.keys()].join(', ')}, expected ${names.join(', ')}`);
     }
     const metaEntries = snapshot.tables.get('meta') ?? [];
@@ -476,6 +489,8 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
         if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeWrite(context(), body);
         state.revision = outcome.revision;
@@ -484,6 +499,8 @@ export class MvccStore {
       case 'leaseGrant':
       case 'leaseRevoke':
       case 'leaseKeepAlive': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
         if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
         const outcome = executeLease(context(), body, index);
         state.revision = outcome.revision;
@@ -508,6 +525,11 @@ export class MvccStore {
         if (!changed.ok) return fail(kvError('INVALID_ARGUMENT', changed.message));
         this.env.meta.putSync(metaKey(META.members), encodeMemberList(changed.list));
         return { result: { ok: true, revision: state.revision, response: { type: 'member' } }, events: [] };
+      }
+      case 'auth': {
+        const problem = this.authTable.apply(body.change);
+        if (problem) return fail(problem);
+        return { result: { ok: true, revision: state.revision, response: { type: 'auth' } }, events: [] };
       }
       case 'alarm': {
         const { alarms, changed } = alarmsAfter(state.alarms, body);
@@ -534,6 +556,7 @@ export class MvccStore {
   private reload(): void {
     this.state = readState(this.env.meta);
     this.sessions.reload();
+    this.authTable.reload();
   }
 
   private assertOpen(): void {

@@ -100,6 +100,9 @@ export class ReferenceModel {
         return { result: { ok: true, revision: this.revision, response: { type: 'noop' } }, events: [] };
       case 'member':
         return { result: { ok: true, revision: this.revision, response: { type: 'member' } }, events: [] };
+      case 'auth':
+        // The model checks the key space; auth changes leave it (auth-table.test.ts checks them).
+        return { result: { ok: true, revision: this.revision, response: { type: 'auth' } }, events: [] };
       case 'compact':
         if (body.revision <= this.compacted) return fail(kvError('COMPACTED', 'compacted'));
         if (body.revision > this.revision) return fail(kvError('FUTURE_REV', 'future'));

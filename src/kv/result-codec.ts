@@ -17,7 +17,7 @@ import { ALARM_TYPES } from './command.js';
 import { unreachable } from '../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12 } as const;
+const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12, auth: 16 } as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
@@ -123,6 +123,9 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
     case 'member':
       w.byte(TAG.member);
       return;
+    case 'auth':
+      w.byte(TAG.auth);
+      return;
     case 'alarm':
       w.byte(TAG.alarm).uint(response.alarms.length);
       for (const a of response.alarms) w.byte(ALARM_TYPES.indexOf(a.alarm)).uint(a.memberId);
@@ -166,6 +169,9 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.member:
       if (!topLevel) break;
       return { type: 'member' };
+    case TAG.auth:
+      if (!topLevel) break;
+      return { type: 'auth' };
     case TAG.alarm:
       if (!topLevel) break;
       return { type: 'alarm', alarms: readAlarms(r) };

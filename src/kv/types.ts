@@ -8,6 +8,7 @@
  */
 import type { KvError } from './errors.js';
 import type { MemberChange } from './members.js';
+import type { AuthRequest, AuthResponse } from './auth-types.js';
 
 /** A key as stored at some revision (etcd's mvccpb.KeyValue). */
 export interface KeyValue {
@@ -188,7 +189,7 @@ export interface AlarmRequest {
   readonly alarm: AlarmType;
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest;
+export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest | AuthRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -198,10 +199,22 @@ export interface ClientSession {
   readonly seq: number;
 }
 
+/**
+ * The authenticated user a key request was made for, and the auth revision its
+ * credentials were checked at. With auth enabled, the store checks the user's
+ * permissions again when the command applies (as etcd does), so a permission revoked
+ * earlier in the log refuses the write on every replica alike, whichever member took it.
+ */
+export interface CommandAuth {
+  readonly user: string;
+  readonly revision: number;
+}
+
 /** What a log entry carries: a command, and who sent it when. */
 export interface Command {
   readonly body: CommandBody;
   readonly session?: ClientSession;
+  readonly auth?: CommandAuth;
   /**
    * The proposing leader's wall clock in milliseconds. The state machine never reads a
    * clock of its own (every replica must apply identically); its notion of time is the
@@ -279,7 +292,7 @@ export interface AlarmResponse {
 }
 
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse;
+export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse | AuthResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's

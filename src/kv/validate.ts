@@ -11,6 +11,7 @@ import { encodeCommand, DECODE_DEPTH_MAX } from './command.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
 import { KEY_BYTES_PHYSICAL_MAX } from './key-encoding.js';
 import { compareBytes, inRange, isFromKey, isSingleKey } from './key-range.js';
+import type { AuthChange } from './auth-types.js';
 import type { Command, Compare, HistoryRequest, RangeRequest, RequestOp, TxnRequest } from './types.js';
 
 export interface Limits {
@@ -93,6 +94,9 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
     const problem = checkUint(command.timeMs, 'timeMs', '');
     if (problem) return problem;
   }
+  if (command.auth !== undefined && (typeof command.auth.user !== 'string' || !Number.isSafeInteger(command.auth.revision) || command.auth.revision < 1)) {
+    return kvError('INVALID_ARGUMENT', 'auth: user must be a string and revision an integer >= 1');
+  }
   const body = command.body;
   switch (body.type) {
     case 'put':
@@ -110,6 +114,8 @@ export function validateCommand(command: Command, limits: Limits = defaultLimits
     case 'noop':
     case 'member':
       return undefined;
+    case 'auth':
+      return validateAuthChange(body.change, limits);
     case 'leaseGrant':
       return (
         checkLeaseId(body.id, 'lease grant: ') ??
@@ -352,4 +358,45 @@ function intervalsOf(ops: readonly RequestOp[], path: string): { puts: KeySet; d
     dels.push(...opDels);
   }
   return { puts, dels };
+}
+
+/**
+ * User and role names are keys of the auth table: bounded, so that a long one is refused
+ * before it is proposed (and on apply), never met by LMDB's own key limit mid-apply.
+ */
+export const AUTH_NAME_BYTES_MAX = 256;
+
+function validateAuthChange(change: AuthChange, limits: Limits): KvError | undefined {
+  const names: string[] = [];
+  switch (change.op) {
+    case 'enable':
+    case 'disable':
+      break;
+    case 'userGrantRole':
+      names.push(change.user, change.role);
+      break;
+    case 'userRevokeRole':
+      names.push(change.name, change.role);
+      break;
+    case 'roleDelete':
+      names.push(change.role);
+      break;
+    case 'roleRevokePermission':
+      names.push(change.role);
+      return checkAuthNames(names) ?? checkKey(change.key, limits, 'auth: ', 'permission key') ?? checkKey(change.rangeEnd, limits, 'auth: ', 'range end');
+    case 'roleGrantPermission':
+      names.push(change.name);
+      return checkAuthNames(names) ?? checkKey(change.permission.key, limits, 'auth: ', 'permission key') ?? checkKey(change.permission.rangeEnd, limits, 'auth: ', 'range end');
+    default:
+      names.push(change.name);
+  }
+  return checkAuthNames(names);
+}
+
+function checkAuthNames(names: readonly string[]): KvError | undefined {
+  for (const name of names) {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > AUTH_NAME_BYTES_MAX) return kvError('INVALID_ARGUMENT', `auth: the name ${JSON.stringify(name.slice(0, 32))}... is ${bytes} bytes; the limit is ${AUTH_NAME_BYTES_MAX}`);
+  }
+  return undefined;
 }

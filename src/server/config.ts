@@ -87,6 +87,10 @@ export interface NodeConfig {
    * instead of the system's, so a test can restart a node "after a reboot". */
   readonly faultBootId?: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** etcd's --auth-token: `simple` (default) or `jwt,pub-key=FILE,priv-key=FILE,sign-method=ES256|RS256[,ttl=5m]` (server/auth/tokens.ts). */
+  readonly authToken?: string;
+  /** etcd's --auth-token-ttl: how long a simple token lasts (default 300). */
+  readonly authTokenTtlSeconds?: number;
 }
 
 export const nodeConfigDefaults = {
@@ -120,6 +124,8 @@ export const nodeConfigDefaults = {
   join: false,
   faultPowerLoss: false,
   logLevel: 'info',
+  authToken: 'simple',
+  authTokenTtlSeconds: 300,
 } as const satisfies Partial<NodeConfig>;
 
 export function selfAddress(config: NodeConfig): MemberAddress {

@@ -39,7 +39,7 @@ import type { Role } from '../raft/types.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, Command, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
@@ -51,11 +51,14 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
-import { WatchSession, type StreamOutput } from './watch-session.js';
+import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
 import { RemovalCheck } from './removal-check.js';
 import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
+import { NodeAuth } from './auth/node-auth.js';
+import { loadTokenProvider } from './auth/load-tokens.js';
+import type { TokenProvider } from './auth/tokens.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -126,6 +129,8 @@ export class KeelNode implements MembershipHost {
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
+  /** Users, roles, logins and the permission check of every request (server/auth). */
+  readonly auth: NodeAuth;
   private readonly membership: MembershipManager;
   /** The encoded member list the transport was last set up with, to notice changes. */
   private peersFrom = '';
@@ -163,6 +168,7 @@ export class KeelNode implements MembershipHost {
     private readonly diskSpace: DiskSpaceWatch,
     private readonly onFatal: (error: unknown) => void,
     private readonly onRemoved: () => void,
+    tokens: TokenProvider,
     /** Disk fault hooks, on a node started with fault injection. */
     readonly disk?: FaultyDisk,
   ) {
@@ -173,7 +179,7 @@ export class KeelNode implements MembershipHost {
     this.lessor.reset(store.leases(), monotonicMs());
     this.leases = new NodeLeases(
       {
-        write: (body, session) => this.write(body, session),
+        write: (body, session, auth) => this.write(body, session, auth),
         readBarrier: async (consistency) => {
           this.assertRunning();
           if (consistency === 'linearizable') await this.confirmReadIndex();
@@ -184,6 +190,20 @@ export class KeelNode implements MembershipHost {
         nowMs: monotonicMs,
       },
       { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
+    );
+    this.auth = new NodeAuth(
+      {
+        authState: () => store.authState(),
+        write: (body) => this.write(body),
+        readBarrier: async () => {
+          this.assertRunning();
+          await this.confirmReadIndex();
+        },
+        leaseKeys: (id) => store.leaseInfo(id)?.keys ?? [],
+      },
+      tokens,
+      // etcd's --client-cert-auth: set from the TLS configuration once client TLS exists.
+      { clientCertAuth: false },
     );
     this.membership = new MembershipManager(this, () => bootstrapMembers(config));
     this.removalCheck = new RemovalCheck({
@@ -223,6 +243,7 @@ export class KeelNode implements MembershipHost {
 
   private static async open(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void): Promise<KeelNode> {
     const self = selfAddress(config);
+    const tokens = await loadTokenProvider(config);
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
@@ -272,7 +293,7 @@ export class KeelNode implements MembershipHost {
       onReading: () => node?.diskReading(),
       onError: (error) => log.warn({ err: error }, 'could not read the free space of the data disk'),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, diskSpace, onFatal, onRemoved, disk);
+    node = new KeelNode(config, log, raft, storage, store, transport, diskSpace, onFatal, onRemoved, tokens, disk);
     if (!config.join && config.members.length > 1) {
       // etcd's initial election tick advance: a member that starts among peers would
       // otherwise sit out a whole election timeout before its first campaign, though
@@ -296,12 +317,12 @@ export class KeelNode implements MembershipHost {
   // -------------------------------------------------------------------------
 
   /** Proposes a write and resolves with its result once applied here. */
-  write(body: CommandBody, session?: ClientSession): Promise<CommandResult> {
+  write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
     this.assertRunning();
     if (this.writes.size >= this.config.pendingWritesMax) {
       throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
     }
-    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}) };
+    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
     const prepared = prepareCommand(command, this.limits);
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
     if (addsData(body) && this.diskSpace.low) {
@@ -368,11 +389,12 @@ export class KeelNode implements MembershipHost {
   }
 
   /** A watch stream (many watchers) whose messages go to `output`. */
-  openWatchSession(output: StreamOutput): WatchSession {
+  openWatchSession(output: StreamOutput, refusal?: WatchSessionOptions['refusal']): WatchSession {
     this.assertRunning();
     return new WatchSession({
       hub: this.watches,
       output,
+      ...(refusal ? { refusal } : {}),
       watchersPerStreamMax: this.config.watchersPerStreamMax,
       currentRevision: () => this.store.currentRevision(),
     });

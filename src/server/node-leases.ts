@@ -21,14 +21,14 @@
  */
 import { randomInt } from 'node:crypto';
 import type { MvccStore } from '../kv/mvcc-store.js';
-import type { ClientSession, CommandBody, CommandResult, Lease } from '../kv/types.js';
+import type { ClientSession, CommandAuth, CommandBody, CommandResult, Lease } from '../kv/types.js';
 import { kvError } from '../kv/errors.js';
 import type { Lessor } from './lessor.js';
 
 export type ReadConsistency = 'linearizable' | 'serializable';
 
 export interface LeaseHost {
-  write(body: CommandBody, session?: ClientSession): Promise<CommandResult>;
+  write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult>;
   /** Resolves once this node's state machine is as fresh as the consistency asks and its tables are open (not being defragmented). */
   readBarrier(consistency: ReadConsistency): Promise<void>;
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
@@ -91,8 +91,9 @@ export class NodeLeases {
     }
   }
 
-  revoke(id: number, session?: ClientSession): Promise<CommandResult> {
-    return this.host.write({ type: 'leaseRevoke', id }, session);
+  /** `auth`: the user revoking, checked again when the revoke applies (kv/auth-check.ts). */
+  revoke(id: number, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
+    return this.host.write({ type: 'leaseRevoke', id }, session, auth);
   }
 
   keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {

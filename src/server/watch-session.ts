@@ -12,6 +12,7 @@
  * Watch ids follow etcd: 0 asks the server to choose (the lowest unused id counting up
  * from 0, as etcd does); a client-chosen id already in use is refused.
  */
+import type { KvError } from '../kv/errors.js';
 import type { KvEvent } from '../kv/types.js';
 import type { WatchHub } from '../kv/watch-hub.js';
 import type { Watcher, WatchMessage, WatchSpec } from '../kv/watcher.js';
@@ -51,6 +52,8 @@ export interface WatchSessionOptions {
   readonly watchersPerStreamMax: number;
   /** The node's applied revision (headers of answers that carry no events). */
   readonly currentRevision: () => number;
+  /** Why the stream's caller may not watch this (auth: read on the range), if it may not. */
+  readonly refusal?: (request: WatchCreateRequest) => KvError | undefined;
 }
 
 export class WatchSession {
@@ -71,6 +74,8 @@ export class WatchSession {
     const { hub, output, currentRevision, watchersPerStreamMax } = this.options;
     const fail = (code: string, reason: string): void => output.send({ type: 'createFailed', code, reason, revision: currentRevision() });
     if (this.closed) return;
+    const refused = this.options.refusal?.(request);
+    if (refused) return fail(refused.code, refused.message);
     if (this.watchers.size >= watchersPerStreamMax) {
       return fail('TOO_MANY_WATCHERS', `this stream has ${this.watchers.size} watchers (watchersPerStreamMax ${watchersPerStreamMax}); cancel one or open another stream`);
     }

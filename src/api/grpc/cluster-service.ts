@@ -20,6 +20,7 @@ import { responseHeader } from './header.js';
 import { safeInteger } from './int64.js';
 import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
+import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
   const clientURLs = member.grpcUrls.map((url) => url.replace(/^[a-z]+:\/\//, ''));
@@ -35,14 +36,17 @@ export function clusterService(node: KeelNode): EtcdService {
     name: 'Cluster',
     unary: {
       MemberList: {
+        need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/cluster/member/list'],
         handle: async () => ({ header: responseHeader(node), members: node.memberList().members.map(memberMessage) }),
       },
       MemberAdd: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/cluster/member/add'],
         handle: async (request) => change({ kind: 'add', request: { peerUrls: peerUrlsOf(request), isLearner: request['isLearner'] === true } }),
       },
       MemberRemove: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/cluster/member/remove'],
         handle: async (request) => {
           const { header, members } = await change({ kind: 'remove', id: memberIdOf(request) });
@@ -50,6 +54,7 @@ export function clusterService(node: KeelNode): EtcdService {
         },
       },
       MemberUpdate: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/cluster/member/update'],
         handle: async (request) => {
           const { header, members } = await change({ kind: 'update', id: memberIdOf(request), peerUrls: peerUrlsOf(request) });
@@ -57,6 +62,7 @@ export function clusterService(node: KeelNode): EtcdService {
         },
       },
       MemberPromote: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/cluster/member/promote'],
         handle: async (request) => {
           const { header, members } = await change({ kind: 'promote', id: memberIdOf(request) });

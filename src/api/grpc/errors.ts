@@ -52,6 +52,24 @@ const kvErrors: Record<KvErrorCode, Mapping> = {
   LEASE_TTL_TOO_LARGE: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
   TOO_MANY_LEASES: [status.RESOURCE_EXHAUSTED, undefined],
   NO_SPACE: [status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'],
+  // etcd's auth errors (api/v3rpc/rpctypes/error.go), code and text.
+  USER_EMPTY: [status.INVALID_ARGUMENT, 'etcdserver: user name is empty'],
+  USER_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: user name already exists'],
+  USER_NOT_FOUND: [status.FAILED_PRECONDITION, 'etcdserver: user name not found'],
+  ROLE_EMPTY: [status.INVALID_ARGUMENT, 'etcdserver: role name is empty'],
+  ROLE_EXISTS: [status.FAILED_PRECONDITION, 'etcdserver: role name already exists'],
+  ROLE_NOT_FOUND: [status.FAILED_PRECONDITION, 'etcdserver: role name not found'],
+  ROOT_USER_NOT_EXIST: [status.FAILED_PRECONDITION, 'etcdserver: root user does not exist'],
+  ROOT_ROLE_NOT_EXIST: [status.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'],
+  ROLE_NOT_GRANTED: [status.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'],
+  PERMISSION_NOT_GIVEN: [status.INVALID_ARGUMENT, 'etcdserver: permission not given'],
+  PERMISSION_NOT_GRANTED: [status.FAILED_PRECONDITION, 'etcdserver: permission is not granted to the role'],
+  INVALID_AUTH_MGMT: [status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'],
+  AUTH_NOT_ENABLED: [status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'],
+  AUTH_FAILED: [status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password'],
+  INVALID_AUTH_TOKEN: [status.UNAUTHENTICATED, 'etcdserver: invalid auth token'],
+  AUTH_OLD_REVISION: [status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'],
+  PERMISSION_DENIED: [status.PERMISSION_DENIED, 'etcdserver: permission denied'],
 };
 
 const keelErrors: Record<KeelErrorCode, Mapping> = {

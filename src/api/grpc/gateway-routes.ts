@@ -10,6 +10,9 @@ import type protobuf from 'protobufjs';
 import { etcdProtoRoot, objectOptions } from '../../proto/etcd-proto.js';
 import { GrpcError, toGrpcError } from './errors.js';
 import type { EtcdService, UnaryMethod } from './service.js';
+import type { NodeAuth } from '../../server/auth/node-auth.js';
+import type { Credentials } from '../../server/auth/caller.js';
+import { httpCredentials } from '../http-credentials.js';
 
 export const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
 
@@ -30,7 +33,7 @@ const httpStatusOf: Partial<Record<status, number>> = {
   [status.UNAUTHENTICATED]: 401,
 };
 
-export function registerGatewayRoutes(app: FastifyInstance, services: readonly EtcdService[]): void {
+export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[]): void {
   const root = etcdProtoRoot();
   for (const service of services) {
     const definition = root.lookupService(`etcdserverpb.${service.name}`);
@@ -39,7 +42,7 @@ export function registerGatewayRoutes(app: FastifyInstance, services: readonly E
       if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`etcdserverpb.${service.name}.${name} is not in the proto files`);
       const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
       for (const path of method.gatewayPaths) {
-        app.post(path, async (request, reply) => answer(reply, method, types, request.body));
+        app.post(path, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
       }
     }
   }
@@ -55,13 +58,16 @@ export function sendGatewayError(reply: FastifyReply, error: unknown): FastifyRe
 
 async function answer(
   reply: FastifyReply,
+  auth: NodeAuth,
+  credentials: Credentials,
   method: UnaryMethod,
   types: { request: protobuf.Type; response: protobuf.Type },
   body: unknown,
 ): Promise<FastifyReply> {
   try {
     const message = decodeRequest(types.request, parseBody(body));
-    const response = await method.handle(message);
+    const caller = await auth.authorize(credentials, method.need(message));
+    const response = await method.handle(message, caller);
     const json = types.response.toObject(types.response.fromObject(response), jsonOptions);
     return reply.send(method.gatewayStream ? { result: json } : json);
   } catch (error) {

@@ -15,6 +15,9 @@ import { clusterService } from './cluster-service.js';
 import { leaseService } from './lease-service.js';
 import { watchService } from './watch-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { authService } from './auth-service.js';
+import { grpcCredentials } from './grpc-credentials.js';
+import type { NodeAuth } from '../../server/auth/node-auth.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -34,7 +37,7 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), leaseService(node), clusterService(node), watchService(node), maintenanceService(node)];
+  return [kvService(node), leaseService(node), clusterService(node), watchService(node), maintenanceService(node), authService(node)];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
@@ -45,7 +48,7 @@ export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
   const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
   for (const service of etcdServices(options.node)) {
     const definition = (pkg[service.name] as ServiceClientConstructor).service;
-    server.addService(definition, implementation(service));
+    server.addService(definition, implementation(service, options.node.auth));
   }
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
@@ -57,12 +60,16 @@ export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
   };
 }
 
-function implementation(service: EtcdService): UntypedServiceImplementation {
+function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImplementation {
   const methods: UntypedServiceImplementation = { ...service.streaming };
   for (const [name, method] of Object.entries(service.unary)) {
     if (method.gatewayStream) continue;
     const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
-      method.handle(call.request).then(
+      const serve = async (): Promise<unknown> => {
+        const caller = await auth.authorize(grpcCredentials(call), method.need(call.request));
+        return method.handle(call.request, caller);
+      };
+      serve().then(
         (response) => callback(null, response),
         (error: unknown) => callback(toGrpcError(error).toServiceError()),
       );

@@ -21,11 +21,16 @@ import { kvErrorToGrpc } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
+import { NEEDS_ROOT } from '../../server/auth/node-auth.js';
+import { commandAuth, type Caller } from '../../server/auth/caller.js';
 
 export function kvService(node: KeelNode): EtcdService {
   /** Proposes a write; a refusal by the store becomes etcd's error for it. */
-  const write = async <T extends CommandBody['type']>(body: Extract<CommandBody, { type: T }>): Promise<{ revision: number; response: Extract<CommandResponse, { type: T }> }> => {
-    const result = await node.write(body);
+  const write = async <T extends CommandBody['type']>(
+    body: Extract<CommandBody, { type: T }>,
+    caller: Caller | undefined,
+  ): Promise<{ revision: number; response: Extract<CommandResponse, { type: T }> }> => {
+    const result = await node.write(body, undefined, commandAuth(caller));
     if (!result.ok) throw kvErrorToGrpc(result.error);
     assert(result.response.type === body.type, () => `a ${body.type} command answered with a ${result.response.type} response`);
     return { revision: result.revision, response: result.response as Extract<CommandResponse, { type: T }> };
@@ -36,38 +41,46 @@ export function kvService(node: KeelNode): EtcdService {
     name: 'KV',
     unary: {
       Range: {
+        need: (request) => node.auth.needsFor(rangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/range'],
-        handle: async (request) => {
-          const read = await node.read(rangeFromMessage(request), request.serializable === true ? 'serializable' : 'linearizable');
+        handle: async (request, caller) => {
+          const range = rangeFromMessage(request);
+          const read = await node.read(range, request.serializable === true ? 'serializable' : 'linearizable');
+          // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
+          node.auth.check(node.auth.state(), caller, node.auth.needsFor(range));
           if (!read.ok) throw kvErrorToGrpc(read.error);
           return rangeResponseMessage(read.value, header(read.value.revision));
         },
       },
       Put: {
+        need: (request) => node.auth.needsFor(putFromMessage(request)),
         gatewayPaths: ['/v3/kv/put'],
-        handle: async (request) => {
-          const result = await write(putFromMessage(request));
+        handle: async (request, caller) => {
+          const result = await write(putFromMessage(request), caller);
           return putResponseMessage(result.response, header(result.revision));
         },
       },
       DeleteRange: {
+        need: (request) => node.auth.needsFor(deleteRangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/deleterange'],
-        handle: async (request) => {
-          const result = await write(deleteRangeFromMessage(request));
+        handle: async (request, caller) => {
+          const result = await write(deleteRangeFromMessage(request), caller);
           return deleteRangeResponseMessage(result.response, header(result.revision));
         },
       },
       Txn: {
+        need: (request) => node.auth.needsFor(txnFromMessage(request)),
         gatewayPaths: ['/v3/kv/txn'],
-        handle: async (request) => {
-          const result = await write(txnFromMessage(request));
+        handle: async (request, caller) => {
+          const result = await write(txnFromMessage(request), caller);
           return txnResponseMessage(result.response, header(result.revision));
         },
       },
       Compact: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/kv/compaction'],
         handle: async (request) => {
-          const result = await write({ type: 'compact', revision: revisionOrZero(request.revision ?? 0, 'revision') });
+          const result = await write({ type: 'compact', revision: revisionOrZero(request.revision ?? 0, 'revision') }, undefined);
           return { header: header(result.revision) };
         },
       },

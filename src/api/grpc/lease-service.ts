@@ -18,6 +18,9 @@ import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
+import { NEEDS_USER } from '../../server/auth/node-auth.js';
+import { commandAuth } from '../../server/auth/caller.js';
+import { grpcCredentials } from './grpc-credentials.js';
 
 export function leaseService(node: KeelNode): EtcdService {
   const header = (revision?: number): Message => ({ ...responseHeader(node, revision) });
@@ -60,6 +63,8 @@ export function leaseService(node: KeelNode): EtcdService {
       previous = previous.then(async () => {
         if (closed) return;
         try {
+          // Checked at each beat, so a token that expires ends the stream (clients log in again).
+          await node.auth.authorize(grpcCredentials(call), NEEDS_USER);
           const response = await keepAliveOnce(request);
           if (!closed) call.write(response);
         } catch (error) {
@@ -84,6 +89,7 @@ export function leaseService(node: KeelNode): EtcdService {
     name: 'Lease',
     unary: {
       LeaseGrant: {
+        need: () => NEEDS_USER,
         gatewayPaths: ['/v3/lease/grant'],
         handle: async (request) => {
           const ttl = safeInteger(request.TTL ?? 0, 'TTL');
@@ -92,18 +98,21 @@ export function leaseService(node: KeelNode): EtcdService {
         },
       },
       LeaseRevoke: {
+        need: (request) => node.auth.needsForLease(leaseId(request.ID), 'write'),
         gatewayPaths: ['/v3/lease/revoke', '/v3/kv/lease/revoke'],
-        handle: async (request) => {
-          const { revision } = answer(await node.leases.revoke(leaseId(request.ID)), 'leaseRevoke');
+        handle: async (request, caller) => {
+          const { revision } = answer(await node.leases.revoke(leaseId(request.ID), undefined, commandAuth(caller)), 'leaseRevoke');
           return { header: header(revision) };
         },
       },
       LeaseKeepAlive: {
+        need: () => NEEDS_USER,
         gatewayPaths: ['/v3/lease/keepalive'],
         gatewayStream: true,
         handle: keepAliveOnce,
       },
       LeaseTimeToLive: {
+        need: (request) => node.auth.needsForLease(leaseId(request.ID), 'read'),
         gatewayPaths: ['/v3/lease/timetolive', '/v3/kv/lease/timetolive'],
         handle: async (request) => {
           const id = leaseId(request.ID);
@@ -119,6 +128,7 @@ export function leaseService(node: KeelNode): EtcdService {
         },
       },
       LeaseLeases: {
+        need: () => NEEDS_USER,
         gatewayPaths: ['/v3/lease/leases', '/v3/kv/lease/leases'],
         handle: async () => {
           const { leases, revision } = await node.leases.list();

@@ -15,6 +15,8 @@ import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
+import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
+import { grpcCredentials } from './grpc-credentials.js';
 
 /** etcd streams snapshots in 32 KiB pieces. */
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
@@ -29,6 +31,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
     name: 'Maintenance',
     unary: {
       Status: {
+        need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/maintenance/status'],
         handle: async () => {
           const s = node.status();
@@ -49,6 +52,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       HashKV: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/maintenance/hashkv'],
         handle: async (request) => {
           const hashed = await node.hashKv(revisionOrZero(request.revision ?? 0, 'revision'));
@@ -58,6 +62,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       Hash: {
+        need: () => NEEDS_ROOT,
         // etcd's Hash covers its whole backend, meta included, so it differs between
         // members at one revision; ours covers every table of the store (the first 4
         // bytes of a SHA-256 over the snapshot's bytes), applied index and sessions too.
@@ -68,6 +73,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       Alarm: {
+        need: (request) => ((request.action ?? 'GET') === 'GET' ? NEEDS_ANYONE : NEEDS_ROOT),
         gatewayPaths: ['/v3/maintenance/alarm'],
         handle: async (request) => {
           const action = request.action ?? 'GET';
@@ -85,6 +91,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       Defragment: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/maintenance/defragment'],
         handle: async () => {
           await node.defragment();
@@ -92,6 +99,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
         },
       },
       MoveLeader: {
+        need: () => NEEDS_ROOT,
         gatewayPaths: ['/v3/maintenance/transfer-leadership'],
         handle: async (request) => {
           await node.moveLeader(safeInteger(request.targetID ?? '0', 'targetID'), node.config.requestTimeoutMs);
@@ -116,6 +124,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
  * each with the bytes still to come. Waits for the client when its buffer is full.
  */
 async function streamSnapshot(node: KeelNode, call: ServerWritableStream<Message, Message>): Promise<void> {
+  await node.auth.authorize(grpcCredentials(call), NEEDS_ROOT);
   const { revision, data } = await node.snapshot();
   const header = responseHeader(node, revision);
   for (let offset = 0; offset < data.length; offset += SNAPSHOT_CHUNK_BYTES) {

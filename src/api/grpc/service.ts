@@ -2,13 +2,22 @@
  * How an etcd service is written once and served twice: each unary method is a
  * plain async function from a decoded request message to a response message, served
  * by the gRPC server (grpc-server.ts) and by the JSON gateway (gateway-routes.ts) at
- * the paths etcd's gateway uses. Streaming methods are gRPC-only handlers.
+ * the paths etcd's gateway uses. Streaming methods are gRPC-only handlers, which check
+ * their callers themselves (grpc-credentials.ts).
  */
 import type { UntypedHandleCall } from '@grpc/grpc-js';
 import type { Message } from './convert.js';
+import type { Need } from '../../server/auth/node-auth.js';
+import type { Caller } from '../../server/auth/caller.js';
 
 export interface UnaryMethod {
-  readonly handle: (request: Message) => Promise<Message>;
+  /**
+   * What the caller must be allowed while auth is enabled (etcd's checks), decided from
+   * the decoded request. gRPC and the gateway check it before `handle` runs.
+   */
+  readonly need: (request: Message) => Need;
+  /** `caller` is undefined when auth is off (or the method needs nothing and none came). */
+  readonly handle: (request: Message, caller: Caller | undefined) => Promise<Message>;
   /** etcd's JSON gateway paths for this method (POST, JSON body). */
   readonly gatewayPaths: readonly string[];
   /**

@@ -9,6 +9,8 @@ import type { KeelNode } from '../../server/keel-node.js';
 import { etcdProtoRoot } from '../../proto/etcd-proto.js';
 import { decodeRequest, jsonOptions, parseBody, sendGatewayError } from './gateway-routes.js';
 import { handleRequest, responseMessage } from './watch-service.js';
+import { httpCredentials } from '../http-credentials.js';
+import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
 
 export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void {
   const root = etcdProtoRoot();
@@ -24,10 +26,14 @@ export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void
     const raw = reply.raw;
     let session;
     try {
-      session = node.openWatchSession({
-        send: (out) => raw.write(`${JSON.stringify({ result: responseType.toObject(responseType.fromObject(responseMessage(node, out)), jsonOptions) })}\n`),
-        writable: () => !raw.writableNeedDrain,
-      });
+      const caller = await node.auth.authorize(httpCredentials(request), NEEDS_NOTHING);
+      session = node.openWatchSession(
+        {
+          send: (out) => raw.write(`${JSON.stringify({ result: responseType.toObject(responseType.fromObject(responseMessage(node, out)), jsonOptions) })}\n`),
+          writable: () => !raw.writableNeedDrain,
+        },
+        node.auth.watchRefusal(caller),
+      );
     } catch (error) {
       return sendGatewayError(reply, error);
     }

@@ -19,7 +19,10 @@ import type { KeelNode } from '../../server/keel-node.js';
 import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../server/watch-session.js';
 import { NO_WATCH_ID } from '../../server/watch-session.js';
 import { eventMessage, type Message } from './convert.js';
-import { toGrpcError } from './errors.js';
+import { kvErrorToGrpc, toGrpcError } from './errors.js';
+import { kvError } from '../../kv/errors.js';
+import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
+import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
@@ -33,32 +36,40 @@ export function watchService(node: KeelNode): EtcdService {
 }
 
 function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Message>): void {
-  let session: WatchSession;
-  try {
-    session = node.openWatchSession({
-      send: (message) => call.write(responseMessage(node, message)),
-      writable: () => !call.writableNeedDrain,
-    });
-  } catch (error) {
-    call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
-    return;
-  }
-  call.on('data', (request: Message) => {
-    try {
-      handleRequest(session, request);
-    } catch (error) {
-      session.close();
-      call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
-    }
+  // The caller is resolved once, when the stream opens (an invalid token ends it); each
+  // create is then checked against the auth state of its moment.
+  const caller = node.auth.authorize(grpcCredentials(call), NEEDS_NOTHING);
+  let session: WatchSession | undefined;
+  const opened = caller.then((who) => {
+    session = node.openWatchSession(
+      {
+        send: (message) => call.write(responseMessage(node, message)),
+        writable: () => !call.writableNeedDrain,
+      },
+      node.auth.watchRefusal(who),
+    );
+    return session;
   });
-  call.on('drain', () => session.pump());
+  opened.catch((error: unknown) => call.destroy(toGrpcError(error).toServiceError() as unknown as Error));
+  call.on('data', (request: Message) => {
+    // Requests keep their order: each waits for the same opening.
+    void opened.then((open) => {
+      try {
+        handleRequest(open, request);
+      } catch (error) {
+        open.close();
+        call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
+      }
+    }, () => {});
+  });
+  call.on('drain', () => session?.pump());
   call.on('end', () => {
-    session.close();
+    void opened.then((open) => open.close(), () => {});
     call.end();
   });
-  call.on('cancelled', () => session.close());
-  call.on('error', () => session.close());
-  call.on('close', () => session.close());
+  call.on('cancelled', () => void opened.then((open) => open.close(), () => {}));
+  call.on('error', () => void opened.then((open) => open.close(), () => {}));
+  call.on('close', () => void opened.then((open) => open.close(), () => {}));
 }
 
 export function handleRequest(session: WatchSession, request: Message): void {
@@ -97,13 +108,19 @@ function createRequest(message: Message): WatchCreateRequest {
   };
 }
 
+/** Auth refusals with etcd's own words ("etcdserver: permission denied"); others with ours. */
+function createFailedReason(code: string, reason: string): string {
+  if (code === 'PERMISSION_DENIED' || code === 'USER_EMPTY' || code === 'AUTH_OLD_REVISION') return kvErrorToGrpc(kvError(code, reason)).message;
+  return `etcdserver: ${reason}`;
+}
+
 export function responseMessage(node: KeelNode, message: StreamMessage): Message {
   const header = { ...responseHeader(node, message.revision) };
   switch (message.type) {
     case 'created':
       return { header, watch_id: message.watchId, created: true };
     case 'createFailed':
-      return { header, watch_id: NO_WATCH_ID, created: true, canceled: true, cancel_reason: `etcdserver: ${message.reason}` };
+      return { header, watch_id: NO_WATCH_ID, created: true, canceled: true, cancel_reason: createFailedReason(message.code, message.reason) };
     case 'events':
       return { header, watch_id: message.watchId, events: message.events.map((event) => eventMessage(event, true)) };
     case 'progress':

@@ -4,6 +4,7 @@
  * node that served the page dies. Keeps the latest frame per node, the messages to
  * animate, and one-second samples for the charts.
  */
+import { withToken } from './auth-token';
 import type { Hello, MessageSummary, StatusFrame } from './feed-types';
 
 export interface NodeView {
@@ -98,7 +99,7 @@ export class ClusterFeed {
   /** The first node tells who the members are; then the page watches each of them. */
   private bootstrap(attempt: number): void {
     if (this.closed) return;
-    const socket = new WebSocket(this.firstUrl.replace(/^http/, 'ws') + '/ui/events');
+    const socket = new WebSocket(withToken(this.firstUrl.replace(/^http/, 'ws') + '/ui/events'));
     socket.onmessage = (event) => {
       const frame = JSON.parse(String(event.data)) as Hello | StatusFrame;
       if (frame.type !== 'hello' || this.hello) return;
@@ -123,7 +124,7 @@ export class ClusterFeed {
 
   private connect(id: number, url: string, attempt: number): void {
     if (this.closed) return;
-    const socket = new WebSocket(url.replace(/^http/, 'ws') + '/ui/events');
+    const socket = new WebSocket(withToken(url.replace(/^http/, 'ws') + '/ui/events'));
     this.sockets.set(id, socket);
     socket.onopen = () => (attempt = 0);
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as Hello | StatusFrame);

@@ -4,6 +4,7 @@ import { MessageMap } from '../components/message-map';
 import type { MapNode } from '../components/message-map';
 import { ClusterFeed, messageFlightMs } from './cluster-feed';
 import { KeyBrowser } from './key-browser';
+import { LoginForm } from './login-form';
 import { NodeCard } from './node-card';
 import type { NodeActions } from './node-card';
 import { call, callAny, json } from './rest';
@@ -29,7 +30,14 @@ export function LiveView() {
   }, [feed]);
 
   const hello = feed.hello;
-  if (!hello) return <p role="status">Connecting to {location.origin} …</p>;
+  if (!hello) {
+    return (
+      <div class="live">
+        <p role="status">Connecting to {location.origin} …</p>
+        <LoginForm />
+      </div>
+    );
+  }
   const leader = feed.leader();
   const nodes = [...feed.nodes.values()];
 

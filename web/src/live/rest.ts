@@ -4,6 +4,8 @@
  * the supervisor of `keel cluster up`. Errors come back as text to show, never thrown
  * past the caller.
  */
+import { authHeaders } from './auth-token';
+
 export type RestResult<T> = { readonly ok: true; readonly status: number; readonly body: T } | { readonly ok: false; readonly status: number; readonly message: string };
 
 const requestTimeoutMs = 6_000;
@@ -20,7 +22,8 @@ export async function callAny<T>(urls: readonly string[], path: string, init: Re
 
 export async function call<T>(url: string, init: RequestInit = {}): Promise<RestResult<T>> {
   try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) });
+    const headers = { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+    const response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(requestTimeoutMs) });
     const text = await response.text();
     const body = text === '' ? undefined : (JSON.parse(text) as unknown);
     if (response.ok) return { ok: true, status: response.status, body: body as T };

@@ -1,0 +1,64 @@
+/**
+ * The auth state reaches a member that catches up by snapshot: a follower is down while
+ * users, roles and permissions are set up, auth is enabled and the log is compacted; it
+ * comes back, installs the leader's snapshot, and then checks logins and permissions
+ * on its own (the `etcd3` client talks to it alone).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Etcd3 } from 'etcd3';
+import { withCluster } from './cluster-harness.js';
+import { waitFor } from './wait-for.js';
+
+test('a follower restored from a snapshot enforces the users, roles and permissions it carried', { timeout: 120_000 }, async () => {
+  await withCluster({ size: 3, snapshotEveryEntries: 20 }, async (cluster) => {
+    const clients: Etcd3[] = [];
+    const connect = (ids: readonly number[], auth?: { username: string; password: string }): Etcd3 => {
+      const client = new Etcd3({ hosts: ids.map((id) => `http://${cluster.node(id).grpcEndpoint}`), dialTimeout: 3_000, ...(auth ? { auth } : {}) });
+      clients.push(client);
+      return client;
+    };
+    try {
+      const leader = await cluster.waitForLeader();
+      const down = cluster.runningIds().find((id) => id !== leader.id) as number;
+      await cluster.waitForCaughtUp([down]);
+      const lastIndexBefore = (await cluster.status(down)).lastIndex;
+      await cluster.kill(down);
+      const up = cluster.runningIds();
+
+      const admin = connect(up);
+      await admin.user('root').create('root-pw');
+      await admin.user('root').addRole('root');
+      await admin.role('app').create();
+      await admin.role('app').grant({ permission: 'Readwrite', range: admin.range({ prefix: 'app/' }) });
+      await admin.user('alice').create('alice-pw');
+      await admin.user('alice').addRole('app');
+      await admin.auth.authEnable({});
+      const root = connect(up, { username: 'root', password: 'root-pw' });
+      // Enough entries that the leader's queue for the down member overflows and its log
+      // is compacted past it: the member can only catch up by snapshot.
+      for (let batch = 0; batch < 15; batch++) {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => root.put(`fill/${batch * 20 + i}`).value('x')));
+      }
+      await waitFor(
+        async () => ((await cluster.status(leader.id)).firstIndex > lastIndexBefore + 1 ? true : undefined),
+        { timeoutMs: 10_000, what: `the leader to compact its log past index ${lastIndexBefore + 1}`, explain: () => cluster.describe() },
+      );
+
+      await cluster.startNode(down);
+      await cluster.waitForCaughtUp([down]);
+      assert.match(cluster.node(down).logSinceStart(), /installed a snapshot from the leader/);
+
+      const alice = connect([down], { username: 'alice', password: 'alice-pw' });
+      await alice.put('app/after-snapshot').value('yes');
+      assert.equal(await alice.get('app/after-snapshot').string(), 'yes');
+      await assert.rejects(alice.get('fill/1').string(), /permission denied/);
+      const anonymous = connect([down]);
+      await assert.rejects(anonymous.get('app/after-snapshot').string(), /user name is empty/);
+      const wrong = connect([down], { username: 'alice', password: 'root-pw' });
+      await assert.rejects(wrong.get('app/after-snapshot').string(), /authentication failed/);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
