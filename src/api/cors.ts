@@ -28,7 +28,7 @@ export function registerMemberCors(app: FastifyInstance, node: KeelNode): void {
     reply.header('vary', 'origin');
     if (request.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', allowedMethods);
-      reply.header('access-control-allow-headers', 'content-type, x-keel-client-id, x-keel-seq');
+      reply.header('access-control-allow-headers', 'content-type, authorization, x-keel-client-id, x-keel-seq');
       reply.header('access-control-max-age', String(preflightMaxAgeSeconds));
       return reply.code(204).send();
     }
