@@ -87,7 +87,14 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
   const lastIndex = s + entries.length;
   const hardState: HardState = wal.hardState;
   if (hardState.commit > lastIndex) {
-    throw new StorageMismatchError(`The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start`);
+    // This node's own evidence that it lost entries it acknowledged (a WAL cut by
+    // keel repair, say): going on would let it vote and serve without entries a
+    // majority counted on (§5.4). A peer's word is never taken for it (RaftNode.step).
+    throw new StorageMismatchError(
+      `The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start: ` +
+        'this node lost log entries it had acknowledged and cannot take part with this data. ' +
+        'Remove this member and add it back as a new member with an empty data directory (keel member remove ID, keel member add --peer-urls URL, then keel start --join).',
+    );
   }
   return {
     persisted: { hardState, snapshot, entries },
