@@ -71,6 +71,21 @@ export interface NodeConfig {
    * instead of the system's, so a test can restart a node "after a reboot". */
   readonly faultBootId?: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  // Peer authentication and encryption (docs/operating/security-peers.md). A node needs
+  // the cluster secret, or mutual TLS with client certificate authentication.
+  /** A file holding the cluster secret, copied into the data directory on first start. */
+  readonly peerSecretFile?: string;
+  /** The peer port's certificate and key, PEM (etcd's --peer-cert-file, --peer-key-file). */
+  readonly peerCertFile?: string;
+  readonly peerKeyFile?: string;
+  /** CAs that sign peers' certificates (etcd's --peer-trusted-ca-file). */
+  readonly peerTrustedCaFile?: string;
+  /** Require and verify a peer's client certificate (etcd's --peer-client-cert-auth). */
+  readonly peerClientCertAuth: boolean;
+  /** A verified peer certificate must have this common name (etcd's --peer-cert-allowed-cn). */
+  readonly peerCertAllowedCn?: string;
+  /** Encrypt with a self-signed certificate made at start; verifies nothing (etcd's --peer-auto-tls). */
+  readonly peerAutoTls: boolean;
 }
 
 export const nodeConfigDefaults = {
@@ -96,6 +111,8 @@ export const nodeConfigDefaults = {
   join: false,
   faultPowerLoss: false,
   logLevel: 'info',
+  peerClientCertAuth: false,
+  peerAutoTls: false,
 } as const satisfies Partial<NodeConfig>;
 
 export function selfAddress(config: NodeConfig): MemberAddress {

@@ -44,6 +44,7 @@ import { addsData, noSpaceError } from '../kv/alarms.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
+import { peerAuth } from './peer-auth.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
 import { selfAddress } from './config.js';
@@ -202,6 +203,8 @@ export class KeelNode implements MembershipHost {
   static async start(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void = () => {}): Promise<KeelNode> {
     const self = selfAddress(config);
     await mkdir(config.dataDir, { recursive: true });
+    // Before anything is opened: a node that cannot authenticate its peers must not start.
+    const auth = await peerAuth(config, log);
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
@@ -241,6 +244,7 @@ export class KeelNode implements MembershipHost {
       listen: { host: self.host, port: self.peerPort },
       peers: peerMap(store.members() ?? bootstrapList(config), config.id),
       onMessage: (message: Message) => node?.receive(message),
+      ...auth,
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
@@ -594,18 +598,25 @@ export class KeelNode implements MembershipHost {
   // The Ready loop
   // -------------------------------------------------------------------------
 
-  private receive(message: Message): void {
-    if (this.stopping) return;
+  /** Steps a peer's message; returns why it is impossible (the transport then drops the peer's connection). */
+  private receive(message: Message): string | undefined {
+    if (this.stopping) return undefined;
     this.notify(message, 'in');
     try {
-      this.raft.step(message);
+      const impossible = this.raft.step(message);
+      if (impossible !== undefined) {
+        // A faulty or hostile peer: this node keeps serving, with its state untouched.
+        this.log.warn({ component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason }, 'dropped a message no correct member could send');
+        return impossible.reason;
+      }
     } catch (error) {
-      // The core refuses to go on (a broken invariant, such as a log that lost
-      // acknowledged entries): stop with its reason in the log, not a stray stack.
+      // The core refuses to go on (a broken invariant): stop with its reason in
+      // the log, not a stray stack.
       this.fatal(error);
-      return;
+      return undefined;
     }
     this.schedule();
+    return undefined;
   }
 
   private tick(): void {
