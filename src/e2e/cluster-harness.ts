@@ -42,6 +42,9 @@ export interface ClusterOptions {
   readonly seedDataDirs?: (nodes: readonly ClusterNode[], members: string) => Promise<void>;
   /** Where each node runs (default: 127.0.0.1, in this network namespace). */
   readonly placement?: NodePlacement;
+  /** Start the nodes with a cluster secret (default true). Without, they need mutual
+   * TLS on the peer port, given through `env` (KEEL_PEER_CERT_FILE and so on). */
+  readonly peerSecret?: boolean;
 }
 
 /**
@@ -213,7 +216,7 @@ export class Cluster {
       '--request-timeout-ms', String(requestTimeoutMs),
       '--enable-fault-injection',
       '--log-level', 'info',
-      '--peer-secret-file', join(secretDir, storedSecretName),
+      ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.
