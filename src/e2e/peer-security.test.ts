@@ -8,7 +8,9 @@
  *     heartbeat past the log's end, an append that rewrites committed entries) loses
  *     its connection, and the node serves on with the same key space as the others;
  *   - a cluster authenticated by mutual TLS alone elects, replicates, and takes new
- *     certificates from disk without a restart.
+ *     certificates from disk without a restart; one with the secret and auto TLS
+ *     works too;
+ *   - a node with no way to authenticate its peers refuses to start.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +18,12 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withCluster } from './cluster-harness.js';
+import { execFile } from 'node:child_process';
+import { mainScript, withCluster } from './cluster-harness.js';
+import { freePorts } from './free-ports.js';
 import type { Cluster, ClusterNode } from './cluster-harness.js';
 import { http, describe as describeAnswer } from './http.js';
 import { waitFor } from './wait-for.js';
@@ -207,3 +211,45 @@ test('mutual TLS alone: the cluster elects and replicates; foreign certificates 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('secret and auto TLS: the peer traffic is encrypted, the cluster elects and replicates', { timeout: 180_000 }, async () => {
+  await withCluster({ env: { KEEL_PEER_AUTO_TLS: 'true' } }, async (cluster) => {
+    const leader = await cluster.waitForLeader();
+    for (const id of cluster.runningIds()) {
+      assert.ok(hasLine(cluster.node(id), [/"msg":"peer transport listening"/, /"tls":"unverified \(auto\)"/, /"secret":true/]), `node ${id}: auto TLS with the secret`);
+    }
+    // A plain TCP peer gets no challenge: it must speak TLS first.
+    const plain = await forgePeer(cluster.node(leader.id), 2, undefined);
+    assert.equal(plain.reply, undefined);
+    await writeAndReadEverywhere(cluster, leader.id, 'over-auto-tls');
+  });
+});
+
+test('a node with neither a cluster secret nor mutual TLS refuses to start and says what to do; keel cluster secret makes one', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-e2e-no-secret-'));
+  try {
+    const [peerPort, clientPort] = (await freePorts(2)) as [number, number];
+    const start = ['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'data')];
+    const refused = await runKeel(start);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /no way to tell its peers from strangers/);
+    assert.match(refused.stderr, /keel cluster secret --out FILE/);
+    const secretFile = join(dir, 'cluster-secret');
+    const made = await runKeel(['cluster', 'secret', '--out', secretFile]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await stat(secretFile)).mode & 0o777, 0o600);
+    const again = await runKeel(['cluster', 'secret', '--out', secretFile]);
+    assert.notEqual(again.code, 0, 'an existing secret is never overwritten');
+    assert.match(again.stderr, /never overwritten/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function runKeel(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [mainScript, ...args], { timeout: 30_000, killSignal: 'SIGKILL', env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_'))) }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
