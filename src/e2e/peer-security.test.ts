@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { decodeChallenge, decodeHelloReply, encodeHello, makeHello } from '../tr
 import type { HelloReply } from '../transport/handshake.js';
 import { encodeMessage } from '../transport/message-codec.js';
 import { newNonce } from '../transport/peer-proof.js';
+import { channelBindingOf } from '../transport/peer-tls.js';
 import { parseClusterSecret } from '../server/peer-secret.js';
 import type { Message } from '../raft/types.js';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
@@ -63,7 +64,9 @@ async function forgePeer(node: ClusterNode, from: number, secret: Uint8Array | u
   await waitFor(async () => frames.length > 0 || closed, { timeoutMs: 10_000, what: `node ${node.id}'s challenge, or the connection closed` });
   let reply: HelloReply | undefined;
   if (!closed) {
-    const hello = makeHello({ clusterId, from, to: node.id, nonce: newNonce() }, decodeChallenge(frames.shift() as Uint8Array), secret);
+    // Over TLS, the proofs cover the session's exported keying material (peer-tls.ts).
+    const channelBinding = tls === undefined ? new Uint8Array(0) : channelBindingOf(socket as TLSSocket);
+    const hello = makeHello({ clusterId, from, to: node.id, nonce: newNonce() }, { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding }, secret);
     socket.write(encodeFrame(encodeHello(hello)));
     await waitFor(async () => frames.length > 0 || closed, { timeoutMs: 10_000, what: `node ${node.id}'s answer to the hello` });
     const [answer] = frames;

@@ -130,20 +130,28 @@ export function decodeHelloReply(bytes: Uint8Array): HelloReply {
   return { ok: false, clusterId, nodeId, reason };
 }
 
+/** What both ends of one connection know before the hello. */
+export interface Channel {
+  /** The nonce of the acceptor's challenge. */
+  readonly acceptorNonce: Uint8Array;
+  /** Keying material exported from the TLS session (peer-tls.ts); empty on plain TCP. */
+  readonly channelBinding: Uint8Array;
+}
+
 /** The transcript both proofs of one connection cover. */
-export function transcriptOf(hello: Hello, acceptorNonce: Uint8Array): Transcript {
-  return { clusterId: hello.clusterId, from: hello.from, to: hello.to, acceptorNonce, dialerNonce: hello.nonce };
+export function transcriptOf(hello: Hello, channel: Channel): Transcript {
+  return { clusterId: hello.clusterId, from: hello.from, to: hello.to, acceptorNonce: channel.acceptorNonce, dialerNonce: hello.nonce, channelBinding: channel.channelBinding };
 }
 
 /** The dialer's hello, with its proof when the cluster has a secret. */
-export function makeHello(fields: Omit<Hello, 'proof'>, acceptorNonce: Uint8Array, secret: Uint8Array | undefined): Hello {
-  const proof = secret === undefined ? new Uint8Array(0) : helloProof(secret, transcriptOf({ ...fields, proof: new Uint8Array(0) }, acceptorNonce));
+export function makeHello(fields: Omit<Hello, 'proof'>, channel: Channel, secret: Uint8Array | undefined): Hello {
+  const proof = secret === undefined ? new Uint8Array(0) : helloProof(secret, transcriptOf({ ...fields, proof: new Uint8Array(0) }, channel));
   return { ...fields, proof };
 }
 
 /** The acceptor's welcome for `hello`, with its proof when the cluster has a secret. */
-export function makeWelcome(hello: Hello, acceptorNonce: Uint8Array, secret: Uint8Array | undefined): HelloReply {
-  const proof = secret === undefined ? new Uint8Array(0) : welcomeProof(secret, transcriptOf(hello, acceptorNonce));
+export function makeWelcome(hello: Hello, channel: Channel, secret: Uint8Array | undefined): HelloReply {
+  const proof = secret === undefined ? new Uint8Array(0) : welcomeProof(secret, transcriptOf(hello, channel));
   return { ok: true, clusterId: hello.clusterId, nodeId: hello.to, proof };
 }
 
@@ -154,8 +162,8 @@ export interface AcceptorIdentity {
   readonly isPeer: (id: NodeId) => boolean;
   /** The cluster secret; undefined on a cluster authenticated by TLS client certificates alone. */
   readonly secret: Uint8Array | undefined;
-  /** The nonce this acceptor sent in its challenge on this connection. */
-  readonly nonce: Uint8Array;
+  /** This connection: the nonce this acceptor sent, and the channel binding. */
+  readonly channel: Channel;
 }
 
 /** Why the acceptor refuses `hello`, or undefined to welcome it. */
@@ -165,7 +173,7 @@ export function refusalOf(hello: Hello, self: AcceptorIdentity): string | undefi
   }
   if (hello.to !== self.nodeId) return `the peer wants node ${hello.to}, but this is node ${self.nodeId}`;
   // Before the ids are judged: who is a peer is nobody's business but the members'.
-  const proofProblem = self.secret === undefined ? unexpectedProof(hello.proof) : proofMismatch(hello.proof, helloProof(self.secret, transcriptOf(hello, self.nonce)));
+  const proofProblem = self.secret === undefined ? unexpectedProof(hello.proof) : proofMismatch(hello.proof, helloProof(self.secret, transcriptOf(hello, self.channel)));
   if (proofProblem !== undefined) return proofProblem;
   if (hello.from === self.nodeId) return `the peer claims this node's own id ${self.nodeId}`;
   if (!self.isPeer(hello.from)) return `node ${hello.from} is not a known peer of node ${self.nodeId}`;
@@ -178,9 +186,9 @@ export interface DialerExpectation {
   /** The node it meant to reach. */
   readonly nodeId: NodeId;
   readonly secret: Uint8Array | undefined;
-  /** The hello it sent, and the acceptor's nonce it answered. */
+  /** The hello it sent, and the connection it sent it on. */
   readonly hello: Hello;
-  readonly acceptorNonce: Uint8Array;
+  readonly channel: Channel;
 }
 
 /** Why the connecting side must not use a connection answered with `reply`, or undefined. */
@@ -191,7 +199,7 @@ export function replyProblem(reply: HelloReply, expected: DialerExpectation): st
   }
   if (reply.nodeId !== expected.nodeId) return `expected node ${expected.nodeId} at this address, found node ${reply.nodeId}`;
   if (expected.secret === undefined) return unexpectedProof(reply.proof);
-  return proofMismatch(reply.proof, welcomeProof(expected.secret, transcriptOf(expected.hello, expected.acceptorNonce)));
+  return proofMismatch(reply.proof, welcomeProof(expected.secret, transcriptOf(expected.hello, expected.channel)));
 }
 
 function proofMismatch(received: Uint8Array, expected: Uint8Array): string | undefined {

@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import type { Message, NodeId } from '../raft/types.js';
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from './framing.js';
 import { decodeHello, encodeChallenge, encodeHelloReply, handshakeFrameBytesMax, makeWelcome, refusalOf } from './handshake.js';
-import type { Hello } from './handshake.js';
+import type { Channel, Hello } from './handshake.js';
 import { newNonce } from './peer-proof.js';
 import { decodeMessage } from './message-codec.js';
 import type { Log } from './types.js';
@@ -34,6 +34,8 @@ export interface InboundLinkOptions {
   readonly isPeer: (id: NodeId) => boolean;
   /** The cluster secret peers must prove they hold; undefined: mutual TLS only. */
   readonly secret: Uint8Array | undefined;
+  /** The TLS session's exported keying material (peer-tls.ts); empty on plain TCP. */
+  readonly channelBinding: Uint8Array;
   /** The peer passed the handshake. */
   readonly onWelcomed: (link: InboundLink) => void;
   readonly onMessage: (message: Message, link: InboundLink) => void;
@@ -48,21 +50,22 @@ export class InboundLink {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly remote: string;
-  /** This connection's challenge. */
-  private readonly nonce = newNonce();
+  /** This connection's challenge nonce, and its TLS channel binding. */
+  private readonly channel: Channel;
 
   constructor(
     private readonly socket: Socket,
     private readonly options: InboundLinkOptions,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.channel = { acceptorNonce: newNonce(), channelBinding: options.channelBinding };
     this.decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
     socket.setNoDelay(true);
     this.handshakeTimer = setTimeout(() => this.close(`no handshake within ${options.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => this.close(`${error.code ?? 'error'}: ${error.message}`, 'debug'));
     socket.on('close', () => this.close('connection closed', 'debug'));
-    socket.write(encodeFrame(encodeChallenge(this.nonce)));
+    socket.write(encodeFrame(encodeChallenge(this.channel.acceptorNonce)));
   }
 
   /** Closes the connection, logging why. Idempotent. */
@@ -95,7 +98,7 @@ export class InboundLink {
     let hello: Hello | undefined;
     try {
       hello = decodeHello(payload);
-      refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer, secret: this.options.secret, nonce: this.nonce });
+      refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer, secret: this.options.secret, channel: this.channel });
     } catch (error) {
       refusal = (error as Error).message;
     }
@@ -115,7 +118,7 @@ export class InboundLink {
     this.handshakeTimer = undefined;
     this.peerId = hello.from;
     this.decoder.setFrameBytesMax(this.options.frameBytesMax);
-    this.socket.write(encodeFrame(encodeHelloReply(makeWelcome(hello, this.nonce, this.options.secret))));
+    this.socket.write(encodeFrame(encodeHelloReply(makeWelcome(hello, this.channel, this.options.secret))));
     this.options.log('info', 'accepted connection from peer', { peer: hello.from, remote: this.remote });
     this.options.onWelcomed(this);
   }

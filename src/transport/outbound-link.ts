@@ -37,8 +37,9 @@ import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { encodeFrame, encodeFrames, FrameDecoder } from './framing.js';
 import { decodeChallenge, decodeHelloReply, encodeHello, handshakeFrameBytesMax, makeHello, replyProblem } from './handshake.js';
-import type { Hello } from './handshake.js';
+import type { Channel, Hello } from './handshake.js';
 import { newNonce } from './peer-proof.js';
+import { channelBindingOf } from './peer-tls.js';
 import type { PeerTls } from './peer-tls.js';
 import { PeerQueue } from './peer-queue.js';
 import type { Log, PeerAddress } from './types.js';
@@ -145,7 +146,7 @@ export class OutboundLink {
     const decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
     this.handshakeTimer = setTimeout(() => this.fail(socket, `no handshake reply within ${this.options.handshakeTimeoutMs} ms`), this.options.handshakeTimeoutMs);
     /** Set once the challenge is answered. */
-    let sent: { readonly hello: Hello; readonly acceptorNonce: Uint8Array } | undefined;
+    let sent: { readonly hello: Hello; readonly channel: Channel } | undefined;
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       if (this.state !== 'connecting') {
@@ -191,10 +192,12 @@ export class OutboundLink {
   }
 
   /** Sends the hello (with its proof) that answers the acceptor's challenge. */
-  private answerChallenge(socket: Socket, acceptorNonce: Uint8Array): { hello: Hello; acceptorNonce: Uint8Array } {
-    const hello = makeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId, nonce: newNonce() }, acceptorNonce, this.options.secret);
+  private answerChallenge(socket: Socket, acceptorNonce: Uint8Array): { hello: Hello; channel: Channel } {
+    const tls = this.options.tls;
+    const channel = { acceptorNonce, channelBinding: tls === undefined ? new Uint8Array(0) : channelBindingOf(socket as TLSSocket) };
+    const hello = makeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId, nonce: newNonce() }, channel, this.options.secret);
     socket.write(encodeFrame(encodeHello(hello)));
-    return { hello, acceptorNonce };
+    return { hello, channel };
   }
 
   private ready(): void {

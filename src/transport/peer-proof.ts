@@ -6,10 +6,15 @@
  * The acceptor sends a fresh random nonce; the dialer answers with its own nonce and
  * HMAC-SHA256(secret, "hello" transcript); the acceptor answers with
  * HMAC-SHA256(secret, "welcome" transcript). A transcript holds both nonces, the
- * cluster id and both node ids, each length-prefixed (so no two transcripts share
- * bytes), under a label naming the direction (so one side's proof is never
- * accepted as the other's). A recorded handshake is useless later: the other side's
- * nonce is new on every connection. Proofs are compared in constant time.
+ * cluster id, both node ids and the channel binding, each length-prefixed (so no two
+ * transcripts share bytes), under a label naming the direction (so one side's proof
+ * is never accepted as the other's). A recorded handshake is useless later: the
+ * other side's nonce is new on every connection. Proofs are compared in constant time.
+ *
+ * Over TLS the channel binding is keying material exported from the TLS session
+ * (RFC 5705), the same at both ends of one session only: a man in the middle who
+ * terminates TLS on each side (possible under auto TLS, where nobody checks
+ * certificates) has two sessions, so relaying the handshake between them fails.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId } from '../raft/types.js';
@@ -29,6 +34,8 @@ export interface Transcript {
   readonly to: NodeId;
   readonly acceptorNonce: Uint8Array;
   readonly dialerNonce: Uint8Array;
+  /** Exported TLS keying material; empty on plain TCP. */
+  readonly channelBinding: Uint8Array;
 }
 
 export function newNonce(): Uint8Array {
@@ -58,5 +65,6 @@ function proof(secret: Uint8Array, label: string, t: Transcript): Uint8Array {
   w.string(t.clusterId);
   w.varint(t.from);
   w.varint(t.to);
+  w.byteString(t.channelBinding);
   return new Uint8Array(createHmac('sha256', secret).update(w.bytes()).digest());
 }

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { randomBytes } from 'node:crypto';
 import type { SecureContextOptions } from 'node:tls';
 import { Transport } from './transport.js';
 import type { PeerTlsOptions } from './transport.js';
@@ -28,7 +29,7 @@ async function peerCert(ca: CertificateAuthority, commonName = 'keel-peer'): Pro
   return { cert: pair.cert, key: pair.key, ca: ca.cert };
 }
 
-async function startTlsNode(t: TestContext, nodeId: NodeId, tls: PeerTlsOptions): Promise<TlsNode> {
+async function startTlsNode(t: TestContext, nodeId: NodeId, tls: PeerTlsOptions, secret?: Uint8Array): Promise<TlsNode> {
   const inbox: Message[] = [];
   const logs: string[] = [];
   const transport = await Transport.start({
@@ -38,6 +39,7 @@ async function startTlsNode(t: TestContext, nodeId: NodeId, tls: PeerTlsOptions)
     peers: new Map(),
     reconnectBackoffMaxMs: 200,
     tls,
+    ...(secret !== undefined ? { secret } : {}),
     onMessage: (message) => {
       inbox.push(message);
     },
@@ -132,4 +134,35 @@ test('peer TLS: certificates replaced while running are used by new connections,
     return a.inbox.length > 2 && b.inbox.length > 0;
   }, 'new connections in both directions, with the new certificate');
   assert.ok(a.logged(/accepted connection from peer \{"peer":2/) && a.logged(/connected to peer \{"peer":2/));
+});
+
+test('peer TLS: with the secret and auto TLS (no certificate checks), a man in the middle relaying the handshake between two TLS sessions is refused', async (t) => {
+  const secret = new Uint8Array(randomBytes(32));
+  const selfSigned = async (name: string): Promise<SecureContextOptions> => {
+    const ca = await createCertificateAuthority(name);
+    const pair = await issueCertificate(ca, { commonName: name, hosts: [host], usage: 'peer' });
+    return { cert: pair.cert, key: pair.key };
+  };
+  const auto = (options: SecureContextOptions): PeerTlsOptions => ({ secureContextOptions: () => options, clientCertAuth: false, verifyServer: false });
+  const a = await startTlsNode(t, 1, auto(await selfSigned('node 1')), secret);
+  const b = await startTlsNode(t, 2, auto(await selfSigned('node 2')), secret);
+  link(a, 1, b, 2);
+  a.transport.send(heartbeat(1, 2, 1));
+  await waitFor(() => b.inbox.length === 1, 'auto TLS with the secret works');
+  // The man in the middle: terminates node 1's TLS with its own certificate, opens its
+  // own TLS session to node 2, and relays the decrypted bytes both ways.
+  const relay = createTlsServer(await selfSigned('mitm'), (inbound) => {
+    const outbound = tlsConnect({ host, port: b.transport.address.port, rejectUnauthorized: false });
+    for (const socket of [inbound, outbound]) socket.on('error', () => {});
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, host, resolve));
+  t.after(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+  const relayPort = (relay.address() as { port: number }).port;
+  a.transport.updatePeers(new Map([[2, { host, port: relayPort }]]));
+  a.transport.send(heartbeat(1, 2, 2));
+  await waitFor(() => b.logged(/refused peer connection.*failed to prove it holds the cluster secret/), 'node 2 refuses the relayed hello');
+  assert.deepEqual(b.inbox.map((m) => (m.type === 'heartbeat' ? m.seq : -1)), [1], 'nothing came through the relay');
 });

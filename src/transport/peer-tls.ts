@@ -21,6 +21,8 @@ import type { SecureContext, SecureContextOptions, Server as TlsServer, TLSSocke
 import type { Socket } from 'node:net';
 import type { PeerAddress } from './types.js';
 
+const channelBindingBytes = 32;
+
 export interface PeerTlsOptions {
   /**
    * Key, certificate and trusted CAs (`ca`) for the next connection. Return the same
@@ -99,6 +101,14 @@ export class PeerTls {
     }
     return context;
   }
+}
+
+/**
+ * Keying material exported from the socket's TLS session (RFC 5705), which the
+ * handshake's proofs cover (peer-proof.ts): equal at both ends of one session only.
+ */
+export function channelBindingOf(socket: TLSSocket): Uint8Array {
+  return new Uint8Array(socket.exportKeyingMaterial(channelBindingBytes, 'EXPORTER-keel-peer-handshake', Buffer.alloc(0)));
 }
 
 function commonName(socket: TLSSocket): string | undefined {

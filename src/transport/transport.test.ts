@@ -427,7 +427,7 @@ async function rawHandshake(address: PeerAddress, fields: { clusterId: string; f
   const frames: Uint8Array[] = [];
   socket.on('data', (chunk: Buffer) => decoder.push(chunk, (frame) => frames.push(frame)));
   await waitFor(() => frames.length > 0, 'the challenge');
-  const hello = makeHello({ ...fields, nonce: newNonce() }, decodeChallenge(frames.shift() as Uint8Array), key);
+  const hello = makeHello({ ...fields, nonce: newNonce() }, { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding: new Uint8Array(0) }, key);
   socket.write(encodeFrame(encodeHello(hello)));
   return { socket, hello, frames };
 }

@@ -39,7 +39,7 @@ import { InboundLink } from './inbound-link.js';
 import { encodeMessage } from './message-codec.js';
 import { OutboundLink } from './outbound-link.js';
 import { clusterSecretBytes } from './peer-proof.js';
-import { PeerTls } from './peer-tls.js';
+import { channelBindingOf, PeerTls } from './peer-tls.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import type { Log, PeerAddress } from './types.js';
 
@@ -332,10 +332,10 @@ export class Transport {
       socket.destroy();
       return;
     }
-    this.link(socket);
+    this.link(socket, channelBindingOf(socket));
   }
 
-  private link(socket: Socket): void {
+  private link(socket: Socket, channelBinding: Uint8Array = new Uint8Array(0)): void {
     if (this.closing !== undefined) {
       socket.destroy();
       return;
@@ -348,6 +348,7 @@ export class Transport {
       log: this.log,
       isPeer: (id) => this.links.has(id),
       secret: this.secret,
+      channelBinding,
       onWelcomed: (link) => {
         const id = link.peerId as NodeId;
         // The peer keeps one connection to us; a new one means the old one is dead.
