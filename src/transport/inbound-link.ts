@@ -94,18 +94,12 @@ export class InboundLink {
   }
 
   private onHello(payload: Uint8Array): void {
-    let refusal: string | undefined;
-    let hello: Hello | undefined;
-    try {
-      hello = decodeHello(payload);
-      refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer, secret: this.options.secret, channel: this.channel });
-    } catch (error) {
-      refusal = (error as Error).message;
-    }
-    if (refusal !== undefined || hello === undefined) {
-      this.options.log('warn', 'refused peer connection', { remote: this.remote, from: hello?.from, clusterId: hello?.clusterId, reason: refusal });
+    const judged = this.judgeHello(payload);
+    if ('refusal' in judged) {
+      const { refusal, claimed } = judged;
+      this.options.log('warn', 'refused peer connection', { remote: this.remote, from: claimed?.from, clusterId: claimed?.clusterId, reason: refusal });
       // Tell the peer why (best effort), then close: its side logs the reason too.
-      this.socket.write(encodeFrame(encodeHelloReply({ ok: false, clusterId: this.options.clusterId, nodeId: this.options.nodeId, reason: refusal ?? 'bad hello' })));
+      this.socket.write(encodeFrame(encodeHelloReply({ ok: false, clusterId: this.options.clusterId, nodeId: this.options.nodeId, reason: refusal })));
       this.closed = true;
       clearTimeout(this.handshakeTimer);
       this.socket.end();
@@ -114,6 +108,7 @@ export class InboundLink {
       this.options.onClosed(this);
       return;
     }
+    const { hello } = judged;
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.peerId = hello.from;
@@ -121,6 +116,18 @@ export class InboundLink {
     this.socket.write(encodeFrame(encodeHelloReply(makeWelcome(hello, this.channel, this.options.secret))));
     this.options.log('info', 'accepted connection from peer', { peer: hello.from, remote: this.remote });
     this.options.onWelcomed(this);
+  }
+
+  /** The hello in `payload`, or why it is refused (with who it claimed to be, if it said). */
+  private judgeHello(payload: Uint8Array): { hello: Hello } | { refusal: string; claimed?: Hello } {
+    let hello: Hello;
+    try {
+      hello = decodeHello(payload);
+    } catch (error) {
+      return { refusal: (error as Error).message };
+    }
+    const refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer, secret: this.options.secret, channel: this.channel });
+    return refusal === undefined ? { hello } : { refusal, claimed: hello };
   }
 
   private onFrame(payload: Uint8Array, peerId: NodeId): void {
