@@ -5,8 +5,9 @@
  *     another common name) under mutual TLS, is refused at the handshake, and the
  *     node serves on;
  *   - a process that holds the secret but sends messages no correct member sends (a
- *     heartbeat past the log's end, an append that rewrites committed entries) loses
- *     its connection, and the node serves on with the same key space as the others;
+ *     heartbeat past the log's end, an append that rewrites committed entries, a
+ *     snapshot the store cannot restore) loses its connection, and the node serves on
+ *     with the same key space as the others;
  *   - a cluster authenticated by mutual TLS alone elects, replicates, and takes new
  *     certificates from disk without a restart; one with the secret and auto TLS
  *     works too;
@@ -134,6 +135,17 @@ test('peers without the secret are refused at the handshake; a member sending im
     rewriter.send({ type: 'append', from: leader.id, to: victim.id, term: forgedTerm, prevIndex: 0, prevTerm: 0, commit: 1, entries: [{ index: 1, term: forgedTerm, kind: 'normal', data: forged }] });
     await waitFor(async () => rewriter.closed(), { timeoutMs: 10_000, what: 'the connection of the forged append to close' });
     await logged(victim, [/"msg":"closing connection from peer"/, remote, /impossible append from node \d+: an append overwrites committed entry 1/], 'the dropped append');
+    // A snapshot from a "new leader" whose data the store could not restore.
+    const snapshotter = await forgePeer(victim, leader.id, secret);
+    assert.ok(snapshotter.reply?.ok);
+    const voters = cluster.runningIds();
+    snapshotter.send({
+      type: 'snapshot', from: leader.id, to: victim.id, term: forgedTerm,
+      meta: { index: before.lastIndex + 100, term: forgedTerm, config: { voters, learners: [] } },
+      offset: 0, data: new TextEncoder().encode('not a snapshot'), done: true,
+    });
+    await waitFor(async () => snapshotter.closed(), { timeoutMs: 10_000, what: 'the connection of the forged snapshot to close' });
+    await logged(victim, [/"msg":"closing connection from peer"/, remote, /impossible snapshot from node \d+: a snapshot at index \d+ that this node could not install/], 'the dropped snapshot');
     assert.ok(!/fatal/.test(victim.logSinceStart()), 'nothing fatal');
     const after = await cluster.status(victim.id);
     assert.ok(after.term < forgedTerm, `the forged term was not adopted (term ${after.term})`);

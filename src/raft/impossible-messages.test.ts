@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { RaftNode } from './node.js';
 import { TestCluster } from './testing.js';
 import { defaultRaftConfig } from './types.js';
-import type { Entry, Message } from './types.js';
+import type { Entry, Message, SnapshotMeta } from './types.js';
 import { encodeConfigChange } from './config.js';
 import { Prng } from '../lib/prng.js';
 
@@ -16,8 +16,9 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: bytes(data) });
 
 /** Node 2, a follower of node 1 in term 2, holding entries 1..4 with 1..3 committed. */
-function follower(): RaftNode {
+function follower(snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined): RaftNode {
   const node = new RaftNode({
+    ...(snapshotProblem !== undefined ? { snapshotProblem } : {}),
     config: { ...defaultRaftConfig, id: 2 },
     persisted: { hardState: { term: 2, vote: 1, commit: 3 }, entries: [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2)], snapshot: undefined },
     bootstrap: { voters: [1, 2, 3], learners: [] },
@@ -111,4 +112,18 @@ test('late messages of older terms are not impossible: they are ignored as befor
   assert.equal(node.step({ type: 'append', from: 3, to: 2, term: 1, prevIndex: 1, prevTerm: 1, commit: 3, entries: [entry(2, 1, 'x')] }), undefined);
   assert.equal(node.status().lastIndex, 4);
   node.checkInvariants();
+});
+
+test('a snapshot the state machine could not install is refused before it is accepted, in one chunk or at its last', () => {
+  const node = follower((meta, data) => (new TextDecoder().decode(data) === 'good' ? undefined : `${data.length} bytes of junk at ${meta.index}`));
+  const meta = { index: 10, term: 3, config: { voters: [1, 2, 3], learners: [] } };
+  const chunk = (offset: number, text: string, done: boolean, at = meta): Message => ({ type: 'snapshot', from: 1, to: 2, term: 3, meta: at, offset, data: bytes(text), done });
+  assertRefused(node, chunk(0, 'junk', true), /a snapshot at index 10 that this node could not install: 4 bytes of junk at 10/);
+  // In two chunks: the first is taken (it installs nothing), the last is refused.
+  assert.equal(node.step(chunk(0, 'ju', false)), undefined);
+  node.advance(node.ready());
+  assertRefused(node, chunk(2, 'nk', true), /4 bytes of junk/);
+  // A good one (a newer snapshot, so it starts afresh at offset 0) installs.
+  assert.equal(node.step(chunk(0, 'good', true, { ...meta, index: 11 })), undefined);
+  assert.equal(node.status().commit, 11);
 });

@@ -66,6 +66,12 @@ export interface RaftNodeOptions {
   readonly random: RandomSource;
   /** The state machine's applied index at start; defaults to the snapshot's index. */
   readonly applied?: LogIndex;
+  /**
+   * What the state machine finds wrong with a snapshot's data, or undefined. A snapshot
+   * from a leader is checked before it is accepted: no leader sends one its state
+   * machine cannot install, and installing it would stop this node.
+   */
+  readonly snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
 }
 
 export interface PeerStatus {
@@ -111,6 +117,7 @@ export class RaftNode {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
+  private readonly snapshotProblem: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
 
   // Persistent state (Figure 2).
   private term: Term;
@@ -158,6 +165,7 @@ export class RaftNode {
     this.id = config.id;
     this.cfg = config;
     this.random = options.random;
+    this.snapshotProblem = options.snapshotProblem ?? (() => undefined);
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
     this.term = persisted.hardState.term;
@@ -617,8 +625,13 @@ export class RaftNode {
               '(unless this node lost entries it had acknowledged, as after a WAL cut by keel repair or a replaced data directory: then remove this member and add it back with an empty data directory)'
             : undefined)
         );
-      case 'snapshot':
-        return this.secondLeader(m);
+      case 'snapshot': {
+        const second = this.secondLeader(m);
+        if (second !== undefined) return second;
+        const data = this.completedSnapshot(m);
+        const problem = data === undefined ? undefined : this.snapshotProblem(m.meta, data);
+        return problem === undefined ? undefined : `a snapshot at index ${m.meta.index} that this node could not install: ${problem}`;
+      }
       case 'appendResponse':
         // A follower acknowledges only entries this leader sent it, from its log.
         if (this.role === 'leader' && m.term === this.term && m.success && m.index > this.log.lastIndex()) {
@@ -633,6 +646,17 @@ export class RaftNode {
       default:
         return undefined;
     }
+  }
+
+  /** The whole snapshot that chunk `m` would complete and install (handleSnapshotChunk), or undefined. */
+  private completedSnapshot(m: SnapshotRequest): Uint8Array | undefined {
+    const { meta } = m;
+    if (!m.done || meta.index <= this.log.committed || this.log.matchTerm(meta.index, meta.term)) return undefined;
+    const incoming = this.incomingSnapshot;
+    const continues = incoming !== undefined && incoming.meta.index === meta.index && incoming.meta.term === meta.term;
+    const before = continues ? incoming.chunks : [];
+    if (m.offset !== (continues ? incoming.size : 0)) return undefined;
+    return concat([...before, m.data], m.offset + m.data.length);
   }
 
   /** §5.2 Election Safety: at most one leader per term. */

@@ -236,6 +236,7 @@ export class KeelNode implements MembershipHost {
       bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
       random: { int: (bound: number) => randomInt(bound) },
       applied: store.appliedIndex(),
+      snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
     });
     let node: KeelNode | undefined;
     const transport = await Transport.start({
