@@ -45,6 +45,7 @@ import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
 import { peerAuth } from './peer-auth.js';
+import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
 import { selfAddress } from './config.js';
@@ -227,6 +228,16 @@ export class KeelNode implements MembershipHost {
       // had not taken it in before the process stopped.
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
       store.restore(snapshot.meta.index, snapshot.data);
+    }
+    // The store applies only what the log holds durably, so a store ahead of the log
+    // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
+    // by keel repair). The peers' word is never taken for it (RaftNode.step).
+    const logEnd = persisted.entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
+    const storeApplied = store.appliedIndex();
+    if (storeApplied > logEnd) {
+      await storage.close();
+      await store.close();
+      throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
     }
     const raft = new RaftNode({
       config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },

@@ -16,7 +16,7 @@
  *     refuse to start, naming the file.
  */
 import type { Entry, HardState, LogIndex, PersistedState, Snapshot, Term } from '../raft/types.js';
-import { SnapshotCorruptionError, StorageMismatchError } from './errors.js';
+import { lostAcknowledgedEntriesAdvice, SnapshotCorruptionError, StorageMismatchError } from './errors.js';
 import type { DamagedSnapshot } from './snapshot-store.js';
 import type { WalState } from './wal.js';
 
@@ -91,9 +91,7 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
     // keel repair, say): going on would let it vote and serve without entries a
     // majority counted on (§5.4). A peer's word is never taken for it (RaftNode.step).
     throw new StorageMismatchError(
-      `The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start: ` +
-        'this node lost log entries it had acknowledged and cannot take part with this data. ' +
-        'Remove this member and add it back as a new member with an empty data directory (keel member remove ID, keel member add --peer-urls URL, then keel start --join).',
+      `The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start: ${lostAcknowledgedEntriesAdvice}`,
     );
   }
   return {
