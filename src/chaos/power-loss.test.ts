@@ -82,10 +82,11 @@ test('power cuts at random points (one node, the leader, or the whole cluster) l
 
 /**
  * After `keel repair` the node has lost entries it had acknowledged: started again, it
- * must stop on the leader's first heartbeat (whose commit index is past its log) and
- * say why and what to do, as etcd's raft panics on "tocommit out of range"; then the
- * remedy it names — remove it, add a new member with an empty data directory — must
- * bring the cluster back to three nodes holding every acknowledged write.
+ * must stop on its own evidence (its key-value store applied entries its log no longer
+ * holds; a leader's heartbeat past its log is one peer's word, never enough) and say
+ * why and what to do; then the remedy it names — remove it, add a new member with an
+ * empty data directory — must bring the cluster back to three nodes holding every
+ * acknowledged write.
  */
 test('a node whose WAL has damage no crash explains refuses to start, naming the file and offset; keel repair cuts the log; the cut node stops saying it lost entries, and rejoins as a new member', { timeout: 180_000 }, async () => {
   const random = new Prng(7);
@@ -123,7 +124,7 @@ test('a node whose WAL has damage no crash explains refuses to start, naming the
     assert.match(repaired.stdout, /cut .*\.wal at offset \d+/);
 
     const exited = cluster.startNodeExpectingExit(victim);
-    await waitFor(async () => !cluster.node(victim).child, { timeoutMs: 30_000, what: `the cut node ${victim} to stop on the leader's first heartbeat`, explain: () => cluster.describe() });
+    await waitFor(async () => !cluster.node(victim).child, { timeoutMs: 30_000, what: `the cut node ${victim} to stop on its own evidence of lost entries`, explain: () => cluster.describe() });
     const exit = await exited;
     assert.equal(exit.code, 1, `the cut node must stop with an error, got ${exit.signal ?? exit.code}`);
     assert.equal((await cluster.status(leader.id)).term, leader.term, `node ${leader.id} led throughout, in term ${leader.term}`);

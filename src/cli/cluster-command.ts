@@ -11,6 +11,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from './supervisor.js';
+import { registerClusterSecret } from './secret-command.js';
+import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
 
 interface UpFlags {
   nodes: string;
@@ -48,6 +50,7 @@ export function registerCluster(program: Command): void {
     .description('stop a cluster started with keel cluster up --detach')
     .option('--data-dir <dir>', 'data directory of the cluster', './data')
     .action(async (flags: { dataDir: string }) => down(resolve(flags.dataDir)));
+  registerClusterSecret(cluster);
 }
 
 async function up(flags: UpFlags): Promise<void> {
@@ -67,12 +70,15 @@ async function up(flags: UpFlags): Promise<void> {
   for (const id of ids) for (const port of [clientPort(id), peerPort(id), grpcPort(id)]) await assertPortFree(port);
   const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}:${grpcPort(id)}`).join(',');
   mkdirSync(dataDir, { recursive: true });
+  // One cluster secret for all its nodes (each copies it into its own data directory).
+  const secretFile = join(dataDir, storedSecretName);
+  if (!existsSync(secretFile)) await writeNewSecretFile(secretFile);
   const endpoints = ids.map((id) => `http://${host}:${clientPort(id)}`);
   let supervisorUrl: string | undefined;
   const supervisor = new Supervisor({
     ids,
     spawnNode: (id) => {
-      const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--log-level', flags.logLevel];
+      const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--peer-secret-file', secretFile, '--log-level', flags.logLevel];
       if (flags.enableFaultInjection) args.push('--enable-fault-injection');
       if (supervisorUrl) args.push('--supervisor-url', supervisorUrl);
       const logFd = openSync(join(dataDir, `node${id}.log`), 'a');

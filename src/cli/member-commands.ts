@@ -54,7 +54,8 @@ export function registerMemberCommands(program: Command, io: CliIo = processIo):
       if (flags.json) return void io.out(`${JSON.stringify(result, null, 2)}\n`);
       const { id } = result.member;
       io.out(`Member ${id} added${result.member.isLearner ? ' as a learner' : ''} with peer URLs ${result.member.peerUrls.join(',')}.\n`);
-      io.out(`Start it with: keel start --id ${id} --join --data-dir <empty dir> --members <every member, itself included>\n`);
+      io.out(`Start it with: keel start --id ${id} --join --data-dir <empty dir> --members <every member, itself included> --peer-secret-file <the cluster's secret file>\n`);
+      io.out('Hand the new member the same cluster secret file as the others (or, with mutual TLS alone, a peer certificate from the cluster CA): peers refuse a node that cannot prove it.\n');
     }),
   );
 

@@ -58,3 +58,26 @@ test("the storage quota defaults to etcd's 2 GiB, comes from KEEL_QUOTA_BACKEND_
   assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '0' }), /quotaBackendBytes must be an integer >= 1/);
   assert.throws(() => buildNodeConfig(yaml, { quotaBackendBytes: '2GB' }), /quotaBackendBytes must be an integer >= 1/);
 });
+
+test('peer TLS and secret settings come from flags, KEEL_* variables or YAML, and nonsense combinations are refused', () => {
+  const base = { id: 1, members: '1=127.0.0.1:1:2', dataDir: 'd' };
+  const env = settingsFromEnv({
+    KEEL_PEER_SECRET_FILE: '/s',
+    KEEL_PEER_CERT_FILE: '/c',
+    KEEL_PEER_KEY_FILE: '/k',
+    KEEL_PEER_TRUSTED_CA_FILE: '/ca',
+    KEEL_PEER_CLIENT_CERT_AUTH: 'true',
+    KEEL_PEER_CERT_ALLOWED_CN: 'peer',
+  });
+  const config = buildNodeConfig(base, env);
+  assert.deepEqual(
+    [config.peerSecretFile, config.peerCertFile, config.peerKeyFile, config.peerTrustedCaFile, config.peerClientCertAuth, config.peerCertAllowedCn, config.peerAutoTls],
+    ['/s', '/c', '/k', '/ca', true, 'peer', false],
+  );
+  assert.equal(buildNodeConfig(base, { peerAutoTls: true }).peerAutoTls, true);
+  assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c' }), /peerCertFile and peerKeyFile go together/);
+  assert.throws(() => buildNodeConfig(base, { peerAutoTls: true, peerCertFile: '/c', peerKeyFile: '/k' }), /not both/);
+  assert.throws(() => buildNodeConfig(base, { peerTrustedCaFile: '/ca' }), /peerTrustedCaFile needs peerCertFile/);
+  assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerClientCertAuth: 'true' }), /peerClientCertAuth needs peerTrustedCaFile/);
+  assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerTrustedCaFile: '/ca', peerCertAllowedCn: 'x' }), /peerCertAllowedCn needs peerClientCertAuth/);
+});

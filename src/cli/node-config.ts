@@ -46,6 +46,13 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_SUPERVISOR_URL: 'supervisorUrl',
   KEEL_AUTH_TOKEN: 'authToken',
   KEEL_AUTH_TOKEN_TTL: 'authTokenTtlSeconds',
+  KEEL_PEER_SECRET_FILE: 'peerSecretFile',
+  KEEL_PEER_CERT_FILE: 'peerCertFile',
+  KEEL_PEER_KEY_FILE: 'peerKeyFile',
+  KEEL_PEER_TRUSTED_CA_FILE: 'peerTrustedCaFile',
+  KEEL_PEER_CLIENT_CERT_AUTH: 'peerClientCertAuth',
+  KEEL_PEER_CERT_ALLOWED_CN: 'peerCertAllowedCn',
+  KEEL_PEER_AUTO_TLS: 'peerAutoTls',
 };
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
@@ -157,6 +164,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     logLevel: logLevel as NodeConfig['logLevel'],
     authToken,
     authTokenTtlSeconds,
+    ...peerSecuritySettings(merged),
   };
 }
 
@@ -182,6 +190,34 @@ export function parseOrigins(value: unknown): string[] {
       }
       return url.origin;
     });
+}
+
+type PeerSecuritySettings = Pick<NodeConfig, 'peerSecretFile' | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerCertAllowedCn' | 'peerAutoTls'>;
+
+/** The peer port's TLS and secret settings, checked for combinations that make no sense. */
+function peerSecuritySettings(merged: RawSettings): PeerSecuritySettings {
+  const text = (name: keyof PeerSecuritySettings): string | undefined => {
+    const value = merged[name];
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`${name} must be a string, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const flag = (name: keyof PeerSecuritySettings): boolean => merged[name] === true || merged[name] === 'true';
+  const settings = {
+    peerSecretFile: text('peerSecretFile'),
+    peerCertFile: text('peerCertFile'),
+    peerKeyFile: text('peerKeyFile'),
+    peerTrustedCaFile: text('peerTrustedCaFile'),
+    peerClientCertAuth: flag('peerClientCertAuth'),
+    peerCertAllowedCn: text('peerCertAllowedCn'),
+    peerAutoTls: flag('peerAutoTls'),
+  };
+  if ((settings.peerCertFile === undefined) !== (settings.peerKeyFile === undefined)) throw new Error('peerCertFile and peerKeyFile go together');
+  if (settings.peerAutoTls && settings.peerCertFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
+  if (settings.peerTrustedCaFile !== undefined && settings.peerCertFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
+  if (settings.peerClientCertAuth && settings.peerTrustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
+  if (settings.peerCertAllowedCn !== undefined && !settings.peerClientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as unknown as PeerSecuritySettings;
 }
 
 /** The supervisor listens on loopback only (cluster-command.ts); anything else is a mistake. */

@@ -32,6 +32,13 @@ interface StartFlags {
   logLevel?: string;
   authToken?: string;
   authTokenTtl?: string;
+  peerSecretFile?: string;
+  peerCertFile?: string;
+  peerKeyFile?: string;
+  peerTrustedCaFile?: string;
+  peerClientCertAuth?: boolean;
+  peerCertAllowedCn?: string;
+  peerAutoTls?: boolean;
 }
 
 export function registerStart(program: Command): void {
@@ -57,6 +64,13 @@ export function registerStart(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
     .option('--auth-token <spec>', 'simple, or jwt,pub-key=FILE,priv-key=FILE,sign-method=ES256|RS256[,ttl=5m] (KEEL_AUTH_TOKEN, default simple)')
     .option('--auth-token-ttl <seconds>', 'lifetime of a simple token (KEEL_AUTH_TOKEN_TTL, default 300)')
+    .option('--peer-secret-file <file>', 'the cluster secret (keel cluster secret), copied into the data directory on first start (KEEL_PEER_SECRET_FILE)')
+    .option('--peer-cert-file <file>', 'peer port TLS certificate, PEM; re-read when it changes (KEEL_PEER_CERT_FILE)')
+    .option('--peer-key-file <file>', 'peer port TLS key, PEM (KEEL_PEER_KEY_FILE)')
+    .option('--peer-trusted-ca-file <file>', "CAs that sign peers' certificates (KEEL_PEER_TRUSTED_CA_FILE)")
+    .option('--peer-client-cert-auth', "require and verify peers' client certificates (KEEL_PEER_CLIENT_CERT_AUTH)")
+    .option('--peer-cert-allowed-cn <name>', "a verified peer certificate must have this common name (KEEL_PEER_CERT_ALLOWED_CN)")
+    .option('--peer-auto-tls', 'encrypt peer traffic with a self-signed certificate; verifies nothing, so needs the cluster secret (KEEL_PEER_AUTO_TLS)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
         flags.config ? settingsFromYaml(flags.config) : {},
@@ -90,6 +104,13 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('logLevel', flags.logLevel);
   set('authToken', flags.authToken);
   set('authTokenTtlSeconds', flags.authTokenTtl);
+  set('peerSecretFile', flags.peerSecretFile);
+  set('peerCertFile', flags.peerCertFile);
+  set('peerKeyFile', flags.peerKeyFile);
+  set('peerTrustedCaFile', flags.peerTrustedCaFile);
+  set('peerClientCertAuth', flags.peerClientCertAuth);
+  set('peerCertAllowedCn', flags.peerCertAllowedCn);
+  set('peerAutoTls', flags.peerAutoTls);
   return out;
 }
 

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import type { PortRange } from './free-ports.js';
+import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
 
@@ -47,6 +48,9 @@ export interface ClusterOptions {
   /** The directory node `id`'s data directory is made in (default: the system's temp dir),
    * e.g. a small file system of the test's own. */
   readonly dataParent?: (id: number) => string;
+  /** Start the nodes with a cluster secret (default true). Without, they need mutual
+   * TLS on the peer port, given through `env` (KEEL_PEER_CERT_FILE and so on). */
+  readonly peerSecret?: boolean;
 }
 
 /**
@@ -182,7 +186,14 @@ export class Cluster {
     readonly requestTimeoutMs: number,
     private readonly placement: NodePlacement,
     private readonly portRange: PortRange | undefined,
+    /** Holds the cluster secret file every node (joining ones too) starts with. */
+    private readonly secretDir: string,
   ) {}
+
+  /** The cluster secret file the nodes start with (--peer-secret-file). */
+  get peerSecretFile(): string {
+    return join(this.secretDir, storedSecretName);
+  }
 
   /** Starts every node and waits for a leader that all of them follow. */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -190,13 +201,16 @@ export class Cluster {
     const placement = options.placement ?? loopbackPlacement;
     const ports = await freePorts(3 * size, options.ports);
     const nodes: ClusterNode[] = [];
+    // Peers authenticate with a cluster secret: one per cluster, as an operator makes it.
+    const secretDir = await mkdtemp(join(tmpdir(), 'keel-e2e-secret-'));
     try {
+      await writeNewSecretFile(join(secretDir, storedSecretName));
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(options.dataParent?.(i + 1) ?? tmpdir(), `keel-e2e-n${i + 1}-`));
         nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
       }
     } catch (error) {
-      await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
+      await Promise.all([secretDir, ...nodes.map((n) => n.dataDir)].map((dir) => rm(dir, { recursive: true, force: true })));
       throw error;
     }
     const members = nodes.map((n) => n.spec).join(',');
@@ -209,12 +223,13 @@ export class Cluster {
       '--request-timeout-ms', String(requestTimeoutMs),
       '--enable-fault-injection',
       '--log-level', 'info',
+      ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, options.ports);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, options.ports, secretDir);
     try {
       await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
@@ -532,7 +547,7 @@ export class Cluster {
           }
         }),
       );
-      await Promise.all(this.nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
+      await Promise.all([this.secretDir, ...this.nodes.map((n) => n.dataDir)].map((dir) => rm(dir, { recursive: true, force: true })));
     })();
     return this.destroyed;
   }

@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { runKeel } from '../cli/testing.js';
 import { withCluster } from './cluster-harness.js';
 import type { Cluster } from './cluster-harness.js';
+import { writeNewSecretFile } from '../server/peer-secret.js';
 import { freePorts } from './free-ports.js';
 import { describe, errorCode, http } from './http.js';
 import { waitFor } from './wait-for.js';
@@ -111,17 +112,22 @@ test('a data disk running full: NOSPACE before it is full, reads and deletes ser
 test('a node started on a full disk says what is wrong and what to do, and exits', { timeout: 60_000 }, async () => {
   assert.equal(process.getuid?.(), 0, 'this test mounts a small tmpfs file system and must run as root (CI does)');
   const dir = await mkdtemp(join(tmpdir(), 'keel-disk-full-'));
+  const secretDir = await mkdtemp(join(tmpdir(), 'keel-disk-full-secret-'));
   try {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${4 * mebibyte}`, 'tmpfs', dir]);
     // Fill it to the last byte: the write of a bigger file fails once the disk is full.
     await writeFile(join(dir, 'ballast'), Buffer.alloc(8 * mebibyte, 1)).catch((error: NodeJS.ErrnoException) => assert.equal(error.code, 'ENOSPC'));
     const [peer, client] = (await freePorts(2)) as [number, number];
-    const started = await runKeel(['start', '--id', '1', '--members', `1=127.0.0.1:${peer}:${client}`, '--data-dir', join(dir, 'node-1')], { timeoutMs: 30_000 });
+    // The cluster secret lives elsewhere, as an operator's would; the node copies it into its data directory.
+    const secretFile = join(secretDir, 'peer-secret');
+    await writeNewSecretFile(secretFile);
+    const started = await runKeel(['start', '--id', '1', '--members', `1=127.0.0.1:${peer}:${client}`, '--data-dir', join(dir, 'node-1'), '--peer-secret-file', secretFile], { timeoutMs: 30_000 });
     assert.equal(started.code, 1, `exit code 1; stderr: ${started.stderr}`);
     assert.match(started.stderr, /Cannot start node 1: the disk holding .*node-1 is full \(\d+ bytes free\)/);
     assert.match(started.stderr, /Free space on that file system or move the data directory to a larger one, then start the node again/);
   } finally {
     await run('umount', ['--lazy', dir]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
+    await rm(secretDir, { recursive: true, force: true });
   }
 });

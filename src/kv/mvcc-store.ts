@@ -38,6 +38,7 @@ import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import type { DecodedSnapshot } from './snapshot-format.js';
 import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
@@ -389,6 +390,28 @@ export class MvccStore {
    */
   restore(index: LogIndex, data: Uint8Array): void {
     this.assertUsable();
+    const snapshot = this.decodeRestorable(index, data);
+    const tables = tablesOf(this.env);
+    this.inTransaction(() => {
+      for (const [name, table] of tables) {
+        table.clearSync();
+        for (const [key, value] of snapshot.tables.get(name) ?? []) table.putSync(key, value);
+      }
+    });
+    this.reload();
+  }
+
+  /** Why restore(index, data) would refuse `data`, or undefined: for snapshots from peers, checked before they are accepted. */
+  snapshotProblem(index: LogIndex, data: Uint8Array): string | undefined {
+    try {
+      this.decodeRestorable(index, data);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  private decodeRestorable(index: LogIndex, data: Uint8Array): DecodedSnapshot {
     const snapshot = decodeSnapshot(data);
     if (snapshot.index !== index) {
       throw new Error(`Cannot restore key-value snapshot: it was taken at index ${snapshot.index}, not ${index}`);
@@ -405,13 +428,7 @@ export class MvccStore {
     if (appliedInData !== index) {
       throw new Error(`Cannot restore key-value snapshot: its applied index is ${appliedInData}, its header says ${index}`);
     }
-    this.inTransaction(() => {
-      for (const [name, table] of tables) {
-        table.clearSync();
-        for (const [key, value] of snapshot.tables.get(name) ?? []) table.putSync(key, value);
-      }
-    });
-    this.reload();
+    return snapshot;
   }
 
   /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */

@@ -146,6 +146,22 @@ function sameConfig(a: ClusterConfig, b: ClusterConfig): boolean {
   return same(a.voters, b.voters) && same(a.learners, b.learners);
 }
 
+/**
+ * Why the config entry `entry` cannot follow a log whose configuration is `current`,
+ * or undefined when it can: its change must apply to `current` and give the
+ * configuration the entry records.
+ */
+export function configEntryProblem(current: ClusterConfig, entry: Entry): string | undefined {
+  const { change, config } = decodeConfigEntry(entry.data);
+  // A node that joined with no voters knows no configuration until its first
+  // config entry, and takes that entry's configuration as it is (§4.1).
+  if (current.voters.length === 0) return undefined;
+  const result = applyConfigChange(current, change);
+  if (!result.ok) return `config entry ${entry.index} is invalid here: ${result.message}`;
+  if (!sameConfig(result.config, config)) return `config entry ${entry.index} disagrees with the configuration before it`;
+  return undefined;
+}
+
 interface ConfigAt {
   readonly index: LogIndex;
   readonly config: ClusterConfig;
@@ -185,18 +201,12 @@ export class ConfigHistory {
   appended(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.kind !== 'config') continue;
-      const { change, config } = decodeConfigEntry(entry.data);
-      const current = this.current();
-      // A node that joined with no voters knows no configuration until its first
-      // config entry, and takes that entry's configuration as it is (§4.1).
-      if (current.voters.length > 0) {
-        // A leader validates a change before appending it, and every node sees the
-        // same log prefix, so a mismatch here means the log or this code is broken.
-        const result = applyConfigChange(current, change);
-        assert(result.ok, () => `config entry ${entry.index} is invalid here: ${result.ok ? '' : result.message}`);
-        assert(sameConfig(result.config, config), () => `config entry ${entry.index} disagrees with the configuration before it`);
-      }
-      this.inLog.push({ index: entry.index, config });
+      // A leader validates a change before appending it, and every node sees the
+      // same log prefix, so a mismatch here means the log or this code is broken
+      // (entries from peers are checked before they get here: RaftNode.step).
+      const problem = configEntryProblem(this.current(), entry);
+      assert(problem === undefined, () => problem as string);
+      this.inLog.push({ index: entry.index, config: decodeConfigEntry(entry.data).config });
     }
   }
 

@@ -12,6 +12,7 @@ import type {
   Entry,
   EntryKind,
   HardState,
+  ImpossibleMessage,
   LogIndex,
   Message,
   NodeId,
@@ -43,6 +44,8 @@ import { ReadIndexQueue } from './read-index.js';
 import {
   ConfigHistory,
   applyConfigChange,
+  configEntryProblem,
+  decodeConfigEntry,
   encodeConfigChange,
   isMember,
   isVoter,
@@ -63,6 +66,12 @@ export interface RaftNodeOptions {
   readonly random: RandomSource;
   /** The state machine's applied index at start; defaults to the snapshot's index. */
   readonly applied?: LogIndex;
+  /**
+   * What the state machine finds wrong with a snapshot's data, or undefined. A snapshot
+   * from a leader is checked before it is accepted: no leader sends one its state
+   * machine cannot install, and installing it would stop this node.
+   */
+  readonly snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
 }
 
 export interface PeerStatus {
@@ -108,6 +117,7 @@ export class RaftNode {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
+  private readonly snapshotProblem: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
 
   // Persistent state (Figure 2).
   private term: Term;
@@ -155,6 +165,7 @@ export class RaftNode {
     this.id = config.id;
     this.cfg = config;
     this.random = options.random;
+    this.snapshotProblem = options.snapshotProblem ?? (() => undefined);
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
     this.term = persisted.hardState.term;
@@ -265,9 +276,20 @@ export class RaftNode {
     this.configs.compactedTo(index);
   }
 
-  /** A message from a peer. */
-  step(m: Message): void {
-    if (m.to !== this.id) return;
+  /**
+   * A message from a peer. Returns an ImpossibleMessage, having changed nothing, for
+   * a message no correct member could send (see impossibility()): one faulty or
+   * hostile peer must not be able to stop this node or corrupt its state.
+   */
+  step(m: Message): ImpossibleMessage | undefined {
+    if (m.to !== this.id) return undefined;
+    const reason = this.impossibility(m);
+    if (reason !== undefined) return { code: 'IMPOSSIBLE_MESSAGE', reason };
+    this.stepChecked(m);
+    return undefined;
+  }
+
+  private stepChecked(m: Message): void {
     if (!this.stepTerm(m)) return;
     switch (m.type) {
       case 'vote':
@@ -586,6 +608,102 @@ export class RaftNode {
   }
 
   // ---------------------------------------------------------------------------
+  // Messages no correct member sends. Checked before anything changes, so such a
+  // message leaves no trace. Messages of older terms are left to stepTerm: the
+  // network may deliver them late, and they are ignored there.
+  // ---------------------------------------------------------------------------
+
+  /** Why `m` cannot come from a correct member, or undefined. */
+  private impossibility(m: Message): string | undefined {
+    if (m.term < this.term) return undefined;
+    switch (m.type) {
+      case 'append':
+        return this.secondLeader(m) ?? this.appendImpossibility(m);
+      case 'heartbeat':
+        // The leader caps `commit` at what this node acknowledged holding in its
+        // term (broadcastHeartbeat), and an acknowledged entry is durable.
+        return (
+          this.secondLeader(m) ??
+          (m.commit > this.log.lastIndex()
+            ? `a heartbeat commits up to index ${m.commit}, but this node's log ends at index ${this.log.lastIndex()}: no leader sends that ` +
+              '(unless this node lost entries it had acknowledged, as after a WAL cut by keel repair or a replaced data directory: then remove this member and add it back with an empty data directory)'
+            : undefined)
+        );
+      case 'snapshot': {
+        const second = this.secondLeader(m);
+        if (second !== undefined) return second;
+        const data = this.completedSnapshot(m);
+        const problem = data === undefined ? undefined : this.snapshotProblem(m.meta, data);
+        return problem === undefined ? undefined : `a snapshot at index ${m.meta.index} that this node could not install: ${problem}`;
+      }
+      case 'appendResponse':
+        // A follower acknowledges only entries this leader sent it, from its log.
+        if (this.role === 'leader' && m.term === this.term && m.success && m.index > this.log.lastIndex()) {
+          return `node ${m.from} acknowledges entries up to index ${m.index}, but this leader's log ends at index ${this.log.lastIndex()}`;
+        }
+        return undefined;
+      case 'heartbeatResponse':
+        if (this.role === 'leader' && m.term === this.term && m.seq > this.heartbeatSeq) {
+          return `node ${m.from} answers heartbeat round ${m.seq}, but this leader has sent only ${this.heartbeatSeq} rounds`;
+        }
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** The whole snapshot that chunk `m` would complete and install (handleSnapshotChunk), or undefined. */
+  private completedSnapshot(m: SnapshotRequest): Uint8Array | undefined {
+    const { meta } = m;
+    if (!m.done || meta.index <= this.log.committed || this.log.matchTerm(meta.index, meta.term)) return undefined;
+    const incoming = this.incomingSnapshot;
+    const continues = incoming !== undefined && incoming.meta.index === meta.index && incoming.meta.term === meta.term;
+    const before = continues ? incoming.chunks : [];
+    if (m.offset !== (continues ? incoming.size : 0)) return undefined;
+    return concat([...before, m.data], m.offset + m.data.length);
+  }
+
+  /** §5.2 Election Safety: at most one leader per term. */
+  private secondLeader(m: AppendRequest | HeartbeatRequest | SnapshotRequest): string | undefined {
+    if (m.term !== this.term) return undefined;
+    if (this.role === 'leader') return `node ${m.from} sends a ${m.type} as leader of term ${m.term}, but this node leads that term`;
+    if (this.role === 'follower' && this.leader !== NO_NODE && this.leader !== m.from) {
+      return `node ${m.from} sends a ${m.type} as leader of term ${m.term}, but node ${this.leader} leads that term`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Leader Completeness (§5.4): a leader holds every committed entry, so what it sends
+   * agrees with this node's committed prefix; and a leader appends only valid
+   * configuration changes (thesis §4.1).
+   */
+  private appendImpossibility(m: AppendRequest): string | undefined {
+    const committed = this.log.committed;
+    const checkFrom = this.log.compactedIndex();
+    if (m.prevIndex >= checkFrom && m.prevIndex <= committed && !this.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      return `an append says entry ${m.prevIndex} has term ${m.prevTerm}, but this node committed it with term ${this.log.term(m.prevIndex)}`;
+    }
+    for (const entry of m.entries) {
+      if (entry.index > committed) break;
+      if (entry.index > checkFrom && !this.log.matchTerm(entry.index, entry.term)) {
+        return `an append overwrites committed entry ${entry.index} (term ${this.log.term(entry.index)}) with one of term ${entry.term}`;
+      }
+    }
+    if (m.prevIndex < committed || !this.log.matchTerm(m.prevIndex, m.prevTerm)) return undefined;
+    const conflict = this.log.findConflict(m.entries);
+    if (conflict === 0) return undefined;
+    let config = this.configs.at(conflict - 1);
+    for (const entry of m.entries) {
+      if (entry.index < conflict || entry.kind !== 'config') continue;
+      const problem = configEntryProblem(config, entry);
+      if (problem !== undefined) return `an append carries a configuration change no leader would make: ${problem}`;
+      config = decodeConfigEntry(entry.data).config;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------
   // The shared term check (§5.1: "If RPC request or response contains term T >
   // currentTerm: set currentTerm = T, convert to follower"; stale terms are refused).
   // Returns false when the message is consumed here.
@@ -727,18 +845,9 @@ export class RaftNode {
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
-    // The leader caps `commit` at what it knows we hold, so this never passes an
-    // entry we have not verified — unless this node lost entries it acknowledged
-    // (a WAL cut by `keel repair`, a replaced data directory). Going on would let it
-    // vote and serve without entries a majority counted on (§5.4), so it stops and
-    // says what to do, as etcd's raft panics on "tocommit out of range".
-    assert(
-      m.commit <= this.log.lastIndex(),
-      () =>
-        `the leader (node ${m.from}) counts entries up to index ${m.commit} as held here, but this node's log ends at index ${this.log.lastIndex()}: ` +
-        'it lost log entries it had acknowledged (a WAL cut by keel repair, or a replaced data directory) and cannot take part with this data. ' +
-        'Remove this member and add it back as a new member with an empty data directory (keel member remove ID, keel member add --peer-urls URL, then keel start --join).',
-    );
+    // The leader caps `commit` at what it knows we hold (impossibility() drops a
+    // heartbeat that does not: one peer's word is no evidence that this node lost
+    // entries; storage checks its own hard state against its log at start).
     this.log.commitTo(m.commit);
     this.send({ type: 'heartbeatResponse', to: m.from, seq: m.seq, lastIndex: this.log.lastIndex() });
   }

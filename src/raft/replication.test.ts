@@ -233,16 +233,3 @@ test('§5.3: lost appends in the replicate state are noticed from heartbeat answ
   c.tickAll(3);
   assert.deepEqual(c.applied.get(2), ['first', 'lost-once']);
 });
-
-test('a follower told of a commit index past its log (it lost acknowledged entries) stops, saying so and what to do', () => {
-  // The leader caps a heartbeat's commit at what the follower acknowledged; a log that
-  // ends before it lost entries after acknowledging them (a WAL cut by keel repair).
-  const node = followerWith([entry(1, 1), entry(2, 1)], 1);
-  assert.throws(
-    () => node.step({ type: 'heartbeat', from: 1, to: 2, term: 1, commit: 5, seq: 1 }),
-    (error: Error) =>
-      error.name === 'AssertionError' &&
-      /counts entries up to index 5 as held here, but this node's log ends at index 2/.test(error.message) &&
-      /add it back as a new member with an empty data directory/.test(error.message),
-  );
-});

@@ -127,7 +127,9 @@ export class TestCluster {
       if (!m) return;
       const target = this.nodes.get(m.to);
       if (target && this.filter(m)) {
-        target.step(m);
+        // Every node here is correct, so none may find another's message impossible.
+        const refusal = target.step(m);
+        if (refusal) throw new Error(`node ${m.to} refused a ${m.type} from node ${m.from}: ${refusal.reason}`);
         target.checkInvariants();
       }
     }

@@ -242,6 +242,18 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
 }
 
+/**
+ * step()'s answer to a message that no correct member could send (a second leader in
+ * one term, a commit index past this node's log, entries that contradict committed
+ * ones...). The core drops it without changing any state; the runtime should drop
+ * the connection it came on and log the sender. Such a message comes from a faulty
+ * or hostile peer, never from the network losing, duplicating or reordering messages.
+ */
+export interface ImpossibleMessage {
+  readonly code: 'IMPOSSIBLE_MESSAGE';
+  readonly reason: string;
+}
+
 /** Why the core refused a request. Stable codes: callers branch on them. */
 export type RefusalReason =
   | 'NOT_LEADER'

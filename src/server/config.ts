@@ -91,6 +91,21 @@ export interface NodeConfig {
   readonly authToken?: string;
   /** etcd's --auth-token-ttl: how long a simple token lasts (default 300). */
   readonly authTokenTtlSeconds?: number;
+  // Peer authentication and encryption (docs/operating/security-peers.md). A node needs
+  // the cluster secret, or mutual TLS with client certificate authentication.
+  /** A file holding the cluster secret, copied into the data directory on first start. */
+  readonly peerSecretFile?: string;
+  /** The peer port's certificate and key, PEM (etcd's --peer-cert-file, --peer-key-file). */
+  readonly peerCertFile?: string;
+  readonly peerKeyFile?: string;
+  /** CAs that sign peers' certificates (etcd's --peer-trusted-ca-file). */
+  readonly peerTrustedCaFile?: string;
+  /** Require and verify a peer's client certificate (etcd's --peer-client-cert-auth). */
+  readonly peerClientCertAuth: boolean;
+  /** A verified peer certificate must have this common name (etcd's --peer-cert-allowed-cn). */
+  readonly peerCertAllowedCn?: string;
+  /** Encrypt with a self-signed certificate made at start; verifies nothing (etcd's --peer-auto-tls). */
+  readonly peerAutoTls: boolean;
 }
 
 export const nodeConfigDefaults = {
@@ -126,6 +141,8 @@ export const nodeConfigDefaults = {
   logLevel: 'info',
   authToken: 'simple',
   authTokenTtlSeconds: 300,
+  peerClientCertAuth: false,
+  peerAutoTls: false,
 } as const satisfies Partial<NodeConfig>;
 
 export function selfAddress(config: NodeConfig): MemberAddress {

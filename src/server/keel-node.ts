@@ -44,6 +44,8 @@ import { addsData, noSpaceError } from '../kv/alarms.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
+import { peerAuth } from './peer-auth.js';
+import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
 import { selfAddress } from './config.js';
@@ -244,6 +246,8 @@ export class KeelNode implements MembershipHost {
   private static async open(config: NodeConfig, log: Logger, onFatal: (error: unknown) => void, onRemoved: () => void): Promise<KeelNode> {
     const self = selfAddress(config);
     const tokens = await loadTokenProvider(config);
+    // Before anything is opened: a node that cannot authenticate its peers must not start.
+    const auth = await peerAuth(config, log);
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
@@ -267,6 +271,16 @@ export class KeelNode implements MembershipHost {
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
       store.restore(snapshot.meta.index, snapshot.data);
     }
+    // The store applies only what the log holds durably, so a store ahead of the log
+    // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
+    // by keel repair). The peers' word is never taken for it (RaftNode.step).
+    const logEnd = persisted.entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
+    const storeApplied = store.appliedIndex();
+    if (storeApplied > logEnd) {
+      await storage.close();
+      await store.close();
+      throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
+    }
     const raft = new RaftNode({
       config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
       persisted,
@@ -275,6 +289,7 @@ export class KeelNode implements MembershipHost {
       bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
       random: { int: (bound: number) => randomInt(bound) },
       applied: store.appliedIndex(),
+      snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
     });
     let node: KeelNode | undefined;
     const transport = await Transport.start({
@@ -283,6 +298,7 @@ export class KeelNode implements MembershipHost {
       listen: { host: self.host, port: self.peerPort },
       peers: peerMap(store.members() ?? bootstrapList(config), config.id),
       onMessage: (message: Message) => node?.receive(message),
+      ...auth,
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
@@ -728,18 +744,25 @@ export class KeelNode implements MembershipHost {
   // The Ready loop
   // -------------------------------------------------------------------------
 
-  private receive(message: Message): void {
-    if (this.stopping) return;
+  /** Steps a peer's message; returns why it is impossible (the transport then drops the peer's connection). */
+  private receive(message: Message): string | undefined {
+    if (this.stopping) return undefined;
     this.notify(message, 'in');
     try {
-      this.raft.step(message);
+      const impossible = this.raft.step(message);
+      if (impossible !== undefined) {
+        // A faulty or hostile peer: this node keeps serving, with its state untouched.
+        this.log.warn({ component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason }, 'dropped a message no correct member could send');
+        return impossible.reason;
+      }
     } catch (error) {
-      // The core refuses to go on (a broken invariant, such as a log that lost
-      // acknowledged entries): stop with its reason in the log, not a stray stack.
+      // The core refuses to go on (a broken invariant): stop with its reason in
+      // the log, not a stray stack.
       this.fatal(error);
-      return;
+      return undefined;
     }
     this.schedule();
+    return undefined;
   }
 
   private tick(): void {

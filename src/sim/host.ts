@@ -122,7 +122,7 @@ export class SimHost {
       else this.inbox.push(message);
       return;
     }
-    this.core.step(message);
+    this.stepCore(this.core, message);
     this.options.monitor.observe(this.id, this.core);
   }
 
@@ -241,9 +241,15 @@ export class SimHost {
     const core = this.core;
     if (core === undefined) return;
     for (const message of this.inbox.splice(0)) {
-      core.step(message);
+      this.stepCore(core, message);
       this.options.monitor.observe(this.id, core);
     }
+  }
+
+  /** Steps a message; the simulated nodes are all correct, so none may find another's message impossible. */
+  private stepCore(core: RaftNode, message: Message): void {
+    const refusal = core.step(message);
+    assert(refusal === undefined, () => `node ${this.id} refused a ${message.type} from node ${message.from}: ${refusal?.reason}`);
   }
 
   /** Client operations here that have not completed (for the end of a run). */

@@ -39,6 +39,15 @@ export class StorageMismatchError extends Error {
 }
 
 /**
+ * What a node that finds on its own disk that it lost log entries it had acknowledged
+ * (a WAL cut by keel repair, say) must say: going on would let it vote and serve
+ * without entries a majority counted on (§5.4).
+ */
+export const lostAcknowledgedEntriesAdvice =
+  'this node lost log entries it had acknowledged and cannot take part with this data. ' +
+  'Remove this member and add it back as a new member with an empty data directory (keel member remove ID, keel member add --peer-urls URL, then keel start --join).';
+
+/**
  * An earlier write or sync failed (or the storage was closed). The state on disk is
  * unknown from here on, so every later write is refused: stop the process and
  * recover from disk.

@@ -16,7 +16,7 @@
  *     refuse to start, naming the file.
  */
 import type { Entry, HardState, LogIndex, PersistedState, Snapshot, Term } from '../raft/types.js';
-import { SnapshotCorruptionError, StorageMismatchError } from './errors.js';
+import { lostAcknowledgedEntriesAdvice, SnapshotCorruptionError, StorageMismatchError } from './errors.js';
 import type { DamagedSnapshot } from './snapshot-store.js';
 import type { WalState } from './wal.js';
 
@@ -87,7 +87,12 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
   const lastIndex = s + entries.length;
   const hardState: HardState = wal.hardState;
   if (hardState.commit > lastIndex) {
-    throw new StorageMismatchError(`The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start`);
+    // This node's own evidence that it lost entries it acknowledged (a WAL cut by
+    // keel repair, say): going on would let it vote and serve without entries a
+    // majority counted on (§5.4). A peer's word is never taken for it (RaftNode.step).
+    throw new StorageMismatchError(
+      `The hard state says entries up to ${hardState.commit} are committed, but the log ends at ${lastIndex}; refusing to start: ${lostAcknowledgedEntriesAdvice}`,
+    );
   }
   return {
     persisted: { hardState, snapshot, entries },

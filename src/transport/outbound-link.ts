@@ -6,9 +6,12 @@
  *
  * Life of a link:
  *
- *   connecting ──hello/welcome──▶ ready ──error, close──▶ waiting ──timer──▶ connecting
- *        └──refused, timeout, error──────────────────────▶ waiting
+ *   connecting ──challenge/hello/welcome──▶ ready ──error, close──▶ waiting ──timer──▶ connecting
+ *        └──refused, timeout, error, bad proof or certificate──────▶ waiting
  *
+ * - The handshake (handshake.ts): after TLS, if any, the acceptor sends a challenge;
+ *   the link answers with its hello and proof of the cluster secret, and is ready
+ *   once the welcome proves the acceptor holds the secret too.
  * - Messages are queued (bounded, oldest dropped; see peer-queue.ts) whatever the
  *   state, and written only when ready, so messages sent while a peer restarts reach
  *   it once it is back, within the queue's limits.
@@ -27,12 +30,17 @@
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { NodeId } from '../raft/types.js';
 import { assert } from '../lib/assert.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { encodeFrame, encodeFrames, FrameDecoder } from './framing.js';
-import { decodeHelloReply, encodeHello, handshakeFrameBytesMax, replyProblem } from './handshake.js';
+import { decodeChallenge, decodeHelloReply, encodeHello, handshakeFrameBytesMax, makeHello, replyProblem } from './handshake.js';
+import type { Channel, Hello } from './handshake.js';
+import { newNonce } from './peer-proof.js';
+import { channelBindingOf } from './peer-tls.js';
+import type { PeerTls } from './peer-tls.js';
 import { PeerQueue } from './peer-queue.js';
 import type { Log, PeerAddress } from './types.js';
 
@@ -51,6 +59,10 @@ export interface OutboundLinkOptions {
   readonly queueBytesMax: number;
   readonly handshakeTimeoutMs: number;
   readonly backoff: BackoffOptions;
+  /** The cluster secret this link proves it holds; undefined: mutual TLS only. */
+  readonly secret: Uint8Array | undefined;
+  /** TLS for the connection; undefined: plain TCP. */
+  readonly tls: PeerTls | undefined;
   readonly log: Log;
   /** Called with the number of messages dropped from the queue (full, or removed). */
   readonly onDropped: (count: number) => void;
@@ -126,15 +138,15 @@ export class OutboundLink {
   private connect(): void {
     assert(this.socket === undefined && this.state !== 'closed', 'connect with a live socket or after close');
     this.state = 'connecting';
-    const socket = connect({ host: this.address.host, port: this.address.port });
+    const tls = this.options.tls;
+    const socket = tls === undefined ? connect({ host: this.address.host, port: this.address.port }) : tls.connect(this.address);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, keepAliveDelayMs);
     const decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
     this.handshakeTimer = setTimeout(() => this.fail(socket, `no handshake reply within ${this.options.handshakeTimeoutMs} ms`), this.options.handshakeTimeoutMs);
-    socket.on('connect', () => {
-      socket.write(encodeFrame(encodeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId })));
-    });
+    /** Set once the challenge is answered. */
+    let sent: { readonly hello: Hello; readonly channel: Channel } | undefined;
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       if (this.state !== 'connecting') {
@@ -148,26 +160,44 @@ export class OutboundLink {
         this.fail(socket, `bad handshake reply: ${(error as Error).message}`);
         return;
       }
-      const [first] = frames;
-      if (first === undefined) return;
-      if (frames.length > 1) {
-        this.fail(socket, 'protocol error: the peer sent data after its handshake reply');
-        return;
+      for (const frame of frames) {
+        if (this.socket !== socket || this.state !== 'connecting') {
+          this.fail(socket, 'protocol error: the peer sent data after its handshake reply');
+          return;
+        }
+        let problem: string | undefined;
+        try {
+          if (sent === undefined) {
+            const certificateProblem = tls?.certificateProblem(socket as TLSSocket, 'dialer');
+            if (certificateProblem !== undefined) {
+              this.fail(socket, certificateProblem);
+              return;
+            }
+            sent = this.answerChallenge(socket, decodeChallenge(frame));
+            continue;
+          }
+          problem = replyProblem(decodeHelloReply(frame), { clusterId: this.options.clusterId, nodeId: this.options.peerId, secret: this.options.secret, ...sent });
+        } catch (error) {
+          problem = (error as Error).message;
+        }
+        if (problem !== undefined) {
+          this.fail(socket, problem);
+          return;
+        }
+        this.ready();
       }
-      let problem: string | undefined;
-      try {
-        problem = replyProblem(decodeHelloReply(first), { clusterId: this.options.clusterId, nodeId: this.options.peerId });
-      } catch (error) {
-        problem = (error as Error).message;
-      }
-      if (problem !== undefined) {
-        this.fail(socket, problem);
-        return;
-      }
-      this.ready();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => this.fail(socket, `${error.code ?? 'error'}: ${error.message}`));
     socket.on('close', () => this.fail(socket, 'connection closed'));
+  }
+
+  /** Sends the hello (with its proof) that answers the acceptor's challenge. */
+  private answerChallenge(socket: Socket, acceptorNonce: Uint8Array): { hello: Hello; channel: Channel } {
+    const tls = this.options.tls;
+    const channel = { acceptorNonce, channelBinding: tls === undefined ? new Uint8Array(0) : channelBindingOf(socket as TLSSocket) };
+    const hello = makeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId, nonce: newNonce() }, channel, this.options.secret);
+    socket.write(encodeFrame(encodeHello(hello)));
+    return { hello, channel };
   }
 
   private ready(): void {

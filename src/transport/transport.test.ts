@@ -12,10 +12,16 @@ import type { PeerAddress, TransportOptions } from './transport.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { exampleMessages, waitFor } from './testing.js';
 import { encodeFrame } from './framing.js';
-import { encodeHello, decodeHelloReply } from './handshake.js';
+import { decodeChallenge, decodeHelloReply, encodeHello, makeHello } from './handshake.js';
+import type { Hello } from './handshake.js';
+import { FrameDecoder } from './framing.js';
+import { newNonce } from './peer-proof.js';
+import { randomBytes } from 'node:crypto';
 import { encodeMessage } from './message-codec.js';
 
 const host = '127.0.0.1';
+/** The cluster secret every test node holds unless a test says otherwise. */
+const secret = new Uint8Array(randomBytes(32));
 
 interface Node {
   readonly transport: Transport;
@@ -36,8 +42,11 @@ async function startNode(t: TestContext, options: NodeOptions): Promise<Node> {
     listen: { host, port: 0 },
     peers: new Map(),
     reconnectBackoffMaxMs: 200,
+    secret,
     ...options,
-    onMessage: (message) => inbox.push(message),
+    onMessage: (message) => {
+      inbox.push(message);
+    },
     log: (level, msg, fields) => logs.push({ level, msg, fields: { ...(fields ?? {}) } }),
   });
   t.after(() => transport.close());
@@ -126,8 +135,74 @@ test('transport: a node that is not a known peer, or that claims our own id, is 
   assert.equal(a.inbox.length, 0);
   // Handshake-level check of a hello claiming the acceptor's own id.
   a.transport.updatePeers(new Map([[9, stranger.transport.address]]));
-  const reply = await rawHello(a.transport.address, { clusterId: 'test-cluster', from: 1, to: 1 });
+  const reply = await rawHello(a.transport.address, { clusterId: 'test-cluster', from: 1, to: 1 }, secret);
   assert.ok(!reply.ok && /own id 1/.test(reply.reason));
+});
+
+test('transport: a node with another cluster secret is refused both ways, and delivers nothing', async (t) => {
+  const a = await startNode(t, { nodeId: 1 });
+  const b = await startNode(t, { nodeId: 2, secret: new Uint8Array(randomBytes(32)) });
+  a.transport.updatePeers(new Map([[2, b.transport.address]]));
+  b.transport.updatePeers(new Map([[1, a.transport.address]]));
+  a.transport.send(heartbeat(1, 2, 1));
+  b.transport.send(heartbeat(2, 1, 1));
+  await waitFor(() => a.logged(/refused peer connection.*"from":2.*failed to prove it holds the cluster secret/), 'node 1 refuses node 2, naming who it claimed to be');
+  await waitFor(() => b.logged(/refused peer connection.*"from":1.*failed to prove/), 'node 2 refuses node 1');
+  assert.equal(a.inbox.length + b.inbox.length, 0);
+  assert.ok(!connected(a, 2) && !connected(b, 1));
+});
+
+test('transport: without the secret a process cannot deliver one message, and a recorded handshake replayed later fails', async (t) => {
+  const nodes = await startCluster(t, [1, 2]);
+  const a = get(nodes, 1);
+  // No proof at all, with a message right behind the hello: refused, the message never read.
+  const bare = await rawHandshake(a.transport.address, { clusterId: 'test-cluster', from: 2, to: 1 }, undefined);
+  bare.socket.write(encodeFrame(encodeMessage(heartbeat(2, 1, 99))));
+  await waitFor(() => a.logged(/refused peer connection.*sent no proof of the cluster secret/), 'the bare hello is refused');
+  await waitFor(() => bare.socket.destroyed || bare.socket.readableEnded, 'and its connection closed');
+  // A legitimate handshake, recorded, then replayed byte for byte on a new connection.
+  const recorded = await rawHandshake(a.transport.address, { clusterId: 'test-cluster', from: 2, to: 1 }, secret);
+  await waitFor(() => recorded.frames.length === 1, 'the welcome');
+  assert.ok(decodeHelloReply(recorded.frames[0] as Uint8Array).ok);
+  recorded.socket.destroy();
+  const replay = await rawConnect(a.transport.address);
+  replay.write(encodeFrame(encodeHello(recorded.hello)));
+  replay.write(encodeFrame(encodeMessage(heartbeat(2, 1, 98))));
+  await waitFor(() => a.logged(/refused peer connection.*another secret, or a replayed handshake/), 'the replay is refused');
+  await waitFor(() => replay.destroyed || replay.readableEnded, 'and its connection closed');
+  assert.ok(!a.inbox.some((m) => m.type === 'heartbeat' && m.seq >= 98), 'no forged message got through');
+  replay.destroy();
+  get(nodes, 2).transport.send(heartbeat(2, 1, 1));
+  await waitFor(() => a.inbox.some((m) => m.type === 'heartbeat' && m.seq === 1), 'the real node 2 still gets through');
+});
+
+test('transport: a message the receiver calls impossible closes its connection, logged with the peer; the peer reconnects', async (t) => {
+  const logs: string[] = [];
+  const inbox: Message[] = [];
+  const a = await Transport.start({
+    nodeId: 1,
+    clusterId: 'test-cluster',
+    listen: { host, port: 0 },
+    peers: new Map(),
+    secret,
+    reconnectBackoffMaxMs: 200,
+    onMessage: (message) => {
+      inbox.push(message);
+      return message.type === 'heartbeat' && message.seq === 666 ? 'a forged heartbeat' : undefined;
+    },
+    log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields)}`),
+  });
+  t.after(() => a.close());
+  const b = await startNode(t, { nodeId: 2, peers: new Map([[1, a.address]]) });
+  a.updatePeers(new Map([[2, b.transport.address]]));
+  b.transport.send(heartbeat(2, 1, 666));
+  b.transport.send(heartbeat(2, 1, 667));
+  await waitFor(() => logs.some((line) => /closing connection from peer.*"peer":2,"remote":"127\.0\.0\.1:\d+".*impossible heartbeat from node 2: a forged heartbeat/.test(line)), 'the connection is closed, naming the peer and its address');
+  assert.deepEqual(seqs(inbox), [666], 'nothing after the impossible message on that connection is read');
+  await waitFor(() => b.logged(/connection to peer failed/), 'the sender sees its connection closed');
+  b.transport.send(heartbeat(2, 1, 668));
+  await waitFor(() => inbox.length === 2, 'it reconnects and is heard again');
+  assert.deepEqual(seqs(inbox), [666, 668]);
 });
 
 test('transport: a peer that restarts on the same port is reconnected to; queued messages then flow', async (t) => {
@@ -232,8 +307,7 @@ test('transport: bytes that are not a valid handshake or message close the conne
     [new Uint8Array([99, 1, 2]), /unknown message type tag 99/],
     [encodeMessage(heartbeat(3, 1, 1)), /a heartbeat from 3 to 1 on the connection of node 2 to node 1/],
   ] as const) {
-    const socket = await rawConnect(a.transport.address);
-    socket.write(encodeFrame(encodeHello({ clusterId: 'test-cluster', from: 2, to: 1 })));
+    const { socket } = await rawHandshake(a.transport.address, { clusterId: 'test-cluster', from: 2, to: 1 }, secret);
     socket.write(encodeFrame(payload));
     await waitFor(() => a.logged(reason), `closed: ${reason.source}`);
     await waitFor(() => socket.destroyed || socket.readableEnded, 'the connection is closed');
@@ -346,12 +420,23 @@ async function rawConnect(address: PeerAddress): Promise<Socket> {
   return socket;
 }
 
-async function rawHello(address: PeerAddress, hello: { clusterId: string; from: number; to: number }): Promise<ReturnType<typeof decodeHelloReply>> {
+/** Connects, reads the acceptor's challenge and answers it with a hello (proved with `key`). */
+async function rawHandshake(address: PeerAddress, fields: { clusterId: string; from: number; to: number }, key: Uint8Array | undefined): Promise<{ socket: Socket; hello: Hello; frames: Uint8Array[] }> {
   const socket = await rawConnect(address);
+  const decoder = new FrameDecoder({ frameBytesMax: 4096 });
+  const frames: Uint8Array[] = [];
+  socket.on('data', (chunk: Buffer) => decoder.push(chunk, (frame) => frames.push(frame)));
+  await waitFor(() => frames.length > 0, 'the challenge');
+  const hello = makeHello({ ...fields, nonce: newNonce() }, { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding: new Uint8Array(0) }, key);
   socket.write(encodeFrame(encodeHello(hello)));
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const bytes = Buffer.concat(chunks);
-  return decodeHelloReply(bytes.subarray(4, 4 + bytes.readUInt32BE(0)));
+  return { socket, hello, frames };
+}
+
+/** The acceptor's reply to a hello, once it has closed the connection. */
+async function rawHello(address: PeerAddress, fields: { clusterId: string; from: number; to: number }, key: Uint8Array | undefined): Promise<ReturnType<typeof decodeHelloReply>> {
+  const { socket, frames } = await rawHandshake(address, fields, key);
+  await new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+  const [reply] = frames;
+  assert.ok(reply !== undefined, 'a reply before the close');
+  return decodeHelloReply(reply);
 }

@@ -6,9 +6,10 @@
  * and accepts the connections its peers open to it and receives on them
  * (inbound-link.ts). So between two nodes there are two connections, one per
  * direction, and neither side ever has to decide which of two simultaneous dials
- * wins. Every connection starts with a handshake naming the cluster and both nodes
- * (handshake.ts); the decoder at the receiving end is the only place peer bytes
- * become typed messages (message-codec.ts).
+ * wins. Every connection starts with a handshake naming the cluster and both nodes,
+ * in which both prove they hold the cluster secret (handshake.ts), over TLS when
+ * configured (peer-tls.ts); the decoder at the receiving end is the only place peer
+ * bytes become typed messages (message-codec.ts).
  *
  * What the transport promises: messages to one peer leave in the order they were
  * sent, unless dropped. It may drop any message (queue full, peer unknown or down
@@ -26,6 +27,7 @@
  */
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Message, NodeId } from '../raft/types.js';
 import { assert } from '../lib/assert.js';
 import { Prng } from '../lib/prng.js';
@@ -36,9 +38,14 @@ import { isValidClusterId } from './handshake.js';
 import { InboundLink } from './inbound-link.js';
 import { encodeMessage } from './message-codec.js';
 import { OutboundLink } from './outbound-link.js';
+import { clusterSecretBytes } from './peer-proof.js';
+import { channelBindingOf, PeerTls } from './peer-tls.js';
+import type { PeerTlsOptions } from './peer-tls.js';
 import type { Log, PeerAddress } from './types.js';
 
 export type { PeerAddress, Log, LogLevel } from './types.js';
+export type { PeerTlsOptions } from './peer-tls.js';
+export { clusterSecretBytes } from './peer-proof.js';
 
 export interface TransportOptions {
   readonly nodeId: NodeId;
@@ -48,8 +55,20 @@ export interface TransportOptions {
   readonly listen: PeerAddress;
   /** Every other member and where it listens. An entry for this node is ignored. */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
-  /** Called synchronously for every valid message from a peer, in arrival order. */
-  readonly onMessage: (message: Message) => void;
+  /**
+   * Called synchronously for every valid message from a peer, in arrival order. A
+   * returned reason (the message is one no correct member sends) closes the
+   * connection it came on, logged with the peer's id and address.
+   */
+  readonly onMessage: (message: Message) => string | void;
+  /**
+   * The cluster secret (clusterSecretBytes random bytes, the same on every member)
+   * each side of a connection proves it holds (peer-proof.ts). May be left out only
+   * with mutual TLS that verifies both ends (tls.clientCertAuth and tls.verifyServer).
+   */
+  readonly secret?: Uint8Array;
+  /** TLS on every peer connection; undefined: plain TCP. */
+  readonly tls?: PeerTlsOptions;
   /** Largest frame (one encoded message) sent or accepted. Default 16 MiB. */
   readonly frameBytesMax?: number;
   /** Messages queued for one peer before the oldest are dropped. Default 1024. */
@@ -117,7 +136,9 @@ export class Transport {
 
   private readonly nodeId: NodeId;
   private readonly clusterId: string;
-  private readonly onMessage: (message: Message) => void;
+  private readonly onMessage: (message: Message) => string | void;
+  private readonly secret: Uint8Array | undefined;
+  private readonly tls: PeerTls | undefined;
   private readonly log: Log;
   private readonly settings: Settings;
   private readonly server: Server;
@@ -153,14 +174,36 @@ export class Transport {
     this.nodeId = options.nodeId;
     this.clusterId = options.clusterId;
     this.onMessage = options.onMessage;
+    this.secret = options.secret === undefined ? undefined : new Uint8Array(options.secret);
     this.log = options.log ?? noLog;
+    this.tls =
+      options.tls === undefined
+        ? undefined
+        : new PeerTls(
+            options.tls,
+            settings.handshakeTimeoutMs,
+            (socket) => this.secured(socket),
+            (error: NodeJS.ErrnoException, socket) => {
+              // A peer hanging up mid-handshake is no refusal (and its address is gone).
+              const level = error.code === 'ECONNRESET' ? 'debug' : 'warn';
+              this.log(level, 'refused peer connection', { remote: remoteOf(socket), reason: `TLS: ${error.message}` });
+              socket.destroy();
+            },
+          );
     this.settings = settings;
     this.server = server;
     this.address = address;
     this.faults = options.faultInjection === true ? new FaultHooks(new Prng(options.faultSeed ?? options.nodeId)) : undefined;
     server.on('connection', (socket) => this.accept(socket));
     server.on('error', (error) => this.log('error', 'peer listener error', { error: error.message }));
-    this.log('info', 'peer transport listening', { nodeId: this.nodeId, clusterId: this.clusterId, address, faultInjection: this.faults !== undefined });
+    this.log('info', 'peer transport listening', {
+      nodeId: this.nodeId,
+      clusterId: this.clusterId,
+      address,
+      tls: options.tls === undefined ? 'off' : options.tls.verifyServer ? 'verified' : 'unverified (auto)',
+      secret: this.secret !== undefined,
+      faultInjection: this.faults !== undefined,
+    });
     this.updatePeers(options.peers);
   }
 
@@ -231,6 +274,8 @@ export class Transport {
           queueBytesMax: this.settings.peerQueueBytesMax,
           handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
           backoff: this.settings.backoff,
+          secret: this.secret,
+          tls: this.tls,
           log: this.log,
           onDropped: (count) => {
             this.droppedCount += count;
@@ -275,6 +320,26 @@ export class Transport {
     }
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
+    if (this.tls === undefined) this.link(socket);
+    else this.tls.accept(socket);
+  }
+
+  /** A TLS handshake on an accepted socket is done: check the certificate, then shake hands. */
+  private secured(socket: TLSSocket): void {
+    const problem = this.tls?.certificateProblem(socket, 'acceptor');
+    if (problem !== undefined) {
+      this.log('warn', 'refused peer connection', { remote: remoteOf(socket), reason: problem });
+      socket.destroy();
+      return;
+    }
+    this.link(socket, channelBindingOf(socket));
+  }
+
+  private link(socket: Socket, channelBinding: Uint8Array = new Uint8Array(0)): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
     new InboundLink(socket, {
       nodeId: this.nodeId,
       clusterId: this.clusterId,
@@ -282,35 +347,39 @@ export class Transport {
       handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
       log: this.log,
       isPeer: (id) => this.links.has(id),
+      secret: this.secret,
+      channelBinding,
       onWelcomed: (link) => {
         const id = link.peerId as NodeId;
         // The peer keeps one connection to us; a new one means the old one is dead.
         this.inbound.get(id)?.close('replaced by a newer connection from the same peer', 'info');
         this.inbound.set(id, link);
       },
-      onMessage: (message) => this.receive(message),
+      onMessage: (message, link) => this.receive(message, link),
       onClosed: (link) => {
         if (link.peerId !== undefined && this.inbound.get(link.peerId) === link) this.inbound.delete(link.peerId);
       },
     });
   }
 
-  private receive(message: Message): void {
+  private receive(message: Message, link: InboundLink): void {
     if (this.closing !== undefined) return;
     const verdict = this.faults?.decide('in', message.from);
     if (verdict === undefined || (!verdict.drop && verdict.delayMs === 0)) {
-      this.deliver(message);
+      this.deliver(message, link);
     } else if (verdict.drop) {
       this.droppedCount++;
     } else {
-      this.later(verdict.delayMs, () => this.deliver(message));
+      this.later(verdict.delayMs, () => this.deliver(message, link));
     }
   }
 
-  private deliver(message: Message): void {
+  private deliver(message: Message, link: InboundLink): void {
     if (this.closing !== undefined) return;
     this.receivedCount++;
-    this.onMessage(message);
+    const impossible = this.onMessage(message);
+    // The peer is faulty or hostile: what else it sent on this connection is suspect too.
+    if (typeof impossible === 'string') link.close(`dropped an impossible ${message.type} from node ${message.from}: ${impossible}`);
   }
 
   /** Runs `action` after `delayMs` unless the transport closes first (delay faults). */
@@ -327,6 +396,10 @@ export class Transport {
   }
 }
 
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
 function checkPeer(id: NodeId, address: PeerAddress): void {
   assert(Number.isSafeInteger(id) && id > 0, () => `peer id must be a positive integer, got ${id}`);
   assert(typeof address.host === 'string' && address.host.length > 0, () => `peer ${id}: host must be a non-empty string`);
@@ -341,6 +414,16 @@ function validate(options: TransportOptions): Settings {
   positive('nodeId', options.nodeId);
   assert(isValidClusterId(options.clusterId), () => `TransportOptions.clusterId must be 1 to 128 UTF-8 bytes, got ${JSON.stringify(options.clusterId)}`);
   assert(Number.isInteger(options.listen.port) && options.listen.port >= 0 && options.listen.port <= 65535, () => `TransportOptions.listen.port must be in [0, 65535], got ${options.listen.port}`);
+  if (options.secret !== undefined) {
+    assert(options.secret.length === clusterSecretBytes, () => `TransportOptions.secret must be ${clusterSecretBytes} bytes, got ${options.secret?.length}`);
+  } else {
+    // Without a secret, only certificates verified at both ends say who a peer is.
+    assert(
+      options.tls !== undefined && options.tls.clientCertAuth && options.tls.verifyServer,
+      'TransportOptions: peers must authenticate: give a cluster secret, or TLS with clientCertAuth and verifyServer',
+    );
+  }
+  assert(options.tls?.allowedCn === undefined || (options.tls.clientCertAuth && options.tls.verifyServer), 'TransportOptions.tls.allowedCn needs clientCertAuth and verifyServer (an unverified name means nothing)');
   const frameBytesMax = positive('frameBytesMax', options.frameBytesMax ?? frameBytesMaxDefault);
   assert(frameBytesMax <= 0xffff_ffff, 'TransportOptions.frameBytesMax must fit the u32 frame length');
   const peerQueueBytesMax = positive('peerQueueBytesMax', options.peerQueueBytesMax ?? Math.max(peerQueueBytesMaxDefault, frameBytesMax));
