@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
+import { createRootAndAppUser } from './auth-setup.js';
 import { Cluster } from './cluster-harness.js';
 import { errorCode, http } from './http.js';
 import { basicAuthorization, KeelClient, KeelClientError } from '../client/index.js';
@@ -41,12 +42,7 @@ after(async () => {
 test('the etcd3 client sets up users and roles and enables auth', async () => {
   await admin.put('app/seed').value('s');
   await admin.put('other/seed').value('o');
-  await admin.user('root').create('root-pw');
-  await admin.user('root').addRole('root');
-  await admin.role('app').create();
-  await admin.role('app').grant({ permission: 'Readwrite', range: admin.range({ prefix: 'app/' }) });
-  await admin.user('alice').create('alice-pw');
-  await admin.user('alice').addRole('app');
+  await createRootAndAppUser(admin);
   assert.deepEqual((await admin.user('alice').roles()).map((role) => role.name), ['app']);
   const permissions = await admin.role('app').permissions();
   assert.equal(permissions.length, 1);

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
+import { createRootAndAppUser } from './auth-setup.js';
 import { withCluster } from './cluster-harness.js';
 import { waitFor } from './wait-for.js';
 
@@ -27,12 +28,7 @@ test('a follower restored from a snapshot enforces the users, roles and permissi
       const up = cluster.runningIds();
 
       const admin = connect(up);
-      await admin.user('root').create('root-pw');
-      await admin.user('root').addRole('root');
-      await admin.role('app').create();
-      await admin.role('app').grant({ permission: 'Readwrite', range: admin.range({ prefix: 'app/' }) });
-      await admin.user('alice').create('alice-pw');
-      await admin.user('alice').addRole('app');
+      await createRootAndAppUser(admin);
       await admin.auth.authEnable({});
       const root = connect(up, { username: 'root', password: 'root-pw' });
       // Enough entries that the leader's queue for the down member overflows and its log
