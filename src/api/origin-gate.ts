@@ -63,6 +63,9 @@ export function registerOriginGate(app: FastifyInstance, node: KeelNode): void {
   app.addHook('onRequest', async (request, reply) => {
     const refusal = originRefusal(requestFacts(request), policy);
     if (refusal === undefined) return;
+    // The connection goes with the refusal. A refused WebSocket upgrade above all: the
+    // WebSocket plugin, whose hooks never ran, would leave its socket open for good.
+    reply.header('connection', 'close');
     return sendError(reply, 403, 'FORBIDDEN_ORIGIN', `${refusal}: only the cluster's own dashboards and the origins allowed with --cors may (refused before anything was read or changed)`);
   });
 }

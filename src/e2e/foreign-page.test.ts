@@ -17,6 +17,34 @@ import { describe as describeAnswer, http } from './http.js';
 
 const pageWaitMs = 15_000;
 
+/** A WebSocket handshake from a foreign page: the status it got, and whether the server then closed the connection. */
+function foreignUpgrade(url: string): Promise<{ status: number; closed: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({
+      hostname,
+      port,
+      path: '/watch/ws',
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: 'http://evil.example' },
+      timeout: 10_000,
+    });
+    request.on('response', (response) => {
+      response.resume();
+      const timer = setTimeout(() => resolve({ status: response.statusCode ?? 0, closed: false }), 5_000);
+      response.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, closed: true });
+      });
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve({ status: response.statusCode ?? 0, closed: false });
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** A PUT with the Host and Origin headers a browser would send for a page of `name` (fetch will not set Host). */
 function putAs(url: string, name: string, body: string): Promise<number> {
   const { hostname, port } = new URL(url);
@@ -157,5 +185,7 @@ describe('a page from another origin against a cluster on loopback', { timeout: 
     assert.equal(await putAs(cluster.url(1), 'localhost', 'y'), 200, 'this node\'s own page under the name localhost');
     // A DNS-rebinding page (its own name resolving to 127.0.0.1) is not this node under another name.
     assert.equal(await putAs(cluster.url(1), 'attacker.example', 'z'), 403, 'a page of a name that merely resolves here');
+    // A refused WebSocket handshake takes its connection with it (the plugin that would close it never ran).
+    assert.deepEqual(await foreignUpgrade(cluster.url(1)), { status: 403, closed: true });
   });
 });
