@@ -133,5 +133,6 @@ export function statusJson(node: KeelNode): object {
     isLearner: s.isLearner,
     ...node.storageSizes(),
     alarms: s.alarms,
+    disk: s.disk,
   };
 }
