@@ -25,6 +25,8 @@ import { registerRestAuth } from './rest-auth.js';
 import { KvRequestError } from '../kv/errors.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { KeelError } from '../server/errors.js';
+import { randomBytes } from 'node:crypto';
+import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -32,6 +34,8 @@ export interface HttpApiOptions {
   readonly port: number;
   /** Largest request body accepted; larger gets 413. */
   readonly requestBytesMax: number;
+  /** Where internal errors are logged, with the request id their answer carries. */
+  readonly log?: { error(fields: object, message: string): void };
 }
 
 export interface HttpApi {
@@ -48,8 +52,19 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   return { app, url: `http://${options.host}:${port}`, close: () => app.close() };
 }
 
+/** Stable codes for the client errors fastify itself answers (unknown media type, a refused path...). */
+const clientErrorCodes: Readonly<Record<number, string>> = { 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+
 export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false });
+  // Each request gets an id that an internal error's answer and its log line both carry.
+  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false, genReqId: () => randomBytes(6).toString('base64url') });
+  // JSON bodies: refused by name when nested deeper than any request needs (json-depth.ts).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestsDeeperThan(body as string, jsonDepthMax)) return done(Object.assign(new Error(`the JSON body nests deeper than ${jsonDepthMax} levels`), { statusCode: 400 }), undefined);
+    parseJson(request, body as string, done);
+  });
   // Any body that is not JSON is the raw value.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -66,16 +81,16 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
-  app.setErrorHandler((error: FastifyError | KvRequestError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError | KvRequestError, request, reply) => {
     // Refusals by the auth checks (rest-auth.ts), and any other stable-coded request error.
     if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
     if (error instanceof KeelError) return sendThrown(reply, error);
     if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, error.statusCode, 'BAD_REQUEST', error.message);
+      return sendError(reply, error.statusCode, clientErrorCodes[error.statusCode] ?? 'BAD_REQUEST', error.message);
     }
-    reply.log.error(error);
-    return sendError(reply, 500, 'INTERNAL', 'internal error; see the node log');
+    options.log?.error({ err: error, requestId: request.id, method: request.method, url: request.url }, 'internal error answering a request');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: `internal error; see the node log for request id ${request.id}`, requestId: request.id } });
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node);

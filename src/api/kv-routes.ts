@@ -9,7 +9,7 @@ import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadRespo
 import { scanRequest } from './scan-query.js';
 import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
-import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
+import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { batchCompares } from './batch-compare.js';
 import { requireKeys } from './rest-auth.js';
 import { commandAuth } from '../server/auth/caller.js';
@@ -22,16 +22,17 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     const query = request.query as Query;
     const lease = parseInteger(query.lease, 'lease');
     const ttl = parseInteger(query.ttl, 'ttl');
-    for (const problem of [lease, ttl]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
+    const prevKv = parseFlag(query, 'prevKv');
+    for (const problem of [lease, ttl, prevKv]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     if (lease !== undefined && ttl !== undefined) return sendError(reply, 400, 'BAD_REQUEST', 'give either lease (an existing lease) or ttl (a new one), not both');
     const session = sessionOf(request);
     if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
     // Checked before a lease is granted for it.
-    requireKeys(node, request, { type: 'put', key, value, ...(typeof lease === 'number' ? { lease } : {}), prevKv: query.prevKv === 'true' });
+    requireKeys(node, request, { type: 'put', key, value, ...(typeof lease === 'number' ? { lease } : {}), prevKv: prevKv === true });
     const granted = ttl === undefined ? undefined : await grantForPut(reply, node, ttl as number, session);
     if (granted && 'sent' in granted) return granted.sent;
     const leaseId = granted?.id ?? (lease as number | undefined) ?? 0;
-    const sent = await write(reply, node, { type: 'put', key, value, lease: leaseId, prevKv: query.prevKv === 'true' }, session, (result) => ({
+    const sent = await write(reply, node, { type: 'put', key, value, lease: leaseId, prevKv: prevKv === true }, session, (result) => ({
       revision: result.revision,
       ...(granted ? { lease: granted.id, ttl: granted.ttl } : {}),
       ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),

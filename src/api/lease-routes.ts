@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
 import type { ClientSession, CommandResult } from '../kv/types.js';
 import { bytesField } from './json-bytes.js';
-import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
+import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
 export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
@@ -49,8 +49,10 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const query = request.query as Query;
     const id = leaseIdOf(request.params);
     const consistency = consistencyOf(query);
+    const withKeys = parseFlag(query, 'keys');
     if (typeof id === 'string') return sendError(reply, 400, 'BAD_REQUEST', id);
     if (typeof consistency !== 'object') return sendError(reply, 400, 'BAD_REQUEST', consistency);
+    if (typeof withKeys === 'string') return sendError(reply, 400, 'BAD_REQUEST', withKeys);
     requireNeed(node, request, node.auth.needsForLease(id, 'read'));
     try {
       const lease = await node.leases.timeToLive(id, consistency.value);
@@ -59,7 +61,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
         id: lease.id,
         ttl: lease.ttl,
         grantedTtl: lease.grantedTtl,
-        ...(query.keys === 'true' ? { keys: lease.keys.map((key) => bytesField('key', key)) } : {}),
+        ...(withKeys ? { keys: lease.keys.map((key) => bytesField('key', key)) } : {}),
         revision: lease.revision,
       });
     } catch (error) {

@@ -18,6 +18,14 @@ export function parseInteger(text: string | undefined, name: string): number | u
   return value;
 }
 
+/** A `true`/`false` query flag (false when absent), or the problem with it: `prevKv=maybe` is a mistake, not false. */
+export function parseFlag(query: Query, name: string): boolean | string {
+  const value = query[name];
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return `${name} must be true or false, got ${JSON.stringify(value)}`;
+}
+
 /** The exactly-once session of a write (X-Keel-Client-Id and X-Keel-Seq), if any. */
 export function sessionOf(request: FastifyRequest): ClientSession | string | undefined {
   const clientId = request.headers['x-keel-client-id'];

@@ -6,7 +6,7 @@
 import { prefixEnd } from '../kv/key-range.js';
 import type { RangeRequest, SortOrder, SortTarget } from '../kv/types.js';
 import { utf8 } from './json-bytes.js';
-import { parseInteger, type Query } from './request-parsing.js';
+import { parseInteger, type Query, parseFlag } from './request-parsing.js';
 
 const sortTargets: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
 const sortOrders: readonly SortOrder[] = ['none', 'ascend', 'descend'];
@@ -22,9 +22,11 @@ export function scanRequest(query: Query): RangeRequest | string {
     if (typeof value === 'string') return value;
     numbers[name] = value ?? 0;
   }
+  const flags = { keysOnly: false, countOnly: false };
   for (const name of booleans) {
-    const value = query[name];
-    if (value !== undefined && value !== 'true' && value !== 'false') return `${name} must be true or false, got ${JSON.stringify(value)}`;
+    const value = parseFlag(query, name);
+    if (typeof value === 'string') return value;
+    flags[name] = value;
   }
   const sortTarget = query.sort ?? 'key';
   if (!sortTargets.includes(sortTarget as SortTarget)) return `sort must be one of ${sortTargets.join(', ')}, got ${JSON.stringify(sortTarget)}`;
@@ -39,8 +41,8 @@ export function scanRequest(query: Query): RangeRequest | string {
     revision: numbers['rev'] as number,
     sortTarget: sortTarget as SortTarget,
     sortOrder: sortOrder as SortOrder,
-    keysOnly: query.keysOnly === 'true',
-    countOnly: query.countOnly === 'true',
+    keysOnly: flags.keysOnly,
+    countOnly: flags.countOnly,
   };
 }
 

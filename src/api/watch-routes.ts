@@ -20,6 +20,8 @@ import type { KeelNode } from '../server/keel-node.js';
 import type { StreamMessage, WatchSession } from '../server/watch-session.js';
 import { KeelError } from '../server/errors.js';
 import { parseCreateRequest, streamMessageJson } from './watch-json.js';
+import { parseFlag } from './request-parsing.js';
+import type { Query } from './request-parsing.js';
 import { sendError, sendThrown } from './errors.js';
 
 /** Bytes buffered on a socket before the watchers' queues are left to hold the rest. */
@@ -34,7 +36,6 @@ interface Socket {
   on(event: 'close' | 'error', listener: () => void): void;
 }
 
-type Query = Record<string, string | undefined>;
 
 export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void {
   app.route({
@@ -112,10 +113,10 @@ async function serveEventStream(request: FastifyRequest, reply: FastifyReply, no
   const lastEventId = request.headers['last-event-id'];
   const fields: Record<string, unknown> = { key };
   for (const flag of ['prefix', 'prevKv', 'noPut', 'noDelete', 'progressNotify', 'fromKey']) {
-    const value = query[flag];
-    if (value === undefined) continue;
-    if (value !== 'true' && value !== 'false') return sendError(reply, 400, 'BAD_REQUEST', `${flag} must be true or false, got ${JSON.stringify(value)}`);
-    fields[flag] = value === 'true';
+    if (query[flag] === undefined) continue;
+    const value = parseFlag(query, flag);
+    if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
+    fields[flag] = value;
   }
   const resumeAt = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
   const revisionText = resumeAt ?? query.rev;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { nodeConfigDefaults } from '../server/config.js';
+import { KEY_BYTES_PHYSICAL_MAX } from '../kv/index.js';
 import type { MemberAddress, NodeConfig } from '../server/config.js';
 import { parseTokenSettings } from '../server/auth/tokens.js';
 
@@ -142,7 +143,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     heartbeatTicks,
     requestTimeoutMs: integer('requestTimeoutMs', 1),
     snapshotEveryEntries: integer('snapshotEveryEntries', 1),
-    keyBytesMax: integer('keyBytesMax', 1),
+    keyBytesMax: keyBytesMaxOf(integer('keyBytesMax', 1)),
     valueBytesMax: integer('valueBytesMax', 1),
     requestBytesMax: integer('requestBytesMax', 1),
     pendingWritesMax: integer('pendingWritesMax', 1),
@@ -166,6 +167,12 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     authTokenTtlSeconds,
     ...peerSecuritySettings(merged),
   };
+}
+
+/** A key limit the store can hold: past KEY_BYTES_PHYSICAL_MAX a key does not fit an LMDB key once encoded. */
+function keyBytesMaxOf(value: number): number {
+  if (value > KEY_BYTES_PHYSICAL_MAX) throw new Error(`keyBytesMax must be at most ${KEY_BYTES_PHYSICAL_MAX} (a longer key does not fit the store's index), got ${value}`);
+  return value;
 }
 
 /**

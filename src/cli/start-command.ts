@@ -133,7 +133,7 @@ export async function runNode(config: NodeConfig): Promise<void> {
     },
   );
   const listenHost = config.listenHost ?? self.host;
-  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax });
+  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, log });
   const grpc = self.grpcPort !== undefined
     ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax })
     : undefined;

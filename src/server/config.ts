@@ -115,7 +115,8 @@ export const nodeConfigDefaults = {
   heartbeatTicks: 1,
   requestTimeoutMs: 5_000,
   snapshotEveryEntries: 10_000,
-  keyBytesMax: 4 * 1024,
+  // 3 KiB, as documented: a larger key does not fit an LMDB key once encoded (kv/key-encoding.ts).
+  keyBytesMax: 3 * 1024,
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,

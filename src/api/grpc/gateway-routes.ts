@@ -13,6 +13,7 @@ import type { EtcdService, UnaryMethod } from './service.js';
 import type { NodeAuth } from '../../server/auth/node-auth.js';
 import type { Credentials } from '../../server/auth/caller.js';
 import { httpCredentials } from '../http-credentials.js';
+import { checkJsonFields } from './json-fields.js';
 
 export const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
 
@@ -76,6 +77,7 @@ async function answer(
 }
 
 export function decodeRequest(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
+  checkJsonFields(type, json);
   try {
     return type.toObject(type.fromObject(json), objectOptions);
   } catch (error) {
