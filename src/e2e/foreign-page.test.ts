@@ -16,6 +16,13 @@ import { Cluster } from './cluster-harness.js';
 import { describe as describeAnswer, http } from './http.js';
 
 const pageWaitMs = 15_000;
+/**
+ * Deadlines, not pauses: each attempt resolves as soon as the browser reports its end
+ * (a refused socket closes, a refused event stream errors); the deadline only bounds a
+ * broken server that neither answers nor closes, which the assertions then report.
+ */
+const attemptDeadlineMs = 3_000;
+const closeDeadlineMs = 5_000;
 
 /** A WebSocket handshake from a foreign page: the status it got, and whether the server then closed the connection. */
 function foreignUpgrade(url: string): Promise<{ status: number; closed: boolean }> {
@@ -30,7 +37,7 @@ function foreignUpgrade(url: string): Promise<{ status: number; closed: boolean 
     });
     request.on('response', (response) => {
       response.resume();
-      const timer = setTimeout(() => resolve({ status: response.statusCode ?? 0, closed: false }), 5_000);
+      const timer = setTimeout(() => resolve({ status: response.statusCode ?? 0, closed: false }), closeDeadlineMs);
       response.socket.once('close', () => {
         clearTimeout(timer);
         resolve({ status: response.statusCode ?? 0, closed: true });
@@ -62,6 +69,7 @@ function putAs(url: string, name: string, body: string): Promise<number> {
 /** What the attacker's page runs: every attempt, each reporting what it could see. */
 const attackScript = (node: string): string => `
 const node = ${JSON.stringify(node)};
+const deadlineMs = ${attemptDeadlineMs};
 const results = {};
 const attempt = async (name, run) => {
   try { results[name] = await run(); } catch (error) { results[name] = 'error: ' + error.message; }
@@ -99,7 +107,7 @@ await attempt('formPost', async () => {
   document.body.appendChild(form);
   const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
   form.submit();
-  await Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  await Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, deadlineMs))]);
   return 'submitted';
 });
 await attempt('webSocketWatch', () => new Promise((resolve) => {
@@ -109,14 +117,14 @@ await attempt('webSocketWatch', () => new Promise((resolve) => {
   socket.onmessage = (event) => seen.push(String(event.data));
   socket.onclose = () => resolve('closed after ' + seen.length + ' messages');
   socket.onerror = () => undefined;
-  setTimeout(() => { socket.close(); resolve('open with ' + seen.length + ' messages'); }, 3000);
+  setTimeout(() => { socket.close(); resolve('open with ' + seen.length + ' messages'); }, deadlineMs);
 }));
 await attempt('eventStream', () => new Promise((resolve) => {
   const source = new EventSource(node + '/watch/s?prefix=true&rev=1');
   let events = 0;
   for (const name of ['message', 'created', 'events', 'progress']) source.addEventListener(name, () => events++);
   source.onerror = () => { source.close(); resolve('failed after ' + events + ' events'); };
-  setTimeout(() => { source.close(); resolve('open with ' + events + ' events'); }, 3000);
+  setTimeout(() => { source.close(); resolve('open with ' + events + ' events'); }, deadlineMs);
 }));
 window.attackResults = results;
 `;
