@@ -21,6 +21,9 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
+import type { Server as HttpsServer } from 'node:https';
+import { httpsServerOptions, secureContextOptions } from './client-tls.js';
+import type { ClientTls } from './client-tls.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -28,6 +31,8 @@ export interface HttpApiOptions {
   readonly port: number;
   /** Largest request body accepted; larger gets 413. */
   readonly requestBytesMax: number;
+  /** Serve HTTPS with these certificate files (and WSS for the streams); absent: plain HTTP. */
+  readonly tls?: ClientTls;
 }
 
 export interface HttpApi {
@@ -41,11 +46,23 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return { app, url: `http://${options.host}:${port}`, close: () => app.close() };
+  const tls = options.tls;
+  // Rotation: new connections get the new certificate; open ones keep theirs.
+  const stopFollowing = tls?.files.onChange((material) => (app.server as unknown as HttpsServer).setSecureContext(secureContextOptions(material, tls)));
+  return {
+    app,
+    url: `${tls ? 'https' : 'http'}://${options.host}:${port}`,
+    close: async () => {
+      stopFollowing?.();
+      await app.close();
+    },
+  };
 }
 
 export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false });
+  const https = options.tls ? { https: httpsServerOptions(options.tls) } : {};
+  // One app type for both: the routes see the same request objects over HTTP and HTTPS.
+  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false, ...https }) as unknown as FastifyInstance;
   // Any body that is not JSON is the raw value.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

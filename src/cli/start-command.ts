@@ -11,6 +11,7 @@ import { startHttpApi } from '../api/http-server.js';
 import { startGrpcApi } from '../api/grpc/grpc-server.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
+import { openClientTls } from './client-tls-files.js';
 
 interface StartFlags {
   config?: string;
@@ -28,6 +29,11 @@ interface StartFlags {
   join?: boolean;
   supervisorUrl?: string;
   logLevel?: string;
+  certFile?: string;
+  keyFile?: string;
+  trustedCaFile?: string;
+  clientCertAuth?: boolean;
+  autoTls?: boolean;
 }
 
 export function registerStart(program: Command): void {
@@ -49,6 +55,11 @@ export function registerStart(program: Command): void {
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (KEEL_LOG_LEVEL)')
+    .option('--cert-file <file>', 'client TLS: certificate of the HTTP and gRPC listeners, PEM; re-read when it changes (KEEL_CERT_FILE)')
+    .option('--key-file <file>', 'client TLS: its private key, PEM (KEEL_KEY_FILE)')
+    .option('--trusted-ca-file <file>', 'client TLS: CA that signs client certificates, PEM (KEEL_TRUSTED_CA_FILE)')
+    .option('--client-cert-auth', 'client TLS: refuse clients without a certificate signed by --trusted-ca-file (KEEL_CLIENT_CERT_AUTH)')
+    .option('--auto-tls', 'client TLS with a self-signed certificate kept under the data dir; clients cannot verify it (KEEL_AUTO_TLS)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
         flags.config ? settingsFromYaml(flags.config) : {},
@@ -78,6 +89,11 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('join', flags.join);
   set('supervisorUrl', flags.supervisorUrl);
   set('logLevel', flags.logLevel);
+  set('certFile', flags.certFile);
+  set('keyFile', flags.keyFile);
+  set('trustedCaFile', flags.trustedCaFile);
+  set('clientCertAuth', flags.clientCertAuth);
+  set('autoTls', flags.autoTls);
   return out;
 }
 
@@ -100,9 +116,11 @@ export async function runNode(config: NodeConfig): Promise<void> {
     },
   );
   const listenHost = config.listenHost ?? self.host;
-  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax });
+  const tls = await openClientTls(config, self.host, log);
+  const tlsOption = tls ? { tls } : {};
+  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, ...tlsOption });
   const grpc = self.grpcPort !== undefined
-    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax })
+    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax, ...tlsOption })
     : undefined;
   log.info(
     { url: api.url, grpc: grpc?.url ?? 'off (no gRPC port in the member list)', peer: `${self.host}:${self.peerPort}` },
@@ -115,6 +133,7 @@ export async function runNode(config: NodeConfig): Promise<void> {
     log.info({ reason }, 'shutting down');
     await api.close();
     await grpc?.close();
+    tls?.files.close();
     await node.stop();
     process.exit(0);
   };

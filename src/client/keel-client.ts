@@ -23,6 +23,8 @@ import { responseError, sendOnce } from './http.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import { SessionPool } from './session.js';
 import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
+import { fetchWithTls } from './tls.js';
+import type { ClientTlsOptions, FetchFunction } from './tls.js';
 import { alarmList, defragmentResult, hashKvResult } from './maintenance-decode.js';
 import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
 import { KeelRecords } from './record-client.js';
@@ -69,6 +71,8 @@ export interface KeelClientOptions {
   readonly clientId?: string;
   /** Source of jitter in [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** CA, client certificate and key for https:// endpoints (etcdctl's --cacert, --cert, --key). */
+  readonly tls?: ClientTlsOptions;
 }
 
 /** Per-call options, accepted by every method. */
@@ -139,6 +143,7 @@ const discoveryTimeoutMsMax = 2_000;
 export class KeelClient {
   private readonly tracker: EndpointTracker;
   private readonly sessions: SessionPool;
+  private readonly fetch: FetchFunction;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryBudgetMs: number;
@@ -154,9 +159,10 @@ export class KeelClient {
     this.backoff = backoffPolicy(options.backoff);
     this.random = options.random ?? Math.random;
     this.sessions = new SessionPool(options.clientId);
+    this.fetch = fetchWithTls(options.tls);
     const probeTimeoutMs = Math.min(this.timeoutMs, discoveryTimeoutMsMax);
     this.tracker = new EndpointTracker(options.endpoints, (endpoint, path) =>
-      sendOnce(endpoint, { method: 'GET', path }, { timeoutMs: probeTimeoutMs }),
+      sendOnce(endpoint, { method: 'GET', path }, { timeoutMs: probeTimeoutMs, fetch: this.fetch }),
     );
   }
 
@@ -428,7 +434,7 @@ export class KeelClient {
    * (see watch.ts). Break out of the loop or abort `signal` to stop.
    */
   watch(key: Bytes, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
-    return watchEvents({ endpoints: () => this.tracker.endpoints(), backoff: this.backoff, random: this.random }, key, options);
+    return watchEvents({ fetch: this.fetch, endpoints: () => this.tracker.endpoints(), backoff: this.backoff, random: this.random }, key, options);
   }
 
   async status(endpoint?: string, options: CallOptions = {}): Promise<NodeStatus> {
@@ -617,7 +623,7 @@ export class KeelClient {
       attempts += 1;
       let error: KeelClientError;
       try {
-        const response = await sendOnce(endpoint, request, { timeoutMs, signal: options.signal });
+        const response = await sendOnce(endpoint, request, { timeoutMs, signal: options.signal, fetch: this.fetch });
         let result: Interpretation<T>;
         try {
           result = spec.interpret(response);
