@@ -22,6 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
+import type { TlsBundleFiles } from '../tls/tls-bundle.js';
+import { fetchWithTls } from '../client/tls.js';
+import type { FetchFunction } from '../client/tls.js';
 
 export const mainScript = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 export const host = '127.0.0.1';
@@ -41,6 +44,17 @@ export interface ClusterOptions {
   readonly seedDataDirs?: (nodes: readonly ClusterNode[], members: string) => Promise<void>;
   /** Where each node runs (default: 127.0.0.1, in this network namespace). */
   readonly placement?: NodePlacement;
+  /**
+   * Client TLS on every node (HTTP and gRPC) with these files; the harness's own
+   * requests then use the CA and the client certificate. Default: plain text.
+   */
+  readonly tls?: HarnessTls;
+}
+
+export interface HarnessTls {
+  readonly files: TlsBundleFiles;
+  /** Start the nodes with --client-cert-auth (clients need the bundle's client certificate). */
+  readonly clientCertAuth: boolean;
 }
 
 /**
@@ -131,8 +145,9 @@ export class ClusterNode {
     readonly host: string,
     /** Started with --join and its own member list: a node added to a running cluster. */
     readonly joins: { readonly members: string } | undefined = undefined,
+    scheme: 'http' | 'https' = 'http',
   ) {
-    this.url = `http://${host}:${clientPort}`;
+    this.url = `${scheme}://${host}:${clientPort}`;
     this.grpcEndpoint = `${host}:${grpcPort}`;
   }
 
@@ -175,6 +190,8 @@ export class Cluster {
     private readonly env: NodeJS.ProcessEnv,
     readonly requestTimeoutMs: number,
     private readonly placement: NodePlacement,
+    /** How the harness reaches the nodes' HTTP API (with the bundle's CA and client certificate under TLS). */
+    readonly fetch: FetchFunction,
   ) {}
 
   /** Starts every node and waits for a leader that all of them follow. */
@@ -186,7 +203,8 @@ export class Cluster {
     try {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
+        const scheme = options.tls ? 'https' : 'http';
+        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1), undefined, scheme));
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => rm(n.dataDir, { recursive: true, force: true })));
@@ -203,11 +221,12 @@ export class Cluster {
       '--enable-fault-injection',
       '--log-level', 'info',
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
+      ...(options.tls ? tlsArgs(options.tls) : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, harnessFetch(options.tls));
     try {
       await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
@@ -270,7 +289,7 @@ export class Cluster {
     await waitFor(
       async () => {
         if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
-        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000 }))?.status === 200;
+        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000, fetch: this.fetch }))?.status === 200;
       },
       { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
     );
@@ -408,7 +427,7 @@ export class Cluster {
   // ---------------------------------------------------------------------------
 
   async status(id: number): Promise<NodeStatus> {
-    const answer = await http(`${this.url(id)}/status`);
+    const answer = await http(`${this.url(id)}/status`, { fetch: this.fetch });
     if (answer.status !== 200) throw new Error(`GET /status of node ${id}: ${answer.status}`);
     return answer.body as NodeStatus;
   }
@@ -583,4 +602,14 @@ function readLog(path: string): string {
 function logTail(node: ClusterNode): string {
   const lines = readLog(node.logPath).trimEnd().split('\n').slice(-logTailLines);
   return lines.map((line) => `    ${line.length > 400 ? `${line.slice(0, 400)}...` : line}`).join('\n');
+}
+
+function tlsArgs(tls: HarnessTls): string[] {
+  const auth = tls.clientCertAuth ? ['--trusted-ca-file', tls.files.caFile, '--client-cert-auth'] : [];
+  return ['--cert-file', tls.files.serverCertFile, '--key-file', tls.files.serverKeyFile, ...auth];
+}
+
+function harnessFetch(tls: HarnessTls | undefined): FetchFunction {
+  if (tls === undefined) return fetchWithTls(undefined);
+  return fetchWithTls({ ca: readFileSync(tls.files.caFile), cert: readFileSync(tls.files.clientCertFile), key: readFileSync(tls.files.clientKeyFile) });
 }

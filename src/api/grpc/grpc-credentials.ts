@@ -24,7 +24,8 @@ class WatchedCertificateProvider implements experimental.CertificateProvider {
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
     this.follow();
-    announceCa(listener, this.tls.files.material());
+    // grpc-js subscribes before it registers the server that applies updates: announce after.
+    queueMicrotask(() => announceCa(listener, this.tls.files.material()));
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -35,7 +36,7 @@ class WatchedCertificateProvider implements experimental.CertificateProvider {
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
     this.follow();
-    announceIdentity(listener, this.tls.files.material());
+    queueMicrotask(() => announceIdentity(listener, this.tls.files.material()));
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
