@@ -102,6 +102,8 @@ export async function runNode(config: NodeConfig): Promise<void> {
   const self = selfAddress(config);
   let removedFromCluster = false;
   let stop: (reason: string) => Promise<void> = async () => {};
+  // Before the node starts: a bad certificate file stops the start with nothing running.
+  const tls = await openClientTls(config, self.host, log);
   const node = await KeelNode.start(
     config,
     log,
@@ -116,7 +118,6 @@ export async function runNode(config: NodeConfig): Promise<void> {
     },
   );
   const listenHost = config.listenHost ?? self.host;
-  const tls = await openClientTls(config, self.host, log);
   const tlsOption = tls ? { tls } : {};
   const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, ...tlsOption });
   const grpc = self.grpcPort !== undefined
