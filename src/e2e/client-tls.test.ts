@@ -19,6 +19,7 @@ import { Etcd3 } from 'etcd3';
 import { Cluster, mainScript } from './cluster-harness.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from './wait-for.js';
+import { freePorts } from './free-ports.js';
 import { KeelClient } from '../client/keel-client.js';
 import { writeTlsBundle, type TlsBundle } from '../tls/tls-bundle.js';
 import { createCertificateAuthority, hostsFor, issueCertificate } from '../tls/certificates.js';
@@ -67,6 +68,19 @@ test('etcdctl 3.4 with --cacert --cert --key: put, get, member list, watch', asy
   }
   const result = await watching;
   assert.match(result.stdout, /PUT\ntls\/watched\nv\d+/);
+});
+
+test('a membership change sent to a follower is forwarded to the leader over TLS', async () => {
+  const { id: leader } = await cluster.waitForLeader();
+  const follower = cluster.members().find((n) => n.id !== leader);
+  assert.ok(follower);
+  const [spare] = await freePorts(1);
+  const add = await etcdctl(follower.grpcEndpoint, [...tlsFlags(), 'member', 'add', 'tls-learner', '--learner', `--peer-urls=http://127.0.0.1:${spare}`]);
+  assert.equal(add.code, 0, `${add.stdout}\n${add.stderr}`);
+  const id = /Member\s+([0-9a-f]+) added/.exec(add.stdout)?.[1];
+  assert.ok(id, add.stdout);
+  const remove = await etcdctl(follower.grpcEndpoint, [...tlsFlags(), 'member', 'remove', id]);
+  assert.equal(remove.code, 0, `${remove.stdout}\n${remove.stderr}`);
 });
 
 test('a client without a certificate is refused at the handshake, on both listeners', async () => {
@@ -146,7 +160,7 @@ test('certificate rotation without restart, on the HTTP and the gRPC listener', 
   assert.equal(await serialAt(node.clientPort), before);
 
   // Rotate: new key and certificate from the same CA, each file replaced by a rename.
-  const next = await issueCertificate(files.authority, { commonName: 'keel server', hosts: hostsFor('127.0.0.1'), usage: 'server' });
+  const next = await issueCertificate(files.authority, { commonName: 'keel server', hosts: hostsFor('127.0.0.1'), usage: 'peer' });
   replaceFile(files.serverKeyFile, next.key);
   replaceFile(files.serverCertFile, next.cert);
   const rotated = new X509Certificate(next.cert).serialNumber;

@@ -54,6 +54,8 @@ import type { Logger } from './logger.js';
 import { WatchSession, type StreamOutput } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import { memberFetchFor } from './member-fetch.js';
+import type { FetchFunction } from '../tls/https-fetch.js';
 import { RemovalCheck } from './removal-check.js';
 
 export type Consistency = 'linearizable' | 'serializable';
@@ -130,6 +132,8 @@ export class KeelNode implements MembershipHost {
   /** Removed from the cluster: stopping soon. */
   private leaving = false;
   private readonly removalCheck: RemovalCheck;
+  /** Calls to other members' client ports (forwarded membership changes, the removal check). */
+  readonly memberFetch: FetchFunction;
   private applyWaitCounter = 0;
   /** The key-value file's size, refreshed after each apply (not read on every write). */
   private dbSize: number;
@@ -180,11 +184,13 @@ export class KeelNode implements MembershipHost {
       { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
     );
     this.membership = new MembershipManager(this, () => bootstrapMembers(config));
+    this.memberFetch = memberFetchFor(config);
     this.removalCheck = new RemovalCheck({
       self: config.id,
       leaderlessMsMax: 3 * config.electionTicks * config.tickMs,
       log,
       onRemoved: () => this.removed(),
+      fetch: this.memberFetch,
     });
     this.peersFrom = listKey(this.memberList());
     this.lastSizes = store.sizes();

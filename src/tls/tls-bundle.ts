@@ -32,7 +32,9 @@ export interface TlsBundle extends TlsBundleFiles {
 export async function writeTlsBundle(dir: string, options: TlsBundleOptions): Promise<TlsBundle> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await createCertificateAuthority('keel throwaway CA');
-  const server = await issueCertificate(ca, { commonName: 'keel server', hosts: options.serverHosts, usage: 'server' });
+  // Server and client authentication both: a node presents it when it calls another
+  // member's client port (forwarding a membership change) under --client-cert-auth.
+  const server = await issueCertificate(ca, { commonName: 'keel server', hosts: options.serverHosts, usage: 'peer' });
   const client = await issueCertificate(ca, { commonName: options.clientCommonName ?? 'root', usage: 'client' });
   const files: TlsBundleFiles = {
     caFile: join(dir, 'ca.pem'),
