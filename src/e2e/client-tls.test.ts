@@ -109,10 +109,16 @@ test('the etcd3 npm client over TLS (credentials option)', async () => {
   }
 });
 
-test('REST over https with the TypeScript client, and a WebSocket watch over wss', async () => {
+test('REST over https with the TypeScript client, its watch (server-sent events) over https, and a WebSocket watch over wss', async () => {
   const client = tsClient();
-  await client.put('tls/rest', 'value');
+  const { revision } = await client.put('tls/rest', 'value');
   assert.equal((await client.get('tls/rest'))?.value.toString(), 'value');
+  const stop = new AbortController();
+  const watch = client.watch('tls/rest', { revision, signal: stop.signal });
+  const first = await watch.next();
+  stop.abort();
+  assert.equal(first.done, false);
+  assert.equal(Buffer.from(first.value?.events[0]?.kv.value ?? []).toString(), 'value');
   const { WebSocket } = createRequire(import.meta.url)('ws') as { WebSocket: new (url: string, options: object) => WsSocket };
   const socket = new WebSocket(`${cluster.url(2).replace(/^https/, 'wss')}/watch/ws`, {
     ca: readFileSync(files.caFile),
