@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,10 @@ test('keel CLI with --cacert --cert --key', async () => {
   assert.match(get.stdout, /from-cli/);
   const without = await keel(['get', 'tls/cli', endpoints, `--cacert=${files.caFile}`, '--timeout=2000']);
   assert.notEqual(without.code, 0);
+  const snapshotFile = join(dir, 'snapshot.db');
+  const save = await keel(['snapshot', 'save', snapshotFile, endpoints, ...tlsFlags()]);
+  assert.equal(save.code, 0, save.stderr);
+  assert.ok(statSync(snapshotFile).size > 0);
 });
 
 test('certificate rotation without restart, on the HTTP and the gRPC listener', async () => {
@@ -164,6 +168,7 @@ test('certificate rotation without restart, on the HTTP and the gRPC listener', 
   writeFileSync(files.serverCertFile, 'not a certificate');
   await waitFor(async () => node.logSinceStart().includes('cannot be used; the old certificate stays'), { timeoutMs: 10_000, what: 'the bad certificate file to be reported' });
   assert.equal(await serialAt(node.clientPort), before);
+  assert.equal(await serialAt(grpcPort, ['h2']), before);
 
   // Rotate: new key and certificate from the same CA, each file replaced by a rename.
   const next = await issueCertificate(files.authority, { commonName: 'keel server', hosts: hostsFor('127.0.0.1'), usage: 'peer' });
