@@ -10,6 +10,11 @@
 // the idle cluster only sends heartbeats meanwhile). Prints one table with both and
 // the ratio Keel/etcd per row.
 //
+// Then the same for client TLS: both clusters started again with TLS and client
+// certificate authentication (`keel cluster up --tls`; etcd with --cert-file,
+// --key-file, --trusted-ca-file, --client-cert-auth) and a few rows measured over TLS
+// with the CA and a client certificate, so the cost of TLS shows beside etcd's.
+//
 // Bounded: each row runs KEEL_BENCH_SECONDS (default 5) seconds, and the whole run is
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
 // is stopped and every temporary directory removed, also on Ctrl-C.
@@ -20,6 +25,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
 import { freeBasePort } from '../dist/e2e/free-ports.js';
+import { writeTlsBundle } from '../dist/tls/tls-bundle.js';
+import { hostsFor } from '../dist/tls/certificates.js';
 
 const run = promisify(execFile);
 const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -31,6 +38,12 @@ const workloads = [
   ['get', 'serializable'],
 ];
 const clientCounts = [1, 64, 256];
+/** The rows measured again over TLS: the handshake is paid once per connection, the record layer per request. */
+const tlsRows = [
+  ['put', 'linearizable', 1],
+  ['put', 'linearizable', 64],
+  ['get', 'serializable', 64],
+];
 
 /** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
 const stopping = new AbortController();
@@ -64,8 +77,9 @@ overall.unref();
 const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
 
 /** One workload row through the etcd gRPC API of `endpoints`. */
-async function measureRow(system, endpoints, op, consistency, clients) {
-  const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency];
+async function measureRow(system, endpoints, op, consistency, clients, tls) {
+  const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
+  const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
   const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
@@ -76,23 +90,47 @@ async function measureRow(system, endpoints, op, consistency, clients) {
   return result;
 }
 
-async function startKeel() {
+/** With `tls`: `keel cluster up --tls`, whose CA and client certificate are returned with the endpoints. */
+async function startKeel(tls = false) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-keel-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const basePort = await freeBasePort(3, [0, 100, 200]);
-  cleanups.push(async () => {
+  const stop = async () => {
     await keel(['cluster', 'down', '--data-dir', dataDir]).catch(() => undefined);
-  });
-  await keel(['cluster', 'up', '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--log-level', 'warn'], { timeout: 120_000 });
-  return [0, 1, 2].map((i) => `127.0.0.1:${basePort + 200 + i}`);
+  };
+  cleanups.push(stop);
+  await keel(['cluster', 'up', '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--log-level', 'warn', ...(tls ? ['--tls'] : [])], { timeout: 120_000 });
+  const files = tls
+    ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
+    : undefined;
+  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + 200 + i}`), tls: files, stop };
 }
 
-async function startEtcd() {
+async function startEtcd(tls = false) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-etcd-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  const etcd = await startEtcdCluster({ size: 3, dir });
+  const files = tls ? await writeTlsBundle(join(dir, 'tls'), { serverHosts: hostsFor('127.0.0.1') }) : undefined;
+  const etcd = await startEtcdCluster({ size: 3, dir, ...(files ? { tls: files } : {}) });
   cleanups.push(() => etcd.stop());
-  return etcd.endpoints;
+  return { endpoints: etcd.endpoints, tls: files, stop: () => etcd.stop() };
+}
+
+function tlsTable(keelResults, etcdResults) {
+  const lines = [
+    '| operation (TLS, client certificates) | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [op, consistency, clients] of tlsRows) {
+    const key = `${op} ${consistency} ${clients}`;
+    const k = keelResults.get(key);
+    const e = etcdResults.get(key);
+    const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
+    const name = op === 'put' ? 'put' : `get (${consistency})`;
+    lines.push(
+      `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function table(keelResults, etcdResults) {
@@ -118,19 +156,33 @@ function table(keelResults, etcdResults) {
 let exitCode = 0;
 try {
   const loadBefore = loadavg()[0];
-  const keelEndpoints = await startKeel();
-  const etcdEndpoints = await startEtcd();
+  const keelPlain = await startKeel();
+  const etcdPlain = await startEtcd();
   const keelResults = new Map();
   const etcdResults = new Map();
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
       const key = `${op} ${consistency} ${clients}`;
-      keelResults.set(key, await measureRow('Keel', keelEndpoints, op, consistency, clients));
-      etcdResults.set(key, await measureRow('etcd', etcdEndpoints, op, consistency, clients));
+      keelResults.set(key, await measureRow('Keel', keelPlain.endpoints, op, consistency, clients));
+      etcdResults.set(key, await measureRow('etcd', etcdPlain.endpoints, op, consistency, clients));
     }
+  }
+  // Only one pair of clusters runs at a time.
+  await keelPlain.stop();
+  await etcdPlain.stop();
+  const keelTls = await startKeel(true);
+  const etcdTls = await startEtcd(true);
+  const keelTlsResults = new Map();
+  const etcdTlsResults = new Map();
+  for (const [op, consistency, clients] of tlsRows) {
+    const key = `${op} ${consistency} ${clients}`;
+    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls.endpoints, op, consistency, clients, keelTls.tls));
+    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls.endpoints, op, consistency, clients, etcdTls.tls));
   }
   console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
   console.log(table(keelResults, etcdResults));
+  console.log(`\nThe same over client TLS (ECDSA P-256 certificates, client certificate authentication on both):\n`);
+  console.log(tlsTable(keelTlsResults, etcdTlsResults));
   // Other work on the machine skews both columns; the load average tells how much there was.
   console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);
 } catch (error) {

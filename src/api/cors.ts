@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
+import { clientScheme } from '../server/config.js';
 
 const allowedMethods = 'GET, PUT, POST, DELETE';
 const preflightMaxAgeSeconds = 600;
@@ -16,7 +17,8 @@ const preflightMaxAgeSeconds = 600;
  * of the replicated member list, so a page served by a member added later is answered.
  */
 export function isMemberOrigin(node: KeelNode, origin: string): boolean {
-  if (node.config.members.some((m) => `http://${m.host}:${m.clientPort}` === origin)) return true;
+  const scheme = clientScheme(node.config);
+  if (node.config.members.some((m) => `${scheme}://${m.host}:${m.clientPort}` === origin)) return true;
   return node.memberList().members.some((m) => m.clientUrls.includes(origin));
 }
 

@@ -27,6 +27,9 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 import { KeelError } from '../server/errors.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
+import type { Server as HttpsServer } from 'node:https';
+import { httpsServerOptions, secureContextOptions } from './client-tls.js';
+import type { ClientTls } from './client-tls.js';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
@@ -36,6 +39,8 @@ export interface HttpApiOptions {
   readonly requestBytesMax: number;
   /** Where internal errors are logged, with the request id their answer carries. */
   readonly log?: { error(fields: object, message: string): void };
+  /** Serve HTTPS with these certificate files (and WSS for the streams); absent: plain HTTP. */
+  readonly tls?: ClientTls;
 }
 
 export interface HttpApi {
@@ -49,15 +54,27 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return { app, url: `http://${options.host}:${port}`, close: () => app.close() };
+  const tls = options.tls;
+  // Rotation: new connections get the new certificate; open ones keep theirs.
+  const stopFollowing = tls?.files.onChange((material) => (app.server as unknown as HttpsServer).setSecureContext(secureContextOptions(material, tls)));
+  return {
+    app,
+    url: `${tls ? 'https' : 'http'}://${options.host}:${port}`,
+    close: async () => {
+      stopFollowing?.();
+      await app.close();
+    },
+  };
 }
 
 /** Stable codes for the client errors fastify itself answers (unknown media type, a refused path...). */
 const clientErrorCodes: Readonly<Record<number, string>> = { 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 415: 'UNSUPPORTED_MEDIA_TYPE' };
 
 export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
+  const https = options.tls ? { https: httpsServerOptions(options.tls) } : {};
+  // One app type for both: the routes see the same request objects over HTTP and HTTPS.
   // Each request gets an id that an internal error's answer and its log line both carry.
-  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false, genReqId: () => randomBytes(6).toString('base64url') });
+  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false, genReqId: () => randomBytes(6).toString('base64url'), ...https }) as unknown as FastifyInstance;
   // JSON bodies: refused by name when nested deeper than any request needs (json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

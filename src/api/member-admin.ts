@@ -59,7 +59,7 @@ async function forward(node: KeelNode, op: MemberOp, leader: number): Promise<Me
   let response: Response;
   let json: { member?: Member; members?: Member[]; error?: { code?: string; message?: string; outcome?: string } };
   try {
-    response = await fetch(url + path, {
+    response = await node.memberFetch(url + path, {
       method,
       headers: { [forwardedHeader]: String(node.config.id), ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),

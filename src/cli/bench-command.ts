@@ -10,7 +10,7 @@ import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
 import type { BenchOptions, BenchProgress } from './bench.js';
-import { clientFor, parseEndpointList, positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
+import { clientFor, parseEndpointList, positiveIntegerArgument, resolveTls, withConnectionOptions } from './endpoints-option.js';
 import { etcdGrpcTarget, restTarget } from './bench-targets.js';
 import type { BenchTarget } from './bench-targets.js';
 import type { ConnectionFlags } from './endpoints-option.js';
@@ -116,7 +116,7 @@ const defaultGrpcEndpoints = ['127.0.0.1:7201', '127.0.0.1:7202', '127.0.0.1:720
 function targetFor(flags: BenchFlags, io: CliIo): BenchTarget {
   if (flags.target === 'rest') return restTarget(clientFor(flags, io));
   const endpoints = flags.endpoints === undefined ? [...defaultGrpcEndpoints] : parseEndpointList(flags.endpoints).map((url) => new URL(url).host);
-  return etcdGrpcTarget(endpoints, flags.timeout);
+  return etcdGrpcTarget(endpoints, flags.timeout, resolveTls(flags, io.env));
 }
 
 /** A bar on stderr counting requests (with --requests) or seconds. */

@@ -13,6 +13,7 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
+import type { ClientTlsOptions } from '../client/tls.js';
 import { KeelClientError } from '../client/errors.js';
 import type { KeelClient } from '../client/keel-client.js';
 import type { Consistency } from '../client/types.js';
@@ -42,9 +43,10 @@ export function restTarget(client: KeelClient): BenchTarget {
   };
 }
 
-export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number): BenchTarget {
+/** `tls`: the CA and client certificate for TLS listeners (etcd's or Keel's); absent: plain text. */
+export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number, tls?: ClientTlsOptions): BenchTarget {
   if (endpoints.length === 0) throw new RangeError('the etcd-grpc target needs at least one endpoint (host:port)');
-  const clients = endpoints.map((endpoint) => new EtcdGrpcClient(endpoint, timeoutMs));
+  const clients = endpoints.map((endpoint) => new EtcdGrpcClient(endpoint, timeoutMs, tls));
   const clientOf = (worker: number): EtcdGrpcClient => clients[worker % clients.length] as EtcdGrpcClient;
   return {
     name: 'etcd-grpc',

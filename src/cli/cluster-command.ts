@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { Supervisor } from './supervisor.js';
 import { registerClusterSecret } from './secret-command.js';
 import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
+import { writeTlsBundle } from '../tls/tls-bundle.js';
+import { hostsFor } from '../tls/certificates.js';
+import { fetchWithTls } from '../client/tls.js';
+import type { FetchFunction } from '../client/tls.js';
 
 interface UpFlags {
   nodes: string;
@@ -21,6 +25,7 @@ interface UpFlags {
   detach?: boolean;
   enableFaultInjection?: boolean;
   logLevel: string;
+  tls?: boolean;
 }
 
 interface ClusterFile {
@@ -44,6 +49,7 @@ export function registerCluster(program: Command): void {
     .option('--detach', 'leave the cluster running in the background; stop it with keel cluster down')
     .option('--enable-fault-injection', 'let tests and the dashboard inject network faults')
     .option('--log-level <level>', 'node log level', 'info')
+    .option('--tls', 'client TLS with --client-cert-auth: a throwaway CA, server and client certificates under <data-dir>/tls')
     .action(async (flags: UpFlags) => up(flags));
   cluster
     .command('down')
@@ -73,13 +79,19 @@ async function up(flags: UpFlags): Promise<void> {
   // One cluster secret for all its nodes (each copies it into its own data directory).
   const secretFile = join(dataDir, storedSecretName);
   if (!existsSync(secretFile)) await writeNewSecretFile(secretFile);
-  const endpoints = ids.map((id) => `http://${host}:${clientPort(id)}`);
+  // Made again at every start: the CA's key is never written, so nobody can sign more.
+  const tls = flags.tls ? await writeTlsBundle(join(dataDir, 'tls'), { serverHosts: hostsFor(host), clientCommonName: 'root' }) : undefined;
+  const scheme = tls ? 'https' : 'http';
+  const endpoints = ids.map((id) => `${scheme}://${host}:${clientPort(id)}`);
+  const tlsArgs = tls ? ['--cert-file', tls.serverCertFile, '--key-file', tls.serverKeyFile, '--trusted-ca-file', tls.caFile, '--client-cert-auth'] : [];
+  const fetchHealth = fetchWithTls(tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined);
   let supervisorUrl: string | undefined;
   const supervisor = new Supervisor({
     ids,
     spawnNode: (id) => {
       const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--peer-secret-file', secretFile, '--log-level', flags.logLevel];
       if (flags.enableFaultInjection) args.push('--enable-fault-injection');
+      args.push(...tlsArgs);
       if (supervisorUrl) args.push('--supervisor-url', supervisorUrl);
       const logFd = openSync(join(dataDir, `node${id}.log`), 'a');
       return spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
@@ -96,7 +108,7 @@ async function up(flags: UpFlags): Promise<void> {
   const children = supervisor.processes();
   let leader: number;
   try {
-    leader = await waitForLeader(endpoints, children);
+    leader = await waitForLeader(endpoints, children, fetchHealth);
   } catch (error) {
     await supervisor.close();
     await stopChildren(children);
@@ -111,8 +123,12 @@ async function up(flags: UpFlags): Promise<void> {
   const dashboard = flags.detach ? `${endpoints[0]}/ui/` : `${endpoints[0]}/ui/#supervisor-token=${supervisor.token}`;
   console.log(`\nDashboard: ${dashboard}  (served by every node)`);
   const grpcEndpoints = ids.map((id) => `${host}:${grpcPort(id)}`).join(',');
-  console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
-  console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);
+  if (tls) {
+    printTlsCommands(flags.dataDir, endpoints, grpcEndpoints);
+  } else {
+    console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
+    console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);
+  }
   if (flags.detach) {
     for (const child of children) child.unref();
     console.log(`\nRunning in the background: stop it with  npx keel cluster down --data-dir ${flags.dataDir}`);
@@ -147,12 +163,28 @@ async function down(dataDir: string): Promise<void> {
   console.log(`stopped ${pids.length} nodes`);
 }
 
-async function waitForLeader(endpoints: readonly string[], children: readonly ChildProcess[]): Promise<number> {
+/** The commands to try, with the bundle's files as given (relative to where `cluster up` ran). */
+function printTlsCommands(dataDirFlag: string, endpoints: readonly string[], grpcEndpoints: string): void {
+  const file = (name: string): string => shellWord(join(dataDirFlag, 'tls', name));
+  const curlTls = `--cacert ${file('ca.pem')} --cert ${file('client.pem')} --key ${file('client-key.pem')}`;
+  console.log(`\nClient TLS is on; clients need the CA and the client certificate (CN root) in ${shellWord(join(dataDirFlag, 'tls'))}. Try:`);
+  console.log(`  export KEEL_ENDPOINTS=${endpoints.join(',')} KEEL_CACERT=${file('ca.pem')} KEEL_CERT=${file('client.pem')} KEEL_KEY=${file('client-key.pem')}`);
+  console.log(`  npx keel put greeting hello && npx keel get greeting`);
+  console.log(`  curl ${curlTls} -X PUT --data hello ${endpoints[0]}/kv/greeting`);
+  console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} ${curlTls} get greeting`);
+}
+
+/** A path as one shell word. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+async function waitForLeader(endpoints: readonly string[], children: readonly ChildProcess[], fetchHealth: FetchFunction): Promise<number> {
   const deadline = Date.now() + leaderWaitMs;
   while (Date.now() < deadline) {
     const dead = children.findIndex((c) => c.exitCode !== null);
     if (dead >= 0) throw new Error(`node ${dead + 1} exited during start-up (code ${children[dead]?.exitCode}); see its log`);
-    const leaders = await Promise.all(endpoints.map(healthLeader));
+    const leaders = await Promise.all(endpoints.map((endpoint) => healthLeader(endpoint, fetchHealth)));
     const first = leaders[0];
     if (first && leaders.every((l) => l === first)) return first;
     await new Promise((r) => setTimeout(r, 100));
@@ -160,7 +192,7 @@ async function waitForLeader(endpoints: readonly string[], children: readonly Ch
   throw new Error(`no leader within ${leaderWaitMs / 1000} s; see the node logs`);
 }
 
-async function healthLeader(endpoint: string): Promise<number | undefined> {
+async function healthLeader(endpoint: string, fetch: FetchFunction): Promise<number | undefined> {
   try {
     const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
     if (!response.ok) return undefined;

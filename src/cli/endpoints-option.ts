@@ -1,12 +1,14 @@
 /**
  * The cluster a client command talks to: --endpoints a,b,c, else KEEL_ENDPOINTS, else
- * the three default client ports on this machine.
+ * the three default client ports on this machine; and how (TLS flags named as etcdctl's).
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { normalizeEndpoint } from '../client/endpoints.js';
 import { basicAuthorization, KeelClient } from '../client/keel-client.js';
 import type { CliIo } from './cli-io.js';
+import { readFileSync } from 'node:fs';
+import type { ClientTlsOptions } from '../client/tls.js';
 
 export const defaultEndpoints = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003'] as const;
 
@@ -14,6 +16,11 @@ export interface ConnectionFlags {
   readonly endpoints?: string;
   readonly timeout?: number;
   readonly user?: string;
+  /** etcdctl's TLS flags: CA file, client certificate file, its key file. */
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly insecureSkipTlsVerify?: boolean;
 }
 
 /** Splits a comma-separated list and normalizes each endpoint; throws RangeError on a bad one. */
@@ -40,12 +47,16 @@ export function positiveIntegerArgument(text: string): number {
   return value;
 }
 
-/** Adds --endpoints and --timeout to a command. */
+/** Adds --endpoints, --timeout, --user and etcdctl's TLS flags to a command. */
 export function withConnectionOptions(command: Command): Command {
   return command
     .option('--endpoints <urls>', `comma-separated client URLs (env KEEL_ENDPOINTS; default ${defaultEndpoints.join(',')})`)
     .option('--timeout <ms>', 'per-request timeout in milliseconds', positiveIntegerArgument)
-    .option('--user <name:password>', 'credentials when the cluster has auth enabled (env KEEL_USER; or KEEL_TOKEN for a token)');
+    .option('--user <name:password>', 'credentials when the cluster has auth enabled (env KEEL_USER; or KEEL_TOKEN for a token)')
+    .option('--cacert <file>', 'verify https:// endpoints with this CA certificate, PEM (env KEEL_CACERT)')
+    .option('--cert <file>', 'client certificate, PEM, for nodes with --client-cert-auth (env KEEL_CERT)')
+    .option('--key <file>', 'its private key, PEM (env KEEL_KEY)')
+    .option('--insecure-skip-tls-verify', 'accept any server certificate (nodes with --auto-tls); encrypts, but trusts whoever answers');
 }
 
 /** The Authorization header from --user, KEEL_USER (name:password) or KEEL_TOKEN; none without. */
@@ -60,11 +71,41 @@ export function resolveAuthorization(flag: string | undefined, env: CliIo['env']
   return token !== undefined && token !== '' ? `Bearer ${token}` : undefined;
 }
 
+/**
+ * The TLS settings from --cacert, --cert, --key (else KEEL_CACERT, KEEL_CERT, KEEL_KEY)
+ * and --insecure-skip-tls-verify; undefined when none is given. A file that cannot be
+ * read is a RangeError naming it.
+ */
+export function resolveTls(flags: ConnectionFlags, env: CliIo['env']): ClientTlsOptions | undefined {
+  const file = (flag: string | undefined, variable: string, what: string): Buffer | undefined => {
+    const path = flag ?? (env[variable] !== undefined && env[variable] !== '' ? env[variable] : undefined);
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new RangeError(`cannot read the ${what} file ${path}: ${(error as Error).message}`);
+    }
+  };
+  const ca = file(flags.cacert, 'KEEL_CACERT', 'CA certificate (--cacert)');
+  const cert = file(flags.cert, 'KEEL_CERT', 'client certificate (--cert)');
+  const key = file(flags.key, 'KEEL_KEY', 'client key (--key)');
+  if ((cert === undefined) !== (key === undefined)) throw new RangeError('--cert and --key must be given together');
+  if (ca === undefined && cert === undefined && flags.insecureSkipTlsVerify !== true) return undefined;
+  return {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined ? { cert } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...(flags.insecureSkipTlsVerify === true ? { insecureSkipVerify: true } : {}),
+  };
+}
+
 export function clientFor(flags: ConnectionFlags, io: CliIo, extra: { readonly retries?: number } = {}): KeelClient {
   const authorization = resolveAuthorization(flags.user, io.env);
+  const tls = resolveTls(flags, io.env);
   return new KeelClient({
     endpoints: resolveEndpoints(flags.endpoints, io.env),
     ...(authorization ? { authorization } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
     ...extra,
   });

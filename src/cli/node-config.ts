@@ -54,6 +54,11 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_PEER_CLIENT_CERT_AUTH: 'peerClientCertAuth',
   KEEL_PEER_CERT_ALLOWED_CN: 'peerCertAllowedCn',
   KEEL_PEER_AUTO_TLS: 'peerAutoTls',
+  KEEL_CERT_FILE: 'certFile',
+  KEEL_KEY_FILE: 'keyFile',
+  KEEL_TRUSTED_CA_FILE: 'trustedCaFile',
+  KEEL_CLIENT_CERT_AUTH: 'clientCertAuth',
+  KEEL_AUTO_TLS: 'autoTls',
 };
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
@@ -166,6 +171,33 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     authToken,
     authTokenTtlSeconds,
     ...peerSecuritySettings(merged),
+    ...clientTlsSettings(merged),
+  };
+}
+
+/** etcd's rules for the client TLS flags: a certificate needs its key, client-cert-auth needs a CA. */
+function clientTlsSettings(merged: RawSettings): Pick<NodeConfig, 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'autoTls'> {
+  const file = (name: 'certFile' | 'keyFile' | 'trustedCaFile'): string | undefined => {
+    const value = merged[name];
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`${name} must be a file path, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const certFile = file('certFile');
+  const keyFile = file('keyFile');
+  const trustedCaFile = file('trustedCaFile');
+  const clientCertAuth = merged.clientCertAuth === true || merged.clientCertAuth === 'true';
+  const autoTls = merged.autoTls === true || merged.autoTls === 'true';
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('certFile and keyFile must be given together');
+  if (autoTls && certFile !== undefined) throw new Error('autoTls and certFile exclude each other: give a certificate or ask for a self-signed one');
+  if (clientCertAuth && trustedCaFile === undefined) throw new Error('clientCertAuth needs trustedCaFile (the CA that signs client certificates)');
+  if (trustedCaFile !== undefined && certFile === undefined && !autoTls) throw new Error('trustedCaFile needs certFile and keyFile (or autoTls): client certificates are checked only over TLS');
+  return {
+    ...(certFile !== undefined ? { certFile } : {}),
+    ...(keyFile !== undefined ? { keyFile } : {}),
+    ...(trustedCaFile !== undefined ? { trustedCaFile } : {}),
+    clientCertAuth,
+    autoTls,
   };
 }
 

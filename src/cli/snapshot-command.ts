@@ -13,7 +13,7 @@ import { downloadSnapshot } from '../client/snapshot-download.js';
 import { restoreDataDir } from '../server/restore-data-dir.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
-import { positiveIntegerArgument, resolveEndpoints, withConnectionOptions } from './endpoints-option.js';
+import { positiveIntegerArgument, resolveEndpoints, resolveTls, withConnectionOptions } from './endpoints-option.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { parseMembers } from './node-config.js';
 
@@ -36,7 +36,7 @@ export function registerSnapshot(program: Command, io: CliIo = processIo): void 
     const part = `${file}.part`;
     try {
       const endpoint = resolveEndpoints(flags.endpoints, io.env)[0] as string;
-      const download = await downloadSnapshot(endpoint, flags.timeout ?? 10 * 60_000);
+      const download = await downloadSnapshot(endpoint, flags.timeout ?? 10 * 60_000, resolveTls(flags, io.env));
       decodeSnapshot(download.data);
       const handle = await open(part, 'w');
       try {

@@ -11,6 +11,7 @@ import { startHttpApi } from '../api/http-server.js';
 import { startGrpcApi } from '../api/grpc/grpc-server.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
+import { openClientTls } from './client-tls-files.js';
 
 interface StartFlags {
   config?: string;
@@ -39,6 +40,11 @@ interface StartFlags {
   peerClientCertAuth?: boolean;
   peerCertAllowedCn?: string;
   peerAutoTls?: boolean;
+  certFile?: string;
+  keyFile?: string;
+  trustedCaFile?: string;
+  clientCertAuth?: boolean;
+  autoTls?: boolean;
 }
 
 export function registerStart(program: Command): void {
@@ -71,6 +77,11 @@ export function registerStart(program: Command): void {
     .option('--peer-client-cert-auth', "require and verify peers' client certificates (KEEL_PEER_CLIENT_CERT_AUTH)")
     .option('--peer-cert-allowed-cn <name>', "a verified peer certificate must have this common name (KEEL_PEER_CERT_ALLOWED_CN)")
     .option('--peer-auto-tls', 'encrypt peer traffic with a self-signed certificate; verifies nothing, so needs the cluster secret (KEEL_PEER_AUTO_TLS)')
+    .option('--cert-file <file>', 'client TLS: certificate of the HTTP and gRPC listeners, PEM; re-read when it changes (KEEL_CERT_FILE)')
+    .option('--key-file <file>', 'client TLS: its private key, PEM (KEEL_KEY_FILE)')
+    .option('--trusted-ca-file <file>', 'client TLS: CA that signs client certificates, PEM (KEEL_TRUSTED_CA_FILE)')
+    .option('--client-cert-auth', 'client TLS: refuse clients without a certificate signed by --trusted-ca-file (KEEL_CLIENT_CERT_AUTH)')
+    .option('--auto-tls', 'client TLS with a self-signed certificate kept under the data dir; clients cannot verify it (KEEL_AUTO_TLS)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
         flags.config ? settingsFromYaml(flags.config) : {},
@@ -111,6 +122,11 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('peerClientCertAuth', flags.peerClientCertAuth);
   set('peerCertAllowedCn', flags.peerCertAllowedCn);
   set('peerAutoTls', flags.peerAutoTls);
+  set('certFile', flags.certFile);
+  set('keyFile', flags.keyFile);
+  set('trustedCaFile', flags.trustedCaFile);
+  set('clientCertAuth', flags.clientCertAuth);
+  set('autoTls', flags.autoTls);
   return out;
 }
 
@@ -119,6 +135,8 @@ export async function runNode(config: NodeConfig): Promise<void> {
   const self = selfAddress(config);
   let removedFromCluster = false;
   let stop: (reason: string) => Promise<void> = async () => {};
+  // Before the node starts: a bad certificate file stops the start with nothing running.
+  const tls = await openClientTls(config, self.host, log);
   const node = await KeelNode.start(
     config,
     log,
@@ -133,9 +151,10 @@ export async function runNode(config: NodeConfig): Promise<void> {
     },
   );
   const listenHost = config.listenHost ?? self.host;
-  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, log });
+  const tlsOption = tls ? { tls } : {};
+  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, log, ...tlsOption });
   const grpc = self.grpcPort !== undefined
-    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax })
+    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax, ...tlsOption })
     : undefined;
   log.info(
     { url: api.url, grpc: grpc?.url ?? 'off (no gRPC port in the member list)', peer: `${self.host}:${self.peerPort}` },
@@ -148,6 +167,7 @@ export async function runNode(config: NodeConfig): Promise<void> {
     log.info({ reason }, 'shutting down');
     await api.close();
     await grpc?.close();
+    tls?.files.close();
     await node.stop();
     process.exit(0);
   };

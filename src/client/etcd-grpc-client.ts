@@ -6,8 +6,9 @@
  * works against Keel unchanged.
  */
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { Client, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
+import type { ClientTlsOptions } from './tls.js';
 
 export type EtcdMessage = Record<string, unknown>;
 
@@ -35,14 +36,16 @@ const defaultTimeoutMs = 5_000;
 export class EtcdGrpcClient {
   private readonly kv: Client;
 
-  /** `endpoint` is host:port (optionally prefixed with http://). */
+  /** `endpoint` is host:port, optionally prefixed with http://, or https:// for TLS (with `tls`'s CA and client certificate). */
   constructor(
     readonly endpoint: string,
     private readonly timeoutMs = defaultTimeoutMs,
+    tls?: ClientTlsOptions,
   ) {
     const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
     const KV = pkg.KV as ServiceClientConstructor;
-    this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), credentials.createInsecure());
+    const secure = tls !== undefined || endpoint.startsWith('https://');
+    this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), secure ? tlsCredentials(tls ?? {}) : credentials.createInsecure());
   }
 
   /** One KV call; rejects with the server's ServiceError (code, details). */
@@ -70,6 +73,12 @@ export class EtcdGrpcClient {
   close(): void {
     this.kv.close();
   }
+}
+
+function tlsCredentials(tls: ClientTlsOptions): ChannelCredentials {
+  const pem = (value: string | Buffer | undefined): Buffer | null => (value === undefined ? null : Buffer.from(value));
+  const verify = tls.insecureSkipVerify === true ? { checkServerIdentity: () => undefined, rejectUnauthorized: false } : {};
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert), verify);
 }
 
 function bytes(value: string | Uint8Array): Uint8Array {

@@ -6,6 +6,7 @@
  */
 import { KeelClientError } from './errors.js';
 import type { Outcome } from './errors.js';
+import type { FetchFunction } from './tls.js';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -36,7 +37,7 @@ const notSentCauses = new Set([
 export async function sendOnce(
   endpoint: string,
   request: HttpRequest,
-  options: { readonly timeoutMs: number; readonly signal?: AbortSignal | undefined },
+  options: { readonly timeoutMs: number; readonly signal?: AbortSignal | undefined; readonly fetch?: FetchFunction },
 ): Promise<HttpResponse> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -44,7 +45,7 @@ export async function sendOnce(
   let response: Response;
   let text: string;
   try {
-    response = await fetch(url, {
+    response = await (options.fetch ?? fetch)(url, {
       method: request.method,
       signal,
       ...(request.headers ? { headers: request.headers } : {}),

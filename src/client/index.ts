@@ -37,3 +37,4 @@ export type {
 export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
 export type { AlarmMember, AlarmType, DefragmentResult, HashKvResult, SnapshotDownload } from './maintenance-types.js';
 export { downloadSnapshot } from './snapshot-download.js';
+export type { ClientTlsOptions } from './tls.js';

@@ -23,6 +23,8 @@ import { responseError, sendOnce } from './http.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 import { SessionPool } from './session.js';
 import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
+import { fetchWithTls } from './tls.js';
+import type { ClientTlsOptions, FetchFunction } from './tls.js';
 import { alarmList, defragmentResult, hashKvResult } from './maintenance-decode.js';
 import type { AlarmMember, DefragmentResult, HashKvResult } from './maintenance-types.js';
 import { KeelRecords } from './record-client.js';
@@ -75,6 +77,8 @@ export interface KeelClientOptions {
    * (see basicAuthorization()). Sent with every request.
    */
   readonly authorization?: string;
+  /** CA, client certificate and key for https:// endpoints (etcdctl's --cacert, --cert, --key). */
+  readonly tls?: ClientTlsOptions;
 }
 
 /** The Authorization header value for HTTP Basic with `user` and `password`. */
@@ -150,6 +154,7 @@ const discoveryTimeoutMsMax = 2_000;
 export class KeelClient {
   private readonly tracker: EndpointTracker;
   private readonly sessions: SessionPool;
+  private readonly fetch: FetchFunction;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryBudgetMs: number;
@@ -167,9 +172,10 @@ export class KeelClient {
     this.random = options.random ?? Math.random;
     this.authorization = options.authorization;
     this.sessions = new SessionPool(options.clientId);
+    this.fetch = fetchWithTls(options.tls);
     const probeTimeoutMs = Math.min(this.timeoutMs, discoveryTimeoutMsMax);
     this.tracker = new EndpointTracker(options.endpoints, (endpoint, path) =>
-      sendOnce(endpoint, { method: 'GET', path }, { timeoutMs: probeTimeoutMs }),
+      sendOnce(endpoint, { method: 'GET', path }, { timeoutMs: probeTimeoutMs, fetch: this.fetch }),
     );
   }
 
@@ -441,7 +447,7 @@ export class KeelClient {
    * (see watch.ts). Break out of the loop or abort `signal` to stop.
    */
   watch(key: Bytes, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
-    return watchEvents({ endpoints: () => this.tracker.endpoints(), backoff: this.backoff, random: this.random }, key, options);
+    return watchEvents({ fetch: this.fetch, endpoints: () => this.tracker.endpoints(), backoff: this.backoff, random: this.random }, key, options);
   }
 
   async status(endpoint?: string, options: CallOptions = {}): Promise<NodeStatus> {
@@ -631,7 +637,7 @@ export class KeelClient {
       attempts += 1;
       let error: KeelClientError;
       try {
-        const response = await sendOnce(endpoint, request, { timeoutMs, signal: options.signal });
+        const response = await sendOnce(endpoint, request, { timeoutMs, signal: options.signal, fetch: this.fetch });
         let result: Interpretation<T>;
         try {
           result = spec.interpret(response);

@@ -5,8 +5,12 @@
  */
 import { KeelClientError } from './errors.js';
 import type { SnapshotDownload } from './maintenance-types.js';
+import { fetchWithTls } from './tls.js';
+import type { ClientTlsOptions } from './tls.js';
 
-export async function downloadSnapshot(endpoint: string, timeoutMs: number): Promise<SnapshotDownload> {
+/** `tls`: the CA and client certificate for an https:// endpoint (as KeelClient's `tls`). */
+export async function downloadSnapshot(endpoint: string, timeoutMs: number, tls?: ClientTlsOptions): Promise<SnapshotDownload> {
+  const fetch = fetchWithTls(tls, { keepAlive: false });
   const url = `${endpoint}/admin/snapshot`;
   let response: Response;
   let data: Uint8Array;

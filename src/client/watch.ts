@@ -11,6 +11,7 @@ import { percentEncode, type Bytes } from './bytes.js';
 import { integer, keyValue, object, ShapeError } from './decode.js';
 import { KeelClientError } from './errors.js';
 import type { KeyValueRecord } from './types.js';
+import type { FetchFunction } from './tls.js';
 
 export interface WatchOptions {
   /** Watch every key starting with the key. */
@@ -42,6 +43,7 @@ export interface WatchBatch {
 }
 
 export interface WatchContext {
+  readonly fetch: FetchFunction;
   readonly endpoints: () => readonly string[];
   readonly backoff: BackoffPolicy;
   readonly random: () => number;
@@ -61,7 +63,7 @@ export async function* watchEvents(context: WatchContext, key: Bytes, options: W
     const endpoint = endpoints[turn++ % endpoints.length] as string;
     let lastError: KeelClientError;
     try {
-      for await (const message of readEventStream(endpoint, watchPath(key, options, delivered), options.signal)) {
+      for await (const message of readEventStream(context.fetch, endpoint, watchPath(key, options, delivered), options.signal)) {
         const json = object(JSON.parse(message.data), 'watch message');
         switch (message.event) {
           case 'created':
@@ -137,7 +139,7 @@ interface SseMessage {
 }
 
 /** The messages of a text/event-stream response; an HTTP error answer becomes a KeelClientError. */
-async function* readEventStream(endpoint: string, path: string, signal: AbortSignal | undefined): AsyncGenerator<SseMessage> {
+async function* readEventStream(fetch: FetchFunction, endpoint: string, path: string, signal: AbortSignal | undefined): AsyncGenerator<SseMessage> {
   const response = await fetch(`${endpoint}${path}`, { headers: { accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
   if (response.status !== 200 || !response.body) {
     const text = await response.text();

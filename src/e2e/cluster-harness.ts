@@ -24,6 +24,9 @@ import type { PortRange } from './free-ports.js';
 import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
+import type { TlsBundleFiles } from '../tls/tls-bundle.js';
+import { fetchWithTls } from '../client/tls.js';
+import type { FetchFunction } from '../client/tls.js';
 
 export const mainScript = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 export const host = '127.0.0.1';
@@ -51,6 +54,17 @@ export interface ClusterOptions {
   /** Start the nodes with a cluster secret (default true). Without, they need mutual
    * TLS on the peer port, given through `env` (KEEL_PEER_CERT_FILE and so on). */
   readonly peerSecret?: boolean;
+  /**
+   * Client TLS on every node (HTTP and gRPC) with these files; the harness's own
+   * requests then use the CA and the client certificate. Default: plain text.
+   */
+  readonly tls?: HarnessTls;
+}
+
+export interface HarnessTls {
+  readonly files: TlsBundleFiles;
+  /** Start the nodes with --client-cert-auth (clients need the bundle's client certificate). */
+  readonly clientCertAuth: boolean;
 }
 
 /**
@@ -141,8 +155,9 @@ export class ClusterNode {
     readonly host: string,
     /** Started with --join and its own member list: a node added to a running cluster. */
     readonly joins: { readonly members: string } | undefined = undefined,
+    scheme: 'http' | 'https' = 'http',
   ) {
-    this.url = `http://${host}:${clientPort}`;
+    this.url = `${scheme}://${host}:${clientPort}`;
     this.grpcEndpoint = `${host}:${grpcPort}`;
   }
 
@@ -188,6 +203,8 @@ export class Cluster {
     private readonly portRange: PortRange | undefined,
     /** Holds the cluster secret file every node (joining ones too) starts with. */
     private readonly secretDir: string,
+    /** How the harness reaches the nodes' HTTP API (with the bundle's CA and client certificate under TLS). */
+    readonly fetch: FetchFunction,
   ) {}
 
   /** The cluster secret file the nodes start with (--peer-secret-file). */
@@ -207,7 +224,8 @@ export class Cluster {
       await writeNewSecretFile(join(secretDir, storedSecretName));
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(options.dataParent?.(i + 1) ?? tmpdir(), `keel-e2e-n${i + 1}-`));
-        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1)));
+        const scheme = options.tls ? 'https' : 'http';
+        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1), undefined, scheme));
       }
     } catch (error) {
       await Promise.all([secretDir, ...nodes.map((n) => n.dataDir)].map((dir) => rm(dir, { recursive: true, force: true })));
@@ -225,11 +243,12 @@ export class Cluster {
       '--log-level', 'info',
       ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
+      ...(options.tls ? tlsArgs(options.tls) : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     Object.assign(env, options.env);
-    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, options.ports, secretDir);
+    const cluster = new Cluster(nodes, args, env, requestTimeoutMs, placement, options.ports, secretDir, harnessFetch(options.tls));
     try {
       await options.seedDataDirs?.(nodes, members);
       await Promise.all(nodes.map((n) => cluster.startNode(n.id)));
@@ -292,7 +311,7 @@ export class Cluster {
     await waitFor(
       async () => {
         if (node.child !== child) throw new Error(`node ${id} exited during start-up; its log ends:\n${logTail(node)}`);
-        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000 }))?.status === 200;
+        return (await tryHttp(`${node.url}/status`, { timeoutMs: 1_000, fetch: this.fetch }))?.status === 200;
       },
       { timeoutMs: startTimeoutMs, what: `node ${id} to answer GET /status` },
     );
@@ -430,7 +449,7 @@ export class Cluster {
   // ---------------------------------------------------------------------------
 
   async status(id: number): Promise<NodeStatus> {
-    const answer = await http(`${this.url(id)}/status`);
+    const answer = await http(`${this.url(id)}/status`, { fetch: this.fetch });
     if (answer.status !== 200) throw new Error(`GET /status of node ${id}: ${answer.status}`);
     return answer.body as NodeStatus;
   }
@@ -605,4 +624,14 @@ function readLog(path: string): string {
 function logTail(node: ClusterNode): string {
   const lines = readLog(node.logPath).trimEnd().split('\n').slice(-logTailLines);
   return lines.map((line) => `    ${line.length > 400 ? `${line.slice(0, 400)}...` : line}`).join('\n');
+}
+
+function tlsArgs(tls: HarnessTls): string[] {
+  const auth = tls.clientCertAuth ? ['--trusted-ca-file', tls.files.caFile, '--client-cert-auth'] : [];
+  return ['--cert-file', tls.files.serverCertFile, '--key-file', tls.files.serverKeyFile, ...auth];
+}
+
+function harnessFetch(tls: HarnessTls | undefined): FetchFunction {
+  if (tls === undefined) return fetchWithTls(undefined);
+  return fetchWithTls({ ca: readFileSync(tls.files.caFile), cert: readFileSync(tls.files.clientCertFile), key: readFileSync(tls.files.clientKeyFile) });
 }

@@ -30,12 +30,13 @@ export interface ClusterUp {
   stop(): Promise<void>;
 }
 
-export async function startClusterUp(options: { readonly nodes: 3 | 5; readonly enableFaultInjection?: boolean }): Promise<ClusterUp> {
+export async function startClusterUp(options: { readonly nodes: 3 | 5; readonly enableFaultInjection?: boolean; readonly tls?: boolean }): Promise<ClusterUp> {
   // Client ports base.., peer ports base+100.., and base+200.. kept free for the gRPC ports.
   const basePort = await freeBasePort(options.nodes, [0, 100, 200]);
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-cluster-up-'));
   const args = [keelMain, 'cluster', 'up', '--nodes', String(options.nodes), '--data-dir', dataDir, '--base-port', String(basePort), '--log-level', 'warn'];
   if (options.enableFaultInjection) args.push('--enable-fault-injection');
+  if (options.tls) args.push('--tls');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -61,10 +62,11 @@ export async function startClusterUp(options: { readonly nodes: 3 | 5; readonly 
       },
       { timeoutMs: upTimeoutMs, what: 'keel cluster up to print its supervisor URL', intervalMs: 50, explain: async () => output },
     );
-    const dashboardUrl = /Dashboard: (http:\/\/\S+)/.exec(output)?.[1];
+    const dashboardUrl = /Dashboard: (https?:\/\/\S+)/.exec(output)?.[1];
     const token = /#supervisor-token=([A-Za-z0-9_-]+)$/.exec(dashboardUrl ?? '')?.[1];
     if (!dashboardUrl || !token) throw new Error(`keel cluster up printed no dashboard URL with a supervisor token:\n${output}`);
-    const endpoints = Array.from({ length: options.nodes }, (_, i) => `http://127.0.0.1:${basePort + i}`);
+    const scheme = options.tls ? 'https' : 'http';
+    const endpoints = Array.from({ length: options.nodes }, (_, i) => `${scheme}://127.0.0.1:${basePort + i}`);
     return { endpoints, dashboardUrl, supervisorUrl, supervisorHeaders: { 'x-keel-supervisor-token': token }, dataDir, output: () => output, stop };
   } catch (error) {
     await stop();

@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
 import { launchChromium } from './chromium.js';
 import type { LaunchedBrowser } from './chromium.js';
 import { startClusterUp } from './cluster-up.js';
@@ -15,29 +14,10 @@ import type { ClusterUp } from './cluster-up.js';
 import { http } from './http.js';
 import { serveStatic } from './static-server.js';
 import { waitFor } from './wait-for.js';
+import { shownLeader, textOf, uiWaitMs, watchErrors } from './dashboard-page.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/dashboard/', import.meta.url));
 const webRoot = fileURLToPath(new URL('../web/', import.meta.url));
-const uiWaitMs = 30_000;
-
-/** Console errors and uncaught exceptions of a page, with the page's URL at the time. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-  return errors;
-}
-
-async function textOf(page: Page, testId: string): Promise<string> {
-  return (await page.getByTestId(testId).textContent({ timeout: uiWaitMs })) ?? '';
-}
-
-async function shownLeader(page: Page): Promise<number | undefined> {
-  const match = /^node (\d+)$/.exec((await textOf(page, 'leader')).trim());
-  return match ? Number(match[1]) : undefined;
-}
 
 describe('web dashboard', { timeout: 240_000 }, () => {
   let browser: LaunchedBrowser;

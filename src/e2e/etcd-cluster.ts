@@ -13,6 +13,7 @@ import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import { freePorts } from './free-ports.js';
 import { requireTool } from './required-tool.js';
 import { waitFor } from './wait-for.js';
+import type { TlsBundleFiles } from '../tls/tls-bundle.js';
 
 export interface EtcdCluster {
   /** host:port of each member's client (gRPC) port. */
@@ -37,7 +38,11 @@ export async function ensureEtcd(): Promise<string> {
   return requireTool('etcd', 'etcd-server');
 }
 
-export async function startEtcdCluster(options: { readonly size: number; readonly dir: string }): Promise<EtcdCluster> {
+/** `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth. */
+export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles }): Promise<EtcdCluster> {
+  const tls = options.tls;
+  const clientScheme = tls ? 'https' : 'http';
+  const tlsArgs = tls ? [`--cert-file=${tls.serverCertFile}`, `--key-file=${tls.serverKeyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth'] : [];
   const binary = await ensureEtcd();
   const ports = await freePorts(options.size * 2);
   const members = Array.from({ length: options.size }, (_, i) => ({
@@ -53,8 +58,9 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
       [
         `--name=${m.name}`,
         `--data-dir=${join(options.dir, m.name)}`,
-        `--listen-client-urls=http://${host}:${m.clientPort}`,
-        `--advertise-client-urls=http://${host}:${m.clientPort}`,
+        `--listen-client-urls=${clientScheme}://${host}:${m.clientPort}`,
+        `--advertise-client-urls=${clientScheme}://${host}:${m.clientPort}`,
+        ...tlsArgs,
         `--listen-peer-urls=http://${host}:${m.peerPort}`,
         `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`,
         `--initial-cluster=${initialCluster}`,
@@ -105,7 +111,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
     // Ready when every member serves a linearizable read (which needs a leader).
     await Promise.all(
       endpoints.map(async (endpoint) => {
-        const client = new EtcdGrpcClient(endpoint, 2_000);
+        const client = new EtcdGrpcClient(endpoint, 2_000, tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined);
         try {
           await waitFor(
             async () => {

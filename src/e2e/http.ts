@@ -17,6 +17,8 @@ export interface HttpOptions {
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** Default: Node's fetch; a TLS cluster's harness passes one with its CA and client certificate. */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The node did not answer: connection refused or reset, or no answer in time. */
@@ -48,7 +50,7 @@ export async function http(url: string, options: HttpOptions = {}): Promise<Http
   let response: Response;
   let text: string;
   try {
-    response = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+    response = await (options.fetch ?? fetch)(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(timeoutMs) });
     text = await response.text();
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

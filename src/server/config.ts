@@ -106,6 +106,16 @@ export interface NodeConfig {
   readonly peerCertAllowedCn?: string;
   /** Encrypt with a self-signed certificate made at start; verifies nothing (etcd's --peer-auto-tls). */
   readonly peerAutoTls: boolean;
+  /** Client TLS (etcd's --cert-file): the certificate the HTTP and gRPC listeners present, PEM. */
+  readonly certFile?: string;
+  /** Its private key (etcd's --key-file), PEM. */
+  readonly keyFile?: string;
+  /** CA that signs client certificates (etcd's --trusted-ca-file), PEM. */
+  readonly trustedCaFile?: string;
+  /** Clients must present a certificate signed by trustedCaFile; others are refused at the handshake. */
+  readonly clientCertAuth: boolean;
+  /** Serve TLS with a self-signed certificate made at start and kept under dataDir (etcd's --auto-tls). */
+  readonly autoTls: boolean;
 }
 
 export const nodeConfigDefaults = {
@@ -144,10 +154,22 @@ export const nodeConfigDefaults = {
   authTokenTtlSeconds: 300,
   peerClientCertAuth: false,
   peerAutoTls: false,
+  clientCertAuth: false,
+  autoTls: false,
 } as const satisfies Partial<NodeConfig>;
 
 export function selfAddress(config: NodeConfig): MemberAddress {
   const self = config.members.find((m) => m.id === config.id);
   if (!self) throw new Error(`node ${config.id} is not in the member list (${config.members.map((m) => m.id).join(', ')})`);
   return self;
+}
+
+/** True when the client listeners (HTTP and gRPC) speak TLS. */
+export function clientTlsEnabled(config: Pick<NodeConfig, 'certFile' | 'autoTls'>): boolean {
+  return config.certFile !== undefined || config.autoTls;
+}
+
+/** The scheme of this node's client URLs: https when its client listeners speak TLS. */
+export function clientScheme(config: Pick<NodeConfig, 'certFile' | 'autoTls'>): 'http' | 'https' {
+  return clientTlsEnabled(config) ? 'https' : 'http';
 }

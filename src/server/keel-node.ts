@@ -56,6 +56,8 @@ import type { Logger } from './logger.js';
 import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import { memberFetchFor } from './member-fetch.js';
+import type { FetchFunction } from '../tls/https-fetch.js';
 import { RemovalCheck } from './removal-check.js';
 import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
 import { NodeAuth } from './auth/node-auth.js';
@@ -140,6 +142,8 @@ export class KeelNode implements MembershipHost {
   /** Removed from the cluster: stopping soon. */
   private leaving = false;
   private readonly removalCheck: RemovalCheck;
+  /** Calls to other members' client ports (forwarded membership changes, the removal check). */
+  readonly memberFetch: FetchFunction;
   private applyWaitCounter = 0;
   /** The key-value file's size, refreshed after each apply (not read on every write). */
   private dbSize: number;
@@ -208,11 +212,13 @@ export class KeelNode implements MembershipHost {
       { clientCertAuth: false },
     );
     this.membership = new MembershipManager(this, () => bootstrapMembers(config));
+    this.memberFetch = memberFetchFor(config);
     this.removalCheck = new RemovalCheck({
       self: config.id,
       leaderlessMsMax: 3 * config.electionTicks * config.tickMs,
       log,
       onRemoved: () => this.removed(),
+      fetch: this.memberFetch,
     });
     this.peersFrom = listKey(this.memberList());
     this.lastSizes = store.sizes();

@@ -6,6 +6,7 @@
 import type { Member, MemberList } from '../kv/members.js';
 import type { PeerAddress } from '../transport/transport.js';
 import type { NodeId } from '../raft/types.js';
+import { clientScheme } from './config.js';
 import type { MemberAddress, NodeConfig } from './config.js';
 import { peerAddressOf } from './membership.js';
 
@@ -17,20 +18,25 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function memberFromAddress(m: MemberAddress): Member {
+/**
+ * `scheme`: https when the member's client listeners speak TLS. A new cluster's
+ * members are assumed to be configured alike (as etcd assumes); each member publishes
+ * its own URLs once it runs, which corrects any that differ.
+ */
+export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https'): Member {
   return {
     id: m.id,
     name: memberName(m.id),
     peerUrls: [`http://${hostForUrl(m.host)}:${m.peerPort}`],
-    clientUrls: [`http://${hostForUrl(m.host)}:${m.clientPort}`],
-    grpcUrls: m.grpcPort !== undefined ? [`http://${hostForUrl(m.host)}:${m.grpcPort}`] : [],
+    clientUrls: [`${scheme}://${hostForUrl(m.host)}:${m.clientPort}`],
+    grpcUrls: m.grpcPort !== undefined ? [`${scheme}://${hostForUrl(m.host)}:${m.grpcPort}`] : [],
     isLearner: false,
   };
 }
 
 /** The configured members, as every node of a new cluster was started with them. */
 export function bootstrapMembers(config: NodeConfig): Member[] {
-  return config.members.map(memberFromAddress);
+  return config.members.map((m) => memberFromAddress(m, clientScheme(config)));
 }
 
 /** The member list in force before the first membership change wrote one to the store. */
@@ -40,7 +46,7 @@ export function bootstrapList(config: NodeConfig): MemberList {
 
 /** What this node says about itself: the fields a member publishes. */
 export function selfPublished(config: NodeConfig): Pick<Member, 'name' | 'clientUrls' | 'grpcUrls'> {
-  const self = memberFromAddress(config.members.find((m) => m.id === config.id) as MemberAddress);
+  const self = memberFromAddress(config.members.find((m) => m.id === config.id) as MemberAddress, clientScheme(config));
   return { name: self.name, clientUrls: self.clientUrls, grpcUrls: self.grpcUrls };
 }
 

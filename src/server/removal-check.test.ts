@@ -24,7 +24,7 @@ test('a node that hears no leader asks the other members, and stops only when th
     };
     let removed!: () => void;
     const stopped = new Promise<void>((resolve) => (removed = resolve));
-    const check = new RemovalCheck({ self: 5, leaderlessMsMax: 1_000, log, onRemoved: () => removed() });
+    const check = new RemovalCheck({ self: 5, leaderlessMsMax: 1_000, log, onRemoved: () => removed(), fetch: (url, init) => fetch(url, init) });
     check.tick(0, 0, () => list);
     check.tick(999, 0, () => list);
     assert.deepEqual(asked, [], 'not before leaderlessMsMax without a leader');

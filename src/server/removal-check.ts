@@ -14,6 +14,7 @@
 import type { MemberList } from '../kv/members.js';
 import type { NodeId } from '../raft/types.js';
 import type { Logger } from './logger.js';
+import type { FetchFunction } from '../tls/https-fetch.js';
 
 export interface RemovalCheckOptions {
   readonly self: NodeId;
@@ -21,6 +22,8 @@ export interface RemovalCheckOptions {
   readonly leaderlessMsMax: number;
   readonly log: Logger;
   readonly onRemoved: () => void;
+  /** How to call another member's client URL (TLS when the members' client ports speak it). */
+  readonly fetch: FetchFunction;
 }
 
 /** One peer's answer must come within this. */
@@ -55,7 +58,7 @@ export class RemovalCheck {
 
   private async ask(list: MemberList): Promise<void> {
     const urls = list.members.filter((m) => m.id !== this.options.self).flatMap((m) => m.clientUrls.slice(0, 1));
-    const answers = await Promise.all(urls.map((url) => removedIdsAt(url)));
+    const answers = await Promise.all(urls.map((url) => removedIdsAt(url, this.options.fetch)));
     if (this.stopped) return;
     const removedBy = urls.filter((_url, i) => answers[i]?.includes(this.options.self));
     if (removedBy.length > 0) {
@@ -66,7 +69,7 @@ export class RemovalCheck {
   }
 }
 
-async function removedIdsAt(url: string): Promise<number[] | undefined> {
+async function removedIdsAt(url: string, fetch: FetchFunction): Promise<number[] | undefined> {
   try {
     const response = await fetch(`${url}/members`, { signal: AbortSignal.timeout(askTimeoutMs) });
     if (!response.ok) return undefined;

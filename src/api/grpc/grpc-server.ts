@@ -1,9 +1,9 @@
 /**
- * The etcd v3 gRPC API of one node (grpc-js, insecure on the member's host: TLS is a
- * known gap, see the README). Services are built once per node by etcdServices() and
+ * The etcd v3 gRPC API of one node (grpc-js; plain text, or TLS with the node's client
+ * certificate: grpc-credentials.ts). Services are built once per node by etcdServices() and
  * shared with the JSON gateway.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
@@ -17,7 +17,9 @@ import { watchService } from './watch-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { authService } from './auth-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
+import { grpcServerCredentials } from './grpc-tls-credentials.js';
 import type { NodeAuth } from '../../server/auth/node-auth.js';
+import type { ClientTls } from '../client-tls.js';
 
 export interface GrpcApiOptions {
   readonly node: KeelNode;
@@ -25,6 +27,8 @@ export interface GrpcApiOptions {
   readonly port: number;
   /** Largest request message accepted (grpc-js refuses larger with RESOURCE_EXHAUSTED). */
   readonly requestBytesMax: number;
+  /** Serve TLS with these certificate files; absent: plain text. */
+  readonly tls?: ClientTls;
 }
 
 export interface GrpcApi {
@@ -51,10 +55,10 @@ export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
     server.addService(definition, implementation(service, options.node.auth));
   }
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${options.host}:${options.port}`, grpcServerCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   return {
-    url: `http://${options.host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${options.host}:${port}`,
     port,
     close: () => shutdown(server),
   };

@@ -1,0 +1,77 @@
+/**
+ * The client certificate's common name, as the hook reports it, over real TLS: an HTTP
+ * request and a gRPC call from a client holding a certificate for "alice" both name
+ * her; a plain-text request names nobody.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:https';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { Server, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import type { ServiceDefinition, handleUnaryCall } from '@grpc/grpc-js';
+import { commonNameOfGrpcCall, commonNameOfHttpRequest } from './client-certificate.js';
+import { httpsServerOptions } from './client-tls.js';
+import type { ClientTls } from './client-tls.js';
+import { grpcServerCredentials } from './grpc/grpc-tls-credentials.js';
+import { TlsFileWatcher } from '../tls/tls-files.js';
+import { writeTlsBundle } from '../tls/tls-bundle.js';
+import { hostsFor } from '../tls/certificates.js';
+import { readFileSync } from 'node:fs';
+
+const identity = (value: Buffer): Buffer => value;
+const whoAmI: ServiceDefinition = {
+  WhoAmI: { path: '/test.Who/WhoAmI', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+};
+
+test('the common name of a verified client certificate, for HTTP requests and gRPC calls', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-cn-'));
+  const files = await writeTlsBundle(dir, { serverHosts: hostsFor('127.0.0.1'), clientCommonName: 'alice' });
+  const watcher = new TlsFileWatcher({ certFile: files.serverCertFile, keyFile: files.serverKeyFile, caFile: files.caFile }, { onReloadError: (error) => assert.fail(error) });
+  const tls: ClientTls = { files: watcher, clientCertAuth: true };
+  const clientTls = { ca: readFileSync(files.caFile), cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile) };
+
+  const https = Fastify({ https: httpsServerOptions(tls) }) as unknown as FastifyInstance;
+  https.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
+  const plain = Fastify();
+  plain.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
+  const grpc = new Server();
+  const handler: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, Buffer.from(commonNameOfGrpcCall(call) ?? ''));
+  grpc.addService(whoAmI, { WhoAmI: handler });
+  try {
+    await https.listen({ host: '127.0.0.1', port: 0 });
+    await plain.listen({ host: '127.0.0.1', port: 0 });
+    const port = await new Promise<number>((resolve, reject) => grpc.bindAsync('127.0.0.1:0', grpcServerCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
+
+    const agent = new Agent(clientTls);
+    const body = await new Promise<string>((resolve, reject) => {
+      request(`https://127.0.0.1:${(https.server.address() as { port: number }).port}/who`, { agent }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += String(chunk)));
+        res.on('end', () => resolve(text));
+      }).on('error', reject).end();
+    });
+    agent.destroy();
+    assert.deepEqual(JSON.parse(body), { cn: 'alice' });
+
+    const plainAnswer = await fetch(`http://127.0.0.1:${(plain.server.address() as { port: number }).port}/who`);
+    assert.deepEqual(await plainAnswer.json(), { cn: null });
+
+    const Client = makeGenericClientConstructor(whoAmI, 'Who');
+    const client = new Client(`127.0.0.1:${port}`, credentials.createSsl(clientTls.ca, clientTls.key, clientTls.cert));
+    const name = await new Promise<string>((resolve, reject) =>
+      (client as unknown as { WhoAmI: (r: Buffer, cb: (e: Error | null, v: Buffer) => void) => void }).WhoAmI(Buffer.alloc(0), (e, v) => (e ? reject(e) : resolve(String(v)))),
+    );
+    client.close();
+    assert.equal(name, 'alice');
+  } finally {
+    grpc.forceShutdown();
+    await https.close();
+    await plain.close();
+    watcher.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
