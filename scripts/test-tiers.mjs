@@ -44,7 +44,7 @@ const tiers = {
     files: ['chaos/chaos-matrix.test.ts', 'chaos/netns-network.test.ts', 'chaos/power-loss.test.ts', 'cli/chaos-command.test.ts'],
   },
   // Debian's chromium driven by playwright-core.
-  browser: { folders: [], files: ['e2e/dashboard.test.ts', 'e2e/dashboard-auth.test.ts', 'e2e/foreign-page.test.ts'] },
+  browser: { folders: [], files: ['e2e/dashboard.test.ts', 'e2e/dashboard-auth.test.ts', 'e2e/dashboard-tls.test.ts', 'e2e/foreign-page.test.ts'] },
 };
 
 /** What marks a test file as one that starts a process or a browser: not allowed in the unit tier. */

@@ -10,8 +10,16 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Credentials } from '../server/auth/caller.js';
+import { commonNameOfHttpRequest } from './client-certificate.js';
 
+/** The request's credentials, with its verified client certificate's common name when there is one (caller.ts decides what wins). */
 export function httpCredentials(request: FastifyRequest): Credentials {
+  const fromHeaders = credentialsOfHeaders(request);
+  const commonName = commonNameOfHttpRequest(request);
+  return commonName === undefined ? fromHeaders : { ...fromHeaders, certificateCommonName: commonName };
+}
+
+function credentialsOfHeaders(request: FastifyRequest): Credentials {
   const header = request.headers.authorization;
   if (header !== undefined && header !== '') {
     const basic = /^Basic\s+(\S+)$/i.exec(header);

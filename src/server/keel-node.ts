@@ -209,7 +209,8 @@ export class KeelNode implements MembershipHost {
       },
       tokens,
       // etcd's --client-cert-auth: set from the TLS configuration once client TLS exists.
-      { clientCertAuth: false },
+      // etcd's --client-cert-auth: a verified client certificate's common name is the user.
+      { clientCertAuth: config.clientCertAuth },
     );
     this.membership = new MembershipManager(this, () => bootstrapMembers(config));
     this.memberFetch = memberFetchFor(config);
