@@ -15,11 +15,14 @@ import { freePorts } from './free-ports.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from './wait-for.js';
 import { fetchWithTls } from '../client/tls.js';
+import { writeNewSecretFile } from '../server/peer-secret.js';
 
 let dir: string;
 let node: ChildProcess | undefined;
 let url: string;
 let grpcEndpoint: string;
+/** The cluster secret every node needs to authenticate its peers (a one-node cluster too). */
+let secretFile: string;
 
 function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -40,13 +43,15 @@ function run(args: readonly string[]): Promise<{ code: number | null; stdout: st
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keel-auto-tls-'));
+  secretFile = join(dir, 'cluster-secret');
+  await writeNewSecretFile(secretFile);
   const [peerPort, clientPort, grpcPort] = (await freePorts(3)) as [number, number, number];
   url = `https://127.0.0.1:${clientPort}`;
   grpcEndpoint = `127.0.0.1:${grpcPort}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
   node = spawn(
     process.execPath,
-    [mainScript, 'start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}:${grpcPort}`, '--data-dir', join(dir, 'data'), '--auto-tls', '--log-level', 'warn'],
+    [mainScript, 'start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}:${grpcPort}`, '--data-dir', join(dir, 'data'), '--peer-secret-file', secretFile, '--auto-tls', '--log-level', 'warn'],
     { env, stdio: 'ignore' },
   );
   const skipVerify = fetchWithTls({ insecureSkipVerify: true });
@@ -97,7 +102,7 @@ test('a bad certificate file at start is an error naming the file', async () => 
   const bad = join(dir, 'bad-cert.pem');
   writeFileSync(bad, 'not a certificate');
   const [peerPort, clientPort] = (await freePorts(2)) as [number, number];
-  const result = await run(['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'bad'), '--cert-file', bad, '--key-file', bad, '--log-level', 'silent']);
+  const result = await run(['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'bad'), '--peer-secret-file', secretFile, '--cert-file', bad, '--key-file', bad, '--log-level', 'silent']);
   assert.notEqual(result.code, 0);
   assert.ok(result.stderr.includes(bad), result.stderr);
 });
