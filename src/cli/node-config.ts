@@ -11,7 +11,13 @@ import type { MemberAddress, NodeConfig } from '../server/config.js';
 /** Settings as strings or numbers, before validation, keyed by their YAML names. */
 export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;
 
+// etcd's ETCD_* names come first where a setting has an etcd twin, so a KEEL_* name set
+// beside one wins (the loop below lets later names override earlier ones).
 const envNames: Record<string, keyof NodeConfig> = {
+  ETCD_DATA_DIR: 'dataDir',
+  ETCD_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
+  ETCD_SNAPSHOT_COUNT: 'snapshotEveryEntries',
+  ETCD_LOG_LEVEL: 'logLevel',
   KEEL_ID: 'id',
   KEEL_CLUSTER_ID: 'clusterId',
   KEEL_MEMBERS: 'members',
