@@ -26,5 +26,12 @@ if [ ! -f "${rootfs}/.complete" ]; then
   rm -rf "$rootfs"
   mv "${rootfs}.tmp" "$rootfs"
 fi
-tar -C "$rootfs" -c . | podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["node"]' - "$image" >&2
+# This machine's trusted certificates, so that the build's `npm ci` trusts what this
+# machine's npm trusts (an intercepting proxy's authority, if any).
+ca=/etc/ssl/certs/ca-certificates.crt
+if [ -f "$ca" ]; then mkdir -p "${rootfs}/etc/ssl/certs" && cp "$ca" "${rootfs}/etc/ssl/certs/ca-certificates.crt"; fi
+tar -C "$rootfs" -c . | podman import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change "ENV NODE_EXTRA_CA_CERTS=$ca" \
+  --change 'CMD ["node"]' - "$image" >&2
 echo "$image"

@@ -54,8 +54,9 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
 
   try {
     const base = (await run('sh', ['scripts/container-base-image.sh'], { timeoutMs: baseImageTimeoutMs, cwd: root })).stdout.trim();
-    // --network=host: the build's `npm ci` reaches the npm registry as this machine does.
-    await run('podman', ['build', '--network=host', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, '-f', 'Containerfile', '.'], { timeoutMs: buildTimeoutMs, cwd: root });
+    // --network=host: the build's `npm ci` reaches the npm registry as this machine does;
+    // --format docker: OCI images carry no HEALTHCHECK.
+    await run('podman', ['build', '--format', 'docker', '--network=host', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, '-f', 'Containerfile', '.'], { timeoutMs: buildTimeoutMs, cwd: root });
     await compose(['up', '-d']);
 
     for (const service of services) {
