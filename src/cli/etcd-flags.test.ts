@@ -8,12 +8,13 @@ import { buildNodeConfig } from './node-config.js';
 const cluster = 'n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380';
 
 test('etcd-style flags become Keel members with ids from peer URL and token', () => {
-  const settings = settingsFromEtcdFlags({ name: 'n2', initialCluster: cluster, initialClusterToken: 'prod', listenClientUrls: 'http://0.0.0.0:2379', httpPort: '8080', initialAdvertisePeerUrls: 'http://10.0.0.2:2380' });
+  const settings = settingsFromEtcdFlags({ name: 'n2', initialCluster: cluster, initialClusterToken: 'prod', listenClientUrls: 'http://0.0.0.0:2379', listenPeerUrls: 'http://0.0.0.0:2380', httpPort: '8080', initialAdvertisePeerUrls: 'http://10.0.0.2:2380' });
   const config = buildNodeConfig({ dataDir: '/tmp/x' }, settings);
   assert.equal(config.id, memberIdOf('http://10.0.0.2:2380', 'prod'));
   assert.equal(config.clusterId, 'prod');
   assert.equal(config.join, false);
   assert.equal(config.listenHost, '0.0.0.0');
+  assert.equal(config.peerListenHost, '0.0.0.0');
   assert.deepEqual(config.members.map((m) => [m.host, m.peerPort, m.clientPort, m.grpcPort]), [
     ['10.0.0.1', 2380, 8080, 2379], ['10.0.0.2', 2380, 8080, 2379], ['10.0.0.3', 2380, 8080, 2379],
   ]);

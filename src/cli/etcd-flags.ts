@@ -164,12 +164,10 @@ export function settingsFromEtcdFlags(flags: EtcdStyleFlags): RawSettings {
   if (!self) throw new Error(`--name ${flags.name} is not in --initial-cluster (${members.map((m) => m.name).join(', ')}) and no member has its --initial-advertise-peer-urls`);
   if (advertised !== undefined && advertised !== self.peerUrl) throw new Error(`--initial-advertise-peer-urls ${advertised} differs from ${flags.name}'s URL in --initial-cluster (${self.peerUrl})`);
   const selfPeer = parseUrl(self.peerUrl, '--initial-cluster');
-  if (flags.listenPeerUrls !== undefined) {
-    // Keel binds its peer port on the advertised host (an address of this machine or a
-    // name that resolves to one), so only the port may be chosen here.
-    const listen = singleUrl(flags.listenPeerUrls, '--listen-peer-urls');
-    if (listen.port !== selfPeer.port) throw new Error(`--listen-peer-urls port ${listen.port} differs from the advertised peer port ${selfPeer.port}`);
-  }
+  // Keel's peer port is the advertised one (the member list holds one port per member);
+  // only the listening host may differ, e.g. 0.0.0.0.
+  const listenPeer = flags.listenPeerUrls !== undefined ? singleUrl(flags.listenPeerUrls, '--listen-peer-urls') : undefined;
+  if (listenPeer && listenPeer.port !== selfPeer.port) throw new Error(`--listen-peer-urls port ${listenPeer.port} differs from the advertised peer port ${selfPeer.port}`);
   const listenClient = flags.listenClientUrls !== undefined ? singleUrl(flags.listenClientUrls, '--listen-client-urls') : undefined;
   const grpcPort = listenClient?.port ?? defaultClientPort;
   if (flags.advertiseClientUrls !== undefined) {
@@ -191,5 +189,6 @@ export function settingsFromEtcdFlags(flags: EtcdStyleFlags): RawSettings {
     members: memberList,
     join: state === 'existing',
     ...(listenClient ? { listenHost: listenClient.host } : {}),
+    ...(listenPeer ? { peerListenHost: listenPeer.host } : {}),
   };
 }

@@ -5,8 +5,8 @@
  * deploy/compose.yaml with its ports on 127.0.0.1, writes through one container and
  * reads through another, kills the leader's container, and checks that the others
  * elect a new leader and lost no acknowledged write. Removes the containers, network,
- * volumes and image it made, also on failure (the base image and its root file system
- * stay cached on purpose).
+ * volumes and images it made (the build stage's too), also on failure; the base image
+ * and its root file system stay cached on purpose.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +52,8 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
   const url = (service: Service, path: string): string => `http://127.0.0.1:${httpPort.get(service)}${path}`;
   const idOf = (service: Service): number => memberIdOf(`http://${service}:2380`, clusterToken);
 
+  // The build stage's image is left untagged: remove the ones this run adds.
+  const danglingBefore = new Set((await run('podman', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], { timeoutMs: podmanTimeoutMs })).stdout.split('\n').filter((id) => id !== ''));
   try {
     const base = (await run('sh', ['scripts/container-base-image.sh'], { timeoutMs: baseImageTimeoutMs, cwd: root })).stdout.trim();
     // --network=host: the build's `npm ci` reaches the npm registry as this machine does;
@@ -103,6 +105,11 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
       () => run('sh', ['-c', `podman volume ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman volume rm -f`], { timeoutMs: podmanTimeoutMs }),
       () => run('sh', ['-c', `podman network ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman network rm -f`], { timeoutMs: podmanTimeoutMs }),
       () => run('sh', ['-c', `podman image exists ${image} && podman rmi -f ${image} || true`], { timeoutMs: podmanTimeoutMs }),
+      async () => {
+        const dangling = (await run('podman', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], { timeoutMs: podmanTimeoutMs })).stdout.split('\n');
+        const added = dangling.filter((id) => id !== '' && !danglingBefore.has(id));
+        if (added.length > 0) await run('podman', ['rmi', '-f', ...added], { timeoutMs: podmanTimeoutMs });
+      },
     ]);
   }
 });
