@@ -29,6 +29,8 @@ const allowed = {
   cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
   e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
+  // Tests of the container image and compose cluster, through podman (npm run test:containers).
+  containers: ['lib', 'e2e', 'cli', 'node', 'pkg'],
   // The chaos harness: real clusters (through the e2e harness), real faults, checked histories.
   chaos: ['tls', 'lib', 'check', 'e2e', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
 };

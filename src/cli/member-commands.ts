@@ -13,6 +13,7 @@ import { run } from './client-commands.js';
 import { positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { table } from './format.js';
+import { memberIdOf } from './etcd-flags.js';
 
 interface JsonFlag {
   readonly json?: boolean;
@@ -22,6 +23,7 @@ interface AddFlags extends ConnectionFlags, JsonFlag {
   readonly peerUrls: string;
   readonly learner?: boolean;
   readonly id?: number;
+  readonly initialClusterToken?: string;
 }
 
 export function registerMemberCommands(program: Command, io: CliIo = processIo): void {
@@ -46,11 +48,14 @@ export function registerMemberCommands(program: Command, io: CliIo = processIo):
       .requiredOption('--peer-urls <urls>', 'the new node\'s peer URLs, comma-separated (http://host:peerPort)')
       .option('--learner', 'join as a non-voting learner, to promote once caught up (recommended)')
       .option('--id <n>', 'the new member\'s id (default: one more than any id ever used)', positiveIntegerArgument)
+      .option('--initial-cluster-token <token>', 'for a node started with etcd-style flags: the id it derives from its peer URL and this token')
       .option('--json', 'print the answer as JSON'),
   ).action(async (flags: AddFlags) =>
     run(io, 'member add', flags, async (client) => {
       const peerUrls = flags.peerUrls.split(',').map((url) => url.trim()).filter((url) => url !== '');
-      const result = await client.memberAdd(peerUrls, { isLearner: flags.learner === true, ...(flags.id !== undefined ? { id: flags.id } : {}) });
+      if (flags.initialClusterToken !== undefined && flags.id !== undefined) throw new Error('--id and --initial-cluster-token cannot be mixed: the token derives the id');
+      const newId = flags.initialClusterToken !== undefined ? memberIdOf(new URL(peerUrls[0] ?? '').origin, flags.initialClusterToken) : flags.id;
+      const result = await client.memberAdd(peerUrls, { isLearner: flags.learner === true, ...(newId !== undefined ? { id: newId } : {}) });
       if (flags.json) return void io.out(`${JSON.stringify(result, null, 2)}\n`);
       const { id } = result.member;
       io.out(`Member ${id} added${result.member.isLearner ? ' as a learner' : ''} with peer URLs ${result.member.peerUrls.join(',')}.\n`);

@@ -13,12 +13,19 @@ import { parseTokenSettings } from '../server/auth/tokens.js';
 /** Settings as strings or numbers, before validation, keyed by their YAML names. */
 export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;
 
+// etcd's ETCD_* names come first where a setting has an etcd twin, so a KEEL_* name set
+// beside one wins (the loop below lets later names override earlier ones).
 const envNames: Record<string, keyof NodeConfig> = {
+  ETCD_DATA_DIR: 'dataDir',
+  ETCD_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
+  ETCD_SNAPSHOT_COUNT: 'snapshotEveryEntries',
+  ETCD_LOG_LEVEL: 'logLevel',
   KEEL_ID: 'id',
   KEEL_CLUSTER_ID: 'clusterId',
   KEEL_MEMBERS: 'members',
   KEEL_DATA_DIR: 'dataDir',
   KEEL_LISTEN_HOST: 'listenHost',
+  KEEL_PEER_LISTEN_HOST: 'peerListenHost',
   KEEL_TICK_MS: 'tickMs',
   KEEL_ELECTION_TICKS: 'electionTicks',
   KEEL_HEARTBEAT_TICKS: 'heartbeatTicks',
@@ -142,6 +149,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     members,
     dataDir: merged.dataDir,
     ...(merged.listenHost ? { listenHost: String(merged.listenHost) } : {}),
+    ...(merged.peerListenHost ? { peerListenHost: String(merged.peerListenHost) } : {}),
     ...(merged.supervisorUrl ? { supervisorUrl: checkSupervisorUrl(merged.supervisorUrl) } : {}),
     tickMs: integer('tickMs', 1),
     electionTicks,

@@ -12,8 +12,10 @@ import { startGrpcApi } from '../api/grpc/grpc-server.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
 import { openClientTls } from './client-tls-files.js';
+import { discoverInitialCluster, etcdFlagsFromEnv, settingsFromEtcdFlags, usesEtcdStyle } from './etcd-flags.js';
+import type { EtcdStyleFlags } from './etcd-flags.js';
 
-interface StartFlags {
+interface StartFlags extends EtcdStyleFlags {
   config?: string;
   id?: string;
   clusterId?: string;
@@ -82,11 +84,23 @@ export function registerStart(program: Command): void {
     .option('--trusted-ca-file <file>', 'client TLS: CA that signs client certificates, PEM (KEEL_TRUSTED_CA_FILE)')
     .option('--client-cert-auth', 'client TLS: refuse clients without a certificate signed by --trusted-ca-file (KEEL_CLIENT_CERT_AUTH)')
     .option('--auto-tls', 'client TLS with a self-signed certificate kept under the data dir; clients cannot verify it (KEEL_AUTO_TLS)')
+    // etcd's bootstrap flags (etcd-flags.ts), beside Keel's --id/--members.
+    .option('--name <name>', 'etcd-style: this member\'s name in --initial-cluster (ETCD_NAME, KEEL_NAME)')
+    .option('--initial-cluster <list>', 'etcd-style: name=peerURL,... for every member (ETCD_INITIAL_CLUSTER)')
+    .option('--initial-cluster-state <state>', 'etcd-style: new, or existing to join a running cluster (ETCD_INITIAL_CLUSTER_STATE)')
+    .option('--initial-cluster-token <token>', 'etcd-style: the cluster id; also seeds the member ids (ETCD_INITIAL_CLUSTER_TOKEN)')
+    .option('--listen-peer-urls <url>', 'etcd-style: peer URL to listen on; its port must be the advertised one (ETCD_LISTEN_PEER_URLS)')
+    .option('--initial-advertise-peer-urls <url>', 'etcd-style: this member\'s peer URL; must match --initial-cluster (ETCD_INITIAL_ADVERTISE_PEER_URLS)')
+    .option('--listen-client-urls <url>', 'etcd-style: where the etcd gRPC API listens, e.g. http://0.0.0.0:2379 (ETCD_LISTEN_CLIENT_URLS)')
+    .option('--advertise-client-urls <url>', 'etcd-style: the client URL given to clients (ETCD_ADVERTISE_CLIENT_URLS)')
+    .option('--http-port <port>', 'with etcd-style flags: port of Keel\'s HTTP API and dashboard, on the client host (KEEL_HTTP_PORT, default 2378)')
+    .option('--discovery-srv <domain>', 'etcd-style: find the members from _etcd-server(-ssl)._tcp.DOMAIN SRV records (ETCD_DISCOVERY_SRV)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
         flags.config ? settingsFromYaml(flags.config) : {},
         settingsFromEnv(process.env),
         flagSettings(flags),
+        await etcdStyleSettings(flags),
       );
       await runNode(config);
     });
@@ -128,6 +142,22 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('clientCertAuth', flags.clientCertAuth);
   set('autoTls', flags.autoTls);
   return out;
+}
+
+/** Settings from etcd's bootstrap flags and ETCD_* variables, if any are given. */
+async function etcdStyleSettings(flags: StartFlags): Promise<RawSettings> {
+  const fromFlags: EtcdStyleFlags = {};
+  for (const key of ['name', 'initialCluster', 'initialClusterState', 'initialClusterToken', 'listenPeerUrls', 'initialAdvertisePeerUrls', 'listenClientUrls', 'advertiseClientUrls', 'httpPort', 'discoverySrv'] as const) {
+    if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  }
+  const etcd: EtcdStyleFlags = { ...etcdFlagsFromEnv(process.env), ...fromFlags };
+  if (!usesEtcdStyle(etcd)) return {};
+  if (flags.members !== undefined || flags.id !== undefined) throw new Error('--members/--id and etcd-style flags (--name, --initial-cluster, ...) cannot be mixed; use one syntax');
+  if (etcd.discoverySrv !== undefined) {
+    if (etcd.initialCluster !== undefined) throw new Error('--discovery-srv and --initial-cluster cannot be mixed; use one');
+    etcd.initialCluster = await discoverInitialCluster(etcd.discoverySrv);
+  }
+  return settingsFromEtcdFlags(etcd);
 }
 
 export async function runNode(config: NodeConfig): Promise<void> {

@@ -28,6 +28,9 @@ export interface NodeConfig {
   readonly dataDir: string;
   /** Host the HTTP API listens on (default: this member's host). */
   readonly listenHost?: string;
+  /** Host the peer port listens on (default: this member's host), e.g. 0.0.0.0 in a
+   * container whose address can change when it is reconnected to its network. */
+  readonly peerListenHost?: string;
   /** Wall-clock length of one Raft tick. */
   readonly tickMs: number;
   readonly electionTicks: number;

@@ -302,7 +302,7 @@ export class KeelNode implements MembershipHost {
     const transport = await Transport.start({
       nodeId: config.id,
       clusterId: config.clusterId,
-      listen: { host: self.host, port: self.peerPort },
+      listen: { host: config.peerListenHost ?? self.host, port: self.peerPort },
       peers: peerMap(store.members() ?? bootstrapList(config), config.id),
       onMessage: (message: Message) => node?.receive(message),
       ...auth,
