@@ -33,10 +33,12 @@ for n in 1 2 3 4; do
 done
 
 cluster="m1=http://10.213.0.1:2380,m2=http://10.213.0.2:2380,m3=http://10.213.0.3:2380"
+# One cluster secret, handed to every machine (peers prove it before any Raft message).
+$keel cluster secret --out "$work/cluster-secret" > /dev/null
 start() { # n state cluster
   mkdir -p "$work/m$1"
   ip netns exec "keel-m$1" $keel start --name "m$1" --initial-cluster "$3" --initial-cluster-state "$2" \
-    --initial-cluster-token "$token" \
+    --initial-cluster-token "$token" --peer-secret-file "$work/cluster-secret" \
     --listen-peer-urls "http://10.213.0.$1:2380" --initial-advertise-peer-urls "http://10.213.0.$1:2380" \
     --listen-client-urls "http://10.213.0.$1:2379" --advertise-client-urls "http://10.213.0.$1:2379" \
     --http-port 2378 --data-dir "$work/m$1" --log-level warn > "$work/m$1.log" 2>&1 &
