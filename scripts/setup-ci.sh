@@ -14,9 +14,9 @@
 #   ps             procps        npm run bench (each node's memory)
 set -euo pipefail
 
-packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps)
+packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl)
 # The program that shows each package is installed, in the order of `packages`.
-programs=(etcdctl etcd chromium iptables ip faketime ps)
+programs=(etcdctl etcd chromium iptables ip faketime ps curl)
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
