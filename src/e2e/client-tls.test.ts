@@ -57,15 +57,20 @@ test('etcdctl 3.4 with --cacert --cert --key: put, get, member list, watch', asy
   assert.equal(members.code, 0, members.stderr);
   assert.equal(members.stdout.trim().split('\n').length, 3, members.stdout);
   const watching = etcdctl(endpoints, [...tlsFlags(), 'watch', 'tls/watched'], { timeoutMs: 8_000 });
-  // The watch is running once a put made after it shows; keep writing until one does.
+  // The watch is running once a put made after it shows; keep writing until etcdctl
+  // (killed at its own deadline) has printed one, or it ended.
   const writer = tsClient();
   let n = 0;
   let watchEnded = false;
   void watching.then(() => (watchEnded = true));
-  while (!watchEnded && n < 30) {
-    await writer.put('tls/watched', `v${n++}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitFor(
+    async () => {
+      if (watchEnded) return true;
+      await writer.put('tls/watched', `v${n++}`);
+      return false;
+    },
+    { timeoutMs: 10_000, what: 'etcdctl watch to end after seeing a put', intervalMs: 200 },
+  );
   const result = await watching;
   assert.match(result.stdout, /PUT\ntls\/watched\nv\d+/);
 });
