@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript } from './cluster-harness.js';
+import { runKeel } from '../cli/testing.js';
 import { freePorts } from './free-ports.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from './wait-for.js';
@@ -23,23 +24,6 @@ let url: string;
 let grpcEndpoint: string;
 /** The cluster secret every node needs to authenticate its peers (a one-node cluster too). */
 let secretFile: string;
-
-function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
-    const child = spawn(process.execPath, [mainScript, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keel-auto-tls-'));
@@ -90,10 +74,10 @@ test('clients that skip verification work; clients that verify refuse the certif
   const plain = await etcdctl(grpcEndpoint, ['get', 'auto'], { timeoutMs: 15_000 });
   assert.notEqual(plain.code, 0, 'a plain-text client must not get through');
 
-  const cli = await run(['get', 'auto', `--endpoints=${url}`, '--insecure-skip-tls-verify']);
+  const cli = await runKeel(['get', 'auto', `--endpoints=${url}`, '--insecure-skip-tls-verify']);
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, /tls/);
-  const verifying = await run(['get', 'auto', `--endpoints=${url}`, '--timeout=2000']);
+  const verifying = await runKeel(['get', 'auto', `--endpoints=${url}`, '--timeout=2000']);
   assert.notEqual(verifying.code, 0);
   assert.match(verifying.stderr, /certificate|NETWORK_ERROR/i);
 });
@@ -102,7 +86,7 @@ test('a bad certificate file at start is an error naming the file', async () => 
   const bad = join(dir, 'bad-cert.pem');
   writeFileSync(bad, 'not a certificate');
   const [peerPort, clientPort] = (await freePorts(2)) as [number, number];
-  const result = await run(['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'bad'), '--peer-secret-file', secretFile, '--cert-file', bad, '--key-file', bad, '--log-level', 'silent']);
+  const result = await runKeel(['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'bad'), '--peer-secret-file', secretFile, '--cert-file', bad, '--key-file', bad, '--log-level', 'silent']);
   assert.notEqual(result.code, 0);
   assert.ok(result.stderr.includes(bad), result.stderr);
 });

@@ -8,7 +8,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,8 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { Cluster, mainScript } from './cluster-harness.js';
+import { Cluster } from './cluster-harness.js';
+import { runKeel } from '../cli/testing.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from './wait-for.js';
 import { freePorts } from './free-ports.js';
@@ -148,15 +148,15 @@ test('REST over https with the TypeScript client, its watch (server-sent events)
 
 test('keel CLI with --cacert --cert --key', async () => {
   const endpoints = `--endpoints=${cluster.members().map((n) => n.url).join(',')}`;
-  const put = await keel(['put', 'tls/cli', 'from-cli', endpoints, ...tlsFlags()]);
+  const put = await runKeel(['put', 'tls/cli', 'from-cli', endpoints, ...tlsFlags()]);
   assert.equal(put.code, 0, put.stderr);
-  const get = await keel(['get', 'tls/cli', endpoints, ...tlsFlags()]);
+  const get = await runKeel(['get', 'tls/cli', endpoints, ...tlsFlags()]);
   assert.equal(get.code, 0, get.stderr);
   assert.match(get.stdout, /from-cli/);
-  const without = await keel(['get', 'tls/cli', endpoints, `--cacert=${files.caFile}`, '--timeout=2000']);
+  const without = await runKeel(['get', 'tls/cli', endpoints, `--cacert=${files.caFile}`, '--timeout=2000']);
   assert.notEqual(without.code, 0);
   const snapshotFile = join(dir, 'snapshot.db');
-  const save = await keel(['snapshot', 'save', snapshotFile, endpoints, ...tlsFlags()]);
+  const save = await runKeel(['snapshot', 'save', snapshotFile, endpoints, ...tlsFlags()]);
   assert.equal(save.code, 0, save.stderr);
   assert.ok(statSync(snapshotFile).size > 0);
 });
@@ -206,23 +206,6 @@ function tsClient(): KeelClient {
   return new KeelClient({
     endpoints: cluster.members().map((n) => n.url),
     tls: { ca: readFileSync(files.caFile), cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile) },
-  });
-}
-
-function keel(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
-    const child = spawn(process.execPath, [mainScript, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
   });
 }
 
