@@ -263,6 +263,7 @@ export class KeelNode implements MembershipHost {
       fs: disk ?? new NodeFileSystem(),
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
+      segmentBytesMax: config.walSegmentBytes,
     });
     if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
     // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
