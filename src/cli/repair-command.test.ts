@@ -25,7 +25,8 @@ test('keel repair cuts a corrupt WAL at the bad record, after which the node sto
     const segment = (await readdir(walDir)).sort().find((n) => n.endsWith('.wal')) as string;
     const bytes = await readFile(join(walDir, segment));
     // A bit flipped mid-log, good records after it (the file's tail is preallocated zeros).
-    bytes[Math.floor(scanRecords(bytes).goodBytes / 2)] ^= 0x40;
+    const middle = Math.floor(scanRecords(bytes).goodBytes / 2);
+    bytes[middle] = (bytes[middle] as number) ^ 0x40;
     await writeFile(join(walDir, segment), bytes);
     await assert.rejects(RaftStorage.open({ fs, dir: join(dataDir, 'raft'), log: () => {} }), /bad record at offset \d+/);
 
