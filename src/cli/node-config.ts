@@ -252,21 +252,27 @@ function peerSecuritySettings(merged: RawSettings): PeerSecuritySettings {
     return value;
   };
   const flag = (name: keyof PeerSecuritySettings): boolean => merged[name] === true || merged[name] === 'true';
-  const settings = {
-    peerSecretFile: text('peerSecretFile'),
-    peerCertFile: text('peerCertFile'),
-    peerKeyFile: text('peerKeyFile'),
-    peerTrustedCaFile: text('peerTrustedCaFile'),
-    peerClientCertAuth: flag('peerClientCertAuth'),
-    peerCertAllowedCn: text('peerCertAllowedCn'),
-    peerAutoTls: flag('peerAutoTls'),
+  const secretFile = text('peerSecretFile');
+  const certFile = text('peerCertFile');
+  const keyFile = text('peerKeyFile');
+  const trustedCaFile = text('peerTrustedCaFile');
+  const clientCertAuth = flag('peerClientCertAuth');
+  const allowedCn = text('peerCertAllowedCn');
+  const autoTls = flag('peerAutoTls');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('peerCertFile and peerKeyFile go together');
+  if (autoTls && certFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
+  if (trustedCaFile !== undefined && certFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
+  if (clientCertAuth && trustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
+  if (allowedCn !== undefined && !clientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
+  return {
+    peerClientCertAuth: clientCertAuth,
+    peerAutoTls: autoTls,
+    ...(secretFile !== undefined ? { peerSecretFile: secretFile } : {}),
+    ...(certFile !== undefined ? { peerCertFile: certFile } : {}),
+    ...(keyFile !== undefined ? { peerKeyFile: keyFile } : {}),
+    ...(trustedCaFile !== undefined ? { peerTrustedCaFile: trustedCaFile } : {}),
+    ...(allowedCn !== undefined ? { peerCertAllowedCn: allowedCn } : {}),
   };
-  if ((settings.peerCertFile === undefined) !== (settings.peerKeyFile === undefined)) throw new Error('peerCertFile and peerKeyFile go together');
-  if (settings.peerAutoTls && settings.peerCertFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
-  if (settings.peerTrustedCaFile !== undefined && settings.peerCertFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
-  if (settings.peerClientCertAuth && settings.peerTrustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
-  if (settings.peerCertAllowedCn !== undefined && !settings.peerClientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
-  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as unknown as PeerSecuritySettings;
 }
 
 /** The supervisor listens on loopback only (cluster-command.ts); anything else is a mistake. */
