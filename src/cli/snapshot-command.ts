@@ -65,7 +65,7 @@ export function registerSnapshot(program: Command, io: CliIo = processIo): void 
     .requiredOption('--members <list>', 'the new cluster: ids (1,2,3) or the member list keel start takes')
     .action(async (file: string, flags: RestoreFlags) => {
       try {
-        const data = keelSnapshotIn(new Uint8Array(await readFile(file)));
+        const data = await keelSnapshotIn(new Uint8Array(await readFile(file)));
         const result = await restoreDataDir({ snapshot: data, dataDir: flags.dataDir, id: flags.id, memberIds: memberIds(flags.members) });
         io.out(`Restored ${file} into ${flags.dataDir} for member ${flags.id}: revision ${result.revision}, ${result.keys} keys, compacted up to ${result.compactedRevision}\n`);
       } catch (error) {

@@ -97,7 +97,7 @@ test('snapshot save writes an etcd snapshot that etcdctl snapshot status reads a
     const status = JSON.parse(await ok(['snapshot', 'status', file, '-w', 'json'])) as { revision: number; totalKey: number };
     const current = JSON.parse(await ok(['get', 'no-such-key', '-w', 'json'])) as { header: { revision: number } };
     assert.ok(status.revision > 1 && status.revision <= current.header.revision, `etcdctl snapshot status: ${JSON.stringify(status)}`);
-    const snapshot = decodeSnapshot(keelSnapshotIn(new Uint8Array(await readFile(file))));
+    const snapshot = decodeSnapshot(await keelSnapshotIn(new Uint8Array(await readFile(file))));
     assert.ok(snapshot.index > 0 && snapshot.tables.has('history'), 'the file carries Keel\'s own snapshot whole');
     const restored = await runKeel(['snapshot', 'restore', file, '--data-dir', join(dir, 'restored'), '--id', '1', '--members', '1,2,3']);
     assert.equal(restored.code, 0, restored.stderr);

@@ -67,12 +67,6 @@ export function encodeU64(value: number): Uint8Array {
   return bytes;
 }
 
-export function decodeU64(bytes: Uint8Array): number | undefined {
-  if (bytes.length !== 8) return undefined;
-  const value = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
-  return value > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(value);
-}
-
 /** A put's record; zero fields are left out, as etcd's encoder does. */
 export function encodeKeyValue(kv: EtcdKeyValue): Uint8Array {
   const message: Record<string, unknown> = { key: kv.key };
@@ -89,23 +83,46 @@ export function encodeTombstone(key: Uint8Array): Uint8Array {
   return keyValueType.encode(keyValueType.fromObject({ key })).finish();
 }
 
-export function decodeKeyValue(bytes: Uint8Array): EtcdKeyValue {
-  const message = keyValueType.toObject(keyValueType.decode(bytes), { longs: Number, bytes: Uint8Array, defaults: true }) as {
+/** A record as etcd wrote it: its lease id may be past 2^53 (etcd draws them at random), so it is a bigint. */
+export interface EtcdRecord extends Omit<EtcdKeyValue, 'lease'> {
+  readonly lease: bigint;
+}
+
+export function decodeKeyValue(bytes: Uint8Array): EtcdRecord {
+  const message = keyValueType.toObject(keyValueType.decode(bytes), { longs: String, bytes: Uint8Array, defaults: true }) as {
     key: Uint8Array;
-    create_revision: number;
-    mod_revision: number;
-    version: number;
+    create_revision: string;
+    mod_revision: string;
+    version: string;
     value: Uint8Array;
-    lease: number;
+    lease: string;
   };
-  return { key: message.key, createRevision: message.create_revision, modRevision: message.mod_revision, version: message.version, value: message.value, lease: message.lease };
+  return {
+    key: message.key,
+    createRevision: safeInteger(message.create_revision, 'create_revision'),
+    modRevision: safeInteger(message.mod_revision, 'mod_revision'),
+    version: safeInteger(message.version, 'version'),
+    value: message.value,
+    lease: BigInt(message.lease),
+  };
+}
+
+function safeInteger(text: string, field: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`an etcd record's ${field} is ${text}, past what Keel can hold (0 to 2^53 - 1)`);
+  return value;
 }
 
 export function encodeLease(id: number, ttlSeconds: number): Uint8Array {
   return leaseType.encode(leaseType.fromObject({ ID: id, TTL: ttlSeconds })).finish();
 }
 
-export function decodeLease(bytes: Uint8Array): { readonly id: number; readonly ttlSeconds: number } {
-  const message = leaseType.toObject(leaseType.decode(bytes), { longs: Number, defaults: true }) as { ID: number; TTL: number };
-  return { id: message.ID, ttlSeconds: message.TTL };
+export function decodeLease(bytes: Uint8Array): { readonly id: bigint; readonly ttlSeconds: number } {
+  const message = leaseType.toObject(leaseType.decode(bytes), { longs: String, defaults: true }) as { ID: string; TTL: string };
+  return { id: BigInt(message.ID), ttlSeconds: safeInteger(message.TTL, 'TTL') };
+}
+
+/** A big-endian u64 as a bigint (lease ids), or undefined if it is not 8 bytes. */
+export function decodeU64Big(bytes: Uint8Array): bigint | undefined {
+  return bytes.length === 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0) : undefined;
 }
