@@ -47,7 +47,7 @@ export async function importEtcdBuckets(buckets: readonly BoltBucket[]): Promise
   const compacted = compactedRevision(buckets);
   const revision = Math.max(compacted, changes.at(-1)?.main ?? 1);
   const leases = leaseGrants(buckets, changes);
-  const bodies = [...leases.grants, ...replay(changes, compacted, revision, leases.ids), ...(compacted > 1 ? [{ type: 'compact' as const, revision: compacted }] : []), ...leases.revokes];
+  const bodies = [...leases.grants, ...replay(changes, compacted, revision, leases.ids), ...(compacted > 0 ? [{ type: 'compact' as const, revision: compacted }] : []), ...leases.revokes];
 
   const dir = mkdtempSync(join(tmpdir(), 'keel-etcd-import-'));
   const store = MvccStore.open({ path: join(dir, 'kv'), sync: 'none' });
