@@ -32,6 +32,8 @@ export function registerObserveGateway(app: FastifyInstance, node: KeelNode): vo
     const gone = new AbortController();
     raw.on('close', () => gone.abort());
     raw.writeHead(200, { 'content-type': 'application/json' });
+    // The answer starts now: a client waiting for its headers need not wait for a leader.
+    raw.flushHeaders();
     const send = async (response: Record<string, unknown>): Promise<void> => {
       const line = `${JSON.stringify({ result: responseType.toObject(responseType.fromObject(response), jsonOptions) })}\n`;
       if (!raw.write(line)) await once(raw, 'drain', { signal: gone.signal });
