@@ -4,7 +4,7 @@
  * etcd would (no client library in between). Errors come back as { code, details }.
  */
 import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
-import type { ClientReadableStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientReadableStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
 
 export type Message = Record<string, unknown>;
@@ -21,10 +21,11 @@ export class RecipeClients {
   private readonly clients = new Map<string, RawClient>();
   private readonly metadata = new Metadata();
 
-  /** `token`: an etcd auth token sent with every call. */
+  /** `token`: an etcd auth token sent with every call; `channel`: TLS credentials (default: plain text). */
   constructor(
     private readonly endpoint: string,
     token?: string,
+    private readonly channel: ChannelCredentials = credentials.createInsecure(),
   ) {
     if (token !== undefined) this.metadata.set('token', token);
   }
@@ -61,7 +62,7 @@ export class RecipeClients {
       const [pkg, service] = qualified.split('.') as [string, string];
       const packages = loadPackageDefinition(etcdPackageDefinition());
       const Constructor = (packages[pkg] as GrpcObject)[service] as ServiceClientConstructor;
-      client = new Constructor(this.endpoint, credentials.createInsecure()) as unknown as RawClient;
+      client = new Constructor(this.endpoint, this.channel) as unknown as RawClient;
       this.clients.set(qualified, client);
     }
     return client;
