@@ -52,6 +52,12 @@ async function keysUnder(prefix: string): Promise<string[]> {
   return (answer.kvs as Message[]).map((kv) => text(kv.key));
 }
 
+/** Waits until the follower serves no watcher: every waiter and observer has let go of its watches. */
+async function noWatchersLeft(): Promise<void> {
+  const watchers = async (): Promise<number> => ((await (await fetch(`${followerUrl}/status`)).json()) as { watchers: number }).watchers;
+  await waitFor(async () => (await watchers()) === 0, { timeoutMs: 10_000, what: 'the follower to serve no watcher', explain: async () => `${await watchers()} watchers` });
+}
+
 /** Tells whether a promise has settled, without waiting for it. */
 function settled(promise: Promise<unknown>): () => boolean {
   let done = false;
@@ -84,15 +90,18 @@ test('Lock: a second locker, on a follower, waits until the first unlocks', asyn
 });
 
 test('Lock: a holder whose lease expires hands the lock on; a waiter whose lease expires is told and leaves no key', async () => {
-  const [shortLived, longLived, alsoShort] = [await grant(2), await grant(60), await grant(2)];
+  const [shortLived, longLived] = [await grant(2), await grant(60)];
   await onLeader.ok(LOCK, 'Lock', { name: bytes('expiring'), lease: shortLived });
   // Nobody keeps the holder's lease alive: the next in line gets the lock when it expires.
   const next = await onFollower.ok(LOCK, 'Lock', { name: bytes('expiring'), lease: longLived });
   assert.equal(text(next.key), `expiring/${hex(longLived)}`);
 
+  // Granted only now: the holder's wait above outlasted a lease as short.
+  const alsoShort = await grant(2);
   const doomed = await onFollower.call(LOCK, 'Lock', { name: bytes('expiring'), lease: alsoShort });
   assert.deepEqual(doomed.err, { code: status.UNKNOWN, details: 'mutex: session is expired' });
   assert.deepEqual(await keysUnder('expiring/'), [`expiring/${hex(longLived)}`]);
+  await noWatchersLeft();
 });
 
 test('Lock: a waiter whose client goes away leaves no key; no lease gets one of 60 s; errors as etcd', async () => {
@@ -102,6 +111,7 @@ test('Lock: a waiter whose client goes away leaves no key; no lease gets one of 
   assert.equal(gaveUp.err?.code, status.DEADLINE_EXCEEDED);
   await waitFor(async () => (await keysUnder('quit/')).length === 1, { timeoutMs: 10_000, what: "the quitter's key to go" });
   assert.deepEqual(await keysUnder('quit/'), [`quit/${hex(holder)}`]);
+  await noWatchersLeft();
 
   // No lease: the server grants one of etcd's session TTL and nobody keeps it alive.
   const leaseless = await onFollower.ok(LOCK, 'Lock', { name: bytes('leaseless') });
@@ -165,6 +175,7 @@ test('Election: campaign, leader, proclaim, observe a leader change, resign', as
   assert.deepEqual(await keysUnder('pool/'), []);
   observer.cancel();
   await observerGone;
+  await noWatchersLeft();
 });
 
 test('Election: a candidate whose client goes away resigns', async () => {
@@ -173,6 +184,7 @@ test('Election: a candidate whose client goes away resigns', async () => {
   const gaveUp = await onFollower.call(ELECTION, 'Campaign', { name: bytes('quitters'), lease: b, value: bytes('b') }, { deadlineMs: 1_000 });
   assert.equal(gaveUp.err?.code, status.DEADLINE_EXCEEDED);
   await waitFor(async () => (await keysUnder('quitters/')).length === 1, { timeoutMs: 10_000, what: "the quitter's candidacy to go" });
+  await noWatchersLeft();
 });
 
 /** A gateway call: POST with a JSON body; answers the status and the JSON. */
@@ -188,6 +200,15 @@ test('the JSON gateway: lock, unlock, campaign, leader, proclaim, observe, resig
   assert.equal(locked.status, 200);
   assert.equal(locked.json.key, b64(`gw/${hex(lease)}`));
   assert.equal(typeof (locked.json.header as Message).revision, 'string');
+  // A waiting lock whose HTTP client hangs up gives up its place.
+  const other = await grant(60);
+  const hangingUp = new AbortController();
+  const waiting = fetch(`${followerUrl}/v3/lock/lock`, { method: 'POST', body: JSON.stringify({ name: b64('gw'), lease: other }), signal: hangingUp.signal });
+  await waitFor(async () => (await keysUnder('gw/')).length === 2, { timeoutMs: 10_000, what: "the waiting HTTP locker's key" });
+  hangingUp.abort();
+  await assert.rejects(waiting, { name: 'AbortError' });
+  await waitFor(async () => (await keysUnder('gw/')).length === 1, { timeoutMs: 10_000, what: "the HTTP locker's key to go" });
+  await noWatchersLeft();
   assert.equal((await gateway('/v3/lock/unlock', { key: locked.json.key as string })).status, 200);
   assert.deepEqual(await keysUnder('gw/'), []);
 
@@ -222,6 +243,7 @@ test('the JSON gateway: lock, unlock, campaign, leader, proclaim, observe, resig
   );
   assert.deepEqual(values, ['one', 'two']);
   observe.abort();
+  await noWatchersLeft();
 
   assert.equal((await gateway('/v3/election/resign', { leader })).status, 200);
   const stale = await gateway('/v3/election/proclaim', { leader, value: b64('three') });
