@@ -15,7 +15,8 @@ import { keyValueMessage, type Message } from './convert.js';
 import { toGrpcError } from './errors.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
-import { bytesField, leaderKeyField, leaderKeyNeed, leaderReadNeed, leaseField, placeNeed } from './recipe-requests.js';
+import { leaseIdField } from './int64.js';
+import { bytesField, leaderKeyField, leaderKeyNeed, leaderReadNeed, placeNeed } from './recipe-requests.js';
 import type { EtcdService } from './service.js';
 
 export function electionService(node: KeelNode): EtcdService {
@@ -25,11 +26,11 @@ export function electionService(node: KeelNode): EtcdService {
     package: 'v3electionpb',
     unary: {
       Campaign: {
-        need: (request) => placeNeed(node, bytesField(request.name), leaseField(request.lease), bytesField(request.value)),
+        need: (request) => placeNeed(node, bytesField(request.name), leaseIdField(request.lease), bytesField(request.value)),
         gatewayPaths: ['/v3/election/campaign'],
         handle: async (request, caller, signal) => {
           const kv = new CallerKv(node, caller);
-          const won = await campaign(kv, bytesField(request.name), leaseField(request.lease), bytesField(request.value), signal);
+          const won = await campaign(kv, bytesField(request.name), leaseIdField(request.lease), bytesField(request.value), signal);
           return { header: header(won.revision), leader: leaderKeyMessage(won.leader) };
         },
       },

@@ -8,7 +8,8 @@ import type { KeelNode } from '../../server/keel-node.js';
 import { CallerKv } from '../../server/concurrency/caller-kv.js';
 import { lock, unlock } from '../../server/concurrency/mutex.js';
 import { responseHeader } from './header.js';
-import { bytesField, leaseField, placeNeed } from './recipe-requests.js';
+import { leaseIdField } from './int64.js';
+import { bytesField, placeNeed } from './recipe-requests.js';
 import type { EtcdService } from './service.js';
 
 export function lockService(node: KeelNode): EtcdService {
@@ -17,10 +18,10 @@ export function lockService(node: KeelNode): EtcdService {
     package: 'v3lockpb',
     unary: {
       Lock: {
-        need: (request) => placeNeed(node, bytesField(request.name), leaseField(request.lease)),
+        need: (request) => placeNeed(node, bytesField(request.name), leaseIdField(request.lease)),
         gatewayPaths: ['/v3/lock/lock'],
         handle: async (request, caller, signal) => {
-          const locked = await lock(new CallerKv(node, caller), bytesField(request.name), leaseField(request.lease), signal);
+          const locked = await lock(new CallerKv(node, caller), bytesField(request.name), leaseIdField(request.lease), signal);
           return { header: { ...responseHeader(node, locked.revision) }, key: locked.key };
         },
       },

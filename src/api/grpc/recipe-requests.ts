@@ -5,7 +5,6 @@
  * (node.auth.needsFor), so a user may lock `name` only if they may read `name/` and
  * write their own key under it.
  */
-import { status } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
 import type { Need } from '../../server/auth/node-auth.js';
 import type { RequestOp } from '../../kv/types.js';
@@ -13,25 +12,17 @@ import type { LeaderKey } from '../../server/concurrency/election.js';
 import { ConcurrencyError } from '../../server/concurrency/errors.js';
 import { namePrefix, oldestUnder, sessionKey } from '../../server/concurrency/session-key.js';
 import type { Message } from './convert.js';
-import { GrpcError } from './errors.js';
-import { safeInteger } from './int64.js';
+import { leaseIdField, safeInteger } from './int64.js';
 
 export function bytesField(value: unknown): Uint8Array {
   return value instanceof Uint8Array ? value : new Uint8Array(0);
-}
-
-/** A lease id field: 0 (none given) or a lease's id. */
-export function leaseField(value: unknown): number {
-  const id = safeInteger(value ?? 0, 'lease ID');
-  if (id < 0) throw new GrpcError(status.INVALID_ARGUMENT, `etcdserver: lease ID ${id} is negative`);
-  return id;
 }
 
 /** The request's LeaderKey; etcd's error when it has none. */
 export function leaderKeyField(value: unknown): LeaderKey {
   if (value === null || typeof value !== 'object') throw new ConcurrencyError('LEADER_KEY_MISSING');
   const message = value as Message;
-  return { name: bytesField(message.name), key: bytesField(message.key), rev: safeInteger(message.rev ?? 0, 'rev'), lease: leaseField(message.lease) };
+  return { name: bytesField(message.name), key: bytesField(message.key), rev: safeInteger(message.rev ?? 0, 'rev'), lease: leaseIdField(message.lease) };
 }
 
 /**
