@@ -28,6 +28,7 @@ export interface LeaderKey {
 }
 
 export async function campaign(kv: CallerKv, name: Uint8Array, leaseId: number, value: Uint8Array, signal: AbortSignal): Promise<{ readonly leader: LeaderKey; readonly revision: number }> {
+  signal.throwIfAborted();
   const lease = leaseId !== 0 ? leaseId : await kv.grantLease(SESSION_TTL_SECONDS);
   const prefix = namePrefix(name);
   const key = sessionKey(prefix, lease);

@@ -23,6 +23,7 @@ export interface Locked {
 }
 
 export async function lock(kv: CallerKv, name: Uint8Array, leaseId: number, signal: AbortSignal): Promise<Locked> {
+  signal.throwIfAborted();
   const lease = leaseId !== 0 ? leaseId : await kv.grantLease(SESSION_TTL_SECONDS);
   const prefix = namePrefix(name);
   const key = sessionKey(prefix, lease);
