@@ -12,11 +12,16 @@
 #   ip             iproute2      src/chaos: network namespaces, veth pairs, the bridge (as root)
 #   libfaketime    faketime      src/chaos: the clock-skew nemesis
 #   ps             procps        npm run bench (each node's memory)
+#   etcd3 (Python) python3-etcd3 src/e2e/python-etcd3.test.ts (Debian's /usr/bin/python3 imports it)
 set -euo pipefail
 
 packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl)
 # The program that shows each package is installed, in the order of `packages`.
 programs=(etcdctl etcd chromium iptables ip faketime ps curl)
+# Python modules for Debian's own Python, and the packages that bring them.
+python_packages=(python3-etcd3)
+python_modules=(etcd3)
+python_has() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; }
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
@@ -29,8 +34,11 @@ missing=()
 for i in "${!packages[@]}"; do
   command -v "${programs[$i]}" >/dev/null || missing+=("${packages[$i]}")
 done
+for i in "${!python_packages[@]}"; do
+  python_has "${python_modules[$i]}" || missing+=("${python_packages[$i]}")
+done
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup-ci: every tool is installed (${programs[*]})"
+  echo "setup-ci: every tool is installed (${programs[*]} ${python_modules[*]})"
   exit 0
 fi
 
@@ -44,5 +52,8 @@ apt-get -o DPkg::Lock::Timeout=300 update -qq
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
 for program in "${programs[@]}"; do
   command -v "$program" >/dev/null || { echo "setup-ci: $program is still missing after apt-get install" >&2; exit 1; }
+done
+for module in "${python_modules[@]}"; do
+  python_has "$module" || { echo "setup-ci: the Python module $module is still missing after apt-get install" >&2; exit 1; }
 done
 echo "setup-ci: done"

@@ -20,6 +20,7 @@ import { registerOriginGate } from './origin-gate.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerGatewayRoutes } from './grpc/gateway-routes.js';
 import { registerWatchGateway } from './grpc/watch-gateway.js';
+import { registerObserveGateway } from './grpc/observe-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
 import { registerRestAuth } from './rest-auth.js';
 import { KvRequestError } from '../kv/errors.js';
@@ -120,5 +121,6 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerMaintenanceRoutes(app, options.node);
   registerGatewayRoutes(app, options.node.auth, etcdServices(options.node));
   registerWatchGateway(app, options.node);
+  registerObserveGateway(app, options.node);
   return app;
 }

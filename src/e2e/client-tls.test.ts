@@ -1,6 +1,7 @@
 /**
  * Client TLS on a real 3-node cluster started with --cert-file, --key-file,
- * --trusted-ca-file and --client-cert-auth: etcdctl, the `etcd3` npm client, the
+ * --trusted-ca-file and --client-cert-auth: etcdctl, the `etcd3` npm client (with its
+ * lock, election and STM), raw gRPC calls of the Lock and Election services, the
  * TypeScript client (REST over https), a WebSocket watch over wss and the `keel` CLI
  * all work with the CA and a client certificate; a client without one is refused at
  * the handshake; and the certificate is rotated by replacing its files, on the HTTP and
@@ -14,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import { credentials } from '@grpc/grpc-js';
+import { Etcd3, Isolation } from 'etcd3';
 import { Cluster } from './cluster-harness.js';
 import { runKeel } from '../cli/testing.js';
 import { etcdctl } from './etcdctl.js';
@@ -23,6 +25,7 @@ import { freePorts } from './free-ports.js';
 import { KeelClient } from '../client/keel-client.js';
 import { writeTlsBundle, type TlsBundle } from '../tls/tls-bundle.js';
 import { createCertificateAuthority, hostsFor, issueCertificate } from '../tls/certificates.js';
+import { RecipeClients, text } from './recipe-grpc.js';
 
 let dir: string;
 let files: TlsBundle;
@@ -110,6 +113,35 @@ test('the etcd3 npm client over TLS (credentials option)', async () => {
     await client.put('tls/etcd3').value('yes');
     assert.equal(await client.get('tls/etcd3').string(), 'yes');
   } finally {
+    client.close();
+  }
+});
+
+test('over TLS: the Lock and Election services, and the etcd3 client\'s lock, election and STM', async () => {
+  const channel = credentials.createSsl(readFileSync(files.caFile), readFileSync(files.clientKeyFile), readFileSync(files.clientCertFile));
+  const raw = new RecipeClients(cluster.node(1).grpcEndpoint, undefined, channel);
+  const client = new Etcd3({
+    hosts: cluster.nodes.map((n) => `https://${n.grpcEndpoint}`),
+    credentials: { rootCertificate: readFileSync(files.caFile), certChain: readFileSync(files.clientCertFile), privateKey: readFileSync(files.clientKeyFile) },
+    dialTimeout: 3_000,
+  });
+  try {
+    const lease = (await raw.ok('etcdserverpb.Lease', 'LeaseGrant', { TTL: 30 })).ID;
+    const locked = await raw.ok('v3lockpb.Lock', 'Lock', { name: Buffer.from('tls-lock'), lease });
+    assert.match(text(locked.key), /^tls-lock\//);
+    await raw.ok('v3lockpb.Lock', 'Unlock', { key: locked.key });
+    const won = await raw.ok('v3electionpb.Election', 'Campaign', { name: Buffer.from('tls-election'), lease, value: Buffer.from('me') });
+    await raw.ok('v3electionpb.Election', 'Resign', { leader: won.leader });
+
+    await client.lock('tls/lock').do(async () => assert.equal((await client.getAll().prefix('tls/lock').keys()).length, 1));
+    const campaign = client.election('tls/election', 5).campaign('leader');
+    await campaign.wait();
+    assert.equal(await client.election('tls/election').leader(), 'leader');
+    await campaign.resign();
+    await client.stm({ isolation: Isolation.Serializable }).transact(async (tx) => tx.put('tls/stm').value(String(Number((await tx.get('tls/stm').string()) ?? 0) + 1)));
+    assert.equal(await client.get('tls/stm').string(), '1');
+  } finally {
+    raw.close();
     client.close();
   }
 });

@@ -4,6 +4,7 @@
  * Tests install nothing: a test whose program is missing fails at once, naming the
  * program, its package and the script, instead of reaching for apt-get mid-run.
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -26,6 +27,19 @@ export function requireExecutable(path: string, debianPackage: string): string {
   if (!isExecutable(path)) throw new Error(missingToolMessage(path, debianPackage));
   return path;
 }
+
+/**
+ * Debian's own Python, which sees the python3-* packages (a python3 earlier on PATH, a
+ * virtualenv's or pyenv's, may not), once `module` imports in it; throws like requireTool.
+ */
+export function requirePythonModule(module: string, debianPackage: string): string {
+  const python = requireExecutable(debianPython, 'python3');
+  const imported = spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8', timeout: 30_000 });
+  if (imported.status !== 0) throw new Error(missingToolMessage(`the Python module ${module} (for ${python}: ${imported.stderr.trim().split('\n').at(-1) ?? ''})`, debianPackage));
+  return python;
+}
+
+const debianPython = '/usr/bin/python3';
 
 function findOnPath(binary: string): string | undefined {
   // Tools like iptables live in sbin, which a non-login root shell may leave off PATH.

@@ -5,6 +5,13 @@ import { compareBytes, inRange, isFromKey, isSingleKey, prefixEnd } from './key-
 
 const u8 = (...v: number[]): Uint8Array => new Uint8Array(v);
 
+test('prefixEnd leaves its argument alone, a Buffer too (whose slice() shares bytes)', () => {
+  const prefix = Buffer.from('lock/');
+  const end = prefixEnd(prefix);
+  assert.equal(prefix.toString(), 'lock/');
+  assert.deepEqual(end, new Uint8Array(Buffer.from('lock0')));
+});
+
 test('prefixEnd: the first key after every key with the prefix (etcd GetPrefixRangeEnd)', () => {
   assert.deepEqual(prefixEnd(u8(0x61)), u8(0x62));
   assert.deepEqual(prefixEnd(u8(0x61, 0xff)), u8(0x62));

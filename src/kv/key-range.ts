@@ -42,7 +42,8 @@ export function inRange(candidate: Uint8Array, key: Uint8Array, rangeEnd: Uint8A
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if ((prefix[i] as number) < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy even when `prefix` is a Buffer (whose slice() would share its bytes).
+      const end = Uint8Array.from(prefix.subarray(0, i + 1));
       end[i] = (end[i] as number) + 1;
       return end;
     }

@@ -13,7 +13,8 @@ import type { Options, PackageDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
 export const protoDir = fileURLToPath(new URL('../../proto/', import.meta.url));
-const rpcFile = 'etcdserverpb/rpc.proto';
+/** etcd's KV, Watch, Lease, Cluster, Maintenance and Auth services, and its Lock and Election services. */
+const protoFiles = ['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'];
 
 /** How decoded messages look to handlers, for gRPC and the gateway alike. */
 export const objectOptions = { keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true } as const;
@@ -22,7 +23,7 @@ let definition: PackageDefinition | undefined;
 let root: protobuf.Root | undefined;
 
 export function etcdPackageDefinition(): PackageDefinition {
-  definition ??= loadSync(rpcFile, { ...objectOptions, includeDirs: [protoDir] } satisfies Options);
+  definition ??= loadSync(protoFiles, { ...objectOptions, includeDirs: [protoDir] } satisfies Options);
   return definition;
 }
 
@@ -31,7 +32,7 @@ export function etcdProtoRoot(): protobuf.Root {
   if (!root) {
     const loaded = new protobuf.Root();
     loaded.resolvePath = (_origin, target) => (target.startsWith(protoDir) ? target : protoDir + target);
-    loaded.loadSync(rpcFile, { keepCase: true });
+    loaded.loadSync(protoFiles, { keepCase: true });
     loaded.resolveAll();
     root = loaded;
   }

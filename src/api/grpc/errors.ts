@@ -9,6 +9,7 @@ import type { KvError, KvErrorCode } from '../../kv/errors.js';
 import { KvRequestError } from '../../kv/errors.js';
 import { KeelError } from '../../server/errors.js';
 import type { KeelErrorCode } from '../../server/errors.js';
+import { ConcurrencyError } from '../../server/concurrency/errors.js';
 
 /** An error to answer a call with: a gRPC status code and etcd's message. */
 export class GrpcError extends Error {
@@ -108,5 +109,7 @@ export function toGrpcError(error: unknown): GrpcError {
   if (error instanceof GrpcError) return error;
   if (error instanceof KvRequestError) return fromMapping(kvErrors[error.code], error.message);
   if (error instanceof KeelError) return fromMapping(keelErrors[error.code], error.message);
+  // etcd's Lock and Election services send their recipes' errors with no code of their own.
+  if (error instanceof ConcurrencyError) return new GrpcError(status.UNKNOWN, error.message);
   return new GrpcError(status.INTERNAL, `etcdserver: internal error: ${error instanceof Error ? error.message : String(error)}`);
 }

@@ -37,10 +37,11 @@ const httpStatusOf: Partial<Record<status, number>> = {
 export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[]): void {
   const root = etcdProtoRoot();
   for (const service of services) {
-    const definition = root.lookupService(`etcdserverpb.${service.name}`);
+    const serviceName = `${service.package ?? 'etcdserverpb'}.${service.name}`;
+    const definition = root.lookupService(serviceName);
     for (const [name, method] of Object.entries(service.unary)) {
       const rpc = definition.methods[name];
-      if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`etcdserverpb.${service.name}.${name} is not in the proto files`);
+      if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`${serviceName}.${name} is not in the proto files`);
       const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
       for (const path of method.gatewayPaths) {
         app.post(path, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
@@ -68,7 +69,10 @@ async function answer(
   try {
     const message = decodeRequest(types.request, parseBody(body));
     const caller = await auth.authorize(credentials, method.need(message));
-    const response = await method.handle(message, caller);
+    // A client that hangs up stops a waiting Lock or Campaign (which then cleans up).
+    const gone = new AbortController();
+    reply.raw.on('close', () => gone.abort());
+    const response = await method.handle(message, caller, gone.signal);
     const json = types.response.toObject(types.response.fromObject(response), jsonOptions);
     return reply.send(method.gatewayStream ? { result: json } : json);
   } catch (error) {

@@ -16,6 +16,8 @@ import { leaseService } from './lease-service.js';
 import { watchService } from './watch-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { authService } from './auth-service.js';
+import { lockService } from './lock-service.js';
+import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { grpcServerCredentials } from './grpc-tls-credentials.js';
 import type { NodeAuth } from '../../server/auth/node-auth.js';
@@ -41,7 +43,16 @@ export interface GrpcApi {
 const shutdownGraceMs = 2_000;
 
 export function etcdServices(node: KeelNode): EtcdService[] {
-  return [kvService(node), leaseService(node), clusterService(node), watchService(node), maintenanceService(node), authService(node)];
+  return [
+    kvService(node),
+    leaseService(node),
+    clusterService(node),
+    watchService(node),
+    maintenanceService(node),
+    authService(node),
+    lockService(node),
+    electionService(node),
+  ];
 }
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
@@ -49,8 +60,9 @@ export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
     'grpc.max_receive_message_length': options.requestBytesMax,
     'grpc.max_send_message_length': -1,
   });
-  const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
+  const packages = loadPackageDefinition(etcdPackageDefinition());
   for (const service of etcdServices(options.node)) {
+    const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
     const definition = (pkg[service.name] as ServiceClientConstructor).service;
     server.addService(definition, implementation(service, options.node.auth));
   }
@@ -69,9 +81,11 @@ function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImp
   for (const [name, method] of Object.entries(service.unary)) {
     if (method.gatewayStream) continue;
     const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
+      const gone = new AbortController();
+      call.on('cancelled', () => gone.abort());
       const serve = async (): Promise<unknown> => {
         const caller = await auth.authorize(grpcCredentials(call), method.need(call.request));
-        return method.handle(call.request, caller);
+        return method.handle(call.request, caller, gone.signal);
       };
       serve().then(
         (response) => callback(null, response),

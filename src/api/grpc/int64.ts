@@ -21,3 +21,10 @@ export function revisionOrZero(value: unknown, field: string): number {
   if (typeof n === 'number' && n < 0) return 0;
   return safeInteger(value, field);
 }
+
+/** A lease id field: 0 for none, else a lease's id; a negative one is refused by name. */
+export function leaseIdField(value: unknown): number {
+  const id = safeInteger(value ?? 0, 'lease ID');
+  if (id < 0) throw new GrpcError(status.INVALID_ARGUMENT, `etcdserver: lease ID ${id} is negative`);
+  return id;
+}

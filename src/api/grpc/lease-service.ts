@@ -16,7 +16,7 @@ import type { CommandResult, LeaseResponse } from '../../kv/types.js';
 import type { Message } from './convert.js';
 import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
-import { safeInteger } from './int64.js';
+import { leaseIdField, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
 import { NEEDS_USER } from '../../server/auth/node-auth.js';
 import { commandAuth } from '../../server/auth/caller.js';
@@ -24,11 +24,6 @@ import { grpcCredentials } from './grpc-credentials.js';
 
 export function leaseService(node: KeelNode): EtcdService {
   const header = (revision?: number): Message => ({ ...responseHeader(node, revision) });
-  const leaseId = (value: unknown): number => {
-    const id = safeInteger(value ?? 0, 'lease ID');
-    if (id < 0) throw new GrpcError(status.INVALID_ARGUMENT, `etcdserver: lease ID ${id} is negative`);
-    return id;
-  };
   const answer = <T extends LeaseResponse['type']>(result: CommandResult, type: T): { revision: number; response: Extract<LeaseResponse, { type: T }> } => {
     if (!result.ok) throw kvErrorToGrpc(result.error);
     if (result.response.type !== type) throw new GrpcError(status.INTERNAL, `etcdserver: a lease command answered ${result.response.type}`);
@@ -36,7 +31,7 @@ export function leaseService(node: KeelNode): EtcdService {
   };
   /** One keep-alive, as etcd answers it: TTL 0 when the lease is gone. */
   const keepAliveOnce = async (request: Message): Promise<Message> => {
-    const id = leaseId(request.ID);
+    const id = leaseIdField(request.ID);
     const result = await node.leases.keepAlive(id);
     if (!result.ok && result.error.code === 'LEASE_NOT_FOUND') return { header: header(), ID: String(id), TTL: '0' };
     const { revision, response } = answer(result, 'leaseKeepAlive');
@@ -93,15 +88,15 @@ export function leaseService(node: KeelNode): EtcdService {
         gatewayPaths: ['/v3/lease/grant'],
         handle: async (request) => {
           const ttl = safeInteger(request.TTL ?? 0, 'TTL');
-          const { revision, response } = answer(await node.leases.grant(ttl, leaseId(request.ID)), 'leaseGrant');
+          const { revision, response } = answer(await node.leases.grant(ttl, leaseIdField(request.ID)), 'leaseGrant');
           return { header: header(revision), ID: String(response.id), TTL: String(response.ttl), error: '' };
         },
       },
       LeaseRevoke: {
-        need: (request) => node.auth.needsForLease(leaseId(request.ID), 'write'),
+        need: (request) => node.auth.needsForLease(leaseIdField(request.ID), 'write'),
         gatewayPaths: ['/v3/lease/revoke', '/v3/kv/lease/revoke'],
         handle: async (request, caller) => {
-          const { revision } = answer(await node.leases.revoke(leaseId(request.ID), undefined, commandAuth(caller)), 'leaseRevoke');
+          const { revision } = answer(await node.leases.revoke(leaseIdField(request.ID), undefined, commandAuth(caller)), 'leaseRevoke');
           return { header: header(revision) };
         },
       },
@@ -112,10 +107,10 @@ export function leaseService(node: KeelNode): EtcdService {
         handle: keepAliveOnce,
       },
       LeaseTimeToLive: {
-        need: (request) => node.auth.needsForLease(leaseId(request.ID), 'read'),
+        need: (request) => node.auth.needsForLease(leaseIdField(request.ID), 'read'),
         gatewayPaths: ['/v3/lease/timetolive', '/v3/kv/lease/timetolive'],
         handle: async (request) => {
-          const id = leaseId(request.ID);
+          const id = leaseIdField(request.ID);
           const lease = await node.leases.timeToLive(id);
           if (!lease) return { header: header(), ID: String(id), TTL: '-1', grantedTTL: '0', keys: [] };
           return {

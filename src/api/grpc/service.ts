@@ -16,8 +16,11 @@ export interface UnaryMethod {
    * the decoded request. gRPC and the gateway check it before `handle` runs.
    */
   readonly need: (request: Message) => Need;
-  /** `caller` is undefined when auth is off (or the method needs nothing and none came). */
-  readonly handle: (request: Message, caller: Caller | undefined) => Promise<Message>;
+  /**
+   * `caller` is undefined when auth is off (or the method needs nothing and none came).
+   * `signal` aborts when the client goes away first (a Lock or Campaign still waiting).
+   */
+  readonly handle: (request: Message, caller: Caller | undefined, signal: AbortSignal) => Promise<Message>;
   /** etcd's JSON gateway paths for this method (POST, JSON body). */
   readonly gatewayPaths: readonly string[];
   /**
@@ -29,8 +32,10 @@ export interface UnaryMethod {
 }
 
 export interface EtcdService {
-  /** The service's name in package etcdserverpb (KV, Watch, Lease, Cluster, Maintenance). */
+  /** The service's name in its package (KV, Watch, Lease, Cluster, Maintenance, Auth; Lock; Election). */
   readonly name: string;
+  /** Its protobuf package: etcdserverpb unless given (v3lockpb, v3electionpb). */
+  readonly package?: string;
   readonly unary: Readonly<Record<string, UnaryMethod>>;
   /** Streaming methods, as grpc-js handlers. */
   readonly streaming?: Readonly<Record<string, UntypedHandleCall>>;
