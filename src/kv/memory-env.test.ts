@@ -8,18 +8,21 @@
  * same. After every step the two stores' snapshots, which hold every table byte for
  * byte, must be equal too, and so must their HashKV and statistics.
  *
- * A crash drops the memory store's unsynced commits: it reopens as of its last
- * flush. The LMDB store plays the same crash by restoring the snapshot taken at that
- * flush, so the two must still agree afterwards, and the store resumes from its applied
- * index as a runtime replaying its log does.
+ * A crash of the memory store keeps what its kind says (memory-env.ts): what was last
+ * flushed (a power loss), everything committed (a process crash), or nothing (a torn
+ * deferred-sync file). The LMDB store plays the same crash by restoring the snapshot
+ * taken at that point, so the two must still agree afterwards, and the store resumes
+ * from its applied index as a runtime replaying its log does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeCommand } from './command.js';
-import { MemoryDisk } from './memory-env.js';
+import type { KvEnv, TableRange } from './kv-env.js';
+import { openLmdbEnv } from './lmdb-env.js';
+import { MemoryDisk, openMemoryEnv, type CrashKind } from './memory-env.js';
 import { MvccStore, type StoreSettings } from './mvcc-store.js';
-import { openTempStore } from './testing.js';
+import { makeTempDir, openTempStore, removeDir } from './testing.js';
 import type { Command, CommandBody, HistoryRequest, RangeRequest } from './types.js';
 import type { AuthChange } from './auth-types.js';
 import { alarmArb, deleteArb, keyArb, leaseBodyArb, putArb, rangeArb, rangeRequestArb, txnArb } from './arbitraries.js';
@@ -36,7 +39,7 @@ type Step =
   | { readonly kind: 'torn' }
   | { readonly kind: 'defragment' }
   | { readonly kind: 'flush' }
-  | { readonly kind: 'crash' };
+  | { readonly kind: 'crash'; readonly crash: CrashKind };
 
 const authChangeArb: fc.Arbitrary<AuthChange> = fc.oneof(
   fc.constantFrom('app', 'ops').map((name): AuthChange => ({ op: 'roleAdd', name })),
@@ -79,7 +82,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'torn' } as const) },
   { weight: 1, arbitrary: fc.constant({ kind: 'defragment' } as const) },
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' } as const) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'crash' } as const) },
+  { weight: 2, arbitrary: fc.constantFrom<CrashKind>('power', 'process', 'torn').map((crash) => ({ kind: 'crash', crash }) as const) },
 );
 
 const settings: StoreSettings = { sessions: { sessionsMax: 2, sessionTtlEntries: 25 }, compactionStepRecordsMax: 3 };
@@ -120,8 +123,9 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
   let memory = MvccStore.openOn(disk.open(), settings);
   let pending: Command[] = [];
   let lastSnapshot: { lmdb: { index: number; data: Uint8Array }; memory: { index: number; data: Uint8Array } } | undefined;
-  // What the LMDB store returns to when the memory store crashes: its state at the last sync.
-  let synced = lmdb.snapshot();
+  const empty = lmdb.snapshot();
+  // What the LMDB store returns to when the memory store loses power: its state at the last sync.
+  let synced = empty;
   const both = <T>(call: (store: MvccStore) => T, what: string): T => {
     const fromLmdb = outcomeOf(() => call(lmdb));
     assert.deepEqual(outcomeOf(() => call(memory)), fromLmdb, what);
@@ -196,8 +200,12 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
           synced = lmdb.snapshot();
           break;
         case 'crash':
-          disk.crash();
+          disk.crash(step.crash);
           memory = MvccStore.openOn(disk.open(), settings);
+          assert.equal(memory.discardedOnOpen, step.crash === 'torn', 'discarded on open');
+          // The LMDB store plays the same crash: back to the last sync, to nothing, or nowhere.
+          if (step.crash === 'torn') synced = empty;
+          if (step.crash === 'process') synced = lmdb.snapshot();
           lmdb.restore(synced.index, synced.data);
           break;
       }
@@ -218,4 +226,122 @@ test('the memory environment and LMDB give the same store: every answer, every t
     // KEEL_KV_ENV_RUNS raises the count for a longer hunt; the default keeps the suite quick.
     { numRuns: Number(process.env['KEEL_KV_ENV_RUNS'] ?? 60) },
   );
+});
+
+type TableStep =
+  | { readonly kind: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly kind: 'remove'; readonly key: Uint8Array }
+  | { readonly kind: 'clear' }
+  | { readonly kind: 'range'; readonly range: TableRange }
+  | { readonly kind: 'failedTransaction'; readonly puts: readonly Uint8Array[] };
+
+// Short keys over a small alphabet: equal keys, prefixes, and bounds between keys (never empty: LMDB refuses those).
+const tableKeyArb = fc.uint8Array({ minLength: 1, maxLength: 3, min: 0, max: 3 });
+const tableRangeArb: fc.Arbitrary<TableRange> = fc
+  .record({ start: fc.option(tableKeyArb, { nil: undefined }), end: fc.option(tableKeyArb, { nil: undefined }), exclusiveStart: fc.boolean(), reverse: fc.boolean(), limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) })
+  .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined && v !== false)) as TableRange)
+  // As callers do (kv-env.ts): reverse ranges name their end, exclusive starts their start.
+  .filter((r) => (!r.reverse || r.end !== undefined) && (!r.exclusiveStart || r.start !== undefined));
+const tableStepArb: fc.Arbitrary<TableStep> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ key: tableKeyArb, value: fc.uint8Array({ maxLength: 2 }) }).map((s) => ({ kind: 'put', ...s }) as const) },
+  { weight: 2, arbitrary: tableKeyArb.map((key) => ({ kind: 'remove', key }) as const) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clear' } as const) },
+  { weight: 4, arbitrary: tableRangeArb.map((range) => ({ kind: 'range', range }) as const) },
+  { weight: 1, arbitrary: fc.array(tableKeyArb, { maxLength: 3 }).map((puts) => ({ kind: 'failedTransaction', puts }) as const) },
+);
+
+/** One table's answer to a step, comparable between environments. */
+function runTableStep(env: KvEnv, step: TableStep): unknown {
+  const table = env.leaseKeys;
+  switch (step.kind) {
+    case 'put':
+      table.putSync(step.key, step.value);
+      return table.get(step.key)?.toString('hex');
+    case 'remove':
+      return table.removeSync(step.key);
+    case 'clear':
+      table.clearSync();
+      return undefined;
+    case 'range':
+      return [...table.getRange(step.range)].map(({ key, value }) => [key.toString('hex'), value.toString('hex')]);
+    case 'failedTransaction':
+      return outcomeOf(() =>
+        env.transactionSync(() => {
+          for (const key of step.puts) table.putSync(key, Uint8Array.of(9));
+          table.clearSync();
+          throw new Error('the action failed');
+        }),
+      );
+  }
+}
+
+test('a memory table answers gets, counts and ranges (forward, reverse, exclusive, limited) as an LMDB table does', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(tableStepArb, { minLength: 1, maxLength: 40 }), async (steps) => {
+      const path = makeTempDir();
+      const lmdb = openLmdbEnv({ path, sync: 'none' });
+      const memory = openMemoryEnv();
+      try {
+        for (const [n, step] of steps.entries()) {
+          assert.deepEqual(runTableStep(memory, step), runTableStep(lmdb, step), `step ${n} (${step.kind})`);
+          assert.equal(memory.leaseKeys.getCount(), lmdb.leaseKeys.getCount(), `count after step ${n}`);
+        }
+      } finally {
+        await lmdb.close();
+        await memory.close();
+        removeDir(path);
+      }
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('a memory disk keeps what each kind of crash leaves, and refuses the lost environment', async () => {
+  const disk = new MemoryDisk();
+  const put = (env: KvEnv, key: string): void => env.transactionSync(() => env.meta.putSync(Buffer.from(key), Uint8Array.of(1)));
+  const keys = (env: KvEnv): string[] => [...env.meta.getRange()].map(({ key }) => key.toString());
+  let env = disk.open();
+  put(env, 'synced');
+  await env.sync();
+  put(env, 'unsynced');
+  assert.throws(() => disk.open(), /already open/);
+  assert.throws(() => env.meta.putSync(new Uint8Array(0), Uint8Array.of(1)), /zero-length key/, 'as LMDB, no empty keys');
+  disk.crash('power');
+  assert.throws(() => env.meta.get(Buffer.from('synced')), /lost in a crash/);
+  env = disk.open();
+  assert.deepEqual(keys(env), ['synced'], 'a power loss keeps what was synced');
+  put(env, 'committed');
+  disk.crash('process');
+  env = disk.open();
+  assert.deepEqual(keys(env), ['committed', 'synced'], 'a process crash keeps every commit');
+  assert.equal(env.discardedOnOpen, false);
+  disk.crash('torn');
+  env = disk.open();
+  assert.deepEqual(keys(env), [], 'a torn deferred-sync file is discarded');
+  assert.equal(env.discardedOnOpen, true);
+  put(env, 'after');
+  await env.close();
+  assert.throws(() => env.meta.getCount(), /closed/);
+  disk.crash('torn');
+  env = disk.open();
+  assert.deepEqual(keys(env), ['after'], 'a clean close synced everything; a crash with nothing open loses nothing');
+  assert.equal(env.discardedOnOpen, false);
+  await env.close();
+});
+
+test('a memory environment\'s file grows to the most ever in use and shrinks only when defragmented', async () => {
+  const env = openMemoryEnv();
+  assert.deepEqual(env.sizes(), { dbSize: 0, dbSizeInUse: 0 });
+  env.transactionSync(() => {
+    for (let i = 0; i < 10; i++) env.history.putSync(Uint8Array.of(i), new Uint8Array(99));
+  });
+  assert.deepEqual(env.sizes(), { dbSize: 1000, dbSizeInUse: 1000 });
+  env.transactionSync(() => {
+    for (let i = 0; i < 5; i++) env.history.removeSync(Uint8Array.of(i));
+  });
+  assert.deepEqual(env.sizes(), { dbSize: 1000, dbSizeInUse: 500 });
+  assert.equal(env.fileSize(), 1000);
+  const reopened = await env.defragment();
+  assert.deepEqual(reopened.sizes(), { dbSize: 500, dbSizeInUse: 500 });
+  await reopened.close();
 });

@@ -7,12 +7,11 @@
  * opened on it, and holds what is durable. An environment's tables are sorted arrays of
  * entries; a write transaction keeps an undo log and rolls back if its action throws
  * (JavaScript runs one thing at a time, so no reader can see a transaction half done).
- * sync() copies the committed tables to the disk, as mdb_env_sync makes them durable;
- * crash() throws the open environment away, so what the next open finds is what was
- * last synced: a state LMDB itself may be left in after a system crash (its 'relaxed'
- * mode loses a suffix of commits, never part of one). A clean close() syncs first, as a
- * clean shutdown leaves everything in the file. Defragmentation writes a durable
- * compact copy on LMDB, so here it syncs too.
+ * sync() copies the committed tables to the disk, as mdb_env_sync makes them durable.
+ * crash() throws the open environment away; what the next open finds depends on the
+ * kind of crash (CrashKind). A clean close() syncs first, as a clean shutdown leaves
+ * everything in the file. Defragmentation writes a durable compact copy on LMDB, so
+ * here it syncs too.
  *
  * Sizes. LMDB's file never shrinks (defragment.ts); the model keeps that: the bytes in
  * use are the keys' and values' bytes, the file's size is the most ever in use since
@@ -28,25 +27,45 @@ interface Entry {
 
 type Tables = ReadonlyMap<string, readonly Entry[]>;
 
+/**
+ * What the next open finds after a crash of an open environment:
+ *   - 'power': the machine lost power: what was last synced; the commits since are lost
+ *     (LMDB's 'relaxed' mode may lose a suffix of commits, never part of one);
+ *   - 'process': only the process died: every commit (the page cache keeps them);
+ *   - 'torn': the machine lost power under LMDB's 'deferred' sync, whose file may then
+ *     be torn: nothing, and the environment says discardedOnOpen (unsynced-marker.ts),
+ *     so the runtime rebuilds the store from its snapshot and log.
+ */
+export type CrashKind = 'power' | 'process' | 'torn';
+
 /** What survives a crash, and the environment open on it, if any. */
 export class MemoryDisk {
   private durable: Tables = new Map();
+  private discarded = false;
   private fileBytes = 0;
   private current: MemoryEnv | undefined;
 
   /** Opens the environment on what is durable; one at a time, as LMDB allows one per process. */
   open(): KvEnv {
     assert(this.current === undefined, 'a memory environment is already open on this disk');
-    this.current = new MemoryEnv(this, this.durable);
+    this.current = new MemoryEnv(this, this.durable, this.discarded);
+    this.discarded = false;
     return this.current;
   }
 
   /**
-   * The machine stops: the open environment (if any) is gone, with everything committed
-   * since its last sync; every later call on it throws. Open again to recover.
+   * The machine or the process stops (CrashKind says which): the open environment, if
+   * any, is gone, and every later call on it throws. Open again to recover.
    */
-  crash(): void {
-    this.current?.lose();
+  crash(kind: CrashKind = 'power'): void {
+    const env = this.current;
+    if (env === undefined) return;
+    if (kind === 'process') this.durable = env.committed();
+    if (kind === 'torn') {
+      this.durable = new Map();
+      this.discarded = true;
+    }
+    env.lose();
     this.current = undefined;
   }
 
@@ -88,7 +107,6 @@ class MemoryEnv implements KvEnv {
   readonly leases: Table;
   readonly leaseKeys: Table;
   readonly auth: Table;
-  readonly discardedOnOpen = false;
   private readonly tables: Map<string, MemoryTable>;
   private state: 'open' | 'closed' | 'lost' = 'open';
   /** The undo log of the running transaction, newest last; undefined outside one. */
@@ -97,6 +115,7 @@ class MemoryEnv implements KvEnv {
   constructor(
     private readonly disk: MemoryDisk,
     durable: Tables,
+    readonly discardedOnOpen: boolean,
   ) {
     this.tables = new Map(TABLES.map(([name]) => [name, new MemoryTable(this, [...(durable.get(name) ?? [])])]));
     const byField = new Map(TABLES.map(([name, field]) => [field, this.tables.get(name) as Table]));
@@ -139,8 +158,14 @@ class MemoryEnv implements KvEnv {
 
   sync(): Promise<void> {
     this.assertOpen();
-    this.disk.persist(new Map([...this.tables].map(([name, table]) => [name, table.entries.slice()])));
+    this.disk.persist(this.committed());
     return Promise.resolve();
+  }
+
+  /** @internal A copy of the tables (between transactions: what is committed). */
+  committed(): Tables {
+    assert(this.undo === undefined, 'memory environment: a transaction is running');
+    return new Map([...this.tables].map(([name, table]) => [name, table.entries.slice()]));
   }
 
   async close(): Promise<void> {
@@ -193,6 +218,7 @@ class MemoryTable implements Table {
 
   get(key: Uint8Array): Buffer | undefined {
     this.env.assertOpen();
+    assertKey(key);
     const at = this.lowerBound(key);
     const entry = this.entries[at];
     return entry !== undefined && entry.key.equals(key) ? Buffer.from(entry.value) : undefined;
@@ -200,6 +226,7 @@ class MemoryTable implements Table {
 
   putSync(key: Uint8Array, value: Uint8Array): void {
     this.env.assertOpen();
+    assertKey(key);
     const entry: Entry = { key: Buffer.from(key), value: Buffer.from(value) };
     const at = this.lowerBound(key);
     const previous = this.entries[at];
@@ -214,6 +241,7 @@ class MemoryTable implements Table {
 
   removeSync(key: Uint8Array): boolean {
     this.env.assertOpen();
+    assertKey(key);
     const at = this.lowerBound(key);
     const entry = this.entries[at];
     if (entry === undefined || !entry.key.equals(key)) return false;
@@ -288,3 +316,7 @@ class MemoryTable implements Table {
 }
 
 const size = (entry: Entry | undefined): number => (entry === undefined ? 0 : entry.key.length + entry.value.length);
+
+function assertKey(key: Uint8Array): void {
+  assert(key.length > 0, 'memory environment: zero-length keys are not allowed (as in LMDB)');
+}
