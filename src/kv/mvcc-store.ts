@@ -1,5 +1,7 @@
 /**
- * The replicated state machine: an MVCC key-value store with etcd's data model, on LMDB.
+ * The replicated state machine: an MVCC key-value store with etcd's data model, on the
+ * storage seam of kv-env.ts: LMDB on a node (lmdb-env.ts), memory in the simulator
+ * (memory-env.ts).
  *
  * The runtime applies committed log entries in order with applyEntries() (or apply() /
  * applyBatch() with decoded commands). Each call is one LMDB write transaction that
