@@ -31,10 +31,10 @@ export interface TableRange {
  * One table, keys in byte order (lmdb-js's database API, typed for bytes). Values and
  * keys returned are fresh Buffers the caller may keep. Forward ranges go from `start`
  * (inclusive unless `exclusiveStart`) up to `end` (exclusive); reverse ranges start at
- * `start` (inclusive) and go down to `end` (exclusive). Callers give the bound a
- * reverse range ends at, and the start an exclusiveStart excludes: lmdb-js's defaults
- * there leave out the key 0x00. A write outside
- * KvEnv.transactionSync is a transaction of its own.
+ * `start` (inclusive) and go down to `end` (exclusive). Callers give the end of a
+ * reverse range and the start an exclusiveStart excludes: lmdb-js's defaults there
+ * leave out the key 0x00. A write outside KvEnv.transactionSync is a transaction of
+ * its own.
  */
 export interface Table {
   get(key: Uint8Array): Buffer | undefined;

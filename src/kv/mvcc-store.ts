@@ -171,7 +171,8 @@ export class MvccStore {
       }
       return new MvccStore(env, settings);
     } catch (error) {
-      void env.close();
+      // The open's own error is the one to report, not a failure to close after it.
+      env.close().catch(() => undefined);
       throw error;
     }
   }
