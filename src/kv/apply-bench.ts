@@ -2,12 +2,14 @@
  * Measures how fast the state machine applies puts: one LMDB transaction per entry, and
  * 100 entries per transaction (as a runtime applies a Ready's committed entries). A
  * measurement, not a test: run `npm run bench:kv`. Figures depend on the disk (each
- * 'relaxed' or 'full' commit is an fsync).
+ * 'relaxed' or 'full' commit is an fsync). 'memory' runs the same store on the
+ * in-memory environment the simulator uses (memory-env.ts) instead of LMDB.
  *
- *   node dist/kv/apply-bench.js [entries=10000] [sync modes=relaxed,none]
+ *   node dist/kv/apply-bench.js [entries=10000] [environments=relaxed,none,memory]
  */
 import { encodeCommand } from './command.js';
 import type { SyncMode } from './lmdb-env.js';
+import { openMemoryEnv } from './memory-env.js';
 import { MvccStore } from './mvcc-store.js';
 import { makeTempDir, removeDir } from './testing.js';
 import type { Entry } from '../raft/types.js';
@@ -27,9 +29,12 @@ function entries(count: number, withSessions: boolean): Entry[] {
   return out;
 }
 
-async function measure(sync: SyncMode, batch: number, log: readonly Entry[]): Promise<number> {
+/** An LMDB sync mode, or the in-memory environment. */
+type Environment = SyncMode | 'memory';
+
+async function measure(environment: Environment, batch: number, log: readonly Entry[]): Promise<number> {
   const path = makeTempDir('keel-kv-bench-');
-  const store = MvccStore.open({ path, sync });
+  const store = environment === 'memory' ? MvccStore.openOn(openMemoryEnv()) : MvccStore.open({ path, sync: environment });
   try {
     const started = performance.now();
     for (let i = 0; i < log.length; i += batch) {
@@ -47,18 +52,18 @@ async function measure(sync: SyncMode, batch: number, log: readonly Entry[]): Pr
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 10_000);
-  const modes = (process.argv[3] ?? 'relaxed,none').split(',') as SyncMode[];
+  const environments = (process.argv[3] ?? 'relaxed,none,memory').split(',') as Environment[];
   console.log(`applying ${count} puts of 100-byte values over 10,000 keys (median of 5 runs, after a warm-up)`);
   await measure('none', 100, entries(count, true)); // warm up the JIT and the file system
   for (const withSessions of [false, true]) {
     const log = entries(count, withSessions);
-    for (const sync of modes) {
+    for (const environment of environments) {
       for (const batch of [1, 100]) {
         const runs: number[] = [];
-        for (let run = 0; run < 5; run++) runs.push(await measure(sync, batch, log));
+        for (let run = 0; run < 5; run++) runs.push(await measure(environment, batch, log));
         const rate = runs.sort((a, b) => a - b)[2] as number;
         console.log(
-          `${`sync=${sync}`.padEnd(13)} ${`${batch} per txn`.padEnd(12)} ${withSessions ? 'with sessions ' : 'no sessions   '} ${Math.round(rate).toLocaleString('en-US').padStart(9)} applies/s`,
+          `${(environment === 'memory' ? 'memory' : `sync=${environment}`).padEnd(13)} ${`${batch} per txn`.padEnd(12)} ${withSessions ? 'with sessions ' : 'no sessions   '} ${Math.round(rate).toLocaleString('en-US').padStart(9)} applies/s`,
         );
       }
     }

@@ -16,7 +16,7 @@ import { decodeRole, decodeUser, encodeRole, encodeUser } from './auth-codec.js'
 import { ROOT_ROLE, ROOT_USER } from './auth-types.js';
 import type { AuthChange, AuthRole, AuthState, AuthUser, Permission } from './auth-types.js';
 import { kvError, type KvError } from './errors.js';
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
 const KEY = { enabled: latin1('enabled'), revision: latin1('revision'), tokenKey: latin1('token-key') } as const;

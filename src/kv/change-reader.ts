@@ -18,7 +18,7 @@
  * Only revisions above the compacted revision are complete (compaction removes
  * superseded records and tombstones at or below it), so callers start above it.
  */
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import { decodeKey, encodeKey, historyKey, readRevision, REVISION_BYTES } from './key-encoding.js';
 import { isFromKey, isSingleKey } from './key-range.js';
 import { byRevisionKey } from './compaction.js';

@@ -12,7 +12,7 @@
  * starts over from the oldest revision (records kept for C may be superseded at C').
  * An idle store does not progress; the next entry resumes it.
  */
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import { historyKey, readRevision } from './key-encoding.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { isTombstone } from './record.js';

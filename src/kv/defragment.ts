@@ -1,5 +1,5 @@
 /**
- * The LMDB file's size, and defragmentation.
+ * The LMDB file's size, and defragmentation (lmdb-env.ts; memory-env.ts models both).
  *
  * LMDB never shrinks its file: pages freed by deletes and compaction go to a free list
  * and are reused by later writes, but the file keeps its high-water size (measured: 20,000
@@ -14,14 +14,12 @@
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KvEnv } from './lmdb-env.js';
-import { tablesOf } from './lmdb-env.js';
+import type { RootDatabase } from 'lmdb';
+import type { EnvSizes } from './kv-env.js';
 
-export interface EnvSizes {
-  /** Bytes of the LMDB file up to its last used page: what the storage quota counts (etcd's dbSize). */
-  readonly dbSize: number;
-  /** Bytes of the pages the tables use, free pages left out (etcd's dbSizeInUse, approximately). */
-  readonly dbSizeInUse: number;
+/** An LMDB database, for its statistics (lmdb-js types them as {}). */
+interface WithStats {
+  getStats(): object;
 }
 
 interface TreeStats {
@@ -36,17 +34,17 @@ interface TreeStats {
 const META_PAGES = 2;
 
 /** The file's size alone: one LMDB statistics call (about 75 µs measured) instead of one per table. */
-export function envFileSize(env: KvEnv): number {
-  const root = env.root.getStats() as TreeStats;
+export function envFileSize(env: WithStats): number {
+  const root = env.getStats() as TreeStats;
   return ((root.lastPageNumber ?? 0) + 1) * (root.pageSize ?? 0);
 }
 
-export function envSizes(env: KvEnv): EnvSizes {
-  const root = env.root.getStats() as TreeStats;
+export function envSizes(env: WithStats, tables: readonly WithStats[]): EnvSizes {
+  const root = env.getStats() as TreeStats;
   const pageSize = root.pageSize ?? 0;
   const treePages = (stats: TreeStats): number => (stats.treeBranchPageCount ?? 0) + (stats.treeLeafPageCount ?? 0) + (stats.overflowPages ?? 0);
   let inUse = META_PAGES + treePages(root);
-  for (const [, table] of tablesOf(env)) inUse += treePages(table.getStats() as TreeStats);
+  for (const table of tables) inUse += treePages(table.getStats() as TreeStats);
   return { dbSize: ((root.lastPageNumber ?? 0) + 1) * pageSize, dbSizeInUse: inUse * pageSize };
 }
 
@@ -55,11 +53,11 @@ export function envSizes(env: KvEnv): EnvSizes {
  * between the copy and the swap; the caller reopens the environment afterwards and
  * keeps every write away for the whole time (a write after the copy would be lost).
  */
-export async function compactEnvCopy(env: KvEnv, path: string, closeEnv: () => Promise<void>): Promise<void> {
+export async function compactEnvCopy(env: RootDatabase, path: string, closeEnv: () => Promise<void>): Promise<void> {
   const copyDir = `${path}.defrag`;
   await rm(copyDir, { recursive: true, force: true });
   await mkdir(copyDir);
-  await env.root.backup(copyDir, true);
+  await env.backup(copyDir, true);
   const copy = join(copyDir, 'data.mdb');
   await fsync(copy);
   await closeEnv();

@@ -22,7 +22,7 @@
  * on this store's record format: compare hashes between nodes of one version.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import { REVISION_BYTES, revisionOfHistoryKey } from './key-encoding.js';
 import { isTombstone } from './record.js';
 

@@ -3,7 +3,8 @@
  * adapters. Everything else in kv/ is internal.
  *
  * Runtime, in its Ready loop (raft/types.ts):
- *   const store = MvccStore.open({ path: `${dataDir}/kv` });
+ *   const store = MvccStore.open({ path: `${dataDir}/kv` });   // on LMDB
+ *   const store = MvccStore.openOn(disk.open());                 // in memory (a MemoryDisk, simulator)
  *   // on start: if the last Raft snapshot is newer than store.appliedIndex(),
  *   //   store.restore(snapshot.meta.index, snapshot.data); then replay the log after it.
  *   const outcomes = store.applyEntries(ready.committedEntries); // results + events per entry
@@ -13,8 +14,11 @@
  * Reads after ReadIndex: store.range(request) once appliedIndex() >= the read index.
  */
 export { MvccStore } from './mvcc-store.js';
-export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreStats } from './mvcc-store.js';
+export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreSettings, StoreStats } from './mvcc-store.js';
 export type { SyncMode } from './lmdb-env.js';
+export type { EnvSizes, KvEnv } from './kv-env.js';
+export { MemoryDisk, openMemoryEnv } from './memory-env.js';
+export type { CrashKind } from './memory-env.js';
 export type { SessionPolicy } from './sessions.js';
 export { defaultSessionPolicy } from './sessions.js';
 export { checkLimits, defaultLimits, HARD_LIMITS, LEASE_TTL_MAX_SECONDS, prepareCommand, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';

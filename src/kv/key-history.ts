@@ -12,7 +12,7 @@
  * key's latest record at or before C, and nothing older, so the history is that record
  * (unless it is a tombstone, which compaction drops) followed by every record after C.
  */
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import { encodeKey, historyKey, readRevision, REVISION_BYTES } from './key-encoding.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { decodeRecord, toKeyValue, type PutRecord } from './record.js';

@@ -14,7 +14,7 @@
  */
 import { ByteReader, ByteWriter } from './byte-codec.js';
 import { readRevision, revisionBytes } from './key-encoding.js';
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import type { Lease, LeaseInfo } from './types.js';
 
 const ID_BYTES = 8;

@@ -1,16 +1,6 @@
 /**
- * The LMDB environment behind the store and its tables (named databases, all with byte
- * keys and byte values):
- *
- *   meta        name (ASCII) -> varint   applied index, revision, compaction state, clock
- *   history     enc(key) ‖ revision -> record   every kept version of every key (record.ts)
- *   byRevision  revision ‖ sub -> enc(key)     the same changes in revision order: drives
- *                                              compaction, and later watches from a revision
- *   sessions    clientId -> session            exactly-once table (sessions.ts)
- *   sessionLru  lastIndex -> clientId          sessions by last use, oldest first
- *   leases      id -> ttl renewedIndex         granted leases (lease-table.ts)
- *   leaseKeys   id ‖ key -> (empty)            the keys attached to each lease
- *   auth        name -> value                  users, roles, enabled flag (auth-table.ts)
+ * The LMDB environment behind the store (kv-env.ts lists its tables, one LMDB named
+ * database each). What the node runs on; the simulator runs on memory-env.ts.
  *
  * Durability. The Raft log is the source of truth: an entry is applied only once it is
  * committed, and committed entries are in the fsynced WAL; on restart the runtime
@@ -37,39 +27,40 @@
  * pages), which key-encoding.ts needs for 3 KiB user keys. The page size is fixed when
  * the environment is created; an existing one with other pages is refused.
  */
-import { open, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
+import { compactEnvCopy, envFileSize, envSizes } from './defragment.js';
+import { TABLES, type EnvSizes, type KvEnv, type Table, type TableField } from './kv-env.js';
+import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 
 export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
 
 export const PAGE_BYTES = 8192;
 
-export interface TableRange {
-  readonly start?: Uint8Array;
-  readonly end?: Uint8Array;
-  readonly exclusiveStart?: boolean;
-  readonly reverse?: boolean;
-  readonly limit?: number;
+export interface LmdbEnvOptions {
+  /** Directory of the environment; created if missing. */
+  readonly path: string;
+  /** Default 'relaxed'. */
+  readonly sync?: SyncMode;
+  /** For 'deferred': this boot's id (default: the system's; tests pass another to play a reboot). */
+  readonly bootId?: string;
 }
 
-/**
- * The part of an lmdb-js database the store uses, typed for byte keys and values (lmdb-js
- * accepts any Uint8Array and returns fresh Buffers for both). Reverse ranges start at
- * `start` (inclusive) and go down to `end` (exclusive).
- */
-export interface Table {
-  get(key: Uint8Array): Buffer | undefined;
-  putSync(key: Uint8Array, value: Uint8Array): void;
-  removeSync(key: Uint8Array): boolean;
-  clearSync(): void;
-  getCount(): number;
-  /** LMDB's statistics of the table's tree (page counts); lmdb-js types them as {}. */
-  getStats(): object;
-  getRange(options?: TableRange): Iterable<{ key: Buffer; value: Buffer }>;
+/** Opens (or creates) the environment at `options.path`. */
+export function openLmdbEnv(options: LmdbEnvOptions): KvEnv {
+  let sync = options.sync ?? 'relaxed';
+  let discardedOnOpen = false;
+  if (sync === 'deferred') {
+    const bootId = options.bootId ?? currentBootId();
+    if (bootId === undefined) sync = 'relaxed';
+    else discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
+  }
+  return new LmdbEnv(options.path, sync, discardedOnOpen);
 }
 
-export interface KvEnv {
-  readonly root: RootDatabase<Buffer, Uint8Array>;
+class LmdbEnv implements KvEnv {
+  private readonly root: RootDatabase<Buffer, Uint8Array>;
+  private readonly databases: readonly Database<Buffer, Uint8Array>[];
   readonly meta: Table;
   readonly history: Table;
   readonly byRevision: Table;
@@ -78,9 +69,64 @@ export interface KvEnv {
   readonly leases: Table;
   readonly leaseKeys: Table;
   readonly auth: Table;
+
+  constructor(
+    private readonly path: string,
+    private readonly syncMode: SyncMode,
+    readonly discardedOnOpen: boolean,
+  ) {
+    this.root = openRoot(path, syncMode);
+    this.databases = TABLES.map(([name]) => this.root.openDB<Buffer, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' }));
+    // lmdb-js accepts any Uint8Array and returns fresh Buffers: the Table interface, typed for bytes.
+    const tables = new Map(TABLES.map(([, field], i) => [field, this.databases[i] as unknown as Table]));
+    const get = (field: TableField): Table => tables.get(field) as Table;
+    this.meta = get('meta');
+    this.history = get('history');
+    this.byRevision = get('byRevision');
+    this.sessions = get('sessions');
+    this.sessionLru = get('sessionLru');
+    this.leases = get('leases');
+    this.leaseKeys = get('leaseKeys');
+    this.auth = get('auth');
+  }
+
+  transactionSync(action: () => void): void {
+    this.root.transactionSync(action);
+  }
+
+  /** mdb_env_sync with force, in a worker thread. */
+  sync(): Promise<void> {
+    // lmdb-js has sync(callback) on the root database; its type declarations omit it.
+    const root = this.root as unknown as { sync(callback: (error: unknown) => void): void };
+    return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    if (this.syncMode === 'deferred') {
+      // A clean close syncs everything, so the next open needs to discard nothing.
+      await this.sync();
+      await this.root.close();
+      endUnsynced(this.path);
+      return;
+    }
+    await this.root.close();
+  }
+
+  sizes(): EnvSizes {
+    return envSizes(this.root, this.databases);
+  }
+
+  fileSize(): number {
+    return envFileSize(this.root);
+  }
+
+  async defragment(): Promise<KvEnv> {
+    await compactEnvCopy(this.root, this.path, () => this.root.close());
+    return new LmdbEnv(this.path, this.syncMode, false);
+  }
 }
 
-export function openKvEnv(path: string, sync: SyncMode): KvEnv {
+function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Uint8Array> {
   mkdirSync(path, { recursive: true });
   const syncOptions =
     sync === 'none' || sync === 'deferred' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
@@ -100,41 +146,5 @@ export function openKvEnv(path: string, sync: SyncMode): KvEnv {
     void root.close();
     throw new Error(`Cannot open key-value store ${path}: its LMDB page size is ${pageSize}, this version needs ${PAGE_BYTES}`);
   }
-  const table = (name: string): Table =>
-    root.openDB<Buffer, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' }) as unknown as Table;
-  return {
-    root,
-    meta: table('meta'),
-    history: table('history'),
-    byRevision: table('by-revision'),
-    sessions: table('sessions'),
-    sessionLru: table('session-lru'),
-    leases: table('leases'),
-    leaseKeys: table('lease-keys'),
-    auth: table('auth'),
-  };
-}
-
-/** Every table, in the order snapshots list them. */
-export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
-  return [
-    ['meta', env.meta],
-    ['history', env.history],
-    ['by-revision', env.byRevision],
-    ['sessions', env.sessions],
-    ['session-lru', env.sessionLru],
-    ['leases', env.leases],
-    ['lease-keys', env.leaseKeys],
-    ['auth', env.auth],
-  ];
-}
-
-/** Tables added after the snapshot format: a snapshot without one restores it empty. */
-export const LATER_TABLES: ReadonlySet<string> = new Set(['auth']);
-
-/** Forces everything committed to disk (mdb_env_sync with force), in a worker thread. */
-export function syncEnv(env: KvEnv): Promise<void> {
-  // lmdb-js has sync(callback) on the root database; its type declarations omit it.
-  const root = env.root as unknown as { sync(callback: (error: unknown) => void): void };
-  return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  return root;
 }

@@ -9,7 +9,7 @@
  * (or one record newer than the read) the scan stops, finds the key's answer with one
  * reverse seek, and resumes after the key.
  */
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import {
   afterAllRevisions,
   decodeKey,

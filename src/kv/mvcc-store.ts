@@ -1,5 +1,7 @@
 /**
- * The replicated state machine: an MVCC key-value store with etcd's data model, on LMDB.
+ * The replicated state machine: an MVCC key-value store with etcd's data model, on the
+ * storage seam of kv-env.ts: LMDB on a node (lmdb-env.ts), memory in the simulator
+ * (memory-env.ts).
  *
  * The runtime applies committed log entries in order with applyEntries() (or apply() /
  * applyBatch() with decoded commands). Each call is one LMDB write transaction that
@@ -31,8 +33,8 @@ import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeCommand } from './command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
-import { LATER_TABLES, openKvEnv, syncEnv, tablesOf, type KvEnv, type SyncMode, type Table } from './lmdb-env.js';
-import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
+import { LATER_TABLES, tablesOf, type EnvSizes, type KvEnv, type Table } from './kv-env.js';
+import { openLmdbEnv, type LmdbEnvOptions } from './lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from './members.js';
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
@@ -42,7 +44,6 @@ import type { DecodedSnapshot } from './snapshot-format.js';
 import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
-import { compactEnvCopy, envFileSize, envSizes, type EnvSizes } from './defragment.js';
 import { HARD_LIMITS, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';
 import { readKeyHistory } from './key-history.js';
 import { executeWrite, type WriteContext } from './write-executor.js';
@@ -53,18 +54,16 @@ import type { AuthState } from './auth-types.js';
 import { authRefusal } from './auth-check.js';
 import { assert } from '../lib/assert.js';
 
-export interface MvccStoreOptions {
-  /** Directory of the LMDB environment; created if missing. */
-  readonly path: string;
-  /** Default 'relaxed' (see lmdb-env.ts). */
-  readonly sync?: SyncMode;
-  /** For 'deferred': this boot's id (default: the system's; tests pass another to play a reboot). */
-  readonly bootId?: string;
+/** Settings of the store, whatever its environment. */
+export interface StoreSettings {
   /** Cluster setting: must be the same on every replica. */
   readonly sessions?: Partial<SessionPolicy>;
   /** Records of old history examined per applied entry while a compaction runs. */
   readonly compactionStepRecordsMax?: number;
 }
+
+/** A store on LMDB: the environment's directory and sync mode (lmdb-env.ts), and the settings. */
+export interface MvccStoreOptions extends StoreSettings, LmdbEnvOptions {}
 
 export interface ApplyItem {
   readonly index: LogIndex;
@@ -85,7 +84,7 @@ export type ApplyOutcome =
   | { readonly index: LogIndex; readonly status: 'skipped' };
 
 export type { KvHash } from './hash-kv.js';
-export type { EnvSizes } from './defragment.js';
+export type { EnvSizes } from './kv-env.js';
 
 export interface StoreStats {
   readonly historyRecords: number;
@@ -133,71 +132,64 @@ export class MvccStore {
   private closed = false;
   private defragmenting = false;
 
-  private constructor(
-    env: KvEnv,
-    private readonly options: MvccStoreOptions,
-    /**
-     * Deferred sync only: the last run never synced the store and the machine has
-     * restarted since, so its file was discarded and the store opened empty; the
-     * runtime must rebuild it from its snapshot and log (unsynced-marker.ts).
-     */
-    readonly discardedOnOpen = false,
-  ) {
+  /**
+   * The environment opened empty because what it held could not be trusted (LMDB's
+   * deferred sync after a machine restart, unsynced-marker.ts): the runtime must
+   * rebuild the store from its snapshot and log.
+   */
+  readonly discardedOnOpen: boolean;
+
+  private constructor(env: KvEnv, settings: StoreSettings) {
     this.env = env;
-    this.sessionPolicy = { ...defaultSessionPolicy, ...options.sessions };
+    this.discardedOnOpen = env.discardedOnOpen;
+    this.sessionPolicy = { ...defaultSessionPolicy, ...settings.sessions };
     this.reader = new MvccReader(env.history);
     this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
     this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
     this.authTable = new AuthTable(env.auth);
-    this.compactionStepRecordsMax = options.compactionStepRecordsMax ?? 10_000;
+    this.compactionStepRecordsMax = settings.compactionStepRecordsMax ?? 10_000;
     assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
     this.state = readState(env.meta);
   }
 
-  /** Opens (or creates) the store at `options.path`. */
+  /** Opens (or creates) the store on LMDB at `options.path`. */
   static open(options: MvccStoreOptions): MvccStore {
-    let sync = options.sync ?? 'relaxed';
-    let discardedOnOpen = false;
-    if (sync === 'deferred') {
-      const bootId = options.bootId ?? currentBootId();
-      if (bootId === undefined) sync = 'relaxed';
-      else discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
-    }
-    const env = openKvEnv(options.path, sync);
+    return MvccStore.openOn(openLmdbEnv(options), options, options.path);
+  }
+
+  /**
+   * Opens (or creates) the store on an open environment (kv-env.ts: LMDB, or memory in
+   * the simulator), which it then owns: close() closes it. `name` says where, in errors.
+   */
+  static openOn(env: KvEnv, settings: StoreSettings = {}, name = 'in memory'): MvccStore {
     try {
       const format = readUint(env.meta, META.format);
       if (format === undefined) {
-        env.root.transactionSync(() => env.meta.putSync(metaKey(META.format), uintBytes(STORE_FORMAT)));
+        env.transactionSync(() => env.meta.putSync(metaKey(META.format), uintBytes(STORE_FORMAT)));
       } else if (format !== STORE_FORMAT) {
-        throw new Error(`Cannot open key-value store ${options.path}: format ${format}, this version reads format ${STORE_FORMAT}`);
+        throw new Error(`Cannot open key-value store ${name}: format ${format}, this version reads format ${STORE_FORMAT}`);
       }
-      return new MvccStore(env, { ...options, sync }, discardedOnOpen);
+      return new MvccStore(env, settings);
     } catch (error) {
-      void env.root.close();
+      // The open's own error is the one to report, not a failure to close after it.
+      env.close().catch(() => undefined);
       throw error;
     }
   }
 
   /**
-   * Waits until every committed transaction is on disk, meta page included (an fsync of
-   * the environment, mdb_env_sync), for a runtime about to truncate its log.
+   * Waits until every committed transaction is durable (on LMDB an fsync of the
+   * environment, mdb_env_sync), for a runtime about to truncate its log.
    */
   async flush(): Promise<void> {
     this.assertUsable();
-    await syncEnv(this.env);
+    await this.env.sync();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.options.sync === 'deferred') {
-      // A clean close syncs everything, so the next open needs to discard nothing.
-      await syncEnv(this.env);
-      await this.env.root.close();
-      endUnsynced(this.options.path);
-      return;
-    }
-    await this.env.root.close();
+    await this.env.close();
   }
 
   /** The index of the last log entry applied; 0 for a new store. */
@@ -234,16 +226,16 @@ export class MvccStore {
     return { ok: true, value: hashKv(this.env.history, at, compacted) };
   }
 
-  /** The LMDB file's size and the part of it in use (defragment.ts); about 0.2 ms. */
+  /** The file's size and the part of it in use (defragment.ts); about 0.2 ms on LMDB. */
   sizes(): EnvSizes {
     this.assertUsable();
-    return envSizes(this.env);
+    return this.env.sizes();
   }
 
-  /** The LMDB file's size alone (what the storage quota counts); cheaper than sizes(). */
+  /** The file's size alone (what the storage quota counts); cheaper than sizes(). */
   fileSize(): number {
     this.assertUsable();
-    return envFileSize(this.env);
+    return this.env.fileSize();
   }
 
   /**
@@ -253,15 +245,11 @@ export class MvccStore {
    */
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertUsable();
-    const beforeBytes = envSizes(this.env).dbSize;
+    const beforeBytes = this.env.fileSize();
     this.defragmenting = true;
     try {
-      const sync = this.options.sync ?? 'relaxed';
-      await compactEnvCopy(this.env, this.options.path, async () => {
-        await this.env.root.close();
-        // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
-      });
-      this.env = openKvEnv(this.options.path, sync);
+      // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
+      this.env = await this.env.defragment();
       this.reader = new MvccReader(this.env.history);
       this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
       this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
@@ -270,7 +258,7 @@ export class MvccStore {
     } finally {
       this.defragmenting = false;
     }
-    return { beforeBytes, afterBytes: envSizes(this.env).dbSize };
+    return { beforeBytes, afterBytes: this.env.fileSize() };
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
@@ -562,14 +550,14 @@ export class MvccStore {
   /** Runs `action` in one write transaction; on any failure, re-reads cached state and rethrows. */
   private inTransaction(action: () => void): void {
     try {
-      this.env.root.transactionSync(action);
+      this.env.transactionSync(action);
     } catch (error) {
       this.reload();
       throw error;
     }
   }
 
-  /** Re-reads what is cached from LMDB. */
+  /** Re-reads what is cached from the tables. */
   private reload(): void {
     this.state = readState(this.env.meta);
     this.sessions.reload();

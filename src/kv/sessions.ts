@@ -30,7 +30,7 @@
 import { ByteReader, ByteWriter } from './byte-codec.js';
 import { decodeResult, encodeResult } from './result-codec.js';
 import { readRevision, revisionBytes } from './key-encoding.js';
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import type { CommandResult } from './types.js';
 import { kvError } from './errors.js';
 import { assert } from '../lib/assert.js';

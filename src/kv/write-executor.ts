@@ -18,7 +18,7 @@
  * Validation (validate.ts) guarantees that a key changes at most once per revision,
  * which the history table's layout (one record per key and revision) relies on.
  */
-import type { Table } from './lmdb-env.js';
+import type { Table } from './kv-env.js';
 import { compareHolds } from './compare.js';
 import { byRevisionKey } from './compaction.js';
 import { kvError, type KvError } from './errors.js';

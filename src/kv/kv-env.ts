@@ -1,0 +1,110 @@
+/**
+ * The storage seam under the MVCC store: named tables of byte keys and byte values in
+ * key order, written in all-or-nothing transactions, with a way to make what is
+ * committed durable. Two implementations: LMDB (lmdb-env.ts), which the node runs on,
+ * and memory (memory-env.ts), which the deterministic simulator runs on and which
+ * models a crash by keeping only what was synced. The store's code (mvcc-store.ts and
+ * everything it calls) sees only this interface.
+ *
+ * The tables (all with byte keys and byte values):
+ *
+ *   meta        name (ASCII) -> varint   applied index, revision, compaction state, clock
+ *   history     enc(key) ‖ revision -> record   every kept version of every key (record.ts)
+ *   byRevision  revision ‖ sub -> enc(key)     the same changes in revision order: drives
+ *                                              compaction, and later watches from a revision
+ *   sessions    clientId -> session            exactly-once table (sessions.ts)
+ *   sessionLru  lastIndex -> clientId          sessions by last use, oldest first
+ *   leases      id -> ttl renewedIndex         granted leases (lease-table.ts)
+ *   leaseKeys   id ‖ key -> (empty)            the keys attached to each lease
+ *   auth        name -> value                  users, roles, enabled flag (auth-table.ts)
+ */
+
+export interface TableRange {
+  readonly start?: Uint8Array;
+  readonly end?: Uint8Array;
+  readonly exclusiveStart?: boolean;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+/**
+ * One table, keys in byte order (lmdb-js's database API, typed for bytes). Values and
+ * keys returned are fresh Buffers the caller may keep. Forward ranges go from `start`
+ * (inclusive unless `exclusiveStart`) up to `end` (exclusive); reverse ranges start at
+ * `start` (inclusive) and go down to `end` (exclusive). Callers give the end of a
+ * reverse range and the start an exclusiveStart excludes: lmdb-js's defaults there
+ * leave out the key 0x00. A write outside KvEnv.transactionSync is a transaction of
+ * its own.
+ */
+export interface Table {
+  get(key: Uint8Array): Buffer | undefined;
+  putSync(key: Uint8Array, value: Uint8Array): void;
+  removeSync(key: Uint8Array): boolean;
+  clearSync(): void;
+  getCount(): number;
+  getRange(options?: TableRange): Iterable<{ key: Buffer; value: Buffer }>;
+}
+
+export interface EnvSizes {
+  /** Bytes of the store's file up to its last used page: what the storage quota counts (etcd's dbSize). */
+  readonly dbSize: number;
+  /** Bytes of the pages the tables use, free pages left out (etcd's dbSizeInUse, approximately). */
+  readonly dbSizeInUse: number;
+}
+
+export interface KvEnv {
+  readonly meta: Table;
+  readonly history: Table;
+  readonly byRevision: Table;
+  readonly sessions: Table;
+  readonly sessionLru: Table;
+  readonly leases: Table;
+  readonly leaseKeys: Table;
+  readonly auth: Table;
+  /**
+   * The environment opened empty because what was there could not be trusted (LMDB's
+   * deferred sync after a system crash, unsynced-marker.ts): the runtime must rebuild
+   * the store from its snapshot and log.
+   */
+  readonly discardedOnOpen: boolean;
+  /**
+   * Runs `action` as one write transaction: if it throws, none of its writes happened
+   * (and the error is rethrown); reads inside it see its own writes.
+   */
+  transactionSync(action: () => void): void;
+  /** Resolves once everything committed is durable: it survives a crash. */
+  sync(): Promise<void>;
+  /** Syncs as a clean shutdown does, then closes; the environment is unusable after. */
+  close(): Promise<void>;
+  sizes(): EnvSizes;
+  /** sizes().dbSize alone, cheaper. */
+  fileSize(): number;
+  /**
+   * Gives the file's free space back (defragment.ts): closes this environment and
+   * resolves to the reopened one, holding the same committed data, now all durable.
+   * The caller keeps every other call away until then.
+   */
+  defragment(): Promise<KvEnv>;
+}
+
+export type TableField = 'meta' | 'history' | 'byRevision' | 'sessions' | 'sessionLru' | 'leases' | 'leaseKeys' | 'auth';
+
+/** Every table's name (as stored and in snapshots) and field, in the order snapshots list them. */
+export const TABLES: readonly (readonly [name: string, field: TableField])[] = [
+  ['meta', 'meta'],
+  ['history', 'history'],
+  ['by-revision', 'byRevision'],
+  ['sessions', 'sessions'],
+  ['session-lru', 'sessionLru'],
+  ['leases', 'leases'],
+  ['lease-keys', 'leaseKeys'],
+  ['auth', 'auth'],
+];
+
+/** Every table of `env` with its name, in the order snapshots list them. */
+export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
+  return TABLES.map(([name, field]) => [name, env[field]] as const);
+}
+
+/** Tables added after the snapshot format: a snapshot without one restores it empty. */
+export const LATER_TABLES: ReadonlySet<string> = new Set(['auth']);
