@@ -20,13 +20,11 @@
  * at random from 63 bits; Keel's are safe integers (below 2^53), so a lease whose id is
  * past that gets a new id, the same in every record that names it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BoltBucket } from '../bolt/bolt-layout.js';
 import { encodeCommand } from '../command.js';
 import { LEASE_TTL_MAX_SECONDS } from '../validate.js';
 import { MvccStore } from '../mvcc-store.js';
+import { openMemoryEnv } from '../memory-env.js';
 import type { Command, CommandBody, RequestOp } from '../types.js';
 import { decodeKeyValue, decodeLease, decodeRevision, decodeU64Big, type EtcdRecord } from './etcd-records.js';
 import { SnapshotFileError } from './snapshot-file-error.js';
@@ -49,8 +47,8 @@ export async function importEtcdBuckets(buckets: readonly BoltBucket[]): Promise
   const leases = leaseGrants(buckets, changes);
   const bodies = [...leases.grants, ...replay(changes, compacted, revision, leases.ids), ...(compacted > 0 ? [{ type: 'compact' as const, revision: compacted }] : []), ...leases.revokes];
 
-  const dir = mkdtempSync(join(tmpdir(), 'keel-etcd-import-'));
-  const store = MvccStore.open({ path: join(dir, 'kv'), sync: 'none' });
+  // A scratch store in memory: it lives only to produce Keel's snapshot.
+  const store = MvccStore.openOn(openMemoryEnv());
   try {
     const outcomes = store.applyEntries(bodies.map((body, i) => ({ term: 1, index: i + 1, kind: 'normal' as const, data: encodeCommand({ body } satisfies Command) })));
     outcomes.forEach((outcome, i) => {
@@ -60,7 +58,6 @@ export async function importEtcdBuckets(buckets: readonly BoltBucket[]): Promise
     return { snapshot: store.snapshot().data, revision, compacted };
   } finally {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
