@@ -306,31 +306,33 @@ export class Replica implements MembershipHost {
     return promise;
   }
 
-  /**
-   * A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state.
-   * Store calls wait for a defragmentation with `while (this.maintenance) await ...`, so
-   * that the check and the call run in one synchronous step, with no turn between them
-   * in which a defragmentation could start.
-   */
-  async read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
-    this.assertRunning();
+  /** A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state. */
+  read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
     this.counters.reads++;
-    if (consistency === 'linearizable') await this.confirmReadIndex();
-    while (this.maintenance) await this.maintenance;
-    return this.store.range(request);
+    return this.readStore(consistency, (store) => store.range(request));
   }
 
   /** A key's version history, with the same consistency choices as read(). */
-  async history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
-    this.assertRunning();
+  history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
     this.counters.reads++;
-    if (consistency === 'linearizable') await this.confirmReadIndex();
-    return this.store.history(request);
+    return this.readStore(consistency, (store) => store.history(request));
+  }
+
+  /**
+   * The one gate every read of the store's tables passes. It waits for a confirmed
+   * ReadIndex when linearizable, then for any defragmentation (which closes and
+   * reopens the environment), and runs `read` in the same synchronous step as its last
+   * check, with no turn between them in which a defragmentation could start.
+   */
+  private async readStore<T>(consistency: Consistency, read: (store: MvccStore) => T): Promise<T> {
+    await this.readBarrier(consistency);
+    return read(this.store);
   }
 
   /**
    * Waits until a read of the store may run: after a confirmed ReadIndex when
    * linearizable, and after any defragmentation (the store is closed meanwhile).
+   * What reads the tables after it must do so in the same turn (readStore does).
    */
   async readBarrier(consistency: Consistency): Promise<void> {
     this.assertRunning();
@@ -498,11 +500,11 @@ export class Replica implements MembershipHost {
   }
 
   /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
-  async hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const hashed = this.store.hashKv(revision);
-    return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: this.store.currentRevision() } } : hashed;
+  hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
+    return this.readStore('serializable', (store) => {
+      const hashed = store.hashKv(revision);
+      return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: store.currentRevision() } } : hashed;
+    });
   }
 
   /**
@@ -510,11 +512,11 @@ export class Replica implements MembershipHost {
    * (checksummed): what `keel snapshot save` downloads and `keel snapshot restore` seeds
    * a new cluster from. Consistent: built in one synchronous pass between applies.
    */
-  async snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const { index, data } = this.store.snapshot();
-    return { index, revision: this.store.currentRevision(), data };
+  snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
+    return this.readStore('serializable', (store) => {
+      const { index, data } = store.snapshot();
+      return { index, revision: store.currentRevision(), data };
+    });
   }
 
   /**
