@@ -161,7 +161,9 @@ export class Replica implements MembershipHost {
   ) {
     this.log = ports.log;
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
-    this.requestIdPrefix = `${config.id}.${Array.from({ length: 8 }, () => idAlphabet[ports.random.int(idAlphabet.length)]).join('')}.`;
+    // Random per incarnation: a restarted node must not reuse the request ids of
+    // entries its previous incarnation proposed, which may still apply.
+    this.requestIdPrefix = `${config.id}.${Array.from({ length: 10 }, () => idAlphabet[ports.random.int(idAlphabet.length)]).join('')}.`;
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
     this.lessor = new Lessor(config.requestTimeoutMs);
     this.lessor.reset(store.leases(), ports.clock.monotonicMs());

@@ -161,7 +161,8 @@ export class KeelNode {
       clusterId: config.clusterId,
       listen: { host: config.peerListenHost ?? self.host, port: self.peerPort },
       peers: peerMap(replica.memberList(), config.id),
-      onMessage: (message: Message) => replica.receive(message),
+      // Messages that arrive before the node is wired up are dropped, as a lost message would be.
+      onMessage: (message: Message) => node?.replica.receive(message),
       ...peerSecurity,
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
