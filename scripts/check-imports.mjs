@@ -21,10 +21,14 @@ const allowed = {
   proto: ['node', 'pkg'],
   // Certificates and TLS contexts, shared by the node, the CLI, the client and the tests.
   tls: ['lib', 'node', 'pkg'],
-  server: ['tls', 'lib', 'raft', 'storage', 'kv', 'transport', 'node', 'pkg'],
+  server: ['tls', 'lib', 'raft', 'storage', 'kv', 'transport', 'replica', 'node', 'pkg'],
   // storage: only the disk fault hooks' limits, for /admin/faults/disk.
   api: ['tls', 'lib', 'server', 'kv', 'raft', 'transport', 'storage', 'proto', 'node', 'pkg'],
   client: ['tls', 'lib', 'proto', 'node', 'pkg'],
+  // One replica: the core, its storage and state machine, and the Ready loop; all I/O
+  // comes through injected ports (replica/ports.ts). It may take along only the pure
+  // helpers of server/ listed in replicaServerHelpers.
+  replica: ['lib', 'raft', 'storage', 'kv'],
   sim: ['lib', 'raft', 'check'],
   cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
@@ -34,6 +38,14 @@ const allowed = {
   // The chaos harness: real clusters (through the e2e harness), real faults, checked histories.
   chaos: ['tls', 'lib', 'check', 'e2e', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
 };
+/**
+ * The server/ files the replica takes along: pure helpers (no node: modules, clocks or
+ * timers, checked below), so the replica runs unchanged under the simulator.
+ */
+const replicaServerHelpers = new Set([
+  'server/config.ts', 'server/envelope.ts', 'server/errors.ts', 'server/lessor.ts', 'server/logger.ts', 'server/member-metadata.ts',
+  'server/membership.ts', 'server/node-leases.ts', 'server/pending.ts', 'server/watch-session.ts',
+].map((path) => path.split('/').join(sep)));
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
 function* walk(dir) {
@@ -59,8 +71,11 @@ for (const file of walk(src)) {
   for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
     const spec = match[1];
     if (spec.startsWith('.')) {
-      const target = relative(src, resolve(dirname(file), spec)).split(sep)[0];
-      if (target !== folder && !rules.includes(target)) {
+      const targetPath = relative(src, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
+      const target = targetPath.split(sep)[0];
+      if (folder === 'replica' && target === 'server') {
+        if (!replicaServerHelpers.has(targetPath)) problems.push(`${rel}: imports ${spec}; replica/ may take from server/ only the pure helpers in replicaServerHelpers`);
+      } else if (target !== folder && !rules.includes(target)) {
         problems.push(`${rel}: imports ${spec} (folder "${target}"), but ${folder}/ may import only ${rules.filter((r) => r !== 'node' && r !== 'pkg').join(', ') || 'itself'}`);
       }
     } else if (spec.startsWith('node:')) {
@@ -69,7 +84,10 @@ for (const file of walk(src)) {
       problems.push(`${rel}: imports package ${spec}; ${folder}/ must not depend on packages`);
     }
   }
-  if (folder === 'raft' || folder === 'lib' || folder === 'check' || folder === 'sim') {
+  if (replicaServerHelpers.has(rel)) {
+    for (const match of text.matchAll(/(?:^|\n)\s*import[^'"]*?from\s+['"](node:[^'"]+)['"]/g)) problems.push(`${rel}: imports ${match[1]}, but replica/ takes it along and must stay free of node: modules`);
+  }
+  if (folder === 'raft' || folder === 'lib' || folder === 'check' || folder === 'sim' || folder === 'replica' || replicaServerHelpers.has(rel)) {
     const line = text.split('\n').findIndex((l) => impurePattern.test(l) && !l.trim().startsWith('//') && !l.trim().startsWith('*'));
     if (line >= 0) problems.push(`${rel}:${line + 1}: ${folder}/ must stay pure (no clocks, timers, Math.random or process)`);
   }

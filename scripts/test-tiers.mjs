@@ -30,7 +30,7 @@ const tiers = {
   // Starts no process and no browser: loopback sockets and temp dirs at most. Under a
   // minute with an incremental compile; the tier to run after every change.
   unit: {
-    folders: ['raft', 'lib', 'storage', 'kv', 'check', 'client', 'transport', 'tls', 'proto', 'server', 'api', 'cli', 'chaos'],
+    folders: ['raft', 'lib', 'storage', 'kv', 'replica', 'check', 'client', 'transport', 'tls', 'proto', 'server', 'api', 'cli', 'chaos'],
     files: ['e2e/required-tool.test.ts'],
   },
   // The deterministic simulator: thousands of seeds, pure CPU.

@@ -306,7 +306,7 @@ export class MvccStore {
 
   /** A key's versions still in the history, up to the current revision or `request.revision`. */
   history(request: HistoryRequest): KvResult<HistoryResponse> {
-    this.assertOpen();
+    this.assertUsable();
     const problem = validateHistoryRequest(request, HARD_LIMITS);
     if (problem) return { ok: false, error: problem };
     const { revision, compacted } = this.state;

@@ -1,237 +1,98 @@
 /**
- * The node runtime: it owns the consensus core, the durable storage, the key-value
- * state machine and the peer transport, and drives the core with the Ready loop:
+ * The node runtime's Node.js shell around the replica (replica/replica.ts, which owns
+ * the consensus core, the durable storage, the key-value state machine and the Ready
+ * loop). The shell wires real I/O to the replica's ports: timers that tick it, the
+ * data directory's file system, the peer transport, LMDB, the data disk's free-space
+ * watch, crypto randomness; and it adds what needs the process itself: user tokens
+ * and passwords (server/auth), calls to other members' client ports (the removal
+ * check, forwarded membership changes), leadership moves that wait on the clock.
  *
- *   1. persist the Ready's snapshot, entries and hard state (one fsync: group commit,
- *      since every request that arrived while the previous fsync ran is in this Ready);
- *   2. then send its messages;
- *   3. install a received snapshot, apply committed entries (one LMDB transaction),
- *      answer the writes they carry and the reads they unblock;
- *   4. advance.
- *
- * Any node takes any request: the core forwards proposals and ReadIndex requests to
- * the leader, and the node that took a request answers it when the entry applies
- * locally (entries carry the request id, see envelope.ts).
- *
- * Leases (node-leases.ts, lessor.ts): every node's lessor follows the applied grants,
- * keep-alives and revokes; the leader's, on each tick, proposes the revoke of every
- * lease past its deadline.
+ * The api layer talks to this class; its request methods pass straight to the replica.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomInt, randomBytes } from 'node:crypto';
-import { RaftNode } from '../raft/node.js';
+import { randomInt } from 'node:crypto';
 import type { RaftStatus } from '../raft/node.js';
-import { defaultRaftConfig } from '../raft/types.js';
-import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready } from '../raft/types.js';
-import { decodeConfigEntry } from '../raft/config.js';
-import { RaftStorage } from '../storage/raft-storage.js';
+import type { ConfigChange, LogIndex, Message, NodeId } from '../raft/types.js';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { FaultyDisk } from '../storage/faulty-disk.js';
 import { MvccStore } from '../kv/mvcc-store.js';
-import { WatchHub } from '../kv/watch-hub.js';
-import type { ApplyItem } from '../kv/mvcc-store.js';
-import { decodeCommand } from '../kv/command.js';
-import { prepareCommand, defaultLimits } from '../kv/validate.js';
-import type { Limits } from '../kv/validate.js';
-import type { KvResult } from '../kv/errors.js';
-import type { Role } from '../raft/types.js';
-import { Lessor } from './lessor.js';
-import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
-import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
-import { addsData, noSpaceError } from '../kv/alarms.js';
-import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
+import type { KvResult } from '../kv/errors.js';
+import type { MemberChange, MemberList } from '../kv/members.js';
+import type { AlarmMember, AlarmType, ClientSession, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
 import { peerAuth } from './peer-auth.js';
-import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
 import type { FaultHooks } from '../transport/fault-hooks.js';
 import type { NodeConfig } from './config.js';
 import { selfAddress } from './config.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';
-import { PendingReads, PendingWrites } from './pending.js';
 import type { Logger } from './logger.js';
-import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
-import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
-import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import type { StreamOutput, WatchSession, WatchSessionOptions } from './watch-session.js';
+import type { MemberAddRequest, MembershipResult } from './membership.js';
+import type { NodeLeases } from './node-leases.js';
+import { peerMap } from './member-metadata.js';
 import { memberFetchFor } from './member-fetch.js';
 import type { FetchFunction } from '../tls/https-fetch.js';
 import { RemovalCheck } from './removal-check.js';
 import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
 import { NodeAuth } from './auth/node-auth.js';
 import { loadTokenProvider } from './auth/load-tokens.js';
-import type { TokenProvider } from './auth/tokens.js';
+import { Replica, type Consistency, type LogTailEntry, type MessageListener, type ReplicaCounters, type ReplicaStatus } from '../replica/replica.js';
+import type { DiskSpaceView } from '../replica/ports.js';
 
-export type Consistency = 'linearizable' | 'serializable';
+export type { Consistency, LogTailEntry, MessageListener };
+export type NodeStatus = ReplicaStatus;
+export type NodeCounters = ReplicaCounters;
 
-export interface NodeStatus extends RaftStatus {
-  readonly revision: number;
-  readonly compactedRevision: number;
-  readonly pendingWrites: number;
-  readonly pendingReads: number;
-  /** Alarms active in the replicated state (NOSPACE refuses writes). */
-  readonly alarms: readonly AlarmMember[];
-  readonly isLearner: boolean;
-  /** Watchers served by this node. */
-  readonly watchers: number;
-  /** The data disk at its last reading (server/disk-space.ts). */
-  readonly disk: { readonly freeBytes: number; readonly reserveBytes: number; readonly low: boolean };
-}
-
-export interface NodeCounters {
-  readyLoops: number;
-  /** Time spent persisting Readys (WAL write + fsync) and applying entries, in ms. */
-  persistMs: number;
-  applyMs: number;
-  entriesPersisted: number;
-  entriesApplied: number;
-  messagesSent: number;
-  snapshotsTaken: number;
-  writes: number;
-  reads: number;
-}
-
-const noopCommand: Command = { body: { type: 'noop' } };
-/** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */
-const leaseExpiriesPerTickMax = 100;
 /** The lessor's clock: monotonic, so a wall-clock jump neither expires nor prolongs leases. */
 const monotonicMs = (): number => performance.now();
-/** How long a removed node lingers before it stops, in ticks. */
-const removedLingerTicks = 10;
 
-/** A message this node sent (`out`) or received (`in`), for observers such as the dashboard. */
-export type MessageListener = (message: Message, direction: 'in' | 'out') => void;
-
-/** One entry of the log's tail, without its data: what a viewer draws. */
-export interface LogTailEntry {
-  readonly index: LogIndex;
-  readonly term: number;
-  readonly kind: Entry['kind'];
+/** The parts KeelNode.open wires together. */
+interface NodeParts {
+  readonly replica: Replica;
+  readonly transport: Transport;
+  readonly diskSpace: DiskSpaceWatch;
+  readonly auth: NodeAuth;
+  readonly disk: FaultyDisk | undefined;
 }
 
-export class KeelNode implements MembershipHost {
-  readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
-  private readonly writes = new PendingWrites<CommandResult>();
-  private readonly reads = new PendingReads();
-  private readonly limits: Limits;
-  private readonly requestIdPrefix: string;
-  private requestCounter = 0;
-  private readonly tickTimer: NodeJS.Timeout;
-  private readonly progressTimer: NodeJS.Timeout;
-  /**
-   * Watches are served from this node's own applied state (kv/watch-hub.ts): events are
-   * exactly its applied log, whoever leads.
-   */
-  private readonly watches: WatchHub;
-  private loop: Promise<void> | undefined;
-  private loopAgain = false;
-  private stopping: Promise<void> | undefined;
-  private snapshotIndex: LogIndex;
-  private role: Role = 'follower';
-  private readonly lessor: Lessor;
-  /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
-  readonly leases: NodeLeases;
+export class KeelNode {
+  readonly replica: Replica;
   /** Users, roles, logins and the permission check of every request (server/auth). */
   readonly auth: NodeAuth;
-  private readonly membership: MembershipManager;
-  /** The encoded member list the transport was last set up with, to notice changes. */
-  private peersFrom = '';
-  private publishing = false;
-  /** Removed from the cluster: stopping soon. */
-  private leaving = false;
-  private readonly removalCheck: RemovalCheck;
   /** Calls to other members' client ports (forwarded membership changes, the removal check). */
   readonly memberFetch: FetchFunction;
-  private applyWaitCounter = 0;
-  /** The key-value file's size, refreshed after each apply (not read on every write). */
-  private dbSize: number;
-  /** The last storage sizes measured, answered while a defragmentation holds the store. */
-  private lastSizes: EnvSizes;
-  /** Set while the store is defragmented: the Ready loop and reads wait for it. */
-  private maintenance: Promise<unknown> | undefined;
-  /** A NOSPACE alarm this node proposed and has not seen applied yet. */
-  private raisingNoSpace = false;
-  /** This node raised its NOSPACE alarm for a low disk, and lifts it when space is back. */
-  private noSpaceForDisk = false;
-  /**
-   * The stored member list as last read; undefined: read it again. Only an applied
-   * member command or an installed snapshot changes it, so it is read once after those
-   * rather than on every tick and apply (and never while a defragmentation has the
-   * store closed, since applies wait for it).
-   */
-  private membersSeen: { readonly stored: MemberList | undefined } | undefined;
-  private readonly messageListeners = new Set<MessageListener>();
+  /** Disk fault hooks, on a node started with fault injection. */
+  readonly disk: FaultyDisk | undefined;
+  private readonly transport: Transport;
+  private readonly diskSpace: DiskSpaceWatch;
+  private readonly removalCheck: RemovalCheck;
+  private readonly tickTimer: NodeJS.Timeout;
+  private readonly progressTimer: NodeJS.Timeout;
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     readonly config: NodeConfig,
     private readonly log: Logger,
-    private readonly raft: RaftNode,
-    private readonly storage: RaftStorage,
-    private readonly store: MvccStore,
-    private readonly transport: Transport,
-    private readonly diskSpace: DiskSpaceWatch,
-    private readonly onFatal: (error: unknown) => void,
-    private readonly onRemoved: () => void,
-    tokens: TokenProvider,
-    /** Disk fault hooks, on a node started with fault injection. */
-    readonly disk?: FaultyDisk,
+    parts: NodeParts,
   ) {
-    this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
-    this.requestIdPrefix = `${config.id}.${randomBytes(6).toString('base64url')}.`;
-    this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
-    this.lessor = new Lessor(config.requestTimeoutMs);
-    this.lessor.reset(store.leases(), monotonicMs());
-    this.leases = new NodeLeases(
-      {
-        write: (body, session, auth) => this.write(body, session, auth),
-        readBarrier: async (consistency) => {
-          this.assertRunning();
-          if (consistency === 'linearizable') await this.confirmReadIndex();
-          while (this.maintenance) await this.maintenance;
-        },
-        store,
-        lessor: this.lessor,
-        nowMs: monotonicMs,
-      },
-      { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
-    );
-    this.auth = new NodeAuth(
-      {
-        authState: () => store.authState(),
-        write: (body) => this.write(body),
-        readBarrier: async () => {
-          this.assertRunning();
-          await this.confirmReadIndex();
-        },
-        leaseKeys: (id) => store.leaseInfo(id)?.keys ?? [],
-      },
-      tokens,
-      // etcd's --client-cert-auth: set from the TLS configuration once client TLS exists.
-      // etcd's --client-cert-auth: a verified client certificate's common name is the user.
-      { clientCertAuth: config.clientCertAuth },
-    );
-    this.membership = new MembershipManager(this, () => bootstrapMembers(config));
+    this.replica = parts.replica;
+    this.transport = parts.transport;
+    this.diskSpace = parts.diskSpace;
+    this.auth = parts.auth;
+    this.disk = parts.disk;
     this.memberFetch = memberFetchFor(config);
     this.removalCheck = new RemovalCheck({
       self: config.id,
       leaderlessMsMax: 3 * config.electionTicks * config.tickMs,
       log,
-      onRemoved: () => this.removed(),
+      onRemoved: () => this.replica.removed(),
       fetch: this.memberFetch,
     });
-    this.peersFrom = listKey(this.memberList());
-    this.lastSizes = store.sizes();
-    this.dbSize = this.lastSizes.dbSize;
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
-    this.watches = new WatchHub({
-      source: store,
-      limits: { watchersMax: config.watchersMax, watcherQueueBytesMax: config.watcherQueueBytesMax },
-      schedule: (task) => setImmediate(() => this.whenStoreOpen(task)),
-    });
-    this.progressTimer = setInterval(() => this.watches.progressTick(), config.watchProgressNotifyMs);
+    this.progressTimer = setInterval(() => this.replica.watchProgressTick(), config.watchProgressNotifyMs);
   }
 
   /** Opens the node's storage (recovering it), joins the cluster and starts ticking. */
@@ -255,257 +116,162 @@ export class KeelNode implements MembershipHost {
     const self = selfAddress(config);
     const tokens = await loadTokenProvider(config);
     // Before anything is opened: a node that cannot authenticate its peers must not start.
-    const auth = await peerAuth(config, log);
+    const peerSecurity = await peerAuth(config, log);
     if (config.faultPowerLoss && !config.enableFaultInjection) throw new Error('faultPowerLoss needs enableFaultInjection');
+    if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
     if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
-    const { storage, persisted } = await RaftStorage.open({
-      fs: disk ?? new NodeFileSystem(),
-      dir: join(config.dataDir, 'raft'),
-      log: (msg) => log.warn({ component: 'storage' }, msg),
-      segmentBytesMax: config.walSegmentBytes,
-    });
-    if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
-    // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
-    // snapshot and the WAL, which rebuild it when a system crash may have torn it.
-    const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) });
-    if (store.discardedOnOpen) {
-      log.warn({ component: 'storage' }, 'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log');
-    }
-    const snapshot = persisted.snapshot;
-    if (snapshot && snapshot.meta.index > store.appliedIndex()) {
-      // A snapshot installed from the leader reached the disk, but the state machine
-      // had not taken it in before the process stopped.
-      log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
-      store.restore(snapshot.meta.index, snapshot.data);
-    }
-    // The store applies only what the log holds durably, so a store ahead of the log
-    // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
-    // by keel repair). The peers' word is never taken for it (RaftNode.step).
-    const logEnd = persisted.entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
-    const storeApplied = store.appliedIndex();
-    if (storeApplied > logEnd) {
-      await storage.close();
-      await store.close();
-      throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
-    }
-    const raft = new RaftNode({
-      config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
-      persisted,
-      // A joining node must not make up a configuration of its own: it learns the
-      // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).
-      bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
-      random: { int: (bound: number) => randomInt(bound) },
-      applied: store.appliedIndex(),
-      snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
-    });
     let node: KeelNode | undefined;
-    const transport = await Transport.start({
+    let transport: Transport | undefined;
+    // Read through `node` once it exists; until the first reading, nothing is low.
+    const diskSpace: DiskSpaceView = {
+      get freeBytes() { return node?.diskSpace.freeBytes ?? 0; },
+      get reserveBytes() { return node?.diskSpace.reserveBytes ?? config.diskReserveBytes; },
+      get low() { return node?.diskSpace.low ?? false; },
+      get recovered() { return node?.diskSpace.recovered ?? false; },
+    };
+    const replica = await Replica.open({
+      config,
+      raftDir: join(config.dataDir, 'raft'),
+      ports: {
+        clock: { nowMs: () => Date.now(), monotonicMs },
+        fs: disk ?? new NodeFileSystem(),
+        network: {
+          send: (message) => transport?.send(message),
+          updatePeers: (peers) => transport?.updatePeers(peers),
+          connectedPeers: () => new Set(transport?.stats().peers.filter((p) => p.connected).map((p) => p.id) ?? []),
+        },
+        // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
+        // snapshot and the WAL, which rebuild it when a system crash may have torn it.
+        openStore: () => MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) }),
+        random: { int: (bound) => randomInt(bound) },
+        log,
+        defer: (task) => setImmediate(task),
+        diskSpace,
+        onFatal: (error) => {
+          node?.halt();
+          onFatal(error);
+        },
+        onRemoved,
+      },
+    });
+    transport = await Transport.start({
       nodeId: config.id,
       clusterId: config.clusterId,
       listen: { host: config.peerListenHost ?? self.host, port: self.peerPort },
-      peers: peerMap(store.members() ?? bootstrapList(config), config.id),
-      onMessage: (message: Message) => node?.receive(message),
-      ...auth,
+      peers: peerMap(replica.memberList(), config.id),
+      // Messages that arrive before the node is wired up are dropped, as a lost message would be.
+      onMessage: (message: Message) => node?.replica.receive(message),
+      ...peerSecurity,
       faultInjection: config.enableFaultInjection,
       log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
     });
-    const diskSpace = await DiskSpaceWatch.start({
+    const watch = await DiskSpaceWatch.start({
       dir: config.dataDir,
       reserveBytes: config.diskReserveBytes,
       checkMs: config.diskCheckMs,
-      onReading: () => node?.diskReading(),
+      onReading: () => {
+        if (!node?.stopping) node?.replica.diskReading();
+      },
       onError: (error) => log.warn({ err: error }, 'could not read the free space of the data disk'),
     });
-    node = new KeelNode(config, log, raft, storage, store, transport, diskSpace, onFatal, onRemoved, tokens, disk);
-    if (!config.join && config.members.length > 1) {
-      // etcd's initial election tick advance: a member that starts among peers would
-      // otherwise sit out a whole election timeout before its first campaign, though
-      // there is no leader to hear from yet (after a whole-cluster restart that was
-      // most of the time to the first write). All but one tick: the randomized part
-      // of the timeout still spreads the members' campaigns (§5.2), and pre-vote with
-      // the leader-lease check keeps a member that rejoins a healthy cluster from
-      // disrupting it (thesis §9.6).
-      for (let tick = 1; tick < config.electionTicks; tick++) raft.tick();
-    }
-    node.diskReading();
-    log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
-    // A node removed before it last stopped does not come back under its old id.
-    if (node.memberList().removed.includes(config.id)) node.removed();
-    node.schedule();
+    const auth = new NodeAuth(
+      {
+        authState: () => replica.authState(),
+        write: (body) => replica.write(body),
+        readBarrier: () => replica.readBarrier('linearizable'),
+        leaseKeys: (id) => replica.leaseKeys(id),
+      },
+      tokens,
+      // etcd's --client-cert-auth: a verified client certificate's common name is the user.
+      { clientCertAuth: config.clientCertAuth },
+    );
+    node = new KeelNode(config, log, { replica, transport, diskSpace: watch, auth, disk });
+    replica.start();
     return node;
   }
 
+  private tick(): void {
+    this.replica.tick();
+    this.removalCheck.tick(Date.now(), this.replica.raftStatus().leader, () => this.replica.memberList());
+  }
+
   // -------------------------------------------------------------------------
-  // Requests
+  // Requests: the replica serves them
   // -------------------------------------------------------------------------
 
-  /** Proposes a write and resolves with its result once applied here. */
+  get counters(): NodeCounters {
+    return this.replica.counters;
+  }
+
+  /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
+  get leases(): NodeLeases {
+    return this.replica.leases;
+  }
+
   write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
-    this.assertRunning();
-    if (this.writes.size >= this.config.pendingWritesMax) {
-      throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
-    }
-    const command: Command = { body, timeMs: Date.now(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
-    const prepared = prepareCommand(command, this.limits);
-    if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
-    if (addsData(body) && this.diskSpace.low) {
-      // The data disk is below its reserve (disk-space.ts): refuse before the write
-      // costs anything; the alarm makes every member refuse the same.
-      this.raiseNoSpace('disk');
-      return Promise.resolve({ ok: false, error: noSpaceError(this.diskShortage()) });
-    }
-    if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
-      // etcd's quota check (server/storage/quota.go): the node that takes the write
-      // measures its own file; the alarm it raises goes through the log, so every
-      // replica refuses writes from the same index on (kv/alarms.ts).
-      this.raiseNoSpace('quota');
-      return Promise.resolve({ ok: false, error: noSpaceError() });
-    }
-    const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
-    const entry = encodeEnvelope(requestId, prepared.value);
-    const bytesMax = this.pendingWriteBytesMax();
-    if (this.writes.bytes > 0 && this.writes.bytes + entry.length > bytesMax) {
-      throw new KeelError('OVERLOADED', `${this.writes.bytes} bytes of writes are waiting on this node (pendingWriteBytesMax ${bytesMax}); retry later`);
-    }
-    const proposed = this.raft.propose(entry);
-    if (!proposed.ok) throw refusalToError(proposed);
-    this.counters.writes++;
-    const promise = new Promise<CommandResult>((resolve, reject) => {
-      this.writes.add(requestId, { index: proposed.index, forwardedTo: proposed.forwardedTo, bytes: entry.length, deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
-    });
-    this.schedule();
-    return promise;
+    return this.replica.write(body, session, auth);
   }
 
-  /**
-   * A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state.
-   * Store calls wait for a defragmentation with `while (this.maintenance) await ...`, so
-   * that the check and the call run in one synchronous step, with no turn between them
-   * in which a defragmentation could start.
-   */
-  async read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
-    this.assertRunning();
-    this.counters.reads++;
-    if (consistency === 'linearizable') await this.confirmReadIndex();
-    while (this.maintenance) await this.maintenance;
-    return this.store.range(request);
+  read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
+    return this.replica.read(request, consistency);
   }
 
-  /** A key's version history, with the same consistency choices as read(). */
-  async history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
-    this.assertRunning();
-    this.counters.reads++;
-    if (consistency === 'linearizable') await this.confirmReadIndex();
-    return this.store.history(request);
+  history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
+    return this.replica.history(request, consistency);
   }
 
-  private confirmReadIndex(): Promise<void> {
-    const readId = this.requestIdPrefix + 'r' + (++this.requestCounter).toString(36);
-    // The read state can only come out of a later Ready, so waiting after asking is safe.
-    const asked = this.raft.readIndex(readId);
-    if (!asked.ok) throw refusalToError(asked);
-    const promise = new Promise<void>((resolve, reject) => {
-      this.reads.add(readId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject });
-    });
-    this.schedule();
-    return promise;
-  }
-
-  /** A watch stream (many watchers) whose messages go to `output`. */
   openWatchSession(output: StreamOutput, refusal?: WatchSessionOptions['refusal']): WatchSession {
-    this.assertRunning();
-    return new WatchSession({
-      hub: this.watches,
-      output,
-      ...(refusal ? { refusal } : {}),
-      watchersPerStreamMax: this.config.watchersPerStreamMax,
-      currentRevision: () => this.store.currentRevision(),
-    });
+    return this.replica.openWatchSession(output, refusal);
   }
-
-  // -------------------------------------------------------------------------
-  // Membership (membership.ts runs the changes on the leader)
-  // -------------------------------------------------------------------------
 
   addMember(request: MemberAddRequest): Promise<MembershipResult> {
-    this.assertRunning();
-    return this.membership.add(request);
+    return this.replica.addMember(request);
   }
 
   removeMember(id: NodeId): Promise<MembershipResult> {
-    this.assertRunning();
-    return this.membership.remove(id);
+    return this.replica.removeMember(id);
   }
 
   promoteMember(id: NodeId): Promise<MembershipResult> {
-    this.assertRunning();
-    return this.membership.promote(id);
+    return this.replica.promoteMember(id);
   }
 
   updateMember(id: NodeId, peerUrls: readonly string[]): Promise<MembershipResult> {
-    this.assertRunning();
-    return this.membership.update(id, peerUrls);
+    return this.replica.updateMember(id, peerUrls);
   }
 
-  /** The members as applied here; before the first change, the configured ones. */
   memberList(): MemberList {
-    return this.storedMembers() ?? bootstrapList(this.config);
+    return this.replica.memberList();
   }
 
   memberListStored(): boolean {
-    return this.storedMembers() !== undefined;
-  }
-
-  private storedMembers(): MemberList | undefined {
-    this.membersSeen ??= { stored: this.store.members() };
-    return this.membersSeen.stored;
-  }
-
-  /** Runs a task that reads the store's tables now, or after a defragmentation reopens them. */
-  private whenStoreOpen(task: () => void): void {
-    if (this.stopping) return;
-    if (this.maintenance) void this.maintenance.then(() => this.whenStoreOpen(task));
-    else task();
+    return this.replica.memberListStored();
   }
 
   raftStatus(): RaftStatus {
-    return this.raft.status();
+    return this.replica.raftStatus();
   }
 
   connectedPeers(): ReadonlySet<NodeId> {
-    return new Set(this.transport.stats().peers.filter((p) => p.connected).map((p) => p.id));
+    return this.replica.connectedPeers();
   }
 
   proposeConfigChange(change: ConfigChange): LogIndex {
-    const outcome = this.raft.proposeMembershipChange(change);
-    if (!outcome.ok) throw refusalToError(outcome);
-    this.schedule();
-    return outcome.index;
+    return this.replica.proposeConfigChange(change);
   }
 
   proposeMemberChange(change: MemberChange): Promise<CommandResult> {
-    return this.write({ type: 'member', change });
+    return this.replica.proposeMemberChange(change);
   }
 
-  /** Resolves once this node has applied `index`; TIMEOUT (outcome unknown) after requestTimeoutMs. */
   waitApplied(index: LogIndex): Promise<void> {
-    const waitId = `apply-${++this.applyWaitCounter}`;
-    const promise = new Promise<void>((resolve, reject) => {
-      // What waits here was proposed already: past the deadline it may still apply.
-      const fail = (error: KeelError): void =>
-        reject(error.code === 'TIMEOUT' ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown') : error);
-      this.reads.add(waitId, { deadlineMs: Date.now() + this.config.requestTimeoutMs, resolve, reject: fail });
-    });
-    this.reads.confirm(waitId, index, this.store.appliedIndex());
-    return promise;
+    return this.replica.waitApplied(index);
   }
 
   transferLeadership(to: number): void {
-    const outcome = this.raft.transferLeadership(to);
-    if (!outcome.ok) throw refusalToError(outcome);
-    this.schedule();
+    this.replica.transferLeadership(to);
   }
 
   /**
@@ -516,17 +282,17 @@ export class KeelNode implements MembershipHost {
    */
   async moveLeader(to: number, timeoutMs: number): Promise<void> {
     this.assertRunning();
-    const status = this.raft.status();
+    const status = this.replica.raftStatus();
     if (status.role !== 'leader') throw new KeelError('NOT_LEADER', `node ${this.config.id} is not the leader (the leader is ${status.leader || 'unknown'}); send move-leader to the leader`);
     if (to === this.config.id) return;
     if (!isVoter(status.config, to)) {
       throw new KeelError('BAD_LEADER_TRANSFEREE', `node ${to} cannot lead: it is not a voting member (voters: ${status.config.voters.join(', ')})`);
     }
-    this.transferLeadership(to);
+    this.replica.transferLeadership(to);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, this.config.tickMs));
-      const now = this.raft.status();
+      const now = this.replica.raftStatus();
       if (now.leader === to) return;
       if (now.role === 'leader' && now.transferee === 0) {
         throw new KeelError('LEADER_TRANSFER_TIMEOUT', `leadership transfer to node ${to} was abandoned: it did not catch up and take over within an election timeout`);
@@ -535,195 +301,45 @@ export class KeelNode implements MembershipHost {
     }
   }
 
-  /**
-   * Entry bytes this node's clients may have waiting for the log at once. The leader
-   * takes at most `uncommittedBytesMax` of uncommitted entries and drops forwarded
-   * proposals beyond it without a word, so a follower's client would wait for its
-   * timeout with its write in doubt. Each member admits its share of the leader's
-   * bound: together they never pass it, and a write past the share is refused at once
-   * (503 with Retry-After), before it costs memory anywhere. The configured bound
-   * may be lower still.
-   */
-  private pendingWriteBytesMax(): number {
-    const { voters, learners } = this.raft.status().config;
-    const share = Math.floor(defaultRaftConfig.uncommittedBytesMax / Math.max(1, voters.length + learners.length));
-    return Math.min(this.config.pendingWriteBytesMax, share);
-  }
-
-  /**
-   * The key-value file's size and the part of it in use (kv/defragment.ts), measured now
-   * (about 0.2 ms), and the quota; the last measure while a defragmentation runs.
-   */
   storageSizes(): EnvSizes & { readonly quotaBackendBytes: number } {
-    if (!this.maintenance) this.lastSizes = this.store.sizes();
-    return { ...this.lastSizes, quotaBackendBytes: this.config.quotaBackendBytes };
+    return this.replica.storageSizes();
   }
 
-  /**
-   * Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE).
-   * Only a member of the cluster can be named when raising one: an alarm for an id
-   * that is no member would stop every write with nobody to answer for it. Clearing
-   * takes any id, so an alarm left for a member since removed can be cleared.
-   */
   setAlarm(action: 'activate' | 'deactivate', memberId: number, alarm: AlarmType): Promise<CommandResult> {
-    if (action === 'activate' && !this.memberList().members.some((m) => m.id === memberId)) {
-      throw new KeelError('MEMBER_NOT_FOUND', `member ${memberId} is not in the cluster; an alarm can be raised only for a member`);
-    }
-    return this.write({ type: 'alarm', action, memberId, alarm });
+    return this.replica.setAlarm(action, memberId, alarm);
   }
 
-  /** The alarms this node has applied (etcd answers AlarmRequest GET from local state too). */
   alarms(): readonly AlarmMember[] {
-    return this.store.alarms();
+    return this.replica.alarms();
   }
 
-  /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
-  async hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const hashed = this.store.hashKv(revision);
-    return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: this.store.currentRevision() } } : hashed;
+  hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
+    return this.replica.hashKv(revision);
   }
 
-  /**
-   * The whole store at its applied index, in the snapshot format of kv/snapshot-format.ts
-   * (checksummed): what `keel snapshot save` downloads and `keel snapshot restore` seeds
-   * a new cluster from. Consistent: built in one synchronous pass between applies.
-   */
-  async snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const { index, data } = this.store.snapshot();
-    return { index, revision: this.store.currentRevision(), data };
+  snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
+    return this.replica.snapshot();
   }
 
-  /**
-   * The store as an etcd snapshot (kv/etcd-snapshot/export.ts): what etcd's Snapshot
-   * call streams, so `etcdctl snapshot save`, `status` and `restore` work on it. Built in
-   * the same synchronous pass as snapshot(), so the two parts it holds agree.
-   */
-  async etcdSnapshot(): Promise<{ readonly revision: number; readonly data: Uint8Array }> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const { data } = this.store.snapshot();
-    return { revision: this.store.currentRevision(), data: exportEtcdSnapshot(this.store, data) };
+  /** The store as an etcd snapshot (replica.ts): what etcd's Snapshot call streams. */
+  etcdSnapshot(): Promise<{ readonly revision: number; readonly data: Uint8Array }> {
+    return this.replica.etcdSnapshot();
   }
 
-  /**
-   * Rewrites the key-value file without its free pages (kv/defragment.ts). Applies and
-   * reads on this node wait meanwhile (as in etcd, whose defragmentation blocks the
-   * member), and so does sending Raft messages: defragment a leader last, or move its
-   * leadership away first, if the file is large.
-   */
-  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
-    this.assertRunning();
-    while (this.maintenance) await this.maintenance;
-    const work = (async () => {
-      while (this.loop) await this.loop;
-      const result = await this.store.defragment();
-      this.dbSize = this.store.fileSize();
-      return result;
-    })();
-    this.maintenance = work.catch(() => undefined);
-    try {
-      const result = await work;
-      this.log.info(result, 'defragmented the key-value store');
-      return result;
-    } finally {
-      this.maintenance = undefined;
-      this.schedule();
-    }
-  }
-
-  private hasOwnNoSpaceAlarm(): boolean {
-    return this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id);
-  }
-
-  /** Why the data disk refuses writes, for the error and the log. */
-  private diskShortage(): string {
-    return `the data disk of member ${this.config.id} has ${this.diskSpace.freeBytes} bytes free, below its reserve of ${this.diskSpace.reserveBytes} (--disk-reserve-bytes)`;
-  }
-
-  private raiseNoSpace(cause: 'disk' | 'quota'): void {
-    if (cause === 'disk') this.noSpaceForDisk = true;
-    if (this.raisingNoSpace || this.hasOwnNoSpaceAlarm()) return;
-    this.raisingNoSpace = true;
-    if (cause === 'disk') this.log.warn({ freeBytes: this.diskSpace.freeBytes, diskReserveBytes: this.diskSpace.reserveBytes }, `${this.diskShortage()}; raising the NOSPACE alarm`);
-    else this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
-    this.proposeNoSpace('activate');
-  }
-
-  /** After each reading of the data disk: raise NOSPACE when it is low, lift the alarm raised for it when space is back. */
-  private diskReading(): void {
-    if (this.stopping) return;
-    if (this.diskSpace.low) {
-      this.raiseNoSpace('disk');
-      return;
-    }
-    if (!this.noSpaceForDisk || !this.diskSpace.recovered || this.raisingNoSpace) return;
-    if (this.dbSize > this.config.quotaBackendBytes || !this.hasOwnNoSpaceAlarm()) {
-      // Over the quota as well (an operator's alarm to lift), or already lifted.
-      this.noSpaceForDisk = false;
-      return;
-    }
-    this.log.info({ freeBytes: this.diskSpace.freeBytes, diskReserveBytes: this.diskSpace.reserveBytes }, 'the data disk has space again; lifting the NOSPACE alarm raised for it');
-    this.raisingNoSpace = true;
-    this.proposeNoSpace('deactivate');
-  }
-
-  /** Proposes this node's NOSPACE alarm change; a failure is logged and the next write or disk reading tries again. */
-  private proposeNoSpace(action: 'activate' | 'deactivate'): void {
-    const done = (): void => {
-      this.raisingNoSpace = false;
-    };
-    const failed = (error: unknown): void => {
-      done();
-      this.log.warn({ err: error }, `could not ${action === 'activate' ? 'raise' : 'lift'} the NOSPACE alarm; the next write or disk reading tries again`);
-    };
-    try {
-      this.setAlarm(action, this.config.id, 'NOSPACE').then(() => {
-        done();
-        if (action === 'deactivate') this.noSpaceForDisk = false;
-      }, failed);
-    } catch (error) {
-      failed(error);
-    }
+  defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    return this.replica.defragment();
   }
 
   status(): NodeStatus {
-    const raft = this.raft.status();
-    return {
-      ...raft,
-      revision: this.store.currentRevision(),
-      compactedRevision: this.store.compactedRevision(),
-      pendingWrites: this.writes.size,
-      pendingReads: this.reads.size,
-      alarms: this.store.alarms(),
-      isLearner: raft.config.learners.includes(this.config.id),
-      watchers: this.watches.size,
-      disk: { freeBytes: this.diskSpace.freeBytes, reserveBytes: this.diskSpace.reserveBytes, low: this.diskSpace.low },
-    };
+    return this.replica.status();
   }
 
-  /** The last `count` entries of the log (fewer after a compaction), oldest first. */
   logTail(count: number): LogTailEntry[] {
-    const { firstIndex, lastIndex } = this.raft.status();
-    return this.raft.entriesFrom(Math.max(firstIndex, lastIndex - count + 1)).map((e) => ({ index: e.index, term: e.term, kind: e.kind }));
+    return this.replica.logTail(count);
   }
 
-  /** Calls `listener` for every Raft message sent or received until the returned function is called. */
   observeMessages(listener: MessageListener): () => void {
-    this.messageListeners.add(listener);
-    return () => this.messageListeners.delete(listener);
-  }
-
-  private notify(message: Message, direction: 'in' | 'out'): void {
-    for (const listener of this.messageListeners) listener(message, direction);
-  }
-
-  private send(message: Message): void {
-    this.transport.send(message);
-    this.notify(message, 'out');
+    return this.replica.observeMessages(listener);
   }
 
   get faults(): FaultHooks | undefined {
@@ -734,6 +350,10 @@ export class KeelNode implements MembershipHost {
     return this.transport.stats();
   }
 
+  // -------------------------------------------------------------------------
+  // Stopping
+  // -------------------------------------------------------------------------
+
   /** Stops ticking, fails what is pending, flushes and closes everything. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -741,319 +361,21 @@ export class KeelNode implements MembershipHost {
   }
 
   private async shutdown(): Promise<void> {
+    this.halt();
+    await this.replica.stop();
+    await this.transport.close();
+    this.log.info({ id: this.config.id }, 'node stopped');
+  }
+
+  /** Stops the timers and the watches of the outside world (after a fatal error too). */
+  private halt(): void {
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
     this.diskSpace.stop();
     this.removalCheck.stop();
-    await this.maintenance;
-    await this.loop;
-    this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
-    const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
-    this.writes.rejectAll(stopping);
-    this.reads.rejectAll(stopping);
-    await this.transport.close();
-    await this.storage.close();
-    await this.store.close();
-    this.log.info({ id: this.config.id }, 'node stopped');
   }
 
   private assertRunning(): void {
-    if (this.stopping) throw new KeelError('STOPPING', 'the node is shutting down');
-  }
-
-  // -------------------------------------------------------------------------
-  // The Ready loop
-  // -------------------------------------------------------------------------
-
-  /** Steps a peer's message; returns why it is impossible (the transport then drops the peer's connection). */
-  private receive(message: Message): string | undefined {
-    if (this.stopping) return undefined;
-    this.notify(message, 'in');
-    try {
-      const impossible = this.raft.step(message);
-      if (impossible !== undefined) {
-        // A faulty or hostile peer: this node keeps serving, with its state untouched.
-        this.log.warn({ component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason }, 'dropped a message no correct member could send');
-        return impossible.reason;
-      }
-    } catch (error) {
-      // The core refuses to go on (a broken invariant): stop with its reason in
-      // the log, not a stray stack.
-      this.fatal(error);
-      return undefined;
-    }
-    this.schedule();
-    return undefined;
-  }
-
-  private tick(): void {
-    this.raft.tick();
-    const now = Date.now();
-    this.writes.expire(now);
-    this.reads.expire(now);
-    if (this.role === 'leader') this.expireLeases();
-    this.removalCheck.tick(now, this.raft.status().leader, () => this.memberList());
-    this.schedule();
-  }
-
-  /** The leader's lessor decides; the revoke goes through the log like any write. */
-  private expireLeases(): void {
-    for (const expiry of this.lessor.takeExpired(monotonicMs(), leaseExpiriesPerTickMax)) {
-      const revoke: CommandBody = { type: 'leaseRevoke', id: expiry.id, onlyIfRenewedAt: expiry.renewedIndex };
-      // A refused or failed proposal is retried once expiryRetryMs passes (Lessor.takeExpired).
-      const logFailure = (error: unknown): void => this.log.warn({ lease: expiry.id, err: error }, 'lease expiry was not applied; will retry');
-      try {
-        // LEASE_NOT_FOUND: a client revoked it first; nothing is left to expire.
-        this.write(revoke).then((result) => (result.ok || result.error.code === 'LEASE_NOT_FOUND' ? undefined : logFailure(result.error)), logFailure);
-      } catch (error) {
-        logFailure(error);
-      }
-    }
-  }
-
-  /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
-  private schedule(): void {
-    if (this.loop || this.maintenance) {
-      this.loopAgain = true;
-      return;
-    }
-    this.loop = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
-      .catch((error: unknown) => this.fatal(error))
-      .finally(() => {
-        this.loop = undefined;
-        if (this.loopAgain && !this.stopping) {
-          this.loopAgain = false;
-          this.schedule();
-        }
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.raft.hasReady()) {
-      const ready = this.raft.ready();
-      this.counters.readyLoops++;
-      // Thesis §10.2.1: the leader may replicate while it writes its own disk, since its
-      // own copy counts toward commitment only once durable (RaftNode.advance). These
-      // messages promise nothing about the sender's disk, so they leave at once.
-      const early = ready.messages.filter(promisesNothingDurable);
-      for (const message of early) this.send(message);
-      // 1. Durable first: a vote or acknowledgement must not leave before its state.
-      const persistStart = performance.now();
-      await this.storage.saveReady(ready);
-      const applyStart = performance.now();
-      this.counters.persistMs += applyStart - persistStart;
-      this.counters.entriesPersisted += ready.entries.length;
-      // 2. Then send.
-      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
-      this.counters.messagesSent += ready.messages.length;
-      // 3. Then apply.
-      this.apply(ready);
-      this.counters.applyMs += performance.now() - applyStart;
-      // 4. Acknowledge.
-      this.raft.advance(ready);
-      if (ready.softState) {
-        this.log.info({ ...ready.softState }, 'raft state changed');
-        if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(monotonicMs());
-        this.role = ready.softState.role;
-        this.writes.leaderChanged(ready.softState.leader);
-      }
-      await this.maybeSnapshot();
-    }
-  }
-
-  private apply(ready: Ready): void {
-    if (ready.snapshot) {
-      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
-      this.membersSeen = undefined;
-      this.lessor.reset(this.store.leases(), monotonicMs());
-      this.snapshotIndex = ready.snapshot.meta.index;
-      // The snapshot skipped entries this node never applied: its watchers re-read
-      // them from the snapshot's history rather than miss them.
-      this.watches.restored();
-      this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
-    }
-    if (ready.committedEntries.length > 0) {
-      const requestIds: (string | undefined)[] = [];
-      const items: ApplyItem[] = ready.committedEntries.map((entry) => {
-        const { requestId, command } = this.decodeEntry(entry);
-        requestIds.push(requestId);
-        if (command.body.type === 'member') this.membersSeen = undefined;
-        return { index: entry.index, command };
-      });
-      const outcomes = this.store.applyBatch(items);
-      const now = monotonicMs();
-      this.watches.publish(
-        outcomes.flatMap((outcome) => (outcome.status === 'skipped' ? [] : outcome.events)),
-        this.store.currentRevision(),
-      );
-      outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'applied') followLease(this.lessor, (items[i] as ApplyItem).command.body, outcome.index, outcome.result, now);
-        this.writes.applied(outcome.index, requestIds[i], () =>
-          outcome.status === 'skipped' ? { ok: false, error: { code: 'BAD_COMMAND', message: 'entry was applied before a restart' } } : outcome.result,
-        );
-      });
-      this.counters.entriesApplied += items.length;
-    }
-    if (ready.snapshot || ready.committedEntries.length > 0) this.dbSize = this.store.fileSize();
-    for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
-    this.reads.appliedTo(this.store.appliedIndex());
-    if (ready.snapshot || ready.committedEntries.length > 0) this.membershipApplied();
-  }
-
-  /** After an apply: follow the member list with the transport, leave if removed, publish self. */
-  private membershipApplied(): void {
-    const list = this.memberList();
-    const key = listKey(list);
-    if (key !== this.peersFrom) {
-      this.peersFrom = key;
-      this.transport.updatePeers(peerMap(list, this.config.id));
-      this.log.info({ members: list.members.map((m) => m.id), removed: list.removed }, 'member list changed');
-    }
-    if (list.removed.includes(this.config.id)) {
-      this.removed();
-      return;
-    }
-    if (this.memberListStored() && needsPublish(list, this.config) && !this.publishing) this.publish();
-  }
-
-  /** etcd's publish: a member announces its name and client URLs once it runs, through the log. */
-  private publish(): void {
-    this.publishing = true;
-    const own = selfPublished(this.config);
-    this.write({ type: 'member', change: { op: 'publish', id: this.config.id, ...own } })
-      .then(
-        (result) => this.log.info({ ok: result.ok }, 'published this member\'s name and client URLs'),
-        (error: unknown) => this.log.warn({ err: error }, 'publishing this member\'s client URLs failed; will retry'),
-      )
-      .finally(() => {
-        this.publishing = false;
-      });
-  }
-
-  /** This node was removed from the cluster: it must not take part any more (etcd shuts such a member down). */
-  private removed(): void {
-    if (this.stopping || this.leaving) return;
-    this.leaving = true;
-    this.log.warn({ id: this.config.id }, 'this node was removed from the cluster; stopping');
-    // As etcd does (stopWithDelay), linger a few ticks: a removed leader still answers
-    // the request that removed it and tells the followers the change is committed.
-    setTimeout(() => this.onRemoved(), removedLingerTicks * this.config.tickMs).unref();
-  }
-
-  private decodeEntry(entry: Entry): { requestId: string | undefined; command: Command } {
-    if (entry.kind === 'config') return { requestId: undefined, command: configEntryCommand(entry) };
-    if (entry.data.length === 0) return { requestId: undefined, command: noopCommand };
-    const envelope = decodeEnvelope(entry.data);
-    if (!envelope) {
-      this.log.error({ index: entry.index }, 'log entry has no request envelope; applying it as a no-op');
-      return { requestId: undefined, command: noopCommand };
-    }
-    const decoded = decodeCommand(envelope.command);
-    if (!decoded.ok) {
-      // Every replica decodes the same bytes the same way, so they all skip it alike.
-      this.log.error({ index: entry.index, error: decoded.error }, 'log entry does not decode; applying it as a no-op');
-      return { requestId: envelope.requestId, command: noopCommand };
-    }
-    return { requestId: envelope.requestId, command: decoded.value };
-  }
-
-  /** §7: snapshot the state machine and compact the log every snapshotEveryEntries. */
-  private async maybeSnapshot(): Promise<void> {
-    const applied = this.store.appliedIndex();
-    if (applied - this.snapshotIndex < this.config.snapshotEveryEntries) return;
-    const taken = this.store.snapshot();
-    this.raft.compact(taken);
-    const snapshot = this.raft.currentSnapshot();
-    if (!snapshot || snapshot.meta.index !== taken.index) return;
-    await this.storage.saveSnapshot(snapshot);
-    this.snapshotIndex = taken.index;
-    this.counters.snapshotsTaken++;
-    this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');
-  }
-
-  private fatal(error: unknown): void {
-    // Storage failures (fsync errors above all) are never retried: the only safe
-    // continuation is to crash and recover from what is durable.
-    this.log.error({ err: error }, 'fatal error in the Ready loop; the node must stop');
-    clearInterval(this.tickTimer);
-    clearInterval(this.progressTimer);
-    this.diskSpace.stop();
-    this.stopping ??= Promise.resolve();
-    this.onFatal(error);
-  }
-}
-
-/** Tells the lessor what a lease entry did once applied. */
-function followLease(lessor: Lessor, body: CommandBody, index: LogIndex, result: CommandResult, nowMs: number): void {
-  if (!result.ok) return;
-  const response = result.response;
-  if (response.type === 'leaseGrant' || response.type === 'leaseKeepAlive') {
-    lessor.renewed({ id: response.id, ttl: response.ttl, renewedIndex: index }, nowMs);
-  } else if (response.type === 'leaseRevoke' && response.revoked && body.type === 'leaseRevoke') {
-    lessor.revoked(body.id);
-  }
-}
-
-/**
- * Messages whose sending does not depend on this Ready reaching the disk: a leader's
- * appends, heartbeats, snapshot chunks and TimeoutNow carry a term made durable when
- * it campaigned, and forwarded requests and read answers promise nothing at all. Votes,
- * vote requests and every acknowledgement wait for the fsync (Figure 2).
- */
-function promisesNothingDurable(message: Message): boolean {
-  switch (message.type) {
-    case 'append':
-    case 'heartbeat':
-    case 'snapshot':
-    case 'timeoutNow':
-    case 'propose':
-    case 'readIndex':
-    case 'readIndexResponse':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * A config entry applies its member metadata (the change's context), so the member
- * list changes at the same log index as the configuration. An entry without one (the
- * core's own tests and the simulator) applies as a no-op.
- */
-function configEntryCommand(entry: Entry): Command {
-  const { context } = decodeConfigEntry(entry.data).change;
-  if (context === undefined) return noopCommand;
-  try {
-    return { body: { type: 'member', change: decodeMemberChange(new TextEncoder().encode(context)) } };
-  } catch {
-    // Every replica decodes the same bytes alike, so all apply the same no-op.
-    return noopCommand;
-  }
-}
-
-function listKey(list: MemberList): string {
-  return new TextDecoder().decode(encodeMemberList(list));
-}
-
-function refusalToError(outcome: Extract<Outcome<object>, { ok: false }>): KeelError {
-  switch (outcome.reason) {
-    case 'NO_LEADER':
-      return new KeelError('NO_LEADER', 'no leader is known right now; retry shortly');
-    case 'NOT_LEADER':
-      return new KeelError('NOT_LEADER', outcome.message);
-    case 'TRANSFERRING':
-      return new KeelError('TRANSFERRING', outcome.message);
-    case 'UNCOMMITTED_BYTES_LIMIT':
-    case 'READ_QUEUE_FULL':
-      return new KeelError('OVERLOADED', outcome.message);
-    case 'ENTRY_TOO_LARGE':
-      return new KeelError('TOO_LARGE', outcome.message);
-    case 'CONFIG_CHANGE_PENDING':
-    case 'NOT_COMMITTED_IN_TERM':
-      // Both clear up within a round trip or two: the client retries.
-      return new KeelError('CONFIG_CHANGE_PENDING', outcome.message);
-    default:
-      return new KeelError('BAD_REQUEST', outcome.message);
+    if (this.stopping || this.replica.stopped) throw new KeelError('STOPPING', 'the node is shutting down');
   }
 }

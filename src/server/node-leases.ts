@@ -19,7 +19,6 @@
  *     seconds left come from this node's lessor (the leader's decides expiry, a
  *     follower's trails it by the replication delay).
  */
-import { randomInt } from 'node:crypto';
 import type { MvccStore } from '../kv/mvcc-store.js';
 import type { ClientSession, CommandAuth, CommandBody, CommandResult, Lease } from '../kv/types.js';
 import { kvError } from '../kv/errors.js';
@@ -34,6 +33,8 @@ export interface LeaseHost {
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
   readonly lessor: Lessor;
   nowMs(): number;
+  /** Uniform in [0, bound): the id of a lease granted without one. */
+  randomInt(bound: number): number;
 }
 
 export interface LeaseLimits {
@@ -81,7 +82,7 @@ export class NodeLeases {
     this.grantsInFlight++;
     try {
       for (let attempt = 1; ; attempt++) {
-        const result = await this.host.write({ type: 'leaseGrant', id: id || 1 + randomInt(AUTO_ID_BOUND - 1), ttl: grantedTtl }, session);
+        const result = await this.host.write({ type: 'leaseGrant', id: id || 1 + this.host.randomInt(AUTO_ID_BOUND - 1), ttl: grantedTtl }, session);
         // A session's seq answers once: only a grant without one may draw again.
         const retry = id === 0 && !session && !result.ok && result.error.code === 'LEASE_EXISTS' && attempt < AUTO_ID_ATTEMPTS_MAX;
         if (!retry) return result;

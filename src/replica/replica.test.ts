@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { NodeFileSystem } from '../storage/file-system.js';
+import { MvccStore } from '../kv/mvcc-store.js';
+import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
+import { silentLogger } from '../server/logger.js';
+import { Replica } from './replica.js';
+
+/** A one-member replica over LMDB in a temp dir, ticked by hand until it leads. */
+async function withReplica(run: (replica: Replica) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'keel-replica-'));
+  const config: NodeConfig = { ...nodeConfigDefaults, id: 1, members: [{ id: 1, host: '127.0.0.1', peerPort: 1, clientPort: 2 }], dataDir, logLevel: 'silent' };
+  const replica = await Replica.open({
+    config,
+    raftDir: join(dataDir, 'raft'),
+    ports: {
+      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+      fs: new NodeFileSystem(),
+      network: { send: () => assert.fail('a one-member cluster sends nothing'), updatePeers: () => {}, connectedPeers: () => new Set() },
+      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
+      random: { int: (bound) => randomInt(bound) },
+      log: silentLogger,
+      defer: (task) => setImmediate(task),
+      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
+      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
+      onRemoved: () => assert.fail('removed'),
+    },
+  });
+  try {
+    replica.start();
+    for (let tick = 0; tick < 3 * config.electionTicks && replica.raftStatus().role !== 'leader'; tick++) replica.tick();
+    assert.equal(replica.raftStatus().role, 'leader');
+    await run(replica);
+  } finally {
+    await replica.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+test('every read of the store waits for a defragmentation: range, history, hashKv and snapshot called while it runs all answer', async () => {
+  await withReplica(async (replica) => {
+    const key = bytes('k');
+    for (let i = 0; i < 200; i++) {
+      const put = await replica.write({ type: 'put', key, value: bytes(`value ${i} `.repeat(50)) });
+      assert.ok(put.ok);
+    }
+    // Reads issued in every turn while the defragmentation closes and reopens the
+    // store: each must wait for it rather than touch the closed environment.
+    let defragmenting = true;
+    const defragmented = replica.defragment().finally(() => {
+      defragmenting = false;
+    });
+    const reads: Promise<string | undefined>[] = [];
+    const failure = (what: string, call: () => Promise<unknown>): Promise<string | undefined> => {
+      try {
+        return call().then(() => undefined, (error: unknown) => `${what}: ${String(error)}`);
+      } catch (error) {
+        return Promise.resolve(`${what}: ${String(error)}`);
+      }
+    };
+    while (defragmenting) {
+      reads.push(failure('history', () => replica.history({ type: 'history', key }, 'serializable')));
+      reads.push(failure('range', () => replica.read({ type: 'range', key }, 'serializable')));
+      reads.push(failure('hashKv', () => replica.hashKv(0)));
+      reads.push(failure('snapshot', () => replica.snapshot()));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await defragmented;
+    assert.ok(reads.length >= 8, `only ${reads.length} reads overlapped the defragmentation`);
+    const failures = (await Promise.all(reads)).filter((text) => text !== undefined);
+    assert.deepEqual(failures, [], `${failures.length} of ${reads.length} reads failed during the defragmentation`);
+    const history = await replica.history({ type: 'history', key }, 'linearizable');
+    assert.ok(history.ok);
+    assert.equal(history.value.versions.length, 200);
+  });
+});

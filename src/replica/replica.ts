@@ -1,0 +1,975 @@
+/**
+ * One replica of the cluster: the consensus core, its durable storage, the key-value
+ * state machine, and the Ready loop that drives them:
+ *
+ *   1. persist the Ready's snapshot, entries and hard state (one fsync: group commit,
+ *      since every request that arrived while the previous fsync ran is in this Ready);
+ *   2. then send its messages;
+ *   3. install a received snapshot, apply committed entries (one store transaction),
+ *      answer the writes they carry and the reads they unblock;
+ *   4. advance.
+ *
+ * Any node takes any request: the core forwards proposals and ReadIndex requests to
+ * the leader, and the node that took a request answers it when the entry applies
+ * locally (entries carry the request id, see server/envelope.ts).
+ *
+ * Leases (server/node-leases.ts, server/lessor.ts): every replica's lessor follows the
+ * applied grants, keep-alives and revokes; the leader's, on each tick, proposes the
+ * revoke of every lease past its deadline.
+ *
+ * Everything outside the process comes in through ports (ports.ts): the clock, the file
+ * system, the peer network, the key-value store's environment, randomness, a logger.
+ * The caller ticks the replica and delivers the peers' messages. The Node.js shell is
+ * server/keel-node.ts; the simulator drives the same class.
+ */
+import { RaftNode } from '../raft/node.js';
+import type { RaftStatus } from '../raft/node.js';
+import { defaultRaftConfig } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready, Role } from '../raft/types.js';
+import { decodeConfigEntry } from '../raft/config.js';
+import { RaftStorage } from '../storage/raft-storage.js';
+import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
+import { MvccStore } from '../kv/mvcc-store.js';
+import type { ApplyItem, EnvSizes, KvHash } from '../kv/mvcc-store.js';
+import { WatchHub } from '../kv/watch-hub.js';
+import { decodeCommand } from '../kv/command.js';
+import { prepareCommand, defaultLimits } from '../kv/validate.js';
+import type { Limits } from '../kv/validate.js';
+import type { KvResult } from '../kv/errors.js';
+import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
+import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
+import type { AuthState } from '../kv/auth-types.js';
+import { addsData, noSpaceError } from '../kv/alarms.js';
+import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
+import type { NodeConfig } from '../server/config.js';
+import { decodeEnvelope, encodeEnvelope } from '../server/envelope.js';
+import { KeelError } from '../server/errors.js';
+import { Lessor } from '../server/lessor.js';
+import { leaseTtlMinSeconds, NodeLeases } from '../server/node-leases.js';
+import { PendingReads, PendingWrites } from '../server/pending.js';
+import { WatchSession, type StreamOutput, type WatchSessionOptions } from '../server/watch-session.js';
+import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from '../server/membership.js';
+import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from '../server/member-metadata.js';
+import type { Logger } from '../server/logger.js';
+import type { ReplicaPorts } from './ports.js';
+
+export type Consistency = 'linearizable' | 'serializable';
+
+export interface ReplicaStatus extends RaftStatus {
+  readonly revision: number;
+  readonly compactedRevision: number;
+  readonly pendingWrites: number;
+  readonly pendingReads: number;
+  /** Alarms active in the replicated state (NOSPACE refuses writes). */
+  readonly alarms: readonly AlarmMember[];
+  readonly isLearner: boolean;
+  /** Watchers served by this node. */
+  readonly watchers: number;
+  /** The data disk at its last reading (server/disk-space.ts). */
+  readonly disk: { readonly freeBytes: number; readonly reserveBytes: number; readonly low: boolean };
+}
+
+export interface ReplicaCounters {
+  readyLoops: number;
+  /** Time spent persisting Readys (WAL write + fsync) and applying entries, in ms. */
+  persistMs: number;
+  applyMs: number;
+  entriesPersisted: number;
+  entriesApplied: number;
+  messagesSent: number;
+  snapshotsTaken: number;
+  writes: number;
+  reads: number;
+}
+
+/** A message this node sent (`out`) or received (`in`), for observers such as the dashboard. */
+export type MessageListener = (message: Message, direction: 'in' | 'out') => void;
+
+/** One entry of the log's tail, without its data: what a viewer draws. */
+export interface LogTailEntry {
+  readonly index: LogIndex;
+  readonly term: number;
+  readonly kind: Entry['kind'];
+}
+
+export interface ReplicaOptions {
+  readonly config: NodeConfig;
+  /** The Raft storage's directory on `ports.fs`. */
+  readonly raftDir: string;
+  readonly ports: ReplicaPorts;
+}
+
+const noopCommand: Command = { body: { type: 'noop' } };
+/** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */
+const leaseExpiriesPerTickMax = 100;
+/** How long a removed node lingers before it stops, in ticks. */
+const removedLingerTicks = 10;
+const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export class Replica implements MembershipHost {
+  readonly counters: ReplicaCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
+  private readonly writes = new PendingWrites<CommandResult>();
+  private readonly reads = new PendingReads();
+  private readonly limits: Limits;
+  private readonly requestIdPrefix: string;
+  private requestCounter = 0;
+  /**
+   * Watches are served from this node's own applied state (kv/watch-hub.ts): events are
+   * exactly its applied log, whoever leads.
+   */
+  private readonly watches: WatchHub;
+  private loop: Promise<void> | undefined;
+  private loopAgain = false;
+  private stopping: Promise<void> | undefined;
+  private snapshotIndex: LogIndex;
+  private role: Role = 'follower';
+  private readonly lessor: Lessor;
+  /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
+  readonly leases: NodeLeases;
+  private readonly membership: MembershipManager;
+  /** The encoded member list the network was last set up with, to notice changes. */
+  private peersFrom = '';
+  private publishing = false;
+  /** Removed from the cluster: ticks left before it stops; undefined while a member. */
+  private lingerTicksLeft: number | undefined;
+  private applyWaitCounter = 0;
+  /** The key-value file's size, refreshed after each apply (not read on every write). */
+  private dbSize: number;
+  /** The last storage sizes measured, answered while a defragmentation holds the store. */
+  private lastSizes: EnvSizes;
+  /** Set while the store is defragmented: the Ready loop and reads wait for it. */
+  private maintenance: Promise<unknown> | undefined;
+  /** A NOSPACE alarm this node proposed and has not seen applied yet. */
+  private raisingNoSpace = false;
+  /** This node raised its NOSPACE alarm for a low disk, and lifts it when space is back. */
+  private noSpaceForDisk = false;
+  /**
+   * The stored member list as last read; undefined: read it again. Only an applied
+   * member command or an installed snapshot changes it, so it is read once after those
+   * rather than on every tick and apply (and never while a defragmentation has the
+   * store closed, since applies wait for it).
+   */
+  private membersSeen: { readonly stored: MemberList | undefined } | undefined;
+  private readonly messageListeners = new Set<MessageListener>();
+  private readonly log: Logger;
+
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly ports: ReplicaPorts,
+    private readonly raft: RaftNode,
+    private readonly storage: RaftStorage,
+    private readonly store: MvccStore,
+  ) {
+    this.log = ports.log;
+    this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
+    // Random per incarnation: a restarted node must not reuse the request ids of
+    // entries its previous incarnation proposed, which may still apply.
+    this.requestIdPrefix = `${config.id}.${Array.from({ length: 10 }, () => idAlphabet[ports.random.int(idAlphabet.length)]).join('')}.`;
+    this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
+    this.lessor = new Lessor(config.requestTimeoutMs);
+    this.lessor.reset(store.leases(), ports.clock.monotonicMs());
+    this.leases = new NodeLeases(
+      {
+        write: (body, session, auth) => this.write(body, session, auth),
+        readBarrier: (consistency) => this.readBarrier(consistency),
+        store,
+        lessor: this.lessor,
+        nowMs: () => ports.clock.monotonicMs(),
+        randomInt: (bound) => ports.random.int(bound),
+      },
+      { ttlMinSeconds: leaseTtlMinSeconds(config.electionTicks, config.tickMs), leasesMax: config.leasesMax },
+    );
+    this.membership = new MembershipManager(this, () => bootstrapMembers(config));
+    this.peersFrom = listKey(this.memberList());
+    this.lastSizes = store.sizes();
+    this.dbSize = this.lastSizes.dbSize;
+    this.watches = new WatchHub({
+      source: store,
+      limits: { watchersMax: config.watchersMax, watcherQueueBytesMax: config.watcherQueueBytesMax },
+      schedule: (task) => ports.defer(() => this.whenStoreOpen(task)),
+    });
+  }
+
+  /**
+   * Opens the replica's storage and recovers it: the Raft log and snapshot through
+   * `ports.fs`, the key-value store through `ports.openStore`. Call start() once the
+   * ports can carry messages.
+   */
+  static async open(options: ReplicaOptions): Promise<Replica> {
+    const { config, ports } = options;
+    const { log } = ports;
+    const { storage, persisted } = await RaftStorage.open({
+      fs: ports.fs,
+      dir: options.raftDir,
+      log: (msg) => log.warn({ component: 'storage' }, msg),
+      segmentBytesMax: options.config.walSegmentBytes,
+    });
+    let store: MvccStore;
+    try {
+      store = ports.openStore();
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+    if (store.discardedOnOpen) {
+      log.warn({ component: 'storage' }, 'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log');
+    }
+    const snapshot = persisted.snapshot;
+    if (snapshot && snapshot.meta.index > store.appliedIndex()) {
+      // A snapshot installed from the leader reached the disk, but the state machine
+      // had not taken it in before the process stopped.
+      log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
+      store.restore(snapshot.meta.index, snapshot.data);
+    }
+    // The store applies only what the log holds durably, so a store ahead of the log
+    // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
+    // by keel repair). The peers' word is never taken for it (RaftNode.step).
+    const logEnd = persisted.entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
+    const storeApplied = store.appliedIndex();
+    if (storeApplied > logEnd) {
+      await storage.close();
+      await store.close();
+      throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
+    }
+    const raft = new RaftNode({
+      config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      persisted,
+      // A joining node must not make up a configuration of its own: it learns the
+      // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).
+      bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
+      random: ports.random,
+      applied: store.appliedIndex(),
+      snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
+    });
+    return new Replica(config, ports, raft, storage, store);
+  }
+
+  /** Starts taking part: the first election ticks, and the first Ready. */
+  start(): void {
+    if (!this.config.join && this.config.members.length > 1) {
+      // etcd's initial election tick advance: a member that starts among peers would
+      // otherwise sit out a whole election timeout before its first campaign, though
+      // there is no leader to hear from yet (after a whole-cluster restart that was
+      // most of the time to the first write). All but one tick: the randomized part
+      // of the timeout still spreads the members' campaigns (§5.2), and pre-vote with
+      // the leader-lease check keeps a member that rejoins a healthy cluster from
+      // disrupting it (thesis §9.6).
+      for (let tick = 1; tick < this.config.electionTicks; tick++) this.raft.tick();
+    }
+    this.diskReading();
+    this.log.info({ id: this.config.id, term: this.raft.status().term, applied: this.store.appliedIndex(), revision: this.store.currentRevision() }, 'node started');
+    // A node removed before it last stopped does not come back under its old id.
+    if (this.memberList().removed.includes(this.config.id)) this.removed();
+    this.schedule();
+  }
+
+  /** True once stopping (or stopped after a fatal error). */
+  get stopped(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  // -------------------------------------------------------------------------
+  // Requests
+  // -------------------------------------------------------------------------
+
+  /** Proposes a write and resolves with its result once applied here. */
+  write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
+    this.assertRunning();
+    if (this.writes.size >= this.config.pendingWritesMax) {
+      throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
+    }
+    const command: Command = { body, timeMs: this.ports.clock.nowMs(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
+    const prepared = prepareCommand(command, this.limits);
+    if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    if (addsData(body) && this.ports.diskSpace.low) {
+      // The data disk is below its reserve (disk-space.ts): refuse before the write
+      // costs anything; the alarm makes every member refuse the same.
+      this.raiseNoSpace('disk');
+      return Promise.resolve({ ok: false, error: noSpaceError(this.diskShortage()) });
+    }
+    if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
+      // etcd's quota check (server/storage/quota.go): the node that takes the write
+      // measures its own file; the alarm it raises goes through the log, so every
+      // replica refuses writes from the same index on (kv/alarms.ts).
+      this.raiseNoSpace('quota');
+      return Promise.resolve({ ok: false, error: noSpaceError() });
+    }
+    const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
+    const entry = encodeEnvelope(requestId, prepared.value);
+    const bytesMax = this.pendingWriteBytesMax();
+    if (this.writes.bytes > 0 && this.writes.bytes + entry.length > bytesMax) {
+      throw new KeelError('OVERLOADED', `${this.writes.bytes} bytes of writes are waiting on this node (pendingWriteBytesMax ${bytesMax}); retry later`);
+    }
+    const proposed = this.raft.propose(entry);
+    if (!proposed.ok) throw refusalToError(proposed);
+    this.counters.writes++;
+    const promise = new Promise<CommandResult>((resolve, reject) => {
+      this.writes.add(requestId, { index: proposed.index, forwardedTo: proposed.forwardedTo, bytes: entry.length, deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
+    });
+    this.schedule();
+    return promise;
+  }
+
+  /** A read: linearizable through ReadIndex (thesis §6.4), or serializable from local state. */
+  read(request: RangeRequest, consistency: Consistency): Promise<KvResult<ReadResponse>> {
+    this.counters.reads++;
+    return this.readStore(consistency, (store) => store.range(request));
+  }
+
+  /** A key's version history, with the same consistency choices as read(). */
+  history(request: HistoryRequest, consistency: Consistency): Promise<KvResult<HistoryResponse>> {
+    this.counters.reads++;
+    return this.readStore(consistency, (store) => store.history(request));
+  }
+
+  /**
+   * The one gate every read of the store's tables passes. It waits for a confirmed
+   * ReadIndex when linearizable, then for any defragmentation (which closes and
+   * reopens the environment), and runs `read` in the same synchronous step as its last
+   * check, with no turn between them in which a defragmentation could start.
+   */
+  private async readStore<T>(consistency: Consistency, read: (store: MvccStore) => T): Promise<T> {
+    await this.readBarrier(consistency);
+    return read(this.store);
+  }
+
+  /**
+   * Waits until a read of the store may run: after a confirmed ReadIndex when
+   * linearizable, and after any defragmentation (the store is closed meanwhile).
+   * What reads the tables after it must do so in the same turn (readStore does).
+   */
+  async readBarrier(consistency: Consistency): Promise<void> {
+    this.assertRunning();
+    if (consistency === 'linearizable') await this.confirmReadIndex();
+    while (this.maintenance) await this.maintenance;
+  }
+
+  /** Users, roles and the auth switch as applied here (the shell's auth service reads them). */
+  authState(): AuthState {
+    return this.store.authState();
+  }
+
+  /** The keys attached to lease `id` as applied here; none when it does not exist. */
+  leaseKeys(id: number): readonly Uint8Array[] {
+    return this.store.leaseInfo(id)?.keys ?? [];
+  }
+
+  private confirmReadIndex(): Promise<void> {
+    const readId = this.requestIdPrefix + 'r' + (++this.requestCounter).toString(36);
+    // The read state can only come out of a later Ready, so waiting after asking is safe.
+    const asked = this.raft.readIndex(readId);
+    if (!asked.ok) throw refusalToError(asked);
+    const promise = new Promise<void>((resolve, reject) => {
+      this.reads.add(readId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
+    });
+    this.schedule();
+    return promise;
+  }
+
+  /** A watch stream (many watchers) whose messages go to `output`. */
+  openWatchSession(output: StreamOutput, refusal?: WatchSessionOptions['refusal']): WatchSession {
+    this.assertRunning();
+    return new WatchSession({
+      hub: this.watches,
+      output,
+      ...(refusal ? { refusal } : {}),
+      watchersPerStreamMax: this.config.watchersPerStreamMax,
+      currentRevision: () => this.store.currentRevision(),
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership (membership.ts runs the changes on the leader)
+  // -------------------------------------------------------------------------
+
+  addMember(request: MemberAddRequest): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.add(request);
+  }
+
+  removeMember(id: NodeId): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.remove(id);
+  }
+
+  promoteMember(id: NodeId): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.promote(id);
+  }
+
+  updateMember(id: NodeId, peerUrls: readonly string[]): Promise<MembershipResult> {
+    this.assertRunning();
+    return this.membership.update(id, peerUrls);
+  }
+
+  /** The members as applied here; before the first change, the configured ones. */
+  memberList(): MemberList {
+    return this.storedMembers() ?? bootstrapList(this.config);
+  }
+
+  memberListStored(): boolean {
+    return this.storedMembers() !== undefined;
+  }
+
+  private storedMembers(): MemberList | undefined {
+    this.membersSeen ??= { stored: this.store.members() };
+    return this.membersSeen.stored;
+  }
+
+  /** Runs a task that reads the store's tables now, or after a defragmentation reopens them. */
+  private whenStoreOpen(task: () => void): void {
+    if (this.stopping) return;
+    if (this.maintenance) void this.maintenance.then(() => this.whenStoreOpen(task));
+    else task();
+  }
+
+  raftStatus(): RaftStatus {
+    return this.raft.status();
+  }
+
+  connectedPeers(): ReadonlySet<NodeId> {
+    return this.ports.network.connectedPeers();
+  }
+
+  proposeConfigChange(change: ConfigChange): LogIndex {
+    const outcome = this.raft.proposeMembershipChange(change);
+    if (!outcome.ok) throw refusalToError(outcome);
+    this.schedule();
+    return outcome.index;
+  }
+
+  proposeMemberChange(change: MemberChange): Promise<CommandResult> {
+    return this.write({ type: 'member', change });
+  }
+
+  /** Resolves once this node has applied `index`; TIMEOUT (outcome unknown) after requestTimeoutMs. */
+  waitApplied(index: LogIndex): Promise<void> {
+    const waitId = `apply-${++this.applyWaitCounter}`;
+    const promise = new Promise<void>((resolve, reject) => {
+      // What waits here was proposed already: past the deadline it may still apply.
+      const fail = (error: KeelError): void =>
+        reject(error.code === 'TIMEOUT' ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown') : error);
+      this.reads.add(waitId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject: fail });
+    });
+    this.reads.confirm(waitId, index, this.store.appliedIndex());
+    return promise;
+  }
+
+  transferLeadership(to: number): void {
+    const outcome = this.raft.transferLeadership(to);
+    if (!outcome.ok) throw refusalToError(outcome);
+    this.schedule();
+  }
+
+  /**
+   * Entry bytes this node's clients may have waiting for the log at once. The leader
+   * takes at most `uncommittedBytesMax` of uncommitted entries and drops forwarded
+   * proposals beyond it without a word, so a follower's client would wait for its
+   * timeout with its write in doubt. Each member admits its share of the leader's
+   * bound: together they never pass it, and a write past the share is refused at once
+   * (503 with Retry-After), before it costs memory anywhere. The configured bound
+   * may be lower still.
+   */
+  private pendingWriteBytesMax(): number {
+    const { voters, learners } = this.raft.status().config;
+    const share = Math.floor(defaultRaftConfig.uncommittedBytesMax / Math.max(1, voters.length + learners.length));
+    return Math.min(this.config.pendingWriteBytesMax, share);
+  }
+
+  /**
+   * The key-value file's size and the part of it in use (kv/defragment.ts), measured now
+   * (about 0.2 ms), and the quota; the last measure while a defragmentation runs.
+   */
+  storageSizes(): EnvSizes & { readonly quotaBackendBytes: number } {
+    if (!this.maintenance) this.lastSizes = this.store.sizes();
+    return { ...this.lastSizes, quotaBackendBytes: this.config.quotaBackendBytes };
+  }
+
+  /**
+   * Raises or clears an alarm through the log (etcd's AlarmRequest ACTIVATE / DEACTIVATE).
+   * Only a member of the cluster can be named when raising one: an alarm for an id
+   * that is no member would stop every write with nobody to answer for it. Clearing
+   * takes any id, so an alarm left for a member since removed can be cleared.
+   */
+  setAlarm(action: 'activate' | 'deactivate', memberId: number, alarm: AlarmType): Promise<CommandResult> {
+    if (action === 'activate' && !this.memberList().members.some((m) => m.id === memberId)) {
+      throw new KeelError('MEMBER_NOT_FOUND', `member ${memberId} is not in the cluster; an alarm can be raised only for a member`);
+    }
+    return this.write({ type: 'alarm', action, memberId, alarm });
+  }
+
+  /** The alarms this node has applied (etcd answers AlarmRequest GET from local state too). */
+  alarms(): readonly AlarmMember[] {
+    return this.store.alarms();
+  }
+
+  /** HashKV of this node's store (kv/hash-kv.ts); local, like etcd's. */
+  hashKv(revision: number): Promise<KvResult<KvHash & { readonly currentRevision: number }>> {
+    return this.readStore('serializable', (store) => {
+      const hashed = store.hashKv(revision);
+      return hashed.ok ? { ok: true, value: { ...hashed.value, currentRevision: store.currentRevision() } } : hashed;
+    });
+  }
+
+  /**
+   * The whole store at its applied index, in the snapshot format of kv/snapshot-format.ts
+   * (checksummed): what `keel snapshot save` downloads and `keel snapshot restore` seeds
+   * a new cluster from. Consistent: built in one synchronous pass between applies.
+   */
+  snapshot(): Promise<{ readonly index: LogIndex; readonly revision: number; readonly data: Uint8Array }> {
+    return this.readStore('serializable', (store) => {
+      const { index, data } = store.snapshot();
+      return { index, revision: store.currentRevision(), data };
+    });
+  }
+
+  /**
+   * The store as an etcd snapshot (kv/etcd-snapshot/export.ts): what etcd's Snapshot
+   * call streams, so `etcdctl snapshot save`, `status` and `restore` work on it. Built in
+   * one synchronous pass with Keel's own snapshot, which it carries, so the two agree.
+   */
+  etcdSnapshot(): Promise<{ readonly revision: number; readonly data: Uint8Array }> {
+    return this.readStore('serializable', (store) => ({ revision: store.currentRevision(), data: exportEtcdSnapshot(store, store.snapshot().data) }));
+  }
+
+  /**
+   * Rewrites the key-value file without its free pages (kv/defragment.ts). Applies and
+   * reads on this node wait meanwhile (as in etcd, whose defragmentation blocks the
+   * member), and so does sending Raft messages: defragment a leader last, or move its
+   * leadership away first, if the file is large.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const work = (async () => {
+      while (this.loop) await this.loop;
+      const result = await this.store.defragment();
+      this.dbSize = this.store.fileSize();
+      return result;
+    })();
+    this.maintenance = work.catch(() => undefined);
+    try {
+      const result = await work;
+      this.log.info(result, 'defragmented the key-value store');
+      return result;
+    } finally {
+      this.maintenance = undefined;
+      this.schedule();
+    }
+  }
+
+  private hasOwnNoSpaceAlarm(): boolean {
+    return this.store.alarms().some((a) => a.alarm === 'NOSPACE' && a.memberId === this.config.id);
+  }
+
+  /** Why the data disk refuses writes, for the error and the log. */
+  private diskShortage(): string {
+    return `the data disk of member ${this.config.id} has ${this.ports.diskSpace.freeBytes} bytes free, below its reserve of ${this.ports.diskSpace.reserveBytes} (--disk-reserve-bytes)`;
+  }
+
+  private raiseNoSpace(cause: 'disk' | 'quota'): void {
+    if (cause === 'disk') this.noSpaceForDisk = true;
+    if (this.raisingNoSpace || this.hasOwnNoSpaceAlarm()) return;
+    this.raisingNoSpace = true;
+    if (cause === 'disk') this.log.warn({ freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes }, `${this.diskShortage()}; raising the NOSPACE alarm`);
+    else this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
+    this.proposeNoSpace('activate');
+  }
+
+  /** After each reading of the data disk: raise NOSPACE when it is low, lift the alarm raised for it when space is back. */
+  diskReading(): void {
+    if (this.stopping) return;
+    if (this.ports.diskSpace.low) {
+      this.raiseNoSpace('disk');
+      return;
+    }
+    if (!this.noSpaceForDisk || !this.ports.diskSpace.recovered || this.raisingNoSpace) return;
+    if (this.dbSize > this.config.quotaBackendBytes || !this.hasOwnNoSpaceAlarm()) {
+      // Over the quota as well (an operator's alarm to lift), or already lifted.
+      this.noSpaceForDisk = false;
+      return;
+    }
+    this.log.info({ freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes }, 'the data disk has space again; lifting the NOSPACE alarm raised for it');
+    this.raisingNoSpace = true;
+    this.proposeNoSpace('deactivate');
+  }
+
+  /** Proposes this node's NOSPACE alarm change; a failure is logged and the next write or disk reading tries again. */
+  private proposeNoSpace(action: 'activate' | 'deactivate'): void {
+    const done = (): void => {
+      this.raisingNoSpace = false;
+    };
+    const failed = (error: unknown): void => {
+      done();
+      this.log.warn({ err: error }, `could not ${action === 'activate' ? 'raise' : 'lift'} the NOSPACE alarm; the next write or disk reading tries again`);
+    };
+    try {
+      this.setAlarm(action, this.config.id, 'NOSPACE').then(() => {
+        done();
+        if (action === 'deactivate') this.noSpaceForDisk = false;
+      }, failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  status(): ReplicaStatus {
+    const raft = this.raft.status();
+    return {
+      ...raft,
+      revision: this.store.currentRevision(),
+      compactedRevision: this.store.compactedRevision(),
+      pendingWrites: this.writes.size,
+      pendingReads: this.reads.size,
+      alarms: this.store.alarms(),
+      isLearner: raft.config.learners.includes(this.config.id),
+      watchers: this.watches.size,
+      disk: { freeBytes: this.ports.diskSpace.freeBytes, reserveBytes: this.ports.diskSpace.reserveBytes, low: this.ports.diskSpace.low },
+    };
+  }
+
+  /** The last `count` entries of the log (fewer after a compaction), oldest first. */
+  logTail(count: number): LogTailEntry[] {
+    const { firstIndex, lastIndex } = this.raft.status();
+    return this.raft.entriesFrom(Math.max(firstIndex, lastIndex - count + 1)).map((e) => ({ index: e.index, term: e.term, kind: e.kind }));
+  }
+
+  /** Calls `listener` for every Raft message sent or received until the returned function is called. */
+  observeMessages(listener: MessageListener): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  private notify(message: Message, direction: 'in' | 'out'): void {
+    for (const listener of this.messageListeners) listener(message, direction);
+  }
+
+  private send(message: Message): void {
+    this.ports.network.send(message);
+    this.notify(message, 'out');
+  }
+
+  /** Watch progress notifications (etcd's progress notify), on the caller's timer. */
+  watchProgressTick(): void {
+    if (this.stopping) return;
+    this.watches.progressTick();
+  }
+
+  /**
+   * Stops: waits for a defragmentation and the Ready loop in progress, fails what is
+   * pending, flushes and closes the storage. Messages that arrive meanwhile are ignored.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.maintenance;
+    await this.loop;
+    this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
+    const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
+    this.writes.rejectAll(stopping);
+    this.reads.rejectAll(stopping);
+    await this.storage.close();
+    await this.store.close();
+  }
+
+  private assertRunning(): void {
+    if (this.stopping) throw new KeelError('STOPPING', 'the node is shutting down');
+  }
+
+  // -------------------------------------------------------------------------
+  // The Ready loop
+  // -------------------------------------------------------------------------
+
+  /** Steps a peer's message; returns why it is impossible (the transport then drops the peer's connection). */
+  receive(message: Message): string | undefined {
+    if (this.stopping) return undefined;
+    this.notify(message, 'in');
+    try {
+      const impossible = this.raft.step(message);
+      if (impossible !== undefined) {
+        // A faulty or hostile peer: this node keeps serving, with its state untouched.
+        this.log.warn({ component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason }, 'dropped a message no correct member could send');
+        return impossible.reason;
+      }
+    } catch (error) {
+      // The core refuses to go on (a broken invariant): stop with its reason in
+      // the log, not a stray stack.
+      this.fatal(error);
+      return undefined;
+    }
+    this.schedule();
+    return undefined;
+  }
+
+  /** One tick of the logical clock (the caller's timer: every config.tickMs in production). */
+  tick(): void {
+    if (this.stopping) return;
+    if (this.lingerTicksLeft !== undefined && --this.lingerTicksLeft === 0) this.ports.onRemoved();
+    this.raft.tick();
+    const now = this.ports.clock.nowMs();
+    this.writes.expire(now);
+    this.reads.expire(now);
+    if (this.role === 'leader') this.expireLeases();
+    this.schedule();
+  }
+
+  /** The leader's lessor decides; the revoke goes through the log like any write. */
+  private expireLeases(): void {
+    for (const expiry of this.lessor.takeExpired(this.ports.clock.monotonicMs(), leaseExpiriesPerTickMax)) {
+      const revoke: CommandBody = { type: 'leaseRevoke', id: expiry.id, onlyIfRenewedAt: expiry.renewedIndex };
+      // A refused or failed proposal is retried once expiryRetryMs passes (Lessor.takeExpired).
+      const logFailure = (error: unknown): void => this.log.warn({ lease: expiry.id, err: error }, 'lease expiry was not applied; will retry');
+      try {
+        // LEASE_NOT_FOUND: a client revoked it first; nothing is left to expire.
+        this.write(revoke).then((result) => (result.ok || result.error.code === 'LEASE_NOT_FOUND' ? undefined : logFailure(result.error)), logFailure);
+      } catch (error) {
+        logFailure(error);
+      }
+    }
+  }
+
+  /** Runs the Ready loop soon, once: requests arriving in the same turn share a Ready. */
+  private schedule(): void {
+    if (this.loop || this.maintenance) {
+      this.loopAgain = true;
+      return;
+    }
+    this.loop = new Promise<void>((resolve) => this.ports.defer(resolve))
+      .then(() => this.drain())
+      .catch((error: unknown) => this.fatal(error))
+      .finally(() => {
+        this.loop = undefined;
+        if (this.loopAgain && !this.stopping) {
+          this.loopAgain = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.raft.hasReady()) {
+      const ready = this.raft.ready();
+      this.counters.readyLoops++;
+      // Thesis §10.2.1: the leader may replicate while it writes its own disk, since its
+      // own copy counts toward commitment only once durable (RaftNode.advance). These
+      // messages promise nothing about the sender's disk, so they leave at once.
+      const early = ready.messages.filter(promisesNothingDurable);
+      for (const message of early) this.send(message);
+      // 1. Durable first: a vote or acknowledgement must not leave before its state.
+      const persistStart = this.ports.clock.monotonicMs();
+      await this.storage.saveReady(ready);
+      const applyStart = this.ports.clock.monotonicMs();
+      this.counters.persistMs += applyStart - persistStart;
+      this.counters.entriesPersisted += ready.entries.length;
+      // 2. Then send.
+      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
+      this.counters.messagesSent += ready.messages.length;
+      // 3. Then apply.
+      this.apply(ready);
+      this.counters.applyMs += this.ports.clock.monotonicMs() - applyStart;
+      // 4. Acknowledge.
+      this.raft.advance(ready);
+      if (ready.softState) {
+        this.log.info({ ...ready.softState }, 'raft state changed');
+        if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(this.ports.clock.monotonicMs());
+        this.role = ready.softState.role;
+        this.writes.leaderChanged(ready.softState.leader);
+      }
+      await this.maybeSnapshot();
+    }
+  }
+
+  private apply(ready: Ready): void {
+    if (ready.snapshot) {
+      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      this.membersSeen = undefined;
+      this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
+      this.snapshotIndex = ready.snapshot.meta.index;
+      // The snapshot skipped entries this node never applied: its watchers re-read
+      // them from the snapshot's history rather than miss them.
+      this.watches.restored();
+      this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
+    }
+    if (ready.committedEntries.length > 0) {
+      const requestIds: (string | undefined)[] = [];
+      const items: ApplyItem[] = ready.committedEntries.map((entry) => {
+        const { requestId, command } = this.decodeEntry(entry);
+        requestIds.push(requestId);
+        if (command.body.type === 'member') this.membersSeen = undefined;
+        return { index: entry.index, command };
+      });
+      const outcomes = this.store.applyBatch(items);
+      const now = this.ports.clock.monotonicMs();
+      this.watches.publish(
+        outcomes.flatMap((outcome) => (outcome.status === 'skipped' ? [] : outcome.events)),
+        this.store.currentRevision(),
+      );
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'applied') followLease(this.lessor, (items[i] as ApplyItem).command.body, outcome.index, outcome.result, now);
+        this.writes.applied(outcome.index, requestIds[i], () =>
+          outcome.status === 'skipped' ? { ok: false, error: { code: 'BAD_COMMAND', message: 'entry was applied before a restart' } } : outcome.result,
+        );
+      });
+      this.counters.entriesApplied += items.length;
+    }
+    if (ready.snapshot || ready.committedEntries.length > 0) this.dbSize = this.store.fileSize();
+    for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
+    this.reads.appliedTo(this.store.appliedIndex());
+    if (ready.snapshot || ready.committedEntries.length > 0) this.membershipApplied();
+  }
+
+  /** After an apply: follow the member list with the transport, leave if removed, publish self. */
+  private membershipApplied(): void {
+    const list = this.memberList();
+    const key = listKey(list);
+    if (key !== this.peersFrom) {
+      this.peersFrom = key;
+      this.ports.network.updatePeers(peerMap(list, this.config.id));
+      this.log.info({ members: list.members.map((m) => m.id), removed: list.removed }, 'member list changed');
+    }
+    if (list.removed.includes(this.config.id)) {
+      this.removed();
+      return;
+    }
+    if (this.memberListStored() && needsPublish(list, this.config) && !this.publishing) this.publish();
+  }
+
+  /** etcd's publish: a member announces its name and client URLs once it runs, through the log. */
+  private publish(): void {
+    this.publishing = true;
+    const own = selfPublished(this.config);
+    this.write({ type: 'member', change: { op: 'publish', id: this.config.id, ...own } })
+      .then(
+        (result) => this.log.info({ ok: result.ok }, 'published this member\'s name and client URLs'),
+        (error: unknown) => this.log.warn({ err: error }, 'publishing this member\'s client URLs failed; will retry'),
+      )
+      .finally(() => {
+        this.publishing = false;
+      });
+  }
+
+  /** This node was removed from the cluster: it must not take part any more (etcd shuts such a member down). */
+  removed(): void {
+    if (this.stopping || this.lingerTicksLeft !== undefined) return;
+    this.lingerTicksLeft = removedLingerTicks;
+    this.log.warn({ id: this.config.id }, 'this node was removed from the cluster; stopping');
+    // As etcd does (stopWithDelay), linger a few ticks: a removed leader still answers
+    // the request that removed it and tells the followers the change is committed.
+  }
+
+  private decodeEntry(entry: Entry): { requestId: string | undefined; command: Command } {
+    if (entry.kind === 'config') return { requestId: undefined, command: configEntryCommand(entry) };
+    if (entry.data.length === 0) return { requestId: undefined, command: noopCommand };
+    const envelope = decodeEnvelope(entry.data);
+    if (!envelope) {
+      this.log.error({ index: entry.index }, 'log entry has no request envelope; applying it as a no-op');
+      return { requestId: undefined, command: noopCommand };
+    }
+    const decoded = decodeCommand(envelope.command);
+    if (!decoded.ok) {
+      // Every replica decodes the same bytes the same way, so they all skip it alike.
+      this.log.error({ index: entry.index, error: decoded.error }, 'log entry does not decode; applying it as a no-op');
+      return { requestId: envelope.requestId, command: noopCommand };
+    }
+    return { requestId: envelope.requestId, command: decoded.value };
+  }
+
+  /** §7: snapshot the state machine and compact the log every snapshotEveryEntries. */
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.store.appliedIndex();
+    if (applied - this.snapshotIndex < this.config.snapshotEveryEntries) return;
+    const taken = this.store.snapshot();
+    this.raft.compact(taken);
+    const snapshot = this.raft.currentSnapshot();
+    if (!snapshot || snapshot.meta.index !== taken.index) return;
+    await this.storage.saveSnapshot(snapshot);
+    this.snapshotIndex = taken.index;
+    this.counters.snapshotsTaken++;
+    this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');
+  }
+
+  private fatal(error: unknown): void {
+    // Storage failures (fsync errors above all) are never retried: the only safe
+    // continuation is to crash and recover from what is durable.
+    this.log.error({ err: error }, 'fatal error in the Ready loop; the node must stop');
+    this.stopping ??= Promise.resolve();
+    this.ports.onFatal(error);
+  }
+}
+
+/** Tells the lessor what a lease entry did once applied. */
+function followLease(lessor: Lessor, body: CommandBody, index: LogIndex, result: CommandResult, nowMs: number): void {
+  if (!result.ok) return;
+  const response = result.response;
+  if (response.type === 'leaseGrant' || response.type === 'leaseKeepAlive') {
+    lessor.renewed({ id: response.id, ttl: response.ttl, renewedIndex: index }, nowMs);
+  } else if (response.type === 'leaseRevoke' && response.revoked && body.type === 'leaseRevoke') {
+    lessor.revoked(body.id);
+  }
+}
+
+/**
+ * Messages whose sending does not depend on this Ready reaching the disk: a leader's
+ * appends, heartbeats, snapshot chunks and TimeoutNow carry a term made durable when
+ * it campaigned, and forwarded requests and read answers promise nothing at all. Votes,
+ * vote requests and every acknowledgement wait for the fsync (Figure 2).
+ */
+function promisesNothingDurable(message: Message): boolean {
+  switch (message.type) {
+    case 'append':
+    case 'heartbeat':
+    case 'snapshot':
+    case 'timeoutNow':
+    case 'propose':
+    case 'readIndex':
+    case 'readIndexResponse':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A config entry applies its member metadata (the change's context), so the member
+ * list changes at the same log index as the configuration. An entry without one (the
+ * core's own tests and the simulator) applies as a no-op.
+ */
+function configEntryCommand(entry: Entry): Command {
+  const { context } = decodeConfigEntry(entry.data).change;
+  if (context === undefined) return noopCommand;
+  try {
+    return { body: { type: 'member', change: decodeMemberChange(new TextEncoder().encode(context)) } };
+  } catch {
+    // Every replica decodes the same bytes alike, so all apply the same no-op.
+    return noopCommand;
+  }
+}
+
+function listKey(list: MemberList): string {
+  return new TextDecoder().decode(encodeMemberList(list));
+}
+
+function refusalToError(outcome: Extract<Outcome<object>, { ok: false }>): KeelError {
+  switch (outcome.reason) {
+    case 'NO_LEADER':
+      return new KeelError('NO_LEADER', 'no leader is known right now; retry shortly');
+    case 'NOT_LEADER':
+      return new KeelError('NOT_LEADER', outcome.message);
+    case 'TRANSFERRING':
+      return new KeelError('TRANSFERRING', outcome.message);
+    case 'UNCOMMITTED_BYTES_LIMIT':
+    case 'READ_QUEUE_FULL':
+      return new KeelError('OVERLOADED', outcome.message);
+    case 'ENTRY_TOO_LARGE':
+      return new KeelError('TOO_LARGE', outcome.message);
+    case 'CONFIG_CHANGE_PENDING':
+    case 'NOT_COMMITTED_IN_TERM':
+      // Both clear up within a round trip or two: the client retries.
+      return new KeelError('CONFIG_CHANGE_PENDING', outcome.message);
+    default:
+      return new KeelError('BAD_REQUEST', outcome.message);
+  }
+}
