@@ -17,6 +17,12 @@ import type { KeelNode } from '../../server/keel-node.js';
 import { runMemberOp, type MemberOp } from '../member-admin.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
+import type { KeelNode as Node } from '../../server/keel-node.js';
+
+/** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
+function memberHeader(node: Node): Message {
+  return { ...responseHeader(node), revision: 0 };
+}
 import { safeInteger } from './int64.js';
 import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
@@ -30,7 +36,7 @@ export function memberMessage(member: Member): Record<string, unknown> {
 export function clusterService(node: KeelNode): EtcdService {
   const change = async (op: MemberOp): Promise<{ header: unknown; member: Record<string, unknown>; members: Record<string, unknown>[] }> => {
     const result = await runMemberOp(node, op, false);
-    return { header: responseHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };
+    return { header: memberHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };
   };
   return {
     name: 'Cluster',
@@ -38,7 +44,7 @@ export function clusterService(node: KeelNode): EtcdService {
       MemberList: {
         need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/cluster/member/list'],
-        handle: async () => ({ header: responseHeader(node), members: node.memberList().members.map(memberMessage) }),
+        handle: async () => ({ header: memberHeader(node), members: node.memberList().members.map(memberMessage) }),
       },
       MemberAdd: {
         need: () => NEEDS_ROOT,

@@ -127,11 +127,13 @@ export function responseMessage(node: KeelNode, message: StreamMessage): Message
       return { header, watch_id: message.watchId };
     case 'canceled':
       return {
-        header,
+        // etcd's cancel for a compacted start revision carries no header revision.
+        header: message.compactRevision !== undefined ? { ...header, revision: 0 } : header,
         watch_id: message.watchId,
         canceled: true,
         ...(message.compactRevision !== undefined ? { compact_revision: message.compactRevision } : {}),
-        ...(message.code === 'CANCELED' ? {} : { cancel_reason: message.reason }),
+        // etcd gives no reason for a compaction (compact_revision says it) or a cancel asked for.
+        ...(message.code === 'CANCELED' || message.compactRevision !== undefined ? {} : { cancel_reason: message.reason }),
       };
   }
 }
