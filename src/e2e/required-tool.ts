@@ -1,10 +1,12 @@
 /**
- * The outside programs the tests drive (etcdctl, etcd, chromium, iptables, libfaketime)
- * are Debian packages that scripts/setup-ci.sh installs once, before any test runs.
+ * The outside programs the tests drive (etcdctl, etcd, chromium, iptables, libfaketime,
+ * the Python gateway client etcd3gw) are Debian packages that scripts/setup-ci.sh
+ * installs once, before any test runs.
  * Tests install nothing: a test whose program is missing fails at once, naming the
  * program, its package and the script, instead of reaching for apt-get mid-run.
  */
 import { accessSync, constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 
 export const setupScript = 'scripts/setup-ci.sh';
@@ -26,6 +28,23 @@ export function requireExecutable(path: string, debianPackage: string): string {
   if (!isExecutable(path)) throw new Error(missingToolMessage(path, debianPackage));
   return path;
 }
+
+/**
+ * Debian's python3 when it can import `module` (a Python library from a Debian package,
+ * like etcd3gw); throws like requireTool otherwise. Debian's packages install for
+ * /usr/bin/python3, not for another python3 that PATH may find first (pyenv's, a venv's).
+ */
+export function requirePythonModule(module: string, debianPackage: string): string {
+  const python = requireExecutable(debianPython, debianPackage);
+  const probe = spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore', timeout: probeTimeoutMs });
+  if (probe.status !== 0) throw new Error(missingToolMessage(`the Python module ${module} (python3 cannot import it)`, debianPackage));
+  return python;
+}
+
+const debianPython = '/usr/bin/python3';
+
+/** How long `python3 -c "import ..."` may take. */
+const probeTimeoutMs = 10_000;
 
 function findOnPath(binary: string): string | undefined {
   // Tools like iptables live in sbin, which a non-login root shell may leave off PATH.
