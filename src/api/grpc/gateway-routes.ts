@@ -15,6 +15,7 @@ import type { Credentials } from '../../server/auth/caller.js';
 import { httpCredentials } from '../http-credentials.js';
 import { checkJsonFields } from './json-fields.js';
 import { gatewayJson } from './gateway-json.js';
+import { grpcOverheadBytes } from './grpc-server.js';
 
 /** The mapping from gRPC status codes to HTTP statuses of etcd 3.4's gateway (grpc-gateway v1). */
 const httpStatusOf: Partial<Record<status, number>> = {
@@ -33,7 +34,18 @@ const httpStatusOf: Partial<Record<status, number>> = {
   [status.UNAUTHENTICATED]: 401,
 };
 
-export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[]): void {
+/**
+ * The largest gateway body taken for a request of `requestBytesMax` bytes: its bytes
+ * travel as base64 (4/3 of their size) inside JSON, so the body limit is that plus the
+ * same allowance for framing that the gRPC server gives (grpcOverheadBytes). Larger
+ * requests in it reach the store's check and get etcd's "request is too large".
+ */
+export function gatewayBodyBytesMax(requestBytesMax: number): number {
+  return Math.ceil((requestBytesMax * 4) / 3) + grpcOverheadBytes;
+}
+
+export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[], requestBytesMax: number): void {
+  const bodyLimit = gatewayBodyBytesMax(requestBytesMax);
   const root = etcdProtoRoot();
   for (const service of services) {
     const definition = root.lookupService(`etcdserverpb.${service.name}`);
@@ -42,7 +54,7 @@ export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, serv
       if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`etcdserverpb.${service.name}.${name} is not in the proto files`);
       const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
       for (const path of method.gatewayPaths.flatMap(withVersionAliases)) {
-        app.post(path, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
+        app.post(path, { bodyLimit }, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
       }
     }
   }
