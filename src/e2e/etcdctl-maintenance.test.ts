@@ -61,7 +61,7 @@ test('endpoint status --cluster: every member, one leader, sizes, Raft term and 
   }
   const table = await ok(['endpoint', 'status', '--cluster']);
   assert.equal(table.trim().split('\n').length, 3);
-  assert.match(table, /3\.5\.0/);
+  assert.match(table, /3\.4\.0/);
 });
 
 test('endpoint health --cluster and endpoint hashkv --cluster: healthy, and one hash on every member', async () => {

@@ -9,7 +9,7 @@ import type { KeelNode } from '../../server/keel-node.js';
 import { etcdProtoRoot } from '../../proto/etcd-proto.js';
 import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
 import { gatewayJson } from './gateway-json.js';
-import { handleRequest, responseMessage } from './watch-service.js';
+import { handleRequest, watchResponses } from './watch-service.js';
 import { httpCredentials } from '../http-credentials.js';
 import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
 
@@ -30,7 +30,9 @@ export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void
       const caller = await node.auth.authorize(httpCredentials(request), NEEDS_NOTHING);
       session = node.openWatchSession(
         {
-          send: (out) => raw.write(`${JSON.stringify({ result: gatewayJson(responseType, responseMessage(node, out)) })}\n`),
+          send: (out) => {
+            for (const response of watchResponses(node, out)) raw.write(`${JSON.stringify({ result: gatewayJson(responseType, response) })}\n`);
+          },
           writable: () => !raw.writableNeedDrain,
         },
         node.auth.watchRefusal(caller),

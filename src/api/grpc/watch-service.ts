@@ -11,8 +11,8 @@
  *   - a progress request: {watch_id: -1} with the current revision once every watcher of
  *     the stream has been sent everything up to it; progress_notify: {watch_id} alone.
  * Every header carries the revision through which the watcher has been sent all of its
- * events, so a client resumes at header.revision + 1. `fragment` is accepted and
- * ignored: a revision's events always travel in one message.
+ * events, so a client resumes at header.revision + 1. With `fragment`, an events
+ * message over the request limit is split as etcd splits it (watch-fragments.ts).
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
@@ -26,6 +26,7 @@ import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
+import { fragmentsOf } from './watch-fragments.js';
 
 export function watchService(node: KeelNode): EtcdService {
   return {
@@ -43,7 +44,9 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
   const opened = caller.then((who) => {
     session = node.openWatchSession(
       {
-        send: (message) => call.write(responseMessage(node, message)),
+        send: (message) => {
+          for (const out of watchResponses(node, message)) call.write(out);
+        },
         writable: () => !call.writableNeedDrain,
       },
       node.auth.watchRefusal(who),
@@ -105,6 +108,7 @@ function createRequest(message: Message): WatchCreateRequest {
     noPut: filters.includes('NOPUT'),
     noDelete: filters.includes('NODELETE'),
     progressNotify: message.progress_notify === true,
+    fragment: message.fragment === true,
   };
 }
 
@@ -114,7 +118,12 @@ function createFailedReason(code: string, reason: string): string {
   return `etcdserver: ${reason}`;
 }
 
-export function responseMessage(node: KeelNode, message: StreamMessage): Message {
+/** The WatchResponses for one stream message: one, or its fragments (watch-fragments.ts). */
+export function watchResponses(node: KeelNode, message: StreamMessage): Message[] {
+  return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({ ...responseMessage(node, piece), ...(more ? { fragment: true } : {}) }));
+}
+
+function responseMessage(node: KeelNode, message: StreamMessage): Message {
   const header = { ...responseHeader(node, message.revision) };
   switch (message.type) {
     case 'created':
