@@ -94,12 +94,18 @@ export function handleRequest(session: WatchSession, request: Message): void {
   }
 }
 
+const leastKey = new Uint8Array([0]);
+
 function createRequest(message: Message): WatchCreateRequest {
   const filters = Array.isArray(message.filters) ? (message.filters as unknown[]).map(String) : [];
   const rangeEnd = message.range_end instanceof Uint8Array && message.range_end.length > 0 ? message.range_end : undefined;
   const watchId = Number(message.watch_id ?? 0);
+  const key = message.key instanceof Uint8Array ? message.key : new Uint8Array(0);
   return {
-    key: message.key instanceof Uint8Array ? message.key : new Uint8Array(0),
+    // etcd takes the empty key as a range's start (`etcdctl watch --prefix ""`: every
+    // key). No key is empty, so [0x00], the least key there is, watches the same keys.
+    // The empty key alone stays refused: no write can ever produce an event for it.
+    key: key.length === 0 && rangeEnd ? leastKey : key,
     ...(rangeEnd ? { rangeEnd } : {}),
     startRevision: revisionOrZero(message.start_revision ?? 0, 'start_revision'),
     // A negative or out-of-range id is refused by the session with a message naming it.
