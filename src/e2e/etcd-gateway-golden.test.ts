@@ -49,6 +49,11 @@ for (const [index, step] of scenario.entries()) {
       }
       keel = [JSON.stringify(json)];
     }
+    const addedText = 'keelAddsText' in step ? step.keelAddsText : undefined;
+    if (addedText !== undefined) {
+      assert.ok(keel[0]?.includes(addedText), `Keel's answer lacks ${addedText}: ${keel[0]}`);
+      keel = [(keel[0] as string).replace(addedText, '')];
+    }
     assert.deepEqual({ status: actual.status, text: keel }, { status: expected.status, text: texts(expected) }, `${fixtures.recordedFrom} answered otherwise`);
   });
 }
