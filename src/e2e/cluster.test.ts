@@ -461,6 +461,8 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
     const health = await http(`${url}/health`);
     assert.equal(errorCode(health), 'NO_LEADER');
     assert.equal(health.headers.get('retry-after'), '1');
+    // etcd's fields too, which etcd's tools read.
+    assert.deepEqual([(health.body as { health: string }).health, (health.body as { reason: string }).reason], ['false', 'RAFT NO LEADER']);
     const write = await http(`${url}/kv/e9/k`, { method: 'PUT', body: 'no quorum' });
     assert.equal(write.status, 503, describe(write));
     assert.equal(errorCode(write), 'NO_LEADER');
