@@ -17,12 +17,6 @@ import type { KeelNode } from '../../server/keel-node.js';
 import { runMemberOp, type MemberOp } from '../member-admin.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
-import type { KeelNode as Node } from '../../server/keel-node.js';
-
-/** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
-function memberHeader(node: Node): Message {
-  return { ...responseHeader(node), revision: 0 };
-}
 import { safeInteger } from './int64.js';
 import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
@@ -31,6 +25,11 @@ import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 export function memberMessage(member: Member): Record<string, unknown> {
   const clientURLs = member.grpcUrls.map((url) => url.replace(/^[a-z]+:\/\//, ''));
   return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs, isLearner: member.isLearner };
+}
+
+/** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
+function memberHeader(node: KeelNode): Message {
+  return { ...responseHeader(node), revision: 0 };
 }
 
 export function clusterService(node: KeelNode): EtcdService {

@@ -53,7 +53,7 @@ export function kvService(node: KeelNode): EtcdService {
           const range: RangeRequest = backwards ? { ...keyAlone, countOnly: true } : asked;
           const read = await node.read(range, request.serializable === true ? 'serializable' : 'linearizable');
           // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
-          node.auth.check(node.auth.state(), caller, node.auth.needsFor(range));
+          node.auth.check(node.auth.state(), caller, node.auth.needsFor(asked));
           if (!read.ok) throw kvErrorToGrpc(read.error);
           if (backwards) return { header: header(read.value.revision) };
           return rangeResponseMessage(read.value, header(read.value.revision));
