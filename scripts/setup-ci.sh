@@ -12,16 +12,21 @@
 #   ip             iproute2      src/chaos: network namespaces, veth pairs, the bridge (as root)
 #   libfaketime    faketime      src/chaos: the clock-skew nemesis
 #   ps             procps        npm run bench (each node's memory)
-#   etcd3 (Python) python3-etcd3 src/e2e/python-etcd3.test.ts (Debian's /usr/bin/python3 imports it)
+#   etcd3 (Python) python3-etcd3    src/e2e/python-etcd3.test.ts (Debian's /usr/bin/python3 imports it)
+#   etcd3gw        python3-etcd3gw  src/e2e/etcd3gw-client.test.ts (a Python client of the JSON gateway)
 set -euo pipefail
 
-packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl)
-# The program that shows each package is installed, in the order of `packages`.
-programs=(etcdctl etcd chromium iptables ip faketime ps curl)
-# Python modules for Debian's own Python, and the packages that bring them.
-python_packages=(python3-etcd3)
-python_modules=(etcd3)
-python_has() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; }
+packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl python3-etcd3 python3-etcd3gw)
+# The program that shows each package is installed, in the order of `packages`
+# (python3:NAME: a Python module Debian's /usr/bin/python3 must import).
+programs=(etcdctl etcd chromium iptables ip faketime ps curl python3:etcd3 python3:etcd3gw)
+
+installed() {
+  case "$1" in
+    python3:*) /usr/bin/python3 -c "import ${1#python3:}" 2>/dev/null ;;
+    *) command -v "$1" >/dev/null ;;
+  esac
+}
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
@@ -32,13 +37,10 @@ fi
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 missing=()
 for i in "${!packages[@]}"; do
-  command -v "${programs[$i]}" >/dev/null || missing+=("${packages[$i]}")
-done
-for i in "${!python_packages[@]}"; do
-  python_has "${python_modules[$i]}" || missing+=("${python_packages[$i]}")
+  installed "${programs[$i]}" || missing+=("${packages[$i]}")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup-ci: every tool is installed (${programs[*]} ${python_modules[*]})"
+  echo "setup-ci: every tool is installed (${programs[*]})"
   exit 0
 fi
 
@@ -51,9 +53,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
 for program in "${programs[@]}"; do
-  command -v "$program" >/dev/null || { echo "setup-ci: $program is still missing after apt-get install" >&2; exit 1; }
-done
-for module in "${python_modules[@]}"; do
-  python_has "$module" || { echo "setup-ci: the Python module $module is still missing after apt-get install" >&2; exit 1; }
+  installed "$program" || { echo "setup-ci: $program is still missing after apt-get install" >&2; exit 1; }
 done
 echo "setup-ci: done"

@@ -35,10 +35,14 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
     };
   });
 
-  // `health` and `reason` as etcd's /health answers, for tools that read them.
+  // `health` and `reason` as etcd's /health answers, for tools that read them, both ways:
+  // etcd answers 503 {"health": "false", "reason": "RAFT NO LEADER"} without a leader.
   app.get('/health', async (_request, reply) => {
     const { leader } = node.status();
-    if (leader === 0) return sendError(reply, 503, 'NO_LEADER', 'this node knows no leader');
+    if (leader === 0) {
+      reply.header('retry-after', '1');
+      return reply.code(503).send({ error: { code: 'NO_LEADER', message: 'this node knows no leader' }, health: 'false', reason: 'RAFT NO LEADER' });
+    }
     return { ok: true, leader, health: 'true', reason: '' };
   });
 

@@ -119,7 +119,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
   registerMaintenanceRoutes(app, options.node);
-  registerGatewayRoutes(app, options.node.auth, etcdServices(options.node));
+  registerGatewayRoutes(app, options.node.auth, etcdServices(options.node), options.requestBytesMax);
   registerWatchGateway(app, options.node);
   registerObserveGateway(app, options.node);
   return app;

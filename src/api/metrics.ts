@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics for one node (prom-client), read from the node when scraped so
- * the hot path pays nothing for them.
+ * the hot path pays nothing for them: Keel's own, and etcd's names where the meaning
+ * is the same (etcd-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KeelNode } from '../server/keel-node.js';
+import { registerEtcdMetrics } from './etcd-metrics.js';
 
 const roles = ['follower', 'preCandidate', 'candidate', 'leader'] as const;
 
@@ -60,5 +62,6 @@ export function createMetrics(node: KeelNode): ApiMetrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
     registers: [registry],
   });
+  registerEtcdMetrics(registry, node);
   return { registry, requestSeconds };
 }

@@ -5,7 +5,7 @@
  *      WebSocket and EventSource) and checks what the route class needs:
  *        - open: health, version, status, counters and metrics (as etcd's /health,
  *          /version, /metrics and Status: no keys in them), the dashboard's files;
- *        - self: etcd's gateway (/v3/...), whose methods declare their own needs;
+ *        - self: etcd's gateway (/v3/..., /v3beta/..., /v3alpha/...), whose methods declare their own needs;
  *        - keys: key-value, record, history, lease and watch routes; the caller is kept
  *          on the request and each handler checks the keys it touches (requireKeys);
  *        - root: everything else: /admin/*, member changes, the dashboard feed, and any
@@ -20,6 +20,7 @@ import type { Caller } from '../server/auth/caller.js';
 import { NEEDS_NOTHING, NEEDS_ROOT, type Need } from '../server/auth/node-auth.js';
 import type { RangeRequest, RequestOp } from '../kv/types.js';
 import { httpCredentials } from './http-credentials.js';
+import { gatewayVersionPattern } from './grpc/gateway-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +49,7 @@ const KEY_ROUTES: ReadonlySet<string> = new Set([
 export function routeClass(method: string, url: string | undefined): RouteClass {
   // No route matched: the not-found handler answers, with nothing to protect.
   if (url === undefined) return 'open';
-  if (url.startsWith('/v3/')) return 'self';
+  if (gatewayVersionPattern.test(url)) return 'self';
   if (OPEN_ROUTES.has(url)) return 'open';
   // etcd's MemberList needs nothing; changing members needs root.
   if (url === '/members' && method === 'GET') return 'open';

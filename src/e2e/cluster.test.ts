@@ -110,8 +110,8 @@ test('a leader is elected, and after kill -9 of the leader a survivor leads in a
     const version = await http(`${cluster.url(first.id)}/version`);
     assert.equal(version.status, 200);
     assert.deepEqual(Object.keys(version.body as object).sort(), ['etcdcluster', 'etcdserver', 'keel']);
-    assert.match((version.body as { etcdserver: string }).etcdserver, /^3\.5\.\d+$/);
-    assert.equal((version.body as { etcdcluster: string }).etcdcluster, '3.5.0');
+    assert.match((version.body as { etcdserver: string }).etcdserver, /^3\.4\.\d+$/);
+    assert.equal((version.body as { etcdcluster: string }).etcdcluster, '3.4.0');
     await cluster.kill(first.id);
     const survivors = cluster.runningIds();
     assert.equal(survivors.length, 2);
@@ -446,6 +446,11 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
     assert.equal(metrics.status, 200);
     const term = /^keel_raft_term (\d+)$/m.exec(metrics.body as string);
     assert.ok(term, 'GET /metrics has keel_raft_term');
+    // etcd's names for the same values, which etcd's dashboards and alerts read.
+    assert.match(metrics.body as string, /^etcd_server_has_leader 1$/m);
+    assert.match(metrics.body as string, /^etcd_server_is_leader [01]$/m);
+    assert.match(metrics.body as string, /^etcd_mvcc_db_total_size_in_bytes [1-9]\d*$/m);
+    assert.match(metrics.body as string, /^etcd_server_proposals_committed_total [1-9]\d*$/m);
     assert.ok(Number(term[1]) >= leader.term, `keel_raft_term ${term[1]} is the current term (at least ${leader.term})`);
     await assertHealthyEverywhere(cluster);
 
@@ -456,6 +461,8 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
     const health = await http(`${url}/health`);
     assert.equal(errorCode(health), 'NO_LEADER');
     assert.equal(health.headers.get('retry-after'), '1');
+    // etcd's fields too, which etcd's tools read.
+    assert.deepEqual([(health.body as { health: string }).health, (health.body as { reason: string }).reason], ['false', 'RAFT NO LEADER']);
     const write = await http(`${url}/kv/e9/k`, { method: 'PUT', body: 'no quorum' });
     assert.equal(write.status, 503, describe(write));
     assert.equal(errorCode(write), 'NO_LEADER');

@@ -54,7 +54,7 @@ test('endpoint status --cluster: every member, one leader, sizes, Raft term and 
   assert.deepEqual(new Set(statuses.map((s) => s.Endpoint)), new Set(cluster.nodes.map((n) => n.grpcEndpoint)));
   const leader = statuses[0]?.Status.leader;
   for (const { Status: s } of statuses) {
-    assert.equal(s.version, '3.5.0');
+    assert.equal(s.version, '3.4.0');
     assert.equal(s.leader, leader, 'every member names the same leader');
     assert.ok(s.dbSize > 0 && (s.dbSizeInUse ?? 0) > 0 && (s.dbSizeInUse ?? 0) <= s.dbSize);
     assert.ok(s.raftTerm >= 1 && s.raftIndex >= 1);
@@ -62,7 +62,7 @@ test('endpoint status --cluster: every member, one leader, sizes, Raft term and 
   }
   const table = await ok(['endpoint', 'status', '--cluster']);
   assert.equal(table.trim().split('\n').length, 3);
-  assert.match(table, /3\.5\.0/);
+  assert.match(table, /3\.4\.0/);
 });
 
 test('endpoint health --cluster and endpoint hashkv --cluster: healthy, and one hash on every member', async () => {

@@ -1,6 +1,7 @@
 /**
- * The outside programs the tests drive (etcdctl, etcd, chromium, iptables, libfaketime)
- * are Debian packages that scripts/setup-ci.sh installs once, before any test runs.
+ * The outside programs the tests drive (etcdctl, etcd, chromium, iptables, libfaketime,
+ * the Python gateway client etcd3gw) are Debian packages that scripts/setup-ci.sh
+ * installs once, before any test runs.
  * Tests install nothing: a test whose program is missing fails at once, naming the
  * program, its package and the script, instead of reaching for apt-get mid-run.
  */

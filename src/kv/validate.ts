@@ -30,7 +30,7 @@ export interface Limits {
 export const defaultLimits: Limits = {
   // 4 KiB keys do not fit in an LMDB key once encoded (key-encoding.ts); 3 KiB does.
   keyBytesMax: 3 * 1024,
-  valueBytesMax: 1024 * 1024,
+  valueBytesMax: 1536 * 1024,
   // etcd's default --max-request-bytes; below the Raft core's entryBytesMax (2 MiB).
   requestBytesMax: 1536 * 1024,
   txnOpsMax: 128,

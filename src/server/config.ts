@@ -135,7 +135,8 @@ export const nodeConfigDefaults = {
   snapshotEveryEntries: 10_000,
   // 3 KiB, as documented: a larger key does not fit an LMDB key once encoded (kv/key-encoding.ts).
   keyBytesMax: 3 * 1024,
-  valueBytesMax: 1024 * 1024,
+  // As etcd: a value is bounded only by the request that carries it (--max-request-bytes).
+  valueBytesMax: 1536 * 1024,
   requestBytesMax: 1536 * 1024,
   pendingWritesMax: 10_000,
   // Enough to keep the pipeline full with 1 MiB values; small enough that what is

@@ -20,6 +20,8 @@ import type { Watcher, WatchMessage, WatchSpec } from '../kv/watcher.js';
 export interface WatchCreateRequest extends WatchSpec {
   /** 0: let the server choose. */
   readonly watchId: number;
+  /** etcd's `fragment`: the client takes a large events message split in pieces (watch-fragments.ts). */
+  readonly fragment?: boolean;
 }
 
 /** etcd's invalid watch id: the id of a create that failed and of a stream-wide progress answer. */
@@ -28,7 +30,14 @@ export const NO_WATCH_ID = -1;
 export type StreamMessage =
   | { readonly type: 'created'; readonly watchId: number; readonly revision: number }
   | { readonly type: 'createFailed'; readonly code: string; readonly reason: string; readonly revision: number }
-  | { readonly type: 'events'; readonly watchId: number; readonly events: readonly KvEvent[]; readonly revision: number }
+  | {
+      readonly type: 'events';
+      readonly watchId: number;
+      readonly events: readonly KvEvent[];
+      readonly revision: number;
+      /** The watcher asked for `fragment`: a protocol may split this message. */
+      readonly fragment?: boolean;
+    }
   /** watchId NO_WATCH_ID: the answer to a progress request, for every watcher of the stream. */
   | { readonly type: 'progress'; readonly watchId: number; readonly revision: number }
   | {
@@ -60,6 +69,7 @@ export class WatchSession {
   private readonly watchers = new Map<number, Watcher>();
   private readonly ids = new Map<Watcher, number>();
   private readonly ready = new Set<Watcher>();
+  private readonly fragmenting = new Set<Watcher>();
   private nextAutoId = 0;
   private progressRequested = false;
   private closed = false;
@@ -87,6 +97,7 @@ export class WatchSession {
     const watcher: Watcher = created.value;
     this.watchers.set(id, watcher);
     this.ids.set(watcher, id);
+    if (request.fragment === true) this.fragmenting.add(watcher);
     output.send({ type: 'created', watchId: id, revision: currentRevision() });
   }
 
@@ -117,7 +128,8 @@ export class WatchSession {
       this.ready.delete(watcher);
       const id = this.ids.get(watcher);
       if (id === undefined) continue;
-      for (const message of watcher.take()) output.send(toStreamMessage(id, message));
+      const fragment = this.fragmenting.has(watcher);
+      for (const message of watcher.take()) output.send(toStreamMessage(id, message, fragment));
       if (watcher.canceled) this.forget(watcher);
       else hub.taken(watcher);
     }
@@ -149,6 +161,7 @@ export class WatchSession {
     if (id !== undefined) this.watchers.delete(id);
     this.ids.delete(watcher);
     this.ready.delete(watcher);
+    this.fragmenting.delete(watcher);
     this.options.hub.cancel(watcher);
   }
 
@@ -158,10 +171,10 @@ export class WatchSession {
   }
 }
 
-function toStreamMessage(watchId: number, message: WatchMessage): StreamMessage {
+function toStreamMessage(watchId: number, message: WatchMessage, fragment: boolean): StreamMessage {
   switch (message.kind) {
     case 'events':
-      return { type: 'events', watchId, events: message.events, revision: message.revision };
+      return { type: 'events', watchId, events: message.events, revision: message.revision, ...(fragment ? { fragment } : {}) };
     case 'progress':
       return { type: 'progress', watchId, revision: message.revision };
     case 'canceled':

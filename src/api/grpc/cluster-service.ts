@@ -27,10 +27,15 @@ export function memberMessage(member: Member): Record<string, unknown> {
   return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs, isLearner: member.isLearner };
 }
 
+/** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
+function memberHeader(node: KeelNode): Message {
+  return { ...responseHeader(node), revision: 0 };
+}
+
 export function clusterService(node: KeelNode): EtcdService {
   const change = async (op: MemberOp): Promise<{ header: unknown; member: Record<string, unknown>; members: Record<string, unknown>[] }> => {
     const result = await runMemberOp(node, op, false);
-    return { header: responseHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };
+    return { header: memberHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };
   };
   return {
     name: 'Cluster',
@@ -38,7 +43,7 @@ export function clusterService(node: KeelNode): EtcdService {
       MemberList: {
         need: () => NEEDS_ANYONE,
         gatewayPaths: ['/v3/cluster/member/list'],
-        handle: async () => ({ header: responseHeader(node), members: node.memberList().members.map(memberMessage) }),
+        handle: async () => ({ header: memberHeader(node), members: node.memberList().members.map(memberMessage) }),
       },
       MemberAdd: {
         need: () => NEEDS_ROOT,

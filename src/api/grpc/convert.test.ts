@@ -17,8 +17,14 @@ test('a range request maps field for field; a sort target without an order sorts
   assert.equal(range.rangeEnd, undefined, 'an empty range_end means the key alone');
 });
 
+test('a negative limit means no limit, as in etcd', () => {
+  assert.equal(rangeFromMessage({ key, limit: '-1' }).limit, 0);
+  assert.equal(rangeFromMessage({ key, limit: -7 }).limit, 0);
+});
+
 test('integers out of range or negative are refused by name, never rounded', () => {
-  assert.throws(() => rangeFromMessage({ key, limit: '-1' }), (e: GrpcError) => e.code === status.INVALID_ARGUMENT && /limit must not be negative/.test(e.message));
+  assert.throws(() => rangeFromMessage({ key, min_mod_revision: '-1' }), (e: GrpcError) => e.code === status.INVALID_ARGUMENT && /min_mod_revision must not be negative/.test(e.message));
+  assert.throws(() => rangeFromMessage({ key, limit: '9007199254740993' }), /limit 9007199254740993 is out of range/);
   assert.throws(() => rangeFromMessage({ key, revision: '9007199254740993' }), /revision 9007199254740993 is out of range/);
 });
 

@@ -26,6 +26,16 @@ import type {
 } from '../../kv/types.js';
 import { GrpcError } from './errors.js';
 import { revisionOrZero, safeInteger } from './int64.js';
+import { compareBytes, isFromKey } from '../../kv/key-range.js';
+
+/**
+ * etcd answers a range whose end sorts before its key (neither empty nor [0x00]) with
+ * nothing, where Keel's store refuses it as a mistake: such a request is served as an
+ * empty read at the revision asked for (kv-service.ts).
+ */
+export function isBackwardsRange(range: RangeRequest): boolean {
+  return range.rangeEnd !== undefined && !isFromKey(range.rangeEnd) && compareBytes(range.rangeEnd, range.key) <= 0;
+}
 
 /** A decoded message: fields by their proto names. */
 export type Message = Record<string, unknown>;
@@ -83,7 +93,8 @@ export function rangeFromMessage(message: Message): RangeRequest {
     type: 'range',
     key: bytes(message, 'key'),
     ...optionalBytes(message, 'range_end'),
-    limit: nonNegative(message, 'limit'),
+    // etcd reads a negative limit as no limit (limit <= 0).
+    limit: revisionOrZero(message.limit ?? 0, 'limit'),
     revision: revisionOrZero(message.revision ?? 0, 'revision'),
     sortOrder,
     sortTarget,
@@ -175,10 +186,12 @@ export function deleteRangeResponseMessage(response: DeleteRangeResponse, header
 }
 
 export function txnResponseMessage(response: TxnResponse, header: Message): Message {
-  return { header, succeeded: response.succeeded, responses: response.responses.map((op) => responseOpMessage(op, header)) };
+  // etcd's nested responses carry a header holding only the transaction's revision.
+  const nested = { revision: header.revision };
+  return { header, succeeded: response.succeeded, responses: response.responses.map((op) => responseOpMessage(op, nested)) };
 }
 
-/** Nested responses carry the transaction's header, as etcd's do. */
+/** Nested responses carry the header they are given (the transaction's revision). */
 function responseOpMessage(op: ResponseOp, header: Message): Message {
   switch (op.type) {
     case 'range':

@@ -14,19 +14,19 @@ import type { NodeAuth } from '../../server/auth/node-auth.js';
 import type { Credentials } from '../../server/auth/caller.js';
 import { httpCredentials } from '../http-credentials.js';
 import { checkJsonFields } from './json-fields.js';
+import { gatewayJson } from './gateway-json.js';
+import { grpcOverheadBytes } from './grpc-server.js';
 
-export const jsonOptions = { keepCase: true, longs: String, enums: String, bytes: String, defaults: false } as const;
-
-/** grpc-gateway's mapping from gRPC status codes to HTTP statuses. */
+/** The mapping from gRPC status codes to HTTP statuses of etcd 3.4's gateway (grpc-gateway v1). */
 const httpStatusOf: Partial<Record<status, number>> = {
-  [status.CANCELLED]: 499,
+  [status.CANCELLED]: 408,
   [status.INVALID_ARGUMENT]: 400,
   [status.DEADLINE_EXCEEDED]: 504,
   [status.NOT_FOUND]: 404,
   [status.ALREADY_EXISTS]: 409,
   [status.PERMISSION_DENIED]: 403,
   [status.RESOURCE_EXHAUSTED]: 429,
-  [status.FAILED_PRECONDITION]: 400,
+  [status.FAILED_PRECONDITION]: 412,
   [status.ABORTED]: 409,
   [status.OUT_OF_RANGE]: 400,
   [status.UNIMPLEMENTED]: 501,
@@ -34,7 +34,18 @@ const httpStatusOf: Partial<Record<status, number>> = {
   [status.UNAUTHENTICATED]: 401,
 };
 
-export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[]): void {
+/**
+ * The largest gateway body taken for a request of `requestBytesMax` bytes: its bytes
+ * travel as base64 (4/3 of their size) inside JSON, so the body limit is that plus the
+ * same allowance for framing that the gRPC server gives (grpcOverheadBytes). Larger
+ * requests in it reach the store's check and get etcd's "request is too large".
+ */
+export function gatewayBodyBytesMax(requestBytesMax: number): number {
+  return Math.ceil((requestBytesMax * 4) / 3) + grpcOverheadBytes;
+}
+
+export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[], requestBytesMax: number): void {
+  const bodyLimit = gatewayBodyBytesMax(requestBytesMax);
   const root = etcdProtoRoot();
   for (const service of services) {
     const serviceName = `${service.package ?? 'etcdserverpb'}.${service.name}`;
@@ -43,11 +54,23 @@ export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, serv
       const rpc = definition.methods[name];
       if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`${serviceName}.${name} is not in the proto files`);
       const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
-      for (const path of method.gatewayPaths) {
-        app.post(path, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
+      for (const path of method.gatewayPaths.flatMap(withVersionAliases)) {
+        app.post(path, { bodyLimit }, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
       }
     }
   }
+}
+
+/**
+ * The API versions a gateway path is served under: `/v3/` (etcd 3.4 on), `/v3beta/`
+ * (etcd 3.3 and 3.4) and `/v3alpha/` (etcd 3.2 and 3.3), which gateway clients of those
+ * releases post to by default (Debian's etcd3gw 2.0: `/v3alpha/`). Same handlers.
+ */
+export const gatewayVersionPattern = /^\/v3(beta|alpha)?\//;
+
+export function withVersionAliases(path: string): string[] {
+  const rest = path.replace(gatewayVersionPattern, '');
+  return ['/v3/', '/v3beta/', '/v3alpha/'].map((prefix) => `${prefix}${rest}`);
 }
 
 /** Answers a refused gateway call as etcd's gateway does. */
@@ -55,7 +78,7 @@ export function sendGatewayError(reply: FastifyReply, error: unknown): FastifyRe
   const grpcError = toGrpcError(error);
   return reply
     .code(httpStatusOf[grpcError.code] ?? 500)
-    .send({ error: grpcError.message, code: grpcError.code, message: grpcError.message });
+    .send({ error: grpcError.message, message: grpcError.message, code: grpcError.code });
 }
 
 async function answer(
@@ -73,8 +96,10 @@ async function answer(
     const gone = new AbortController();
     reply.raw.on('close', () => gone.abort());
     const response = await method.handle(message, caller, gone.signal);
-    const json = types.response.toObject(types.response.fromObject(response), jsonOptions);
-    return reply.send(method.gatewayStream ? { result: json } : json);
+    const json = gatewayJson(types.response, response);
+    // A stream's answers are newline-delimited {"result": ...} objects, as etcd's gateway streams them.
+    if (method.gatewayStream) return reply.type('application/json').send(`${JSON.stringify({ result: json })}\n`);
+    return reply.send(json);
   } catch (error) {
     return sendGatewayError(reply, error);
   }

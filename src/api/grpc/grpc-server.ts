@@ -27,7 +27,7 @@ export interface GrpcApiOptions {
   readonly node: KeelNode;
   readonly host: string;
   readonly port: number;
-  /** Largest request message accepted (grpc-js refuses larger with RESOURCE_EXHAUSTED). */
+  /** The request limit; grpc-js refuses messages over it plus grpcOverheadBytes with RESOURCE_EXHAUSTED. */
   readonly requestBytesMax: number;
   /** Serve TLS with these certificate files; absent: plain text. */
   readonly tls?: ClientTls;
@@ -38,6 +38,9 @@ export interface GrpcApi {
   readonly port: number;
   close(): Promise<void>;
 }
+
+/** etcd's allowance for a message's framing beyond --max-request-bytes (512 KiB). */
+export const grpcOverheadBytes = 512 * 1024;
 
 /** A running call may hold a shutdown this long before it is cut. */
 const shutdownGraceMs = 2_000;
@@ -57,7 +60,10 @@ export function etcdServices(node: KeelNode): EtcdService[] {
 
 export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
   const server = new Server({
-    'grpc.max_receive_message_length': options.requestBytesMax,
+    // Room above the request limit, as etcd leaves (its grpcOverheadBytes), so that a
+    // request just over it reaches the store's check and gets etcd's answer
+    // (INVALID_ARGUMENT "etcdserver: request is too large"), not grpc-js's.
+    'grpc.max_receive_message_length': options.requestBytesMax + grpcOverheadBytes,
     'grpc.max_send_message_length': -1,
   });
   const packages = loadPackageDefinition(etcdPackageDefinition());

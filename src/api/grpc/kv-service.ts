@@ -4,9 +4,10 @@
  * as in etcd); writes go through the log and answer with the revision they produced.
  */
 import type { KeelNode } from '../../server/keel-node.js';
-import type { CommandBody, CommandResponse } from '../../kv/types.js';
+import type { CommandBody, CommandResponse, RangeRequest } from '../../kv/types.js';
 import { assert } from '../../lib/assert.js';
 import {
+  isBackwardsRange,
   deleteRangeFromMessage,
   deleteRangeResponseMessage,
   putFromMessage,
@@ -44,11 +45,17 @@ export function kvService(node: KeelNode): EtcdService {
         need: (request) => node.auth.needsFor(rangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/range'],
         handle: async (request, caller) => {
-          const range = rangeFromMessage(request);
+          const asked = rangeFromMessage(request);
+          // A backwards range holds no key: read its key alone, for the revision checks
+          // and the header, and answer none.
+          const backwards = isBackwardsRange(asked);
+          const { rangeEnd: _ignored, ...keyAlone } = asked;
+          const range: RangeRequest = backwards ? { ...keyAlone, countOnly: true } : asked;
           const read = await node.read(range, request.serializable === true ? 'serializable' : 'linearizable');
           // Checked again on the state the read saw (after ReadIndex), as etcd checks reads.
-          node.auth.check(node.auth.state(), caller, node.auth.needsFor(range));
+          node.auth.check(node.auth.state(), caller, node.auth.needsFor(asked));
           if (!read.ok) throw kvErrorToGrpc(read.error);
+          if (backwards) return { header: header(read.value.revision) };
           return rangeResponseMessage(read.value, header(read.value.revision));
         },
       },

@@ -5,10 +5,11 @@
  * as etcd's gateway streams it.
  */
 import { once } from 'node:events';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode } from '../../server/keel-node.js';
 import { etcdProtoRoot } from '../../proto/etcd-proto.js';
-import { decodeRequest, jsonOptions, parseBody, sendGatewayError } from './gateway-routes.js';
+import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
+import { gatewayJson } from './gateway-json.js';
 import { runObserve } from './election-service.js';
 import { bytesField, leaderReadNeed } from './recipe-requests.js';
 import { httpCredentials } from '../http-credentials.js';
@@ -18,7 +19,7 @@ export function registerObserveGateway(app: FastifyInstance, node: KeelNode): vo
   const root = etcdProtoRoot();
   const requestType = root.lookupType('v3electionpb.LeaderRequest');
   const responseType = root.lookupType('v3electionpb.LeaderResponse');
-  app.post('/v3/election/observe', async (request, reply) => {
+  const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     let message: Record<string, unknown>;
     let caller;
     try {
@@ -35,7 +36,7 @@ export function registerObserveGateway(app: FastifyInstance, node: KeelNode): vo
     // The answer starts now: a client waiting for its headers need not wait for a leader.
     raw.flushHeaders();
     const send = async (response: Record<string, unknown>): Promise<void> => {
-      const line = `${JSON.stringify({ result: responseType.toObject(responseType.fromObject(response), jsonOptions) })}\n`;
+      const line = `${JSON.stringify({ result: gatewayJson(responseType, response) })}\n`;
       if (!raw.write(line)) await once(raw, 'drain', { signal: gone.signal });
     };
     runObserve(node, caller, message, send, gone.signal).catch((error: unknown) => {
@@ -44,5 +45,6 @@ export function registerObserveGateway(app: FastifyInstance, node: KeelNode): vo
       raw.end(`${JSON.stringify({ error: { code: failed.code, message: failed.message } })}\n`);
     });
     return reply;
-  });
+  };
+  for (const path of withVersionAliases('/v3/election/observe')) app.post(path, serve);
 }

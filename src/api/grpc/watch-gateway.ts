@@ -4,11 +4,12 @@
  * newline-separated `{"result": WatchResponse}` objects until the client goes away, as
  * etcd's gateway streams it. The watch itself is the gRPC service's (watch-service.ts).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode } from '../../server/keel-node.js';
 import { etcdProtoRoot } from '../../proto/etcd-proto.js';
-import { decodeRequest, jsonOptions, parseBody, sendGatewayError } from './gateway-routes.js';
-import { handleRequest, responseMessage } from './watch-service.js';
+import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
+import { gatewayJson } from './gateway-json.js';
+import { handleRequest, watchResponses } from './watch-service.js';
 import { httpCredentials } from '../http-credentials.js';
 import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
 
@@ -16,7 +17,7 @@ export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void
   const root = etcdProtoRoot();
   const requestType = root.lookupType('etcdserverpb.WatchRequest');
   const responseType = root.lookupType('etcdserverpb.WatchResponse');
-  app.post('/v3/watch', async (request, reply) => {
+  const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     let message: Record<string, unknown>;
     try {
       message = decodeRequest(requestType, parseBody(request.body));
@@ -29,7 +30,9 @@ export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void
       const caller = await node.auth.authorize(httpCredentials(request), NEEDS_NOTHING);
       session = node.openWatchSession(
         {
-          send: (out) => raw.write(`${JSON.stringify({ result: responseType.toObject(responseType.fromObject(responseMessage(node, out)), jsonOptions) })}\n`),
+          send: (out) => {
+            for (const response of watchResponses(node, out)) raw.write(`${JSON.stringify({ result: gatewayJson(responseType, response) })}\n`);
+          },
           writable: () => !raw.writableNeedDrain,
         },
         node.auth.watchRefusal(caller),
@@ -48,5 +51,6 @@ export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void
       raw.end(`${JSON.stringify({ error: (error as Error).message })}\n`);
     }
     return reply;
-  });
+  };
+  for (const path of withVersionAliases('/v3/watch')) app.post(path, serve);
 }

@@ -11,8 +11,8 @@
  *   - a progress request: {watch_id: -1} with the current revision once every watcher of
  *     the stream has been sent everything up to it; progress_notify: {watch_id} alone.
  * Every header carries the revision through which the watcher has been sent all of its
- * events, so a client resumes at header.revision + 1. `fragment` is accepted and
- * ignored: a revision's events always travel in one message.
+ * events, so a client resumes at header.revision + 1. With `fragment`, an events
+ * message over the request limit is split as etcd splits it (watch-fragments.ts).
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
@@ -26,6 +26,7 @@ import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
+import { fragmentsOf } from './watch-fragments.js';
 
 export function watchService(node: KeelNode): EtcdService {
   return {
@@ -43,7 +44,9 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
   const opened = caller.then((who) => {
     session = node.openWatchSession(
       {
-        send: (message) => call.write(responseMessage(node, message)),
+        send: (message) => {
+          for (const out of watchResponses(node, message)) call.write(out);
+        },
         writable: () => !call.writableNeedDrain,
       },
       node.auth.watchRefusal(who),
@@ -91,12 +94,18 @@ export function handleRequest(session: WatchSession, request: Message): void {
   }
 }
 
+const leastKey = new Uint8Array([0]);
+
 function createRequest(message: Message): WatchCreateRequest {
   const filters = Array.isArray(message.filters) ? (message.filters as unknown[]).map(String) : [];
   const rangeEnd = message.range_end instanceof Uint8Array && message.range_end.length > 0 ? message.range_end : undefined;
   const watchId = Number(message.watch_id ?? 0);
+  const key = message.key instanceof Uint8Array ? message.key : new Uint8Array(0);
   return {
-    key: message.key instanceof Uint8Array ? message.key : new Uint8Array(0),
+    // etcd takes the empty key as a range's start (`etcdctl watch --prefix ""`: every
+    // key). No key is empty, so [0x00], the least key there is, watches the same keys.
+    // The empty key alone stays refused: no write can ever produce an event for it.
+    key: key.length === 0 && rangeEnd ? leastKey : key,
     ...(rangeEnd ? { rangeEnd } : {}),
     startRevision: revisionOrZero(message.start_revision ?? 0, 'start_revision'),
     // A negative or out-of-range id is refused by the session with a message naming it.
@@ -105,6 +114,7 @@ function createRequest(message: Message): WatchCreateRequest {
     noPut: filters.includes('NOPUT'),
     noDelete: filters.includes('NODELETE'),
     progressNotify: message.progress_notify === true,
+    fragment: message.fragment === true,
   };
 }
 
@@ -114,7 +124,12 @@ function createFailedReason(code: string, reason: string): string {
   return `etcdserver: ${reason}`;
 }
 
-export function responseMessage(node: KeelNode, message: StreamMessage): Message {
+/** The WatchResponses for one stream message: one, or its fragments (watch-fragments.ts). */
+export function watchResponses(node: KeelNode, message: StreamMessage): Message[] {
+  return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({ ...responseMessage(node, piece), ...(more ? { fragment: true } : {}) }));
+}
+
+function responseMessage(node: KeelNode, message: StreamMessage): Message {
   const header = { ...responseHeader(node, message.revision) };
   switch (message.type) {
     case 'created':
@@ -127,11 +142,13 @@ export function responseMessage(node: KeelNode, message: StreamMessage): Message
       return { header, watch_id: message.watchId };
     case 'canceled':
       return {
-        header,
+        // etcd's cancel for a compacted start revision carries no header revision.
+        header: message.compactRevision !== undefined ? { ...header, revision: 0 } : header,
         watch_id: message.watchId,
         canceled: true,
         ...(message.compactRevision !== undefined ? { compact_revision: message.compactRevision } : {}),
-        ...(message.code === 'CANCELED' ? {} : { cancel_reason: message.reason }),
+        // etcd gives no reason for a compaction (compact_revision says it) or a cancel asked for.
+        ...(message.code === 'CANCELED' || message.compactRevision !== undefined ? {} : { cancel_reason: message.reason }),
       };
   }
 }
