@@ -11,7 +11,8 @@
  *   connection from its first byte.
  * - TLS: terminated here, once, with the node's certificate (rotated in place by
  *   setSecureContext, client certificates asked for and verified under
- *   --client-cert-auth); ALPN decides: "h2" goes to gRPC, "http/1.1" or none to HTTP/1.1.
+ *   --client-cert-auth); ALPN decides: "h2" goes to gRPC, "http/1.1" or none to HTTP/1.1,
+ *   and a client that offers both (a browser, curl) is given http/1.1.
  *   Both servers get the TLSSocket, so both read the verified client certificate
  *   (client-certificate.ts) from it.
  *
@@ -84,9 +85,15 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
   let server: NetServer;
   let stopFollowing: (() => void) | undefined;
   if (tls) {
-    const tlsServer = createTlsServer({ ...httpsServerOptions(tls), ALPNProtocols: ['h2', 'http/1.1'], handshakeTimeout: timeoutMs });
+    // The server's preference decides (OpenSSL picks the first of ours the client offers):
+    // browsers and curl offer h2 and http/1.1 and must reach the HTTP/1.1 app (the gRPC
+    // server answers nothing else), gRPC clients offer only h2.
+    const tlsServer = createTlsServer({ ...httpsServerOptions(tls), ALPNProtocols: ['http/1.1', 'h2'], handshakeTimeout: timeoutMs });
     // Rotation: new connections get the new certificate; open ones keep theirs.
     stopFollowing = tls.files.onChange((material) => tlsServer.setSecureContext(secureContextOptions(material, tls)));
+    // A failed or timed-out handshake (handshakeTimeout): a bare tls.Server leaves the
+    // socket open (https.Server closes it; this one must too).
+    tlsServer.on('tlsClientError', (_error, socket) => socket.destroy());
     tlsServer.on('secureConnection', (socket: TLSSocket) => handOver(socket, socket.alpnProtocol === 'h2' ? 'http2' : 'http1'));
     server = tlsServer;
   } else {

@@ -181,7 +181,8 @@ export async function runNode(config: NodeConfig): Promise<void> {
   );
   const listenHost = config.listenHost ?? self.host;
   // One client port for every protocol; a member's separate gRPC port, if it has one, is a second.
-  const ports: [number, ...number[]] = self.grpcPort !== undefined ? [self.clientPort, self.grpcPort] : [self.clientPort];
+  const second = self.grpcPort !== undefined && self.grpcPort !== self.clientPort;
+  const ports: [number, ...number[]] = second ? [self.clientPort, self.grpcPort as number] : [self.clientPort];
   const api = await startClientApi({ node, host: listenHost, ports, requestBytesMax: config.requestBytesMax, log, ...(tls ? { tls } : {}) });
   log.info({ urls: api.urls, peer: `${self.host}:${self.peerPort}` }, `keel node ${config.id} serving ${api.urls.join(' and ')} (HTTP, the JSON gateway, the dashboard and etcd gRPC)`);
   let stopping = false;
