@@ -111,3 +111,27 @@ test('past connectionsMax open connections, a new one is closed on arrival', asy
     grpc.forceShutdown();
   }
 });
+
+test('a client that trickles the preface a byte at a time is closed at the deadline counted from the accept', async () => {
+  const http = createHttpServer((_request, response) => response.end('ok'));
+  const grpc = new Server();
+  const deadlineMs = 500;
+  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()), firstBytesTimeoutMs: deadlineMs });
+  const socket = connect({ host: '127.0.0.1', port: port.port });
+  socket.on('error', () => undefined);
+  const accepted = Date.now();
+  const closedAfterMs = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - accepted)));
+  // Never the whole preface: 23 bytes, one every 100 ms (2.3 s), each a sign of life.
+  let sent = 0;
+  const trickle = setInterval(() => {
+    if (sent < http2Preface.length - 1 && !socket.destroyed) socket.write(http2Preface.subarray(sent, ++sent));
+  }, 100);
+  try {
+    const ms = await closedAfterMs;
+    assert.ok(ms >= deadlineMs - 50 && ms < 2_000, `closed after ${ms} ms, want about ${deadlineMs} (${sent} bytes sent)`);
+  } finally {
+    clearInterval(trickle);
+    port.close();
+    grpc.forceShutdown();
+  }
+});

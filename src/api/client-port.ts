@@ -18,8 +18,9 @@
  *
  * After the handover the socket belongs to the server that got it: its timeouts, its
  * flow control (so backpressure is the server's own) and its close. Before it, a
- * connection that sends nothing (or too little to decide) is closed after
- * firstBytesTimeoutMs, so a client cannot hold a connection open without speaking.
+ * connection that has not sent enough to decide firstBytesTimeoutMs after it was
+ * accepted is closed (with TLS: Node's handshakeTimeout, which restarts with every byte
+ * of the handshake), so a client cannot hold a connection open without speaking.
  * Past connectionsMax open connections, new ones are closed at once by the kernel-facing
  * listener (net.Server.maxConnections).
  */
@@ -127,22 +128,22 @@ function awaitFirstBytes(socket: Socket, timeoutMs: number, handOver: (socket: S
   const onError = (): void => {
     socket.destroy();
   };
-  const onSilence = onError;
+  // A deadline from the accept, not an idle timer: a byte every few seconds does not extend it.
+  const deadline = setTimeout(onError, timeoutMs);
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     const bytes = chunks.length === 1 ? chunk : Buffer.concat(chunks);
     const protocol = protocolOfFirstBytes(bytes);
     if (protocol === undefined) return;
+    clearTimeout(deadline);
     socket.pause();
     socket.off('data', onData);
     socket.off('error', onError);
-    socket.off('timeout', onSilence);
-    socket.setTimeout(0);
     socket.unshift(bytes);
     handOver(socket, protocol);
   };
   // A peer that resets before it speaks: nothing to hand over, nothing to report.
   socket.on('error', onError);
-  socket.setTimeout(timeoutMs, onSilence);
+  socket.once('close', () => clearTimeout(deadline));
   socket.on('data', onData);
 }

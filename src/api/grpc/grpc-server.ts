@@ -25,6 +25,9 @@ export interface GrpcApi {
   close(): Promise<void>;
 }
 
+/** An HTTP/2 connection without a running call is closed after this long. */
+export const connectionIdleMs = 5 * 60_000;
+
 /** A running call may hold a shutdown this long before it is cut. */
 const shutdownGraceMs = 2_000;
 
@@ -41,6 +44,9 @@ export function createGrpcApi(node: KeelNode, requestBytesMax: number): GrpcApi 
   const server = new Server({
     'grpc.max_receive_message_length': requestBytesMax,
     'grpc.max_send_message_length': -1,
+    // A connection with no call running (one that sent the preface and nothing more
+    // included) gets GOAWAY after this long; clients reconnect on their next call.
+    'grpc.max_connection_idle_ms': connectionIdleMs,
   });
   const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
   for (const service of etcdServices(node)) {
