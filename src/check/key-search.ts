@@ -169,7 +169,7 @@ class KeySearch {
   /** Linearizes `operation` next, unless the model forbids it or the configuration it
    * leads to was explored before. */
   private tryToPlace(operation: number): boolean {
-    const call = this.history.calls[operation];
+    const call = this.history.calls[operation] as Call;
     const next = this.history.model.step(this.state, call);
     if (next === IMPOSSIBLE || (!call.known && this.isPointless(next))) return false;
     this.linearized.add(operation);
@@ -210,7 +210,7 @@ class KeySearch {
     this.state = placed.stateBefore;
     this.linearized.remove(placed.operation);
     this.unlift(placed.operation);
-    const call: Call = this.history.calls[placed.operation];
+    const call = this.history.calls[placed.operation] as Call;
     if (call.known) this.knownLeft += 1;
     this.observers.unplaced(call);
     return placed.operation;

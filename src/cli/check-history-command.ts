@@ -39,7 +39,8 @@ function checkHistoryFile(file: string, options: CheckHistoryOptions): number {
   const history = readHistory(file);
   if (history === undefined) return checkHistoryExitCodes.badInput;
   const operations = pairOperations(history.events);
-  const result = checkOperations(operations, { deadline: deadlineAfter(options.timeout) });
+  const deadline = deadlineAfter(options.timeout);
+  const result = checkOperations(operations, deadline ? { deadline } : {});
   process.stdout.write(report(result, history.lineNumbers));
   if (options.html !== undefined && !writeHtml(options.html, { title: file, operations, result, lineNumbers: history.lineNumbers })) {
     return checkHistoryExitCodes.badInput;

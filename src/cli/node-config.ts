@@ -45,6 +45,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
   KEEL_DISK_RESERVE_BYTES: 'diskReserveBytes',
   KEEL_DISK_CHECK_MS: 'diskCheckMs',
+  KEEL_WAL_SEGMENT_BYTES: 'walSegmentBytes',
   KEEL_CORS: 'corsAllowedOrigins',
   KEEL_ENABLE_FAULT_INJECTION: 'enableFaultInjection',
   KEEL_JOIN: 'join',
@@ -171,6 +172,7 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     quotaBackendBytes: integer('quotaBackendBytes', 1),
     diskReserveBytes: integer('diskReserveBytes', 0),
     diskCheckMs: integer('diskCheckMs', 10),
+    walSegmentBytes: integer('walSegmentBytes', 1024 * 1024),
     corsAllowedOrigins: parseOrigins(merged.corsAllowedOrigins),
     enableFaultInjection: merged.enableFaultInjection === true || merged.enableFaultInjection === 'true',
     join: merged.join === true || merged.join === 'true',
@@ -251,21 +253,27 @@ function peerSecuritySettings(merged: RawSettings): PeerSecuritySettings {
     return value;
   };
   const flag = (name: keyof PeerSecuritySettings): boolean => merged[name] === true || merged[name] === 'true';
-  const settings = {
-    peerSecretFile: text('peerSecretFile'),
-    peerCertFile: text('peerCertFile'),
-    peerKeyFile: text('peerKeyFile'),
-    peerTrustedCaFile: text('peerTrustedCaFile'),
-    peerClientCertAuth: flag('peerClientCertAuth'),
-    peerCertAllowedCn: text('peerCertAllowedCn'),
-    peerAutoTls: flag('peerAutoTls'),
+  const secretFile = text('peerSecretFile');
+  const certFile = text('peerCertFile');
+  const keyFile = text('peerKeyFile');
+  const trustedCaFile = text('peerTrustedCaFile');
+  const clientCertAuth = flag('peerClientCertAuth');
+  const allowedCn = text('peerCertAllowedCn');
+  const autoTls = flag('peerAutoTls');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('peerCertFile and peerKeyFile go together');
+  if (autoTls && certFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
+  if (trustedCaFile !== undefined && certFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
+  if (clientCertAuth && trustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
+  if (allowedCn !== undefined && !clientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
+  return {
+    peerClientCertAuth: clientCertAuth,
+    peerAutoTls: autoTls,
+    ...(secretFile !== undefined ? { peerSecretFile: secretFile } : {}),
+    ...(certFile !== undefined ? { peerCertFile: certFile } : {}),
+    ...(keyFile !== undefined ? { peerKeyFile: keyFile } : {}),
+    ...(trustedCaFile !== undefined ? { peerTrustedCaFile: trustedCaFile } : {}),
+    ...(allowedCn !== undefined ? { peerCertAllowedCn: allowedCn } : {}),
   };
-  if ((settings.peerCertFile === undefined) !== (settings.peerKeyFile === undefined)) throw new Error('peerCertFile and peerKeyFile go together');
-  if (settings.peerAutoTls && settings.peerCertFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
-  if (settings.peerTrustedCaFile !== undefined && settings.peerCertFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
-  if (settings.peerClientCertAuth && settings.peerTrustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
-  if (settings.peerCertAllowedCn !== undefined && !settings.peerClientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
-  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as unknown as PeerSecuritySettings;
 }
 
 /** The supervisor listens on loopback only (cluster-command.ts); anything else is a mistake. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
+import { scanRecords } from '../storage/record-codec.js';
 
 const run = promisify(execFile);
 const main = new URL('./main.js', import.meta.url).pathname;
@@ -23,7 +24,9 @@ test('keel repair cuts a corrupt WAL at the bad record, after which the node sto
     const walDir = join(dataDir, 'raft', 'wal');
     const segment = (await readdir(walDir)).sort().find((n) => n.endsWith('.wal')) as string;
     const bytes = await readFile(join(walDir, segment));
-    bytes[Math.floor(bytes.length / 2)] ^= 0x40; // a bit flipped mid-log, good records after it
+    // A bit flipped mid-log, good records after it (the file's tail is preallocated zeros).
+    const middle = Math.floor(scanRecords(bytes).goodBytes / 2);
+    bytes[middle] = (bytes[middle] as number) ^ 0x40;
     await writeFile(join(walDir, segment), bytes);
     await assert.rejects(RaftStorage.open({ fs, dir: join(dataDir, 'raft'), log: () => {} }), /bad record at offset \d+/);
 

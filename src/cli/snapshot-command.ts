@@ -4,11 +4,13 @@
  * FILE.part, fsynced, then renamed.
  * `keel snapshot restore FILE --data-dir DIR --id N --members ...`: a data directory for
  * member N of a NEW cluster seeded with it (server/restore-data-dir.ts); restore each
- * member's directory from the same file with the same --members, then start them.
+ * member's directory from the same file with the same --members, then start them. FILE
+ * may also be the etcd snapshot `etcdctl snapshot save` wrote from a Keel cluster.
  */
 import type { Command } from 'commander';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { decodeSnapshot } from '../kv/snapshot-format.js';
+import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { downloadSnapshot } from '../client/snapshot-download.js';
 import { restoreDataDir } from '../server/restore-data-dir.js';
 import { exitCodes, processIo } from './cli-io.js';
@@ -63,7 +65,7 @@ export function registerSnapshot(program: Command, io: CliIo = processIo): void 
     .requiredOption('--members <list>', 'the new cluster: ids (1,2,3) or the member list keel start takes')
     .action(async (file: string, flags: RestoreFlags) => {
       try {
-        const data = new Uint8Array(await readFile(file));
+        const data = await keelSnapshotIn(new Uint8Array(await readFile(file)));
         const result = await restoreDataDir({ snapshot: data, dataDir: flags.dataDir, id: flags.id, memberIds: memberIds(flags.members) });
         io.out(`Restored ${file} into ${flags.dataDir} for member ${flags.id}: revision ${result.revision}, ${result.keys} keys, compacted up to ${result.compactedRevision}\n`);
       } catch (error) {

@@ -27,6 +27,7 @@ interface StartFlags extends EtcdStyleFlags {
   snapshotEveryEntries?: string;
   quotaBackendBytes?: string;
   diskReserveBytes?: string;
+  walSegmentBytes?: string;
   cors?: string;
   enableFaultInjection?: boolean;
   join?: boolean;
@@ -64,6 +65,7 @@ export function registerStart(program: Command): void {
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option('--disk-reserve-bytes <bytes>', 'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)')
+    .option('--wal-segment-bytes <bytes>', 'size of a WAL segment file, preallocated before use (KEEL_WAL_SEGMENT_BYTES, default 64 MiB, at least 1 MiB)')
     .option('--cors <origins>', 'comma-separated page origins, besides the members\' own dashboards, that may call this node from a browser (KEEL_CORS, etcd\'s --cors)')
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
@@ -121,6 +123,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('diskReserveBytes', flags.diskReserveBytes);
+  set('walSegmentBytes', flags.walSegmentBytes);
   set('corsAllowedOrigins', flags.cors);
   set('enableFaultInjection', flags.enableFaultInjection);
   set('join', flags.join);

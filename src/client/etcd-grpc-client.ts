@@ -6,7 +6,7 @@
  * works against Keel unchanged.
  */
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ChannelCredentials, Client, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
 import type { ClientTlsOptions } from './tls.js';
 
@@ -29,12 +29,13 @@ export interface EtcdRangeResponse {
 }
 
 type KvMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
-type Unary = (request: EtcdMessage, options: { deadline: number }, callback: (error: ServiceError | null, response: EtcdMessage) => void) => void;
+/** A unary call of the KV service; grpc-js decodes the response with the proto's shape (etcd-proto.ts). */
+type Unary<Response> = (request: EtcdMessage, options: { deadline: number }, callback: (error: ServiceError | null, response: Response) => void) => void;
 
 const defaultTimeoutMs = 5_000;
 
 export class EtcdGrpcClient {
-  private readonly kv: Client;
+  private readonly kv: InstanceType<ServiceClientConstructor>;
 
   /** `endpoint` is host:port, optionally prefixed with http://, or https:// for TLS (with `tls`'s CA and client certificate). */
   constructor(
@@ -49,8 +50,8 @@ export class EtcdGrpcClient {
   }
 
   /** One KV call; rejects with the server's ServiceError (code, details). */
-  call(method: KvMethod, request: EtcdMessage, timeoutMs = this.timeoutMs): Promise<EtcdMessage> {
-    const unary = (this.kv as unknown as Record<KvMethod, Unary>)[method].bind(this.kv);
+  call<Response = EtcdMessage>(method: KvMethod, request: EtcdMessage, timeoutMs = this.timeoutMs): Promise<Response> {
+    const unary = (this.kv[method] as Unary<Response>).bind(this.kv);
     return new Promise((resolve, reject) => {
       unary(request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
     });
@@ -67,7 +68,7 @@ export class EtcdGrpcClient {
       ...(options.rangeEnd ? { range_end: options.rangeEnd } : {}),
       ...(options.revision ? { revision: options.revision } : {}),
     };
-    return (await this.call('Range', request, timeoutMs)) as unknown as EtcdRangeResponse;
+    return this.call<EtcdRangeResponse>('Range', request, timeoutMs);
   }
 
   close(): void {

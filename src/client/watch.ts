@@ -156,7 +156,7 @@ async function* readEventStream(fetch: FetchFunction, endpoint: string, path: st
   }
   const decoder = new TextDecoder();
   let buffered = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body ?? []) {
     buffered += decoder.decode(chunk, { stream: true });
     let end: number;
     while ((end = buffered.indexOf('\n\n')) >= 0) {

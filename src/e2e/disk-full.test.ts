@@ -29,6 +29,8 @@ const mebibyte = 1024 * 1024;
 const diskBytes = 48 * mebibyte;
 const ballastBytes = 20 * mebibyte;
 const reserveBytes = 8 * mebibyte;
+/** Each node preallocates its segment in use and the next one: 8 MiB of the disk. */
+const walSegmentBytes = 4 * mebibyte;
 const value = 'd'.repeat(100 * 1024);
 /** More than the disks can hold: the refusal must come before this many writes. */
 const writesMax = 400;
@@ -55,7 +57,7 @@ test('a data disk running full: NOSPACE before it is full, reads and deletes ser
       await writeFile(join(dir, 'ballast'), Buffer.alloc(ballastBytes, 1));
     }
     await withCluster(
-      { dataParent: (id) => mounts[id - 1] as string, env: { KEEL_DISK_RESERVE_BYTES: String(reserveBytes), KEEL_DISK_CHECK_MS: '100' } },
+      { dataParent: (id) => mounts[id - 1] as string, env: { KEEL_DISK_RESERVE_BYTES: String(reserveBytes), KEEL_DISK_CHECK_MS: '100', KEEL_WAL_SEGMENT_BYTES: String(walSegmentBytes) } },
       async (cluster) => {
         const acknowledged: string[] = [];
         let refusal: { status: number; code: string | undefined; message: string } | undefined;

@@ -5,7 +5,8 @@
  * directory under `dir`, which the caller owns and removes. `stop` kills every member
  * (and a process 'exit' hook does, if the caller never gets to it).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export interface EtcdCluster {
 }
 
 const host = '127.0.0.1';
+const clusterToken = 'keel-side-by-side';
+const runFile = promisify(execFile);
 const readyTimeoutMs = 60_000;
 const stopTimeoutMs = 10_000;
 const live = new Set<ChildProcess>();
@@ -38,8 +41,11 @@ export async function ensureEtcd(): Promise<string> {
   return requireTool('etcd', 'etcd-server');
 }
 
-/** `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth. */
-export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles }): Promise<EtcdCluster> {
+/**
+ * `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth.
+ * `restoreFrom`: an etcd snapshot file each member's data directory is made from first, with `etcdctl snapshot restore`.
+ */
+export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles; readonly restoreFrom?: string }): Promise<EtcdCluster> {
   const tls = options.tls;
   const clientScheme = tls ? 'https' : 'http';
   const tlsArgs = tls ? [`--cert-file=${tls.serverCertFile}`, `--key-file=${tls.serverKeyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth'] : [];
@@ -51,6 +57,13 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
     peerPort: ports[options.size + i] as number,
   }));
   const initialCluster = members.map((m) => `${m.name}=http://${host}:${m.peerPort}`).join(',');
+  if (options.restoreFrom !== undefined) {
+    const etcdctl = await requireTool('etcdctl', 'etcd-client');
+    for (const m of members) {
+      const args = ['snapshot', 'restore', options.restoreFrom, `--name=${m.name}`, `--data-dir=${join(options.dir, m.name)}`, `--initial-cluster=${initialCluster}`, `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`, `--initial-cluster-token=${clusterToken}`];
+      await runFile(etcdctl, args, { env: { ETCDCTL_API: '3', PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    }
+  }
   const spawnMember = (m: (typeof members)[number]): ChildProcess => {
     const log = openSync(join(options.dir, `${m.name}.log`), 'a');
     const child = spawn(
@@ -65,7 +78,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
         `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`,
         `--initial-cluster=${initialCluster}`,
         '--initial-cluster-state=new',
-        '--initial-cluster-token=keel-side-by-side',
+        `--initial-cluster-token=${clusterToken}`,
         '--log-level=warn',
       ],
       { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },

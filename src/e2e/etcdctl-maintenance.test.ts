@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Cluster, withCluster } from './cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 import { decodeSnapshot } from '../kv/snapshot-format.js';
+import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { http } from './http.js';
 import { waitFor } from './wait-for.js';
 import { runKeel } from '../cli/testing.js';
@@ -87,14 +88,17 @@ test('move-leader: leadership goes to the member named (in hex, as etcdctl takes
   assert.match(bad.stderr, /bad leader transferee/);
 });
 
-test('snapshot save writes the store as a checksummed Keel snapshot that keel snapshot restore takes; defrag --cluster; alarm list is empty', async () => {
+test('snapshot save writes an etcd snapshot that etcdctl snapshot status reads and keel snapshot restore takes; defrag --cluster; alarm list is empty', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-etcdctl-snapshot-'));
   try {
     const file = join(dir, 'backup.db');
     const out = await ok(['snapshot', 'save', file], cluster.nodes[0]?.grpcEndpoint);
     assert.match(out, /Snapshot saved at/);
-    const snapshot = decodeSnapshot(new Uint8Array(await readFile(file)));
-    assert.ok(snapshot.index > 0 && snapshot.tables.has('history'));
+    const status = JSON.parse(await ok(['snapshot', 'status', file, '-w', 'json'])) as { revision: number; totalKey: number };
+    const current = JSON.parse(await ok(['get', 'no-such-key', '-w', 'json'])) as { header: { revision: number } };
+    assert.ok(status.revision > 1 && status.revision <= current.header.revision, `etcdctl snapshot status: ${JSON.stringify(status)}`);
+    const snapshot = decodeSnapshot(await keelSnapshotIn(new Uint8Array(await readFile(file))));
+    assert.ok(snapshot.index > 0 && snapshot.tables.has('history'), 'the file carries Keel\'s own snapshot whole');
     const restored = await runKeel(['snapshot', 'restore', file, '--data-dir', join(dir, 'restored'), '--id', '1', '--members', '1,2,3']);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /^Restored .* for member 1: revision \d+/);

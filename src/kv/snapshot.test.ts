@@ -97,7 +97,7 @@ test('a corrupt snapshot, or one for another index, is refused and changes nothi
     const snapshot = store.snapshot();
     const before = answers(store);
     const flipped = new Uint8Array(snapshot.data);
-    flipped[flipped.length >> 1] ^= 0x01;
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] as number) ^ 0x01;
     assert.throws(() => store.restore(snapshot.index, flipped), /checksum mismatch/);
     assert.throws(() => store.restore(snapshot.index, snapshot.data.subarray(0, 100)), /checksum mismatch/);
     assert.throws(() => store.restore(snapshot.index, new Uint8Array(10)), /bad magic/);

@@ -75,6 +75,11 @@ export interface NodeConfig {
   /** How often the free space of the data disk is read. */
   readonly diskCheckMs: number;
   /**
+   * Size of a WAL segment file, preallocated in full before it is used so that a full
+   * disk is met between records, never inside one (storage/segment-preparer.ts).
+   */
+  readonly walSegmentBytes: number;
+  /**
    * Page origins besides the members' own dashboards that may call this node from a
    * browser (etcd's --cors); every other page is refused (api/origin-gate.ts).
    */
@@ -149,6 +154,8 @@ export const nodeConfigDefaults = {
   // and the snapshots of a store that has stopped growing.
   diskReserveBytes: 64 * 1024 * 1024,
   diskCheckMs: 1_000,
+  // etcd's segment size.
+  walSegmentBytes: 64 * 1024 * 1024,
   corsAllowedOrigins: [],
   enableFaultInjection: false,
   join: false,

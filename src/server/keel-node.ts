@@ -41,6 +41,7 @@ import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
 import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
+import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
@@ -263,6 +264,7 @@ export class KeelNode implements MembershipHost {
       fs: disk ?? new NodeFileSystem(),
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
+      segmentBytesMax: config.walSegmentBytes,
     });
     if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
     // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
@@ -593,6 +595,18 @@ export class KeelNode implements MembershipHost {
     while (this.maintenance) await this.maintenance;
     const { index, data } = this.store.snapshot();
     return { index, revision: this.store.currentRevision(), data };
+  }
+
+  /**
+   * The store as an etcd snapshot (kv/etcd-snapshot/export.ts): what etcd's Snapshot
+   * call streams, so `etcdctl snapshot save`, `status` and `restore` work on it. Built in
+   * the same synchronous pass as snapshot(), so the two parts it holds agree.
+   */
+  async etcdSnapshot(): Promise<{ readonly revision: number; readonly data: Uint8Array }> {
+    this.assertRunning();
+    while (this.maintenance) await this.maintenance;
+    const { data } = this.store.snapshot();
+    return { revision: this.store.currentRevision(), data: exportEtcdSnapshot(this.store, data) };
   }
 
   /**

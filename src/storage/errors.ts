@@ -55,3 +55,19 @@ export const lostAcknowledgedEntriesAdvice =
 export class StorageUnusableError extends Error {
   override name = 'StorageUnusableError';
 }
+
+/**
+ * The next WAL segment could not be prepared: its device has no room for it. Nothing
+ * of the log was written or lost; the node cannot take more writes on this disk.
+ */
+export class WalSpaceError extends Error {
+  override name = 'WalSpaceError';
+  readonly code = 'ENOSPC';
+  constructor(dir: string, segmentBytes: number, cause: unknown) {
+    super(
+      `no space on the disk holding ${dir} to prepare the next WAL segment of ${segmentBytes} bytes; ` +
+        'nothing written was lost. Free space on that file system or move the data directory to a larger one, then start the node again',
+      { cause },
+    );
+  }
+}

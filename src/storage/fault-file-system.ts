@@ -453,6 +453,11 @@ class FaultFile implements FileHandle {
     this.fs.fileWrite(this, { kind: 'truncate', length });
   }
 
+  async allocate(bytes: number): Promise<void> {
+    this.check(true);
+    if (bytes > this.inode.current.length) this.fs.fileWrite(this, { kind: 'truncate', length: bytes });
+  }
+
   async datasync(): Promise<void> {
     this.check(false);
     this.fs.fileSync(this, 'fdatasync');

@@ -100,6 +100,10 @@ class StallingFile implements FileHandle {
     return this.inner.truncate(length);
   }
 
+  allocate(bytes: number): Promise<void> {
+    return this.inner.allocate(bytes);
+  }
+
   async datasync(): Promise<void> {
     await this.disk.stall();
     await this.inner.datasync();
@@ -142,6 +146,11 @@ class HeldWritesFile extends StallingFile {
   override async truncate(length: number): Promise<void> {
     await this.flush();
     await this.inner.truncate(length);
+  }
+
+  override async allocate(bytes: number): Promise<void> {
+    await this.flush();
+    await this.inner.allocate(bytes);
   }
 
   override async datasync(): Promise<void> {

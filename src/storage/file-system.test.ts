@@ -37,3 +37,38 @@ test('node file system: every operation the storage uses, on a real temp directo
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('node file system: allocate reserves space as zeros past the end, keeps what is written, never shrinks', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'keel-fs-'));
+  try {
+    const fs = new NodeFileSystem();
+    const f = await fs.open(join(root, 'f'), 'create');
+    await f.write(new Uint8Array([7, 7]), 0);
+    await f.allocate(3 * 1024 * 1024 + 5);
+    assert.equal(await f.size(), 3 * 1024 * 1024 + 5);
+    assert.deepEqual(await f.read(0, 4), new Uint8Array([7, 7, 0, 0]));
+    await f.allocate(10);
+    assert.equal(await f.size(), 3 * 1024 * 1024 + 5, 'a smaller allocation leaves the file as it is');
+    await f.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('node file system: without fallocate(1) on the PATH, allocate writes the zeros itself', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'keel-fs-'));
+  const path = process.env['PATH'];
+  try {
+    const fs = new NodeFileSystem();
+    const f = await fs.open(join(root, 'f'), 'create');
+    process.env['PATH'] = root;
+    await f.allocate(1024 * 1024 + 3);
+    process.env['PATH'] = path;
+    assert.equal(await f.size(), 1024 * 1024 + 3);
+    assert.deepEqual(await f.read(1024 * 1024, 3), new Uint8Array([0, 0, 0]));
+    await f.close();
+  } finally {
+    process.env['PATH'] = path;
+    await rm(root, { recursive: true, force: true });
+  }
+});

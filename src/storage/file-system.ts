@@ -13,6 +13,8 @@
  */
 import { open as openFile, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
 
 /** 'create': a new file, read-write; fails if it exists. 'write': an existing file,
@@ -27,6 +29,13 @@ export interface FileHandle {
   read(position: number, length: number): Promise<Uint8Array>;
   size(): Promise<number>;
   truncate(length: number): Promise<void>;
+  /**
+   * Reserves space for the file up to `bytes` (it grows to at least that size, the
+   * new bytes reading as zeros), so that later writes within it cannot fail for lack
+   * of space; durable with the next datasync. Fails with code ENOSPC when the device
+   * has not that much room.
+   */
+  allocate(bytes: number): Promise<void>;
   /** fdatasync: the file's data and size are durable when this resolves. */
   datasync(): Promise<void>;
   /** fsync: data and every piece of metadata are durable when this resolves. */
@@ -72,6 +81,10 @@ export class FsyncError extends Error {
 export function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
 }
+
+const runFile = promisify(execFile);
+/** Bytes per write when space is reserved by writing zeros. */
+const zeroChunkBytes = 1024 * 1024;
 
 const flags: Record<OpenMode, string> = { create: 'wx+', write: 'r+', read: 'r' };
 
@@ -162,6 +175,26 @@ class NodeFile implements FileHandle {
 
   async truncate(length: number): Promise<void> {
     await this.handle.truncate(length);
+  }
+
+  async allocate(bytes: number): Promise<void> {
+    const size = await this.size();
+    if (size >= bytes) return;
+    // Node.js has no fallocate(2); util-linux's fallocate(1) is on every Linux system.
+    // Where it is missing or the file system cannot reserve space that way, zeros are
+    // written instead, which reserves the same space at the cost of writing it.
+    try {
+      await runFile('fallocate', ['--length', String(bytes), this.path]);
+      return;
+    } catch (error) {
+      if (/No space left/i.test(String((error as { stderr?: unknown }).stderr))) {
+        throw Object.assign(new Error(`no space left on the device to allocate ${bytes} bytes for ${this.path}`), { code: 'ENOSPC' });
+      }
+    }
+    const zeros = new Uint8Array(Math.min(zeroChunkBytes, bytes - size));
+    for (let position = size; position < bytes; position += zeros.length) {
+      await this.write(position + zeros.length <= bytes ? zeros : zeros.subarray(0, bytes - position), position);
+    }
   }
 
   async datasync(): Promise<void> {

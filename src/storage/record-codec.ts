@@ -4,12 +4,15 @@
  *   [length u32 LE][crc32c u32 LE][type u8][payload ...]
  *    length = bytes of type + payload; crc32c covers type + payload.
  *
+ * Zeros from some offset to the end are not a bad spot but the end of the records:
+ * segment files are preallocated, so their unused tails read as zeros.
+ *
  * The scanner reads records from a segment's bytes and, at the first record that
  * does not check out, says where and why, and whether any valid record follows it.
  * That last answer is what separates the two cases recovery must never confuse
  * (docs/internals/design.md, "Durability"):
  *   - nothing valid after the bad spot: a write that was cut short by a crash (a
- *     torn or zero-filled tail), never acknowledged, safe to drop;
+ *     torn tail), never acknowledged, safe to drop;
  *   - valid records after it: the bad bytes sit in the middle of data that was
  *     once durable, so this is corruption and dropping it would lose acknowledged
  *     writes silently.
@@ -87,8 +90,11 @@ export function scanRecords(data: Uint8Array): ScanResult {
       offset = attempt.next;
       continue;
     }
-    const reason = allZero(data, offset) ? `zero-filled tail of ${data.length - offset} bytes` : attempt.reason;
-    return { records, goodBytes: offset, bad: { offset, reason, nextValidOffset: findValidRecord(data, view, offset + 1) } };
+    // Zeros to the end are space reserved for records not yet written (segments are
+    // preallocated), or a write whose data never landed before a crash: never
+    // acknowledged either way, so not damage.
+    if (allZero(data, offset)) break;
+    return { records, goodBytes: offset, bad: { offset, reason: attempt.reason, nextValidOffset: findValidRecord(data, view, offset + 1) } };
   }
   return { records, goodBytes: offset, bad: undefined };
 }

@@ -80,5 +80,12 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
   const parts: string[] = [];
   if (unsealed) parts.push(`a write of ${pending.length} complete record${pending.length === 1 ? '' : 's'} without its commit record`);
   if (bad) parts.push(unsealed ? `then ${bad.reason} at offset ${bad.offset}` : bad.reason);
-  return { groups, torn: { offset, reason: parts.join(', '), droppedBytes: data.length - offset } };
+  return { groups, torn: { offset, reason: parts.join(', '), droppedBytes: dataEnd(data) - offset } };
+}
+
+/** Where the written bytes end: past it the file holds only preallocated zeros. */
+export function dataEnd(data: Uint8Array): number {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  return end;
 }

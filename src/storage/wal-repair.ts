@@ -10,6 +10,7 @@ import type { FileSystem } from './file-system.js';
 import { WalCorruptionError } from './errors.js';
 import { Wal } from './wal.js';
 import { parseSegmentName } from './wal-segments.js';
+import { dataEnd } from './segment-reader.js';
 
 export interface WalRepair {
   readonly file: string;
@@ -42,7 +43,7 @@ export async function repairWal(options: { fs: FileSystem; dir: string; log?: (m
   const handle = await fs.open(path, 'write');
   let droppedBytes: number;
   try {
-    droppedBytes = (await handle.size()) - offset;
+    droppedBytes = Math.max(0, dataEnd(await fs.readFile(path)) - offset);
     await handle.truncate(offset);
     await handle.sync();
   } finally {

@@ -11,7 +11,10 @@
  * segment is cut before a save once the current one has reached segmentBytesMax.
  * A new segment starts with a header and a copy of the current snapshot marker and
  * hard state, so older segments can be deleted without losing either; it is
- * synced, then its directory is synced, before anything is written to it.
+ * synced, then its directory is synced, before anything is written to it. Segment
+ * files are preallocated to segmentBytesMax in the background (segment-preparer.ts),
+ * so a full disk is met when a segment is prepared, never inside a record; their
+ * unused tails are zeros.
  *
  * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
  * where it is:
@@ -41,6 +44,7 @@ import type { WalRecord } from './wal-records.js';
 import { encodeWriteGroup } from './wal-records.js';
 import type { Segment } from './wal-segments.js';
 import { SegmentBook, parseSegmentName, segmentName } from './wal-segments.js';
+import { SegmentPreparer } from './segment-preparer.js';
 
 export { WalCorruptionError } from './errors.js';
 
@@ -88,6 +92,7 @@ export class Wal {
   private snapshotTerm: Term;
   private hardState: HardState;
   private failure: string | undefined;
+  private readonly preparer: SegmentPreparer;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -100,6 +105,7 @@ export class Wal {
     this.snapshotIndex = state.snapshotIndex;
     this.snapshotTerm = state.snapshotTerm;
     this.lastIndex = state.entries[state.entries.length - 1]?.index ?? state.snapshotIndex;
+    this.preparer = new SegmentPreparer(fs, dir, segmentBytesMax);
   }
 
   static async open(options: WalOptions): Promise<{ wal: Wal; state: WalState }> {
@@ -254,6 +260,7 @@ export class Wal {
 
   close(): Promise<void> {
     return this.queue.run(async () => {
+      await this.preparer.settled();
       if (this.failure === undefined) {
         if (this.tailUnsynced) await this.syncTail();
         this.failure = 'the WAL was closed';
@@ -262,6 +269,11 @@ export class Wal {
       this.handle = undefined;
       if (handle) await handle.close();
     });
+  }
+
+  /** Resolves once the background preparation of the next segment has finished (or failed). */
+  nextSegmentSettled(): Promise<void> {
+    return this.preparer.settled();
   }
 
   /** The segment file names, oldest first. */
@@ -285,10 +297,14 @@ export class Wal {
       { type: 'snapshot', index: this.snapshotIndex, term: this.snapshotTerm },
       { type: 'hardState', hardState: this.hardState },
     ]);
-    const handle = await this.fs.open(posix.join(this.dir, name), 'create');
+    const prepared = await this.preparer.take();
+    const handle = await this.fs.open(prepared, 'write');
     try {
+      // The header is durable before the file gets its segment name, so a segment
+      // found after a crash always starts with one.
       await handle.write(bytes, 0);
       await handle.datasync();
+      await this.fs.rename(prepared, posix.join(this.dir, name));
       await this.fs.syncDir(this.dir);
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -298,6 +314,7 @@ export class Wal {
     this.handle = handle;
     this.size = bytes.length;
     this.book.add(name, seq, firstIndex);
+    this.preparer.start();
     if (old) await old.close();
   }
 

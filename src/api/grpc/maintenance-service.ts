@@ -119,13 +119,13 @@ export function maintenanceService(node: KeelNode): EtcdService {
 }
 
 /**
- * The store's snapshot (kv/snapshot-format.ts), which ends with the SHA-256 of what
- * precedes it (as etcd's stream ends with the SHA-256 of its bolt file), in pieces,
- * each with the bytes still to come. Waits for the client when its buffer is full.
+ * The store as an etcd snapshot (a bolt file and its SHA-256, kv/etcd-snapshot/), in
+ * pieces, each with the bytes still to come: etcd's tools read it, and `keel snapshot
+ * restore` takes it back whole. Waits for the client when its buffer is full.
  */
 async function streamSnapshot(node: KeelNode, call: ServerWritableStream<Message, Message>): Promise<void> {
   await node.auth.authorize(grpcCredentials(call), NEEDS_ROOT);
-  const { revision, data } = await node.snapshot();
+  const { revision, data } = await node.etcdSnapshot();
   const header = responseHeader(node, revision);
   for (let offset = 0; offset < data.length; offset += SNAPSHOT_CHUNK_BYTES) {
     if (call.cancelled) return;
