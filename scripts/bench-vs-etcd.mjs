@@ -5,7 +5,7 @@
 // 3-node etcd (Debian's etcd-server, from scripts/setup-ci.sh), each on free loopback
 // ports with its data in a temporary directory, then runs `keel bench --target
 // etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
-// gets against Keel's gRPC ports and against etcd's, row by row (Keel, then etcd: on a
+// gets against Keel's client ports and against etcd's, row by row (Keel, then etcd: on a
 // shared machine whose load drifts, the two runs of a row see about the same load;
 // the idle cluster only sends heartbeats meanwhile). Prints one table with both and
 // the ratio Keel/etcd per row.
@@ -94,7 +94,7 @@ async function measureRow(system, endpoints, op, consistency, clients, tls) {
 async function startKeel(tls = false) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-keel-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const basePort = await freeBasePort(3, [0, 100, 200]);
+  const basePort = await freeBasePort(3, [0, 100]);
   const stop = async () => {
     await keel(['cluster', 'down', '--data-dir', dataDir]).catch(() => undefined);
   };
@@ -103,7 +103,8 @@ async function startKeel(tls = false) {
   const files = tls
     ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
     : undefined;
-  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + 200 + i}`), tls: files, stop };
+  // The client ports, which serve gRPC too.
+  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), tls: files, stop };
 }
 
 async function startEtcd(tls = false) {

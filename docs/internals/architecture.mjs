@@ -23,7 +23,7 @@ const colors = {
 /** Boxes: x, y, w, h in pixels; `lines` under the title in a smaller font. */
 const boxes = [
   { id: 'clients', x: 20, y: 20, w: 700, h: 62, fill: colors.client, title: 'Clients', lines: ['keel CLI · TypeScript client · etcdctl and etcd clients · curl · the dashboard in a browser'] },
-  { id: 'api', x: 20, y: 120, w: 700, h: 78, fill: colors.api, title: 'api/ — adapters: parse, validate, map errors', lines: ['REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)', 'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, gRPC port)'] },
+  { id: 'api', x: 20, y: 120, w: 700, h: 78, fill: colors.api, title: 'api/ — adapters: parse, validate, map errors', lines: ['REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)', 'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, the same client port)'] },
   { id: 'server', x: 20, y: 236, w: 700, h: 96, fill: colors.server, title: 'replica/ — Replica, the node runtime (server/ — KeelNode, its Node.js shell)', lines: ['timers → tick() · proposals with request ids · ReadIndex waits · pending answers', 'leases\u2019 deadlines (leader expires) · membership checks · snapshots every N entries', 'the Ready loop (right) — one at a time, requests meanwhile join the next Ready'] },
   { id: 'raft', x: 20, y: 372, w: 220, h: 104, fill: colors.pure, title: 'raft/ — consensus core', lines: ['pure: no I/O, clocks,', 'timers or randomness', 'in: tick, step, propose', 'out: ready() → advance()'] },
   { id: 'storage', x: 260, y: 372, w: 140, h: 104, fill: colors.io, title: 'storage/', lines: ['WAL segments', 'group commit', '(fdatasync)', 'snapshot files'] },

@@ -1,7 +1,7 @@
 /**
- * The client certificate's common name, as the hook reports it, over real TLS: an HTTP
- * request and a gRPC call from a client holding a certificate for "alice" both name
- * her; a plain-text request names nobody.
+ * The client certificate's common name, as the hook reports it, over real TLS on one
+ * client port (client-port.ts): an HTTP request and a gRPC call from a client holding a
+ * certificate for "alice" both name her; a plain-text request names nobody.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +14,12 @@ import type { FastifyInstance } from 'fastify';
 import { Server, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { ServiceDefinition, handleUnaryCall } from '@grpc/grpc-js';
 import { commonNameOfGrpcCall, commonNameOfHttpRequest } from './client-certificate.js';
-import { httpsServerOptions } from './client-tls.js';
 import type { ClientTls } from './client-tls.js';
-import { grpcServerCredentials } from './grpc/grpc-tls-credentials.js';
+import { listenClientPort } from './client-port.js';
+import type { ClientPort } from './client-port.js';
+import { ServerCredentials } from '@grpc/grpc-js';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { TlsFileWatcher } from '../tls/tls-files.js';
 import { writeTlsBundle } from '../tls/tls-bundle.js';
 import { hostsFor } from '../tls/certificates.js';
@@ -34,21 +37,24 @@ test('the common name of a verified client certificate, for HTTP requests and gR
   const tls: ClientTls = { files: watcher, clientCertAuth: true };
   const clientTls = { ca: readFileSync(files.caFile), cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile) };
 
-  const https = Fastify({ https: httpsServerOptions(tls) }) as unknown as FastifyInstance;
-  https.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
-  const plain = Fastify();
-  plain.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
+  // One app and one gRPC server behind two client ports, one with TLS, one without.
+  const app = Fastify({ serverFactory: (handler) => createHttpServer(handler) }) as unknown as FastifyInstance;
+  app.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
+  await app.ready();
   const grpc = new Server();
   const handler: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, Buffer.from(commonNameOfGrpcCall(call) ?? ''));
   grpc.addService(whoAmI, { WhoAmI: handler });
+  const connections = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+  const listeners: ClientPort[] = [];
   try {
-    await https.listen({ host: '127.0.0.1', port: 0 });
-    await plain.listen({ host: '127.0.0.1', port: 0 });
-    const port = await new Promise<number>((resolve, reject) => grpc.bindAsync('127.0.0.1:0', grpcServerCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
+    const https = await listenClientPort({ host: '127.0.0.1', port: 0, tls, http: app.server as HttpServer, grpc: connections });
+    const plain = await listenClientPort({ host: '127.0.0.1', port: 0, http: app.server as HttpServer, grpc: connections });
+    listeners.push(https, plain);
+    const port = https.port;
 
     const agent = new Agent(clientTls);
     const body = await new Promise<string>((resolve, reject) => {
-      request(`https://127.0.0.1:${(https.server.address() as { port: number }).port}/who`, { agent }, (res) => {
+      request(`https://127.0.0.1:${port}/who`, { agent }, (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += String(chunk)));
         res.on('end', () => resolve(text));
@@ -57,7 +63,7 @@ test('the common name of a verified client certificate, for HTTP requests and gR
     agent.destroy();
     assert.deepEqual(JSON.parse(body), { cn: 'alice' });
 
-    const plainAnswer = await fetch(`http://127.0.0.1:${(plain.server.address() as { port: number }).port}/who`);
+    const plainAnswer = await fetch(`${plain.url}/who`);
     assert.deepEqual(await plainAnswer.json(), { cn: null });
 
     const Client = makeGenericClientConstructor(whoAmI, 'Who');
@@ -69,8 +75,9 @@ test('the common name of a verified client certificate, for HTTP requests and gR
     assert.equal(name, 'alice');
   } finally {
     grpc.forceShutdown();
-    await https.close();
-    await plain.close();
+    for (const listener of listeners) listener.close();
+    (app.server as HttpServer).closeAllConnections();
+    await app.close();
     watcher.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -28,54 +28,33 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 import { KeelError } from '../server/errors.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
-import type { Server as HttpsServer } from 'node:https';
-import { httpsServerOptions, secureContextOptions } from './client-tls.js';
-import type { ClientTls } from './client-tls.js';
+import { createServer as createHttpServer } from 'node:http';
+import type { RequestListener, Server as HttpServer } from 'node:http';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
-  readonly host: string;
-  readonly port: number;
   /** Largest request body accepted; larger gets 413. */
   readonly requestBytesMax: number;
   /** Where internal errors are logged, with the request id their answer carries. */
   readonly log?: { error(fields: object, message: string): void };
-  /** Serve HTTPS with these certificate files (and WSS for the streams); absent: plain HTTP. */
-  readonly tls?: ClientTls;
-}
-
-export interface HttpApi {
-  readonly app: FastifyInstance;
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
-  const app = buildHttpApp(options);
-  await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const tls = options.tls;
-  // Rotation: new connections get the new certificate; open ones keep theirs.
-  const stopFollowing = tls?.files.onChange((material) => (app.server as unknown as HttpsServer).setSecureContext(secureContextOptions(material, tls)));
-  return {
-    app,
-    url: `${tls ? 'https' : 'http'}://${options.host}:${port}`,
-    close: async () => {
-      stopFollowing?.();
-      await app.close();
-    },
-  };
 }
 
 /** Stable codes for the client errors fastify itself answers (unknown media type, a refused path...). */
 const clientErrorCodes: Readonly<Record<number, string>> = { 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 415: 'UNSUPPORTED_MEDIA_TYPE' };
 
+/**
+ * The HTTP/1.1 app on a server that never listens: the client port (client-port.ts)
+ * hands it its HTTP/1.1 connections, plain or with TLS already terminated, so the routes
+ * see the same request objects either way (request.protocol says which).
+ */
 export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
-  const https = options.tls ? { https: httpsServerOptions(options.tls) } : {};
-  // One app type for both: the routes see the same request objects over HTTP and HTTPS.
   // Each request gets an id that an internal error's answer and its log line both carry.
-  const app = Fastify({ bodyLimit: options.requestBytesMax, logger: false, genReqId: () => randomBytes(6).toString('base64url'), ...https }) as unknown as FastifyInstance;
+  const app = Fastify({
+    bodyLimit: options.requestBytesMax,
+    logger: false,
+    genReqId: () => randomBytes(6).toString('base64url'),
+    serverFactory: (handler) => unlistenedHttpServer(handler),
+  }) as unknown as FastifyInstance;
   // JSON bodies: refused by name when nested deeper than any request needs (json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -123,4 +102,17 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   registerWatchGateway(app, options.node);
   registerObserveGateway(app, options.node);
   return app;
+}
+
+/** How long an idle keep-alive connection stays open (fastify's own default). */
+const keepAliveTimeoutMs = 72_000;
+
+function unlistenedHttpServer(handler: RequestListener): HttpServer {
+  const server = createHttpServer(handler);
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  // Node tracks a server's connections, and enforces headersTimeout and requestTimeout
+  // on them, from its 'listening' event on: this server gets connections without
+  // listening, so it starts that tracking now.
+  server.emit('listening');
+  return server;
 }

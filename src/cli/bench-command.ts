@@ -106,12 +106,12 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
   });
 }
 
-/** `keel cluster up`'s gRPC ports (base port + 200). */
-const defaultGrpcEndpoints = ['127.0.0.1:7201', '127.0.0.1:7202', '127.0.0.1:7203'] as const;
+/** `keel cluster up`'s client ports, which serve gRPC too. */
+const defaultGrpcEndpoints = ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'] as const;
 
 /**
  * The REST target takes --endpoints or KEEL_ENDPOINTS (client URLs); the etcd-grpc
- * target only --endpoints (host:port of gRPC ports, which KEEL_ENDPOINTS does not name).
+ * target only --endpoints (client URLs or host:port, of Keel or of etcd).
  */
 function targetFor(flags: BenchFlags, io: CliIo): BenchTarget {
   if (flags.target === 'rest') return restTarget(clientFor(flags, io));

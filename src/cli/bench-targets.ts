@@ -9,7 +9,7 @@
  *    bench client i on endpoint i mod n, no retries, as etcd's own benchmark tool
  *    spreads clients over connections. A linearizable get is a Range with
  *    serializable=false (etcd confirms it with ReadIndex), a serializable get one with
- *    serializable=true. Works against Keel's gRPC ports and against etcd alike.
+ *    serializable=true. Works against Keel's client ports and against etcd alike.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';

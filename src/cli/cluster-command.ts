@@ -45,7 +45,7 @@ export function registerCluster(program: Command): void {
     .description('start a local cluster on 127.0.0.1 and wait for a leader')
     .option('--nodes <n>', 'number of nodes (3 or 5)', '3')
     .option('--data-dir <dir>', 'data directory (one sub-directory per node)', './data')
-    .option('--base-port <port>', 'REST ports are base..base+n-1, peer ports base+100.., etcd gRPC ports base+200..', '7001')
+    .option('--base-port <port>', 'client ports (HTTP and etcd gRPC) are base..base+n-1, peer ports base+100..', '7001')
     .option('--detach', 'leave the cluster running in the background; stop it with keel cluster down')
     .option('--enable-fault-injection', 'let tests and the dashboard inject network faults')
     .option('--log-level <level>', 'node log level', 'info')
@@ -63,7 +63,7 @@ async function up(flags: UpFlags): Promise<void> {
   const count = Number(flags.nodes);
   if (count !== 3 && count !== 5) throw new Error(`--nodes must be 3 or 5, got ${flags.nodes}`);
   const basePort = Number(flags.basePort);
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 200 + count > 65535) throw new Error(`--base-port must be in 1024..65000`);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 100 + count > 65535) throw new Error(`--base-port must be in 1024..65000`);
   const dataDir = resolve(flags.dataDir);
   const clusterFile = join(dataDir, 'cluster.json');
   if (existsSync(clusterFile)) {
@@ -72,9 +72,8 @@ async function up(flags: UpFlags): Promise<void> {
   const ids = Array.from({ length: count }, (_, i) => i + 1);
   const clientPort = (id: number): number => basePort + id - 1;
   const peerPort = (id: number): number => basePort + 100 + id - 1;
-  const grpcPort = (id: number): number => basePort + 200 + id - 1;
-  for (const id of ids) for (const port of [clientPort(id), peerPort(id), grpcPort(id)]) await assertPortFree(port);
-  const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}:${grpcPort(id)}`).join(',');
+  for (const id of ids) for (const port of [clientPort(id), peerPort(id)]) await assertPortFree(port);
+  const members = ids.map((id) => `${id}=${host}:${peerPort(id)}:${clientPort(id)}`).join(',');
   mkdirSync(dataDir, { recursive: true });
   // One cluster secret for all its nodes (each copies it into its own data directory).
   const secretFile = join(dataDir, storedSecretName);
@@ -117,17 +116,17 @@ async function up(flags: UpFlags): Promise<void> {
   }
   console.log(`Keel cluster of ${count} nodes is up; node ${leader} leads.`);
   for (const id of ids) {
-    console.log(`  node ${id}  ${endpoints[id - 1]}  etcd gRPC ${host}:${grpcPort(id)}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
+    console.log(`  node ${id}  ${endpoints[id - 1]}  data ${join(flags.dataDir, `node${id}`)}  log ${join(flags.dataDir, `node${id}.log`)}`);
   }
   // The supervisor's token rides in the fragment, which the browser never sends anywhere.
   const dashboard = flags.detach ? `${endpoints[0]}/ui/` : `${endpoints[0]}/ui/#supervisor-token=${supervisor.token}`;
   console.log(`\nDashboard: ${dashboard}  (served by every node)`);
-  const grpcEndpoints = ids.map((id) => `${host}:${grpcPort(id)}`).join(',');
+  // One client port a node: etcdctl takes the same URLs as curl and keel.
   if (tls) {
-    printTlsCommands(flags.dataDir, endpoints, grpcEndpoints);
+    printTlsCommands(flags.dataDir, endpoints);
   } else {
     console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
-    console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} get greeting`);
+    console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} get greeting`);
   }
   if (flags.detach) {
     for (const child of children) child.unref();
@@ -164,14 +163,14 @@ async function down(dataDir: string): Promise<void> {
 }
 
 /** The commands to try, with the bundle's files as given (relative to where `cluster up` ran). */
-function printTlsCommands(dataDirFlag: string, endpoints: readonly string[], grpcEndpoints: string): void {
+function printTlsCommands(dataDirFlag: string, endpoints: readonly string[]): void {
   const file = (name: string): string => shellWord(join(dataDirFlag, 'tls', name));
   const curlTls = `--cacert ${file('ca.pem')} --cert ${file('client.pem')} --key ${file('client-key.pem')}`;
   console.log(`\nClient TLS is on; clients need the CA and the client certificate (CN root) in ${shellWord(join(dataDirFlag, 'tls'))}. Try:`);
   console.log(`  export KEEL_ENDPOINTS=${endpoints.join(',')} KEEL_CACERT=${file('ca.pem')} KEEL_CERT=${file('client.pem')} KEEL_KEY=${file('client-key.pem')}`);
   console.log(`  npx keel put greeting hello && npx keel get greeting`);
   console.log(`  curl ${curlTls} -X PUT --data hello ${endpoints[0]}/kv/greeting`);
-  console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${grpcEndpoints} ${curlTls} get greeting`);
+  console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} ${curlTls} get greeting`);
 }
 
 /** A path as one shell word. */

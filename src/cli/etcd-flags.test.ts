@@ -18,6 +18,9 @@ test('etcd-style flags become Keel members with ids from peer URL and token', ()
   assert.deepEqual(config.members.map((m) => [m.host, m.peerPort, m.clientPort, m.grpcPort]), [
     ['10.0.0.1', 2380, 8080, 2379], ['10.0.0.2', 2380, 8080, 2379], ['10.0.0.3', 2380, 8080, 2379],
   ]);
+  // Without --http-port, the client URL's port is the one client port.
+  const onePort = buildNodeConfig({ dataDir: '/tmp/x' }, settingsFromEtcdFlags({ name: 'n1', initialCluster: cluster, listenClientUrls: 'http://0.0.0.0:2379' }));
+  assert.deepEqual(onePort.members.map((m) => [m.clientPort, m.grpcPort]), [[2379, undefined], [2379, undefined], [2379, undefined]]);
   // Order-independent, token-dependent.
   const reordered = settingsFromEtcdFlags({ name: 'n2', initialCluster: cluster.split(',').reverse().join(','), initialClusterToken: 'prod' });
   assert.equal(reordered.id, config.id);
@@ -37,7 +40,7 @@ test('bad etcd-style combinations name the flag', () => {
     [{ name: 'n1', initialCluster: cluster, listenPeerUrls: 'http://0.0.0.0:2390' }, /--listen-peer-urls port 2390/],
     [{ name: 'n1', initialCluster: cluster, listenClientUrls: 'http://0.0.0.0:2379,http://0.0.0.0:4001' }, /--listen-client-urls: Keel serves one URL/],
     [{ name: 'n1', initialCluster: cluster, advertiseClientUrls: 'http://10.0.0.1:4001' }, /--advertise-client-urls port 4001/],
-    [{ name: 'n1', initialCluster: cluster, httpPort: '2379' }, /--http-port 2379 is the client \(gRPC\) port/],
+    [{ name: 'n1', initialCluster: cluster, httpPort: '2379' }, /--http-port 2379 is the client port already/],
     [{ name: 'n1', initialCluster: cluster, httpPort: '70000' }, /--http-port must be a port/],
   ];
   for (const [flags, message] of bad) assert.throws(() => settingsFromEtcdFlags(flags), message, JSON.stringify(flags));

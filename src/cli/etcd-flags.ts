@@ -7,9 +7,11 @@
  * - a member's numeric id is derived, as etcd does, from its peer URL and the cluster
  *   token: the first 48 bits of SHA-256("<token>/<peerURL>"), so every node computes the
  *   same ids from the same list, in any order, and ids of different clusters differ;
- * - the client URL (`--listen-client-urls`, `--advertise-client-urls`) is the etcd gRPC
- *   API, where etcd clients expect it; Keel's HTTP API (REST, dashboard) listens on
- *   `--http-port` of the same host. Every member uses the same two client ports.
+ * - the client URL (`--listen-client-urls`, `--advertise-client-urls`) is the client
+ *   port, which serves gRPC and HTTP alike (api/client-port.ts), where etcd clients
+ *   expect it. `--http-port`, if given, opens a second client port on the same host
+ *   (Keel's REST URL, as it was when HTTP had a port of its own). Every member uses the
+ *   same client ports.
  */
 import { createHash } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
@@ -28,9 +30,8 @@ export interface EtcdStyleFlags {
   discoverySrv?: string;
 }
 
-/** etcd's defaults where Keel has no setting of its own. */
+/** etcd's default where Keel has no setting of its own. */
 const defaultClientPort = 2379;
-export const defaultHttpPort = 2378;
 
 export const etcdEnvNames: Record<string, keyof EtcdStyleFlags> = {
   ETCD_NAME: 'name',
@@ -169,17 +170,20 @@ export function settingsFromEtcdFlags(flags: EtcdStyleFlags): RawSettings {
   const listenPeer = flags.listenPeerUrls !== undefined ? singleUrl(flags.listenPeerUrls, '--listen-peer-urls') : undefined;
   if (listenPeer && listenPeer.port !== selfPeer.port) throw new Error(`--listen-peer-urls port ${listenPeer.port} differs from the advertised peer port ${selfPeer.port}`);
   const listenClient = flags.listenClientUrls !== undefined ? singleUrl(flags.listenClientUrls, '--listen-client-urls') : undefined;
-  const grpcPort = listenClient?.port ?? defaultClientPort;
+  const clientUrlPort = listenClient?.port ?? defaultClientPort;
   if (flags.advertiseClientUrls !== undefined) {
     const advertised = singleUrl(flags.advertiseClientUrls, '--advertise-client-urls');
-    if (advertised.port !== grpcPort) throw new Error(`--advertise-client-urls port ${advertised.port} differs from --listen-client-urls port ${grpcPort}`);
+    if (advertised.port !== clientUrlPort) throw new Error(`--advertise-client-urls port ${advertised.port} differs from --listen-client-urls port ${clientUrlPort}`);
   }
-  const httpPort = flags.httpPort !== undefined ? parsePort(flags.httpPort, '--http-port') : defaultHttpPort;
-  if (httpPort === grpcPort) throw new Error(`--http-port ${httpPort} is the client (gRPC) port too; choose another`);
+  const httpPort = flags.httpPort !== undefined ? parsePort(flags.httpPort, '--http-port') : undefined;
+  if (httpPort === clientUrlPort) throw new Error(`--http-port ${httpPort} is the client port already; choose another or leave it out`);
+  // With --http-port, Keel's REST URL (clientPort) is that port and etcd's client URL
+  // (grpcPort) the --listen-client-urls one, as before the one client port; both serve everything.
+  const ports = httpPort !== undefined ? { clientPort: httpPort, grpcPort: clientUrlPort } : { clientPort: clientUrlPort };
   const memberList = members.map((m) => {
     const peer = parseUrl(m.peerUrl, '--initial-cluster');
-    if (peer.port === grpcPort || peer.port === httpPort) throw new Error(`--initial-cluster: ${m.name}'s peer port ${peer.port} is a client port too`);
-    return { id: memberIdOf(m.peerUrl, token), host: peer.host, peerPort: peer.port, clientPort: httpPort, grpcPort };
+    if (peer.port === clientUrlPort || peer.port === httpPort) throw new Error(`--initial-cluster: ${m.name}'s peer port ${peer.port} is a client port too`);
+    return { id: memberIdOf(m.peerUrl, token), host: peer.host, peerPort: peer.port, ...ports };
   });
   const ids = new Set(memberList.map((m) => m.id));
   if (ids.size !== memberList.length) throw new Error('--initial-cluster: two peer URLs hash to the same member id; change one');

@@ -92,8 +92,9 @@ export function settingsFromYaml(path: string): RawSettings {
 
 /**
  * Members as `id=host:peerPort:clientPort[:grpcPort]` separated by commas, e.g.
- * `1=127.0.0.1:7101:7001:7201,2=127.0.0.1:7102:7002:7202`, or a YAML list of objects.
- * A member without a gRPC port serves only the REST API.
+ * `1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002`, or a YAML list of objects. The client
+ * port serves HTTP and gRPC; a grpcPort is a second client port serving the same (the
+ * layout from when gRPC had a port of its own; etcd clients are given that one).
  */
 export function parseMembers(value: unknown): MemberAddress[] {
   if (Array.isArray(value)) {
@@ -105,7 +106,7 @@ export function parseMembers(value: unknown): MemberAddress[] {
       );
     });
   }
-  if (typeof value !== 'string' || value.trim() === '') throw new Error('members must be given (e.g. 1=127.0.0.1:7101:7001:7201,2=127.0.0.1:7102:7002:7202)');
+  if (typeof value !== 'string' || value.trim() === '') throw new Error('members must be given (e.g. 1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002)');
   return value.split(',').map((part) => {
     const match = /^\s*(\d+)=([^:\s]+):(\d+):(\d+)(?::(\d+))?\s*$/.exec(part);
     if (!match) throw new Error(`member "${part}" must look like id=host:peerPort:clientPort[:grpcPort]`);

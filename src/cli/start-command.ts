@@ -7,8 +7,7 @@ import { pino } from 'pino';
 import { KeelNode } from '../server/keel-node.js';
 import { selfAddress } from '../server/config.js';
 import type { NodeConfig } from '../server/config.js';
-import { startHttpApi } from '../api/http-server.js';
-import { startGrpcApi } from '../api/grpc/grpc-server.js';
+import { startClientApi } from '../api/client-api.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
 import { openClientTls } from './client-tls-files.js';
@@ -57,9 +56,9 @@ export function registerStart(program: Command): void {
     .option('--config <file>', 'YAML config file (flags and KEEL_* variables override it)')
     .option('--id <n>', 'this node id (KEEL_ID)')
     .option('--cluster-id <name>', 'cluster name; peers of another cluster are refused (KEEL_CLUSTER_ID)')
-    .option('--members <list>', 'id=host:peerPort:clientPort[:grpcPort],... for every member (KEEL_MEMBERS)')
+    .option('--members <list>', 'id=host:peerPort:clientPort[:grpcPort],... for every member; the client port serves HTTP and gRPC, grpcPort is an optional second one (KEEL_MEMBERS)')
     .option('--data-dir <dir>', 'where to keep the WAL, snapshots and store (KEEL_DATA_DIR)')
-    .option('--listen-host <host>', 'address for the HTTP API to listen on (default: the member host)')
+    .option('--listen-host <host>', 'address for the client port to listen on (default: the member host)')
     .option('--tick-ms <ms>', 'length of a Raft tick (KEEL_TICK_MS)')
     .option('--election-ticks <n>', 'election timeout in ticks (KEEL_ELECTION_TICKS)')
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
@@ -81,7 +80,7 @@ export function registerStart(program: Command): void {
     .option('--peer-client-cert-auth', "require and verify peers' client certificates (KEEL_PEER_CLIENT_CERT_AUTH)")
     .option('--peer-cert-allowed-cn <name>', "a verified peer certificate must have this common name (KEEL_PEER_CERT_ALLOWED_CN)")
     .option('--peer-auto-tls', 'encrypt peer traffic with a self-signed certificate; verifies nothing, so needs the cluster secret (KEEL_PEER_AUTO_TLS)')
-    .option('--cert-file <file>', 'client TLS: certificate of the HTTP and gRPC listeners, PEM; re-read when it changes (KEEL_CERT_FILE)')
+    .option('--cert-file <file>', 'client TLS: certificate of the client port (HTTPS and gRPC), PEM; re-read when it changes (KEEL_CERT_FILE)')
     .option('--key-file <file>', 'client TLS: its private key, PEM (KEEL_KEY_FILE)')
     .option('--trusted-ca-file <file>', 'client TLS: CA that signs client certificates, PEM (KEEL_TRUSTED_CA_FILE)')
     .option('--client-cert-auth', 'client TLS: refuse clients without a certificate signed by --trusted-ca-file (KEEL_CLIENT_CERT_AUTH)')
@@ -93,9 +92,9 @@ export function registerStart(program: Command): void {
     .option('--initial-cluster-token <token>', 'etcd-style: the cluster id; also seeds the member ids (ETCD_INITIAL_CLUSTER_TOKEN)')
     .option('--listen-peer-urls <url>', 'etcd-style: peer URL to listen on; its port must be the advertised one (ETCD_LISTEN_PEER_URLS)')
     .option('--initial-advertise-peer-urls <url>', 'etcd-style: this member\'s peer URL; must match --initial-cluster (ETCD_INITIAL_ADVERTISE_PEER_URLS)')
-    .option('--listen-client-urls <url>', 'etcd-style: where the etcd gRPC API listens, e.g. http://0.0.0.0:2379 (ETCD_LISTEN_CLIENT_URLS)')
+    .option('--listen-client-urls <url>', 'etcd-style: the client port (gRPC, HTTP, gateway, dashboard), e.g. http://0.0.0.0:2379 (ETCD_LISTEN_CLIENT_URLS)')
     .option('--advertise-client-urls <url>', 'etcd-style: the client URL given to clients (ETCD_ADVERTISE_CLIENT_URLS)')
-    .option('--http-port <port>', 'with etcd-style flags: port of Keel\'s HTTP API and dashboard, on the client host (KEEL_HTTP_PORT, default 2378)')
+    .option('--http-port <port>', 'with etcd-style flags: an optional second client port on the client host, serving the same as the first (KEEL_HTTP_PORT; for setups made when HTTP had a port of its own)')
     .option('--discovery-srv <domain>', 'etcd-style: find the members from _etcd-server(-ssl)._tcp.DOMAIN SRV records (ETCD_DISCOVERY_SRV)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
@@ -184,22 +183,17 @@ export async function runNode(config: NodeConfig): Promise<void> {
     },
   );
   const listenHost = config.listenHost ?? self.host;
-  const tlsOption = tls ? { tls } : {};
-  const api = await startHttpApi({ node, host: listenHost, port: self.clientPort, requestBytesMax: config.requestBytesMax, log, ...tlsOption });
-  const grpc = self.grpcPort !== undefined
-    ? await startGrpcApi({ node, host: listenHost, port: self.grpcPort, requestBytesMax: config.requestBytesMax, ...tlsOption })
-    : undefined;
-  log.info(
-    { url: api.url, grpc: grpc?.url ?? 'off (no gRPC port in the member list)', peer: `${self.host}:${self.peerPort}` },
-    `keel node ${config.id} serving ${api.url}${grpc ? ` and etcd gRPC at ${grpc.url}` : ''}`,
-  );
+  // One client port for every protocol; a member's separate gRPC port, if it has one, is a second.
+  const second = self.grpcPort !== undefined && self.grpcPort !== self.clientPort;
+  const ports: [number, ...number[]] = second ? [self.clientPort, self.grpcPort as number] : [self.clientPort];
+  const api = await startClientApi({ node, host: listenHost, ports, requestBytesMax: config.requestBytesMax, log, ...(tls ? { tls } : {}) });
+  log.info({ urls: api.urls, peer: `${self.host}:${self.peerPort}` }, `keel node ${config.id} serving ${api.urls.join(' and ')} (HTTP, the JSON gateway, the dashboard and etcd gRPC)`);
   let stopping = false;
   stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'shutting down');
     await api.close();
-    await grpc?.close();
     tls?.files.close();
     await node.stop();
     process.exit(0);

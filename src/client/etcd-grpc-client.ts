@@ -1,7 +1,7 @@
 /**
  * A small client of the etcd v3 gRPC API (KV service) for Keel's own tools: the
  * benchmark's etcd target and the fault-testing workloads. It speaks to one endpoint
- * (Keel's gRPC port or a real etcd); callers that want failover make one per node.
+ * (Keel's client port or a real etcd); callers that want failover make one per node.
  * Applications should use an etcd client library (e.g. the `etcd3` package), which
  * works against Keel unchanged.
  */

@@ -132,7 +132,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 export class ClusterNode {
   readonly url: string;
-  /** host:port of the node's etcd v3 gRPC API (what etcdctl --endpoints takes). */
+  /** host:port of the node's etcd v3 gRPC API (what etcdctl --endpoints takes): its one client port. */
   readonly grpcEndpoint: string;
   child: ChildProcess | undefined;
   exited: Promise<Exit> | undefined;
@@ -161,9 +161,10 @@ export class ClusterNode {
     this.grpcEndpoint = `${host}:${grpcPort}`;
   }
 
-  /** This node's member spec, `id=host:peerPort:clientPort:grpcPort`. */
+  /** This node's member spec, `id=host:peerPort:clientPort` (with `:grpcPort` if it has a second client port). */
   get spec(): string {
-    return `${this.id}=${this.host}:${this.peerPort}:${this.clientPort}:${this.grpcPort}`;
+    const second = this.grpcPort === this.clientPort ? '' : `:${this.grpcPort}`;
+    return `${this.id}=${this.host}:${this.peerPort}:${this.clientPort}${second}`;
   }
 
   get peerUrl(): string {
@@ -216,7 +217,8 @@ export class Cluster {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? defaults.size;
     const placement = options.placement ?? loopbackPlacement;
-    const ports = await freePorts(3 * size, options.ports);
+    // Two ports a node: the client port (HTTP and gRPC alike) and the peer port.
+    const ports = await freePorts(2 * size, options.ports);
     const nodes: ClusterNode[] = [];
     // Peers authenticate with a cluster secret: one per cluster, as an operator makes it.
     const secretDir = await mkdtemp(join(tmpdir(), 'keel-e2e-secret-'));
@@ -225,7 +227,8 @@ export class Cluster {
       for (let i = 0; i < size; i++) {
         const dir = await mkdtemp(join(options.dataParent?.(i + 1) ?? tmpdir(), `keel-e2e-n${i + 1}-`));
         const scheme = options.tls ? 'https' : 'http';
-        nodes.push(new ClusterNode(i + 1, ports[3 * i] as number, ports[3 * i + 1] as number, ports[3 * i + 2] as number, dir, placement.host(i + 1), undefined, scheme));
+        const clientPort = ports[2 * i] as number;
+        nodes.push(new ClusterNode(i + 1, clientPort, ports[2 * i + 1] as number, clientPort, dir, placement.host(i + 1), undefined, scheme));
       }
     } catch (error) {
       await Promise.all([secretDir, ...nodes.map((n) => n.dataDir)].map((dir) => rm(dir, { recursive: true, force: true })));
@@ -361,11 +364,11 @@ export class Cluster {
    */
   async addNode(id: number, members: readonly ClusterNode[] = this.members()): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in this cluster`);
-    const [clientPort, peerPort, grpcPort] = (await freePorts(3, this.portRange)) as [number, number, number];
+    const [clientPort, peerPort] = (await freePorts(2, this.portRange)) as [number, number];
     const dir = await mkdtemp(join(tmpdir(), `keel-e2e-n${id}-`));
     const nodeHost = this.placement.host(id);
-    const spec = `${id}=${nodeHost}:${peerPort}:${clientPort}:${grpcPort}`;
-    const node = new ClusterNode(id, clientPort, peerPort, grpcPort, dir, nodeHost, { members: [...members.map((n) => n.spec), spec].join(',') });
+    const spec = `${id}=${nodeHost}:${peerPort}:${clientPort}`;
+    const node = new ClusterNode(id, clientPort, peerPort, clientPort, dir, nodeHost, { members: [...members.map((n) => n.spec), spec].join(',') });
     this.nodes.push(node);
     return node;
   }

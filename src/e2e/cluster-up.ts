@@ -31,8 +31,8 @@ export interface ClusterUp {
 }
 
 export async function startClusterUp(options: { readonly nodes: 3 | 5; readonly enableFaultInjection?: boolean; readonly tls?: boolean }): Promise<ClusterUp> {
-  // Client ports base.., peer ports base+100.., and base+200.. kept free for the gRPC ports.
-  const basePort = await freeBasePort(options.nodes, [0, 100, 200]);
+  // Client ports base.., peer ports base+100...
+  const basePort = await freeBasePort(options.nodes, [0, 100]);
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-cluster-up-'));
   const args = [keelMain, 'cluster', 'up', '--nodes', String(options.nodes), '--data-dir', dataDir, '--base-port', String(basePort), '--log-level', 'warn'];
   if (options.enableFaultInjection) args.push('--enable-fault-injection');

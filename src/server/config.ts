@@ -6,11 +6,12 @@ import type { NodeId } from '../raft/types.js';
 
 export interface MemberAddress {
   readonly id: NodeId;
-  /** Host for the peer (Raft) port and the client (HTTP and gRPC) ports. */
+  /** Host for the peer (Raft) port and the client port(s). */
   readonly host: string;
   readonly peerPort: number;
+  /** Serves every client protocol: HTTP/1.1 (REST, gateway, dashboard, WebSocket) and gRPC (api/client-port.ts). */
   readonly clientPort: number;
-  /** The etcd v3 gRPC API's port; absent: this member serves no gRPC. */
+  /** An optional second client port, serving the same; etcd clients are given it (MemberList's clientURLs). */
   readonly grpcPort?: number;
 }
 
@@ -26,7 +27,7 @@ export interface NodeConfig {
   readonly join: boolean;
   /** Where this node keeps its WAL, snapshots and key-value store. */
   readonly dataDir: string;
-  /** Host the HTTP API listens on (default: this member's host). */
+  /** Host the client port(s) listen on (default: this member's host). */
   readonly listenHost?: string;
   /** Host the peer port listens on (default: this member's host), e.g. 0.0.0.0 in a
    * container whose address can change when it is reconnected to its network. */
@@ -175,12 +176,12 @@ export function selfAddress(config: NodeConfig): MemberAddress {
   return self;
 }
 
-/** True when the client listeners (HTTP and gRPC) speak TLS. */
+/** True when the client port speaks TLS (HTTPS and gRPC over TLS). */
 export function clientTlsEnabled(config: Pick<NodeConfig, 'certFile' | 'autoTls'>): boolean {
   return config.certFile !== undefined || config.autoTls;
 }
 
-/** The scheme of this node's client URLs: https when its client listeners speak TLS. */
+/** The scheme of this node's client URLs: https when its client port speaks TLS. */
 export function clientScheme(config: Pick<NodeConfig, 'certFile' | 'autoTls'>): 'http' | 'https' {
   return clientTlsEnabled(config) ? 'https' : 'http';
 }

@@ -29,7 +29,8 @@ export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https'): M
     name: memberName(m.id),
     peerUrls: [`http://${hostForUrl(m.host)}:${m.peerPort}`],
     clientUrls: [`${scheme}://${hostForUrl(m.host)}:${m.clientPort}`],
-    grpcUrls: m.grpcPort !== undefined ? [`${scheme}://${hostForUrl(m.host)}:${m.grpcPort}`] : [],
+    // Where etcd clients go: the second client port if the member has one, else the one.
+    grpcUrls: [`${scheme}://${hostForUrl(m.host)}:${m.grpcPort ?? m.clientPort}`],
     isLearner: false,
   };
 }

@@ -4,12 +4,13 @@
  * server/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
  * etcd's error messages (errors.ts). Ids are Keel's node ids; etcdctl shows them in hex.
  *
- * clientURLs are the members' gRPC addresses, because etcd clients (etcdctl --cluster,
- * client libraries' endpoint discovery) dial them with gRPC. They are host:port, without
- * etcd's http:// scheme: etcd 3.4's client dials a maintenance call (etcdctl endpoint
- * status --cluster) with the client URL as the HTTP/2 :authority, and Node's HTTP/2
- * server refuses an authority with a scheme (RST_STREAM PROTOCOL_ERROR) where Go's
- * accepts it. etcd clients take host:port endpoints as well.
+ * clientURLs are the members' client URLs (the one client port serves gRPC and HTTP
+ * alike: api/client-port.ts), https:// ones whole, as etcd gives them. A plain http:// one
+ * goes out as host:port: etcd 3.4's client dials a maintenance call (etcdctl endpoint
+ * status --cluster) with the client URL as the HTTP/2 :authority, which Node's HTTP/2
+ * server refuses (RST_STREAM PROTOCOL_ERROR) where Go's accepts it; over TLS the client
+ * sends the server name instead. etcd clients take host:port endpoints as well, and a
+ * client that finds no scheme assumes http.
  */
 import { status } from '@grpc/grpc-js';
 import type { Member } from '../../kv/members.js';
@@ -23,7 +24,7 @@ import type { EtcdService } from './service.js';
 import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
-  const clientURLs = member.grpcUrls.map((url) => url.replace(/^[a-z]+:\/\//, ''));
+  const clientURLs = member.grpcUrls.map((url) => (url.startsWith('http://') ? url.slice('http://'.length) : url));
   return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs, isLearner: member.isLearner };
 }
 

@@ -1,10 +1,10 @@
 /**
- * The etcd v3 gRPC API of one node (grpc-js; plain text, or TLS with the node's client
- * certificate: grpc-credentials.ts). Services are built once per node by etcdServices() and
- * shared with the JSON gateway.
+ * The etcd v3 gRPC API of one node (grpc-js), served on the client port
+ * (client-port.ts). Services are built once per node by etcdServices() and shared with
+ * the JSON gateway.
  */
-import { Server } from '@grpc/grpc-js';
-import type { GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ConnectionInjector, GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
 import { etcdPackageDefinition } from '../../proto/etcd-proto.js';
@@ -19,28 +19,19 @@ import { authService } from './auth-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
-import { grpcServerCredentials } from './grpc-tls-credentials.js';
 import type { NodeAuth } from '../../server/auth/node-auth.js';
-import type { ClientTls } from '../client-tls.js';
-
-export interface GrpcApiOptions {
-  readonly node: KeelNode;
-  readonly host: string;
-  readonly port: number;
-  /** The request limit; grpc-js refuses messages over it plus grpcOverheadBytes with RESOURCE_EXHAUSTED. */
-  readonly requestBytesMax: number;
-  /** Serve TLS with these certificate files; absent: plain text. */
-  readonly tls?: ClientTls;
-}
 
 export interface GrpcApi {
-  readonly url: string;
-  readonly port: number;
+  /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
+  readonly connections: ConnectionInjector;
   close(): Promise<void>;
 }
 
 /** etcd's allowance for a message's framing beyond --max-request-bytes (512 KiB). */
 export const grpcOverheadBytes = 512 * 1024;
+
+/** An HTTP/2 connection without a running call is closed after this long. */
+export const connectionIdleMs = 5 * 60_000;
 
 /** A running call may hold a shutdown this long before it is cut. */
 const shutdownGraceMs = 2_000;
@@ -58,28 +49,31 @@ export function etcdServices(node: KeelNode): EtcdService[] {
   ];
 }
 
-export async function startGrpcApi(options: GrpcApiOptions): Promise<GrpcApi> {
+/**
+ * The gRPC server, listening nowhere: the client port hands it its HTTP/2 connections,
+ * plain or with TLS already terminated (grpc-js's supported connection-injection API,
+ * so a connection's bytes go from the socket to grpc-js's HTTP/2 session with no copy).
+ */
+export function createGrpcApi(node: KeelNode, requestBytesMax: number): GrpcApi {
   const server = new Server({
     // Room above the request limit, as etcd leaves (its grpcOverheadBytes), so that a
     // request just over it reaches the store's check and gets etcd's answer
     // (INVALID_ARGUMENT "etcdserver: request is too large"), not grpc-js's.
-    'grpc.max_receive_message_length': options.requestBytesMax + grpcOverheadBytes,
+    'grpc.max_receive_message_length': requestBytesMax + grpcOverheadBytes,
     'grpc.max_send_message_length': -1,
+    // A connection with no call running (one that sent the preface and nothing more
+    // included) gets GOAWAY after this long; clients reconnect on their next call.
+    'grpc.max_connection_idle_ms': connectionIdleMs,
   });
   const packages = loadPackageDefinition(etcdPackageDefinition());
-  for (const service of etcdServices(options.node)) {
+  for (const service of etcdServices(node)) {
     const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
     const definition = (pkg[service.name] as ServiceClientConstructor).service;
-    server.addService(definition, implementation(service, options.node.auth));
+    server.addService(definition, implementation(service, node.auth));
   }
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, grpcServerCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound)));
-  });
-  return {
-    url: `${options.tls ? 'https' : 'http'}://${options.host}:${port}`,
-    port,
-    close: () => shutdown(server),
-  };
+  // TLS, when on, is the client port's: what reaches grpc-js is already decrypted.
+  const connections = server.createConnectionInjector(ServerCredentials.createInsecure());
+  return { connections, close: () => shutdown(server) };
 }
 
 function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImplementation {
@@ -105,6 +99,7 @@ function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImp
 
 function shutdown(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    // tryShutdown covers the injected sessions too: GOAWAY now, running calls may finish.
     const timer = setTimeout(() => {
       server.forceShutdown();
       resolve();
