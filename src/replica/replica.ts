@@ -25,7 +25,7 @@
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/node.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready, Role } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready, Role, Snapshot } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
@@ -97,7 +97,25 @@ export interface ReplicaOptions {
   /** The Raft storage's directory on `ports.fs`. */
   readonly raftDir: string;
   readonly ports: ReplicaPorts;
+  /** The core's settings beyond the node config's (the simulator varies them per seed). */
+  readonly raft?: Partial<Omit<RaftConfig, 'id' | 'electionTicks' | 'heartbeatTicks'>>;
+  /** Told of each durable write and each apply (the simulator's safety monitor). */
+  readonly observer?: ReplicaObserver;
 }
+
+/**
+ * What an observer learns of the Ready loop, in its order: a Ready's snapshot, entries
+ * and hard state are durable (saveReady returned); its committed entries applied (or its
+ * snapshot installed) in the store; a snapshot of this node's own store saved.
+ */
+export interface ReplicaObserver {
+  persisted(ready: Ready): void;
+  applied(ready: Ready): void;
+  snapshotSaved(snapshot: Snapshot): void;
+}
+
+/** The core's state, read-only, for a monitor that checks it after every input. */
+export type InspectedCore = Pick<RaftNode, 'checkInvariants' | 'status' | 'entriesFrom' | 'currentSnapshot'>;
 
 const noopCommand: Command = { body: { type: 'noop' } };
 /** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */
@@ -159,6 +177,7 @@ export class Replica implements MembershipHost {
     private readonly raft: RaftNode,
     private readonly storage: RaftStorage,
     private readonly store: MvccStore,
+    private readonly observer: ReplicaObserver | undefined,
   ) {
     this.log = ports.log;
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
@@ -232,7 +251,7 @@ export class Replica implements MembershipHost {
       throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
     }
     const raft = new RaftNode({
-      config: { ...defaultRaftConfig, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      config: { ...defaultRaftConfig, ...options.raft, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
       persisted,
       // A joining node must not make up a configuration of its own: it learns the
       // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).
@@ -241,7 +260,7 @@ export class Replica implements MembershipHost {
       applied: store.appliedIndex(),
       snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
     });
-    return new Replica(config, ports, raft, storage, store);
+    return new Replica(config, ports, raft, storage, store, options.observer);
   }
 
   /** Starts taking part: the first election ticks, and the first Ready. */
@@ -425,6 +444,11 @@ export class Replica implements MembershipHost {
 
   raftStatus(): RaftStatus {
     return this.raft.status();
+  }
+
+  /** The core, read-only: the simulator's safety monitor checks it after every input. */
+  inspectCore(): InspectedCore {
+    return this.raft;
   }
 
   connectedPeers(): ReadonlySet<NodeId> {
@@ -761,6 +785,7 @@ export class Replica implements MembershipHost {
       // 1. Durable first: a vote or acknowledgement must not leave before its state.
       const persistStart = this.ports.clock.monotonicMs();
       await this.storage.saveReady(ready);
+      this.observer?.persisted(ready);
       const applyStart = this.ports.clock.monotonicMs();
       this.counters.persistMs += applyStart - persistStart;
       this.counters.entriesPersisted += ready.entries.length;
@@ -769,6 +794,7 @@ export class Replica implements MembershipHost {
       this.counters.messagesSent += ready.messages.length;
       // 3. Then apply.
       this.apply(ready);
+      this.observer?.applied(ready);
       this.counters.applyMs += this.ports.clock.monotonicMs() - applyStart;
       // 4. Acknowledge.
       this.raft.advance(ready);
@@ -886,6 +912,7 @@ export class Replica implements MembershipHost {
     const snapshot = this.raft.currentSnapshot();
     if (!snapshot || snapshot.meta.index !== taken.index) return;
     await this.storage.saveSnapshot(snapshot);
+    this.observer?.snapshotSaved(snapshot);
     this.snapshotIndex = taken.index;
     this.counters.snapshotsTaken++;
     this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');

@@ -1,7 +1,7 @@
 import { assert } from '../lib/assert.js';
 import type { Prng } from '../lib/prng.js';
 import { RaftNode } from '../raft/node.js';
-import type { ClusterConfig, Entry, LogIndex, Message, NodeId, RaftConfig, Ready } from '../raft/types.js';
+import type { ClusterConfig, ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready } from '../raft/types.js';
 import { encodeCommand } from './command.js';
 import { describeEntries, describeHardState, describeSnapshot } from './describe.js';
 import { SimDisk } from './disk.js';
@@ -250,6 +250,32 @@ export class SimHost {
   private stepCore(core: RaftNode, message: Message): void {
     const refusal = core.step(message);
     assert(refusal === undefined, () => `node ${this.id} refused a ${message.type} from node ${message.from}: ${refusal?.reason}`);
+  }
+
+  /** A membership change proposed through this node's core (it must lead). */
+  proposeMembershipChange(change: ConfigChange): { ok: boolean; detail: string } {
+    return this.onCore((core) => core.proposeMembershipChange(change), (outcome) => `proposed at ${outcome.index}`);
+  }
+
+  transferLeadership(to: NodeId): { ok: boolean; detail: string } {
+    return this.onCore((core) => core.transferLeadership(to), () => 'started');
+  }
+
+  /** Proposes the liveness phase's probe (a command with no effect on the data). */
+  proposeMark(id: string, seq: number): { ok: boolean; detail: string } {
+    return this.onCore((core) => core.propose(encodeCommand({ op: 'mark', id, process: 0, seq })), (outcome) => `at ${outcome.index ?? '?'}`);
+  }
+
+  appliedIndex(): LogIndex {
+    return this.alive ? this.machine.applied : 0;
+  }
+
+  private onCore<T extends object>(action: (core: RaftNode) => Outcome<T>, describe: (outcome: T) => string): { ok: boolean; detail: string } {
+    const core = this.core;
+    if (core === undefined) return { ok: false, detail: 'down' };
+    const outcome = action(core);
+    this.options.monitor.observe(this.id, core);
+    return outcome.ok ? { ok: true, detail: describe(outcome) } : { ok: false, detail: `refused ${outcome.reason}` };
   }
 
   /** Client operations here that have not completed (for the end of a run). */

@@ -1,6 +1,6 @@
 import type { Prng } from '../lib/prng.js';
 import type { ConfigChange, NodeId } from '../raft/types.js';
-import type { SimHost } from './host.js';
+import type { Host } from './run.js';
 import { calmNetwork, type NetworkConditions, type SimNetwork } from './network.js';
 import type { FaultKind, Profile } from './options.js';
 import type { Trace } from './trace.js';
@@ -8,13 +8,13 @@ import type { Trace } from './trace.js';
 /** What the nemesis acts on; crash and restart go through the run, which settles the
  * client operations a crash cuts off. */
 export interface NemesisContext {
-  readonly hosts: readonly SimHost[];
+  readonly hosts: readonly Host[];
   readonly network: SimNetwork;
   readonly trace: Trace;
   readonly random: Prng;
   readonly profile: Profile;
-  crash(host: SimHost, now: number, torn: boolean): void;
-  restart(host: SimHost, now: number): void;
+  crash(host: Host, now: number, torn: boolean): void;
+  restart(host: Host, now: number): void;
 }
 
 type EventKind =
@@ -236,7 +236,7 @@ export class Nemesis {
     this.crashHost(this.context.random.pick(writing), now);
   }
 
-  private crashHost(host: SimHost, now: number): void {
+  private crashHost(host: Host, now: number): void {
     const { random, profile } = this.context;
     const torn = profile.faults.has('torn') && random.chance(0.7);
     this.context.crash(host, now, torn);
@@ -289,8 +289,8 @@ export class Nemesis {
     } else {
       return;
     }
-    const outcome = core.proposeMembershipChange(change);
-    this.log(now, 9, () => `membership ${change.type} n${change.nodeId} via leader n${leader.id}: ${outcome.ok ? `proposed at ${outcome.index}` : `refused ${outcome.reason}`}`);
+    const outcome = leader.proposeMembershipChange(change);
+    this.log(now, 9, () => `membership ${change.type} n${change.nodeId} via leader n${leader.id}: ${outcome.detail}`);
   }
 
   private transfer(now: number): void {
@@ -301,13 +301,13 @@ export class Nemesis {
     const others = core.status().config.voters.filter((id) => id !== leader.id);
     if (others.length === 0) return;
     const to = random.pick(others);
-    const outcome = core.transferLeadership(to);
-    this.log(now, 10, () => `transfer leadership n${leader.id} -> n${to}: ${outcome.ok ? 'started' : `refused ${outcome.reason}`}`);
+    const outcome = leader.transferLeadership(to);
+    this.log(now, 10, () => `transfer leadership n${leader.id} -> n${to}: ${outcome.detail}`);
   }
 
   /** The running leader with the highest term, if any. */
-  private leader(): SimHost | undefined {
-    let best: SimHost | undefined;
+  private leader(): Host | undefined {
+    let best: Host | undefined;
     let bestTerm = -1;
     for (const host of this.context.hosts) {
       if (host.core === undefined || host.paused) continue;

@@ -41,6 +41,8 @@ export interface SimOptions {
   /** Overrides for every node's RaftConfig. */
   readonly raft: Partial<Omit<RaftConfig, 'id'>>;
   readonly sabotage: Sabotage;
+  /** What each simulated machine runs: the production replica (replica-host.ts) or the stand-in Ready loop (host.ts). */
+  readonly host: 'replica' | 'stand-in';
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -54,6 +56,7 @@ export const defaultSimOptions: SimOptions = {
   checkerPollsMax: 200_000,
   raft: {},
   sabotage: {},
+  host: 'stand-in',
 };
 
 /** The parameters of one run, drawn from its seed (and fixed by the options). */

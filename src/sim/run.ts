@@ -1,11 +1,11 @@
 import { checkHistory } from '../check/linearizability.js';
 import { AssertionError } from '../lib/assert.js';
 import { Prng } from '../lib/prng.js';
-import type { ClusterConfig, LogIndex, NodeId } from '../raft/types.js';
+import type { ClusterConfig, LogIndex } from '../raft/types.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import { encodeCommand } from './command.js';
 import { SimHost } from './host.js';
-import type { ApplyResult } from './kv-machine.js';
+import { ReplicaHost } from './replica-host.js';
+import { settleMicrotasks } from './settle.js';
 import { Nemesis } from './nemesis.js';
 import { calmNetwork, SimNetwork } from './network.js';
 import { defaultSimOptions, describeProfile, drawProfile, type Profile, type SimOptions } from './options.js';
@@ -40,9 +40,23 @@ export interface SimResult {
 
 const LIVENESS = 600;
 
-/** Runs one seed. The same seed and options always give the same result. */
+/** A simulated machine: the stand-in Ready loop with its toy disk and state machine, or the production replica. */
+export type Host = SimHost | ReplicaHost;
+
+/** Runs one seed on the stand-in hosts. The same seed and options always give the same result. */
 export function runSimulation(seed: number, overrides: Partial<SimOptions> = {}): SimResult {
-  return new Simulation(seed, { ...defaultSimOptions, ...overrides }).run();
+  const options = { ...defaultSimOptions, ...overrides };
+  if (options.host !== 'stand-in') throw new RangeError('the production replica runs asynchronously: use runReplicaSimulation');
+  return new Simulation(seed, options).run();
+}
+
+/**
+ * Runs one seed on hosts that drive the production replica (replica-host.ts); after
+ * each step the promises it started settle (settle.ts), so the run is as deterministic
+ * as the stand-in's.
+ */
+export function runReplicaSimulation(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
+  return new Simulation(seed, { ...defaultSimOptions, ...overrides, host: 'replica' }).runAsync();
 }
 
 /**
@@ -58,7 +72,7 @@ class Simulation {
   private readonly monitor: SafetyMonitor;
   private readonly network: SimNetwork;
   private readonly workload: Workload;
-  private readonly hosts: SimHost[] = [];
+  private readonly hosts: Host[] = [];
   private readonly nemesis: Nemesis;
   private readonly profile: Profile;
   private readonly clientRandom: Prng;
@@ -97,8 +111,26 @@ class Simulation {
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const bootstrap: ClusterConfig = { voters, learners: [] };
     const joining: ClusterConfig = { voters: [], learners: [] };
+    const allIds = Array.from({ length: hostsCount }, (_, i) => i + 1);
     for (let id = 1; id <= hostsCount; id++) {
-      const host = new SimHost({
+      const random = hostRandoms[id - 1] as Prng;
+      const host: Host = options.host === 'replica' ? new ReplicaHost({
+        id,
+        raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
+        voters: id <= options.nodes ? voters : [],
+        allIds,
+        random,
+        trace: this.trace,
+        monitor: this.monitor,
+        network: this.network,
+        fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
+        snapshotEveryEntries: this.profile.snapshotEveryEntries,
+        inboxMessagesMax: 10_000,
+        requestTimeoutSteps: this.profile.operationTimeoutSteps,
+        sabotage: options.sabotage,
+        complete: (operation, type, value) => this.complete(operation, type, value),
+        onApply: (requestId, index) => this.appliedAt(requestId, index),
+      }) : new SimHost({
         id,
         raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
         bootstrap: id <= options.nodes ? bootstrap : joining,
@@ -111,7 +143,9 @@ class Simulation {
         inboxMessagesMax: 10_000,
         sabotage: options.sabotage,
         complete: (operation, type, value) => this.complete(operation, type, value),
-        onApply: (node, index, result) => this.onApply(node, index, result),
+        onApply: (_node, index, result) => {
+          if (!result.duplicate) this.appliedAt(result.command.id, index);
+        },
       });
       host.tickPeriodSteps = this.profile.tickPeriodsSteps[id - 1] as number;
       host.nextTickStep = hostRandoms[id - 1]?.int(host.tickPeriodSteps) ?? 0;
@@ -129,19 +163,65 @@ class Simulation {
   }
 
   run(): SimResult {
-    const { faultSteps, livenessStepsMax } = this.options;
-    const stepsMax = faultSteps + livenessStepsMax;
     let now = 0;
-    for (; now < stepsMax; now++) {
-      this.monitor.now = now;
-      try {
-        this.step(now);
-      } catch (error) {
-        const text = error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 8).join('\n') : String(error);
-        this.monitor.report('exception', `${error instanceof AssertionError ? 'assertion failed' : 'exception'}: ${text}`);
-      }
-      if (!this.monitor.ok || this.liveness?.phase === 'done') break;
+    for (; now < this.stepsMax(); now++) {
+      this.guarded(now, () => this.step(now));
+      if (this.finished()) break;
     }
+    return this.result(now);
+  }
+
+  /** The run on production replicas: after each step, the promises it started settle before the next. */
+  async runAsync(): Promise<SimResult> {
+    let now = 0;
+    for (; now < this.stepsMax(); now++) {
+      this.guarded(now, () => this.step(now));
+      await this.settle(now);
+      if (this.finished()) break;
+    }
+    return this.result(now);
+  }
+
+  private stepsMax(): number {
+    return this.options.faultSteps + this.options.livenessStepsMax;
+  }
+
+  private finished(): boolean {
+    return !this.monitor.ok || this.liveness?.phase === 'done';
+  }
+
+  private guarded(now: number, action: () => void): void {
+    this.monitor.now = now;
+    try {
+      action();
+    } catch (error) {
+      const text = error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 8).join('\n') : String(error);
+      this.monitor.report('exception', `${error instanceof AssertionError ? 'assertion failed' : 'exception'}: ${text}`);
+    }
+  }
+
+  /** Releases due fsyncs and deferred tasks, and lets what they start settle, until the hosts are quiet; then the monitor checks every core. */
+  private async settle(now: number): Promise<void> {
+    const roundsMax = 1000;
+    for (let round = 0; ; round++) {
+      let busy = false;
+      this.guarded(now, () => {
+        for (const host of this.hosts) if (host instanceof ReplicaHost && host.pump(now)) busy = true;
+      });
+      await settleMicrotasks();
+      if (!busy) break;
+      if (round === roundsMax) {
+        this.monitor.report('exception', `the replicas did not go quiet within ${roundsMax} rounds of step ${now}`);
+        break;
+      }
+    }
+    this.guarded(now, () => {
+      for (const host of this.hosts) if (host instanceof ReplicaHost) host.observe();
+    });
+  }
+
+  private result(now: number): SimResult {
+    const { livenessStepsMax } = this.options;
     if (this.monitor.ok && this.liveness?.phase !== 'done') {
       const phase = this.liveness?.phase ?? 'fault';
       this.monitor.report('liveness', `no progress within ${livenessStepsMax} steps after the faults stopped (stuck in ${phase}: ${this.describeLivenessState()})`);
@@ -190,7 +270,7 @@ class Simulation {
       host.receive(message, now);
     }
     for (const host of this.hosts) host.tickIfDue(now);
-    for (const host of this.hosts) host.processReady(now);
+    for (const host of this.hosts) if (host instanceof SimHost) host.processReady(now);
     for (const operation of this.workload.expire(now)) this.hosts[operation.node - 1]?.forgetDone();
   }
 
@@ -206,19 +286,18 @@ class Simulation {
     host.submit(operation);
   }
 
-  private complete(operation: ClientOperation, type: 'ok' | 'fail', value: unknown): void {
+  private complete(operation: ClientOperation, type: 'ok' | 'fail' | 'info', value: unknown): void {
     if (operation.done) return;
     if (type === 'ok' && operation.command !== undefined) this.acknowledged.push(operation.requestId);
     this.workload.complete(operation, type, value, this.monitor.now);
   }
 
-  private onApply(_node: NodeId, index: LogIndex, result: ApplyResult): void {
-    if (result.duplicate) return;
-    const id = result.command.id;
+  /** A command applied (first time) at `index` or, on a production replica, by it. */
+  private appliedAt(id: string, index: LogIndex): void {
     if (!this.appliedIndexById.has(id)) this.appliedIndexById.set(id, index);
   }
 
-  private crash(host: SimHost, now: number, torn: boolean): void {
+  private crash(host: Host, now: number, torn: boolean): void {
     this.crashesCount += 1;
     for (const operation of host.crash(now, torn)) this.workload.complete(operation, 'info', null, now);
   }
@@ -252,16 +331,15 @@ class Simulation {
         // (Re)propose a probe through the current leader when there is none yet or the
         // last one has had ample time (it may have been lost with a deposed leader).
         const leader = this.leader();
-        if (leader === undefined || leader.core === undefined) return;
+        if (leader === undefined) return;
         if (liveness.markId !== undefined && now - liveness.markProposedAt < 300) return;
         this.markSeq += 1;
         const id = `mark.${this.markSeq}`;
-        const outcome = leader.core.propose(encodeCommand({ op: 'mark', id, process: 0, seq: this.markSeq }));
-        this.monitor.observe(leader.id, leader.core);
+        const outcome = leader.proposeMark(id, this.markSeq);
         if (!outcome.ok) return;
         liveness.markId = id;
         liveness.markProposedAt = now;
-        this.trace.event(now, LIVENESS, [2], () => `liveness: proposed ${id} via leader n${leader.id} at ${outcome.index ?? '?'}`);
+        this.trace.event(now, LIVENESS, [2], () => `liveness: proposed ${id} via leader n${leader.id} ${outcome.detail}`);
         return;
       }
       case 'drain':
@@ -318,8 +396,8 @@ class Simulation {
   }
 
   /** The running leader with the highest term, if any. */
-  private leader(): SimHost | undefined {
-    let best: SimHost | undefined;
+  private leader(): Host | undefined {
+    let best: Host | undefined;
     let bestTerm = -1;
     for (const host of this.hosts) {
       if (host.core === undefined || host.paused) continue;
@@ -340,7 +418,7 @@ class Simulation {
    * running node that applied most; state machine safety makes them agree) is past
    * it: it is part of the history every node converges on. */
   private checkNoAcknowledgedWriteLost(): void {
-    const applied = Math.max(0, ...this.hosts.map((host) => (host.alive ? host.machine.applied : 0)));
+    const applied = Math.max(0, ...this.hosts.map((host) => host.appliedIndex()));
     for (const id of this.acknowledged) {
       const index = this.appliedIndexById.get(id);
       if (index === undefined) {

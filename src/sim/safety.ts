@@ -1,6 +1,5 @@
 import { AssertionError } from '../lib/assert.js';
-import type { Entry, LogIndex, Message, NodeId, Role, Snapshot, Term } from '../raft/types.js';
-import type { SimDisk } from './disk.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, Term } from '../raft/types.js';
 import { Hasher } from './hash.js';
 import type { Trace } from './trace.js';
 
@@ -25,6 +24,18 @@ export type ViolationKind =
   | 'lost-write' // an acknowledged write is not in the final history
   | 'linearizability' // the client history has no linearization
   | 'liveness'; // no progress after the faults stopped
+
+/**
+ * What a node's disk durably holds, as the monitor needs it: the hard state, and the
+ * log's terms and extent. A crash may lose anything not in it.
+ */
+export interface DurableView {
+  readonly hardState: HardState;
+  lastIndex(): LogIndex;
+  /** The term of the entry at `index`, if the durable log holds it (or it is the snapshot's). */
+  term(index: LogIndex): Term | undefined;
+  snapshotIndex(): LogIndex;
+}
 
 /** The view of a core the monitor needs (RaftNode provides it). */
 export interface ObservedCore {
@@ -128,7 +139,7 @@ export class SafetyMonitor {
 
   /** A node came back from its disk: its commit index may only be what the disk holds
    * (or the disk snapshot's index, which is committed by definition). */
-  restarted(node: NodeId, core: ObservedCore, disk: SimDisk): void {
+  restarted(node: NodeId, core: ObservedCore, disk: DurableView): void {
     const { commit } = core.status();
     const low = disk.hardState.commit;
     const high = Math.max(low, disk.snapshotIndex());
@@ -141,7 +152,7 @@ export class SafetyMonitor {
   }
 
   /** A Ready's entries and snapshot reached the disk: record them for log matching. */
-  persisted(node: NodeId, entries: readonly Entry[], snapshot: Snapshot | undefined, disk: SimDisk): void {
+  persisted(node: NodeId, entries: readonly Entry[], snapshot: Snapshot | undefined, disk: DurableView): void {
     if (snapshot !== undefined) this.checkSnapshotMeta(node, snapshot);
     for (const entry of entries) {
       const previousTerm = disk.term(entry.index - 1);
@@ -159,7 +170,7 @@ export class SafetyMonitor {
    * A message leaves a node: everything it promises must already be on the sender's
    * disk (Figure 2: "respond to RPCs" only after updating stable storage).
    */
-  sent(message: Message, disk: SimDisk): void {
+  sent(message: Message, disk: DurableView): void {
     const { hardState } = disk;
     const where = `node ${message.from} sent ${message.type} (t${message.term}) to ${message.to}`;
     switch (message.type) {
@@ -197,7 +208,7 @@ export class SafetyMonitor {
 
   /** A vote grant or append acknowledgement arrives: the promise is still on the
    * sender's disk (terms only grow; an acknowledged log only grows within a term). */
-  delivered(message: Message, senderDisk: SimDisk): void {
+  delivered(message: Message, senderDisk: DurableView): void {
     const { hardState } = senderDisk;
     const where = `${message.type} from node ${message.from} to ${message.to} (t${message.term}) delivered`;
     if (message.type === 'voteResponse' && message.granted) {
@@ -211,9 +222,11 @@ export class SafetyMonitor {
     }
   }
 
-  /** A node applied a committed entry; `digest` is its state machine's after it. */
-  applied(node: NodeId, entry: Entry, digest: number): void {
+  /** A node applied a committed entry; `digest` is its state machine's after it
+   * (undefined within a batch applied as one, whose digest comes with its last entry). */
+  applied(node: NodeId, entry: Entry, digest: number | undefined): void {
     this.decide(node, entry, Number.POSITIVE_INFINITY, 'applied');
+    if (digest === undefined) return;
     const known = this.digests.get(entry.index);
     if (known === undefined) this.digests.set(entry.index, digest);
     else if (known !== digest) {
