@@ -38,8 +38,11 @@ export async function ensureEtcd(): Promise<string> {
   return requireTool('etcd', 'etcd-server');
 }
 
-/** `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth. */
-export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles }): Promise<EtcdCluster> {
+/**
+ * `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth.
+ * `extraArgs`: further etcd flags for every member (e.g. --quota-backend-bytes).
+ */
+export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles; readonly extraArgs?: readonly string[] }): Promise<EtcdCluster> {
   const tls = options.tls;
   const clientScheme = tls ? 'https' : 'http';
   const tlsArgs = tls ? [`--cert-file=${tls.serverCertFile}`, `--key-file=${tls.serverKeyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth'] : [];
@@ -67,6 +70,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
         '--initial-cluster-state=new',
         '--initial-cluster-token=keel-side-by-side',
         '--log-level=warn',
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
     );

@@ -50,6 +50,22 @@ export interface TableRange {
   readonly exclusiveStart?: boolean;
   readonly reverse?: boolean;
   readonly limit?: number;
+  /** Read in this read view (openReadView) rather than in the latest committed state. */
+  readonly transaction?: ReadView;
+}
+
+/**
+ * An LMDB read transaction: a stable view of every table as of the moment it was
+ * opened, which later commits do not change. While it is open LMDB keeps the pages it
+ * sees (the file grows instead of reusing them), so it is held only as long as needed
+ * and always ended with done().
+ */
+export interface ReadView {
+  done(): void;
+}
+
+export function openReadView(env: KvEnv): ReadView {
+  return env.root.useReadTransaction() as unknown as ReadView;
 }
 
 /**

@@ -89,6 +89,12 @@ export interface NodeCounters {
   entriesApplied: number;
   messagesSent: number;
   snapshotsTaken: number;
+  /** Time the last snapshot took: the store's copy (event loop blocked) and the whole, file write included, in ms. */
+  snapshotCopyLastMs: number;
+  snapshotLastMs: number;
+  snapshotLastBytes: number;
+  /** Times this node saw a new leader (etcd's leader_changes_seen). */
+  leaderChanges: number;
   writes: number;
   reads: number;
 }
@@ -100,6 +106,12 @@ const leaseExpiriesPerTickMax = 100;
 const monotonicMs = (): number => performance.now();
 /** How long a removed node lingers before it stops, in ticks. */
 const removedLingerTicks = 10;
+/**
+ * How long an automatic snapshot copies before it lets the event loop run: short
+ * beside a tick (100 ms by default), so heartbeats, votes and requests wait at most
+ * about this long for it.
+ */
+const snapshotSliceMs = 5;
 
 /** A message this node sent (`out`) or received (`in`), for observers such as the dashboard. */
 export type MessageListener = (message: Message, direction: 'in' | 'out') => void;
@@ -112,7 +124,7 @@ export interface LogTailEntry {
 }
 
 export class KeelNode implements MembershipHost {
-  readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
+  readonly counters: NodeCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, snapshotCopyLastMs: 0, snapshotLastMs: 0, snapshotLastBytes: 0, leaderChanges: 0, writes: 0, reads: 0 };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
   private readonly limits: Limits;
@@ -129,7 +141,11 @@ export class KeelNode implements MembershipHost {
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  /** The automatic snapshot being taken, if any (maybeSnapshot). */
+  private snapshotting: Promise<void> | undefined;
   private role: Role = 'follower';
+  /** The last leader this node knew (0: none yet), to count leader changes. */
+  private leaderSeen: NodeId = 0;
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
@@ -606,7 +622,8 @@ export class KeelNode implements MembershipHost {
     this.assertRunning();
     while (this.maintenance) await this.maintenance;
     const work = (async () => {
-      while (this.loop) await this.loop;
+      // The snapshot reads the store's file through a read view: let it finish first.
+      while (this.loop || this.snapshotting) await (this.loop ?? this.snapshotting);
       const result = await this.store.defragment();
       this.dbSize = this.store.fileSize();
       return result;
@@ -733,6 +750,7 @@ export class KeelNode implements MembershipHost {
     this.diskSpace.stop();
     this.removalCheck.stop();
     await this.maintenance;
+    await this.snapshotting;
     await this.loop;
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
@@ -843,9 +861,11 @@ export class KeelNode implements MembershipHost {
         this.log.info({ ...ready.softState }, 'raft state changed');
         if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(monotonicMs());
         this.role = ready.softState.role;
+        if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;
+        if (ready.softState.leader !== 0) this.leaderSeen = ready.softState.leader;
         this.writes.leaderChanged(ready.softState.leader);
       }
-      await this.maybeSnapshot();
+      this.maybeSnapshot();
     }
   }
 
@@ -945,18 +965,41 @@ export class KeelNode implements MembershipHost {
     return { requestId: envelope.requestId, command: decoded.value };
   }
 
-  /** §7: snapshot the state machine and compact the log every snapshotEveryEntries. */
-  private async maybeSnapshot(): Promise<void> {
-    const applied = this.store.appliedIndex();
-    if (applied - this.snapshotIndex < this.config.snapshotEveryEntries) return;
-    const taken = this.store.snapshot();
+  /**
+   * §7: snapshot the state machine and compact the log every snapshotEveryEntries. The
+   * copy is taken in the background, a slice at a time from a read view of the store
+   * (MvccStore.snapshotPaced), while the Ready loop goes on: made in one piece, a
+   * store of a few hundred MB held the event loop for seconds, longer than the
+   * election timeout, so the leader lost its term at every snapshot, and a node
+   * restarted with a snapshot due went silent before its first election.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotting || this.maintenance || this.stopping) return;
+    if (this.store.appliedIndex() - this.snapshotIndex < this.config.snapshotEveryEntries) return;
+    this.snapshotting = this.takeSnapshot()
+      .catch((error: unknown) => this.fatal(error))
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const startMs = performance.now();
+    const taken = await this.store.snapshotPaced(snapshotSliceMs, () => new Promise((resolve) => setImmediate(resolve)));
+    const copyMs = performance.now() - startMs;
+    // Compacted between Readys, not while one is being persisted and applied.
+    while (this.loop) await this.loop;
+    if (this.stopping) return;
     this.raft.compact(taken);
     const snapshot = this.raft.currentSnapshot();
+    // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
     if (!snapshot || snapshot.meta.index !== taken.index) return;
     await this.storage.saveSnapshot(snapshot);
-    this.snapshotIndex = taken.index;
+    this.snapshotIndex = Math.max(this.snapshotIndex, taken.index);
+    const totalMs = performance.now() - startMs;
+    Object.assign(this.counters, { snapshotCopyLastMs: copyMs, snapshotLastMs: totalMs, snapshotLastBytes: taken.data.length });
     this.counters.snapshotsTaken++;
-    this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');
+    this.log.info({ index: taken.index, bytes: taken.data.length, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) }, 'took a snapshot and compacted the log');
   }
 
   private fatal(error: unknown): void {
