@@ -275,7 +275,7 @@ export class KeelNode implements MembershipHost {
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
     if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
-    const { storage, persisted } = await RaftStorage.open({
+    const { storage, persisted, timings } = await RaftStorage.open({
       fs: disk ?? new NodeFileSystem(),
       dir: join(config.dataDir, 'raft'),
       log: (msg) => log.warn({ component: 'storage' }, msg),
@@ -284,6 +284,7 @@ export class KeelNode implements MembershipHost {
     if (config.faultBootId !== undefined && !config.enableFaultInjection) throw new Error('faultBootId needs enableFaultInjection');
     // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
     // snapshot and the WAL, which rebuild it when a system crash may have torn it.
+    const storeStartMs = performance.now();
     const store = MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) });
     if (store.discardedOnOpen) {
       log.warn({ component: 'storage' }, 'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log');
@@ -295,6 +296,7 @@ export class KeelNode implements MembershipHost {
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
       store.restore(snapshot.meta.index, snapshot.data);
     }
+    const storeOpenMs = performance.now() - storeStartMs;
     // The store applies only what the log holds durably, so a store ahead of the log
     // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
     // by keel repair). The peers' word is never taken for it (RaftNode.step).
@@ -345,7 +347,8 @@ export class KeelNode implements MembershipHost {
       for (let tick = 1; tick < config.electionTicks; tick++) raft.tick();
     }
     node.diskReading();
-    log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision() }, 'node started');
+    const startUp = { snapshotLoadMs: Math.round(timings.snapshotLoadMs), walReplayMs: Math.round(timings.walReplayMs), storeOpenMs: Math.round(storeOpenMs) };
+    log.info({ id: config.id, term: raft.status().term, applied: store.appliedIndex(), revision: store.currentRevision(), ...startUp }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
     if (node.memberList().removed.includes(config.id)) node.removed();
     node.schedule();
