@@ -189,7 +189,10 @@ function sampler(metricsUrls, names) {
     /** The most leader changes any member saw since sampling began (a member's first leader counts once at start-up, not here). */
     leaderChanges: () => Math.max(0, ...[...last].map(([i, n]) => n - (first.get(i) ?? n))),
     worst,
-    reset: () => Object.assign(worst, { rssBytes: 0, loopDelayMaxS: worst.loopDelayMaxS }),
+    /** Starts the resident-memory maximum again (the empty store's is kept apart). */
+    resetRss: () => {
+      worst.rssBytes = 0;
+    },
     stop: () => clearInterval(timer),
   };
 }
@@ -209,7 +212,7 @@ async function measure(system) {
   await samples.read();
   row.emptyRssBytes = samples.worst.rssBytes;
   console.error(`${system.name} empty: put ${Math.round(row.emptyPut.throughput)}/s p99 ${row.emptyPut.p99.toFixed(1)} ms; get ${Math.round(row.emptyGet.throughput)}/s p99 ${row.emptyGet.p99.toFixed(1)} ms`);
-  samples.reset();
+  samples.resetRss();
   row.fill = await fill(system.endpoints, keys);
   console.error(`${system.name} fill: ${row.fill.keys} keys, ${(row.fill.liveBytes / 2 ** 20).toFixed(0)} MiB live, ${(row.fill.writtenBytes / 2 ** 20).toFixed(0)} MiB written in ${row.fill.seconds.toFixed(1)} s, ${row.fill.errors} failed puts`);
   row.fullPut = await timed('put', keys, system.endpoints);
