@@ -163,7 +163,10 @@ function sampler(metricsUrls, names) {
   const read = async () => {
     await Promise.all(
       metricsUrls.map(async (url, i) => {
-        const text = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), () => '');
+        // A member that does not answer in time (stopped, or starved of CPU) is read next time.
+        const text = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+          .then((r) => r.text())
+          .catch(() => '');
         const value = (name) => {
           const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
           return match ? Number(match[1]) : undefined;

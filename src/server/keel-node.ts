@@ -144,7 +144,7 @@ export class KeelNode implements MembershipHost {
   /** The automatic snapshot being taken, if any (maybeSnapshot). */
   private snapshotting: Promise<void> | undefined;
   private role: Role = 'follower';
-  /** The last leader this node knew (0: none yet), to count leader changes. */
+  /** The leader this node knows (0: none), to count leader changes. */
   private leaderSeen: NodeId = 0;
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
@@ -864,8 +864,9 @@ export class KeelNode implements MembershipHost {
         this.log.info({ ...ready.softState }, 'raft state changed');
         if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(monotonicMs());
         this.role = ready.softState.role;
+        // As etcd counts them: a leader after none, the same one re-elected included.
         if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;
-        if (ready.softState.leader !== 0) this.leaderSeen = ready.softState.leader;
+        this.leaderSeen = ready.softState.leader;
         this.writes.leaderChanged(ready.softState.leader);
       }
       this.maybeSnapshot();
