@@ -89,7 +89,7 @@ export interface NodeCounters {
   entriesApplied: number;
   messagesSent: number;
   snapshotsTaken: number;
-  /** Time the last snapshot took: the store's copy (event loop blocked) and the whole, file write included, in ms. */
+  /** Time the last automatic snapshot took: copying the store (in slices, between other work) and in all, its file written; in ms. */
   snapshotCopyLastMs: number;
   snapshotLastMs: number;
   snapshotLastBytes: number;
