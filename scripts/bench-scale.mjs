@@ -205,7 +205,17 @@ async function measure(system) {
   const keys = { count: 1000 };
   // Empty store: 1,000 keys of 4 KiB to read and overwrite.
   const seed = clientsFor(system.endpoints);
-  for (let i = 0; i < keys.count; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => seed.of(j).put(keyOf(i + j), valueOf(4096))));
+  // Retried: on a loaded machine a fresh cluster may miss the odd deadline.
+  const put = async (worker, key) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await seed.of(worker).put(key, valueOf(4096));
+      } catch (error) {
+        if (attempt === 5) throw error;
+      }
+    }
+  };
+  for (let i = 0; i < keys.count; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => put(j, keyOf(i + j))));
   seed.close();
   const samples = sampler(system.metricsUrls, system.metricNames);
   await samples.read();
