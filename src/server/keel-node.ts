@@ -23,7 +23,7 @@ import { randomInt, randomBytes } from 'node:crypto';
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/node.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready, Snapshot } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
@@ -141,8 +141,10 @@ export class KeelNode implements MembershipHost {
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
-  /** The automatic snapshot being taken, if any (maybeSnapshot). */
+  /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
   private snapshotting: Promise<void> | undefined;
+  /** Its copy, once made, until the Ready loop compacts the log to it. */
+  private snapshotCopied: { readonly taken: { index: LogIndex; data: Uint8Array }; readonly compacted: (snapshot: Snapshot | undefined) => void } | undefined;
   private role: Role = 'follower';
   /** The leader this node knows (0: none), to count leader changes. */
   private leaderSeen: NodeId = 0;
@@ -623,10 +625,11 @@ export class KeelNode implements MembershipHost {
    */
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertRunning();
-    while (this.maintenance) await this.maintenance;
+    // An automatic snapshot reads the store's file through a read view, and needs the
+    // Ready loop (which maintenance holds) to finish: it goes first.
+    while (this.maintenance || this.snapshotting) await (this.maintenance ?? this.snapshotting);
     const work = (async () => {
-      // The snapshot reads the store's file through a read view: let it finish first.
-      while (this.loop || this.snapshotting) await (this.loop ?? this.snapshotting);
+      while (this.loop) await this.loop;
       const result = await this.store.defragment();
       this.dbSize = this.store.fileSize();
       return result;
@@ -753,8 +756,11 @@ export class KeelNode implements MembershipHost {
     this.diskSpace.stop();
     this.removalCheck.stop();
     await this.maintenance;
-    await this.snapshotting;
     await this.loop;
+    // The loop runs no more: a copied snapshot left for it is dropped.
+    this.snapshotCopied?.compacted(undefined);
+    this.snapshotCopied = undefined;
+    await this.snapshotting;
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
@@ -871,6 +877,8 @@ export class KeelNode implements MembershipHost {
       }
       this.maybeSnapshot();
     }
+    // A snapshot copied since the last Ready is compacted here too.
+    this.maybeSnapshot();
   }
 
   private apply(ready: Ready): void {
@@ -978,6 +986,18 @@ export class KeelNode implements MembershipHost {
    * restarted with a snapshot due went silent before its first election.
    */
   private maybeSnapshot(): void {
+    const copied = this.snapshotCopied;
+    if (copied) {
+      // Between two Readys, where the Ready loop runs this: the log is compacted when no
+      // Ready is being persisted or applied, and never waits for a quiet moment that a
+      // busy node does not have.
+      this.snapshotCopied = undefined;
+      this.raft.compact(copied.taken);
+      const snapshot = this.raft.currentSnapshot();
+      // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
+      copied.compacted(snapshot?.meta.index === copied.taken.index ? snapshot : undefined);
+      return;
+    }
     if (this.snapshotting || this.maintenance || this.stopping) return;
     if (this.store.appliedIndex() - this.snapshotIndex < this.config.snapshotEveryEntries) return;
     this.snapshotting = this.takeSnapshot()
@@ -991,13 +1011,12 @@ export class KeelNode implements MembershipHost {
     const startMs = performance.now();
     const taken = await this.store.snapshotPaced(snapshotSliceMs, () => new Promise((resolve) => setImmediate(resolve)));
     const copyMs = performance.now() - startMs;
-    // Compacted between Readys, not while one is being persisted and applied.
-    while (this.loop) await this.loop;
     if (this.stopping) return;
-    this.raft.compact(taken);
-    const snapshot = this.raft.currentSnapshot();
-    // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
-    if (!snapshot || snapshot.meta.index !== taken.index) return;
+    const snapshot = await new Promise<Snapshot | undefined>((compacted) => {
+      this.snapshotCopied = { taken, compacted };
+      this.schedule();
+    });
+    if (!snapshot) return;
     await this.storage.saveSnapshot(snapshot);
     this.snapshotIndex = Math.max(this.snapshotIndex, taken.index);
     const totalMs = performance.now() - startMs;
