@@ -206,6 +206,7 @@ async function main() {
         applyMutation(mutation, dir);
       } catch (error) {
         if (!(error instanceof MutationApplyError)) throw error;
+        log(`${mutation.name}: does not apply`);
         problems.push(error.message);
         rows.push({ name: mutation.name, expect: mutation.expect, sim: { cell: 'does not apply', first: '—', kinds: '—' }, unit: '—', verdict: 'BROKEN' });
         rmSync(dir, { recursive: true, force: true });
@@ -214,6 +215,7 @@ async function main() {
       log(`${mutation.name}: building`);
       const compileError = await compile(dir);
       if (compileError) {
+        log(`${mutation.name}: does not compile`);
         problems.push(`${mutation.name} does not compile:\n${compileError}`);
         rows.push({ name: mutation.name, expect: mutation.expect, sim: { cell: 'does not compile', first: '—', kinds: '—' }, unit: '—', verdict: 'BROKEN' });
         rmSync(dir, { recursive: true, force: true });

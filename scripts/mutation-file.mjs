@@ -58,6 +58,7 @@ export function parseMutation(path, text) {
   if (!expectMatch) fail(`expect must start with "caught" or "missed", got "${fields.expect}"`);
   if (expectMatch[1] === 'missed' && expectMatch[2] === '') fail('an expected miss must say why ("expect: missed — reason")');
   if (fields.quick !== undefined && fields.quick !== 'yes') fail(`quick must be "yes" when given, got "${fields.quick}"`);
+  if (fields.quick === 'yes' && expectMatch[1] !== 'caught') fail('only a mutation the simulator catches can be in the quick subset');
 
   const edits = [];
   while (i < lines.length) {
