@@ -64,10 +64,14 @@ function loadCatalogue(options) {
   return options.quick ? all.filter((m) => m.quick) : all;
 }
 
-/** Runs a command; resolves with its exit code (or 'timeout'), stdout and stderr. */
+/** Process groups of the commands running now, killed if this script is interrupted. */
+const running = new Set();
+
+/** Runs a command in its own process group; resolves with its exit code (or 'timeout'), stdout and stderr. */
 function run(command, args, { cwd, timeoutMs, onLine }) {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child.pid);
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -89,6 +93,7 @@ function run(command, args, { cwd, timeoutMs, onLine }) {
       stderr += chunk.toString();
     });
     child.on('close', (code) => {
+      running.delete(child.pid);
       clearTimeout(timer);
       if (onLine && partial !== '') onLine(partial);
       resolvePromise({ code: timedOut ? 'timeout' : code, stdout, stderr });
@@ -203,6 +208,8 @@ async function main() {
   const cleanUp = () => rmSync(scratch, { recursive: true, force: true });
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
+      // Stop the build or run first, or it keeps writing into the scratch directory.
+      for (const pid of running) process.kill(-pid, 'SIGKILL');
       cleanUp();
       process.exit(130);
     });
