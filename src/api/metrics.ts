@@ -3,6 +3,7 @@
  * the hot path pays nothing for them: Keel's own, and etcd's names where the meaning
  * is the same (etcd-metrics.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KeelNode } from '../server/keel-node.js';
 import { registerEtcdMetrics } from './etcd-metrics.js';
@@ -39,6 +40,16 @@ export function createMetrics(node: KeelNode): ApiMetrics {
       for (const r of roles) this.set({ role: r }, r === role ? 1 : 0);
     },
   });
+  // Since the process started, never reset (prom-client's keel_process_nodejs_eventloop_lag_*
+  // start again at every scrape): the longest stall tells whether a pause could have cost
+  // an election (a pause longer than the election timeout lets the peers elect another leader).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  gauge('keel_event_loop_delay_max_seconds', 'Longest event-loop delay since the process started', () => loopDelay.max / 1e9);
+  gauge('keel_event_loop_delay_p99_seconds', '99th percentile of the event-loop delay since the process started', () => loopDelay.percentile(99) / 1e9);
+  gauge('keel_snapshot_last_seconds', 'How long the last automatic snapshot took, its file written', () => node.counters.snapshotLastMs / 1000);
+  gauge('keel_snapshot_copy_last_seconds', 'How long the last automatic snapshot held the event loop copying the store', () => node.counters.snapshotCopyLastMs / 1000);
+  gauge('keel_snapshot_last_bytes', 'Size of the last automatic snapshot', () => node.counters.snapshotLastBytes);
   const counter = (name: string, help: string, read: () => number): void => {
     new Counter({
       name,
@@ -55,6 +66,7 @@ export function createMetrics(node: KeelNode): ApiMetrics {
   counter('keel_ready_loops_total', 'Ready loop iterations (one fsync each)', () => node.counters.readyLoops);
   counter('keel_messages_sent_total', 'Raft messages sent', () => node.counters.messagesSent);
   counter('keel_snapshots_total', 'Snapshots taken', () => node.counters.snapshotsTaken);
+  counter('keel_raft_leader_changes_seen_total', 'Times this node saw a new leader', () => node.counters.leaderChanges);
   const requestSeconds = new Histogram({
     name: 'keel_http_request_seconds',
     help: 'HTTP request latency',

@@ -44,8 +44,15 @@ export async function ensureEtcd(): Promise<string> {
 /**
  * `tls`: serve clients over TLS with etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth.
  * `restoreFrom`: an etcd snapshot file each member's data directory is made from first, with `etcdctl snapshot restore`.
+ * `extraArgs`: further etcd flags for every member (e.g. --quota-backend-bytes).
  */
-export async function startEtcdCluster(options: { readonly size: number; readonly dir: string; readonly tls?: TlsBundleFiles; readonly restoreFrom?: string }): Promise<EtcdCluster> {
+export async function startEtcdCluster(options: {
+  readonly size: number;
+  readonly dir: string;
+  readonly tls?: TlsBundleFiles;
+  readonly restoreFrom?: string;
+  readonly extraArgs?: readonly string[];
+}): Promise<EtcdCluster> {
   const tls = options.tls;
   const clientScheme = tls ? 'https' : 'http';
   const tlsArgs = tls ? [`--cert-file=${tls.serverCertFile}`, `--key-file=${tls.serverKeyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth'] : [];
@@ -80,6 +87,7 @@ export async function startEtcdCluster(options: { readonly size: number; readonl
         '--initial-cluster-state=new',
         `--initial-cluster-token=${clusterToken}`,
         '--log-level=warn',
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
     );

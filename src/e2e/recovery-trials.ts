@@ -80,8 +80,8 @@ async function settled(target: RecoveryTarget): Promise<void> {
   );
 }
 
-/** Milliseconds from `startMs` to the first put acknowledged by any of `endpoints`. */
-async function firstAcknowledgedPut(endpoints: readonly string[], startMs: number, key: string): Promise<number> {
+/** Milliseconds from `startMs` to the first put acknowledged by any of `endpoints` (a fresh client per attempt). */
+export async function firstAcknowledgedPut(endpoints: readonly string[], startMs: number, key: string): Promise<number> {
   for (let attempt = 0; performance.now() - startMs < trialDeadlineMs; attempt++) {
     const clients = endpoints.map((endpoint) => new EtcdGrpcClient(endpoint, attemptTimeoutMs));
     try {

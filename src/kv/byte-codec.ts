@@ -13,24 +13,24 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ByteWriter {
   private buffer: Uint8Array;
-  private length = 0;
+  private written = 0;
 
   constructor(initialBytes = 256) {
     this.buffer = new Uint8Array(initialBytes);
   }
 
   private reserve(bytes: number): void {
-    if (this.length + bytes <= this.buffer.length) return;
+    if (this.written + bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
-    while (size < this.length + bytes) size *= 2;
+    while (size < this.written + bytes) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buffer.subarray(0, this.length));
+    next.set(this.buffer.subarray(0, this.written));
     this.buffer = next;
   }
 
   byte(value: number): this {
     this.reserve(1);
-    this.buffer[this.length++] = value & 0xff;
+    this.buffer[this.written++] = value & 0xff;
     return this;
   }
 
@@ -44,18 +44,18 @@ export class ByteWriter {
     this.reserve(8);
     let rest = value;
     while (rest >= 0x80) {
-      this.buffer[this.length++] = (rest % 0x80) | 0x80;
+      this.buffer[this.written++] = (rest % 0x80) | 0x80;
       rest = Math.floor(rest / 0x80);
     }
-    this.buffer[this.length++] = rest;
+    this.buffer[this.written++] = rest;
     return this;
   }
 
   /** Raw bytes, no length. */
   raw(bytes: Uint8Array): this {
     this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
+    this.buffer.set(bytes, this.written);
+    this.written += bytes.length;
     return this;
   }
 
@@ -69,8 +69,13 @@ export class ByteWriter {
   }
 
   /** The bytes written so far (a copy trimmed to size). */
+  /** Bytes written so far. */
+  get length(): number {
+    return this.written;
+  }
+
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.buffer.slice(0, this.written);
   }
 }
 

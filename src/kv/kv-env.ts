@@ -85,6 +85,18 @@ export interface KvEnv {
    * The caller keeps every other call away until then.
    */
   defragment(): Promise<KvEnv>;
+  /**
+   * A stable view of every table as of now, which later commits do not change, for a
+   * snapshot copied a slice at a time while applies go on (MvccStore.snapshotPaced).
+   * The tables in TABLES order. Always ended with done(): while it is open, LMDB keeps
+   * the pages it sees (the file grows instead of reusing them).
+   */
+  readView(): ReadView;
+}
+
+export interface ReadView {
+  readonly tables: readonly (readonly [name: string, entries: Iterable<{ readonly key: Uint8Array; readonly value: Uint8Array }>])[];
+  done(): void;
 }
 
 export type TableField = 'meta' | 'history' | 'byRevision' | 'sessions' | 'sessionLru' | 'leases' | 'leaseKeys' | 'auth';

@@ -30,7 +30,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { compactEnvCopy, envFileSize, envSizes } from './defragment.js';
-import { TABLES, type EnvSizes, type KvEnv, type Table, type TableField } from './kv-env.js';
+import { TABLES, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 
 export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
@@ -123,6 +123,15 @@ class LmdbEnv implements KvEnv {
   async defragment(): Promise<KvEnv> {
     await compactEnvCopy(this.root, this.path, () => this.root.close());
     return new LmdbEnv(this.path, this.syncMode, false);
+  }
+
+  /** One LMDB read transaction over every table (lmdb-js's useReadTransaction). */
+  readView(): ReadView {
+    const transaction = this.root.useReadTransaction();
+    return {
+      tables: TABLES.map(([name], i) => [name, (this.databases[i] as Database<Buffer, Uint8Array>).getRange({ transaction })] as const),
+      done: () => transaction.done(),
+    };
   }
 }
 

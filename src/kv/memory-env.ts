@@ -18,7 +18,7 @@
  * the last defragmentation, which brings it down to what is in use.
  */
 import { assert } from '../lib/assert.js';
-import { TABLES, type EnvSizes, type KvEnv, type Table, type TableField, type TableRange } from './kv-env.js';
+import { TABLES, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
 
 interface Entry {
   readonly key: Buffer;
@@ -194,6 +194,12 @@ class MemoryEnv implements KvEnv {
     await this.sync();
     this.disk.shrink(this.inUseBytes());
     return this;
+  }
+
+  readView(): ReadView {
+    this.assertOpen();
+    // Entries are never changed in place, so copies of the arrays are the view.
+    return { tables: [...this.committed()], done: () => undefined };
   }
 
   private inUseBytes(): number {

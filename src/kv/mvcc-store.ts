@@ -39,7 +39,7 @@ import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList 
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from './change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { DecodedSnapshot } from './snapshot-format.js';
 import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from './types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from './alarms.js';
@@ -369,6 +369,42 @@ export class MvccStore {
     const index = this.state.applied;
     const tables = tablesOf(this.env).map(([name, table]) => ({ name, entries: table.getRange({}) }));
     return { index, data: encodeSnapshot(index, tables) };
+  }
+
+  /**
+   * snapshot(), built a slice at a time: the tables are read in one read view (KvEnv.readView)
+   * opened at the applied index, so applies may go on between the slices without
+   * changing what the snapshot holds. After about `sliceMs` of work it awaits
+   * `between()` (the caller's way to let the event loop serve timers, messages and
+   * requests) before the next slice.
+   */
+  async snapshotPaced(sliceMs: number, between: () => Promise<void>): Promise<{ index: LogIndex; data: Uint8Array }> {
+    this.assertUsable();
+    // Taken in one synchronous step with the view: applies commit synchronously, so the
+    // view holds exactly the state at this applied index.
+    const index = this.state.applied;
+    const view = this.env.readView();
+    try {
+      const encoder = new SnapshotEncoder(index);
+      let sliceStart = performance.now();
+      const pace = async (): Promise<void> => {
+        if (performance.now() - sliceStart < sliceMs) return;
+        await between();
+        sliceStart = performance.now();
+      };
+      for (const [name, entries] of view.tables) {
+        encoder.startTable(name);
+        let count = 0;
+        for (const { key, value } of entries) {
+          encoder.entry(name, key, value);
+          if (++count % 64 === 0) await pace();
+        }
+        encoder.endTable();
+      }
+      return { index, data: await encoder.finishPaced(pace) };
+    } finally {
+      view.done();
+    }
   }
 
   /**

@@ -30,25 +30,89 @@ export interface SnapshotTable {
 }
 
 export function encodeSnapshot(index: number, tables: readonly SnapshotTable[]): Uint8Array {
-  const w = new ByteWriter(64 * 1024);
-  w.raw(MAGIC).uint(index);
+  const encoder = new SnapshotEncoder(index);
   for (const table of tables) {
-    w.string(table.name);
-    for (const { key, value } of table.entries) {
-      if (key.length === 0) throw new RangeError(`table ${table.name} has an empty key`);
-      w.bytes(key).bytes(value);
-    }
-    w.uint(0);
+    encoder.startTable(table.name);
+    for (const { key, value } of table.entries) encoder.entry(table.name, key, value);
+    encoder.endTable();
   }
-  w.uint(0);
-  const unpadded = w.finish();
-  const body = new Uint8Array(Math.ceil(unpadded.length / PAD_BYTES) * PAD_BYTES);
-  body.set(unpadded, 0);
-  const checksum = createHash('sha256').update(body).digest();
-  const out = new Uint8Array(body.length + CHECKSUM_BYTES);
-  out.set(body, 0);
-  out.set(checksum, body.length);
-  return out;
+  return encoder.finish();
+}
+
+/** A slice of the encoding at most about this large is hashed and set aside at a time. */
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Encodes a snapshot piece by piece, so that a caller can stop between entries and let
+ * other work run (MvccStore.snapshotPaced): the bytes go into chunks of about 1 MiB,
+ * each hashed when full, and are joined once at the end. encodeSnapshot is the same
+ * encoder used in one go; both give the same bytes.
+ */
+export class SnapshotEncoder {
+  private readonly hash = createHash('sha256');
+  private readonly chunks: Uint8Array[] = [];
+  private writer = new ByteWriter(64 * 1024);
+  private writtenBytes = 0;
+
+  constructor(index: number) {
+    this.writer.raw(MAGIC).uint(index);
+  }
+
+  startTable(name: string): void {
+    this.writer.string(name);
+  }
+
+  entry(table: string, key: Uint8Array, value: Uint8Array): void {
+    if (key.length === 0) throw new RangeError(`table ${table} has an empty key`);
+    this.writer.bytes(key).bytes(value);
+    if (this.writer.length >= CHUNK_BYTES) this.flush();
+  }
+
+  endTable(): void {
+    this.writer.uint(0);
+  }
+
+  /** The snapshot's bytes; `between` is awaited between the chunks it copies. */
+  async finishPaced(between: () => Promise<void>): Promise<Uint8Array> {
+    const out = this.close();
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+      await between();
+    }
+    return out;
+  }
+
+  finish(): Uint8Array {
+    const out = this.close();
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  /** Ends the tables, pads and checksums; returns the output with only the checksum in place. */
+  private close(): Uint8Array {
+    this.writer.uint(0);
+    this.flush();
+    const padding = Math.ceil(this.writtenBytes / PAD_BYTES) * PAD_BYTES - this.writtenBytes;
+    this.hash.update(new Uint8Array(padding));
+    const body = this.writtenBytes + padding;
+    const out = new Uint8Array(body + CHECKSUM_BYTES);
+    out.set(this.hash.digest(), body);
+    return out;
+  }
+
+  private flush(): void {
+    const chunk = this.writer.finish();
+    this.hash.update(chunk);
+    this.chunks.push(chunk);
+    this.writtenBytes += chunk.length;
+    this.writer = new ByteWriter(CHUNK_BYTES + 64 * 1024);
+  }
 }
 
 export interface DecodedSnapshot {

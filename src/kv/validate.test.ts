@@ -62,8 +62,8 @@ test('messages name the problem, the size and the limit', () => {
   const key = new Uint8Array(5000).fill(97);
   const error = validateCommand({ body: { type: 'put', key, value: bytes('v') } }, { ...defaultLimits, keyBytesMax: 4096 });
   assert.equal(error?.message, 'put: key is 5000 bytes; the limit is 4096 (keyBytesMax)');
-  const nested = validateCommand({ body: txn([put('a'), { type: 'put', key: bytes('b'), value: new Uint8Array(2 ** 20 + 1) }]) });
-  assert.equal(nested?.message, 'txn.success[1] put: value is 1048577 bytes; the limit is 1048576 (valueBytesMax)');
+  const nested = validateCommand({ body: txn([put('a'), { type: 'put', key: bytes('b'), value: new Uint8Array(1.5 * 2 ** 20 + 1) }]) });
+  assert.equal(nested?.message, 'txn.success[1] put: value is 1572865 bytes; the limit is 1572864 (valueBytesMax)');
   assert.match(validateCommand({ body: txn([put('a'), put('a')]) })?.message ?? '', /txn.success: key "a" is changed more than once/);
 });
 

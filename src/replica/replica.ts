@@ -78,6 +78,12 @@ export interface ReplicaCounters {
   entriesApplied: number;
   messagesSent: number;
   snapshotsTaken: number;
+  /** Time the last automatic snapshot took: copying the store (in slices, between other work) and in all, its file written; in ms. */
+  snapshotCopyLastMs: number;
+  snapshotLastMs: number;
+  snapshotLastBytes: number;
+  /** Times this node saw a new leader (etcd's leader_changes_seen). */
+  leaderChanges: number;
   writes: number;
   reads: number;
 }
@@ -123,9 +129,29 @@ const leaseExpiriesPerTickMax = 100;
 /** How long a removed node lingers before it stops, in ticks. */
 const removedLingerTicks = 10;
 const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/**
+ * How long an automatic snapshot copies before it lets other work run: short beside a
+ * tick (100 ms by default), so heartbeats, votes and requests wait at most about this
+ * long for it.
+ */
+const snapshotSliceMs = 5;
 
 export class Replica implements MembershipHost {
-  readonly counters: ReplicaCounters = { readyLoops: 0, persistMs: 0, applyMs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0, snapshotsTaken: 0, writes: 0, reads: 0 };
+  readonly counters: ReplicaCounters = {
+    readyLoops: 0,
+    persistMs: 0,
+    applyMs: 0,
+    entriesPersisted: 0,
+    entriesApplied: 0,
+    messagesSent: 0,
+    snapshotsTaken: 0,
+    snapshotCopyLastMs: 0,
+    snapshotLastMs: 0,
+    snapshotLastBytes: 0,
+    leaderChanges: 0,
+    writes: 0,
+    reads: 0,
+  };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
   private readonly limits: Limits;
@@ -140,7 +166,13 @@ export class Replica implements MembershipHost {
   private loopAgain = false;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
+  private snapshotting: Promise<void> | undefined;
+  /** Its copy, once made, until the Ready loop compacts the log to it. */
+  private snapshotCopied: { readonly taken: { index: LogIndex; data: Uint8Array }; readonly compacted: (snapshot: Snapshot | undefined) => void } | undefined;
   private role: Role = 'follower';
+  /** The leader this node knows (0: none), to count leader changes. */
+  private leaderSeen: NodeId = 0;
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
@@ -177,6 +209,8 @@ export class Replica implements MembershipHost {
     private readonly raft: RaftNode,
     private readonly storage: RaftStorage,
     private readonly store: MvccStore,
+    /** How long the parts of opening took, for the start-up log line. */
+    private readonly startUp: { readonly snapshotLoadMs: number; readonly walReplayMs: number; readonly storeOpenMs: number },
     private readonly observer: ReplicaObserver | undefined,
   ) {
     this.log = ports.log;
@@ -217,12 +251,13 @@ export class Replica implements MembershipHost {
   static async open(options: ReplicaOptions): Promise<Replica> {
     const { config, ports } = options;
     const { log } = ports;
-    const { storage, persisted } = await RaftStorage.open({
+    const { storage, persisted, timings } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
       segmentBytesMax: options.config.walSegmentBytes,
     });
+    const storeStartMs = ports.clock.monotonicMs();
     let store: MvccStore;
     try {
       store = ports.openStore();
@@ -240,6 +275,7 @@ export class Replica implements MembershipHost {
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
       store.restore(snapshot.meta.index, snapshot.data);
     }
+    const startUp = { snapshotLoadMs: Math.round(timings.snapshotLoadMs), walReplayMs: Math.round(timings.walReplayMs), storeOpenMs: Math.round(ports.clock.monotonicMs() - storeStartMs) };
     // The store applies only what the log holds durably, so a store ahead of the log
     // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
     // by keel repair). The peers' word is never taken for it (RaftNode.step).
@@ -260,7 +296,7 @@ export class Replica implements MembershipHost {
       applied: store.appliedIndex(),
       snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
     });
-    return new Replica(config, ports, raft, storage, store, options.observer);
+    return new Replica(config, ports, raft, storage, store, startUp, options.observer);
   }
 
   /** Starts taking part: the first election ticks, and the first Ready. */
@@ -276,7 +312,7 @@ export class Replica implements MembershipHost {
       for (let tick = 1; tick < this.config.electionTicks; tick++) this.raft.tick();
     }
     this.diskReading();
-    this.log.info({ id: this.config.id, term: this.raft.status().term, applied: this.store.appliedIndex(), revision: this.store.currentRevision() }, 'node started');
+    this.log.info({ id: this.config.id, term: this.raft.status().term, applied: this.store.appliedIndex(), revision: this.store.currentRevision(), ...this.startUp }, 'node started');
     // A node removed before it last stopped does not come back under its old id.
     if (this.memberList().removed.includes(this.config.id)) this.removed();
     this.schedule();
@@ -564,7 +600,9 @@ export class Replica implements MembershipHost {
    */
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertRunning();
-    while (this.maintenance) await this.maintenance;
+    // An automatic snapshot reads the store's file through a read view, and needs the
+    // Ready loop (which maintenance holds) to finish: it goes first.
+    while (this.maintenance || this.snapshotting) await (this.maintenance ?? this.snapshotting);
     const work = (async () => {
       while (this.loop) await this.loop;
       const result = await this.store.defragment();
@@ -691,6 +729,10 @@ export class Replica implements MembershipHost {
   private async shutdown(): Promise<void> {
     await this.maintenance;
     await this.loop;
+    // The loop runs no more: a copied snapshot left for it is dropped.
+    this.snapshotCopied?.compacted(undefined);
+    this.snapshotCopied = undefined;
+    await this.snapshotting;
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
@@ -802,10 +844,15 @@ export class Replica implements MembershipHost {
         this.log.info({ ...ready.softState }, 'raft state changed');
         if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(this.ports.clock.monotonicMs());
         this.role = ready.softState.role;
+        // As etcd counts them: a leader after none, the same one re-elected included.
+        if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;
+        this.leaderSeen = ready.softState.leader;
         this.writes.leaderChanged(ready.softState.leader);
       }
-      await this.maybeSnapshot();
+      this.maybeSnapshot();
     }
+    // A snapshot copied since the last Ready is compacted here too.
+    this.maybeSnapshot();
   }
 
   private apply(ready: Ready): void {
@@ -903,19 +950,54 @@ export class Replica implements MembershipHost {
     return { requestId: envelope.requestId, command: decoded.value };
   }
 
-  /** §7: snapshot the state machine and compact the log every snapshotEveryEntries. */
-  private async maybeSnapshot(): Promise<void> {
-    const applied = this.store.appliedIndex();
-    if (applied - this.snapshotIndex < this.config.snapshotEveryEntries) return;
-    const taken = this.store.snapshot();
-    this.raft.compact(taken);
-    const snapshot = this.raft.currentSnapshot();
-    if (!snapshot || snapshot.meta.index !== taken.index) return;
+  /**
+   * §7: snapshot the state machine and compact the log every snapshotEveryEntries. The
+   * copy is taken in the background, a slice at a time from a read view of the store
+   * (MvccStore.snapshotPaced), while the Ready loop goes on: made in one piece, a
+   * store of a few hundred MB held the event loop for seconds, longer than the
+   * election timeout, so the leader lost its term at every snapshot, and a node
+   * restarted with a snapshot due went silent before its first election.
+   */
+  private maybeSnapshot(): void {
+    const copied = this.snapshotCopied;
+    if (copied) {
+      // Between two Readys, where the Ready loop runs this: the log is compacted when no
+      // Ready is being persisted or applied, and never waits for a quiet moment that a
+      // busy node does not have.
+      this.snapshotCopied = undefined;
+      this.raft.compact(copied.taken);
+      const snapshot = this.raft.currentSnapshot();
+      // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
+      copied.compacted(snapshot?.meta.index === copied.taken.index ? snapshot : undefined);
+      return;
+    }
+    if (this.snapshotting || this.maintenance || this.stopping) return;
+    if (this.store.appliedIndex() - this.snapshotIndex < this.config.snapshotEveryEntries) return;
+    this.snapshotting = this.takeSnapshot()
+      .catch((error: unknown) => this.fatal(error))
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const clock = this.ports.clock;
+    const startMs = clock.monotonicMs();
+    const taken = await this.store.snapshotPaced(snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(resolve)));
+    const copyMs = clock.monotonicMs() - startMs;
+    if (this.stopping) return;
+    const snapshot = await new Promise<Snapshot | undefined>((compacted) => {
+      this.snapshotCopied = { taken, compacted };
+      this.schedule();
+    });
+    if (!snapshot) return;
     await this.storage.saveSnapshot(snapshot);
     this.observer?.snapshotSaved(snapshot);
-    this.snapshotIndex = taken.index;
+    this.snapshotIndex = Math.max(this.snapshotIndex, taken.index);
+    const totalMs = clock.monotonicMs() - startMs;
+    Object.assign(this.counters, { snapshotCopyLastMs: copyMs, snapshotLastMs: totalMs, snapshotLastBytes: taken.data.length });
     this.counters.snapshotsTaken++;
-    this.log.info({ index: taken.index, bytes: taken.data.length }, 'took a snapshot and compacted the log');
+    this.log.info({ index: taken.index, bytes: taken.data.length, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) }, 'took a snapshot and compacted the log');
   }
 
   private fatal(error: unknown): void {

@@ -9,7 +9,7 @@ import { RaftNode } from '../raft/node.js';
 import { Prng } from '../lib/prng.js';
 import { FaultFileSystem, PowerCutError } from './fault-file-system.js';
 import { FsyncError, NodeFileSystem } from './file-system.js';
-import type { FileSystem } from './file-system.js';
+import type { FileHandle, FileSystem } from './file-system.js';
 import { SnapshotCorruptionError, StorageUnusableError } from './errors.js';
 import { RaftStorage } from './raft-storage.js';
 import { SnapshotStore, snapshotFileName } from './snapshot-store.js';
@@ -249,3 +249,69 @@ test('raft storage on the real file system (temp dir): save, snapshot, reopen', 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+/** Forwards to `inner`, but holds the fsync of a snapshot file being written until `release()`. */
+class HeldSnapshotSync implements FileSystem {
+  held = false;
+  private releaseSync: () => void = () => {};
+  private readonly gate = new Promise<void>((resolve) => {
+    this.releaseSync = resolve;
+  });
+  constructor(private readonly inner: FileSystem) {}
+  release(): void {
+    this.releaseSync();
+  }
+  async open(path: string, mode: 'create' | 'write' | 'read'): Promise<FileHandle> {
+    const handle = await this.inner.open(path, mode);
+    if (!path.endsWith('.snap.tmp')) return handle;
+    return Object.assign(Object.create(handle) as FileHandle, {
+      sync: async () => {
+        this.held = true;
+        await this.gate;
+        await handle.sync();
+      },
+    });
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.inner.readFile(path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.inner.list(dir);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.inner.rename(from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.inner.unlink(path);
+  }
+  syncDir(dir: string): Promise<void> {
+    return this.inner.syncDir(dir);
+  }
+  mkdirp(dir: string): Promise<void> {
+    return this.inner.mkdirp(dir);
+  }
+}
+
+test('raft storage: Readys are persisted while a local snapshot file is still being written', { timeout: 10_000 }, async () => {
+  const faults = new FaultFileSystem();
+  const fs = new HeldSnapshotSync(faults);
+  const { open } = opener(fs);
+  const { storage } = await open();
+  await storage.saveReady({ hardState: hs(1, 1, 10), entries: range(1, 10, 1), snapshot: undefined });
+  const saving = storage.saveSnapshot(snap(5, 1));
+  await waitUntil(() => fs.held);
+  // With the snapshot's fsync held, a Ready still reaches the disk (a test timeout otherwise).
+  await storage.saveReady({ hardState: hs(1, 1, 12), entries: range(11, 12, 1), snapshot: undefined });
+  fs.release();
+  await saving;
+  faults.crash();
+  const again = await opener(faults).open();
+  assert.equal(again.persisted.snapshot?.meta.index, 5);
+  assert.deepEqual(again.persisted.entries, range(6, 12, 1));
+  assert.deepEqual(again.persisted.hardState, hs(1, 1, 12));
+});
+
+/** Lets pending I/O callbacks run until `condition` holds. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -43,10 +43,13 @@ export class RaftStorage {
     private snapshotIndex: LogIndex,
   ) {}
 
-  static async open(options: RaftStorageOptions): Promise<{ storage: RaftStorage; persisted: PersistedState }> {
+  /** `timings`: how long loading (and checking) the snapshot and replaying the WAL took, for the start-up log. */
+  static async open(options: RaftStorageOptions): Promise<{ storage: RaftStorage; persisted: PersistedState; timings: { snapshotLoadMs: number; walReplayMs: number } }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
+    const startMs = performance.now();
     const { store, snapshot, damaged } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
+    const snapshotLoadMs = performance.now() - startMs;
     const { wal, state } = await Wal.open({ fs, dir: posix.join(dir, 'wal'), log, ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}) });
     try {
       const plan = planRecovery({ snapshot, damaged, wal: state });
@@ -62,7 +65,8 @@ export class RaftStorage {
       }
       await store.quarantine(plan.quarantine);
       assertContiguous(plan.persisted);
-      return { storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0), persisted: plan.persisted };
+      const walReplayMs = performance.now() - startMs - snapshotLoadMs;
+      return { storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0), persisted: plan.persisted, timings: { snapshotLoadMs, walReplayMs } };
     } catch (error) {
       await wal.close().catch(() => undefined);
       throw error;
@@ -89,14 +93,22 @@ export class RaftStorage {
     );
   }
 
-  /** A locally taken snapshot: store it durably, then compact the WAL. */
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.queue.run(() =>
+  /**
+   * A locally taken snapshot: store it durably, then compact the WAL. The file is
+   * written beside the WAL's queue, not in it: a file of hundreds of MB takes seconds
+   * to write and sync, and the Readys persisted meanwhile (the leader's heartbeats
+   * come out of them) must not wait for it. Only the compaction record, which must
+   * follow the file and take its place among the WAL's writes, is queued.
+   */
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    const { index, term } = snapshot.meta;
+    if (index <= this.snapshotIndex) return;
+    await this.guard(() => this.store.save(snapshot));
+    await this.queue.run(() =>
       this.guard(async () => {
-        const { index, term } = snapshot.meta;
+        // A newer snapshot from the leader may have been installed while the file was written.
         if (index <= this.snapshotIndex) return;
         const previous = this.snapshotIndex;
-        await this.store.save(snapshot);
         this.snapshotIndex = index;
         await this.wal.compact({ index, term }, { keepEntriesAfter: previous });
       }),

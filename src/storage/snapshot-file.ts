@@ -46,12 +46,40 @@ function decodeMeta(bytes: Uint8Array): SnapshotMeta {
  * snapshot is never copied just to prepend a header.
  */
 export function encodeSnapshotFile(snapshot: Snapshot): [Uint8Array, Uint8Array] {
+  const { header, crcFrom } = headerOf(snapshot);
+  return [withCrc(header, crc32c(snapshot.data, crcFrom)), snapshot.data];
+}
+
+/** A slice of the data checksummed at a time by encodeSnapshotFilePaced. */
+const CRC_SLICE_BYTES = 1024 * 1024;
+
+/**
+ * encodeSnapshotFile, with the data checksummed a slice at a time, awaiting
+ * `between()` after each: a snapshot of hundreds of MB does not hold the event loop
+ * for the whole checksum.
+ */
+export async function encodeSnapshotFilePaced(snapshot: Snapshot, between: () => Promise<void>): Promise<[Uint8Array, Uint8Array]> {
+  const { header, crcFrom } = headerOf(snapshot);
+  let crc = crcFrom;
+  for (let at = 0; at < snapshot.data.length; at += CRC_SLICE_BYTES) {
+    crc = crc32c(snapshot.data.subarray(at, at + CRC_SLICE_BYTES), crc);
+    await between();
+  }
+  return [withCrc(header, crc), snapshot.data];
+}
+
+/** The header with a zero checksum, and the checksum of its part the checksum covers. */
+function headerOf(snapshot: Snapshot): { header: Uint8Array; crcFrom: number } {
   const meta = encodeMeta(snapshot.meta);
   const w = new ByteWriter(PREAMBLE_BYTES + 4 + meta.length + 8);
   w.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(meta.length).bytes(meta).u53(snapshot.data.length);
   const header = w.finish();
-  w.patchU32(MAGIC.length + 4, crc32c(snapshot.data, crc32c(header.subarray(PREAMBLE_BYTES))));
-  return [w.finish(), snapshot.data];
+  return { header, crcFrom: crc32c(header.subarray(PREAMBLE_BYTES)) };
+}
+
+function withCrc(header: Uint8Array, crc: number): Uint8Array {
+  new DataView(header.buffer, header.byteOffset, header.byteLength).setUint32(MAGIC.length + 4, crc >>> 0, true);
+  return header;
 }
 
 /** Decodes and verifies a snapshot file; throws MalformedError saying what is wrong. */

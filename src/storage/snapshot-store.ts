@@ -16,7 +16,8 @@ import { MalformedError } from './bytes.js';
 import type { FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
-import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-file.js';
+import { SerialQueue } from './serial-queue.js';
+import { decodeSnapshotFile, encodeSnapshotFilePaced } from './snapshot-file.js';
 
 const namePattern = /^(\d{16})-(\d{16})\.snap$/;
 const TMP_SUFFIX = '.tmp';
@@ -46,6 +47,8 @@ export interface DamagedSnapshot {
 
 export class SnapshotStore {
   private failure: string | undefined;
+  /** Saves one at a time: a local snapshot's and a leader's may be written at once (RaftStorage). */
+  private readonly saves = new SerialQueue();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -94,7 +97,11 @@ export class SnapshotStore {
 
   /** Stores a snapshot durably (temp file, fsync, rename, directory fsync), then
    * deletes all but the newest `keep`. */
-  async save(snapshot: Snapshot): Promise<void> {
+  save(snapshot: Snapshot): Promise<void> {
+    return this.saves.run(() => this.saveNow(snapshot));
+  }
+
+  private async saveNow(snapshot: Snapshot): Promise<void> {
     if (this.failure !== undefined) throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
     try {
       const name = snapshotFileName(snapshot.meta.index, snapshot.meta.term);
@@ -102,7 +109,7 @@ export class SnapshotStore {
       await this.fs.unlink(tmp).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
       });
-      const [header, data] = encodeSnapshotFile(snapshot);
+      const [header, data] = await encodeSnapshotFilePaced(snapshot, () => new Promise((resolve) => setImmediate(resolve)));
       const handle = await this.fs.open(tmp, 'create');
       try {
         await handle.write(header, 0);
