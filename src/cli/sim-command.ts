@@ -9,6 +9,7 @@ interface SimCommandOptions {
   readonly nodes: '3' | '5' | '7' | undefined;
   readonly trace: boolean | undefined;
   readonly traceLines: number;
+  readonly host: 'replica' | 'stand-in';
 }
 
 function nonNegativeInteger(text: string): number {
@@ -32,15 +33,17 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--nodes <n>', 'voters in the cluster (default: 3, 5 or 7 by seed)').choices(['3', '5', '7']))
     .option('--trace', 'print the trace of each run (use with --seed)')
     .option('--trace-lines <n>', 'the newest trace lines kept', nonNegativeInteger, 20_000)
-    .action((options: SimCommandOptions) => {
-      process.exitCode = runSimCommand(options);
+    .addOption(new Option('--host <kind>', 'what each node runs: the production replica, or the stand-in Ready loop').choices(['replica', 'stand-in']).default('stand-in'))
+    .action(async (options: SimCommandOptions) => {
+      process.exitCode = await runSimCommand(options);
     });
 }
 
-function runSimCommand(options: SimCommandOptions): number {
+async function runSimCommand(options: SimCommandOptions): Promise<number> {
   const overrides: Partial<SimOptions> = {
     ...(options.nodes === undefined ? {} : { nodes: Number(options.nodes) as 3 | 5 | 7 }),
     traceLinesMax: Math.max(1, options.traceLines),
+    host: options.host,
   };
   const first = options.seed ?? options.start;
   const count = options.seed === undefined ? options.seeds : 1;
@@ -50,14 +53,14 @@ function runSimCommand(options: SimCommandOptions): number {
   const started = performance.now();
   for (let seed = first; seed < first + count; seed++) {
     const runStarted = performance.now();
-    const result = runSeed(seed, { ...overrides, trace: tracing });
+    const result = await runSeed(seed, { ...overrides, trace: tracing });
     const ms = performance.now() - runStarted;
     operations += result.operations;
     console.log(`${summarize(result)} [${ms.toFixed(0)} ms]`);
     if (tracing) console.log(result.trace);
     if (result.violations.length > 0) {
       failures += 1;
-      const story = tracing ? result : runSeed(seed, { ...overrides, trace: true });
+      const story = tracing ? result : await runSeed(seed, { ...overrides, trace: true });
       console.log(describeFailure(story));
     }
   }

@@ -16,6 +16,8 @@ import { type ClientOperation, Workload } from './workload.js';
 export interface SimResult {
   readonly seed: number;
   readonly nodes: number;
+  /** What each node ran (SimOptions.host). */
+  readonly host: SimOptions['host'];
   /** The run's parameters drawn from the seed, readable. */
   readonly profile: string;
   /** Client operations invoked, and how they ended. */
@@ -48,6 +50,12 @@ export function runSimulation(seed: number, overrides: Partial<SimOptions> = {})
   const options = { ...defaultSimOptions, ...overrides };
   if (options.host !== 'stand-in') throw new RangeError('the production replica runs asynchronously: use runReplicaSimulation');
   return new Simulation(seed, options).run();
+}
+
+/** Runs one seed on the hosts options.host names. */
+export function simulate(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
+  const options = { ...defaultSimOptions, ...overrides };
+  return options.host === 'replica' ? runReplicaSimulation(seed, options) : Promise.resolve(runSimulation(seed, options));
 }
 
 /**
@@ -233,6 +241,7 @@ class Simulation {
     return {
       seed: this.seed,
       nodes: this.options.nodes,
+      host: this.options.host,
       profile: describeProfile(this.profile),
       operations: this.workload.counts.invoked,
       completions: { ok: this.workload.counts.ok, fail: this.workload.counts.fail, info: this.workload.counts.info },

@@ -14,13 +14,13 @@ export interface BatchOutcome {
  * seed is run again with tracing on (the run is deterministic, so the replay is the
  * same run) to tell its story, of which the newest `traceLinesMax` lines are kept.
  */
-export function runSeedBatch(start: number, count: number, options: { readonly traceLinesMax?: number; readonly overrides?: Partial<SimOptions> } = {}): BatchOutcome {
+export async function runSeedBatch(start: number, count: number, options: { readonly traceLinesMax?: number; readonly overrides?: Partial<SimOptions> } = {}): Promise<BatchOutcome> {
   let operationsCount = 0;
   for (let seed = start; seed < start + count; seed++) {
-    const result = runSeed(seed, options.overrides);
+    const result = await runSeed(seed, options.overrides);
     operationsCount += result.operations;
     if (result.violations.length > 0) {
-      const replay = runSeed(seed, { ...options.overrides, trace: true, traceLinesMax: options.traceLinesMax ?? 400 });
+      const replay = await runSeed(seed, { ...options.overrides, trace: true, traceLinesMax: options.traceLinesMax ?? 400 });
       return { seedsCount: seed - start + 1, operationsCount, failure: describeFailure(replay) };
     }
   }

@@ -6,8 +6,8 @@ import { runSeedBatch } from './seed-batch.js';
 // kind (see seeds.ts). Split over several files so the test runner spreads them over
 // the cores. A failure prints the seed, the violation and the end of its trace;
 // replay it with: npm run sim -- --seed N --trace
-test('simulator: seeds 6001..8000 keep every safety and liveness check', () => {
-  const outcome = runSeedBatch(6001, 2000);
+test('simulator: seeds 6001..8000 keep every safety and liveness check', async () => {
+  const outcome = await runSeedBatch(6001, 2000);
   assert.equal(outcome.failure, undefined, outcome.failure);
   assert.ok(outcome.operationsCount > 2000 * 50, `only ${outcome.operationsCount} client operations`);
 });
