@@ -87,6 +87,8 @@ export class ReplicaHost {
   private readonly waiting = new Set<ClientOperation>();
 
   constructor(private readonly options: ReplicaHostOptions) {
+    const unsupported = Object.keys(options.sabotage).filter((name) => !replicaHostSabotages.includes(name as keyof Sabotage));
+    if (unsupported.length > 0) throw new RangeError(`the production replica host cannot plant ${unsupported.join(', ')} (only ${replicaHostSabotages.join(', ')})`);
     this.id = options.id;
     this.start(0);
   }
@@ -374,6 +376,11 @@ export class ReplicaHost {
         this.replica = replica;
         replica.start();
         const core = replica.inspectCore();
+        const { term, vote } = core.status();
+        const synced = this.disk.hardState;
+        if (term < synced.term || (term === synced.term && synced.vote !== 0 && vote !== synced.vote)) {
+          monitor.report('persistence', `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`);
+        }
         this.disk.recovered(core);
         monitor.restarted(this.id, core, this.disk);
       },

@@ -178,6 +178,12 @@ export class SafetyMonitor {
       case 'preVoteResponse':
         // Pre-votes carry the term the sender would campaign in, never persisted (§9.6).
         return;
+      case 'propose':
+      case 'readIndex':
+        // A follower hands a client's request to the leader: it answers no RPC and
+        // promises nothing, so it may leave before the term the follower just learned
+        // is on its disk (the replica sends it with the Ready, before the fsync).
+        return;
       case 'voteResponse':
         if (message.granted && !(hardState.term > message.term || (hardState.term === message.term && hardState.vote === message.to))) {
           this.report('persistence', `${where} granting its vote, but its disk holds term ${hardState.term} vote ${hardState.vote}`);
