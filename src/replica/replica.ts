@@ -29,7 +29,7 @@ import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, Ready, Ro
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
-import { MvccStore } from '../kv/mvcc-store.js';
+import type { MvccStore } from '../kv/mvcc-store.js';
 import type { ApplyItem, EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { WatchHub } from '../kv/watch-hub.js';
 import { decodeCommand } from '../kv/command.js';
@@ -391,7 +391,7 @@ export class Replica implements MembershipHost {
   }
 
   private confirmReadIndex(): Promise<void> {
-    const readId = this.requestIdPrefix + 'r' + (++this.requestCounter).toString(36);
+    const readId = `${this.requestIdPrefix}r${(++this.requestCounter).toString(36)}`;
     // The read state can only come out of a later Ready, so waiting after asking is safe.
     const asked = this.raft.readIndex(readId);
     if (!asked.ok) throw refusalToError(asked);
