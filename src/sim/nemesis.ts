@@ -15,6 +15,8 @@ export interface NemesisContext {
   readonly profile: Profile;
   crash(host: SimHost, now: number, torn: boolean): void;
   restart(host: SimHost, now: number): void;
+  /** Shows the safety monitor a core the nemesis gave a request to. */
+  observe(host: SimHost): void;
 }
 
 type EventKind =
@@ -290,6 +292,7 @@ export class Nemesis {
       return;
     }
     const outcome = core.proposeMembershipChange(change);
+    this.context.observe(leader);
     this.log(now, 9, () => `membership ${change.type} n${change.nodeId} via leader n${leader.id}: ${outcome.ok ? `proposed at ${outcome.index}` : `refused ${outcome.reason}`}`);
   }
 
@@ -302,6 +305,7 @@ export class Nemesis {
     if (others.length === 0) return;
     const to = random.pick(others);
     const outcome = core.transferLeadership(to);
+    this.context.observe(leader);
     this.log(now, 10, () => `transfer leadership n${leader.id} -> n${to}: ${outcome.ok ? 'started' : `refused ${outcome.reason}`}`);
   }
 
