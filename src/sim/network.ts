@@ -16,6 +16,11 @@ export interface NetworkConditions {
    * overtaken by later messages, which reorders the stream between two nodes. */
   readonly longDelayRate: number;
   readonly longDelayMaxSteps: number;
+  /** Chance that a response (to an append, heartbeat, vote, read index or snapshot
+   * chunk) also arrives as a late copy, up to `lateResponseMaxSteps` later: answers to
+   * rounds long past, around reads and commits (0 when absent). */
+  readonly lateResponseRate?: number;
+  readonly lateResponseMaxSteps?: number;
 }
 
 export const calmNetwork: NetworkConditions = {
@@ -84,6 +89,13 @@ export class SimNetwork {
       return;
     }
     this.enqueue(message, now, now + this.delaySteps());
+    const { lateResponseRate = 0, lateResponseMaxSteps = 0 } = this.conditions;
+    if (lateResponseRate > 0 && message.type.endsWith('Response') && random.chance(lateResponseRate)) {
+      this.stats.duplicatedCount += 1;
+      const at = now + random.between(this.conditions.delayMaxSteps + 1, Math.max(this.conditions.delayMaxSteps + 1, lateResponseMaxSteps));
+      trace.event(now, DUPLICATE, messageNumbers(message), () => `late    ${describeMessage(message)} (a copy arrives at ${at})`);
+      this.enqueue(message, now, at);
+    }
     if (random.chance(this.conditions.duplicateRate)) {
       this.stats.duplicatedCount += 1;
       const at = now + this.delaySteps();

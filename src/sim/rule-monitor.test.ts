@@ -72,6 +72,17 @@ test('§5.2: a leader without durable votes from a majority of its term breaks v
   const fine = new Harness();
   leader(fine, 2, [entry(1, 2)], 0);
   assert.deepEqual(fine.kinds(), []);
+  // A voter that granted the vote and moved to a later term before writing it is
+  // bound all the same: it can never vote again in term 2.
+  const later = new Harness();
+  later.vote(2, 1, [1]);
+  later.rules.persisted(2, [], undefined, { term: 3, vote: 0, commit: 0 });
+  const view2 = new View();
+  view2.role = 'leader';
+  view2.term = 2;
+  view2.log = [entry(1, 2)];
+  later.observe(1, view2);
+  assert.deepEqual(later.kinds(), []);
 });
 
 test('§5.4.2, Figure 8: a leader that commits an entry of an earlier term by counting replicas breaks commit-own-term', () => {

@@ -60,6 +60,8 @@ export class RuleMonitor {
   private readonly durable = new Map<NodeId, DurableLog>();
   /** Votes that reached a disk, by term: voter -> candidate. */
   private readonly durableVotes = new Map<Term, Map<NodeId, NodeId>>();
+  /** The term on each node's disk. */
+  private readonly durableTerms = new Map<NodeId, Term>();
   private readonly leaderships = new Map<NodeId, Leadership>();
   private readonly ticks = new Map<NodeId, number>();
   /** The highest commit index any node has had so far. */
@@ -117,6 +119,7 @@ export class RuleMonitor {
     const log = this.durableLog(node);
     if (snapshot !== undefined) log.installed(snapshot.meta.index);
     log.wrote(entries);
+    this.durableTerms.set(node, hardState.term);
     if (hardState.vote !== 0) {
       let votes = this.durableVotes.get(hardState.term);
       if (votes === undefined) {
@@ -199,11 +202,16 @@ export class RuleMonitor {
     const { term } = status;
     const voters = status.config.voters;
     // §5.2: a candidate wins with votes from a majority of the voters in its term,
-    // and a vote counts only once it is durable on the voter's disk (Figure 2).
+    // and a vote counts only once the voter's disk backs it (Figure 2): it holds the
+    // vote, or (the voter moved on before writing it) a later term, which rules out
+    // another vote in this one.
     const votes = this.durableVotes.get(term);
-    const granted = voters.filter((voter) => votes?.get(voter) === node);
+    const granted = voters.filter((voter) => {
+      const vote = votes?.get(voter);
+      return vote === node || (vote === undefined && (this.durableTerms.get(voter) ?? 0) > term);
+    });
     if (granted.length < quorumOf(voters.length)) {
-      this.report('vote-quorum', `node ${node} became leader of term ${term} with durable votes only from [${granted.join(',')}] of voters [${voters.join(',')}] (§5.2: a majority must have voted for it, each vote on disk before it counts)`);
+      this.report('vote-quorum', `node ${node} became leader of term ${term} with votes backed by the disks of only [${granted.join(',')}] of voters [${voters.join(',')}] (§5.2: a majority must have voted for it, each vote on disk before it counts)`);
     }
     let firstOwnIndex = status.lastIndex + 1;
     let lastConfigIndex = 0;
