@@ -278,7 +278,19 @@ export class Nemesis {
     this.schedule(at, () => {
       network.heal();
       this.log(at, 5, () => 'heal all links');
+      if (this.context.profile.faults.has('late-responses')) this.replayToLeaders(at);
     });
+  }
+
+  /** As a partition heals, every leader (a deposed one that does not know it yet too)
+   * gets old answers again, before any message of a newer term can reach it: answers
+   * to heartbeat rounds long past must confirm no read queued since (thesis §6.4). */
+  private replayToLeaders(now: number): void {
+    for (const host of this.context.hosts) {
+      if (host.core?.status().role !== 'leader') continue;
+      const count = this.context.network.replayResponsesTo(host.id, now);
+      this.log(now, 12, () => `replay ${count} old responses to leader n${host.id}`);
+    }
   }
 
   private crash(now: number): void {

@@ -27,8 +27,9 @@ class View {
 class Harness {
   readonly reports: { kind: RuleKind; message: string }[] = [];
   readonly rules: RuleMonitor;
+  now = 0;
   constructor(checkQuorumElectionTicks?: number) {
-    this.rules = new RuleMonitor({ checkQuorumElectionTicks }, (kind, message) => this.reports.push({ kind, message }));
+    this.rules = new RuleMonitor({ checkQuorumElectionTicks }, (kind, message) => this.reports.push({ kind, message }), () => this.now);
   }
   observe(node: NodeId, view: View): void {
     this.rules.observe(node, view.status(), (low) => view.log.slice(low - 1));
@@ -209,6 +210,9 @@ test('thesis §6.4 step 1: a leader that releases a read before committing an en
   h.rules.sent(answer);
   assert.deepEqual(h.kinds(), ['read-index-own-term']);
   h.rules.readInvoked(1, 'local');
+  const confirmation: Message = { type: 'heartbeatResponse', from: 2, to: 1, term: 2, seq: 1, lastIndex: 3 };
+  h.rules.sent(confirmation);
+  h.rules.delivered(confirmation);
   h.rules.readReleased(1, 'local', 2);
   assert.deepEqual(h.kinds(), ['read-index-own-term', 'read-index-own-term']);
   h.rules.sent({ ...answer, index: 3 });
@@ -237,4 +241,28 @@ test('thesis §6.2: a leader that hears from no majority for two election timeou
   for (let tick = 0; tick < 100; tick++) off.rules.ticked(1, tick * 10);
   assert.deepEqual(off.kinds(), []);
   assert.ok(off.rules.longestLeaderlessSteps(1000) >= 900, 'a leader that hears from nobody is no leader that can commit');
+});
+
+test('thesis §6.4: a leader that releases a read on answers sent before the read was invoked breaks read-index-confirmation', () => {
+  const h = new Harness();
+  leader(h, 1, [entry(1, 1)], 1);
+  const answer = (seq: number): Message => ({ type: 'heartbeatResponse', from: 2, to: 1, term: 1, seq, lastIndex: 1 });
+  h.now = 10;
+  const stale = answer(1);
+  h.rules.sent(stale); // an answer to a round before the read...
+  h.now = 20;
+  h.rules.readInvoked(1, 'r');
+  h.now = 30;
+  h.rules.delivered(stale); // ...arriving late, after it
+  h.rules.readReleased(1, 'r', 1);
+  assert.deepEqual(h.kinds(), ['read-index-confirmation']);
+  assert.match(h.reports[0]?.message ?? '', /invoked at step 20/);
+  // Done right: an answer sent after the invocation confirms it.
+  h.rules.readInvoked(1, 'r2');
+  h.now = 40;
+  const fresh = answer(2);
+  h.rules.sent(fresh);
+  h.rules.delivered(fresh);
+  h.rules.readReleased(1, 'r2', 1);
+  assert.equal(h.reports.length, 1);
 });

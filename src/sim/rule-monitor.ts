@@ -10,6 +10,7 @@ export type RuleKind =
   | 'config-change-safety' // two uncommitted configuration entries, or one before the first own-term commit (thesis §4.1)
   | 'read-index-stale' // a read released below a commit index known when it was invoked (thesis §6.4)
   | 'read-index-own-term' // a leader released a read before committing an entry of its term (thesis §6.4 step 1)
+  | 'read-index-confirmation' // a leader released a read without a majority heard from since it was invoked (thesis §6.4 steps 3-4)
   | 'check-quorum'; // a leader cut off from a majority kept leading past the check-quorum bound (thesis §6.2)
 
 /** The part of a core's status the rules read (RaftNode.status() provides it). */
@@ -39,8 +40,13 @@ interface Leadership {
   lastIndex: LogIndex;
   commit: LogIndex;
   voters: readonly NodeId[];
+  /** The voters before the latest change in this leadership (a read confirmed just
+   * before a change is released just after it). */
+  previousVoters: readonly NodeId[];
   /** The node's tick count when it last heard from each voter in this term. */
   readonly heardAtTick: Map<NodeId, number>;
+  /** The newest step at which each voter sent something of this term it delivered. */
+  readonly heardSentAtStep: Map<NodeId, number>;
   /** Reported once per term. */
   checkQuorumReported: boolean;
 }
@@ -68,7 +74,9 @@ export class RuleMonitor {
   private commitMax: LogIndex = 0;
   /** ReadIndex requests in flight: the commit index floor each must reach, and the
    * term of the node's leadership when it was invoked there (0: not leader). */
-  private readonly readsInFlight = new Map<string, { readonly floor: LogIndex; readonly leaderTerm: Term }>();
+  private readonly readsInFlight = new Map<string, { readonly floor: LogIndex; readonly leaderTerm: Term; readonly invokedAtStep: number }>();
+  /** The step each message was sent at (duplicates and replays are the same object). */
+  private readonly sentAtStep = new WeakMap<Message, number>();
   /** Availability: the last step some leader had heard from a majority recently, and
    * the longest stretch without one. */
   private lastCapableLeaderStep = 0;
@@ -77,6 +85,8 @@ export class RuleMonitor {
   constructor(
     private readonly options: RuleMonitorOptions,
     private readonly report: (kind: RuleKind, message: string) => void,
+    /** The current simulation step. */
+    private readonly clock: () => number,
   ) {}
 
   /** The longest stretch of steps (up to `now`) without a leader in touch with a majority. */
@@ -105,6 +115,7 @@ export class RuleMonitor {
       // the new majority from its next check on.
       const tick = this.ticks.get(node) ?? 0;
       for (const voter of status.config.voters) known.heardAtTick.set(voter, tick);
+      known.previousVoters = known.voters;
       known.voters = status.config.voters;
     }
   }
@@ -137,9 +148,13 @@ export class RuleMonitor {
 
   /** A message left a node. */
   sent(message: Message): void {
+    this.sentAtStep.set(message, this.clock());
     if (message.type !== 'readIndexResponse') return;
     const leadership = this.leaderships.get(message.from);
-    if (leadership !== undefined && leadership.term === message.term) this.checkReadOwnTerm(message.from, leadership, message.index);
+    if (leadership === undefined || leadership.term !== message.term) return;
+    this.checkReadOwnTerm(message.from, leadership, message.index);
+    const read = this.readsInFlight.get(message.readId);
+    if (read !== undefined) this.checkReadConfirmed(message.from, leadership, message.readId, read.invokedAtStep);
   }
 
   /** A message reached its destination's core: a leader hears from a voter. */
@@ -147,11 +162,13 @@ export class RuleMonitor {
     const leadership = this.leaderships.get(message.to);
     if (leadership === undefined || message.term !== leadership.term) return;
     leadership.heardAtTick.set(message.from, this.ticks.get(message.to) ?? 0);
+    const sentAt = this.sentAtStep.get(message);
+    if (sentAt !== undefined && sentAt > (leadership.heardSentAtStep.get(message.from) ?? -1)) leadership.heardSentAtStep.set(message.from, sentAt);
   }
 
   /** A client's ReadIndex request reached a node's core. */
   readInvoked(node: NodeId, readId: string): void {
-    this.readsInFlight.set(readId, { floor: this.commitMax, leaderTerm: this.leaderships.get(node)?.term ?? 0 });
+    this.readsInFlight.set(readId, { floor: this.commitMax, leaderTerm: this.leaderships.get(node)?.term ?? 0, invokedAtStep: this.clock() });
   }
 
   /** A node's core released a read at `index` to its state machine. */
@@ -164,7 +181,24 @@ export class RuleMonitor {
     }
     // A read the node took as leader and releases in that same leadership.
     const leadership = this.leaderships.get(node);
-    if (leadership !== undefined && leadership.term === read.leaderTerm) this.checkReadOwnTerm(node, leadership, index);
+    if (leadership !== undefined && leadership.term === read.leaderTerm) {
+      this.checkReadOwnTerm(node, leadership, index);
+      this.checkReadConfirmed(node, leadership, readId, read.invokedAtStep);
+    }
+  }
+
+  /**
+   * Thesis §6.4 steps 3-4: a leader serves a read only once a majority has shown it was
+   * still leader after the read was invoked. A voter that sent the leader anything of
+   * its term after that step had not yet moved to a newer term, so a majority of them
+   * rules out a newer leader at the invocation (any newer leader's majority overlaps it).
+   */
+  private checkReadConfirmed(node: NodeId, leadership: Leadership, readId: string, invokedAtStep: number): void {
+    const confirmedBy = (voters: readonly NodeId[]): boolean =>
+      voters.filter((voter) => voter === node || (leadership.heardSentAtStep.get(voter) ?? -1) >= invokedAtStep).length >= quorumOf(voters.length);
+    if (confirmedBy(leadership.voters) || confirmedBy(leadership.previousVoters)) return;
+    const heard = leadership.voters.filter((voter) => voter !== node).map((voter) => `n${voter}@${leadership.heardSentAtStep.get(voter) ?? 'never'}`);
+    this.report('read-index-confirmation', `node ${node}, leader of term ${leadership.term}, released read ${readId} invoked at step ${invokedAtStep}, but has heard from no majority since (newest message sent by ${heard.join(' ')}; thesis §6.4: the leader confirms it still leads with a round of heartbeats started after the read)`);
   }
 
   /** The node's core ticked at step `now`: check-quorum and availability. */
@@ -228,7 +262,9 @@ export class RuleMonitor {
       lastIndex: status.lastIndex,
       commit: status.commit,
       voters,
+      previousVoters: voters,
       heardAtTick: new Map(voters.map((voter) => [voter, tick])),
+      heardSentAtStep: new Map(),
       checkQuorumReported: false,
     });
   }

@@ -80,7 +80,7 @@ export class SafetyMonitor {
     private readonly trace: Trace,
     options: RuleMonitorOptions = { checkQuorumElectionTicks: undefined },
   ) {
-    this.rules = new RuleMonitor(options, (kind, message) => this.report(kind, message));
+    this.rules = new RuleMonitor(options, (kind, message) => this.report(kind, message), () => this.now);
   }
 
   /** The longest stretch of steps so far without a leader in touch with a majority. */
