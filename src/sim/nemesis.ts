@@ -278,18 +278,20 @@ export class Nemesis {
     this.schedule(at, () => {
       network.heal();
       this.log(at, 5, () => 'heal all links');
-      if (this.context.profile.faults.has('late-responses')) this.replayToLeaders(at);
+      if (this.context.profile.faults.has('late-responses')) this.replayToLeadersAndCandidates(at);
     });
   }
 
   /** As a partition heals, every leader (a deposed one that does not know it yet too)
-   * gets old answers again, before any message of a newer term can reach it: answers
-   * to heartbeat rounds long past must confirm no read queued since (thesis §6.4). */
-  private replayToLeaders(now: number): void {
+   * and candidate gets old answers again, before any message of a newer term can reach
+   * it: answers to heartbeat rounds long past must confirm no read queued since (thesis
+   * §6.4), votes of an earlier campaign must not count in this one (§5.2). */
+  private replayToLeadersAndCandidates(now: number): void {
     for (const host of this.context.hosts) {
-      if (host.core?.status().role !== 'leader') continue;
+      const role = host.core?.status().role;
+      if (role === undefined || role === 'follower') continue;
       const count = this.context.network.replayResponsesTo(host.id, now);
-      this.log(now, 12, () => `replay ${count} old responses to leader n${host.id}`);
+      this.log(now, 12, () => `replay ${count} old responses to ${role} n${host.id}`);
     }
   }
 
