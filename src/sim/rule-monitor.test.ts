@@ -32,7 +32,7 @@ class Harness {
     this.rules = new RuleMonitor({ checkQuorumElectionTicks }, (kind, message) => this.reports.push({ kind, message }), () => this.now);
   }
   observe(node: NodeId, view: View): void {
-    this.rules.observe(node, view.status(), (low) => view.log.slice(low - 1));
+    this.rules.observe(node, view.status(), { entriesFrom: (low) => view.log.slice(low - 1) });
   }
   /** `voters` durably voted for `candidate` in `term`. */
   vote(term: Term, candidate: NodeId, voters: readonly NodeId[]): void {

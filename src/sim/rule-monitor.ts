@@ -25,6 +25,11 @@ export interface RuleStatus {
   readonly peers: readonly { readonly id: NodeId; readonly match: LogIndex }[];
 }
 
+/** A core's in-memory log (RaftNode.entriesFrom). */
+export interface LogView {
+  entriesFrom(low: LogIndex): readonly Entry[];
+}
+
 export interface RuleMonitorOptions {
   /** The cores' check-quorum period in ticks, or undefined when check-quorum is off. */
   readonly checkQuorumElectionTicks: number | undefined;
@@ -75,7 +80,7 @@ export class RuleMonitor {
   /** ReadIndex requests in flight: the commit index floor each must reach, and the
    * term of the node's leadership when it was invoked there (0: not leader). */
   private readonly readsInFlight = new Map<string, { readonly floor: LogIndex; readonly leaderTerm: Term; readonly invokedAtStep: number }>();
-  /** The step each message was sent at (duplicates and replays are the same object). */
+  /** The step each response was sent at (duplicates and replays are the same object). */
   private readonly sentAtStep = new WeakMap<Message, number>();
   /** Availability: the last step some leader had heard from a majority recently, and
    * the longest stretch without one. */
@@ -95,7 +100,7 @@ export class RuleMonitor {
   }
 
   /** After every input to a node's core. */
-  observe(node: NodeId, status: RuleStatus, entriesFrom: (low: LogIndex) => readonly Entry[]): void {
+  observe(node: NodeId, status: RuleStatus, core: LogView): void {
     if (status.commit > this.commitMax) this.commitMax = status.commit;
     if (status.role !== 'leader') {
       this.leaderships.delete(node);
@@ -103,11 +108,11 @@ export class RuleMonitor {
     }
     const known = this.leaderships.get(node);
     if (known === undefined || known.term !== status.term) {
-      this.becameLeader(node, status, entriesFrom);
+      this.becameLeader(node, status, core);
       return;
     }
-    if (status.lastIndex > known.lastIndex) this.appended(node, known, entriesFrom(known.lastIndex + 1));
-    if (status.commit > known.commit) this.leaderCommitted(node, known, status, entriesFrom);
+    if (status.lastIndex > known.lastIndex) this.appended(node, known, core.entriesFrom(known.lastIndex + 1));
+    if (status.commit > known.commit) this.leaderCommitted(node, known, status, core);
     known.lastIndex = status.lastIndex;
     known.commit = status.commit;
     if (!sameMembers(known.voters, status.config.voters)) {
@@ -148,7 +153,8 @@ export class RuleMonitor {
 
   /** A message left a node. */
   sent(message: Message): void {
-    this.sentAtStep.set(message, this.clock());
+    // Only answers confirm a leader's reads; the others need no send step.
+    if (message.type.endsWith('Response')) this.sentAtStep.set(message, this.clock());
     if (message.type !== 'readIndexResponse') return;
     const leadership = this.leaderships.get(message.from);
     if (leadership === undefined || leadership.term !== message.term) return;
@@ -232,7 +238,7 @@ export class RuleMonitor {
     return heard >= quorumOf(leadership.voters.length);
   }
 
-  private becameLeader(node: NodeId, status: RuleStatus, entriesFrom: (low: LogIndex) => readonly Entry[]): void {
+  private becameLeader(node: NodeId, status: RuleStatus, core: LogView): void {
     const { term } = status;
     const voters = status.config.voters;
     // §5.2: a candidate wins with votes from a majority of the voters in its term,
@@ -251,7 +257,7 @@ export class RuleMonitor {
     let lastConfigIndex = 0;
     // The uncommitted tail, and the committed entry before it (hand-made traces may
     // start a leader whose commit index already reaches its term).
-    const tail = entriesFrom(Math.max(status.firstIndex, Math.min(status.commit, status.lastIndex)));
+    const tail = core.entriesFrom(Math.max(status.firstIndex, Math.min(status.commit, status.lastIndex)));
     for (let i = tail.length - 1; i >= 0 && (tail[i] as Entry).term === term; i--) firstOwnIndex = (tail[i] as Entry).index;
     for (const entry of tail) if (entry.kind === 'config' && entry.index > status.commit) lastConfigIndex = entry.index;
     const tick = this.ticks.get(node) ?? 0;
@@ -285,9 +291,9 @@ export class RuleMonitor {
     }
   }
 
-  private leaderCommitted(node: NodeId, leadership: Leadership, status: RuleStatus, entriesFrom: (low: LogIndex) => readonly Entry[]): void {
+  private leaderCommitted(node: NodeId, leadership: Leadership, status: RuleStatus, core: LogView): void {
     const index = status.commit;
-    const entry = entriesFrom(index)[0];
+    const entry = core.entriesFrom(index)[0];
     if (entry !== undefined && entry.term !== leadership.term) {
       this.report('commit-own-term', `node ${node}, leader of term ${leadership.term}, advanced its commit index to ${index}, an entry of term ${entry.term} (§5.4.2, Figure 8: a leader commits only entries of its own term by counting replicas)`);
     }

@@ -148,7 +148,7 @@ export class SafetyMonitor {
       this.committed(node, core, Math.max(lastCommit + 1, status.firstIndex), status.commit, status.term);
     }
     this.lastCommit.set(node, status.commit);
-    this.rules.observe(node, status, (low) => core.entriesFrom(low));
+    this.rules.observe(node, status, core);
   }
 
   /** A node came back from its disk: its commit index may only be what the disk holds
