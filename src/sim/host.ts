@@ -250,6 +250,7 @@ export class SimHost {
 
   /** Steps a message; the simulated nodes are all correct, so none may find another's message impossible. */
   private stepCore(core: RaftNode, message: Message): void {
+    this.options.monitor.stepping(this.id, message);
     const refusal = core.step(message);
     assert(refusal === undefined, () => `node ${this.id} refused a ${message.type} from node ${message.from}: ${refusal?.reason}`);
   }

@@ -266,3 +266,33 @@ test('thesis §6.4: a leader that releases a read on answers sent before the rea
   h.rules.readReleased(1, 'r2', 1);
   assert.equal(h.reports.length, 1);
 });
+
+test('Figure 2: a follower that commits past the last entry an append verified breaks follower-commit', () => {
+  const h = new Harness();
+  const follower = new View();
+  follower.log = [entry(1, 1), entry(2, 1), entry(3, 1)]; // 3 is a stale entry of an old leader
+  follower.commit = 1;
+  h.observe(2, follower);
+  const append: Message = { type: 'append', from: 1, to: 2, term: 2, prevIndex: 1, prevTerm: 1, entries: [entry(2, 1)], commit: 3 };
+  h.rules.stepping(2, append);
+  follower.commit = 3;
+  h.observe(2, follower);
+  assert.deepEqual(h.kinds(), ['follower-commit']);
+  assert.match(h.reports[0]?.message ?? '', /from 1 to 3 on an append of 2\.\.2 with commit 3/);
+  // Done right: up to the last entry the append carried; a heartbeat's capped commit.
+  const fine = new Harness();
+  follower.commit = 1;
+  fine.observe(2, follower);
+  fine.rules.stepping(2, append);
+  follower.commit = 2;
+  fine.observe(2, follower);
+  fine.rules.stepping(2, { type: 'heartbeat', from: 1, to: 2, term: 2, commit: 3, seq: 1 });
+  follower.commit = 3;
+  fine.observe(2, follower);
+  assert.deepEqual(fine.kinds(), []);
+  // A tick moves no follower's commit index.
+  follower.commit = 4;
+  follower.log = [...follower.log, entry(4, 2)];
+  fine.observe(2, follower);
+  assert.deepEqual(fine.kinds(), ['follower-commit']);
+});

@@ -11,6 +11,7 @@ export type RuleKind =
   | 'read-index-stale' // a read released below a commit index known when it was invoked (thesis §6.4)
   | 'read-index-own-term' // a leader released a read before committing an entry of its term (thesis §6.4 step 1)
   | 'read-index-confirmation' // a leader released a read without a majority heard from since it was invoked (thesis §6.4 steps 3-4)
+  | 'follower-commit' // a follower committed past the entries it verified against its leader (Figure 2, AppendEntries step 5)
   | 'check-quorum'; // a leader cut off from a majority kept leading past the check-quorum bound (thesis §6.2)
 
 /** The part of a core's status the rules read (RaftNode.status() provides it). */
@@ -75,6 +76,9 @@ export class RuleMonitor {
   private readonly durableTerms = new Map<NodeId, Term>();
   private readonly leaderships = new Map<NodeId, Leadership>();
   private readonly ticks = new Map<NodeId, number>();
+  /** Each node's commit index at its last observation, and the message stepped since. */
+  private readonly commits = new Map<NodeId, LogIndex>();
+  private readonly stepped = new Map<NodeId, Message>();
   /** The highest commit index any node has had so far. */
   private commitMax: LogIndex = 0;
   /** ReadIndex requests in flight: the commit index floor each must reach, and the
@@ -102,7 +106,16 @@ export class RuleMonitor {
   /** After every input to a node's core. */
   observe(node: NodeId, status: RuleStatus, core: LogView): void {
     if (status.commit > this.commitMax) this.commitMax = status.commit;
+    const previousCommit = this.commits.get(node);
+    const message = this.stepped.get(node);
+    this.stepped.delete(node);
+    this.commits.set(node, status.commit);
     if (status.role !== 'leader') {
+      // A leader that steps down in this input (removed, its change committed) may
+      // have advanced its commit index as leader.
+      if (previousCommit !== undefined && status.commit > previousCommit && !this.leaderships.has(node)) {
+        this.followerCommitted(node, previousCommit, status.commit, message);
+      }
       this.leaderships.delete(node);
       return;
     }
@@ -128,6 +141,30 @@ export class RuleMonitor {
   /** A node came back from its disk: it leads nothing. */
   restarted(node: NodeId): void {
     this.leaderships.delete(node);
+    this.commits.delete(node);
+    this.stepped.delete(node);
+  }
+
+  /** `message` is about to be stepped into `node`'s core. */
+  stepping(node: NodeId, message: Message): void {
+    this.stepped.set(node, message);
+  }
+
+  /**
+   * Figure 2, AppendEntries step 5: a follower sets its commit index to
+   * min(leaderCommit, index of last new entry), never past what this append verified
+   * (what follows may still conflict); a heartbeat's commit the leader caps at what it
+   * knows the follower holds; a snapshot commits up to its own index. Nothing else
+   * moves a follower's commit index.
+   */
+  private followerCommitted(node: NodeId, from: LogIndex, to: LogIndex, message: Message | undefined): void {
+    let bound = from;
+    if (message?.type === 'append') bound = Math.min(message.commit, message.prevIndex + message.entries.length);
+    else if (message?.type === 'heartbeat') bound = message.commit;
+    else if (message?.type === 'snapshot') bound = message.meta.index;
+    if (to <= bound) return;
+    const what = message === undefined ? 'no message' : message.type === 'append' ? `an append of ${message.prevIndex + 1}..${message.prevIndex + message.entries.length} with commit ${message.commit}` : `a ${message.type} from node ${message.from}`;
+    this.report('follower-commit', `node ${node} advanced its commit index from ${from} to ${to} on ${what} (Figure 2: a follower commits only up to min(leaderCommit, index of last new entry), entries it has verified)`);
   }
 
   /** A write reached the node's disk (fsynced): `hardState` is what the disk holds now. */

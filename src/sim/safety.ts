@@ -98,6 +98,11 @@ export class SafetyMonitor {
     this.rules.readReleased(node, readId, index);
   }
 
+  /** `message` is about to be stepped into `node`'s core (observe follows). */
+  stepping(node: NodeId, message: Message): void {
+    this.rules.stepping(node, message);
+  }
+
   /** `node`'s core ticked (after observe). */
   ticked(node: NodeId): void {
     this.rules.ticked(node, this.now);
