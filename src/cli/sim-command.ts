@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { SimOptions } from '../sim/options.js';
+import { defaultSimOptions, type SimOptions } from '../sim/options.js';
 import { describeFailure, runSeed, summarize } from '../sim/seeds.js';
 
 interface SimCommandOptions {
@@ -9,11 +9,18 @@ interface SimCommandOptions {
   readonly nodes: '3' | '5' | '7' | undefined;
   readonly trace: boolean | undefined;
   readonly traceLines: number;
+  readonly steps: number | undefined;
 }
 
 function nonNegativeInteger(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return value;
+}
+
+function positiveInteger(text: string): number {
+  const value = nonNegativeInteger(text);
+  if (value === 0) throw new InvalidArgumentError('expected a positive integer');
   return value;
 }
 
@@ -32,6 +39,7 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--nodes <n>', 'voters in the cluster (default: 3, 5 or 7 by seed)').choices(['3', '5', '7']))
     .option('--trace', 'print the trace of each run (use with --seed)')
     .option('--trace-lines <n>', 'the newest trace lines kept', nonNegativeInteger, 20_000)
+    .option('--steps <n>', `steps of each seed's fault phase (default ${defaultSimOptions.faultSteps}; a long run: 1000000 and more)`, positiveInteger)
     .action((options: SimCommandOptions) => {
       process.exitCode = runSimCommand(options);
     });
@@ -41,6 +49,7 @@ function runSimCommand(options: SimCommandOptions): number {
   const overrides: Partial<SimOptions> = {
     ...(options.nodes === undefined ? {} : { nodes: Number(options.nodes) as 3 | 5 | 7 }),
     traceLinesMax: Math.max(1, options.traceLines),
+    ...(options.steps === undefined ? {} : { faultSteps: options.steps }),
   };
   const first = options.seed ?? options.start;
   const count = options.seed === undefined ? options.seeds : 1;
