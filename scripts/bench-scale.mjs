@@ -68,7 +68,7 @@ const overall = setTimeout(() => {
 
 /** Incompressible value bytes, sliced from one pool. */
 const pool = randomBytes(valueBytesMax * 4);
-const valueOf = (size) => {
+const valueOfSize = (size) => {
   const at = Math.floor(Math.random() * (pool.length - size));
   return pool.subarray(at, at + size);
 };
@@ -114,7 +114,7 @@ async function timed(op, keys, endpoints) {
   try {
     const endMs = performance.now() + phaseSeconds * 1000;
     const until = () => performance.now() >= endMs;
-    if (op === 'put') return await load((w) => clients.of(w).put(keyOf(Math.floor(Math.random() * keys.count)), valueOf(4096)), until);
+    if (op === 'put') return await load((w) => clients.of(w).put(keyOf(Math.floor(Math.random() * keys.count)), valueOfSize(4096)), until);
     return await load((w) => clients.of(w).get(keyOf(Math.floor(Math.random() * keys.count))), until);
   } finally {
     clients.close();
@@ -136,7 +136,7 @@ async function fill(endpoints, keys) {
       const index = overwrite ? Math.floor(Math.random() * sizes.length) : sizes.length;
       const size = valueSize();
       if (!overwrite) sizes.push(0);
-      const response = await clients.of(w).put(keyOf(index), valueOf(size));
+      const response = await clients.of(w).put(keyOf(index), valueOfSize(size));
       live += size - sizes[index];
       sizes[index] = size;
       written += size;
@@ -209,7 +209,7 @@ async function measure(system) {
   const put = async (worker, key) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await seed.of(worker).put(key, valueOf(4096));
+        return await seed.of(worker).put(key, valueOfSize(4096));
       } catch (error) {
         if (attempt === 5) throw error;
       }

@@ -40,7 +40,7 @@ try {
     const generated = randomHistory(options);
     const events = staleReadAt === undefined ? generated : withStaleRead(generated, staleReadAt);
     const file = join(directory, 'history.jsonl');
-    writeFileSync(file, events.map((event) => JSON.stringify(event)).join('\n') + '\n');
+    writeFileSync(file, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
     const times = [];
     let verdict = '';
     for (let run = 0; run < runs; run += 1) {

@@ -56,12 +56,12 @@ const loopSteps = [
   ['4', 'advance', 'the core may go on;', 'maybe take a snapshot'],
 ];
 
-const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function box(b) {
   const parts = [`<rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="8" fill="${b.fill}" stroke="${colors.line}" stroke-width="1.2"/>`];
-  parts.push(`<text x="${b.x + 12}" y="${b.y + 22}" class="title">${escape(b.title)}</text>`);
-  b.lines.forEach((line, i) => parts.push(`<text x="${b.x + 12}" y="${b.y + 42 + i * 17}" class="line">${escape(line)}</text>`));
+  parts.push(`<text x="${b.x + 12}" y="${b.y + 22}" class="title">${escapeHtml(b.title)}</text>`);
+  b.lines.forEach((line, i) => parts.push(`<text x="${b.x + 12}" y="${b.y + 42 + i * 17}" class="line">${escapeHtml(line)}</text>`));
   return parts.join('\n');
 }
 
@@ -71,7 +71,7 @@ function arrow(a) {
   const start = a.both ? ' marker-start="url(#head)"' : '';
   const line = `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2 - 2}" stroke="${colors.line}" stroke-width="1.5" marker-end="url(#head)"${start}/>`;
   const anchor = a.labelLeft ? `x="${x1 - 8}" text-anchor="end"` : `x="${x1 + 8}"`;
-  const label = a.label ? `<text ${anchor} y="${(y1 + y2) / 2 + 4}" class="label">${escape(a.label)}</text>` : '';
+  const label = a.label ? `<text ${anchor} y="${(y1 + y2) / 2 + 4}" class="label">${escapeHtml(a.label)}</text>` : '';
   return line + label;
 }
 
@@ -82,8 +82,8 @@ function loop() {
   for (const [number, title, ...detail] of loopSteps) {
     parts.push(`<circle cx="${b.x + 22}" cy="${y - 5}" r="10" fill="${colors.server}" stroke="${colors.line}"/>`);
     parts.push(`<text x="${b.x + 22}" y="${y - 1}" class="step" text-anchor="middle">${number}</text>`);
-    parts.push(`<text x="${b.x + 40}" y="${y}" class="title small">${escape(title)}</text>`);
-    detail.forEach((line, i) => parts.push(`<text x="${b.x + 40}" y="${y + 16 + i * 14}" class="line small">${escape(line)}</text>`));
+    parts.push(`<text x="${b.x + 40}" y="${y}" class="title small">${escapeHtml(title)}</text>`);
+    detail.forEach((line, i) => parts.push(`<text x="${b.x + 40}" y="${y + 16 + i * 14}" class="line small">${escapeHtml(line)}</text>`));
     y += 30 + detail.length * 14 + 6;
   }
   // The loop goes round while the core has a Ready.

@@ -17,7 +17,7 @@ import { commandAuth } from '../server/auth/caller.js';
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.put('/kv/*', async (request, reply) => {
     const key = keyOf(request);
-    const value = valueOf(request.body);
+    const value = bodyValue(request.body);
     if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
     const query = request.query as Query;
     const lease = parseInteger(query.lease, 'lease');
@@ -167,7 +167,7 @@ export function keyOf(request: FastifyRequest): Uint8Array {
 }
 
 /** A raw body is the value; a JSON body is {"value": ...}. Returns a problem as a string. */
-export function valueOf(body: unknown): Uint8Array | string {
+export function bodyValue(body: unknown): Uint8Array | string {
   if (body === undefined || body === null) return new Uint8Array(0);
   if (Buffer.isBuffer(body)) return new Uint8Array(body.buffer, body.byteOffset, body.length);
   if (typeof body === 'object' && 'value' in body) {

@@ -18,7 +18,7 @@ import type { CommandBody, RequestOp } from '../kv/types.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField, utf8 } from './json-bytes.js';
-import { keyOf, valueOf, write } from './kv-routes.js';
+import { keyOf, bodyValue, write } from './kv-routes.js';
 import { requireKeys } from './rest-auth.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import {
@@ -43,7 +43,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
     const target = targetOf(request);
     if (typeof target === 'string') return sendError(reply, 400, 'BAD_REQUEST', target);
     if (target.field !== undefined) {
-      const value = valueOf(request.body);
+      const value = bodyValue(request.body);
       if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
       return writeOps(reply, node, request, [{ type: 'put', key: fieldKey(target.record, target.field), value }]);
     }

@@ -66,9 +66,7 @@ export interface ChaosOutcome {
 }
 
 /** What the caller keeps of the cluster before it is removed (logs, data directories). */
-export interface ChaosKeep {
-  (cluster: Cluster, outcome: ChaosOutcome): Promise<void>;
-}
+export type ChaosKeep = (cluster: Cluster, outcome: ChaosOutcome) => Promise<void>
 
 /** The nodes' timing: a 50 ms tick, elections after 0.5-1 s, requests answered within 2 s. */
 const tickMs = 50;

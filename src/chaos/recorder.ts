@@ -58,6 +58,6 @@ export class Recorder {
 
   /** The history as JSON lines, for the checker (`keel check-history`). */
   jsonLines(events: readonly HistoryEvent[] = this.events): string {
-    return events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    return `${events.map((e) => JSON.stringify(e)).join('\n')}\n`;
   }
 }

@@ -18,7 +18,7 @@ const keysDrawnMax = 60;
 export function renderChaosReport(outcome: ChaosOutcome, artifacts: readonly string[]): string {
   const totalMs = Math.max(outcome.durationMs, 1);
   const x = (ms: number): number => Math.round((Math.min(ms, totalMs) / totalMs) * chartWidthPx);
-  const verdict = outcome.failures.length === 0 ? '<p class="verdict ok">No violations, no lost acknowledged writes</p>' : `<p class="verdict bad">${outcome.failures.length} problem(s)</p><ul>${outcome.failures.map((f) => `<li>${escape(f)}</li>`).join('')}</ul>`;
+  const verdict = outcome.failures.length === 0 ? '<p class="verdict ok">No violations, no lost acknowledged writes</p>' : `<p class="verdict bad">${outcome.failures.length} problem(s)</p><ul>${outcome.failures.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`;
   const o = outcome.options;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Keel chaos run, seed ${o.seed}</title>
@@ -32,9 +32,9 @@ code { font-family: ui-monospace, Menlo, Consolas, monospace; }
 </style></head><body>
 <h1>Keel chaos run — seed ${o.seed}</h1>
 ${verdict}
-<p>${o.nodes} nodes, ${o.client === 'grpc' ? 'etcd v3 gRPC' : 'REST'} clients, ${(outcome.durationMs / 1000).toFixed(1)} s of load, nemeses ${escape(o.nemeses.join(', '))}${o.mixed ? ' (mixed)' : ''}, workloads ${escape(o.workloads.join(', '))}.<br>
-Network: ${escape(outcome.networkDescription)}.${outcome.skippedNemeses.length > 0 ? `<br>Skipped: ${escape(outcome.skippedNemeses.join('; '))}.` : ''}<br>
-Replay the same schedule: <code>keel chaos --nodes ${o.nodes} --time ${o.timeSeconds} --nemesis ${escape(o.mixed ? `mixed:${o.nemeses.join(',')}` : o.nemeses.join(','))} --workload ${escape(o.workloads.join(','))} --client ${o.client} --fault-seconds ${o.faultSeconds} --quiet-seconds ${o.quietSeconds}${o.ports ? ` --base-port ${o.ports.low} --port-count ${o.ports.high - o.ports.low}` : ''} --seed ${o.seed}</code> (faults and choices follow the seed; timing does not).</p>
+<p>${o.nodes} nodes, ${o.client === 'grpc' ? 'etcd v3 gRPC' : 'REST'} clients, ${(outcome.durationMs / 1000).toFixed(1)} s of load, nemeses ${escapeHtml(o.nemeses.join(', '))}${o.mixed ? ' (mixed)' : ''}, workloads ${escapeHtml(o.workloads.join(', '))}.<br>
+Network: ${escapeHtml(outcome.networkDescription)}.${outcome.skippedNemeses.length > 0 ? `<br>Skipped: ${escapeHtml(outcome.skippedNemeses.join('; '))}.` : ''}<br>
+Replay the same schedule: <code>keel chaos --nodes ${o.nodes} --time ${o.timeSeconds} --nemesis ${escapeHtml(o.mixed ? `mixed:${o.nemeses.join(',')}` : o.nemeses.join(','))} --workload ${escapeHtml(o.workloads.join(','))} --client ${o.client} --fault-seconds ${o.faultSeconds} --quiet-seconds ${o.quietSeconds}${o.ports ? ` --base-port ${o.ports.low} --port-count ${o.ports.high - o.ports.low}` : ''} --seed ${o.seed}</code> (faults and choices follow the seed; timing does not).</p>
 <h2>Workloads</h2>
 ${workloadTable(outcome)}
 <h2>Availability (share of operations that succeeded, per second)</h2>
@@ -42,12 +42,12 @@ ${workloadTable(outcome)}
 ${availabilityChart(outcome, x)}
 <h2>Faults and recovery</h2>
 ${faultTable(outcome)}
-<p>Longest time without an acknowledged write, from a fault's start to the next fault, worst per kind: ${outcome.writeGaps.length > 0 ? escape(outcome.writeGaps.map((g) => `${g.nemesis} ${g.longestMs} ms`).join(' · ')) : 'n/a'}</p>
+<p>Longest time without an acknowledged write, from a fault's start to the next fault, worst per kind: ${outcome.writeGaps.length > 0 ? escapeHtml(outcome.writeGaps.map((g) => `${g.nemesis} ${g.longestMs} ms`).join(' · ')) : 'n/a'}</p>
 <h2>Register operations over time</h2>
 <p>One lane per key; green ok, grey failed, orange unknown outcome (drawn to the end of the run); shaded: nemesis intervals.</p>
 ${registerLanes(outcome, x)}
 <h2>Artifacts</h2>
-<ul>${artifacts.map((a) => `<li><a href="${escape(a)}">${escape(a)}</a></li>`).join('')}</ul>
+<ul>${artifacts.map((a) => `<li><a href="${escapeHtml(a)}">${escapeHtml(a)}</a></li>`).join('')}</ul>
 </body></html>
 `;
 }
@@ -62,13 +62,13 @@ function workloadTable(outcome: ChaosOutcome): string {
 function faultTable(outcome: ChaosOutcome): string {
   const rows = outcome.intervals.map((interval, i) => {
     const recovery = outcome.recoveries[i]?.ms;
-    return `<tr><td>${(interval.startMs / 1000).toFixed(1)}–${(interval.endMs / 1000).toFixed(1)} s</td><td>${interval.nemesis}</td><td>${escape(interval.what)}</td><td>${recovery === null || recovery === undefined ? 'no write acknowledged before the next fault' : `${recovery} ms`}</td></tr>`;
+    return `<tr><td>${(interval.startMs / 1000).toFixed(1)}–${(interval.endMs / 1000).toFixed(1)} s</td><td>${interval.nemesis}</td><td>${escapeHtml(interval.what)}</td><td>${recovery === null || recovery === undefined ? 'no write acknowledged before the next fault' : `${recovery} ms`}</td></tr>`;
   });
   return `<table><tr><th>when</th><th>nemesis</th><th>what</th><th>first acknowledged write after the heal</th></tr>${rows.join('')}</table>`;
 }
 
 function bands(intervals: readonly FaultInterval[], x: (ms: number) => number, height: number): string {
-  return intervals.map((i) => `<rect class="band" x="${x(i.startMs)}" y="0" width="${Math.max(1, x(i.endMs) - x(i.startMs))}" height="${height}"><title>${escape(`${i.nemesis}: ${i.what}`)}</title></rect><text class="band-label" x="${x(i.startMs) + 2}" y="10">${escape(i.nemesis)}</text>`).join('');
+  return intervals.map((i) => `<rect class="band" x="${x(i.startMs)}" y="0" width="${Math.max(1, x(i.endMs) - x(i.startMs))}" height="${height}"><title>${escapeHtml(`${i.nemesis}: ${i.what}`)}</title></rect><text class="band-label" x="${x(i.startMs) + 2}" y="10">${escapeHtml(i.nemesis)}</text>`).join('');
 }
 
 function availabilityChart(outcome: ChaosOutcome, x: (ms: number) => number): string {
@@ -94,9 +94,9 @@ function registerLanes(outcome: ChaosOutcome, x: (ms: number) => number): string
     const ops = (byKey.get(key) as Operation[]).map((op) => {
       const end = op.outcome === 'unknown' ? outcome.durationMs : op.responseTime;
       const colour = op.outcome === 'ok' ? '#59a14f' : op.outcome === 'fail' ? '#999' : '#f28e2b';
-      return `<rect x="${x(op.invokeTime)}" y="${y + 2}" width="${Math.max(1, x(end) - x(op.invokeTime))}" height="${laneHeightPx - 5}" fill="${colour}" fill-opacity="${op.outcome === 'unknown' ? 0.35 : 0.8}"><title>${escape(`${key} p${op.process} ${op.f} ${JSON.stringify(op.input)} → ${op.outcome}${op.outcome === 'ok' && op.f === 'read' ? ` ${JSON.stringify(op.output)}` : ''}`)}</title></rect>`;
+      return `<rect x="${x(op.invokeTime)}" y="${y + 2}" width="${Math.max(1, x(end) - x(op.invokeTime))}" height="${laneHeightPx - 5}" fill="${colour}" fill-opacity="${op.outcome === 'unknown' ? 0.35 : 0.8}"><title>${escapeHtml(`${key} p${op.process} ${op.f} ${JSON.stringify(op.input)} → ${op.outcome}${op.outcome === 'ok' && op.f === 'read' ? ` ${JSON.stringify(op.output)}` : ''}`)}</title></rect>`;
     });
-    return `<text x="2" y="${y + 11}" font-size="10" fill="#444">${escape(key.slice(-6))}</text>${ops.join('')}`;
+    return `<text x="2" y="${y + 11}" font-size="10" fill="#444">${escapeHtml(key.slice(-6))}</text>${ops.join('')}`;
   });
   const more = byKey.size > keysDrawnMax ? `<p>(first ${keysDrawnMax} of ${byKey.size} keys)</p>` : '';
   return `<svg width="${chartWidthPx}" height="${height}" style="border:1px solid #ddd">${bands(outcome.intervals, x, height)}${lanes.join('')}</svg>${more}`;
@@ -106,6 +106,6 @@ function percent(share: number | null): string {
   return share === null ? 'n/a' : `${(share * 100).toFixed(1)}%`;
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }

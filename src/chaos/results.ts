@@ -38,7 +38,7 @@ export async function writeResults(dir: string, outcome: ChaosOutcome): Promise<
   for (const w of outcome.workloads) {
     if (w.history.length === 0) continue;
     const name = `history-${w.name}.jsonl`;
-    await writeFile(join(dir, name), w.history.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    await writeFile(join(dir, name), `${w.history.map((e) => JSON.stringify(e)).join('\n')}\n`);
     artifacts.push(name);
   }
   const register = outcome.workloads.find((w) => w.name === 'register');
@@ -55,7 +55,7 @@ export async function writeResults(dir: string, outcome: ChaosOutcome): Promise<
   if (outcome.failures.length > 0) artifacts.push('data/');
   const { workloads, ...rest } = outcome;
   const summary = { ...rest, workloads: workloads.map(({ history: _history, ...w }) => w) };
-  await writeFile(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const report = join(dir, 'report.html');
   await writeFile(report, renderChaosReport(outcome, artifacts));
   return report;

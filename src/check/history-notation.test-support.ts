@@ -34,5 +34,5 @@ function parseNotationLine(line: string): HistoryEvent {
 
 /** The JSON-lines text of events, as a history file holds them. */
 export function jsonLines(history: readonly HistoryEvent[]): string {
-  return history.map((event) => JSON.stringify(event)).join('\n') + '\n';
+  return `${history.map((event) => JSON.stringify(event)).join('\n')}\n`;
 }

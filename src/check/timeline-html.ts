@@ -71,12 +71,12 @@ function keysInDrawingOrder(operations: readonly Operation[], violation: Violati
 function summary(result: CheckResult, lineOf: (eventIndex: number) => number): string {
   const size = `${result.operations} operations on ${result.keys} keys`;
   if (result.status === 'linearizable') return `<p class="verdict ok">Linearizable <span>(${size})</span></p>`;
-  if (result.status === 'unknown') return `<p class="verdict unknown">Unknown: ${escape(result.reason)} <span>(${size})</span></p>`;
+  if (result.status === 'unknown') return `<p class="verdict unknown">Unknown: ${escapeHtml(result.reason)} <span>(${size})</span></p>`;
   const operation = result.operation;
   return `<p class="verdict bad">Not linearizable <span>(${size})</span></p>
-<p>On key <b>${escape(JSON.stringify(result.key))}</b>, <a href="#violation">process ${operation.process}: <code>${escape(describeOperation(operation))}</code></a>
+<p>On key <b>${escapeHtml(JSON.stringify(result.key))}</b>, <a href="#violation">process ${operation.process}: <code>${escapeHtml(describeOperation(operation))}</code></a>
 (line ${lineOf(operation.invokeEvent)}) cannot be placed. The longest linearizable prefix found places ${result.longestPrefix.length}
-operations and leaves the key holding <code>${escape(JSON.stringify(result.valueAfterPrefix))}</code>; their order is in each bar's tooltip.</p>`;
+operations and leaves the key holding <code>${escapeHtml(JSON.stringify(result.valueAfterPrefix))}</code>; their order is in each bar's tooltip.</p>`;
 }
 
 interface KeyDrawing {
@@ -100,7 +100,7 @@ function keySection(drawing: KeyDrawing): string {
   const windowNote = shown.length < drawing.operations.length ? `; showing ${shown.length} of them${drawing.violation ? ', up to shortly after the violation' : ''}` : '';
   const scrollClass = drawing.violation && geometry.width > scrolledToEndWidthPx ? 'scroll from-end' : 'scroll';
   return `<section${drawing.violation ? ' class="violating"' : ''}>
-<h2>key ${escape(JSON.stringify(drawing.key))} <span class="note">${drawing.operations.length} operations${drawing.violation ? ', not linearizable' : ''}${windowNote}</span></h2>
+<h2>key ${escapeHtml(JSON.stringify(drawing.key))} <span class="note">${drawing.operations.length} operations${drawing.violation ? ', not linearizable' : ''}${windowNote}</span></h2>
 <div class="timeline"><div class="processes" style="height:${height}px">${rows.join('')}</div>
 <div class="${scrollClass}"><svg width="${geometry.width}" height="${height}">
 ${lanes.join('\n')}
@@ -179,9 +179,9 @@ function bar(operation: Operation, row: number, geometry: Geometry, context: Bar
   const classes = ['op', operation.outcome, isViolation ? 'violation' : ''].filter((name) => name !== '').join(' ');
   const fill = operation.outcome === 'fail' ? '#d9d9d9' : kindColours[operation.f];
   const tail = mayTakeEffectLater(operation) ? `\n<line x1="${x + width}" x2="${geometry.width}" y1="${y + barHeightPx + 2}" y2="${y + barHeightPx + 2}" stroke="${fill}"/>` : '';
-  return `<g class="${classes}"${isViolation ? ' id="violation"' : ''}><title>${escape(tooltip(operation, context))}</title>${tail}
+  return `<g class="${classes}"${isViolation ? ' id="violation"' : ''}><title>${escapeHtml(tooltip(operation, context))}</title>${tail}
 <rect x="${x}" y="${y}" width="${width}" height="${barHeightPx}" rx="3" fill="${fill}"/>
-<text x="${x + barPaddingPx / 2}" y="${y + barHeightPx / 2 + 4}">${escape(context.labelOf(operation))}</text></g>`;
+<text x="${x + barPaddingPx / 2}" y="${y + barHeightPx / 2 + 4}">${escapeHtml(context.labelOf(operation))}</text></g>`;
 }
 
 /** A write-like operation with an unknown outcome; a read's outcome changes nothing. */
@@ -211,7 +211,7 @@ function legend(): string {
 
 function page(title: string, summaryHtml: string, sectionsHtml: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}: linearizability</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}: linearizability</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 16px; margin: 22px 0 6px; }
@@ -233,7 +233,7 @@ section.violating .timeline { border-color: #d62728; }
 .op:hover rect { filter: brightness(1.1); stroke: #000; }
 </style></head>
 <body>
-<h1>${escape(title)}</h1>
+<h1>${escapeHtml(title)}</h1>
 ${summaryHtml}
 ${legend()}
 ${sectionsHtml}
@@ -241,6 +241,6 @@ ${sectionsHtml}
 `;
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -205,5 +205,5 @@ export function formatBenchResult(result: BenchResult): string {
   ];
   const codes = Object.entries(result.errorsByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length > 0) lines.push(`errors      ${codes.map(([code, count]) => `${code} ${count}`).join(', ')}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

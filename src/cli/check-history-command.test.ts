@@ -12,7 +12,7 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 
 function historyFile(name: string, lines: readonly object[]): string {
   const path = join(directory, name);
-  writeFileSync(path, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+  writeFileSync(path, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
   return path;
 }
 

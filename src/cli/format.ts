@@ -15,7 +15,7 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
       .map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** The API's JSON shape of a record. */

@@ -14,7 +14,7 @@ export function registerClusterSecret(cluster: Command): void {
     .action(async (flags: { out: string }) => {
       await writeNewSecretFile(flags.out);
       console.log(`Wrote a new cluster secret to ${flags.out} (mode 0600).`);
-      console.log('Give every member this same file: keel start --peer-secret-file ' + flags.out + ' (KEEL_PEER_SECRET_FILE).');
+      console.log(`Give every member this same file: keel start --peer-secret-file ${flags.out} (KEEL_PEER_SECRET_FILE).`);
       console.log('Each node copies it into its data directory on first start. Keep it as private as the data.');
     });
 }

@@ -183,7 +183,7 @@ let historyWarned = false;
 
 function saveHistory(file: string, history: readonly string[], io: CliIo): void {
   try {
-    writeFileSync(file, [...history].reverse().join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(file, `${[...history].reverse().join('\n')}\n`, { mode: 0o600 });
   } catch (error) {
     if (!historyWarned) io.err(`(history not saved to ${file}: ${error instanceof Error ? error.message : String(error)})\n`);
     historyWarned = true;

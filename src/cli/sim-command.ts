@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { SimOptions } from '../sim/options.js';
+import { defaultSimOptions, type SimOptions } from '../sim/options.js';
 import { describeFailure, runSeed, summarize } from '../sim/seeds.js';
 
 interface SimCommandOptions {
@@ -9,12 +9,19 @@ interface SimCommandOptions {
   readonly nodes: '3' | '5' | '7' | undefined;
   readonly trace: boolean | undefined;
   readonly traceLines: number;
+  readonly steps: number | undefined;
   readonly host: 'replica' | 'stand-in';
 }
 
 function nonNegativeInteger(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return value;
+}
+
+function positiveInteger(text: string): number {
+  const value = nonNegativeInteger(text);
+  if (value === 0) throw new InvalidArgumentError('expected a positive integer');
   return value;
 }
 
@@ -33,6 +40,7 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--nodes <n>', 'voters in the cluster (default: 3, 5 or 7 by seed)').choices(['3', '5', '7']))
     .option('--trace', 'print the trace of each run (use with --seed)')
     .option('--trace-lines <n>', 'the newest trace lines kept', nonNegativeInteger, 20_000)
+    .option('--steps <n>', `steps of each seed's fault phase (default ${defaultSimOptions.faultSteps}; a long run: 1000000 and more)`, positiveInteger)
     .addOption(new Option('--host <kind>', 'what each node runs: the production replica, or the stand-in Ready loop').choices(['replica', 'stand-in']).default('stand-in'))
     .action(async (options: SimCommandOptions) => {
       process.exitCode = await runSimCommand(options);
@@ -43,6 +51,7 @@ async function runSimCommand(options: SimCommandOptions): Promise<number> {
   const overrides: Partial<SimOptions> = {
     ...(options.nodes === undefined ? {} : { nodes: Number(options.nodes) as 3 | 5 | 7 }),
     traceLinesMax: Math.max(1, options.traceLines),
+    ...(options.steps === undefined ? {} : { faultSteps: options.steps }),
     host: options.host,
   };
   const first = options.seed ?? options.start;

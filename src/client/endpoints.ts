@@ -149,7 +149,6 @@ export class EndpointTracker {
         this.membersLearned = true;
         return;
       } catch {
-        continue;
       }
     }
   }

@@ -143,7 +143,7 @@ async function* readEventStream(fetch: FetchFunction, endpoint: string, path: st
   const response = await fetch(`${endpoint}${path}`, { headers: { accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
   if (response.status !== 200 || !response.body) {
     const text = await response.text();
-    let code = 'HTTP_' + response.status;
+    let code = `HTTP_${response.status}`;
     let message = text;
     try {
       const error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;

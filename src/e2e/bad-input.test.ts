@@ -37,7 +37,7 @@ const gatewayPaths: ReadonlyArray<readonly [string, string]> = [
 
 const runsPerProperty = 150;
 /** A small body nested deep enough to overflow a JSON parser's stack (it answered 500 once). */
-const deeplyNested = '{"value":'.repeat(20_000) + '1' + '}'.repeat(20_000);
+const deeplyNested = `${'{"value":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
 
 async function revision(cluster: Cluster): Promise<number> {
   return ((await http(`${cluster.url(1)}/status`)).body as { revision: number }).revision;
@@ -75,7 +75,7 @@ test('generated client mistakes get 4xx answers that change nothing, on every ga
     const jsonText = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v).slice(0, -1)),
-      fc.constantFrom(100, 20_000, 60_000).map((n) => '{"value":'.repeat(n) + '1' + '}'.repeat(n)),
+      fc.constantFrom(100, 20_000, 60_000).map((n) => `${'{"value":'.repeat(n)}1${'}'.repeat(n)}`),
     );
     const restBody = fc.oneof(
       fc.constant({}),

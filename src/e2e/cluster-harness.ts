@@ -501,7 +501,7 @@ export class Cluster {
         const statuses = await this.statuses(among);
         const first = statuses.get(among[0] as number) as NodeStatus;
         const leader = statuses.get(first.leader);
-        if (!leader || leader.role !== 'leader' || first.term <= termAbove) return undefined;
+        if (leader?.role !== 'leader' || first.term <= termAbove) return undefined;
         for (const s of statuses.values()) if (s.leader !== first.leader || s.term !== first.term) return undefined;
         return { id: first.leader, term: first.term };
       },

@@ -66,7 +66,7 @@ test('the root role may do anything; an unknown user nothing; roles combine', ()
 });
 
 test('requests need what etcd checks: prevKv reads, txn compares and both branches, lease keys', () => {
-  const kinds = (needs: KeyAccess[]): string[] => needs.map((n) => `${n.kind}:${Buffer.from(n.key).toString()}${n.rangeEnd ? '-' + Buffer.from(n.rangeEnd).toString() : ''}`);
+  const kinds = (needs: KeyAccess[]): string[] => needs.map((n) => `${n.kind}:${Buffer.from(n.key).toString()}${n.rangeEnd ? `-${Buffer.from(n.rangeEnd).toString()}` : ''}`);
   assert.deepEqual(kinds(requiredAccess({ type: 'put', key: b('k'), value: b('v'), prevKv: true, lease: 7 }, (id) => (id === 7 ? [b('leased')] : []))), ['write:k', 'read:k', 'write:leased']);
   assert.deepEqual(kinds(requiredAccess({ type: 'deleteRange', key: b('a'), rangeEnd: b('b') }, () => [])), ['write:a-b']);
   assert.deepEqual(

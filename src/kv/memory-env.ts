@@ -227,7 +227,7 @@ class MemoryTable implements Table {
     assertKey(key);
     const at = this.lowerBound(key);
     const entry = this.entries[at];
-    return entry !== undefined && entry.key.equals(key) ? Buffer.from(entry.value) : undefined;
+    return entry?.key.equals(key) ? Buffer.from(entry.value) : undefined;
   }
 
   putSync(key: Uint8Array, value: Uint8Array): void {
@@ -236,7 +236,7 @@ class MemoryTable implements Table {
     const entry: Entry = { key: Buffer.from(key), value: Buffer.from(value) };
     const at = this.lowerBound(key);
     const previous = this.entries[at];
-    if (previous !== undefined && previous.key.equals(key)) {
+    if (previous?.key.equals(key)) {
       this.set(at, entry, 1);
       this.env.wrote(() => this.set(at, previous, 1));
     } else {
@@ -317,7 +317,7 @@ class MemoryTable implements Table {
   private upperBound(key: Uint8Array): number {
     const at = this.lowerBound(key);
     const entry = this.entries[at];
-    return entry !== undefined && entry.key.equals(key) ? at + 1 : at;
+    return entry?.key.equals(key) ? at + 1 : at;
   }
 }
 

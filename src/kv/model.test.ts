@@ -129,7 +129,10 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
     compareEverything(a.store, b.store, model);
     // Physical compaction: once finished, exactly the model's versions remain.
     const hashesBefore = a.store.hashKv(0);
-    while (b.store.stats().compactionPending) write({ type: 'noop' }), flushB();
+    while (b.store.stats().compactionPending) {
+      write({ type: 'noop' });
+      flushB();
+    }
     assert.deepEqual(b.store.hashKv(0), hashesBefore, 'hashKv once physical compaction has finished');
     assert.equal(a.store.stats().compactionPending, false);
     assert.equal(a.store.stats().historyRecords, model.versionCount(), 'history records kept by A');

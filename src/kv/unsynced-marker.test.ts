@@ -45,7 +45,7 @@ async function crashAfterPuts(dir: string, bootId: string, count: number): Promi
   await run(process.execPath, ['--input-type=module', '-e', script]);
 }
 
-function valueOf(store: MvccStore, key: string): string | undefined {
+function readValue(store: MvccStore, key: string): string | undefined {
   const read = store.range({ type: 'range', key: bytes(key) });
   assert.ok(read.ok);
   const kv = read.value.kvs[0];
@@ -61,7 +61,7 @@ test('deferred sync: a process crash loses nothing in the same boot; after a reb
     let store = MvccStore.open({ path: dir, sync: 'deferred', bootId: 'boot-a' });
     assert.equal(store.discardedOnOpen, false, 'same boot: the page cache kept every commit');
     assert.equal(store.appliedIndex(), 40);
-    assert.equal(valueOf(store, 'k40'), 'v40');
+    assert.equal(readValue(store, 'k40'), 'v40');
     store.applyEntries(puts(41, 50));
     await store.close();
     assert.equal(existsSync(marker(dir)), false, 'a clean close syncs and removes the marker');
@@ -69,7 +69,7 @@ test('deferred sync: a process crash loses nothing in the same boot; after a reb
     store = MvccStore.open({ path: dir, sync: 'deferred', bootId: 'boot-b' });
     assert.equal(store.discardedOnOpen, false, 'after a clean close a reboot discards nothing');
     assert.equal(store.appliedIndex(), 50);
-    assert.equal(valueOf(store, 'k50'), 'v50');
+    assert.equal(readValue(store, 'k50'), 'v50');
     await store.close();
 
     await crashAfterPuts(dir, 'boot-b', 60);
@@ -77,10 +77,10 @@ test('deferred sync: a process crash loses nothing in the same boot; after a reb
     try {
       assert.equal(store.discardedOnOpen, true, 'unsynced, then a reboot: the file may be torn');
       assert.equal(store.appliedIndex(), 0, 'the store opens empty, for the runtime to rebuild');
-      assert.equal(valueOf(store, 'k1'), undefined);
+      assert.equal(readValue(store, 'k1'), undefined);
       // It is usable at once: the runtime replays the log into it.
       store.applyEntries(puts(1, 5));
-      assert.equal(valueOf(store, 'k5'), 'v5');
+      assert.equal(readValue(store, 'k5'), 'v5');
     } finally {
       await store.close();
     }

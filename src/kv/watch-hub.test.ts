@@ -113,7 +113,7 @@ test('every watcher gets exactly its events after its start revision, in order, 
               break;
             case 'watch': {
               const current = follower.store.currentRevision();
-              const startRevision = action.start < 0 ? 0 : action.start;
+              const startRevision = Math.max(action.start , 0);
               const spec: WatchSpec = { ...action.range, startRevision, prevKv: action.prevKv, noPut: action.noPut, noDelete: action.noDelete, progressNotify: false };
               const created = hub.create(spec, { readable: () => {} });
               assert.ok(created.ok, created.ok ? '' : created.error.message);

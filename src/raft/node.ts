@@ -141,6 +141,8 @@ export class RaftNode {
   // Leader state.
   private readonly progress = new Map<NodeId, Progress>();
   private transferee: NodeId = NO_NODE;
+  /** Leader ticks since the transfer to `transferee` started. */
+  private transferElapsed = 0;
   private uncommittedBytes = 0;
   private heartbeatSeq = 0;
   private readonly reads = new ReadIndexQueue();
@@ -239,8 +241,10 @@ export class RaftNode {
     if (!isVoter(this.configs.current(), to)) return this.refuse('NOT_A_VOTER', `node ${to} is not a voter`);
     if (this.transferee === to) return { ok: true };
     this.transferee = to;
-    // The transfer must finish within an election timeout, or it is abandoned.
-    this.electionElapsed = 0;
+    // The transfer must finish within an election timeout, or it is abandoned. It has
+    // a timer of its own: restarting the check-quorum one here would let a leader cut
+    // off from the majority lead on for as long as transfers keep being asked of it.
+    this.transferElapsed = 0;
     const pr = this.progress.get(to) as Progress;
     if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', to });
     else this.sendAppend(to);
@@ -535,9 +539,9 @@ export class RaftNode {
         this.becomeFollower(this.term, NO_NODE);
         return;
       }
-      // Thesis §3.10: a transfer that did not finish within an election timeout is abandoned.
-      this.transferee = NO_NODE;
     }
+    // Thesis §3.10: a transfer that did not finish within an election timeout is abandoned.
+    if (this.transferee !== NO_NODE && ++this.transferElapsed >= this.cfg.electionTicks) this.transferee = NO_NODE;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();

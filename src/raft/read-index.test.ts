@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCluster } from './testing.js';
+import type { Message } from './types.js';
 
 test('thesis §6.4: a read on the leader is served at the commit index after a majority confirms leadership', () => {
   const c = new TestCluster({ ids: [1, 2, 3] });
@@ -90,4 +91,33 @@ test('limits: reads beyond pendingReadsMax are refused with READ_QUEUE_FULL', ()
   for (let i = 0; i < 3; i++) assert.ok(c.node(1).readIndex(`r${i}`).ok);
   const refused = c.node(1).readIndex('r3');
   assert.ok(!refused.ok && refused.reason === 'READ_QUEUE_FULL');
+});
+
+test('thesis §6.4: an answer to an earlier heartbeat round does not release a read queued after it', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.proposeAt(1, 'a');
+  c.stabilize();
+  const held: Message[] = [];
+  c.filter = (m) => {
+    if (m.type !== 'heartbeatResponse') return true;
+    held.push(m);
+    return false;
+  };
+  // A heartbeat round starts; its answers are held (stale by the time they arrive).
+  c.tick(1);
+  c.stabilize();
+  const stale = held.splice(0);
+  assert.equal(stale.length, 2);
+  // The read is queued after that round started: only a later round may confirm it.
+  assert.ok(c.node(1).readIndex('late').ok);
+  c.stabilize();
+  const fresh = held.splice(0);
+  assert.equal(fresh.length, 2, 'the read started a round of its own');
+  for (const answer of stale) assert.equal(c.node(1).step(answer), undefined);
+  c.processReadies();
+  assert.deepEqual(c.readStates.get(1), [], 'answers to the earlier round confirm nothing about leadership after it');
+  for (const answer of fresh) assert.equal(c.node(1).step(answer), undefined);
+  c.processReadies();
+  assert.deepEqual(c.readStates.get(1)?.map((r) => r.readId), ['late']);
 });

@@ -233,3 +233,28 @@ test('§5.3: lost appends in the replicate state are noticed from heartbeat answ
   c.tickAll(3);
   assert.deepEqual(c.applied.get(2), ['first', 'lost-once']);
 });
+
+test('thesis §10.2.1: a leader whose entry a majority acknowledged commits it only after its own write', () => {
+  // The leader sends its append before writing its own copy (as a leader may); node 2
+  // acknowledges, node 3 does not: the leader's own copy is the deciding one.
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  const leader = c.node(1);
+  const follower = c.node(2);
+  const index = leader.status().lastIndex + 1;
+  assert.ok(c.proposeAt(1, 'x').ok);
+  const ready = leader.ready();
+  assert.deepEqual(ready.entries.map((e) => e.index), [index]);
+  const append = ready.messages.find((m) => m.type === 'append' && m.to === 2);
+  assert.ok(append);
+  assert.equal(follower.step(append), undefined);
+  const followerReady = follower.ready();
+  follower.advance(followerReady);
+  const ack = followerReady.messages.find((m) => m.type === 'appendResponse');
+  assert.ok(ack && ack.type === 'appendResponse' && ack.success && ack.index === index);
+  assert.equal(leader.step(ack), undefined);
+  assert.equal(leader.status().commit, index - 1, 'one durable copy of three is no majority');
+  // The leader's write completes: now two copies are durable.
+  leader.advance(ready);
+  assert.equal(leader.status().commit, index);
+});

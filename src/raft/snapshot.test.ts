@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCluster, encodeCommands } from './testing.js';
+import { RaftNode } from './node.js';
+import { defaultRaftConfig } from './types.js';
+import { Prng } from '../lib/prng.js';
 import type { Message, SnapshotRequest, SnapshotResponse } from './types.js';
 
 /** Proposes each command at `id` and lets the cluster settle after each one. */
@@ -185,6 +188,39 @@ test('§7 Figure 13 step 6: a snapshot whose last entry the follower holds keeps
   c.tickAll(2);
   for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), ['a', 'b', 'c', 'd', 'e']);
   assert.equal(c.node(3).status().commit, 6);
+});
+
+test('§7 Figure 13 step 7: a follower whose entry at the snapshot index has another term discards its whole log', () => {
+  // Node 2 holds entries 1..4 of term 1 (only 1 committed); the leader of term 2 sends
+  // a snapshot at 3 whose last entry is of term 2: entries 2..4 of node 2 conflict.
+  const stale = [1, 2, 3, 4].map((index) => ({ index, term: 1, kind: 'normal' as const, data: new TextEncoder().encode(`old${index}`) }));
+  const follower = new RaftNode({
+    config: { ...defaultRaftConfig, id: 2 },
+    persisted: { hardState: { term: 2, vote: 0, commit: 1 }, entries: stale, snapshot: undefined },
+    bootstrap: { voters: [1, 2, 3], learners: [] },
+    random: new Prng(2),
+  });
+  const meta = { index: 3, term: 2, config: { voters: [1, 2, 3], learners: [] } };
+  const data = encodeCommands(['a', 'b']);
+  assert.equal(follower.step({ type: 'snapshot', from: 1, to: 2, term: 2, meta, offset: 0, data, done: true }), undefined);
+  follower.checkInvariants();
+  const s = follower.status();
+  assert.equal(s.lastIndex, 3, 'entry 4 (after the conflicting 3) is gone too');
+  assert.equal(s.lastTerm, 2);
+  assert.equal(s.firstIndex, 4, 'nothing of the old log is left');
+  assert.equal(s.commit, 3);
+  const ready = follower.ready();
+  assert.deepEqual(ready.snapshot?.meta, meta, 'the snapshot is handed out to persist and install');
+  assert.deepEqual(ready.entries, []);
+  assert.deepEqual(ready.committedEntries, [], 'no entry of the discarded log is applied');
+  const answer = ready.messages.find((m) => m.type === 'snapshotResponse');
+  assert.ok(answer && answer.type === 'snapshotResponse' && answer.done && answer.snapshotIndex === 3);
+  follower.advance(ready);
+  // The log continues from the snapshot.
+  const next = { index: 4, term: 2, kind: 'normal' as const, data: new TextEncoder().encode('c') };
+  assert.equal(follower.step({ type: 'append', from: 1, to: 2, term: 2, prevIndex: 3, prevTerm: 2, entries: [next], commit: 4 }), undefined);
+  assert.equal(follower.status().commit, 4);
+  assert.deepEqual(follower.entriesFrom(4).map((e) => e.term), [2]);
 });
 
 test('§7: a node restarts from its persisted snapshot plus the log after it', () => {

@@ -124,6 +124,25 @@ test('thesis §3.10: a transfer to a crashed node is abandoned after an election
   for (const id of [1, 2]) assert.deepEqual(c.applied.get(id), ['a', 'b']);
 });
 
+test('thesis §3.10, §6.2: transfers asked of a leader cut off from the majority do not postpone its check-quorum', () => {
+  // Found by the simulator's check-quorum rule: each transfer restarted the timer that
+  // check-quorum shares, so a cut-off leader asked for transfers kept leading.
+  const electionTicks = 10;
+  const c = new TestCluster({ ids: [1, 2, 3], config: { electionTicks, checkQuorum: true } });
+  c.elect(1);
+  settle(c, 1, ['a']);
+  c.filter = (m) => m.to !== 1;
+  const leader = c.node(1);
+  let ticks = 0;
+  for (; ticks < 4 * electionTicks && leader.status().role === 'leader'; ticks++) {
+    if (ticks % 3 === 0) assert.ok(leader.transferLeadership(ticks % 2 === 0 ? 2 : 3).ok);
+    c.tick(1);
+    c.stabilize();
+  }
+  assert.notEqual(leader.status().role, 'leader', `still leader after ${ticks} ticks without hearing from anyone`);
+  assert.ok(ticks <= 2 * electionTicks, `stepped down only after ${ticks} ticks`);
+});
+
 test('thesis §3.10: only the leader transfers, and only to a voter', () => {
   const c = new TestCluster({ ids: [1, 2, 3] });
   c.elect(1);

@@ -29,7 +29,7 @@ import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfi
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
-import { MvccStore } from '../kv/mvcc-store.js';
+import type { MvccStore } from '../kv/mvcc-store.js';
 import type { ApplyItem, EnvSizes, KvHash } from '../kv/mvcc-store.js';
 import { WatchHub } from '../kv/watch-hub.js';
 import { decodeCommand } from '../kv/command.js';
@@ -110,11 +110,14 @@ export interface ReplicaOptions {
 }
 
 /**
- * What an observer learns of the Ready loop, in its order: a Ready's snapshot, entries
+ * What an observer learns of the Ready loop, in its order: a ReadIndex request taken;
+ * a Ready's snapshot, entries
  * and hard state are durable (saveReady returned); its committed entries applied (or its
  * snapshot installed) in the store; a snapshot of this node's own store saved.
  */
 export interface ReplicaObserver {
+  /** The core took a ReadIndex request (its ReadState comes with a later Ready). */
+  readRequested(readId: string): void;
   persisted(ready: Ready): void;
   applied(ready: Ready): void;
   snapshotSaved(snapshot: Snapshot): void;
@@ -410,10 +413,11 @@ export class Replica implements MembershipHost {
   }
 
   private confirmReadIndex(): Promise<void> {
-    const readId = this.requestIdPrefix + 'r' + (++this.requestCounter).toString(36);
+    const readId = `${this.requestIdPrefix}r${(++this.requestCounter).toString(36)}`;
     // The read state can only come out of a later Ready, so waiting after asking is safe.
     const asked = this.raft.readIndex(readId);
     if (!asked.ok) throw refusalToError(asked);
+    this.observer?.readRequested(readId);
     const promise = new Promise<void>((resolve, reject) => {
       this.reads.add(readId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
     });

@@ -1,59 +1,43 @@
-import type { HardState, LogIndex, Ready, SnapshotMeta, Term } from '../raft/types.js';
-import type { InspectedCore } from '../replica/replica.js';
-import type { DurableView } from './safety.js';
+import type { Entry, LogIndex, Term } from '../raft/types.js';
 
 /**
- * What a replica's Raft storage has made durable, as its Ready loop reports it: each
- * Ready's snapshot, entries and hard state once saveReady returned, each snapshot of its
- * own once saved. After a crash the view is rebuilt from what the restarted core
- * recovered from the simulated disk, which may hold more (a torn write's prefix).
- * The safety monitor checks every message against it.
+ * What one node holds durably, as far as the rule monitor needs it: the term of each
+ * log entry that reached its disk (after the snapshot the disk holds), fed only by
+ * "this node durably persisted X". Entries compacted into a snapshot are committed,
+ * so they count as held.
  */
-export class DurableLog implements DurableView {
-  hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  private snapshot: SnapshotMeta = { index: 0, term: 0, config: { voters: [], learners: [] } };
-  /** terms[i] is the term of the entry at snapshot.index + 1 + i. */
+export class DurableLog {
+  private snapshotIndex: LogIndex = 0;
+  /** terms[i] is the term of entry snapshotIndex + 1 + i. */
   private terms: Term[] = [];
 
+  /** Entries reached the disk, overwriting the log from the first one on. */
+  wrote(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    this.terms.length = Math.max(0, Math.min(this.terms.length, first.index - this.snapshotIndex - 1));
+    for (const entry of entries) if (entry.index > this.snapshotIndex) this.terms.push(entry.term);
+  }
+
+  /** A leader's snapshot replaced the whole log (Figure 13, step 7). */
+  installed(index: LogIndex): void {
+    this.snapshotIndex = index;
+    this.terms = [];
+  }
+
+  /** The node compacted its own log up to `index`. */
+  compacted(index: LogIndex): void {
+    if (index <= this.snapshotIndex) return;
+    this.terms.splice(0, Math.min(this.terms.length, index - this.snapshotIndex));
+    this.snapshotIndex = index;
+  }
+
+  holds(index: LogIndex, term: Term): boolean {
+    if (index <= this.snapshotIndex) return true;
+    return this.terms[index - this.snapshotIndex - 1] === term;
+  }
+
   lastIndex(): LogIndex {
-    return this.snapshot.index + this.terms.length;
-  }
-
-  snapshotIndex(): LogIndex {
-    return this.snapshot.index;
-  }
-
-  term(index: LogIndex): Term | undefined {
-    if (index === this.snapshot.index) return this.snapshot.term;
-    if (index < this.snapshot.index || index > this.lastIndex()) return undefined;
-    return this.terms[index - this.snapshot.index - 1];
-  }
-
-  /** A Ready's writes are durable. */
-  persisted(ready: Ready): void {
-    if (ready.snapshot !== undefined) this.compacted(ready.snapshot.meta);
-    for (const entry of ready.entries) {
-      const offset = entry.index - this.snapshot.index - 1;
-      if (offset < 0) continue;
-      this.terms.length = Math.min(this.terms.length, offset);
-      this.terms.push(entry.term);
-    }
-    if (ready.hardState !== undefined) this.hardState = ready.hardState;
-  }
-
-  /** A snapshot is durable: the log before it is gone (all of it when it disagrees there). */
-  compacted(meta: SnapshotMeta): void {
-    if (meta.index <= this.snapshot.index) return;
-    const keep = this.term(meta.index) === meta.term ? this.terms.slice(meta.index - this.snapshot.index) : [];
-    this.snapshot = meta;
-    this.terms = keep;
-  }
-
-  /** What a restarted core recovered. */
-  recovered(core: InspectedCore): void {
-    const status = core.status();
-    this.hardState = { term: status.term, vote: status.vote, commit: status.commit };
-    this.snapshot = core.currentSnapshot()?.meta ?? { index: status.firstIndex - 1, term: 0, config: { voters: [], learners: [] } };
-    this.terms = core.entriesFrom(status.firstIndex).map((entry) => entry.term);
+    return this.snapshotIndex + this.terms.length;
   }
 }

@@ -109,6 +109,7 @@ export class SimHost {
     this.nextTickStep = now + this.tickPeriodSteps;
     this.core.tick();
     this.options.monitor.observe(this.id, this.core);
+    this.options.monitor.ticked(this.id);
   }
 
   /** A message arrives from the network. */
@@ -163,6 +164,7 @@ export class SimHost {
         this.options.complete(operation, 'fail', null);
         return;
       }
+      this.options.monitor.readInvoked(this.id, operation.requestId);
       this.readsAwaitingIndex.set(operation.requestId, operation);
       return;
     }
@@ -248,6 +250,7 @@ export class SimHost {
 
   /** Steps a message; the simulated nodes are all correct, so none may find another's message impossible. */
   private stepCore(core: RaftNode, message: Message): void {
+    this.options.monitor.stepping(this.id, message);
     const refusal = core.step(message);
     assert(refusal === undefined, () => `node ${this.id} refused a ${message.type} from node ${message.from}: ${refusal?.reason}`);
   }
@@ -261,9 +264,9 @@ export class SimHost {
     return this.onCore((core) => core.transferLeadership(to), () => 'started');
   }
 
-  /** Proposes the liveness phase's probe (a command with no effect on the data). */
-  proposeMark(id: string, seq: number): { ok: boolean; detail: string } {
-    return this.onCore((core) => core.propose(encodeCommand({ op: 'mark', id, process: 0, seq })), (outcome) => `at ${outcome.index ?? '?'}`);
+  /** Proposes a probe, a command with no effect on the data (the liveness phase's, the nemesis's churn). */
+  proposeMark(id: string, process: number, seq: number): { ok: boolean; detail: string } {
+    return this.onCore((core) => core.propose(encodeCommand({ op: 'mark', id, process, seq })), (outcome) => `at ${outcome.index ?? '?'}`);
   }
 
   appliedIndex(): LogIndex {
@@ -340,6 +343,7 @@ export class SimHost {
     }
     this.applyEntries(ready.committedEntries, now);
     for (const readState of ready.readStates) {
+      monitor.readReleased(this.id, readState.readId, readState.index);
       const operation = this.readsAwaitingIndex.get(readState.readId);
       if (operation === undefined) continue; // a read of an earlier incarnation, or timed out
       this.readsAwaitingIndex.delete(readState.readId);

@@ -1,5 +1,5 @@
 import type { Prng } from '../lib/prng.js';
-import type { ConfigChange, NodeId } from '../raft/types.js';
+import type { ConfigChange, NodeId, Term } from '../raft/types.js';
 import type { Host } from './run.js';
 import { calmNetwork, type NetworkConditions, type SimNetwork } from './network.js';
 import type { FaultKind, Profile } from './options.js';
@@ -15,13 +15,20 @@ export interface NemesisContext {
   readonly profile: Profile;
   crash(host: Host, now: number, torn: boolean): void;
   restart(host: Host, now: number): void;
+  /** Shows the safety monitor a core the nemesis gave a request to. */
+  observe(host: Host): void;
 }
 
 type EventKind =
   | 'network' | 'partition' | 'asymmetric' | 'partial' | 'heal'
-  | 'crash' | 'pause' | 'skew' | 'membership' | 'transfer';
+  | 'crash' | 'pause' | 'skew' | 'membership' | 'transfer' | 'churn';
 
 const NEMESIS = 500;
+/** The client process of the churn schedule's proposals (workload clients count from 1,
+ * the liveness phase's probes use 0). */
+const CHURN_PROCESS = -1;
+/** Membership changes proposed one right after another, at most. */
+const MEMBERSHIP_CHAIN_MAX = 4;
 
 /**
  * The fault schedule of a run's first phase: every few dozen to few hundred steps it
@@ -35,12 +42,15 @@ export class Nemesis {
   private readonly scheduled = new Map<number, (() => void)[]>();
   private readonly eventKinds: EventKind[];
   readonly counts = new Map<string, number>();
+  /** The leader last seen, to act right after an election. */
+  private lastLeader: { id: NodeId; term: Term } | undefined;
+  private churnSeq = 0;
 
   constructor(private readonly context: NemesisContext) {
     const { faults, faultGapMinSteps } = context.profile;
     const has = (kind: FaultKind): boolean => faults.has(kind);
     this.eventKinds = [];
-    if (has('drop') || has('duplicate') || has('delay')) this.eventKinds.push('network');
+    if (has('drop') || has('duplicate') || has('delay') || has('late-responses')) this.eventKinds.push('network');
     if (has('partition')) this.eventKinds.push('partition');
     if (has('asymmetric')) this.eventKinds.push('asymmetric');
     if (has('partial')) this.eventKinds.push('partial');
@@ -50,6 +60,7 @@ export class Nemesis {
     if (has('skew')) this.eventKinds.push('skew');
     if (has('membership')) this.eventKinds.push('membership', 'membership');
     if (has('transfer')) this.eventKinds.push('transfer');
+    if (has('churn')) this.eventKinds.push('churn', 'churn');
     this.nextEventStep = faultGapMinSteps + context.random.int(100);
     if (this.eventKinds.includes('network')) context.network.conditions = this.drawConditions();
   }
@@ -62,6 +73,8 @@ export class Nemesis {
       for (const action of due) action();
     }
     this.maybeFireArmedCrash(now);
+    // Looking for a new leader every few steps is soon enough, and cheaper.
+    if (now % 4 === 0 && this.context.profile.faults.has('membership')) this.afterElection(now);
     if (now < this.nextEventStep || this.eventKinds.length === 0) return;
     const { random, profile } = this.context;
     // Mostly a storm of faults, with a calm spell now and then in which the cluster
@@ -107,12 +120,66 @@ export class Nemesis {
         this.skew(now);
         return;
       case 'membership':
-        this.membership(now);
+        this.membership(now, 0);
         return;
       case 'transfer':
         this.transfer(now);
         return;
+      case 'churn':
+        this.churn(now);
+        return;
     }
+  }
+
+  /**
+   * Membership changes right after an election: a new leader may change membership
+   * only once it has committed an entry of its term (thesis §4.1, with the fix to
+   * single-server changes), so half the new leaders get a change proposed within a few
+   * steps, inside that window.
+   */
+  private afterElection(now: number): void {
+    const leader = this.leader();
+    if (leader === undefined || leader.core === undefined) return;
+    const term = leader.core.status().term;
+    if (this.lastLeader !== undefined && this.lastLeader.id === leader.id && this.lastLeader.term === term) return;
+    this.lastLeader = { id: leader.id, term };
+    const { random } = this.context;
+    if (!random.chance(0.5)) return;
+    const at = now + random.between(1, 20);
+    this.schedule(at, () => this.membership(at, 0));
+  }
+
+  /**
+   * Churn: a burst of proposals at the leader, then, a few steps later (some appends
+   * on their way, some not), the leader is cut off or crashed. Each follower is left
+   * with a different prefix of the deposed leader's uncommitted tail, which the next
+   * leader must overwrite (Figure 7's logs); the profile often makes appends carry one
+   * entry each, so the prefixes differ most.
+   */
+  private churn(now: number): void {
+    const { random, network } = this.context;
+    const leader = this.leader();
+    const core = leader?.core;
+    if (leader === undefined || core === undefined) return;
+    const count = random.between(2, 8);
+    for (let i = 0; i < count; i++) {
+      this.churnSeq += 1;
+      leader.proposeMark(`churn.${this.churnSeq}`, CHURN_PROCESS, this.churnSeq);
+    }
+    this.context.observe(leader);
+    const at = now + random.between(1, 8);
+    this.log(now, 11, () => `churn: ${count} proposals at leader n${leader.id}, cut off at ${at}`);
+    this.schedule(at, () => {
+      if (!leader.alive) return;
+      if (this.context.profile.faults.has('crash') && random.chance(0.3)) {
+        this.crashHost(leader, at);
+        return;
+      }
+      const others = this.allIds().filter((id) => id !== leader.id);
+      network.partition([[leader.id], others]);
+      this.log(at, 2, () => `partition [${leader.id}] | [${others.join(',')}]`);
+      this.scheduleHeal(at);
+    });
   }
 
   private drawConditions(): NetworkConditions {
@@ -126,6 +193,8 @@ export class Nemesis {
       delayMaxSteps: delayMax,
       longDelayRate: faults.has('delay') ? random.next() * 0.1 : 0,
       longDelayMaxSteps: faults.has('delay') ? random.between(delayMax, 300) : delayMax,
+      lateResponseRate: faults.has('late-responses') ? random.next() * 0.15 : 0,
+      lateResponseMaxSteps: faults.has('late-responses') ? random.between(50, 400) : 0,
     };
   }
 
@@ -208,7 +277,21 @@ export class Nemesis {
     this.schedule(at, () => {
       network.heal();
       this.log(at, 5, () => 'heal all links');
+      if (this.context.profile.faults.has('late-responses')) this.replayToLeadersAndCandidates(at);
     });
+  }
+
+  /** As a partition heals, every leader (a deposed one that does not know it yet too)
+   * and candidate gets old answers again, before any message of a newer term can reach
+   * it: answers to heartbeat rounds long past must confirm no read queued since (thesis
+   * §6.4), votes of an earlier campaign must not count in this one (§5.2). */
+  private replayToLeadersAndCandidates(now: number): void {
+    for (const host of this.context.hosts) {
+      const role = host.core?.status().role;
+      if (role === undefined || role === 'follower') continue;
+      const count = this.context.network.replayResponsesTo(host.id, now);
+      this.log(now, 12, () => `replay ${count} old responses to ${role} n${host.id}`);
+    }
   }
 
   private crash(now: number): void {
@@ -269,7 +352,9 @@ export class Nemesis {
     this.log(now, 8, () => `skew n${host.id} ticks every ${host.tickPeriodSteps} steps`);
   }
 
-  private membership(now: number): void {
+  /** Proposes a membership change through the leader; `chain` counts the changes
+   * proposed just before it, one right after another. */
+  private membership(now: number, chain: number): void {
     const { random } = this.context;
     const leader = this.leader();
     if (leader === undefined) return;
@@ -290,7 +375,14 @@ export class Nemesis {
       return;
     }
     const outcome = leader.proposeMembershipChange(change);
+    this.context.observe(leader);
     this.log(now, 9, () => `membership ${change.type} n${change.nodeId} via leader n${leader.id}: ${outcome.detail}`);
+    // Back to back: another change at once, while this one (or the new leader's first
+    // entry) is not yet committed, which the leader must refuse (thesis §4.1).
+    if (chain + 1 < MEMBERSHIP_CHAIN_MAX && random.chance(0.5)) {
+      const at = now + random.between(1, 30);
+      this.schedule(at, () => this.membership(at, chain + 1));
+    }
   }
 
   private transfer(now: number): void {
@@ -302,6 +394,7 @@ export class Nemesis {
     if (others.length === 0) return;
     const to = random.pick(others);
     const outcome = leader.transferLeadership(to);
+    this.context.observe(leader);
     this.log(now, 10, () => `transfer leadership n${leader.id} -> n${to}: ${outcome.detail}`);
   }
 
@@ -345,5 +438,6 @@ function shuffle<T>(random: Prng, items: readonly T[]): T[] {
 }
 
 export function describeConditions(c: NetworkConditions): string {
-  return `drop=${(c.dropRate * 100).toFixed(1)}% dup=${(c.duplicateRate * 100).toFixed(1)}% delay=${c.delayMinSteps}..${c.delayMaxSteps} long=${(c.longDelayRate * 100).toFixed(1)}%..${c.longDelayMaxSteps}`;
+  const late = (c.lateResponseRate ?? 0) > 0 ? ` late=${((c.lateResponseRate ?? 0) * 100).toFixed(1)}%..${c.lateResponseMaxSteps ?? 0}` : '';
+  return `drop=${(c.dropRate * 100).toFixed(1)}% dup=${(c.duplicateRate * 100).toFixed(1)}% delay=${c.delayMinSteps}..${c.delayMaxSteps} long=${(c.longDelayRate * 100).toFixed(1)}%..${c.longDelayMaxSteps}${late}`;
 }

@@ -16,6 +16,11 @@ export interface NetworkConditions {
    * overtaken by later messages, which reorders the stream between two nodes. */
   readonly longDelayRate: number;
   readonly longDelayMaxSteps: number;
+  /** Chance that a response (to an append, heartbeat, vote, read index or snapshot
+   * chunk) also arrives as a late copy, up to `lateResponseMaxSteps` later: answers to
+   * rounds long past, around reads and commits (0 when absent). */
+  readonly lateResponseRate?: number;
+  readonly lateResponseMaxSteps?: number;
 }
 
 export const calmNetwork: NetworkConditions = {
@@ -39,6 +44,8 @@ const SEND = 100;
 const DELIVER = 101;
 const DROP = 102;
 const DUPLICATE = 103;
+/** Responses kept per node for replay. */
+const RECENT_RESPONSES_MAX = 16;
 
 /**
  * A simulated network between nodes with ids 1..idMax. Messages sent at step s arrive
@@ -53,6 +60,9 @@ export class SimNetwork {
   /** cut[from * stride + to]: messages from `from` to `to` are lost. */
   private readonly cut: boolean[];
   private readonly stride: number;
+  /** The newest responses delivered to each node (kept only under late-responses
+   * conditions), for replay. */
+  private readonly recentResponses = new Map<NodeId, Message[]>();
   /** Messages in flight, by the step they arrive at. */
   private readonly inFlight = new Map<number, Message[]>();
   private inFlightCount = 0;
@@ -84,6 +94,13 @@ export class SimNetwork {
       return;
     }
     this.enqueue(message, now, now + this.delaySteps());
+    const { lateResponseRate = 0, lateResponseMaxSteps = 0 } = this.conditions;
+    if (lateResponseRate > 0 && message.type.endsWith('Response') && random.chance(lateResponseRate)) {
+      this.stats.duplicatedCount += 1;
+      const at = now + random.between(this.conditions.delayMaxSteps + 1, Math.max(this.conditions.delayMaxSteps + 1, lateResponseMaxSteps));
+      trace.event(now, DUPLICATE, messageNumbers(message), () => `late    ${describeMessage(message)} (a copy arrives at ${at})`);
+      this.enqueue(message, now, at);
+    }
     if (random.chance(this.conditions.duplicateRate)) {
       this.stats.duplicatedCount += 1;
       const at = now + this.delaySteps();
@@ -108,8 +125,34 @@ export class SimNetwork {
       this.stats.deliveredCount += 1;
       this.options.trace.event(now, DELIVER, messageNumbers(message), () => `deliver ${describeMessage(message)}`);
       delivered.push(message);
+      if ((this.conditions.lateResponseRate ?? 0) > 0 && message.type.endsWith('Response')) this.remember(message);
     }
     return delivered;
+  }
+
+  /**
+   * Delivers again, at the next step, the responses `to` received last (up to
+   * RECENT_RESPONSES_MAX): answers to rounds long past, arriving together just as a
+   * partition heals, before anything newer can reach `to`.
+   */
+  replayResponsesTo(to: NodeId, now: number): number {
+    const recent = this.recentResponses.get(to) ?? [];
+    for (const message of recent) {
+      this.stats.duplicatedCount += 1;
+      this.options.trace.event(now, DUPLICATE, messageNumbers(message), () => `replay  ${describeMessage(message)}`);
+      this.enqueue(message, now, now + 1);
+    }
+    return recent.length;
+  }
+
+  private remember(message: Message): void {
+    let recent = this.recentResponses.get(message.to);
+    if (recent === undefined) {
+      recent = [];
+      this.recentResponses.set(message.to, recent);
+    }
+    recent.push(message);
+    if (recent.length > RECENT_RESPONSES_MAX) recent.shift();
   }
 
   /** Records that an arrived message was lost at its destination (crashed node, full inbox). */

@@ -16,10 +16,13 @@ export type FaultKind =
   | 'skew' // nodes tick at different rates, and rates change
   | 'membership' // remove and re-add voters, add a learner and promote it
   | 'transfer' // leadership transfers
-  | 'snapshot'; // frequent compaction, so followers catch up by InstallSnapshot
+  | 'snapshot' // frequent compaction, so followers catch up by InstallSnapshot
+  | 'churn' // leaders cut off right after bursts of proposals: uncommitted tails, often with one-entry appends
+  | 'late-responses'; // late copies of responses: answers to heartbeat rounds and appends long past
 
 export const allFaultKinds: readonly FaultKind[] = [
   'drop', 'duplicate', 'delay', 'partition', 'asymmetric', 'partial', 'crash', 'torn', 'pause', 'skew', 'membership', 'transfer', 'snapshot',
+  'churn', 'late-responses',
 ];
 
 export interface SimOptions {
@@ -98,6 +101,9 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
     uncommittedBytesMax: random.pick([512, 64 * 1024 * 1024]),
     ...options.raft,
   };
+  // Churn leaves uncommitted tails that differ from node to node when appends carry
+  // one entry each (followers each got a different prefix of the deposed leader's tail).
+  const oneEntryAppends = faults.has('churn') && options.raft.entriesPerMessageMax === undefined && random.chance(0.6);
   return {
     faults,
     keysCount: random.between(3, 5),
@@ -107,7 +113,7 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
     fsyncDelayMaxSteps: random.int(7),
     snapshotEveryEntries: faults.has('snapshot') ? random.between(3, 30) : random.chance(0.5) ? 0 : random.between(50, 200),
     tickPeriodsSteps,
-    raft,
+    raft: oneEntryAppends ? { ...raft, entriesPerMessageMax: 1 } : raft,
     faultGapMinSteps: 20,
     faultGapMaxSteps: random.between(100, 400),
   };

@@ -25,6 +25,9 @@ const regressions: { seed: number; options: Partial<SimOptions>; bug: string }[]
   // The simulator has changed since; with the fix undone, no seed of 1..9000 (mixed)
   // or 1..5000 (all faults) reaches this bug again: its unit test is in election-timer.test.ts.
   { seed: 2019, options: { nodes: 3 }, bug: 'vote requests of an older term were dropped silently: a candidate never caught up' },
+  // Found by the check-quorum rule of rule-monitor.ts; its unit test is in transfer.test.ts.
+  { seed: 121, options: { nodes: 5 }, bug: 'each leadership transfer restarted the check-quorum timer: a leader cut off from the majority kept leading' },
+  { seed: 124, options: { nodes: 5, faults: allFaultKinds }, bug: 'each leadership transfer restarted the check-quorum timer (all faults)' },
 ];
 
 for (const { seed, options, bug } of regressions) {

@@ -20,7 +20,7 @@ import type { CommandBody, CommandResult } from '../kv/types.js';
 import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
 import { KeelError } from '../server/errors.js';
 import { silentLogger } from '../server/logger.js';
-import { DurableLog } from './durable-log.js';
+import { SyncedLog } from './synced-log.js';
 import type { Sabotage } from './host.js';
 import type { SimNetwork } from './network.js';
 import type { SafetyMonitor } from './safety.js';
@@ -73,7 +73,7 @@ export class ReplicaHost {
   nextTickStep = 0;
   /** Starts of the replica; a task or promise of an older one is ignored. */
   incarnation = 0;
-  readonly disk = new DurableLog();
+  readonly disk = new SyncedLog();
   private running = false;
   private replica: Replica | undefined;
   private store: MvccStore | undefined;
@@ -122,6 +122,7 @@ export class ReplicaHost {
     this.nextTickStep = now + this.tickPeriodSteps;
     this.replica.tick();
     this.observe();
+    this.options.monitor.ticked(this.id);
   }
 
   receive(message: Message, now: number): void {
@@ -205,12 +206,12 @@ export class ReplicaHost {
     );
   }
 
-  /** Proposes the liveness phase's probe: a write of its own key, through the log like any other. */
-  proposeMark(id: string, seq: number): { ok: boolean; detail: string } {
+  /** Proposes a probe (the liveness phase's, the nemesis's churn): a write of its own key, through the log like any other. */
+  proposeMark(id: string, process: number, seq: number): { ok: boolean; detail: string } {
     const replica = this.replica;
     if (replica === undefined || this.paused) return { ok: false, detail: 'down' };
     return this.attempt(() => {
-      replica.write(commandBody({ op: 'mark', id, process: 0, seq })).then(
+      replica.write(commandBody({ op: 'mark', id, process, seq })).then(
         (result) => result.ok && this.options.onApply(id, replica.raftStatus().applied),
         () => undefined, // the liveness phase proposes another after a while
       );
@@ -278,6 +279,7 @@ export class ReplicaHost {
   }
 
   private step(replica: Replica, message: Message): void {
+    this.options.monitor.stepping(this.id, message);
     const refusal = replica.receive(message);
     if (refusal !== undefined) this.options.monitor.report('ready-contract', `node ${this.id} refused a ${message.type} from node ${message.from}: ${refusal}`);
     this.observe();
@@ -349,6 +351,9 @@ export class ReplicaHost {
         onRemoved: () => {},
       },
       observer: {
+        readRequested: (readId) => {
+          if (live()) monitor.readInvoked(this.id, readId);
+        },
         persisted: (ready) => {
           if (!live()) return;
           this.disk.persisted(ready);
@@ -359,6 +364,7 @@ export class ReplicaHost {
         },
         applied: (ready) => {
           if (!live()) return;
+          for (const state of ready.readStates) monitor.readReleased(this.id, state.readId, state.index);
           if (ready.snapshot !== undefined) monitor.snapshotInstalled(this.id, ready.snapshot, this.digest());
           const entries = ready.committedEntries;
           entries.forEach((entry, i) => monitor.applied(this.id, entry, i === entries.length - 1 ? this.digest() : undefined));
@@ -382,6 +388,9 @@ export class ReplicaHost {
           monitor.report('persistence', `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`);
         }
         this.disk.recovered(core);
+        // A torn crash may have kept writes no Ready reported synced: the monitor learns
+        // the disk as the restarted core found it.
+        monitor.persisted(this.id, core.entriesFrom(core.status().firstIndex), core.currentSnapshot(), this.disk);
         monitor.restarted(this.id, core, this.disk);
       },
       (error: unknown) => {

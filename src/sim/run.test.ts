@@ -71,3 +71,29 @@ test('a tampered log on disk is caught after the node restarts from it', () => {
   }
   assert.ok(caught >= 7, `caught on ${caught} of 10 seeds`);
 });
+
+test('the targeted schedules reach their windows: changes right after elections and back to back, churn, late responses', () => {
+  let refusedEarly = 0;
+  let refusedPending = 0;
+  let churns = 0;
+  let lateCopies = 0;
+  for (const seed of [21, 22, 23]) {
+    const result = runSimulation(seed, { nodes: 5, faults: ['membership', 'churn', 'late-responses', 'crash'], trace: true, traceLinesMax: 200_000 });
+    assert.deepEqual(result.violations, []);
+    refusedEarly += result.trace.split('refused NOT_COMMITTED_IN_TERM').length - 1;
+    refusedPending += result.trace.split('refused CONFIG_CHANGE_PENDING').length - 1;
+    churns += result.trace.split('nemesis churn:').length - 1;
+    lateCopies += result.trace.split('\n').filter((line) => /^ *\d+ late /.test(line)).length;
+  }
+  assert.ok(refusedEarly > 0, 'a change proposed before the new leader committed an entry of its term');
+  assert.ok(refusedPending > 0, 'a change proposed while another was pending');
+  assert.ok(churns > 3, `${churns} churn events`);
+  assert.ok(lateCopies > 10, `${lateCopies} late copies of responses`);
+});
+
+test('a long run (--steps) keeps every check over a fault phase many times the default', () => {
+  const result = runSimulation(6, { nodes: 3, faultSteps: 30_000 });
+  assert.deepEqual(result.violations, []);
+  assert.ok(result.steps > 30_000);
+  assert.ok(result.stats.leaderlessStepsMax > 0 && result.stats.leaderlessStepsMax < result.steps, `noLeaderMax=${result.stats.leaderlessStepsMax}`);
+});

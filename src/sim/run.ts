@@ -35,6 +35,9 @@ export interface SimResult {
     readonly messagesDropped: number;
     readonly crashes: number;
     readonly commitIndexMax: LogIndex;
+    /** The longest stretch of steps without a leader that had heard from a majority
+     * within an election timeout (availability under the run's faults). */
+    readonly leaderlessStepsMax: number;
     /** Steps the liveness phase took to commit a new entry on a majority. */
     readonly livenessSteps: number | undefined;
   };
@@ -105,7 +108,9 @@ class Simulation {
     const hostRandoms = Array.from({ length: options.nodes + 1 }, () => root.fork());
     this.profile = drawProfile(profileRandom, options);
     this.trace = new Trace(options.trace, options.traceLinesMax);
-    this.monitor = new SafetyMonitor(this.trace);
+    this.monitor = new SafetyMonitor(this.trace, {
+      checkQuorumElectionTicks: this.profile.raft.checkQuorum === false ? undefined : (this.profile.raft.electionTicks ?? defaultRaftConfig.electionTicks),
+    });
     const hostsCount = options.nodes + 1;
     this.network = new SimNetwork({ idMax: hostsCount, random: networkRandom, trace: this.trace, inFlightMessagesMax: 200_000 });
     this.workload = new Workload({
@@ -167,6 +172,9 @@ class Simulation {
       profile: this.profile,
       crash: (host, now, torn) => this.crash(host, now, torn),
       restart: (host, now) => host.restart(now),
+      observe: (host) => {
+        if (host.core !== undefined) this.monitor.observe(host.id, host.core);
+      },
     });
   }
 
@@ -255,6 +263,7 @@ class Simulation {
         messagesDropped: stats.droppedCount,
         crashes: this.crashesCount,
         commitIndexMax: Math.max(0, ...this.hosts.map((host) => host.core?.status().commit ?? 0)),
+        leaderlessStepsMax: this.monitor.longestLeaderlessSteps(),
         livenessSteps: this.liveness?.doneAt === undefined ? undefined : this.liveness.doneAt - this.liveness.startStep,
       },
     };
@@ -344,7 +353,7 @@ class Simulation {
         if (liveness.markId !== undefined && now - liveness.markProposedAt < 300) return;
         this.markSeq += 1;
         const id = `mark.${this.markSeq}`;
-        const outcome = leader.proposeMark(id, this.markSeq);
+        const outcome = leader.proposeMark(id, 0, this.markSeq);
         if (!outcome.ok) return;
         liveness.markId = id;
         liveness.markProposedAt = now;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Entry, LogIndex, Message, Role, Term } from '../raft/types.js';
+import type { Entry, LogIndex, Message, NodeId, Role, Term } from '../raft/types.js';
 import { SimDisk } from './disk.js';
+import type { RuleStatus } from './rule-monitor.js';
 import { type ObservedCore, SafetyMonitor } from './safety.js';
 import { Trace } from './trace.js';
 
@@ -15,9 +16,11 @@ class FakeCore implements ObservedCore {
   term: Term = 1;
   commit: LogIndex = 0;
   log: Entry[] = [];
+  voters: NodeId[] = [1, 2, 3, 4, 5];
+  peers: { id: NodeId; match: LogIndex }[] = [];
   checkInvariants(): void {}
-  status(): { role: Role; term: Term; commit: LogIndex; firstIndex: LogIndex; lastIndex: LogIndex } {
-    return { role: this.role, term: this.term, commit: this.commit, firstIndex: 1, lastIndex: this.log.length };
+  status(): RuleStatus {
+    return { role: this.role, term: this.term, commit: this.commit, firstIndex: 1, lastIndex: this.log.length, config: { voters: this.voters }, peers: this.peers };
   }
   entriesFrom(low: LogIndex): readonly Entry[] {
     return this.log.slice(low - 1);
@@ -28,12 +31,23 @@ function monitor(): SafetyMonitor {
   return new SafetyMonitor(new Trace(false, 1));
 }
 
+/** Puts on the voters' disks their votes for `candidate` in `term` (§5.2), so that
+ * the candidate may become leader without breaking the vote-quorum rule. */
+function voteFor(m: SafetyMonitor, term: Term, candidate: NodeId, voters: readonly NodeId[]): void {
+  for (const voter of voters) {
+    const disk = new SimDisk();
+    disk.write({ snapshot: undefined, entries: [], hardState: { term, vote: candidate, commit: 0 } });
+    m.persisted(voter, [], undefined, disk);
+  }
+}
+
 test('two leaders in one term break election safety', () => {
   const m = monitor();
   const a = new FakeCore();
   const b = new FakeCore();
   a.role = 'leader';
   b.role = 'leader';
+  voteFor(m, 1, 1, [1, 2, 3]);
   m.observe(1, a);
   assert.equal(m.ok, true);
   m.observe(2, b);
@@ -61,6 +75,7 @@ test('a new leader without an entry committed in an earlier term breaks leader c
   leader.term = 2;
   leader.role = 'leader';
   leader.log = [entry(1, 1), entry(2, 2, 'other')];
+  voteFor(m, 2, 2, [2, 3, 4]);
   m.observe(2, leader);
   assert.equal(m.violations[0]?.kind, 'leader-completeness');
 });
@@ -75,6 +90,7 @@ test('a leader of a term before the commit need not hold the entry', () => {
   const stale = new FakeCore();
   stale.term = 2;
   stale.role = 'leader';
+  voteFor(m, 2, 2, [2, 3, 4]);
   m.observe(2, stale);
   assert.equal(m.ok, true);
 });
@@ -139,6 +155,7 @@ test('a leader that shrinks its log breaks leader append-only', () => {
   const core = new FakeCore();
   core.role = 'leader';
   core.log = [entry(1, 1), entry(2, 1)];
+  voteFor(m, 1, 1, [1, 2, 3]);
   m.observe(1, core);
   core.log = [entry(1, 1)];
   m.observe(1, core);

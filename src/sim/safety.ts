@@ -1,6 +1,7 @@
 import { AssertionError } from '../lib/assert.js';
 import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, Term } from '../raft/types.js';
 import { Hasher } from './hash.js';
+import { RuleMonitor, type RuleKind, type RuleMonitorOptions, type RuleStatus } from './rule-monitor.js';
 import type { Trace } from './trace.js';
 
 /** A broken rule, with the step it was seen at. */
@@ -23,7 +24,8 @@ export type ViolationKind =
   | 'ready-contract' // the core handed out something the Ready contract forbids
   | 'lost-write' // an acknowledged write is not in the final history
   | 'linearizability' // the client history has no linearization
-  | 'liveness'; // no progress after the faults stopped
+  | 'liveness' // no progress after the faults stopped
+  | RuleKind; // a rule of the algorithm broken at the moment it happens (rule-monitor.ts)
 
 /**
  * What a node's disk durably holds, as the monitor needs it: the hard state, and the
@@ -40,13 +42,7 @@ export interface DurableView {
 /** The view of a core the monitor needs (RaftNode provides it). */
 export interface ObservedCore {
   checkInvariants(): void;
-  status(): {
-    readonly role: Role;
-    readonly term: Term;
-    readonly commit: LogIndex;
-    readonly firstIndex: LogIndex;
-    readonly lastIndex: LogIndex;
-  };
+  status(): RuleStatus;
   entriesFrom(low: LogIndex): readonly Entry[];
 }
 
@@ -88,7 +84,40 @@ export class SafetyMonitor {
   private readonly lastCommit = new Map<NodeId, LogIndex>();
   private readonly entryHashes = new WeakMap<Entry, number>();
 
-  constructor(private readonly trace: Trace) {}
+  /** The rules checked as they happen, fed from the reports below. */
+  private readonly rules: RuleMonitor;
+
+  constructor(
+    private readonly trace: Trace,
+    options: RuleMonitorOptions = { checkQuorumElectionTicks: undefined },
+  ) {
+    this.rules = new RuleMonitor(options, (kind, message) => this.report(kind, message), () => this.now);
+  }
+
+  /** The longest stretch of steps so far without a leader in touch with a majority. */
+  longestLeaderlessSteps(): number {
+    return this.rules.longestLeaderlessSteps(this.now);
+  }
+
+  /** A client's read reached `node`'s core (ReadIndex, thesis §6.4). */
+  readInvoked(node: NodeId, readId: string): void {
+    this.rules.readInvoked(node, readId);
+  }
+
+  /** `node`'s core released a read at `index`: it may be served once applied there. */
+  readReleased(node: NodeId, readId: string, index: LogIndex): void {
+    this.rules.readReleased(node, readId, index);
+  }
+
+  /** `message` is about to be stepped into `node`'s core (observe follows). */
+  stepping(node: NodeId, message: Message): void {
+    this.rules.stepping(node, message);
+  }
+
+  /** `node`'s core ticked (after observe). */
+  ticked(node: NodeId): void {
+    this.rules.ticked(node, this.now);
+  }
 
   get ok(): boolean {
     return this.violations.length === 0;
@@ -135,6 +164,7 @@ export class SafetyMonitor {
       this.committed(node, core, Math.max(lastCommit + 1, status.firstIndex), status.commit, status.term);
     }
     this.lastCommit.set(node, status.commit);
+    this.rules.observe(node, status, core);
   }
 
   /** A node came back from its disk: its commit index may only be what the disk holds
@@ -148,12 +178,14 @@ export class SafetyMonitor {
     }
     this.lastCommit.set(node, commit);
     this.lastRole.delete(node);
+    this.rules.restarted(node);
     this.observe(node, core);
   }
 
   /** A Ready's entries and snapshot reached the disk: record them for log matching. */
   persisted(node: NodeId, entries: readonly Entry[], snapshot: Snapshot | undefined, disk: DurableView): void {
     if (snapshot !== undefined) this.checkSnapshotMeta(node, snapshot);
+    this.rules.persisted(node, entries, snapshot, disk.hardState);
     for (const entry of entries) {
       const previousTerm = disk.term(entry.index - 1);
       if (previousTerm === undefined) continue; // overwritten again in the same write
@@ -164,6 +196,7 @@ export class SafetyMonitor {
   /** The runtime saved a snapshot of its own state machine. */
   snapshotSaved(node: NodeId, snapshot: Snapshot): void {
     this.checkSnapshotMeta(node, snapshot);
+    this.rules.compacted(node, snapshot.meta.index);
   }
 
   /**
@@ -172,6 +205,7 @@ export class SafetyMonitor {
    */
   sent(message: Message, disk: DurableView): void {
     const { hardState } = disk;
+    this.rules.sent(message);
     const where = `node ${message.from} sent ${message.type} (t${message.term}) to ${message.to}`;
     switch (message.type) {
       case 'preVote':
@@ -216,6 +250,7 @@ export class SafetyMonitor {
    * sender's disk (terms only grow; an acknowledged log only grows within a term). */
   delivered(message: Message, senderDisk: DurableView): void {
     const { hardState } = senderDisk;
+    this.rules.delivered(message);
     const where = `${message.type} from node ${message.from} to ${message.to} (t${message.term}) delivered`;
     if (message.type === 'voteResponse' && message.granted) {
       if (!(hardState.term > message.term || (hardState.term === message.term && hardState.vote === message.to))) {

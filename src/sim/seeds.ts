@@ -21,7 +21,7 @@ export function summarize(result: SimResult): string {
   const verdict = result.violations.length === 0 ? 'ok' : `${result.violations.length} violation(s): ${result.violations[0]?.kind}`;
   const { ok, fail, info } = result.completions;
   return `seed ${result.seed} nodes=${result.nodes} steps=${result.steps} ops=${result.operations} (ok ${ok}, fail ${fail}, info ${info}) ` +
-    `commit=${result.stats.commitIndexMax} crashes=${result.stats.crashes} msgs=${result.stats.messagesSent} linearizability=${result.linearizability} ` +
+    `commit=${result.stats.commitIndexMax} crashes=${result.stats.crashes} noLeaderMax=${result.stats.leaderlessStepsMax} msgs=${result.stats.messagesSent} linearizability=${result.linearizability} ` +
     `fingerprint=${result.fingerprint}: ${verdict}`;
 }
 

@@ -119,7 +119,7 @@ test('wal: segments roll over at segmentBytesMax, are named by seq and first ind
   const names = await segments(h.fs);
   assert.ok(names.length >= 4, `${names.length} segments`);
   assert.deepEqual(names, wal.segmentNames());
-  names.forEach((name, i) => assert.ok(name.startsWith(String(i + 1).padStart(16, '0') + '-'), name));
+  names.forEach((name, i) => assert.ok(name.startsWith(`${String(i + 1).padStart(16, '0')}-`), name));
   // Every segment after the first starts at an index that begins a save (1, 5, 9, ...).
   for (const name of names.slice(1)) assert.equal((Number(name.slice(17, 33)) - 1) % 4, 0, name);
   await wal.close();

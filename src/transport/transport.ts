@@ -419,7 +419,7 @@ function validate(options: TransportOptions): Settings {
   } else {
     // Without a secret, only certificates verified at both ends say who a peer is.
     assert(
-      options.tls !== undefined && options.tls.clientCertAuth && options.tls.verifyServer,
+      options.tls?.clientCertAuth === true && options.tls.verifyServer,
       'TransportOptions: peers must authenticate: give a cluster secret, or TLS with clientCertAuth and verifyServer',
     );
   }

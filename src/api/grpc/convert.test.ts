@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { rangeFromMessage, txnFromMessage } from './convert.js';
-import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
+import { type GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { KeelError } from '../../server/errors.js';
 
 const key = Buffer.from('k');

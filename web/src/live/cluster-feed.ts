@@ -84,7 +84,7 @@ export class ClusterFeed {
 
   /** The node's latest frame if it is recent enough to trust. */
   fresh(node: NodeView | undefined): StatusFrame | undefined {
-    if (!node || !node.connected || !node.frame) return undefined;
+    if (!node?.connected || !node.frame) return undefined;
     return performance.now() - node.lastFrameAt < staleAfterMs ? node.frame : undefined;
   }
 
@@ -99,7 +99,7 @@ export class ClusterFeed {
   /** The first node tells who the members are; then the page watches each of them. */
   private bootstrap(attempt: number): void {
     if (this.closed) return;
-    const socket = new WebSocket(withToken(this.firstUrl.replace(/^http/, 'ws') + '/ui/events'));
+    const socket = new WebSocket(withToken(`${this.firstUrl.replace(/^http/, 'ws')}/ui/events`));
     socket.onmessage = (event) => {
       const frame = JSON.parse(String(event.data)) as Hello | StatusFrame;
       if (frame.type !== 'hello' || this.hello) return;
@@ -124,7 +124,7 @@ export class ClusterFeed {
 
   private connect(id: number, url: string, attempt: number): void {
     if (this.closed) return;
-    const socket = new WebSocket(withToken(url.replace(/^http/, 'ws') + '/ui/events'));
+    const socket = new WebSocket(withToken(`${url.replace(/^http/, 'ws')}/ui/events`));
     this.sockets.set(id, socket);
     socket.onopen = () => (attempt = 0);
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as Hello | StatusFrame);

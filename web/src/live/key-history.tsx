@@ -19,7 +19,7 @@ export function KeyHistory(props: { feed: ClusterFeed; keyName: string }) {
   const [versions, setVersions] = useState<readonly Version[] | string>('loading…');
   useEffect(() => {
     if (!available) return;
-    const path = '/history/' + keyName.split('/').map(encodeURIComponent).join('/') + `?limit=${versionsShownMax}`;
+    const path = `/history/${keyName.split('/').map(encodeURIComponent).join('/')}?limit=${versionsShownMax}`;
     void callAny<{ versions: Version[] }>(feed.liveUrls(), path).then((answer) => setVersions(answer.ok ? answer.body.versions : `history: ${answer.message}`));
   }, [keyName, available]);
   if (!available) return <p class="hint">Earlier versions: this cluster has no version-history route; read one with GET /kv/KEY?rev=N.</p>;

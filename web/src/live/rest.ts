@@ -39,5 +39,5 @@ export function json(method: string, body: unknown): RequestInit {
 }
 
 export function keyPath(key: string): string {
-  return '/kv/' + key.split('/').map(encodeURIComponent).join('/');
+  return `/kv/${key.split('/').map(encodeURIComponent).join('/')}`;
 }

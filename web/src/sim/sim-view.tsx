@@ -166,7 +166,7 @@ function Partition(props: { sim: Playground }) {
   const { sim } = props;
   const sides: (0 | 1)[] = [0, 1];
   return (
-    <div class="partition" aria-label="network partition">
+    <div class="partition" role="group" aria-label="network partition">
       {sides.map((side) => (
         <div
           key={side}
