@@ -7,7 +7,8 @@
 //   node scripts/mutate.mjs --seeds 500         more seeds per mutation
 //   node scripts/mutate.mjs --only a,b          just these mutations
 //   node scripts/mutate.mjs --quick             the quick subset, few seeds, no unit tests, no type check (CI)
-//   node scripts/mutate.mjs --host replica      the simulator runs the production replica (keel sim --host)
+//   node scripts/mutate.mjs --host replica      the simulator runs the production replica (keel sim --host;
+//                                               a mutation's own `host:` field takes precedence)
 //
 // Prints a markdown table; exits 1 when a mutation marked `expect: caught` got past
 // the simulator, when the unmutated control run fails, or when a mutation no longer
@@ -260,7 +261,7 @@ async function main() {
         continue;
       }
       log(`${mutation.name}: simulating ${options.seeds} seeds`);
-      const sim = await simulate(dir, options);
+      const sim = await simulate(dir, { ...options, host: mutation.host ?? options.host });
       // The quick subset is about the simulator; the unit tests run in full elsewhere.
       if (!options.quick) log(`${mutation.name}: unit tests of ${unitFolders.join(', ')}`);
       const unit = options.quick ? { caught: false, summary: 'not run (--quick)' } : await unitTests(dir, unitFolders);
