@@ -103,6 +103,7 @@ export class ReplicaHost {
     return this.syncs.length > 0;
   }
 
+  /** The file system cannot tell log records from the hard state: any fsync in flight counts. */
   get writingEntries(): boolean {
     return this.writing;
   }
@@ -271,11 +272,6 @@ export class ReplicaHost {
 
   forgetDone(): void {
     for (const operation of this.waiting) if (operation.done) this.waiting.delete(operation);
-  }
-
-  describeDisk(): string {
-    const { disk } = this;
-    return `log ${disk.snapshotIndex() + 1}..${disk.lastIndex()} hs(t${disk.hardState.term} v${disk.hardState.vote} c${disk.hardState.commit})`;
   }
 
   private step(replica: Replica, message: Message): void {
