@@ -1,6 +1,7 @@
 /**
- * The container image and the compose cluster, for real (npm run test:containers, as
- * root, after scripts/setup-containers.sh): builds the image on a local Debian base
+ * The container image and the compose cluster, for real (npm run test:containers, the
+ * containers tier of npm test; as root, with the tools scripts/setup-ci.sh installs
+ * through scripts/setup-containers.sh): builds the image on a local Debian base
  * (scripts/container-base-image.sh; no registry is reachable), starts
  * deploy/compose.yaml with its ports on 127.0.0.1, writes through one container and
  * reads through another, kills the leader's container, and checks that the others
@@ -16,8 +17,8 @@ import { freePorts } from '../e2e/free-ports.js';
 import { http, tryHttp } from '../e2e/http.js';
 import { waitFor } from '../e2e/wait-for.js';
 import { memberIdOf } from '../cli/etcd-flags.js';
-import { cleanUp, projectLogs, run } from './podman.js';
 import { requireTool } from '../e2e/required-tool.js';
+import { cleanUp, projectLogs, run } from './podman.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composeFile = 'deploy/compose.yaml';
@@ -41,9 +42,10 @@ const testTimeoutMs = baseImageTimeoutMs + buildTimeoutMs + 2 * composeTimeoutMs
 interface Leader { service: Service; id: number }
 
 test('the image runs a 3-node compose cluster that survives the loss of its leader', { timeout: testTimeoutMs }, async () => {
-  for (const [tool, debianPackage] of [['podman', 'podman'], ['podman-compose', 'podman-compose'], ['runc', 'runc'], ['debootstrap', 'debootstrap']]) {
-    requireTool(tool as string, debianPackage as string);
+  for (const [tool, debianPackage] of [['podman', 'podman'], ['podman-compose', 'podman-compose'], ['runc', 'runc'], ['debootstrap', 'debootstrap']] as const) {
+    requireTool(tool, debianPackage);
   }
+  assert.equal(process.getuid?.(), 0, 'this test drives rootful podman (and caches its base image under /var/cache) and must run as root (CI does)');
   const suffix = randomBytes(4).toString('hex');
   const project = `keeltest${suffix}`;
   const image = `localhost/keel-test:${suffix}`;
