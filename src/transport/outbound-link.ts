@@ -27,6 +27,11 @@
  *   transport closed. A welcome resets the attempt count.
  * - A connection attempt that is not welcomed within `handshakeTimeoutMs` is given
  *   up (a black-holed address would otherwise hang in SYN retries for minutes).
+ * - A ready connection can die without a word: when the peer's address moves (a
+ *   container reconnected to its network gets a new one) nothing answers at the old
+ *   one, not even a reset, and TCP retransmits into it for many minutes while this
+ *   side, which only writes, sees nothing wrong. The transport calls redial() when
+ *   the peer connects to us anew, the sign that it (re)started or moved.
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -86,6 +91,8 @@ export class OutboundLink {
   private lastProblem: string | undefined;
   private sentCount = 0;
   private droppedCount = 0;
+  /** When the current connection was welcomed (performance.now(), monotonic), while ready. */
+  private readySinceMs: number | undefined;
 
   constructor(private readonly options: OutboundLinkOptions) {
     this.address = options.address;
@@ -121,6 +128,21 @@ export class OutboundLink {
     if (this.state === 'closed' || (address.host === this.address.host && address.port === this.address.port)) return;
     this.options.log('info', 'peer address changed; reconnecting', { peer: this.options.peerId, from: this.address, to: address });
     this.address = address;
+    this.attempt = 0;
+    this.teardown();
+    this.connect();
+  }
+
+  /**
+   * The peer has just connected to us anew. If this link's connection was welcomed at
+   * least `minAgeMs` before, it may lead to where the peer no longer is: drop it and
+   * dial the peer's address again (resolving its name anew), keeping what is queued.
+   * The age bound keeps two nodes from redialing each other in turn forever: the
+   * redial this causes on the peer's side finds this link's connection young.
+   */
+  redialIfOlderThan(minAgeMs: number, nowMs: number): void {
+    if (this.state !== 'ready' || this.readySinceMs === undefined || nowMs - this.readySinceMs < minAgeMs) return;
+    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', { peer: this.options.peerId, address: this.address });
     this.attempt = 0;
     this.teardown();
     this.connect();
@@ -204,6 +226,7 @@ export class OutboundLink {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.state = 'ready';
+    this.readySinceMs = performance.now();
     this.attempt = 0;
     this.lastProblem = undefined;
     this.options.log('info', 'connected to peer', { peer: this.options.peerId, address: this.address, queued: this.queue.size });
@@ -235,6 +258,7 @@ export class OutboundLink {
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
     this.waitingForDrain = false;
+    this.readySinceMs = undefined;
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();
