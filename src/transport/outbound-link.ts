@@ -30,8 +30,9 @@
  * - A ready connection can die without a word: when the peer's address moves (a
  *   container reconnected to its network gets a new one) nothing answers at the old
  *   one, not even a reset, and TCP retransmits into it for many minutes while this
- *   side, which only writes, sees nothing wrong. The transport calls redial() when
- *   the peer connects to us anew, the sign that it (re)started or moved.
+ *   side, which only writes, sees nothing wrong. The transport calls peerConnected()
+ *   when the peer connects to us anew, the sign that it (re)started or moved: a link
+ *   connected or dialing for a while dials again, one waiting to retry dials at once.
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -91,8 +92,8 @@ export class OutboundLink {
   private lastProblem: string | undefined;
   private sentCount = 0;
   private droppedCount = 0;
-  /** When the current connection was welcomed (performance.now(), monotonic), while ready. */
-  private readySinceMs: number | undefined;
+  /** When the current connection attempt began, or when it was welcomed once ready (performance.now()). */
+  private stateSinceMs = 0;
 
   constructor(private readonly options: OutboundLinkOptions) {
     this.address = options.address;
@@ -134,15 +135,19 @@ export class OutboundLink {
   }
 
   /**
-   * The peer has just connected to us anew. If this link's connection was welcomed at
-   * least `minAgeMs` before, it may lead to where the peer no longer is: drop it and
-   * dial the peer's address again (resolving its name anew), keeping what is queued.
-   * The age bound keeps two nodes from redialing each other in turn forever: the
-   * redial this causes on the peer's side finds this link's connection young.
+   * The peer has just connected to us: it is up, at its name's current address.
+   * - Waiting to retry: dial it now, resolving its name anew.
+   * - Dialing for at least `minAgeMs` (perhaps an address it left, where the handshake
+   *   would only time out), or ready for that long (the connection may lead where the
+   *   peer no longer is): drop the connection and dial again.
+   * What is queued stays. The age bound keeps two nodes from redialing each other in
+   * turn forever: the redial this causes on the peer's side finds this link's new
+   * connection young.
    */
-  redialIfOlderThan(minAgeMs: number, nowMs: number): void {
-    if (this.state !== 'ready' || this.readySinceMs === undefined || nowMs - this.readySinceMs < minAgeMs) return;
-    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', { peer: this.options.peerId, address: this.address });
+  peerConnected(minAgeMs: number, nowMs: number): void {
+    if (this.state === 'closed') return;
+    if (this.state !== 'waiting' && nowMs - this.stateSinceMs < minAgeMs) return;
+    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', { peer: this.options.peerId, address: this.address, state: this.state });
     this.attempt = 0;
     this.teardown();
     this.connect();
@@ -160,6 +165,7 @@ export class OutboundLink {
   private connect(): void {
     assert(this.socket === undefined && this.state !== 'closed', 'connect with a live socket or after close');
     this.state = 'connecting';
+    this.stateSinceMs = performance.now();
     const tls = this.options.tls;
     const socket = tls === undefined ? connect({ host: this.address.host, port: this.address.port }) : tls.connect(this.address);
     this.socket = socket;
@@ -226,7 +232,7 @@ export class OutboundLink {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.state = 'ready';
-    this.readySinceMs = performance.now();
+    this.stateSinceMs = performance.now();
     this.attempt = 0;
     this.lastProblem = undefined;
     this.options.log('info', 'connected to peer', { peer: this.options.peerId, address: this.address, queued: this.queue.size });
@@ -258,7 +264,6 @@ export class OutboundLink {
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
     this.waitingForDrain = false;
-    this.readySinceMs = undefined;
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();

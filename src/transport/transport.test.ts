@@ -228,12 +228,18 @@ test('transport: a peer that restarts on the same port is reconnected to; queued
 /**
  * A TCP forwarder to `target`, standing in for the network path to a peer's address.
  * blackHole() makes the connections made so far swallow every byte both ways without
- * closing, as an address the peer moved away from does; new connections are forwarded.
+ * closing, as an address the peer moved away from does; with `holeNew` set, new
+ * connections are swallowed too (a stale address dialed), else forwarded.
  */
-async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ address: PeerAddress; blackHole(): void }> {
+async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ address: PeerAddress; blackHole(): void; holeNew: boolean }> {
   const pairs = new Set<{ client: Socket; upstream: Socket; holed: boolean }>();
+  const forwarder = {
+    address: { host, port: 0 },
+    blackHole: () => pairs.forEach((pair) => { pair.holed = true; }),
+    holeNew: false,
+  };
   const server = createServer((client) => {
-    const pair = { client, upstream: connect(target), holed: false };
+    const pair = { client, upstream: connect(target), holed: forwarder.holeNew };
     pairs.add(pair);
     client.on('data', (chunk) => pair.holed || pair.upstream.write(chunk));
     pair.upstream.on('data', (chunk) => pair.holed || client.write(chunk));
@@ -247,9 +253,27 @@ async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ ad
     for (const pair of pairs) pair.client.destroy();
     server.close();
   });
-  const { port } = server.address() as { port: number };
-  return { address: { host, port }, blackHole: () => pairs.forEach((pair) => { pair.holed = true; }) };
+  forwarder.address.port = (server.address() as { port: number }).port;
+  return forwarder;
 }
+
+test('transport: a peer that connects while our dial to it hangs is dialed again at once', async (t) => {
+  // The handshake timeout would end the hanging dial only after a minute.
+  const a = await startNode(t, { nodeId: 1, handshakeTimeoutMs: 60_000 });
+  const b = await startNode(t, { nodeId: 2 });
+  const toB = await startForwarder(t, b.transport.address);
+  toB.holeNew = true;
+  a.transport.updatePeers(new Map([[2, toB.address]]));
+  a.transport.send(heartbeat(1, 2, 1));
+  const dialedAt = performance.now();
+  await waitFor(() => performance.now() - dialedAt > redialMinAgeMs, `node 1 dialing for ${redialMinAgeMs} ms`);
+  assert.ok(!connected(a, 2) && b.inbox.length === 0, 'the dial hangs');
+  // Node 2 comes up where its name now leads, and connects to node 1.
+  toB.holeNew = false;
+  b.transport.updatePeers(new Map([[1, a.transport.address]]));
+  await waitFor(() => b.inbox.length === 1, 'node 1 dials node 2 again and delivers what it queued');
+  assert.ok(a.logged(/peer connected to us anew; redialing it.*"state":"connecting"/));
+});
 
 test('transport: a peer that connects anew is redialed, so a connection to where it no longer is does not keep its messages', async (t) => {
   const a = await startNode(t, { nodeId: 1 });

@@ -360,8 +360,8 @@ export class Transport {
         // The peer keeps one connection to us; a new one means the old one is dead.
         this.inbound.get(id)?.close('replaced by a newer connection from the same peer', 'info');
         this.inbound.set(id, link);
-        // And it may have moved or restarted: ours to it may lead nowhere (outbound-link.ts).
-        this.links.get(id)?.redialIfOlderThan(redialMinAgeMs, performance.now());
+        // It is up, and may have moved or restarted: ours to it may lead nowhere (outbound-link.ts).
+        this.links.get(id)?.peerConnected(redialMinAgeMs, performance.now());
       },
       onMessage: (message, link) => this.receive(message, link),
       onClosed: (link) => {
