@@ -14,6 +14,9 @@
 #   ps             procps        npm run bench (each node's memory)
 #   etcd3 (Python) python3-etcd3    src/e2e/python-etcd3.test.ts (Debian's /usr/bin/python3 imports it)
 #   etcd3gw        python3-etcd3gw  src/e2e/etcd3gw-client.test.ts (a Python client of the JSON gateway)
+#   podman, runc, podman-compose, debootstrap   src/containers (the image and compose
+#                  cluster): scripts/setup-containers.sh, run at the end, installs them and
+#                  configures podman for these machines
 set -euo pipefail
 
 packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl python3-etcd3 python3-etcd3gw)
@@ -39,8 +42,10 @@ missing=()
 for i in "${!packages[@]}"; do
   installed "${programs[$i]}" || missing+=("${packages[$i]}")
 done
+containers_setup="$(dirname "$0")/setup-containers.sh"
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup-ci: every tool is installed (${programs[*]})"
+  sh "$containers_setup"
   exit 0
 fi
 
@@ -55,4 +60,5 @@ apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${mis
 for program in "${programs[@]}"; do
   installed "$program" || { echo "setup-ci: $program is still missing after apt-get install" >&2; exit 1; }
 done
+sh "$containers_setup"
 echo "setup-ci: done"

@@ -2,7 +2,7 @@
 // The test tiers: every test file under src/ belongs to exactly one, so that the tiers
 // together are the whole suite and `npm test` (which runs them all) leaves nothing out.
 //
-//   node scripts/test-tiers.mjs unit|sim|e2e|chaos|browser   run one tier (from dist/)
+//   node scripts/test-tiers.mjs unit|sim|e2e|chaos|browser|containers   run one tier (from dist/)
 //   node scripts/test-tiers.mjs e2e watch leases              only the tier's files whose path holds a word
 //   node scripts/test-tiers.mjs all                          run every tier at once
 //   node scripts/test-tiers.mjs --check                      only check the partition
@@ -45,6 +45,8 @@ const tiers = {
   },
   // Debian's chromium driven by playwright-core.
   browser: { folders: [], files: ['e2e/dashboard.test.ts', 'e2e/dashboard-auth.test.ts', 'e2e/dashboard-tls.test.ts', 'e2e/foreign-page.test.ts'] },
+  // The container image built and run as a compose cluster with rootful podman (as root).
+  containers: { folders: ['containers'], files: [] },
 };
 
 /** What marks a test file as one that starts a process or a browser: not allowed in the unit tier. */

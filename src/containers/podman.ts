@@ -38,3 +38,24 @@ export async function cleanUp(steps: ReadonlyArray<() => Promise<unknown>>): Pro
   }
   if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
 }
+
+/**
+ * Every container of compose project `project`, with the last `linesMax` lines of what it
+ * printed (stdout and stderr, with podman's timestamps): what a failed test shows, since
+ * the containers are removed after it.
+ */
+export async function projectLogs(project: string, options: { timeoutMs: number; linesMax: number }): Promise<string> {
+  const names = (await run('podman', ['ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Names}} ({{.Status}})'], options)).stdout
+    .split('\n').filter((line) => line !== '');
+  const sections: string[] = [];
+  for (const line of names) {
+    const name = line.split(' ')[0] as string;
+    try {
+      const { stdout, stderr } = await run('podman', ['logs', '--timestamps', '--tail', String(options.linesMax), name], options);
+      sections.push(`--- podman logs ${line} ---\n${`${stdout}${stderr}`.trimEnd()}`);
+    } catch (error) {
+      sections.push(`--- podman logs ${line}: ${(error as Error).message}`);
+    }
+  }
+  return sections.join('\n');
+}

@@ -27,6 +27,12 @@
  *   transport closed. A welcome resets the attempt count.
  * - A connection attempt that is not welcomed within `handshakeTimeoutMs` is given
  *   up (a black-holed address would otherwise hang in SYN retries for minutes).
+ * - A ready connection can die without a word: when the peer's address moves (a
+ *   container reconnected to its network gets a new one) nothing answers at the old
+ *   one, not even a reset, and TCP retransmits into it for many minutes while this
+ *   side, which only writes, sees nothing wrong. The transport calls peerConnected()
+ *   when the peer connects to us anew, the sign that it (re)started or moved: a link
+ *   connected or dialing for a while dials again, one waiting to retry dials at once.
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -86,6 +92,8 @@ export class OutboundLink {
   private lastProblem: string | undefined;
   private sentCount = 0;
   private droppedCount = 0;
+  /** When the current connection attempt began, or when it was welcomed once ready (performance.now()). */
+  private stateSinceMs = 0;
 
   constructor(private readonly options: OutboundLinkOptions) {
     this.address = options.address;
@@ -126,6 +134,25 @@ export class OutboundLink {
     this.connect();
   }
 
+  /**
+   * The peer has just connected to us: it is up, at its name's current address.
+   * - Waiting to retry: dial it now, resolving its name anew.
+   * - Dialing for at least `minAgeMs` (perhaps an address it left, where the handshake
+   *   would only time out), or ready for that long (the connection may lead where the
+   *   peer no longer is): drop the connection and dial again.
+   * What is queued stays. The age bound keeps two nodes from redialing each other in
+   * turn forever: the redial this causes on the peer's side finds this link's new
+   * connection young.
+   */
+  peerConnected(minAgeMs: number, nowMs: number): void {
+    if (this.state === 'closed') return;
+    if (this.state !== 'waiting' && nowMs - this.stateSinceMs < minAgeMs) return;
+    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', { peer: this.options.peerId, address: this.address, state: this.state });
+    this.attempt = 0;
+    this.teardown();
+    this.connect();
+  }
+
   /** Ends the connection and every timer, and drops whatever is queued. */
   close(): void {
     if (this.state === 'closed') return;
@@ -138,6 +165,7 @@ export class OutboundLink {
   private connect(): void {
     assert(this.socket === undefined && this.state !== 'closed', 'connect with a live socket or after close');
     this.state = 'connecting';
+    this.stateSinceMs = performance.now();
     const tls = this.options.tls;
     const socket = tls === undefined ? connect({ host: this.address.host, port: this.address.port }) : tls.connect(this.address);
     this.socket = socket;
@@ -204,6 +232,7 @@ export class OutboundLink {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.state = 'ready';
+    this.stateSinceMs = performance.now();
     this.attempt = 0;
     this.lastProblem = undefined;
     this.options.log('info', 'connected to peer', { peer: this.options.peerId, address: this.address, queued: this.queue.size });

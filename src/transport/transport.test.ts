@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
-import { Transport } from './transport.js';
+import { Transport, redialMinAgeMs } from './transport.js';
 import type { PeerAddress, TransportOptions } from './transport.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { exampleMessages, waitFor } from './testing.js';
@@ -223,6 +223,82 @@ test('transport: a peer that restarts on the same port is reconnected to; queued
   b2.transport.send(heartbeat(2, 1, 7));
   await waitFor(() => a.inbox.length === 1, 'and the other way round');
   assert.deepEqual(seqs(a.inbox), [7]);
+});
+
+/**
+ * A TCP forwarder to `target`, standing in for the network path to a peer's address.
+ * blackHole() makes the connections made so far swallow every byte both ways without
+ * closing, as an address the peer moved away from does; with `holeNew` set, new
+ * connections are swallowed too (a stale address dialed), else forwarded.
+ */
+async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ address: PeerAddress; blackHole(): void; holeNew: boolean }> {
+  const pairs = new Set<{ client: Socket; upstream: Socket; holed: boolean }>();
+  const forwarder = {
+    address: { host, port: 0 },
+    blackHole: () => pairs.forEach((pair) => { pair.holed = true; }),
+    holeNew: false,
+  };
+  const server = createServer((client) => {
+    const pair = { client, upstream: connect(target), holed: forwarder.holeNew };
+    pairs.add(pair);
+    client.on('data', (chunk) => pair.holed || pair.upstream.write(chunk));
+    pair.upstream.on('data', (chunk) => pair.holed || client.write(chunk));
+    for (const [socket, other] of [[client, pair.upstream], [pair.upstream, client]] as const) {
+      socket.on('error', () => other.destroy());
+      socket.on('close', () => other.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen({ host, port: 0 }, resolve));
+  t.after(() => {
+    for (const pair of pairs) pair.client.destroy();
+    server.close();
+  });
+  forwarder.address.port = (server.address() as { port: number }).port;
+  return forwarder;
+}
+
+test('transport: a peer that connects while our dial to it hangs is dialed again at once', async (t) => {
+  // The handshake timeout would end the hanging dial only after a minute.
+  const a = await startNode(t, { nodeId: 1, handshakeTimeoutMs: 60_000 });
+  const b = await startNode(t, { nodeId: 2 });
+  const toB = await startForwarder(t, b.transport.address);
+  toB.holeNew = true;
+  a.transport.updatePeers(new Map([[2, toB.address]]));
+  a.transport.send(heartbeat(1, 2, 1));
+  const dialedAt = performance.now();
+  await waitFor(() => performance.now() - dialedAt > redialMinAgeMs, `node 1 dialing for ${redialMinAgeMs} ms`);
+  assert.ok(!connected(a, 2) && b.inbox.length === 0, 'the dial hangs');
+  // Node 2 comes up where its name now leads, and connects to node 1.
+  toB.holeNew = false;
+  b.transport.updatePeers(new Map([[1, a.transport.address]]));
+  await waitFor(() => b.inbox.length === 1, 'node 1 dials node 2 again and delivers what it queued');
+  assert.ok(a.logged(/peer connected to us anew; redialing it.*"state":"connecting"/));
+});
+
+test('transport: a peer that connects anew is redialed, so a connection to where it no longer is does not keep its messages', async (t) => {
+  const a = await startNode(t, { nodeId: 1 });
+  const b = await startNode(t, { nodeId: 2 });
+  const toB = await startForwarder(t, b.transport.address);
+  const toA = await startForwarder(t, a.transport.address);
+  a.transport.updatePeers(new Map([[2, toB.address]]));
+  b.transport.updatePeers(new Map([[1, a.transport.address]]));
+  a.transport.send(heartbeat(1, 2, 1));
+  await waitFor(() => b.inbox.length === 1 && connected(b, 1), 'both connected');
+  const connectedAt = performance.now();
+  // Node 1's connection goes silent, as when node 2's address moves: no reset, no close.
+  toB.blackHole();
+  a.transport.send(heartbeat(1, 2, 2));
+  // The redial is for connections older than redialMinAgeMs: let node 1's reach that age.
+  await waitFor(() => performance.now() - connectedAt > redialMinAgeMs, `node 1's connection ${redialMinAgeMs} ms old`);
+  assert.ok(connected(a, 2), 'node 1 sees nothing wrong with its connection');
+  // Node 2 reaches node 1 from somewhere new, on a new connection.
+  b.transport.updatePeers(new Map([[1, toA.address]]));
+  await waitFor(() => a.logged(/peer connected to us anew; redialing it/), 'node 1 redials node 2');
+  a.transport.send(heartbeat(1, 2, 3));
+  await waitFor(() => b.inbox.length === 2, 'what node 1 sends next reaches node 2');
+  // Message 2 went into the dead connection, lost as on any broken one (Raft resends).
+  assert.deepEqual(seqs(b.inbox), [1, 3]);
+  assert.ok(!b.logged(/redialing it/), "node 1's redial does not make node 2 redial in turn");
 });
 
 test('transport: a frame over the limit closes the connection with a logged reason; the sender survives and reconnects', async (t) => {

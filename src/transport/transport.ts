@@ -117,6 +117,12 @@ export const delayedMessagesMax = 100_000;
  * closed at once). Peers need one each; the rest is room for handshakes in
  * progress, so a flood of idle connections cannot exhaust file descriptors. */
 export const inboundConnectionsMax = 1024;
+/**
+ * A peer that connects to us anew makes us redial it, unless our connection to it is
+ * younger than this: long enough that the redial it causes on the peer's side does
+ * not bounce back, short next to an election timeout.
+ */
+export const redialMinAgeMs = 1_000;
 
 const noLog: Log = () => {};
 
@@ -354,6 +360,8 @@ export class Transport {
         // The peer keeps one connection to us; a new one means the old one is dead.
         this.inbound.get(id)?.close('replaced by a newer connection from the same peer', 'info');
         this.inbound.set(id, link);
+        // It is up, and may have moved or restarted: ours to it may lead nowhere (outbound-link.ts).
+        this.links.get(id)?.peerConnected(redialMinAgeMs, performance.now());
       },
       onMessage: (message, link) => this.receive(message, link),
       onClosed: (link) => {

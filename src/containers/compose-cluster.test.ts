@@ -1,6 +1,7 @@
 /**
- * The container image and the compose cluster, for real (npm run test:containers, as
- * root, after scripts/setup-containers.sh): builds the image on a local Debian base
+ * The container image and the compose cluster, for real (npm run test:containers, the
+ * containers tier of npm test; as root, with the tools scripts/setup-ci.sh installs
+ * through scripts/setup-containers.sh): builds the image on a local Debian base
  * (scripts/container-base-image.sh; no registry is reachable), starts
  * deploy/compose.yaml with its ports on 127.0.0.1, writes through one container and
  * reads through another, kills the leader's container, and checks that the others
@@ -16,7 +17,8 @@ import { freePorts } from '../e2e/free-ports.js';
 import { http, tryHttp } from '../e2e/http.js';
 import { waitFor } from '../e2e/wait-for.js';
 import { memberIdOf } from '../cli/etcd-flags.js';
-import { cleanUp, run } from './podman.js';
+import { requireTool } from '../e2e/required-tool.js';
+import { cleanUp, projectLogs, run } from './podman.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composeFile = 'deploy/compose.yaml';
@@ -32,24 +34,30 @@ const podmanTimeoutMs = 60_000;
 const healthyTimeoutMs = 90_000;
 const newLeaderTimeoutMs = 30_000;
 
+/** Lines of each container's output printed when the test fails. */
+const logLinesMax = 300;
+
 const testTimeoutMs = baseImageTimeoutMs + buildTimeoutMs + 2 * composeTimeoutMs + 5 * 60_000;
 
 interface Leader { service: Service; id: number }
 
 test('the image runs a 3-node compose cluster that survives the loss of its leader', { timeout: testTimeoutMs }, async () => {
+  for (const [tool, debianPackage] of [['podman', 'podman'], ['podman-compose', 'podman-compose'], ['runc', 'runc'], ['debootstrap', 'debootstrap']] as const) {
+    requireTool(tool, debianPackage);
+  }
+  assert.equal(process.getuid?.(), 0, 'this test drives rootful podman (and caches its base image under /var/cache) and must run as root (CI does)');
   const suffix = randomBytes(4).toString('hex');
   const project = `keeltest${suffix}`;
   const image = `localhost/keel-test:${suffix}`;
-  const ports = await freePorts(6);
-  const httpPort = new Map<Service, number>(services.map((s, i) => [s, ports[i] as number]));
+  const ports = await freePorts(services.length);
+  const clientPort = new Map<Service, number>(services.map((s, i) => [s, ports[i] as number]));
   const env: Record<string, string> = { KEEL_IMAGE: image };
   services.forEach((_service, i) => {
-    env[`KEEL${i + 1}_HTTP_PORT`] = String(ports[i]);
-    env[`KEEL${i + 1}_GRPC_PORT`] = String(ports[i + 3]);
+    env[`KEEL${i + 1}_PORT`] = String(ports[i]);
   });
   const compose = (args: string[]): ReturnType<typeof run> =>
     run('podman-compose', ['-p', project, '-f', composeFile, ...args], { timeoutMs: composeTimeoutMs, cwd: root, env });
-  const url = (service: Service, path: string): string => `http://127.0.0.1:${httpPort.get(service)}${path}`;
+  const url = (service: Service, path: string): string => `http://127.0.0.1:${clientPort.get(service)}${path}`;
   const idOf = (service: Service): number => memberIdOf(`http://${service}:2380`, clusterToken);
 
   // The build stage's image is left untagged: remove the ones this run adds.
@@ -98,6 +106,11 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
         assert.equal((answer.body as { value: string }).value, value, `${key} through ${survivor}`);
       }
     }
+  } catch (error) {
+    // The containers go with the cleanup below: keep what they printed with the failure.
+    const logs = await projectLogs(project, { timeoutMs: podmanTimeoutMs, linesMax: logLinesMax }).catch((e: Error) => `(no container logs: ${e.message})`);
+    console.error(logs);
+    throw error;
   } finally {
     await cleanUp([
       () => compose(['down', '-v', '-t', '5']),
