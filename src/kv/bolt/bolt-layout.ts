@@ -21,6 +21,9 @@
  * the first key of the node it points to.
  */
 
+/** Keys in a bolt file are in byte order (compareBytes of key-range.ts). */
+export { compareBytes } from '../key-range.js';
+
 export const BOLT_MAGIC = 0xed0cdaed;
 export const BOLT_VERSION = 2;
 export const PAGE_HEADER_BYTES = 16;
@@ -39,16 +42,6 @@ export function fnv1a64(bytes: Uint8Array): bigint {
     hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
   }
   return hash;
-}
-
-/** Bytewise comparison, the order of keys in a bolt file. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 export interface BoltEntry {
