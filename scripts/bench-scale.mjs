@@ -268,7 +268,7 @@ async function keelSystem() {
     name: 'Keel',
     endpoints,
     metricsUrls: cluster.nodes.map((n) => `${n.url}/metrics`),
-    metricNames: { rss: 'keel_process_process_resident_memory_bytes', leaderChanges: 'keel_raft_leader_changes_seen_total' },
+    metricNames: { rss: 'process_resident_memory_bytes', leaderChanges: 'keel_raft_leader_changes_seen_total' },
     followerIndex: async () => {
       const leader = (await cluster.waitForLeader({ timeoutMs: 60_000 })).id;
       return cluster.nodes.findIndex((n) => n.id !== leader);

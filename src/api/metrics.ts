@@ -17,7 +17,9 @@ export interface ApiMetrics {
 
 export function createMetrics(node: KeelNode): ApiMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'keel_process_' });
+  // Unprefixed, as every Prometheus client names them (etcd's too): `etcdctl check
+  // datascale` reads process_resident_memory_bytes.
+  collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
@@ -40,7 +42,7 @@ export function createMetrics(node: KeelNode): ApiMetrics {
       for (const r of roles) this.set({ role: r }, r === role ? 1 : 0);
     },
   });
-  // Since the process started, never reset (prom-client's keel_process_nodejs_eventloop_lag_*
+  // Since the process started, never reset (prom-client's nodejs_eventloop_lag_*
   // start again at every scrape): the longest stall tells whether a pause could have cost
   // an election (a pause longer than the election timeout lets the peers elect another leader).
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
