@@ -14,6 +14,7 @@ import type { ConfigChange, Message, NodeId, RaftConfig } from '../raft/types.js
 import { Replica, type InspectedCore } from '../replica/replica.js';
 import { FaultFileSystem } from '../storage/fault-file-system.js';
 import type { FileHandle, FileSystem, OpenMode } from '../storage/file-system.js';
+import { ForwardingFileSystem } from '../storage/forwarding-file-system.js';
 import { MemoryDisk, openMemoryEnv } from '../kv/memory-env.js';
 import { MvccStore } from '../kv/mvcc-store.js';
 import type { CommandBody, CommandResult } from '../kv/types.js';
@@ -433,13 +434,15 @@ function commandBody(command: Command): CommandBody {
 }
 
 /** A file system whose syncs first wait for the host's say (the fsync's latency). */
-class DelayedSyncFileSystem implements FileSystem {
+class DelayedSyncFileSystem extends ForwardingFileSystem {
   constructor(
-    private readonly inner: FileSystem,
+    inner: FileSystem,
     private readonly delay: () => Promise<void> | undefined,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode): Promise<FileHandle> {
     const handle = await this.inner.open(path, mode);
     const wait = async (): Promise<void> => this.delay();
     return {
@@ -461,28 +464,8 @@ class DelayedSyncFileSystem implements FileSystem {
     };
   }
 
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-
-  async syncDir(dir: string): Promise<void> {
+  override async syncDir(dir: string): Promise<void> {
     await this.delay();
     await this.inner.syncDir(dir);
-  }
-
-  mkdirp(dir: string): Promise<void> {
-    return this.inner.mkdirp(dir);
   }
 }

@@ -16,6 +16,7 @@
  * memory.
  */
 import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
+import { ForwardingFileSystem } from './forwarding-file-system.js';
 
 export interface DiskFaults {
   readonly fsyncDelayMs: number;
@@ -26,46 +27,28 @@ export const fsyncDelayMsMax = 60_000;
 /** Bytes per real write when held writes are flushed: small, so a kill can tear one. */
 const flushPieceBytes = 512;
 
-export class FaultyDisk implements FileSystem {
+export class FaultyDisk extends ForwardingFileSystem {
   fsyncDelayMs = 0;
 
   constructor(
-    private readonly inner: FileSystem,
+    inner: FileSystem,
     readonly holdUnsyncedWrites: boolean,
-  ) {}
+  ) {
+    super(inner);
+  }
 
   get state(): DiskFaults {
     return { fsyncDelayMs: this.fsyncDelayMs, holdUnsyncedWrites: this.holdUnsyncedWrites };
   }
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode): Promise<FileHandle> {
     const handle = await this.inner.open(path, mode);
     return this.holdUnsyncedWrites ? new HeldWritesFile(handle, this) : new StallingFile(handle, this);
   }
 
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-
-  async syncDir(dir: string): Promise<void> {
+  override async syncDir(dir: string): Promise<void> {
     await this.stall();
     await this.inner.syncDir(dir);
-  }
-
-  mkdirp(dir: string): Promise<void> {
-    return this.inner.mkdirp(dir);
   }
 
   async stall(): Promise<void> {

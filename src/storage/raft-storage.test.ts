@@ -8,6 +8,7 @@ import { defaultRaftConfig } from '../raft/types.js';
 import { RaftNode } from '../raft/node.js';
 import { Prng } from '../lib/prng.js';
 import { FaultFileSystem, PowerCutError } from './fault-file-system.js';
+import { ForwardingFileSystem } from './forwarding-file-system.js';
 import { FsyncError, NodeFileSystem } from './file-system.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { SnapshotCorruptionError, StorageUnusableError } from './errors.js';
@@ -251,17 +252,16 @@ test('raft storage on the real file system (temp dir): save, snapshot, reopen', 
 });
 
 /** Forwards to `inner`, but holds the fsync of a snapshot file being written until `release()`. */
-class HeldSnapshotSync implements FileSystem {
+class HeldSnapshotSync extends ForwardingFileSystem {
   held = false;
   private releaseSync: () => void = () => {};
   private readonly gate = new Promise<void>((resolve) => {
     this.releaseSync = resolve;
   });
-  constructor(private readonly inner: FileSystem) {}
   release(): void {
     this.releaseSync();
   }
-  async open(path: string, mode: 'create' | 'write' | 'read'): Promise<FileHandle> {
+  override async open(path: string, mode: 'create' | 'write' | 'read'): Promise<FileHandle> {
     const handle = await this.inner.open(path, mode);
     if (!path.endsWith('.snap.tmp')) return handle;
     return Object.assign(Object.create(handle) as FileHandle, {
@@ -271,24 +271,6 @@ class HeldSnapshotSync implements FileSystem {
         await handle.sync();
       },
     });
-  }
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  syncDir(dir: string): Promise<void> {
-    return this.inner.syncDir(dir);
-  }
-  mkdirp(dir: string): Promise<void> {
-    return this.inner.mkdirp(dir);
   }
 }
 
