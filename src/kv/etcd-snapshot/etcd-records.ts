@@ -11,6 +11,7 @@
  * The protobuf messages are declared here with their published field numbers.
  */
 import protobuf from 'protobufjs';
+import type { KeyValue } from '../types.js';
 
 const REVISION_BYTES = 17;
 const TOMBSTONE_MARK = 0x74; // 't'
@@ -25,15 +26,6 @@ const keyValueType = new protobuf.Type('KeyValue')
 const leaseType = new protobuf.Type('Lease').add(new protobuf.Field('ID', 1, 'int64')).add(new protobuf.Field('TTL', 2, 'int64')).add(new protobuf.Field('RemainingTTL', 3, 'int64'));
 new protobuf.Root().define('mvccpb').add(keyValueType);
 new protobuf.Root().define('leasepb').add(leaseType);
-
-export interface EtcdKeyValue {
-  readonly key: Uint8Array;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  readonly version: number;
-  readonly value: Uint8Array;
-  readonly lease: number;
-}
 
 export interface EtcdRevision {
   readonly main: number;
@@ -68,7 +60,7 @@ export function encodeU64(value: number): Uint8Array {
 }
 
 /** A put's record; zero fields are left out, as etcd's encoder does. */
-export function encodeKeyValue(kv: EtcdKeyValue): Uint8Array {
+export function encodeKeyValue(kv: KeyValue): Uint8Array {
   const message: Record<string, unknown> = { key: kv.key };
   if (kv.createRevision) message['create_revision'] = kv.createRevision;
   if (kv.modRevision) message['mod_revision'] = kv.modRevision;
@@ -84,7 +76,7 @@ export function encodeTombstone(key: Uint8Array): Uint8Array {
 }
 
 /** A record as etcd wrote it: its lease id may be past 2^53 (etcd draws them at random), so it is a bigint. */
-export interface EtcdRecord extends Omit<EtcdKeyValue, 'lease'> {
+export interface EtcdRecord extends Omit<KeyValue, 'lease'> {
   readonly lease: bigint;
 }
 
