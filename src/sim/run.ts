@@ -127,34 +127,30 @@ class Simulation {
     const allIds = Array.from({ length: hostsCount }, (_, i) => i + 1);
     for (let id = 1; id <= hostsCount; id++) {
       const random = hostRandoms[id - 1] as Prng;
-      const host: Host = options.host === 'replica' ? new ReplicaHost({
+      // What both kinds of host take alike.
+      const common = {
         id,
         raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
+        trace: this.trace,
+        monitor: this.monitor,
+        network: this.network,
+        fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
+        snapshotEveryEntries: this.profile.snapshotEveryEntries,
+        inboxMessagesMax: 10_000,
+        sabotage: options.sabotage,
+      };
+      const host: Host = options.host === 'replica' ? new ReplicaHost({
+        ...common,
         voters: id <= options.nodes ? voters : [],
         allIds,
         random,
-        trace: this.trace,
-        monitor: this.monitor,
-        network: this.network,
-        fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
-        snapshotEveryEntries: this.profile.snapshotEveryEntries,
-        inboxMessagesMax: 10_000,
         requestTimeoutSteps: this.profile.operationTimeoutSteps,
-        sabotage: options.sabotage,
         complete: (operation, type, value) => this.complete(operation, type, value),
         onApply: (requestId, index) => this.appliedAt(requestId, index),
       }) : new SimHost({
-        id,
-        raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
+        ...common,
         bootstrap: id <= options.nodes ? bootstrap : joining,
         random: hostRandoms[id - 1] as Prng,
-        trace: this.trace,
-        monitor: this.monitor,
-        network: this.network,
-        fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
-        snapshotEveryEntries: this.profile.snapshotEveryEntries,
-        inboxMessagesMax: 10_000,
-        sabotage: options.sabotage,
         complete: (operation, type, value) => this.complete(operation, type, value),
         onApply: (_node, index, result) => {
           if (!result.duplicate) this.appliedAt(result.command.id, index);
