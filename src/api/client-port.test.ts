@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { http2Preface, listenClientPort, protocolOfFirstBytes } from './client-port.js';
+import { listenClientPort, protocolOfFirstBytes } from './client-port.js';
+import { http2Preface } from './http2-frames.js';
 
 test('the HTTP/2 preface, whole or in part, and everything else', () => {
   assert.equal(protocolOfFirstBytes(http2Preface), 'http2');

@@ -5,7 +5,8 @@
  *
  * - Plain text: the first bytes decide. An HTTP/2 client opens with the 24-byte
  *   connection preface (RFC 9113 §3.4), which no HTTP/1.1 request can start with; those
- *   connections go to the gRPC server, every other one to the HTTP/1.1 server (REST, the
+ *   connections go to the gRPC server (through http2-handover.ts, which makes etcd 3.4's
+ *   URL-shaped :authority acceptable), every other one to the HTTP/1.1 server (REST, the
  *   gateway, /version, /health, /metrics, the dashboard, WebSocket upgrades, SSE). The
  *   bytes read to decide are put back before the handover, so the server reads the
  *   connection from its first byte.
@@ -31,10 +32,9 @@ import type { TLSSocket } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import { httpsServerOptions, secureContextOptions } from './client-tls.js';
+import { http2Preface } from './http2-frames.js';
+import { handOverHttp2 } from './http2-handover.js';
 import type { ClientTls } from './client-tls.js';
-
-/** Every HTTP/2 connection's first bytes, client to server (RFC 9113 §3.4). */
-export const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export type ClientProtocol = 'http2' | 'http1';
 
@@ -60,6 +60,8 @@ export interface ClientPortOptions {
   /** Gets the HTTP/2 connections (grpc-js's Server.createConnectionInjector). */
   readonly grpc: ConnectionInjector;
   readonly firstBytesTimeoutMs?: number;
+  /** How long a plain HTTP/2 client that has made no request yet is waited for (http2-handover.ts). */
+  readonly firstRequestWaitMs?: number;
   readonly connectionsMax?: number;
 }
 
@@ -82,6 +84,18 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
       socket.resume();
     }
   };
+  const handOverPlain = (socket: Socket, protocol: ClientProtocol, firstBytes: Buffer): void => {
+    if (protocol === 'http2') {
+      handOverHttp2(socket, firstBytes, {
+        inject: (connection) => options.grpc.injectConnection(connection),
+        deadlineMs: timeoutMs,
+        ...(options.firstRequestWaitMs !== undefined ? { firstRequestWaitMs: options.firstRequestWaitMs } : {}),
+      });
+    } else {
+      socket.unshift(firstBytes);
+      handOver(socket, protocol);
+    }
+  };
   const tls = options.tls;
   let server: NetServer;
   let stopFollowing: (() => void) | undefined;
@@ -98,7 +112,7 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
     tlsServer.on('secureConnection', (socket: TLSSocket) => handOver(socket, socket.alpnProtocol === 'h2' ? 'http2' : 'http1'));
     server = tlsServer;
   } else {
-    server = createNetServer((socket) => awaitFirstBytes(socket, timeoutMs, handOver));
+    server = createNetServer((socket) => awaitFirstBytes(socket, timeoutMs, handOverPlain));
   }
   server.maxConnections = options.connectionsMax ?? clientConnectionsMaxDefault;
   await new Promise<void>((resolve, reject) => {
@@ -122,8 +136,8 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
   };
 }
 
-/** Reads until the first bytes tell the protocol, puts them back and hands the socket over. */
-function awaitFirstBytes(socket: Socket, timeoutMs: number, handOver: (socket: Socket, protocol: ClientProtocol) => void): void {
+/** Reads until the first bytes tell the protocol, then hands the paused socket over with the bytes read. */
+function awaitFirstBytes(socket: Socket, timeoutMs: number, handOver: (socket: Socket, protocol: ClientProtocol, firstBytes: Buffer) => void): void {
   const chunks: Buffer[] = [];
   const onError = (): void => {
     socket.destroy();
@@ -139,8 +153,7 @@ function awaitFirstBytes(socket: Socket, timeoutMs: number, handOver: (socket: S
     socket.pause();
     socket.off('data', onData);
     socket.off('error', onError);
-    socket.unshift(bytes);
-    handOver(socket, protocol);
+    handOver(socket, protocol, bytes);
   };
   // A peer that resets before it speaks: nothing to hand over, nothing to report.
   socket.on('error', onError);

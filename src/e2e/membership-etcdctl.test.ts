@@ -39,7 +39,7 @@ test('etcdctl member list, add --learner, promote and remove change a Keel clust
 
     const initial = await memberList(endpoint);
     assert.deepEqual(initial.map((m) => Number(m.ID)), [1, 2, 3]);
-    for (const m of initial) assert.deepEqual(m.clientURLs, [cluster.node(Number(m.ID)).grpcEndpoint]);
+    for (const m of initial) assert.deepEqual(m.clientURLs, [`http://${cluster.node(Number(m.ID)).grpcEndpoint}`]);
 
     // Add a learner through a follower; etcdctl prints the id in hex.
     const joining = await cluster.addNode(4);

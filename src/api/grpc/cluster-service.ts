@@ -4,13 +4,9 @@
  * server/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
  * etcd's error messages (errors.ts). Ids are Keel's node ids; etcdctl shows them in hex.
  *
- * clientURLs are the members' client URLs (the one client port serves gRPC and HTTP
- * alike: api/client-port.ts), https:// ones whole, as etcd gives them. A plain http:// one
- * goes out as host:port: etcd 3.4's client dials a maintenance call (etcdctl endpoint
- * status --cluster) with the client URL as the HTTP/2 :authority, which Node's HTTP/2
- * server refuses (RST_STREAM PROTOCOL_ERROR) where Go's accepts it; over TLS the client
- * sends the server name instead. etcd clients take host:port endpoints as well, and a
- * client that finds no scheme assumes http.
+ * clientURLs are the members' client URLs, whole, as etcd gives them: the one client
+ * port serves gRPC and HTTP alike (api/client-port.ts), and it accepts the URL-shaped
+ * :authority etcd 3.4's client sends when it dials one of them (api/http2-handover.ts).
  */
 import { status } from '@grpc/grpc-js';
 import type { Member } from '../../kv/members.js';
@@ -24,8 +20,7 @@ import type { EtcdService } from './service.js';
 import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
-  const clientURLs = member.grpcUrls.map((url) => (url.startsWith('http://') ? url.slice('http://'.length) : url));
-  return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs, isLearner: member.isLearner };
+  return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs: member.grpcUrls, isLearner: member.isLearner };
 }
 
 /** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
