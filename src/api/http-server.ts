@@ -54,7 +54,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     logger: false,
     genReqId: () => randomBytes(6).toString('base64url'),
     serverFactory: (handler) => unlistenedHttpServer(handler),
-  }) as unknown as FastifyInstance;
+  });
   // JSON bodies: refused by name when nested deeper than any request needs (json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

@@ -59,8 +59,8 @@ export function openLmdbEnv(options: LmdbEnvOptions): KvEnv {
 }
 
 class LmdbEnv implements KvEnv {
-  private readonly root: RootDatabase<Buffer, Uint8Array>;
-  private readonly databases: readonly Database<Buffer, Uint8Array>[];
+  private readonly root: RootDatabase<Buffer, Buffer>;
+  private readonly databases: readonly Database<Buffer, Buffer>[];
   readonly meta: Table;
   readonly history: Table;
   readonly byRevision: Table;
@@ -76,10 +76,15 @@ class LmdbEnv implements KvEnv {
     readonly discardedOnOpen: boolean,
   ) {
     this.root = openRoot(path, syncMode);
-    this.databases = TABLES.map(([name]) => this.root.openDB<Buffer, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' }));
-    // lmdb-js accepts any Uint8Array and returns fresh Buffers: the Table interface, typed for bytes.
-    const tables = new Map(TABLES.map(([, field], i) => [field, this.databases[i] as unknown as Table]));
-    const get = (field: TableField): Table => tables.get(field) as Table;
+    // lmdb-js accepts any Uint8Array and returns fresh Buffers: each database is a Table, typed for bytes.
+    const opened = TABLES.map(([name, field]) => ({ field, database: this.root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }) }));
+    this.databases = opened.map(({ database }) => database);
+    const tables = new Map<TableField, Table>(opened.map(({ field, database }) => [field, database]));
+    const get = (field: TableField): Table => {
+      const table = tables.get(field);
+      if (!table) throw new Error(`LMDB environment: no table for ${field}`);
+      return table;
+    };
     this.meta = get('meta');
     this.history = get('history');
     this.byRevision = get('byRevision');
@@ -96,9 +101,8 @@ class LmdbEnv implements KvEnv {
 
   /** mdb_env_sync with force, in a worker thread. */
   sync(): Promise<void> {
-    // lmdb-js has sync(callback) on the root database; its type declarations omit it.
-    const root = this.root as unknown as { sync(callback: (error: unknown) => void): void };
-    return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+    // lmdb-js has sync(callback) on the root database; lmdb-sync.d.ts declares it.
+    return new Promise((resolve, reject) => this.root.sync((error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
   }
 
   async close(): Promise<void> {
@@ -129,17 +133,17 @@ class LmdbEnv implements KvEnv {
   readView(): ReadView {
     const transaction = this.root.useReadTransaction();
     return {
-      tables: TABLES.map(([name], i) => [name, (this.databases[i] as Database<Buffer, Uint8Array>).getRange({ transaction })] as const),
+      tables: TABLES.map(([name], i) => [name, (this.databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
       done: () => transaction.done(),
     };
   }
 }
 
-function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Uint8Array> {
+function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Buffer> {
   mkdirSync(path, { recursive: true });
   const syncOptions =
     sync === 'none' || sync === 'deferred' ? { noSync: true } : sync === 'relaxed' ? { noMetaSync: true, overlappingSync: false } : { overlappingSync: false };
-  const root = open<Buffer, Uint8Array>({
+  const root = open<Buffer, Buffer>({
     path,
     pageSize: PAGE_BYTES,
     // Address space, not disk: lmdb-js grows it when full, but each growth remaps the

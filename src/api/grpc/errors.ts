@@ -5,6 +5,7 @@
  * are etcd's, word for word, where etcd has one.
  */
 import { status } from '@grpc/grpc-js';
+import type { ServerErrorResponse } from '@grpc/grpc-js';
 import type { KvError, KvErrorCode } from '../../kv/errors.js';
 import { KvRequestError } from '../../kv/errors.js';
 import { KeelError } from '../../server/errors.js';
@@ -22,8 +23,8 @@ export class GrpcError extends Error {
   }
 
   /** What grpc-js sends: `details` becomes the status message clients see. */
-  toServiceError(): { code: status; details: string; message: string } {
-    return { code: this.code, details: this.message, message: this.message };
+  toServiceError(): ServerErrorResponse {
+    return Object.assign(new Error(this.message), { code: this.code, details: this.message });
   }
 }
 

@@ -131,6 +131,6 @@ export function leaseService(node: KeelNode): EtcdService {
         },
       },
     },
-    streaming: { LeaseKeepAlive: keepAliveStream as unknown as NonNullable<EtcdService['streaming']>[string] },
+    streaming: { LeaseKeepAlive: keepAliveStream },
   };
 }

@@ -53,7 +53,7 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
     );
     return session;
   });
-  opened.catch((error: unknown) => call.destroy(toGrpcError(error).toServiceError() as unknown as Error));
+  opened.catch((error: unknown) => call.destroy(toGrpcError(error).toServiceError()));
   call.on('data', (request: Message) => {
     // Requests keep their order: each waits for the same opening.
     void opened.then((open) => {
@@ -61,7 +61,7 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
         handleRequest(open, request);
       } catch (error) {
         open.close();
-        call.destroy(toGrpcError(error).toServiceError() as unknown as Error);
+        call.destroy(toGrpcError(error).toServiceError());
       }
     }, () => {});
   });
