@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdGrpcClient } from '../dist/client/etcd-grpc-client.js';
-import { Cluster } from '../dist/e2e/cluster-harness.js';
+import { Cluster } from '../dist/harness/cluster-harness.js';
 import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
 import { runRecoveryTrials } from '../dist/e2e/recovery-trials.js';
 

@@ -28,7 +28,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdGrpcClient } from '../dist/client/etcd-grpc-client.js';
-import { Cluster } from '../dist/e2e/cluster-harness.js';
+import { Cluster } from '../dist/harness/cluster-harness.js';
 import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
 import { firstAcknowledgedPut } from '../dist/e2e/recovery-trials.js';
 

@@ -24,7 +24,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
-import { freeBasePort } from '../dist/e2e/free-ports.js';
+import { freeBasePort } from '../dist/harness/free-ports.js';
 import { writeTlsBundle } from '../dist/tls/tls-bundle.js';
 import { hostsFor } from '../dist/tls/certificates.js';
 

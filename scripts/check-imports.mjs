@@ -33,12 +33,15 @@ const allowed = {
   // like replica/ it takes along only the pure helpers of server/.
   sim: ['lib', 'raft', 'check', 'replica', 'storage', 'kv'],
   cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
+  // Real processes for tests, benchmarks and `keel chaos`: the process-cluster harness,
+  // free ports, waiting with a deadline, a workload over HTTP.
+  harness: ['tls', 'lib', 'server', 'client', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
-  e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'node', 'pkg'],
+  e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'harness', 'node', 'pkg'],
   // Tests of the container image and compose cluster, through podman (npm run test:containers).
-  containers: ['lib', 'e2e', 'cli', 'node', 'pkg'],
+  containers: ['lib', 'harness', 'cli', 'node', 'pkg'],
   // The chaos harness: real clusters (through the e2e harness), real faults, checked histories.
-  chaos: ['tls', 'lib', 'check', 'e2e', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
+  chaos: ['tls', 'lib', 'check', 'harness', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
 };
 /**
  * The server/ files the replica takes along: pure helpers (no node: modules, clocks or
@@ -112,6 +115,28 @@ for (const file of walk(webSrc)) {
     if (target[0] === 'src' && !webMayBundle.includes(target[1])) {
       problems.push(`${rel}: imports ${spec}; web/ may bundle only src/${webMayBundle.join(', src/')}`);
     }
+  }
+}
+
+// docs/internals/code-layout.md's table says the same as `allowed`: a row per folder, and
+// its last column names exactly the folders (in backticks), `node:` and packages allowed.
+const layoutDoc = join(root, 'docs', 'internals', 'code-layout.md');
+const rows = new Map();
+for (const match of readFileSync(layoutDoc, 'utf8').matchAll(/^\| `src\/([a-z0-9]+)\/` \|.*\| (.*) \|$/gm)) rows.set(match[1], match[2]);
+for (const [folder, folders] of Object.entries(allowed)) {
+  const cell = rows.get(folder);
+  if (cell === undefined) {
+    problems.push(`docs/internals/code-layout.md: no row for src/${folder}/`);
+    continue;
+  }
+  const named = new Set([...cell.matchAll(/`([a-z0-9]+)`/g)].map((m) => m[1]).filter((name) => name in allowed && name !== folder));
+  if (cell.includes('`node:`')) named.add('node');
+  if (/\bpackages\b/.test(cell)) named.add('pkg');
+  const expected = new Set(folders);
+  const missing = [...expected].filter((name) => !named.has(name));
+  const extra = [...named].filter((name) => !expected.has(name));
+  if (missing.length > 0 || extra.length > 0) {
+    problems.push(`docs/internals/code-layout.md: the row of src/${folder}/ ${missing.length > 0 ? `leaves out ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? ' and ' : ''}${extra.length > 0 ? `names ${extra.join(', ')}` : ''} (scripts/check-imports.mjs allows ${folders.join(', ') || 'nothing'})`);
   }
 }
 

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { Duplex } from 'node:stream';
 import { listenClientPort } from './client-port.js';
 import type { ClientPort } from './client-port.js';
-import { waitFor } from '../e2e/wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 
 // An HTTP/2 server that answers each request with the :authority it was given, and
 // whether its connection came as the socket itself (it has a remote address) or through

@@ -16,7 +16,7 @@ import { runChaos } from './chaos-run.js';
 import { allNemeses } from './nemeses.js';
 import { keepArtifacts, runDirectory, writeResults } from './results.js';
 import { summaryLines } from './summary-text.js';
-import { missingToolMessage } from '../e2e/required-tool.js';
+import { missingToolMessage } from '../harness/required-tool.js';
 import { netnsAvailable } from './netns-network.js';
 
 // As root (CI) the matrix runs in network namespaces, whose partitions need ip and

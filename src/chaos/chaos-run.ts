@@ -7,9 +7,9 @@
  * and checking (at most the checker's deadline per key); every node, namespace and
  * rule is removed at the end, pass or fail, and on SIGINT/SIGTERM.
  */
-import { Cluster } from '../e2e/cluster-harness.js';
-import type { PortRange } from '../e2e/free-ports.js';
-import { pause } from '../e2e/wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import type { PortRange } from '../harness/free-ports.js';
+import { pause } from '../harness/wait-for.js';
 import { Prng } from '../lib/prng.js';
 import { BankWorkload } from './bank-workload.js';
 import { createNetwork } from './chaos-network.js';

@@ -4,7 +4,7 @@
  * union. Rules live in the node's memory, so a restarted node gets them again.
  */
 import type { FaultRule } from '../transport/fault-hooks.js';
-import { describe, http } from '../e2e/http.js';
+import { describe, http } from '../harness/http.js';
 
 export class FaultBoard {
   private readonly rules = new Map<string, Map<number, readonly FaultRule[]>>();

@@ -6,9 +6,9 @@
  * as a learner, catches up by log or snapshot while the workloads run, and is promoted
  * once the leader counts it in sync (thesis §4.2.1: a new server gets no vote until it
  * has caught up, so it cannot stall commitment). Each change is a single-server change
- * (thesis §4.1), asked for through the REST membership routes (src/e2e/member-changes.ts).
+ * (thesis §4.1), asked for through the REST membership routes (src/harness/member-changes.ts).
  */
-import { addMember, removeMember } from '../e2e/member-changes.js';
+import { addMember, removeMember } from '../harness/member-changes.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
 const churned = new WeakSet<NemesisContext>();

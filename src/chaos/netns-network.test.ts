@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsNetwork, netnsAvailable, removeStaleNetworks } from './netns-network.js';
 import { runCommand } from './run-command.js';
-import { missingToolMessage } from '../e2e/required-tool.js';
-import { waitFor } from '../e2e/wait-for.js';
+import { missingToolMessage } from '../harness/required-tool.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const port = 7300;
 

@@ -20,12 +20,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { withCluster, mainScript } from '../e2e/cluster-harness.js';
-import type { Cluster } from '../e2e/cluster-harness.js';
-import { addMember, removeMember } from '../e2e/member-changes.js';
-import { WriteLoad, missingWrites, readPrefix } from '../e2e/workload.js';
-import type { Acked } from '../e2e/workload.js';
-import { waitFor } from '../e2e/wait-for.js';
+import { withCluster, mainScript } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { addMember, removeMember } from '../harness/member-changes.js';
+import { WriteLoad, missingWrites, readPrefix } from '../harness/workload.js';
+import type { Acked } from '../harness/workload.js';
+import { waitFor } from '../harness/wait-for.js';
 import { Prng } from '../lib/prng.js';
 import { flipBitMidLog, tearTail } from './torn-tail.js';
 

@@ -10,7 +10,7 @@
 import { checkOperations } from '../check/linearizability.js';
 import { pairOperations } from '../check/history.js';
 import type { Operation } from '../check/history.js';
-import { pause } from '../e2e/wait-for.js';
+import { pause } from '../harness/wait-for.js';
 import { guardFailed } from './attempt.js';
 import { clientPauseMs, countsOf } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pairOperations } from '../check/history.js';
 import { checkOperations } from '../check/linearizability.js';
 import { renderTimelineHtml } from '../check/timeline-html.js';
-import type { Cluster } from '../e2e/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
 import type { ChaosOutcome } from './chaos-run.js';
 import { renderChaosReport } from './report-html.js';
 

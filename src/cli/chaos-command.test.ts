@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freeBasePort } from '../e2e/free-ports.js';
+import { freeBasePort } from '../harness/free-ports.js';
 
 const run = promisify(execFile);
 const main = new URL('./main.js', import.meta.url).pathname;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
 import { KeelClientError } from '../client/errors.js';
-import { Cluster } from '../e2e/cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { runKeel } from './testing.js';
 
 describe('keel lease against a real 3-node cluster', { timeout: 180_000 }, () => {

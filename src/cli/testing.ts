@@ -1,6 +1,6 @@
 /**
  * Runs the `keel` command as a child process, for the CLI's end-to-end tests (which
- * get their real cluster from src/e2e/cluster-harness.ts).
+ * get their real cluster from src/harness/cluster-harness.ts).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -13,11 +13,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from '../e2e/free-ports.js';
-import { http, tryHttp } from '../e2e/http.js';
-import { waitFor } from '../e2e/wait-for.js';
+import { freePorts } from '../harness/free-ports.js';
+import { http, tryHttp } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 import { memberIdOf } from '../cli/etcd-flags.js';
-import { requireTool } from '../e2e/required-tool.js';
+import { requireTool } from '../harness/required-tool.js';
 import { cleanUp, projectLogs, run } from './podman.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

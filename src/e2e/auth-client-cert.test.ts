@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { etcdctl } from './etcdctl.js';
 import { KeelClient, KeelClientError } from '../client/index.js';
 import { readFileSync } from 'node:fs';

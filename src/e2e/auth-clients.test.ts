@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { createRootAndAppUser } from './auth-setup.js';
-import { Cluster } from './cluster-harness.js';
-import { errorCode, http } from './http.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { errorCode, http } from '../harness/http.js';
 import { basicAuthorization, KeelClient, KeelClientError } from '../client/index.js';
 import { WsWatchStream } from './watch-clients.js';
 

@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { etcdctl, ensureEtcdctl } from './etcdctl.js';
-import { http } from './http.js';
+import { http } from '../harness/http.js';
 
 let cluster: Cluster;
 let keyDir: string;

@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { createRootAndAppUser } from './auth-setup.js';
-import { withCluster } from './cluster-harness.js';
-import { waitFor } from './wait-for.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import { waitFor } from '../harness/wait-for.js';
 
 test('a follower restored from a snapshot enforces the users, roles and permissions it carried', { timeout: 120_000 }, async () => {
   await withCluster({ size: 3, snapshotEveryEntries: 20 }, async (cluster) => {

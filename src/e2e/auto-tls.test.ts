@@ -10,11 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mainScript } from './cluster-harness.js';
+import { mainScript } from '../harness/cluster-harness.js';
 import { runKeel } from '../cli/testing.js';
-import { freePorts } from './free-ports.js';
+import { freePorts } from '../harness/free-ports.js';
 import { etcdctl } from './etcdctl.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 import { fetchWithTls } from '../client/tls.js';
 import { writeNewSecretFile } from '../server/peer-secret.js';
 

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { etcdProtoRoot } from '../proto/etcd-proto.js';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { http } from './http.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { http } from '../harness/http.js';
 
 /** Gateway paths and the request type each takes (the services' own table would bring the node's code in). */
 const gatewayPaths: ReadonlyArray<readonly [string, string]> = [

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster } from './cluster-harness.js';
-import { describe, http } from './http.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import { describe, http } from '../harness/http.js';
 
 test('POST /batch "if": ops run only when every compare holds, the answer says which; bad guards get 400 and change nothing', { timeout: 60_000 }, async () => {
   await withCluster({}, async (cluster) => {

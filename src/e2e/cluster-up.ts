@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeBasePort } from './free-ports.js';
-import { waitFor } from './wait-for.js';
+import { freeBasePort } from '../harness/free-ports.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const keelMain = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const upTimeoutMs = 60_000;

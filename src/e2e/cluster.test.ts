@@ -16,15 +16,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { mainScript, withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { freeBasePort } from './free-ports.js';
-import { answerMarginMs, describe, errorCode, http, tryHttp } from './http.js';
-import type { HttpAnswer, HttpOptions } from './http.js';
-import { SessionClient, WriteLoad, missingWrites, readPrefix, writeKeys } from './workload.js';
-import type { Acked, StoredKey } from './workload.js';
+import { mainScript, withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { freeBasePort } from '../harness/free-ports.js';
+import { answerMarginMs, describe, errorCode, http, tryHttp } from '../harness/http.js';
+import type { HttpAnswer, HttpOptions } from '../harness/http.js';
+import { SessionClient, WriteLoad, missingWrites, readPrefix, writeKeys } from '../harness/workload.js';
+import type { Acked, StoredKey } from '../harness/workload.js';
 import { RegisterClients } from './register-clients.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 import { checkHistory } from '../check/linearizability.js';
 
 /** Per test: longer than every deadline inside, so those fail first and say why. */

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { launchChromium, type LaunchedBrowser } from './chromium.js';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 
 const uiWaitMs = 30_000;
 let cluster: Cluster;

@@ -12,7 +12,7 @@ import { launchChromium } from './chromium.js';
 import type { LaunchedBrowser } from './chromium.js';
 import { startClusterUp } from './cluster-up.js';
 import type { ClusterUp } from './cluster-up.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 import { shownLeader, textOf, uiWaitMs, watchErrors } from './dashboard-page.js';
 
 describe('web dashboard over https', { timeout: 240_000 }, () => {

@@ -11,9 +11,9 @@ import { launchChromium } from './chromium.js';
 import type { LaunchedBrowser } from './chromium.js';
 import { startClusterUp } from './cluster-up.js';
 import type { ClusterUp } from './cluster-up.js';
-import { http } from './http.js';
+import { http } from '../harness/http.js';
 import { serveStatic } from './static-server.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 import { shownLeader, textOf, uiWaitMs, watchErrors } from './dashboard-page.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/dashboard/', import.meta.url));

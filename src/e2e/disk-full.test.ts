@@ -17,12 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runKeel } from '../cli/testing.js';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
 import { writeNewSecretFile } from '../server/peer-secret.js';
-import { freePorts } from './free-ports.js';
-import { describe, errorCode, http } from './http.js';
-import { waitFor } from './wait-for.js';
+import { freePorts } from '../harness/free-ports.js';
+import { describe, errorCode, http } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const run = promisify(execFile);
 const mebibyte = 1024 * 1024;

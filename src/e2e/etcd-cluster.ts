@@ -11,9 +11,9 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { freePorts } from './free-ports.js';
-import { requireTool } from './required-tool.js';
-import { waitFor } from './wait-for.js';
+import { freePorts } from '../harness/free-ports.js';
+import { requireTool } from '../harness/required-tool.js';
+import { waitFor } from '../harness/wait-for.js';
 import type { TlsBundleFiles } from '../tls/tls-bundle.js';
 
 export interface EtcdCluster {

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { fixturesUrl, normalise, playScenario, scenario } from './gateway-scenario.js';
 import type { Recorded } from './gateway-scenario.js';
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
-import { Cluster } from './cluster-harness.js';
-import { waitFor } from './wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { waitFor } from '../harness/wait-for.js';
 
 type Message = Record<string, any>;
 type Unary = (request: Message, options: { deadline: number }, callback: (error: ServiceError | null, response: Message) => void) => void;

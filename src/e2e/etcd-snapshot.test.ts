@@ -29,7 +29,7 @@ import type { Entry } from '../raft/types.js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import type { EtcdKeyValue } from '../client/etcd-grpc-client.js';
 import { startEtcdCluster } from './etcd-cluster.js';
-import { requireTool } from './required-tool.js';
+import { requireTool } from '../harness/required-tool.js';
 
 const runFile = promisify(execFile);
 const ALL = new Uint8Array([0]);

@@ -8,8 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3, Isolation } from 'etcd3';
-import { Cluster } from './cluster-harness.js';
-import { waitFor } from './wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { waitFor } from '../harness/wait-for.js';
 
 let cluster: Cluster;
 let clients: Etcd3[] = [];

@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Cluster } from './cluster-harness.js';
-import { requirePythonModule } from './required-tool.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { requirePythonModule } from '../harness/required-tool.js';
 
 const script = fileURLToPath(new URL('../../src/e2e/python/etcd3gw_calls.py', import.meta.url));
 const runTimeoutMs = 60_000;

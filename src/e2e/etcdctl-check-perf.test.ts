@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 
 let cluster: Cluster;

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, withCluster } from './cluster-harness.js';
+import { Cluster, withCluster } from '../harness/cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 import { decodeSnapshot } from '../kv/snapshot-format.js';
 import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
-import { http } from './http.js';
-import { waitFor } from './wait-for.js';
+import { http } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 import { runKeel } from '../cli/testing.js';
 
 let cluster: Cluster;

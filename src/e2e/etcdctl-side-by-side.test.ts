@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 

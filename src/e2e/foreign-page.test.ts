@@ -12,8 +12,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { Server } from 'node:http';
 import { launchChromium } from './chromium.js';
 import type { LaunchedBrowser } from './chromium.js';
-import { Cluster } from './cluster-harness.js';
-import { describe as describeAnswer, http } from './http.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { describe as describeAnswer, http } from '../harness/http.js';
 
 const pageWaitMs = 15_000;
 /**

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
-import { Cluster } from './cluster-harness.js';
-import { describe, errorCode, http } from './http.js';
-import { waitFor } from './wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { describe, errorCode, http } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 
 type Message = Record<string, unknown>;
 type Unary = (request: Message, options: { deadline: number }, callback: (error: ServiceError | null, response: Message) => void) => void;

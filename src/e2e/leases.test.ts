@@ -6,9 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster } from './cluster-harness.js';
-import { describe, errorCode, http, tryHttp } from './http.js';
-import { pause, waitFor } from './wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { describe, errorCode, http, tryHttp } from '../harness/http.js';
+import { pause, waitFor } from '../harness/wait-for.js';
 
 let cluster: Cluster;
 

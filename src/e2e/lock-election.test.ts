@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
-import { Cluster } from './cluster-harness.js';
-import { waitFor } from './wait-for.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { waitFor } from '../harness/wait-for.js';
 import { RecipeClients, text, type Message } from './recipe-grpc.js';
 import { createRootAndAppUser, aliceLogin } from './auth-setup.js';
 

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeelClient } from '../client/keel-client.js';
 import { runKeel } from '../cli/testing.js';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { describe, errorCode, http } from './http.js';
-import { waitFor } from './wait-for.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { describe, errorCode, http } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const value1k = 'v'.repeat(1024);
 

@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster } from './cluster-harness.js';
+import { withCluster } from '../harness/cluster-harness.js';
 import { etcdctl, ensureEtcdctl } from './etcdctl.js';
 import type { EtcdctlResult } from './etcdctl.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const testTimeoutMs = 120_000;
 

@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { describe, errorCode, http } from './http.js';
-import type { HttpAnswer, HttpOptions } from './http.js';
-import { waitFor } from './wait-for.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { describe, errorCode, http } from '../harness/http.js';
+import type { HttpAnswer, HttpOptions } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const testTimeoutMs = 90_000;
 

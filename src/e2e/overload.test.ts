@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { errorCode, http } from './http.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { errorCode, http } from '../harness/http.js';
 
 const mebibyte = 1024 * 1024;
 const value = 'o'.repeat(mebibyte - 64);

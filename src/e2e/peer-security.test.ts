@@ -23,11 +23,11 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { mainScript, withCluster } from './cluster-harness.js';
-import { freePorts } from './free-ports.js';
-import type { Cluster, ClusterNode } from './cluster-harness.js';
-import { http, describe as describeAnswer } from './http.js';
-import { waitFor } from './wait-for.js';
+import { mainScript, withCluster } from '../harness/cluster-harness.js';
+import { freePorts } from '../harness/free-ports.js';
+import type { Cluster, ClusterNode } from '../harness/cluster-harness.js';
+import { http, describe as describeAnswer } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 import { encodeFrame, FrameDecoder } from '../transport/framing.js';
 import { decodeChallenge, decodeHelloReply, encodeHello, makeHello } from '../transport/handshake.js';
 import type { HelloReply } from '../transport/handshake.js';

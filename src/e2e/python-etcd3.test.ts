@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { Cluster } from './cluster-harness.js';
+import { Cluster } from '../harness/cluster-harness.js';
 import { startEtcdCluster } from './etcd-cluster.js';
-import { requirePythonModule } from './required-tool.js';
+import { requirePythonModule } from '../harness/required-tool.js';
 
 const script = fileURLToPath(new URL('../../src/e2e/python/etcd3_client_calls.py', import.meta.url));
 const steps = ['ok kv', 'ok lease', 'ok watch', 'ok lock'];

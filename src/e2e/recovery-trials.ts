@@ -13,7 +13,7 @@
  */
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import { etcdctl } from './etcdctl.js';
-import { pause, waitFor } from './wait-for.js';
+import { pause, waitFor } from '../harness/wait-for.js';
 
 /** A cluster under test, its members by 0-based index. */
 export interface RecoveryTarget {

@@ -7,7 +7,7 @@
  * own operation, which is what lets the checker judge it.
  */
 import type { HistoryEvent } from '../check/history.js';
-import { HttpUnreachable, http } from './http.js';
+import { HttpUnreachable, http } from '../harness/http.js';
 
 export interface RegisterClientsOptions {
   readonly clients: number;

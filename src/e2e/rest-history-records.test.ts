@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import { runKeel } from '../cli/testing.js';
-import { Cluster } from './cluster-harness.js';
-import { errorCode, http } from './http.js';
+import { Cluster } from '../harness/cluster-harness.js';
+import { errorCode, http } from '../harness/http.js';
 
 describe('REST reads at a revision, key history, sorted scans and records on a real cluster', { timeout: 180_000 }, () => {
   let cluster: Cluster;

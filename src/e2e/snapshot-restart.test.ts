@@ -15,10 +15,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { withCluster } from './cluster-harness.js';
-import type { Cluster } from './cluster-harness.js';
-import { http } from './http.js';
-import { waitFor } from './wait-for.js';
+import { withCluster } from '../harness/cluster-harness.js';
+import type { Cluster } from '../harness/cluster-harness.js';
+import { http } from '../harness/http.js';
+import { waitFor } from '../harness/wait-for.js';
 
 const tickMs = 100;
 const electionTicks = 10;

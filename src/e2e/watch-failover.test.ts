@@ -8,11 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withCluster, type Cluster } from './cluster-harness.js';
+import { withCluster, type Cluster } from '../harness/cluster-harness.js';
 import { WsWatchStream } from './watch-clients.js';
 import { KeelClient } from '../client/keel-client.js';
 import type { WatchBatch } from '../client/watch.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 
 interface WatchedPut {
   readonly key: string;

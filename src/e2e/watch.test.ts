@@ -7,12 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3, type IKeyValue } from 'etcd3';
-import { Cluster, mainScript } from './cluster-harness.js';
+import { Cluster, mainScript } from '../harness/cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
 import { RunningProgram, WsWatchStream, type WsMessage } from './watch-clients.js';
 import { KeelClient } from '../client/keel-client.js';
 import type { WatchBatch } from '../client/watch.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../harness/wait-for.js';
 import { credentials, loadPackageDefinition, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
 
