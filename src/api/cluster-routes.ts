@@ -2,6 +2,7 @@
  * Routes about the node and the cluster: status, members, health, stats, metrics, and
  * the admin actions (leadership transfer, fault hooks when enabled).
  */
+import type { NodeStatusJson } from '../wire/status.js';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { KeelNode } from '../server/keel-node.js';
@@ -114,7 +115,7 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
 }
 
 /** What GET /status answers, also the status in every dashboard frame. */
-export function statusJson(node: KeelNode): object {
+export function statusJson(node: KeelNode): NodeStatusJson {
   const s = node.status();
   return {
     id: s.id,

@@ -9,6 +9,7 @@ import type { Message } from '../raft/types.js';
 import type { KeelNode } from '../server/keel-node.js';
 import { LatencyWindow } from './latency-window.js';
 import { statusJson } from './cluster-routes.js';
+import type { HelloFrame, MessageSummary, StatusFrame } from '../wire/dashboard-feed.js';
 
 export const framePeriodMs = 250;
 export const messagesPerFrameMax = 24;
@@ -23,17 +24,6 @@ export interface FeedSocket {
 
 const socketOpen = 1;
 
-export interface MessageSummary {
-  readonly type: Message['type'];
-  readonly from: number;
-  readonly to: number;
-  readonly term: number;
-  /** Entries carried by an append. */
-  readonly entries: number;
-  /** Vote granted, append accepted; absent for requests. */
-  readonly ok?: boolean;
-}
-
 export class DashboardFeed {
   readonly latency = new LatencyWindow();
   private readonly sockets = new Set<FeedSocket>();
@@ -45,8 +35,8 @@ export class DashboardFeed {
 
   constructor(private readonly node: KeelNode) {}
 
-  add(socket: FeedSocket, hello: object): void {
-    socket.send(JSON.stringify({ type: 'hello', ...hello }));
+  add(socket: FeedSocket, hello: HelloFrame): void {
+    socket.send(JSON.stringify(hello));
     this.sockets.add(socket);
     if (this.timer) return;
     this.unobserve = this.node.observeMessages((message, direction) => this.sample(message, direction));
@@ -80,13 +70,13 @@ export class DashboardFeed {
     for (const socket of this.sockets) if (socket.readyState === socketOpen) socket.send(frame);
   }
 
-  private frame(): object {
+  private frame(): StatusFrame {
     const now = performance.now();
     const seconds = Math.max(0.001, (now - this.lastCounters.at) / 1000);
     const { writes, reads } = this.node.counters;
     const throughput = { writesPerSecond: (writes - this.lastCounters.writes) / seconds, readsPerSecond: (reads - this.lastCounters.reads) / seconds };
     this.lastCounters = { writes, reads, at: now };
-    const frame = {
+    const frame: StatusFrame = {
       type: 'status',
       status: statusJson(this.node),
       log: this.node.logTail(logTailEntriesMax),

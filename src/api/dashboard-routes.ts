@@ -5,6 +5,7 @@
  * supervisor of `keel cluster up` listens (if any), and which admin routes exist, so
  * the page can enable exactly the controls that work.
  */
+import type { HelloFrame } from '../wire/dashboard-feed.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -44,10 +45,11 @@ export function registerDashboardRoutes(app: FastifyInstance, node: KeelNode): D
   return feed;
 }
 
-function hello(app: FastifyInstance, node: KeelNode): object {
+function hello(app: FastifyInstance, node: KeelNode): HelloFrame {
   const features: Record<string, boolean> = {};
   for (const [name, route] of Object.entries(optionalRoutes)) features[name] = app.hasRoute(route);
   return {
+    type: 'hello',
     id: node.config.id,
     clusterId: node.config.clusterId,
     // The replicated member list, so a page follows members added after start-up; a

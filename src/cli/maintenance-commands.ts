@@ -48,8 +48,7 @@ function nodeCommand(program: Command, name: string, description: string): Comma
 const mib = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
 function statusErrors(s: NodeStatus): string {
-  const alarms = (s['alarms'] as Array<{ memberId: number; alarm: string }> | undefined) ?? [];
-  return alarms.map((a) => `alarm:${a.alarm} (member ${a.memberId})`).join(', ');
+  return s.alarms.map((a) => `alarm:${a.alarm} (member ${a.memberId})`).join(', ');
 }
 
 export function registerMaintenanceCommands(program: Command, io: CliIo = processIo): void {
@@ -62,7 +61,7 @@ export function registerMaintenanceCommands(program: Command, io: CliIo = proces
       else {
         const rows = answers.map(({ endpoint: url, value: s, error }) =>
           s
-            ? [url, String(s.id), String(s['version'] ?? '?'), mib(Number(s['dbSize'] ?? 0)), mib(Number(s['dbSizeInUse'] ?? 0)), String(s.leader === s.id), String(s['isLearner'] === true), String(s.term), String(s.commit), String(s.applied), statusErrors(s)]
+            ? [url, String(s.id), s.version, mib(s.dbSize), mib(s.dbSizeInUse), String(s.leader === s.id), String(s.isLearner), String(s.term), String(s.commit), String(s.applied), statusErrors(s)]
             : [url, '-', '-', '-', '-', '-', '-', '-', '-', '-', `unreachable: ${error}`],
         );
         io.out(table(['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'IN USE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'APPLIED INDEX', 'ERRORS'], rows));

@@ -4,6 +4,7 @@
  */
 import { fromBase64, lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
+import type { RoleName } from '../wire/status.js';
 import type { BatchOpResult, ClusterInfo, FieldResult, KeyValueRecord, KeyVersionRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, MemberChangeResult, MemberList, MemberRecord, NodeStatus, RecordResult } from './types.js';
 
 export class ShapeError extends Error {}
@@ -101,20 +102,72 @@ export function batchResult(value: unknown, index: number): BatchOpResult {
   }
 }
 
+const roleNames: readonly RoleName[] = ['follower', 'preCandidate', 'candidate', 'leader'];
+const isRoleName = (value: unknown): value is RoleName => roleNames.some((name) => name === value);
+
 export function nodeStatus(value: unknown): NodeStatus {
-  const json = object(value, 'status');
-  if (typeof json['role'] !== 'string') throw new ShapeError('status.role is not a string');
+  const what = 'status';
+  const json = object(value, what);
+  const role = json['role'];
+  if (!isRoleName(role)) throw new ShapeError(`${what}.role is ${JSON.stringify(role)}`);
+  const disk = object(json['disk'], `${what}.disk`);
   return {
-    ...json,
-    id: integer(json, 'id', 'status'),
-    role: json['role'],
-    term: integer(json, 'term', 'status'),
-    leader: nullableId(json, 'leader', 'status'),
-    commit: integer(json, 'commit', 'status'),
-    applied: integer(json, 'applied', 'status'),
-    lastIndex: optionalInteger(json, 'lastIndex', 'status', 0),
-    revision: optionalInteger(json, 'revision', 'status', 0),
+    id: integer(json, 'id', what),
+    role,
+    term: integer(json, 'term', what),
+    leader: nullableId(json, 'leader', what),
+    commit: integer(json, 'commit', what),
+    applied: integer(json, 'applied', what),
+    firstIndex: integer(json, 'firstIndex', what),
+    lastIndex: integer(json, 'lastIndex', what),
+    revision: integer(json, 'revision', what),
+    compactedRevision: integer(json, 'compactedRevision', what),
+    voters: integers(json, 'voters', what),
+    learners: integers(json, 'learners', what),
+    isLearner: boolean(json, 'isLearner', what),
+    pendingWrites: integer(json, 'pendingWrites', what),
+    pendingReads: integer(json, 'pendingReads', what),
+    watchers: integer(json, 'watchers', what),
+    peers: list(json, 'peers', what).map((item, i) => {
+      const peer = object(item, `${what}.peers[${i}]`);
+      const where = `${what}.peers[${i}]`;
+      return { id: integer(peer, 'id', where), match: integer(peer, 'match', where), next: integer(peer, 'next', where), state: text(peer, 'state', where), recentActive: boolean(peer, 'recentActive', where) };
+    }),
+    version: text(json, 'version', what),
+    dbSize: integer(json, 'dbSize', what),
+    dbSizeInUse: integer(json, 'dbSizeInUse', what),
+    quotaBackendBytes: integer(json, 'quotaBackendBytes', what),
+    alarms: list(json, 'alarms', what).map((item, i) => {
+      const alarm = object(item, `${what}.alarms[${i}]`);
+      return { memberId: integer(alarm, 'memberId', `${what}.alarms[${i}]`), alarm: text(alarm, 'alarm', `${what}.alarms[${i}]`) };
+    }),
+    disk: { freeBytes: integer(disk, 'freeBytes', `${what}.disk`), reserveBytes: integer(disk, 'reserveBytes', `${what}.disk`), low: boolean(disk, 'low', `${what}.disk`) },
   };
+}
+
+function list(json: Json, field: string, what: string): unknown[] {
+  const value = json[field];
+  if (!Array.isArray(value)) throw new ShapeError(`${what}.${field} is not a list`);
+  return value;
+}
+
+function integers(json: Json, field: string, what: string): number[] {
+  return list(json, field, what).map((item, i) => {
+    if (typeof item !== 'number' || !Number.isSafeInteger(item)) throw new ShapeError(`${what}.${field}[${i}] is not an integer`);
+    return item;
+  });
+}
+
+function boolean(json: Json, field: string, what: string): boolean {
+  const value = json[field];
+  if (typeof value !== 'boolean') throw new ShapeError(`${what}.${field} is not true or false`);
+  return value;
+}
+
+function text(json: Json, field: string, what: string): string {
+  const value = json[field];
+  if (typeof value !== 'string') throw new ShapeError(`${what}.${field} is not a string`);
+  return value;
 }
 
 export function clusterInfo(value: unknown): ClusterInfo {

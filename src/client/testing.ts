@@ -10,6 +10,7 @@
  * last seq applied and its result; the same seq again is a duplicate answered with the
  * saved result; a lower seq, or seq > 1 for an unknown client id, is SESSION_EXPIRED.
  */
+import type { NodeStatusJson } from '../wire/status.js';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -129,15 +130,30 @@ export class FakeCluster {
       const seqText = header(request, 'x-keel-seq');
       this.received.push({ node: id, method: request.method, url: request.url, clientId, seq: seqText === undefined ? undefined : Number(seqText) });
     });
-    app.get('/status', async () => ({
+    app.get('/status', async (): Promise<NodeStatusJson> => ({
       id,
       role: this.leader === id ? 'leader' : 'follower',
       term: 3,
       leader: this.leader ?? 0,
       commit: this.revision,
       applied: this.revision,
+      firstIndex: 1,
       lastIndex: this.revision,
       revision: this.revision,
+      compactedRevision: 0,
+      voters: this.urls.map((_url, i) => i + 1),
+      learners: [],
+      isLearner: false,
+      pendingWrites: 0,
+      pendingReads: 0,
+      watchers: 0,
+      peers: [],
+      version: 'scripted',
+      dbSize: 0,
+      dbSizeInUse: 0,
+      quotaBackendBytes: 0,
+      alarms: [],
+      disk: { freeBytes: 0, reserveBytes: 0, low: false },
     }));
     app.get('/cluster/info', async () => ({
       clusterId: 'fake',

@@ -3,6 +3,7 @@
  * to bytes (and to text for convenience).
  */
 import type { Bytes } from './bytes.js';
+import type { NodeStatusJson } from '../wire/status.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -87,18 +88,10 @@ export interface BatchResult {
 
 export type Role = 'leader' | 'follower' | 'candidate' | 'preCandidate';
 
-/** A node's GET /status. Fields beyond these are kept as the node sent them. */
-export interface NodeStatus {
-  readonly id: number;
-  readonly role: Role | string;
-  readonly term: number;
-  /** The leader this node knows of; 0 or null when none. */
+/** A node's GET /status (its JSON is declared once, in wire/status.ts). */
+export interface NodeStatus extends Omit<NodeStatusJson, 'leader'> {
+  /** The leader this node knows of; null when none. */
   readonly leader: number | null;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  readonly revision: number;
-  readonly [field: string]: unknown;
 }
 
 export interface Member {

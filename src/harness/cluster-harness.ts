@@ -12,6 +12,7 @@
  * test run left behind. A node that exits when the test did not ask it to is a crash,
  * and fails the test (with the tail of its log).
  */
+import type { NodeStatusJson } from '../wire/status.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -80,20 +81,7 @@ export interface NodePlacement {
 const loopbackPlacement: NodePlacement = { host: () => host, launcher: () => [] };
 
 /** What GET /status answers. */
-export interface NodeStatus {
-  readonly id: number;
-  readonly role: 'follower' | 'preCandidate' | 'candidate' | 'leader';
-  readonly term: number;
-  readonly leader: number;
-  readonly commit: number;
-  readonly applied: number;
-  readonly firstIndex: number;
-  readonly lastIndex: number;
-  readonly revision: number;
-  readonly compactedRevision: number;
-  readonly pendingWrites: number;
-  readonly pendingReads: number;
-}
+export type NodeStatus = NodeStatusJson;
 
 export interface Exit {
   readonly code: number | null;
