@@ -81,6 +81,10 @@ for (const file of walk(src)) {
     if (spec.startsWith('.')) {
       const targetPath = relative(src, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
       const target = targetPath.split(sep)[0];
+      // A testing/ folder holds test fixtures, models and benchmarks: only tests and its own files use it.
+      if (targetPath.split(sep).includes('testing') && !rel.split(sep).includes('testing')) {
+        problems.push(`${rel}: imports ${spec}, which is for tests and benchmarks only`);
+      }
       if ((folder === 'replica' || folder === 'sim') && target === 'server') {
         if (!replicaServerHelpers.has(targetPath)) problems.push(`${rel}: imports ${spec}; ${folder}/ may take from server/ only the pure helpers in replicaServerHelpers`);
       } else if (target !== folder && !rules.includes(target)) {

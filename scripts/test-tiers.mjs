@@ -23,7 +23,7 @@ const startsProcesses = [
   'cli/lease-commands.test.ts',
   'cli/check-history-command.test.ts',
   'cli/repair-command.test.ts',
-  'kv/unsynced-marker.test.ts',
+  'kv/env/unsynced-marker.test.ts',
 ];
 
 const tiers = {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { withTempStore, bytes, text } from '../kv/testing.js';
-import { prefixEnd } from '../kv/key-range.js';
-import type { MvccStore } from '../kv/mvcc-store.js';
+import { withTempStore, bytes, text } from '../kv/testing/temp-store.js';
+import { prefixEnd } from '../kv/mvcc/key-range.js';
+import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { fieldNameProblem, recordKeyProblem, recordRange, replaceFieldsMax, replaceOps, updateOps } from './record-layout.js';
 
 function txn(store: MvccStore, ops: ReturnType<typeof replaceOps>): void {

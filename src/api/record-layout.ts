@@ -13,7 +13,7 @@
  *    must (etcd refuses a key changed twice in one txn);
  *  - delete the record: one deleteRange of its range.
  */
-import { prefixEnd } from '../kv/key-range.js';
+import { prefixEnd } from '../kv/mvcc/key-range.js';
 import type { DeleteRangeRequest, PutRequest, RequestOp } from '../kv/types.js';
 import { utf8 } from './json-bytes.js';
 

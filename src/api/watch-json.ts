@@ -8,7 +8,7 @@
  * "watchId"} (all but the key optional).
  */
 import type { KvEvent } from '../kv/types.js';
-import { prefixEnd } from '../kv/key-range.js';
+import { prefixEnd } from '../kv/mvcc/key-range.js';
 import type { StreamMessage, WatchCreateRequest } from '../server/watch-session.js';
 import { bytesField, bytesOf, keyValueJson } from './json-bytes.js';
 

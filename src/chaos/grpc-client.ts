@@ -12,7 +12,7 @@ import type { EtcdKeyValue, EtcdMessage } from '../client/etcd-grpc-client.js';
 import type { Attempt } from './attempt.js';
 import { guardFailed } from './attempt.js';
 import type { ChaosClient, StoredValue } from './chaos-client.js';
-import { prefixEnd } from '../kv/key-range.js';
+import { prefixEnd } from '../kv/mvcc/key-range.js';
 
 /** gRPC status codes (grpc-js `status`) that say the request was refused whole. */
 const refusedCodes = new Set([3 /* INVALID_ARGUMENT */, 8 /* RESOURCE_EXHAUSTED */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);

@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { decodeSnapshot } from '../kv/snapshot-format.js';
+import { decodeSnapshot } from '../kv/codec/snapshot-format.js';
 import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { downloadSnapshot } from '../client/snapshot-download.js';
 import { restoreDataDir } from '../server/restore-data-dir.js';

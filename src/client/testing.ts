@@ -6,7 +6,7 @@
  * next requests meet (503s, hangs, dropped connections, 504s, before or after the
  * write is applied) and read back every request received and every write applied.
  *
- * Sessions follow the state machine's rules (src/kv/sessions.ts): per client id the
+ * Sessions follow the state machine's rules (src/kv/mvcc/sessions.ts): per client id the
  * last seq applied and its result; the same seq again is a duplicate answered with the
  * saved result; a lower seq, or seq > 1 for an unknown client id, is SESSION_EXPIRED.
  */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import { runKeel } from '../cli/testing.js';
-import { prefixEnd } from '../kv/key-range.js';
+import { prefixEnd } from '../kv/mvcc/key-range.js';
 import { Cluster } from '../harness/cluster-harness.js';
 import { startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 

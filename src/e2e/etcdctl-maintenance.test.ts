@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, withCluster } from '../harness/cluster-harness.js';
 import { ensureEtcdctl, etcdctl } from './etcdctl.js';
-import { decodeSnapshot } from '../kv/snapshot-format.js';
+import { decodeSnapshot } from '../kv/codec/snapshot-format.js';
 import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { http } from '../harness/http.js';
 import { waitFor } from '../harness/wait-for.js';

@@ -13,20 +13,20 @@
  * Proposals: prepareCommand(command, limits) validates and encodes; propose the bytes.
  * Reads after ReadIndex: store.range(request) once appliedIndex() >= the read index.
  */
-export { MvccStore } from './mvcc-store.js';
-export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreSettings, StoreStats } from './mvcc-store.js';
-export type { SyncMode } from './lmdb-env.js';
-export type { EnvSizes, KvEnv } from './kv-env.js';
-export { MemoryDisk, openMemoryEnv } from './memory-env.js';
-export type { CrashKind } from './memory-env.js';
-export type { SessionPolicy } from './sessions.js';
-export { defaultSessionPolicy } from './sessions.js';
+export { MvccStore } from './mvcc/mvcc-store.js';
+export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreSettings, StoreStats } from './mvcc/mvcc-store.js';
+export type { SyncMode } from './env/lmdb-env.js';
+export type { EnvSizes, KvEnv } from './env/kv-env.js';
+export { MemoryDisk, openMemoryEnv } from './env/memory-env.js';
+export type { CrashKind } from './env/memory-env.js';
+export type { SessionPolicy } from './mvcc/sessions.js';
+export { defaultSessionPolicy } from './mvcc/sessions.js';
 export { checkLimits, defaultLimits, HARD_LIMITS, LEASE_TTL_MAX_SECONDS, prepareCommand, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';
 export type { Limits } from './validate.js';
-export { decodeCommand, encodeCommand } from './command.js';
-export { decodeResult, encodeResult } from './result-codec.js';
+export { decodeCommand, encodeCommand } from './codec/command.js';
+export { decodeResult, encodeResult } from './codec/result-codec.js';
 export { KvRequestError, isKvErrorCode, kvError } from './errors.js';
 export type { KvError, KvErrorCode, KvResult } from './errors.js';
-export { prefixEnd } from './key-range.js';
-export { KEY_BYTES_PHYSICAL_MAX } from './key-encoding.js';
+export { prefixEnd } from './mvcc/key-range.js';
+export { KEY_BYTES_PHYSICAL_MAX } from './codec/key-encoding.js';
 export type * from './types.js';

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MvccStore } from './mvcc-store.js';
+import { MvccStore } from './mvcc/mvcc-store.js';
 import { snapshotForNewCluster } from './new-cluster-snapshot.js';
-import { bytes, makeTempDir, removeDir, text, withTempStore } from './testing.js';
+import { bytes, makeTempDir, removeDir, text, withTempStore } from './testing/temp-store.js';
 import type { Command, CommandBody, CommandResult, DeleteRangeRequest, PutRequest } from './types.js';
 
 const put = (key: string, value: string): PutRequest => ({ type: 'put', key: bytes(key), value: bytes(value) });

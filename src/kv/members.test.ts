@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCommand, encodeCommand } from './command.js';
-import { DecodeError } from './byte-codec.js';
+import { decodeCommand, encodeCommand } from './codec/command.js';
+import { DecodeError } from './codec/byte-codec.js';
 import { applyMemberChange, decodeMemberChange, encodeMemberChange, type Member, type MemberChange, type MemberList } from './members.js';
-import { bytes, withTempStore } from './testing.js';
+import { bytes, withTempStore } from './testing/temp-store.js';
 
 const member = (id: number, extra: Partial<Member> = {}): Member => ({
   id,

@@ -11,10 +11,10 @@
  * Throws, naming the problem, if `data` is not a valid snapshot (checksum included).
  */
 import type { LogIndex } from '../raft/types.js';
-import { ByteWriter } from './byte-codec.js';
+import { ByteWriter } from './codec/byte-codec.js';
 import { alarmFromMetaKey } from './alarms.js';
-import { META } from './mvcc-store.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import { META } from './mvcc/mvcc-store.js';
+import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-format.js';
 
 const SESSION_TABLES = new Set(['sessions', 'session-lru']);
 

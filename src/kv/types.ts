@@ -8,7 +8,7 @@
  */
 import type { KvError } from './errors.js';
 import type { MemberChange } from './members.js';
-import type { AuthRequest, AuthResponse } from './auth-types.js';
+import type { AuthRequest, AuthResponse } from './auth/auth-types.js';
 
 /** A key as stored at some revision (etcd's mvccpb.KeyValue). */
 export interface KeyValue {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCommand } from './command.js';
+import { decodeCommand } from './codec/command.js';
 import type { KvErrorCode } from './errors.js';
-import { bytes, withTempStore } from './testing.js';
+import { bytes, withTempStore } from './testing/temp-store.js';
 import type { Command, CommandBody, PutRequest, RequestOp, TxnRequest } from './types.js';
 import { checkLimits, defaultLimits, HARD_LIMITS, prepareCommand, validateCommand, validateRangeRequest } from './validate.js';
 

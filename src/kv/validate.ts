@@ -7,11 +7,11 @@
  * hand-made entry) is refused the same way on every replica rather than corrupting the
  * store: HARD_LIMITS are constants, never configuration, so apply stays deterministic.
  */
-import { encodeCommand, DECODE_DEPTH_MAX } from './command.js';
+import { encodeCommand, DECODE_DEPTH_MAX } from './codec/command.js';
 import { kvError, type KvError, type KvResult } from './errors.js';
-import { KEY_BYTES_PHYSICAL_MAX } from './key-encoding.js';
-import { compareBytes, inRange, isFromKey, isSingleKey } from './key-range.js';
-import type { AuthChange } from './auth-types.js';
+import { KEY_BYTES_PHYSICAL_MAX } from './codec/key-encoding.js';
+import { compareBytes, inRange, isFromKey, isSingleKey } from './mvcc/key-range.js';
+import type { AuthChange } from './auth/auth-types.js';
 import type { Command, Compare, HistoryRequest, RangeRequest, RequestOp, TxnRequest } from './types.js';
 
 export interface Limits {

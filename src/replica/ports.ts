@@ -5,7 +5,7 @@
  */
 import type { Message, NodeId } from '../raft/types.js';
 import type { FileSystem } from '../storage/file-system.js';
-import type { MvccStore } from '../kv/mvcc-store.js';
+import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import type { Logger } from '../server/logger.js';
 import type { peerMap } from '../server/member-metadata.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Prng } from '../lib/prng.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { FaultFileSystem } from '../storage/fault-file-system.js';
-import { MvccStore } from '../kv/mvcc-store.js';
+import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
 import { silentLogger } from '../server/logger.js';
 import type { CommandResult } from '../kv/types.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { NodeFileSystem } from '../storage/file-system.js';
-import { MvccStore } from '../kv/mvcc-store.js';
+import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
 import { silentLogger } from '../server/logger.js';
 import { Replica } from './replica.js';

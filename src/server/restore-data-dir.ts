@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { NodeFileSystem } from '../storage/file-system.js';
-import { MvccStore } from '../kv/mvcc-store.js';
+import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { snapshotForNewCluster } from '../kv/new-cluster-snapshot.js';
 
 export interface RestoreOptions {

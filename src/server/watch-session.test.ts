@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withTempStore, bytes } from '../kv/testing.js';
-import type { MvccStore } from '../kv/mvcc-store.js';
-import { WatchHub } from '../kv/watch-hub.js';
-import type { WatchSpec } from '../kv/watcher.js';
+import { withTempStore, bytes } from '../kv/testing/temp-store.js';
+import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
+import { WatchHub } from '../kv/watch/watch-hub.js';
+import type { WatchSpec } from '../kv/watch/watcher.js';
 import { NO_WATCH_ID, WatchSession, type StreamMessage } from './watch-session.js';
 
 const spec = (key: string, startRevision = 0): WatchSpec => ({ key: bytes(key), startRevision, prevKv: false, noPut: false, noDelete: false, progressNotify: false });

@@ -14,8 +14,8 @@
  */
 import type { KvError } from '../kv/errors.js';
 import type { KvEvent } from '../kv/types.js';
-import type { WatchHub } from '../kv/watch-hub.js';
-import type { Watcher, WatchMessage, WatchSpec } from '../kv/watcher.js';
+import type { WatchHub } from '../kv/watch/watch-hub.js';
+import type { Watcher, WatchMessage, WatchSpec } from '../kv/watch/watcher.js';
 
 export interface WatchCreateRequest extends WatchSpec {
   /** 0: let the server choose. */

@@ -6,9 +6,9 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
-import { ROOT_ROLE, type Permission, type PermissionType } from '../../kv/auth-types.js';
+import { ROOT_ROLE, type Permission, type PermissionType } from '../../kv/auth/auth-types.js';
 import { kvError, KvRequestError } from '../../kv/errors.js';
-import { hasRootRole } from '../../kv/auth-permissions.js';
+import { hasRootRole } from '../../kv/auth/auth-permissions.js';
 import type { Caller } from '../../server/auth/caller.js';
 import { NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/auth/node-auth.js';
 import type { Message } from './convert.js';

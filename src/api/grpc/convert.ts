@@ -26,7 +26,7 @@ import type {
 } from '../../kv/types.js';
 import { GrpcError } from './errors.js';
 import { revisionOrZero, safeInteger } from './int64.js';
-import { compareBytes, isFromKey } from '../../kv/key-range.js';
+import { compareBytes, isFromKey } from '../../kv/mvcc/key-range.js';
 
 /**
  * etcd answers a range whose end sorts before its key (neither empty nor [0x00]) with

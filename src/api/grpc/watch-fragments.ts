@@ -6,7 +6,7 @@
  * revision's events travel in one message however large, as in etcd.
  */
 import type { StreamMessage } from '../../server/watch-session.js';
-import { eventBytes } from '../../kv/watcher.js';
+import { eventBytes } from '../../kv/watch/watcher.js';
 
 type EventsMessage = Extract<StreamMessage, { type: 'events' }>;
 

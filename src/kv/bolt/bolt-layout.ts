@@ -22,7 +22,7 @@
  */
 
 /** Keys in a bolt file are in byte order (compareBytes of key-range.ts). */
-export { compareBytes } from '../key-range.js';
+export { compareBytes } from '../mvcc/key-range.js';
 
 export const BOLT_MAGIC = 0xed0cdaed;
 export const BOLT_VERSION = 2;

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { BoltBucket, BoltEntry } from '../bolt/bolt-layout.js';
 import { writeBoltFile } from '../bolt/bolt-writer.js';
-import type { MvccStore } from '../mvcc-store.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { KeyValue } from '../types.js';
 import { encodeKeyValue, encodeLease, encodeRevision, encodeTombstone, encodeU64 } from './etcd-records.js';
 

@@ -21,10 +21,10 @@
  * past that gets a new id, the same in every record that names it.
  */
 import type { BoltBucket } from '../bolt/bolt-layout.js';
-import { encodeCommand } from '../command.js';
+import { encodeCommand } from '../codec/command.js';
 import { LEASE_TTL_MAX_SECONDS } from '../validate.js';
-import { MvccStore } from '../mvcc-store.js';
-import { openMemoryEnv } from '../memory-env.js';
+import { MvccStore } from '../mvcc/mvcc-store.js';
+import { openMemoryEnv } from '../env/memory-env.js';
 import type { Command, CommandBody, RequestOp } from '../types.js';
 import { decodeKeyValue, decodeLease, decodeRevision, decodeU64Big, type EtcdRecord } from './etcd-records.js';
 import { SnapshotFileError } from './snapshot-file-error.js';

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { Prng } from '../../lib/prng.js';
 import type { Entry } from '../../raft/types.js';
 import { readBoltFile } from '../bolt/bolt-reader.js';
-import { encodeCommand } from '../command.js';
-import type { MvccStore } from '../mvcc-store.js';
-import { bytes, withTempStore } from '../testing.js';
+import { encodeCommand } from '../codec/command.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
+import { bytes, withTempStore } from '../testing/temp-store.js';
 import type { Command } from '../types.js';
 import { exportEtcdSnapshot, KEEL_BUCKET } from './export.js';
 import { importEtcdBuckets } from './import.js';
-import { decodeSnapshot } from '../snapshot-format.js';
+import { decodeSnapshot } from '../codec/snapshot-format.js';
 
 const ALL = new Uint8Array([0]);
 

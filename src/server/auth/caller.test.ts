@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuthState, AuthUser } from '../../kv/auth-types.js';
+import type { AuthState, AuthUser } from '../../kv/auth/auth-types.js';
 import { KvRequestError } from '../../kv/errors.js';
 import { resolveCaller } from './caller.js';
 import { SimpleTokens } from './simple-tokens.js';

@@ -5,7 +5,7 @@
  * certificate; otherwise nobody. Transports hand over what they saw as Credentials;
  * this is the one place that turns them into a Caller.
  */
-import type { AuthState } from '../../kv/auth-types.js';
+import type { AuthState } from '../../kv/auth/auth-types.js';
 import { kvError, KvRequestError } from '../../kv/errors.js';
 import type { TokenProvider } from './tokens.js';
 import type { CommandAuth } from '../../kv/types.js';

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuthState, AuthUser } from '../../kv/auth-types.js';
+import type { AuthState, AuthUser } from '../../kv/auth/auth-types.js';
 import { KvRequestError } from '../../kv/errors.js';
 import type { CommandBody, CommandResult } from '../../kv/types.js';
 import { hashPassword } from './password-hash.js';

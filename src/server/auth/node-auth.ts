@@ -4,13 +4,13 @@
  * surface makes before serving a request (authorize()).
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthChange, AuthRole, AuthState, AuthUser } from '../../kv/auth-types.js';
+import type { AuthChange, AuthRole, AuthState, AuthUser } from '../../kv/auth/auth-types.js';
 import { kvError, KvRequestError, type KvError, type KvErrorCode } from '../../kv/errors.js';
 import type { CommandBody, CommandResult, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../../kv/types.js';
-import { leaseAccess, requiredAccess } from '../../kv/auth-access.js';
+import { leaseAccess, requiredAccess } from '../../kv/auth/auth-access.js';
 import { resolveCaller, type Caller, type Credentials } from './caller.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
-import { hasRootRole, isPermitted, type KeyAccess } from '../../kv/auth-permissions.js';
+import { hasRootRole, isPermitted, type KeyAccess } from '../../kv/auth/auth-permissions.js';
 import type { TokenProvider } from './tokens.js';
 import { KeelError } from '../errors.js';
 

@@ -16,7 +16,7 @@ import { ConcurrencyError } from './errors.js';
 import { namePrefix, oldestUnder, SESSION_TTL_SECONDS, sessionKey } from './session-key.js';
 import { waitForTurn } from './wait-turn.js';
 import { WatchQueue } from './watch-queue.js';
-import { prefixEnd } from '../../kv/key-range.js';
+import { prefixEnd } from '../../kv/mvcc/key-range.js';
 
 /** etcd's LeaderKey: what proves leadership to Proclaim and Resign. */
 export interface LeaderKey {

@@ -1,0 +1,127 @@
+/**
+ * Reads of the history table at a revision: the latest record of each key at or before
+ * it. Used both outside transactions (reads served after ReadIndex) and inside the
+ * apply's write transaction, where LMDB shows the transaction's own writes.
+ *
+ * A range is one forward scan over [enc(key), enc(rangeEnd)) keeping, per key, the last
+ * record whose revision is <= the one read. A key with a long history (not yet
+ * compacted) would make that scan slow, so after SEEK_AFTER_VERSIONS records of one key
+ * (or one record newer than the read) the scan stops, finds the key's answer with one
+ * reverse seek, and resumes after the key.
+ */
+import type { Table } from '../env/kv-env.js';
+import {
+  afterAllRevisions,
+  decodeKey,
+  encodeKey,
+  historyKey,
+  readRevision,
+  REVISION_BYTES,
+} from '../codec/key-encoding.js';
+import { isFromKey, isSingleKey } from './key-range.js';
+import { finishRange, needsAllKeys, needsValues } from './range-query.js';
+import { decodeRecord, isTombstone, toKeyValue, type PutRecord } from './record.js';
+import type { KeyValue, RangeRequest, RangeResponse } from '../types.js';
+
+const SEEK_AFTER_VERSIONS = 4;
+
+/** Larger than any revision: "the latest record", including the writing transaction's own. */
+export const LATEST = Number.MAX_SAFE_INTEGER;
+
+export interface FoundRecord {
+  readonly encodedKey: Buffer;
+  readonly modRevision: number;
+  readonly data: Buffer;
+}
+
+export class MvccReader {
+  constructor(private readonly history: Table) {}
+
+  /** The latest record of the key (tombstone or not) at or before `revision`. */
+  latest(encodedKey: Uint8Array, revision: number): FoundRecord | undefined {
+    const start = historyKey(encodedKey, Math.min(revision, LATEST));
+    for (const { key, value } of this.history.getRange({ start, end: encodedKey, reverse: true, limit: 1 })) {
+      return { encodedKey: key.subarray(0, key.length - REVISION_BYTES), modRevision: readRevision(key, key.length - REVISION_BYTES), data: value };
+    }
+    return undefined;
+  }
+
+  /** The key as it is at `revision`, if it exists then. */
+  get(key: Uint8Array, revision: number): KeyValue | undefined {
+    const found = this.latest(encodeKey(key), revision);
+    if (!found || isTombstone(found.data)) return undefined;
+    return toKeyValue(key, found.modRevision, decodeRecord(found.data) as PutRecord);
+  }
+
+  /**
+   * Calls `visit` with the latest record at or before `revision` of each key in the
+   * range, in ascending key order; tombstones included. `visit` must not write.
+   */
+  forEachLatest(key: Uint8Array, rangeEnd: Uint8Array | undefined, revision: number, visit: (found: FoundRecord) => void): void {
+    const start = encodeKey(key);
+    if (isSingleKey(rangeEnd)) {
+      const found = this.latest(start, revision);
+      if (found) visit(found);
+      return;
+    }
+    const end = isFromKey(rangeEnd) ? undefined : encodeKey(rangeEnd as Uint8Array);
+    let from: Buffer = start;
+    for (;;) {
+      let current: Buffer | undefined;
+      let best: FoundRecord | undefined;
+      let versionsSeen = 0;
+      let seekKey: Buffer | undefined;
+      for (const { key: lmdbKey, value } of this.history.getRange({ start: from, ...(end ? { end } : {}) })) {
+        const keyBytes = lmdbKey.length - REVISION_BYTES;
+        if (current === undefined || current.length !== keyBytes || lmdbKey.compare(current, 0, keyBytes, 0, keyBytes) !== 0) {
+          if (best) visit(best);
+          current = lmdbKey.subarray(0, keyBytes);
+          best = undefined;
+          versionsSeen = 0;
+        }
+        versionsSeen++;
+        const modRevision = readRevision(lmdbKey, keyBytes);
+        if (modRevision <= revision) best = { encodedKey: current, modRevision, data: value };
+        if (modRevision > revision || versionsSeen >= SEEK_AFTER_VERSIONS) {
+          seekKey = current;
+          break;
+        }
+      }
+      if (seekKey === undefined) {
+        if (best) visit(best);
+        return;
+      }
+      const found = this.latest(seekKey, revision);
+      if (found) visit(found);
+      from = afterAllRevisions(seekKey);
+    }
+  }
+
+  /** The keys of the range that exist at `revision`, ascending. */
+  liveKeyValues(key: Uint8Array, rangeEnd: Uint8Array | undefined, revision: number, withValues = true): KeyValue[] {
+    const kvs: KeyValue[] = [];
+    this.forEachLatest(key, rangeEnd, revision, (found) => {
+      if (isTombstone(found.data)) return;
+      kvs.push(toKeyValue(decodeKey(found.encodedKey), found.modRevision, decodeRecord(found.data, withValues) as PutRecord));
+    });
+    return kvs;
+  }
+
+  /** A range read at `revision` (already checked against the compacted and current revisions). */
+  range(request: RangeRequest, revision: number): RangeResponse {
+    const allKeys = needsAllKeys(request);
+    const withValues = needsValues(request);
+    const limit = request.limit ?? 0;
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    this.forEachLatest(request.key, request.rangeEnd, revision, (found) => {
+      if (isTombstone(found.data)) return;
+      count++;
+      if (request.countOnly) return;
+      // Without sort or filters, limit + 1 keys tell `more`; the rest are only counted.
+      if (!allKeys && limit > 0 && kvs.length > limit) return;
+      kvs.push(toKeyValue(decodeKey(found.encodedKey), found.modRevision, decodeRecord(found.data, withValues) as PutRecord));
+    });
+    return finishRange(kvs, count, request);
+  }
+}

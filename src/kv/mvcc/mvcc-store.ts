@@ -1,0 +1,664 @@
+/**
+ * The replicated state machine: an MVCC key-value store with etcd's data model, on the
+ * storage seam of kv-env.ts: LMDB on a node (lmdb-env.ts), memory in the simulator
+ * (memory-env.ts).
+ *
+ * The runtime applies committed log entries in order with applyEntries() (or apply() /
+ * applyBatch() with decoded commands). Each call is one LMDB write transaction that
+ * writes the changes of every entry AND the new applied index, so after a crash the
+ * store is exactly as it was after some call, and an entry at or below appliedIndex()
+ * is skipped: apply is idempotent across restarts, and the runtime replays the log from
+ * appliedIndex() + 1 (see lmdb-env.ts for durability and the sync modes).
+ *
+ * Determinism: every replica must reach the same state from the same entries. Apply
+ * reads no clock, no randomness and no configuration that may differ between nodes,
+ * except the session policy and the compaction step, which are cluster settings (the
+ * compaction step changes only when invisible records are removed, never a result).
+ *
+ * Revisions (etcd): the store starts at revision 1; each put, each deleteRange that
+ * deletes something and each txn that changes something moves it up by one, the changes
+ * inside taking sub-revisions 0, 1, 2...; compact and reads leave it.
+ *
+ * Leases (lease-table.ts, lease-executor.ts) are replicated like keys: grant, keep-alive
+ * and revoke are log entries, a put checks its lease exists, and a revoke deletes the
+ * lease's keys at one revision. Expiry is not decided here (no clock): the leader's
+ * lessor proposes the revoke.
+ *
+ * Watches: every applied command returns its events (puts and deletes with kv and
+ * prevKv) in order, which the watch hub (watch-hub.ts) fans out; changes() reads past
+ * ones in revision order for watchers that start at an old revision.
+ */
+import type { Entry, LogIndex } from '../../raft/types.js';
+import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { decodeCommand } from '../codec/command.js';
+import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
+import { kvError, type KvError, type KvResult } from '../errors.js';
+import { LATER_TABLES, tablesOf, type EnvSizes, type KvEnv, type Table } from '../env/kv-env.js';
+import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
+import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
+import { MvccReader } from './mvcc-reader.js';
+import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
+import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../codec/snapshot-format.js';
+import type { DecodedSnapshot } from '../codec/snapshot-format.js';
+import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from '../types.js';
+import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from '../alarms.js';
+import { hashKv, type KvHash } from './hash-kv.js';
+import { HARD_LIMITS, validateCommand, validateHistoryRequest, validateRangeRequest } from '../validate.js';
+import { readKeyHistory } from './key-history.js';
+import { executeWrite, type WriteContext } from './write-executor.js';
+import { executeLease } from '../lease/lease-executor.js';
+import { LeaseTable } from '../lease/lease-table.js';
+import { AuthTable } from '../auth/auth-table.js';
+import type { AuthState } from '../auth/auth-types.js';
+import { authRefusal } from '../auth/auth-check.js';
+import { assert } from '../../lib/assert.js';
+
+/** Settings of the store, whatever its environment. */
+export interface StoreSettings {
+  /** Cluster setting: must be the same on every replica. */
+  readonly sessions?: Partial<SessionPolicy>;
+  /** Records of old history examined per applied entry while a compaction runs. */
+  readonly compactionStepRecordsMax?: number;
+}
+
+/** A store on LMDB: the environment's directory and sync mode (lmdb-env.ts), and the settings. */
+export interface MvccStoreOptions extends StoreSettings, LmdbEnvOptions {}
+
+export interface ApplyItem {
+  readonly index: LogIndex;
+  readonly command: Command;
+}
+
+/**
+ * What applying one entry did:
+ *   - applied: the command ran; `result` may be an error (bad input, compacted revision...)
+ *     in which case nothing changed;
+ *   - duplicate: the session table answered (the saved result of the same seq, or
+ *     SESSION_EXPIRED); nothing changed;
+ *   - skipped: the entry was applied before (index <= appliedIndex(), after a restart).
+ */
+export type ApplyOutcome =
+  | { readonly index: LogIndex; readonly status: 'applied'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
+  | { readonly index: LogIndex; readonly status: 'duplicate'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
+  | { readonly index: LogIndex; readonly status: 'skipped' };
+
+export type { KvHash } from './hash-kv.js';
+export type { EnvSizes } from '../env/kv-env.js';
+
+export interface StoreStats {
+  readonly historyRecords: number;
+  readonly byRevisionRecords: number;
+  readonly sessions: number;
+  readonly compactionPending: boolean;
+}
+
+interface State {
+  applied: LogIndex;
+  revision: number;
+  compacted: number;
+  /** The largest timeMs of any applied command. */
+  clockMs: number;
+  compaction: CompactionProgress;
+  /** Active alarms, sorted (alarms.ts). */
+  alarms: readonly AlarmMember[];
+}
+
+const STORE_FORMAT = 1;
+export const META = {
+  format: 'format',
+  applied: 'applied',
+  revision: 'revision',
+  compacted: 'compacted',
+  clock: 'clock-ms',
+  compactTarget: 'compact-target',
+  compactCursor: 'compact-cursor',
+  /** The member metadata (members.ts), absent until the first membership change. */
+  members: 'members',
+} as const;
+const metaKey = (name: string): Buffer => Buffer.from(name, 'latin1');
+const NOOP: Command = { body: { type: 'noop' } };
+
+export class MvccStore {
+  // Replaced together when defragment() reopens the environment.
+  private env: KvEnv;
+  private reader: MvccReader;
+  private sessions: SessionTable;
+  private leaseTable: LeaseTable;
+  private authTable: AuthTable;
+  private readonly sessionPolicy: SessionPolicy;
+  private readonly compactionStepRecordsMax: number;
+  private state: State;
+  private closed = false;
+  private defragmenting = false;
+
+  /**
+   * The environment opened empty because what it held could not be trusted (LMDB's
+   * deferred sync after a machine restart, unsynced-marker.ts): the runtime must
+   * rebuild the store from its snapshot and log.
+   */
+  readonly discardedOnOpen: boolean;
+
+  private constructor(env: KvEnv, settings: StoreSettings) {
+    this.env = env;
+    this.discardedOnOpen = env.discardedOnOpen;
+    this.sessionPolicy = { ...defaultSessionPolicy, ...settings.sessions };
+    this.reader = new MvccReader(env.history);
+    this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
+    this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
+    this.authTable = new AuthTable(env.auth);
+    this.compactionStepRecordsMax = settings.compactionStepRecordsMax ?? 10_000;
+    assert(Number.isSafeInteger(this.compactionStepRecordsMax) && this.compactionStepRecordsMax >= 1, 'compactionStepRecordsMax must be >= 1');
+    this.state = readState(env.meta);
+  }
+
+  /** Opens (or creates) the store on LMDB at `options.path`. */
+  static open(options: MvccStoreOptions): MvccStore {
+    return MvccStore.openOn(openLmdbEnv(options), options, options.path);
+  }
+
+  /**
+   * Opens (or creates) the store on an open environment (kv-env.ts: LMDB, or memory in
+   * the simulator), which it then owns: close() closes it. `name` says where, in errors.
+   */
+  static openOn(env: KvEnv, settings: StoreSettings = {}, name = 'in memory'): MvccStore {
+    try {
+      const format = readUint(env.meta, META.format);
+      if (format === undefined) {
+        env.transactionSync(() => env.meta.putSync(metaKey(META.format), uintBytes(STORE_FORMAT)));
+      } else if (format !== STORE_FORMAT) {
+        throw new Error(`Cannot open key-value store ${name}: format ${format}, this version reads format ${STORE_FORMAT}`);
+      }
+      return new MvccStore(env, settings);
+    } catch (error) {
+      // The open's own error is the one to report, not a failure to close after it.
+      env.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Waits until every committed transaction is durable (on LMDB an fsync of the
+   * environment, mdb_env_sync), for a runtime about to truncate its log.
+   */
+  async flush(): Promise<void> {
+    this.assertUsable();
+    await this.env.sync();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.close();
+  }
+
+  /** The index of the last log entry applied; 0 for a new store. */
+  appliedIndex(): LogIndex {
+    return this.state.applied;
+  }
+
+  /** The store's revision (1 for a new store). */
+  currentRevision(): number {
+    return this.state.revision;
+  }
+
+  /** Reads below this revision fail with COMPACTED (0: never compacted). */
+  compactedRevision(): number {
+    return this.state.compacted;
+  }
+
+  /** Active alarms, by member then type (alarms.ts). */
+  alarms(): readonly AlarmMember[] {
+    this.assertOpen();
+    return this.state.alarms;
+  }
+
+  /**
+   * The hash of the key space's history up to `revision` (0: the current revision),
+   * equal on every replica at that revision (hash-kv.ts says what it covers).
+   */
+  hashKv(revision: number): KvResult<KvHash> {
+    this.assertUsable();
+    const { revision: current, compacted } = this.state;
+    const at = revision || current;
+    if (at > current) return { ok: false, error: kvError('FUTURE_REV', `hashKv: revision ${at} is in the future; the current revision is ${current}`) };
+    if (at < compacted) return { ok: false, error: kvError('COMPACTED', `hashKv: revision ${at} has been compacted; the oldest hashable revision is ${compacted}`) };
+    return { ok: true, value: hashKv(this.env.history, at, compacted) };
+  }
+
+  /** The file's size and the part of it in use (defragment.ts); about 0.2 ms on LMDB. */
+  sizes(): EnvSizes {
+    this.assertUsable();
+    return this.env.sizes();
+  }
+
+  /** The file's size alone (what the storage quota counts); cheaper than sizes(). */
+  fileSize(): number {
+    this.assertUsable();
+    return this.env.fileSize();
+  }
+
+  /**
+   * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
+   * back to the file system (defragment.ts). The caller must keep every other call
+   * away until the promise settles: the environment is closed and reopened meanwhile.
+   */
+  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+    this.assertUsable();
+    const beforeBytes = this.env.fileSize();
+    this.defragmenting = true;
+    try {
+      // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
+      this.env = await this.env.defragment();
+      this.reader = new MvccReader(this.env.history);
+      this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
+      this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
+      this.authTable = new AuthTable(this.env.auth);
+      this.reload();
+    } finally {
+      this.defragmenting = false;
+    }
+    return { beforeBytes, afterBytes: this.env.fileSize() };
+  }
+
+  /** Applies one command at log index `index` (one LMDB transaction). */
+  apply(index: LogIndex, command: Command): ApplyOutcome {
+    return this.applyDecoded([{ index, command: { ok: true, value: command } }])[0] as ApplyOutcome;
+  }
+
+  /** Applies commands at consecutive log indexes in one LMDB transaction. */
+  applyBatch(items: readonly ApplyItem[]): ApplyOutcome[] {
+    return this.applyDecoded(items.map((item) => ({ index: item.index, command: { ok: true, value: item.command } })));
+  }
+
+  /**
+   * Applies committed Raft entries in one LMDB transaction. Config entries and empty
+   * entries (a new leader's no-op) apply as no-ops; an entry that does not decode
+   * applies as a BAD_COMMAND error: both still advance the applied index.
+   */
+  applyEntries(entries: readonly Entry[]): ApplyOutcome[] {
+    return this.applyDecoded(
+      entries.map((entry) => ({
+        index: entry.index,
+        command: entry.kind === 'config' || entry.data.length === 0 ? { ok: true, value: NOOP } : decodeCommand(entry.data),
+      })),
+    );
+  }
+
+  /** The cluster's member metadata as applied; undefined before the first membership change. */
+  members(): MemberList | undefined {
+    this.assertOpen();
+    const data = this.env.meta.get(metaKey(META.members));
+    return data === undefined ? undefined : decodeMemberList(data);
+  }
+
+  /** A read at the current revision or at `request.revision`. */
+  range(request: RangeRequest): KvResult<ReadResponse> {
+    this.assertUsable();
+    const problem = validateRangeRequest(request, HARD_LIMITS);
+    if (problem) return { ok: false, error: problem };
+    const { revision } = this.state;
+    const at = request.revision || revision;
+    const unreadable = this.unreadable('range', at);
+    if (unreadable) return { ok: false, error: unreadable };
+    return { ok: true, value: { ...this.reader.range(request, at), revision } };
+  }
+
+  /** A key's versions still in the history, up to the current revision or `request.revision`. */
+  history(request: HistoryRequest): KvResult<HistoryResponse> {
+    this.assertUsable();
+    const problem = validateHistoryRequest(request, HARD_LIMITS);
+    if (problem) return { ok: false, error: problem };
+    const { revision, compacted } = this.state;
+    const at = request.revision || revision;
+    const unreadable = this.unreadable('history', at);
+    if (unreadable) return { ok: false, error: unreadable };
+    const page = readKeyHistory(this.env.history, this.reader, request, at, compacted);
+    return { ok: true, value: { ...page, revision, compactRevision: compacted } };
+  }
+
+  /** Why a read at revision `at` cannot be served (etcd's ErrFutureRev, ErrCompacted), if it cannot. */
+  private unreadable(what: string, at: number): KvError | undefined {
+    const { revision, compacted } = this.state;
+    if (at > revision) return kvError('FUTURE_REV', `${what}: revision ${at} is in the future; the current revision is ${revision}`);
+    if (at < compacted) return kvError('COMPACTED', `${what}: revision ${at} has been compacted; the oldest readable revision is ${compacted}`);
+    return undefined;
+  }
+
+  /** Every lease, by id ascending (etcd's LeaseLeases; the runtime's lessor loads them). */
+  leases(): Lease[] {
+    this.assertOpen();
+    return this.leaseTable.list();
+  }
+
+  /** A lease and its keys (etcd's LeaseTimeToLive), or undefined if it does not exist. */
+  leaseInfo(id: number): LeaseInfo | undefined {
+    this.assertOpen();
+    return this.leaseTable.info(id);
+  }
+
+  /** The auth state as applied (users, roles, enabled flag), cached in memory. */
+  authState(): AuthState {
+    this.assertOpen();
+    return this.authTable.state();
+  }
+
+  leaseCount(): number {
+    this.assertOpen();
+    return this.leaseTable.count();
+  }
+
+  /**
+   * The changes of a key or range from `fromRevision` on, in revision order, for a
+   * watcher catching up (change-reader.ts). COMPACTED when `fromRevision` is at or below
+   * the compacted revision: compaction may have removed changes there (tombstones at
+   * the compacted revision included), so history is complete only above it.
+   */
+  changes(query: Omit<ChangeQuery, 'toRevision'>): KvResult<ChangeBatch> {
+    this.assertOpen();
+    const { revision, compacted } = this.state;
+    if (query.fromRevision <= compacted) {
+      return { ok: false, error: kvError('COMPACTED', `watch: revision ${query.fromRevision} has been compacted; changes are kept from revision ${compacted + 1} on`) };
+    }
+    return { ok: true, value: readChanges(this.env, this.reader, { ...query, toRevision: revision }) };
+  }
+
+  /** A consistent copy of the whole store at appliedIndex(), for a Raft snapshot. */
+  snapshot(): { index: LogIndex; data: Uint8Array } {
+    this.assertUsable();
+    const index = this.state.applied;
+    const tables = tablesOf(this.env).map(([name, table]) => ({ name, entries: table.getRange({}) }));
+    return { index, data: encodeSnapshot(index, tables) };
+  }
+
+  /**
+   * snapshot(), built a slice at a time: the tables are read in one read view (KvEnv.readView)
+   * opened at the applied index, so applies may go on between the slices without
+   * changing what the snapshot holds. After about `sliceMs` of work it awaits
+   * `between()` (the caller's way to let the event loop serve timers, messages and
+   * requests) before the next slice.
+   */
+  async snapshotPaced(sliceMs: number, between: () => Promise<void>): Promise<{ index: LogIndex; data: Uint8Array }> {
+    this.assertUsable();
+    // Taken in one synchronous step with the view: applies commit synchronously, so the
+    // view holds exactly the state at this applied index.
+    const index = this.state.applied;
+    const view = this.env.readView();
+    try {
+      const encoder = new SnapshotEncoder(index);
+      let sliceStart = performance.now();
+      const pace = async (): Promise<void> => {
+        if (performance.now() - sliceStart < sliceMs) return;
+        await between();
+        sliceStart = performance.now();
+      };
+      for (const [name, entries] of view.tables) {
+        encoder.startTable(name);
+        let count = 0;
+        for (const { key, value } of entries) {
+          encoder.entry(name, key, value);
+          if (++count % 64 === 0) await pace();
+        }
+        encoder.endTable();
+      }
+      return { index, data: await encoder.finishPaced(pace) };
+    } finally {
+      view.done();
+    }
+  }
+
+  /**
+   * Replaces the whole store with a snapshot taken at log index `index`, atomically (one
+   * LMDB transaction). Throws, changing nothing, if the data is not a valid snapshot at
+   * that index.
+   */
+  restore(index: LogIndex, data: Uint8Array): void {
+    this.assertUsable();
+    const snapshot = this.decodeRestorable(index, data);
+    const tables = tablesOf(this.env);
+    this.inTransaction(() => {
+      for (const [name, table] of tables) {
+        table.clearSync();
+        for (const [key, value] of snapshot.tables.get(name) ?? []) table.putSync(key, value);
+      }
+    });
+    this.reload();
+  }
+
+  /** Why restore(index, data) would refuse `data`, or undefined: for snapshots from peers, checked before they are accepted. */
+  snapshotProblem(index: LogIndex, data: Uint8Array): string | undefined {
+    try {
+      this.decodeRestorable(index, data);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  private decodeRestorable(index: LogIndex, data: Uint8Array): DecodedSnapshot {
+    const snapshot = decodeSnapshot(data);
+    if (snapshot.index !== index) {
+      throw new Error(`Cannot restore key-value snapshot: it was taken at index ${snapshot.index}, not ${index}`);
+    }
+    const tables = tablesOf(this.env);
+    const names = tables.map(([name]) => name);
+    const missing = names.filter((name) => !snapshot.tables.has(name) && !LATER_TABLES.has(name));
+    if (missing.length > 0 || [...snapshot.tables.keys()].some((name) => !names.includes(name))) {
+      throw new Error(`Cannot restore key-value snapshot: it holds tables ${[...snapshot.tables.keys()].join(', ')}, expected ${names.join(', ')}`);
+    }
+    const metaEntries = snapshot.tables.get('meta') ?? [];
+    const applied = metaEntries.find(([key]) => Buffer.from(key).toString('latin1') === META.applied);
+    const appliedInData = applied ? new ByteReader(applied[1]).uint() : 0;
+    if (appliedInData !== index) {
+      throw new Error(`Cannot restore key-value snapshot: its applied index is ${appliedInData}, its header says ${index}`);
+    }
+    return snapshot;
+  }
+
+  /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */
+  stats(): StoreStats {
+    this.assertUsable();
+    return {
+      historyRecords: this.env.history.getCount(),
+      byRevisionRecords: this.env.byRevision.getCount(),
+      sessions: this.sessions.size(),
+      compactionPending: this.state.compaction.target !== 0,
+    };
+  }
+
+  // -------------------------------------------------------------------------------
+
+  private applyDecoded(items: readonly { index: LogIndex; command: KvResult<Command> }[]): ApplyOutcome[] {
+    this.assertUsable();
+    const state: State = { ...this.state };
+    const outcomes: ApplyOutcome[] = [];
+    const work = items.filter((item) => item.index > state.applied);
+    if (work.length === 0) return items.map((item) => ({ index: item.index, status: 'skipped' }));
+    this.inTransaction(() => {
+      for (const item of items) {
+        if (item.index <= state.applied) {
+          outcomes.push({ index: item.index, status: 'skipped' });
+          continue;
+        }
+        assert(item.index === state.applied + 1, () => `apply: entry ${item.index} after ${state.applied}; entries must be applied in order without gaps`);
+        outcomes.push(this.applyOne(item.index, item.command, state));
+      }
+      writeState(this.env.meta, state);
+    });
+    this.state = state;
+    return outcomes;
+  }
+
+  /** One entry, inside the batch's write transaction; updates `state`. */
+  private applyOne(index: LogIndex, decoded: KvResult<Command>, state: State): ApplyOutcome {
+    const command = decoded.ok ? decoded.value : undefined;
+    if (command && Number.isSafeInteger(command.timeMs) && (command.timeMs as number) > state.clockMs) {
+      state.clockMs = command.timeMs as number;
+    }
+    this.sessions.expire(index, state.clockMs);
+    const outcome = this.run(index, decoded, state);
+    state.compaction = compactStep(this.env, this.reader, state.compaction, this.compactionStepRecordsMax);
+    state.applied = index;
+    return outcome;
+  }
+
+  private run(index: LogIndex, decoded: KvResult<Command>, state: State): ApplyOutcome {
+    if (!decoded.ok) return { index, status: 'applied', result: { ok: false, error: decoded.error }, events: [] };
+    const command = decoded.value;
+    const problem = validateCommand(command, HARD_LIMITS);
+    if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
+    const session = command.session;
+    if (!session) return { index, status: 'applied', ...this.execute(index, command, state) };
+    const check = this.sessions.check(session.clientId, session.seq);
+    if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
+    const { result, events } = this.execute(index, command, state);
+    this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
+    return { index, status: 'applied', result, events };
+  }
+
+  private execute(index: LogIndex, command: Command, state: State): { result: CommandResult; events: readonly KvEvent[] } {
+    const body = command.body;
+    const context = (): WriteContext => ({
+      history: this.env.history,
+      byRevision: this.env.byRevision,
+      leases: this.leaseTable,
+      reader: this.reader,
+      revision: state.revision,
+      compactedRevision: state.compacted,
+    });
+    switch (body.type) {
+      case 'put':
+      case 'deleteRange':
+      case 'txn': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
+        if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
+        const outcome = executeWrite(context(), body);
+        state.revision = outcome.revision;
+        return outcome;
+      }
+      case 'leaseGrant':
+      case 'leaseRevoke':
+      case 'leaseKeepAlive': {
+        const refused = authRefusal(this.authTable.state(), command.auth, body, (id) => this.leaseTable.info(id)?.keys ?? []);
+        if (refused) return fail(refused);
+        if (hasNoSpaceAlarm(state.alarms) && addsData(body)) return fail(noSpaceError());
+        const outcome = executeLease(context(), body, index);
+        state.revision = outcome.revision;
+        return outcome;
+      }
+      case 'compact': {
+        if (body.revision <= state.compacted) {
+          return fail(kvError('COMPACTED', `compact: revision ${body.revision} has been compacted already; the store is compacted up to ${state.compacted}`));
+        }
+        if (body.revision > state.revision) {
+          return fail(kvError('FUTURE_REV', `compact: revision ${body.revision} is in the future; the current revision is ${state.revision}`));
+        }
+        state.compacted = body.revision;
+        state.compaction = { target: body.revision, cursor: undefined };
+        return { result: { ok: true, revision: state.revision, response: { type: 'compact' } }, events: [] };
+      }
+      case 'noop':
+        return { result: { ok: true, revision: state.revision, response: { type: 'noop' } }, events: [] };
+      case 'member': {
+        // Every replica holds the same list at this index, so all accept or refuse alike.
+        const changed = applyMemberChange(this.members(), body.change);
+        if (!changed.ok) return fail(kvError('INVALID_ARGUMENT', changed.message));
+        this.env.meta.putSync(metaKey(META.members), encodeMemberList(changed.list));
+        return { result: { ok: true, revision: state.revision, response: { type: 'member' } }, events: [] };
+      }
+      case 'auth': {
+        const problem = this.authTable.apply(body.change);
+        if (problem) return fail(problem);
+        return { result: { ok: true, revision: state.revision, response: { type: 'auth' } }, events: [] };
+      }
+      case 'alarm': {
+        const { alarms, changed } = alarmsAfter(state.alarms, body);
+        const target = { memberId: body.memberId, alarm: body.alarm };
+        if (body.action === 'activate') this.env.meta.putSync(alarmMetaKey(target), uintBytes(1));
+        else this.env.meta.removeSync(alarmMetaKey(target));
+        state.alarms = alarms;
+        return { result: { ok: true, revision: state.revision, response: { type: 'alarm', alarms: changed } }, events: [] };
+      }
+    }
+  }
+
+  /** Runs `action` in one write transaction; on any failure, re-reads cached state and rethrows. */
+  private inTransaction(action: () => void): void {
+    try {
+      this.env.transactionSync(action);
+    } catch (error) {
+      this.reload();
+      throw error;
+    }
+  }
+
+  /** Re-reads what is cached from the tables. */
+  private reload(): void {
+    this.state = readState(this.env.meta);
+    this.sessions.reload();
+    this.authTable.reload();
+  }
+
+  private assertOpen(): void {
+    assert(!this.closed, 'the key-value store is closed');
+  }
+
+  /** For what reads or writes the tables; what is cached in memory stays readable meanwhile. */
+  private assertUsable(): void {
+    this.assertOpen();
+    assert(!this.defragmenting, 'the key-value store is being defragmented');
+  }
+}
+
+function fail(error: KvError): { result: CommandResult; events: readonly KvEvent[] } {
+  return { result: { ok: false, error }, events: [] };
+}
+
+function uintBytes(value: number): Uint8Array {
+  return new ByteWriter(10).uint(value).finish();
+}
+
+function readUint(meta: Table, name: string): number | undefined {
+  const data = meta.get(metaKey(name));
+  if (data === undefined) return undefined;
+  const r = new ByteReader(data);
+  const value = r.uint();
+  r.end();
+  return value;
+}
+
+function readState(meta: Table): State {
+  const target = readUint(meta, META.compactTarget) ?? 0;
+  const cursor = meta.get(metaKey(META.compactCursor));
+  return {
+    applied: readUint(meta, META.applied) ?? 0,
+    revision: readUint(meta, META.revision) ?? 1,
+    compacted: readUint(meta, META.compacted) ?? 0,
+    clockMs: readUint(meta, META.clock) ?? 0,
+    compaction: target === 0 ? IDLE : { target, cursor: cursor && cursor.length > 0 ? cursor : undefined },
+    alarms: readAlarms(meta),
+  };
+}
+
+function readAlarms(meta: Table): AlarmMember[] {
+  const alarms: AlarmMember[] = [];
+  const prefix = alarmMetaPrefix();
+  for (const { key } of meta.getRange({ start: prefix })) {
+    if (!key.subarray(0, prefix.length).equals(prefix)) break;
+    const alarm = alarmFromMetaKey(key);
+    assert(alarm !== undefined, () => `meta key ${key.toString('latin1')} is not an alarm`);
+    alarms.push(alarm);
+  }
+  return sortAlarms(alarms);
+}
+
+function writeState(meta: Table, state: State): void {
+  meta.putSync(metaKey(META.applied), uintBytes(state.applied));
+  meta.putSync(metaKey(META.revision), uintBytes(state.revision));
+  meta.putSync(metaKey(META.compacted), uintBytes(state.compacted));
+  meta.putSync(metaKey(META.clock), uintBytes(state.clockMs));
+  meta.putSync(metaKey(META.compactTarget), uintBytes(state.compaction.target));
+  if (state.compaction.cursor) meta.putSync(metaKey(META.compactCursor), state.compaction.cursor);
+  else meta.removeSync(metaKey(META.compactCursor));
+}

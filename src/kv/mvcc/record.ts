@@ -1,0 +1,71 @@
+/**
+ * The value stored for one key at one revision in the history table: either the key's
+ * state after a put, or a tombstone saying the key was deleted at that revision. The key
+ * and the revision are in the LMDB key (key-encoding.ts), so a record holds the rest:
+ *
+ *   put       = 0x00 createRevision:varint version:varint lease:varint value:raw (to the end)
+ *   tombstone = 0x01
+ */
+import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import type { KeyValue } from '../types.js';
+import { assert } from '../../lib/assert.js';
+
+export interface PutRecord {
+  readonly tombstone: false;
+  readonly createRevision: number;
+  readonly version: number;
+  readonly lease: number;
+  readonly value: Uint8Array;
+}
+
+export interface TombstoneRecord {
+  readonly tombstone: true;
+}
+
+export type StoredRecord = PutRecord | TombstoneRecord;
+
+const PUT = 0;
+const TOMBSTONE = 1;
+const TOMBSTONE_BYTES = new Uint8Array([TOMBSTONE]);
+
+export function encodePutRecord(record: Omit<PutRecord, 'tombstone'>): Uint8Array {
+  const w = new ByteWriter(16 + record.value.length);
+  w.byte(PUT).uint(record.createRevision).uint(record.version).uint(record.lease).raw(record.value);
+  return w.finish();
+}
+
+export function encodeTombstone(): Uint8Array {
+  return TOMBSTONE_BYTES;
+}
+
+export function isTombstone(data: Uint8Array): boolean {
+  assert(data.length > 0, 'empty history record');
+  return data[0] === TOMBSTONE;
+}
+
+/** Decodes a record; `withValue` false skips copying the value (keys-only and count reads). */
+export function decodeRecord(data: Uint8Array, withValue = true): StoredRecord {
+  const r = new ByteReader(data);
+  const kind = r.byte();
+  if (kind === TOMBSTONE) {
+    assert(r.remaining === 0, 'tombstone record with trailing bytes');
+    return { tombstone: true };
+  }
+  assert(kind === PUT, () => `unknown history record kind ${kind}`);
+  const createRevision = r.uint();
+  const version = r.uint();
+  const lease = r.uint();
+  const value = withValue ? r.raw(r.remaining) : new Uint8Array(0);
+  return { tombstone: false, createRevision, version, lease, value };
+}
+
+export function toKeyValue(key: Uint8Array, modRevision: number, record: PutRecord): KeyValue {
+  return {
+    key,
+    createRevision: record.createRevision,
+    modRevision,
+    version: record.version,
+    value: record.value,
+    lease: record.lease,
+  };
+}

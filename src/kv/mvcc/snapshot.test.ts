@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeCommand } from '../codec/command.js';
+import type { MvccStore } from './mvcc-store.js';
+import { bytes, openTempStore, withTempStore } from '../testing/temp-store.js';
+import type { Command, RangeRequest } from '../types.js';
+import type { Entry } from '../../raft/types.js';
+import { Prng } from '../../lib/prng.js';
+
+const ALL = new Uint8Array([0]);
+
+function log(from: number, count: number, seed: number): Entry[] {
+  const random = new Prng(seed);
+  const out: Entry[] = [];
+  for (let index = from; index < from + count; index++) {
+    const key = bytes(`key/${random.int(12)}`);
+    const roll = random.int(23);
+    const command: Command =
+      roll < 12
+        ? { body: { type: 'put', key, value: bytes(`v${index}`), lease: random.int(3) }, session: { clientId: `c${random.int(4)}`, seq: index }, timeMs: index * 100 }
+        : roll < 16
+          ? { body: { type: 'deleteRange', key, rangeEnd: bytes('key/5') } }
+          : roll < 19
+            ? { body: { type: 'txn', compare: [{ key, target: 'mod', result: 'less', operand: Math.max(0, index - 5) }], success: [{ type: 'put', key, value: bytes('t') }], failure: [] } }
+            : roll < 20
+              ? { body: { type: 'compact', revision: Math.max(1, index - 30) } }
+              : roll < 22
+                ? { body: { type: 'leaseGrant', id: 1 + random.int(2), ttl: 5 } }
+                : { body: { type: 'leaseRevoke', id: 1 + random.int(2) } };
+    out.push({ term: 2, index, kind: 'normal', data: encodeCommand(command) });
+  }
+  return out;
+}
+
+/** Every read the store can answer: whole ranges and single keys, at every readable revision. */
+function answers(store: MvccStore): unknown[] {
+  const out: unknown[] = [store.appliedIndex(), store.currentRevision(), store.compactedRevision(), store.leases(), store.leaseInfo(1), store.leaseInfo(2)];
+  for (let revision = Math.max(1, store.compactedRevision() - 1); revision <= store.currentRevision() + 1; revision++) {
+    const requests: RangeRequest[] = [
+      { type: 'range', key: ALL, rangeEnd: ALL, revision },
+      { type: 'range', key: bytes('key/1'), revision },
+      { type: 'range', key: bytes('key/'), rangeEnd: bytes('key0'), revision, sortTarget: 'mod', sortOrder: 'descend', limit: 3 },
+    ];
+    for (const request of requests) out.push(store.range(request));
+  }
+  return out;
+}
+
+test('snapshot then restore into an empty store: every read, historical ones too, answers the same', async () => {
+  const source = openTempStore({ compactionStepRecordsMax: 2 });
+  const target = openTempStore({ compactionStepRecordsMax: 2 });
+  try {
+    source.store.applyEntries(log(1, 200, 11));
+    assert.ok(source.store.compactedRevision() > 0);
+    const snapshot = source.store.snapshot();
+    assert.equal(snapshot.index, 200);
+    target.store.restore(snapshot.index, snapshot.data);
+    assert.equal(target.store.appliedIndex(), 200);
+    assert.deepEqual(answers(target.store), answers(source.store));
+    assert.deepEqual(target.store.stats(), source.store.stats());
+    // Both go on identically: sessions, clock and compaction progress came along.
+    const more = log(201, 100, 12);
+    const a = source.store.applyEntries(more);
+    const b = target.store.applyEntries(more);
+    assert.deepEqual(b, a);
+    assert.deepEqual(answers(target.store), answers(source.store));
+    assert.deepEqual(target.store.snapshot(), source.store.snapshot());
+  } finally {
+    await source.cleanup();
+    await target.cleanup();
+  }
+});
+
+test('restore replaces everything the store held, and survives a reopen', async () => {
+  const source = await withTempStore((store) => {
+    store.applyEntries(log(1, 50, 1));
+    return { snapshot: store.snapshot(), answers: answers(store) };
+  });
+  const { store, path, cleanup } = openTempStore();
+  try {
+    store.applyEntries(log(1, 80, 99)); // other data, further along
+    store.restore(source.snapshot.index, source.snapshot.data);
+    assert.deepEqual(answers(store), source.answers);
+    await store.close();
+    const { MvccStore } = await import('./mvcc-store.js');
+    const reopened = MvccStore.open({ path, sync: 'none' });
+    assert.deepEqual(answers(reopened), source.answers);
+    await reopened.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a corrupt snapshot, or one for another index, is refused and changes nothing', async () => {
+  await withTempStore((store) => {
+    store.applyEntries(log(1, 30, 5));
+    const snapshot = store.snapshot();
+    const before = answers(store);
+    const flipped = new Uint8Array(snapshot.data);
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] as number) ^ 0x01;
+    assert.throws(() => store.restore(snapshot.index, flipped), /checksum mismatch/);
+    assert.throws(() => store.restore(snapshot.index, snapshot.data.subarray(0, 100)), /checksum mismatch/);
+    assert.throws(() => store.restore(snapshot.index, new Uint8Array(10)), /bad magic/);
+    assert.throws(() => store.restore(snapshot.index + 1, snapshot.data), /taken at index 30, not 31/);
+    assert.deepEqual(answers(store), before);
+  });
+});
+
+test('the snapshot of a new store restores to a new store', async () => {
+  const empty = await withTempStore((store) => store.snapshot());
+  assert.equal(empty.index, 0);
+  await withTempStore((store) => {
+    store.applyEntries(log(1, 10, 3));
+    store.restore(0, empty.data);
+    assert.equal(store.appliedIndex(), 0);
+    assert.equal(store.currentRevision(), 1);
+    const all = store.range({ type: 'range', key: ALL, rangeEnd: ALL });
+    assert.ok(all.ok && all.value.count === 0);
+    assert.equal(store.stats().sessions, 0);
+  });
+});
+
+test('a paced snapshot holds the store as of its start, though entries are applied between its slices', async () => {
+  const source = openTempStore({ compactionStepRecordsMax: 2 });
+  try {
+    source.store.applyEntries(log(1, 300, 17));
+    const expected = source.store.snapshot();
+    let next = 301;
+    let slices = 0;
+    // A zero-length slice: every pause applies more entries, which the snapshot must not see.
+    const paced = await source.store.snapshotPaced(0, async () => {
+      slices++;
+      source.store.applyEntries(log(next, 5, next));
+      next += 5;
+    });
+    assert.ok(slices > 1, `the snapshot paused ${slices} times`);
+    assert.equal(paced.index, 300);
+    assert.deepEqual(paced.data, expected.data);
+    assert.ok(source.store.appliedIndex() > 300);
+  } finally {
+    await source.cleanup();
+  }
+});

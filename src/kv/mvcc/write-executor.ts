@@ -1,0 +1,193 @@
+/**
+ * Runs a put, a deleteRange or a txn inside the apply's LMDB write transaction, as etcd's
+ * applier does (server/etcdserver/txn/txn.go):
+ *   1. plan: evaluate every compare, nested ones included, against the store as it was
+ *      before the transaction, choosing the branch taken at each level;
+ *   2. check the operations on that path for what would fail (a put with ignoreValue
+ *      or ignoreLease on a missing key, a put with a lease that does not exist, a range
+ *      at a compacted or future revision): if anything would, the whole command fails
+ *      and nothing is written;
+ *   3. execute the path at revision R = current + 1: each change takes the next
+ *      sub-revision; ranges inside see the transaction's own earlier writes.
+ * The revision moves to R only if something changed (a deleteRange that deletes
+ * nothing, or a txn of reads, leaves it), as in etcd.
+ *
+ * Each put and delete also keeps the lease attachment index (lease-table.ts) true: a put
+ * moves the key to its new lease (none, if put without one), a delete detaches it.
+ *
+ * Validation (validate.ts) guarantees that a key changes at most once per revision,
+ * which the history table's layout (one record per key and revision) relies on.
+ */
+import type { Table } from '../env/kv-env.js';
+import { compareHolds } from './compare.js';
+import { byRevisionKey } from './compaction.js';
+import { kvError, type KvError } from '../errors.js';
+import { encodeKey, historyKey } from '../codec/key-encoding.js';
+import { LATEST, type MvccReader } from './mvcc-reader.js';
+import type { LeaseTable } from '../lease/lease-table.js';
+import { decodeRecord, encodePutRecord, encodeTombstone, isTombstone, toKeyValue, type PutRecord } from './record.js';
+import type {
+  CommandResult,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  KeyValue,
+  KvEvent,
+  PutRequest,
+  PutResponse,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+} from '../types.js';
+import { assert } from '../../lib/assert.js';
+
+export interface WriteContext {
+  readonly history: Table;
+  readonly byRevision: Table;
+  readonly leases: LeaseTable;
+  readonly reader: MvccReader;
+  /** The store's revision before this command. */
+  readonly revision: number;
+  readonly compactedRevision: number;
+}
+
+export interface WriteOutcome {
+  readonly result: CommandResult;
+  readonly events: readonly KvEvent[];
+  /** The store's revision after the command. */
+  readonly revision: number;
+}
+
+interface Plan {
+  readonly succeeded: boolean;
+  /** For each op of the branch taken: the plan of a nested txn, else undefined. */
+  readonly nested: readonly (Plan | undefined)[];
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function executeWrite(context: WriteContext, request: PutRequest | DeleteRangeRequest | TxnRequest): WriteOutcome {
+  return new WriteExecution(context).run(request);
+}
+
+class WriteExecution {
+  private readonly main: number;
+  private sub = 0;
+  private readonly events: KvEvent[] = [];
+
+  constructor(private readonly context: WriteContext) {
+    this.main = context.revision + 1;
+  }
+
+  run(request: PutRequest | DeleteRangeRequest | TxnRequest): WriteOutcome {
+    const txn: TxnRequest = request.type === 'txn' ? request : { type: 'txn', compare: [], success: [request], failure: [] };
+    const plan = this.plan(txn);
+    const problem = this.check(txn, plan);
+    if (problem) return { result: { ok: false, error: problem }, events: [], revision: this.context.revision };
+    const response = this.execute(txn, plan);
+    const revision = this.sub > 0 ? this.main : this.context.revision;
+    const top = request.type === 'txn' ? response : response.responses[0];
+    assert(top !== undefined && top.type !== 'range', 'single write produced no response');
+    return { result: { ok: true, revision, response: top }, events: this.events, revision };
+  }
+
+  private plan(txn: TxnRequest): Plan {
+    const { reader, revision } = this.context;
+    const succeeded = txn.compare.every((c) => compareHolds(c, reader.liveKeyValues(c.key, c.rangeEnd, revision, c.target === 'value')));
+    const ops = succeeded ? txn.success : txn.failure;
+    return { succeeded, nested: ops.map((op) => (op.type === 'txn' ? this.plan(op) : undefined)) };
+  }
+
+  private check(txn: TxnRequest, plan: Plan): KvError | undefined {
+    const { reader, revision, compactedRevision } = this.context;
+    const ops = plan.succeeded ? txn.success : txn.failure;
+    for (const [i, op] of ops.entries()) {
+      switch (op.type) {
+        case 'put':
+          if ((op.ignoreValue || op.ignoreLease) && reader.get(op.key, revision) === undefined) {
+            const flag = op.ignoreValue ? 'ignoreValue' : 'ignoreLease';
+            return kvError('KEY_NOT_FOUND', `put: key ${describeKey(op.key)} does not exist, and ${flag} needs an existing key`);
+          }
+          if (op.lease && !this.context.leases.has(op.lease)) {
+            return kvError('LEASE_NOT_FOUND', `put: requested lease ${op.lease} not found`);
+          }
+          break;
+        case 'range': {
+          const at = op.revision ?? 0;
+          if (at > revision) return kvError('FUTURE_REV', `range: revision ${at} is in the future; the current revision is ${revision}`);
+          if (at > 0 && at < compactedRevision) {
+            return kvError('COMPACTED', `range: revision ${at} has been compacted; the oldest readable revision is ${compactedRevision}`);
+          }
+          break;
+        }
+        case 'txn': {
+          const problem = this.check(op, plan.nested[i] as Plan);
+          if (problem) return problem;
+          break;
+        }
+        case 'deleteRange':
+          break;
+      }
+    }
+    return undefined;
+  }
+
+  private execute(txn: TxnRequest, plan: Plan): TxnResponse {
+    const ops = plan.succeeded ? txn.success : txn.failure;
+    const responses: ResponseOp[] = ops.map((op: RequestOp, i): ResponseOp => {
+      switch (op.type) {
+        case 'range':
+          return this.context.reader.range(op, op.revision || LATEST);
+        case 'put':
+          return this.put(op);
+        case 'deleteRange':
+          return this.deleteRange(op);
+        case 'txn':
+          return this.execute(op, plan.nested[i] as Plan);
+      }
+    });
+    return { type: 'txn', succeeded: plan.succeeded, responses };
+  }
+
+  private put(op: PutRequest): PutResponse {
+    const encodedKey = encodeKey(op.key);
+    const found = this.context.reader.latest(encodedKey, LATEST);
+    assert(!found || found.modRevision < this.main, () => `key ${describeKey(op.key)} changed twice at revision ${this.main}`);
+    const prev = found && !isTombstone(found.data) ? toKeyValue(op.key, found.modRevision, decodeRecord(found.data) as PutRecord) : undefined;
+    assert(prev !== undefined || (!op.ignoreValue && !op.ignoreLease), 'ignoreValue/ignoreLease on a missing key passed the check');
+    const record = {
+      createRevision: prev ? prev.createRevision : this.main,
+      version: prev ? prev.version + 1 : 1,
+      lease: op.ignoreLease && prev ? prev.lease : (op.lease ?? 0),
+      value: op.ignoreValue && prev ? prev.value : op.value,
+    };
+    this.context.history.putSync(historyKey(encodedKey, this.main), encodePutRecord(record));
+    this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+    if (prev?.lease !== record.lease) {
+      if (prev?.lease) this.context.leases.detach(prev.lease, op.key);
+      if (record.lease) this.context.leases.attach(record.lease, op.key);
+    }
+    const kv: KeyValue = { key: op.key, modRevision: this.main, ...record };
+    this.events.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
+    return op.prevKv && prev ? { type: 'put', prevKv: prev } : { type: 'put' };
+  }
+
+  private deleteRange(op: DeleteRangeRequest): DeleteRangeResponse {
+    const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST);
+    for (const prev of kvs) {
+      assert(prev.modRevision < this.main, () => `key ${describeKey(prev.key)} changed twice at revision ${this.main}`);
+      const encodedKey = encodeKey(prev.key);
+      this.context.history.putSync(historyKey(encodedKey, this.main), encodeTombstone());
+      this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+      if (prev.lease) this.context.leases.detach(prev.lease, prev.key);
+      const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.main, version: 0, value: EMPTY, lease: 0 };
+      this.events.push({ type: 'delete', kv, prevKv: prev });
+    }
+    return { type: 'deleteRange', deleted: kvs.length, prevKvs: op.prevKv ? kvs : [] };
+  }
+}
+
+export function describeKey(key: Uint8Array): string {
+  const text = Buffer.from(key).toString('latin1');
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
