@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
-import { FakeCluster } from '../client/testing.js';
+import { FakeCluster } from '../client/testing/scripted-cluster.js';
 import { benchKey, benchValue, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
 import type { BenchOptions } from './bench.js';
 import { benchOptionsFrom } from './bench-command.js';

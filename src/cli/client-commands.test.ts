@@ -1,7 +1,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
-import { FakeCluster } from '../client/testing.js';
+import { FakeCluster } from '../client/testing/scripted-cluster.js';
 import { captureIo } from './cli-io.js';
 import type { CapturedIo } from './cli-io.js';
 import { registerClientCommands } from './client-commands.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
 import { KeelClientError } from '../client/errors.js';
 import { Cluster } from '../harness/cluster-harness.js';
-import { runKeel } from './testing.js';
+import { runKeel } from './testing/run-keel.js';
 
 describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
   let cluster: Cluster;

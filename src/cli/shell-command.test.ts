@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { KeelClient } from '../client/keel-client.js';
-import { FakeCluster } from '../client/testing.js';
+import { FakeCluster } from '../client/testing/scripted-cluster.js';
 import { captureIo } from './cli-io.js';
 import { runShell } from './shell-command.js';
 

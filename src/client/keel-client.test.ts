@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { KeelClient } from './keel-client.js';
 import type { KeelClientOptions } from './keel-client.js';
 import { KeelClientError } from './errors.js';
-import { FakeCluster } from './testing.js';
+import { FakeCluster } from './testing/scripted-cluster.js';
 
 /** Small delays, no jitter surprises: the tests check behaviour, never timing. */
 function client(cluster: FakeCluster, options: Partial<KeelClientOptions> = {}): KeelClient {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript } from '../harness/cluster-harness.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { freePorts } from '../harness/free-ports.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from '../harness/wait-for.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { prefixEnd } from '../kv/mvcc/key-range.js';
 import { Cluster } from '../harness/cluster-harness.js';
 import { startEtcdCluster, type EtcdCluster } from './etcd-cluster.js';

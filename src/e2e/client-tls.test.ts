@@ -18,7 +18,7 @@ import { X509Certificate } from 'node:crypto';
 import { credentials } from '@grpc/grpc-js';
 import { Etcd3, Isolation } from 'etcd3';
 import { Cluster } from '../harness/cluster-harness.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { etcdctl } from './etcdctl.js';
 import { waitFor } from '../harness/wait-for.js';
 import { freePorts } from '../harness/free-ports.js';

@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { withCluster } from '../harness/cluster-harness.js';
 import type { Cluster } from '../harness/cluster-harness.js';
 import { writeNewSecretFile } from '../server/peer-secret.js';

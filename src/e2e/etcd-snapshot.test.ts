@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { encodeCommand } from '../kv/codec/command.js';
 import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { decodeSnapshot } from '../kv/codec/snapshot-format.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
 import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { bytes, withTempStore } from '../kv/testing/temp-store.js';

@@ -14,7 +14,7 @@ import { decodeSnapshot } from '../kv/codec/snapshot-format.js';
 import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
 import { http } from '../harness/http.js';
 import { waitFor } from '../harness/wait-for.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 
 let cluster: Cluster;
 let endpoints: string;

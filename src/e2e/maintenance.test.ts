@@ -9,7 +9,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeelClient } from '../client/keel-client.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { withCluster } from '../harness/cluster-harness.js';
 import type { Cluster } from '../harness/cluster-harness.js';
 import { describe, errorCode, http } from '../harness/http.js';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeelClient } from '../client/keel-client.js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { runKeel } from '../cli/testing.js';
+import { runKeel } from '../cli/testing/run-keel.js';
 import { Cluster } from '../harness/cluster-harness.js';
 import { errorCode, http } from '../harness/http.js';
 

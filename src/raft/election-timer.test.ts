@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from './types.js';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 
 // Found by the simulator (seed 180, 3 nodes, all fault kinds, pre-vote off): a removed
 // node with an empty log kept campaigning; every vote request made the others step

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Progress } from './progress.js';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 
 // Found by the simulator (seed 33, 3 nodes, all fault kinds, inflightMessagesMax 1):
 // empty appends (commit updates) took a slot of the in-flight window; once one was

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RaftNode } from './node.js';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 import { defaultRaftConfig } from './types.js';
 import type { Entry, Message, SnapshotMeta } from './types.js';
 import { encodeConfigChange } from './config.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 
 // Found by the simulator (seed 1, 5 nodes): a node that joins a running cluster starts
 // with an empty bootstrap, so replaying the log from index 1 it met "remove node 1"

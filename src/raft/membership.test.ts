@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 import { decodeConfigEntry } from './config.js';
 import type { ClusterConfig, ConfigChange, Message, NodeId } from './types.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 import type { Message } from './types.js';
 
 test('thesis §6.4: a read on the leader is served at the commit index after a majority confirms leadership', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TestCluster, encodeCommands } from './testing.js';
+import { TestCluster, encodeCommands } from './testing/test-cluster.js';
 
 // Found by the simulator (seed 963, 3 nodes, all fault kinds, 16-byte chunks): the
 // leader compacted again while sending a snapshot in chunks; the heartbeat answer

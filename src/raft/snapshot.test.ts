@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestCluster, encodeCommands } from './testing.js';
+import { TestCluster, encodeCommands } from './testing/test-cluster.js';
 import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import { Prng } from '../lib/prng.js';

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 import type { ClusterConfig, Message, NodeId } from './types.js';
 
 function refusal(outcome: { ok: boolean; reason?: string }): string | undefined {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeMessage, encodeMessage, MessageDecodeError, messageTags } from './message-codec.js';
-import { exampleMessages } from './testing.js';
+import { exampleMessages } from './testing/example-messages.js';
 import { encodeConfigChange } from '../raft/config.js';
 import type { ConfigChangeType, Entry, Message, MessageType } from '../raft/types.js';
 import { ByteWriter } from './binary.js';

@@ -12,7 +12,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { Transport } from './transport.js';
 import type { PeerTlsOptions } from './transport.js';
 import type { Message, NodeId } from '../raft/types.js';
-import { waitFor } from './testing.js';
+import { waitFor } from './testing/example-messages.js';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.js';
 import type { CertificateAuthority } from '../tls/certificates.js';
 

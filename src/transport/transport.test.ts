@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { Transport, redialMinAgeMs } from './transport.js';
 import type { PeerAddress, TransportOptions } from './transport.js';
 import type { Message, NodeId } from '../raft/types.js';
-import { exampleMessages, waitFor } from './testing.js';
+import { exampleMessages, waitFor } from './testing/example-messages.js';
 import { encodeFrame } from './framing.js';
 import { decodeChallenge, decodeHelloReply, encodeHello, makeHello } from './handshake.js';
 import type { Hello } from './handshake.js';

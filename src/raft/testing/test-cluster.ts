@@ -4,10 +4,10 @@
  * test delivers them. Deliberately simple and synchronous; the full fault-injecting
  * simulator lives in src/sim/.
  */
-import { RaftNode } from './node.js';
-import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from './types.js';
-import { defaultRaftConfig } from './types.js';
-import { Prng } from '../lib/prng.js';
+import { RaftNode } from '../node.js';
+import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
+import { defaultRaftConfig } from '../types.js';
+import { Prng } from '../../lib/prng.js';
 
 export interface TestDisk {
   hardState: HardState;

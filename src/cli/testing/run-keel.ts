@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const keelMain = fileURLToPath(new URL('./main.js', import.meta.url));
+const keelMain = fileURLToPath(new URL('../main.js', import.meta.url));
 
 export interface KeelRun {
   readonly code: number | null;

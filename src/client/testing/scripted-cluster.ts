@@ -10,7 +10,7 @@
  * last seq applied and its result; the same seq again is a duplicate answered with the
  * saved result; a lower seq, or seq > 1 for an unknown client id, is SESSION_EXPIRED.
  */
-import type { NodeStatusJson } from '../wire/status.js';
+import type { NodeStatusJson } from '../../wire/status.js';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 

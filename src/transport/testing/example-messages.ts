@@ -2,8 +2,8 @@
  * Helpers for the transport's tests: one example of every message type, and
  * `waitFor`, which waits for a condition with a deadline instead of sleeping.
  */
-import type { Message, MessageType } from '../raft/types.js';
-import { encodeConfigChange } from '../raft/config.js';
+import type { Message, MessageType } from '../../raft/types.js';
+import { encodeConfigChange } from '../../raft/config.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
