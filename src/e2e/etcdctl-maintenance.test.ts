@@ -51,7 +51,7 @@ test('endpoint status --cluster: every member, one leader, sizes, Raft term and 
   await ok(['put', 'status/a', '1']);
   const statuses = JSON.parse(await ok(['endpoint', 'status', '--cluster', '-w', 'json'])) as JsonStatus[];
   assert.equal(statuses.length, 3);
-  assert.deepEqual(new Set(statuses.map((s) => s.Endpoint)), new Set(cluster.nodes.map((n) => n.grpcEndpoint)));
+  assert.deepEqual(new Set(statuses.map((s) => s.Endpoint)), new Set(cluster.nodes.map((n) => `http://${n.grpcEndpoint}`)));
   const leader = statuses[0]?.Status.leader;
   for (const { Status: s } of statuses) {
     assert.equal(s.version, '3.4.0');

@@ -190,8 +190,10 @@ export class Replica implements MembershipHost {
   private dbSize: number;
   /** The last storage sizes measured, answered while a defragmentation holds the store. */
   private lastSizes: EnvSizes;
-  /** Set while the store is defragmented: the Ready loop and reads wait for it. */
+  /** Set while the store is held (a defragmentation's swap): the Ready loop and reads wait for it. */
   private maintenance: Promise<unknown> | undefined;
+  /** The defragmentation running, if any. */
+  private defragmentation: Promise<unknown> | undefined;
   /** A NOSPACE alarm this node proposed and has not seen applied yet. */
   private raisingNoSpace = false;
   /** This node raised its NOSPACE alarm for a low disk, and lifts it when space is back. */
@@ -597,27 +599,40 @@ export class Replica implements MembershipHost {
   }
 
   /**
-   * Rewrites the key-value file without its free pages (kv/defragment.ts). Applies and
-   * reads on this node wait meanwhile (as in etcd, whose defragmentation blocks the
-   * member), and so does sending Raft messages: defragment a leader last, or move its
-   * leadership away first, if the file is large.
+   * Rewrites the key-value file without its free pages (kv/env/defragment.ts). The
+   * compacted copy is written while this node goes on serving and applying; only the
+   * swap holds it (kv/mvcc/mvcc-store.ts): applies, reads and sending Raft messages wait
+   * while the copy takes the file's place and the entries applied meanwhile are applied
+   * to it again. One defragmentation at a time.
    */
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertRunning();
-    // An automatic snapshot reads the store's file through a read view, and needs the
-    // Ready loop (which maintenance holds) to finish: it goes first.
+    while (this.defragmentation) await this.defragmentation.catch(() => undefined);
+    const run = this.store.defragment((swap) => this.holdStore(swap));
+    this.defragmentation = run;
+    try {
+      const result = await run;
+      this.dbSize = this.store.fileSize();
+      this.log.info(result, 'defragmented the key-value store');
+      return result;
+    } finally {
+      this.defragmentation = undefined;
+    }
+  }
+
+  /** Runs `task` with the Ready loop and every read of the store held (this.maintenance). */
+  private async holdStore<T>(task: () => Promise<T>): Promise<T> {
+    // An automatic snapshot reads the store through a read view and needs the Ready loop,
+    // which the hold stops: it finishes first, and none starts once maintenance is set
+    // (no turn between the check and the assignment).
     while (this.maintenance || this.snapshotting) await (this.maintenance ?? this.snapshotting);
     const work = (async () => {
       while (this.loop) await this.loop;
-      const result = await this.store.defragment();
-      this.dbSize = this.store.fileSize();
-      return result;
+      return task();
     })();
     this.maintenance = work.catch(() => undefined);
     try {
-      const result = await work;
-      this.log.info(result, 'defragmented the key-value store');
-      return result;
+      return await work;
     } finally {
       this.maintenance = undefined;
       this.schedule();

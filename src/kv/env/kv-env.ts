@@ -52,6 +52,19 @@ export interface EnvSizes {
   readonly dbSizeInUse: number;
 }
 
+/** A compacted copy of an environment's tables (KvEnv.copyCompacted), not yet in its place. */
+export interface CompactedCopy {
+  /**
+   * Closes the environment, puts the copy in its place, durably, and resolves to the
+   * environment reopened on it: the data as of the copy; commits made after the copy was
+   * taken are not in it (the caller applies them again). The caller keeps every other
+   * call away until then.
+   */
+  swapIn(): Promise<KvEnv>;
+  /** Removes the copy; the environment goes on as it was. */
+  discard(): Promise<void>;
+}
+
 export interface KvEnv {
   readonly meta: Table;
   readonly history: Table;
@@ -80,11 +93,11 @@ export interface KvEnv {
   /** sizes().dbSize alone, cheaper. */
   fileSize(): number;
   /**
-   * Gives the file's free space back (defragment.ts): closes this environment and
-   * resolves to the reopened one, holding the same committed data, now all durable.
-   * The caller keeps every other call away until then.
+   * The first step of giving the file's free space back (defragment.ts): writes a
+   * compacted copy of the tables as they are now, while this environment stays open for
+   * reads and commits.
    */
-  defragment(): Promise<KvEnv>;
+  copyCompacted(): Promise<CompactedCopy>;
   /**
    * A stable view of every table as of now, which later commits do not change, for a
    * snapshot copied a slice at a time while applies go on (MvccStore.snapshotPaced).

@@ -29,8 +29,8 @@
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
-import { compactEnvCopy, envFileSize, envSizes } from './defragment.js';
-import { TABLES, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField } from './kv-env.js';
+import { discardCopy, envFileSize, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
+import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 
 export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
@@ -74,6 +74,8 @@ class LmdbEnv implements KvEnv {
     private readonly path: string,
     private readonly syncMode: SyncMode,
     readonly discardedOnOpen: boolean,
+    /** The last defragmentation's leftovers being removed, in the background. */
+    private readonly previousCopyRemoved: Promise<void> = Promise.resolve(),
   ) {
     this.root = openRoot(path, syncMode);
     // lmdb-js accepts any Uint8Array and returns fresh Buffers: each database is a Table, typed for bytes.
@@ -124,9 +126,16 @@ class LmdbEnv implements KvEnv {
     return envFileSize(this.root);
   }
 
-  async defragment(): Promise<KvEnv> {
-    await compactEnvCopy(this.root, this.path, () => this.root.close());
-    return new LmdbEnv(this.path, this.syncMode, false);
+  async copyCompacted(): Promise<CompactedCopy> {
+    await this.previousCopyRemoved;
+    const copy = await writeCompactedCopy(this.root, this.path);
+    return {
+      swapIn: async () => {
+        const { removed } = await swapInCopy(copy, this.path, () => this.root.close());
+        return new LmdbEnv(this.path, this.syncMode, false, removed);
+      },
+      discard: () => discardCopy(this.path),
+    };
   }
 
   /** One LMDB read transaction over every table (lmdb-js's useReadTransaction). */

@@ -341,7 +341,11 @@ test('a memory environment\'s file grows to the most ever in use and shrinks onl
   });
   assert.deepEqual(env.sizes(), { dbSize: 1000, dbSizeInUse: 500 });
   assert.equal(env.fileSize(), 1000);
-  const reopened = await env.defragment();
+  const copy = await env.copyCompacted();
+  // Commits after the copy was taken are not in it.
+  env.transactionSync(() => env.history.putSync(Uint8Array.of(42), new Uint8Array(99)));
+  const reopened = await copy.swapIn();
   assert.deepEqual(reopened.sizes(), { dbSize: 500, dbSizeInUse: 500 });
+  assert.equal(reopened.history.get(Uint8Array.of(42)), undefined);
   await reopened.close();
 });

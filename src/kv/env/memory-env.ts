@@ -18,7 +18,7 @@
  * the last defragmentation, which brings it down to what is in use.
  */
 import { assert } from '../../lib/assert.js';
-import { TABLES, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
+import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
 
 interface Entry {
   readonly key: Buffer;
@@ -190,10 +190,23 @@ class MemoryEnv implements KvEnv {
     return this.sizes().dbSize;
   }
 
-  async defragment(): Promise<KvEnv> {
-    await this.sync();
-    this.disk.shrink(this.inUseBytes());
-    return this;
+  async copyCompacted(): Promise<CompactedCopy> {
+    this.assertOpen();
+    const copy = this.committed();
+    let bytes = 0;
+    for (const entries of copy.values()) for (const entry of entries) bytes += size(entry);
+    return {
+      // As LMDB's: the copy replaces the file, commits made since it was taken are not in it.
+      swapIn: async () => {
+        this.assertOpen();
+        this.state = 'closed';
+        this.disk.persist(copy);
+        this.disk.shrink(bytes);
+        this.disk.release(this);
+        return this.disk.open();
+      },
+      discard: () => Promise.resolve(),
+    };
   }
 
   readView(): ReadView {

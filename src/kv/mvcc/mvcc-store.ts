@@ -33,7 +33,7 @@ import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
-import { LATER_TABLES, tablesOf, type EnvSizes, type KvEnv, type Table } from '../env/kv-env.js';
+import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type Table } from '../env/kv-env.js';
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
@@ -78,6 +78,44 @@ export interface ApplyItem {
  *     SESSION_EXPIRED); nothing changed;
  *   - skipped: the entry was applied before (index <= appliedIndex(), after a restart).
  */
+/** Runs a defragmentation's swap with every other call to the store kept away (MvccStore.defragment). */
+export type Hold = <T>(swap: () => Promise<T>) => Promise<T>;
+
+/** Entries applied while a defragmentation's copy is written are kept up to this many bytes (their keys and values, roughly). */
+export const defragmentRedoBytesMax = 64 * 1024 * 1024;
+
+interface DecodedItem {
+  readonly index: LogIndex;
+  readonly command: KvResult<Command>;
+}
+
+interface Redo {
+  readonly items: DecodedItem[];
+  bytes: number;
+  overflowed: boolean;
+}
+
+function keepForRedo(redo: Redo, items: readonly DecodedItem[]): void {
+  for (const item of items) {
+    redo.bytes += approximateBytes(item.command);
+    if (redo.bytes > defragmentRedoBytesMax) {
+      redo.overflowed = true;
+      redo.items.length = 0;
+      return;
+    }
+    redo.items.push(item);
+  }
+}
+
+/** The bytes a decoded command holds on to, roughly: its byte strings, plus a little per object. */
+function approximateBytes(value: unknown, depth = 0): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (typeof value !== 'object' || value === null || depth > 8) return 8;
+  let bytes = 32;
+  for (const field of Object.values(value)) bytes += approximateBytes(field, depth + 1);
+  return bytes;
+}
+
 export type ApplyOutcome =
   | { readonly index: LogIndex; readonly status: 'applied'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
   | { readonly index: LogIndex; readonly status: 'duplicate'; readonly result: CommandResult; readonly events: readonly KvEvent[] }
@@ -131,6 +169,8 @@ export class MvccStore {
   private state: State;
   private closed = false;
   private defragmenting = false;
+  /** While a defragmentation's copy is written: the entries applied since, to apply to the copy again. */
+  private redo: Redo | undefined;
 
   /**
    * The environment opened empty because what it held could not be trusted (LMDB's
@@ -240,25 +280,53 @@ export class MvccStore {
 
   /**
    * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
-   * back to the file system (defragment.ts). The caller must keep every other call
-   * away until the promise settles: the environment is closed and reopened meanwhile.
+   * back to the file system (defragment.ts), in two steps:
+   *   1. the compacted copy is written while the store goes on: reads and applies
+   *      continue, and the entries applied meanwhile are kept (up to
+   *      defragmentRedoBytesMax);
+   *   2. `hold` runs the swap: the caller keeps every other call away while the copy
+   *      takes the file's place and the kept entries are applied to it again (the store
+   *      is a deterministic state machine: the same entries on the same state give the
+   *      same state; their results and events were given the first time).
+   * Past the bound, the copy is dropped and a second one is written inside the hold,
+   * with nothing to apply again: the old, blocking way, for a store written faster than
+   * it can be copied.
    */
-  async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+  async defragment(hold: Hold = (swap) => swap()): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertUsable();
+    assert(this.redo === undefined, 'one defragmentation at a time');
     const beforeBytes = this.env.fileSize();
-    this.defragmenting = true;
+    const redo: Redo = { items: [], bytes: 0, overflowed: false };
+    this.redo = redo;
+    let copy: CompactedCopy;
     try {
-      // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
-      this.env = await this.env.defragment();
-      this.reader = new MvccReader(this.env.history);
-      this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
-      this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
-      this.authTable = new AuthTable(this.env.auth);
-      this.reload();
-    } finally {
-      this.defragmenting = false;
+      copy = await this.env.copyCompacted();
+    } catch (error) {
+      this.redo = undefined;
+      throw error;
     }
-    return { beforeBytes, afterBytes: this.env.fileSize() };
+    return hold(async () => {
+      this.redo = undefined;
+      if (redo.overflowed) {
+        await copy.discard();
+        copy = await this.env.copyCompacted();
+      }
+      this.defragmenting = true;
+      try {
+        // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
+        this.env = await copy.swapIn();
+        this.reader = new MvccReader(this.env.history);
+        this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
+        this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
+        this.authTable = new AuthTable(this.env.auth);
+        this.reload();
+      } finally {
+        this.defragmenting = false;
+      }
+      // Entries at or below the copy's applied index are skipped.
+      if (!redo.overflowed) this.applyDecoded(redo.items);
+      return { beforeBytes, afterBytes: this.env.fileSize() };
+    });
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
@@ -468,7 +536,7 @@ export class MvccStore {
 
   // -------------------------------------------------------------------------------
 
-  private applyDecoded(items: readonly { index: LogIndex; command: KvResult<Command> }[]): ApplyOutcome[] {
+  private applyDecoded(items: readonly DecodedItem[]): ApplyOutcome[] {
     this.assertUsable();
     const state: State = { ...this.state };
     const outcomes: ApplyOutcome[] = [];
@@ -486,6 +554,7 @@ export class MvccStore {
       writeState(this.env.meta, state);
     });
     this.state = state;
+    if (this.redo && !this.redo.overflowed) keepForRedo(this.redo, work);
     return outcomes;
   }
 
