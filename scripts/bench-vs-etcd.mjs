@@ -17,7 +17,9 @@
 //
 // Each row also reports the servers' CPU per operation: the user and system time the
 // three server processes spent during the row (from /proc/<pid>/stat), divided by the
-// operations that succeeded. KEEL_VS_ETCD_OPS=put measures only the put rows.
+// operations that succeeded; and the busiest server's CPU time over the row's wall time
+// (for puts, the leader's busy share of one core). KEEL_VS_ETCD_OPS=put measures only
+// the put rows.
 //
 // Bounded: each row runs KEEL_BENCH_SECONDS (default 5) seconds, and the whole run is
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
@@ -51,6 +53,11 @@ const tlsRows = [
 ].filter(([op]) => onlyOp === undefined || op === onlyOp);
 /** Linux's clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's times. */
 const clockTicksPerSecond = 100;
+
+/** User plus system CPU time of each of `pids`, in microseconds (0 for a process gone). */
+function cpuMicrosEach(pids) {
+  return pids.map((pid) => cpuMicros([pid]));
+}
 
 /** User plus system CPU time of `pids`, in microseconds (0 for a process gone). */
 function cpuMicros(pids) {
@@ -119,15 +126,19 @@ async function measureRow(system, { endpoints, pids }, op, consistency, clients,
   const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
-  const cpuBefore = cpuMicros(pids);
+  const cpuBefore = cpuMicrosEach(pids);
   const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
     signal: stopping.signal,
   });
-  const result = { ...JSON.parse(stdout), serverCpuMicrosPerOp: 0 };
-  result.serverCpuMicrosPerOp = result.ok > 0 ? (cpuMicros(pids) - cpuBefore) / result.ok : 0;
+  const spent = cpuMicrosEach(pids).map((micros, i) => micros - (cpuBefore[i] ?? 0));
+  const parsed = JSON.parse(stdout);
+  // The busiest server's CPU time over the row's wall time: for writes, the leader's
+  // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
+  const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
+  const result = { ...parsed, serverCpuMicrosPerOp: parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0, busiestShare };
   console.error(
-    `${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s, server CPU ${Math.round(result.serverCpuMicrosPerOp)} µs/op`,
+    `${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s, server CPU ${Math.round(result.serverCpuMicrosPerOp)} µs/op, busiest server ${busiestShare.toFixed(2)} of a core`,
   );
   return result;
 }
@@ -181,8 +192,8 @@ function tlsTable(keelResults, etcdResults) {
 
 function table(keelResults, etcdResults) {
   const lines = [
-    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | Keel busiest server | etcd busiest server | errors Keel/etcd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
@@ -192,7 +203,7 @@ function table(keelResults, etcdResults) {
       const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
       const name = op === 'put' ? 'put' : `get (${consistency})`;
       lines.push(
-        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.serverCpuMicrosPerOp)} | ${Math.round(e.serverCpuMicrosPerOp)} | ${k.errors}/${e.errors} |`,
+        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.serverCpuMicrosPerOp)} | ${Math.round(e.serverCpuMicrosPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`,
       );
     }
   }

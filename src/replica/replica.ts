@@ -746,6 +746,7 @@ export class Replica implements MembershipHost {
   private async shutdown(): Promise<void> {
     await this.maintenance;
     await this.loop;
+    // The writes handed out are finished (their acknowledgements sent) before the WAL closes.
     await this.writeLane.drained();
     // The loop runs no more: a copied snapshot left for it is dropped.
     this.snapshotCopied?.compacted(undefined);
@@ -886,7 +887,8 @@ export class Replica implements MembershipHost {
     // Figure 2: a vote or acknowledgement leaves only once the state it promises is durable.
     for (const ready of readys) for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
     for (const ready of readys) this.raft.persisted(ready);
-    this.schedule();
+    // Stopping: the store is being closed, nothing more is applied.
+    if (!this.stopping) this.schedule();
   }
 
   private async timedSave(write: Write): Promise<void> {
@@ -1002,8 +1004,9 @@ export class Replica implements MembershipHost {
     const copied = this.snapshotCopied;
     if (copied) {
       // Between two Readys, where the Ready loop runs this: the log is compacted when no
-      // Ready is being persisted or applied, and never waits for a quiet moment that a
-      // busy node does not have.
+      // Ready is being applied, and never waits for a quiet moment that a busy node does
+      // not have. A write in flight holds only entries past the applied index, which the
+      // compaction does not reach, and the WAL's compaction queues behind that write.
       this.snapshotCopied = undefined;
       this.raft.compact(copied.taken);
       const snapshot = this.raft.currentSnapshot();
