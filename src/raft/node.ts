@@ -72,6 +72,13 @@ export interface RaftNodeOptions {
    * machine cannot install, and installing it would stop this node.
    */
   readonly snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
+  /**
+   * The runtime persists and applies in a pipeline (see Ready in types.ts): it may apply
+   * one Ready's entries before an earlier Ready's write is durable, so committed entries
+   * are handed out only once durable here. Without it (a runtime that writes each Ready
+   * before applying it), a Ready may hand out committed entries its own write carries.
+   */
+  readonly pipelined?: boolean;
 }
 
 export interface PeerStatus {
@@ -118,6 +125,7 @@ export class RaftNode {
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
   private readonly snapshotProblem: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
+  private readonly pipelined: boolean;
 
   // Persistent state (Figure 2).
   private term: Term;
@@ -169,6 +177,7 @@ export class RaftNode {
     this.cfg = config;
     this.random = options.random;
     this.snapshotProblem = options.snapshotProblem ?? (() => undefined);
+    this.pipelined = options.pipelined ?? false;
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
     this.term = persisted.hardState.term;
@@ -1262,14 +1271,15 @@ export class RaftNode {
   }
 
   /**
-   * The last entry the runtime may apply: committed and durable here. An entry committed
-   * by the others' copies but still being written locally waits for its write, so the
-   * state machine never runs ahead of this node's log (after a crash the log must still
-   * hold what the store applied), and the apply of an entry already durable never waits
-   * for a later write.
+   * The last entry the runtime may apply. Pipelined: committed and durable here. An entry
+   * committed by the others' copies but still being written locally waits for its
+   * write, so the state machine never runs ahead of this node's log (after a crash the
+   * log must still hold what the store applied), and the apply of an entry already
+   * durable never waits for a later write. Otherwise the runtime writes a Ready before
+   * applying it, so any committed entry will do.
    */
   private appliableIndex(): LogIndex {
-    return Math.min(this.log.committed, this.log.persisted);
+    return this.pipelined ? Math.min(this.log.committed, this.log.persisted) : this.log.committed;
   }
 
   private committedToApply(): Entry[] {

@@ -28,7 +28,7 @@ function acknowledge(c: TestCluster, leaderReady: Ready, to: number): AppendResp
 }
 
 test('an entry committed while the next batch is being written is handed out to apply without waiting for that write', () => {
-  const c = new TestCluster({ ids: [1, 2, 3] });
+  const c = new TestCluster({ ids: [1, 2, 3], pipelined: true });
   c.elect(1);
   const leader = c.node(1);
   const first = leader.status().lastIndex + 1;
@@ -57,7 +57,7 @@ test('an entry committed while the next batch is being written is handed out to 
 });
 
 test("a leader counts its own copy of an entry only once that entry's write completes, not an earlier one's", () => {
-  const c = new TestCluster({ ids: [1, 2, 3] });
+  const c = new TestCluster({ ids: [1, 2, 3], pipelined: true });
   c.elect(1);
   const leader = c.node(1);
   const first = leader.status().lastIndex + 1;
@@ -76,13 +76,14 @@ test("a leader counts its own copy of an entry only once that entry's write comp
   leader.checkInvariants();
 });
 
-function follower(): RaftNode {
+function follower(pipelined = true): RaftNode {
   return new RaftNode({
     config: { ...defaultRaftConfig, id: 2 },
     persisted: { hardState: { term: 1, vote: 0, commit: 1 }, entries: [entry(1, 1)], snapshot: undefined },
     bootstrap: { voters: [1, 2, 3], learners: [] },
     random: new Prng(2),
     applied: 1,
+    pipelined,
   });
 }
 
@@ -103,6 +104,16 @@ test('a follower acknowledges entries in the Ready that writes them, and applies
   node.checkInvariants();
 });
 
+test('without the pipeline, a Ready hands out committed entries its own write carries (the runtime writes before it applies)', () => {
+  const node = follower(false);
+  node.step({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [entry(2, 1), entry(3, 1)], commit: 3 });
+  const ready = node.ready();
+  assert.deepEqual(indexes(ready.entries), [2, 3]);
+  assert.deepEqual(indexes(ready.committedEntries), [2, 3]);
+  node.advance(ready);
+  node.checkInvariants();
+});
+
 test("an entry replaced while its write is in flight is not counted durable by that write's completion", () => {
   const node = follower();
   node.step({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [entry(2, 1), entry(3, 1)], commit: 1 });
@@ -119,7 +130,7 @@ test("an entry replaced while its write is in flight is not counted durable by t
 });
 
 test('a snapshot from the leader is handed out once, and entries after it apply only after it is installed', () => {
-  const c = new TestCluster({ ids: [1, 2, 3] });
+  const c = new TestCluster({ ids: [1, 2, 3], pipelined: true });
   c.elect(1);
   for (let i = 0; i < 5; i++) c.proposeAt(1, `w${i}`);
   c.stabilize();

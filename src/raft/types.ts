@@ -232,8 +232,8 @@ export const messageTypeNumbers: Readonly<Record<MessageType, number>> = {
  *     Figure 2) leave only once this Ready and every earlier one are durable; a
  *     leader's appends and heartbeats, and forwarded requests, may leave at once.
  *   - apply: install `snapshot` in the state machine once it is durable, apply
- *     `committedEntries` in order (the core hands out only entries already durable
- *     here, so this never waits for a write in flight), serve `readStates` once
+ *     `committedEntries` in order (a core created `pipelined` hands out only
+ *     entries already durable here, so this never waits for a write in flight), serve `readStates` once
  *     applied; then call `applied(ready)`.
  * A runtime that does one Ready at a time persists, sends, applies, then calls
  * `advance(ready)` (both reports at once).

@@ -311,6 +311,8 @@ export class Replica implements MembershipHost {
       random: ports.random,
       applied: store.appliedIndex(),
       snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
+      // The write lane makes Readys durable while the loop applies (drain).
+      pipelined: true,
     });
     return new Replica(config, ports, raft, storage, store, startUp, options.observer);
   }
