@@ -15,11 +15,17 @@
 // --key-file, --trusted-ca-file, --client-cert-auth) and a few rows measured over TLS
 // with the CA and a client certificate, so the cost of TLS shows beside etcd's.
 //
+// Each row also reports the servers' CPU per operation: the user and system time the
+// three server processes spent during the row (from /proc/<pid>/stat), divided by the
+// operations that succeeded; and the busiest server's CPU time over the row's wall time
+// (for puts, the leader's busy share of one core). KEEL_VS_ETCD_OPS=put measures only
+// the put rows.
+//
 // Bounded: each row runs KEEL_BENCH_SECONDS (default 5) seconds, and the whole run is
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
 // is stopped and every temporary directory removed, also on Ctrl-C.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,18 +38,57 @@ const run = promisify(execFile);
 const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const seconds = Number(process.env.KEEL_BENCH_SECONDS ?? 5);
 const timeoutS = Number(process.env.KEEL_VS_ETCD_TIMEOUT_S ?? 900);
+const onlyOp = process.env.KEEL_VS_ETCD_OPS;
 const workloads = [
   ['put', 'linearizable'],
   ['get', 'linearizable'],
   ['get', 'serializable'],
-];
+].filter(([op]) => onlyOp === undefined || op === onlyOp);
 const clientCounts = [1, 64, 256];
 /** The rows measured again over TLS: the handshake is paid once per connection, the record layer per request. */
 const tlsRows = [
   ['put', 'linearizable', 1],
   ['put', 'linearizable', 64],
   ['get', 'serializable', 64],
-];
+].filter(([op]) => onlyOp === undefined || op === onlyOp);
+/** Linux's clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's times. */
+const clockTicksPerSecond = 100;
+
+/** User plus system CPU time of each of `pids`, in microseconds (0 for a process gone). */
+function cpuMicrosEach(pids) {
+  return pids.map((pid) => cpuMicros([pid]));
+}
+
+/** User plus system CPU time of `pids`, in microseconds (0 for a process gone). */
+function cpuMicros(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Exited: its time is no longer counted.
+    }
+  }
+  return (ticks * 1e6) / clockTicksPerSecond;
+}
+
+/** The processes this script spawned directly (the etcd members). */
+function childPids() {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(name));
+    } catch {
+      // Gone while listing.
+    }
+  }
+  return pids;
+}
 
 /** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
 const stopping = new AbortController();
@@ -77,16 +122,24 @@ overall.unref();
 const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
 
 /** One workload row through the etcd gRPC API of `endpoints`. */
-async function measureRow(system, endpoints, op, consistency, clients, tls) {
+async function measureRow(system, { endpoints, pids }, op, consistency, clients, tls) {
   const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
+  const cpuBefore = cpuMicrosEach(pids);
   const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
     signal: stopping.signal,
   });
-  const result = JSON.parse(stdout);
-  console.error(`${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s`);
+  const spent = cpuMicrosEach(pids).map((micros, i) => micros - (cpuBefore[i] ?? 0));
+  const parsed = JSON.parse(stdout);
+  // The busiest server's CPU time over the row's wall time: for writes, the leader's
+  // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
+  const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
+  const result = { ...parsed, serverCpuMicrosPerOp: parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0, busiestShare };
+  console.error(
+    `${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s, server CPU ${Math.round(result.serverCpuMicrosPerOp)} µs/op, busiest server ${busiestShare.toFixed(2)} of a core`,
+  );
   return result;
 }
 
@@ -103,17 +156,20 @@ async function startKeel(tls = false) {
   const files = tls
     ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
     : undefined;
+  const { pids } = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8'));
   // The client ports, which serve gRPC too.
-  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), tls: files, stop };
+  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), pids, tls: files, stop };
 }
 
 async function startEtcd(tls = false) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-etcd-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const files = tls ? await writeTlsBundle(join(dir, 'tls'), { serverHosts: hostsFor('127.0.0.1') }) : undefined;
+  const before = new Set(childPids());
   const etcd = await startEtcdCluster({ size: 3, dir, ...(files ? { tls: files } : {}) });
   cleanups.push(() => etcd.stop());
-  return { endpoints: etcd.endpoints, tls: files, stop: () => etcd.stop() };
+  const pids = childPids().filter((pid) => !before.has(pid));
+  return { endpoints: etcd.endpoints, pids, tls: files, stop: () => etcd.stop() };
 }
 
 function tlsTable(keelResults, etcdResults) {
@@ -136,8 +192,8 @@ function tlsTable(keelResults, etcdResults) {
 
 function table(keelResults, etcdResults) {
   const lines = [
-    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | Keel busiest server | etcd busiest server | errors Keel/etcd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
@@ -147,7 +203,7 @@ function table(keelResults, etcdResults) {
       const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
       const name = op === 'put' ? 'put' : `get (${consistency})`;
       lines.push(
-        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
+        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.serverCpuMicrosPerOp)} | ${Math.round(e.serverCpuMicrosPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`,
       );
     }
   }
@@ -164,8 +220,8 @@ try {
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
       const key = `${op} ${consistency} ${clients}`;
-      keelResults.set(key, await measureRow('Keel', keelPlain.endpoints, op, consistency, clients));
-      etcdResults.set(key, await measureRow('etcd', etcdPlain.endpoints, op, consistency, clients));
+      keelResults.set(key, await measureRow('Keel', keelPlain, op, consistency, clients));
+      etcdResults.set(key, await measureRow('etcd', etcdPlain, op, consistency, clients));
     }
   }
   // Only one pair of clusters runs at a time.
@@ -177,8 +233,8 @@ try {
   const etcdTlsResults = new Map();
   for (const [op, consistency, clients] of tlsRows) {
     const key = `${op} ${consistency} ${clients}`;
-    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls.endpoints, op, consistency, clients, keelTls.tls));
-    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls.endpoints, op, consistency, clients, etcdTls.tls));
+    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls, op, consistency, clients, keelTls.tls));
+    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls, op, consistency, clients, etcdTls.tls));
   }
   console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
   console.log(table(keelResults, etcdResults));

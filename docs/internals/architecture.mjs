@@ -24,8 +24,8 @@ const colors = {
 const boxes = [
   { id: 'clients', x: 20, y: 20, w: 700, h: 62, fill: colors.client, title: 'Clients', lines: ['keel CLI · TypeScript client · etcdctl and etcd clients · curl · the dashboard in a browser'] },
   { id: 'api', x: 20, y: 120, w: 700, h: 78, fill: colors.api, title: 'api/ — adapters: parse, validate, map errors', lines: ['REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)', 'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, the same client port)'] },
-  { id: 'server', x: 20, y: 236, w: 700, h: 96, fill: colors.server, title: 'replica/ — Replica, the node runtime (server/ — KeelNode, its Node.js shell)', lines: ['timers → tick() · proposals with request ids · ReadIndex waits · pending answers', 'leases\u2019 deadlines (leader expires) · membership checks · snapshots every N entries', 'the Ready loop (right) — one at a time, requests meanwhile join the next Ready'] },
-  { id: 'raft', x: 20, y: 372, w: 220, h: 104, fill: colors.pure, title: 'raft/ — consensus core', lines: ['pure: no I/O, clocks,', 'timers or randomness', 'in: tick, step, propose', 'out: ready() → advance()'] },
+  { id: 'server', x: 20, y: 236, w: 700, h: 96, fill: colors.server, title: 'replica/ — Replica, the node runtime (server/ — KeelNode, its Node.js shell)', lines: ['timers → tick() · proposals with request ids · ReadIndex waits · pending answers', 'leases\u2019 deadlines (leader expires) · membership checks · snapshots every N entries', 'the Ready loop (right) — a pipeline: applies overlap the next batch\u2019s fsync'] },
+  { id: 'raft', x: 20, y: 372, w: 220, h: 104, fill: colors.pure, title: 'raft/ — consensus core', lines: ['pure: no I/O, clocks,', 'timers or randomness', 'in: tick, step, propose', 'out: ready, persisted, applied'] },
   { id: 'storage', x: 260, y: 372, w: 140, h: 104, fill: colors.io, title: 'storage/', lines: ['WAL segments', 'group commit', '(fdatasync)', 'snapshot files'] },
   { id: 'kv', x: 420, y: 372, w: 150, h: 104, fill: colors.io, title: 'kv/', lines: ['MVCC store on', 'LMDB: revisions,', 'txn, leases,', 'watch hub'] },
   { id: 'transport', x: 590, y: 372, w: 130, h: 104, fill: colors.io, title: 'transport/', lines: ['peer TCP links', 'framing, codec,', 'handshake,', 'fault hooks'] },
@@ -47,13 +47,13 @@ const arrows = [
   { from: [655, 476], to: [655, 520], label: 'Raft messages', both: true, labelLeft: true },
 ];
 
-/** The Ready loop as KeelNode.drain() runs it (src/server/keel-node.ts). */
+/** The Ready loop as Replica.drain() runs it (src/replica/replica.ts): 1 and 2 overlap 3. */
 const loopSteps = [
   ['0', 'send early', 'what promises nothing', 'durable: appends,', 'heartbeats (§10.2.1)'],
-  ['1', 'persist', 'snapshot, entries and', 'hard state: one write,', 'one fsync'],
-  ['2', 'send the rest', 'votes and acks leave', 'only once durable'],
-  ['3', 'apply', 'snapshot, committed', 'entries in one LMDB', 'txn; answer writes', 'and reads'],
-  ['4', 'advance', 'the core may go on;', 'maybe take a snapshot'],
+  ['1', 'write lane', 'snapshot, entries, hard', 'state: one fsync in', 'flight; queued Readys', 'share the next one'],
+  ['2', 'once durable', 'send votes and acks;', 'core: persisted()'],
+  ['3', 'apply, meanwhile', 'committed entries', 'durable here, one LMDB', 'txn; answer; applied()'],
+  ['4', 'maybe snapshot', 'every N entries'],
 ];
 
 const escapeHtml = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -97,7 +97,7 @@ function loop() {
 
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="title desc">
 <title id="title">Keel: one node, its layers and the Ready loop</title>
-<desc id="desc">Clients reach the api adapters over HTTP and gRPC; the api calls the server runtime, which drives the pure Raft core and the storage, key-value and transport layers. The Ready loop sends, persists, sends, applies and advances.</desc>
+<desc id="desc">Clients reach the api adapters over HTTP and gRPC; the api calls the server runtime, which drives the pure Raft core and the storage, key-value and transport layers. The Ready loop sends, hands the write to a lane that fsyncs one batch at a time and then sends acknowledgements, and meanwhile applies durable committed entries.</desc>
 <defs>
   <marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="${colors.line}"/></marker>
   <style>

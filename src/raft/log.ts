@@ -1,9 +1,14 @@
 /**
  * The replicated log as one node holds it in memory: the entries after the last
- * snapshot, plus three positions — how far it is persisted, committed and applied.
+ * snapshot, plus its positions — how far it is handed out for persistence and
+ * persisted, committed, handed out for applying and applied.
  *
- *   snapshot.index  <  first ... persisted ... lastIndex
- *                       applied <= committed <= lastIndex
+ *   snapshot.index  <  first ... persisted <= persisting ... lastIndex
+ *                       applied <= applying <= committed <= lastIndex
+ *
+ * The runtime persists and applies in a pipeline (types.ts, Ready): `persisting` and
+ * `applying` are how far the core has handed work out, `persisted` and `applied` how
+ * far the runtime has reported it done.
  */
 import type { Entry, LogIndex, Term } from './types.js';
 import { assert } from '../lib/assert.js';
@@ -23,8 +28,12 @@ export class RaftLog {
   private entries: Entry[] = [];
   committed: LogIndex;
   applied: LogIndex;
-  /** The last index handed to the runtime for persistence and acknowledged by advance(). */
+  /** The last index the runtime reported durable (RaftNode.persisted). */
   persisted: LogIndex;
+  /** The last index handed to the runtime for persistence (RaftNode.ready), durable or not. */
+  persisting: LogIndex;
+  /** The last committed index handed to the runtime to apply (RaftNode.ready), applied or not. */
+  applying: LogIndex;
 
   constructor(options: { snapshotIndex: LogIndex; snapshotTerm: Term; entries: readonly Entry[]; committed: LogIndex; applied: LogIndex }) {
     this.snapshotIndex = options.snapshotIndex;
@@ -34,9 +43,11 @@ export class RaftLog {
     });
     this.entries = [...options.entries];
     this.persisted = this.lastIndex();
+    this.persisting = this.persisted;
     this.committed = Math.max(options.committed, options.snapshotIndex);
     assert(this.committed <= this.lastIndex(), () => `commit ${this.committed} is past the last index ${this.lastIndex()}`);
     this.applied = Math.min(Math.max(options.applied, options.snapshotIndex), this.committed);
+    this.applying = this.applied;
   }
 
   firstIndex(): LogIndex {
@@ -111,7 +122,10 @@ export class RaftLog {
     const truncatedFrom = first <= this.lastIndex() ? first : 0;
     this.entries.length = first - this.snapshotIndex - 1;
     for (const entry of entries) this.entries.push(entry);
+    // What was written (or is being written) from `first` on is another entry now: it
+    // is handed out again, and an acknowledgement of the old one will not match its term.
     this.persisted = Math.min(this.persisted, first - 1);
+    this.persisting = Math.min(this.persisting, first - 1);
     return truncatedFrom;
   }
 
@@ -130,8 +144,9 @@ export class RaftLog {
     return out;
   }
 
+  /** The entries not yet handed out for persistence. */
   unpersisted(): Entry[] {
-    return this.entries.slice(this.persisted - this.snapshotIndex);
+    return this.entries.slice(this.persisting - this.snapshotIndex);
   }
 
   commitTo(index: LogIndex): boolean {
@@ -157,6 +172,7 @@ export class RaftLog {
     this.snapshotTerm = term;
     this.committed = index;
     this.persisted = index;
+    this.persisting = index;
   }
 
   /** Checks the log's own shape: contiguous indexes, terms never decreasing. */

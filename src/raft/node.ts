@@ -72,6 +72,13 @@ export interface RaftNodeOptions {
    * machine cannot install, and installing it would stop this node.
    */
   readonly snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
+  /**
+   * The runtime persists and applies in a pipeline (see Ready in types.ts): it may apply
+   * one Ready's entries before an earlier Ready's write is durable, so committed entries
+   * are handed out only once durable here. Without it (a runtime that writes each Ready
+   * before applying it), a Ready may hand out committed entries its own write carries.
+   */
+  readonly pipelined?: boolean;
 }
 
 export interface PeerStatus {
@@ -118,6 +125,7 @@ export class RaftNode {
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
   private readonly snapshotProblem: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
+  private readonly pipelined: boolean;
 
   // Persistent state (Figure 2).
   private term: Term;
@@ -132,6 +140,8 @@ export class RaftNode {
   private snapshot: Snapshot | undefined;
   /** A snapshot received from the leader that the runtime must still persist and install. */
   private snapshotToInstall: Snapshot | undefined;
+  /** That snapshot once handed out in a Ready, until the runtime reports it installed. */
+  private snapshotInstalling: Snapshot | undefined;
   private incomingSnapshot: IncomingSnapshot | undefined;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -154,7 +164,6 @@ export class RaftNode {
   private readStates: ReadState[] = [];
   private lastHardState: HardState;
   private lastSoftState: SoftState;
-  private readyOutstanding = false;
 
   // What checkInvariants() compares against.
   private checkedTerm: Term;
@@ -168,6 +177,7 @@ export class RaftNode {
     this.cfg = config;
     this.random = options.random;
     this.snapshotProblem = options.snapshotProblem ?? (() => undefined);
+    this.pipelined = options.pipelined ?? false;
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
     this.term = persisted.hardState.term;
@@ -333,16 +343,20 @@ export class RaftNode {
       this.messages.length > 0 ||
       this.readStates.length > 0 ||
       this.snapshotToInstall !== undefined ||
-      this.log.persisted < this.log.lastIndex() ||
-      this.firstUnappliedIndex() <= this.log.committed ||
+      this.log.persisting < this.log.lastIndex() ||
+      this.firstUnappliedIndex() <= this.appliableIndex() ||
       !sameHardState(this.hardState(), this.lastHardState) ||
       !sameSoftState(this.softState(), this.lastSoftState)
     );
   }
 
+  /**
+   * Hands out what the runtime must do now (see `Ready` in types.ts). The core counts
+   * it as handed out at once, so the next ready() holds only what is new: the runtime
+   * may take it while this one's write is still in flight, and reports each part done
+   * with persisted() and applied() (or both at once with advance()).
+   */
   ready(): Ready {
-    assert(!this.readyOutstanding, 'ready() called again before advance()');
-    this.readyOutstanding = true;
     const hardState = this.hardState();
     const softState = this.softState();
     const ready: Ready = {
@@ -356,28 +370,49 @@ export class RaftNode {
     };
     this.messages = [];
     this.readStates = [];
+    this.lastHardState = hardState;
+    this.lastSoftState = softState;
+    this.log.persisting = this.log.lastIndex();
+    if (ready.snapshot) {
+      this.snapshotInstalling = ready.snapshot;
+      this.snapshotToInstall = undefined;
+    }
+    const lastToApply = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastToApply) this.log.applying = Math.max(this.log.applying, lastToApply.index);
     return ready;
   }
 
-  advance(ready: Ready): void {
-    assert(this.readyOutstanding, 'advance() without ready()');
-    this.readyOutstanding = false;
-    if (ready.hardState) this.lastHardState = ready.hardState;
-    if (ready.softState) this.lastSoftState = ready.softState;
-    if (ready.snapshot) {
-      if (this.snapshotToInstall === ready.snapshot) this.snapshotToInstall = undefined;
-      this.log.applied = Math.max(this.log.applied, ready.snapshot.meta.index);
-    }
+  /**
+   * The runtime made `ready`'s snapshot, entries and hard state durable (in the order
+   * the Readys were handed out). Only now does this node's own copy count toward
+   * commitment (thesis §10.2.1: a leader may send before its own write completes, but
+   * counts itself once its entries are durable).
+   */
+  persisted(ready: Ready): void {
     const lastWritten = ready.entries[ready.entries.length - 1];
-    // A step between ready() and advance() may have truncated what this Ready wrote;
-    // the term check tells whether the entry we wrote is still the one in the log.
+    // A step since ready() may have truncated what this Ready wrote; the term check
+    // tells whether the entry we wrote is still the one in the log.
     if (lastWritten && this.log.matchTerm(lastWritten.index, lastWritten.term)) {
-      this.log.persisted = Math.max(this.log.persisted, lastWritten.index);
+      this.log.persisted = Math.max(this.log.persisted, Math.min(lastWritten.index, this.log.persisting));
+    }
+    if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+  }
+
+  /** The runtime installed `ready`'s snapshot and applied its committed entries. */
+  applied(ready: Ready): void {
+    if (ready.snapshot) {
+      if (this.snapshotInstalling === ready.snapshot) this.snapshotInstalling = undefined;
+      this.log.applied = Math.max(this.log.applied, ready.snapshot.meta.index);
+      this.log.applying = Math.max(this.log.applying, this.log.applied);
     }
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied) this.log.applied = Math.max(this.log.applied, lastApplied.index);
-    // The leader's own copy counts toward commitment only once it is durable.
-    if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+  }
+
+  /** persisted() and applied() at once: for a runtime that does one Ready at a time. */
+  advance(ready: Ready): void {
+    this.persisted(ready);
+    this.applied(ready);
   }
 
   status(): RaftStatus {
@@ -1229,15 +1264,29 @@ export class RaftNode {
     return { role: this.role, leader: this.leader, term: this.term };
   }
 
+  /** The first committed entry not yet handed out to apply: none at or below a snapshot still to install. */
   private firstUnappliedIndex(): LogIndex {
-    const installing = this.snapshotToInstall?.meta.index ?? 0;
-    return Math.max(this.log.applied, installing) + 1;
+    const installing = Math.max(this.snapshotToInstall?.meta.index ?? 0, this.snapshotInstalling?.meta.index ?? 0);
+    return Math.max(this.log.applied, this.log.applying, installing) + 1;
+  }
+
+  /**
+   * The last entry the runtime may apply. Pipelined: committed and durable here. An entry
+   * committed by the others' copies but still being written locally waits for its
+   * write, so the state machine never runs ahead of this node's log (after a crash the
+   * log must still hold what the store applied), and the apply of an entry already
+   * durable never waits for a later write. Otherwise the runtime writes a Ready before
+   * applying it, so any committed entry will do.
+   */
+  private appliableIndex(): LogIndex {
+    return this.pipelined ? Math.min(this.log.committed, this.log.persisted) : this.log.committed;
   }
 
   private committedToApply(): Entry[] {
     const low = this.firstUnappliedIndex();
-    if (low > this.log.committed) return [];
-    return this.log.slice(low, this.log.committed + 1, { bytesMax: this.cfg.committedBytesPerReadyMax, countMax: Infinity });
+    const high = this.appliableIndex();
+    if (low > high) return [];
+    return this.log.slice(low, high + 1, { bytesMax: this.cfg.committedBytesPerReadyMax, countMax: Infinity });
   }
 }
 

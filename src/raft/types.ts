@@ -222,15 +222,21 @@ export const messageTypeNumbers: Readonly<Record<MessageType, number>> = {
 };
 
 /**
- * What the core asks the runtime to do. The runtime's contract, in this order:
- *   1. persist `snapshot` (if any), `entries` (overwriting the log from
- *      entries[0].index on) and `hardState` (if any), and fsync them;
- *   2. only then send `messages` (a vote or an acknowledgement must never
- *      leave before the state it promises is durable, Figure 2);
- *   3. install `snapshot` in the state machine (if any), then apply
- *      `committedEntries` in order, and serve `readStates` once applied;
- *   4. call `advance(ready)`.
- * `ready()` may not be called again before `advance`.
+ * What the core asks the runtime to do. ready() counts it as handed out, and the
+ * runtime reports its two parts done separately, so they can overlap (a pipeline,
+ * thesis §10.2.1):
+ *   - persist: write `snapshot` (if any), `entries` (overwriting the log from
+ *     entries[0].index on) and `hardState` (if any), and fsync them, in the order the
+ *     Readys were handed out; then call `persisted(ready)`. Messages that promise
+ *     something about this node's disk (votes, vote requests, every acknowledgement:
+ *     Figure 2) leave only once this Ready and every earlier one are durable; a
+ *     leader's appends and heartbeats, and forwarded requests, may leave at once.
+ *   - apply: install `snapshot` in the state machine once it is durable, apply
+ *     `committedEntries` in order (a core created `pipelined` hands out only
+ *     entries already durable here, so this never waits for a write in flight), serve `readStates` once
+ *     applied; then call `applied(ready)`.
+ * A runtime that does one Ready at a time persists, sends, applies, then calls
+ * `advance(ready)` (both reports at once).
  */
 export interface Ready {
   readonly softState: SoftState | undefined;

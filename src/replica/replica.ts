@@ -1,13 +1,16 @@
 /**
  * One replica of the cluster: the consensus core, its durable storage, the key-value
- * state machine, and the Ready loop that drives them:
+ * state machine, and the Ready loop that drives them, a pipeline whose parts overlap
+ * (thesis §10.2.1; drain() below):
  *
- *   1. persist the Ready's snapshot, entries and hard state (one fsync: group commit,
- *      since every request that arrived while the previous fsync ran is in this Ready);
- *   2. then send its messages;
- *   3. install a received snapshot, apply committed entries (one store transaction),
- *      answer the writes they carry and the reads they unblock;
- *   4. advance.
+ *   - persist the Readys' snapshots, entries and hard states in the write lane
+ *     (write-lane.ts): one fsync at a time, each for everything that queued while the
+ *     previous one ran (group commit); then send the votes and acknowledgements that
+ *     waited for it, and tell the core, which only then counts its own copy;
+ *   - meanwhile send the messages that promise nothing about the disk, install a
+ *     received snapshot once durable, apply committed entries that are durable here
+ *     (one store transaction), and answer the writes they carry and the reads they
+ *     unblock.
  *
  * Any node takes any request: the core forwards proposals and ReadIndex requests to
  * the leader, and the node that took a request answers it when the entry applies
@@ -52,6 +55,7 @@ import { MembershipManager, type MemberAddRequest, type MembershipHost, type Mem
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from '../server/member-metadata.js';
 import type { Logger } from '../server/logger.js';
 import type { ReplicaPorts } from './ports.js';
+import { WriteLane, type Write } from './write-lane.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -110,10 +114,12 @@ export interface ReplicaOptions {
 }
 
 /**
- * What an observer learns of the Ready loop, in its order: a ReadIndex request taken;
- * a Ready's snapshot, entries
- * and hard state are durable (saveReady returned); its committed entries applied (or its
- * snapshot installed) in the store; a snapshot of this node's own store saved.
+ * What an observer learns of the Ready loop: a ReadIndex request taken; a Ready's
+ * snapshot, entries and hard state are durable (saveReady returned; Readys in the
+ * order the core handed them out, before the messages that wait for them leave); its
+ * committed entries applied (or its snapshot installed) in the store, which for a
+ * pipelined Ready may come before its own write is durable (the entries it applies
+ * were durable already); a snapshot of this node's own store saved.
  */
 export interface ReplicaObserver {
   /** The core took a ReadIndex request (its ReadState comes with a later Ready). */
@@ -167,6 +173,8 @@ export class Replica implements MembershipHost {
   private readonly watches: WatchHub;
   private loop: Promise<void> | undefined;
   private loopAgain = false;
+  /** Makes the Readys durable, one fsync at a time, while the loop applies (write-lane.ts). */
+  private readonly writeLane: WriteLane;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
@@ -219,6 +227,11 @@ export class Replica implements MembershipHost {
     private readonly observer: ReplicaObserver | undefined,
   ) {
     this.log = ports.log;
+    this.writeLane = new WriteLane({
+      save: (write) => this.timedSave(write),
+      durable: (readys) => this.durable(readys),
+      failed: (error) => this.fatal(error),
+    });
     this.limits = { ...defaultLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax, requestBytesMax: config.requestBytesMax };
     // Random per incarnation: a restarted node must not reuse the request ids of
     // entries its previous incarnation proposed, which may still apply.
@@ -300,6 +313,8 @@ export class Replica implements MembershipHost {
       random: ports.random,
       applied: store.appliedIndex(),
       snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
+      // The write lane makes Readys durable while the loop applies (drain).
+      pipelined: true,
     });
     return new Replica(config, ports, raft, storage, store, startUp, options.observer);
   }
@@ -748,6 +763,8 @@ export class Replica implements MembershipHost {
   private async shutdown(): Promise<void> {
     await this.maintenance;
     await this.loop;
+    // The writes handed out are finished (their acknowledgements sent) before the WAL closes.
+    await this.writeLane.drained();
     // The loop runs no more: a copied snapshot left for it is dropped.
     this.snapshotCopied?.compacted(undefined);
     this.snapshotCopied = undefined;
@@ -834,31 +851,35 @@ export class Replica implements MembershipHost {
       });
   }
 
+  /**
+   * Takes every Ready the core has and starts its parts, which overlap (thesis
+   * §10.2.1; the contract is on Ready in raft/types.ts):
+   *   - messages that promise nothing about this node's disk leave at once;
+   *   - the snapshot, entries and hard state go to the write lane, which makes them
+   *     durable one fsync at a time, then sends the votes and acknowledgements that
+   *     promise them and tells the core (persisted: only now does a leader count its
+   *     own copy toward a commit);
+   *   - committed entries are applied and answered at once: the core hands out only
+   *     entries already durable here, so they never wait for the write in flight.
+   * A snapshot from the leader is installed in the store only once it is durable.
+   */
   private async drain(): Promise<void> {
     while (this.raft.hasReady()) {
       const ready = this.raft.ready();
       this.counters.readyLoops++;
-      // Thesis §10.2.1: the leader may replicate while it writes its own disk, since its
-      // own copy counts toward commitment only once durable (RaftNode.advance). These
-      // messages promise nothing about the sender's disk, so they leave at once.
-      const early = ready.messages.filter(promisesNothingDurable);
-      for (const message of early) this.send(message);
-      // 1. Durable first: a vote or acknowledgement must not leave before its state.
-      const persistStart = this.ports.clock.monotonicMs();
-      await this.storage.saveReady(ready);
-      this.observer?.persisted(ready);
-      const applyStart = this.ports.clock.monotonicMs();
-      this.counters.persistMs += applyStart - persistStart;
-      this.counters.entriesPersisted += ready.entries.length;
-      // 2. Then send.
-      for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
+      for (const message of ready.messages) if (promisesNothingDurable(message)) this.send(message);
       this.counters.messagesSent += ready.messages.length;
-      // 3. Then apply.
+      if (needsWrite(ready) || !this.writeLane.idle) this.writeLane.push(ready);
+      else this.observer?.persisted(ready);
+      if (ready.snapshot) {
+        await this.writeLane.drained();
+        if (this.stopping) return;
+      }
+      const applyStart = this.ports.clock.monotonicMs();
       this.apply(ready);
       this.observer?.applied(ready);
       this.counters.applyMs += this.ports.clock.monotonicMs() - applyStart;
-      // 4. Acknowledge.
-      this.raft.advance(ready);
+      this.raft.applied(ready);
       if (ready.softState) {
         this.log.info({ ...ready.softState }, 'raft state changed');
         if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(this.ports.clock.monotonicMs());
@@ -872,6 +893,25 @@ export class Replica implements MembershipHost {
     }
     // A snapshot copied since the last Ready is compacted here too.
     this.maybeSnapshot();
+  }
+
+  /** The write lane made these Readys durable: send what waited for it, then tell the core. */
+  private durable(readys: readonly Ready[]): void {
+    for (const ready of readys) {
+      this.observer?.persisted(ready);
+      this.counters.entriesPersisted += ready.entries.length;
+    }
+    // Figure 2: a vote or acknowledgement leaves only once the state it promises is durable.
+    for (const ready of readys) for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
+    for (const ready of readys) this.raft.persisted(ready);
+    // Stopping: the store is being closed, nothing more is applied.
+    if (!this.stopping) this.schedule();
+  }
+
+  private async timedSave(write: Write): Promise<void> {
+    const startMs = this.ports.clock.monotonicMs();
+    await this.storage.saveReady(write);
+    this.counters.persistMs += this.ports.clock.monotonicMs() - startMs;
   }
 
   private apply(ready: Ready): void {
@@ -981,8 +1021,9 @@ export class Replica implements MembershipHost {
     const copied = this.snapshotCopied;
     if (copied) {
       // Between two Readys, where the Ready loop runs this: the log is compacted when no
-      // Ready is being persisted or applied, and never waits for a quiet moment that a
-      // busy node does not have.
+      // Ready is being applied, and never waits for a quiet moment that a busy node does
+      // not have. A write in flight holds only entries past the applied index, which the
+      // compaction does not reach, and the WAL's compaction queues behind that write.
       this.snapshotCopied = undefined;
       this.raft.compact(copied.taken);
       const snapshot = this.raft.currentSnapshot();
@@ -1037,6 +1078,11 @@ function followLease(lessor: Lessor, body: CommandBody, index: LogIndex, result:
   } else if (response.type === 'leaseRevoke' && response.revoked && body.type === 'leaseRevoke') {
     lessor.revoked(body.id);
   }
+}
+
+/** Whether the Ready has something to make durable, or messages that must wait for an earlier write. */
+function needsWrite(ready: Ready): boolean {
+  return ready.snapshot !== undefined || ready.hardState !== undefined || ready.entries.length > 0 || !ready.messages.every(promisesNothingDurable);
 }
 
 /**

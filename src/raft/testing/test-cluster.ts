@@ -21,6 +21,8 @@ export interface TestClusterOptions {
   readonly config?: Partial<Omit<RaftConfig, 'id'>>;
   /** Defaults to every id being a voter. */
   readonly bootstrap?: ClusterConfig;
+  /** The nodes' RaftNodeOptions.pipelined (the test drives the pipeline by hand). */
+  readonly pipelined?: boolean;
 }
 
 export class TestCluster {
@@ -60,6 +62,7 @@ export class TestCluster {
       persisted: { hardState: disk.hardState, entries: [...disk.entries], snapshot: disk.snapshot },
       bootstrap,
       random: this.prng.fork(),
+      pipelined: this.options.pipelined ?? false,
     });
     this.nodes.set(id, node);
     // The state machine restarts from the snapshot on disk, then re-applies the log.

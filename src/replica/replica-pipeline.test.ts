@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { NodeFileSystem, type FileHandle, type OpenMode } from '../storage/file-system.js';
+import { ForwardingFileSystem } from '../storage/forwarding-file-system.js';
+import { MvccStore } from '../kv/mvcc-store.js';
+import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
+import { silentLogger } from '../server/logger.js';
+import type { AppendResponse, Entry, Message } from '../raft/types.js';
+import { Replica } from './replica.js';
+
+// The replica's pipeline on a real disk whose fsyncs the test holds: what waits for
+// a write, and what does not (replica.ts, drain; thesis §10.2.1).
+
+/** Forwards to the real file system; while `holding`, each fsync waits for release(). */
+class HeldSyncs extends ForwardingFileSystem {
+  holding = false;
+  held = 0;
+  private waiting: (() => void)[] = [];
+
+  release(): void {
+    this.holding = false;
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+
+  override async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const handle = await this.inner.open(path, mode);
+    const hold = async (): Promise<void> => {
+      if (!this.holding) return;
+      this.held++;
+      await new Promise<void>((resume) => this.waiting.push(resume));
+    };
+    return Object.assign(Object.create(handle) as FileHandle, {
+      datasync: async () => {
+        await hold();
+        await handle.datasync();
+      },
+      sync: async () => {
+        await hold();
+        await handle.sync();
+      },
+    });
+  }
+}
+
+/** Waits, turn by turn, for `condition`; fails after a deadline. */
+async function until(condition: () => boolean, what: string, deadlineMs = 5_000): Promise<void> {
+  const start = performance.now();
+  while (!condition()) {
+    if (performance.now() - start > deadlineMs) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const noop = (index: number): Entry => ({ index, term: 1, kind: 'normal', data: new Uint8Array(0) });
+
+test('a follower acknowledges an entry only once its write is durable, and applies a committed durable entry while the next write is held', { timeout: 20_000 }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'keel-replica-pipeline-'));
+  const members = [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', peerPort: 1000 + id, clientPort: 2000 + id }));
+  const config: NodeConfig = { ...nodeConfigDefaults, id: 2, members, dataDir, logLevel: 'silent' };
+  const fs = new HeldSyncs(new NodeFileSystem());
+  const sent: Message[] = [];
+  const replica = await Replica.open({
+    config,
+    raftDir: join(dataDir, 'raft'),
+    ports: {
+      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+      fs,
+      network: { send: (message) => sent.push(message), updatePeers: () => {}, connectedPeers: () => new Set([1, 3]) },
+      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
+      random: { int: (bound) => randomInt(bound) },
+      log: silentLogger,
+      defer: (task) => setImmediate(task),
+      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
+      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
+      onRemoved: () => assert.fail('removed'),
+    },
+  });
+  const acks = (index: number): AppendResponse[] => sent.filter((m): m is AppendResponse => m.type === 'appendResponse' && m.success && m.index === index);
+  try {
+    replica.start();
+    // Leader 1 of term 1 sends entry 1; the follower's write of it is held.
+    fs.holding = true;
+    replica.receive({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, entries: [noop(1)], commit: 0 });
+    await until(() => fs.held > 0, 'the write of entry 1 is at its fsync');
+    // Turns pass with the fsync held: no acknowledgement may leave.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(acks(1), [], 'acknowledged before the entry was durable');
+    fs.release();
+    await until(() => acks(1).length === 1, 'entry 1 is acknowledged once durable');
+
+    // Entry 2 arrives with the leader's commit of 1; its write is held. Entry 1,
+    // durable here and now committed, applies without waiting for that write.
+    fs.holding = true;
+    replica.receive({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [noop(2)], commit: 1 });
+    await until(() => fs.held >= 2, 'the write of entry 2 is at its fsync');
+    await until(() => replica.raftStatus().applied === 1, 'entry 1 applies while the write of entry 2 is held');
+    assert.deepEqual(acks(2), [], 'entry 2 acknowledged before it was durable');
+    assert.equal(replica.raftStatus().persisted, 1);
+    fs.release();
+    await until(() => acks(2).length === 1, 'entry 2 is acknowledged once durable');
+    assert.equal(replica.raftStatus().persisted, 2);
+  } finally {
+    fs.release();
+    await replica.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
