@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestCluster } from './testing.js';
+import { TestCluster } from './testing/test-cluster.js';
 import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import type { AppendResponse, Entry, Message, Ready } from './types.js';
