@@ -7,8 +7,11 @@
 // etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
 // gets against Keel's client ports and against etcd's, row by row (Keel, then etcd: on a
 // shared machine whose load drifts, the two runs of a row see about the same load;
-// the idle cluster only sends heartbeats meanwhile). Prints one table with both and
-// the ratio Keel/etcd per row.
+// the idle cluster only sends heartbeats meanwhile), and lease keep-alives (each client
+// renewing its own lease on its own LeaseKeepAlive stream). Prints one table with both,
+// the ratio Keel/etcd per row, and the server CPU per operation: the user and system
+// time of the three server processes (from /proc/PID/stat) over the row, divided by the
+// operations done.
 //
 // Then the same for client TLS: both clusters started again with TLS and client
 // certificate authentication (`keel cluster up --tls`; etcd with --cert-file,
@@ -19,7 +22,7 @@
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
 // is stopped and every temporary directory removed, also on Ctrl-C.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +39,7 @@ const workloads = [
   ['put', 'linearizable'],
   ['get', 'linearizable'],
   ['get', 'serializable'],
+  ['keepalive', 'linearizable'],
 ];
 const clientCounts = [1, 64, 256];
 /** The rows measured again over TLS: the handshake is paid once per connection, the record layer per request. */
@@ -76,18 +80,47 @@ overall.unref();
 
 const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
 
-/** One workload row through the etcd gRPC API of `endpoints`. */
-async function measureRow(system, endpoints, op, consistency, clients, tls) {
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on every Linux we run on). */
+const ticksPerSecond = 100;
+
+/** User + system CPU time of `pids` so far, in microseconds. */
+function cpuMicros(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    // Fields after the command name (which may hold spaces, so split after its ')'): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / ticksPerSecond) * 1e6;
+}
+
+function rowName(op, consistency) {
+  return op === 'get' ? `get (${consistency})` : op === 'keepalive' ? 'lease keep-alive' : 'put';
+}
+
+/** One workload row through the etcd gRPC API of `cluster`'s endpoints; adds the servers' CPU µs per successful operation. */
+async function measureRow(system, cluster, op, consistency, clients, tls) {
+  const { endpoints } = cluster;
   const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
-  const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
+  // The prefill of a get row is not counted: the bench prints its JSON only at the end, so the CPU is read around a separate prefill.
+  if (op === 'get') await keel([...args, '--clients', '64', '--value-size', '100', '--keys', '1000', '--requests', '1', '--json'], { signal: stopping.signal, timeout: 120_000 });
+  const cpuBefore = cpuMicros(cluster.pids());
+  const { stdout } = await keel([...args, ...(op === 'get' ? ['--no-prefill'] : []), '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
     signal: stopping.signal,
   });
-  const result = JSON.parse(stdout);
-  console.error(`${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s`);
+  const cpuUsPerOp = cpuPerOp(cluster, cpuBefore, stdout);
+  const result = { ...JSON.parse(stdout), cpuUsPerOp };
+  console.error(`${system}: ${rowName(op, consistency)}, ${clients} clients: ${Math.round(result.throughput)} ops/s, ${Math.round(cpuUsPerOp)} µs server CPU per op`);
   return result;
+}
+
+function cpuPerOp(cluster, cpuBefore, stdout) {
+  const ok = JSON.parse(stdout).ok;
+  return ok > 0 ? (cpuMicros(cluster.pids()) - cpuBefore) / ok : 0;
 }
 
 /** With `tls`: `keel cluster up --tls`, whose CA and client certificate are returned with the endpoints. */
@@ -104,7 +137,9 @@ async function startKeel(tls = false) {
     ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
     : undefined;
   // The client ports, which serve gRPC too.
-  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), tls: files, stop };
+  // The node processes `keel cluster up` supervises (its cluster file lists them).
+  const pids = () => JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')).pids;
+  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), pids, tls: files, stop };
 }
 
 async function startEtcd(tls = false) {
@@ -113,42 +148,34 @@ async function startEtcd(tls = false) {
   const files = tls ? await writeTlsBundle(join(dir, 'tls'), { serverHosts: hostsFor('127.0.0.1') }) : undefined;
   const etcd = await startEtcdCluster({ size: 3, dir, ...(files ? { tls: files } : {}) });
   cleanups.push(() => etcd.stop());
-  return { endpoints: etcd.endpoints, tls: files, stop: () => etcd.stop() };
+  return { endpoints: etcd.endpoints, pids: () => etcd.pids(), tls: files, stop: () => etcd.stop() };
+}
+
+const header = (what) => [
+  `| ${what} | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | CPU Keel/etcd | errors Keel/etcd |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+
+function tableRow(op, consistency, clients, k, e) {
+  const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+  return `| ${rowName(op, consistency)} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio(k.throughput, e.throughput)} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.cpuUsPerOp)} | ${Math.round(e.cpuUsPerOp)} | ${ratio(k.cpuUsPerOp, e.cpuUsPerOp)} | ${k.errors}/${e.errors} |`;
 }
 
 function tlsTable(keelResults, etcdResults) {
-  const lines = [
-    '| operation (TLS, client certificates) | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
+  const lines = header('operation (TLS, client certificates)');
   for (const [op, consistency, clients] of tlsRows) {
     const key = `${op} ${consistency} ${clients}`;
-    const k = keelResults.get(key);
-    const e = etcdResults.get(key);
-    const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
-    const name = op === 'put' ? 'put' : `get (${consistency})`;
-    lines.push(
-      `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
-    );
+    lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
   }
   return lines.join('\n');
 }
 
 function table(keelResults, etcdResults) {
-  const lines = [
-    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
+  const lines = header('operation');
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
       const key = `${op} ${consistency} ${clients}`;
-      const k = keelResults.get(key);
-      const e = etcdResults.get(key);
-      const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
-      const name = op === 'put' ? 'put' : `get (${consistency})`;
-      lines.push(
-        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
-      );
+      lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
     }
   }
   return lines.join('\n');
@@ -164,8 +191,8 @@ try {
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
       const key = `${op} ${consistency} ${clients}`;
-      keelResults.set(key, await measureRow('Keel', keelPlain.endpoints, op, consistency, clients));
-      etcdResults.set(key, await measureRow('etcd', etcdPlain.endpoints, op, consistency, clients));
+      keelResults.set(key, await measureRow('Keel', keelPlain, op, consistency, clients));
+      etcdResults.set(key, await measureRow('etcd', etcdPlain, op, consistency, clients));
     }
   }
   // Only one pair of clusters runs at a time.
@@ -177,8 +204,8 @@ try {
   const etcdTlsResults = new Map();
   for (const [op, consistency, clients] of tlsRows) {
     const key = `${op} ${consistency} ${clients}`;
-    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls.endpoints, op, consistency, clients, keelTls.tls));
-    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls.endpoints, op, consistency, clients, etcdTls.tls));
+    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls, op, consistency, clients, keelTls.tls));
+    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls, op, consistency, clients, etcdTls.tls));
   }
   console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
   console.log(table(keelResults, etcdResults));
