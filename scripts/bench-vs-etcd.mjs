@@ -7,8 +7,11 @@
 // etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
 // gets against Keel's client ports and against etcd's, row by row (Keel, then etcd: on a
 // shared machine whose load drifts, the two runs of a row see about the same load;
-// the idle cluster only sends heartbeats meanwhile). Prints one table with both and
-// the ratio Keel/etcd per row.
+// the idle cluster only sends heartbeats meanwhile), and lease keep-alives (each client
+// renewing its own lease on its own LeaseKeepAlive stream). Prints one table with both,
+// the ratio Keel/etcd per row, and the server CPU per operation: the user and system
+// time of the three server processes (from /proc/PID/stat) over the row, divided by the
+// operations done.
 //
 // Then the same for client TLS: both clusters started again with TLS and client
 // certificate authentication (`keel cluster up --tls`; etcd with --cert-file,
@@ -25,7 +28,7 @@
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
 // is stopped and every temporary directory removed, also on Ctrl-C.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +46,7 @@ const workloads = [
   ['put', 'linearizable'],
   ['get', 'linearizable'],
   ['get', 'serializable'],
+  ['keepalive', 'linearizable'],
 ].filter(([op]) => onlyOp === undefined || op === onlyOp);
 const clientCounts = [1, 64, 256];
 /** The rows measured again over TLS: the handshake is paid once per connection, the record layer per request. */
@@ -73,21 +77,6 @@ function cpuMicros(pids) {
     }
   }
   return (ticks * 1e6) / clockTicksPerSecond;
-}
-
-/** The processes this script spawned directly (the etcd members). */
-function childPids() {
-  const pids = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(name));
-    } catch {
-      // Gone while listing.
-    }
-  }
-  return pids;
 }
 
 /** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
@@ -121,25 +110,31 @@ overall.unref();
 
 const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
 
-/** One workload row through the etcd gRPC API of `endpoints`. */
-async function measureRow(system, { endpoints, pids }, op, consistency, clients, tls) {
+function rowName(op, consistency) {
+  return op === 'get' ? `get (${consistency})` : op === 'keepalive' ? 'lease keep-alive' : 'put';
+}
+
+/** One workload row through the etcd gRPC API of `cluster`'s endpoints; adds the servers' CPU µs per successful operation. */
+async function measureRow(system, cluster, op, consistency, clients, tls) {
+  const { endpoints } = cluster;
   const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
-  const cpuBefore = cpuMicrosEach(pids);
-  const { stdout } = await keel([...args, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
+  // The prefill of a get row is not counted: the bench prints its JSON only at the end, so the CPU is read around a separate prefill.
+  if (op === 'get') await keel([...args, '--clients', '64', '--value-size', '100', '--keys', '1000', '--requests', '1', '--json'], { signal: stopping.signal, timeout: 120_000 });
+  const cpuBefore = cpuMicrosEach(cluster.pids());
+  const { stdout } = await keel([...args, ...(op === 'get' ? ['--no-prefill'] : []), '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
     timeout: (seconds + 120) * 1000,
     signal: stopping.signal,
   });
-  const spent = cpuMicrosEach(pids).map((micros, i) => micros - (cpuBefore[i] ?? 0));
   const parsed = JSON.parse(stdout);
+  const spent = cpuMicrosEach(cluster.pids()).map((micros, i) => micros - (cpuBefore[i] ?? 0));
+  const cpuUsPerOp = parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0;
   // The busiest server's CPU time over the row's wall time: for writes, the leader's
   // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
   const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
-  const result = { ...parsed, serverCpuMicrosPerOp: parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0, busiestShare };
-  console.error(
-    `${system}: ${op === 'put' ? 'put' : `get (${consistency})`}, ${clients} clients: ${Math.round(result.throughput)} ops/s, server CPU ${Math.round(result.serverCpuMicrosPerOp)} µs/op, busiest server ${busiestShare.toFixed(2)} of a core`,
-  );
+  const result = { ...parsed, cpuUsPerOp, busiestShare };
+  console.error(`${system}: ${rowName(op, consistency)}, ${clients} clients: ${Math.round(result.throughput)} ops/s, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`);
   return result;
 }
 
@@ -156,8 +151,9 @@ async function startKeel(tls = false) {
   const files = tls
     ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
     : undefined;
-  const { pids } = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8'));
   // The client ports, which serve gRPC too.
+  // The node processes `keel cluster up` supervises (its cluster file lists them).
+  const pids = () => JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')).pids;
   return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), pids, tls: files, stop };
 }
 
@@ -165,46 +161,36 @@ async function startEtcd(tls = false) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-vs-etcd-etcd-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const files = tls ? await writeTlsBundle(join(dir, 'tls'), { serverHosts: hostsFor('127.0.0.1') }) : undefined;
-  const before = new Set(childPids());
   const etcd = await startEtcdCluster({ size: 3, dir, ...(files ? { tls: files } : {}) });
   cleanups.push(() => etcd.stop());
-  const pids = childPids().filter((pid) => !before.has(pid));
-  return { endpoints: etcd.endpoints, pids, tls: files, stop: () => etcd.stop() };
+  return { endpoints: etcd.endpoints, pids: () => etcd.pids(), tls: files, stop: () => etcd.stop() };
+}
+
+const header = (what) => [
+  `| ${what} | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | CPU Keel/etcd | Keel busiest server | etcd busiest server | errors Keel/etcd |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+
+function tableRow(op, consistency, clients, k, e) {
+  const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+  return `| ${rowName(op, consistency)} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio(k.throughput, e.throughput)} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.cpuUsPerOp)} | ${Math.round(e.cpuUsPerOp)} | ${ratio(k.cpuUsPerOp, e.cpuUsPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`;
 }
 
 function tlsTable(keelResults, etcdResults) {
-  const lines = [
-    '| operation (TLS, client certificates) | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
+  const lines = header('operation (TLS, client certificates)');
   for (const [op, consistency, clients] of tlsRows) {
     const key = `${op} ${consistency} ${clients}`;
-    const k = keelResults.get(key);
-    const e = etcdResults.get(key);
-    const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
-    const name = op === 'put' ? 'put' : `get (${consistency})`;
-    lines.push(
-      `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${k.errors}/${e.errors} |`,
-    );
+    lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
   }
   return lines.join('\n');
 }
 
 function table(keelResults, etcdResults) {
-  const lines = [
-    '| operation | clients | Keel ops/s | etcd ops/s | Keel/etcd | Keel p50 ms | etcd p50 ms | Keel p99 ms | etcd p99 ms | Keel CPU µs/op | etcd CPU µs/op | Keel busiest server | etcd busiest server | errors Keel/etcd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
+  const lines = header('operation');
   for (const [op, consistency] of workloads) {
     for (const clients of clientCounts) {
       const key = `${op} ${consistency} ${clients}`;
-      const k = keelResults.get(key);
-      const e = etcdResults.get(key);
-      const ratio = e.throughput > 0 ? (k.throughput / e.throughput).toFixed(2) : 'n/a';
-      const name = op === 'put' ? 'put' : `get (${consistency})`;
-      lines.push(
-        `| ${name} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.serverCpuMicrosPerOp)} | ${Math.round(e.serverCpuMicrosPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`,
-      );
+      lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
     }
   }
   return lines.join('\n');

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
-import type { BenchOptions, BenchProgress } from './bench.js';
+import type { BenchOp, BenchOptions, BenchProgress } from './bench.js';
 import { clientFor, parseEndpointList, positiveIntegerArgument, resolveTls, withConnectionOptions } from './endpoints-option.js';
 import { etcdGrpcTarget, restTarget } from './bench-targets.js';
 import type { BenchTarget } from './bench-targets.js';
@@ -20,7 +20,7 @@ import type { Consistency } from '../client/types.js';
 interface BenchFlags extends ConnectionFlags {
   readonly target: BenchTarget['name'];
   readonly clients: number;
-  readonly op: 'put' | 'get';
+  readonly op: BenchOp;
   readonly consistency: Consistency;
   readonly valueSize: number;
   readonly keys: number;
@@ -71,7 +71,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
       .description('measure put or get throughput and latency (p50/p90/p99/max) with concurrent clients')
       .addOption(new Option('--target <api>', `rest: Keel's REST API through the client library; etcd-grpc: the etcd v3 gRPC KV API of Keel or etcd (--endpoints host:port,..., default ${defaultGrpcEndpoints.join(',')})`).choices(['rest', 'etcd-grpc']).default('rest'))
       .option('--clients <n>', `concurrent clients, each with one request in flight (1..${benchClientsMax})`, positiveIntegerArgument, 16)
-      .addOption(new Option('--op <op>', 'the operation').choices(['put', 'get']).default('put'))
+      .addOption(new Option('--op <op>', 'the operation (keepalive: each client renews its own lease)').choices(['put', 'get', 'keepalive']).default('put'))
       .addOption(new Option('--consistency <level>', 'for get').choices(['linearizable', 'serializable']).default('linearizable'))
       .option('--value-size <bytes>', 'bytes per value', nonNegativeIntegerArgument, 256)
       .option('--keys <n>', 'size of the key space; each request picks a key at random', positiveIntegerArgument, 1000)

@@ -9,11 +9,14 @@
  *    bench client i on endpoint i mod n, no retries, as etcd's own benchmark tool
  *    spreads clients over connections. A linearizable get is a Range with
  *    serializable=false (etcd confirms it with ReadIndex), a serializable get one with
- *    serializable=true. Works against Keel's client ports and against etcd alike.
+ *    serializable=true. A keep-alive is one LeaseKeepAlive request on the worker's own
+ *    stream, renewing the worker's own lease. Works against Keel's client ports and
+ *    against etcd alike.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import type { ClientTlsOptions } from '../client/tls.js';
+import type { KeepAliveStream } from '../client/etcd-grpc-client.js';
 import { KeelClientError } from '../client/errors.js';
 import type { KeelClient } from '../client/keel-client.js';
 import type { Consistency } from '../client/types.js';
@@ -24,12 +27,18 @@ export interface BenchTarget {
   /** Request `worker` (0, 1, ...) sets `key`. */
   put(worker: number, key: string, value: string): Promise<void>;
   get(worker: number, key: string, consistency: Consistency): Promise<void>;
+  /** Renews `worker`'s own lease once (granted at its first call, with a TTL far longer than a run). */
+  keepAlive(worker: number): Promise<void>;
   /** A stable code for a failed request, for the error counts. */
   errorCode(error: unknown): string;
   close(): void;
 }
 
+/** A bench worker's lease outlives any run: a keep-alive that finds it gone is a failure. */
+const benchLeaseTtlSeconds = 600;
+
 export function restTarget(client: KeelClient): BenchTarget {
+  const leaseIds: number[] = [];
   return {
     name: 'rest',
     put: async (_worker, key, value) => {
@@ -37,6 +46,10 @@ export function restTarget(client: KeelClient): BenchTarget {
     },
     get: async (_worker, key, consistency) => {
       await client.get(key, { consistency });
+    },
+    keepAlive: async (worker) => {
+      const id = (leaseIds[worker] ??= (await client.leaseGrant(benchLeaseTtlSeconds)).id);
+      await client.leaseKeepAlive(id);
     },
     errorCode: (error) => (error instanceof KeelClientError ? error.code : 'ERROR'),
     close: () => {},
@@ -48,6 +61,7 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
   if (endpoints.length === 0) throw new RangeError('the etcd-grpc target needs at least one endpoint (host:port)');
   const clients = endpoints.map((endpoint) => new EtcdGrpcClient(endpoint, timeoutMs, tls));
   const clientOf = (worker: number): EtcdGrpcClient => clients[worker % clients.length] as EtcdGrpcClient;
+  const leases: { id: string; stream: KeepAliveStream }[] = [];
   return {
     name: 'etcd-grpc',
     put: async (worker, key, value) => {
@@ -56,11 +70,19 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
     get: async (worker, key, consistency) => {
       await clientOf(worker).get(key, { serializable: consistency === 'serializable' });
     },
+    keepAlive: async (worker) => {
+      const client = clientOf(worker);
+      leases[worker] ??= { id: await client.leaseGrant(benchLeaseTtlSeconds), stream: client.keepAliveStream() };
+      const lease = leases[worker];
+      const ttl = await lease.stream.keepAlive(lease.id);
+      if (ttl <= 0) throw new Error(`lease ${lease.id} is gone`);
+    },
     errorCode: (error) => {
       const code = (error as { code?: unknown }).code;
       return typeof code === 'number' && grpcStatus[code] !== undefined ? String(grpcStatus[code]) : 'ERROR';
     },
     close: () => {
+      for (const lease of leases) lease?.stream.close();
       for (const client of clients) client.close();
     },
   };

@@ -11,9 +11,12 @@ import { build } from 'hdr-histogram-js';
 import type { Consistency } from '../client/types.js';
 import type { BenchTarget } from './bench-targets.js';
 
+/** keepalive: each client renews its own lease, one keep-alive at a time. */
+export type BenchOp = 'put' | 'get' | 'keepalive';
+
 export interface BenchOptions {
   readonly clients: number;
-  readonly op: 'put' | 'get';
+  readonly op: BenchOp;
   /** For get: linearizable (default) or serializable. */
   readonly consistency: Consistency;
   readonly valueSize: number;
@@ -39,7 +42,7 @@ export interface LatencySummaryMs {
 
 export interface BenchResult {
   readonly target: BenchTarget['name'];
-  readonly op: 'put' | 'get';
+  readonly op: BenchOp;
   readonly consistency: Consistency | null;
   readonly clients: number;
   readonly valueSize: number;
@@ -142,6 +145,7 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
       const sent = performance.now();
       try {
         if (options.op === 'put') await target.put(id, key, value);
+        else if (options.op === 'keepalive') await target.keepAlive(id);
         else await target.get(id, key, options.consistency);
         histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
         ok += 1;
@@ -195,7 +199,7 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
 
 export function formatBenchResult(result: BenchResult): string {
   const seconds = (result.elapsedMs / 1000).toFixed(2);
-  const what = result.op === 'get' ? `get (${result.consistency})` : 'put';
+  const what = result.op === 'get' ? `get (${result.consistency})` : result.op;
   const l = result.latencyMs;
   const lines = [
     `${what} over ${result.target}: ${result.clients} client${result.clients === 1 ? '' : 's'}, ${result.valueSize}-byte values, ${result.keys} keys, ${seconds} s (stopped by ${result.stoppedBy})`,

@@ -6,7 +6,7 @@
  * works against Keel unchanged.
  */
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ChannelCredentials, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
 import type { ClientTlsOptions } from './tls.js';
 
@@ -34,8 +34,14 @@ type Unary<Response> = (request: EtcdMessage, options: { deadline: number }, cal
 
 const defaultTimeoutMs = 5_000;
 
+export interface KeepAliveStream {
+  keepAlive(id: string): Promise<number>;
+  close(): void;
+}
+
 export class EtcdGrpcClient {
   private readonly kv: InstanceType<ServiceClientConstructor>;
+  private readonly lease: InstanceType<ServiceClientConstructor>;
 
   /** `endpoint` is host:port, optionally prefixed with http://, or https:// for TLS (with `tls`'s CA and client certificate). */
   constructor(
@@ -46,7 +52,10 @@ export class EtcdGrpcClient {
     const pkg = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
     const KV = pkg.KV as ServiceClientConstructor;
     const secure = tls !== undefined || endpoint.startsWith('https://');
-    this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), secure ? tlsCredentials(tls ?? {}) : credentials.createInsecure());
+    const channelCredentials = secure ? tlsCredentials(tls ?? {}) : credentials.createInsecure();
+    this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), channelCredentials);
+    // Shares the KV client's channel: one connection per endpoint.
+    this.lease = new (pkg.Lease as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, { channelOverride: this.kv.getChannel() });
   }
 
   /** One KV call; rejects with the server's ServiceError (code, details). */
@@ -71,8 +80,38 @@ export class EtcdGrpcClient {
     return this.call<EtcdRangeResponse>('Range', request, timeoutMs);
   }
 
+  /** LeaseGrant: the id of a new lease of `ttl` seconds. */
+  leaseGrant(ttl: number, timeoutMs = this.timeoutMs): Promise<string> {
+    const unary = (this.lease.LeaseGrant as Unary<{ ID: string }>).bind(this.lease);
+    return new Promise((resolve, reject) => {
+      unary({ TTL: ttl }, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response.ID)));
+    });
+  }
+
+  /** A LeaseKeepAlive stream: each keepAlive(id) sends one request and resolves with the TTL its answer gives (0: the lease is gone). */
+  keepAliveStream(): KeepAliveStream {
+    const call = (this.lease.LeaseKeepAlive as () => ClientDuplexStream<EtcdMessage, { TTL: string }>).call(this.lease);
+    // The server answers a stream's requests in order.
+    const waiting: { resolve: (ttl: number) => void; reject: (error: Error) => void }[] = [];
+    const failAll = (error: Error): void => {
+      for (const w of waiting.splice(0)) w.reject(error);
+    };
+    call.on('data', (response: { TTL: string }) => waiting.shift()?.resolve(Number(response.TTL)));
+    call.on('error', failAll);
+    call.on('end', () => failAll(new Error('the keep-alive stream ended')));
+    return {
+      keepAlive: (id) =>
+        new Promise((resolve, reject) => {
+          waiting.push({ resolve, reject });
+          call.write({ ID: id });
+        }),
+      close: () => call.cancel(),
+    };
+  }
+
   close(): void {
     this.kv.close();
+    this.lease.close();
   }
 }
 

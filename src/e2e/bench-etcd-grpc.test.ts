@@ -1,8 +1,8 @@
 /**
  * `keel bench --target etcd-grpc` drives the same workload through the etcd v3 gRPC
  * API of a real Keel cluster and of a real etcd (Debian's etcd-server, installed when
- * missing): puts, linearizable gets and serializable gets all succeed, and the keys
- * they wrote are there afterwards.
+ * missing): puts, linearizable gets, serializable gets and lease keep-alives all
+ * succeed, and the keys they wrote are there afterwards.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ const runs = [
   ['put', 'linearizable'],
   ['get', 'linearizable'],
   ['get', 'serializable'],
+  ['keepalive', 'linearizable'],
 ] as const;
 
 async function benchAndCheck(endpoints: readonly string[], prefix: string): Promise<void> {
@@ -58,7 +59,7 @@ describe('keel bench --target etcd-grpc against Keel and against etcd', { timeou
     await rm(etcdDir, { recursive: true, force: true });
   });
 
-  it("runs puts and both kinds of gets through Keel's gRPC ports", async () => {
+  it("runs puts, both kinds of gets and keep-alives through Keel's gRPC ports", async () => {
     await benchAndCheck(cluster!.nodes.map((node) => node.grpcEndpoint), 'bench-keel/');
   });
 

@@ -19,6 +19,8 @@ import type { TlsBundleFiles } from '../tls/tls-bundle.js';
 export interface EtcdCluster {
   /** host:port of each member's client (gRPC) port. */
   readonly endpoints: readonly string[];
+  /** The process id of each running member. */
+  pids(): number[];
   stop(): Promise<void>;
   /** kill -9 of member `index` (0-based); resolves when it has exited. */
   kill(index: number): Promise<void>;
@@ -152,7 +154,8 @@ export async function startEtcdCluster(options: {
     await stop();
     throw error;
   }
-  return { endpoints, stop, kill, start };
+  const pids = (): number[] => children.flatMap((child) => (child.pid !== undefined && child.exitCode === null && child.signalCode === null ? [child.pid] : []));
+  return { endpoints, pids, stop, kill, start };
 }
 
 function logTails(dir: string, members: readonly { name: string }[]): string {

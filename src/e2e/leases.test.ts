@@ -2,11 +2,15 @@
  * Leases on a real 3-node cluster over REST: the routes and their errors; a lease kept
  * alive survives the kill -9 of the leader; a lease left alone expires — never before
  * its TTL has passed since it was granted — and its keys disappear on every node,
- * a node that was down at the time included.
+ * a node that was down at the time included. Over etcd's gRPC API, keep-alives sent to
+ * the leader renew in its memory (no log entry each), and such a lease still survives
+ * the kill -9 of that leader and still expires once left alone.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../harness/cluster-harness.js';
+import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
+import type { KeepAliveStream } from '../client/etcd-grpc-client.js';
 import { describe, errorCode, http, tryHttp } from '../harness/http.js';
 import { pause, waitFor } from '../harness/wait-for.js';
 
@@ -168,4 +172,63 @@ test('a lease kept alive survives the kill -9 of the leader; left alone it expir
   const info = await http(`${cluster.url(leader.id)}/leases/${lease.id}`);
   assert.deepEqual([info.status, errorCode(info)], [404, 'LEASE_NOT_FOUND'], describe(info));
   cluster.assertNoCrashes();
+});
+
+test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease survives the kill -9 of that leader and expires once left alone', async () => {
+  const ttl = 6;
+  const first = await cluster.waitForLeader();
+  let client = new EtcdGrpcClient(cluster.node(first.id).grpcEndpoint);
+  let stream: KeepAliveStream = client.keepAliveStream();
+  try {
+    const id = await client.leaseGrant(ttl);
+    await client.call('Put', { key: Buffer.from('memory/k'), value: Buffer.from('alive'), lease: id });
+    await cluster.waitForCaughtUp(cluster.runningIds());
+    const before = await cluster.status(first.id);
+    const keepAlives = 200;
+    for (let i = 0; i < keepAlives; i++) assert.equal(await stream.keepAlive(id), ttl);
+    const after = await cluster.status(first.id);
+    assert.equal(after.term, before.term, 'the leader did not change meanwhile');
+    assert.ok(after.lastIndex - before.lastIndex < keepAlives / 10, `${keepAlives} keep-alives on the leader grew its log from ${before.lastIndex} to ${after.lastIndex}`);
+
+    // Kept alive every second, only ever through the current leader (so only in its
+    // memory), across the kill -9 of that leader.
+    let lastAckedSentAt = performance.now();
+    const keepThroughLeader = async (until: number): Promise<void> => {
+      while (performance.now() < until) {
+        const sentAt = performance.now();
+        assert.equal(await stream.keepAlive(id), ttl, 'a keep-alive found the lease gone');
+        lastAckedSentAt = sentAt;
+        assert.equal(await localValue(cluster.runningIds()[0] as number, 'memory/k'), 'alive');
+        await pause(1_000);
+      }
+    };
+    await keepThroughLeader(performance.now() + ttl * 1000);
+    stream.close();
+    client.close();
+    await cluster.kill(first.id);
+    const second = await cluster.waitForLeader({ among: cluster.runningIds(), termAbove: first.term, timeoutMs: 20_000 });
+    client = new EtcdGrpcClient(cluster.node(second.id).grpcEndpoint);
+    stream = client.keepAliveStream();
+    // Two TTLs under the new leader, every look finding the key on every running node.
+    await keepThroughLeader(performance.now() + 2 * ttl * 1000);
+    for (const node of cluster.runningIds()) assert.equal(await localValue(node, 'memory/k'), 'alive', `node ${node}`);
+
+    // Left alone: gone, but not before a TTL has passed since the last acknowledged keep-alive was sent.
+    const notBefore = lastAckedSentAt + ttl * 1000;
+    await waitFor(
+      async () => {
+        const now = performance.now();
+        const value = await localValue(second.id, 'memory/k');
+        if (value === undefined) assert.ok(now >= notBefore, `the key was gone ${Math.round(notBefore - now)} ms before its lease's TTL ran out`);
+        return value === undefined;
+      },
+      { timeoutMs: 4 * ttl * 1000, what: 'the lease to expire', intervalMs: 100 },
+    );
+    await cluster.startNode(first.id);
+    await waitFor(async () => (await localValue(first.id, 'memory/k')) === undefined, { timeoutMs: 20_000, what: `the expired key gone on restarted node ${first.id}` });
+    cluster.assertNoCrashes();
+  } finally {
+    stream.close();
+    client.close();
+  }
 });

@@ -245,6 +245,7 @@ export class Replica implements MembershipHost {
         readBarrier: (consistency) => this.readBarrier(consistency),
         store,
         lessor: this.lessor,
+        isLeader: () => this.role === 'leader',
         nowMs: () => ports.clock.monotonicMs(),
         randomInt: (bound) => ports.random.int(bound),
       },

@@ -49,3 +49,24 @@ test("minimum TTL is etcd's: 1.5 election timeouts rounded up to seconds", () =>
   assert.equal(leaseTtlMinSeconds(15, 20), 1);
   assert.equal(leaseTtlMinSeconds(10, 1000), 15);
 });
+
+test('an in-memory renewal dates the deadline from the keep-alive’s arrival and never shortens it', () => {
+  const lessor = new Lessor(5_000);
+  lessor.renewed({ id: 1, ttl: 10, renewedIndex: 1 }, 0);
+  assert.equal(lessor.renewInMemory(1, 4_000), 10);
+  assert.deepEqual(lessor.takeExpired(13_999, 10), [], 'alive until 10 s after the keep-alive arrived');
+  assert.equal(lessor.renewInMemory(1, 2_000), 10, 'a keep-alive that arrived earlier (answered late) renews too');
+  assert.deepEqual(lessor.takeExpired(13_999, 10), [], 'and does not pull the deadline back');
+  assert.deepEqual(lessor.takeExpired(14_000, 10), [{ id: 1, renewedIndex: 1 }], 'the in-memory renewal is not a log index');
+  assert.equal(lessor.renewInMemory(7, 0), undefined, 'an unknown lease is left to the log path');
+});
+
+test('a lease whose expiry is on its way is not renewed in memory: the keep-alive must be ordered against the revoke by the log', () => {
+  const lessor = new Lessor(5_000);
+  lessor.renewed({ id: 1, ttl: 2, renewedIndex: 1 }, 0);
+  assert.equal(lessor.takeExpired(2_000, 10).length, 1);
+  assert.equal(lessor.renewInMemory(1, 2_100), undefined);
+  // The log put a keep-alive first: it applies, and the lease is renewable in memory again.
+  lessor.renewed({ id: 1, ttl: 2, renewedIndex: 5 }, 2_200);
+  assert.equal(lessor.renewInMemory(1, 2_300), 2);
+});

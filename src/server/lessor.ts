@@ -5,6 +5,10 @@
  *
  *   - a grant or keep-alive applied here sets deadline = now + TTL, on this node's
  *     monotonic clock (never a wall clock, which may jump);
+ *   - the leader also renews in memory, with no log entry (node-leases.ts says when):
+ *     deadline = max(deadline, arrival + TTL), `arrival` being when the keep-alive
+ *     reached this node. Followers never hear of such a renewal, which is safe because
+ *     only the leader expires leases and a new leader starts every TTL afresh;
  *   - on becoming leader every lease gets a fresh full TTL (etcd's lessor.Promote): the
  *     new leader cannot know when the old one last renewed, and a client keeping its
  *     lease alive must not lose it to a leader change. A lease may live up to one TTL
@@ -60,6 +64,20 @@ export class Lessor {
 
   revoked(id: number): void {
     this.leases.delete(id);
+  }
+
+  /**
+   * The leader renews `id` in memory for a keep-alive that arrived at `arrivedMs`;
+   * returns the lease's TTL in seconds, or undefined when it cannot be renewed here:
+   * unknown (the store answers LEASE_NOT_FOUND), or with an expiry proposed and not yet
+   * applied. The keep-alive must then go through the log, which orders it against
+   * that revoke (kv/lease-executor.ts), so a renewal is never answered and undone.
+   */
+  renewInMemory(id: number, arrivedMs: number): number | undefined {
+    const lease = this.leases.get(id);
+    if (lease === undefined || lease.expiryProposedAtMs !== undefined) return undefined;
+    lease.deadlineMs = Math.max(lease.deadlineMs, arrivedMs + lease.ttlMs);
+    return lease.ttlMs / 1000;
   }
 
   /** This node became leader: every lease starts a full TTL now. */

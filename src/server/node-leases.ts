@@ -7,14 +7,29 @@
  *   - with a client session (thesis §6.3), a retried grant, revoke or keep-alive gets
  *     the first attempt's answer: no second lease, no LEASE_NOT_FOUND for a revoke that
  *     did apply;
- *   - keep-alive: a log entry, proposed by whichever node the client talks to. We log
- *     keep-alives rather than forward them to the leader's memory (etcd's way) because
- *     the log already reaches the leader from every node, orders each keep-alive against
- *     the leader's expiry revokes (an expiry decided before a keep-alive that the log
- *     put first does nothing: lease-executor.ts), survives a leader change with no
- *     extra channel, and lets the node that took the keep-alive answer it when the
- *     renewal has applied. The price is one small entry per keep-alive; clients send one
- *     per TTL/3, and leasesMax bounds the total;
+ *   - keep-alive on the leader, without a client session (every etcd gRPC client):
+ *     renewed in the leader's memory, no log entry, as etcd's primary lessor renews
+ *     (its Renew; etcd checkpoints remaining TTLs through Raft only so that a new leader
+ *     need not restart them, which Keel's new leader does: Lessor.promote). Safe
+ *     because the renewal waits for a ReadIndex round (thesis §6.4) that started after
+ *     the keep-alive arrived, and dates the new deadline from that arrival:
+ *       1. the round confirms no other leader had been elected when it was sent: a
+ *          majority still answered this term. A later leader is elected after that
+ *          round, and restarts every TTL then, so its deadline is later than ours;
+ *       2. the ReadIndex applies every entry committed before, so a revoke an earlier
+ *          leader committed has applied (the lease is gone: the log path answers
+ *          LEASE_NOT_FOUND) and one it proposed but did not commit never will be;
+ *       3. an expiry this leader proposed and has not yet applied sends the keep-alive
+ *          through the log instead (Lessor.renewInMemory), which orders the two.
+ *     Many keep-alives share one heartbeat round, so a burst costs one round trip and
+ *     no fsync, instead of an entry each written by every member;
+ *   - keep-alive elsewhere (a follower, or with a session, whose sequence numbers the
+ *     log must see: kv/sessions.ts): a log entry, which reaches the leader from any
+ *     node, orders the keep-alive against the leader's expiry revokes (an expiry decided
+ *     before a keep-alive that the log put first does nothing: lease-executor.ts), and
+ *     lets the node that took it answer once the renewal has applied. Followers'
+ *     lessors do not see in-memory renewals, so their TimeToLive can be lower than the
+ *     leader's (never higher);
  *   - time-to-live and list: reads, linearizable through ReadIndex by default; the
  *     seconds left come from this node's lessor (the leader's decides expiry, a
  *     follower's trails it by the replication delay).
@@ -32,6 +47,8 @@ export interface LeaseHost {
   readBarrier(consistency: ReadConsistency): Promise<void>;
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
   readonly lessor: Lessor;
+  /** Whether this node is the leader, as far as it knows (the ReadIndex confirms it). */
+  isLeader(): boolean;
   nowMs(): number;
   /** Uniform in [0, bound): the id of a lease granted without one. */
   randomInt(bound: number): number;
@@ -97,7 +114,13 @@ export class NodeLeases {
     return this.host.write({ type: 'leaseRevoke', id }, session, auth);
   }
 
-  keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {
+  async keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {
+    const arrivedMs = this.host.nowMs();
+    if (session === undefined && this.host.isLeader()) {
+      await this.host.readBarrier('linearizable');
+      const ttl = this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
+      if (ttl !== undefined) return { ok: true, revision: this.host.store.currentRevision(), response: { type: 'leaseKeepAlive', id, ttl } };
+    }
     return this.host.write({ type: 'leaseKeepAlive', id }, session);
   }
 

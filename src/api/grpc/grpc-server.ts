@@ -82,14 +82,26 @@ function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImp
     if (method.gatewayStream) continue;
     const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
       const gone = new AbortController();
-      call.on('cancelled', () => gone.abort());
+      // grpc-js emits 'cancelled' for every call once its status is sent, answered or
+      // not; aborting then would build a DOMException (and its stack) per request for
+      // nobody: 2% of a leader's CPU under puts.
+      let answered = false;
+      call.on('cancelled', () => {
+        if (!answered) gone.abort();
+      });
       const serve = async (): Promise<unknown> => {
         const caller = await auth.authorize(grpcCredentials(call), method.need(call.request));
         return method.handle(call.request, caller, gone.signal);
       };
       serve().then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toGrpcError(error).toServiceError()),
+        (response) => {
+          answered = true;
+          callback(null, response);
+        },
+        (error: unknown) => {
+          answered = true;
+          callback(toGrpcError(error).toServiceError());
+        },
       );
     };
     methods[name] = handler;
