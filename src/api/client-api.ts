@@ -10,6 +10,7 @@ import type { KeelNode } from '../server/keel-node.js';
 import { buildHttpApp } from './http-server.js';
 import { createGrpcApi } from './grpc/grpc-server.js';
 import { listenClientPort } from './client-port.js';
+import { ConnectionBudget } from './connection-budget.js';
 import type { ClientPort } from './client-port.js';
 import type { ClientTls } from './client-tls.js';
 
@@ -36,9 +37,11 @@ export interface ClientApi {
 }
 
 export async function startClientApi(options: ClientApiOptions): Promise<ClientApi> {
-  const app = buildHttpApp({ node: options.node, requestBytesMax: options.requestBytesMax, ...(options.log ? { log: options.log } : {}) });
+  // One budget per connection, whichever port and protocol it came by.
+  const writeBudget = new ConnectionBudget(options.node.config.connectionWriteBytesMax);
+  const app = buildHttpApp({ node: options.node, requestBytesMax: options.requestBytesMax, writeBudget, ...(options.log ? { log: options.log } : {}) });
   await app.ready();
-  const grpc = createGrpcApi(options.node, options.requestBytesMax);
+  const grpc = createGrpcApi(options.node, options.requestBytesMax, writeBudget);
   const listeners: ClientPort[] = [];
   try {
     for (const port of options.ports) {

@@ -29,12 +29,15 @@ import { KeelError } from '../server/errors.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
 import { createServer as createHttpServer } from 'node:http';
+import type { ConnectionBudget } from './connection-budget.js';
 import type { RequestListener, Server as HttpServer } from 'node:http';
 
 export interface HttpApiOptions {
   readonly node: KeelNode;
   /** Largest request body accepted; larger gets 413. */
   readonly requestBytesMax: number;
+  /** The client connections' write budgets, shared with the gRPC server (connection-budget.ts). */
+  readonly writeBudget: ConnectionBudget;
   /** Where internal errors are logged, with the request id their answer carries. */
   readonly log?: { error(fields: object, message: string): void };
 }
@@ -90,15 +93,15 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: `internal error; see the node log for request id ${request.id}`, requestId: request.id } });
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
-  registerKvRoutes(app, options.node);
+  registerKvRoutes(app, options.node, options.writeBudget);
   registerLeaseRoutes(app, options.node);
   void app.register(async (scoped) => registerWatchRoutes(scoped, options.node));
   registerHistoryRoutes(app, options.node);
-  registerRecordRoutes(app, options.node);
+  registerRecordRoutes(app, options.node, options.writeBudget);
   registerClusterRoutes(app, options.node, metrics.registry);
   registerMemberRoutes(app, options.node);
   registerMaintenanceRoutes(app, options.node);
-  registerGatewayRoutes(app, options.node.auth, etcdServices(options.node), options.requestBytesMax);
+  registerGatewayRoutes(app, options.node.auth, etcdServices(options.node), options.requestBytesMax, options.writeBudget);
   registerWatchGateway(app, options.node);
   registerObserveGateway(app, options.node);
   return app;

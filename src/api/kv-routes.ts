@@ -13,8 +13,9 @@ import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from '.
 import { batchCompares } from './batch-compare.js';
 import { requireKeys } from './rest-auth.js';
 import { commandAuth } from '../server/auth/caller.js';
+import { connectionName, payloadBytes, type ConnectionBudget } from './connection-budget.js';
 
-export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudget: ConnectionBudget): void {
   app.put('/kv/*', async (request, reply) => {
     const key = keyOf(request);
     const value = bodyValue(request.body);
@@ -32,7 +33,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     const granted = ttl === undefined ? undefined : await grantForPut(reply, node, ttl as number, session);
     if (granted && 'sent' in granted) return granted.sent;
     const leaseId = granted?.id ?? (lease as number | undefined) ?? 0;
-    const sent = await write(reply, node, { type: 'put', key, value, lease: leaseId, prevKv: prevKv === true }, session, (result) => ({
+    const sent = await write(reply, node, writeBudget, { type: 'put', key, value, lease: leaseId, prevKv: prevKv === true }, session, (result) => ({
       revision: result.revision,
       ...(granted ? { lease: granted.id, ttl: granted.ttl } : {}),
       ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),
@@ -61,7 +62,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
   app.delete('/kv/*', async (request, reply) => {
     const key = keyOf(request);
     requireKeys(node, request, { type: 'deleteRange', key });
-    return write(reply, node, { type: 'deleteRange', key }, sessionOf(request), (result) => ({
+    return write(reply, node, writeBudget, { type: 'deleteRange', key }, sessionOf(request), (result) => ({
       revision: result.revision,
       deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
     }));
@@ -91,7 +92,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode): void {
     if (typeof compare === 'string') return sendError(reply, 400, 'BAD_REQUEST', compare);
     requireKeys(node, request, { type: 'txn', compare, success: ops, failure: [] });
     // A failed guard runs nothing: the answer says so with succeeded: false.
-    return write(reply, node, { type: 'txn', compare, success: ops, failure: [] }, sessionOf(request), (result) => ({
+    return write(reply, node, writeBudget, { type: 'txn', compare, success: ops, failure: [] }, sessionOf(request), (result) => ({
       revision: result.revision,
       succeeded: result.response.type === 'txn' && result.response.succeeded,
       results: result.response.type === 'txn' ? result.response.responses.map(batchResult) : [],
@@ -129,6 +130,7 @@ function leaseIdForSession(session: ClientSession): number {
 export async function write(
   reply: FastifyReply,
   node: KeelNode,
+  writeBudget: ConnectionBudget,
   body: CommandBody,
   session: ClientSession | string | undefined,
   render: (result: Extract<CommandResult, { ok: true }>) => object,
@@ -136,7 +138,9 @@ export async function write(
   if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
   try {
     // The caller rest-auth.ts resolved, checked again when the write applies.
-    const result = await node.write(body, session, commandAuth(reply.request.caller));
+    // Counted against the connection's write budget until answered (connection-budget.ts).
+    const auth = commandAuth(reply.request.caller);
+    const result = await writeBudget.run(connectionName(reply.request.socket), payloadBytes(body), () => node.write(body, session, auth));
     if (!result.ok) return sendKvError(reply, result.error);
     return reply.send(render(result));
   } catch (error) {

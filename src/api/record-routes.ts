@@ -19,6 +19,7 @@ import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField, utf8 } from './json-bytes.js';
 import { keyOf, bodyValue, write } from './kv-routes.js';
+import type { ConnectionBudget } from './connection-budget.js';
 import { requireKeys } from './rest-auth.js';
 import { consistencyOf, parseInteger, sessionOf, type Query } from './request-parsing.js';
 import {
@@ -38,18 +39,18 @@ import {
 /** The record and, for /fields/{name} paths, the field; or the problem with the path. */
 type Target = { readonly record: Uint8Array; readonly field: string | undefined };
 
-export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, writeBudget: ConnectionBudget): void {
   app.put('/records/*', async (request, reply) => {
     const target = targetOf(request);
     if (typeof target === 'string') return sendError(reply, 400, 'BAD_REQUEST', target);
     if (target.field !== undefined) {
       const value = bodyValue(request.body);
       if (typeof value === 'string') return sendError(reply, 400, 'BAD_REQUEST', value);
-      return writeOps(reply, node, request, [{ type: 'put', key: fieldKey(target.record, target.field), value }]);
+      return writeOps(reply, node, writeBudget, request, [{ type: 'put', key: fieldKey(target.record, target.field), value }]);
     }
     const fields = fieldsOf(request.body, replaceFieldsMax, false);
     if (typeof fields === 'string') return sendError(reply, 400, 'BAD_REQUEST', fields);
-    return writeOps(reply, node, request, replaceOps(target.record, fields as Map<string, Uint8Array>));
+    return writeOps(reply, node, writeBudget, request, replaceOps(target.record, fields as Map<string, Uint8Array>));
   });
 
   app.patch('/records/*', async (request, reply) => {
@@ -59,7 +60,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
     const fields = fieldsOf(request.body, updateFieldsMax, true);
     if (typeof fields === 'string') return sendError(reply, 400, 'BAD_REQUEST', fields);
     if (fields.size === 0) return sendError(reply, 400, 'BAD_REQUEST', 'fields must name at least one field');
-    return writeOps(reply, node, request, updateOps(target.record, fields));
+    return writeOps(reply, node, writeBudget, request, updateOps(target.record, fields));
   });
 
   app.delete('/records/*', async (request, reply) => {
@@ -68,7 +69,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
     const op: RequestOp =
       target.field === undefined ? { type: 'deleteRange', ...recordRange(target.record) } : { type: 'deleteRange', key: fieldKey(target.record, target.field) };
     requireKeys(node, request, op);
-    return write(reply, node, op as CommandBody, sessionOf(request), (result) => ({
+    return write(reply, node, writeBudget, op as CommandBody, sessionOf(request), (result) => ({
       revision: result.revision,
       deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
     }));
@@ -118,9 +119,9 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode): void
   });
 }
 
-function writeOps(reply: FastifyReply, node: KeelNode, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
+function writeOps(reply: FastifyReply, node: KeelNode, writeBudget: ConnectionBudget, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
   requireKeys(node, request, { type: 'txn', compare: [], success: ops, failure: [] });
-  return write(reply, node, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({ revision: result.revision }));
+  return write(reply, node, writeBudget, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({ revision: result.revision }));
 }
 
 /** Splits /records/{key}/fields/{name} at the last "/fields/"; the record key may not hold one. */

@@ -5,7 +5,6 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
@@ -90,7 +89,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
           io.err(`prefilling ${options.keys} keys...\n`);
           await prefill(target, options);
         }
-        const bar = io.errIsTty ? progressBar(options) : undefined;
+        const bar = io.errIsTty ? await progressBar(options) : undefined;
         result = await runBench(target, options, bar ? { onProgress: bar.update, progressEveryMs: 200 } : {});
         bar?.stop();
       } finally {
@@ -120,7 +119,9 @@ function targetFor(flags: BenchFlags, io: CliIo): BenchTarget {
 }
 
 /** A bar on stderr counting requests (with --requests) or seconds. */
-function progressBar(options: BenchOptions): { update: (p: BenchProgress) => void; stop: () => void } {
+async function progressBar(options: BenchOptions): Promise<{ update: (p: BenchProgress) => void; stop: () => void }> {
+  // Loaded only for a bar, not by every `keel` command (a node's start-up included).
+  const { default: cliProgress } = await import('cli-progress');
   const byRequests = options.requests !== undefined;
   const total = byRequests ? options.requests! : Math.round(options.durationMs / 1000);
   const bar = new cliProgress.SingleBar(

@@ -7,7 +7,6 @@
  * HDR histogram in microseconds. Requests in flight at the deadline are allowed to
  * finish and are counted; none starts after it.
  */
-import { build } from 'hdr-histogram-js';
 import type { Consistency } from '../client/types.js';
 import type { BenchTarget } from './bench-targets.js';
 
@@ -113,6 +112,8 @@ export async function prefill(target: BenchTarget, options: BenchOptions, signal
 
 export async function runBench(target: BenchTarget, options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
   checkBenchOptions(options);
+  // Loaded when a benchmark runs, not by every `keel` command (a node's start-up included).
+  const { build } = await import('hdr-histogram-js');
   const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const value = benchValue(options.valueSize);
   const errorsByCode: Record<string, number> = {};

@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Supervisor } from './supervisor.js';
 import { registerClusterSecret } from './secret-command.js';
 import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
-import { writeTlsBundle } from '../tls/tls-bundle.js';
-import { hostsFor } from '../tls/certificates.js';
+import type { TlsBundle } from '../tls/tls-bundle.js';
 import { fetchWithTls } from '../client/tls.js';
 import type { FetchFunction } from '../client/tls.js';
 
@@ -79,7 +78,7 @@ async function up(flags: UpFlags): Promise<void> {
   const secretFile = join(dataDir, storedSecretName);
   if (!existsSync(secretFile)) await writeNewSecretFile(secretFile);
   // Made again at every start: the CA's key is never written, so nobody can sign more.
-  const tls = flags.tls ? await writeTlsBundle(join(dataDir, 'tls'), { serverHosts: hostsFor(host), clientCommonName: 'root' }) : undefined;
+  const tls = flags.tls ? await writeClusterTls(join(dataDir, 'tls'), host) : undefined;
   const scheme = tls ? 'https' : 'http';
   const endpoints = ids.map((id) => `${scheme}://${host}:${clientPort(id)}`);
   const tlsArgs = tls ? ['--cert-file', tls.serverCertFile, '--key-file', tls.serverKeyFile, '--trusted-ca-file', tls.caFile, '--client-cert-auth'] : [];
@@ -241,4 +240,13 @@ function signal(pid: number, name: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * The throwaway CA, server and client certificates of `--tls`. Loaded only then: `keel`
+ * is one program, and the X.509 library would otherwise be loaded by every `keel start`.
+ */
+async function writeClusterTls(dir: string, host: string): Promise<TlsBundle> {
+  const [{ writeTlsBundle }, { hostsFor }] = await Promise.all([import('../tls/tls-bundle.js'), import('../tls/certificates.js')]);
+  return writeTlsBundle(dir, { serverHosts: hostsFor(host), clientCommonName: 'root' });
 }

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { defaultSimOptions, type SimOptions } from '../sim/options.js';
-import { describeFailure, runSeed, summarize } from '../sim/seeds.js';
 
 interface SimCommandOptions {
   readonly seeds: number;
@@ -48,6 +47,8 @@ export function registerSim(program: Command): void {
 }
 
 async function runSimCommand(options: SimCommandOptions): Promise<number> {
+  // The simulator is loaded when it runs, not by every `keel` command (a node's start-up included).
+  const { describeFailure, runSeed, summarize } = await import('../sim/seeds.js');
   const overrides: Partial<SimOptions> = {
     ...(options.nodes === undefined ? {} : { nodes: Number(options.nodes) as 3 | 5 | 7 }),
     traceLinesMax: Math.max(1, options.traceLines),

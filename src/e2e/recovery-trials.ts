@@ -5,12 +5,16 @@
  * back-off is not counted as the server's unavailability.
  *
  *   - whole cluster: kill -9 every member, start them all again; from the moment the
- *     processes are started to the first acknowledged put.
+ *     processes are started to the first acknowledged put. Also measured from the
+ *     moment a majority of the members' client ports accept connections ("up": those
+ *     processes have loaded and opened their data, and can elect and commit), which
+ *     sets start-up apart from election and the first write.
  *   - leader: kill -9 the leader; from the kill to the first acknowledged put on a
  *     survivor. The killed member is started again and caught up between trials.
  *
  * Leaders and progress are read with etcdctl's `endpoint status`, for both systems.
  */
+import { connect } from 'node:net';
 import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
 import { etcdctl } from './etcdctl.js';
 import { pause, waitFor } from '../harness/wait-for.js';
@@ -34,6 +38,8 @@ export interface RecoveryFigures {
   readonly trialsMs: readonly number[];
   readonly medianMs: number;
   readonly worstMs: number;
+  /** Whole cluster only: from a majority of members' client ports accepting connections to the first acknowledged put. */
+  readonly sinceUp?: { readonly trialsMs: readonly number[]; readonly medianMs: number; readonly worstMs: number };
 }
 
 const attemptTimeoutMs = 1_000;
@@ -80,6 +86,36 @@ async function settled(target: RecoveryTarget): Promise<void> {
   );
 }
 
+/** Resolves once `endpoint` (host:port) accepts a TCP connection, trying every `attemptGapMs`. */
+async function accepting(endpoint: string, startMs: number): Promise<void> {
+  const [host, port] = [endpoint.slice(0, endpoint.lastIndexOf(':')), Number(endpoint.slice(endpoint.lastIndexOf(':') + 1))];
+  while (performance.now() - startMs < trialDeadlineMs) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (accepted) return;
+    await pause(attemptGapMs);
+  }
+  throw new Error(`${endpoint} did not accept a connection within ${trialDeadlineMs} ms`);
+}
+
+/** Milliseconds from `startMs` to the moment a majority of `endpoints` accept connections (enough to elect and commit). */
+async function quorumAcceptingMs(endpoints: readonly string[], startMs: number): Promise<number> {
+  const acceptedMs = await Promise.all(endpoints.map((endpoint) => accepting(endpoint, startMs).then(() => performance.now() - startMs)));
+  return [...acceptedMs].sort((a, b) => a - b)[Math.floor(endpoints.length / 2)] as number;
+}
+
+function medianAndWorst(trialsMs: readonly number[]): { medianMs: number; worstMs: number } {
+  const sorted = [...trialsMs].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const medianMs = sorted.length % 2 === 1 ? (sorted[middle] as number) : Math.round(((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2);
+  return { medianMs, worstMs: sorted.at(-1) ?? 0 };
+}
+
 /** Milliseconds from `startMs` to the first put acknowledged by any of `endpoints` (a fresh client per attempt). */
 export async function firstAcknowledgedPut(endpoints: readonly string[], startMs: number, key: string): Promise<number> {
   for (let attempt = 0; performance.now() - startMs < trialDeadlineMs; attempt++) {
@@ -100,6 +136,7 @@ export async function firstAcknowledgedPut(endpoints: readonly string[], startMs
 
 export async function runRecoveryTrials(target: RecoveryTarget, scenario: RecoveryScenario, trials: number, log: (line: string) => void): Promise<RecoveryFigures> {
   const trialsMs: number[] = [];
+  const sinceUpMs: number[] = [];
   const all = target.endpoints.map((_, i) => i);
   for (let trial = 0; trial < trials; trial++) {
     await settled(target);
@@ -108,7 +145,10 @@ export async function runRecoveryTrials(target: RecoveryTarget, scenario: Recove
       await Promise.all(all.map((i) => target.kill(i)));
       const startMs = performance.now();
       const starting = Promise.all(all.map((i) => target.start(i)));
+      const up = quorumAcceptingMs(target.endpoints, startMs);
       ms = await firstAcknowledgedPut(target.endpoints, startMs, `recovery/${scenario}/${trial}`);
+      const upMs = await up;
+      sinceUpMs.push(Math.max(0, Math.round(ms - upMs)));
       await starting;
     } else {
       const leader = await leaderIndex(target);
@@ -118,10 +158,14 @@ export async function runRecoveryTrials(target: RecoveryTarget, scenario: Recove
       await target.start(leader);
     }
     trialsMs.push(Math.round(ms));
-    log(`${target.name} ${scenario} trial ${trial + 1}/${trials}: ${Math.round(ms)} ms`);
+    const sinceUp = sinceUpMs.length > trial ? `, ${sinceUpMs[trial]} ms after a quorum was up` : '';
+    log(`${target.name} ${scenario} trial ${trial + 1}/${trials}: ${Math.round(ms)} ms${sinceUp}`);
   }
-  const sorted = [...trialsMs].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const medianMs = sorted.length % 2 === 1 ? (sorted[middle] as number) : Math.round(((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2);
-  return { target: target.name, scenario, trialsMs, medianMs, worstMs: sorted.at(-1) ?? 0 };
+  return {
+    target: target.name,
+    scenario,
+    trialsMs,
+    ...medianAndWorst(trialsMs),
+    ...(sinceUpMs.length > 0 ? { sinceUp: { trialsMs: sinceUpMs, ...medianAndWorst(sinceUpMs) } } : {}),
+  };
 }

@@ -48,6 +48,10 @@ export interface NodeConfig {
   /** Entry bytes of the writes waiting on this node at once (at most its share of the
    * leader's uncommitted bound); beyond, new writes are refused at once (OVERLOADED). */
   readonly pendingWriteBytesMax: number;
+  /** Request bytes of the writes one client connection has waiting at once (below
+   * pendingWriteBytesMax, so that one client's flood leaves room for the others);
+   * beyond, its new writes are refused at once (OVERLOADED; api/connection-budget.ts). */
+  readonly connectionWriteBytesMax: number;
   /** Leases at once; grants beyond fail with TOO_MANY_LEASES (each lease costs a log entry per keep-alive). */
   readonly leasesMax: number;
   /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
@@ -143,6 +147,8 @@ export const nodeConfigDefaults = {
   // Enough to keep the pipeline full with 1 MiB values; small enough that what is
   // admitted commits well within the request timeout on a busy machine.
   pendingWriteBytesMax: 8 * 1024 * 1024,
+  // Half the node's bound: a client flooding one connection leaves the other half.
+  connectionWriteBytesMax: 4 * 1024 * 1024,
   leasesMax: 10_000,
   leaseKeepAliveStreamsMax: 1_000,
   watchersMax: 10_000,

@@ -25,6 +25,8 @@ export interface SegmentContents {
   readonly groups: LocatedRecord[][];
   /** Set when the newest segment ends in a write cut short by a crash. */
   readonly torn: { readonly offset: number; readonly reason: string; readonly droppedBytes: number } | undefined;
+  /** Where the records end when not torn: past it the file holds only preallocated zeros. */
+  readonly recordsEnd: number;
 }
 
 export function repairHint(offset: number, andNewer: boolean): string {
@@ -75,12 +77,12 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
   if (unsealed && !isNewest) {
     corrupt(unsealed.offset, `the write at offset ${unsealed.offset} has no commit record, in a segment that is not the newest`);
   }
-  if (!unsealed && !bad) return { groups, torn: undefined };
+  if (!unsealed && !bad) return { groups, torn: undefined, recordsEnd: scan.goodBytes };
   const offset = unsealed ? unsealed.offset : (bad?.offset as number);
   const parts: string[] = [];
   if (unsealed) parts.push(`a write of ${pending.length} complete record${pending.length === 1 ? '' : 's'} without its commit record`);
   if (bad) parts.push(unsealed ? `then ${bad.reason} at offset ${bad.offset}` : bad.reason);
-  return { groups, torn: { offset, reason: parts.join(', '), droppedBytes: dataEnd(data) - offset } };
+  return { groups, torn: { offset, reason: parts.join(', '), droppedBytes: dataEnd(data) - offset }, recordsEnd: offset };
 }
 
 /** Where the written bytes end: past it the file holds only preallocated zeros. */

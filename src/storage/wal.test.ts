@@ -345,3 +345,24 @@ test('wal: saves must continue the log; a gap or an entry inside the snapshot is
   await assert.rejects(wal.save({ entries: [entry(2, 2)] }), /at or below the snapshot/);
   await assert.rejects(wal.compact({ index: 9, term: 1 }), /the log ends at 3/);
 });
+
+test('wal: each restart gives back the unused preallocated tail of the segment it closes, so restarts neither fill the disk nor slow the next replay', async () => {
+  const segmentBytesMax = 64 * 1024;
+  const h = harness(segmentBytesMax);
+  for (let start = 1; start <= 5; start++) {
+    const { wal } = await h.open();
+    await wal.save({ hardState: hs(start, 1, start), entries: [entry(start, start)] });
+    await wal.close();
+  }
+  const { wal, state } = await h.open();
+  assert.deepEqual(state.entries.map((e) => e.index), [1, 2, 3, 4, 5]);
+  const names = await segments(h.fs);
+  assert.equal(names.length, 6, 'a segment per start');
+  // Every segment but the one just cut holds its records and nothing more.
+  for (const name of names.slice(0, -1)) {
+    const path = `${DIR}/${name}`;
+    assert.equal((await h.fs.readFile(path)).length, await recordsEnd(h.fs, path), `${name} holds no preallocated tail`);
+  }
+  await wal.close();
+  assert.deepEqual(h.logs, []);
+});

@@ -132,11 +132,14 @@ export class Wal {
     const replay = new LogReplay();
     const book = new SegmentBook();
     let torn: { name: string; offset: number; reason: string; droppedBytes: number } | undefined;
+    let unusedTail: { name: string; end: number } | undefined;
     for (const [i, file] of found.entries()) {
       const isNewest = i === found.length - 1;
-      const contents = readSegment(file, await fs.readFile(posix.join(dir, file.name)), isNewest);
+      const data = await fs.readFile(posix.join(dir, file.name));
+      const contents = readSegment(file, data, isNewest);
       if (contents.torn) torn = { name: file.name, ...contents.torn };
       else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
+      else if (isNewest && contents.recordsEnd < data.length) unusedTail = { name: file.name, end: contents.recordsEnd };
       if (contents.groups.length === 0 && !isNewest) {
         throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: the segment holds no complete write but newer segments follow; ${repairHint(0, true)}`, file.name, 0);
       }
@@ -169,6 +172,20 @@ export class Wal {
         } finally {
           await handle.close();
         }
+      }
+    }
+
+    if (unusedTail) {
+      // The newest segment is closed by the cut below, with the rest of its
+      // preallocated space unused: given back, or every start would leave a whole
+      // segment of zeros behind, kept and read again by every later start (a node
+      // restarted 15 times held 1 GiB of them and took 7 s to read them).
+      const handle = await fs.open(posix.join(dir, unusedTail.name), 'write');
+      try {
+        await handle.truncate(unusedTail.end);
+        await handle.sync();
+      } finally {
+        await handle.close();
       }
     }
 

@@ -9,7 +9,6 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCertificateAuthority, hostsFor, issueCertificate } from './certificates.js';
 import type { TlsFilePaths } from './tls-files.js';
 
 export async function ensureAutoTlsFiles(dataDir: string, host: string): Promise<TlsFilePaths> {
@@ -18,6 +17,9 @@ export async function ensureAutoTlsFiles(dataDir: string, host: string): Promise
   const keyFile = join(dir, 'key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Loaded only when made: the X.509 library is a good part of a node's start-up, which
+  // bounds how fast a restarted cluster serves again (docs/internals/performance.md).
+  const { createCertificateAuthority, hostsFor, issueCertificate } = await import('./certificates.js');
   const ca = await createCertificateAuthority('keel auto-tls');
   const pair = await issueCertificate(ca, { commonName: 'keel', hosts: hostsFor(host), usage: 'server' });
   // Key first: a crash between the two writes leaves no certificate, so the next start makes both again.

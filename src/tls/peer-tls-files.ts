@@ -5,7 +5,6 @@
 import { statSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import { createCertificateAuthority, hostsFor, issueCertificate } from './certificates.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -49,6 +48,9 @@ export function reloadingSecureContextOptions(files: TlsFiles, onReloadError: (e
 
 /** Auto TLS: a throwaway CA and a peer certificate it signs, made for this run only. */
 export async function autoTlsContextOptions(host: string): Promise<SecureContextOptions> {
+  // Loaded only when made: the X.509 library is a good part of a node's start-up, which
+  // bounds how fast a restarted cluster serves again (docs/internals/performance.md).
+  const { createCertificateAuthority, hostsFor, issueCertificate } = await import('./certificates.js');
   const ca = await createCertificateAuthority(`keel peer auto TLS ${host}`, 365);
   const pair = await issueCertificate(ca, { commonName: `keel peer ${host}`, hosts: hostsFor(host), usage: 'peer' });
   return { cert: `${pair.cert}\n${ca.cert}`, key: pair.key };

@@ -16,6 +16,7 @@ import { httpCredentials } from '../http-credentials.js';
 import { checkJsonFields } from './json-fields.js';
 import { gatewayJson } from './gateway-json.js';
 import { grpcOverheadBytes } from './grpc-server.js';
+import { connectionName, payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 
 /** The mapping from gRPC status codes to HTTP statuses of etcd 3.4's gateway (grpc-gateway v1). */
 const httpStatusOf: Partial<Record<status, number>> = {
@@ -44,7 +45,7 @@ export function gatewayBodyBytesMax(requestBytesMax: number): number {
   return Math.ceil((requestBytesMax * 4) / 3) + grpcOverheadBytes;
 }
 
-export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[], requestBytesMax: number): void {
+export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[], requestBytesMax: number, writeBudget: ConnectionBudget): void {
   const bodyLimit = gatewayBodyBytesMax(requestBytesMax);
   const root = etcdProtoRoot();
   for (const service of services) {
@@ -55,7 +56,7 @@ export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, serv
       if (!rpc?.resolvedRequestType || !rpc.resolvedResponseType) throw new Error(`${serviceName}.${name} is not in the proto files`);
       const types = { request: rpc.resolvedRequestType, response: rpc.resolvedResponseType };
       for (const path of method.gatewayPaths.flatMap(withVersionAliases)) {
-        app.post(path, { bodyLimit }, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body));
+        app.post(path, { bodyLimit }, async (request, reply) => answer(reply, auth, httpCredentials(request), method, types, request.body, writeBudget));
       }
     }
   }
@@ -88,6 +89,7 @@ async function answer(
   method: UnaryMethod,
   types: { request: protobuf.Type; response: protobuf.Type },
   body: unknown,
+  writeBudget: ConnectionBudget,
 ): Promise<FastifyReply> {
   try {
     const message = decodeRequest(types.request, parseBody(body));
@@ -95,7 +97,8 @@ async function answer(
     // A client that hangs up stops a waiting Lock or Campaign (which then cleans up).
     const gone = new AbortController();
     reply.raw.on('close', () => gone.abort());
-    const response = await method.handle(message, caller, gone.signal);
+    const handle = (): Promise<Record<string, unknown>> => method.handle(message, caller, gone.signal);
+    const response = method.proposes ? await writeBudget.run(connectionName(reply.request.socket), payloadBytes(message), handle) : await handle();
     const json = gatewayJson(types.response, response);
     // A stream's answers are newline-delimited {"result": ...} objects, as etcd's gateway streams them.
     if (method.gatewayStream) return reply.type('application/json').send(`${JSON.stringify({ result: json })}\n`);

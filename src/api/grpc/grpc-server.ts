@@ -20,6 +20,7 @@ import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import type { NodeAuth } from '../../server/auth/node-auth.js';
+import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 
 export interface GrpcApi {
   /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
@@ -54,7 +55,7 @@ export function etcdServices(node: KeelNode): EtcdService[] {
  * plain or with TLS already terminated (grpc-js's supported connection-injection API,
  * so a connection's bytes go from the socket to grpc-js's HTTP/2 session with no copy).
  */
-export function createGrpcApi(node: KeelNode, requestBytesMax: number): GrpcApi {
+export function createGrpcApi(node: KeelNode, requestBytesMax: number, writeBudget: ConnectionBudget): GrpcApi {
   const server = new Server({
     // Room above the request limit, as etcd leaves (its grpcOverheadBytes), so that a
     // request just over it reaches the store's check and gets etcd's answer
@@ -69,14 +70,14 @@ export function createGrpcApi(node: KeelNode, requestBytesMax: number): GrpcApi 
   for (const service of etcdServices(node)) {
     const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
     const definition = (pkg[service.name] as ServiceClientConstructor).service;
-    server.addService(definition, implementation(service, node.auth));
+    server.addService(definition, implementation(service, node.auth, writeBudget));
   }
   // TLS, when on, is the client port's: what reaches grpc-js is already decrypted.
   const connections = server.createConnectionInjector(ServerCredentials.createInsecure());
   return { connections, close: () => shutdown(server) };
 }
 
-function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImplementation {
+function implementation(service: EtcdService, auth: NodeAuth, writeBudget: ConnectionBudget): UntypedServiceImplementation {
   const methods: UntypedServiceImplementation = { ...service.streaming };
   for (const [name, method] of Object.entries(service.unary)) {
     if (method.gatewayStream) continue;
@@ -91,7 +92,9 @@ function implementation(service: EtcdService, auth: NodeAuth): UntypedServiceImp
       });
       const serve = async (): Promise<unknown> => {
         const caller = await auth.authorize(grpcCredentials(call), method.need(call.request));
-        return method.handle(call.request, caller, gone.signal);
+        const handle = (): Promise<unknown> => method.handle(call.request, caller, gone.signal);
+        // All of a client's calls share its one HTTP/2 connection: its writes share one budget.
+        return method.proposes ? writeBudget.run(call.getPeer(), payloadBytes(call.request), handle) : handle();
       };
       serve().then(
         (response) => {

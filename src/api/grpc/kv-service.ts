@@ -62,6 +62,7 @@ export function kvService(node: KeelNode): EtcdService {
       Put: {
         need: (request) => node.auth.needsFor(putFromMessage(request)),
         gatewayPaths: ['/v3/kv/put'],
+        proposes: true,
         handle: async (request, caller) => {
           const result = await write(putFromMessage(request), caller);
           return putResponseMessage(result.response, header(result.revision));
@@ -70,6 +71,7 @@ export function kvService(node: KeelNode): EtcdService {
       DeleteRange: {
         need: (request) => node.auth.needsFor(deleteRangeFromMessage(request)),
         gatewayPaths: ['/v3/kv/deleterange'],
+        proposes: true,
         handle: async (request, caller) => {
           const result = await write(deleteRangeFromMessage(request), caller);
           return deleteRangeResponseMessage(result.response, header(result.revision));
@@ -78,6 +80,7 @@ export function kvService(node: KeelNode): EtcdService {
       Txn: {
         need: (request) => node.auth.needsFor(txnFromMessage(request)),
         gatewayPaths: ['/v3/kv/txn'],
+        proposes: true,
         handle: async (request, caller) => {
           const result = await write(txnFromMessage(request), caller);
           return txnResponseMessage(result.response, header(result.revision));

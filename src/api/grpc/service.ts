@@ -29,6 +29,11 @@ export interface UnaryMethod {
    * wrapped as {"result": ...}, as etcd's gateway does for streams.
    */
   readonly gatewayStream?: boolean;
+  /**
+   * The method proposes a write: its request's bytes count against the client
+   * connection's write budget while it runs (connection-budget.ts).
+   */
+  readonly proposes?: boolean;
 }
 
 export interface EtcdService {
