@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import type { GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../proto/etcd-proto.js';
-import { withCluster } from './cluster-harness.js';
+import { withCluster } from '../harness/cluster-harness.js';
 
 const mebibyte = 1024 * 1024;
 const floodConcurrent = 40;
