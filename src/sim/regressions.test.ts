@@ -31,10 +31,10 @@ const regressions: { seed: number; options: Partial<SimOptions>; bug: string }[]
 ];
 
 for (const { seed, options, bug } of regressions) {
-  test(`regression seed ${seed} (${options.nodes} nodes): ${bug}`, () => {
-    const result = runSimulation(seed, options);
+  test(`regression seed ${seed} (${options.nodes} nodes): ${bug}`, async () => {
+    const result = await runSimulation(seed, options);
     if (result.violations.length > 0) {
-      assert.fail(describeFailure(runSimulation(seed, { ...options, trace: true, traceLinesMax: 400 })));
+      assert.fail(describeFailure(await runSimulation(seed, { ...options, trace: true, traceLinesMax: 400 })));
     }
   });
 }
