@@ -55,10 +55,11 @@ export function runSimulation(seed: number, overrides: Partial<SimOptions> = {})
 }
 
 /**
- * An in-process cluster of RaftNode cores over a simulated network and disks, driven
- * by one global step counter. Each step: scheduled faults, new client operations,
- * message arrivals, ticks, then each node's Ready loop; the safety monitor checks after
- * every input. A fault phase is followed by a liveness phase (everything healed and
+ * An in-process cluster of production replicas over a simulated network and disks,
+ * driven by one global step counter. Each step: scheduled faults, new client
+ * operations, message arrivals, ticks, then the fsyncs and deferred tasks due (each
+ * replica's Ready loop) until the promises they start settle; the safety monitor
+ * checks after every input. A fault phase is followed by a liveness phase (everything healed and
  * restarted) that must commit a new entry on a majority and serve a final read of every
  * key; then the client history is checked for linearizability.
  */
