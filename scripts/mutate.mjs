@@ -7,8 +7,6 @@
 //   node scripts/mutate.mjs --seeds 500         more seeds per mutation
 //   node scripts/mutate.mjs --only a,b          just these mutations
 //   node scripts/mutate.mjs --quick             the quick subset, few seeds, no unit tests, no type check (CI)
-//   node scripts/mutate.mjs --host replica      the simulator runs the production replica (keel sim --host;
-//                                               a mutation's own `host:` field takes precedence)
 //
 // Prints a markdown table; exits 1 when a mutation marked `expect: caught` got past
 // the simulator, when the unmutated control run fails, or when a mutation no longer
@@ -25,12 +23,12 @@ const unitFolders = ['raft', 'storage'];
 const quickSeeds = 6;
 
 function usage(problem) {
-  console.error(`mutate: ${problem}\nusage: node scripts/mutate.mjs [--only name[,name...]] [--seeds N] [--start S] [--quick] [--host replica|stand-in]`);
+  console.error(`mutate: ${problem}\nusage: node scripts/mutate.mjs [--only name[,name...]] [--seeds N] [--start S] [--quick]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = { only: undefined, seeds: undefined, start: 1, quick: false, host: 'stand-in' };
+  const options = { only: undefined, seeds: undefined, start: 1, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -47,10 +45,6 @@ function parseArgs(argv) {
     else if (arg === '--seeds') options.seeds = count(value(), 1);
     else if (arg === '--start') options.start = count(value(), 0);
     else if (arg === '--quick') options.quick = true;
-    else if (arg === '--host') {
-      options.host = value();
-      if (options.host !== 'replica' && options.host !== 'stand-in') usage(`--host is replica or stand-in, got "${options.host}"`);
-    }
     else usage(`unknown argument ${arg}`);
   }
   options.seeds ??= options.quick ? quickSeeds : 200;
@@ -162,7 +156,7 @@ async function simulate(dir, options) {
   const seeds = [];
   const result = await run(
     process.execPath,
-    ['dist/cli/main.js', 'sim', '--seeds', String(options.seeds), '--start', String(options.start), '--trace-lines', '1', '--host', options.host],
+    ['dist/cli/main.js', 'sim', '--seeds', String(options.seeds), '--start', String(options.start), '--trace-lines', '1'],
     {
       cwd: dir,
       // A mutant may loop for ever; a healthy seed takes well under a second.
@@ -261,7 +255,7 @@ async function main() {
         continue;
       }
       log(`${mutation.name}: simulating ${options.seeds} seeds`);
-      const sim = await simulate(dir, { ...options, host: mutation.host ?? options.host });
+      const sim = await simulate(dir, options);
       // The quick subset is about the simulator; the unit tests run in full elsewhere.
       if (!options.quick) log(`${mutation.name}: unit tests of ${unitFolders.join(', ')}`);
       const unit = options.quick ? { caught: false, summary: 'not run (--quick)' } : await unitTests(dir, unitFolders);

@@ -7,7 +7,6 @@
 //   catch: what should catch it
 //   expect: caught | missed — why          (whether the simulator catches it today)
 //   quick: yes                             (optional: part of the --quick subset)
-//   host: replica                          (optional: simulate on the production replica, keel sim --host)
 //
 //   @@ find src/raft/node.ts
 //   ...the exact text to replace; it must occur exactly once in the file...
@@ -22,7 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const requiredFields = ['name', 'bug', 'source', 'catch', 'expect'];
-const knownFields = new Set([...requiredFields, 'quick', 'host']);
+const knownFields = new Set([...requiredFields, 'quick']);
 /** Mutations stay in the pure consensus core and the WAL (see the doc for why). */
 const allowedPrefixes = ['src/raft/', 'src/storage/'];
 
@@ -59,7 +58,6 @@ export function parseMutation(path, text) {
   if (!expectMatch) fail(`expect must start with "caught" or "missed", got "${fields.expect}"`);
   if (expectMatch[1] === 'missed' && expectMatch[2] === '') fail('an expected miss must say why ("expect: missed — reason")');
   if (fields.quick !== undefined && fields.quick !== 'yes') fail(`quick must be "yes" when given, got "${fields.quick}"`);
-  if (fields.host !== undefined && fields.host !== 'replica' && fields.host !== 'stand-in') fail(`host must be "replica" or "stand-in" when given, got "${fields.host}"`);
   if (fields.quick === 'yes' && expectMatch[1] !== 'caught') fail('only a mutation the simulator catches can be in the quick subset');
 
   const edits = [];
@@ -100,7 +98,6 @@ export function parseMutation(path, text) {
     expect: expectMatch[1],
     expectReason: expectMatch[2],
     quick: fields.quick === 'yes',
-    host: fields.host,
     edits,
   };
 }

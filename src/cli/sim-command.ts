@@ -9,7 +9,6 @@ interface SimCommandOptions {
   readonly trace: boolean | undefined;
   readonly traceLines: number;
   readonly steps: number | undefined;
-  readonly host: 'replica' | 'stand-in';
 }
 
 function nonNegativeInteger(text: string): number {
@@ -40,7 +39,6 @@ export function registerSim(program: Command): void {
     .option('--trace', 'print the trace of each run (use with --seed)')
     .option('--trace-lines <n>', 'the newest trace lines kept', nonNegativeInteger, 20_000)
     .option('--steps <n>', `steps of each seed's fault phase (default ${defaultSimOptions.faultSteps}; a long run: 1000000 and more)`, positiveInteger)
-    .addOption(new Option('--host <kind>', 'what each node runs: the production replica, or the stand-in Ready loop').choices(['replica', 'stand-in']).default('stand-in'))
     .action(async (options: SimCommandOptions) => {
       process.exitCode = await runSimCommand(options);
     });
@@ -53,7 +51,6 @@ async function runSimCommand(options: SimCommandOptions): Promise<number> {
     ...(options.nodes === undefined ? {} : { nodes: Number(options.nodes) as 3 | 5 | 7 }),
     traceLinesMax: Math.max(1, options.traceLines),
     ...(options.steps === undefined ? {} : { faultSteps: options.steps }),
-    host: options.host,
   };
   const first = options.seed ?? options.start;
   const count = options.seed === undefined ? options.seeds : 1;

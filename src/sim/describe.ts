@@ -1,4 +1,4 @@
-import type { Entry, HardState, Message, Snapshot } from '../raft/types.js';
+import type { Entry, Message } from '../raft/types.js';
 import { messageTypeNumbers } from '../raft/types.js';
 
 /** Short readable forms of the core's data, for trace lines. */
@@ -40,7 +40,7 @@ export function describeMessage(message: Message): string {
   }
 }
 
-export function describeEntries(entries: readonly Entry[]): string {
+function describeEntries(entries: readonly Entry[]): string {
   if (entries.length === 0) return 'entries=[]';
   const first = entries[0] as Entry;
   const last = entries[entries.length - 1] as Entry;
@@ -48,18 +48,10 @@ export function describeEntries(entries: readonly Entry[]): string {
   return first.index === last.index ? `entries=[${first.index} ${terms}]` : `entries=[${first.index}..${last.index} ${terms}]`;
 }
 
-export function describeHardState(hardState: HardState): string {
-  return `{t${hardState.term} vote=${hardState.vote} commit=${hardState.commit}}`;
-}
-
-export function describeSnapshot(snapshot: Snapshot): string {
-  return `snap ${snapshot.meta.index}/t${snapshot.meta.term} voters=[${snapshot.meta.config.voters.join(',')}] learners=[${snapshot.meta.config.learners.join(',')}]`;
-}
-
 const decoder = new TextDecoder();
 
-/** The command bytes as text (commands are JSON), cut short. */
-export function describeData(data: Uint8Array): string {
+/** A proposal's bytes as text, cut short. */
+function describeData(data: Uint8Array): string {
   if (data.length === 0) return 'no-op';
   const text = decoder.decode(data);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;

@@ -1,6 +1,6 @@
 import type { Prng } from '../lib/prng.js';
 import type { RaftConfig } from '../raft/types.js';
-import type { Sabotage } from './host.js';
+import type { Sabotage } from './sabotage.js';
 
 /** The kinds of trouble a run can be given. */
 export type FaultKind =
@@ -44,8 +44,6 @@ export interface SimOptions {
   /** Overrides for every node's RaftConfig. */
   readonly raft: Partial<Omit<RaftConfig, 'id'>>;
   readonly sabotage: Sabotage;
-  /** What each simulated machine runs: the production replica (replica-host.ts) or the stand-in Ready loop (host.ts). */
-  readonly host: 'replica' | 'stand-in';
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -59,7 +57,6 @@ export const defaultSimOptions: SimOptions = {
   checkerPollsMax: 200_000,
   raft: {},
   sabotage: {},
-  host: 'stand-in',
 };
 
 /** The parameters of one run, drawn from its seed (and fixed by the options). */

@@ -14,7 +14,7 @@ import type { ConfigChange, Message, NodeId, RaftConfig } from '../raft/types.js
 import { Replica, type InspectedCore } from '../replica/replica.js';
 import { FaultFileSystem } from '../storage/fault-file-system.js';
 import type { FileHandle, FileSystem, OpenMode } from '../storage/file-system.js';
-import { ForwardingFileSystem } from '../storage/forwarding-file-system.js';
+import { ForwardingFileSystem, forwardingHandle } from '../storage/forwarding-file-system.js';
 import { MemoryDisk, openMemoryEnv } from '../kv/env/memory-env.js';
 import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import type { CommandBody, CommandResult } from '../kv/types.js';
@@ -22,7 +22,7 @@ import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
 import { KeelError } from '../server/errors.js';
 import { silentLogger } from '../server/logger.js';
 import { SyncedLog } from './synced-log.js';
-import type { Sabotage } from './host.js';
+import { corruptingStore, LyingSyncFileSystem, type Sabotage, tamperWithEntry } from './sabotage.js';
 import type { SimNetwork } from './network.js';
 import type { SafetyMonitor } from './safety.js';
 import type { Trace } from './trace.js';
@@ -52,13 +52,11 @@ export interface ReplicaHostOptions {
   readonly onApply: (id: string, index: number) => void;
 }
 
-/** The sabotages the production host can plant (the others need the stand-in's toy disk and state machine). */
-export const replicaHostSabotages: readonly (keyof Sabotage)[] = ['staleReads', 'ackBeforeCommit'];
-
 const CRASH = 400;
 const RESTART = 401;
 const PERSIST = 402;
 const APPLY = 403;
+const raftDir = '/raft';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -88,8 +86,6 @@ export class ReplicaHost {
   private readonly waiting = new Set<ClientOperation>();
 
   constructor(private readonly options: ReplicaHostOptions) {
-    const unsupported = Object.keys(options.sabotage).filter((name) => !replicaHostSabotages.includes(name as keyof Sabotage));
-    if (unsupported.length > 0) throw new RangeError(`the production replica host cannot plant ${unsupported.join(', ')} (only ${replicaHostSabotages.join(', ')})`);
     this.id = options.id;
     this.start(0);
   }
@@ -316,13 +312,15 @@ export class ReplicaHost {
     };
     const { id: _id, electionTicks: _e, heartbeatTicks: _h, ...raft } = options.raftConfig;
     const random = options.random.fork();
-    Replica.open({
+    const { sabotage } = options;
+    const disk: FileSystem = sabotage.lyingSyncs ? new LyingSyncFileSystem(this.fs) : this.fs;
+    this.tamperBeforeRestart().then(() => Replica.open({
       config,
-      raftDir: '/raft',
+      raftDir,
       raft,
       ports: {
         clock: { nowMs: () => this.now, monotonicMs: () => this.now },
-        fs: new DelayedSyncFileSystem(this.fs, () => this.syncDelay(live)),
+        fs: new DelayedSyncFileSystem(disk, () => this.syncDelay(live)),
         network: {
           send: (message) => {
             if (!live()) return;
@@ -333,7 +331,8 @@ export class ReplicaHost {
           connectedPeers: () => new Set(options.allIds.filter((id) => id !== this.id)),
         },
         openStore: () => {
-          this.store = MvccStore.openOn(openMemoryEnv(this.kvDisk));
+          const store = MvccStore.openOn(openMemoryEnv(this.kvDisk));
+          this.store = sabotage.brokenStateMachine && this.id === 1 ? corruptingStore(store) : store;
           return this.store;
         },
         random: { int: (bound) => random.int(bound) },
@@ -373,7 +372,7 @@ export class ReplicaHost {
           monitor.snapshotSaved(this.id, snapshot);
         },
       },
-    }).then(
+    })).then(
       (replica) => {
         if (!live()) return;
         this.replica = replica;
@@ -394,6 +393,14 @@ export class ReplicaHost {
         if (live()) monitor.report('exception', `node ${this.id} could not start: ${error instanceof Error ? error.message : String(error)}`);
       },
     );
+  }
+
+  /** With the tamperLogOnRestart sabotage, a restart first replaces the last committed entry on disk (one past a snapshot only). */
+  private async tamperBeforeRestart(): Promise<void> {
+    const { commit } = this.disk.hardState;
+    const term = this.disk.term(commit);
+    if (!this.options.sabotage.tamperLogOnRestart || this.incarnation === 1 || commit <= this.disk.snapshotIndex() || term === undefined) return;
+    await tamperWithEntry(this.fs, `${raftDir}/wal`, commit, term);
   }
 
   /** The store's state after an apply: equal on every node that applied the same entries (state machine safety). */
@@ -446,12 +453,7 @@ class DelayedSyncFileSystem extends ForwardingFileSystem {
     const handle = await this.inner.open(path, mode);
     const wait = async (): Promise<void> => this.delay();
     return {
-      path: handle.path,
-      write: (data, position) => handle.write(data, position),
-      read: (position, length) => handle.read(position, length),
-      size: () => handle.size(),
-      truncate: (length) => handle.truncate(length),
-      allocate: (bytes) => handle.allocate(bytes),
+      ...forwardingHandle(handle),
       datasync: async () => {
         await wait();
         await handle.datasync();
@@ -460,7 +462,6 @@ class DelayedSyncFileSystem extends ForwardingFileSystem {
         await wait();
         await handle.sync();
       },
-      close: () => handle.close(),
     };
   }
 

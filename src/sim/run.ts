@@ -1,9 +1,8 @@
 import { checkHistory } from '../check/linearizability.js';
 import { AssertionError } from '../lib/assert.js';
 import { Prng } from '../lib/prng.js';
-import type { ClusterConfig, LogIndex } from '../raft/types.js';
+import type { LogIndex } from '../raft/types.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import { SimHost } from './host.js';
 import { ReplicaHost } from './replica-host.js';
 import { settleMicrotasks } from './settle.js';
 import { Nemesis } from './nemesis.js';
@@ -16,8 +15,6 @@ import { type ClientOperation, Workload } from './workload.js';
 export interface SimResult {
   readonly seed: number;
   readonly nodes: number;
-  /** What each node ran (SimOptions.host). */
-  readonly host: SimOptions['host'];
   /** The run's parameters drawn from the seed, readable. */
   readonly profile: string;
   /** Client operations invoked, and how they ended. */
@@ -45,36 +42,24 @@ export interface SimResult {
 
 const LIVENESS = 600;
 
-/** A simulated machine: the stand-in Ready loop with its toy disk and state machine, or the production replica. */
-export type Host = SimHost | ReplicaHost;
-
-/** Runs one seed on the stand-in hosts. The same seed and options always give the same result. */
-export function runSimulation(seed: number, overrides: Partial<SimOptions> = {}): SimResult {
-  const options = { ...defaultSimOptions, ...overrides };
-  if (options.host !== 'stand-in') throw new RangeError('the production replica runs asynchronously: use runReplicaSimulation');
-  return new Simulation(seed, options).run();
-}
-
-/** Runs one seed on the hosts options.host names. */
-export function simulate(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
-  const options = { ...defaultSimOptions, ...overrides };
-  return options.host === 'replica' ? runReplicaSimulation(seed, options) : Promise.resolve(runSimulation(seed, options));
-}
+/** A simulated machine: the production replica on simulated ports. */
+export type Host = ReplicaHost;
 
 /**
- * Runs one seed on hosts that drive the production replica (replica-host.ts); after
- * each step the promises it started settle (settle.ts), so the run is as deterministic
- * as the stand-in's.
+ * Runs one seed: every node drives the production replica (replica-host.ts); after
+ * each step the promises it started settle (settle.ts), so the same seed and options
+ * always give the same result.
  */
-export function runReplicaSimulation(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
-  return new Simulation(seed, { ...defaultSimOptions, ...overrides, host: 'replica' }).runAsync();
+export function runSimulation(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
+  return new Simulation(seed, { ...defaultSimOptions, ...overrides }).run();
 }
 
 /**
- * An in-process cluster of RaftNode cores over a simulated network and disks, driven
- * by one global step counter. Each step: scheduled faults, new client operations,
- * message arrivals, ticks, then each node's Ready loop; the safety monitor checks after
- * every input. A fault phase is followed by a liveness phase (everything healed and
+ * An in-process cluster of production replicas over a simulated network and disks,
+ * driven by one global step counter. Each step: scheduled faults, new client
+ * operations, message arrivals, ticks, then the fsyncs and deferred tasks due (each
+ * replica's Ready loop) until the promises they start settle; the safety monitor
+ * checks after every input. A fault phase is followed by a liveness phase (everything healed and
  * restarted) that must commit a new entry on a majority and serve a final read of every
  * key; then the client history is checked for linearizability.
  */
@@ -122,13 +107,9 @@ class Simulation {
     });
     this.trace.note(0, () => `seed ${seed} nodes=${options.nodes} (+ spare n${hostsCount}) ${describeProfile(this.profile)}`);
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
-    const bootstrap: ClusterConfig = { voters, learners: [] };
-    const joining: ClusterConfig = { voters: [], learners: [] };
     const allIds = Array.from({ length: hostsCount }, (_, i) => i + 1);
     for (let id = 1; id <= hostsCount; id++) {
-      const random = hostRandoms[id - 1] as Prng;
-      // What both kinds of host take alike.
-      const common = {
+      const host = new ReplicaHost({
         id,
         raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
         trace: this.trace,
@@ -138,23 +119,12 @@ class Simulation {
         snapshotEveryEntries: this.profile.snapshotEveryEntries,
         inboxMessagesMax: 10_000,
         sabotage: options.sabotage,
-      };
-      const host: Host = options.host === 'replica' ? new ReplicaHost({
-        ...common,
         voters: id <= options.nodes ? voters : [],
         allIds,
-        random,
+        random: hostRandoms[id - 1] as Prng,
         requestTimeoutSteps: this.profile.operationTimeoutSteps,
         complete: (operation, type, value) => this.complete(operation, type, value),
         onApply: (requestId, index) => this.appliedAt(requestId, index),
-      }) : new SimHost({
-        ...common,
-        bootstrap: id <= options.nodes ? bootstrap : joining,
-        random: hostRandoms[id - 1] as Prng,
-        complete: (operation, type, value) => this.complete(operation, type, value),
-        onApply: (_node, index, result) => {
-          if (!result.duplicate) this.appliedAt(result.command.id, index);
-        },
       });
       host.tickPeriodSteps = this.profile.tickPeriodsSteps[id - 1] as number;
       host.nextTickStep = hostRandoms[id - 1]?.int(host.tickPeriodSteps) ?? 0;
@@ -174,17 +144,8 @@ class Simulation {
     });
   }
 
-  run(): SimResult {
-    let now = 0;
-    for (; now < this.stepsMax(); now++) {
-      this.guarded(now, () => this.step(now));
-      if (this.finished()) break;
-    }
-    return this.result(now);
-  }
-
-  /** The run on production replicas: after each step, the promises it started settle before the next. */
-  async runAsync(): Promise<SimResult> {
+  /** After each step, the promises it started settle before the next. */
+  async run(): Promise<SimResult> {
     let now = 0;
     for (; now < this.stepsMax(); now++) {
       this.guarded(now, () => this.step(now));
@@ -218,7 +179,7 @@ class Simulation {
     for (let round = 0; ; round++) {
       let busy = false;
       this.guarded(now, () => {
-        for (const host of this.hosts) if (host instanceof ReplicaHost && host.pump(now)) busy = true;
+        for (const host of this.hosts) if (host.pump(now)) busy = true;
       });
       await settleMicrotasks();
       if (!busy) break;
@@ -228,7 +189,7 @@ class Simulation {
       }
     }
     this.guarded(now, () => {
-      for (const host of this.hosts) if (host instanceof ReplicaHost) host.observe();
+      for (const host of this.hosts) host.observe();
     });
   }
 
@@ -245,7 +206,6 @@ class Simulation {
     return {
       seed: this.seed,
       nodes: this.options.nodes,
-      host: this.options.host,
       profile: describeProfile(this.profile),
       operations: this.workload.counts.invoked,
       completions: { ok: this.workload.counts.ok, fail: this.workload.counts.fail, info: this.workload.counts.info },
@@ -284,7 +244,6 @@ class Simulation {
       host.receive(message, now);
     }
     for (const host of this.hosts) host.tickIfDue(now);
-    for (const host of this.hosts) if (host instanceof SimHost) host.processReady(now);
     for (const operation of this.workload.expire(now)) this.hosts[operation.node - 1]?.forgetDone();
   }
 

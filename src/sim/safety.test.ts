@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Entry, LogIndex, Message, NodeId, Role, Term } from '../raft/types.js';
-import { SimDisk } from './disk.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Term } from '../raft/types.js';
 import type { RuleStatus } from './rule-monitor.js';
 import { type ObservedCore, SafetyMonitor } from './safety.js';
+import { SyncedLog } from './synced-log.js';
 import { Trace } from './trace.js';
 
 function entry(index: number, term: number, text = `e${index}`): Entry {
@@ -27,6 +27,14 @@ class FakeCore implements ObservedCore {
   }
 }
 
+/** A disk on which these entries and this hard state were synced. */
+function diskWith(entries: readonly Entry[], hardState?: HardState): SyncedLog {
+  const disk = new SyncedLog();
+  const ready: Ready = { softState: undefined, hardState, entries, snapshot: undefined, messages: [], committedEntries: [], readStates: [] };
+  disk.persisted(ready);
+  return disk;
+}
+
 function monitor(): SafetyMonitor {
   return new SafetyMonitor(new Trace(false, 1));
 }
@@ -35,9 +43,7 @@ function monitor(): SafetyMonitor {
  * the candidate may become leader without breaking the vote-quorum rule. */
 function voteFor(m: SafetyMonitor, term: Term, candidate: NodeId, voters: readonly NodeId[]): void {
   for (const voter of voters) {
-    const disk = new SimDisk();
-    disk.write({ snapshot: undefined, entries: [], hardState: { term, vote: candidate, commit: 0 } });
-    m.persisted(voter, [], undefined, disk);
+    m.persisted(voter, [], undefined, diskWith([], { term, vote: candidate, commit: 0 }));
   }
 }
 
@@ -97,23 +103,15 @@ test('a leader of a term before the commit need not hold the entry', () => {
 
 test('two different entries persisted at one index and term break log matching', () => {
   const m = monitor();
-  const a = new SimDisk();
-  a.write({ snapshot: undefined, entries: [entry(1, 1), entry(2, 1)], hardState: undefined });
-  m.persisted(1, [entry(1, 1), entry(2, 1)], undefined, a);
-  const b = new SimDisk();
-  b.write({ snapshot: undefined, entries: [entry(1, 1), entry(2, 1, 'different')], hardState: undefined });
-  m.persisted(2, [entry(1, 1), entry(2, 1, 'different')], undefined, b);
+  m.persisted(1, [entry(1, 1), entry(2, 1)], undefined, diskWith([entry(1, 1), entry(2, 1)]));
+  m.persisted(2, [entry(1, 1), entry(2, 1, 'different')], undefined, diskWith([entry(1, 1), entry(2, 1, 'different')]));
   assert.equal(m.violations[0]?.kind, 'log-matching');
 });
 
 test('the same entry after different predecessors breaks log matching', () => {
   const m = monitor();
-  const a = new SimDisk();
-  a.write({ snapshot: undefined, entries: [entry(1, 1), entry(2, 2)], hardState: undefined });
-  m.persisted(1, [entry(2, 2)], undefined, a);
-  const b = new SimDisk();
-  b.write({ snapshot: undefined, entries: [entry(1, 2, 'x'), entry(2, 2)], hardState: undefined });
-  m.persisted(2, [entry(2, 2)], undefined, b);
+  m.persisted(1, [entry(2, 2)], undefined, diskWith([entry(1, 1), entry(2, 2)]));
+  m.persisted(2, [entry(2, 2)], undefined, diskWith([entry(1, 2, 'x'), entry(2, 2)]));
   assert.equal(m.violations[0]?.kind, 'log-matching');
 });
 
@@ -131,8 +129,7 @@ test('different state machines after the same index break state machine safety',
 });
 
 test('a vote or an acknowledgement sent before its state is on disk breaks the persistence contract', () => {
-  const disk = new SimDisk();
-  disk.write({ snapshot: undefined, entries: [entry(1, 1)], hardState: { term: 2, vote: 0, commit: 0 } });
+  const disk = diskWith([entry(1, 1)], { term: 2, vote: 0, commit: 0 });
   const vote: Message = { type: 'voteResponse', from: 1, to: 3, term: 2, granted: true };
   const m = monitor();
   m.sent(vote, disk);

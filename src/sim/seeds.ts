@@ -1,5 +1,5 @@
 import { allFaultKinds, type SimOptions } from './options.js';
-import { simulate, type SimResult } from './run.js';
+import { runSimulation, type SimResult } from './run.js';
 
 /**
  * How a seed number maps to a run, shared by `npm test` and `keel sim` so that a seed
@@ -13,7 +13,7 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
 }
 
 export function runSeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SimResult> {
-  return simulate(seed, optionsForSeed(seed, overrides));
+  return runSimulation(seed, optionsForSeed(seed, overrides));
 }
 
 /** One line per run: what ran, how much work, what went wrong. */
@@ -29,7 +29,7 @@ export function summarize(result: SimResult): string {
  * needs the run to have been made with tracing on). */
 export function describeFailure(result: SimResult): string {
   const lines = [
-    `FAILED seed ${result.seed} (${result.nodes} nodes): replay with  keel sim --seed ${result.seed} --nodes ${result.nodes}${result.host === 'replica' ? ' --host replica' : ''} --trace`,
+    `FAILED seed ${result.seed} (${result.nodes} nodes): replay with  keel sim --seed ${result.seed} --nodes ${result.nodes} --trace`,
     `  ${result.profile}`,
     ...result.violations.map((v) => `  step ${v.step} ${v.kind}: ${v.message}`),
   ];

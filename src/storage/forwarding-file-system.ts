@@ -5,6 +5,21 @@
  */
 import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
 
+/** A handle's calls, bound to it, so that a wrapper may spread it and replace a few. */
+export function forwardingHandle(handle: FileHandle): FileHandle {
+  return {
+    path: handle.path,
+    write: (data, position) => handle.write(data, position),
+    read: (position, length) => handle.read(position, length),
+    size: () => handle.size(),
+    truncate: (length) => handle.truncate(length),
+    allocate: (bytes) => handle.allocate(bytes),
+    datasync: () => handle.datasync(),
+    sync: () => handle.sync(),
+    close: () => handle.close(),
+  };
+}
+
 export class ForwardingFileSystem implements FileSystem {
   constructor(protected readonly inner: FileSystem) {}
 
