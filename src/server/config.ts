@@ -187,6 +187,11 @@ export function clientTlsEnabled(config: Pick<NodeConfig, 'certFile' | 'autoTls'
   return config.certFile !== undefined || config.autoTls;
 }
 
+/** The scheme of this node's peer URLs: https when its peer port speaks TLS. */
+export function peerScheme(config: Pick<NodeConfig, 'peerCertFile' | 'peerAutoTls'>): 'http' | 'https' {
+  return config.peerCertFile !== undefined || config.peerAutoTls ? 'https' : 'http';
+}
+
 /** The scheme of this node's client URLs: https when its client port speaks TLS. */
 export function clientScheme(config: Pick<NodeConfig, 'certFile' | 'autoTls'>): 'http' | 'https' {
   return clientTlsEnabled(config) ? 'https' : 'http';

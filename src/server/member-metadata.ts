@@ -6,7 +6,7 @@
 import type { Member, MemberList } from '../kv/members.js';
 import type { PeerAddress } from '../transport/transport.js';
 import type { NodeId } from '../raft/types.js';
-import { clientScheme } from './config.js';
+import { clientScheme, peerScheme } from './config.js';
 import type { MemberAddress, NodeConfig } from './config.js';
 import { peerAddressOf } from './membership.js';
 
@@ -19,15 +19,15 @@ function hostForUrl(host: string): string {
 }
 
 /**
- * `scheme`: https when the member's client listeners speak TLS. A new cluster's
+ * `scheme`, `peer`: https when the member's client, peer listeners speak TLS. A new cluster's
  * members are assumed to be configured alike (as etcd assumes); each member publishes
  * its own URLs once it runs, which corrects any that differ.
  */
-export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https'): Member {
+export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https', peer: 'http' | 'https' = 'http'): Member {
   return {
     id: m.id,
     name: memberName(m.id),
-    peerUrls: [`http://${hostForUrl(m.host)}:${m.peerPort}`],
+    peerUrls: [`${peer}://${hostForUrl(m.host)}:${m.peerPort}`],
     clientUrls: [`${scheme}://${hostForUrl(m.host)}:${m.clientPort}`],
     // Where etcd clients go: the second client port if the member has one, else the one.
     grpcUrls: [`${scheme}://${hostForUrl(m.host)}:${m.grpcPort ?? m.clientPort}`],
@@ -37,7 +37,7 @@ export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https'): M
 
 /** The configured members, as every node of a new cluster was started with them. */
 export function bootstrapMembers(config: NodeConfig): Member[] {
-  return config.members.map((m) => memberFromAddress(m, clientScheme(config)));
+  return config.members.map((m) => memberFromAddress(m, clientScheme(config), peerScheme(config)));
 }
 
 /** The member list in force before the first membership change wrote one to the store. */
