@@ -23,9 +23,10 @@ const timeoutS = Number(process.env.KEEL_RECOVERY_TIMEOUT_S ?? 1800);
 const prefillKeys = 2_000;
 const cleanups = [];
 let cleaning;
-const cleanup = () => (cleaning ??= (async () => {
-  for (const step of cleanups.reverse()) await step().catch((error) => console.error(`clean-up: ${error.message}`));
-})());
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    for (const step of cleanups.reverse()) await step().catch((error) => console.error(`clean-up: ${error.message}`));
+  })());
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void cleanup().then(() => process.exit(130)));
 const overall = setTimeout(() => {
   console.error(`bench:recovery: gave up after ${timeoutS} s`);
@@ -65,7 +66,11 @@ try {
   clearTimeout(overall);
   await cleanup();
 }
-console.log(`\nfirst acknowledged write after kill -9 (${trials} trials each; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})\n`);
+console.log(
+  `\nfirst acknowledged write after kill -9 (${trials} trials each; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')})\n`,
+);
 console.log('| scenario | Keel median ms | Keel worst ms | etcd median ms | etcd worst ms |');
 console.log('|---|---:|---:|---:|---:|');
 for (const scenario of ['whole-cluster', 'leader']) {

@@ -131,23 +131,29 @@ async function fill(endpoints, keys) {
   let revision = 0;
   let compactions = 0;
   try {
-    const result = await load(async (w) => {
-      const overwrite = sizes.length > 0 && Math.random() < overwriteShare;
-      const index = overwrite ? Math.floor(Math.random() * sizes.length) : sizes.length;
-      const size = valueSize();
-      if (!overwrite) sizes.push(0);
-      const response = await clients.of(w).put(keyOf(index), valueOfSize(size));
-      live += size - sizes[index];
-      sizes[index] = size;
-      written += size;
-      sinceCompact += size;
-      revision = Math.max(revision, Number(response.header?.revision ?? 0));
-      if (sinceCompact >= compactEveryBytes) {
-        sinceCompact = 0;
-        compactions++;
-        await clients.of(w).call('Compact', { revision: Math.max(1, revision - 1000) }, 60_000).catch((error) => console.error(`compact: ${error.message}`));
-      }
-    }, () => live >= liveBytesTarget);
+    const result = await load(
+      async (w) => {
+        const overwrite = sizes.length > 0 && Math.random() < overwriteShare;
+        const index = overwrite ? Math.floor(Math.random() * sizes.length) : sizes.length;
+        const size = valueSize();
+        if (!overwrite) sizes.push(0);
+        const response = await clients.of(w).put(keyOf(index), valueOfSize(size));
+        live += size - sizes[index];
+        sizes[index] = size;
+        written += size;
+        sinceCompact += size;
+        revision = Math.max(revision, Number(response.header?.revision ?? 0));
+        if (sinceCompact >= compactEveryBytes) {
+          sinceCompact = 0;
+          compactions++;
+          await clients
+            .of(w)
+            .call('Compact', { revision: Math.max(1, revision - 1000) }, 60_000)
+            .catch((error) => console.error(`compact: ${error.message}`));
+        }
+      },
+      () => live >= liveBytesTarget,
+    );
     keys.count = sizes.length;
     return { ...result, liveBytes: live, writtenBytes: written, keys: sizes.length, compactions };
   } finally {
@@ -224,10 +230,14 @@ async function measure(system) {
   row.emptyGet = await timed('get', keys, system.endpoints);
   await samples.read();
   row.emptyRssBytes = samples.worst.rssBytes;
-  console.error(`${system.name} empty: put ${Math.round(row.emptyPut.throughput)}/s p99 ${row.emptyPut.p99.toFixed(1)} ms; get ${Math.round(row.emptyGet.throughput)}/s p99 ${row.emptyGet.p99.toFixed(1)} ms`);
+  console.error(
+    `${system.name} empty: put ${Math.round(row.emptyPut.throughput)}/s p99 ${row.emptyPut.p99.toFixed(1)} ms; get ${Math.round(row.emptyGet.throughput)}/s p99 ${row.emptyGet.p99.toFixed(1)} ms`,
+  );
   samples.resetRss();
   row.fill = await fill(system.endpoints, keys);
-  console.error(`${system.name} fill: ${row.fill.keys} keys, ${(row.fill.liveBytes / 2 ** 20).toFixed(0)} MiB live, ${(row.fill.writtenBytes / 2 ** 20).toFixed(0)} MiB written in ${row.fill.seconds.toFixed(1)} s, ${row.fill.errors} failed puts`);
+  console.error(
+    `${system.name} fill: ${row.fill.keys} keys, ${(row.fill.liveBytes / 2 ** 20).toFixed(0)} MiB live, ${(row.fill.writtenBytes / 2 ** 20).toFixed(0)} MiB written in ${row.fill.seconds.toFixed(1)} s, ${row.fill.errors} failed puts`,
+  );
   row.fullPut = await timed('put', keys, system.endpoints);
   row.fullGet = await timed('get', keys, system.endpoints);
   await samples.read();
@@ -235,7 +245,9 @@ async function measure(system) {
   row.fullRssBytes = samples.worst.rssBytes;
   row.leaderChanges = samples.leaderChanges();
   row.worst = { ...samples.worst };
-  console.error(`${system.name} full: put ${Math.round(row.fullPut.throughput)}/s p99 ${row.fullPut.p99.toFixed(1)} ms; get ${Math.round(row.fullGet.throughput)}/s p99 ${row.fullGet.p99.toFixed(1)} ms; ${row.leaderChanges} leader changes`);
+  console.error(
+    `${system.name} full: put ${Math.round(row.fullPut.throughput)}/s p99 ${row.fullPut.p99.toFixed(1)} ms; get ${Math.round(row.fullGet.throughput)}/s p99 ${row.fullGet.p99.toFixed(1)} ms; ${row.leaderChanges} leader changes`,
+  );
   // One member: a follower (any member but the one that answers as leader).
   const one = await system.followerIndex();
   await system.kill(one);
@@ -304,7 +316,13 @@ async function etcdSystem() {
       const client = new EtcdGrpcClient(etcd.endpoints[0], 2_000);
       try {
         for (const deadline = performance.now() + 120_000; performance.now() < deadline; ) {
-          if (await client.get('scale/probe').then(() => true, () => false)) return;
+          if (
+            await client.get('scale/probe').then(
+              () => true,
+              () => false,
+            )
+          )
+            return;
         }
       } finally {
         client.close();
@@ -321,16 +339,22 @@ function report(rows) {
   ];
   for (const r of rows) {
     const loop = r.name === 'Keel' ? (r.worst.loopDelayMaxS * 1000).toFixed(0) : 'n/a';
-    lines.push(`| ${r.name} | empty | ${Math.round(r.emptyPut.throughput)} | ${r.emptyPut.p99.toFixed(1)} | ${Math.round(r.emptyGet.throughput)} | ${r.emptyGet.p99.toFixed(1)} | ${mib(r.emptyRssBytes)} | | | | |`);
+    lines.push(
+      `| ${r.name} | empty | ${Math.round(r.emptyPut.throughput)} | ${r.emptyPut.p99.toFixed(1)} | ${Math.round(r.emptyGet.throughput)} | ${r.emptyGet.p99.toFixed(1)} | ${mib(r.emptyRssBytes)} | | | | |`,
+    );
     lines.push(
       `| ${r.name} | ${mib(r.fill.liveBytes)} MiB live | ${Math.round(r.fullPut.throughput)} | ${r.fullPut.p99.toFixed(1)} | ${Math.round(r.fullGet.throughput)} | ${r.fullGet.p99.toFixed(1)} | ${mib(r.fullRssBytes)} | ${r.leaderChanges} | ${loop} | ${Math.round(r.restartOneMs)} | ${Math.round(r.restartAllMs)} |`,
     );
   }
   lines.push('');
   for (const r of rows) {
-    lines.push(`${r.name} fill: ${r.fill.keys} keys, ${mib(r.fill.writtenBytes)} MiB written in ${r.fill.seconds.toFixed(1)} s (${Math.round(r.fill.throughput)} puts/s, p99 ${r.fill.p99.toFixed(0)} ms), ${r.fill.errors} failed puts, ${r.fill.compactions} compactions`);
+    lines.push(
+      `${r.name} fill: ${r.fill.keys} keys, ${mib(r.fill.writtenBytes)} MiB written in ${r.fill.seconds.toFixed(1)} s (${Math.round(r.fill.throughput)} puts/s, p99 ${r.fill.p99.toFixed(0)} ms), ${r.fill.errors} failed puts, ${r.fill.compactions} compactions`,
+    );
     if (r.name === 'Keel') {
-      lines.push(`Keel snapshots: ${r.worst.snapshots} per member at most, the largest ${mib(r.worst.snapshotBytes)} MiB; longest copy (5 ms slices) ${(r.worst.snapshotCopyMaxS * 1000).toFixed(0)} ms, longest in all ${(r.worst.snapshotMaxS * 1000).toFixed(0)} ms (as sampled)`);
+      lines.push(
+        `Keel snapshots: ${r.worst.snapshots} per member at most, the largest ${mib(r.worst.snapshotBytes)} MiB; longest copy (5 ms slices) ${(r.worst.snapshotCopyMaxS * 1000).toFixed(0)} ms, longest in all ${(r.worst.snapshotMaxS * 1000).toFixed(0)} ms (as sampled)`,
+      );
     }
   }
   return lines.join('\n');
@@ -348,7 +372,9 @@ try {
     cleaning = undefined;
     cleanups.length = 0;
   }
-  console.log(`\n3-member clusters on 127.0.0.1, ${clientCount} clients, ${phaseSeconds} s per put/get phase (4 KiB puts, linearizable gets), target ${flags.mib} MiB of live data:\n`);
+  console.log(
+    `\n3-member clusters on 127.0.0.1, ${clientCount} clients, ${phaseSeconds} s per put/get phase (4 KiB puts, linearizable gets), target ${flags.mib} MiB of live data:\n`,
+  );
   console.log(report(rows));
   console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);
 } catch (error) {

@@ -121,12 +121,31 @@ async function measureRow(system, cluster, op, consistency, clients, tls) {
   const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
   stopping.signal.throwIfAborted();
   // The prefill of a get row is not counted: the bench prints its JSON only at the end, so the CPU is read around a separate prefill.
-  if (op === 'get') await keel([...args, '--clients', '64', '--value-size', '100', '--keys', '1000', '--requests', '1', '--json'], { signal: stopping.signal, timeout: 120_000 });
+  if (op === 'get')
+    await keel([...args, '--clients', '64', '--value-size', '100', '--keys', '1000', '--requests', '1', '--json'], {
+      signal: stopping.signal,
+      timeout: 120_000,
+    });
   const cpuBefore = cpuMicrosEach(cluster.pids());
-  const { stdout } = await keel([...args, ...(op === 'get' ? ['--no-prefill'] : []), '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json'], {
-    timeout: (seconds + 120) * 1000,
-    signal: stopping.signal,
-  });
+  const { stdout } = await keel(
+    [
+      ...args,
+      ...(op === 'get' ? ['--no-prefill'] : []),
+      '--clients',
+      String(clients),
+      '--value-size',
+      '100',
+      '--keys',
+      '1000',
+      '--duration',
+      String(seconds),
+      '--json',
+    ],
+    {
+      timeout: (seconds + 120) * 1000,
+      signal: stopping.signal,
+    },
+  );
   const parsed = JSON.parse(stdout);
   const spent = cpuMicrosEach(cluster.pids()).map((micros, i) => micros - (cpuBefore[i] ?? 0));
   const cpuUsPerOp = parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0;
@@ -134,7 +153,9 @@ async function measureRow(system, cluster, op, consistency, clients, tls) {
   // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
   const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
   const result = { ...parsed, cpuUsPerOp, busiestShare };
-  console.error(`${system}: ${rowName(op, consistency)}, ${clients} clients: ${Math.round(result.throughput)} ops/s, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`);
+  console.error(
+    `${system}: ${rowName(op, consistency)}, ${clients} clients: ${Math.round(result.throughput)} ops/s, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`,
+  );
   return result;
 }
 
@@ -147,7 +168,9 @@ async function startKeel(tls = false) {
     await keel(['cluster', 'down', '--data-dir', dataDir]).catch(() => undefined);
   };
   cleanups.push(stop);
-  await keel(['cluster', 'up', '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--log-level', 'warn', ...(tls ? ['--tls'] : [])], { timeout: 120_000 });
+  await keel(['cluster', 'up', '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--log-level', 'warn', ...(tls ? ['--tls'] : [])], {
+    timeout: 120_000,
+  });
   const files = tls
     ? { caFile: join(dataDir, 'tls', 'ca.pem'), clientCertFile: join(dataDir, 'tls', 'client.pem'), clientKeyFile: join(dataDir, 'tls', 'client-key.pem') }
     : undefined;
@@ -222,7 +245,9 @@ try {
     keelTlsResults.set(key, await measureRow('Keel TLS', keelTls, op, consistency, clients, keelTls.tls));
     etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls, op, consistency, clients, etcdTls.tls));
   }
-  console.log(`Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`);
+  console.log(
+    `Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`,
+  );
   console.log(table(keelResults, etcdResults));
   console.log(`\nThe same over client TLS (ECDSA P-256 certificates, client certificate authentication on both):\n`);
   console.log(tlsTable(keelTlsResults, etcdTlsResults));

@@ -25,7 +25,22 @@ try {
   ];
   for (const [op, consistency] of runs) {
     for (const clients of [1, 64, 256]) {
-      const out = keel(['bench', '--op', op, '--consistency', consistency, '--clients', String(clients), '--value-size', '100', '--keys', '1000', '--duration', String(seconds), '--json']);
+      const out = keel([
+        'bench',
+        '--op',
+        op,
+        '--consistency',
+        consistency,
+        '--clients',
+        String(clients),
+        '--value-size',
+        '100',
+        '--keys',
+        '1000',
+        '--duration',
+        String(seconds),
+        '--json',
+      ]);
       const r = JSON.parse(out);
       rows.push({ ...r, op: op === 'put' ? 'put' : `get (${consistency})`, clients });
       console.error(`done: ${op} ${consistency} ${clients} clients`);
@@ -40,7 +55,9 @@ try {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const l = r.latencyMs;
-    console.log(`| ${r.op} | ${r.clients} | ${Math.round(r.throughput)} | ${l.p50.toFixed(2)} | ${l.p90.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.max.toFixed(1)} | ${r.errors} |`);
+    console.log(
+      `| ${r.op} | ${r.clients} | ${Math.round(r.throughput)} | ${l.p50.toFixed(2)} | ${l.p90.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.max.toFixed(1)} | ${r.errors} |`,
+    );
   }
   console.log(`\nresident memory of the three nodes after the runs: ${memory.join(', ')}`);
 } finally {

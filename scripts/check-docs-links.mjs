@@ -24,7 +24,11 @@ function anchorsOf(file) {
     if (line.startsWith('```')) inFence = !inFence;
     const heading = !inFence && /^#{1,6}\s+(.*)$/.exec(line);
     if (!heading) continue;
-    const base = heading[1].trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = heading[1]
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);

@@ -50,10 +50,20 @@ const allowed = {
  * The server/ files the replica takes along: pure helpers (no node: modules, clocks or
  * timers, checked below), so the replica runs unchanged under the simulator.
  */
-const replicaServerHelpers = new Set([
-  'server/config.ts', 'server/envelope.ts', 'server/errors.ts', 'server/lessor.ts', 'server/logger.ts', 'server/member-metadata.ts',
-  'server/membership.ts', 'server/node-leases.ts', 'server/pending.ts', 'server/watch-session.ts',
-].map((path) => path.split('/').join(sep)));
+const replicaServerHelpers = new Set(
+  [
+    'server/config.ts',
+    'server/envelope.ts',
+    'server/errors.ts',
+    'server/lessor.ts',
+    'server/logger.ts',
+    'server/member-metadata.ts',
+    'server/membership.ts',
+    'server/node-leases.ts',
+    'server/pending.ts',
+    'server/watch-session.ts',
+  ].map((path) => path.split('/').join(sep)),
+);
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
 function* walk(dir) {
@@ -86,9 +96,12 @@ for (const file of walk(src)) {
         problems.push(`${rel}: imports ${spec}, which is for tests and benchmarks only`);
       }
       if ((folder === 'replica' || folder === 'sim') && target === 'server') {
-        if (!replicaServerHelpers.has(targetPath)) problems.push(`${rel}: imports ${spec}; ${folder}/ may take from server/ only the pure helpers in replicaServerHelpers`);
+        if (!replicaServerHelpers.has(targetPath))
+          problems.push(`${rel}: imports ${spec}; ${folder}/ may take from server/ only the pure helpers in replicaServerHelpers`);
       } else if (target !== folder && !rules.includes(target)) {
-        problems.push(`${rel}: imports ${spec} (folder "${target}"), but ${folder}/ may import only ${rules.filter((r) => r !== 'node' && r !== 'pkg').join(', ') || 'itself'}`);
+        problems.push(
+          `${rel}: imports ${spec} (folder "${target}"), but ${folder}/ may import only ${rules.filter((r) => r !== 'node' && r !== 'pkg').join(', ') || 'itself'}`,
+        );
       }
     } else if (spec.startsWith('node:')) {
       if (!rules.includes('node')) problems.push(`${rel}: imports ${spec}; ${folder}/ must not use node: modules`);
@@ -97,12 +110,24 @@ for (const file of walk(src)) {
     }
   }
   if (replicaServerHelpers.has(rel)) {
-    for (const match of text.matchAll(/(?:^|\n)\s*import[^'"]*?from\s+['"](node:[^'"]+)['"]/g)) problems.push(`${rel}: imports ${match[1]}, but replica/ takes it along and must stay free of node: modules`);
+    for (const match of text.matchAll(/(?:^|\n)\s*import[^'"]*?from\s+['"](node:[^'"]+)['"]/g))
+      problems.push(`${rel}: imports ${match[1]}, but replica/ takes it along and must stay free of node: modules`);
   }
-  if (folder === 'raft' || folder === 'lib' || folder === 'wire' || folder === 'check' || folder === 'sim' || folder === 'replica' || replicaServerHelpers.has(rel)) {
+  if (
+    folder === 'raft' ||
+    folder === 'lib' ||
+    folder === 'wire' ||
+    folder === 'check' ||
+    folder === 'sim' ||
+    folder === 'replica' ||
+    replicaServerHelpers.has(rel)
+  ) {
     // sim/settle.ts waits for the microtask queue to drain with setImmediate, which is
     // deterministic (it says why); no other file may use a timer.
-    const line = rel === join('sim', 'settle.ts') ? -1 : text.split('\n').findIndex((l) => impurePattern.test(l) && !l.trim().startsWith('//') && !l.trim().startsWith('*'));
+    const line =
+      rel === join('sim', 'settle.ts')
+        ? -1
+        : text.split('\n').findIndex((l) => impurePattern.test(l) && !l.trim().startsWith('//') && !l.trim().startsWith('*'));
     if (line >= 0) problems.push(`${rel}:${line + 1}: ${folder}/ must stay pure (no clocks, timers, Math.random or process)`);
   }
 }
@@ -143,7 +168,9 @@ for (const [folder, folders] of Object.entries(allowed)) {
   const missing = [...expected].filter((name) => !named.has(name));
   const extra = [...named].filter((name) => !expected.has(name));
   if (missing.length > 0 || extra.length > 0) {
-    problems.push(`docs/internals/code-layout.md: the row of src/${folder}/ ${missing.length > 0 ? `leaves out ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? ' and ' : ''}${extra.length > 0 ? `names ${extra.join(', ')}` : ''} (scripts/check-imports.mjs allows ${folders.join(', ') || 'nothing'})`);
+    problems.push(
+      `docs/internals/code-layout.md: the row of src/${folder}/ ${missing.length > 0 ? `leaves out ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? ' and ' : ''}${extra.length > 0 ? `names ${extra.join(', ')}` : ''} (scripts/check-imports.mjs allows ${folders.join(', ') || 'nothing'})`,
+    );
   }
 }
 

@@ -41,7 +41,10 @@ function parseArgs(argv) {
       if (!Number.isSafeInteger(n) || n < min) usage(`${arg} expects an integer >= ${min}, got "${text}"`);
       return n;
     };
-    if (arg === '--only') options.only = value().split(',').filter((name) => name !== '');
+    if (arg === '--only')
+      options.only = value()
+        .split(',')
+        .filter((name) => name !== '');
     else if (arg === '--seeds') options.seeds = count(value(), 1);
     else if (arg === '--start') options.start = count(value(), 0);
     else if (arg === '--quick') options.quick = true;
@@ -177,7 +180,13 @@ async function simulate(dir, options) {
     caught.push({ seed: options.start + seeds.length, kind: abort });
     kinds.push(abort);
   }
-  return { ran: seeds.length + (abort ? 1 : 0), caught: caught.length, firstSeed: caught[0]?.seed, kinds, detail: abort ? result.stderr.trim().split('\n').slice(-3).join(' ') : '' };
+  return {
+    ran: seeds.length + (abort ? 1 : 0),
+    caught: caught.length,
+    firstSeed: caught[0]?.seed,
+    kinds,
+    detail: abort ? result.stderr.trim().split('\n').slice(-3).join(' ') : '',
+  };
 }
 
 /** Runs the unit tests of src/raft and src/storage of the build in `dir`. */
@@ -263,7 +272,9 @@ async function main() {
       let verdict = 'ok';
       if (mutation.expect === 'caught' && sim.caught === 0) {
         verdict = 'MISSED';
-        problems.push(`${mutation.name} is expected to be caught by the simulator, but no seed of ${options.start}..${options.start + options.seeds - 1} caught it`);
+        problems.push(
+          `${mutation.name} is expected to be caught by the simulator, but no seed of ${options.start}..${options.start + options.seeds - 1} caught it`,
+        );
       } else if (mutation.expect === 'missed' && sim.caught > 0) {
         verdict = 'now caught: set expect: caught';
       }
@@ -278,11 +289,15 @@ async function main() {
   }
 
   const seconds = (performance.now() - started) / 1000;
-  console.log(`Mutation testing: ${rows.length - 1} mutation(s), seeds ${options.start}..${options.start + options.seeds - 1} each (cluster sizes 3, 5, 7 by seed), ${seconds.toFixed(0)} s\n`);
+  console.log(
+    `Mutation testing: ${rows.length - 1} mutation(s), seeds ${options.start}..${options.start + options.seeds - 1} each (cluster sizes 3, 5, 7 by seed), ${seconds.toFixed(0)} s\n`,
+  );
   console.log('| mutation | expect | simulator (seeds caught/run) | first seed | violation kinds | unit tests | verdict |');
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) {
-    console.log(`| ${row.name} | ${row.expect} | ${row.sim.cell} | ${row.sim.first} | ${row.sim.kinds} | ${row.unit.replaceAll('|', '\\|')} | ${row.verdict} |`);
+    console.log(
+      `| ${row.name} | ${row.expect} | ${row.sim.cell} | ${row.sim.first} | ${row.sim.kinds} | ${row.unit.replaceAll('|', '\\|')} | ${row.verdict} |`,
+    );
   }
   if (problems.length > 0) {
     console.log(`\n${problems.length} problem(s):`);

@@ -119,7 +119,9 @@ export function applyMutation(mutation, root) {
     if (count !== 1) {
       throw new MutationApplyError(
         `${mutation.name}: edit ${n + 1} no longer applies: its find text occurs ${count} times in ${edit.file} (it must occur once); ` +
-          'update mutations/' + mutation.name + '.mutation to the code as it is now',
+          'update mutations/' +
+          mutation.name +
+          '.mutation to the code as it is now',
       );
     }
     writeFileSync(path, text.slice(0, first) + edit.replace + text.slice(first + edit.find.length));

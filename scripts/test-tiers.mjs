@@ -99,7 +99,9 @@ function main(argument, words) {
     process.exit(1);
   }
   if (argument === '--check') {
-    const counts = Object.entries(members).map(([name, files]) => `${name} ${files.length}`).join(', ');
+    const counts = Object.entries(members)
+      .map(([name, files]) => `${name} ${files.length}`)
+      .join(', ');
     console.log(`test tiers: ${all.length} test files, each in one tier (${counts})`);
     return;
   }

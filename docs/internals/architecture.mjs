@@ -22,13 +22,74 @@ const colors = {
 
 /** Boxes: x, y, w, h in pixels; `lines` under the title in a smaller font. */
 const boxes = [
-  { id: 'clients', x: 20, y: 20, w: 700, h: 62, fill: colors.client, title: 'Clients', lines: ['keel CLI · TypeScript client · etcdctl and etcd clients · curl · the dashboard in a browser'] },
-  { id: 'api', x: 20, y: 120, w: 700, h: 78, fill: colors.api, title: 'api/ — adapters: parse, validate, map errors', lines: ['REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)', 'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, the same client port)'] },
-  { id: 'server', x: 20, y: 236, w: 700, h: 96, fill: colors.server, title: 'replica/ — Replica, the node runtime (server/ — KeelNode, its Node.js shell)', lines: ['timers → tick() · proposals with request ids · ReadIndex waits · pending answers', 'leases\u2019 deadlines (leader expires) · membership checks · snapshots every N entries', 'the Ready loop (right) — a pipeline: applies overlap the next batch\u2019s fsync'] },
-  { id: 'raft', x: 20, y: 372, w: 220, h: 104, fill: colors.pure, title: 'raft/ — consensus core', lines: ['pure: no I/O, clocks,', 'timers or randomness', 'in: tick, step, propose', 'out: ready, persisted, applied'] },
-  { id: 'storage', x: 260, y: 372, w: 140, h: 104, fill: colors.io, title: 'storage/', lines: ['WAL segments', 'group commit', '(fdatasync)', 'snapshot files'] },
+  {
+    id: 'clients',
+    x: 20,
+    y: 20,
+    w: 700,
+    h: 62,
+    fill: colors.client,
+    title: 'Clients',
+    lines: ['keel CLI · TypeScript client · etcdctl and etcd clients · curl · the dashboard in a browser'],
+  },
+  {
+    id: 'api',
+    x: 20,
+    y: 120,
+    w: 700,
+    h: 78,
+    fill: colors.api,
+    title: 'api/ — adapters: parse, validate, map errors',
+    lines: [
+      'REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)',
+      'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, the same client port)',
+    ],
+  },
+  {
+    id: 'server',
+    x: 20,
+    y: 236,
+    w: 700,
+    h: 96,
+    fill: colors.server,
+    title: 'replica/ — Replica, the node runtime (server/ — KeelNode, its Node.js shell)',
+    lines: [
+      'timers → tick() · proposals with request ids · ReadIndex waits · pending answers',
+      'leases\u2019 deadlines (leader expires) · membership checks · snapshots every N entries',
+      'the Ready loop (right) — a pipeline: applies overlap the next batch\u2019s fsync',
+    ],
+  },
+  {
+    id: 'raft',
+    x: 20,
+    y: 372,
+    w: 220,
+    h: 104,
+    fill: colors.pure,
+    title: 'raft/ — consensus core',
+    lines: ['pure: no I/O, clocks,', 'timers or randomness', 'in: tick, step, propose', 'out: ready, persisted, applied'],
+  },
+  {
+    id: 'storage',
+    x: 260,
+    y: 372,
+    w: 140,
+    h: 104,
+    fill: colors.io,
+    title: 'storage/',
+    lines: ['WAL segments', 'group commit', '(fdatasync)', 'snapshot files'],
+  },
   { id: 'kv', x: 420, y: 372, w: 150, h: 104, fill: colors.io, title: 'kv/', lines: ['MVCC store on', 'LMDB: revisions,', 'txn, leases,', 'watch hub'] },
-  { id: 'transport', x: 590, y: 372, w: 130, h: 104, fill: colors.io, title: 'transport/', lines: ['peer TCP links', 'framing, codec,', 'handshake,', 'fault hooks'] },
+  {
+    id: 'transport',
+    x: 590,
+    y: 372,
+    w: 130,
+    h: 104,
+    fill: colors.io,
+    title: 'transport/',
+    lines: ['peer TCP links', 'framing, codec,', 'handshake,', 'fault hooks'],
+  },
   { id: 'disk', x: 260, y: 520, w: 310, h: 56, fill: colors.peer, title: 'data directory', lines: ['raft/wal · raft/snap · kv (LMDB)'] },
   { id: 'peers', x: 590, y: 520, w: 130, h: 56, fill: colors.peer, title: 'other nodes', lines: ['peer port'] },
   { id: 'loop', x: 740, y: 120, w: 205, h: 456, fill: '#ffffff', title: 'The Ready loop', lines: [] },
@@ -89,7 +150,9 @@ function loop() {
   // The loop goes round while the core has a Ready.
   const right = b.x + b.w - 12;
   y -= 8;
-  parts.push(`<path d="M ${b.x + 40} ${y} L ${right} ${y} L ${right} ${b.y + 43} L ${b.x + 174} ${b.y + 43}" fill="none" stroke="${colors.muted}" stroke-dasharray="4 3" marker-end="url(#head)"/>`);
+  parts.push(
+    `<path d="M ${b.x + 40} ${y} L ${right} ${y} L ${right} ${b.y + 43} L ${b.x + 174} ${b.y + 43}" fill="none" stroke="${colors.muted}" stroke-dasharray="4 3" marker-end="url(#head)"/>`,
+  );
   parts.push(`<text x="${b.x + 40}" y="${y + 16}" class="line small">again while the core</text>`);
   parts.push(`<text x="${b.x + 40}" y="${y + 30}" class="line small">has a Ready</text>`);
   return parts.join('\n');

@@ -23,7 +23,11 @@ test('the first header block decides: a URL-shaped :authority is refused, none o
 });
 
 test('rewrites a padded, prioritised header block split over CONTINUATION, fed one byte at a time; other frames pass as they are', () => {
-  const block = encodeHeaderBlock([[':method', 'POST'], [':authority', 'http://10.0.0.1:2379'], [':path', '/etcdserverpb.Maintenance/Status']]);
+  const block = encodeHeaderBlock([
+    [':method', 'POST'],
+    [':authority', 'http://10.0.0.1:2379'],
+    [':path', '/etcdserverpb.Maintenance/Status'],
+  ]);
   const half = Math.floor(block.length / 2);
   const padding = Buffer.alloc(3);
   const priority = Buffer.from([0, 0, 0, 0, 15]);
@@ -42,12 +46,19 @@ test('rewrites a padded, prioritised header block split over CONTINUATION, fed o
   const out = Buffer.concat([...client].map((byte) => rewriter.push(Buffer.from([byte]))));
   assert.deepEqual(out.subarray(0, http2Preface.length), http2Preface);
   const frames = new FrameSplitter().push(out.subarray(http2Preface.length));
-  assert.deepEqual(frames.map((frame) => frame.type), [frameType.settings, frameType.headers, 0x0]);
+  assert.deepEqual(
+    frames.map((frame) => frame.type),
+    [frameType.settings, frameType.headers, 0x0],
+  );
   const [, headers, dataOut] = frames as [never, (typeof frames)[number], (typeof frames)[number]];
   assert.equal(headers.flags, frameFlag.priority | frameFlag.endHeaders);
   const parts = headersFrameParts(headers);
   assert.deepEqual(parts.priority, priority);
-  assert.deepEqual(new HeaderBlockDecoder().decode(parts.fragment), [[':method', 'POST'], [':authority', '10.0.0.1:2379'], [':path', '/etcdserverpb.Maintenance/Status']]);
+  assert.deepEqual(new HeaderBlockDecoder().decode(parts.fragment), [
+    [':method', 'POST'],
+    [':authority', '10.0.0.1:2379'],
+    [':path', '/etcdserverpb.Maintenance/Status'],
+  ]);
   assert.deepEqual(dataOut.raw, data);
 });
 

@@ -101,7 +101,9 @@ export class AuthorityRewriter {
       if (!isBlockFrame) throw new FrameError('HTTP/2: a frame inside a header block');
       const whole = this.assembler.add(frame);
       if (!whole) continue;
-      const fields = this.decoder.decode(whole.block).map(([name, value]): HeaderField => (name === ':authority' ? [name, authorityWithoutScheme(value)] : [name, value]));
+      const fields = this.decoder
+        .decode(whole.block)
+        .map(([name, value]): HeaderField => (name === ':authority' ? [name, authorityWithoutScheme(value)] : [name, value]));
       out.push(headersFrames(whole.streamId, whole.endStream, whole.priority, encodeHeaderBlock(fields)));
     }
     return out.length === 1 && out[0] ? out[0] : Buffer.concat(out);

@@ -16,7 +16,10 @@ import { utf8 } from './json-bytes.js';
 export const batchComparesMax = 128;
 
 /** The guard's compares, or a problem as a string (a 400 for the caller). */
-export function batchCompares(guard: unknown, bytesOf: (fields: Record<string, unknown>, name: string, where: string) => Uint8Array | string): Compare[] | string {
+export function batchCompares(
+  guard: unknown,
+  bytesOf: (fields: Record<string, unknown>, name: string, where: string) => Uint8Array | string,
+): Compare[] | string {
   if (guard === undefined) return [];
   if (!Array.isArray(guard)) return '"if" must be an array of compares';
   if (guard.length > batchComparesMax) return `"if" has ${guard.length} compares; the limit is ${batchComparesMax}`;
@@ -34,10 +37,16 @@ export function batchCompares(guard: unknown, bytesOf: (fields: Record<string, u
     if (fields.version !== undefined || fields.modRevision !== undefined) {
       const name = fields.version !== undefined ? 'version' : 'modRevision';
       const operand = fields[name];
-      if (!(typeof operand === 'number' && Number.isSafeInteger(operand) && operand >= 0)) return `${where}.${name} must be a non-negative integer, got ${JSON.stringify(operand)}`;
+      if (!(typeof operand === 'number' && Number.isSafeInteger(operand) && operand >= 0))
+        return `${where}.${name} must be a non-negative integer, got ${JSON.stringify(operand)}`;
       compares.push({ key, target: name === 'version' ? 'version' : 'mod', result: 'equal', operand });
     } else {
-      const value = fields.valueBase64 !== undefined ? bytesOf({ valueBase64: fields.valueBase64 }, 'value', where) : typeof fields.value === 'string' ? utf8(fields.value) : `${where}.value must be a string`;
+      const value =
+        fields.valueBase64 !== undefined
+          ? bytesOf({ valueBase64: fields.valueBase64 }, 'value', where)
+          : typeof fields.value === 'string'
+            ? utf8(fields.value)
+            : `${where}.value must be a string`;
       if (typeof value === 'string') return value;
       compares.push({ key, target: 'value', result: 'equal', operand: value });
     }

@@ -27,13 +27,24 @@ import { readFileSync } from 'node:fs';
 
 const identity = (value: Buffer): Buffer => value;
 const whoAmI: ServiceDefinition = {
-  WhoAmI: { path: '/test.Who/WhoAmI', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  WhoAmI: {
+    path: '/test.Who/WhoAmI',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 
 test('the common name of a verified client certificate, for HTTP requests and gRPC calls', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keel-cn-'));
   const files = await writeTlsBundle(dir, { serverHosts: hostsFor('127.0.0.1'), clientCommonName: 'alice' });
-  const watcher = new TlsFileWatcher({ certFile: files.serverCertFile, keyFile: files.serverKeyFile, caFile: files.caFile }, { onReloadError: (error) => assert.fail(error) });
+  const watcher = new TlsFileWatcher(
+    { certFile: files.serverCertFile, keyFile: files.serverKeyFile, caFile: files.caFile },
+    { onReloadError: (error) => assert.fail(error) },
+  );
   const tls: ClientTls = { files: watcher, clientCertAuth: true };
   const clientTls = { ca: readFileSync(files.caFile), cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile) };
 
@@ -58,7 +69,9 @@ test('the common name of a verified client certificate, for HTTP requests and gR
         let text = '';
         res.on('data', (chunk: Buffer) => (text += String(chunk)));
         res.on('end', () => resolve(text));
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     agent.destroy();
     assert.deepEqual(JSON.parse(body), { cn: 'alice' });
@@ -69,7 +82,9 @@ test('the common name of a verified client certificate, for HTTP requests and gR
     const Client = makeGenericClientConstructor(whoAmI, 'Who');
     const client = new Client(`127.0.0.1:${port}`, credentials.createSsl(clientTls.ca, clientTls.key, clientTls.cert));
     const name = await new Promise<string>((resolve, reject) =>
-      (client as unknown as { WhoAmI: (r: Buffer, cb: (e: Error | null, v: Buffer) => void) => void }).WhoAmI(Buffer.alloc(0), (e, v) => (e ? reject(e) : resolve(String(v)))),
+      (client as unknown as { WhoAmI: (r: Buffer, cb: (e: Error | null, v: Buffer) => void) => void }).WhoAmI(Buffer.alloc(0), (e, v) =>
+        e ? reject(e) : resolve(String(v)),
+      ),
     );
     client.close();
     assert.equal(name, 'alice');

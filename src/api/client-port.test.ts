@@ -50,7 +50,10 @@ test('a preface sent a byte at a time reaches the gRPC server; a request split a
     const h2 = connect({ host: '127.0.0.1', port: port.port });
     await new Promise<void>((resolve) => h2.once('connect', resolve));
     const settings = firstBytesFrom(h2, 9);
-    await writePieces(h2, [...http2Preface].map((byte) => Buffer.from([byte])));
+    await writePieces(
+      h2,
+      [...http2Preface].map((byte) => Buffer.from([byte])),
+    );
     // The server's connection preface: a SETTINGS frame (type 4, RFC 9113 §3.4).
     assert.equal((await settings)[3], 4);
     h2.destroy();
@@ -85,7 +88,13 @@ test('a preface sent a byte at a time reaches the gRPC server; a request split a
 test('past connectionsMax open connections, a new one is closed on arrival', async () => {
   const http = createHttpServer((_request, response) => response.end('ok'));
   const grpc = new Server();
-  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()), connectionsMax: 2 });
+  const port = await listenClientPort({
+    host: '127.0.0.1',
+    port: 0,
+    http,
+    grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()),
+    connectionsMax: 2,
+  });
   const open: Socket[] = [];
   try {
     for (let i = 0; i < 2; i++) {
@@ -117,7 +126,13 @@ test('a client that trickles the preface a byte at a time is closed at the deadl
   const http = createHttpServer((_request, response) => response.end('ok'));
   const grpc = new Server();
   const deadlineMs = 500;
-  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()), firstBytesTimeoutMs: deadlineMs });
+  const port = await listenClientPort({
+    host: '127.0.0.1',
+    port: 0,
+    http,
+    grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()),
+    firstBytesTimeoutMs: deadlineMs,
+  });
   const socket = connect({ host: '127.0.0.1', port: port.port });
   socket.on('error', () => undefined);
   const accepted = Date.now();

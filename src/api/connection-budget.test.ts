@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ConnectionBudget, connectionName, payloadBytes } from './connection-budget.js';
 import { KeelError } from '../server/errors.js';
 
-const overloaded = (error: unknown): boolean => error instanceof KeelError && error.code === 'OVERLOADED' && /connectionWriteBytesMax 100\b/.test(error.message);
+const overloaded = (error: unknown): boolean =>
+  error instanceof KeelError && error.code === 'OVERLOADED' && /connectionWriteBytesMax 100\b/.test(error.message);
 
 test('a connection is refused past its bound while another connection is not', () => {
   const budget = new ConnectionBudget(100);
@@ -43,11 +44,17 @@ test('a release counts once, however often it is called', () => {
 test('run releases its bytes when the write settles, answered or failed', async () => {
   const budget = new ConnectionBudget(100);
   assert.equal(await budget.run('a:1', 80, async () => 'done'), 'done');
-  await assert.rejects(budget.run('a:1', 80, () => Promise.reject(new Error('lost'))), /lost/);
+  await assert.rejects(
+    budget.run('a:1', 80, () => Promise.reject(new Error('lost'))),
+    /lost/,
+  );
   assert.equal(budget.connectionsWaiting(), 0);
   let finish!: () => void;
   const waiting = budget.run('a:1', 80, () => new Promise<void>((resolve) => (finish = resolve)));
-  await assert.rejects(budget.run('a:1', 80, async () => undefined), overloaded);
+  await assert.rejects(
+    budget.run('a:1', 80, async () => undefined),
+    overloaded,
+  );
   finish();
   await waiting;
   assert.equal(budget.connectionsWaiting(), 0);

@@ -31,7 +31,10 @@ export class ConnectionBudget {
   admit(connection: string, bytes: number): () => void {
     const waiting = this.waiting.get(connection) ?? 0;
     if (waiting > 0 && waiting + bytes > this.bytesMax) {
-      throw new KeelError('OVERLOADED', `this connection has ${waiting} bytes of writes waiting and this one adds ${bytes} (connectionWriteBytesMax ${this.bytesMax}); retry later`);
+      throw new KeelError(
+        'OVERLOADED',
+        `this connection has ${waiting} bytes of writes waiting and this one adds ${bytes} (connectionWriteBytesMax ${this.bytesMax}); retry later`,
+      );
     }
     this.waiting.set(connection, waiting + bytes);
     let released = false;

@@ -12,7 +12,14 @@ import type { KeelNode } from '../server/keel-node.js';
 
 export function registerEtcdMetrics(registry: Registry, node: KeelNode): void {
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   };
   gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => (node.status().leader !== 0 ? 1 : 0));
   gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => (node.status().role === 'leader' ? 1 : 0));

@@ -57,5 +57,12 @@ function historyRequest(key: Uint8Array, query: Query): HistoryRequest | string 
 function versionJson(version: KeyVersion): object {
   if (version.type === 'delete') return { type: 'delete', modRevision: version.modRevision };
   const kv = version.kv;
-  return { type: 'put', ...bytesField('value', kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease };
+  return {
+    type: 'put',
+    ...bytesField('value', kv.value),
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    lease: kv.lease,
+  };
 }

@@ -62,7 +62,8 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (nestsDeeperThan(body as string, jsonDepthMax)) return done(Object.assign(new Error(`the JSON body nests deeper than ${jsonDepthMax} levels`), { statusCode: 400 }), undefined);
+    if (nestsDeeperThan(body as string, jsonDepthMax))
+      return done(Object.assign(new Error(`the JSON body nests deeper than ${jsonDepthMax} levels`), { statusCode: 400 }), undefined);
     parseJson(request, body as string, done);
   });
   // Any body that is not JSON is the raw value.
@@ -90,7 +91,9 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
       return sendError(reply, error.statusCode, clientErrorCodes[error.statusCode] ?? 'BAD_REQUEST', error.message);
     }
     options.log?.error({ err: error, requestId: request.id, method: request.method, url: request.url }, 'internal error answering a request');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: `internal error; see the node log for request id ${request.id}`, requestId: request.id } });
+    return reply
+      .code(500)
+      .send({ error: { code: 'INTERNAL', message: `internal error; see the node log for request id ${request.id}`, requestId: request.id } });
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url}`));
   registerKvRoutes(app, options.node, options.writeBudget);

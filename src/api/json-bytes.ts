@@ -38,4 +38,3 @@ export function bytesOf(fields: Record<string, unknown>, name: string, where: st
   }
   return `${where} needs exactly one of ${name} (a string) or ${name}Base64 (base64)`;
 }
-

@@ -25,7 +25,8 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
     const ttl = parseInteger(query.ttl, 'ttl');
     const prevKv = parseFlag(query, 'prevKv');
     for (const problem of [lease, ttl, prevKv]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
-    if (lease !== undefined && ttl !== undefined) return sendError(reply, 400, 'BAD_REQUEST', 'give either lease (an existing lease) or ttl (a new one), not both');
+    if (lease !== undefined && ttl !== undefined)
+      return sendError(reply, 400, 'BAD_REQUEST', 'give either lease (an existing lease) or ttl (a new one), not both');
     const session = sessionOf(request);
     if (typeof session === 'string') return sendError(reply, 400, 'BAD_REQUEST', session);
     // Checked before a lease is granted for it.
@@ -106,7 +107,12 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
  * and seq) finds the lease its first attempt granted (LEASE_EXISTS) instead of leaking a
  * second one, and its put, deduplicated by the session, is attached to that lease.
  */
-async function grantForPut(reply: FastifyReply, node: KeelNode, ttl: number, session: ClientSession | undefined): Promise<{ id: number; ttl: number } | { sent: FastifyReply }> {
+async function grantForPut(
+  reply: FastifyReply,
+  node: KeelNode,
+  ttl: number,
+  session: ClientSession | undefined,
+): Promise<{ id: number; ttl: number } | { sent: FastifyReply }> {
   try {
     const id = session ? leaseIdForSession(session) : 0;
     const result = await node.leases.grant(ttl, id);
@@ -180,7 +186,6 @@ export function bodyValue(body: unknown): Uint8Array | string {
   }
   return 'a JSON body must be an object with a "value" field; send other content types for raw bytes';
 }
-
 
 const batchOpsMax = 128;
 

@@ -17,7 +17,10 @@ describe('LatencyWindow (the dashboard p99 chart)', () => {
     // 5% slow requests put the p99 among them; 0.2% leave it with the fast ones. The
     // reservoir keeps a fair sample: a wrong answer would need a sample with a fifth,
     // or five times, its expected share of slow requests (about 10 standard deviations).
-    for (const [slowEvery, expected] of [[20, 1000], [500, 1]] as const) {
+    for (const [slowEvery, expected] of [
+      [20, 1000],
+      [500, 1],
+    ] as const) {
       const window = new LatencyWindow();
       for (let i = 0; i < requests; i++) window.record(i % slowEvery === 0 ? 1000 : 1);
       assert.equal((window as unknown as { samples: number[] }).samples.length, latencySamplesMax);

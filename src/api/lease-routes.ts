@@ -24,13 +24,18 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
   app.post('/leases', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
+    if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body))
+      return sendError(reply, 400, 'BAD_REQUEST', 'the body must be JSON {"ttl": seconds, "id"?: number}');
     const ttl = jsonInteger(body['ttl'], 'ttl');
     const id = body['id'] === undefined ? 0 : jsonInteger(body['id'], 'id');
     const session = sessionOf(request);
     for (const problem of [ttl, id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, NEEDS_USER);
-    return answer(reply, () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined), (result) => result);
+    return answer(
+      reply,
+      () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined),
+      (result) => result,
+    );
   });
 
   app.get('/leases', async (request, reply) => {
@@ -74,7 +79,11 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, NEEDS_USER);
-    return answer(reply, () => node.leases.keepAlive(id as number, session as ClientSession | undefined), (result) => result);
+    return answer(
+      reply,
+      () => node.leases.keepAlive(id as number, session as ClientSession | undefined),
+      (result) => result,
+    );
   });
 
   app.delete('/leases/:id', async (request, reply) => {
@@ -82,7 +91,11 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, node.auth.needsForLease(id as number, 'write'));
-    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)), (result) => ({ revision: result.revision, deleted: result.deleted }));
+    return answer(
+      reply,
+      () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)),
+      (result) => ({ revision: result.revision, deleted: result.deleted }),
+    );
   });
 }
 

@@ -21,7 +21,8 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
   app.get('/admin/hash', async (request, reply) => {
     const raw = (request.query as { revision?: string }).revision ?? '0';
     const revision = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(revision)) return sendError(reply, 400, 'BAD_REQUEST', `revision must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(revision))
+      return sendError(reply, 400, 'BAD_REQUEST', `revision must be a non-negative integer, got ${JSON.stringify(raw)}`);
     try {
       const hashed = await node.hashKv(revision);
       if (!hashed.ok) return sendKvError(reply, hashed.error);
@@ -39,7 +40,8 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
     if (typeof body.memberId !== 'number' || !Number.isSafeInteger(body.memberId) || body.memberId < 0) {
       return sendError(reply, 400, 'BAD_REQUEST', 'memberId must be a member id (an integer >= 0)');
     }
-    if (typeof body.alarm !== 'string' || !ALARM_TYPES.includes(body.alarm)) return sendError(reply, 400, 'BAD_REQUEST', `alarm must be one of ${ALARM_TYPES.join(', ')}`);
+    if (typeof body.alarm !== 'string' || !ALARM_TYPES.includes(body.alarm))
+      return sendError(reply, 400, 'BAD_REQUEST', `alarm must be one of ${ALARM_TYPES.join(', ')}`);
     try {
       const result = await node.setAlarm(body.action, body.memberId, body.alarm as AlarmType);
       if (!result.ok) return sendKvError(reply, result.error);
@@ -74,7 +76,8 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
 
   app.post('/admin/move-leader', async (request, reply) => {
     const body = (request.body ?? {}) as { to?: unknown; timeoutMs?: unknown };
-    if (typeof body.to !== 'number' || !Number.isSafeInteger(body.to) || body.to < 1) return sendError(reply, 400, 'BAD_REQUEST', 'body must be JSON {"to": <node id>, "timeoutMs"?: <ms>}');
+    if (typeof body.to !== 'number' || !Number.isSafeInteger(body.to) || body.to < 1)
+      return sendError(reply, 400, 'BAD_REQUEST', 'body must be JSON {"to": <node id>, "timeoutMs"?: <ms>}');
     const timeoutMs = body.timeoutMs ?? node.config.requestTimeoutMs;
     if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > moveLeaderTimeoutMsMax) {
       return sendError(reply, 400, 'BAD_REQUEST', `timeoutMs must be an integer in 1..${moveLeaderTimeoutMsMax}`);

@@ -29,7 +29,8 @@ export function registerMemberRoutes(app: FastifyInstance, node: KeelNode): void
     const isLearner = body['isLearner'] ?? false;
     if (typeof isLearner !== 'boolean') return sendError(reply, 400, 'BAD_REQUEST', 'isLearner must be true or false');
     const id = body['id'];
-    if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id) && id > 0)) return sendError(reply, 400, 'BAD_REQUEST', 'id must be a positive integer');
+    if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id) && id > 0))
+      return sendError(reply, 400, 'BAD_REQUEST', 'id must be a positive integer');
     const name = body['name'];
     if (name !== undefined && typeof name !== 'string') return sendError(reply, 400, 'BAD_REQUEST', 'name must be a string');
     const clientUrls = body['clientUrls'] === undefined ? [] : urlList(body['clientUrls']);

@@ -21,7 +21,14 @@ export function createMetrics(node: KeelNode): ApiMetrics {
   // datascale` reads process_resident_memory_bytes.
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   };
   gauge('keel_raft_term', 'Current Raft term', () => node.status().term);
   gauge('keel_raft_commit_index', 'Raft commit index', () => node.status().commit);
@@ -50,7 +57,11 @@ export function createMetrics(node: KeelNode): ApiMetrics {
   gauge('keel_event_loop_delay_max_seconds', 'Longest event-loop delay since the process started', () => loopDelay.max / 1e9);
   gauge('keel_event_loop_delay_p99_seconds', '99th percentile of the event-loop delay since the process started', () => loopDelay.percentile(99) / 1e9);
   gauge('keel_snapshot_last_seconds', 'How long the last automatic snapshot took, its file written', () => node.counters.snapshotLastMs / 1000);
-  gauge('keel_snapshot_copy_last_seconds', 'How long the last automatic snapshot held the event loop copying the store', () => node.counters.snapshotCopyLastMs / 1000);
+  gauge(
+    'keel_snapshot_copy_last_seconds',
+    'How long the last automatic snapshot held the event loop copying the store',
+    () => node.counters.snapshotCopyLastMs / 1000,
+  );
   gauge('keel_snapshot_last_bytes', 'Size of the last automatic snapshot', () => node.counters.snapshotLastBytes);
   const counter = (name: string, help: string, read: () => number): void => {
     new Counter({

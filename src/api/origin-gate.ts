@@ -37,7 +37,13 @@ export interface OriginPolicy {
 
 /** Why a request must be refused, or undefined when it may be served. */
 export function originRefusal(
-  request: { readonly method: string; readonly origin: string | undefined; readonly host: string | undefined; readonly secure: boolean; readonly fetchSite: string | undefined },
+  request: {
+    readonly method: string;
+    readonly origin: string | undefined;
+    readonly host: string | undefined;
+    readonly secure: boolean;
+    readonly fetchSite: string | undefined;
+  },
   policy: OriginPolicy,
 ): string | undefined {
   const { origin } = request;
@@ -58,7 +64,8 @@ export function registerOriginGate(app: FastifyInstance, node: KeelNode): void {
   const policy: OriginPolicy = {
     isMemberOrigin: (origin) => isMemberOrigin(node, origin),
     allowedOrigins: new Set(node.config.corsAllowedOrigins),
-    memberHosts: () => new Set([...node.config.members.map((m) => m.host), ...node.memberList().members.flatMap((m) => m.clientUrls.map((u) => hostnameOf(safeUrlHost(u))))]),
+    memberHosts: () =>
+      new Set([...node.config.members.map((m) => m.host), ...node.memberList().members.flatMap((m) => m.clientUrls.map((u) => hostnameOf(safeUrlHost(u))))]),
   };
   app.addHook('onRequest', async (request, reply) => {
     const refusal = originRefusal(requestFacts(request), policy);
@@ -66,7 +73,12 @@ export function registerOriginGate(app: FastifyInstance, node: KeelNode): void {
     // The connection goes with the refusal. A refused WebSocket upgrade above all: the
     // WebSocket plugin, whose hooks never ran, would leave its socket open for good.
     reply.header('connection', 'close');
-    return sendError(reply, 403, 'FORBIDDEN_ORIGIN', `${refusal}: only the cluster's own dashboards and the origins allowed with --cors may (refused before anything was read or changed)`);
+    return sendError(
+      reply,
+      403,
+      'FORBIDDEN_ORIGIN',
+      `${refusal}: only the cluster's own dashboards and the origins allowed with --cors may (refused before anything was read or changed)`,
+    );
   });
 }
 

@@ -21,18 +21,22 @@ const fieldName = fc.stringMatching(/^[A-Za-z0-9_.-]{1,6}$/);
 
 test('replace leaves exactly the new fields of the record, in one valid transaction, and never touches keys beside it', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.dictionary(fieldName, fc.string({ maxLength: 3 }), { maxKeys: 8 }), fc.dictionary(fieldName, fc.string({ maxLength: 3 }), { maxKeys: replaceFieldsMax }), async (before, after) => {
-      await withTempStore((store) => {
-        const record = bytes('r');
-        // Neighbours: the record's own key, a longer key, the next record, and its prefix end.
-        for (const key of ['r', 'r1', 'r\x01', 'q\0x', 's']) txn(store, [{ type: 'put', key: bytes(key), value: bytes('keep') }]);
-        if (Object.keys(before).length > 0) txn(store, updateOps(record, new Map(Object.entries(before).map(([k, v]) => [k, bytes(v)]))));
-        txn(store, replaceOps(record, new Map(Object.entries(after).map(([k, v]) => [k, bytes(v)]))));
-        const expected: Record<string, string> = { r: 'keep', r1: 'keep', 'r\x01': 'keep', 'q#x': 'keep', s: 'keep' };
-        for (const [name, value] of Object.entries(after)) expected[`r#${name}`] = value;
-        assert.deepEqual(allKeys(store), expected);
-      });
-    }),
+    fc.asyncProperty(
+      fc.dictionary(fieldName, fc.string({ maxLength: 3 }), { maxKeys: 8 }),
+      fc.dictionary(fieldName, fc.string({ maxLength: 3 }), { maxKeys: replaceFieldsMax }),
+      async (before, after) => {
+        await withTempStore((store) => {
+          const record = bytes('r');
+          // Neighbours: the record's own key, a longer key, the next record, and its prefix end.
+          for (const key of ['r', 'r1', 'r\x01', 'q\0x', 's']) txn(store, [{ type: 'put', key: bytes(key), value: bytes('keep') }]);
+          if (Object.keys(before).length > 0) txn(store, updateOps(record, new Map(Object.entries(before).map(([k, v]) => [k, bytes(v)]))));
+          txn(store, replaceOps(record, new Map(Object.entries(after).map(([k, v]) => [k, bytes(v)]))));
+          const expected: Record<string, string> = { r: 'keep', r1: 'keep', 'r\x01': 'keep', 'q#x': 'keep', s: 'keep' };
+          for (const [name, value] of Object.entries(after)) expected[`r#${name}`] = value;
+          assert.deepEqual(allKeys(store), expected);
+        });
+      },
+    ),
     { numRuns: 40 },
   );
 });

@@ -98,7 +98,15 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
         }
         if (field !== undefined) {
           const kv = response.kvs[0] as (typeof response.kvs)[number];
-          return { ...bytesField('key', record), field, ...bytesField('value', kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, revision: response.revision };
+          return {
+            ...bytesField('key', record),
+            field,
+            ...bytesField('value', kv.value),
+            createRevision: kv.createRevision,
+            modRevision: kv.modRevision,
+            version: kv.version,
+            revision: response.revision,
+          };
         }
         const text: Record<string, string> = {};
         const base64: Record<string, string> = {};
@@ -121,7 +129,9 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
 
 function writeOps(reply: FastifyReply, node: KeelNode, writeBudget: ConnectionBudget, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
   requireKeys(node, request, { type: 'txn', compare: [], success: ops, failure: [] });
-  return write(reply, node, writeBudget, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({ revision: result.revision }));
+  return write(reply, node, writeBudget, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({
+    revision: result.revision,
+  }));
 }
 
 /** Splits /records/{key}/fields/{name} at the last "/fields/"; the record key may not hold one. */

@@ -36,7 +36,6 @@ interface Socket {
   on(event: 'close' | 'error', listener: () => void): void;
 }
 
-
 export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void {
   app.route({
     method: 'GET',

@@ -35,7 +35,11 @@ export class BankWorkload implements Workload {
     // One transaction, retried until acknowledged: setting the opening balances twice is harmless before any transfer.
     await waitFor(
       async () => {
-        const opened = await client.guardedSet(pickNode(), [], accounts.map((key) => ({ key, value: String(openingBalance) })));
+        const opened = await client.guardedSet(
+          pickNode(),
+          [],
+          accounts.map((key) => ({ key, value: String(openingBalance) })),
+        );
         return opened.kind === 'ok';
       },
       { timeoutMs: 20_000, what: 'the bank accounts to be opened' },
@@ -52,10 +56,13 @@ export class BankWorkload implements Workload {
   }
 
   async check(readNode: number): Promise<WorkloadResult> {
-    const final = await waitFor(async () => {
-      const attempt = await this.context.client.readAll(readNode, accounts);
-      return attempt.kind === 'ok' ? attempt.value : undefined;
-    }, { timeoutMs: 30_000, what: 'a final read of the bank accounts' });
+    const final = await waitFor(
+      async () => {
+        const attempt = await this.context.client.readAll(readNode, accounts);
+        return attempt.kind === 'ok' ? attempt.value : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a final read of the bank accounts' },
+    );
     const finalProblem = balanceProblem(final);
     const violations = [...this.violations, ...(finalProblem ? [`final read: ${finalProblem}`] : [])];
     return {
@@ -85,7 +92,10 @@ export class BankWorkload implements Workload {
         else if (random.chance(0.7)) {
           const transferAt = recorder.now();
           const transfer = await this.transfer(node, read.value as StoredValue[]);
-          recorder.count(transfer.kind === 'fail' && transfer.why === guardFailed ? 'ok' : transfer.kind, { write: transfer.kind === 'ok', invokedAt: transferAt });
+          recorder.count(transfer.kind === 'fail' && transfer.why === guardFailed ? 'ok' : transfer.kind, {
+            write: transfer.kind === 'ok',
+            invokedAt: transferAt,
+          });
           this.counts[transfer.kind]++;
         }
       }
@@ -99,10 +109,14 @@ export class BankWorkload implements Workload {
     const others = balances.filter((kv) => kv !== from);
     const to = others[random.int(others.length)] as StoredValue;
     const amount = Math.min(Number(from.value), 1 + random.int(20));
-    return this.context.client.guardedSet(node, [from, to], [
-      { key: from.key, value: String(Number(from.value) - amount) },
-      { key: to.key, value: String(Number(to.value) + amount) },
-    ]);
+    return this.context.client.guardedSet(
+      node,
+      [from, to],
+      [
+        { key: from.key, value: String(Number(from.value) - amount) },
+        { key: to.key, value: String(Number(to.value) + amount) },
+      ],
+    );
   }
 }
 

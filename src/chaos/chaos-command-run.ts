@@ -37,7 +37,20 @@ export async function runChaosCommand(input: ChaosCommandInput): Promise<number>
   const dir = await runDirectory(input.results, seed);
   console.log(`keel chaos: seed ${seed}, results in ${dir}`);
   const outcome = await runChaos(
-    { nodes: input.nodes, timeSeconds: input.time, nemeses, mixed, workloads, client: input.client, seed, network: input.network, faultSeconds: input.faultSeconds, quietSeconds: input.quietSeconds, ...(input.basePort === undefined ? {} : { ports: portRangeFrom(input.basePort, input.portCount) }), log: (line) => console.log(`  ${line}`) },
+    {
+      nodes: input.nodes,
+      timeSeconds: input.time,
+      nemeses,
+      mixed,
+      workloads,
+      client: input.client,
+      seed,
+      network: input.network,
+      faultSeconds: input.faultSeconds,
+      quietSeconds: input.quietSeconds,
+      ...(input.basePort === undefined ? {} : { ports: portRangeFrom(input.basePort, input.portCount) }),
+      log: (line) => console.log(`  ${line}`),
+    },
     (cluster, result) => keepArtifacts(dir, cluster, result),
   );
   const report = await writeResults(dir, outcome);

@@ -40,14 +40,28 @@ const secondsPerNemesis = 30;
 for (const [i, nemesis] of allNemeses.entries()) {
   // The clients alternate between the two APIs, so each is tested under half the nemeses.
   const client = i % 2 === 0 ? 'rest' : 'grpc';
-  test(`chaos: ${nemesis.name} for ${secondsPerNemesis} s, ${client} clients — no violation, no lost acknowledged write, recovered`, { timeout: 120_000 }, async (t) => {
+  test(`chaos: ${nemesis.name} for ${secondsPerNemesis} s, ${client} clients — no violation, no lost acknowledged write, recovered`, {
+    timeout: 120_000,
+  }, async (t) => {
     const root = await mkdtemp(join(tmpdir(), `keel-chaos-${nemesis.name}-`));
     const seed = 1_000 + i;
     const dir = await runDirectory(root, seed);
     let passed = false;
     try {
       const outcome = await runChaos(
-        { nodes: 3, timeSeconds: secondsPerNemesis, nemeses: [nemesis], mixed: false, workloads: ['register', 'set', 'bank'], client, seed, network: 'auto', faultSeconds: 5, quietSeconds: 3, log: () => {} },
+        {
+          nodes: 3,
+          timeSeconds: secondsPerNemesis,
+          nemeses: [nemesis],
+          mixed: false,
+          workloads: ['register', 'set', 'bank'],
+          client,
+          seed,
+          network: 'auto',
+          faultSeconds: 5,
+          quietSeconds: 3,
+          log: () => {},
+        },
         (cluster, result) => keepArtifacts(dir, cluster, result),
       );
       await writeResults(dir, outcome);

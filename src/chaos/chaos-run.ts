@@ -66,7 +66,7 @@ export interface ChaosOutcome {
 }
 
 /** What the caller keeps of the cluster before it is removed (logs, data directories). */
-export type ChaosKeep = (cluster: Cluster, outcome: ChaosOutcome) => Promise<void>
+export type ChaosKeep = (cluster: Cluster, outcome: ChaosOutcome) => Promise<void>;
 
 /** The nodes' timing: a 50 ms tick, elections after 0.5-1 s, requests answered within 2 s. */
 const tickMs = 50;
@@ -89,9 +89,19 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
   options.log(`network: ${network.description}`);
   let cluster: Cluster | undefined;
   try {
-    cluster = await Cluster.start({ size: options.nodes, tickMs, electionTicks, requestTimeoutMs, placement: network, ...(options.ports ? { ports: options.ports } : {}) });
+    cluster = await Cluster.start({
+      size: options.nodes,
+      tickMs,
+      electionTicks,
+      requestTimeoutMs,
+      placement: network,
+      ...(options.ports ? { ports: options.ports } : {}),
+    });
     const started = cluster;
-    const board = new FaultBoard((id) => started.url(id), (id) => started.node(id).running);
+    const board = new FaultBoard(
+      (id) => started.url(id),
+      (id) => started.node(id).running,
+    );
     if (network instanceof LoopbackNetwork) network.attach(board);
     const context: NemesisContext = {
       cluster: started,
@@ -113,11 +123,22 @@ export async function runChaos(options: ChaosOptions, keep: ChaosKeep): Promise<
   }
 }
 
-async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skippedNemeses: readonly string[], cluster: Cluster, context: NemesisContext, random: Prng, networkDescription: string): Promise<ChaosOutcome> {
+async function drive(
+  options: ChaosOptions,
+  nemeses: readonly Nemesis[],
+  skippedNemeses: readonly string[],
+  cluster: Cluster,
+  context: NemesisContext,
+  random: Prng,
+  networkDescription: string,
+): Promise<ChaosOutcome> {
   const recorder = new Recorder();
   // Each attempt may take the nodes' own request timeout, plus a margin to answer.
   const attemptTimeoutMs = requestTimeoutMs + 1_000;
-  const client = options.client === 'grpc' ? new GrpcChaosClient((id) => cluster.node(id).grpcEndpoint, attemptTimeoutMs) : new RestChaosClient((id) => cluster.url(id), attemptTimeoutMs);
+  const client =
+    options.client === 'grpc'
+      ? new GrpcChaosClient((id) => cluster.node(id).grpcEndpoint, attemptTimeoutMs)
+      : new RestChaosClient((id) => cluster.url(id), attemptTimeoutMs);
   const pickRandom = random.fork();
   const workloadContext = (firstProcess: number): WorkloadContext => ({
     recorder,
@@ -172,7 +193,19 @@ async function drive(options: ChaosOptions, nemeses: readonly Nemesis[], skipped
     ...cluster.crashes.map((c) => `crash: ${c.split('\n')[0]}`),
   ];
   return {
-    options: { nodes: options.nodes, timeSeconds: options.timeSeconds, nemeses: options.nemeses.map((n) => n.name), mixed: options.mixed, workloads: options.workloads, client: options.client, seed: options.seed, network: options.network, faultSeconds: options.faultSeconds, quietSeconds: options.quietSeconds, ...(options.ports ? { ports: options.ports } : {}) },
+    options: {
+      nodes: options.nodes,
+      timeSeconds: options.timeSeconds,
+      nemeses: options.nemeses.map((n) => n.name),
+      mixed: options.mixed,
+      workloads: options.workloads,
+      client: options.client,
+      seed: options.seed,
+      network: options.network,
+      faultSeconds: options.faultSeconds,
+      quietSeconds: options.quietSeconds,
+      ...(options.ports ? { ports: options.ports } : {}),
+    },
     networkDescription,
     skippedNemeses,
     intervals,
@@ -203,4 +236,3 @@ async function healEverything(cluster: Cluster, context: NemesisContext): Promis
     return (error as Error).message.split('\n')[0] as string;
   }
 }
-

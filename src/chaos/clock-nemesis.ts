@@ -9,7 +9,11 @@
 import { existsSync } from 'node:fs';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
-const libraryPaths = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'];
+const libraryPaths = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/faketime/libfaketime.so.1',
+];
 const skewed = new WeakMap<NemesisContext, number>();
 
 function libfaketime(): string | undefined {
@@ -26,7 +30,11 @@ export const clockSkew: Nemesis = {
     const id = running[context.random.int(running.length)] as number;
     const skewSeconds = (context.random.chance(0.5) ? 1 : -1) * (60 + context.random.int(600));
     await context.cluster.kill(id);
-    await context.cluster.startNode(id, { LD_PRELOAD: libfaketime() as string, FAKETIME: `${skewSeconds > 0 ? '+' : ''}${skewSeconds}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+    await context.cluster.startNode(id, {
+      LD_PRELOAD: libfaketime() as string,
+      FAKETIME: `${skewSeconds > 0 ? '+' : ''}${skewSeconds}s`,
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    });
     await context.board.push(id);
     skewed.set(context, id);
     return `node ${id} restarted with its clock ${skewSeconds > 0 ? 'ahead' : 'behind'} by ${Math.abs(skewSeconds)} s`;

@@ -43,7 +43,10 @@ export class GrpcChaosClient implements ChaosClient {
   }
 
   cas(node: number, key: string, expected: string | null, value: string): Promise<Attempt<true>> {
-    const compare = expected === null ? { key: Buffer.from(key), target: 'VERSION', result: 'EQUAL', version: 0 } : { key: Buffer.from(key), target: 'VALUE', result: 'EQUAL', value: Buffer.from(expected) };
+    const compare =
+      expected === null
+        ? { key: Buffer.from(key), target: 'VERSION', result: 'EQUAL', version: 0 }
+        : { key: Buffer.from(key), target: 'VALUE', result: 'EQUAL', value: Buffer.from(expected) };
     return this.txn(node, [compare], [{ key, value }]);
   }
 

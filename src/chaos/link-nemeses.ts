@@ -7,7 +7,10 @@
 import type { FaultRule } from '../transport/fault-hooks.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
-const withdraw = (source: string) => async (context: NemesisContext): Promise<void> => context.board.set(source, new Map(), context.ids);
+const withdraw =
+  (source: string) =>
+  async (context: NemesisContext): Promise<void> =>
+    context.board.set(source, new Map(), context.ids);
 
 export const oneWayDrops: Nemesis = {
   name: 'one-way',

@@ -40,7 +40,10 @@ export class LoopbackNetwork implements ChaosNetwork {
   async cut(pairs: readonly (readonly [number, number])[]): Promise<void> {
     const perNode = new Map<number, FaultRule[]>();
     for (const [a, b] of pairs) {
-      for (const [self, other] of [[a, b], [b, a]] as const) {
+      for (const [self, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const list = perNode.get(self) ?? [];
         list.push({ peer: other, direction: 'both', dropFraction: 1 });
         perNode.set(self, list);

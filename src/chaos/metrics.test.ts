@@ -18,7 +18,20 @@ const intervals: FaultInterval[] = [
 ];
 
 test('availability: the served share before, during and after the faults', () => {
-  const recorder = recorded([[10, 0, 0], [10, 0, 0], [5, 5, 0], [2, 6, 2], [10, 0, 0], [10, 0, 0], [4, 4, 0], [9, 1, 0], [10, 0, 0]], []);
+  const recorder = recorded(
+    [
+      [10, 0, 0],
+      [10, 0, 0],
+      [5, 5, 0],
+      [2, 6, 2],
+      [10, 0, 0],
+      [10, 0, 0],
+      [4, 4, 0],
+      [9, 1, 0],
+      [10, 0, 0],
+    ],
+    [],
+  );
   const figures = availability(recorder, intervals);
   assert.equal(figures.before, 1);
   // Seconds 2, 3 and 6 overlap an interval; 4 and 5 are between them (neither phase).
@@ -31,25 +44,50 @@ test('availability: no operations in a phase is n/a, not 0', () => {
 });
 
 test('recovery: from each heal to the first acknowledged write invoked after it, before the next fault', () => {
-  const recorder = recorded([], [[3_900, 4_300], [4_100, 4_600], [4_200, 4_450], [7_500, 7_800]]);
+  const recorder = recorded(
+    [],
+    [
+      [3_900, 4_300],
+      [4_100, 4_600],
+      [4_200, 4_450],
+      [7_500, 7_800],
+    ],
+  );
   assert.deepEqual(recoveries(recorder, intervals), [
     { nemesis: 'kill', ms: 450 },
     { nemesis: 'pause', ms: 800 },
   ]);
-  assert.deepEqual(recoveries(recorded([], [[3_000, 4_500]]), intervals).map((r) => r.ms), [null, null], 'a write invoked during the fault does not count');
+  assert.deepEqual(
+    recoveries(recorded([], [[3_000, 4_500]]), intervals).map((r) => r.ms),
+    [null, null],
+    'a write invoked during the fault does not count',
+  );
 });
 
 test('write gaps: the longest stretch without an acknowledged write from each fault to the next, worst per kind', () => {
   const three: FaultInterval[] = [...intervals, { nemesis: 'kill', what: 'kill -9 node 3', startMs: 9_000, endMs: 10_000 }];
   // Writes acknowledged at 1.0, 2.5, 5.2 s (kill: 2.7 s from 2.5 to 5.2, then 0.8 s to the pause),
   // 6.1, 8.0 s (pause: 1.9 s from 6.1 to 8.0), then none until the run ends at 12 s (kill: 3 s).
-  const recorder = recorded([], [[900, 1_000], [2_400, 2_500], [5_000, 5_200], [6_000, 6_100], [7_900, 8_000]]);
+  const recorder = recorded(
+    [],
+    [
+      [900, 1_000],
+      [2_400, 2_500],
+      [5_000, 5_200],
+      [6_000, 6_100],
+      [7_900, 8_000],
+    ],
+  );
   assert.deepEqual(writeGaps(recorder, three, 12_000), [
     { nemesis: 'kill', longestMs: 3_000 },
     { nemesis: 'pause', longestMs: 1_900 },
   ]);
-  assert.deepEqual(writeGaps(recorded([], []), intervals, 8_000), [
-    { nemesis: 'kill', longestMs: 4_000 },
-    { nemesis: 'pause', longestMs: 2_000 },
-  ], 'no write at all: the whole window');
+  assert.deepEqual(
+    writeGaps(recorded([], []), intervals, 8_000),
+    [
+      { nemesis: 'kill', longestMs: 4_000 },
+      { nemesis: 'pause', longestMs: 2_000 },
+    ],
+    'no write at all: the whole window',
+  );
 });

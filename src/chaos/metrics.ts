@@ -35,7 +35,14 @@ export function availability(recorder: Recorder, intervals: readonly FaultInterv
   recorder.perSecond.forEach((counts, second) => {
     const startMs = second * 1_000;
     const endMs = startMs + 1_000;
-    const phase = endMs <= first ? phases.before : startMs >= last ? phases.after : intervals.some((i) => startMs < i.endMs && endMs > i.startMs) ? phases.during : undefined;
+    const phase =
+      endMs <= first
+        ? phases.before
+        : startMs >= last
+          ? phases.after
+          : intervals.some((i) => startMs < i.endMs && endMs > i.startMs)
+            ? phases.during
+            : undefined;
     if (!phase) return;
     phase.ok += counts.ok;
     phase.all += counts.ok + counts.fail + counts.info;
@@ -47,7 +54,9 @@ export function availability(recorder: Recorder, intervals: readonly FaultInterv
 export function recoveries(recorder: Recorder, intervals: readonly FaultInterval[]): Recovery[] {
   return intervals.map((interval, i) => {
     const nextStart = intervals[i + 1]?.startMs ?? Infinity;
-    const first = recorder.okWrites.filter((w) => w.invokedAt >= interval.endMs && w.completedAt < nextStart).reduce((min, w) => Math.min(min, w.completedAt), Infinity);
+    const first = recorder.okWrites
+      .filter((w) => w.invokedAt >= interval.endMs && w.completedAt < nextStart)
+      .reduce((min, w) => Math.min(min, w.completedAt), Infinity);
     return { nemesis: interval.nemesis, ms: first === Infinity ? null : Math.round(first - interval.endMs) };
   });
 }

@@ -8,7 +8,19 @@ import { partitionHalves, partitionLeader, partitionRing } from './partition-nem
 import { killNodes, pauseNodes } from './process-nemeses.js';
 import { transferStorm } from './transfer-storm.js';
 
-export const allNemeses: readonly Nemesis[] = [partitionHalves, partitionLeader, partitionRing, oneWayDrops, killNodes, pauseNodes, transferStorm, memberChurn, slowLossyLinks, fsyncStall, clockSkew];
+export const allNemeses: readonly Nemesis[] = [
+  partitionHalves,
+  partitionLeader,
+  partitionRing,
+  oneWayDrops,
+  killNodes,
+  pauseNodes,
+  transferStorm,
+  memberChurn,
+  slowLossyLinks,
+  fsyncStall,
+  clockSkew,
+];
 
 /** The nemeses a --nemesis value names: one name, a comma-separated list, or "all". */
 export function nemesesNamed(spec: string): Nemesis[] {

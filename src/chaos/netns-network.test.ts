@@ -35,7 +35,9 @@ function listen(network: NetnsNetwork, id: number): ChildProcess {
   return spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
 }
 
-test('netns network: namespaces connected through the bridge, cut and healed by iptables, one added later, removed without a trace', { timeout: 60_000 }, async () => {
+test('netns network: namespaces connected through the bridge, cut and healed by iptables, one added later, removed without a trace', {
+  timeout: 60_000,
+}, async () => {
   const missing = await netnsAvailable();
   if (missing !== undefined) {
     assert.notEqual(process.getuid?.(), 0, missingToolMessage(`as root, network namespaces (${missing})`, 'iptables iproute2'));
@@ -70,7 +72,7 @@ test('netns network: namespaces connected through the bridge, cut and healed by 
   assert.equal((await runCommand('ip', ['link', 'show'])).includes(`kcb${process.pid}`), false, 'no bridge of this run is left');
 });
 
-test('netns network: the namespaces of a crashed earlier run are removed, a live run\'s are not', { timeout: 30_000 }, async () => {
+test("netns network: the namespaces of a crashed earlier run are removed, a live run's are not", { timeout: 30_000 }, async () => {
   if ((await netnsAvailable()) !== undefined) return;
   // 4194305 is above Linux's pid_max limit: no live process can have it.
   const stale = 'keelchaos-4194305-1';

@@ -60,7 +60,10 @@ export class NetnsNetwork implements ChaosNetwork {
     await this.heal();
     this.cutsInForce = pairs.length > 0;
     for (const [a, b] of pairs) {
-      for (const [self, other] of [[a, b], [b, a]] as const) {
+      for (const [self, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         await this.iptables(self, ['-A', 'INPUT', '-s', this.host(other), '-j', 'DROP']);
         await this.iptables(self, ['-A', 'OUTPUT', '-d', this.host(other), '-j', 'DROP']);
       }
@@ -85,7 +88,10 @@ export class NetnsNetwork implements ChaosNetwork {
   }
 
   remove(): Promise<void> {
-    this.removed ??= removeNetwork(process.pid, this.ids.map((id) => this.namespace(id)));
+    this.removed ??= removeNetwork(
+      process.pid,
+      this.ids.map((id) => this.namespace(id)),
+    );
     return this.removed;
   }
 
@@ -148,7 +154,10 @@ async function removeNetwork(pid: number, namespaces: readonly string[]): Promis
 /** Removes the namespaces and bridges of earlier runs whose process is gone. */
 export async function removeStaleNetworks(): Promise<string[]> {
   const namespaces = (await runCommand('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
-  const links = (await runCommand('ip', ['-o', 'link', 'show', 'type', 'bridge'])).split('\n').map((line) => /^\d+:\s+(kcb\d+)[:@]/.exec(line)?.[1]).filter((name): name is string => name !== undefined);
+  const links = (await runCommand('ip', ['-o', 'link', 'show', 'type', 'bridge']))
+    .split('\n')
+    .map((line) => /^\d+:\s+(kcb\d+)[:@]/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined);
   const stalePids = new Set<number>();
   for (const ns of namespaces) {
     const match = new RegExp(`^${namespacePrefix}(\\d+)-\\d+$`).exec(ns);

@@ -8,7 +8,10 @@ import { partitionHalves, partitionLeader, partitionRing } from './partition-nem
 /** The cuts a nemesis asks for, and which nodes then still see each other. */
 function recording(ids: number[], leader?: number): { context: NemesisContext; sees: (a: number, b: number) => boolean } {
   let cuts: (readonly [number, number])[] = [];
-  const network = { cut: async (pairs: readonly (readonly [number, number])[]) => void (cuts = [...pairs]), heal: async () => void (cuts = []) } as unknown as ChaosNetwork;
+  const network = {
+    cut: async (pairs: readonly (readonly [number, number])[]) => void (cuts = [...pairs]),
+    heal: async () => void (cuts = []),
+  } as unknown as ChaosNetwork;
   const context = { network, ids, random: new Prng(5), leader: async () => leader } as unknown as NemesisContext;
   const sees = (a: number, b: number): boolean => !cuts.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
   return { context, sees };
@@ -46,7 +49,10 @@ test('partition-ring: 3 nodes make a bridge — one node sees both, they do not 
   const { context, sees } = recording(ids);
   const what = await partitionRing.start(context);
   const bridge = Number(/bridge through node (\d)/.exec(what)?.[1]);
-  assert.deepEqual(visible(ids, sees, bridge).sort(), ids.filter((id) => id !== bridge));
+  assert.deepEqual(
+    visible(ids, sees, bridge).sort(),
+    ids.filter((id) => id !== bridge),
+  );
   const [a, b] = ids.filter((id) => id !== bridge) as [number, number];
   assert.equal(sees(a, b), false);
 });

@@ -41,7 +41,9 @@ async function assertEveryAckedWriteEverywhere(cluster: Cluster, acked: readonly
   }
 }
 
-test('power cuts at random points (one node, the leader, or the whole cluster) lose no acknowledged write; torn WAL tails are cut off; key-value stores are rebuilt', { timeout: 240_000 }, async () => {
+test('power cuts at random points (one node, the leader, or the whole cluster) lose no acknowledged write; torn WAL tails are cut off; key-value stores are rebuilt', {
+  timeout: 240_000,
+}, async () => {
   const random = new Prng(20_261_124);
   // Snapshots every 150 entries: some rebuilds start from a snapshot, some from the log's start.
   await withCluster({ env: { KEEL_FAULT_POWER_LOSS: 'true' }, snapshotEveryEntries: 150 }, async (cluster) => {
@@ -51,7 +53,14 @@ test('power cuts at random points (one node, the leader, or the whole cluster) l
     const acked: Acked[] = [];
     const tears: string[] = [];
     for (let round = 0; round < rounds; round++) {
-      const load = new WriteLoad({ keyPrefix: `pl/${round}/`, concurrency: 8, writesMax: 100_000, pickUrl: anyNode, attemptTimeoutMs: 3_000, writeDeadlineMs: 60_000 });
+      const load = new WriteLoad({
+        keyPrefix: `pl/${round}/`,
+        concurrency: 8,
+        writesMax: 100_000,
+        pickUrl: anyNode,
+        attemptTimeoutMs: 3_000,
+        writeDeadlineMs: 60_000,
+      });
       // Let writes be in every stage (in flight, being fsynced, acknowledged) when the power goes.
       await waitFor(async () => load.issuedCount >= 20 + random.int(200), { timeoutMs: 30_000, what: `round ${round}: writes under way` });
       const leader = await cluster.waitForLeader();
@@ -72,11 +81,21 @@ test('power cuts at random points (one node, the leader, or the whole cluster) l
     assert.ok(acked.length > rounds * 20, `enough writes were acknowledged (${acked.length})`);
     assert.ok(tears.length > 0, 'some WAL tails were torn');
     for (const round of Array.from({ length: rounds }, (_, r) => r)) {
-      await assertEveryAckedWriteEverywhere(cluster, acked.filter((a) => a.key.startsWith(`pl/${round}/`)), `pl/${round}/`);
+      await assertEveryAckedWriteEverywhere(
+        cluster,
+        acked.filter((a) => a.key.startsWith(`pl/${round}/`)),
+        `pl/${round}/`,
+      );
     }
-    assert.ok(cluster.nodes.some((n) => /restoring the key-value store from the newest snapshot/.test(readAll(n.logPath))), 'some rebuild started from a snapshot');
+    assert.ok(
+      cluster.nodes.some((n) => /restoring the key-value store from the newest snapshot/.test(readAll(n.logPath))),
+      'some rebuild started from a snapshot',
+    );
     // A torn tail is noticed and cut, and the node says so in its log.
-    assert.ok(cluster.nodes.some((n) => /truncat/i.test(readAll(n.logPath))), `no node logged the truncation of a torn tail (tails torn: ${tears.join('; ')})`);
+    assert.ok(
+      cluster.nodes.some((n) => /truncat/i.test(readAll(n.logPath))),
+      `no node logged the truncation of a torn tail (tails torn: ${tears.join('; ')})`,
+    );
   });
 });
 
@@ -88,13 +107,22 @@ test('power cuts at random points (one node, the leader, or the whole cluster) l
  * empty data directory — must bring the cluster back to three nodes holding every
  * acknowledged write.
  */
-test('a node whose WAL has damage no crash explains refuses to start, naming the file and offset; keel repair cuts the log; the cut node stops saying it lost entries, and rejoins as a new member', { timeout: 180_000 }, async () => {
+test('a node whose WAL has damage no crash explains refuses to start, naming the file and offset; keel repair cuts the log; the cut node stops saying it lost entries, and rejoins as a new member', {
+  timeout: 180_000,
+}, async () => {
   const random = new Prng(7);
   // A 1-2 s election timeout: the leader must keep its term through the test, as only
   // it remembers what the cut node acknowledged (a new leader would just catch it up).
   await withCluster({ env: { KEEL_FAULT_POWER_LOSS: 'true' }, electionTicks: 50 }, async (cluster) => {
     const ids = cluster.nodes.map((n) => n.id);
-    const load = new WriteLoad({ keyPrefix: 'bf/', concurrency: 8, writesMax: 400, pickUrl: () => cluster.url(ids[Math.floor(Math.random() * ids.length)] as number), attemptTimeoutMs: 3_000, writeDeadlineMs: 30_000 });
+    const load = new WriteLoad({
+      keyPrefix: 'bf/',
+      concurrency: 8,
+      writesMax: 400,
+      pickUrl: () => cluster.url(ids[Math.floor(Math.random() * ids.length)] as number),
+      attemptTimeoutMs: 3_000,
+      writeDeadlineMs: 30_000,
+    });
     const acked = await load.finished();
     const leader = await cluster.waitForLeader();
     const victim = ids.find((id) => id !== leader.id) as number;
@@ -104,7 +132,22 @@ test('a node whose WAL has damage no crash explains refuses to start, naming the
       async () => {
         // Started by hand: the harness treats an exit during start-up as a test failure.
         try {
-          await run(process.execPath, [mainScript, 'start', '--id', String(victim), '--data-dir', cluster.node(victim).dataDir, '--members', membersOf(cluster), '--cluster-id', `e2e-${process.pid}`], { timeout: 20_000 });
+          await run(
+            process.execPath,
+            [
+              mainScript,
+              'start',
+              '--id',
+              String(victim),
+              '--data-dir',
+              cluster.node(victim).dataDir,
+              '--members',
+              membersOf(cluster),
+              '--cluster-id',
+              `e2e-${process.pid}`,
+            ],
+            { timeout: 20_000 },
+          );
           return { code: 0, output: '' };
         } catch (error) {
           const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -124,7 +167,11 @@ test('a node whose WAL has damage no crash explains refuses to start, naming the
     assert.match(repaired.stdout, /cut .*\.wal at offset \d+/);
 
     const exited = cluster.startNodeExpectingExit(victim);
-    await waitFor(async () => !cluster.node(victim).child, { timeoutMs: 30_000, what: `the cut node ${victim} to stop on its own evidence of lost entries`, explain: () => cluster.describe() });
+    await waitFor(async () => !cluster.node(victim).child, {
+      timeoutMs: 30_000,
+      what: `the cut node ${victim} to stop on its own evidence of lost entries`,
+      explain: () => cluster.describe(),
+    });
     const exit = await exited;
     assert.equal(exit.code, 1, `the cut node must stop with an error, got ${exit.signal ?? exit.code}`);
     assert.equal((await cluster.status(leader.id)).term, leader.term, `node ${leader.id} led throughout, in term ${leader.term}`);

@@ -65,7 +65,10 @@ export class RegisterWorkload implements Workload {
       const result = checkOperations(operations, { deadline: () => performance.now() > deadlineMs });
       const unknown = operations.filter((o) => o.outcome === 'unknown').length;
       details.push(`${key}: ${operations.length} operations (${unknown} unknown): ${result.status}`);
-      if (result.status === 'not linearizable') violations.push(`${key} is not linearizable: cannot place ${result.operation.f} ${JSON.stringify(result.operation.input)} of process ${result.operation.process}`);
+      if (result.status === 'not linearizable')
+        violations.push(
+          `${key} is not linearizable: cannot place ${result.operation.f} ${JSON.stringify(result.operation.input)} of process ${result.operation.process}`,
+        );
       if (result.status === 'unknown') unchecked.push(`${key}: ${result.reason}`);
     }
     return { name: this.name, operations: countsOf(history), violations, lostWrites: [], unexpected: [], details, history, unchecked };

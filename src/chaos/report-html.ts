@@ -18,7 +18,10 @@ const keysDrawnMax = 60;
 export function renderChaosReport(outcome: ChaosOutcome, artifacts: readonly string[]): string {
   const totalMs = Math.max(outcome.durationMs, 1);
   const x = (ms: number): number => Math.round((Math.min(ms, totalMs) / totalMs) * chartWidthPx);
-  const verdict = outcome.failures.length === 0 ? '<p class="verdict ok">No violations, no lost acknowledged writes</p>' : `<p class="verdict bad">${outcome.failures.length} problem(s)</p><ul>${outcome.failures.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`;
+  const verdict =
+    outcome.failures.length === 0
+      ? '<p class="verdict ok">No violations, no lost acknowledged writes</p>'
+      : `<p class="verdict bad">${outcome.failures.length} problem(s)</p><ul>${outcome.failures.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`;
   const o = outcome.options;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Keel chaos run, seed ${o.seed}</title>
@@ -54,7 +57,8 @@ ${registerLanes(outcome, x)}
 
 function workloadTable(outcome: ChaosOutcome): string {
   const rows = outcome.workloads.map(
-    (w) => `<tr><td>${w.name}</td><td>${w.operations.ok}</td><td>${w.operations.fail}</td><td>${w.operations.info}</td><td>${w.violations.length}</td><td>${w.lostWrites.length}</td><td>${w.unexpected.length}</td><td>${w.details.map(escape).join('<br>')}${w.unchecked.length > 0 ? `<br>unchecked: ${w.unchecked.map(escape).join('<br>')}` : ''}</td></tr>`,
+    (w) =>
+      `<tr><td>${w.name}</td><td>${w.operations.ok}</td><td>${w.operations.fail}</td><td>${w.operations.info}</td><td>${w.violations.length}</td><td>${w.lostWrites.length}</td><td>${w.unexpected.length}</td><td>${w.details.map(escape).join('<br>')}${w.unchecked.length > 0 ? `<br>unchecked: ${w.unchecked.map(escape).join('<br>')}` : ''}</td></tr>`,
   );
   return `<table><tr><th>workload</th><th>ok</th><th>fail</th><th>unknown</th><th>violations</th><th>lost writes</th><th>unexpected</th><th>details</th></tr>${rows.join('')}</table>`;
 }
@@ -68,7 +72,12 @@ function faultTable(outcome: ChaosOutcome): string {
 }
 
 function bands(intervals: readonly FaultInterval[], x: (ms: number) => number, height: number): string {
-  return intervals.map((i) => `<rect class="band" x="${x(i.startMs)}" y="0" width="${Math.max(1, x(i.endMs) - x(i.startMs))}" height="${height}"><title>${escapeHtml(`${i.nemesis}: ${i.what}`)}</title></rect><text class="band-label" x="${x(i.startMs) + 2}" y="10">${escapeHtml(i.nemesis)}</text>`).join('');
+  return intervals
+    .map(
+      (i) =>
+        `<rect class="band" x="${x(i.startMs)}" y="0" width="${Math.max(1, x(i.endMs) - x(i.startMs))}" height="${height}"><title>${escapeHtml(`${i.nemesis}: ${i.what}`)}</title></rect><text class="band-label" x="${x(i.startMs) + 2}" y="10">${escapeHtml(i.nemesis)}</text>`,
+    )
+    .join('');
 }
 
 function availabilityChart(outcome: ChaosOutcome, x: (ms: number) => number): string {

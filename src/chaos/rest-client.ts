@@ -18,7 +18,10 @@ export class RestChaosClient implements ChaosClient {
   ) {}
 
   read(node: number, key: string): Promise<Attempt<string | null>> {
-    return readAttempt(`${this.urlOf(node)}/kv/${key}`, { timeoutMs: this.timeoutMs }, (answer) => ({ kind: 'ok', value: answer.status === 404 ? null : (answer.body as { value: string }).value }));
+    return readAttempt(`${this.urlOf(node)}/kv/${key}`, { timeoutMs: this.timeoutMs }, (answer) => ({
+      kind: 'ok',
+      value: answer.status === 404 ? null : (answer.body as { value: string }).value,
+    }));
   }
 
   write(node: number, key: string, value: string): Promise<Attempt<true>> {

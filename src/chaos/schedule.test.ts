@@ -12,7 +12,10 @@ test('fault plan: a quiet start and end, intervals apart by the quiet gap, nemes
   const long = planFaults({ timeSeconds: 600, faultSeconds: 6, quietSeconds: 4 }, 3, false, new Prng(1));
   assert.equal(long[0]?.startMs, 10_000, 'the quiet start is at most 10 s');
   assert.ok((long.at(-1)?.endMs ?? 0) <= 585_000, 'the quiet end is at most 15 s');
-  assert.deepEqual(long.slice(0, 4).map((s) => s.nemesis), [0, 1, 2, 0]);
+  assert.deepEqual(
+    long.slice(0, 4).map((s) => s.nemesis),
+    [0, 1, 2, 0],
+  );
 });
 
 test('fault plan: mixed draws nemeses from the seed, the same for the same seed', () => {
@@ -27,7 +30,10 @@ test('fault plan: a run too short for one interval has none', () => {
 });
 
 test('slip: a fault that starts late keeps its length, and the rest of the plan and the end move by the delay', () => {
-  const [first, second] = planFaults({ timeSeconds: 20, faultSeconds: 5, quietSeconds: 3 }, 1, false, new Prng(1)) as [{ startMs: number; endMs: number; nemesis: number }, { startMs: number; endMs: number; nemesis: number }];
+  const [first, second] = planFaults({ timeSeconds: 20, faultSeconds: 5, quietSeconds: 3 }, 1, false, new Prng(1)) as [
+    { startMs: number; endMs: number; nemesis: number },
+    { startMs: number; endMs: number; nemesis: number },
+  ];
   const slip = new Slip();
   assert.equal(slip.startOf(first), 3_000);
   // The nemesis took 2.5 s to put its fault in place (a slow restart): the fault still lasts 5 s.

@@ -35,9 +35,13 @@ export class SetWorkload implements Workload {
 
   async check(readNode: number): Promise<WorkloadResult> {
     const present = await waitFor(() => this.context.client.listPrefix(readNode, prefix), { timeoutMs: 30_000, what: 'a final read of the set' });
-    const lostWrites = [...this.outcomes].filter(([element, outcome]) => outcome === 'ok' && !present.has(element)).map(([element]) => `set element ${element} (add acknowledged)`);
+    const lostWrites = [...this.outcomes]
+      .filter(([element, outcome]) => outcome === 'ok' && !present.has(element))
+      .map(([element]) => `set element ${element} (add acknowledged)`);
     const unexpected = [...present].filter((element) => !this.outcomes.has(element)).map((element) => `set element ${element} (never added)`);
-    const failedPresent = [...this.outcomes].filter(([element, outcome]) => outcome === 'fail' && present.has(element)).map(([element]) => `set element ${element} is present though its add failed`);
+    const failedPresent = [...this.outcomes]
+      .filter(([element, outcome]) => outcome === 'fail' && present.has(element))
+      .map(([element]) => `set element ${element} is present though its add failed`);
     const counts = { ok: 0, fail: 0, info: 0 };
     for (const outcome of this.outcomes.values()) counts[outcome]++;
     const unknownPresent = [...this.outcomes].filter(([element, outcome]) => outcome === 'info' && present.has(element)).length;
@@ -47,7 +51,9 @@ export class SetWorkload implements Workload {
       violations: failedPresent,
       lostWrites,
       unexpected,
-      details: [`final read: ${present.size} elements; ${counts.ok} adds acknowledged, ${counts.info} unknown (${unknownPresent} of them present), ${counts.fail} failed`],
+      details: [
+        `final read: ${present.size} elements; ${counts.ok} adds acknowledged, ${counts.info} unknown (${unknownPresent} of them present), ${counts.fail} failed`,
+      ],
       history: [],
       unchecked: [],
     };

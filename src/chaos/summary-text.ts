@@ -7,7 +7,10 @@ export function summaryLines(outcome: ChaosOutcome): string[] {
   const lines = [
     `network: ${outcome.networkDescription}`,
     ...outcome.skippedNemeses.map((s) => `skipped nemesis ${s}`),
-    ...outcome.workloads.map((w) => `${w.name}: ok ${w.operations.ok}, fail ${w.operations.fail}, unknown ${w.operations.info}; violations ${w.violations.length}, lost ${w.lostWrites.length}, unexpected ${w.unexpected.length}${w.unchecked.length ? `, unchecked keys ${w.unchecked.length}` : ''}`),
+    ...outcome.workloads.map(
+      (w) =>
+        `${w.name}: ok ${w.operations.ok}, fail ${w.operations.fail}, unknown ${w.operations.info}; violations ${w.violations.length}, lost ${w.lostWrites.length}, unexpected ${w.unexpected.length}${w.unchecked.length ? `, unchecked keys ${w.unchecked.length}` : ''}`,
+    ),
     `faults: ${outcome.intervals.length} intervals; availability before ${percent(outcome.availability.before)}, during ${percent(outcome.availability.during)}, after ${percent(outcome.availability.after)}`,
     `recovery after heal: ${recoveries.length > 0 ? `max ${Math.max(...recoveries)} ms (each: ${outcome.recoveries.map((r) => (r.ms === null ? 'none before the next fault' : `${r.ms} ms`)).join(', ')})` : 'n/a'}`,
     `longest time without an acknowledged write: ${outcome.writeGaps.length > 0 ? outcome.writeGaps.map((g) => `${g.nemesis} ${g.longestMs} ms`).join(', ') : 'n/a'}`,

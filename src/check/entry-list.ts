@@ -81,8 +81,7 @@ export function operationOf(entry: number): number {
  * times touch count as concurrent: the checker never assumes an order it was not shown.
  */
 function timeOrder(invokeTimes: ArrayLike<number>, responseTimes: ArrayLike<number>): number[] {
-  const timeOf = (entry: number): number =>
-    (isCall(entry) ? invokeTimes[operationOf(entry)] : responseTimes[operationOf(entry)]) as number;
+  const timeOf = (entry: number): number => (isCall(entry) ? invokeTimes[operationOf(entry)] : responseTimes[operationOf(entry)]) as number;
   const entries = Array.from({ length: invokeTimes.length * 2 }, (_, entry) => entry);
   return entries.sort((a, b) => timeOf(a) - timeOf(b) || (a & 1) - (b & 1) || a - b);
 }

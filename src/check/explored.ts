@@ -48,7 +48,10 @@ export class ExploredConfigurations {
       const finished = this.members[member * memberFields + 2] === 1;
       if (finished && linearized.unknown.includes(this.pool, this.members[member * memberFields] as number)) return none;
     }
-    return this.addMember(family, this.store(linearized.unknown.snapshotLength(), (at) => linearized.unknown.writeSnapshot(this.pool, at)));
+    return this.addMember(
+      family,
+      this.store(linearized.unknown.snapshotLength(), (at) => linearized.unknown.writeSnapshot(this.pool, at)),
+    );
   }
 
   /** The search has explored all that configuration `member` leads to, and failed. */

@@ -34,11 +34,17 @@ test('rejects missing and malformed fields, naming the line and the field', () =
   assert.equal(parseError('{"process":1,"type":"invoke","f":"read","key":"x"}'), 'line 1: missing field "value"');
   assert.match(parseError('[1,2]'), /^line 1: expected a JSON object/);
   assert.match(parseError('{"process":1.5,"type":"invoke","f":"read","key":"x","value":null}'), /^line 1: "process" must be an integer, got 1.5/);
-  assert.match(parseError('{"process":1,"type":"start","f":"read","key":"x","value":null}'), /^line 1: "type" must be one of invoke, ok, fail, info, got "start"/);
+  assert.match(
+    parseError('{"process":1,"type":"start","f":"read","key":"x","value":null}'),
+    /^line 1: "type" must be one of invoke, ok, fail, info, got "start"/,
+  );
   assert.match(parseError('{"process":1,"type":"invoke","f":"incr","key":"x","value":null}'), /^line 1: "f" must be one of .*got "incr"/);
   assert.match(parseError('{"process":1,"type":"invoke","f":"read","key":7,"value":null}'), /^line 1: "key" must be a string, got 7/);
   assert.match(parseError('{"process":1,"type":"invoke","f":"read","key":"x","value":null,"time":"soon"}'), /^line 1: "time" must be a number/);
-  assert.match(parseError('{"process":1,"type":"invoke","f":"cas","key":"x","value":[1]}'), /^line 1: a cas invoke's "value" must be \[expected, new\], got \[1\]/);
+  assert.match(
+    parseError('{"process":1,"type":"invoke","f":"cas","key":"x","value":[1]}'),
+    /^line 1: a cas invoke's "value" must be \[expected, new\], got \[1\]/,
+  );
 });
 
 test('rejects a completion without an open invoke', () => {
@@ -93,7 +99,13 @@ test('pairs invokes with completions into operations with outcomes and times', (
   );
   assert.deepEqual(
     operations.map((operation) => [operation.invokeEvent, operation.completionEvent, operation.completionTime]),
-    [[0, 4, 4], [1, 5, 5], [2, 6, 6], [3, 8, 8], [7, undefined, undefined]],
+    [
+      [0, 4, 4],
+      [1, 5, 5],
+      [2, 6, 6],
+      [3, 8, 8],
+      [7, undefined, undefined],
+    ],
   );
 });
 

@@ -129,7 +129,14 @@ function validateEvent(candidate: unknown, location: string): HistoryEvent {
   if (event.type === 'invoke' && event.f === 'cas' && !(Array.isArray(event.value) && event.value.length === 2)) {
     fail(`a cas invoke's "value" must be [expected, new], got ${show(event.value)}`);
   }
-  const { process, type, f, key, value, time } = event as { process: number; type: HistoryEventType; f: OperationName; key: string; value: unknown; time?: number };
+  const { process, type, f, key, value, time } = event as {
+    process: number;
+    type: HistoryEventType;
+    f: OperationName;
+    key: string;
+    value: unknown;
+    time?: number;
+  };
   return time === undefined ? { process, type, f, key, value } : { process, type, f, key, value, time };
 }
 

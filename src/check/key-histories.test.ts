@@ -16,7 +16,10 @@ test('splits by key in order of first appearance, with each key its model', () =
       `),
     ),
   );
-  assert.deepEqual(keys.map((key) => key.key), ['b', 'a']);
+  assert.deepEqual(
+    keys.map((key) => key.key),
+    ['b', 'a'],
+  );
   assert.equal(keys[0]?.model, keyValueModel);
   assert.equal(keys[1]?.model, registerModel);
 });
@@ -38,9 +41,15 @@ test('leaves out failed operations and reads with an unknown outcome, and puts k
     ),
   );
   assert.ok(key);
-  assert.deepEqual(key.operations.map((operation) => operation.process), [4, 1, 5]);
+  assert.deepEqual(
+    key.operations.map((operation) => operation.process),
+    [4, 1, 5],
+  );
   assert.equal(key.knownCount, 1);
-  assert.deepEqual(key.calls.map((call) => call.known), [true, false, false]);
+  assert.deepEqual(
+    key.calls.map((call) => call.known),
+    [true, false, false],
+  );
 });
 
 test('calls carry interned values: equal JSON values get one id', () => {
@@ -81,7 +90,10 @@ test('leaves out writes with an unknown outcome whose value nothing looks for', 
       `),
     ),
   );
-  assert.deepEqual(key?.operations.map((operation) => operation.process), [5, 1, 2]);
+  assert.deepEqual(
+    key?.operations.map((operation) => operation.process),
+    [5, 1, 2],
+  );
 });
 
 test('a key whose operations all failed is kept, with nothing to place', () => {

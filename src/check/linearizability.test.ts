@@ -45,7 +45,10 @@ test('a stale read is caught and reported with its key, prefix and value', () =>
   assert.equal(violation.operation.f, 'read');
   assert.equal(violation.operation.output, 1);
   assert.equal(violation.operation.invokeEvent, 4);
-  assert.deepEqual(violation.longestPrefix.map((operation) => operation.input), [1, 2]);
+  assert.deepEqual(
+    violation.longestPrefix.map((operation) => operation.input),
+    [1, 2],
+  );
   assert.equal(violation.valueAfterPrefix, 2);
 });
 
@@ -187,7 +190,11 @@ test('a cas with an unknown outcome may have swapped, or not', () => {
   for (const seen of ['1', 'null']) {
     assert.equal(statusOf(`1 invoke cas x [null,1]\n1 info cas x [null,1]\n2 invoke read x null\n2 ok read x ${seen}`), 'linearizable');
   }
-  assert.equal(statusOf('1 invoke cas x [5,1]\n1 info cas x [5,1]\n2 invoke read x null\n2 ok read x 1'), 'not linearizable', 'it cannot swap from a value the key never had');
+  assert.equal(
+    statusOf('1 invoke cas x [5,1]\n1 info cas x [5,1]\n2 invoke read x null\n2 ok read x 1'),
+    'not linearizable',
+    'it cannot swap from a value the key never had',
+  );
 });
 
 test('a read with an unknown outcome tells nothing', () => {
@@ -339,7 +346,10 @@ const generatedShapes: { name: string; options: Omit<RandomHistoryOptions, 'seed
   { name: 'registers, fresh values', options: { operations: 300, processes: 6, keys: ['a', 'b', 'c'], kind: 'register' } },
   { name: 'one register, few values', options: { operations: 300, processes: 8, keys: ['x'], kind: 'register', valueRange: 3 } },
   { name: 'key-value, few values', options: { operations: 300, processes: 6, keys: ['a', 'b'], kind: 'key-value', valueRange: 4 } },
-  { name: 'failures and unknown outcomes', options: { operations: 300, processes: 6, keys: ['x', 'y'], kind: 'register', valueRange: 4, failChance: 0.1, unknownChance: 0.15 } },
+  {
+    name: 'failures and unknown outcomes',
+    options: { operations: 300, processes: 6, keys: ['x', 'y'], kind: 'register', valueRange: 4, failChance: 0.1, unknownChance: 0.15 },
+  },
 ];
 
 for (const shape of generatedShapes) {
@@ -385,7 +395,14 @@ function withReadValues(history: readonly HistoryEvent[], reads: readonly Operat
   return history.map((event, index) => (completions.has(index) ? { ...event, value } : event));
 }
 
-const injectable: Omit<RandomHistoryOptions, 'seed'> = { operations: 200, processes: 6, keys: ['a', 'b'], kind: 'register', failChance: 0.05, unknownChance: 0.05 };
+const injectable: Omit<RandomHistoryOptions, 'seed'> = {
+  operations: 200,
+  processes: 6,
+  keys: ['a', 'b'],
+  kind: 'register',
+  failChance: 0.05,
+  unknownChance: 0.05,
+};
 
 test('a stale read injected into a generated history is caught', () => {
   let injected = 0;
@@ -410,7 +427,9 @@ test('a lost write injected into a generated history is caught', () => {
     // Every read that saw the newer write now sees the older value instead, as if the
     // newer write had been acknowledged and then lost.
     const lost = canonicalJson(writtenValue(chain.newer));
-    const sawIt = operations.filter((operation) => operation.f === 'read' && operation.outcome === 'ok' && operation.key === chain.read.key && canonicalJson(operation.output) === lost);
+    const sawIt = operations.filter(
+      (operation) => operation.f === 'read' && operation.outcome === 'ok' && operation.key === chain.read.key && canonicalJson(operation.output) === lost,
+    );
     const result = checkHistory(withReadValues(history, [chain.read, ...sawIt], writtenValue(chain.older)));
     assert.equal(result.status, 'not linearizable', `seed ${seed}`);
     injected += 1;

@@ -97,7 +97,8 @@ function keySection(drawing: KeyDrawing): string {
   const height = processes.length * rowHeightPx + 10;
   const rows = processes.map((process, row) => `<div class="process" style="top:${row * rowHeightPx + 5}px">process ${process}</div>`);
   const lanes = processes.map((_, row) => `<rect class="lane" x="0" y="${row * rowHeightPx + 5}" width="${geometry.width}" height="${rowHeightPx}"/>`);
-  const windowNote = shown.length < drawing.operations.length ? `; showing ${shown.length} of them${drawing.violation ? ', up to shortly after the violation' : ''}` : '';
+  const windowNote =
+    shown.length < drawing.operations.length ? `; showing ${shown.length} of them${drawing.violation ? ', up to shortly after the violation' : ''}` : '';
   const scrollClass = drawing.violation && geometry.width > scrolledToEndWidthPx ? 'scroll from-end' : 'scroll';
   return `<section${drawing.violation ? ' class="violating"' : ''}>
 <h2>key ${escapeHtml(JSON.stringify(drawing.key))} <span class="note">${drawing.operations.length} operations${drawing.violation ? ', not linearizable' : ''}${windowNote}</span></h2>
@@ -178,7 +179,9 @@ function bar(operation: Operation, row: number, geometry: Geometry, context: Bar
   const isViolation = context.violation?.operation.invokeEvent === operation.invokeEvent;
   const classes = ['op', operation.outcome, isViolation ? 'violation' : ''].filter((name) => name !== '').join(' ');
   const fill = operation.outcome === 'fail' ? '#d9d9d9' : kindColours[operation.f];
-  const tail = mayTakeEffectLater(operation) ? `\n<line x1="${x + width}" x2="${geometry.width}" y1="${y + barHeightPx + 2}" y2="${y + barHeightPx + 2}" stroke="${fill}"/>` : '';
+  const tail = mayTakeEffectLater(operation)
+    ? `\n<line x1="${x + width}" x2="${geometry.width}" y1="${y + barHeightPx + 2}" y2="${y + barHeightPx + 2}" stroke="${fill}"/>`
+    : '';
   return `<g class="${classes}"${isViolation ? ' id="violation"' : ''}><title>${escapeHtml(tooltip(operation, context))}</title>${tail}
 <rect x="${x}" y="${y}" width="${width}" height="${barHeightPx}" rx="3" fill="${fill}"/>
 <text x="${x + barPaddingPx / 2}" y="${y + barHeightPx / 2 + 4}">${escapeHtml(context.labelOf(operation))}</text></g>`;

@@ -10,7 +10,10 @@ const write = (value: number): Call => ({ f: 'write', known: true, argument: val
 test('counts the reads and cas operations still looking for each value', () => {
   const calls = [read(1), cas(2, 3), write(3)];
   const observers = new ValueObservers(4, calls);
-  assert.deepEqual([0, 1, 2, 3].map((value) => observers.anyLeftFor(value)), [false, true, true, false]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((value) => observers.anyLeftFor(value)),
+    [false, true, true, false],
+  );
   observers.placed(calls[0] as Call);
   assert.equal(observers.anyLeftFor(1), false);
   observers.placed(calls[2] as Call);

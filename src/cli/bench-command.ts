@@ -68,7 +68,14 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     program
       .command('bench')
       .description('measure put or get throughput and latency (p50/p90/p99/max) with concurrent clients')
-      .addOption(new Option('--target <api>', `rest: Keel's REST API through the client library; etcd-grpc: the etcd v3 gRPC KV API of Keel or etcd (--endpoints host:port,..., default ${defaultGrpcEndpoints.join(',')})`).choices(['rest', 'etcd-grpc']).default('rest'))
+      .addOption(
+        new Option(
+          '--target <api>',
+          `rest: Keel's REST API through the client library; etcd-grpc: the etcd v3 gRPC KV API of Keel or etcd (--endpoints host:port,..., default ${defaultGrpcEndpoints.join(',')})`,
+        )
+          .choices(['rest', 'etcd-grpc'])
+          .default('rest'),
+      )
       .option('--clients <n>', `concurrent clients, each with one request in flight (1..${benchClientsMax})`, positiveIntegerArgument, 16)
       .addOption(new Option('--op <op>', 'the operation (keepalive: each client renews its own lease)').choices(['put', 'get', 'keepalive']).default('put'))
       .addOption(new Option('--consistency <level>', 'for get').choices(['linearizable', 'serializable']).default('linearizable'))

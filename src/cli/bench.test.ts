@@ -75,17 +75,30 @@ describe('keel bench', () => {
 
   it('formats a summary', () => {
     const text = formatBenchResult({
-      target: 'rest', op: 'get', consistency: 'linearizable', clients: 16, valueSize: 256, keys: 1000, ok: 1000, errors: 0, errorsByCode: {},
-      elapsedMs: 2000, throughput: 500, stoppedBy: 'duration',
+      target: 'rest',
+      op: 'get',
+      consistency: 'linearizable',
+      clients: 16,
+      valueSize: 256,
+      keys: 1000,
+      ok: 1000,
+      errors: 0,
+      errorsByCode: {},
+      elapsedMs: 2000,
+      throughput: 500,
+      stoppedBy: 'duration',
       latencyMs: { min: 0.5, mean: 1.25, p50: 1, p90: 2, p99: 3, p999: 4, max: 5 },
     });
-    assert.equal(text, [
-      'get (linearizable) over rest: 16 clients, 256-byte values, 1000 keys, 2.00 s (stopped by duration)',
-      'requests    1000 ok, 0 failed',
-      'throughput  500.0 ops/s',
-      'latency ms  p50 1.000  p90 2.000  p99 3.000  p99.9 4.000  max 5.000  (mean 1.250, min 0.500)',
-      '',
-    ].join('\n'));
+    assert.equal(
+      text,
+      [
+        'get (linearizable) over rest: 16 clients, 256-byte values, 1000 keys, 2.00 s (stopped by duration)',
+        'requests    1000 ok, 0 failed',
+        'throughput  500.0 ops/s',
+        'latency ms  p50 1.000  p90 2.000  p99 3.000  p99.9 4.000  max 5.000  (mean 1.250, min 0.500)',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('keys are zero-padded to one width; values are printable and of the asked size', () => {
@@ -101,7 +114,16 @@ describe('keel bench', () => {
     assert.throws(() => checkBenchOptions({ ...base, keys: 0 }), /--keys/);
     assert.throws(() => checkBenchOptions({ ...base, durationMs: 0 }), /--duration/);
     assert.throws(() => checkBenchOptions({ ...base, valueSize: -1 }), /--value-size/);
-    const flags = { target: 'rest' as const, clients: 256, op: 'get' as const, consistency: 'linearizable' as const, valueSize: 8, keys: 10, keyPrefix: 'x', prefill: true };
+    const flags = {
+      target: 'rest' as const,
+      clients: 256,
+      op: 'get' as const,
+      consistency: 'linearizable' as const,
+      valueSize: 8,
+      keys: 10,
+      keyPrefix: 'x',
+      prefill: true,
+    };
     assert.equal(benchOptionsFrom(flags).durationMs, 10_000, 'default 10 s');
     assert.equal(benchOptionsFrom({ ...flags, requests: 5 }).durationMs, 600_000, 'a --requests run is still bounded');
     assert.equal(benchOptionsFrom({ ...flags, duration: 1.5 }).durationMs, 1_500);

@@ -77,11 +77,13 @@ export const benchClientsMax = 10_000;
 
 export function checkBenchOptions(options: BenchOptions): void {
   const problems: string[] = [];
-  if (!Number.isSafeInteger(options.clients) || options.clients < 1 || options.clients > benchClientsMax) problems.push(`--clients must be 1..${benchClientsMax}`);
+  if (!Number.isSafeInteger(options.clients) || options.clients < 1 || options.clients > benchClientsMax)
+    problems.push(`--clients must be 1..${benchClientsMax}`);
   if (!Number.isSafeInteger(options.valueSize) || options.valueSize < 0) problems.push('--value-size must be a non-negative integer');
   if (!Number.isSafeInteger(options.keys) || options.keys < 1) problems.push('--keys must be a positive integer');
   if (!(Number.isFinite(options.durationMs) && options.durationMs > 0)) problems.push('--duration must be a positive number of seconds');
-  if (options.requests !== undefined && (!Number.isSafeInteger(options.requests) || options.requests < 1)) problems.push('--requests must be a positive integer');
+  if (options.requests !== undefined && (!Number.isSafeInteger(options.requests) || options.requests < 1))
+    problems.push('--requests must be a positive integer');
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 }
 

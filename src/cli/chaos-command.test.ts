@@ -17,12 +17,39 @@ import { freeBasePort } from '../harness/free-ports.js';
 const run = promisify(execFile);
 const main = new URL('./main.js', import.meta.url).pathname;
 
-test('keel chaos --network loopback --base-port: a short partition run passes, keeps to its ports and leaves a report, histories and a summary', { timeout: 120_000 }, async () => {
+test('keel chaos --network loopback --base-port: a short partition run passes, keeps to its ports and leaves a report, histories and a summary', {
+  timeout: 120_000,
+}, async () => {
   const results = await mkdtemp(join(tmpdir(), 'keel-chaos-cli-'));
   const portCount = 30;
   const basePort = await freeBasePort(portCount, [0]);
   try {
-    const { stdout } = await run(process.execPath, [main, 'chaos', '--time', '14', '--nemesis', 'partition-halves', '--network', 'loopback', '--fault-seconds', '4', '--quiet-seconds', '2', '--seed', '3', '--base-port', String(basePort), '--port-count', String(portCount), '--results', results], { timeout: 100_000 });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        main,
+        'chaos',
+        '--time',
+        '14',
+        '--nemesis',
+        'partition-halves',
+        '--network',
+        'loopback',
+        '--fault-seconds',
+        '4',
+        '--quiet-seconds',
+        '2',
+        '--seed',
+        '3',
+        '--base-port',
+        String(basePort),
+        '--port-count',
+        String(portCount),
+        '--results',
+        results,
+      ],
+      { timeout: 100_000 },
+    );
     assert.match(stdout, /network: loopback \(127\.0\.0\.1; asked for\)/);
     assert.match(stdout, /partition-halves: cut/);
     assert.match(stdout, /PASS: no violations, no lost acknowledged writes/);
@@ -30,13 +57,23 @@ test('keel chaos --network loopback --base-port: a short partition run passes, k
     const [dir] = readdirSync(results);
     assert.ok(dir?.endsWith('-seed3'), `one run directory named after its seed (${dir})`);
     const runDir = join(results, dir as string);
-    for (const file of ['report.html', 'timeline.html', 'history-register.jsonl', 'summary.json', 'logs/node-1.log']) assert.ok(existsSync(join(runDir, file)), `${file} is there`);
-    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as { failures: string[]; intervals: unknown[]; workloads: { name: string; operations: { ok: number } }[] };
+    for (const file of ['report.html', 'timeline.html', 'history-register.jsonl', 'summary.json', 'logs/node-1.log'])
+      assert.ok(existsSync(join(runDir, file)), `${file} is there`);
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {
+      failures: string[];
+      intervals: unknown[];
+      workloads: { name: string; operations: { ok: number } }[];
+    };
     assert.deepEqual(summary.failures, []);
     assert.ok(summary.intervals.length >= 1);
-    assert.deepEqual(summary.workloads.map((w) => w.name), ['register', 'set', 'bank']);
+    assert.deepEqual(
+      summary.workloads.map((w) => w.name),
+      ['register', 'set', 'bank'],
+    );
     // Every port a node served on (its one client port, for HTTP and gRPC, and its peer port) lies in the block the run was given.
-    const servingLines = readFileSync(join(runDir, 'logs/node-1.log'), 'utf8').split('\n').filter((line) => line.includes('serving'));
+    const servingLines = readFileSync(join(runDir, 'logs/node-1.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('serving'));
     const served = new Set(servingLines.flatMap((line) => [...line.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))));
     assert.equal(served.size, 2, `the node log names its two listeners: ${servingLines.join(' | ')}`);
     for (const port of served) assert.ok(port >= basePort && port < basePort + portCount, `port ${port} in ${basePort}..${basePort + portCount - 1}`);
@@ -49,9 +86,12 @@ test('keel chaos --network loopback --base-port: a short partition run passes, k
 });
 
 test('keel chaos refuses an unknown nemesis, naming the known ones', async () => {
-  await assert.rejects(run(process.execPath, [main, 'chaos', '--nemesis', 'meteor', '--results', join(tmpdir(), 'keel-chaos-never')]), (error: { stderr: string; code: number }) => {
-    assert.equal(error.code, 1);
-    assert.match(error.stderr, /unknown nemesis "meteor"; known: partition-halves, .*clock-skew, or all/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, [main, 'chaos', '--nemesis', 'meteor', '--results', join(tmpdir(), 'keel-chaos-never')]),
+    (error: { stderr: string; code: number }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /unknown nemesis "meteor"; known: partition-halves, .*clock-skew, or all/);
+      return true;
+    },
+  );
 });

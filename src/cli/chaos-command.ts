@@ -35,13 +35,17 @@ export function registerChaos(program: Command): void {
     .option('--time <seconds>', 'how long the clients work (faults included)', positiveInteger, 60)
     .option('--nemesis <spec>', 'a nemesis, a comma-separated list (in turn), "all", or "mixed" / "mixed:a,b" (drawn at random)', 'mixed')
     .option('--workload <list>', 'register, set, bank, a comma-separated list, or all', 'all')
-    .option('--seed <n>', 'seeds the fault schedule and the clients\' choices (default: random)', positiveInteger)
+    .option('--seed <n>', "seeds the fault schedule and the clients' choices (default: random)", positiveInteger)
     .option('--results <dir>', 'where each run gets its directory of results', 'results/chaos')
     .addOption(new Option('--client <kind>', 'the client the workloads use').choices(['rest', 'grpc']).default('rest'))
     .addOption(new Option('--network <kind>', 'netns needs root; auto picks netns when it can').choices(['auto', 'netns', 'loopback']).default('auto'))
     .option('--fault-seconds <s>', 'length of each fault interval', positiveInteger, 6)
     .option('--quiet-seconds <s>', 'healthy time between fault intervals', positiveInteger, 4)
-    .option('--base-port <port>', 'the nodes take ports from this one on (default: anywhere from 10000 to the ephemeral range), so runs can share a machine', positiveInteger)
+    .option(
+      '--base-port <port>',
+      'the nodes take ports from this one on (default: anywhere from 10000 to the ephemeral range), so runs can share a machine',
+      positiveInteger,
+    )
     .option('--port-count <n>', 'how many ports from --base-port the run may take (3 per node, nodes added by member churn included)', positiveInteger, 1000)
     .action(async (options: ChaosCommandOptions) => {
       const { runChaosCommand } = await import('../chaos/chaos-command-run.js');

@@ -74,7 +74,12 @@ describe('keel client commands', () => {
   });
 
   it('scan prints key<TAB>value lines and notes when more keys exist', async () => {
-    for (const [k, v] of [['app/a', '1'], ['app/b', 'two\nlines'], ['other', 'x']]) await keel(['put', k!, v!], env);
+    for (const [k, v] of [
+      ['app/a', '1'],
+      ['app/b', 'two\nlines'],
+      ['other', 'x'],
+    ])
+      await keel(['put', k!, v!], env);
     const all = await keel(['scan', 'app/'], env);
     assert.equal(all.stdout(), 'app/a\t1\napp/b\ttwo\\nlines\n');
     assert.equal(all.stderr(), '');
@@ -82,7 +87,10 @@ describe('keel client commands', () => {
     assert.equal(limited.stdout(), 'app/a\t1\n');
     assert.match(limited.stderr(), /1 of 3 keys shown/);
     const json = JSON.parse((await keel(['scan', 'app/', '--json'], env)).stdout());
-    assert.deepEqual(json.kvs.map((kv: { key: string }) => kv.key), ['app/a', 'app/b']);
+    assert.deepEqual(
+      json.kvs.map((kv: { key: string }) => kv.key),
+      ['app/a', 'app/b'],
+    );
     assert.equal(json.count, 2);
     assert.equal(json.more, false);
   });
@@ -95,7 +103,14 @@ describe('keel client commands', () => {
     assert.match(lines[2]!, new RegExp(`^2\\s+${cluster.url(2)}\\s+leader\\s+3\\s+2\\s+\\d+\\s+\\d+\\s+\\d+\\s+ok$`));
     assert.match(lines[1]!, /follower/);
     const json = JSON.parse((await keel(['status', '--json'], env)).stdout());
-    assert.deepEqual(json.map((n: { id: number; role: string }) => [n.id, n.role]), [[1, 'follower'], [2, 'leader'], [3, 'follower']]);
+    assert.deepEqual(
+      json.map((n: { id: number; role: string }) => [n.id, n.role]),
+      [
+        [1, 'follower'],
+        [2, 'leader'],
+        [3, 'follower'],
+      ],
+    );
   });
 
   it('members lists the cluster and marks the leader', async () => {
@@ -140,7 +155,10 @@ describe('keel client commands', () => {
 
   it('usage mistakes are refused by the parser', async () => {
     await assert.rejects(keel(['get'], env), (e: unknown) => e instanceof CommanderError && e.code === 'commander.missingArgument');
-    await assert.rejects(keel(['get', 'k', '--consistency', 'eventual'], env), (e: unknown) => e instanceof CommanderError && e.code === 'commander.invalidArgument');
+    await assert.rejects(
+      keel(['get', 'k', '--consistency', 'eventual'], env),
+      (e: unknown) => e instanceof CommanderError && e.code === 'commander.invalidArgument',
+    );
     await assert.rejects(keel(['scan', '--limit', '0'], env), (e: unknown) => e instanceof CommanderError && e.code === 'commander.invalidArgument');
     await assert.rejects(keel(['get', 'k', '--rev', 'x'], env), (e: unknown) => e instanceof CommanderError);
   });

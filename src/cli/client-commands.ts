@@ -118,7 +118,15 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
       .option('--end <key>', 'scan the range [PREFIX, END) instead of a prefix ("" for every key from PREFIX on)')
       .option('--limit <n>', 'at most N keys', positiveIntegerArgument)
       .option('--rev <n>', 'read the keys as they were at revision N', positiveIntegerArgument)
-      .addOption(new Option('--sort-by <target>', 'sort by key (default), version, create, mod (revisions) or value').choices(['key', 'version', 'create', 'mod', 'value']))
+      .addOption(
+        new Option('--sort-by <target>', 'sort by key (default), version, create, mod (revisions) or value').choices([
+          'key',
+          'version',
+          'create',
+          'mod',
+          'value',
+        ]),
+      )
       .addOption(new Option('--order <order>', 'ascend or descend (default ascend; with --sort-by, the order of that target)').choices(['ascend', 'descend']))
       .option('--keys-only', 'print keys only')
       .option('--count-only', 'print only how many keys match')
@@ -160,21 +168,24 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
       .description("a table of every member's state: role, term, leader, commit and applied index, revision, health")
       .option('--json', 'print the nodes as JSON'),
   ).action(async (flags: ConnectionFlags & JsonFlag) =>
-    run(io, 'status', flags, async (client) => {
-      const nodes = await gatherNodes(client);
-      io.out(flags.json ? `${JSON.stringify(statusJson(nodes), null, 2)}\n` : statusTable(nodes));
-      if (nodes.every((n) => n.status === undefined)) {
-        io.err(`keel status: no node answered (${nodes.map((n) => n.endpoint).join(', ')})\n`);
-        io.setExitCode(exitCodes.failed);
-      }
-    }, { retries: 1 }),
+    run(
+      io,
+      'status',
+      flags,
+      async (client) => {
+        const nodes = await gatherNodes(client);
+        io.out(flags.json ? `${JSON.stringify(statusJson(nodes), null, 2)}\n` : statusTable(nodes));
+        if (nodes.every((n) => n.status === undefined)) {
+          io.err(`keel status: no node answered (${nodes.map((n) => n.endpoint).join(', ')})\n`);
+          io.setExitCode(exitCodes.failed);
+        }
+      },
+      { retries: 1 },
+    ),
   );
 
   withConnectionOptions(
-    program
-      .command('members')
-      .description('list the cluster members and mark the leader')
-      .option('--json', 'print /cluster/info as JSON'),
+    program.command('members').description('list the cluster members and mark the leader').option('--json', 'print /cluster/info as JSON'),
   ).action(async (flags: ConnectionFlags & JsonFlag) =>
     run(io, 'members', flags, async (client) => {
       const info = await client.clusterInfo();

@@ -21,7 +21,8 @@ export async function openClientTls(config: NodeConfig, host: string, log: Logge
   }
   if (config.trustedCaFile !== undefined) paths = { ...paths, caFile: config.trustedCaFile };
   const files = new TlsFileWatcher(paths, {
-    onReloadError: (error) => log.error({ file: error.file, err: error }, `client TLS files changed but cannot be used; the old certificate stays: ${error.message}`),
+    onReloadError: (error) =>
+      log.error({ file: error.file, err: error }, `client TLS files changed but cannot be used; the old certificate stays: ${error.message}`),
     onReload: (material) => log.info({ serialNumber: material.serialNumber }, 'client TLS certificate reloaded'),
   });
   log.info({ certFile: paths.certFile, serialNumber: files.material().serialNumber, clientCertAuth: config.clientCertAuth }, 'client TLS on');

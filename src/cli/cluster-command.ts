@@ -82,12 +82,27 @@ async function up(flags: UpFlags): Promise<void> {
   const scheme = tls ? 'https' : 'http';
   const endpoints = ids.map((id) => `${scheme}://${host}:${clientPort(id)}`);
   const tlsArgs = tls ? ['--cert-file', tls.serverCertFile, '--key-file', tls.serverKeyFile, '--trusted-ca-file', tls.caFile, '--client-cert-auth'] : [];
-  const fetchHealth = fetchWithTls(tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined);
+  const fetchHealth = fetchWithTls(
+    tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined,
+  );
   let supervisorUrl: string | undefined;
   const supervisor = new Supervisor({
     ids,
     spawnNode: (id) => {
-      const args = [mainScript, 'start', '--id', String(id), '--members', members, '--data-dir', join(dataDir, `node${id}`), '--peer-secret-file', secretFile, '--log-level', flags.logLevel];
+      const args = [
+        mainScript,
+        'start',
+        '--id',
+        String(id),
+        '--members',
+        members,
+        '--data-dir',
+        join(dataDir, `node${id}`),
+        '--peer-secret-file',
+        secretFile,
+        '--log-level',
+        flags.logLevel,
+      ];
       if (flags.enableFaultInjection) args.push('--enable-fault-injection');
       args.push(...tlsArgs);
       if (supervisorUrl) args.push('--supervisor-url', supervisorUrl);
@@ -124,7 +139,9 @@ async function up(flags: UpFlags): Promise<void> {
   if (tls) {
     printTlsCommands(flags.dataDir, endpoints);
   } else {
-    console.log(`\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`);
+    console.log(
+      `\nTry:\n  export KEEL_ENDPOINTS=${endpoints.join(',')}\n  npx keel put greeting hello && npx keel get greeting\n  curl -X PUT --data hello ${endpoints[0]}/kv/greeting`,
+    );
     console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} get greeting`);
   }
   if (flags.detach) {
@@ -166,7 +183,9 @@ function printTlsCommands(dataDirFlag: string, endpoints: readonly string[]): vo
   const file = (name: string): string => shellWord(join(dataDirFlag, 'tls', name));
   const curlTls = `--cacert ${file('ca.pem')} --cert ${file('client.pem')} --key ${file('client-key.pem')}`;
   console.log(`\nClient TLS is on; clients need the CA and the client certificate (CN root) in ${shellWord(join(dataDirFlag, 'tls'))}. Try:`);
-  console.log(`  export KEEL_ENDPOINTS=${endpoints.join(',')} KEEL_CACERT=${file('ca.pem')} KEEL_CERT=${file('client.pem')} KEEL_KEY=${file('client-key.pem')}`);
+  console.log(
+    `  export KEEL_ENDPOINTS=${endpoints.join(',')} KEEL_CACERT=${file('ca.pem')} KEEL_CERT=${file('client.pem')} KEEL_KEY=${file('client-key.pem')}`,
+  );
   console.log(`  npx keel put greeting hello && npx keel get greeting`);
   console.log(`  curl ${curlTls} -X PUT --data hello ${endpoints[0]}/kv/greeting`);
   console.log(`  ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} ${curlTls} get greeting`);

@@ -73,7 +73,10 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
   });
 
   it('runs a shell script from standard input', async () => {
-    const result = await runKeel(['shell', '--no-history'], { env, stdin: 'set e2e/sh=a b c\nget e2e/sh\nscan e2e/sh\ndel e2e/sh\nget e2e/sh\nstatus\nexit\n' });
+    const result = await runKeel(['shell', '--no-history'], {
+      env,
+      stdin: 'set e2e/sh=a b c\nget e2e/sh\nscan e2e/sh\ndel e2e/sh\nget e2e/sh\nstatus\nexit\n',
+    });
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.split('\n');
     assert.match(lines[0]!, /^OK \(revision \d+\)$/);
@@ -140,7 +143,10 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
     assert.equal(again.code, 3);
     assert.match(again.stderr, /ID_REMOVED/);
     const json = JSON.parse((await runKeel(['member', 'list', '--json'], { env })).stdout) as { members: { id: number }[]; removed: number[] };
-    assert.deepEqual(json.members.map((m) => m.id), [1, 2, 3]);
+    assert.deepEqual(
+      json.members.map((m) => m.id),
+      [1, 2, 3],
+    );
     assert.deepEqual(json.removed, [4]);
   });
 
@@ -173,7 +179,10 @@ describe('keel against a real 3-node cluster', { timeout: 180_000 }, () => {
     const record = await client.get('e2e/counter');
     assert.ok(record, 'the key exists');
     // Every write bumps the version once: retries inside the client did not apply twice.
-    assert.ok(record.version >= acknowledged && record.version <= acknowledged + unknown, `version ${record.version}, acknowledged ${acknowledged}, unknown ${unknown}`);
+    assert.ok(
+      record.version >= acknowledged && record.version <= acknowledged + unknown,
+      `version ${record.version}, acknowledged ${acknowledged}, unknown ${unknown}`,
+    );
     assert.equal(acknowledged + unknown, 60);
     const status = await runKeel(['status', '--json'], { env });
     const nodes = JSON.parse(status.stdout) as Array<{ id: number; reachable: boolean }>;

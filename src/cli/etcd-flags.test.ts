@@ -8,19 +8,42 @@ import { buildNodeConfig } from './node-config.js';
 const cluster = 'n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380';
 
 test('etcd-style flags become Keel members with ids from peer URL and token', () => {
-  const settings = settingsFromEtcdFlags({ name: 'n2', initialCluster: cluster, initialClusterToken: 'prod', listenClientUrls: 'http://0.0.0.0:2379', listenPeerUrls: 'http://0.0.0.0:2380', httpPort: '8080', initialAdvertisePeerUrls: 'http://10.0.0.2:2380' });
+  const settings = settingsFromEtcdFlags({
+    name: 'n2',
+    initialCluster: cluster,
+    initialClusterToken: 'prod',
+    listenClientUrls: 'http://0.0.0.0:2379',
+    listenPeerUrls: 'http://0.0.0.0:2380',
+    httpPort: '8080',
+    initialAdvertisePeerUrls: 'http://10.0.0.2:2380',
+  });
   const config = buildNodeConfig({ dataDir: '/tmp/x' }, settings);
   assert.equal(config.id, memberIdOf('http://10.0.0.2:2380', 'prod'));
   assert.equal(config.clusterId, 'prod');
   assert.equal(config.join, false);
   assert.equal(config.listenHost, '0.0.0.0');
   assert.equal(config.peerListenHost, '0.0.0.0');
-  assert.deepEqual(config.members.map((m) => [m.host, m.peerPort, m.clientPort, m.grpcPort]), [
-    ['10.0.0.1', 2380, 8080, 2379], ['10.0.0.2', 2380, 8080, 2379], ['10.0.0.3', 2380, 8080, 2379],
-  ]);
+  assert.deepEqual(
+    config.members.map((m) => [m.host, m.peerPort, m.clientPort, m.grpcPort]),
+    [
+      ['10.0.0.1', 2380, 8080, 2379],
+      ['10.0.0.2', 2380, 8080, 2379],
+      ['10.0.0.3', 2380, 8080, 2379],
+    ],
+  );
   // Without --http-port, the client URL's port is the one client port.
-  const onePort = buildNodeConfig({ dataDir: '/tmp/x' }, settingsFromEtcdFlags({ name: 'n1', initialCluster: cluster, listenClientUrls: 'http://0.0.0.0:2379' }));
-  assert.deepEqual(onePort.members.map((m) => [m.clientPort, m.grpcPort]), [[2379, undefined], [2379, undefined], [2379, undefined]]);
+  const onePort = buildNodeConfig(
+    { dataDir: '/tmp/x' },
+    settingsFromEtcdFlags({ name: 'n1', initialCluster: cluster, listenClientUrls: 'http://0.0.0.0:2379' }),
+  );
+  assert.deepEqual(
+    onePort.members.map((m) => [m.clientPort, m.grpcPort]),
+    [
+      [2379, undefined],
+      [2379, undefined],
+      [2379, undefined],
+    ],
+  );
   // Order-independent, token-dependent.
   const reordered = settingsFromEtcdFlags({ name: 'n2', initialCluster: cluster.split(',').reverse().join(','), initialClusterToken: 'prod' });
   assert.equal(reordered.id, config.id);
@@ -87,7 +110,10 @@ async function startSrvServer(records: Record<string, Array<{ port: number; targ
 
 test('--discovery-srv finds the members in _etcd-server._tcp and _etcd-server-ssl._tcp records', async () => {
   const { socket, address } = await startSrvServer({
-    '_etcd-server._tcp.example.test': [{ port: 2380, target: 'infra0.example.test' }, { port: 2380, target: 'infra1.example.test' }],
+    '_etcd-server._tcp.example.test': [
+      { port: 2380, target: 'infra0.example.test' },
+      { port: 2380, target: 'infra1.example.test' },
+    ],
     '_etcd-server-ssl._tcp.example.test': [{ port: 2390, target: 'infra2.example.test' }],
   });
   try {
@@ -100,7 +126,10 @@ test('--discovery-srv finds the members in _etcd-server._tcp and _etcd-server-ss
     // A node is recognised by its advertised peer URL, as etcd does.
     const settings = settingsFromEtcdFlags({ name: 'infra1', initialCluster: found, initialAdvertisePeerUrls: 'http://infra1.example.test:2380' });
     assert.equal(settings.id, memberIdOf('http://infra1.example.test:2380', 'etcd-cluster'));
-    await assert.rejects(discoverInitialCluster('nothing.test', [address]), /--discovery-srv: no _etcd-server-ssl._tcp or _etcd-server._tcp SRV records for nothing.test/);
+    await assert.rejects(
+      discoverInitialCluster('nothing.test', [address]),
+      /--discovery-srv: no _etcd-server-ssl._tcp or _etcd-server._tcp SRV records for nothing.test/,
+    );
   } finally {
     socket.close();
   }

@@ -76,7 +76,11 @@ export function memberIdOf(peerUrl: string, clusterToken: string): number {
   return id === 0 ? 1 : id;
 }
 
-interface ParsedUrl { host: string; port: number; text: string }
+interface ParsedUrl {
+  host: string;
+  port: number;
+  text: string;
+}
 
 function parseUrl(text: string, flag: string): ParsedUrl {
   let url: URL;
@@ -104,16 +108,22 @@ function parsePort(value: string, flag: string): number {
   return port;
 }
 
-export interface InitialMember { name: string; peerUrl: string }
+export interface InitialMember {
+  name: string;
+  peerUrl: string;
+}
 
 /** `name=peerURL,...` as etcd's --initial-cluster. */
 export function parseInitialCluster(value: string): InitialMember[] {
-  const members = value.split(',').filter((p) => p.trim() !== '').map((part) => {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new Error(`--initial-cluster: "${part}" must look like name=http://host:2380`);
-    const name = part.slice(0, eq).trim();
-    return { name, peerUrl: parseUrl(part.slice(eq + 1), '--initial-cluster').text };
-  });
+  const members = value
+    .split(',')
+    .filter((p) => p.trim() !== '')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new Error(`--initial-cluster: "${part}" must look like name=http://host:2380`);
+      const name = part.slice(0, eq).trim();
+      return { name, peerUrl: parseUrl(part.slice(eq + 1), '--initial-cluster').text };
+    });
   if (members.length === 0) throw new Error('--initial-cluster: give at least one member');
   const names = new Set(members.map((m) => m.name));
   if (names.size !== members.length) throw new Error('--initial-cluster: every member name must be unique');
@@ -131,7 +141,10 @@ export async function discoverInitialCluster(domain: string, dnsServers?: readon
   const resolver = new Resolver({ timeout: 2_000, tries: 2 });
   if (dnsServers) resolver.setServers([...dnsServers]);
   const found: string[] = [];
-  for (const [service, scheme] of [['_etcd-server-ssl._tcp', 'https'], ['_etcd-server._tcp', 'http']] as const) {
+  for (const [service, scheme] of [
+    ['_etcd-server-ssl._tcp', 'https'],
+    ['_etcd-server._tcp', 'http'],
+  ] as const) {
     try {
       for (const record of await resolver.resolveSrv(`${service}.${domain}`)) {
         const host = record.name.replace(/\.$/, '');
@@ -162,18 +175,24 @@ export function settingsFromEtcdFlags(flags: EtcdStyleFlags): RawSettings {
   // Members found through DNS SRV are named after their targets, so, as etcd does, this
   // node is also recognised by its advertised peer URL.
   const self = members.find((m) => m.name === flags.name) ?? members.find((m) => m.peerUrl === advertised);
-  if (!self) throw new Error(`--name ${flags.name} is not in --initial-cluster (${members.map((m) => m.name).join(', ')}) and no member has its --initial-advertise-peer-urls`);
-  if (advertised !== undefined && advertised !== self.peerUrl) throw new Error(`--initial-advertise-peer-urls ${advertised} differs from ${flags.name}'s URL in --initial-cluster (${self.peerUrl})`);
+  if (!self)
+    throw new Error(
+      `--name ${flags.name} is not in --initial-cluster (${members.map((m) => m.name).join(', ')}) and no member has its --initial-advertise-peer-urls`,
+    );
+  if (advertised !== undefined && advertised !== self.peerUrl)
+    throw new Error(`--initial-advertise-peer-urls ${advertised} differs from ${flags.name}'s URL in --initial-cluster (${self.peerUrl})`);
   const selfPeer = parseUrl(self.peerUrl, '--initial-cluster');
   // Keel's peer port is the advertised one (the member list holds one port per member);
   // only the listening host may differ, e.g. 0.0.0.0.
   const listenPeer = flags.listenPeerUrls !== undefined ? singleUrl(flags.listenPeerUrls, '--listen-peer-urls') : undefined;
-  if (listenPeer && listenPeer.port !== selfPeer.port) throw new Error(`--listen-peer-urls port ${listenPeer.port} differs from the advertised peer port ${selfPeer.port}`);
+  if (listenPeer && listenPeer.port !== selfPeer.port)
+    throw new Error(`--listen-peer-urls port ${listenPeer.port} differs from the advertised peer port ${selfPeer.port}`);
   const listenClient = flags.listenClientUrls !== undefined ? singleUrl(flags.listenClientUrls, '--listen-client-urls') : undefined;
   const clientUrlPort = listenClient?.port ?? defaultClientPort;
   if (flags.advertiseClientUrls !== undefined) {
     const advertised = singleUrl(flags.advertiseClientUrls, '--advertise-client-urls');
-    if (advertised.port !== clientUrlPort) throw new Error(`--advertise-client-urls port ${advertised.port} differs from --listen-client-urls port ${clientUrlPort}`);
+    if (advertised.port !== clientUrlPort)
+      throw new Error(`--advertise-client-urls port ${advertised.port} differs from --listen-client-urls port ${clientUrlPort}`);
   }
   const httpPort = flags.httpPort !== undefined ? parsePort(flags.httpPort, '--http-port') : undefined;
   if (httpPort === clientUrlPort) throw new Error(`--http-port ${httpPort} is the client port already; choose another or leave it out`);

@@ -6,7 +6,14 @@ import { parseEndpointList, resolveEndpoints } from './endpoints-option.js';
 
 describe('output formatting', () => {
   it('aligns table columns, numbers to the right', () => {
-    const text = table(['ID', 'NAME', 'N'], [['1', 'alpha', '5'], ['22', 'b', '1234']], new Set([2]));
+    const text = table(
+      ['ID', 'NAME', 'N'],
+      [
+        ['1', 'alpha', '5'],
+        ['22', 'b', '1234'],
+      ],
+      new Set([2]),
+    );
     assert.equal(text, 'ID  NAME      N\n1   alpha     5\n22  b      1234\n');
   });
 

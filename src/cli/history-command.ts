@@ -58,7 +58,9 @@ export function registerHistory(program: Command, io: CliIo = processIo): void {
 
 export function historyTable(result: HistoryResult): string {
   const rows = result.versions.map((v) =>
-    v.type === 'delete' ? [String(v.modRevision), 'delete', '', '', ''] : [String(v.modRevision), 'put', String(v.version), String(v.createRevision), oneLine(v.valueBytes)],
+    v.type === 'delete'
+      ? [String(v.modRevision), 'delete', '', '', '']
+      : [String(v.modRevision), 'put', String(v.version), String(v.createRevision), oneLine(v.valueBytes)],
   );
   return table(['REVISION', 'EVENT', 'VERSION', 'CREATED', 'VALUE'], rows, new Set([0, 2, 3]));
 }

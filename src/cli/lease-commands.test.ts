@@ -64,7 +64,10 @@ describe('keel lease against a real 3-node cluster', { timeout: 180_000 }, () =>
     await client.put('lib/k', 'v', { lease: lease.id });
     assert.equal((await client.leaseKeepAlive(lease.id)).ttl, 45);
     const info = await client.leaseTimeToLive(lease.id, { keys: true });
-    assert.deepEqual(info?.keys.map((k) => k.key), ['lib/k']);
+    assert.deepEqual(
+      info?.keys.map((k) => k.key),
+      ['lib/k'],
+    );
     assert.ok((await client.leases()).leases.some((l) => l.id === lease.id && l.grantedTtl === 45));
     assert.equal((await client.leaseRevoke(lease.id)).deleted, 1);
     assert.equal(await client.leaseTimeToLive(lease.id), undefined);

@@ -104,15 +104,18 @@ export function registerLeaseCommands(program: Command, io: CliIo = processIo): 
     }),
   );
 
-  withConnectionOptions(
-    lease
-      .command('list')
-      .description('list every lease with its granted TTL')
-      .option('--json', 'print the answer as JSON'),
-  ).action(async (flags: JsonFlag) =>
-    run(io, 'lease list', flags, async (client) => {
-      const list = await client.leases();
-      io.out(flags.json ? `${JSON.stringify(list)}\n` : table(['ID', 'GRANTED-TTL'], list.leases.map((l) => [String(l.id), `${l.grantedTtl}s`])));
-    }),
+  withConnectionOptions(lease.command('list').description('list every lease with its granted TTL').option('--json', 'print the answer as JSON')).action(
+    async (flags: JsonFlag) =>
+      run(io, 'lease list', flags, async (client) => {
+        const list = await client.leases();
+        io.out(
+          flags.json
+            ? `${JSON.stringify(list)}\n`
+            : table(
+                ['ID', 'GRANTED-TTL'],
+                list.leases.map((l) => [String(l.id), `${l.grantedTtl}s`]),
+              ),
+        );
+      }),
   );
 }

@@ -45,32 +45,41 @@ export function registerMemberCommands(program: Command, io: CliIo = processIo):
     member
       .command('add')
       .description('add a member (then start it with: keel start --id ID --join --members <all members, itself included>)')
-      .requiredOption('--peer-urls <urls>', 'the new node\'s peer URLs, comma-separated (http://host:peerPort)')
+      .requiredOption('--peer-urls <urls>', "the new node's peer URLs, comma-separated (http://host:peerPort)")
       .option('--learner', 'join as a non-voting learner, to promote once caught up (recommended)')
-      .option('--id <n>', 'the new member\'s id (default: one more than any id ever used)', positiveIntegerArgument)
+      .option('--id <n>', "the new member's id (default: one more than any id ever used)", positiveIntegerArgument)
       .option('--initial-cluster-token <token>', 'for a node started with etcd-style flags: the id it derives from its peer URL and this token')
       .option('--json', 'print the answer as JSON'),
   ).action(async (flags: AddFlags) =>
     run(io, 'member add', flags, async (client) => {
-      const peerUrls = flags.peerUrls.split(',').map((url) => url.trim()).filter((url) => url !== '');
-      if (flags.initialClusterToken !== undefined && flags.id !== undefined) throw new Error('--id and --initial-cluster-token cannot be mixed: the token derives the id');
+      const peerUrls = flags.peerUrls
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url !== '');
+      if (flags.initialClusterToken !== undefined && flags.id !== undefined)
+        throw new Error('--id and --initial-cluster-token cannot be mixed: the token derives the id');
       const newId = flags.initialClusterToken !== undefined ? memberIdOf(new URL(peerUrls[0] ?? '').origin, flags.initialClusterToken) : flags.id;
       const result = await client.memberAdd(peerUrls, { isLearner: flags.learner === true, ...(newId !== undefined ? { id: newId } : {}) });
       if (flags.json) return void io.out(`${JSON.stringify(result, null, 2)}\n`);
       const { id } = result.member;
       io.out(`Member ${id} added${result.member.isLearner ? ' as a learner' : ''} with peer URLs ${result.member.peerUrls.join(',')}.\n`);
-      io.out(`Start it with: keel start --id ${id} --join --data-dir <empty dir> --members <every member, itself included> --peer-secret-file <the cluster's secret file>\n`);
-      io.out('Hand the new member the same cluster secret file as the others (or, with mutual TLS alone, a peer certificate from the cluster CA): peers refuse a node that cannot prove it.\n');
+      io.out(
+        `Start it with: keel start --id ${id} --join --data-dir <empty dir> --members <every member, itself included> --peer-secret-file <the cluster's secret file>\n`,
+      );
+      io.out(
+        'Hand the new member the same cluster secret file as the others (or, with mutual TLS alone, a peer certificate from the cluster CA): peers refuse a node that cannot prove it.\n',
+      );
     }),
   );
 
   const change = (name: string, description: string, call: (client: KeelClient, id: number) => Promise<MemberChangeResult>, done: string): void => {
-    withConnectionOptions(member.command(name).description(description).argument('<id>', 'member id', positiveIntegerArgument).option('--json', 'print the answer as JSON')).action(
-      async (id: number, flags: ConnectionFlags & JsonFlag) =>
-        run(io, `member ${name}`, flags, async (client) => {
-          const result = await call(client, id);
-          io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `Member ${id} ${done}.\n`);
-        }),
+    withConnectionOptions(
+      member.command(name).description(description).argument('<id>', 'member id', positiveIntegerArgument).option('--json', 'print the answer as JSON'),
+    ).action(async (id: number, flags: ConnectionFlags & JsonFlag) =>
+      run(io, `member ${name}`, flags, async (client) => {
+        const result = await call(client, id);
+        io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `Member ${id} ${done}.\n`);
+      }),
     );
   };
   change('remove', 'remove a member (it stops by itself)', (client, id) => client.memberRemove(id), 'removed');
@@ -85,7 +94,10 @@ export function registerMemberCommands(program: Command, io: CliIo = processIo):
       .option('--json', 'print the answer as JSON'),
   ).action(async (id: number, flags: ConnectionFlags & JsonFlag & { peerUrls: string }) =>
     run(io, 'member update', flags, async (client) => {
-      const result = await client.memberUpdate(id, flags.peerUrls.split(',').map((url) => url.trim()));
+      const result = await client.memberUpdate(
+        id,
+        flags.peerUrls.split(',').map((url) => url.trim()),
+      );
       io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `Member ${id} now has peer URLs ${result.member.peerUrls.join(',')}.\n`);
     }),
   );

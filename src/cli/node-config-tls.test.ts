@@ -11,12 +11,18 @@ test('client TLS settings from KEEL_* variables; https client URLs when TLS is o
     base,
     settingsFromEnv({ KEEL_CERT_FILE: 's.pem', KEEL_KEY_FILE: 's-key.pem', KEEL_TRUSTED_CA_FILE: 'ca.pem', KEEL_CLIENT_CERT_AUTH: 'true' }),
   );
-  assert.deepEqual([config.certFile, config.keyFile, config.trustedCaFile, config.clientCertAuth, config.autoTls], ['s.pem', 's-key.pem', 'ca.pem', true, false]);
+  assert.deepEqual(
+    [config.certFile, config.keyFile, config.trustedCaFile, config.clientCertAuth, config.autoTls],
+    ['s.pem', 's-key.pem', 'ca.pem', true, false],
+  );
   assert.equal(clientScheme(config), 'https');
-  assert.deepEqual(bootstrapMembers(config).map((m) => [m.clientUrls[0], m.grpcUrls[0]]), [
-    ['https://127.0.0.1:7001', 'https://127.0.0.1:7201'],
-    ['https://127.0.0.1:7002', 'https://127.0.0.1:7202'],
-  ]);
+  assert.deepEqual(
+    bootstrapMembers(config).map((m) => [m.clientUrls[0], m.grpcUrls[0]]),
+    [
+      ['https://127.0.0.1:7001', 'https://127.0.0.1:7201'],
+      ['https://127.0.0.1:7002', 'https://127.0.0.1:7202'],
+    ],
+  );
   const plain = buildNodeConfig(base);
   assert.equal(clientScheme(plain), 'http');
   assert.equal(bootstrapMembers(plain)[0]?.clientUrls[0], 'http://127.0.0.1:7001');

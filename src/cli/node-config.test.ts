@@ -71,13 +71,27 @@ test('peer TLS and secret settings come from flags, KEEL_* variables or YAML, an
   });
   const config = buildNodeConfig(base, env);
   assert.deepEqual(
-    [config.peerSecretFile, config.peerCertFile, config.peerKeyFile, config.peerTrustedCaFile, config.peerClientCertAuth, config.peerCertAllowedCn, config.peerAutoTls],
+    [
+      config.peerSecretFile,
+      config.peerCertFile,
+      config.peerKeyFile,
+      config.peerTrustedCaFile,
+      config.peerClientCertAuth,
+      config.peerCertAllowedCn,
+      config.peerAutoTls,
+    ],
     ['/s', '/c', '/k', '/ca', true, 'peer', false],
   );
   assert.equal(buildNodeConfig(base, { peerAutoTls: true }).peerAutoTls, true);
   assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c' }), /peerCertFile and peerKeyFile go together/);
   assert.throws(() => buildNodeConfig(base, { peerAutoTls: true, peerCertFile: '/c', peerKeyFile: '/k' }), /not both/);
   assert.throws(() => buildNodeConfig(base, { peerTrustedCaFile: '/ca' }), /peerTrustedCaFile needs peerCertFile/);
-  assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerClientCertAuth: 'true' }), /peerClientCertAuth needs peerTrustedCaFile/);
-  assert.throws(() => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerTrustedCaFile: '/ca', peerCertAllowedCn: 'x' }), /peerCertAllowedCn needs peerClientCertAuth/);
+  assert.throws(
+    () => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerClientCertAuth: 'true' }),
+    /peerClientCertAuth needs peerTrustedCaFile/,
+  );
+  assert.throws(
+    () => buildNodeConfig(base, { peerCertFile: '/c', peerKeyFile: '/k', peerTrustedCaFile: '/ca', peerCertAllowedCn: 'x' }),
+    /peerCertAllowedCn needs peerClientCertAuth/,
+  );
 });

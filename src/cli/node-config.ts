@@ -102,7 +102,13 @@ export function parseMembers(value: unknown): MemberAddress[] {
     return value.map((m: unknown, i) => {
       const { id, host, peerPort, clientPort, grpcPort } = (m ?? {}) as Record<string, unknown>;
       return checkMember(
-        { id: Number(id), host: String(host), peerPort: Number(peerPort), clientPort: Number(clientPort), ...(grpcPort !== undefined ? { grpcPort: Number(grpcPort) } : {}) },
+        {
+          id: Number(id),
+          host: String(host),
+          peerPort: Number(peerPort),
+          clientPort: Number(clientPort),
+          ...(grpcPort !== undefined ? { grpcPort: Number(grpcPort) } : {}),
+        },
         `members[${i}]`,
       );
     });
@@ -204,7 +210,8 @@ function clientTlsSettings(merged: RawSettings): Pick<NodeConfig, 'certFile' | '
   if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('certFile and keyFile must be given together');
   if (autoTls && certFile !== undefined) throw new Error('autoTls and certFile exclude each other: give a certificate or ask for a self-signed one');
   if (clientCertAuth && trustedCaFile === undefined) throw new Error('clientCertAuth needs trustedCaFile (the CA that signs client certificates)');
-  if (trustedCaFile !== undefined && certFile === undefined && !autoTls) throw new Error('trustedCaFile needs certFile and keyFile (or autoTls): client certificates are checked only over TLS');
+  if (trustedCaFile !== undefined && certFile === undefined && !autoTls)
+    throw new Error('trustedCaFile needs certFile and keyFile (or autoTls): client certificates are checked only over TLS');
   return {
     ...(certFile !== undefined ? { certFile } : {}),
     ...(keyFile !== undefined ? { keyFile } : {}),
@@ -216,7 +223,8 @@ function clientTlsSettings(merged: RawSettings): Pick<NodeConfig, 'certFile' | '
 
 /** A key limit the store can hold: past KEY_BYTES_PHYSICAL_MAX a key does not fit an LMDB key once encoded. */
 function keyBytesMaxOf(value: number): number {
-  if (value > KEY_BYTES_PHYSICAL_MAX) throw new Error(`keyBytesMax must be at most ${KEY_BYTES_PHYSICAL_MAX} (a longer key does not fit the store's index), got ${value}`);
+  if (value > KEY_BYTES_PHYSICAL_MAX)
+    throw new Error(`keyBytesMax must be at most ${KEY_BYTES_PHYSICAL_MAX} (a longer key does not fit the store's index), got ${value}`);
   return value;
 }
 
@@ -244,7 +252,10 @@ export function parseOrigins(value: unknown): string[] {
     });
 }
 
-type PeerSecuritySettings = Pick<NodeConfig, 'peerSecretFile' | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerCertAllowedCn' | 'peerAutoTls'>;
+type PeerSecuritySettings = Pick<
+  NodeConfig,
+  'peerSecretFile' | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerCertAllowedCn' | 'peerAutoTls'
+>;
 
 /** The peer port's TLS and secret settings, checked for combinations that make no sense. */
 function peerSecuritySettings(merged: RawSettings): PeerSecuritySettings {
@@ -266,7 +277,8 @@ function peerSecuritySettings(merged: RawSettings): PeerSecuritySettings {
   if (autoTls && certFile !== undefined) throw new Error('peerAutoTls makes its own certificate: give it or peerCertFile and peerKeyFile, not both');
   if (trustedCaFile !== undefined && certFile === undefined) throw new Error('peerTrustedCaFile needs peerCertFile and peerKeyFile (TLS on the peer port)');
   if (clientCertAuth && trustedCaFile === undefined) throw new Error('peerClientCertAuth needs peerTrustedCaFile: client certificates are checked against it');
-  if (allowedCn !== undefined && !clientCertAuth) throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
+  if (allowedCn !== undefined && !clientCertAuth)
+    throw new Error('peerCertAllowedCn needs peerClientCertAuth: only a verified certificate has a name worth checking');
   return {
     peerClientCertAuth: clientCertAuth,
     peerAutoTls: autoTls,

@@ -55,7 +55,10 @@ export function registerRecord(program: Command, io: CliIo = processIo): void {
   ).action(async (key: string, field: string | undefined, flags: GetFlags) =>
     run(io, 'record get', flags, async (client) => {
       const options = { ...(flags.rev === undefined ? {} : { revision: flags.rev }), ...(flags.consistency ? { consistency: flags.consistency } : {}) };
-      const found = field === undefined ? await printRecord(client, key, options, flags.json === true, io) : await printField(client, key, field, options, flags.json === true, io);
+      const found =
+        field === undefined
+          ? await printRecord(client, key, options, flags.json === true, io)
+          : await printField(client, key, field, options, flags.json === true, io);
       if (!found) {
         io.err(`keel record get: ${field === undefined ? `record not found: ${key}` : `field not found: ${key} ${field}`}\n`);
         io.setExitCode(exitCodes.notFound);

@@ -18,7 +18,11 @@ test('keel repair cuts a corrupt WAL at the bad record, after which the node sto
     const fs = new NodeFileSystem();
     const { storage } = await RaftStorage.open({ fs, dir: join(dataDir, 'raft'), log: () => {} });
     for (let i = 1; i <= 20; i++) {
-      await storage.saveReady({ entries: [{ term: 1, index: i, kind: 'normal', data: new Uint8Array(64).fill(i) }], hardState: { term: 1, vote: 1, commit: i - 1 }, snapshot: undefined });
+      await storage.saveReady({
+        entries: [{ term: 1, index: i, kind: 'normal', data: new Uint8Array(64).fill(i) }],
+        hardState: { term: 1, vote: 1, commit: i - 1 },
+        snapshot: undefined,
+      });
     }
     await storage.close();
     const walDir = join(dataDir, 'raft', 'wal');

@@ -155,7 +155,8 @@ export async function execute(command: ShellCommand, client: KeelClient, io: Cli
         return true;
       }
       case 'recordDel': {
-        const { deleted } = command.field === undefined ? await client.records.delete(command.key) : await client.records.deleteField(command.key, command.field);
+        const { deleted } =
+          command.field === undefined ? await client.records.delete(command.key) : await client.records.deleteField(command.key, command.field);
         io.out(`deleted ${deleted}\n`);
         return true;
       }
@@ -173,7 +174,11 @@ export async function execute(command: ShellCommand, client: KeelClient, io: Cli
 function loadHistory(file: string): string[] {
   if (!existsSync(file)) return [];
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-historyLinesMax).reverse();
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-historyLinesMax)
+      .reverse();
   } catch {
     return [];
   }

@@ -23,7 +23,10 @@ describe('shell line parsing', () => {
     ['scan app/ 10', { kind: 'scan', prefix: 'app/', limit: 10 }],
     ['history k', { kind: 'history', key: 'k' }],
     ['history k 5', { kind: 'history', key: 'k', limit: 5 }],
-    ['record set user/1 name=Ada "title=first programmer" lang=', { kind: 'recordSet', key: 'user/1', fields: { name: 'Ada', title: 'first programmer', lang: '' } }],
+    [
+      'record set user/1 name=Ada "title=first programmer" lang=',
+      { kind: 'recordSet', key: 'user/1', fields: { name: 'Ada', title: 'first programmer', lang: '' } },
+    ],
     ['record set u a=b=c', { kind: 'recordSet', key: 'u', fields: { a: 'b=c' } }],
     ['record get user/1', { kind: 'recordGet', key: 'user/1' }],
     ['record get user/1 name', { kind: 'recordGet', key: 'user/1', field: 'name' }],

@@ -34,27 +34,29 @@ function memberIds(text: string): number[] {
 export function registerSnapshot(program: Command, io: CliIo = processIo): void {
   const snapshot = program.command('snapshot').description('save a snapshot of the store, or restore one into a new cluster');
 
-  withConnectionOptions(snapshot.command('save').description("save the first endpoint's whole store to FILE").argument('<file>')).action(async (file: string, flags: ConnectionFlags) => {
-    const part = `${file}.part`;
-    try {
-      const endpoint = resolveEndpoints(flags.endpoints, io.env)[0] as string;
-      const download = await downloadSnapshot(endpoint, flags.timeout ?? 10 * 60_000, resolveTls(flags, io.env));
-      decodeSnapshot(download.data);
-      const handle = await open(part, 'w');
+  withConnectionOptions(snapshot.command('save').description("save the first endpoint's whole store to FILE").argument('<file>')).action(
+    async (file: string, flags: ConnectionFlags) => {
+      const part = `${file}.part`;
       try {
-        await handle.writeFile(download.data);
-        await handle.sync();
-      } finally {
-        await handle.close();
+        const endpoint = resolveEndpoints(flags.endpoints, io.env)[0] as string;
+        const download = await downloadSnapshot(endpoint, flags.timeout ?? 10 * 60_000, resolveTls(flags, io.env));
+        decodeSnapshot(download.data);
+        const handle = await open(part, 'w');
+        try {
+          await handle.writeFile(download.data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(part, file);
+        io.out(`Snapshot saved at ${file} (${download.data.length} bytes, revision ${download.revision}, from ${endpoint})\n`);
+      } catch (error) {
+        await rm(part, { force: true });
+        io.err(`keel snapshot save: ${error instanceof Error ? error.message : String(error)}\n`);
+        io.setExitCode(exitCodes.failed);
       }
-      await rename(part, file);
-      io.out(`Snapshot saved at ${file} (${download.data.length} bytes, revision ${download.revision}, from ${endpoint})\n`);
-    } catch (error) {
-      await rm(part, { force: true });
-      io.err(`keel snapshot save: ${error instanceof Error ? error.message : String(error)}\n`);
-      io.setExitCode(exitCodes.failed);
-    }
-  });
+    },
+  );
 
   snapshot
     .command('restore')
@@ -67,7 +69,9 @@ export function registerSnapshot(program: Command, io: CliIo = processIo): void 
       try {
         const data = await keelSnapshotIn(new Uint8Array(await readFile(file)));
         const result = await restoreDataDir({ snapshot: data, dataDir: flags.dataDir, id: flags.id, memberIds: memberIds(flags.members) });
-        io.out(`Restored ${file} into ${flags.dataDir} for member ${flags.id}: revision ${result.revision}, ${result.keys} keys, compacted up to ${result.compactedRevision}\n`);
+        io.out(
+          `Restored ${file} into ${flags.dataDir} for member ${flags.id}: revision ${result.revision}, ${result.keys} keys, compacted up to ${result.compactedRevision}\n`,
+        );
       } catch (error) {
         io.err(`keel snapshot restore: ${error instanceof Error ? error.message : String(error)}\n`);
         io.setExitCode(exitCodes.failed);

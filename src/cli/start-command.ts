@@ -56,7 +56,10 @@ export function registerStart(program: Command): void {
     .option('--config <file>', 'YAML config file (flags and KEEL_* variables override it)')
     .option('--id <n>', 'this node id (KEEL_ID)')
     .option('--cluster-id <name>', 'cluster name; peers of another cluster are refused (KEEL_CLUSTER_ID)')
-    .option('--members <list>', 'id=host:peerPort:clientPort[:grpcPort],... for every member; the client port serves HTTP and gRPC, grpcPort is an optional second one (KEEL_MEMBERS)')
+    .option(
+      '--members <list>',
+      'id=host:peerPort:clientPort[:grpcPort],... for every member; the client port serves HTTP and gRPC, grpcPort is an optional second one (KEEL_MEMBERS)',
+    )
     .option('--data-dir <dir>', 'where to keep the WAL, snapshots and store (KEEL_DATA_DIR)')
     .option('--listen-host <host>', 'address for the client port to listen on (default: the member host)')
     .option('--tick-ms <ms>', 'length of a Raft tick (KEEL_TICK_MS)')
@@ -64,9 +67,15 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
-    .option('--disk-reserve-bytes <bytes>', 'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)')
+    .option(
+      '--disk-reserve-bytes <bytes>',
+      'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)',
+    )
     .option('--wal-segment-bytes <bytes>', 'size of a WAL segment file, preallocated before use (KEEL_WAL_SEGMENT_BYTES, default 64 MiB, at least 1 MiB)')
-    .option('--cors <origins>', 'comma-separated page origins, besides the members\' own dashboards, that may call this node from a browser (KEEL_CORS, etcd\'s --cors)')
+    .option(
+      '--cors <origins>',
+      "comma-separated page origins, besides the members' own dashboards, that may call this node from a browser (KEEL_CORS, etcd's --cors)",
+    )
     .option('--enable-fault-injection', 'expose fault hooks at /admin/faults (tests and chaos only)')
     .option('--join', 'join an existing cluster (after `keel member add`): learn the configuration from the leader (KEEL_JOIN)')
     .option('--supervisor-url <url>', 'control endpoint of the keel cluster up process that runs this node, for the dashboard (KEEL_SUPERVISOR_URL)')
@@ -78,7 +87,7 @@ export function registerStart(program: Command): void {
     .option('--peer-key-file <file>', 'peer port TLS key, PEM (KEEL_PEER_KEY_FILE)')
     .option('--peer-trusted-ca-file <file>', "CAs that sign peers' certificates (KEEL_PEER_TRUSTED_CA_FILE)")
     .option('--peer-client-cert-auth', "require and verify peers' client certificates (KEEL_PEER_CLIENT_CERT_AUTH)")
-    .option('--peer-cert-allowed-cn <name>', "a verified peer certificate must have this common name (KEEL_PEER_CERT_ALLOWED_CN)")
+    .option('--peer-cert-allowed-cn <name>', 'a verified peer certificate must have this common name (KEEL_PEER_CERT_ALLOWED_CN)')
     .option('--peer-auto-tls', 'encrypt peer traffic with a self-signed certificate; verifies nothing, so needs the cluster secret (KEEL_PEER_AUTO_TLS)')
     .option('--cert-file <file>', 'client TLS: certificate of the client port (HTTPS and gRPC), PEM; re-read when it changes (KEEL_CERT_FILE)')
     .option('--key-file <file>', 'client TLS: its private key, PEM (KEEL_KEY_FILE)')
@@ -86,15 +95,18 @@ export function registerStart(program: Command): void {
     .option('--client-cert-auth', 'client TLS: refuse clients without a certificate signed by --trusted-ca-file (KEEL_CLIENT_CERT_AUTH)')
     .option('--auto-tls', 'client TLS with a self-signed certificate kept under the data dir; clients cannot verify it (KEEL_AUTO_TLS)')
     // etcd's bootstrap flags (etcd-flags.ts), beside Keel's --id/--members.
-    .option('--name <name>', 'etcd-style: this member\'s name in --initial-cluster (ETCD_NAME, KEEL_NAME)')
+    .option('--name <name>', "etcd-style: this member's name in --initial-cluster (ETCD_NAME, KEEL_NAME)")
     .option('--initial-cluster <list>', 'etcd-style: name=peerURL,... for every member (ETCD_INITIAL_CLUSTER)')
     .option('--initial-cluster-state <state>', 'etcd-style: new, or existing to join a running cluster (ETCD_INITIAL_CLUSTER_STATE)')
     .option('--initial-cluster-token <token>', 'etcd-style: the cluster id; also seeds the member ids (ETCD_INITIAL_CLUSTER_TOKEN)')
     .option('--listen-peer-urls <url>', 'etcd-style: peer URL to listen on; its port must be the advertised one (ETCD_LISTEN_PEER_URLS)')
-    .option('--initial-advertise-peer-urls <url>', 'etcd-style: this member\'s peer URL; must match --initial-cluster (ETCD_INITIAL_ADVERTISE_PEER_URLS)')
+    .option('--initial-advertise-peer-urls <url>', "etcd-style: this member's peer URL; must match --initial-cluster (ETCD_INITIAL_ADVERTISE_PEER_URLS)")
     .option('--listen-client-urls <url>', 'etcd-style: the client port (gRPC, HTTP, gateway, dashboard), e.g. http://0.0.0.0:2379 (ETCD_LISTEN_CLIENT_URLS)')
     .option('--advertise-client-urls <url>', 'etcd-style: the client URL given to clients (ETCD_ADVERTISE_CLIENT_URLS)')
-    .option('--http-port <port>', 'with etcd-style flags: an optional second client port on the client host, serving the same as the first (KEEL_HTTP_PORT; for setups made when HTTP had a port of its own)')
+    .option(
+      '--http-port <port>',
+      'with etcd-style flags: an optional second client port on the client host, serving the same as the first (KEEL_HTTP_PORT; for setups made when HTTP had a port of its own)',
+    )
     .option('--discovery-srv <domain>', 'etcd-style: find the members from _etcd-server(-ssl)._tcp.DOMAIN SRV records (ETCD_DISCOVERY_SRV)')
     .action(async (flags: StartFlags) => {
       const config = buildNodeConfig(
@@ -149,12 +161,24 @@ function flagSettings(flags: StartFlags): RawSettings {
 /** Settings from etcd's bootstrap flags and ETCD_* variables, if any are given. */
 async function etcdStyleSettings(flags: StartFlags): Promise<RawSettings> {
   const fromFlags: EtcdStyleFlags = {};
-  for (const key of ['name', 'initialCluster', 'initialClusterState', 'initialClusterToken', 'listenPeerUrls', 'initialAdvertisePeerUrls', 'listenClientUrls', 'advertiseClientUrls', 'httpPort', 'discoverySrv'] as const) {
+  for (const key of [
+    'name',
+    'initialCluster',
+    'initialClusterState',
+    'initialClusterToken',
+    'listenPeerUrls',
+    'initialAdvertisePeerUrls',
+    'listenClientUrls',
+    'advertiseClientUrls',
+    'httpPort',
+    'discoverySrv',
+  ] as const) {
     if (flags[key] !== undefined) fromFlags[key] = flags[key];
   }
   const etcd: EtcdStyleFlags = { ...etcdFlagsFromEnv(process.env), ...fromFlags };
   if (!usesEtcdStyle(etcd)) return {};
-  if (flags.members !== undefined || flags.id !== undefined) throw new Error('--members/--id and etcd-style flags (--name, --initial-cluster, ...) cannot be mixed; use one syntax');
+  if (flags.members !== undefined || flags.id !== undefined)
+    throw new Error('--members/--id and etcd-style flags (--name, --initial-cluster, ...) cannot be mixed; use one syntax');
   if (etcd.discoverySrv !== undefined) {
     if (etcd.initialCluster !== undefined) throw new Error('--discovery-srv and --initial-cluster cannot be mixed; use one');
     etcd.initialCluster = await discoverInitialCluster(etcd.discoverySrv);
@@ -187,7 +211,10 @@ export async function runNode(config: NodeConfig): Promise<void> {
   const second = self.grpcPort !== undefined && self.grpcPort !== self.clientPort;
   const ports: [number, ...number[]] = second ? [self.clientPort, self.grpcPort as number] : [self.clientPort];
   const api = await startClientApi({ node, host: listenHost, ports, requestBytesMax: config.requestBytesMax, log, ...(tls ? { tls } : {}) });
-  log.info({ urls: api.urls, peer: `${self.host}:${self.peerPort}` }, `keel node ${config.id} serving ${api.urls.join(' and ')} (HTTP, the JSON gateway, the dashboard and etcd gRPC)`);
+  log.info(
+    { urls: api.urls, peer: `${self.host}:${self.peerPort}` },
+    `keel node ${config.id} serving ${api.urls.join(' and ')} (HTTP, the JSON gateway, the dashboard and etcd gRPC)`,
+  );
   let stopping = false;
   stop = async (reason: string): Promise<void> => {
     if (stopping) return;

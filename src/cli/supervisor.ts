@@ -69,7 +69,9 @@ export class Supervisor {
   }
 
   pids(): number[] {
-    return this.processes().map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+    return this.processes()
+      .map((c) => c.pid)
+      .filter((pid): pid is number => pid !== undefined);
   }
 
   running(id: number): boolean {
@@ -111,7 +113,8 @@ export class Supervisor {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const origin = request.headers.origin;
     if (origin !== undefined) {
-      if (!this.options.allowedOrigins.has(origin)) return reply(response, 403, { error: { code: 'FORBIDDEN', message: `origin ${origin} is not a node of this cluster` } });
+      if (!this.options.allowedOrigins.has(origin))
+        return reply(response, 403, { error: { code: 'FORBIDDEN', message: `origin ${origin} is not a node of this cluster` } });
       response.setHeader('access-control-allow-origin', origin);
       response.setHeader('vary', 'origin');
     }
@@ -122,16 +125,23 @@ export class Supervisor {
       return;
     }
     if (!this.tokenMatches(request.headers[supervisorTokenHeader])) {
-      return reply(response, 401, { error: { code: 'UNAUTHORIZED', message: `the supervisor needs the token keel cluster up printed (the #supervisor-token=... of the dashboard address), in the ${supervisorTokenHeader} header` } });
+      return reply(response, 401, {
+        error: {
+          code: 'UNAUTHORIZED',
+          message: `the supervisor needs the token keel cluster up printed (the #supervisor-token=... of the dashboard address), in the ${supervisorTokenHeader} header`,
+        },
+      });
     }
     const url = new URL(request.url ?? '/', this.url);
     if (request.method === 'GET' && url.pathname === '/nodes') {
       return reply(response, 200, { nodes: this.options.ids.map((id) => ({ id, pid: this.children.get(id)?.pid ?? null, running: this.running(id) })) });
     }
     const match = /^\/nodes\/(\d+)\/(kill|restart)$/.exec(url.pathname);
-    if (request.method !== 'POST' || !match) return reply(response, 404, { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${url.pathname}` } });
+    if (request.method !== 'POST' || !match)
+      return reply(response, 404, { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${url.pathname}` } });
     const id = Number(match[1]);
-    if (!this.options.ids.includes(id)) return reply(response, 404, { error: { code: 'NOT_FOUND', message: `no node ${id} in this cluster (nodes ${this.options.ids.join(', ')})` } });
+    if (!this.options.ids.includes(id))
+      return reply(response, 404, { error: { code: 'NOT_FOUND', message: `no node ${id} in this cluster (nodes ${this.options.ids.join(', ')})` } });
     if (match[2] === 'kill') {
       if (!this.running(id)) return reply(response, 409, { error: { code: 'NOT_RUNNING', message: `node ${id} is not running` } });
       await this.kill(id);

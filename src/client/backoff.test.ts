@@ -6,13 +6,25 @@ describe('backoff', () => {
   const policy = backoffPolicy({ initialMs: 50, maxMs: 1_000, multiplier: 2 });
 
   it('doubles the ceiling per retry up to the maximum', () => {
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 100].map((n) => backoffCeilingMs(policy, n)), [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 100].map((n) => backoffCeilingMs(policy, n)),
+      [50, 100, 200, 400, 800, 1000, 1000, 1000],
+    );
   });
 
   it('draws each delay uniformly below the ceiling (full jitter)', () => {
-    assert.equal(backoffDelayMs(policy, 3, () => 0), 0);
-    assert.equal(backoffDelayMs(policy, 3, () => 0.5), 200);
-    assert.equal(backoffDelayMs(policy, 3, () => 0.999999), 399);
+    assert.equal(
+      backoffDelayMs(policy, 3, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(policy, 3, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelayMs(policy, 3, () => 0.999999),
+      399,
+    );
   });
 
   it('fills in defaults and refuses a policy that cannot work', () => {

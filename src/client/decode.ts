@@ -5,7 +5,22 @@
 import { fromBase64, lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
 import type { RoleName } from '../wire/status.js';
-import type { BatchOpResult, ClusterInfo, FieldResult, KeyValueRecord, KeyVersionRecord, LeaseGrant, LeaseList, LeaseTimeToLive, Member, MemberChangeResult, MemberList, MemberRecord, NodeStatus, RecordResult } from './types.js';
+import type {
+  BatchOpResult,
+  ClusterInfo,
+  FieldResult,
+  KeyValueRecord,
+  KeyVersionRecord,
+  LeaseGrant,
+  LeaseList,
+  LeaseTimeToLive,
+  Member,
+  MemberChangeResult,
+  MemberList,
+  MemberRecord,
+  NodeStatus,
+  RecordResult,
+} from './types.js';
 
 export class ShapeError extends Error {}
 
@@ -131,7 +146,13 @@ export function nodeStatus(value: unknown): NodeStatus {
     peers: list(json, 'peers', what).map((item, i) => {
       const peer = object(item, `${what}.peers[${i}]`);
       const where = `${what}.peers[${i}]`;
-      return { id: integer(peer, 'id', where), match: integer(peer, 'match', where), next: integer(peer, 'next', where), state: text(peer, 'state', where), recentActive: boolean(peer, 'recentActive', where) };
+      return {
+        id: integer(peer, 'id', where),
+        match: integer(peer, 'match', where),
+        next: integer(peer, 'next', where),
+        state: text(peer, 'state', where),
+        recentActive: boolean(peer, 'recentActive', where),
+      };
     }),
     version: text(json, 'version', what),
     dbSize: integer(json, 'dbSize', what),
@@ -141,7 +162,11 @@ export function nodeStatus(value: unknown): NodeStatus {
       const alarm = object(item, `${what}.alarms[${i}]`);
       return { memberId: integer(alarm, 'memberId', `${what}.alarms[${i}]`), alarm: text(alarm, 'alarm', `${what}.alarms[${i}]`) };
     }),
-    disk: { freeBytes: integer(disk, 'freeBytes', `${what}.disk`), reserveBytes: integer(disk, 'reserveBytes', `${what}.disk`), low: boolean(disk, 'low', `${what}.disk`) },
+    disk: {
+      freeBytes: integer(disk, 'freeBytes', `${what}.disk`),
+      reserveBytes: integer(disk, 'reserveBytes', `${what}.disk`),
+      low: boolean(disk, 'low', `${what}.disk`),
+    },
   };
 }
 

@@ -148,8 +148,7 @@ export class EndpointTracker {
         }
         this.membersLearned = true;
         return;
-      } catch {
-      }
+      } catch {}
     }
   }
 }

@@ -62,14 +62,7 @@ export class KeelClientError extends Error {
 }
 
 /** 503 codes: the node refused the request before doing anything; try again elsewhere or later. */
-export const unavailableCodes: ReadonlySet<string> = new Set([
-  'NO_LEADER',
-  'NOT_LEADER',
-  'LEADER_CHANGED',
-  'TRANSFERRING',
-  'OVERLOADED',
-  'STOPPING',
-]);
+export const unavailableCodes: ReadonlySet<string> = new Set(['NO_LEADER', 'NOT_LEADER', 'LEADER_CHANGED', 'TRANSFERRING', 'OVERLOADED', 'STOPPING']);
 
 /** Codes after which the client should look for the leader again. */
 export const leaderLostCodes: ReadonlySet<string> = new Set(['NO_LEADER', 'NOT_LEADER', 'LEADER_CHANGED', 'TRANSFERRING']);

@@ -55,7 +55,9 @@ export class EtcdGrpcClient {
     const channelCredentials = secure ? tlsCredentials(tls ?? {}) : credentials.createInsecure();
     this.kv = new KV(endpoint.replace(/^https?:\/\//, ''), channelCredentials);
     // Shares the KV client's channel: one connection per endpoint.
-    this.lease = new (pkg.Lease as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, { channelOverride: this.kv.getChannel() });
+    this.lease = new (pkg.Lease as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, {
+      channelOverride: this.kv.getChannel(),
+    });
   }
 
   /** One KV call; rejects with the server's ServiceError (code, details). */
@@ -70,7 +72,11 @@ export class EtcdGrpcClient {
     return this.call('Put', { key: bytes(key), value: bytes(value) }, timeoutMs);
   }
 
-  async get(key: string | Uint8Array, options: { serializable?: boolean; rangeEnd?: Uint8Array; revision?: number } = {}, timeoutMs?: number): Promise<EtcdRangeResponse> {
+  async get(
+    key: string | Uint8Array,
+    options: { serializable?: boolean; rangeEnd?: Uint8Array; revision?: number } = {},
+    timeoutMs?: number,
+  ): Promise<EtcdRangeResponse> {
     const request = {
       key: bytes(key),
       serializable: options.serializable === true,

@@ -24,15 +24,7 @@ export interface HttpResponse {
 }
 
 /** Errors from connecting: the request never left this process. */
-const notSentCauses = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+const notSentCauses = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export async function sendOnce(
   endpoint: string,
@@ -84,7 +76,14 @@ function transportError(
     return new KeelClientError({ code: 'ABORTED', message: `${what}: aborted by the caller`, status: 0, outcome: 'unknown', endpoint, cause: error });
   }
   if (timeout.aborted) {
-    return new KeelClientError({ code: 'TIMEOUT', message: `${what}: no answer within ${options.timeoutMs} ms`, status: 0, outcome: 'unknown', endpoint, cause: error });
+    return new KeelClientError({
+      code: 'TIMEOUT',
+      message: `${what}: no answer within ${options.timeoutMs} ms`,
+      status: 0,
+      outcome: 'unknown',
+      endpoint,
+      cause: error,
+    });
   }
   const cause = causeCode(error);
   const outcome: Outcome = cause !== undefined && notSentCauses.has(cause) ? 'not-applied' : 'unknown';

@@ -58,7 +58,13 @@ describe('KeelClient against a scripted cluster', () => {
     await keel.put('dir/a', '1');
     await keel.put('dir/b', '2');
     const scan = await keel.scan('dir/');
-    assert.deepEqual(scan.kvs.map((kv) => [kv.key, kv.value]), [['dir/a', '1'], ['dir/b', '2']]);
+    assert.deepEqual(
+      scan.kvs.map((kv) => [kv.key, kv.value]),
+      [
+        ['dir/a', '1'],
+        ['dir/b', '2'],
+      ],
+    );
     assert.equal(scan.more, false);
     const limited = await keel.scan('dir/', { limit: 1 });
     assert.equal(limited.kvs.length, 1);
@@ -105,7 +111,10 @@ describe('KeelClient against a scripted cluster', () => {
       { op: 'delete', key: 'gone' },
       { op: 'set', key: 'bytes', value: new Uint8Array([0xc3, 0x28]) },
     ]);
-    assert.deepEqual(result.results.map((r) => r.op), ['set', 'get', 'get', 'delete', 'set']);
+    assert.deepEqual(
+      result.results.map((r) => r.op),
+      ['set', 'get', 'get', 'delete', 'set'],
+    );
     const [, get, missing, del] = result.results;
     assert.equal(get?.op === 'get' ? get.kv?.value : undefined, 'v');
     assert.equal(missing?.op === 'get' ? missing.kv : 'not a get', undefined);
@@ -128,7 +137,10 @@ describe('KeelClient against a scripted cluster', () => {
     const keel = new KeelClient({ endpoints: [cluster.url(3)], backoff: { initialMs: 1, maxMs: 5 } });
     await keel.put('k', 'v');
     assert.equal(keel.leaderEndpoint(), cluster.url(2));
-    assert.deepEqual(cluster.dataRequests().map((r) => r.node), [2]);
+    assert.deepEqual(
+      cluster.dataRequests().map((r) => r.node),
+      [2],
+    );
     assert.deepEqual([...keel.endpoints()].sort(), cluster.endpoints().sort(), 'learned every member');
   });
 
@@ -139,7 +151,10 @@ describe('KeelClient against a scripted cluster', () => {
     cluster.received.length = 0;
     await keel.put('k', 'v');
     const writes = cluster.dataRequests();
-    assert.deepEqual(writes.map((r) => r.node), [1, 3]);
+    assert.deepEqual(
+      writes.map((r) => r.node),
+      [1, 3],
+    );
     assert.equal(writes[0]?.clientId, writes[1]?.clientId);
     assert.equal(writes[0]?.seq, writes[1]?.seq);
     assert.equal(cluster.applied.length, 2);
@@ -180,7 +195,7 @@ describe('KeelClient against a scripted cluster', () => {
     cluster.inject({ kind: 'apply-then-hang' });
     const put = await keel.put('k', 'v');
     assert.equal(cluster.applied.length, 1, 'applied exactly once');
-    assert.equal(put.revision, cluster.applied[0]?.revision, 'the retry got the first application\'s result');
+    assert.equal(put.revision, cluster.applied[0]?.revision, "the retry got the first application's result");
     const [first, second] = cluster.dataRequests();
     assert.equal(first?.clientId, second?.clientId);
     assert.equal(first?.seq, second?.seq);
@@ -258,7 +273,10 @@ describe('KeelClient against a scripted cluster', () => {
     await keel.put('a', '1');
     await keel.put('b', '2');
     await keel.delete('a');
-    assert.deepEqual(cluster.dataRequests().map((r) => r.seq), [1, 2, 3]);
+    assert.deepEqual(
+      cluster.dataRequests().map((r) => r.seq),
+      [1, 2, 3],
+    );
     assert.equal(new Set(cluster.dataRequests().map((r) => r.clientId)).size, 1);
     assert.ok(cluster.dataRequests()[0]?.clientId?.startsWith(`${keel.clientId}-`));
     cluster.received.length = 0;
@@ -287,7 +305,10 @@ describe('KeelClient against a scripted cluster', () => {
       const keel = new KeelClient({ endpoints: local.endpoints(), backoff: { initialMs: 1, maxMs: 5 } });
       const answered = await keel.get('k', { consistency: 'serializable' });
       assert.equal(answered, undefined);
-      assert.deepEqual(local.dataRequests().map((r) => r.node), [2]);
+      assert.deepEqual(
+        local.dataRequests().map((r) => r.node),
+        [2],
+      );
     } finally {
       await local.close();
     }
@@ -347,7 +368,10 @@ describe('KeelClient against a scripted cluster', () => {
     assert.equal(leaderStatus.role, 'leader');
     const info = await keel.clusterInfo();
     assert.equal(info.leader, 1);
-    assert.deepEqual(info.members.map((m) => m.clientUrl), cluster.endpoints());
+    assert.deepEqual(
+      info.members.map((m) => m.clientUrl),
+      cluster.endpoints(),
+    );
     assert.deepEqual(await keel.health(cluster.url(3)), { ok: true, leader: 1, endpoint: cluster.url(3) });
     cluster.leader = null;
     assert.deepEqual(await keel.health(cluster.url(3)), { ok: false, leader: null, endpoint: cluster.url(3) });

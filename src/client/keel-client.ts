@@ -16,7 +16,22 @@ import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import { ShapeError, badResponse, batchResult, clusterInfo, integer, keyValue, keyVersion, leaseGrant, leaseList, leaseTimeToLive, memberChange, memberList, nodeStatus, object } from './decode.js';
+import {
+  ShapeError,
+  badResponse,
+  batchResult,
+  clusterInfo,
+  integer,
+  keyValue,
+  keyVersion,
+  leaseGrant,
+  leaseList,
+  leaseTimeToLive,
+  memberChange,
+  memberList,
+  nodeStatus,
+  object,
+} from './decode.js';
 import { EndpointTracker } from './endpoints.js';
 import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
 import { responseError, sendOnce } from './http.js';
@@ -244,7 +259,10 @@ export class KeelClient {
   }
 
   /** The lease's seconds left and granted TTL (and keys with `keys`), or undefined if it has expired or been revoked. */
-  async leaseTimeToLive(id: number, options: CallOptions & { readonly keys?: boolean; readonly consistency?: Consistency } = {}): Promise<LeaseTimeToLive | undefined> {
+  async leaseTimeToLive(
+    id: number,
+    options: CallOptions & { readonly keys?: boolean; readonly consistency?: Consistency } = {},
+  ): Promise<LeaseTimeToLive | undefined> {
     const query = new URLSearchParams();
     if (options.keys) query.set('keys', 'true');
     if (options.consistency) query.set('consistency', options.consistency);
@@ -265,7 +283,10 @@ export class KeelClient {
   /** Every lease. */
   async leases(options: CallOptions & { readonly consistency?: Consistency } = {}): Promise<LeaseList> {
     const path = options.consistency ? `/leases?consistency=${options.consistency}` : '/leases';
-    return this.call<LeaseList>({ write: false, build: () => ({ method: 'GET', path }), interpret: (r) => (r.status === 200 ? { ok: true, value: leaseList(r.json) } : { ok: false }) }, options);
+    return this.call<LeaseList>(
+      { write: false, build: () => ({ method: 'GET', path }), interpret: (r) => (r.status === 200 ? { ok: true, value: leaseList(r.json) } : { ok: false }) },
+      options,
+    );
   }
 
   /** A lease write (with a session, so a retry applies once). */
@@ -375,7 +396,9 @@ export class KeelClient {
   async history(key: Bytes, options: HistoryOptions = {}): Promise<HistoryResult> {
     checkKey(key);
     if (needsBatchRoute(key)) {
-      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so its history cannot be read`);
+      throw invalidArgument(
+        `the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so its history cannot be read`,
+      );
     }
     if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit > 0)) {
       throw invalidArgument(`limit must be a positive integer, not ${options.limit}`);
@@ -511,7 +534,13 @@ export class KeelClient {
    * carries no session, and a blind retry of an add whose outcome is unknown could add
    * a second member. The caller looks at the member list and decides.
    */
-  private async memberChange(method: 'POST' | 'PUT' | 'DELETE', path: string, body: object | undefined, okStatus: number, options: CallOptions): Promise<MemberChangeResult> {
+  private async memberChange(
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body: object | undefined,
+    okStatus: number,
+    options: CallOptions,
+  ): Promise<MemberChangeResult> {
     return this.call<MemberChangeResult>(
       {
         write: false,
@@ -597,7 +626,12 @@ export class KeelClient {
     await this.call<undefined>(
       {
         write: false,
-        build: () => ({ method: 'POST', path: '/admin/move-leader', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to, timeoutMs: waitMs }) }),
+        build: () => ({
+          method: 'POST',
+          path: '/admin/move-leader',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ to, timeoutMs: waitMs }),
+        }),
         interpret: (r) => (r.status === 200 ? { ok: true, value: undefined } : { ok: false }),
       },
       { ...options, timeoutMs: Math.max(options.timeoutMs ?? this.timeoutMs, waitMs + 5_000) },
@@ -606,7 +640,9 @@ export class KeelClient {
 
   private async getThroughBatch(key: Bytes, options: GetOptions): Promise<GetResult | undefined> {
     if (options.revision !== undefined) {
-      throw invalidArgument(`the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so it cannot be read at a revision`);
+      throw invalidArgument(
+        `the key ${JSON.stringify(typeof key === 'string' ? key : lenientText(key))} cannot travel in a URL, so it cannot be read at a revision`,
+      );
     }
     const { revision, results } = await this.batch([{ op: 'get', key }], options);
     const first = results[0];
@@ -630,7 +666,14 @@ export class KeelClient {
       if (options.signal?.aborted) {
         const outcome = spec.write && settlement === 'unknown' ? 'unknown' : 'not-applied';
         if (ticket) this.sessions.settle(ticket, settlement);
-        throw new KeelClientError({ code: 'ABORTED', message: 'aborted by the caller', status: 0, outcome, endpoint, cause: options.signal.reason }).withAttempts(attempts, outcome);
+        throw new KeelClientError({
+          code: 'ABORTED',
+          message: 'aborted by the caller',
+          status: 0,
+          outcome,
+          endpoint,
+          cause: options.signal.reason,
+        }).withAttempts(attempts, outcome);
       }
       const built = spec.build(ticket);
       const request = this.authorization === undefined ? built : { ...built, headers: { ...built.headers, authorization: this.authorization } };
@@ -685,7 +728,14 @@ export class KeelClient {
       try {
         await sleep(delayMs, options.signal);
       } catch (reason) {
-        const aborted = new KeelClientError({ code: 'ABORTED', message: `aborted by the caller while waiting to retry (${error.message})`, status: 0, outcome, endpoint, cause: reason });
+        const aborted = new KeelClientError({
+          code: 'ABORTED',
+          message: `aborted by the caller while waiting to retry (${error.message})`,
+          status: 0,
+          outcome,
+          endpoint,
+          cause: reason,
+        });
         if (ticket) this.sessions.settle(ticket, settlement);
         throw aborted.withAttempts(attempts, outcome);
       }

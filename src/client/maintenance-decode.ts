@@ -16,10 +16,20 @@ export function alarmList(value: unknown, what: string, field: 'alarms' | 'chang
 export function hashKvResult(value: unknown): HashKvResult {
   const json = object(value, 'hash');
   const field = (name: string): number => integer(json, name, 'hash');
-  return { id: field('id'), hash: field('hash'), revision: field('revision'), compactRevision: field('compactRevision'), currentRevision: field('currentRevision') };
+  return {
+    id: field('id'),
+    hash: field('hash'),
+    revision: field('revision'),
+    compactRevision: field('compactRevision'),
+    currentRevision: field('currentRevision'),
+  };
 }
 
 export function defragmentResult(value: unknown): DefragmentResult {
   const json = object(value, 'defragment');
-  return { id: integer(json, 'id', 'defragment'), beforeBytes: integer(json, 'beforeBytes', 'defragment'), afterBytes: integer(json, 'afterBytes', 'defragment') };
+  return {
+    id: integer(json, 'id', 'defragment'),
+    beforeBytes: integer(json, 'beforeBytes', 'defragment'),
+    afterBytes: integer(json, 'afterBytes', 'defragment'),
+  };
 }

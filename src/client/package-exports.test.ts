@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-test('the package exports its client: import { KeelClient } from \'keel/client\' works, with type declarations', async () => {
+test("the package exports its client: import { KeelClient } from 'keel/client' works, with type declarations", async () => {
   // Through the package's own name (Node resolves a package's self-reference through
   // its "exports"), as an application that depends on keel would import it.
   const specifier = 'keel/client';

@@ -94,12 +94,25 @@ export async function* watchEvents(context: WatchContext, key: Bytes, options: W
       if (error instanceof KeelClientError && error.status >= 400 && error.status < 500) throw error;
       if (error instanceof KeelClientError && error.status === 200) throw error;
       if (error instanceof ShapeError || error instanceof SyntaxError) {
-        throw new KeelClientError({ code: 'BAD_RESPONSE', message: `${endpoint}: bad watch message: ${error.message}`, status: 200, outcome: 'not-applied', endpoint });
+        throw new KeelClientError({
+          code: 'BAD_RESPONSE',
+          message: `${endpoint}: bad watch message: ${error.message}`,
+          status: 200,
+          outcome: 'not-applied',
+          endpoint,
+        });
       }
       lastError =
         error instanceof KeelClientError
           ? error
-          : new KeelClientError({ code: 'NETWORK_ERROR', message: `${endpoint}: ${(error as Error).message}`, status: 0, outcome: 'not-applied', endpoint, cause: error });
+          : new KeelClientError({
+              code: 'NETWORK_ERROR',
+              message: `${endpoint}: ${(error as Error).message}`,
+              status: 0,
+              outcome: 'not-applied',
+              endpoint,
+              cause: error,
+            });
     }
     if (++failures > reconnectsMax) throw lastError;
     await sleep(backoffDelayMs(context.backoff, failures - 1, context.random), options.signal).catch(() => undefined);

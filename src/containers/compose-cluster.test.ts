@@ -25,7 +25,7 @@ const composeFile = 'deploy/compose.yaml';
 /** As in deploy/compose.yaml. */
 const clusterToken = 'keel-compose';
 const services = ['keel1', 'keel2', 'keel3'] as const;
-type Service = typeof services[number];
+type Service = (typeof services)[number];
 
 const baseImageTimeoutMs = 10 * 60_000;
 const buildTimeoutMs = 15 * 60_000;
@@ -39,10 +39,18 @@ const logLinesMax = 300;
 
 const testTimeoutMs = baseImageTimeoutMs + buildTimeoutMs + 2 * composeTimeoutMs + 5 * 60_000;
 
-interface Leader { service: Service; id: number }
+interface Leader {
+  service: Service;
+  id: number;
+}
 
 test('the image runs a 3-node compose cluster that survives the loss of its leader', { timeout: testTimeoutMs }, async () => {
-  for (const [tool, debianPackage] of [['podman', 'podman'], ['podman-compose', 'podman-compose'], ['runc', 'runc'], ['debootstrap', 'debootstrap']] as const) {
+  for (const [tool, debianPackage] of [
+    ['podman', 'podman'],
+    ['podman-compose', 'podman-compose'],
+    ['runc', 'runc'],
+    ['debootstrap', 'debootstrap'],
+  ] as const) {
     requireTool(tool, debianPackage);
   }
   assert.equal(process.getuid?.(), 0, 'this test drives rootful podman (and caches its base image under /var/cache) and must run as root (CI does)');
@@ -61,16 +69,26 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
   const idOf = (service: Service): number => memberIdOf(`http://${service}:2380`, clusterToken);
 
   // The build stage's image is left untagged: remove the ones this run adds.
-  const danglingBefore = new Set((await run('podman', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], { timeoutMs: podmanTimeoutMs })).stdout.split('\n').filter((id) => id !== ''));
+  const danglingBefore = new Set(
+    (await run('podman', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], { timeoutMs: podmanTimeoutMs })).stdout
+      .split('\n')
+      .filter((id) => id !== ''),
+  );
   try {
     const base = (await run('sh', ['scripts/container-base-image.sh'], { timeoutMs: baseImageTimeoutMs, cwd: root })).stdout.trim();
     // --network=host: the build's `npm ci` reaches the npm registry as this machine does;
     // --format docker: OCI images carry no HEALTHCHECK.
-    await run('podman', ['build', '--format', 'docker', '--network=host', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, '-f', 'Containerfile', '.'], { timeoutMs: buildTimeoutMs, cwd: root });
+    await run('podman', ['build', '--format', 'docker', '--network=host', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, '-f', 'Containerfile', '.'], {
+      timeoutMs: buildTimeoutMs,
+      cwd: root,
+    });
     await compose(['up', '-d']);
 
     for (const service of services) {
-      await waitFor(async () => (await tryHttp(url(service, '/health')))?.status === 200, { timeoutMs: healthyTimeoutMs, what: `${service} healthy (a leader known)` });
+      await waitFor(async () => (await tryHttp(url(service, '/health')))?.status === 200, {
+        timeoutMs: healthyTimeoutMs,
+        what: `${service} healthy (a leader known)`,
+      });
     }
 
     // Written through one container, read (linearizably) through another.
@@ -90,10 +108,13 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
     await run('podman', ['kill', '--signal', 'KILL', `${project}_${leaderBefore.service}_1`], { timeoutMs: podmanTimeoutMs });
     const survivors = services.filter((s) => s !== leaderBefore.service);
 
-    const leaderAfter = await waitFor(async () => {
-      const leader = await currentLeader(url(survivors[0] as Service, '/status'), idOf);
-      return leader.id !== leaderBefore.id && leader;
-    }, { timeoutMs: newLeaderTimeoutMs, what: `a leader other than ${leaderBefore.service} among ${survivors.join(', ')}` });
+    const leaderAfter = await waitFor(
+      async () => {
+        const leader = await currentLeader(url(survivors[0] as Service, '/status'), idOf);
+        return leader.id !== leaderBefore.id && leader;
+      },
+      { timeoutMs: newLeaderTimeoutMs, what: `a leader other than ${leaderBefore.service} among ${survivors.join(', ')}` },
+    );
     assert.ok(survivors.includes(leaderAfter.service));
 
     const put = await http(url(survivors[1] as Service, '/kv/after-kill'), { method: 'PUT', body: 'yes' });
@@ -115,8 +136,14 @@ test('the image runs a 3-node compose cluster that survives the loss of its lead
     await cleanUp([
       () => compose(['down', '-v', '-t', '5']),
       // podman-compose leaves volumes of containers it could not remove; remove by label.
-      () => run('sh', ['-c', `podman volume ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman volume rm -f`], { timeoutMs: podmanTimeoutMs }),
-      () => run('sh', ['-c', `podman network ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman network rm -f`], { timeoutMs: podmanTimeoutMs }),
+      () =>
+        run('sh', ['-c', `podman volume ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman volume rm -f`], {
+          timeoutMs: podmanTimeoutMs,
+        }),
+      () =>
+        run('sh', ['-c', `podman network ls -q --filter label=io.podman.compose.project=${project} | xargs -r podman network rm -f`], {
+          timeoutMs: podmanTimeoutMs,
+        }),
       () => run('sh', ['-c', `podman image exists ${image} && podman rmi -f ${image} || true`], { timeoutMs: podmanTimeoutMs }),
       async () => {
         const dangling = (await run('podman', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], { timeoutMs: podmanTimeoutMs })).stdout.split('\n');

@@ -4,25 +4,41 @@
  */
 import { execFile } from 'node:child_process';
 
-export interface CommandResult { stdout: string; stderr: string }
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `command args` from `cwd` with `env` added, killed after `timeoutMs`. */
-export function run(command: string, args: readonly string[], options: { timeoutMs: number; cwd?: string; env?: Record<string, string> }): Promise<CommandResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    execFile(command, [...args], {
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
-      maxBuffer: 64 * 1024 * 1024,
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-      env: { ...process.env, ...options.env },
-    }, (error, stdout, stderr) => {
-      if (error) {
-        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-30).join('\n');
-        reject(new Error(`${command} ${args.join(' ')} failed (${error.killed ? `killed after ${options.timeoutMs} ms` : `exit ${String(error.code)}`}):\n${tail}`));
-      } else {
-        resolve({ stdout, stderr });
-      }
-    });
+    execFile(
+      command,
+      [...args],
+      {
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        env: { ...process.env, ...options.env },
+      },
+      (error, stdout, stderr) => {
+        if (error) {
+          const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-30).join('\n');
+          reject(
+            new Error(
+              `${command} ${args.join(' ')} failed (${error.killed ? `killed after ${options.timeoutMs} ms` : `exit ${String(error.code)}`}):\n${tail}`,
+            ),
+          );
+        } else {
+          resolve({ stdout, stderr });
+        }
+      },
+    );
   });
 }
 
@@ -45,8 +61,11 @@ export async function cleanUp(steps: ReadonlyArray<() => Promise<unknown>>): Pro
  * the containers are removed after it.
  */
 export async function projectLogs(project: string, options: { timeoutMs: number; linesMax: number }): Promise<string> {
-  const names = (await run('podman', ['ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Names}} ({{.Status}})'], options)).stdout
-    .split('\n').filter((line) => line !== '');
+  const names = (
+    await run('podman', ['ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Names}} ({{.Status}})'], options)
+  ).stdout
+    .split('\n')
+    .filter((line) => line !== '');
   const sections: string[] = [];
   for (const line of names) {
     const name = line.split(' ')[0] as string;

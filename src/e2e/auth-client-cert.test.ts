@@ -46,7 +46,7 @@ async function ok(args: string[]): Promise<string> {
   return result.stdout;
 }
 
-test('a verified client certificate\'s common name is the user: alice writes under app/ only, root administers', { timeout: 120_000 }, async () => {
+test("a verified client certificate's common name is the user: alice writes under app/ only, root administers", { timeout: 120_000 }, async () => {
   await ok([...asRoot(), 'user', 'add', 'root', '--new-user-password=root-pw']);
   await ok([...asRoot(), 'user', 'grant-role', 'root', 'root']);
   await ok([...asRoot(), 'role', 'add', 'app']);

@@ -43,7 +43,10 @@ test('the etcd3 client sets up users and roles and enables auth', async () => {
   await admin.put('app/seed').value('s');
   await admin.put('other/seed').value('o');
   await createRootAndAppUser(admin);
-  assert.deepEqual((await admin.user('alice').roles()).map((role) => role.name), ['app']);
+  assert.deepEqual(
+    (await admin.user('alice').roles()).map((role) => role.name),
+    ['app'],
+  );
   const permissions = await admin.role('app').permissions();
   assert.equal(permissions.length, 1);
   assert.equal(permissions[0]?.permission, 'Readwrite');
@@ -64,7 +67,10 @@ test('a user confined to a prefix, through a follower only', async () => {
   await assert.rejects(alice.delete().all().exec(), /permission denied/);
   await assert.rejects(alice.getUsers(), /permission denied/);
   // A transaction needs what both branches need.
-  await assert.rejects(alice.if('app/a', 'Value', '==', '1').then(alice.put('app/b').value('2')).else(alice.put('other/b').value('3')).commit(), /permission denied/);
+  await assert.rejects(
+    alice.if('app/a', 'Value', '==', '1').then(alice.put('app/b').value('2')).else(alice.put('other/b').value('3')).commit(),
+    /permission denied/,
+  );
   // Any authenticated user may hold a lease.
   const lease = alice.lease(10, { autoKeepAlive: false });
   await lease.put('app/leased').value('x');
@@ -114,7 +120,11 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
   assert.equal(forged.status, 401);
   assert.equal(errorCode(forged), 'INVALID_AUTH_TOKEN');
   // A login is not refused for a stale token that comes with it (as etcd ignores it there).
-  const relogin = await http(`${url}/v3/auth/authenticate`, { method: 'POST', body: { name: 'alice', password: 'alice-pw' }, headers: { authorization: 'stale' } });
+  const relogin = await http(`${url}/v3/auth/authenticate`, {
+    method: 'POST',
+    body: { name: 'alice', password: 'alice-pw' },
+    headers: { authorization: 'stale' },
+  });
   assert.equal(relogin.status, 200);
 
   // Admin routes and member changes need root; health and status stay open.
@@ -154,7 +164,13 @@ test('REST: Basic and Bearer credentials, refusals with stable codes, admin rout
     ws.send({ create: { key: 'app/', prefix: true } });
     ws.send({ create: { key: 'other/', prefix: true } });
     await ws.until((m) => m.length >= 2, 'two answers');
-    assert.deepEqual(ws.messages.map((m) => [m.type, m['code']]), [['created', undefined], ['createFailed', 'PERMISSION_DENIED']]);
+    assert.deepEqual(
+      ws.messages.map((m) => [m.type, m['code']]),
+      [
+        ['created', undefined],
+        ['createFailed', 'PERMISSION_DENIED'],
+      ],
+    );
   } finally {
     ws.close();
   }

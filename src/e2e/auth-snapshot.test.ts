@@ -36,10 +36,11 @@ test('a follower restored from a snapshot enforces the users, roles and permissi
       for (let batch = 0; batch < 15; batch++) {
         await Promise.all(Array.from({ length: 20 }, (_, i) => root.put(`fill/${batch * 20 + i}`).value('x')));
       }
-      await waitFor(
-        async () => ((await cluster.status(leader.id)).firstIndex > lastIndexBefore + 1 ? true : undefined),
-        { timeoutMs: 10_000, what: `the leader to compact its log past index ${lastIndexBefore + 1}`, explain: () => cluster.describe() },
-      );
+      await waitFor(async () => ((await cluster.status(leader.id)).firstIndex > lastIndexBefore + 1 ? true : undefined), {
+        timeoutMs: 10_000,
+        what: `the leader to compact its log past index ${lastIndexBefore + 1}`,
+        explain: () => cluster.describe(),
+      });
 
       await cluster.startNode(down);
       await cluster.waitForCaughtUp([down]);

@@ -35,7 +35,21 @@ before(async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
   node = spawn(
     process.execPath,
-    [mainScript, 'start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}:${grpcPort}`, '--data-dir', join(dir, 'data'), '--peer-secret-file', secretFile, '--auto-tls', '--log-level', 'warn'],
+    [
+      mainScript,
+      'start',
+      '--id',
+      '1',
+      '--members',
+      `1=127.0.0.1:${peerPort}:${clientPort}:${grpcPort}`,
+      '--data-dir',
+      join(dir, 'data'),
+      '--peer-secret-file',
+      secretFile,
+      '--auto-tls',
+      '--log-level',
+      'warn',
+    ],
     { env, stdio: 'ignore' },
   );
   const skipVerify = fetchWithTls({ insecureSkipVerify: true });
@@ -86,7 +100,23 @@ test('a bad certificate file at start is an error naming the file', async () => 
   const bad = join(dir, 'bad-cert.pem');
   writeFileSync(bad, 'not a certificate');
   const [peerPort, clientPort] = (await freePorts(2)) as [number, number];
-  const result = await runKeel(['start', '--id', '1', '--members', `1=127.0.0.1:${peerPort}:${clientPort}`, '--data-dir', join(dir, 'bad'), '--peer-secret-file', secretFile, '--cert-file', bad, '--key-file', bad, '--log-level', 'silent']);
+  const result = await runKeel([
+    'start',
+    '--id',
+    '1',
+    '--members',
+    `1=127.0.0.1:${peerPort}:${clientPort}`,
+    '--data-dir',
+    join(dir, 'bad'),
+    '--peer-secret-file',
+    secretFile,
+    '--cert-file',
+    bad,
+    '--key-file',
+    bad,
+    '--log-level',
+    'silent',
+  ]);
   assert.notEqual(result.code, 0);
   assert.ok(result.stderr.includes(bad), result.stderr);
 });

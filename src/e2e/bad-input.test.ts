@@ -48,7 +48,10 @@ async function send(cluster: Cluster, path: string, options: Parameters<typeof h
   const before = await revision(cluster);
   const answer = await http(`${cluster.url(1)}${path}`, options);
   const text = JSON.stringify(answer.body);
-  assert.ok(answer.status < 500 || answer.status === 503, `${options?.method ?? 'GET'} ${path} ${JSON.stringify(options?.body)?.slice(0, 300)} -> ${answer.status} ${text.slice(0, 300)}`);
+  assert.ok(
+    answer.status < 500 || answer.status === 503,
+    `${options?.method ?? 'GET'} ${path} ${JSON.stringify(options?.body)?.slice(0, 300)} -> ${answer.status} ${text.slice(0, 300)}`,
+  );
   assert.doesNotMatch(text, /"INTERNAL"|"code":13/, `${path} answered INTERNAL: ${text.slice(0, 300)}`);
   if (answer.status >= 400) assert.equal(await revision(cluster), before, `a refused ${path} changed the store: ${text.slice(0, 200)}`);
 }
@@ -59,7 +62,12 @@ test('generated client mistakes get 4xx answers that change nothing, on every ga
     const bodyFor = (typeName: string): fc.Arbitrary<Record<string, unknown>> => {
       const type = root.lookupType(`etcdserverpb.${typeName}`) as protobuf.Type;
       const names = type.fieldsArray.map((f) => f.name);
-      const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('abc', '-1', '99999999999999999999', '1.5', '', 'YQ==', '%%%'), fc.double(), fc.integer());
+      const value = fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.constantFrom('abc', '-1', '99999999999999999999', '1.5', '', 'YQ==', '%%%'),
+        fc.double(),
+        fc.integer(),
+      );
       return fc.dictionary(fc.constantFrom(...names, 'unknown_field'), value, { maxKeys: 4 });
     };
     const gatewayRequest = fc.constantFrom(...gatewayPaths).chain(([path, typeName]) => bodyFor(typeName).map((body) => ({ path, body })));
@@ -68,8 +76,38 @@ test('generated client mistakes get 4xx answers that change nothing, on every ga
       { numRuns: runsPerProperty },
     );
     const queryValue = fc.oneof(fc.constantFrom('true', 'false', 'maybe', '-1', '1.5', 'abc', '99999999999999999999', '', '%00'), fc.string({ maxLength: 8 }));
-    const query = fc.dictionary(fc.constantFrom('prevKv', 'lease', 'ttl', 'rev', 'limit', 'prefix', 'start', 'end', 'sort', 'order', 'keysOnly', 'countOnly', 'consistency', 'keys', 'noPut'), queryValue, { maxKeys: 3 });
-    const route = fc.constantFrom(['PUT', '/kv/k'], ['GET', '/kv/k'], ['DELETE', '/kv/k'], ['GET', '/kv'], ['GET', '/history/k'], ['GET', '/leases/1'], ['POST', '/leases'], ['POST', '/admin/alarms'], ['POST', '/batch']) as fc.Arbitrary<['PUT' | 'GET' | 'DELETE' | 'POST', string]>;
+    const query = fc.dictionary(
+      fc.constantFrom(
+        'prevKv',
+        'lease',
+        'ttl',
+        'rev',
+        'limit',
+        'prefix',
+        'start',
+        'end',
+        'sort',
+        'order',
+        'keysOnly',
+        'countOnly',
+        'consistency',
+        'keys',
+        'noPut',
+      ),
+      queryValue,
+      { maxKeys: 3 },
+    );
+    const route = fc.constantFrom(
+      ['PUT', '/kv/k'],
+      ['GET', '/kv/k'],
+      ['DELETE', '/kv/k'],
+      ['GET', '/kv'],
+      ['GET', '/history/k'],
+      ['GET', '/leases/1'],
+      ['POST', '/leases'],
+      ['POST', '/admin/alarms'],
+      ['POST', '/batch'],
+    ) as fc.Arbitrary<['PUT' | 'GET' | 'DELETE' | 'POST', string]>;
     // Bodies: none, JSON values, raw text, and JSON text as sent with a JSON content type
     // (truncated, or nested far deeper than any request).
     const jsonText = fc.oneof(
@@ -89,7 +127,13 @@ test('generated client mistakes get 4xx answers that change nothing, on every ga
         await send(cluster, `${path}${search ? `?${search}` : ''}`, { method, ...(method === 'GET' ? {} : body) });
       }),
       // Always tried, whatever the draw: mistakes that once answered 500 or were taken silently.
-      { numRuns: runsPerProperty, examples: [[['PUT', '/kv/k'], {}, { body: deeplyNested, headers: { 'content-type': 'application/json' } }], [['PUT', '/kv/k'], { prevKv: 'maybe' }, { body: 'v' }]] },
+      {
+        numRuns: runsPerProperty,
+        examples: [
+          [['PUT', '/kv/k'], {}, { body: deeplyNested, headers: { 'content-type': 'application/json' } }],
+          [['PUT', '/kv/k'], { prevKv: 'maybe' }, { body: 'v' }],
+        ],
+      },
     );
     // Mistakes that were once taken silently or answered with another number: each refused, naming the field.
     const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -105,7 +149,11 @@ test('generated client mistakes get 4xx answers that change nothing, on every ga
     ];
     for (const [method, path, body, message] of named) {
       const before = await revision(cluster);
-      const answer = await http(`${cluster.url(1)}${path}`, { method: method as 'PUT' | 'POST', body, ...(path === '/kv/k' && body === deeplyNested ? { headers: { 'content-type': 'application/json' } } : {}) });
+      const answer = await http(`${cluster.url(1)}${path}`, {
+        method: method as 'PUT' | 'POST',
+        body,
+        ...(path === '/kv/k' && body === deeplyNested ? { headers: { 'content-type': 'application/json' } } : {}),
+      });
       assert.ok(answer.status === 400 || answer.status === 413, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
       assert.match(JSON.stringify(answer.body).replaceAll('\\"', '"'), message);
       assert.equal(await revision(cluster), before, `${path} changed nothing`);

@@ -16,11 +16,21 @@ test('POST /batch "if": ops run only when every compare holds, the answer says w
     assert.equal(created.status, 200, describe(created));
     assert.equal((created.body as { succeeded: boolean }).succeeded, true, 'absent key: create-if-absent runs');
     const again = await batch({ if: [{ key: 'g/a', version: 0 }], ops: [{ op: 'set', key: 'g/a', value: 'two' }] });
-    assert.deepEqual([(again.body as { succeeded: boolean }).succeeded, (again.body as { results: unknown[] }).results], [false, []], 'present key: nothing runs');
+    assert.deepEqual(
+      [(again.body as { succeeded: boolean }).succeeded, (again.body as { results: unknown[] }).results],
+      [false, []],
+      'present key: nothing runs',
+    );
 
     const wrong = await batch({ if: [{ key: 'g/a', value: 'nope' }], ops: [{ op: 'set', key: 'g/a', value: 'three' }] });
     assert.equal((wrong.body as { succeeded: boolean }).succeeded, false);
-    const right = await batch({ if: [{ key: 'g/a', value: 'one' }], ops: [{ op: 'set', key: 'g/a', value: 'three' }, { op: 'get', key: 'g/a' }] });
+    const right = await batch({
+      if: [{ key: 'g/a', value: 'one' }],
+      ops: [
+        { op: 'set', key: 'g/a', value: 'three' },
+        { op: 'get', key: 'g/a' },
+      ],
+    });
     assert.equal((right.body as { succeeded: boolean }).succeeded, true);
     const kv = (right.body as { results: { kv?: { value: string; modRevision: number } }[] }).results[1]?.kv;
     assert.equal(kv?.value, 'three');

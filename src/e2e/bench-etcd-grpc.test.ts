@@ -60,7 +60,10 @@ describe('keel bench --target etcd-grpc against Keel and against etcd', { timeou
   });
 
   it("runs puts, both kinds of gets and keep-alives through Keel's gRPC ports", async () => {
-    await benchAndCheck(cluster!.nodes.map((node) => node.grpcEndpoint), 'bench-keel/');
+    await benchAndCheck(
+      cluster!.nodes.map((node) => node.grpcEndpoint),
+      'bench-keel/',
+    );
   });
 
   it('runs the same workload through a real etcd', async () => {

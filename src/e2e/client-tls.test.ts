@@ -99,7 +99,12 @@ test('a client without a certificate is refused at the handshake, on both listen
   await assert.rejects(client.get('tls/etcdctl'), (error: Error) => /NETWORK_ERROR|certificate|handshake|socket/i.test(String(error)));
   // A certificate from another CA is refused too.
   const stranger = await issueCertificate(await createCertificateAuthority('stranger'), { commonName: 'mallory', usage: 'client' });
-  const strangerClient = new KeelClient({ endpoints: [cluster.url(1)], tls: { ca: readFileSync(files.caFile), cert: stranger.cert, key: stranger.key }, retries: 0, timeoutMs: 3_000 });
+  const strangerClient = new KeelClient({
+    endpoints: [cluster.url(1)],
+    tls: { ca: readFileSync(files.caFile), cert: stranger.cert, key: stranger.key },
+    retries: 0,
+    timeoutMs: 3_000,
+  });
   await assert.rejects(strangerClient.get('tls/etcdctl'));
 });
 
@@ -117,7 +122,7 @@ test('the etcd3 npm client over TLS (credentials option)', async () => {
   }
 });
 
-test('over TLS: the Lock and Election services, and the etcd3 client\'s lock, election and STM', async () => {
+test("over TLS: the Lock and Election services, and the etcd3 client's lock, election and STM", async () => {
   const channel = credentials.createSsl(readFileSync(files.caFile), readFileSync(files.clientKeyFile), readFileSync(files.clientCertFile));
   const raw = new RecipeClients(cluster.node(1).grpcEndpoint, undefined, channel);
   const client = new Etcd3({
@@ -138,7 +143,9 @@ test('over TLS: the Lock and Election services, and the etcd3 client\'s lock, el
     await campaign.wait();
     assert.equal(await client.election('tls/election').leader(), 'leader');
     await campaign.resign();
-    await client.stm({ isolation: Isolation.Serializable }).transact(async (tx) => tx.put('tls/stm').value(String(Number((await tx.get('tls/stm').string()) ?? 0) + 1)));
+    await client
+      .stm({ isolation: Isolation.Serializable })
+      .transact(async (tx) => tx.put('tls/stm').value(String(Number((await tx.get('tls/stm').string()) ?? 0) + 1)));
     assert.equal(await client.get('tls/stm').string(), '1');
   } finally {
     raw.close();
@@ -179,7 +186,10 @@ test('REST over https with the TypeScript client, its watch (server-sent events)
 });
 
 test('keel CLI with --cacert --cert --key', async () => {
-  const endpoints = `--endpoints=${cluster.members().map((n) => n.url).join(',')}`;
+  const endpoints = `--endpoints=${cluster
+    .members()
+    .map((n) => n.url)
+    .join(',')}`;
   const put = await runKeel(['put', 'tls/cli', 'from-cli', endpoints, ...tlsFlags()]);
   assert.equal(put.code, 0, put.stderr);
   const get = await runKeel(['get', 'tls/cli', endpoints, ...tlsFlags()]);
@@ -203,7 +213,10 @@ test('certificate rotation without restart, on the HTTP and the gRPC listener', 
 
   // A bad file at rotation is logged and the old certificate stays.
   writeFileSync(files.serverCertFile, 'not a certificate');
-  await waitFor(async () => node.logSinceStart().includes('cannot be used; the old certificate stays'), { timeoutMs: 10_000, what: 'the bad certificate file to be reported' });
+  await waitFor(async () => node.logSinceStart().includes('cannot be used; the old certificate stays'), {
+    timeoutMs: 10_000,
+    what: 'the bad certificate file to be reported',
+  });
   assert.equal(await serialAt(node.clientPort), before);
   assert.equal(await serialAt(grpcPort, ['h2']), before);
 

@@ -25,7 +25,11 @@ after(async () => {
 });
 
 function printed(pattern: RegExp): string {
-  const line = up.output().split('\n').map((l) => l.trim()).find((l) => pattern.test(l));
+  const line = up
+    .output()
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => pattern.test(l));
   assert.ok(line, `no line matching ${pattern} in:\n${up.output()}`);
   return line.trim();
 }

@@ -92,7 +92,8 @@ async function assertHealthyEverywhere(cluster: Cluster): Promise<void> {
     async () => {
       const answers = await Promise.all(ids.map((id) => http(`${cluster.url(id)}/health`)));
       const leader = (answers[0]?.body as { leader?: number } | undefined)?.leader;
-      if (leader === undefined || !answers.every((a) => a.status === 200 && isDeepStrictEqual(a.body, { ok: true, leader, health: 'true', reason: '' }))) return false;
+      if (leader === undefined || !answers.every((a) => a.status === 200 && isDeepStrictEqual(a.body, { ok: true, leader, health: 'true', reason: '' })))
+        return false;
       return (await cluster.status(leader)).role === 'leader';
     },
     { timeoutMs: 10_000, what: `/health 200 with one leader on nodes ${ids.join(', ')}`, explain: () => cluster.describe() },
@@ -103,7 +104,9 @@ function writeOptions(cluster: Cluster, keyPrefix: string, pickUrl = (): string 
   return { keyPrefix, pickUrl, attemptTimeoutMs: cluster.requestTimeoutMs + 1_000, writeDeadlineMs: 20_000 };
 }
 
-test('a leader is elected, and after kill -9 of the leader a survivor leads in a higher term; the old leader rejoins as a follower', { timeout: testTimeoutMs }, async () => {
+test('a leader is elected, and after kill -9 of the leader a survivor leads in a higher term; the old leader rejoins as a follower', {
+  timeout: testTimeoutMs,
+}, async () => {
   await withCluster({}, async (cluster) => {
     const first = await cluster.waitForLeader();
     // etcd's GET /version, which etcd's gateway clients call first.
@@ -253,7 +256,11 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
     // The majority elects a leader in a higher term and writes.
     const fresh = await cluster.waitForLeader({ among: majority, termAbove: old.term });
     assert.ok(majority.includes(fresh.id));
-    const during = await writeKeys({ ...writeOptions(cluster, 'e6/b', () => cluster.url(majority[Math.floor(Math.random() * majority.length)] as number)), count: 50, concurrency: 10 });
+    const during = await writeKeys({
+      ...writeOptions(cluster, 'e6/b', () => cluster.url(majority[Math.floor(Math.random() * majority.length)] as number)),
+      count: 50,
+      concurrency: 10,
+    });
 
     // Check-quorum: the isolated old leader steps down, knows no leader, and says so.
     await waitFor(async () => (await http(`${cluster.url(isolated)}/health`)).status === 503, {
@@ -261,7 +268,11 @@ test('a partitioned leader cannot write, the majority can, and after healing eve
       what: `node ${isolated} to report no leader on /health`,
       explain: () => cluster.describe(),
     });
-    const refused = await http(`${cluster.url(isolated)}/kv/e6/minority2`, { method: 'PUT', body: 'lost', timeoutMs: cluster.requestTimeoutMs + answerMarginMs });
+    const refused = await http(`${cluster.url(isolated)}/kv/e6/minority2`, {
+      method: 'PUT',
+      body: 'lost',
+      timeoutMs: cluster.requestTimeoutMs + answerMarginMs,
+    });
     assert.equal(refused.status, 503, describe(refused));
     assert.equal(refused.headers.get('retry-after'), '1');
     const read = await http(`${cluster.url(isolated)}/kv/e6/a0`, { timeoutMs: cluster.requestTimeoutMs + answerMarginMs });
@@ -337,7 +348,11 @@ test('reads and writes through random nodes across a leader crash and a partitio
     });
     const progress = async (more: number, what: string): Promise<void> => {
       const target = clients.okCount + more;
-      await waitFor(async () => clients.okCount >= target, { timeoutMs: 15_000, what: `${more} more operations to succeed ${what}`, explain: () => cluster.describe() });
+      await waitFor(async () => clients.okCount >= target, {
+        timeoutMs: 15_000,
+        what: `${more} more operations to succeed ${what}`,
+        explain: () => cluster.describe(),
+      });
     };
     await progress(100, 'at the start');
 
@@ -410,7 +425,9 @@ test('a write retried with the same client session applies once', { timeout: tes
   });
 });
 
-test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After and /health 503 without a leader; /metrics', { timeout: testTimeoutMs }, async () => {
+test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After and /health 503 without a leader; /metrics', {
+  timeout: testTimeoutMs,
+}, async () => {
   await withCluster({ env: { KEEL_VALUE_BYTES_MAX: '1024' } }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const url = cluster.url(leader.id);
@@ -422,7 +439,12 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
       assert.equal(typeof (got.body as { error: { message?: unknown } }).error.message, 'string');
     };
 
-    await expectError('malformed JSON', http(`${url}/kv/e9/k`, { method: 'PUT', body: '{"value": "half', headers: { 'content-type': 'application/json' } }), 400, 'BAD_REQUEST');
+    await expectError(
+      'malformed JSON',
+      http(`${url}/kv/e9/k`, { method: 'PUT', body: '{"value": "half', headers: { 'content-type': 'application/json' } }),
+      400,
+      'BAD_REQUEST',
+    );
     await expectError('JSON without a value field', http(`${url}/kv/e9/k`, { method: 'PUT', body: { nope: 1 } }), 400, 'BAD_REQUEST');
     await expectError('empty key', http(`${url}/kv/`, { method: 'PUT', body: 'x' }), 400, 'KEY_EMPTY');
     await expectError('missing key', http(`${url}/kv/e9/missing`), 404, 'KEY_NOT_FOUND');
@@ -457,7 +479,11 @@ test('REST errors: 400, 404, 413 leave the data unchanged; 503 with Retry-After 
     // Stop both followers: the leader loses its quorum, steps down, and says so.
     const followers = cluster.runningIds().filter((id) => id !== leader.id);
     await Promise.all(followers.map((id) => cluster.stop(id)));
-    await waitFor(async () => (await http(`${url}/health`)).status === 503, { timeoutMs: 5_000, what: 'the lone node to report no leader', explain: () => cluster.describe() });
+    await waitFor(async () => (await http(`${url}/health`)).status === 503, {
+      timeoutMs: 5_000,
+      what: 'the lone node to report no leader',
+      explain: () => cluster.describe(),
+    });
     const health = await http(`${url}/health`);
     assert.equal(errorCode(health), 'NO_LEADER');
     assert.equal(health.headers.get('retry-after'), '1');
@@ -524,7 +550,11 @@ test('keel cluster up --detach starts a cluster that keel cluster down stops', {
 function runKeel(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [mainScript, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr: stderr + (error && typeof error.code !== 'number' ? String(error) : '') });
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+        stdout,
+        stderr: stderr + (error && typeof error.code !== 'number' ? String(error) : ''),
+      });
     });
   });
 }

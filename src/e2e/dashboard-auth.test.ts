@@ -54,7 +54,10 @@ test('with auth on, the dashboard asks for a root login and then shows the clust
     await again.getByLabel('Password').fill('root-pw');
     await again.getByRole('button', { name: 'Log in' }).click();
     // The live view, fed over the WebSockets that now carry root's token, finds the leader.
-    await page.getByTestId('leader').filter({ hasText: /^node [123]$/ }).waitFor({ timeout: uiWaitMs });
+    await page
+      .getByTestId('leader')
+      .filter({ hasText: /^node [123]$/ })
+      .waitFor({ timeout: uiWaitMs });
     assert.match((await page.getByTestId('leader').textContent()) ?? '', /^node [123]$/);
   } finally {
     await context.close();

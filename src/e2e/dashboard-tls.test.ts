@@ -46,10 +46,17 @@ describe('web dashboard over https', { timeout: 240_000 }, () => {
         explain: async () => `errors: ${errors.join('\n')}\npage: ${(await page.content()).slice(0, 1500)}`,
       });
       for (let id = 1; id <= 3; id++) {
-        await waitFor(async () => (await page.getByTestId(`node-card-${id}`).getAttribute('data-role')) !== 'down', { timeoutMs: uiWaitMs, what: `node ${id}'s card to show its role over wss` });
+        await waitFor(async () => (await page.getByTestId(`node-card-${id}`).getAttribute('data-role')) !== 'down', {
+          timeoutMs: uiWaitMs,
+          what: `node ${id}'s card to show its role over wss`,
+        });
       }
       const roles = await Promise.all([1, 2, 3].map((id) => page.getByTestId(`node-card-${id}`).getAttribute('data-role')));
-      assert.deepEqual(roles.map((r, i) => (i + 1 === leader ? r === 'leader' : r === 'follower')), [true, true, true], `roles shown: ${roles.join(', ')}`);
+      assert.deepEqual(
+        roles.map((r, i) => (i + 1 === leader ? r === 'leader' : r === 'follower')),
+        [true, true, true],
+        `roles shown: ${roles.join(', ')}`,
+      );
 
       await page.getByLabel('Key', { exact: true }).fill('dashboard/tls');
       await page.getByLabel('Value', { exact: true }).fill('over https');

@@ -51,10 +51,17 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         const leader = await waitFor(() => shownLeader(page), { timeoutMs: uiWaitMs, what: 'the dashboard to show a leader' });
         // Every node's card is connected and agrees on that leader.
         for (let id = 1; id <= 3; id++) {
-          await waitFor(async () => (await page.getByTestId(`node-card-${id}`).getAttribute('data-role')) !== 'down', { timeoutMs: uiWaitMs, what: `node ${id}'s card to show its role` });
+          await waitFor(async () => (await page.getByTestId(`node-card-${id}`).getAttribute('data-role')) !== 'down', {
+            timeoutMs: uiWaitMs,
+            what: `node ${id}'s card to show its role`,
+          });
         }
         const roles = await Promise.all([1, 2, 3].map((id) => page.getByTestId(`node-card-${id}`).getAttribute('data-role')));
-        assert.deepEqual(roles.map((r, i) => (i + 1 === leader ? r === 'leader' : r === 'follower')), [true, true, true], `roles shown: ${roles.join(', ')}`);
+        assert.deepEqual(
+          roles.map((r, i) => (i + 1 === leader ? r === 'leader' : r === 'follower')),
+          [true, true, true],
+          `roles shown: ${roles.join(', ')}`,
+        );
         await page.screenshot({ path: `${artifacts}live-loaded.png`, fullPage: true });
         assert.equal(errors.length, 0, `the page loads without console errors:\n${errors.join('\n')}`);
 
@@ -69,7 +76,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         });
         await page.getByLabel('Prefix').fill('dashboard/');
         await page.getByRole('button', { name: 'Scan' }).click();
-        await waitFor(async () => ((await page.getByTestId('key-table').textContent()) ?? '').includes('hello from the browser'), { timeoutMs: uiWaitMs, what: 'the key browser to list the key' });
+        await waitFor(async () => ((await page.getByTestId('key-table').textContent()) ?? '').includes('hello from the browser'), {
+          timeoutMs: uiWaitMs,
+          what: 'the key browser to list the key',
+        });
         for (const endpoint of cluster.endpoints) {
           const answer = await http(`${endpoint}/kv/dashboard/greeting`);
           assert.equal(answer.status, 200, `${endpoint}: ${JSON.stringify(answer.body)}`);
@@ -89,7 +99,9 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         // Killing the leader from the UI (through the supervisor) leads to a new leader shown.
         await page.getByRole('button', { name: `Kill node ${leader}` }).click();
         await waitFor(async () => (await textOf(page, 'notice')) === `kill node ${leader}: done`, { timeoutMs: uiWaitMs, what: 'the kill to be confirmed' });
-        const supervised = (await http(`${cluster.supervisorUrl}/nodes`, { headers: cluster.supervisorHeaders })).body as { nodes: { id: number; running: boolean }[] };
+        const supervised = (await http(`${cluster.supervisorUrl}/nodes`, { headers: cluster.supervisorHeaders })).body as {
+          nodes: { id: number; running: boolean }[];
+        };
         assert.equal(supervised.nodes.find((n) => n.id === leader)?.running, false, 'the supervisor killed the leader');
         const next = await waitFor(
           async () => {
@@ -111,7 +123,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
 
         // Restart from the UI: the node comes back as a follower.
         await page.getByRole('button', { name: `Restart node ${leader}` }).click();
-        await waitFor(async () => (await page.getByTestId(`node-card-${leader}`).getAttribute('data-role')) === 'follower', { timeoutMs: uiWaitMs, what: 'the restarted node to be shown as a follower' });
+        await waitFor(async () => (await page.getByTestId(`node-card-${leader}`).getAttribute('data-role')) === 'follower', {
+          timeoutMs: uiWaitMs,
+          what: 'the restarted node to be shown as a follower',
+        });
 
         await page.setViewportSize({ width: 390, height: 844 });
         await page.screenshot({ path: `${artifacts}live-phone.png`, fullPage: true });
@@ -127,7 +142,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         await page.goto(cluster.dashboardUrl);
         const leader = await waitFor(() => shownLeader(page), { timeoutMs: uiWaitMs, what: 'the dashboard to show a leader' });
         const follower = [1, 2, 3].find((id) => id !== leader)!;
-        await waitFor(async () => (await page.getByTestId(`node-card-${follower}`).getAttribute('data-role')) === 'follower', { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as a follower` });
+        await waitFor(async () => (await page.getByTestId(`node-card-${follower}`).getAttribute('data-role')) === 'follower', {
+          timeoutMs: uiWaitMs,
+          what: `node ${follower} to be shown as a follower`,
+        });
 
         // A transfer to a node still catching up gives up after an election timeout
         // (thesis §3.10), so the test hands leadership to a follower that holds the log.
@@ -139,12 +157,19 @@ describe('web dashboard', { timeout: 240_000 }, () => {
           { timeoutMs: uiWaitMs, what: `node ${follower} to hold the leader's whole log` },
         );
         await page.getByRole('button', { name: `Make node ${follower} leader` }).click();
-        await waitFor(async () => (await shownLeader(page)) === follower, { timeoutMs: uiWaitMs, what: `node ${follower} to be shown as leader after the transfer`, explain: async () => `notice: ${await textOf(page, 'notice')}` });
+        await waitFor(async () => (await shownLeader(page)) === follower, {
+          timeoutMs: uiWaitMs,
+          what: `node ${follower} to be shown as leader after the transfer`,
+          explain: async () => `notice: ${await textOf(page, 'notice')}`,
+        });
         assert.equal(((await http(`${cluster.endpoints[follower - 1]}/status`)).body as { role: string }).role, 'leader');
 
         const isolated = leader;
         await page.getByRole('button', { name: `Isolate node ${isolated}` }).click();
-        await waitFor(async () => (await textOf(page, 'notice')) === `isolate node ${isolated}: done`, { timeoutMs: uiWaitMs, what: 'the isolation to be confirmed' });
+        await waitFor(async () => (await textOf(page, 'notice')) === `isolate node ${isolated}: done`, {
+          timeoutMs: uiWaitMs,
+          what: 'the isolation to be confirmed',
+        });
         const rules = (await http(`${cluster.endpoints[isolated - 1]}/admin/faults`)).body as { rules: unknown[] };
         assert.deepEqual(rules.rules, [{ peer: '*', direction: 'both', dropFraction: 1 }]);
         await page.screenshot({ path: `${artifacts}live-isolated.png`, fullPage: true });
@@ -165,7 +190,11 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       const before = ((await http(`${cluster.supervisorUrl}/nodes`, { headers })).body as { nodes: { id: number; running: boolean }[] }).nodes;
       const target = before.find((n) => n.running);
       assert.ok(target, 'a node runs');
-      const attempts: Record<string, string>[] = [{}, { 'x-keel-supervisor-token': 'guess' }, { 'x-keel-supervisor-token': `${headers['x-keel-supervisor-token']}x` }];
+      const attempts: Record<string, string>[] = [
+        {},
+        { 'x-keel-supervisor-token': 'guess' },
+        { 'x-keel-supervisor-token': `${headers['x-keel-supervisor-token']}x` },
+      ];
       for (const attempt of attempts) {
         const refused = await http(`${cluster.supervisorUrl}/nodes/${target.id}/kill`, { method: 'POST', headers: attempt });
         assert.equal(refused.status, 401, JSON.stringify(refused.body));
@@ -177,7 +206,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       const nodes = await http(`${cluster.supervisorUrl}/nodes`, { headers: { ...headers, origin: cluster.endpoints[1]! } });
       assert.equal(nodes.status, 200);
       assert.equal(nodes.headers.get('access-control-allow-origin'), cluster.endpoints[1]);
-      assert.deepEqual((nodes.body as { nodes: { id: number }[] }).nodes.map((n) => n.id), [1, 2, 3]);
+      assert.deepEqual(
+        (nodes.body as { nodes: { id: number }[] }).nodes.map((n) => n.id),
+        [1, 2, 3],
+      );
       assert.equal((await http(`${cluster.supervisorUrl}/nodes/9/kill`, { method: 'POST', headers })).status, 404);
       assert.equal((await http(`${cluster.supervisorUrl}/nodes/1/stop`, { method: 'POST', headers })).status, 404);
       const running = (nodes.body as { nodes: { id: number; running: boolean }[] }).nodes.find((n) => n.running);
@@ -216,7 +248,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
         explain: async () => `answer: ${await textOf(page, 'sim-answer')}`,
       });
       for (let id = 1; id <= 3; id++) {
-        await waitFor(async () => (await textOf(page, `sim-kv-${id}`)).includes('color=blue'), { timeoutMs: uiWaitMs, what: `simulated node ${id} to apply the put` });
+        await waitFor(async () => (await textOf(page, `sim-kv-${id}`)).includes('color=blue'), {
+          timeoutMs: uiWaitMs,
+          what: `simulated node ${id} to apply the put`,
+        });
       }
       await page.screenshot({ path: `${artifacts}sim-replicated.png`, fullPage: true });
       // Crash the leader by clicking it: another node takes over.
@@ -233,7 +268,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
       const moved = leader === 1 ? 2 : 1;
       await page.getByRole('button', { name: `node ${moved} on side A; move it to side B` }).dragTo(page.getByText('side B'));
       await page.getByRole('button', { name: `node ${moved} on side B; move it to side A` }).waitFor({ timeout: uiWaitMs });
-      await waitFor(async () => ((await page.getByLabel('simulation events').textContent()) ?? '').includes('partition: {'), { timeoutMs: uiWaitMs, what: 'the partition to be noted in the events' });
+      await waitFor(async () => ((await page.getByLabel('simulation events').textContent()) ?? '').includes('partition: {'), {
+        timeoutMs: uiWaitMs,
+        what: 'the partition to be noted in the events',
+      });
       await page.screenshot({ path: `${artifacts}sim-partitioned.png`, fullPage: true });
       assert.equal(errors.length, 0, `no console errors in simulation mode:\n${errors.join('\n')}`);
     } finally {

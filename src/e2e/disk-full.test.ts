@@ -46,8 +46,10 @@ async function status(cluster: Cluster, id: number): Promise<Status> {
   return answer.body as Status;
 }
 
-test('a data disk running full: NOSPACE before it is full, reads and deletes served, no node exits, nothing lost, writes back once space is freed', { timeout: 180_000 }, async () => {
-  assert.equal(process.getuid?.(), 0, 'this test mounts small tmpfs file systems for the nodes\' data and must run as root (CI does)');
+test('a data disk running full: NOSPACE before it is full, reads and deletes served, no node exits, nothing lost, writes back once space is freed', {
+  timeout: 180_000,
+}, async () => {
+  assert.equal(process.getuid?.(), 0, "this test mounts small tmpfs file systems for the nodes' data and must run as root (CI does)");
   const mounts: string[] = [];
   try {
     for (let id = 1; id <= 3; id++) {
@@ -57,13 +59,21 @@ test('a data disk running full: NOSPACE before it is full, reads and deletes ser
       await writeFile(join(dir, 'ballast'), Buffer.alloc(ballastBytes, 1));
     }
     await withCluster(
-      { dataParent: (id) => mounts[id - 1] as string, env: { KEEL_DISK_RESERVE_BYTES: String(reserveBytes), KEEL_DISK_CHECK_MS: '100', KEEL_WAL_SEGMENT_BYTES: String(walSegmentBytes) } },
+      {
+        dataParent: (id) => mounts[id - 1] as string,
+        env: { KEEL_DISK_RESERVE_BYTES: String(reserveBytes), KEEL_DISK_CHECK_MS: '100', KEEL_WAL_SEGMENT_BYTES: String(walSegmentBytes) },
+      },
       async (cluster) => {
         const acknowledged: string[] = [];
         let refusal: { status: number; code: string | undefined; message: string } | undefined;
         for (let i = 0; i < writesMax && !refusal; i++) {
           const key = `fill/${String(i).padStart(4, '0')}`;
-          const answer = await http(`${cluster.url(1)}/kv/${key}`, { method: 'PUT', body: value, headers: { 'content-type': 'text/plain' }, timeoutMs: 30_000 });
+          const answer = await http(`${cluster.url(1)}/kv/${key}`, {
+            method: 'PUT',
+            body: value,
+            headers: { 'content-type': 'text/plain' },
+            timeoutMs: 30_000,
+          });
           if (answer.status === 200) acknowledged.push(key);
           else refusal = { status: answer.status, code: errorCode(answer), message: JSON.stringify(answer.body) };
         }
@@ -77,7 +87,10 @@ test('a data disk running full: NOSPACE before it is full, reads and deletes ser
         assert.ok(acknowledged.length > 20, `writes were taken until the disk ran low (${acknowledged.length})`);
 
         // The alarm reached every member through the log, and each still runs.
-        await waitFor(async () => (await Promise.all([1, 2, 3].map((id) => status(cluster, id)))).every((s) => s.alarms.some((a) => a.alarm === 'NOSPACE')), { what: 'every member to hold the NOSPACE alarm', timeoutMs: 10_000 });
+        await waitFor(async () => (await Promise.all([1, 2, 3].map((id) => status(cluster, id)))).every((s) => s.alarms.some((a) => a.alarm === 'NOSPACE')), {
+          what: 'every member to hold the NOSPACE alarm',
+          timeoutMs: 10_000,
+        });
         assert.deepEqual(cluster.runningIds(), [1, 2, 3]);
         assert.deepEqual(cluster.crashes, []);
         // Each alarm was raised by a member whose disk is below its reserve, and that member names it.
@@ -109,7 +122,10 @@ test('a data disk running full: NOSPACE before it is full, reads and deletes ser
 
         // The operator frees space: the alarm is lifted by the nodes themselves, and writes resume.
         for (const dir of mounts) await rm(join(dir, 'ballast'));
-        await waitFor(async () => (await status(cluster, 1)).alarms.length === 0, { what: 'the NOSPACE alarms to be lifted once space is back', timeoutMs: 20_000 });
+        await waitFor(async () => (await status(cluster, 1)).alarms.length === 0, {
+          what: 'the NOSPACE alarms to be lifted once space is back',
+          timeoutMs: 20_000,
+        });
         const after = await http(`${cluster.url(3)}/kv/after-space-freed`, { method: 'PUT', body: 'back', headers: { 'content-type': 'text/plain' } });
         assert.equal(after.status, 200, describe(after));
         assert.deepEqual(cluster.crashes, []);
@@ -135,7 +151,10 @@ test('a node started on a full disk says what is wrong and what to do, and exits
     // The cluster secret lives elsewhere, as an operator's would; the node copies it into its data directory.
     const secretFile = join(secretDir, 'peer-secret');
     await writeNewSecretFile(secretFile);
-    const started = await runKeel(['start', '--id', '1', '--members', `1=127.0.0.1:${peer}:${client}`, '--data-dir', join(dir, 'node-1'), '--peer-secret-file', secretFile], { timeoutMs: 30_000 });
+    const started = await runKeel(
+      ['start', '--id', '1', '--members', `1=127.0.0.1:${peer}:${client}`, '--data-dir', join(dir, 'node-1'), '--peer-secret-file', secretFile],
+      { timeoutMs: 30_000 },
+    );
     assert.equal(started.code, 1, `exit code 1; stderr: ${started.stderr}`);
     assert.match(started.stderr, /Cannot start node 1: the disk holding .*node-1 is full \(\d+ bytes free\)/);
     assert.match(started.stderr, /Free space on that file system or move the data directory to a larger one, then start the node again/);

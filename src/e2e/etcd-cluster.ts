@@ -69,7 +69,16 @@ export async function startEtcdCluster(options: {
   if (options.restoreFrom !== undefined) {
     const etcdctl = await requireTool('etcdctl', 'etcd-client');
     for (const m of members) {
-      const args = ['snapshot', 'restore', options.restoreFrom, `--name=${m.name}`, `--data-dir=${join(options.dir, m.name)}`, `--initial-cluster=${initialCluster}`, `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`, `--initial-cluster-token=${clusterToken}`];
+      const args = [
+        'snapshot',
+        'restore',
+        options.restoreFrom,
+        `--name=${m.name}`,
+        `--data-dir=${join(options.dir, m.name)}`,
+        `--initial-cluster=${initialCluster}`,
+        `--initial-advertise-peer-urls=http://${host}:${m.peerPort}`,
+        `--initial-cluster-token=${clusterToken}`,
+      ];
       await runFile(etcdctl, args, { env: { ETCDCTL_API: '3', PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     }
   }
@@ -134,7 +143,11 @@ export async function startEtcdCluster(options: {
     // Ready when every member serves a linearizable read (which needs a leader).
     await Promise.all(
       endpoints.map(async (endpoint) => {
-        const client = new EtcdGrpcClient(endpoint, 2_000, tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined);
+        const client = new EtcdGrpcClient(
+          endpoint,
+          2_000,
+          tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } : undefined,
+        );
         try {
           await waitFor(
             async () => {
@@ -154,7 +167,8 @@ export async function startEtcdCluster(options: {
     await stop();
     throw error;
   }
-  const pids = (): number[] => children.flatMap((child) => (child.pid !== undefined && child.exitCode === null && child.signalCode === null ? [child.pid] : []));
+  const pids = (): number[] =>
+    children.flatMap((child) => (child.pid !== undefined && child.exitCode === null && child.signalCode === null ? [child.pid] : []));
   return { endpoints, pids, stop, kill, start };
 }
 
@@ -162,7 +176,10 @@ function logTails(dir: string, members: readonly { name: string }[]): string {
   return members
     .map((m) => {
       try {
-        return `${m.name}.log:\n${readFileSync(join(dir, `${m.name}.log`), 'utf8').split('\n').slice(-10).join('\n')}`;
+        return `${m.name}.log:\n${readFileSync(join(dir, `${m.name}.log`), 'utf8')
+          .split('\n')
+          .slice(-10)
+          .join('\n')}`;
       } catch {
         return `${m.name}.log: (none)`;
       }

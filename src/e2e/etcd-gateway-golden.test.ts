@@ -59,11 +59,14 @@ for (const [index, step] of scenario.entries()) {
 }
 
 test('every gateway path is served under /v3beta/ and /v3alpha/ too, with the same answer', async () => {
-  const range = (prefix: string) => fetch(`${cluster.url(1)}${prefix}kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('gw/any').toString('base64') }) });
-  const answers = await Promise.all(['/v3/', '/v3beta/', '/v3alpha/'].map(async (prefix) => {
-    const response = await range(prefix);
-    return `${response.status} ${normalise(await response.text())}`;
-  }));
+  const range = (prefix: string) =>
+    fetch(`${cluster.url(1)}${prefix}kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('gw/any').toString('base64') }) });
+  const answers = await Promise.all(
+    ['/v3/', '/v3beta/', '/v3alpha/'].map(async (prefix) => {
+      const response = await range(prefix);
+      return `${response.status} ${normalise(await response.text())}`;
+    }),
+  );
   assert.match(answers[0] as string, /^200 .*"kvs"/);
   assert.deepEqual(answers, [answers[0], answers[0], answers[0]]);
 });

@@ -106,7 +106,8 @@ test('POST /v3/watch streams the watch as newline-separated {"result": ...} obje
     const seen: string[] = [];
     while (seen.length < 2) {
       const { result } = await nextLine();
-      for (const event of result.events ?? []) seen.push(`${event.type ?? 'PUT'} ${text(event.kv.value)}${event.prev_kv ? ` after ${text(event.prev_kv.value)}` : ''}`);
+      for (const event of result.events ?? [])
+        seen.push(`${event.type ?? 'PUT'} ${text(event.kv.value)}${event.prev_kv ? ` after ${text(event.prev_kv.value)}` : ''}`);
     }
     assert.deepEqual(seen, ['PUT one', 'PUT two after one']);
   } finally {

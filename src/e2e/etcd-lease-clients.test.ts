@@ -86,7 +86,10 @@ test('etcd3: a lease kept alive by the client stream outlives its TTL, attaches 
   assert.equal(await client.get('e3/lease/k').string(), 'v');
   const info = await client.leaseClient.leaseTimeToLive({ ID: id, keys: true });
   assert.equal(info.grantedTTL, '2');
-  assert.deepEqual(info.keys.map((key) => key.toString()), ['e3/lease/k']);
+  assert.deepEqual(
+    info.keys.map((key) => key.toString()),
+    ['e3/lease/k'],
+  );
   const ka = await lease.keepaliveOnce();
   assert.equal(ka.TTL, '2');
   await lease.revoke();
@@ -125,7 +128,10 @@ test("etcd's JSON gateway: lease grant, timetolive with keys, keepalive, leases,
   const kept = await post('/v3/lease/keepalive', { ID: id });
   assert.deepEqual([kept.json.result?.ID, kept.json.result?.TTL], [id, '45'], JSON.stringify(kept.json));
   const leases = await post('/v3/lease/leases', {});
-  assert.ok((leases.json.leases as { ID: string }[]).some((l) => l.ID === id), JSON.stringify(leases.json));
+  assert.ok(
+    (leases.json.leases as { ID: string }[]).some((l) => l.ID === id),
+    JSON.stringify(leases.json),
+  );
   const revoked = await post('/v3/kv/lease/revoke', { ID: id });
   assert.equal(revoked.status, 200, JSON.stringify(revoked.json));
   const again = await post('/v3/lease/revoke', { ID: id });
@@ -161,6 +167,13 @@ test('etcd3 Lock: one holder at a time; released by release(), and by lease expi
   }
   await assert.rejects(client.lock('locks/crash').acquire(), EtcdLockFailedError);
   const survivor = client.lock('locks/crash');
-  await waitFor(async () => survivor.acquire().then(() => true, () => false), { timeoutMs: 30_000, what: 'the lock of a vanished holder to free itself', intervalMs: 250 });
+  await waitFor(
+    async () =>
+      survivor.acquire().then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 30_000, what: 'the lock of a vanished holder to free itself', intervalMs: 250 },
+  );
   await survivor.release();
 });

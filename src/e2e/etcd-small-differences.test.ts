@@ -39,7 +39,9 @@ after(async () => {
 
 function call(method: string, request: Message): Promise<Message> {
   const unary = (kv as unknown as Record<string, Unary>)[method] as Unary;
-  return new Promise((resolve, reject) => unary.call(kv, request, { deadline: Date.now() + callTimeoutMs }, (error, response) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) =>
+    unary.call(kv, request, { deadline: Date.now() + callTimeoutMs }, (error, response) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 const key = (text: string): Buffer => Buffer.from(text);
@@ -78,14 +80,20 @@ test("a value up to etcd's 1.5 MiB request limit is taken; just over it, etcd's 
 test('a negative Range limit means no limit; a range whose end is before its key is empty', async () => {
   for (const name of ['lim/a', 'lim/b', 'lim/c']) await call('Put', { key: key(name), value: key('1') });
   const all = await call('Range', { key: key('lim/'), range_end: key('lim0'), limit: '-1' });
-  assert.deepEqual(all.kvs.map((kv: Message) => kv.key.toString()), ['lim/a', 'lim/b', 'lim/c']);
+  assert.deepEqual(
+    all.kvs.map((kv: Message) => kv.key.toString()),
+    ['lim/a', 'lim/b', 'lim/c'],
+  );
   assert.equal(all.more, false);
 
   const backwards = await call('Range', { key: key('lim/c'), range_end: key('lim/a') });
   assert.deepEqual([backwards.kvs.length, backwards.count], [0, '0']);
   assert.ok(Number(backwards.header.revision) > 0, 'answered at the current revision');
   // The revision checks still apply.
-  await assert.rejects(call('Range', { key: key('lim/c'), range_end: key('lim/a'), revision: '100000' }), (error: ServiceError) => error.code === status.OUT_OF_RANGE);
+  await assert.rejects(
+    call('Range', { key: key('lim/c'), range_end: key('lim/a'), revision: '100000' }),
+    (error: ServiceError) => error.code === status.OUT_OF_RANGE,
+  );
 });
 
 test('a watch on the empty key with range_end "\\0" sees every key', async () => {

@@ -67,10 +67,19 @@ function comparable(kv: { key: Uint8Array; value: Uint8Array; createRevision: nu
 
 /** `leaseIds`: Keel's id of each etcd lease (by etcd's decimal id), where they differ. */
 function fromEtcd(kv: EtcdKeyValue, leaseIds = new Map<string, number>()): string {
-  return comparable({ key: kv.key, value: kv.value, createRevision: Number(kv.create_revision), modRevision: Number(kv.mod_revision), version: Number(kv.version), lease: leaseIds.get(kv.lease) ?? Number(kv.lease) });
+  return comparable({
+    key: kv.key,
+    value: kv.value,
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+    lease: leaseIds.get(kv.lease) ?? Number(kv.lease),
+  });
 }
 
-test('a Keel store as an etcd snapshot: etcdctl snapshot status reads it, and etcd restored from it serves the same keys, history and leases', { timeout: 120_000 }, async () => {
+test('a Keel store as an etcd snapshot: etcdctl snapshot status reads it, and etcd restored from it serves the same keys, history and leases', {
+  timeout: 120_000,
+}, async () => {
   const etcdctl = await requireTool('etcdctl', 'etcd-client');
   const dir = await mkdtemp(join(tmpdir(), 'keel-etcd-snapshot-'));
   try {
@@ -80,7 +89,10 @@ test('a Keel store as an etcd snapshot: etcdctl snapshot status reads it, and et
       const file = join(dir, 'from-keel.db');
       await writeFile(file, exportEtcdSnapshot(store, store.snapshot().data));
 
-      const status = JSON.parse((await runFile(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env: { ETCDCTL_API: '3' } })).stdout) as { revision: number; totalKey: number };
+      const status = JSON.parse((await runFile(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env: { ETCDCTL_API: '3' } })).stdout) as {
+        revision: number;
+        totalKey: number;
+      };
       assert.equal(status.revision, store.currentRevision(), 'etcd finds the store at its revision');
 
       const etcd = await startEtcdCluster({ size: 1, dir, restoreFrom: file });
@@ -92,11 +104,21 @@ test('a Keel store as an etcd snapshot: etcdctl snapshot status reads it, and et
           const keel = store.range({ type: 'range', key: ALL, rangeEnd: ALL, revision });
           assert.ok(keel.ok);
           const etcdAnswer = await client.get(ALL, { rangeEnd: ALL, revision });
-          assert.deepEqual(etcdAnswer.kvs.map((kv) => fromEtcd(kv)), keel.value.kvs.map(comparable), `every key at revision ${revision}`);
+          assert.deepEqual(
+            etcdAnswer.kvs.map((kv) => fromEtcd(kv)),
+            keel.value.kvs.map(comparable),
+            `every key at revision ${revision}`,
+          );
         }
         await assert.rejects(client.get(ALL, { rangeEnd: ALL, revision: store.compactedRevision() - 1 }), /compacted/);
-        const leases = JSON.parse((await runFile(etcdctl, ['--endpoints', etcd.endpoints[0] as string, 'lease', 'list', '-w', 'json'], { env: { ETCDCTL_API: '3' } })).stdout) as { leases?: { id: number }[] };
-        assert.deepEqual((leases.leases ?? []).map((lease) => lease.id), [0x1234], 'the lease came along');
+        const leases = JSON.parse(
+          (await runFile(etcdctl, ['--endpoints', etcd.endpoints[0] as string, 'lease', 'list', '-w', 'json'], { env: { ETCDCTL_API: '3' } })).stdout,
+        ) as { leases?: { id: number }[] };
+        assert.deepEqual(
+          (leases.leases ?? []).map((lease) => lease.id),
+          [0x1234],
+          'the lease came along',
+        );
       } finally {
         client.close();
         await etcd.stop();
@@ -115,14 +137,17 @@ test('an etcd snapshot made by etcd becomes a Keel store that answers every read
   const client = new EtcdGrpcClient(endpoint);
   const ctl = async (args: string[]): Promise<string> => (await runFile(etcdctl, ['--endpoints', endpoint, ...args], { env: { ETCDCTL_API: '3' } })).stdout;
   try {
-    const leaseOf = async (ttl: number): Promise<string> => (/lease ([0-9a-f]+) granted/.exec(await ctl(['lease', 'grant', String(ttl)])) as RegExpExecArray)[1] as string;
+    const leaseOf = async (ttl: number): Promise<string> =>
+      (/lease ([0-9a-f]+) granted/.exec(await ctl(['lease', 'grant', String(ttl)])) as RegExpExecArray)[1] as string;
     const kept = await leaseOf(900);
     const revoked = await leaseOf(900);
     await ctl(['put', 'app/a', 'one']);
     for (let i = 0; i < 5; i++) await ctl(['put', 'counter', String(i)]);
     await ctl(['put', '--lease', kept, 'app/leased', 'L']);
     await ctl(['put', '--lease', revoked, 'app/temporary', 'T']);
-    await client.call('Txn', { success: [{ request_put: { key: bytes('txn/x'), value: bytes('x1') } }, { request_put: { key: bytes('txn/y'), value: bytes('y1') } }] });
+    await client.call('Txn', {
+      success: [{ request_put: { key: bytes('txn/x'), value: bytes('x1') } }, { request_put: { key: bytes('txn/y'), value: bytes('y1') } }],
+    });
     await ctl(['del', 'app/a']);
     await ctl(['put', 'gone', 'soon']);
     await ctl(['del', 'gone']);
@@ -153,9 +178,17 @@ test('an etcd snapshot made by etcd becomes a Keel store that answers every read
         assert.ok(keel.ok);
         const etcdAnswer = await client.get(ALL, { rangeEnd: ALL, revision });
         assert.ok(etcdAnswer.kvs.length > 0);
-        assert.deepEqual(keel.value.kvs.map(comparable), etcdAnswer.kvs.map((kv) => fromEtcd(kv, leaseIds)), `every key at revision ${revision}`);
+        assert.deepEqual(
+          keel.value.kvs.map(comparable),
+          etcdAnswer.kvs.map((kv) => fromEtcd(kv, leaseIds)),
+          `every key at revision ${revision}`,
+        );
       }
-      assert.equal(store.range({ type: 'range', key: ALL, rangeEnd: ALL, revision: compactAt - 1 }).ok, false, 'reads below the compacted revision are refused');
+      assert.equal(
+        store.range({ type: 'range', key: ALL, rangeEnd: ALL, revision: compactAt - 1 }).ok,
+        false,
+        'reads below the compacted revision are refused',
+      );
     });
 
     const restored = await runKeel(['snapshot', 'restore', file, '--data-dir', join(dir, 'keel-node-1'), '--id', '1', '--members', '1,2,3']);

@@ -71,5 +71,11 @@ test('errors reach the client as etcd errors', async () => {
   const { header } = await client.put('err/k').value('2');
   await client.put('err/k').value('3');
   await client.kv.compact({ revision: header.revision });
-  await assert.rejects(client.get('err/k').revision(Number(header.revision) - 1).string(), /required revision has been compacted/);
+  await assert.rejects(
+    client
+      .get('err/k')
+      .revision(Number(header.revision) - 1)
+      .string(),
+    /required revision has been compacted/,
+  );
 });

@@ -70,7 +70,9 @@ test('software transactions from every member: concurrent transfers keep the tot
       await tx.put(`bank/${to}`).value(String((target ?? 0) + amount));
     });
   // Twelve transfers at once, through all three members, in both directions.
-  const transfers = Array.from({ length: 12 }, (_, i) => transfer(clients[i % clients.length] as Etcd3, i % 2 === 0 ? 'alice' : 'bob', i % 2 === 0 ? 'bob' : 'alice', i + 1));
+  const transfers = Array.from({ length: 12 }, (_, i) =>
+    transfer(clients[i % clients.length] as Etcd3, i % 2 === 0 ? 'alice' : 'bob', i % 2 === 0 ? 'bob' : 'alice', i + 1),
+  );
   await Promise.all(transfers);
   const alice = Number(await a.get('bank/alice').string());
   const bob = Number(await a.get('bank/bob').string());

@@ -44,13 +44,22 @@ test('put, get and delete a key', async () => {
 });
 
 test('get with --prefix, --limit, --sort-by, --keys-only and -w json', async () => {
-  for (const [key, value] of [['p/b', '2'], ['p/a', '3'], ['p/c', '1'], ['q/x', 'other']]) await ok(['put', key as string, value as string]);
+  for (const [key, value] of [
+    ['p/b', '2'],
+    ['p/a', '3'],
+    ['p/c', '1'],
+    ['q/x', 'other'],
+  ])
+    await ok(['put', key as string, value as string]);
   assert.equal(await ok(['get', 'p/', '--prefix']), 'p/a\n3\np/b\n2\np/c\n1\n');
   assert.equal(await ok(['get', 'p/', '--prefix', '--keys-only']), 'p/a\n\np/b\n\np/c\n\n');
   assert.equal(await ok(['get', 'p/', '--prefix', '--sort-by=VALUE', '--order=ASCEND', '--print-value-only']), '1\n\n2\n\n3\n\n'.replace(/\n\n/g, '\n'));
   assert.equal(await ok(['get', 'p/', '--prefix', '--sort-by=KEY', '--order=DESCEND', '--keys-only']), 'p/c\n\np/b\n\np/a\n\n');
   const limited = JSON.parse(await ok(['get', 'p/', '--prefix', '--limit=2', '-w', 'json'])) as JsonRange;
-  assert.deepEqual(limited.kvs?.map((kv) => kv.key), [b64('p/a'), b64('p/b')]);
+  assert.deepEqual(
+    limited.kvs?.map((kv) => kv.key),
+    [b64('p/a'), b64('p/b')],
+  );
   assert.equal(limited.more, true);
   assert.equal(limited.count, 3);
   assert.ok(limited.header.revision > 0);
@@ -107,7 +116,10 @@ test('member list and endpoint health --cluster reach every member over gRPC', a
   const members = (await ok(['member', 'list'])).trim().split('\n');
   assert.equal(members.length, 3);
   for (const node of cluster.nodes) {
-    assert.ok(members.some((line) => line.includes(`, ${node.grpcEndpoint}`)), `member list lacks node ${node.id}: ${members.join(' | ')}`);
+    assert.ok(
+      members.some((line) => line.includes(`, ${node.grpcEndpoint}`)),
+      `member list lacks node ${node.id}: ${members.join(' | ')}`,
+    );
   }
   const health = await etcdctl(endpoints, ['endpoint', 'health', '--cluster']);
   assert.equal(health.code, 0, health.stderr);

@@ -98,7 +98,7 @@ test('snapshot save writes an etcd snapshot that etcdctl snapshot status reads a
     const current = JSON.parse(await ok(['get', 'no-such-key', '-w', 'json'])) as { header: { revision: number } };
     assert.ok(status.revision > 1 && status.revision <= current.header.revision, `etcdctl snapshot status: ${JSON.stringify(status)}`);
     const snapshot = decodeSnapshot(await keelSnapshotIn(new Uint8Array(await readFile(file))));
-    assert.ok(snapshot.index > 0 && snapshot.tables.has('history'), 'the file carries Keel\'s own snapshot whole');
+    assert.ok(snapshot.index > 0 && snapshot.tables.has('history'), "the file carries Keel's own snapshot whole");
     const restored = await runKeel(['snapshot', 'restore', file, '--data-dir', join(dir, 'restored'), '--id', '1', '--members', '1,2,3']);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /^Restored .* for member 1: revision \d+/);
@@ -112,7 +112,9 @@ test('snapshot save writes an etcd snapshot that etcdctl snapshot status reads a
   assert.equal(await ok(['get', 'defrag/a', '--print-value-only']), '1\n', 'data is intact after defragmentation');
 });
 
-test('a tiny quota: puts fail with "database space exceeded", alarm list shows NOSPACE, deletes pass, disarm after defrag lets puts in again', { timeout: 120_000 }, async () => {
+test('a tiny quota: puts fail with "database space exceeded", alarm list shows NOSPACE, deletes pass, disarm after defrag lets puts in again', {
+  timeout: 120_000,
+}, async () => {
   await withCluster({ env: { KEEL_QUOTA_BACKEND_BYTES: String(300 * 1024) } }, async (small) => {
     const on = small.grpcEndpoints();
     const big = 'x'.repeat(4096);
@@ -133,7 +135,10 @@ test('a tiny quota: puts fail with "database space exceeded", alarm list shows N
     );
     assert.match(listed, /^(memberID:\d+ alarm:NOSPACE\s*\n)+$/);
     const status = JSON.parse((await etcdctl(on, ['endpoint', 'status', '-w', 'json'])).stdout) as JsonStatus[];
-    assert.ok(status.every((s) => s.Status.errors?.some((e) => /NOSPACE/.test(e))), JSON.stringify(status));
+    assert.ok(
+      status.every((s) => s.Status.errors?.some((e) => /NOSPACE/.test(e))),
+      JSON.stringify(status),
+    );
 
     assert.equal((await etcdctl(on, ['del', 'fill/', '--prefix'])).stdout.trim(), String(written));
     const revision = (JSON.parse((await etcdctl(on, ['get', 'fill/0', '-w', 'json'])).stdout) as { header: { revision: number } }).header.revision;

@@ -113,7 +113,7 @@ test('etcdctl 3.4 says the same to Keel as to etcd 3.4, command for command', { 
   assert.deepEqual(differences, [], `etcdctl answered Keel and etcd differently:\n${differences.join('\n')}`);
 });
 
-test('etcdctl check datascale passes on Keel: it writes 10,000 keys of 1 KiB and reads the members\' memory from /metrics', { timeout: 180_000 }, async () => {
+test("etcdctl check datascale passes on Keel: it writes 10,000 keys of 1 KiB and reads the members' memory from /metrics", { timeout: 180_000 }, async () => {
   const check = await etcdctl(keel.grpcEndpoints(), ['check', 'datascale', '--load=s'], { timeoutMs: 150_000 });
   assert.equal(check.code, 0, `${check.stdout}${check.stderr}`);
   assert.match(check.stdout, /PASS: Approximate system memory used/);

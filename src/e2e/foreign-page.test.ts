@@ -32,7 +32,13 @@ function foreignUpgrade(url: string): Promise<{ status: number; closed: boolean 
       hostname,
       port,
       path: '/watch/ws',
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: 'http://evil.example' },
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        origin: 'http://evil.example',
+      },
       timeout: 10_000,
     });
     request.on('response', (response) => {
@@ -56,10 +62,20 @@ function foreignUpgrade(url: string): Promise<{ status: number; closed: boolean 
 function putAs(url: string, name: string, body: string): Promise<number> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ hostname, port, method: 'PUT', path: '/kv/probe', headers: { host: `${name}:${port}`, origin: `http://${name}:${port}`, 'content-type': 'text/plain' }, timeout: 10_000 }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
+    const request = httpRequest(
+      {
+        hostname,
+        port,
+        method: 'PUT',
+        path: '/kv/probe',
+        headers: { host: `${name}:${port}`, origin: `http://${name}:${port}`, 'content-type': 'text/plain' },
+        timeout: 10_000,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
     request.on('error', reject);
     request.on('timeout', () => request.destroy(new Error('no answer')));
     request.end(body);
@@ -180,7 +196,11 @@ describe('a page from another origin against a cluster on loopback', { timeout: 
     assert.equal(afterStatus.revision, before.revision, 'no write reached the store');
 
     // The same requests with a foreign Origin get 403 FORBIDDEN_ORIGIN; without one they work.
-    const refused = await http(`${cluster.url(1)}/kv/probe`, { method: 'PUT', body: 'x', headers: { 'content-type': 'text/plain', origin: siteUrl.replace(/\/$/, '') } });
+    const refused = await http(`${cluster.url(1)}/kv/probe`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { 'content-type': 'text/plain', origin: siteUrl.replace(/\/$/, '') },
+    });
     assert.equal(refused.status, 403, describeAnswer(refused));
     assert.match(describeAnswer(refused), /FORBIDDEN_ORIGIN/);
     const nullOrigin = await http(`${cluster.url(1)}/kv/probe`, { method: 'PUT', body: 'x', headers: { 'content-type': 'text/plain', origin: 'null' } });
@@ -190,7 +210,7 @@ describe('a page from another origin against a cluster on loopback', { timeout: 
     // The cluster's own dashboards are served: a member's origin, and this node under another loopback name.
     const member = await http(`${cluster.url(1)}/status`, { headers: { origin: cluster.url(2) } });
     assert.equal(member.status, 200);
-    assert.equal(await putAs(cluster.url(1), 'localhost', 'y'), 200, 'this node\'s own page under the name localhost');
+    assert.equal(await putAs(cluster.url(1), 'localhost', 'y'), 200, "this node's own page under the name localhost");
     // A DNS-rebinding page (its own name resolving to 127.0.0.1) is not this node under another name.
     assert.equal(await putAs(cluster.url(1), 'attacker.example', 'z'), 403, 'a page of a name that merely resolves here');
     // A refused WebSocket handshake takes its connection with it (the plugin that would close it never ran).

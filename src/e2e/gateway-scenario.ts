@@ -68,7 +68,11 @@ export const scenario: readonly Step[] = [
   { name: 'range whose end is before its key', path: '/v3/kv/range', body: { key: b64('gw/b'), range_end: b64('gw/a') } },
   { name: 'range count_only', path: '/v3/kv/range', body: { key: b64('gw/'), range_end: b64('gw0'), count_only: true } },
   { name: 'range keys_only', path: '/v3/kv/range', body: { key: b64('gw/'), range_end: b64('gw0'), keys_only: true } },
-  { name: 'range sorted by mod revision, descending', path: '/v3/kv/range', body: { key: b64('gw/'), range_end: b64('gw0'), sort_order: 'DESCEND', sort_target: 'MOD' } },
+  {
+    name: 'range sorted by mod revision, descending',
+    path: '/v3/kv/range',
+    body: { key: b64('gw/'), range_end: b64('gw0'), sort_order: 'DESCEND', sort_target: 'MOD' },
+  },
   { name: 'range at an old revision', path: '/v3/kv/range', body: { key: b64('gw/a'), revision: 2 } },
   { name: 'range at a future revision', path: '/v3/kv/range', body: { key: b64('gw/a'), revision: 1000 } },
   { name: 'deleterange of a missing key', path: '/v3/kv/deleterange', body: { key: b64('gw/none') } },
@@ -160,7 +164,12 @@ export const scenario: readonly Step[] = [
     // etcd 3.4 turns a learner into a voter when its peer URLs change (fixed in 3.5); Keel keeps it a learner.
     keelAddsText: ',"isLearner":true',
   },
-  { name: 'cluster member promote of a learner not in sync', path: '/v3/cluster/member/promote', body: {}, bodyFrom: (answers) => ({ ID: addedMemberId(answers) }) },
+  {
+    name: 'cluster member promote of a learner not in sync',
+    path: '/v3/cluster/member/promote',
+    body: {},
+    bodyFrom: (answers) => ({ ID: addedMemberId(answers) }),
+  },
   { name: 'cluster member remove of the learner', path: '/v3/cluster/member/remove', body: {}, bodyFrom: (answers) => ({ ID: addedMemberId(answers) }) },
   { name: 'auth authenticate while auth is disabled', path: '/v3/auth/authenticate', body: { name: 'root', password: 'x' } },
   { name: 'auth role add', path: '/v3/auth/role/add', body: { name: 'reader' } },
@@ -171,7 +180,11 @@ export const scenario: readonly Step[] = [
   { name: 'auth user list', path: '/v3/auth/user/list', body: {} },
   { name: 'auth user change password', path: '/v3/auth/user/changepw', body: { name: 'alice', password: 'another' } },
   { name: 'auth user get of a missing user', path: '/v3/auth/user/get', body: { name: 'bob' } },
-  { name: 'auth role grant permission', path: '/v3/auth/role/grant', body: { name: 'reader', perm: { permType: 'READ', key: b64('gw/'), range_end: b64('gw0') } } },
+  {
+    name: 'auth role grant permission',
+    path: '/v3/auth/role/grant',
+    body: { name: 'reader', perm: { permType: 'READ', key: b64('gw/'), range_end: b64('gw0') } },
+  },
   { name: 'auth role get', path: '/v3/auth/role/get', body: { role: 'reader' } },
   { name: 'auth role revoke permission', path: '/v3/auth/role/revoke', body: { role: 'reader', key: b64('gw/'), range_end: b64('gw0') } },
   { name: 'auth user revoke role', path: '/v3/auth/user/revoke', body: { name: 'alice', role: 'reader' } },
@@ -282,7 +295,12 @@ function replace(value: unknown, holder: string, varying: readonly string[]): un
   if (Array.isArray(value)) {
     const items = value.map((item) => replace(item, holder, varying));
     // Members are listed by id, which each server picks: their order is compared once the ids are gone.
-    return holder === 'members' ? items.map((item) => JSON.stringify(item)).sort().map((text) => JSON.parse(text) as unknown) : items;
+    return holder === 'members'
+      ? items
+          .map((item) => JSON.stringify(item))
+          .sort()
+          .map((text) => JSON.parse(text) as unknown)
+      : items;
   }
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};

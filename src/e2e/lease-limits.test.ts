@@ -30,10 +30,15 @@ after(async () => {
 
 function call(method: string, request: Message): Promise<Message> {
   const unary = (lease as unknown as Record<string, Unary>)[method] as Unary;
-  return new Promise((resolve, reject) => unary.call(lease, request, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) =>
+    unary.call(lease, request, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response))),
+  );
 }
 
-const grpcError = (code: status, message: RegExp) => (error: unknown): boolean => (error as ServiceError).code === code && message.test((error as ServiceError).details);
+const grpcError =
+  (code: status, message: RegExp) =>
+  (error: unknown): boolean =>
+    (error as ServiceError).code === code && message.test((error as ServiceError).details);
 
 /** One keep-alive on an open stream: its answer, or the stream's error. */
 function keepAlive(stream: ClientDuplexStream<Message, Message>, id: string): Promise<Message> {
@@ -77,7 +82,8 @@ test("etcd's lease errors over gRPC: too large TTL, taken id, unknown lease", as
 test('leaseKeepAliveStreamsMax: one stream more is refused; closing one makes room', async () => {
   const granted = await call('LeaseGrant', { TTL: '60' });
   const id = String(granted.ID);
-  const open = (): ClientDuplexStream<Message, Message> => (lease as unknown as { LeaseKeepAlive: () => ClientDuplexStream<Message, Message> }).LeaseKeepAlive();
+  const open = (): ClientDuplexStream<Message, Message> =>
+    (lease as unknown as { LeaseKeepAlive: () => ClientDuplexStream<Message, Message> }).LeaseKeepAlive();
   const first = open();
   const answer = await keepAlive(first, id);
   assert.deepEqual([answer.ID, answer.TTL], [id, '60']);

@@ -55,7 +55,10 @@ test('lease routes: grant, attach, time to live with keys, list, keep-alive, rev
   assert.deepEqual([body.id, body.grantedTtl, body.keys], [lease.id, 30, [{ key: 'lr/a' }, { key: 'lr/b' }]]);
   assert.ok(body.ttl > 0 && body.ttl <= 30, `ttl left ${body.ttl}`);
   const listed = await http(`${url}/leases`);
-  assert.ok((listed.body as { leases: { id: number }[] }).leases.some((l) => l.id === lease.id), describe(listed));
+  assert.ok(
+    (listed.body as { leases: { id: number }[] }).leases.some((l) => l.id === lease.id),
+    describe(listed),
+  );
   const kept = await http(`${cluster.url(3)}/leases/${lease.id}/keepalive`, { method: 'POST' });
   assert.deepEqual([kept.status, (kept.body as Granted).ttl], [200, 30], describe(kept));
 
@@ -168,7 +171,10 @@ test('a lease kept alive survives the kill -9 of the leader; left alone it expir
   }
   // The node killed earlier catches up to the expiry too.
   await cluster.startNode(leader.id);
-  await waitFor(async () => (await localValue(leader.id, 'survive/k')) === undefined, { timeoutMs: 20_000, what: `the expired key gone on restarted node ${leader.id}` });
+  await waitFor(async () => (await localValue(leader.id, 'survive/k')) === undefined, {
+    timeoutMs: 20_000,
+    what: `the expired key gone on restarted node ${leader.id}`,
+  });
   const info = await http(`${cluster.url(leader.id)}/leases/${lease.id}`);
   assert.deepEqual([info.status, errorCode(info)], [404, 'LEASE_NOT_FOUND'], describe(info));
   cluster.assertNoCrashes();
@@ -188,7 +194,10 @@ test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease 
     for (let i = 0; i < keepAlives; i++) assert.equal(await stream.keepAlive(id), ttl);
     const after = await cluster.status(first.id);
     assert.equal(after.term, before.term, 'the leader did not change meanwhile');
-    assert.ok(after.lastIndex - before.lastIndex < keepAlives / 10, `${keepAlives} keep-alives on the leader grew its log from ${before.lastIndex} to ${after.lastIndex}`);
+    assert.ok(
+      after.lastIndex - before.lastIndex < keepAlives / 10,
+      `${keepAlives} keep-alives on the leader grew its log from ${before.lastIndex} to ${after.lastIndex}`,
+    );
 
     // Kept alive every second, only ever through the current leader (so only in its
     // memory), across the kill -9 of that leader.
@@ -225,7 +234,10 @@ test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease 
       { timeoutMs: 4 * ttl * 1000, what: 'the lease to expire', intervalMs: 100 },
     );
     await cluster.startNode(first.id);
-    await waitFor(async () => (await localValue(first.id, 'memory/k')) === undefined, { timeoutMs: 20_000, what: `the expired key gone on restarted node ${first.id}` });
+    await waitFor(async () => (await localValue(first.id, 'memory/k')) === undefined, {
+      timeoutMs: 20_000,
+      what: `the expired key gone on restarted node ${first.id}`,
+    });
     cluster.assertNoCrashes();
   } finally {
     stream.close();

@@ -55,7 +55,11 @@ async function keysUnder(prefix: string): Promise<string[]> {
 /** Waits until the follower serves no watcher: every waiter and observer has let go of its watches. */
 async function noWatchersLeft(): Promise<void> {
   const watchers = async (): Promise<number> => ((await (await fetch(`${followerUrl}/status`)).json()) as { watchers: number }).watchers;
-  await waitFor(async () => (await watchers()) === 0, { timeoutMs: 10_000, what: 'the follower to serve no watcher', explain: async () => `${await watchers()} watchers` });
+  await waitFor(async () => (await watchers()) === 0, {
+    timeoutMs: 10_000,
+    what: 'the follower to serve no watcher',
+    explain: async () => `${await watchers()} watchers`,
+  });
 }
 
 /** Tells whether a promise has settled, without waiting for it. */
@@ -122,8 +126,14 @@ test('Lock: a waiter whose client goes away leaves no key; no lease gets one of 
   assert.equal(ttl.grantedTTL, '60');
   assert.equal(text(leaseless.key), `leaseless/${hex(granted[0]?.lease)}`);
 
-  assert.deepEqual((await onLeader.call(LOCK, 'Lock', { name: bytes('x'), lease: '12345' })).err, { code: status.NOT_FOUND, details: 'etcdserver: requested lease not found' });
-  assert.deepEqual((await onLeader.call(LOCK, 'Unlock', { key: bytes('') })).err, { code: status.INVALID_ARGUMENT, details: 'etcdserver: key is not provided' });
+  assert.deepEqual((await onLeader.call(LOCK, 'Lock', { name: bytes('x'), lease: '12345' })).err, {
+    code: status.NOT_FOUND,
+    details: 'etcdserver: requested lease not found',
+  });
+  assert.deepEqual((await onLeader.call(LOCK, 'Unlock', { key: bytes('') })).err, {
+    code: status.INVALID_ARGUMENT,
+    details: 'etcdserver: key is not provided',
+  });
   // Unlocking what is not held is no error, as in etcd.
   assert.ok((await onLeader.ok(LOCK, 'Unlock', { key: bytes('quit/none') })).header);
 });
@@ -166,7 +176,10 @@ test('Election: campaign, leader, proclaim, observe a leader change, resign', as
 
   const stale = await onLeader.call(ELECTION, 'Proclaim', { leader: leaderKey, value: bytes('late') });
   assert.deepEqual(stale.err, { code: status.UNKNOWN, details: 'election: not leader' });
-  assert.deepEqual((await onLeader.call(ELECTION, 'Proclaim', { value: bytes('v') })).err, { code: status.UNKNOWN, details: '"leader" field must be provided' });
+  assert.deepEqual((await onLeader.call(ELECTION, 'Proclaim', { value: bytes('v') })).err, {
+    code: status.UNKNOWN,
+    details: '"leader" field must be provided',
+  });
   assert.deepEqual((await onLeader.call(ELECTION, 'Resign', {})).err, { code: status.UNKNOWN, details: '"leader" field must be provided' });
   // Resigning a leadership already lost changes nothing and is no error, as in etcd.
   await onLeader.ok(ELECTION, 'Resign', { leader: leaderKey });
@@ -235,7 +248,8 @@ test('the JSON gateway: lock, unlock, campaign, leader, proclaim, observe, resig
     async () => {
       const chunk = await reader.read();
       buffered += new TextDecoder().decode(chunk.value);
-      for (const line of buffered.split('\n').slice(0, -1)) values.push(Buffer.from(String(((JSON.parse(line) as Message).result as Message & { kv: Message }).kv.value), 'base64').toString());
+      for (const line of buffered.split('\n').slice(0, -1))
+        values.push(Buffer.from(String(((JSON.parse(line) as Message).result as Message & { kv: Message }).kv.value), 'base64').toString());
       buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
       return values.includes('two');
     },
@@ -278,7 +292,9 @@ test('with auth enabled, each method needs the permissions of the keys it touche
     assert.deepEqual((await alice.call(ELECTION, 'Leader', { name: bytes('other/e') })).err, denied);
     assert.deepEqual((await alice.call(ELECTION, 'Resign', { leader: { name: bytes('other/e'), key: bytes('other/e/1'), rev: 1, lease } })).err, denied);
     const observer = alice.observe('other/e');
-    const refused = await new Promise<{ code: number; details: string }>((resolve) => observer.on('error', (error: { code: number; details: string }) => resolve(error)));
+    const refused = await new Promise<{ code: number; details: string }>((resolve) =>
+      observer.on('error', (error: { code: number; details: string }) => resolve(error)),
+    );
     assert.deepEqual({ code: refused.code, details: refused.details }, denied);
     // Without a token, nothing at all.
     const anonymous = await onFollower.call(LOCK, 'Lock', { name: bytes('app/lock'), lease });

@@ -66,7 +66,13 @@ test('HashKV agrees on every node after writes, deletes and a compaction; defrag
       }),
     );
     for (const node of cluster.nodes) {
-      const status = (await http(`${node.url}/status`)).body as { dbSize: number; dbSizeInUse: number; alarms: unknown[]; quotaBackendBytes: number; version: string };
+      const status = (await http(`${node.url}/status`)).body as {
+        dbSize: number;
+        dbSizeInUse: number;
+        alarms: unknown[];
+        quotaBackendBytes: number;
+        version: string;
+      };
       assert.ok(status.dbSize > 300 * 1024 && status.dbSizeInUse <= status.dbSize, `sizes of node ${node.id}: ${JSON.stringify(status)}`);
       assert.deepEqual(status.alarms, []);
       assert.equal(status.quotaBackendBytes, 2 * 1024 ** 3);
@@ -81,8 +87,13 @@ test('HashKV agrees on every node after writes, deletes and a compaction; defrag
     await load;
     assert.ok(acknowledged.length > 0);
     for (const key of acknowledged) assert.equal((await client.get(key))?.value, 'v', `acknowledged write ${key} survives the defragmentations`);
-    const withoutCurrent = (all: Awaited<ReturnType<typeof hashes>>): unknown[] => all.map(({ id, hash, revision: at, compactRevision }) => ({ id, hash, at, compactRevision }));
-    assert.deepEqual(withoutCurrent(await hashes(cluster, converged.revision)), withoutCurrent(before), 'neither the writes since nor defragmentation change the hash at that revision');
+    const withoutCurrent = (all: Awaited<ReturnType<typeof hashes>>): unknown[] =>
+      all.map(({ id, hash, revision: at, compactRevision }) => ({ id, hash, at, compactRevision }));
+    assert.deepEqual(
+      withoutCurrent(await hashes(cluster, converged.revision)),
+      withoutCurrent(before),
+      'neither the writes since nor defragmentation change the hash at that revision',
+    );
     // The same through the command line, asking every member /cluster/info lists.
     const one = cluster.url(1);
     const status = await runKeel(['endpoint', 'status', '--cluster', '--endpoints', one]);
@@ -104,7 +115,9 @@ test('HashKV agrees on every node after writes, deletes and a compaction; defrag
   });
 });
 
-test('a write past the storage quota raises NOSPACE through the log: every node refuses writes but not deletes, until space is freed and the alarm disarmed', { timeout: 120_000 }, async () => {
+test('a write past the storage quota raises NOSPACE through the log: every node refuses writes but not deletes, until space is freed and the alarm disarmed', {
+  timeout: 120_000,
+}, async () => {
   const quotaBytes = 400 * 1024;
   await withCluster({ env: { KEEL_QUOTA_BACKEND_BYTES: String(quotaBytes) } }, async (cluster) => {
     const client = clientOf(cluster);
@@ -124,16 +137,20 @@ test('a write past the storage quota raises NOSPACE through the log: every node 
     // node that measured its file over the quota raised its own (as in etcd).
     const alarmsOf = async (url: string): Promise<Array<{ memberId: number; alarm: string }>> =>
       ((await http(`${url}/admin/alarms`)).body as { alarms: Array<{ memberId: number; alarm: string }> }).alarms;
-    const sameAlarmsEverywhere = (): Promise<Array<{ memberId: number; alarm: string }>> => waitFor(
-      async () => {
-        const all = await Promise.all(cluster.nodes.map((n) => alarmsOf(n.url)));
-        const first = JSON.stringify(all[0]);
-        return all[0]?.length && all.every((a) => JSON.stringify(a) === first) ? all[0] : undefined;
-      },
-      { timeoutMs: 10_000, what: 'every node to apply the same NOSPACE alarms' },
-    );
+    const sameAlarmsEverywhere = (): Promise<Array<{ memberId: number; alarm: string }>> =>
+      waitFor(
+        async () => {
+          const all = await Promise.all(cluster.nodes.map((n) => alarmsOf(n.url)));
+          const first = JSON.stringify(all[0]);
+          return all[0]?.length && all.every((a) => JSON.stringify(a) === first) ? all[0] : undefined;
+        },
+        { timeoutMs: 10_000, what: 'every node to apply the same NOSPACE alarms' },
+      );
     const alarms = await sameAlarmsEverywhere();
-    assert.ok(alarms.every((a) => a.alarm === 'NOSPACE' && a.memberId >= 1 && a.memberId <= 3), JSON.stringify(alarms));
+    assert.ok(
+      alarms.every((a) => a.alarm === 'NOSPACE' && a.memberId >= 1 && a.memberId <= 3),
+      JSON.stringify(alarms),
+    );
     for (const node of cluster.nodes) {
       const status = (await http(`${node.url}/status`)).body as { alarms: unknown[] };
       assert.deepEqual(status.alarms, alarms);
@@ -181,13 +198,19 @@ test('a write past the storage quota raises NOSPACE through the log: every node 
     assert.deepEqual(((await http(`${cluster.url(1)}/admin/alarms`)).body as { alarms: unknown[] }).alarms, []);
     // Raising then clearing answers with what changed, and the list as it is after.
     const raisedOne = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'activate', memberId: 2, alarm: 'CORRUPT' } });
-    assert.deepEqual(raisedOne.body, { revision: (raisedOne.body as { revision: number }).revision, changed: [{ memberId: 2, alarm: 'CORRUPT' }], alarms: [{ memberId: 2, alarm: 'CORRUPT' }] });
+    assert.deepEqual(raisedOne.body, {
+      revision: (raisedOne.body as { revision: number }).revision,
+      changed: [{ memberId: 2, alarm: 'CORRUPT' }],
+      alarms: [{ memberId: 2, alarm: 'CORRUPT' }],
+    });
     const cleared = await http(`${cluster.url(1)}/admin/alarms`, { method: 'POST', body: { action: 'deactivate', memberId: 2, alarm: 'CORRUPT' } });
     assert.deepEqual(cleared.body, { revision: (cleared.body as { revision: number }).revision, changed: [{ memberId: 2, alarm: 'CORRUPT' }], alarms: [] });
   });
 });
 
-test('keel snapshot save, then keel snapshot restore into a new 3-node cluster: the data and its hash are there, and it takes writes', { timeout: 180_000 }, async () => {
+test('keel snapshot save, then keel snapshot restore into a new 3-node cluster: the data and its hash are there, and it takes writes', {
+  timeout: 180_000,
+}, async () => {
   const work = await mkdtemp(join(tmpdir(), 'keel-e2e-snapshot-'));
   try {
     const file = join(work, 'backup.snapshot');

@@ -38,7 +38,10 @@ test('etcdctl member list, add --learner, promote and remove change a Keel clust
     const endpoint = cluster.node(follower).grpcEndpoint;
 
     const initial = await memberList(endpoint);
-    assert.deepEqual(initial.map((m) => Number(m.ID)), [1, 2, 3]);
+    assert.deepEqual(
+      initial.map((m) => Number(m.ID)),
+      [1, 2, 3],
+    );
     for (const m of initial) assert.deepEqual(m.clientURLs, [`http://${cluster.node(Number(m.ID)).grpcEndpoint}`]);
 
     // Add a learner through a follower; etcdctl prints the id in hex.
@@ -59,7 +62,15 @@ test('etcdctl member list, add --learner, promote and remove change a Keel clust
     ok(await etcdctl(joining.grpcEndpoint, ['put', 'grown', 'yes']), 'put through the promoted member');
 
     const listed = await memberList(joining.grpcEndpoint);
-    assert.deepEqual(listed.map((m) => [Number(m.ID), m.isLearner ?? false]), [[1, false], [2, false], [3, false], [4, false]]);
+    assert.deepEqual(
+      listed.map((m) => [Number(m.ID), m.isLearner ?? false]),
+      [
+        [1, false],
+        [2, false],
+        [3, false],
+        [4, false],
+      ],
+    );
     assert.equal(listed.find((m) => Number(m.ID) === 4)?.name, 'node4', 'the new member published its name');
 
     // etcd's refusals.
@@ -88,7 +99,11 @@ test('etcdctl member list, add --learner, promote and remove change a Keel clust
     const remaining = cluster.runningIds().sort();
     for (const id of remaining) {
       const list = await memberList(cluster.node(id).grpcEndpoint);
-      assert.deepEqual(list.map((m) => Number(m.ID)), remaining, `node ${id} lists the same members`);
+      assert.deepEqual(
+        list.map((m) => Number(m.ID)),
+        remaining,
+        `node ${id} lists the same members`,
+      );
       const got = ok(await etcdctl(cluster.node(id).grpcEndpoint, ['get', 'shrunk', '--consistency=s']), 'serializable get');
       assert.equal(got, 'shrunk\nyes\n');
     }

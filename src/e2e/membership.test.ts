@@ -62,7 +62,10 @@ test('a learner joins by snapshot, is promoted, another member is removed, and t
     const addedBody = added.body as { member: MemberJson; members: MemberJson[] };
     assert.equal(addedBody.member.id, 4);
     assert.equal(addedBody.member.isLearner, true);
-    assert.deepEqual(addedBody.members.map((m) => m.id), [1, 2, 3, 4]);
+    assert.deepEqual(
+      addedBody.members.map((m) => m.id),
+      [1, 2, 3, 4],
+    );
 
     // Enough writes that the log is compacted: the new node must catch up by snapshot,
     // which must carry the member list.
@@ -129,7 +132,10 @@ test('a learner joins by snapshot, is promoted, another member is removed, and t
     for (const list of lists) {
       assert.deepEqual(list, lists[0]);
       assert.deepEqual(list.removed, [victim]);
-      assert.deepEqual(list.members.map((m) => [m.id, m.isLearner]), remaining.sort().map((id) => [id, false]));
+      assert.deepEqual(
+        list.members.map((m) => [m.id, m.isLearner]),
+        remaining.sort().map((id) => [id, false]),
+      );
     }
     for (const id of remaining) {
       const status = (await http(`${cluster.url(id)}/status`)).body as { voters: number[]; learners: number[] };
@@ -157,7 +163,10 @@ test('the JSON gateway adds and removes a learner; changes that would leave too 
     assert.equal((added.body as { member: { ID: string; isLearner: boolean } }).member.ID, '4');
     const removed = await memberRequest(`${gateway}/v3/cluster/member/remove`, { method: 'POST', body: { ID: '4' } });
     assert.equal(removed.status, 200, describe(removed));
-    assert.deepEqual((removed.body as { members: { ID: string }[] }).members.map((m) => m.ID), ['1', '2', '3']);
+    assert.deepEqual(
+      (removed.body as { members: { ID: string }[] }).members.map((m) => m.ID),
+      ['1', '2', '3'],
+    );
     const again = await memberRequest(`${gateway}/v3/cluster/member/remove`, { method: 'POST', body: { ID: '4' } });
     assert.equal(again.status, 404, describe(again));
     assert.equal((again.body as { message: string }).message, 'etcdserver: ID removed');
@@ -189,7 +198,10 @@ test('the JSON gateway adds and removes a learner; changes that would leave too 
     assert.equal(errorCode(add), 'NOT_ENOUGH_STARTED', describe(add));
     // Nothing changed.
     const list = (await http(`${cluster.url(leader.id)}/members`)).body as { members: MemberJson[] };
-    assert.deepEqual(list.members.map((m) => m.id), [1, 2, 3]);
+    assert.deepEqual(
+      list.members.map((m) => m.id),
+      [1, 2, 3],
+    );
   });
 });
 
@@ -209,7 +221,10 @@ test('removing the leader: it answers, steps down and stops; the others elect a 
     const remaining = cluster.runningIds().sort();
     for (const id of remaining) {
       const list = await members(cluster, id);
-      assert.deepEqual(list.members.map((m) => m.id), remaining);
+      assert.deepEqual(
+        list.members.map((m) => m.id),
+        remaining,
+      );
       assert.deepEqual(list.removed, [leader.id]);
       assert.equal(await getSerializable(cluster.url(id), 'after'), '2');
     }

@@ -63,8 +63,19 @@ function everyClientOnOnePort(name: string, surface: () => Surface): void {
     // which etcd 3.4 dials with the URL as its :authority (http2-handover.ts).
     const advertised = node.url;
     assert.ok(advertised.endsWith(`:${port}`), advertised);
-    assert.ok(members.stdout.split(', ').map((f) => f.trim()).includes(advertised), members.stdout);
-    for (const command of [['endpoint', 'status'], ['endpoint', 'status', '--cluster'], ['endpoint', 'hashkv', '--cluster'], ['endpoint', 'health', '--cluster']]) {
+    assert.ok(
+      members.stdout
+        .split(', ')
+        .map((f) => f.trim())
+        .includes(advertised),
+      members.stdout,
+    );
+    for (const command of [
+      ['endpoint', 'status'],
+      ['endpoint', 'status', '--cluster'],
+      ['endpoint', 'hashkv', '--cluster'],
+      ['endpoint', 'health', '--cluster'],
+    ]) {
       const result = await etcdctl(node.url, [...tls, ...command]);
       assert.equal(result.code, 0, `${command.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout + result.stderr, new RegExp(`${advertised.replace(/[.:/]/g, '\\$&')}`), command.join(' '));
@@ -76,7 +87,15 @@ function everyClientOnOnePort(name: string, surface: () => Surface): void {
     const client = new Etcd3({
       hosts: node.url,
       dialTimeout: 3_000,
-      ...(tlsFiles ? { credentials: { rootCertificate: readFileSync(tlsFiles.caFile), certChain: readFileSync(tlsFiles.clientCertFile), privateKey: readFileSync(tlsFiles.clientKeyFile) } } : {}),
+      ...(tlsFiles
+        ? {
+            credentials: {
+              rootCertificate: readFileSync(tlsFiles.caFile),
+              certChain: readFileSync(tlsFiles.clientCertFile),
+              privateKey: readFileSync(tlsFiles.clientKeyFile),
+            },
+          }
+        : {}),
     });
     try {
       await client.put('one-port/etcd3').value('npm');
@@ -94,7 +113,9 @@ function everyClientOnOnePort(name: string, surface: () => Surface): void {
       close(): void;
     };
     try {
-      const response = await new Promise<{ kvs: Array<{ value: Buffer }> }>((resolve, reject) => kv.Range({ key: Buffer.from('one-port/etcd3') }, (e, r) => (e ? reject(e) : resolve(r))));
+      const response = await new Promise<{ kvs: Array<{ value: Buffer }> }>((resolve, reject) =>
+        kv.Range({ key: Buffer.from('one-port/etcd3') }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
       assert.equal(response.kvs[0]?.value.toString(), 'npm');
     } finally {
       kv.close();
@@ -107,7 +128,11 @@ function everyClientOnOnePort(name: string, surface: () => Surface): void {
     assert.equal(put.status, 200, await put.text());
     const get = await fetch(`${node.url}/kv/one-port%2Frest`, {});
     assert.equal(((await get.json()) as { value: string }).value, 'rest');
-    const range = await fetch(`${node.url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('one-port/rest').toString('base64') }), headers: { 'content-type': 'application/json' } });
+    const range = await fetch(`${node.url}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({ key: Buffer.from('one-port/rest').toString('base64') }),
+      headers: { 'content-type': 'application/json' },
+    });
     const kvs = ((await range.json()) as { kvs: Array<{ value: string }> }).kvs;
     assert.equal(Buffer.from(kvs[0]?.value ?? '', 'base64').toString(), 'rest');
     const health = await fetch(`${node.url}/health`, {});
@@ -122,7 +147,9 @@ function everyClientOnOnePort(name: string, surface: () => Surface): void {
 
   test(`${name}: a WebSocket watch`, async () => {
     const { node, fetch, tlsFiles } = surface();
-    const options: WsOptions = tlsFiles ? { ca: readFileSync(tlsFiles.caFile), cert: readFileSync(tlsFiles.clientCertFile), key: readFileSync(tlsFiles.clientKeyFile) } : {};
+    const options: WsOptions = tlsFiles
+      ? { ca: readFileSync(tlsFiles.caFile), cert: readFileSync(tlsFiles.clientCertFile), key: readFileSync(tlsFiles.clientKeyFile) }
+      : {};
     const socket = new WebSocket(`${node.url.replace(/^http/, 'ws')}/watch/ws`, options);
     const messages: Array<{ type: string; events?: Array<{ kv?: { key: string } }> }> = [];
     socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as { type: string }));
@@ -179,7 +206,10 @@ describe('plain text', () => {
     let talkingClosed = false;
     talking.on('close', () => (talkingClosed = true));
     const ms = await closedSilent;
-    assert.ok(ms >= firstBytesTimeoutMsDefault - 500 && ms < firstBytesTimeoutMsDefault + 5_000, `closed after ${ms} ms, want about ${firstBytesTimeoutMsDefault}`);
+    assert.ok(
+      ms >= firstBytesTimeoutMsDefault - 500 && ms < firstBytesTimeoutMsDefault + 5_000,
+      `closed after ${ms} ms, want about ${firstBytesTimeoutMsDefault}`,
+    );
     assert.equal(talkingClosed, false, 'the HTTP/1.1 connection that spoke was closed with the silent one');
     talking.destroy();
   });
@@ -227,10 +257,20 @@ describe('TLS with --client-cert-auth', () => {
   test('ALPN: a client offering h2 and http/1.1 (a browser, curl) gets http/1.1; one offering only h2 gets h2', async () => {
     const offer = (protocols: string[]): Promise<string | false | null> =>
       new Promise((resolve, reject) => {
-        const socket = connectTls({ host: '127.0.0.1', port: cluster.node(1).clientPort, ca: readFileSync(files.caFile), cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile), ALPNProtocols: protocols }, () => {
-          resolve(socket.alpnProtocol);
-          socket.destroy();
-        });
+        const socket = connectTls(
+          {
+            host: '127.0.0.1',
+            port: cluster.node(1).clientPort,
+            ca: readFileSync(files.caFile),
+            cert: readFileSync(files.clientCertFile),
+            key: readFileSync(files.clientKeyFile),
+            ALPNProtocols: protocols,
+          },
+          () => {
+            resolve(socket.alpnProtocol);
+            socket.destroy();
+          },
+        );
         socket.on('error', reject);
       });
     assert.equal(await offer(['h2', 'http/1.1']), 'http/1.1');
@@ -254,6 +294,9 @@ describe('TLS with --client-cert-auth', () => {
   test('a connection that never starts the handshake is closed after the first-bytes timeout', async () => {
     const silent = connectTcp({ host: '127.0.0.1', port: cluster.node(1).clientPort });
     const ms = await closedAfterMs(silent);
-    assert.ok(ms >= firstBytesTimeoutMsDefault - 500 && ms < firstBytesTimeoutMsDefault + 5_000, `closed after ${ms} ms, want about ${firstBytesTimeoutMsDefault}`);
+    assert.ok(
+      ms >= firstBytesTimeoutMsDefault - 500 && ms < firstBytesTimeoutMsDefault + 5_000,
+      `closed after ${ms} ms, want about ${firstBytesTimeoutMsDefault}`,
+    );
   });
 });

@@ -22,7 +22,9 @@ const residentBytesMax = 512 * mebibyte;
 const unknownShareMax = 0.02;
 
 function residentBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   assert.ok(line, `VmRSS of process ${pid}`);
   return Number(/(\d+)/.exec(line)?.[1]) * 1024;
 }
@@ -49,7 +51,12 @@ test('a storm of 1 MiB puts gets definite answers (taken or refused at once with
         await Promise.all(
           Array.from({ length: concurrent }, async (_, i) => {
             const id = (i % 3) + 1;
-            const answer = await http(`${cluster.url(id)}/kv/storm/${round}/${i}`, { method: 'PUT', body: value, headers: { 'content-type': 'text/plain' }, timeoutMs: 30_000 });
+            const answer = await http(`${cluster.url(id)}/kv/storm/${round}/${i}`, {
+              method: 'PUT',
+              body: value,
+              headers: { 'content-type': 'text/plain' },
+              timeoutMs: 30_000,
+            });
             if (answer.status === 200) counts.ok++;
             else if (answer.status === 503 && errorCode(answer) === 'OVERLOADED') {
               counts.overloaded++;

@@ -51,7 +51,8 @@ interface ForgedPeer {
 }
 
 async function forgePeer(node: ClusterNode, from: number, secret: Uint8Array | undefined, tls?: ConnectionOptions): Promise<ForgedPeer> {
-  const socket: Socket = tls === undefined ? netConnect({ host: node.host, port: node.peerPort }) : tlsConnect({ host: node.host, port: node.peerPort, ...tls });
+  const socket: Socket =
+    tls === undefined ? netConnect({ host: node.host, port: node.peerPort }) : tlsConnect({ host: node.host, port: node.peerPort, ...tls });
   let closed = false;
   socket.on('error', () => {
     closed = true;
@@ -67,7 +68,11 @@ async function forgePeer(node: ClusterNode, from: number, secret: Uint8Array | u
   if (!closed) {
     // Over TLS, the proofs cover the session's exported keying material (peer-tls.ts).
     const channelBinding = tls === undefined ? new Uint8Array(0) : channelBindingOf(socket as TLSSocket);
-    const hello = makeHello({ clusterId, from, to: node.id, nonce: newNonce() }, { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding }, secret);
+    const hello = makeHello(
+      { clusterId, from, to: node.id, nonce: newNonce() },
+      { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding },
+      secret,
+    );
     socket.write(encodeFrame(encodeHello(hello)));
     await waitFor(async () => frames.length > 0 || closed, { timeoutMs: 10_000, what: `node ${node.id}'s answer to the hello` });
     const [answer] = frames;
@@ -78,7 +83,10 @@ async function forgePeer(node: ClusterNode, from: number, secret: Uint8Array | u
 
 /** One line of `node`'s log matches every pattern (JSON lines: fields in any order). */
 function hasLine(node: ClusterNode, patterns: readonly RegExp[]): boolean {
-  return node.logSinceStart().split('\n').some((line) => patterns.every((pattern) => pattern.test(line)));
+  return node
+    .logSinceStart()
+    .split('\n')
+    .some((line) => patterns.every((pattern) => pattern.test(line)));
 }
 
 async function logged(node: ClusterNode, patterns: readonly RegExp[], what: string): Promise<void> {
@@ -99,21 +107,32 @@ async function writeAndReadEverywhere(cluster: Cluster, id: number, key: string)
 
 async function hashesAgree(cluster: Cluster): Promise<void> {
   const { revision } = await cluster.waitForConverged();
-  const hashes = await Promise.all(cluster.runningIds().map(async (id) => ((await http(`${cluster.url(id)}/admin/hash?revision=${revision}`)).body as { hash: number }).hash));
+  const hashes = await Promise.all(
+    cluster.runningIds().map(async (id) => ((await http(`${cluster.url(id)}/admin/hash?revision=${revision}`)).body as { hash: number }).hash),
+  );
   assert.equal(new Set(hashes).size, 1, `every node has the same key space at revision ${revision}: ${hashes.join(', ')}`);
 }
 
-test('peers without the secret are refused at the handshake; a member sending impossible messages loses its connection; the node serves on', { timeout: 180_000 }, async () => {
+test('peers without the secret are refused at the handshake; a member sending impossible messages loses its connection; the node serves on', {
+  timeout: 180_000,
+}, async () => {
   await withCluster({}, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const victim = cluster.node(cluster.runningIds().find((id) => id !== leader.id) as number);
     // (a) Claiming to be the leader, without the secret: refused before any message is read.
     const wrongSecret = new Uint8Array(32).fill(7);
     const stranger = await forgePeer(victim, leader.id, wrongSecret);
-    assert.ok(stranger.reply !== undefined && !stranger.reply.ok && /failed to prove it holds the cluster secret/.test(stranger.reply.reason), JSON.stringify(stranger.reply));
+    assert.ok(
+      stranger.reply !== undefined && !stranger.reply.ok && /failed to prove it holds the cluster secret/.test(stranger.reply.reason),
+      JSON.stringify(stranger.reply),
+    );
     stranger.send({ type: 'heartbeat', from: leader.id, to: victim.id, term: leader.term, commit: 1_000_000, seq: 1 });
     await waitFor(async () => stranger.closed(), { timeoutMs: 10_000, what: 'the refused connection to close' });
-    await logged(victim, [/"msg":"refused peer connection"/, remote, new RegExp(`"from":${leader.id}\\b`), /failed to prove/], 'the refusal with the address and claimed id');
+    await logged(
+      victim,
+      [/"msg":"refused peer connection"/, remote, new RegExp(`"from":${leader.id}\\b`), /failed to prove/],
+      'the refusal with the address and claimed id',
+    );
     const bare = await forgePeer(victim, leader.id, undefined);
     assert.ok(bare.reply !== undefined && !bare.reply.ok && /sent no proof/.test(bare.reply.reason));
     await writeAndReadEverywhere(cluster, victim.id, 'after-strangers');
@@ -125,27 +144,58 @@ test('peers without the secret are refused at the handshake; a member sending im
     assert.ok(liar.reply?.ok, `welcomed: ${JSON.stringify(liar.reply)}`);
     liar.send({ type: 'heartbeat', from: leader.id, to: victim.id, term: before.term, commit: before.lastIndex + 1000, seq: 1 });
     await waitFor(async () => liar.closed(), { timeoutMs: 10_000, what: 'the connection of the forged heartbeat to close' });
-    await logged(victim, [/"msg":"closing connection from peer"/, new RegExp(`"peer":${leader.id}\\b`), remote, new RegExp(`impossible heartbeat from node ${leader.id}: a heartbeat commits up to index ${before.lastIndex + 1000}`)], 'the dropped heartbeat');
+    await logged(
+      victim,
+      [
+        /"msg":"closing connection from peer"/,
+        new RegExp(`"peer":${leader.id}\\b`),
+        remote,
+        new RegExp(`impossible heartbeat from node ${leader.id}: a heartbeat commits up to index ${before.lastIndex + 1000}`),
+      ],
+      'the dropped heartbeat',
+    );
     // An append rewriting committed entry 1 with a newer term (and a newer message term,
     // which the node must not adopt either).
     const rewriter = await forgePeer(victim, leader.id, secret);
     assert.ok(rewriter.reply?.ok);
     const forgedTerm = before.term + 5;
     const forged = new TextEncoder().encode('{"type":"put","key":"forged","value":"forged"}');
-    rewriter.send({ type: 'append', from: leader.id, to: victim.id, term: forgedTerm, prevIndex: 0, prevTerm: 0, commit: 1, entries: [{ index: 1, term: forgedTerm, kind: 'normal', data: forged }] });
+    rewriter.send({
+      type: 'append',
+      from: leader.id,
+      to: victim.id,
+      term: forgedTerm,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 1,
+      entries: [{ index: 1, term: forgedTerm, kind: 'normal', data: forged }],
+    });
     await waitFor(async () => rewriter.closed(), { timeoutMs: 10_000, what: 'the connection of the forged append to close' });
-    await logged(victim, [/"msg":"closing connection from peer"/, remote, /impossible append from node \d+: an append overwrites committed entry 1/], 'the dropped append');
+    await logged(
+      victim,
+      [/"msg":"closing connection from peer"/, remote, /impossible append from node \d+: an append overwrites committed entry 1/],
+      'the dropped append',
+    );
     // A snapshot from a "new leader" whose data the store could not restore.
     const snapshotter = await forgePeer(victim, leader.id, secret);
     assert.ok(snapshotter.reply?.ok);
     const voters = cluster.runningIds();
     snapshotter.send({
-      type: 'snapshot', from: leader.id, to: victim.id, term: forgedTerm,
+      type: 'snapshot',
+      from: leader.id,
+      to: victim.id,
+      term: forgedTerm,
       meta: { index: before.lastIndex + 100, term: forgedTerm, config: { voters, learners: [] } },
-      offset: 0, data: new TextEncoder().encode('not a snapshot'), done: true,
+      offset: 0,
+      data: new TextEncoder().encode('not a snapshot'),
+      done: true,
     });
     await waitFor(async () => snapshotter.closed(), { timeoutMs: 10_000, what: 'the connection of the forged snapshot to close' });
-    await logged(victim, [/"msg":"closing connection from peer"/, remote, /impossible snapshot from node \d+: a snapshot at index \d+ that this node could not install/], 'the dropped snapshot');
+    await logged(
+      victim,
+      [/"msg":"closing connection from peer"/, remote, /impossible snapshot from node \d+: a snapshot at index \d+ that this node could not install/],
+      'the dropped snapshot',
+    );
     assert.ok(!/fatal/.test(victim.logSinceStart()), 'nothing fatal');
     const after = await cluster.status(victim.id);
     assert.ok(after.term < forgedTerm, `the forged term was not adopted (term ${after.term})`);
@@ -173,7 +223,9 @@ async function presentedSerial(node: ClusterNode, tls: ConnectionOptions): Promi
   return serial;
 }
 
-test('mutual TLS alone: the cluster elects and replicates; foreign certificates are refused; certificates rotate without a restart', { timeout: 180_000 }, async () => {
+test('mutual TLS alone: the cluster elects and replicates; foreign certificates are refused; certificates rotate without a restart', {
+  timeout: 180_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-e2e-peer-tls-'));
   try {
     const ca = await createCertificateAuthority('keel e2e peer CA');
@@ -203,7 +255,11 @@ test('mutual TLS alone: the cluster elects and replicates; foreign certificates 
       const intruderCert = await issueCertificate(ca, { commonName: 'intruder', hosts: ['127.0.0.1'], usage: 'peer' });
       const intruder = await forgePeer(victim, leader.id, undefined, { ca: ca.cert, cert: intruderCert.cert, key: intruderCert.key });
       assert.equal(intruder.reply, undefined);
-      await logged(victim, [/"msg":"refused peer connection"/, remote, /common name \\"intruder\\", but only \\"keel-peer\\" is allowed/], 'the wrong name refused');
+      await logged(
+        victim,
+        [/"msg":"refused peer connection"/, remote, /common name \\"intruder\\", but only \\"keel-peer\\" is allowed/],
+        'the wrong name refused',
+      );
       await writeAndReadEverywhere(cluster, victim.id, 'after-foreigners');
 
       // Rotation: new files put in place (written aside, then renamed over the old ones).
@@ -231,7 +287,10 @@ test('secret and auto TLS: the peer traffic is encrypted, the cluster elects and
   await withCluster({ env: { KEEL_PEER_AUTO_TLS: 'true' } }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     for (const id of cluster.runningIds()) {
-      assert.ok(hasLine(cluster.node(id), [/"msg":"peer transport listening"/, /"tls":"unverified \(auto\)"/, /"secret":true/]), `node ${id}: auto TLS with the secret`);
+      assert.ok(
+        hasLine(cluster.node(id), [/"msg":"peer transport listening"/, /"tls":"unverified \(auto\)"/, /"secret":true/]),
+        `node ${id}: auto TLS with the secret`,
+      );
     }
     // A plain TCP peer gets no challenge: it must speak TLS first.
     const plain = await forgePeer(cluster.node(leader.id), 2, undefined);
@@ -240,7 +299,9 @@ test('secret and auto TLS: the peer traffic is encrypted, the cluster elects and
   });
 });
 
-test('a node with neither a cluster secret nor mutual TLS refuses to start and says what to do; keel cluster secret makes one', { timeout: 60_000 }, async () => {
+test('a node with neither a cluster secret nor mutual TLS refuses to start and says what to do; keel cluster secret makes one', {
+  timeout: 60_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-e2e-no-secret-'));
   try {
     const [peerPort, clientPort] = (await freePorts(2)) as [number, number];
@@ -263,8 +324,13 @@ test('a node with neither a cluster secret nor mutual TLS refuses to start and s
 
 function runKeel(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [mainScript, ...args], { timeout: 30_000, killSignal: 'SIGKILL', env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_'))) }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [mainScript, ...args],
+      { timeout: 30_000, killSignal: 'SIGKILL', env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_'))) },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -15,7 +15,12 @@ interface RawClient {
   [method: string]: unknown;
 }
 
-type UnaryMethod = (request: Message, metadata: Metadata, options: { deadline?: number }, callback: (error: ServiceError | null, response: Message) => void) => unknown;
+type UnaryMethod = (
+  request: Message,
+  metadata: Metadata,
+  options: { deadline?: number },
+  callback: (error: ServiceError | null, response: Message) => void,
+) => unknown;
 
 export class RecipeClients {
   private readonly clients = new Map<string, RawClient>();
@@ -36,7 +41,9 @@ export class RecipeClients {
     const unary = client[method] as UnaryMethod;
     const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
     return new Promise((resolve) => {
-      unary.call(client, request, this.metadata, deadline, (error, response) => resolve(error ? { err: { code: error.code, details: error.details } } : response));
+      unary.call(client, request, this.metadata, deadline, (error, response) =>
+        resolve(error ? { err: { code: error.code, details: error.details } } : response),
+      );
     });
   }
 

@@ -134,7 +134,12 @@ export async function firstAcknowledgedPut(endpoints: readonly string[], startMs
   throw new Error(`no put was acknowledged within ${trialDeadlineMs} ms`);
 }
 
-export async function runRecoveryTrials(target: RecoveryTarget, scenario: RecoveryScenario, trials: number, log: (line: string) => void): Promise<RecoveryFigures> {
+export async function runRecoveryTrials(
+  target: RecoveryTarget,
+  scenario: RecoveryScenario,
+  trials: number,
+  log: (line: string) => void,
+): Promise<RecoveryFigures> {
   const trialsMs: number[] = [];
   const sinceUpMs: number[] = [];
   const all = target.endpoints.map((_, i) => i);
@@ -154,7 +159,11 @@ export async function runRecoveryTrials(target: RecoveryTarget, scenario: Recove
       const leader = await leaderIndex(target);
       await target.kill(leader);
       const startMs = performance.now();
-      ms = await firstAcknowledgedPut(target.endpoints.filter((_, i) => i !== leader), startMs, `recovery/${scenario}/${trial}`);
+      ms = await firstAcknowledgedPut(
+        target.endpoints.filter((_, i) => i !== leader),
+        startMs,
+        `recovery/${scenario}/${trial}`,
+      );
       await target.start(leader);
     }
     trialsMs.push(Math.round(ms));

@@ -43,7 +43,10 @@ describe('REST reads at a revision, key history, sorted scans and records on a r
     assert.equal(old.status, 200);
     assert.equal((old.body as { value: string }).value, 'one');
     const scanOld = await http(`${anyNode()}/kv?prefix=rev/&rev=${r1}`);
-    assert.deepEqual((scanOld.body as { kvs: { key: string }[] }).kvs.map((kv) => kv.key), ['rev/a']);
+    assert.deepEqual(
+      (scanOld.body as { kvs: { key: string }[] }).kvs.map((kv) => kv.key),
+      ['rev/a'],
+    );
     const future = await http(`${anyNode()}/kv/rev/a?rev=${r3 + 1000}`);
     assert.equal(future.status, 400);
     assert.equal(errorCode(future), 'FUTURE_REV');
@@ -62,7 +65,10 @@ describe('REST reads at a revision, key history, sorted scans and records on a r
     }
     // After compaction the history starts at the version visible at the compacted revision.
     const kept = await keel.history('rev/a');
-    assert.deepEqual(kept.versions.map((v) => (v.type === 'put' ? v.value : 'delete')), ['two']);
+    assert.deepEqual(
+      kept.versions.map((v) => (v.type === 'put' ? v.value : 'delete')),
+      ['two'],
+    );
     assert.equal(kept.compactRevision, r3);
   });
 
@@ -84,10 +90,16 @@ describe('REST reads at a revision, key history, sorted scans and records on a r
     ]);
     assert.equal(body.more, false);
     const page = await keel.history('h/k', { order: 'ascend', limit: 2, consistency: 'serializable' });
-    assert.deepEqual(page.versions.map((v) => v.modRevision), [revisions[0], revisions[1]]);
+    assert.deepEqual(
+      page.versions.map((v) => v.modRevision),
+      [revisions[0], revisions[1]],
+    );
     assert.equal(page.more, true);
     const next = await keel.history('h/k', { order: 'ascend', limit: 2, minRevision: (revisions[1] as number) + 1 });
-    assert.deepEqual(next.versions.map((v) => v.type), ['delete', 'put']);
+    assert.deepEqual(
+      next.versions.map((v) => v.type),
+      ['delete', 'put'],
+    );
     assert.equal(next.more, false);
     const cli = await runKeel(['history', 'h/k', '--limit', '3'], { env });
     assert.equal(cli.code, 0, cli.stderr);
@@ -146,7 +158,10 @@ describe('REST reads at a revision, key history, sorted scans and records on a r
       assert.match(JSON.stringify(bad.body), pattern);
     }
     const sorted = await keel.scan('s/', { sortBy: 'value', order: 'descend', limit: 2 });
-    assert.deepEqual(sorted.kvs.map((kv) => kv.key), ['s/a', 's/b']);
+    assert.deepEqual(
+      sorted.kvs.map((kv) => kv.key),
+      ['s/a', 's/b'],
+    );
     assert.equal(sorted.more, true);
     const cli = await runKeel(['scan', 's/', '--sort-by', 'mod', '--order', 'descend', '--keys-only'], { env });
     assert.equal(cli.stdout, 's/a\ns/c\ns/b\n', cli.stderr);
@@ -161,7 +176,13 @@ describe('REST reads at a revision, key history, sorted scans and records on a r
     assert.equal(set.status, 200, JSON.stringify(set.body));
     const setRevision = (set.body as { revision: number }).revision;
     const whole = await http(`${anyNode()}/records/user/1`);
-    assert.deepEqual(whole.body, { key: 'user/1', fields: { born: '1815', name: 'Ada', title: 'countess' }, modRevision: setRevision, more: false, revision: (whole.body as { revision: number }).revision });
+    assert.deepEqual(whole.body, {
+      key: 'user/1',
+      fields: { born: '1815', name: 'Ada', title: 'countess' },
+      modRevision: setRevision,
+      more: false,
+      revision: (whole.body as { revision: number }).revision,
+    });
     // One write, one revision: every field was set by the same transaction.
     const field = await http(`${anyNode()}/records/user/1/fields/name`);
     assert.equal(field.status, 200);

@@ -63,22 +63,32 @@ test('a whole cluster killed with a large snapshot due elects a leader and takes
       cluster.nodes.map((n) =>
         waitFor(
           async () => {
-            const line = n.logSinceStart().split('\n').find((l) => l.includes('took a snapshot and compacted the log'));
+            const line = n
+              .logSinceStart()
+              .split('\n')
+              .find((l) => l.includes('took a snapshot and compacted the log'));
             return line === undefined ? undefined : (JSON.parse(line) as { copyMs: number; bytes: number });
           },
           { timeoutMs: 60_000, what: `node ${n.id} to take the snapshot due at restart` },
         ),
       ),
     );
-    for (const [i, copy] of copies.entries()) assert.ok(copy.bytes > (keyCount * valueBytes) / 2, `node ${i + 1}'s snapshot holds the store (${copy.bytes} bytes)`);
+    for (const [i, copy] of copies.entries())
+      assert.ok(copy.bytes > (keyCount * valueBytes) / 2, `node ${i + 1}'s snapshot holds the store (${copy.bytes} bytes)`);
     // The snapshot must not have held any node's event loop for the time it took to copy,
     // nor for an election timeout: that is what kept the restarted nodes from electing.
     for (const [i, copy] of copies.entries()) {
       const id = i + 1;
       const longestPauseMs = (await metric(cluster, id, 'keel_event_loop_delay_max_seconds')) * 1000;
       t.diagnostic(`node ${id}: snapshot of ${copy.bytes} bytes copied in ${copy.copyMs} ms; longest event-loop pause ${Math.round(longestPauseMs)} ms`);
-      assert.ok(longestPauseMs < electionTimeoutMs, `node ${id}: the event loop stopped for ${Math.round(longestPauseMs)} ms, longer than the election timeout`);
-      assert.ok(longestPauseMs < copy.copyMs / 2, `node ${id}: the event loop stopped for ${Math.round(longestPauseMs)} ms of the snapshot's ${copy.copyMs} ms copy`);
+      assert.ok(
+        longestPauseMs < electionTimeoutMs,
+        `node ${id}: the event loop stopped for ${Math.round(longestPauseMs)} ms, longer than the election timeout`,
+      );
+      assert.ok(
+        longestPauseMs < copy.copyMs / 2,
+        `node ${id}: the event loop stopped for ${Math.round(longestPauseMs)} ms of the snapshot's ${copy.copyMs} ms copy`,
+      );
     }
     // Writes are taken once the snapshots are done, and every node follows the same leader.
     const client = new EtcdGrpcClient(cluster.nodes[0]?.grpcEndpoint ?? '', 10_000);

@@ -32,7 +32,12 @@ function putsOf(ws: WsWatchStream, watchId: number): WatchedPut[] {
 }
 
 /** Writes `count` distinct keys with `workers` concurrent writers; calls `midway` once after `midwayAt` acknowledgements. */
-async function writeKeys(client: KeelClient, prefix: string, count: number, options: { workers: number; midwayAt?: number; midway?: () => Promise<void> }): Promise<Map<string, number>> {
+async function writeKeys(
+  client: KeelClient,
+  prefix: string,
+  count: number,
+  options: { workers: number; midwayAt?: number; midway?: () => Promise<void> },
+): Promise<Map<string, number>> {
   const acknowledged = new Map<string, number>();
   let next = 0;
   let midway: Promise<void> | undefined;
@@ -119,7 +124,11 @@ test('the client resumes its watch on another node when its node is killed: ever
       },
     });
     const received = (): WatchedPut[] => batches.flatMap((b) => b.events.map((e) => ({ key: e.kv.key, value: e.kv.value, modRevision: e.kv.modRevision })));
-    await waitFor(async () => received().length >= count, { timeoutMs: 30_000, what: `${count} events after resuming`, explain: async () => `${received().length} received` });
+    await waitFor(async () => received().length >= count, {
+      timeoutMs: 30_000,
+      what: `${count} events after resuming`,
+      explain: async () => `${received().length} received`,
+    });
     stop.abort();
     await watching;
     assert.equal(received().length, count);
@@ -138,7 +147,11 @@ test('a follower sent a snapshot gives its watchers every event it skipped, once
     const acknowledged = await writeKeys(client, 'lag/', count, { workers: 4 });
     cluster.resume(laggard);
     await cluster.waitForCaughtUp([laggard], 30_000);
-    assert.match(cluster.node(laggard).logSinceStart(), /installed a snapshot from the leader/, 'the laggard caught up without a snapshot; the test did not test what it says');
+    assert.match(
+      cluster.node(laggard).logSinceStart(),
+      /installed a snapshot from the leader/,
+      'the laggard caught up without a snapshot; the test did not test what it says',
+    );
     await ws.until(() => putsOf(ws, 0).length >= count, `${count} events on the laggard's watcher`, 30_000);
     const received = putsOf(ws, 0);
     assert.equal(received.length, count);

@@ -60,14 +60,20 @@ test('server-sent events through the client: history from a revision, then live 
       ['put', 'sse/a', '3', live.revision, undefined],
     ],
   );
-  assert.deepEqual(deletes.flatMap((b) => b.events).map((e) => [e.type, e.kv.key]), [['delete', 'sse/a']]);
+  assert.deepEqual(
+    deletes.flatMap((b) => b.events).map((e) => [e.type, e.kv.key]),
+    [['delete', 'sse/a']],
+  );
 });
 
 test('a key named "ws" is watched over server-sent events like any other', async () => {
   const put = await client.put('ws', 'not the socket');
   const watcher = new KeelClient({ endpoints: [followerUrl] });
   for await (const batch of watcher.watch('ws', { revision: put.revision })) {
-    assert.deepEqual(batch.events.map((e) => [e.kv.key, e.kv.value]), [['ws', 'not the socket']]);
+    assert.deepEqual(
+      batch.events.map((e) => [e.kv.key, e.kv.value]),
+      [['ws', 'not the socket']],
+    );
     break;
   }
 });
@@ -105,7 +111,10 @@ test('WebSocket: several watchers on one socket, progress notifications and requ
     await client.put('ws/one', 'x');
     const two = await client.put('ws/two', 'y');
     await ws.until((m) => eventsOf(m, all as number).length === 2 && eventsOf(m, one as number).length === 1, 'the events of both watchers');
-    assert.deepEqual(eventsOf(ws.messages, one as number).map((e) => (e['kv'] as { value: string }).value), ['x']);
+    assert.deepEqual(
+      eventsOf(ws.messages, one as number).map((e) => (e['kv'] as { value: string }).value),
+      ['x'],
+    );
     // Idle: the progress-notifying watcher hears the current revision.
     await ws.until((m) => m.some((x) => x.type === 'progress' && x.watchId === all && x.revision >= two.revision), 'a progress notification');
     ws.send({ progress: {} });
@@ -136,7 +145,12 @@ test('WebSocket: several watchers on one socket, progress notifications and requ
 
 test('keel watch prints history from --rev and then live changes', async () => {
   const first = await client.put('cli/k', 'one');
-  const program = new RunningProgram(process.execPath, [mainScript, 'watch', 'cli/', '--prefix', '--rev', String(first.revision), '--prev-kv', '--endpoints', followerUrl], process.env, 30_000);
+  const program = new RunningProgram(
+    process.execPath,
+    [mainScript, 'watch', 'cli/', '--prefix', '--rev', String(first.revision), '--prev-kv', '--endpoints', followerUrl],
+    process.env,
+    30_000,
+  );
   try {
     await program.until((out) => out.includes('PUT\tcli/k\tone\n'), 'the replayed put');
     await client.put('cli/k', 'two');
@@ -152,7 +166,12 @@ test('etcdctl watch with --rev and --prev-kv, while writes happen', async () => 
   const etcdctlPath = await ensureEtcdctl();
   const first = await client.put('ctl/k', 'v1');
   const follower = cluster.nodes.find((n) => n.url === followerUrl)?.grpcEndpoint as string;
-  const program = new RunningProgram(etcdctlPath, [`--endpoints=${follower}`, 'watch', 'ctl/', '--prefix', `--rev=${first.revision}`, '--prev-kv'], { PATH: process.env.PATH ?? '', ETCDCTL_API: '3' }, 30_000);
+  const program = new RunningProgram(
+    etcdctlPath,
+    [`--endpoints=${follower}`, 'watch', 'ctl/', '--prefix', `--rev=${first.revision}`, '--prev-kv'],
+    { PATH: process.env.PATH ?? '', ETCDCTL_API: '3' },
+    30_000,
+  );
   try {
     await program.until((out) => out.includes('PUT\nctl/k\nv1\n'), 'the replayed put');
     await client.put('ctl/k', 'v2');
@@ -178,7 +197,9 @@ test('the etcd3 npm client watches a prefix from a revision with previous values
   const seen: string[] = [];
   try {
     const watcher = await etcd.watch().prefix('npm/').startRevision(String(first.revision)).withPreviousKV().create();
-    watcher.on('put', (kv: IKeyValue, previous?: IKeyValue) => seen.push(`put ${kv.key.toString()}=${kv.value.toString()} prev=${previous?.value.toString() ?? '-'} @${kv.mod_revision}`));
+    watcher.on('put', (kv: IKeyValue, previous?: IKeyValue) =>
+      seen.push(`put ${kv.key.toString()}=${kv.value.toString()} prev=${previous?.value.toString() ?? '-'} @${kv.mod_revision}`),
+    );
     watcher.on('delete', (kv: IKeyValue, previous?: IKeyValue) => seen.push(`delete ${kv.key.toString()} prev=${previous?.value.toString() ?? '-'}`));
     const second = await client.put('npm/a', '2');
     await client.delete('npm/a');
@@ -209,19 +230,28 @@ test('gRPC Watch stream: server-chosen and client-chosen ids, filters, progress 
   const got: GrpcWatchResponse[] = [];
   stream.on('data', (response: GrpcWatchResponse) => got.push(response));
   stream.on('error', () => {});
-  const until = (predicate: () => boolean, what: string) => waitFor(async () => predicate(), { timeoutMs: 15_000, what, explain: async () => JSON.stringify(got) });
+  const until = (predicate: () => boolean, what: string) =>
+    waitFor(async () => predicate(), { timeoutMs: 15_000, what, explain: async () => JSON.stringify(got) });
   try {
     const key = Buffer.from('grpc/k');
     stream.write({ create_request: { key, prev_kv: true } });
     stream.write({ create_request: { key, filters: ['NOPUT'], watch_id: 5, fragment: true } });
     stream.write({ create_request: { key, watch_id: 5 } });
     await until(() => got.length >= 3, 'three create answers');
-    assert.deepEqual(got.slice(0, 3).map((r) => [r.watch_id, r.created, r.canceled]), [['0', true, false], ['5', true, false], ['-1', true, true]]);
+    assert.deepEqual(
+      got.slice(0, 3).map((r) => [r.watch_id, r.created, r.canceled]),
+      [
+        ['0', true, false],
+        ['5', true, false],
+        ['-1', true, true],
+      ],
+    );
     assert.match(got[2]?.cancel_reason ?? '', /watch id 5 is already in use/);
     const put = await client.put('grpc/k', 'v');
     const del = await client.delete('grpc/k');
     await until(() => got.filter((r) => r.events.length > 0).length >= 3, 'the events of both watchers');
-    const eventsOf = (id: string) => got.filter((r) => r.watch_id === id).flatMap((r) => r.events.map((e) => `${e.type} ${e.kv.mod_revision} prev=${e.prev_kv?.value.toString() ?? '-'}`));
+    const eventsOf = (id: string) =>
+      got.filter((r) => r.watch_id === id).flatMap((r) => r.events.map((e) => `${e.type} ${e.kv.mod_revision} prev=${e.prev_kv?.value.toString() ?? '-'}`));
     assert.deepEqual(eventsOf('0'), [`PUT ${put.revision} prev=-`, `DELETE ${del.revision} prev=v`]);
     assert.deepEqual(eventsOf('5'), [`DELETE ${del.revision} prev=-`]);
     const live = got.find((r) => r.watch_id === '5' && r.events.length > 0) as GrpcWatchResponse;

@@ -225,13 +225,19 @@ export class Cluster {
     const members = nodes.map((n) => n.spec).join(',');
     const requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
     const args = [
-      '--members', members,
-      '--cluster-id', `e2e-${process.pid}`,
-      '--tick-ms', String(options.tickMs ?? defaults.tickMs),
-      '--election-ticks', String(options.electionTicks ?? defaults.electionTicks),
-      '--request-timeout-ms', String(requestTimeoutMs),
+      '--members',
+      members,
+      '--cluster-id',
+      `e2e-${process.pid}`,
+      '--tick-ms',
+      String(options.tickMs ?? defaults.tickMs),
+      '--election-ticks',
+      String(options.electionTicks ?? defaults.electionTicks),
+      '--request-timeout-ms',
+      String(requestTimeoutMs),
       '--enable-fault-injection',
-      '--log-level', 'info',
+      '--log-level',
+      'info',
       ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
       ...(options.tls ? tlsArgs(options.tls) : []),
@@ -264,7 +270,9 @@ export class Cluster {
 
   /** Every node's gRPC endpoint, comma-separated, as etcdctl --endpoints takes them. */
   grpcEndpoints(): string {
-    return this.members().map((n) => n.grpcEndpoint).join(',');
+    return this.members()
+      .map((n) => n.grpcEndpoint)
+      .join(',');
   }
 
   runningIds(): number[] {
@@ -327,7 +335,18 @@ export class Cluster {
     try {
       const joinArgs = node.joins ? ['--join', '--members', node.joins.members] : [];
       // A later --members overrides the cluster's (commander keeps the last value).
-      const [command, ...argv] = [...this.placement.launcher(id), process.execPath, mainScript, 'start', '--id', String(id), '--data-dir', node.dataDir, ...this.args, ...joinArgs] as [string, ...string[]];
+      const [command, ...argv] = [
+        ...this.placement.launcher(id),
+        process.execPath,
+        mainScript,
+        'start',
+        '--id',
+        String(id),
+        '--data-dir',
+        node.dataDir,
+        ...this.args,
+        ...joinArgs,
+      ] as [string, ...string[]];
       child = spawn(command, argv, { stdio: ['ignore', logFd, logFd], env: { ...this.env, ...extraEnv } });
     } finally {
       closeSync(logFd);
@@ -493,7 +512,11 @@ export class Cluster {
         for (const s of statuses.values()) if (s.leader !== first.leader || s.term !== first.term) return undefined;
         return { id: first.leader, term: first.term };
       },
-      { timeoutMs: options.timeoutMs ?? 10_000, what: `a leader followed by nodes ${among.join(', ')}${termAbove ? ` in a term above ${termAbove}` : ''}`, explain: () => this.describe() },
+      {
+        timeoutMs: options.timeoutMs ?? 10_000,
+        what: `a leader followed by nodes ${among.join(', ')}${termAbove ? ` in a term above ${termAbove}` : ''}`,
+        explain: () => this.describe(),
+      },
     );
   }
 
@@ -521,7 +544,15 @@ export class Cluster {
       async () => {
         const all = [...(await this.statuses(ids)).values()];
         const first = all[0] as NodeStatus;
-        const same = all.every((s) => s.commit === first.commit && s.applied === first.commit && s.revision === first.revision && s.term === first.term && s.leader === first.leader && s.leader !== 0);
+        const same = all.every(
+          (s) =>
+            s.commit === first.commit &&
+            s.applied === first.commit &&
+            s.revision === first.revision &&
+            s.term === first.term &&
+            s.leader === first.leader &&
+            s.leader !== 0,
+        );
         return same ? first : undefined;
       },
       { timeoutMs, what: `nodes ${ids.join(', ')} to converge on one commit index and revision`, explain: () => this.describe() },

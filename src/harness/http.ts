@@ -50,7 +50,12 @@ export async function http(url: string, options: HttpOptions = {}): Promise<Http
   let response: Response;
   let text: string;
   try {
-    response = await (options.fetch ?? fetch)(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(timeoutMs) });
+    response = await (options.fetch ?? fetch)(url, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     text = await response.text();
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -22,7 +22,12 @@ const stepTimeoutMs = 30_000;
 export async function removeMember(cluster: Cluster, id: number): Promise<void> {
   const node = cluster.node(id);
   const exited = node.child ? cluster.expectExit(id) : undefined;
-  await untilDone(cluster, `the removal of member ${id}`, { method: 'DELETE', path: `/members/${id}` }, (answer) => answer.status === 200 || errorCode(answer) === 'ID_REMOVED');
+  await untilDone(
+    cluster,
+    `the removal of member ${id}`,
+    { method: 'DELETE', path: `/members/${id}` },
+    (answer) => answer.status === 200 || errorCode(answer) === 'ID_REMOVED',
+  );
   if (exited) {
     await waitFor(async () => !node.child, { timeoutMs: stepTimeoutMs, what: `removed node ${id} to stop by itself`, explain: () => cluster.describe() });
     const exit = await exited;
@@ -45,12 +50,22 @@ export async function addMember(cluster: Cluster, place: (id: number) => Promise
   await untilDone(cluster, `the addition of learner ${id}`, added, (answer) => answer.status === 201 || errorCode(answer) === 'MEMBER_EXISTS');
   await cluster.startNode(id);
   // LEARNER_NOT_READY is the answer until the learner has caught up.
-  await untilDone(cluster, `the promotion of learner ${id}`, { method: 'POST', path: `/members/${id}/promote` }, (answer) => answer.status === 200 || errorCode(answer) === 'NOT_A_LEARNER');
+  await untilDone(
+    cluster,
+    `the promotion of learner ${id}`,
+    { method: 'POST', path: `/members/${id}/promote` },
+    (answer) => answer.status === 200 || errorCode(answer) === 'NOT_A_LEARNER',
+  );
   return id;
 }
 
 /** Sends `request` to the leader (or, with none known, to a running member, which forwards) until `done` accepts an answer. */
-async function untilDone(cluster: Cluster, what: string, request: { readonly path: string } & HttpOptions, done: (answer: HttpAnswer) => boolean): Promise<void> {
+async function untilDone(
+  cluster: Cluster,
+  what: string,
+  request: { readonly path: string } & HttpOptions,
+  done: (answer: HttpAnswer) => boolean,
+): Promise<void> {
   await waitFor(
     async () => {
       const members = cluster.memberIds();

@@ -7,7 +7,10 @@ test('requireTool: the path of a program on PATH', () => {
 });
 
 test('requireTool: a missing program fails at once, naming the package and scripts/setup-ci.sh', () => {
-  assert.throws(() => requireTool('keel-no-such-program', 'keel-no-such-package'), /keel-no-such-program \(not on PATH\) is missing: run scripts\/setup-ci\.sh as root once .*apt-get install keel-no-such-package/);
+  assert.throws(
+    () => requireTool('keel-no-such-program', 'keel-no-such-package'),
+    /keel-no-such-program \(not on PATH\) is missing: run scripts\/setup-ci\.sh as root once .*apt-get install keel-no-such-package/,
+  );
 });
 
 test('requireExecutable: a missing file fails the same way; a present one is returned', () => {

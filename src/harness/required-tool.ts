@@ -36,7 +36,8 @@ export function requireExecutable(path: string, debianPackage: string): string {
 export function requirePythonModule(module: string, debianPackage: string): string {
   const python = requireExecutable(debianPython, 'python3');
   const imported = spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8', timeout: 30_000 });
-  if (imported.status !== 0) throw new Error(missingToolMessage(`the Python module ${module} (for ${python}: ${imported.stderr.trim().split('\n').at(-1) ?? ''})`, debianPackage));
+  if (imported.status !== 0)
+    throw new Error(missingToolMessage(`the Python module ${module} (for ${python}: ${imported.stderr.trim().split('\n').at(-1) ?? ''})`, debianPackage));
   return python;
 }
 
@@ -45,7 +46,10 @@ const debianPython = '/usr/bin/python3';
 function findOnPath(binary: string): string | undefined {
   // Tools like iptables live in sbin, which a non-login root shell may leave off PATH.
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  return dirs.filter((dir) => dir !== '').map((dir) => join(dir, binary)).find(isExecutable);
+  return dirs
+    .filter((dir) => dir !== '')
+    .map((dir) => join(dir, binary))
+    .find(isExecutable);
 }
 
 function isExecutable(path: string): boolean {

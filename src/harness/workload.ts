@@ -91,7 +91,9 @@ export class WriteLoad {
   private readonly done: Promise<void>;
 
   constructor(private readonly options: WriteLoadOptions) {
-    const workers = Array.from({ length: options.concurrency }, (_, i) => this.work(new SessionClient(options.pickUrl, options.attemptTimeoutMs, `${options.keyPrefix}w${i}`)));
+    const workers = Array.from({ length: options.concurrency }, (_, i) =>
+      this.work(new SessionClient(options.pickUrl, options.attemptTimeoutMs, `${options.keyPrefix}w${i}`)),
+    );
     this.done = Promise.all(workers).then(() => undefined);
     // Failures surface from finished(); this only keeps them from going unhandled first.
     this.done.catch(() => {});

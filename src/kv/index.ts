@@ -21,7 +21,16 @@ export { MemoryDisk, openMemoryEnv } from './env/memory-env.js';
 export type { CrashKind } from './env/memory-env.js';
 export type { SessionPolicy } from './mvcc/sessions.js';
 export { defaultSessionPolicy } from './mvcc/sessions.js';
-export { checkLimits, defaultLimits, HARD_LIMITS, LEASE_TTL_MAX_SECONDS, prepareCommand, validateCommand, validateHistoryRequest, validateRangeRequest } from './validate.js';
+export {
+  checkLimits,
+  defaultLimits,
+  HARD_LIMITS,
+  LEASE_TTL_MAX_SECONDS,
+  prepareCommand,
+  validateCommand,
+  validateHistoryRequest,
+  validateRangeRequest,
+} from './validate.js';
 export type { Limits } from './validate.js';
 export { decodeCommand, encodeCommand } from './codec/command.js';
 export { decodeResult, encodeResult } from './codec/result-codec.js';

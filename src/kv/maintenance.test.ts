@@ -147,13 +147,20 @@ test('defragment gives the free pages back to the file system and keeps every re
     while (store.stats().compactionPending) apply({ type: 'noop' });
     const before = store.sizes();
     const hashBefore = store.hashKv(0);
-    const answers = { revision: store.currentRevision(), applied: store.appliedIndex(), all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }) };
+    const answers = {
+      revision: store.currentRevision(),
+      applied: store.appliedIndex(),
+      all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }),
+    };
 
     const { beforeBytes, afterBytes } = await store.defragment();
     assert.equal(beforeBytes, before.dbSize);
     assert.ok(afterBytes < beforeBytes / 2, `the file shrank from ${beforeBytes} to ${afterBytes} bytes`);
     assert.ok(afterBytes >= store.sizes().dbSizeInUse, 'what is in use fits in the file');
-    assert.deepEqual({ revision: store.currentRevision(), applied: store.appliedIndex(), all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }) }, answers);
+    assert.deepEqual(
+      { revision: store.currentRevision(), applied: store.appliedIndex(), all: store.range({ type: 'range', key: bytes('key/'), rangeEnd: bytes('key0') }) },
+      answers,
+    );
     assert.deepEqual(store.hashKv(0), hashBefore);
     assert.equal(code(apply(put('after', 'defrag'))), 'ok');
     assert.equal(value(store, 'after'), 'defrag');
@@ -161,7 +168,11 @@ test('defragment gives the free pages back to the file system and keeps every re
 });
 
 /** A store written as `fill` says, then defragmented while `during` applies more; its state is compared with the same writes on a store left alone. */
-async function defragmentWhileApplying(open: () => MvccStore, fill: (apply: ReturnType<typeof applier>, store: MvccStore) => void, during: (apply: ReturnType<typeof applier>) => void): Promise<{ defragmented: MvccStore; control: MvccStore; heldApplies: number }> {
+async function defragmentWhileApplying(
+  open: () => MvccStore,
+  fill: (apply: ReturnType<typeof applier>, store: MvccStore) => void,
+  during: (apply: ReturnType<typeof applier>) => void,
+): Promise<{ defragmented: MvccStore; control: MvccStore; heldApplies: number }> {
   const defragmented = open();
   const control = open();
   for (const store of [defragmented, control]) fill(applier(store), store);

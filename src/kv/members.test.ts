@@ -42,7 +42,10 @@ test('member changes: init once, add a learner, publish, promote, update, remove
 });
 
 test('member changes that make no sense are refused and change nothing', () => {
-  const list = applyAll([{ op: 'init', members: [member(1)] }, { op: 'remove', id: 1 }]);
+  const list = applyAll([
+    { op: 'init', members: [member(1)] },
+    { op: 'remove', id: 1 },
+  ]);
   const refusals: [MemberChange, RegExp][] = [
     [{ op: 'add', member: member(1) }, /member id 1 was removed/],
     [{ op: 'remove', id: 5 }, /member 5 not found/],

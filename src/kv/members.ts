@@ -159,7 +159,8 @@ function toMember(value: unknown): Member {
 }
 
 function toId(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new DecodeError(`member id ${JSON.stringify(value)} is not a positive integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new DecodeError(`member id ${JSON.stringify(value)} is not a positive integer`);
   return value;
 }
 

@@ -147,7 +147,6 @@ export interface LeaseKeepAliveRequest {
 
 export type LeaseRequest = LeaseGrantRequest | LeaseRevokeRequest | LeaseKeepAliveRequest;
 
-
 /** A lease as the state machine keeps it. Its deadline is not here: only the leader's clock decides expiry. */
 export interface Lease {
   readonly id: number;
@@ -189,7 +188,16 @@ export interface AlarmRequest {
   readonly alarm: AlarmType;
 }
 
-export type CommandBody = PutRequest | DeleteRangeRequest | TxnRequest | CompactRequest | NoopRequest | LeaseRequest | MemberRequest | AlarmRequest | AuthRequest;
+export type CommandBody =
+  | PutRequest
+  | DeleteRangeRequest
+  | TxnRequest
+  | CompactRequest
+  | NoopRequest
+  | LeaseRequest
+  | MemberRequest
+  | AlarmRequest
+  | AuthRequest;
 
 /** A client session for exactly-once semantics (Raft thesis §6.3). */
 export interface ClientSession {
@@ -292,7 +300,16 @@ export interface AlarmResponse {
 }
 
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type CommandResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | NoopResponse | LeaseResponse | MemberResponse | AlarmResponse | AuthResponse;
+export type CommandResponse =
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactResponse
+  | NoopResponse
+  | LeaseResponse
+  | MemberResponse
+  | AlarmResponse
+  | AuthResponse;
 
 /**
  * The outcome of applying one command, as the client sees it. `revision` is the store's
@@ -335,9 +352,7 @@ export interface HistoryRequest {
 }
 
 /** One version of a key: its state after a put, or its deletion (a tombstone). */
-export type KeyVersion =
-  | { readonly type: 'put'; readonly kv: KeyValue }
-  | { readonly type: 'delete'; readonly modRevision: number };
+export type KeyVersion = { readonly type: 'put'; readonly kv: KeyValue } | { readonly type: 'delete'; readonly modRevision: number };
 
 export interface HistoryResponse {
   readonly versions: readonly KeyVersion[];

@@ -54,7 +54,15 @@ test('valid commands pass, including the etcd-allowed overlaps', () => {
   // Success and failure of the top-level txn are checked apart.
   assert.equal(codeOf(txn([put('a')], [put('a')])), undefined);
   // Overlapping deletes are fine; so is a range with rangeEnd [0] ("every key from key on").
-  assert.equal(codeOf(txn([{ type: 'deleteRange', key: bytes('a'), rangeEnd: bytes('c') }, { type: 'deleteRange', key: bytes('b'), rangeEnd: new Uint8Array([0]) }])), undefined);
+  assert.equal(
+    codeOf(
+      txn([
+        { type: 'deleteRange', key: bytes('a'), rangeEnd: bytes('c') },
+        { type: 'deleteRange', key: bytes('b'), rangeEnd: new Uint8Array([0]) },
+      ]),
+    ),
+    undefined,
+  );
   assert.equal(codeOf({ type: 'put', key: bytes('a'), value: new Uint8Array(0), ignoreValue: true, ignoreLease: true }), undefined);
 });
 

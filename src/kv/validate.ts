@@ -216,7 +216,11 @@ function validateTxn(txn: TxnRequest, limits: Limits, path: string, depth: numbe
   if (depth > limits.txnDepthMax) {
     return kvError('TXN_TOO_DEEP', `${where}transactions are nested ${depth} deep; the limit is ${limits.txnDepthMax} (txnDepthMax)`);
   }
-  for (const [name, list] of [['compare', txn.compare], ['success', txn.success], ['failure', txn.failure]] as const) {
+  for (const [name, list] of [
+    ['compare', txn.compare],
+    ['success', txn.success],
+    ['failure', txn.failure],
+  ] as const) {
     if (!Array.isArray(list)) return kvError('INVALID_ARGUMENT', `${where}${name} must be a list`);
     if (list.length > limits.txnOpsMax) {
       return kvError('TOO_MANY_OPS', `${where}${name} has ${list.length} entries; the limit is ${limits.txnOpsMax} (txnOpsMax)`);
@@ -267,10 +271,7 @@ function checkRange(key: Uint8Array, rangeEnd: Uint8Array | undefined, limits: L
   const problem = checkKey(key, limits, where, 'key') ?? (rangeEnd !== undefined ? checkKey(rangeEnd, limits, where, 'rangeEnd') : undefined);
   if (problem) return problem;
   if (!isSingleKey(rangeEnd) && !isFromKey(rangeEnd) && compareBytes(rangeEnd as Uint8Array, key) <= 0) {
-    return kvError(
-      'INVALID_RANGE',
-      `${where}rangeEnd must be greater than key (or [0x00] for every key from key on, or empty for the key alone)`,
-    );
+    return kvError('INVALID_RANGE', `${where}rangeEnd must be greater than key (or [0x00] for every key from key on, or empty for the key alone)`);
   }
   return undefined;
 }
@@ -386,7 +387,11 @@ function validateAuthChange(change: AuthChange, limits: Limits): KvError | undef
       return checkAuthNames(names) ?? checkKey(change.key, limits, 'auth: ', 'permission key') ?? checkKey(change.rangeEnd, limits, 'auth: ', 'range end');
     case 'roleGrantPermission':
       names.push(change.name);
-      return checkAuthNames(names) ?? checkKey(change.permission.key, limits, 'auth: ', 'permission key') ?? checkKey(change.permission.rangeEnd, limits, 'auth: ', 'range end');
+      return (
+        checkAuthNames(names) ??
+        checkKey(change.permission.key, limits, 'auth: ', 'permission key') ??
+        checkKey(change.permission.rangeEnd, limits, 'auth: ', 'range end')
+      );
     default:
       names.push(change.name);
   }
@@ -396,7 +401,8 @@ function validateAuthChange(change: AuthChange, limits: Limits): KvError | undef
 function checkAuthNames(names: readonly string[]): KvError | undefined {
   for (const name of names) {
     const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes > AUTH_NAME_BYTES_MAX) return kvError('INVALID_ARGUMENT', `auth: the name ${JSON.stringify(name.slice(0, 32))}... is ${bytes} bytes; the limit is ${AUTH_NAME_BYTES_MAX}`);
+    if (bytes > AUTH_NAME_BYTES_MAX)
+      return kvError('INVALID_ARGUMENT', `auth: the name ${JSON.stringify(name.slice(0, 32))}... is ${bytes} bytes; the limit is ${AUTH_NAME_BYTES_MAX}`);
   }
   return undefined;
 }

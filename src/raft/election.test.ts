@@ -96,7 +96,10 @@ test('§5.4.1: a vote is refused to a candidate whose log is less up-to-date', (
   node2.step(voteRequest({ from: 3, to: 2, term: 9, lastLogIndex: last.lastIndex + 5, lastLogTerm: last.lastTerm - 1 }));
   // Higher last term, shorter log: granted.
   node2.step(voteRequest({ from: 3, to: 2, term: 9, lastLogIndex: 1, lastLogTerm: last.lastTerm + 1 }));
-  const replies = c.node(2).ready().messages.filter((m) => m.type === 'voteResponse');
+  const replies = c
+    .node(2)
+    .ready()
+    .messages.filter((m) => m.type === 'voteResponse');
   assert.deepEqual(
     replies.map((m) => m.type === 'voteResponse' && m.granted),
     [false, false, true],
@@ -184,7 +187,12 @@ test('thesis §4.2.3: a follower that hears from its leader ignores vote request
   const status = c.node(2).status();
   assert.equal(status.term, 1);
   assert.equal(status.vote, 1, 'still the vote it gave the leader');
-  assert.ok(!c.node(2).ready().messages.some((m) => m.type === 'voteResponse'));
+  assert.ok(
+    !c
+      .node(2)
+      .ready()
+      .messages.some((m) => m.type === 'voteResponse'),
+  );
 });
 
 test('a single-node cluster elects itself and commits alone', () => {

@@ -44,7 +44,7 @@ function assertRefused(node: RaftNode, message: Message, reason: RegExp): void {
   node.checkInvariants();
 }
 
-test('a heartbeat that commits past the follower\'s log is refused, not fatal; in this term or a higher one', () => {
+test("a heartbeat that commits past the follower's log is refused, not fatal; in this term or a higher one", () => {
   const node = follower();
   assertRefused(node, { type: 'heartbeat', from: 1, to: 2, term: 2, commit: 9, seq: 2 }, /commits up to index 9, but this node's log ends at index 4/);
   assertRefused(node, { type: 'heartbeat', from: 3, to: 2, term: 5, commit: 5, seq: 1 }, /commits up to index 5/);
@@ -74,19 +74,40 @@ test('an append carrying a configuration change no leader would make is refused'
   const node = follower();
   // Removing node 7, which is no member of {1, 2, 3}.
   const bogus: Entry = { index: 5, term: 2, kind: 'config', data: encodeConfigChange({ type: 'removeNode', nodeId: 7 }, { voters: [1, 2, 3], learners: [] }) };
-  assertRefused(node, { type: 'append', from: 1, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [bogus] }, /configuration change no leader would make/);
+  assertRefused(
+    node,
+    { type: 'append', from: 1, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [bogus] },
+    /configuration change no leader would make/,
+  );
   // One that does not match the configuration it claims to produce.
   const liar: Entry = { index: 5, term: 2, kind: 'config', data: encodeConfigChange({ type: 'addLearner', nodeId: 4 }, { voters: [1, 2], learners: [4] }) };
-  assertRefused(node, { type: 'append', from: 1, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [liar] }, /disagrees with the configuration before it/);
+  assertRefused(
+    node,
+    { type: 'append', from: 1, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [liar] },
+    /disagrees with the configuration before it/,
+  );
 });
 
 test('an append, heartbeat or snapshot from a second leader of the term this node follows is refused', () => {
   const node = follower();
-  assertRefused(node, { type: 'append', from: 3, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [entry(5, 2)] }, /node 3 sends a append as leader of term 2, but node 1 leads that term/);
+  assertRefused(
+    node,
+    { type: 'append', from: 3, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 3, entries: [entry(5, 2)] },
+    /node 3 sends a append as leader of term 2, but node 1 leads that term/,
+  );
   assertRefused(node, { type: 'heartbeat', from: 3, to: 2, term: 2, commit: 0, seq: 9 }, /but node 1 leads that term/);
   assertRefused(
     node,
-    { type: 'snapshot', from: 3, to: 2, term: 2, meta: { index: 10, term: 2, config: { voters: [1, 2, 3], learners: [] } }, offset: 0, data: new Uint8Array(1), done: true },
+    {
+      type: 'snapshot',
+      from: 3,
+      to: 2,
+      term: 2,
+      meta: { index: 10, term: 2, config: { voters: [1, 2, 3], learners: [] } },
+      offset: 0,
+      data: new Uint8Array(1),
+      done: true,
+    },
     /but node 1 leads that term/,
   );
 });
@@ -98,7 +119,11 @@ test('a leader refuses another leader of its term, acknowledgements past its log
   const leader = c.node(1);
   const { term, lastIndex } = leader.status();
   assertRefused(leader, { type: 'heartbeat', from: 2, to: 1, term, commit: 0, seq: 1 }, /but this node leads that term/);
-  assertRefused(leader, { type: 'appendResponse', from: 2, to: 1, term, success: true, index: lastIndex + 5, hintIndex: 0, hintTerm: 0 }, /acknowledges entries up to index/);
+  assertRefused(
+    leader,
+    { type: 'appendResponse', from: 2, to: 1, term, success: true, index: lastIndex + 5, hintIndex: 0, hintTerm: 0 },
+    /acknowledges entries up to index/,
+  );
   assertRefused(leader, { type: 'heartbeatResponse', from: 2, to: 1, term, seq: 1_000_000, lastIndex }, /answers heartbeat round 1000000/);
   // The cluster carries on.
   assert.equal(c.proposeAt(1, 'after').ok, true);
@@ -117,7 +142,16 @@ test('late messages of older terms are not impossible: they are ignored as befor
 test('a snapshot the state machine could not install is refused before it is accepted, in one chunk or at its last', () => {
   const node = follower((meta, data) => (new TextDecoder().decode(data) === 'good' ? undefined : `${data.length} bytes of junk at ${meta.index}`));
   const meta = { index: 10, term: 3, config: { voters: [1, 2, 3], learners: [] } };
-  const chunk = (offset: number, text: string, done: boolean, at = meta): Message => ({ type: 'snapshot', from: 1, to: 2, term: 3, meta: at, offset, data: bytes(text), done });
+  const chunk = (offset: number, text: string, done: boolean, at = meta): Message => ({
+    type: 'snapshot',
+    from: 1,
+    to: 2,
+    term: 3,
+    meta: at,
+    offset,
+    data: bytes(text),
+    done,
+  });
   assertRefused(node, chunk(0, 'junk', true), /a snapshot at index 10 that this node could not install: 4 bytes of junk at 10/);
   // In two chunks: the first is taken (it installs nothing), the last is refused.
   assert.equal(node.step(chunk(0, 'ju', false)), undefined);

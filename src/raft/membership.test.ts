@@ -68,7 +68,14 @@ test('thesis §4.1, §4.2.1: learners receive the log, their acknowledgements do
   c.stabilize();
   for (const id of [4, 5]) {
     assert.equal(c.node(id).status().lastIndex, x, `learner ${id} holds the entry`);
-    assert.equal(c.node(1).status().peers.find((p) => p.id === id)?.match, x, `and acknowledged it`);
+    assert.equal(
+      c
+        .node(1)
+        .status()
+        .peers.find((p) => p.id === id)?.match,
+      x,
+      `and acknowledged it`,
+    );
   }
   assert.equal(c.node(1).status().commit, x - 1, 'but learners are not part of any majority');
   c.filter = () => true;
@@ -87,7 +94,10 @@ test('thesis §4.1, §4.2.1: learners receive the log, their acknowledgements do
   }
   assert.equal(c.node(4).status().role, 'follower');
   assert.equal(c.node(4).status().term, 1);
-  assert.deepEqual(sent.filter((m) => m.type === 'vote' || m.type === 'preVote'), []);
+  assert.deepEqual(
+    sent.filter((m) => m.type === 'vote' || m.type === 'preVote'),
+    [],
+  );
   assert.equal(c.leader()?.id, 1);
 });
 
@@ -114,7 +124,13 @@ test('thesis §4.1: a promoted learner votes and counts toward commitment', () =
   const y = propose(c, 1, 'y');
   c.stabilize();
   assert.equal(c.node(1).status().commit, x);
-  assert.equal(c.node(1).status().peers.find((p) => p.id === 2)?.match, y);
+  assert.equal(
+    c
+      .node(1)
+      .status()
+      .peers.find((p) => p.id === 2)?.match,
+    y,
+  );
   c.filter = () => true;
   c.tickAll(1);
   assert.equal(c.node(1).status().commit, y);
@@ -173,7 +189,14 @@ test('thesis §4.1, §4.2.3: a removed voter gets nothing more and cannot disrup
   c.stabilize();
   assert.equal(c.node(1).status().commit, index);
   assertConfig(c, [1, 2], { voters: [1, 2], learners: [] });
-  assert.deepEqual(c.node(1).status().peers.map((p) => p.id).sort(), [1, 2]);
+  assert.deepEqual(
+    c
+      .node(1)
+      .status()
+      .peers.map((p) => p.id)
+      .sort(),
+    [1, 2],
+  );
 
   // Node 3 never learns it was removed: it times out and asks for (pre-)votes, which
   // nodes hearing from their leader ignore (thesis §4.2.3).
@@ -189,8 +212,15 @@ test('thesis §4.1, §4.2.3: a removed voter gets nothing more and cannot disrup
     if (i % 10 === 0) propose(c, 1, `x${i / 10}`);
   }
   c.tickAll(1);
-  assert.ok(fromThree.some((m) => m.type === 'preVote'), 'node 3 did try to campaign');
-  assert.deepEqual(toThree.filter((m) => m.from === 1), [], 'the leader sends it nothing');
+  assert.ok(
+    fromThree.some((m) => m.type === 'preVote'),
+    'node 3 did try to campaign',
+  );
+  assert.deepEqual(
+    toThree.filter((m) => m.from === 1),
+    [],
+    'the leader sends it nothing',
+  );
   assert.equal(c.leader()?.id, 1);
   assert.equal(c.node(1).status().term, 1);
   assert.equal(c.node(2).status().term, 1);
@@ -397,7 +427,7 @@ test('thesis §4.1, §7: a server that joins after compaction learns the configu
   assert.deepEqual(c.applied.get(5), ['a', 'b']);
 });
 
-test('a config entry carries the change\'s context (the runtime\'s member metadata) to every node', () => {
+test("a config entry carries the change's context (the runtime's member metadata) to every node", () => {
   const c = new TestCluster({ ids: [1, 2, 3] });
   c.elect(1);
   c.start(4, joining);

@@ -630,10 +630,7 @@ export class RaftNode {
     const responseType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
     // One vote per term (§5.2). A pre-vote for a future term binds nothing, so it may
     // be granted whatever we voted in this one.
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NO_NODE && this.leader === NO_NODE) ||
-      (m.type === 'preVote' && m.term > this.term);
+    const canVote = this.vote === m.from || (this.vote === NO_NODE && this.leader === NO_NODE) || (m.type === 'preVote' && m.term > this.term);
     if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       // The answer carries the term asked about, so the candidate counts it.
       this.send({ type: responseType, to: m.from, term: m.term, granted: true });
@@ -894,8 +891,7 @@ export class RaftNode {
   /** InstallSnapshot receiver (§7, Figure 13), one chunk at a time. */
   private handleSnapshotChunk(m: SnapshotRequest): void {
     const { meta } = m;
-    const reply = (nextOffset: number, done: boolean): void =>
-      this.send({ type: 'snapshotResponse', to: m.from, snapshotIndex: meta.index, nextOffset, done });
+    const reply = (nextOffset: number, done: boolean): void => this.send({ type: 'snapshotResponse', to: m.from, snapshotIndex: meta.index, nextOffset, done });
     if (meta.index <= this.log.committed) {
       // We already hold (and have committed) everything this snapshot covers.
       this.incomingSnapshot = undefined;
@@ -980,7 +976,10 @@ export class RaftNode {
     // Bounded memory: refuse, rather than queue without limit, once too much is in
     // flight; an empty pipeline always admits one proposal so progress is possible.
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.cfg.uncommittedBytesMax) {
-      return this.refuse('UNCOMMITTED_BYTES_LIMIT', `${this.uncommittedBytes} bytes are waiting to commit (uncommittedBytesMax ${this.cfg.uncommittedBytesMax})`);
+      return this.refuse(
+        'UNCOMMITTED_BYTES_LIMIT',
+        `${this.uncommittedBytes} bytes are waiting to commit (uncommittedBytesMax ${this.cfg.uncommittedBytesMax})`,
+      );
     }
     return undefined;
   }
@@ -1034,7 +1033,10 @@ export class RaftNode {
     });
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: this.log.committed });
-    pr.sentEntries(prevIndex + entries.length, entries.reduce((sum, e) => sum + e.data.length, 0));
+    pr.sentEntries(
+      prevIndex + entries.length,
+      entries.reduce((sum, e) => sum + e.data.length, 0),
+    );
     return true;
   }
 
@@ -1227,9 +1229,7 @@ export class RaftNode {
 
   /** The newest heartbeat round a majority of voters has answered. */
   private confirmedHeartbeatSeq(): number {
-    return quorumMatchIndex(this.configs.current().voters, (id) =>
-      id === this.id ? this.heartbeatSeq : (this.progress.get(id)?.heartbeatSeqAcked ?? 0),
-    );
+    return quorumMatchIndex(this.configs.current().voters, (id) => (id === this.id ? this.heartbeatSeq : (this.progress.get(id)?.heartbeatSeqAcked ?? 0)));
   }
 
   private releaseReads(): void {

@@ -93,7 +93,10 @@ test('a follower acknowledges entries in the Ready that writes them, and applies
   node.step({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [entry(2, 1), entry(3, 1)], commit: 3 });
   const write = node.ready();
   assert.deepEqual(indexes(write.entries), [2, 3]);
-  assert.ok(write.messages.some((m: Message) => m.type === 'appendResponse' && m.success && m.index === 3), 'the acknowledgement waits for this write');
+  assert.ok(
+    write.messages.some((m: Message) => m.type === 'appendResponse' && m.success && m.index === 3),
+    'the acknowledgement waits for this write',
+  );
   assert.deepEqual(indexes(write.committedEntries), [], 'committed, but not durable here');
   node.applied(write);
   assert.equal(node.hasReady(), false, 'nothing to do until the write completes');

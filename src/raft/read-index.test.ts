@@ -119,5 +119,8 @@ test('thesis §6.4: an answer to an earlier heartbeat round does not release a r
   assert.deepEqual(c.readStates.get(1), [], 'answers to the earlier round confirm nothing about leadership after it');
   for (const answer of fresh) assert.equal(c.node(1).step(answer), undefined);
   c.processReadies();
-  assert.deepEqual(c.readStates.get(1)?.map((r) => r.readId), ['late']);
+  assert.deepEqual(
+    c.readStates.get(1)?.map((r) => r.readId),
+    ['late'],
+  );
 });

@@ -244,7 +244,10 @@ test('thesis §10.2.1: a leader whose entry a majority acknowledged commits it o
   const index = leader.status().lastIndex + 1;
   assert.ok(c.proposeAt(1, 'x').ok);
   const ready = leader.ready();
-  assert.deepEqual(ready.entries.map((e) => e.index), [index]);
+  assert.deepEqual(
+    ready.entries.map((e) => e.index),
+    [index],
+  );
   const append = ready.messages.find((m) => m.type === 'append' && m.to === 2);
   assert.ok(append);
   assert.equal(follower.step(append), undefined);

@@ -57,7 +57,13 @@ test('§7: compaction replaces the log it covers with a snapshot, and the log ke
   proposeAll(c, 1, ['e']);
   c.tickAll(2);
   assert.equal(snapshots.length, 0);
-  assert.deepEqual(c.node(1).entriesFrom(1).map((e) => e.index), [6]);
+  assert.deepEqual(
+    c
+      .node(1)
+      .entriesFrom(1)
+      .map((e) => e.index),
+    [6],
+  );
   for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), ['a', 'b', 'c', 'd', 'e']);
 });
 
@@ -97,7 +103,10 @@ test('§7 Figure 13: a follower that was down is brought up to date by a snapsho
   assert.equal(s.commit, snapshotIndex + 1);
   assert.deepEqual(c.disks.get(3)?.snapshot?.meta.index, snapshotIndex);
   for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), expected);
-  const peer = c.node(1).status().peers.find((p) => p.id === 3);
+  const peer = c
+    .node(1)
+    .status()
+    .peers.find((p) => p.id === 3);
   assert.equal(peer?.state, 'replicate');
   assert.equal(peer?.match, snapshotIndex + 1);
 });
@@ -124,9 +133,19 @@ test('§7 Figure 13: a lost chunk is resent when the follower answers a heartbea
   c.start(3);
   c.tickAll(1);
   assert.ok(dropped, 'the third chunk was sent and dropped');
-  assert.deepEqual(chunks.map((m) => m.offset), [0, 8, 16], 'nothing is sent past a chunk that was not acknowledged');
+  assert.deepEqual(
+    chunks.map((m) => m.offset),
+    [0, 8, 16],
+    'nothing is sent past a chunk that was not acknowledged',
+  );
   assert.equal(c.node(3).status().commit, 1, 'only the no-op it had before it went down');
-  assert.equal(c.node(1).status().peers.find((p) => p.id === 3)?.state, 'snapshot');
+  assert.equal(
+    c
+      .node(1)
+      .status()
+      .peers.find((p) => p.id === 3)?.state,
+    'snapshot',
+  );
 
   // The next heartbeat's answer tells the leader the follower still waits at offset 16.
   c.tickAll(3);
@@ -177,8 +196,17 @@ test('§7 Figure 13 step 6: a snapshot whose last entry the follower holds keeps
   assert.equal(s.commit, snapshotIndex);
   assert.equal(s.firstIndex, 1, 'the log was not discarded');
   assert.equal(s.lastIndex, 6, 'entries following the snapshot are retained');
-  assert.deepEqual(c.node(3).entriesFrom(5).map((e) => new TextDecoder().decode(e.data)), ['d', 'e']);
-  assert.deepEqual(c.disks.get(3)?.entries.map((e) => e.index), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    c
+      .node(3)
+      .entriesFrom(5)
+      .map((e) => new TextDecoder().decode(e.data)),
+    ['d', 'e'],
+  );
+  assert.deepEqual(
+    c.disks.get(3)?.entries.map((e) => e.index),
+    [1, 2, 3, 4, 5, 6],
+  );
 
   const responses = record(c, (m) => m.type === 'snapshotResponse') as SnapshotResponse[];
   c.stabilize();
@@ -220,7 +248,10 @@ test('§7 Figure 13 step 7: a follower whose entry at the snapshot index has ano
   const next = { index: 4, term: 2, kind: 'normal' as const, data: new TextEncoder().encode('c') };
   assert.equal(follower.step({ type: 'append', from: 1, to: 2, term: 2, prevIndex: 3, prevTerm: 2, entries: [next], commit: 4 }), undefined);
   assert.equal(follower.status().commit, 4);
-  assert.deepEqual(follower.entriesFrom(4).map((e) => e.term), [2]);
+  assert.deepEqual(
+    follower.entriesFrom(4).map((e) => e.term),
+    [2],
+  );
 });
 
 test('§7: a node restarts from its persisted snapshot plus the log after it', () => {
@@ -237,7 +268,10 @@ test('§7: a node restarts from its persisted snapshot plus the log after it', (
   c.crash(2);
   const disk = c.disks.get(2);
   assert.equal(disk?.snapshot?.meta.index, snapshotIndex);
-  assert.deepEqual(disk?.entries.map((e) => e.index), [5, 6]);
+  assert.deepEqual(
+    disk?.entries.map((e) => e.index),
+    [5, 6],
+  );
   c.start(2);
   const after = c.node(2).status();
   assert.equal(after.firstIndex, snapshotIndex + 1);
@@ -308,7 +342,14 @@ test('§7: a snapshot older than the follower’s commit index is answered as do
   assert.equal(after.firstIndex, before.firstIndex);
   assert.equal(after.lastIndex, before.lastIndex);
   assert.deepEqual(c.applied.get(3), ['a', 'b', 'c', 'd']);
-  assert.equal(c.node(1).status().peers.find((p) => p.id === 3)?.match, snapshotIndex + 1, 'the leader ignores the answer');
+  assert.equal(
+    c
+      .node(1)
+      .status()
+      .peers.find((p) => p.id === 3)?.match,
+    snapshotIndex + 1,
+    'the leader ignores the answer',
+  );
 });
 
 test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked snapshot gets it again from offset 0', () => {
@@ -328,7 +369,10 @@ test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked 
   };
   c.start(3);
   c.tickAll(1);
-  assert.deepEqual(chunks.map((m) => m.offset), [0, 8, 16, 24]);
+  assert.deepEqual(
+    chunks.map((m) => m.offset),
+    [0, 8, 16, 24],
+  );
   c.crash(3);
   c.start(3);
   assert.equal(c.node(3).status().commit, 1, 'the partial snapshot was never installed');

@@ -54,7 +54,11 @@ test('thesis §3.10: transfer to an up-to-date follower makes it leader at term+
     'the leader sent one TimeoutNow, to the target, with no append before it',
   );
   assert.equal(seen[0]?.type, 'timeoutNow', 'nothing needed sending before TimeoutNow');
-  assert.deepEqual(seen.filter((m) => m.type === 'preVote'), [], 'the target skipped pre-vote');
+  assert.deepEqual(
+    seen.filter((m) => m.type === 'preVote'),
+    [],
+    'the target skipped pre-vote',
+  );
   const votes = seen.filter((m) => m.type === 'vote');
   assert.deepEqual(votes.map((m) => m.to).sort(), [1, 3]);
   assert.ok(votes.every((m) => m.type === 'vote' && m.transfer && m.term === 2));
@@ -81,8 +85,15 @@ test('thesis §3.10: transfer to a lagging follower first catches it up; proposa
   };
   assert.ok(c.node(1).transferLeadership(3).ok);
   c.processReadies();
-  assert.deepEqual(c.queue.filter((m) => m.type === 'timeoutNow'), [], 'no TimeoutNow while the target lags');
-  assert.ok(c.queue.some((m) => m.type === 'append' && m.to === 3), 'an append goes to the target instead');
+  assert.deepEqual(
+    c.queue.filter((m) => m.type === 'timeoutNow'),
+    [],
+    'no TimeoutNow while the target lags',
+  );
+  assert.ok(
+    c.queue.some((m) => m.type === 'append' && m.to === 3),
+    'an append goes to the target instead',
+  );
 
   // Thesis §3.10 step 1: no new entries while the transfer is under way.
   const refused = c.proposeAt(1, 'x');
@@ -161,7 +172,10 @@ test('thesis §3.10: only the leader transfers, and only to a voter', () => {
   assert.equal(c.node(1).status().transferee, 0);
   assert.ok(c.proposeAt(1, 'a').ok, 'no transfer started: proposals are accepted');
   c.stabilize();
-  assert.deepEqual(seen.filter((m) => m.type === 'timeoutNow'), []);
+  assert.deepEqual(
+    seen.filter((m) => m.type === 'timeoutNow'),
+    [],
+  );
   assert.equal(c.leader()?.id, 1);
   assert.equal(c.node(1).status().term, 1);
 });

@@ -142,7 +142,10 @@ class World {
     const leader = await this.until('a leader', () => this.leader());
     let result: CommandResult | undefined;
     let failure: unknown;
-    leader.write({ type: 'put', key: bytes(key), value: bytes(value) }).then((r) => (result = r), (error: unknown) => (failure = error));
+    leader.write({ type: 'put', key: bytes(key), value: bytes(value) }).then(
+      (r) => (result = r),
+      (error: unknown) => (failure = error),
+    );
     await this.until(`put ${key}`, () => (result !== undefined || failure !== undefined ? true : undefined));
     assert.equal(failure, undefined);
     assert.ok(result?.ok, JSON.stringify(result));
@@ -166,7 +169,9 @@ async function scenario(seed: number): Promise<{ deliveries: readonly string[]; 
     await world.start(leaderId);
     // Every replica applies everything and holds the same values.
     const lastIndex = (await world.until('a leader', () => world.leader())).raftStatus().commit;
-    await world.until('every replica applied', () => ([...world.nodes.values()].every((node) => (node.replica?.raftStatus().applied ?? 0) >= lastIndex) ? true : undefined));
+    await world.until('every replica applied', () =>
+      [...world.nodes.values()].every((node) => (node.replica?.raftStatus().applied ?? 0) >= lastIndex) ? true : undefined,
+    );
     assert.deepEqual(world.fatal, []);
     const values: string[] = [];
     for (const node of world.nodes.values()) {

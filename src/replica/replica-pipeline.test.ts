@@ -57,7 +57,9 @@ async function until(condition: () => boolean, what: string, deadlineMs = 5_000)
 
 const noop = (index: number): Entry => ({ index, term: 1, kind: 'normal', data: new Uint8Array(0) });
 
-test('a follower acknowledges an entry only once its write is durable, and applies a committed durable entry while the next write is held', { timeout: 20_000 }, async () => {
+test('a follower acknowledges an entry only once its write is durable, and applies a committed durable entry while the next write is held', {
+  timeout: 20_000,
+}, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'keel-replica-pipeline-'));
   const members = [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', peerPort: 1000 + id, clientPort: 2000 + id }));
   const config: NodeConfig = { ...nodeConfigDefaults, id: 2, members, dataDir, logLevel: 'silent' };

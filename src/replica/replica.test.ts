@@ -59,7 +59,10 @@ test('every read of the store waits for a defragmentation: range, history, hashK
     const reads: Promise<string | undefined>[] = [];
     const failure = (what: string, call: () => Promise<unknown>): Promise<string | undefined> => {
       try {
-        return call().then(() => undefined, (error: unknown) => `${what}: ${String(error)}`);
+        return call().then(
+          () => undefined,
+          (error: unknown) => `${what}: ${String(error)}`,
+        );
       } catch (error) {
         return Promise.resolve(`${what}: ${String(error)}`);
       }

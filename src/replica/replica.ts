@@ -40,7 +40,19 @@ import { prepareCommand, defaultLimits } from '../kv/validate.js';
 import type { Limits } from '../kv/validate.js';
 import type { KvResult } from '../kv/errors.js';
 import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, Command, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
+import type {
+  AlarmMember,
+  AlarmType,
+  ClientSession,
+  Command,
+  CommandAuth,
+  CommandBody,
+  CommandResult,
+  HistoryRequest,
+  HistoryResponse,
+  RangeRequest,
+  ReadResponse,
+} from '../kv/types.js';
 import type { AuthState } from '../kv/auth/auth-types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
 import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
@@ -285,7 +297,10 @@ export class Replica implements MembershipHost {
       throw error;
     }
     if (store.discardedOnOpen) {
-      log.warn({ component: 'storage' }, 'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log');
+      log.warn(
+        { component: 'storage' },
+        'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log',
+      );
     }
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
@@ -294,7 +309,11 @@ export class Replica implements MembershipHost {
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
       store.restore(snapshot.meta.index, snapshot.data);
     }
-    const startUp = { snapshotLoadMs: Math.round(timings.snapshotLoadMs), walReplayMs: Math.round(timings.walReplayMs), storeOpenMs: Math.round(ports.clock.monotonicMs() - storeStartMs) };
+    const startUp = {
+      snapshotLoadMs: Math.round(timings.snapshotLoadMs),
+      walReplayMs: Math.round(timings.walReplayMs),
+      storeOpenMs: Math.round(ports.clock.monotonicMs() - storeStartMs),
+    };
     // The store applies only what the log holds durably, so a store ahead of the log
     // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
     // by keel repair). The peers' word is never taken for it (RaftNode.step).
@@ -303,7 +322,9 @@ export class Replica implements MembershipHost {
     if (storeApplied > logEnd) {
       await storage.close();
       await store.close();
-      throw new StorageMismatchError(`The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`);
+      throw new StorageMismatchError(
+        `The key-value store has applied entries up to ${storeApplied}, but the log ends at ${logEnd}; refusing to start: ${lostAcknowledgedEntriesAdvice}`,
+      );
     }
     const raft = new RaftNode({
       config: { ...defaultRaftConfig, ...options.raft, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
@@ -333,7 +354,10 @@ export class Replica implements MembershipHost {
       for (let tick = 1; tick < this.config.electionTicks; tick++) this.raft.tick();
     }
     this.diskReading();
-    this.log.info({ id: this.config.id, term: this.raft.status().term, applied: this.store.appliedIndex(), revision: this.store.currentRevision(), ...this.startUp }, 'node started');
+    this.log.info(
+      { id: this.config.id, term: this.raft.status().term, applied: this.store.appliedIndex(), revision: this.store.currentRevision(), ...this.startUp },
+      'node started',
+    );
     // A node removed before it last stopped does not come back under its old id.
     if (this.memberList().removed.includes(this.config.id)) this.removed();
     this.schedule();
@@ -380,7 +404,14 @@ export class Replica implements MembershipHost {
     if (!proposed.ok) throw refusalToError(proposed);
     this.counters.writes++;
     const promise = new Promise<CommandResult>((resolve, reject) => {
-      this.writes.add(requestId, { index: proposed.index, forwardedTo: proposed.forwardedTo, bytes: entry.length, deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
+      this.writes.add(requestId, {
+        index: proposed.index,
+        forwardedTo: proposed.forwardedTo,
+        bytes: entry.length,
+        deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs,
+        resolve,
+        reject,
+      });
     });
     this.schedule();
     return promise;
@@ -530,7 +561,11 @@ export class Replica implements MembershipHost {
     const promise = new Promise<void>((resolve, reject) => {
       // What waits here was proposed already: past the deadline it may still apply.
       const fail = (error: KeelError): void =>
-        reject(error.code === 'TIMEOUT' ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown') : error);
+        reject(
+          error.code === 'TIMEOUT'
+            ? new KeelError('TIMEOUT', `log entry ${index} did not apply in time; it may still apply: look before retrying`, 'unknown')
+            : error,
+        );
       this.reads.add(waitId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject: fail });
     });
     this.reads.confirm(waitId, index, this.store.appliedIndex());
@@ -668,7 +703,11 @@ export class Replica implements MembershipHost {
     if (cause === 'disk') this.noSpaceForDisk = true;
     if (this.raisingNoSpace || this.hasOwnNoSpaceAlarm()) return;
     this.raisingNoSpace = true;
-    if (cause === 'disk') this.log.warn({ freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes }, `${this.diskShortage()}; raising the NOSPACE alarm`);
+    if (cause === 'disk')
+      this.log.warn(
+        { freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes },
+        `${this.diskShortage()}; raising the NOSPACE alarm`,
+      );
     else this.log.warn({ dbSize: this.dbSize, quotaBackendBytes: this.config.quotaBackendBytes }, 'storage quota exceeded; raising the NOSPACE alarm');
     this.proposeNoSpace('activate');
   }
@@ -686,7 +725,10 @@ export class Replica implements MembershipHost {
       this.noSpaceForDisk = false;
       return;
     }
-    this.log.info({ freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes }, 'the data disk has space again; lifting the NOSPACE alarm raised for it');
+    this.log.info(
+      { freeBytes: this.ports.diskSpace.freeBytes, diskReserveBytes: this.ports.diskSpace.reserveBytes },
+      'the data disk has space again; lifting the NOSPACE alarm raised for it',
+    );
     this.raisingNoSpace = true;
     this.proposeNoSpace('deactivate');
   }
@@ -794,7 +836,10 @@ export class Replica implements MembershipHost {
       const impossible = this.raft.step(message);
       if (impossible !== undefined) {
         // A faulty or hostile peer: this node keeps serving, with its state untouched.
-        this.log.warn({ component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason }, 'dropped a message no correct member could send');
+        this.log.warn(
+          { component: 'raft', from: message.from, type: message.type, term: message.term, reason: impossible.reason },
+          'dropped a message no correct member could send',
+        );
         return impossible.reason;
       }
     } catch (error) {
@@ -976,8 +1021,8 @@ export class Replica implements MembershipHost {
     const own = selfPublished(this.config);
     this.write({ type: 'member', change: { op: 'publish', id: this.config.id, ...own } })
       .then(
-        (result) => this.log.info({ ok: result.ok }, 'published this member\'s name and client URLs'),
-        (error: unknown) => this.log.warn({ err: error }, 'publishing this member\'s client URLs failed; will retry'),
+        (result) => this.log.info({ ok: result.ok }, "published this member's name and client URLs"),
+        (error: unknown) => this.log.warn({ err: error }, "publishing this member's client URLs failed; will retry"),
       )
       .finally(() => {
         this.publishing = false;
@@ -1058,7 +1103,10 @@ export class Replica implements MembershipHost {
     const totalMs = clock.monotonicMs() - startMs;
     Object.assign(this.counters, { snapshotCopyLastMs: copyMs, snapshotLastMs: totalMs, snapshotLastBytes: taken.data.length });
     this.counters.snapshotsTaken++;
-    this.log.info({ index: taken.index, bytes: taken.data.length, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) }, 'took a snapshot and compacted the log');
+    this.log.info(
+      { index: taken.index, bytes: taken.data.length, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) },
+      'took a snapshot and compacted the log',
+    );
   }
 
   private fatal(error: unknown): void {

@@ -50,7 +50,10 @@ test('one write at a time: the Readys queued during it share the next write, and
   await complete();
   assert.deepEqual(durable, [[first]]);
   assert.equal(writes.length, 2);
-  assert.deepEqual(writes[1]?.entries.map((e) => e.index), [2, 3, 4]);
+  assert.deepEqual(
+    writes[1]?.entries.map((e) => e.index),
+    [2, 3, 4],
+  );
   assert.deepEqual(writes[1]?.hardState, { term: 1, vote: 1, commit: 2 });
   assert.equal(lane.idle, false);
   await complete();
@@ -64,7 +67,13 @@ test('merged writes: a later Ready overwrites the earlier ones from its first en
     ready({ entries: [entry(6, 2)], hardState: { term: 2, vote: 3, commit: 4 } }),
     ready({}),
   ]);
-  assert.deepEqual(write.entries.map((e) => [e.index, e.term]), [[5, 1], [6, 2]]);
+  assert.deepEqual(
+    write.entries.map((e) => [e.index, e.term]),
+    [
+      [5, 1],
+      [6, 2],
+    ],
+  );
   assert.deepEqual(write.hardState, { term: 2, vote: 3, commit: 4 });
 });
 

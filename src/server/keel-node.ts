@@ -20,7 +20,18 @@ import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import type { EnvSizes, KvHash } from '../kv/mvcc/mvcc-store.js';
 import type { KvResult } from '../kv/errors.js';
 import type { MemberChange, MemberList } from '../kv/members.js';
-import type { AlarmMember, AlarmType, ClientSession, CommandAuth, CommandBody, CommandResult, HistoryRequest, HistoryResponse, RangeRequest, ReadResponse } from '../kv/types.js';
+import type {
+  AlarmMember,
+  AlarmType,
+  ClientSession,
+  CommandAuth,
+  CommandBody,
+  CommandResult,
+  HistoryRequest,
+  HistoryResponse,
+  RangeRequest,
+  ReadResponse,
+} from '../kv/types.js';
 import { isVoter } from '../raft/config.js';
 import { Transport } from '../transport/transport.js';
 import { peerAuth } from './peer-auth.js';
@@ -126,10 +137,18 @@ export class KeelNode {
     let transport: Transport | undefined;
     // Read through `node` once it exists; until the first reading, nothing is low.
     const diskSpace: DiskSpaceView = {
-      get freeBytes() { return node?.diskSpace.freeBytes ?? 0; },
-      get reserveBytes() { return node?.diskSpace.reserveBytes ?? config.diskReserveBytes; },
-      get low() { return node?.diskSpace.low ?? false; },
-      get recovered() { return node?.diskSpace.recovered ?? false; },
+      get freeBytes() {
+        return node?.diskSpace.freeBytes ?? 0;
+      },
+      get reserveBytes() {
+        return node?.diskSpace.reserveBytes ?? config.diskReserveBytes;
+      },
+      get low() {
+        return node?.diskSpace.low ?? false;
+      },
+      get recovered() {
+        return node?.diskSpace.recovered ?? false;
+      },
     };
     const replica = await Replica.open({
       config,
@@ -140,11 +159,18 @@ export class KeelNode {
         network: {
           send: (message) => transport?.send(message),
           updatePeers: (peers) => transport?.updatePeers(peers),
-          connectedPeers: () => new Set(transport?.stats().peers.filter((p) => p.connected).map((p) => p.id) ?? []),
+          connectedPeers: () =>
+            new Set(
+              transport
+                ?.stats()
+                .peers.filter((p) => p.connected)
+                .map((p) => p.id) ?? [],
+            ),
         },
         // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
         // snapshot and the WAL, which rebuild it when a system crash may have torn it.
-        openStore: () => MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) }),
+        openStore: () =>
+          MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) }),
         random: { int: (bound) => randomInt(bound) },
         log,
         defer: (task) => setImmediate(task),
@@ -283,7 +309,11 @@ export class KeelNode {
   async moveLeader(to: number, timeoutMs: number): Promise<void> {
     this.assertRunning();
     const status = this.replica.raftStatus();
-    if (status.role !== 'leader') throw new KeelError('NOT_LEADER', `node ${this.config.id} is not the leader (the leader is ${status.leader || 'unknown'}); send move-leader to the leader`);
+    if (status.role !== 'leader')
+      throw new KeelError(
+        'NOT_LEADER',
+        `node ${this.config.id} is not the leader (the leader is ${status.leader || 'unknown'}); send move-leader to the leader`,
+      );
     if (to === this.config.id) return;
     if (!isVoter(status.config, to)) {
       throw new KeelError('BAD_LEADER_TRANSFEREE', `node ${to} cannot lead: it is not a voting member (voters: ${status.config.voters.join(', ')})`);
@@ -295,9 +325,16 @@ export class KeelNode {
       const now = this.replica.raftStatus();
       if (now.leader === to) return;
       if (now.role === 'leader' && now.transferee === 0) {
-        throw new KeelError('LEADER_TRANSFER_TIMEOUT', `leadership transfer to node ${to} was abandoned: it did not catch up and take over within an election timeout`);
+        throw new KeelError(
+          'LEADER_TRANSFER_TIMEOUT',
+          `leadership transfer to node ${to} was abandoned: it did not catch up and take over within an election timeout`,
+        );
       }
-      if (Date.now() > deadline) throw new KeelError('LEADER_TRANSFER_TIMEOUT', `node ${to} did not take over leadership within ${timeoutMs} ms (leader now: ${now.leader || 'unknown'})`);
+      if (Date.now() > deadline)
+        throw new KeelError(
+          'LEADER_TRANSFER_TIMEOUT',
+          `node ${to} did not take over leadership within ${timeoutMs} ms (leader now: ${now.leader || 'unknown'})`,
+        );
     }
   }
 

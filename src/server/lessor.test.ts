@@ -30,13 +30,19 @@ test('becoming leader restarts every TTL (etcd Promote): a lease never dies soon
   assert.equal(lessor.takeExpired(2_000, 10).length, 1, 'lease 2 expired and its expiry was proposed');
   lessor.promote(9_000);
   assert.deepEqual(lessor.takeExpired(10_999, 10), [], 'after promotion lease 2 has 2 s again, lease 1 has 10 s');
-  assert.deepEqual(lessor.takeExpired(11_000, 10).map((e) => e.id), [2]);
+  assert.deepEqual(
+    lessor.takeExpired(11_000, 10).map((e) => e.id),
+    [2],
+  );
   assert.equal(lessor.remainingSeconds(1, 11_000), 8);
 });
 
 test('expiries per call are bounded; remaining seconds round up and never go negative', () => {
   const lessor = new Lessor(5_000);
-  lessor.reset([1, 2, 3, 4, 5].map((id) => ({ id, ttl: 1, renewedIndex: id })), 0);
+  lessor.reset(
+    [1, 2, 3, 4, 5].map((id) => ({ id, ttl: 1, renewedIndex: id })),
+    0,
+  );
   assert.equal(lessor.takeExpired(1_000, 2).length, 2);
   assert.equal(lessor.takeExpired(1_000, 10).length, 3);
   assert.equal(lessor.remainingSeconds(1, 1), 1);

@@ -18,9 +18,10 @@ export function memberFetchFor(config: NodeConfig): FetchFunction {
   if (!clientTlsEnabled(config)) return fetchWithTls(undefined);
   return (url, init) => {
     const ca = config.trustedCaFile !== undefined ? readFileSync(config.trustedCaFile) : undefined;
-    const identity = config.clientCertAuth && config.certFile !== undefined && config.keyFile !== undefined
-      ? { cert: readFileSync(config.certFile), key: readFileSync(config.keyFile) }
-      : {};
+    const identity =
+      config.clientCertAuth && config.certFile !== undefined && config.keyFile !== undefined
+        ? { cert: readFileSync(config.certFile), key: readFileSync(config.keyFile) }
+        : {};
     return fetchWithTls({ ...(ca !== undefined ? { ca } : { insecureSkipVerify: config.autoTls }), ...identity }, { keepAlive: false })(url, init);
   };
 }

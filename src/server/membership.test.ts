@@ -24,7 +24,15 @@ class InstantLeader implements MembershipHost {
   readonly proposed: string[] = [];
 
   raftStatus(): RaftStatus {
-    const peers = [...this.config.voters, ...this.config.learners].filter((id) => id !== 1).map((id) => ({ id, match: this.config.learners.includes(id) ? this.learnerMatch : this.lastIndex, next: 0, state: 'replicate' as const, recentActive: true }));
+    const peers = [...this.config.voters, ...this.config.learners]
+      .filter((id) => id !== 1)
+      .map((id) => ({
+        id,
+        match: this.config.learners.includes(id) ? this.learnerMatch : this.lastIndex,
+        next: 0,
+        state: 'replicate' as const,
+        recentActive: true,
+      }));
     return { id: 1, role: 'leader', leader: 1, commit: this.lastIndex, lastIndex: this.lastIndex, config: this.config, peers } as unknown as RaftStatus;
   }
   memberList(): MemberList {
@@ -80,7 +88,7 @@ test('the first change records the bootstrap members; ids go up from the largest
   await refusedWith(manager.remove(9), 'MEMBER_NOT_FOUND');
 });
 
-test('etcd\'s refusals: peer URL taken, too many learners, not a learner, learner not in sync', async () => {
+test("etcd's refusals: peer URL taken, too many learners, not a learner, learner not in sync", async () => {
   const host = new InstantLeader();
   const manager = managerOn(host);
   await refusedWith(manager.add({ peerUrls: ['http://127.0.0.1:7102'], isLearner: true }), 'PEER_URL_EXISTS');
@@ -123,7 +131,10 @@ test('changes run one at a time, in order', async () => {
     manager.remove(4),
     manager.add({ peerUrls: ['http://127.0.0.1:7105'], isLearner: true }),
   ]);
-  assert.deepEqual(results.map((r) => r.member.id), [4, 4, 5]);
+  assert.deepEqual(
+    results.map((r) => r.member.id),
+    [4, 4, 5],
+  );
   assert.deepEqual(host.proposed, ['init', 'addLearner', 'removeNode', 'addLearner']);
 });
 

@@ -73,7 +73,10 @@ export class MembershipManager {
       const status = this.host.raftStatus();
       if (request.isLearner) {
         if (status.config.learners.length >= learnersMax) {
-          throw new KeelError('TOO_MANY_LEARNERS', `the cluster already has ${status.config.learners.length} learner(s) (at most ${learnersMax}); promote or remove it first`);
+          throw new KeelError(
+            'TOO_MANY_LEARNERS',
+            `the cluster already has ${status.config.learners.length} learner(s) (at most ${learnersMax}); promote or remove it first`,
+          );
         }
       } else {
         // The new voter is not running yet: the reachable voters alone must make a majority of voters + 1.
@@ -96,7 +99,12 @@ export class MembershipManager {
     return this.serialized(async () => {
       const member = this.existing(id);
       const status = this.host.raftStatus();
-      if (isVoter(status.config, id)) this.checkStartedAfter(status.config.voters.filter((v) => v !== id), undefined, 'removing a voter');
+      if (isVoter(status.config, id))
+        this.checkStartedAfter(
+          status.config.voters.filter((v) => v !== id),
+          undefined,
+          'removing a voter',
+        );
       await this.changeConfig({ type: 'removeNode', nodeId: id }, { op: 'remove', id });
       if (this.host.memberList().members.some((m) => m.id === id)) {
         throw new KeelError('LEADER_CHANGED', `the removal of member ${id} did not apply; check the member list`, 'unknown');
@@ -173,7 +181,10 @@ export class MembershipManager {
     const started = voters.filter((v) => v !== notStarted && (v === self || connected.has(v))).length;
     const needed = quorumSize(voters.length);
     if (started < needed) {
-      throw new KeelError('NOT_ENOUGH_STARTED', `${what} would leave ${started} started voter(s) of ${voters.length}, fewer than the ${needed} needed to commit`);
+      throw new KeelError(
+        'NOT_ENOUGH_STARTED',
+        `${what} would leave ${started} started voter(s) of ${voters.length}, fewer than the ${needed} needed to commit`,
+      );
     }
   }
 

@@ -39,13 +39,21 @@ test('a keep-alive on the leader renews in memory after a ReadIndex round, dated
   state.nowMs = 4_500;
   assert.equal(state.barriers.length, 1);
   assert.equal(state.barriers[0]?.consistency, 'linearizable', 'leadership must be confirmed by a round sent after the keep-alive arrived');
-  assert.deepEqual(lessor.takeExpired(13_999, 10).map((e) => e.id), [1], 'not renewed before the round is confirmed');
+  assert.deepEqual(
+    lessor.takeExpired(13_999, 10).map((e) => e.id),
+    [1],
+    'not renewed before the round is confirmed',
+  );
   lessor.renewed(lease, 0);
   state.barriers[0]?.release();
   assert.deepEqual(await answer, { ok: true, revision: 7, response: { type: 'leaseKeepAlive', id: 1, ttl: 10 } });
   assert.deepEqual(state.proposed, []);
   assert.deepEqual(lessor.takeExpired(13_999, 10), [], 'alive for a TTL from the arrival');
-  assert.deepEqual(lessor.takeExpired(14_000, 10).map((e) => e.id), [1], 'not from the answer (4.5 s)');
+  assert.deepEqual(
+    lessor.takeExpired(14_000, 10).map((e) => e.id),
+    [1],
+    'not from the answer (4.5 s)',
+  );
 });
 
 test('a keep-alive goes through the log on a follower, with a session, after losing leadership, or with an expiry on its way', async () => {

@@ -91,7 +91,10 @@ export class NodeLeases {
     if (applied + this.grantsInFlight >= this.limits.leasesMax) {
       return {
         ok: false,
-        error: kvError('TOO_MANY_LEASES', `lease grant: ${applied} leases exist and ${this.grantsInFlight} are being granted; the limit is ${this.limits.leasesMax} (leasesMax)`),
+        error: kvError(
+          'TOO_MANY_LEASES',
+          `lease grant: ${applied} leases exist and ${this.grantsInFlight} are being granted; the limit is ${this.limits.leasesMax} (leasesMax)`,
+        ),
       };
     }
     // etcd raises any TTL below the minimum, zero and negative ones included.

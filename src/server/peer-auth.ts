@@ -41,7 +41,11 @@ async function peerTls(config: NodeConfig, log: Logger): Promise<PeerTlsOptions 
   }
   if (config.peerCertFile === undefined || config.peerKeyFile === undefined) return undefined;
   const secureContextOptions = reloadingSecureContextOptions(
-    { certFile: config.peerCertFile, keyFile: config.peerKeyFile, ...(config.peerTrustedCaFile !== undefined ? { trustedCaFile: config.peerTrustedCaFile } : {}) },
+    {
+      certFile: config.peerCertFile,
+      keyFile: config.peerKeyFile,
+      ...(config.peerTrustedCaFile !== undefined ? { trustedCaFile: config.peerTrustedCaFile } : {}),
+    },
     (error) => log.error({ component: 'transport', err: error }, 'peer certificate files changed but do not load; still using the previous ones'),
   );
   return {

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatClusterSecret, loadClusterSecret, newClusterSecret, parseClusterSecret, PeerSecretError, storedSecretName, writeNewSecretFile } from './peer-secret.js';
+import {
+  formatClusterSecret,
+  loadClusterSecret,
+  newClusterSecret,
+  parseClusterSecret,
+  PeerSecretError,
+  storedSecretName,
+  writeNewSecretFile,
+} from './peer-secret.js';
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-secret-'));

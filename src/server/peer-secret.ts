@@ -40,7 +40,8 @@ export async function writeNewSecretFile(path: string): Promise<void> {
   try {
     await writeFile(path, formatClusterSecret(newClusterSecret()), { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new PeerSecretError(`${path} exists; a cluster secret is never overwritten (remove the file first if you mean to replace it)`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new PeerSecretError(`${path} exists; a cluster secret is never overwritten (remove the file first if you mean to replace it)`);
     throw error;
   }
 }
@@ -57,7 +58,9 @@ export async function loadClusterSecret(dataDir: string, givenFile: string | und
   if (givenFile !== undefined && given === undefined) throw new PeerSecretError(`--peer-secret-file ${givenFile} does not exist`);
   if (stored !== undefined) {
     if (given !== undefined && !Buffer.from(given).equals(Buffer.from(stored))) {
-      throw new PeerSecretError(`${givenFile} holds another cluster secret than the one this node keeps in ${storedPath}; give it the cluster's secret, or leave --peer-secret-file out`);
+      throw new PeerSecretError(
+        `${givenFile} holds another cluster secret than the one this node keeps in ${storedPath}; give it the cluster's secret, or leave --peer-secret-file out`,
+      );
     }
     return stored;
   }

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { KeelError } from './errors.js';
 import { PendingWrites } from './pending.js';
 
-function track(writes: PendingWrites<string>, id: string, fields: { index: number | undefined; forwardedTo: number; bytes?: number }): { settled: () => string | KeelError | undefined } {
+function track(
+  writes: PendingWrites<string>,
+  id: string,
+  fields: { index: number | undefined; forwardedTo: number; bytes?: number },
+): { settled: () => string | KeelError | undefined } {
   let outcome: string | KeelError | undefined;
   writes.add(id, { ...fields, bytes: fields.bytes ?? 10, deadlineMs: Infinity, resolve: (v) => (outcome = v), reject: (e) => (outcome = e) });
   return { settled: () => outcome };

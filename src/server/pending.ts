@@ -77,7 +77,13 @@ export class PendingWrites<T> {
   leaderChanged(leader: NodeId): void {
     for (const [id, write] of [...this.byId]) {
       if (write.index === undefined && write.forwardedTo !== leader) {
-        this.take(id)?.reject(new KeelError('LEADER_CHANGED', `the write was forwarded to node ${write.forwardedTo}, which is no longer the leader; it may or may not have been applied`, 'unknown'));
+        this.take(id)?.reject(
+          new KeelError(
+            'LEADER_CHANGED',
+            `the write was forwarded to node ${write.forwardedTo}, which is no longer the leader; it may or may not have been applied`,
+            'unknown',
+          ),
+        );
       }
     }
   }

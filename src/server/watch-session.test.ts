@@ -12,11 +12,22 @@ import { WatchHub } from '../kv/watch/watch-hub.js';
 import type { WatchSpec } from '../kv/watch/watcher.js';
 import { NO_WATCH_ID, WatchSession, type StreamMessage } from './watch-session.js';
 
-const spec = (key: string, startRevision = 0): WatchSpec => ({ key: bytes(key), startRevision, prevKv: false, noPut: false, noDelete: false, progressNotify: false });
+const spec = (key: string, startRevision = 0): WatchSpec => ({
+  key: bytes(key),
+  startRevision,
+  prevKv: false,
+  noPut: false,
+  noDelete: false,
+  progressNotify: false,
+});
 
 function harness(store: MvccStore, limits: { watchersPerStreamMax?: number; watchersMax?: number } = {}) {
   const tasks: (() => void)[] = [];
-  const hub = new WatchHub({ source: store, schedule: (task) => tasks.push(task), limits: { watchersMax: limits.watchersMax ?? 100, catchUpRecordsPerStep: 1 } });
+  const hub = new WatchHub({
+    source: store,
+    schedule: (task) => tasks.push(task),
+    limits: { watchersMax: limits.watchersMax ?? 100, catchUpRecordsPerStep: 1 },
+  });
   const sent: StreamMessage[] = [];
   let writable = true;
   const session = new WatchSession({
@@ -28,7 +39,10 @@ function harness(store: MvccStore, limits: { watchersPerStreamMax?: number; watc
   let index = store.appliedIndex();
   const put = (key: string, value: string): void => {
     const outcomes = store.applyBatch([{ index: ++index, command: { body: { type: 'put', key: bytes(key), value: bytes(value) } } }]);
-    hub.publish(outcomes.flatMap((o) => (o.status === 'skipped' ? [] : o.events)), store.currentRevision());
+    hub.publish(
+      outcomes.flatMap((o) => (o.status === 'skipped' ? [] : o.events)),
+      store.currentRevision(),
+    );
   };
   const settle = (): void => {
     for (let i = 0; tasks.length > 0; i++) {
@@ -83,7 +97,10 @@ test('a progress request is answered once every watcher of the stream has caught
     assert.ok(progressAt > 0, 'no answer after catching up');
     assert.deepEqual(sent[progressAt], { type: 'progress', watchId: NO_WATCH_ID, revision: store.currentRevision() });
     const events = sent.slice(0, progressAt).flatMap((m) => (m.type === 'events' ? m.events : []));
-    assert.deepEqual(events.map((e) => e.kv.modRevision), [2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      events.map((e) => e.kv.modRevision),
+      [2, 3, 4, 5, 6],
+    );
   });
 });
 
@@ -95,7 +112,10 @@ test('nothing is taken while the output is full; everything arrives, in order, o
     put('k', 'a');
     put('k', 'b');
     settle();
-    assert.deepEqual(sent.map((m) => m.type), ['created']);
+    assert.deepEqual(
+      sent.map((m) => m.type),
+      ['created'],
+    );
     setWritable(true);
     session.pump();
     settle();

@@ -87,10 +87,15 @@ export class WatchSession {
     const refused = this.options.refusal?.(request);
     if (refused) return fail(refused.code, refused.message);
     if (this.watchers.size >= watchersPerStreamMax) {
-      return fail('TOO_MANY_WATCHERS', `this stream has ${this.watchers.size} watchers (watchersPerStreamMax ${watchersPerStreamMax}); cancel one or open another stream`);
+      return fail(
+        'TOO_MANY_WATCHERS',
+        `this stream has ${this.watchers.size} watchers (watchersPerStreamMax ${watchersPerStreamMax}); cancel one or open another stream`,
+      );
     }
-    if (!Number.isSafeInteger(request.watchId) || request.watchId < 0) return fail('INVALID_ARGUMENT', `watchId must be a non-negative integer, got ${request.watchId}`);
-    if (request.watchId !== 0 && this.watchers.has(request.watchId)) return fail('DUPLICATE_WATCH_ID', `watch id ${request.watchId} is already in use on this stream`);
+    if (!Number.isSafeInteger(request.watchId) || request.watchId < 0)
+      return fail('INVALID_ARGUMENT', `watchId must be a non-negative integer, got ${request.watchId}`);
+    if (request.watchId !== 0 && this.watchers.has(request.watchId))
+      return fail('DUPLICATE_WATCH_ID', `watch id ${request.watchId} is already in use on this stream`);
     const id = request.watchId !== 0 ? request.watchId : this.autoId();
     const created = hub.create(request, { readable: () => this.readable(watcher) });
     if (!created.ok) return fail(created.error.code, created.error.message);

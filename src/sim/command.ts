@@ -7,7 +7,15 @@
 export type Command =
   | { readonly op: 'put'; readonly id: string; readonly process: number; readonly seq: number; readonly key: string; readonly value: number }
   | { readonly op: 'delete'; readonly id: string; readonly process: number; readonly seq: number; readonly key: string }
-  | { readonly op: 'cas'; readonly id: string; readonly process: number; readonly seq: number; readonly key: string; readonly expected: number; readonly value: number }
+  | {
+      readonly op: 'cas';
+      readonly id: string;
+      readonly process: number;
+      readonly seq: number;
+      readonly key: string;
+      readonly expected: number;
+      readonly value: number;
+    }
   /** A probe with no effect on the data, proposed by the liveness phase and the churn
    * schedule (each with a process of its own, so their sequence numbers never meet). */
   | { readonly op: 'mark'; readonly id: string; readonly process: number; readonly seq: number };

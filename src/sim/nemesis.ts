@@ -19,9 +19,7 @@ export interface NemesisContext {
   observe(host: Host): void;
 }
 
-type EventKind =
-  | 'network' | 'partition' | 'asymmetric' | 'partial' | 'heal'
-  | 'crash' | 'pause' | 'skew' | 'membership' | 'transfer' | 'churn';
+type EventKind = 'network' | 'partition' | 'asymmetric' | 'partial' | 'heal' | 'crash' | 'pause' | 'skew' | 'membership' | 'transfer' | 'churn';
 
 const NEMESIS = 500;
 /** The client process of the churn schedule's proposals (workload clients count from 1,

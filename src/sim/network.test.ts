@@ -44,7 +44,10 @@ test('long delays reorder the messages between two nodes', () => {
   for (let i = 0; i < 200; i++) net.send(heartbeat(1, 2, i), i);
   const commits = deliverAll(net, 0, 400).map(({ message }) => (message as { commit: number }).commit);
   assert.equal(commits.length, 200);
-  assert.notDeepEqual(commits, [...commits].sort((a, b) => a - b));
+  assert.notDeepEqual(
+    commits,
+    [...commits].sort((a, b) => a - b),
+  );
 });
 
 test('a cut link loses messages one way only; heal restores it', () => {
@@ -52,7 +55,10 @@ test('a cut link loses messages one way only; heal restores it', () => {
   net.setCut(1, 2, true);
   net.send(heartbeat(1, 2), 0);
   net.send(heartbeat(2, 1), 0);
-  assert.deepEqual(deliverAll(net, 0, 10).map(({ message }) => message.from), [2]);
+  assert.deepEqual(
+    deliverAll(net, 0, 10).map(({ message }) => message.from),
+    [2],
+  );
   net.heal();
   net.send(heartbeat(1, 2), 20);
   assert.equal(deliverAll(net, 20, 30).length, 1);
@@ -68,7 +74,10 @@ test('a link cut while a message is in flight loses it at delivery', () => {
 
 test('a symmetric partition separates groups and cuts off nodes in no group', () => {
   const net = network();
-  net.partition([[1, 2], [3, 4]]);
+  net.partition([
+    [1, 2],
+    [3, 4],
+  ]);
   assert.equal(net.isCut(1, 2), false);
   assert.equal(net.isCut(3, 4), false);
   assert.equal(net.isCut(1, 3), true);

@@ -21,8 +21,21 @@ export type FaultKind =
   | 'late-responses'; // late copies of responses: answers to heartbeat rounds and appends long past
 
 export const allFaultKinds: readonly FaultKind[] = [
-  'drop', 'duplicate', 'delay', 'partition', 'asymmetric', 'partial', 'crash', 'torn', 'pause', 'skew', 'membership', 'transfer', 'snapshot',
-  'churn', 'late-responses',
+  'drop',
+  'duplicate',
+  'delay',
+  'partition',
+  'asymmetric',
+  'partial',
+  'crash',
+  'torn',
+  'pause',
+  'skew',
+  'membership',
+  'transfer',
+  'snapshot',
+  'churn',
+  'late-responses',
 ];
 
 export interface SimOptions {
@@ -118,6 +131,8 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
 
 export function describeProfile(profile: Profile): string {
   const faults = allFaultKinds.filter((kind) => profile.faults.has(kind));
-  return `faults=[${faults.join(',')}] keys=${profile.keysCount} clients=${profile.clientsCount} opRate=${profile.operationRate.toFixed(3)} ` +
-    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]`;
+  return (
+    `faults=[${faults.join(',')}] keys=${profile.keysCount} clients=${profile.clientsCount} opRate=${profile.operationRate.toFixed(3)} ` +
+    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]`
+  );
 }

@@ -38,7 +38,10 @@ describe('playground (the dashboard simulation mode)', () => {
     for (const id of p.ids.filter((id) => id !== p.leader())) {
       const timer = p.view(id).timer!;
       assert.ok(timer.timeoutTicks >= p.electionTicks && timer.timeoutTicks < 2 * p.electionTicks, `timeout ${timer.timeoutTicks}`);
-      assert.ok(timer.elapsedTicks < timer.timeoutTicks, `elapsed ${timer.elapsedTicks} of ${timer.timeoutTicks}: a follower hearing its leader does not time out`);
+      assert.ok(
+        timer.elapsedTicks < timer.timeoutTicks,
+        `elapsed ${timer.elapsedTicks} of ${timer.timeoutTicks}: a follower hearing its leader does not time out`,
+      );
     }
     p.crash(p.leader());
     assert.equal(p.view(p.ids.find((id) => p.view(id).role === 'down')!).timer, undefined);
@@ -69,7 +72,14 @@ describe('playground (the dashboard simulation mode)', () => {
     const stuck = request(p, (done) => p.put(old, 'k', 'minority', done));
     assert.equal(stuck.ok, false);
     const majority = p.ids.find((id) => id !== old && id !== buddy) as number;
-    runUntil(p, () => { const l = p.view(majority).leader; return l !== 0 && l !== old && l !== buddy; }, 10_000);
+    runUntil(
+      p,
+      () => {
+        const l = p.view(majority).leader;
+        return l !== 0 && l !== old && l !== buddy;
+      },
+      10_000,
+    );
     assert.equal(request(p, (done) => p.put(majority, 'k', 'majority', done)).ok, true);
     p.heal();
     runUntil(p, () => p.ids.every((id) => p.view(id).kv.get('k') === 'majority'), 10_000);

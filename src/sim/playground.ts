@@ -64,7 +64,9 @@ interface PendingRequest {
   readIndex?: LogIndex;
 }
 
-type Op = { readonly op: 'put'; readonly id: string; readonly key: string; readonly value: string } | { readonly op: 'delete'; readonly id: string; readonly key: string };
+type Op =
+  | { readonly op: 'put'; readonly id: string; readonly key: string; readonly value: string }
+  | { readonly op: 'delete'; readonly id: string; readonly key: string };
 
 /** Client requests give up after this long, like a client's timeout. */
 export const requestTimeoutMs = 8_000;
@@ -186,7 +188,11 @@ export class Playground {
     if (server.side === side) return;
     server.side = side;
     const apart = this.servers.filter((s) => s.side === 1).map((s) => s.id);
-    this.note(apart.length === 0 || apart.length === this.servers.length ? 'network healed' : `partition: {${this.sideIds(0).join(',')}} | {${this.sideIds(1).join(',')}}`);
+    this.note(
+      apart.length === 0 || apart.length === this.servers.length
+        ? 'network healed'
+        : `partition: {${this.sideIds(0).join(',')}} | {${this.sideIds(1).join(',')}}`,
+    );
   }
 
   heal(): void {
@@ -340,7 +346,8 @@ export class Playground {
 
   private expireRequests(): void {
     for (const [requestId, request] of [...this.writes, ...this.reads]) {
-      if (this.nowMs - request.startedAtMs > requestTimeoutMs) this.finish(requestId, { ok: false, error: `no answer within ${requestTimeoutMs / 1000} s (simulated); the outcome is unknown` });
+      if (this.nowMs - request.startedAtMs > requestTimeoutMs)
+        this.finish(requestId, { ok: false, error: `no answer within ${requestTimeoutMs / 1000} s (simulated); the outcome is unknown` });
     }
   }
 

@@ -29,7 +29,11 @@ const regressions: { seed: number; options: Partial<SimOptions>; bug: string }[]
   // by itself (undone alone, no seed of 1..3000 fails); its unit test is in flow-control-loss.test.ts.
   { seed: 33, options: { nodes: 3, faults: allFaultKinds }, bug: 'a lost empty append held an in-flight slot for good' },
   { seed: 78, options: { nodes: 3, faults: allFaultKinds }, bug: 'a lost acknowledgement with a full in-flight window stalled replication' },
-  { seed: 2, options: optionsForSeed(2), bug: 'a lost acknowledgement with a full in-flight window stalled replication (keel sim numbering, production replica)' },
+  {
+    seed: 2,
+    options: optionsForSeed(2),
+    bug: 'a lost acknowledgement with a full in-flight window stalled replication (keel sim numbering, production replica)',
+  },
   { seed: 180, options: { nodes: 3, faults: allFaultKinds }, bug: 'refused higher-term vote requests restarted the election timer: no leader for good' },
   { seed: 759, options: { nodes: 3 }, bug: 'refused higher-term vote requests restarted the election timer (current simulator)' },
   { seed: 963, options: { nodes: 3, faults: allFaultKinds }, bug: 'compacting during a chunked snapshot transfer looped the transfer' },

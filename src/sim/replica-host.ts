@@ -299,7 +299,9 @@ export class ReplicaHost {
     const config: NodeConfig = {
       ...nodeConfigDefaults,
       id: this.id,
-      members: options.allIds.filter((id) => options.voters.length === 0 || options.voters.includes(id)).map((id) => ({ id, host: '127.0.0.1', peerPort: 1000 + id, clientPort: 2000 + id })),
+      members: options.allIds
+        .filter((id) => options.voters.length === 0 || options.voters.includes(id))
+        .map((id) => ({ id, host: '127.0.0.1', peerPort: 1000 + id, clientPort: 2000 + id })),
       join: options.voters.length === 0,
       dataDir: `/n${this.id}`,
       tickMs: this.tickPeriodSteps,
@@ -314,85 +316,108 @@ export class ReplicaHost {
     const random = options.random.fork();
     const { sabotage } = options;
     const disk: FileSystem = sabotage.lyingSyncs ? new LyingSyncFileSystem(this.fs) : this.fs;
-    this.tamperBeforeRestart().then(() => Replica.open({
-      config,
-      raftDir,
-      raft,
-      ports: {
-        clock: { nowMs: () => this.now, monotonicMs: () => this.now },
-        fs: new DelayedSyncFileSystem(disk, () => this.syncDelay(live)),
-        network: {
-          send: (message) => {
-            if (!live()) return;
-            monitor.sent(message, this.disk);
-            options.network.send(message, this.now);
+    this.tamperBeforeRestart()
+      .then(() =>
+        Replica.open({
+          config,
+          raftDir,
+          raft,
+          ports: {
+            clock: { nowMs: () => this.now, monotonicMs: () => this.now },
+            fs: new DelayedSyncFileSystem(disk, () => this.syncDelay(live)),
+            network: {
+              send: (message) => {
+                if (!live()) return;
+                monitor.sent(message, this.disk);
+                options.network.send(message, this.now);
+              },
+              updatePeers: () => {},
+              connectedPeers: () => new Set(options.allIds.filter((id) => id !== this.id)),
+            },
+            openStore: () => {
+              const store = MvccStore.openOn(openMemoryEnv(this.kvDisk));
+              this.store = sabotage.brokenStateMachine && this.id === 1 ? corruptingStore(store) : store;
+              return this.store;
+            },
+            random: { int: (bound) => random.int(bound) },
+            log: silentLogger,
+            defer: (task) => {
+              if (live()) this.deferred.push(task);
+            },
+            diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
+            onFatal: (error) => {
+              if (live())
+                monitor.report(
+                  'exception',
+                  `node ${this.id}'s Ready loop failed: ${error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 6).join('\n') : String(error)}`,
+                );
+            },
+            onRemoved: () => {},
           },
-          updatePeers: () => {},
-          connectedPeers: () => new Set(options.allIds.filter((id) => id !== this.id)),
-        },
-        openStore: () => {
-          const store = MvccStore.openOn(openMemoryEnv(this.kvDisk));
-          this.store = sabotage.brokenStateMachine && this.id === 1 ? corruptingStore(store) : store;
-          return this.store;
-        },
-        random: { int: (bound) => random.int(bound) },
-        log: silentLogger,
-        defer: (task) => {
-          if (live()) this.deferred.push(task);
-        },
-        diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
-        onFatal: (error) => {
-          if (live()) monitor.report('exception', `node ${this.id}'s Ready loop failed: ${error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 6).join('\n') : String(error)}`);
-        },
-        onRemoved: () => {},
-      },
-      observer: {
-        readRequested: (readId) => {
-          if (live()) monitor.readInvoked(this.id, readId);
-        },
-        persisted: (ready) => {
+          observer: {
+            readRequested: (readId) => {
+              if (live()) monitor.readInvoked(this.id, readId);
+            },
+            persisted: (ready) => {
+              if (!live()) return;
+              this.disk.persisted(ready);
+              monitor.persisted(this.id, ready.entries, ready.snapshot, this.disk);
+              if (ready.entries.length > 0 || ready.snapshot !== undefined) {
+                trace.event(
+                  this.now,
+                  PERSIST,
+                  [this.id, ready.entries.length, this.disk.lastIndex(), this.disk.hardState.term],
+                  () =>
+                    `persist n${this.id} ${ready.snapshot ? `snapshot ${ready.snapshot.meta.index} ` : ''}${ready.entries.length} entries to ${this.disk.lastIndex()} t${this.disk.hardState.term}`,
+                );
+              }
+            },
+            applied: (ready) => {
+              if (!live()) return;
+              for (const state of ready.readStates) monitor.readReleased(this.id, state.readId, state.index);
+              if (ready.snapshot !== undefined) monitor.snapshotInstalled(this.id, ready.snapshot, this.digest());
+              const entries = ready.committedEntries;
+              entries.forEach((entry, i) => monitor.applied(this.id, entry, i === entries.length - 1 ? this.digest() : undefined));
+              if (entries.length > 0)
+                trace.event(
+                  this.now,
+                  APPLY,
+                  [this.id, entries.at(-1)?.index ?? 0, 0],
+                  () => `apply   n${this.id} ${entries[0]?.index}..${entries.at(-1)?.index}`,
+                );
+            },
+            snapshotSaved: (snapshot) => {
+              if (!live()) return;
+              this.disk.compacted(snapshot.meta);
+              monitor.snapshotSaved(this.id, snapshot);
+            },
+          },
+        }),
+      )
+      .then(
+        (replica) => {
           if (!live()) return;
-          this.disk.persisted(ready);
-          monitor.persisted(this.id, ready.entries, ready.snapshot, this.disk);
-          if (ready.entries.length > 0 || ready.snapshot !== undefined) {
-            trace.event(this.now, PERSIST, [this.id, ready.entries.length, this.disk.lastIndex(), this.disk.hardState.term], () => `persist n${this.id} ${ready.snapshot ? `snapshot ${ready.snapshot.meta.index} ` : ''}${ready.entries.length} entries to ${this.disk.lastIndex()} t${this.disk.hardState.term}`);
+          this.replica = replica;
+          replica.start();
+          const core = replica.inspectCore();
+          const { term, vote } = core.status();
+          const synced = this.disk.hardState;
+          if (term < synced.term || (term === synced.term && synced.vote !== 0 && vote !== synced.vote)) {
+            monitor.report(
+              'persistence',
+              `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`,
+            );
           }
+          this.disk.recovered(core);
+          // A torn crash may have kept writes no Ready reported synced: the monitor learns
+          // the disk as the restarted core found it.
+          monitor.persisted(this.id, core.entriesFrom(core.status().firstIndex), core.currentSnapshot(), this.disk);
+          monitor.restarted(this.id, core, this.disk);
         },
-        applied: (ready) => {
-          if (!live()) return;
-          for (const state of ready.readStates) monitor.readReleased(this.id, state.readId, state.index);
-          if (ready.snapshot !== undefined) monitor.snapshotInstalled(this.id, ready.snapshot, this.digest());
-          const entries = ready.committedEntries;
-          entries.forEach((entry, i) => monitor.applied(this.id, entry, i === entries.length - 1 ? this.digest() : undefined));
-          if (entries.length > 0) trace.event(this.now, APPLY, [this.id, entries.at(-1)?.index ?? 0, 0], () => `apply   n${this.id} ${entries[0]?.index}..${entries.at(-1)?.index}`);
+        (error: unknown) => {
+          if (live()) monitor.report('exception', `node ${this.id} could not start: ${error instanceof Error ? error.message : String(error)}`);
         },
-        snapshotSaved: (snapshot) => {
-          if (!live()) return;
-          this.disk.compacted(snapshot.meta);
-          monitor.snapshotSaved(this.id, snapshot);
-        },
-      },
-    })).then(
-      (replica) => {
-        if (!live()) return;
-        this.replica = replica;
-        replica.start();
-        const core = replica.inspectCore();
-        const { term, vote } = core.status();
-        const synced = this.disk.hardState;
-        if (term < synced.term || (term === synced.term && synced.vote !== 0 && vote !== synced.vote)) {
-          monitor.report('persistence', `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`);
-        }
-        this.disk.recovered(core);
-        // A torn crash may have kept writes no Ready reported synced: the monitor learns
-        // the disk as the restarted core found it.
-        monitor.persisted(this.id, core.entriesFrom(core.status().firstIndex), core.currentSnapshot(), this.disk);
-        monitor.restarted(this.id, core, this.disk);
-      },
-      (error: unknown) => {
-        if (live()) monitor.report('exception', `node ${this.id} could not start: ${error instanceof Error ? error.message : String(error)}`);
-      },
-    );
+      );
   }
 
   /** With the tamperLogOnRestart sabotage, a restart first replaces the last committed entry on disk (one past a snapshot only). */

@@ -20,7 +20,15 @@ class View {
   voters: NodeId[] = [1, 2, 3];
   peers: { id: NodeId; match: LogIndex }[] = [];
   status(): RuleStatus {
-    return { role: this.role, term: this.term, commit: this.commit, firstIndex: 1, lastIndex: this.log.length, config: { voters: this.voters }, peers: this.peers };
+    return {
+      role: this.role,
+      term: this.term,
+      commit: this.commit,
+      firstIndex: 1,
+      lastIndex: this.log.length,
+      config: { voters: this.voters },
+      peers: this.peers,
+    };
   }
 }
 
@@ -29,7 +37,11 @@ class Harness {
   readonly rules: RuleMonitor;
   now = 0;
   constructor(checkQuorumElectionTicks?: number) {
-    this.rules = new RuleMonitor({ checkQuorumElectionTicks }, (kind, message) => this.reports.push({ kind, message }), () => this.now);
+    this.rules = new RuleMonitor(
+      { checkQuorumElectionTicks },
+      (kind, message) => this.reports.push({ kind, message }),
+      () => this.now,
+    );
   }
   observe(node: NodeId, view: View): void {
     this.rules.observe(node, view.status(), { entriesFrom: (low) => view.log.slice(low - 1) });
@@ -91,7 +103,10 @@ test('§5.4.2, Figure 8: a leader that commits an entry of an earlier term by co
   const h = new Harness();
   for (const node of [1, 2]) h.persist(node, log);
   const view = leader(h, 2, log, 0);
-  view.peers = [{ id: 1, match: 3 }, { id: 2, match: 2 }];
+  view.peers = [
+    { id: 1, match: 3 },
+    { id: 2, match: 2 },
+  ];
   view.commit = 2;
   h.observe(1, view);
   assert.deepEqual(h.kinds(), ['commit-own-term']);
@@ -100,7 +115,10 @@ test('§5.4.2, Figure 8: a leader that commits an entry of an earlier term by co
   const fine = new Harness();
   for (const node of [1, 2]) fine.persist(node, log);
   const good = leader(fine, 2, log, 0);
-  good.peers = [{ id: 1, match: 3 }, { id: 2, match: 3 }];
+  good.peers = [
+    { id: 1, match: 3 },
+    { id: 2, match: 3 },
+  ];
   good.commit = 3;
   fine.observe(1, good);
   assert.deepEqual(fine.kinds(), []);
@@ -113,7 +131,10 @@ test('Figure 2, thesis §10.2.1: a leader that counts its own copy before its fs
   h.persist(2, log);
   h.persist(3, log);
   const view = leader(h, 1, log, 1);
-  view.peers = [{ id: 1, match: 2 }, { id: 2, match: 2 }];
+  view.peers = [
+    { id: 1, match: 2 },
+    { id: 2, match: 2 },
+  ];
   view.commit = 2;
   h.observe(1, view);
   assert.deepEqual(h.kinds(), ['quorum-durability']);
@@ -126,7 +147,10 @@ test('Figure 2: a leader that counts a follower acknowledgement of entries not o
   h.persist(1, log);
   h.persist(2, [entry(1, 1)]); // node 2 acknowledged 2 before writing it
   const view = leader(h, 1, log, 1);
-  view.peers = [{ id: 1, match: 2 }, { id: 2, match: 2 }];
+  view.peers = [
+    { id: 1, match: 2 },
+    { id: 2, match: 2 },
+  ];
   view.commit = 2;
   h.observe(1, view);
   assert.deepEqual(h.kinds(), ['quorum-durability']);
@@ -134,9 +158,17 @@ test('Figure 2: a leader that counts a follower acknowledgement of entries not o
   // The copy on disk counts once written; a snapshot counts for what it covers.
   const fine = new Harness();
   fine.persist(1, log);
-  fine.rules.persisted(2, [], { meta: { index: 2, term: 1, config: { voters: [1, 2, 3], learners: [] } }, data: new Uint8Array() }, { term: 1, vote: 0, commit: 2 });
+  fine.rules.persisted(
+    2,
+    [],
+    { meta: { index: 2, term: 1, config: { voters: [1, 2, 3], learners: [] } }, data: new Uint8Array() },
+    { term: 1, vote: 0, commit: 2 },
+  );
   const good = leader(fine, 1, log, 1);
-  good.peers = [{ id: 1, match: 2 }, { id: 2, match: 2 }];
+  good.peers = [
+    { id: 1, match: 2 },
+    { id: 2, match: 2 },
+  ];
   good.commit = 2;
   fine.observe(1, good);
   assert.deepEqual(fine.kinds(), []);
@@ -178,7 +210,10 @@ test('thesis §4.1: a second configuration change while one is uncommitted break
   for (const node of [1, 2]) fine.persist(node, [entry(1, 1), entry(2, 2), config(entry(3, 2))]);
   good.log = [...good.log, config(entry(3, 2))];
   fine.observe(1, good);
-  good.peers = [{ id: 1, match: 3 }, { id: 2, match: 3 }];
+  good.peers = [
+    { id: 1, match: 3 },
+    { id: 2, match: 3 },
+  ];
   good.commit = 3;
   fine.observe(1, good);
   good.log = [...good.log, config(entry(4, 2))];

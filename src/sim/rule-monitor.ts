@@ -163,8 +163,16 @@ export class RuleMonitor {
     else if (message?.type === 'heartbeat') bound = message.commit;
     else if (message?.type === 'snapshot') bound = message.meta.index;
     if (to <= bound) return;
-    const what = message === undefined ? 'no message' : message.type === 'append' ? `an append of ${message.prevIndex + 1}..${message.prevIndex + message.entries.length} with commit ${message.commit}` : `a ${message.type} from node ${message.from}`;
-    this.report('follower-commit', `node ${node} advanced its commit index from ${from} to ${to} on ${what} (Figure 2: a follower commits only up to min(leaderCommit, index of last new entry), entries it has verified)`);
+    const what =
+      message === undefined
+        ? 'no message'
+        : message.type === 'append'
+          ? `an append of ${message.prevIndex + 1}..${message.prevIndex + message.entries.length} with commit ${message.commit}`
+          : `a ${message.type} from node ${message.from}`;
+    this.report(
+      'follower-commit',
+      `node ${node} advanced its commit index from ${from} to ${to} on ${what} (Figure 2: a follower commits only up to min(leaderCommit, index of last new entry), entries it has verified)`,
+    );
   }
 
   /** A write reached the node's disk (fsynced): `hardState` is what the disk holds now. */
@@ -220,7 +228,10 @@ export class RuleMonitor {
     if (read === undefined) return;
     this.readsInFlight.delete(readId);
     if (index < read.floor) {
-      this.report('read-index-stale', `node ${node} released read ${readId} at index ${index}, but commit index ${read.floor} was known when the read was invoked: it may miss a committed write (thesis §6.4: the read index is the leader's commit index once it has confirmed it still leads)`);
+      this.report(
+        'read-index-stale',
+        `node ${node} released read ${readId} at index ${index}, but commit index ${read.floor} was known when the read was invoked: it may miss a committed write (thesis §6.4: the read index is the leader's commit index once it has confirmed it still leads)`,
+      );
     }
     // A read the node took as leader and releases in that same leadership.
     const leadership = this.leaderships.get(node);
@@ -241,7 +252,10 @@ export class RuleMonitor {
       voters.filter((voter) => voter === node || (leadership.heardSentAtStep.get(voter) ?? -1) >= invokedAtStep).length >= quorumOf(voters.length);
     if (confirmedBy(leadership.voters) || confirmedBy(leadership.previousVoters)) return;
     const heard = leadership.voters.filter((voter) => voter !== node).map((voter) => `n${voter}@${leadership.heardSentAtStep.get(voter) ?? 'never'}`);
-    this.report('read-index-confirmation', `node ${node}, leader of term ${leadership.term}, released read ${readId} invoked at step ${invokedAtStep}, but has heard from no majority since (newest message sent by ${heard.join(' ')}; thesis §6.4: the leader confirms it still leads with a round of heartbeats started after the read)`);
+    this.report(
+      'read-index-confirmation',
+      `node ${node}, leader of term ${leadership.term}, released read ${readId} invoked at step ${invokedAtStep}, but has heard from no majority since (newest message sent by ${heard.join(' ')}; thesis §6.4: the leader confirms it still leads with a round of heartbeats started after the read)`,
+    );
   }
 
   /** The node's core ticked at step `now`: check-quorum and availability. */
@@ -263,7 +277,10 @@ export class RuleMonitor {
     if (electionTicks === undefined || leadership.checkQuorumReported) return;
     if (!this.heardFromQuorum(node, leadership, tick, 2 * electionTicks)) {
       leadership.checkQuorumReported = true;
-      this.report('check-quorum', `node ${node}, leader of term ${leadership.term}, heard from no majority of voters [${leadership.voters.join(',')}] for more than ${2 * electionTicks} ticks and still leads (thesis §6.2: check-quorum steps a cut-off leader down within an election timeout)`);
+      this.report(
+        'check-quorum',
+        `node ${node}, leader of term ${leadership.term}, heard from no majority of voters [${leadership.voters.join(',')}] for more than ${2 * electionTicks} ticks and still leads (thesis §6.2: check-quorum steps a cut-off leader down within an election timeout)`,
+      );
     }
   }
 
@@ -288,7 +305,10 @@ export class RuleMonitor {
       return vote === node || (vote === undefined && (this.durableTerms.get(voter) ?? 0) > term);
     });
     if (granted.length < quorumOf(voters.length)) {
-      this.report('vote-quorum', `node ${node} became leader of term ${term} with votes backed by the disks of only [${granted.join(',')}] of voters [${voters.join(',')}] (§5.2: a majority must have voted for it, each vote on disk before it counts)`);
+      this.report(
+        'vote-quorum',
+        `node ${node} became leader of term ${term} with votes backed by the disks of only [${granted.join(',')}] of voters [${voters.join(',')}] (§5.2: a majority must have voted for it, each vote on disk before it counts)`,
+      );
     }
     let firstOwnIndex = status.lastIndex + 1;
     let lastConfigIndex = 0;
@@ -317,11 +337,17 @@ export class RuleMonitor {
     for (const entry of entries) {
       if (entry.kind !== 'config') continue;
       if (leadership.commit < leadership.firstOwnIndex) {
-        this.report('config-change-safety', `node ${node}, leader of term ${leadership.term}, appended a configuration entry at ${entry.index} before committing an entry of its term (its commit index ${leadership.commit}, its first entry of the term ${leadership.firstOwnIndex}; thesis §4.1 with the fix to single-server changes: a leader changes membership only after its first commit)`);
+        this.report(
+          'config-change-safety',
+          `node ${node}, leader of term ${leadership.term}, appended a configuration entry at ${entry.index} before committing an entry of its term (its commit index ${leadership.commit}, its first entry of the term ${leadership.firstOwnIndex}; thesis §4.1 with the fix to single-server changes: a leader changes membership only after its first commit)`,
+        );
         return;
       }
       if (leadership.lastConfigIndex > leadership.commit) {
-        this.report('config-change-safety', `node ${node}, leader of term ${leadership.term}, appended a configuration entry at ${entry.index} while the one at ${leadership.lastConfigIndex} is not committed (its commit index ${leadership.commit}; thesis §4.1: one membership change at a time)`);
+        this.report(
+          'config-change-safety',
+          `node ${node}, leader of term ${leadership.term}, appended a configuration entry at ${entry.index} while the one at ${leadership.lastConfigIndex} is not committed (its commit index ${leadership.commit}; thesis §4.1: one membership change at a time)`,
+        );
         return;
       }
       leadership.lastConfigIndex = entry.index;
@@ -332,7 +358,10 @@ export class RuleMonitor {
     const index = status.commit;
     const entry = core.entriesFrom(index)[0];
     if (entry !== undefined && entry.term !== leadership.term) {
-      this.report('commit-own-term', `node ${node}, leader of term ${leadership.term}, advanced its commit index to ${index}, an entry of term ${entry.term} (§5.4.2, Figure 8: a leader commits only entries of its own term by counting replicas)`);
+      this.report(
+        'commit-own-term',
+        `node ${node}, leader of term ${leadership.term}, advanced its commit index to ${index}, an entry of term ${entry.term} (§5.4.2, Figure 8: a leader commits only entries of its own term by counting replicas)`,
+      );
     }
     const term = entry?.term ?? leadership.term;
     const voters = status.config.voters;
@@ -341,18 +370,27 @@ export class RuleMonitor {
     for (const peer of status.peers) {
       if (peer.match >= index && voters.includes(peer.id) && !this.durableLog(peer.id).holds(index, term)) {
         const whose = peer.id === node ? 'its own copy' : `node ${peer.id}'s copy`;
-        this.report('quorum-durability', `node ${node}, leader of term ${leadership.term}, committed ${index} counting ${whose}, which is not on that node's disk (Figure 2, thesis §10.2.1: a copy counts toward a majority only once it is durable)`);
+        this.report(
+          'quorum-durability',
+          `node ${node}, leader of term ${leadership.term}, committed ${index} counting ${whose}, which is not on that node's disk (Figure 2, thesis §10.2.1: a copy counts toward a majority only once it is durable)`,
+        );
         return;
       }
     }
     if (durableCopies < quorumOf(voters.length)) {
-      this.report('quorum-durability', `node ${node}, leader of term ${leadership.term}, committed ${index}, durable on only ${durableCopies} of voters [${voters.join(',')}] (§5.3: an entry is committed once stored on a majority)`);
+      this.report(
+        'quorum-durability',
+        `node ${node}, leader of term ${leadership.term}, committed ${index}, durable on only ${durableCopies} of voters [${voters.join(',')}] (§5.3: an entry is committed once stored on a majority)`,
+      );
     }
   }
 
   private checkReadOwnTerm(node: NodeId, leadership: Leadership, index: LogIndex): void {
     if (index >= leadership.firstOwnIndex) return;
-    this.report('read-index-own-term', `node ${node}, leader of term ${leadership.term}, released a read at index ${index} before committing an entry of its term (its first at ${leadership.firstOwnIndex}; thesis §6.4 step 1)`);
+    this.report(
+      'read-index-own-term',
+      `node ${node}, leader of term ${leadership.term}, released a read at index ${index} before committing an entry of its term (its first at ${leadership.firstOwnIndex}; thesis §6.4 step 1)`,
+    );
   }
 
   private durableLog(node: NodeId): DurableLog {

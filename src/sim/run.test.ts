@@ -4,7 +4,11 @@ import { allFaultKinds } from './options.js';
 import { runSimulation } from './run.js';
 
 test('the same seed gives the same run: identical trace and fingerprint', async () => {
-  for (const [seed, nodes] of [[11, 3], [12, 5], [13, 7]] as const) {
+  for (const [seed, nodes] of [
+    [11, 3],
+    [12, 5],
+    [13, 7],
+  ] as const) {
     const a = await runSimulation(seed, { nodes, faults: allFaultKinds, trace: true });
     const b = await runSimulation(seed, { nodes, faults: allFaultKinds, trace: true });
     assert.equal(a.trace, b.trace);

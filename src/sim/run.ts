@@ -78,7 +78,17 @@ class Simulation {
   /** Writes acknowledged to a client. */
   private readonly acknowledged: string[] = [];
   private markSeq = 0;
-  private liveness: { phase: 'probe' | 'drain' | 'reads' | 'done'; startStep: number; markId: string | undefined; markProposedAt: number; doneAt: number | undefined; reads: ClientOperation[]; readKeysLeft: string[] } | undefined;
+  private liveness:
+    | {
+        phase: 'probe' | 'drain' | 'reads' | 'done';
+        startStep: number;
+        markId: string | undefined;
+        markProposedAt: number;
+        doneAt: number | undefined;
+        reads: ClientOperation[];
+        readKeysLeft: string[];
+      }
+    | undefined;
 
   constructor(
     private readonly seed: number,
@@ -197,7 +207,10 @@ class Simulation {
     const { livenessStepsMax } = this.options;
     if (this.monitor.ok && this.liveness?.phase !== 'done') {
       const phase = this.liveness?.phase ?? 'fault';
-      this.monitor.report('liveness', `no progress within ${livenessStepsMax} steps after the faults stopped (stuck in ${phase}: ${this.describeLivenessState()})`);
+      this.monitor.report(
+        'liveness',
+        `no progress within ${livenessStepsMax} steps after the faults stopped (stuck in ${phase}: ${this.describeLivenessState()})`,
+      );
     }
     this.workload.abandonAll(now);
     if (this.monitor.ok) this.checkNoAcknowledgedWriteLost();
@@ -298,7 +311,12 @@ class Simulation {
       case 'probe': {
         if (liveness.markId !== undefined && this.markCommittedOnMajority(liveness.markId)) {
           liveness.phase = 'drain';
-          this.trace.event(now, LIVENESS, [1], () => `liveness: ${liveness.markId} committed on a majority after ${now - liveness.startStep} steps; draining client operations`);
+          this.trace.event(
+            now,
+            LIVENESS,
+            [1],
+            () => `liveness: ${liveness.markId} committed on a majority after ${now - liveness.startStep} steps; draining client operations`,
+          );
           return;
         }
         // (Re)propose a probe through the current leader when there is none yet or the
@@ -421,7 +439,10 @@ class Simulation {
         .filter((e) => e.key === result.key && e.time !== undefined && e.time >= at - 400 && e.time <= at + 100)
         .slice(-40)
         .map((e) => `    ${String(e.time).padStart(6)} p${e.process} ${e.type} ${e.f} ${JSON.stringify(e.value)}`);
-      this.monitor.report('linearizability', `key ${result.key}: no linearization places ${shown(result.operation)}; the longest linearizable prefix ends with: ${prefix} (value then ${JSON.stringify(result.valueAfterPrefix)}); history of ${result.key} around step ${at}:\n${nearby.join('\n')}`);
+      this.monitor.report(
+        'linearizability',
+        `key ${result.key}: no linearization places ${shown(result.operation)}; the longest linearizable prefix ends with: ${prefix} (value then ${JSON.stringify(result.valueAfterPrefix)}); history of ${result.key} around step ${at}:\n${nearby.join('\n')}`,
+      );
     }
     return result.status;
   }

@@ -38,7 +38,8 @@ export class LyingSyncFileSystem extends ForwardingFileSystem {
 
 /** The store port of a node whose state machine is wrong: every put it applies stores value + 1. */
 export function corruptingStore(store: MvccStore): MvccStore {
-  const corrupt = (items: readonly ApplyItem[]): ApplyItem[] => items.map((item) => ({ ...item, command: { ...item.command, body: plusOne(item.command.body) } }));
+  const corrupt = (items: readonly ApplyItem[]): ApplyItem[] =>
+    items.map((item) => ({ ...item, command: { ...item.command, body: plusOne(item.command.body) } }));
   return new Proxy(store, {
     get(target, name) {
       if (name === 'applyBatch') return (items: readonly ApplyItem[]) => target.applyBatch(corrupt(items));
@@ -63,7 +64,10 @@ function plusOne(body: CommandBody): CommandBody {
  * log after it is gone. The restarted node holds a committed entry no other node has.
  */
 export async function tamperWithEntry(fs: FileSystem, walDir: string, index: LogIndex, term: Term): Promise<void> {
-  const newest = (await fs.list(walDir)).filter((name) => name.endsWith('.wal')).sort().at(-1);
+  const newest = (await fs.list(walDir))
+    .filter((name) => name.endsWith('.wal'))
+    .sort()
+    .at(-1);
   if (newest === undefined) return;
   const path = `${walDir}/${newest}`;
   // Right after the last valid record: the rest of a segment is preallocated zeros.

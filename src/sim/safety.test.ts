@@ -20,7 +20,15 @@ class FakeCore implements ObservedCore {
   peers: { id: NodeId; match: LogIndex }[] = [];
   checkInvariants(): void {}
   status(): RuleStatus {
-    return { role: this.role, term: this.term, commit: this.commit, firstIndex: 1, lastIndex: this.log.length, config: { voters: this.voters }, peers: this.peers };
+    return {
+      role: this.role,
+      term: this.term,
+      commit: this.commit,
+      firstIndex: 1,
+      lastIndex: this.log.length,
+      config: { voters: this.voters },
+      peers: this.peers,
+    };
   }
   entriesFrom(low: LogIndex): readonly Entry[] {
     return this.log.slice(low - 1);

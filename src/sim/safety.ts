@@ -91,7 +91,11 @@ export class SafetyMonitor {
     private readonly trace: Trace,
     options: RuleMonitorOptions = { checkQuorumElectionTicks: undefined },
   ) {
-    this.rules = new RuleMonitor(options, (kind, message) => this.report(kind, message), () => this.now);
+    this.rules = new RuleMonitor(
+      options,
+      (kind, message) => this.report(kind, message),
+      () => this.now,
+    );
   }
 
   /** The longest stretch of steps so far without a leader in touch with a majority. */
@@ -143,7 +147,13 @@ export class SafetyMonitor {
     }
     const status = core.status();
     const previous = this.lastRole.get(node);
-    if (previous !== undefined && status.role === 'leader' && previous.role === 'leader' && previous.term === status.term && status.lastIndex < previous.lastIndex) {
+    if (
+      previous !== undefined &&
+      status.role === 'leader' &&
+      previous.role === 'leader' &&
+      previous.term === status.term &&
+      status.lastIndex < previous.lastIndex
+    ) {
       this.report('leader-append-only', `node ${node}, leader of term ${status.term}, shrank its log from ${previous.lastIndex} to ${status.lastIndex}`);
     }
     if (previous === undefined || previous.role !== status.role || previous.term !== status.term || previous.lastIndex !== status.lastIndex) {
@@ -151,8 +161,11 @@ export class SafetyMonitor {
     }
     if (previous === undefined || previous.role !== status.role || previous.term !== status.term) {
       if (previous?.role !== status.role) {
-        this.trace.event(this.now, ROLE, [node, roleCodes[status.role], status.term], () =>
-          `role    n${node} ${previous?.role ?? 'start'} -> ${status.role} t${status.term}`,
+        this.trace.event(
+          this.now,
+          ROLE,
+          [node, roleCodes[status.role], status.term],
+          () => `role    n${node} ${previous?.role ?? 'start'} -> ${status.role} t${status.term}`,
         );
       }
       if (status.role === 'leader') this.newLeader(node, status.term, core);
@@ -258,7 +271,10 @@ export class SafetyMonitor {
       }
     } else if (message.type === 'appendResponse' && message.success) {
       if (hardState.term < message.term || (hardState.term === message.term && senderDisk.lastIndex() < message.index)) {
-        this.report('persistence', `${where} acknowledging ${message.index}, but the sender's disk holds term ${hardState.term} last index ${senderDisk.lastIndex()}`);
+        this.report(
+          'persistence',
+          `${where} acknowledging ${message.index}, but the sender's disk holds term ${hardState.term} last index ${senderDisk.lastIndex()}`,
+        );
       }
     }
   }
@@ -271,7 +287,10 @@ export class SafetyMonitor {
     const known = this.digests.get(entry.index);
     if (known === undefined) this.digests.set(entry.index, digest);
     else if (known !== digest) {
-      this.report('state-machine-safety', `node ${node}'s state machine differs from another node's after applying ${entry.index} (digest ${digest} vs ${known})`);
+      this.report(
+        'state-machine-safety',
+        `node ${node}'s state machine differs from another node's after applying ${entry.index} (digest ${digest} vs ${known})`,
+      );
     }
   }
 
@@ -316,11 +335,17 @@ export class SafetyMonitor {
       if (decided === undefined || decided.committedByTerm >= term) continue;
       const entry = entries[index - firstIndex];
       if (index > lastIndex || entry === undefined) {
-        this.report('leader-completeness', `node ${node} became leader of term ${term} with last index ${lastIndex}, without entry ${index} committed by term ${decided.committedByTerm}`);
+        this.report(
+          'leader-completeness',
+          `node ${node} became leader of term ${term} with last index ${lastIndex}, without entry ${index} committed by term ${decided.committedByTerm}`,
+        );
         return;
       }
       if (entry.term !== decided.term || this.entryHash(entry) !== decided.hash) {
-        this.report('leader-completeness', `node ${node} became leader of term ${term} with ${index}/t${entry.term}, but ${index}/t${decided.term} was committed by term ${decided.committedByTerm}`);
+        this.report(
+          'leader-completeness',
+          `node ${node} became leader of term ${term} with ${index}/t${entry.term}, but ${index}/t${decided.term} was committed by term ${decided.committedByTerm}`,
+        );
         return;
       }
     }
@@ -348,7 +373,10 @@ export class SafetyMonitor {
       return;
     }
     if (known.term !== entry.term || known.hash !== hash) {
-      this.report('state-machine-safety', `node ${node} ${how} ${entry.index}/t${entry.term}, but ${entry.index}/t${known.term} (another entry) was committed there`);
+      this.report(
+        'state-machine-safety',
+        `node ${node} ${how} ${entry.index}/t${entry.term}, but ${entry.index}/t${known.term} (another entry) was committed there`,
+      );
       return;
     }
     if (committedByTerm < known.committedByTerm) known.committedByTerm = committedByTerm;
@@ -365,7 +393,10 @@ export class SafetyMonitor {
     if (known.hash !== hash) {
       this.report('log-matching', `nodes ${known.node} and ${node} hold different entries at ${entry.index}/t${entry.term}`);
     } else if (known.previousTerm !== previousTerm) {
-      this.report('log-matching', `nodes ${known.node} and ${node} agree on ${entry.index}/t${entry.term} but not on the entry before it (t${known.previousTerm} vs t${previousTerm})`);
+      this.report(
+        'log-matching',
+        `nodes ${known.node} and ${node} agree on ${entry.index}/t${entry.term} but not on the entry before it (t${known.previousTerm} vs t${previousTerm})`,
+      );
     }
   }
 

@@ -14,7 +14,11 @@ export interface BatchOutcome {
  * seed is run again with tracing on (the run is deterministic, so the replay is the
  * same run) to tell its story, of which the newest `traceLinesMax` lines are kept.
  */
-export async function runSeedBatch(start: number, count: number, options: { readonly traceLinesMax?: number; readonly overrides?: Partial<SimOptions> } = {}): Promise<BatchOutcome> {
+export async function runSeedBatch(
+  start: number,
+  count: number,
+  options: { readonly traceLinesMax?: number; readonly overrides?: Partial<SimOptions> } = {},
+): Promise<BatchOutcome> {
   let operationsCount = 0;
   for (let seed = start; seed < start + count; seed++) {
     const result = await runSeed(seed, options.overrides);

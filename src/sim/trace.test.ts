@@ -7,7 +7,10 @@ test('the ring buffer keeps the newest lines and says how many it dropped', () =
   for (let i = 1; i <= 5; i++) trace.event(i, 1, [i], () => `line ${i}`);
   const lines = trace.text().split('\n');
   assert.match(lines[0] ?? '', /2 earlier lines dropped/);
-  assert.deepEqual(lines.slice(1).map((l) => l.trim()), ['3 line 3', '4 line 4', '5 line 5']);
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.trim()),
+    ['3 line 3', '4 line 4', '5 line 5'],
+  );
 });
 
 test('the fingerprint ignores whether tracing is on, and sees every event', () => {

@@ -42,9 +42,7 @@ export class Trace {
 
   /** The kept lines, oldest first, prefixed by a note when older lines were dropped. */
   text(): string {
-    const kept = this.lines.length < this.linesMax
-      ? this.lines
-      : [...this.lines.slice(this.head), ...this.lines.slice(0, this.head)];
+    const kept = this.lines.length < this.linesMax ? this.lines : [...this.lines.slice(this.head), ...this.lines.slice(0, this.head)];
     const prefix = this.droppedLinesCount > 0 ? [`  (${this.droppedLinesCount} earlier lines dropped; ring buffer keeps ${this.linesMax})`] : [];
     return [...prefix, ...kept].join('\n');
   }

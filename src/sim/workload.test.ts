@@ -18,7 +18,10 @@ test('each client has one operation at a time; invokes and completions form a va
   w.complete(a, 'ok', 7, 3);
   w.complete(b, 'fail', null, 4);
   assert.equal(w.history.length, 4);
-  assert.deepEqual(w.history.map((e) => e.type), ['invoke', 'invoke', 'ok', 'fail']);
+  assert.deepEqual(
+    w.history.map((e) => e.type),
+    ['invoke', 'invoke', 'ok', 'fail'],
+  );
 });
 
 test('a refused client waits before its next operation', () => {

@@ -133,19 +133,23 @@ export class Workload {
     if (client === undefined) throw new RangeError('no idle client');
     client.seq += 1;
     const register = Number(key.slice(1)) % 2 === 0;
-    return this.start(client, {
-      process: client.process,
-      requestId: `${client.process}.${client.seq}`,
-      f: register ? 'read' : 'get',
-      key,
-      value: null,
-      command: undefined,
-      node,
-      invokedAtStep: now,
-      deadlineStep: now + this.options.operationTimeoutSteps,
-      done: false,
-      outcome: undefined,
-    }, now);
+    return this.start(
+      client,
+      {
+        process: client.process,
+        requestId: `${client.process}.${client.seq}`,
+        f: register ? 'read' : 'get',
+        key,
+        value: null,
+        command: undefined,
+        node,
+        invokedAtStep: now,
+        deadlineStep: now + this.options.operationTimeoutSteps,
+        done: false,
+        outcome: undefined,
+      },
+      now,
+    );
   }
 
   private start(client: Client, operation: ClientOperation, now: number): ClientOperation {
@@ -215,8 +219,12 @@ export class Workload {
 
   private record(operation: ClientOperation, type: HistoryEvent['type'], value: unknown, now: number): void {
     this.history.push({ process: operation.process, type, f: operation.f, key: operation.key, value, time: now });
-    this.options.trace.event(now, type === 'invoke' ? INVOKE : COMPLETE, [operation.process, typeCodes[type], operation.node], () =>
-      `client  p${operation.process} ${type.padEnd(6)} ${operation.f} ${operation.key} ${JSON.stringify(value)}${type === 'invoke' ? ` via n${operation.node} (${operation.requestId})` : ''}`,
+    this.options.trace.event(
+      now,
+      type === 'invoke' ? INVOKE : COMPLETE,
+      [operation.process, typeCodes[type], operation.node],
+      () =>
+        `client  p${operation.process} ${type.padEnd(6)} ${operation.f} ${operation.key} ${JSON.stringify(value)}${type === 'invoke' ? ` via n${operation.node} (${operation.requestId})` : ''}`,
     );
   }
 }

@@ -4,7 +4,11 @@ import { ByteReader, ByteWriter, MalformedError } from './bytes.js';
 
 test('bytes: values round-trip, little-endian, across buffer growth', () => {
   const w = new ByteWriter(1);
-  w.u8(7).u32(0xdeadbeef).u53(Number.MAX_SAFE_INTEGER).u53(0x1_0000_0001).bytes(new Uint8Array([1, 2, 3]));
+  w.u8(7)
+    .u32(0xdeadbeef)
+    .u53(Number.MAX_SAFE_INTEGER)
+    .u53(0x1_0000_0001)
+    .bytes(new Uint8Array([1, 2, 3]));
   const bytes = w.finish();
   assert.equal(bytes.length, 1 + 4 + 8 + 8 + 3);
   assert.deepEqual([...bytes.subarray(1, 5)], [0xef, 0xbe, 0xad, 0xde]);

@@ -197,7 +197,8 @@ export class FaultFileSystem implements FileSystem {
       } else if (lastWrite && newest && newest.inode === inode && inode.pending[inode.pending.length - 1] === newest.op) {
         for (const op of inode.pending.slice(0, -1)) content.apply(op);
         const op = newest.op as FileOp & { kind: 'write' };
-        const data = lastWrite.mode === 'tear' ? op.data.subarray(0, Math.max(0, Math.min(lastWrite.keepBytes, op.data.length))) : new Uint8Array(op.data.length);
+        const data =
+          lastWrite.mode === 'tear' ? op.data.subarray(0, Math.max(0, Math.min(lastWrite.keepBytes, op.data.length))) : new Uint8Array(op.data.length);
         content.apply({ kind: 'write', position: op.position, data });
       }
       inode.current = content.clone();

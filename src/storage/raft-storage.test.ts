@@ -20,7 +20,10 @@ const DIR = '/node1';
 const e = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: new TextEncoder().encode(`cmd ${index}`) });
 const range = (from: number, to: number, term: number): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => e(from + i, term));
 const hs = (term: number, vote: number, commit: number): HardState => ({ term, vote, commit });
-const snap = (index: number, term: number): Snapshot => ({ meta: { index, term, config: { voters: [1, 2, 3], learners: [] } }, data: new TextEncoder().encode(`state at ${index}`) });
+const snap = (index: number, term: number): Snapshot => ({
+  meta: { index, term, config: { voters: [1, 2, 3], learners: [] } },
+  data: new TextEncoder().encode(`state at ${index}`),
+});
 
 function opener(fs: FileSystem, dir = DIR, segmentBytesMax?: number): { logs: string[]; open: () => ReturnType<typeof RaftStorage.open> } {
   const logs: string[] = [];
@@ -131,7 +134,10 @@ test('raft storage: a damaged newest snapshot with no way back is refused, namin
   await store.save(snap(10, 1));
   fs.flipBit(`${DIR}/snap/${snapshotFileName(55, 1)}`, 40);
   fs.flipBit(`${DIR}/snap/${snapshotFileName(40, 1)}`, 40);
-  await assert.rejects(open(), (err: unknown) => err instanceof SnapshotCorruptionError && err.file === snapshotFileName(55, 1) && /no longer holds entries 11\.\.55/.test(err.message));
+  await assert.rejects(
+    open(),
+    (err: unknown) => err instanceof SnapshotCorruptionError && err.file === snapshotFileName(55, 1) && /no longer holds entries 11\.\.55/.test(err.message),
+  );
   assert.ok((await fs.list(`${DIR}/snap`)).includes(snapshotFileName(55, 1)), 'nothing is moved aside when refusing');
 });
 

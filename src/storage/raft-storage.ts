@@ -44,13 +44,20 @@ export class RaftStorage {
   ) {}
 
   /** `timings`: how long loading (and checking) the snapshot and replaying the WAL took, for the start-up log. */
-  static async open(options: RaftStorageOptions): Promise<{ storage: RaftStorage; persisted: PersistedState; timings: { snapshotLoadMs: number; walReplayMs: number } }> {
+  static async open(
+    options: RaftStorageOptions,
+  ): Promise<{ storage: RaftStorage; persisted: PersistedState; timings: { snapshotLoadMs: number; walReplayMs: number } }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const startMs = performance.now();
     const { store, snapshot, damaged } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
     const snapshotLoadMs = performance.now() - startMs;
-    const { wal, state } = await Wal.open({ fs, dir: posix.join(dir, 'wal'), log, ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}) });
+    const { wal, state } = await Wal.open({
+      fs,
+      dir: posix.join(dir, 'wal'),
+      log,
+      ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}),
+    });
     try {
       const plan = planRecovery({ snapshot, damaged, wal: state });
       for (const warning of plan.warnings) log(warning);
@@ -79,7 +86,10 @@ export class RaftStorage {
       this.guard(async () => {
         const { snapshot, hardState, entries } = ready;
         if (snapshot) {
-          assert(snapshot.meta.index > this.snapshotIndex, () => `installing snapshot ${snapshot.meta.index} over the newer or equal snapshot ${this.snapshotIndex}`);
+          assert(
+            snapshot.meta.index > this.snapshotIndex,
+            () => `installing snapshot ${snapshot.meta.index} over the newer or equal snapshot ${this.snapshotIndex}`,
+          );
           await this.store.save(snapshot);
         }
         const meta = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : undefined;

@@ -39,7 +39,10 @@ test('recovery plan: a damaged newest snapshot falls back to an older one, loudl
   const plan = planRecovery({ snapshot: snap(10, 2), damaged, wal: wal(20, 2, range(21, 25, 2), range(8, 20, 2), 22) });
   assert.deepEqual(plan.persisted.entries, range(11, 25, 2));
   assert.deepEqual(plan.quarantine, [damaged[0]?.file]);
-  assert.match(plan.warnings[0] as string, /SNAPSHOT FALLBACK: the newest snapshot file 0000000000000020-0000000000000002\.snap is damaged \(crc mismatch\); starting from the older snapshot at index 10 and replaying entries 11\.\.20/);
+  assert.match(
+    plan.warnings[0] as string,
+    /SNAPSHOT FALLBACK: the newest snapshot file 0000000000000020-0000000000000002\.snap is damaged \(crc mismatch\); starting from the older snapshot at index 10 and replaying entries 11\.\.20/,
+  );
 });
 
 test('recovery plan: ...and refuses, naming the file, when the WAL no longer holds them', () => {
@@ -56,7 +59,8 @@ test('recovery plan: ...and refuses, naming the file, when the WAL no longer hol
 test('recovery plan: a damaged snapshot with no older valid one is an error naming the file', () => {
   assert.throws(
     () => planRecovery({ snapshot: undefined, damaged: [{ file: 'x.snap', reason: 'bad magic' }], wal: wal(10, 2, []) }),
-    (err: unknown) => err instanceof SnapshotCorruptionError && err.file === 'x.snap' && /Cannot load snapshot x\.snap: bad magic; no older valid snapshot/.test(err.message),
+    (err: unknown) =>
+      err instanceof SnapshotCorruptionError && err.file === 'x.snap' && /Cannot load snapshot x\.snap: bad magic; no older valid snapshot/.test(err.message),
   );
 });
 

@@ -81,7 +81,8 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
     entries = all.filter((e) => e.index > s);
   }
   for (const d of damaged) {
-    if (s >= x) warnings.push(`SNAPSHOT DAMAGED: ${d.file} (${d.reason}); the WAL still holds everything after the snapshot at index ${s}, so starting from that one`);
+    if (s >= x)
+      warnings.push(`SNAPSHOT DAMAGED: ${d.file} (${d.reason}); the WAL still holds everything after the snapshot at index ${s}, so starting from that one`);
   }
 
   const lastIndex = s + entries.length;

@@ -43,7 +43,10 @@ test('segment reader: a write missing its commit record is a torn tail in the ne
   });
   // In an older segment the same bytes are corruption: at the bad record, or, cut at a
   // record boundary, at the write that lacks its commit record.
-  assert.throws(() => readSegment(file, concat(first, cut), false), (e: unknown) => e instanceof WalCorruptionError && e.offset === first.length + cut.length - 10);
+  assert.throws(
+    () => readSegment(file, concat(first, cut), false),
+    (e: unknown) => e instanceof WalCorruptionError && e.offset === first.length + cut.length - 10,
+  );
   const unsealed = second.subarray(0, second.length - 13);
   assert.throws(
     () => readSegment(file, concat(first, unsealed), false),
@@ -62,5 +65,8 @@ test('segment reader: a commit record that seals the wrong number of records is 
   const w = new ByteWriter();
   for (const record of [header, entry(1)]) appendWalRecord(w, record);
   appendWalRecord(w, { type: 'commit', count: 5 });
-  assert.throws(() => readSegment(file, w.finish(), true), (e: unknown) => e instanceof WalCorruptionError && /seals 5 records, but its group has 2/.test(e.message));
+  assert.throws(
+    () => readSegment(file, w.finish(), true),
+    (e: unknown) => e instanceof WalCorruptionError && /seals 5 records, but its group has 2/.test(e.message),
+  );
 });

@@ -43,7 +43,8 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
     if (bad.nextValidOffset !== undefined) {
       corrupt(bad.offset, `bad record at offset ${bad.offset} (${bad.reason}) followed by valid records (next at offset ${bad.nextValidOffset})`);
     }
-    if (!isNewest) corrupt(bad.offset, `bad record at offset ${bad.offset} (${bad.reason}) in a segment that is not the newest, so it was once complete and durable`);
+    if (!isNewest)
+      corrupt(bad.offset, `bad record at offset ${bad.offset} (${bad.reason}) in a segment that is not the newest, so it was once complete and durable`);
   }
 
   const groups: LocatedRecord[][] = [];
@@ -59,13 +60,17 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
     if (raw.offset === 0) {
       if (record.type !== 'segment') corrupt(0, `expected a segment header at offset 0, found a ${record.type} record`);
       else if (record.seq !== file.seq || record.firstIndex !== file.firstIndex) {
-        corrupt(0, `the header says seq ${record.seq}, first index ${record.firstIndex}, but the file is named for seq ${file.seq}, first index ${file.firstIndex}`);
+        corrupt(
+          0,
+          `the header says seq ${record.seq}, first index ${record.firstIndex}, but the file is named for seq ${file.seq}, first index ${file.firstIndex}`,
+        );
       }
     } else if (record.type === 'segment') {
       corrupt(raw.offset, `a second segment header at offset ${raw.offset}`);
     }
     if (record.type === 'commit') {
-      if (record.count !== pending.length) corrupt(raw.offset, `the commit record at offset ${raw.offset} seals ${record.count} records, but its group has ${pending.length}`);
+      if (record.count !== pending.length)
+        corrupt(raw.offset, `the commit record at offset ${raw.offset} seals ${record.count} records, but its group has ${pending.length}`);
       groups.push(pending);
       pending = [];
     } else {

@@ -89,14 +89,19 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot {
   }
   const r = new ByteReader(bytes.subarray(MAGIC.length));
   const version = r.u32();
-  if (version !== SNAPSHOT_FORMAT_VERSION) throw new MalformedError(`unsupported snapshot format version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
+  if (version !== SNAPSHOT_FORMAT_VERSION)
+    throw new MalformedError(`unsupported snapshot format version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
   const expectedCrc = r.u32();
   const metaLength = r.u32();
   if (metaLength > r.remaining) throw new MalformedError(`truncated: meta of ${metaLength} bytes, only ${r.remaining} left`);
   const metaBytes = r.bytes(metaLength);
   const dataLength = r.u53();
   if (dataLength !== r.remaining) {
-    throw new MalformedError(dataLength > r.remaining ? `truncated: data of ${dataLength} bytes, only ${r.remaining} present` : `${r.remaining - dataLength} unexpected bytes after the data`);
+    throw new MalformedError(
+      dataLength > r.remaining
+        ? `truncated: data of ${dataLength} bytes, only ${r.remaining} present`
+        : `${r.remaining - dataLength} unexpected bytes after the data`,
+    );
   }
   const covered = bytes.subarray(PREAMBLE_BYTES);
   if (crc32c(covered) !== expectedCrc) throw new MalformedError('crc mismatch');

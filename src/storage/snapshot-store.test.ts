@@ -23,7 +23,12 @@ test('snapshot store: an empty store has no snapshot; a saved one loads back; th
   const { store, snapshot, damaged } = await open(fs);
   assert.equal(snapshot, undefined);
   assert.deepEqual(damaged, []);
-  for (const [i, t] of [[10, 1], [20, 1], [30, 2]] as const) await store.save(snap(i, t));
+  for (const [i, t] of [
+    [10, 1],
+    [20, 1],
+    [30, 2],
+  ] as const)
+    await store.save(snap(i, t));
   assert.deepEqual(await store.files(), [snapshotFileName(20, 1), snapshotFileName(30, 2)]);
   assert.equal(snapshotFileName(30, 2), '0000000000000030-0000000000000002.snap');
   fs.crash(); // everything was synced

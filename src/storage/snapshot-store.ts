@@ -102,7 +102,8 @@ export class SnapshotStore {
   }
 
   private async saveNow(snapshot: Snapshot): Promise<void> {
-    if (this.failure !== undefined) throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
+    if (this.failure !== undefined)
+      throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
     try {
       const name = snapshotFileName(snapshot.meta.index, snapshot.meta.term);
       const tmp = posix.join(this.dir, name + TMP_SUFFIX);

@@ -57,7 +57,12 @@ class Model {
       case 'hardState':
         return new Model(record.hardState, this.snapshotIndex, this.snapshotTerm, this.entries);
       case 'snapshot':
-        return new Model(this.hardState, record.index, record.term, this.entries.filter((e) => e.index > record.index));
+        return new Model(
+          this.hardState,
+          record.index,
+          record.term,
+          this.entries.filter((e) => e.index > record.index),
+        );
       case 'restore':
         return new Model(this.hardState, record.index, record.term, []);
     }
@@ -116,7 +121,10 @@ function generate(prng: Prng, m: Model): Op {
     // A new leader overwrites the uncommitted suffix.
     const from = prng.between(floor + 1, m.lastIndex);
     const newTerm = term + 1;
-    return { kind: 'save', update: { entries: randomEntries(prng, from, prng.between(1, 4), newTerm), hardState: { term: newTerm, vote: prng.between(1, 3), commit } } };
+    return {
+      kind: 'save',
+      update: { entries: randomEntries(prng, from, prng.between(1, 4), newTerm), hardState: { term: newTerm, vote: prng.between(1, 3), commit } },
+    };
   }
   if (roll < 0.72) {
     return { kind: 'save', update: { entries: [], hardState: { term: term + prng.int(2), vote: prng.int(4), commit: prng.between(commit, m.lastIndex) } } };

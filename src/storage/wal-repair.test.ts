@@ -34,7 +34,10 @@ test('wal repair: truncates at the damaged record, removes newer segments, and t
   const { state } = await Wal.open({ fs, dir: DIR, log });
   const last = state.entries[state.entries.length - 1]?.index ?? 0;
   assert.ok(last >= 1 && last < 20, `entries up to ${last} survive`);
-  assert.deepEqual(state.entries, Array.from({ length: last }, (_, i) => entry(i + 1)));
+  assert.deepEqual(
+    state.entries,
+    Array.from({ length: last }, (_, i) => entry(i + 1)),
+  );
   assert.equal(await repairWal({ fs, dir: DIR, log }), undefined, 'nothing left to repair');
 });
 

@@ -51,12 +51,17 @@ export async function repairWal(options: { fs: FileSystem; dir: string; log?: (m
   }
   const removedSegments: string[] = [];
   // Newest first, so a crash part-way never leaves a gap in the sequence.
-  const newer = (await fs.list(dir)).filter((n) => (parseSegmentName(n)?.seq ?? 0) > target.seq).sort().reverse();
+  const newer = (await fs.list(dir))
+    .filter((n) => (parseSegmentName(n)?.seq ?? 0) > target.seq)
+    .sort()
+    .reverse();
   for (const name of newer) {
     await fs.unlink(posix.join(dir, name));
     removedSegments.push(name);
   }
   await fs.syncDir(dir);
-  log(`keel repair: truncated ${file} at offset ${offset} (${droppedBytes} bytes dropped)${removedSegments.length ? ` and removed ${removedSegments.length} newer segment(s): ${removedSegments.join(', ')}` : ''}`);
+  log(
+    `keel repair: truncated ${file} at offset ${offset} (${droppedBytes} bytes dropped)${removedSegments.length ? ` and removed ${removedSegments.length} newer segment(s): ${removedSegments.join(', ')}` : ''}`,
+  );
   return { file, offset, droppedBytes, removedSegments, error: damage.message };
 }

@@ -18,8 +18,21 @@ function replay(records: WalRecord[]): ReplayResult | string {
 }
 
 test('replay: a later entry at i discards entries >= i; the newest hard state wins', () => {
-  const result = replay([e(1, 1), e(2, 1), e(3, 1), { type: 'hardState', hardState: { term: 1, vote: 1, commit: 1 } }, e(2, 2), { type: 'hardState', hardState: { term: 2, vote: 2, commit: 1 } }]);
-  assert.deepEqual(result, { hardState: { term: 2, vote: 2, commit: 1 }, snapshotIndex: 0, snapshotTerm: 0, entries: [entry(1, 1), entry(2, 2)], compacted: [] });
+  const result = replay([
+    e(1, 1),
+    e(2, 1),
+    e(3, 1),
+    { type: 'hardState', hardState: { term: 1, vote: 1, commit: 1 } },
+    e(2, 2),
+    { type: 'hardState', hardState: { term: 2, vote: 2, commit: 1 } },
+  ]);
+  assert.deepEqual(result, {
+    hardState: { term: 2, vote: 2, commit: 1 },
+    snapshotIndex: 0,
+    snapshotTerm: 0,
+    entries: [entry(1, 1), entry(2, 2)],
+    compacted: [],
+  });
 });
 
 test('replay: a snapshot marker moves entries at or below it aside; later entries there are dropped', () => {
@@ -48,5 +61,8 @@ test('replay: contradictions are reported, not smoothed over', () => {
   assert.match(replay([e(1, 2), e(2, 1)]) as string, /term 1, lower than the term 2/);
   assert.match(replay([e(1, 1), e(2, 1), { type: 'snapshot', index: 2, term: 5 }]) as string, /entry there has term 1/);
   assert.match(replay([e(1, 1), { type: 'snapshot', index: 2, term: 1 }]) as string, /past the last entry 1/);
-  assert.match(replay([e(1, 1), e(2, 1), { type: 'snapshot', index: 2, term: 1 }, { type: 'snapshot', index: 1, term: 1 }]) as string, /marker at 1 after one at 2/);
+  assert.match(
+    replay([e(1, 1), e(2, 1), { type: 'snapshot', index: 2, term: 1 }, { type: 'snapshot', index: 1, term: 1 }]) as string,
+    /marker at 1 after one at 2/,
+  );
 });

@@ -33,5 +33,8 @@ test('segment book: an overwrite lowers what older segments hold live; a restore
   assert.deepEqual(book.deletableUpTo(5), [a]);
   book.add('c', 3, 7);
   book.noteRestore();
-  assert.deepEqual(book.deletableUpTo(0).map((s) => s.name), ['a', 'b']);
+  assert.deepEqual(
+    book.deletableUpTo(0).map((s) => s.name),
+    ['a', 'b'],
+  );
 });

@@ -272,7 +272,10 @@ test('wal: a bad checksum on the very last record counts as a torn write: that w
   h.fs.crash();
   const { state } = await h.open();
   assert.deepEqual(state.entries, range(1, 2, 1));
-  assert.match(h.logs[0] as string, new RegExp(`${name}: truncating a torn tail at offset ${lastWriteAt} \\(a write of 2 complete records without its commit record, then crc mismatch`));
+  assert.match(
+    h.logs[0] as string,
+    new RegExp(`${name}: truncating a torn tail at offset ${lastWriteAt} \\(a write of 2 complete records without its commit record, then crc mismatch`),
+  );
 });
 
 test('wal: a failed fsync throws FsyncError, the WAL refuses every later write, and recovery sees none of it', async () => {
@@ -312,7 +315,10 @@ test('wal: a segment whose header disagrees with its name is corruption', async 
   await wal.save({ entries: [entry(1, 1)] });
   await wal.close();
   await h.fs.rename(`${DIR}/${segmentName(1, 1)}`, `${DIR}/${segmentName(1, 7)}`);
-  await assert.rejects(h.open(), (e: unknown) => e instanceof WalCorruptionError && e.file === segmentName(1, 7) && e.offset === 0 && /named for seq 1, first index 7/.test(e.message));
+  await assert.rejects(
+    h.open(),
+    (e: unknown) => e instanceof WalCorruptionError && e.file === segmentName(1, 7) && e.offset === 0 && /named for seq 1, first index 7/.test(e.message),
+  );
 });
 
 test('wal: a segment created just before a crash, with no complete record, is removed on open', async () => {
@@ -355,7 +361,10 @@ test('wal: each restart gives back the unused preallocated tail of the segment i
     await wal.close();
   }
   const { wal, state } = await h.open();
-  assert.deepEqual(state.entries.map((e) => e.index), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    state.entries.map((e) => e.index),
+    [1, 2, 3, 4, 5],
+  );
   const names = await segments(h.fs);
   assert.equal(names.length, 6, 'a segment per start');
   // Every segment but the one just cut holds its records and nothing more.

@@ -119,13 +119,18 @@ export class Wal {
     for (const name of await fs.list(dir)) {
       const parsed = parseSegmentName(name);
       if (parsed) found.push({ name, ...parsed });
-      else if (name.endsWith('.wal')) throw new WalCorruptionError(`Cannot open WAL in ${dir}: unexpected file ${name} (not a segment name); refusing to start`, name, undefined);
+      else if (name.endsWith('.wal'))
+        throw new WalCorruptionError(`Cannot open WAL in ${dir}: unexpected file ${name} (not a segment name); refusing to start`, name, undefined);
     }
     found.sort((a, b) => a.seq - b.seq);
     for (let i = 1; i < found.length; i++) {
       const [prev, next] = [found[i - 1], found[i]] as [(typeof found)[0], (typeof found)[0]];
       if (next.seq !== prev.seq + 1) {
-        throw new WalCorruptionError(`Cannot open WAL in ${dir}: segments ${prev.seq + 1}..${next.seq - 1} are missing between ${prev.name} and ${next.name}; refusing to start`, next.name, undefined);
+        throw new WalCorruptionError(
+          `Cannot open WAL in ${dir}: segments ${prev.seq + 1}..${next.seq - 1} are missing between ${prev.name} and ${next.name}; refusing to start`,
+          next.name,
+          undefined,
+        );
       }
     }
 
@@ -141,7 +146,11 @@ export class Wal {
       else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
       else if (isNewest && contents.recordsEnd < data.length) unusedTail = { name: file.name, end: contents.recordsEnd };
       if (contents.groups.length === 0 && !isNewest) {
-        throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: the segment holds no complete write but newer segments follow; ${repairHint(0, true)}`, file.name, 0);
+        throw new WalCorruptionError(
+          `Cannot open WAL segment ${file.name}: the segment holds no complete write but newer segments follow; ${repairHint(0, true)}`,
+          file.name,
+          0,
+        );
       }
       const segment = book.add(file.name, file.seq, file.firstIndex);
       for (const { offset, record } of contents.groups.flat()) {
@@ -149,7 +158,11 @@ export class Wal {
         if (record.type === 'restore') book.noteRestore();
         const problem = replay.apply(record);
         if (problem !== undefined) {
-          throw new WalCorruptionError(`Cannot open WAL segment ${file.name}: record at offset ${offset}: ${problem}; ${repairHint(offset, !isNewest)}`, file.name, offset);
+          throw new WalCorruptionError(
+            `Cannot open WAL segment ${file.name}: record at offset ${offset}: ${problem}; ${repairHint(offset, !isNewest)}`,
+            file.name,
+            offset,
+          );
         }
       }
     }
@@ -162,7 +175,9 @@ export class Wal {
         await fs.syncDir(dir);
         book.removeLast();
       } else {
-        log(`WAL segment ${torn.name}: truncating a torn tail at offset ${torn.offset} (${torn.reason}; ${torn.droppedBytes} bytes dropped) — a write cut short by a crash, never acknowledged`);
+        log(
+          `WAL segment ${torn.name}: truncating a torn tail at offset ${torn.offset} (${torn.reason}; ${torn.droppedBytes} bytes dropped) — a write cut short by a crash, never acknowledged`,
+        );
         const handle = await fs.open(path, 'write');
         try {
           await handle.truncate(torn.offset);
@@ -213,7 +228,10 @@ export class Wal {
       }
       entries.forEach((e, i) => {
         const expectedMax = i === 0 ? last + 1 : (entries[i - 1] as Entry).index + 1;
-        assert(i === 0 ? e.index <= expectedMax : e.index === expectedMax, () => `entry ${e.index} does not follow ${expectedMax - 1}: entries must be contiguous with the log`);
+        assert(
+          i === 0 ? e.index <= expectedMax : e.index === expectedMax,
+          () => `entry ${e.index} does not follow ${expectedMax - 1}: entries must be contiguous with the log`,
+        );
         assert(e.index > floor, () => `entry ${e.index} is at or below the snapshot at ${floor}`);
       });
       if (!snapshot && !hardState && entries.length === 0) return;
@@ -359,7 +377,8 @@ export class Wal {
   }
 
   private usable(): void {
-    if (this.failure !== undefined) throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
+    if (this.failure !== undefined)
+      throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
 }
 

@@ -28,7 +28,6 @@ import type { Extension } from '@peculiar/x509';
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type CryptoKey = webcrypto.CryptoKey;
 
-
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const dayMs = 24 * 60 * 60 * 1000;
 /** Clock skew between machines tolerated at the start of a certificate's life. */
@@ -81,7 +80,12 @@ export async function createCertificateAuthority(commonName: string, validDays =
 export async function issueCertificate(ca: CertificateAuthority, options: IssueOptions): Promise<PemPair> {
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = Date.now();
-  const usages = options.usage === 'server' ? [ExtendedKeyUsage.serverAuth] : options.usage === 'client' ? [ExtendedKeyUsage.clientAuth] : [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth];
+  const usages =
+    options.usage === 'server'
+      ? [ExtendedKeyUsage.serverAuth]
+      : options.usage === 'client'
+        ? [ExtendedKeyUsage.clientAuth]
+        : [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth];
   const extensions: Extension[] = [
     new BasicConstraintsExtension(false, undefined, true),
     new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment, true),
@@ -91,7 +95,11 @@ export async function issueCertificate(ca: CertificateAuthority, options: IssueO
   ];
   const hosts = options.hosts ?? [];
   if (hosts.length > 0) {
-    extensions.push(new SubjectAlternativeNameExtension(hosts.map((host) => (isIP(host) !== 0 ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host }))));
+    extensions.push(
+      new SubjectAlternativeNameExtension(
+        hosts.map((host) => (isIP(host) !== 0 ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host })),
+      ),
+    );
   }
   const cert = await X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -129,5 +137,8 @@ function serialNumber(): string {
 
 /** RFC 4514 escaping of an attribute value, so a user name with a comma stays one name. */
 function escapeDnValue(value: string): string {
-  return value.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+  return value
+    .replace(/([,+"\\<>;=])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/ $/, '\\ ');
 }

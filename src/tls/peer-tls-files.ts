@@ -21,10 +21,13 @@ export interface TlsFiles {
  */
 export function reloadingSecureContextOptions(files: TlsFiles, onReloadError: (error: Error) => void): () => SecureContextOptions {
   const paths = [files.certFile, files.keyFile, ...(files.trustedCaFile !== undefined ? [files.trustedCaFile] : [])];
-  const versionOf = (): string => paths.map((path) => {
-    const s = statSync(path);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
-  }).join('|');
+  const versionOf = (): string =>
+    paths
+      .map((path) => {
+        const s = statSync(path);
+        return `${s.ino}:${s.size}:${s.mtimeMs}`;
+      })
+      .join('|');
   const load = (): SecureContextOptions => ({
     cert: readFileSync(files.certFile, 'utf8'),
     key: readFileSync(files.keyFile, 'utf8'),

@@ -15,12 +15,23 @@ test('a bad certificate, key or CA file is an error naming the file', async () =
     assert.match(readTlsMaterial(good).serialNumber, /^[0-9A-F]+$/);
     const bad = join(dir, 'bad.pem');
     writeFileSync(bad, 'not PEM');
-    for (const paths of [{ ...good, certFile: bad }, { ...good, keyFile: bad }, { ...good, caFile: bad }, { ...good, certFile: join(dir, 'missing.pem') }]) {
+    for (const paths of [
+      { ...good, certFile: bad },
+      { ...good, keyFile: bad },
+      { ...good, caFile: bad },
+      { ...good, certFile: join(dir, 'missing.pem') },
+    ]) {
       const named = paths.certFile !== good.certFile ? paths.certFile : paths.keyFile !== good.keyFile ? paths.keyFile : paths.caFile;
-      assert.throws(() => readTlsMaterial(paths), (error: unknown) => error instanceof TlsFileError && error.file === named && error.message.includes(named));
+      assert.throws(
+        () => readTlsMaterial(paths),
+        (error: unknown) => error instanceof TlsFileError && error.file === named && error.message.includes(named),
+      );
     }
     // A key that is not the certificate's.
-    assert.throws(() => readTlsMaterial({ ...good, keyFile: files.clientKeyFile }), (error: unknown) => error instanceof TlsFileError && error.message.includes('is not the key of'));
+    assert.throws(
+      () => readTlsMaterial({ ...good, keyFile: files.clientKeyFile }),
+      (error: unknown) => error instanceof TlsFileError && error.message.includes('is not the key of'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -49,7 +49,10 @@ test('fault hooks: a drop fraction is honoured roughly, and exactly the same way
 
 test('fault hooks: the state is plain JSON and set() takes it back', () => {
   const faults = new FaultHooks(new Prng(1));
-  const rules: FaultRule[] = [{ peer: 2, direction: 'both', dropFraction: 0.5, delayMs: 10 }, { peer: '*', direction: 'in' }];
+  const rules: FaultRule[] = [
+    { peer: 2, direction: 'both', dropFraction: 0.5, delayMs: 10 },
+    { peer: '*', direction: 'in' },
+  ];
   faults.set(rules);
   const state = JSON.parse(JSON.stringify(faults.get())) as ReturnType<FaultHooks['get']>;
   assert.deepEqual(state.rules, rules);
@@ -62,7 +65,10 @@ test('fault hooks: bad rules are refused with a message naming the rule and fiel
   const faults = new FaultHooks(new Prng(1));
   faults.set([{ peer: 2, direction: 'out', dropFraction: 1 }]);
   const refused = (value: unknown, pattern: RegExp): void => {
-    assert.throws(() => faults.set(value), (error: unknown) => error instanceof FaultRulesError && pattern.test(error.message));
+    assert.throws(
+      () => faults.set(value),
+      (error: unknown) => error instanceof FaultRulesError && pattern.test(error.message),
+    );
   };
   refused({}, /must be an array/);
   refused([null], /fault rule 0: must be an object/);
@@ -71,7 +77,13 @@ test('fault hooks: bad rules are refused with a message naming the rule and fiel
   refused([{ peer: 2, direction: 'in', dropFraction: 1.5 }], /dropFraction must be a number in \[0, 1\]/);
   refused([{ peer: 2, direction: 'in', delayMs: -1 }], /delayMs must be an integer/);
   refused([{ peer: 2, direction: 'in', delayMs: 3_600_000 }], /delayMs must be an integer in \[0, 60000\]/);
-  refused([{ peer: 2, direction: 'in' }, { peer: 2, direction: 'in', jitter: 3 }], /fault rule 1: unknown field jitter/);
+  refused(
+    [
+      { peer: 2, direction: 'in' },
+      { peer: 2, direction: 'in', jitter: 3 },
+    ],
+    /fault rule 1: unknown field jitter/,
+  );
   refused(new Array(257).fill({ peer: 2, direction: 'in' }), /at most 256/);
   assert.deepEqual(faults.get().rules, [{ peer: 2, direction: 'out', dropFraction: 1 }]);
   assert.deepEqual(parseFaultRules([]), []);

@@ -17,18 +17,14 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 
 test('framing: frames split across or merged within chunks come out whole and in order', () => {
   fc.assert(
-    fc.property(
-      fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 20 }),
-      fc.array(fc.nat(), { maxLength: 30 }),
-      (payloads, cuts) => {
-        const stream = encodeFrames(payloads);
-        const decoder = new FrameDecoder({ frameBytesMax: 200 });
-        const out: Uint8Array[] = [];
-        for (const chunk of split(stream, cuts)) for (const frame of decoder.pushAll(chunk)) out.push(frame.slice());
-        assert.deepEqual(out, payloads);
-        assert.equal(decoder.bufferedBytes, 0);
-      },
-    ),
+    fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), (payloads, cuts) => {
+      const stream = encodeFrames(payloads);
+      const decoder = new FrameDecoder({ frameBytesMax: 200 });
+      const out: Uint8Array[] = [];
+      for (const chunk of split(stream, cuts)) for (const frame of decoder.pushAll(chunk)) out.push(frame.slice());
+      assert.deepEqual(out, payloads);
+      assert.equal(decoder.bufferedBytes, 0);
+    }),
     { numRuns: 500 },
   );
 });

@@ -150,14 +150,15 @@ export class FrameDecoder {
 }
 
 function checkLimit(frameBytesMax: number): number {
-  assert(Number.isSafeInteger(frameBytesMax) && frameBytesMax >= 0 && frameBytesMax <= u32Max,
-    () => `frameBytesMax must be an integer in [0, ${u32Max}], got ${frameBytesMax}`);
+  assert(
+    Number.isSafeInteger(frameBytesMax) && frameBytesMax >= 0 && frameBytesMax <= u32Max,
+    () => `frameBytesMax must be an integer in [0, ${u32Max}], got ${frameBytesMax}`,
+  );
   return frameBytesMax;
 }
 
 function readU32(bytes: Uint8Array, offset: number): number {
   return (
-    (bytes[offset] as number) * 0x100_0000 +
-    (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number))
+    (bytes[offset] as number) * 0x100_0000 + (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number))
   );
 }

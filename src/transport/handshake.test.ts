@@ -49,7 +49,9 @@ test('handshake: challenge, hello and replies round-trip and fit the handshake f
   assert.deepEqual(decodeHelloReply(encodeHelloReply(refusal)), refusal);
   const longest = encodeHelloReply({ ok: false, clusterId: 'é'.repeat(64), nodeId: Number.MAX_SAFE_INTEGER, reason: 'x'.repeat(5000) });
   assert.ok(longest.length <= handshakeFrameBytesMax, `${longest.length} > ${handshakeFrameBytesMax}`);
-  const longestHello = encodeHello(makeHello({ clusterId: 'é'.repeat(64), from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, nonce: channel.acceptorNonce }, channel, secret));
+  const longestHello = encodeHello(
+    makeHello({ clusterId: 'é'.repeat(64), from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, nonce: channel.acceptorNonce }, channel, secret),
+  );
   assert.ok(longestHello.length <= handshakeFrameBytesMax, `${longestHello.length} > ${handshakeFrameBytesMax}`);
   assert.match((decodeHelloReply(longest) as { reason: string }).reason, /^x+\.\.\.$/);
 });
@@ -133,7 +135,10 @@ test('handshake: the connecting side checks the reply names the cluster and node
 
 test('handshake: garbage, another protocol version, the wrong kind and bad lengths are refused with a named field', () => {
   const fails = (bytes: Uint8Array, field: string): void => {
-    assert.throws(() => decodeHello(bytes), (error: unknown) => error instanceof HandshakeError && error.field === field);
+    assert.throws(
+      () => decodeHello(bytes),
+      (error: unknown) => error instanceof HandshakeError && error.field === field,
+    );
   };
   const channel = newChannel();
   fails(new TextEncoder().encode('GET / HTTP/1.1\r\n'), 'magic');
@@ -145,7 +150,10 @@ test('handshake: garbage, another protocol version, the wrong kind and bad lengt
   fails(encodeHello({ ...helloFrom(channel, secret), nonce: new Uint8Array(8) }), 'nonce');
   fails(encodeHello({ ...helloFrom(channel, secret), proof: new Uint8Array(31) }), 'proof');
   assert.throws(() => decodeHelloReply(encodeHello(helloFrom(channel, secret))), HandshakeError);
-  assert.throws(() => decodeChallenge(encodeChallenge(new Uint8Array(4))), (error: unknown) => error instanceof HandshakeError && error.field === 'nonce');
+  assert.throws(
+    () => decodeChallenge(encodeChallenge(new Uint8Array(4))),
+    (error: unknown) => error instanceof HandshakeError && error.field === 'nonce',
+  );
 });
 
 test('handshake: cluster ids are 1 to 128 UTF-8 bytes', () => {

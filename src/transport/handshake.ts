@@ -140,7 +140,14 @@ export interface Channel {
 
 /** The transcript both proofs of one connection cover. */
 export function transcriptOf(hello: Hello, channel: Channel): Transcript {
-  return { clusterId: hello.clusterId, from: hello.from, to: hello.to, acceptorNonce: channel.acceptorNonce, dialerNonce: hello.nonce, channelBinding: channel.channelBinding };
+  return {
+    clusterId: hello.clusterId,
+    from: hello.from,
+    to: hello.to,
+    acceptorNonce: channel.acceptorNonce,
+    dialerNonce: hello.nonce,
+    channelBinding: channel.channelBinding,
+  };
 }
 
 /** The dialer's hello, with its proof when the cluster has a secret. */
@@ -173,7 +180,8 @@ export function refusalOf(hello: Hello, self: AcceptorIdentity): string | undefi
   }
   if (hello.to !== self.nodeId) return `the peer wants node ${hello.to}, but this is node ${self.nodeId}`;
   // Before the ids are judged: who is a peer is nobody's business but the members'.
-  const proofProblem = self.secret === undefined ? unexpectedProof(hello.proof) : proofMismatch(hello.proof, helloProof(self.secret, transcriptOf(hello, self.channel)));
+  const proofProblem =
+    self.secret === undefined ? unexpectedProof(hello.proof) : proofMismatch(hello.proof, helloProof(self.secret, transcriptOf(hello, self.channel)));
   if (proofProblem !== undefined) return proofProblem;
   if (hello.from === self.nodeId) return `the peer claims this node's own id ${self.nodeId}`;
   if (!self.isPeer(hello.from)) return `node ${hello.from} is not a known peer of node ${self.nodeId}`;

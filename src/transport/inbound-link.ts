@@ -126,7 +126,13 @@ export class InboundLink {
     } catch (error) {
       return { refusal: (error as Error).message };
     }
-    const refusal = refusalOf(hello, { clusterId: this.options.clusterId, nodeId: this.options.nodeId, isPeer: this.options.isPeer, secret: this.options.secret, channel: this.channel });
+    const refusal = refusalOf(hello, {
+      clusterId: this.options.clusterId,
+      nodeId: this.options.nodeId,
+      isPeer: this.options.isPeer,
+      secret: this.options.secret,
+      channel: this.channel,
+    });
     return refusal === undefined ? { hello } : { refusal, claimed: hello };
   }
 

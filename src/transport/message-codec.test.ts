@@ -21,9 +21,7 @@ const nodeId = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max
 const data = fc.uint8Array({ maxLength: 300 });
 const text = fc.string({ unit: 'binary', maxLength: 40 });
 const ids = fc.uniqueArray(nodeId, { maxLength: 7 });
-const config = ids.chain((all) =>
-  fc.nat(all.length).map((voterCount) => ({ voters: all.slice(0, voterCount), learners: all.slice(voterCount) })),
-);
+const config = ids.chain((all) => fc.nat(all.length).map((voterCount) => ({ voters: all.slice(0, voterCount), learners: all.slice(voterCount) })));
 const changeTypes: ConfigChangeType[] = ['addVoter', 'addLearner', 'promoteLearner', 'removeNode'];
 const configData = fc
   .record({ type: fc.constantFrom(...changeTypes), nodeId, voters: fc.uniqueArray(nodeId, { minLength: 1, maxLength: 5 }) })
@@ -53,20 +51,24 @@ const appendMessage = fc
 const snapshotMessage = fc
   .record({ from: nodeId, to: nodeId, term: uint, index: uint, termBelow: uint, config, offset: uint, data, done: fc.boolean() })
   .filter((m) => m.offset + m.data.length <= Number.MAX_SAFE_INTEGER)
-  .map(({ from, to, term, index, termBelow, config: c, offset, data: d, done }): Message => ({
-    type: 'snapshot',
-    from,
-    to,
-    term,
-    meta: { index, term: Math.min(termBelow, term), config: c },
-    offset,
-    data: d,
-    done,
-  }));
+  .map(
+    ({ from, to, term, index, termBelow, config: c, offset, data: d, done }): Message => ({
+      type: 'snapshot',
+      from,
+      to,
+      term,
+      meta: { index, term: Math.min(termBelow, term), config: c },
+      offset,
+      data: d,
+      done,
+    }),
+  );
 
 const arbitraries: Record<MessageType, fc.Arbitrary<Message>> = {
   vote: fc.record({ e: envelope, lastLogIndex: uint, lastLogTerm: uint, transfer: fc.boolean() }).map(({ e, ...rest }) => ({ type: 'vote', ...e, ...rest })),
-  preVote: fc.record({ e: envelope, lastLogIndex: uint, lastLogTerm: uint, transfer: fc.boolean() }).map(({ e, ...rest }) => ({ type: 'preVote', ...e, ...rest })),
+  preVote: fc
+    .record({ e: envelope, lastLogIndex: uint, lastLogTerm: uint, transfer: fc.boolean() })
+    .map(({ e, ...rest }) => ({ type: 'preVote', ...e, ...rest })),
   voteResponse: fc.record({ e: envelope, granted: fc.boolean() }).map(({ e, granted }) => ({ type: 'voteResponse', ...e, granted })),
   preVoteResponse: fc.record({ e: envelope, granted: fc.boolean() }).map(({ e, granted }) => ({ type: 'preVoteResponse', ...e, granted })),
   append: appendMessage,
@@ -96,12 +98,15 @@ function roundTrip(message: Message): void {
 }
 
 function rejects(bytes: Uint8Array, field: RegExp): void {
-  assert.throws(() => decodeMessage(bytes), (error: unknown) => {
-    assert.ok(error instanceof MessageDecodeError, `expected a MessageDecodeError, got ${String(error)}`);
-    assert.match(error.field, field);
-    assert.match(error.message, /^Cannot decode peer message: /);
-    return true;
-  });
+  assert.throws(
+    () => decodeMessage(bytes),
+    (error: unknown) => {
+      assert.ok(error instanceof MessageDecodeError, `expected a MessageDecodeError, got ${String(error)}`);
+      assert.match(error.field, field);
+      assert.match(error.message, /^Cannot decode peer message: /);
+      return true;
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -203,10 +208,19 @@ test('codec: names the problem for unknown tags, bad ids, booleans and varints',
   rejects(new Uint8Array([0]), /^tag$/);
   rejects(new Uint8Array([99, 1, 2, 3]), /^tag$/);
   // from = 0 ("no node") is not a sender.
-  rejects(wire((w) => [messageTags.timeoutNow, 0, 2, 3].forEach((b) => w.u8(b))), /^timeoutNow\.from$/);
-  rejects(wire((w) => [messageTags.timeoutNow, 1, 0, 3].forEach((b) => w.u8(b))), /^timeoutNow\.to$/);
+  rejects(
+    wire((w) => [messageTags.timeoutNow, 0, 2, 3].forEach((b) => w.u8(b))),
+    /^timeoutNow\.from$/,
+  );
+  rejects(
+    wire((w) => [messageTags.timeoutNow, 1, 0, 3].forEach((b) => w.u8(b))),
+    /^timeoutNow\.to$/,
+  );
   // A boolean must be 0 or 1.
-  rejects(wire((w) => [messageTags.voteResponse, 1, 2, 3, 2].forEach((b) => w.u8(b))), /^voteResponse\.granted$/);
+  rejects(
+    wire((w) => [messageTags.voteResponse, 1, 2, 3, 2].forEach((b) => w.u8(b))),
+    /^voteResponse\.granted$/,
+  );
   // Overlong varint (1 written as 0x81 0x00).
   rejects(new Uint8Array([messageTags.timeoutNow, 0x81, 0x00, 2, 3]), /^timeoutNow\.from$/);
   // A varint above 2^53 - 1 (eight bytes of 0xff then 0x7f would be 2^63 - 1).
@@ -239,10 +253,31 @@ test('codec: append entries must follow prevIndex contiguously with sane terms',
         w.byteString(new Uint8Array([1, 2]));
       }
     });
-  assert.equal(decodeMessage(append([[3, 11], [4, 12], [5, 13]])).type, 'append');
-  rejects(append([[3, 11], [3, 13]]), /^append\.entries\[1\]\.index$/);
+  assert.equal(
+    decodeMessage(
+      append([
+        [3, 11],
+        [4, 12],
+        [5, 13],
+      ]),
+    ).type,
+    'append',
+  );
+  rejects(
+    append([
+      [3, 11],
+      [3, 13],
+    ]),
+    /^append\.entries\[1\]\.index$/,
+  );
   rejects(append([[3, 12]]), /^append\.entries\[0\]\.index$/);
-  rejects(append([[4, 11], [3, 12]]), /^append\.entries\[1\]\.term$/);
+  rejects(
+    append([
+      [4, 11],
+      [3, 12],
+    ]),
+    /^append\.entries\[1\]\.term$/,
+  );
   rejects(append([[2, 11]]), /^append\.entries\[0\]\.term$/);
   rejects(append([[6, 11]]), /^append\.entries\[0\]\.term$/);
   // A count larger than the bytes could hold is refused before any allocation.

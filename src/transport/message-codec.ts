@@ -29,14 +29,7 @@
  *   - a snapshot's configuration lists real, distinct ids, no id both voter and
  *     learner, and the snapshot's term is no higher than the message's term.
  */
-import type {
-  ClusterConfig,
-  Entry,
-  EntryKind,
-  Message,
-  MessageType,
-  SnapshotMeta,
-} from '../raft/types.js';
+import type { ClusterConfig, Entry, EntryKind, Message, MessageType, SnapshotMeta } from '../raft/types.js';
 import { messageTypeNumbers } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { assert, unreachable } from '../lib/assert.js';
@@ -216,7 +209,10 @@ function decodeBody(r: ByteReader, type: MessageType, from: number, to: number, 
       for (let i = 0; i < count; i++) {
         const entry = readEntry(r, `${f('entries')}[${i}]`);
         if (entry.index !== prevIndex + 1 + i) {
-          throw new MessageDecodeError(`${f('entries')}[${i}].index`, `expected ${prevIndex + 1 + i} (entries follow prevIndex ${prevIndex} contiguously), got ${entry.index}`);
+          throw new MessageDecodeError(
+            `${f('entries')}[${i}].index`,
+            `expected ${prevIndex + 1 + i} (entries follow prevIndex ${prevIndex} contiguously), got ${entry.index}`,
+          );
         }
         if (entry.term < lastTerm) {
           throw new MessageDecodeError(`${f('entries')}[${i}].term`, `term ${entry.term} is lower than the term ${lastTerm} before it`);
@@ -317,4 +313,3 @@ function readConfig(r: ByteReader, field: string): ClusterConfig {
   const learners = readIds('learners');
   return { voters, learners };
 }
-

@@ -147,7 +147,11 @@ export class OutboundLink {
   peerConnected(minAgeMs: number, nowMs: number): void {
     if (this.state === 'closed') return;
     if (this.state !== 'waiting' && nowMs - this.stateSinceMs < minAgeMs) return;
-    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', { peer: this.options.peerId, address: this.address, state: this.state });
+    this.options.log('info', 'peer connected to us anew; redialing it, in case our connection leads where it no longer is', {
+      peer: this.options.peerId,
+      address: this.address,
+      state: this.state,
+    });
     this.attempt = 0;
     this.teardown();
     this.connect();
@@ -172,7 +176,10 @@ export class OutboundLink {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, keepAliveDelayMs);
     const decoder = new FrameDecoder({ frameBytesMax: handshakeFrameBytesMax });
-    this.handshakeTimer = setTimeout(() => this.fail(socket, `no handshake reply within ${this.options.handshakeTimeoutMs} ms`), this.options.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(
+      () => this.fail(socket, `no handshake reply within ${this.options.handshakeTimeoutMs} ms`),
+      this.options.handshakeTimeoutMs,
+    );
     /** Set once the challenge is answered. */
     let sent: { readonly hello: Hello; readonly channel: Channel } | undefined;
     socket.on('data', (chunk: Buffer) => {
@@ -204,7 +211,12 @@ export class OutboundLink {
             sent = this.answerChallenge(socket, decodeChallenge(frame));
             continue;
           }
-          problem = replyProblem(decodeHelloReply(frame), { clusterId: this.options.clusterId, nodeId: this.options.peerId, secret: this.options.secret, ...sent });
+          problem = replyProblem(decodeHelloReply(frame), {
+            clusterId: this.options.clusterId,
+            nodeId: this.options.peerId,
+            secret: this.options.secret,
+            ...sent,
+          });
         } catch (error) {
           problem = (error as Error).message;
         }
@@ -223,7 +235,11 @@ export class OutboundLink {
   private answerChallenge(socket: Socket, acceptorNonce: Uint8Array): { hello: Hello; channel: Channel } {
     const tls = this.options.tls;
     const channel = { acceptorNonce, channelBinding: tls === undefined ? new Uint8Array(0) : channelBindingOf(socket as TLSSocket) };
-    const hello = makeHello({ clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId, nonce: newNonce() }, channel, this.options.secret);
+    const hello = makeHello(
+      { clusterId: this.options.clusterId, from: this.options.nodeId, to: this.options.peerId, nonce: newNonce() },
+      channel,
+      this.options.secret,
+    );
     socket.write(encodeFrame(encodeHello(hello)));
     return { hello, channel };
   }

@@ -53,15 +53,18 @@ test('peer queue: behaves like a model list with drop-oldest, under random opera
         let next = 0;
         for (const op of ops) {
           if (op === -1) {
-            assert.deepEqual(queue.take(6), (() => {
-              const out: Uint8Array[] = [];
-              let bytes = 0;
-              while (model.length > 0 && (out.length === 0 || bytes + (model[0] as Uint8Array).length <= 6)) {
-                bytes += (model[0] as Uint8Array).length;
-                out.push(model.shift() as Uint8Array);
-              }
-              return out;
-            })());
+            assert.deepEqual(
+              queue.take(6),
+              (() => {
+                const out: Uint8Array[] = [];
+                let bytes = 0;
+                while (model.length > 0 && (out.length === 0 || bytes + (model[0] as Uint8Array).length <= 6)) {
+                  bytes += (model[0] as Uint8Array).length;
+                  out.push(model.shift() as Uint8Array);
+                }
+                return out;
+              })(),
+            );
           } else if (op === -2) {
             assert.equal(queue.clear(), model.length);
             model = [];
@@ -76,7 +79,10 @@ test('peer queue: behaves like a model list with drop-oldest, under random opera
             assert.equal(queue.push(item), dropped);
           }
           assert.equal(queue.size, model.length);
-          assert.equal(queue.bytes, model.reduce((s, m) => s + m.length, 0));
+          assert.equal(
+            queue.bytes,
+            model.reduce((s, m) => s + m.length, 0),
+          );
         }
       },
     ),

@@ -83,7 +83,10 @@ test('peer TLS: a certificate from another CA, no certificate, or a common name 
   stranger.transport.updatePeers(new Map([[1, a.transport.address]]));
   a.transport.updatePeers(new Map([[2, stranger.transport.address]]));
   stranger.transport.send(heartbeat(2, 1, 1));
-  await waitFor(() => a.logged(/refused peer connection.*"remote":"127\.0\.0\.1:\d+".*the peer's certificate is not trusted/), 'the foreign certificate is refused');
+  await waitFor(
+    () => a.logged(/refused peer connection.*"remote":"127\.0\.0\.1:\d+".*the peer's certificate is not trusted/),
+    'the foreign certificate is refused',
+  );
   // Our CA, but a common name that is not allowed.
   const intruder = await startTlsNode(t, 3, mutual(await peerCert(ca, 'intruder')));
   intruder.transport.updatePeers(new Map([[1, a.transport.address]]));
@@ -92,7 +95,10 @@ test('peer TLS: a certificate from another CA, no certificate, or a common name 
   // No client certificate at all.
   const bare = tlsConnect({ host, port: a.transport.address.port, ca: ca.cert });
   bare.on('error', () => {});
-  await waitFor(() => a.logged(/refused peer connection.*(not trusted|TLS: )/) && (bare.destroyed || bare.readableEnded || bare.closed), 'a client without a certificate is refused');
+  await waitFor(
+    () => a.logged(/refused peer connection.*(not trusted|TLS: )/) && (bare.destroyed || bare.readableEnded || bare.closed),
+    'a client without a certificate is refused',
+  );
   bare.destroy();
   assert.equal(a.inbox.length, 0);
 });
@@ -164,5 +170,9 @@ test('peer TLS: with the secret and auto TLS (no certificate checks), a man in t
   a.transport.updatePeers(new Map([[2, { host, port: relayPort }]]));
   a.transport.send(heartbeat(1, 2, 2));
   await waitFor(() => b.logged(/refused peer connection.*failed to prove it holds the cluster secret/), 'node 2 refuses the relayed hello');
-  assert.deepEqual(b.inbox.map((m) => (m.type === 'heartbeat' ? m.seq : -1)), [1], 'nothing came through the relay');
+  assert.deepEqual(
+    b.inbox.map((m) => (m.type === 'heartbeat' ? m.seq : -1)),
+    [1],
+    'nothing came through the relay',
+  );
 });

@@ -97,13 +97,19 @@ test('transport: three nodes exchange every message type, intact and in order', 
   for (const [id, node] of nodes) {
     for (const from of nodes.keys()) {
       if (from === id) continue;
-      assert.deepEqual(node.inbox.filter((m) => m.from === from), exampleMessages(from, id));
+      assert.deepEqual(
+        node.inbox.filter((m) => m.from === from),
+        exampleMessages(from, id),
+      );
     }
     const stats = node.transport.stats();
     assert.equal(stats.sent, 28);
     assert.equal(stats.received, 28);
     assert.equal(stats.dropped, 0);
-    assert.deepEqual(stats.peers.map((p) => [p.id, p.connected, p.queued]), [...nodes.keys()].filter((p) => p !== id).map((p) => [p, true, 0]));
+    assert.deepEqual(
+      stats.peers.map((p) => [p.id, p.connected, p.queued]),
+      [...nodes.keys()].filter((p) => p !== id).map((p) => [p, true, 0]),
+    );
   }
 });
 
@@ -114,7 +120,10 @@ test('transport: a node of another cluster is refused, and both sides log why', 
   b.transport.updatePeers(new Map([[1, a.transport.address]]));
   a.transport.send(heartbeat(1, 2, 1));
   b.transport.send(heartbeat(2, 1, 1));
-  await waitFor(() => a.logged(/refused peer connection.*cluster id mismatch/) && b.logged(/refused peer connection.*cluster id mismatch/), 'both refuse the other');
+  await waitFor(
+    () => a.logged(/refused peer connection.*cluster id mismatch/) && b.logged(/refused peer connection.*cluster id mismatch/),
+    'both refuse the other',
+  );
   await waitFor(() => a.logged(/connection to peer failed.*refused by the peer: cluster id mismatch/), 'the connecting side hears why');
   assert.equal(a.inbox.length + b.inbox.length, 0);
   assert.ok(!connected(a, 2) && !connected(b, 1));
@@ -146,7 +155,10 @@ test('transport: a node with another cluster secret is refused both ways, and de
   b.transport.updatePeers(new Map([[1, a.transport.address]]));
   a.transport.send(heartbeat(1, 2, 1));
   b.transport.send(heartbeat(2, 1, 1));
-  await waitFor(() => a.logged(/refused peer connection.*"from":2.*failed to prove it holds the cluster secret/), 'node 1 refuses node 2, naming who it claimed to be');
+  await waitFor(
+    () => a.logged(/refused peer connection.*"from":2.*failed to prove it holds the cluster secret/),
+    'node 1 refuses node 2, naming who it claimed to be',
+  );
   await waitFor(() => b.logged(/refused peer connection.*"from":1.*failed to prove/), 'node 2 refuses node 1');
   assert.equal(a.inbox.length + b.inbox.length, 0);
   assert.ok(!connected(a, 2) && !connected(b, 1));
@@ -197,7 +209,13 @@ test('transport: a message the receiver calls impossible closes its connection, 
   a.updatePeers(new Map([[2, b.transport.address]]));
   b.transport.send(heartbeat(2, 1, 666));
   b.transport.send(heartbeat(2, 1, 667));
-  await waitFor(() => logs.some((line) => /closing connection from peer.*"peer":2,"remote":"127\.0\.0\.1:\d+".*impossible heartbeat from node 2: a forged heartbeat/.test(line)), 'the connection is closed, naming the peer and its address');
+  await waitFor(
+    () =>
+      logs.some((line) =>
+        /closing connection from peer.*"peer":2,"remote":"127\.0\.0\.1:\d+".*impossible heartbeat from node 2: a forged heartbeat/.test(line),
+      ),
+    'the connection is closed, naming the peer and its address',
+  );
   assert.deepEqual(seqs(inbox), [666], 'nothing after the impossible message on that connection is read');
   await waitFor(() => b.logged(/connection to peer failed/), 'the sender sees its connection closed');
   b.transport.send(heartbeat(2, 1, 668));
@@ -235,7 +253,10 @@ async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ ad
   const pairs = new Set<{ client: Socket; upstream: Socket; holed: boolean }>();
   const forwarder = {
     address: { host, port: 0 },
-    blackHole: () => pairs.forEach((pair) => { pair.holed = true; }),
+    blackHole: () =>
+      pairs.forEach((pair) => {
+        pair.holed = true;
+      }),
     holeNew: false,
   };
   const server = createServer((client) => {
@@ -243,7 +264,10 @@ async function startForwarder(t: TestContext, target: PeerAddress): Promise<{ ad
     pairs.add(pair);
     client.on('data', (chunk) => pair.holed || pair.upstream.write(chunk));
     pair.upstream.on('data', (chunk) => pair.holed || client.write(chunk));
-    for (const [socket, other] of [[client, pair.upstream], [pair.upstream, client]] as const) {
+    for (const [socket, other] of [
+      [client, pair.upstream],
+      [pair.upstream, client],
+    ] as const) {
       socket.on('error', () => other.destroy());
       socket.on('close', () => other.destroy());
     }
@@ -343,7 +367,10 @@ test('transport: messages sent in one turn leave in one batch, in order', async 
   for (let seq = 0; seq < count; seq++) a.transport.send(heartbeat(1, 2, seq));
   assert.equal(a.transport.stats().peers[0]?.queued, count, 'nothing is written before the turn ends');
   await waitFor(() => b.inbox.length === count, 'all arrive');
-  assert.deepEqual(seqs(b.inbox), Array.from({ length: count }, (_, i) => i));
+  assert.deepEqual(
+    seqs(b.inbox),
+    Array.from({ length: count }, (_, i) => i),
+  );
 });
 
 test('transport: updatePeers connects to new peers, follows moved ones, and drops removed ones', async (t) => {
@@ -351,8 +378,17 @@ test('transport: updatePeers connects to new peers, follows moved ones, and drop
   const b = await startNode(t, { nodeId: 2 });
   const b2 = await startNode(t, { nodeId: 2 });
   for (const node of [b, b2]) node.transport.updatePeers(new Map([[1, a.transport.address]]));
-  a.transport.updatePeers(new Map([[1, a.transport.address], [2, b.transport.address]]));
-  assert.deepEqual(a.transport.stats().peers.map((p) => p.id), [2], 'our own entry is ignored');
+  a.transport.updatePeers(
+    new Map([
+      [1, a.transport.address],
+      [2, b.transport.address],
+    ]),
+  );
+  assert.deepEqual(
+    a.transport.stats().peers.map((p) => p.id),
+    [2],
+    'our own entry is ignored',
+  );
   a.transport.send(heartbeat(1, 2, 1));
   await waitFor(() => b.inbox.length === 1, 'node 2 at its first address');
   a.transport.updatePeers(new Map([[2, b2.transport.address]]));
@@ -497,19 +533,31 @@ async function rawConnect(address: PeerAddress): Promise<Socket> {
 }
 
 /** Connects, reads the acceptor's challenge and answers it with a hello (proved with `key`). */
-async function rawHandshake(address: PeerAddress, fields: { clusterId: string; from: number; to: number }, key: Uint8Array | undefined): Promise<{ socket: Socket; hello: Hello; frames: Uint8Array[] }> {
+async function rawHandshake(
+  address: PeerAddress,
+  fields: { clusterId: string; from: number; to: number },
+  key: Uint8Array | undefined,
+): Promise<{ socket: Socket; hello: Hello; frames: Uint8Array[] }> {
   const socket = await rawConnect(address);
   const decoder = new FrameDecoder({ frameBytesMax: 4096 });
   const frames: Uint8Array[] = [];
   socket.on('data', (chunk: Buffer) => decoder.push(chunk, (frame) => frames.push(frame)));
   await waitFor(() => frames.length > 0, 'the challenge');
-  const hello = makeHello({ ...fields, nonce: newNonce() }, { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding: new Uint8Array(0) }, key);
+  const hello = makeHello(
+    { ...fields, nonce: newNonce() },
+    { acceptorNonce: decodeChallenge(frames.shift() as Uint8Array), channelBinding: new Uint8Array(0) },
+    key,
+  );
   socket.write(encodeFrame(encodeHello(hello)));
   return { socket, hello, frames };
 }
 
 /** The acceptor's reply to a hello, once it has closed the connection. */
-async function rawHello(address: PeerAddress, fields: { clusterId: string; from: number; to: number }, key: Uint8Array | undefined): Promise<ReturnType<typeof decodeHelloReply>> {
+async function rawHello(
+  address: PeerAddress,
+  fields: { clusterId: string; from: number; to: number },
+  key: Uint8Array | undefined,
+): Promise<ReturnType<typeof decodeHelloReply>> {
   const { socket, frames } = await rawHandshake(address, fields, key);
   await new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
   const [reply] = frames;

@@ -234,7 +234,12 @@ export class Transport {
     if (payload.length > this.settings.frameBytesMax) {
       // The runtime's message limits exceed the transport's; the peer would refuse it.
       this.droppedCount++;
-      this.log('error', 'dropped a message larger than frameBytesMax', { to: message.to, type: message.type, bytes: payload.length, frameBytesMax: this.settings.frameBytesMax });
+      this.log('error', 'dropped a message larger than frameBytesMax', {
+        to: message.to,
+        type: message.type,
+        bytes: payload.length,
+        frameBytesMax: this.settings.frameBytesMax,
+      });
       return;
     }
     const verdict = this.faults?.decide('out', message.to);
@@ -421,7 +426,10 @@ function validate(options: TransportOptions): Settings {
   };
   positive('nodeId', options.nodeId);
   assert(isValidClusterId(options.clusterId), () => `TransportOptions.clusterId must be 1 to 128 UTF-8 bytes, got ${JSON.stringify(options.clusterId)}`);
-  assert(Number.isInteger(options.listen.port) && options.listen.port >= 0 && options.listen.port <= 65535, () => `TransportOptions.listen.port must be in [0, 65535], got ${options.listen.port}`);
+  assert(
+    Number.isInteger(options.listen.port) && options.listen.port >= 0 && options.listen.port <= 65535,
+    () => `TransportOptions.listen.port must be in [0, 65535], got ${options.listen.port}`,
+  );
   if (options.secret !== undefined) {
     assert(options.secret.length === clusterSecretBytes, () => `TransportOptions.secret must be ${clusterSecretBytes} bytes, got ${options.secret?.length}`);
   } else {
@@ -431,11 +439,18 @@ function validate(options: TransportOptions): Settings {
       'TransportOptions: peers must authenticate: give a cluster secret, or TLS with clientCertAuth and verifyServer',
     );
   }
-  assert(options.tls?.allowedCn === undefined || (options.tls.clientCertAuth && options.tls.verifyServer), 'TransportOptions.tls.allowedCn needs clientCertAuth and verifyServer (an unverified name means nothing)');
+  assert(
+    options.tls?.allowedCn === undefined || (options.tls.clientCertAuth && options.tls.verifyServer),
+    'TransportOptions.tls.allowedCn needs clientCertAuth and verifyServer (an unverified name means nothing)',
+  );
   const frameBytesMax = positive('frameBytesMax', options.frameBytesMax ?? frameBytesMaxDefault);
   assert(frameBytesMax <= 0xffff_ffff, 'TransportOptions.frameBytesMax must fit the u32 frame length');
   const peerQueueBytesMax = positive('peerQueueBytesMax', options.peerQueueBytesMax ?? Math.max(peerQueueBytesMaxDefault, frameBytesMax));
-  assert(peerQueueBytesMax >= frameBytesMax, () => `TransportOptions.peerQueueBytesMax (${peerQueueBytesMax}) must be at least frameBytesMax (${frameBytesMax}), or a largest message could never be queued`);
+  assert(
+    peerQueueBytesMax >= frameBytesMax,
+    () =>
+      `TransportOptions.peerQueueBytesMax (${peerQueueBytesMax}) must be at least frameBytesMax (${frameBytesMax}), or a largest message could never be queued`,
+  );
   const minMs = positive('reconnectBackoffMinMs', options.reconnectBackoffMinMs ?? backoffDefaults.minMs);
   const maxMs = positive('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs ?? backoffDefaults.maxMs);
   assert(minMs <= maxMs, 'TransportOptions.reconnectBackoffMinMs must not exceed reconnectBackoffMaxMs');

@@ -105,7 +105,9 @@ export function authService(node: KeelNode): EtcdService {
         await node.auth.userChangePassword(text(request.name), text(request.password));
       }),
       UserGrantRole: admin('/v3/auth/user/grant', (request) => node.auth.change({ op: 'userGrantRole', user: text(request.user), role: text(request.role) })),
-      UserRevokeRole: admin('/v3/auth/user/revoke', (request) => node.auth.change({ op: 'userRevokeRole', name: text(request.name), role: text(request.role) })),
+      UserRevokeRole: admin('/v3/auth/user/revoke', (request) =>
+        node.auth.change({ op: 'userRevokeRole', name: text(request.name), role: text(request.role) }),
+      ),
       RoleAdd: admin('/v3/auth/role/add', (request) => node.auth.change({ op: 'roleAdd', name: text(request.name) })),
       RoleGet: {
         need: () => NEEDS_USER,

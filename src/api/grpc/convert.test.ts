@@ -23,18 +23,30 @@ test('a negative limit means no limit, as in etcd', () => {
 });
 
 test('integers out of range or negative are refused by name, never rounded', () => {
-  assert.throws(() => rangeFromMessage({ key, min_mod_revision: '-1' }), (e: GrpcError) => e.code === status.INVALID_ARGUMENT && /min_mod_revision must not be negative/.test(e.message));
+  assert.throws(
+    () => rangeFromMessage({ key, min_mod_revision: '-1' }),
+    (e: GrpcError) => e.code === status.INVALID_ARGUMENT && /min_mod_revision must not be negative/.test(e.message),
+  );
   assert.throws(() => rangeFromMessage({ key, limit: '9007199254740993' }), /limit 9007199254740993 is out of range/);
   assert.throws(() => rangeFromMessage({ key, revision: '9007199254740993' }), /revision 9007199254740993 is out of range/);
 });
 
 test('txn operations and compares map from their oneofs', () => {
   const txn = txnFromMessage({
-    compare: [{ key, target: 'VALUE', result: 'NOT_EQUAL', target_union: 'value', value: Buffer.from('x') }, { key, target: 'LEASE', result: 'GREATER', lease: '7' }],
+    compare: [
+      { key, target: 'VALUE', result: 'NOT_EQUAL', target_union: 'value', value: Buffer.from('x') },
+      { key, target: 'LEASE', result: 'GREATER', lease: '7' },
+    ],
     success: [{ request: 'request_put', request_put: { key, value: Buffer.from('v'), lease: '0' } }],
     failure: [{ request: 'request_txn', request_txn: { compare: [], success: [], failure: [] } }],
   });
-  assert.deepEqual(txn.compare.map((c) => [c.target, c.result]), [['value', 'notEqual'], ['lease', 'greater']]);
+  assert.deepEqual(
+    txn.compare.map((c) => [c.target, c.result]),
+    [
+      ['value', 'notEqual'],
+      ['lease', 'greater'],
+    ],
+  );
   assert.equal(txn.compare[1]?.operand, 7);
   assert.equal(txn.success[0]?.type, 'put');
   assert.equal(txn.failure[0]?.type, 'txn');

@@ -77,7 +77,13 @@ function leaderKeyMessage(leader: LeaderKey): Message {
  * transport can take more. Resolves never; rejects when `signal` aborts or the
  * observation fails. Shared by gRPC and the gateway.
  */
-export async function runObserve(node: KeelNode, caller: Caller | undefined, request: Message, send: (response: Message) => Promise<void>, signal: AbortSignal): Promise<never> {
+export async function runObserve(
+  node: KeelNode,
+  caller: Caller | undefined,
+  request: Message,
+  send: (response: Message) => Promise<void>,
+  signal: AbortSignal,
+): Promise<never> {
   return observe(new CallerKv(node, caller), bytesField(request.name), (kv, revision) => send(leaderResponse(node, kv, revision)), signal);
 }
 

@@ -45,7 +45,13 @@ export function gatewayBodyBytesMax(requestBytesMax: number): number {
   return Math.ceil((requestBytesMax * 4) / 3) + grpcOverheadBytes;
 }
 
-export function registerGatewayRoutes(app: FastifyInstance, auth: NodeAuth, services: readonly EtcdService[], requestBytesMax: number, writeBudget: ConnectionBudget): void {
+export function registerGatewayRoutes(
+  app: FastifyInstance,
+  auth: NodeAuth,
+  services: readonly EtcdService[],
+  requestBytesMax: number,
+  writeBudget: ConnectionBudget,
+): void {
   const bodyLimit = gatewayBodyBytesMax(requestBytesMax);
   const root = etcdProtoRoot();
   for (const service of services) {
@@ -77,9 +83,7 @@ export function withVersionAliases(path: string): string[] {
 /** Answers a refused gateway call as etcd's gateway does. */
 export function sendGatewayError(reply: FastifyReply, error: unknown): FastifyReply {
   const grpcError = toGrpcError(error);
-  return reply
-    .code(httpStatusOf[grpcError.code] ?? 500)
-    .send({ error: grpcError.message, message: grpcError.message, code: grpcError.code });
+  return reply.code(httpStatusOf[grpcError.code] ?? 500).send({ error: grpcError.message, message: grpcError.message, code: grpcError.code });
 }
 
 async function answer(

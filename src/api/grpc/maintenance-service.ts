@@ -82,7 +82,8 @@ export function maintenanceService(node: KeelNode): EtcdService {
             const all = node.alarms();
             return { header: responseHeader(node), alarms: (alarm === 'NONE' ? all : all.filter((a) => a.alarm === alarm)).map(alarmMessage) };
           }
-          if (alarm !== 'NOSPACE' && alarm !== 'CORRUPT') throw new GrpcError(grpcStatus.INVALID_ARGUMENT, `etcdserver: alarm type ${String(alarm)} cannot be ${String(action).toLowerCase()}d`);
+          if (alarm !== 'NOSPACE' && alarm !== 'CORRUPT')
+            throw new GrpcError(grpcStatus.INVALID_ARGUMENT, `etcdserver: alarm type ${String(alarm)} cannot be ${String(action).toLowerCase()}d`);
           const memberId = safeInteger(request.memberID ?? '0', 'memberID');
           const result = await node.setAlarm(action === 'ACTIVATE' ? 'activate' : 'deactivate', memberId, alarm as AlarmType);
           if (!result.ok) throw kvErrorToGrpc(result.error);

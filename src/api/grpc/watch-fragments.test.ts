@@ -25,7 +25,10 @@ test('a watcher that asked for fragment gets an events message over the limit in
 });
 
 test('one event larger than the limit is one piece; a small message or a watcher without fragment is sent whole', () => {
-  assert.deepEqual(fragmentsOf(message(true), 100).map((p) => p.more), [true, true, false]);
+  assert.deepEqual(
+    fragmentsOf(message(true), 100).map((p) => p.more),
+    [true, true, false],
+  );
   assert.equal(fragmentsOf(message(true), 10_000).length, 1);
   assert.equal(fragmentsOf(message(false), 100).length, 1);
   const progress: StreamMessage = { type: 'progress', watchId: 3, revision: 5 };

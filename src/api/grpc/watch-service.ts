@@ -56,23 +56,50 @@ function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Mess
   opened.catch((error: unknown) => call.destroy(toGrpcError(error).toServiceError()));
   call.on('data', (request: Message) => {
     // Requests keep their order: each waits for the same opening.
-    void opened.then((open) => {
-      try {
-        handleRequest(open, request);
-      } catch (error) {
-        open.close();
-        call.destroy(toGrpcError(error).toServiceError());
-      }
-    }, () => {});
+    void opened.then(
+      (open) => {
+        try {
+          handleRequest(open, request);
+        } catch (error) {
+          open.close();
+          call.destroy(toGrpcError(error).toServiceError());
+        }
+      },
+      () => {},
+    );
   });
   call.on('drain', () => session?.pump());
   call.on('end', () => {
-    void opened.then((open) => open.close(), () => {});
+    void opened.then(
+      (open) => open.close(),
+      () => {},
+    );
     call.end();
   });
-  call.on('cancelled', () => void opened.then((open) => open.close(), () => {}));
-  call.on('error', () => void opened.then((open) => open.close(), () => {}));
-  call.on('close', () => void opened.then((open) => open.close(), () => {}));
+  call.on(
+    'cancelled',
+    () =>
+      void opened.then(
+        (open) => open.close(),
+        () => {},
+      ),
+  );
+  call.on(
+    'error',
+    () =>
+      void opened.then(
+        (open) => open.close(),
+        () => {},
+      ),
+  );
+  call.on(
+    'close',
+    () =>
+      void opened.then(
+        (open) => open.close(),
+        () => {},
+      ),
+  );
 }
 
 export function handleRequest(session: WatchSession, request: Message): void {
@@ -126,7 +153,10 @@ function createFailedReason(code: string, reason: string): string {
 
 /** The WatchResponses for one stream message: one, or its fragments (watch-fragments.ts). */
 export function watchResponses(node: KeelNode, message: StreamMessage): Message[] {
-  return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({ ...responseMessage(node, piece), ...(more ? { fragment: true } : {}) }));
+  return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({
+    ...responseMessage(node, piece),
+    ...(more ? { fragment: true } : {}),
+  }));
 }
 
 function responseMessage(node: KeelNode, message: StreamMessage): Message {

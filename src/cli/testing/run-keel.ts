@@ -17,7 +17,10 @@ export interface KeelRun {
  * Runs the `keel` command as a process, feeding `stdin`, killed if it outlives `timeoutMs`.
  * KEEL_* variables of the shell running the tests do not leak in: only `options.env`'s.
  */
-export function runKeel(args: readonly string[], options: { readonly env?: Record<string, string>; readonly stdin?: string; readonly timeoutMs?: number } = {}): Promise<KeelRun> {
+export function runKeel(
+  args: readonly string[],
+  options: { readonly env?: Record<string, string>; readonly stdin?: string; readonly timeoutMs?: number } = {},
+): Promise<KeelRun> {
   return new Promise((resolve, reject) => {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEEL_')));
     const child = spawn(process.execPath, [keelMain, ...args], {

@@ -28,9 +28,14 @@ export function authRefusal(state: AuthState, auth: CommandAuth | undefined, bod
     default:
       return undefined;
   }
-  if (auth.revision < state.revision) return kvError('AUTH_OLD_REVISION', `revision of auth store is old: the request was checked at auth revision ${auth.revision}, the store is at ${state.revision}`);
+  if (auth.revision < state.revision)
+    return kvError(
+      'AUTH_OLD_REVISION',
+      `revision of auth store is old: the request was checked at auth revision ${auth.revision}, the store is at ${state.revision}`,
+    );
   for (const access of needs) {
-    if (!isPermitted(state, auth.user, access)) return kvError('PERMISSION_DENIED', `permission denied: user ${auth.user} may not ${access.kind} this key or range`);
+    if (!isPermitted(state, auth.user, access))
+      return kvError('PERMISSION_DENIED', `permission denied: user ${auth.user} may not ${access.kind} this key or range`);
   }
   return undefined;
 }

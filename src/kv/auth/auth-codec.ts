@@ -57,7 +57,14 @@ function strings(value: Json, name: string, what: string): string[] {
 }
 
 function passwordJson(hash: PasswordHash): Json {
-  return { algorithm: hash.algorithm, cost: hash.cost, blockSize: hash.blockSize, parallelization: hash.parallelization, salt: b64(hash.salt), hash: b64(hash.hash) };
+  return {
+    algorithm: hash.algorithm,
+    cost: hash.cost,
+    blockSize: hash.blockSize,
+    parallelization: hash.parallelization,
+    salt: b64(hash.salt),
+    hash: b64(hash.hash),
+  };
 }
 
 function toPassword(value: unknown): PasswordHash {
@@ -149,7 +156,12 @@ export function encodeUser(user: AuthUser): Uint8Array {
 export function decodeUser(data: Uint8Array): AuthUser {
   const what = 'user';
   const o = parseObject(data, what);
-  return { name: str(o, 'name', what), roles: strings(o, 'roles', what), credentialRevision: positiveInt(o, 'credentialRevision', what), ...optionalPassword(o) };
+  return {
+    name: str(o, 'name', what),
+    roles: strings(o, 'roles', what),
+    credentialRevision: positiveInt(o, 'credentialRevision', what),
+    ...optionalPassword(o),
+  };
 }
 
 export function encodeRole(role: AuthRole): Uint8Array {

@@ -66,16 +66,26 @@ test('the root role may do anything; an unknown user nothing; roles combine', ()
 });
 
 test('requests need what etcd checks: prevKv reads, txn compares and both branches, lease keys', () => {
-  const kinds = (needs: KeyAccess[]): string[] => needs.map((n) => `${n.kind}:${Buffer.from(n.key).toString()}${n.rangeEnd ? `-${Buffer.from(n.rangeEnd).toString()}` : ''}`);
-  assert.deepEqual(kinds(requiredAccess({ type: 'put', key: b('k'), value: b('v'), prevKv: true, lease: 7 }, (id) => (id === 7 ? [b('leased')] : []))), ['write:k', 'read:k', 'write:leased']);
+  const kinds = (needs: KeyAccess[]): string[] =>
+    needs.map((n) => `${n.kind}:${Buffer.from(n.key).toString()}${n.rangeEnd ? `-${Buffer.from(n.rangeEnd).toString()}` : ''}`);
+  assert.deepEqual(kinds(requiredAccess({ type: 'put', key: b('k'), value: b('v'), prevKv: true, lease: 7 }, (id) => (id === 7 ? [b('leased')] : []))), [
+    'write:k',
+    'read:k',
+    'write:leased',
+  ]);
   assert.deepEqual(kinds(requiredAccess({ type: 'deleteRange', key: b('a'), rangeEnd: b('b') }, () => [])), ['write:a-b']);
   assert.deepEqual(
-    kinds(requiredAccess({
-      type: 'txn',
-      compare: [{ key: b('c'), target: 'version', result: 'equal', operand: 1 }],
-      success: [{ type: 'range', key: b('s'), rangeEnd: b('t') }],
-      failure: [{ type: 'put', key: b('f'), value: b('') }],
-    }, () => [])),
+    kinds(
+      requiredAccess(
+        {
+          type: 'txn',
+          compare: [{ key: b('c'), target: 'version', result: 'equal', operand: 1 }],
+          success: [{ type: 'range', key: b('s'), rangeEnd: b('t') }],
+          failure: [{ type: 'put', key: b('f'), value: b('') }],
+        },
+        () => [],
+      ),
+    ),
     ['read:c', 'read:s-t', 'write:f'],
   );
 });

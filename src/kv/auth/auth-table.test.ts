@@ -34,38 +34,65 @@ test('auth changes follow etcd: the root user with the root role before enable, 
     assert.equal(store.authState().revision, 1);
     const [early] = applyAll(store, [{ op: 'enable', tokenKey: bytes('k') }]);
     assert.deepEqual(early, { ok: false, error: { code: 'ROOT_USER_NOT_EXIST', message: 'root user does not exist' } });
-    const [, , noRootRole] = applyAll(store, [{ op: 'userAdd', name: 'root', password: hash }, { op: 'roleAdd', name: 'r' }, { op: 'enable', tokenKey: bytes('k') }]);
+    const [, , noRootRole] = applyAll(store, [
+      { op: 'userAdd', name: 'root', password: hash },
+      { op: 'roleAdd', name: 'r' },
+      { op: 'enable', tokenKey: bytes('k') },
+    ]);
     assert.equal(!noRootRole?.ok && noRootRole?.error.code, 'ROOT_ROLE_NOT_EXIST');
     assert.equal(store.authState().enabled, false);
     assert.equal(store.authState().revision, 3);
 
     const codes = (results: CommandResult[]): (string | true)[] => results.map((r) => (r.ok ? true : r.error.code));
     assert.deepEqual(
-      codes(applyAll(store, [
-        { op: 'userAdd', name: '', password: hash },
-        { op: 'userAdd', name: 'root', password: hash },
-        { op: 'roleAdd', name: '' },
-        { op: 'roleAdd', name: 'r' },
-        { op: 'userGrantRole', user: 'nobody', role: 'r' },
-        { op: 'userGrantRole', user: 'root', role: 'missing' },
-        { op: 'userRevokeRole', name: 'root', role: 'r' },
-        { op: 'roleRevokePermission', role: 'r', key: bytes('a'), rangeEnd: new Uint8Array(0) },
-        { op: 'roleGrantPermission', name: 'r', permission: { type: 'READ', key: bytes('b'), rangeEnd: bytes('a') } },
-        { op: 'roleDelete', role: 'missing' },
-      ])),
-      ['USER_EMPTY', 'USER_EXISTS', 'ROLE_EMPTY', 'ROLE_EXISTS', 'USER_NOT_FOUND', 'ROLE_NOT_FOUND', 'ROLE_NOT_GRANTED', 'PERMISSION_NOT_GRANTED', 'INVALID_AUTH_MGMT', 'ROLE_NOT_FOUND'],
+      codes(
+        applyAll(store, [
+          { op: 'userAdd', name: '', password: hash },
+          { op: 'userAdd', name: 'root', password: hash },
+          { op: 'roleAdd', name: '' },
+          { op: 'roleAdd', name: 'r' },
+          { op: 'userGrantRole', user: 'nobody', role: 'r' },
+          { op: 'userGrantRole', user: 'root', role: 'missing' },
+          { op: 'userRevokeRole', name: 'root', role: 'r' },
+          { op: 'roleRevokePermission', role: 'r', key: bytes('a'), rangeEnd: new Uint8Array(0) },
+          { op: 'roleGrantPermission', name: 'r', permission: { type: 'READ', key: bytes('b'), rangeEnd: bytes('a') } },
+          { op: 'roleDelete', role: 'missing' },
+        ]),
+      ),
+      [
+        'USER_EMPTY',
+        'USER_EXISTS',
+        'ROLE_EMPTY',
+        'ROLE_EXISTS',
+        'USER_NOT_FOUND',
+        'ROLE_NOT_FOUND',
+        'ROLE_NOT_GRANTED',
+        'PERMISSION_NOT_GRANTED',
+        'INVALID_AUTH_MGMT',
+        'ROLE_NOT_FOUND',
+      ],
     );
     assert.equal(store.authState().revision, 3, 'refused changes leave the auth revision');
 
-    assert.deepEqual(codes(applyAll(store, [{ op: 'userGrantRole', user: 'root', role: 'root' }, { op: 'enable', tokenKey: bytes('k') }])), [true, true]);
+    assert.deepEqual(
+      codes(
+        applyAll(store, [
+          { op: 'userGrantRole', user: 'root', role: 'root' },
+          { op: 'enable', tokenKey: bytes('k') },
+        ]),
+      ),
+      [true, true],
+    );
     assert.equal(store.authState().enabled, true);
     assert.deepEqual(
-      codes(applyAll(store, [
-        { op: 'userDelete', name: 'root' },
-        { op: 'userRevokeRole', name: 'root', role: 'root' },
-        { op: 'roleAdd', name: 'root' },
-        { op: 'roleDelete', role: 'root' },
-      ])),
+      codes(
+        applyAll(store, [
+          { op: 'userDelete', name: 'root' },
+          { op: 'userRevokeRole', name: 'root', role: 'root' },
+          { op: 'roleAdd', name: 'root' },
+          { op: 'roleDelete', role: 'root' },
+        ]),
+      ),
       ['INVALID_AUTH_MGMT', 'INVALID_AUTH_MGMT', true, 'INVALID_AUTH_MGMT'],
     );
   });
@@ -75,7 +102,13 @@ test('a permission granted again on the same place replaces it; deleting a role 
   await withTempStore((store) => {
     applyAll(store, setup);
     applyAll(store, [{ op: 'roleGrantPermission', name: 'app', permission: { type: 'READ', key: bytes('app/'), rangeEnd: bytes('app0') } }]);
-    assert.deepEqual(store.authState().roles.get('app')?.permissions.map((p) => p.type), ['READ']);
+    assert.deepEqual(
+      store
+        .authState()
+        .roles.get('app')
+        ?.permissions.map((p) => p.type),
+      ['READ'],
+    );
     applyAll(store, [{ op: 'roleDelete', role: 'app' }]);
     assert.deepEqual(store.authState().users.get('alice')?.roles, []);
   });

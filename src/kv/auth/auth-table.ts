@@ -72,7 +72,8 @@ export class AuthTable {
         return this.bump(next);
       }
       case 'userDelete': {
-        if (state.enabled && change.name === ROOT_USER) return kvError('INVALID_AUTH_MGMT', 'invalid auth management: cannot delete the root user while auth is enabled');
+        if (state.enabled && change.name === ROOT_USER)
+          return kvError('INVALID_AUTH_MGMT', 'invalid auth management: cannot delete the root user while auth is enabled');
         if (!state.users.has(change.name)) return kvError('USER_NOT_FOUND', 'user name not found');
         this.table.removeSync(utf8Key(USER_PREFIX, change.name));
         return this.bump(next);
@@ -110,7 +111,8 @@ export class AuthTable {
         return this.bump(next);
       }
       case 'roleDelete': {
-        if (state.enabled && change.role === ROOT_ROLE) return kvError('INVALID_AUTH_MGMT', 'invalid auth management: cannot delete the root role while auth is enabled');
+        if (state.enabled && change.role === ROOT_ROLE)
+          return kvError('INVALID_AUTH_MGMT', 'invalid auth management: cannot delete the root role while auth is enabled');
         if (!state.roles.has(change.role)) return kvError('ROLE_NOT_FOUND', 'role name not found');
         this.table.removeSync(utf8Key(ROLE_PREFIX, change.role));
         for (const user of state.users.values()) {

@@ -60,17 +60,20 @@ class BoltReader {
     const out: BoltBucket[] = [];
     for (const element of this.leafElements(this.meta.rootPgid, 'the root bucket')) {
       const name = new TextDecoder('utf-8', { fatal: true }).decode(element.key);
-      if (element.flags !== BUCKET_LEAF_FLAG) throw new BoltFormatError(`the root bucket holds a plain value under ${JSON.stringify(name)}; only buckets belong there`);
+      if (element.flags !== BUCKET_LEAF_FLAG)
+        throw new BoltFormatError(`the root bucket holds a plain value under ${JSON.stringify(name)}; only buckets belong there`);
       out.push({ name, entries: this.bucketEntries(element.value, name) });
     }
     return out;
   }
 
   private bucketEntries(header: Uint8Array, name: string): BoltEntry[] {
-    if (header.length < BUCKET_HEADER_BYTES) throw new BoltFormatError(`bucket ${name}: its header is ${header.length} bytes, expected at least ${BUCKET_HEADER_BYTES}`);
+    if (header.length < BUCKET_HEADER_BYTES)
+      throw new BoltFormatError(`bucket ${name}: its header is ${header.length} bytes, expected at least ${BUCKET_HEADER_BYTES}`);
     const root = this.pgid(new DataView(header.buffer, header.byteOffset, header.byteLength).getBigUint64(0, true), `bucket ${name}`);
     // Root 0: a small bucket stored inline, its one leaf page right after the header.
-    const elements = root === 0 ? this.pageElements(header.subarray(BUCKET_HEADER_BYTES), `bucket ${name} (inline)`, true) : this.leafElements(root, `bucket ${name}`);
+    const elements =
+      root === 0 ? this.pageElements(header.subarray(BUCKET_HEADER_BYTES), `bucket ${name} (inline)`, true) : this.leafElements(root, `bucket ${name}`);
     return elements.map((element) => {
       if (element.flags & BUCKET_LEAF_FLAG) throw new BoltFormatError(`bucket ${name} holds a nested bucket; etcd's store has none, and Keel reads none`);
       return { key: element.key, value: element.value };
@@ -84,9 +87,11 @@ class BoltReader {
     const at = pgid * this.meta.pageBytes;
     const overflow = this.view.getUint32(at + 12, true);
     const end = at + (overflow + 1) * this.meta.pageBytes;
-    if (pgid + overflow >= this.meta.pageCount || end > this.file.length) throw new BoltFormatError(`${what}: page ${pgid} with ${overflow} overflow pages runs past the file`);
+    if (pgid + overflow >= this.meta.pageCount || end > this.file.length)
+      throw new BoltFormatError(`${what}: page ${pgid} with ${overflow} overflow pages runs past the file`);
     const page = this.file.subarray(at, end);
-    if (this.view.getBigUint64(at, true) !== BigInt(pgid)) throw new BoltFormatError(`${what}: page ${pgid} says it is page ${this.view.getBigUint64(at, true)}`);
+    if (this.view.getBigUint64(at, true) !== BigInt(pgid))
+      throw new BoltFormatError(`${what}: page ${pgid} says it is page ${this.view.getBigUint64(at, true)}`);
     const flags = this.view.getUint16(at + 8, true);
     if (flags === PageFlag.leaf) return this.pageElements(page, `${what}, page ${pgid}`, true);
     if (flags !== PageFlag.branch) throw new BoltFormatError(`${what}: page ${pgid} has flags 0x${flags.toString(16)}, expected a branch or leaf page`);
@@ -133,7 +138,8 @@ class BoltReader {
     if (this.view.getUint16(at + 8, true) !== PageFlag.meta) return 'is not a meta page';
     if (this.view.getUint32(meta, true) !== BOLT_MAGIC) return 'lacks the magic number';
     if (this.view.getUint32(meta + 4, true) !== BOLT_VERSION) return `has version ${this.view.getUint32(meta + 4, true)}, expected ${BOLT_VERSION}`;
-    if (this.view.getBigUint64(meta + META_CHECKSUM_OFFSET, true) !== fnv1a64(this.file.subarray(meta, meta + META_CHECKSUM_OFFSET))) return 'fails its checksum';
+    if (this.view.getBigUint64(meta + META_CHECKSUM_OFFSET, true) !== fnv1a64(this.file.subarray(meta, meta + META_CHECKSUM_OFFSET)))
+      return 'fails its checksum';
     const pageBytes = this.view.getUint32(meta + 8, true);
     if (pageBytes < 512 || pageBytes > 65536 || (expectedPageBytes !== undefined && pageBytes !== expectedPageBytes)) return `has a page size of ${pageBytes}`;
     const pageCount = Number(this.view.getBigUint64(meta + 40, true));

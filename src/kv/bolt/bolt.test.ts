@@ -10,21 +10,25 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 /** What a reader gives back: buckets by name, pairs in key order. */
 function normalised(buckets: readonly BoltBucket[]): BoltBucket[] {
   return [...buckets]
-    .map((bucket) => ({ name: bucket.name, entries: [...bucket.entries].map(({ key, value }) => ({ key: Uint8Array.from(key), value: Uint8Array.from(value) })).sort((a, b) => compareBytes(a.key, b.key)) }))
+    .map((bucket) => ({
+      name: bucket.name,
+      entries: [...bucket.entries]
+        .map(({ key, value }) => ({ key: Uint8Array.from(key), value: Uint8Array.from(value) }))
+        .sort((a, b) => compareBytes(a.key, b.key)),
+    }))
     .sort((a, b) => compareBytes(encode(a.name), encode(b.name)));
 }
 
-const bucketsArbitrary = fc
-  .uniqueArray(
-    fc.record({
-      name: fc.string({ minLength: 1, maxLength: 12 }),
-      entries: fc.uniqueArray(fc.record({ key: fc.uint8Array({ minLength: 1, maxLength: 40 }), value: fc.uint8Array({ maxLength: 9000 }) }), {
-        maxLength: 300,
-        selector: (entry) => Buffer.from(entry.key).toString('hex'),
-      }),
+const bucketsArbitrary = fc.uniqueArray(
+  fc.record({
+    name: fc.string({ minLength: 1, maxLength: 12 }),
+    entries: fc.uniqueArray(fc.record({ key: fc.uint8Array({ minLength: 1, maxLength: 40 }), value: fc.uint8Array({ maxLength: 9000 }) }), {
+      maxLength: 300,
+      selector: (entry) => Buffer.from(entry.key).toString('hex'),
     }),
-    { maxLength: 6, selector: (bucket) => bucket.name },
-  );
+  }),
+  { maxLength: 6, selector: (bucket) => bucket.name },
+);
 
 test('bolt file: what is written reads back, in key order, with pages that overflow and empty buckets', () => {
   fc.assert(
@@ -45,7 +49,10 @@ test('bolt file: many small pairs make a tree of several levels that reads back 
 
 test('bolt file: damage is refused with a BoltFormatError that names it, never read as data', () => {
   const file = writeBoltFile([{ name: 'key', entries: [{ key: encode('a'), value: encode('b') }] }]);
-  assert.throws(() => readBoltFile(new Uint8Array(100)), (error: unknown) => error instanceof BoltFormatError && /not a bolt database: meta page 0 is not a meta page, meta page 1 is missing/.test(error.message));
+  assert.throws(
+    () => readBoltFile(new Uint8Array(100)),
+    (error: unknown) => error instanceof BoltFormatError && /not a bolt database: meta page 0 is not a meta page, meta page 1 is missing/.test(error.message),
+  );
   assert.throws(() => readBoltFile(file.subarray(0, file.length - 4096)), /meta page says/);
   // One meta damaged (a torn commit): the other one is used, as bolt does.
   for (const page of [0, 1]) {
@@ -61,5 +68,8 @@ test('bolt file: damage is refused with a BoltFormatError that names it, never r
   const badElement = file.slice();
   const rootBucketPage = 4; // pages: 0-1 meta, 2 freelist, 3 the bucket's leaf, 4 the root bucket
   new DataView(badElement.buffer).setUint32(rootBucketPage * 4096 + 16 + 8, 100_000, true);
-  assert.throws(() => readBoltFile(badElement), (error: unknown) => error instanceof BoltFormatError && /runs past the page/.test(error.message));
+  assert.throws(
+    () => readBoltFile(badElement),
+    (error: unknown) => error instanceof BoltFormatError && /runs past the page/.test(error.message),
+  );
 });

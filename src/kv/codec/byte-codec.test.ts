@@ -34,7 +34,11 @@ test('the reader refuses truncated input, over-long and non-minimal varints, bad
 });
 
 test('bytes and strings round-trip; raw() returns copies that do not alias the input', () => {
-  const data = new ByteWriter(2).bytes(new Uint8Array([1, 2, 3])).string('héllo').bool(true).finish();
+  const data = new ByteWriter(2)
+    .bytes(new Uint8Array([1, 2, 3]))
+    .string('héllo')
+    .bool(true)
+    .finish();
   const r = new ByteReader(data);
   const copy = r.bytes();
   assert.deepEqual(copy, new Uint8Array([1, 2, 3]));

@@ -21,7 +21,11 @@ test('commands round-trip through their encoding, canonically', () => {
 });
 
 test('a put of a 10-byte key and a 10-byte value with a session takes under 40 bytes', () => {
-  const command: Command = { body: { type: 'put', key: ascii('0123456789'), value: ascii('abcdefghij') }, session: { clientId: 'c1', seq: 7 }, timeMs: 1_700_000_000_000 };
+  const command: Command = {
+    body: { type: 'put', key: ascii('0123456789'), value: ascii('abcdefghij') },
+    session: { clientId: 'c1', seq: 7 },
+    timeMs: 1_700_000_000_000,
+  };
   assert.ok(encodeCommand(command).length < 40, `${encodeCommand(command).length} bytes`);
 });
 
@@ -61,10 +65,19 @@ test('unknown format versions, tags and flags are named in the error', () => {
     assert.ok(!decoded.ok);
     return decoded.error.message;
   };
-  assert.match(bad((b) => (b[0] = 9)), /unknown command format version 9/);
+  assert.match(
+    bad((b) => (b[0] = 9)),
+    /unknown command format version 9/,
+  );
   // Flag bits 0-2 are known (session, time, auth); 8 is the first unknown one.
-  assert.match(bad((b) => (b[1] = 8)), /unknown command flags 8/);
-  assert.match(bad((b) => (b[2] = 6)), /unknown command tag 6/);
+  assert.match(
+    bad((b) => (b[1] = 8)),
+    /unknown command flags 8/,
+  );
+  assert.match(
+    bad((b) => (b[2] = 6)),
+    /unknown command tag 6/,
+  );
 });
 
 test('deeply nested transactions are refused by the decoder before any recursion limit', () => {

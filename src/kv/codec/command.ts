@@ -55,7 +55,20 @@ export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */
 export const DECODE_DEPTH_MAX = 64;
 
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12, auth: 16 } as const;
+const TAG = {
+  put: 1,
+  deleteRange: 2,
+  txn: 3,
+  compact: 4,
+  noop: 5,
+  range: 6,
+  leaseGrant: 7,
+  leaseRevoke: 8,
+  leaseKeepAlive: 9,
+  alarm: 11,
+  member: 12,
+  auth: 16,
+} as const;
 const ALARM_ACTIONS = [undefined, 'activate', 'deactivate'] as const;
 /** Indexed by etcd's AlarmType numbers (0 is NONE, never stored). */
 export const ALARM_TYPES = [undefined, 'NOSPACE', 'CORRUPT'] as const;
@@ -107,7 +120,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
     case 'put':
       w.byte(TAG.put);
       w.byte((body.prevKv ? 1 : 0) | (body.ignoreValue ? 2 : 0) | (body.ignoreLease ? 4 : 0));
-      w.bytes(body.key).bytes(body.value).uint(body.lease ?? 0);
+      w.bytes(body.key)
+        .bytes(body.value)
+        .uint(body.lease ?? 0);
       return;
     case 'deleteRange':
       w.byte(TAG.deleteRange).byte(body.prevKv ? 1 : 0);
@@ -140,7 +155,9 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
       w.byte(TAG.leaseGrant).uint(body.id).uint(body.ttl);
       return;
     case 'leaseRevoke':
-      w.byte(TAG.leaseRevoke).uint(body.id).uint(body.onlyIfRenewedAt ?? 0);
+      w.byte(TAG.leaseRevoke)
+        .uint(body.id)
+        .uint(body.onlyIfRenewedAt ?? 0);
       return;
     case 'leaseKeepAlive':
       w.byte(TAG.leaseKeepAlive).uint(body.id);

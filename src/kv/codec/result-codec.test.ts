@@ -5,14 +5,17 @@ import { decodeResult, encodeResult } from './result-codec.js';
 import type { CommandResult, KeyValue, ResponseOp } from '../types.js';
 import { isKvErrorCode, type KvErrorCode } from '../errors.js';
 
-const kvArb: fc.Arbitrary<KeyValue> = fc.record({
-  key: fc.uint8Array({ minLength: 1, maxLength: 8 }),
-  createRevision: fc.maxSafeNat(),
-  modRevision: fc.maxSafeNat(),
-  version: fc.nat(),
-  value: fc.uint8Array({ maxLength: 16 }),
-  lease: fc.maxSafeNat(),
-}, { noNullPrototype: true });
+const kvArb: fc.Arbitrary<KeyValue> = fc.record(
+  {
+    key: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+    createRevision: fc.maxSafeNat(),
+    modRevision: fc.maxSafeNat(),
+    version: fc.nat(),
+    value: fc.uint8Array({ maxLength: 16 }),
+    lease: fc.maxSafeNat(),
+  },
+  { noNullPrototype: true },
+);
 
 const { responseArb } = fc.letrec<{ responseArb: ResponseOp }>((tie) => ({
   responseArb: fc.oneof(
@@ -27,7 +30,9 @@ const { responseArb } = fc.letrec<{ responseArb: ResponseOp }>((tie) => ({
 const codes: KvErrorCode[] = ['KEY_EMPTY', 'COMPACTED', 'SESSION_EXPIRED', 'DUPLICATE_KEY', 'BAD_COMMAND'];
 
 const resultArb: fc.Arbitrary<CommandResult> = fc.oneof(
-  fc.record({ revision: fc.maxSafeNat(), response: responseArb.filter((r) => r.type !== 'range') }).map((r): CommandResult => ({ ok: true, ...r }) as CommandResult),
+  fc
+    .record({ revision: fc.maxSafeNat(), response: responseArb.filter((r) => r.type !== 'range') })
+    .map((r): CommandResult => ({ ok: true, ...r }) as CommandResult),
   fc.constantFrom<CommandResult>({ ok: true, revision: 3, response: { type: 'compact' } }, { ok: true, revision: 1, response: { type: 'noop' } }),
   fc.record({ code: fc.constantFrom(...codes), message: fc.string() }, { noNullPrototype: true }).map((error): CommandResult => ({ ok: false, error })),
 );

@@ -17,7 +17,20 @@ import { ALARM_TYPES } from './command.js';
 import { unreachable } from '../../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
-const TAG = { put: 1, deleteRange: 2, txn: 3, compact: 4, noop: 5, range: 6, leaseGrant: 7, leaseRevoke: 8, leaseKeepAlive: 9, alarm: 11, member: 12, auth: 16 } as const;
+const TAG = {
+  put: 1,
+  deleteRange: 2,
+  txn: 3,
+  compact: 4,
+  noop: 5,
+  range: 6,
+  leaseGrant: 7,
+  leaseRevoke: 8,
+  leaseKeepAlive: 9,
+  alarm: 11,
+  member: 12,
+  auth: 16,
+} as const;
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);

@@ -33,7 +33,13 @@ type Step =
   | { readonly kind: 'compact'; readonly back: number }
   | { readonly kind: 'read'; readonly request: RangeRequest; readonly back: number }
   | { readonly kind: 'history'; readonly request: HistoryRequest; readonly back: number }
-  | { readonly kind: 'changes'; readonly range: { key: Uint8Array; rangeEnd?: Uint8Array }; readonly back: number; readonly prevKv: boolean; readonly recordsMax: number }
+  | {
+      readonly kind: 'changes';
+      readonly range: { key: Uint8Array; rangeEnd?: Uint8Array };
+      readonly back: number;
+      readonly prevKv: boolean;
+      readonly recordsMax: number;
+    }
   | { readonly kind: 'snapshot' }
   | { readonly kind: 'restore'; readonly crossed: boolean }
   | { readonly kind: 'torn' }
@@ -64,7 +70,13 @@ const commandArb: fc.Arbitrary<Command> = fc
 
 const historyArb: fc.Arbitrary<HistoryRequest> = fc
   .record({ key: keyArb, order: fc.constantFrom(undefined, 'ascend' as const, 'descend' as const), limit: fc.nat(3), minRevision: fc.nat(12) })
-  .map(({ key, order, limit, minRevision }) => ({ type: 'history', key, ...(order ? { order } : {}), ...(limit ? { limit } : {}), ...(minRevision ? { minRevision } : {}) }));
+  .map(({ key, order, limit, minRevision }) => ({
+    type: 'history',
+    key,
+    ...(order ? { order } : {}),
+    ...(limit ? { limit } : {}),
+    ...(minRevision ? { minRevision } : {}),
+  }));
 
 const backArb = fc.integer({ min: -1, max: 8 });
 
@@ -75,7 +87,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ request: historyArb, back: backArb }).map((s) => ({ kind: 'history', ...s }) as const) },
   {
     weight: 2,
-    arbitrary: fc.record({ range: rangeArb, back: backArb, prevKv: fc.boolean(), recordsMax: fc.integer({ min: 1, max: 6 }) }).map((s) => ({ kind: 'changes', ...s }) as const),
+    arbitrary: fc
+      .record({ range: rangeArb, back: backArb, prevKv: fc.boolean(), recordsMax: fc.integer({ min: 1, max: 6 }) })
+      .map((s) => ({ kind: 'changes', ...s }) as const),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' } as const) },
   { weight: 1, arbitrary: fc.boolean().map((crossed) => ({ kind: 'restore', crossed }) as const) },
@@ -128,7 +142,11 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
   let synced = empty;
   const both = <T>(call: (store: MvccStore) => T, what: string): T => {
     const fromLmdb = outcomeOf(() => call(lmdb));
-    assert.deepEqual(outcomeOf(() => call(memory)), fromLmdb, what);
+    assert.deepEqual(
+      outcomeOf(() => call(memory)),
+      fromLmdb,
+      what,
+    );
     if ('threw' in fromLmdb) throw new Error(`${what} threw on both stores: ${fromLmdb.threw}`);
     return fromLmdb.returned;
   };
@@ -164,7 +182,8 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
         }
         case 'changes':
           both(
-            (store) => store.changes({ ...step.range, fromRevision: revision(step.back) + 1, prevKv: step.prevKv, recordsMax: step.recordsMax, bytesMax: 1 << 20 }),
+            (store) =>
+              store.changes({ ...step.range, fromRevision: revision(step.back) + 1, prevKv: step.prevKv, recordsMax: step.recordsMax, bytesMax: 1 << 20 }),
             'changes',
           );
           for (const lease of lmdb.leases()) both((store) => store.leaseInfo(lease.id), `lease ${lease.id}`);
@@ -182,10 +201,17 @@ async function runScenario(steps: readonly Step[]): Promise<void> {
         case 'torn': {
           // The second entry leaves a gap: the batch throws after applying the first, which must not stay.
           const next = lmdb.appliedIndex() + 1;
-          const entries = [entry(next, { body: { type: 'put', key: Buffer.from('torn'), value: Buffer.from('x') } }), entry(next + 2, { body: { type: 'noop' } })];
+          const entries = [
+            entry(next, { body: { type: 'put', key: Buffer.from('torn'), value: Buffer.from('x') } }),
+            entry(next + 2, { body: { type: 'noop' } }),
+          ];
           const fromLmdb = outcomeOf(() => lmdb.applyEntries(entries));
           assert.ok('threw' in fromLmdb, 'a batch with a gap throws');
-          assert.deepEqual(outcomeOf(() => memory.applyEntries(entries)), fromLmdb, 'a batch with a gap');
+          assert.deepEqual(
+            outcomeOf(() => memory.applyEntries(entries)),
+            fromLmdb,
+            'a batch with a gap',
+          );
           break;
         }
         case 'defragment':
@@ -238,7 +264,13 @@ type TableStep =
 // Short keys over a small alphabet: equal keys, prefixes, and bounds between keys (never empty: LMDB refuses those).
 const tableKeyArb = fc.uint8Array({ minLength: 1, maxLength: 3, min: 0, max: 3 });
 const tableRangeArb: fc.Arbitrary<TableRange> = fc
-  .record({ start: fc.option(tableKeyArb, { nil: undefined }), end: fc.option(tableKeyArb, { nil: undefined }), exclusiveStart: fc.boolean(), reverse: fc.boolean(), limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) })
+  .record({
+    start: fc.option(tableKeyArb, { nil: undefined }),
+    end: fc.option(tableKeyArb, { nil: undefined }),
+    exclusiveStart: fc.boolean(),
+    reverse: fc.boolean(),
+    limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  })
   .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined && v !== false)) as TableRange)
   // As callers do (kv-env.ts): reverse ranges name their end, exclusive starts their start.
   .filter((r) => (!r.reverse || r.end !== undefined) && (!r.exclusiveStart || r.start !== undefined));
@@ -329,7 +361,7 @@ test('a memory disk keeps what each kind of crash leaves, and refuses the lost e
   await env.close();
 });
 
-test('a memory environment\'s file grows to the most ever in use and shrinks only when defragmented', async () => {
+test("a memory environment's file grows to the most ever in use and shrinks only when defragmented", async () => {
   const env = openMemoryEnv();
   assert.deepEqual(env.sizes(), { dbSize: 0, dbSizeInUse: 0 });
   env.transactionSync(() => {

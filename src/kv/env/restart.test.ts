@@ -63,7 +63,10 @@ test('apply is idempotent across a restart: entries at or below the applied inde
     store = MvccStore.open({ path: dir });
     assert.equal(store.appliedIndex(), 80);
     const replay = store.applyEntries(log.slice(40, 120));
-    assert.deepEqual(replay.slice(0, 40).map((o) => o.status), new Array(40).fill('skipped'));
+    assert.deepEqual(
+      replay.slice(0, 40).map((o) => o.status),
+      new Array(40).fill('skipped'),
+    );
     assert.ok(replay.slice(40).every((o) => o.status !== 'skipped'));
     assert.deepEqual(everyRead(store), reference);
     // Applying the same entries once more changes nothing at all.

@@ -23,7 +23,10 @@ const keyValueType = new protobuf.Type('KeyValue')
   .add(new protobuf.Field('version', 4, 'int64'))
   .add(new protobuf.Field('value', 5, 'bytes'))
   .add(new protobuf.Field('lease', 6, 'int64'));
-const leaseType = new protobuf.Type('Lease').add(new protobuf.Field('ID', 1, 'int64')).add(new protobuf.Field('TTL', 2, 'int64')).add(new protobuf.Field('RemainingTTL', 3, 'int64'));
+const leaseType = new protobuf.Type('Lease')
+  .add(new protobuf.Field('ID', 1, 'int64'))
+  .add(new protobuf.Field('TTL', 2, 'int64'))
+  .add(new protobuf.Field('RemainingTTL', 3, 'int64'));
 new protobuf.Root().define('mvccpb').add(keyValueType);
 new protobuf.Root().define('leasepb').add(leaseType);
 

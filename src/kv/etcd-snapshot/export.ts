@@ -65,12 +65,16 @@ function keyRecords(store: MvccStore): BoltEntry[] {
   let sub = 0;
   let revision = 0;
   while (from <= store.currentRevision()) {
-    const batch = unwrap(store.changes({ key: ALL_KEYS, rangeEnd: ALL_KEYS, fromRevision: from, prevKv: false, recordsMax: CHANGES_RECORDS_MAX, bytesMax: CHANGES_BYTES_MAX }));
+    const batch = unwrap(
+      store.changes({ key: ALL_KEYS, rangeEnd: ALL_KEYS, fromRevision: from, prevKv: false, recordsMax: CHANGES_RECORDS_MAX, bytesMax: CHANGES_BYTES_MAX }),
+    );
     for (const event of batch.events) {
       sub = event.kv.modRevision === revision ? sub + 1 : 0;
       revision = event.kv.modRevision;
       records.push(
-        event.type === 'put' ? { key: encodeRevision(revision, sub), value: encodeKeyValue(event.kv) } : { key: encodeRevision(revision, sub, true), value: encodeTombstone(event.kv.key) },
+        event.type === 'put'
+          ? { key: encodeRevision(revision, sub), value: encodeKeyValue(event.kv) }
+          : { key: encodeRevision(revision, sub, true), value: encodeTombstone(event.kv.key) },
       );
     }
     from = batch.throughRevision + 1;
@@ -83,7 +87,10 @@ function metaRecords(store: MvccStore): BoltEntry[] {
   const records: BoltEntry[] = [{ key: text('consistent_index'), value: encodeU64(store.appliedIndex()) }];
   const compacted = store.compactedRevision();
   if (compacted > 0) {
-    records.push({ key: text('finishedCompactRev'), value: encodeRevision(compacted, 0) }, { key: text('scheduledCompactRev'), value: encodeRevision(compacted, 0) });
+    records.push(
+      { key: text('finishedCompactRev'), value: encodeRevision(compacted, 0) },
+      { key: text('scheduledCompactRev'), value: encodeRevision(compacted, 0) },
+    );
   }
   return records;
 }

@@ -40,21 +40,34 @@ interface Change {
 }
 
 /** Keel's own snapshot of the store an etcd snapshot's buckets hold, with its revisions. */
-export async function importEtcdBuckets(buckets: readonly BoltBucket[]): Promise<{ readonly snapshot: Uint8Array; readonly revision: number; readonly compacted: number }> {
+export async function importEtcdBuckets(
+  buckets: readonly BoltBucket[],
+): Promise<{ readonly snapshot: Uint8Array; readonly revision: number; readonly compacted: number }> {
   const changes = keyChanges(buckets);
   const compacted = compactedRevision(buckets);
   const revision = Math.max(compacted, changes.at(-1)?.main ?? 1);
   const leases = leaseGrants(buckets, changes);
-  const bodies = [...leases.grants, ...replay(changes, compacted, revision, leases.ids), ...(compacted > 0 ? [{ type: 'compact' as const, revision: compacted }] : []), ...leases.revokes];
+  const bodies = [
+    ...leases.grants,
+    ...replay(changes, compacted, revision, leases.ids),
+    ...(compacted > 0 ? [{ type: 'compact' as const, revision: compacted }] : []),
+    ...leases.revokes,
+  ];
 
   // A scratch store in memory: it lives only to produce Keel's snapshot.
   const store = MvccStore.openOn(openMemoryEnv());
   try {
-    const outcomes = store.applyEntries(bodies.map((body, i) => ({ term: 1, index: i + 1, kind: 'normal' as const, data: encodeCommand({ body } satisfies Command) })));
+    const outcomes = store.applyEntries(
+      bodies.map((body, i) => ({ term: 1, index: i + 1, kind: 'normal' as const, data: encodeCommand({ body } satisfies Command) })),
+    );
     outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'applied' && !outcome.result.ok) throw new SnapshotFileError(`replaying the etcd snapshot: step ${i + 1} (${(bodies[i] as CommandBody).type}) was refused: ${outcome.result.error.message}`);
+      if (outcome.status === 'applied' && !outcome.result.ok)
+        throw new SnapshotFileError(
+          `replaying the etcd snapshot: step ${i + 1} (${(bodies[i] as CommandBody).type}) was refused: ${outcome.result.error.message}`,
+        );
     });
-    if (store.currentRevision() !== revision) throw new SnapshotFileError(`replaying the etcd snapshot ended at revision ${store.currentRevision()}, expected ${revision}`);
+    if (store.currentRevision() !== revision)
+      throw new SnapshotFileError(`replaying the etcd snapshot ended at revision ${store.currentRevision()}, expected ${revision}`);
     return { snapshot: store.snapshot().data, revision, compacted };
   } finally {
     await store.close();
@@ -66,7 +79,8 @@ function keyChanges(buckets: readonly BoltBucket[]): Change[] {
   if (!bucket) throw new SnapshotFileError('this etcd snapshot has no "key" bucket: it is not the store of an etcd v3 server');
   return bucket.entries.map((entry) => {
     const revision = decodeRevision(entry.key);
-    if (!revision) throw new SnapshotFileError(`the etcd snapshot's "key" bucket holds a record under ${Buffer.from(entry.key).toString('hex')}, which is not a revision`);
+    if (!revision)
+      throw new SnapshotFileError(`the etcd snapshot's "key" bucket holds a record under ${Buffer.from(entry.key).toString('hex')}, which is not a revision`);
     try {
       return { ...revision, kv: decodeKeyValue(entry.value) };
     } catch (error) {
@@ -88,7 +102,8 @@ function compactedRevision(buckets: readonly BoltBucket[]): number {
 function leaseGrants(buckets: readonly BoltBucket[], changes: readonly Change[]): { grants: CommandBody[]; revokes: CommandBody[]; ids: LeaseIds } {
   const live = (buckets.find((b) => b.name === 'lease')?.entries ?? []).map((entry) => {
     const id = decodeU64Big(entry.key);
-    if (id === undefined) throw new SnapshotFileError(`the etcd snapshot's "lease" bucket holds a record under ${Buffer.from(entry.key).toString('hex')}, which is not a lease id`);
+    if (id === undefined)
+      throw new SnapshotFileError(`the etcd snapshot's "lease" bucket holds a record under ${Buffer.from(entry.key).toString('hex')}, which is not a lease id`);
     return { id, ttlSeconds: decodeLease(entry.value).ttlSeconds };
   });
   const liveIds = new Set(live.map((lease) => lease.id));
@@ -151,7 +166,9 @@ function replay(changes: readonly Change[], compacted: number, revision: number,
     if (change.tombstone) continue;
     const { createRevision: c, modRevision: m, version: v } = change.kv;
     if (m !== change.main || c < 1 || c > m || v < 1 || v > m - c + 1) {
-      throw new SnapshotFileError(`the etcd snapshot's record of key ${JSON.stringify(Buffer.from(change.kv.key).toString())} at revision ${change.main} is inconsistent (create ${c}, mod ${m}, version ${v})`);
+      throw new SnapshotFileError(
+        `the etcd snapshot's record of key ${JSON.stringify(Buffer.from(change.kv.key).toString())} at revision ${change.main} is inconsistent (create ${c}, mod ${m}, version ${v})`,
+      );
     }
     if (v > 1) at(c, put(change.kv));
     for (let r = c + 1; r < c + v - 1; r++) at(r, put(change.kv));
@@ -172,7 +189,8 @@ function replay(changes: readonly Change[], compacted: number, revision: number,
     const list = [...(ops.get(r) ?? [])];
     if (placeholderPuts.has(r)) list.push({ type: 'put', key: PLACEHOLDER_KEY, value: new Uint8Array(0), lease: 0 });
     if (r === compacted && placeholderPuts.size > 0) list.push({ type: 'deleteRange', key: PLACEHOLDER_KEY });
-    if (list.length === 0) throw new SnapshotFileError(`the etcd snapshot has no change at revision ${r}, above its compacted revision ${compacted}: its history is not whole`);
+    if (list.length === 0)
+      throw new SnapshotFileError(`the etcd snapshot has no change at revision ${r}, above its compacted revision ${compacted}: its history is not whole`);
     bodies.push({ type: 'txn', compare: [], success: list, failure: [] });
   }
   return bodies;

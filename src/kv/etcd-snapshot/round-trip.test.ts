@@ -27,7 +27,15 @@ function randomLog(seed: number, count: number): Entry[] {
         : roll < 12
           ? { type: 'deleteRange', key: key() }
           : roll < 14
-            ? { type: 'txn', compare: [], success: [{ type: 'put', key: bytes(`t/a${random.int(3)}`), value: bytes(`a${index}`), lease: 0 }, { type: 'put', key: bytes(`t/b${random.int(3)}`), value: bytes(`b${index}`), lease: 0 }], failure: [] }
+            ? {
+                type: 'txn',
+                compare: [],
+                success: [
+                  { type: 'put', key: bytes(`t/a${random.int(3)}`), value: bytes(`a${index}`), lease: 0 },
+                  { type: 'put', key: bytes(`t/b${random.int(3)}`), value: bytes(`b${index}`), lease: 0 },
+                ],
+                failure: [],
+              }
             : roll < 16
               ? { type: 'leaseGrant', id: 1 + random.int(3), ttl: 60 }
               : roll < 18
@@ -44,13 +52,15 @@ function answers(store: MvccStore): unknown {
   for (let revision = Math.max(1, store.compactedRevision()); revision <= store.currentRevision(); revision++) {
     const read = store.range({ type: 'range', key: ALL, rangeEnd: ALL, revision });
     assert.ok(read.ok);
-    reads.push(read.value.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value).toString(), kv.createRevision, kv.modRevision, kv.version, kv.lease]));
+    reads.push(
+      read.value.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value).toString(), kv.createRevision, kv.modRevision, kv.version, kv.lease]),
+    );
   }
   reads.push(store.leases().map((lease) => [lease.id, lease.ttl, store.leaseInfo(lease.id)?.keys.map((k) => Buffer.from(k).toString())]));
   return reads;
 }
 
-test('etcd snapshot, both ways: a store exported in etcd\'s format and rebuilt from etcd\'s buckets alone answers every read at every revision as it did (40 random histories)', async () => {
+test("etcd snapshot, both ways: a store exported in etcd's format and rebuilt from etcd's buckets alone answers every read at every revision as it did (40 random histories)", async () => {
   for (let seed = 1; seed <= 40; seed++) {
     await withTempStore(async (source) => {
       source.applyEntries(randomLog(seed, 150));

@@ -28,10 +28,12 @@ export function isEtcdSnapshot(file: Uint8Array): boolean {
 export async function keelSnapshotIn(file: Uint8Array): Promise<Uint8Array> {
   if (!isEtcdSnapshot(file)) return file;
   // etcd's rule: a file whose size is a multiple of 512 plus 32 ends with the SHA-256 of the rest.
-  if (file.length % 512 !== SHA256_BYTES) throw new SnapshotFileError('this etcd snapshot lacks the SHA-256 that etcdctl snapshot save appends: it may be cut short');
+  if (file.length % 512 !== SHA256_BYTES)
+    throw new SnapshotFileError('this etcd snapshot lacks the SHA-256 that etcdctl snapshot save appends: it may be cut short');
   const database = file.subarray(0, file.length - SHA256_BYTES);
   const expected = Buffer.from(file.subarray(file.length - SHA256_BYTES)).toString('hex');
-  if (createHash('sha256').update(database).digest('hex') !== expected) throw new SnapshotFileError('this etcd snapshot does not match its SHA-256: it is damaged');
+  if (createHash('sha256').update(database).digest('hex') !== expected)
+    throw new SnapshotFileError('this etcd snapshot does not match its SHA-256: it is damaged');
   const buckets = readBoltFile(database);
   const keel = buckets.find((bucket) => bucket.name === KEEL_BUCKET);
   if (!keel) return (await importEtcdBuckets(buckets)).snapshot;

@@ -55,7 +55,12 @@ test('put with an unknown lease fails LEASE_NOT_FOUND and changes nothing, alone
     assert.equal(store.currentRevision(), 1);
     assert.deepEqual(keysOf(store, 1), []);
     // Only the branch taken is checked, as in etcd.
-    const otherBranch = apply({ type: 'txn', compare: [{ key: bytes('x'), target: 'version', result: 'equal', operand: 0 }], success: [put('b', 1)], failure: [put('c', 404)] });
+    const otherBranch = apply({
+      type: 'txn',
+      compare: [{ key: bytes('x'), target: 'version', result: 'equal', operand: 0 }],
+      success: [put('b', 1)],
+      failure: [put('c', 404)],
+    });
     assert.ok(otherBranch.result.ok);
     assert.deepEqual(keysOf(store, 1), ['b']);
   });
@@ -132,16 +137,28 @@ test('leases survive a restart and travel in snapshots, attachments included', a
     const snapshot = source.store.snapshot();
     target.store.restore(snapshot.index, snapshot.data);
     for (const store of [source.store, target.store]) {
-      assert.deepEqual(store.leases().map((l) => [l.id, l.ttl]), [[1, 10], [2, 20]]);
+      assert.deepEqual(
+        store.leases().map((l) => [l.id, l.ttl]),
+        [
+          [1, 10],
+          [2, 20],
+        ],
+      );
       assert.deepEqual([keysOf(store, 1), keysOf(store, 2)], [['a'], ['b']]);
     }
     // Revoking on the restored copy deletes the same keys.
     const revoked = applier(target.store)({ type: 'leaseRevoke', id: 2 });
-    assert.deepEqual(revoked.events.map((e) => text(e.kv.key)), ['b']);
+    assert.deepEqual(
+      revoked.events.map((e) => text(e.kv.key)),
+      ['b'],
+    );
     await target.store.close();
     const reopened = Store.open({ path: target.path, sync: 'none' });
     try {
-      assert.deepEqual(reopened.leases().map((l) => l.id), [1]);
+      assert.deepEqual(
+        reopened.leases().map((l) => l.id),
+        [1],
+      );
       assert.deepEqual(reopened.leaseInfo(1)?.keys.map(text), ['a']);
     } finally {
       await reopened.close();

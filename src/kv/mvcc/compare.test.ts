@@ -15,7 +15,8 @@ test('numeric targets compare the key side against the operand', () => {
 });
 
 test('values compare as bytes', () => {
-  const holds = (result: Compare['result'], value: string): boolean => compareHolds({ key, target: 'value', result, operand: new TextEncoder().encode(value) }, [kv]);
+  const holds = (result: Compare['result'], value: string): boolean =>
+    compareHolds({ key, target: 'value', result, operand: new TextEncoder().encode(value) }, [kv]);
   assert.ok(holds('equal', 'm') && holds('greater', 'l') && holds('greater', '') && holds('less', 'ma') && holds('notEqual', 'n'));
 });
 

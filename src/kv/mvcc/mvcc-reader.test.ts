@@ -35,7 +35,10 @@ test('ranges over keys with long histories (the seek path) find each key as it w
       const some = store.range({ type: 'range', key: bytes('key1'), rangeEnd: bytes('key4'), revision, limit: 2 });
       assert.ok(some.ok);
       const expected = [...(states[revision] ?? new Map()).keys()].filter((k) => k >= 'key1' && k < 'key4').sort();
-      assert.deepEqual(some.value.kvs.map((kv) => text(kv.key)), expected.slice(0, 2));
+      assert.deepEqual(
+        some.value.kvs.map((kv) => text(kv.key)),
+        expected.slice(0, 2),
+      );
       assert.equal(some.value.count, expected.length);
     }
   });

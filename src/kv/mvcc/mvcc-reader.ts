@@ -10,14 +10,7 @@
  * reverse seek, and resumes after the key.
  */
 import type { Table } from '../env/kv-env.js';
-import {
-  afterAllRevisions,
-  decodeKey,
-  encodeKey,
-  historyKey,
-  readRevision,
-  REVISION_BYTES,
-} from '../codec/key-encoding.js';
+import { afterAllRevisions, decodeKey, encodeKey, historyKey, readRevision, REVISION_BYTES } from '../codec/key-encoding.js';
 import { isFromKey, isSingleKey } from './key-range.js';
 import { finishRange, needsAllKeys, needsValues } from './range-query.js';
 import { decodeRecord, isTombstone, toKeyValue, type PutRecord } from './record.js';

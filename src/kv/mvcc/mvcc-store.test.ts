@@ -23,7 +23,8 @@ function read(store: MvccStore, request: Omit<RangeRequest, 'type'>): ReadRespon
   return result.value;
 }
 
-const summary = (kvs: readonly KeyValue[]): string[] => kvs.map((kv) => `${text(kv.key)}=${text(kv.value)}@${kv.createRevision}/${kv.modRevision}/v${kv.version}`);
+const summary = (kvs: readonly KeyValue[]): string[] =>
+  kvs.map((kv) => `${text(kv.key)}=${text(kv.value)}@${kv.createRevision}/${kv.modRevision}/v${kv.version}`);
 const put = (key: string, value: string, extra: object = {}): CommandBody => ({ type: 'put', key: bytes(key), value: bytes(value), ...extra });
 
 test('etcd revisions: a new store is at revision 1; each put moves it by one; versions count puts since creation', async () => {
@@ -74,7 +75,14 @@ test('a deleteRange that deletes nothing and a txn of reads leave the revision a
 test('range semantics: single key, prefix, from-key, all keys, limit/more/count, keysOnly, countOnly, sort, filters', async () => {
   await withTempStore((store) => {
     const apply = applier(store);
-    for (const [k, v] of [['foo', '1'], ['foo/a', '22'], ['foo/b', '3'], ['fop', '4'], ['g', '0']] as const) apply(put(k, v));
+    for (const [k, v] of [
+      ['foo', '1'],
+      ['foo/a', '22'],
+      ['foo/b', '3'],
+      ['fop', '4'],
+      ['g', '0'],
+    ] as const)
+      apply(put(k, v));
     apply(put('foo/a', '2')); // foo/a: version 2, mod 7
     assert.deepEqual(summary(read(store, { key: bytes('foo') }).kvs), ['foo=1@2/2/v1']);
     const prefix = read(store, { key: bytes('foo/'), rangeEnd: prefixEnd(bytes('foo/')) });
@@ -91,15 +99,27 @@ test('range semantics: single key, prefix, from-key, all keys, limit/more/count,
     const countOnly = read(store, { key: bytes('f'), rangeEnd: bytes('g'), countOnly: true, limit: 1 });
     assert.deepEqual([countOnly.kvs.length, countOnly.count, countOnly.more], [0, 4, false]);
     const byValueDesc = read(store, { key: ALL, rangeEnd: ALL, sortTarget: 'value', sortOrder: 'descend' });
-    assert.deepEqual(byValueDesc.kvs.map((kv) => text(kv.value)), ['4', '3', '2', '1', '0']);
+    assert.deepEqual(
+      byValueDesc.kvs.map((kv) => text(kv.value)),
+      ['4', '3', '2', '1', '0'],
+    );
     const byKeyDesc = read(store, { key: ALL, rangeEnd: ALL, sortOrder: 'descend', limit: 2 });
-    assert.deepEqual(byKeyDesc.kvs.map((kv) => text(kv.key)), ['g', 'fop']);
+    assert.deepEqual(
+      byKeyDesc.kvs.map((kv) => text(kv.key)),
+      ['g', 'fop'],
+    );
     // Sorting on a target with no order given sorts ascending (etcd); ties keep key order.
     const byVersion = read(store, { key: ALL, rangeEnd: ALL, sortTarget: 'version' });
-    assert.deepEqual(byVersion.kvs.map((kv) => text(kv.key)), ['foo', 'foo/b', 'fop', 'g', 'foo/a']);
+    assert.deepEqual(
+      byVersion.kvs.map((kv) => text(kv.key)),
+      ['foo', 'foo/b', 'fop', 'g', 'foo/a'],
+    );
     // Filters cut kvs but not count (etcd).
     const recent = read(store, { key: ALL, rangeEnd: ALL, minModRevision: 5 });
-    assert.deepEqual(recent.kvs.map((kv) => text(kv.key)), ['foo/a', 'fop', 'g']);
+    assert.deepEqual(
+      recent.kvs.map((kv) => text(kv.key)),
+      ['foo/a', 'fop', 'g'],
+    );
     assert.equal(recent.count, 5);
     const oldCreated = read(store, { key: ALL, rangeEnd: ALL, maxCreateRevision: 3, limit: 1 });
     assert.deepEqual([oldCreated.kvs.map((kv) => text(kv.key)), oldCreated.more], [['foo'], true]);
@@ -115,12 +135,22 @@ test('binary keys: zero bytes, 0xff bytes, prefixes of each other and the longes
     apply({ type: 'put', key: long, value: bytes('long') });
     const all = read(store, { key: ALL, rangeEnd: ALL });
     const sorted = [...keys, long].sort(Buffer.compare);
-    assert.deepEqual(all.kvs.map((kv) => kv.key), sorted);
-    assert.deepEqual(read(store, { key: new Uint8Array([0x61, 0x00]) }).kvs.map((kv) => kv.value), [new Uint8Array([0x61, 0x00])]);
+    assert.deepEqual(
+      all.kvs.map((kv) => kv.key),
+      sorted,
+    );
+    assert.deepEqual(
+      read(store, { key: new Uint8Array([0x61, 0x00]) }).kvs.map((kv) => kv.value),
+      [new Uint8Array([0x61, 0x00])],
+    );
     const under = read(store, { key: new Uint8Array([0x61]), rangeEnd: prefixEnd(new Uint8Array([0x61])) });
     assert.equal(under.count, 5, 'a, a\\0, a\\0\\0, a\\xff and the long key of a-s');
     const allFf = read(store, { key: new Uint8Array([0xff]), rangeEnd: prefixEnd(new Uint8Array([0xff])) });
-    assert.deepEqual(allFf.kvs.map((kv) => [...kv.key]), [[0xff, 0xff]], 'prefix 0xff: no end, every key from 0xff on');
+    assert.deepEqual(
+      allFf.kvs.map((kv) => [...kv.key]),
+      [[0xff, 0xff]],
+      'prefix 0xff: no end, every key from 0xff on',
+    );
   });
 });
 
@@ -150,7 +180,12 @@ test('txn: compares pick the branch, on missing keys too; nested txns; ranges se
     apply(put('r/1', 'x'));
     apply(put('r/2', 'y'));
     const everyKey = (operand: number): boolean => {
-      const r = apply({ type: 'txn', compare: [{ key: bytes('r/'), rangeEnd: prefixEnd(bytes('r/')), target: 'create', result: 'greater', operand }], success: [], failure: [] });
+      const r = apply({
+        type: 'txn',
+        compare: [{ key: bytes('r/'), rangeEnd: prefixEnd(bytes('r/')), target: 'create', result: 'greater', operand }],
+        success: [],
+        failure: [],
+      });
       assert.ok(r.ok && r.response.type === 'txn');
       return r.response.succeeded;
     };
@@ -178,7 +213,10 @@ test('txn: compares pick the branch, on missing keys too; nested txns; ranges se
     const ranged = nested.response.responses[2];
     assert.ok(ranged?.type === 'range');
     assert.deepEqual(summary(ranged.kvs), ['n/1=a@5/5/v1', 'n/2=then@5/5/v1']);
-    assert.deepEqual(nested.outcome.status === 'applied' && nested.outcome.events.map((e) => `${e.type} ${text(e.kv.key)}@${e.kv.modRevision}`), ['put n/1@5', 'put n/2@5']);
+    assert.deepEqual(nested.outcome.status === 'applied' && nested.outcome.events.map((e) => `${e.type} ${text(e.kv.key)}@${e.kv.modRevision}`), [
+      'put n/1@5',
+      'put n/2@5',
+    ]);
   });
 });
 
@@ -219,7 +257,11 @@ test('events: one per change in apply order, puts with prevKv, deletes carrying 
     assert.ok(txn.status === 'applied');
     assert.deepEqual(
       txn.events.map((e) => [e.type, text(e.kv.key), e.kv.modRevision, e.kv.version, e.prevKv ? text(e.prevKv.value) : null]),
-      [['put', 'c', 4, 1, null], ['delete', 'a', 4, 0, '1'], ['delete', 'b', 4, 0, '2']],
+      [
+        ['put', 'c', 4, 1, null],
+        ['delete', 'a', 4, 0, '1'],
+        ['delete', 'b', 4, 0, '2'],
+      ],
     );
   });
 });
@@ -261,7 +303,10 @@ test('entries must be applied in order: a gap is a bug in the caller', async () 
       { term: 1, index: 2, kind: 'normal', data: new Uint8Array(0) },
       { term: 1, index: 3, kind: 'config', data: new Uint8Array([1, 2, 3]) },
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['applied', 'applied']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['applied', 'applied'],
+    );
     assert.equal(store.appliedIndex(), 3);
     assert.equal(store.currentRevision(), 1, 'a leader no-op and a config entry change no data');
   });

@@ -262,7 +262,8 @@ export class MvccStore {
     const { revision: current, compacted } = this.state;
     const at = revision || current;
     if (at > current) return { ok: false, error: kvError('FUTURE_REV', `hashKv: revision ${at} is in the future; the current revision is ${current}`) };
-    if (at < compacted) return { ok: false, error: kvError('COMPACTED', `hashKv: revision ${at} has been compacted; the oldest hashable revision is ${compacted}`) };
+    if (at < compacted)
+      return { ok: false, error: kvError('COMPACTED', `hashKv: revision ${at} has been compacted; the oldest hashable revision is ${compacted}`) };
     return { ok: true, value: hashKv(this.env.history, at, compacted) };
   }
 
@@ -426,7 +427,10 @@ export class MvccStore {
     this.assertOpen();
     const { revision, compacted } = this.state;
     if (query.fromRevision <= compacted) {
-      return { ok: false, error: kvError('COMPACTED', `watch: revision ${query.fromRevision} has been compacted; changes are kept from revision ${compacted + 1} on`) };
+      return {
+        ok: false,
+        error: kvError('COMPACTED', `watch: revision ${query.fromRevision} has been compacted; changes are kept from revision ${compacted + 1} on`),
+      };
     }
     return { ok: true, value: readChanges(this.env, this.reader, { ...query, toRevision: revision }) };
   }

@@ -114,7 +114,9 @@ export class SessionTable {
     const record = this.read(clientId);
     if (!record) {
       if (seq === 1) return { kind: 'new', previous: undefined };
-      return expired(`no session for client ${JSON.stringify(clientId)} (expired, evicted or never started); a new session starts at seq 1, this command has seq ${seq}`);
+      return expired(
+        `no session for client ${JSON.stringify(clientId)} (expired, evicted or never started); a new session starts at seq 1, this command has seq ${seq}`,
+      );
     }
     if (seq > record.lastSeq) return { kind: 'new', previous: record };
     if (seq === record.lastSeq) return { kind: 'duplicate', result: decodeResult(record.result) };
@@ -165,12 +167,7 @@ function expired(message: string): SessionCheck {
 }
 
 function encodeSession(record: SessionRecord): Uint8Array {
-  return new ByteWriter(32 + record.result.length)
-    .uint(record.lastSeq)
-    .uint(record.lastIndex)
-    .uint(record.lastTimeMs)
-    .raw(record.result)
-    .finish();
+  return new ByteWriter(32 + record.result.length).uint(record.lastSeq).uint(record.lastIndex).uint(record.lastTimeMs).raw(record.result).finish();
 }
 
 function decodeSession(data: Uint8Array): SessionRecord {

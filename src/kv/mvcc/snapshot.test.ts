@@ -17,11 +17,22 @@ function log(from: number, count: number, seed: number): Entry[] {
     const roll = random.int(23);
     const command: Command =
       roll < 12
-        ? { body: { type: 'put', key, value: bytes(`v${index}`), lease: random.int(3) }, session: { clientId: `c${random.int(4)}`, seq: index }, timeMs: index * 100 }
+        ? {
+            body: { type: 'put', key, value: bytes(`v${index}`), lease: random.int(3) },
+            session: { clientId: `c${random.int(4)}`, seq: index },
+            timeMs: index * 100,
+          }
         : roll < 16
           ? { body: { type: 'deleteRange', key, rangeEnd: bytes('key/5') } }
           : roll < 19
-            ? { body: { type: 'txn', compare: [{ key, target: 'mod', result: 'less', operand: Math.max(0, index - 5) }], success: [{ type: 'put', key, value: bytes('t') }], failure: [] } }
+            ? {
+                body: {
+                  type: 'txn',
+                  compare: [{ key, target: 'mod', result: 'less', operand: Math.max(0, index - 5) }],
+                  success: [{ type: 'put', key, value: bytes('t') }],
+                  failure: [],
+                },
+              }
             : roll < 20
               ? { body: { type: 'compact', revision: Math.max(1, index - 30) } }
               : roll < 22

@@ -13,9 +13,21 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 // Keys chosen to stress the encoding: prefixes of each other, zero and 0xff bytes,
 // lengths around the 8-byte group boundary.
 export const KEYS: readonly Uint8Array[] = [
-  ascii('a'), ascii('ab'), ascii('abc'), ascii('b'), ascii('ba'), ascii('c'),
-  u8(0x61, 0x00), u8(0x61, 0x00, 0x00), u8(0x61, 0xff), u8(0xff), u8(0xff, 0xff), u8(0x00),
-  ascii('abcdefgh'), ascii('abcdefghi'), ascii('abcdefg'),
+  ascii('a'),
+  ascii('ab'),
+  ascii('abc'),
+  ascii('b'),
+  ascii('ba'),
+  ascii('c'),
+  u8(0x61, 0x00),
+  u8(0x61, 0x00, 0x00),
+  u8(0x61, 0xff),
+  u8(0xff),
+  u8(0xff, 0xff),
+  u8(0x00),
+  ascii('abcdefgh'),
+  ascii('abcdefghi'),
+  ascii('abcdefg'),
 ];
 
 // Half the time one of a few keys, so that keys collide and grow histories.
@@ -95,10 +107,11 @@ export const compareArb: fc.Arbitrary<Compare> = fc
     number: fc.integer({ min: 0, max: 8 }),
     value: valueArb,
   })
-  .map(({ range, target, result, number, value }): Compare =>
-    target === 'value'
-      ? { ...range, target, result, operand: value }
-      : { ...range, target: target as 'version' | 'create' | 'mod' | 'lease', result, operand: number },
+  .map(
+    ({ range, target, result, number, value }): Compare =>
+      target === 'value'
+        ? { ...range, target, result, operand: value }
+        : { ...range, target: target as 'version' | 'create' | 'mod' | 'lease', result, operand: number },
   );
 
 export const { txnArb, opArb } = fc.letrec<{ txnArb: RequestOp; opArb: RequestOp }>((tie) => ({
@@ -115,9 +128,7 @@ export const { txnArb, opArb } = fc.letrec<{ txnArb: RequestOp; opArb: RequestOp
     { weight: 2, arbitrary: deleteArb },
     {
       weight: 2,
-      arbitrary: fc
-        .tuple(rangeRequestArb, fc.constantFrom(0, 0, 0, 1, 2, 3, 5, 40))
-        .map(([r, revision]) => ({ ...r, ...(revision ? { revision } : {}) })),
+      arbitrary: fc.tuple(rangeRequestArb, fc.constantFrom(0, 0, 0, 1, 2, 3, 5, 40)).map(([r, revision]) => ({ ...r, ...(revision ? { revision } : {}) })),
     },
     { weight: 1, arbitrary: tie('txnArb') },
   ),
@@ -135,7 +146,11 @@ export const leaseBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
 );
 /** Raising or clearing an alarm (NOSPACE refuses puts while active). */
 export const alarmArb: fc.Arbitrary<CommandBody> = fc
-  .record({ action: fc.constantFrom('activate' as const, 'deactivate' as const), alarm: fc.constantFrom('NOSPACE' as const, 'CORRUPT' as const), memberId: fc.nat(3) })
+  .record({
+    action: fc.constantFrom('activate' as const, 'deactivate' as const),
+    alarm: fc.constantFrom('NOSPACE' as const, 'CORRUPT' as const),
+    memberId: fc.nat(3),
+  })
   .map((a): CommandBody => ({ type: 'alarm', ...a }));
 
 /** Any command body, with canonical fields. */
@@ -153,9 +168,12 @@ export const commandBodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
 export const commandArb: fc.Arbitrary<Command> = fc
   .record({
     body: commandBodyArb,
-    session: fc.option(fc.record({ clientId: fc.string({ minLength: 1, maxLength: 12 }), seq: fc.integer({ min: 1, max: 2 ** 40 }) }, { noNullPrototype: true }), {
-      nil: undefined,
-    }),
+    session: fc.option(
+      fc.record({ clientId: fc.string({ minLength: 1, maxLength: 12 }), seq: fc.integer({ min: 1, max: 2 ** 40 }) }, { noNullPrototype: true }),
+      {
+        nil: undefined,
+      },
+    ),
     timeMs: fc.option(fc.nat(), { nil: undefined }),
   })
   .map(({ body, session, timeMs }) => ({ body, ...(session ? { session } : {}), ...(timeMs !== undefined ? { timeMs } : {}) }));

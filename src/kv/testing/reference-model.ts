@@ -192,7 +192,15 @@ export class ReferenceModel {
     const order = request.sortOrder ?? 'none';
     if (order !== 'none' || target !== 'key') {
       const field = (kv: KeyValue): number | Uint8Array =>
-        target === 'key' ? kv.key : target === 'value' ? kv.value : target === 'version' ? kv.version : target === 'create' ? kv.createRevision : kv.modRevision;
+        target === 'key'
+          ? kv.key
+          : target === 'value'
+            ? kv.value
+            : target === 'version'
+              ? kv.version
+              : target === 'create'
+                ? kv.createRevision
+                : kv.modRevision;
       const by = (a: KeyValue, b: KeyValue): number => {
         const x = field(a);
         const y = field(b);

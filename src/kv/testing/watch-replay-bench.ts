@@ -55,7 +55,11 @@ try {
   console.log(`catch-up from revision 1 over ${store.currentRevision() - 1} revisions (1,000 keys, 100-byte values)`);
   for (const [name, spec] of cases) {
     const { events, ms } = catchUp(store, spec);
-    console.log(`${name.padEnd(38)} ${String(events).padStart(7)} events  ${ms.toFixed(0).padStart(6)} ms  ${Math.round(events / (ms / 1000)).toLocaleString('en-US').padStart(10)} events/s`);
+    console.log(
+      `${name.padEnd(38)} ${String(events).padStart(7)} events  ${ms.toFixed(0).padStart(6)} ms  ${Math.round(events / (ms / 1000))
+        .toLocaleString('en-US')
+        .padStart(10)} events/s`,
+    );
   }
 } finally {
   await store.close();

@@ -78,7 +78,10 @@ test('every watcher gets exactly its events after its start revision, in order, 
           const next = entries.filter((e) => e.index > follower.store.appliedIndex()).slice(0, count);
           if (next.length === 0) return;
           const outcomes = follower.store.applyBatch(next);
-          hub.publish(outcomes.flatMap((o) => (o.status === 'skipped' ? [] : o.events)), follower.store.currentRevision());
+          hub.publish(
+            outcomes.flatMap((o) => (o.status === 'skipped' ? [] : o.events)),
+            follower.store.currentRevision(),
+          );
         };
         const takeFrom = (w: Watched): void => {
           w.received.push(...w.watcher.take());
@@ -113,8 +116,15 @@ test('every watcher gets exactly its events after its start revision, in order, 
               break;
             case 'watch': {
               const current = follower.store.currentRevision();
-              const startRevision = Math.max(action.start , 0);
-              const spec: WatchSpec = { ...action.range, startRevision, prevKv: action.prevKv, noPut: action.noPut, noDelete: action.noDelete, progressNotify: false };
+              const startRevision = Math.max(action.start, 0);
+              const spec: WatchSpec = {
+                ...action.range,
+                startRevision,
+                prevKv: action.prevKv,
+                noPut: action.noPut,
+                noDelete: action.noDelete,
+                progressNotify: false,
+              };
               const created = hub.create(spec, { readable: () => {} });
               assert.ok(created.ok, created.ok ? '' : created.error.message);
               watched.push({ watcher: created.value, spec, from: startRevision === 0 ? current + 1 : startRevision, received: [] });
@@ -181,6 +191,7 @@ function checkWatcher(w: Watched, log: readonly KvEvent[], currentRevision: numb
 }
 
 function describeEvent(e: KvEvent, withPrev: boolean): string {
-  const kv = (k: KeyValue): string => `${Buffer.from(k.key).toString('hex')}@${k.modRevision}/${k.createRevision}/${k.version}/${k.lease}=${Buffer.from(k.value).toString('hex')}`;
+  const kv = (k: KeyValue): string =>
+    `${Buffer.from(k.key).toString('hex')}@${k.modRevision}/${k.createRevision}/${k.version}/${k.lease}=${Buffer.from(k.value).toString('hex')}`;
   return `${e.type} ${kv(e.kv)}${withPrev && e.prevKv ? ` prev ${kv(e.prevKv)}` : ''}`;
 }

@@ -92,7 +92,13 @@ export class WatchHub {
     const problem = validateWatchSpec(spec);
     if (problem) return { ok: false, error: problem };
     if (this.size >= this.limits.watchersMax) {
-      return { ok: false, error: { code: 'TOO_MANY_WATCHERS', message: `this node has ${this.size} watchers (watchersMax ${this.limits.watchersMax}); cancel some or use another node` } };
+      return {
+        ok: false,
+        error: {
+          code: 'TOO_MANY_WATCHERS',
+          message: `this node has ${this.size} watchers (watchersMax ${this.limits.watchersMax}); cancel some or use another node`,
+        },
+      };
     }
     const current = this.source.currentRevision();
     const start = spec.startRevision === 0 ? current + 1 : spec.startRevision;

@@ -117,7 +117,10 @@ export class Watcher {
     }
     this.nextRevision = Math.max(this.nextRevision, throughRevision + 1);
     if (chosen.length === 0) return false;
-    this.push({ kind: 'events', events: chosen, revision: throughRevision }, chosen.reduce((sum, e) => sum + eventBytes(e), 0));
+    this.push(
+      { kind: 'events', events: chosen, revision: throughRevision },
+      chosen.reduce((sum, e) => sum + eventBytes(e), 0),
+    );
     return true;
   }
 

@@ -43,18 +43,26 @@ function nodeAuth(state: () => AuthState, tokens: JwtTokens): NodeAuth {
   );
 }
 
-const code = (expected: string) => (error: unknown): boolean => error instanceof KvRequestError && error.code === expected;
+const code =
+  (expected: string) =>
+  (error: unknown): boolean =>
+    error instanceof KvRequestError && error.code === expected;
 
 test('JWT tokens (ES256 and RS256): issued after a password check, carry their auth revision and go stale as etcd says', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keel-jwt-'));
   try {
-    for (const [signMethod, type] of [['ES256', 'ec'], ['RS256', 'rsa']] as const) {
+    for (const [signMethod, type] of [
+      ['ES256', 'ec'],
+      ['RS256', 'rsa'],
+    ] as const) {
       const keys = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
       const pub = join(dir, `${type}.pub`);
       const priv = join(dir, `${type}.key`);
       writeFileSync(pub, keys.publicKey.export({ type: 'spki', format: 'pem' }));
       writeFileSync(priv, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      const tokens = await JwtTokens.load(parseTokenSettings(`jwt,pub-key=${pub},priv-key=${priv},sign-method=${signMethod},ttl=5m`, 300) as Parameters<typeof JwtTokens.load>[0]);
+      const tokens = await JwtTokens.load(
+        parseTokenSettings(`jwt,pub-key=${pub},priv-key=${priv},sign-method=${signMethod},ttl=5m`, 300) as Parameters<typeof JwtTokens.load>[0],
+      );
       let state = await stateWith(3);
       const auth = nodeAuth(() => state, tokens);
       await assert.rejects(auth.authenticate('alice', 'wrong'), code('AUTH_FAILED'));
@@ -94,7 +102,12 @@ test('--auth-token settings are checked: unknown kinds, options, methods and dur
 test('password checks beyond the running and waiting bounds are refused with OVERLOADED, not queued without end', async () => {
   const state = await stateWith(3);
   const auth = nodeAuth(() => state, undefined as unknown as JwtTokens);
-  const attempts = Array.from({ length: 80 }, () => auth.authorize({ basic: { user: 'alice', password: 'pw' } }, NEEDS_USER).then(() => 'ok', (error: unknown) => (error instanceof KeelError ? error.code : String(error))));
+  const attempts = Array.from({ length: 80 }, () =>
+    auth.authorize({ basic: { user: 'alice', password: 'pw' } }, NEEDS_USER).then(
+      () => 'ok',
+      (error: unknown) => (error instanceof KeelError ? error.code : String(error)),
+    ),
+  );
   const outcomes = await Promise.all(attempts);
   assert.equal(outcomes.filter((o) => o === 'ok').length, 66, 'two running and 64 waiting');
   assert.equal(outcomes.filter((o) => o === 'OVERLOADED').length, 14);

@@ -98,7 +98,10 @@ export class NodeAuth {
     if (this.passwordChecksRunning < PASSWORD_CHECKS_RUNNING_MAX) {
       this.passwordChecksRunning++;
     } else if (this.passwordChecksWaiting.length >= PASSWORD_CHECKS_WAITING_MAX) {
-      throw new KeelError('OVERLOADED', `${this.passwordChecksWaiting.length} password checks are waiting (at most ${PASSWORD_CHECKS_WAITING_MAX}); retry later, or log in once and send the token`);
+      throw new KeelError(
+        'OVERLOADED',
+        `${this.passwordChecksWaiting.length} password checks are waiting (at most ${PASSWORD_CHECKS_WAITING_MAX}); retry later, or log in once and send the token`,
+      );
     } else {
       // The slot is handed over by the check that ends (below), so the count stays.
       await new Promise<void>((resolve) => this.passwordChecksWaiting.push(resolve));
@@ -124,9 +127,14 @@ export class NodeAuth {
         if (!hasRootRole(state, caller.user)) throw refuse('PERMISSION_DENIED', `permission denied: user ${caller.user} does not have the root role`);
         return;
       case 'keys':
-        if (caller.authRevision < state.revision) throw refuse('AUTH_OLD_REVISION', `revision of auth store is old: the token was issued at auth revision ${caller.authRevision}, now ${state.revision}`);
+        if (caller.authRevision < state.revision)
+          throw refuse(
+            'AUTH_OLD_REVISION',
+            `revision of auth store is old: the token was issued at auth revision ${caller.authRevision}, now ${state.revision}`,
+          );
         for (const access of need.access) {
-          if (!isPermitted(state, caller.user, access)) throw refuse('PERMISSION_DENIED', `permission denied: user ${caller.user} may not ${access.kind} ${describe(access)}`);
+          if (!isPermitted(state, caller.user, access))
+            throw refuse('PERMISSION_DENIED', `permission denied: user ${caller.user} may not ${access.kind} ${describe(access)}`);
         }
         return;
     }
@@ -155,7 +163,8 @@ export class NodeAuth {
     return (watch) => {
       const state = this.host.authState();
       if (!state.enabled) return undefined;
-      const access: KeyAccess = watch.rangeEnd && watch.rangeEnd.length > 0 ? { kind: 'read', key: watch.key, rangeEnd: watch.rangeEnd } : { kind: 'read', key: watch.key };
+      const access: KeyAccess =
+        watch.rangeEnd && watch.rangeEnd.length > 0 ? { kind: 'read', key: watch.key, rangeEnd: watch.rangeEnd } : { kind: 'read', key: watch.key };
       try {
         this.check(state, caller, { kind: 'keys', access: [access] });
         return undefined;

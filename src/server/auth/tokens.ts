@@ -57,7 +57,8 @@ export function parseTokenSettings(value: string, simpleTtlSeconds: number): Tok
   const publicKeyFile = fields.get('pub-key');
   if (!publicKeyFile) throw new Error('--auth-token jwt needs pub-key=FILE');
   const signMethod = fields.get('sign-method');
-  if (signMethod !== 'ES256' && signMethod !== 'RS256') throw new Error(`--auth-token jwt: sign-method must be ES256 or RS256, got ${JSON.stringify(signMethod)}`);
+  if (signMethod !== 'ES256' && signMethod !== 'RS256')
+    throw new Error(`--auth-token jwt: sign-method must be ES256 or RS256, got ${JSON.stringify(signMethod)}`);
   const privateKeyFile = fields.get('priv-key');
   const ttl = fields.get('ttl');
   return {
@@ -73,7 +74,8 @@ export function parseTokenSettings(value: string, simpleTtlSeconds: number): Tok
 function durationSeconds(text: string): number {
   const unitSeconds: Record<string, number> = { h: 3600, m: 60, s: 1 };
   const parts = [...text.matchAll(/(\d+)([hms])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new Error(`--auth-token jwt: ttl ${JSON.stringify(text)} is not a duration like 5m or 300s`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
+    throw new Error(`--auth-token jwt: ttl ${JSON.stringify(text)} is not a duration like 5m or 300s`);
   const seconds = parts.reduce((sum, p) => sum + Number(p[1]) * (unitSeconds[p[2] as string] as number), 0);
   if (seconds < 1) throw new Error('--auth-token jwt: ttl must be at least 1s');
   return seconds;

@@ -27,7 +27,13 @@ export interface LeaderKey {
   readonly lease: number;
 }
 
-export async function campaign(kv: CallerKv, name: Uint8Array, leaseId: number, value: Uint8Array, signal: AbortSignal): Promise<{ readonly leader: LeaderKey; readonly revision: number }> {
+export async function campaign(
+  kv: CallerKv,
+  name: Uint8Array,
+  leaseId: number,
+  value: Uint8Array,
+  signal: AbortSignal,
+): Promise<{ readonly leader: LeaderKey; readonly revision: number }> {
   signal.throwIfAborted();
   const lease = leaseId !== 0 ? leaseId : await kv.grantLease(SESSION_TTL_SECONDS);
   const prefix = namePrefix(name);
@@ -98,7 +104,12 @@ export async function observe(kv: CallerKv, name: Uint8Array, sink: LeaderSink, 
 }
 
 /** No candidate at `revision`: the first put under the prefix after it (undefined: read again). */
-async function firstCandidate(kv: CallerKv, prefix: Uint8Array, revision: number, signal: AbortSignal): Promise<{ leader: KeyValue; revision: number } | undefined> {
+async function firstCandidate(
+  kv: CallerKv,
+  prefix: Uint8Array,
+  revision: number,
+  signal: AbortSignal,
+): Promise<{ leader: KeyValue; revision: number } | undefined> {
   const watches = new WatchQueue(kv.node);
   try {
     watches.watch({ key: prefix, rangeEnd: prefixEnd(prefix), startRevision: revision + 1, noPut: false, noDelete: true });

@@ -17,7 +17,11 @@ export function Chart(props: { title: string; unit: string; series: readonly Ser
   return (
     <figure class="chart">
       <figcaption>
-        {title} <small>(max {format(max)}{unit})</small>
+        {title}{' '}
+        <small>
+          (max {format(max)}
+          {unit})
+        </small>
       </figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`${title}: ${latest || 'no data yet'}`}>
         {series.map((s) => (

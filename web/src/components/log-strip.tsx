@@ -9,7 +9,11 @@ export interface StripEntry {
 export function LogStrip(props: { entries: readonly StripEntry[]; commit: number; label: string }) {
   const { entries, commit, label } = props;
   return (
-    <div class="log-strip" role="img" aria-label={`${label}: ${entries.length} entries shown, last index ${entries[entries.length - 1]?.index ?? 0}, commit ${commit}`}>
+    <div
+      class="log-strip"
+      role="img"
+      aria-label={`${label}: ${entries.length} entries shown, last index ${entries[entries.length - 1]?.index ?? 0}, commit ${commit}`}
+    >
       {entries.map((e) => (
         <span
           key={e.index}

@@ -61,17 +61,18 @@ export function MessageMap(props: {
       })}
       {nodes.map((n) => {
         const p = where.get(n.id)!;
-        const ring = n.timer === undefined ? null : (
-          <circle
-            cx={p.x}
-            cy={p.y}
-            r={nodeRadius + 5}
-            class="timer"
-            pathLength={1}
-            stroke-dasharray={`${Math.min(1, n.timer)} 1`}
-            transform={`rotate(-90 ${p.x} ${p.y})`}
-          />
-        );
+        const ring =
+          n.timer === undefined ? null : (
+            <circle
+              cx={p.x}
+              cy={p.y}
+              r={nodeRadius + 5}
+              class="timer"
+              pathLength={1}
+              stroke-dasharray={`${Math.min(1, n.timer)} 1`}
+              transform={`rotate(-90 ${p.x} ${p.y})`}
+            />
+          );
         const body = (
           <>
             {ring}

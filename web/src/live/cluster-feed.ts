@@ -162,7 +162,9 @@ export class ClusterFeed {
     const leader = this.fresh(this.nodes.get(this.leader()));
     const lagByFollower: Record<number, number> = {};
     if (leader) for (const p of leader.status.peers) if (p.id !== leader.status.id) lagByFollower[p.id] = Math.max(0, leader.status.lastIndex - p.match);
-    this.samples = [...this.samples, { writesPerSecond: this.window.writes, readsPerSecond: this.window.reads, p99Ms: this.window.p99, lagByFollower }].slice(-samplesMax);
+    this.samples = [...this.samples, { writesPerSecond: this.window.writes, readsPerSecond: this.window.reads, p99Ms: this.window.p99, lagByFollower }].slice(
+      -samplesMax,
+    );
     this.window = { writes: 0, reads: 0, p99: 0 };
     this.changed();
   }

@@ -62,7 +62,9 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
       if (key === '') return 'enter a key';
       const answer = await callAny<Kv>(feed.liveUrls(), keyPath(key));
       if (answer.ok) setSelected(answer.body);
-      return answer.ok ? `${key} = ${answer.body.value ?? `(bytes) ${answer.body.valueBase64}`} (version ${answer.body.version})` : `get failed: ${answer.message}`;
+      return answer.ok
+        ? `${key} = ${answer.body.value ?? `(bytes) ${answer.body.valueBase64}`} (version ${answer.body.version})`
+        : `get failed: ${answer.message}`;
     });
   const del = () =>
     run(async () => {
@@ -89,11 +91,19 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
         <label>
           Value <input value={value} onInput={(e) => setValue(e.currentTarget.value)} name="value" autocomplete="off" />
         </label>
-        <button type="submit" disabled={busy}>Put</button>
-        <button type="button" disabled={busy} onClick={() => void get()}>Get</button>
-        <button type="button" disabled={busy} onClick={() => void del()}>Delete</button>
+        <button type="submit" disabled={busy}>
+          Put
+        </button>
+        <button type="button" disabled={busy} onClick={() => void get()}>
+          Get
+        </button>
+        <button type="button" disabled={busy} onClick={() => void del()}>
+          Delete
+        </button>
       </form>
-      <p role="status" aria-live="polite" data-testid="kv-result" class="result">{result}</p>
+      <p role="status" aria-live="polite" data-testid="kv-result" class="result">
+        {result}
+      </p>
       <form
         class="row"
         onSubmit={(e) => {
@@ -104,7 +114,9 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
         <label>
           Prefix <input value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} name="prefix" autocomplete="off" />
         </label>
-        <button type="submit" disabled={busy}>Scan</button>
+        <button type="submit" disabled={busy}>
+          Scan
+        </button>
       </form>
       {scan && (
         <div class="table-wrap">
@@ -125,7 +137,14 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
               {scan.kvs.map((kv) => (
                 <tr key={kv.key ?? kv.keyBase64}>
                   <td>
-                    <button type="button" class="link" onClick={() => { setSelected(kv); setKey(kv.key ?? ''); }}>
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={() => {
+                        setSelected(kv);
+                        setKey(kv.key ?? '');
+                      }}
+                    >
                       {kv.key ?? `(bytes) ${kv.keyBase64}`}
                     </button>
                   </td>
@@ -142,8 +161,8 @@ export function KeyBrowser(props: { feed: ClusterFeed }) {
       {selected && (
         <div class="detail" data-testid="key-detail">
           <p>
-            <strong>{selected.key}</strong>: version {selected.version} (written {selected.version} time{selected.version === 1 ? '' : 's'} since it was created at revision{' '}
-            {selected.createRevision}), last modified at revision {selected.modRevision}.
+            <strong>{selected.key}</strong>: version {selected.version} (written {selected.version} time{selected.version === 1 ? '' : 's'} since it was created
+            at revision {selected.createRevision}), last modified at revision {selected.modRevision}.
           </p>
           {selected.key !== undefined && <KeyHistory feed={feed} keyName={selected.key} />}
         </div>

@@ -62,7 +62,10 @@ export function LiveView() {
       ? {
           isolate: (id) => {
             setIsolated(new Set([...isolated, id]));
-            void report(`isolate node ${id}`, call(`${nodeUrl(feed, id)}/admin/faults`, json('PUT', { rules: [{ peer: '*', direction: 'both', dropFraction: 1 }] })));
+            void report(
+              `isolate node ${id}`,
+              call(`${nodeUrl(feed, id)}/admin/faults`, json('PUT', { rules: [{ peer: '*', direction: 'both', dropFraction: 1 }] })),
+            );
           },
           heal: (id) => {
             setIsolated(new Set([...isolated].filter((n) => n !== id)));
@@ -70,7 +73,12 @@ export function LiveView() {
           },
         }
       : { faultsReason: 'Isolate and heal need nodes started with --enable-fault-injection (keel cluster up --enable-fault-injection).' }),
-    ...(leader ? { transferTo: (id: number) => void report(`transfer leadership to node ${id}`, call(`${nodeUrl(feed, leader)}/admin/transfer-leadership`, json('POST', { to: id }))) } : {}),
+    ...(leader
+      ? {
+          transferTo: (id: number) =>
+            void report(`transfer leadership to node ${id}`, call(`${nodeUrl(feed, leader)}/admin/transfer-leadership`, json('POST', { to: id }))),
+        }
+      : {}),
   };
 
   const mapNodes = nodes.map((n) => {
@@ -101,7 +109,8 @@ export function LiveView() {
           <h2 id="map-title">Messages</h2>
           <LiveMessageMap feed={feed} nodes={mapNodes} isolated={isolated} />
           <p class="legend-line">
-            <i class="msg-append" /> append <i class="msg-heartbeat" /> heartbeat <i class="msg-vote" /> vote <i class="msg-response" /> response (sampled when busy)
+            <i class="msg-append" /> append <i class="msg-heartbeat" /> heartbeat <i class="msg-vote" /> vote <i class="msg-response" /> response (sampled when
+            busy)
           </p>
         </section>
         <KeyBrowser feed={feed} />
@@ -119,7 +128,11 @@ export function LiveView() {
         <Chart
           title="Commit lag per follower"
           unit=" entries"
-          series={followers.map((id, i) => ({ name: `node ${id}`, color: lagColors[i % lagColors.length]!, values: feed.samples.map((s) => s.lagByFollower[id] ?? 0) }))}
+          series={followers.map((id, i) => ({
+            name: `node ${id}`,
+            color: lagColors[i % lagColors.length]!,
+            values: feed.samples.map((s) => s.lagByFollower[id] ?? 0),
+          }))}
         />
       </section>
       <ClusterControls feed={feed} report={report} />
@@ -144,7 +157,11 @@ function ClusterControls(props: { feed: ClusterFeed; report: (what: string, answ
       <h2 id="admin-title">Cluster</h2>
       <div class="row">
         {(features['snapshot'] || !features['snapshotDownload']) && (
-          <button type="button" disabled={!features['snapshot']} onClick={() => void report('snapshot', callAny(feed.liveUrls(), '/admin/snapshot', json('POST', {})))}>
+          <button
+            type="button"
+            disabled={!features['snapshot']}
+            onClick={() => void report('snapshot', callAny(feed.liveUrls(), '/admin/snapshot', json('POST', {})))}
+          >
             Take a snapshot
           </button>
         )}
@@ -164,11 +181,20 @@ function ClusterControls(props: { feed: ClusterFeed; report: (what: string, answ
         <button
           type="button"
           disabled={!features['addMember']}
-          onClick={() => void report(`add member ${memberId}`, callAny(feed.liveUrls(), '/members', json('POST', { ...(memberId ? { id: Number(memberId) } : {}), peerUrls: [peerUrl] })))}
+          onClick={() =>
+            void report(
+              `add member ${memberId}`,
+              callAny(feed.liveUrls(), '/members', json('POST', { ...(memberId ? { id: Number(memberId) } : {}), peerUrls: [peerUrl] })),
+            )
+          }
         >
           Add member
         </button>
-        <button type="button" disabled={!features['removeMember']} onClick={() => void report(`remove member ${memberId}`, callAny(feed.liveUrls(), `/members/${encodeURIComponent(memberId)}`, { method: 'DELETE' }))}>
+        <button
+          type="button"
+          disabled={!features['removeMember']}
+          onClick={() => void report(`remove member ${memberId}`, callAny(feed.liveUrls(), `/members/${encodeURIComponent(memberId)}`, { method: 'DELETE' }))}
+        >
           Remove member
         </button>
       </div>

@@ -10,7 +10,9 @@ import { currentToken, setToken } from './auth-token';
 export function LoginForm() {
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [message, setMessage] = useState(currentToken() ? 'Logged in, but the feed still refuses: the token may have expired, or the user lacks the root role.' : '');
+  const [message, setMessage] = useState(
+    currentToken() ? 'Logged in, but the feed still refuses: the token may have expired, or the user lacks the root role.' : '',
+  );
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     const answer = await call<{ token?: string }>(`${location.origin}/v3/auth/authenticate`, json('POST', { name, password }));

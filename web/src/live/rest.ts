@@ -6,7 +6,9 @@
  */
 import { authHeaders } from './auth-token';
 
-export type RestResult<T> = { readonly ok: true; readonly status: number; readonly body: T } | { readonly ok: false; readonly status: number; readonly message: string };
+export type RestResult<T> =
+  | { readonly ok: true; readonly status: number; readonly body: T }
+  | { readonly ok: false; readonly status: number; readonly message: string };
 
 const requestTimeoutMs = 6_000;
 

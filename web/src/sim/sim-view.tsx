@@ -41,7 +41,8 @@ export function SimView() {
     setAnswer('');
   };
   const target = (): number => (via === 0 ? sim.leader() || 1 : via);
-  const show = (what: string) => (r: ClientResult) => setAnswer(r.ok ? `${what}: ok${r.value !== undefined ? `, value ${r.value}` : ''} (log index ${r.index})` : `${what}: failed — ${r.error}`);
+  const show = (what: string) => (r: ClientResult) =>
+    setAnswer(r.ok ? `${what}: ok${r.value !== undefined ? `, value ${r.value}` : ''} (log index ${r.index})` : `${what}: failed — ${r.error}`);
 
   const views = sim.ids.map((id) => sim.view(id));
   const mapNodes = views.map((v) => ({
@@ -73,17 +74,31 @@ export function SimView() {
           <label>
             Seed <input type="number" value={seed} min={1} onChange={(e) => reset(size, Number(e.currentTarget.value) || 1)} />
           </label>
-          <button type="button" onClick={() => setPaused(!paused)}>{paused ? 'Resume' : 'Pause'}</button>
-          <button type="button" disabled={!paused} onClick={() => sim.stepOnce()}>Step</button>
+          <button type="button" onClick={() => setPaused(!paused)}>
+            {paused ? 'Resume' : 'Pause'}
+          </button>
+          <button type="button" disabled={!paused} onClick={() => sim.stepOnce()}>
+            Step
+          </button>
           <label>
             Speed{' '}
-            <input type="range" min={0} max={speeds.length - 1} value={speedIndex} onInput={(e) => setSpeedIndex(Number(e.currentTarget.value))} aria-valuetext={`${speeds[speedIndex]}x`} />{' '}
+            <input
+              type="range"
+              min={0}
+              max={speeds.length - 1}
+              value={speedIndex}
+              onInput={(e) => setSpeedIndex(Number(e.currentTarget.value))}
+              aria-valuetext={`${speeds[speedIndex]}x`}
+            />{' '}
             {speeds[speedIndex]}×
           </label>
-          <button type="button" onClick={() => sim.heal()}>Heal partition</button>
+          <button type="button" onClick={() => sim.heal()}>
+            Heal partition
+          </button>
         </div>
         <p>
-          Simulated time {(sim.nowMs / 1000).toFixed(1)} s · leader: <strong data-testid="sim-leader">{leader ? `node ${leader}` : 'none'}</strong> · {messages.length} messages in flight
+          Simulated time {(sim.nowMs / 1000).toFixed(1)} s · leader: <strong data-testid="sim-leader">{leader ? `node ${leader}` : 'none'}</strong> ·{' '}
+          {messages.length} messages in flight
         </p>
       </section>
       <div class="split">
@@ -140,20 +155,21 @@ export function SimView() {
                   Node {v.id} · {v.up ? v.role : 'down'} · term {v.term} · commit {v.commit}
                 </strong>
                 <LogStrip entries={v.log} commit={v.commit} label={`log of node ${v.id}`} />
-                <small data-testid={`sim-kv-${v.id}`}>
-                  {[...v.kv].map(([k, val]) => `${k}=${val}`).join(', ') || '(no keys)'}
-                </small>
+                <small data-testid={`sim-kv-${v.id}`}>{[...v.kv].map(([k, val]) => `${k}=${val}`).join(', ') || '(no keys)'}</small>
               </div>
             ))}
           </div>
           <p class="hint">Log cells are coloured by term; faded cells are not committed yet; the bar marks the commit index.</p>
           <h3>Events</h3>
           <ol class="events" aria-label="simulation events">
-            {sim.events.slice(-8).reverse().map((e, i) => (
-              <li key={`${e.atMs}-${i}`}>
-                {(e.atMs / 1000).toFixed(1)} s: {e.text}
-              </li>
-            ))}
+            {sim.events
+              .slice(-8)
+              .reverse()
+              .map((e, i) => (
+                <li key={`${e.atMs}-${i}`}>
+                  {(e.atMs / 1000).toFixed(1)} s: {e.text}
+                </li>
+              ))}
           </ol>
         </section>
       </div>
