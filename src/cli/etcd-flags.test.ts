@@ -1,3 +1,4 @@
+import { bootstrapMembers } from '../server/member-metadata.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -23,6 +24,11 @@ test('etcd-style flags become Keel members with ids from peer URL and token', ()
   assert.equal(config.join, false);
   assert.equal(config.listenHost, '0.0.0.0');
   assert.equal(config.peerListenHost, '0.0.0.0');
+  // The member list gives etcd's names, as `etcdctl member list` shows them.
+  assert.deepEqual(
+    bootstrapMembers(config).map((m) => m.name),
+    cluster.split(',').map((part) => part.split('=')[0]),
+  );
   assert.deepEqual(
     config.members.map((m) => [m.host, m.peerPort, m.clientPort, m.grpcPort]),
     [

@@ -202,7 +202,7 @@ export function settingsFromEtcdFlags(flags: EtcdStyleFlags): RawSettings {
   const memberList = members.map((m) => {
     const peer = parseUrl(m.peerUrl, '--initial-cluster');
     if (peer.port === clientUrlPort || peer.port === httpPort) throw new Error(`--initial-cluster: ${m.name}'s peer port ${peer.port} is a client port too`);
-    return { id: memberIdOf(m.peerUrl, token), host: peer.host, peerPort: peer.port, ...ports };
+    return { id: memberIdOf(m.peerUrl, token), name: m.name, host: peer.host, peerPort: peer.port, ...ports };
   });
   const ids = new Set(memberList.map((m) => m.id));
   if (ids.size !== memberList.length) throw new Error('--initial-cluster: two peer URLs hash to the same member id; change one');

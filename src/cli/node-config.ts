@@ -95,15 +95,17 @@ export function settingsFromYaml(path: string): RawSettings {
  * Members as `id=host:peerPort:clientPort[:grpcPort]` separated by commas, e.g.
  * `1=127.0.0.1:7101:7001,2=127.0.0.1:7102:7002`, or a YAML list of objects. The client
  * port serves HTTP and gRPC; a grpcPort is a second client port serving the same (the
- * layout from when gRPC had a port of its own; etcd clients are given that one).
+ * layout from when gRPC had a port of its own; etcd clients are given that one). A YAML
+ * member (or one from etcd's --initial-cluster) may carry its `name`.
  */
 export function parseMembers(value: unknown): MemberAddress[] {
   if (Array.isArray(value)) {
     return value.map((m: unknown, i) => {
-      const { id, host, peerPort, clientPort, grpcPort } = (m ?? {}) as Record<string, unknown>;
+      const { id, name, host, peerPort, clientPort, grpcPort } = (m ?? {}) as Record<string, unknown>;
       return checkMember(
         {
           id: Number(id),
+          ...(typeof name === 'string' && name !== '' ? { name } : {}),
           host: String(host),
           peerPort: Number(peerPort),
           clientPort: Number(clientPort),

@@ -6,6 +6,8 @@ import type { NodeId } from '../raft/types.js';
 
 export interface MemberAddress {
   readonly id: NodeId;
+  /** etcd's member name (--name, --initial-cluster); node<id> when not given. */
+  readonly name?: string;
   /** Host for the peer (Raft) port and the client port(s). */
   readonly host: string;
   readonly peerPort: number;

@@ -26,7 +26,7 @@ function hostForUrl(host: string): string {
 export function memberFromAddress(m: MemberAddress, scheme: 'http' | 'https', peer: 'http' | 'https' = 'http'): Member {
   return {
     id: m.id,
-    name: memberName(m.id),
+    name: m.name ?? memberName(m.id),
     peerUrls: [`${peer}://${hostForUrl(m.host)}:${m.peerPort}`],
     clientUrls: [`${scheme}://${hostForUrl(m.host)}:${m.clientPort}`],
     // Where etcd clients go: the second client port if the member has one, else the one.
