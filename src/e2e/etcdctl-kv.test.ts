@@ -117,7 +117,7 @@ test('member list and endpoint health --cluster reach every member over gRPC', a
   assert.equal(members.length, 3);
   for (const node of cluster.nodes) {
     assert.ok(
-      members.some((line) => line.includes(`, ${node.grpcEndpoint}`)),
+      members.some((line) => line.includes(`, http://${node.grpcEndpoint}`)),
       `member list lacks node ${node.id}: ${members.join(' | ')}`,
     );
   }
