@@ -31,10 +31,14 @@ export function object(value: unknown, what: string): Json {
   return value as Json;
 }
 
-export function integer(json: Json, field: string, what: string): number {
-  const value = json[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ShapeError(`${what}.${field} is not an integer`);
+/** `value` itself, when it is a safe integer; `where` names it in the error. */
+function safeInteger(value: unknown, where: string, kind = 'an integer'): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ShapeError(`${where} is not ${kind}`);
   return value;
+}
+
+export function integer(json: Json, field: string, what: string): number {
+  return safeInteger(json[field], `${what}.${field}`);
 }
 
 function optionalInteger(json: Json, field: string, what: string, fallback: number): number {
@@ -44,8 +48,7 @@ function optionalInteger(json: Json, field: string, what: string, fallback: numb
 function nullableId(json: Json, field: string, what: string): number | null {
   const value = json[field];
   if (value === undefined || value === null || value === 0) return null;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ShapeError(`${what}.${field} is not a node id`);
-  return value;
+  return safeInteger(value, `${what}.${field}`, 'a node id');
 }
 
 export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
@@ -177,10 +180,7 @@ function list(json: Json, field: string, what: string): unknown[] {
 }
 
 function integers(json: Json, field: string, what: string): number[] {
-  return list(json, field, what).map((item, i) => {
-    if (typeof item !== 'number' || !Number.isSafeInteger(item)) throw new ShapeError(`${what}.${field}[${i}] is not an integer`);
-    return item;
-  });
+  return list(json, field, what).map((item, i) => safeInteger(item, `${what}.${field}[${i}]`));
 }
 
 function boolean(json: Json, field: string, what: string): boolean {
