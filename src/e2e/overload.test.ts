@@ -7,10 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { withCluster } from '../harness/cluster-harness.js';
-import type { Cluster } from '../harness/cluster-harness.js';
 import { errorCode, http } from '../harness/http.js';
+import { processMemory } from '../harness/process-memory.js';
 
 const mebibyte = 1024 * 1024;
 const value = 'o'.repeat(mebibyte - 64);
@@ -21,20 +20,6 @@ const residentBytesMax = 512 * mebibyte;
 /** Writes whose outcome may stay unknown (a timeout, or a forward lost with a leader): a leader change mid-storm can leave a few. */
 const unknownShareMax = 0.02;
 
-function residentBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  assert.ok(line, `VmRSS of process ${pid}`);
-  return Number(/(\d+)/.exec(line)?.[1]) * 1024;
-}
-
-function pidOf(cluster: Cluster, id: number): number {
-  const pid = cluster.node(id).child?.pid;
-  assert.ok(pid !== undefined, `node ${id} runs`);
-  return pid;
-}
-
 test('a storm of 1 MiB puts gets definite answers (taken or refused at once with Retry-After) and bounded memory', { timeout: 240_000 }, async () => {
   // A node's default timing (100 ms ticks, 1 s election timeout, 5 s request timeout), as a
   // user's cluster has it: the harness's fast elections would read a busy test machine's
@@ -44,7 +29,7 @@ test('a storm of 1 MiB puts gets definite answers (taken or refused at once with
     let retryAfterMissing = 0;
     let peakResident = 0;
     const sample = setInterval(() => {
-      for (const id of cluster.runningIds()) peakResident = Math.max(peakResident, residentBytes(pidOf(cluster, id)));
+      for (const id of cluster.runningIds()) peakResident = Math.max(peakResident, processMemory(cluster.node(id).pid).residentBytes);
     }, 100);
     try {
       for (let round = 0; round < rounds; round++) {

@@ -168,6 +168,13 @@ export class ClusterNode {
     return this.child !== undefined && !this.suspended;
   }
 
+  /** The process id of the running node. */
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error(`node ${this.id} is not running`);
+    return pid;
+  }
+
   /** The node's log since its last start. */
   logSinceStart(): string {
     try {
