@@ -56,10 +56,14 @@ export function createMetrics(node: KeelNode): ApiMetrics {
   loopDelay.enable();
   gauge('keel_event_loop_delay_max_seconds', 'Longest event-loop delay since the process started', () => loopDelay.max / 1e9);
   gauge('keel_event_loop_delay_p99_seconds', '99th percentile of the event-loop delay since the process started', () => loopDelay.percentile(99) / 1e9);
-  gauge('keel_snapshot_last_seconds', 'How long the last automatic snapshot took, its file written', () => node.counters.snapshotLastMs / 1000);
+  gauge(
+    'keel_snapshot_last_seconds',
+    'How long the last automatic snapshot took, until the log was compacted to it',
+    () => node.counters.snapshotLastMs / 1000,
+  );
   gauge(
     'keel_snapshot_copy_last_seconds',
-    'How long the last automatic snapshot held the event loop copying the store',
+    'How long the last automatic snapshot took streaming the store into its file, between other work',
     () => node.counters.snapshotCopyLastMs / 1000,
   );
   gauge('keel_snapshot_last_bytes', 'Size of the last automatic snapshot', () => node.counters.snapshotLastBytes);

@@ -25,6 +25,7 @@ import type {
   RefusalReason,
   Role,
   Snapshot,
+  SnapshotData,
   SnapshotMeta,
   SoftState,
   Term,
@@ -280,14 +281,34 @@ export class RaftNode {
    * The runtime has a snapshot of the state machine at `index` (<= applied). Keep it
    * to send to followers that fall behind, and drop the log it covers (§7).
    */
-  compact(snapshot: { index: LogIndex; data: Uint8Array }): void {
+  compact(snapshot: { index: LogIndex; data: SnapshotData }): void {
     const { index, data } = snapshot;
     if (index <= this.log.compactedIndex()) return;
     assert(index <= this.log.applied, () => `snapshot at ${index} is ahead of applied ${this.log.applied}`);
-    const meta: SnapshotMeta = { index, term: this.log.term(index) as Term, config: this.configs.at(index) };
-    this.snapshot = { meta, data };
+    this.snapshot = { meta: this.snapshotMetaAt(index), data };
     this.log.compact(index);
     this.configs.compactedTo(index);
+  }
+
+  /**
+   * What a snapshot of the state machine at `index` (applied, not yet compacted) records
+   * besides its data: the runtime writes it into the snapshot file before compact().
+   */
+  snapshotMetaAt(index: LogIndex): SnapshotMeta {
+    assert(index > this.log.compactedIndex() && index <= this.log.applied, () => `no snapshot can be taken at ${index}`);
+    return { index, term: this.log.term(index) as Term, config: this.configs.at(index) };
+  }
+
+  /**
+   * The runtime stored the snapshot this node holds (taken here or installed from a
+   * leader) and gives its bytes again, read from where it stored them: the core drops
+   * the copy it held, so a received snapshot does not stay in memory until the next.
+   */
+  snapshotStored(meta: SnapshotMeta, data: SnapshotData): void {
+    const held = this.snapshot;
+    if (held === undefined || held.meta.index !== meta.index || held.meta.term !== meta.term) return;
+    assert(data.byteLength === held.data.byteLength, () => `snapshot ${meta.index} was stored with ${data.byteLength} bytes, not ${held.data.byteLength}`);
+    this.snapshot = { meta: held.meta, data };
   }
 
   /**
@@ -1059,7 +1080,7 @@ export class RaftNode {
       offset = 0;
     }
     const data = snapshot.data.subarray(offset, offset + this.cfg.snapshotChunkBytesMax);
-    const done = offset + data.length >= snapshot.data.length;
+    const done = offset + data.length >= snapshot.data.byteLength;
     this.send({ type: 'snapshot', to, meta: snapshot.meta, offset, data, done });
     pr.snapshotSentOffset = offset;
   }

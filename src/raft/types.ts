@@ -59,9 +59,21 @@ export interface SnapshotMeta {
   readonly config: ClusterConfig;
 }
 
+/**
+ * A snapshot's bytes as the core needs them: their size, and a chunk at a time to send
+ * (§7, Figure 13). A Uint8Array is one; the node runtime gives the core a snapshot file
+ * read on demand instead, so that a snapshot of hundreds of MB is never held in memory
+ * by a leader only to be sent.
+ */
+export interface SnapshotData {
+  readonly byteLength: number;
+  /** The bytes in [begin, end), end clamped to byteLength. */
+  subarray(begin: number, end: number): Uint8Array;
+}
+
 export interface Snapshot {
   readonly meta: SnapshotMeta;
-  readonly data: Uint8Array;
+  readonly data: SnapshotData;
 }
 
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';

@@ -28,9 +28,11 @@
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/node.js';
 import { defaultRaftConfig } from '../raft/types.js';
-import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready, Role, Snapshot } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready, Role, Snapshot, SnapshotMeta } from '../raft/types.js';
+import { snapshotBytes } from '../raft/snapshot-data.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
+import type { FileSnapshotData } from '../storage/snapshot-file.js';
 import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
 import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import type { ApplyItem, EnvSizes, KvHash } from '../kv/mvcc/mvcc-store.js';
@@ -94,7 +96,7 @@ export interface ReplicaCounters {
   entriesApplied: number;
   messagesSent: number;
   snapshotsTaken: number;
-  /** Time the last automatic snapshot took: copying the store (in slices, between other work) and in all, its file written; in ms. */
+  /** Time the last automatic snapshot took: streaming the store into its file (in slices, between other work; synced), and in all, the log compacted; in ms. */
   snapshotCopyLastMs: number;
   snapshotLastMs: number;
   snapshotLastBytes: number;
@@ -191,8 +193,8 @@ export class Replica implements MembershipHost {
   private snapshotIndex: LogIndex;
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
   private snapshotting: Promise<void> | undefined;
-  /** Its copy, once made, until the Ready loop compacts the log to it. */
-  private snapshotCopied: { readonly taken: { index: LogIndex; data: Uint8Array }; readonly compacted: (snapshot: Snapshot | undefined) => void } | undefined;
+  /** Its file, once stored, until the Ready loop compacts the log to it (true: the core took it). */
+  private snapshotStored: { readonly meta: SnapshotMeta; readonly data: FileSnapshotData; readonly compacted: (kept: boolean) => void } | undefined;
   private role: Role = 'follower';
   /** The leader this node knows (0: none), to count leader changes. */
   private leaderSeen: NodeId = 0;
@@ -236,6 +238,8 @@ export class Replica implements MembershipHost {
     private readonly store: MvccStore,
     /** How long the parts of opening took, for the start-up log line. */
     private readonly startUp: { readonly snapshotLoadMs: number; readonly walReplayMs: number; readonly storeOpenMs: number },
+    /** The stored snapshot found at start, which the core reads from. */
+    private snapshotFile: FileSnapshotData | undefined,
     private readonly observer: ReplicaObserver | undefined,
   ) {
     this.log = ports.log;
@@ -282,7 +286,7 @@ export class Replica implements MembershipHost {
   static async open(options: ReplicaOptions): Promise<Replica> {
     const { config, ports } = options;
     const { log } = ports;
-    const { storage, persisted, timings } = await RaftStorage.open({
+    const { storage, persisted, snapshotFile, timings } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
@@ -307,7 +311,7 @@ export class Replica implements MembershipHost {
       // A snapshot installed from the leader reached the disk, but the state machine
       // had not taken it in before the process stopped.
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
-      store.restore(snapshot.meta.index, snapshot.data);
+      store.restore(snapshot.meta.index, snapshotBytes(snapshot.data));
     }
     const startUp = {
       snapshotLoadMs: Math.round(timings.snapshotLoadMs),
@@ -338,7 +342,7 @@ export class Replica implements MembershipHost {
       // The write lane makes Readys durable while the loop applies (drain).
       pipelined: true,
     });
-    return new Replica(config, ports, raft, storage, store, startUp, options.observer);
+    return new Replica(config, ports, raft, storage, store, startUp, snapshotFile, options.observer);
   }
 
   /** Starts taking part: the first election ticks, and the first Ready. */
@@ -808,10 +812,11 @@ export class Replica implements MembershipHost {
     await this.loop;
     // The writes handed out are finished (their acknowledgements sent) before the WAL closes.
     await this.writeLane.drained();
-    // The loop runs no more: a copied snapshot left for it is dropped.
-    this.snapshotCopied?.compacted(undefined);
-    this.snapshotCopied = undefined;
+    // The loop runs no more: a stored snapshot left for it is not compacted to.
+    this.snapshotStored?.compacted(false);
+    this.snapshotStored = undefined;
     await this.snapshotting;
+    this.useSnapshotFile(undefined);
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
@@ -962,7 +967,8 @@ export class Replica implements MembershipHost {
 
   private apply(ready: Ready): void {
     if (ready.snapshot) {
-      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      this.store.restore(ready.snapshot.meta.index, snapshotBytes(ready.snapshot.data));
+      this.readInstalledSnapshotFromFile(ready.snapshot.meta);
       this.membersSeen = undefined;
       this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
@@ -1058,23 +1064,24 @@ export class Replica implements MembershipHost {
   /**
    * §7: snapshot the state machine and compact the log every snapshotEveryEntries. The
    * copy is taken in the background, a slice at a time from a read view of the store
-   * (MvccStore.snapshotPaced), while the Ready loop goes on: made in one piece, a
+   * (MvccStore.openSnapshotStream), while the Ready loop goes on: made in one piece, a
    * store of a few hundred MB held the event loop for seconds, longer than the
    * election timeout, so the leader lost its term at every snapshot, and a node
    * restarted with a snapshot due went silent before its first election.
    */
   private maybeSnapshot(): void {
-    const copied = this.snapshotCopied;
-    if (copied) {
+    const stored = this.snapshotStored;
+    if (stored) {
       // Between two Readys, where the Ready loop runs this: the log is compacted when no
       // Ready is being applied, and never waits for a quiet moment that a busy node does
       // not have. A write in flight holds only entries past the applied index, which the
-      // compaction does not reach, and the WAL's compaction queues behind that write.
-      this.snapshotCopied = undefined;
-      this.raft.compact(copied.taken);
-      const snapshot = this.raft.currentSnapshot();
+      // compaction does not reach.
+      this.snapshotStored = undefined;
+      this.raft.compact({ index: stored.meta.index, data: stored.data });
       // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
-      copied.compacted(snapshot?.meta.index === copied.taken.index ? snapshot : undefined);
+      const kept = this.raft.currentSnapshot()?.data === stored.data;
+      if (kept) this.useSnapshotFile(stored.data);
+      stored.compacted(kept);
       return;
     }
     if (this.snapshotting || this.maintenance || this.stopping) return;
@@ -1086,27 +1093,71 @@ export class Replica implements MembershipHost {
       });
   }
 
+  /**
+   * The store is streamed from a read view straight into the snapshot file, a chunk at a
+   * time (MvccStore.openSnapshotStream), and the core then reads the chunks it sends
+   * from that file: no copy of the store is ever held in memory.
+   */
   private async takeSnapshot(): Promise<void> {
     const clock = this.ports.clock;
     const startMs = clock.monotonicMs();
-    const taken = await this.store.snapshotPaced(snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(resolve)));
+    // One synchronous step: the read view, and what the core records at its index.
+    const stream = this.store.openSnapshotStream(snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(() => resolve())));
+    const meta = this.raft.snapshotMetaAt(stream.index);
+    let data: FileSnapshotData;
+    try {
+      data = await this.storage.saveSnapshot({ meta, chunks: stream.chunks });
+    } finally {
+      stream.close();
+    }
     const copyMs = clock.monotonicMs() - startMs;
-    if (this.stopping) return;
-    const snapshot = await new Promise<Snapshot | undefined>((compacted) => {
-      this.snapshotCopied = { taken, compacted };
-      this.schedule();
-    });
-    if (!snapshot) return;
-    await this.storage.saveSnapshot(snapshot);
-    this.observer?.snapshotSaved(snapshot);
-    this.snapshotIndex = Math.max(this.snapshotIndex, taken.index);
+    const kept =
+      !this.stopping &&
+      (await new Promise<boolean>((compacted) => {
+        this.snapshotStored = { meta, data, compacted };
+        this.schedule();
+      }));
+    if (!kept) {
+      await data.close();
+      return;
+    }
+    this.observer?.snapshotSaved({ meta, data });
+    this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
     const totalMs = clock.monotonicMs() - startMs;
-    Object.assign(this.counters, { snapshotCopyLastMs: copyMs, snapshotLastMs: totalMs, snapshotLastBytes: taken.data.length });
+    Object.assign(this.counters, { snapshotCopyLastMs: copyMs, snapshotLastMs: totalMs, snapshotLastBytes: data.byteLength });
     this.counters.snapshotsTaken++;
     this.log.info(
-      { index: taken.index, bytes: taken.data.length, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) },
+      { index: meta.index, bytes: data.byteLength, copyMs: Math.round(copyMs), totalMs: Math.round(totalMs) },
       'took a snapshot and compacted the log',
     );
+  }
+
+  /**
+   * A snapshot from the leader, installed: the core holds the bytes it received until
+   * told where they are stored; from then on it reads them from the file like its own.
+   */
+  private readInstalledSnapshotFromFile(meta: SnapshotMeta): void {
+    // The core no longer reads the previous file.
+    this.useSnapshotFile(undefined);
+    this.storage.readSnapshot(meta).then(
+      (data) => {
+        this.raft.snapshotStored(meta, data);
+        if (!this.stopping && this.raft.currentSnapshot()?.data === data) this.useSnapshotFile(data);
+        else this.closeSnapshotFile(data);
+      },
+      (error: unknown) => this.fatal(error),
+    );
+  }
+
+  /** Makes `file` the one the core reads its snapshot from, and closes the one it replaces. */
+  private useSnapshotFile(file: FileSnapshotData | undefined): void {
+    const previous = this.snapshotFile;
+    this.snapshotFile = file;
+    if (previous && previous !== file) this.closeSnapshotFile(previous);
+  }
+
+  private closeSnapshotFile(file: FileSnapshotData): void {
+    file.close().catch((error: unknown) => this.log.warn({ err: error }, 'could not close a snapshot file'));
   }
 
   private fatal(error: unknown): void {

@@ -440,6 +440,10 @@ class FaultFile implements FileHandle {
   }
 
   async read(position: number, length: number): Promise<Uint8Array> {
+    return this.readSync(position, length);
+  }
+
+  readSync(position: number, length: number): Uint8Array {
     this.check(false);
     return this.inode.current.slice(position, position + length);
   }

@@ -75,6 +75,10 @@ class StallingFile implements FileHandle {
     return this.inner.read(position, length);
   }
 
+  readSync(position: number, length: number): Uint8Array {
+    return this.inner.readSync(position, length);
+  }
+
   size(): Promise<number> {
     return this.inner.size();
   }
@@ -111,9 +115,18 @@ class HeldWritesFile extends StallingFile {
   }
 
   override async read(position: number, length: number): Promise<Uint8Array> {
-    const size = await this.size();
-    const out = new Uint8Array(Math.max(0, Math.min(length, size - position)));
-    out.set(await this.inner.read(position, out.length));
+    return this.withHeld(await this.inner.read(position, length), position, length);
+  }
+
+  override readSync(position: number, length: number): Uint8Array {
+    return this.withHeld(this.inner.readSync(position, length), position, length);
+  }
+
+  /** What the file holds at [position, position + length): `written` (its bytes on the inner file) overlaid with the held writes. */
+  private withHeld(written: Uint8Array, position: number, length: number): Uint8Array {
+    const heldEnd = Math.max(0, ...this.held.map((w) => w.position + w.data.length));
+    const out = new Uint8Array(Math.max(written.length, Math.min(length, heldEnd - position)));
+    out.set(written);
     for (const w of this.held) {
       const from = Math.max(w.position, position);
       const to = Math.min(w.position + w.data.length, position + out.length);

@@ -11,6 +11,7 @@
  *     gone (the 2018 PostgreSQL "fsyncgate"). The only safe reaction is to stop and
  *     recover from what is on disk.
  */
+import { readSync } from 'node:fs';
 import { open as openFile, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -27,6 +28,9 @@ export interface FileHandle {
   write(data: Uint8Array, position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` (fewer at the end of the file). */
   read(position: number, length: number): Promise<Uint8Array>;
+  /** read(), synchronously: for the one reader that cannot wait, the Raft core taking a
+   * chunk of a stored snapshot to send (FileSnapshotData). */
+  readSync(position: number, length: number): Uint8Array;
   size(): Promise<number>;
   truncate(length: number): Promise<void>;
   /**
@@ -163,6 +167,17 @@ class NodeFile implements FileHandle {
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(out, done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return out.subarray(0, done);
+  }
+
+  readSync(position: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const bytesRead = readSync(this.handle.fd, out, done, length - done, position + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }

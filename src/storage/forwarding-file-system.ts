@@ -11,6 +11,7 @@ export function forwardingHandle(handle: FileHandle): FileHandle {
     path: handle.path,
     write: (data, position) => handle.write(data, position),
     read: (position, length) => handle.read(position, length),
+    readSync: (position, length) => handle.readSync(position, length),
     size: () => handle.size(),
     truncate: (length) => handle.truncate(length),
     allocate: (bytes) => handle.allocate(bytes),

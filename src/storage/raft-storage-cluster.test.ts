@@ -13,6 +13,7 @@ import { RaftNode } from '../raft/node.js';
 import { Prng } from '../lib/prng.js';
 import { FaultFileSystem, PowerCutError } from './fault-file-system.js';
 import { RaftStorage } from './raft-storage.js';
+import { snapshotBytes } from '../raft/snapshot-data.js';
 
 const IDS: NodeId[] = [1, 2, 3];
 const encode = (commands: string[]): Uint8Array => new TextEncoder().encode(JSON.stringify(commands));
@@ -47,7 +48,7 @@ class Cluster {
       const { storage, persisted } = await RaftStorage.open({ fs: m.fs, dir: `/keel/${m.id}`, log: () => undefined, segmentBytesMax: 1024 });
       m.storage = storage;
       m.node = new RaftNode({ config: { ...defaultRaftConfig, id: m.id }, persisted, bootstrap: { voters: IDS, learners: [] }, random: this.prng.fork() });
-      m.applied = persisted.snapshot ? decode(persisted.snapshot.data) : [];
+      m.applied = persisted.snapshot ? decode(snapshotBytes(persisted.snapshot.data)) : [];
       this.check(m);
     } catch (error) {
       this.powerCut(m, error);
@@ -73,7 +74,7 @@ class Cluster {
         await storage.saveReady(ready);
         this.queue.push(...ready.messages);
         if (ready.snapshot) {
-          m.applied = decode(ready.snapshot.data);
+          m.applied = decode(snapshotBytes(ready.snapshot.data));
           this.snapshotsInstalled += 1;
         }
         for (const e of ready.committedEntries) if (e.kind === 'normal' && e.data.length > 0) m.applied.push(new TextDecoder().decode(e.data));

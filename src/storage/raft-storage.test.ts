@@ -14,6 +14,7 @@ import type { FileHandle, FileSystem } from './file-system.js';
 import { SnapshotCorruptionError, StorageUnusableError } from './errors.js';
 import { RaftStorage } from './raft-storage.js';
 import { SnapshotStore, snapshotFileName } from './snapshot-store.js';
+import { snapshotBytes } from '../raft/snapshot-data.js';
 
 const DIR = '/node1';
 
@@ -25,9 +26,17 @@ const snap = (index: number, term: number): Snapshot => ({
   data: new TextEncoder().encode(`state at ${index}`),
 });
 
+/** Opens the storage; the snapshot it finds is read from its file (and the file closed), to compare with ones built in memory. */
 function opener(fs: FileSystem, dir = DIR, segmentBytesMax?: number): { logs: string[]; open: () => ReturnType<typeof RaftStorage.open> } {
   const logs: string[] = [];
-  return { logs, open: () => RaftStorage.open({ fs, dir, log: (m) => logs.push(m), ...(segmentBytesMax ? { segmentBytesMax } : {}) }) };
+  const open: () => ReturnType<typeof RaftStorage.open> = async () => {
+    const opened = await RaftStorage.open({ fs, dir, log: (m) => logs.push(m), ...(segmentBytesMax ? { segmentBytesMax } : {}) });
+    const { snapshot } = opened.persisted;
+    const persisted = { ...opened.persisted, snapshot: snapshot && { meta: snapshot.meta, data: snapshotBytes(snapshot.data) } };
+    await opened.snapshotFile?.close();
+    return { ...opened, snapshotFile: undefined, persisted };
+  };
+  return { logs, open };
 }
 
 test('raft storage: a new node starts empty; a saved Ready is there after a restart', async () => {
@@ -171,18 +180,20 @@ async function runNode(fs: FaultFileSystem, prng: Prng, proposals: number, count
   }
   const { storage, persisted } = opened;
   const node = new RaftNode({ config: { ...defaultRaftConfig, id: 1 }, persisted, bootstrap: { voters: [1], learners: [] }, random: prng.fork() });
-  let applied = persisted.snapshot ? decodeState(persisted.snapshot.data) : [];
+  let applied: string[] = [];
   const drain = async (): Promise<void> => {
     while (node.hasReady()) {
       const ready = node.ready();
       await storage.saveReady(ready);
-      if (ready.snapshot) applied = decodeState(ready.snapshot.data);
+      if (ready.snapshot) applied = decodeState(snapshotBytes(ready.snapshot.data));
       for (const entry of ready.committedEntries) if (entry.kind === 'normal' && entry.data.length > 0) applied.push(new TextDecoder().decode(entry.data));
       node.advance(ready);
       node.checkInvariants();
     }
   };
   try {
+    // Read from the snapshot file, which a power cut can stop too.
+    applied = persisted.snapshot ? decodeState(snapshotBytes(persisted.snapshot.data)) : [];
     await drain();
     for (let i = 0; i < 100 && node.status().role !== 'leader'; i++) {
       node.tick();

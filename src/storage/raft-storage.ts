@@ -16,12 +16,13 @@
  * stop and recover from disk.
  */
 import { posix } from 'node:path';
-import type { LogIndex, PersistedState, Ready, Snapshot } from '../raft/types.js';
+import type { LogIndex, PersistedState, Ready, SnapshotMeta } from '../raft/types.js';
 import { assert } from '../lib/assert.js';
 import type { FileSystem } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { planRecovery } from './recovery-plan.js';
 import { SerialQueue } from './serial-queue.js';
+import type { FileSnapshotData, SnapshotSource } from './snapshot-file.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { Wal } from './wal.js';
 
@@ -44,9 +45,13 @@ export class RaftStorage {
   ) {}
 
   /** `timings`: how long loading (and checking) the snapshot and replaying the WAL took, for the start-up log. */
-  static async open(
-    options: RaftStorageOptions,
-  ): Promise<{ storage: RaftStorage; persisted: PersistedState; timings: { snapshotLoadMs: number; walReplayMs: number } }> {
+  static async open(options: RaftStorageOptions): Promise<{
+    storage: RaftStorage;
+    persisted: PersistedState;
+    /** The snapshot's data in `persisted`, read from its file: the caller closes it. */
+    snapshotFile: FileSnapshotData | undefined;
+    timings: { snapshotLoadMs: number; walReplayMs: number };
+  }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const startMs = performance.now();
@@ -73,9 +78,15 @@ export class RaftStorage {
       await store.quarantine(plan.quarantine);
       assertContiguous(plan.persisted);
       const walReplayMs = performance.now() - startMs - snapshotLoadMs;
-      return { storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0), persisted: plan.persisted, timings: { snapshotLoadMs, walReplayMs } };
+      return {
+        storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0),
+        persisted: plan.persisted,
+        snapshotFile: snapshot?.data,
+        timings: { snapshotLoadMs, walReplayMs },
+      };
     } catch (error) {
       await wal.close().catch(() => undefined);
+      await snapshot?.data.close().catch(() => undefined);
       throw error;
     }
   }
@@ -90,7 +101,7 @@ export class RaftStorage {
             snapshot.meta.index > this.snapshotIndex,
             () => `installing snapshot ${snapshot.meta.index} over the newer or equal snapshot ${this.snapshotIndex}`,
           );
-          await this.store.save(snapshot);
+          await (await this.store.save(snapshot)).close();
         }
         const meta = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : undefined;
         await this.wal.save({ entries, ...(meta ? { snapshot: meta } : {}), ...(hardState ? { hardState } : {}) });
@@ -104,25 +115,39 @@ export class RaftStorage {
   }
 
   /**
-   * A locally taken snapshot: store it durably, then compact the WAL. The file is
+   * A locally taken snapshot (streamed, usually): store it durably, then
+   * compact the WAL; answers the stored data (the caller closes it). The file is
    * written beside the WAL's queue, not in it: a file of hundreds of MB takes seconds
    * to write and sync, and the Readys persisted meanwhile (the leader's heartbeats
    * come out of them) must not wait for it. Only the compaction record, which must
    * follow the file and take its place among the WAL's writes, is queued.
    */
-  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+  async saveSnapshot(snapshot: SnapshotSource): Promise<FileSnapshotData> {
     const { index, term } = snapshot.meta;
-    if (index <= this.snapshotIndex) return;
-    await this.guard(() => this.store.save(snapshot));
-    await this.queue.run(() =>
-      this.guard(async () => {
-        // A newer snapshot from the leader may have been installed while the file was written.
-        if (index <= this.snapshotIndex) return;
-        const previous = this.snapshotIndex;
-        this.snapshotIndex = index;
-        await this.wal.compact({ index, term }, { keepEntriesAfter: previous });
-      }),
-    );
+    let stored: FileSnapshotData | undefined;
+    await this.guard(async () => {
+      stored = await this.store.save(snapshot);
+    });
+    await this.queue
+      .run(() =>
+        this.guard(async () => {
+          // A newer snapshot from the leader may have been installed while the file was written.
+          if (index <= this.snapshotIndex) return;
+          const previous = this.snapshotIndex;
+          this.snapshotIndex = index;
+          await this.wal.compact({ index, term }, { keepEntriesAfter: previous });
+        }),
+      )
+      .catch(async (error: unknown) => {
+        await stored?.close();
+        throw error;
+      });
+    return stored as FileSnapshotData;
+  }
+
+  /** A snapshot saved here, opened for reading; the caller closes it. */
+  readSnapshot(meta: SnapshotMeta): Promise<FileSnapshotData> {
+    return this.store.read(meta);
   }
 
   close(): Promise<void> {

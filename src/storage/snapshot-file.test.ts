@@ -1,40 +1,87 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Snapshot } from '../raft/types.js';
-import { MalformedError } from './bytes.js';
-import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-file.js';
+import type { SnapshotMeta } from '../raft/types.js';
+import { ByteWriter, MalformedError } from './bytes.js';
+import { crc32c } from './crc32c.js';
+import { FaultFileSystem } from './fault-file-system.js';
+import { FileSnapshotData, readSnapshotFileLayout, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 
-const snapshot: Snapshot = {
-  meta: { index: 1234, term: 7, config: { voters: [1, 2, 3], learners: [9] } },
-  data: Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff),
-};
+const meta: SnapshotMeta = { index: 1234, term: 7, config: { voters: [1, 2, 3], learners: [9] } };
+const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff);
+const noPause = async (): Promise<void> => undefined;
 
-function fileBytes(s: Snapshot): Uint8Array {
-  const [header, data] = encodeSnapshotFile(s);
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  out.set(data, header.length);
-  return out;
+async function* inChunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
-test('snapshot file: meta, config and data round-trip', () => {
-  assert.deepEqual(decodeSnapshotFile(fileBytes(snapshot)), snapshot);
-  const empty: Snapshot = { meta: { index: 1, term: 1, config: { voters: [], learners: [] } }, data: new Uint8Array(0) };
-  assert.deepEqual(decodeSnapshotFile(fileBytes(empty)), empty);
+/** The bytes of a snapshot file written by writeSnapshotFile from `bytes` in chunks of `chunkBytes`. */
+async function fileBytes(bytes: Uint8Array, chunkBytes = 64, m: SnapshotMeta = meta): Promise<Uint8Array> {
+  const fs = new FaultFileSystem();
+  await fs.mkdirp('/s');
+  const handle = await fs.open('/s/f', 'create');
+  await writeSnapshotFile(handle, m, inChunks(bytes, chunkBytes));
+  return handle.read(0, await handle.size());
+}
+
+/** Writes `bytes` as a file and opens it for reading. */
+async function asFile(bytes: Uint8Array): Promise<ReturnType<FaultFileSystem['open']>> {
+  const fs = new FaultFileSystem();
+  await fs.mkdirp('/s');
+  const handle = await fs.open('/s/f', 'create');
+  await handle.write(bytes, 0);
+  return fs.open('/s/f', 'read');
+}
+
+test('snapshot file: meta, config and data round-trip, whatever the chunks it was written in', async () => {
+  for (const chunkBytes of [1, 7, 1000, 4096]) {
+    const handle = await asFile(await fileBytes(data, chunkBytes));
+    const layout = await verifySnapshotFile(handle, noPause);
+    assert.deepEqual(layout.meta, meta);
+    assert.equal(layout.dataLength, data.length);
+    const stored = new FileSnapshotData(handle, layout);
+    assert.deepEqual(stored.subarray(0, stored.byteLength), data);
+    assert.deepEqual(stored.subarray(990, 5000), data.subarray(990));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of stored.chunks(300)) chunks.push(chunk);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [300, 300, 300, 100],
+    );
+    assert.deepEqual(await readSnapshotFileLayout(handle), layout);
+  }
+  const empty = await asFile(await fileBytes(new Uint8Array(0)));
+  assert.equal((await verifySnapshotFile(empty, noPause)).dataLength, 0);
 });
 
-test('snapshot file: any flipped bit is detected', () => {
-  const bytes = fileBytes(snapshot);
+test('snapshot file: any flipped bit is detected', async () => {
+  const bytes = await fileBytes(data);
   for (let i = 0; i < bytes.length; i += 7) {
     const damaged = bytes.slice();
     damaged[i] = (damaged[i] as number) ^ 0x04;
-    assert.throws(() => decodeSnapshotFile(damaged), MalformedError, `byte ${i}`);
+    await assert.rejects(verifySnapshotFile(await asFile(damaged), noPause), MalformedError, `byte ${i}`);
   }
 });
 
-test('snapshot file: truncation and foreign files are named as such', () => {
-  const bytes = fileBytes(snapshot);
-  assert.throws(() => decodeSnapshotFile(bytes.subarray(0, bytes.length - 1)), /truncated: data of 1000 bytes, only 999 present/);
-  assert.throws(() => decodeSnapshotFile(bytes.subarray(0, 10)), /truncated: only 10 bytes/);
-  assert.throws(() => decodeSnapshotFile(new TextEncoder().encode('hello, this is not a snapshot')), /bad magic/);
+test('snapshot file: truncation and foreign files are named as such', async () => {
+  const bytes = await fileBytes(data);
+  await assert.rejects(verifySnapshotFile(await asFile(bytes.subarray(0, bytes.length - 1)), noPause), /truncated: data of 1000 bytes, only 999 present/);
+  await assert.rejects(verifySnapshotFile(await asFile(bytes.subarray(0, 10)), noPause), /truncated: only 10 bytes/);
+  await assert.rejects(verifySnapshotFile(await asFile(new TextEncoder().encode('hello, this is not a snapshot')), noPause), /bad magic/);
+});
+
+test('snapshot file: a version 1 file (checksum over the data length too) still reads', async () => {
+  const metaBytes = (await fileBytes(new Uint8Array(0))).subarray(20, -8);
+  const covered = new ByteWriter().u32(metaBytes.length).bytes(metaBytes).u53(data.length).bytes(data).finish();
+  const v1 = new ByteWriter()
+    .bytes(new TextEncoder().encode('KEELSNAP'))
+    .u32(1)
+    .u32(crc32c(covered) >>> 0)
+    .bytes(covered)
+    .finish();
+  const layout = await verifySnapshotFile(await asFile(v1), noPause);
+  assert.deepEqual(layout.meta, meta);
+  assert.equal(layout.dataLength, data.length);
+  const damaged = v1.slice();
+  damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 1;
+  await assert.rejects(verifySnapshotFile(await asFile(damaged), noPause), /crc mismatch/);
 });

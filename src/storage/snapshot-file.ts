@@ -1,21 +1,30 @@
 /**
  * The snapshot file format: one file holds one snapshot, checksummed as a whole.
  *
- *   magic "KEELSNAP" (8) | version u32 | crc32c u32 of everything after it |
- *   metaLength u32 | meta | dataLength u64 | data
+ *   magic "KEELSNAP" (8) | version u32 | crc32c u32 | metaLength u32 | meta | dataLength u64 | data
  *   meta = index u64, term u64, voterCount u32, voters u64..., learnerCount u32, learners u64...
  *
- * The explicit lengths let a damaged file be told apart from a truncated one in
- * the error message; the checksum catches everything else.
+ * The file is written and read as a stream, a chunk at a time, so that a snapshot of
+ * hundreds of MB never has to be in memory whole.
+ * Version 2 checksums metaLength, meta and data; dataLength, which a stream knows
+ * only at its end, is written last and checked against the file's size instead.
+ * Version 1 files (checksum over everything after it, dataLength included) still
+ * read. The explicit lengths let a damaged file be told apart from a truncated one
+ * in the error message; the checksum catches everything else.
  */
-import type { ClusterConfig, Snapshot, SnapshotMeta } from '../raft/types.js';
+import type { ClusterConfig, SnapshotData, SnapshotMeta } from '../raft/types.js';
 import { ByteReader, ByteWriter, MalformedError } from './bytes.js';
 import { crc32c } from './crc32c.js';
+import type { FileHandle } from './file-system.js';
 
 const MAGIC = new TextEncoder().encode('KEELSNAP');
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
 /** magic + version + crc: the part the checksum does not cover. */
 const PREAMBLE_BYTES = MAGIC.length + 4 + 4;
+const CRC_AT = MAGIC.length + 4;
+const DATA_LENGTH_BYTES = 8;
+/** Bytes read at a time when a file is verified or copied. */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 function encodeMeta(meta: SnapshotMeta): Uint8Array {
   const w = new ByteWriter(64);
@@ -41,69 +50,140 @@ function decodeMeta(bytes: Uint8Array): SnapshotMeta {
   return { index, term, config };
 }
 
-/**
- * The file's bytes in two parts (header, then the data as is), so a large
- * snapshot is never copied just to prepend a header.
- */
-export function encodeSnapshotFile(snapshot: Snapshot): [Uint8Array, Uint8Array] {
-  const { header, crcFrom } = headerOf(snapshot);
-  return [withCrc(header, crc32c(snapshot.data, crcFrom)), snapshot.data];
+/** Where a verified file's parts are. */
+export interface SnapshotFileLayout {
+  readonly meta: SnapshotMeta;
+  readonly dataOffset: number;
+  readonly dataLength: number;
 }
 
-/** A slice of the data checksummed at a time by encodeSnapshotFilePaced. */
-const CRC_SLICE_BYTES = 1024 * 1024;
+/**
+ * Writes a snapshot file through `handle` (new and empty) from `chunks` as they come:
+ * the header with its length and checksum blank, the data checksummed on the way,
+ * then the two blanks. Does not sync. Answers where the data is.
+ */
+export async function writeSnapshotFile(handle: FileHandle, meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<SnapshotFileLayout> {
+  const metaBytes = encodeMeta(meta);
+  const header = new ByteWriter(PREAMBLE_BYTES + 4 + metaBytes.length + DATA_LENGTH_BYTES);
+  header.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(metaBytes.length).bytes(metaBytes).u53(0);
+  const headerBytes = header.finish();
+  const dataOffset = headerBytes.length;
+  let crc = crc32c(headerBytes.subarray(PREAMBLE_BYTES, dataOffset - DATA_LENGTH_BYTES));
+  await handle.write(headerBytes, 0);
+  let dataLength = 0;
+  for await (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    crc = crc32c(chunk, crc);
+    await handle.write(chunk, dataOffset + dataLength);
+    dataLength += chunk.length;
+  }
+  const tail = new ByteWriter(DATA_LENGTH_BYTES).u53(dataLength).finish();
+  await handle.write(tail, dataOffset - DATA_LENGTH_BYTES);
+  await handle.write(new ByteWriter(4).u32(crc >>> 0).finish(), CRC_AT);
+  return { meta, dataOffset, dataLength };
+}
 
 /**
- * encodeSnapshotFile, with the data checksummed a slice at a time, awaiting
- * `between()` after each: a snapshot of hundreds of MB does not hold the event loop
- * for the whole checksum.
+ * Reads a snapshot file's header and checks its lengths and checksum, a chunk at a
+ * time, awaiting `between()` after each so that a large file does not hold the event
+ * loop. Throws MalformedError saying what is wrong.
  */
-export async function encodeSnapshotFilePaced(snapshot: Snapshot, between: () => Promise<void>): Promise<[Uint8Array, Uint8Array]> {
-  const { header, crcFrom } = headerOf(snapshot);
-  let crc = crcFrom;
-  for (let at = 0; at < snapshot.data.length; at += CRC_SLICE_BYTES) {
-    crc = crc32c(snapshot.data.subarray(at, at + CRC_SLICE_BYTES), crc);
+export async function verifySnapshotFile(handle: FileHandle, between: () => Promise<void>): Promise<SnapshotFileLayout> {
+  const { layout, version, expectedCrc } = await readHeader(handle);
+  const { dataOffset, dataLength } = layout;
+  // Version 1 covered dataLength too; version 2 checks it against the file's size.
+  const coveredHeaderEnd = version === 1 ? dataOffset : dataOffset - DATA_LENGTH_BYTES;
+  let crc = crc32c(await handle.read(PREAMBLE_BYTES, coveredHeaderEnd - PREAMBLE_BYTES));
+  for (let at = 0; at < dataLength; at += READ_CHUNK_BYTES) {
+    const chunk = await handle.read(dataOffset + at, Math.min(READ_CHUNK_BYTES, dataLength - at));
+    crc = crc32c(chunk, crc);
     await between();
   }
-  return [withCrc(header, crc), snapshot.data];
+  if (crc >>> 0 !== expectedCrc) throw new MalformedError('crc mismatch');
+  return layout;
 }
 
-/** The header with a zero checksum, and the checksum of its part the checksum covers. */
-function headerOf(snapshot: Snapshot): { header: Uint8Array; crcFrom: number } {
-  const meta = encodeMeta(snapshot.meta);
-  const w = new ByteWriter(PREAMBLE_BYTES + 4 + meta.length + 8);
-  w.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(meta.length).bytes(meta).u53(snapshot.data.length);
-  const header = w.finish();
-  return { header, crcFrom: crc32c(header.subarray(PREAMBLE_BYTES)) };
+/** The header of a file this process wrote and synced (not checksummed again). */
+export async function readSnapshotFileLayout(handle: FileHandle): Promise<SnapshotFileLayout> {
+  return (await readHeader(handle)).layout;
 }
 
-function withCrc(header: Uint8Array, crc: number): Uint8Array {
-  new DataView(header.buffer, header.byteOffset, header.byteLength).setUint32(MAGIC.length + 4, crc >>> 0, true);
-  return header;
-}
-
-/** Decodes and verifies a snapshot file; throws MalformedError saying what is wrong. */
-export function decodeSnapshotFile(bytes: Uint8Array): Snapshot {
-  if (bytes.length < PREAMBLE_BYTES || !MAGIC.every((b, i) => bytes[i] === b)) {
-    throw new MalformedError(bytes.length < PREAMBLE_BYTES ? `truncated: only ${bytes.length} bytes` : 'not a snapshot file (bad magic)');
+async function readHeader(handle: FileHandle): Promise<{ layout: SnapshotFileLayout; version: number; expectedCrc: number }> {
+  const size = await handle.size();
+  const preamble = await handle.read(0, PREAMBLE_BYTES + 4);
+  if (preamble.length < PREAMBLE_BYTES || !MAGIC.every((b, i) => preamble[i] === b)) {
+    throw new MalformedError(size < PREAMBLE_BYTES ? `truncated: only ${size} bytes` : 'not a snapshot file (bad magic)');
   }
-  const r = new ByteReader(bytes.subarray(MAGIC.length));
+  const r = new ByteReader(preamble.subarray(MAGIC.length));
   const version = r.u32();
-  if (version !== SNAPSHOT_FORMAT_VERSION)
-    throw new MalformedError(`unsupported snapshot format version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
+  if (version !== 1 && version !== SNAPSHOT_FORMAT_VERSION)
+    throw new MalformedError(`unsupported snapshot format version ${version} (this build reads 1 and ${SNAPSHOT_FORMAT_VERSION})`);
   const expectedCrc = r.u32();
   const metaLength = r.u32();
-  if (metaLength > r.remaining) throw new MalformedError(`truncated: meta of ${metaLength} bytes, only ${r.remaining} left`);
-  const metaBytes = r.bytes(metaLength);
-  const dataLength = r.u53();
-  if (dataLength !== r.remaining) {
+  const left = size - PREAMBLE_BYTES - 4;
+  if (metaLength + DATA_LENGTH_BYTES > left) throw new MalformedError(`truncated: meta of ${metaLength} bytes, only ${Math.max(0, left)} left`);
+  const rest = new ByteReader(await handle.read(PREAMBLE_BYTES + 4, metaLength + DATA_LENGTH_BYTES));
+  const meta = decodeMeta(rest.bytes(metaLength));
+  const dataLength = rest.u53();
+  const dataOffset = PREAMBLE_BYTES + 4 + metaLength + DATA_LENGTH_BYTES;
+  const present = size - dataOffset;
+  if (dataLength !== present) {
     throw new MalformedError(
-      dataLength > r.remaining
-        ? `truncated: data of ${dataLength} bytes, only ${r.remaining} present`
-        : `${r.remaining - dataLength} unexpected bytes after the data`,
+      dataLength > present ? `truncated: data of ${dataLength} bytes, only ${present} present` : `${present - dataLength} unexpected bytes after the data`,
     );
   }
-  const covered = bytes.subarray(PREAMBLE_BYTES);
-  if (crc32c(covered) !== expectedCrc) throw new MalformedError('crc mismatch');
-  return { meta: decodeMeta(metaBytes), data: r.rest() };
+  return { layout: { meta, dataOffset, dataLength }, version, expectedCrc };
+}
+
+/**
+ * A stored snapshot's data, read from its file on demand: what the Raft core holds
+ * and sends a chunk at a time instead of the bytes themselves. Reads are synchronous
+ * (the core cannot wait) and a chunk at most (snapshotChunkBytesMax), from a file
+ * just written, so usually from the page cache.
+ */
+export class FileSnapshotData implements SnapshotData {
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly layout: SnapshotFileLayout,
+  ) {}
+
+  get byteLength(): number {
+    return this.layout.dataLength;
+  }
+
+  subarray(begin: number, end: number): Uint8Array {
+    const from = Math.min(Math.max(0, begin), this.byteLength);
+    const to = Math.min(Math.max(from, end), this.byteLength);
+    return this.handle.readSync(this.layout.dataOffset + from, to - from);
+  }
+
+  /** The data in chunks of up to `chunkBytes`, read as they are asked for. */
+  async *chunks(chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < this.byteLength; at += chunkBytes) {
+      yield await this.handle.read(this.layout.dataOffset + at, Math.min(chunkBytes, this.byteLength - at));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** A snapshot to store: its data, in memory or in a file, or a stream of it whose length shows at its end. */
+export type SnapshotSource =
+  | { readonly meta: SnapshotMeta; readonly data: SnapshotData }
+  | { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> };
+
+/** A source's data in chunks. */
+export function sourceChunks(source: SnapshotSource): AsyncIterable<Uint8Array> {
+  return 'chunks' in source ? source.chunks : snapshotChunks(source.data);
+}
+
+/** Any snapshot data in chunks of up to `chunkBytes` (views, not copies, where it is in memory). */
+async function* snapshotChunks(data: SnapshotData, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  if (data instanceof FileSnapshotData) {
+    yield* data.chunks(chunkBytes);
+    return;
+  }
+  for (let at = 0; at < data.byteLength; at += chunkBytes) yield data.subarray(at, at + chunkBytes);
 }

@@ -9,15 +9,19 @@
  *
  * Opening reads from the newest down and stops at the first valid snapshot; every
  * damaged file newer than it is reported, not skipped silently.
+ *
+ * Snapshots are written and read as streams (snapshot-file.ts): a stored snapshot's
+ * data is a FileSnapshotData, read from its file when asked, never held whole.
  */
 import { posix } from 'node:path';
-import type { LogIndex, Snapshot, Term } from '../raft/types.js';
+import type { LogIndex, SnapshotMeta, Term } from '../raft/types.js';
 import { MalformedError } from './bytes.js';
 import type { FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { SerialQueue } from './serial-queue.js';
-import { decodeSnapshotFile, encodeSnapshotFilePaced } from './snapshot-file.js';
+import { FileSnapshotData, readSnapshotFileLayout, sourceChunks, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import type { SnapshotSource } from './snapshot-file.js';
 
 const namePattern = /^(\d{16})-(\d{16})\.snap$/;
 const TMP_SUFFIX = '.tmp';
@@ -40,6 +44,16 @@ export interface SnapshotStoreOptions {
   keep?: number;
 }
 
+/** A snapshot found on disk: its data is read from its file (the caller closes it). */
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: FileSnapshotData;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface DamagedSnapshot {
   readonly file: string;
   readonly reason: string;
@@ -60,7 +74,7 @@ export class SnapshotStore {
    * Opens the store and loads the newest valid snapshot. `damaged` lists the files
    * newer than it that failed to load, newest first.
    */
-  static async open(options: SnapshotStoreOptions): Promise<{ store: SnapshotStore; snapshot: Snapshot | undefined; damaged: DamagedSnapshot[] }> {
+  static async open(options: SnapshotStoreOptions): Promise<{ store: SnapshotStore; snapshot: StoredSnapshot | undefined; damaged: DamagedSnapshot[] }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const keep = options.keep ?? 2;
@@ -78,16 +92,18 @@ export class SnapshotStore {
       .filter((c): c is { name: string; parsed: { index: LogIndex; term: Term } } => c.parsed !== undefined)
       .sort((a, b) => b.parsed.index - a.parsed.index || b.parsed.term - a.parsed.term);
     const damaged: DamagedSnapshot[] = [];
-    let snapshot: Snapshot | undefined;
+    let snapshot: StoredSnapshot | undefined;
     for (const { name, parsed } of candidates) {
+      const handle = await fs.open(posix.join(dir, name), 'read');
       try {
-        const loaded = decodeSnapshotFile(await fs.readFile(posix.join(dir, name)));
-        if (loaded.meta.index !== parsed.index || loaded.meta.term !== parsed.term) {
-          throw new MalformedError(`it holds the snapshot at index ${loaded.meta.index}, term ${loaded.meta.term}`);
+        const layout = await verifySnapshotFile(handle, yieldToEventLoop);
+        if (layout.meta.index !== parsed.index || layout.meta.term !== parsed.term) {
+          throw new MalformedError(`it holds the snapshot at index ${layout.meta.index}, term ${layout.meta.term}`);
         }
-        snapshot = loaded;
+        snapshot = { meta: layout.meta, data: new FileSnapshotData(handle, layout) };
         break;
       } catch (error) {
+        await handle.close();
         if (!(error instanceof MalformedError)) throw error;
         damaged.push({ file: name, reason: error.message });
       }
@@ -95,26 +111,28 @@ export class SnapshotStore {
     return { store: new SnapshotStore(fs, dir, keep), snapshot, damaged };
   }
 
-  /** Stores a snapshot durably (temp file, fsync, rename, directory fsync), then
-   * deletes all but the newest `keep`. */
-  save(snapshot: Snapshot): Promise<void> {
+  /**
+   * Stores a snapshot durably, its data written a chunk at a time (temp file, fsync, rename,
+   * directory fsync), then deletes all but the newest `keep`. Answers the stored data,
+   * read from the file from now on; the caller closes it.
+   */
+  save(snapshot: SnapshotSource): Promise<FileSnapshotData> {
     return this.saves.run(() => this.saveNow(snapshot));
   }
 
-  private async saveNow(snapshot: Snapshot): Promise<void> {
+  private async saveNow(snapshot: SnapshotSource): Promise<FileSnapshotData> {
+    const { meta } = snapshot;
     if (this.failure !== undefined)
       throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
     try {
-      const name = snapshotFileName(snapshot.meta.index, snapshot.meta.term);
+      const name = snapshotFileName(meta.index, meta.term);
       const tmp = posix.join(this.dir, name + TMP_SUFFIX);
       await this.fs.unlink(tmp).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
       });
-      const [header, data] = await encodeSnapshotFilePaced(snapshot, () => new Promise((resolve) => setImmediate(resolve)));
       const handle = await this.fs.open(tmp, 'create');
       try {
-        await handle.write(header, 0);
-        await handle.write(data, header.length);
+        await writeSnapshotFile(handle, meta, sourceChunks(snapshot));
         await handle.sync();
       } finally {
         await handle.close();
@@ -122,8 +140,21 @@ export class SnapshotStore {
       await this.fs.rename(tmp, posix.join(this.dir, name));
       await this.fs.syncDir(this.dir);
       await this.prune();
+      return await this.read(meta);
     } catch (error) {
       this.failure = `an earlier write failed: ${error instanceof Error ? error.message : String(error)}`;
+      throw error;
+    }
+  }
+
+  /** A snapshot this store saved, opened for reading (not checksummed again: it was
+   * written and synced by this process). The caller closes it. */
+  async read(meta: SnapshotMeta): Promise<FileSnapshotData> {
+    const handle = await this.fs.open(posix.join(this.dir, snapshotFileName(meta.index, meta.term)), 'read');
+    try {
+      return new FileSnapshotData(handle, await readSnapshotFileLayout(handle));
+    } catch (error) {
+      await handle.close();
       throw error;
     }
   }

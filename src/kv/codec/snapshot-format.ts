@@ -31,27 +31,43 @@ export interface SnapshotTable {
 
 export function encodeSnapshot(index: number, tables: readonly SnapshotTable[]): Uint8Array {
   const encoder = new SnapshotEncoder(index);
+  const chunks: Uint8Array[] = [];
   for (const table of tables) {
     encoder.startTable(table.name);
-    for (const { key, value } of table.entries) encoder.entry(table.name, key, value);
+    for (const { key, value } of table.entries) {
+      encoder.entry(table.name, key, value);
+      const chunk = encoder.fullChunk();
+      if (chunk) chunks.push(chunk);
+    }
     encoder.endTable();
   }
-  return encoder.finish();
+  chunks.push(encoder.finish());
+  return join(chunks);
 }
 
-/** A slice of the encoding at most about this large is hashed and set aside at a time. */
+function join(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The encoding is handed out in chunks of about this size. */
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Encodes a snapshot piece by piece, so that a caller can stop between entries and let
- * other work run (MvccStore.snapshotPaced): the bytes go into chunks of about 1 MiB,
- * each hashed when full, and are joined once at the end. encodeSnapshot is the same
- * encoder used in one go; both give the same bytes.
+ * other work run, and write each chunk out as it fills (MvccStore.openSnapshotStream):
+ * the snapshot is never in memory whole. The chunks are hashed as they are handed out;
+ * finish() gives the last of them with the padding and the checksum. encodeSnapshot
+ * joins the same chunks in memory.
  */
 export class SnapshotEncoder {
   private readonly hash = createHash('sha256');
-  private readonly chunks: Uint8Array[] = [];
-  private writer = new ByteWriter(64 * 1024);
+  private writer = new ByteWriter(CHUNK_BYTES + 64 * 1024);
   private writtenBytes = 0;
 
   constructor(index: number) {
@@ -65,53 +81,32 @@ export class SnapshotEncoder {
   entry(table: string, key: Uint8Array, value: Uint8Array): void {
     if (key.length === 0) throw new RangeError(`table ${table} has an empty key`);
     this.writer.bytes(key).bytes(value);
-    if (this.writer.length >= CHUNK_BYTES) this.flush();
   }
 
   endTable(): void {
     this.writer.uint(0);
   }
 
-  /** The snapshot's bytes; `between` is awaited between the chunks it copies. */
-  async finishPaced(between: () => Promise<void>): Promise<Uint8Array> {
-    const out = this.close();
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-      await between();
-    }
-    return out;
+  /** The bytes encoded so far, once they fill a chunk; undefined until then. */
+  fullChunk(): Uint8Array | undefined {
+    return this.writer.length >= CHUNK_BYTES ? this.take() : undefined;
   }
 
+  /** Ends the tables: the last chunk, padded, with the checksum at its end. */
   finish(): Uint8Array {
-    const out = this.close();
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
-  }
-
-  /** Ends the tables, pads and checksums; returns the output with only the checksum in place. */
-  private close(): Uint8Array {
     this.writer.uint(0);
-    this.flush();
-    const padding = Math.ceil(this.writtenBytes / PAD_BYTES) * PAD_BYTES - this.writtenBytes;
-    this.hash.update(new Uint8Array(padding));
-    const body = this.writtenBytes + padding;
-    const out = new Uint8Array(body + CHECKSUM_BYTES);
-    out.set(this.hash.digest(), body);
-    return out;
+    const rest = this.take();
+    const padding = new Uint8Array(Math.ceil(this.writtenBytes / PAD_BYTES) * PAD_BYTES - this.writtenBytes);
+    this.hash.update(padding);
+    return join([rest, padding, this.hash.digest()]);
   }
 
-  private flush(): void {
+  private take(): Uint8Array {
     const chunk = this.writer.finish();
     this.hash.update(chunk);
-    this.chunks.push(chunk);
     this.writtenBytes += chunk.length;
     this.writer = new ByteWriter(CHUNK_BYTES + 64 * 1024);
+    return chunk;
   }
 }
 

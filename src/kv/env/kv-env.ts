@@ -100,7 +100,7 @@ export interface KvEnv {
   copyCompacted(): Promise<CompactedCopy>;
   /**
    * A stable view of every table as of now, which later commits do not change, for a
-   * snapshot copied a slice at a time while applies go on (MvccStore.snapshotPaced).
+   * snapshot copied a slice at a time while applies go on (MvccStore.openSnapshotStream).
    * The tables in TABLES order. Always ended with done(): while it is open, LMDB keeps
    * the pages it sees (the file grows instead of reusing them).
    */

@@ -41,6 +41,15 @@ import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../codec/snapshot-format.js';
 import type { DecodedSnapshot } from '../codec/snapshot-format.js';
+
+/** A snapshot of the store being read out (MvccStore.openSnapshotStream). */
+export interface SnapshotStream {
+  /** The applied index the snapshot is taken at. */
+  readonly index: LogIndex;
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Releases the read view if the chunks were not read to their end. */
+  close(): void;
+}
 import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from '../types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from '../alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
@@ -444,39 +453,49 @@ export class MvccStore {
   }
 
   /**
-   * snapshot(), built a slice at a time: the tables are read in one read view (KvEnv.readView)
-   * opened at the applied index, so applies may go on between the slices without
-   * changing what the snapshot holds. After about `sliceMs` of work it awaits
-   * `between()` (the caller's way to let the event loop serve timers, messages and
-   * requests) before the next slice.
+   * snapshot(), as a stream of chunks of about 1 MiB for a Raft snapshot written to a
+   * file: the tables are read in one read view (KvEnv.readView) opened now, at the
+   * applied index, so applies may go on while the chunks are taken without changing
+   * what the snapshot holds, and the snapshot is never in memory whole. After about
+   * `sliceMs` of work the stream awaits `between()` (the caller's way to let the event
+   * loop serve timers, messages and requests) before going on. The view is released
+   * when the chunks end or close() is called, whichever comes first.
    */
-  async snapshotPaced(sliceMs: number, between: () => Promise<void>): Promise<{ index: LogIndex; data: Uint8Array }> {
+  openSnapshotStream(sliceMs: number, between: () => Promise<void>): SnapshotStream {
     this.assertUsable();
     // Taken in one synchronous step with the view: applies commit synchronously, so the
     // view holds exactly the state at this applied index.
     const index = this.state.applied;
     const view = this.env.readView();
-    try {
-      const encoder = new SnapshotEncoder(index);
-      let sliceStart = performance.now();
-      const pace = async (): Promise<void> => {
-        if (performance.now() - sliceStart < sliceMs) return;
-        await between();
-        sliceStart = performance.now();
-      };
-      for (const [name, entries] of view.tables) {
-        encoder.startTable(name);
-        let count = 0;
-        for (const { key, value } of entries) {
-          encoder.entry(name, key, value);
-          if (++count % 64 === 0) await pace();
+    let open = true;
+    const close = (): void => {
+      if (open) view.done();
+      open = false;
+    };
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      try {
+        const encoder = new SnapshotEncoder(index);
+        let sliceStart = performance.now();
+        for (const [name, entries] of view.tables) {
+          encoder.startTable(name);
+          for (const { key, value } of entries) {
+            if (!open) throw new Error('the snapshot stream was closed before its end');
+            encoder.entry(name, key, value);
+            const chunk = encoder.fullChunk();
+            if (chunk) yield chunk;
+            if (performance.now() - sliceStart >= sliceMs) {
+              await between();
+              sliceStart = performance.now();
+            }
+          }
+          encoder.endTable();
         }
-        encoder.endTable();
+        yield encoder.finish();
+      } finally {
+        close();
       }
-      return { index, data: await encoder.finishPaced(pace) };
-    } finally {
-      view.done();
     }
+    return { index, chunks: chunks(), close };
   }
 
   /**

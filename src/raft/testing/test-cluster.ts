@@ -4,6 +4,7 @@
  * test delivers them. Deliberately simple and synchronous; the full fault-injecting
  * simulator lives in src/sim/.
  */
+import { snapshotBytes } from '../snapshot-data.js';
 import { RaftNode } from '../node.js';
 import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
 import { defaultRaftConfig } from '../types.js';
@@ -66,7 +67,7 @@ export class TestCluster {
     });
     this.nodes.set(id, node);
     // The state machine restarts from the snapshot on disk, then re-applies the log.
-    this.applied.set(id, disk.snapshot ? decodeCommands(disk.snapshot.data) : []);
+    this.applied.set(id, disk.snapshot ? decodeCommands(snapshotBytes(disk.snapshot.data)) : []);
     this.readStates.set(id, []);
     return node;
   }
@@ -103,7 +104,7 @@ export class TestCluster {
         if (ready.snapshot) {
           disk.snapshot = ready.snapshot;
           disk.entries = [];
-          this.applied.set(id, decodeCommands(ready.snapshot.data));
+          this.applied.set(id, decodeCommands(snapshotBytes(ready.snapshot.data)));
         }
         if (ready.entries.length > 0) {
           const first = (ready.entries[0] as Entry).index;
