@@ -16,9 +16,8 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: bytes(data) });
 
 /** Node 2, a follower of node 1 in term 2, holding entries 1..4 with 1..3 committed. */
-function follower(snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined): RaftNode {
+function follower(): RaftNode {
   const node = new RaftNode({
-    ...(snapshotProblem !== undefined ? { snapshotProblem } : {}),
     config: { ...defaultRaftConfig, id: 2 },
     persisted: { hardState: { term: 2, vote: 1, commit: 3 }, entries: [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2)], snapshot: undefined },
     bootstrap: { voters: [1, 2, 3], learners: [] },
@@ -139,9 +138,9 @@ test('late messages of older terms are not impossible: they are ignored as befor
   node.checkInvariants();
 });
 
-test('a snapshot the state machine could not install is refused before it is accepted, in one chunk or at its last', () => {
-  const node = follower((meta, data) => (new TextDecoder().decode(data) === 'good' ? undefined : `${data.length} bytes of junk at ${meta.index}`));
-  const meta = { index: 10, term: 3, config: { voters: [1, 2, 3], learners: [] } };
+test('a snapshot the runtime finds it cannot install changes nothing: the follower asks for it again from its first byte', () => {
+  const node = follower();
+  const meta: SnapshotMeta = { index: 10, term: 3, config: { voters: [1, 2, 3], learners: [] } };
   const chunk = (offset: number, text: string, done: boolean, at = meta): Message => ({
     type: 'snapshot',
     from: 1,
@@ -152,12 +151,43 @@ test('a snapshot the state machine could not install is refused before it is acc
     data: bytes(text),
     done,
   });
-  assertRefused(node, chunk(0, 'junk', true), /a snapshot at index 10 that this node could not install: 4 bytes of junk at 10/);
-  // In two chunks: the first is taken (it installs nothing), the last is refused.
+  const answers = (messages: readonly Message[]): unknown[] =>
+    messages.flatMap((m) => (m.type === 'snapshotResponse' ? [{ index: m.snapshotIndex, nextOffset: m.nextOffset, done: m.done }] : []));
+  const stored = (ready: ReturnType<RaftNode['ready']>): unknown[] => ready.snapshotChunks.map((c) => [c.offset, new TextDecoder().decode(c.data), c.done]);
+  // Each chunk goes to the runtime to store; all but the last are answered once stored.
   assert.equal(node.step(chunk(0, 'ju', false)), undefined);
+  let ready = node.ready();
+  assert.deepEqual(stored(ready), [[0, 'ju', false]]);
+  assert.deepEqual(answers(ready.messages), [{ index: 10, nextOffset: 2, done: false }]);
+  node.advance(ready);
+  assert.equal(node.step(chunk(2, 'nk', true)), undefined);
+  ready = node.ready();
+  assert.deepEqual(stored(ready), [[2, 'nk', true]]);
+  assert.deepEqual(answers(ready.messages), [], 'the last chunk is answered once the runtime has checked the whole');
+  node.advance(ready);
+  // The leader's resend of the last chunk while the runtime checks is not answered either.
+  assert.equal(node.step(chunk(2, 'nk', true)), undefined);
+  assert.deepEqual(answers(node.ready().messages), []);
+
+  const before = node.status();
+  node.snapshotReceived(meta, { ok: false, problem: '4 bytes of junk' });
+  assert.deepEqual(node.status(), before, 'nothing installed, nothing committed');
+  ready = node.ready();
+  assert.equal(ready.snapshot, undefined);
+  assert.deepEqual(answers(ready.messages), [{ index: 10, nextOffset: 0, done: false }], 'asked for again from its first byte');
+  node.advance(ready);
+  node.checkInvariants();
+
+  // A good one (a newer snapshot, so it starts afresh at offset 0) installs with the bytes as the runtime stored them.
+  const good = { ...meta, index: 11 };
+  assert.equal(node.step(chunk(0, 'good', true, good)), undefined);
   node.advance(node.ready());
-  assertRefused(node, chunk(2, 'nk', true), /4 bytes of junk/);
-  // A good one (a newer snapshot, so it starts afresh at offset 0) installs.
-  assert.equal(node.step(chunk(0, 'good', true, { ...meta, index: 11 })), undefined);
+  const data = bytes('good');
+  node.snapshotReceived(meta, { ok: true, data }); // not the snapshot being received: ignored
+  assert.equal(node.status().commit, 3);
+  node.snapshotReceived(good, { ok: true, data });
   assert.equal(node.status().commit, 11);
+  ready = node.ready();
+  assert.equal(ready.snapshot?.data, data);
+  assert.deepEqual(answers(ready.messages), [{ index: 11, nextOffset: 4, done: true }]);
 });

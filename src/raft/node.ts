@@ -25,6 +25,8 @@ import type {
   RefusalReason,
   Role,
   Snapshot,
+  ReceivedSnapshot,
+  ReceivedSnapshotChunk,
   SnapshotData,
   SnapshotMeta,
   SoftState,
@@ -68,12 +70,6 @@ export interface RaftNodeOptions {
   /** The state machine's applied index at start; defaults to the snapshot's index. */
   readonly applied?: LogIndex;
   /**
-   * What the state machine finds wrong with a snapshot's data, or undefined. A snapshot
-   * from a leader is checked before it is accepted: no leader sends one its state
-   * machine cannot install, and installing it would stop this node.
-   */
-  readonly snapshotProblem?: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
-  /**
    * The runtime persists and applies in a pipeline (see Ready in types.ts): it may apply
    * one Ready's entries before an earlier Ready's write is durable, so committed entries
    * are handed out only once durable here. Without it (a runtime that writes each Ready
@@ -113,10 +109,14 @@ type Distributive<T> = T extends unknown ? Omit<T, 'from' | 'term'> & { term?: T
 /** A message before the sender fills in `from` and (by default) its own term. */
 type Outgoing = Distributive<Message>;
 
+/** A snapshot being received: the runtime stores its chunks; the core keeps where it is. */
 interface IncomingSnapshot {
   readonly meta: SnapshotMeta;
-  readonly chunks: Uint8Array[];
+  /** The leader sending it, to answer once the runtime has checked it. */
+  readonly from: NodeId;
   size: number;
+  /** Its last chunk is in: the runtime stores and checks it (snapshotReceived). */
+  complete: boolean;
 }
 
 const emptyData = new Uint8Array(0);
@@ -125,7 +125,6 @@ export class RaftNode {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
-  private readonly snapshotProblem: (meta: SnapshotMeta, data: Uint8Array) => string | undefined;
   private readonly pipelined: boolean;
 
   // Persistent state (Figure 2).
@@ -162,6 +161,7 @@ export class RaftNode {
 
   // Output waiting for ready().
   private messages: Message[] = [];
+  private snapshotChunks: ReceivedSnapshotChunk[] = [];
   private readStates: ReadState[] = [];
   private lastHardState: HardState;
   private lastSoftState: SoftState;
@@ -177,7 +177,6 @@ export class RaftNode {
     this.id = config.id;
     this.cfg = config;
     this.random = options.random;
-    this.snapshotProblem = options.snapshotProblem ?? (() => undefined);
     this.pipelined = options.pipelined ?? false;
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
@@ -300,15 +299,26 @@ export class RaftNode {
   }
 
   /**
-   * The runtime stored the snapshot this node holds (taken here or installed from a
-   * leader) and gives its bytes again, read from where it stored them: the core drops
-   * the copy it held, so a received snapshot does not stay in memory until the next.
+   * The runtime stored every chunk of the snapshot `meta` it was receiving and checked
+   * it (see Ready in types.ts). A good one is installed (Figure 13 steps 6-8) with the
+   * bytes as stored, and the leader told it is done; a bad one is dropped and the
+   * leader asked for it again from its first byte, having changed nothing here: no
+   * correct leader sends a snapshot this node cannot install.
    */
-  snapshotStored(meta: SnapshotMeta, data: SnapshotData): void {
-    const held = this.snapshot;
-    if (held === undefined || held.meta.index !== meta.index || held.meta.term !== meta.term) return;
-    assert(data.byteLength === held.data.byteLength, () => `snapshot ${meta.index} was stored with ${data.byteLength} bytes, not ${held.data.byteLength}`);
-    this.snapshot = { meta: held.meta, data };
+  snapshotReceived(meta: SnapshotMeta, received: ReceivedSnapshot): void {
+    const incoming = this.incomingSnapshot;
+    if (!incoming?.complete || incoming.meta.index !== meta.index || incoming.meta.term !== meta.term) return;
+    this.incomingSnapshot = undefined;
+    const reply = (nextOffset: number, done: boolean): void =>
+      this.send({ type: 'snapshotResponse', to: incoming.from, snapshotIndex: meta.index, nextOffset, done });
+    if (!received.ok) {
+      reply(0, false);
+      return;
+    }
+    assert(received.data.byteLength === incoming.size, () => `snapshot ${meta.index} was stored with ${received.data.byteLength} bytes, not ${incoming.size}`);
+    // Committed past it meanwhile: nothing to install.
+    if (meta.index > this.log.committed) this.installSnapshot({ meta, data: received.data });
+    reply(incoming.size, true);
   }
 
   /**
@@ -362,6 +372,7 @@ export class RaftNode {
   hasReady(): boolean {
     return (
       this.messages.length > 0 ||
+      this.snapshotChunks.length > 0 ||
       this.readStates.length > 0 ||
       this.snapshotToInstall !== undefined ||
       this.log.persisting < this.log.lastIndex() ||
@@ -384,12 +395,14 @@ export class RaftNode {
       softState: sameSoftState(softState, this.lastSoftState) ? undefined : softState,
       hardState: sameHardState(hardState, this.lastHardState) ? undefined : hardState,
       entries: this.log.unpersisted(),
+      snapshotChunks: this.snapshotChunks,
       snapshot: this.snapshotToInstall,
       messages: this.messages,
       committedEntries: this.committedToApply(),
       readStates: this.readStates,
     };
     this.messages = [];
+    this.snapshotChunks = [];
     this.readStates = [];
     this.lastHardState = hardState;
     this.lastSoftState = softState;
@@ -686,13 +699,8 @@ export class RaftNode {
               '(unless this node lost entries it had acknowledged, as after a WAL cut by keel repair or a replaced data directory: then remove this member and add it back with an empty data directory)'
             : undefined)
         );
-      case 'snapshot': {
-        const second = this.secondLeader(m);
-        if (second !== undefined) return second;
-        const data = this.completedSnapshot(m);
-        const problem = data === undefined ? undefined : this.snapshotProblem(m.meta, data);
-        return problem === undefined ? undefined : `a snapshot at index ${m.meta.index} that this node could not install: ${problem}`;
-      }
+      case 'snapshot':
+        return this.secondLeader(m);
       case 'appendResponse':
         // A follower acknowledges only entries this leader sent it, from its log.
         if (this.role === 'leader' && m.term === this.term && m.success && m.index > this.log.lastIndex()) {
@@ -707,17 +715,6 @@ export class RaftNode {
       default:
         return undefined;
     }
-  }
-
-  /** The whole snapshot that chunk `m` would complete and install (handleSnapshotChunk), or undefined. */
-  private completedSnapshot(m: SnapshotRequest): Uint8Array | undefined {
-    const { meta } = m;
-    if (!m.done || meta.index <= this.log.committed || this.log.matchTerm(meta.index, meta.term)) return undefined;
-    const incoming = this.incomingSnapshot;
-    const continues = incoming !== undefined && incoming.meta.index === meta.index && incoming.meta.term === meta.term;
-    const before = continues ? incoming.chunks : [];
-    if (m.offset !== (continues ? incoming.size : 0)) return undefined;
-    return concat([...before, m.data], m.offset + m.data.length);
   }
 
   /** §5.2 Election Safety: at most one leader per term. */
@@ -909,7 +906,11 @@ export class RaftNode {
     this.send({ type: 'heartbeatResponse', to: m.from, seq: m.seq, lastIndex: this.log.lastIndex() });
   }
 
-  /** InstallSnapshot receiver (§7, Figure 13), one chunk at a time. */
+  /**
+   * InstallSnapshot receiver (§7, Figure 13), one chunk at a time: each goes to the
+   * runtime to store (Ready.snapshotChunks) and is acknowledged once written; the last
+   * is answered once the runtime has stored and checked the whole (snapshotReceived).
+   */
   private handleSnapshotChunk(m: SnapshotRequest): void {
     const { meta } = m;
     const reply = (nextOffset: number, done: boolean): void => this.send({ type: 'snapshotResponse', to: m.from, snapshotIndex: meta.index, nextOffset, done });
@@ -926,22 +927,19 @@ export class RaftNode {
         reply(0, false);
         return;
       }
-      incoming = { meta, chunks: [], size: 0 };
+      incoming = { meta, from: m.from, size: 0, complete: false };
       this.incomingSnapshot = incoming;
     }
+    // The runtime is checking the whole: its answer is the reply.
+    if (incoming.complete) return;
     if (m.offset !== incoming.size) {
       reply(incoming.size, false);
       return;
     }
-    incoming.chunks.push(m.data);
+    this.snapshotChunks.push({ meta, offset: m.offset, data: m.data, done: m.done });
     incoming.size += m.data.length;
-    if (!m.done) {
-      reply(incoming.size, false);
-      return;
-    }
-    this.incomingSnapshot = undefined;
-    this.installSnapshot({ meta, data: concat(incoming.chunks, incoming.size) });
-    reply(incoming.size, true);
+    if (m.done) incoming.complete = true;
+    else reply(incoming.size, false);
   }
 
   private installSnapshot(snapshot: Snapshot): void {
@@ -1317,14 +1315,4 @@ function sameHardState(a: HardState, b: HardState): boolean {
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.role === b.role && a.leader === b.leader && a.term === b.term;
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

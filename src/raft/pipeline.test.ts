@@ -5,6 +5,7 @@ import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import type { AppendResponse, Entry, Message, Ready } from './types.js';
 import { Prng } from '../lib/prng.js';
+import { SnapshotsInMemory } from './snapshots-in-memory.js';
 
 // The pipelined Ready contract (types.ts, Ready): ready() hands work out at once, and
 // the runtime reports writes (persisted) and applies (applied) separately, so the
@@ -144,6 +145,7 @@ test('a snapshot from the leader is handed out once, and entries after it apply 
   c.compact(2);
   const restarted = c.start(3);
   // Deliver by hand from here on: node 3 gets the snapshot, then the entries after it.
+  const received = new SnapshotsInMemory();
   let sawSnapshot: Ready | undefined;
   for (let round = 0; round < 200 && restarted.status().applied < c.node(1).status().commit; round++) {
     c.tick(1);
@@ -170,6 +172,7 @@ test('a snapshot from the leader is handed out once, and entries after it apply 
       } else {
         restarted.advance(ready);
       }
+      for (const snapshot of received.store(ready.snapshotChunks)) restarted.snapshotReceived(snapshot.meta, { ok: true, data: snapshot.data });
       c.queue.push(...ready.messages);
       restarted.checkInvariants();
     }

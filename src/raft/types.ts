@@ -76,6 +76,18 @@ export interface Snapshot {
   readonly data: SnapshotData;
 }
 
+/** A chunk of a snapshot a follower receives (InstallSnapshot, Figure 13), for the runtime to store. */
+export interface ReceivedSnapshotChunk {
+  readonly meta: SnapshotMeta;
+  readonly offset: number;
+  readonly data: Uint8Array;
+  /** The snapshot's last chunk. */
+  readonly done: boolean;
+}
+
+/** What the runtime found when it checked a snapshot it received: its stored bytes, or what is wrong with it. */
+export type ReceivedSnapshot = { readonly ok: true; readonly data: SnapshotData } | { readonly ok: false; readonly problem: string };
+
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
 /** Volatile state worth telling the runtime about when it changes. */
@@ -237,9 +249,15 @@ export const messageTypeNumbers: Readonly<Record<MessageType, number>> = {
  * What the core asks the runtime to do. ready() counts it as handed out, and the
  * runtime reports its two parts done separately, so they can overlap (a pipeline,
  * thesis §10.2.1):
- *   - persist: write `snapshot` (if any), `entries` (overwriting the log from
- *     entries[0].index on) and `hardState` (if any), and fsync them, in the order the
- *     Readys were handed out; then call `persisted(ready)`. Messages that promise
+ *   - persist: write `snapshotChunks`, `snapshot` (if any), `entries` (overwriting the
+ *     log from entries[0].index on) and `hardState` (if any), and fsync them, in the
+ *     order the Readys were handed out; then call `persisted(ready)`. A snapshot
+ *     chunk is written at its offset into the incoming snapshot it names (offset 0
+ *     starts that one afresh and drops any other); only its last chunk (`done`) must
+ *     be durable, as a restarted node starts a transfer over. Once a last chunk is,
+ *     the runtime checks the whole snapshot (without holding it in memory) and calls
+ *     `snapshotReceived`; the core then installs it, with its bytes as the runtime
+ *     stored them, through a later Ready's `snapshot`. Messages that promise
  *     something about this node's disk (votes, vote requests, every acknowledgement:
  *     Figure 2) leave only once this Ready and every earlier one are durable; a
  *     leader's appends and heartbeats, and forwarded requests, may leave at once.
@@ -254,6 +272,8 @@ export interface Ready {
   readonly softState: SoftState | undefined;
   readonly hardState: HardState | undefined;
   readonly entries: readonly Entry[];
+  /** Chunks of a snapshot being received from the leader, in order (see below). */
+  readonly snapshotChunks: readonly ReceivedSnapshotChunk[];
   readonly snapshot: Snapshot | undefined;
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];

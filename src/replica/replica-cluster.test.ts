@@ -41,10 +41,13 @@ class World {
   /** Every message delivered, in order: two runs of one seed must agree. */
   readonly deliveries: string[] = [];
   readonly fatal: unknown[] = [];
+  /** Messages this says are lost on the way (a broken connection). */
+  lose: (message: Message) => boolean = () => false;
 
   constructor(
     private readonly dir: string,
     private readonly random: Prng,
+    private readonly tuning: { readonly snapshotEveryEntries?: number; readonly snapshotChunkBytesMax?: number } = {},
   ) {
     for (const id of ids) this.nodes.set(id, { id, fs: new FaultFileSystem(), replica: undefined, incarnation: 0 });
   }
@@ -59,6 +62,7 @@ class World {
       dataDir: `/n${id}`,
       tickMs,
       logLevel: 'silent',
+      ...(this.tuning.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: this.tuning.snapshotEveryEntries }),
     };
     const random = this.random.fork();
     const kvDir = join(this.dir, `n${id}-kv-${node.incarnation}`);
@@ -66,6 +70,7 @@ class World {
     replica = await Replica.open({
       config,
       raftDir: `/n${id}/raft`,
+      ...(this.tuning.snapshotChunkBytesMax === undefined ? {} : { raft: { snapshotChunkBytesMax: this.tuning.snapshotChunkBytesMax } }),
       ports: {
         clock: { nowMs: () => this.nowMs, monotonicMs: () => this.nowMs },
         fs: node.fs,
@@ -102,7 +107,7 @@ class World {
     const arriving = this.inFlight;
     this.inFlight = [];
     for (const message of arriving) {
-      const to = this.nodes.get(message.to)?.replica;
+      const to = this.lose(message) ? undefined : this.nodes.get(message.to)?.replica;
       this.deliveries.push(`${this.nowMs} ${message.type} ${message.from}->${message.to} t${message.term}${to ? '' : ' lost'}`);
       to?.receive(message);
     }
@@ -194,4 +199,55 @@ test('three replicas over a simulated disk, clock and network survive power cuts
   const other = await scenario(8);
   assert.deepEqual(other.values, first.values);
   assert.notDeepEqual(other.deliveries, first.deliveries, 'another seed should time the elections differently');
+});
+
+test("a snapshot transfer cut off half way resumes where the follower's file ends, and the follower installs it from that file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(11), { snapshotEveryEntries: 8, snapshotChunkBytesMax: 256 });
+    for (const id of ids) await world.start(id);
+    await world.put('k', 'v0');
+    const behind = ids.find((id) => world.nodes.get(id)?.replica?.raftStatus().role === 'follower') as NodeId;
+    world.crash(behind);
+    for (let i = 1; i <= 40; i++) await world.put(`k${i % 5}`, `value ${i} `.repeat(20));
+    const leader = await world.until('a leader', () => world.leader());
+    assert.ok(leader.raftStatus().firstIndex > 3, 'the leader compacted past what the stopped follower holds');
+
+    // What the follower says it holds of the snapshot, answer by answer, and whether the link was up.
+    const held: { nextOffset: number; afterCut: boolean }[] = [];
+    let cut = false;
+    let healed = false;
+    world.lose = (message) => {
+      if (message.type === 'snapshotResponse' && message.from === behind && !message.done) {
+        if (!cut) held.push({ nextOffset: message.nextOffset, afterCut: healed });
+        // The connection breaks once the follower holds a few chunks, and stays broken for a while.
+        if (!healed && message.nextOffset >= 4 * 256) cut = true;
+      }
+      return cut && (message.to === behind || message.from === behind);
+    };
+    await world.start(behind);
+    await world.until('the transfer was cut', () => (cut ? true : undefined));
+    for (let i = 0; i < 15; i++) await world.step();
+    const heldBeforeCut = Math.max(...held.map((answer) => answer.nextOffset));
+    cut = false;
+    healed = true;
+    const commit = leader.raftStatus().commit;
+    await world.until('the follower caught up', () => ((world.nodes.get(behind)?.replica?.raftStatus().applied ?? 0) >= commit ? true : undefined));
+
+    const after = held.filter((answer) => answer.afterCut);
+    assert.ok(after.length > 0, 'chunks flowed again after the connection healed');
+    assert.ok(
+      after.every((answer) => answer.nextOffset >= heldBeforeCut),
+      `the follower kept the ${heldBeforeCut} bytes it held: its answers after the cut say ${after.map((answer) => answer.nextOffset).join(', ')}`,
+    );
+    const replica = world.nodes.get(behind)?.replica as Replica;
+    assert.ok(replica.raftStatus().firstIndex > 3, 'the follower installed the snapshot');
+    const read = await replica.read({ type: 'range', key: bytes('k'), rangeEnd: bytes('l') }, 'serializable');
+    assert.ok(read.ok);
+    assert.equal(read.value.kvs.length, 6, 'k and k0..k4');
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -29,7 +29,6 @@ import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/node.js';
 import { defaultRaftConfig } from '../raft/types.js';
 import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready, Role, Snapshot, SnapshotMeta } from '../raft/types.js';
-import { snapshotBytes } from '../raft/snapshot-data.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import type { FileSnapshotData } from '../storage/snapshot-file.js';
@@ -133,7 +132,8 @@ export interface ReplicaOptions {
  * order the core handed them out, before the messages that wait for them leave); its
  * committed entries applied (or its snapshot installed) in the store, which for a
  * pipelined Ready may come before its own write is durable (the entries it applies
- * were durable already); a snapshot of this node's own store saved.
+ * were durable already); a snapshot of this node's own store saved; a snapshot from
+ * the leader received whole and checked, about to be reported to the core.
  */
 export interface ReplicaObserver {
   /** The core took a ReadIndex request (its ReadState comes with a later Ready). */
@@ -141,6 +141,7 @@ export interface ReplicaObserver {
   persisted(ready: Ready): void;
   applied(ready: Ready): void;
   snapshotSaved(snapshot: Snapshot): void;
+  snapshotReceived(meta: SnapshotMeta, problem: string | undefined): void;
 }
 
 /** The core's state, read-only, for a monitor that checks it after every input. */
@@ -191,6 +192,8 @@ export class Replica implements MembershipHost {
   private readonly writeLane: WriteLane;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  /** Checks of snapshots received from the leader, one after another (checkReceivedSnapshot). */
+  private snapshotChecks: Promise<void> = Promise.resolve();
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
   private snapshotting: Promise<void> | undefined;
   /** Its file, once stored, until the Ready loop compacts the log to it (true: the core took it). */
@@ -311,7 +314,7 @@ export class Replica implements MembershipHost {
       // A snapshot installed from the leader reached the disk, but the state machine
       // had not taken it in before the process stopped.
       log.info({ index: snapshot.meta.index }, 'restoring the key-value store from the newest snapshot');
-      store.restore(snapshot.meta.index, snapshotBytes(snapshot.data));
+      store.restore(snapshot.meta.index, snapshot.data);
     }
     const startUp = {
       snapshotLoadMs: Math.round(timings.snapshotLoadMs),
@@ -338,7 +341,6 @@ export class Replica implements MembershipHost {
       bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
       random: ports.random,
       applied: store.appliedIndex(),
-      snapshotProblem: (meta, data) => store.snapshotProblem(meta.index, data),
       // The write lane makes Readys durable while the loop applies (drain).
       pipelined: true,
     });
@@ -816,6 +818,7 @@ export class Replica implements MembershipHost {
     this.snapshotStored?.compacted(false);
     this.snapshotStored = undefined;
     await this.snapshotting;
+    await this.snapshotChecks;
     this.useSnapshotFile(undefined);
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
@@ -955,6 +958,7 @@ export class Replica implements MembershipHost {
     // Figure 2: a vote or acknowledgement leaves only once the state it promises is durable.
     for (const ready of readys) for (const message of ready.messages) if (!promisesNothingDurable(message)) this.send(message);
     for (const ready of readys) this.raft.persisted(ready);
+    for (const ready of readys) for (const chunk of ready.snapshotChunks) if (chunk.done) this.checkReceivedSnapshot(chunk.meta);
     // Stopping: the store is being closed, nothing more is applied.
     if (!this.stopping) this.schedule();
   }
@@ -967,8 +971,7 @@ export class Replica implements MembershipHost {
 
   private apply(ready: Ready): void {
     if (ready.snapshot) {
-      this.store.restore(ready.snapshot.meta.index, snapshotBytes(ready.snapshot.data));
-      this.readInstalledSnapshotFromFile(ready.snapshot.meta);
+      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
       this.membersSeen = undefined;
       this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
@@ -1133,20 +1136,29 @@ export class Replica implements MembershipHost {
   }
 
   /**
-   * A snapshot from the leader, installed: the core holds the bytes it received until
-   * told where they are stored; from then on it reads them from the file like its own.
+   * The last chunk of a snapshot from the leader is durable: check the whole, read from
+   * its file a slice at a time between other work, and tell the core, which installs a
+   * good one with its bytes as stored here (they are read from the file from now on)
+   * and asks the leader again for a bad one.
    */
-  private readInstalledSnapshotFromFile(meta: SnapshotMeta): void {
-    // The core no longer reads the previous file.
-    this.useSnapshotFile(undefined);
-    this.storage.readSnapshot(meta).then(
-      (data) => {
-        this.raft.snapshotStored(meta, data);
-        if (!this.stopping && this.raft.currentSnapshot()?.data === data) this.useSnapshotFile(data);
-        else this.closeSnapshotFile(data);
-      },
-      (error: unknown) => this.fatal(error),
-    );
+  private checkReceivedSnapshot(meta: SnapshotMeta): void {
+    const check = async (): Promise<void> => {
+      const data = await this.storage.receivedSnapshot(meta);
+      const problem = await this.store.snapshotProblem(meta.index, data, snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(() => resolve())));
+      if (this.stopping) {
+        this.closeSnapshotFile(data);
+        return;
+      }
+      if (problem !== undefined)
+        this.log.error({ index: meta.index, term: meta.term, problem }, 'a snapshot received from the leader cannot be installed; asking for it again');
+      this.observer?.snapshotReceived(meta, problem);
+      this.raft.snapshotReceived(meta, problem === undefined ? { ok: true, data } : { ok: false, problem });
+      if (this.raft.currentSnapshot()?.data === data) this.useSnapshotFile(data);
+      else this.closeSnapshotFile(data);
+      this.schedule();
+    };
+    const previous = this.snapshotChecks;
+    this.snapshotChecks = previous.then(check).catch((error: unknown) => this.fatal(error));
   }
 
   /** Makes `file` the one the core reads its snapshot from, and closes the one it replaces. */
@@ -1182,7 +1194,13 @@ function followLease(lessor: Lessor, body: CommandBody, index: LogIndex, result:
 
 /** Whether the Ready has something to make durable, or messages that must wait for an earlier write. */
 function needsWrite(ready: Ready): boolean {
-  return ready.snapshot !== undefined || ready.hardState !== undefined || ready.entries.length > 0 || !ready.messages.every(promisesNothingDurable);
+  return (
+    ready.snapshot !== undefined ||
+    ready.snapshotChunks.length > 0 ||
+    ready.hardState !== undefined ||
+    ready.entries.length > 0 ||
+    !ready.messages.every(promisesNothingDurable)
+  );
 }
 
 /**

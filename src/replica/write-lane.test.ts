@@ -9,6 +9,7 @@ const ready = (fields: { entries?: Entry[]; hardState?: HardState; snapshot?: Sn
   hardState: fields.hardState,
   entries: fields.entries ?? [],
   snapshot: fields.snapshot,
+  snapshotChunks: [],
   messages: [],
   committedEntries: [],
   readStates: [],

@@ -11,7 +11,7 @@
 import type { Entry, Ready } from '../raft/types.js';
 
 /** What one write makes durable (RaftStorage.saveReady's argument). */
-export type Write = Pick<Ready, 'snapshot' | 'entries' | 'hardState'>;
+export type Write = Pick<Ready, 'snapshot' | 'snapshotChunks' | 'entries' | 'hardState'>;
 
 export interface WriteLaneOptions {
   /** Writes and fsyncs; resolves once durable. */
@@ -65,7 +65,7 @@ export class WriteLane {
   private async write(batch: readonly Ready[]): Promise<void> {
     const write = mergeWrites(batch);
     // A batch of messages only (acknowledgements of entries an earlier write held) waits its turn but writes nothing.
-    if (write.snapshot === undefined && write.hardState === undefined && write.entries.length === 0) return;
+    if (write.snapshot === undefined && write.hardState === undefined && write.entries.length === 0 && write.snapshotChunks.length === 0) return;
     await this.options.save(write);
   }
 }
@@ -78,13 +78,14 @@ function takeBatch(queued: Ready[]): Ready[] {
 }
 
 /**
- * One write for Readys in handed-out order: the first one's snapshot, their entries
- * (a later Ready's entries overwrite the earlier ones' from their first index on, as
- * the WAL would), and the newest hard state.
+ * One write for Readys in handed-out order: the first one's snapshot, their snapshot
+ * chunks in order, their entries (a later Ready's entries overwrite the earlier ones'
+ * from their first index on, as the WAL would), and the newest hard state.
  */
 export function mergeWrites(batch: readonly Ready[]): Write {
   if (batch.length === 1) return batch[0] as Ready;
   const entries: Entry[] = [];
+  const snapshotChunks = batch.flatMap((ready) => ready.snapshotChunks);
   let hardState: Ready['hardState'];
   for (const ready of batch) {
     const first = ready.entries[0];
@@ -92,5 +93,5 @@ export function mergeWrites(batch: readonly Ready[]): Write {
     for (const entry of ready.entries) entries.push(entry);
     hardState = ready.hardState ?? hardState;
   }
-  return { snapshot: batch[0]?.snapshot, entries, hardState };
+  return { snapshot: batch[0]?.snapshot, snapshotChunks, entries, hardState };
 }

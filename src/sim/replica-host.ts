@@ -386,6 +386,12 @@ export class ReplicaHost {
                   () => `apply   n${this.id} ${entries[0]?.index}..${entries.at(-1)?.index}`,
                 );
             },
+            snapshotReceived: (meta, problem) => {
+              if (!live()) return;
+              if (problem !== undefined)
+                monitor.report('ready-contract', `node ${this.id} could not install snapshot ${meta.index} from the leader: ${problem}`);
+              monitor.snapshotReceived(this.id, meta);
+            },
             snapshotSaved: (snapshot) => {
               if (!live()) return;
               this.disk.compacted(snapshot.meta);

@@ -330,4 +330,17 @@ test('Figure 2: a follower that commits past the last entry an append verified b
   follower.log = [...follower.log, entry(4, 2)];
   fine.observe(2, follower);
   assert.deepEqual(fine.kinds(), ['follower-commit']);
+  // A snapshot received whole commits up to its own index, not past it; stepping its chunks commits nothing.
+  const snapshot = new Harness();
+  snapshot.observe(2, follower);
+  const meta = { index: 8, term: 2, config: { voters: [1, 2, 3], learners: [] } };
+  snapshot.rules.snapshotReceived(2, meta);
+  follower.commit = 8;
+  snapshot.observe(2, follower);
+  assert.deepEqual(snapshot.kinds(), []);
+  snapshot.rules.stepping(2, { type: 'snapshot', from: 1, to: 2, term: 2, meta: { ...meta, index: 9 }, offset: 0, data: new Uint8Array(1), done: true });
+  follower.commit = 9;
+  snapshot.observe(2, follower);
+  assert.deepEqual(snapshot.kinds(), ['follower-commit']);
+  assert.match(snapshot.reports[0]?.message ?? '', /from 8 to 9 on a snapshot from node 1/);
 });

@@ -1,5 +1,8 @@
-import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, Term } from '../raft/types.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/types.js';
 import { DurableLog } from './durable-log.js';
+
+/** What may move a follower's commit index: a message stepped, or a snapshot its runtime received whole. */
+type CommitCause = Message | { readonly kind: 'snapshotReceived'; readonly meta: SnapshotMeta };
 
 /** The rules this monitor checks; each names the section of the Raft paper or
  * thesis it comes from (see docs/internals/simulator.md). */
@@ -78,7 +81,7 @@ export class RuleMonitor {
   private readonly ticks = new Map<NodeId, number>();
   /** Each node's commit index at its last observation, and the message stepped since. */
   private readonly commits = new Map<NodeId, LogIndex>();
-  private readonly stepped = new Map<NodeId, Message>();
+  private readonly stepped = new Map<NodeId, CommitCause>();
   /** The highest commit index any node has had so far. */
   private commitMax: LogIndex = 0;
   /** ReadIndex requests in flight: the commit index floor each must reach, and the
@@ -150,25 +153,32 @@ export class RuleMonitor {
     this.stepped.set(node, message);
   }
 
+  /** `node`'s runtime is about to report a snapshot it received whole to its core, which installs it. */
+  snapshotReceived(node: NodeId, meta: SnapshotMeta): void {
+    this.stepped.set(node, { kind: 'snapshotReceived', meta });
+  }
+
   /**
    * Figure 2, AppendEntries step 5: a follower sets its commit index to
    * min(leaderCommit, index of last new entry), never past what this append verified
    * (what follows may still conflict); a heartbeat's commit the leader caps at what it
-   * knows the follower holds; a snapshot commits up to its own index. Nothing else
-   * moves a follower's commit index.
+   * knows the follower holds; a snapshot, once received whole (snapshotReceived),
+   * commits up to its own index. Nothing else moves a follower's commit index.
    */
-  private followerCommitted(node: NodeId, from: LogIndex, to: LogIndex, message: Message | undefined): void {
+  private followerCommitted(node: NodeId, from: LogIndex, to: LogIndex, cause: CommitCause | undefined): void {
     let bound = from;
-    if (message?.type === 'append') bound = Math.min(message.commit, message.prevIndex + message.entries.length);
-    else if (message?.type === 'heartbeat') bound = message.commit;
-    else if (message?.type === 'snapshot') bound = message.meta.index;
+    if (cause !== undefined && 'kind' in cause) bound = cause.meta.index;
+    else if (cause?.type === 'append') bound = Math.min(cause.commit, cause.prevIndex + cause.entries.length);
+    else if (cause?.type === 'heartbeat') bound = cause.commit;
     if (to <= bound) return;
     const what =
-      message === undefined
+      cause === undefined
         ? 'no message'
-        : message.type === 'append'
-          ? `an append of ${message.prevIndex + 1}..${message.prevIndex + message.entries.length} with commit ${message.commit}`
-          : `a ${message.type} from node ${message.from}`;
+        : 'kind' in cause
+          ? `snapshot ${cause.meta.index} received whole`
+          : cause.type === 'append'
+            ? `an append of ${cause.prevIndex + 1}..${cause.prevIndex + cause.entries.length} with commit ${cause.commit}`
+            : `a ${cause.type} from node ${cause.from}`;
     this.report(
       'follower-commit',
       `node ${node} advanced its commit index from ${from} to ${to} on ${what} (Figure 2: a follower commits only up to min(leaderCommit, index of last new entry), entries it has verified)`,

@@ -38,7 +38,16 @@ class FakeCore implements ObservedCore {
 /** A disk on which these entries and this hard state were synced. */
 function diskWith(entries: readonly Entry[], hardState?: HardState): SyncedLog {
   const disk = new SyncedLog();
-  const ready: Ready = { softState: undefined, hardState, entries, snapshot: undefined, messages: [], committedEntries: [], readStates: [] };
+  const ready: Ready = {
+    softState: undefined,
+    hardState,
+    entries,
+    snapshot: undefined,
+    snapshotChunks: [],
+    messages: [],
+    committedEntries: [],
+    readStates: [],
+  };
   disk.persisted(ready);
   return disk;
 }

@@ -1,5 +1,5 @@
 import { AssertionError } from '../lib/assert.js';
-import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, Term } from '../raft/types.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/types.js';
 import { Hasher } from './hash.js';
 import { RuleMonitor, type RuleKind, type RuleMonitorOptions, type RuleStatus } from './rule-monitor.js';
 import type { Trace } from './trace.js';
@@ -116,6 +116,11 @@ export class SafetyMonitor {
   /** `message` is about to be stepped into `node`'s core (observe follows). */
   stepping(node: NodeId, message: Message): void {
     this.rules.stepping(node, message);
+  }
+
+  /** `node`'s runtime is about to report a snapshot from the leader received whole (observe follows). */
+  snapshotReceived(node: NodeId, meta: SnapshotMeta): void {
+    this.rules.snapshotReceived(node, meta);
   }
 
   /** `node`'s core ticked (after observe). */

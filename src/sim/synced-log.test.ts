@@ -9,6 +9,7 @@ const ready = (entries: Entry[], hardState?: HardState, snapshot?: Snapshot): Re
   hardState,
   entries,
   snapshot,
+  snapshotChunks: [],
   messages: [],
   committedEntries: [],
   readStates: [],

@@ -79,6 +79,9 @@ class Cluster {
         }
         for (const e of ready.committedEntries) if (e.kind === 'normal' && e.data.length > 0) m.applied.push(new TextDecoder().decode(e.data));
         node.advance(ready);
+        // A snapshot received whole is installed from its file (no check: every node here is correct).
+        for (const chunk of ready.snapshotChunks)
+          if (chunk.done) node.snapshotReceived(chunk.meta, { ok: true, data: await storage.receivedSnapshot(chunk.meta) });
         node.checkInvariants();
         this.check(m);
       }

@@ -91,8 +91,12 @@ export class RaftStorage {
     }
   }
 
-  /** Persist one Ready (snapshot first, then entries and hard state) durably, before the caller sends its messages. */
-  saveReady(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'>): Promise<void> {
+  /**
+   * Persist one Ready durably, before the caller sends its messages: the snapshot to
+   * install first (one received whole is moved into place), then the chunks of one
+   * being received, then entries and hard state.
+   */
+  saveReady(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'> & { readonly snapshotChunks?: Ready['snapshotChunks'] }): Promise<void> {
     return this.queue.run(() =>
       this.guard(async () => {
         const { snapshot, hardState, entries } = ready;
@@ -101,8 +105,9 @@ export class RaftStorage {
             snapshot.meta.index > this.snapshotIndex,
             () => `installing snapshot ${snapshot.meta.index} over the newer or equal snapshot ${this.snapshotIndex}`,
           );
-          await (await this.store.save(snapshot)).close();
+          await this.store.install(snapshot);
         }
+        for (const chunk of ready.snapshotChunks ?? []) await this.store.receive(chunk);
         const meta = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : undefined;
         await this.wal.save({ entries, ...(meta ? { snapshot: meta } : {}), ...(hardState ? { hardState } : {}) });
         if (meta) {
@@ -143,6 +148,11 @@ export class RaftStorage {
         throw error;
       });
     return stored as FileSnapshotData;
+  }
+
+  /** A snapshot from the leader whose last chunk a saved Ready held, opened for reading; the caller closes it. */
+  receivedSnapshot(meta: SnapshotMeta): Promise<FileSnapshotData> {
+    return this.store.received(meta);
   }
 
   /** A snapshot saved here, opened for reading; the caller closes it. */

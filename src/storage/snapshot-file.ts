@@ -58,29 +58,57 @@ export interface SnapshotFileLayout {
 }
 
 /**
- * Writes a snapshot file through `handle` (new and empty) from `chunks` as they come:
- * the header with its length and checksum blank, the data checksummed on the way,
- * then the two blanks. Does not sync. Answers where the data is.
+ * Writes a snapshot file through `handle` (new and empty) a chunk at a time, as the
+ * chunks come: the header with its length and checksum blank, the data checksummed on
+ * the way, then the two blanks. Does not sync.
  */
-export async function writeSnapshotFile(handle: FileHandle, meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<SnapshotFileLayout> {
-  const metaBytes = encodeMeta(meta);
-  const header = new ByteWriter(PREAMBLE_BYTES + 4 + metaBytes.length + DATA_LENGTH_BYTES);
-  header.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(metaBytes.length).bytes(metaBytes).u53(0);
-  const headerBytes = header.finish();
-  const dataOffset = headerBytes.length;
-  let crc = crc32c(headerBytes.subarray(PREAMBLE_BYTES, dataOffset - DATA_LENGTH_BYTES));
-  await handle.write(headerBytes, 0);
-  let dataLength = 0;
-  for await (const chunk of chunks) {
-    if (chunk.length === 0) continue;
-    crc = crc32c(chunk, crc);
-    await handle.write(chunk, dataOffset + dataLength);
-    dataLength += chunk.length;
+export class SnapshotFileWriter {
+  private crc: number;
+  private dataLength = 0;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly meta: SnapshotMeta,
+    private readonly dataOffset: number,
+    headerCrc: number,
+  ) {
+    this.crc = headerCrc;
   }
-  const tail = new ByteWriter(DATA_LENGTH_BYTES).u53(dataLength).finish();
-  await handle.write(tail, dataOffset - DATA_LENGTH_BYTES);
-  await handle.write(new ByteWriter(4).u32(crc >>> 0).finish(), CRC_AT);
-  return { meta, dataOffset, dataLength };
+
+  static async create(handle: FileHandle, meta: SnapshotMeta): Promise<SnapshotFileWriter> {
+    const metaBytes = encodeMeta(meta);
+    const header = new ByteWriter(PREAMBLE_BYTES + 4 + metaBytes.length + DATA_LENGTH_BYTES);
+    header.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(metaBytes.length).bytes(metaBytes).u53(0);
+    const headerBytes = header.finish();
+    await handle.write(headerBytes, 0);
+    return new SnapshotFileWriter(handle, meta, headerBytes.length, crc32c(headerBytes.subarray(PREAMBLE_BYTES, headerBytes.length - DATA_LENGTH_BYTES)));
+  }
+
+  /** Data bytes written so far. */
+  get size(): number {
+    return this.dataLength;
+  }
+
+  async append(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    this.crc = crc32c(chunk, this.crc);
+    await this.handle.write(chunk, this.dataOffset + this.dataLength);
+    this.dataLength += chunk.length;
+  }
+
+  /** Fills in the data's length and the checksum; answers where the data is. */
+  async finish(): Promise<SnapshotFileLayout> {
+    await this.handle.write(new ByteWriter(DATA_LENGTH_BYTES).u53(this.dataLength).finish(), this.dataOffset - DATA_LENGTH_BYTES);
+    await this.handle.write(new ByteWriter(4).u32(this.crc >>> 0).finish(), CRC_AT);
+    return { meta: this.meta, dataOffset: this.dataOffset, dataLength: this.dataLength };
+  }
+}
+
+/** A whole snapshot file from `chunks` (SnapshotFileWriter). */
+export async function writeSnapshotFile(handle: FileHandle, meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<SnapshotFileLayout> {
+  const writer = await SnapshotFileWriter.create(handle, meta);
+  for await (const chunk of chunks) await writer.append(chunk);
+  return writer.finish();
 }
 
 /**

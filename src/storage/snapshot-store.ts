@@ -14,17 +14,19 @@
  * data is a FileSnapshotData, read from its file when asked, never held whole.
  */
 import { posix } from 'node:path';
-import type { LogIndex, SnapshotMeta, Term } from '../raft/types.js';
+import type { LogIndex, ReceivedSnapshotChunk, SnapshotMeta, Term } from '../raft/types.js';
 import { MalformedError } from './bytes.js';
-import type { FileSystem } from './file-system.js';
+import type { FileHandle, FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { SerialQueue } from './serial-queue.js';
-import { FileSnapshotData, readSnapshotFileLayout, sourceChunks, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { FileSnapshotData, SnapshotFileWriter, readSnapshotFileLayout, sourceChunks, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotSource } from './snapshot-file.js';
 
 const namePattern = /^(\d{16})-(\d{16})\.snap$/;
 const TMP_SUFFIX = '.tmp';
+/** A snapshot being received from the leader, until it is installed. */
+const RECEIVING_SUFFIX = '.receiving';
 export const CORRUPT_SUFFIX = '.corrupt';
 
 export function snapshotFileName(index: LogIndex, term: Term): string {
@@ -63,6 +65,8 @@ export class SnapshotStore {
   private failure: string | undefined;
   /** Saves one at a time: a local snapshot's and a leader's may be written at once (RaftStorage). */
   private readonly saves = new SerialQueue();
+  /** The snapshot being received from the leader, written a chunk at a time. */
+  private receiving: { readonly writer: SnapshotFileWriter; readonly handle: FileHandle; complete: boolean } | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -80,9 +84,9 @@ export class SnapshotStore {
     const keep = options.keep ?? 2;
     await fs.mkdirp(dir);
     const names = await fs.list(dir);
-    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`));
+    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`) || n.endsWith(`.snap${RECEIVING_SUFFIX}`));
     for (const name of leftovers) {
-      log(`snapshot store ${dir}: removing ${name}, a snapshot write cut short by a crash`);
+      log(`snapshot store ${dir}: removing ${name}, a snapshot write or transfer cut short (a transfer starts over)`);
       await fs.unlink(posix.join(dir, name));
     }
     if (leftovers.length > 0) await fs.syncDir(dir);
@@ -120,11 +124,9 @@ export class SnapshotStore {
     return this.saves.run(() => this.saveNow(snapshot));
   }
 
-  private async saveNow(snapshot: SnapshotSource): Promise<FileSnapshotData> {
+  private saveNow(snapshot: SnapshotSource): Promise<FileSnapshotData> {
     const { meta } = snapshot;
-    if (this.failure !== undefined)
-      throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
-    try {
+    return this.guard(async () => {
       const name = snapshotFileName(meta.index, meta.term);
       const tmp = posix.join(this.dir, name + TMP_SUFFIX);
       await this.fs.unlink(tmp).catch((error: unknown) => {
@@ -141,6 +143,15 @@ export class SnapshotStore {
       await this.fs.syncDir(this.dir);
       await this.prune();
       return await this.read(meta);
+    });
+  }
+
+  /** Runs a write; once one has failed, refuses every later one (see FsyncError). */
+  private async guard<T>(write: () => Promise<T>): Promise<T> {
+    if (this.failure !== undefined)
+      throw new StorageUnusableError(`The snapshot store in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
+    try {
+      return await write();
     } catch (error) {
       this.failure = `an earlier write failed: ${error instanceof Error ? error.message : String(error)}`;
       throw error;
@@ -149,14 +160,92 @@ export class SnapshotStore {
 
   /** A snapshot this store saved, opened for reading (not checksummed again: it was
    * written and synced by this process). The caller closes it. */
-  async read(meta: SnapshotMeta): Promise<FileSnapshotData> {
-    const handle = await this.fs.open(posix.join(this.dir, snapshotFileName(meta.index, meta.term)), 'read');
+  read(meta: SnapshotMeta): Promise<FileSnapshotData> {
+    return this.open(posix.join(this.dir, snapshotFileName(meta.index, meta.term)));
+  }
+
+  private async open(path: string): Promise<FileSnapshotData> {
+    const handle = await this.fs.open(path, 'read');
     try {
       return new FileSnapshotData(handle, await readSnapshotFileLayout(handle));
     } catch (error) {
       await handle.close();
       throw error;
     }
+  }
+
+  /**
+   * Writes a chunk of a snapshot received from the leader into `<name>.receiving`, at its
+   * offset: offset 0 starts the file afresh (a transfer of another snapshot, or this one
+   * again, drops the file before it); any other must continue the file where it ends.
+   * The chunks need not be durable (a restarted node starts the transfer over, the
+   * file removed at open) except the last: it completes the file and syncs it.
+   */
+  receive(chunk: ReceivedSnapshotChunk): Promise<void> {
+    return this.guard(() => this.receiveNow(chunk));
+  }
+
+  private async receiveNow(chunk: ReceivedSnapshotChunk): Promise<void> {
+    const { meta } = chunk;
+    if (chunk.offset === 0) await this.dropReceiving();
+    let receiving = this.receiving;
+    if (!receiving) {
+      const handle = await this.fs.open(this.receivingPath(meta), 'create');
+      receiving = { writer: await SnapshotFileWriter.create(handle, meta), handle, complete: false };
+      this.receiving = receiving;
+    }
+    const { writer } = receiving;
+    if (writer.meta.index !== meta.index || writer.meta.term !== meta.term || writer.size !== chunk.offset || receiving.complete) {
+      throw new Error(
+        `a chunk of snapshot ${meta.index} (term ${meta.term}) at offset ${chunk.offset} does not continue the one being received, snapshot ${writer.meta.index} (term ${writer.meta.term}) at ${writer.size} bytes`,
+      );
+    }
+    await writer.append(chunk.data);
+    if (!chunk.done) return;
+    await writer.finish();
+    await receiving.handle.sync();
+    receiving.complete = true;
+  }
+
+  /** The snapshot received whole (receive() of its last chunk), opened for reading: the caller closes it. */
+  async received(meta: SnapshotMeta): Promise<FileSnapshotData> {
+    const writer = this.receiving?.complete ? this.receiving.writer : undefined;
+    if (writer?.meta.index !== meta.index || writer.meta.term !== meta.term)
+      throw new Error(`snapshot ${meta.index} (term ${meta.term}) was not received whole`);
+    return this.open(this.receivingPath(meta));
+  }
+
+  /**
+   * Stores a snapshot durably. One received whole is moved into place (rename, directory
+   * fsync), its bytes not written again; any other is written (save). Then deletes all
+   * but the newest `keep`.
+   */
+  install(snapshot: SnapshotSource): Promise<void> {
+    const { meta } = snapshot;
+    const writer = this.receiving?.complete ? this.receiving.writer : undefined;
+    if (writer?.meta.index !== meta.index || writer.meta.term !== meta.term) return this.save(snapshot).then((stored) => stored.close());
+    return this.saves.run(() =>
+      this.guard(async () => {
+        await this.dropReceiving(posix.join(this.dir, snapshotFileName(meta.index, meta.term)));
+        await this.fs.syncDir(this.dir);
+        await this.prune();
+      }),
+    );
+  }
+
+  /** Ends the transfer being received: its file is renamed to `to`, or else removed. */
+  private async dropReceiving(to?: string): Promise<void> {
+    const receiving = this.receiving;
+    if (!receiving) return;
+    this.receiving = undefined;
+    await receiving.handle.close();
+    const path = this.receivingPath(receiving.writer.meta);
+    if (to === undefined) await this.fs.unlink(path);
+    else await this.fs.rename(path, to);
+  }
+
+  private receivingPath(meta: SnapshotMeta): string {
+    return posix.join(this.dir, snapshotFileName(meta.index, meta.term) + RECEIVING_SUFFIX);
   }
 
   /** Renames damaged snapshot files aside (`.corrupt`), kept for inspection but no

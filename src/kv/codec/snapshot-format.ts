@@ -18,7 +18,7 @@
  * restores into any version of the store that reads this format.
  */
 import { createHash } from 'node:crypto';
-import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
+import { ByteWriter, DecodeError } from './byte-codec.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;
@@ -112,44 +112,179 @@ export class SnapshotEncoder {
 
 export interface DecodedSnapshot {
   readonly index: number;
-  /** Entries are views into the snapshot's bytes. */
+  /** Entries are copies, independent of the snapshot's bytes. */
   readonly tables: ReadonlyMap<string, readonly (readonly [Uint8Array, Uint8Array])[]>;
 }
 
-/** Checks and decodes a snapshot; throws an Error naming the problem if it is not one. */
+/** Checks and decodes a snapshot held in memory; throws an Error naming the problem if it is not one. */
 export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
-  if (data.length < MAGIC.length + CHECKSUM_BYTES || !Buffer.from(data.subarray(0, MAGIC.length)).equals(MAGIC)) {
-    throw new Error('Cannot restore key-value snapshot: not a snapshot of this store (bad magic)');
-  }
-  const body = data.subarray(0, data.length - CHECKSUM_BYTES);
-  const checksum = createHash('sha256').update(body).digest();
-  if (!checksum.equals(data.subarray(data.length - CHECKSUM_BYTES))) {
-    throw new Error(`Cannot restore key-value snapshot: checksum mismatch (${data.length} bytes, corrupt or truncated)`);
-  }
+  const reader = new SnapshotReader(data);
+  const tables = new Map<string, [Uint8Array, Uint8Array][]>();
   try {
-    const r = new ByteReader(body);
-    r.view(MAGIC.length);
-    const index = r.uint();
-    const tables = new Map<string, [Uint8Array, Uint8Array][]>();
-    while (r.remaining > 0) {
-      const name = r.string();
-      if (name === '') {
-        if (r.view(r.remaining).some((byte) => byte !== 0)) throw new DecodeError('bytes other than padding after the last table');
-        break;
-      }
-      if (tables.has(name)) throw new DecodeError(`table ${name} appears twice`);
-      const entries: [Uint8Array, Uint8Array][] = [];
-      for (;;) {
-        const keyBytes = r.uint();
-        if (keyBytes === 0) break;
-        const key = r.view(keyBytes);
-        entries.push([key, r.view(r.uint())]);
-      }
-      tables.set(name, entries);
+    for (const { table, key, value } of reader.entries()) {
+      let entries = tables.get(table);
+      if (!entries) tables.set(table, (entries = []));
+      entries.push([key, value]);
     }
-    return { index, tables };
   } catch (error) {
-    if (error instanceof DecodeError) throw new Error(`Cannot restore key-value snapshot: ${error.message}`);
-    throw error;
+    throw reader.explain(error);
+  }
+  for (const name of reader.tableNames) if (!tables.has(name)) tables.set(name, []);
+  return { index: reader.index, tables };
+}
+
+/** The bytes of a snapshot as a reader needs them: in memory, or read from a file a chunk at a time. */
+export interface SnapshotBytes {
+  readonly byteLength: number;
+  subarray(begin: number, end: number): Uint8Array;
+}
+
+/** Bytes read from a snapshot at a time. */
+const READ_BYTES = 1024 * 1024;
+
+/** One entry of a snapshot's table, in a copy of its own. */
+export interface SnapshotEntry {
+  readonly table: string;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Reads a snapshot from front to back about 1 MiB at a time, so that one of any size is
+ * checked or restored without being in memory whole (the bytes may be a file read on
+ * demand). entries() hands out the tables' entries as it reads them and throws an Error
+ * naming the problem on anything malformed; the checksum is compared at the end, so a
+ * caller that writes entries as they come must do so where the throw undoes them (in
+ * one transaction).
+ */
+export class SnapshotReader {
+  /** The applied index in the header. */
+  readonly index: number;
+  /** The tables read so far, in order. */
+  readonly tableNames: string[] = [];
+  private readonly hash = createHash('sha256');
+  private readonly bodyBytes: number;
+  /** Bytes of the body read from the source and hashed. */
+  private read = 0;
+  private buffer: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  private checksumVerdict: boolean | undefined;
+
+  constructor(private readonly source: SnapshotBytes) {
+    this.bodyBytes = source.byteLength - CHECKSUM_BYTES;
+    if (this.bodyBytes < MAGIC.length || !Buffer.from(source.subarray(0, MAGIC.length)).equals(MAGIC)) {
+      throw new Error('Cannot restore key-value snapshot: not a snapshot of this store (bad magic)');
+    }
+    this.index = this.decoding(() => {
+      this.take(MAGIC.length);
+      return this.uint();
+    });
+  }
+
+  /** Every entry of every table, in order; then the padding and the checksum are checked. */
+  *entries(): Generator<SnapshotEntry> {
+    // Snapshots from before the padding may end without the empty name.
+    while (this.position() < this.bodyBytes) {
+      const name = this.decoding(() => new TextDecoder('utf-8', { fatal: true }).decode(this.take(this.uint())));
+      if (name === '') break;
+      if (this.tableNames.includes(name)) throw new Error(`Cannot restore key-value snapshot: table ${name} appears twice`);
+      this.tableNames.push(name);
+      for (;;) {
+        const entry = this.decoding(() => {
+          const keyBytes = this.uint();
+          if (keyBytes === 0) return undefined;
+          const key = this.take(keyBytes).slice();
+          return { table: name, key, value: this.take(this.uint()).slice() };
+        });
+        if (entry === undefined) break;
+        yield entry;
+      }
+    }
+    this.decoding(() => {
+      for (let left = this.bodyBytes - this.position(); left > 0; ) {
+        const padding = this.take(Math.min(left, READ_BYTES));
+        if (padding.some((byte) => byte !== 0)) throw new DecodeError('bytes other than padding after the last table');
+        left -= padding.length;
+      }
+    });
+    if (!this.checksumMatches()) throw this.checksumMismatch();
+  }
+
+  /**
+   * What to report for `error`, thrown while the entries were read (by entries() or by
+   * the caller, on an entry it cannot take): damage shows as nonsense before the
+   * checksum at the end can tell, so a snapshot whose checksum fails is reported as
+   * damaged, whatever its bytes looked like.
+   */
+  explain(error: unknown): unknown {
+    return this.checksumMatches() ? error : this.checksumMismatch();
+  }
+
+  private checksumMatches(): boolean {
+    if (this.checksumVerdict === undefined) {
+      for (let at = this.read; at < this.bodyBytes; at += READ_BYTES) this.hash.update(this.source.subarray(at, Math.min(at + READ_BYTES, this.bodyBytes)));
+      this.read = this.bodyBytes;
+      this.checksumVerdict = this.hash.digest().equals(this.source.subarray(this.bodyBytes, this.source.byteLength));
+    }
+    return this.checksumVerdict;
+  }
+
+  private checksumMismatch(): Error {
+    return new Error(`Cannot restore key-value snapshot: checksum mismatch (${this.source.byteLength} bytes, corrupt or truncated)`);
+  }
+
+  private position(): number {
+    return this.read - (this.buffer.length - this.at);
+  }
+
+  private uint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.take(1)[0] as number;
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(result)) throw new DecodeError('a varint is larger than 2^53 - 1');
+        if (i > 0 && b === 0) throw new DecodeError('a varint is not minimally encoded');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError('a varint is longer than 8 bytes');
+  }
+
+  /** The next `length` bytes of the body (a view, valid until the next read). */
+  private take(length: number): Uint8Array {
+    if (this.buffer.length - this.at < length) this.fill(length);
+    const out = this.buffer.subarray(this.at, this.at + length);
+    this.at += length;
+    return out;
+  }
+
+  /** Reads on until `length` unread bytes are buffered. */
+  private fill(length: number): void {
+    const unread = this.buffer.subarray(this.at);
+    if (this.position() + length > this.bodyBytes) {
+      throw new DecodeError(`${length} bytes wanted at byte ${this.position()}, only ${this.bodyBytes - this.position()} left before the checksum`);
+    }
+    const more = Math.max(length - unread.length, Math.min(READ_BYTES, this.bodyBytes - this.read));
+    const chunk = this.source.subarray(this.read, this.read + more);
+    if (chunk.length !== more) throw new DecodeError(`only ${chunk.length} of ${more} bytes could be read at byte ${this.read}`);
+    this.hash.update(chunk);
+    this.read += more;
+    const joined = new Uint8Array(unread.length + chunk.length);
+    joined.set(unread);
+    joined.set(chunk, unread.length);
+    this.buffer = joined;
+    this.at = 0;
+  }
+
+  private decoding<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof DecodeError) throw new Error(`Cannot restore key-value snapshot: ${error.message}`);
+      throw error;
+    }
   }
 }

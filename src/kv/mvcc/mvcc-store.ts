@@ -39,8 +39,11 @@ import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList 
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
-import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../codec/snapshot-format.js';
-import type { DecodedSnapshot } from '../codec/snapshot-format.js';
+import { SnapshotEncoder, SnapshotReader, encodeSnapshot } from '../codec/snapshot-format.js';
+import type { SnapshotBytes, SnapshotEntry } from '../codec/snapshot-format.js';
+
+/** Bytes of a snapshot restored per transaction (MvccStore.restore). */
+const restoreBatchBytes = 8 * 1024 * 1024;
 
 /** A snapshot of the store being read out (MvccStore.openSnapshotStream). */
 export interface SnapshotStream {
@@ -499,51 +502,91 @@ export class MvccStore {
   }
 
   /**
-   * Replaces the whole store with a snapshot taken at log index `index`, atomically (one
-   * LMDB transaction). Throws, changing nothing, if the data is not a valid snapshot at
-   * that index.
+   * Replaces the whole store with a snapshot taken at log index `index`, reading it about
+   * 1 MiB at a time (the snapshot may be a file read on demand, never in memory whole).
+   * Throws, changing nothing, if the data is not a valid snapshot at that index: it is
+   * read through once to check it before anything is written. Then it is written in
+   * transactions of about restoreBatchBytes: in one, LMDB would hold the whole snapshot
+   * in its dirty pages, in memory. The meta table (the applied index) goes in the last,
+   * so a store whose restore was cut short by a crash reads as empty (applied index 0)
+   * and its runtime restores it again from the same snapshot. All in one synchronous
+   * call: no read sees the store half restored.
    */
-  restore(index: LogIndex, data: Uint8Array): void {
+  restore(index: LogIndex, data: SnapshotBytes): void {
     this.assertUsable();
-    const snapshot = this.decodeRestorable(index, data);
-    const tables = tablesOf(this.env);
+    for (const _ of this.restorableEntries(index, data)) {
+      // Read through: the checks are in the reading.
+    }
+    const tables = new Map(tablesOf(this.env));
+    const meta: SnapshotEntry[] = [];
+    let batch: SnapshotEntry[] = [];
+    let batchBytes = 0;
+    const write = (entries: readonly SnapshotEntry[]): void =>
+      this.inTransaction(() => {
+        for (const { table, key, value } of entries) (tables.get(table) as Table).putSync(key, value);
+      });
     this.inTransaction(() => {
-      for (const [name, table] of tables) {
-        table.clearSync();
-        for (const [key, value] of snapshot.tables.get(name) ?? []) table.putSync(key, value);
-      }
+      for (const table of tables.values()) table.clearSync();
     });
+    for (const entry of this.restorableEntries(index, data)) {
+      if (entry.table === 'meta') {
+        meta.push(entry);
+        continue;
+      }
+      batch.push(entry);
+      batchBytes += entry.key.length + entry.value.length;
+      if (batchBytes < restoreBatchBytes) continue;
+      write(batch);
+      batch = [];
+      batchBytes = 0;
+    }
+    write([...batch, ...meta]);
     this.reload();
   }
 
-  /** Why restore(index, data) would refuse `data`, or undefined: for snapshots from peers, checked before they are accepted. */
-  snapshotProblem(index: LogIndex, data: Uint8Array): string | undefined {
+  /**
+   * Why restore(index, data) would refuse `data`, or undefined: for snapshots from peers,
+   * checked before they are accepted. Reads the whole snapshot, awaiting `between()`
+   * after about every `sliceMs` of work so that a large one does not hold the event loop.
+   */
+  async snapshotProblem(index: LogIndex, data: SnapshotBytes, sliceMs: number, between: () => Promise<void>): Promise<string | undefined> {
     try {
-      this.decodeRestorable(index, data);
+      let sliceStart = performance.now();
+      for (const _ of this.restorableEntries(index, data)) {
+        if (performance.now() - sliceStart < sliceMs) continue;
+        await between();
+        sliceStart = performance.now();
+      }
       return undefined;
     } catch (error) {
       return (error as Error).message;
     }
   }
 
-  private decodeRestorable(index: LogIndex, data: Uint8Array): DecodedSnapshot {
-    const snapshot = decodeSnapshot(data);
-    if (snapshot.index !== index) {
-      throw new Error(`Cannot restore key-value snapshot: it was taken at index ${snapshot.index}, not ${index}`);
+  /** A snapshot's entries as it is read, each checked to belong in this store; throws on a snapshot restore() must refuse. */
+  private *restorableEntries(index: LogIndex, data: SnapshotBytes): Generator<SnapshotEntry> {
+    const reader = new SnapshotReader(data);
+    if (reader.index !== index) {
+      throw new Error(`Cannot restore key-value snapshot: it was taken at index ${reader.index}, not ${index}`);
     }
-    const tables = tablesOf(this.env);
-    const names = tables.map(([name]) => name);
-    const missing = names.filter((name) => !snapshot.tables.has(name) && !LATER_TABLES.has(name));
-    if (missing.length > 0 || [...snapshot.tables.keys()].some((name) => !names.includes(name))) {
-      throw new Error(`Cannot restore key-value snapshot: it holds tables ${[...snapshot.tables.keys()].join(', ')}, expected ${names.join(', ')}`);
+    const names = tablesOf(this.env).map(([name]) => name);
+    const wrongTables = (): Error =>
+      new Error(`Cannot restore key-value snapshot: it holds tables ${reader.tableNames.join(', ')}, expected ${names.join(', ')}`);
+    let appliedInData = 0;
+    try {
+      for (const entry of reader.entries()) {
+        if (!names.includes(entry.table)) throw wrongTables();
+        if (entry.table === 'meta' && Buffer.from(entry.key).toString('latin1') === META.applied) appliedInData = new ByteReader(entry.value).uint();
+        yield entry;
+      }
+    } catch (error) {
+      throw reader.explain(error);
     }
-    const metaEntries = snapshot.tables.get('meta') ?? [];
-    const applied = metaEntries.find(([key]) => Buffer.from(key).toString('latin1') === META.applied);
-    const appliedInData = applied ? new ByteReader(applied[1]).uint() : 0;
+    const missing = names.filter((name) => !reader.tableNames.includes(name) && !LATER_TABLES.has(name));
+    if (missing.length > 0 || reader.tableNames.some((name) => !names.includes(name))) throw wrongTables();
     if (appliedInData !== index) {
       throw new Error(`Cannot restore key-value snapshot: its applied index is ${appliedInData}, its header says ${index}`);
     }
-    return snapshot;
   }
 
   /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */

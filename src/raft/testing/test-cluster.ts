@@ -5,6 +5,7 @@
  * simulator lives in src/sim/.
  */
 import { snapshotBytes } from '../snapshot-data.js';
+import { SnapshotsInMemory } from '../snapshots-in-memory.js';
 import { RaftNode } from '../node.js';
 import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
 import { defaultRaftConfig } from '../types.js';
@@ -24,6 +25,8 @@ export interface TestClusterOptions {
   readonly bootstrap?: ClusterConfig;
   /** The nodes' RaftNodeOptions.pipelined (the test drives the pipeline by hand). */
   readonly pipelined?: boolean;
+  /** What a node's state machine finds wrong with a snapshot it received whole, or undefined (the default: nothing). */
+  readonly snapshotProblem?: (snapshot: Snapshot) => string | undefined;
 }
 
 export class TestCluster {
@@ -32,6 +35,8 @@ export class TestCluster {
   /** Commands applied by each node, in order (no-ops and config entries excluded). */
   readonly applied = new Map<NodeId, string[]>();
   readonly readStates = new Map<NodeId, { readId: string; index: number }[]>();
+  /** The snapshot each node is receiving, as its runtime would store it. */
+  private readonly snapshotsReceiving = new Map<NodeId, SnapshotsInMemory>();
   /** Messages sent but not yet delivered. */
   queue: Message[] = [];
   /** Return false to drop a message on delivery. */
@@ -92,7 +97,15 @@ export class TestCluster {
   /** Loses the node's memory; its disk stays. */
   crash(id: NodeId): void {
     this.nodes.delete(id);
+    // A transfer under way starts over after a restart.
+    this.snapshotsReceiving.delete(id);
     this.queue = this.queue.filter((m) => m.to !== id);
+  }
+
+  private receiving(id: NodeId): SnapshotsInMemory {
+    let receiving = this.snapshotsReceiving.get(id);
+    if (!receiving) this.snapshotsReceiving.set(id, (receiving = new SnapshotsInMemory()));
+    return receiving;
   }
 
   /** Runs every node's Ready loop once: persist, then send, then apply. */
@@ -118,6 +131,10 @@ export class TestCluster {
         }
         (this.readStates.get(id) as { readId: string; index: number }[]).push(...ready.readStates);
         node.advance(ready);
+        for (const snapshot of this.receiving(id).store(ready.snapshotChunks)) {
+          const problem = this.options.snapshotProblem?.(snapshot);
+          node.snapshotReceived(snapshot.meta, problem === undefined ? { ok: true, data: snapshot.data } : { ok: false, problem });
+        }
         node.checkInvariants();
       }
     }

@@ -1,0 +1,36 @@
+import type { ReceivedSnapshotChunk, Snapshot, SnapshotMeta } from './types.js';
+
+/**
+ * The receiving side of InstallSnapshot for a runtime that keeps snapshots in memory
+ * (the core's tests, the browser's playground): gathers the chunks Readys hand out, as
+ * the node runtime writes them to a file, and gives back each snapshot they complete,
+ * to pass to RaftNode.snapshotReceived once the Ready that carried its last chunk is
+ * persisted.
+ */
+export class SnapshotsInMemory {
+  private receiving: { readonly meta: SnapshotMeta; readonly chunks: Uint8Array[]; size: number } | undefined;
+
+  /** Stores a Ready's chunks, in order; answers the snapshots they complete. */
+  store(chunks: readonly ReceivedSnapshotChunk[]): Snapshot[] {
+    const completed: Snapshot[] = [];
+    for (const chunk of chunks) {
+      if (chunk.offset === 0) this.receiving = { meta: chunk.meta, chunks: [], size: 0 };
+      const receiving = this.receiving;
+      if (receiving?.meta.index !== chunk.meta.index || receiving.meta.term !== chunk.meta.term || receiving.size !== chunk.offset) {
+        throw new Error(`a chunk of snapshot ${chunk.meta.index} at offset ${chunk.offset} does not continue the one being received`);
+      }
+      receiving.chunks.push(chunk.data);
+      receiving.size += chunk.data.length;
+      if (!chunk.done) continue;
+      const data = new Uint8Array(receiving.size);
+      let at = 0;
+      for (const piece of receiving.chunks) {
+        data.set(piece, at);
+        at += piece.length;
+      }
+      completed.push({ meta: receiving.meta, data });
+      this.receiving = undefined;
+    }
+    return completed;
+  }
+}
