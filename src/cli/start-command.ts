@@ -25,6 +25,7 @@ interface StartFlags extends EtcdStyleFlags {
   electionTicks?: string;
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
+  snapshotEveryLogBytes?: string;
   quotaBackendBytes?: string;
   diskReserveBytes?: string;
   walSegmentBytes?: string;
@@ -66,6 +67,7 @@ export function registerStart(program: Command): void {
     .option('--election-ticks <n>', 'election timeout in ticks (KEEL_ELECTION_TICKS)')
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
+    .option('--snapshot-every-log-bytes <n>', 'snapshot and compact the log after this many bytes of entries, if sooner')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option(
       '--disk-reserve-bytes <bytes>',
@@ -133,6 +135,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('electionTicks', flags.electionTicks);
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
+  set('snapshotEveryLogBytes', flags.snapshotEveryLogBytes);
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('diskReserveBytes', flags.diskReserveBytes);
   set('walSegmentBytes', flags.walSegmentBytes);

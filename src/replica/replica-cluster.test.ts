@@ -47,7 +47,7 @@ class World {
   constructor(
     private readonly dir: string,
     private readonly random: Prng,
-    private readonly tuning: { readonly snapshotEveryEntries?: number; readonly snapshotChunkBytesMax?: number } = {},
+    private readonly tuning: { readonly snapshotEveryEntries?: number; readonly snapshotEveryLogBytes?: number; readonly snapshotChunkBytesMax?: number } = {},
   ) {
     for (const id of ids) this.nodes.set(id, { id, fs: new FaultFileSystem(), replica: undefined, incarnation: 0 });
   }
@@ -63,6 +63,7 @@ class World {
       tickMs,
       logLevel: 'silent',
       ...(this.tuning.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: this.tuning.snapshotEveryEntries }),
+      ...(this.tuning.snapshotEveryLogBytes === undefined ? {} : { snapshotEveryLogBytes: this.tuning.snapshotEveryLogBytes }),
     };
     const random = this.random.fork();
     const kvDir = join(this.dir, `n${id}-kv-${node.incarnation}`);
@@ -245,6 +246,27 @@ test("a snapshot transfer cut off half way resumes where the follower's file end
     const read = await replica.read({ type: 'range', key: bytes('k'), rangeEnd: bytes('l') }, 'serializable');
     assert.ok(read.ok);
     assert.equal(read.value.kvs.length, 6, 'k and k0..k4');
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the log is compacted once the entries applied since the last snapshot reach snapshotEveryLogBytes, however few they are', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(5), { snapshotEveryEntries: 1_000_000, snapshotEveryLogBytes: 16 * 1024 });
+    for (const id of ids) await world.start(id);
+    const leader = await world.until('a leader', () => world.leader());
+    await world.put('small', 'x');
+    assert.equal(leader.raftStatus().firstIndex, 1, 'a few small entries take no snapshot');
+    const value = 'v'.repeat(3 * 1024);
+    for (let i = 0; i < 6; i++) await world.put(`big${i}`, value);
+    await world.until('every replica compacted its log', () =>
+      [...world.nodes.values()].every((node) => (node.replica?.raftStatus().firstIndex ?? 0) > 1) ? true : undefined,
+    );
+    assert.ok(leader.raftStatus().firstIndex <= 9, `compacted after at most the eight entries so far: the log starts at ${leader.raftStatus().firstIndex}`);
     assert.deepEqual(world.fatal, []);
     for (const node of world.nodes.values()) await node.replica?.stop();
   } finally {

@@ -192,6 +192,8 @@ export class Replica implements MembershipHost {
   private readonly writeLane: WriteLane;
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
+  /** Bytes of the entries applied since the last snapshot was started or installed (snapshotEveryLogBytes). */
+  private appliedBytesSinceSnapshot = 0;
   /** Checks of snapshots received from the leader, one after another (checkReceivedSnapshot). */
   private snapshotChecks: Promise<void> = Promise.resolve();
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
@@ -975,6 +977,7 @@ export class Replica implements MembershipHost {
       this.membersSeen = undefined;
       this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
+      this.appliedBytesSinceSnapshot = 0;
       // The snapshot skipped entries this node never applied: its watchers re-read
       // them from the snapshot's history rather than miss them.
       this.watches.restored();
@@ -1001,6 +1004,7 @@ export class Replica implements MembershipHost {
         );
       });
       this.counters.entriesApplied += items.length;
+      for (const entry of ready.committedEntries) this.appliedBytesSinceSnapshot += entry.data.length;
     }
     if (ready.snapshot || ready.committedEntries.length > 0) this.dbSize = this.store.fileSize();
     for (const state of ready.readStates) this.reads.confirm(state.readId, state.index, this.store.appliedIndex());
@@ -1065,8 +1069,11 @@ export class Replica implements MembershipHost {
   }
 
   /**
-   * §7: snapshot the state machine and compact the log every snapshotEveryEntries. The
-   * copy is taken in the background, a slice at a time from a read view of the store
+   * §7: snapshot the state machine and compact the log every snapshotEveryEntries, or
+   * sooner once the entries applied since the last add up to snapshotEveryLogBytes:
+   * the core holds the log between snapshots in memory, and with large values the
+   * count alone would let it grow to gigabytes. The copy is taken in the background,
+   * a slice at a time from a read view of the store
    * (MvccStore.openSnapshotStream), while the Ready loop goes on: made in one piece, a
    * store of a few hundred MB held the event loop for seconds, longer than the
    * election timeout, so the leader lost its term at every snapshot, and a node
@@ -1088,7 +1095,10 @@ export class Replica implements MembershipHost {
       return;
     }
     if (this.snapshotting || this.maintenance || this.stopping) return;
-    if (this.store.appliedIndex() - this.snapshotIndex < this.config.snapshotEveryEntries) return;
+    const entriesDue = this.store.appliedIndex() - this.snapshotIndex >= this.config.snapshotEveryEntries;
+    if (!entriesDue && this.appliedBytesSinceSnapshot < this.config.snapshotEveryLogBytes) return;
+    // Entries applied while the snapshot is taken count toward the next one.
+    this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = this.takeSnapshot()
       .catch((error: unknown) => this.fatal(error))
       .finally(() => {

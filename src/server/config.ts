@@ -40,8 +40,12 @@ export interface NodeConfig {
   readonly heartbeatTicks: number;
   /** A request not answered by then fails with TIMEOUT. */
   readonly requestTimeoutMs: number;
-  /** Take a snapshot and compact the log after this many applied entries. */
+  /** Take a snapshot and compact the log after this many applied entries... */
   readonly snapshotEveryEntries: number;
+  /** ...or after this many bytes of applied entries, whichever comes first: the log
+   * between snapshots is held in memory, and large values fill it long before the
+   * entry count is reached. */
+  readonly snapshotEveryLogBytes: number;
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly requestBytesMax: number;
@@ -140,6 +144,7 @@ export const nodeConfigDefaults = {
   heartbeatTicks: 1,
   requestTimeoutMs: 5_000,
   snapshotEveryEntries: 10_000,
+  snapshotEveryLogBytes: 64 * 1024 * 1024,
   // 3 KiB, as documented: a larger key does not fit an LMDB key once encoded (kv/key-encoding.ts).
   keyBytesMax: 3 * 1024,
   // As etcd: a value is bounded only by the request that carries it (--max-request-bytes).
