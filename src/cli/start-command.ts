@@ -26,6 +26,7 @@ interface StartFlags extends EtcdStyleFlags {
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
   snapshotEveryLogBytes?: string;
+  snapshotCatchUpEntries?: string;
   quotaBackendBytes?: string;
   diskReserveBytes?: string;
   walSegmentBytes?: string;
@@ -68,6 +69,7 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--snapshot-every-log-bytes <n>', 'snapshot and compact the log after this many bytes of entries, if sooner')
+    .option('--snapshot-catch-up-entries <n>', 'entries the log keeps before a snapshot, to catch up a follower a little behind')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option(
       '--disk-reserve-bytes <bytes>',
@@ -136,6 +138,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('snapshotEveryLogBytes', flags.snapshotEveryLogBytes);
+  set('snapshotCatchUpEntries', flags.snapshotCatchUpEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('diskReserveBytes', flags.diskReserveBytes);
   set('walSegmentBytes', flags.walSegmentBytes);

@@ -187,7 +187,8 @@ test('a follower down during writes catches up from the log', { timeout: testTim
 });
 
 test('a follower down while the log is compacted catches up by snapshot', { timeout: testTimeoutMs }, async () => {
-  await withCluster({ snapshotEveryEntries: 50 }, async (cluster) => {
+  // The leader keeps 10 entries before each snapshot: the follower, 300 behind, needs the snapshot.
+  await withCluster({ snapshotEveryEntries: 50, snapshotCatchUpEntries: 10 }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const down = cluster.runningIds().find((id) => id !== leader.id) as number;
     const early = await writeKeys({ ...writeOptions(cluster, 'e4s/a'), count: 20, concurrency: 5 });

@@ -38,6 +38,7 @@ export interface ClusterOptions {
   readonly electionTicks?: number;
   readonly requestTimeoutMs?: number;
   readonly snapshotEveryEntries?: number;
+  readonly snapshotCatchUpEntries?: number;
   /** Further settings as KEEL_* variables (e.g. KEEL_VALUE_BYTES_MAX). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -247,6 +248,7 @@ export class Cluster {
       'info',
       ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
+      ...(options.snapshotCatchUpEntries !== undefined ? ['--snapshot-catch-up-entries', String(options.snapshotCatchUpEntries)] : []),
       ...(options.tls ? tlsArgs(options.tls) : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.

@@ -282,11 +282,29 @@ export class RaftNode {
    */
   compact(snapshot: { index: LogIndex; data: SnapshotData }): void {
     const { index, data } = snapshot;
-    if (index <= this.log.compactedIndex()) return;
+    if (index <= this.snapshotIndex()) return;
     assert(index <= this.log.applied, () => `snapshot at ${index} is ahead of applied ${this.log.applied}`);
     this.snapshot = { meta: this.snapshotMetaAt(index), data };
-    this.log.compact(index);
-    this.configs.compactedTo(index);
+    const to = this.catchUpFloor(index);
+    this.log.compact(to);
+    this.configs.compactedTo(to);
+  }
+
+  /** The newest snapshot's index (0: none); the log may hold entries before it (catchUpFloor). */
+  private snapshotIndex(): LogIndex {
+    return Math.max(this.snapshot?.meta.index ?? 0, this.log.compactedIndex());
+  }
+
+  /** Where to compact the log for a snapshot at `index`: before it, the last entries within snapshotCatchUpEntries and snapshotCatchUpBytesMax stay. */
+  private catchUpFloor(index: LogIndex): LogIndex {
+    let floor = index;
+    let bytes = 0;
+    while (floor > this.log.compactedIndex() && index - floor < this.cfg.snapshotCatchUpEntries) {
+      bytes += this.log.entry(floor).data.length;
+      if (bytes > this.cfg.snapshotCatchUpBytesMax) break;
+      floor--;
+    }
+    return floor;
   }
 
   /**
@@ -294,7 +312,7 @@ export class RaftNode {
    * besides its data: the runtime writes it into the snapshot file before compact().
    */
   snapshotMetaAt(index: LogIndex): SnapshotMeta {
-    assert(index > this.log.compactedIndex() && index <= this.log.applied, () => `no snapshot can be taken at ${index}`);
+    assert(index > this.snapshotIndex() && index <= this.log.applied, () => `no snapshot can be taken at ${index}`);
     return { index, term: this.log.term(index) as Term, config: this.configs.at(index) };
   }
 

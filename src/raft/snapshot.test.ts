@@ -69,6 +69,41 @@ test('§7: the runtime learns what to record with a snapshot before it writes it
   assert.deepEqual(c.applied.get(3), ['a', 'b', 'c', 'd']);
 });
 
+test('§7: the log keeps the last entries before a snapshot (snapshotCatchUpEntries, within snapshotCatchUpBytesMax), so a follower a little behind is caught up from it', () => {
+  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotCatchUpEntries: 3, snapshotCatchUpBytesMax: 1024 } });
+  c.elect(1);
+  proposeAll(c, 1, ['a', 'b', 'c']);
+  c.crash(3);
+  proposeAll(c, 1, ['d', 'e']);
+  const index = c.compact(1);
+  assert.equal(index, 6);
+  assert.equal(c.node(1).status().firstIndex, 4, 'entries 4..6, the last three the snapshot at 6 covers, stay');
+  assert.equal(c.node(1).currentSnapshot()?.meta.index, 6);
+  // Node 3 holds up to 4: it is sent entries 5.., no snapshot.
+  const snapshots = record(c, (m) => m.type === 'snapshot');
+  c.start(3);
+  c.tickAll(3);
+  assert.equal(snapshots.length, 0);
+  assert.deepEqual(c.applied.get(3), ['a', 'b', 'c', 'd', 'e']);
+
+  // One further behind than what is kept is sent the snapshot.
+  c.crash(2);
+  proposeAll(c, 1, ['f', 'g', 'h', 'i']);
+  c.compact(1);
+  assert.equal(c.node(1).status().firstIndex, 8, 'the snapshot at 10 keeps 8..10');
+  c.start(2);
+  c.tickAll(3);
+  assert.ok(snapshots.length > 0);
+  assert.deepEqual(c.applied.get(2), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+
+  // The bytes bound: entries of 3 bytes, at most 7 bytes kept, so two entries.
+  const bounded = new TestCluster({ ids: [1, 2, 3], config: { snapshotCatchUpEntries: 100, snapshotCatchUpBytesMax: 7 } });
+  bounded.elect(1);
+  proposeAll(bounded, 1, ['abc', 'def', 'ghi', 'jkl']);
+  assert.equal(bounded.compact(1), 5);
+  assert.equal(bounded.node(1).status().firstIndex, 4);
+});
+
 test('§7: compaction replaces the log it covers with a snapshot, and the log keeps growing after it', () => {
   const c = new TestCluster({ ids: [1, 2, 3] });
   c.elect(1);

@@ -329,6 +329,14 @@ export interface RaftConfig {
   readonly inflightBytesMax: number;
   readonly uncommittedBytesMax: number;
   readonly snapshotChunkBytesMax: number;
+  /**
+   * Entries kept in the log before a snapshot's index when the log is compacted to it,
+   * up to snapshotCatchUpBytesMax of them: a follower only a little behind is then
+   * caught up from the log, not sent the whole snapshot (etcd keeps 5,000). 0: none,
+   * the log starts right after the snapshot (§7).
+   */
+  readonly snapshotCatchUpEntries: number;
+  readonly snapshotCatchUpBytesMax: number;
   /** Bytes of committed entries handed out in one Ready (at least one entry). */
   readonly committedBytesPerReadyMax: number;
   /** A single proposal larger than this is refused. */
@@ -348,6 +356,8 @@ export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
   inflightBytesMax: 8 * 1024 * 1024,
   uncommittedBytesMax: 64 * 1024 * 1024,
   snapshotChunkBytesMax: 512 * 1024,
+  snapshotCatchUpEntries: 0,
+  snapshotCatchUpBytesMax: 0,
   committedBytesPerReadyMax: 4 * 1024 * 1024,
   entryBytesMax: 2 * 1024 * 1024,
   pendingReadsMax: 4096,

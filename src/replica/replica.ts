@@ -148,6 +148,11 @@ export interface ReplicaObserver {
 export type InspectedCore = Pick<RaftNode, 'checkInvariants' | 'status' | 'entriesFrom' | 'currentSnapshot'>;
 
 const noopCommand: Command = { body: { type: 'noop' } };
+/**
+ * Bytes of the entries the log keeps before a snapshot (NodeConfig.snapshotCatchUpEntries,
+ * RaftConfig): large values must not make the catch-up entries hold much memory.
+ */
+const catchUpBytesMax = 16 * 1024 * 1024;
 /** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */
 const leaseExpiriesPerTickMax = 100;
 /** How long a removed node lingers before it stops, in ticks. */
@@ -336,7 +341,15 @@ export class Replica implements MembershipHost {
       );
     }
     const raft = new RaftNode({
-      config: { ...defaultRaftConfig, ...options.raft, id: config.id, electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      config: {
+        ...defaultRaftConfig,
+        snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+        snapshotCatchUpBytesMax: catchUpBytesMax,
+        ...options.raft,
+        id: config.id,
+        electionTicks: config.electionTicks,
+        heartbeatTicks: config.heartbeatTicks,
+      },
       persisted,
       // A joining node must not make up a configuration of its own: it learns the
       // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).

@@ -46,6 +46,10 @@ export interface NodeConfig {
    * between snapshots is held in memory, and large values fill it long before the
    * entry count is reached. */
   readonly snapshotEveryLogBytes: number;
+  /** Entries the log keeps before a snapshot when it is compacted (at most 16 MiB of
+   * them), so that a follower a little behind is caught up from the log rather than
+   * sent the whole store. */
+  readonly snapshotCatchUpEntries: number;
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly requestBytesMax: number;
@@ -145,6 +149,8 @@ export const nodeConfigDefaults = {
   requestTimeoutMs: 5_000,
   snapshotEveryEntries: 10_000,
   snapshotEveryLogBytes: 64 * 1024 * 1024,
+  // As etcd (SnapshotCatchUpEntries).
+  snapshotCatchUpEntries: 5_000,
   // 3 KiB, as documented: a larger key does not fit an LMDB key once encoded (kv/key-encoding.ts).
   keyBytesMax: 3 * 1024,
   // As etcd: a value is bounded only by the request that carries it (--max-request-bytes).
