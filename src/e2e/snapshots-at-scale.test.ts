@@ -95,6 +95,8 @@ test('a cluster filled through seven snapshots, one sent to a follower, keeps it
     });
     const followerStatus = await cluster.status(follower);
     assert.ok(followerStatus.firstIndex > behindAt + 1, `node ${follower} was sent a snapshot: its log starts at ${followerStatus.firstIndex}`);
+    const metrics = await http(`${cluster.url(follower)}/metrics`);
+    assert.match(String(metrics.body), /^keel_snapshots_installed_total 1$/m, `node ${follower} reports the snapshot it installed: ${describe(metrics)}`);
 
     const statuses = await cluster.statuses([1, 2, 3]);
     for (const [id, status] of statuses) {

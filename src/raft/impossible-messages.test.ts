@@ -16,8 +16,9 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: bytes(data) });
 
 /** Node 2, a follower of node 1 in term 2, holding entries 1..4 with 1..3 committed. */
-function follower(): RaftNode {
+function follower(snapshotStartProblem?: (meta: SnapshotMeta, firstBytes: Uint8Array) => string | undefined): RaftNode {
   const node = new RaftNode({
+    ...(snapshotStartProblem !== undefined ? { snapshotStartProblem } : {}),
     config: { ...defaultRaftConfig, id: 2 },
     persisted: { hardState: { term: 2, vote: 1, commit: 3 }, entries: [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2)], snapshot: undefined },
     bootstrap: { voters: [1, 2, 3], learners: [] },
@@ -136,6 +137,18 @@ test('late messages of older terms are not impossible: they are ignored as befor
   assert.equal(node.step({ type: 'append', from: 3, to: 2, term: 1, prevIndex: 1, prevTerm: 1, commit: 3, entries: [entry(2, 1, 'x')] }), undefined);
   assert.equal(node.status().lastIndex, 4);
   node.checkInvariants();
+});
+
+test('a snapshot whose first bytes the state machine could not install is refused at its first chunk, its term not taken', () => {
+  const node = follower((meta, firstBytes) => (new TextDecoder().decode(firstBytes).startsWith('snap') ? undefined : `no header at ${meta.index}`));
+  const meta: SnapshotMeta = { index: 10, term: 3, config: { voters: [1, 2, 3], learners: [] } };
+  const chunk = (offset: number, text: string): Message => ({ type: 'snapshot', from: 1, to: 2, term: 3, meta, offset, data: bytes(text), done: false });
+  assertRefused(node, chunk(0, 'junk'), /a snapshot at index 10 that this node could not install: no header at 10/);
+  assert.equal(node.status().term, 2);
+  // A good start is taken (and the leader's term with it); later chunks are checked with the whole.
+  assert.equal(node.step(chunk(0, 'snap')), undefined);
+  assert.equal(node.step(chunk(4, 'junk')), undefined);
+  assert.equal(node.status().term, 3);
 });
 
 test('a snapshot the runtime finds it cannot install changes nothing: the follower asks for it again from its first byte', () => {

@@ -70,6 +70,13 @@ export interface RaftNodeOptions {
   /** The state machine's applied index at start; defaults to the snapshot's index. */
   readonly applied?: LogIndex;
   /**
+   * What the state machine finds wrong with the first bytes of a snapshot (its first
+   * chunk: a header that is not its own, or taken at another index), or undefined. A
+   * snapshot no correct leader sends is then refused at its first chunk, before this
+   * node takes the sender's term; the whole is checked once received (snapshotReceived).
+   */
+  readonly snapshotStartProblem?: (meta: SnapshotMeta, firstBytes: Uint8Array) => string | undefined;
+  /**
    * The runtime persists and applies in a pipeline (see Ready in types.ts): it may apply
    * one Ready's entries before an earlier Ready's write is durable, so committed entries
    * are handed out only once durable here. Without it (a runtime that writes each Ready
@@ -125,6 +132,7 @@ export class RaftNode {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
   private readonly random: RandomSource;
+  private readonly snapshotStartProblem: (meta: SnapshotMeta, firstBytes: Uint8Array) => string | undefined;
   private readonly pipelined: boolean;
 
   // Persistent state (Figure 2).
@@ -177,6 +185,7 @@ export class RaftNode {
     this.id = config.id;
     this.cfg = config;
     this.random = options.random;
+    this.snapshotStartProblem = options.snapshotStartProblem ?? (() => undefined);
     this.pipelined = options.pipelined ?? false;
     const snapshotMeta = persisted.snapshot?.meta;
     this.snapshot = persisted.snapshot;
@@ -717,8 +726,10 @@ export class RaftNode {
               '(unless this node lost entries it had acknowledged, as after a WAL cut by keel repair or a replaced data directory: then remove this member and add it back with an empty data directory)'
             : undefined)
         );
-      case 'snapshot':
-        return this.secondLeader(m);
+      case 'snapshot': {
+        const problem = m.offset === 0 ? this.snapshotStartProblem(m.meta, m.data) : undefined;
+        return this.secondLeader(m) ?? (problem === undefined ? undefined : `a snapshot at index ${m.meta.index} that this node could not install: ${problem}`);
+      }
       case 'appendResponse':
         // A follower acknowledges only entries this leader sent it, from its log.
         if (this.role === 'leader' && m.term === this.term && m.success && m.index > this.log.lastIndex()) {

@@ -95,6 +95,8 @@ export interface ReplicaCounters {
   entriesApplied: number;
   messagesSent: number;
   snapshotsTaken: number;
+  /** Snapshots received whole from a leader and installed in the store. */
+  snapshotsInstalled: number;
   /** Time the last automatic snapshot took: streaming the store into its file (in slices, between other work; synced), and in all, the log compacted; in ms. */
   snapshotCopyLastMs: number;
   snapshotLastMs: number;
@@ -174,6 +176,7 @@ export class Replica implements MembershipHost {
     entriesApplied: 0,
     messagesSent: 0,
     snapshotsTaken: 0,
+    snapshotsInstalled: 0,
     snapshotCopyLastMs: 0,
     snapshotLastMs: 0,
     snapshotLastBytes: 0,
@@ -356,6 +359,7 @@ export class Replica implements MembershipHost {
       bootstrap: { voters: config.join ? [] : config.members.map((m) => m.id), learners: [] },
       random: ports.random,
       applied: store.appliedIndex(),
+      snapshotStartProblem: (meta, firstBytes) => store.snapshotStartProblem(meta.index, firstBytes),
       // The write lane makes Readys durable while the loop applies (drain).
       pipelined: true,
     });
@@ -991,6 +995,7 @@ export class Replica implements MembershipHost {
       this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;
       this.appliedBytesSinceSnapshot = 0;
+      this.counters.snapshotsInstalled++;
       // The snapshot skipped entries this node never applied: its watchers re-read
       // them from the snapshot's history rather than miss them.
       this.watches.restored();

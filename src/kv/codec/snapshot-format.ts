@@ -18,7 +18,7 @@
  * restores into any version of the store that reads this format.
  */
 import { createHash } from 'node:crypto';
-import { ByteWriter, DecodeError } from './byte-codec.js';
+import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;
@@ -137,6 +137,26 @@ export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
 export interface SnapshotBytes {
   readonly byteLength: number;
   subarray(begin: number, end: number): Uint8Array;
+}
+
+/**
+ * What is wrong with `firstBytes`, the start of a snapshot said to be taken at
+ * `index`, or undefined: checks as much of the magic and the index as they hold (a
+ * first chunk may be shorter than the header).
+ */
+export function snapshotStartProblem(index: number, firstBytes: Uint8Array): string | undefined {
+  const magic = firstBytes.subarray(0, MAGIC.length);
+  if (!Buffer.from(magic).equals(MAGIC.subarray(0, magic.length))) return 'not a snapshot of this store (bad magic)';
+  if (firstBytes.length <= MAGIC.length) return undefined;
+  const rest = firstBytes.subarray(MAGIC.length);
+  const lastByte = rest.findIndex((byte) => (byte & 0x80) === 0);
+  if (lastByte < 0) return undefined;
+  try {
+    const taken = new ByteReader(rest.subarray(0, lastByte + 1)).uint();
+    return taken === index ? undefined : `it was taken at index ${taken}, not ${index}`;
+  } catch (error) {
+    return error instanceof DecodeError ? error.message : String(error);
+  }
 }
 
 /** Bytes read from a snapshot at a time. */

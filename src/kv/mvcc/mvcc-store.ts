@@ -39,7 +39,7 @@ import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList 
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
-import { SnapshotEncoder, SnapshotReader, encodeSnapshot } from '../codec/snapshot-format.js';
+import { SnapshotEncoder, SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
 import type { SnapshotBytes, SnapshotEntry } from '../codec/snapshot-format.js';
 
 /** Bytes of a snapshot restored per transaction (MvccStore.restore). */
@@ -561,6 +561,12 @@ export class MvccStore {
     } catch (error) {
       return (error as Error).message;
     }
+  }
+
+  /** What is wrong with the first bytes of a snapshot said to be taken at `index` (snapshotStartProblem), or undefined. */
+  snapshotStartProblem(index: LogIndex, firstBytes: Uint8Array): string | undefined {
+    const problem = snapshotStartProblem(index, firstBytes);
+    return problem === undefined ? undefined : `Cannot restore key-value snapshot: ${problem}`;
   }
 
   /** A snapshot's entries as it is read, each checked to belong in this store; throws on a snapshot restore() must refuse. */

@@ -154,3 +154,19 @@ test('a streamed snapshot holds the store as of its start, though entries are ap
     await source.cleanup();
   }
 });
+
+test("a snapshot's first bytes are checked as far as they go: the magic, then the index it was taken at", async () => {
+  await withTempStore((store) => {
+    store.applyEntries(log(1, 20, 3));
+    const { index, data } = store.snapshot();
+    for (const length of [1, 4, 8, 9, 12, 64, data.length])
+      assert.equal(store.snapshotStartProblem(index, data.subarray(0, length)), undefined, `${length} bytes`);
+    assert.match(store.snapshotStartProblem(index + 1, data.subarray(0, 64)) ?? '', /it was taken at index 20, not 21/);
+    assert.match(store.snapshotStartProblem(index, new TextEncoder().encode('not a snapshot')) ?? '', /bad magic/);
+    assert.match(
+      store.snapshotStartProblem(index, new TextEncoder().encode('KEEL')) ?? 'nothing',
+      /nothing/,
+      'a prefix of the magic may be all of a first chunk',
+    );
+  });
+});
