@@ -17,19 +17,24 @@ import { processMemory } from '../harness/process-memory.js';
 
 const mebibyte = 1024 * 1024;
 const valueBytes = 64 * 1024;
-/** A snapshot every 256 entries: the 120 MiB fill below takes about seven, the last near 120 MiB. */
-const snapshotEveryEntries = 256;
-/** Puts of the first fill (about 30 MiB) and of the whole fill (about 120 MiB). */
-const firstFillPuts = 480;
-const wholeFillPuts = 1_920;
+/** A snapshot every 512 entries: the 240 MiB fill below takes about seven, the last near 240 MiB. */
+const snapshotEveryEntries = 512;
+/** Puts of the first fill (about 60 MiB) and of the whole fill (about 240 MiB). */
+const firstFillPuts = 960;
+const wholeFillPuts = 3_840;
 const writers = 16;
 /**
- * What a node may allocate at any time in this test. Filling, a node peaks at 120-200
- * MiB here; the last snapshot is about 120 MiB, so a node that held one whole (as the
- * leader did to send it, and the follower to install it, before snapshots were
- * streamed: 456 and 378 MiB) goes past it.
+ * What the follower sent the snapshot may allocate while it receives and installs it: it
+ * peaks near 190 MiB; the snapshot alone is about 240 MiB, so a follower that held it
+ * whole (as before snapshots were streamed) goes well past it.
  */
-const allocatedBytesMax = 256 * mebibyte;
+const receiverBytesMax = 256 * mebibyte;
+/**
+ * What any node may allocate at any time in this test. A leader's memory still grows
+ * while it sends a snapshot (to 330-360 MiB here; docs/operating/known-gaps.md); one
+ * that held two copies, as before, would go past it.
+ */
+const allocatedBytesMax = 512 * mebibyte;
 
 /** The peak anonymous memory of each running node, sampled every 100 ms while `body` runs. */
 async function peakAllocated(cluster: Cluster, body: () => Promise<void>): Promise<Map<number, number>> {
@@ -87,7 +92,7 @@ test('a cluster filled through seven snapshots, one sent to a follower, keeps it
       leaderStatus.firstIndex > behindAt + 1,
       `the leader compacted its log past what node ${follower} holds: its log starts at ${leaderStatus.firstIndex}`,
     );
-    assert.ok(leaderStatus.dbSizeInUse > 100 * mebibyte, `the store holds over 100 MiB (${mib(leaderStatus.dbSizeInUse)} MiB)`);
+    assert.ok(leaderStatus.dbSizeInUse > 200 * mebibyte, `the store holds over 200 MiB (${mib(leaderStatus.dbSizeInUse)} MiB)`);
 
     const caughtUp = await peakAllocated(cluster, async () => {
       await cluster.startNode(follower);
@@ -104,6 +109,10 @@ test('a cluster filled through seven snapshots, one sent to a follower, keeps it
       assert.equal(status.leader, leaderId, `node ${id} follows the same leader`);
     }
     const summary = `first fill: ${show(first)}; whole fill: ${show(whole)}; follower caught up: ${show(caughtUp)}`;
+    assert.ok(
+      (caughtUp.get(follower) as number) < receiverBytesMax,
+      `node ${follower}, sent the snapshot, allocated under ${mib(receiverBytesMax)} MiB: ${summary}`,
+    );
     for (const peaks of [first, whole, caughtUp])
       for (const [id, peak] of peaks) assert.ok(peak < allocatedBytesMax, `node ${id} allocated under ${mib(allocatedBytesMax)} MiB: ${summary}`);
     console.log(`snapshots at scale: ${summary}`);
