@@ -41,7 +41,13 @@ const tiers = {
   // cuts, libfaketime, the `keel chaos` command.
   chaos: {
     folders: [],
-    files: ['chaos/chaos-matrix.test.ts', 'chaos/netns-network.test.ts', 'chaos/power-loss.test.ts', 'cli/chaos-command.test.ts'],
+    files: [
+      'chaos/chaos-matrix.test.ts',
+      'chaos/netns-network.test.ts',
+      'chaos/power-loss.test.ts',
+      'chaos/three-machines.test.ts',
+      'cli/chaos-command.test.ts',
+    ],
   },
   // Debian's chromium driven by playwright-core.
   browser: { folders: [], files: ['e2e/dashboard.test.ts', 'e2e/dashboard-auth.test.ts', 'e2e/dashboard-tls.test.ts', 'e2e/foreign-page.test.ts'] },

@@ -146,8 +146,14 @@ export async function netnsAvailable(): Promise<string | undefined> {
 }
 
 async function removeNetwork(pid: number, namespaces: readonly string[]): Promise<void> {
-  // Deleting a namespace deletes its end of each veth pair, and with it the other end.
-  for (const ns of namespaces) await runQuietly('ip', ['netns', 'del', ns]);
+  for (const ns of namespaces) {
+    // Deleting the host end of a veth pair deletes both ends at once. Deleting only the
+    // namespace would leave them until the namespace is freed, which its sockets in
+    // TIME_WAIT delay for a minute: a network built again by this process would then
+    // find its veth names taken.
+    await runQuietly('ip', ['link', 'del', `kcv${pid}n${ns.slice(ns.lastIndexOf('-') + 1)}`]);
+    await runQuietly('ip', ['netns', 'del', ns]);
+  }
   await runQuietly('ip', ['link', 'del', `kcb${pid}`]);
 }
 
