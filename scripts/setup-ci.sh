@@ -12,6 +12,8 @@
 #   ip             iproute2      src/chaos: network namespaces, veth pairs, the bridge (as root)
 #   libfaketime    faketime      src/chaos: the clock-skew nemesis
 #   ps             procps        npm run bench (each node's memory)
+#   openssl        openssl       src/chaos/three-machines.test.ts (the TLS guide's certificates)
+#   systemd-analyze systemd      src/cli/systemd-unit.test.ts (deploy/keel.service is a valid unit)
 #   etcd3 (Python) python3-etcd3    src/e2e/python-etcd3.test.ts (Debian's /usr/bin/python3 imports it)
 #   etcd3gw        python3-etcd3gw  src/e2e/etcd3gw-client.test.ts (a Python client of the JSON gateway)
 #   podman, runc, podman-compose, debootstrap   src/containers (the image and compose
@@ -19,10 +21,10 @@
 #                  configures podman for these machines
 set -euo pipefail
 
-packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl python3-etcd3 python3-etcd3gw)
+packages=(etcd-client etcd-server chromium iptables iproute2 faketime procps curl openssl systemd python3-etcd3 python3-etcd3gw)
 # The program that shows each package is installed, in the order of `packages`
 # (python3:NAME: a Python module Debian's /usr/bin/python3 must import).
-programs=(etcdctl etcd chromium iptables ip faketime ps curl python3:etcd3 python3:etcd3gw)
+programs=(etcdctl etcd chromium iptables ip faketime ps curl openssl systemd-analyze python3:etcd3 python3:etcd3gw)
 
 installed() {
   case "$1" in

@@ -23,6 +23,7 @@ const startsProcesses = [
   'cli/lease-commands.test.ts',
   'cli/check-history-command.test.ts',
   'cli/repair-command.test.ts',
+  'cli/systemd-unit.test.ts',
   'kv/env/unsynced-marker.test.ts',
 ];
 
