@@ -1110,6 +1110,7 @@ export class RaftNode {
     const done = offset + data.length >= snapshot.data.byteLength;
     this.send({ type: 'snapshot', to, meta: snapshot.meta, offset, data, done });
     pr.snapshotSentOffset = offset;
+    pr.snapshotSentRound = this.heartbeatSeq;
   }
 
   private handleAppendResponse(m: AppendResponse): void {
@@ -1145,8 +1146,12 @@ export class RaftNode {
     pr.probeSent = false;
     if (m.seq > pr.heartbeatSeqAcked) pr.heartbeatSeqAcked = m.seq;
     if (pr.state === 'snapshot') {
-      // A chunk or its answer was lost: resend from where the follower last was.
-      this.sendSnapshotChunk(m.from, pr, pr.snapshotAckedOffset);
+      // A chunk or its answer was lost: resend from where the follower last was. Only
+      // once the follower answered a round begun after the one the chunk left in: a
+      // chunk is answered once written to disk, later than a heartbeat sent after it,
+      // and resending at every answer sent each chunk of a large snapshot two or three
+      // times.
+      if (m.seq > pr.snapshotSentRound + 1) this.sendSnapshotChunk(m.from, pr, pr.snapshotAckedOffset);
     } else if (pr.state === 'replicate' && m.seq === this.heartbeatSeq && m.lastIndex < pr.nextAtHeartbeat - 1) {
       // The follower answered our latest round without the appends we sent before
       // it: they were lost. Probe from what it is known to hold.

@@ -31,6 +31,8 @@ export class Progress {
   snapshotIndex: LogIndex = 0;
   snapshotSentOffset = 0;
   snapshotAckedOffset = 0;
+  /** The leader's heartbeat round when the last chunk was sent. */
+  snapshotSentRound = 0;
   /** The newest heartbeat round this follower has answered. */
   heartbeatSeqAcked = 0;
   /** `next` when the latest heartbeat round was sent: an answer to that round showing

@@ -219,7 +219,8 @@ test('§7 Figure 13: a lost chunk is resent when the follower answers a heartbea
     'snapshot',
   );
 
-  // The next heartbeat's answer tells the leader the follower still waits at offset 16.
+  // A heartbeat answered a round after the one the chunk left in tells the leader the
+  // follower still waits at offset 16.
   c.tickAll(3);
   const offsets = chunks.map((m) => m.offset);
   assert.deepEqual(offsets.slice(0, 4), [0, 8, 16, 16], 'the lost chunk is resent from its offset');

@@ -221,7 +221,10 @@ test("a snapshot transfer cut off half way resumes where the follower's file end
     const held: { nextOffset: number; afterCut: boolean }[] = [];
     let cut = false;
     let healed = false;
+    // How often each chunk went out to the follower while the link was up.
+    const sends = new Map<number, number>();
     world.lose = (message) => {
+      if (message.type === 'snapshot' && message.to === behind && !cut && !healed) sends.set(message.offset, (sends.get(message.offset) ?? 0) + 1);
       if (message.type === 'snapshotResponse' && message.from === behind && !message.done) {
         if (!cut) held.push({ nextOffset: message.nextOffset, afterCut: healed });
         // The connection breaks once the follower holds a few chunks, and stays broken for a while.
@@ -238,6 +241,8 @@ test("a snapshot transfer cut off half way resumes where the follower's file end
     const commit = leader.raftStatus().commit;
     await world.until('the follower caught up', () => ((world.nodes.get(behind)?.replica?.raftStatus().applied ?? 0) >= commit ? true : undefined));
 
+    // A chunk answered within a heartbeat round or so is not sent again.
+    assert.ok(Math.max(...sends.values()) <= 2, `chunks sent per offset before the cut: ${JSON.stringify([...sends])}`);
     const after = held.filter((answer) => answer.afterCut);
     assert.ok(after.length > 0, 'chunks flowed again after the connection healed');
     assert.ok(
