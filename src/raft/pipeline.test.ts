@@ -5,7 +5,7 @@ import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import type { AppendResponse, Entry, Message, Ready } from './types.js';
 import { Prng } from '../lib/prng.js';
-import { SnapshotsInMemory } from './snapshots-in-memory.js';
+import { SnapshotsInMemory } from './testing/snapshots-in-memory.js';
 
 // The pipelined Ready contract (types.ts, Ready): ready() hands work out at once, and
 // the runtime reports writes (persisted) and applies (applied) separately, so the

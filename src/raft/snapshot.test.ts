@@ -8,7 +8,7 @@ import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import { Prng } from '../lib/prng.js';
 import type { Message, SnapshotRequest, SnapshotResponse } from './types.js';
-import { snapshotBytes } from './snapshot-data.js';
+import { snapshotBytes } from './testing/snapshot-bytes.js';
 
 /** Proposes each command at `id` and lets the cluster settle after each one. */
 function proposeAll(c: TestCluster, id: number, commands: readonly string[]): void {

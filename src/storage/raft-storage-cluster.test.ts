@@ -13,7 +13,7 @@ import { RaftNode } from '../raft/node.js';
 import { Prng } from '../lib/prng.js';
 import { FaultFileSystem, PowerCutError } from './fault-file-system.js';
 import { RaftStorage } from './raft-storage.js';
-import { snapshotBytes } from '../raft/snapshot-data.js';
+import { snapshotBytes } from '../raft/testing/snapshot-bytes.js';
 
 const IDS: NodeId[] = [1, 2, 3];
 const encode = (commands: string[]): Uint8Array => new TextEncoder().encode(JSON.stringify(commands));

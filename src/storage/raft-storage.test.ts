@@ -14,7 +14,7 @@ import type { FileHandle, FileSystem } from './file-system.js';
 import { SnapshotCorruptionError, StorageUnusableError } from './errors.js';
 import { RaftStorage } from './raft-storage.js';
 import { SnapshotStore, snapshotFileName } from './snapshot-store.js';
-import { snapshotBytes } from '../raft/snapshot-data.js';
+import { snapshotBytes } from '../raft/testing/snapshot-bytes.js';
 
 const DIR = '/node1';
 

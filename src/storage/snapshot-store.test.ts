@@ -8,7 +8,7 @@ import { FsyncError } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { SnapshotStore, snapshotFileName } from './snapshot-store.js';
 import type { StoredSnapshot } from './snapshot-store.js';
-import { snapshotBytes } from '../raft/snapshot-data.js';
+import { snapshotBytes } from '../raft/testing/snapshot-bytes.js';
 
 const DIR = '/n/snap';
 

@@ -4,8 +4,8 @@
  * test delivers them. Deliberately simple and synchronous; the full fault-injecting
  * simulator lives in src/sim/.
  */
-import { snapshotBytes } from '../snapshot-data.js';
-import { SnapshotsInMemory } from '../snapshots-in-memory.js';
+import { snapshotBytes } from './snapshot-bytes.js';
+import { SnapshotsInMemory } from './snapshots-in-memory.js';
 import { RaftNode } from '../node.js';
 import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
 import { defaultRaftConfig } from '../types.js';

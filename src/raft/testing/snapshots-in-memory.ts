@@ -1,8 +1,8 @@
-import type { ReceivedSnapshotChunk, Snapshot, SnapshotMeta } from './types.js';
+import type { ReceivedSnapshotChunk, Snapshot, SnapshotMeta } from '../types.js';
 
 /**
- * The receiving side of InstallSnapshot for a runtime that keeps snapshots in memory
- * (the core's tests, the browser's playground): gathers the chunks Readys hand out, as
+ * The receiving side of InstallSnapshot for the core's tests, whose runtimes keep
+ * snapshots in memory: gathers the chunks Readys hand out, as
  * the node runtime writes them to a file, and gives back each snapshot they complete,
  * to pass to RaftNode.snapshotReceived once the Ready that carried its last chunk is
  * persisted.
