@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCommand, encodeCommand } from './codec/command.js';
-import { DecodeError } from './codec/byte-codec.js';
+import { DecodeError } from '../lib/bytes/index.js';
 import { applyMemberChange, decodeMemberChange, encodeMemberChange, type Member, type MemberChange, type MemberList } from './members.js';
 import { bytes, withTempStore } from './testing/temp-store.js';
 

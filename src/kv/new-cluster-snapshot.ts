@@ -11,7 +11,7 @@
  * Throws, naming the problem, if `data` is not a valid snapshot (checksum included).
  */
 import type { LogIndex } from '../raft/types.js';
-import { ByteWriter } from './codec/byte-codec.js';
+import { ByteWriter } from '../lib/bytes/index.js';
 import { alarmFromMetaKey } from './alarms.js';
 import { META } from './mvcc/mvcc-store.js';
 import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-format.js';
@@ -29,7 +29,7 @@ export function snapshotForNewCluster(data: Uint8Array, index: LogIndex): Uint8A
     if (name !== 'meta') return { name, entries: entries.map(([key, value]) => ({ key, value })) };
     const meta = entries
       .filter(([key]) => alarmFromMetaKey(key) === undefined)
-      .map(([key, value]) => ({ key, value: appliedKey.equals(key) ? new ByteWriter(10).uint(index).finish() : value }));
+      .map(([key, value]) => ({ key, value: appliedKey.equals(key) ? new ByteWriter(10).varint(index).finish() : value }));
     return { name, entries: meta };
   });
   return encodeSnapshot(index, tables);

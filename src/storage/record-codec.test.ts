@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter } from '../lib/bytes/index.js';
 import { RECORD_HEADER_BYTES, appendRecord, scanRecords } from './record-codec.js';
 
 function frames(payloads: string[]): { bytes: Uint8Array; offsets: number[] } {
@@ -8,7 +8,7 @@ function frames(payloads: string[]): { bytes: Uint8Array; offsets: number[] } {
   const offsets: number[] = [];
   payloads.forEach((p, i) => {
     offsets.push(w.size);
-    appendRecord(w, i + 1, (x) => x.bytes(new TextEncoder().encode(p)));
+    appendRecord(w, i + 1, (x) => x.raw(new TextEncoder().encode(p)));
   });
   return { bytes: w.finish(), offsets };
 }

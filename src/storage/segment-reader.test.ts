@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WalCorruptionError } from './errors.js';
 import { readSegment } from './segment-reader.js';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter } from '../lib/bytes/index.js';
 import { appendWalRecord, encodeWriteGroup } from './wal-records.js';
 import type { WalRecord } from './wal-records.js';
 

@@ -9,7 +9,7 @@
  *     start of the incomplete group.
  * Corruption is thrown as WalCorruptionError naming the file and offset.
  */
-import { MalformedError } from './bytes.js';
+import { DecodeError } from '../lib/bytes/index.js';
 import { WalCorruptionError } from './errors.js';
 import { scanRecords } from './record-codec.js';
 import type { WalRecord } from './wal-records.js';
@@ -54,7 +54,7 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
     try {
       record = decodeWalRecord(raw);
     } catch (error) {
-      if (!(error instanceof MalformedError)) throw error;
+      if (!(error instanceof DecodeError)) throw error;
       return corrupt(raw.offset, `record at offset ${raw.offset} is malformed (${error.message})`);
     }
     if (raw.offset === 0) {

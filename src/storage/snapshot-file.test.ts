@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SnapshotMeta } from '../raft/types.js';
-import { ByteWriter, MalformedError } from './bytes.js';
+import { ByteWriter, DecodeError } from '../lib/bytes/index.js';
 import { crc32c } from './crc32c.js';
 import { FaultFileSystem } from './fault-file-system.js';
 import { FileSnapshotData, readSnapshotFileLayout, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
@@ -58,7 +58,7 @@ test('snapshot file: any flipped bit is detected', async () => {
   for (let i = 0; i < bytes.length; i += 7) {
     const damaged = bytes.slice();
     damaged[i] = (damaged[i] as number) ^ 0x04;
-    await assert.rejects(verifySnapshotFile(await asFile(damaged), noPause), MalformedError, `byte ${i}`);
+    await assert.rejects(verifySnapshotFile(await asFile(damaged), noPause), DecodeError, `byte ${i}`);
   }
 });
 
@@ -71,12 +71,12 @@ test('snapshot file: truncation and foreign files are named as such', async () =
 
 test('snapshot file: a version 1 file (checksum over the data length too) still reads', async () => {
   const metaBytes = (await fileBytes(new Uint8Array(0))).subarray(20, -8);
-  const covered = new ByteWriter().u32(metaBytes.length).bytes(metaBytes).u53(data.length).bytes(data).finish();
+  const covered = new ByteWriter().u32(metaBytes.length).raw(metaBytes).u53(data.length).raw(data).finish();
   const v1 = new ByteWriter()
-    .bytes(new TextEncoder().encode('KEELSNAP'))
+    .raw(new TextEncoder().encode('KEELSNAP'))
     .u32(1)
     .u32(crc32c(covered) >>> 0)
-    .bytes(covered)
+    .raw(covered)
     .finish();
   const layout = await verifySnapshotFile(await asFile(v1), noPause);
   assert.deepEqual(layout.meta, meta);

@@ -13,7 +13,7 @@
  * in the error message; the checksum catches everything else.
  */
 import type { ClusterConfig, SnapshotData, SnapshotMeta } from '../raft/types.js';
-import { ByteReader, ByteWriter, MalformedError } from './bytes.js';
+import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes/index.js';
 import { crc32c } from './crc32c.js';
 import type { FileHandle } from './file-system.js';
 
@@ -42,7 +42,7 @@ function decodeMeta(bytes: Uint8Array): SnapshotMeta {
   const term = r.u53();
   const list = (): number[] => {
     const count = r.u32();
-    if (count > r.remaining / 8) throw new MalformedError(`member count ${count} exceeds the meta length`);
+    if (count > r.remaining / 8) throw new DecodeError(`member count ${count} exceeds the meta length`);
     return Array.from({ length: count }, () => r.u53());
   };
   const config: ClusterConfig = { voters: list(), learners: list() };
@@ -78,7 +78,7 @@ export class SnapshotFileWriter {
   static async create(handle: FileHandle, meta: SnapshotMeta): Promise<SnapshotFileWriter> {
     const metaBytes = encodeMeta(meta);
     const header = new ByteWriter(PREAMBLE_BYTES + 4 + metaBytes.length + DATA_LENGTH_BYTES);
-    header.bytes(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(metaBytes.length).bytes(metaBytes).u53(0);
+    header.raw(MAGIC).u32(SNAPSHOT_FORMAT_VERSION).u32(0).u32(metaBytes.length).raw(metaBytes).u53(0);
     const headerBytes = header.finish();
     await handle.write(headerBytes, 0);
     return new SnapshotFileWriter(handle, meta, headerBytes.length, crc32c(headerBytes.subarray(PREAMBLE_BYTES, headerBytes.length - DATA_LENGTH_BYTES)));
@@ -114,7 +114,7 @@ export async function writeSnapshotFile(handle: FileHandle, meta: SnapshotMeta, 
 /**
  * Reads a snapshot file's header and checks its lengths and checksum, a chunk at a
  * time, awaiting `between()` after each so that a large file does not hold the event
- * loop. Throws MalformedError saying what is wrong.
+ * loop. Throws DecodeError saying what is wrong.
  */
 export async function verifySnapshotFile(handle: FileHandle, between: () => Promise<void>): Promise<SnapshotFileLayout> {
   const { layout, version, expectedCrc } = await readHeader(handle);
@@ -127,7 +127,7 @@ export async function verifySnapshotFile(handle: FileHandle, between: () => Prom
     crc = crc32c(chunk, crc);
     await between();
   }
-  if (crc >>> 0 !== expectedCrc) throw new MalformedError('crc mismatch');
+  if (crc >>> 0 !== expectedCrc) throw new DecodeError('crc mismatch');
   return layout;
 }
 
@@ -140,23 +140,23 @@ async function readHeader(handle: FileHandle): Promise<{ layout: SnapshotFileLay
   const size = await handle.size();
   const preamble = await handle.read(0, PREAMBLE_BYTES + 4);
   if (preamble.length < PREAMBLE_BYTES || !MAGIC.every((b, i) => preamble[i] === b)) {
-    throw new MalformedError(size < PREAMBLE_BYTES ? `truncated: only ${size} bytes` : 'not a snapshot file (bad magic)');
+    throw new DecodeError(size < PREAMBLE_BYTES ? `truncated: only ${size} bytes` : 'not a snapshot file (bad magic)');
   }
   const r = new ByteReader(preamble.subarray(MAGIC.length));
   const version = r.u32();
   if (version !== 1 && version !== SNAPSHOT_FORMAT_VERSION)
-    throw new MalformedError(`unsupported snapshot format version ${version} (this build reads 1 and ${SNAPSHOT_FORMAT_VERSION})`);
+    throw new DecodeError(`unsupported snapshot format version ${version} (this build reads 1 and ${SNAPSHOT_FORMAT_VERSION})`);
   const expectedCrc = r.u32();
   const metaLength = r.u32();
   const left = size - PREAMBLE_BYTES - 4;
-  if (metaLength + DATA_LENGTH_BYTES > left) throw new MalformedError(`truncated: meta of ${metaLength} bytes, only ${Math.max(0, left)} left`);
+  if (metaLength + DATA_LENGTH_BYTES > left) throw new DecodeError(`truncated: meta of ${metaLength} bytes, only ${Math.max(0, left)} left`);
   const rest = new ByteReader(await handle.read(PREAMBLE_BYTES + 4, metaLength + DATA_LENGTH_BYTES));
-  const meta = decodeMeta(rest.bytes(metaLength));
+  const meta = decodeMeta(rest.raw(metaLength));
   const dataLength = rest.u53();
   const dataOffset = PREAMBLE_BYTES + 4 + metaLength + DATA_LENGTH_BYTES;
   const present = size - dataOffset;
   if (dataLength !== present) {
-    throw new MalformedError(
+    throw new DecodeError(
       dataLength > present ? `truncated: data of ${dataLength} bytes, only ${present} present` : `${present - dataLength} unexpected bytes after the data`,
     );
   }

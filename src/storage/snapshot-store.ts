@@ -15,7 +15,7 @@
  */
 import { posix } from 'node:path';
 import type { LogIndex, ReceivedSnapshotChunk, SnapshotMeta, Term } from '../raft/types.js';
-import { MalformedError } from './bytes.js';
+import { DecodeError } from '../lib/bytes/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
@@ -102,13 +102,13 @@ export class SnapshotStore {
       try {
         const layout = await verifySnapshotFile(handle, yieldToEventLoop);
         if (layout.meta.index !== parsed.index || layout.meta.term !== parsed.term) {
-          throw new MalformedError(`it holds the snapshot at index ${layout.meta.index}, term ${layout.meta.term}`);
+          throw new DecodeError(`it holds the snapshot at index ${layout.meta.index}, term ${layout.meta.term}`);
         }
         snapshot = { meta: layout.meta, data: new FileSnapshotData(handle, layout) };
         break;
       } catch (error) {
         await handle.close();
-        if (!(error instanceof MalformedError)) throw error;
+        if (!(error instanceof DecodeError)) throw error;
         damaged.push({ file: name, reason: error.message });
       }
     }

@@ -23,7 +23,7 @@
  * after the snapshot are still the log, after a restore they are not.
  */
 import type { Entry, EntryKind, HardState, LogIndex, Term } from '../raft/types.js';
-import { ByteReader, ByteWriter, MalformedError } from './bytes.js';
+import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes/index.js';
 import type { RawRecord } from './record-codec.js';
 import { appendRecord } from './record-codec.js';
 
@@ -47,7 +47,7 @@ export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
       return;
     case 'entry': {
       const { term, index, kind, data } = record.entry;
-      appendRecord(w, typeCodes.entry, (x) => x.u53(term).u53(index).u8(kindCodes[kind]).bytes(data));
+      appendRecord(w, typeCodes.entry, (x) => x.u53(term).u53(index).u8(kindCodes[kind]).raw(data));
       return;
     }
     case 'hardState': {
@@ -65,14 +65,14 @@ export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
   }
 }
 
-/** Decodes a record whose checksum matched; throws MalformedError if it does not parse. */
+/** Decodes a record whose checksum matched; throws DecodeError if it does not parse. */
 export function decodeWalRecord(raw: RawRecord): WalRecord {
   const r = new ByteReader(raw.payload);
   let record: WalRecord;
   switch (raw.type) {
     case typeCodes.segment: {
       const version = r.u32();
-      if (version !== WAL_FORMAT_VERSION) throw new MalformedError(`unsupported WAL format version ${version} (this build reads ${WAL_FORMAT_VERSION})`);
+      if (version !== WAL_FORMAT_VERSION) throw new DecodeError(`unsupported WAL format version ${version} (this build reads ${WAL_FORMAT_VERSION})`);
       record = { type: 'segment', seq: r.u53(), firstIndex: r.u53() };
       break;
     }
@@ -81,8 +81,8 @@ export function decodeWalRecord(raw: RawRecord): WalRecord {
       const index = r.u53();
       const code = r.u8();
       const kind: EntryKind | undefined = code === 0 ? 'normal' : code === 1 ? 'config' : undefined;
-      if (kind === undefined) throw new MalformedError(`unknown entry kind ${code}`);
-      if (index === 0) throw new MalformedError('entry with index 0');
+      if (kind === undefined) throw new DecodeError(`unknown entry kind ${code}`);
+      if (index === 0) throw new DecodeError('entry with index 0');
       return { type: 'entry', entry: { term, index, kind, data: r.rest() } };
     }
     case typeCodes.hardState:
@@ -98,7 +98,7 @@ export function decodeWalRecord(raw: RawRecord): WalRecord {
       record = { type: 'commit', count: r.u32() };
       break;
     default:
-      throw new MalformedError(`unknown record type ${raw.type}`);
+      throw new DecodeError(`unknown record type ${raw.type}`);
   }
   r.end(`a ${record.type} record`);
   return record;

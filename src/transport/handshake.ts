@@ -22,7 +22,7 @@
  * certificate authentication only; see transport.ts), and 32 bytes otherwise.
  */
 import type { NodeId } from '../raft/types.js';
-import { ByteReader, ByteWriter } from './binary.js';
+import { ByteReader, ByteWriter } from '../lib/bytes/index.js';
 import { helloProof, nonceBytes, proofBytes, sameProof, welcomeProof } from './peer-proof.js';
 import type { Transcript } from './peer-proof.js';
 
@@ -73,7 +73,7 @@ export function isValidClusterId(clusterId: string): boolean {
 export function encodeChallenge(nonce: Uint8Array): Uint8Array {
   const w = header(kindChallenge);
   w.byteString(nonce);
-  return w.bytes();
+  return w.written();
 }
 
 export function decodeChallenge(bytes: Uint8Array): Uint8Array {
@@ -91,7 +91,7 @@ export function encodeHello(hello: Hello): Uint8Array {
   w.varint(hello.to);
   w.byteString(hello.nonce);
   w.byteString(hello.proof);
-  return w.bytes();
+  return w.written();
 }
 
 export function encodeHelloReply(reply: HelloReply): Uint8Array {
@@ -100,7 +100,7 @@ export function encodeHelloReply(reply: HelloReply): Uint8Array {
   w.varint(reply.nodeId);
   if (reply.ok) w.byteString(reply.proof);
   else w.string(truncateUtf8(reply.reason, reasonBytesMax));
-  return w.bytes();
+  return w.written();
 }
 
 export function decodeHello(bytes: Uint8Array): Hello {
@@ -231,12 +231,12 @@ function header(kind: number): ByteWriter {
 
 function reader(bytes: Uint8Array): ByteReader {
   return new ByteReader(bytes, (field, problem) => {
-    throw new HandshakeError(field, problem);
+    throw new HandshakeError(field ?? 'handshake', problem);
   });
 }
 
 function readHeader(r: ByteReader, kinds: readonly number[]): number {
-  const seen = r.rawView('magic', magic.length);
+  const seen = r.view(magic.length, 'magic');
   if (!seen.every((byte, i) => byte === magic[i])) throw new HandshakeError('magic', 'not a Keel peer connection');
   const version = r.u8('version');
   if (version !== protocolVersion) {

@@ -5,7 +5,7 @@ import { decodeMessage, encodeMessage, MessageDecodeError, messageTags } from '.
 import { exampleMessages } from './testing/example-messages.js';
 import { encodeConfigChange } from '../raft/config.js';
 import type { ConfigChangeType, Entry, Message, MessageType } from '../raft/types.js';
-import { ByteWriter } from './binary.js';
+import { ByteWriter } from '../lib/bytes/index.js';
 
 // ---------------------------------------------------------------------------
 // Generators of valid messages of every type.
@@ -200,7 +200,7 @@ test('codec: flipping bytes of a valid message gives a valid message or a Messag
 function wire(build: (w: ByteWriter) => void): Uint8Array {
   const w = new ByteWriter();
   build(w);
-  return w.bytes().slice();
+  return w.written().slice();
 }
 
 test('codec: names the problem for unknown tags, bad ids, booleans and varints', () => {
@@ -232,7 +232,7 @@ test('codec: names the problem for unknown tags, bad ids, booleans and varints',
   w.varint(1);
   w.varint(2);
   const unsafe = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
-  rejects(new Uint8Array([...w.bytes(), ...unsafe]), /^timeoutNow\.term$/);
+  rejects(new Uint8Array([...w.written(), ...unsafe]), /^timeoutNow\.term$/);
 });
 
 test('codec: append entries must follow prevIndex contiguously with sane terms', () => {

@@ -33,7 +33,7 @@ import type { ClusterConfig, Entry, EntryKind, Message, MessageType, SnapshotMet
 import { messageTypeNumbers } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/config.js';
 import { assert, unreachable } from '../lib/assert.js';
-import { ByteReader, ByteWriter } from './binary.js';
+import { ByteReader, ByteWriter } from '../lib/bytes/index.js';
 
 /** Thrown for any peer bytes that are not a valid message. `field` names where. */
 export class MessageDecodeError extends Error {
@@ -143,7 +143,7 @@ export function encodeMessage(message: Message): Uint8Array {
     default:
       unreachable(message, 'message type');
   }
-  return w.bytes();
+  return w.written();
 }
 
 function writeEntry(w: ByteWriter, entry: Entry): void {
@@ -168,7 +168,7 @@ function writeIds(w: ByteWriter, ids: readonly number[]): void {
 /** Decodes one message, or throws MessageDecodeError. Byte fields are copies. */
 export function decodeMessage(bytes: Uint8Array): Message {
   const r = new ByteReader(bytes, (field, problem) => {
-    throw new MessageDecodeError(field, problem);
+    throw new MessageDecodeError(field ?? 'message', problem);
   });
   const tag = r.u8('tag');
   const type = typesByTag[tag];

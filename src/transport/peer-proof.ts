@@ -18,7 +18,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId } from '../raft/types.js';
-import { ByteWriter } from './binary.js';
+import { ByteWriter } from '../lib/bytes/index.js';
 
 /** The cluster secret's length: 256 random bits. */
 export const clusterSecretBytes = 32;
@@ -66,5 +66,5 @@ function proof(secret: Uint8Array, label: string, t: Transcript): Uint8Array {
   w.varint(t.from);
   w.varint(t.to);
   w.byteString(t.channelBinding);
-  return new Uint8Array(createHmac('sha256', secret).update(w.bytes()).digest());
+  return new Uint8Array(createHmac('sha256', secret).update(w.written()).digest());
 }

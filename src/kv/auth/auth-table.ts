@@ -11,7 +11,7 @@
  * The state is read on every request while auth is on, so it is cached in memory and
  * re-read after each change, restore or reopen.
  */
-import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import { decodeRole, decodeUser, encodeRole, encodeUser } from './auth-codec.js';
 import { ROOT_ROLE, ROOT_USER } from './auth-types.js';
 import type { AuthChange, AuthRole, AuthState, AuthUser, Permission } from './auth-types.js';
@@ -142,7 +142,7 @@ export class AuthTable {
   }
 
   private bump(revision: number): undefined {
-    this.table.putSync(KEY.revision, new ByteWriter(10).uint(revision).finish());
+    this.table.putSync(KEY.revision, new ByteWriter(10).varint(revision).finish());
     return undefined;
   }
 
@@ -169,7 +169,7 @@ export class AuthTable {
     const tokenKey = this.table.get(KEY.tokenKey);
     return {
       enabled: this.table.get(KEY.enabled)?.[0] === 1,
-      revision: revisionBytes ? new ByteReader(revisionBytes).uint() : 1,
+      revision: revisionBytes ? new ByteReader(revisionBytes).varint() : 1,
       tokenKey: tokenKey ? new Uint8Array(tokenKey) : undefined,
       users,
       roles,

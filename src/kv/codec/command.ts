@@ -31,7 +31,7 @@
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
  */
-import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
+import { ByteReader, ByteWriter, DecodeError } from '../../lib/bytes/index.js';
 import { kvError, type KvResult } from '../errors.js';
 import type {
   AlarmRequest,
@@ -81,11 +81,11 @@ const EMPTY = new Uint8Array(0);
 
 export function encodeCommand(command: Command): Uint8Array {
   const w = new ByteWriter(64);
-  w.byte(COMMAND_FORMAT_VERSION);
-  w.byte((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0) | (command.auth ? 4 : 0));
-  if (command.session) w.string(command.session.clientId).uint(command.session.seq);
-  if (command.timeMs !== undefined) w.uint(command.timeMs);
-  if (command.auth) w.string(command.auth.user).uint(command.auth.revision);
+  w.u8(COMMAND_FORMAT_VERSION);
+  w.u8((command.session ? 1 : 0) | (command.timeMs !== undefined ? 2 : 0) | (command.auth ? 4 : 0));
+  if (command.session) w.string(command.session.clientId).varint(command.session.seq);
+  if (command.timeMs !== undefined) w.varint(command.timeMs);
+  if (command.auth) w.string(command.auth.user).varint(command.auth.revision);
   writeBody(w, command.body);
   return w.finish();
 }
@@ -94,13 +94,13 @@ export function encodeCommand(command: Command): Uint8Array {
 export function decodeCommand(data: Uint8Array): KvResult<Command> {
   try {
     const r = new ByteReader(data);
-    const version = r.byte();
+    const version = r.u8();
     if (version !== COMMAND_FORMAT_VERSION) throw new DecodeError(`unknown command format version ${version}`);
-    const flags = r.byte();
+    const flags = r.u8();
     if (flags > 7) throw new DecodeError(`unknown command flags ${flags}`);
-    const session = flags & 1 ? { clientId: r.string(), seq: r.uint() } : undefined;
-    const timeMs = flags & 2 ? r.uint() : undefined;
-    const auth = flags & 4 ? { user: r.string(), revision: r.uint() } : undefined;
+    const session = flags & 1 ? { clientId: r.string(), seq: r.varint() } : undefined;
+    const timeMs = flags & 2 ? r.varint() : undefined;
+    const auth = flags & 4 ? { user: r.string(), revision: r.varint() } : undefined;
     const body = readBody(r);
     r.end();
     return {
@@ -118,58 +118,58 @@ export function decodeCommand(data: Uint8Array): KvResult<Command> {
 function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
   switch (body.type) {
     case 'put':
-      w.byte(TAG.put);
-      w.byte((body.prevKv ? 1 : 0) | (body.ignoreValue ? 2 : 0) | (body.ignoreLease ? 4 : 0));
-      w.bytes(body.key)
-        .bytes(body.value)
-        .uint(body.lease ?? 0);
+      w.u8(TAG.put);
+      w.u8((body.prevKv ? 1 : 0) | (body.ignoreValue ? 2 : 0) | (body.ignoreLease ? 4 : 0));
+      w.byteString(body.key)
+        .byteString(body.value)
+        .varint(body.lease ?? 0);
       return;
     case 'deleteRange':
-      w.byte(TAG.deleteRange).byte(body.prevKv ? 1 : 0);
-      w.bytes(body.key).bytes(body.rangeEnd ?? EMPTY);
+      w.u8(TAG.deleteRange).u8(body.prevKv ? 1 : 0);
+      w.byteString(body.key).byteString(body.rangeEnd ?? EMPTY);
       return;
     case 'range':
-      w.byte(TAG.range).byte((body.keysOnly ? 1 : 0) | (body.countOnly ? 2 : 0));
-      w.bytes(body.key).bytes(body.rangeEnd ?? EMPTY);
-      w.uint(body.limit ?? 0).uint(body.revision ?? 0);
-      w.byte(SORT_ORDERS.indexOf(body.sortOrder ?? 'none')).byte(SORT_TARGETS.indexOf(body.sortTarget ?? 'key'));
-      w.uint(body.minModRevision ?? 0).uint(body.maxModRevision ?? 0);
-      w.uint(body.minCreateRevision ?? 0).uint(body.maxCreateRevision ?? 0);
+      w.u8(TAG.range).u8((body.keysOnly ? 1 : 0) | (body.countOnly ? 2 : 0));
+      w.byteString(body.key).byteString(body.rangeEnd ?? EMPTY);
+      w.varint(body.limit ?? 0).varint(body.revision ?? 0);
+      w.u8(SORT_ORDERS.indexOf(body.sortOrder ?? 'none')).u8(SORT_TARGETS.indexOf(body.sortTarget ?? 'key'));
+      w.varint(body.minModRevision ?? 0).varint(body.maxModRevision ?? 0);
+      w.varint(body.minCreateRevision ?? 0).varint(body.maxCreateRevision ?? 0);
       return;
     case 'txn':
-      w.byte(TAG.txn);
-      w.uint(body.compare.length);
+      w.u8(TAG.txn);
+      w.varint(body.compare.length);
       for (const c of body.compare) writeCompare(w, c);
       for (const ops of [body.success, body.failure]) {
-        w.uint(ops.length);
+        w.varint(ops.length);
         for (const op of ops) writeBody(w, op);
       }
       return;
     case 'compact':
-      w.byte(TAG.compact).uint(body.revision);
+      w.u8(TAG.compact).varint(body.revision);
       return;
     case 'noop':
-      w.byte(TAG.noop);
+      w.u8(TAG.noop);
       return;
     case 'leaseGrant':
-      w.byte(TAG.leaseGrant).uint(body.id).uint(body.ttl);
+      w.u8(TAG.leaseGrant).varint(body.id).varint(body.ttl);
       return;
     case 'leaseRevoke':
-      w.byte(TAG.leaseRevoke)
-        .uint(body.id)
-        .uint(body.onlyIfRenewedAt ?? 0);
+      w.u8(TAG.leaseRevoke)
+        .varint(body.id)
+        .varint(body.onlyIfRenewedAt ?? 0);
       return;
     case 'leaseKeepAlive':
-      w.byte(TAG.leaseKeepAlive).uint(body.id);
+      w.u8(TAG.leaseKeepAlive).varint(body.id);
       return;
     case 'member':
-      w.byte(TAG.member).bytes(encodeMemberChange(body.change));
+      w.u8(TAG.member).byteString(encodeMemberChange(body.change));
       return;
     case 'auth':
-      w.byte(TAG.auth).bytes(encodeAuthChange(body.change));
+      w.u8(TAG.auth).byteString(encodeAuthChange(body.change));
       return;
     case 'alarm':
-      w.byte(TAG.alarm).byte(ALARM_ACTIONS.indexOf(body.action)).byte(ALARM_TYPES.indexOf(body.alarm)).uint(body.memberId);
+      w.u8(TAG.alarm).u8(ALARM_ACTIONS.indexOf(body.action)).u8(ALARM_TYPES.indexOf(body.alarm)).varint(body.memberId);
       return;
     default:
       unreachable(body, 'command');
@@ -177,14 +177,14 @@ function writeBody(w: ByteWriter, body: CommandBody | RequestOp): void {
 }
 
 function writeCompare(w: ByteWriter, c: Compare): void {
-  w.byte(COMPARE_TARGETS.indexOf(c.target)).byte(COMPARE_RESULTS.indexOf(c.result));
-  w.bytes(c.key).bytes(c.rangeEnd ?? EMPTY);
-  if (c.target === 'value') w.bytes(c.operand);
-  else w.uint(c.operand);
+  w.u8(COMPARE_TARGETS.indexOf(c.target)).u8(COMPARE_RESULTS.indexOf(c.result));
+  w.byteString(c.key).byteString(c.rangeEnd ?? EMPTY);
+  if (c.target === 'value') w.byteString(c.operand);
+  else w.varint(c.operand);
 }
 
 function readBody(r: ByteReader): CommandBody {
-  const tag = r.byte();
+  const tag = r.u8();
   switch (tag) {
     case TAG.put:
       return readPut(r);
@@ -193,31 +193,31 @@ function readBody(r: ByteReader): CommandBody {
     case TAG.txn:
       return readTxn(r, 1);
     case TAG.compact:
-      return { type: 'compact', revision: r.uint() };
+      return { type: 'compact', revision: r.varint() };
     case TAG.noop:
       return { type: 'noop' };
     case TAG.leaseGrant:
-      return { type: 'leaseGrant', id: r.uint(), ttl: r.uint() };
+      return { type: 'leaseGrant', id: r.varint(), ttl: r.varint() };
     case TAG.leaseRevoke: {
-      const id = r.uint();
-      const onlyIfRenewedAt = r.uint();
+      const id = r.varint();
+      const onlyIfRenewedAt = r.varint();
       return { type: 'leaseRevoke', id, ...(onlyIfRenewedAt !== 0 ? { onlyIfRenewedAt } : {}) };
     }
     case TAG.leaseKeepAlive:
-      return { type: 'leaseKeepAlive', id: r.uint() };
+      return { type: 'leaseKeepAlive', id: r.varint() };
     case TAG.member:
-      return { type: 'member', change: decodeMemberChange(r.bytes()) };
+      return { type: 'member', change: decodeMemberChange(r.byteString()) };
     case TAG.alarm:
       return readAlarm(r);
     case TAG.auth:
-      return { type: 'auth', change: decodeAuthChange(r.bytes()) };
+      return { type: 'auth', change: decodeAuthChange(r.byteString()) };
     default:
       throw new DecodeError(`unknown command tag ${tag}`);
   }
 }
 
 function readOp(r: ByteReader, depth: number): RequestOp {
-  const tag = r.byte();
+  const tag = r.u8();
   switch (tag) {
     case TAG.put:
       return readPut(r);
@@ -233,16 +233,16 @@ function readOp(r: ByteReader, depth: number): RequestOp {
 }
 
 function readFlags(r: ByteReader, bits: number, what: string): number {
-  const flags = r.byte();
+  const flags = r.u8();
   if (flags >= 1 << bits) throw new DecodeError(`unknown ${what} flags ${flags}`);
   return flags;
 }
 
 function readPut(r: ByteReader): PutRequest {
   const flags = readFlags(r, 3, 'put');
-  const key = r.bytes();
-  const value = r.bytes();
-  const lease = r.uint();
+  const key = r.byteString();
+  const value = r.byteString();
+  const lease = r.varint();
   return {
     type: 'put',
     key,
@@ -256,8 +256,8 @@ function readPut(r: ByteReader): PutRequest {
 
 function readDeleteRange(r: ByteReader): DeleteRangeRequest {
   const flags = readFlags(r, 1, 'deleteRange');
-  const key = r.bytes();
-  const rangeEnd = r.bytes();
+  const key = r.byteString();
+  const rangeEnd = r.byteString();
   return {
     type: 'deleteRange',
     key,
@@ -270,11 +270,11 @@ function readAlarm(r: ByteReader): AlarmRequest {
   const action = readEnum(r, ALARM_ACTIONS, 'alarm action');
   const alarm = readEnum(r, ALARM_TYPES, 'alarm type');
   if (action === undefined || alarm === undefined) throw new DecodeError('alarm action and type must not be 0');
-  return { type: 'alarm', action, alarm, memberId: r.uint() };
+  return { type: 'alarm', action, alarm, memberId: r.varint() };
 }
 
 function readEnum<T>(r: ByteReader, values: readonly T[], what: string): T {
-  const i = r.byte();
+  const i = r.u8();
   const value = values[i];
   if (value === undefined) throw new DecodeError(`unknown ${what} ${i}`);
   return value;
@@ -282,16 +282,16 @@ function readEnum<T>(r: ByteReader, values: readonly T[], what: string): T {
 
 function readRange(r: ByteReader): RangeRequest {
   const flags = readFlags(r, 2, 'range');
-  const key = r.bytes();
-  const rangeEnd = r.bytes();
-  const limit = r.uint();
-  const revision = r.uint();
+  const key = r.byteString();
+  const rangeEnd = r.byteString();
+  const limit = r.varint();
+  const revision = r.varint();
   const sortOrder = readEnum(r, SORT_ORDERS, 'sort order');
   const sortTarget = readEnum(r, SORT_TARGETS, 'sort target');
-  const minModRevision = r.uint();
-  const maxModRevision = r.uint();
-  const minCreateRevision = r.uint();
-  const maxCreateRevision = r.uint();
+  const minModRevision = r.varint();
+  const maxModRevision = r.varint();
+  const minCreateRevision = r.varint();
+  const maxCreateRevision = r.varint();
   return {
     type: 'range',
     key,
@@ -311,7 +311,7 @@ function readRange(r: ByteReader): RangeRequest {
 
 /** A count of items that each take at least one byte cannot exceed the bytes left. */
 function readCount(r: ByteReader, what: string): number {
-  const n = r.uint();
+  const n = r.varint();
   if (n > r.remaining) throw new DecodeError(`${what} count ${n} exceeds the ${r.remaining} bytes left`);
   return n;
 }
@@ -330,9 +330,9 @@ function readTxn(r: ByteReader, depth: number): TxnRequest {
 function readCompare(r: ByteReader): Compare {
   const target = readEnum(r, COMPARE_TARGETS, 'compare target');
   const result = readEnum(r, COMPARE_RESULTS, 'compare result');
-  const key = r.bytes();
-  const rangeEnd = r.bytes();
+  const key = r.byteString();
+  const rangeEnd = r.byteString();
   const range = rangeEnd.length > 0 ? { rangeEnd } : {};
-  if (target === 'value') return { key, ...range, target, result, operand: r.bytes() };
-  return { key, ...range, target, result, operand: r.uint() };
+  if (target === 'value') return { key, ...range, target, result, operand: r.byteString() };
+  return { key, ...range, target, result, operand: r.varint() };
 }

@@ -10,7 +10,7 @@
  *              11 alarm: n (alarm:1 memberId:varint)*n, alarm numbered as in command.ts)
  *   kv       = key:bytes createRevision modRevision version value:bytes lease
  */
-import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
+import { ByteReader, ByteWriter, DecodeError } from '../../lib/bytes/index.js';
 import { isKvErrorCode } from '../errors.js';
 import type { AlarmMember, CommandResponse, CommandResult, KeyValue, ResponseOp } from '../types.js';
 import { ALARM_TYPES } from './command.js';
@@ -34,9 +34,9 @@ const TAG = {
 
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(64);
-  w.byte(RESULT_FORMAT_VERSION).bool(result.ok);
+  w.u8(RESULT_FORMAT_VERSION).bool(result.ok);
   if (result.ok) {
-    w.uint(result.revision);
+    w.varint(result.revision);
     writeResponse(w, result.response);
   } else {
     w.string(result.error.code).string(result.error.message);
@@ -47,11 +47,11 @@ export function encodeResult(result: CommandResult): Uint8Array {
 /** Decodes what encodeResult wrote; throws DecodeError on anything else. */
 export function decodeResult(data: Uint8Array): CommandResult {
   const r = new ByteReader(data);
-  const version = r.byte();
+  const version = r.u8();
   if (version !== RESULT_FORMAT_VERSION) throw new DecodeError(`unknown result format version ${version}`);
   let result: CommandResult;
   if (r.bool()) {
-    const revision = r.uint();
+    const revision = r.varint();
     result = { ok: true, revision, response: readResponse(r, true) as CommandResponse };
   } else {
     const code = r.string();
@@ -63,27 +63,27 @@ export function decodeResult(data: Uint8Array): CommandResult {
 }
 
 export function writeKeyValue(w: ByteWriter, kv: KeyValue): void {
-  w.bytes(kv.key).uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).bytes(kv.value).uint(kv.lease);
+  w.byteString(kv.key).varint(kv.createRevision).varint(kv.modRevision).varint(kv.version).byteString(kv.value).varint(kv.lease);
 }
 
 export function readKeyValue(r: ByteReader): KeyValue {
   return {
-    key: r.bytes(),
-    createRevision: r.uint(),
-    modRevision: r.uint(),
-    version: r.uint(),
-    value: r.bytes(),
-    lease: r.uint(),
+    key: r.byteString(),
+    createRevision: r.varint(),
+    modRevision: r.varint(),
+    version: r.varint(),
+    value: r.byteString(),
+    lease: r.varint(),
   };
 }
 
 function writeKeyValues(w: ByteWriter, kvs: readonly KeyValue[]): void {
-  w.uint(kvs.length);
+  w.varint(kvs.length);
   for (const kv of kvs) writeKeyValue(w, kv);
 }
 
 function readKeyValues(r: ByteReader): KeyValue[] {
-  const n = r.uint();
+  const n = r.varint();
   if (n > r.remaining) throw new DecodeError(`key-value count ${n} exceeds the bytes left`);
   const kvs: KeyValue[] = [];
   for (let i = 0; i < n; i++) kvs.push(readKeyValue(r));
@@ -91,13 +91,13 @@ function readKeyValues(r: ByteReader): KeyValue[] {
 }
 
 function readAlarms(r: ByteReader): AlarmMember[] {
-  const n = r.uint();
+  const n = r.varint();
   if (n > r.remaining) throw new DecodeError(`alarm count ${n} exceeds the bytes left`);
   const alarms: AlarmMember[] = [];
   for (let i = 0; i < n; i++) {
-    const alarm = ALARM_TYPES[r.byte()];
+    const alarm = ALARM_TYPES[r.u8()];
     if (alarm === undefined) throw new DecodeError('unknown alarm type');
-    alarms.push({ alarm, memberId: r.uint() });
+    alarms.push({ alarm, memberId: r.varint() });
   }
   return alarms;
 }
@@ -105,43 +105,43 @@ function readAlarms(r: ByteReader): AlarmMember[] {
 function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): void {
   switch (response.type) {
     case 'put':
-      w.byte(TAG.put).bool(response.prevKv !== undefined);
+      w.u8(TAG.put).bool(response.prevKv !== undefined);
       if (response.prevKv) writeKeyValue(w, response.prevKv);
       return;
     case 'deleteRange':
-      w.byte(TAG.deleteRange).uint(response.deleted);
+      w.u8(TAG.deleteRange).varint(response.deleted);
       writeKeyValues(w, response.prevKvs);
       return;
     case 'range':
-      w.byte(TAG.range).uint(response.count).bool(response.more);
+      w.u8(TAG.range).varint(response.count).bool(response.more);
       writeKeyValues(w, response.kvs);
       return;
     case 'txn':
-      w.byte(TAG.txn).bool(response.succeeded).uint(response.responses.length);
+      w.u8(TAG.txn).bool(response.succeeded).varint(response.responses.length);
       for (const sub of response.responses) writeResponse(w, sub);
       return;
     case 'compact':
-      w.byte(TAG.compact);
+      w.u8(TAG.compact);
       return;
     case 'noop':
-      w.byte(TAG.noop);
+      w.u8(TAG.noop);
       return;
     case 'leaseGrant':
     case 'leaseKeepAlive':
-      w.byte(TAG[response.type]).uint(response.id).uint(response.ttl);
+      w.u8(TAG[response.type]).varint(response.id).varint(response.ttl);
       return;
     case 'leaseRevoke':
-      w.byte(TAG.leaseRevoke).bool(response.revoked).uint(response.deleted);
+      w.u8(TAG.leaseRevoke).bool(response.revoked).varint(response.deleted);
       return;
     case 'member':
-      w.byte(TAG.member);
+      w.u8(TAG.member);
       return;
     case 'auth':
-      w.byte(TAG.auth);
+      w.u8(TAG.auth);
       return;
     case 'alarm':
-      w.byte(TAG.alarm).uint(response.alarms.length);
-      for (const a of response.alarms) w.byte(ALARM_TYPES.indexOf(a.alarm)).uint(a.memberId);
+      w.u8(TAG.alarm).varint(response.alarms.length);
+      for (const a of response.alarms) w.u8(ALARM_TYPES.indexOf(a.alarm)).varint(a.memberId);
       return;
     default:
       unreachable(response, 'response');
@@ -149,18 +149,18 @@ function writeResponse(w: ByteWriter, response: CommandResponse | ResponseOp): v
 }
 
 function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | ResponseOp {
-  const tag = r.byte();
+  const tag = r.u8();
   switch (tag) {
     case TAG.put:
       return r.bool() ? { type: 'put', prevKv: readKeyValue(r) } : { type: 'put' };
     case TAG.deleteRange:
-      return { type: 'deleteRange', deleted: r.uint(), prevKvs: readKeyValues(r) };
+      return { type: 'deleteRange', deleted: r.varint(), prevKvs: readKeyValues(r) };
     case TAG.range:
       if (topLevel) break;
-      return { type: 'range', count: r.uint(), more: r.bool(), kvs: readKeyValues(r) };
+      return { type: 'range', count: r.varint(), more: r.bool(), kvs: readKeyValues(r) };
     case TAG.txn: {
       const succeeded = r.bool();
-      const n = r.uint();
+      const n = r.varint();
       if (n > r.remaining) throw new DecodeError(`response count ${n} exceeds the bytes left`);
       const responses: ResponseOp[] = [];
       for (let i = 0; i < n; i++) responses.push(readResponse(r, false) as ResponseOp);
@@ -175,10 +175,10 @@ function readResponse(r: ByteReader, topLevel: boolean): CommandResponse | Respo
     case TAG.leaseGrant:
     case TAG.leaseKeepAlive:
       if (!topLevel) break;
-      return { type: tag === TAG.leaseGrant ? 'leaseGrant' : 'leaseKeepAlive', id: r.uint(), ttl: r.uint() };
+      return { type: tag === TAG.leaseGrant ? 'leaseGrant' : 'leaseKeepAlive', id: r.varint(), ttl: r.varint() };
     case TAG.leaseRevoke:
       if (!topLevel) break;
-      return { type: 'leaseRevoke', revoked: r.bool(), deleted: r.uint() };
+      return { type: 'leaseRevoke', revoked: r.bool(), deleted: r.varint() };
     case TAG.member:
       if (!topLevel) break;
       return { type: 'member' };

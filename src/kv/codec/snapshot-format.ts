@@ -18,7 +18,7 @@
  * restores into any version of the store that reads this format.
  */
 import { createHash } from 'node:crypto';
-import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
+import { ByteReader, ByteWriter, DecodeError, decodeVarint } from '../../lib/bytes/index.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;
@@ -71,7 +71,7 @@ export class SnapshotEncoder {
   private writtenBytes = 0;
 
   constructor(index: number) {
-    this.writer.raw(MAGIC).uint(index);
+    this.writer.raw(MAGIC).varint(index);
   }
 
   startTable(name: string): void {
@@ -80,21 +80,21 @@ export class SnapshotEncoder {
 
   entry(table: string, key: Uint8Array, value: Uint8Array): void {
     if (key.length === 0) throw new RangeError(`table ${table} has an empty key`);
-    this.writer.bytes(key).bytes(value);
+    this.writer.byteString(key).byteString(value);
   }
 
   endTable(): void {
-    this.writer.uint(0);
+    this.writer.varint(0);
   }
 
   /** The bytes encoded so far, once they fill a chunk; undefined until then. */
   fullChunk(): Uint8Array | undefined {
-    return this.writer.length >= CHUNK_BYTES ? this.take() : undefined;
+    return this.writer.size >= CHUNK_BYTES ? this.take() : undefined;
   }
 
   /** Ends the tables: the last chunk, padded, with the checksum at its end. */
   finish(): Uint8Array {
-    this.writer.uint(0);
+    this.writer.varint(0);
     const rest = this.take();
     const padding = new Uint8Array(Math.ceil(this.writtenBytes / PAD_BYTES) * PAD_BYTES - this.writtenBytes);
     this.hash.update(padding);
@@ -152,7 +152,7 @@ export function snapshotStartProblem(index: number, firstBytes: Uint8Array): str
   const lastByte = rest.findIndex((byte) => (byte & 0x80) === 0);
   if (lastByte < 0) return undefined;
   try {
-    const taken = new ByteReader(rest.subarray(0, lastByte + 1)).uint();
+    const taken = new ByteReader(rest.subarray(0, lastByte + 1)).varint();
     return taken === index ? undefined : `it was taken at index ${taken}, not ${index}`;
   } catch (error) {
     return error instanceof DecodeError ? error.message : String(error);
@@ -197,7 +197,7 @@ export class SnapshotReader {
     }
     this.index = this.decoding(() => {
       this.take(MAGIC.length);
-      return this.uint();
+      return this.varint();
     });
   }
 
@@ -205,16 +205,16 @@ export class SnapshotReader {
   *entries(): Generator<SnapshotEntry> {
     // Snapshots from before the padding may end without the empty name.
     while (this.position() < this.bodyBytes) {
-      const name = this.decoding(() => new TextDecoder('utf-8', { fatal: true }).decode(this.take(this.uint())));
+      const name = this.decoding(() => new TextDecoder('utf-8', { fatal: true }).decode(this.take(this.varint())));
       if (name === '') break;
       if (this.tableNames.includes(name)) throw new Error(`Cannot restore key-value snapshot: table ${name} appears twice`);
       this.tableNames.push(name);
       for (;;) {
         const entry = this.decoding(() => {
-          const keyBytes = this.uint();
+          const keyBytes = this.varint();
           if (keyBytes === 0) return undefined;
           const key = this.take(keyBytes).slice();
-          return { table: name, key, value: this.take(this.uint()).slice() };
+          return { table: name, key, value: this.take(this.varint()).slice() };
         });
         if (entry === undefined) break;
         yield entry;
@@ -257,20 +257,13 @@ export class SnapshotReader {
     return this.read - (this.buffer.length - this.at);
   }
 
-  private uint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const b = this.take(1)[0] as number;
-      result += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(result)) throw new DecodeError('a varint is larger than 2^53 - 1');
-        if (i > 0 && b === 0) throw new DecodeError('a varint is not minimally encoded');
-        return result;
-      }
-      scale *= 0x80;
-    }
-    throw new DecodeError('a varint is longer than 8 bytes');
+  private varint(): number {
+    return decodeVarint(
+      () => this.take(1)[0] as number,
+      (problem) => {
+        throw new DecodeError(`${problem} at byte ${this.position()}`);
+      },
+    );
   }
 
   /** The next `length` bytes of the body (a view, valid until the next read). */

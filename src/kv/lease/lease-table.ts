@@ -12,7 +12,7 @@
  * What the table never holds is a deadline: expiry is decided by the leader's clock
  * (server/lessor.ts) and reaches the table as a revoke through the log.
  */
-import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import { readRevision, revisionBytes } from '../codec/key-encoding.js';
 import type { Table } from '../env/kv-env.js';
 import type { Lease, LeaseInfo } from '../types.js';
@@ -36,7 +36,7 @@ export class LeaseTable {
 
   /** Grants or renews: writes the lease with its TTL and the index of this renewal. */
   put(lease: Lease): void {
-    this.leases.putSync(revisionBytes(lease.id), new ByteWriter(12).uint(lease.ttl).uint(lease.renewedIndex).finish());
+    this.leases.putSync(revisionBytes(lease.id), new ByteWriter(12).varint(lease.ttl).varint(lease.renewedIndex).finish());
   }
 
   /** Removes the lease and whatever attachments it still has. */
@@ -86,7 +86,7 @@ function attachmentKey(id: number, key: Uint8Array): Buffer {
 
 function decodeLease(id: number, data: Uint8Array): Lease {
   const r = new ByteReader(data);
-  const lease = { id, ttl: r.uint(), renewedIndex: r.uint() };
+  const lease = { id, ttl: r.varint(), renewedIndex: r.varint() };
   r.end();
   return lease;
 }

@@ -29,7 +29,7 @@
  * ones in revision order for watchers that start at an old revision.
  */
 import type { Entry, LogIndex } from '../../raft/types.js';
-import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
@@ -582,7 +582,7 @@ export class MvccStore {
     try {
       for (const entry of reader.entries()) {
         if (!names.includes(entry.table)) throw wrongTables();
-        if (entry.table === 'meta' && Buffer.from(entry.key).toString('latin1') === META.applied) appliedInData = new ByteReader(entry.value).uint();
+        if (entry.table === 'meta' && Buffer.from(entry.key).toString('latin1') === META.applied) appliedInData = new ByteReader(entry.value).varint();
         yield entry;
       }
     } catch (error) {
@@ -757,14 +757,14 @@ function fail(error: KvError): { result: CommandResult; events: readonly KvEvent
 }
 
 function uintBytes(value: number): Uint8Array {
-  return new ByteWriter(10).uint(value).finish();
+  return new ByteWriter(10).varint(value).finish();
 }
 
 function readUint(meta: Table, name: string): number | undefined {
   const data = meta.get(metaKey(name));
   if (data === undefined) return undefined;
   const r = new ByteReader(data);
-  const value = r.uint();
+  const value = r.varint();
   r.end();
   return value;
 }

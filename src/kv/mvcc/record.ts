@@ -6,7 +6,7 @@
  *   put       = 0x00 createRevision:varint version:varint lease:varint value:raw (to the end)
  *   tombstone = 0x01
  */
-import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import type { KeyValue } from '../types.js';
 import { assert } from '../../lib/assert.js';
 
@@ -30,7 +30,7 @@ const TOMBSTONE_BYTES = new Uint8Array([TOMBSTONE]);
 
 export function encodePutRecord(record: Omit<PutRecord, 'tombstone'>): Uint8Array {
   const w = new ByteWriter(16 + record.value.length);
-  w.byte(PUT).uint(record.createRevision).uint(record.version).uint(record.lease).raw(record.value);
+  w.u8(PUT).varint(record.createRevision).varint(record.version).varint(record.lease).raw(record.value);
   return w.finish();
 }
 
@@ -46,15 +46,15 @@ export function isTombstone(data: Uint8Array): boolean {
 /** Decodes a record; `withValue` false skips copying the value (keys-only and count reads). */
 export function decodeRecord(data: Uint8Array, withValue = true): StoredRecord {
   const r = new ByteReader(data);
-  const kind = r.byte();
+  const kind = r.u8();
   if (kind === TOMBSTONE) {
     assert(r.remaining === 0, 'tombstone record with trailing bytes');
     return { tombstone: true };
   }
   assert(kind === PUT, () => `unknown history record kind ${kind}`);
-  const createRevision = r.uint();
-  const version = r.uint();
-  const lease = r.uint();
+  const createRevision = r.varint();
+  const version = r.varint();
+  const lease = r.varint();
   const value = withValue ? r.raw(r.remaining) : new Uint8Array(0);
   return { tombstone: false, createRevision, version, lease, value };
 }

@@ -27,7 +27,7 @@
  * lastIndex is unique and orders sessions by last use; the clock never goes back, so
  * that is also the order of lastTimeMs.
  */
-import { ByteReader, ByteWriter } from '../codec/byte-codec.js';
+import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import { decodeResult, encodeResult } from '../codec/result-codec.js';
 import { readRevision, revisionBytes } from '../codec/key-encoding.js';
 import type { Table } from '../env/kv-env.js';
@@ -167,13 +167,13 @@ function expired(message: string): SessionCheck {
 }
 
 function encodeSession(record: SessionRecord): Uint8Array {
-  return new ByteWriter(32 + record.result.length).uint(record.lastSeq).uint(record.lastIndex).uint(record.lastTimeMs).raw(record.result).finish();
+  return new ByteWriter(32 + record.result.length).varint(record.lastSeq).varint(record.lastIndex).varint(record.lastTimeMs).raw(record.result).finish();
 }
 
 function decodeSession(data: Uint8Array): SessionRecord {
   const r = new ByteReader(data);
-  const lastSeq = r.uint();
-  const lastIndex = r.uint();
-  const lastTimeMs = r.uint();
+  const lastSeq = r.varint();
+  const lastIndex = r.varint();
+  const lastTimeMs = r.varint();
   return { lastSeq, lastIndex, lastTimeMs, result: r.raw(r.remaining) };
 }
