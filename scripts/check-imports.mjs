@@ -26,44 +26,25 @@ const allowed = {
   tls: ['lib', 'node', 'pkg'],
   server: ['tls', 'lib', 'raft', 'storage', 'kv', 'transport', 'replica', 'node', 'pkg'],
   // storage: only the disk fault hooks' limits, for /admin/faults/disk.
-  api: ['tls', 'lib', 'wire', 'server', 'kv', 'raft', 'transport', 'storage', 'proto', 'node', 'pkg'],
+  api: ['tls', 'lib', 'wire', 'server', 'replica', 'kv', 'raft', 'transport', 'storage', 'proto', 'node', 'pkg'],
   client: ['tls', 'lib', 'wire', 'proto', 'node', 'pkg'],
-  // One replica: the core, its storage and state machine, and the Ready loop; all I/O
-  // comes through injected ports (replica/ports.ts). It may take along only the pure
-  // helpers of server/ listed in replicaServerHelpers.
+  // One replica: the core, its storage and state machine, pending requests, sessions,
+  // leases, member metadata and the Ready loop; all I/O comes through injected ports
+  // (replica/ports.ts), so it runs unchanged under the simulator.
   replica: ['lib', 'raft', 'storage', 'kv'],
-  // The simulator drives the production replica (sim/replica-host.ts) on simulated ports;
-  // like replica/ it takes along only the pure helpers of server/.
+  // The simulator drives the production replica (sim/replica-host.ts) on simulated ports.
   sim: ['lib', 'raft', 'check', 'replica', 'storage', 'kv'],
-  cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'chaos', 'node', 'pkg'],
+  cli: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'replica', 'api', 'client', 'chaos', 'node', 'pkg'],
   // Real processes for tests, benchmarks and `keel chaos`: the process-cluster harness,
   // free ports, waiting with a deadline, a workload over HTTP.
   harness: ['tls', 'lib', 'wire', 'server', 'client', 'node', 'pkg'],
   // Real-process tests of a cluster: they drive `keel` as a user would, over HTTP.
-  e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'api', 'client', 'cli', 'harness', 'node', 'pkg'],
+  e2e: ['tls', 'lib', 'raft', 'check', 'sim', 'storage', 'kv', 'transport', 'proto', 'server', 'replica', 'api', 'client', 'cli', 'harness', 'node', 'pkg'],
   // Tests of the container image and compose cluster, through podman (npm run test:containers).
   containers: ['lib', 'harness', 'cli', 'node', 'pkg'],
   // The chaos harness: real clusters (through the e2e harness), real faults, checked histories.
   chaos: ['tls', 'lib', 'check', 'harness', 'transport', 'storage', 'kv', 'client', 'node', 'pkg'],
 };
-/**
- * The server/ files the replica takes along: pure helpers (no node: modules, clocks or
- * timers, checked below), so the replica runs unchanged under the simulator.
- */
-const replicaServerHelpers = new Set(
-  [
-    'server/config.ts',
-    'server/envelope.ts',
-    'server/errors.ts',
-    'server/lessor.ts',
-    'server/logger.ts',
-    'server/member-metadata.ts',
-    'server/membership.ts',
-    'server/node-leases.ts',
-    'server/pending.ts',
-    'server/watch-session.ts',
-  ].map((path) => path.split('/').join(sep)),
-);
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
 function* walk(dir) {
@@ -95,10 +76,7 @@ for (const file of walk(src)) {
       if (targetPath.split(sep).includes('testing') && !rel.split(sep).includes('testing')) {
         problems.push(`${rel}: imports ${spec}, which is for tests and benchmarks only`);
       }
-      if ((folder === 'replica' || folder === 'sim') && target === 'server') {
-        if (!replicaServerHelpers.has(targetPath))
-          problems.push(`${rel}: imports ${spec}; ${folder}/ may take from server/ only the pure helpers in replicaServerHelpers`);
-      } else if (target !== folder && !rules.includes(target)) {
+      if (target !== folder && !rules.includes(target)) {
         problems.push(
           `${rel}: imports ${spec} (folder "${target}"), but ${folder}/ may import only ${rules.filter((r) => r !== 'node' && r !== 'pkg').join(', ') || 'itself'}`,
         );
@@ -109,18 +87,13 @@ for (const file of walk(src)) {
       problems.push(`${rel}: imports package ${spec}; ${folder}/ must not depend on packages`);
     }
   }
-  if (replicaServerHelpers.has(rel)) {
-    for (const match of text.matchAll(/(?:^|\n)\s*import[^'"]*?from\s+['"](node:[^'"]+)['"]/g))
-      problems.push(`${rel}: imports ${match[1]}, but replica/ takes it along and must stay free of node: modules`);
-  }
   if (
     folder === 'raft' ||
     folder === 'lib' ||
     folder === 'wire' ||
     folder === 'check' ||
     folder === 'sim' ||
-    folder === 'replica' ||
-    replicaServerHelpers.has(rel)
+    folder === 'replica'
   ) {
     // sim/settle.ts waits for the microtask queue to drain with setImmediate, which is
     // deterministic (it says why); no other file may use a timer.

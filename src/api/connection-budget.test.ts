@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionBudget, connectionName, payloadBytes } from './connection-budget.js';
-import { KeelError } from '../server/errors.js';
+import { KeelError } from '../replica/errors.js';
 
 const overloaded = (error: unknown): boolean =>
   error instanceof KeelError && error.code === 'OVERLOADED' && /connectionWriteBytesMax 100\b/.test(error.message);

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
-import { clientScheme } from '../server/config.js';
+import { clientScheme } from '../replica/config.js';
 
 const allowedMethods = 'GET, PUT, POST, DELETE';
 const preflightMaxAgeSeconds = 600;

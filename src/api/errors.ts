@@ -6,8 +6,8 @@
 import type { FastifyReply } from 'fastify';
 import type { KvError, KvErrorCode } from '../kv/errors.js';
 import { KvRequestError } from '../kv/errors.js';
-import { KeelError } from '../server/errors.js';
-import type { KeelErrorCode } from '../server/errors.js';
+import { KeelError } from '../replica/errors.js';
+import type { KeelErrorCode } from '../replica/errors.js';
 
 const kvStatus: Record<KvErrorCode, number> = {
   KEY_EMPTY: 400,

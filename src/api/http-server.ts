@@ -25,7 +25,7 @@ import { etcdServices } from './grpc/grpc-server.js';
 import { registerRestAuth } from './rest-auth.js';
 import { KvRequestError } from '../kv/errors.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
-import { KeelError } from '../server/errors.js';
+import { KeelError } from '../replica/errors.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
 import { createServer as createHttpServer } from 'node:http';

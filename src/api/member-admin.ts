@@ -6,8 +6,8 @@
  */
 import type { Member } from '../kv/members.js';
 import type { KeelNode } from '../server/keel-node.js';
-import type { MemberAddRequest, MembershipResult } from '../server/membership.js';
-import { KeelError, type KeelErrorCode } from '../server/errors.js';
+import type { MemberAddRequest, MembershipResult } from '../replica/membership.js';
+import { KeelError, type KeelErrorCode } from '../replica/errors.js';
 import { isKeelErrorCode } from './errors.js';
 
 export type MemberOp =

@@ -9,7 +9,7 @@
  */
 import type { KvEvent } from '../kv/types.js';
 import { prefixEnd } from '../kv/mvcc/key-range.js';
-import type { StreamMessage, WatchCreateRequest } from '../server/watch-session.js';
+import type { StreamMessage, WatchCreateRequest } from '../replica/watch-session.js';
 import { bytesField, bytesOf, keyValueJson } from './json-bytes.js';
 
 /** A create request from its JSON form, or a message naming what is wrong. */

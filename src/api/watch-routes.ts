@@ -11,14 +11,14 @@
  *     the same JSON messages, one per WebSocket text message.
  *
  * Flow control: messages are taken from the watchers only while the socket's buffer is
- * below `socketBufferBytesMax` (see server/watch-session.ts).
+ * below `socketBufferBytesMax` (see replica/watch-session.ts).
  */
 import { requireKeys } from './rest-auth.js';
 import type { Caller } from '../server/auth/caller.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeelNode } from '../server/keel-node.js';
-import type { StreamMessage, WatchSession } from '../server/watch-session.js';
-import { KeelError } from '../server/errors.js';
+import type { StreamMessage, WatchSession } from '../replica/watch-session.js';
+import { KeelError } from '../replica/errors.js';
 import { parseCreateRequest, streamMessageJson } from './watch-json.js';
 import { parseFlag } from './request-parsing.js';
 import type { Query } from './request-parsing.js';

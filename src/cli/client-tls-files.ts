@@ -4,7 +4,7 @@
  * with an error naming it; a bad file at rotation is logged and the old one stays.
  */
 import type { Logger } from 'pino';
-import type { NodeConfig } from '../server/config.js';
+import type { NodeConfig } from '../replica/config.js';
 import type { ClientTls } from '../api/client-tls.js';
 import { TlsFileWatcher } from '../tls/tls-files.js';
 import type { TlsFilePaths } from '../tls/tls-files.js';

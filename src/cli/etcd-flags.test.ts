@@ -1,4 +1,4 @@
-import { bootstrapMembers } from '../server/member-metadata.js';
+import { bootstrapMembers } from '../replica/member-metadata.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildNodeConfig, settingsFromEnv } from './node-config.js';
-import { clientScheme } from '../server/config.js';
-import { bootstrapMembers } from '../server/member-metadata.js';
+import { clientScheme } from '../replica/config.js';
+import { bootstrapMembers } from '../replica/member-metadata.js';
 
 const base = { id: 1, members: '1=127.0.0.1:7101:7001:7201,2=127.0.0.1:7102:7002:7202', dataDir: '/tmp/unused' };
 

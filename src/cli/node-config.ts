@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { nodeConfigDefaults } from '../server/config.js';
+import { nodeConfigDefaults } from '../replica/config.js';
 import { KEY_BYTES_PHYSICAL_MAX } from '../kv/index.js';
-import type { MemberAddress, NodeConfig } from '../server/config.js';
+import type { MemberAddress, NodeConfig } from '../replica/config.js';
 import { parseTokenSettings } from '../server/auth/tokens.js';
 
 /** Settings as strings or numbers, before validation, keyed by their YAML names. */

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { KeelNode } from '../server/keel-node.js';
-import { selfAddress } from '../server/config.js';
-import type { NodeConfig } from '../server/config.js';
+import { selfAddress } from '../replica/config.js';
+import type { NodeConfig } from '../replica/config.js';
 import { startClientApi } from '../api/client-api.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';

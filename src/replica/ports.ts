@@ -6,8 +6,8 @@
 import type { Message, NodeId } from '../raft/types.js';
 import type { FileSystem } from '../storage/file-system.js';
 import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { Logger } from '../server/logger.js';
-import type { peerMap } from '../server/member-metadata.js';
+import type { Logger } from './logger.js';
+import type { peerMap } from './member-metadata.js';
 
 export interface ReplicaClock {
   /** Wall-clock milliseconds: command timestamps and request deadlines. */

@@ -15,8 +15,8 @@ import { Prng } from '../lib/prng.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { FaultFileSystem } from '../storage/fault-file-system.js';
 import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
-import { silentLogger } from '../server/logger.js';
+import { nodeConfigDefaults, type NodeConfig } from './config.js';
+import { silentLogger } from './logger.js';
 import type { CommandResult } from '../kv/types.js';
 import { Replica } from './replica.js';
 

@@ -7,8 +7,8 @@ import { randomInt } from 'node:crypto';
 import { NodeFileSystem, type FileHandle, type OpenMode } from '../storage/file-system.js';
 import { ForwardingFileSystem } from '../storage/forwarding-file-system.js';
 import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
-import { silentLogger } from '../server/logger.js';
+import { nodeConfigDefaults, type NodeConfig } from './config.js';
+import { silentLogger } from './logger.js';
 import type { AppendResponse, Entry, Message } from '../raft/types.js';
 import { Replica } from './replica.js';
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { NodeFileSystem } from '../storage/file-system.js';
 import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
-import { silentLogger } from '../server/logger.js';
+import { nodeConfigDefaults, type NodeConfig } from './config.js';
+import { silentLogger } from './logger.js';
 import { Replica } from './replica.js';
 
 /** A one-member replica over LMDB in a temp dir, ticked by hand until it leads. */

@@ -14,9 +14,9 @@
  *
  * Any node takes any request: the core forwards proposals and ReadIndex requests to
  * the leader, and the node that took a request answers it when the entry applies
- * locally (entries carry the request id, see server/envelope.ts).
+ * locally (entries carry the request id, see replica/envelope.ts).
  *
- * Leases (server/node-leases.ts, server/lessor.ts): every replica's lessor follows the
+ * Leases (replica/node-leases.ts, replica/lessor.ts): every replica's lessor follows the
  * applied grants, keep-alives and revokes; the leader's, on each tick, proposes the
  * revoke of every lease past its deadline.
  *
@@ -57,16 +57,16 @@ import type {
 import type { AuthState } from '../kv/auth/auth-types.js';
 import { addsData, noSpaceError } from '../kv/alarms.js';
 import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
-import type { NodeConfig } from '../server/config.js';
-import { decodeEnvelope, encodeEnvelope } from '../server/envelope.js';
-import { KeelError } from '../server/errors.js';
-import { Lessor } from '../server/lessor.js';
-import { leaseTtlMinSeconds, NodeLeases } from '../server/node-leases.js';
-import { PendingReads, PendingWrites } from '../server/pending.js';
-import { WatchSession, type StreamOutput, type WatchSessionOptions } from '../server/watch-session.js';
-import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from '../server/membership.js';
-import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from '../server/member-metadata.js';
-import type { Logger } from '../server/logger.js';
+import type { NodeConfig } from './config.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { KeelError } from './errors.js';
+import { Lessor } from './lessor.js';
+import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
+import { PendingReads, PendingWrites } from './pending.js';
+import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
+import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
+import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
+import type { Logger } from './logger.js';
 import type { ReplicaPorts } from './ports.js';
 import { WriteLane, type Write } from './write-lane.js';
 

@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { fetchWithTls } from '../tls/https-fetch.js';
 import type { FetchFunction } from '../tls/https-fetch.js';
-import type { NodeConfig } from './config.js';
-import { clientTlsEnabled } from './config.js';
+import type { NodeConfig } from '../replica/config.js';
+import { clientTlsEnabled } from '../replica/config.js';
 
 export function memberFetchFor(config: NodeConfig): FetchFunction {
   if (!clientTlsEnabled(config)) return fetchWithTls(undefined);

@@ -13,7 +13,7 @@
  */
 import type { MemberList } from '../kv/members.js';
 import type { NodeId } from '../raft/types.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../replica/logger.js';
 import type { FetchFunction } from '../tls/https-fetch.js';
 
 export interface RemovalCheckOptions {

@@ -18,9 +18,9 @@ import { ForwardingFileSystem, forwardingHandle } from '../storage/forwarding-fi
 import { MemoryDisk, openMemoryEnv } from '../kv/env/memory-env.js';
 import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import type { CommandBody, CommandResult } from '../kv/types.js';
-import { nodeConfigDefaults, type NodeConfig } from '../server/config.js';
-import { KeelError } from '../server/errors.js';
-import { silentLogger } from '../server/logger.js';
+import { nodeConfigDefaults, type NodeConfig } from '../replica/config.js';
+import { KeelError } from '../replica/errors.js';
+import { silentLogger } from '../replica/logger.js';
 import { SyncedLog } from './synced-log.js';
 import { corruptingStore, LyingSyncFileSystem, type Sabotage, tamperWithEntry } from './sabotage.js';
 import type { SimNetwork } from './network.js';

@@ -1,7 +1,7 @@
 /**
  * etcd's Cluster service: MemberList from the replicated member list, and MemberAdd,
  * MemberRemove, MemberUpdate and MemberPromote as real Raft membership changes (see
- * server/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
+ * replica/membership.ts), run on the leader or forwarded to it (member-admin.ts), with
  * etcd's error messages (errors.ts). Ids are Keel's node ids; etcdctl shows them in hex.
  *
  * clientURLs are the members' client URLs, whole, as etcd gives them: the one client

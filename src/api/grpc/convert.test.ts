@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { rangeFromMessage, txnFromMessage } from './convert.js';
 import { type GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
-import { KeelError } from '../../server/errors.js';
+import { KeelError } from '../../replica/errors.js';
 
 const key = Buffer.from('k');
 

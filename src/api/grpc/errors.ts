@@ -8,8 +8,8 @@ import { status } from '@grpc/grpc-js';
 import type { ServerErrorResponse } from '@grpc/grpc-js';
 import type { KvError, KvErrorCode } from '../../kv/errors.js';
 import { KvRequestError } from '../../kv/errors.js';
-import { KeelError } from '../../server/errors.js';
-import type { KeelErrorCode } from '../../server/errors.js';
+import { KeelError } from '../../replica/errors.js';
+import type { KeelErrorCode } from '../../replica/errors.js';
 import { ConcurrencyError } from '../../server/concurrency/errors.js';
 
 /** An error to answer a call with: a gRPC status code and etcd's message. */

@@ -1,7 +1,7 @@
 /**
  * etcd's Lease service: LeaseGrant, LeaseRevoke, LeaseKeepAlive (a bidirectional
  * stream: one answer per request, in order), LeaseTimeToLive, LeaseLeases. The work is
- * the node's (server/node-leases.ts); this file speaks etcd's messages and its quirks:
+ * the node's (replica/node-leases.ts); this file speaks etcd's messages and its quirks:
  *   - an unknown lease is NOT_FOUND "etcdserver: requested lease not found" for
  *     revoke, but a keep-alive answers TTL 0 and TimeToLive answers TTL -1 (clients
  *     read those as "expired or revoked");

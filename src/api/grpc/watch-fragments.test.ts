@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fragmentsOf } from './watch-fragments.js';
 import type { KvEvent } from '../../kv/types.js';
-import type { StreamMessage } from '../../server/watch-session.js';
+import type { StreamMessage } from '../../replica/watch-session.js';
 
 const event = (key: string, valueBytes: number): KvEvent => ({
   type: 'put',

@@ -5,7 +5,7 @@
  * piece but the last marked `fragment: true`; the client joins them. Without it, one
  * revision's events travel in one message however large, as in etcd.
  */
-import type { StreamMessage } from '../../server/watch-session.js';
+import type { StreamMessage } from '../../replica/watch-session.js';
 import { eventBytes } from '../../kv/watch/watcher.js';
 
 type EventsMessage = Extract<StreamMessage, { type: 'events' }>;

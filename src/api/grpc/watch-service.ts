@@ -1,6 +1,6 @@
 /**
  * etcd's Watch service: one bidirectional stream per call, many watchers on it
- * (server/watch-session.ts does the work; this maps messages both ways).
+ * (replica/watch-session.ts does the work; this maps messages both ways).
  *
  * As etcd answers:
  *   - a create: {watch_id, created: true} (the server chooses the id when watch_id is
@@ -16,8 +16,8 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { KeelNode } from '../../server/keel-node.js';
-import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../server/watch-session.js';
-import { NO_WATCH_ID } from '../../server/watch-session.js';
+import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../replica/watch-session.js';
+import { NO_WATCH_ID } from '../../replica/watch-session.js';
 import { eventMessage, type Message } from './convert.js';
 import { kvErrorToGrpc, toGrpcError } from './errors.js';
 import { kvError } from '../../kv/errors.js';

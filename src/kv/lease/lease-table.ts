@@ -10,7 +10,7 @@
  * "id ‖ key" unique without encoding the key (8 + 3567 bytes fits an LMDB key).
  *
  * What the table never holds is a deadline: expiry is decided by the leader's clock
- * (server/lessor.ts) and reaches the table as a revoke through the log.
+ * (replica/lessor.ts) and reaches the table as a revoke through the log.
  */
 import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
 import { readRevision, revisionBytes } from '../codec/key-encoding.js';

@@ -11,7 +11,7 @@ import { hashPassword } from './password-hash.js';
 import { NodeAuth, NEEDS_ROOT, NEEDS_USER } from './node-auth.js';
 import { JwtTokens } from './jwt-tokens.js';
 import { parseTokenSettings } from './tokens.js';
-import { KeelError } from '../errors.js';
+import { KeelError } from '../../replica/errors.js';
 
 const b = (text: string): Uint8Array => Buffer.from(text);
 

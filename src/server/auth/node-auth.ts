@@ -12,7 +12,7 @@ import { resolveCaller, type Caller, type Credentials } from './caller.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 import { hasRootRole, isPermitted, type KeyAccess } from '../../kv/auth/auth-permissions.js';
 import type { TokenProvider } from './tokens.js';
-import { KeelError } from '../errors.js';
+import { KeelError } from '../../replica/errors.js';
 
 /** What a request needs from its caller while auth is enabled. */
 export type Need =

@@ -6,8 +6,8 @@
  * costs bounded memory however much its keys change.
  */
 import type { KeelNode } from '../keel-node.js';
-import { KeelError } from '../errors.js';
-import type { StreamMessage, WatchCreateRequest, WatchSession } from '../watch-session.js';
+import { KeelError } from '../../replica/errors.js';
+import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../replica/watch-session.js';
 
 export type QueueWatch = Pick<WatchCreateRequest, 'key' | 'rangeEnd' | 'startRevision' | 'noPut' | 'noDelete'>;
 

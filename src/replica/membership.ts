@@ -220,8 +220,14 @@ export function checkPeerUrl(url: string): string {
   return `http://${parsed.host}`;
 }
 
+/** Where a peer listens: what the peer transport dials. */
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** The transport address of a peer URL. */
-export function peerAddressOf(url: string): { host: string; port: number } {
+export function peerAddressOf(url: string): PeerAddress {
   const parsed = new URL(url);
   return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port) };
 }

@@ -4,11 +4,10 @@
  * a node publishes about itself once it runs (etcd's publish of name and client URLs).
  */
 import type { Member, MemberList } from '../kv/members.js';
-import type { PeerAddress } from '../transport/transport.js';
 import type { NodeId } from '../raft/types.js';
 import { clientScheme, peerScheme } from './config.js';
 import type { MemberAddress, NodeConfig } from './config.js';
-import { peerAddressOf } from './membership.js';
+import { type PeerAddress, peerAddressOf } from './membership.js';
 
 export function memberName(id: NodeId): string {
   return `node${id}`;
