@@ -49,6 +49,9 @@ const allowed = {
 const pureFolders = ['raft', 'lib', 'wire', 'check', 'sim', 'replica'];
 const impurePattern = /\bDate\.now\b|\bnew Date\(|\bMath\.random\b|\bsetTimeout\b|\bsetInterval\b|\bsetImmediate\b|\bprocess\./;
 
+/** Whether a path (relative to src/) lies in a testing/ folder: fixtures, models and benchmarks. */
+const inTesting = (path) => path.split(sep).includes('testing');
+
 function* walk(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -75,8 +78,14 @@ for (const file of walk(src)) {
       const targetPath = relative(src, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
       const target = targetPath.split(sep)[0];
       // A testing/ folder holds test fixtures, models and benchmarks: only tests and its own files use it.
-      if (targetPath.split(sep).includes('testing') && !rel.split(sep).includes('testing')) {
+      if (inTesting(targetPath) && !inTesting(rel)) {
         problems.push(`${rel}: imports ${spec}, which is for tests and benchmarks only`);
+      }
+      // Another folder is reached through its entry point, its index.ts, which says what
+      // it offers; within a folder, files import each other directly. Exempt: what only
+      // tests use (testing/ folders, on either side).
+      if (target !== folder && targetPath !== join(target, 'index.ts') && !inTesting(targetPath) && !inTesting(rel)) {
+        problems.push(`${rel}: imports ${spec}; another folder is imported through its entry point, ${relative(dirname(file), join(src, target, 'index.js'))}`);
       }
       if (target !== folder && !rules.includes(target)) {
         problems.push(
@@ -88,6 +97,12 @@ for (const file of walk(src)) {
     } else if (!rules.includes('pkg')) {
       problems.push(`${rel}: imports package ${spec}; ${folder}/ must not depend on packages`);
     }
+  }
+  // A lazy import() loads one module when a command needs it (keel chaos, keel sim), so
+  // it names that module rather than the folder's entry point; the folder rules hold.
+  for (const match of text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
+    const target = relative(src, resolve(dirname(file), match[1])).split(sep)[0];
+    if (target !== folder && !rules.includes(target)) problems.push(`${rel}: imports ${match[1]} lazily, but ${folder}/ may not import ${target}/`);
   }
   if (pureFolders.includes(folder)) {
     // sim/settle.ts waits for the microtask queue to drain with setImmediate, which is
@@ -114,6 +129,12 @@ for (const file of walk(webSrc)) {
     const target = relative(root, resolve(dirname(file), spec)).split(sep);
     if (target[0] === 'src' && !webMayBundle.includes(target[1])) {
       problems.push(`${rel}: imports ${spec}; web/ may bundle only src/${webMayBundle.join(', src/')}`);
+    }
+    // Through each folder's entry point, but for the simulator: its entry point offers
+    // the node-side runner, so the browser takes sim/playground.ts, its pure entry.
+    const entry = target.slice(1).join('/').replace(/\.js$/, '');
+    if (target[0] === 'src' && entry !== `${target[1]}/index` && entry !== 'sim/playground') {
+      problems.push(`${rel}: imports ${spec}; web/ imports src/ through each folder's index (or src/sim/playground)`);
     }
   }
 }

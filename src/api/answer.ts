@@ -4,7 +4,7 @@
  * read() and write() do the same for their one kind of call each).
  */
 import type { FastifyReply } from 'fastify';
-import type { KvResult } from '../kv/errors.js';
+import type { KvResult } from '../kv/index.js';
 import { sendKvError, sendThrown } from './errors.js';
 
 export async function answer<T>(reply: FastifyReply, call: () => Promise<KvResult<T>>, render: (value: T) => FastifyReply | object): Promise<FastifyReply> {

@@ -10,7 +10,7 @@
  * Keys and values may also be given as `keyBase64` / `valueBase64`. Like every
  * request field, the guard is validated whole before anything is proposed.
  */
-import type { Compare } from '../kv/types.js';
+import type { Compare } from '../kv/index.js';
 import { utf8 } from './json-bytes.js';
 
 export const batchComparesMax = 128;

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 import { buildHttpApp } from './http-server.js';
 import { createGrpcApi } from './grpc/grpc-server.js';
 import { listenClientPort } from './client-port.js';

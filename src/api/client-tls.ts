@@ -5,7 +5,7 @@
  */
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import type { TlsFileWatcher, TlsMaterial } from '../tls/tls-files.js';
+import type { TlsFileWatcher, TlsMaterial } from '../tls/index.js';
 
 export interface ClientTls {
   readonly files: TlsFileWatcher;

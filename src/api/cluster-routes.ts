@@ -2,15 +2,14 @@
  * Routes about the node and the cluster: status, members, health, stats, metrics, and
  * the admin actions (leadership transfer, fault hooks when enabled).
  */
-import type { NodeStatusJson } from '../wire/status.js';
+import type { NodeStatusJson } from '../wire/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { KeelNode } from '../server/keel-node.js';
-import { isVoter } from '../raft/config.js';
+import { type KeelNode, ETCD_API_VERSION, KEEL_VERSION } from '../server/index.js';
+import { isVoter } from '../raft/index.js';
 import { sendError, sendThrown } from './errors.js';
-import { FaultRulesError } from '../transport/fault-hooks.js';
-import { ETCD_API_VERSION, KEEL_VERSION } from '../server/version.js';
-import { fsyncDelayMsMax } from '../storage/faulty-disk.js';
+import { FaultRulesError } from '../transport/index.js';
+import { fsyncDelayMsMax } from '../storage/index.js';
 
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));

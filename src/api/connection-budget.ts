@@ -15,7 +15,7 @@
  * refuses that request forever: the same rule the node's bound and the leader's
  * uncommitted bound follow (thesis §10.2.1 on keeping the leader's memory bounded).
  */
-import { KeelError } from '../replica/errors.js';
+import { KeelError } from '../replica/index.js';
 
 export class ConnectionBudget {
   /** Bytes waiting per connection; a connection with none waiting has no entry. */

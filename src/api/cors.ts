@@ -6,8 +6,8 @@
  * CORS headers, and origin-gate.ts has already refused its request before it ran.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import { clientScheme } from '../replica/config.js';
+import type { KeelNode } from '../server/index.js';
+import { clientScheme } from '../replica/index.js';
 
 const allowedMethods = 'GET, PUT, POST, DELETE';
 const preflightMaxAgeSeconds = 600;

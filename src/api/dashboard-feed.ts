@@ -5,11 +5,11 @@
  * at most `messagesPerFrameMax` described, so a busy node does not flood the page).
  * One timer serves every open socket; nothing runs while nobody watches.
  */
-import type { Message } from '../raft/types.js';
-import type { KeelNode } from '../server/keel-node.js';
+import type { Message } from '../raft/index.js';
+import type { KeelNode } from '../server/index.js';
 import { LatencyWindow } from './latency-window.js';
 import { statusJson } from './cluster-routes.js';
-import type { HelloFrame, MessageSummary, StatusFrame } from '../wire/dashboard-feed.js';
+import type { HelloFrame, MessageSummary, StatusFrame } from '../wire/index.js';
 
 export const framePeriodMs = 250;
 export const messagesPerFrameMax = 24;

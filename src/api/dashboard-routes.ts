@@ -5,12 +5,12 @@
  * supervisor of `keel cluster up` listens (if any), and which admin routes exist, so
  * the page can enable exactly the controls that work.
  */
-import type { HelloFrame } from '../wire/dashboard-feed.js';
+import type { HelloFrame } from '../wire/index.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { sendError } from './errors.js';
 

@@ -4,10 +4,8 @@
  * 504 says whether the write may have been applied.
  */
 import type { FastifyReply } from 'fastify';
-import type { KvError, KvErrorCode } from '../kv/errors.js';
-import { KvRequestError } from '../kv/errors.js';
-import { KeelError } from '../replica/errors.js';
-import type { KeelErrorCode } from '../replica/errors.js';
+import { type KvError, type KvErrorCode, KvRequestError } from '../kv/index.js';
+import { KeelError, type KeelErrorCode } from '../replica/index.js';
 
 const kvStatus: Record<KvErrorCode, number> = {
   KEY_EMPTY: 400,

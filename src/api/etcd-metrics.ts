@@ -8,7 +8,7 @@
  */
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 
 export function registerEtcdMetrics(registry: Registry, node: KeelNode): void {
   const gauge = (name: string, help: string, read: () => number): void => {

@@ -6,8 +6,8 @@
  * `minRev` = the last modRevision + 1.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { HistoryRequest, KeyVersion } from '../kv/types.js';
+import type { KeelNode } from '../server/index.js';
+import type { HistoryRequest, KeyVersion } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField } from './json-bytes.js';

@@ -9,7 +9,7 @@
  * a `token` query parameter is taken too.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Credentials } from '../server/auth/caller.js';
+import type { Credentials } from '../server/index.js';
 import { commonNameOfHttpRequest } from './client-certificate.js';
 
 /** The request's credentials, with its verified client certificate's common name when there is one (caller.ts decides what wins). */

@@ -4,7 +4,7 @@
  */
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
@@ -23,9 +23,9 @@ import { registerWatchGateway } from './grpc/watch-gateway.js';
 import { registerObserveGateway } from './grpc/observe-gateway.js';
 import { etcdServices } from './grpc/grpc-server.js';
 import { registerRestAuth } from './rest-auth.js';
-import { KvRequestError } from '../kv/errors.js';
+import { KvRequestError } from '../kv/index.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
-import { KeelError } from '../replica/errors.js';
+import { KeelError } from '../replica/index.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
 import { createServer as createHttpServer } from 'node:http';

@@ -3,7 +3,7 @@
  * (the common case, readable with curl) and as base64 otherwise, under a field name
  * that says so (`value` or `valueBase64`), so no client has to guess.
  */
-import type { KeyValue } from '../kv/types.js';
+import type { KeyValue } from '../kv/index.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -4,15 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode, Consistency } from '../server/keel-node.js';
-import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/types.js';
+import { type KeelNode, type Consistency, commandAuth } from '../server/index.js';
+import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/index.js';
 import { scanRequest } from './scan-query.js';
 import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { batchCompares } from './batch-compare.js';
 import { requireKeys } from './rest-auth.js';
-import { commandAuth } from '../server/auth/caller.js';
 import { connectionName, payloadBytes, type ConnectionBudget } from './connection-budget.js';
 
 export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudget: ConnectionBudget): void {

@@ -12,11 +12,9 @@
  * grant, revoke or keep-alive applies once and gets the first answer.
  */
 import { requireNeed } from './rest-auth.js';
-import { NEEDS_USER } from '../server/auth/node-auth.js';
-import { commandAuth } from '../server/auth/caller.js';
+import { NEEDS_USER, commandAuth, type KeelNode } from '../server/index.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { ClientSession, CommandResult } from '../kv/types.js';
+import type { ClientSession, CommandResult } from '../kv/index.js';
 import { bytesField } from './json-bytes.js';
 import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';

@@ -9,8 +9,8 @@
  * Hash, defragment and snapshot act on the node asked, as in etcd: ask each member.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { AlarmType } from '../kv/types.js';
+import type { KeelNode } from '../server/index.js';
+import type { AlarmType } from '../kv/index.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
 const ALARM_TYPES: readonly string[] = ['NOSPACE', 'CORRUPT'];

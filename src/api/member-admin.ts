@@ -4,10 +4,9 @@
  * API (as etcd's members forward membership requests to the leader), with the
  * leader's error mapped back to the same KeelError it would have thrown here.
  */
-import type { Member } from '../kv/members.js';
-import type { KeelNode } from '../server/keel-node.js';
-import type { MemberAddRequest, MembershipResult } from '../replica/membership.js';
-import { KeelError, type KeelErrorCode } from '../replica/errors.js';
+import type { Member } from '../kv/index.js';
+import type { KeelNode } from '../server/index.js';
+import { type MemberAddRequest, type MembershipResult, KeelError, type KeelErrorCode } from '../replica/index.js';
 import { isKeelErrorCode } from './errors.js';
 
 export type MemberOp =

@@ -11,8 +11,8 @@
  * URL and relays its answer, as etcd's members forward membership requests.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Member } from '../kv/members.js';
-import type { KeelNode } from '../server/keel-node.js';
+import type { Member } from '../kv/index.js';
+import type { KeelNode } from '../server/index.js';
 import { sendError, sendThrown } from './errors.js';
 import { forwardedHeader, runMemberOp, type MemberOp } from './member-admin.js';
 

@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 import { registerEtcdMetrics } from './etcd-metrics.js';
 
 const roles = ['follower', 'preCandidate', 'candidate', 'leader'] as const;

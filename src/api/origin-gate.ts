@@ -20,7 +20,7 @@
  * is refused too.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
+import type { KeelNode } from '../server/index.js';
 import { isMemberOrigin } from './cors.js';
 import { sendError } from './errors.js';
 

@@ -13,8 +13,7 @@
  *    must (etcd refuses a key changed twice in one txn);
  *  - delete the record: one deleteRange of its range.
  */
-import { prefixEnd } from '../kv/mvcc/key-range.js';
-import type { DeleteRangeRequest, PutRequest, RequestOp } from '../kv/types.js';
+import { prefixEnd, type DeleteRangeRequest, type PutRequest, type RequestOp } from '../kv/index.js';
 import { utf8 } from './json-bytes.js';
 
 const SEPARATOR = 0x00;

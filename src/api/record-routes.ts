@@ -13,8 +13,8 @@
  * as GET /kv does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { CommandBody, RequestOp } from '../kv/types.js';
+import type { KeelNode } from '../server/index.js';
+import type { CommandBody, RequestOp } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField, utf8 } from './json-bytes.js';

@@ -1,7 +1,7 @@
 /** Request parsing shared by the REST routes (query strings, session headers); problems come back as messages. */
 import type { FastifyRequest } from 'fastify';
-import type { Consistency } from '../server/keel-node.js';
-import type { ClientSession } from '../kv/types.js';
+import type { Consistency } from '../server/index.js';
+import type { ClientSession } from '../kv/index.js';
 
 export type Query = Record<string, string | undefined>;
 

@@ -15,10 +15,8 @@
  * status (401 no or bad credentials, 403 permission denied).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { Caller } from '../server/auth/caller.js';
-import { NEEDS_NOTHING, NEEDS_ROOT, type Need } from '../server/auth/node-auth.js';
-import type { RangeRequest, RequestOp } from '../kv/types.js';
+import { type KeelNode, type Caller, NEEDS_NOTHING, NEEDS_ROOT, type Need } from '../server/index.js';
+import type { RangeRequest, RequestOp } from '../kv/index.js';
 import { httpCredentials } from './http-credentials.js';
 import { gatewayVersionPattern } from './grpc/gateway-routes.js';
 

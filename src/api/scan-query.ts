@@ -3,8 +3,7 @@
  * range [start, end)), at which revision, how many, in which order, what to return.
  * Names follow etcd's RangeRequest: `sort` is its sort_target, `order` its sort_order.
  */
-import { prefixEnd } from '../kv/mvcc/key-range.js';
-import type { RangeRequest, SortOrder, SortTarget } from '../kv/types.js';
+import { prefixEnd, type RangeRequest, type SortOrder, type SortTarget } from '../kv/index.js';
 import { utf8 } from './json-bytes.js';
 import { parseInteger, type Query, parseFlag } from './request-parsing.js';
 

@@ -7,9 +7,8 @@
  * | "fromKey": true, "startRevision", "prevKv", "noPut", "noDelete", "progressNotify",
  * "watchId"} (all but the key optional).
  */
-import type { KvEvent } from '../kv/types.js';
-import { prefixEnd } from '../kv/mvcc/key-range.js';
-import type { StreamMessage, WatchCreateRequest } from '../replica/watch-session.js';
+import { type KvEvent, prefixEnd } from '../kv/index.js';
+import type { StreamMessage, WatchCreateRequest } from '../replica/index.js';
 import { bytesField, bytesOf, keyValueJson } from './json-bytes.js';
 
 /** A create request from its JSON form, or a message naming what is wrong. */

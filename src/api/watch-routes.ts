@@ -14,11 +14,9 @@
  * below `socketBufferBytesMax` (see replica/watch-session.ts).
  */
 import { requireKeys } from './rest-auth.js';
-import type { Caller } from '../server/auth/caller.js';
+import type { Caller, KeelNode } from '../server/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/keel-node.js';
-import type { StreamMessage, WatchSession } from '../replica/watch-session.js';
-import { KeelError } from '../replica/errors.js';
+import { type StreamMessage, type WatchSession, KeelError } from '../replica/index.js';
 import { parseCreateRequest, streamMessageJson } from './watch-json.js';
 import { parseFlag } from './request-parsing.js';
 import type { Query } from './request-parsing.js';

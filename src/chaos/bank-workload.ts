@@ -6,7 +6,7 @@
  * opening total and no negative balance: a transfer that half-applied, applied twice
  * or was applied on stale balances shows up as a wrong total.
  */
-import { pause, waitFor } from '../harness/wait-for.js';
+import { pause, waitFor } from '../harness/index.js';
 import { guardFailed } from './attempt.js';
 import type { Attempt } from './attempt.js';
 import type { StoredValue } from './chaos-client.js';

@@ -4,7 +4,7 @@
  * lost, 1 otherwise.
  */
 import { randomInt } from 'node:crypto';
-import { portRangeFrom } from '../harness/free-ports.js';
+import { portRangeFrom } from '../harness/index.js';
 import { runChaos } from './chaos-run.js';
 import type { NetworkChoice } from './chaos-network.js';
 import { nemesesNamed } from './nemeses.js';

@@ -7,10 +7,8 @@
  * and checking (at most the checker's deadline per key); every node, namespace and
  * rule is removed at the end, pass or fail, and on SIGINT/SIGTERM.
  */
-import { Cluster } from '../harness/cluster-harness.js';
-import type { PortRange } from '../harness/free-ports.js';
-import { pause } from '../harness/wait-for.js';
-import { Prng } from '../lib/prng.js';
+import { Cluster, type PortRange, pause } from '../harness/index.js';
+import { Prng } from '../lib/index.js';
 import { BankWorkload } from './bank-workload.js';
 import { createNetwork } from './chaos-network.js';
 import type { NetworkChoice } from './chaos-network.js';

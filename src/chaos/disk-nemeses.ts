@@ -4,7 +4,7 @@
  * longer than an election timeout, so a stalled leader's followers hear heartbeats
  * (the leader sends while it writes, thesis §10.2.1) but nothing commits through it.
  */
-import { describe, http } from '../harness/http.js';
+import { describe, http } from '../harness/index.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
 const stalled = new WeakMap<NemesisContext, number[]>();

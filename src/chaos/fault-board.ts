@@ -3,8 +3,8 @@
  * source (a partition, a slow link) owns its own rules per node, and a node gets the
  * union. Rules live in the node's memory, so a restarted node gets them again.
  */
-import type { FaultRule } from '../transport/fault-hooks.js';
-import { describe, http } from '../harness/http.js';
+import type { FaultRule } from '../transport/index.js';
+import { describe, http } from '../harness/index.js';
 
 export class FaultBoard {
   private readonly rules = new Map<string, Map<number, readonly FaultRule[]>>();

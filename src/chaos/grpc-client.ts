@@ -7,12 +7,11 @@
  * fail; every other error — a deadline, "request timed out", a dropped connection —
  * may have applied, and is unknown. Reads change nothing: any error is a fail.
  */
-import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import type { EtcdKeyValue, EtcdMessage } from '../client/etcd-grpc-client.js';
+import { EtcdGrpcClient, type EtcdKeyValue, type EtcdMessage } from '../client/index.js';
 import type { Attempt } from './attempt.js';
 import { guardFailed } from './attempt.js';
 import type { ChaosClient, StoredValue } from './chaos-client.js';
-import { prefixEnd } from '../kv/mvcc/key-range.js';
+import { prefixEnd } from '../kv/index.js';
 
 /** gRPC status codes (grpc-js `status`) that say the request was refused whole. */
 const refusedCodes = new Set([3 /* INVALID_ARGUMENT */, 8 /* RESOURCE_EXHAUSTED */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);

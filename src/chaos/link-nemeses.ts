@@ -4,7 +4,7 @@
  * while theirs still arrive — done per message, because a one-way packet drop stalls
  * TCP both ways), and slow, lossy links everywhere (tc netem is not available here).
  */
-import type { FaultRule } from '../transport/fault-hooks.js';
+import type { FaultRule } from '../transport/index.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
 const withdraw =

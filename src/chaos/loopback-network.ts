@@ -4,7 +4,7 @@
  * nodes drop each other's Raft messages. Weaker than netns: only peer traffic is cut
  * (a client still reaches a cut-off node), and the node itself does the dropping.
  */
-import type { FaultRule } from '../transport/fault-hooks.js';
+import type { FaultRule } from '../transport/index.js';
 import type { FaultBoard } from './fault-board.js';
 import type { ChaosNetwork } from './network.js';
 

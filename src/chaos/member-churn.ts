@@ -8,7 +8,7 @@
  * has caught up, so it cannot stall commitment). Each change is a single-server change
  * (thesis §4.1), asked for through the REST membership routes (src/harness/member-changes.ts).
  */
-import { addMember, removeMember } from '../harness/member-changes.js';
+import { addMember, removeMember } from '../harness/index.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
 const churned = new WeakSet<NemesisContext>();

@@ -2,8 +2,8 @@
  * Nemeses: the faults of a chaos run. Each is started for an interval and stopped
  * (healed) at its end; `start` says what exactly it did, for the report.
  */
-import type { Cluster } from '../harness/cluster-harness.js';
-import type { Prng } from '../lib/prng.js';
+import type { Cluster } from '../harness/index.js';
+import type { Prng } from '../lib/index.js';
 import type { FaultBoard } from './fault-board.js';
 import type { ChaosNetwork } from './network.js';
 

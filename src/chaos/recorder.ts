@@ -3,7 +3,7 @@
  * the checker's JSON-lines format (src/check/history.ts) with times in milliseconds
  * since the run began, and per-second counts of outcomes for the availability chart.
  */
-import type { HistoryEvent, OperationName } from '../check/history.js';
+import type { HistoryEvent, OperationName } from '../check/index.js';
 
 export type Completion = 'ok' | 'fail' | 'info';
 

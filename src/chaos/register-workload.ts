@@ -7,10 +7,8 @@
  *
  * Compare-and-set is a guarded transaction (REST: POST /batch with "if"; gRPC: Txn).
  */
-import { checkOperations } from '../check/linearizability.js';
-import { pairOperations } from '../check/history.js';
-import type { Operation } from '../check/history.js';
-import { pause } from '../harness/wait-for.js';
+import { checkOperations, pairOperations, type Operation } from '../check/index.js';
+import { pause } from '../harness/index.js';
 import { guardFailed } from './attempt.js';
 import { clientPauseMs, countsOf } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';

@@ -5,8 +5,7 @@
  * violation can be seen against the fault that caused it), recovery times, and links
  * to the artifacts. The checker's own, more detailed timeline is in timeline.html.
  */
-import { pairOperations } from '../check/history.js';
-import type { Operation } from '../check/history.js';
+import { pairOperations, type Operation } from '../check/index.js';
 import type { ChaosOutcome } from './chaos-run.js';
 import type { FaultInterval } from './metrics.js';
 

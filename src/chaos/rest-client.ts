@@ -3,8 +3,7 @@
  * with an "if" guard for compare-and-set and guarded transfers. Nothing is retried
  * here — each attempt is its own operation in the history.
  */
-import { HttpUnreachable, describe, http } from '../harness/http.js';
-import type { HttpAnswer, HttpOptions } from '../harness/http.js';
+import { HttpUnreachable, describe, http, type HttpAnswer, type HttpOptions } from '../harness/index.js';
 import type { Attempt } from './attempt.js';
 import { guardFailed } from './attempt.js';
 import type { ChaosClient, StoredValue } from './chaos-client.js';

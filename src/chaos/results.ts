@@ -9,10 +9,8 @@
  */
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pairOperations } from '../check/history.js';
-import { checkOperations } from '../check/linearizability.js';
-import { renderTimelineHtml } from '../check/timeline-html.js';
-import type { Cluster } from '../harness/cluster-harness.js';
+import { pairOperations, checkOperations, renderTimelineHtml } from '../check/index.js';
+import type { Cluster } from '../harness/index.js';
 import type { ChaosOutcome } from './chaos-run.js';
 import { renderChaosReport } from './report-html.js';
 

@@ -9,7 +9,7 @@
  * shifts what follows instead, so no fault is squeezed below what it was meant to
  * exercise (a pause barely longer than an election timeout tests little).
  */
-import type { Prng } from '../lib/prng.js';
+import type { Prng } from '../lib/index.js';
 
 export interface ScheduleOptions {
   readonly timeSeconds: number;

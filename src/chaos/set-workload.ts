@@ -4,7 +4,7 @@
  * hold every element whose add was acknowledged (else: lost) and nothing no client
  * ever tried to add (else: unexpected). An add of unknown outcome may be either way.
  */
-import { pause, waitFor } from '../harness/wait-for.js';
+import { pause, waitFor } from '../harness/index.js';
 import { clientPauseMs } from './workload.js';
 import type { Workload, WorkloadContext, WorkloadResult } from './workload.js';
 

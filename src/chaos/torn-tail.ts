@@ -6,8 +6,8 @@
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Prng } from '../lib/prng.js';
-import { scanRecords } from '../storage/record-codec.js';
+import type { Prng } from '../lib/index.js';
+import { scanRecords } from '../storage/index.js';
 
 /** The newest WAL segment of the node whose data directory is `dataDir`. */
 export async function newestSegment(dataDir: string): Promise<string> {

@@ -3,8 +3,7 @@
  * again to hand over to another node (thesis §3.10), a little faster than a transfer
  * completes on a loaded machine, so transfers overlap elections and client traffic.
  */
-import { http } from '../harness/http.js';
-import { pause } from '../harness/wait-for.js';
+import { http, pause } from '../harness/index.js';
 import type { Nemesis, NemesisContext } from './nemesis.js';
 
 const transferEveryMs = 300;

@@ -2,8 +2,8 @@
  * What every chaos workload provides: clients that run until stopped, and a final
  * check once the cluster is whole again.
  */
-import type { HistoryEvent } from '../check/history.js';
-import type { Prng } from '../lib/prng.js';
+import type { HistoryEvent } from '../check/index.js';
+import type { Prng } from '../lib/index.js';
 import type { ChaosClient } from './chaos-client.js';
 import type { OutcomeCounts, Recorder } from './recorder.js';
 

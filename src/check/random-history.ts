@@ -5,7 +5,7 @@
  * completion reports what the model did. The checker must accept every one; tests then
  * break them on purpose, and the benchmark feeds big ones to the CLI.
  */
-import { Prng } from '../lib/prng.js';
+import { Prng } from '../lib/index.js';
 import type { HistoryEvent, OperationName } from './history.js';
 
 export interface RandomHistoryOptions {

@@ -10,7 +10,7 @@
  * their first invoke, so that a pass over the candidates skips finished groups; placing
  * and undoing are LIFO, so unlinking and relinking are O(1) as in entry-list.ts.
  */
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 import { valueWritten, type Call } from './models.js';
 
 export const NO_GROUP = -1;

@@ -8,8 +8,7 @@
  * It also keeps a hash of its members up to date on every add and remove (Zobrist
  * hashing: the XOR of one random word per member), so a lookup costs no pass over it.
  */
-import { assert } from '../lib/assert.js';
-import { Prng } from '../lib/prng.js';
+import { assert, Prng } from '../lib/index.js';
 
 /** A snapshot starts with the window's bounds: low and high + 1. */
 const headerWords = 2;

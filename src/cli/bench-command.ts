@@ -14,7 +14,7 @@ import { etcdGrpcTarget, restTarget } from './bench-targets.js';
 import type { BenchTarget } from './bench-targets.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { describeError } from './format.js';
-import type { Consistency } from '../client/types.js';
+import type { Consistency } from '../client/index.js';
 
 interface BenchFlags extends ConnectionFlags {
   readonly target: BenchTarget['name'];

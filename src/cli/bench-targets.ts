@@ -14,12 +14,7 @@
  *    against etcd alike.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import type { ClientTlsOptions } from '../client/tls.js';
-import type { KeepAliveStream } from '../client/etcd-grpc-client.js';
-import { KeelClientError } from '../client/errors.js';
-import type { KeelClient } from '../client/keel-client.js';
-import type { Consistency } from '../client/types.js';
+import { EtcdGrpcClient, type ClientTlsOptions, type KeepAliveStream, KeelClientError, type KeelClient, type Consistency } from '../client/index.js';
 
 export interface BenchTarget {
   /** A short name for reports: rest or etcd-grpc. */

@@ -7,7 +7,7 @@
  * HDR histogram in microseconds. Requests in flight at the deadline are allowed to
  * finish and are counted; none starts after it.
  */
-import type { Consistency } from '../client/types.js';
+import type { Consistency } from '../client/index.js';
 import type { BenchTarget } from './bench-targets.js';
 
 /** keepalive: each client renews its own lease, one keep-alive at a time. */

@@ -4,10 +4,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { HistoryError, pairOperations, parseHistoryWithLines, type Operation } from '../check/history.js';
-import { checkOperations, type CheckResult } from '../check/linearizability.js';
-import { describeOperation } from '../check/operation-text.js';
-import { renderTimelineHtml } from '../check/timeline-html.js';
+import {
+  HistoryError,
+  pairOperations,
+  parseHistoryWithLines,
+  type Operation,
+  checkOperations,
+  type CheckResult,
+  describeOperation,
+  renderTimelineHtml,
+} from '../check/index.js';
 
 const checkHistoryExitCodes = { linearizable: 0, 'not linearizable': 1, unknown: 2, badInput: 2 } as const;
 

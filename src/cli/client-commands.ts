@@ -6,8 +6,7 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { KeelClient } from '../client/keel-client.js';
-import type { Consistency, SortOrder, SortTarget } from '../client/types.js';
+import type { KeelClient, Consistency, SortOrder, SortTarget } from '../client/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { gatherNodes, statusJson, statusTable } from './cluster-view.js';

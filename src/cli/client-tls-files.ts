@@ -4,11 +4,9 @@
  * with an error naming it; a bad file at rotation is logged and the old one stays.
  */
 import type { Logger } from 'pino';
-import type { NodeConfig } from '../replica/config.js';
-import type { ClientTls } from '../api/client-tls.js';
-import { TlsFileWatcher } from '../tls/tls-files.js';
-import type { TlsFilePaths } from '../tls/tls-files.js';
-import { ensureAutoTlsFiles } from '../tls/auto-tls.js';
+import type { NodeConfig } from '../replica/index.js';
+import type { ClientTls } from '../api/index.js';
+import { TlsFileWatcher, type TlsFilePaths, ensureAutoTlsFiles } from '../tls/index.js';
 
 export async function openClientTls(config: NodeConfig, host: string, log: Logger): Promise<ClientTls | undefined> {
   let paths: TlsFilePaths;

@@ -12,10 +12,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from './supervisor.js';
 import { registerClusterSecret } from './secret-command.js';
-import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
-import type { TlsBundle } from '../tls/tls-bundle.js';
-import { fetchWithTls } from '../client/tls.js';
-import type { FetchFunction } from '../client/tls.js';
+import { storedSecretName, writeNewSecretFile } from '../server/index.js';
+import type { TlsBundle } from '../tls/index.js';
+import { fetchWithTls, type FetchFunction } from '../client/index.js';
 
 interface UpFlags {
   nodes: string;

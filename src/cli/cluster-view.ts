@@ -3,8 +3,7 @@
  * and GET /health, asked of each node directly and at once, so one slow or dead node
  * shows up as such without hiding the others.
  */
-import type { KeelClient } from '../client/keel-client.js';
-import type { Health, NodeStatus } from '../client/types.js';
+import type { KeelClient, Health, NodeStatus } from '../client/index.js';
 import { table } from './format.js';
 
 export interface NodeView {

@@ -4,11 +4,9 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { normalizeEndpoint } from '../client/endpoints.js';
-import { basicAuthorization, KeelClient } from '../client/keel-client.js';
+import { normalizeEndpoint, basicAuthorization, KeelClient, type ClientTlsOptions } from '../client/index.js';
 import type { CliIo } from './cli-io.js';
 import { readFileSync } from 'node:fs';
-import type { ClientTlsOptions } from '../client/tls.js';
 
 export const defaultEndpoints = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003'] as const;
 

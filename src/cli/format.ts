@@ -2,9 +2,7 @@
  * Text the client commands print: aligned tables, one-line values, records as the
  * REST API's JSON (text fields when UTF-8, *Base64 fields otherwise), error lines.
  */
-import { bytesField } from '../client/bytes.js';
-import { KeelClientError } from '../client/errors.js';
-import type { GetResult, KeyValueRecord } from '../client/types.js';
+import { bytesField, KeelClientError, type GetResult, type KeyValueRecord } from '../client/index.js';
 import { exitCodes } from './cli-io.js';
 
 /** Columns padded to their widest cell; `right` columns (numbers) are right-aligned. */

@@ -4,14 +4,13 @@
  */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { HistoryResult } from '../client/types.js';
+import type { HistoryResult, Consistency } from '../client/index.js';
 import { processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { run, type JsonFlag } from './client-commands.js';
 import { positiveIntegerArgument, withConnectionOptions } from './endpoints-option.js';
 import type { ConnectionFlags } from './endpoints-option.js';
 import { oneLine, table } from './format.js';
-import type { Consistency } from '../client/types.js';
 
 interface HistoryFlags extends ConnectionFlags, JsonFlag {
   readonly limit?: number;

@@ -4,8 +4,7 @@
  * exits with 1, as `keel get` does for a missing key.
  */
 import type { Command } from 'commander';
-import { KeelClientError } from '../client/errors.js';
-import { sleep } from '../client/backoff.js';
+import { KeelClientError, sleep } from '../client/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { run } from './client-commands.js';

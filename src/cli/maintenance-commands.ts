@@ -5,8 +5,7 @@
  * so one dead node shows as such without hiding the others.
  */
 import type { Command } from 'commander';
-import type { KeelClient } from '../client/keel-client.js';
-import type { NodeStatus } from '../client/types.js';
+import type { KeelClient, NodeStatus } from '../client/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { run } from './client-commands.js';

@@ -5,8 +5,7 @@
  * `keel start --join` and learns everything from the leader.
  */
 import type { Command } from 'commander';
-import type { KeelClient } from '../client/keel-client.js';
-import type { MemberChangeResult, MemberRecord } from '../client/types.js';
+import type { KeelClient, MemberChangeResult, MemberRecord } from '../client/index.js';
 import { processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { run } from './client-commands.js';

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { nodeConfigDefaults } from '../replica/config.js';
+import { nodeConfigDefaults, type MemberAddress, type NodeConfig } from '../replica/index.js';
 import { KEY_BYTES_PHYSICAL_MAX } from '../kv/index.js';
-import type { MemberAddress, NodeConfig } from '../replica/config.js';
-import { parseTokenSettings } from '../server/auth/tokens.js';
+import { parseTokenSettings } from '../server/index.js';
 
 /** Settings as strings or numbers, before validation, keyed by their YAML names. */
 export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;

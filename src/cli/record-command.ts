@@ -6,8 +6,7 @@
  *   keel record del KEY [FIELD]                       the whole record, or one field
  */
 import type { Command } from 'commander';
-import type { KeelClient } from '../client/keel-client.js';
-import type { Consistency } from '../client/types.js';
+import type { KeelClient, Consistency } from '../client/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { run, type JsonFlag } from './client-commands.js';

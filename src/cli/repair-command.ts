@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { NodeFileSystem } from '../storage/file-system.js';
-import { repairWal } from '../storage/wal-repair.js';
+import { NodeFileSystem, repairWal } from '../storage/index.js';
 
 const cutPointsMax = 100;
 

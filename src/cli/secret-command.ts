@@ -4,7 +4,7 @@
  * --peer-secret-file FILE); see docs/operating/security-peers.md.
  */
 import type { Command } from 'commander';
-import { writeNewSecretFile } from '../server/peer-secret.js';
+import { writeNewSecretFile } from '../server/index.js';
 
 export function registerClusterSecret(cluster: Command): void {
   cluster

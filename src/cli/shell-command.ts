@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { KeelClient } from '../client/keel-client.js';
+import type { KeelClient } from '../client/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { gatherNodes, statusTable } from './cluster-view.js';

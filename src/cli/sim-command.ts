@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { defaultSimOptions, type SimOptions } from '../sim/options.js';
+import { defaultSimOptions, type SimOptions } from '../sim/index.js';
 
 interface SimCommandOptions {
   readonly seeds: number;

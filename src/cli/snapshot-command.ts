@@ -9,10 +9,9 @@
  */
 import type { Command } from 'commander';
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { decodeSnapshot } from '../kv/codec/snapshot-format.js';
-import { keelSnapshotIn } from '../kv/etcd-snapshot/snapshot-file.js';
-import { downloadSnapshot } from '../client/snapshot-download.js';
-import { restoreDataDir } from '../server/restore-data-dir.js';
+import { decodeSnapshot, keelSnapshotIn } from '../kv/index.js';
+import { downloadSnapshot } from '../client/index.js';
+import { restoreDataDir } from '../server/index.js';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { positiveIntegerArgument, resolveEndpoints, resolveTls, withConnectionOptions } from './endpoints-option.js';

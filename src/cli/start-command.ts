@@ -4,10 +4,9 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { KeelNode } from '../server/keel-node.js';
-import { selfAddress } from '../replica/config.js';
-import type { NodeConfig } from '../replica/config.js';
-import { startClientApi } from '../api/client-api.js';
+import { KeelNode } from '../server/index.js';
+import { selfAddress, type NodeConfig } from '../replica/index.js';
+import { startClientApi } from '../api/index.js';
 import { buildNodeConfig, settingsFromEnv, settingsFromYaml } from './node-config.js';
 import type { RawSettings } from './node-config.js';
 import { openClientTls } from './client-tls-files.js';

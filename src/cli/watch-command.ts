@@ -5,7 +5,7 @@
  * per revision batch. Runs until Ctrl-C; resumes on another node by itself.
  */
 import type { Command } from 'commander';
-import type { WatchBatch } from '../client/watch.js';
+import type { WatchBatch } from '../client/index.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { clientFor, positiveIntegerArgument, withConnectionOptions, type ConnectionFlags } from './endpoints-option.js';
 import { describeError, oneLine, recordJson } from './format.js';

@@ -4,7 +4,7 @@
  */
 import { fromBase64, lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
-import type { RoleName } from '../wire/status.js';
+import type { RoleName } from '../wire/index.js';
 import type {
   BatchOpResult,
   ClusterInfo,

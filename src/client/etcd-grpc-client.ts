@@ -7,7 +7,7 @@
  */
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import type { ChannelCredentials, ClientDuplexStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { etcdPackageDefinition } from '../proto/etcd-proto.js';
+import { etcdPackageDefinition } from '../proto/index.js';
 import type { ClientTlsOptions } from './tls.js';
 
 export type EtcdMessage = Record<string, unknown>;

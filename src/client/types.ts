@@ -3,7 +3,7 @@
  * to bytes (and to text for convenience).
  */
 import type { Bytes } from './bytes.js';
-import type { NodeStatusJson } from '../wire/status.js';
+import type { NodeStatusJson } from '../wire/index.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 

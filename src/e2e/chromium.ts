@@ -7,7 +7,7 @@
  */
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
-import { requireExecutable } from '../harness/required-tool.js';
+import { requireExecutable } from '../harness/index.js';
 
 export const chromiumPath = '/usr/bin/chromium';
 

@@ -10,8 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeBasePort } from '../harness/free-ports.js';
-import { waitFor } from '../harness/wait-for.js';
+import { freeBasePort, waitFor } from '../harness/index.js';
 
 const keelMain = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const upTimeoutMs = 60_000;

@@ -10,11 +10,9 @@ import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
-import { freePorts } from '../harness/free-ports.js';
-import { requireTool } from '../harness/required-tool.js';
-import { waitFor } from '../harness/wait-for.js';
-import type { TlsBundleFiles } from '../tls/tls-bundle.js';
+import { EtcdGrpcClient } from '../client/index.js';
+import { freePorts, requireTool, waitFor } from '../harness/index.js';
+import type { TlsBundleFiles } from '../tls/index.js';
 
 export interface EtcdCluster {
   /** host:port of each member's client (gRPC) port. */

@@ -3,7 +3,7 @@
  * user would: the proof that etcd's own tools work unchanged.
  */
 import { spawn } from 'node:child_process';
-import { requireTool } from '../harness/required-tool.js';
+import { requireTool } from '../harness/index.js';
 
 export interface EtcdctlResult {
   readonly code: number | null;

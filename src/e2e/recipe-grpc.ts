@@ -5,7 +5,7 @@
  */
 import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
 import type { ChannelCredentials, ClientReadableStream, GrpcObject, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { etcdPackageDefinition } from '../proto/etcd-proto.js';
+import { etcdPackageDefinition } from '../proto/index.js';
 
 export type Message = Record<string, unknown>;
 export type Answer = Message & { readonly err?: { readonly code: number; readonly details: string } };

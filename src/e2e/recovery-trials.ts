@@ -15,9 +15,9 @@
  * Leaders and progress are read with etcdctl's `endpoint status`, for both systems.
  */
 import { connect } from 'node:net';
-import { EtcdGrpcClient } from '../client/etcd-grpc-client.js';
+import { EtcdGrpcClient } from '../client/index.js';
 import { etcdctl } from './etcdctl.js';
-import { pause, waitFor } from '../harness/wait-for.js';
+import { pause, waitFor } from '../harness/index.js';
 
 /** A cluster under test, its members by 0-based index. */
 export interface RecoveryTarget {

@@ -6,8 +6,8 @@
  * answer, or an error that may have applied). Nothing is retried: each attempt is its
  * own operation, which is what lets the checker judge it.
  */
-import type { HistoryEvent } from '../check/history.js';
-import { HttpUnreachable, http } from '../harness/http.js';
+import type { HistoryEvent } from '../check/index.js';
+import { HttpUnreachable, http } from '../harness/index.js';
 
 export interface RegisterClientsOptions {
   readonly clients: number;

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { waitFor } from '../harness/wait-for.js';
+import { waitFor } from '../harness/index.js';
 
 interface WsSocket {
   on(event: 'message', listener: (data: Buffer) => void): void;

@@ -12,7 +12,7 @@
  * test run left behind. A node that exits when the test did not ask it to is a crash,
  * and fails the test (with the tail of its log).
  */
-import type { NodeStatusJson } from '../wire/status.js';
+import type { NodeStatusJson } from '../wire/index.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -22,12 +22,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import type { PortRange } from './free-ports.js';
-import { storedSecretName, writeNewSecretFile } from '../server/peer-secret.js';
+import { storedSecretName, writeNewSecretFile } from '../server/index.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
-import type { TlsBundleFiles } from '../tls/tls-bundle.js';
-import { fetchWithTls } from '../client/tls.js';
-import type { FetchFunction } from '../client/tls.js';
+import type { TlsBundleFiles } from '../tls/index.js';
+import { fetchWithTls, type FetchFunction } from '../client/index.js';
 
 export const mainScript = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 export const host = '127.0.0.1';

@@ -39,3 +39,53 @@ export type { KvError, KvErrorCode, KvResult } from './errors.js';
 export { prefixEnd } from './mvcc/key-range.js';
 export { KEY_BYTES_PHYSICAL_MAX } from './codec/key-encoding.js';
 export type * from './types.js';
+export { addsData, noSpaceError } from './alarms.js';
+export { leaseAccess, requiredAccess } from './auth/auth-access.js';
+export { hasRootRole, isPermitted } from './auth/auth-permissions.js';
+export type { KeyAccess } from './auth/auth-permissions.js';
+export { ROOT_ROLE } from './auth/auth-types.js';
+export type { AuthChange, AuthRole, AuthState, AuthUser, PasswordHash, Permission, PermissionType } from './auth/auth-types.js';
+export { decodeSnapshot } from './codec/snapshot-format.js';
+export { exportEtcdSnapshot } from './etcd-snapshot/export.js';
+export { keelSnapshotIn } from './etcd-snapshot/snapshot-file.js';
+export { decodeMemberChange, encodeMemberList } from './members.js';
+export type { Member, MemberChange, MemberList } from './members.js';
+export { compareBytes, isFromKey } from './mvcc/key-range.js';
+export type { KvHash } from './mvcc/mvcc-store.js';
+export { snapshotForNewCluster } from './new-cluster-snapshot.js';
+export type {
+  AlarmMember,
+  AlarmType,
+  ClientSession,
+  Command,
+  CommandAuth,
+  CommandBody,
+  CommandResponse,
+  CommandResult,
+  Compare,
+  CompareNumericTarget,
+  CompareResult,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  HistoryRequest,
+  HistoryResponse,
+  KeyValue,
+  KeyVersion,
+  KvEvent,
+  Lease,
+  LeaseResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ReadResponse,
+  RequestOp,
+  ResponseOp,
+  SortOrder,
+  SortTarget,
+  TxnRequest,
+  TxnResponse,
+} from './types.js';
+export { WatchHub } from './watch/watch-hub.js';
+export { eventBytes } from './watch/watcher.js';
+export type { WatchMessage, WatchSpec, Watcher } from './watch/watcher.js';

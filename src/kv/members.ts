@@ -11,7 +11,7 @@
  * a change to the Raft configuration carries its metadata in the same log entry (the
  * config entry's context), so the two never disagree.
  */
-import { DecodeError } from '../lib/bytes/index.js';
+import { DecodeError } from '../lib/index.js';
 
 export interface Member {
   readonly id: number;

@@ -10,8 +10,8 @@
  *     not carry members either).
  * Throws, naming the problem, if `data` is not a valid snapshot (checksum included).
  */
-import type { LogIndex } from '../raft/types.js';
-import { ByteWriter } from '../lib/bytes/index.js';
+import type { LogIndex } from '../raft/index.js';
+import { ByteWriter } from '../lib/index.js';
 import { alarmFromMetaKey } from './alarms.js';
 import { META } from './mvcc/mvcc-store.js';
 import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-format.js';

@@ -16,7 +16,7 @@
  * grow and shrink one server at a time anyway.
  */
 import type { ClusterConfig, ConfigChange, ConfigChangeType, Entry, LogIndex, NodeId } from './types.js';
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export const emptyConfig: ClusterConfig = { voters: [], learners: [] };
 

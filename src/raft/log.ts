@@ -11,7 +11,7 @@
  * far the runtime has reported it done.
  */
 import type { Entry, LogIndex, Term } from './types.js';
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 /** Fixed cost counted per entry besides its data, for byte limits. */
 export const entryOverheadBytes = 24;

@@ -57,7 +57,7 @@ import {
   quorumSize,
   tallyVotes,
 } from './config.js';
-import { assert, unreachable } from '../lib/assert.js';
+import { assert, unreachable } from '../lib/index.js';
 
 export interface RaftNodeOptions {
   readonly config: RaftConfig;

@@ -11,7 +11,7 @@
  *   - snapshot:  the entries it needs are compacted; send the snapshot in chunks.
  */
 import type { LogIndex } from './types.js';
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 

@@ -2,7 +2,7 @@
  * A node's configuration: who it is, who its peers are, where it keeps data, and the
  * limits it enforces. Loaded by the CLI from flags, KEEL_* variables or YAML.
  */
-import type { NodeId } from '../raft/types.js';
+import type { NodeId } from '../raft/index.js';
 
 export interface MemberAddress {
   readonly id: NodeId;

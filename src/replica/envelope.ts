@@ -5,7 +5,7 @@
  *
  *   [u8 id length][id, UTF-8][command bytes]
  */
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export const requestIdBytesMax = 255;
 

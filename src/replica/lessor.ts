@@ -23,7 +23,7 @@
  *
  * Time is passed in (milliseconds); this file reads no clock.
  */
-import type { Lease } from '../kv/types.js';
+import type { Lease } from '../kv/index.js';
 
 interface Tracked {
   readonly ttlMs: number;

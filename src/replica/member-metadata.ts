@@ -3,8 +3,8 @@
  * cluster starts with (its `members` setting, which the log never holds) and the record
  * a node publishes about itself once it runs (etcd's publish of name and client URLs).
  */
-import type { Member, MemberList } from '../kv/members.js';
-import type { NodeId } from '../raft/types.js';
+import type { Member, MemberList } from '../kv/index.js';
+import type { NodeId } from '../raft/index.js';
 import { clientScheme, peerScheme } from './config.js';
 import type { MemberAddress, NodeConfig } from './config.js';
 import { type PeerAddress, peerAddressOf } from './membership.js';

@@ -9,11 +9,8 @@
  * isReadyToRemoveVotingMember): the voters it can reach now, after the change, must
  * still be a majority of the new configuration. Changes run one at a time.
  */
-import { isVoter, quorumSize } from '../raft/config.js';
-import type { ConfigChange, LogIndex, NodeId } from '../raft/types.js';
-import type { RaftStatus } from '../raft/node.js';
-import type { Member, MemberChange, MemberList } from '../kv/members.js';
-import type { CommandResult } from '../kv/types.js';
+import { isVoter, quorumSize, type ConfigChange, type LogIndex, type NodeId, type RaftStatus } from '../raft/index.js';
+import type { Member, MemberChange, MemberList, CommandResult } from '../kv/index.js';
 import { KeelError } from './errors.js';
 
 /** etcd allows one learner at a time (its maxLearners default): a learner is meant to be promoted soon. */

@@ -34,9 +34,7 @@
  *     seconds left come from this node's lessor (the leader's decides expiry, a
  *     follower's trails it by the replication delay).
  */
-import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { ClientSession, CommandAuth, CommandBody, CommandResult, Lease } from '../kv/types.js';
-import { kvError } from '../kv/errors.js';
+import { type MvccStore, type ClientSession, type CommandAuth, type CommandBody, type CommandResult, type Lease, kvError } from '../kv/index.js';
 import type { Lessor } from './lessor.js';
 
 export type ReadConsistency = 'linearizable' | 'serializable';

@@ -3,7 +3,7 @@
  * ReadIndex comes back and the state machine catches up to it. Each has a deadline;
  * the node's tick sweeps expired ones.
  */
-import type { LogIndex, NodeId } from '../raft/types.js';
+import type { LogIndex, NodeId } from '../raft/index.js';
 import { KeelError } from './errors.js';
 
 interface Waiter<T> {

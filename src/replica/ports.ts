@@ -3,9 +3,9 @@
  * wires real timers, sockets, disks and LMDB; a simulation wires simulated ones. The
  * replica itself reads no clock, starts no timer and opens no socket.
  */
-import type { Message, NodeId } from '../raft/types.js';
-import type { FileSystem } from '../storage/file-system.js';
-import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
+import type { Message, NodeId } from '../raft/index.js';
+import type { FileSystem } from '../storage/index.js';
+import type { MvccStore } from '../kv/index.js';
 import type { Logger } from './logger.js';
 import type { peerMap } from './member-metadata.js';
 

@@ -25,38 +25,55 @@
  * The caller ticks the replica and delivers the peers' messages. The Node.js shell is
  * server/keel-node.ts; the simulator drives the same class.
  */
-import { RaftNode } from '../raft/node.js';
-import type { RaftStatus } from '../raft/node.js';
-import { defaultRaftConfig } from '../raft/types.js';
-import type { ConfigChange, Entry, LogIndex, Message, NodeId, Outcome, RaftConfig, Ready, Role, Snapshot, SnapshotMeta } from '../raft/types.js';
-import { decodeConfigEntry } from '../raft/config.js';
-import { RaftStorage } from '../storage/raft-storage.js';
-import type { FileSnapshotData } from '../storage/snapshot-file.js';
-import { lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/errors.js';
-import type { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { ApplyItem, EnvSizes, KvHash } from '../kv/mvcc/mvcc-store.js';
-import { WatchHub } from '../kv/watch/watch-hub.js';
-import { decodeCommand } from '../kv/codec/command.js';
-import { prepareCommand, defaultLimits } from '../kv/validate.js';
-import type { Limits } from '../kv/validate.js';
-import type { KvResult } from '../kv/errors.js';
-import { decodeMemberChange, encodeMemberList, type MemberChange, type MemberList } from '../kv/members.js';
-import type {
-  AlarmMember,
-  AlarmType,
-  ClientSession,
-  Command,
-  CommandAuth,
-  CommandBody,
-  CommandResult,
-  HistoryRequest,
-  HistoryResponse,
-  RangeRequest,
-  ReadResponse,
-} from '../kv/types.js';
-import type { AuthState } from '../kv/auth/auth-types.js';
-import { addsData, noSpaceError } from '../kv/alarms.js';
-import { exportEtcdSnapshot } from '../kv/etcd-snapshot/export.js';
+import {
+  RaftNode,
+  type RaftStatus,
+  defaultRaftConfig,
+  type ConfigChange,
+  type Entry,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type Outcome,
+  type RaftConfig,
+  type Ready,
+  type Role,
+  type Snapshot,
+  type SnapshotMeta,
+  decodeConfigEntry,
+} from '../raft/index.js';
+import { RaftStorage, type FileSnapshotData, lostAcknowledgedEntriesAdvice, StorageMismatchError } from '../storage/index.js';
+import {
+  type MvccStore,
+  type ApplyItem,
+  type EnvSizes,
+  type KvHash,
+  WatchHub,
+  decodeCommand,
+  prepareCommand,
+  defaultLimits,
+  type Limits,
+  type KvResult,
+  decodeMemberChange,
+  encodeMemberList,
+  type MemberChange,
+  type MemberList,
+  type AlarmMember,
+  type AlarmType,
+  type ClientSession,
+  type Command,
+  type CommandAuth,
+  type CommandBody,
+  type CommandResult,
+  type HistoryRequest,
+  type HistoryResponse,
+  type RangeRequest,
+  type ReadResponse,
+  type AuthState,
+  addsData,
+  noSpaceError,
+  exportEtcdSnapshot,
+} from '../kv/index.js';
 import type { NodeConfig } from './config.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';

@@ -12,10 +12,7 @@
  * Watch ids follow etcd: 0 asks the server to choose (the lowest unused id counting up
  * from 0, as etcd does); a client-chosen id already in use is refused.
  */
-import type { KvError } from '../kv/errors.js';
-import type { KvEvent } from '../kv/types.js';
-import type { WatchHub } from '../kv/watch/watch-hub.js';
-import type { Watcher, WatchMessage, WatchSpec } from '../kv/watch/watcher.js';
+import type { KvError, KvEvent, WatchHub, Watcher, WatchMessage, WatchSpec } from '../kv/index.js';
 
 export interface WatchCreateRequest extends WatchSpec {
   /** 0: let the server choose. */

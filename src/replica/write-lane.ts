@@ -8,7 +8,7 @@
  * that installs a snapshot starts a write of its own: the snapshot goes first in a
  * write, before the entries that follow it.
  */
-import type { Entry, Ready } from '../raft/types.js';
+import type { Entry, Ready } from '../raft/index.js';
 
 /** What one write makes durable (RaftStorage.saveReady's argument). */
 export type Write = Pick<Ready, 'snapshot' | 'snapshotChunks' | 'entries' | 'hardState'>;

@@ -12,46 +12,54 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import type { RaftStatus } from '../raft/node.js';
-import type { ConfigChange, LogIndex, Message, NodeId } from '../raft/types.js';
-import { NodeFileSystem } from '../storage/file-system.js';
-import { FaultyDisk } from '../storage/faulty-disk.js';
-import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { EnvSizes, KvHash } from '../kv/mvcc/mvcc-store.js';
-import type { KvResult } from '../kv/errors.js';
-import type { MemberChange, MemberList } from '../kv/members.js';
-import type {
-  AlarmMember,
-  AlarmType,
-  ClientSession,
-  CommandAuth,
-  CommandBody,
-  CommandResult,
-  HistoryRequest,
-  HistoryResponse,
-  RangeRequest,
-  ReadResponse,
-} from '../kv/types.js';
-import { isVoter } from '../raft/config.js';
-import { Transport } from '../transport/transport.js';
+import { type RaftStatus, type ConfigChange, type LogIndex, type Message, type NodeId, isVoter } from '../raft/index.js';
+import { NodeFileSystem, FaultyDisk } from '../storage/index.js';
+import {
+  MvccStore,
+  type EnvSizes,
+  type KvHash,
+  type KvResult,
+  type MemberChange,
+  type MemberList,
+  type AlarmMember,
+  type AlarmType,
+  type ClientSession,
+  type CommandAuth,
+  type CommandBody,
+  type CommandResult,
+  type HistoryRequest,
+  type HistoryResponse,
+  type RangeRequest,
+  type ReadResponse,
+} from '../kv/index.js';
+import { Transport, type FaultHooks } from '../transport/index.js';
 import { peerAuth } from './peer-auth.js';
-import type { FaultHooks } from '../transport/fault-hooks.js';
-import type { NodeConfig } from '../replica/config.js';
-import { selfAddress } from '../replica/config.js';
-import { KeelError } from '../replica/errors.js';
-import type { Logger } from '../replica/logger.js';
-import type { StreamOutput, WatchSession, WatchSessionOptions } from '../replica/watch-session.js';
-import type { MemberAddRequest, MembershipResult } from '../replica/membership.js';
-import type { NodeLeases } from '../replica/node-leases.js';
-import { peerMap } from '../replica/member-metadata.js';
+import {
+  type NodeConfig,
+  selfAddress,
+  KeelError,
+  type Logger,
+  type StreamOutput,
+  type WatchSession,
+  type WatchSessionOptions,
+  type MemberAddRequest,
+  type MembershipResult,
+  type NodeLeases,
+  peerMap,
+  Replica,
+  type Consistency,
+  type LogTailEntry,
+  type MessageListener,
+  type ReplicaCounters,
+  type ReplicaStatus,
+  type DiskSpaceView,
+} from '../replica/index.js';
 import { memberFetchFor } from './member-fetch.js';
-import type { FetchFunction } from '../tls/https-fetch.js';
+import type { FetchFunction } from '../tls/index.js';
 import { RemovalCheck } from './removal-check.js';
 import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
 import { NodeAuth } from './auth/node-auth.js';
 import { loadTokenProvider } from './auth/load-tokens.js';
-import { Replica, type Consistency, type LogTailEntry, type MessageListener, type ReplicaCounters, type ReplicaStatus } from '../replica/replica.js';
-import type { DiskSpaceView } from '../replica/ports.js';
 
 export type { Consistency, LogTailEntry, MessageListener };
 export type NodeStatus = ReplicaStatus;

@@ -9,10 +9,8 @@
  * calls are rare (membership changes, a leaderless node's check).
  */
 import { readFileSync } from 'node:fs';
-import { fetchWithTls } from '../tls/https-fetch.js';
-import type { FetchFunction } from '../tls/https-fetch.js';
-import type { NodeConfig } from '../replica/config.js';
-import { clientTlsEnabled } from '../replica/config.js';
+import { fetchWithTls, type FetchFunction } from '../tls/index.js';
+import { type NodeConfig, clientTlsEnabled } from '../replica/index.js';
 
 export function memberFetchFor(config: NodeConfig): FetchFunction {
   if (!clientTlsEnabled(config)) return fetchWithTls(undefined);

@@ -9,12 +9,10 @@
  * A node with neither the secret nor mutual TLS verifying both ends refuses to start:
  * anyone reaching its peer port could otherwise speak as a member.
  */
-import type { Logger } from '../replica/logger.js';
-import type { NodeConfig } from '../replica/config.js';
-import { selfAddress } from '../replica/config.js';
+import { type Logger, type NodeConfig, selfAddress } from '../replica/index.js';
 import { loadClusterSecret, PeerSecretError } from './peer-secret.js';
-import { autoTlsContextOptions, reloadingSecureContextOptions } from '../tls/peer-tls-files.js';
-import type { PeerTlsOptions } from '../transport/transport.js';
+import { autoTlsContextOptions, reloadingSecureContextOptions } from '../tls/index.js';
+import type { PeerTlsOptions } from '../transport/index.js';
 
 export interface PeerAuth {
   readonly secret?: Uint8Array;

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clusterSecretBytes } from '../transport/transport.js';
+import { clusterSecretBytes } from '../transport/index.js';
 
 export const storedSecretName = 'peer-secret';
 

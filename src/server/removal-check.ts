@@ -11,10 +11,10 @@
  * the removed ones. The answer comes from the replicated list, so a node is never
  * stopped on a guess: only a member list that names it as removed does it.
  */
-import type { MemberList } from '../kv/members.js';
-import type { NodeId } from '../raft/types.js';
-import type { Logger } from '../replica/logger.js';
-import type { FetchFunction } from '../tls/https-fetch.js';
+import type { MemberList } from '../kv/index.js';
+import type { NodeId } from '../raft/index.js';
+import type { Logger } from '../replica/index.js';
+import type { FetchFunction } from '../tls/index.js';
 
 export interface RemovalCheckOptions {
   readonly self: NodeId;

@@ -15,11 +15,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NodeId } from '../raft/types.js';
-import { RaftStorage } from '../storage/raft-storage.js';
-import { NodeFileSystem } from '../storage/file-system.js';
-import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import { snapshotForNewCluster } from '../kv/new-cluster-snapshot.js';
+import type { NodeId } from '../raft/index.js';
+import { RaftStorage, NodeFileSystem } from '../storage/index.js';
+import { MvccStore, snapshotForNewCluster } from '../kv/index.js';
 
 export interface RestoreOptions {
   /** The bytes `keel snapshot save` wrote. */

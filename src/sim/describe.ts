@@ -1,5 +1,4 @@
-import type { Entry, Message } from '../raft/types.js';
-import { messageTypeNumbers } from '../raft/types.js';
+import { type Entry, type Message, messageTypeNumbers } from '../raft/index.js';
 
 /** Short readable forms of the core's data, for trace lines. */
 

@@ -1,4 +1,4 @@
-import type { Entry, LogIndex, Term } from '../raft/types.js';
+import type { Entry, LogIndex, Term } from '../raft/index.js';
 
 /**
  * What one node holds durably, as far as the rule monitor needs it: the term of each

@@ -1,5 +1,5 @@
-import type { Prng } from '../lib/prng.js';
-import type { ConfigChange, NodeId, Term } from '../raft/types.js';
+import type { Prng } from '../lib/index.js';
+import type { ConfigChange, NodeId, Term } from '../raft/index.js';
 import type { Host } from './run.js';
 import { calmNetwork, type NetworkConditions, type SimNetwork } from './network.js';
 import type { FaultKind, Profile } from './options.js';

@@ -1,6 +1,5 @@
-import { assert } from '../lib/assert.js';
-import type { Prng } from '../lib/prng.js';
-import type { Message, NodeId } from '../raft/types.js';
+import { assert, type Prng } from '../lib/index.js';
+import type { Message, NodeId } from '../raft/index.js';
 import { describeMessage, messageNumbers } from './describe.js';
 import type { Trace } from './trace.js';
 

@@ -1,5 +1,5 @@
-import type { Prng } from '../lib/prng.js';
-import type { RaftConfig } from '../raft/types.js';
+import type { Prng } from '../lib/index.js';
+import type { RaftConfig } from '../raft/index.js';
 import type { Sabotage } from './sabotage.js';
 
 /** The kinds of trouble a run can be given. */

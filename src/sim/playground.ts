@@ -11,10 +11,19 @@
  * an instant disk, is everything the core handed out — and a restart rebuilds the core
  * from it and the key-value map by applying the committed log again.
  */
-import { Prng } from '../lib/prng.js';
-import { RaftNode } from '../raft/node.js';
-import { defaultRaftConfig } from '../raft/types.js';
-import type { Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Snapshot } from '../raft/types.js';
+import { Prng } from '../lib/index.js';
+import {
+  RaftNode,
+  defaultRaftConfig,
+  type Entry,
+  type HardState,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type Ready,
+  type Role,
+  type Snapshot,
+} from '../raft/index.js';
 
 export interface PlaygroundOptions {
   readonly nodes: 3 | 5;

@@ -8,19 +8,11 @@
  * written; the simulation drains the promises that follow from each step before the
  * next (Simulation.settle).
  */
-import { assert } from '../lib/assert.js';
-import type { Prng } from '../lib/prng.js';
-import type { ConfigChange, Message, NodeId, RaftConfig } from '../raft/types.js';
-import { Replica, type InspectedCore } from '../replica/replica.js';
-import { FaultFileSystem } from '../storage/fault-file-system.js';
-import type { FileHandle, FileSystem, OpenMode } from '../storage/file-system.js';
-import { ForwardingFileSystem, forwardingHandle } from '../storage/forwarding-file-system.js';
-import { MemoryDisk, openMemoryEnv } from '../kv/env/memory-env.js';
-import { MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { CommandBody, CommandResult } from '../kv/types.js';
-import { nodeConfigDefaults, type NodeConfig } from '../replica/config.js';
-import { KeelError } from '../replica/errors.js';
-import { silentLogger } from '../replica/logger.js';
+import { assert, type Prng } from '../lib/index.js';
+import type { ConfigChange, Message, NodeId, RaftConfig } from '../raft/index.js';
+import { Replica, type InspectedCore, nodeConfigDefaults, type NodeConfig, KeelError, silentLogger } from '../replica/index.js';
+import { FaultFileSystem, type FileHandle, type FileSystem, type OpenMode, ForwardingFileSystem, forwardingHandle } from '../storage/index.js';
+import { MemoryDisk, openMemoryEnv, MvccStore, type CommandBody, type CommandResult } from '../kv/index.js';
 import { SyncedLog } from './synced-log.js';
 import { corruptingStore, LyingSyncFileSystem, type Sabotage, tamperWithEntry } from './sabotage.js';
 import type { SimNetwork } from './network.js';

@@ -1,4 +1,4 @@
-import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/types.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/index.js';
 import { DurableLog } from './durable-log.js';
 
 /** What may move a follower's commit index: a message stepped, or a snapshot its runtime received whole. */

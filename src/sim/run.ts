@@ -1,8 +1,6 @@
-import { checkHistory } from '../check/linearizability.js';
-import { AssertionError } from '../lib/assert.js';
-import { Prng } from '../lib/prng.js';
-import type { LogIndex } from '../raft/types.js';
-import { defaultRaftConfig } from '../raft/types.js';
+import { checkHistory } from '../check/index.js';
+import { AssertionError, Prng } from '../lib/index.js';
+import { type LogIndex, defaultRaftConfig } from '../raft/index.js';
 import { ReplicaHost } from './replica-host.js';
 import { settleMicrotasks } from './settle.js';
 import { Nemesis } from './nemesis.js';

@@ -5,13 +5,9 @@
  * log on disk is tampered with before a restart, reads skip ReadIndex, writes are
  * acknowledged before they apply.
  */
-import type { ApplyItem, MvccStore } from '../kv/mvcc/mvcc-store.js';
-import type { CommandBody } from '../kv/types.js';
-import type { FileHandle, FileSystem, OpenMode } from '../storage/file-system.js';
-import { ForwardingFileSystem, forwardingHandle } from '../storage/forwarding-file-system.js';
-import { scanRecords } from '../storage/record-codec.js';
-import { encodeWriteGroup } from '../storage/wal-records.js';
-import type { LogIndex, Term } from '../raft/types.js';
+import type { ApplyItem, MvccStore, CommandBody } from '../kv/index.js';
+import { type FileHandle, type FileSystem, type OpenMode, ForwardingFileSystem, forwardingHandle, scanRecords, encodeWriteGroup } from '../storage/index.js';
+import type { LogIndex, Term } from '../raft/index.js';
 
 export interface Sabotage {
   /** Node 1's store keeps value + 1 for every put it applies. */

@@ -1,5 +1,5 @@
-import { AssertionError } from '../lib/assert.js';
-import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/types.js';
+import { AssertionError } from '../lib/index.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Role, Snapshot, SnapshotMeta, Term } from '../raft/index.js';
 import { Hasher } from './hash.js';
 import { RuleMonitor, type RuleKind, type RuleMonitorOptions, type RuleStatus } from './rule-monitor.js';
 import type { Trace } from './trace.js';

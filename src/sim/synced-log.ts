@@ -1,5 +1,5 @@
-import type { HardState, LogIndex, Ready, SnapshotMeta, Term } from '../raft/types.js';
-import type { InspectedCore } from '../replica/replica.js';
+import type { HardState, LogIndex, Ready, SnapshotMeta, Term } from '../raft/index.js';
+import type { InspectedCore } from '../replica/index.js';
 import type { DurableView } from './safety.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { HistoryEvent } from '../check/history.js';
-import type { Prng } from '../lib/prng.js';
-import type { NodeId } from '../raft/types.js';
+import type { HistoryEvent } from '../check/index.js';
+import type { Prng } from '../lib/index.js';
+import type { NodeId } from '../raft/index.js';
 import type { Command } from './command.js';
 import type { Trace } from './trace.js';
 

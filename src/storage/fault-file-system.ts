@@ -24,7 +24,7 @@
 import { posix } from 'node:path';
 import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
 import { FsyncError } from './file-system.js';
-import type { Prng } from '../lib/prng.js';
+import type { Prng } from '../lib/index.js';
 
 /** An error with a node-style code (ENOENT, EEXIST, ...). */
 export class FaultFsError extends Error {

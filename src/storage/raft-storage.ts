@@ -16,8 +16,8 @@
  * stop and recover from disk.
  */
 import { posix } from 'node:path';
-import type { LogIndex, PersistedState, Ready, SnapshotMeta } from '../raft/types.js';
-import { assert } from '../lib/assert.js';
+import type { LogIndex, PersistedState, Ready, SnapshotMeta } from '../raft/index.js';
+import { assert } from '../lib/index.js';
 import type { FileSystem } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { planRecovery } from './recovery-plan.js';

@@ -17,7 +17,7 @@
  *     once durable, so this is corruption and dropping it would lose acknowledged
  *     writes silently.
  */
-import type { ByteWriter } from '../lib/bytes/index.js';
+import type { ByteWriter } from '../lib/index.js';
 import { crc32c } from './crc32c.js';
 
 export const RECORD_HEADER_BYTES = 8;

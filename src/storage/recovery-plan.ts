@@ -15,7 +15,7 @@
  *     every entry between the two (compaction keeps them for this); otherwise
  *     refuse to start, naming the file.
  */
-import type { Entry, HardState, LogIndex, PersistedState, Snapshot, Term } from '../raft/types.js';
+import type { Entry, HardState, LogIndex, PersistedState, Snapshot, Term } from '../raft/index.js';
 import { lostAcknowledgedEntriesAdvice, SnapshotCorruptionError, StorageMismatchError } from './errors.js';
 import type { DamagedSnapshot } from './snapshot-store.js';
 import type { WalState } from './wal.js';

@@ -9,7 +9,7 @@
  *     start of the incomplete group.
  * Corruption is thrown as WalCorruptionError naming the file and offset.
  */
-import { DecodeError } from '../lib/bytes/index.js';
+import { DecodeError } from '../lib/index.js';
 import { WalCorruptionError } from './errors.js';
 import { scanRecords } from './record-codec.js';
 import type { WalRecord } from './wal-records.js';

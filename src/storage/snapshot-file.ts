@@ -12,8 +12,8 @@
  * read. The explicit lengths let a damaged file be told apart from a truncated one
  * in the error message; the checksum catches everything else.
  */
-import type { ClusterConfig, SnapshotData, SnapshotMeta } from '../raft/types.js';
-import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes/index.js';
+import type { ClusterConfig, SnapshotData, SnapshotMeta } from '../raft/index.js';
+import { ByteReader, ByteWriter, DecodeError } from '../lib/index.js';
 import { crc32c } from './crc32c.js';
 import type { FileHandle } from './file-system.js';
 

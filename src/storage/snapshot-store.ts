@@ -14,8 +14,8 @@
  * data is a FileSnapshotData, read from its file when asked, never held whole.
  */
 import { posix } from 'node:path';
-import type { LogIndex, ReceivedSnapshotChunk, SnapshotMeta, Term } from '../raft/types.js';
-import { DecodeError } from '../lib/bytes/index.js';
+import type { LogIndex, ReceivedSnapshotChunk, SnapshotMeta, Term } from '../raft/index.js';
+import { DecodeError } from '../lib/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';

@@ -22,8 +22,8 @@
  * Snapshot and restore differ on purpose: after a local compaction the entries
  * after the snapshot are still the log, after a restore they are not.
  */
-import type { Entry, EntryKind, HardState, LogIndex, Term } from '../raft/types.js';
-import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes/index.js';
+import type { Entry, EntryKind, HardState, LogIndex, Term } from '../raft/index.js';
+import { ByteReader, ByteWriter, DecodeError } from '../lib/index.js';
 import type { RawRecord } from './record-codec.js';
 import { appendRecord } from './record-codec.js';
 

@@ -14,7 +14,7 @@
  * segments still hold them: if the newest snapshot file turns out damaged, an
  * older snapshot plus these entries can stand in for it (raft-storage.ts).
  */
-import type { Entry, HardState, LogIndex, Term } from '../raft/types.js';
+import type { Entry, HardState, LogIndex, Term } from '../raft/index.js';
 import type { WalRecord } from './wal-records.js';
 
 export interface ReplayResult {

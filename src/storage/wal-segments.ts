@@ -7,7 +7,7 @@
  * segments from 1 with no gaps (a gap means a lost file); `firstIndex` is the index
  * the next entry had when the segment was created.
  */
-import type { LogIndex } from '../raft/types.js';
+import type { LogIndex } from '../raft/index.js';
 
 const namePattern = /^(\d{16})-(\d{16})\.wal$/;
 

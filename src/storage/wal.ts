@@ -33,8 +33,8 @@
  * process must restart and recover from disk; an fsync is never retried.
  */
 import { posix } from 'node:path';
-import type { Entry, HardState, LogIndex, Term } from '../raft/types.js';
-import { assert } from '../lib/assert.js';
+import type { Entry, HardState, LogIndex, Term } from '../raft/index.js';
+import { assert } from '../lib/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { StorageUnusableError, WalCorruptionError } from './errors.js';
 import { readSegment, repairHint } from './segment-reader.js';

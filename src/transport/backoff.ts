@@ -7,7 +7,7 @@
  * the upper half of the ceiling ("equal jitter"), and never below `minMs`. With the
  * defaults: 50 ms, then 50-100 ms, 100-200 ms, ... up to 1-2 s.
  */
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export interface BackoffOptions {
   readonly minMs: number;

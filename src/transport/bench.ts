@@ -9,7 +9,7 @@
  * received them all. Queues are sized so nothing is dropped (checked).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { Entry, Message } from '../raft/types.js';
+import type { Entry, Message } from '../raft/index.js';
 import { Transport } from './transport.js';
 import type { PeerAddress } from './transport.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';

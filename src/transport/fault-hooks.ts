@@ -19,7 +19,7 @@
  * only for fractions strictly between 0 and 1, so a run with the same seed and the
  * same traffic drops the same messages.
  */
-import type { NodeId, RandomSource } from '../raft/types.js';
+import type { NodeId, RandomSource } from '../raft/index.js';
 
 export type FaultDirection = 'in' | 'out' | 'both';
 

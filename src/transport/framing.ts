@@ -8,7 +8,7 @@
  * 4 GiB with four bytes); the caller then closes the connection, since the stream
  * cannot be resynchronized.
  */
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export const frameHeaderBytes = 4;
 

@@ -21,8 +21,8 @@
  * A proof is empty on a cluster that runs without a secret (mutual TLS with client
  * certificate authentication only; see transport.ts), and 32 bytes otherwise.
  */
-import type { NodeId } from '../raft/types.js';
-import { ByteReader, ByteWriter } from '../lib/bytes/index.js';
+import type { NodeId } from '../raft/index.js';
+import { ByteReader, ByteWriter } from '../lib/index.js';
 import { helloProof, nonceBytes, proofBytes, sameProof, welcomeProof } from './peer-proof.js';
 import type { Transcript } from './peer-proof.js';
 

@@ -17,7 +17,7 @@
  *      connection too (Transport.receive).
  */
 import type { Socket } from 'node:net';
-import type { Message, NodeId } from '../raft/types.js';
+import type { Message, NodeId } from '../raft/index.js';
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from './framing.js';
 import { decodeHello, encodeChallenge, encodeHelloReply, handshakeFrameBytesMax, makeWelcome, refusalOf } from './handshake.js';
 import type { Channel, Hello } from './handshake.js';

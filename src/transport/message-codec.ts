@@ -29,11 +29,17 @@
  *   - a snapshot's configuration lists real, distinct ids, no id both voter and
  *     learner, and the snapshot's term is no higher than the message's term.
  */
-import type { ClusterConfig, Entry, EntryKind, Message, MessageType, SnapshotMeta } from '../raft/types.js';
-import { messageTypeNumbers } from '../raft/types.js';
-import { decodeConfigEntry } from '../raft/config.js';
-import { assert, unreachable } from '../lib/assert.js';
-import { ByteReader, ByteWriter } from '../lib/bytes/index.js';
+import {
+  type ClusterConfig,
+  type Entry,
+  type EntryKind,
+  type Message,
+  type MessageType,
+  type SnapshotMeta,
+  messageTypeNumbers,
+  decodeConfigEntry,
+} from '../raft/index.js';
+import { assert, unreachable, ByteReader, ByteWriter } from '../lib/index.js';
 
 /** Thrown for any peer bytes that are not a valid message. `field` names where. */
 export class MessageDecodeError extends Error {

@@ -37,8 +37,8 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { NodeId } from '../raft/types.js';
-import { assert } from '../lib/assert.js';
+import type { NodeId } from '../raft/index.js';
+import { assert } from '../lib/index.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { encodeFrame, encodeFrames, FrameDecoder } from './framing.js';

@@ -17,8 +17,8 @@
  * certificates) has two sessions, so relaying the handshake between them fails.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { NodeId } from '../raft/types.js';
-import { ByteWriter } from '../lib/bytes/index.js';
+import type { NodeId } from '../raft/index.js';
+import { ByteWriter } from '../lib/index.js';
 
 /** The cluster secret's length: 256 random bits. */
 export const clusterSecretBytes = 32;

@@ -14,7 +14,7 @@
  * accepted (the transport never enqueues one larger than a frame, and `bytesMax` is
  * at least a frame).
  */
-import { assert } from '../lib/assert.js';
+import { assert } from '../lib/index.js';
 
 export interface PeerQueueOptions {
   readonly messagesMax: number;

@@ -28,9 +28,8 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Message, NodeId } from '../raft/types.js';
-import { assert } from '../lib/assert.js';
-import { Prng } from '../lib/prng.js';
+import type { Message, NodeId } from '../raft/index.js';
+import { assert, Prng } from '../lib/index.js';
 import { backoffDefaults } from './backoff.js';
 import { FaultHooks } from './fault-hooks.js';
 import { frameBytesMaxDefault } from './framing.js';

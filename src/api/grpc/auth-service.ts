@@ -5,12 +5,8 @@
  * itself (UserGet) and the roles it has (RoleGet).
  */
 import { status } from '@grpc/grpc-js';
-import type { KeelNode } from '../../server/keel-node.js';
-import { ROOT_ROLE, type Permission, type PermissionType } from '../../kv/auth/auth-types.js';
-import { kvError, KvRequestError } from '../../kv/errors.js';
-import { hasRootRole } from '../../kv/auth/auth-permissions.js';
-import type { Caller } from '../../server/auth/caller.js';
-import { NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/auth/node-auth.js';
+import { type KeelNode, type Caller, NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/index.js';
+import { ROOT_ROLE, type Permission, type PermissionType, kvError, KvRequestError, hasRootRole } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';

@@ -9,15 +9,14 @@
  * :authority etcd 3.4's client sends when it dials one of them (api/http2-handover.ts).
  */
 import { status } from '@grpc/grpc-js';
-import type { Member } from '../../kv/members.js';
-import type { KeelNode } from '../../server/keel-node.js';
+import type { Member } from '../../kv/index.js';
+import { type KeelNode, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import { runMemberOp, type MemberOp } from '../member-admin.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { safeInteger } from './int64.js';
 import type { Message } from './convert.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 
 export function memberMessage(member: Member): Record<string, unknown> {
   return { ID: String(member.id), name: member.name, peerURLs: member.peerUrls, clientURLs: member.grpcUrls, isLearner: member.isLearner };

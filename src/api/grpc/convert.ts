@@ -5,28 +5,29 @@
  * store's (kv/validate.ts); here only the wire's shape and integer ranges are checked.
  */
 import { status } from '@grpc/grpc-js';
-import type {
-  Compare,
-  CompareNumericTarget,
-  CompareResult,
-  DeleteRangeRequest,
-  DeleteRangeResponse,
-  KeyValue,
-  KvEvent,
-  PutRequest,
-  PutResponse,
-  RangeRequest,
-  RangeResponse,
-  RequestOp,
-  ResponseOp,
-  SortOrder,
-  SortTarget,
-  TxnRequest,
-  TxnResponse,
-} from '../../kv/types.js';
+import {
+  type Compare,
+  type CompareNumericTarget,
+  type CompareResult,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type KeyValue,
+  type KvEvent,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseOp,
+  type SortOrder,
+  type SortTarget,
+  type TxnRequest,
+  type TxnResponse,
+  compareBytes,
+  isFromKey,
+} from '../../kv/index.js';
 import { GrpcError } from './errors.js';
 import { revisionOrZero, safeInteger } from './int64.js';
-import { compareBytes, isFromKey } from '../../kv/mvcc/key-range.js';
 
 /**
  * etcd answers a range whose end sorts before its key (neither empty nor [0x00]) with

@@ -5,12 +5,8 @@
  */
 import { once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { KeelNode } from '../../server/keel-node.js';
-import type { Caller } from '../../server/auth/caller.js';
-import type { KeyValue } from '../../kv/types.js';
-import { CallerKv } from '../../server/concurrency/caller-kv.js';
-import { campaign, currentLeader, observe, proclaim, resign } from '../../server/concurrency/election.js';
-import type { LeaderKey } from '../../server/concurrency/election.js';
+import { type KeelNode, type Caller, CallerKv, campaign, currentLeader, observe, proclaim, resign, type LeaderKey } from '../../server/index.js';
+import type { KeyValue } from '../../kv/index.js';
 import { keyValueMessage, type Message } from './convert.js';
 import { toGrpcError } from './errors.js';
 import { grpcCredentials } from './grpc-credentials.js';

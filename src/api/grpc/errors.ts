@@ -6,11 +6,9 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { ServerErrorResponse } from '@grpc/grpc-js';
-import type { KvError, KvErrorCode } from '../../kv/errors.js';
-import { KvRequestError } from '../../kv/errors.js';
-import { KeelError } from '../../replica/errors.js';
-import type { KeelErrorCode } from '../../replica/errors.js';
-import { ConcurrencyError } from '../../server/concurrency/errors.js';
+import { type KvError, type KvErrorCode, KvRequestError } from '../../kv/index.js';
+import { KeelError, type KeelErrorCode } from '../../replica/index.js';
+import { ConcurrencyError } from '../../server/index.js';
 
 /** An error to answer a call with: a gRPC status code and etcd's message. */
 export class GrpcError extends Error {

@@ -7,11 +7,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { status } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { etcdProtoRoot, objectOptions } from '../../proto/etcd-proto.js';
+import { etcdProtoRoot, objectOptions } from '../../proto/index.js';
 import { GrpcError, toGrpcError } from './errors.js';
 import type { EtcdService, UnaryMethod } from './service.js';
-import type { NodeAuth } from '../../server/auth/node-auth.js';
-import type { Credentials } from '../../server/auth/caller.js';
+import type { NodeAuth, Credentials } from '../../server/index.js';
 import { httpCredentials } from '../http-credentials.js';
 import { checkJsonFields } from './json-fields.js';
 import { gatewayJson } from './gateway-json.js';

@@ -5,7 +5,7 @@
  * decides what wins).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import type { Credentials } from '../../server/auth/caller.js';
+import type { Credentials } from '../../server/index.js';
 import { commonNameOfGrpcCall } from '../client-certificate.js';
 import type { GrpcCallWithAuthContext } from '../client-certificate.js';
 

@@ -6,8 +6,8 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ConnectionInjector, GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
-import type { KeelNode } from '../../server/keel-node.js';
-import { etcdPackageDefinition } from '../../proto/etcd-proto.js';
+import type { KeelNode, NodeAuth } from '../../server/index.js';
+import { etcdPackageDefinition } from '../../proto/index.js';
 import { toGrpcError } from './errors.js';
 import type { EtcdService } from './service.js';
 import { kvService } from './kv-service.js';
@@ -19,7 +19,6 @@ import { authService } from './auth-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
-import type { NodeAuth } from '../../server/auth/node-auth.js';
 import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 
 export interface GrpcApi {

@@ -4,7 +4,7 @@
  * what they saw, so a write's header carries the revision its own change produced.
  */
 import { createHash } from 'node:crypto';
-import type { KeelNode } from '../../server/keel-node.js';
+import type { KeelNode } from '../../server/index.js';
 
 export interface ResponseHeader {
   readonly cluster_id: string;

@@ -3,9 +3,9 @@
  * through ReadIndex unless the request asks for `serializable` (a member-local read,
  * as in etcd); writes go through the log and answer with the revision they produced.
  */
-import type { KeelNode } from '../../server/keel-node.js';
-import type { CommandBody, CommandResponse, RangeRequest } from '../../kv/types.js';
-import { assert } from '../../lib/assert.js';
+import { type KeelNode, NEEDS_ROOT, commandAuth, type Caller } from '../../server/index.js';
+import type { CommandBody, CommandResponse, RangeRequest } from '../../kv/index.js';
+import { assert } from '../../lib/index.js';
 import {
   isBackwardsRange,
   deleteRangeFromMessage,
@@ -22,8 +22,6 @@ import { kvErrorToGrpc } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_ROOT } from '../../server/auth/node-auth.js';
-import { commandAuth, type Caller } from '../../server/auth/caller.js';
 
 export function kvService(node: KeelNode): EtcdService {
   /** Proposes a write; a refusal by the store becomes etcd's error for it. */

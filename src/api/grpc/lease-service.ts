@@ -11,15 +11,13 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { KeelNode } from '../../server/keel-node.js';
-import type { CommandResult, LeaseResponse } from '../../kv/types.js';
+import { type KeelNode, NEEDS_USER, commandAuth } from '../../server/index.js';
+import type { CommandResult, LeaseResponse } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { leaseIdField, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_USER } from '../../server/auth/node-auth.js';
-import { commandAuth } from '../../server/auth/caller.js';
 import { grpcCredentials } from './grpc-credentials.js';
 
 export function leaseService(node: KeelNode): EtcdService {

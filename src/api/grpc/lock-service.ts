@@ -4,9 +4,7 @@
  * server/concurrency/mutex.ts; a Lock whose client goes away stops waiting and leaves
  * no key behind.
  */
-import type { KeelNode } from '../../server/keel-node.js';
-import { CallerKv } from '../../server/concurrency/caller-kv.js';
-import { lock, unlock } from '../../server/concurrency/mutex.js';
+import { type KeelNode, CallerKv, lock, unlock } from '../../server/index.js';
 import { responseHeader } from './header.js';
 import { leaseIdField } from './int64.js';
 import { bytesField, placeNeed } from './recipe-requests.js';

@@ -7,15 +7,13 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import type { KeelNode } from '../../server/keel-node.js';
-import { ETCD_API_VERSION } from '../../server/version.js';
-import type { AlarmMember, AlarmType } from '../../kv/types.js';
+import { type KeelNode, ETCD_API_VERSION, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
+import type { AlarmMember, AlarmType } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
-import { NEEDS_ANYONE, NEEDS_ROOT } from '../../server/auth/node-auth.js';
 import { grpcCredentials } from './grpc-credentials.js';
 
 /** etcd streams snapshots in 32 KiB pieces. */

@@ -6,8 +6,8 @@
  */
 import { once } from 'node:events';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../../server/keel-node.js';
-import { etcdProtoRoot } from '../../proto/etcd-proto.js';
+import type { KeelNode } from '../../server/index.js';
+import { etcdProtoRoot } from '../../proto/index.js';
 import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
 import { gatewayJson } from './gateway-json.js';
 import { runObserve } from './election-service.js';

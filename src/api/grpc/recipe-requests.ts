@@ -5,12 +5,8 @@
  * (node.auth.needsFor), so a user may lock `name` only if they may read `name/` and
  * write their own key under it.
  */
-import type { KeelNode } from '../../server/keel-node.js';
-import type { Need } from '../../server/auth/node-auth.js';
-import type { RequestOp } from '../../kv/types.js';
-import type { LeaderKey } from '../../server/concurrency/election.js';
-import { ConcurrencyError } from '../../server/concurrency/errors.js';
-import { namePrefix, oldestUnder, sessionKey } from '../../server/concurrency/session-key.js';
+import { type KeelNode, type Need, type LeaderKey, ConcurrencyError, namePrefix, oldestUnder, sessionKey } from '../../server/index.js';
+import type { RequestOp } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { leaseIdField, safeInteger } from './int64.js';
 

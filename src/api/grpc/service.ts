@@ -7,8 +7,7 @@
  */
 import type { UntypedHandleCall } from '@grpc/grpc-js';
 import type { Message } from './convert.js';
-import type { Need } from '../../server/auth/node-auth.js';
-import type { Caller } from '../../server/auth/caller.js';
+import type { Need, Caller } from '../../server/index.js';
 
 export interface UnaryMethod {
   /**

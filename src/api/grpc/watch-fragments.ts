@@ -5,8 +5,8 @@
  * piece but the last marked `fragment: true`; the client joins them. Without it, one
  * revision's events travel in one message however large, as in etcd.
  */
-import type { StreamMessage } from '../../replica/watch-session.js';
-import { eventBytes } from '../../kv/watch/watcher.js';
+import type { StreamMessage } from '../../replica/index.js';
+import { eventBytes } from '../../kv/index.js';
 
 type EventsMessage = Extract<StreamMessage, { type: 'events' }>;
 

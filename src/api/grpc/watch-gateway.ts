@@ -5,13 +5,12 @@
  * etcd's gateway streams it. The watch itself is the gRPC service's (watch-service.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../../server/keel-node.js';
-import { etcdProtoRoot } from '../../proto/etcd-proto.js';
+import { type KeelNode, NEEDS_NOTHING } from '../../server/index.js';
+import { etcdProtoRoot } from '../../proto/index.js';
 import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
 import { gatewayJson } from './gateway-json.js';
 import { handleRequest, watchResponses } from './watch-service.js';
 import { httpCredentials } from '../http-credentials.js';
-import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
 
 export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void {
   const root = etcdProtoRoot();

@@ -15,13 +15,11 @@
  * message over the request limit is split as etcd splits it (watch-fragments.ts).
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { KeelNode } from '../../server/keel-node.js';
-import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../replica/watch-session.js';
-import { NO_WATCH_ID } from '../../replica/watch-session.js';
+import { type KeelNode, NEEDS_NOTHING } from '../../server/index.js';
+import { type StreamMessage, type WatchCreateRequest, type WatchSession, NO_WATCH_ID } from '../../replica/index.js';
 import { eventMessage, type Message } from './convert.js';
 import { kvErrorToGrpc, toGrpcError } from './errors.js';
-import { kvError } from '../../kv/errors.js';
-import { NEEDS_NOTHING } from '../../server/auth/node-auth.js';
+import { kvError } from '../../kv/index.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';

@@ -4,7 +4,7 @@
  * small and easier to read in a dump; bytes (keys, salts, hashes) are base64. The
  * decoders are strict: a field of the wrong type is a DecodeError naming it.
  */
-import { DecodeError } from '../../lib/bytes/index.js';
+import { DecodeError } from '../../lib/index.js';
 import type { AuthChange, AuthRole, AuthUser, PasswordHash, Permission, PermissionType } from './auth-types.js';
 
 const PERMISSION_TYPES: readonly PermissionType[] = ['READ', 'WRITE', 'READWRITE'];

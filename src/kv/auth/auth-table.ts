@@ -11,7 +11,7 @@
  * The state is read on every request while auth is on, so it is cached in memory and
  * re-read after each change, restore or reopen.
  */
-import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter } from '../../lib/index.js';
 import { decodeRole, decodeUser, encodeRole, encodeUser } from './auth-codec.js';
 import { ROOT_ROLE, ROOT_USER } from './auth-types.js';
 import type { AuthChange, AuthRole, AuthState, AuthUser, Permission } from './auth-types.js';

@@ -7,7 +7,7 @@
  * the freelist is empty, so a consistency check (etcd's `snapshot status` runs one)
  * finds nothing unreachable.
  */
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 import {
   BOLT_MAGIC,
   BOLT_VERSION,

@@ -31,7 +31,7 @@
  * Decoding yields a canonical command: optional fields at their default (false, 0,
  * empty, 'none', 'key') are left out.
  */
-import { ByteReader, ByteWriter, DecodeError } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter, DecodeError, unreachable } from '../../lib/index.js';
 import { kvError, type KvResult } from '../errors.js';
 import type {
   AlarmRequest,
@@ -49,7 +49,6 @@ import type {
 } from '../types.js';
 import { decodeMemberChange, encodeMemberChange } from '../members.js';
 import { decodeAuthChange, encodeAuthChange } from '../auth/auth-codec.js';
-import { unreachable } from '../../lib/assert.js';
 
 export const COMMAND_FORMAT_VERSION = 1;
 /** The decoder refuses deeper nesting before validation sees it, to bound its recursion. */

@@ -15,7 +15,7 @@
  * most 4026 bytes (with 8 KiB pages; measured), so a user key may have at most
  * KEY_BYTES_PHYSICAL_MAX = 3567 bytes (446 groups of 9 bytes + 8 bytes of revision = 4022).
  */
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 
 const GROUP_BYTES = 8;
 const MARKER_MORE = 0xff;

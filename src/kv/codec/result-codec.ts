@@ -10,11 +10,10 @@
  *              11 alarm: n (alarm:1 memberId:varint)*n, alarm numbered as in command.ts)
  *   kv       = key:bytes createRevision modRevision version value:bytes lease
  */
-import { ByteReader, ByteWriter, DecodeError } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter, DecodeError, unreachable } from '../../lib/index.js';
 import { isKvErrorCode } from '../errors.js';
 import type { AlarmMember, CommandResponse, CommandResult, KeyValue, ResponseOp } from '../types.js';
 import { ALARM_TYPES } from './command.js';
-import { unreachable } from '../../lib/assert.js';
 
 const RESULT_FORMAT_VERSION = 1;
 const TAG = {

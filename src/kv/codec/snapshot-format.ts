@@ -18,7 +18,7 @@
  * restores into any version of the store that reads this format.
  */
 import { createHash } from 'node:crypto';
-import { ByteReader, ByteWriter, DecodeError, decodeVarint } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter, DecodeError, decodeVarint } from '../../lib/index.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;

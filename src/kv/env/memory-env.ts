@@ -17,7 +17,7 @@
  * use are the keys' and values' bytes, the file's size is the most ever in use since
  * the last defragmentation, which brings it down to what is in use.
  */
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
 
 interface Entry {

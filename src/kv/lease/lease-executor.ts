@@ -5,10 +5,10 @@
  * transaction of deletes: one revision, the usual delete events, attachments dropped.
  */
 import { kvError } from '../errors.js';
-import type { LogIndex } from '../../raft/types.js';
+import type { LogIndex } from '../../raft/index.js';
 import { executeWrite, type WriteContext, type WriteOutcome } from '../mvcc/write-executor.js';
 import type { LeaseRequest, TxnRequest } from '../types.js';
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 
 export function executeLease(context: WriteContext, request: LeaseRequest, index: LogIndex): WriteOutcome {
   const { leases, revision } = context;

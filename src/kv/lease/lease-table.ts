@@ -12,7 +12,7 @@
  * What the table never holds is a deadline: expiry is decided by the leader's clock
  * (replica/lessor.ts) and reaches the table as a revoke through the log.
  */
-import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter } from '../../lib/index.js';
 import { readRevision, revisionBytes } from '../codec/key-encoding.js';
 import type { Table } from '../env/kv-env.js';
 import type { Lease, LeaseInfo } from '../types.js';

@@ -16,7 +16,7 @@ import type { Table } from '../env/kv-env.js';
 import { historyKey, readRevision } from '../codec/key-encoding.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { isTombstone } from './record.js';
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 
 export interface CompactionProgress {
   /** The revision being compacted to; 0 when nothing is pending. */

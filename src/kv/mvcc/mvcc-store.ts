@@ -28,8 +28,8 @@
  * prevKv) in order, which the watch hub (watch-hub.ts) fans out; changes() reads past
  * ones in revision order for watchers that start at an old revision.
  */
-import type { Entry, LogIndex } from '../../raft/types.js';
-import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
+import type { Entry, LogIndex } from '../../raft/index.js';
+import { ByteReader, ByteWriter, assert } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
@@ -64,7 +64,6 @@ import { LeaseTable } from '../lease/lease-table.js';
 import { AuthTable } from '../auth/auth-table.js';
 import type { AuthState } from '../auth/auth-types.js';
 import { authRefusal } from '../auth/auth-check.js';
-import { assert } from '../../lib/assert.js';
 
 /** Settings of the store, whatever its environment. */
 export interface StoreSettings {

@@ -6,9 +6,8 @@
  *   put       = 0x00 createRevision:varint version:varint lease:varint value:raw (to the end)
  *   tombstone = 0x01
  */
-import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter, assert } from '../../lib/index.js';
 import type { KeyValue } from '../types.js';
-import { assert } from '../../lib/assert.js';
 
 export interface PutRecord {
   readonly tombstone: false;

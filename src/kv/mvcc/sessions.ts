@@ -27,13 +27,12 @@
  * lastIndex is unique and orders sessions by last use; the clock never goes back, so
  * that is also the order of lastTimeMs.
  */
-import { ByteReader, ByteWriter } from '../../lib/bytes/index.js';
+import { ByteReader, ByteWriter, assert } from '../../lib/index.js';
 import { decodeResult, encodeResult } from '../codec/result-codec.js';
 import { readRevision, revisionBytes } from '../codec/key-encoding.js';
 import type { Table } from '../env/kv-env.js';
 import type { CommandResult } from '../types.js';
 import { kvError } from '../errors.js';
-import { assert } from '../../lib/assert.js';
 
 export interface SessionPolicy {
   /** Sessions kept at most; the least recently used is evicted beyond. */

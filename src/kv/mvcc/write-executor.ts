@@ -39,7 +39,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../types.js';
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 
 export interface WriteContext {
   readonly history: Table;

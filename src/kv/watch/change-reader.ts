@@ -26,7 +26,7 @@ import type { MvccReader } from '../mvcc/mvcc-reader.js';
 import { decodeRecord, isTombstone, toKeyValue, type PutRecord } from '../mvcc/record.js';
 import type { KeyValue, KvEvent } from '../types.js';
 import { eventBytes } from './watcher.js';
-import { assert } from '../../lib/assert.js';
+import { assert } from '../../lib/index.js';
 
 export interface ChangeQuery {
   readonly key: Uint8Array;

@@ -5,10 +5,8 @@
  * certificate; otherwise nobody. Transports hand over what they saw as Credentials;
  * this is the one place that turns them into a Caller.
  */
-import type { AuthState } from '../../kv/auth/auth-types.js';
-import { kvError, KvRequestError } from '../../kv/errors.js';
+import { type AuthState, kvError, KvRequestError, type CommandAuth } from '../../kv/index.js';
 import type { TokenProvider } from './tokens.js';
-import type { CommandAuth } from '../../kv/types.js';
 
 export interface Credentials {
   /** gRPC metadata `token` (or `authorization`), HTTP Authorization: Bearer. */

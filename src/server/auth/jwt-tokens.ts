@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
-import type { AuthState } from '../../kv/auth/auth-types.js';
+import type { AuthState } from '../../kv/index.js';
 import type { TokenClaims, TokenProvider, TokenSettings } from './tokens.js';
 
 export class JwtTokens implements TokenProvider {

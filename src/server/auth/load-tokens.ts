@@ -1,5 +1,5 @@
 /** The token provider a node's configuration asks for (tokens.ts), key files read. */
-import type { NodeConfig } from '../../replica/config.js';
+import type { NodeConfig } from '../../replica/index.js';
 import { JwtTokens } from './jwt-tokens.js';
 import { SimpleTokens } from './simple-tokens.js';
 import { parseTokenSettings, TOKEN_TTL_SECONDS_DEFAULT, type TokenProvider } from './tokens.js';

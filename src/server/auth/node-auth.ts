@@ -4,15 +4,31 @@
  * surface makes before serving a request (authorize()).
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthChange, AuthRole, AuthState, AuthUser } from '../../kv/auth/auth-types.js';
-import { kvError, KvRequestError, type KvError, type KvErrorCode } from '../../kv/errors.js';
-import type { CommandBody, CommandResult, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../../kv/types.js';
-import { leaseAccess, requiredAccess } from '../../kv/auth/auth-access.js';
+import {
+  type AuthChange,
+  type AuthRole,
+  type AuthState,
+  type AuthUser,
+  kvError,
+  KvRequestError,
+  type KvError,
+  type KvErrorCode,
+  type CommandBody,
+  type CommandResult,
+  type DeleteRangeRequest,
+  type PutRequest,
+  type RangeRequest,
+  type TxnRequest,
+  leaseAccess,
+  requiredAccess,
+  hasRootRole,
+  isPermitted,
+  type KeyAccess,
+} from '../../kv/index.js';
 import { resolveCaller, type Caller, type Credentials } from './caller.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
-import { hasRootRole, isPermitted, type KeyAccess } from '../../kv/auth/auth-permissions.js';
 import type { TokenProvider } from './tokens.js';
-import { KeelError } from '../../replica/errors.js';
+import { KeelError } from '../../replica/index.js';
 
 /** What a request needs from its caller while auth is enabled. */
 export type Need =

@@ -9,7 +9,7 @@
  * comparable in time.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { PasswordHash } from '../../kv/auth/auth-types.js';
+import type { PasswordHash } from '../../kv/index.js';
 
 export const SCRYPT_PARAMETERS = { cost: 1 << 14, blockSize: 8, parallelization: 1 } as const;
 const SALT_BYTES = 16;

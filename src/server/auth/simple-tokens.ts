@@ -13,7 +13,7 @@
  * is judged by each member's clock (members' clocks should agree within seconds).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AuthState } from '../../kv/auth/auth-types.js';
+import type { AuthState } from '../../kv/index.js';
 import type { TokenClaims, TokenProvider } from './tokens.js';
 
 export class SimpleTokens implements TokenProvider {

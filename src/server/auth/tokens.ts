@@ -6,7 +6,7 @@
  * must accept every member's tokens: simple-tokens.ts signs them with a key that is part
  * of the replicated auth state; JWTs are checked with the public key every member has.
  */
-import type { AuthState } from '../../kv/auth/auth-types.js';
+import type { AuthState } from '../../kv/index.js';
 
 /** Who a valid token speaks for, and the auth revision its permissions are checked at. */
 export interface TokenClaims {

@@ -7,9 +7,8 @@
 import type { KeelNode } from '../keel-node.js';
 import type { Caller } from '../auth/caller.js';
 import { commandAuth } from '../auth/caller.js';
-import { KvRequestError } from '../../kv/errors.js';
-import type { CommandResponse, KeyValue, RangeRequest, TxnRequest, TxnResponse } from '../../kv/types.js';
-import { assert } from '../../lib/assert.js';
+import { KvRequestError, type CommandResponse, type KeyValue, type RangeRequest, type TxnRequest, type TxnResponse } from '../../kv/index.js';
+import { assert } from '../../lib/index.js';
 
 /** What a waiting recipe needs of the node. */
 export type RecipeNode = Pick<KeelNode, 'read' | 'write' | 'openWatchSession' | 'auth' | 'leases'>;

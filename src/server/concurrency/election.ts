@@ -10,13 +10,12 @@
  *   - Leader reads the oldest key ("election: no leader" when there is none).
  *   - Observe sends the leader's key each time the leader or its value changes.
  */
-import type { KeyValue } from '../../kv/types.js';
+import { type KeyValue, prefixEnd } from '../../kv/index.js';
 import type { CallerKv } from './caller-kv.js';
 import { ConcurrencyError } from './errors.js';
 import { namePrefix, oldestUnder, SESSION_TTL_SECONDS, sessionKey } from './session-key.js';
 import { waitForTurn } from './wait-turn.js';
 import { WatchQueue } from './watch-queue.js';
-import { prefixEnd } from '../../kv/mvcc/key-range.js';
 
 /** etcd's LeaderKey: what proves leadership to Proclaim and Resign. */
 export interface LeaderKey {

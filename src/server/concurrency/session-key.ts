@@ -3,8 +3,7 @@
  * per lease and name, so a session that asks again finds its own key), and the reads
  * that find the oldest key under `<name>/`, which holds the lock or leads.
  */
-import { prefixEnd } from '../../kv/mvcc/key-range.js';
-import type { RangeRequest } from '../../kv/types.js';
+import { prefixEnd, type RangeRequest } from '../../kv/index.js';
 
 /** etcd's recipes hold a lease this long when a request names none (concurrency.defaultSessionTTL). */
 export const SESSION_TTL_SECONDS = 60;

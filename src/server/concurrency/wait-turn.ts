@@ -10,7 +10,7 @@
  * goes, and the wait fails at once with `expired` instead of later "succeeding" without
  * a key (etcd 3.5 checks the key at the end; this notices sooner).
  */
-import { prefixEnd } from '../../kv/mvcc/key-range.js';
+import { prefixEnd } from '../../kv/index.js';
 import type { CallerKv } from './caller-kv.js';
 import { ConcurrencyError } from './errors.js';
 import type { ConcurrencyErrorCode } from './errors.js';

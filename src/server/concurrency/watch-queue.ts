@@ -6,8 +6,7 @@
  * costs bounded memory however much its keys change.
  */
 import type { KeelNode } from '../keel-node.js';
-import { KeelError } from '../../replica/errors.js';
-import type { StreamMessage, WatchCreateRequest, WatchSession } from '../../replica/watch-session.js';
+import { KeelError, type StreamMessage, type WatchCreateRequest, type WatchSession } from '../../replica/index.js';
 
 export type QueueWatch = Pick<WatchCreateRequest, 'key' | 'rangeEnd' | 'startRevision' | 'noPut' | 'noDelete'>;
 

@@ -1,0 +1,7 @@
+/** What other folders may use of src/check/: its only entry point (scripts/check-imports.mjs). */
+export { HistoryError, pairOperations, parseHistoryWithLines } from './history.js';
+export type { HistoryEvent, Operation, OperationName } from './history.js';
+export { checkHistory, checkOperations } from './linearizability.js';
+export type { CheckResult } from './linearizability.js';
+export { describeOperation } from './operation-text.js';
+export { renderTimelineHtml } from './timeline-html.js';

@@ -1,0 +1,9 @@
+/** What other folders may use of src/harness/: its only entry point (scripts/check-imports.mjs). */
+export { Cluster } from './cluster-harness.js';
+export { freeBasePort, freePorts, portRangeFrom } from './free-ports.js';
+export type { PortRange } from './free-ports.js';
+export { HttpUnreachable, describe, http } from './http.js';
+export type { HttpAnswer, HttpOptions } from './http.js';
+export { addMember, removeMember } from './member-changes.js';
+export { requireExecutable, requireTool } from './required-tool.js';
+export { pause, waitFor } from './wait-for.js';

@@ -1,0 +1,17 @@
+/** What other folders may use of src/server/: its only entry point (scripts/check-imports.mjs). */
+export { commandAuth } from './auth/caller.js';
+export type { Caller, Credentials } from './auth/caller.js';
+export { NEEDS_ANYONE, NEEDS_NOTHING, NEEDS_ROOT, NEEDS_USER } from './auth/node-auth.js';
+export type { Need, NodeAuth } from './auth/node-auth.js';
+export { parseTokenSettings } from './auth/tokens.js';
+export { CallerKv } from './concurrency/caller-kv.js';
+export { campaign, currentLeader, observe, proclaim, resign } from './concurrency/election.js';
+export type { LeaderKey } from './concurrency/election.js';
+export { ConcurrencyError } from './concurrency/errors.js';
+export { lock, unlock } from './concurrency/mutex.js';
+export { namePrefix, oldestUnder, sessionKey } from './concurrency/session-key.js';
+export { KeelNode } from './keel-node.js';
+export type { Consistency } from './keel-node.js';
+export { storedSecretName, writeNewSecretFile } from './peer-secret.js';
+export { restoreDataDir } from './restore-data-dir.js';
+export { ETCD_API_VERSION, KEEL_VERSION } from './version.js';
