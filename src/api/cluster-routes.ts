@@ -2,7 +2,7 @@
  * Routes about the node and the cluster: status, members, health, stats, metrics, and
  * the admin actions (leadership transfer, fault hooks when enabled).
  */
-import type { NodeStatusJson } from '../wire/index.js';
+import type { ClusterInfoJson, NodeStatusJson } from '../wire/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { type KeelNode, ETCD_API_VERSION, KEEL_VERSION } from '../server/index.js';
@@ -14,7 +14,7 @@ import { fsyncDelayMsMax } from '../storage/index.js';
 export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));
 
-  app.get('/cluster/info', async () => {
+  app.get('/cluster/info', async (): Promise<ClusterInfoJson> => {
     const status = node.status();
     return {
       clusterId: node.config.clusterId,

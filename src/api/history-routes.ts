@@ -11,6 +11,7 @@ import type { HistoryRequest, KeyVersion } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField } from './json-bytes.js';
+import type { HistoryJson, KeyVersionJson } from '../wire/index.js';
 import { keyOf } from './kv-routes.js';
 import { requireKeys } from './rest-auth.js';
 import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
@@ -29,7 +30,7 @@ export function registerHistoryRoutes(app: FastifyInstance, node: KeelNode): voi
     return answer(
       reply,
       () => node.history(history, consistency.value),
-      (response) => ({
+      (response): HistoryJson => ({
         ...bytesField('key', history.key),
         versions: response.versions.map(versionJson),
         more: response.more,
@@ -54,7 +55,7 @@ function historyRequest(key: Uint8Array, query: Query): HistoryRequest | string 
   return { type: 'history', key, order, limit, revision: numbers['rev'] ?? 0, minRevision: numbers['minRev'] ?? 0 };
 }
 
-function versionJson(version: KeyVersion): object {
+function versionJson(version: KeyVersion): KeyVersionJson {
   if (version.type === 'delete') return { type: 'delete', modRevision: version.modRevision };
   const kv = version.kv;
   return {

@@ -4,18 +4,19 @@
  * that says so (`value` or `valueBase64`), so no client has to guess.
  */
 import type { KeyValue } from '../kv/index.js';
+import type { BytesJson, KeyValueJson } from '../wire/index.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function bytesField(name: string, bytes: Uint8Array): Record<string, string> {
+export function bytesField<N extends string>(name: N, bytes: Uint8Array): BytesJson<N> {
   try {
-    return { [name]: strictUtf8.decode(bytes) };
+    return { [name]: strictUtf8.decode(bytes) } as BytesJson<N>;
   } catch {
-    return { [`${name}Base64`]: Buffer.from(bytes).toString('base64') };
+    return { [`${name}Base64`]: Buffer.from(bytes).toString('base64') } as BytesJson<N>;
   }
 }
 
-export function keyValueJson(kv: KeyValue, keysOnly = false): Record<string, unknown> {
+export function keyValueJson(kv: KeyValue, keysOnly = false): KeyValueJson {
   return {
     ...bytesField('key', kv.key),
     ...(keysOnly ? {} : bytesField('value', kv.value)),

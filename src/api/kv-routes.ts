@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type KeelNode, type Consistency, commandAuth } from '../server/index.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/index.js';
+import type { BatchJson, BatchOpResultJson, DeleteJson, GetJson, PutJson, ScanJson } from '../wire/index.js';
 import { scanRequest } from './scan-query.js';
 import { bytesOf, keyValueJson, utf8 } from './json-bytes.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
@@ -33,11 +34,18 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
     const granted = ttl === undefined ? undefined : await grantForPut(reply, node, ttl as number, session);
     if (granted && 'sent' in granted) return granted.sent;
     const leaseId = granted?.id ?? (lease as number | undefined) ?? 0;
-    const sent = await write(reply, node, writeBudget, { type: 'put', key, value, lease: leaseId, prevKv: prevKv === true }, session, (result) => ({
-      revision: result.revision,
-      ...(granted ? { lease: granted.id, ttl: granted.ttl } : {}),
-      ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),
-    }));
+    const sent = await write(
+      reply,
+      node,
+      writeBudget,
+      { type: 'put', key, value, lease: leaseId, prevKv: prevKv === true },
+      session,
+      (result): PutJson => ({
+        revision: result.revision,
+        ...(granted ? { lease: granted.id, ttl: granted.ttl } : {}),
+        ...(result.response.type === 'put' && result.response.prevKv ? { prevKv: keyValueJson(result.response.prevKv) } : {}),
+      }),
+    );
     // The put was refused: the lease granted for it would hold nothing, so it goes. (After
     // a 503/504 the put may have applied; the lease then expires with its key.)
     if (granted && reply.statusCode >= 400 && reply.statusCode < 500) void node.leases.revoke(granted.id).catch(() => undefined);
@@ -55,17 +63,24 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
     return read(reply, node, { type: 'range', key, revision: rev ?? 0 }, consistency.value, (response) => {
       const kv = response.kvs[0];
       if (!kv) return sendError(reply, 404, 'KEY_NOT_FOUND', `key ${JSON.stringify(new TextDecoder().decode(key))} does not exist`);
-      return reply.send({ ...keyValueJson(kv), revision: response.revision });
+      return reply.send({ ...keyValueJson(kv), revision: response.revision } satisfies GetJson);
     });
   });
 
   app.delete('/kv/*', async (request, reply) => {
     const key = keyOf(request);
     requireKeys(node, request, { type: 'deleteRange', key });
-    return write(reply, node, writeBudget, { type: 'deleteRange', key }, sessionOf(request), (result) => ({
-      revision: result.revision,
-      deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
-    }));
+    return write(
+      reply,
+      node,
+      writeBudget,
+      { type: 'deleteRange', key },
+      sessionOf(request),
+      (result): DeleteJson => ({
+        revision: result.revision,
+        deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
+      }),
+    );
   });
 
   app.get('/kv', async (request, reply) => {
@@ -81,7 +96,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
         count: response.count,
         more: response.more,
         revision: response.revision,
-      }),
+      } satisfies ScanJson),
     );
   });
 
@@ -92,11 +107,18 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
     if (typeof compare === 'string') return sendError(reply, 400, 'BAD_REQUEST', compare);
     requireKeys(node, request, { type: 'txn', compare, success: ops, failure: [] });
     // A failed guard runs nothing: the answer says so with succeeded: false.
-    return write(reply, node, writeBudget, { type: 'txn', compare, success: ops, failure: [] }, sessionOf(request), (result) => ({
-      revision: result.revision,
-      succeeded: result.response.type === 'txn' && result.response.succeeded,
-      results: result.response.type === 'txn' ? result.response.responses.map(batchResult) : [],
-    }));
+    return write(
+      reply,
+      node,
+      writeBudget,
+      { type: 'txn', compare, success: ops, failure: [] },
+      sessionOf(request),
+      (result): BatchJson => ({
+        revision: result.revision,
+        succeeded: result.response.type === 'txn' && result.response.succeeded,
+        results: result.response.type === 'txn' ? result.response.responses.map(batchResult) : [],
+      }),
+    );
   });
 }
 
@@ -219,7 +241,7 @@ function batchOps(body: unknown): RequestOp[] | string {
   return out;
 }
 
-function batchResult(response: ResponseOp): object {
+function batchResult(response: ResponseOp): BatchOpResultJson {
   switch (response.type) {
     case 'put':
       return { op: 'set' };

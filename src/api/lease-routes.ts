@@ -16,6 +16,7 @@ import { NEEDS_USER, commandAuth, type KeelNode } from '../server/index.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ClientSession, CommandResult } from '../kv/index.js';
 import { bytesField } from './json-bytes.js';
+import type { DeleteJson, LeaseGrantJson, LeaseListJson, LeaseTimeToLiveJson, RevisionJson } from '../wire/index.js';
 import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
@@ -29,11 +30,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [ttl, id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, NEEDS_USER);
-    return answer(
-      reply,
-      () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined),
-      (result) => result,
-    );
+    return answer(reply, () => node.leases.grant(ttl as number, id as number, session as ClientSession | undefined));
   });
 
   app.get('/leases', async (request, reply) => {
@@ -42,7 +39,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     requireNeed(node, request, NEEDS_USER);
     try {
       const { leases, revision } = await node.leases.list(consistency.value);
-      return reply.send({ leases: leases.map((lease) => ({ id: lease.id, grantedTtl: lease.ttl })), revision });
+      return reply.send({ leases: leases.map((lease) => ({ id: lease.id, grantedTtl: lease.ttl })), revision } satisfies LeaseListJson);
     } catch (error) {
       return sendThrown(reply, error);
     }
@@ -66,7 +63,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
         grantedTtl: lease.grantedTtl,
         ...(withKeys ? { keys: lease.keys.map((key) => bytesField('key', key)) } : {}),
         revision: lease.revision,
-      });
+      } satisfies LeaseTimeToLiveJson);
     } catch (error) {
       return sendThrown(reply, error);
     }
@@ -77,11 +74,7 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, NEEDS_USER);
-    return answer(
-      reply,
-      () => node.leases.keepAlive(id as number, session as ClientSession | undefined),
-      (result) => result,
-    );
+    return answer(reply, () => node.leases.keepAlive(id as number, session as ClientSession | undefined));
   });
 
   app.delete('/leases/:id', async (request, reply) => {
@@ -89,23 +82,19 @@ export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void 
     const session = sessionOf(request);
     for (const problem of [id, session]) if (typeof problem === 'string') return sendError(reply, 400, 'BAD_REQUEST', problem);
     requireNeed(node, request, node.auth.needsForLease(id as number, 'write'));
-    return answer(
-      reply,
-      () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)),
-      (result) => ({ revision: result.revision, deleted: result.deleted }),
-    );
+    return answer(reply, () => node.leases.revoke(id as number, session as ClientSession | undefined, commandAuth(request.caller)));
   });
 }
 
 type Ok = Extract<CommandResult, { ok: true }>;
-type LeaseAnswer = { revision: number; id?: number; ttl?: number; deleted?: number };
+type LeaseAnswer = LeaseGrantJson | DeleteJson | RevisionJson;
 
-/** Runs a lease write and renders its response fields with the revision. */
-async function answer(reply: FastifyReply, run: () => Promise<CommandResult>, render: (fields: LeaseAnswer) => object): Promise<FastifyReply> {
+/** Runs a lease write and answers its response fields with the revision. */
+async function answer(reply: FastifyReply, run: () => Promise<CommandResult>): Promise<FastifyReply> {
   try {
     const result = await run();
     if (!result.ok) return sendKvError(reply, result.error);
-    return reply.send(render(fieldsOf(result)));
+    return reply.send(fieldsOf(result));
   } catch (error) {
     return sendThrown(reply, error);
   }

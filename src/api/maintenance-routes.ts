@@ -11,6 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeelNode } from '../server/index.js';
 import type { AlarmType } from '../kv/index.js';
+import type { AlarmsJson, DefragmentJson, HashKvJson } from '../wire/index.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
 const ALARM_TYPES: readonly string[] = ['NOSPACE', 'CORRUPT'];
@@ -26,13 +27,13 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
     try {
       const hashed = await node.hashKv(revision);
       if (!hashed.ok) return sendKvError(reply, hashed.error);
-      return { id: node.config.id, ...hashed.value };
+      return { id: node.config.id, ...hashed.value } satisfies HashKvJson;
     } catch (error) {
       return sendThrown(reply, error);
     }
   });
 
-  app.get('/admin/alarms', async () => ({ alarms: node.alarms() }));
+  app.get('/admin/alarms', async (): Promise<AlarmsJson> => ({ alarms: node.alarms() }));
 
   app.post('/admin/alarms', async (request, reply) => {
     const body = (request.body ?? {}) as { action?: unknown; memberId?: unknown; alarm?: unknown };
@@ -46,7 +47,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
       const result = await node.setAlarm(body.action, body.memberId, body.alarm as AlarmType);
       if (!result.ok) return sendKvError(reply, result.error);
       // `changed`: what the request raised or cleared (etcd's AlarmResponse); `alarms`: the list as it is now.
-      return { revision: result.revision, changed: result.response.type === 'alarm' ? result.response.alarms : [], alarms: node.alarms() };
+      return { revision: result.revision, changed: result.response.type === 'alarm' ? result.response.alarms : [], alarms: node.alarms() } satisfies AlarmsJson;
     } catch (error) {
       return sendThrown(reply, error);
     }
@@ -54,7 +55,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode):
 
   app.post('/admin/defragment', async (_request, reply) => {
     try {
-      return { id: node.config.id, ...(await node.defragment()) };
+      return { id: node.config.id, ...(await node.defragment()) } satisfies DefragmentJson;
     } catch (error) {
       return sendThrown(reply, error);
     }

@@ -18,6 +18,7 @@ import type { CommandBody, RequestOp } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
 import { bytesField, utf8 } from './json-bytes.js';
+import type { DeleteJson, FieldJson, RecordJson, RevisionJson } from '../wire/index.js';
 import { keyOf, bodyValue, write } from './kv-routes.js';
 import type { ConnectionBudget } from './connection-budget.js';
 import { requireKeys } from './rest-auth.js';
@@ -69,10 +70,17 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
     const op: RequestOp =
       target.field === undefined ? { type: 'deleteRange', ...recordRange(target.record) } : { type: 'deleteRange', key: fieldKey(target.record, target.field) };
     requireKeys(node, request, op);
-    return write(reply, node, writeBudget, op as CommandBody, sessionOf(request), (result) => ({
-      revision: result.revision,
-      deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
-    }));
+    return write(
+      reply,
+      node,
+      writeBudget,
+      op as CommandBody,
+      sessionOf(request),
+      (result): DeleteJson => ({
+        revision: result.revision,
+        deleted: result.response.type === 'deleteRange' ? result.response.deleted : 0,
+      }),
+    );
   });
 
   app.get('/records/*', async (request, reply) => {
@@ -106,7 +114,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
             modRevision: kv.modRevision,
             version: kv.version,
             revision: response.revision,
-          };
+          } satisfies FieldJson;
         }
         const text: Record<string, string> = {};
         const base64: Record<string, string> = {};
@@ -121,7 +129,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
           modRevision: Math.max(...response.kvs.map((kv) => kv.modRevision)),
           more: response.more,
           revision: response.revision,
-        };
+        } satisfies RecordJson;
       },
     );
   });
@@ -129,9 +137,16 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
 
 function writeOps(reply: FastifyReply, node: KeelNode, writeBudget: ConnectionBudget, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
   requireKeys(node, request, { type: 'txn', compare: [], success: ops, failure: [] });
-  return write(reply, node, writeBudget, { type: 'txn', compare: [], success: ops, failure: [] }, sessionOf(request), (result) => ({
-    revision: result.revision,
-  }));
+  return write(
+    reply,
+    node,
+    writeBudget,
+    { type: 'txn', compare: [], success: ops, failure: [] },
+    sessionOf(request),
+    (result): RevisionJson => ({
+      revision: result.revision,
+    }),
+  );
 }
 
 /** Splits /records/{key}/fields/{name} at the last "/fields/"; the record key may not hold one. */

@@ -10,6 +10,7 @@
 import { type KvEvent, prefixEnd } from '../kv/index.js';
 import type { StreamMessage, WatchCreateRequest } from '../replica/index.js';
 import { bytesField, bytesOf, keyValueJson } from './json-bytes.js';
+import type { WatchEventJson, WatchMessageJson } from '../wire/index.js';
 
 /** A create request from its JSON form, or a message naming what is wrong. */
 export function parseCreateRequest(fields: Record<string, unknown>): WatchCreateRequest | string {
@@ -46,17 +47,16 @@ export function parseCreateRequest(fields: Record<string, unknown>): WatchCreate
   };
 }
 
-export function streamMessageJson(message: StreamMessage): Record<string, unknown> {
+export function streamMessageJson(message: StreamMessage): WatchMessageJson {
   if (message.type !== 'events') return { ...message };
   return { type: 'events', watchId: message.watchId, revision: message.revision, events: message.events.map(eventJson) };
 }
 
-export function eventJson(event: KvEvent): Record<string, unknown> {
-  return {
-    type: event.type,
-    kv: event.type === 'put' ? keyValueJson(event.kv) : { ...bytesField('key', event.kv.key), modRevision: event.kv.modRevision },
-    ...(event.prevKv ? { prevKv: keyValueJson(event.prevKv) } : {}),
-  };
+export function eventJson(event: KvEvent): WatchEventJson {
+  const prevKv = event.prevKv ? { prevKv: keyValueJson(event.prevKv) } : {};
+  return event.type === 'put'
+    ? { type: 'put', kv: keyValueJson(event.kv), ...prevKv }
+    : { type: 'delete', kv: { ...bytesField('key', event.kv.key), modRevision: event.kv.modRevision }, ...prevKv };
 }
 
 function integerOf(value: unknown, name: string): number | string {

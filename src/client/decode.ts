@@ -1,10 +1,32 @@
 /**
  * Turns the API's JSON answers into the library's types, checking their shape once
- * here: a field of the wrong type is a BAD_RESPONSE, never a silent undefined.
+ * here: a field of the wrong type is a BAD_RESPONSE, never a silent undefined. Each
+ * answer is read as its wire type (wire/rest.ts, which the node's routes write), and
+ * only that type's field names can be read: a field renamed on the node is a compile
+ * error here.
  */
 import { fromBase64, lenientText, readBytesField } from './bytes.js';
 import { KeelClientError } from './errors.js';
-import type { RoleName } from '../wire/index.js';
+import type {
+  AlarmJson,
+  BatchOpResultJson,
+  BytesJson,
+  ClusterInfoJson,
+  ClusterMemberJson,
+  FieldJson,
+  KeyValueJson,
+  KeyVersionJson,
+  LeaseGrantJson,
+  LeaseListJson,
+  LeaseTimeToLiveJson,
+  MemberChangeJson,
+  MemberJson,
+  MemberListJson,
+  NodeStatusJson,
+  PeerProgressJson,
+  RecordJson,
+  RoleName,
+} from '../wire/index.js';
 import type {
   BatchOpResult,
   ClusterInfo,
@@ -24,11 +46,16 @@ import type {
 
 export class ShapeError extends Error {}
 
-type Json = Record<string, unknown>;
+/** The field names of a wire type, of every member of a union. */
+type FieldName<T> = T extends unknown ? Extract<keyof T, string> : never;
 
-export function object(value: unknown, what: string): Json {
+/** An answer's JSON object, not yet checked, readable by the field names `K` only. */
+export type Fields<K extends string> = { readonly [P in K]?: unknown };
+
+/** `value` as a JSON object of the wire type `T`, whose fields are still to be checked. */
+export function object<T>(value: unknown, what: string): Fields<FieldName<T>> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ShapeError(`${what} is not an object`);
-  return value as Json;
+  return value;
 }
 
 /** `value` itself, when it is a safe integer; `where` names it in the error. */
@@ -37,22 +64,22 @@ function safeInteger(value: unknown, where: string, kind = 'an integer'): number
   return value;
 }
 
-export function integer(json: Json, field: string, what: string): number {
+export function integer<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): number {
   return safeInteger(json[field], `${what}.${field}`);
 }
 
-function optionalInteger(json: Json, field: string, what: string, fallback: number): number {
+function optionalInteger<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string, fallback: number): number {
   return json[field] === undefined ? fallback : integer(json, field, what);
 }
 
-function nullableId(json: Json, field: string, what: string): number | null {
+function nullableId<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): number | null {
   const value = json[field];
   if (value === undefined || value === null || value === 0) return null;
   return safeInteger(value, `${what}.${field}`, 'a node id');
 }
 
 export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
-  const json = object(value, what);
+  const json = object<KeyValueJson>(value, what);
   const keyBytes = readBytesField(json, 'key');
   if (!keyBytes) throw new ShapeError(`${what} has neither key nor keyBase64`);
   const valueBytes = readBytesField(json, 'value') ?? new Uint8Array();
@@ -69,12 +96,12 @@ export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
 }
 
 export function leaseGrant(value: unknown): LeaseGrant {
-  const json = object(value, 'lease');
+  const json = object<LeaseGrantJson>(value, 'lease');
   return { id: integer(json, 'id', 'lease'), ttl: integer(json, 'ttl', 'lease'), revision: integer(json, 'revision', 'lease') };
 }
 
 export function leaseTimeToLive(value: unknown): LeaseTimeToLive {
-  const json = object(value, 'lease');
+  const json = object<LeaseTimeToLiveJson>(value, 'lease');
   const keys = json['keys'] === undefined ? [] : json['keys'];
   if (!Array.isArray(keys)) throw new ShapeError('lease.keys is not a list');
   return {
@@ -82,7 +109,7 @@ export function leaseTimeToLive(value: unknown): LeaseTimeToLive {
     ttl: integer(json, 'ttl', 'lease'),
     grantedTtl: integer(json, 'grantedTtl', 'lease'),
     keys: keys.map((entry: unknown, i) => {
-      const keyBytes = readBytesField(object(entry, `lease.keys[${i}]`), 'key');
+      const keyBytes = readBytesField(object<BytesJson<'key'>>(entry, `lease.keys[${i}]`), 'key');
       if (!keyBytes) throw new ShapeError(`lease.keys[${i}] has neither key nor keyBase64`);
       return { key: lenientText(keyBytes), keyBytes };
     }),
@@ -91,12 +118,12 @@ export function leaseTimeToLive(value: unknown): LeaseTimeToLive {
 }
 
 export function leaseList(value: unknown): LeaseList {
-  const json = object(value, 'answer');
+  const json = object<LeaseListJson>(value, 'answer');
   const leases = json['leases'];
   if (!Array.isArray(leases)) throw new ShapeError('answer.leases is not a list');
   return {
     leases: leases.map((entry: unknown, i) => {
-      const lease = object(entry, `leases[${i}]`);
+      const lease = object<LeaseListJson['leases'][number]>(entry, `leases[${i}]`);
       return { id: integer(lease, 'id', `leases[${i}]`), grantedTtl: integer(lease, 'grantedTtl', `leases[${i}]`) };
     }),
     revision: integer(json, 'revision', 'answer'),
@@ -105,7 +132,7 @@ export function leaseList(value: unknown): LeaseList {
 
 export function batchResult(value: unknown, index: number): BatchOpResult {
   const what = `results[${index}]`;
-  const json = object(value, what);
+  const json = object<BatchOpResultJson>(value, what);
   switch (json['op']) {
     case 'set':
     case 'put':
@@ -125,10 +152,10 @@ const isRoleName = (value: unknown): value is RoleName => roleNames.some((name) 
 
 export function nodeStatus(value: unknown): NodeStatus {
   const what = 'status';
-  const json = object(value, what);
+  const json = object<NodeStatusJson>(value, what);
   const role = json['role'];
   if (!isRoleName(role)) throw new ShapeError(`${what}.role is ${JSON.stringify(role)}`);
-  const disk = object(json['disk'], `${what}.disk`);
+  const disk = object<NodeStatusJson['disk']>(json['disk'], `${what}.disk`);
   return {
     id: integer(json, 'id', what),
     role,
@@ -147,7 +174,7 @@ export function nodeStatus(value: unknown): NodeStatus {
     pendingReads: integer(json, 'pendingReads', what),
     watchers: integer(json, 'watchers', what),
     peers: list(json, 'peers', what).map((item, i) => {
-      const peer = object(item, `${what}.peers[${i}]`);
+      const peer = object<PeerProgressJson>(item, `${what}.peers[${i}]`);
       const where = `${what}.peers[${i}]`;
       return {
         id: integer(peer, 'id', where),
@@ -162,7 +189,7 @@ export function nodeStatus(value: unknown): NodeStatus {
     dbSizeInUse: integer(json, 'dbSizeInUse', what),
     quotaBackendBytes: integer(json, 'quotaBackendBytes', what),
     alarms: list(json, 'alarms', what).map((item, i) => {
-      const alarm = object(item, `${what}.alarms[${i}]`);
+      const alarm = object<AlarmJson>(item, `${what}.alarms[${i}]`);
       return { memberId: integer(alarm, 'memberId', `${what}.alarms[${i}]`), alarm: text(alarm, 'alarm', `${what}.alarms[${i}]`) };
     }),
     disk: {
@@ -173,30 +200,30 @@ export function nodeStatus(value: unknown): NodeStatus {
   };
 }
 
-function list(json: Json, field: string, what: string): unknown[] {
+function list<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): unknown[] {
   const value = json[field];
   if (!Array.isArray(value)) throw new ShapeError(`${what}.${field} is not a list`);
   return value;
 }
 
-function integers(json: Json, field: string, what: string): number[] {
+function integers<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): number[] {
   return list(json, field, what).map((item, i) => safeInteger(item, `${what}.${field}[${i}]`));
 }
 
-function boolean(json: Json, field: string, what: string): boolean {
+function boolean<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): boolean {
   const value = json[field];
   if (typeof value !== 'boolean') throw new ShapeError(`${what}.${field} is not true or false`);
   return value;
 }
 
-function text(json: Json, field: string, what: string): string {
+function text<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): string {
   const value = json[field];
   if (typeof value !== 'string') throw new ShapeError(`${what}.${field} is not a string`);
   return value;
 }
 
 export function clusterInfo(value: unknown): ClusterInfo {
-  const json = object(value, 'cluster info');
+  const json = object<ClusterInfoJson>(value, 'cluster info');
   const members = json['members'];
   if (!Array.isArray(members)) throw new ShapeError('cluster info.members is not an array');
   return {
@@ -204,7 +231,7 @@ export function clusterInfo(value: unknown): ClusterInfo {
     leader: nullableId(json, 'leader', 'cluster info'),
     members: members.map((m, i): Member => {
       const what = `members[${i}]`;
-      const member = object(m, what);
+      const member = object<ClusterMemberJson>(m, what);
       return {
         id: integer(member, 'id', what),
         host: typeof member['host'] === 'string' ? member['host'] : '',
@@ -217,14 +244,14 @@ export function clusterInfo(value: unknown): ClusterInfo {
   };
 }
 
-function strings(json: Json, field: string, what: string): string[] {
+function strings<K extends string>(json: Fields<K>, field: NoInfer<K>, what: string): string[] {
   const value = json[field];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ShapeError(`${what}.${field} is not a list of strings`);
   return value as string[];
 }
 
 export function memberRecord(value: unknown, what = 'member'): MemberRecord {
-  const json = object(value, what);
+  const json = object<MemberJson>(value, what);
   return {
     id: integer(json, 'id', what),
     name: typeof json['name'] === 'string' ? json['name'] : '',
@@ -236,7 +263,7 @@ export function memberRecord(value: unknown, what = 'member'): MemberRecord {
 }
 
 export function memberList(value: unknown): MemberList {
-  const json = object(value, 'member list');
+  const json = object<MemberListJson>(value, 'member list');
   const members = json['members'];
   const removed = json['removed'];
   if (!Array.isArray(members) || !Array.isArray(removed)) throw new ShapeError('member list needs members and removed arrays');
@@ -248,7 +275,7 @@ export function memberList(value: unknown): MemberList {
 }
 
 export function memberChange(value: unknown): MemberChangeResult {
-  const json = object(value, 'member change');
+  const json = object<MemberChangeJson>(value, 'member change');
   const members = json['members'];
   if (!Array.isArray(members)) throw new ShapeError('member change.members is not an array');
   return { member: memberRecord(json['member']), members: members.map((m, i) => memberRecord(m, `members[${i}]`)) };
@@ -266,7 +293,7 @@ export function badResponse(error: ShapeError, endpoint: string, path: string, s
 
 export function keyVersion(value: unknown, index: number): KeyVersionRecord {
   const what = `versions[${index}]`;
-  const json = object(value, what);
+  const json = object<KeyVersionJson>(value, what);
   if (json['type'] === 'delete') return { type: 'delete', modRevision: integer(json, 'modRevision', what) };
   if (json['type'] !== 'put') throw new ShapeError(`${what}.type is neither put nor delete`);
   const { key: _key, keyBytes: _keyBytes, ...rest } = keyValue({ ...json, key: '' }, what);
@@ -274,7 +301,7 @@ export function keyVersion(value: unknown, index: number): KeyVersionRecord {
 }
 
 export function recordResult(value: unknown): RecordResult {
-  const json = object(value, 'answer');
+  const json = object<RecordJson>(value, 'answer');
   const keyBytes = readBytesField(json, 'key');
   if (!keyBytes) throw new ShapeError('answer has neither key nor keyBase64');
   const fields: Record<string, string> = {};
@@ -284,7 +311,7 @@ export function recordResult(value: unknown): RecordResult {
     ['fieldsBase64', fromBase64],
   ] as const) {
     if (json[source] === undefined) continue;
-    for (const [name, encoded] of Object.entries(object(json[source], `answer.${source}`))) {
+    for (const [name, encoded] of Object.entries(object<Record<string, string>>(json[source], `answer.${source}`))) {
       if (typeof encoded !== 'string') throw new ShapeError(`answer.${source}.${name} is not a string`);
       fieldBytes[name] = decode(encoded);
       fields[name] = lenientText(fieldBytes[name] as Uint8Array);
@@ -301,7 +328,7 @@ export function recordResult(value: unknown): RecordResult {
 }
 
 export function fieldResult(value: unknown): FieldResult {
-  const json = object(value, 'answer');
+  const json = object<FieldJson>(value, 'answer');
   const kv = keyValue(json, 'answer');
   if (typeof json['field'] !== 'string') throw new ShapeError('answer.field is not a string');
   const { lease: _lease, keyBytes: _keyBytes, ...rest } = kv;

@@ -12,6 +12,7 @@
  *   connection applies exactly once (see session.ts).
  * - Failures are KeelClientErrors; for writes, `outcome` says whether it may have applied.
  */
+import type { BatchJson, DeleteJson, GetJson, HistoryJson, PutJson, ScanJson } from '../wire/index.js';
 import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
@@ -230,7 +231,7 @@ export class KeelClient {
         }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<PutJson>(r.json, 'answer');
           const granted = options.ttl !== undefined ? { lease: integer(json, 'lease', 'answer'), ttl: integer(json, 'ttl', 'answer') } : {};
           return { ok: true, value: { revision: integer(json, 'revision', 'answer'), ...granted } };
         },
@@ -253,7 +254,7 @@ export class KeelClient {
   /** Revokes the lease, deleting every key attached to it. */
   async leaseRevoke(id: number, options: CallOptions = {}): Promise<DeleteResult> {
     return this.leaseWrite('DELETE', `/leases/${leaseIdArgument(id)}`, undefined, options, (json) => {
-      const answer = object(json, 'answer');
+      const answer = object<DeleteJson>(json, 'answer');
       return { deleted: integer(answer, 'deleted', 'answer'), revision: integer(answer, 'revision', 'answer') };
     });
   }
@@ -322,7 +323,7 @@ export class KeelClient {
         interpret: (r) => {
           if (r.status === 404 && errorCode(r) === 'KEY_NOT_FOUND') return { ok: true, value: undefined };
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<GetJson>(r.json, 'answer');
           return { ok: true, value: { ...keyValue(json, 'answer'), revision: integer(json, 'revision', 'answer') } };
         },
       },
@@ -345,7 +346,7 @@ export class KeelClient {
         build: (session) => ({ method: 'DELETE', path: `/kv/${percentEncode(key)}`, headers: sessionHeaders(session) }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<DeleteJson>(r.json, 'answer');
           return { ok: true, value: { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') } };
         },
       },
@@ -374,7 +375,7 @@ export class KeelClient {
         build: () => ({ method: 'GET', path }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<ScanJson>(r.json, 'answer');
           const kvs = json['kvs'];
           if (!Array.isArray(kvs)) throw new ShapeError('answer.kvs is not an array');
           return {
@@ -417,7 +418,7 @@ export class KeelClient {
         build: () => ({ method: 'GET', path }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<HistoryJson>(r.json, 'answer');
           const versions = json['versions'];
           if (!Array.isArray(versions)) throw new ShapeError('answer.versions is not an array');
           return {
@@ -453,7 +454,7 @@ export class KeelClient {
         }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<BatchJson>(r.json, 'answer');
           const results = json['results'];
           if (!Array.isArray(results)) throw new ShapeError('answer.results is not an array');
           return { ok: true, value: { revision: integer(json, 'revision', 'answer'), results: results.map(batchResult) } };

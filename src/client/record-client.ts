@@ -8,6 +8,7 @@
  * at most 128 bytes. Field values are text or bytes; bytes that are not UTF-8 can be
  * set only one field at a time (setField), since a record travels as JSON text.
  */
+import type { DeleteJson, RevisionJson } from '../wire/index.js';
 import { percentEncode, toBytes, utf8OrUndefined } from './bytes.js';
 import type { Bytes } from './bytes.js';
 import { fieldResult, integer, object, recordResult } from './decode.js';
@@ -72,7 +73,8 @@ export class KeelRecords {
       {
         write: true,
         build: (session) => ({ method, path, headers: { ...headers, ...sessionHeaders(session) }, body }),
-        interpret: (r) => (r.status === 200 ? { ok: true, value: { revision: integer(object(r.json, 'answer'), 'revision', 'answer') } } : { ok: false }),
+        interpret: (r) =>
+          r.status === 200 ? { ok: true, value: { revision: integer(object<RevisionJson>(r.json, 'answer'), 'revision', 'answer') } } : { ok: false },
       },
       options,
     );
@@ -103,7 +105,7 @@ export class KeelRecords {
         build: (session) => ({ method: 'DELETE', path, headers: sessionHeaders(session) }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object(r.json, 'answer');
+          const json = object<DeleteJson>(r.json, 'answer');
           return { ok: true, value: { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') } };
         },
       },

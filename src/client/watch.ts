@@ -6,6 +6,7 @@
  * Only a watch whose history was compacted away (COMPACTED) or a bad request ends it
  * with an error.
  */
+import type { WatchEventJson, WatchMessageJson } from '../wire/index.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
 import { percentEncode, type Bytes } from './bytes.js';
 import { integer, keyValue, object, ShapeError } from './decode.js';
@@ -64,7 +65,7 @@ export async function* watchEvents(context: WatchContext, key: Bytes, options: W
     let lastError: KeelClientError;
     try {
       for await (const message of readEventStream(context.fetch, endpoint, watchPath(key, options, delivered), options.signal)) {
-        const json = object(JSON.parse(message.data), 'watch message');
+        const json = object<WatchMessageJson>(JSON.parse(message.data), 'watch message');
         switch (message.event) {
           case 'created':
             delivered ??= integer(json, 'revision', 'created');
@@ -132,7 +133,7 @@ function watchBatch(json: Record<string, unknown>): WatchBatch {
   return {
     revision: integer(json, 'revision', 'watch message'),
     events: events.map((e, i): WatchEvent => {
-      const event = object(e, `events[${i}]`);
+      const event = object<WatchEventJson>(e, `events[${i}]`);
       const type = event['type'];
       if (type !== 'put' && type !== 'delete') throw new ShapeError(`events[${i}].type is ${JSON.stringify(type)}`);
       const kv = type === 'put' ? keyValue(event['kv'], `events[${i}].kv`) : deletedKey(event['kv'], i);
@@ -142,7 +143,7 @@ function watchBatch(json: Record<string, unknown>): WatchBatch {
 }
 
 function deletedKey(value: unknown, i: number): KeyValueRecord {
-  const json = object(value, `events[${i}].kv`);
+  const json = object<WatchEventJson['kv']>(value, `events[${i}].kv`);
   return keyValue({ ...json, value: '', createRevision: 0, version: 0, lease: 0 }, `events[${i}].kv`);
 }
 

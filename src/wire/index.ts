@@ -1,3 +1,32 @@
 /** What other folders may use of src/wire/: its only entry point (scripts/check-imports.mjs). */
 export type { HelloFrame, MessageSummary, StatusFrame } from './dashboard-feed.js';
-export type { NodeStatusJson, RoleName } from './status.js';
+export type { AlarmJson, NodeStatusJson, PeerProgressJson, RoleName } from './status.js';
+export type {
+  AlarmsJson,
+  BatchJson,
+  BatchOpResultJson,
+  BytesJson,
+  ClusterInfoJson,
+  ClusterMemberJson,
+  DefragmentJson,
+  DeleteJson,
+  FieldJson,
+  GetJson,
+  HashKvJson,
+  HistoryJson,
+  KeyValueJson,
+  KeyVersionJson,
+  LeaseGrantJson,
+  LeaseListJson,
+  LeaseTimeToLiveJson,
+  MemberChangeJson,
+  MemberJson,
+  MemberListJson,
+  PutJson,
+  RecordJson,
+  RevisionJson,
+  RevisionsJson,
+  ScanJson,
+  WatchEventJson,
+  WatchMessageJson,
+} from './rest.js';
