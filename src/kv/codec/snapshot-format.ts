@@ -18,7 +18,7 @@
  * restores into any version of the store that reads this format.
  */
 import { createHash } from 'node:crypto';
-import { ByteReader, ByteWriter, DecodeError, decodeVarint } from '../../lib/index.js';
+import { ByteReader, ByteWriter, DecodeError, readVarintAt, varintBytesMax, varintProblemText, varintSize } from '../../lib/index.js';
 
 const MAGIC = Buffer.from('KEELKVS1', 'latin1');
 const CHECKSUM_BYTES = 32;
@@ -258,12 +258,14 @@ export class SnapshotReader {
   }
 
   private varint(): number {
-    return decodeVarint(
-      () => this.take(1)[0] as number,
-      (problem) => {
-        throw new DecodeError(`${problem} at byte ${this.position()}`);
-      },
-    );
+    const at = this.position();
+    // A varint takes at most varintBytesMax bytes; fewer are left only near the end.
+    const available = Math.min(varintBytesMax, this.bodyBytes - at);
+    if (this.buffer.length - this.at < available) this.fill(available);
+    const value = readVarintAt(this.buffer.subarray(0, this.at + available), this.at);
+    if (value < 0) throw new DecodeError(`${varintProblemText(value)} at byte ${at}`);
+    this.at += varintSize(value);
+    return value;
   }
 
   /** The next `length` bytes of the body (a view, valid until the next read). */

@@ -5,7 +5,7 @@
  * A corrupt or hostile input is refused whole, never half-understood.
  */
 import { DecodeError } from './decode-error.js';
-import { decodeVarint } from './varint.js';
+import { readVarintAt, varintProblemText, varintSize } from './varint.js';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -49,14 +49,10 @@ export class ByteReader {
   }
 
   varint(field?: string): number {
-    const start = this.offset;
-    return decodeVarint(
-      () => {
-        if (this.remaining < 1) this.fail(field, `truncated varint at byte ${start}`);
-        return this.bytes[this.offset++] as number;
-      },
-      (problem) => this.fail(field, `${problem} at byte ${start}`),
-    );
+    const value = readVarintAt(this.bytes, this.offset);
+    if (value < 0) this.fail(field, `${varintProblemText(value)} at byte ${this.offset}`);
+    this.offset += varintSize(value);
+    return value;
   }
 
   /** A varint no larger than `max`. */

@@ -19,23 +19,42 @@ export function varintSize(value: number): number {
   return size;
 }
 
+/** Why readVarintAt found no varint (negative, so never a value). */
+export const VarintProblem = { truncated: -1, overlong: -2, tooLong: -3, unsafe: -4 } as const;
+
+/** What a VarintProblem code means, for an error message. */
+export function varintProblemText(code: number): string {
+  switch (code) {
+    case VarintProblem.truncated:
+      return 'truncated varint';
+    case VarintProblem.overlong:
+      return 'overlong varint (not minimally encoded)';
+    case VarintProblem.tooLong:
+      return `varint longer than ${varintBytesMax} bytes`;
+    default:
+      return 'varint exceeds 2^53 - 1';
+  }
+}
+
 /**
- * Decodes one varint from `nextByte`, which returns the next input byte (or calls
- * `fail` at the end of the input); `fail` reports what is wrong and never returns.
- * Shared by ByteReader and the streaming readers that pull bytes from a file.
+ * The varint at `offset` of `bytes`, or a negative VarintProblem code. Allocates
+ * nothing (it runs for every integer of every peer message); the caller moves past it
+ * by varintSize(value), which is its length, since only the shortest encoding is
+ * accepted.
  */
-export function decodeVarint(nextByte: () => number, fail: (problem: string) => never): number {
+export function readVarintAt(bytes: Uint8Array, offset: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < varintBytesMax; i++) {
-    const byte = nextByte();
+    if (offset + i >= bytes.length) return VarintProblem.truncated;
+    const byte = bytes[offset + i] as number;
     value += (byte & 0x7f) * scale;
     if ((byte & 0x80) === 0) {
-      if (byte === 0 && i > 0) fail('overlong varint (not minimally encoded)');
-      if (value > Number.MAX_SAFE_INTEGER) fail(`integer ${value} exceeds 2^53 - 1`);
+      if (byte === 0 && i > 0) return VarintProblem.overlong;
+      if (value > Number.MAX_SAFE_INTEGER) return VarintProblem.unsafe;
       return value;
     }
     scale *= 0x80;
   }
-  return fail(`varint longer than ${varintBytesMax} bytes`);
+  return VarintProblem.tooLong;
 }

@@ -9,13 +9,15 @@
  * received them all. Queues are sized so nothing is dropped (checked).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { Entry, Message } from '../raft/index.js';
-import { Transport } from './transport.js';
-import type { PeerAddress } from './transport.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import type { Entry, Message } from '../../raft/index.js';
+import { Transport, clusterSecretBytes } from '../transport.js';
+import type { PeerAddress } from '../transport.js';
+import { decodeMessage, encodeMessage } from '../message-codec.js';
 
 const host = '127.0.0.1';
 const clusterId = 'bench';
+/** Both ends share it (the worker builds the same bytes): a benchmark on loopback, not a secret. */
+const secret = new Uint8Array(clusterSecretBytes).fill(7);
 
 interface Scenario {
   readonly name: string;
@@ -47,6 +49,7 @@ async function runScenario(scenario: Scenario, worker: Worker, receiverAddress: 
   const sender = await Transport.start({
     nodeId: 1,
     clusterId,
+    secret,
     listen: { host, port: 0 },
     peers: new Map([[2, receiverAddress]]),
     onMessage: () => {},
@@ -110,6 +113,7 @@ async function receiver(): Promise<void> {
   const transport = await Transport.start({
     nodeId: 2,
     clusterId,
+    secret,
     listen: { host, port: 0 },
     peers: new Map(),
     onMessage: () => {
