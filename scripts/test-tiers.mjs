@@ -24,6 +24,7 @@ const startsProcesses = [
   'cli/check-history-command.test.ts',
   'cli/repair-command.test.ts',
   'cli/systemd-unit.test.ts',
+  'cli/version-flag.test.ts',
   'kv/env/unsynced-marker.test.ts',
 ];
 

@@ -3,6 +3,7 @@
  * one line, so adding a command touches nothing else.
  */
 import { Command, CommanderError } from 'commander';
+import { ETCD_API_VERSION, KEEL_VERSION } from '../server/index.js';
 import { registerCheckHistory } from './check-history-command.js';
 import { registerSim } from './sim-command.js';
 import { registerStart } from './start-command.js';
@@ -20,7 +21,9 @@ import { registerHistory } from './history-command.js';
 import { registerRecord } from './record-command.js';
 import { registerChaos } from './chaos-command.js';
 
-const program = new Command('keel').description('Keel: a replicated key-value store on Raft');
+const program = new Command('keel')
+  .description('Keel: a replicated key-value store on Raft')
+  .version(`keel ${KEEL_VERSION} (etcd API ${ETCD_API_VERSION})`, '-V, --version', 'print the version of keel and of the etcd API it serves');
 program.exitOverride();
 
 registerStart(program);

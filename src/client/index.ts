@@ -38,6 +38,7 @@ export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
 export type { AlarmMember, AlarmType, DefragmentResult, HashKvResult, SnapshotDownload } from './maintenance-types.js';
 export { downloadSnapshot } from './snapshot-download.js';
 export type { ClientTlsOptions } from './tls.js';
+// Also used by Keel's own tools (the keel command, the test harness):
 export { sleep } from './backoff.js';
 export { bytesField } from './bytes.js';
 export { normalizeEndpoint } from './endpoints.js';
