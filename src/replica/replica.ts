@@ -1007,7 +1007,9 @@ export class Replica implements MembershipHost {
 
   private apply(ready: Ready): void {
     if (ready.snapshot) {
-      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data);
+      // Checked whole when its last chunk arrived (checkReceivedSnapshot), the only way
+      // the core takes a snapshot from the leader.
+      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data, true);
       this.membersSeen = undefined;
       this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
       this.snapshotIndex = ready.snapshot.meta.index;

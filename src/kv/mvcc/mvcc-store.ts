@@ -510,11 +510,19 @@ export class MvccStore {
    * so a store whose restore was cut short by a crash reads as empty (applied index 0)
    * and its runtime restores it again from the same snapshot. All in one synchronous
    * call: no read sees the store half restored.
+   *
+   * `checked`: the caller has just run snapshotProblem() on these very bytes and it found
+   * nothing, so the check pass is skipped and the snapshot is read once, not twice (a
+   * snapshot received from the leader is large and the node's loop waits for this).
+   * The writing pass checks as it reads all the same: bytes damaged since then still
+   * throw, part-way, leaving a store that reads as empty, to be restored again.
    */
-  restore(index: LogIndex, data: SnapshotBytes): void {
+  restore(index: LogIndex, data: SnapshotBytes, checked = false): void {
     this.assertUsable();
-    for (const _ of this.restorableEntries(index, data)) {
-      // Read through: the checks are in the reading.
+    if (!checked) {
+      for (const _ of this.restorableEntries(index, data)) {
+        // Read through: the checks are in the reading.
+      }
     }
     const tables = new Map(tablesOf(this.env));
     const meta: SnapshotEntry[] = [];
@@ -524,23 +532,27 @@ export class MvccStore {
       this.inTransaction(() => {
         for (const { table, key, value } of entries) (tables.get(table) as Table).putSync(key, value);
       });
-    this.inTransaction(() => {
-      for (const table of tables.values()) table.clearSync();
-    });
-    for (const entry of this.restorableEntries(index, data)) {
-      if (entry.table === 'meta') {
-        meta.push(entry);
-        continue;
+    try {
+      this.inTransaction(() => {
+        for (const table of tables.values()) table.clearSync();
+      });
+      for (const entry of this.restorableEntries(index, data)) {
+        if (entry.table === 'meta') {
+          meta.push(entry);
+          continue;
+        }
+        batch.push(entry);
+        batchBytes += entry.key.length + entry.value.length;
+        if (batchBytes < restoreBatchBytes) continue;
+        write(batch);
+        batch = [];
+        batchBytes = 0;
       }
-      batch.push(entry);
-      batchBytes += entry.key.length + entry.value.length;
-      if (batchBytes < restoreBatchBytes) continue;
-      write(batch);
-      batch = [];
-      batchBytes = 0;
+      write([...batch, ...meta]);
+    } finally {
+      // What is in memory follows what is on disk, restored or (cut short) read as empty.
+      this.reload();
     }
-    write([...batch, ...meta]);
-    this.reload();
   }
 
   /**

@@ -117,6 +117,23 @@ test('a corrupt snapshot, or one for another index, is refused and changes nothi
   });
 });
 
+test('a snapshot already checked is restored in one pass; damaged since, it still throws and the store reads as never applied', async () => {
+  await withTempStore((store) => {
+    store.applyEntries(log(1, 30, 5));
+    const snapshot = store.snapshot();
+    const before = answers(store);
+    store.applyEntries(log(31, 10, 5));
+    store.restore(snapshot.index, snapshot.data, true);
+    assert.equal(store.appliedIndex(), snapshot.index);
+    assert.deepEqual(answers(store), before);
+    const flipped = new Uint8Array(snapshot.data);
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] as number) ^ 0x01;
+    assert.throws(() => store.restore(snapshot.index, flipped, true), /checksum mismatch|Cannot restore/);
+    // The meta table goes in last: the runtime sees applied index 0 and restores again.
+    assert.equal(store.appliedIndex(), 0);
+  });
+});
+
 test('the snapshot of a new store restores to a new store', async () => {
   const empty = await withTempStore((store) => store.snapshot());
   assert.equal(empty.index, 0);
