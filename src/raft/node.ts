@@ -77,6 +77,13 @@ export interface RaftNodeOptions {
    */
   readonly snapshotStartProblem?: (meta: SnapshotMeta, firstBytes: Uint8Array) => string | undefined;
   /**
+   * A snapshot this node was receiving when it stopped, and how many of its bytes the
+   * runtime still holds: a chunk at that offset goes on with the transfer (the receiver
+   * names the offset it wants, as after a broken connection), so a restart does not
+   * send a large snapshot again from byte 0. Ignored if the node holds what it covers.
+   */
+  readonly snapshotReceiving?: { readonly meta: SnapshotMeta; readonly size: number };
+  /**
    * The runtime persists and applies in a pipeline (see Ready in types.ts): it may apply
    * one Ready's entries before an earlier Ready's write is durable, so committed entries
    * are handed out only once durable here. Without it (a runtime that writes each Ready
@@ -119,8 +126,9 @@ type Outgoing = Distributive<Message>;
 /** A snapshot being received: the runtime stores its chunks; the core keeps where it is. */
 interface IncomingSnapshot {
   readonly meta: SnapshotMeta;
-  /** The leader sending it, to answer once the runtime has checked it. */
-  readonly from: NodeId;
+  /** The leader sending it, to answer once the runtime has checked it (none yet for a
+   * transfer resumed after a restart). */
+  from: NodeId;
   size: number;
   /** Its last chunk is in: the runtime stores and checks it (snapshotReceived). */
   complete: boolean;
@@ -209,6 +217,9 @@ export class RaftNode {
       this.term = this.log.lastTerm();
       this.vote = NO_NODE;
     }
+    const receiving = options.snapshotReceiving;
+    if (receiving && receiving.meta.index > this.log.committed)
+      this.incomingSnapshot = { meta: receiving.meta, from: NO_NODE, size: receiving.size, complete: false };
     this.lastHardState = persisted.hardState;
     this.checkedTerm = this.term;
     this.checkedVote = this.vote;
@@ -959,6 +970,7 @@ export class RaftNode {
       incoming = { meta, from: m.from, size: 0, complete: false };
       this.incomingSnapshot = incoming;
     }
+    incoming.from = m.from;
     // The runtime is checking the whole: its answer is the reply.
     if (incoming.complete) return;
     if (m.offset !== incoming.size) {

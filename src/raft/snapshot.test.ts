@@ -475,3 +475,45 @@ test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked 
   assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
   for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), all);
 });
+
+test('§7 Figure 13: a follower restarted mid-transfer with the chunks it stored goes on from there, not from offset 0', () => {
+  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
+  c.elect(1);
+  c.crash(3);
+  const all = commands('m', 6);
+  proposeAll(c, 1, all);
+  const snapshotIndex = c.compact(1);
+
+  // Node 3 stores three chunks, then goes down before the fourth arrives; its runtime keeps them.
+  const chunks: SnapshotRequest[] = [];
+  c.filter = (m) => {
+    if (m.type !== 'snapshot') return true;
+    chunks.push(m);
+    return m.offset < 24;
+  };
+  c.start(3);
+  c.tickAll(1);
+  c.crash(3, true);
+  c.start(3);
+
+  const answers: SnapshotResponse[] = [];
+  c.filter = (m) => {
+    if (m.type === 'snapshot') chunks.push(m);
+    if (m.type === 'snapshotResponse' && m.from === 3) answers.push(m);
+    return true;
+  };
+  c.tickAll(2);
+  const resent = chunks.slice(4).map((m) => m.offset);
+  assert.ok(
+    answers.length > 0 && answers.every((answer) => answer.nextOffset >= 24),
+    `the restarted follower kept its 24 bytes: ${answers.map((a) => a.nextOffset).join(',')}`,
+  );
+  assert.ok(!resent.includes(0), `nothing is sent again from offset 0: ${resent.join(',')}`);
+  const size = encodeCommands(all).length;
+  assert.deepEqual(
+    resent.filter((offset) => offset >= 24),
+    Array.from({ length: Math.ceil(size / 8) - 3 }, (_, i) => 24 + i * 8),
+  );
+  assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
+  for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), all);
+});

@@ -261,6 +261,51 @@ test("a snapshot transfer cut off half way resumes where the follower's file end
   }
 });
 
+test('a follower whose power is cut mid-transfer goes on from the last checkpoint of its file when it comes back, not from byte 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(13), { snapshotEveryEntries: 8, snapshotChunkBytesMax: 256 });
+    for (const id of ids) await world.start(id);
+    await world.put('k', 'v0');
+    const behind = ids.find((id) => world.nodes.get(id)?.replica?.raftStatus().role === 'follower') as NodeId;
+    world.crash(behind);
+    for (let i = 1; i <= 60; i++) await world.put(`k${i % 5}`, `value ${i} `.repeat(20));
+    const leader = await world.until('a leader', () => world.leader());
+
+    // A checkpoint every 16 chunks of 256 bytes: the power goes when the follower holds 20.
+    const checkpoint = 16 * 256;
+    let held = 0;
+    let restarted = false;
+    const answersAfter: number[] = [];
+    world.lose = (message) => {
+      if (message.type === 'snapshotResponse' && message.from === behind) {
+        if (restarted) answersAfter.push(message.nextOffset);
+        else held = Math.max(held, message.nextOffset);
+      }
+      return false;
+    };
+    await world.start(behind);
+    await world.until('the follower holds 20 chunks', () => (held >= 20 * 256 ? true : undefined));
+    world.crash(behind);
+    restarted = true;
+    await world.start(behind);
+    const commit = leader.raftStatus().commit;
+    await world.until('the follower caught up', () => ((world.nodes.get(behind)?.replica?.raftStatus().applied ?? 0) >= commit ? true : undefined));
+    assert.ok(
+      answersAfter.length > 0 && answersAfter.every((offset) => offset >= checkpoint),
+      `the follower kept the ${checkpoint} bytes it had made durable: its answers after the restart say ${answersAfter.join(', ')}`,
+    );
+    const replica = world.nodes.get(behind)?.replica as Replica;
+    const read = await replica.read({ type: 'range', key: bytes('k'), rangeEnd: bytes('l') }, 'serializable');
+    assert.ok(read.ok);
+    assert.equal(read.value.kvs.length, 6, 'k and k0..k4');
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the log is compacted once the entries applied since the last snapshot reach snapshotEveryLogBytes, however few they are', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
   try {

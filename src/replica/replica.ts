@@ -316,7 +316,7 @@ export class Replica implements MembershipHost {
   static async open(options: ReplicaOptions): Promise<Replica> {
     const { config, ports } = options;
     const { log } = ports;
-    const { storage, persisted, snapshotFile, timings } = await RaftStorage.open({
+    const { storage, persisted, snapshotFile, receiving, timings } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
@@ -377,6 +377,7 @@ export class Replica implements MembershipHost {
       random: ports.random,
       applied: store.appliedIndex(),
       snapshotStartProblem: (meta, firstBytes) => store.snapshotStartProblem(meta.index, firstBytes),
+      ...(receiving ? { snapshotReceiving: receiving } : {}),
       // The write lane makes Readys durable while the loop applies (drain).
       pipelined: true,
     });

@@ -23,7 +23,7 @@ import { StorageUnusableError } from './errors.js';
 import { planRecovery } from './recovery-plan.js';
 import { SerialQueue } from './serial-queue.js';
 import type { FileSnapshotData, SnapshotSource } from './snapshot-file.js';
-import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotBeingReceived } from './snapshot-store.js';
 import { Wal } from './wal.js';
 
 export interface RaftStorageOptions {
@@ -50,12 +50,14 @@ export class RaftStorage {
     persisted: PersistedState;
     /** The snapshot's data in `persisted`, read from its file: the caller closes it. */
     snapshotFile: FileSnapshotData | undefined;
+    /** A transfer from the leader a restart cut short, for the core to go on with (RaftNode's snapshotReceiving). */
+    receiving: SnapshotBeingReceived | undefined;
     timings: { snapshotLoadMs: number; walReplayMs: number };
   }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const startMs = performance.now();
-    const { store, snapshot, damaged } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
+    const { store, snapshot, damaged, receiving } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
     const snapshotLoadMs = performance.now() - startMs;
     const { wal, state } = await Wal.open({
       fs,
@@ -77,11 +79,17 @@ export class RaftStorage {
       }
       await store.quarantine(plan.quarantine);
       assertContiguous(plan.persisted);
+      // A transfer of what this node holds already is over (Figure 13: it would be
+      // answered as done); only a newer snapshot's goes on.
+      const held = Math.max(plan.persisted.hardState.commit, plan.persisted.snapshot?.meta.index ?? 0);
+      const resumable = receiving && receiving.meta.index > held ? receiving : undefined;
+      if (receiving && !resumable) await store.abandonTransfer();
       const walReplayMs = performance.now() - startMs - snapshotLoadMs;
       return {
         storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0),
         persisted: plan.persisted,
         snapshotFile: snapshot?.data,
+        receiving: resumable,
         timings: { snapshotLoadMs, walReplayMs },
       };
     } catch (error) {

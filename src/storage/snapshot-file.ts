@@ -60,7 +60,10 @@ export interface SnapshotFileLayout {
 /**
  * Writes a snapshot file through `handle` (new and empty) a chunk at a time, as the
  * chunks come: the header with its length and checksum blank, the data checksummed on
- * the way, then the two blanks. Does not sync.
+ * the way, then the two blanks. Does not sync but in checkpoint().
+ *
+ * Until finish(), the data length in the header says how much of the data is durable
+ * (checkpoint()), so a transfer a crash cut short goes on from there (resume()).
  */
 export class SnapshotFileWriter {
   private crc: number;
@@ -84,9 +87,38 @@ export class SnapshotFileWriter {
     return new SnapshotFileWriter(handle, meta, headerBytes.length, crc32c(headerBytes.subarray(PREAMBLE_BYTES, headerBytes.length - DATA_LENGTH_BYTES)));
   }
 
+  /**
+   * Reopens a file a transfer was writing when the node stopped, to go on from the data
+   * its last checkpoint made durable: what follows is cut off (after a power cut it may
+   * be lost or zeros), and the checksum is computed again over what stays, a chunk at a
+   * time, awaiting `between()` after each. Throws DecodeError for a file that is not one.
+   */
+  static async resume(handle: FileHandle, between: () => Promise<void>): Promise<SnapshotFileWriter> {
+    const { layout, version, size } = await readHeaderParts(handle);
+    if (version !== SNAPSHOT_FORMAT_VERSION) throw new DecodeError(`a transfer is written in version ${SNAPSHOT_FORMAT_VERSION}, not ${version}`);
+    const { meta, dataOffset, dataLength: durable } = layout;
+    if (durable > size - dataOffset) throw new DecodeError(`its checkpoint says ${durable} bytes of data, only ${size - dataOffset} present`);
+    await handle.truncate(dataOffset + durable);
+    const writer = new SnapshotFileWriter(handle, meta, dataOffset, crc32c(await handle.read(PREAMBLE_BYTES, dataOffset - DATA_LENGTH_BYTES - PREAMBLE_BYTES)));
+    for (let at = 0; at < durable; at += READ_CHUNK_BYTES) {
+      writer.crc = crc32c(await handle.read(dataOffset + at, Math.min(READ_CHUNK_BYTES, durable - at)), writer.crc);
+      await between();
+    }
+    writer.dataLength = durable;
+    return writer;
+  }
+
   /** Data bytes written so far. */
   get size(): number {
     return this.dataLength;
+  }
+
+  /** Makes the data written so far durable, and records in the header how much that is. */
+  async checkpoint(): Promise<void> {
+    // The data first, then the length that vouches for it.
+    await this.handle.datasync();
+    await this.writeDataLength();
+    await this.handle.datasync();
   }
 
   async append(chunk: Uint8Array): Promise<void> {
@@ -98,9 +130,13 @@ export class SnapshotFileWriter {
 
   /** Fills in the data's length and the checksum; answers where the data is. */
   async finish(): Promise<SnapshotFileLayout> {
-    await this.handle.write(new ByteWriter(DATA_LENGTH_BYTES).u53(this.dataLength).finish(), this.dataOffset - DATA_LENGTH_BYTES);
+    await this.writeDataLength();
     await this.handle.write(new ByteWriter(4).u32(this.crc >>> 0).finish(), CRC_AT);
     return { meta: this.meta, dataOffset: this.dataOffset, dataLength: this.dataLength };
+  }
+
+  private writeDataLength(): Promise<void> {
+    return this.handle.write(new ByteWriter(DATA_LENGTH_BYTES).u53(this.dataLength).finish(), this.dataOffset - DATA_LENGTH_BYTES);
   }
 }
 
@@ -137,6 +173,20 @@ export async function readSnapshotFileLayout(handle: FileHandle): Promise<Snapsh
 }
 
 async function readHeader(handle: FileHandle): Promise<{ layout: SnapshotFileLayout; version: number; expectedCrc: number }> {
+  const { layout, version, expectedCrc, size } = await readHeaderParts(handle);
+  const present = size - layout.dataOffset;
+  if (layout.dataLength !== present) {
+    throw new DecodeError(
+      layout.dataLength > present
+        ? `truncated: data of ${layout.dataLength} bytes, only ${present} present`
+        : `${present - layout.dataLength} unexpected bytes after the data`,
+    );
+  }
+  return { layout, version, expectedCrc };
+}
+
+/** The header's fields, its data length not yet checked against the file's size. */
+async function readHeaderParts(handle: FileHandle): Promise<{ layout: SnapshotFileLayout; version: number; expectedCrc: number; size: number }> {
   const size = await handle.size();
   const preamble = await handle.read(0, PREAMBLE_BYTES + 4);
   if (preamble.length < PREAMBLE_BYTES || !MAGIC.every((b, i) => preamble[i] === b)) {
@@ -154,13 +204,7 @@ async function readHeader(handle: FileHandle): Promise<{ layout: SnapshotFileLay
   const meta = decodeMeta(rest.raw(metaLength));
   const dataLength = rest.u53();
   const dataOffset = PREAMBLE_BYTES + 4 + metaLength + DATA_LENGTH_BYTES;
-  const present = size - dataOffset;
-  if (dataLength !== present) {
-    throw new DecodeError(
-      dataLength > present ? `truncated: data of ${dataLength} bytes, only ${present} present` : `${present - dataLength} unexpected bytes after the data`,
-    );
-  }
-  return { layout: { meta, dataOffset, dataLength }, version, expectedCrc };
+  return { layout: { meta, dataOffset, dataLength }, version, expectedCrc, size };
 }
 
 /**

@@ -115,3 +115,60 @@ test('snapshot store: a failed fsync throws FsyncError, later saves are refused,
   fs.crash();
   assert.deepEqual(inMemory((await open(fs)).snapshot), snap(10, 1));
 });
+
+test('snapshot store: a transfer a crash cut short goes on from its last checkpoint, whatever the crash kept after it', async () => {
+  const whole = snap(40, 3, 100 * 40);
+  const chunkAt = (offset: number, length = 100): { meta: Snapshot['meta']; offset: number; data: Uint8Array; done: boolean } => ({
+    meta: whole.meta,
+    offset,
+    data: (whole.data as Uint8Array).subarray(offset, offset + length),
+    done: offset + length >= (whole.data as Uint8Array).length,
+  });
+  const prng = new Prng(9);
+  const resumedFrom = new Set<number>();
+  for (let round = 0; round < 12; round++) {
+    const fs = new FaultFileSystem();
+    const { store } = await open(fs);
+    // 16 chunks make a checkpoint: 35 chunks leave two and 3 chunks after them.
+    const chunks = 16 + prng.int(24);
+    for (let i = 0; i < chunks; i++) await store.receive(chunkAt(i * 100));
+    const options: CrashOptions[] = [{}, { lastWrite: { mode: 'tear', keepBytes: prng.int(100) } }, { lastWrite: { mode: 'zero' } }, { prng: prng.fork() }];
+    fs.crash(options[round % options.length] as CrashOptions);
+    const logs: string[] = [];
+    const reopened = await open(fs, logs);
+    const checkpointed = Math.floor(chunks / 16) * 16 * 100;
+    assert.deepEqual(reopened.receiving, { meta: whole.meta, size: checkpointed }, `round ${round}: ${logs.join('; ')}`);
+    resumedFrom.add(checkpointed);
+    for (let offset = checkpointed; offset < (whole.data as Uint8Array).length; offset += 100) await reopened.store.receive(chunkAt(offset));
+    const received = await reopened.store.received(whole.meta);
+    assert.deepEqual(snapshotBytes(received), whole.data, `round ${round}: the bytes stitched across the crash are the snapshot's`);
+    await received.close();
+    await reopened.store.install({ meta: whole.meta, data: received });
+    const again = await open(fs);
+    assert.deepEqual(inMemory(again.snapshot), whole);
+    assert.equal(again.receiving, undefined);
+  }
+  assert.deepEqual([...resumedFrom].sort(), [1600, 3200]);
+});
+
+test('snapshot store: a transfer file cut before its first checkpoint, or not one at all, is removed and the transfer starts over', async () => {
+  const fs = new FaultFileSystem();
+  const { store } = await open(fs);
+  const meta = snap(50, 3).meta;
+  await store.receive({ meta, offset: 0, data: new Uint8Array(100).fill(1), done: false });
+  fs.crash({ prng: new Prng(2) });
+  const first = await open(fs);
+  assert.equal(first.receiving?.size ?? 0, 0, 'nothing was checkpointed');
+  const handle = await fs.open(`${DIR}/${snapshotFileName(60, 3)}.receiving`, 'create');
+  await handle.write(new TextEncoder().encode('not a snapshot file'), 0);
+  await handle.sync();
+  await handle.close();
+  const logs: string[] = [];
+  const second = await open(fs, logs);
+  assert.ok(
+    logs.some((line) => line.includes('cannot go on')),
+    logs.join('; '),
+  );
+  assert.equal(second.receiving?.meta.index === 60, false);
+  assert.ok(!(await fs.list(DIR)).some((name) => name.startsWith(snapshotFileName(60, 3))), 'the damaged transfer file is removed');
+});

@@ -12,6 +12,10 @@
  *
  * Snapshots are written and read as streams (snapshot-file.ts): a stored snapshot's
  * data is a FileSnapshotData, read from its file when asked, never held whole.
+ *
+ * One being received from the leader is written to `<name>.receiving`, made durable
+ * every receiveCheckpointBytes or so; a node restarted mid-transfer opens it again and
+ * the transfer goes on from its last checkpoint instead of from byte 0.
  */
 import { posix } from 'node:path';
 import type { LogIndex, ReceivedSnapshotChunk, SnapshotMeta, Term } from '../raft/index.js';
@@ -28,6 +32,10 @@ const TMP_SUFFIX = '.tmp';
 /** A snapshot being received from the leader, until it is installed. */
 const RECEIVING_SUFFIX = '.receiving';
 export const CORRUPT_SUFFIX = '.corrupt';
+/** Bytes or chunks of a transfer received between two checkpoints (fdatasync): what a
+ * crash can cost it at most, against a sync per chunk. */
+const receiveCheckpointBytes = 8 * 1024 * 1024;
+const receiveCheckpointChunks = 16;
 
 export function snapshotFileName(index: LogIndex, term: Term): string {
   return `${String(index).padStart(16, '0')}-${String(term).padStart(16, '0')}.snap`;
@@ -61,12 +69,29 @@ export interface DamagedSnapshot {
   readonly reason: string;
 }
 
+interface Receiving {
+  readonly writer: SnapshotFileWriter;
+  readonly handle: FileHandle;
+  complete: boolean;
+  /** Data bytes and chunks written since the last checkpoint. */
+  uncheckpointedBytes: number;
+  uncheckpointedChunks: number;
+  /** Its directory entry is durable (synced, or found at open). */
+  named: boolean;
+}
+
+/** Where a transfer cut short by a restart stands: it goes on from `size` bytes. */
+export interface SnapshotBeingReceived {
+  readonly meta: SnapshotMeta;
+  readonly size: number;
+}
+
 export class SnapshotStore {
   private failure: string | undefined;
   /** Saves one at a time: a local snapshot's and a leader's may be written at once (RaftStorage). */
   private readonly saves = new SerialQueue();
   /** The snapshot being received from the leader, written a chunk at a time. */
-  private receiving: { readonly writer: SnapshotFileWriter; readonly handle: FileHandle; complete: boolean } | undefined;
+  private receiving: Receiving | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -78,15 +103,23 @@ export class SnapshotStore {
    * Opens the store and loads the newest valid snapshot. `damaged` lists the files
    * newer than it that failed to load, newest first.
    */
-  static async open(options: SnapshotStoreOptions): Promise<{ store: SnapshotStore; snapshot: StoredSnapshot | undefined; damaged: DamagedSnapshot[] }> {
+  static async open(options: SnapshotStoreOptions): Promise<{
+    store: SnapshotStore;
+    snapshot: StoredSnapshot | undefined;
+    damaged: DamagedSnapshot[];
+    receiving: SnapshotBeingReceived | undefined;
+  }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const keep = options.keep ?? 2;
     await fs.mkdirp(dir);
     const names = await fs.list(dir);
-    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`) || n.endsWith(`.snap${RECEIVING_SUFFIX}`));
+    const transfers = names.filter((n) => n.endsWith(`.snap${RECEIVING_SUFFIX}`)).sort();
+    const resumable = transfers.at(-1);
+    const receiving = resumable === undefined ? undefined : await SnapshotStore.resumeTransfer(fs, posix.join(dir, resumable), log);
+    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`) || (n.endsWith(`.snap${RECEIVING_SUFFIX}`) && (n !== resumable || !receiving)));
     for (const name of leftovers) {
-      log(`snapshot store ${dir}: removing ${name}, a snapshot write or transfer cut short (a transfer starts over)`);
+      log(`snapshot store ${dir}: removing ${name}, a snapshot write or transfer cut short`);
       await fs.unlink(posix.join(dir, name));
     }
     if (leftovers.length > 0) await fs.syncDir(dir);
@@ -112,7 +145,35 @@ export class SnapshotStore {
         damaged.push({ file: name, reason: error.message });
       }
     }
-    return { store: new SnapshotStore(fs, dir, keep), snapshot, damaged };
+    const store = new SnapshotStore(fs, dir, keep);
+    store.receiving = receiving;
+    return { store, snapshot, damaged, receiving: receiving && { meta: receiving.writer.meta, size: receiving.writer.size } };
+  }
+
+  /** The transfer in `path`, opened to go on from its last checkpoint; undefined if it cannot. */
+  private static async resumeTransfer(fs: FileSystem, path: string, log: (msg: string) => void): Promise<Receiving | undefined> {
+    const handle = await fs.open(path, 'write');
+    try {
+      const writer = await SnapshotFileWriter.resume(handle, yieldToEventLoop);
+      log(`snapshot store: ${path}, a transfer cut short, goes on from byte ${writer.size} (its last checkpoint)`);
+      return { writer, handle, complete: false, uncheckpointedBytes: 0, uncheckpointedChunks: 0, named: true };
+    } catch (error) {
+      await handle.close();
+      if (!(error instanceof DecodeError)) throw error;
+      log(`snapshot store: ${path}, a transfer cut short, cannot go on (${error.message}); it starts over`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Gives up the transfer open() found, when the node holds what it covers already (its
+   * file is removed). A transfer of another snapshot does the same by itself.
+   */
+  abandonTransfer(): Promise<void> {
+    return this.guard(async () => {
+      await this.dropReceiving();
+      await this.fs.syncDir(this.dir);
+    });
   }
 
   /**
@@ -178,8 +239,8 @@ export class SnapshotStore {
    * Writes a chunk of a snapshot received from the leader into `<name>.receiving`, at its
    * offset: offset 0 starts the file afresh (a transfer of another snapshot, or this one
    * again, drops the file before it); any other must continue the file where it ends.
-   * The chunks need not be durable (a restarted node starts the transfer over, the
-   * file removed at open) except the last: it completes the file and syncs it.
+   * The chunks are made durable every receiveCheckpointBytes or receiveCheckpointChunks
+   * (a restarted node goes on from there), and the last completes the file and syncs it.
    */
   receive(chunk: ReceivedSnapshotChunk): Promise<void> {
     return this.guard(() => this.receiveNow(chunk));
@@ -191,7 +252,14 @@ export class SnapshotStore {
     let receiving = this.receiving;
     if (!receiving) {
       const handle = await this.fs.open(this.receivingPath(meta), 'create');
-      receiving = { writer: await SnapshotFileWriter.create(handle, meta), handle, complete: false };
+      receiving = {
+        writer: await SnapshotFileWriter.create(handle, meta),
+        handle,
+        complete: false,
+        uncheckpointedBytes: 0,
+        uncheckpointedChunks: 0,
+        named: false,
+      };
       this.receiving = receiving;
     }
     const { writer } = receiving;
@@ -201,7 +269,18 @@ export class SnapshotStore {
       );
     }
     await writer.append(chunk.data);
-    if (!chunk.done) return;
+    if (!chunk.done) {
+      receiving.uncheckpointedBytes += chunk.data.length;
+      receiving.uncheckpointedChunks++;
+      if (receiving.uncheckpointedBytes < receiveCheckpointBytes && receiving.uncheckpointedChunks < receiveCheckpointChunks) return;
+      await writer.checkpoint();
+      // The file's name too, at its first checkpoint: else a power cut could lose the file.
+      if (!receiving.named) await this.fs.syncDir(this.dir);
+      receiving.named = true;
+      receiving.uncheckpointedBytes = 0;
+      receiving.uncheckpointedChunks = 0;
+      return;
+    }
     await writer.finish();
     await receiving.handle.sync();
     receiving.complete = true;

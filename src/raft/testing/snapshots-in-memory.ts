@@ -10,6 +10,11 @@ import type { ReceivedSnapshotChunk, Snapshot, SnapshotMeta } from '../types.js'
 export class SnapshotsInMemory {
   private receiving: { readonly meta: SnapshotMeta; readonly chunks: Uint8Array[]; size: number } | undefined;
 
+  /** The snapshot being received and the bytes of it held, for a restarted node to go on with. */
+  inProgress(): { readonly meta: SnapshotMeta; readonly size: number } | undefined {
+    return this.receiving && { meta: this.receiving.meta, size: this.receiving.size };
+  }
+
   /** Stores a Ready's chunks, in order; answers the snapshots they complete. */
   store(chunks: readonly ReceivedSnapshotChunk[]): Snapshot[] {
     const completed: Snapshot[] = [];

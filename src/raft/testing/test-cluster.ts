@@ -63,12 +63,14 @@ export class TestCluster {
   start(id: NodeId, bootstrap: ClusterConfig = this.bootstrap): RaftNode {
     const disk = this.disks.get(id) ?? { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: undefined };
     this.disks.set(id, disk);
+    const transfer = this.snapshotsReceiving.get(id)?.inProgress();
     const node = new RaftNode({
       config: { ...defaultRaftConfig, ...this.options.config, id },
       persisted: { hardState: disk.hardState, entries: [...disk.entries], snapshot: disk.snapshot },
       bootstrap,
       random: this.prng.fork(),
       pipelined: this.options.pipelined ?? false,
+      ...(transfer ? { snapshotReceiving: transfer } : {}),
     });
     this.nodes.set(id, node);
     // The state machine restarts from the snapshot on disk, then re-applies the log.
@@ -95,10 +97,10 @@ export class TestCluster {
   }
 
   /** Loses the node's memory; its disk stays. */
-  crash(id: NodeId): void {
+  /** Stops a node; `keepTransfer`: its runtime keeps what it stored of a snapshot it was receiving, to go on with at start. */
+  crash(id: NodeId, keepTransfer = false): void {
     this.nodes.delete(id);
-    // A transfer under way starts over after a restart.
-    this.snapshotsReceiving.delete(id);
+    if (!keepTransfer) this.snapshotsReceiving.delete(id);
     this.queue = this.queue.filter((m) => m.to !== id);
   }
 
