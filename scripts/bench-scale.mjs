@@ -9,8 +9,10 @@
 //      quarter of the puts overwriting a key written before, a compaction to the
 //      current revision every 64 MiB written (so MVCC history is made and removed);
 //   3. full store: the same puts and gets;
-//   4. kill -9 of one follower, started again: time to its first acknowledged put;
-//   5. kill -9 of every member, all started again: time to the first acknowledged put.
+//   4. every member defragmented in turn while the puts go on: how long each took, the
+//      files' sizes before and after, and the longest time without an acknowledged put;
+//   5. kill -9 of one follower, started again: time to its first acknowledged put;
+//   6. kill -9 of every member, all started again: time to the first acknowledged put.
 // Meanwhile each member's /metrics is read every 500 ms: resident memory, leader changes
 // and (Keel) the longest event-loop delay and the snapshots taken.
 //
@@ -161,6 +163,48 @@ async function fill(endpoints, keys) {
   }
 }
 
+/**
+ * Defragments the members one after another (etcd's Maintenance.Defragment, on each) while
+ * the clients go on putting 4 KiB values: each member's time and file size before and
+ * after (Maintenance.Status dbSize), and what the puts saw, with the longest time no put
+ * was acknowledged.
+ */
+async function defragmentUnderLoad(endpoints, keys) {
+  const clients = clientsFor(endpoints);
+  const admins = endpoints.map((e) => new EtcdGrpcClient(e, 600_000));
+  const dbSize = async (admin) => Number((await admin.maintenanceCall('Status', {}, 30_000)).dbSize);
+  let done = false;
+  let lastAckMs = performance.now();
+  let longestGapMs = 0;
+  const members = [];
+  try {
+    const puts = load(
+      async (w) => {
+        await clients.of(w).put(keyOf(Math.floor(Math.random() * keys.count)), valueOfSize(4096));
+        const now = performance.now();
+        longestGapMs = Math.max(longestGapMs, now - lastAckMs);
+        lastAckMs = now;
+      },
+      () => done,
+    );
+    try {
+      for (const admin of admins) {
+        const beforeBytes = await dbSize(admin);
+        const startMs = performance.now();
+        await admin.maintenanceCall('Defragment', {}, 600_000);
+        members.push({ ms: performance.now() - startMs, beforeBytes, afterBytes: await dbSize(admin) });
+      }
+    } finally {
+      done = true;
+    }
+    const result = await puts;
+    return { ...result, members, longestGapMs: Math.max(longestGapMs, performance.now() - lastAckMs) };
+  } finally {
+    clients.close();
+    for (const admin of admins) admin.close();
+  }
+}
+
 /** Reads every member's /metrics every 500 ms: the worst RSS, event-loop delay, and the leader changes seen. */
 function sampler(metricsUrls, names) {
   const worst = { rssBytes: 0, loopDelayMaxS: 0, snapshots: 0, snapshotCopyMaxS: 0, snapshotMaxS: 0, snapshotBytes: 0 };
@@ -247,6 +291,10 @@ async function measure(system) {
   row.worst = { ...samples.worst };
   console.error(
     `${system.name} full: put ${Math.round(row.fullPut.throughput)}/s p99 ${row.fullPut.p99.toFixed(1)} ms; get ${Math.round(row.fullGet.throughput)}/s p99 ${row.fullGet.p99.toFixed(1)} ms; ${row.leaderChanges} leader changes`,
+  );
+  row.defrag = await defragmentUnderLoad(system.endpoints, keys);
+  console.error(
+    `${system.name} defragmentation: ${row.defrag.members.map((m) => `${Math.round(m.ms)} ms, ${mib(m.beforeBytes)} -> ${mib(m.afterBytes)} MiB`).join('; ')}; puts meanwhile ${Math.round(row.defrag.throughput)}/s p99 ${row.defrag.p99.toFixed(1)} ms, ${row.defrag.errors} failed, longest without an acknowledged put ${Math.round(row.defrag.longestGapMs)} ms`,
   );
   // One member: a follower (any member but the one that answers as leader).
   const one = await system.followerIndex();
@@ -350,6 +398,9 @@ function report(rows) {
   for (const r of rows) {
     lines.push(
       `${r.name} fill: ${r.fill.keys} keys, ${mib(r.fill.writtenBytes)} MiB written in ${r.fill.seconds.toFixed(1)} s (${Math.round(r.fill.throughput)} puts/s, p99 ${r.fill.p99.toFixed(0)} ms), ${r.fill.errors} failed puts, ${r.fill.compactions} compactions`,
+    );
+    lines.push(
+      `${r.name} defragmentation of each member in turn under 4 KiB puts: ${r.defrag.members.map((m) => `${(m.ms / 1000).toFixed(1)} s (${mib(m.beforeBytes)} -> ${mib(m.afterBytes)} MiB)`).join(', ')}; puts meanwhile ${Math.round(r.defrag.throughput)}/s, p99 ${r.defrag.p99.toFixed(0)} ms, ${r.defrag.errors} failed, longest time without an acknowledged put ${Math.round(r.defrag.longestGapMs)} ms`,
     );
     if (r.name === 'Keel') {
       lines.push(

@@ -29,7 +29,7 @@ export interface EtcdRangeResponse {
 }
 
 type KvMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
-/** A unary call of the KV service; grpc-js decodes the response with the proto's shape (etcd-proto.ts). */
+/** A unary call; grpc-js decodes the response with the proto's shape (etcd-proto.ts). */
 type Unary<Response> = (request: EtcdMessage, options: { deadline: number }, callback: (error: ServiceError | null, response: Response) => void) => void;
 
 const defaultTimeoutMs = 5_000;
@@ -42,6 +42,7 @@ export interface KeepAliveStream {
 export class EtcdGrpcClient {
   private readonly kv: InstanceType<ServiceClientConstructor>;
   private readonly lease: InstanceType<ServiceClientConstructor>;
+  private readonly maintenance: InstanceType<ServiceClientConstructor>;
 
   /** `endpoint` is host:port, optionally prefixed with http://, or https:// for TLS (with `tls`'s CA and client certificate). */
   constructor(
@@ -58,14 +59,14 @@ export class EtcdGrpcClient {
     this.lease = new (pkg.Lease as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, {
       channelOverride: this.kv.getChannel(),
     });
+    this.maintenance = new (pkg.Maintenance as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, {
+      channelOverride: this.kv.getChannel(),
+    });
   }
 
   /** One KV call; rejects with the server's ServiceError (code, details). */
   call<Response = EtcdMessage>(method: KvMethod, request: EtcdMessage, timeoutMs = this.timeoutMs): Promise<Response> {
-    const unary = (this.kv[method] as Unary<Response>).bind(this.kv);
-    return new Promise((resolve, reject) => {
-      unary(request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
-    });
+    return unaryCall(this.kv, method, request, timeoutMs);
   }
 
   put(key: string | Uint8Array, value: string | Uint8Array, timeoutMs?: number): Promise<EtcdMessage> {
@@ -86,12 +87,18 @@ export class EtcdGrpcClient {
     return this.call<EtcdRangeResponse>('Range', request, timeoutMs);
   }
 
+  /** One Maintenance call (Status, Defragment, ...) of the member this client speaks to. */
+  maintenanceCall<Response = EtcdMessage>(
+    method: 'Status' | 'Defragment' | 'HashKV' | 'Alarm',
+    request: EtcdMessage = {},
+    timeoutMs = this.timeoutMs,
+  ): Promise<Response> {
+    return unaryCall(this.maintenance, method, request, timeoutMs);
+  }
+
   /** LeaseGrant: the id of a new lease of `ttl` seconds. */
-  leaseGrant(ttl: number, timeoutMs = this.timeoutMs): Promise<string> {
-    const unary = (this.lease.LeaseGrant as Unary<{ ID: string }>).bind(this.lease);
-    return new Promise((resolve, reject) => {
-      unary({ TTL: ttl }, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response.ID)));
-    });
+  async leaseGrant(ttl: number, timeoutMs = this.timeoutMs): Promise<string> {
+    return (await unaryCall<{ ID: string }>(this.lease, 'LeaseGrant', { TTL: ttl }, timeoutMs)).ID;
   }
 
   /** A LeaseKeepAlive stream: each keepAlive(id) sends one request and resolves with the TTL its answer gives (0: the lease is gone). */
@@ -118,7 +125,16 @@ export class EtcdGrpcClient {
   close(): void {
     this.kv.close();
     this.lease.close();
+    this.maintenance.close();
   }
+}
+
+/** One unary call of a service client; rejects with the server's ServiceError (code, details). */
+function unaryCall<Response>(client: InstanceType<ServiceClientConstructor>, method: string, request: EtcdMessage, timeoutMs: number): Promise<Response> {
+  const unary = (client[method] as Unary<Response>).bind(client);
+  return new Promise((resolve, reject) => {
+    unary(request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+  });
 }
 
 function tlsCredentials(tls: ClientTlsOptions): ChannelCredentials {

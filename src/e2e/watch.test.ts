@@ -48,7 +48,11 @@ test('server-sent events through the client: history from a revision, then live 
   })();
   const live = await client.put('sse/a', '3');
   const events = () => batches.flatMap((b) => b.events);
-  await waitFor(async () => events().length >= 4, { timeoutMs: 15_000, what: 'four events on sse/' });
+  // Two streams: each is read until it has what it should (the delete-only one may lag the other).
+  await waitFor(async () => events().length >= 4 && deletes.length > 0, {
+    timeoutMs: 15_000,
+    what: 'four events on sse/, and the delete on the delete-only watch',
+  });
   stop.abort();
   await Promise.all([all, onlyDeletes]);
   assert.deepEqual(

@@ -328,11 +328,22 @@ export class RaftNode {
   }
 
   /**
+   * Whether a snapshot of the state machine at `index` can be taken: past the newest one,
+   * and applied as far as this node knows. After a restart the state machine may have
+   * applied entries whose commit this node has yet to learn again (the commit index is
+   * volatile, Figure 2; it is persisted only with the next hard state): until it does,
+   * no snapshot there.
+   */
+  canSnapshotAt(index: LogIndex): boolean {
+    return index > this.snapshotIndex() && index <= this.log.applied;
+  }
+
+  /**
    * What a snapshot of the state machine at `index` (applied, not yet compacted) records
    * besides its data: the runtime writes it into the snapshot file before compact().
    */
   snapshotMetaAt(index: LogIndex): SnapshotMeta {
-    assert(index > this.snapshotIndex() && index <= this.log.applied, () => `no snapshot can be taken at ${index}`);
+    assert(this.canSnapshotAt(index), () => `no snapshot can be taken at ${index}`);
     return { index, term: this.log.term(index) as Term, config: this.configs.at(index) };
   }
 

@@ -7,7 +7,7 @@ import { TestCluster, encodeCommands } from './testing/test-cluster.js';
 import { RaftNode } from './node.js';
 import { defaultRaftConfig } from './types.js';
 import { Prng } from '../lib/prng.js';
-import type { Message, SnapshotRequest, SnapshotResponse } from './types.js';
+import type { Entry, Message, SnapshotRequest, SnapshotResponse } from './types.js';
 import { snapshotBytes } from './testing/snapshot-bytes.js';
 
 /** Proposes each command at `id` and lets the cluster settle after each one. */
@@ -516,4 +516,23 @@ test('§7 Figure 13: a follower restarted mid-transfer with the chunks it stored
   );
   assert.equal(c.node(3).status().firstIndex, snapshotIndex + 1);
   for (const id of [1, 2, 3]) assert.deepEqual(c.applied.get(id), all);
+});
+
+test('Figure 2: a node restarted with its state machine ahead of the commit index on disk takes no snapshot there until it learns the commit again', () => {
+  const entry = (index: number): Entry => ({ index, term: 1, kind: 'normal', data: new TextEncoder().encode(`e${index}`) });
+  const node = new RaftNode({
+    config: { ...defaultRaftConfig, id: 2 },
+    // The hard state says 3 are committed; the state machine applied 5 before the crash.
+    persisted: { hardState: { term: 1, vote: 1, commit: 3 }, entries: [1, 2, 3, 4, 5].map(entry), snapshot: undefined },
+    bootstrap: { voters: [1, 2, 3], learners: [] },
+    random: new Prng(2),
+    applied: 5,
+  });
+  assert.equal(node.canSnapshotAt(5), false);
+  assert.equal(node.canSnapshotAt(3), true);
+  assert.throws(() => node.snapshotMetaAt(5), /no snapshot can be taken at 5/);
+  node.step({ type: 'heartbeat', from: 1, to: 2, term: 1, commit: 5, seq: 1 });
+  const ready = node.ready();
+  node.advance(ready);
+  assert.equal(node.canSnapshotAt(5), true, 'once the leader says 5 is committed and it is applied again');
 });

@@ -1135,6 +1135,8 @@ export class Replica implements MembershipHost {
     if (this.snapshotting || this.maintenance || this.stopping) return;
     const entriesDue = this.store.appliedIndex() - this.snapshotIndex >= this.config.snapshotEveryEntries;
     if (!entriesDue && this.appliedBytesSinceSnapshot < this.config.snapshotEveryLogBytes) return;
+    // Restarted with the store ahead of the commit index on disk: wait to learn it again.
+    if (!this.raft.canSnapshotAt(this.store.appliedIndex())) return;
     // Entries applied while the snapshot is taken count toward the next one.
     this.appliedBytesSinceSnapshot = 0;
     this.snapshotting = this.takeSnapshot()
