@@ -128,7 +128,7 @@ class LmdbEnv implements KvEnv {
 
   async copyCompacted(): Promise<CompactedCopy> {
     await this.previousCopyRemoved;
-    const copy = await writeCompactedCopy(this.root, this.path);
+    const copy = await writeCompactedCopy(this.readView(), this.path, (dir) => openRoot(dir, 'none'));
     return {
       swapIn: async () => {
         const { removed } = await swapInCopy(copy, this.path, () => this.root.close());
@@ -159,6 +159,9 @@ function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Buffer> {
     // file, so start at 1 GiB rather than lmdb-js's 128 KiB.
     mapSize: 1024 * 1024 * 1024,
     maxDbs: 16,
+    // A directory holding data.mdb and lock.mdb, whatever its name (lmdb-js takes a path
+    // with an extension, such as a defragmentation's kv.defrag, for a file).
+    noSubdir: false,
     keyEncoding: 'binary',
     encoding: 'binary',
     ...syncOptions,
