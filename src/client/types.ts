@@ -3,7 +3,7 @@
  * to bytes (and to text for convenience).
  */
 import type { Bytes } from './bytes.js';
-import type { NodeStatusJson } from '../wire/index.js';
+import type { ClusterMemberJson, MemberChangeJson, MemberJson, MemberListJson, NodeStatusJson } from '../wire/index.js';
 
 export type Consistency = 'linearizable' | 'serializable';
 
@@ -94,40 +94,19 @@ export interface NodeStatus extends Omit<NodeStatusJson, 'leader'> {
   readonly leader: number | null;
 }
 
-export interface Member {
-  readonly id: number;
-  readonly host: string;
-  readonly peerPort: number;
-  readonly clientPort: number;
-  readonly clientUrl: string;
-  readonly voter: boolean;
-}
+/** A member as GET /cluster/info lists it: where to reach it (the JSON as it comes). */
+export type Member = ClusterMemberJson;
 
-/** A member as the replicated member list holds it (GET /members). */
-export interface MemberRecord {
-  readonly id: number;
-  /** Empty until the member has started and published it. */
-  readonly name: string;
-  readonly peerUrls: readonly string[];
-  /** REST URLs; empty until the member has started. */
-  readonly clientUrls: readonly string[];
-  /** etcd v3 gRPC URLs. */
-  readonly grpcUrls: readonly string[];
-  readonly isLearner: boolean;
-}
+/** A member as the replicated member list holds it (GET /members; the JSON as it comes). */
+export type MemberRecord = MemberJson;
 
-export interface MemberList {
+export interface MemberList extends Omit<MemberListJson, 'leader'> {
+  /** The leader the answering node knows of; null when none. */
   readonly leader: number | null;
-  readonly members: readonly MemberRecord[];
-  /** Ids removed from the cluster, never used again. */
-  readonly removed: readonly number[];
 }
 
 /** The answer to a membership change: the member changed and the list after it. */
-export interface MemberChangeResult {
-  readonly member: MemberRecord;
-  readonly members: readonly MemberRecord[];
-}
+export type MemberChangeResult = MemberChangeJson;
 
 export interface ClusterInfo {
   readonly clusterId: string;

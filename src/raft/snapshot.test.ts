@@ -431,15 +431,18 @@ test('§7: a snapshot older than the follower’s commit index is answered as do
   );
 });
 
-test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked snapshot gets it again from offset 0', () => {
+/**
+ * Node 3 was down while node 1 committed six commands and compacted its log; started
+ * again, it is sent the snapshot in chunks of 8 bytes, stores three, and goes down
+ * before the fourth arrives (`keepTransfer`: its runtime keeps the three), then starts.
+ */
+function restartedMidTransfer(keepTransfer: boolean): { c: TestCluster; all: string[]; snapshotIndex: number; chunks: SnapshotRequest[] } {
   const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
   c.elect(1);
   c.crash(3);
   const all = commands('m', 6);
   proposeAll(c, 1, all);
   const snapshotIndex = c.compact(1);
-
-  // Node 3 takes three chunks, then goes down before the fourth arrives.
   const chunks: SnapshotRequest[] = [];
   c.filter = (m) => {
     if (m.type !== 'snapshot') return true;
@@ -452,8 +455,13 @@ test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked 
     chunks.map((m) => m.offset),
     [0, 8, 16, 24],
   );
-  c.crash(3);
+  c.crash(3, keepTransfer);
   c.start(3);
+  return { c, all, snapshotIndex, chunks };
+}
+
+test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked snapshot gets it again from offset 0', () => {
+  const { c, all, snapshotIndex, chunks } = restartedMidTransfer(false);
   assert.equal(c.node(3).status().commit, 1, 'the partial snapshot was never installed');
 
   c.filter = (m) => {
@@ -477,24 +485,7 @@ test('§7 Figure 13 step 2: a follower that restarts in the middle of a chunked 
 });
 
 test('§7 Figure 13: a follower restarted mid-transfer with the chunks it stored goes on from there, not from offset 0', () => {
-  const c = new TestCluster({ ids: [1, 2, 3], config: { snapshotChunkBytesMax: 8 } });
-  c.elect(1);
-  c.crash(3);
-  const all = commands('m', 6);
-  proposeAll(c, 1, all);
-  const snapshotIndex = c.compact(1);
-
-  // Node 3 stores three chunks, then goes down before the fourth arrives; its runtime keeps them.
-  const chunks: SnapshotRequest[] = [];
-  c.filter = (m) => {
-    if (m.type !== 'snapshot') return true;
-    chunks.push(m);
-    return m.offset < 24;
-  };
-  c.start(3);
-  c.tickAll(1);
-  c.crash(3, true);
-  c.start(3);
+  const { c, all, snapshotIndex, chunks } = restartedMidTransfer(true);
 
   const answers: SnapshotResponse[] = [];
   c.filter = (m) => {

@@ -205,16 +205,25 @@ test('three replicas over a simulated disk, clock and network survive power cuts
   assert.notDeepEqual(other.deliveries, first.deliveries, 'another seed should time the elections differently');
 });
 
+/**
+ * A world of three replicas with small snapshots in small chunks, one follower of which
+ * stopped after the first write and missed `puts` more: the leader has compacted past it.
+ */
+async function followerLeftBehind(dir: string, seed: number, puts: number): Promise<{ world: World; behind: NodeId; leader: Replica }> {
+  const world = new World(dir, new Prng(seed), { snapshotEveryEntries: 8, snapshotChunkBytesMax: 256 });
+  for (const id of ids) await world.start(id);
+  await world.put('k', 'v0');
+  const behind = ids.find((id) => world.nodes.get(id)?.replica?.raftStatus().role === 'follower') as NodeId;
+  world.crash(behind);
+  for (let i = 1; i <= puts; i++) await world.put(`k${i % 5}`, `value ${i} `.repeat(20));
+  const leader = await world.until('a leader', () => world.leader());
+  return { world, behind, leader };
+}
+
 test("a snapshot transfer cut off half way resumes where the follower's file ends, and the follower installs it from that file", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
   try {
-    const world = new World(dir, new Prng(11), { snapshotEveryEntries: 8, snapshotChunkBytesMax: 256 });
-    for (const id of ids) await world.start(id);
-    await world.put('k', 'v0');
-    const behind = ids.find((id) => world.nodes.get(id)?.replica?.raftStatus().role === 'follower') as NodeId;
-    world.crash(behind);
-    for (let i = 1; i <= 40; i++) await world.put(`k${i % 5}`, `value ${i} `.repeat(20));
-    const leader = await world.until('a leader', () => world.leader());
+    const { world, behind, leader } = await followerLeftBehind(dir, 11, 40);
     assert.ok(leader.raftStatus().firstIndex > 3, 'the leader compacted past what the stopped follower holds');
 
     // What the follower says it holds of the snapshot, answer by answer, and whether the link was up.
@@ -264,13 +273,7 @@ test("a snapshot transfer cut off half way resumes where the follower's file end
 test('a follower whose power is cut mid-transfer goes on from the last checkpoint of its file when it comes back, not from byte 0', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
   try {
-    const world = new World(dir, new Prng(13), { snapshotEveryEntries: 8, snapshotChunkBytesMax: 256 });
-    for (const id of ids) await world.start(id);
-    await world.put('k', 'v0');
-    const behind = ids.find((id) => world.nodes.get(id)?.replica?.raftStatus().role === 'follower') as NodeId;
-    world.crash(behind);
-    for (let i = 1; i <= 60; i++) await world.put(`k${i % 5}`, `value ${i} `.repeat(20));
-    const leader = await world.until('a leader', () => world.leader());
+    const { world, behind, leader } = await followerLeftBehind(dir, 13, 60);
 
     // A checkpoint every 16 chunks of 256 bytes: the power goes when the follower holds 20.
     const checkpoint = 16 * 256;

@@ -118,7 +118,9 @@ export interface MemberJson {
   /** Empty until the member has started and published it. */
   readonly name: string;
   readonly peerUrls: readonly string[];
+  /** REST URLs; empty until the member has started. */
   readonly clientUrls: readonly string[];
+  /** etcd v3 gRPC URLs. */
   readonly grpcUrls: readonly string[];
   readonly isLearner: boolean;
 }
