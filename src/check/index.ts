@@ -1,4 +1,7 @@
-/** What other folders may use of src/check/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * The linearizability checker: histories of operations, checked against a model of the store.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { HistoryError, pairOperations, parseHistoryWithLines } from './history.js';
 export type { HistoryEvent, Operation, OperationName } from './history.js';
 export { checkHistory, checkOperations } from './linearizability.js';

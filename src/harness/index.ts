@@ -1,4 +1,7 @@
-/** What other folders may use of src/harness/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * Real `keel` processes for tests, benchmarks and `keel chaos`: clusters, free ports, waiting with a deadline, member changes.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { Cluster } from './cluster-harness.js';
 export { freeBasePort, freePorts, portRangeFrom } from './free-ports.js';
 export type { PortRange } from './free-ports.js';

@@ -1,4 +1,7 @@
-/** What other folders may use of src/lib/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * Helpers every folder may use: assertions, a seeded PRNG and the one byte codec.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { AssertionError, assert, unreachable } from './assert.js';
 export { ByteReader, ByteWriter, DecodeError, readVarintAt, varintBytesMax, varintProblemText, varintSize } from './bytes/index.js';
 export { Prng } from './prng.js';

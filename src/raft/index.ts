@@ -1,4 +1,7 @@
-/** What other folders may use of src/raft/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * The consensus core: a pure state machine fed ticks and messages, handing out Readys (thesis §10.2.1).
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { decodeConfigEntry, isVoter, quorumSize } from './config.js';
 export { RaftNode } from './node.js';
 export type { RaftStatus } from './node.js';

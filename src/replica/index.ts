@@ -1,4 +1,7 @@
-/** What other folders may use of src/replica/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * One replica of the cluster: the consensus core, its durable storage, the key-value state machine and the Ready loop that drives them, all I/O through injected ports.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { clientScheme, clientTlsEnabled, nodeConfigDefaults, selfAddress } from './config.js';
 export type { MemberAddress, NodeConfig } from './config.js';
 export { KeelError } from './errors.js';

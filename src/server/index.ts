@@ -1,4 +1,7 @@
-/** What other folders may use of src/server/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * The Node.js shell around the replica: KeelNode wires real I/O to it; users and tokens; etcd's lock and election recipes.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { commandAuth } from './auth/caller.js';
 export type { Caller, Credentials } from './auth/caller.js';
 export { NEEDS_ANYONE, NEEDS_NOTHING, NEEDS_ROOT, NEEDS_USER } from './auth/node-auth.js';

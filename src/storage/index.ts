@@ -1,4 +1,7 @@
-/** What other folders may use of src/storage/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * Durable Raft state: the WAL, snapshot files, the file-system interface and its fault-injecting twin.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { StorageMismatchError, lostAcknowledgedEntriesAdvice } from './errors.js';
 export { FaultFileSystem } from './fault-file-system.js';
 export { FaultyDisk, fsyncDelayMsMax } from './faulty-disk.js';

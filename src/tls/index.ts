@@ -1,4 +1,7 @@
-/** What other folders may use of src/tls/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * Certificates and TLS contexts, for the node, the CLI, the client and the tests.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export { ensureAutoTlsFiles } from './auto-tls.js';
 export { fetchWithTls } from './https-fetch.js';
 export type { ClientTlsOptions, FetchFunction } from './https-fetch.js';

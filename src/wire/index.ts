@@ -1,4 +1,7 @@
-/** What other folders may use of src/wire/: its only entry point (scripts/check-imports.mjs). */
+/**
+ * The JSON the node answers with (REST answers, GET /status, the dashboard feed), declared once for the node, its clients and the dashboard.
+ * This file is what other folders may use of it (scripts/check-imports.mjs).
+ */
 export type { HelloFrame, MessageSummary, StatusFrame } from './dashboard-feed.js';
 export type { AlarmJson, NodeStatusJson, PeerProgressJson, RoleName } from './status.js';
 export type {
