@@ -57,7 +57,7 @@ export class RaftStorage {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const startMs = performance.now();
-    const { store, snapshot, damaged, receiving } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
+    const { store, snapshot, damaged, transfer } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
     const snapshotLoadMs = performance.now() - startMs;
     const { wal, state } = await Wal.open({
       fs,
@@ -81,15 +81,17 @@ export class RaftStorage {
       assertContiguous(plan.persisted);
       // A transfer of what this node holds already is over (Figure 13: it would be
       // answered as done); only a newer snapshot's goes on.
+      // Decided before the file is read through to resume it.
       const held = Math.max(plan.persisted.hardState.commit, plan.persisted.snapshot?.meta.index ?? 0);
-      const resumable = receiving && receiving.meta.index > held ? receiving : undefined;
-      if (receiving && !resumable) await store.abandonTransfer();
+      const receiving = transfer && transfer.index > held ? await store.resumeTransfer() : undefined;
+      if (transfer && !receiving) await store.abandonTransfer();
+      if (receiving) log(`storage ${dir}: the transfer of snapshot ${receiving.meta.index} a restart cut short goes on from byte ${receiving.size}`);
       const walReplayMs = performance.now() - startMs - snapshotLoadMs;
       return {
         storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0),
         persisted: plan.persisted,
         snapshotFile: snapshot?.data,
-        receiving: resumable,
+        receiving,
         timings: { snapshotLoadMs, walReplayMs },
       };
     } catch (error) {

@@ -68,6 +68,8 @@ export interface SnapshotFileLayout {
 export class SnapshotFileWriter {
   private crc: number;
   private dataLength = 0;
+  /** Data bytes the last checkpoint (or resume) made durable. */
+  private durableLength = 0;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -99,12 +101,9 @@ export class SnapshotFileWriter {
     const { meta, dataOffset, dataLength: durable } = layout;
     if (durable > size - dataOffset) throw new DecodeError(`its checkpoint says ${durable} bytes of data, only ${size - dataOffset} present`);
     await handle.truncate(dataOffset + durable);
-    const writer = new SnapshotFileWriter(handle, meta, dataOffset, crc32c(await handle.read(PREAMBLE_BYTES, dataOffset - DATA_LENGTH_BYTES - PREAMBLE_BYTES)));
-    for (let at = 0; at < durable; at += READ_CHUNK_BYTES) {
-      writer.crc = crc32c(await handle.read(dataOffset + at, Math.min(READ_CHUNK_BYTES, durable - at)), writer.crc);
-      await between();
-    }
+    const writer = new SnapshotFileWriter(handle, meta, dataOffset, await checksum(handle, dataOffset - DATA_LENGTH_BYTES, layout, between));
     writer.dataLength = durable;
+    writer.durableLength = durable;
     return writer;
   }
 
@@ -113,12 +112,18 @@ export class SnapshotFileWriter {
     return this.dataLength;
   }
 
+  /** Data bytes written since the last checkpoint (or resume). */
+  get uncheckpointed(): number {
+    return this.dataLength - this.durableLength;
+  }
+
   /** Makes the data written so far durable, and records in the header how much that is. */
   async checkpoint(): Promise<void> {
     // The data first, then the length that vouches for it.
     await this.handle.datasync();
     await this.writeDataLength();
     await this.handle.datasync();
+    this.durableLength = this.dataLength;
   }
 
   async append(chunk: Uint8Array): Promise<void> {
@@ -154,17 +159,26 @@ export async function writeSnapshotFile(handle: FileHandle, meta: SnapshotMeta, 
  */
 export async function verifySnapshotFile(handle: FileHandle, between: () => Promise<void>): Promise<SnapshotFileLayout> {
   const { layout, version, expectedCrc } = await readHeader(handle);
-  const { dataOffset, dataLength } = layout;
   // Version 1 covered dataLength too; version 2 checks it against the file's size.
-  const coveredHeaderEnd = version === 1 ? dataOffset : dataOffset - DATA_LENGTH_BYTES;
+  const coveredHeaderEnd = version === 1 ? layout.dataOffset : layout.dataOffset - DATA_LENGTH_BYTES;
+  if ((await checksum(handle, coveredHeaderEnd, layout, between)) >>> 0 !== expectedCrc) throw new DecodeError('crc mismatch');
+  return layout;
+}
+
+/** The checksum over the header from the preamble to `coveredHeaderEnd`, then the data, a chunk at a time. */
+async function checksum(handle: FileHandle, coveredHeaderEnd: number, layout: SnapshotFileLayout, between: () => Promise<void>): Promise<number> {
+  const { dataOffset, dataLength } = layout;
   let crc = crc32c(await handle.read(PREAMBLE_BYTES, coveredHeaderEnd - PREAMBLE_BYTES));
   for (let at = 0; at < dataLength; at += READ_CHUNK_BYTES) {
-    const chunk = await handle.read(dataOffset + at, Math.min(READ_CHUNK_BYTES, dataLength - at));
-    crc = crc32c(chunk, crc);
+    crc = crc32c(await handle.read(dataOffset + at, Math.min(READ_CHUNK_BYTES, dataLength - at)), crc);
     await between();
   }
-  if (crc >>> 0 !== expectedCrc) throw new DecodeError('crc mismatch');
-  return layout;
+  return crc;
+}
+
+/** The meta of a snapshot file's header, whether or not its data is complete (a transfer's file). */
+export async function readSnapshotFileMeta(handle: FileHandle): Promise<SnapshotMeta> {
+  return (await readHeaderParts(handle)).layout.meta;
 }
 
 /** The header of a file this process wrote and synced (not checksummed again). */

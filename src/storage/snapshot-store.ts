@@ -24,7 +24,15 @@ import type { FileHandle, FileSystem } from './file-system.js';
 import { isNotFound } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
 import { SerialQueue } from './serial-queue.js';
-import { FileSnapshotData, SnapshotFileWriter, readSnapshotFileLayout, sourceChunks, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import {
+  FileSnapshotData,
+  SnapshotFileWriter,
+  readSnapshotFileLayout,
+  readSnapshotFileMeta,
+  sourceChunks,
+  verifySnapshotFile,
+  writeSnapshotFile,
+} from './snapshot-file.js';
 import type { SnapshotSource } from './snapshot-file.js';
 
 const namePattern = /^(\d{16})-(\d{16})\.snap$/;
@@ -73,11 +81,8 @@ interface Receiving {
   readonly writer: SnapshotFileWriter;
   readonly handle: FileHandle;
   complete: boolean;
-  /** Data bytes and chunks written since the last checkpoint. */
-  uncheckpointedBytes: number;
+  /** Chunks written since the last checkpoint (the writer counts the bytes). */
   uncheckpointedChunks: number;
-  /** Its directory entry is durable (synced, or found at open). */
-  named: boolean;
 }
 
 /** Where a transfer cut short by a restart stands: it goes on from `size` bytes. */
@@ -92,6 +97,8 @@ export class SnapshotStore {
   private readonly saves = new SerialQueue();
   /** The snapshot being received from the leader, written a chunk at a time. */
   private receiving: Receiving | undefined;
+  /** The transfer open() found, until resumeTransfer() or abandonTransfer() decides. */
+  private found: { readonly path: string; readonly meta: SnapshotMeta } | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -107,17 +114,20 @@ export class SnapshotStore {
     store: SnapshotStore;
     snapshot: StoredSnapshot | undefined;
     damaged: DamagedSnapshot[];
-    receiving: SnapshotBeingReceived | undefined;
+    /** A transfer from the leader that a restart cut short: resumeTransfer() or abandonTransfer(). */
+    transfer: SnapshotMeta | undefined;
   }> {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const keep = options.keep ?? 2;
     await fs.mkdirp(dir);
     const names = await fs.list(dir);
-    const transfers = names.filter((n) => n.endsWith(`.snap${RECEIVING_SUFFIX}`)).sort();
-    const resumable = transfers.at(-1);
-    const receiving = resumable === undefined ? undefined : await SnapshotStore.resumeTransfer(fs, posix.join(dir, resumable), log);
-    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`) || (n.endsWith(`.snap${RECEIVING_SUFFIX}`) && (n !== resumable || !receiving)));
+    const newestTransfer = names
+      .filter((n) => n.endsWith(`.snap${RECEIVING_SUFFIX}`))
+      .sort()
+      .at(-1);
+    const found = newestTransfer === undefined ? undefined : await SnapshotStore.transferIn(fs, posix.join(dir, newestTransfer), log);
+    const leftovers = names.filter((n) => n.endsWith(`.snap${TMP_SUFFIX}`) || (n.endsWith(`.snap${RECEIVING_SUFFIX}`) && posix.join(dir, n) !== found?.path));
     for (const name of leftovers) {
       log(`snapshot store ${dir}: removing ${name}, a snapshot write or transfer cut short`);
       await fs.unlink(posix.join(dir, name));
@@ -146,32 +156,56 @@ export class SnapshotStore {
       }
     }
     const store = new SnapshotStore(fs, dir, keep);
-    store.receiving = receiving;
-    return { store, snapshot, damaged, receiving: receiving && { meta: receiving.writer.meta, size: receiving.writer.size } };
+    store.found = found;
+    return { store, snapshot, damaged, transfer: found?.meta };
   }
 
-  /** The transfer in `path`, opened to go on from its last checkpoint; undefined if it cannot. */
-  private static async resumeTransfer(fs: FileSystem, path: string, log: (msg: string) => void): Promise<Receiving | undefined> {
-    const handle = await fs.open(path, 'write');
+  /** The transfer file at `path` and the snapshot it is of (its header alone is read); undefined if it is not one. */
+  private static async transferIn(fs: FileSystem, path: string, log: (msg: string) => void): Promise<{ path: string; meta: SnapshotMeta } | undefined> {
+    const handle = await fs.open(path, 'read');
     try {
-      const writer = await SnapshotFileWriter.resume(handle, yieldToEventLoop);
-      log(`snapshot store: ${path}, a transfer cut short, goes on from byte ${writer.size} (its last checkpoint)`);
-      return { writer, handle, complete: false, uncheckpointedBytes: 0, uncheckpointedChunks: 0, named: true };
+      return { path, meta: await readSnapshotFileMeta(handle) };
     } catch (error) {
-      await handle.close();
       if (!(error instanceof DecodeError)) throw error;
-      log(`snapshot store: ${path}, a transfer cut short, cannot go on (${error.message}); it starts over`);
+      log(`snapshot store: ${path}, a transfer cut short, is not a snapshot file (${error.message})`);
       return undefined;
+    } finally {
+      await handle.close();
     }
   }
 
   /**
-   * Gives up the transfer open() found, when the node holds what it covers already (its
-   * file is removed). A transfer of another snapshot does the same by itself.
+   * Reopens the transfer open() found to go on from its last checkpoint (its checksum is
+   * computed again over what stays): where it stands, or undefined if it cannot go on
+   * (the file is removed and the transfer starts over).
    */
+  resumeTransfer(): Promise<SnapshotBeingReceived | undefined> {
+    return this.guard(async () => {
+      const found = this.found;
+      this.found = undefined;
+      if (!found) return undefined;
+      const handle = await this.fs.open(found.path, 'write');
+      try {
+        const writer = await SnapshotFileWriter.resume(handle, yieldToEventLoop);
+        this.receiving = { writer, handle, complete: false, uncheckpointedChunks: 0 };
+        return { meta: writer.meta, size: writer.size };
+      } catch (error) {
+        await handle.close();
+        if (!(error instanceof DecodeError)) throw error;
+        await this.fs.unlink(found.path);
+        await this.fs.syncDir(this.dir);
+        return undefined;
+      }
+    });
+  }
+
+  /** Gives up the transfer open() found, when the node holds what it covers already: its file is removed. */
   abandonTransfer(): Promise<void> {
     return this.guard(async () => {
-      await this.dropReceiving();
+      const found = this.found;
+      this.found = undefined;
+      if (!found) return;
+      await this.fs.unlink(found.path);
       await this.fs.syncDir(this.dir);
     });
   }
@@ -252,14 +286,7 @@ export class SnapshotStore {
     let receiving = this.receiving;
     if (!receiving) {
       const handle = await this.fs.open(this.receivingPath(meta), 'create');
-      receiving = {
-        writer: await SnapshotFileWriter.create(handle, meta),
-        handle,
-        complete: false,
-        uncheckpointedBytes: 0,
-        uncheckpointedChunks: 0,
-        named: false,
-      };
+      receiving = { writer: await SnapshotFileWriter.create(handle, meta), handle, complete: false, uncheckpointedChunks: 0 };
       this.receiving = receiving;
     }
     const { writer } = receiving;
@@ -270,14 +297,12 @@ export class SnapshotStore {
     }
     await writer.append(chunk.data);
     if (!chunk.done) {
-      receiving.uncheckpointedBytes += chunk.data.length;
       receiving.uncheckpointedChunks++;
-      if (receiving.uncheckpointedBytes < receiveCheckpointBytes && receiving.uncheckpointedChunks < receiveCheckpointChunks) return;
+      if (writer.uncheckpointed < receiveCheckpointBytes && receiving.uncheckpointedChunks < receiveCheckpointChunks) return;
+      // Nothing durable yet: the file's name is not either, and a power cut could lose it.
+      const first = writer.uncheckpointed === writer.size;
       await writer.checkpoint();
-      // The file's name too, at its first checkpoint: else a power cut could lose the file.
-      if (!receiving.named) await this.fs.syncDir(this.dir);
-      receiving.named = true;
-      receiving.uncheckpointedBytes = 0;
+      if (first) await this.fs.syncDir(this.dir);
       receiving.uncheckpointedChunks = 0;
       return;
     }
