@@ -13,6 +13,7 @@ import type {
   BytesJson,
   ClusterInfoJson,
   ClusterMemberJson,
+  DeleteJson,
   FieldJson,
   KeyValueJson,
   KeyVersionJson,
@@ -30,6 +31,7 @@ import type {
 import type {
   BatchOpResult,
   ClusterInfo,
+  DeleteResult,
   FieldResult,
   KeyValueRecord,
   KeyVersionRecord,
@@ -93,6 +95,12 @@ export function keyValue(value: unknown, what = 'kv'): KeyValueRecord {
     version: integer(json, 'version', what),
     lease: optionalInteger(json, 'lease', what, 0),
   };
+}
+
+/** DELETE /kv/KEY, DELETE /records/KEY, DELETE /leases/ID. */
+export function deleteResult(value: unknown): DeleteResult {
+  const json = object<DeleteJson>(value, 'answer');
+  return { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') };
 }
 
 export function leaseGrant(value: unknown): LeaseGrant {

@@ -12,7 +12,7 @@
  *   connection applies exactly once (see session.ts).
  * - Failures are KeelClientErrors; for writes, `outcome` says whether it may have applied.
  */
-import type { BatchJson, DeleteJson, GetJson, HistoryJson, PutJson, ScanJson } from '../wire/index.js';
+import type { BatchJson, GetJson, HistoryJson, PutJson, ScanJson } from '../wire/index.js';
 import { backoffDelayMs, backoffPolicy, sleep } from './backoff.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { bytesField, lenientText, needsBatchRoute, percentEncode, toBytes } from './bytes.js';
@@ -22,6 +22,7 @@ import {
   badResponse,
   batchResult,
   clusterInfo,
+  deleteResult,
   integer,
   keyValue,
   keyVersion,
@@ -253,10 +254,7 @@ export class KeelClient {
 
   /** Revokes the lease, deleting every key attached to it. */
   async leaseRevoke(id: number, options: CallOptions = {}): Promise<DeleteResult> {
-    return this.leaseWrite('DELETE', `/leases/${leaseIdArgument(id)}`, undefined, options, (json) => {
-      const answer = object<DeleteJson>(json, 'answer');
-      return { deleted: integer(answer, 'deleted', 'answer'), revision: integer(answer, 'revision', 'answer') };
-    });
+    return this.leaseWrite('DELETE', `/leases/${leaseIdArgument(id)}`, undefined, options, deleteResult);
   }
 
   /** The lease's seconds left and granted TTL (and keys with `keys`), or undefined if it has expired or been revoked. */
@@ -346,8 +344,7 @@ export class KeelClient {
         build: (session) => ({ method: 'DELETE', path: `/kv/${percentEncode(key)}`, headers: sessionHeaders(session) }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object<DeleteJson>(r.json, 'answer');
-          return { ok: true, value: { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') } };
+          return { ok: true, value: deleteResult(r.json) };
         },
       },
       options,

@@ -8,10 +8,10 @@
  * at most 128 bytes. Field values are text or bytes; bytes that are not UTF-8 can be
  * set only one field at a time (setField), since a record travels as JSON text.
  */
-import type { DeleteJson, RevisionJson } from '../wire/index.js';
+import type { RevisionJson } from '../wire/index.js';
 import { percentEncode, toBytes, utf8OrUndefined } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import { fieldResult, integer, object, recordResult } from './decode.js';
+import { deleteResult, fieldResult, integer, object, recordResult } from './decode.js';
 import { invalidArgument } from './errors.js';
 import { errorCode, sessionHeaders, type CallOptions, type KeelClient } from './keel-client.js';
 import type { Consistency, DeleteResult, FieldResult, PutResult, RecordResult } from './types.js';
@@ -105,8 +105,7 @@ export class KeelRecords {
         build: (session) => ({ method: 'DELETE', path, headers: sessionHeaders(session) }),
         interpret: (r) => {
           if (r.status !== 200) return { ok: false };
-          const json = object<DeleteJson>(r.json, 'answer');
-          return { ok: true, value: { deleted: integer(json, 'deleted', 'answer'), revision: integer(json, 'revision', 'answer') } };
+          return { ok: true, value: deleteResult(r.json) };
         },
       },
       options,
