@@ -15,7 +15,7 @@
  *
  * Not LMDB's own compacting copy (mdb_env_copy2 with MDB_CP_COMPACT, lmdb-js backup(path,
  * true)): taken while the store committed, as here, its copies were sometimes damaged
- * (three of five 3-node runs under 32 clients' puts, measured: the first write to the
+ * (five of seven 3-node runs under many clients' puts, measured: the first write to the
  * swapped-in copy failed with "mdb_page_alloc error" and MDB_BAD_TXN, and the node
  * stopped). Copying entries uses only reads and ordinary writes.
  */
