@@ -28,7 +28,7 @@ export type {
   PutJson,
   RecordJson,
   RevisionJson,
-  RevisionsJson,
+  RevisionFieldsJson,
   ScanJson,
   WatchEventJson,
   WatchMessageJson,

@@ -15,7 +15,7 @@ import type { AlarmJson } from './status.js';
 export type BytesJson<N extends string> = { readonly [K in N]: string } | { readonly [K in `${N}Base64`]: string };
 
 /** Where a version of a key came from. */
-export interface RevisionsJson {
+export interface RevisionFieldsJson {
   readonly createRevision: number;
   readonly modRevision: number;
   /** Writes to the key since it was created (1 after the first). */
@@ -26,7 +26,7 @@ export interface RevisionsJson {
  * value is left out of a keys-only scan. */
 export type KeyValueJson = BytesJson<'key'> &
   Partial<BytesJson<'value'>> &
-  RevisionsJson & {
+  RevisionFieldsJson & {
     /** The lease attached to the key; 0 for none. */
     readonly lease: number;
   };
@@ -76,7 +76,7 @@ export interface BatchJson {
 
 /** One version in GET /history/KEY. */
 export type KeyVersionJson =
-  | ({ readonly type: 'put'; readonly lease: number } & BytesJson<'value'> & RevisionsJson)
+  | ({ readonly type: 'put'; readonly lease: number } & BytesJson<'value'> & RevisionFieldsJson)
   | { readonly type: 'delete'; readonly modRevision: number };
 
 /** GET /history/KEY. */
@@ -150,7 +150,7 @@ export type RecordJson = BytesJson<'key'> & {
 };
 
 /** GET /records/KEY/FIELD. */
-export type FieldJson = BytesJson<'key'> & BytesJson<'value'> & RevisionsJson & { readonly field: string; readonly revision: number };
+export type FieldJson = BytesJson<'key'> & BytesJson<'value'> & RevisionFieldsJson & { readonly field: string; readonly revision: number };
 
 /** PUT /records/KEY and the revision-only answers. */
 export interface RevisionJson {
