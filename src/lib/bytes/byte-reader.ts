@@ -4,6 +4,7 @@
  * items need, and every failure names the field being read when the caller names it.
  * A corrupt or hostile input is refused whole, never half-understood.
  */
+import { assert } from '../assert.js';
 import { DecodeError } from './decode-error.js';
 import { readVarintAt, varintProblemText, varintSize } from './varint.js';
 
@@ -72,8 +73,9 @@ export class ByteReader {
   /** A count of items that each take at least `itemBytesMin` bytes; bounded by the
    * bytes left, so a forged count cannot make the caller loop or allocate. */
   count(field: string, itemBytesMin: number): number {
+    assert(itemBytesMin >= 1, 'count: itemBytesMin must be at least 1');
     const value = this.varint(field);
-    if (value * Math.max(1, itemBytesMin) > this.remaining) {
+    if (value * itemBytesMin > this.remaining) {
       this.fail(field, `count ${value} needs at least ${value * itemBytesMin} bytes, only ${this.remaining} left`);
     }
     return value;
