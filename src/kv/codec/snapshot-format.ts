@@ -262,7 +262,7 @@ export class SnapshotReader {
     // A varint takes at most varintBytesMax bytes; fewer are left only near the end.
     const available = Math.min(varintBytesMax, this.bodyBytes - at);
     if (this.buffer.length - this.at < available) this.fill(available);
-    const value = readVarintAt(this.buffer.subarray(0, this.at + available), this.at);
+    const value = readVarintAt(this.buffer, this.at, this.at + available);
     if (value < 0) throw new DecodeError(`${varintProblemText(value)} at byte ${at}`);
     this.at += varintSize(value);
     return value;

@@ -37,16 +37,16 @@ export function varintProblemText(code: number): string {
 }
 
 /**
- * The varint at `offset` of `bytes`, or a negative VarintProblem code. Allocates
+ * The varint at `offset` of `bytes` (read no further than `end`), or a negative VarintProblem code. Allocates
  * nothing (it runs for every integer of every peer message); the caller moves past it
  * by varintSize(value), which is its length, since only the shortest encoding is
  * accepted.
  */
-export function readVarintAt(bytes: Uint8Array, offset: number): number {
+export function readVarintAt(bytes: Uint8Array, offset: number, end = bytes.length): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < varintBytesMax; i++) {
-    if (offset + i >= bytes.length) return VarintProblem.truncated;
+    if (offset + i >= end) return VarintProblem.truncated;
     const byte = bytes[offset + i] as number;
     value += (byte & 0x7f) * scale;
     if ((byte & 0x80) === 0) {
