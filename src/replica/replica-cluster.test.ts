@@ -19,6 +19,7 @@ import { nodeConfigDefaults, type NodeConfig } from './config.js';
 import { silentLogger } from './logger.js';
 import type { CommandResult } from '../kv/types.js';
 import { Replica } from './replica.js';
+import type { KeelError } from './errors.js';
 
 const tickMs = 100;
 const ids: readonly NodeId[] = [1, 2, 3];
@@ -328,6 +329,45 @@ test('the log is compacted once the entries applied since the last snapshot reac
     );
     assert.deepEqual(world.fatal, []);
     for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a write and a linearizable read that meet no leader wait for the election and succeed; with no quorum they fail NO_LEADER, not applied, after the wait', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(3));
+    for (const id of ids) await world.start(id);
+    const first = world.nodes.get(1)?.replica as Replica;
+    assert.equal(first.raftStatus().leader, 0, 'no leader is elected yet');
+    let put: CommandResult | undefined;
+    let got: string[] | undefined;
+    void first.write({ type: 'put', key: bytes('k'), value: bytes('v') }).then((result) => (put = result));
+    void first
+      .read({ type: 'range', key: bytes('k') }, 'linearizable')
+      .then((read) => (got = read.ok ? read.value.kvs.map((kv) => text(kv.value)) : ['refused']));
+    await world.until('both answered', () => (put !== undefined && got !== undefined ? true : undefined));
+    assert.ok(put?.ok, JSON.stringify(put));
+    assert.ok(['', 'v'].includes((got as string[]).join()), JSON.stringify(got));
+
+    // Two of three gone: the one left knows no leader for good.
+    for (const id of [2, 3]) world.crash(id);
+    await world.until('no leader known', () => (first.raftStatus().leader === 0 ? true : undefined));
+    const waitMs = 3 * nodeConfigDefaults.electionTicks * tickMs;
+    const askedAt = world.nowMs;
+    const failures: { what: string; code: string; outcome: string; afterMs: number }[] = [];
+    const failed = (what: string) => (error: KeelError) => failures.push({ what, code: error.code, outcome: error.outcome, afterMs: world.nowMs - askedAt });
+    first.write({ type: 'put', key: bytes('k'), value: bytes('w') }).then(() => assert.fail('a write without quorum succeeded'), failed('put'));
+    first.read({ type: 'range', key: bytes('k') }, 'linearizable').then(() => assert.fail('a read without quorum succeeded'), failed('get'));
+    await world.until('both refused', () => (failures.length === 2 ? true : undefined), 2 * (waitMs / tickMs));
+    for (const failure of failures) {
+      assert.equal(failure.code, 'NO_LEADER', JSON.stringify(failure));
+      assert.equal(failure.outcome, 'not-applied', JSON.stringify(failure));
+      assert.ok(failure.afterMs >= waitMs && failure.afterMs <= waitMs + tickMs, `refused after the wait of ${waitMs} ms: ${JSON.stringify(failure)}`);
+    }
+    assert.deepEqual(world.fatal, []);
+    await first.stop();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

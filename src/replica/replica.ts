@@ -80,6 +80,7 @@ import { KeelError } from './errors.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { PendingReads, PendingWrites } from './pending.js';
+import { LeaderWait } from './leader-wait.js';
 import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
 import { MembershipManager, type MemberAddRequest, type MembershipHost, type MembershipResult } from './membership.js';
 import { bootstrapList, bootstrapMembers, needsPublish, peerMap, selfPublished } from './member-metadata.js';
@@ -203,6 +204,8 @@ export class Replica implements MembershipHost {
   };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
+  /** Requests that met no known leader, waiting for an election to end (leader-wait.ts). */
+  private readonly leaderWait = new LeaderWait();
   private readonly limits: Limits;
   private readonly requestIdPrefix: string;
   private requestCounter = 0;
@@ -415,11 +418,24 @@ export class Replica implements MembershipHost {
   // Requests
   // -------------------------------------------------------------------------
 
-  /** Proposes a write and resolves with its result once applied here. */
+  /**
+   * Proposes a write and resolves with its result once applied here. While no leader
+   * is known, it waits for one (leader-wait.ts) and then proposes.
+   */
   write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
+    return this.proposeWrite(body, session, auth, true);
+  }
+
+  private proposeWrite(
+    body: CommandBody,
+    session: ClientSession | undefined,
+    auth: CommandAuth | undefined,
+    mayWaitForLeader: boolean,
+  ): Promise<CommandResult> {
     this.assertRunning();
-    if (this.writes.size >= this.config.pendingWritesMax) {
-      throw new KeelError('OVERLOADED', `${this.writes.size} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
+    const waiting = this.writes.size + this.leaderWait.size;
+    if (waiting >= this.config.pendingWritesMax) {
+      throw new KeelError('OVERLOADED', `${waiting} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
     }
     const command: Command = { body, timeMs: this.ports.clock.nowMs(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
     const prepared = prepareCommand(command, this.limits);
@@ -444,7 +460,10 @@ export class Replica implements MembershipHost {
       throw new KeelError('OVERLOADED', `${this.writes.bytes} bytes of writes are waiting on this node (pendingWriteBytesMax ${bytesMax}); retry later`);
     }
     const proposed = this.raft.propose(entry);
-    if (!proposed.ok) throw refusalToError(proposed);
+    if (!proposed.ok) {
+      if (proposed.reason === 'NO_LEADER' && mayWaitForLeader) return this.afterElection().then(() => this.proposeWrite(body, session, auth, false));
+      throw refusalToError(proposed);
+    }
     this.counters.writes++;
     const promise = new Promise<CommandResult>((resolve, reject) => {
       this.writes.add(requestId, {
@@ -504,11 +523,15 @@ export class Replica implements MembershipHost {
     return this.store.leaseInfo(id)?.keys ?? [];
   }
 
-  private confirmReadIndex(): Promise<void> {
+  /** Asks the leader to confirm a read index (thesis §6.4); waits for a leader while none is known. */
+  private confirmReadIndex(mayWaitForLeader = true): Promise<void> {
     const readId = `${this.requestIdPrefix}r${(++this.requestCounter).toString(36)}`;
     // The read state can only come out of a later Ready, so waiting after asking is safe.
     const asked = this.raft.readIndex(readId);
-    if (!asked.ok) throw refusalToError(asked);
+    if (!asked.ok) {
+      if (asked.reason === 'NO_LEADER' && mayWaitForLeader) return this.afterElection().then(() => this.confirmReadIndex(false));
+      throw refusalToError(asked);
+    }
     this.observer?.readRequested(readId);
     const promise = new Promise<void>((resolve, reject) => {
       this.reads.add(readId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
@@ -613,6 +636,16 @@ export class Replica implements MembershipHost {
     });
     this.reads.confirm(waitId, index, this.store.appliedIndex());
     return promise;
+  }
+
+  /**
+   * Resolves once a leader is known, for at most three election timeouts (a randomized
+   * timeout is below two, and a split vote costs about one more) or the request
+   * timeout, whichever is shorter.
+   */
+  private afterElection(): Promise<void> {
+    const waitMs = Math.min(this.config.requestTimeoutMs, 3 * this.config.electionTicks * this.config.tickMs);
+    return this.leaderWait.wait(this.ports.clock.nowMs() + waitMs);
   }
 
   transferLeadership(to: number): void {
@@ -861,6 +894,7 @@ export class Replica implements MembershipHost {
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
     this.reads.rejectAll(stopping);
+    this.leaderWait.rejectAll(new KeelError('STOPPING', 'the node is shutting down'));
     await this.storage.close();
     await this.store.close();
   }
@@ -905,6 +939,7 @@ export class Replica implements MembershipHost {
     const now = this.ports.clock.nowMs();
     this.writes.expire(now);
     this.reads.expire(now);
+    this.leaderWait.expire(now);
     if (this.role === 'leader') this.expireLeases();
     this.schedule();
   }
@@ -979,6 +1014,7 @@ export class Replica implements MembershipHost {
         if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;
         this.leaderSeen = ready.softState.leader;
         this.writes.leaderChanged(ready.softState.leader);
+        if (ready.softState.leader !== 0) this.leaderWait.leaderKnown();
       }
       this.maybeSnapshot();
     }
