@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
-import type { KeelNode } from '../server/index.js';
+import type { ApiNode } from '../server/index.js';
 import { buildHttpApp } from './http-server.js';
 import { createGrpcApi } from './grpc/grpc-server.js';
 import { listenClientPort } from './client-port.js';
@@ -15,7 +15,7 @@ import type { ClientPort } from './client-port.js';
 import type { ClientTls } from './client-tls.js';
 
 export interface ClientApiOptions {
-  readonly node: KeelNode;
+  readonly node: ApiNode;
   readonly host: string;
   /** The ports to listen on (0: one the system chooses); the first is the node's URL. */
   readonly ports: readonly [number, ...number[]];

@@ -5,13 +5,13 @@
 import type { ClusterInfoJson, NodeStatusJson } from '../wire/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { type KeelNode, ETCD_API_VERSION, KEEL_VERSION } from '../server/index.js';
+import { type ObservedNode, type MaintenanceNode, ETCD_API_VERSION, KEEL_VERSION } from '../server/index.js';
 import { isVoter } from '../raft/index.js';
 import { sendError, sendThrown } from './errors.js';
 import { FaultRulesError } from '../transport/index.js';
 import { fsyncDelayMsMax } from '../storage/index.js';
 
-export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metrics: Registry): void {
+export function registerClusterRoutes(app: FastifyInstance, node: ObservedNode & MaintenanceNode, metrics: Registry): void {
   app.get('/status', async () => statusJson(node));
 
   app.get('/cluster/info', async (): Promise<ClusterInfoJson> => {
@@ -114,7 +114,7 @@ export function registerClusterRoutes(app: FastifyInstance, node: KeelNode, metr
 }
 
 /** What GET /status answers, also the status in every dashboard frame. */
-export function statusJson(node: KeelNode): NodeStatusJson {
+export function statusJson(node: ObservedNode): NodeStatusJson {
   const s = node.status();
   return {
     id: s.id,

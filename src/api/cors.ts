@@ -6,7 +6,7 @@
  * CORS headers, and origin-gate.ts has already refused its request before it ran.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { MembershipNode } from '../server/index.js';
 import { clientScheme } from '../replica/index.js';
 
 const allowedMethods = 'GET, PUT, POST, DELETE';
@@ -16,13 +16,13 @@ const preflightMaxAgeSeconds = 600;
  * The members' client URLs as this node knows them now: the configured ones and those
  * of the replicated member list, so a page served by a member added later is answered.
  */
-export function isMemberOrigin(node: KeelNode, origin: string): boolean {
+export function isMemberOrigin(node: MembershipNode, origin: string): boolean {
   const scheme = clientScheme(node.config);
   if (node.config.members.some((m) => `${scheme}://${m.host}:${m.clientPort}` === origin)) return true;
   return node.memberList().members.some((m) => m.clientUrls.includes(origin));
 }
 
-export function registerMemberCors(app: FastifyInstance, node: KeelNode): void {
+export function registerMemberCors(app: FastifyInstance, node: MembershipNode): void {
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (origin === undefined || !(isMemberOrigin(node, origin) || node.config.corsAllowedOrigins.includes(origin))) return;

@@ -6,7 +6,7 @@
  * One timer serves every open socket; nothing runs while nobody watches.
  */
 import type { Message } from '../raft/index.js';
-import type { KeelNode } from '../server/index.js';
+import type { ObservedNode } from '../server/index.js';
 import { LatencyWindow } from './latency-window.js';
 import { statusJson } from './cluster-routes.js';
 import type { HelloFrame, MessageSummary, StatusFrame } from '../wire/index.js';
@@ -33,7 +33,7 @@ export class DashboardFeed {
   private counts: Record<string, number> = {};
   private lastCounters = { writes: 0, reads: 0, at: performance.now() };
 
-  constructor(private readonly node: KeelNode) {}
+  constructor(private readonly node: ObservedNode) {}
 
   add(socket: FeedSocket, hello: HelloFrame): void {
     socket.send(JSON.stringify(hello));

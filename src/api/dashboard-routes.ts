@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import type { KeelNode } from '../server/index.js';
+import type { ObservedNode } from '../server/index.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { sendError } from './errors.js';
 
@@ -25,7 +25,7 @@ const optionalRoutes = {
   keyHistory: { method: 'GET', url: '/history/*' },
 } as const;
 
-export function registerDashboardRoutes(app: FastifyInstance, node: KeelNode): DashboardFeed {
+export function registerDashboardRoutes(app: FastifyInstance, node: ObservedNode): DashboardFeed {
   const feed = new DashboardFeed(node);
   app.addHook('onClose', async () => feed.close());
   // The WebSocket plugin is registered once for every route by http-server.ts.
@@ -45,7 +45,7 @@ export function registerDashboardRoutes(app: FastifyInstance, node: KeelNode): D
   return feed;
 }
 
-function hello(app: FastifyInstance, node: KeelNode): HelloFrame {
+function hello(app: FastifyInstance, node: ObservedNode): HelloFrame {
   const features: Record<string, boolean> = {};
   for (const [name, route] of Object.entries(optionalRoutes)) features[name] = app.hasRoute(route);
   return {

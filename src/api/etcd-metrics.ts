@@ -8,9 +8,9 @@
  */
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { KeelNode } from '../server/index.js';
+import type { ObservedNode } from '../server/index.js';
 
-export function registerEtcdMetrics(registry: Registry, node: KeelNode): void {
+export function registerEtcdMetrics(registry: Registry, node: ObservedNode): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({
       name,

@@ -6,7 +6,7 @@
  * `minRev` = the last modRevision + 1.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { KeyValueNode } from '../server/index.js';
 import type { HistoryRequest, KeyVersion } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
@@ -19,7 +19,7 @@ import { consistencyOf, parseInteger, type Query } from './request-parsing.js';
 /** The most versions one answer carries. */
 export const historyVersionsMax = 1_000;
 
-export function registerHistoryRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerHistoryRoutes(app: FastifyInstance, node: KeyValueNode): void {
   app.get('/history/*', async (request, reply) => {
     const query = request.query as Query;
     const consistency = consistencyOf(query);

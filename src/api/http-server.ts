@@ -4,7 +4,7 @@
  */
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { ApiNode } from '../server/index.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
@@ -33,7 +33,7 @@ import type { ConnectionBudget } from './connection-budget.js';
 import type { RequestListener, Server as HttpServer } from 'node:http';
 
 export interface HttpApiOptions {
-  readonly node: KeelNode;
+  readonly node: ApiNode;
   /** Largest request body accepted; larger gets 413. */
   readonly requestBytesMax: number;
   /** The client connections' write budgets, shared with the gRPC server (connection-budget.ts). */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type KeelNode, type Consistency, commandAuth } from '../server/index.js';
+import { type KeyValueNode, type Consistency, commandAuth } from '../server/index.js';
 import type { ClientSession, CommandBody, CommandResult, RangeRequest, ReadResponse, RequestOp, ResponseOp } from '../kv/index.js';
 import type { BatchJson, BatchOpResultJson, DeleteJson, GetJson, PutJson, ScanJson } from '../wire/index.js';
 import { scanRequest } from './scan-query.js';
@@ -15,7 +15,7 @@ import { batchCompares } from './batch-compare.js';
 import { requireKeys } from './rest-auth.js';
 import { connectionName, payloadBytes, type ConnectionBudget } from './connection-budget.js';
 
-export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudget: ConnectionBudget): void {
+export function registerKvRoutes(app: FastifyInstance, node: KeyValueNode, writeBudget: ConnectionBudget): void {
   app.put('/kv/*', async (request, reply) => {
     const key = keyOf(request);
     const value = bodyValue(request.body);
@@ -130,7 +130,7 @@ export function registerKvRoutes(app: FastifyInstance, node: KeelNode, writeBudg
  */
 async function grantForPut(
   reply: FastifyReply,
-  node: KeelNode,
+  node: KeyValueNode,
   ttl: number,
   session: ClientSession | undefined,
 ): Promise<{ id: number; ttl: number } | { sent: FastifyReply }> {
@@ -156,7 +156,7 @@ function leaseIdForSession(session: ClientSession): number {
 
 export async function write(
   reply: FastifyReply,
-  node: KeelNode,
+  node: KeyValueNode,
   writeBudget: ConnectionBudget,
   body: CommandBody,
   session: ClientSession | string | undefined,
@@ -177,7 +177,7 @@ export async function write(
 
 async function read(
   reply: FastifyReply,
-  node: KeelNode,
+  node: KeyValueNode,
   request: RangeRequest,
   consistency: Consistency,
   render: (response: ReadResponse) => FastifyReply,

@@ -12,7 +12,7 @@
  * grant, revoke or keep-alive applies once and gets the first answer.
  */
 import { requireNeed } from './rest-auth.js';
-import { NEEDS_USER, commandAuth, type KeelNode } from '../server/index.js';
+import { NEEDS_USER, commandAuth, type KeyValueNode } from '../server/index.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ClientSession, CommandResult } from '../kv/index.js';
 import { bytesField } from './json-bytes.js';
@@ -20,7 +20,7 @@ import type { DeleteJson, LeaseGrantJson, LeaseListJson, LeaseTimeToLiveJson, Re
 import { consistencyOf, parseInteger, sessionOf, type Query, parseFlag } from './request-parsing.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
 
-export function registerLeaseRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerLeaseRoutes(app: FastifyInstance, node: KeyValueNode): void {
   app.post('/leases', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body))

@@ -9,7 +9,7 @@
  * Hash, defragment and snapshot act on the node asked, as in etcd: ask each member.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { MaintenanceNode } from '../server/index.js';
 import type { AlarmType } from '../kv/index.js';
 import type { AlarmsJson, DefragmentJson, HashKvJson } from '../wire/index.js';
 import { sendError, sendKvError, sendThrown } from './errors.js';
@@ -18,7 +18,7 @@ const ALARM_TYPES: readonly string[] = ['NOSPACE', 'CORRUPT'];
 /** The default wait of move-leader: etcd waits up to its request timeout as well. */
 const moveLeaderTimeoutMsMax = 60_000;
 
-export function registerMaintenanceRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerMaintenanceRoutes(app: FastifyInstance, node: MaintenanceNode): void {
   app.get('/admin/hash', async (request, reply) => {
     const raw = (request.query as { revision?: string }).revision ?? '0';
     const revision = Number(raw);

@@ -5,7 +5,7 @@
  * leader's error mapped back to the same KeelError it would have thrown here.
  */
 import type { Member } from '../kv/index.js';
-import type { KeelNode } from '../server/index.js';
+import type { MembershipNode } from '../server/index.js';
 import { type MemberAddRequest, type MembershipResult, KeelError, type KeelErrorCode } from '../replica/index.js';
 import { isKeelErrorCode } from './errors.js';
 
@@ -19,13 +19,13 @@ export type MemberOp =
 export const forwardedHeader = 'x-keel-forwarded';
 const forwardTimeoutMs = 15_000;
 
-export async function runMemberOp(node: KeelNode, op: MemberOp, forwarded: boolean): Promise<MembershipResult> {
+export async function runMemberOp(node: MembershipNode, op: MemberOp, forwarded: boolean): Promise<MembershipResult> {
   const { role, leader } = node.status();
   if (role === 'leader' || leader === 0 || forwarded) return runHere(node, op);
   return forward(node, op, leader);
 }
 
-function runHere(node: KeelNode, op: MemberOp): Promise<MembershipResult> {
+function runHere(node: MembershipNode, op: MemberOp): Promise<MembershipResult> {
   switch (op.kind) {
     case 'add':
       return node.addMember(op.request);
@@ -51,7 +51,7 @@ function restRequest(op: MemberOp): { method: string; path: string; body?: objec
   }
 }
 
-async function forward(node: KeelNode, op: MemberOp, leader: number): Promise<MembershipResult> {
+async function forward(node: MembershipNode, op: MemberOp, leader: number): Promise<MembershipResult> {
   const url = node.memberList().members.find((m) => m.id === leader)?.clientUrls[0];
   if (!url) throw new KeelError('NOT_LEADER', `the leader is node ${leader}, whose client URL is not known here; ask it directly`);
   const { method, path, body } = restRequest(op);

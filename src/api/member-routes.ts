@@ -12,12 +12,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Member } from '../kv/index.js';
-import type { KeelNode } from '../server/index.js';
+import type { MembershipNode } from '../server/index.js';
 import type { MemberChangeJson, MemberJson, MemberListJson } from '../wire/index.js';
 import { sendError, sendThrown } from './errors.js';
 import { forwardedHeader, runMemberOp, type MemberOp } from './member-admin.js';
 
-export function registerMemberRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerMemberRoutes(app: FastifyInstance, node: MembershipNode): void {
   app.get('/members', async () => {
     const list = node.memberList();
     return { leader: node.status().leader, members: list.members.map(memberJson), removed: list.removed } satisfies MemberListJson;
@@ -68,7 +68,7 @@ export function memberJson(m: Member): MemberJson {
   return { id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, grpcUrls: m.grpcUrls, isLearner: m.isLearner };
 }
 
-async function change(node: KeelNode, request: FastifyRequest, reply: FastifyReply, okStatus: number, op: MemberOp): Promise<FastifyReply> {
+async function change(node: MembershipNode, request: FastifyRequest, reply: FastifyReply, okStatus: number, op: MemberOp): Promise<FastifyReply> {
   try {
     const result = await runMemberOp(node, op, request.headers[forwardedHeader] !== undefined);
     return reply.code(okStatus).send({ member: memberJson(result.member), members: result.members.map(memberJson) } satisfies MemberChangeJson);

@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { KeelNode } from '../server/index.js';
+import type { ObservedNode } from '../server/index.js';
 import { registerEtcdMetrics } from './etcd-metrics.js';
 
 const roles = ['follower', 'preCandidate', 'candidate', 'leader'] as const;
@@ -15,7 +15,7 @@ export interface ApiMetrics {
   readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(node: KeelNode): ApiMetrics {
+export function createMetrics(node: ObservedNode): ApiMetrics {
   const registry = new Registry();
   // Unprefixed, as every Prometheus client names them (etcd's too): `etcdctl check
   // datascale` reads process_resident_memory_bytes.

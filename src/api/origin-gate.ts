@@ -20,7 +20,7 @@
  * is refused too.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { MembershipNode } from '../server/index.js';
 import { isMemberOrigin } from './cors.js';
 import { sendError } from './errors.js';
 
@@ -60,7 +60,7 @@ export function originRefusal(
   return `pages from ${origin} may not call this node`;
 }
 
-export function registerOriginGate(app: FastifyInstance, node: KeelNode): void {
+export function registerOriginGate(app: FastifyInstance, node: MembershipNode): void {
   const policy: OriginPolicy = {
     isMemberOrigin: (origin) => isMemberOrigin(node, origin),
     allowedOrigins: new Set(node.config.corsAllowedOrigins),

@@ -13,7 +13,7 @@
  * as GET /kv does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../server/index.js';
+import type { KeyValueNode } from '../server/index.js';
 import type { CommandBody, RequestOp } from '../kv/index.js';
 import { answer } from './answer.js';
 import { sendError } from './errors.js';
@@ -40,7 +40,7 @@ import {
 /** The record and, for /fields/{name} paths, the field; or the problem with the path. */
 type Target = { readonly record: Uint8Array; readonly field: string | undefined };
 
-export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, writeBudget: ConnectionBudget): void {
+export function registerRecordRoutes(app: FastifyInstance, node: KeyValueNode, writeBudget: ConnectionBudget): void {
   app.put('/records/*', async (request, reply) => {
     const target = targetOf(request);
     if (typeof target === 'string') return sendError(reply, 400, 'BAD_REQUEST', target);
@@ -135,7 +135,7 @@ export function registerRecordRoutes(app: FastifyInstance, node: KeelNode, write
   });
 }
 
-function writeOps(reply: FastifyReply, node: KeelNode, writeBudget: ConnectionBudget, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
+function writeOps(reply: FastifyReply, node: KeyValueNode, writeBudget: ConnectionBudget, request: FastifyRequest, ops: RequestOp[]): Promise<FastifyReply> {
   requireKeys(node, request, { type: 'txn', compare: [], success: ops, failure: [] });
   return write(
     reply,

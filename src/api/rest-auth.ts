@@ -15,7 +15,7 @@
  * status (401 no or bad credentials, 403 permission denied).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type KeelNode, type Caller, NEEDS_NOTHING, NEEDS_ROOT, type Need } from '../server/index.js';
+import { type AuthNode, type Caller, NEEDS_NOTHING, NEEDS_ROOT, type Need } from '../server/index.js';
 import type { RangeRequest, RequestOp } from '../kv/index.js';
 import { httpCredentials } from './http-credentials.js';
 import { gatewayVersionPattern } from './grpc/gateway-routes.js';
@@ -55,7 +55,7 @@ export function routeClass(method: string, url: string | undefined): RouteClass 
   return 'root';
 }
 
-export function registerRestAuth(app: FastifyInstance, node: KeelNode): void {
+export function registerRestAuth(app: FastifyInstance, node: AuthNode): void {
   app.addHook('preHandler', async (request) => {
     if (!node.auth.enabled()) return;
     const kind = routeClass(request.method, request.routeOptions.url);
@@ -66,10 +66,10 @@ export function registerRestAuth(app: FastifyInstance, node: KeelNode): void {
 }
 
 /** Refuses (throws) unless the request's caller may make `body` (no-op with auth off). */
-export function requireKeys(node: KeelNode, request: FastifyRequest, body: RangeRequest | RequestOp): void {
+export function requireKeys(node: AuthNode, request: FastifyRequest, body: RangeRequest | RequestOp): void {
   requireNeed(node, request, node.auth.needsFor(body));
 }
 
-export function requireNeed(node: KeelNode, request: FastifyRequest, need: Need): void {
+export function requireNeed(node: AuthNode, request: FastifyRequest, need: Need): void {
   node.auth.check(node.auth.state(), request.caller, need);
 }

@@ -14,7 +14,7 @@
  * below `socketBufferBytesMax` (see replica/watch-session.ts).
  */
 import { requireKeys } from './rest-auth.js';
-import type { Caller, KeelNode } from '../server/index.js';
+import type { Caller, KeyValueNode } from '../server/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type StreamMessage, type WatchSession, KeelError } from '../replica/index.js';
 import { parseCreateRequest, streamMessageJson } from './watch-json.js';
@@ -34,7 +34,7 @@ interface Socket {
   on(event: 'close' | 'error', listener: () => void): void;
 }
 
-export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void {
+export function registerWatchRoutes(app: FastifyInstance, node: KeyValueNode): void {
   app.route({
     method: 'GET',
     url: '/watch/ws',
@@ -47,7 +47,7 @@ export function registerWatchRoutes(app: FastifyInstance, node: KeelNode): void 
   app.get('/watch/*', async (request, reply) => serveEventStream(request, reply, node, (request.params as { '*': string })['*'] ?? ''));
 }
 
-function serveWebSocket(socket: Socket, node: KeelNode, caller: Caller | undefined): void {
+function serveWebSocket(socket: Socket, node: KeyValueNode, caller: Caller | undefined): void {
   let session: WatchSession;
   const send = (message: Record<string, unknown>): void =>
     socket.send(JSON.stringify(message), () => {
@@ -105,7 +105,7 @@ function handleClientMessage(session: WatchSession, text: string): string | unde
   return 'a message must be an object with exactly one of create, cancel, progress';
 }
 
-async function serveEventStream(request: FastifyRequest, reply: FastifyReply, node: KeelNode, key: string): Promise<FastifyReply | void> {
+async function serveEventStream(request: FastifyRequest, reply: FastifyReply, node: KeyValueNode, key: string): Promise<FastifyReply | void> {
   const query = request.query as Query;
   const lastEventId = request.headers['last-event-id'];
   const fields: Record<string, unknown> = { key };

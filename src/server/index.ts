@@ -14,6 +14,7 @@ export { ConcurrencyError } from './concurrency/errors.js';
 export { lock, unlock } from './concurrency/mutex.js';
 export { namePrefix, oldestUnder, sessionKey } from './concurrency/session-key.js';
 export { KeelNode } from './keel-node.js';
+export type { ApiNode, AuthNode, KeyValueNode, MaintenanceNode, MembershipNode, NodeIdentity, ObservedNode } from './node-views.js';
 export type { Consistency } from './keel-node.js';
 export { storedSecretName, writeNewSecretFile } from './peer-secret.js';
 export { restoreDataDir } from './restore-data-dir.js';

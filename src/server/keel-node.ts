@@ -7,19 +7,19 @@
  * and passwords (server/auth), calls to other members' client ports (the removal
  * check, forwarded membership changes), leadership moves that wait on the clock.
  *
- * The api layer talks to this class; its request methods pass straight to the replica.
+ * The api layer sees it through narrow views (node-views.ts); its request methods
+ * pass straight to the replica.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { type RaftStatus, type ConfigChange, type LogIndex, type Message, type NodeId, isVoter } from '../raft/index.js';
+import { type LogIndex, type Message, type NodeId, isVoter } from '../raft/index.js';
 import { NodeFileSystem, FaultyDisk } from '../storage/index.js';
 import {
   MvccStore,
   type EnvSizes,
   type KvHash,
   type KvResult,
-  type MemberChange,
   type MemberList,
   type AlarmMember,
   type AlarmType,
@@ -32,7 +32,8 @@ import {
   type RangeRequest,
   type ReadResponse,
 } from '../kv/index.js';
-import { Transport, type FaultHooks } from '../transport/index.js';
+import { Transport, type FaultHooks, type TransportStats } from '../transport/index.js';
+import type { KeyValueNode, MaintenanceNode, MembershipNode, ObservedNode } from './node-views.js';
 import { peerAuth } from './peer-auth.js';
 import {
   type NodeConfig,
@@ -77,8 +78,8 @@ interface NodeParts {
   readonly disk: FaultyDisk | undefined;
 }
 
-export class KeelNode {
-  readonly replica: Replica;
+export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, ObservedNode {
+  private readonly replica: Replica;
   /** Users, roles, logins and the permission check of every request (server/auth). */
   readonly auth: NodeAuth;
   /** Calls to other members' client ports (forwarded membership changes, the removal check). */
@@ -280,30 +281,6 @@ export class KeelNode {
     return this.replica.memberList();
   }
 
-  memberListStored(): boolean {
-    return this.replica.memberListStored();
-  }
-
-  raftStatus(): RaftStatus {
-    return this.replica.raftStatus();
-  }
-
-  connectedPeers(): ReadonlySet<NodeId> {
-    return this.replica.connectedPeers();
-  }
-
-  proposeConfigChange(change: ConfigChange): LogIndex {
-    return this.replica.proposeConfigChange(change);
-  }
-
-  proposeMemberChange(change: MemberChange): Promise<CommandResult> {
-    return this.replica.proposeMemberChange(change);
-  }
-
-  waitApplied(index: LogIndex): Promise<void> {
-    return this.replica.waitApplied(index);
-  }
-
   transferLeadership(to: number): void {
     this.replica.transferLeadership(to);
   }
@@ -391,7 +368,7 @@ export class KeelNode {
     return this.transport.faults;
   }
 
-  transportStats(): ReturnType<Transport['stats']> {
+  transportStats(): TransportStats {
     return this.transport.stats();
   }
 

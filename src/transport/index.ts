@@ -5,4 +5,4 @@
 export { FaultRulesError } from './fault-hooks.js';
 export type { FaultHooks, FaultRule } from './fault-hooks.js';
 export { Transport, clusterSecretBytes } from './transport.js';
-export type { PeerTlsOptions } from './transport.js';
+export type { PeerTlsOptions, TransportStats } from './transport.js';

@@ -5,7 +5,7 @@
  * itself (UserGet) and the roles it has (RoleGet).
  */
 import { status } from '@grpc/grpc-js';
-import { type KeelNode, type Caller, NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/index.js';
+import { type AuthNode, type Caller, NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/index.js';
 import { ROOT_ROLE, type Permission, type PermissionType, kvError, KvRequestError, hasRootRole } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError } from './errors.js';
@@ -39,14 +39,14 @@ function refuseClientHash(request: Message): void {
 }
 
 /** A user may read itself, and the roles it has; anything else needs root. */
-function requireSelfOrRoot(node: KeelNode, caller: Caller | undefined, allowed: boolean): void {
+function requireSelfOrRoot(node: AuthNode, caller: Caller | undefined, allowed: boolean): void {
   const state = node.auth.state();
   if (!state.enabled || allowed) return;
   if (caller && hasRootRole(state, caller.user)) return;
   throw new KvRequestError(kvError('PERMISSION_DENIED', `permission denied: user ${caller?.user ?? ''} does not have the root role`));
 }
 
-export function authService(node: KeelNode): EtcdService {
+export function authService(node: AuthNode): EtcdService {
   const header = (): Message => ({ ...responseHeader(node) });
   /** An administration call: root once auth is on; answers an empty header. */
   const admin = (path: string, run: (request: Message) => Promise<void>): UnaryMethod => ({

@@ -10,7 +10,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { Member } from '../../kv/index.js';
-import { type KeelNode, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
+import { type MembershipNode, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import { runMemberOp, type MemberOp } from '../member-admin.js';
 import { GrpcError } from './errors.js';
 import { responseHeader } from './header.js';
@@ -23,11 +23,11 @@ export function memberMessage(member: Member): Record<string, unknown> {
 }
 
 /** etcd's Cluster answers carry no revision: membership is not part of the key-value history. */
-function memberHeader(node: KeelNode): Message {
+function memberHeader(node: MembershipNode): Message {
   return { ...responseHeader(node), revision: 0 };
 }
 
-export function clusterService(node: KeelNode): EtcdService {
+export function clusterService(node: MembershipNode): EtcdService {
   const change = async (op: MemberOp): Promise<{ header: unknown; member: Record<string, unknown>; members: Record<string, unknown>[] }> => {
     const result = await runMemberOp(node, op, false);
     return { header: memberHeader(node), member: memberMessage(result.member), members: result.members.map(memberMessage) };

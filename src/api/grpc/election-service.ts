@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { type KeelNode, type Caller, CallerKv, campaign, currentLeader, observe, proclaim, resign, type LeaderKey } from '../../server/index.js';
+import { type KeyValueNode, type Caller, CallerKv, campaign, currentLeader, observe, proclaim, resign, type LeaderKey } from '../../server/index.js';
 import type { KeyValue } from '../../kv/index.js';
 import { keyValueMessage, type Message } from './convert.js';
 import { toGrpcError } from './errors.js';
@@ -15,7 +15,7 @@ import { leaseIdField } from './int64.js';
 import { bytesField, leaderKeyField, leaderKeyNeed, leaderReadNeed, placeNeed } from './recipe-requests.js';
 import type { EtcdService } from './service.js';
 
-export function electionService(node: KeelNode): EtcdService {
+export function electionService(node: KeyValueNode): EtcdService {
   const header = (revision: number): Message => ({ ...responseHeader(node, revision) });
   return {
     name: 'Election',
@@ -60,7 +60,7 @@ export function electionService(node: KeelNode): EtcdService {
 }
 
 /** etcd's LeaderResponse: the leader's key as it was at `revision`. */
-export function leaderResponse(node: KeelNode, kv: KeyValue, revision: number): Message {
+export function leaderResponse(node: KeyValueNode, kv: KeyValue, revision: number): Message {
   return { header: { ...responseHeader(node, revision) }, kv: keyValueMessage(kv) };
 }
 
@@ -74,7 +74,7 @@ function leaderKeyMessage(leader: LeaderKey): Message {
  * observation fails. Shared by gRPC and the gateway.
  */
 export async function runObserve(
-  node: KeelNode,
+  node: KeyValueNode,
   caller: Caller | undefined,
   request: Message,
   send: (response: Message) => Promise<void>,
@@ -83,7 +83,7 @@ export async function runObserve(
   return observe(new CallerKv(node, caller), bytesField(request.name), (kv, revision) => send(leaderResponse(node, kv, revision)), signal);
 }
 
-function serveObserve(node: KeelNode, call: ServerWritableStream<Message, Message>): void {
+function serveObserve(node: KeyValueNode, call: ServerWritableStream<Message, Message>): void {
   const gone = new AbortController();
   call.on('cancelled', () => gone.abort());
   call.on('close', () => gone.abort());

@@ -6,7 +6,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ConnectionInjector, GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
-import type { KeelNode, NodeAuth } from '../../server/index.js';
+import type { ApiNode, NodeAuth } from '../../server/index.js';
 import { etcdPackageDefinition } from '../../proto/index.js';
 import { toGrpcError } from './errors.js';
 import type { EtcdService } from './service.js';
@@ -36,7 +36,7 @@ export const connectionIdleMs = 5 * 60_000;
 /** A running call may hold a shutdown this long before it is cut. */
 const shutdownGraceMs = 2_000;
 
-export function etcdServices(node: KeelNode): EtcdService[] {
+export function etcdServices(node: ApiNode): EtcdService[] {
   return [
     kvService(node),
     leaseService(node),
@@ -54,7 +54,7 @@ export function etcdServices(node: KeelNode): EtcdService[] {
  * plain or with TLS already terminated (grpc-js's supported connection-injection API,
  * so a connection's bytes go from the socket to grpc-js's HTTP/2 session with no copy).
  */
-export function createGrpcApi(node: KeelNode, requestBytesMax: number, writeBudget: ConnectionBudget): GrpcApi {
+export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudget: ConnectionBudget): GrpcApi {
   const server = new Server({
     // Room above the request limit, as etcd leaves (its grpcOverheadBytes), so that a
     // request just over it reaches the store's check and gets etcd's answer

@@ -4,7 +4,7 @@
  * what they saw, so a write's header carries the revision its own change produced.
  */
 import { createHash } from 'node:crypto';
-import type { KeelNode } from '../../server/index.js';
+import type { NodeIdentity } from '../../server/index.js';
 
 export interface ResponseHeader {
   readonly cluster_id: string;
@@ -29,7 +29,7 @@ export function clusterIdNumber(name: string): string {
 }
 
 /** The header for an answer at `revision` (default: the store's current revision). */
-export function responseHeader(node: KeelNode, revision?: number): ResponseHeader {
+export function responseHeader(node: NodeIdentity, revision?: number): ResponseHeader {
   const status = node.status();
   return {
     cluster_id: clusterIdNumber(node.config.clusterId),

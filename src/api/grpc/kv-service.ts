@@ -3,7 +3,7 @@
  * through ReadIndex unless the request asks for `serializable` (a member-local read,
  * as in etcd); writes go through the log and answer with the revision they produced.
  */
-import { type KeelNode, NEEDS_ROOT, commandAuth, type Caller } from '../../server/index.js';
+import { type KeyValueNode, NEEDS_ROOT, commandAuth, type Caller } from '../../server/index.js';
 import type { CommandBody, CommandResponse, RangeRequest } from '../../kv/index.js';
 import { assert } from '../../lib/index.js';
 import {
@@ -23,7 +23,7 @@ import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
 
-export function kvService(node: KeelNode): EtcdService {
+export function kvService(node: KeyValueNode): EtcdService {
   /** Proposes a write; a refusal by the store becomes etcd's error for it. */
   const write = async <T extends CommandBody['type']>(
     body: Extract<CommandBody, { type: T }>,

@@ -11,7 +11,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { type KeelNode, NEEDS_USER, commandAuth } from '../../server/index.js';
+import { type KeyValueNode, NEEDS_USER, commandAuth } from '../../server/index.js';
 import type { CommandResult, LeaseResponse } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
@@ -20,7 +20,7 @@ import { leaseIdField, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
 import { grpcCredentials } from './grpc-credentials.js';
 
-export function leaseService(node: KeelNode): EtcdService {
+export function leaseService(node: KeyValueNode): EtcdService {
   const header = (revision?: number): Message => ({ ...responseHeader(node, revision) });
   const answer = <T extends LeaseResponse['type']>(result: CommandResult, type: T): { revision: number; response: Extract<LeaseResponse, { type: T }> } => {
     if (!result.ok) throw kvErrorToGrpc(result.error);

@@ -4,13 +4,13 @@
  * server/concurrency/mutex.ts; a Lock whose client goes away stops waiting and leaves
  * no key behind.
  */
-import { type KeelNode, CallerKv, lock, unlock } from '../../server/index.js';
+import { type KeyValueNode, CallerKv, lock, unlock } from '../../server/index.js';
 import { responseHeader } from './header.js';
 import { leaseIdField } from './int64.js';
 import { bytesField, placeNeed } from './recipe-requests.js';
 import type { EtcdService } from './service.js';
 
-export function lockService(node: KeelNode): EtcdService {
+export function lockService(node: KeyValueNode): EtcdService {
   return {
     name: 'Lock',
     package: 'v3lockpb',

@@ -7,7 +7,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import { type KeelNode, ETCD_API_VERSION, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
+import { type MaintenanceNode, ETCD_API_VERSION, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import type { AlarmMember, AlarmType } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
@@ -24,7 +24,7 @@ const alarmMessage = (a: AlarmMember): Message => ({ memberID: String(a.memberId
 /** etcd's text for an active alarm in StatusResponse.errors. */
 const alarmText = (a: AlarmMember): string => `memberID:${a.memberId} alarm:${a.alarm} `;
 
-export function maintenanceService(node: KeelNode): EtcdService {
+export function maintenanceService(node: MaintenanceNode): EtcdService {
   return {
     name: 'Maintenance',
     unary: {
@@ -122,7 +122,7 @@ export function maintenanceService(node: KeelNode): EtcdService {
  * pieces, each with the bytes still to come: etcd's tools read it, and `keel snapshot
  * restore` takes it back whole. Waits for the client when its buffer is full.
  */
-async function streamSnapshot(node: KeelNode, call: ServerWritableStream<Message, Message>): Promise<void> {
+async function streamSnapshot(node: MaintenanceNode, call: ServerWritableStream<Message, Message>): Promise<void> {
   await node.auth.authorize(grpcCredentials(call), NEEDS_ROOT);
   const { revision, data } = await node.etcdSnapshot();
   const header = responseHeader(node, revision);

@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeelNode } from '../../server/index.js';
+import type { KeyValueNode } from '../../server/index.js';
 import { etcdProtoRoot } from '../../proto/index.js';
 import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
 import { gatewayJson } from './gateway-json.js';
@@ -15,7 +15,7 @@ import { bytesField, leaderReadNeed } from './recipe-requests.js';
 import { httpCredentials } from '../http-credentials.js';
 import { toGrpcError } from './errors.js';
 
-export function registerObserveGateway(app: FastifyInstance, node: KeelNode): void {
+export function registerObserveGateway(app: FastifyInstance, node: KeyValueNode): void {
   const root = etcdProtoRoot();
   const requestType = root.lookupType('v3electionpb.LeaderRequest');
   const responseType = root.lookupType('v3electionpb.LeaderResponse');

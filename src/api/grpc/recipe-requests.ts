@@ -5,7 +5,7 @@
  * (node.auth.needsFor), so a user may lock `name` only if they may read `name/` and
  * write their own key under it.
  */
-import { type KeelNode, type Need, type LeaderKey, ConcurrencyError, namePrefix, oldestUnder, sessionKey } from '../../server/index.js';
+import { type KeyValueNode, type Need, type LeaderKey, ConcurrencyError, namePrefix, oldestUnder, sessionKey } from '../../server/index.js';
 import type { RequestOp } from '../../kv/index.js';
 import type { Message } from './convert.js';
 import { leaseIdField, safeInteger } from './int64.js';
@@ -26,7 +26,7 @@ export function leaderKeyField(value: unknown): LeaderKey {
  * known, write on the key the lease will have there (a new lease's key is checked when
  * its put applies).
  */
-export function placeNeed(node: KeelNode, name: Uint8Array, lease: number, value: Uint8Array = new Uint8Array(0)): Need {
+export function placeNeed(node: KeyValueNode, name: Uint8Array, lease: number, value: Uint8Array = new Uint8Array(0)): Need {
   const prefix = namePrefix(name);
   const ops: RequestOp[] = [{ type: 'range', ...oldestUnder(prefix) }];
   if (lease !== 0) ops.push({ type: 'put', key: sessionKey(prefix, lease), value, lease });
@@ -34,12 +34,12 @@ export function placeNeed(node: KeelNode, name: Uint8Array, lease: number, value
 }
 
 /** Reading who leads `name`. */
-export function leaderReadNeed(node: KeelNode, name: Uint8Array): Need {
+export function leaderReadNeed(node: KeyValueNode, name: Uint8Array): Need {
   return node.auth.needsFor({ type: 'range', ...oldestUnder(namePrefix(name)) });
 }
 
 /** Changing or deleting a leader key: read it (the compare) and write it. */
-export function leaderKeyNeed(node: KeelNode, leader: LeaderKey): Need {
+export function leaderKeyNeed(node: KeyValueNode, leader: LeaderKey): Need {
   return node.auth.needsFor({
     type: 'txn',
     compare: [{ key: leader.key, target: 'create', result: 'equal', operand: leader.rev }],

@@ -5,14 +5,14 @@
  * etcd's gateway streams it. The watch itself is the gRPC service's (watch-service.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type KeelNode, NEEDS_NOTHING } from '../../server/index.js';
+import { type KeyValueNode, NEEDS_NOTHING } from '../../server/index.js';
 import { etcdProtoRoot } from '../../proto/index.js';
 import { decodeRequest, parseBody, sendGatewayError, withVersionAliases } from './gateway-routes.js';
 import { gatewayJson } from './gateway-json.js';
 import { handleRequest, watchResponses } from './watch-service.js';
 import { httpCredentials } from '../http-credentials.js';
 
-export function registerWatchGateway(app: FastifyInstance, node: KeelNode): void {
+export function registerWatchGateway(app: FastifyInstance, node: KeyValueNode): void {
   const root = etcdProtoRoot();
   const requestType = root.lookupType('etcdserverpb.WatchRequest');
   const responseType = root.lookupType('etcdserverpb.WatchResponse');

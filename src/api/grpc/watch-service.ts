@@ -15,7 +15,7 @@
  * message over the request limit is split as etcd splits it (watch-fragments.ts).
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { type KeelNode, NEEDS_NOTHING } from '../../server/index.js';
+import { type KeyValueNode, NEEDS_NOTHING } from '../../server/index.js';
 import { type StreamMessage, type WatchCreateRequest, type WatchSession, NO_WATCH_ID } from '../../replica/index.js';
 import { eventMessage, type Message } from './convert.js';
 import { kvErrorToGrpc, toGrpcError } from './errors.js';
@@ -26,7 +26,7 @@ import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
 import { fragmentsOf } from './watch-fragments.js';
 
-export function watchService(node: KeelNode): EtcdService {
+export function watchService(node: KeyValueNode): EtcdService {
   return {
     name: 'Watch',
     unary: {},
@@ -34,7 +34,7 @@ export function watchService(node: KeelNode): EtcdService {
   };
 }
 
-function serveWatchStream(node: KeelNode, call: ServerDuplexStream<Message, Message>): void {
+function serveWatchStream(node: KeyValueNode, call: ServerDuplexStream<Message, Message>): void {
   // The caller is resolved once, when the stream opens (an invalid token ends it); each
   // create is then checked against the auth state of its moment.
   const caller = node.auth.authorize(grpcCredentials(call), NEEDS_NOTHING);
@@ -150,14 +150,14 @@ function createFailedReason(code: string, reason: string): string {
 }
 
 /** The WatchResponses for one stream message: one, or its fragments (watch-fragments.ts). */
-export function watchResponses(node: KeelNode, message: StreamMessage): Message[] {
+export function watchResponses(node: KeyValueNode, message: StreamMessage): Message[] {
   return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({
     ...responseMessage(node, piece),
     ...(more ? { fragment: true } : {}),
   }));
 }
 
-function responseMessage(node: KeelNode, message: StreamMessage): Message {
+function responseMessage(node: KeyValueNode, message: StreamMessage): Message {
   const header = { ...responseHeader(node, message.revision) };
   switch (message.type) {
     case 'created':

@@ -4,14 +4,14 @@
  * through a client that carries the caller's token: writes are checked again when they
  * apply (commandAuth), reads on the auth state they were served at, as the KV service's.
  */
-import type { KeelNode } from '../keel-node.js';
+import type { KeyValueNode } from '../node-views.js';
 import type { Caller } from '../auth/caller.js';
 import { commandAuth } from '../auth/caller.js';
 import { KvRequestError, type CommandResponse, type KeyValue, type RangeRequest, type TxnRequest, type TxnResponse } from '../../kv/index.js';
 import { assert } from '../../lib/index.js';
 
 /** What a waiting recipe needs of the node. */
-export type RecipeNode = Pick<KeelNode, 'read' | 'write' | 'openWatchSession' | 'auth' | 'leases'>;
+export type RecipeNode = Pick<KeyValueNode, 'read' | 'write' | 'openWatchSession' | 'auth' | 'leases'>;
 
 export interface Read {
   readonly kvs: readonly KeyValue[];

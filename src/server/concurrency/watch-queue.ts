@@ -5,7 +5,7 @@
  * time from the session (the watchers' own bounded queues hold the rest), so a waiter
  * costs bounded memory however much its keys change.
  */
-import type { KeelNode } from '../keel-node.js';
+import type { KeyValueNode } from '../node-views.js';
 import { KeelError, type StreamMessage, type WatchCreateRequest, type WatchSession } from '../../replica/index.js';
 
 export type QueueWatch = Pick<WatchCreateRequest, 'key' | 'rangeEnd' | 'startRevision' | 'noPut' | 'noDelete'>;
@@ -16,7 +16,7 @@ export class WatchQueue {
   private wake: (() => void) | undefined;
   private nextId = 1;
 
-  constructor(node: Pick<KeelNode, 'openWatchSession'>) {
+  constructor(node: Pick<KeyValueNode, 'openWatchSession'>) {
     this.session = node.openWatchSession({
       send: (message) => {
         this.messages.push(message);
