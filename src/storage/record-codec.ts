@@ -74,8 +74,14 @@ function tryRecordAt(data: Uint8Array, view: DataView, offset: number): Attempt 
   return { ok: true, record: { offset, end, type: body[0] as number, payload: body.subarray(1) }, next: end };
 }
 
+/** Zeros to compare a segment's tail with, a chunk at a time: memcmp, not a byte loop (a fresh segment is 64 MiB of zeros, 70 ms a byte at a time). */
+const zeroChunk = new Uint8Array(64 * 1024);
+
 function allZero(data: Uint8Array, from: number): boolean {
-  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
+  for (let at = from; at < data.length; at += zeroChunk.length) {
+    const chunk = data.subarray(at, Math.min(at + zeroChunk.length, data.length));
+    if (Buffer.compare(chunk, zeroChunk.subarray(0, chunk.length)) !== 0) return false;
+  }
   return true;
 }
 
