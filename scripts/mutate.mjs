@@ -19,7 +19,7 @@ import { applyMutation, MutationApplyError, parseMutation } from './mutation-fil
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const catalogue = join(root, 'mutations');
-const unitFolders = ['raft', 'storage'];
+const unitFolders = ['raft', 'storage', 'replica'];
 const quickSeeds = 6;
 
 function usage(problem) {

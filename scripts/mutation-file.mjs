@@ -22,8 +22,8 @@ import { basename, join } from 'node:path';
 
 const requiredFields = ['name', 'bug', 'source', 'catch', 'expect'];
 const knownFields = new Set([...requiredFields, 'quick']);
-/** Mutations stay in the pure consensus core and the WAL (see the doc for why). */
-const allowedPrefixes = ['src/raft/', 'src/storage/'];
+/** Mutations stay in the consensus core, the WAL and the replica the simulator runs (see the doc for why). */
+const allowedPrefixes = ['src/raft/', 'src/storage/', 'src/replica/'];
 
 export class MutationFormatError extends Error {}
 
@@ -71,7 +71,7 @@ export function parseMutation(path, text) {
       fail(`line ${i + 1}: expected "@@ find <path>", got "${lines[i]}"`);
     }
     const file = header[1];
-    if (!allowedPrefixes.some((prefix) => file.startsWith(prefix))) fail(`edits may touch only ${allowedPrefixes.join(' and ')}, not ${file}`);
+    if (!allowedPrefixes.some((prefix) => file.startsWith(prefix))) fail(`edits may touch only ${allowedPrefixes.join(', ')}, not ${file}`);
     const find = [];
     const replace = [];
     let part = find;

@@ -17,6 +17,8 @@ import { SyncedLog } from './synced-log.js';
 import { corruptingStore, LyingSyncFileSystem, type Sabotage, tamperWithEntry } from './sabotage.js';
 import type { SimNetwork } from './network.js';
 import type { SafetyMonitor } from './safety.js';
+import { watchEverything, type WatchMonitor } from './watch-monitor.js';
+import type { LeaseNode } from './lease-clients.js';
 import type { Trace } from './trace.js';
 import type { ClientOperation } from './workload.js';
 import type { Command } from './command.js';
@@ -32,6 +34,8 @@ export interface ReplicaHostOptions {
   readonly random: Prng;
   readonly trace: Trace;
   readonly monitor: SafetyMonitor;
+  /** Every incarnation watches every key from revision 1 and reports what it delivers here. */
+  readonly watches: WatchMonitor;
   readonly network: SimNetwork;
   readonly fsyncDelayMaxSteps: number;
   readonly snapshotEveryEntries: number;
@@ -194,6 +198,13 @@ export class ReplicaHost {
       },
       (error: unknown) => answer(error instanceof KeelError && error.outcome === 'not-applied' ? 'fail' : 'info', null),
     );
+  }
+
+  /** The running replica as a lease client calls it; undefined while down, opening or paused. */
+  leaseNode(): LeaseNode | undefined {
+    const replica = this.replica;
+    if (replica === undefined || this.paused) return undefined;
+    return { id: this.id, leads: replica.raftStatus().role === 'leader', leases: replica.leases, write: (body) => replica.write(body) };
   }
 
   /** Proposes a probe (the liveness phase's, the nemesis's churn): a write of its own key, through the log like any other. */
@@ -397,6 +408,7 @@ export class ReplicaHost {
           if (!live()) return;
           this.replica = replica;
           replica.start();
+          replica.openWatchSession(options.watches.output(this.id, incarnation)).create(watchEverything);
           const core = replica.inspectCore();
           const { term, vote } = core.status();
           const synced = this.disk.hardState;

@@ -9,6 +9,8 @@ import { defaultSimOptions, describeProfile, drawProfile, type Profile, type Sim
 import { SafetyMonitor, type Violation } from './safety.js';
 import { Trace } from './trace.js';
 import { type ClientOperation, Workload } from './workload.js';
+import { WatchMonitor } from './watch-monitor.js';
+import { LeaseClients, type LeaseNode } from './lease-clients.js';
 
 export interface SimResult {
   readonly seed: number;
@@ -35,6 +37,10 @@ export interface SimResult {
     readonly leaderlessStepsMax: number;
     /** Steps the liveness phase took to commit a new entry on a majority. */
     readonly livenessSteps: number | undefined;
+    /** Leases granted, renewals acknowledged and expiries seen (lease-clients.ts). */
+    readonly leases: { readonly granted: number; readonly renewed: number; readonly expired: number };
+    /** Revisions the watchers delivered and agreed on (watch-monitor.ts). */
+    readonly watchedRevisions: number;
   };
 }
 
@@ -66,6 +72,8 @@ class Simulation {
   private readonly monitor: SafetyMonitor;
   private readonly network: SimNetwork;
   private readonly workload: Workload;
+  private readonly watches: WatchMonitor;
+  private readonly leaseClients: LeaseClients;
   private readonly hosts: Host[] = [];
   private readonly nemesis: Nemesis;
   private readonly profile: Profile;
@@ -99,6 +107,7 @@ class Simulation {
     const nemesisRandom = root.fork();
     this.clientRandom = root.fork();
     const hostRandoms = Array.from({ length: options.nodes + 1 }, () => root.fork());
+    const leaseRandom = root.fork();
     this.profile = drawProfile(profileRandom, options);
     this.trace = new Trace(options.trace, options.traceLinesMax);
     this.monitor = new SafetyMonitor(this.trace, {
@@ -113,6 +122,17 @@ class Simulation {
       clientsCount: this.profile.clientsCount,
       operationTimeoutSteps: this.profile.operationTimeoutSteps,
     });
+    const report = (kind: Violation['kind'], message: string): void => this.monitor.report(kind, message);
+    this.leaseClients = new LeaseClients({
+      random: leaseRandom,
+      trace: this.trace,
+      report,
+      ttlSeconds: 1,
+      liveLeasesMax: 3,
+      grantRate: 0.005,
+      keptAliveChance: 0.5,
+    });
+    this.watches = new WatchMonitor({ report, now: () => this.monitor.now, leaseKeyDeleted: (key, step) => this.leaseClients.keyDeleted(key, step) });
     this.trace.note(0, () => `seed ${seed} nodes=${options.nodes} (+ spare n${hostsCount}) ${describeProfile(this.profile)}`);
     const voters = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const allIds = Array.from({ length: hostsCount }, (_, i) => i + 1);
@@ -122,6 +142,7 @@ class Simulation {
         raftConfig: { ...defaultRaftConfig, ...this.profile.raft, id },
         trace: this.trace,
         monitor: this.monitor,
+        watches: this.watches,
         network: this.network,
         fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
         snapshotEveryEntries: this.profile.snapshotEveryEntries,
@@ -212,6 +233,7 @@ class Simulation {
     }
     this.workload.abandonAll(now);
     if (this.monitor.ok) this.checkNoAcknowledgedWriteLost();
+    if (this.monitor.ok) this.watches.checkComplete();
     const linearizability = this.checkLinearizability();
     const stats = this.network.stats;
     return {
@@ -232,6 +254,8 @@ class Simulation {
         commitIndexMax: Math.max(0, ...this.hosts.map((host) => host.core?.status().commit ?? 0)),
         leaderlessStepsMax: this.monitor.longestLeaderlessSteps(),
         livenessSteps: this.liveness?.doneAt === undefined ? undefined : this.liveness.doneAt - this.liveness.startStep,
+        leases: { ...this.leaseClients.counts },
+        watchedRevisions: this.watches.revisionsCount,
       },
     };
   }
@@ -240,6 +264,10 @@ class Simulation {
     if (now < this.options.faultSteps) {
       this.nemesis.step(now);
       this.startClientOperations(now);
+      this.leaseClients.step(
+        now,
+        this.hosts.map((host) => host.leaseNode()).filter((node): node is LeaseNode => node !== undefined),
+      );
     } else {
       if (now === this.options.faultSteps) this.startLiveness(now);
       this.stepLiveness(now);

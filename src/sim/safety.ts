@@ -25,6 +25,8 @@ export type ViolationKind =
   | 'lost-write' // an acknowledged write is not in the final history
   | 'linearizability' // the client history has no linearization
   | 'liveness' // no progress after the faults stopped
+  | 'watch' // a watcher lost, repeated or reordered an applied change, or nodes' watchers disagree (watch-monitor.ts)
+  | 'lease' // a lease expired sooner than its TTL after an acknowledged renewal was sent (lease-clients.ts)
   | RuleKind; // a rule of the algorithm broken at the moment it happens (rule-monitor.ts)
 
 /**

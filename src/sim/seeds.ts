@@ -20,9 +20,11 @@ export function runSeed(seed: number, overrides: Partial<SimOptions> = {}): Prom
 export function summarize(result: SimResult): string {
   const verdict = result.violations.length === 0 ? 'ok' : `${result.violations.length} violation(s): ${result.violations[0]?.kind}`;
   const { ok, fail, info } = result.completions;
+  const { leases } = result.stats;
   return (
     `seed ${result.seed} nodes=${result.nodes} steps=${result.steps} ops=${result.operations} (ok ${ok}, fail ${fail}, info ${info}) ` +
     `commit=${result.stats.commitIndexMax} crashes=${result.stats.crashes} noLeaderMax=${result.stats.leaderlessStepsMax} msgs=${result.stats.messagesSent} linearizability=${result.linearizability} ` +
+    `leases=${leases.granted}/${leases.renewed}/${leases.expired} watched=${result.stats.watchedRevisions} ` +
     `fingerprint=${result.fingerprint}: ${verdict}`
   );
 }
