@@ -324,7 +324,7 @@ export class Nemesis {
     const at = now + random.between(10, 700);
     const incarnation = host.incarnation;
     this.schedule(at, () => {
-      if (!host.alive && host.incarnation === incarnation) this.context.restart(host, at);
+      if (!host.alive && !host.removedFromCluster && host.incarnation === incarnation) this.context.restart(host, at);
     });
   }
 
@@ -359,8 +359,11 @@ export class Nemesis {
     const core = leader.core;
     if (core === undefined) return;
     const { config } = core.status();
+    const { memberApi } = this.context.profile;
     const members = new Set([...config.voters, ...config.learners]);
-    const outsiders = this.allIds().filter((id) => !members.has(id));
+    // Through the member API a removed id never comes back (etcd's rule).
+    const removed = new Set(memberApi ? leader.memberList().removed : []);
+    const outsiders = this.allIds().filter((id) => !members.has(id) && !removed.has(id));
     const voterMin = Math.min(3, this.context.hosts.length - 2);
     let change: ConfigChange;
     if (config.learners.length > 0) {
@@ -370,6 +373,13 @@ export class Nemesis {
     } else if (config.voters.length > voterMin) {
       change = { type: 'removeNode', nodeId: random.pick(config.voters) };
     } else {
+      return;
+    }
+    if (memberApi) {
+      // The member API runs one change at a time, and answers later.
+      this.log(now, 9, () => `member ${change.type} n${change.nodeId} asked of leader n${leader.id}`);
+      leader.changeMembers(change, (detail, at) => this.log(at, 9, () => `member ${change.type} n${change.nodeId} via n${leader.id}: ${detail}`));
+      this.context.observe(leader);
       return;
     }
     const outcome = leader.proposeMembershipChange(change);

@@ -91,6 +91,10 @@ export interface Profile {
   /** Steps between two fault events, drawn in [min, max]. */
   readonly faultGapMinSteps: number;
   readonly faultGapMaxSteps: number;
+  /** Membership changes go through etcd's member API (replica/membership.ts: the member
+   * list and its metadata, one change at a time, removed ids never back, a removed node
+   * stops) rather than straight to the core (back to back, removed nodes re-added). */
+  readonly memberApi: boolean;
 }
 
 export function drawProfile(random: Prng, options: SimOptions): Profile {
@@ -126,6 +130,7 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
     raft: oneEntryAppends ? { ...raft, entriesPerMessageMax: 1 } : raft,
     faultGapMinSteps: 20,
     faultGapMaxSteps: random.between(100, 400),
+    memberApi: faults.has('membership') && random.chance(0.5),
   };
 }
 
@@ -133,6 +138,6 @@ export function describeProfile(profile: Profile): string {
   const faults = allFaultKinds.filter((kind) => profile.faults.has(kind));
   return (
     `faults=[${faults.join(',')}] keys=${profile.keysCount} clients=${profile.clientsCount} opRate=${profile.operationRate.toFixed(3)} ` +
-    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]`
+    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]${profile.memberApi ? ' memberApi' : ''}`
   );
 }

@@ -10,9 +10,9 @@
  */
 import { assert, type Prng } from '../lib/index.js';
 import type { ConfigChange, Message, NodeId, RaftConfig } from '../raft/index.js';
-import { Replica, type InspectedCore, nodeConfigDefaults, type NodeConfig, KeelError, silentLogger } from '../replica/index.js';
+import { Replica, type InspectedCore, nodeConfigDefaults, type NodeConfig, KeelError, type MembershipResult, silentLogger } from '../replica/index.js';
 import { FaultFileSystem, type FileHandle, type FileSystem, type OpenMode, ForwardingFileSystem, forwardingHandle } from '../storage/index.js';
-import { MemoryDisk, openMemoryEnv, MvccStore, type CommandBody, type CommandResult } from '../kv/index.js';
+import { MemoryDisk, openMemoryEnv, MvccStore, type CommandBody, type CommandResult, type MemberList } from '../kv/index.js';
 import { SyncedLog } from './synced-log.js';
 import { corruptingStore, LyingSyncFileSystem, type Sabotage, tamperWithEntry } from './sabotage.js';
 import type { SimNetwork } from './network.js';
@@ -78,6 +78,8 @@ export class ReplicaHost {
   private deferred: (() => void)[] = [];
   private syncs: WaitingSync[] = [];
   private readonly inbox: Message[] = [];
+  /** Removed through the member API and stopped (as a removed etcd member exits): never restarted. */
+  removedFromCluster = false;
   /** Client operations taken here and not answered yet. */
   private readonly waiting = new Set<ClientOperation>();
 
@@ -225,6 +227,39 @@ export class ReplicaHost {
     return this.attempt(() => `proposed at ${(this.replica as Replica).proposeConfigChange(change)}`);
   }
 
+  /** The member list as applied here (the member API's view). */
+  memberList(): MemberList {
+    return this.replica?.memberList() ?? { members: [], removed: [] };
+  }
+
+  /**
+   * A membership change through etcd's member API on this node (replica/membership.ts),
+   * as `keel member add|remove|promote` asks for it; `answered` gets the outcome and
+   * the step it came at.
+   */
+  changeMembers(change: ConfigChange, answered: (detail: string, step: number) => void): void {
+    const replica = this.replica;
+    if (replica === undefined) return answered('down', this.now);
+    const { nodeId } = change;
+    let asked: Promise<MembershipResult>;
+    switch (change.type) {
+      case 'addVoter':
+      case 'addLearner':
+        asked = replica.addMember({ id: nodeId, peerUrls: [`http://127.0.0.1:${1000 + nodeId}`], isLearner: change.type === 'addLearner' });
+        break;
+      case 'removeNode':
+        asked = replica.removeMember(nodeId);
+        break;
+      case 'promoteLearner':
+        asked = replica.promoteMember(nodeId);
+        break;
+    }
+    asked.then(
+      (result) => answered(`done: members ${result.members.map((member) => `${member.id}${member.isLearner ? 'L' : ''}`).join(',')}`, this.now),
+      (error: unknown) => answered(`refused: ${error instanceof KeelError ? `${error.code} ${error.message}` : String(error)}`, this.now),
+    );
+  }
+
   transferLeadership(to: NodeId): { ok: boolean; detail: string } {
     return this.attempt(() => {
       (this.replica as Replica).transferLeadership(to);
@@ -355,7 +390,10 @@ export class ReplicaHost {
                   `node ${this.id}'s Ready loop failed: ${error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 6).join('\n') : String(error)}`,
                 );
             },
-            onRemoved: () => {},
+            // The replica lingers a few ticks after its removal applies, then asks to stop.
+            onRemoved: () => {
+              if (live()) this.removedFromCluster = true;
+            },
           },
           observer: {
             readRequested: (readId) => {

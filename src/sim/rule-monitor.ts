@@ -374,11 +374,13 @@ export class RuleMonitor {
       );
     }
     const term = entry?.term ?? leadership.term;
-    const voters = status.config.voters;
-    let durableCopies = 0;
-    for (const voter of voters) if (this.durableLog(voter).holds(index, term)) durableCopies += 1;
+    // A configuration entry appended in the same input as the commit (the member API
+    // proposes its change as soon as the entry before it applies) may have changed the
+    // voters after the commit was counted: the voters before the input count as well.
+    const configs = sameMembers(leadership.voters, status.config.voters) ? [status.config.voters] : [status.config.voters, leadership.voters];
+    const durableCopiesIn = (voters: readonly NodeId[]): number => voters.filter((voter) => this.durableLog(voter).holds(index, term)).length;
     for (const peer of status.peers) {
-      if (peer.match >= index && voters.includes(peer.id) && !this.durableLog(peer.id).holds(index, term)) {
+      if (peer.match >= index && configs.some((voters) => voters.includes(peer.id)) && !this.durableLog(peer.id).holds(index, term)) {
         const whose = peer.id === node ? 'its own copy' : `node ${peer.id}'s copy`;
         this.report(
           'quorum-durability',
@@ -387,10 +389,11 @@ export class RuleMonitor {
         return;
       }
     }
-    if (durableCopies < quorumOf(voters.length)) {
+    if (configs.every((voters) => durableCopiesIn(voters) < quorumOf(voters.length))) {
+      const voters = status.config.voters;
       this.report(
         'quorum-durability',
-        `node ${node}, leader of term ${leadership.term}, committed ${index}, durable on only ${durableCopies} of voters [${voters.join(',')}] (§5.3: an entry is committed once stored on a majority)`,
+        `node ${node}, leader of term ${leadership.term}, committed ${index}, durable on only ${durableCopiesIn(voters)} of voters [${voters.join(',')}] (§5.3: an entry is committed once stored on a majority)`,
       );
     }
   }

@@ -261,6 +261,8 @@ class Simulation {
   }
 
   private step(now: number): void {
+    // A node whose removal applied stops, as a removed etcd member exits.
+    for (const host of this.hosts) if (host.removedFromCluster && host.alive) this.crash(host, now, false);
     if (now < this.options.faultSteps) {
       this.nemesis.step(now);
       this.startClientOperations(now);
@@ -323,7 +325,7 @@ class Simulation {
     this.network.heal();
     this.network.conditions = calmNetwork;
     for (const host of this.hosts) {
-      if (!host.alive) host.restart(now);
+      if (!host.alive && !host.removedFromCluster) host.restart(now);
       else if (host.paused) host.resume(now);
     }
     this.liveness = { phase: 'probe', startStep: now, markId: undefined, markProposedAt: now, doneAt: undefined, reads: [], readKeysLeft: [] };
