@@ -843,6 +843,15 @@ export class Replica implements MembershipHost {
     };
   }
 
+  /** What this node is doing besides serving, for the log of a tick that ran late. */
+  backgroundWork(): string[] {
+    const work: string[] = [];
+    if (this.snapshotting) work.push('taking a snapshot');
+    if (this.maintenance) work.push('defragmenting');
+    if (this.snapshotStored) work.push('compacting the log');
+    return work;
+  }
+
   /** The last `count` entries of the log (fewer after a compaction), oldest first. */
   logTail(count: number): LogTailEntry[] {
     const { firstIndex, lastIndex } = this.raft.status();

@@ -92,6 +92,8 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
   private readonly tickTimer: NodeJS.Timeout;
   private readonly progressTimer: NodeJS.Timeout;
   private stopping: Promise<void> | undefined;
+  /** When the last tick ran (monotonic), to notice the event loop holding ticks back. */
+  private lastTickMs = monotonicMs();
 
   private constructor(
     readonly config: NodeConfig,
@@ -228,8 +230,26 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
   }
 
   private tick(): void {
+    this.warnIfLate();
     this.replica.tick();
     this.removalCheck.tick(Date.now(), this.replica.raftStatus().leader, () => this.replica.memberList());
+  }
+
+  /**
+   * A tick held back by half an election timeout or more means this node's heartbeats
+   * (as leader) or its election timer (as follower) were late by as much: say so, with
+   * what ran in the background, as etcd warns of a heartbeat sent late.
+   */
+  private warnIfLate(): void {
+    const now = monotonicMs();
+    const lateMs = now - this.lastTickMs - this.config.tickMs;
+    this.lastTickMs = now;
+    if (lateMs * 2 >= this.config.electionTicks * this.config.tickMs) {
+      this.log.warn(
+        { lateMs: Math.round(lateMs), background: this.replica.backgroundWork() },
+        'a tick ran late: the event loop was held up, heartbeats and timers with it',
+      );
+    }
   }
 
   // -------------------------------------------------------------------------
