@@ -4,7 +4,8 @@ import type { SnapshotMeta } from '../raft/types.js';
 import { ByteWriter, DecodeError } from '../lib/bytes/index.js';
 import { crc32c } from './crc32c.js';
 import { FaultFileSystem } from './fault-file-system.js';
-import { FileSnapshotData, readSnapshotFileLayout, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { FileSnapshotData, readSnapshotFileLayout, snapshotSyncEveryBytes, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { forwardingHandle } from './forwarding-file-system.js';
 
 const meta: SnapshotMeta = { index: 1234, term: 7, config: { voters: [1, 2, 3], learners: [9] } };
 const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff);
@@ -84,4 +85,37 @@ test('snapshot file: a version 1 file (checksum over the data length too) still 
   const damaged = v1.slice();
   damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 1;
   await assert.rejects(verifySnapshotFile(await asFile(damaged), noPause), /crc mismatch/);
+});
+
+test('snapshot file: a large one is synced every snapshotSyncEveryBytes as it is written, so its dirty pages never pile up', async () => {
+  const fs = new FaultFileSystem();
+  await fs.mkdirp('/s');
+  const inner = await fs.open('/s/f', 'create');
+  let written = 0;
+  let headerBytes: number | undefined;
+  const syncedAfter: number[] = [];
+  const handle = {
+    ...forwardingHandle(inner),
+    write: (bytes: Uint8Array, position: number) => {
+      headerBytes ??= bytes.length;
+      written += bytes.length;
+      return inner.write(bytes, position);
+    },
+    datasync: () => {
+      syncedAfter.push(written);
+      return inner.datasync();
+    },
+  };
+  const chunk = new Uint8Array(1024 * 1024).fill(7);
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < 20; i++) yield chunk;
+  }
+  await writeSnapshotFile(handle, meta, chunks());
+  assert.equal(syncedAfter.length, 2, `synced after ${syncedAfter.join(', ')} bytes`);
+  // After the chunk that reached each multiple of the bound (the header came first).
+  assert.deepEqual(
+    syncedAfter.map((bytes) => bytes - (headerBytes as number)),
+    [8, 16].map((mib) => mib * 1024 * 1024),
+  );
+  assert.equal(snapshotSyncEveryBytes, 8 * 1024 * 1024);
 });
