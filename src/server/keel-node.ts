@@ -59,6 +59,7 @@ import { memberFetchFor } from './member-fetch.js';
 import type { FetchFunction } from '../tls/index.js';
 import { RemovalCheck } from './removal-check.js';
 import { DiskSpaceWatch, freeBytesAt } from './disk-space.js';
+import { LateTicks } from './late-ticks.js';
 import { NodeAuth } from './auth/node-auth.js';
 import { loadTokenProvider } from './auth/load-tokens.js';
 
@@ -92,8 +93,8 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
   private readonly tickTimer: NodeJS.Timeout;
   private readonly progressTimer: NodeJS.Timeout;
   private stopping: Promise<void> | undefined;
-  /** When the last tick ran (monotonic), to notice the event loop holding ticks back. */
-  private lastTickMs = monotonicMs();
+  /** Ticks the event loop held back by half an election timeout or more, logged. */
+  private readonly lateTicks: LateTicks;
 
   private constructor(
     readonly config: NodeConfig,
@@ -112,6 +113,12 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
       log,
       onRemoved: () => this.replica.removed(),
       fetch: this.memberFetch,
+    });
+    this.lateTicks = new LateTicks({
+      tickMs: config.tickMs,
+      lateMsMin: (config.electionTicks * config.tickMs) / 2,
+      log,
+      background: () => this.replica.backgroundWork(),
     });
     this.tickTimer = setInterval(() => this.tick(), config.tickMs);
     this.progressTimer = setInterval(() => this.replica.watchProgressTick(), config.watchProgressNotifyMs);
@@ -230,26 +237,9 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
   }
 
   private tick(): void {
-    this.warnIfLate();
+    this.lateTicks.tick();
     this.replica.tick();
     this.removalCheck.tick(Date.now(), this.replica.raftStatus().leader, () => this.replica.memberList());
-  }
-
-  /**
-   * A tick held back by half an election timeout or more means this node's heartbeats
-   * (as leader) or its election timer (as follower) were late by as much: say so, with
-   * what ran in the background, as etcd warns of a heartbeat sent late.
-   */
-  private warnIfLate(): void {
-    const now = monotonicMs();
-    const lateMs = now - this.lastTickMs - this.config.tickMs;
-    this.lastTickMs = now;
-    if (lateMs * 2 >= this.config.electionTicks * this.config.tickMs) {
-      this.log.warn(
-        { lateMs: Math.round(lateMs), background: this.replica.backgroundWork() },
-        'a tick ran late: the event loop was held up, heartbeats and timers with it',
-      );
-    }
   }
 
   // -------------------------------------------------------------------------
@@ -413,6 +403,7 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
   private halt(): void {
     clearInterval(this.tickTimer);
     clearInterval(this.progressTimer);
+    this.lateTicks.stop();
     this.diskSpace.stop();
     this.removalCheck.stop();
   }

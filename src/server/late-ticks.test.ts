@@ -10,7 +10,7 @@ import { writeNewSecretFile } from './peer-secret.js';
 
 test('a tick the event loop holds back by half an election timeout or more is logged as late; ordinary ticks are not', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keel-late-tick-'));
-  const warnings: { fields: { lateMs?: number; background?: string[] }; message: string }[] = [];
+  const warnings: { fields: { lateMs?: number; gcMs?: number; background?: string[] }; message: string }[] = [];
   const log: Logger = { ...silentLogger, warn: (fields, message) => warnings.push({ fields, message }) };
   const late = (): typeof warnings => warnings.filter((warning) => warning.message.startsWith('a tick ran late'));
   const secretFile = join(dir, 'secret');
@@ -37,6 +37,9 @@ test('a tick the event loop holds back by half an election timeout or more is lo
     const lateMs = late()[0]?.fields.lateMs ?? 0;
     assert.ok(lateMs >= holdMs - 2 * config.tickMs, `logged ${lateMs} ms late after a ${holdMs} ms hold`);
     assert.deepEqual(late()[0]?.fields.background, []);
+    // A busy loop, not garbage collection, held it.
+    const gcMs = late()[0]?.fields.gcMs ?? -1;
+    assert.ok(gcMs >= 0 && gcMs < holdMs / 2, `gcMs ${gcMs}`);
   } finally {
     await node.stop();
     await rm(dir, { recursive: true, force: true });
