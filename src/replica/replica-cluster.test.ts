@@ -372,3 +372,33 @@ test('a write and a linearizable read that meet no leader wait for the election 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a compaction whose old history outlasts its own entry is finished by the leader's no-ops on an idle cluster", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(9));
+    for (const id of ids) await world.start(id);
+    // Three thousand records of old history: more than one entry's compaction step.
+    for (let i = 0; i < 1_500; i++) await world.put(`k${i % 10}`, `v${i}`);
+    const leader = await world.until('a leader', () => world.leader());
+    let compacted: CommandResult | undefined;
+    void leader.write({ type: 'compact', revision: leader.status().revision }).then((result) => (compacted = result));
+    await world.until('the compaction applied', () => compacted);
+    assert.ok(compacted?.ok, JSON.stringify(compacted));
+    assert.ok(
+      [...world.nodes.values()].some((node) => node.replica?.status().compactionPending),
+      'the old history is not all removed by the compaction entry itself',
+    );
+    // No client writes from here on.
+    await world.until('every replica finished the compaction', () =>
+      [...world.nodes.values()].every((node) => node.replica?.status().compactionPending === false) ? true : undefined,
+    );
+    const { lastIndex } = leader.raftStatus();
+    for (let i = 0; i < 20; i++) await world.step();
+    assert.equal(leader.raftStatus().lastIndex, lastIndex, 'no more no-ops once it is done');
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

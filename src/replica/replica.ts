@@ -93,6 +93,8 @@ export type Consistency = 'linearizable' | 'serializable';
 export interface ReplicaStatus extends RaftStatus {
   readonly revision: number;
   readonly compactedRevision: number;
+  /** The last compaction's old history is still being removed, a step per applied entry. */
+  readonly compactionPending: boolean;
   readonly pendingWrites: number;
   readonly pendingReads: number;
   /** Alarms active in the replicated state (NOSPACE refuses writes). */
@@ -241,6 +243,8 @@ export class Replica implements MembershipHost {
   /** Removed from the cluster: ticks left before it stops; undefined while a member. */
   private lingerTicksLeft: number | undefined;
   private applyWaitCounter = 0;
+  /** A no-op the leader proposed to move a compaction on is in flight (driveCompaction). */
+  private compactionDriven = false;
   /** The key-value file's size, refreshed after each apply (not read on every write). */
   private dbSize: number;
   /** The last storage sizes measured, answered while a defragmentation holds the store. */
@@ -834,6 +838,7 @@ export class Replica implements MembershipHost {
       ...raft,
       revision: this.store.currentRevision(),
       compactedRevision: this.store.compactedRevision(),
+      compactionPending: this.store.compactionPending(),
       pendingWrites: this.writes.size,
       pendingReads: this.reads.size,
       alarms: this.store.alarms(),
@@ -949,8 +954,29 @@ export class Replica implements MembershipHost {
     this.writes.expire(now);
     this.reads.expire(now);
     this.leaderWait.expire(now);
-    if (this.role === 'leader') this.expireLeases();
+    if (this.role === 'leader') {
+      this.expireLeases();
+      this.driveCompaction();
+    }
     this.schedule();
+  }
+
+  /**
+   * A compaction frees its old history a step per applied entry (kv/mvcc/compaction.ts),
+   * so it would wait for writes: while one is under way, the leader proposes a no-op a
+   * tick, one at a time, and an idle cluster frees the space too.
+   */
+  private driveCompaction(): void {
+    if (this.compactionDriven || !this.store.compactionPending()) return;
+    this.compactionDriven = true;
+    const done = (): void => {
+      this.compactionDriven = false;
+    };
+    try {
+      this.write({ type: 'noop' }).then(done, done);
+    } catch {
+      done(); // refused at once (overloaded, no leader any more): the next tick tries again
+    }
   }
 
   /** The leader's lessor decides; the revoke goes through the log like any write. */
