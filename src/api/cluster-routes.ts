@@ -127,6 +127,7 @@ export function statusJson(node: ObservedNode): NodeStatusJson {
     lastIndex: s.lastIndex,
     revision: s.revision,
     compactedRevision: s.compactedRevision,
+    compactionPending: s.compactionPending,
     voters: s.config.voters,
     learners: s.config.learners,
     pendingWrites: s.pendingWrites,

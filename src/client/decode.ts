@@ -175,6 +175,7 @@ export function nodeStatus(value: unknown): NodeStatus {
     lastIndex: integer(json, 'lastIndex', what),
     revision: integer(json, 'revision', what),
     compactedRevision: integer(json, 'compactedRevision', what),
+    compactionPending: boolean(json, 'compactionPending', what),
     voters: integers(json, 'voters', what),
     learners: integers(json, 'learners', what),
     isLearner: boolean(json, 'isLearner', what),

@@ -37,6 +37,8 @@ export interface NodeStatusJson {
   /** The store's revision and the revision below which history is compacted away. */
   readonly revision: number;
   readonly compactedRevision: number;
+  /** The last compaction's old history is still being removed (defragment after it is done). */
+  readonly compactionPending: boolean;
   readonly voters: readonly number[];
   readonly learners: readonly number[];
   readonly isLearner: boolean;

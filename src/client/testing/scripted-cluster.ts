@@ -143,6 +143,7 @@ export class FakeCluster {
         lastIndex: this.revision,
         revision: this.revision,
         compactedRevision: 0,
+        compactionPending: false,
         voters: this.urls.map((_url, i) => i + 1),
         learners: [],
         isLearner: false,
