@@ -102,7 +102,9 @@ export class SnapshotEncoder {
   }
 
   private take(): Uint8Array {
-    const chunk = this.writer.finish();
+    // The writer is replaced below, so its bytes can go out as they are, not copied: a
+    // snapshot of a large store allocated and copied each of its megabytes twice.
+    const chunk = this.writer.written();
     this.hash.update(chunk);
     this.writtenBytes += chunk.length;
     this.writer = new ByteWriter(CHUNK_BYTES + 64 * 1024);
