@@ -1032,11 +1032,13 @@ export class Replica implements MembershipHost {
       this.counters.messagesSent += ready.messages.length;
       if (needsWrite(ready) || !this.writeLane.idle) this.writeLane.push(ready);
       else this.observer?.persisted(ready);
+      const applyStart = this.ports.clock.monotonicMs();
       if (ready.snapshot) {
         await this.writeLane.drained();
         if (this.stopping) return;
+        await this.installSnapshot(ready.snapshot);
+        if (this.stopping) return;
       }
-      const applyStart = this.ports.clock.monotonicMs();
       this.apply(ready);
       this.observer?.applied(ready);
       this.counters.applyMs += this.ports.clock.monotonicMs() - applyStart;
@@ -1077,21 +1079,41 @@ export class Replica implements MembershipHost {
     this.counters.persistMs += this.ports.clock.monotonicMs() - startMs;
   }
 
-  private apply(ready: Ready): void {
-    if (ready.snapshot) {
-      // Checked whole when its last chunk arrived (checkReceivedSnapshot), the only way
-      // the core takes a snapshot from the leader.
-      this.store.restore(ready.snapshot.meta.index, ready.snapshot.data, true);
+  /**
+   * Installs a snapshot from the leader in the store, a write transaction at a time
+   * between other work (a store of a gigabyte held the event loop for seconds in one
+   * call). Meanwhile the store is half restored: every read waits (readBarrier, the
+   * watchers' catch-up) as for a defragmentation, and the Ready loop, which runs this,
+   * applies nothing else until it is done. Checked whole when its last chunk arrived
+   * (checkReceivedSnapshot), the only way the core takes a snapshot from the leader.
+   */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const startMs = this.ports.clock.monotonicMs();
+    const restoring = this.store.restoreInSlices(
+      snapshot.meta.index,
+      snapshot.data,
+      true,
+      snapshotSliceMs,
+      () => new Promise((resolve) => this.ports.defer(() => resolve())),
+    );
+    this.maintenance = restoring.catch(() => undefined);
+    try {
+      await restoring;
+    } finally {
+      this.maintenance = undefined;
       this.membersSeen = undefined;
-      this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
-      this.snapshotIndex = ready.snapshot.meta.index;
-      this.appliedBytesSinceSnapshot = 0;
-      this.counters.snapshotsInstalled++;
-      // The snapshot skipped entries this node never applied: its watchers re-read
-      // them from the snapshot's history rather than miss them.
-      this.watches.restored();
-      this.log.info({ index: ready.snapshot.meta.index }, 'installed a snapshot from the leader');
     }
+    this.lessor.reset(this.store.leases(), this.ports.clock.monotonicMs());
+    this.snapshotIndex = snapshot.meta.index;
+    this.appliedBytesSinceSnapshot = 0;
+    this.counters.snapshotsInstalled++;
+    // The snapshot skipped entries this node never applied: its watchers re-read
+    // them from the snapshot's history rather than miss them.
+    this.watches.restored();
+    this.log.info({ index: snapshot.meta.index, ms: Math.round(this.ports.clock.monotonicMs() - startMs) }, 'installed a snapshot from the leader');
+  }
+
+  private apply(ready: Ready): void {
     if (ready.committedEntries.length > 0) {
       const requestIds: (string | undefined)[] = [];
       const items: ApplyItem[] = ready.committedEntries.map((entry) => {

@@ -530,10 +530,34 @@ export class MvccStore {
    * throw, part-way, leaving a store that reads as empty, to be restored again.
    */
   restore(index: LogIndex, data: SnapshotBytes, checked = false): void {
+    for (const _ of this.restoreSteps(index, data, checked)) {
+      // Every write transaction at once.
+    }
+  }
+
+  /**
+   * restore() a transaction at a time, awaiting `between()` after about every `sliceMs`
+   * of work, so that a snapshot of gigabytes does not hold the event loop. The store
+   * is half restored meanwhile: the caller keeps every read of it and every apply
+   * waiting until this resolves (the replica holds them as for a defragmentation).
+   */
+  async restoreInSlices(index: LogIndex, data: SnapshotBytes, checked: boolean, sliceMs: number, between: () => Promise<void>): Promise<void> {
+    let sliceStart = performance.now();
+    for (const _ of this.restoreSteps(index, data, checked)) {
+      if (performance.now() - sliceStart < sliceMs) continue;
+      await between();
+      sliceStart = performance.now();
+    }
+  }
+
+  /** The work of restore(), yielding after each write transaction (and each slice of the check pass). */
+  private *restoreSteps(index: LogIndex, data: SnapshotBytes, checked: boolean): Generator<void> {
     this.assertUsable();
     if (!checked) {
+      let read = 0;
       for (const _ of this.restorableEntries(index, data)) {
         // Read through: the checks are in the reading.
+        if (++read % 1024 === 0) yield;
       }
     }
     const tables = new Map(tablesOf(this.env));
@@ -559,6 +583,7 @@ export class MvccStore {
         write(batch);
         batch = [];
         batchBytes = 0;
+        yield;
       }
       write([...batch, ...meta]);
     } finally {

@@ -187,3 +187,31 @@ test("a snapshot's first bytes are checked as far as they go: the magic, then th
     );
   });
 });
+
+test('restoreInSlices gives the store restore() gives, a write transaction at a time with between() between them', async () => {
+  const source = openTempStore();
+  const sliced = openTempStore();
+  const whole = openTempStore();
+  try {
+    // About 20 MiB of values: two transactions of restoreBatchBytes (8 MiB) before the last.
+    const value = new Uint8Array(64 * 1024).fill(7);
+    const entries: Entry[] = [];
+    for (let index = 1; index <= 320; index++) {
+      entries.push({ term: 1, index, kind: 'normal', data: encodeCommand({ body: { type: 'put', key: bytes(`big/${index % 200}`), value } }) });
+    }
+    source.store.applyEntries(entries);
+    const snapshot = source.store.snapshot();
+    whole.store.restore(snapshot.index, snapshot.data);
+    let pauses = 0;
+    await sliced.store.restoreInSlices(snapshot.index, snapshot.data, false, 0, async () => {
+      pauses++;
+    });
+    assert.ok(pauses >= 2, `between() ran ${pauses} times`);
+    assert.deepEqual(answers(sliced.store), answers(whole.store));
+    assert.deepEqual(answers(sliced.store), answers(source.store));
+  } finally {
+    await source.cleanup();
+    await sliced.cleanup();
+    await whole.cleanup();
+  }
+});
