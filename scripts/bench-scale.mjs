@@ -205,9 +205,9 @@ async function defragmentUnderLoad(endpoints, keys) {
   }
 }
 
-/** Reads every member's /metrics every 500 ms: the worst RSS, event-loop delay, and the leader changes seen. */
+/** Reads every member's /metrics every 500 ms: the worst RSS and heap, event-loop delay, and the leader changes seen. */
 function sampler(metricsUrls, names) {
-  const worst = { rssBytes: 0, loopDelayMaxS: 0, snapshots: 0, snapshotCopyMaxS: 0, snapshotMaxS: 0, snapshotBytes: 0 };
+  const worst = { rssBytes: 0, heapBytes: 0, loopDelayMaxS: 0, snapshots: 0, snapshotCopyMaxS: 0, snapshotMaxS: 0, snapshotBytes: 0 };
   const first = new Map();
   const last = new Map();
   const read = async () => {
@@ -223,6 +223,8 @@ function sampler(metricsUrls, names) {
         };
         const rss = value(names.rss);
         if (rss !== undefined) worst.rssBytes = Math.max(worst.rssBytes, rss);
+        const heap = value(names.heap);
+        if (heap !== undefined) worst.heapBytes = Math.max(worst.heapBytes, heap);
         const changes = value(names.leaderChanges);
         if (changes !== undefined) {
           if (!first.has(i)) first.set(i, changes);
@@ -242,9 +244,10 @@ function sampler(metricsUrls, names) {
     /** The most leader changes any member saw since sampling began (a member's first leader counts once at start-up, not here). */
     leaderChanges: () => Math.max(0, ...[...last].map(([i, n]) => n - (first.get(i) ?? n))),
     worst,
-    /** Starts the resident-memory maximum again (the empty store's is kept apart). */
+    /** Starts the memory maxima again (the empty store's are kept apart). */
     resetRss: () => {
       worst.rssBytes = 0;
+      worst.heapBytes = 0;
     },
     stop: () => clearInterval(timer),
   };
@@ -274,6 +277,7 @@ async function measure(system) {
   row.emptyGet = await timed('get', keys, system.endpoints);
   await samples.read();
   row.emptyRssBytes = samples.worst.rssBytes;
+  row.emptyHeapBytes = samples.worst.heapBytes;
   console.error(
     `${system.name} empty: put ${Math.round(row.emptyPut.throughput)}/s p99 ${row.emptyPut.p99.toFixed(1)} ms; get ${Math.round(row.emptyGet.throughput)}/s p99 ${row.emptyGet.p99.toFixed(1)} ms`,
   );
@@ -287,8 +291,12 @@ async function measure(system) {
   await samples.read();
   samples.stop();
   row.fullRssBytes = samples.worst.rssBytes;
+  row.fullHeapBytes = samples.worst.heapBytes;
   row.leaderChanges = samples.leaderChanges();
   row.worst = { ...samples.worst };
+  console.error(
+    `${system.name} memory per member at most: resident ${mib(row.emptyRssBytes)} MiB empty, ${mib(row.fullRssBytes)} MiB full (the store's mapped pages included); heap in use ${mib(row.emptyHeapBytes)} MiB empty, ${mib(row.fullHeapBytes)} MiB full`,
+  );
   console.error(
     `${system.name} full: put ${Math.round(row.fullPut.throughput)}/s p99 ${row.fullPut.p99.toFixed(1)} ms; get ${Math.round(row.fullGet.throughput)}/s p99 ${row.fullGet.p99.toFixed(1)} ms; ${row.leaderChanges} leader changes`,
   );
@@ -328,7 +336,7 @@ async function keelSystem() {
     name: 'Keel',
     endpoints,
     metricsUrls: cluster.nodes.map((n) => `${n.url}/metrics`),
-    metricNames: { rss: 'process_resident_memory_bytes', leaderChanges: 'keel_raft_leader_changes_seen_total' },
+    metricNames: { rss: 'process_resident_memory_bytes', heap: 'nodejs_heap_size_used_bytes', leaderChanges: 'keel_raft_leader_changes_seen_total' },
     followerIndex: async () => {
       const leader = (await cluster.waitForLeader({ timeoutMs: 60_000 })).id;
       return cluster.nodes.findIndex((n) => n.id !== leader);
@@ -353,7 +361,7 @@ async function etcdSystem() {
     name: 'etcd',
     endpoints: etcd.endpoints,
     metricsUrls: etcd.endpoints.map((e) => `http://${e}/metrics`),
-    metricNames: { rss: 'process_resident_memory_bytes', leaderChanges: 'etcd_server_leader_changes_seen_total' },
+    metricNames: { rss: 'process_resident_memory_bytes', heap: 'go_memstats_heap_inuse_bytes', leaderChanges: 'etcd_server_leader_changes_seen_total' },
     followerIndex: async () => {
       for (const [i, e] of etcd.endpoints.entries()) if (!(await status(e))) return i;
       throw new Error('every etcd member says it leads');
