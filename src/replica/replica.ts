@@ -1087,15 +1087,12 @@ export class Replica implements MembershipHost {
    * applies nothing else until it is done. Checked whole when its last chunk arrived
    * (checkReceivedSnapshot), the only way the core takes a snapshot from the leader.
    */
+  /** Resolves on a later turn of the event loop (the deferral port): what slices of long work await between them. */
+  private readonly nextTurn = (): Promise<void> => new Promise((resolve) => this.ports.defer(() => resolve()));
+
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const startMs = this.ports.clock.monotonicMs();
-    const restoring = this.store.restoreInSlices(
-      snapshot.meta.index,
-      snapshot.data,
-      true,
-      snapshotSliceMs,
-      () => new Promise((resolve) => this.ports.defer(() => resolve())),
-    );
+    const restoring = this.store.restoreInSlices(snapshot.meta.index, snapshot.data, true, snapshotSliceMs, this.nextTurn);
     this.maintenance = restoring.catch(() => undefined);
     try {
       await restoring;
@@ -1248,7 +1245,7 @@ export class Replica implements MembershipHost {
     const clock = this.ports.clock;
     const startMs = clock.monotonicMs();
     // One synchronous step: the read view, and what the core records at its index.
-    const stream = this.store.openSnapshotStream(snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(() => resolve())));
+    const stream = this.store.openSnapshotStream(snapshotSliceMs, this.nextTurn);
     const meta = this.raft.snapshotMetaAt(stream.index);
     let data: FileSnapshotData;
     try {
@@ -1287,7 +1284,7 @@ export class Replica implements MembershipHost {
   private checkReceivedSnapshot(meta: SnapshotMeta): void {
     const check = async (): Promise<void> => {
       const data = await this.storage.receivedSnapshot(meta);
-      const problem = await this.store.snapshotProblem(meta.index, data, snapshotSliceMs, () => new Promise((resolve) => this.ports.defer(() => resolve())));
+      const problem = await this.store.snapshotProblem(meta.index, data, snapshotSliceMs, this.nextTurn);
       if (this.stopping) {
         this.closeSnapshotFile(data);
         return;
