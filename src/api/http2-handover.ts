@@ -122,6 +122,11 @@ export function handOverHttp2(socket: Socket, firstBytes: Buffer, options: Http2
     }
   };
   const deadline = setTimeout(onError, options.deadlineMs);
+  // A client gone before the handover must not leave its timers (and this closure) behind.
+  socket.once('close', () => {
+    clearTimeout(deadline);
+    clearTimeout(requestWait);
+  });
   socket.on('error', onError);
   socket.on('data', onData);
   socket.write(emptySettingsFrame);
