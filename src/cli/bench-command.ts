@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { exitCodes, processIo } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
-import { benchClientsMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
+import { benchClientsMax, benchWatchersDefault, benchWatchersMax, checkBenchOptions, formatBenchResult, prefill, runBench } from './bench.js';
 import type { BenchOp, BenchOptions, BenchProgress } from './bench.js';
 import { clientFor, parseEndpointList, positiveIntegerArgument, resolveTls, withConnectionOptions } from './endpoints-option.js';
 import { etcdGrpcTarget, restTarget } from './bench-targets.js';
@@ -27,6 +27,7 @@ interface BenchFlags extends ConnectionFlags {
   readonly requests?: number;
   readonly keyPrefix: string;
   readonly prefill: boolean;
+  readonly watchers?: number;
   readonly json?: boolean;
 }
 
@@ -58,7 +59,9 @@ export function benchOptionsFrom(flags: BenchFlags): BenchOptions {
     requests: flags.requests,
     keyPrefix: flags.keyPrefix,
     prefill: flags.prefill,
+    watchers: flags.op === 'watch' ? (flags.watchers ?? benchWatchersDefault) : undefined,
   };
+  if (flags.watchers !== undefined && flags.op !== 'watch') throw new RangeError('--watchers is for --op watch');
   checkBenchOptions(options);
   return options;
 }
@@ -67,7 +70,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
   withConnectionOptions(
     program
       .command('bench')
-      .description('measure put or get throughput and latency (p50/p90/p99/max) with concurrent clients')
+      .description('measure put, get, txn, keep-alive or watch fan-out throughput and latency (p50/p90/p99/max) with concurrent clients')
       .addOption(
         new Option(
           '--target <api>',
@@ -77,7 +80,19 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
           .default('rest'),
       )
       .option('--clients <n>', `concurrent clients, each with one request in flight (1..${benchClientsMax})`, positiveIntegerArgument, 16)
-      .addOption(new Option('--op <op>', 'the operation (keepalive: each client renews its own lease)').choices(['put', 'get', 'keepalive']).default('put'))
+      .addOption(
+        new Option(
+          '--op <op>',
+          'the operation (keepalive: each client renews its own lease; txn: a compare and a put in one transaction; watch: the clients put while --watchers watchers receive every put; txn and watch through --target etcd-grpc)',
+        )
+          .choices(['put', 'get', 'keepalive', 'txn', 'watch'])
+          .default('put'),
+      )
+      .option(
+        '--watchers <n>',
+        `for watch: watchers of the key prefix, each its own stream (1..${benchWatchersMax}, default ${benchWatchersDefault})`,
+        positiveIntegerArgument,
+      )
       .addOption(new Option('--consistency <level>', 'for get').choices(['linearizable', 'serializable']).default('linearizable'))
       .option('--value-size <bytes>', 'bytes per value', nonNegativeIntegerArgument, 256)
       .option('--keys <n>', 'size of the key space; each request picks a key at random', positiveIntegerArgument, 1000)

@@ -10,10 +10,14 @@
  *    spreads clients over connections. A linearizable get is a Range with
  *    serializable=false (etcd confirms it with ReadIndex), a serializable get one with
  *    serializable=true. A keep-alive is one LeaseKeepAlive request on the worker's own
- *    stream, renewing the worker's own lease. Works against Keel's client ports and
- *    against etcd alike.
+ *    stream, renewing the worker's own lease. A txn is one Txn with one compare and one
+ *    put (if the key was last modified before a revision no run reaches, put it; else
+ *    read it), the path every guarded write takes. Watchers are Watch streams, each with one
+ *    watcher on the benchmark's prefix, spread over the endpoints like the workers. Works
+ *    against Keel's client ports and against etcd alike.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { prefixEnd } from '../kv/index.js';
 import { EtcdGrpcClient, type ClientTlsOptions, type KeepAliveStream, KeelClientError, type KeelClient, type Consistency } from '../client/index.js';
 
 export interface BenchTarget {
@@ -24,10 +28,23 @@ export interface BenchTarget {
   get(worker: number, key: string, consistency: Consistency): Promise<void>;
   /** Renews `worker`'s own lease once (granted at its first call, with a TTL far longer than a run). */
   keepAlive(worker: number): Promise<void>;
+  /** One transaction that compares and puts `key`; only through the etcd API. */
+  readonly txn?: (worker: number, key: string, value: string) => Promise<void>;
+  /** `count` watchers of every key under `prefix`, created before this resolves; only through the etcd API. */
+  readonly watchers?: (count: number, prefix: string) => Promise<Watchers>;
   /** A stable code for a failed request, for the error counts. */
   errorCode(error: unknown): string;
   close(): void;
 }
+
+/** Watchers opened for a fan-out run: how many events they have been delivered so far. */
+export interface Watchers {
+  delivered(): number;
+  close(): void;
+}
+
+/** A txn's guard: a revision no run reaches, so every compare holds and every txn puts. */
+const txnGuardRevision = String(Number.MAX_SAFE_INTEGER);
 
 /** A bench worker's lease outlives any run: a keep-alive that finds it gone is a failure. */
 const benchLeaseTtlSeconds = 600;
@@ -71,6 +88,33 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
       const lease = leases[worker];
       const ttl = await lease.stream.keepAlive(lease.id);
       if (ttl <= 0) throw new Error(`lease ${lease.id} is gone`);
+    },
+    txn: async (worker, key, value) => {
+      const keyBytes = Buffer.from(key);
+      await clientOf(worker).call('Txn', {
+        compare: [{ key: keyBytes, target: 'MOD', result: 'LESS', mod_revision: txnGuardRevision }],
+        success: [{ request_put: { key: keyBytes, value: Buffer.from(value) } }],
+        failure: [{ request_range: { key: keyBytes } }],
+      });
+    },
+    watchers: async (count, prefix) => {
+      let delivered = 0;
+      const key = Buffer.from(prefix);
+      const streams = Array.from({ length: count }, (_, i) =>
+        clientOf(i).watchRange(key, prefixEnd(key), (events) => {
+          delivered += events;
+        }),
+      );
+      const close = (): void => {
+        for (const stream of streams) stream.close();
+      };
+      try {
+        await Promise.all(streams.map((stream) => stream.created));
+      } catch (error) {
+        close();
+        throw error;
+      }
+      return { delivered: () => delivered, close };
     },
     errorCode: (error) => {
       const code = (error as { code?: unknown }).code;

@@ -45,6 +45,13 @@ describe('keel bench', () => {
     for (const key of cluster.store.keys()) assert.match(key, /^bench\/\d\d$/);
   });
 
+  it('refuses txn and watch runs through the REST target, which has neither, before sending anything', async () => {
+    cluster.received.length = 0;
+    await assert.rejects(runBench(restTarget(client), { ...base, op: 'txn' }), /--op txn is measured through the etcd API \(--target etcd-grpc\), not rest/);
+    await assert.rejects(runBench(restTarget(client), { ...base, op: 'watch', watchers: 3 }), /--op watch is measured through the etcd API/);
+    assert.equal(cluster.received.length, 0);
+  });
+
   it('stops starting requests when the duration is over', async () => {
     const result = await runBench(restTarget(client), { ...base, requests: undefined, durationMs: 100 });
     assert.equal(result.stoppedBy, 'duration');
@@ -114,6 +121,7 @@ describe('keel bench', () => {
     assert.throws(() => checkBenchOptions({ ...base, keys: 0 }), /--keys/);
     assert.throws(() => checkBenchOptions({ ...base, durationMs: 0 }), /--duration/);
     assert.throws(() => checkBenchOptions({ ...base, valueSize: -1 }), /--value-size/);
+    assert.throws(() => checkBenchOptions({ ...base, op: 'watch', watchers: 0 }), /--watchers must be 1\.\.10000/);
     const flags = {
       target: 'rest' as const,
       clients: 256,
@@ -127,5 +135,7 @@ describe('keel bench', () => {
     assert.equal(benchOptionsFrom(flags).durationMs, 10_000, 'default 10 s');
     assert.equal(benchOptionsFrom({ ...flags, requests: 5 }).durationMs, 600_000, 'a --requests run is still bounded');
     assert.equal(benchOptionsFrom({ ...flags, duration: 1.5 }).durationMs, 1_500);
+    assert.equal(benchOptionsFrom({ ...flags, op: 'watch' }).watchers, 1_000, 'a watch run has 1,000 watchers unless told');
+    assert.throws(() => benchOptionsFrom({ ...flags, watchers: 5 }), /--watchers is for --op watch/);
   });
 });

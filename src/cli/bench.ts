@@ -8,10 +8,17 @@
  * finish and are counted; none starts after it.
  */
 import type { Consistency } from '../client/index.js';
-import type { BenchTarget } from './bench-targets.js';
+import type { BenchTarget, Watchers } from './bench-targets.js';
 
-/** keepalive: each client renews its own lease, one keep-alive at a time. */
-export type BenchOp = 'put' | 'get' | 'keepalive';
+/**
+ * keepalive: each client renews its own lease, one keep-alive at a time. txn: a compare
+ * and a put in one transaction. watch: the clients put, while `watchers` watchers of the
+ * key prefix each receive every put (fan-out).
+ */
+export type BenchOp = 'put' | 'get' | 'keepalive' | 'txn' | 'watch';
+
+/** After a fan-out run, how long the watchers may take to receive the events still on their way. */
+const watchDrainMsMax = 10_000;
 
 export interface BenchOptions {
   readonly clients: number;
@@ -27,6 +34,8 @@ export interface BenchOptions {
   readonly keyPrefix: string;
   /** For get: write every key of the key space first, so reads find values. */
   readonly prefill: boolean;
+  /** For watch: how many watchers receive every put. */
+  readonly watchers?: number | undefined;
 }
 
 export interface LatencySummaryMs {
@@ -56,6 +65,8 @@ export interface BenchResult {
   /** Latency of successful requests. */
   readonly latencyMs: LatencySummaryMs;
   readonly stoppedBy: 'duration' | 'requests';
+  /** For watch: events the watchers received, of `expected` (successful puts times watchers), and per second from the first put to the last event. */
+  readonly events?: { readonly watchers: number; readonly delivered: number; readonly expected: number; readonly perSecond: number };
 }
 
 export interface BenchProgress {
@@ -74,6 +85,8 @@ export interface BenchHooks {
 }
 
 export const benchClientsMax = 10_000;
+export const benchWatchersMax = 10_000;
+export const benchWatchersDefault = 1_000;
 
 export function checkBenchOptions(options: BenchOptions): void {
   const problems: string[] = [];
@@ -84,6 +97,8 @@ export function checkBenchOptions(options: BenchOptions): void {
   if (!(Number.isFinite(options.durationMs) && options.durationMs > 0)) problems.push('--duration must be a positive number of seconds');
   if (options.requests !== undefined && (!Number.isSafeInteger(options.requests) || options.requests < 1))
     problems.push('--requests must be a positive integer');
+  if (options.watchers !== undefined && (!Number.isSafeInteger(options.watchers) || options.watchers < 1 || options.watchers > benchWatchersMax))
+    problems.push(`--watchers must be 1..${benchWatchersMax}`);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 }
 
@@ -118,6 +133,14 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
   const { build } = await import('hdr-histogram-js');
   const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const value = benchValue(options.valueSize);
+  const txn = target.txn;
+  if (options.op === 'txn' && !txn) throw new RangeError(`--op txn is measured through the etcd API (--target etcd-grpc), not ${target.name}`);
+  const watcherCount = options.watchers ?? benchWatchersDefault;
+  let watchers: Watchers | undefined;
+  if (options.op === 'watch') {
+    if (!target.watchers) throw new RangeError(`--op watch is measured through the etcd API (--target etcd-grpc), not ${target.name}`);
+    watchers = await target.watchers(watcherCount, options.keyPrefix);
+  }
   const errorsByCode: Record<string, number> = {};
   let started = 0;
   let ok = 0;
@@ -147,7 +170,8 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
       const key = benchKey(options, Math.floor(Math.random() * options.keys));
       const sent = performance.now();
       try {
-        if (options.op === 'put') await target.put(id, key, value);
+        if (options.op === 'put' || options.op === 'watch') await target.put(id, key, value);
+        else if (options.op === 'txn') await txn?.(id, key, value);
         else if (options.op === 'keepalive') await target.keepAlive(id);
         else await target.get(id, key, options.consistency);
         histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
@@ -159,12 +183,15 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
       }
     }
   };
+  let events: BenchResult['events'];
   try {
     await Promise.all(Array.from({ length: options.clients }, (_, id) => worker(id)));
+    if (watchers) events = await drainWatchers(watchers, ok * watcherCount, watcherCount, begin);
   } finally {
     clearTimeout(deadline);
     if (progress) clearInterval(progress);
     hooks.signal?.removeEventListener('abort', onAbort);
+    watchers?.close();
   }
   const elapsedMs = performance.now() - begin;
   hooks.onProgress?.({ started, ok, errors, elapsedMs });
@@ -197,7 +224,26 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
     throughput: elapsedMs > 0 ? Math.round((ok / elapsedMs) * 1000 * 10) / 10 : 0,
     latencyMs,
     stoppedBy,
+    ...(events ? { events } : {}),
   };
+}
+
+/** Waits (polling, at most watchDrainMsMax) until the watchers have every expected event, then counts them. */
+async function drainWatchers(watchers: Watchers, expected: number, count: number, begin: number): Promise<NonNullable<BenchResult['events']>> {
+  const drainDeadline = performance.now() + watchDrainMsMax;
+  let lastCount = watchers.delivered();
+  let lastAt = performance.now();
+  while (watchers.delivered() < expected && performance.now() < drainDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (watchers.delivered() !== lastCount) {
+      lastCount = watchers.delivered();
+      lastAt = performance.now();
+    }
+  }
+  const delivered = watchers.delivered();
+  if (delivered !== lastCount) lastAt = performance.now();
+  const seconds = (lastAt - begin) / 1000;
+  return { watchers: count, delivered, expected, perSecond: seconds > 0 ? Math.round(delivered / seconds) : 0 };
 }
 
 export function formatBenchResult(result: BenchResult): string {
@@ -210,6 +256,8 @@ export function formatBenchResult(result: BenchResult): string {
     `throughput  ${result.throughput.toFixed(1)} ops/s`,
     `latency ms  p50 ${l.p50.toFixed(3)}  p90 ${l.p90.toFixed(3)}  p99 ${l.p99.toFixed(3)}  p99.9 ${l.p999.toFixed(3)}  max ${l.max.toFixed(3)}  (mean ${l.mean.toFixed(3)}, min ${l.min.toFixed(3)})`,
   ];
+  const events = result.events;
+  if (events) lines.push(`watchers    ${events.watchers}: ${events.delivered} of ${events.expected} events delivered, ${events.perSecond} events/s`);
   const codes = Object.entries(result.errorsByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length > 0) lines.push(`errors      ${codes.map(([code, count]) => `${code} ${count}`).join(', ')}`);
   return `${lines.join('\n')}\n`;

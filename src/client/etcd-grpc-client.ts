@@ -28,6 +28,13 @@ export interface EtcdRangeResponse {
   readonly more: boolean;
 }
 
+interface WatchAnswer {
+  readonly created: boolean;
+  readonly canceled: boolean;
+  readonly cancel_reason?: string;
+  readonly events: readonly unknown[];
+}
+
 type KvMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
 /** A unary call; grpc-js decodes the response with the proto's shape (etcd-proto.ts). */
 type Unary<Response> = (request: EtcdMessage, options: { deadline: number }, callback: (error: ServiceError | null, response: Response) => void) => void;
@@ -39,10 +46,18 @@ export interface KeepAliveStream {
   close(): void;
 }
 
+/** A Watch stream with one watcher on a key range. */
+export interface WatchStream {
+  /** Settles once the server has created the watcher (or refused it). */
+  readonly created: Promise<void>;
+  close(): void;
+}
+
 export class EtcdGrpcClient {
   private readonly kv: InstanceType<ServiceClientConstructor>;
   private readonly lease: InstanceType<ServiceClientConstructor>;
   private readonly maintenance: InstanceType<ServiceClientConstructor>;
+  private readonly watch: InstanceType<ServiceClientConstructor>;
 
   /** `endpoint` is host:port, optionally prefixed with http://, or https:// for TLS (with `tls`'s CA and client certificate). */
   constructor(
@@ -60,6 +75,9 @@ export class EtcdGrpcClient {
       channelOverride: this.kv.getChannel(),
     });
     this.maintenance = new (pkg.Maintenance as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, {
+      channelOverride: this.kv.getChannel(),
+    });
+    this.watch = new (pkg.Watch as ServiceClientConstructor)(endpoint.replace(/^https?:\/\//, ''), channelCredentials, {
       channelOverride: this.kv.getChannel(),
     });
   }
@@ -122,10 +140,31 @@ export class EtcdGrpcClient {
     };
   }
 
+  /** A Watch stream watching [key, rangeEnd) from now on; `onEvents` gets the number of events in each answer. */
+  watchRange(key: Uint8Array, rangeEnd: Uint8Array, onEvents: (count: number) => void): WatchStream {
+    const call = (this.watch.Watch as () => ClientDuplexStream<EtcdMessage, WatchAnswer>).call(this.watch);
+    const created = new Promise<void>((resolve, reject) => {
+      call.on('data', (answer: WatchAnswer) => {
+        if (answer.created) {
+          if (answer.canceled) reject(new Error(`the watch was refused: ${answer.cancel_reason ?? 'no reason given'}`));
+          else resolve();
+        }
+        if (answer.events.length > 0) onEvents(answer.events.length);
+      });
+      call.on('error', reject);
+      call.on('end', () => reject(new Error('the watch stream ended')));
+    });
+    // A close after creation is not a failure of anyone waiting.
+    created.catch(() => undefined);
+    call.write({ create_request: { key, range_end: rangeEnd } });
+    return { created, close: () => call.cancel() };
+  }
+
   close(): void {
     this.kv.close();
     this.lease.close();
     this.maintenance.close();
+    this.watch.close();
   }
 }
 

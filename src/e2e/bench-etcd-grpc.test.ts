@@ -1,8 +1,9 @@
 /**
  * `keel bench --target etcd-grpc` drives the same workload through the etcd v3 gRPC
  * API of a real Keel cluster and of a real etcd (Debian's etcd-server, installed when
- * missing): puts, linearizable gets, serializable gets and lease keep-alives all
- * succeed, and the keys they wrote are there afterwards.
+ * missing): puts, linearizable gets, serializable gets, lease keep-alives and txns all
+ * succeed, and the keys they wrote are there afterwards; in a watch run every watcher
+ * receives every put.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,7 @@ const runs = [
   ['get', 'linearizable'],
   ['get', 'serializable'],
   ['keepalive', 'linearizable'],
+  ['txn', 'linearizable'],
 ] as const;
 
 async function benchAndCheck(endpoints: readonly string[], prefix: string): Promise<void> {
@@ -34,6 +36,13 @@ async function benchAndCheck(endpoints: readonly string[], prefix: string): Prom
     assert.equal(result.errors, 0);
     if (op === 'get') assert.equal(result.consistency, consistency);
   }
+  const watchArgs = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', 'watch', '--watchers', '30', '--clients', '4'];
+  const watch = await runKeel([...watchArgs, '--keys', '20', '--requests', '50', '--key-prefix', prefix, '--json'], { timeoutMs: 120_000 });
+  assert.equal(watch.code, 0, watch.stderr);
+  const watched = JSON.parse(watch.stdout) as { ok: number; events: { watchers: number; delivered: number; expected: number; perSecond: number } };
+  assert.equal(watched.ok, 50);
+  assert.deepEqual({ ...watched.events, perSecond: 0 }, { watchers: 30, delivered: 50 * 30, expected: 50 * 30, perSecond: 0 });
+  assert.ok(watched.events.perSecond > 0);
   // The get runs prefilled every key of the key space, through the same API.
   const client = new EtcdGrpcClient(endpoints[0] as string);
   try {
@@ -59,7 +68,7 @@ describe('keel bench --target etcd-grpc against Keel and against etcd', { timeou
     await rm(etcdDir, { recursive: true, force: true });
   });
 
-  it("runs puts, both kinds of gets and keep-alives through Keel's gRPC ports", async () => {
+  it("runs puts, both kinds of gets, keep-alives, txns and a watch fan-out through Keel's gRPC ports", async () => {
     await benchAndCheck(
       cluster!.nodes.map((node) => node.grpcEndpoint),
       'bench-keel/',
