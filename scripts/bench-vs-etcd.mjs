@@ -3,15 +3,17 @@
 //
 // Starts a 3-node Keel cluster (`keel cluster up --detach`, production settings) and a
 // 3-node etcd (Debian's etcd-server, from scripts/setup-ci.sh), each on free loopback
-// ports with its data in a temporary directory, then runs `keel bench --target
-// etcd-grpc` for 1, 64 and 256 clients doing puts, linearizable gets and serializable
-// gets against Keel's client ports and against etcd's, row by row (Keel, then etcd: on a
-// shared machine whose load drifts, the two runs of a row see about the same load;
-// the idle cluster only sends heartbeats meanwhile), and lease keep-alives (each client
-// renewing its own lease on its own LeaseKeepAlive stream). Prints one table with both,
-// the ratio Keel/etcd per row, and the server CPU per operation: the user and system
-// time of the three server processes (from /proc/PID/stat) over the row, divided by the
-// operations done.
+// ports with its data in a temporary directory, puts to each for KEEL_VS_ETCD_WARMUP_S
+// (default 10) seconds unmeasured (Keel's JavaScript is compiled while it runs; a fresh
+// node's first seconds measure the compiler), then runs `keel bench --target etcd-grpc`
+// row by row (Keel, then etcd: on a shared machine whose load drifts, the two runs of a
+// row see about the same load; the idle cluster only sends heartbeats meanwhile): puts,
+// linearizable and serializable gets and lease keep-alives (each client renewing its own
+// lease on its own LeaseKeepAlive stream) for 1, 64 and 256 clients; txns (a compare and
+// a put) and puts of 64 KiB values for 64 clients; and watch fan-out, 16 clients putting
+// while 1,000 watchers (a Watch stream each) receive every put. Prints one table with
+// both, the ratio Keel/etcd per row, the events per second the watchers received, and
+// each server's resident memory idle after start and after the rows.
 //
 // Then the same for client TLS: both clusters started again with TLS and client
 // certificate authentication (`keel cluster up --tls`; etcd with --cert-file,
@@ -42,19 +44,27 @@ const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const seconds = Number(process.env.KEEL_BENCH_SECONDS ?? 5);
 const timeoutS = Number(process.env.KEEL_VS_ETCD_TIMEOUT_S ?? 900);
 const onlyOp = process.env.KEEL_VS_ETCD_OPS;
-const workloads = [
-  ['put', 'linearizable'],
-  ['get', 'linearizable'],
-  ['get', 'serializable'],
-  ['keepalive', 'linearizable'],
-].filter(([op]) => onlyOp === undefined || op === onlyOp);
-const clientCounts = [1, 64, 256];
+/**
+ * The rows, each measured on Keel then on etcd. valueSize defaults to 100 bytes; a watch
+ * row's clients put while `watchers` watchers receive every put.
+ */
+const rows = [
+  ...[1, 64, 256].map((clients) => ({ op: 'put', clients })),
+  ...[1, 64, 256].map((clients) => ({ op: 'get', consistency: 'linearizable', clients })),
+  ...[1, 64, 256].map((clients) => ({ op: 'get', consistency: 'serializable', clients })),
+  ...[1, 64, 256].map((clients) => ({ op: 'keepalive', clients })),
+  { op: 'txn', clients: 64 },
+  { op: 'put', clients: 64, valueSize: 64 * 1024 },
+  { op: 'watch', clients: 16, watchers: 1000 },
+].filter((row) => onlyOp === undefined || row.op === onlyOp);
 /** The rows measured again over TLS: the handshake is paid once per connection, the record layer per request. */
 const tlsRows = [
-  ['put', 'linearizable', 1],
-  ['put', 'linearizable', 64],
-  ['get', 'serializable', 64],
-].filter(([op]) => onlyOp === undefined || op === onlyOp);
+  { op: 'put', clients: 1 },
+  { op: 'put', clients: 64 },
+  { op: 'get', consistency: 'serializable', clients: 64 },
+].filter((row) => onlyOp === undefined || row.op === onlyOp);
+/** Unmeasured load on each fresh cluster before its first row: Keel's JavaScript is compiled as it runs (etcd's Go is not), and a server is judged running, not starting. */
+const warmUpSeconds = Number(process.env.KEEL_VS_ETCD_WARMUP_S ?? 10);
 /** Linux's clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's times. */
 const clockTicksPerSecond = 100;
 
@@ -110,37 +120,70 @@ overall.unref();
 
 const keel = (args, options = {}) => run(process.execPath, [main, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, ...options });
 
-function rowName(op, consistency) {
-  return op === 'get' ? `get (${consistency})` : op === 'keepalive' ? 'lease keep-alive' : 'put';
+function rowName(row) {
+  if (row.op === 'get') return `get (${row.consistency})`;
+  if (row.op === 'keepalive') return 'lease keep-alive';
+  if (row.op === 'txn') return 'txn (compare, put)';
+  if (row.op === 'watch') return `put, ${row.watchers.toLocaleString('en-US')} watchers`;
+  return row.valueSize ? `put ${row.valueSize / 1024} KiB` : 'put';
 }
 
-/** One workload row through the etcd gRPC API of `cluster`'s endpoints; adds the servers' CPU µs per successful operation. */
-async function measureRow(system, cluster, op, consistency, clients, tls) {
-  const { endpoints } = cluster;
+const rowKey = (row) => JSON.stringify(row);
+
+/** The bench's arguments for `row` through `cluster`'s endpoints. */
+function benchArgs(cluster, row, tls) {
   const tlsArgs = tls ? ['--cacert', tls.caFile, '--cert', tls.clientCertFile, '--key', tls.clientKeyFile] : [];
-  const args = ['bench', '--target', 'etcd-grpc', '--endpoints', endpoints.join(','), '--op', op, '--consistency', consistency, ...tlsArgs];
+  const op = ['--op', row.op, ...(row.consistency ? ['--consistency', row.consistency] : []), ...(row.watchers ? ['--watchers', String(row.watchers)] : [])];
+  return [
+    'bench',
+    '--target',
+    'etcd-grpc',
+    '--endpoints',
+    cluster.endpoints.join(','),
+    ...op,
+    '--value-size',
+    String(row.valueSize ?? 100),
+    '--keys',
+    '1000',
+    ...tlsArgs,
+  ];
+}
+
+/** Resident memory of each of `pids`, in MiB (0 for a process gone). */
+function residentMiB(pids) {
+  return pids.map((pid) => {
+    try {
+      const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return kib ? Math.round(Number(kib) / 1024) : 0;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/** Unmeasured puts from 64 clients for warmUpSeconds. */
+async function warmUp(cluster, tls) {
+  if (warmUpSeconds <= 0) return;
+  stopping.signal.throwIfAborted();
+  await keel([...benchArgs(cluster, { op: 'put' }, tls), '--clients', '64', '--duration', String(warmUpSeconds), '--json'], {
+    timeout: (warmUpSeconds + 120) * 1000,
+    signal: stopping.signal,
+  });
+}
+
+/** One row through the etcd gRPC API of `cluster`'s endpoints; adds the servers' CPU µs per successful operation. */
+async function measureRow(system, cluster, row, tls) {
+  const args = benchArgs(cluster, row, tls);
   stopping.signal.throwIfAborted();
   // The prefill of a get row is not counted: the bench prints its JSON only at the end, so the CPU is read around a separate prefill.
-  if (op === 'get')
-    await keel([...args, '--clients', '64', '--value-size', '100', '--keys', '1000', '--requests', '1', '--json'], {
+  if (row.op === 'get')
+    await keel([...args, '--clients', '64', '--requests', '1', '--json'], {
       signal: stopping.signal,
       timeout: 120_000,
     });
   const cpuBefore = cpuMicrosEach(cluster.pids());
   const { stdout } = await keel(
-    [
-      ...args,
-      ...(op === 'get' ? ['--no-prefill'] : []),
-      '--clients',
-      String(clients),
-      '--value-size',
-      '100',
-      '--keys',
-      '1000',
-      '--duration',
-      String(seconds),
-      '--json',
-    ],
+    [...args, ...(row.op === 'get' ? ['--no-prefill'] : []), '--clients', String(row.clients), '--duration', String(seconds), '--json'],
     {
       timeout: (seconds + 120) * 1000,
       signal: stopping.signal,
@@ -153,8 +196,9 @@ async function measureRow(system, cluster, op, consistency, clients, tls) {
   // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
   const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
   const result = { ...parsed, cpuUsPerOp, busiestShare };
+  const events = parsed.events ? `, ${parsed.events.perSecond} events/s delivered (${parsed.events.delivered} of ${parsed.events.expected})` : '';
   console.error(
-    `${system}: ${rowName(op, consistency)}, ${clients} clients: ${Math.round(result.throughput)} ops/s, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`,
+    `${system}: ${rowName(row)}, ${row.clients} clients: ${Math.round(result.throughput)} ops/s${events}, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`,
   );
   return result;
 }
@@ -194,63 +238,67 @@ const header = (what) => [
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
-function tableRow(op, consistency, clients, k, e) {
+function tableRow(row, k, e) {
   const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-  return `| ${rowName(op, consistency)} | ${clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio(k.throughput, e.throughput)} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.cpuUsPerOp)} | ${Math.round(e.cpuUsPerOp)} | ${ratio(k.cpuUsPerOp, e.cpuUsPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`;
+  return `| ${rowName(row)} | ${row.clients} | ${Math.round(k.throughput)} | ${Math.round(e.throughput)} | ${ratio(k.throughput, e.throughput)} | ${k.latencyMs.p50.toFixed(2)} | ${e.latencyMs.p50.toFixed(2)} | ${k.latencyMs.p99.toFixed(2)} | ${e.latencyMs.p99.toFixed(2)} | ${Math.round(k.cpuUsPerOp)} | ${Math.round(e.cpuUsPerOp)} | ${ratio(k.cpuUsPerOp, e.cpuUsPerOp)} | ${k.busiestShare.toFixed(2)} | ${e.busiestShare.toFixed(2)} | ${k.errors}/${e.errors} |`;
 }
 
-function tlsTable(keelResults, etcdResults) {
-  const lines = header('operation (TLS, client certificates)');
-  for (const [op, consistency, clients] of tlsRows) {
-    const key = `${op} ${consistency} ${clients}`;
-    lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
-  }
+function table(what, tableRows, keelResults, etcdResults) {
+  const lines = header(what);
+  for (const row of tableRows) lines.push(tableRow(row, keelResults.get(rowKey(row)), etcdResults.get(rowKey(row))));
   return lines.join('\n');
 }
 
-function table(keelResults, etcdResults) {
-  const lines = header('operation');
-  for (const [op, consistency] of workloads) {
-    for (const clients of clientCounts) {
-      const key = `${op} ${consistency} ${clients}`;
-      lines.push(tableRow(op, consistency, clients, keelResults.get(key), etcdResults.get(key)));
-    }
+/** The watch rows' fan-out: events delivered per second to every watcher together. */
+function watchLines(keelResults, etcdResults) {
+  return rows
+    .filter((row) => row.op === 'watch')
+    .map((row) => {
+      const k = keelResults.get(rowKey(row)).events;
+      const e = etcdResults.get(rowKey(row)).events;
+      return `Watch fan-out, ${row.watchers.toLocaleString('en-US')} watchers (one stream each) of the prefix ${row.clients} clients put to: Keel ${k.perSecond.toLocaleString('en-US')} events/s (${k.delivered} of ${k.expected} delivered), etcd ${e.perSecond.toLocaleString('en-US')} events/s (${e.delivered} of ${e.expected}).`;
+    })
+    .join('\n');
+}
+
+/** Measures every row of `tableRows` on a fresh pair of clusters, Keel then etcd per row. */
+async function measurePair(tls, tableRows) {
+  const keelCluster = await startKeel(tls);
+  const etcdCluster = await startEtcd(tls);
+  const memory = { keelIdle: residentMiB(keelCluster.pids()), etcdIdle: residentMiB(etcdCluster.pids()) };
+  await warmUp(keelCluster, keelCluster.tls);
+  await warmUp(etcdCluster, etcdCluster.tls);
+  const keelResults = new Map();
+  const etcdResults = new Map();
+  for (const row of tableRows) {
+    keelResults.set(rowKey(row), await measureRow(tls ? 'Keel TLS' : 'Keel', keelCluster, row, keelCluster.tls));
+    etcdResults.set(rowKey(row), await measureRow(tls ? 'etcd TLS' : 'etcd', etcdCluster, row, etcdCluster.tls));
   }
-  return lines.join('\n');
+  memory.keelAfter = residentMiB(keelCluster.pids());
+  memory.etcdAfter = residentMiB(etcdCluster.pids());
+  // Only one pair of clusters runs at a time.
+  await keelCluster.stop();
+  await etcdCluster.stop();
+  return { keelResults, etcdResults, memory };
 }
 
 let exitCode = 0;
 try {
   const loadBefore = loadavg()[0];
-  const keelPlain = await startKeel();
-  const etcdPlain = await startEtcd();
-  const keelResults = new Map();
-  const etcdResults = new Map();
-  for (const [op, consistency] of workloads) {
-    for (const clients of clientCounts) {
-      const key = `${op} ${consistency} ${clients}`;
-      keelResults.set(key, await measureRow('Keel', keelPlain, op, consistency, clients));
-      etcdResults.set(key, await measureRow('etcd', etcdPlain, op, consistency, clients));
-    }
-  }
-  // Only one pair of clusters runs at a time.
-  await keelPlain.stop();
-  await etcdPlain.stop();
-  const keelTls = await startKeel(true);
-  const etcdTls = await startEtcd(true);
-  const keelTlsResults = new Map();
-  const etcdTlsResults = new Map();
-  for (const [op, consistency, clients] of tlsRows) {
-    const key = `${op} ${consistency} ${clients}`;
-    keelTlsResults.set(key, await measureRow('Keel TLS', keelTls, op, consistency, clients, keelTls.tls));
-    etcdTlsResults.set(key, await measureRow('etcd TLS', etcdTls, op, consistency, clients, etcdTls.tls));
-  }
+  const plain = await measurePair(false, rows);
+  const secure = await measurePair(true, tlsRows);
   console.log(
-    `Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values, 1,000 keys, ${seconds} s per row):\n`,
+    `Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values unless the row says, 1,000 keys, ${seconds} s per row, after ${warmUpSeconds} s of unmeasured puts on each fresh cluster):\n`,
   );
-  console.log(table(keelResults, etcdResults));
+  console.log(table('operation', rows, plain.keelResults, plain.etcdResults));
+  const watched = watchLines(plain.keelResults, plain.etcdResults);
+  if (watched) console.log(`\n${watched}`);
+  const mib = (values) => values.join(' / ');
+  console.log(
+    `\nResident memory per server (MiB): Keel ${mib(plain.memory.keelIdle)} idle after start, ${mib(plain.memory.keelAfter)} after the rows; etcd ${mib(plain.memory.etcdIdle)} idle, ${mib(plain.memory.etcdAfter)} after.`,
+  );
   console.log(`\nThe same over client TLS (ECDSA P-256 certificates, client certificate authentication on both):\n`);
-  console.log(tlsTable(keelTlsResults, etcdTlsResults));
+  console.log(table('operation (TLS, client certificates)', tlsRows, secure.keelResults, secure.etcdResults));
   // Other work on the machine skews both columns; the load average tells how much there was.
   console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);
 } catch (error) {
