@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeCommand } from '../codec/command.js';
 import type { MvccStore, MvccStoreOptions } from './mvcc-store.js';
+import { SessionTable, defaultSessionPolicy } from './sessions.js';
+import type { Table } from '../env/kv-env.js';
 import { bytes, withTempStore } from '../testing/temp-store.js';
 import type { Command, CommandBody } from '../types.js';
 import type { Entry } from '../../raft/types.js';
@@ -140,4 +142,11 @@ test('every replica evicts identically: the same entries in different batches gi
   }, options);
   assert.equal(one.index, 300);
   assert.deepEqual(batched, one);
+});
+
+test('with no session at all, expiring reads no table (a cluster used only through the etcd API has none)', () => {
+  const unread = { getCount: () => 0, getRange: () => assert.fail('expire() read a table with no session in it') } as unknown as Table;
+  const table = new SessionTable(unread, unread, defaultSessionPolicy);
+  for (let index = 1; index <= 100; index++) table.expire(index, index * 1_000_000);
+  assert.equal(table.size(), 0);
 });

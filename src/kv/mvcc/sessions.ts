@@ -96,7 +96,9 @@ export class SessionTable {
   /** Evicts the sessions expired at entry `index` with the command clock at `clockMs`. */
   expire(index: number, clockMs: number): void {
     const { sessionTtlEntries, sessionTtlMs } = this.policy;
-    if (sessionTtlEntries === 0 && sessionTtlMs === 0) return;
+    // No session, no bound to keep: without this, every entry applied by a cluster whose
+    // clients use no sessions (etcd's API) would read the LRU table to find it empty.
+    if ((sessionTtlEntries === 0 && sessionTtlMs === 0) || this.count === 0) return;
     const idle = (record: SessionRecord): boolean =>
       (sessionTtlEntries > 0 && index - record.lastIndex > sessionTtlEntries) || (sessionTtlMs > 0 && clockMs - record.lastTimeMs > sessionTtlMs);
     if (this.oldestBound && !idle(this.oldestBound)) return;
