@@ -177,6 +177,8 @@ export class RaftNode {
 
   // Output waiting for ready().
   private messages: Message[] = [];
+  /** Entries were appended as leader since the last ready(): it sends them (sendDueAppends). */
+  private appendsDue = false;
   private snapshotChunks: ReceivedSnapshotChunk[] = [];
   private readStates: ReadState[] = [];
   private lastHardState: HardState;
@@ -438,6 +440,7 @@ export class RaftNode {
    * with persisted() and applied() (or both at once with advance()).
    */
   ready(): Ready {
+    this.sendDueAppends();
     const hardState = this.hardState();
     const softState = this.softState();
     const ready: Ready = {
@@ -1059,8 +1062,19 @@ export class RaftNode {
     const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, kind, data };
     this.appendToLog([entry]);
     this.uncommittedBytes += data.length;
-    this.broadcastAppend();
+    // Sent when the runtime next takes a Ready, with every entry proposed until then:
+    // one append per follower for a burst of proposals instead of one per proposal.
+    // A message may always leave later than it could have (§5.1: the network may delay it).
+    this.appendsDue = true;
     return entry.index;
+  }
+
+  /** Sends the entries appended as leader since the last Ready to each follower that lacks them. */
+  private sendDueAppends(): void {
+    if (!this.appendsDue) return;
+    this.appendsDue = false;
+    if (this.role !== 'leader') return;
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, false);
   }
 
   /** Appends to our log and keeps the configuration in step with it (§4.1). */

@@ -239,6 +239,8 @@ export class Replica implements MembershipHost {
   private readonly membership: MembershipManager;
   /** The encoded member list the network was last set up with, to notice changes. */
   private peersFrom = '';
+  /** The list object last encoded into peersFrom: the stored list is read again only after a change, so most applies compare objects, not encodings. */
+  private peersFromList: MemberList | undefined;
   private publishing = false;
   /** Removed from the cluster: ticks left before it stops; undefined while a member. */
   private lingerTicksLeft: number | undefined;
@@ -1143,11 +1145,14 @@ export class Replica implements MembershipHost {
   /** After an apply: follow the member list with the transport, leave if removed, publish self. */
   private membershipApplied(): void {
     const list = this.memberList();
-    const key = listKey(list);
-    if (key !== this.peersFrom) {
-      this.peersFrom = key;
-      this.ports.network.updatePeers(peerMap(list, this.config.id));
-      this.log.info({ members: list.members.map((m) => m.id), removed: list.removed }, 'member list changed');
+    if (list !== this.peersFromList) {
+      this.peersFromList = list;
+      const key = listKey(list);
+      if (key !== this.peersFrom) {
+        this.peersFrom = key;
+        this.ports.network.updatePeers(peerMap(list, this.config.id));
+        this.log.info({ members: list.members.map((m) => m.id), removed: list.removed }, 'member list changed');
+      }
     }
     if (list.removed.includes(this.config.id)) {
       this.removed();
