@@ -84,7 +84,9 @@ test('the targeted schedules reach their windows: changes right after elections 
   let refusedPending = 0;
   let churns = 0;
   let lateCopies = 0;
-  for (const seed of [21, 22, 23]) {
+  // Eight seeds: which of them reach a window moves with any change to the schedule's
+  // timing (sending a leader's appends at the next Ready moved it off seeds 21-23).
+  for (const seed of [21, 22, 23, 24, 25, 26, 27, 28]) {
     const result = await runSimulation(seed, { nodes: 5, faults: ['membership', 'churn', 'late-responses', 'crash'], trace: true, traceLinesMax: 200_000 });
     assert.deepEqual(result.violations, []);
     // The core's refusals (NOT_COMMITTED_IN_TERM, CONFIG_CHANGE_PENDING), as the replica words them.
