@@ -501,6 +501,10 @@ export class RaftNode {
     this.applied(ready);
   }
 
+  currentTerm(): number {
+    return this.term;
+  }
+
   status(): RaftStatus {
     const peers: PeerStatus[] = [];
     for (const [id, pr] of this.progress) {

@@ -834,6 +834,11 @@ export class Replica implements MembershipHost {
     }
   }
 
+  /** What every etcd answer's header carries: cheap, unlike status(). */
+  headerState(): { readonly revision: number; readonly term: number } {
+    return { revision: this.store.currentRevision(), term: this.raft.currentTerm() };
+  }
+
   status(): ReplicaStatus {
     const raft = this.raft.status();
     return {

@@ -366,6 +366,10 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
     return this.replica.status();
   }
 
+  headerState(): { readonly revision: number; readonly term: number } {
+    return this.replica.headerState();
+  }
+
   logTail(count: number): LogTailEntry[] {
     return this.replica.logTail(count);
   }

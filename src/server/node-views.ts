@@ -43,6 +43,8 @@ import type { NodeAuth } from './auth/node-auth.js';
 export interface NodeIdentity {
   readonly config: NodeConfig;
   status(): ReplicaStatus;
+  /** The store's revision and the Raft term, for the header of every etcd answer: without the rest of status()'s work. */
+  headerState(): { readonly revision: number; readonly term: number };
 }
 
 /** etcd's auth: users, roles, logins and the permission check of every request. */

@@ -30,11 +30,11 @@ export function clusterIdNumber(name: string): string {
 
 /** The header for an answer at `revision` (default: the store's current revision). */
 export function responseHeader(node: NodeIdentity, revision?: number): ResponseHeader {
-  const status = node.status();
+  const state = node.headerState();
   return {
     cluster_id: clusterIdNumber(node.config.clusterId),
     member_id: String(node.config.id),
-    revision: revision ?? status.revision,
-    raft_term: status.term,
+    revision: revision ?? state.revision,
+    raft_term: state.term,
   };
 }
