@@ -31,11 +31,11 @@ test('a follower restored from a snapshot enforces the users, roles and permissi
       await createRootAndAppUser(admin);
       await admin.auth.authEnable({});
       const root = connect(up, { username: 'root', password: 'root-pw' });
-      // Enough entries that the leader's queue for the down member overflows and its log
-      // is compacted past it: the member can only catch up by snapshot.
-      for (let batch = 0; batch < 15; batch++) {
-        await Promise.all(Array.from({ length: 20 }, (_, i) => root.put(`fill/${batch * 20 + i}`).value('x')));
-      }
+      // One put at a time, each its own append: the leader keeps at most 64 appends in
+      // flight to the down member (inflightMessagesMax) and compacts its log past the
+      // rest, so the member can only catch up by snapshot. (Concurrent puts share
+      // appends, and 300 of them fit in the appends in flight.)
+      for (let i = 0; i < 300; i++) await root.put(`fill/${i}`).value('x');
       await waitFor(async () => ((await cluster.status(leader.id)).firstIndex > lastIndexBefore + 1 ? true : undefined), {
         timeoutMs: 10_000,
         what: `the leader to compact its log past index ${lastIndexBefore + 1}`,
