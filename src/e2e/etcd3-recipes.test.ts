@@ -38,13 +38,17 @@ test('one leader at a time; the next candidate is elected when the leader resign
   let secondElected = false;
   const second = b.election('jobs', 5).campaign('beta');
   second.on('elected', () => (secondElected = true));
+  // Listened for now: wait() resolves on an 'elected' event that comes after it is called,
+  // and beta may be elected before alpha's resign() returns (its lease revoke comes after
+  // the delete that beta's watch sees). Called after resign(), it then waited for good.
+  const secondWon = second.wait();
   // While alpha leads, beta waits: its key is newer. Wait for beta's key to exist first.
   await second.getCampaignKey();
   assert.equal(secondElected, false, 'a second candidate was elected while the first still led');
   assert.equal(await c.election('jobs').leader(), 'alpha');
 
   await first.resign();
-  await second.wait();
+  await secondWon;
   assert.equal(await a.election('jobs').leader(), 'beta');
   await waitFor(async () => observer.leader() === 'beta', { timeoutMs: 10_000, what: 'the observer to see beta lead' });
   assert.ok(seen.includes('beta'), `observer changes: ${JSON.stringify(seen)}`);
