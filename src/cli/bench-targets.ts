@@ -40,6 +40,8 @@ export interface BenchTarget {
 /** Watchers opened for a fan-out run: how many events they have been delivered so far. */
 export interface Watchers {
   delivered(): number;
+  /** performance.now() when the last event arrived. */
+  lastEventAt(): number;
   close(): void;
 }
 
@@ -99,10 +101,12 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
     },
     watchers: async (count, prefix) => {
       let delivered = 0;
+      let lastEventAt = performance.now();
       const key = Buffer.from(prefix);
       const streams = Array.from({ length: count }, (_, i) =>
         clientOf(i).watchRange(key, prefixEnd(key), (events) => {
           delivered += events;
+          lastEventAt = performance.now();
         }),
       );
       const close = (): void => {
@@ -114,7 +118,7 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
         close();
         throw error;
       }
-      return { delivered: () => delivered, close };
+      return { delivered: () => delivered, lastEventAt: () => lastEventAt, close };
     },
     errorCode: (error) => {
       const code = (error as { code?: unknown }).code;

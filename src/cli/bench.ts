@@ -233,18 +233,9 @@ export async function runBench(target: BenchTarget, options: BenchOptions, hooks
 /** Waits (polling, at most watchDrainMsMax) until the watchers have every expected event, then counts them. */
 async function drainWatchers(watchers: Watchers, expected: number, count: number, begin: number): Promise<NonNullable<BenchResult['events']>> {
   const drainDeadline = performance.now() + watchDrainMsMax;
-  let lastCount = watchers.delivered();
-  let lastAt = performance.now();
-  while (watchers.delivered() < expected && performance.now() < drainDeadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    if (watchers.delivered() !== lastCount) {
-      lastCount = watchers.delivered();
-      lastAt = performance.now();
-    }
-  }
+  while (watchers.delivered() < expected && performance.now() < drainDeadline) await new Promise((resolve) => setTimeout(resolve, 10));
   const delivered = watchers.delivered();
-  if (delivered !== lastCount) lastAt = performance.now();
-  const seconds = (lastAt - begin) / 1000;
+  const seconds = (watchers.lastEventAt() - begin) / 1000;
   return { watchers: count, delivered, expected, perSecond: seconds > 0 ? Math.round(delivered / seconds) : 0 };
 }
 
