@@ -38,11 +38,15 @@ export interface TableRange {
  */
 export interface Table {
   get(key: Uint8Array): Buffer | undefined;
+  /** The value without a copy of its own: valid only until the next read of any table, for a look that keeps nothing. */
+  getBinaryFast(key: Uint8Array): Buffer | undefined;
   putSync(key: Uint8Array, value: Uint8Array): void;
   removeSync(key: Uint8Array): boolean;
   clearSync(): void;
   getCount(): number;
   getRange(options?: TableRange): Iterable<{ key: Buffer; value: Buffer }>;
+  /** The keys of getRange, without reading (or copying) their values. */
+  getKeys(options?: TableRange): Iterable<Buffer>;
 }
 
 export interface EnvSizes {

@@ -236,11 +236,15 @@ class MemoryTable implements Table {
   }
 
   get(key: Uint8Array): Buffer | undefined {
+    const value = this.getBinaryFast(key);
+    return value === undefined ? undefined : Buffer.from(value);
+  }
+
+  getBinaryFast(key: Uint8Array): Buffer | undefined {
     this.env.assertOpen();
     assertKey(key);
-    const at = this.lowerBound(key);
-    const entry = this.entries[at];
-    return entry?.key.equals(key) ? Buffer.from(entry.value) : undefined;
+    const entry = this.entries[this.lowerBound(key)];
+    return entry?.key.equals(key) ? entry.value : undefined;
   }
 
   putSync(key: Uint8Array, value: Uint8Array): void {
@@ -290,6 +294,15 @@ class MemoryTable implements Table {
    * returned, so writes to the table between steps do not derail it.
    */
   *getRange(options: TableRange = {}): Iterable<{ key: Buffer; value: Buffer }> {
+    for (const entry of this.inRange(options)) yield { key: Buffer.from(entry.key), value: Buffer.from(entry.value) };
+  }
+
+  *getKeys(options: TableRange = {}): Iterable<Buffer> {
+    for (const entry of this.inRange(options)) yield Buffer.from(entry.key);
+  }
+
+  /** The entries of a range, in its order, as stored: callers copy what they hand out. */
+  private *inRange(options: TableRange): Iterable<Entry> {
     this.env.assertOpen();
     const { start, end, reverse = false, exclusiveStart = false, limit = Infinity } = options;
     let at: number;
@@ -299,7 +312,7 @@ class MemoryTable implements Table {
       const entry = this.entries[at];
       if (entry === undefined) return;
       if (end !== undefined && (reverse ? Buffer.compare(entry.key, end) <= 0 : Buffer.compare(entry.key, end) >= 0)) return;
-      yield { key: Buffer.from(entry.key), value: Buffer.from(entry.value) };
+      yield entry;
       this.env.assertOpen();
       at = reverse ? this.lowerBound(entry.key) - 1 : this.upperBound(entry.key);
     }

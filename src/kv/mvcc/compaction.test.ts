@@ -46,7 +46,7 @@ test('compaction removes superseded history in bounded steps, one per applied en
   );
 });
 
-test('a compaction to a later revision while one is running starts over and finishes both', async () => {
+test('a compaction to a later revision while one is running goes on with the later target and finishes both', async () => {
   await withTempStore(
     (store) => {
       fill(store, 5, 6); // 30 records, revisions 2..31
@@ -61,6 +61,37 @@ test('a compaction to a later revision while one is running starts over and fini
       assert.ok(all && typeof all === 'object' && 'ok' in all && all.ok);
     },
     { compactionStepRecordsMax: 4 },
+  );
+});
+
+test('a compaction visits only the records written since the previous one, not the whole store', async () => {
+  await withTempStore(
+    (store) => {
+      fill(store, 100, 1); // 100 keys, revisions 2..101
+      let index = store.appliedIndex();
+      const drain = (): number => {
+        let steps = 1;
+        while (store.stats().compactionPending) {
+          store.apply(++index, { body: { type: 'noop' } });
+          steps++;
+        }
+        return steps;
+      };
+      store.apply(++index, { body: { type: 'compact', revision: 101 } });
+      assert.equal(drain(), 11, 'the first compaction visits all 100 records, 10 a step, and one more step finds the end');
+      for (let round = 0; round < 3; round++) {
+        for (const k of [3, 50, 97]) store.apply(++index, { body: { type: 'put', key: bytes(`k${k}`), value: bytes(`again${round}`) } });
+      }
+      store.apply(++index, { body: { type: 'deleteRange', key: bytes('k50') } }); // revision 111
+      const stateAt = everything(store, 111);
+      store.apply(++index, { body: { type: 'compact', revision: 111 } });
+      assert.equal(drain(), 2, 'the 10 records of revisions 102..111 take one step (and one to find the end), not the 11 that 110 records would');
+      // k3 and k97 keep their last put, k50 nothing (its tombstone is the latest), the other 97 keys their one record.
+      assert.equal(store.stats().historyRecords, 99);
+      assert.equal(store.stats().byRevisionRecords, 99);
+      assert.deepEqual(everything(store, 111), stateAt);
+    },
+    { compactionStepRecordsMax: 10 },
   );
 });
 
