@@ -13,7 +13,7 @@
 import type { LogIndex } from '../raft/index.js';
 import { ByteWriter } from '../lib/index.js';
 import { alarmFromMetaKey } from './alarms.js';
-import { META } from './mvcc/mvcc-store.js';
+import { META } from './mvcc/store-meta.js';
 import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-format.js';
 
 const SESSION_TABLES = new Set(['sessions', 'session-lru']);

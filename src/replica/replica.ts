@@ -1254,8 +1254,13 @@ export class Replica implements MembershipHost {
   private async takeSnapshot(): Promise<void> {
     const clock = this.ports.clock;
     const startMs = clock.monotonicMs();
-    // One synchronous step: the read view, and what the core records at its index.
-    const stream = this.store.openSnapshotStream(snapshotSliceMs, this.nextTurn);
+    // The read view, at an index applied by the time it is open: what the core records
+    // there is taken at once, before a compaction or a snapshot from the leader moves past it.
+    const stream = await this.store.openSnapshotStream(snapshotSliceMs, this.nextTurn);
+    if (this.stopping || !this.raft.canSnapshotAt(stream.index)) {
+      stream.close();
+      return;
+    }
     const meta = this.raft.snapshotMetaAt(stream.index);
     let data: FileSnapshotData;
     try {

@@ -109,6 +109,22 @@ export interface KvEnv {
    * the pages it sees (the file grows instead of reusing them).
    */
   readView(): ReadView;
+  /**
+   * A snapshot of the store as of now, read out and encoded off the event loop (a worker
+   * thread, snapshot-worker.ts), where the environment can be opened there and the store
+   * is large enough for it to pay; undefined otherwise (always in memory-env.ts), and
+   * the caller reads readView() itself.
+   */
+  streamSnapshotApart?(): Promise<SnapshotStream> | undefined;
+}
+
+/** A snapshot of the store being read out, chunk by chunk (MvccStore.openSnapshotStream). */
+export interface SnapshotStream {
+  /** The applied index the snapshot is taken at. */
+  readonly index: number;
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Releases the read view (or the worker) if the chunks were not read to their end. */
+  close(): void;
 }
 
 export interface ReadView {

@@ -30,8 +30,9 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { discardCopy, envFileSize, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
-import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField } from './kv-env.js';
+import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type SnapshotStream, type Table, type TableField } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
+import { streamSnapshotInWorker } from './snapshot-apart.js';
 
 export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
 
@@ -44,7 +45,23 @@ export interface LmdbEnvOptions {
   readonly sync?: SyncMode;
   /** For 'deferred': this boot's id (default: the system's; tests pass another to play a reboot). */
   readonly bootId?: string;
+  /**
+   * Where a Raft snapshot is read out (streamSnapshotApart): 'worker' (the default), a
+   * worker thread once the file holds snapshotWorkerBytesMin; 'event-loop', the caller's
+   * slices of its own loop, for a test whose every step must happen when it says.
+   */
+  readonly snapshotReader?: 'worker' | 'event-loop';
+  /** Default snapshotWorkerBytesMinDefault. */
+  readonly snapshotWorkerBytesMin?: number;
 }
+
+/**
+ * Below this file size a snapshot is read out on the event loop: a few slices of 5 ms,
+ * where a worker thread takes 100-300 ms to start (loading its modules) on a busy
+ * machine, which a node taking a snapshot every few hundred entries of a small store
+ * would pay each time.
+ */
+export const snapshotWorkerBytesMinDefault = 16 * 1024 * 1024;
 
 /** Opens (or creates) the environment at `options.path`. */
 export function openLmdbEnv(options: LmdbEnvOptions): KvEnv {
@@ -55,7 +72,8 @@ export function openLmdbEnv(options: LmdbEnvOptions): KvEnv {
     if (bootId === undefined) sync = 'relaxed';
     else discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
   }
-  return new LmdbEnv(options.path, sync, discardedOnOpen);
+  const workerBytesMin = options.snapshotReader === 'event-loop' ? Infinity : (options.snapshotWorkerBytesMin ?? snapshotWorkerBytesMinDefault);
+  return new LmdbEnv(options.path, sync, discardedOnOpen, workerBytesMin);
 }
 
 class LmdbEnv implements KvEnv {
@@ -74,14 +92,15 @@ class LmdbEnv implements KvEnv {
     private readonly path: string,
     private readonly syncMode: SyncMode,
     readonly discardedOnOpen: boolean,
+    /** File size from which snapshots are read out in a worker thread. */
+    private readonly snapshotWorkerBytesMin: number,
     /** The last defragmentation's leftovers being removed, in the background. */
     private readonly previousCopyRemoved: Promise<void> = Promise.resolve(),
   ) {
     this.root = openRoot(path, syncMode);
     // lmdb-js accepts any Uint8Array and returns fresh Buffers: each database is a Table, typed for bytes.
-    const opened = TABLES.map(([name, field]) => ({ field, database: this.root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }) }));
-    this.databases = opened.map(({ database }) => database);
-    const tables = new Map<TableField, Table>(opened.map(({ field, database }) => [field, database]));
+    this.databases = openTables(this.root);
+    const tables = new Map<TableField, Table>(TABLES.map(([, field], i) => [field, this.databases[i] as Database<Buffer, Buffer>]));
     const get = (field: TableField): Table => {
       const table = tables.get(field);
       if (!table) throw new Error(`LMDB environment: no table for ${field}`);
@@ -132,20 +151,44 @@ class LmdbEnv implements KvEnv {
     return {
       swapIn: async () => {
         const { removed } = await swapInCopy(copy, this.path, () => this.root.close());
-        return new LmdbEnv(this.path, this.syncMode, false, removed);
+        return new LmdbEnv(this.path, this.syncMode, false, this.snapshotWorkerBytesMin, removed);
       },
       discard: () => discardCopy(this.path),
     };
   }
 
+  /** Read out in a worker thread, which opens this environment as this thread did, once the file is large enough. */
+  streamSnapshotApart(): Promise<SnapshotStream> | undefined {
+    return this.fileSize() >= this.snapshotWorkerBytesMin ? streamSnapshotInWorker(this.path, this.syncMode) : undefined;
+  }
+
   /** One LMDB read transaction over every table (lmdb-js's useReadTransaction). */
   readView(): ReadView {
-    const transaction = this.root.useReadTransaction();
-    return {
-      tables: TABLES.map(([name], i) => [name, (this.databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
-      done: () => transaction.done(),
-    };
+    return readViewOf(this.root, this.databases);
   }
+}
+
+/**
+ * The environment at `path` opened for reads only, in another thread of the process
+ * than the node's (snapshot-worker.ts), with the node's options (LMDB shares one
+ * environment between the threads of a process).
+ */
+export function openLmdbReader(path: string, sync: SyncMode): { readView(): ReadView; close(): Promise<void> } {
+  const root = openRoot(path, sync);
+  const databases = openTables(root);
+  return { readView: () => readViewOf(root, databases), close: () => root.close() };
+}
+
+function openTables(root: RootDatabase<Buffer, Buffer>): Database<Buffer, Buffer>[] {
+  return TABLES.map(([name]) => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }));
+}
+
+function readViewOf(root: RootDatabase<Buffer, Buffer>, databases: readonly Database<Buffer, Buffer>[]): ReadView {
+  const transaction = root.useReadTransaction();
+  return {
+    tables: TABLES.map(([name], i) => [name, (databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
+    done: () => transaction.done(),
+  };
 }
 
 function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Buffer> {

@@ -29,30 +29,24 @@
  * ones in revision order for watchers that start at an old revision.
  */
 import type { Entry, LogIndex } from '../../raft/index.js';
-import { ByteReader, ByteWriter, assert } from '../../lib/index.js';
+import { ByteReader, assert } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, startCompaction, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
-import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type Table } from '../env/kv-env.js';
+import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
-import { SnapshotEncoder, SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
+import { SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
+import { META, metaKey, readUint, uintBytes } from './store-meta.js';
+import { streamSnapshotOfView } from './view-snapshot.js';
 import type { SnapshotBytes, SnapshotEntry } from '../codec/snapshot-format.js';
 
 /** Bytes of a snapshot restored per transaction (MvccStore.restore). */
 const restoreBatchBytes = 8 * 1024 * 1024;
 
-/** A snapshot of the store being read out (MvccStore.openSnapshotStream). */
-export interface SnapshotStream {
-  /** The applied index the snapshot is taken at. */
-  readonly index: LogIndex;
-  readonly chunks: AsyncIterable<Uint8Array>;
-  /** Releases the read view if the chunks were not read to their end. */
-  close(): void;
-}
 import type { AlarmMember, Command, CommandResult, HistoryRequest, HistoryResponse, KvEvent, Lease, LeaseInfo, RangeRequest, ReadResponse } from '../types.js';
 import { addsData, alarmFromMetaKey, alarmMetaKey, alarmMetaPrefix, alarmsAfter, hasNoSpaceAlarm, noSpaceError, sortAlarms } from '../alarms.js';
 import { hashKv, type KvHash } from './hash-kv.js';
@@ -168,18 +162,6 @@ interface State {
 }
 
 const STORE_FORMAT = 1;
-export const META = {
-  format: 'format',
-  applied: 'applied',
-  revision: 'revision',
-  compacted: 'compacted',
-  clock: 'clock-ms',
-  compactTarget: 'compact-target',
-  compactCursor: 'compact-cursor',
-  /** The member metadata (members.ts), absent until the first membership change. */
-  members: 'members',
-} as const;
-const metaKey = (name: string): Buffer => Buffer.from(name, 'latin1');
 const NOOP: Command = { body: { type: 'noop' } };
 
 export class MvccStore {
@@ -477,41 +459,13 @@ export class MvccStore {
    * loop serve timers, messages and requests) before going on. The view is released
    * when the chunks end or close() is called, whichever comes first.
    */
-  openSnapshotStream(sliceMs: number, between: () => Promise<void>): SnapshotStream {
+  async openSnapshotStream(sliceMs: number, between: () => Promise<void>): Promise<SnapshotStream> {
     this.assertUsable();
-    // Taken in one synchronous step with the view: applies commit synchronously, so the
-    // view holds exactly the state at this applied index.
-    const index = this.state.applied;
-    const view = this.env.readView();
-    let open = true;
-    const close = (): void => {
-      if (open) view.done();
-      open = false;
-    };
-    async function* chunks(): AsyncGenerator<Uint8Array> {
-      try {
-        const encoder = new SnapshotEncoder(index);
-        let sliceStart = performance.now();
-        for (const [name, entries] of view.tables) {
-          encoder.startTable(name);
-          for (const { key, value } of entries) {
-            if (!open) throw new Error('the snapshot stream was closed before its end');
-            encoder.entry(name, key, value);
-            const chunk = encoder.fullChunk();
-            if (chunk) yield chunk;
-            if (performance.now() - sliceStart >= sliceMs) {
-              await between();
-              sliceStart = performance.now();
-            }
-          }
-          encoder.endTable();
-        }
-        yield encoder.finish();
-      } finally {
-        close();
-      }
-    }
-    return { index, chunks: chunks(), close };
+    const apart = this.env.streamSnapshotApart?.();
+    if (apart) return apart;
+    // Opened in one synchronous step: applies commit synchronously, so the view holds
+    // exactly the state at the applied index its meta table holds.
+    return streamSnapshotOfView(this.env.readView(), { sliceMs, between });
   }
 
   /**
@@ -809,19 +763,6 @@ export class MvccStore {
 
 function fail(error: KvError): { result: CommandResult; events: readonly KvEvent[] } {
   return { result: { ok: false, error }, events: [] };
-}
-
-function uintBytes(value: number): Uint8Array {
-  return new ByteWriter(10).varint(value).finish();
-}
-
-function readUint(meta: Table, name: string): number | undefined {
-  const data = meta.get(metaKey(name));
-  if (data === undefined) return undefined;
-  const r = new ByteReader(data);
-  const value = r.varint();
-  r.end();
-  return value;
 }
 
 function readState(meta: Table): State {

@@ -1,13 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeCommand } from '../codec/command.js';
-import type { MvccStore } from './mvcc-store.js';
+import { MvccStore } from './mvcc-store.js';
+import { MemoryDisk } from '../env/memory-env.js';
 import { bytes, openTempStore, withTempStore } from '../testing/temp-store.js';
 import type { Command, RangeRequest } from '../types.js';
 import type { Entry } from '../../raft/types.js';
 import { Prng } from '../../lib/prng.js';
 
 const ALL = new Uint8Array([0]);
+
+/** `entry` made a put of `bytes` bytes to a key of its own. */
+function bigPut(entry: Entry, size: number): Entry {
+  return { ...entry, data: encodeCommand({ body: { type: 'put', key: bytes(`big/${entry.index}`), value: new Uint8Array(size).fill(entry.index % 251) } }) };
+}
 
 function log(from: number, count: number, seed: number): Entry[] {
   const random = new Prng(seed);
@@ -158,25 +164,50 @@ test('the snapshot of a new store restores to a new store', async () => {
   });
 });
 
-test('a streamed snapshot holds the store as of its start, though entries are applied between its slices', async () => {
-  const source = openTempStore({ compactionStepRecordsMax: 2 });
+test('a streamed snapshot of a store in memory holds the store as of its start, though entries are applied between its slices', async () => {
+  const store = MvccStore.openOn(new MemoryDisk().open(), { compactionStepRecordsMax: 2 });
+  store.applyEntries(log(1, 300, 17));
+  const expected = store.snapshot();
+  let next = 301;
+  let slices = 0;
+  // A zero-length slice: every pause applies more entries, which the snapshot must not see.
+  const stream = await store.openSnapshotStream(0, async () => {
+    slices++;
+    store.applyEntries(log(next, 5, next));
+    next += 5;
+  });
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream.chunks) chunks.push(chunk);
+  assert.ok(slices > 1, `the snapshot paused ${slices} times`);
+  assert.equal(stream.index, 300);
+  assert.deepEqual(Buffer.concat(chunks), Buffer.from(expected.data));
+  assert.ok(store.appliedIndex() > 300);
+  await store.close();
+});
+
+test('a snapshot of a store on LMDB is read out in a worker thread, as of its start, though entries are applied meanwhile', async () => {
+  const source = openTempStore({ compactionStepRecordsMax: 2, snapshotWorkerBytesMin: 0 });
   try {
-    source.store.applyEntries(log(1, 300, 17));
+    // Values of up to 64 KiB: several chunks of 1 MiB, so the worker waits for them to be taken.
+    source.store.applyEntries(log(1, 400, 17).map((entry, i) => (i % 4 === 0 ? bigPut(entry, 60_000) : entry)));
     const expected = source.store.snapshot();
-    let next = 301;
-    let slices = 0;
-    // A zero-length slice: every pause applies more entries, which the snapshot must not see.
-    const stream = source.store.openSnapshotStream(0, async () => {
-      slices++;
+    const stream = await source.store.openSnapshotStream(0, () => Promise.reject(new Error('a worker thread does not pause the event loop')));
+    assert.equal(stream.index, 400);
+    let next = 401;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of stream.chunks) {
+      chunks.push(chunk);
       source.store.applyEntries(log(next, 5, next));
       next += 5;
-    });
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of stream.chunks) chunks.push(chunk);
-    assert.ok(slices > 1, `the snapshot paused ${slices} times`);
-    assert.equal(stream.index, 300);
+    }
+    assert.ok(chunks.length > 4, `${chunks.length} chunks`);
     assert.deepEqual(Buffer.concat(chunks), Buffer.from(expected.data));
-    assert.ok(source.store.appliedIndex() > 300);
+    assert.ok(source.store.appliedIndex() > 400);
+    // Closed early, the worker is let go and the store goes on.
+    const early = await source.store.openSnapshotStream(0, async () => undefined);
+    early.close();
+    source.store.applyEntries(log(next, 5, next));
+    assert.equal(source.store.appliedIndex(), next + 4);
   } finally {
     await source.cleanup();
   }
