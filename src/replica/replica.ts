@@ -93,7 +93,7 @@ export type Consistency = 'linearizable' | 'serializable';
 export interface ReplicaStatus extends RaftStatus {
   readonly revision: number;
   readonly compactedRevision: number;
-  /** The last compaction's old history is still being removed, a step per applied entry. */
+  /** The last compaction's old history is still being removed, a step per no-op (driveCompaction). */
   readonly compactionPending: boolean;
   readonly pendingWrites: number;
   readonly pendingReads: number;
@@ -969,9 +969,9 @@ export class Replica implements MembershipHost {
   }
 
   /**
-   * A compaction frees its old history a step per applied entry (kv/mvcc/compaction.ts),
-   * so it would wait for writes: while one is under way, the leader proposes a no-op a
-   * tick, one at a time, and an idle cluster frees the space too.
+   * A compaction frees its old history a step at each no-op entry (kv/mvcc/compaction.ts,
+   * never at writes, so that a batch of them does not carry its work): while one is
+   * under way, the leader proposes a no-op a tick, one at a time, busy or idle.
    */
   private driveCompaction(): void {
     if (this.compactionDriven || !this.store.compactionPending()) return;

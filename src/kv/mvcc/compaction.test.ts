@@ -16,7 +16,7 @@ function fill(store: MvccStore, keys: number, rounds: number): void {
 
 const everything = (store: MvccStore, revision = 0): unknown => store.range({ type: 'range', key: ALL, rangeEnd: ALL, revision });
 
-test('compaction removes superseded history in bounded steps, one per applied entry, invisibly to reads', async () => {
+test('compaction removes superseded history in bounded steps, one per no-op, invisibly to reads', async () => {
   await withTempStore(
     (store) => {
       fill(store, 10, 10); // 100 records, revisions 2..101
@@ -92,6 +92,28 @@ test('a compaction visits only the records written since the previous one, not t
       assert.deepEqual(everything(store, 111), stateAt);
     },
     { compactionStepRecordsMax: 10 },
+  );
+});
+
+test('only the compact entry and no-ops take a step: puts applied meanwhile, in one batch or many, free nothing', async () => {
+  await withTempStore(
+    (store) => {
+      fill(store, 10, 5); // 50 records
+      let index = store.appliedIndex();
+      store.apply(++index, { body: { type: 'compact', revision: store.currentRevision() } });
+      const afterFirstStep = store.stats().historyRecords;
+      assert.equal(afterFirstStep, 50 - 4, 'the compact entry visited 4 records of round 0, superseded');
+      const puts = Array.from({ length: 30 }, (_, i) => ({
+        index: ++index,
+        command: { body: { type: 'put' as const, key: bytes(`other${i}`), value: bytes('x') } },
+      }));
+      store.applyBatch(puts);
+      assert.equal(store.stats().historyRecords, afterFirstStep + 30, 'a batch of 30 puts took no step');
+      assert.ok(store.stats().compactionPending);
+      store.apply(++index, { body: { type: 'noop' } });
+      assert.equal(store.stats().historyRecords, afterFirstStep + 30 - 4, 'a no-op took one');
+    },
+    { compactionStepRecordsMax: 4 },
   );
 });
 

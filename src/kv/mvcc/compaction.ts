@@ -15,14 +15,14 @@
  * before C visited, each reading its key's latest value): a store of 300-500 MB
  * compacted every 64 MiB written held an apply batch for 0.5-0.85 s (ticks late).
  *
- * It runs in steps: every applied entry (whatever its command) visits at most
- * `stepRecordsMax` byRevision records, resuming where the previous step stopped. A large
- * compaction never stalls the apply loop for long, and since steps are tied to entries
- * (not to how a runtime batches them), every replica does the same work at the same
- * index. A new compact(C') while one is running goes on from where it is with the new
+ * It runs in steps: the compact entry and each no-op after it (the store decides which
+ * entries step, MvccStore's takesCompactionStep) visit at most `stepRecordsMax`
+ * byRevision records, resuming where the previous step stopped. A large compaction
+ * never stalls the apply loop for long, and since steps are tied to entries (not to how
+ * a runtime batches them), every replica does the same work at the same index. A new compact(C') while one is running goes on from where it is with the new
  * target: the records visited so far were handled for the older target, and a record
  * that supersedes one of them at C' is newer than the cursor, so it is visited later
- * and removes it then. An idle store does not progress; the next entry resumes it.
+ * and removes it then. A store that applies no step does not progress; the next resumes it.
  */
 import type { Table } from '../env/kv-env.js';
 import { historyKey, readRevision, revisionOfHistoryKey } from '../codec/key-encoding.js';
