@@ -13,7 +13,7 @@
 import type { LogIndex } from '../raft/index.js';
 import { ByteWriter } from '../lib/index.js';
 import { alarmFromMetaKey } from './alarms.js';
-import { META } from './mvcc/store-meta.js';
+import { META, metaKey } from './mvcc/store-meta.js';
 import { decodeSnapshot, encodeSnapshot } from './codec/snapshot-format.js';
 
 const SESSION_TABLES = new Set(['sessions', 'session-lru']);
@@ -23,7 +23,7 @@ export function snapshotForNewCluster(data: Uint8Array, index: LogIndex): Uint8A
   if (!snapshot.tables.has('meta') || !snapshot.tables.has('history')) {
     throw new Error(`Cannot restore key-value snapshot: it lacks the meta or history table (has ${[...snapshot.tables.keys()].join(', ')})`);
   }
-  const appliedKey = Buffer.from(META.applied, 'latin1');
+  const appliedKey = metaKey(META.applied);
   const tables = [...snapshot.tables].map(([name, entries]) => {
     if (SESSION_TABLES.has(name)) return { name, entries: [] };
     if (name !== 'meta') return { name, entries: entries.map(([key, value]) => ({ key, value })) };

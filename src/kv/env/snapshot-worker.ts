@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openLmdbReader, type SyncMode } from './lmdb-env.js';
 import { streamSnapshotOfView } from '../mvcc/view-snapshot.js';
 
-export const chunksAhead = 4;
+const chunksAhead = 4;
 
 const port = parentPort;
 if (port) void run(port, workerData as { readonly path: string; readonly sync: SyncMode });
