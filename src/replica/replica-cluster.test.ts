@@ -84,7 +84,7 @@ class World {
           updatePeers: () => {},
           connectedPeers: () => new Set(ids.filter((other) => other !== id && this.nodes.get(other)?.replica !== undefined)),
         },
-        openStore: () => MvccStore.open({ path: kvDir, sync: 'none', snapshotReader: 'event-loop' }),
+        openStore: () => MvccStore.open({ path: kvDir, sync: 'none', snapshotWorkerBytesMin: Infinity }),
         random: { int: (bound) => random.int(bound) },
         log: silentLogger,
         defer: (task) => this.deferred.push({ node, replica, task }),

@@ -46,12 +46,11 @@ export interface LmdbEnvOptions {
   /** For 'deferred': this boot's id (default: the system's; tests pass another to play a reboot). */
   readonly bootId?: string;
   /**
-   * Where a Raft snapshot is read out (streamSnapshotApart): 'worker' (the default), a
-   * worker thread once the file holds snapshotWorkerBytesMin; 'event-loop', the caller's
-   * slices of its own loop, for a test whose every step must happen when it says.
+   * File size from which a Raft snapshot is read out in a worker thread
+   * (streamSnapshotApart); below it, on the caller's event loop. Default
+   * snapshotWorkerBytesMinDefault; Infinity for a test whose every step must happen
+   * when it says.
    */
-  readonly snapshotReader?: 'worker' | 'event-loop';
-  /** Default snapshotWorkerBytesMinDefault. */
   readonly snapshotWorkerBytesMin?: number;
 }
 
@@ -72,8 +71,7 @@ export function openLmdbEnv(options: LmdbEnvOptions): KvEnv {
     if (bootId === undefined) sync = 'relaxed';
     else discardedOnOpen = beginUnsynced(options.path, bootId).discarded;
   }
-  const workerBytesMin = options.snapshotReader === 'event-loop' ? Infinity : (options.snapshotWorkerBytesMin ?? snapshotWorkerBytesMinDefault);
-  return new LmdbEnv(options.path, sync, discardedOnOpen, workerBytesMin);
+  return new LmdbEnv(options.path, sync, discardedOnOpen, options.snapshotWorkerBytesMin ?? snapshotWorkerBytesMinDefault);
 }
 
 class LmdbEnv implements KvEnv {

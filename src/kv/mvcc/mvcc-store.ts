@@ -451,12 +451,14 @@ export class MvccStore {
 
   /**
    * snapshot(), as a stream of chunks of about 1 MiB for a Raft snapshot written to a
-   * file: the tables are read in one read view (KvEnv.readView) opened now, at the
-   * applied index, so applies may go on while the chunks are taken without changing
-   * what the snapshot holds, and the snapshot is never in memory whole. After about
-   * `sliceMs` of work the stream awaits `between()` (the caller's way to let the event
-   * loop serve timers, messages and requests) before going on. The view is released
-   * when the chunks end or close() is called, whichever comes first.
+   * file: the tables are read in one read view, so applies may go on while the chunks
+   * are taken without changing what the snapshot holds, and the snapshot is never in
+   * memory whole. Where the environment can (KvEnv.streamSnapshotApart: LMDB, from
+   * 16 MiB) the view is opened and read in a worker thread, at the index applied when
+   * it opens, which the stream names; otherwise it is opened now, at the applied index,
+   * and after about `sliceMs` of work the stream awaits `between()` (the caller's way
+   * to let the event loop serve timers, messages and requests) before going on. The
+   * view is released when the chunks end or close() is called, whichever comes first.
    */
   async openSnapshotStream(sliceMs: number, between: () => Promise<void>): Promise<SnapshotStream> {
     this.assertUsable();
