@@ -28,6 +28,7 @@ import { sendError, sendKvError, sendThrown } from './errors.js';
 import { KeelError } from '../replica/index.js';
 import { randomBytes } from 'node:crypto';
 import { jsonDepthMax, nestsDeeperThan } from './json-depth.js';
+import { discardRestOfBody } from './refused-body.js';
 import { createServer as createHttpServer } from 'node:http';
 import type { ConnectionBudget } from './connection-budget.js';
 import type { RequestListener, Server as HttpServer } from 'node:http';
@@ -82,11 +83,15 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route.startsWith('/kv') || route === '/batch') dashboard.latency.record(reply.elapsedTime);
   });
-  app.setErrorHandler((error: FastifyError | KvRequestError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError | KvRequestError, request, reply) => {
     // Refusals by the auth checks (rest-auth.ts), and any other stable-coded request error.
     if (error instanceof KvRequestError) return sendKvError(reply, { code: error.code, message: error.message });
     if (error instanceof KeelError) return sendThrown(reply, error);
-    if (error.statusCode === 413) return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
+    if (error.statusCode === 413) {
+      // The body's refusal closes the connection; once the body is read to its end it need not.
+      if (await discardRestOfBody(request.raw)) reply.removeHeader('connection');
+      return sendError(reply, 413, 'REQUEST_TOO_LARGE', `request body exceeds ${options.requestBytesMax} bytes (requestBytesMax)`);
+    }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, clientErrorCodes[error.statusCode] ?? 'BAD_REQUEST', error.message);
     }
