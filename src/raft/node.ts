@@ -258,6 +258,27 @@ export class RaftNode {
     return { ok: true, index: this.appendAsLeader('normal', data), forwardedTo: NO_NODE };
   }
 
+  /**
+   * The latest round of heartbeats again, for the runtime to send at once: a leader
+   * whose event loop is held by one long piece of work (an apply deleting a hundred
+   * thousand keys) neither ticks nor sends heartbeats until it ends, and followers
+   * that hear nothing for an election timeout elect another leader though this one
+   * is alive and busy. etcd's raft loop beats beside its apply loop; this lets a
+   * runtime on one thread beat from inside its work. It changes nothing here. An
+   * answer counts as one to that round, which it is: sent after the round began, so
+   * every read waiting on the round (thesis §6.4) had its index taken before.
+   * Empty unless leader.
+   */
+  heartbeatsAgain(): Message[] {
+    if (this.role !== 'leader') return [];
+    const messages: Message[] = [];
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      messages.push({ ...this.heartbeatTo(id, pr), from: this.id, term: this.term });
+    }
+    return messages;
+  }
+
   /** A linearizable read (thesis §6.4): a ReadState for `readId` comes out of a later Ready. */
   readIndex(readId: string): Outcome<object> {
     if (this.role === 'leader') return this.leaderReadIndex(readId, this.id);
@@ -1284,9 +1305,13 @@ export class RaftNode {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       pr.nextAtHeartbeat = pr.next;
-      // Never tell a follower to commit past what it is known to hold.
-      this.send({ type: 'heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), seq: this.heartbeatSeq });
+      this.send(this.heartbeatTo(id, pr));
     }
+  }
+
+  private heartbeatTo(id: NodeId, pr: Progress): Omit<HeartbeatRequest, 'from' | 'term'> {
+    // Never tell a follower to commit past what it is known to hold.
+    return { type: 'heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), seq: this.heartbeatSeq };
   }
 
   // ---------------------------------------------------------------------------

@@ -19,6 +19,12 @@ export interface ReplicaClock {
 /** The peers: sending; the caller delivers what arrives through Replica.receive. */
 export interface PeerNetwork {
   send(message: Message): void;
+  /**
+   * send(), but written now rather than at the end of the turn, for what a node sends
+   * from inside a long synchronous apply. Absent where the two are the same (a
+   * simulated network).
+   */
+  sendAtOnce?(message: Message): void;
   /** The member list changed: these are the peers to reach now. */
   updatePeers(peers: ReturnType<typeof peerMap>): void;
   /** The members this node is connected to now (etcd's "started" members). */

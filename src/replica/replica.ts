@@ -741,7 +741,7 @@ export class Replica implements MembershipHost {
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertRunning();
     while (this.defragmentation) await this.defragmentation.catch(() => undefined);
-    const run = this.store.defragment((swap) => this.holdStore(swap));
+    const run = this.store.defragment((swap) => this.holdStore(swap), this.pulseFromNow());
     this.defragmentation = run;
     try {
       const result = await run;
@@ -880,9 +880,31 @@ export class Replica implements MembershipHost {
     for (const listener of this.messageListeners) listener(message, direction);
   }
 
-  private send(message: Message): void {
-    this.ports.network.send(message);
+  private send(message: Message, atOnce = false): void {
+    const network = this.ports.network;
+    if (atOnce && network.sendAtOnce) network.sendAtOnce(message);
+    else network.send(message);
     this.notify(message, 'out');
+  }
+
+  /**
+   * What the store calls between the entries and keys of one long synchronous piece of
+   * work begun now (MvccStore.applyBatch, and the redo of a defragmentation's swap):
+   * once it has held the event loop for a heartbeat interval, a leader sends its latest
+   * heartbeats again, at once (RaftNode.heartbeatsAgain), and again each interval after,
+   * so that its followers do not elect another leader while it deletes a hundred
+   * thousand keys. Its ticks wait for the work; what they would send is sent here.
+   */
+  private pulseFromNow(): () => void {
+    const clock = this.ports.clock;
+    const intervalMs = this.config.tickMs * this.config.heartbeatTicks;
+    let lastMs = clock.monotonicMs();
+    return () => {
+      const now = clock.monotonicMs();
+      if (now - lastMs < intervalMs) return;
+      lastMs = now;
+      for (const message of this.raft.heartbeatsAgain()) this.send(message, true);
+    };
   }
 
   /** Watch progress notifications (etcd's progress notify), on the caller's timer. */
@@ -1126,7 +1148,7 @@ export class Replica implements MembershipHost {
         if (command.body.type === 'member') this.membersSeen = undefined;
         return { index: entry.index, command };
       });
-      const outcomes = this.store.applyBatch(items);
+      const outcomes = this.store.applyBatch(items, this.pulseFromNow());
       const now = this.ports.clock.monotonicMs();
       this.watches.publish(
         outcomes.flatMap((outcome) => (outcome.status === 'skipped' ? [] : outcome.events)),

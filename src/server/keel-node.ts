@@ -176,6 +176,7 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
         fs: disk ?? new NodeFileSystem(),
         network: {
           send: (message) => transport?.send(message),
+          sendAtOnce: (message) => transport?.sendAtOnce(message),
           updatePeers: (peers) => transport?.updatePeers(peers),
           connectedPeers: () =>
             new Set(

@@ -124,6 +124,13 @@ export class OutboundLink {
     if (this.state === 'ready') this.scheduleFlush();
   }
 
+  /** Writes what is queued now, not at the end of the turn (Transport.sendAtOnce). */
+  flushNow(): void {
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    this.flush();
+  }
+
   /** The peer moved: drop the current connection and connect to the new address now. */
   setAddress(address: PeerAddress): void {
     if (this.state === 'closed' || (address.host === this.address.host && address.port === this.address.port)) return;

@@ -373,6 +373,19 @@ test('transport: messages sent in one turn leave in one batch, in order', async 
   );
 });
 
+test('transport: sendAtOnce writes to the socket before the turn ends, with what was queued before it, in order', async (t) => {
+  const nodes = await startCluster(t, [1, 2]);
+  const a = get(nodes, 1);
+  const b = get(nodes, 2);
+  await waitFor(() => connected(a, 2), 'connected');
+  a.transport.send(heartbeat(1, 2, 1));
+  a.transport.sendAtOnce(heartbeat(1, 2, 2));
+  // Still in the turn that sent them: nothing queued, both written.
+  assert.deepEqual({ ...a.transport.stats().peers[0], connected: undefined }, { id: 2, connected: undefined, queued: 0, sent: 2, dropped: 0 });
+  await waitFor(() => b.inbox.length === 2, 'both arrive');
+  assert.deepEqual(seqs(b.inbox), [1, 2]);
+});
+
 test('transport: updatePeers connects to new peers, follows moved ones, and drops removed ones', async (t) => {
   const a = await startNode(t, { nodeId: 1 });
   const b = await startNode(t, { nodeId: 2 });

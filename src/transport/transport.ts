@@ -252,6 +252,17 @@ export class Transport {
   }
 
   /**
+   * send(), then writes what is queued for the peer now, not at the end of the turn:
+   * for the messages a node sends from inside a long piece of synchronous work, which
+   * would otherwise leave only once it ends (a busy leader's heartbeats). Delayed by
+   * a fault, the message waits as with send().
+   */
+  sendAtOnce(message: Message): void {
+    this.send(message);
+    this.links.get(message.to)?.flushNow();
+  }
+
+  /**
    * Sets the peers (on a membership change, or when one moves): connects to new
    * ones, reconnects to moved ones, and disconnects from removed ones (in both
    * directions) and drops what was queued for them. An entry for this node is ignored.

@@ -90,10 +90,11 @@ export class MvccReader {
     }
   }
 
-  /** The keys of the range that exist at `revision`, ascending. */
-  liveKeyValues(key: Uint8Array, rangeEnd: Uint8Array | undefined, revision: number, withValues = true): KeyValue[] {
+  /** The keys of the range that exist at `revision`, ascending; `visiting` is called at each key seen. */
+  liveKeyValues(key: Uint8Array, rangeEnd: Uint8Array | undefined, revision: number, withValues = true, visiting?: () => void): KeyValue[] {
     const kvs: KeyValue[] = [];
     this.forEachLatest(key, rangeEnd, revision, (found) => {
+      visiting?.();
       if (isTombstone(found.data)) return;
       kvs.push(toKeyValue(decodeKey(found.encodedKey), found.modRevision, decodeRecord(found.data, withValues) as PutRecord));
     });

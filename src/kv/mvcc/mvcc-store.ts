@@ -163,6 +163,8 @@ interface State {
 const STORE_FORMAT = 1;
 const NOOP: Command = { body: { type: 'noop' } };
 
+const noPulse = (): void => {};
+
 export class MvccStore {
   // Replaced together when defragment() reopens the environment.
   private env: KvEnv;
@@ -297,9 +299,9 @@ export class MvccStore {
    *      same state; their results and events were given the first time).
    * Past the bound, the copy is dropped and a second one is written inside the hold,
    * with nothing to apply again: the old, blocking way, for a store written faster than
-   * it can be copied.
+   * it can be copied. `pulse`: as for applyBatch, during the entries applied again.
    */
-  async defragment(hold: Hold = (swap) => swap()): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+  async defragment(hold: Hold = (swap) => swap(), pulse?: () => void): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertUsable();
     assert(this.redo === undefined, 'one defragmentation at a time');
     const beforeBytes = this.env.fileSize();
@@ -331,7 +333,7 @@ export class MvccStore {
         this.defragmenting = false;
       }
       // Entries at or below the copy's applied index are skipped.
-      if (!redo.overflowed) this.applyDecoded(redo.items);
+      if (!redo.overflowed) this.applyDecoded(redo.items, pulse);
       return { beforeBytes, afterBytes: this.env.fileSize() };
     });
   }
@@ -341,9 +343,17 @@ export class MvccStore {
     return this.applyDecoded([{ index, command: { ok: true, value: command } }])[0] as ApplyOutcome;
   }
 
-  /** Applies commands at consecutive log indexes in one LMDB transaction. */
-  applyBatch(items: readonly ApplyItem[]): ApplyOutcome[] {
-    return this.applyDecoded(items.map((item) => ({ index: item.index, command: { ok: true, value: item.command } })));
+  /**
+   * Applies commands at consecutive log indexes in one LMDB transaction. `pulse` is
+   * called between entries and between the keys a delete visits and removes: an apply
+   * deleting a hundred thousand keys holds the event loop for seconds, and the runtime
+   * may have to act meanwhile (a leader's heartbeats). It must not touch the store.
+   */
+  applyBatch(items: readonly ApplyItem[], pulse?: () => void): ApplyOutcome[] {
+    return this.applyDecoded(
+      items.map((item) => ({ index: item.index, command: { ok: true, value: item.command } })),
+      pulse,
+    );
   }
 
   /**
@@ -618,7 +628,7 @@ export class MvccStore {
 
   // -------------------------------------------------------------------------------
 
-  private applyDecoded(items: readonly DecodedItem[]): ApplyOutcome[] {
+  private applyDecoded(items: readonly DecodedItem[], pulse: () => void = noPulse): ApplyOutcome[] {
     this.assertUsable();
     const state: State = { ...this.state };
     const outcomes: ApplyOutcome[] = [];
@@ -631,7 +641,8 @@ export class MvccStore {
           continue;
         }
         assert(item.index === state.applied + 1, () => `apply: entry ${item.index} after ${state.applied}; entries must be applied in order without gaps`);
-        outcomes.push(this.applyOne(item.index, item.command, state));
+        pulse();
+        outcomes.push(this.applyOne(item.index, item.command, state, pulse));
       }
       writeState(this.env.meta, state);
     });
@@ -641,35 +652,36 @@ export class MvccStore {
   }
 
   /** One entry, inside the batch's write transaction; updates `state`. */
-  private applyOne(index: LogIndex, decoded: KvResult<Command>, state: State): ApplyOutcome {
+  private applyOne(index: LogIndex, decoded: KvResult<Command>, state: State, pulse: () => void): ApplyOutcome {
     const command = decoded.ok ? decoded.value : undefined;
     if (command && Number.isSafeInteger(command.timeMs) && (command.timeMs as number) > state.clockMs) {
       state.clockMs = command.timeMs as number;
     }
     this.sessions.expire(index, state.clockMs);
-    const outcome = this.run(index, decoded, state);
+    const outcome = this.run(index, decoded, state, pulse);
     if (command && takesCompactionStep(command)) state.compaction = compactStep(this.env, state.compaction, this.compactionStepRecordsMax);
     state.applied = index;
     return outcome;
   }
 
-  private run(index: LogIndex, decoded: KvResult<Command>, state: State): ApplyOutcome {
+  private run(index: LogIndex, decoded: KvResult<Command>, state: State, pulse: () => void): ApplyOutcome {
     if (!decoded.ok) return { index, status: 'applied', result: { ok: false, error: decoded.error }, events: [] };
     const command = decoded.value;
     const problem = validateCommand(command, HARD_LIMITS);
     if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
     const session = command.session;
-    if (!session) return { index, status: 'applied', ...this.execute(index, command, state) };
+    if (!session) return { index, status: 'applied', ...this.execute(index, command, state, pulse) };
     const check = this.sessions.check(session.clientId, session.seq);
     if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
-    const { result, events } = this.execute(index, command, state);
+    const { result, events } = this.execute(index, command, state, pulse);
     this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
     return { index, status: 'applied', result, events };
   }
 
-  private execute(index: LogIndex, command: Command, state: State): { result: CommandResult; events: readonly KvEvent[] } {
+  private execute(index: LogIndex, command: Command, state: State, pulse: () => void): { result: CommandResult; events: readonly KvEvent[] } {
     const body = command.body;
     const context = (): WriteContext => ({
+      pulse,
       history: this.env.history,
       byRevision: this.env.byRevision,
       leases: this.leaseTable,

@@ -49,6 +49,8 @@ export interface WriteContext {
   /** The store's revision before this command. */
   readonly revision: number;
   readonly compactedRevision: number;
+  /** Called at each key a delete visits and removes (MvccStore.applyBatch). */
+  readonly pulse: () => void;
 }
 
 export interface WriteOutcome {
@@ -173,8 +175,10 @@ class WriteExecution {
   }
 
   private deleteRange(op: DeleteRangeRequest): DeleteRangeResponse {
-    const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST);
+    const { pulse } = this.context;
+    const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST, true, pulse);
     for (const prev of kvs) {
+      pulse();
       assert(prev.modRevision < this.main, () => `key ${describeKey(prev.key)} changed twice at revision ${this.main}`);
       const encodedKey = encodeKey(prev.key);
       this.context.history.putSync(historyKey(encodedKey, this.main), encodeTombstone());
