@@ -12,6 +12,8 @@ export type {
   Entry,
   EntryKind,
   HardState,
+  LeaseRenewRequest,
+  LeaseRenewResponse,
   LogIndex,
   Message,
   MessageType,

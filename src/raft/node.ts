@@ -400,6 +400,9 @@ export class RaftNode {
    */
   step(m: Message): ImpossibleMessage | undefined {
     if (m.to !== this.id) return undefined;
+    if (m.type === 'leaseRenew' || m.type === 'leaseRenewResponse') {
+      return { code: 'IMPOSSIBLE_MESSAGE', reason: `a ${m.type} is the runtime's to take, not the core's` };
+    }
     const reason = this.impossibility(m);
     if (reason !== undefined) return { code: 'IMPOSSIBLE_MESSAGE', reason };
     this.stepChecked(m);

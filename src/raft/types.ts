@@ -210,6 +210,27 @@ export interface ProposeRequest extends Envelope {
   readonly data: Uint8Array;
 }
 
+/**
+ * Runtime messages: the transport carries them between peers with the rest, but the
+ * core never steps them (step() refuses them); the runtime takes them out first. A
+ * client's lease keep-alive that reaches a follower is renewed in the leader's memory,
+ * as etcd's followers forward LeaseKeepAlive to the leader, rather than through a log
+ * entry each member writes (replica/lease-forwarding.ts).
+ */
+export interface LeaseRenewRequest extends Envelope {
+  readonly type: 'leaseRenew';
+  /** The follower's name for this request, echoed in the answer. */
+  readonly renewId: string;
+  readonly lease: number;
+}
+
+/** `ttl` 0: not renewed here (no longer leader, or the lease's expiry is under way): the follower goes through the log. */
+export interface LeaseRenewResponse extends Envelope {
+  readonly type: 'leaseRenewResponse';
+  readonly renewId: string;
+  readonly ttl: number;
+}
+
 export type Message =
   | VoteRequest
   | VoteResponse
@@ -222,7 +243,9 @@ export type Message =
   | TimeoutNowRequest
   | ReadIndexRequest
   | ReadIndexResponse
-  | ProposeRequest;
+  | ProposeRequest
+  | LeaseRenewRequest
+  | LeaseRenewResponse;
 
 export type MessageType = Message['type'];
 
@@ -243,6 +266,8 @@ export const messageTypeNumbers: Readonly<Record<MessageType, number>> = {
   readIndex: 12,
   readIndexResponse: 13,
   propose: 14,
+  leaseRenew: 15,
+  leaseRenewResponse: 16,
 };
 
 /**

@@ -12,6 +12,8 @@ function hostWith(leases: readonly Lease[]) {
   const state = {
     nowMs: 0,
     leader: true,
+    /** What the leader answers a follower's forwarded keep-alive (lease-forwarding.ts): undefined, not renewed. */
+    renewedAtLeader: undefined as number | undefined,
     proposed: [] as CommandBody[],
     barriers: [] as { consistency: ReadConsistency; release: () => void }[],
   };
@@ -24,6 +26,7 @@ function hostWith(leases: readonly Lease[]) {
     store: { leaseInfo: () => undefined, leases: () => [...leases], leaseCount: () => leases.length, currentRevision: () => 7 },
     lessor,
     isLeader: () => state.leader,
+    renewAtLeader: async () => state.renewedAtLeader,
     nowMs: () => state.nowMs,
     randomInt: () => 0,
   };
@@ -56,7 +59,15 @@ test('a keep-alive on the leader renews in memory after a ReadIndex round, dated
   );
 });
 
-test('a keep-alive goes through the log on a follower, with a session, after losing leadership, or with an expiry on its way', async () => {
+test('a keep-alive on a follower is renewed by the leader, with no log entry', async () => {
+  const follower = hostWith([lease]);
+  follower.state.leader = false;
+  follower.state.renewedAtLeader = 10;
+  assert.deepEqual(await follower.leases.keepAlive(1), { ok: true, revision: 7, response: { type: 'leaseKeepAlive', id: 1, ttl: 10 } });
+  assert.deepEqual([follower.state.proposed, follower.state.barriers.length], [[], 0]);
+});
+
+test('a keep-alive goes through the log on a follower the leader did not renew it for, with a session, after losing leadership, or with an expiry on its way', async () => {
   const follower = hostWith([lease]);
   follower.state.leader = false;
   await follower.leases.keepAlive(1);

@@ -23,13 +23,15 @@
  *          through the log instead (Lessor.renewInMemory), which orders the two.
  *     Many keep-alives share one heartbeat round, so a burst costs one round trip and
  *     no fsync, instead of an entry each written by every member;
- *   - keep-alive elsewhere (a follower, or with a session, whose sequence numbers the
- *     log must see: kv/sessions.ts): a log entry, which reaches the leader from any
- *     node, orders the keep-alive against the leader's expiry revokes (an expiry decided
- *     before a keep-alive that the log put first does nothing: lease-executor.ts), and
- *     lets the node that took it answer once the renewal has applied. Followers'
- *     lessors do not see in-memory renewals, so their TimeToLive can be lower than the
- *     leader's (never higher);
+ *   - keep-alive on a follower, without a client session: forwarded to the leader,
+ *     which renews it in its memory the same way and answers (lease-forwarding.ts);
+ *   - keep-alive otherwise (with a session, whose sequence numbers the log must see:
+ *     kv/sessions.ts; or when the forwarding fails): a log entry, which reaches the
+ *     leader from any node, orders the keep-alive against the leader's expiry revokes
+ *     (an expiry decided before a keep-alive that the log put first does nothing:
+ *     lease-executor.ts), and lets the node that took it answer once the renewal has
+ *     applied. Followers' lessors do not see in-memory renewals, so their TimeToLive
+ *     can be lower than the leader's (never higher);
  *   - time-to-live and list: reads, linearizable through ReadIndex by default; the
  *     seconds left come from this node's lessor (the leader's decides expiry, a
  *     follower's trails it by the replication delay).
@@ -47,6 +49,8 @@ export interface LeaseHost {
   readonly lessor: Lessor;
   /** Whether this node is the leader, as far as it knows (the ReadIndex confirms it). */
   isLeader(): boolean;
+  /** As a follower: the TTL the leader renewed the lease to in its memory, or undefined (lease-forwarding.ts). */
+  renewAtLeader(lease: number): Promise<number | undefined>;
   nowMs(): number;
   /** Uniform in [0, bound): the id of a lease granted without one. */
   randomInt(bound: number): number;
@@ -117,9 +121,14 @@ export class NodeLeases {
 
   async keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {
     const arrivedMs = this.host.nowMs();
-    if (session === undefined && this.host.isLeader()) {
-      await this.host.readBarrier('linearizable');
-      const ttl = this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
+    if (session === undefined) {
+      let ttl: number | undefined;
+      if (this.host.isLeader()) {
+        await this.host.readBarrier('linearizable');
+        ttl = this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
+      } else {
+        ttl = await this.host.renewAtLeader(id);
+      }
       if (ttl !== undefined) return { ok: true, revision: this.host.store.currentRevision(), response: { type: 'leaseKeepAlive', id, ttl } };
     }
     return this.host.write({ type: 'leaseKeepAlive', id }, session);

@@ -402,3 +402,49 @@ test("a compaction whose old history outlasts its own entry is finished by the l
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a keep-alive that reaches a follower is renewed in the leader's memory with no log entry; with the leader gone it goes through the log", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(5));
+    for (const id of ids) await world.start(id);
+    const leader = await world.until('a leader', () => world.leader());
+    let granted: CommandResult | undefined;
+    void leader.leases.grant(60).then((result) => (granted = result));
+    await world.until('the lease granted', () => granted);
+    assert.ok(granted?.ok && granted.response.type === 'leaseGrant', JSON.stringify(granted));
+    const leaseId = granted.response.id;
+    await world.settle();
+    const follower = [...world.nodes.values()].map((node) => node.replica).find((replica) => replica && replica !== leader) as Replica;
+
+    const { lastIndex } = leader.raftStatus();
+    let renewed: CommandResult | undefined;
+    void follower.leases.keepAlive(leaseId).then((result) => (renewed = result));
+    await world.until('the keep-alive answered', () => renewed);
+    assert.deepEqual(renewed, { ok: true, revision: follower.status().revision, response: { type: 'leaseKeepAlive', id: leaseId, ttl: 60 } });
+    assert.equal(leader.raftStatus().lastIndex, lastIndex, 'no log entry for the renewal');
+
+    // The leader crashes: a keep-alive sent to it is not answered, and after an election
+    // timeout goes through the log, where it meets the crash as any write does (the
+    // client retries); once a new leader is elected, keep-alives are renewed again.
+    world.crash(leader.raftStatus().id);
+    let afterCrash: string | undefined;
+    follower.leases.keepAlive(leaseId).then(
+      (result) => (afterCrash = result.ok ? 'renewed' : result.error.code),
+      (error: KeelError) => (afterCrash = error.code),
+    );
+    await world.until('the keep-alive answered after the crash', () => afterCrash, 2_000);
+    assert.ok(['renewed', 'LEADER_CHANGED', 'NO_LEADER'].includes(afterCrash as string), afterCrash);
+    const next = await world.until('a new leader', () => world.leader());
+    const other = [...world.nodes.values()].map((node) => node.replica).find((replica) => replica && replica !== next && replica !== leader) as Replica;
+    await world.until('the other follows it', () => (other.raftStatus().leader === next.raftStatus().id ? true : undefined));
+    let again: CommandResult | undefined;
+    void other.leases.keepAlive(leaseId).then((result) => (again = result));
+    await world.until('the keep-alive through the new leader answered', () => again);
+    assert.ok(again?.ok, JSON.stringify(again));
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

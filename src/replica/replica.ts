@@ -79,6 +79,7 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { KeelError } from './errors.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
+import { LeaseForwarding } from './lease-forwarding.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import { LeaderWait } from './leader-wait.js';
 import { WatchSession, type StreamOutput, type WatchSessionOptions } from './watch-session.js';
@@ -236,6 +237,7 @@ export class Replica implements MembershipHost {
   private readonly lessor: Lessor;
   /** Lease requests (grant, revoke, keep-alive, time-to-live, list). */
   readonly leases: NodeLeases;
+  private readonly leaseForwarding: LeaseForwarding;
   private readonly membership: MembershipManager;
   /** The encoded member list the network was last set up with, to notice changes. */
   private peersFrom = '';
@@ -294,6 +296,17 @@ export class Replica implements MembershipHost {
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
     this.lessor = new Lessor(config.requestTimeoutMs);
     this.lessor.reset(store.leases(), ports.clock.monotonicMs());
+    this.leaseForwarding = new LeaseForwarding({
+      id: config.id,
+      leader: () => this.leaderSeen,
+      term: () => this.raft.currentTerm(),
+      isLeader: () => this.role === 'leader',
+      send: (message) => this.send(message),
+      readBarrier: (consistency) => this.readBarrier(consistency),
+      lessor: this.lessor,
+      nowMs: () => ports.clock.monotonicMs(),
+      waitMs: config.electionTicks * config.tickMs,
+    });
     this.leases = new NodeLeases(
       {
         write: (body, session, auth) => this.write(body, session, auth),
@@ -301,6 +314,7 @@ export class Replica implements MembershipHost {
         store,
         lessor: this.lessor,
         isLeader: () => this.role === 'leader',
+        renewAtLeader: (lease) => this.leaseForwarding.renewAtLeader(lease),
         nowMs: () => ports.clock.monotonicMs(),
         randomInt: (bound) => ports.random.int(bound),
       },
@@ -938,6 +952,7 @@ export class Replica implements MembershipHost {
     this.writes.rejectAll(stopping);
     this.reads.rejectAll(stopping);
     this.leaderWait.rejectAll(new KeelError('STOPPING', 'the node is shutting down'));
+    this.leaseForwarding.abandon();
     await this.storage.close();
     await this.store.close();
   }
@@ -954,6 +969,10 @@ export class Replica implements MembershipHost {
   receive(message: Message): string | undefined {
     if (this.stopping) return undefined;
     this.notify(message, 'in');
+    if (message.type === 'leaseRenew' || message.type === 'leaseRenewResponse') {
+      this.leaseForwarding.receive(message);
+      return undefined;
+    }
     try {
       const impossible = this.raft.step(message);
       if (impossible !== undefined) {
@@ -982,6 +1001,7 @@ export class Replica implements MembershipHost {
     const now = this.ports.clock.nowMs();
     this.writes.expire(now);
     this.reads.expire(now);
+    this.leaseForwarding.expire(this.ports.clock.monotonicMs());
     this.leaderWait.expire(now);
     if (this.role === 'leader') {
       this.expireLeases();
@@ -1078,6 +1098,7 @@ export class Replica implements MembershipHost {
         this.role = ready.softState.role;
         // As etcd counts them: a leader after none, the same one re-elected included.
         if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;
+        if (ready.softState.leader !== this.leaderSeen) this.leaseForwarding.abandon();
         this.leaderSeen = ready.softState.leader;
         this.writes.leaderChanged(ready.softState.leader);
         if (ready.softState.leader !== 0) this.leaderWait.leaderKnown();

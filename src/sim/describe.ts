@@ -36,6 +36,10 @@ export function describeMessage(message: Message): string {
       return `${head} read=${message.readId} index=${message.index}`;
     case 'propose':
       return `${head} ${describeData(message.data)}`;
+    case 'leaseRenew':
+      return `${head} renew=${message.renewId} lease=${message.lease}`;
+    case 'leaseRenewResponse':
+      return `${head} renew=${message.renewId} ttl=${message.ttl}`;
   }
 }
 

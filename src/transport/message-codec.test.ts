@@ -85,6 +85,8 @@ const arbitraries: Record<MessageType, fc.Arbitrary<Message>> = {
   readIndex: fc.record({ e: envelope, readId: text }).map(({ e, readId }) => ({ type: 'readIndex', ...e, readId })),
   readIndexResponse: fc.record({ e: envelope, readId: text, index: uint }).map(({ e, ...rest }) => ({ type: 'readIndexResponse', ...e, ...rest })),
   propose: fc.record({ e: envelope, data }).map(({ e, data: d }) => ({ type: 'propose', ...e, data: d })),
+  leaseRenew: fc.record({ e: envelope, renewId: text, lease: uint }).map(({ e, ...rest }) => ({ type: 'leaseRenew', ...e, ...rest })),
+  leaseRenewResponse: fc.record({ e: envelope, renewId: text, ttl: uint }).map(({ e, ...rest }) => ({ type: 'leaseRenewResponse', ...e, ...rest })),
 };
 const anyMessage = fc.oneof(...Object.values(arbitraries));
 

@@ -79,6 +79,9 @@ function sizeHint(message: Message): number {
     case 'readIndex':
     case 'readIndexResponse':
       return 40 + 3 * message.readId.length;
+    case 'leaseRenew':
+    case 'leaseRenewResponse':
+      return 56 + 3 * message.renewId.length;
     default:
       return 48;
   }
@@ -145,6 +148,14 @@ export function encodeMessage(message: Message): Uint8Array {
       break;
     case 'propose':
       w.byteString(message.data);
+      break;
+    case 'leaseRenew':
+      w.string(message.renewId);
+      w.varint(message.lease);
+      break;
+    case 'leaseRenewResponse':
+      w.string(message.renewId);
+      w.varint(message.ttl);
       break;
     default:
       unreachable(message, 'message type');
@@ -273,6 +284,10 @@ function decodeBody(r: ByteReader, type: MessageType, from: number, to: number, 
       return { type, from, to, term, readId: r.string(f('readId')), index: r.varint(f('index')) };
     case 'propose':
       return { type, from, to, term, data: r.byteString(f('data')) };
+    case 'leaseRenew':
+      return { type, from, to, term, renewId: r.string(f('renewId')), lease: r.varint(f('lease')) };
+    case 'leaseRenewResponse':
+      return { type, from, to, term, renewId: r.string(f('renewId')), ttl: r.varint(f('ttl')) };
     default:
       return unreachable(type, 'message type');
   }

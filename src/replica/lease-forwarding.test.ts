@@ -1,0 +1,113 @@
+/**
+ * A follower's keep-alive renewed at the leader: the two sides wired to each other by
+ * hand, each message delivered when the test says.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Message } from '../raft/index.js';
+import { Lessor } from './lessor.js';
+import { LeaseForwarding, leaseRenewalsWaitingMax } from './lease-forwarding.js';
+
+const waitMs = 1_000;
+
+function pair() {
+  const clock = { nowMs: 0 };
+  const sent: Message[] = [];
+  const leaderState = { leader: true, term: 3, barriers: [] as { resolve: () => void; reject: (error: Error) => void }[] };
+  const lessor = new Lessor(5_000);
+  lessor.reset([{ id: 7, ttl: 10, renewedIndex: 1 }], 0);
+  const side = (id: number, isLeader: () => boolean, term: () => number) =>
+    new LeaseForwarding({
+      id,
+      leader: () => 1,
+      term,
+      isLeader,
+      send: (message) => sent.push(message),
+      readBarrier: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
+      lessor,
+      nowMs: () => clock.nowMs,
+      waitMs,
+    });
+  const leader = side(
+    1,
+    () => leaderState.leader,
+    () => leaderState.term,
+  );
+  const follower = side(
+    2,
+    () => false,
+    () => 3,
+  );
+  /** Delivers every message sent so far to its side. */
+  const deliver = (): void => {
+    for (const message of sent.splice(0)) {
+      if (message.type !== 'leaseRenew' && message.type !== 'leaseRenewResponse') throw new Error(`unexpected ${message.type}`);
+      (message.to === 1 ? leader : follower).receive(message);
+    }
+  };
+  const settled = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  return { clock, sent, leaderState, lessor, leader, follower, deliver, settled };
+}
+
+test("the leader renews a follower's keep-alive after a ReadIndex round, dated from the request's arrival", async () => {
+  const { clock, sent, leaderState, lessor, follower, deliver, settled } = pair();
+  clock.nowMs = 4_000;
+  const answer = follower.renewAtLeader(7);
+  assert.deepEqual(sent, [{ type: 'leaseRenew', from: 2, to: 1, term: 3, renewId: '1', lease: 7 }]);
+  deliver();
+  clock.nowMs = 4_500;
+  assert.equal(leaderState.barriers.length, 1, 'the leader confirms its leadership first');
+  assert.deepEqual(sent, [], 'no answer before the round');
+  leaderState.barriers[0]?.resolve();
+  await settled();
+  deliver();
+  assert.equal(await answer, 10);
+  assert.deepEqual(lessor.takeExpired(13_999, 10), [], 'alive for a TTL from the arrival at the leader');
+  assert.deepEqual(
+    lessor.takeExpired(14_000, 10).map((lease) => lease.id),
+    [7],
+  );
+});
+
+test('a deposed leader, a newer term, an unknown lease or a failed round answer 0: the follower goes through the log', async () => {
+  for (const what of ['deposed', 'newer term', 'unknown lease', 'failed round'] as const) {
+    const { leaderState, follower, deliver, settled } = pair();
+    const answer = follower.renewAtLeader(what === 'unknown lease' ? 8 : 7);
+    if (what === 'newer term') leaderState.term = 4;
+    deliver();
+    if (what === 'deposed') leaderState.leader = false;
+    const round = leaderState.barriers[0];
+    if (what === 'failed round') round?.reject(new Error('leadership lost'));
+    else round?.resolve();
+    await settled();
+    deliver();
+    assert.equal(await answer, undefined, what);
+  }
+});
+
+test('no answer within the wait, a changed leader or too many waiting: the keep-alive goes through the log; a late answer is dropped', async () => {
+  const { clock, sent, leaderState, follower, deliver, settled } = pair();
+  const late = follower.renewAtLeader(7);
+  deliver();
+  clock.nowMs = waitMs - 1;
+  follower.expire(clock.nowMs);
+  clock.nowMs = waitMs;
+  follower.expire(clock.nowMs);
+  assert.equal(await late, undefined, 'given up after the wait');
+  leaderState.barriers[0]?.resolve();
+  await settled();
+  deliver(); // the answer arrives late and is dropped
+
+  const abandoned = follower.renewAtLeader(7);
+  follower.abandon();
+  assert.equal(await abandoned, undefined);
+
+  sent.length = 0;
+  const waiting = Array.from({ length: leaseRenewalsWaitingMax }, () => follower.renewAtLeader(7));
+  assert.equal(await follower.renewAtLeader(7), undefined, 'one more than the bound is not sent');
+  assert.equal(sent.length, leaseRenewalsWaitingMax);
+  follower.abandon();
+  assert.deepEqual(new Set(await Promise.all(waiting)), new Set([undefined]));
+});
