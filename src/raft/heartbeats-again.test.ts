@@ -1,8 +1,9 @@
 /**
- * heartbeatsAgain: what a leader whose event loop is held by a long apply sends from
- * inside it. The latest round again, to every follower, changing nothing on the
- * leader: it keeps the followers' election timers from running out, and its answers
- * confirm the reads waiting on that round (thesis §6.4), as the round's own would.
+ * heartbeatsAgain: what a node whose event loop is held by a long apply sends from
+ * inside it, changing nothing on it. A leader's latest round again, to every follower:
+ * it keeps their election timers from running out, and its answers confirm the reads
+ * waiting on that round (thesis §6.4), as the round's own would. A follower's latest
+ * answer again: it keeps its leader's check-quorum satisfied.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ test('a busy leader sends its latest heartbeat round again: followers stay, read
   c.stabilize();
   const leader = c.node(1);
   const commit = leader.status().commit;
-  assert.deepEqual(c.node(2).heartbeatsAgain(), [], 'only a leader has heartbeats to send');
+  assert.deepEqual(c.node(2).heartbeatsAgain(), [], 'a follower that has answered no heartbeat of this term has nothing to repeat');
 
   // A read whose round's answers are lost.
   c.filter = (m) => m.type !== 'heartbeatResponse';
@@ -44,4 +45,33 @@ test('a busy leader sends its latest heartbeat round again: followers stay, read
     assert.equal(c.node(id).status().role, 'follower', `node ${id} does not campaign at what was its last tick`);
   }
   assert.deepEqual(c.readStates.get(1), [{ readId: 'r1', index: commit }], "the round's read is confirmed by the answers to its repeat");
+});
+
+test('followers held by a long apply answer their leader again from inside it: its check-quorum keeps it leader', () => {
+  const run = (answerAgain: boolean): string => {
+    const c = new TestCluster({ ids: [1, 2, 3] });
+    c.elect(1);
+    c.tickAll(); // a heartbeat round, answered
+    if (answerAgain) {
+      assert.deepEqual(
+        c
+          .node(2)
+          .heartbeatsAgain()
+          .map((m) => ({ type: m.type, from: m.from, to: m.to })),
+        [{ type: 'heartbeatResponse', from: 2, to: 1 }],
+      );
+    }
+    // The followers are held: nothing reaches them, and they send only what they repeat.
+    c.filter = () => false;
+    for (let tick = 0; tick < 3 * 10; tick++) {
+      c.tick(1);
+      c.stabilize();
+      if (!answerAgain) continue;
+      for (const id of [2, 3]) for (const message of c.node(id).heartbeatsAgain()) assert.equal(c.node(1).step(message), undefined);
+      c.stabilize();
+    }
+    return c.node(1).status().role;
+  };
+  assert.equal(run(false), 'follower', 'silent followers: the leader steps down after an election timeout (check-quorum)');
+  assert.equal(run(true), 'leader');
 });

@@ -171,6 +171,8 @@ export class RaftNode {
   private transferElapsed = 0;
   private uncommittedBytes = 0;
   private heartbeatSeq = 0;
+  /** As follower: the newest heartbeat round of this term's leader answered (heartbeatsAgain). */
+  private heartbeatSeqAnswered = 0;
   private readonly reads = new ReadIndexQueue();
   /** Reads that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
   private readsBeforeCommit: { readId: string; from: NodeId }[] = [];
@@ -259,17 +261,24 @@ export class RaftNode {
   }
 
   /**
-   * The latest round of heartbeats again, for the runtime to send at once: a leader
-   * whose event loop is held by one long piece of work (an apply deleting a hundred
-   * thousand keys) neither ticks nor sends heartbeats until it ends, and followers
-   * that hear nothing for an election timeout elect another leader though this one
-   * is alive and busy. etcd's raft loop beats beside its apply loop; this lets a
-   * runtime on one thread beat from inside its work. It changes nothing here. An
-   * answer counts as one to that round, which it is: sent after the round began, so
-   * every read waiting on the round (thesis §6.4) had its index taken before.
-   * Empty unless leader.
+   * The latest heartbeats again, for the runtime to send at once from inside one long
+   * piece of work that holds its event loop (an apply deleting a hundred thousand
+   * keys), during which it neither ticks nor reads a message. A leader's latest round
+   * again: without it, followers that hear nothing for an election timeout elect
+   * another leader though this one is alive and busy. A follower's latest answer
+   * again: without it, a leader whose followers are all held so (applying the same
+   * entry) sees no majority for an election timeout and steps down (check-quorum).
+   * etcd's raft loop beats beside its apply loop; this lets a runtime on one thread
+   * beat from inside its work. It changes nothing here. An answer repeated, or an
+   * answer to a round repeated, counts as one to that round, which it is: sent after
+   * the round began, in this term, so every read waiting on the round (thesis §6.4)
+   * had its index taken before.
    */
   heartbeatsAgain(): Message[] {
+    if (this.role === 'follower') {
+      if (this.leader === NO_NODE || this.heartbeatSeqAnswered === 0) return [];
+      return [{ type: 'heartbeatResponse', from: this.id, to: this.leader, term: this.term, seq: this.heartbeatSeqAnswered, lastIndex: this.log.lastIndex() }];
+    }
     if (this.role !== 'leader') return [];
     const messages: Message[] = [];
     for (const [id, pr] of this.progress) {
@@ -652,6 +661,7 @@ export class RaftNode {
     this.uncommittedBytes = 0;
     this.reads.clear();
     this.readsBeforeCommit = [];
+    this.heartbeatSeqAnswered = 0;
   }
 
   /** §5.2: randomized election timeouts in [electionTicks, 2 * electionTicks) make
@@ -985,6 +995,7 @@ export class RaftNode {
     // heartbeat that does not: one peer's word is no evidence that this node lost
     // entries; storage checks its own hard state against its log at start).
     this.log.commitTo(m.commit);
+    this.heartbeatSeqAnswered = Math.max(this.heartbeatSeqAnswered, m.seq);
     this.send({ type: 'heartbeatResponse', to: m.from, seq: m.seq, lastIndex: this.log.lastIndex() });
   }
 

@@ -215,7 +215,8 @@ export interface ProposeRequest extends Envelope {
  * core never steps them (step() refuses them); the runtime takes them out first. A
  * client's lease keep-alive that reaches a follower is renewed in the leader's memory,
  * as etcd's followers forward LeaseKeepAlive to the leader, rather than through a log
- * entry each member writes (replica/lease-forwarding.ts).
+ * entry each member writes (replica/lease-forwarding.ts). They carry term 0: they
+ * promise nothing about the sender's Raft state.
  */
 export interface LeaseRenewRequest extends Envelope {
   readonly type: 'leaseRenew';

@@ -13,14 +13,13 @@ const waitMs = 1_000;
 function pair() {
   const clock = { nowMs: 0 };
   const sent: Message[] = [];
-  const leaderState = { leader: true, term: 3, barriers: [] as { resolve: () => void; reject: (error: Error) => void }[] };
+  const leaderState = { leader: true, barriers: [] as { resolve: () => void; reject: (error: Error) => void }[] };
   const lessor = new Lessor(5_000);
   lessor.reset([{ id: 7, ttl: 10, renewedIndex: 1 }], 0);
-  const side = (id: number, isLeader: () => boolean, term: () => number) =>
+  const side = (id: number, isLeader: () => boolean) =>
     new LeaseForwarding({
       id,
       leader: () => 1,
-      term,
       isLeader,
       send: (message) => sent.push(message),
       readBarrier: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
@@ -28,16 +27,8 @@ function pair() {
       nowMs: () => clock.nowMs,
       waitMs,
     });
-  const leader = side(
-    1,
-    () => leaderState.leader,
-    () => leaderState.term,
-  );
-  const follower = side(
-    2,
-    () => false,
-    () => 3,
-  );
+  const leader = side(1, () => leaderState.leader);
+  const follower = side(2, () => false);
   /** Delivers every message sent so far to its side. */
   const deliver = (): void => {
     for (const message of sent.splice(0)) {
@@ -55,7 +46,7 @@ test("the leader renews a follower's keep-alive after a ReadIndex round, dated f
   const { clock, sent, leaderState, lessor, follower, deliver, settled } = pair();
   clock.nowMs = 4_000;
   const answer = follower.renewAtLeader(7);
-  assert.deepEqual(sent, [{ type: 'leaseRenew', from: 2, to: 1, term: 3, renewId: '1', lease: 7 }]);
+  assert.deepEqual(sent, [{ type: 'leaseRenew', from: 2, to: 1, term: 0, renewId: '1', lease: 7 }]);
   deliver();
   clock.nowMs = 4_500;
   assert.equal(leaderState.barriers.length, 1, 'the leader confirms its leadership first');
@@ -71,11 +62,11 @@ test("the leader renews a follower's keep-alive after a ReadIndex round, dated f
   );
 });
 
-test('a deposed leader, a newer term, an unknown lease or a failed round answer 0: the follower goes through the log', async () => {
-  for (const what of ['deposed', 'newer term', 'unknown lease', 'failed round'] as const) {
+test('a deposed leader, an unknown lease or a failed round answer 0: the follower goes through the log', async () => {
+  for (const what of ['not leader', 'deposed', 'unknown lease', 'failed round'] as const) {
     const { leaderState, follower, deliver, settled } = pair();
     const answer = follower.renewAtLeader(what === 'unknown lease' ? 8 : 7);
-    if (what === 'newer term') leaderState.term = 4;
+    if (what === 'not leader') leaderState.leader = false;
     deliver();
     if (what === 'deposed') leaderState.leader = false;
     const round = leaderState.barriers[0];

@@ -8,6 +8,10 @@
  * that arrival. So a leader that was deposed meanwhile renews nothing, and one whose
  * expiry of the lease is under way answers 0.
  *
+ * Both messages carry term 0: they promise nothing about the sender's Raft state (a
+ * term in memory may not be durable yet, and a message must never carry one that is
+ * not), and they need none; the ReadIndex round is what proves the leader still leads.
+ *
  * Anything but a renewal (no leader known, the leader answered 0, no answer within an
  * election timeout, the leader changed, too many waiting) sends the keep-alive through
  * the log as before: never a wrong answer, at worst a slower one. A late answer is
@@ -24,7 +28,6 @@ export interface LeaseForwardingHost {
   readonly id: NodeId;
   /** The leader this node knows of, or 0. */
   leader(): NodeId;
-  term(): number;
   isLeader(): boolean;
   send(message: Message): void;
   readBarrier(consistency: ReadConsistency): Promise<void>;
@@ -54,7 +57,7 @@ export class LeaseForwarding {
     const renewId = String(this.nextRenewId++);
     return new Promise((resolve) => {
       this.waiting.set(renewId, { resolve, deadlineMs: host.nowMs() + host.waitMs });
-      host.send({ type: 'leaseRenew', from: host.id, to: leader, term: host.term(), renewId, lease });
+      host.send({ type: 'leaseRenew', from: host.id, to: leader, term: 0, renewId, lease });
     });
   }
 
@@ -91,14 +94,14 @@ export class LeaseForwarding {
     const { host } = this;
     const arrivedMs = host.nowMs();
     let ttl: number | undefined;
-    if (host.isLeader() && request.term === host.term()) {
+    if (host.isLeader()) {
       try {
         await host.readBarrier('linearizable');
-        ttl = host.isLeader() && request.term === host.term() ? host.lessor.renewInMemory(request.lease, arrivedMs) : undefined;
+        ttl = host.isLeader() ? host.lessor.renewInMemory(request.lease, arrivedMs) : undefined;
       } catch {
         ttl = undefined; // the round failed (leadership lost, timed out): the follower goes through the log
       }
     }
-    host.send({ type: 'leaseRenewResponse', from: host.id, to: request.from, term: host.term(), renewId: request.renewId, ttl: ttl ?? 0 });
+    host.send({ type: 'leaseRenewResponse', from: host.id, to: request.from, term: 0, renewId: request.renewId, ttl: ttl ?? 0 });
   }
 }

@@ -299,7 +299,6 @@ export class Replica implements MembershipHost {
     this.leaseForwarding = new LeaseForwarding({
       id: config.id,
       leader: () => this.leaderSeen,
-      term: () => this.raft.currentTerm(),
       isLeader: () => this.role === 'leader',
       send: (message) => this.send(message),
       readBarrier: (consistency) => this.readBarrier(consistency),
@@ -904,10 +903,12 @@ export class Replica implements MembershipHost {
   /**
    * What the store calls between the entries and keys of one long synchronous piece of
    * work begun now (MvccStore.applyBatch, and the redo of a defragmentation's swap):
-   * once it has held the event loop for a heartbeat interval, a leader sends its latest
-   * heartbeats again, at once (RaftNode.heartbeatsAgain), and again each interval after,
-   * so that its followers do not elect another leader while it deletes a hundred
-   * thousand keys. Its ticks wait for the work; what they would send is sent here.
+   * once it has held the event loop for a heartbeat interval, the node sends its latest
+   * heartbeats again, at once (RaftNode.heartbeatsAgain), and again each interval after:
+   * a leader's round, so that its followers do not elect another leader while it
+   * deletes a hundred thousand keys; a follower's answer, so that its leader, whose
+   * followers all apply the same entry, does not step down for want of a majority.
+   * Its ticks and messages wait for the work; what must not wait is sent here.
    */
   private pulseFromNow(): () => void {
     const clock = this.ports.clock;
