@@ -7,6 +7,7 @@
 //   node scripts/mutate.mjs --seeds 500         more seeds per mutation
 //   node scripts/mutate.mjs --only a,b          just these mutations
 //   node scripts/mutate.mjs --quick             the quick subset, few seeds, no unit tests, no type check (CI)
+//   node scripts/mutate.mjs --check             only check that every mutation still applies (npm run lint)
 //
 // Prints a markdown table; exits 1 when a mutation marked `expect: caught` got past
 // the simulator, when the unmutated control run fails, or when a mutation no longer
@@ -15,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { applyMutation, MutationApplyError, parseMutation } from './mutation-file.mjs';
+import { applyMutation, checkMutation, MutationApplyError, parseMutation } from './mutation-file.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const catalogue = join(root, 'mutations');
@@ -209,7 +210,27 @@ function describeSim(sim) {
   return { cell: `caught (${sim.caught}/${sim.ran})`, first: String(sim.firstSeed), kinds: sim.kinds.join(', ') };
 }
 
+/** `--check` (part of `npm run lint`): every mutation of the catalogue still applies to the code, in a second. */
+function checkCatalogue() {
+  const all = loadCatalogue({ quick: false });
+  const problems = [];
+  for (const mutation of all) {
+    try {
+      checkMutation(mutation, root);
+    } catch (error) {
+      if (!(error instanceof MutationApplyError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) {
+    console.error(`mutations: ${problems.length} of ${all.length} no longer apply:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`mutations: all ${all.length} apply`);
+}
+
 async function main() {
+  if (process.argv[2] === '--check') return checkCatalogue();
   const options = parseArgs(process.argv.slice(2));
   const mutations = loadCatalogue(options);
   if (mutations.length === 0) usage('no mutation selected');

@@ -107,23 +107,34 @@ export class MutationApplyError extends Error {}
 /** Applies the mutation's edits to the copy of the repository at `root`. */
 export function applyMutation(mutation, root) {
   mutation.edits.forEach((edit, n) => {
-    const path = join(root, edit.file);
-    let text;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      throw new MutationApplyError(`${mutation.name}: edit ${n + 1} targets ${edit.file}, which does not exist`);
-    }
-    const first = text.indexOf(edit.find);
-    const count = first < 0 ? 0 : text.split(edit.find).length - 1;
-    if (count !== 1) {
-      throw new MutationApplyError(
-        `${mutation.name}: edit ${n + 1} no longer applies: its find text occurs ${count} times in ${edit.file} (it must occur once); ` +
-          'update mutations/' +
-          mutation.name +
-          '.mutation to the code as it is now',
-      );
-    }
+    const { path, text, first } = locate(mutation, edit, n, root);
     writeFileSync(path, text.slice(0, first) + edit.replace + text.slice(first + edit.find.length));
   });
+}
+
+/** Throws MutationApplyError, as applyMutation would, for an edit that no longer applies to `root`; writes nothing. */
+export function checkMutation(mutation, root) {
+  mutation.edits.forEach((edit, n) => locate(mutation, edit, n, root));
+}
+
+/** The edit's file and where its find text is; it must occur exactly once. */
+function locate(mutation, edit, n, root) {
+  const path = join(root, edit.file);
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new MutationApplyError(`${mutation.name}: edit ${n + 1} targets ${edit.file}, which does not exist`);
+  }
+  const first = text.indexOf(edit.find);
+  const count = first < 0 ? 0 : text.split(edit.find).length - 1;
+  if (count !== 1) {
+    throw new MutationApplyError(
+      `${mutation.name}: edit ${n + 1} no longer applies: its find text occurs ${count} times in ${edit.file} (it must occur once); ` +
+        'update mutations/' +
+        mutation.name +
+        '.mutation to the code as it is now',
+    );
+  }
+  return { path, text, first };
 }
