@@ -754,6 +754,8 @@ export class Replica implements MembershipHost {
   async defragment(): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertRunning();
     while (this.defragmentation) await this.defragmentation.catch(() => undefined);
+    // The pulse starts now; the copy takes longer than a heartbeat interval, so the swap's
+    // redo, which holds the loop, beats from its first entry on.
     const run = this.store.defragment((swap) => this.holdStore(swap), this.pulseFromNow());
     this.defragmentation = run;
     try {
