@@ -53,6 +53,9 @@ test("the leader renews a follower's keep-alive after a ReadIndex round, dated f
   assert.deepEqual(sent, [], 'no answer before the round');
   leaderState.barriers[0]?.resolve();
   await settled();
+  const response = (sent as Message[])[0];
+  assert.ok(response?.type === 'leaseRenewResponse');
+  follower.receive({ ...response, from: 3, ttl: 99 }); // not the leader asked: ignored
   deliver();
   assert.equal(await answer, 10);
   assert.deepEqual(lessor.takeExpired(13_999, 10), [], 'alive for a TTL from the arrival at the leader');

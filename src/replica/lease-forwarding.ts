@@ -41,6 +41,8 @@ export interface LeaseForwardingHost {
 interface Waiting {
   readonly resolve: (ttl: number | undefined) => void;
   readonly deadlineMs: number;
+  /** Only its answer counts. */
+  readonly leader: NodeId;
 }
 
 export class LeaseForwarding {
@@ -56,7 +58,7 @@ export class LeaseForwarding {
     if (leader === 0 || leader === host.id || this.waiting.size >= leaseRenewalsWaitingMax) return Promise.resolve(undefined);
     const renewId = String(this.nextRenewId++);
     return new Promise((resolve) => {
-      this.waiting.set(renewId, { resolve, deadlineMs: host.nowMs() + host.waitMs });
+      this.waiting.set(renewId, { resolve, deadlineMs: host.nowMs() + host.waitMs, leader });
       host.send({ type: 'leaseRenew', from: host.id, to: leader, term: 0, renewId, lease });
     });
   }
@@ -68,7 +70,7 @@ export class LeaseForwarding {
       return;
     }
     const waiting = this.waiting.get(message.renewId);
-    if (!waiting) return;
+    if (waiting?.leader !== message.from) return;
     this.waiting.delete(message.renewId);
     waiting.resolve(message.ttl > 0 ? message.ttl : undefined);
   }
