@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Message } from '../raft/index.js';
 import { Lessor } from './lessor.js';
 import { LeaseForwarding, leaseRenewalsWaitingMax } from './lease-forwarding.js';
+import { NodeLeases } from './node-leases.js';
 
 const waitMs = 1_000;
 
@@ -16,19 +17,38 @@ function pair() {
   const leaderState = { leader: true, barriers: [] as { resolve: () => void; reject: (error: Error) => void }[] };
   const lessor = new Lessor(5_000);
   lessor.reset([{ id: 7, ttl: 10, renewedIndex: 1 }], 0);
-  const side = (id: number, isLeader: () => boolean) =>
+  /** A node's leases, with the ReadIndex rounds the test releases or fails. */
+  const leasesOf = (isLeader: () => boolean): NodeLeases =>
+    new NodeLeases(
+      {
+        write: () => Promise.reject(new Error('no log here')),
+        readBarrier: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
+        store: { leaseInfo: () => undefined, leases: () => [], leaseCount: () => 0, currentRevision: () => 0 },
+        lessor,
+        isLeader,
+        renewAtLeader: () => Promise.resolve(undefined),
+        nowMs: () => clock.nowMs,
+        randomInt: () => 0,
+      },
+      { ttlMinSeconds: 1, leasesMax: 10 },
+    );
+  const side = (id: number, leases: NodeLeases) =>
     new LeaseForwarding({
       id,
       leader: () => 1,
-      isLeader,
       send: (message) => sent.push(message),
-      readBarrier: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
-      lessor,
+      renewOnLeader: (lease, arrivedMs) => leases.renewOnLeader(lease, arrivedMs),
       nowMs: () => clock.nowMs,
       waitMs,
     });
-  const leader = side(1, () => leaderState.leader);
-  const follower = side(2, () => false);
+  const leader = side(
+    1,
+    leasesOf(() => leaderState.leader),
+  );
+  const follower = side(
+    2,
+    leasesOf(() => false),
+  );
   /** Delivers every message sent so far to its side. */
   const deliver = (): void => {
     for (const message of sent.splice(0)) {

@@ -18,8 +18,6 @@
  * dropped; the keep-alive then renewed twice, which is harmless.
  */
 import type { LeaseRenewRequest, LeaseRenewResponse, Message, NodeId } from '../raft/index.js';
-import type { ReadConsistency } from './node-leases.js';
-import type { Lessor } from './lessor.js';
 
 /** Keep-alives a follower has waiting at the leader at once; more go through the log. */
 export const leaseRenewalsWaitingMax = 10_000;
@@ -28,10 +26,9 @@ export interface LeaseForwardingHost {
   readonly id: NodeId;
   /** The leader this node knows of, or 0. */
   leader(): NodeId;
-  isLeader(): boolean;
   send(message: Message): void;
-  readBarrier(consistency: ReadConsistency): Promise<void>;
-  readonly lessor: Lessor;
+  /** NodeLeases.renewOnLeader: the TTL renewed to, or undefined. */
+  renewOnLeader(lease: number, arrivedMs: number): Promise<number | undefined>;
   /** The lessor's clock (monotonic). */
   nowMs(): number;
   /** How long a follower waits for the leader's answer. */
@@ -91,18 +88,15 @@ export class LeaseForwarding {
     for (const waiting of all) waiting.resolve(undefined);
   }
 
-  /** As leader: renews for a follower's client, as for its own (NodeLeases.keepAlive), and answers. */
+  /** As leader: renews for a follower's client, as for its own (NodeLeases.renewOnLeader), and answers. */
   private async renewFor(request: LeaseRenewRequest): Promise<void> {
     const { host } = this;
     const arrivedMs = host.nowMs();
     let ttl: number | undefined;
-    if (host.isLeader()) {
-      try {
-        await host.readBarrier('linearizable');
-        ttl = host.isLeader() ? host.lessor.renewInMemory(request.lease, arrivedMs) : undefined;
-      } catch {
-        ttl = undefined; // the round failed (leadership lost, timed out): the follower goes through the log
-      }
+    try {
+      ttl = await host.renewOnLeader(request.lease, arrivedMs);
+    } catch {
+      ttl = undefined; // the round failed (leadership lost, timed out): the follower goes through the log
     }
     host.send({ type: 'leaseRenewResponse', from: host.id, to: request.from, term: 0, renewId: request.renewId, ttl: ttl ?? 0 });
   }

@@ -122,16 +122,23 @@ export class NodeLeases {
   async keepAlive(id: number, session?: ClientSession): Promise<CommandResult> {
     const arrivedMs = this.host.nowMs();
     if (session === undefined) {
-      let ttl: number | undefined;
-      if (this.host.isLeader()) {
-        await this.host.readBarrier('linearizable');
-        ttl = this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
-      } else {
-        ttl = await this.host.renewAtLeader(id);
-      }
+      const ttl = this.host.isLeader() ? await this.renewOnLeader(id, arrivedMs) : await this.host.renewAtLeader(id);
       if (ttl !== undefined) return { ok: true, revision: this.host.store.currentRevision(), response: { type: 'leaseKeepAlive', id, ttl } };
     }
     return this.host.write({ type: 'leaseKeepAlive', id }, session);
+  }
+
+  /**
+   * As leader: renews lease `id` in memory for a keep-alive that arrived at
+   * `arrivedMs`, here or at a follower that forwarded it (lease-forwarding.ts), once a
+   * ReadIndex round begun since then confirms this node still leads (the header says
+   * why that is safe). The TTL, or undefined: not renewed here (not leader, deposed
+   * meanwhile, unknown lease, or its expiry under way); throws what the round throws.
+   */
+  async renewOnLeader(id: number, arrivedMs: number): Promise<number | undefined> {
+    if (!this.host.isLeader()) return undefined;
+    await this.host.readBarrier('linearizable');
+    return this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
   }
 
   /** The lease with its keys and seconds left, or undefined if it does not exist (expired or revoked). */

@@ -299,10 +299,8 @@ export class Replica implements MembershipHost {
     this.leaseForwarding = new LeaseForwarding({
       id: config.id,
       leader: () => this.leaderSeen,
-      isLeader: () => this.role === 'leader',
       send: (message) => this.send(message),
-      readBarrier: (consistency) => this.readBarrier(consistency),
-      lessor: this.lessor,
+      renewOnLeader: (lease, arrivedMs) => this.leases.renewOnLeader(lease, arrivedMs),
       nowMs: () => ports.clock.monotonicMs(),
       waitMs: config.electionTicks * config.tickMs,
     });
