@@ -6,19 +6,20 @@
  * about to restart), its peers keep dialing it, and any of those outgoing sockets, or
  * a socket of another test process, may take its port number as a source port; the
  * node then cannot listen again. So ports are drawn below the ephemeral range, which
- * the OS never hands out on its own, and each is checked by binding it. Ports handed
- * out by this process are never handed out twice.
+ * the OS never hands out on its own, and each is checked by binding it. A port handed
+ * out is claimed for the life of the process (port-claims.ts), so no process on the
+ * machine that draws ports here hands it out again.
  *
  * A caller may confine the draw to a range of its own (`keel chaos --base-port`), so
  * that runs sharing a machine each keep to their block.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { claimPort, releasePort } from './port-claims.js';
 
 const host = '127.0.0.1';
 const lowestPort = 10_000;
 const attemptsMax = 1_000;
-const handedOut = new Set<number>();
 
 /** The first port of the ephemeral range (Linux reads it from /proc; 32768 elsewhere). */
 function ephemeralLow(): number {
@@ -66,10 +67,10 @@ export async function freePorts(count: number, range: PortRange = defaultPortRan
   for (let attempt = 0; ports.length < count; attempt++) {
     if (attempt >= attemptsMax) throw new Error(`found only ${ports.length} of ${count} free ports in ${low}..${high - 1} in ${attemptsMax} attempts`);
     const port = low + Math.floor(Math.random() * (high - low));
-    if (handedOut.has(port) || ports.includes(port)) continue;
+    if (!claimPort(port)) continue;
     if (await canListen(port)) ports.push(port);
+    else releasePort(port);
   }
-  for (const p of ports) handedOut.add(p);
   return ports;
 }
 
@@ -83,12 +84,9 @@ export async function freeBasePort(count: number, offsets: readonly number[]): P
   for (let attempt = 0; attempt < attemptsMax; attempt++) {
     const base = lowestPort + Math.floor(Math.random() * (high - lowestPort));
     const ports = offsets.flatMap((offset) => Array.from({ length: count }, (_, i) => base + offset + i));
-    if (ports.some((p) => handedOut.has(p))) continue;
-    const free = await Promise.all(ports.map(canListen));
-    if (free.every(Boolean)) {
-      for (const p of ports) handedOut.add(p);
-      return base;
-    }
+    const claimed = ports.filter(claimPort);
+    if (claimed.length === ports.length && (await Promise.all(ports.map(canListen))).every(Boolean)) return base;
+    for (const p of claimed) releasePort(p);
   }
   throw new Error(`found no free block of ports below ${ephemeralLow()} in ${attemptsMax} attempts`);
 }

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimPort, releasePort } from './port-claims.js';
+
+// Port numbers below 1024 that the draws (from 10000 up) never reach, so the test and
+// a suite running beside it cannot meet.
+const claimsDir = join(tmpdir(), 'keel-port-claims');
+const claimFile = (port: number) => join(claimsDir, String(port));
+
+/** A pid no process has right now. */
+function deadPid(): number {
+  for (let pid = 4_000_000; pid > 1; pid--) {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+  throw new Error('no free pid found');
+}
+
+test('port claims: a claimed port is not claimed again; releasing it frees it', () => {
+  const port = 901;
+  releasePort(port);
+  assert.equal(claimPort(port), true);
+  assert.equal(readFileSync(claimFile(port), 'utf8'), String(process.pid));
+  assert.equal(claimPort(port), false, 'claimed twice by the same process');
+  releasePort(port);
+  assert.equal(existsSync(claimFile(port)), false);
+  assert.equal(claimPort(port), true);
+  releasePort(port);
+});
+
+test('port claims: a port another live process claimed is refused; one whose process died is taken over', () => {
+  mkdirSync(claimsDir, { recursive: true });
+  const port = 902;
+  writeFileSync(claimFile(port), String(process.ppid));
+  assert.equal(claimPort(port), false, 'took a live process’s claim');
+  assert.equal(readFileSync(claimFile(port), 'utf8'), String(process.ppid), 'the live claim was disturbed');
+
+  writeFileSync(claimFile(port), String(deadPid()));
+  assert.equal(claimPort(port), true, 'a stale claim was not taken over');
+  assert.equal(readFileSync(claimFile(port), 'utf8'), String(process.pid));
+  releasePort(port);
+});

@@ -1,0 +1,110 @@
+/**
+ * Claims on port numbers shared by every process on the machine.
+ *
+ * Test files run in separate processes, two at a time, and each draws ports at random
+ * from the same range. A check that a port can be bound does not see a port that
+ * another process has handed to a node that is down just now (killed, about to
+ * restart); the two nodes then meet at the port and one cannot listen. A claim is a
+ * file named after the port, created exclusively and holding the claimer's pid: a port
+ * another live process has claimed is never handed out again. A claim whose process
+ * has died is stale and is taken over; a process removes its own claims as it exits.
+ *
+ * A claim appears whole or not at all: it is written to a file of this process's own
+ * and then hard-linked to the port's name, which fails if the name exists. Two
+ * processes taking over the same stale claim in the same instant could both succeed;
+ * stale claims come only from killed processes and ports are drawn at random from
+ * thousands, so that is left.
+ */
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const claimsDir = join(tmpdir(), 'keel-port-claims');
+const claimedHere = new Set<number>();
+let cleanupInstalled = false;
+
+function claimPath(port: number): string {
+  return join(claimsDir, String(port));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function removeClaimsOnExit(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const port of claimedHere) {
+      try {
+        unlinkSync(claimPath(port));
+      } catch {
+        // Already gone: a later process found it stale and took it over.
+      }
+    }
+  });
+}
+
+/** The pid in the claim file for `port`, or undefined when it has gone in the meantime. */
+function claimant(port: number): number | undefined {
+  try {
+    const pid = Number(readFileSync(claimPath(port), 'utf8'));
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claims `port` for this process. False when another live process holds it. A port
+ * this process already claimed is not claimed twice (the caller keeps its own record).
+ */
+export function claimPort(port: number): boolean {
+  if (claimedHere.has(port)) return false;
+  mkdirSync(claimsDir, { recursive: true });
+  const draft = join(claimsDir, `draft-${process.pid}`);
+  writeFileSync(draft, String(process.pid));
+  try {
+    return claimFromDraft(port, draft);
+  } finally {
+    unlinkSync(draft);
+  }
+}
+
+function claimFromDraft(port: number, draft: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      linkSync(draft, claimPath(port));
+      claimedHere.add(port);
+      removeClaimsOnExit();
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = claimant(port);
+      if (pid !== undefined && isAlive(pid)) return false;
+      // Stale: its process died without removing it. Take it over.
+      try {
+        unlinkSync(claimPath(port));
+      } catch {
+        // Another process removed it first; the next attempt decides.
+      }
+    }
+  }
+  return false;
+}
+
+/** Gives up a claim this process holds (a port it drew but will not use). */
+export function releasePort(port: number): void {
+  if (!claimedHere.delete(port)) return;
+  try {
+    unlinkSync(claimPath(port));
+  } catch {
+    // Already gone.
+  }
+}
