@@ -1170,7 +1170,7 @@ export class Replica implements MembershipHost {
         if (command.body.type === 'member') this.membersSeen = undefined;
         return { index: entry.index, command };
       });
-      const outcomes = this.store.applyBatch(items, this.pulseFromNow());
+      const outcomes = this.store.applyBatch(items, { pulse: this.pulseFromNow(), prevValues: this.watches.wantsPrevValues() });
       const now = this.ports.clock.monotonicMs();
       this.watches.publish(
         outcomes.flatMap((outcome) => (outcome.status === 'skipped' ? [] : outcome.events)),

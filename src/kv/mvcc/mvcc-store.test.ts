@@ -266,6 +266,63 @@ test('events: one per change in apply order, puts with prevKv, deletes carrying 
   });
 });
 
+test('without prevValues, events leave out the previous key-values; answers, versions, leases and the stored data are as with them', async () => {
+  const bodies: CommandBody[] = [
+    { type: 'leaseGrant', id: 9, ttl: 60 },
+    put('a', 'one', { lease: 9 }),
+    put('b', 'two'),
+    put('c', 'three'),
+    put('a', 'uno', { prevKv: true }),
+    { type: 'put', key: bytes('b'), value: bytes(''), ignoreValue: true, lease: 9 },
+    { type: 'deleteRange', key: bytes('a'), rangeEnd: bytes('c'), prevKv: true },
+    put('d', 'four', { lease: 9 }),
+    { type: 'deleteRange', key: bytes('c') },
+    { type: 'leaseRevoke', id: 9 },
+  ];
+  const run = (prevValues: boolean) =>
+    withTempStore((store) => {
+      const outcomes = store.applyBatch(
+        bodies.map((body, i) => ({ index: i + 1, command: { body } })),
+        { prevValues },
+      );
+      return {
+        results: outcomes.map((o) => (o.status === 'applied' ? o.result : o.status)),
+        events: outcomes.flatMap((o) => (o.status === 'applied' ? o.events : [])),
+        all: read(store, { key: ALL, rangeEnd: ALL, revision: 0 }).kvs,
+        history: store.currentRevision(),
+        leases: store.leases(),
+      };
+    });
+  const withValues = await run(true);
+  const without = await run(false);
+  assert.deepEqual(without.results, withValues.results, 'answers differ');
+  assert.deepEqual(without.all, withValues.all);
+  assert.deepEqual(without.history, withValues.history);
+  assert.deepEqual(without.leases, withValues.leases);
+  // The answers that asked for the previous key-values still carry their values.
+  const deleted = without.results[6] as CommandResult;
+  assert.ok(deleted.ok && deleted.response.type === 'deleteRange');
+  assert.deepEqual(summary(deleted.response.prevKvs), ['a=uno@2/5/v2', 'b=two@3/6/v2']);
+  const described = (events: typeof without.events) =>
+    events.map((e) => `${e.type} ${text(e.kv.key)}@${e.kv.modRevision}${e.prevKv ? ` after ${text(e.prevKv.value)}` : ''}`);
+  assert.deepEqual(described(withValues.events), [
+    'put a@2',
+    'put b@3',
+    'put c@4',
+    'put a@5 after one',
+    'put b@6 after two',
+    'delete a@7 after uno',
+    'delete b@7 after two',
+    'put d@8',
+    'delete c@9 after three',
+    'delete d@10 after four',
+  ]);
+  assert.deepEqual(
+    described(without.events),
+    described(withValues.events).map((line) => line.replace(/ after .*/, '')),
+  );
+});
+
 test('compaction: reads below the compacted revision fail; the state at it and after stays readable', async () => {
   await withTempStore((store) => {
     const apply = applier(store);

@@ -88,6 +88,22 @@ export interface ApplyItem {
   readonly command: Command;
 }
 
+/** How a batch is applied, beyond its entries (applyBatch). */
+export interface ApplyOptions {
+  /**
+   * Called between entries and between the keys a delete visits and removes: an apply
+   * deleting a hundred thousand keys holds the event loop for seconds, and the runtime
+   * may have to act meanwhile (a leader's heartbeats). It must not touch the store.
+   */
+  readonly pulse?: () => void;
+  /**
+   * Whether the events carry the previous key-values with their values (default true).
+   * Without, a put or delete reads only the previous record's header, not its value:
+   * a delete of many large values spent a third of its time copying them out.
+   */
+  readonly prevValues?: boolean;
+}
+
 /**
  * What applying one entry did:
  *   - applied: the command ran; `result` may be an error (bad input, compacted revision...)
@@ -164,6 +180,7 @@ const STORE_FORMAT = 1;
 const NOOP: Command = { body: { type: 'noop' } };
 
 const noPulse = (): void => {};
+const applyDefaults: Required<ApplyOptions> = { pulse: noPulse, prevValues: true };
 
 export class MvccStore {
   // Replaced together when defragment() reopens the environment.
@@ -301,7 +318,7 @@ export class MvccStore {
    * with nothing to apply again: the old, blocking way, for a store written faster than
    * it can be copied. `pulse`: as for applyBatch, during the entries applied again.
    */
-  async defragment(hold: Hold = (swap) => swap(), pulse?: () => void): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+  async defragment(hold: Hold = (swap) => swap(), pulse: () => void = noPulse): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertUsable();
     assert(this.redo === undefined, 'one defragmentation at a time');
     const beforeBytes = this.env.fileSize();
@@ -333,7 +350,8 @@ export class MvccStore {
         this.defragmenting = false;
       }
       // Entries at or below the copy's applied index are skipped.
-      if (!redo.overflowed) this.applyDecoded(redo.items, pulse);
+      // Their events were published the first time: the values before them are not needed.
+      if (!redo.overflowed) this.applyDecoded(redo.items, { pulse, prevValues: false });
       return { beforeBytes, afterBytes: this.env.fileSize() };
     });
   }
@@ -343,16 +361,11 @@ export class MvccStore {
     return this.applyDecoded([{ index, command: { ok: true, value: command } }])[0] as ApplyOutcome;
   }
 
-  /**
-   * Applies commands at consecutive log indexes in one LMDB transaction. `pulse` is
-   * called between entries and between the keys a delete visits and removes: an apply
-   * deleting a hundred thousand keys holds the event loop for seconds, and the runtime
-   * may have to act meanwhile (a leader's heartbeats). It must not touch the store.
-   */
-  applyBatch(items: readonly ApplyItem[], pulse?: () => void): ApplyOutcome[] {
+  /** Applies commands at consecutive log indexes in one LMDB transaction. */
+  applyBatch(items: readonly ApplyItem[], options: ApplyOptions = {}): ApplyOutcome[] {
     return this.applyDecoded(
       items.map((item) => ({ index: item.index, command: { ok: true, value: item.command } })),
-      pulse,
+      { ...applyDefaults, ...options },
     );
   }
 
@@ -628,7 +641,7 @@ export class MvccStore {
 
   // -------------------------------------------------------------------------------
 
-  private applyDecoded(items: readonly DecodedItem[], pulse: () => void = noPulse): ApplyOutcome[] {
+  private applyDecoded(items: readonly DecodedItem[], how: Required<ApplyOptions> = applyDefaults): ApplyOutcome[] {
     this.assertUsable();
     const state: State = { ...this.state };
     const outcomes: ApplyOutcome[] = [];
@@ -641,8 +654,8 @@ export class MvccStore {
           continue;
         }
         assert(item.index === state.applied + 1, () => `apply: entry ${item.index} after ${state.applied}; entries must be applied in order without gaps`);
-        pulse();
-        outcomes.push(this.applyOne(item.index, item.command, state, pulse));
+        how.pulse();
+        outcomes.push(this.applyOne(item.index, item.command, state, how));
       }
       writeState(this.env.meta, state);
     });
@@ -652,36 +665,37 @@ export class MvccStore {
   }
 
   /** One entry, inside the batch's write transaction; updates `state`. */
-  private applyOne(index: LogIndex, decoded: KvResult<Command>, state: State, pulse: () => void): ApplyOutcome {
+  private applyOne(index: LogIndex, decoded: KvResult<Command>, state: State, how: Required<ApplyOptions>): ApplyOutcome {
     const command = decoded.ok ? decoded.value : undefined;
     if (command && Number.isSafeInteger(command.timeMs) && (command.timeMs as number) > state.clockMs) {
       state.clockMs = command.timeMs as number;
     }
     this.sessions.expire(index, state.clockMs);
-    const outcome = this.run(index, decoded, state, pulse);
+    const outcome = this.run(index, decoded, state, how);
     if (command && takesCompactionStep(command)) state.compaction = compactStep(this.env, state.compaction, this.compactionStepRecordsMax);
     state.applied = index;
     return outcome;
   }
 
-  private run(index: LogIndex, decoded: KvResult<Command>, state: State, pulse: () => void): ApplyOutcome {
+  private run(index: LogIndex, decoded: KvResult<Command>, state: State, how: Required<ApplyOptions>): ApplyOutcome {
     if (!decoded.ok) return { index, status: 'applied', result: { ok: false, error: decoded.error }, events: [] };
     const command = decoded.value;
     const problem = validateCommand(command, HARD_LIMITS);
     if (problem) return { index, status: 'applied', result: { ok: false, error: problem }, events: [] };
     const session = command.session;
-    if (!session) return { index, status: 'applied', ...this.execute(index, command, state, pulse) };
+    if (!session) return { index, status: 'applied', ...this.execute(index, command, state, how) };
     const check = this.sessions.check(session.clientId, session.seq);
     if (check.kind === 'duplicate') return { index, status: 'duplicate', result: check.result, events: [] };
-    const { result, events } = this.execute(index, command, state, pulse);
+    const { result, events } = this.execute(index, command, state, how);
     this.sessions.save(session.clientId, session.seq, index, state.clockMs, result, check.previous);
     return { index, status: 'applied', result, events };
   }
 
-  private execute(index: LogIndex, command: Command, state: State, pulse: () => void): { result: CommandResult; events: readonly KvEvent[] } {
+  private execute(index: LogIndex, command: Command, state: State, how: Required<ApplyOptions>): { result: CommandResult; events: readonly KvEvent[] } {
     const body = command.body;
     const context = (): WriteContext => ({
-      pulse,
+      pulse: how.pulse,
+      prevValues: how.prevValues,
       history: this.env.history,
       byRevision: this.env.byRevision,
       leases: this.leaseTable,

@@ -51,6 +51,8 @@ export interface WriteContext {
   readonly compactedRevision: number;
   /** Called at each key a delete visits and removes (MvccStore.applyBatch). */
   readonly pulse: () => void;
+  /** Whether events carry the previous key-values' values (ApplyOptions.prevValues). */
+  readonly prevValues: boolean;
 }
 
 export interface WriteOutcome {
@@ -155,7 +157,8 @@ class WriteExecution {
     const encodedKey = encodeKey(op.key);
     const found = this.context.reader.latest(encodedKey, LATEST);
     assert(!found || found.modRevision < this.main, () => `key ${describeKey(op.key)} changed twice at revision ${this.main}`);
-    const prev = found && !isTombstone(found.data) ? toKeyValue(op.key, found.modRevision, decodeRecord(found.data) as PutRecord) : undefined;
+    const withValue = op.prevKv === true || op.ignoreValue === true || this.context.prevValues;
+    const prev = found && !isTombstone(found.data) ? toKeyValue(op.key, found.modRevision, decodeRecord(found.data, withValue) as PutRecord) : undefined;
     assert(prev !== undefined || (!op.ignoreValue && !op.ignoreLease), 'ignoreValue/ignoreLease on a missing key passed the check');
     const record = {
       createRevision: prev ? prev.createRevision : this.main,
@@ -170,13 +173,13 @@ class WriteExecution {
       if (record.lease) this.context.leases.attach(record.lease, op.key);
     }
     const kv: KeyValue = { key: op.key, modRevision: this.main, ...record };
-    this.events.push(prev ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
+    this.events.push(prev && this.context.prevValues ? { type: 'put', kv, prevKv: prev } : { type: 'put', kv });
     return op.prevKv && prev ? { type: 'put', prevKv: prev } : { type: 'put' };
   }
 
   private deleteRange(op: DeleteRangeRequest): DeleteRangeResponse {
-    const { pulse } = this.context;
-    const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST, true, pulse);
+    const { pulse, prevValues } = this.context;
+    const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST, op.prevKv === true || prevValues, pulse);
     for (const prev of kvs) {
       pulse();
       assert(prev.modRevision < this.main, () => `key ${describeKey(prev.key)} changed twice at revision ${this.main}`);
@@ -185,7 +188,7 @@ class WriteExecution {
       this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
       if (prev.lease) this.context.leases.detach(prev.lease, prev.key);
       const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.main, version: 0, value: EMPTY, lease: 0 };
-      this.events.push({ type: 'delete', kv, prevKv: prev });
+      this.events.push(prevValues ? { type: 'delete', kv, prevKv: prev } : { type: 'delete', kv });
     }
     return { type: 'deleteRange', deleted: kvs.length, prevKvs: op.prevKv ? kvs : [] };
   }

@@ -77,7 +77,8 @@ test('every watcher gets exactly its events after its start revision, in order, 
         const applyOnFollower = (count: number): void => {
           const next = entries.filter((e) => e.index > follower.store.appliedIndex()).slice(0, count);
           if (next.length === 0) return;
-          const outcomes = follower.store.applyBatch(next);
+          // As the replica applies: previous values only while a watcher asks for them.
+          const outcomes = follower.store.applyBatch(next, { prevValues: hub.wantsPrevValues() });
           hub.publish(
             outcomes.flatMap((o) => (o.status === 'skipped' ? [] : o.events)),
             follower.store.currentRevision(),
@@ -195,3 +196,46 @@ function describeEvent(e: KvEvent, withPrev: boolean): string {
     `${Buffer.from(k.key).toString('hex')}@${k.modRevision}/${k.createRevision}/${k.version}/${k.lease}=${Buffer.from(k.value).toString('hex')}`;
   return `${e.type} ${kv(e.kv)}${withPrev && e.prevKv ? ` prev ${kv(e.prevKv)}` : ''}`;
 }
+
+test('wantsPrevValues: while a watcher that asked for prevKv is not canceled, however it ends', async () => {
+  const { store, cleanup } = openTempStore();
+  try {
+    const hub = new WatchHub({ source: store, schedule: (task) => task() });
+    const spec = (prevKv: boolean, startRevision = 0): WatchSpec => ({
+      key: new Uint8Array([0x61]),
+      startRevision,
+      prevKv,
+      noPut: false,
+      noDelete: false,
+      progressNotify: false,
+    });
+    const create = (s: WatchSpec): Watcher => {
+      const created = hub.create(s, { readable: () => {} });
+      assert.ok(created.ok);
+      return created.value;
+    };
+    assert.equal(hub.wantsPrevValues(), false);
+    const plain = create(spec(false));
+    assert.equal(hub.wantsPrevValues(), false);
+    const first = create(spec(true));
+    const second = create(spec(true));
+    assert.equal(hub.wantsPrevValues(), true);
+    hub.cancel(first);
+    hub.cancel(first);
+    assert.equal(hub.wantsPrevValues(), true, 'a second cancel of one watcher counted twice');
+    hub.cancel(second);
+    assert.equal(hub.wantsPrevValues(), false);
+    hub.cancel(plain);
+
+    // One canceled by the hub itself: its start revision is compacted.
+    for (let index = 1; index <= 3; index++) store.apply(index, { body: { type: 'put', key: new Uint8Array([0x61]), value: new Uint8Array([index]) } });
+    store.apply(4, { body: { type: 'compact', revision: 3 } });
+    create(spec(true, 2));
+    assert.equal(hub.wantsPrevValues(), false, 'a watcher canceled as compacted still counted');
+    create(spec(true));
+    hub.closeAll('STOPPING', 'stopping');
+    assert.equal(hub.wantsPrevValues(), false);
+  } finally {
+    await cleanup();
+  }
+});

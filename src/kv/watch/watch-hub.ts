@@ -73,6 +73,8 @@ export class WatchHub {
   private readonly toNotify = new Set<Watcher>();
   private catchUpScheduled = false;
   private notifyScheduled = false;
+  /** Watchers not canceled that asked for each event's previous key-value. */
+  private prevKvWatchers = 0;
 
   constructor(options: WatchHubOptions) {
     this.source = options.source;
@@ -104,17 +106,29 @@ export class WatchHub {
     const start = spec.startRevision === 0 ? current + 1 : spec.startRevision;
     const watcher = new Watcher(this.nextId++, spec, sink, start, start > current);
     this.index(watcher).add(watcher);
+    if (spec.prevKv) this.prevKvWatchers++;
     if (!watcher.synced) this.catchUp(watcher);
     return { ok: true, value: watcher };
   }
 
   /** Removes the watcher; it gets nothing more. Idempotent. */
   cancel(watcher: Watcher): void {
+    if (watcher.spec.prevKv && !watcher.canceled) this.prevKvWatchers--;
     watcher.canceled = true;
     this.index(watcher).delete(watcher);
     if (isSingleKey(watcher.spec.rangeEnd) && this.byKey.get(mapKey(watcher.spec.key))?.size === 0) this.byKey.delete(mapKey(watcher.spec.key));
     this.catchingUp.delete(watcher);
     this.toNotify.delete(watcher);
+  }
+
+  /**
+   * Whether an apply's events must carry the previous key-values with their values: only
+   * if some watcher asked for them (etcd's prev_kv). Events are published in the same
+   * turn as the apply, so no watcher can ask in between; one that starts behind reads
+   * them from the store's history (change-reader.ts).
+   */
+  wantsPrevValues(): boolean {
+    return this.prevKvWatchers > 0;
   }
 
   /** The events of one applied batch (in order) and the store's revision after it. */
