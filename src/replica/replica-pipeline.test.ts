@@ -15,7 +15,7 @@ import { Replica } from './replica.js';
 // The replica's pipeline on a real disk whose fsyncs the test holds: what waits for
 // a write, and what does not (replica.ts, drain; thesis §10.2.1).
 
-/** Forwards to the real file system; while `holding`, each fsync waits for release(). */
+/** Forwards to the real file system; while `holding`, each fsync (and durable write) waits for release(). */
 class HeldSyncs extends ForwardingFileSystem {
   holding = false;
   held = 0;
@@ -34,6 +34,10 @@ class HeldSyncs extends ForwardingFileSystem {
       await new Promise<void>((resume) => this.waiting.push(resume));
     };
     return Object.assign(Object.create(handle) as FileHandle, {
+      writeDurably: async (data: Uint8Array, position: number) => {
+        await hold();
+        await handle.writeDurably(data, position);
+      },
       datasync: async () => {
         await hold();
         await handle.datasync();

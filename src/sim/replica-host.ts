@@ -527,6 +527,10 @@ class DelayedSyncFileSystem extends ForwardingFileSystem {
     const wait = async (): Promise<void> => this.delay();
     return {
       ...forwardingHandle(handle),
+      writeDurably: async (data, position) => {
+        await wait();
+        await handle.writeDurably(data, position);
+      },
       datasync: async () => {
         await wait();
         await handle.datasync();

@@ -26,7 +26,7 @@ export interface Sabotage {
 export class LyingSyncFileSystem extends ForwardingFileSystem {
   override async open(path: string, mode: OpenMode): Promise<FileHandle> {
     const handle = await this.inner.open(path, mode);
-    return { ...forwardingHandle(handle), datasync: async () => {}, sync: async () => {} };
+    return { ...forwardingHandle(handle), writeDurably: (data, position) => handle.write(data, position), datasync: async () => {}, sync: async () => {} };
   }
 
   override async syncDir(_dir: string): Promise<void> {}

@@ -140,6 +140,43 @@ test('fault fs: an interrupted write lands in the cache and can survive torn', a
   assert.deepEqual(await fs.readFile('/d/a'), bytes(1));
 });
 
+test('fault fs: a durable write keeps its own bytes through a crash, not the unsynced writes before it; those it covers are superseded', async () => {
+  const fs = await fsWithDir();
+  const f = await fs.open('/d/a', 'create');
+  await fs.syncDir('/d');
+  await f.write(bytes(1, 1, 1, 1), 0);
+  await f.write(bytes(2, 2), 4);
+  await f.writeDurably(bytes(3, 3, 3), 5); // covers the second write's last byte
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(1, 1, 1, 1, 2, 3, 3, 3));
+  assert.equal(fs.stats.durableWrites, 1);
+  fs.crash();
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(0, 0, 0, 0, 0, 3, 3, 3), 'only the durable write’s bytes survive');
+
+  const g = await fs.open('/d/a', 'write');
+  await g.write(bytes(4, 4), 0);
+  await g.writeDurably(bytes(5, 5, 5), 1);
+  await g.datasync();
+  fs.crash();
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(4, 5, 5, 5, 0, 3, 3, 3), 'a later sync keeps the newest bytes, not an older write they covered');
+});
+
+test('fault fs: a durable write that fails is an FsyncError, and one cut short by a power cut is an unsynced write', async () => {
+  const fs = await fsWithDir();
+  const f = await fs.open('/d/a', 'create');
+  await fs.syncDir('/d');
+  fs.failNextSync('/d/a');
+  await assert.rejects(f.writeDurably(bytes(1), 0), FsyncError);
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(1), 'reads still see it');
+  fs.crash();
+  assert.deepEqual(await fs.readFile('/d/a'), bytes());
+
+  const g = await fs.open('/d/a', 'write');
+  fs.crashAfter(1);
+  await assert.rejects(g.writeDurably(bytes(7, 7), 0), PowerCutError);
+  fs.crash({ lastWrite: { mode: 'tear', keepBytes: 1 } });
+  assert.deepEqual(await fs.readFile('/d/a'), bytes(7));
+});
+
 test('fault fs: create is exclusive, missing files are ENOENT, read-only handles refuse writes', async () => {
   const fs = await fsWithDir();
   await fs.open('/d/a', 'create');

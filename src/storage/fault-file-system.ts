@@ -5,7 +5,10 @@
  *
  * The model (Linux, ext4-like, simplified on purpose):
  *   - A file's bytes become durable when the file is datasync'ed or sync'ed. Until
- *     then every write and truncate is "pending".
+ *     then every write and truncate is "pending". A durable write (O_DSYNC) makes its
+ *     own bytes durable at once and nothing else: pending writes it covers are
+ *     superseded, the others stay pending (if a truncate is pending, the whole file
+ *     is synced instead; storage never truncates between syncs).
  *   - A directory entry (create, rename, unlink) becomes durable when the directory
  *     is synced. Until then it is a pending directory operation. Directories
  *     themselves (mkdirp) are durable at once: storage creates them once, at start.
@@ -137,6 +140,7 @@ function applyDirOp(entries: Map<string, Inode>, op: DirOp): void {
 
 export interface FaultStats {
   writes: number;
+  durableWrites: number;
   datasyncs: number;
   syncs: number;
   dirSyncs: number;
@@ -151,7 +155,7 @@ export class FaultFileSystem implements FileSystem {
   private readonly syncFailures: (string | undefined)[] = [];
   /** The newest unsynced write anywhere, for CrashOptions.lastWrite. */
   private newestWrite: { inode: Inode; op: FileOp } | undefined;
-  readonly stats: FaultStats = { writes: 0, datasyncs: 0, syncs: 0, dirSyncs: 0 };
+  readonly stats: FaultStats = { writes: 0, durableWrites: 0, datasyncs: 0, syncs: 0, dirSyncs: 0 };
 
   // -------------------------------------------------------------------------
   // Fault controls
@@ -329,14 +333,48 @@ export class FaultFileSystem implements FileSystem {
   /** @internal */
   fileWrite(file: FaultFile, op: FileOp): void {
     const interrupted = this.tick();
-    const inode = file.inode;
+    this.pendingWrite(file.inode, op);
+    if (interrupted) this.powerCut();
+  }
+
+  private fileWriteInterrupted(inode: Inode, op: FileOp): never {
+    this.pendingWrite(inode, op);
+    this.powerCut();
+  }
+
+  private pendingWrite(inode: Inode, op: FileOp): void {
     inode.current.apply(op);
     inode.pending.push(op);
     if (op.kind === 'write') {
       this.stats.writes += 1;
       this.newestWrite = { inode, op };
     }
-    if (interrupted) this.powerCut();
+  }
+
+  /** @internal */
+  fileWriteDurably(file: FaultFile, op: FileOp & { kind: 'write' }): void {
+    // Cut short, it is a write that reached the page cache and not the disk.
+    if (this.tick()) this.fileWriteInterrupted(file.inode, op);
+    this.stats.durableWrites += 1;
+    const inode = file.inode;
+    inode.current.apply(op);
+    if (this.takeSyncFailure(file.path)) {
+      // As a failed fdatasync: in the page cache, marked clean without reaching the disk.
+      inode.pending = [];
+      if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
+      throw new FsyncError(file.path, 'fdatasync', new FaultFsError('EIO', 'injected'));
+    }
+    if (inode.pending.some((pending) => pending.kind === 'truncate')) {
+      for (const pending of inode.pending) inode.durable.apply(pending);
+      inode.pending = [];
+    } else {
+      const to = op.position + op.data.length;
+      inode.pending = inode.pending.flatMap((pending) =>
+        pending.kind === 'write' ? partsOutside(pending, op.position, to).map((part): FileOp => ({ kind: 'write', ...part })) : [pending],
+      );
+    }
+    inode.durable.apply(op);
+    if (this.newestWrite?.inode === inode && !inode.pending.includes(this.newestWrite.op)) this.newestWrite = undefined;
   }
 
   /** @internal */
@@ -463,6 +501,11 @@ class FaultFile implements FileHandle {
     if (bytes > this.inode.current.length) this.fs.fileWrite(this, { kind: 'truncate', length: bytes });
   }
 
+  async writeDurably(data: Uint8Array, position: number): Promise<void> {
+    this.check(true);
+    this.fs.fileWriteDurably(this, { kind: 'write', position, data: data.slice() });
+  }
+
   async datasync(): Promise<void> {
     this.check(false);
     this.fs.fileSync(this, 'fdatasync');
@@ -483,4 +526,19 @@ class FaultFile implements FileHandle {
     this.fs.checkHandle(this);
     if (write && !this.writable) throw new FaultFsError('EBADF', `${this.path}: opened read-only`);
   }
+}
+
+/** The parts of a write that lie outside the bytes [from, to): none, one or two. */
+export function partsOutside(
+  write: { readonly position: number; readonly data: Uint8Array },
+  from: number,
+  to: number,
+): { position: number; data: Uint8Array }[] {
+  const start = write.position;
+  const end = start + write.data.length;
+  if (end <= from || start >= to) return [write];
+  const parts: { position: number; data: Uint8Array }[] = [];
+  if (start < from) parts.push({ position: start, data: write.data.subarray(0, from - start) });
+  if (end > to) parts.push({ position: to, data: write.data.subarray(to - start) });
+  return parts;
 }

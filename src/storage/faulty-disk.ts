@@ -17,6 +17,7 @@
  */
 import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
 import { ForwardingFileSystem } from './forwarding-file-system.js';
+import { partsOutside } from './fault-file-system.js';
 
 export interface DiskFaults {
   readonly fsyncDelayMs: number;
@@ -91,6 +92,11 @@ class StallingFile implements FileHandle {
     return this.inner.allocate(bytes);
   }
 
+  async writeDurably(data: Uint8Array, position: number): Promise<void> {
+    await this.disk.stall();
+    await this.inner.writeDurably(data, position);
+  }
+
   async datasync(): Promise<void> {
     await this.disk.stall();
     await this.inner.datasync();
@@ -147,6 +153,12 @@ class HeldWritesFile extends StallingFile {
   override async allocate(bytes: number): Promise<void> {
     await this.flush();
     await this.inner.allocate(bytes);
+  }
+
+  /** Its own bytes reach the file durably; held writes it covers are superseded, the others stay held. */
+  override async writeDurably(data: Uint8Array, position: number): Promise<void> {
+    this.held = this.held.flatMap((w) => partsOutside(w, position, position + data.length));
+    await super.writeDurably(data, position);
   }
 
   override async datasync(): Promise<void> {

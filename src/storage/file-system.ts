@@ -11,7 +11,7 @@
  *     gone (the 2018 PostgreSQL "fsyncgate"). The only safe reaction is to stop and
  *     recover from what is on disk.
  */
-import { readSync } from 'node:fs';
+import { constants as fsConstants, readSync } from 'node:fs';
 import { open as openFile, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -40,6 +40,14 @@ export interface FileHandle {
    * has not that much room.
    */
   allocate(bytes: number): Promise<void>;
+  /**
+   * write() and fdatasync in one: the bytes of this write are durable when it
+   * resolves (the file opened with O_DSYNC: one system call on the thread pool, not a
+   * write and then a sync, which needed a turn of the event loop in between). Only
+   * these bytes: an earlier write not synced yet may still be lost. A failure is an
+   * FsyncError (never retry), unless the device had no room (code ENOSPC or EDQUOT).
+   */
+  writeDurably(data: Uint8Array, position: number): Promise<void>;
   /** fdatasync: the file's data and size are durable when this resolves. */
   datasync(): Promise<void>;
   /** fsync: data and every piece of metadata are durable when this resolves. */
@@ -152,13 +160,32 @@ class NodeFile implements FileHandle {
     private readonly handle: NodeFileHandle,
   ) {}
 
-  async write(data: Uint8Array, position: number): Promise<void> {
-    // A single write may be short (signals, quotas); loop until every byte is down.
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
-      if (bytesWritten <= 0) throw new Error(`write to ${this.path} at ${position + done} made no progress`);
-      done += bytesWritten;
+  /**
+   * The same open file a second time, with O_DSYNC, from the first writeDurably on;
+   * undefined where it cannot be had. It is opened through /proc/self/fd (Linux), not
+   * by name: a WAL segment is renamed after it is opened.
+   */
+  private durableHandle: Promise<NodeFileHandle | undefined> | undefined;
+
+  write(data: Uint8Array, position: number): Promise<void> {
+    return writeAll(this.handle, this.path, data, position);
+  }
+
+  async writeDurably(data: Uint8Array, position: number): Promise<void> {
+    try {
+      this.durableHandle ??= openFile(`/proc/self/fd/${this.handle.fd}`, fsConstants.O_WRONLY | fsConstants.O_DSYNC).catch(() => undefined);
+      const durable = await this.durableHandle;
+      if (durable) {
+        await writeAll(durable, this.path, data, position);
+      } else {
+        // No /proc: a write, then a flush.
+        await writeAll(this.handle, this.path, data, position);
+        await this.handle.datasync();
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
+      throw new FsyncError(this.path, 'fdatasync', error);
     }
   }
 
@@ -229,6 +256,18 @@ class NodeFile implements FileHandle {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    const durable = this.durableHandle;
+    this.durableHandle = undefined;
+    await Promise.all([this.handle.close(), durable?.then((handle) => handle?.close())]);
+  }
+}
+
+/** Writes all of `data` at `position`: a single write may be short (signals, quotas), so it loops. */
+async function writeAll(handle: NodeFileHandle, path: string, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write to ${path} at ${position + done} made no progress`);
+    done += bytesWritten;
   }
 }

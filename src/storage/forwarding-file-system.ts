@@ -10,6 +10,7 @@ export function forwardingHandle(handle: FileHandle): FileHandle {
   return {
     path: handle.path,
     write: (data, position) => handle.write(data, position),
+    writeDurably: (data, position) => handle.writeDurably(data, position),
     read: (position, length) => handle.read(position, length),
     readSync: (position, length) => handle.readSync(position, length),
     size: () => handle.size(),

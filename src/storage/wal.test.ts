@@ -73,13 +73,14 @@ test('wal: a new WAL is empty; what was saved comes back after a restart', async
   assert.deepEqual(h.logs, []);
 });
 
-test('wal: group commit — one save of 64 entries and a hard state costs exactly one write and one fdatasync', async () => {
+test('wal: group commit — one save of 64 entries and a hard state costs exactly one durable write, and no separate flush', async () => {
   const h = harness();
   const { wal } = await h.open();
   const before = { ...h.fs.stats };
   await wal.save({ hardState: hs(2, 1, 10), entries: range(1, 64, 2) });
-  assert.equal(h.fs.stats.writes - before.writes, 1);
-  assert.equal(h.fs.stats.datasyncs - before.datasyncs, 1);
+  assert.equal(h.fs.stats.durableWrites - before.durableWrites, 1);
+  assert.equal(h.fs.stats.writes - before.writes, 0);
+  assert.equal(h.fs.stats.datasyncs - before.datasyncs, 0);
   assert.equal(h.fs.stats.syncs - before.syncs, 0);
   assert.equal(h.fs.stats.dirSyncs - before.dirSyncs, 0);
 });
@@ -88,12 +89,52 @@ test('wal: what a completed save covered survives a crash; an unsynced write doe
   const h = harness();
   const { wal } = await h.open();
   await wal.save({ hardState: hs(1, 1, 1), entries: range(1, 2, 1) });
-  h.fs.crashAfter(2); // the write of the next save lands in the cache, its fdatasync never happens
+  h.fs.crashAfter(1); // the durable write of the next save is cut short: it lands in the cache, not on the disk
   await assert.rejects(wal.save({ hardState: hs(1, 1, 3), entries: range(3, 5, 1) }));
   h.fs.crash();
   const { state } = await h.open();
   assert.deepEqual(state.entries, range(1, 2, 1));
   assert.deepEqual(state.hardState, hs(1, 1, 1));
+});
+
+test('wal: a save that needs no flush is written again by the next durable one, so a crash after it loses neither', async () => {
+  const h = harness();
+  const { wal } = await h.open();
+  await wal.save({ hardState: hs(1, 1, 0), entries: range(1, 2, 1) });
+  const before = { ...h.fs.stats };
+  await wal.save({ hardState: hs(1, 1, 2), entries: [] }); // only the commit index moved: no flush
+  await wal.save({ hardState: hs(1, 1, 2), entries: range(3, 4, 1) });
+  assert.equal(h.fs.stats.writes - before.writes, 1);
+  assert.equal(h.fs.stats.durableWrites - before.durableWrites, 1);
+  assert.equal(h.fs.stats.datasyncs - before.datasyncs, 0);
+  h.fs.crash(); // every write not durable is lost
+  const { state } = await h.open();
+  assert.deepEqual(state.entries, range(1, 4, 1));
+  assert.deepEqual(state.hardState, hs(1, 1, 2));
+  assert.deepEqual(h.logs, [], 'no hole before the durable records, nothing truncated');
+});
+
+test('wal: past a megabyte of saves that need no flush, they are flushed with an fdatasync and not kept for the next durable write', async () => {
+  const h = harness();
+  const { wal } = await h.open();
+  await wal.save({ hardState: hs(1, 1, 0), entries: range(1, 1, 1) });
+  const segment = `${DIR}/${wal.segmentNames()[0]}`;
+  const start = await recordsEnd(h.fs, segment);
+  await wal.save({ hardState: hs(1, 1, 1), entries: [] });
+  const saveBytes = (await recordsEnd(h.fs, segment)) - start;
+  const before = { ...h.fs.stats };
+  let commit = 1;
+  while (h.fs.stats.datasyncs === before.datasyncs) {
+    commit++;
+    assert.ok(commit < 100_000, 'no flush after 100,000 saves');
+    await wal.save({ hardState: hs(1, 1, commit), entries: [] });
+  }
+  assert.equal(Math.ceil((1024 * 1024 + 1) / saveBytes), commit, `flushed after ${commit} saves of ${saveBytes} bytes`);
+  await wal.save({ hardState: hs(1, 1, commit), entries: range(2, 2, 1) });
+  h.fs.crash();
+  const { state } = await h.open();
+  assert.deepEqual(state.entries, range(1, 2, 1));
+  assert.deepEqual(state.hardState, hs(1, 1, commit));
 });
 
 test('wal: overwriting a suffix (a new leader truncates) replays correctly across segments and restarts', async () => {
@@ -185,7 +226,7 @@ test('wal: a torn last write is truncated, and the log names the file and offset
   await wal.save({ hardState: hs(1, 1, 1), entries: range(1, 2, 1) });
   const name = wal.segmentNames()[0] as string;
   const tornAt = await recordsEnd(h.fs, `${DIR}/${name}`);
-  h.fs.crashAfter(2);
+  h.fs.crashAfter(1);
   await assert.rejects(wal.save({ entries: range(3, 6, 1) }));
   h.fs.crash({ lastWrite: { mode: 'tear', keepBytes: 40 } }); // one whole entry record and part of the next
   const { state } = await h.open();
@@ -203,7 +244,7 @@ test('wal: a write whose data never landed (zeros, as in the preallocated tail) 
   const h = harness();
   const { wal } = await h.open();
   await wal.save({ hardState: hs(1, 1, 1), entries: range(1, 2, 1) });
-  h.fs.crashAfter(2);
+  h.fs.crashAfter(1);
   await assert.rejects(wal.save({ entries: range(3, 6, 1) }));
   h.fs.crash({ lastWrite: { mode: 'zero' } });
   const { state } = await h.open();

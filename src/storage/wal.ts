@@ -3,8 +3,10 @@
  * checksummed records (record-codec.ts, wal-records.ts).
  *
  * Writing. One save() is one Ready: its records go out in a single write, sealed
- * by a commit record, and are made durable by a single fdatasync (group commit), so
- * a Ready costs one disk flush however many entries it holds. Recovery applies a
+ * by a commit record, and are made durable by that one write (O_DSYNC, group
+ * commit), so a Ready costs one disk flush however many entries it holds. A Ready
+ * that promises nothing durable (mustSync) is written without a flush; the next
+ * durable write starts at its bytes and covers them too (see append). Recovery applies a
  * write only if its commit record is there: a Ready is recovered whole or not at
  * all, never as entries without the hard state that came with them. A save never
  * spans two segments; a new
@@ -80,13 +82,23 @@ export interface WalUpdate {
 
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 
+/** Bytes written without a flush that the next durable write may write again (Wal.append). */
+const unsyncedTailBytesMax = 1024 * 1024;
+
+interface UnsyncedTail {
+  /** Where its first byte is in the segment. */
+  readonly from: number;
+  readonly writes: Uint8Array[];
+  bytes: number;
+}
+
 export class Wal {
   private readonly queue = new SerialQueue();
   private handle: FileHandle | undefined;
   /** Bytes in the current segment. */
   private size = 0;
-  /** Bytes were written to the current segment since its last fdatasync (see mustSync). */
-  private tailUnsynced = false;
+  /** What was written to the current segment since it was last durable (see append). */
+  private unsyncedTail: UnsyncedTail | undefined;
   private lastIndex: LogIndex;
   private snapshotIndex: LogIndex;
   private snapshotTerm: Term;
@@ -297,7 +309,7 @@ export class Wal {
     return this.queue.run(async () => {
       await this.preparer.settled();
       if (this.failure === undefined) {
-        if (this.tailUnsynced) await this.syncTail();
+        if (this.unsyncedTail) await this.syncTail();
         this.failure = 'the WAL was closed';
       }
       const handle = this.handle;
@@ -322,7 +334,7 @@ export class Wal {
   private async cut(): Promise<void> {
     // A segment that is not the newest must be whole on disk: recovery treats damage
     // in it as corruption, not as a torn tail. So sync what was written unsynced.
-    if (this.tailUnsynced) await this.syncTail();
+    if (this.unsyncedTail) await this.syncTail();
     const previous = this.book.current;
     const seq = (previous?.seq ?? 0) + 1;
     const firstIndex = this.lastIndex + 1;
@@ -353,17 +365,39 @@ export class Wal {
     if (old) await old.close();
   }
 
+  /**
+   * A write that must be durable is one durable write (FileHandle.writeDurably), not a
+   * write and then an fdatasync: the flush starts on the thread pool at once instead of
+   * waiting for a turn of the event loop between the two, which under load held every
+   * Ready's acknowledgement back. Such a write makes only its own bytes durable, and
+   * bytes lost before durable records would read as corruption at the next start; so
+   * it starts at the first byte written since the segment was last durable and writes
+   * those bytes again (the same bytes: nothing changes for a reader), keeping the
+   * segment durable up to its end. The bytes kept for that are bounded: past
+   * unsyncedTailBytesMax they are made durable with an fdatasync instead.
+   */
   private async append(bytes: Uint8Array, sync: boolean): Promise<void> {
     const handle = this.handle as FileHandle;
-    await handle.write(bytes, this.size);
+    const position = this.size;
+    if (sync) {
+      const tail = this.unsyncedTail;
+      if (tail) await handle.writeDurably(Buffer.concat([...tail.writes, bytes]), tail.from);
+      else await handle.writeDurably(bytes, position);
+      this.size += bytes.length;
+      this.unsyncedTail = undefined;
+      return;
+    }
+    await handle.write(bytes, position);
     this.size += bytes.length;
-    this.tailUnsynced = true;
-    if (sync) await this.syncTail();
+    const tail = (this.unsyncedTail ??= { from: position, writes: [], bytes: 0 });
+    tail.writes.push(bytes);
+    tail.bytes += bytes.length;
+    if (tail.bytes > unsyncedTailBytesMax) await this.syncTail();
   }
 
   private async syncTail(): Promise<void> {
     await (this.handle as FileHandle).datasync();
-    this.tailUnsynced = false;
+    this.unsyncedTail = undefined;
   }
 
   /** Runs a write; any failure leaves the files in an unknown state, so it poisons the WAL. */
