@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimPort, releasePort } from './port-claims.js';
+import { claimPort, portClaimsDir, releasePort } from './port-claims.js';
 
 // Port numbers below 1024 that the draws (from 10000 up) never reach, so the test and
 // a suite running beside it cannot meet.
-const claimsDir = join(tmpdir(), 'keel-port-claims');
-const claimFile = (port: number) => join(claimsDir, String(port));
+const claimFile = (port: number) => join(portClaimsDir, String(port));
 
 /** A pid no process has right now. */
 function deadPid(): number {
@@ -35,7 +33,7 @@ test('port claims: a claimed port is not claimed again; releasing it frees it', 
 });
 
 test('port claims: a port another live process claimed is refused; one whose process died is taken over', () => {
-  mkdirSync(claimsDir, { recursive: true });
+  mkdirSync(portClaimsDir, { recursive: true });
   const port = 902;
   writeFileSync(claimFile(port), String(process.ppid));
   assert.equal(claimPort(port), false, 'took a live process’s claim');

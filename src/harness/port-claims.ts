@@ -19,12 +19,13 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const claimsDir = join(tmpdir(), 'keel-port-claims');
+/** One directory per user: another user's claims could not be read or taken over anyway. */
+export const portClaimsDir = join(tmpdir(), `keel-port-claims-${process.getuid?.() ?? 'user'}`);
 const claimedHere = new Set<number>();
 let cleanupInstalled = false;
 
 function claimPath(port: number): string {
-  return join(claimsDir, String(port));
+  return join(portClaimsDir, String(port));
 }
 
 function isAlive(pid: number): boolean {
@@ -67,8 +68,8 @@ function claimant(port: number): number | undefined {
  */
 export function claimPort(port: number): boolean {
   if (claimedHere.has(port)) return false;
-  mkdirSync(claimsDir, { recursive: true });
-  const draft = join(claimsDir, `draft-${process.pid}`);
+  mkdirSync(portClaimsDir, { recursive: true });
+  const draft = join(portClaimsDir, `draft-${process.pid}`);
   writeFileSync(draft, String(process.pid));
   try {
     return claimFromDraft(port, draft);
