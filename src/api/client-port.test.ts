@@ -151,26 +151,3 @@ test('a client that trickles the preface a byte at a time is closed at the deadl
     grpc.forceShutdown();
   }
 });
-
-test('accepted connections send at once: TCP_NODELAY is set on them (Node marks a socket it set it on)', async () => {
-  const http = createHttpServer((_request, response) => response.end('ok'));
-  const accepted = new Promise<Socket>((resolve) => {
-    http.once('connection', resolve);
-  });
-  const grpc = new Server();
-  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()) });
-  const client = connect({ host: '127.0.0.1', port: port.port });
-  try {
-    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    const socket = await accepted;
-    // Node keeps whether it set TCP_NODELAY on a socket under an internal symbol (net.js, kSetNoDelay).
-    const flag = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kSetNoDelay');
-    assert.ok(flag, 'no kSetNoDelay symbol on the socket: this Node keeps it elsewhere');
-    assert.equal((socket as unknown as Record<symbol, unknown>)[flag], true);
-  } finally {
-    client.destroy();
-    port.close();
-    http.closeAllConnections();
-    grpc.forceShutdown();
-  }
-});

@@ -45,15 +45,6 @@ export function protocolOfFirstBytes(bytes: Buffer): ClientProtocol | undefined 
   return bytes.length >= http2Preface.length ? 'http2' : undefined;
 }
 
-/**
- * Accepted connections send at once (TCP_NODELAY), as Go's, and so etcd's, do. With
- * Nagle's algorithm a small write waits while the one before is unacknowledged, and a
- * client that delays its acknowledgement until it has something to send (it waits for
- * the rest of the answer) holds it for up to 40 ms: grpc-js sends a unary answer's
- * trailers in a write of their own, after its message.
- */
-const noDelay = true;
-
 /** A connection that has not said which protocol it speaks by then is closed. */
 export const firstBytesTimeoutMsDefault = 10_000;
 /** Open connections per client port; more are refused. */
@@ -112,7 +103,7 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
     // The server's preference decides (OpenSSL picks the first of ours the client offers):
     // browsers and curl offer h2 and http/1.1 and must reach the HTTP/1.1 app (the gRPC
     // server answers nothing else), gRPC clients offer only h2.
-    const tlsServer = createTlsServer({ ...httpsServerOptions(tls), ALPNProtocols: ['http/1.1', 'h2'], handshakeTimeout: timeoutMs, noDelay });
+    const tlsServer = createTlsServer({ ...httpsServerOptions(tls), ALPNProtocols: ['http/1.1', 'h2'], handshakeTimeout: timeoutMs });
     // Rotation: new connections get the new certificate; open ones keep theirs.
     stopFollowing = tls.files.onChange((material) => tlsServer.setSecureContext(secureContextOptions(material, tls)));
     // A failed or timed-out handshake (handshakeTimeout): a bare tls.Server leaves the
@@ -121,7 +112,7 @@ export async function listenClientPort(options: ClientPortOptions): Promise<Clie
     tlsServer.on('secureConnection', (socket: TLSSocket) => handOver(socket, socket.alpnProtocol === 'h2' ? 'http2' : 'http1'));
     server = tlsServer;
   } else {
-    server = createNetServer({ noDelay }, (socket) => awaitFirstBytes(socket, timeoutMs, handOverPlain));
+    server = createNetServer((socket) => awaitFirstBytes(socket, timeoutMs, handOverPlain));
   }
   server.maxConnections = options.connectionsMax ?? clientConnectionsMaxDefault;
   await new Promise<void>((resolve, reject) => {
