@@ -358,15 +358,9 @@ export class FaultFileSystem implements FileSystem {
     this.stats.durableWrites += 1;
     const inode = file.inode;
     inode.current.apply(op);
-    if (this.takeSyncFailure(file.path)) {
-      // As a failed fdatasync: in the page cache, marked clean without reaching the disk.
-      inode.pending = [];
-      if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
-      throw new FsyncError(file.path, 'fdatasync', new FaultFsError('EIO', 'injected'));
-    }
+    this.failIfSyncFails(file, 'fdatasync');
     if (inode.pending.some((pending) => pending.kind === 'truncate')) {
-      for (const pending of inode.pending) inode.durable.apply(pending);
-      inode.pending = [];
+      this.flushPending(inode);
     } else {
       const to = op.position + op.data.length;
       inode.pending = inode.pending.flatMap((pending) =>
@@ -382,13 +376,20 @@ export class FaultFileSystem implements FileSystem {
     this.mutating();
     if (operation === 'fsync') this.stats.syncs += 1;
     else this.stats.datasyncs += 1;
-    const inode = file.inode;
-    if (this.takeSyncFailure(file.path)) {
-      // Writeback failed: the pages are marked clean without reaching the disk.
-      inode.pending = [];
-      if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
-      throw new FsyncError(file.path, operation, new FaultFsError('EIO', 'injected'));
-    }
+    this.failIfSyncFails(file, operation);
+    this.flushPending(file.inode);
+  }
+
+  /** An injected sync failure: writeback failed, the pages are marked clean without reaching the disk. */
+  private failIfSyncFails(file: FaultFile, operation: 'fsync' | 'fdatasync'): void {
+    if (!this.takeSyncFailure(file.path)) return;
+    file.inode.pending = [];
+    if (this.newestWrite?.inode === file.inode) this.newestWrite = undefined;
+    throw new FsyncError(file.path, operation, new FaultFsError('EIO', 'injected'));
+  }
+
+  /** Every pending operation of the file reaches the disk. */
+  private flushPending(inode: Inode): void {
     for (const op of inode.pending) inode.durable.apply(op);
     inode.pending = [];
     if (this.newestWrite?.inode === inode) this.newestWrite = undefined;
