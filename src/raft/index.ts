@@ -4,6 +4,7 @@
  */
 export { decodeConfigEntry, isVoter, quorumSize } from './config.js';
 export { RaftNode } from './node.js';
+export { TermRuns } from './term-runs.js';
 export type { RaftStatus } from './node.js';
 export { defaultRaftConfig, messageTypeNumbers } from './types.js';
 export type {
@@ -14,6 +15,7 @@ export type {
   HardState,
   LeaseRenewRequest,
   LeaseRenewResponse,
+  LogReader,
   LogIndex,
   Message,
   MessageType,

@@ -9,8 +9,16 @@
  * The runtime persists and applies in a pipeline (types.ts, Ready): `persisting` and
  * `applying` are how far the core has handed work out, `persisted` and `applied` how
  * far the runtime has reported it done.
+ *
+ * Entries applied and durable may be released from memory (release): their terms stay,
+ * as runs (term-runs.ts), and their data is read back from the runtime's storage
+ * through a LogReader when a follower behind needs them. Such entries are committed, so
+ * nothing ever overwrites them, and what the runtime reads back is what it wrote.
+ *
+ *   snapshot.index  <  first ... onDisk ...  memory ... lastIndex
  */
-import type { Entry, LogIndex, Term } from './types.js';
+import type { Entry, LogIndex, LogReader, Term } from './types.js';
+import { TermRuns } from './term-runs.js';
 import { assert } from '../lib/index.js';
 
 /** Fixed cost counted per entry besides its data, for byte limits. */
@@ -24,8 +32,13 @@ export class RaftLog {
   /** Index and term of the last entry folded into the snapshot (0, 0 when none). */
   private snapshotIndex: LogIndex;
   private snapshotTerm: Term;
-  /** entries[i].index === snapshotIndex + 1 + i */
+  /** The entries after the snapshot released from memory: [snapshotIndex + 1, onDisk.last()]. */
+  private onDisk: TermRuns;
+  /** The entries held in memory: entries[i].index === onDisk.last() + 1 + i */
   private entries: Entry[] = [];
+  /** entryBytes of the entries held in memory. */
+  private memoryBytes = 0;
+  private readonly reader: LogReader | undefined;
   committed: LogIndex;
   applied: LogIndex;
   /** The last index the runtime reported durable (RaftNode.persisted). */
@@ -35,17 +48,33 @@ export class RaftLog {
   /** The last committed index handed to the runtime to apply (RaftNode.ready), applied or not. */
   applying: LogIndex;
 
-  constructor(options: { snapshotIndex: LogIndex; snapshotTerm: Term; entries: readonly Entry[]; committed: LogIndex; applied: LogIndex }) {
+  constructor(options: {
+    snapshotIndex: LogIndex;
+    snapshotTerm: Term;
+    /** Entries right after the snapshot that are on disk only; `entries` follow them. */
+    onDisk?: TermRuns;
+    entries: readonly Entry[];
+    committed: LogIndex;
+    applied: LogIndex;
+    reader?: LogReader;
+  }) {
     this.snapshotIndex = options.snapshotIndex;
     this.snapshotTerm = options.snapshotTerm;
+    this.reader = options.reader;
+    this.onDisk = options.onDisk ?? new TermRuns(options.snapshotIndex + 1);
+    assert(this.onDisk.first() === options.snapshotIndex + 1, () => `entries on disk start at ${this.onDisk.first()}, not after the snapshot at ${options.snapshotIndex}`);
+    assert(this.onDisk.isEmpty() || this.reader, 'entries on disk need a reader');
+    const memoryFirst = this.onDisk.last() + 1;
     options.entries.forEach((entry, i) => {
-      assert(entry.index === options.snapshotIndex + 1 + i, () => `log is not contiguous at ${entry.index}`);
+      assert(entry.index === memoryFirst + i, () => `log is not contiguous at ${entry.index}`);
     });
     this.entries = [...options.entries];
+    for (const entry of this.entries) this.memoryBytes += entryBytes(entry);
     this.persisted = this.lastIndex();
     this.persisting = this.persisted;
     this.committed = Math.max(options.committed, options.snapshotIndex);
     assert(this.committed <= this.lastIndex(), () => `commit ${this.committed} is past the last index ${this.lastIndex()}`);
+    assert(this.onDisk.last() <= this.committed, () => `entries up to ${this.onDisk.last()} are on disk only, but only ${this.committed} are committed`);
     this.applied = Math.min(Math.max(options.applied, options.snapshotIndex), this.committed);
     this.applying = this.applied;
   }
@@ -55,7 +84,7 @@ export class RaftLog {
   }
 
   lastIndex(): LogIndex {
-    return this.snapshotIndex + this.entries.length;
+    return this.onDisk.last() + this.entries.length;
   }
 
   lastTerm(): Term {
@@ -70,12 +99,20 @@ export class RaftLog {
   term(index: LogIndex): Term | undefined {
     if (index === this.snapshotIndex) return this.snapshotTerm;
     if (index < this.snapshotIndex || index > this.lastIndex()) return undefined;
-    return (this.entries[index - this.snapshotIndex - 1] as Entry).term;
+    if (index <= this.onDisk.last()) return this.onDisk.term(index);
+    return (this.entries[index - this.onDisk.last() - 1] as Entry).term;
   }
 
+  /** The entry at `index`, read back from disk if it was released from memory. */
   entry(index: LogIndex): Entry {
     assert(index > this.snapshotIndex && index <= this.lastIndex(), () => `entry ${index} is not in the log [${this.firstIndex()}, ${this.lastIndex()}]`);
-    return this.entries[index - this.snapshotIndex - 1] as Entry;
+    if (index <= this.onDisk.last()) return this.readBack(index, index + 1, { bytesMax: 0, countMax: 1 })[0] as Entry;
+    return this.entries[index - this.onDisk.last() - 1] as Entry;
+  }
+
+  /** Whether the entry at `index` is held in memory (not compacted, not released). */
+  inMemory(index: LogIndex): boolean {
+    return index > this.onDisk.last() && index <= this.lastIndex();
   }
 
   matchTerm(index: LogIndex, term: Term): boolean {
@@ -120,8 +157,13 @@ export class RaftLog {
     assert(first > this.committed, () => `refusing to overwrite committed entry ${first} (commit ${this.committed})`);
     assert(first <= this.lastIndex() + 1, () => `append at ${first} leaves a gap after ${this.lastIndex()}`);
     const truncatedFrom = first <= this.lastIndex() ? first : 0;
-    this.entries.length = first - this.snapshotIndex - 1;
-    for (const entry of entries) this.entries.push(entry);
+    const keep = first - this.onDisk.last() - 1;
+    for (let i = keep; i < this.entries.length; i++) this.memoryBytes -= entryBytes(this.entries[i] as Entry);
+    this.entries.length = keep;
+    for (const entry of entries) {
+      this.entries.push(entry);
+      this.memoryBytes += entryBytes(entry);
+    }
     // What was written (or is being written) from `first` on is another entry now: it
     // is handed out again, and an acknowledgement of the old one will not match its term.
     this.persisted = Math.min(this.persisted, first - 1);
@@ -133,10 +175,12 @@ export class RaftLog {
   slice(low: LogIndex, high: LogIndex, limits: { bytesMax: number; countMax: number } = { bytesMax: Infinity, countMax: Infinity }): Entry[] {
     assert(low > this.snapshotIndex, () => `slice from ${low} reaches compacted entries (snapshot ${this.snapshotIndex})`);
     const end = Math.min(high, this.lastIndex() + 1);
-    const out: Entry[] = [];
+    const out = low <= this.onDisk.last() ? this.readBack(low, Math.min(end, this.onDisk.last() + 1), limits) : [];
     let bytes = 0;
-    for (let i = low; i < end; i++) {
-      const entry = this.entries[i - this.snapshotIndex - 1] as Entry;
+    for (const entry of out) bytes += entryBytes(entry);
+    if (low + out.length <= this.onDisk.last()) return out;
+    for (let i = Math.max(low, this.onDisk.last() + 1); i < end; i++) {
+      const entry = this.entries[i - this.onDisk.last() - 1] as Entry;
       bytes += entryBytes(entry);
       if (out.length > 0 && (bytes > limits.bytesMax || out.length >= limits.countMax)) break;
       out.push(entry);
@@ -146,7 +190,7 @@ export class RaftLog {
 
   /** The entries not yet handed out for persistence. */
   unpersisted(): Entry[] {
-    return this.entries.slice(this.persisting - this.snapshotIndex);
+    return this.entries.slice(this.persisting - this.onDisk.last());
   }
 
   commitTo(index: LogIndex): boolean {
@@ -156,18 +200,46 @@ export class RaftLog {
     return true;
   }
 
+  /**
+   * Keeps at most about `bytesMax` of entries in memory: once more are held, the
+   * oldest that are applied and durable are released down to half of it (so the
+   * array is not copied at every Ready), and read back from disk when needed. Does
+   * nothing without a reader.
+   */
+  release(bytesMax: number): void {
+    if (!this.reader || this.memoryBytes <= bytesMax) return;
+    const releasable = Math.min(this.applied, this.persisted);
+    let count = 0;
+    while (this.memoryBytes > bytesMax / 2 && this.onDisk.last() + 1 <= releasable) {
+      const entry = this.entries[count] as Entry;
+      this.onDisk.push(entry.index, entry.term);
+      this.memoryBytes -= entryBytes(entry);
+      count++;
+    }
+    if (count > 0) this.entries = this.entries.slice(count);
+  }
+
   /** Drops entries up to `index`, which the state machine has applied and snapshotted. */
   compact(index: LogIndex): void {
     if (index <= this.snapshotIndex) return;
     assert(index <= this.applied, () => `compact to ${index} before applying it (applied ${this.applied})`);
     this.snapshotTerm = this.term(index) as Term;
-    this.entries = this.entries.slice(index - this.snapshotIndex);
+    const dropFromMemory = Math.max(0, index - this.onDisk.last());
+    for (let i = 0; i < dropFromMemory; i++) this.memoryBytes -= entryBytes(this.entries[i] as Entry);
+    if (dropFromMemory > 0) {
+      this.entries = this.entries.slice(dropFromMemory);
+      this.onDisk = new TermRuns(index + 1);
+    } else {
+      this.onDisk.dropThrough(index);
+    }
     this.snapshotIndex = index;
   }
 
   /** Replaces the whole log with a snapshot (InstallSnapshot, §7 Figure 13 step 7). */
   restore(index: LogIndex, term: Term): void {
     this.entries = [];
+    this.memoryBytes = 0;
+    this.onDisk = new TermRuns(index + 1);
     this.snapshotIndex = index;
     this.snapshotTerm = term;
     this.committed = index;
@@ -178,12 +250,30 @@ export class RaftLog {
   /** Checks the log's own shape: contiguous indexes, terms never decreasing. */
   checkShape(entriesToCheckMax: number): void {
     const start = Math.max(0, this.entries.length - entriesToCheckMax);
-    let previousTerm = start === 0 ? this.snapshotTerm : (this.entries[start - 1] as Entry).term;
+    const base = this.onDisk.last() + 1;
+    let previousTerm = this.term(base + start - 1) as Term;
     for (let i = start; i < this.entries.length; i++) {
       const entry = this.entries[i] as Entry;
-      assert(entry.index === this.snapshotIndex + 1 + i, () => `log index ${entry.index} at position ${i} (snapshot ${this.snapshotIndex})`);
+      assert(entry.index === base + i, () => `log index ${entry.index} at position ${i} (entries in memory from ${base})`);
       assert(entry.term >= previousTerm, () => `log term decreases at ${entry.index}: ${entry.term} after ${previousTerm}`);
       previousTerm = entry.term;
     }
+  }
+
+  /**
+   * Entries [low, high), all released, from the reader. Each must be the entry this
+   * log holds there: a storage that answered another would make this node send or
+   * apply what was never committed, so it stops the node instead.
+   */
+  private readBack(low: LogIndex, high: LogIndex, limits: { bytesMax: number; countMax: number }): Entry[] {
+    const out = (this.reader as LogReader).read(low, high, limits);
+    assert(out.length > 0 && low + out.length <= high, () => `the log reader answered ${out.length} entries for [${low}, ${high})`);
+    out.forEach((entry, i) => {
+      assert(
+        entry.index === low + i && entry.term === this.onDisk.term(entry.index),
+        () => `the log reader answered entry ${entry.index} (term ${entry.term}) for entry ${low + i} (term ${this.onDisk.term(low + i)})`,
+      );
+    });
+    return out;
   }
 }

@@ -30,6 +30,7 @@ import type {
   SnapshotData,
   SnapshotMeta,
   SoftState,
+  LogReader,
   Term,
   AppendRequest,
   AppendResponse,
@@ -90,6 +91,8 @@ export interface RaftNodeOptions {
    * before applying it), a Ready may hand out committed entries its own write carries.
    */
   readonly pipelined?: boolean;
+  /** Reads back entries released from memory (RaftConfig.logMemoryBytesMax); without it none are. */
+  readonly logReader?: LogReader;
 }
 
 export interface PeerStatus {
@@ -206,11 +209,14 @@ export class RaftNode {
     this.log = new RaftLog({
       snapshotIndex: snapshotMeta?.index ?? 0,
       snapshotTerm: snapshotMeta?.term ?? 0,
+      ...(persisted.onDisk ? { onDisk: persisted.onDisk.terms } : {}),
       entries: persisted.entries,
       committed: persisted.hardState.commit,
       applied: options.applied ?? 0,
+      ...(options.logReader ? { reader: options.logReader } : {}),
     });
     this.configs = new ConfigHistory(snapshotMeta ? { index: snapshotMeta.index, config: snapshotMeta.config } : { index: 0, config: options.bootstrap });
+    this.configs.appended(persisted.onDisk?.configEntries ?? []);
     this.configs.appended(persisted.entries);
     if (this.log.lastTerm() > this.term) {
       // A crash in the middle of a write can leave a Ready's entries on disk without
@@ -352,7 +358,8 @@ export class RaftNode {
     let floor = index;
     let bytes = 0;
     while (floor > this.log.compactedIndex() && index - floor < this.cfg.snapshotCatchUpEntries) {
-      bytes += this.log.entry(floor).data.length;
+      // Only entries held in memory cost memory: those on disk are kept by count alone.
+      if (this.log.inMemory(floor)) bytes += this.log.entry(floor).data.length;
       if (bytes > this.cfg.snapshotCatchUpBytesMax) break;
       floor--;
     }
@@ -515,6 +522,7 @@ export class RaftNode {
       this.log.persisted = Math.max(this.log.persisted, Math.min(lastWritten.index, this.log.persisting));
     }
     if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+    this.log.release(this.cfg.logMemoryBytesMax);
   }
 
   /** The runtime installed `ready`'s snapshot and applied its committed entries. */
@@ -526,6 +534,7 @@ export class RaftNode {
     }
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    this.log.release(this.cfg.logMemoryBytesMax);
   }
 
   /** persisted() and applied() at once: for a runtime that does one Ready at a time. */

@@ -5,6 +5,8 @@
  */
 
 /** A member's id. 0 means "none" (no leader known, no vote cast). */
+import type { TermRuns } from './term-runs.js';
+
 export type NodeId = number;
 /** A Raft term (§5.1). Starts at 0, only ever increases on a node. */
 export type Term = number;
@@ -367,6 +369,11 @@ export interface RaftConfig {
   readonly committedBytesPerReadyMax: number;
   /** A single proposal larger than this is refused. */
   readonly entryBytesMax: number;
+  /**
+   * Bytes of applied entries the log keeps in memory; older ones are released and read
+   * back through the LogReader when needed. Without a reader every entry stays in memory.
+   */
+  readonly logMemoryBytesMax: number;
   /** ReadIndex requests a leader holds while waiting for a heartbeat round. */
   readonly pendingReadsMax: number;
 }
@@ -386,6 +393,7 @@ export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
   snapshotCatchUpBytesMax: 0,
   committedBytesPerReadyMax: 4 * 1024 * 1024,
   entryBytesMax: 2 * 1024 * 1024,
+  logMemoryBytesMax: 16 * 1024 * 1024,
   pendingReadsMax: 4096,
 };
 
@@ -393,8 +401,25 @@ export const defaultRaftConfig: Omit<RaftConfig, 'id'> = {
 export interface PersistedState {
   readonly hardState: HardState;
   readonly snapshot: Snapshot | undefined;
-  /** The log after the snapshot, contiguous from snapshot.meta.index + 1 (or 1). */
+  /**
+   * Entries right after the snapshot that stay on disk, read back through the
+   * node's LogReader when needed: their terms, and those of them that change the
+   * configuration. All committed. Absent: none.
+   */
+  readonly onDisk?: { readonly terms: TermRuns; readonly configEntries: readonly Entry[] };
+  /** The log after the snapshot and `onDisk`, contiguous from the index after them. */
   readonly entries: readonly Entry[];
+}
+
+/**
+ * Reads entries the log no longer holds in memory (committed, applied and durable:
+ * RaftLog.release) back from the runtime's storage, synchronously: the core is a
+ * state machine without I/O of its own, and such reads are rare (a follower far
+ * behind, a restart) and mostly served from the page cache.
+ */
+export interface LogReader {
+  /** Entries [low, high), within the limits but always at least one. */
+  read(low: LogIndex, high: LogIndex, limits: { readonly bytesMax: number; readonly countMax: number }): Entry[];
 }
 
 /** A source of randomness; `int(n)` returns an integer in [0, n). */

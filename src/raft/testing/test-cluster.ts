@@ -7,7 +7,8 @@
 import { snapshotBytes } from './snapshot-bytes.js';
 import { SnapshotsInMemory } from './snapshots-in-memory.js';
 import { RaftNode } from '../node.js';
-import type { ClusterConfig, Entry, HardState, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
+import type { ClusterConfig, Entry, HardState, LogIndex, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
+import { entryBytes } from '../log.js';
 import { defaultRaftConfig } from '../types.js';
 import { Prng } from '../../lib/prng.js';
 
@@ -70,6 +71,8 @@ export class TestCluster {
       bootstrap,
       random: this.prng.fork(),
       pipelined: this.options.pipelined ?? false,
+      // Entries released from memory (RaftConfig.logMemoryBytesMax) are read back from the disk, as a runtime reads its WAL.
+      logReader: { read: (low, high, limits) => readDisk(this.disks.get(id) as TestDisk, low, high, limits) },
       ...(transfer ? { snapshotReceiving: transfer } : {}),
     });
     this.nodes.set(id, node);
@@ -92,7 +95,9 @@ export class TestCluster {
     node.checkInvariants();
     const disk = this.disks.get(id) as TestDisk;
     disk.snapshot = node.currentSnapshot();
-    disk.entries = disk.entries.filter((e) => e.index > index);
+    // The entries the log keeps before the snapshot (snapshotCatchUpEntries) stay on disk too: the log may read them back.
+    const firstKept = node.status().firstIndex;
+    disk.entries = disk.entries.filter((e) => e.index >= firstKept);
     return index;
   }
 
@@ -199,4 +204,17 @@ export function encodeCommands(commands: readonly string[]): Uint8Array {
 
 export function decodeCommands(data: Uint8Array): string[] {
   return JSON.parse(new TextDecoder().decode(data)) as string[];
+}
+
+/** Entries [low, high) from a test disk, within the limits but at least one (LogReader). */
+function readDisk(disk: TestDisk, low: LogIndex, high: LogIndex, limits: { bytesMax: number; countMax: number }): Entry[] {
+  const out: Entry[] = [];
+  let bytes = 0;
+  for (const entry of disk.entries) {
+    if (entry.index < low || entry.index >= high) continue;
+    bytes += entryBytes(entry);
+    if (out.length > 0 && (bytes > limits.bytesMax || out.length >= limits.countMax)) break;
+    out.push(entry);
+  }
+  return out;
 }
