@@ -60,6 +60,16 @@ export class TermRuns {
     return this.terms[low];
   }
 
+  /** A copy of the entries from `index` on. */
+  from(index: LogIndex): TermRuns {
+    const copy = new TermRuns(this.firstIndex);
+    copy.starts = [...this.starts];
+    copy.terms = [...this.terms];
+    copy.lastIndex = this.lastIndex;
+    copy.dropThrough(index - 1);
+    return copy;
+  }
+
   /** Forgets the entries up to `index`: the range starts after it. */
   dropThrough(index: LogIndex): void {
     if (index < this.firstIndex) return;

@@ -44,32 +44,28 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
   const s = snapshot?.meta.index ?? 0;
   const t = snapshot?.meta.term ?? 0;
   const x = wal.snapshotIndex;
-  const all: Entry[] = [...wal.compacted, ...wal.entries];
-  const termInWal = (index: LogIndex): Term | undefined => {
-    if (index === x) return wal.snapshotTerm;
-    const first = all[0];
-    return first && index >= first.index ? all[index - first.index]?.term : undefined;
-  };
+  const run = new WalRun(wal);
+  const termInWal = (index: LogIndex): Term | undefined => (index === x ? wal.snapshotTerm : run.term(index));
   const warnings: string[] = [];
-  let entries: Entry[];
+  let log: LogAfterSnapshot;
   let walFix: WalFix | undefined;
 
   if (s === x) {
     if (s > 0 && t !== wal.snapshotTerm) {
       throw new StorageMismatchError(`The snapshot at index ${s} has term ${t}, but the WAL records it with term ${wal.snapshotTerm}; refusing to start`);
     }
-    entries = wal.entries;
+    log = run.after(s);
   } else if (s > x) {
     if (termInWal(s) === t) {
-      entries = all.filter((e) => e.index > s);
+      log = run.after(s);
       walFix = { kind: 'compact', index: s, term: t };
     } else {
-      entries = [];
+      log = { entries: [], lastIndex: s };
       walFix = { kind: 'restore', index: s, term: t };
     }
   } else {
-    const first = all[0];
-    const covered = first !== undefined && first.index <= s + 1 && (first.index === s + 1 || termInWal(s) === t);
+    const first = run.first();
+    const covered = first !== undefined && first <= s + 1 && (first === s + 1 || termInWal(s) === t);
     const why = newestDamaged ? `the newest snapshot file ${newestDamaged.file} is damaged (${newestDamaged.reason})` : `no snapshot file at index ${x} exists`;
     const older = snapshot ? `the older snapshot at index ${s}` : 'an empty state';
     if (!covered) {
@@ -78,14 +74,14 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
       throw new StorageMismatchError(message);
     }
     warnings.push(`SNAPSHOT FALLBACK: ${why}; starting from ${older} and replaying entries ${s + 1}..${x} from the WAL instead`);
-    entries = all.filter((e) => e.index > s);
+    log = run.after(s);
   }
   for (const d of damaged) {
     if (s >= x)
       warnings.push(`SNAPSHOT DAMAGED: ${d.file} (${d.reason}); the WAL still holds everything after the snapshot at index ${s}, so starting from that one`);
   }
 
-  const lastIndex = s + entries.length;
+  const lastIndex = log.lastIndex;
   const hardState: HardState = wal.hardState;
   if (hardState.commit > lastIndex) {
     // This node's own evidence that it lost entries it acknowledged (a WAL cut by
@@ -96,9 +92,45 @@ export function planRecovery(input: { snapshot: Snapshot | undefined; damaged: r
     );
   }
   return {
-    persisted: { hardState, snapshot, entries },
+    persisted: { hardState, snapshot, entries: log.entries, ...(log.onDisk ? { onDisk: log.onDisk } : {}) },
     walFix,
     quarantine: damaged.map((d) => d.file),
     warnings,
   };
+}
+
+interface LogAfterSnapshot {
+  readonly onDisk?: PersistedState['onDisk'];
+  readonly entries: Entry[];
+  readonly lastIndex: LogIndex;
+}
+
+/** The run of entries the WAL holds: its spilled front (on disk only), then those in memory. */
+class WalRun {
+  private readonly memory: Entry[];
+
+  constructor(private readonly wal: WalState) {
+    this.memory = [...wal.compacted, ...wal.entries];
+  }
+
+  first(): LogIndex | undefined {
+    return this.wal.spilled?.terms.first() ?? this.memory[0]?.index;
+  }
+
+  term(index: LogIndex): Term | undefined {
+    const spilled = this.wal.spilled?.terms.term(index);
+    if (spilled !== undefined) return spilled;
+    const first = this.memory[0];
+    return first && index >= first.index ? this.memory[index - first.index]?.term : undefined;
+  }
+
+  /** The entries after `index`, as the log of a node whose snapshot is at `index`. */
+  after(index: LogIndex): LogAfterSnapshot {
+    const entries = this.memory.filter((e) => e.index > index);
+    const spilled = this.wal.spilled;
+    const lastIndex = Math.max(index, this.memory[this.memory.length - 1]?.index ?? 0, spilled?.terms.last() ?? 0);
+    if (!spilled || spilled.terms.last() <= index) return { entries, lastIndex };
+    const onDisk = { terms: spilled.terms.from(index + 1), configEntries: spilled.configEntries.filter((e) => e.index > index) };
+    return { onDisk, entries, lastIndex };
+  }
 }

@@ -31,6 +31,7 @@ test('replay: a later entry at i discards entries >= i; the newest hard state wi
     snapshotIndex: 0,
     snapshotTerm: 0,
     entries: [entry(1, 1), entry(2, 2)],
+    spilled: undefined,
     compacted: [],
   });
 });

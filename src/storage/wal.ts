@@ -41,7 +41,7 @@ import type { FileHandle, FileSystem } from './file-system.js';
 import { StorageUnusableError, WalCorruptionError } from './errors.js';
 import { readSegment, repairHint } from './segment-reader.js';
 import { SerialQueue } from './serial-queue.js';
-import { LogReplay } from './wal-replay.js';
+import { LogReplay, type SpilledEntries } from './wal-replay.js';
 import type { WalRecord } from './wal-records.js';
 import { encodeWriteGroup } from './wal-records.js';
 import type { Segment } from './wal-segments.js';
@@ -61,7 +61,9 @@ export interface WalOptions {
 
 export interface WalState {
   hardState: HardState;
-  /** The log after the snapshot, contiguous from snapshotIndex + 1. */
+  /** Entries on disk only (past WalOptions.memoryBytesMax at replay), right before `compacted` and `entries`. */
+  spilled: SpilledEntries | undefined;
+  /** The log after the snapshot held in memory, contiguous from snapshotIndex + 1 or the spilled entries' end. */
   entries: Entry[];
   snapshotIndex: LogIndex;
   snapshotTerm: Term;
@@ -116,7 +118,7 @@ export class Wal {
     this.hardState = state.hardState;
     this.snapshotIndex = state.snapshotIndex;
     this.snapshotTerm = state.snapshotTerm;
-    this.lastIndex = state.entries[state.entries.length - 1]?.index ?? state.snapshotIndex;
+    this.lastIndex = Math.max(state.entries[state.entries.length - 1]?.index ?? 0, state.spilled?.terms.last() ?? 0, state.snapshotIndex);
     this.preparer = new SegmentPreparer(fs, dir, segmentBytesMax);
   }
 
