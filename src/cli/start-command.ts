@@ -25,6 +25,7 @@ interface StartFlags extends EtcdStyleFlags {
   requestTimeoutMs?: string;
   snapshotEveryEntries?: string;
   snapshotEveryLogBytes?: string;
+  snapshotLogPercent?: string;
   snapshotCatchUpEntries?: string;
   quotaBackendBytes?: string;
   diskReserveBytes?: string;
@@ -68,6 +69,7 @@ export function registerStart(program: Command): void {
     .option('--request-timeout-ms <ms>', 'requests fail with TIMEOUT after this (KEEL_REQUEST_TIMEOUT_MS)')
     .option('--snapshot-every-entries <n>', 'snapshot and compact the log after this many entries')
     .option('--snapshot-every-log-bytes <n>', 'snapshot and compact the log after this many bytes of entries, if sooner')
+    .option('--snapshot-log-percent <n>', 'but only once the log since the last snapshot holds this percent of its size (default 100; 0: no wait)')
     .option('--snapshot-catch-up-entries <n>', 'entries the log keeps before a snapshot, to catch up a follower a little behind')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
     .option(
@@ -137,6 +139,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('requestTimeoutMs', flags.requestTimeoutMs);
   set('snapshotEveryEntries', flags.snapshotEveryEntries);
   set('snapshotEveryLogBytes', flags.snapshotEveryLogBytes);
+  set('snapshotLogPercent', flags.snapshotLogPercent);
   set('snapshotCatchUpEntries', flags.snapshotCatchUpEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
   set('diskReserveBytes', flags.diskReserveBytes);

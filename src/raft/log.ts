@@ -62,7 +62,10 @@ export class RaftLog {
     this.snapshotTerm = options.snapshotTerm;
     this.reader = options.reader;
     this.onDisk = options.onDisk ?? new TermRuns(options.snapshotIndex + 1);
-    assert(this.onDisk.first() === options.snapshotIndex + 1, () => `entries on disk start at ${this.onDisk.first()}, not after the snapshot at ${options.snapshotIndex}`);
+    assert(
+      this.onDisk.first() === options.snapshotIndex + 1,
+      () => `entries on disk start at ${this.onDisk.first()}, not after the snapshot at ${options.snapshotIndex}`,
+    );
     assert(this.onDisk.isEmpty() || this.reader, 'entries on disk need a reader');
     const memoryFirst = this.onDisk.last() + 1;
     options.entries.forEach((entry, i) => {

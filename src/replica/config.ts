@@ -42,10 +42,13 @@ export interface NodeConfig {
   readonly requestTimeoutMs: number;
   /** Take a snapshot and compact the log after this many applied entries... */
   readonly snapshotEveryEntries: number;
-  /** ...or after this many bytes of applied entries, whichever comes first: the log
-   * between snapshots is held in memory, and large values fill it long before the
-   * entry count is reached. */
+  /** ...or after this many bytes of applied entries, whichever comes first... */
   readonly snapshotEveryLogBytes: number;
+  /** ...but only once the entries applied since the last snapshot add up to this percent
+   * of its size (thesis §5.1.2): each snapshot copies the whole store, so with a large
+   * store the copies would otherwise cost more than the writes. The log between
+   * snapshots stays on disk, read back when needed (RaftConfig.logMemoryBytesMax). */
+  readonly snapshotLogPercent: number;
   /** Entries the log keeps before a snapshot when it is compacted (at most 16 MiB of
    * them), so that a follower a little behind is caught up from the log rather than
    * sent the whole store. */
@@ -149,6 +152,7 @@ export const nodeConfigDefaults = {
   requestTimeoutMs: 5_000,
   snapshotEveryEntries: 10_000,
   snapshotEveryLogBytes: 64 * 1024 * 1024,
+  snapshotLogPercent: 100,
   // As etcd (SnapshotCatchUpEntries).
   snapshotCatchUpEntries: 5_000,
   // 3 KiB, as documented: a larger key does not fit an LMDB key once encoded (kv/key-encoding.ts).

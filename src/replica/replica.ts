@@ -336,11 +336,13 @@ export class Replica implements MembershipHost {
   static async open(options: ReplicaOptions): Promise<Replica> {
     const { config, ports } = options;
     const { log } = ports;
+    const logMemoryBytesMax = options.raft?.logMemoryBytesMax ?? defaultRaftConfig.logMemoryBytesMax;
     const { storage, persisted, snapshotFile, receiving, timings } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
       segmentBytesMax: options.config.walSegmentBytes,
+      memoryBytesMax: logMemoryBytesMax,
     });
     const storeStartMs = ports.clock.monotonicMs();
     let store: MvccStore;
@@ -371,7 +373,7 @@ export class Replica implements MembershipHost {
     // The store applies only what the log holds durably, so a store ahead of the log
     // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
     // by keel repair). The peers' word is never taken for it (RaftNode.step).
-    const logEnd = persisted.entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
+    const logEnd = persisted.entries.at(-1)?.index ?? persisted.onDisk?.terms.last() ?? snapshot?.meta.index ?? 0;
     const storeApplied = store.appliedIndex();
     if (storeApplied > logEnd) {
       await storage.close();
@@ -400,7 +402,10 @@ export class Replica implements MembershipHost {
       ...(receiving ? { snapshotReceiving: receiving } : {}),
       // The write lane makes Readys durable while the loop applies (drain).
       pipelined: true,
+      // Applied entries past logMemoryBytesMax are read back from the WAL.
+      logReader: storage.logReader,
     });
+    storage.keepEntriesFrom(raft.status().firstIndex);
     return new Replica(config, ports, raft, storage, store, startUp, snapshotFile, options.observer);
   }
 
@@ -1270,6 +1275,7 @@ export class Replica implements MembershipHost {
       // compaction does not reach.
       this.snapshotStored = undefined;
       this.raft.compact({ index: stored.meta.index, data: stored.data });
+      this.storage.keepEntriesFrom(this.raft.status().firstIndex);
       // A newer snapshot from the leader may have been installed meanwhile: then this one is moot.
       const kept = this.raft.currentSnapshot()?.data === stored.data;
       if (kept) this.useSnapshotFile(stored.data);
@@ -1279,6 +1285,11 @@ export class Replica implements MembershipHost {
     if (this.snapshotting || this.maintenance || this.stopping) return;
     const entriesDue = this.store.appliedIndex() - this.snapshotIndex >= this.config.snapshotEveryEntries;
     if (!entriesDue && this.appliedBytesSinceSnapshot < this.config.snapshotEveryLogBytes) return;
+    // Thesis §5.1.2: a snapshot copies the whole store, so it waits until the log has
+    // grown to a share of the last one's size; the copies then cost a bounded share of
+    // the writes, however large the store.
+    const lastSnapshotBytes = this.snapshotFile?.byteLength ?? 0;
+    if (this.appliedBytesSinceSnapshot < (lastSnapshotBytes * this.config.snapshotLogPercent) / 100) return;
     // Restarted with the store ahead of the commit index on disk: wait to learn it again.
     if (!this.raft.canSnapshotAt(this.store.appliedIndex())) return;
     // Entries applied while the snapshot is taken count toward the next one.

@@ -95,6 +95,8 @@ export interface Profile {
    * list and its metadata, one change at a time, removed ids never back, a removed node
    * stops) rather than straight to the core (back to back, removed nodes re-added). */
   readonly memberApi: boolean;
+  /** NodeConfig.snapshotLogPercent: 0 keeps snapshots as frequent as snapshotEveryEntries says. */
+  readonly snapshotLogPercent: number;
 }
 
 export function drawProfile(random: Prng, options: SimOptions): Profile {
@@ -118,7 +120,7 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
   // Churn leaves uncommitted tails that differ from node to node when appends carry
   // one entry each (followers each got a different prefix of the deposed leader's tail).
   const oneEntryAppends = faults.has('churn') && options.raft.entriesPerMessageMax === undefined && random.chance(0.6);
-  return {
+  const drawn = {
     faults,
     keysCount: random.between(3, 5),
     clientsCount: random.between(2, 8),
@@ -132,12 +134,16 @@ export function drawProfile(random: Prng, options: SimOptions): Profile {
     faultGapMaxSteps: random.between(100, 400),
     memberApi: faults.has('membership') && random.chance(0.5),
   };
+  // Drawn last, so the draws above stay as they were for every seed. A small memory
+  // bound makes the log read entries back from the WAL at almost every send and apply.
+  const logMemoryBytesMax = options.raft.logMemoryBytesMax ?? random.pick([0, 512, 16 * 1024 * 1024]);
+  return { ...drawn, raft: { ...drawn.raft, logMemoryBytesMax }, snapshotLogPercent: random.pick([0, 0, 100]) };
 }
 
 export function describeProfile(profile: Profile): string {
   const faults = allFaultKinds.filter((kind) => profile.faults.has(kind));
   return (
     `faults=[${faults.join(',')}] keys=${profile.keysCount} clients=${profile.clientsCount} opRate=${profile.operationRate.toFixed(3)} ` +
-    `raft=${JSON.stringify(profile.raft)} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]${profile.memberApi ? ' memberApi' : ''}`
+    `raft=${JSON.stringify(profile.raft)} snapshotLogPercent=${profile.snapshotLogPercent} timeout=${profile.operationTimeoutSteps} fsyncMax=${profile.fsyncDelayMaxSteps} snapshotEvery=${profile.snapshotEveryEntries} ticks=[${profile.tickPeriodsSteps.join(',')}]${profile.memberApi ? ' memberApi' : ''}`
   );
 }

@@ -39,6 +39,7 @@ export interface ReplicaHostOptions {
   readonly network: SimNetwork;
   readonly fsyncDelayMaxSteps: number;
   readonly snapshotEveryEntries: number;
+  readonly snapshotLogPercent: number;
   readonly inboxMessagesMax: number;
   /** Client requests time out after this many steps (one step is one millisecond of the replica's clock). */
   readonly requestTimeoutSteps: number;
@@ -347,6 +348,7 @@ export class ReplicaHost {
       heartbeatTicks: options.raftConfig.heartbeatTicks,
       requestTimeoutMs: options.requestTimeoutSteps,
       snapshotEveryEntries: options.snapshotEveryEntries > 0 ? options.snapshotEveryEntries : Number.MAX_SAFE_INTEGER,
+      snapshotLogPercent: options.snapshotLogPercent,
       walSegmentBytes: 64 * 1024,
       logLevel: 'silent',
     };

@@ -146,6 +146,7 @@ class Simulation {
         network: this.network,
         fsyncDelayMaxSteps: this.profile.fsyncDelayMaxSteps,
         snapshotEveryEntries: this.profile.snapshotEveryEntries,
+        snapshotLogPercent: this.profile.snapshotLogPercent,
         inboxMessagesMax: 10_000,
         sabotage: options.sabotage,
         voters: id <= options.nodes ? voters : [],

@@ -16,7 +16,7 @@
  * stop and recover from disk.
  */
 import { posix } from 'node:path';
-import type { LogIndex, PersistedState, Ready, SnapshotMeta } from '../raft/index.js';
+import type { LogIndex, LogReader, PersistedState, Ready, SnapshotMeta } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import type { FileSystem } from './file-system.js';
 import { StorageUnusableError } from './errors.js';
@@ -31,6 +31,8 @@ export interface RaftStorageOptions {
   dir: string;
   log?: (msg: string) => void;
   segmentBytesMax?: number;
+  /** Bytes of entries a start holds in memory; older committed ones stay on disk (PersistedState.onDisk). */
+  memoryBytesMax?: number;
 }
 
 export class RaftStorage {
@@ -64,6 +66,7 @@ export class RaftStorage {
       dir: posix.join(dir, 'wal'),
       log,
       ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}),
+      ...(options.memoryBytesMax !== undefined ? { memoryBytesMax: options.memoryBytesMax } : {}),
     });
     try {
       const plan = planRecovery({ snapshot, damaged, wal: state });
@@ -160,6 +163,19 @@ export class RaftStorage {
     return stored as FileSnapshotData;
   }
 
+  /** Reads entries back from the WAL for the Raft core (RaftNodeOptions.logReader). */
+  get logReader(): LogReader {
+    return this.wal.entryReader;
+  }
+
+  /**
+   * The Raft log starts at `index` now (at start, and after each compaction): the WAL
+   * keeps every segment holding entries from there on, which the log may read back.
+   */
+  keepEntriesFrom(index: LogIndex): void {
+    this.wal.keepEntriesFrom(index);
+  }
+
   /** A snapshot from the leader whose last chunk a saved Ready held, opened for reading; the caller closes it. */
   receivedSnapshot(meta: SnapshotMeta): Promise<FileSnapshotData> {
     return this.store.received(meta);
@@ -188,8 +204,8 @@ export class RaftStorage {
   }
 }
 
-/** PersistedState's promise to RaftNode: entries contiguous from the snapshot index + 1. */
+/** PersistedState's promise to RaftNode: entries contiguous from the snapshot index + 1, or after those on disk. */
 function assertContiguous(persisted: PersistedState): void {
-  const base = persisted.snapshot?.meta.index ?? 0;
+  const base = persisted.onDisk?.terms.last() ?? persisted.snapshot?.meta.index ?? 0;
   persisted.entries.forEach((e, i) => assert(e.index === base + 1 + i, () => `recovered log is not contiguous at ${e.index} (expected ${base + 1 + i})`));
 }

@@ -59,7 +59,13 @@ export interface ScanResult {
   readonly bad: BadSpot | undefined;
 }
 
-type Attempt = { ok: true; record: RawRecord; next: number } | { ok: false; reason: string };
+/** A record that checks out at an offset, or why not (`needBytes`: it runs past the bytes given, which must hold that many from the offset). */
+export type Attempt = { ok: true; record: RawRecord; next: number } | { ok: false; reason: string; needBytes?: number };
+
+/** The record at `offset` of `data`, checked. */
+export function recordAt(data: Uint8Array, offset: number): Attempt {
+  return tryRecordAt(data, new DataView(data.buffer, data.byteOffset, data.byteLength), offset);
+}
 
 function tryRecordAt(data: Uint8Array, view: DataView, offset: number): Attempt {
   const left = data.length - offset;
@@ -68,7 +74,13 @@ function tryRecordAt(data: Uint8Array, view: DataView, offset: number): Attempt 
   if (length === 0) return { ok: false, reason: 'zero length' };
   if (length > RECORD_BYTES_MAX) return { ok: false, reason: `length ${length} exceeds the record limit` };
   const end = offset + RECORD_HEADER_BYTES + length;
-  if (end > data.length) return { ok: false, reason: `record of ${length} bytes runs past the end of the file (${left - RECORD_HEADER_BYTES} bytes left)` };
+  if (end > data.length) {
+    return {
+      ok: false,
+      reason: `record of ${length} bytes runs past the end of the file (${left - RECORD_HEADER_BYTES} bytes left)`,
+      needBytes: RECORD_HEADER_BYTES + length,
+    };
+  }
   const body = data.subarray(offset + RECORD_HEADER_BYTES, end);
   if (crc32c(body) !== view.getUint32(offset + 4, true)) return { ok: false, reason: 'crc mismatch' };
   return { ok: true, record: { offset, end, type: body[0] as number, payload: body.subarray(1) }, next: end };

@@ -91,10 +91,9 @@ export class LogReplay {
     const cut = this.run.findIndex((e) => e.index > this.snapshotIndex);
     const entries = cut < 0 ? [] : this.run.slice(cut);
     const compacted = cut < 0 ? this.run : this.run.slice(0, cut);
-    const first = this.firstIndex();
-    const afterSnapshot = entries[0]?.index ?? (this.spilled && this.spilled.last() > this.snapshotIndex ? this.snapshotIndex + 1 : undefined);
-    if (afterSnapshot !== undefined && Math.max(first, afterSnapshot) > this.snapshotIndex + 1) {
-      const resumes = Math.max(first, afterSnapshot);
+    const spilled = this.spilled;
+    const resumes = spilled && spilled.last() > this.snapshotIndex ? Math.max(spilled.first(), this.snapshotIndex + 1) : entries[0]?.index;
+    if (resumes !== undefined && resumes > this.snapshotIndex + 1) {
       return `entries ${this.snapshotIndex + 1}..${resumes - 1} are missing: the snapshot is at ${this.snapshotIndex} but the log resumes at ${resumes}`;
     }
     const lastCompacted = compacted[compacted.length - 1];
@@ -106,10 +105,6 @@ export class LogReplay {
       entries,
       compacted: lastCompacted && lastCompacted.index === this.snapshotIndex ? compacted : [],
     };
-  }
-
-  private firstIndex(): LogIndex {
-    return this.spilled?.first() ?? this.run[0]?.index ?? 0;
   }
 
   private lastIndex(): LogIndex | undefined {

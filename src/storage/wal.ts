@@ -39,7 +39,8 @@ import type { Entry, HardState, LogIndex, Term } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { StorageUnusableError, WalCorruptionError } from './errors.js';
-import { readSegment, repairHint } from './segment-reader.js';
+import { readSegment, repairHint, type LocatedRecord } from './segment-reader.js';
+import { WalEntryReader, type ReadableSegment } from './wal-entry-reader.js';
 import { SerialQueue } from './serial-queue.js';
 import { LogReplay, type SpilledEntries } from './wal-replay.js';
 import type { WalRecord } from './wal-records.js';
@@ -57,6 +58,8 @@ export interface WalOptions {
   segmentBytesMax?: number;
   /** Where recovery reports what it truncated; defaults to console.warn. */
   log?: (msg: string) => void;
+  /** Bytes of entries replay holds in memory; past them, committed entries stay on disk (WalState.spilled). */
+  memoryBytesMax?: number;
 }
 
 export interface WalState {
@@ -107,6 +110,8 @@ export class Wal {
   private hardState: HardState;
   private failure: string | undefined;
   private readonly preparer: SegmentPreparer;
+  /** The log's first index, if the log reads entries back: no segment holding entries from it on is deleted (keepEntriesFrom). */
+  private readFloor: LogIndex | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -114,6 +119,10 @@ export class Wal {
     private readonly segmentBytesMax: number,
     private readonly book: SegmentBook,
     state: WalState,
+    /** Every segment, open for reading entries back (entryReader). */
+    private readonly readable: Map<number, ReadableSegment>,
+    /** Reads entries back for the Raft core (LogReader). */
+    readonly entryReader: WalEntryReader,
   ) {
     this.hardState = state.hardState;
     this.snapshotIndex = state.snapshotIndex;
@@ -148,7 +157,9 @@ export class Wal {
       }
     }
 
-    const replay = new LogReplay();
+    const replay = new LogReplay(options.memoryBytesMax);
+    const readable = new Map<number, ReadableSegment>();
+    const entryReader = new WalEntryReader((seq) => readable.get(seq));
     const book = new SegmentBook();
     let torn: { name: string; offset: number; reason: string; droppedBytes: number } | undefined;
     let unusedTail: { name: string; end: number } | undefined;
@@ -167,6 +178,7 @@ export class Wal {
         );
       }
       const segment = book.add(file.name, file.seq, file.firstIndex);
+      for (const group of contents.groups) notePositions(entryReader, file.seq, group);
       for (const { offset, record } of contents.groups.flat()) {
         if (record.type === 'entry' && replay.keeps(record.entry.index)) book.noteEntry(segment, record.entry.index);
         if (record.type === 'restore') book.noteRestore();
@@ -220,8 +232,14 @@ export class Wal {
 
     const result = replay.result();
     if (typeof result === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${result}; refusing to start`, undefined, undefined);
-    const wal = new Wal(fs, dir, segmentBytesMax, book, result);
-    await wal.cut();
+    const wal = new Wal(fs, dir, segmentBytesMax, book, result, readable, entryReader);
+    try {
+      for (const segment of book.segments) await wal.openReadable(segment);
+      await wal.cut();
+    } catch (error) {
+      await wal.close().catch(() => undefined);
+      throw error;
+    }
     return { wal, state: result };
   }
 
@@ -254,13 +272,17 @@ export class Wal {
       if (snapshot) records.push({ type: 'restore', index: snapshot.index, term: snapshot.term });
       for (const entry of entries) records.push({ type: 'entry', entry });
       if (hardState) records.push({ type: 'hardState', hardState });
+      let position = 0;
       await this.guard(async () => {
         if (this.size >= this.segmentBytesMax) await this.cut();
+        position = this.size;
         await this.append(encodeWriteGroup(records), mustSync(update, this.hardState));
       });
 
       const segment = this.book.current as Segment;
       if (snapshot) {
+        this.entryReader.restored(snapshot.index);
+        if (this.readFloor !== undefined) this.readFloor = Math.max(this.readFloor, snapshot.index + 1);
         this.book.noteRestore();
         this.snapshotIndex = snapshot.index;
         this.snapshotTerm = snapshot.term;
@@ -268,6 +290,9 @@ export class Wal {
       }
       const first = entries[0];
       if (first) {
+        let bytes = 0;
+        for (const entry of entries) bytes += entry.data.length;
+        this.entryReader.written(segment.seq, position, first.index, (entries[entries.length - 1] as Entry).index, bytes);
         this.book.noteEntry(segment, first.index);
         segment.liveMax = (entries[entries.length - 1] as Entry).index;
         this.lastIndex = segment.liveMax;
@@ -296,7 +321,8 @@ export class Wal {
         this.snapshotIndex = index;
         this.snapshotTerm = term;
       }
-      const doomed = this.book.deletableUpTo(Math.min(index, options.keepEntriesAfter ?? index));
+      // The log may still read entries back from its first index on.
+      const doomed = this.book.deletableUpTo(Math.min(index, options.keepEntriesAfter ?? index, (this.readFloor ?? index + 1) - 1));
       if (doomed.length === 0) return;
       await this.guard(async () => {
         // Oldest first: a crash part-way leaves a suffix of the history, which still replays.
@@ -304,7 +330,17 @@ export class Wal {
         await this.fs.syncDir(this.dir);
       });
       this.book.remove(doomed);
+      if (this.readFloor !== undefined) this.entryReader.forgetThrough(this.readFloor - 1);
+      for (const segment of doomed) await this.closeReadable(segment.seq);
     });
+  }
+
+  /**
+   * The Raft log now starts at `index` (a compaction or a start): segments holding
+   * entries from there on are kept, as the core may read them back (entryReader).
+   */
+  keepEntriesFrom(index: LogIndex): void {
+    this.readFloor = Math.max(this.readFloor ?? 0, index);
   }
 
   close(): Promise<void> {
@@ -317,6 +353,7 @@ export class Wal {
       const handle = this.handle;
       this.handle = undefined;
       if (handle) await handle.close();
+      for (const seq of [...this.readable.keys()]) await this.closeReadable(seq);
     });
   }
 
@@ -362,7 +399,7 @@ export class Wal {
     const old = this.handle;
     this.handle = handle;
     this.size = bytes.length;
-    this.book.add(name, seq, firstIndex);
+    await this.openReadable(this.book.add(name, seq, firstIndex));
     this.preparer.start();
     if (old) await old.close();
   }
@@ -397,6 +434,16 @@ export class Wal {
     if (tail.bytes > unsyncedTailBytesMax) await this.syncTail();
   }
 
+  private async openReadable(segment: Segment): Promise<void> {
+    this.readable.set(segment.seq, { name: segment.name, handle: await this.fs.open(posix.join(this.dir, segment.name), 'read') });
+  }
+
+  private async closeReadable(seq: number): Promise<void> {
+    const segment = this.readable.get(seq);
+    this.readable.delete(seq);
+    await segment?.handle.close();
+  }
+
   private async syncTail(): Promise<void> {
     await (this.handle as FileHandle).datasync();
     this.unsyncedTail = undefined;
@@ -416,6 +463,25 @@ export class Wal {
     if (this.failure !== undefined)
       throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
+}
+
+/**
+ * Notes where a replayed write group's entries are (WalEntryReader.written), and its
+ * restore, if it has one: entries are read back from the segments later.
+ */
+function notePositions(reader: WalEntryReader, seq: number, group: readonly LocatedRecord[]): void {
+  let first: { offset: number; index: LogIndex } | undefined;
+  let last: LogIndex = 0;
+  let bytes = 0;
+  for (const { offset, record } of group) {
+    // A restore comes first in its group (Wal.save).
+    if (record.type === 'restore') reader.restored(record.index);
+    if (record.type !== 'entry') continue;
+    first ??= { offset, index: record.entry.index };
+    last = record.entry.index;
+    bytes += record.entry.data.length;
+  }
+  if (first) reader.written(seq, first.offset, first.index, last, bytes);
 }
 
 /**
