@@ -67,3 +67,44 @@ test('replay: contradictions are reported, not smoothed over', () => {
     /marker at 1 after one at 2/,
   );
 });
+
+test('replay past its memory bound keeps committed entries on disk only: their terms, and their config entries whole', () => {
+  const r = new LogReplay(4);
+  const config: WalRecord = { type: 'entry', entry: { index: 3, term: 1, kind: 'config', data: new Uint8Array([3]) } };
+  const records: WalRecord[] = [
+    e(1, 1),
+    e(2, 1),
+    config,
+    { type: 'hardState', hardState: { term: 2, vote: 1, commit: 6 } },
+    e(4, 2),
+    e(5, 2),
+    e(6, 2),
+    e(7, 2),
+    e(8, 2),
+  ];
+  for (const record of records) assert.equal(r.apply(record), undefined);
+  const result = r.result();
+  assert.ok(typeof result !== 'string', result as string);
+  const spilled = result.spilled;
+  assert.ok(spilled);
+  assert.equal(spilled.terms.first(), 1);
+  assert.ok(spilled.terms.last() <= 6, 'only committed entries');
+  assert.equal(spilled.terms.term(2), 1);
+  assert.deepEqual(spilled.configEntries, [(config as { entry: Entry }).entry]);
+  assert.equal(result.entries[0]?.index, spilled.terms.last() + 1);
+  assert.equal(result.entries.at(-1)?.index, 8);
+  // An entry that would overwrite one already recorded committed is corruption.
+  assert.match(r.apply(e(2, 3)) as string, /entry 2 overwrites entry \d+, which a hard state before it recorded as committed/);
+});
+
+test('replay past its memory bound: a snapshot marker inside the spilled entries leaves the log after it on disk', () => {
+  const r = new LogReplay(2);
+  for (const record of [{ type: 'hardState', hardState: { term: 1, vote: 1, commit: 9 } } as WalRecord, ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => e(i, 1))])
+    r.apply(record);
+  assert.equal(r.apply({ type: 'snapshot', index: 3, term: 1 }), undefined);
+  assert.match(r.apply({ type: 'snapshot', index: 4, term: 2 }) as string, /snapshot marker at 4 has term 2, but the entry there has term 1/);
+  const result = r.result();
+  assert.ok(typeof result !== 'string', result as string);
+  assert.equal(result.snapshotIndex, 3);
+  assert.ok((result.spilled?.terms.last() ?? 0) > 3);
+});
