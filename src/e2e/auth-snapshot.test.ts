@@ -12,7 +12,7 @@ import { withCluster } from '../harness/cluster-harness.js';
 import { waitFor } from '../harness/wait-for.js';
 
 test('a follower restored from a snapshot enforces the users, roles and permissions it carried', { timeout: 120_000 }, async () => {
-  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5 }, async (cluster) => {
+  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5, snapshotLogPercent: 0 }, async (cluster) => {
     const clients: Etcd3[] = [];
     const connect = (ids: readonly number[], auth?: { username: string; password: string }): Etcd3 => {
       const client = new Etcd3({ hosts: ids.map((id) => `http://${cluster.node(id).grpcEndpoint}`), dialTimeout: 3_000, ...(auth ? { auth } : {}) });

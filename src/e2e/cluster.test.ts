@@ -190,7 +190,7 @@ test('a follower down while the log is compacted catches up by snapshot', { time
   // The leader keeps 10 entries before each snapshot: the follower, 300 behind, needs the
   // snapshot. One write at a time, each its own append: the leader keeps at most 64 appends
   // in flight to the down follower, and concurrent writes would share them.
-  await withCluster({ snapshotEveryEntries: 50, snapshotCatchUpEntries: 10 }, async (cluster) => {
+  await withCluster({ snapshotEveryEntries: 50, snapshotCatchUpEntries: 10, snapshotLogPercent: 0 }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const down = cluster.runningIds().find((id) => id !== leader.id) as number;
     const early = await writeKeys({ ...writeOptions(cluster, 'e4s/a'), count: 20, concurrency: 5 });

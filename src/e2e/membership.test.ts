@@ -51,7 +51,7 @@ async function getSerializable(url: string, key: string): Promise<string | undef
 }
 
 test('a learner joins by snapshot, is promoted, another member is removed, and the cluster agrees', { timeout: testTimeoutMs }, async () => {
-  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5 }, async (cluster) => {
+  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5, snapshotLogPercent: 0 }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const follower = [1, 2, 3].find((id) => id !== leader.id) as number;
 

@@ -17,8 +17,17 @@ import { processMemory } from '../harness/process-memory.js';
 
 const mebibyte = 1024 * 1024;
 const valueBytes = 64 * 1024;
-/** A snapshot every 512 entries: the 240 MiB fill below takes about seven, the last near 240 MiB. */
+/**
+ * A snapshot every 512 entries, however large the store (snapshotLogPercent 0): the 240
+ * MiB fill below takes about seven, the last near 240 MiB. With the default, each would
+ * wait for a log as large as the last snapshot, and the fill would take three.
+ */
 const snapshotEveryEntries = 512;
+/**
+ * Entries kept before a snapshot: entries on disk are kept by count alone, and 5,000 of
+ * them (the default) would catch the stopped follower up from the log.
+ */
+const snapshotCatchUpEntries = 256;
 /** Puts of the first fill (about 60 MiB) and of the whole fill (about 240 MiB). */
 const firstFillPuts = 960;
 const wholeFillPuts = 3_840;
@@ -78,43 +87,46 @@ test('a cluster filled through seven snapshots, one sent to a follower, keeps it
   timeout: 300_000,
 }, async () => {
   // A node's default timing (100 ms ticks, 1 s election timeout), as a user's cluster has it.
-  await withCluster({ tickMs: 100, electionTicks: 10, requestTimeoutMs: 10_000, snapshotEveryEntries }, async (cluster) => {
-    const { id: leaderId, term } = await cluster.waitForLeader();
-    const follower = [1, 2, 3].find((id) => id !== leaderId) as number;
-    await cluster.stop(follower);
-    const leaderUrl = cluster.url(leaderId);
-    const behindAt = (await cluster.status(leaderId)).lastIndex;
+  await withCluster(
+    { tickMs: 100, electionTicks: 10, requestTimeoutMs: 10_000, snapshotEveryEntries, snapshotLogPercent: 0, snapshotCatchUpEntries },
+    async (cluster) => {
+      const { id: leaderId, term } = await cluster.waitForLeader();
+      const follower = [1, 2, 3].find((id) => id !== leaderId) as number;
+      await cluster.stop(follower);
+      const leaderUrl = cluster.url(leaderId);
+      const behindAt = (await cluster.status(leaderId)).lastIndex;
 
-    const first = await peakAllocated(cluster, () => fill(leaderUrl, 0, firstFillPuts));
-    const whole = await peakAllocated(cluster, () => fill(leaderUrl, firstFillPuts, wholeFillPuts));
-    const leaderStatus = await cluster.status(leaderId);
-    assert.ok(
-      leaderStatus.firstIndex > behindAt + 1,
-      `the leader compacted its log past what node ${follower} holds: its log starts at ${leaderStatus.firstIndex}`,
-    );
-    assert.ok(leaderStatus.dbSizeInUse > 200 * mebibyte, `the store holds over 200 MiB (${mib(leaderStatus.dbSizeInUse)} MiB)`);
+      const first = await peakAllocated(cluster, () => fill(leaderUrl, 0, firstFillPuts));
+      const whole = await peakAllocated(cluster, () => fill(leaderUrl, firstFillPuts, wholeFillPuts));
+      const leaderStatus = await cluster.status(leaderId);
+      assert.ok(
+        leaderStatus.firstIndex > behindAt + 1,
+        `the leader compacted its log past what node ${follower} holds: its log starts at ${leaderStatus.firstIndex}`,
+      );
+      assert.ok(leaderStatus.dbSizeInUse > 200 * mebibyte, `the store holds over 200 MiB (${mib(leaderStatus.dbSizeInUse)} MiB)`);
 
-    const caughtUp = await peakAllocated(cluster, async () => {
-      await cluster.startNode(follower);
-      await cluster.waitForCaughtUp([follower], 120_000);
-    });
-    const followerStatus = await cluster.status(follower);
-    assert.ok(followerStatus.firstIndex > behindAt + 1, `node ${follower} was sent a snapshot: its log starts at ${followerStatus.firstIndex}`);
-    const metrics = await http(`${cluster.url(follower)}/metrics`);
-    assert.match(String(metrics.body), /^keel_snapshots_installed_total 1$/m, `node ${follower} reports the snapshot it installed: ${describe(metrics)}`);
+      const caughtUp = await peakAllocated(cluster, async () => {
+        await cluster.startNode(follower);
+        await cluster.waitForCaughtUp([follower], 120_000);
+      });
+      const followerStatus = await cluster.status(follower);
+      assert.ok(followerStatus.firstIndex > behindAt + 1, `node ${follower} was sent a snapshot: its log starts at ${followerStatus.firstIndex}`);
+      const metrics = await http(`${cluster.url(follower)}/metrics`);
+      assert.match(String(metrics.body), /^keel_snapshots_installed_total 1$/m, `node ${follower} reports the snapshot it installed: ${describe(metrics)}`);
 
-    const statuses = await cluster.statuses([1, 2, 3]);
-    for (const [id, status] of statuses) {
-      assert.equal(status.term, term, `node ${id} is still in term ${term}: no election while snapshots were taken and sent`);
-      assert.equal(status.leader, leaderId, `node ${id} follows the same leader`);
-    }
-    const summary = `first fill: ${show(first)}; whole fill: ${show(whole)}; follower caught up: ${show(caughtUp)}`;
-    assert.ok(
-      (caughtUp.get(follower) as number) < receiverBytesMax,
-      `node ${follower}, sent the snapshot, allocated under ${mib(receiverBytesMax)} MiB: ${summary}`,
-    );
-    for (const peaks of [first, whole, caughtUp])
-      for (const [id, peak] of peaks) assert.ok(peak < allocatedBytesMax, `node ${id} allocated under ${mib(allocatedBytesMax)} MiB: ${summary}`);
-    console.log(`snapshots at scale: ${summary}`);
-  });
+      const statuses = await cluster.statuses([1, 2, 3]);
+      for (const [id, status] of statuses) {
+        assert.equal(status.term, term, `node ${id} is still in term ${term}: no election while snapshots were taken and sent`);
+        assert.equal(status.leader, leaderId, `node ${id} follows the same leader`);
+      }
+      const summary = `first fill: ${show(first)}; whole fill: ${show(whole)}; follower caught up: ${show(caughtUp)}`;
+      assert.ok(
+        (caughtUp.get(follower) as number) < receiverBytesMax,
+        `node ${follower}, sent the snapshot, allocated under ${mib(receiverBytesMax)} MiB: ${summary}`,
+      );
+      for (const peaks of [first, whole, caughtUp])
+        for (const [id, peak] of peaks) assert.ok(peak < allocatedBytesMax, `node ${id} allocated under ${mib(allocatedBytesMax)} MiB: ${summary}`);
+      console.log(`snapshots at scale: ${summary}`);
+    },
+  );
 });

@@ -137,7 +137,7 @@ test('the client resumes its watch on another node when its node is killed: ever
 });
 
 test('a follower sent a snapshot gives its watchers every event it skipped, once, in order', async () => {
-  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5 }, async (cluster) => {
+  await withCluster({ size: 3, snapshotEveryEntries: 20, snapshotCatchUpEntries: 5, snapshotLogPercent: 0 }, async (cluster) => {
     const leader = await cluster.waitForLeader();
     const laggard = cluster.nodes.find((n) => n.id !== leader.id)?.id as number;
     const ws = await watchPrefixOn(cluster, laggard, 'lag/');

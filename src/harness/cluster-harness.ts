@@ -38,6 +38,8 @@ export interface ClusterOptions {
   readonly requestTimeoutMs?: number;
   readonly snapshotEveryEntries?: number;
   readonly snapshotCatchUpEntries?: number;
+  /** NodeConfig.snapshotLogPercent: 0 lets snapshotEveryEntries alone decide, for tests of snapshots on small stores. */
+  readonly snapshotLogPercent?: number;
   /** Further settings as KEEL_* variables (e.g. KEEL_VALUE_BYTES_MAX). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -248,6 +250,7 @@ export class Cluster {
       ...(options.peerSecret === false ? [] : ['--peer-secret-file', join(secretDir, storedSecretName)]),
       ...(options.snapshotEveryEntries !== undefined ? ['--snapshot-every-entries', String(options.snapshotEveryEntries)] : []),
       ...(options.snapshotCatchUpEntries !== undefined ? ['--snapshot-catch-up-entries', String(options.snapshotCatchUpEntries)] : []),
+      ...(options.snapshotLogPercent !== undefined ? ['--snapshot-log-percent', String(options.snapshotLogPercent)] : []),
       ...(options.tls ? tlsArgs(options.tls) : []),
     ];
     // Only the settings a test chooses: none leak in from the environment running it.

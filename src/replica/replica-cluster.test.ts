@@ -48,7 +48,12 @@ class World {
   constructor(
     private readonly dir: string,
     private readonly random: Prng,
-    private readonly tuning: { readonly snapshotEveryEntries?: number; readonly snapshotEveryLogBytes?: number; readonly snapshotChunkBytesMax?: number } = {},
+    private readonly tuning: {
+      readonly snapshotEveryEntries?: number;
+      readonly snapshotEveryLogBytes?: number;
+      readonly snapshotLogPercent?: number;
+      readonly snapshotChunkBytesMax?: number;
+    } = {},
   ) {
     for (const id of ids) this.nodes.set(id, { id, fs: new FaultFileSystem(), replica: undefined, incarnation: 0 });
   }
@@ -65,6 +70,7 @@ class World {
       logLevel: 'silent',
       ...(this.tuning.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: this.tuning.snapshotEveryEntries }),
       ...(this.tuning.snapshotEveryLogBytes === undefined ? {} : { snapshotEveryLogBytes: this.tuning.snapshotEveryLogBytes }),
+      ...(this.tuning.snapshotLogPercent === undefined ? {} : { snapshotLogPercent: this.tuning.snapshotLogPercent }),
     };
     const random = this.random.fork();
     const kvDir = join(this.dir, `n${id}-kv-${node.incarnation}`);
@@ -332,6 +338,37 @@ test('the log is compacted once the entries applied since the last snapshot reac
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a snapshot waits until the entries applied since the last one reach snapshotLogPercent of its size', async () => {
+  const taken: Record<number, number> = {};
+  for (const percent of [0, 100]) {
+    const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+    try {
+      const world = new World(dir, new Prng(5), { snapshotEveryEntries: 1_000_000, snapshotEveryLogBytes: 4 * 1024, snapshotLogPercent: percent });
+      for (const id of ids) await world.start(id);
+      const leader = await world.until('a leader', () => world.leader());
+      const value = 'v'.repeat(3 * 1024);
+      for (let i = 0; i < 32; i++) {
+        await world.put(`k${i}`, value);
+        const snapshotBytes = leader.counters.snapshotLastBytes;
+        if (percent === 100 && snapshotBytes > 0) {
+          // Never a snapshot again before the log since the last holds as many bytes as it.
+          assert.ok(
+            leader.counters.snapshotsTaken <= 1 + Math.log2(((i + 1) * value.length) / 4096),
+            `${leader.counters.snapshotsTaken} snapshots after ${i + 1} puts`,
+          );
+        }
+      }
+      taken[percent] = leader.counters.snapshotsTaken;
+      assert.deepEqual(world.fatal, []);
+      for (const node of world.nodes.values()) await node.replica?.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  assert.ok((taken[100] as number) >= 2, `snapshots are still taken: ${JSON.stringify(taken)}`);
+  assert.ok((taken[0] as number) >= 3 * (taken[100] as number), `without the wait, a snapshot every 4 KiB: ${JSON.stringify(taken)}`);
 });
 
 test('a write and a linearizable read that meet no leader wait for the election and succeed; with no quorum they fail NO_LEADER, not applied, after the wait', async () => {

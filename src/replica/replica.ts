@@ -224,7 +224,9 @@ export class Replica implements MembershipHost {
   private stopping: Promise<void> | undefined;
   private snapshotIndex: LogIndex;
   /** Bytes of the entries applied since the last snapshot was started or installed (snapshotEveryLogBytes). */
-  private appliedBytesSinceSnapshot = 0;
+  private appliedBytesSinceSnapshot: number;
+  /** The stored snapshot the core reads from. */
+  private snapshotFile: FileSnapshotData | undefined;
   /** Checks of snapshots received from the leader, one after another (checkReceivedSnapshot). */
   private snapshotChecks: Promise<void> = Promise.resolve();
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
@@ -279,10 +281,15 @@ export class Replica implements MembershipHost {
     private readonly store: MvccStore,
     /** How long the parts of opening took, for the start-up log line. */
     private readonly startUp: { readonly snapshotLoadMs: number; readonly walReplayMs: number; readonly storeOpenMs: number },
-    /** The stored snapshot found at start, which the core reads from. */
-    private snapshotFile: FileSnapshotData | undefined,
+    /** The stored snapshot found at start, which the core reads from, and about how many bytes of log follow it. */
+    atStart: { readonly file: FileSnapshotData | undefined; readonly logBytesAfter: number },
     private readonly observer: ReplicaObserver | undefined,
   ) {
+    this.snapshotFile = atStart.file;
+    // The log since the last snapshot counts toward the next (maybeSnapshot) across a
+    // restart too: a node restarted more often than it writes a snapshot's worth would
+    // otherwise never take one, and its log would grow without bound.
+    this.appliedBytesSinceSnapshot = atStart.logBytesAfter;
     this.log = ports.log;
     this.writeLane = new WriteLane({
       save: (write) => this.timedSave(write),
@@ -337,7 +344,7 @@ export class Replica implements MembershipHost {
     const { config, ports } = options;
     const { log } = ports;
     const logMemoryBytesMax = options.raft?.logMemoryBytesMax ?? defaultRaftConfig.logMemoryBytesMax;
-    const { storage, persisted, snapshotFile, receiving, timings } = await RaftStorage.open({
+    const { storage, persisted, snapshotFile, receiving, timings, logBytesAfterSnapshot } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
@@ -406,7 +413,7 @@ export class Replica implements MembershipHost {
       logReader: storage.logReader,
     });
     storage.keepEntriesFrom(raft.status().firstIndex);
-    return new Replica(config, ports, raft, storage, store, startUp, snapshotFile, options.observer);
+    return new Replica(config, ports, raft, storage, store, startUp, { file: snapshotFile, logBytesAfter: logBytesAfterSnapshot }, options.observer);
   }
 
   /** Starts taking part: the first election ticks, and the first Ready. */

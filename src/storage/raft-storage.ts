@@ -54,6 +54,8 @@ export class RaftStorage {
     snapshotFile: FileSnapshotData | undefined;
     /** A transfer from the leader a restart cut short, for the core to go on with (RaftNode's snapshotReceiving). */
     receiving: SnapshotBeingReceived | undefined;
+    /** About how many bytes of entries the log holds after its snapshot. */
+    logBytesAfterSnapshot: number;
     timings: { snapshotLoadMs: number; walReplayMs: number };
   }> {
     const { fs, dir } = options;
@@ -95,6 +97,7 @@ export class RaftStorage {
         persisted: plan.persisted,
         snapshotFile: snapshot?.data,
         receiving,
+        logBytesAfterSnapshot: state.bytesAfterSnapshot,
         timings: { snapshotLoadMs, walReplayMs },
       };
     } catch (error) {

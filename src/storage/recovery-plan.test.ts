@@ -10,7 +10,7 @@ const range = (from: number, to: number, term: number): Entry[] => Array.from({ 
 const snap = (index: number, term: number): Snapshot => ({ meta: { index, term, config: { voters: [1], learners: [] } }, data: new Uint8Array([7]) });
 
 function wal(snapshotIndex: number, snapshotTerm: number, entries: Entry[], compacted: Entry[] = [], commit = 0): WalState {
-  return { hardState: { term: 3, vote: 1, commit }, snapshotIndex, snapshotTerm, spilled: undefined, entries, compacted };
+  return { hardState: { term: 3, vote: 1, commit }, snapshotIndex, snapshotTerm, spilled: undefined, entries, compacted, bytesAfterSnapshot: 0 };
 }
 
 test('recovery plan: snapshot and WAL agree — nothing to fix', () => {

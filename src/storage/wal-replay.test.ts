@@ -33,6 +33,7 @@ test('replay: a later entry at i discards entries >= i; the newest hard state wi
     entries: [entry(1, 1), entry(2, 2)],
     spilled: undefined,
     compacted: [],
+    bytesAfterSnapshot: 2,
   });
 });
 
@@ -93,6 +94,7 @@ test('replay past its memory bound keeps committed entries on disk only: their t
   assert.deepEqual(spilled.configEntries, [(config as { entry: Entry }).entry]);
   assert.equal(result.entries[0]?.index, spilled.terms.last() + 1);
   assert.equal(result.entries.at(-1)?.index, 8);
+  assert.equal(result.bytesAfterSnapshot, 8, 'every entry is after the snapshot, spilled or not');
   // An entry that would overwrite one already recorded committed is corruption.
   assert.match(r.apply(e(2, 3)) as string, /entry 2 overwrites entry \d+, which a hard state before it recorded as committed/);
 });

@@ -42,6 +42,12 @@ export interface ReplayResult {
   readonly entries: Entry[];
   /** Entries at or below snapshotIndex still in the segments and in memory, contiguous, ending at snapshotIndex (or empty). */
   readonly compacted: Entry[];
+  /**
+   * Bytes of the entries after the snapshot (their data): exact for those in memory, and
+   * for spilled ones their share of the spilled bytes by count. What a snapshot policy
+   * counts since the last snapshot, so that a restart does not start that count over.
+   */
+  readonly bytesAfterSnapshot: number;
 }
 
 export class LogReplay {
@@ -51,6 +57,7 @@ export class LogReplay {
   /** The front of the run on disk only (spill); the run in memory follows it. */
   private spilled: TermRuns | undefined;
   private spilledConfigs: Entry[] = [];
+  private spilledBytes = 0;
   /** Contiguous entries; may start anywhere, since old segments get deleted. */
   private run: Entry[] = [];
   private runBytes = 0;
@@ -97,7 +104,15 @@ export class LogReplay {
       return `entries ${this.snapshotIndex + 1}..${resumes - 1} are missing: the snapshot is at ${this.snapshotIndex} but the log resumes at ${resumes}`;
     }
     const lastCompacted = compacted[compacted.length - 1];
+    let bytesAfterSnapshot = 0;
+    for (const entry of entries) bytesAfterSnapshot += entry.data.length;
+    if (spilled && spilled.last() > this.snapshotIndex) {
+      const count = spilled.last() - spilled.first() + 1;
+      const after = spilled.last() - Math.max(spilled.first() - 1, this.snapshotIndex);
+      bytesAfterSnapshot += Math.round((this.spilledBytes * after) / count);
+    }
     return {
+      bytesAfterSnapshot,
       hardState: this.hardState,
       snapshotIndex: this.snapshotIndex,
       snapshotTerm: this.snapshotTerm,
@@ -122,6 +137,7 @@ export class LogReplay {
     this.runBytes = 0;
     this.spilled = undefined;
     this.spilledConfigs = [];
+    this.spilledBytes = 0;
   }
 
   private applyEntry(entry: Entry): string | undefined {
@@ -167,6 +183,7 @@ export class LogReplay {
       this.spilled ??= new TermRuns(spill.index);
       this.spilled.push(spill.index, spill.term);
       if (spill.kind === 'config') this.spilledConfigs.push(spill);
+      this.spilledBytes += spill.data.length;
       this.runBytes -= spill.data.length;
       count++;
     }

@@ -62,7 +62,15 @@ async function recordOffsets(fs: FaultFileSystem, name: string): Promise<number[
 test('wal: a new WAL is empty; what was saved comes back after a restart', async () => {
   const h = harness();
   const first = await h.open();
-  assert.deepEqual(first.state, { hardState: hs(0, 0, 0), entries: [], snapshotIndex: 0, snapshotTerm: 0, spilled: undefined, compacted: [] });
+  assert.deepEqual(first.state, {
+    hardState: hs(0, 0, 0),
+    entries: [],
+    snapshotIndex: 0,
+    snapshotTerm: 0,
+    spilled: undefined,
+    compacted: [],
+    bytesAfterSnapshot: 0,
+  });
   assert.deepEqual(await segments(h.fs), [segmentName(1, 1)]);
   await first.wal.save({ hardState: hs(1, 1, 0), entries: range(1, 3, 1) });
   await first.wal.save({ hardState: hs(1, 1, 2), entries: [] });

@@ -73,6 +73,8 @@ export interface WalState {
   /** Entries at or below snapshotIndex that the segments still hold, contiguous and
    * ending at snapshotIndex (or empty): enough to fall back to an older snapshot. */
   compacted: Entry[];
+  /** About how many bytes of entries the log holds after the snapshot (ReplayResult). */
+  bytesAfterSnapshot: number;
 }
 
 export interface WalUpdate {
