@@ -571,7 +571,7 @@ export class RaftNode {
     };
   }
 
-  /** The in-memory log from `low` (>= firstIndex) to the end, for checkers and tools. */
+  /** The log from `low` (>= firstIndex) to the end, entries on disk read back, for checkers and tools. */
   entriesFrom(low: LogIndex): readonly Entry[] {
     if (low > this.log.lastIndex()) return [];
     return this.log.slice(Math.max(low, this.log.firstIndex()), this.log.lastIndex() + 1);

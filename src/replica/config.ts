@@ -49,9 +49,9 @@ export interface NodeConfig {
    * store the copies would otherwise cost more than the writes. The log between
    * snapshots stays on disk, read back when needed (RaftConfig.logMemoryBytesMax). */
   readonly snapshotLogPercent: number;
-  /** Entries the log keeps before a snapshot when it is compacted (at most 16 MiB of
-   * them), so that a follower a little behind is caught up from the log rather than
-   * sent the whole store. */
+  /** Entries the log keeps before a snapshot when it is compacted (those still in
+   * memory up to 16 MiB; those on disk by count alone), so that a follower a little
+   * behind is caught up from the log rather than sent the whole store. */
   readonly snapshotCatchUpEntries: number;
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;

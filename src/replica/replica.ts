@@ -172,8 +172,9 @@ export type InspectedCore = Pick<RaftNode, 'checkInvariants' | 'status' | 'entri
 
 const noopCommand: Command = { body: { type: 'noop' } };
 /**
- * Bytes of the entries the log keeps before a snapshot (NodeConfig.snapshotCatchUpEntries,
- * RaftConfig): large values must not make the catch-up entries hold much memory.
+ * Bytes of the entries held in memory the log keeps before a snapshot
+ * (NodeConfig.snapshotCatchUpEntries, RaftConfig): large values must not make the
+ * catch-up entries hold much memory. Those on disk cost none and are kept by count.
  */
 const catchUpBytesMax = 16 * 1024 * 1024;
 /** Expiry revokes the leader proposes per tick at most (etcd: leaseRevokeRate, 1000/s). */

@@ -29,7 +29,7 @@ export interface RuleStatus {
   readonly peers: readonly { readonly id: NodeId; readonly match: LogIndex }[];
 }
 
-/** A core's in-memory log (RaftNode.entriesFrom). */
+/** A core's log, entries on disk read back (RaftNode.entriesFrom). */
 export interface LogView {
   entriesFrom(low: LogIndex): readonly Entry[];
 }

@@ -69,6 +69,9 @@ export class RaftStorage {
       log,
       ...(options.segmentBytesMax ? { segmentBytesMax: options.segmentBytesMax } : {}),
       ...(options.memoryBytesMax !== undefined ? { memoryBytesMax: options.memoryBytesMax } : {}),
+      // With the newest snapshot intact, no older one stands in for it: the WAL need not
+      // read the segments before it.
+      ...(snapshot && damaged.length === 0 ? { skipEntriesThrough: snapshot.meta.index } : {}),
     });
     try {
       const plan = planRecovery({ snapshot, damaged, wal: state });

@@ -52,7 +52,7 @@ export function readSegment(file: { name: string; seq: number; firstIndex: numbe
   for (const raw of scan.records) {
     let record: WalRecord;
     try {
-      record = decodeWalRecord(raw);
+      record = decodeWalRecord(raw, 'view');
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       return corrupt(raw.offset, `record at offset ${raw.offset} is malformed (${error.message})`);

@@ -10,6 +10,7 @@ import { FaultFileSystem } from './fault-file-system.js';
 import { WalCorruptionError } from './errors.js';
 import { Wal } from './wal.js';
 import { RaftStorage } from './raft-storage.js';
+import { ForwardingFileSystem } from './forwarding-file-system.js';
 
 const DIR = '/node/wal';
 const everything = { bytesMax: Number.POSITIVE_INFINITY, countMax: Number.POSITIVE_INFINITY };
@@ -119,4 +120,45 @@ test('a start keeps the older committed entries on disk and the core reads them 
   await (await storage.saveSnapshot({ meta: { index: 80, term: 1, config: { voters: [1], learners: [] } }, data: new Uint8Array([2]) })).close();
   assert.deepEqual(storage.logReader.read(41, 61, everything), range(41, 60, 1));
   await storage.close();
+});
+
+test('a start with its newest snapshot intact does not read the segments before it, and still deletes them later', async () => {
+  const fs = new FaultFileSystem();
+  const read: string[] = [];
+  const counting = new (class extends ForwardingFileSystem {
+    override readFile(path: string): Promise<Uint8Array> {
+      read.push(path);
+      return super.readFile(path);
+    }
+  })(fs);
+  const open = () => RaftStorage.open({ fs: counting, dir: '/node', log: () => undefined, segmentBytesMax: 1024 });
+  const config = { voters: [1], learners: [] };
+  const first = await open();
+  for (let i = 1; i <= 100; i += 10) await first.storage.saveReady({ hardState: hs(1, i + 9), entries: range(i, i + 9, 1), snapshot: undefined });
+  await (await first.storage.saveSnapshot({ meta: { index: 80, term: 1, config }, data: new Uint8Array([1]) })).close();
+  await first.storage.close();
+  const segments = (await fs.list(DIR)).length;
+
+  read.length = 0;
+  const second = await open();
+  const walReads = read.filter((path) => path.startsWith(`${DIR}/`));
+  assert.ok(walReads.length < segments / 2, `read ${walReads.length} of ${segments} segments`);
+  assert.deepEqual(
+    second.persisted.entries.map((e) => e.index),
+    range(81, 100, 1).map((e) => e.index),
+  );
+  await second.snapshotFile?.close();
+  second.storage.keepEntriesFrom(81);
+  await (await second.storage.saveSnapshot({ meta: { index: 100, term: 1, config }, data: new Uint8Array([2]) })).close();
+  assert.ok((await fs.list(DIR)).length < segments, 'the segments not read are deleted once two snapshots are past them');
+  await second.storage.close();
+
+  // With the newest snapshot damaged, every segment is read: the older one needs them.
+  fs.flipBit(`/node/snap/${(await fs.list('/node/snap')).at(-1)}`, 40);
+  read.length = 0;
+  const third = await open();
+  assert.equal(third.persisted.snapshot?.meta.index, 80);
+  assert.deepEqual(third.persisted.entries.at(-1)?.index, 100);
+  await third.snapshotFile?.close();
+  await third.storage.close();
 });

@@ -140,8 +140,8 @@ export class WalEntryReader implements LogReader {
       }
       if (record.type !== 'entry' || record.entry.index < wanted) continue;
       if (record.entry.index > wanted) return corrupt(`found entry ${record.entry.index} where entry ${wanted} should be`);
-      // A copy: a view would keep the whole window alive as long as the entry.
-      yield { ...record.entry, data: record.entry.data.slice() };
+      // Its data is a copy (ByteReader.raw), not a view that would keep the window alive.
+      yield record.entry;
       wanted++;
     }
   }

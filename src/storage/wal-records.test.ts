@@ -16,7 +16,11 @@ test('wal records: every record type round-trips through framing and decoding', 
   ];
   const scan = scanRecords(encodeWriteGroup(records));
   assert.equal(scan.bad, undefined);
-  assert.deepEqual(scan.records.map(decodeWalRecord), [...records, { type: 'commit', count: records.length }], 'sealed by a commit record');
+  assert.deepEqual(
+    scan.records.map((raw) => decodeWalRecord(raw)),
+    [...records, { type: 'commit', count: records.length }],
+    'sealed by a commit record',
+  );
 });
 
 test('wal records: unknown types, unknown entry kinds, other format versions and stray bytes are DecodeError', () => {

@@ -66,7 +66,12 @@ export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
 }
 
 /** Decodes a record whose checksum matched; throws DecodeError if it does not parse. */
-export function decodeWalRecord(raw: RawRecord): WalRecord {
+/**
+ * `entryData: 'view'` leaves an entry's data a view into the record's bytes, for a
+ * replay that keeps few of the entries it decodes and copies those (Wal.open);
+ * otherwise the data is a copy.
+ */
+export function decodeWalRecord(raw: RawRecord, entryData: 'copy' | 'view' = 'copy'): WalRecord {
   const r = new ByteReader(raw.payload);
   let record: WalRecord;
   switch (raw.type) {
@@ -83,7 +88,7 @@ export function decodeWalRecord(raw: RawRecord): WalRecord {
       const kind: EntryKind | undefined = code === 0 ? 'normal' : code === 1 ? 'config' : undefined;
       if (kind === undefined) throw new DecodeError(`unknown entry kind ${code}`);
       if (index === 0) throw new DecodeError('entry with index 0');
-      return { type: 'entry', entry: { term, index, kind, data: r.rest() } };
+      return { type: 'entry', entry: { term, index, kind, data: entryData === 'view' ? r.view(r.remaining) : r.rest() } };
     }
     case typeCodes.hardState:
       record = { type: 'hardState', hardState: { term: r.u53(), vote: r.u53(), commit: r.u53() } };

@@ -39,7 +39,7 @@ import type { Entry, HardState, LogIndex, Term } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import { StorageUnusableError, WalCorruptionError } from './errors.js';
-import { readSegment, repairHint, type LocatedRecord } from './segment-reader.js';
+import { readSegment, repairHint, type LocatedRecord, type SegmentContents } from './segment-reader.js';
 import { WalEntryReader, type ReadableSegment } from './wal-entry-reader.js';
 import { SerialQueue } from './serial-queue.js';
 import { LogReplay, type SpilledEntries } from './wal-replay.js';
@@ -60,6 +60,13 @@ export interface WalOptions {
   log?: (msg: string) => void;
   /** Bytes of entries replay holds in memory; past them, committed entries stay on disk (WalState.spilled). */
   memoryBytesMax?: number;
+  /**
+   * The oldest segments that hold only entries up to this index are not read: a start
+   * whose snapshot there is intact needs nothing from them (they are kept for a start
+   * that must fall back to an older snapshot), and reading and checking them took as
+   * long as the rest of the log.
+   */
+  skipEntriesThrough?: LogIndex;
 }
 
 export interface WalState {
@@ -165,10 +172,23 @@ export class Wal {
     const book = new SegmentBook();
     let torn: { name: string; offset: number; reason: string; droppedBytes: number } | undefined;
     let unusedTail: { name: string; end: number } | undefined;
+    const newest = found[found.length - 1];
+    const newestRead = newest && options.skipEntriesThrough !== undefined ? await readWhole(fs, dir, newest, true) : undefined;
+    // Skipped only below the WAL's own snapshot marker as well: the log it replays
+    // starts right after that marker, whatever the snapshot files say.
+    const skipThrough = Math.min(options.skipEntriesThrough ?? 0, newestRead ? finalSnapshotIndex(newestRead.contents) : 0);
+    let skipping = skipThrough > 0;
     for (const [i, file] of found.entries()) {
       const isNewest = i === found.length - 1;
-      const data = await fs.readFile(posix.join(dir, file.name));
-      const contents = readSegment(file, data, isNewest);
+      // A segment holds no entry past the next one's first index (the log's end when
+      // that one was cut): below it, it holds only entries at or below the snapshot.
+      const entriesBelow = found[i + 1]?.firstIndex;
+      skipping &&= entriesBelow !== undefined && entriesBelow - 1 <= skipThrough;
+      if (skipping) {
+        book.add(file.name, file.seq, file.firstIndex).liveMax = (entriesBelow as LogIndex) - 1;
+        continue;
+      }
+      const { data, contents } = isNewest && newestRead ? newestRead : await readWhole(fs, dir, file, isNewest);
       if (contents.torn) torn = { name: file.name, ...contents.torn };
       else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
       else if (isNewest && contents.recordsEnd < data.length) unusedTail = { name: file.name, end: contents.recordsEnd };
@@ -232,8 +252,12 @@ export class Wal {
       }
     }
 
-    const result = replay.result();
-    if (typeof result === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${result}; refusing to start`, undefined, undefined);
+    const replayed = replay.result();
+    if (typeof replayed === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${replayed}; refusing to start`, undefined, undefined);
+    // Replay decodes entries as views into each segment's bytes (most are spilled or
+    // overwritten): the ones kept are copied, so no segment's bytes stay alive.
+    const spilled = replayed.spilled && { terms: replayed.spilled.terms, configEntries: replayed.spilled.configEntries.map(ownData) };
+    const result: WalState = { ...replayed, spilled, entries: replayed.entries.map(ownData), compacted: replayed.compacted.map(ownData) };
     const wal = new Wal(fs, dir, segmentBytesMax, book, result, readable, entryReader);
     try {
       for (const segment of book.segments) await wal.openReadable(segment);
@@ -465,6 +489,28 @@ export class Wal {
     if (this.failure !== undefined)
       throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
+}
+
+/** The entry with a copy of its data (a Buffer's slice() would be another view). */
+/** A segment's bytes and what they hold. */
+async function readWhole(fs: FileSystem, dir: string, file: { name: string; seq: number; firstIndex: LogIndex }, isNewest: boolean) {
+  const data = await fs.readFile(posix.join(dir, file.name));
+  return { data, contents: readSegment(file, data, isNewest) };
+}
+
+/**
+ * The WAL's snapshot marker as the newest segment leaves it: its header holds the marker
+ * as it stood when the segment was cut, and every later one (a compaction, a restore)
+ * is a record after it; markers only grow. 0 if it holds none.
+ */
+function finalSnapshotIndex(contents: SegmentContents): LogIndex {
+  let index = 0;
+  for (const { record } of contents.groups.flat()) if (record.type === 'snapshot' || record.type === 'restore') index = record.index;
+  return index;
+}
+
+function ownData(entry: Entry): Entry {
+  return { ...entry, data: new Uint8Array(entry.data) };
 }
 
 /**
