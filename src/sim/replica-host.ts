@@ -443,31 +443,31 @@ export class ReplicaHost {
           },
         }),
       )
-      .then(
-        (replica) => {
-          if (!live()) return;
-          this.replica = replica;
-          replica.start();
-          replica.openWatchSession(options.watches.output(this.id, incarnation)).create(watchEverything);
-          const core = replica.inspectCore();
-          const { term, vote } = core.status();
-          const synced = this.disk.hardState;
-          if (term < synced.term || (term === synced.term && synced.vote !== 0 && vote !== synced.vote)) {
-            monitor.report(
-              'persistence',
-              `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`,
-            );
-          }
-          this.disk.recovered(core);
-          // A torn crash may have kept writes no Ready reported synced: the monitor learns
-          // the disk as the restarted core found it.
-          monitor.persisted(this.id, core.entriesFrom(core.status().firstIndex), core.currentSnapshot(), this.disk);
-          monitor.restarted(this.id, core, this.disk);
-        },
-        (error: unknown) => {
-          if (live()) monitor.report('exception', `node ${this.id} could not start: ${error instanceof Error ? error.message : String(error)}`);
-        },
-      );
+      .then((replica) => {
+        if (!live()) return;
+        this.replica = replica;
+        replica.start();
+        replica.openWatchSession(options.watches.output(this.id, incarnation)).create(watchEverything);
+        const core = replica.inspectCore();
+        const { term, vote } = core.status();
+        const synced = this.disk.hardState;
+        if (term < synced.term || (term === synced.term && synced.vote !== 0 && vote !== synced.vote)) {
+          monitor.report(
+            'persistence',
+            `node ${this.id} restarted with term ${term} vote ${vote}, but term ${synced.term} vote ${synced.vote} had been synced`,
+          );
+        }
+        this.disk.recovered(core);
+        // A torn crash may have kept writes no Ready reported synced: the monitor learns
+        // the disk as the restarted core found it.
+        monitor.persisted(this.id, core.entriesFrom(core.status().firstIndex), core.currentSnapshot(), this.disk);
+        monitor.restarted(this.id, core, this.disk);
+      })
+      // Opening, or the checks of what it opened (which read the log back from disk):
+      // a failure is this seed's violation, never an exception that ends the run.
+      .catch((error: unknown) => {
+        if (live()) monitor.report('exception', `node ${this.id} could not start: ${error instanceof Error ? error.message : String(error)}`);
+      });
   }
 
   /** With the tamperLogOnRestart sabotage, a restart first replaces the last committed entry on disk (one past a snapshot only). */
