@@ -5,8 +5,12 @@
  * fast backtracking need every entry's term, but a term changes only at elections,
  * so a million entries cost a handful of pairs.
  */
-import type { LogIndex, Term } from './types.js';
 import { assert } from '../lib/index.js';
+
+// types.ts's LogIndex and Term, named here rather than imported: types.ts names this
+// class in PersistedState, and the two would import each other.
+type LogIndex = number;
+type Term = number;
 
 export class TermRuns {
   /** starts[i] is the first index of the i-th run, whose entries all have terms[i]. */
