@@ -20,7 +20,8 @@
 // design goal need a quiet machine with the disk for it (each member keeps the store,
 // its snapshot and its WAL: about 3x the live data per member) and time (the fill runs
 // at the cluster's put rate); --quota-gib raises both systems' backend quota for them.
-// `--only keel` or `--only etcd` measures one system; `--keep-logs DIR` keeps Keel's node logs.
+// `--only keel` or `--only etcd` measures one system; `--keep-logs DIR` keeps Keel's node logs;
+// `--snapshot-log-percent N` sets Keel's snapshotLogPercent (how long the log grows between snapshots).
 //
 // Bounded: everything started is stopped and every temporary directory removed at the
 // end, on Ctrl-C and after --timeout-s seconds (default 3600).
@@ -43,6 +44,7 @@ const { values: flags } = parseArgs({
     'quota-gib': { type: 'string', default: '2' },
     'timeout-s': { type: 'string', default: '3600' },
     'keep-logs': { type: 'string' },
+    'snapshot-log-percent': { type: 'string' },
   },
 });
 const liveBytesTarget = Number(flags.mib) * 2 ** 20;
@@ -322,7 +324,13 @@ async function measure(system) {
 }
 
 async function keelSystem() {
-  const cluster = await Cluster.start({ tickMs: 100, electionTicks: 10, requestTimeoutMs, env: { KEEL_QUOTA_BACKEND_BYTES: String(quotaBytes) } });
+  const cluster = await Cluster.start({
+    tickMs: 100,
+    electionTicks: 10,
+    requestTimeoutMs,
+    env: { KEEL_QUOTA_BACKEND_BYTES: String(quotaBytes) },
+    ...(flags['snapshot-log-percent'] !== undefined ? { snapshotLogPercent: Number(flags['snapshot-log-percent']) } : {}),
+  });
   cleanups.push(() => cluster.destroy());
   if (flags['keep-logs']) {
     const into = flags['keep-logs'];
