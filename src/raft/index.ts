@@ -3,7 +3,7 @@
  * This file is what other folders may use of it (scripts/check-imports.mjs).
  */
 export { decodeConfigEntry, isVoter, quorumSize } from './config.js';
-export { entryBytes } from './log.js';
+export { entryBytes, pastLimits } from './log.js';
 export { RaftNode } from './node.js';
 export { TermRuns } from './term-runs.js';
 export type { RaftStatus } from './node.js';

@@ -28,6 +28,15 @@ export function entryBytes(entry: Entry): number {
   return entry.data.length + entryOverheadBytes;
 }
 
+/**
+ * Whether a batch of `count` entries holding `bytes` (entryBytes, counting the next one)
+ * goes past the limits. The first entry never does: a batch always makes progress, even
+ * with an entry larger than the byte limit.
+ */
+export function pastLimits(count: number, bytes: number, limits: { readonly bytesMax: number; readonly countMax: number }): boolean {
+  return count > 0 && (bytes > limits.bytesMax || count >= limits.countMax);
+}
+
 export class RaftLog {
   /** Index and term of the last entry folded into the snapshot (0, 0 when none). */
   private snapshotIndex: LogIndex;
@@ -185,7 +194,7 @@ export class RaftLog {
     for (let i = Math.max(low, this.onDisk.last() + 1); i < end; i++) {
       const entry = this.entries[i - this.onDisk.last() - 1] as Entry;
       bytes += entryBytes(entry);
-      if (out.length > 0 && (bytes > limits.bytesMax || out.length >= limits.countMax)) break;
+      if (pastLimits(out.length, bytes, limits)) break;
       out.push(entry);
     }
     return out;

@@ -344,13 +344,21 @@ export class Replica implements MembershipHost {
   static async open(options: ReplicaOptions): Promise<Replica> {
     const { config, ports } = options;
     const { log } = ports;
-    const logMemoryBytesMax = options.raft?.logMemoryBytesMax ?? defaultRaftConfig.logMemoryBytesMax;
+    const raftConfig: RaftConfig = {
+      ...defaultRaftConfig,
+      snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+      snapshotCatchUpBytesMax: catchUpBytesMax,
+      ...options.raft,
+      id: config.id,
+      electionTicks: config.electionTicks,
+      heartbeatTicks: config.heartbeatTicks,
+    };
     const { storage, persisted, snapshotFile, receiving, timings, logBytesAfterSnapshot } = await RaftStorage.open({
       fs: ports.fs,
       dir: options.raftDir,
       log: (msg) => log.warn({ component: 'storage' }, msg),
       segmentBytesMax: options.config.walSegmentBytes,
-      memoryBytesMax: logMemoryBytesMax,
+      memoryBytesMax: raftConfig.logMemoryBytesMax,
     });
     const storeStartMs = ports.clock.monotonicMs();
     let store: MvccStore;
@@ -391,15 +399,7 @@ export class Replica implements MembershipHost {
       );
     }
     const raft = new RaftNode({
-      config: {
-        ...defaultRaftConfig,
-        snapshotCatchUpEntries: config.snapshotCatchUpEntries,
-        snapshotCatchUpBytesMax: catchUpBytesMax,
-        ...options.raft,
-        id: config.id,
-        electionTicks: config.electionTicks,
-        heartbeatTicks: config.heartbeatTicks,
-      },
+      config: raftConfig,
       persisted,
       // A joining node must not make up a configuration of its own: it learns the
       // cluster's from the leader's log or snapshot (thesis §4.1, config.ts).

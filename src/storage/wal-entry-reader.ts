@@ -16,7 +16,7 @@
  * checksum), and an entry not where the positions say is corruption.
  */
 import type { Entry, LogIndex, LogReader } from '../raft/index.js';
-import { entryBytes } from '../raft/index.js';
+import { entryBytes, pastLimits } from '../raft/index.js';
 import { DecodeError } from '../lib/index.js';
 import { WalCorruptionError } from './errors.js';
 import type { FileHandle } from './file-system.js';
@@ -84,7 +84,7 @@ export class WalEntryReader implements LogReader {
       const runEnd = Math.min(high, (this.positions[at + 1] as Position | undefined)?.index ?? high);
       for (const entry of this.scan(position, wanted, runEnd)) {
         bytes += entryBytes(entry);
-        if (out.length > 0 && (bytes > limits.bytesMax || out.length >= limits.countMax)) return out;
+        if (pastLimits(out.length, bytes, limits)) return out;
         out.push(entry);
       }
       wanted = runEnd;

@@ -8,7 +8,7 @@ import { snapshotBytes } from './snapshot-bytes.js';
 import { SnapshotsInMemory } from './snapshots-in-memory.js';
 import { RaftNode } from '../node.js';
 import type { ClusterConfig, Entry, HardState, LogIndex, Message, NodeId, RaftConfig, Snapshot } from '../types.js';
-import { entryBytes } from '../log.js';
+import { entryBytes, pastLimits } from '../log.js';
 import { defaultRaftConfig } from '../types.js';
 import { Prng } from '../../lib/prng.js';
 
@@ -213,7 +213,7 @@ function readDisk(disk: TestDisk, low: LogIndex, high: LogIndex, limits: { bytes
   for (const entry of disk.entries) {
     if (entry.index < low || entry.index >= high) continue;
     bytes += entryBytes(entry);
-    if (out.length > 0 && (bytes > limits.bytesMax || out.length >= limits.countMax)) break;
+    if (pastLimits(out.length, bytes, limits)) break;
     out.push(entry);
   }
   return out;
