@@ -178,6 +178,7 @@ export class Wal {
     // starts right after that marker, whatever the snapshot files say.
     const skipThrough = Math.min(options.skipEntriesThrough ?? 0, newestRead ? finalSnapshotIndex(newestRead.contents) : 0);
     let skipping = skipThrough > 0;
+    const skipped = new Set<number>();
     for (const [i, file] of found.entries()) {
       const isNewest = i === found.length - 1;
       // A segment holds no entry past the next one's first index (the log's end when
@@ -186,6 +187,7 @@ export class Wal {
       skipping &&= entriesBelow !== undefined && entriesBelow - 1 <= skipThrough;
       if (skipping) {
         book.add(file.name, file.seq, file.firstIndex).liveMax = (entriesBelow as LogIndex) - 1;
+        skipped.add(file.seq);
         continue;
       }
       const { data, contents } = isNewest && newestRead ? newestRead : await readWhole(fs, dir, file, isNewest);
@@ -260,7 +262,8 @@ export class Wal {
     const result: WalState = { ...replayed, spilled, entries: replayed.entries.map(ownData), compacted: replayed.compacted.map(ownData) };
     const wal = new Wal(fs, dir, segmentBytesMax, book, result, readable, entryReader);
     try {
-      for (const segment of book.segments) await wal.openReadable(segment);
+      // A skipped segment holds only entries before the log's start: none is read back.
+      for (const segment of book.segments) if (!skipped.has(segment.seq)) await wal.openReadable(segment);
       await wal.cut();
     } catch (error) {
       await wal.close().catch(() => undefined);
