@@ -84,6 +84,11 @@ export function createMetrics(node: ObservedNode): ApiMetrics {
   counter('keel_messages_sent_total', 'Raft messages sent', () => node.counters.messagesSent);
   counter('keel_snapshots_total', 'Snapshots taken', () => node.counters.snapshotsTaken);
   counter('keel_snapshots_installed_total', 'Snapshots received whole from a leader and installed', () => node.counters.snapshotsInstalled);
+  counter(
+    'keel_snapshot_files_damaged_total',
+    'Stored snapshot files found damaged after the start, moved aside and replaced',
+    () => node.counters.snapshotFilesDamaged,
+  );
   counter('keel_raft_leader_changes_seen_total', 'Times this node saw a new leader', () => node.counters.leaderChanges);
   const requestSeconds = new Histogram({
     name: 'keel_http_request_seconds',

@@ -31,6 +31,8 @@ interface SimNode {
   readonly fs: FaultFileSystem;
   replica: Replica | undefined;
   incarnation: number;
+  /** The key-value store's directory of its last start. */
+  kvDir?: string;
 }
 
 /** A cluster whose every input (ticks, deliveries, deferred tasks, fsyncs) happens when step() says. */
@@ -58,7 +60,8 @@ class World {
     for (const id of ids) this.nodes.set(id, { id, fs: new FaultFileSystem(), replica: undefined, incarnation: 0 });
   }
 
-  async start(id: NodeId): Promise<void> {
+  /** `keepStore`: open the key-value store of the last start again (after a clean stop; a power cut tears it). */
+  async start(id: NodeId, keepStore = false): Promise<void> {
     const node = this.nodes.get(id) as SimNode;
     node.incarnation += 1;
     const config: NodeConfig = {
@@ -73,7 +76,8 @@ class World {
       ...(this.tuning.snapshotLogPercent === undefined ? {} : { snapshotLogPercent: this.tuning.snapshotLogPercent }),
     };
     const random = this.random.fork();
-    const kvDir = join(this.dir, `n${id}-kv-${node.incarnation}`);
+    const kvDir = keepStore && node.kvDir ? node.kvDir : join(this.dir, `n${id}-kv-${node.incarnation}`);
+    node.kvDir = kvDir;
     let replica: Replica | undefined;
     replica = await Replica.open({
       config,
@@ -369,6 +373,47 @@ test('a snapshot waits until the entries applied since the last one reach snapsh
   }
   assert.ok((taken[100] as number) >= 2, `snapshots are still taken: ${JSON.stringify(taken)}`);
   assert.ok((taken[0] as number) >= 3 * (taken[100] as number), `without the wait, a snapshot every 4 KiB: ${JSON.stringify(taken)}`);
+});
+
+test('a snapshot file the store holds is checked after the start: found damaged, it is moved aside and a new snapshot replaces it without waiting for the next one due', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(9), { snapshotEveryEntries: 20, snapshotLogPercent: 0 });
+    for (const id of ids) await world.start(id);
+    const leader = await world.until('a leader', () => world.leader());
+    for (let i = 0; i < 25; i++) await world.put(`k${i}`, `v${i}`);
+    const follower = [...world.nodes.values()].find((node) => node.replica && node.replica !== leader) as SimNode;
+    const before = follower.replica as Replica;
+    await world.until('the follower took a snapshot', () => (before.counters.snapshotsTaken > 0 ? true : undefined));
+    await before.stop();
+    follower.replica = undefined;
+    const snapDir = `/n${follower.id}/raft/snap`;
+    const newest = (await follower.fs.list(snapDir))
+      .filter((name) => name.endsWith('.snap'))
+      .sort()
+      .at(-1) as string;
+    const size = (await follower.fs.readFile(`${snapDir}/${newest}`)).length;
+    follower.fs.flipBit(`${snapDir}/${newest}`, size - 100);
+
+    // The only snapshot it has: checked whole at open, the start would be refused (no older one to fall back on).
+    assert.deepEqual(
+      (await follower.fs.list(snapDir)).filter((name) => name.endsWith('.snap')),
+      [newest],
+    );
+    const damagedIndex = Number(newest.slice(0, 16));
+    await world.start(follower.id, true);
+    const after = follower.replica as unknown as Replica;
+    await world.until('the damage found', () => (after.counters.snapshotFilesDamaged > 0 ? true : undefined));
+    assert.ok((await follower.fs.list(snapDir)).includes(`${newest}.corrupt`), 'moved aside');
+    await world.put('one-more', 'x');
+    await world.until('a new snapshot', () => (after.counters.snapshotsTaken > 0 ? true : undefined));
+    const replacedAt = after.inspectCore().currentSnapshot()?.meta.index ?? 0;
+    assert.ok(replacedAt > damagedIndex && replacedAt - damagedIndex < 20, `at ${replacedAt}: sooner than snapshotEveryEntries after ${damagedIndex}`);
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('a write and a linearizable read that meet no leader wait for the election and succeed; with no quorum they fail NO_LEADER, not applied, after the wait', async () => {

@@ -118,6 +118,8 @@ export interface ReplicaCounters {
   snapshotsTaken: number;
   /** Snapshots received whole from a leader and installed in the store. */
   snapshotsInstalled: number;
+  /** Stored snapshot files found damaged after the start (checkStoredSnapshot), moved aside and replaced. */
+  snapshotFilesDamaged: number;
   /** Time the last automatic snapshot took: streaming the store into its file (in slices, between other work; synced), and in all, the log compacted; in ms. */
   snapshotCopyLastMs: number;
   snapshotLastMs: number;
@@ -199,6 +201,7 @@ export class Replica implements MembershipHost {
     messagesSent: 0,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    snapshotFilesDamaged: 0,
     snapshotCopyLastMs: 0,
     snapshotLastMs: 0,
     snapshotLastBytes: 0,
@@ -230,6 +233,10 @@ export class Replica implements MembershipHost {
   private snapshotFile: FileSnapshotData | undefined;
   /** Checks of snapshots received from the leader, one after another (checkReceivedSnapshot). */
   private snapshotChecks: Promise<void> = Promise.resolve();
+  /** The stored snapshot found at start, to be read through once the node serves (checkStoredSnapshot). */
+  private readonly snapshotUnchecked: SnapshotMeta | undefined;
+  /** The stored snapshot's file is damaged: the next snapshot is taken as soon as one can be (maybeSnapshot). */
+  private snapshotReplacesDamaged = false;
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
   private snapshotting: Promise<void> | undefined;
   /** Its file, once stored, until the Ready loop compacts the log to it (true: the core took it). */
@@ -282,11 +289,12 @@ export class Replica implements MembershipHost {
     private readonly store: MvccStore,
     /** How long the parts of opening took, for the start-up log line. */
     private readonly startUp: { readonly snapshotLoadMs: number; readonly walReplayMs: number; readonly storeOpenMs: number },
-    /** The stored snapshot found at start, which the core reads from, and about how many bytes of log follow it. */
-    atStart: { readonly file: FileSnapshotData | undefined; readonly logBytesAfter: number },
+    /** The stored snapshot found at start, which the core reads from, whether its data was checked yet, and about how many bytes of log follow it. */
+    atStart: { readonly file: FileSnapshotData | undefined; readonly dataChecked: boolean; readonly logBytesAfter: number },
     private readonly observer: ReplicaObserver | undefined,
   ) {
     this.snapshotFile = atStart.file;
+    this.snapshotUnchecked = atStart.dataChecked ? undefined : raft.currentSnapshot()?.meta;
     // The log since the last snapshot counts toward the next (maybeSnapshot) across a
     // restart too: a node restarted more often than it writes a snapshot's worth would
     // otherwise never take one, and its log would grow without bound.
@@ -353,27 +361,31 @@ export class Replica implements MembershipHost {
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
     };
-    const { storage, persisted, snapshotFile, receiving, timings, logBytesAfterSnapshot } = await RaftStorage.open({
-      fs: ports.fs,
-      dir: options.raftDir,
-      log: (msg) => log.warn({ component: 'storage' }, msg),
-      segmentBytesMax: options.config.walSegmentBytes,
-      memoryBytesMax: raftConfig.logMemoryBytesMax,
-    });
+    // The store first: a snapshot it holds already is not read through before the start (RaftStorage.open).
     const storeStartMs = ports.clock.monotonicMs();
-    let store: MvccStore;
-    try {
-      store = ports.openStore();
-    } catch (error) {
-      await storage.close();
-      throw error;
-    }
+    const store = ports.openStore();
+    const storeOpenMs = ports.clock.monotonicMs() - storeStartMs;
     if (store.discardedOnOpen) {
       log.warn(
         { component: 'storage' },
         'the key-value store was not synced before the machine restarted, so it may be torn: discarded it; rebuilding it from the snapshot and the log',
       );
     }
+    let opened: Awaited<ReturnType<typeof RaftStorage.open>>;
+    try {
+      opened = await RaftStorage.open({
+        fs: ports.fs,
+        dir: options.raftDir,
+        log: (msg) => log.warn({ component: 'storage' }, msg),
+        segmentBytesMax: options.config.walSegmentBytes,
+        memoryBytesMax: raftConfig.logMemoryBytesMax,
+        stateHeldThrough: store.appliedIndex(),
+      });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const { storage, persisted, snapshotFile, snapshotDataChecked, receiving, timings, logBytesAfterSnapshot } = opened;
     const snapshot = persisted.snapshot;
     if (snapshot && snapshot.meta.index > store.appliedIndex()) {
       // A snapshot installed from the leader reached the disk, but the state machine
@@ -384,7 +396,7 @@ export class Replica implements MembershipHost {
     const startUp = {
       snapshotLoadMs: Math.round(timings.snapshotLoadMs),
       walReplayMs: Math.round(timings.walReplayMs),
-      storeOpenMs: Math.round(ports.clock.monotonicMs() - storeStartMs),
+      storeOpenMs: Math.round(storeOpenMs),
     };
     // The store applies only what the log holds durably, so a store ahead of the log
     // is this node's own evidence that its log lost entries it acknowledged (a WAL cut
@@ -414,7 +426,16 @@ export class Replica implements MembershipHost {
       logReader: storage.logReader,
     });
     storage.keepEntriesFrom(raft.status().firstIndex);
-    return new Replica(config, ports, raft, storage, store, startUp, { file: snapshotFile, logBytesAfter: logBytesAfterSnapshot }, options.observer);
+    return new Replica(
+      config,
+      ports,
+      raft,
+      storage,
+      store,
+      startUp,
+      { file: snapshotFile, dataChecked: snapshotDataChecked, logBytesAfter: logBytesAfterSnapshot },
+      options.observer,
+    );
   }
 
   /** Starts taking part: the first election ticks, and the first Ready. */
@@ -436,6 +457,8 @@ export class Replica implements MembershipHost {
     );
     // A node removed before it last stopped does not come back under its old id.
     if (this.memberList().removed.includes(this.config.id)) this.removed();
+    const unchecked = this.snapshotUnchecked;
+    if (unchecked) this.snapshotChecks = this.snapshotChecks.then(() => this.checkStoredSnapshot(unchecked)).catch((error: unknown) => this.fatal(error));
     this.schedule();
   }
 
@@ -1291,22 +1314,28 @@ export class Replica implements MembershipHost {
       return;
     }
     if (this.snapshotting || this.maintenance || this.stopping) return;
-    const entriesDue = this.store.appliedIndex() - this.snapshotIndex >= this.config.snapshotEveryEntries;
-    if (!entriesDue && this.appliedBytesSinceSnapshot < this.config.snapshotEveryLogBytes) return;
-    // Thesis §5.1.2: a snapshot copies the whole store, so it waits until the log has
-    // grown to a share of the last one's size; the copies then cost a bounded share of
-    // the writes, however large the store.
-    const lastSnapshotBytes = this.snapshotFile?.byteLength ?? 0;
-    if (this.appliedBytesSinceSnapshot < (lastSnapshotBytes * this.config.snapshotLogPercent) / 100) return;
+    if (!this.snapshotReplacesDamaged && !this.snapshotDue()) return;
     // Restarted with the store ahead of the commit index on disk: wait to learn it again.
     if (!this.raft.canSnapshotAt(this.store.appliedIndex())) return;
     // Entries applied while the snapshot is taken count toward the next one.
     this.appliedBytesSinceSnapshot = 0;
+    this.snapshotReplacesDamaged = false;
     this.snapshotting = this.takeSnapshot()
       .catch((error: unknown) => this.fatal(error))
       .finally(() => {
         this.snapshotting = undefined;
       });
+  }
+
+  /** The log since the last snapshot has grown enough for the next one. */
+  private snapshotDue(): boolean {
+    const entriesDue = this.store.appliedIndex() - this.snapshotIndex >= this.config.snapshotEveryEntries;
+    if (!entriesDue && this.appliedBytesSinceSnapshot < this.config.snapshotEveryLogBytes) return false;
+    // Thesis §5.1.2: a snapshot copies the whole store, so it waits until the log has
+    // grown to a share of the last one's size; the copies then cost a bounded share of
+    // the writes, however large the store.
+    const lastSnapshotBytes = this.snapshotFile?.byteLength ?? 0;
+    return this.appliedBytesSinceSnapshot >= (lastSnapshotBytes * this.config.snapshotLogPercent) / 100;
   }
 
   /**
@@ -1377,6 +1406,35 @@ export class Replica implements MembershipHost {
     };
     const previous = this.snapshotChecks;
     this.snapshotChecks = previous.then(check).catch((error: unknown) => this.fatal(error));
+  }
+
+  /**
+   * Reads through the stored snapshot found at start, which the state machine held
+   * already, so RaftStorage.open checked only its header: with gigabytes of store, the
+   * whole took seconds before the node could serve. A damaged one is moved aside, and a
+   * new snapshot is taken as soon as the store has applied past it. Until then the core
+   * may still send it; a follower refuses it whole, since its state machine checks every
+   * snapshot it receives (MvccStore.snapshotProblem), and asks again.
+   */
+  private async checkStoredSnapshot(meta: SnapshotMeta): Promise<void> {
+    const startMs = this.ports.clock.monotonicMs();
+    const problem = await this.storage.snapshotDataProblem(meta);
+    const checkMs = Math.round(this.ports.clock.monotonicMs() - startMs);
+    if (this.stopping) return;
+    if (problem === undefined) {
+      this.log.info({ index: meta.index, checkMs }, 'the snapshot file found at start is intact');
+      return;
+    }
+    // Replaced meanwhile (a newer snapshot taken or installed): nothing to move aside.
+    if (this.raft.currentSnapshot()?.meta.index !== meta.index) return;
+    const movedAside = await this.storage.quarantineSnapshot(meta);
+    this.counters.snapshotFilesDamaged++;
+    this.log.error(
+      { index: meta.index, term: meta.term, problem, movedAside },
+      'SNAPSHOT DAMAGED: the snapshot file found at start fails its check; the key-value store holds everything it covers, so a new snapshot replaces it',
+    );
+    this.snapshotReplacesDamaged = true;
+    this.schedule();
   }
 
   /** Makes `file` the one the core reads its snapshot from, and closes the one it replaces. */

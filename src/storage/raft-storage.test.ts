@@ -129,6 +129,31 @@ test('raft storage: a damaged newest snapshot falls back to the previous one plu
   assert.deepEqual(await fs.list(`${DIR}/snap`), [snapshotFileName(20, 1), `${snapshotFileName(50, 1)}.corrupt`]);
 });
 
+test('raft storage: a snapshot the state machine holds is not read through at open; moved aside once found damaged, the next start falls back to the previous one', async () => {
+  const fs = new FaultFileSystem();
+  const { open } = opener(fs, DIR, 300);
+  const { storage } = await open();
+  for (let i = 1; i <= 60; i += 5) await storage.saveReady({ hardState: hs(1, 1, i + 4), entries: range(i, i + 4, 1), snapshot: undefined });
+  await storage.saveSnapshot(snap(20, 1));
+  await storage.saveSnapshot(snap(50, 1));
+  await storage.close();
+  fs.flipBit(`${DIR}/snap/${snapshotFileName(50, 1)}`, 40);
+  const logs: string[] = [];
+  const held = await RaftStorage.open({ fs, dir: DIR, log: (m) => logs.push(m), segmentBytesMax: 300, stateHeldThrough: 60 });
+  assert.equal(held.snapshotDataChecked, false);
+  assert.equal(held.persisted.snapshot?.meta.index, 50);
+  assert.deepEqual(held.persisted.entries, range(51, 60, 1));
+  assert.deepEqual(logs, [], 'nothing found wrong at open');
+  assert.equal(await held.storage.snapshotDataProblem(snap(50, 1).meta), 'crc mismatch');
+  assert.equal(await held.storage.quarantineSnapshot(snap(50, 1).meta), true);
+  await held.snapshotFile?.close();
+  await held.storage.close();
+  const again = await open();
+  assert.equal(again.snapshotDataChecked, true);
+  assert.deepEqual(again.persisted.snapshot, snap(20, 1));
+  assert.deepEqual(again.persisted.entries, range(21, 60, 1));
+});
+
 test('raft storage: a damaged newest snapshot with no way back is refused, naming the file', async () => {
   const fs = new FaultFileSystem();
   const { open } = opener(fs, DIR, 300);

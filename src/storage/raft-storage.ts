@@ -33,6 +33,8 @@ export interface RaftStorageOptions {
   segmentBytesMax?: number;
   /** Bytes of entries a start holds in memory; older committed ones stay on disk (PersistedState.onDisk). */
   memoryBytesMax?: number;
+  /** The state machine's applied index: a snapshot it holds is checked whole after the start (SnapshotStoreOptions.heldThrough). */
+  stateHeldThrough?: LogIndex;
 }
 
 export class RaftStorage {
@@ -52,6 +54,8 @@ export class RaftStorage {
     persisted: PersistedState;
     /** The snapshot's data in `persisted`, read from its file: the caller closes it. */
     snapshotFile: FileSnapshotData | undefined;
+    /** Its data was checksummed at open; if not, snapshotDataProblem() is for after the start. */
+    snapshotDataChecked: boolean;
     /** A transfer from the leader a restart cut short, for the core to go on with (RaftNode's snapshotReceiving). */
     receiving: SnapshotBeingReceived | undefined;
     /** About how many bytes of entries the log holds after its snapshot. */
@@ -61,7 +65,12 @@ export class RaftStorage {
     const { fs, dir } = options;
     const log = options.log ?? ((msg: string) => console.warn(msg));
     const startMs = performance.now();
-    const { store, snapshot, damaged, transfer } = await SnapshotStore.open({ fs, dir: posix.join(dir, 'snap'), log });
+    const { store, snapshot, damaged, transfer } = await SnapshotStore.open({
+      fs,
+      dir: posix.join(dir, 'snap'),
+      log,
+      ...(options.stateHeldThrough !== undefined ? { heldThrough: options.stateHeldThrough } : {}),
+    });
     const snapshotLoadMs = performance.now() - startMs;
     const { wal, state } = await Wal.open({
       fs,
@@ -99,6 +108,7 @@ export class RaftStorage {
         storage: new RaftStorage(wal, store, snapshot?.meta.index ?? 0),
         persisted: plan.persisted,
         snapshotFile: snapshot?.data,
+        snapshotDataChecked: snapshot?.dataChecked ?? true,
         receiving,
         logBytesAfterSnapshot: state.bytesAfterSnapshot,
         timings: { snapshotLoadMs, walReplayMs },
@@ -185,6 +195,21 @@ export class RaftStorage {
   /** A snapshot from the leader whose last chunk a saved Ready held, opened for reading; the caller closes it. */
   receivedSnapshot(meta: SnapshotMeta): Promise<FileSnapshotData> {
     return this.store.received(meta);
+  }
+
+  /** What is wrong with the stored snapshot `meta`'s file, or undefined (SnapshotStore.dataProblem). */
+  snapshotDataProblem(meta: SnapshotMeta): Promise<string | undefined> {
+    return this.store.dataProblem(meta);
+  }
+
+  /**
+   * Moves the damaged file of the stored snapshot `meta` aside (`.corrupt`); false if it
+   * is gone already. Only for one the state machine holds: what it covers is then in the
+   * store and in the next snapshot, and the WAL keeps the entries after the snapshot
+   * before it, so a start before that next snapshot falls back to that one.
+   */
+  quarantineSnapshot(meta: SnapshotMeta): Promise<boolean> {
+    return this.store.quarantineSaved(meta);
   }
 
   /** A snapshot saved here, opened for reading; the caller closes it. */

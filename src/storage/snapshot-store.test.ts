@@ -95,6 +95,39 @@ test('snapshot store: a damaged newest snapshot is reported by name, and the old
   assert.deepEqual(again.damaged, []);
 });
 
+test('snapshot store: a snapshot the state machine holds is opened on its header alone; dataProblem() finds damaged data later', async () => {
+  const fs = new FaultFileSystem();
+  const { store } = await open(fs);
+  await store.save(snap(10, 1));
+  await store.save(snap(20, 1, 4096));
+  fs.flipBit(`${DIR}/${snapshotFileName(20, 1)}`, 2000);
+  const held = await SnapshotStore.open({ fs, dir: DIR, heldThrough: 20 });
+  assert.deepEqual(held.damaged, []);
+  assert.equal(held.snapshot?.meta.index, 20);
+  assert.equal(held.snapshot?.dataChecked, false);
+  assert.equal(await held.store.dataProblem({ index: 20, term: 1, config: { voters: [], learners: [] } }), 'crc mismatch');
+  assert.equal(await held.store.dataProblem({ index: 10, term: 1, config: { voters: [], learners: [] } }), undefined);
+  await held.snapshot?.data.close();
+  assert.equal(await held.store.quarantineSaved(snap(20, 1).meta), true);
+  assert.equal(await held.store.quarantineSaved(snap(20, 1).meta), false, 'gone already');
+  assert.deepEqual(await fs.list(DIR), [snapshotFileName(10, 1), `${snapshotFileName(20, 1)}.corrupt`]);
+  // One the state machine does not hold yet is checked whole at open, as before.
+  await fs.rename(`${DIR}/${snapshotFileName(20, 1)}.corrupt`, `${DIR}/${snapshotFileName(20, 1)}`);
+  const behind = await SnapshotStore.open({ fs, dir: DIR, heldThrough: 19 });
+  assert.deepEqual(behind.damaged, [{ file: snapshotFileName(20, 1), reason: 'crc mismatch' }]);
+  assert.equal(behind.snapshot?.meta.index, 10);
+  assert.equal(behind.snapshot?.dataChecked, false, 'the older one is held, so its header alone is read');
+  await behind.snapshot?.data.close();
+  // A header that disagrees with the file's size is refused at open even when held.
+  const handle = await fs.open(`${DIR}/${snapshotFileName(20, 1)}`, 'write');
+  await handle.truncate(1000);
+  await handle.sync();
+  await handle.close();
+  const truncated = await SnapshotStore.open({ fs, dir: DIR, heldThrough: 20 });
+  assert.match(truncated.damaged[0]?.reason ?? '', /truncated/);
+  await truncated.snapshot?.data.close();
+});
+
 test('snapshot store: a file whose contents disagree with its name is damaged', async () => {
   const fs = new FaultFileSystem();
   const { store } = await open(fs);

@@ -8,7 +8,8 @@
  * fall back on (raft-storage.ts decides whether the WAL allows it).
  *
  * Opening reads from the newest down and stops at the first valid snapshot; every
- * damaged file newer than it is reported, not skipped silently.
+ * damaged file newer than it is reported, not skipped silently. A snapshot the state
+ * machine holds already is checked whole later (heldThrough, dataProblem).
  *
  * Snapshots are written and read as streams (snapshot-file.ts): a stored snapshot's
  * data is a FileSnapshotData, read from its file when asked, never held whole.
@@ -60,12 +61,21 @@ export interface SnapshotStoreOptions {
   log?: (msg: string) => void;
   /** How many snapshots to keep (default 2). */
   keep?: number;
+  /**
+   * The state machine holds every entry through this index already (default 0). A
+   * snapshot at or below it is needed at start for its meta alone: its header and length
+   * are checked, but its data is checksummed later (dataProblem), off the start path,
+   * where reading gigabytes took seconds before a node could serve.
+   */
+  heldThrough?: LogIndex;
 }
 
 /** A snapshot found on disk: its data is read from its file (the caller closes it). */
 export interface StoredSnapshot {
   readonly meta: SnapshotMeta;
   readonly data: FileSnapshotData;
+  /** Its data was checksummed at open (false: one the state machine holds, see heldThrough). */
+  readonly dataChecked: boolean;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -143,11 +153,12 @@ export class SnapshotStore {
     for (const { name, parsed } of candidates) {
       const handle = await fs.open(posix.join(dir, name), 'read');
       try {
-        const layout = await verifySnapshotFile(handle, yieldToEventLoop);
+        const dataChecked = parsed.index > (options.heldThrough ?? 0);
+        const layout = dataChecked ? await verifySnapshotFile(handle, yieldToEventLoop) : await readSnapshotFileLayout(handle);
         if (layout.meta.index !== parsed.index || layout.meta.term !== parsed.term) {
           throw new DecodeError(`it holds the snapshot at index ${layout.meta.index}, term ${layout.meta.term}`);
         }
-        snapshot = { meta: layout.meta, data: new FileSnapshotData(handle, layout) };
+        snapshot = { meta: layout.meta, data: new FileSnapshotData(handle, layout), dataChecked };
         break;
       } catch (error) {
         await handle.close();
@@ -250,6 +261,30 @@ export class SnapshotStore {
     } catch (error) {
       this.failure = `an earlier write failed: ${error instanceof Error ? error.message : String(error)}`;
       throw error;
+    }
+  }
+
+  /**
+   * What is wrong with the stored snapshot `meta`'s file (its checksum, above all), or
+   * undefined; undefined too once the file is gone (a newer snapshot pruned it). Read
+   * through a handle of its own, a chunk at a time between other work.
+   */
+  async dataProblem(meta: SnapshotMeta): Promise<string | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await this.fs.open(posix.join(this.dir, snapshotFileName(meta.index, meta.term)), 'read');
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    try {
+      await verifySnapshotFile(handle, yieldToEventLoop);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      return error.message;
+    } finally {
+      await handle.close();
     }
   }
 
@@ -357,6 +392,17 @@ export class SnapshotStore {
   async quarantine(files: readonly string[]): Promise<void> {
     for (const file of files) await this.fs.rename(posix.join(this.dir, file), posix.join(this.dir, file + CORRUPT_SUFFIX));
     if (files.length > 0) await this.fs.syncDir(this.dir);
+  }
+
+  /** quarantine() of a stored snapshot found damaged while the node runs, in turn with the
+   * saves (whose pruning renames and deletes too); answers false if its file is gone. */
+  quarantineSaved(meta: SnapshotMeta): Promise<boolean> {
+    const name = snapshotFileName(meta.index, meta.term);
+    return this.saves.run(async () => {
+      if (!(await this.files()).includes(name)) return false;
+      await this.quarantine([name]);
+      return true;
+    });
   }
 
   /** The snapshot file names, oldest first. */
