@@ -4,7 +4,9 @@
 // For each system, a fresh 3-node cluster of real processes on loopback (Keel through
 // the e2e harness, production timing: 100 ms ticks, 10-tick election timeout; etcd as
 // bench:vs-etcd starts it), through the etcd v3 gRPC API (EtcdGrpcClient, raw grpc-js):
-//   1. empty store: puts, then linearizable gets, for --seconds each (--clients clients);
+//   1. empty store: puts, then linearizable gets, for --seconds each (--clients clients),
+//      of values with the fill's sizes, so that the full store's rows read and write the
+//      same mix and differ from these in the store's size alone;
 //   2. fill to --mib MiB of live data: values of 256 B to 64 KiB (log-uniform), a
 //      quarter of the puts overwriting a key written before, a compaction to the
 //      current revision every 64 MiB written (so MVCC history is made and removed);
@@ -118,7 +120,7 @@ async function timed(op, keys, endpoints) {
   try {
     const endMs = performance.now() + phaseSeconds * 1000;
     const until = () => performance.now() >= endMs;
-    if (op === 'put') return await load((w) => clients.of(w).put(keyOf(Math.floor(Math.random() * keys.count)), valueOfSize(4096)), until);
+    if (op === 'put') return await load((w) => clients.of(w).put(keyOf(Math.floor(Math.random() * keys.count)), valueOfSize(valueSize())), until);
     return await load((w) => clients.of(w).get(keyOf(Math.floor(Math.random() * keys.count))), until);
   } finally {
     clients.close();
@@ -258,13 +260,13 @@ function sampler(metricsUrls, names) {
 async function measure(system) {
   console.error(`\n== ${system.name}`);
   const keys = { count: 1000 };
-  // Empty store: 1,000 keys of 4 KiB to read and overwrite.
+  // Empty store: 1,000 keys to read and overwrite, their values sized as the fill's.
   const seed = clientsFor(system.endpoints);
   // Retried: on a loaded machine a fresh cluster may miss the odd deadline.
   const put = async (worker, key) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await seed.of(worker).put(key, valueOfSize(4096));
+        return await seed.of(worker).put(key, valueOfSize(valueSize()));
       } catch (error) {
         if (attempt === 5) throw error;
       }
@@ -440,7 +442,7 @@ try {
     cleanups.length = 0;
   }
   console.log(
-    `\n3-member clusters on 127.0.0.1, ${clientCount} clients, ${phaseSeconds} s per put/get phase (4 KiB puts, linearizable gets), target ${flags.mib} MiB of live data:\n`,
+    `\n3-member clusters on 127.0.0.1, ${clientCount} clients, ${phaseSeconds} s per put/get phase (puts with the fill's value sizes, linearizable gets), target ${flags.mib} MiB of live data:\n`,
   );
   console.log(report(rows));
   console.log(`\nload average (1 min) before: ${loadBefore.toFixed(1)}, after: ${loadavg()[0].toFixed(1)}, on ${availableParallelism()} cores`);

@@ -235,7 +235,9 @@ export class Replica implements MembershipHost {
   private snapshotChecks: Promise<void> = Promise.resolve();
   /** The stored snapshot found at start, to be read through once the node serves (checkStoredSnapshot). */
   private readonly snapshotUnchecked: SnapshotMeta | undefined;
-  /** The stored snapshot's file is damaged: the next snapshot is taken as soon as one can be (maybeSnapshot). */
+  /** That check, running on its own: a snapshot from the leader is not held up behind it. */
+  private storedSnapshotCheck: Promise<void> = Promise.resolve();
+  /** The stored snapshot's file is damaged: a new one is taken as soon as it can be (maybeSnapshot), until one replaces it (useSnapshotFile). */
   private snapshotReplacesDamaged = false;
   /** The automatic snapshot being taken, if any (maybeSnapshot): copied, compacted, saved. */
   private snapshotting: Promise<void> | undefined;
@@ -458,7 +460,7 @@ export class Replica implements MembershipHost {
     // A node removed before it last stopped does not come back under its old id.
     if (this.memberList().removed.includes(this.config.id)) this.removed();
     const unchecked = this.snapshotUnchecked;
-    if (unchecked) this.snapshotChecks = this.snapshotChecks.then(() => this.checkStoredSnapshot(unchecked)).catch((error: unknown) => this.fatal(error));
+    if (unchecked) this.storedSnapshotCheck = this.checkStoredSnapshot(unchecked).catch((error: unknown) => this.fatal(error));
     this.schedule();
   }
 
@@ -983,6 +985,7 @@ export class Replica implements MembershipHost {
     this.snapshotStored = undefined;
     await this.snapshotting;
     await this.snapshotChecks;
+    await this.storedSnapshotCheck;
     this.useSnapshotFile(undefined);
     this.watches.closeAll('STOPPING', 'the node is shutting down; watch another node from the last revision received + 1');
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
@@ -1319,7 +1322,6 @@ export class Replica implements MembershipHost {
     if (!this.raft.canSnapshotAt(this.store.appliedIndex())) return;
     // Entries applied while the snapshot is taken count toward the next one.
     this.appliedBytesSinceSnapshot = 0;
-    this.snapshotReplacesDamaged = false;
     this.snapshotting = this.takeSnapshot()
       .catch((error: unknown) => this.fatal(error))
       .finally(() => {
@@ -1418,7 +1420,17 @@ export class Replica implements MembershipHost {
    */
   private async checkStoredSnapshot(meta: SnapshotMeta): Promise<void> {
     const startMs = this.ports.clock.monotonicMs();
-    const problem = await this.storage.snapshotDataProblem(meta);
+    let problem: string | undefined;
+    try {
+      // A chunk per turn of the loop; given up at the next once the node stops.
+      problem = await this.storage.snapshotDataProblem(meta, async () => {
+        await this.nextTurn();
+        if (this.stopping) throw new Error('stopping');
+      });
+    } catch (error) {
+      if (this.stopping) return;
+      throw error;
+    }
     const checkMs = Math.round(this.ports.clock.monotonicMs() - startMs);
     if (this.stopping) return;
     if (problem === undefined) {
@@ -1441,7 +1453,9 @@ export class Replica implements MembershipHost {
   private useSnapshotFile(file: FileSnapshotData | undefined): void {
     const previous = this.snapshotFile;
     this.snapshotFile = file;
-    if (previous && previous !== file) this.closeSnapshotFile(previous);
+    if (previous === file) return;
+    if (previous) this.closeSnapshotFile(previous);
+    this.snapshotReplacesDamaged = false;
   }
 
   private closeSnapshotFile(file: FileSnapshotData): void {

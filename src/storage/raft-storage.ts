@@ -198,8 +198,8 @@ export class RaftStorage {
   }
 
   /** What is wrong with the stored snapshot `meta`'s file, or undefined (SnapshotStore.dataProblem). */
-  snapshotDataProblem(meta: SnapshotMeta): Promise<string | undefined> {
-    return this.store.dataProblem(meta);
+  snapshotDataProblem(meta: SnapshotMeta, between?: () => Promise<void>): Promise<string | undefined> {
+    return this.store.dataProblem(meta, between);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Reads one WAL segment into complete write groups, and decides what its damage
- * means (see wal.ts for why):
+ * means (see wal-recovery.ts for why):
  *   - a bad record followed by valid records: corruption;
  *   - a bad record, or a write group missing its commit record, at the end of an
  *     older segment: corruption (that segment was complete and synced before the

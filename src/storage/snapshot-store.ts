@@ -267,9 +267,9 @@ export class SnapshotStore {
   /**
    * What is wrong with the stored snapshot `meta`'s file (its checksum, above all), or
    * undefined; undefined too once the file is gone (a newer snapshot pruned it). Read
-   * through a handle of its own, a chunk at a time between other work.
+   * through a handle of its own, a chunk at a time, awaiting `between()` after each.
    */
-  async dataProblem(meta: SnapshotMeta): Promise<string | undefined> {
+  async dataProblem(meta: SnapshotMeta, between: () => Promise<void> = yieldToEventLoop): Promise<string | undefined> {
     let handle: FileHandle;
     try {
       handle = await this.fs.open(posix.join(this.dir, snapshotFileName(meta.index, meta.term)), 'read');
@@ -278,7 +278,7 @@ export class SnapshotStore {
       throw error;
     }
     try {
-      await verifySnapshotFile(handle, yieldToEventLoop);
+      await verifySnapshotFile(handle, between);
       return undefined;
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;

@@ -68,7 +68,7 @@ export function appendWalRecord(w: ByteWriter, record: WalRecord): void {
 /** Decodes a record whose checksum matched; throws DecodeError if it does not parse. */
 /**
  * `entryData: 'view'` leaves an entry's data a view into the record's bytes, for a
- * replay that keeps few of the entries it decodes and copies those (Wal.open);
+ * replay that keeps few of the entries it decodes and copies those (recoverWal);
  * otherwise the data is a copy.
  */
 export function decodeWalRecord(raw: RawRecord, entryData: 'copy' | 'view' = 'copy'): WalRecord {

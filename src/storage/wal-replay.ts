@@ -1,6 +1,6 @@
 /**
  * Folds WAL records, oldest first, into the state they describe. Pure: no files,
- * so the rules can be tested on their own (wal.ts adds file names and offsets to
+ * so the rules can be tested on their own (wal-recovery.ts adds file names and offsets to
  * any problem found here).
  *
  * Rules (later records win):

@@ -18,17 +18,11 @@
  * so a full disk is met when a segment is prepared, never inside a record; their
  * unused tails are zeros.
  *
- * Opening. Segments are replayed oldest first (wal-replay.ts). Damage is judged by
- * where it is:
- *   - a bad record with nothing valid after it, or a write without its commit
- *     record, at the end of the newest segment, is a write cut short by a crash
- *     (torn, or zero-filled where the size grew but the data never landed). It was
- *     never acknowledged: it is truncated, and logged (file and offset).
- *   - a bad record followed by valid records, or a bad record in an older segment,
- *     is corruption of data that was once durable: WalCorruptionError, naming the
- *     file and offset. Never guessed around, never skipped.
- * Then a fresh segment is started, so the torn segment is never appended to and
- * the newest segment always begins with the full state.
+ * Opening (wal-recovery.ts). Segments are replayed oldest first; a write cut short by
+ * a crash at the end of the newest segment is truncated, and any other damage is
+ * WalCorruptionError, naming the file and offset. Then a fresh segment is started, so
+ * the torn segment is never appended to and the newest segment always begins with the
+ * full state.
  *
  * Failure. Any error while writing poisons the WAL: an FsyncError (or any other)
  * is rethrown, and every later call is refused with StorageUnusableError. The
@@ -38,51 +32,19 @@ import { posix } from 'node:path';
 import type { Entry, HardState, LogIndex, Term } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import type { FileHandle, FileSystem } from './file-system.js';
-import { StorageUnusableError, WalCorruptionError } from './errors.js';
-import { readSegment, repairHint, type LocatedRecord, type SegmentContents } from './segment-reader.js';
-import { WalEntryReader, type ReadableSegment } from './wal-entry-reader.js';
+import { StorageUnusableError } from './errors.js';
+import type { WalEntryReader, ReadableSegment } from './wal-entry-reader.js';
+import { recoverWal, type WalOptions, type WalState } from './wal-recovery.js';
 import { SerialQueue } from './serial-queue.js';
-import { LogReplay, type SpilledEntries } from './wal-replay.js';
 import type { WalRecord } from './wal-records.js';
 import { encodeWriteGroup } from './wal-records.js';
 import type { Segment } from './wal-segments.js';
-import { SegmentBook, parseSegmentName, segmentName } from './wal-segments.js';
+import { type SegmentBook, segmentName } from './wal-segments.js';
 import { SegmentPreparer } from './segment-preparer.js';
 
 export { WalCorruptionError } from './errors.js';
 
-export interface WalOptions {
-  fs: FileSystem;
-  dir: string;
-  /** Cut a new segment once the current one holds this many bytes (default 64 MiB). */
-  segmentBytesMax?: number;
-  /** Where recovery reports what it truncated; defaults to console.warn. */
-  log?: (msg: string) => void;
-  /** Bytes of entries replay holds in memory; past them, committed entries stay on disk (WalState.spilled). */
-  memoryBytesMax?: number;
-  /**
-   * The oldest segments that hold only entries up to this index are not read: a start
-   * whose snapshot there is intact needs nothing from them (they are kept for a start
-   * that must fall back to an older snapshot), and reading and checking them took as
-   * long as the rest of the log.
-   */
-  skipEntriesThrough?: LogIndex;
-}
-
-export interface WalState {
-  hardState: HardState;
-  /** Entries on disk only (past WalOptions.memoryBytesMax at replay), right before `compacted` and `entries`. */
-  spilled: SpilledEntries | undefined;
-  /** The log after the snapshot held in memory, contiguous from snapshotIndex + 1 or the spilled entries' end. */
-  entries: Entry[];
-  snapshotIndex: LogIndex;
-  snapshotTerm: Term;
-  /** Entries at or below snapshotIndex that the segments still hold, contiguous and
-   * ending at snapshotIndex (or empty): enough to fall back to an older snapshot. */
-  compacted: Entry[];
-  /** About how many bytes of entries the log holds after the snapshot (ReplayResult). */
-  bytesAfterSnapshot: number;
-}
+export type { WalOptions, WalState };
 
 export interface WalUpdate {
   /** The log was replaced by this snapshot (installed from the leader): every entry
@@ -141,126 +103,10 @@ export class Wal {
   }
 
   static async open(options: WalOptions): Promise<{ wal: Wal; state: WalState }> {
-    const { fs, dir } = options;
-    const log = options.log ?? ((msg: string) => console.warn(msg));
     const segmentBytesMax = options.segmentBytesMax ?? DEFAULT_SEGMENT_BYTES_MAX;
     assert(Number.isInteger(segmentBytesMax) && segmentBytesMax > 0, `segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
-    await fs.mkdirp(dir);
-
-    const found: { name: string; seq: number; firstIndex: LogIndex }[] = [];
-    for (const name of await fs.list(dir)) {
-      const parsed = parseSegmentName(name);
-      if (parsed) found.push({ name, ...parsed });
-      else if (name.endsWith('.wal'))
-        throw new WalCorruptionError(`Cannot open WAL in ${dir}: unexpected file ${name} (not a segment name); refusing to start`, name, undefined);
-    }
-    found.sort((a, b) => a.seq - b.seq);
-    for (let i = 1; i < found.length; i++) {
-      const [prev, next] = [found[i - 1], found[i]] as [(typeof found)[0], (typeof found)[0]];
-      if (next.seq !== prev.seq + 1) {
-        throw new WalCorruptionError(
-          `Cannot open WAL in ${dir}: segments ${prev.seq + 1}..${next.seq - 1} are missing between ${prev.name} and ${next.name}; refusing to start`,
-          next.name,
-          undefined,
-        );
-      }
-    }
-
-    const replay = new LogReplay(options.memoryBytesMax);
-    const readable = new Map<number, ReadableSegment>();
-    const entryReader = new WalEntryReader((seq) => readable.get(seq));
-    const book = new SegmentBook();
-    let torn: { name: string; offset: number; reason: string; droppedBytes: number } | undefined;
-    let unusedTail: { name: string; end: number } | undefined;
-    const newest = found[found.length - 1];
-    const newestRead = newest && options.skipEntriesThrough !== undefined ? await readWhole(fs, dir, newest, true) : undefined;
-    // Skipped only below the WAL's own snapshot marker as well: the log it replays
-    // starts right after that marker, whatever the snapshot files say.
-    const skipThrough = Math.min(options.skipEntriesThrough ?? 0, newestRead ? finalSnapshotIndex(newestRead.contents) : 0);
-    let skipping = skipThrough > 0;
-    const skipped = new Set<number>();
-    for (const [i, file] of found.entries()) {
-      const isNewest = i === found.length - 1;
-      // A segment holds no entry past the next one's first index (the log's end when
-      // that one was cut): below it, it holds only entries at or below the snapshot.
-      const entriesBelow = found[i + 1]?.firstIndex;
-      skipping &&= entriesBelow !== undefined && entriesBelow - 1 <= skipThrough;
-      if (skipping) {
-        book.add(file.name, file.seq, file.firstIndex).liveMax = (entriesBelow as LogIndex) - 1;
-        skipped.add(file.seq);
-        continue;
-      }
-      const { data, contents } = isNewest && newestRead ? newestRead : await readWhole(fs, dir, file, isNewest);
-      if (contents.torn) torn = { name: file.name, ...contents.torn };
-      else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
-      else if (isNewest && contents.recordsEnd < data.length) unusedTail = { name: file.name, end: contents.recordsEnd };
-      if (contents.groups.length === 0 && !isNewest) {
-        throw new WalCorruptionError(
-          `Cannot open WAL segment ${file.name}: the segment holds no complete write but newer segments follow; ${repairHint(0, true)}`,
-          file.name,
-          0,
-        );
-      }
-      const segment = book.add(file.name, file.seq, file.firstIndex);
-      for (const group of contents.groups) notePositions(entryReader, file.seq, group);
-      for (const { offset, record } of contents.groups.flat()) {
-        if (record.type === 'entry' && replay.keeps(record.entry.index)) book.noteEntry(segment, record.entry.index);
-        if (record.type === 'restore') book.noteRestore();
-        const problem = replay.apply(record);
-        if (problem !== undefined) {
-          throw new WalCorruptionError(
-            `Cannot open WAL segment ${file.name}: record at offset ${offset}: ${problem}; ${repairHint(offset, !isNewest)}`,
-            file.name,
-            offset,
-          );
-        }
-      }
-    }
-
-    if (torn) {
-      const path = posix.join(dir, torn.name);
-      if (torn.offset === 0) {
-        log(`WAL segment ${torn.name}: removing it, it holds no complete write (${torn.reason}) — created just before a crash`);
-        await fs.unlink(path);
-        await fs.syncDir(dir);
-        book.removeLast();
-      } else {
-        log(
-          `WAL segment ${torn.name}: truncating a torn tail at offset ${torn.offset} (${torn.reason}; ${torn.droppedBytes} bytes dropped) — a write cut short by a crash, never acknowledged`,
-        );
-        const handle = await fs.open(path, 'write');
-        try {
-          await handle.truncate(torn.offset);
-          // Durable before anything newer exists, or the tail could reappear behind a
-          // newer segment and look like corruption.
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      }
-    }
-
-    if (unusedTail) {
-      // The newest segment is closed by the cut below, with the rest of its
-      // preallocated space unused: given back, or every start would leave a whole
-      // segment of zeros behind, kept and read again by every later start (a node
-      // restarted 15 times held 1 GiB of them and took 7 s to read them).
-      const handle = await fs.open(posix.join(dir, unusedTail.name), 'write');
-      try {
-        await handle.truncate(unusedTail.end);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-
-    const replayed = replay.result();
-    if (typeof replayed === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${replayed}; refusing to start`, undefined, undefined);
-    // Replay decodes entries as views into each segment's bytes (most are spilled or
-    // overwritten): the ones kept are copied, so no segment's bytes stay alive.
-    const spilled = replayed.spilled && { terms: replayed.spilled.terms, configEntries: replayed.spilled.configEntries.map(ownData) };
-    const result: WalState = { ...replayed, spilled, entries: replayed.entries.map(ownData), compacted: replayed.compacted.map(ownData) };
-    const wal = new Wal(fs, dir, segmentBytesMax, book, result, readable, entryReader);
+    const { state, book, entryReader, readable, skipped } = await recoverWal(options);
+    const wal = new Wal(options.fs, options.dir, segmentBytesMax, book, state, readable, entryReader);
     try {
       // A skipped segment holds only entries before the log's start: none is read back.
       for (const segment of book.segments) if (!skipped.has(segment.seq)) await wal.openReadable(segment);
@@ -269,7 +115,7 @@ export class Wal {
       await wal.close().catch(() => undefined);
       throw error;
     }
-    return { wal, state: result };
+    return { wal, state };
   }
 
   /**
@@ -492,47 +338,6 @@ export class Wal {
     if (this.failure !== undefined)
       throw new StorageUnusableError(`The WAL in ${this.dir} refuses writes: ${this.failure}; restart the process to recover from disk`);
   }
-}
-
-/** The entry with a copy of its data (a Buffer's slice() would be another view). */
-/** A segment's bytes and what they hold. */
-async function readWhole(fs: FileSystem, dir: string, file: { name: string; seq: number; firstIndex: LogIndex }, isNewest: boolean) {
-  const data = await fs.readFile(posix.join(dir, file.name));
-  return { data, contents: readSegment(file, data, isNewest) };
-}
-
-/**
- * The WAL's snapshot marker as the newest segment leaves it: its header holds the marker
- * as it stood when the segment was cut, and every later one (a compaction, a restore)
- * is a record after it; markers only grow. 0 if it holds none.
- */
-function finalSnapshotIndex(contents: SegmentContents): LogIndex {
-  let index = 0;
-  for (const { record } of contents.groups.flat()) if (record.type === 'snapshot' || record.type === 'restore') index = record.index;
-  return index;
-}
-
-function ownData(entry: Entry): Entry {
-  return { ...entry, data: new Uint8Array(entry.data) };
-}
-
-/**
- * Notes where a replayed write group's entries are (WalEntryReader.written), and its
- * restore, if it has one: entries are read back from the segments later.
- */
-function notePositions(reader: WalEntryReader, seq: number, group: readonly LocatedRecord[]): void {
-  let first: { offset: number; index: LogIndex } | undefined;
-  let last: LogIndex = 0;
-  let bytes = 0;
-  for (const { offset, record } of group) {
-    // A restore comes first in its group (Wal.save).
-    if (record.type === 'restore') reader.restored(record.index);
-    if (record.type !== 'entry') continue;
-    first ??= { offset, index: record.entry.index };
-    last = record.entry.index;
-    bytes += record.entry.data.length;
-  }
-  if (first) reader.written(seq, first.offset, first.index, last, bytes);
 }
 
 /**
