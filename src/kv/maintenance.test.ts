@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defragmentRedoBytesMax, MvccStore } from './mvcc/mvcc-store.js';
+import { MvccStore, type ApplyItem } from './mvcc/mvcc-store.js';
 import { openMemoryEnv } from './env/memory-env.js';
 import { snapshotForNewCluster } from './new-cluster-snapshot.js';
 import { bytes, makeTempDir, removeDir, text, withTempStore } from './testing/temp-store.js';
@@ -15,9 +15,12 @@ const del = (key: string): DeleteRangeRequest => ({ type: 'deleteRange', key: by
 const noSpace: CommandBody = { type: 'alarm', action: 'activate', alarm: 'NOSPACE', memberId: 2 };
 const disarm: CommandBody = { type: 'alarm', action: 'deactivate', alarm: 'NOSPACE', memberId: 2 };
 
-function applier(store: MvccStore): (body: CommandBody, session?: Command['session']) => CommandResult {
+/** Applies commands at the next index; `log`, if given, records them (a Raft log's stand-in). */
+function applier(store: MvccStore, log?: ApplyItem[]): (body: CommandBody, session?: Command['session']) => CommandResult {
   return (body, session) => {
-    const outcome = store.apply(store.appliedIndex() + 1, { body, ...(session ? { session } : {}) });
+    const item: ApplyItem = { index: store.appliedIndex() + 1, command: { body, ...(session ? { session } : {}) } };
+    log?.push(item);
+    const outcome = store.apply(item.index, item.command);
     assert.ok(outcome.status === 'applied', `entry ${outcome.index} was ${outcome.status}`);
     return outcome.result;
   };
@@ -172,20 +175,31 @@ async function defragmentWhileApplying(
   open: () => MvccStore,
   fill: (apply: ReturnType<typeof applier>, store: MvccStore) => void,
   during: (apply: ReturnType<typeof applier>) => void,
-): Promise<{ defragmented: MvccStore; control: MvccStore; heldApplies: number }> {
+  /** Whether the log still holds what the copy lacks (a snapshot may have compacted it). */
+  logHoldsThem = true,
+): Promise<{ defragmented: MvccStore; control: MvccStore; heldApplies: number; redoAsked: number }> {
   const defragmented = open();
   const control = open();
-  for (const store of [defragmented, control]) fill(applier(store), store);
+  const log: ApplyItem[] = [];
+  fill(applier(defragmented, log), defragmented);
+  fill(applier(control), control);
   let heldApplies = 0;
-  const run = defragmented.defragment(async (swap) => {
-    heldApplies = defragmented.appliedIndex();
-    return swap();
+  let redoAsked = 0;
+  const run = defragmented.defragment({
+    hold: async (swap) => {
+      heldApplies = defragmented.appliedIndex();
+      return swap();
+    },
+    redo: (after, through) => {
+      redoAsked++;
+      return logHoldsThem ? log.filter((item) => item.index > after && item.index <= through) : undefined;
+    },
   });
   // The copy is being written: the store goes on applying.
-  during(applier(defragmented));
+  during(applier(defragmented, log));
   during(applier(control));
   await run;
-  return { defragmented, control, heldApplies };
+  return { defragmented, control, heldApplies, redoAsked };
 }
 
 const fillWithGarbage = (apply: ReturnType<typeof applier>, store: MvccStore): void => {
@@ -228,14 +242,23 @@ test('on LMDB too, the writes made while the copy is written are all there after
   }
 });
 
-test('past defragmentRedoBytesMax of writes during the copy, the copy is made again inside the hold, and nothing is lost', async () => {
+test('however much is written during the copy, it is applied to the copy again from the log; a log that lost it means a second copy inside the hold, and nothing is lost', async () => {
   const huge = 'y'.repeat(1024 * 1024);
   const bigWrites = (apply: ReturnType<typeof applier>): void => {
-    for (let i = 0; i < Math.ceil(defragmentRedoBytesMax / huge.length) + 2; i++) apply(put(`big/${i % 4}`, huge));
+    for (let i = 0; i < 80; i++) apply(put(`big/${i % 4}`, huge));
   };
-  const { defragmented, control } = await defragmentWhileApplying(() => MvccStore.openOn(openMemoryEnv()), fillWithGarbage, bigWrites);
-  assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
-  assert.equal(defragmented.currentRevision(), control.currentRevision());
+  for (const logHoldsThem of [true, false]) {
+    const { defragmented, control, redoAsked } = await defragmentWhileApplying(
+      () => MvccStore.openOn(openMemoryEnv()),
+      fillWithGarbage,
+      bigWrites,
+      logHoldsThem,
+    );
+    assert.equal(redoAsked, 1);
+    assert.deepEqual(defragmented.hashKv(0), control.hashKv(0), `log holds them: ${logHoldsThem}`);
+    assert.equal(defragmented.currentRevision(), control.currentRevision());
+    assert.equal(defragmented.appliedIndex(), control.appliedIndex());
+  }
 });
 
 test('a snapshot rewritten for a new cluster keeps the key space, takes the new index, and drops sessions and alarms', async () => {

@@ -571,6 +571,17 @@ export class RaftNode {
     };
   }
 
+  /**
+   * The applied entries from `low` through `high`, about `bytesMax` of them at most (always
+   * one), entries on disk read back: for a runtime that applies them again to its state
+   * machine (a defragmented copy). Undefined if the log no longer holds `low`.
+   */
+  appliedEntries(low: LogIndex, high: LogIndex, bytesMax: number): readonly Entry[] | undefined {
+    assert(high <= this.log.applied, () => `entries through ${high} asked for, applied through ${this.log.applied}`);
+    if (low < this.log.firstIndex()) return undefined;
+    return this.log.slice(low, high + 1, { bytesMax, countMax: Infinity });
+  }
+
   /** The log from `low` (>= firstIndex) to the end, entries on disk read back, for checkers and tools. */
   entriesFrom(low: LogIndex): readonly Entry[] {
     if (low > this.log.lastIndex()) return [];

@@ -190,6 +190,8 @@ const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
  * long for it.
  */
 const snapshotSliceMs = 5;
+/** Bytes of log entries read at a time when a defragmented copy is brought up to date (appliedAgain). */
+const redoReadBytesMax = 4 * 1024 * 1024;
 
 export class Replica implements MembershipHost {
   readonly counters: ReplicaCounters = {
@@ -792,7 +794,7 @@ export class Replica implements MembershipHost {
     while (this.defragmentation) await this.defragmentation.catch(() => undefined);
     // The pulse starts now; the copy takes longer than a heartbeat interval, so the swap's
     // redo, which holds the loop, beats from its first entry on.
-    const run = this.store.defragment((swap) => this.holdStore(swap), this.pulseFromNow());
+    const run = this.store.defragment({ hold: (swap) => this.holdStore(swap), pulse: this.pulseFromNow(), redo: this.appliedAgain });
     this.defragmentation = run;
     try {
       const result = await run;
@@ -803,6 +805,26 @@ export class Replica implements MembershipHost {
       this.defragmentation = undefined;
     }
   }
+
+  /**
+   * The entries applied after `after` through `through`, decoded as apply() decoded them,
+   * read from the Raft log a batch at a time (read back from the WAL where released):
+   * what a defragmentation's copy lacks (MvccStore.RedoSource). No snapshot compacts the
+   * log while a defragmentation runs (maybeSnapshot), so it holds them unless a snapshot
+   * from the leader replaced it.
+   */
+  private readonly appliedAgain = (after: LogIndex, through: LogIndex): Iterable<ApplyItem> | undefined => {
+    if (after + 1 < this.raft.status().firstIndex) return undefined;
+    const raft = this.raft;
+    const decode = (entry: Entry): ApplyItem => ({ index: entry.index, command: this.decodeEntry(entry).command });
+    return (function* () {
+      for (let low = after + 1; low <= through; ) {
+        const entries = raft.appliedEntries(low, through, redoReadBytesMax) as readonly Entry[];
+        for (const entry of entries) yield decode(entry);
+        low = (entries.at(-1) as Entry).index + 1;
+      }
+    })();
+  };
 
   /** Runs `task` with the Ready loop and every read of the store held (this.maintenance). */
   private async holdStore<T>(task: () => Promise<T>): Promise<T> {
@@ -1316,7 +1338,8 @@ export class Replica implements MembershipHost {
       stored.compacted(kept);
       return;
     }
-    if (this.snapshotting || this.maintenance || this.stopping) return;
+    // Nor while a defragmentation runs: its swap reads the entries applied during its copy from the log.
+    if (this.snapshotting || this.maintenance || this.defragmentation || this.stopping) return;
     if (!this.snapshotReplacesDamaged && !this.snapshotDue()) return;
     // Restarted with the store ahead of the commit index on disk: wait to learn it again.
     if (!this.raft.canSnapshotAt(this.store.appliedIndex())) return;

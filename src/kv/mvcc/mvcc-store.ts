@@ -33,7 +33,7 @@ import { ByteReader, assert } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, startCompaction, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
-import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
+import { LATER_TABLES, tablesOf, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
@@ -115,39 +115,28 @@ export interface ApplyOptions {
 /** Runs a defragmentation's swap with every other call to the store kept away (MvccStore.defragment). */
 export type Hold = <T>(swap: () => Promise<T>) => Promise<T>;
 
-/** Entries applied while a defragmentation's copy is written are kept up to this many bytes (their keys and values, roughly). */
-export const defragmentRedoBytesMax = 64 * 1024 * 1024;
+/**
+ * The entries applied after `afterIndex` through `throughIndex`, in order, as they were
+ * applied (the caller's log holds them: a defragmentation applies them again to its
+ * copy); undefined if it no longer holds them all.
+ */
+export type RedoSource = (afterIndex: LogIndex, throughIndex: LogIndex) => Iterable<ApplyItem> | undefined;
+
+export interface DefragmentOptions {
+  /** Runs the swap with every other call to the store kept away (default: at once). */
+  readonly hold?: Hold;
+  /** As for applyBatch, during the entries applied again. */
+  readonly pulse?: () => void;
+  /** Where the entries applied during the copy are read again; without it, any such entry means a second copy inside the hold. */
+  readonly redo?: RedoSource;
+}
+
+/** Entries applied again per write transaction after a defragmentation's swap. */
+const redoBatchEntries = 1024;
 
 interface DecodedItem {
   readonly index: LogIndex;
   readonly command: KvResult<Command>;
-}
-
-interface Redo {
-  readonly items: DecodedItem[];
-  bytes: number;
-  overflowed: boolean;
-}
-
-function keepForRedo(redo: Redo, items: readonly DecodedItem[]): void {
-  for (const item of items) {
-    redo.bytes += approximateBytes(item.command);
-    if (redo.bytes > defragmentRedoBytesMax) {
-      redo.overflowed = true;
-      redo.items.length = 0;
-      return;
-    }
-    redo.items.push(item);
-  }
-}
-
-/** The bytes a decoded command holds on to, roughly: its byte strings, plus a little per object. */
-function approximateBytes(value: unknown, depth = 0): number {
-  if (value instanceof Uint8Array) return value.length;
-  if (typeof value !== 'object' || value === null || depth > 8) return 8;
-  let bytes = 32;
-  for (const field of Object.values(value)) bytes += approximateBytes(field, depth + 1);
-  return bytes;
 }
 
 export type ApplyOutcome =
@@ -194,8 +183,8 @@ export class MvccStore {
   private state: State;
   private closed = false;
   private defragmenting = false;
-  /** While a defragmentation's copy is written: the entries applied since, to apply to the copy again. */
-  private redo: Redo | undefined;
+  /** A defragmentation is under way (one at a time). */
+  private defragmentRunning = false;
 
   /**
    * The environment opened empty because what it held could not be trusted (LMDB's
@@ -308,52 +297,70 @@ export class MvccStore {
    * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
    * back to the file system (defragment.ts), in two steps:
    *   1. the compacted copy is written while the store goes on: reads and applies
-   *      continue, and the entries applied meanwhile are kept (up to
-   *      defragmentRedoBytesMax);
+   *      continue;
    *   2. `hold` runs the swap: the caller keeps every other call away while the copy
-   *      takes the file's place and the kept entries are applied to it again (the store
-   *      is a deterministic state machine: the same entries on the same state give the
-   *      same state; their results and events were given the first time).
-   * Past the bound, the copy is dropped and a second one is written inside the hold,
-   * with nothing to apply again: the old, blocking way, for a store written faster than
-   * it can be copied. `pulse`: as for applyBatch, during the entries applied again.
+   *      takes the file's place and the entries applied since the copy was taken are
+   *      applied to it again, read from `redo` (the store is a deterministic state
+   *      machine: the same entries on the same state give the same state; their
+   *      results and events were given the first time).
+   * The entries applied again are read from the caller's log a batch at a time, never
+   * kept in memory, so however long the copy takes and however much is written
+   * meanwhile, the hold lasts as long as applying them. Only if `redo` cannot give them
+   * all is the copy dropped and a second one written inside the hold: the old,
+   * blocking way.
    */
-  async defragment(hold: Hold = (swap) => swap(), pulse: () => void = noPulse): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+  async defragment(options: DefragmentOptions = {}): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
     this.assertUsable();
-    assert(this.redo === undefined, 'one defragmentation at a time');
+    assert(!this.defragmentRunning, 'one defragmentation at a time');
+    const hold = options.hold ?? ((swap) => swap());
     const beforeBytes = this.env.fileSize();
-    const redo: Redo = { items: [], bytes: 0, overflowed: false };
-    this.redo = redo;
-    let copy: CompactedCopy;
+    // The copy's read view opens at this index or later: the entries after it are enough.
+    const appliedBeforeCopy = this.state.applied;
+    this.defragmentRunning = true;
     try {
-      copy = await this.env.copyCompacted();
-    } catch (error) {
-      this.redo = undefined;
-      throw error;
+      let copy = await this.env.copyCompacted();
+      return await hold(async () => {
+        const through = this.state.applied;
+        const redo = through === appliedBeforeCopy ? [] : options.redo?.(appliedBeforeCopy, through);
+        if (redo === undefined) {
+          await copy.discard();
+          copy = await this.env.copyCompacted();
+        }
+        this.defragmenting = true;
+        try {
+          // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
+          this.env = await copy.swapIn();
+          this.reader = new MvccReader(this.env.history);
+          this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
+          this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
+          this.authTable = new AuthTable(this.env.auth);
+          this.reload();
+        } finally {
+          this.defragmenting = false;
+        }
+        // Entries at or below the copy's applied index are skipped (applyDecoded). Their
+        // events were published the first time: the values before them are not needed.
+        if (redo) this.applyAgain(redo, options.pulse ?? noPulse);
+        assert(this.state.applied === through, () => `a defragmentation's swap left the store at ${this.state.applied}, not ${through}`);
+        return { beforeBytes, afterBytes: this.env.fileSize() };
+      });
+    } finally {
+      this.defragmentRunning = false;
     }
-    return hold(async () => {
-      this.redo = undefined;
-      if (redo.overflowed) {
-        await copy.discard();
-        copy = await this.env.copyCompacted();
-      }
-      this.defragmenting = true;
-      try {
-        // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
-        this.env = await copy.swapIn();
-        this.reader = new MvccReader(this.env.history);
-        this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
-        this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
-        this.authTable = new AuthTable(this.env.auth);
-        this.reload();
-      } finally {
-        this.defragmenting = false;
-      }
-      // Entries at or below the copy's applied index are skipped.
-      // Their events were published the first time: the values before them are not needed.
-      if (!redo.overflowed) this.applyDecoded(redo.items, { pulse, prevValues: false });
-      return { beforeBytes, afterBytes: this.env.fileSize() };
-    });
+  }
+
+  /** `items`, applied in write transactions of redoBatchEntries, their results dropped. */
+  private applyAgain(items: Iterable<ApplyItem>, pulse: () => void): void {
+    let batch: DecodedItem[] = [];
+    const flush = (): void => {
+      this.applyDecoded(batch, { pulse, prevValues: false });
+      batch = [];
+    };
+    for (const item of items) {
+      batch.push({ index: item.index, command: { ok: true, value: item.command } });
+      if (batch.length === redoBatchEntries) flush();
+    }
+    if (batch.length > 0) flush();
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
@@ -660,7 +667,6 @@ export class MvccStore {
       writeState(this.env.meta, state);
     });
     this.state = state;
-    if (this.redo && !this.redo.overflowed) keepForRedo(this.redo, work);
     return outcomes;
   }
 
