@@ -794,12 +794,24 @@ export class Replica implements MembershipHost {
     while (this.defragmentation) await this.defragmentation.catch(() => undefined);
     // The pulse starts now; the copy takes longer than a heartbeat interval, so the swap's
     // redo, which holds the loop, beats from its first entry on.
-    const run = this.store.defragment({ hold: (swap) => this.holdStore(swap), pulse: this.pulseFromNow(), redo: this.appliedAgain });
+    const clock = this.ports.clock;
+    const startMs = clock.monotonicMs();
+    let holdMs = 0;
+    const hold = <T>(swap: () => Promise<T>): Promise<T> =>
+      this.holdStore(async () => {
+        const heldMs = clock.monotonicMs();
+        try {
+          return await swap();
+        } finally {
+          holdMs = clock.monotonicMs() - heldMs;
+        }
+      });
+    const run = this.store.defragment({ hold, pulse: this.pulseFromNow(), redo: this.appliedAgain });
     this.defragmentation = run;
     try {
       const result = await run;
       this.dbSize = this.store.fileSize();
-      this.log.info(result, 'defragmented the key-value store');
+      this.log.info({ ...result, ms: Math.round(clock.monotonicMs() - startMs), holdMs: Math.round(holdMs) }, 'defragmented the key-value store');
       return result;
     } finally {
       this.defragmentation = undefined;
