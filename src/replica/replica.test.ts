@@ -9,14 +9,16 @@ import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
 import { silentLogger } from './logger.js';
 import { Replica } from './replica.js';
+import type { RaftConfig } from '../raft/index.js';
 
 /** A one-member replica over LMDB in a temp dir, ticked by hand until it leads. */
-async function withReplica(run: (replica: Replica) => Promise<void>): Promise<void> {
+async function withReplica(run: (replica: Replica) => Promise<void>, raft: Partial<RaftConfig> = {}): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'keel-replica-'));
   const config: NodeConfig = { ...nodeConfigDefaults, id: 1, members: [{ id: 1, host: '127.0.0.1', peerPort: 1, clientPort: 2 }], dataDir, logLevel: 'silent' };
   const replica = await Replica.open({
     config,
     raftDir: join(dataDir, 'raft'),
+    raft,
     ports: {
       clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
       fs: new NodeFileSystem(),
@@ -82,4 +84,34 @@ test('every read of the store waits for a defragmentation: range, history, hashK
     assert.ok(history.ok);
     assert.equal(history.value.versions.length, 200);
   });
+});
+
+test('writes applied while a defragmentation copies the store are in it after the swap: applied again from the log, read back from the WAL', async () => {
+  await withReplica(
+    async (replica) => {
+      for (let i = 0; i < 100; i++) assert.ok((await replica.write({ type: 'put', key: bytes(`before/${i}`), value: bytes(`v${i} `.repeat(100)) })).ok);
+      let defragmenting = true;
+      const defragmented = replica.defragment().finally(() => {
+        defragmenting = false;
+      });
+      let written = 0;
+      while (defragmenting) {
+        const put = await replica.write({ type: 'put', key: bytes(`during/${written}`), value: bytes(`w${written} `.repeat(100)) });
+        assert.ok(put.ok);
+        written++;
+      }
+      await defragmented;
+      assert.ok(written >= 2, `only ${written} writes overlapped the defragmentation`);
+      for (let i = 0; i < written; i++) {
+        const read = await replica.read({ type: 'range', key: bytes(`during/${i}`) }, 'linearizable');
+        assert.ok(read.ok);
+        assert.equal(new TextDecoder().decode(read.value.kvs[0]?.value), `w${i} `.repeat(100), `during/${i}`);
+      }
+      const count = await replica.read({ type: 'range', key: bytes('before/'), rangeEnd: bytes('before0'), countOnly: true }, 'linearizable');
+      assert.ok(count.ok);
+      assert.equal(count.value.count, 100);
+    },
+    // Every applied entry is released from memory: the swap reads them all back from the WAL.
+    { logMemoryBytesMax: 0 },
+  );
 });
