@@ -1472,14 +1472,14 @@ export class Replica implements MembershipHost {
       this.log.info({ index: meta.index, checkMs }, 'the snapshot file found at start is intact');
       return;
     }
-    // Replaced meanwhile (a newer snapshot taken or installed): nothing to move aside.
-    if (this.raft.currentSnapshot()?.meta.index !== meta.index) return;
     const movedAside = await this.storage.quarantineSnapshot(meta);
     this.counters.snapshotFilesDamaged++;
     this.log.error(
       { index: meta.index, term: meta.term, problem, movedAside },
-      'SNAPSHOT DAMAGED: the snapshot file found at start fails its check; the key-value store holds everything it covers, so a new snapshot replaces it',
+      'SNAPSHOT DAMAGED: the snapshot file found at start fails its check and is moved aside; the key-value store holds everything it covers, so a new snapshot replaces it',
     );
+    // Unless a newer snapshot, taken or installed meanwhile, has already.
+    if (this.raft.currentSnapshot()?.meta.index !== meta.index) return;
     this.snapshotReplacesDamaged = true;
     this.schedule();
   }
