@@ -113,15 +113,20 @@ test('raft storage: a crash between an installed snapshot and its WAL record voi
   assert.match(logs.join('\n'), /installation of snapshot 8/);
 });
 
-test('raft storage: a damaged newest snapshot falls back to the previous one plus the WAL, loudly, and is moved aside', async () => {
-  const fs = new FaultFileSystem();
-  const { open, logs } = opener(fs, DIR, 300);
+/** Entries 1..60, snapshots at 20 and 50, then a bit of the one at 50 flipped. */
+async function entriesThenTwoSnapshotsTheNewestDamaged(fs: FaultFileSystem, open: ReturnType<typeof opener>['open']): Promise<void> {
   const { storage } = await open();
   for (let i = 1; i <= 60; i += 5) await storage.saveReady({ hardState: hs(1, 1, i + 4), entries: range(i, i + 4, 1), snapshot: undefined });
   await storage.saveSnapshot(snap(20, 1));
   await storage.saveSnapshot(snap(50, 1));
   await storage.close();
   fs.flipBit(`${DIR}/snap/${snapshotFileName(50, 1)}`, 40);
+}
+
+test('raft storage: a damaged newest snapshot falls back to the previous one plus the WAL, loudly, and is moved aside', async () => {
+  const fs = new FaultFileSystem();
+  const { open, logs } = opener(fs, DIR, 300);
+  await entriesThenTwoSnapshotsTheNewestDamaged(fs, open);
   const { persisted } = await open();
   assert.deepEqual(persisted.snapshot, snap(20, 1));
   assert.deepEqual(persisted.entries, range(21, 60, 1));
@@ -132,12 +137,7 @@ test('raft storage: a damaged newest snapshot falls back to the previous one plu
 test('raft storage: a snapshot the state machine holds is not read through at open; moved aside once found damaged, the next start falls back to the previous one', async () => {
   const fs = new FaultFileSystem();
   const { open } = opener(fs, DIR, 300);
-  const { storage } = await open();
-  for (let i = 1; i <= 60; i += 5) await storage.saveReady({ hardState: hs(1, 1, i + 4), entries: range(i, i + 4, 1), snapshot: undefined });
-  await storage.saveSnapshot(snap(20, 1));
-  await storage.saveSnapshot(snap(50, 1));
-  await storage.close();
-  fs.flipBit(`${DIR}/snap/${snapshotFileName(50, 1)}`, 40);
+  await entriesThenTwoSnapshotsTheNewestDamaged(fs, open);
   const logs: string[] = [];
   const held = await RaftStorage.open({ fs, dir: DIR, log: (m) => logs.push(m), segmentBytesMax: 300, stateHeldThrough: 60 });
   assert.equal(held.snapshotDataChecked, false);
