@@ -271,9 +271,12 @@ export class FaultFileSystem implements FileSystem {
     return new FaultFile(this, normalize(path), inode, mode !== 'read', this.generation);
   }
 
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, into?: Uint8Array): Promise<Uint8Array> {
     this.alive();
-    return this.lookup(path).current.slice();
+    const bytes = this.lookup(path).current.slice();
+    if (!into || into.length < bytes.length) return bytes;
+    into.set(bytes);
+    return into.subarray(0, bytes.length);
   }
 
   async list(dir: string): Promise<string[]> {

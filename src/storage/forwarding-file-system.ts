@@ -29,8 +29,8 @@ export class ForwardingFileSystem implements FileSystem {
     return this.inner.open(path, mode);
   }
 
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
+  readFile(path: string, into?: Uint8Array): Promise<Uint8Array> {
+    return this.inner.readFile(path, into);
   }
 
   list(dir: string): Promise<string[]> {

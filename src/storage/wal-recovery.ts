@@ -89,6 +89,8 @@ export async function recoverWal(options: WalOptions): Promise<RecoveredWal> {
   const skipThrough = Math.min(options.skipEntriesThrough ?? 0, newestRead ? finalSnapshotIndex(newestRead.contents) : 0);
   let skipping = skipThrough > 0;
   const skipped = new Set<number>();
+  /** The segments are read into one buffer in turn (FileSystem.readFile); replay keeps copies of what it holds. */
+  let segmentBuffer: Uint8Array | undefined;
   for (const [i, file] of found.entries()) {
     const isNewest = i === found.length - 1;
     // A segment holds no entry past the next one's first index (the log's end when
@@ -100,7 +102,10 @@ export async function recoverWal(options: WalOptions): Promise<RecoveredWal> {
       skipped.add(file.seq);
       continue;
     }
-    const { data, contents } = isNewest && newestRead ? newestRead : await readWhole(fs, dir, file, isNewest);
+    const readBefore = isNewest && newestRead !== undefined;
+    const { data, contents } = readBefore ? newestRead : await readWhole(fs, dir, file, isNewest, segmentBuffer);
+    // A segment larger than the buffer was read into a new one: the buffer from now on.
+    if (!readBefore && data.buffer !== segmentBuffer?.buffer) segmentBuffer = data;
     if (contents.torn) torn = { name: file.name, ...contents.torn };
     else if (isNewest && contents.groups.length === 0) torn = { name: file.name, offset: 0, reason: 'an empty file', droppedBytes: 0 };
     else if (isNewest && contents.recordsEnd < data.length) unusedTail = { name: file.name, end: contents.recordsEnd };
@@ -125,6 +130,8 @@ export async function recoverWal(options: WalOptions): Promise<RecoveredWal> {
         );
       }
     }
+    // The next segment is read into the same buffer.
+    replay.detachFrom(data.buffer);
   }
 
   if (torn) await cutTornTail(fs, dir, torn, book, log);
@@ -136,16 +143,14 @@ export async function recoverWal(options: WalOptions): Promise<RecoveredWal> {
 
   const replayed = replay.result();
   if (typeof replayed === 'string') throw new WalCorruptionError(`Cannot open WAL in ${dir}: ${replayed}; refusing to start`, undefined, undefined);
-  // Replay decodes entries as views into each segment's bytes (most are spilled or
-  // overwritten): the ones kept are copied, so no segment's bytes stay alive.
-  const spilled = replayed.spilled && { terms: replayed.spilled.terms, configEntries: replayed.spilled.configEntries.map(ownData) };
-  const state: WalState = { ...replayed, spilled, entries: replayed.entries.map(ownData), compacted: replayed.compacted.map(ownData) };
-  return { state, book, entryReader, readable, skipped };
+  // Replay decoded entries as views into each segment's bytes (most are spilled or
+  // overwritten), and copied the ones it holds once a segment was done (detachFrom).
+  return { state: replayed, book, entryReader, readable, skipped };
 }
 
 /** A segment's bytes and what they hold. */
-async function readWhole(fs: FileSystem, dir: string, file: SegmentFile, isNewest: boolean) {
-  const data = await fs.readFile(posix.join(dir, file.name));
+async function readWhole(fs: FileSystem, dir: string, file: SegmentFile, isNewest: boolean, into?: Uint8Array) {
+  const data = await fs.readFile(posix.join(dir, file.name), into);
   return { data, contents: readSegment(file, data, isNewest) };
 }
 
@@ -158,11 +163,6 @@ function finalSnapshotIndex(contents: SegmentContents): LogIndex {
   let index = 0;
   for (const { record } of contents.groups.flat()) if (record.type === 'snapshot' || record.type === 'restore') index = record.index;
   return index;
-}
-
-/** The entry with a copy of its data (a Buffer's slice() would be another view). */
-function ownData(entry: Entry): Entry {
-  return { ...entry, data: new Uint8Array(entry.data) };
 }
 
 /**

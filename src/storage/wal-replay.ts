@@ -89,6 +89,17 @@ export class LogReplay {
     }
   }
 
+  /**
+   * Gives every entry held whose data is a view into `buffer` a copy of its own: replay
+   * decodes entries as views into a segment's bytes, and the segments are read into one
+   * buffer in turn. Few are held (memoryBytesMax), and each is copied once.
+   */
+  detachFrom(buffer: ArrayBufferLike): void {
+    const own = (entry: Entry): Entry => (entry.data.buffer === buffer ? { ...entry, data: new Uint8Array(entry.data) } : entry);
+    this.run = this.run.map(own);
+    this.spilledConfigs = this.spilledConfigs.map(own);
+  }
+
   /** Whether an entry at `index` would be kept (it is above the snapshot). */
   keeps(index: LogIndex): boolean {
     return index > this.snapshotIndex;
