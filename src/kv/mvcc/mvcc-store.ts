@@ -349,18 +349,16 @@ export class MvccStore {
     }
   }
 
-  /** `items`, applied in write transactions of redoBatchEntries, their results dropped. */
+  /** `items`, applied in write transactions of redoBatchEntries (applyBatch), their results dropped. */
   private applyAgain(items: Iterable<ApplyItem>, pulse: () => void): void {
-    let batch: DecodedItem[] = [];
-    const flush = (): void => {
-      this.applyDecoded(batch, { pulse, prevValues: false });
-      batch = [];
-    };
+    let batch: ApplyItem[] = [];
     for (const item of items) {
-      batch.push({ index: item.index, command: { ok: true, value: item.command } });
-      if (batch.length === redoBatchEntries) flush();
+      batch.push(item);
+      if (batch.length < redoBatchEntries) continue;
+      this.applyBatch(batch, { pulse, prevValues: false });
+      batch = [];
     }
-    if (batch.length > 0) flush();
+    if (batch.length > 0) this.applyBatch(batch, { pulse, prevValues: false });
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
