@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MvccStore, type ApplyItem } from './mvcc/mvcc-store.js';
+import { MvccStore, type ApplyItem, type DefragmentResult } from './mvcc/mvcc-store.js';
+import { heldEntriesMax } from './mvcc/copy-catch-up.js';
 import { openMemoryEnv } from './env/memory-env.js';
 import { snapshotForNewCluster } from './new-cluster-snapshot.js';
 import { bytes, makeTempDir, removeDir, text, withTempStore } from './testing/temp-store.js';
@@ -170,14 +171,26 @@ test('defragment gives the free pages back to the file system and keeps every re
   });
 });
 
-/** A store written as `fill` says, then defragmented while `during` applies more; its state is compared with the same writes on a store left alone. */
-async function defragmentWhileApplying(
-  open: () => MvccStore,
-  fill: (apply: ReturnType<typeof applier>, store: MvccStore) => void,
-  during: (apply: ReturnType<typeof applier>) => void,
+interface DefragmentScene {
+  readonly open: () => MvccStore;
+  readonly fill: (apply: ReturnType<typeof applier>, store: MvccStore) => void;
+  /** Applied while the copy is written. */
+  readonly during: (apply: ReturnType<typeof applier>) => void;
   /** Whether the log still holds what the copy lacks (a snapshot may have compacted it). */
-  logHoldsThem = true,
-): Promise<{ defragmented: MvccStore; control: MvccStore; heldApplies: number; redoAsked: number }> {
+  readonly logHoldsThem?: boolean;
+  /** Applied each time the copy asks the log for entries (the n-th time: call n), as writes go on while it catches up. */
+  readonly whileCatchingUp?: (call: number, apply: ReturnType<typeof applier>) => void;
+}
+
+/** A store written as `fill` says, then defragmented while more is applied; its state is compared with the same writes on a store left alone. */
+async function defragmentWhileApplying(scene: DefragmentScene): Promise<{
+  defragmented: MvccStore;
+  control: MvccStore;
+  heldApplies: number;
+  redoAsked: number;
+  result: DefragmentResult;
+}> {
+  const { open, fill, during, logHoldsThem = true, whileCatchingUp } = scene;
   const defragmented = open();
   const control = open();
   const log: ApplyItem[] = [];
@@ -192,14 +205,17 @@ async function defragmentWhileApplying(
     },
     redo: (after, through) => {
       redoAsked++;
-      return logHoldsThem ? log.filter((item) => item.index > after && item.index <= through) : undefined;
+      const items = log.filter((item) => item.index > after && item.index <= through);
+      whileCatchingUp?.(redoAsked, applier(defragmented, log));
+      whileCatchingUp?.(redoAsked, applier(control));
+      return logHoldsThem ? items : undefined;
     },
   });
   // The copy is being written: the store goes on applying.
   during(applier(defragmented, log));
   during(applier(control));
-  await run;
-  return { defragmented, control, heldApplies, redoAsked };
+  const result = await run;
+  return { defragmented, control, heldApplies, redoAsked, result };
 }
 
 const fillWithGarbage = (apply: ReturnType<typeof applier>, store: MvccStore): void => {
@@ -215,7 +231,11 @@ const writeMore = (apply: ReturnType<typeof applier>): void => {
 };
 
 test('entries applied while the copy is written are applied to it again: the defragmented store equals one left alone (in memory, where the copy is taken at the call)', async () => {
-  const { defragmented, control, heldApplies } = await defragmentWhileApplying(() => MvccStore.openOn(openMemoryEnv()), fillWithGarbage, writeMore);
+  const { defragmented, control, heldApplies } = await defragmentWhileApplying({
+    open: () => MvccStore.openOn(openMemoryEnv()),
+    fill: fillWithGarbage,
+    during: writeMore,
+  });
   assert.equal(heldApplies, control.appliedIndex(), 'the swap came after the applies made during the copy');
   assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
   assert.equal(defragmented.appliedIndex(), control.appliedIndex());
@@ -230,7 +250,11 @@ test('entries applied while the copy is written are applied to it again: the def
 test('on LMDB too, the writes made while the copy is written are all there after the swap', async () => {
   const dirs = [makeTempDir(), makeTempDir()];
   let opened = 0;
-  const { defragmented, control } = await defragmentWhileApplying(() => MvccStore.open({ path: dirs[opened++] as string }), fillWithGarbage, writeMore);
+  const { defragmented, control } = await defragmentWhileApplying({
+    open: () => MvccStore.open({ path: dirs[opened++] as string }),
+    fill: fillWithGarbage,
+    during: writeMore,
+  });
   try {
     assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
     assert.equal(defragmented.currentRevision(), control.currentRevision());
@@ -248,17 +272,90 @@ test('however much is written during the copy, it is applied to the copy again f
     for (let i = 0; i < 80; i++) apply(put(`big/${i % 4}`, huge));
   };
   for (const logHoldsThem of [true, false]) {
-    const { defragmented, control, redoAsked } = await defragmentWhileApplying(
-      () => MvccStore.openOn(openMemoryEnv()),
-      fillWithGarbage,
-      bigWrites,
+    const { defragmented, control, redoAsked } = await defragmentWhileApplying({
+      open: () => MvccStore.openOn(openMemoryEnv()),
+      fill: fillWithGarbage,
+      during: bigWrites,
       logHoldsThem,
-    );
+    });
     assert.equal(redoAsked, 1);
     assert.deepEqual(defragmented.hashKv(0), control.hashKv(0), `log holds them: ${logHoldsThem}`);
     assert.equal(defragmented.currentRevision(), control.currentRevision());
     assert.equal(defragmented.appliedIndex(), control.appliedIndex());
   }
+});
+
+const putMany =
+  (count: number, prefix: string) =>
+  (apply: ReturnType<typeof applier>): void => {
+    for (let i = 0; i < count; i++) apply(put(`${prefix}/${i % 50}`, `v${i}`));
+  };
+
+test('the copy catches up outside the hold, in rounds, while writes go on: the hold applies only the last entries (in memory and on LMDB)', async () => {
+  const dirs = [makeTempDir(), makeTempDir()];
+  let opened = 0;
+  const opens = [() => MvccStore.openOn(openMemoryEnv()), () => MvccStore.open({ path: dirs[opened++] as string })];
+  try {
+    for (const open of opens) {
+      const writes = [putMany(400, 'round1'), putMany(100, 'round2')];
+      const { defragmented, control, redoAsked, result } = await defragmentWhileApplying({
+        open,
+        fill: fillWithGarbage,
+        during: putMany(600, 'copy'),
+        whileCatchingUp: (call, apply) => writes[call - 1]?.(apply),
+      });
+      // Round 1 applies the 600 written during the copy, round 2 the 400 written
+      // during round 1; the 100 written during round 2 are few enough for the hold.
+      assert.equal(redoAsked, 3);
+      assert.deepEqual({ caughtUp: result.caughtUpEntries, held: result.heldEntries }, { caughtUp: 1000, held: 100 });
+      assert.ok(result.heldEntries <= heldEntriesMax);
+      assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
+      assert.equal(defragmented.appliedIndex(), control.appliedIndex());
+      assert.ok(result.afterBytes < result.beforeBytes, 'the file shrank');
+      await defragmented.close();
+      await control.close();
+    }
+  } finally {
+    for (const dir of dirs) removeDir(dir);
+  }
+});
+
+test('a store written faster than the copy catches up is still defragmented: after its last round the hold takes what is left', async () => {
+  const { defragmented, control, redoAsked, result } = await defragmentWhileApplying({
+    open: () => MvccStore.openOn(openMemoryEnv()),
+    fill: fillWithGarbage,
+    during: putMany(300, 'copy'),
+    // Every round brings as many new entries as it applied.
+    whileCatchingUp: (call, apply) => (call <= 8 ? putMany(300, `round${call}`)(apply) : undefined),
+  });
+  assert.equal(redoAsked, 9, 'eight rounds, then the hold');
+  assert.deepEqual({ caughtUp: result.caughtUpEntries, held: result.heldEntries }, { caughtUp: 2400, held: 300 });
+  assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
+});
+
+test('a log that loses the entries while the copy catches up (a snapshot replaced it) means a second copy inside the hold, and nothing is lost', async () => {
+  const defragmented = MvccStore.openOn(openMemoryEnv());
+  const control = MvccStore.openOn(openMemoryEnv());
+  const log: ApplyItem[] = [];
+  fillWithGarbage(applier(defragmented, log), defragmented);
+  fillWithGarbage(applier(control), control);
+  let asked = 0;
+  const run = defragmented.defragment({
+    redo: (after, through) => {
+      asked++;
+      const items = log.filter((item) => item.index > after && item.index <= through);
+      // The first answer ends short; then the log holds nothing from there.
+      return asked === 1 ? items.slice(0, items.length / 2) : undefined;
+    },
+  });
+  putMany(600, 'copy')(applier(defragmented, log));
+  putMany(600, 'copy')(applier(control));
+  const result = await run;
+  assert.equal(asked, 2, 'the round that ended short is the last; the hold asks once more');
+  assert.equal(result.caughtUpEntries, 300);
+  assert.equal(result.heldEntries, 0, 'the second copy, taken inside the hold, needs nothing applied again');
+  assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
+  assert.equal(defragmented.appliedIndex(), control.appliedIndex());
 });
 
 test('a snapshot rewritten for a new cluster keeps the key space, takes the new index, and drops sessions and alarms', async () => {

@@ -806,13 +806,13 @@ export class Replica implements MembershipHost {
           holdMs = clock.monotonicMs() - heldMs;
         }
       });
-    const run = this.store.defragment({ hold, pulse: this.pulseFromNow(), redo: this.appliedAgain });
+    const run = this.store.defragment({ hold, pulse: this.pulseFromNow(), redo: this.appliedAgain, between: this.nextTurn });
     this.defragmentation = run;
     try {
       const result = await run;
       this.dbSize = this.store.fileSize();
       this.log.info({ ...result, ms: Math.round(clock.monotonicMs() - startMs), holdMs: Math.round(holdMs) }, 'defragmented the key-value store');
-      return result;
+      return { beforeBytes: result.beforeBytes, afterBytes: result.afterBytes };
     } finally {
       this.defragmentation = undefined;
     }
@@ -823,7 +823,8 @@ export class Replica implements MembershipHost {
    * read from the Raft log a batch at a time (read back from the WAL where released):
    * what a defragmentation's copy lacks (MvccStore.RedoSource). No snapshot compacts the
    * log while a defragmentation runs (maybeSnapshot), so it holds them unless a snapshot
-   * from the leader replaced it.
+   * from the leader replaced it: then undefined, or, if that happens while the entries
+   * are read (the copy catches up between turns of the loop), they end short.
    */
   private readonly appliedAgain = (after: LogIndex, through: LogIndex): Iterable<ApplyItem> | undefined => {
     if (after + 1 < this.raft.status().firstIndex) return undefined;
@@ -831,7 +832,8 @@ export class Replica implements MembershipHost {
     const decode = (entry: Entry): ApplyItem => ({ index: entry.index, command: this.decodeEntry(entry).command });
     return (function* () {
       for (let low = after + 1; low <= through; ) {
-        const entries = raft.appliedEntries(low, through, redoReadBytesMax) as readonly Entry[];
+        const entries = raft.appliedEntries(low, through, redoReadBytesMax);
+        if (entries === undefined) return;
         for (const entry of entries) yield decode(entry);
         low = (entries.at(-1) as Entry).index + 1;
       }

@@ -59,6 +59,12 @@ export interface EnvSizes {
 /** A compacted copy of an environment's tables (KvEnv.copyCompacted), not yet in its place. */
 export interface CompactedCopy {
   /**
+   * Opens the copy as an environment of its own, for the caller to apply to it what was
+   * committed after the copy was taken, while this environment goes on; closed (and
+   * synced, which closing this one need not do) before swapIn().
+   */
+  open(): KvEnv;
+  /**
    * Closes the environment, puts the copy in its place, durably, and resolves to the
    * environment reopened on it: the data as of the copy; commits made after the copy was
    * taken are not in it (the caller applies them again). The caller keeps every other

@@ -29,6 +29,7 @@
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { discardCopy, envFileSize, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
 import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type SnapshotStream, type Table, type TableField } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
@@ -144,9 +145,13 @@ class LmdbEnv implements KvEnv {
   }
 
   async copyCompacted(): Promise<CompactedCopy> {
+    // The view is taken at the call, as in memory-env.ts: what is committed after it is what the caller applies again.
+    const view = this.readView();
     await this.previousCopyRemoved;
-    const copy = await writeCompactedCopy(this.readView(), this.path, (dir) => openRoot(dir, 'none'));
+    const copy = await writeCompactedCopy(view, this.path, (dir) => openRoot(dir, 'none'));
     return {
+      // Not synced at each commit: the caller syncs it once caught up, before the swap.
+      open: () => new LmdbEnv(dirname(copy), 'none', false, Number.POSITIVE_INFINITY),
       swapIn: async () => {
         const { removed } = await swapInCopy(copy, this.path, () => this.root.close());
         return new LmdbEnv(this.path, this.syncMode, false, this.snapshotWorkerBytesMin, removed);

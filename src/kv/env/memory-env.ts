@@ -74,6 +74,11 @@ export class MemoryDisk {
     this.durable = tables;
   }
 
+  /** @internal What survives a crash now (a defragmentation's copy, when it is swapped in). */
+  durableTables(): Tables {
+    return this.durable;
+  }
+
   /** @internal The environment's close. */
   release(env: MemoryEnv): void {
     if (this.current === env) this.current = undefined;
@@ -192,14 +197,18 @@ class MemoryEnv implements KvEnv {
 
   async copyCompacted(): Promise<CompactedCopy> {
     this.assertOpen();
-    const copy = this.committed();
-    let bytes = 0;
-    for (const entries of copy.values()) for (const entry of entries) bytes += size(entry);
+    // The copy is a disk of its own, as LMDB's is a file of its own beside this one.
+    const copyDisk = new MemoryDisk();
+    copyDisk.persist(this.committed());
     return {
+      open: () => copyDisk.open(),
       // As LMDB's: the copy replaces the file, commits made since it was taken are not in it.
       swapIn: async () => {
         this.assertOpen();
         this.state = 'closed';
+        const copy = copyDisk.durableTables();
+        let bytes = 0;
+        for (const entries of copy.values()) for (const entry of entries) bytes += size(entry);
         this.disk.persist(copy);
         this.disk.shrink(bytes);
         this.disk.release(this);

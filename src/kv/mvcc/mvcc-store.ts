@@ -33,10 +33,11 @@ import { ByteReader, assert } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, startCompaction, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
-import { LATER_TABLES, tablesOf, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
+import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
+import { catchUpCopy } from './copy-catch-up.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
@@ -125,14 +126,28 @@ export type RedoSource = (afterIndex: LogIndex, throughIndex: LogIndex) => Itera
 export interface DefragmentOptions {
   /** Runs the swap with every other call to the store kept away (default: at once). */
   readonly hold?: Hold;
-  /** As for applyBatch, during the entries applied again. */
+  /** As for applyBatch, during the entries applied again inside the hold. */
   readonly pulse?: () => void;
   /** Where the entries applied during the copy are read again; without it, any such entry means a second copy inside the hold. */
   readonly redo?: RedoSource;
+  /** Waits for the next turn of the event loop, between slices of the copy's catch-up (default: setImmediate). */
+  readonly between?: () => Promise<void>;
+}
+
+export interface DefragmentResult {
+  readonly beforeBytes: number;
+  readonly afterBytes: number;
+  /** Entries applied to the copy before the swap, while the store went on (copy-catch-up.ts). */
+  readonly caughtUpEntries: number;
+  /** Entries applied to the copy inside the swap's hold. */
+  readonly heldEntries: number;
 }
 
 /** Entries applied again per write transaction after a defragmentation's swap. */
 const redoBatchEntries = 1024;
+/** Work done between two turns of the event loop while the copy catches up. */
+const catchUpSliceMs = 5;
+const nextImmediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface DecodedItem {
   readonly index: LogIndex;
@@ -180,6 +195,8 @@ export class MvccStore {
   private authTable: AuthTable;
   private readonly sessionPolicy: SessionPolicy;
   private readonly compactionStepRecordsMax: number;
+  /** What the store was opened with: a defragmentation's copy is opened with the same. */
+  private readonly settings: StoreSettings;
   private state: State;
   private closed = false;
   private defragmenting = false;
@@ -196,6 +213,7 @@ export class MvccStore {
   private constructor(env: KvEnv, settings: StoreSettings) {
     this.env = env;
     this.discardedOnOpen = env.discardedOnOpen;
+    this.settings = settings;
     this.sessionPolicy = { ...defaultSessionPolicy, ...settings.sessions };
     this.reader = new MvccReader(env.history);
     this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
@@ -295,33 +313,34 @@ export class MvccStore {
 
   /**
    * Rewrites the LMDB file without its free pages, which LMDB reuses but never gives
-   * back to the file system (defragment.ts), in two steps:
+   * back to the file system (defragment.ts), in three steps:
    *   1. the compacted copy is written while the store goes on: reads and applies
    *      continue;
-   *   2. `hold` runs the swap: the caller keeps every other call away while the copy
-   *      takes the file's place and the entries applied since the copy was taken are
-   *      applied to it again, read from `redo` (the store is a deterministic state
-   *      machine: the same entries on the same state give the same state; their
-   *      results and events were given the first time).
-   * The entries applied again are read from the caller's log a batch at a time, never
-   * kept in memory, so however long the copy takes and however much is written
-   * meanwhile, the hold lasts as long as applying them. Only if `redo` cannot give them
-   * all is the copy dropped and a second one written inside the hold: the old,
-   * blocking way.
+   *   2. the copy is opened as a store of its own and caught up: the entries the store
+   *      applied since the copy was taken are applied to it again, read from `redo`
+   *      (the store is a deterministic state machine: the same entries on the same
+   *      state give the same state; their results and events were given the first
+   *      time), in rounds, while the store goes on, until it is a few entries behind
+   *      (copy-catch-up.ts);
+   *   3. `hold` runs the swap: the caller keeps every other call away while the copy
+   *      takes the file's place and the last entries are applied to it again.
+   * The entries are read from the caller's log a batch at a time, never kept in memory,
+   * so however long the copy takes and however much is written meanwhile, the hold
+   * lasts as long as applying the last few. Only if `redo` cannot give them all is the
+   * copy dropped and a second one written inside the hold: the old, blocking way.
    */
-  async defragment(options: DefragmentOptions = {}): Promise<{ readonly beforeBytes: number; readonly afterBytes: number }> {
+  async defragment(options: DefragmentOptions = {}): Promise<DefragmentResult> {
     this.assertUsable();
     assert(!this.defragmentRunning, 'one defragmentation at a time');
     const hold = options.hold ?? ((swap) => swap());
     const beforeBytes = this.env.fileSize();
-    // The copy's read view opens at this index or later: the entries after it are enough.
-    const appliedBeforeCopy = this.state.applied;
     this.defragmentRunning = true;
     try {
       let copy = await this.env.copyCompacted();
+      const { copyApplied, caughtUpEntries } = await this.catchUp(copy, options);
       return await hold(async () => {
         const through = this.state.applied;
-        const redo = through === appliedBeforeCopy ? [] : options.redo?.(appliedBeforeCopy, through);
+        const redo = through === copyApplied ? [] : options.redo?.(copyApplied, through);
         if (redo === undefined) {
           await copy.discard();
           copy = await this.env.copyCompacted();
@@ -340,12 +359,32 @@ export class MvccStore {
         }
         // Entries at or below the copy's applied index are skipped (applyDecoded). Their
         // events were published the first time: the values before them are not needed.
+        const heldFrom = this.state.applied;
         if (redo) this.applyAgain(redo, options.pulse ?? noPulse);
         assert(this.state.applied === through, () => `a defragmentation's swap left the store at ${this.state.applied}, not ${through}`);
-        return { beforeBytes, afterBytes: this.env.fileSize() };
+        return { beforeBytes, afterBytes: this.env.fileSize(), caughtUpEntries, heldEntries: through - heldFrom };
       });
     } finally {
       this.defragmentRunning = false;
+    }
+  }
+
+  /**
+   * Opens `copy` as a store and brings it close to this one (copy-catch-up.ts) if
+   * `redo` is given, then makes it durable and closes it for the swap.
+   */
+  private async catchUp(copy: CompactedCopy, options: DefragmentOptions): Promise<{ copyApplied: LogIndex; caughtUpEntries: number }> {
+    const copyStore = MvccStore.openOn(copy.open(), this.settings, 'the defragmentation copy');
+    try {
+      const redo = options.redo;
+      const caughtUpEntries = redo
+        ? await catchUpCopy(copyStore, { target: () => this.state.applied, redo, sliceMs: catchUpSliceMs, between: options.between ?? nextImmediate })
+        : 0;
+      // Durable before it takes the file's place, and outside the hold.
+      await copyStore.flush();
+      return { copyApplied: copyStore.appliedIndex(), caughtUpEntries };
+    } finally {
+      await copyStore.close();
     }
   }
 
