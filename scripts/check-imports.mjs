@@ -17,7 +17,8 @@ const allowed = {
   wire: [],
   raft: ['lib'],
   check: ['lib'],
-  storage: ['lib', 'raft', 'node'],
+  // pkg: the processor's CRC-32C through a native module (storage/crc32c.ts).
+  storage: ['lib', 'raft', 'node', 'pkg'],
   kv: ['lib', 'raft', 'node', 'pkg'],
   transport: ['lib', 'raft', 'node'],
   // etcd's v3 API descriptions (proto/), shared by the gRPC server and gRPC clients.

@@ -5,10 +5,16 @@
  * record sizes a log writes, and it is what other logs (iSCSI, ext4, RocksDB, etcd)
  * use, so its test vectors are easy to check against.
  *
- * Slicing-by-8: eight 256-entry tables let the loop fold 8 input bytes per step
- * instead of 1, which matters because every byte written to or read from the WAL
- * goes through here.
+ * Every byte written to or read from the WAL goes through here, and a start's replay
+ * of a large log spent most of its time in it. So past a few dozen bytes the
+ * processor's own CRC-32C instruction does the work, through a prebuilt native module
+ * (@node-rs/crc32): 6.5 GB/s against 1.0 GB/s for the table loop below, measured on
+ * 64 MiB (2.2 µs against 12.3 µs for a 12 KiB record). Below that, or where no build
+ * of the module loads, the loop: slicing-by-8, eight 256-entry tables folding 8
+ * input bytes per step instead of 1. Both give the same values (crc32c.test.ts).
  */
+
+import { createRequire } from 'node:module';
 
 /** The reflected Castagnoli polynomial 0x1EDC6F41. */
 const POLYNOMIAL = 0x82f63b78;
@@ -32,12 +38,37 @@ function buildTables(): Uint32Array {
   return t;
 }
 
+type Crc32c = (data: Uint8Array, previous: number) => number;
+
+/** The native module's CRC-32C, or undefined where none of its builds loads on this platform. */
+const hardwareCrc32c = loadHardwareCrc32c();
+
+function loadHardwareCrc32c(): Crc32c | undefined {
+  try {
+    const { crc32c: native } = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (data: Uint8Array, initial: number) => number };
+    return native;
+  } catch {
+    return undefined;
+  }
+}
+
+/** From this length on the native call pays for itself (below, its fixed cost of about 0.09 µs is more than the loop's). */
+const hardwareBytesMin = 128;
+
+/** Whether crc32c() uses the processor's instruction, for the logs and tests. */
+export const crc32cInHardware = hardwareCrc32c !== undefined;
+
 /**
  * The CRC-32C of `data`. Pass the CRC of the bytes before `data` as `previous` to
  * checksum a sequence of pieces without concatenating them:
  * crc32c(b, crc32c(a)) === crc32c(a ++ b).
  */
 export function crc32c(data: Uint8Array, previous = 0): number {
+  return hardwareCrc32c !== undefined && data.length >= hardwareBytesMin ? hardwareCrc32c(data, previous) >>> 0 : crc32cTables(data, previous);
+}
+
+/** The table loop (slicing-by-8), for short inputs and platforms without the native module; exported for its tests. */
+export function crc32cTables(data: Uint8Array, previous = 0): number {
   const t = tables;
   let crc = ~previous >>> 0;
   let i = 0;
