@@ -102,6 +102,12 @@ class Bytes {
     return this.buffer.slice(start, Math.min(end, this.length));
   }
 
+  /** The bytes copied into the front of `target` (at least this long); a view of them there. */
+  copyInto(target: Uint8Array): Uint8Array {
+    target.set(this.buffer.subarray(0, this.length));
+    return target.subarray(0, this.length);
+  }
+
   clone(): Bytes {
     return new Bytes(this.buffer.subarray(0, this.length));
   }
@@ -273,10 +279,8 @@ export class FaultFileSystem implements FileSystem {
 
   async readFile(path: string, into?: Uint8Array): Promise<Uint8Array> {
     this.alive();
-    const bytes = this.lookup(path).current.slice();
-    if (!into || into.length < bytes.length) return bytes;
-    into.set(bytes);
-    return into.subarray(0, bytes.length);
+    const bytes = this.lookup(path).current;
+    return into && into.length >= bytes.length ? bytes.copyInto(into) : bytes.slice();
   }
 
   async list(dir: string): Promise<string[]> {

@@ -55,17 +55,22 @@ export async function catchUpCopy(copy: MvccStore, how: CatchUp): Promise<number
 
 async function applyInSlices(copy: MvccStore, items: Iterable<ApplyItem>, how: CatchUp): Promise<void> {
   let sliceStart = performance.now();
-  let batch: ApplyItem[] = [];
-  const flush = async (): Promise<void> => {
+  for (const batch of inBatches(items, catchUpBatchEntries)) {
     copy.applyBatch(batch, { prevValues: false });
-    batch = [];
-    if (performance.now() - sliceStart < how.sliceMs) return;
+    if (performance.now() - sliceStart < how.sliceMs) continue;
     await how.between();
     sliceStart = performance.now();
-  };
+  }
+}
+
+/** `items` in arrays of `size` (the last one shorter), read as they are needed: entries applied again come from a log read a batch at a time. */
+export function* inBatches<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
   for (const item of items) {
     batch.push(item);
-    if (batch.length >= catchUpBatchEntries) await flush();
+    if (batch.length < size) continue;
+    yield batch;
+    batch = [];
   }
-  if (batch.length > 0) await flush();
+  if (batch.length > 0) yield batch;
 }

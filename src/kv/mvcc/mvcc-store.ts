@@ -37,7 +37,7 @@ import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, 
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
-import { catchUpCopy } from './copy-catch-up.js';
+import { catchUpCopy, inBatches } from './copy-catch-up.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
@@ -390,14 +390,7 @@ export class MvccStore {
 
   /** `items`, applied in write transactions of redoBatchEntries (applyBatch), their results dropped. */
   private applyAgain(items: Iterable<ApplyItem>, pulse: () => void): void {
-    let batch: ApplyItem[] = [];
-    for (const item of items) {
-      batch.push(item);
-      if (batch.length < redoBatchEntries) continue;
-      this.applyBatch(batch, { pulse, prevValues: false });
-      batch = [];
-    }
-    if (batch.length > 0) this.applyBatch(batch, { pulse, prevValues: false });
+    for (const batch of inBatches(items, redoBatchEntries)) this.applyBatch(batch, { pulse, prevValues: false });
   }
 
   /** Applies one command at log index `index` (one LMDB transaction). */
