@@ -521,7 +521,7 @@ export class RaftNode {
     if (lastWritten && this.log.matchTerm(lastWritten.index, lastWritten.term)) {
       this.log.persisted = Math.max(this.log.persisted, Math.min(lastWritten.index, this.log.persisting));
     }
-    if (this.role === 'leader' && this.maybeCommit()) this.broadcastAppend();
+    if (this.role === 'leader' && this.maybeCommit()) this.broadcastCommit();
     this.log.release(this.cfg.logMemoryBytesMax);
   }
 
@@ -1009,6 +1009,7 @@ export class RaftNode {
     // Figure 2: commitIndex = min(leaderCommit, index of last new entry). We have
     // verified our log only up to lastNewIndex; what follows may still conflict.
     this.log.commitTo(Math.min(m.commit, lastNewIndex));
+    if (m.commitOnly) return; // a success it need not hear (AppendRequest.commitOnly)
     this.send({ type: 'appendResponse', to: m.from, success: true, index: lastNewIndex, hintIndex: 0, hintTerm: 0 });
   }
 
@@ -1163,8 +1164,16 @@ export class RaftNode {
     for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id);
   }
 
-  /** Sends `to` the entries it lacks (or the snapshot); false when nothing was sent. */
-  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+  /** The commit index advanced: tell every follower, with whatever entries it still lacks. */
+  private broadcastCommit(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true, true);
+  }
+
+  /**
+   * Sends `to` the entries it lacks (or the snapshot); false when nothing was sent.
+   * `forCommit`: sent because the commit index advanced (broadcastCommit).
+   */
+  private sendAppend(to: NodeId, sendIfEmpty = true, forCommit = false): boolean {
     const pr = this.progress.get(to);
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
@@ -1178,7 +1187,12 @@ export class RaftNode {
       countMax: this.cfg.entriesPerMessageMax,
     });
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: this.log.committed });
+    // An empty append sent for a commit to a follower in replicate state carries only the
+    // commit index. Every other empty append asks a question and must be answered: a
+    // probe (probe state), or the resend after a heartbeat answer showed the follower's
+    // log past what it acknowledged (its acknowledgement was lost).
+    const commitOnly = forCommit && entries.length === 0 && pr.state === 'replicate';
+    this.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(commitOnly ? { commitOnly } : {}) });
     pr.sentEntries(
       prevIndex + entries.length,
       entries.reduce((sum, e) => sum + e.data.length, 0),
@@ -1228,7 +1242,7 @@ export class RaftNode {
     if (!pr.maybeUpdate(m.index)) return;
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match >= pr.snapshotIndex) pr.becomeProbe();
-    if (this.maybeCommit()) this.broadcastAppend();
+    if (this.maybeCommit()) this.broadcastCommit();
     else if (wasPaused) this.sendAppend(m.from);
     // Fill the in-flight window with whatever else the follower lacks.
     while (this.sendAppend(m.from, false)) {

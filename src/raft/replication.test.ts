@@ -261,3 +261,37 @@ test('thesis §10.2.1: a leader whose entry a majority acknowledged commits it o
   leader.advance(ready);
   assert.equal(leader.status().commit, index);
 });
+
+test('a commit reaches a follower in replicate state as a commit-only append, which it applies and does not answer', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.proposeAt(1, 'warm up');
+  c.stabilize(); // both followers now in replicate state
+  const seen: Message[] = [];
+  c.filter = (m) => {
+    seen.push(m);
+    return true;
+  };
+  c.proposeAt(1, 'x');
+  c.stabilize();
+  const last = c.node(1).status().lastIndex;
+  const commitOnly = seen.filter((m): m is AppendRequest => m.type === 'append' && m.commitOnly === true);
+  assert.deepEqual(commitOnly.map((m) => [m.to, m.entries.length, m.commit]).sort(), [
+    [2, 0, last],
+    [3, 0, last],
+  ]);
+  const answers = seen.filter((m) => m.type === 'appendResponse');
+  assert.equal(answers.length, 2, 'one answer per follower, to the append that carried the entry');
+  for (const id of [2, 3]) assert.equal(c.node(id).status().commit, last, `node ${id} learned the commit`);
+});
+
+test('a commit-only append that does not match the follower log is still rejected, so the leader backs up', () => {
+  const node = followerWith([entry(1, 1), entry(2, 1)], 2);
+  node.step(append({ term: 2, prevIndex: 3, prevTerm: 2, entries: [], commit: 3, commitOnly: true }));
+  const reply = drain(node).messages[0];
+  assert.ok(reply?.type === 'appendResponse' && !reply.success, 'a rejection is answered');
+  assert.equal(node.status().commit, 0);
+  node.step(append({ term: 2, prevIndex: 2, prevTerm: 1, entries: [], commit: 2, commitOnly: true }));
+  assert.deepEqual(drain(node).messages, [], 'a match is not answered');
+  assert.equal(node.status().commit, 2);
+});

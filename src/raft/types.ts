@@ -138,6 +138,13 @@ export interface AppendRequest extends Envelope {
   readonly prevTerm: Term;
   readonly entries: readonly Entry[];
   readonly commit: LogIndex;
+  /**
+   * Set on an append with no entries that a leader sends a follower in replicate state
+   * only to carry a new commit index. The follower answers it only if it rejects it: a
+   * success would tell the leader nothing (the appends that carried the entries are
+   * answered themselves), and leaving it unanswered saves a message each way per commit.
+   */
+  readonly commitOnly?: true;
 }
 
 /**

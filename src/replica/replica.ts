@@ -282,6 +282,7 @@ export class Replica implements MembershipHost {
    * store closed, since applies wait for it).
    */
   private membersSeen: { readonly stored: MemberList | undefined } | undefined;
+  private bootstrapMembers: MemberList | undefined;
   private readonly messageListeners = new Set<MessageListener>();
   private readonly log: Logger;
 
@@ -635,7 +636,9 @@ export class Replica implements MembershipHost {
 
   /** The members as applied here; before the first change, the configured ones. */
   memberList(): MemberList {
-    return this.storedMembers() ?? bootstrapList(this.config);
+    // One object while nothing changes: membershipApplied compares lists by identity
+    // after every apply, and encodes one only when it is new.
+    return this.storedMembers() ?? (this.bootstrapMembers ??= bootstrapList(this.config));
   }
 
   memberListStored(): boolean {

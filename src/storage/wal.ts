@@ -5,8 +5,8 @@
  * Writing. One save() is one Ready: its records go out in a single write, sealed
  * by a commit record, and are made durable by that one write (O_DSYNC, group
  * commit), so a Ready costs one disk flush however many entries it holds. A Ready
- * that promises nothing durable (mustSync) is written without a flush; the next
- * durable write starts at its bytes and covers them too (see append). Recovery applies a
+ * whose only news is a higher commit index (onlyMovesCommit) is not written at all:
+ * the next write, or the close, carries its hard state. Recovery applies a
  * write only if its commit record is there: a Ready is recovered whole or not at
  * all, never as entries without the hard state that came with them. A save never
  * spans two segments; a new
@@ -58,27 +58,17 @@ export interface WalUpdate {
 
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 
-/** Bytes written without a flush that the next durable write may write again (Wal.append). */
-const unsyncedTailBytesMax = 1024 * 1024;
-
-interface UnsyncedTail {
-  /** Where its first byte is in the segment. */
-  readonly from: number;
-  readonly writes: Uint8Array[];
-  bytes: number;
-}
-
 export class Wal {
   private readonly queue = new SerialQueue();
   private handle: FileHandle | undefined;
   /** Bytes in the current segment. */
   private size = 0;
-  /** What was written to the current segment since it was last durable (see append). */
-  private unsyncedTail: UnsyncedTail | undefined;
   private lastIndex: LogIndex;
   private snapshotIndex: LogIndex;
   private snapshotTerm: Term;
   private hardState: HardState;
+  /** hardState holds a commit index not yet written (onlyMovesCommit): the next write carries it. */
+  private hardStateUnwritten = false;
   private failure: string | undefined;
   private readonly preparer: SegmentPreparer;
   /** The log's first index, if the log reads entries back: no segment holding entries from it on is deleted (keepEntriesFrom). */
@@ -142,17 +132,18 @@ export class Wal {
         assert(e.index > floor, () => `entry ${e.index} is at or below the snapshot at ${floor}`);
       });
       if (!snapshot && !hardState && entries.length === 0) return;
+      if (onlyMovesCommit(update, this.hardState)) {
+        this.hardState = hardState as HardState;
+        this.hardStateUnwritten = true;
+        return;
+      }
 
       const records: WalRecord[] = [];
       if (snapshot) records.push({ type: 'restore', index: snapshot.index, term: snapshot.term });
       for (const entry of entries) records.push({ type: 'entry', entry });
-      if (hardState) records.push({ type: 'hardState', hardState });
-      let position = 0;
-      await this.guard(async () => {
-        if (this.size >= this.segmentBytesMax) await this.cut();
-        position = this.size;
-        await this.append(encodeWriteGroup(records), mustSync(update, this.hardState));
-      });
+      const newHardState = hardState ?? (this.hardStateUnwritten ? this.hardState : undefined);
+      if (newHardState) records.push({ type: 'hardState', hardState: newHardState });
+      const position = await this.writeGroup(records);
 
       const segment = this.book.current as Segment;
       if (snapshot) {
@@ -192,7 +183,10 @@ export class Wal {
         assert(term === this.snapshotTerm, () => `snapshot at ${index} with term ${term}, but the WAL has it with term ${this.snapshotTerm}`);
       } else {
         assert(index <= this.lastIndex, () => `cannot compact to ${index}: the log ends at ${this.lastIndex}`);
-        await this.guard(() => this.append(encodeWriteGroup([{ type: 'snapshot', index, term }]), true));
+        const records: WalRecord[] = [{ type: 'snapshot', index, term }];
+        if (this.hardStateUnwritten) records.push({ type: 'hardState', hardState: this.hardState });
+        await this.guard(() => this.append(encodeWriteGroup(records)));
+        this.hardStateUnwritten = false;
         this.snapshotIndex = index;
         this.snapshotTerm = term;
       }
@@ -222,7 +216,8 @@ export class Wal {
     return this.queue.run(async () => {
       await this.preparer.settled();
       if (this.failure === undefined) {
-        if (this.unsyncedTail) await this.syncTail();
+        // A clean stop keeps the commit index, which a restart would otherwise learn again.
+        if (this.hardStateUnwritten && this.handle) await this.writeGroup([{ type: 'hardState', hardState: this.hardState }]);
         this.failure = 'the WAL was closed';
       }
       const handle = this.handle;
@@ -246,9 +241,6 @@ export class Wal {
 
   /** Starts a new segment: header plus the current state, synced, then the directory synced. */
   private async cut(): Promise<void> {
-    // A segment that is not the newest must be whole on disk: recovery treats damage
-    // in it as corruption, not as a torn tail. So sync what was written unsynced.
-    if (this.unsyncedTail) await this.syncTail();
     const previous = this.book.current;
     const seq = (previous?.seq ?? 0) + 1;
     const firstIndex = this.lastIndex + 1;
@@ -280,33 +272,30 @@ export class Wal {
   }
 
   /**
-   * A write that must be durable is one durable write (FileHandle.writeDurably), not a
-   * write and then an fdatasync: the flush starts on the thread pool at once instead of
-   * waiting for a turn of the event loop between the two, which under load held every
-   * Ready's acknowledgement back. Such a write makes only its own bytes durable, and
-   * bytes lost before durable records would read as corruption at the next start; so
-   * it starts at the first byte written since the segment was last durable and writes
-   * those bytes again (the same bytes: nothing changes for a reader), keeping the
-   * segment durable up to its end. The bytes kept for that are bounded: past
-   * unsyncedTailBytesMax they are made durable with an fdatasync instead.
+   * Writes one group of records durably, in the current segment or a new one cut first
+   * if the current one is full, and returns where in the segment it starts. Every write
+   * is durable (onlyMovesCommit: what need not be is not written), so the segment is
+   * durable up to its end after each.
    */
-  private async append(bytes: Uint8Array, sync: boolean): Promise<void> {
-    const handle = this.handle as FileHandle;
-    const position = this.size;
-    if (sync) {
-      const tail = this.unsyncedTail;
-      if (tail) await handle.writeDurably(Buffer.concat([...tail.writes, bytes]), tail.from);
-      else await handle.writeDurably(bytes, position);
-      this.size += bytes.length;
-      this.unsyncedTail = undefined;
-      return;
-    }
-    await handle.write(bytes, position);
+  private async writeGroup(records: WalRecord[]): Promise<number> {
+    let position = 0;
+    await this.guard(async () => {
+      if (this.size >= this.segmentBytesMax) await this.cut();
+      position = this.size;
+      await this.append(encodeWriteGroup(records));
+    });
+    this.hardStateUnwritten = false;
+    return position;
+  }
+
+  /**
+   * One durable write (FileHandle.writeDurably), not a write and then an fdatasync: the
+   * flush starts on the thread pool at once instead of waiting for a turn of the event
+   * loop between the two, which under load held every Ready's acknowledgement back.
+   */
+  private async append(bytes: Uint8Array): Promise<void> {
+    await (this.handle as FileHandle).writeDurably(bytes, this.size);
     this.size += bytes.length;
-    const tail = (this.unsyncedTail ??= { from: position, writes: [], bytes: 0 });
-    tail.writes.push(bytes);
-    tail.bytes += bytes.length;
-    if (tail.bytes > unsyncedTailBytesMax) await this.syncTail();
   }
 
   private async openReadable(segment: Segment): Promise<void> {
@@ -317,11 +306,6 @@ export class Wal {
     const segment = this.readable.get(seq);
     this.readable.delete(seq);
     await segment?.handle.close();
-  }
-
-  private async syncTail(): Promise<void> {
-    await (this.handle as FileHandle).datasync();
-    this.unsyncedTail = undefined;
   }
 
   /** Runs a write; any failure leaves the files in an unknown state, so it poisons the WAL. */
@@ -341,14 +325,16 @@ export class Wal {
 }
 
 /**
- * Whether a write group must reach the disk before the caller goes on. Entries, a
- * restore and a new term or vote must (Figure 2: they are promised to others once the
- * Ready's messages leave). A hard state that differs only in its commit index need not:
- * the commit index is volatile state in Figure 2, and a node that forgets part of it
- * learns it again from the leader. The next synced write makes it durable anyway.
+ * Whether an update's only news is a higher commit index, so it need not be written now.
+ * Entries, a restore and a new term or vote must reach the disk before the Ready goes on
+ * (Figure 2: they are promised to others once its messages leave). The commit index is
+ * volatile state in Figure 2: a node that forgets part of it learns it again from the
+ * leader, and a store that applied past it is handled at start (RaftNode.appliedEntries).
+ * So it is written with the next update that must be, or at a clean close, and a Ready
+ * that only commits costs no write at all.
  */
-export function mustSync(update: WalUpdate, durable: HardState): boolean {
+export function onlyMovesCommit(update: WalUpdate, written: HardState): boolean {
   const { snapshot, hardState, entries } = update;
-  if (snapshot || entries.length > 0) return true;
-  return hardState !== undefined && (hardState.term !== durable.term || hardState.vote !== durable.vote);
+  if (snapshot || entries.length > 0 || hardState === undefined) return false;
+  return hardState.term === written.term && hardState.vote === written.vote;
 }

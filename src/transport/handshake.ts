@@ -26,8 +26,8 @@ import { ByteReader, ByteWriter } from '../lib/index.js';
 import { helloProof, nonceBytes, proofBytes, sameProof, welcomeProof } from './peer-proof.js';
 import type { Transcript } from './peer-proof.js';
 
-/** 2: the challenge and the proofs of the cluster secret. */
-export const protocolVersion = 2;
+/** 2: the challenge and the proofs of the cluster secret. 3: commit-only appends (message-codec.ts). */
+export const protocolVersion = 3;
 const magic = new Uint8Array([0x4b, 0x45, 0x45, 0x4c]); // "KEEL"
 /** Longest cluster id, in UTF-8 bytes. */
 export const clusterIdBytesMax = 128;

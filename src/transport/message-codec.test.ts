@@ -38,14 +38,16 @@ const appendMessage = fc
     termAbove: fc.nat(50),
     commit: uint,
     entries: fc.array(fc.record({ bump: fc.nat(2), config: fc.boolean(), data, configData }), { maxLength: 8 }),
+    commitOnly: fc.boolean(),
   })
-  .map(({ from, to, prevIndex, prevTerm, termAbove, commit, entries }): Message => {
+  .map(({ from, to, prevIndex, prevTerm, termAbove, commit, entries, commitOnly }): Message => {
     let entryTerm = prevTerm;
     const list: Entry[] = entries.map((e, i) => {
       entryTerm = Math.min(entryTerm + (e.bump === 2 ? 1 : 0), prevTerm + termAbove);
       return { term: entryTerm, index: prevIndex + 1 + i, kind: e.config ? 'config' : 'normal', data: e.config ? e.configData : e.data };
     });
-    return { type: 'append', from, to, term: prevTerm + termAbove, prevIndex, prevTerm, commit, entries: list };
+    const marked = commitOnly && list.length === 0 ? { commitOnly: true as const } : {};
+    return { type: 'append', from, to, term: prevTerm + termAbove, prevIndex, prevTerm, commit, entries: list, ...marked };
   });
 
 const snapshotMessage = fc
@@ -237,8 +239,8 @@ test('codec: names the problem for unknown tags, bad ids, booleans and varints',
   rejects(new Uint8Array([...w.written(), ...unsafe]), /^timeoutNow\.term$/);
 });
 
-test('codec: append entries must follow prevIndex contiguously with sane terms', () => {
-  const append = (entries: [term: number, index: number][], term = 5, prevIndex = 10, prevTerm = 3): Uint8Array =>
+test('codec: append entries must follow prevIndex contiguously with sane terms; only an empty append is commit-only', () => {
+  const append = (entries: [term: number, index: number][], term = 5, prevIndex = 10, prevTerm = 3, commitOnly = false): Uint8Array =>
     wire((w) => {
       w.u8(messageTags.append);
       w.varint(1);
@@ -247,6 +249,7 @@ test('codec: append entries must follow prevIndex contiguously with sane terms',
       w.varint(prevIndex);
       w.varint(prevTerm);
       w.varint(0);
+      w.bool(commitOnly);
       w.varint(entries.length);
       for (const [t, i] of entries) {
         w.varint(t);
@@ -281,12 +284,25 @@ test('codec: append entries must follow prevIndex contiguously with sane terms',
     /^append\.entries\[1\]\.term$/,
   );
   rejects(append([[2, 11]]), /^append\.entries\[0\]\.term$/);
+  assert.deepEqual(decodeMessage(append([], 5, 10, 3, true)), {
+    type: 'append',
+    from: 1,
+    to: 2,
+    term: 5,
+    prevIndex: 10,
+    prevTerm: 3,
+    commit: 0,
+    entries: [],
+    commitOnly: true,
+  });
+  rejects(append([[3, 11]], 5, 10, 3, true), /^append\.commitOnly$/);
   rejects(append([[6, 11]]), /^append\.entries\[0\]\.term$/);
   // A count larger than the bytes could hold is refused before any allocation.
   rejects(
     wire((w) => {
       w.u8(messageTags.append);
       [1, 2, 5, 10, 3, 0].forEach((v) => w.varint(v));
+      w.bool(false);
       w.varint(Number.MAX_SAFE_INTEGER);
     }),
     /^append\.entries\.length$/,
@@ -297,7 +313,9 @@ test('codec: entry kinds and config entry contents are validated', () => {
   const oneEntry = (kind: number, data: Uint8Array): Uint8Array =>
     wire((w) => {
       w.u8(messageTags.append);
-      [1, 2, 5, 0, 0, 0, 1, 5, 1].forEach((v) => w.varint(v));
+      [1, 2, 5, 0, 0, 0].forEach((v) => w.varint(v));
+      w.bool(false); // commitOnly
+      [1, 5, 1].forEach((v) => w.varint(v));
       w.u8(kind);
       w.byteString(data);
     });

@@ -109,6 +109,7 @@ export function encodeMessage(message: Message): Uint8Array {
       w.varint(message.prevIndex);
       w.varint(message.prevTerm);
       w.varint(message.commit);
+      w.bool(message.commitOnly === true);
       w.varint(message.entries.length);
       for (const entry of message.entries) writeEntry(w, entry);
       break;
@@ -219,6 +220,7 @@ function decodeBody(r: ByteReader, type: MessageType, from: number, to: number, 
       const prevIndex = r.varint(f('prevIndex'));
       const prevTerm = r.varint(f('prevTerm'));
       const commit = r.varint(f('commit'));
+      const commitOnly = r.bool(f('commitOnly'));
       // An entry takes at least 4 bytes: term, index, kind, data length.
       const count = r.count(f('entries.length'), 4);
       const entries: Entry[] = new Array<Entry>(count);
@@ -240,7 +242,8 @@ function decodeBody(r: ByteReader, type: MessageType, from: number, to: number, 
         lastTerm = entry.term;
         entries[i] = entry;
       }
-      return { type, from, to, term, prevIndex, prevTerm, entries, commit };
+      if (commitOnly && count > 0) throw new MessageDecodeError(f('commitOnly'), `set on an append of ${count} entries (only an empty append is commit-only)`);
+      return { type, from, to, term, prevIndex, prevTerm, entries, commit, ...(commitOnly ? { commitOnly } : {}) };
     }
     case 'appendResponse':
       return {

@@ -30,7 +30,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { discardCopy, envFileSize, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
+import { discardCopy, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
 import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type SnapshotStream, type Table, type TableField } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 import { streamSnapshotInWorker } from './snapshot-apart.js';
@@ -141,7 +141,9 @@ class LmdbEnv implements KvEnv {
   }
 
   fileSize(): number {
-    return envFileSize(this.root);
+    // mdb_env_info: about 1 µs. getStats, which renews a read transaction and counts the
+    // free pages as well, took 40-75 µs, and the replica asks after every apply.
+    return (this.root.env.info().lastPageNumber + 1) * PAGE_BYTES;
   }
 
   async copyCompacted(): Promise<CompactedCopy> {
