@@ -295,3 +295,21 @@ test('a commit-only append that does not match the follower log is still rejecte
   assert.deepEqual(drain(node).messages, [], 'a match is not answered');
   assert.equal(node.status().commit, 2);
 });
+
+test('a follower whose acknowledgement was lost is asked again after a heartbeat, and that question is answered', () => {
+  const c = new TestCluster({ ids: [1, 2, 3] });
+  c.elect(1);
+  c.proposeAt(1, 'warm up');
+  c.stabilize();
+  c.filter = (m) => !(m.type === 'appendResponse' && m.from === 2); // node 2's acknowledgement is lost
+  c.proposeAt(1, 'x');
+  c.stabilize();
+  const last = c.node(1).status().lastIndex;
+  const matchOf2 = (): number => c.node(1).status().peers.find((p) => p.id === 2)?.match ?? 0;
+  assert.equal(c.node(2).status().lastIndex, last, 'node 2 holds the entry');
+  assert.ok(matchOf2() < last, 'the leader does not know it');
+  c.filter = () => true;
+  c.tick(1, defaultRaftConfig.heartbeatTicks); // a heartbeat; its answer shows node 2's log past its match
+  c.stabilize();
+  assert.equal(matchOf2(), last, 'the resend was answered');
+});
