@@ -305,7 +305,11 @@ test('a follower whose acknowledgement was lost is asked again after a heartbeat
   c.proposeAt(1, 'x');
   c.stabilize();
   const last = c.node(1).status().lastIndex;
-  const matchOf2 = (): number => c.node(1).status().peers.find((p) => p.id === 2)?.match ?? 0;
+  const matchOf2 = (): number =>
+    c
+      .node(1)
+      .status()
+      .peers.find((p) => p.id === 2)?.match ?? 0;
   assert.equal(c.node(2).status().lastIndex, last, 'node 2 holds the entry');
   assert.ok(matchOf2() < last, 'the leader does not know it');
   c.filter = () => true;
