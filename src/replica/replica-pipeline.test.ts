@@ -115,3 +115,57 @@ test('a follower acknowledges an entry only once its write is durable, and appli
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test("a Ready's messages that need no write leave at once, before its entries are applied, when it has entries to apply", { timeout: 20_000 }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'keel-replica-pipeline-'));
+  const members = [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', peerPort: 1000 + id, clientPort: 2000 + id }));
+  const config: NodeConfig = { ...nodeConfigDefaults, id: 2, members, dataDir, logLevel: 'silent' };
+  let replica: Replica | undefined;
+  const sent: { readonly message: Message; readonly atOnce: boolean; readonly appliedThen: number }[] = [];
+  const record = (message: Message, atOnce: boolean): void => {
+    sent.push({ message, atOnce, appliedThen: replica?.raftStatus().applied ?? 0 });
+  };
+  replica = await Replica.open({
+    config,
+    raftDir: join(dataDir, 'raft'),
+    ports: {
+      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+      fs: new NodeFileSystem(),
+      network: {
+        send: (message) => record(message, false),
+        sendAtOnce: (message) => record(message, true),
+        updatePeers: () => {},
+        connectedPeers: () => new Set([1, 3]),
+      },
+      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
+      random: { int: (bound) => randomInt(bound) },
+      log: silentLogger,
+      defer: (task) => setImmediate(task),
+      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
+      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
+      onRemoved: () => assert.fail('removed'),
+    },
+  });
+  const started = replica;
+  try {
+    started.start();
+    started.receive({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, entries: [noop(1)], commit: 0 });
+    await until(() => sent.some(({ message }) => message.type === 'appendResponse'), 'entry 1 is acknowledged');
+    // In one turn: a write this follower forwards to leader 1, and the leader's commit of
+    // entry 1. The next Ready carries both: the forwarded proposal, then entry 1 to apply.
+    // Never committed (the leader is not real): it fails when the replica stops.
+    started.write({ type: 'put', key: new TextEncoder().encode('k'), value: new Uint8Array(1) }).catch(() => undefined);
+    started.receive({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [], commit: 1, commitOnly: true });
+    await until(() => started.raftStatus().applied === 1, 'entry 1 is applied');
+    const forwarded = sent.filter(({ message }) => message.type === 'propose');
+    assert.equal(forwarded.length, 1);
+    assert.deepEqual(
+      forwarded.map(({ atOnce, appliedThen }) => ({ atOnce, appliedThen })),
+      [{ atOnce: true, appliedThen: 0 }],
+      'written to the socket at once, before entry 1 was applied',
+    );
+  } finally {
+    await started.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -1156,7 +1156,7 @@ export class Replica implements MembershipHost {
     while (this.raft.hasReady()) {
       const ready = this.raft.ready();
       this.counters.readyLoops++;
-      for (const message of ready.messages) if (promisesNothingDurable(message)) this.send(message);
+      this.sendBeforeWrite(ready);
       this.counters.messagesSent += ready.messages.length;
       if (needsWrite(ready) || !this.writeLane.idle) this.writeLane.push(ready);
       else this.observer?.persisted(ready);
@@ -1200,6 +1200,24 @@ export class Replica implements MembershipHost {
     for (const ready of readys) for (const chunk of ready.snapshotChunks) if (chunk.done) this.checkReceivedSnapshot(chunk.meta);
     // Stopping: the store is being closed, nothing more is applied.
     if (!this.stopping) this.schedule();
+  }
+
+  /**
+   * Sends the Ready's messages that need not wait for its write. When the Ready has
+   * entries to apply, they are written to the sockets now, not at the end of the turn:
+   * the apply would hold them back, and a leader's appends that carry a new commit
+   * index are what the followers, the one answering the client included, wait for.
+   * One write per peer: the last message to each goes at once and takes the others.
+   */
+  private sendBeforeWrite(ready: Ready): void {
+    const early = ready.messages.filter(promisesNothingDurable);
+    if (ready.committedEntries.length === 0) {
+      for (const message of early) this.send(message);
+      return;
+    }
+    const lastToPeer = new Map<NodeId, Message>();
+    for (const message of early) lastToPeer.set(message.to, message);
+    for (const message of early) this.send(message, lastToPeer.get(message.to) === message);
   }
 
   private async timedSave(write: Write): Promise<void> {
