@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
 import { NodeFileSystem, type FileHandle, type OpenMode } from '../storage/file-system.js';
 import { ForwardingFileSystem } from '../storage/forwarding-file-system.js';
-import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
-import { silentLogger } from './logger.js';
 import type { AppendResponse, Entry, Message } from '../raft/types.js';
 import { Replica } from './replica.js';
+import { realPorts } from '../server/testing/replica-ports.js';
 
 // The replica's pipeline on a real disk whose fsyncs the test holds: what waits for
 // a write, and what does not (replica.ts, drain; thesis §10.2.1).
@@ -72,18 +70,7 @@ test('a follower acknowledges an entry only once its write is durable, and appli
   const replica = await Replica.open({
     config,
     raftDir: join(dataDir, 'raft'),
-    ports: {
-      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-      fs,
-      network: { send: (message) => sent.push(message), updatePeers: () => {}, connectedPeers: () => new Set([1, 3]) },
-      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
-      random: { int: (bound) => randomInt(bound) },
-      log: silentLogger,
-      defer: (task) => setImmediate(task),
-      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
-      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
-      onRemoved: () => assert.fail('removed'),
-    },
+    ports: realPorts(dataDir, { send: (message) => sent.push(message), updatePeers: () => {}, connectedPeers: () => new Set([1, 3]) }, fs),
   });
   const acks = (index: number): AppendResponse[] => sent.filter((m): m is AppendResponse => m.type === 'appendResponse' && m.success && m.index === index);
   try {
@@ -128,23 +115,12 @@ test("a Ready's messages that need no write leave at once, before its entries ar
   replica = await Replica.open({
     config,
     raftDir: join(dataDir, 'raft'),
-    ports: {
-      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-      fs: new NodeFileSystem(),
-      network: {
-        send: (message) => record(message, false),
-        sendAtOnce: (message) => record(message, true),
-        updatePeers: () => {},
-        connectedPeers: () => new Set([1, 3]),
-      },
-      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
-      random: { int: (bound) => randomInt(bound) },
-      log: silentLogger,
-      defer: (task) => setImmediate(task),
-      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
-      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
-      onRemoved: () => assert.fail('removed'),
-    },
+    ports: realPorts(dataDir, {
+      send: (message) => record(message, false),
+      sendAtOnce: (message) => record(message, true),
+      updatePeers: () => {},
+      connectedPeers: () => new Set([1, 3]),
+    }),
   });
   const started = replica;
   try {

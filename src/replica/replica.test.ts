@@ -3,12 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
-import { NodeFileSystem } from '../storage/file-system.js';
-import { MvccStore } from '../kv/mvcc/mvcc-store.js';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
-import { silentLogger } from './logger.js';
 import { Replica } from './replica.js';
+import { realPorts } from '../server/testing/replica-ports.js';
 import type { RaftConfig } from '../raft/index.js';
 
 /** A one-member replica over LMDB in a temp dir, ticked by hand until it leads. */
@@ -19,18 +16,7 @@ async function withReplica(run: (replica: Replica) => Promise<void>, raft: Parti
     config,
     raftDir: join(dataDir, 'raft'),
     raft,
-    ports: {
-      clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-      fs: new NodeFileSystem(),
-      network: { send: () => assert.fail('a one-member cluster sends nothing'), updatePeers: () => {}, connectedPeers: () => new Set() },
-      openStore: () => MvccStore.open({ path: join(dataDir, 'kv'), sync: 'deferred' }),
-      random: { int: (bound) => randomInt(bound) },
-      log: silentLogger,
-      defer: (task) => setImmediate(task),
-      diskSpace: { freeBytes: 1 << 30, reserveBytes: 0, low: false, recovered: true },
-      onFatal: (error) => assert.fail(`fatal: ${String(error)}`),
-      onRemoved: () => assert.fail('removed'),
-    },
+    ports: realPorts(dataDir, { send: () => assert.fail('a one-member cluster sends nothing'), updatePeers: () => {}, connectedPeers: () => new Set() }),
   });
   try {
     replica.start();
