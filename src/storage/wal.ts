@@ -141,9 +141,7 @@ export class Wal {
       const records: WalRecord[] = [];
       if (snapshot) records.push({ type: 'restore', index: snapshot.index, term: snapshot.term });
       for (const entry of entries) records.push({ type: 'entry', entry });
-      const newHardState = hardState ?? (this.hardStateUnwritten ? this.hardState : undefined);
-      if (newHardState) records.push({ type: 'hardState', hardState: newHardState });
-      const position = await this.writeGroup(records);
+      const position = await this.writeGroup(this.withHardState(records, hardState));
 
       const segment = this.book.current as Segment;
       if (snapshot) {
@@ -183,8 +181,7 @@ export class Wal {
         assert(term === this.snapshotTerm, () => `snapshot at ${index} with term ${term}, but the WAL has it with term ${this.snapshotTerm}`);
       } else {
         assert(index <= this.lastIndex, () => `cannot compact to ${index}: the log ends at ${this.lastIndex}`);
-        const records: WalRecord[] = [{ type: 'snapshot', index, term }];
-        if (this.hardStateUnwritten) records.push({ type: 'hardState', hardState: this.hardState });
+        const records = this.withHardState([{ type: 'snapshot', index, term }]);
         await this.guard(() => this.append(encodeWriteGroup(records)));
         this.hardStateUnwritten = false;
         this.snapshotIndex = index;
@@ -269,6 +266,13 @@ export class Wal {
     await this.openReadable(this.book.add(name, seq, firstIndex));
     this.preparer.start();
     if (old) await old.close();
+  }
+
+  /** `records` followed by `own`, or else by the hard state not yet written, if any. */
+  private withHardState(records: WalRecord[], own?: HardState): WalRecord[] {
+    const hardState = own ?? (this.hardStateUnwritten ? this.hardState : undefined);
+    if (hardState) records.push({ type: 'hardState', hardState });
+    return records;
   }
 
   /**
