@@ -17,7 +17,7 @@ export function describeMessage(message: Message): string {
     case 'preVoteResponse':
       return `${head} ${message.granted ? 'granted' : 'rejected'}`;
     case 'append':
-      return `${head} prev=${message.prevIndex}/t${message.prevTerm} ${describeEntries(message.entries)} commit=${message.commit}`;
+      return `${head} prev=${message.prevIndex}/t${message.prevTerm} ${describeEntries(message.entries)} commit=${message.commit}${message.commitOnly ? ' commit-only' : ''}`;
     case 'appendResponse':
       return `${head} ${message.success ? 'ok' : 'reject'} index=${message.index}${message.success ? '' : ` hint=${message.hintIndex}/t${message.hintTerm}`}`;
     case 'heartbeat':
