@@ -4,4 +4,5 @@
  */
 export { AssertionError, assert, unreachable } from './assert.js';
 export { ByteReader, ByteWriter, DecodeError, readVarintAt, varintBytesMax, varintProblemText, varintSize } from './bytes/index.js';
+export { inBatches } from './in-batches.js';
 export { Prng } from './prng.js';

@@ -11,6 +11,7 @@
  * takes less time than the one before (the copy applies without answering anyone),
  * so the gap shrinks, and the swap is left the last few entries.
  */
+import { inBatches } from '../../lib/index.js';
 import type { LogIndex } from '../../raft/index.js';
 import type { ApplyItem, MvccStore, RedoSource } from './mvcc-store.js';
 
@@ -61,16 +62,4 @@ async function applyInSlices(copy: MvccStore, items: Iterable<ApplyItem>, how: C
     await how.between();
     sliceStart = performance.now();
   }
-}
-
-/** `items` in arrays of `size` (the last one shorter), read as they are needed: entries applied again come from a log read a batch at a time. */
-export function* inBatches<T>(items: Iterable<T>, size: number): Generator<T[]> {
-  let batch: T[] = [];
-  for (const item of items) {
-    batch.push(item);
-    if (batch.length < size) continue;
-    yield batch;
-    batch = [];
-  }
-  if (batch.length > 0) yield batch;
 }

@@ -29,7 +29,7 @@
  * ones in revision order for watchers that start at an old revision.
  */
 import type { Entry, LogIndex } from '../../raft/index.js';
-import { ByteReader, assert } from '../../lib/index.js';
+import { ByteReader, assert, inBatches } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
 import { compactStep, IDLE, startCompaction, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
@@ -37,7 +37,7 @@ import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, 
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
 import { MvccReader } from './mvcc-reader.js';
-import { catchUpCopy, inBatches } from './copy-catch-up.js';
+import { catchUpCopy } from './copy-catch-up.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
 import { SnapshotReader, encodeSnapshot, snapshotStartProblem } from '../codec/snapshot-format.js';
