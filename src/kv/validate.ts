@@ -64,15 +64,20 @@ export function checkLimits(limits: Limits): void {
   }
 }
 
-/** Validates and encodes a command for proposal: the bytes to put in the log entry, or the problem. */
-export function prepareCommand(command: Command, limits: Limits = defaultLimits): KvResult<Uint8Array> {
+/**
+ * Validates and encodes a command for proposal: the bytes to put in the log entry, or
+ * the problem. `prefix` goes before the command in the same bytes (encodeCommand); the
+ * limit is the command's own.
+ */
+export function prepareCommand(command: Command, limits: Limits = defaultLimits, prefix?: Uint8Array): KvResult<Uint8Array> {
   const problem = validateCommand(command, limits);
   if (problem) return { ok: false, error: problem };
-  const bytes = encodeCommand(command);
-  if (bytes.length > limits.requestBytesMax) {
+  const bytes = encodeCommand(command, prefix);
+  const commandBytes = bytes.length - (prefix?.length ?? 0);
+  if (commandBytes > limits.requestBytesMax) {
     return {
       ok: false,
-      error: kvError('REQUEST_TOO_LARGE', `request is ${bytes.length} bytes encoded; the limit is ${limits.requestBytesMax} (requestBytesMax)`),
+      error: kvError('REQUEST_TOO_LARGE', `request is ${commandBytes} bytes encoded; the limit is ${limits.requestBytesMax} (requestBytesMax)`),
     };
   }
   return { ok: true, value: bytes };

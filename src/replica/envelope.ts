@@ -9,13 +9,19 @@ import { assert } from '../lib/index.js';
 
 export const requestIdBytesMax = 255;
 
-export function encodeEnvelope(requestId: string, command: Uint8Array): Uint8Array {
-  const id = new TextEncoder().encode(requestId);
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/**
+ * The envelope's header, `[u8 id length][id]`: the command's bytes follow it in the
+ * same entry (encodeCommand writes them after it, so a large value is copied once).
+ */
+export function envelopeHeader(requestId: string): Uint8Array {
+  const id = utf8Encoder.encode(requestId);
   assert(id.length <= requestIdBytesMax, () => `request id of ${id.length} bytes`);
-  const out = new Uint8Array(1 + id.length + command.length);
+  const out = new Uint8Array(1 + id.length);
   out[0] = id.length;
   out.set(id, 1);
-  out.set(command, 1 + id.length);
   return out;
 }
 
@@ -24,7 +30,7 @@ export function decodeEnvelope(data: Uint8Array): { requestId: string; command: 
   const idLength = data[0] as number;
   if (data.length < 1 + idLength) return undefined;
   return {
-    requestId: new TextDecoder().decode(data.subarray(1, 1 + idLength)),
+    requestId: utf8Decoder.decode(data.subarray(1, 1 + idLength)),
     command: data.subarray(1 + idLength),
   };
 }

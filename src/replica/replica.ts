@@ -75,7 +75,7 @@ import {
   exportEtcdSnapshot,
 } from '../kv/index.js';
 import type { NodeConfig } from './config.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { decodeEnvelope, envelopeHeader } from './envelope.js';
 import { KeelError } from './errors.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
@@ -496,23 +496,24 @@ export class Replica implements MembershipHost {
       throw new KeelError('OVERLOADED', `${waiting} writes are waiting (pendingWritesMax ${this.config.pendingWritesMax}); retry later`);
     }
     const command: Command = { body, timeMs: this.ports.clock.nowMs(), ...(session ? { session } : {}), ...(auth ? { auth } : {}) };
-    const prepared = prepareCommand(command, this.limits);
+    const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
+    // The entry: the envelope, then the command, encoded into one buffer.
+    const prepared = prepareCommand(command, this.limits, envelopeHeader(requestId));
     if (!prepared.ok) return Promise.resolve({ ok: false, error: prepared.error });
+    const entry = prepared.value;
     if (addsData(body) && this.ports.diskSpace.low) {
       // The data disk is below its reserve (disk-space.ts): refuse before the write
       // costs anything; the alarm makes every member refuse the same.
       this.raiseNoSpace('disk');
       return Promise.resolve({ ok: false, error: noSpaceError(this.diskShortage()) });
     }
-    if (addsData(body) && this.dbSize + prepared.value.length > this.config.quotaBackendBytes) {
+    if (addsData(body) && this.dbSize + entry.length > this.config.quotaBackendBytes) {
       // etcd's quota check (server/storage/quota.go): the node that takes the write
       // measures its own file; the alarm it raises goes through the log, so every
       // replica refuses writes from the same index on (kv/alarms.ts).
       this.raiseNoSpace('quota');
       return Promise.resolve({ ok: false, error: noSpaceError() });
     }
-    const requestId = this.requestIdPrefix + (++this.requestCounter).toString(36);
-    const entry = encodeEnvelope(requestId, prepared.value);
     const bytesMax = this.pendingWriteBytesMax();
     if (this.writes.bytes > 0 && this.writes.bytes + entry.length > bytesMax) {
       throw new KeelError('OVERLOADED', `${this.writes.bytes} bytes of writes are waiting on this node (pendingWriteBytesMax ${bytesMax}); retry later`);

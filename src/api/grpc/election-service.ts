@@ -24,9 +24,9 @@ export function electionService(node: KeyValueNode): EtcdService {
       Campaign: {
         need: (request) => placeNeed(node, bytesField(request.name), leaseIdField(request.lease), bytesField(request.value)),
         gatewayPaths: ['/v3/election/campaign'],
-        handle: async (request, caller, signal) => {
+        handle: async (request, caller, gone) => {
           const kv = new CallerKv(node, caller);
-          const won = await campaign(kv, bytesField(request.name), leaseIdField(request.lease), bytesField(request.value), signal);
+          const won = await campaign(kv, bytesField(request.name), leaseIdField(request.lease), bytesField(request.value), gone());
           return { header: header(won.revision), leader: leaderKeyMessage(won.leader) };
         },
       },

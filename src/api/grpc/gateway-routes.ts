@@ -16,6 +16,7 @@ import { checkJsonFields } from './json-fields.js';
 import { gatewayJson } from './gateway-json.js';
 import { grpcOverheadBytes } from './grpc-server.js';
 import { connectionName, payloadBytes, type ConnectionBudget } from '../connection-budget.js';
+import { ClientGone } from './client-gone.js';
 
 /** The mapping from gRPC status codes to HTTP statuses of etcd 3.4's gateway (grpc-gateway v1). */
 const httpStatusOf: Partial<Record<status, number>> = {
@@ -98,8 +99,8 @@ async function answer(
     const message = decodeRequest(types.request, parseBody(body));
     const caller = await auth.authorize(credentials, method.need(message));
     // A client that hangs up stops a waiting Lock or Campaign (which then cleans up).
-    const gone = new AbortController();
-    reply.raw.on('close', () => gone.abort());
+    const gone = new ClientGone();
+    reply.raw.on('close', () => gone.happened());
     const handle = (): Promise<Record<string, unknown>> => method.handle(message, caller, gone.signal);
     const response = method.proposes ? await writeBudget.run(connectionName(reply.request.socket), payloadBytes(message), handle) : await handle();
     const json = gatewayJson(types.response, response);

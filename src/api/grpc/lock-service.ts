@@ -18,8 +18,8 @@ export function lockService(node: KeyValueNode): EtcdService {
       Lock: {
         need: (request) => placeNeed(node, bytesField(request.name), leaseIdField(request.lease)),
         gatewayPaths: ['/v3/lock/lock'],
-        handle: async (request, caller, signal) => {
-          const locked = await lock(new CallerKv(node, caller), bytesField(request.name), leaseIdField(request.lease), signal);
+        handle: async (request, caller, gone) => {
+          const locked = await lock(new CallerKv(node, caller), bytesField(request.name), leaseIdField(request.lease), gone());
           return { header: { ...responseHeader(node, locked.revision) }, key: locked.key };
         },
       },

@@ -17,9 +17,10 @@ export interface UnaryMethod {
   readonly need: (request: Message) => Need;
   /**
    * `caller` is undefined when auth is off (or the method needs nothing and none came).
-   * `signal` aborts when the client goes away first (a Lock or Campaign still waiting).
+   * `gone()` gives a signal that aborts when the client goes away first (a Lock or
+   * Campaign still waiting); it is made at the first call (client-gone.ts).
    */
-  readonly handle: (request: Message, caller: Caller | undefined, signal: AbortSignal) => Promise<Message>;
+  readonly handle: (request: Message, caller: Caller | undefined, gone: () => AbortSignal) => Promise<Message>;
   /** etcd's JSON gateway paths for this method (POST, JSON body). */
   readonly gatewayPaths: readonly string[];
   /**

@@ -13,7 +13,8 @@ import type { Table } from '../env/kv-env.js';
 import { afterAllRevisions, decodeKey, encodeKey, historyKey, readRevision, REVISION_BYTES } from '../codec/key-encoding.js';
 import { isFromKey, isSingleKey } from './key-range.js';
 import { finishRange, needsAllKeys, needsValues } from './range-query.js';
-import { decodeRecord, isTombstone, toKeyValue, type PutRecord } from './record.js';
+import { decodeRecord, isTombstone, toKeyValue, type PutRecord, type StoredRecord } from './record.js';
+import { assert } from '../../lib/index.js';
 import type { KeyValue, RangeRequest, RangeResponse } from '../types.js';
 
 const SEEK_AFTER_VERSIONS = 4;
@@ -35,6 +36,21 @@ export class MvccReader {
     const start = historyKey(encodedKey, Math.min(revision, LATEST));
     for (const { key, value } of this.history.getRange({ start, end: encodedKey, reverse: true, limit: 1 })) {
       return { encodedKey: key.subarray(0, key.length - REVISION_BYTES), modRevision: readRevision(key, key.length - REVISION_BYTES), data: value };
+    }
+    return undefined;
+  }
+
+  /**
+   * latest(), decoded at once: a write that replaces the record reads its header, and
+   * its value only if `withValue`. LMDB's value is read without a copy of its own (a
+   * put of 64 KiB values copied each previous value out only to read three varints).
+   */
+  latestRecord(encodedKey: Uint8Array, revision: number, withValue: boolean): { modRevision: number; record: StoredRecord } | undefined {
+    const start = historyKey(encodedKey, Math.min(revision, LATEST));
+    for (const key of this.history.getKeys({ start, end: encodedKey, reverse: true, limit: 1 })) {
+      const data = this.history.getBinaryFast(key);
+      assert(data !== undefined, 'a history key without its record');
+      return { modRevision: readRevision(key, key.length - REVISION_BYTES), record: decodeRecord(data, withValue) };
     }
     return undefined;
   }

@@ -25,7 +25,7 @@ import { kvError, type KvError } from '../errors.js';
 import { encodeKey, historyKey } from '../codec/key-encoding.js';
 import { LATEST, type MvccReader } from './mvcc-reader.js';
 import type { LeaseTable } from '../lease/lease-table.js';
-import { decodeRecord, encodePutRecord, encodeTombstone, isTombstone, toKeyValue, type PutRecord } from './record.js';
+import { encodePutRecord, encodeTombstone, toKeyValue } from './record.js';
 import type {
   CommandResult,
   DeleteRangeRequest,
@@ -155,10 +155,10 @@ class WriteExecution {
 
   private put(op: PutRequest): PutResponse {
     const encodedKey = encodeKey(op.key);
-    const found = this.context.reader.latest(encodedKey, LATEST);
-    assert(!found || found.modRevision < this.main, () => `key ${describeKey(op.key)} changed twice at revision ${this.main}`);
     const withValue = op.prevKv === true || op.ignoreValue === true || this.context.prevValues;
-    const prev = found && !isTombstone(found.data) ? toKeyValue(op.key, found.modRevision, decodeRecord(found.data, withValue) as PutRecord) : undefined;
+    const found = this.context.reader.latestRecord(encodedKey, LATEST, withValue);
+    assert(!found || found.modRevision < this.main, () => `key ${describeKey(op.key)} changed twice at revision ${this.main}`);
+    const prev = found && !found.record.tombstone ? toKeyValue(op.key, found.modRevision, found.record) : undefined;
     assert(prev !== undefined || (!op.ignoreValue && !op.ignoreLease), 'ignoreValue/ignoreLease on a missing key passed the check');
     const record = {
       createRevision: prev ? prev.createRevision : this.main,

@@ -9,6 +9,9 @@ import { assert } from '../assert.js';
 import { varintBytesMax } from './varint.js';
 
 const utf8Encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+/** Where a writer emptied by finish() grows from when it is written again. */
+const REGROW_BYTES = 64;
 
 export class ByteWriter {
   private buffer: Uint8Array;
@@ -29,9 +32,17 @@ export class ByteWriter {
     return this.buffer.subarray(0, this.length);
   }
 
-  /** A copy of the bytes written so far, trimmed to size. */
+  /**
+   * The bytes written, trimmed to size, handed over: the writer starts empty again.
+   * They are the writer's own buffer when at most an eighth of it is unused, else a
+   * copy: a writer sized for its contents (a 64 KiB value's record) then costs no
+   * second allocation and copy, and a small one left mostly empty keeps no slack alive.
+   */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    const { buffer, length } = this;
+    this.buffer = EMPTY;
+    this.length = 0;
+    return length >= buffer.length - (buffer.length >>> 3) ? buffer.subarray(0, length) : buffer.slice(0, length);
   }
 
   u8(value: number): this {
@@ -111,7 +122,7 @@ export class ByteWriter {
   private reserve(bytes: number): void {
     const needed = this.length + bytes;
     if (needed <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
+    let capacity = Math.max(this.buffer.length * 2, REGROW_BYTES);
     while (capacity < needed) capacity *= 2;
     const grown = new Uint8Array(capacity);
     grown.set(this.buffer.subarray(0, this.length));

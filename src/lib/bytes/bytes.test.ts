@@ -56,6 +56,24 @@ test('bytes: the writer grows past its initial size and keeps earlier bytes', ()
   r.end();
 });
 
+test('bytes: finish hands over a full buffer without a copy, trims a mostly empty one, and leaves the writer empty', () => {
+  const value = new Uint8Array(1000).fill(7);
+  const sized = new ByteWriter(1004).byteString(value);
+  const handed = sized.finish();
+  assert.equal(handed.length, 1002);
+  // The writer's own buffer (1,004 bytes, 2 unused), not a 1,002-byte copy.
+  assert.equal(handed.buffer.byteLength, 1004);
+  // Written again, the writer starts a buffer of its own: what it handed over stays as it was.
+  sized.u8(1).u8(2);
+  assert.deepEqual(sized.finish(), new Uint8Array([1, 2]));
+  assert.deepEqual(new ByteReader(handed).byteString(), value);
+
+  const roomy = new ByteWriter(4096).u8(5);
+  const trimmed = roomy.finish();
+  assert.equal(trimmed.buffer.byteLength, 1);
+  assert.equal(roomy.size, 0);
+});
+
 test('bytes: patchU32 fills in a value written late', () => {
   const w = new ByteWriter().u32(0).u8(9);
   w.patchU32(0, 42);
