@@ -47,6 +47,33 @@ export function encodeFrames(payloads: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** A payload of at least this many bytes is written where it is, after a header of its own (frameBuffers). */
+export const frameCopyBytesMax = 16 * 1024;
+
+/**
+ * The frames of `payloads` as buffers to write in this order, in one writev: small
+ * payloads laid out back to back with their headers in one buffer (encodeFrames), a
+ * large one left where it is behind a 4-byte header, so that an append carrying a
+ * 64 KiB entry is not copied once more for every peer it goes to.
+ */
+export function frameBuffers(payloads: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let small: Uint8Array[] = [];
+  for (const payload of payloads) {
+    if (payload.length < frameCopyBytesMax) {
+      small.push(payload);
+      continue;
+    }
+    if (small.length > 0) out.push(encodeFrames(small));
+    small = [];
+    const header = new Uint8Array(frameHeaderBytes);
+    new DataView(header.buffer).setUint32(0, payload.length);
+    out.push(header, payload);
+  }
+  if (small.length > 0) out.push(encodeFrames(small));
+  return out;
+}
+
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   return encodeFrames([payload]);
 }

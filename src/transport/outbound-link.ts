@@ -17,8 +17,9 @@
  *   it once it is back, within the queue's limits.
  * - Batching: sending only schedules a flush for the end of the current event-loop
  *   turn (setImmediate), so every message the Ready loop sends in one go leaves in
- *   one write: the frames are laid out back to back in one buffer (the effect of
- *   cork/uncork, with one syscall). Batches are capped at `writeBatchBytesMax`.
+ *   one write: small frames are laid out back to back in one buffer, a large one is
+ *   written where it is, all corked into one writev (framing.ts frameBuffers).
+ *   Batches are capped at `writeBatchBytesMax`.
  * - Backpressure: when the socket's buffer is full (write returns false), flushing
  *   stops until 'drain'; meanwhile the bounded queue absorbs (and drops) the excess,
  *   instead of Node buffering without limit.
@@ -41,7 +42,7 @@ import type { NodeId } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
-import { encodeFrame, encodeFrames, FrameDecoder } from './framing.js';
+import { encodeFrame, FrameDecoder, frameBuffers } from './framing.js';
 import { decodeChallenge, decodeHelloReply, encodeHello, handshakeFrameBytesMax, makeHello, replyProblem } from './handshake.js';
 import type { Channel, Hello } from './handshake.js';
 import { newNonce } from './peer-proof.js';
@@ -307,7 +308,7 @@ export class OutboundLink {
       const batch = this.queue.take(writeBatchBytesMax);
       this.sentCount += batch.length;
       this.options.onSent(batch.length);
-      if (!socket.write(encodeFrames(batch))) {
+      if (!writeAll(socket, frameBuffers(batch))) {
         this.waitingForDrain = true;
         socket.once('drain', () => {
           if (this.socket !== socket) return;
@@ -323,4 +324,14 @@ export class OutboundLink {
     this.droppedCount += count;
     this.options.onDropped(count);
   }
+}
+
+/** Writes `buffers` in one system call (corked: one writev); false if the socket asks to wait for 'drain'. */
+function writeAll(socket: Socket, buffers: readonly Uint8Array[]): boolean {
+  if (buffers.length === 1) return socket.write(buffers[0] as Uint8Array);
+  socket.cork();
+  let writable = true;
+  for (const buffer of buffers) writable = socket.write(buffer);
+  socket.uncork();
+  return writable;
 }
