@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeFrame, encodeFrames, FrameDecoder, frameBuffers, frameCopyBytesMax, frameHeaderBytes, FrameTooLargeError } from './framing.js';
+import {
+  encodeFrame,
+  encodeFrames,
+  FrameDecoder,
+  frameBuffers,
+  frameCopyBytesMax,
+  frameHeaderBytes,
+  framePayload,
+  FrameTooLargeError,
+  joinParts,
+} from './framing.js';
 
 /** Cuts `bytes` at the given points (taken modulo its length). */
 function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -91,19 +101,25 @@ test('framing: the limit can be raised between frames of one chunk', () => {
   assert.deepEqual(sizes, [2, 100]);
 });
 
-test('framing: frameBuffers copies small payloads into one buffer and leaves a large one where it is', () => {
+test('framing: frameBuffers copies small frames into one buffer and leaves the parts of a large one where they are', () => {
   const large = new Uint8Array(frameCopyBytesMax).fill(7);
-  const payloads = [new Uint8Array([1]), new Uint8Array([2, 2]), large, new Uint8Array([3])];
+  const payloads = [
+    framePayload([new Uint8Array([1])]),
+    framePayload([new Uint8Array([2, 2])]),
+    framePayload([new Uint8Array([5]), large]),
+    framePayload([new Uint8Array([3])]),
+  ];
   const buffers = frameBuffers(payloads);
-  // The two small frames, the large one's header, the large payload itself, the last small frame.
-  assert.equal(buffers.length, 4);
-  assert.equal(buffers[2], large);
+  // The two small frames, the large one's header, its two parts, the last small frame.
+  assert.equal(buffers.length, 5);
+  assert.equal(buffers[3], large);
   const stream = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
   let offset = 0;
   for (const buffer of buffers) {
     stream.set(buffer, offset);
     offset += buffer.length;
   }
-  assert.deepEqual(stream, encodeFrames(payloads));
-  assert.deepEqual(new FrameDecoder({ frameBytesMax: 1 << 20 }).pushAll(stream), payloads);
+  const whole = payloads.map(joinParts);
+  assert.deepEqual(stream, encodeFrames(whole));
+  assert.deepEqual(new FrameDecoder({ frameBytesMax: 1 << 20 }).pushAll(stream), whole);
 });

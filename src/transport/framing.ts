@@ -47,30 +47,54 @@ export function encodeFrames(payloads: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A payload of at least this many bytes is written where it is, after a header of its own (frameBuffers). */
+/** A frame of at least this many bytes is written where it is, behind a header of its own (frameBuffers). */
 export const frameCopyBytesMax = 16 * 1024;
+
+/** One frame's payload, in parts written one after the other (message-codec.ts encodeMessageParts). */
+export interface FramePayload {
+  readonly parts: readonly Uint8Array[];
+  /** The bytes of all the parts. */
+  readonly length: number;
+}
+
+export function framePayload(parts: readonly Uint8Array[]): FramePayload {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return { parts, length };
+}
 
 /**
  * The frames of `payloads` as buffers to write in this order, in one writev: small
- * payloads laid out back to back with their headers in one buffer (encodeFrames), a
- * large one left where it is behind a 4-byte header, so that an append carrying a
- * 64 KiB entry is not copied once more for every peer it goes to.
+ * frames laid out back to back with their headers in one buffer (encodeFrames), a
+ * large one's parts left where they are behind a 4-byte header, so that an append
+ * carrying a 64 KiB entry is not copied once more for every peer it goes to.
  */
-export function frameBuffers(payloads: readonly Uint8Array[]): Uint8Array[] {
+export function frameBuffers(payloads: readonly FramePayload[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   let small: Uint8Array[] = [];
   for (const payload of payloads) {
     if (payload.length < frameCopyBytesMax) {
-      small.push(payload);
+      small.push(payload.parts.length === 1 ? (payload.parts[0] as Uint8Array) : joinParts(payload));
       continue;
     }
     if (small.length > 0) out.push(encodeFrames(small));
     small = [];
     const header = new Uint8Array(frameHeaderBytes);
     new DataView(header.buffer).setUint32(0, payload.length);
-    out.push(header, payload);
+    out.push(header, ...payload.parts);
   }
   if (small.length > 0) out.push(encodeFrames(small));
+  return out;
+}
+
+/** A payload's parts in one buffer. */
+export function joinParts(payload: FramePayload): Uint8Array {
+  const out = new Uint8Array(payload.length);
+  let offset = 0;
+  for (const part of payload.parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
   return out;
 }
 

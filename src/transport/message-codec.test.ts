@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, MessageDecodeError, messageTags } from './message-codec.js';
+import { decodeMessage, encodeMessage, encodeMessageParts, MessageDecodeError, messageTags } from './message-codec.js';
+import { frameCopyBytesMax, framePayload, joinParts } from './framing.js';
 import { exampleMessages } from './testing/example-messages.js';
 import { encodeConfigChange } from '../raft/config.js';
 import type { ConfigChangeType, Entry, Message, MessageType } from '../raft/types.js';
@@ -125,6 +126,25 @@ test('codec: every tag in messageTags is distinct and every example round-trips'
   const tags = Object.values(messageTags);
   assert.equal(new Set(tags).size, tags.length);
   for (const message of exampleMessages(1, 2)) roundTrip(message);
+});
+
+test('codec: the parts of a message join into its bytes, a large byte string standing as a part of its own', () => {
+  const large = new Uint8Array(frameCopyBytesMax + 5).fill(3);
+  const entries: Entry[] = [
+    { term: 2, index: 8, kind: 'normal', data: new Uint8Array([1, 2]) },
+    { term: 2, index: 9, kind: 'normal', data: large },
+    { term: 2, index: 10, kind: 'normal', data: new Uint8Array([4]) },
+  ];
+  const append: Message = { type: 'append', from: 1, to: 2, term: 2, prevIndex: 7, prevTerm: 1, commit: 6, entries };
+  const propose: Message = { type: 'propose', from: 2, to: 1, term: 2, data: large };
+  for (const message of [...exampleMessages(1, 2), append, propose]) {
+    const parts = encodeMessageParts(message);
+    assert.deepEqual(joinParts(framePayload(parts)), encodeMessage(message), message.type);
+  }
+  const appendParts = encodeMessageParts(append);
+  assert.equal(appendParts.length, 3);
+  assert.equal(appendParts[1], large);
+  assert.deepEqual(decodeMessage(joinParts(framePayload(appendParts))), append);
 });
 
 test('codec: decoded byte fields are copies, not views of the input buffer', () => {

@@ -40,6 +40,7 @@ import {
   decodeConfigEntry,
 } from '../raft/index.js';
 import { assert, unreachable, ByteReader, ByteWriter } from '../lib/index.js';
+import { frameCopyBytesMax } from './framing.js';
 
 /** Thrown for any peer bytes that are not a valid message. `field` names where. */
 export class MessageDecodeError extends Error {
@@ -64,18 +65,22 @@ const typesByTag: readonly (MessageType | undefined)[] = (() => {
 
 const entryKinds: readonly EntryKind[] = ['normal', 'config'];
 
-/** A rough upper bound of a message's encoded size, to size the buffer once. */
-function sizeHint(message: Message): number {
+/**
+ * A rough upper bound of a message's encoded size, to size the buffer once; byte strings
+ * of `leftOutFrom` bytes or more are not counted (encodeMessageParts leaves them out).
+ */
+function sizeHint(message: Message, leftOutFrom = Number.POSITIVE_INFINITY): number {
+  const counted = (bytes: Uint8Array): number => (bytes.length < leftOutFrom ? bytes.length : 0);
   switch (message.type) {
     case 'append': {
       let bytes = 64;
-      for (const entry of message.entries) bytes += 24 + entry.data.length;
+      for (const entry of message.entries) bytes += 24 + counted(entry.data);
       return bytes;
     }
     case 'snapshot':
-      return 64 + message.data.length + 9 * (message.meta.config.voters.length + message.meta.config.learners.length);
+      return 64 + counted(message.data) + 9 * (message.meta.config.voters.length + message.meta.config.learners.length);
     case 'propose':
-      return 40 + message.data.length;
+      return 40 + counted(message.data);
     case 'readIndex':
     case 'readIndexResponse':
       return 40 + 3 * message.readId.length;
@@ -89,6 +94,41 @@ function sizeHint(message: Message): number {
 
 export function encodeMessage(message: Message): Uint8Array {
   const w = new ByteWriter(sizeHint(message));
+  writeMessage(w, message);
+  return w.written();
+}
+
+/**
+ * encodeMessage's bytes in parts, to be written one after the other as one frame: a
+ * byte string of frameCopyBytesMax or more (an entry's data, a snapshot chunk) is a
+ * part of its own, the caller's bytes as they are, so that an append carrying a
+ * 64 KiB entry is not copied into each follower's message.
+ */
+export function encodeMessageParts(message: Message): Uint8Array[] {
+  const w = new PartsWriter(sizeHint(message, frameCopyBytesMax));
+  writeMessage(w, message);
+  return w.parts();
+}
+
+/** A ByteWriter that leaves large byte strings where they are, as parts between its own bytes. */
+class PartsWriter extends ByteWriter {
+  private readonly done: Uint8Array[] = [];
+
+  override byteString(bytes: Uint8Array): this {
+    if (bytes.length < frameCopyBytesMax) return super.byteString(bytes);
+    this.varint(bytes.length);
+    this.done.push(this.finish(), bytes);
+    return this;
+  }
+
+  parts(): Uint8Array[] {
+    const rest = this.finish();
+    if (rest.length > 0) this.done.push(rest);
+    return this.done;
+  }
+}
+
+function writeMessage(w: ByteWriter, message: Message): void {
   w.u8(messageTags[message.type]);
   assert(message.from > 0 && message.to > 0, () => `encodeMessage: ${message.type} from ${message.from} to ${message.to}: ids must be at least 1`);
   w.varint(message.from);
@@ -161,7 +201,6 @@ export function encodeMessage(message: Message): Uint8Array {
     default:
       unreachable(message, 'message type');
   }
-  return w.written();
 }
 
 function writeEntry(w: ByteWriter, entry: Entry): void {

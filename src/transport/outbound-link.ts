@@ -17,8 +17,9 @@
  *   it once it is back, within the queue's limits.
  * - Batching: sending only schedules a flush for the end of the current event-loop
  *   turn (setImmediate), so every message the Ready loop sends in one go leaves in
- *   one write: small frames are laid out back to back in one buffer, a large one is
- *   written where it is, all corked into one writev (framing.ts frameBuffers).
+ *   one write: small frames are laid out back to back in one buffer, a large one's
+ *   parts are written where they are, all corked into one writev (framing.ts
+ *   frameBuffers).
  *   Batches are capped at `writeBatchBytesMax`.
  * - Backpressure: when the socket's buffer is full (write returns false), flushing
  *   stops until 'drain'; meanwhile the bounded queue absorbs (and drops) the excess,
@@ -42,7 +43,7 @@ import type { NodeId } from '../raft/index.js';
 import { assert } from '../lib/index.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
-import { encodeFrame, FrameDecoder, frameBuffers } from './framing.js';
+import { encodeFrame, FrameDecoder, frameBuffers, type FramePayload } from './framing.js';
 import { decodeChallenge, decodeHelloReply, encodeHello, handshakeFrameBytesMax, makeHello, replyProblem } from './handshake.js';
 import type { Channel, Hello } from './handshake.js';
 import { newNonce } from './peer-proof.js';
@@ -83,7 +84,7 @@ export class OutboundLink {
   private address: PeerAddress;
   private state: LinkState = 'waiting';
   private socket: Socket | undefined;
-  private readonly queue: PeerQueue;
+  private readonly queue: PeerQueue<FramePayload>;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -98,7 +99,7 @@ export class OutboundLink {
 
   constructor(private readonly options: OutboundLinkOptions) {
     this.address = options.address;
-    this.queue = new PeerQueue({ messagesMax: options.queueMessagesMax, bytesMax: options.queueBytesMax });
+    this.queue = new PeerQueue<FramePayload>({ messagesMax: options.queueMessagesMax, bytesMax: options.queueBytesMax });
     this.connect();
   }
 
@@ -115,7 +116,7 @@ export class OutboundLink {
   }
 
   /** Queues an encoded message (one frame's payload) for the peer. */
-  enqueue(payload: Uint8Array): void {
+  enqueue(payload: FramePayload): void {
     if (this.state === 'closed') {
       this.dropped(1);
       return;

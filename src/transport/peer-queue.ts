@@ -21,11 +21,16 @@ export interface PeerQueueOptions {
   readonly bytesMax: number;
 }
 
-export class PeerQueue {
+/** What the queue holds: anything with a size in bytes (a frame's payload). */
+export interface Sized {
+  readonly length: number;
+}
+
+export class PeerQueue<T extends Sized = Uint8Array> {
   private readonly messagesMax: number;
   private readonly bytesMax: number;
   /** A ring buffer: `length` items from `head`. */
-  private readonly items: (Uint8Array | undefined)[];
+  private readonly items: (T | undefined)[];
   private head = 0;
   private length = 0;
   private byteCount = 0;
@@ -35,7 +40,7 @@ export class PeerQueue {
     assert(Number.isSafeInteger(options.bytesMax) && options.bytesMax >= 1, () => `bytesMax must be a positive integer, got ${options.bytesMax}`);
     this.messagesMax = options.messagesMax;
     this.bytesMax = options.bytesMax;
-    this.items = new Array<Uint8Array | undefined>(options.messagesMax);
+    this.items = new Array<T | undefined>(options.messagesMax);
   }
 
   get size(): number {
@@ -47,7 +52,7 @@ export class PeerQueue {
   }
 
   /** Appends `payload`; returns how many of the oldest messages were dropped for it. */
-  push(payload: Uint8Array): number {
+  push(payload: T): number {
     assert(payload.length <= this.bytesMax, () => `a ${payload.length}-byte message can never fit a queue of ${this.bytesMax} bytes`);
     let dropped = 0;
     while (this.length === this.messagesMax || (this.length > 0 && this.byteCount + payload.length > this.bytesMax)) {
@@ -62,11 +67,11 @@ export class PeerQueue {
 
   /** Removes and returns the oldest messages, at least one (if any) and then as many
    * as fit in `bytesMax` bytes. */
-  take(bytesMax: number): Uint8Array[] {
-    const taken: Uint8Array[] = [];
+  take(bytesMax: number): T[] {
+    const taken: T[] = [];
     let bytes = 0;
     while (this.length > 0) {
-      const next = this.items[this.head] as Uint8Array;
+      const next = this.items[this.head] as T;
       if (taken.length > 0 && bytes + next.length > bytesMax) break;
       taken.push(this.shift());
       bytes += next.length;
@@ -81,9 +86,9 @@ export class PeerQueue {
     return count;
   }
 
-  private shift(): Uint8Array {
+  private shift(): T {
     assert(this.length > 0, 'shift from an empty queue');
-    const item = this.items[this.head] as Uint8Array;
+    const item = this.items[this.head] as T;
     this.items[this.head] = undefined;
     this.head = (this.head + 1) % this.messagesMax;
     this.length--;

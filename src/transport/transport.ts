@@ -32,10 +32,10 @@ import type { Message, NodeId } from '../raft/index.js';
 import { assert, Prng } from '../lib/index.js';
 import { backoffDefaults } from './backoff.js';
 import { FaultHooks } from './fault-hooks.js';
-import { frameBytesMaxDefault } from './framing.js';
+import { frameBytesMaxDefault, framePayload } from './framing.js';
 import { isValidClusterId } from './handshake.js';
 import { InboundLink } from './inbound-link.js';
-import { encodeMessage } from './message-codec.js';
+import { encodeMessageParts } from './message-codec.js';
 import { OutboundLink } from './outbound-link.js';
 import { clusterSecretBytes } from './peer-proof.js';
 import { channelBindingOf, PeerTls } from './peer-tls.js';
@@ -229,7 +229,7 @@ export class Transport {
       this.log('debug', 'dropped a message to a node that is not a peer', { to: message.to, type: message.type });
       return;
     }
-    const payload = encodeMessage(message);
+    const payload = framePayload(encodeMessageParts(message));
     if (payload.length > this.settings.frameBytesMax) {
       // The runtime's message limits exceed the transport's; the peer would refuse it.
       this.droppedCount++;
