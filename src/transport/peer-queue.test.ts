@@ -6,14 +6,14 @@ import { PeerQueue } from './peer-queue.js';
 const msg = (id: number, bytes = 1): Uint8Array => new Uint8Array(bytes).fill(id);
 
 test('peer queue: first in, first out', () => {
-  const queue = new PeerQueue({ messagesMax: 4, bytesMax: 100 });
+  const queue = new PeerQueue<Uint8Array>({ messagesMax: 4, bytesMax: 100 });
   for (let i = 1; i <= 3; i++) assert.equal(queue.push(msg(i)), 0);
   assert.deepEqual(queue.take(1000), [msg(1), msg(2), msg(3)]);
   assert.equal(queue.size, 0);
 });
 
 test('peer queue: when full by count, the oldest messages are dropped and counted', () => {
-  const queue = new PeerQueue({ messagesMax: 3, bytesMax: 100 });
+  const queue = new PeerQueue<Uint8Array>({ messagesMax: 3, bytesMax: 100 });
   for (let i = 1; i <= 3; i++) queue.push(msg(i));
   assert.equal(queue.push(msg(4)), 1);
   assert.equal(queue.push(msg(5)), 1);
@@ -21,7 +21,7 @@ test('peer queue: when full by count, the oldest messages are dropped and counte
 });
 
 test('peer queue: when full by bytes, as many of the oldest as needed are dropped', () => {
-  const queue = new PeerQueue({ messagesMax: 10, bytesMax: 10 });
+  const queue = new PeerQueue<Uint8Array>({ messagesMax: 10, bytesMax: 10 });
   queue.push(msg(1, 4));
   queue.push(msg(2, 4));
   assert.equal(queue.bytes, 8);
@@ -32,7 +32,7 @@ test('peer queue: when full by bytes, as many of the oldest as needed are droppe
 });
 
 test('peer queue: take returns at least one message, then what fits the byte budget', () => {
-  const queue = new PeerQueue({ messagesMax: 10, bytesMax: 100 });
+  const queue = new PeerQueue<Uint8Array>({ messagesMax: 10, bytesMax: 100 });
   queue.push(msg(1, 50));
   queue.push(msg(2, 5));
   queue.push(msg(3, 5));
@@ -48,7 +48,7 @@ test('peer queue: behaves like a model list with drop-oldest, under random opera
       fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constant(-1), fc.constant(-2)), { maxLength: 60 }),
       (messagesMax, ops) => {
         const bytesMax = 12;
-        const queue = new PeerQueue({ messagesMax, bytesMax });
+        const queue = new PeerQueue<Uint8Array>({ messagesMax, bytesMax });
         let model: Uint8Array[] = [];
         let next = 0;
         for (const op of ops) {

@@ -26,7 +26,7 @@ export interface Sized {
   readonly length: number;
 }
 
-export class PeerQueue<T extends Sized = Uint8Array> {
+export class PeerQueue<T extends Sized> {
   private readonly messagesMax: number;
   private readonly bytesMax: number;
   /** A ring buffer: `length` items from `head`. */
