@@ -39,8 +39,7 @@ export function encodeFrames(payloads: readonly Uint8Array[]): Uint8Array {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let offset = 0;
   for (const payload of payloads) {
-    assert(payload.length <= u32Max, () => `frame payload of ${payload.length} bytes does not fit a u32 length`);
-    view.setUint32(offset, payload.length);
+    putFrameHeader(view, offset, payload.length);
     out.set(payload, offset + frameHeaderBytes);
     offset += frameHeaderBytes + payload.length;
   }
@@ -80,11 +79,16 @@ export function frameBuffers(payloads: readonly FramePayload[]): Uint8Array[] {
     if (small.length > 0) out.push(encodeFrames(small));
     small = [];
     const header = new Uint8Array(frameHeaderBytes);
-    new DataView(header.buffer).setUint32(0, payload.length);
+    putFrameHeader(new DataView(header.buffer), 0, payload.length);
     out.push(header, ...payload.parts);
   }
   if (small.length > 0) out.push(encodeFrames(small));
   return out;
+}
+
+function putFrameHeader(view: DataView, offset: number, payloadBytes: number): void {
+  assert(payloadBytes <= u32Max, () => `frame payload of ${payloadBytes} bytes does not fit a u32 length`);
+  view.setUint32(offset, payloadBytes);
 }
 
 /** A payload's parts in one buffer. */

@@ -40,7 +40,7 @@ import {
   decodeConfigEntry,
 } from '../raft/index.js';
 import { assert, unreachable, ByteReader, ByteWriter } from '../lib/index.js';
-import { frameCopyBytesMax } from './framing.js';
+import { frameCopyBytesMax, framePayload, joinParts } from './framing.js';
 
 /** Thrown for any peer bytes that are not a valid message. `field` names where. */
 export class MessageDecodeError extends Error {
@@ -65,22 +65,23 @@ const typesByTag: readonly (MessageType | undefined)[] = (() => {
 
 const entryKinds: readonly EntryKind[] = ['normal', 'config'];
 
-/**
- * A rough upper bound of a message's encoded size, to size the buffer once; byte strings
- * of `leftOutFrom` bytes or more are not counted (encodeMessageParts leaves them out).
- */
-function sizeHint(message: Message, leftOutFrom = Number.POSITIVE_INFINITY): number {
-  const counted = (bytes: Uint8Array): number => (bytes.length < leftOutFrom ? bytes.length : 0);
+/** The bytes of `bytes` that PartsWriter copies: none of a byte string it leaves where it is. */
+function copiedBytes(bytes: Uint8Array): number {
+  return bytes.length < frameCopyBytesMax ? bytes.length : 0;
+}
+
+/** A rough upper bound of the bytes PartsWriter writes for a message, to size its buffer once. */
+function sizeHint(message: Message): number {
   switch (message.type) {
     case 'append': {
       let bytes = 64;
-      for (const entry of message.entries) bytes += 24 + counted(entry.data);
+      for (const entry of message.entries) bytes += 24 + copiedBytes(entry.data);
       return bytes;
     }
     case 'snapshot':
-      return 64 + counted(message.data) + 9 * (message.meta.config.voters.length + message.meta.config.learners.length);
+      return 64 + copiedBytes(message.data) + 9 * (message.meta.config.voters.length + message.meta.config.learners.length);
     case 'propose':
-      return 40 + counted(message.data);
+      return 40 + copiedBytes(message.data);
     case 'readIndex':
     case 'readIndexResponse':
       return 40 + 3 * message.readId.length;
@@ -92,20 +93,20 @@ function sizeHint(message: Message, leftOutFrom = Number.POSITIVE_INFINITY): num
   }
 }
 
+/** The message's bytes in one piece (encodeMessageParts, joined when there are several). */
 export function encodeMessage(message: Message): Uint8Array {
-  const w = new ByteWriter(sizeHint(message));
-  writeMessage(w, message);
-  return w.written();
+  const parts = encodeMessageParts(message);
+  return parts.length === 1 ? (parts[0] as Uint8Array) : joinParts(framePayload(parts));
 }
 
 /**
- * encodeMessage's bytes in parts, to be written one after the other as one frame: a
+ * The message's bytes in parts, to be written one after the other as one frame: a
  * byte string of frameCopyBytesMax or more (an entry's data, a snapshot chunk) is a
  * part of its own, the caller's bytes as they are, so that an append carrying a
  * 64 KiB entry is not copied into each follower's message.
  */
 export function encodeMessageParts(message: Message): Uint8Array[] {
-  const w = new PartsWriter(sizeHint(message, frameCopyBytesMax));
+  const w = new PartsWriter(sizeHint(message));
   writeMessage(w, message);
   return w.parts();
 }
@@ -121,8 +122,9 @@ class PartsWriter extends ByteWriter {
     return this;
   }
 
+  /** The parts; the writer is done with. The last is a view of its buffer, not a copy. */
   parts(): Uint8Array[] {
-    const rest = this.finish();
+    const rest = this.written();
     if (rest.length > 0) this.done.push(rest);
     return this.done;
   }

@@ -19,8 +19,7 @@
  *   turn (setImmediate), so every message the Ready loop sends in one go leaves in
  *   one write: small frames are laid out back to back in one buffer, a large one's
  *   parts are written where they are, all corked into one writev (framing.ts
- *   frameBuffers).
- *   Batches are capped at `writeBatchBytesMax`.
+ *   frameBuffers). Batches are capped at `writeBatchBytesMax`.
  * - Backpressure: when the socket's buffer is full (write returns false), flushing
  *   stops until 'drain'; meanwhile the bounded queue absorbs (and drops) the excess,
  *   instead of Node buffering without limit.
