@@ -259,6 +259,7 @@ test('on LMDB too, the writes made while the copy is written are all there after
     assert.deepEqual(defragmented.hashKv(0), control.hashKv(0));
     assert.equal(defragmented.currentRevision(), control.currentRevision());
     assert.deepEqual(defragmented.leases(), control.leases());
+    assert.equal(defragmented.latestIndexProblem(), undefined, 'the copy carries the latest index, kept up through the catch-up');
   } finally {
     await defragmented.close();
     await control.close();

@@ -17,6 +17,11 @@
  *   leases      id -> ttl renewedIndex         granted leases (lease-table.ts)
  *   leaseKeys   id ‖ key -> (empty)            the keys attached to each lease
  *   auth        name -> value                  users, roles, enabled flag (auth-table.ts)
+ *
+ * And one derived from them, kept in the same transactions but in no snapshot (each
+ * node builds its own: latest-index.ts):
+ *
+ *   latest      enc(key) -> revision           the revision of each key's newest record
  */
 
 export interface TableRange {
@@ -84,6 +89,7 @@ export interface KvEnv {
   readonly leases: Table;
   readonly leaseKeys: Table;
   readonly auth: Table;
+  readonly latest: Table;
   /**
    * The environment opened empty because what was there could not be trusted (LMDB's
    * deferred sync after a system crash, unsynced-marker.ts): the runtime must rebuild
@@ -109,9 +115,9 @@ export interface KvEnv {
    */
   copyCompacted(): Promise<CompactedCopy>;
   /**
-   * A stable view of every table as of now, which later commits do not change, for a
-   * snapshot copied a slice at a time while applies go on (MvccStore.openSnapshotStream).
-   * The tables in TABLES order. Always ended with done(): while it is open, LMDB keeps
+   * A stable view of every snapshot table as of now, which later commits do not change,
+   * for a snapshot copied a slice at a time while applies go on
+   * (MvccStore.openSnapshotStream). The tables in TABLES order. Always ended with done(): while it is open, LMDB keeps
    * the pages it sees (the file grows instead of reusing them).
    */
   readView(): ReadView;
@@ -138,9 +144,9 @@ export interface ReadView {
   done(): void;
 }
 
-export type TableField = 'meta' | 'history' | 'byRevision' | 'sessions' | 'sessionLru' | 'leases' | 'leaseKeys' | 'auth';
+export type TableField = 'meta' | 'history' | 'byRevision' | 'sessions' | 'sessionLru' | 'leases' | 'leaseKeys' | 'auth' | 'latest';
 
-/** Every table's name (as stored and in snapshots) and field, in the order snapshots list them. */
+/** Every snapshot table's name (as stored and in snapshots) and field, in the order snapshots list them. */
 export const TABLES: readonly (readonly [name: string, field: TableField])[] = [
   ['meta', 'meta'],
   ['history', 'history'],
@@ -152,7 +158,13 @@ export const TABLES: readonly (readonly [name: string, field: TableField])[] = [
   ['auth', 'auth'],
 ];
 
-/** Every table of `env` with its name, in the order snapshots list them. */
+/** Tables derived from the others: stored and copied by a defragmentation, never in a snapshot. */
+export const DERIVED_TABLES: readonly (readonly [name: string, field: TableField])[] = [['latest', 'latest']];
+
+/** Every table an environment stores: the snapshot tables, then the derived ones. */
+export const STORED_TABLES: readonly (readonly [name: string, field: TableField])[] = [...TABLES, ...DERIVED_TABLES];
+
+/** Every snapshot table of `env` with its name, in the order snapshots list them. */
 export function tablesOf(env: KvEnv): readonly (readonly [string, Table])[] {
   return TABLES.map(([name, field]) => [name, env[field]] as const);
 }

@@ -31,7 +31,17 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { discardCopy, envSizes, swapInCopy, writeCompactedCopy } from './defragment.js';
-import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type SnapshotStream, type Table, type TableField } from './kv-env.js';
+import {
+  STORED_TABLES,
+  TABLES,
+  type CompactedCopy,
+  type EnvSizes,
+  type KvEnv,
+  type ReadView,
+  type SnapshotStream,
+  type Table,
+  type TableField,
+} from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 import { streamSnapshotInWorker } from './snapshot-apart.js';
 
@@ -86,6 +96,7 @@ class LmdbEnv implements KvEnv {
   readonly leases: Table;
   readonly leaseKeys: Table;
   readonly auth: Table;
+  readonly latest: Table;
 
   constructor(
     private readonly path: string,
@@ -99,7 +110,7 @@ class LmdbEnv implements KvEnv {
     this.root = openRoot(path, syncMode);
     // lmdb-js accepts any Uint8Array and returns fresh Buffers: each database is a Table, typed for bytes.
     this.databases = openTables(this.root);
-    const tables = new Map<TableField, Table>(TABLES.map(([, field], i) => [field, this.databases[i] as Database<Buffer, Buffer>]));
+    const tables = new Map<TableField, Table>(STORED_TABLES.map(([, field], i) => [field, this.databases[i] as Database<Buffer, Buffer>]));
     const get = (field: TableField): Table => {
       const table = tables.get(field);
       if (!table) throw new Error(`LMDB environment: no table for ${field}`);
@@ -113,6 +124,7 @@ class LmdbEnv implements KvEnv {
     this.leases = get('leases');
     this.leaseKeys = get('leaseKeys');
     this.auth = get('auth');
+    this.latest = get('latest');
   }
 
   transactionSync(action: () => void): void {
@@ -148,7 +160,8 @@ class LmdbEnv implements KvEnv {
 
   async copyCompacted(): Promise<CompactedCopy> {
     // The view is taken at the call, as in memory-env.ts: what is committed after it is what the caller applies again.
-    const view = this.readView();
+    // Every stored table: the copy serves as it is, derived tables included.
+    const view = readViewOf(this.root, this.databases, STORED_TABLES.length);
     await this.previousCopyRemoved;
     const copy = await writeCompactedCopy(view, this.path, (dir) => openRoot(dir, 'none'));
     return {
@@ -169,7 +182,7 @@ class LmdbEnv implements KvEnv {
 
   /** One LMDB read transaction over every table (lmdb-js's useReadTransaction). */
   readView(): ReadView {
-    return readViewOf(this.root, this.databases);
+    return readViewOf(this.root, this.databases, TABLES.length);
   }
 }
 
@@ -181,17 +194,19 @@ class LmdbEnv implements KvEnv {
 export function openLmdbReader(path: string, sync: SyncMode): { readView(): ReadView; close(): Promise<void> } {
   const root = openRoot(path, sync);
   const databases = openTables(root);
-  return { readView: () => readViewOf(root, databases), close: () => root.close() };
+  return { readView: () => readViewOf(root, databases, TABLES.length), close: () => root.close() };
 }
 
+/** The databases of STORED_TABLES, in its order. */
 function openTables(root: RootDatabase<Buffer, Buffer>): Database<Buffer, Buffer>[] {
-  return TABLES.map(([name]) => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }));
+  return STORED_TABLES.map(([name]) => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }));
 }
 
-function readViewOf(root: RootDatabase<Buffer, Buffer>, databases: readonly Database<Buffer, Buffer>[]): ReadView {
+/** A read view of the first `count` of STORED_TABLES. */
+function readViewOf(root: RootDatabase<Buffer, Buffer>, databases: readonly Database<Buffer, Buffer>[], count: number): ReadView {
   const transaction = root.useReadTransaction();
   return {
-    tables: TABLES.map(([name], i) => [name, (databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
+    tables: STORED_TABLES.slice(0, count).map(([name], i) => [name, (databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
     done: () => transaction.done(),
   };
 }

@@ -18,7 +18,7 @@
  * the last defragmentation, which brings it down to what is in use.
  */
 import { assert } from '../../lib/index.js';
-import { TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
+import { STORED_TABLES, TABLES, type CompactedCopy, type EnvSizes, type KvEnv, type ReadView, type Table, type TableField, type TableRange } from './kv-env.js';
 
 interface Entry {
   readonly key: Buffer;
@@ -112,6 +112,7 @@ class MemoryEnv implements KvEnv {
   readonly leases: Table;
   readonly leaseKeys: Table;
   readonly auth: Table;
+  readonly latest: Table;
   private readonly tables: Map<string, MemoryTable>;
   private state: 'open' | 'closed' | 'lost' = 'open';
   /** The undo log of the running transaction, newest last; undefined outside one. */
@@ -122,8 +123,8 @@ class MemoryEnv implements KvEnv {
     durable: Tables,
     readonly discardedOnOpen: boolean,
   ) {
-    this.tables = new Map(TABLES.map(([name]) => [name, new MemoryTable(this, [...(durable.get(name) ?? [])])]));
-    const byField = new Map(TABLES.map(([name, field]) => [field, this.tables.get(name) as Table]));
+    this.tables = new Map(STORED_TABLES.map(([name]) => [name, new MemoryTable(this, [...(durable.get(name) ?? [])])]));
+    const byField = new Map(STORED_TABLES.map(([name, field]) => [field, this.tables.get(name) as Table]));
     const table = (field: TableField): Table => byField.get(field) as Table;
     this.meta = table('meta');
     this.history = table('history');
@@ -133,6 +134,7 @@ class MemoryEnv implements KvEnv {
     this.leases = table('leases');
     this.leaseKeys = table('leaseKeys');
     this.auth = table('auth');
+    this.latest = table('latest');
   }
 
   transactionSync(action: () => void): void {
@@ -221,7 +223,8 @@ class MemoryEnv implements KvEnv {
   readView(): ReadView {
     this.assertOpen();
     // Entries are never changed in place, so copies of the arrays are the view.
-    return { tables: [...this.committed()], done: () => undefined };
+    const committed = this.committed();
+    return { tables: TABLES.map(([name]) => [name, committed.get(name) ?? []] as const), done: () => undefined };
   }
 
   private inUseBytes(): number {

@@ -120,3 +120,34 @@ test('a store refuses to open an environment of another format', async () => {
     removeDir(dir);
   }
 });
+
+test('a store whose latest index was not kept up (written by a build without it) rebuilds it at open', async () => {
+  const log = entries(120, 5);
+  const dir = makeTempDir();
+  try {
+    let store = MvccStore.open({ path: dir });
+    store.applyEntries(log.slice(0, 60));
+    await store.close();
+    // What a build without the index leaves: entries applied, the index neither written nor marked.
+    const { open } = await import('lmdb');
+    const root = open({ path: dir, maxDbs: 16 });
+    const meta = root.openDB('meta', { keyEncoding: 'binary', encoding: 'binary' });
+    const latest = root.openDB('latest', { keyEncoding: 'binary', encoding: 'binary' });
+    await meta.remove(Buffer.from('latest-applied'));
+    await latest.clearAsync();
+    await root.close();
+
+    store = MvccStore.open({ path: dir });
+    assert.equal(store.latestIndexProblem(), undefined);
+    store.applyEntries(log.slice(60));
+    const reference = await withTempStore((fresh) => {
+      fresh.applyEntries(log);
+      return everyRead(fresh);
+    });
+    assert.deepEqual(everyRead(store), reference);
+    assert.equal(store.latestIndexProblem(), undefined);
+    await store.close();
+  } finally {
+    removeDir(dir);
+  }
+});

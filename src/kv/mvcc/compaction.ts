@@ -27,6 +27,7 @@
 import type { Table } from '../env/kv-env.js';
 import { historyKey, readRevision, revisionOfHistoryKey } from '../codec/key-encoding.js';
 import { isTombstone } from './record.js';
+import { forgetLatestRevision, latestRevision } from './latest-index.js';
 import { assert } from '../../lib/index.js';
 
 export interface CompactionProgress {
@@ -40,7 +41,7 @@ export const IDLE: CompactionProgress = { target: 0, cursor: undefined };
 
 const SUB_REVISION_MAX = 0xffff_ffff;
 
-type Tables = { readonly history: Table; readonly byRevision: Table };
+type Tables = { readonly history: Table; readonly byRevision: Table; readonly latest: Table };
 
 /** byRevision key: main revision (8 bytes) then sub-revision (4 bytes), big-endian. */
 export function byRevisionKey(main: number, sub: number): Buffer {
@@ -100,6 +101,8 @@ function visit(tables: Tables, encodedKey: Buffer, revisionKey: Buffer, target: 
   for (const recordKey of older) removeSuperseded(tables, encodedKey, recordKey);
   if (latest === revision && !isTombstone(tables.history.getBinaryFast(visited) as Buffer)) return;
   removeRecord(tables, visited, revisionKey);
+  // A tombstone that was the key's newest record was its last: the key has no history left.
+  if (latestRevision(tables.latest, encodedKey) === revision) forgetLatestRevision(tables.latest, encodedKey);
 }
 
 /** A record older than one visited; its byRevision key holds a sub-revision, usually 0 (a write of one key). */

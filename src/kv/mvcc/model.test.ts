@@ -9,7 +9,8 @@
  * Alarms are raised and cleared among them (NOSPACE refuses puts while active).
  * Every result, every event and every read must agree, and at the end the whole state at
  * every readable revision, and HashKV at every hashable revision (B's physical
- * compaction lags A's, and the hash must not see the difference).
+ * compaction lags A's, and the hash must not see the difference). At every read and at
+ * the end, each store's latest index matches its history.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,6 +122,8 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
           assert.deepEqual(normalize(b.store.range(request)), expected, 'read on B');
           compareLeases(a.store, model, 'A');
           compareLeases(b.store, model, 'B');
+          assert.equal(a.store.latestIndexProblem(), undefined, 'latest index of A');
+          assert.equal(b.store.latestIndexProblem(), undefined, 'latest index of B');
           break;
         }
       }
@@ -134,6 +137,8 @@ async function runScenario(steps: readonly Step[], batchBreaks: readonly boolean
       flushB();
     }
     assert.deepEqual(b.store.hashKv(0), hashesBefore, 'hashKv once physical compaction has finished');
+    assert.equal(a.store.latestIndexProblem(), undefined, 'latest index of A at the end');
+    assert.equal(b.store.latestIndexProblem(), undefined, 'latest index of B once physical compaction has finished');
     assert.equal(a.store.stats().compactionPending, false);
     assert.equal(a.store.stats().historyRecords, model.versionCount(), 'history records kept by A');
     assert.equal(b.store.stats().historyRecords, model.versionCount(), 'history records kept by B');

@@ -11,6 +11,7 @@
  */
 import type { Table } from '../env/kv-env.js';
 import { afterAllRevisions, decodeKey, encodeKey, historyKey, readRevision, REVISION_BYTES } from '../codec/key-encoding.js';
+import { latestRevision } from './latest-index.js';
 import { isFromKey, isSingleKey } from './key-range.js';
 import { finishRange, needsAllKeys, needsValues } from './range-query.js';
 import { decodeRecord, isTombstone, toKeyValue, type PutRecord, type StoredRecord } from './record.js';
@@ -29,11 +30,24 @@ export interface FoundRecord {
 }
 
 export class MvccReader {
-  constructor(private readonly history: Table) {}
+  constructor(
+    private readonly history: Table,
+    /** The latest index (latest-index.ts): a key's newest record without a seek. */
+    private readonly latestIndex: Table,
+  ) {}
 
   /** The latest record of the key (tombstone or not) at or before `revision`. */
   latest(encodedKey: Uint8Array, revision: number): FoundRecord | undefined {
-    const start = historyKey(encodedKey, Math.min(revision, LATEST));
+    const newest = latestRevision(this.latestIndex, encodedKey);
+    if (newest === undefined) return undefined;
+    if (newest <= revision) {
+      const key = historyKey(encodedKey, newest);
+      const data = this.history.get(key);
+      assert(data !== undefined, () => `the latest index names revision ${newest} of a key, which the history does not hold`);
+      return { encodedKey: key.subarray(0, encodedKey.length), modRevision: newest, data };
+    }
+    // A read at an older revision than the key's newest write: seek in its history.
+    const start = historyKey(encodedKey, revision);
     for (const { key, value } of this.history.getRange({ start, end: encodedKey, reverse: true, limit: 1 })) {
       return { encodedKey: key.subarray(0, key.length - REVISION_BYTES), modRevision: readRevision(key, key.length - REVISION_BYTES), data: value };
     }
@@ -41,18 +55,17 @@ export class MvccReader {
   }
 
   /**
-   * latest(), decoded at once: a write that replaces the record reads its header, and
-   * its value only if `withValue`. LMDB's value is read without a copy of its own (a
-   * put of 64 KiB values copied each previous value out only to read three varints).
+   * latest(), decoded at once, for a write that replaces the key's newest record: its
+   * header, and its value only if `withValue`. LMDB's value is read without a copy of
+   * its own (a put of 64 KiB values copied each previous value out only to read three
+   * varints).
    */
-  latestRecord(encodedKey: Uint8Array, revision: number, withValue: boolean): { modRevision: number; record: StoredRecord } | undefined {
-    const start = historyKey(encodedKey, Math.min(revision, LATEST));
-    for (const key of this.history.getKeys({ start, end: encodedKey, reverse: true, limit: 1 })) {
-      const data = this.history.getBinaryFast(key);
-      assert(data !== undefined, 'a history key without its record');
-      return { modRevision: readRevision(key, key.length - REVISION_BYTES), record: decodeRecord(data, withValue) };
-    }
-    return undefined;
+  newestRecord(encodedKey: Uint8Array, withValue: boolean): { modRevision: number; record: StoredRecord } | undefined {
+    const newest = latestRevision(this.latestIndex, encodedKey);
+    if (newest === undefined) return undefined;
+    const data = this.history.getBinaryFast(historyKey(encodedKey, newest));
+    assert(data !== undefined, () => `the latest index names revision ${newest} of a key, which the history does not hold`);
+    return { modRevision: newest, record: decodeRecord(data, withValue) };
   }
 
   /** The key as it is at `revision`, if it exists then. */

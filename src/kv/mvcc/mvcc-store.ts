@@ -31,6 +31,7 @@
 import type { Entry, LogIndex } from '../../raft/index.js';
 import { ByteReader, assert, inBatches } from '../../lib/index.js';
 import { decodeCommand } from '../codec/command.js';
+import { latestIndexProblem, noteHistoryKey, rebuildLatestIndex } from './latest-index.js';
 import { compactStep, IDLE, startCompaction, type CompactionProgress } from './compaction.js';
 import { kvError, type KvError, type KvResult } from '../errors.js';
 import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
@@ -215,7 +216,7 @@ export class MvccStore {
     this.discardedOnOpen = env.discardedOnOpen;
     this.settings = settings;
     this.sessionPolicy = { ...defaultSessionPolicy, ...settings.sessions };
-    this.reader = new MvccReader(env.history);
+    this.reader = new MvccReader(env.history, env.latest);
     this.sessions = new SessionTable(env.sessions, env.sessionLru, this.sessionPolicy);
     this.leaseTable = new LeaseTable(env.leases, env.leaseKeys);
     this.authTable = new AuthTable(env.auth);
@@ -240,6 +241,14 @@ export class MvccStore {
         env.transactionSync(() => env.meta.putSync(metaKey(META.format), uintBytes(STORE_FORMAT)));
       } else if (format !== STORE_FORMAT) {
         throw new Error(`Cannot open key-value store ${name}: format ${format}, this version reads format ${STORE_FORMAT}`);
+      }
+      const applied = readUint(env.meta, META.applied) ?? 0;
+      if (readUint(env.meta, META.latestApplied) !== applied) {
+        // Written before the latest index was kept, or by a build that did not keep it.
+        env.transactionSync(() => {
+          rebuildLatestIndex(env.history, env.latest);
+          env.meta.putSync(metaKey(META.latestApplied), uintBytes(applied));
+        });
       }
       return new MvccStore(env, settings);
     } catch (error) {
@@ -349,7 +358,7 @@ export class MvccStore {
         try {
           // Until reopened, a call that touches the tables is a bug of the caller: assertUsable() says so.
           this.env = await copy.swapIn();
-          this.reader = new MvccReader(this.env.history);
+          this.reader = new MvccReader(this.env.history, this.env.latest);
           this.sessions = new SessionTable(this.env.sessions, this.env.sessionLru, this.sessionPolicy);
           this.leaseTable = new LeaseTable(this.env.leases, this.env.leaseKeys);
           this.authTable = new AuthTable(this.env.auth);
@@ -578,16 +587,22 @@ export class MvccStore {
       }
     }
     const tables = new Map(tablesOf(this.env));
+    const latest = this.env.latest;
     const meta: SnapshotEntry[] = [];
     let batch: SnapshotEntry[] = [];
     let batchBytes = 0;
     const write = (entries: readonly SnapshotEntry[]): void =>
       this.inTransaction(() => {
-        for (const { table, key, value } of entries) (tables.get(table) as Table).putSync(key, value);
+        for (const { table, key, value } of entries) {
+          (tables.get(table) as Table).putSync(key, value);
+          // A snapshot lists history keys in order: the latest index is built as they arrive.
+          if (table === 'history') noteHistoryKey(latest, key);
+        }
       });
     try {
       this.inTransaction(() => {
         for (const table of tables.values()) table.clearSync();
+        latest.clearSync();
       });
       for (const entry of this.restorableEntries(index, data)) {
         if (entry.table === 'meta') {
@@ -602,7 +617,7 @@ export class MvccStore {
         batchBytes = 0;
         yield;
       }
-      write([...batch, ...meta]);
+      write([...batch, ...meta, { table: 'meta', key: metaKey(META.latestApplied), value: uintBytes(index) }]);
     } finally {
       // What is in memory follows what is on disk, restored or (cut short) read as empty.
       this.reload();
@@ -663,6 +678,12 @@ export class MvccStore {
   /** Whether a compaction's physical removal is still under way (it advances a step per no-op entry). */
   compactionPending(): boolean {
     return this.state.compaction.target !== 0;
+  }
+
+  /** What the latest index gets wrong, or undefined (latest-index.ts; reads the history whole: for tests and diagnostics). */
+  latestIndexProblem(): string | undefined {
+    this.assertUsable();
+    return latestIndexProblem(this.env.history, this.env.latest);
   }
 
   /** Sizes of the tables, for tests and diagnostics (counts every record: not for hot paths). */
@@ -734,6 +755,7 @@ export class MvccStore {
       prevValues: how.prevValues,
       history: this.env.history,
       byRevision: this.env.byRevision,
+      latest: this.env.latest,
       leases: this.leaseTable,
       reader: this.reader,
       revision: state.revision,
@@ -865,7 +887,10 @@ function readAlarms(meta: Table): AlarmMember[] {
 }
 
 function writeState(meta: Table, state: State): void {
-  meta.putSync(metaKey(META.applied), uintBytes(state.applied));
+  const applied = uintBytes(state.applied);
+  meta.putSync(metaKey(META.applied), applied);
+  // In the same transaction as every write to the latest index: it is up to date with the store.
+  meta.putSync(metaKey(META.latestApplied), applied);
   meta.putSync(metaKey(META.revision), uintBytes(state.revision));
   meta.putSync(metaKey(META.compacted), uintBytes(state.compacted));
   meta.putSync(metaKey(META.clock), uintBytes(state.clockMs));

@@ -85,6 +85,7 @@ test('snapshot then restore into an empty store: every read, historical ones too
     assert.equal(target.store.appliedIndex(), 200);
     assert.deepEqual(answers(target.store), answers(source.store));
     assert.deepEqual(target.store.stats(), source.store.stats());
+    assert.equal(target.store.latestIndexProblem(), undefined, 'the restore builds the latest index, which no snapshot holds');
     // Both go on identically: sessions, clock and compaction progress came along.
     const more = log(201, 100, 12);
     const a = source.store.applyEntries(more);
@@ -108,6 +109,7 @@ test('restore replaces everything the store held, and survives a reopen', async 
     store.applyEntries(log(1, 80, 99)); // other data, further along
     store.restore(source.snapshot.index, source.snapshot.data);
     assert.deepEqual(answers(store), source.answers);
+    assert.equal(store.latestIndexProblem(), undefined, 'no key of the data replaced is left in the latest index');
     await store.close();
     const { MvccStore } = await import('./mvcc-store.js');
     const reopened = MvccStore.open({ path, sync: 'none' });

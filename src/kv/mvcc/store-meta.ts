@@ -14,6 +14,8 @@ export const META = {
   clock: 'clock-ms',
   compactTarget: 'compact-target',
   compactCursor: 'compact-cursor',
+  /** The applied index the latest index (latest-index.ts) was last kept up to date at. */
+  latestApplied: 'latest-applied',
   /** The member metadata (members.ts), absent until the first membership change. */
   members: 'members',
 } as const;

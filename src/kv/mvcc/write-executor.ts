@@ -12,8 +12,10 @@
  * The revision moves to R only if something changed (a deleteRange that deletes
  * nothing, or a txn of reads, leaves it), as in etcd.
  *
- * Each put and delete also keeps the lease attachment index (lease-table.ts) true: a put
- * moves the key to its new lease (none, if put without one), a delete detaches it.
+ * Each put and delete also keeps two indexes true: the latest index (latest-index.ts)
+ * names the new record as the key's newest, and the lease attachment index
+ * (lease-table.ts) moves the key to its new lease (none, if put without one), or
+ * detaches it on a delete.
  *
  * Validation (validate.ts) guarantees that a key changes at most once per revision,
  * which the history table's layout (one record per key and revision) relies on.
@@ -24,6 +26,7 @@ import { byRevisionKey } from './compaction.js';
 import { kvError, type KvError } from '../errors.js';
 import { encodeKey, historyKey } from '../codec/key-encoding.js';
 import { LATEST, type MvccReader } from './mvcc-reader.js';
+import { setLatestRevision } from './latest-index.js';
 import type { LeaseTable } from '../lease/lease-table.js';
 import { encodePutRecord, encodeTombstone, toKeyValue } from './record.js';
 import type {
@@ -44,6 +47,8 @@ import { assert } from '../../lib/index.js';
 export interface WriteContext {
   readonly history: Table;
   readonly byRevision: Table;
+  /** The latest index (latest-index.ts), kept with the history. */
+  readonly latest: Table;
   readonly leases: LeaseTable;
   readonly reader: MvccReader;
   /** The store's revision before this command. */
@@ -156,7 +161,7 @@ class WriteExecution {
   private put(op: PutRequest): PutResponse {
     const encodedKey = encodeKey(op.key);
     const withValue = op.prevKv === true || op.ignoreValue === true || this.context.prevValues;
-    const found = this.context.reader.latestRecord(encodedKey, LATEST, withValue);
+    const found = this.context.reader.newestRecord(encodedKey, withValue);
     assert(!found || found.modRevision < this.main, () => `key ${describeKey(op.key)} changed twice at revision ${this.main}`);
     const prev = found && !found.record.tombstone ? toKeyValue(op.key, found.modRevision, found.record) : undefined;
     assert(prev !== undefined || (!op.ignoreValue && !op.ignoreLease), 'ignoreValue/ignoreLease on a missing key passed the check');
@@ -167,6 +172,7 @@ class WriteExecution {
       value: op.ignoreValue && prev ? prev.value : op.value,
     };
     this.context.history.putSync(historyKey(encodedKey, this.main), encodePutRecord(record));
+    setLatestRevision(this.context.latest, encodedKey, this.main);
     this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
     if (prev?.lease !== record.lease) {
       if (prev?.lease) this.context.leases.detach(prev.lease, op.key);
@@ -185,6 +191,7 @@ class WriteExecution {
       assert(prev.modRevision < this.main, () => `key ${describeKey(prev.key)} changed twice at revision ${this.main}`);
       const encodedKey = encodeKey(prev.key);
       this.context.history.putSync(historyKey(encodedKey, this.main), encodeTombstone());
+      setLatestRevision(this.context.latest, encodedKey, this.main);
       this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
       if (prev.lease) this.context.leases.detach(prev.lease, prev.key);
       const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.main, version: 0, value: EMPTY, lease: 0 };
