@@ -117,8 +117,9 @@ export interface KvEnv {
   /**
    * A stable view of every snapshot table as of now, which later commits do not change,
    * for a snapshot copied a slice at a time while applies go on
-   * (MvccStore.openSnapshotStream). The tables in TABLES order. Always ended with done(): while it is open, LMDB keeps
-   * the pages it sees (the file grows instead of reusing them).
+   * (MvccStore.openSnapshotStream). The tables in TABLES order. Always ended with
+   * done(): while it is open, LMDB keeps the pages it sees (the file grows instead of
+   * reusing them).
    */
   readView(): ReadView;
   /**

@@ -161,7 +161,7 @@ class LmdbEnv implements KvEnv {
   async copyCompacted(): Promise<CompactedCopy> {
     // The view is taken at the call, as in memory-env.ts: what is committed after it is what the caller applies again.
     // Every stored table: the copy serves as it is, derived tables included.
-    const view = readViewOf(this.root, this.databases, STORED_TABLES.length);
+    const view = readViewOf(this.root, this.databases, STORED_TABLES);
     await this.previousCopyRemoved;
     const copy = await writeCompactedCopy(view, this.path, (dir) => openRoot(dir, 'none'));
     return {
@@ -182,7 +182,7 @@ class LmdbEnv implements KvEnv {
 
   /** One LMDB read transaction over every table (lmdb-js's useReadTransaction). */
   readView(): ReadView {
-    return readViewOf(this.root, this.databases, TABLES.length);
+    return readViewOf(this.root, this.databases, TABLES);
   }
 }
 
@@ -194,7 +194,7 @@ class LmdbEnv implements KvEnv {
 export function openLmdbReader(path: string, sync: SyncMode): { readView(): ReadView; close(): Promise<void> } {
   const root = openRoot(path, sync);
   const databases = openTables(root);
-  return { readView: () => readViewOf(root, databases, TABLES.length), close: () => root.close() };
+  return { readView: () => readViewOf(root, databases, TABLES), close: () => root.close() };
 }
 
 /** The databases of STORED_TABLES, in its order. */
@@ -202,11 +202,11 @@ function openTables(root: RootDatabase<Buffer, Buffer>): Database<Buffer, Buffer
   return STORED_TABLES.map(([name]) => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }));
 }
 
-/** A read view of the first `count` of STORED_TABLES. */
-function readViewOf(root: RootDatabase<Buffer, Buffer>, databases: readonly Database<Buffer, Buffer>[], count: number): ReadView {
+/** A read view of `tables`: TABLES or STORED_TABLES, whose first databases are TABLES' (openTables). */
+function readViewOf(root: RootDatabase<Buffer, Buffer>, databases: readonly Database<Buffer, Buffer>[], tables: typeof STORED_TABLES): ReadView {
   const transaction = root.useReadTransaction();
   return {
-    tables: STORED_TABLES.slice(0, count).map(([name], i) => [name, (databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
+    tables: tables.map(([name], i) => [name, (databases[i] as Database<Buffer, Buffer>).getRange({ transaction })] as const),
     done: () => transaction.done(),
   };
 }

@@ -99,10 +99,12 @@ function visit(tables: Tables, encodedKey: Buffer, revisionKey: Buffer, target: 
   }
   assert(visited !== undefined, () => `compaction: no history record for revision ${revision}`);
   for (const recordKey of older) removeSuperseded(tables, encodedKey, recordKey);
-  if (latest === revision && !isTombstone(tables.history.getBinaryFast(visited) as Buffer)) return;
+  const keptAsLatest = latest === revision;
+  if (keptAsLatest && !isTombstone(tables.history.getBinaryFast(visited) as Buffer)) return;
   removeRecord(tables, visited, revisionKey);
-  // A tombstone that was the key's newest record was its last: the key has no history left.
-  if (latestRevision(tables.latest, encodedKey) === revision) forgetLatestRevision(tables.latest, encodedKey);
+  // The key's latest at or before the target was a tombstone: if nothing came after it,
+  // it was the key's last record, and the key has no history left.
+  if (keptAsLatest && latestRevision(tables.latest, encodedKey) === revision) forgetLatestRevision(tables.latest, encodedKey);
 }
 
 /** A record older than one visited; its byRevision key holds a sub-revision, usually 0 (a write of one key). */

@@ -171,9 +171,7 @@ class WriteExecution {
       lease: op.ignoreLease && prev ? prev.lease : (op.lease ?? 0),
       value: op.ignoreValue && prev ? prev.value : op.value,
     };
-    this.context.history.putSync(historyKey(encodedKey, this.main), encodePutRecord(record));
-    setLatestRevision(this.context.latest, encodedKey, this.main);
-    this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+    this.writeNewest(encodedKey, encodePutRecord(record));
     if (prev?.lease !== record.lease) {
       if (prev?.lease) this.context.leases.detach(prev.lease, op.key);
       if (record.lease) this.context.leases.attach(record.lease, op.key);
@@ -183,6 +181,16 @@ class WriteExecution {
     return op.prevKv && prev ? { type: 'put', prevKv: prev } : { type: 'put' };
   }
 
+  /**
+   * The key's record at this revision, its newest: in the history, in the latest index,
+   * and in revision order at the next sub-revision.
+   */
+  private writeNewest(encodedKey: Buffer, record: Uint8Array): void {
+    this.context.history.putSync(historyKey(encodedKey, this.main), record);
+    setLatestRevision(this.context.latest, encodedKey, this.main);
+    this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+  }
+
   private deleteRange(op: DeleteRangeRequest): DeleteRangeResponse {
     const { pulse, prevValues } = this.context;
     const kvs = this.context.reader.liveKeyValues(op.key, op.rangeEnd, LATEST, op.prevKv === true || prevValues, pulse);
@@ -190,9 +198,7 @@ class WriteExecution {
       pulse();
       assert(prev.modRevision < this.main, () => `key ${describeKey(prev.key)} changed twice at revision ${this.main}`);
       const encodedKey = encodeKey(prev.key);
-      this.context.history.putSync(historyKey(encodedKey, this.main), encodeTombstone());
-      setLatestRevision(this.context.latest, encodedKey, this.main);
-      this.context.byRevision.putSync(byRevisionKey(this.main, this.sub++), encodedKey);
+      this.writeNewest(encodedKey, encodeTombstone());
       if (prev.lease) this.context.leases.detach(prev.lease, prev.key);
       const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.main, version: 0, value: EMPTY, lease: 0 };
       this.events.push(prevValues ? { type: 'delete', kv, prevKv: prev } : { type: 'delete', kv });
