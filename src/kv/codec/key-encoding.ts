@@ -33,23 +33,23 @@ export function encodedLength(keyBytes: number): number {
 assert(encodedLength(KEY_BYTES_PHYSICAL_MAX) + REVISION_BYTES <= LMDB_KEY_BYTES_MAX, 'physical key limit too large');
 assert(encodedLength(KEY_BYTES_PHYSICAL_MAX + 1) + REVISION_BYTES > LMDB_KEY_BYTES_MAX, 'physical key limit too small');
 
-/** The order-preserving, prefix-free encoding of a user key. */
+/**
+ * The order-preserving, prefix-free encoding of a user key. Byte by byte: a subarray
+ * per group to copy with set() made encoding a 256-byte key a sixth of a put's apply.
+ */
 export function encodeKey(key: Uint8Array): Buffer {
-  const out = Buffer.alloc(encodedLength(key.length));
+  const out = Buffer.allocUnsafe(encodedLength(key.length));
   let o = 0;
-  for (let i = 0; i <= key.length; i += GROUP_BYTES) {
-    const remaining = key.length - i;
-    if (remaining >= GROUP_BYTES) {
-      out.set(key.subarray(i, i + GROUP_BYTES), o);
-      o += GROUP_BYTES;
-      // A full group is followed by another group, possibly all padding.
-      out[o++] = MARKER_MORE;
-    } else {
-      out.set(key.subarray(i), o);
-      o += GROUP_BYTES; // the padding is already zero
-      out[o++] = MARKER_MORE - (GROUP_BYTES - remaining);
-    }
+  let i = 0;
+  // Each full group is followed by another group, possibly all padding.
+  for (; i + GROUP_BYTES <= key.length; i += GROUP_BYTES) {
+    for (let j = i; j < i + GROUP_BYTES; j++) out[o++] = key[j] as number;
+    out[o++] = MARKER_MORE;
   }
+  const remaining = key.length - i;
+  for (let j = i; j < key.length; j++) out[o++] = key[j] as number;
+  for (let pad = remaining; pad < GROUP_BYTES; pad++) out[o++] = 0;
+  out[o++] = MARKER_MORE - (GROUP_BYTES - remaining);
   assert(o === out.length, 'key encoding length');
   return out;
 }
@@ -76,10 +76,11 @@ export function decodeKey(data: Uint8Array): Uint8Array {
   const groups = length / (GROUP_BYTES + 1);
   const lastPadding = MARKER_MORE - (data[length - 1] as number);
   const out = new Uint8Array(groups * GROUP_BYTES - lastPadding);
+  let o = 0;
   for (let g = 0; g < groups; g++) {
     const from = g * (GROUP_BYTES + 1);
     const take = g === groups - 1 ? GROUP_BYTES - lastPadding : GROUP_BYTES;
-    out.set(data.subarray(from, from + take), g * GROUP_BYTES);
+    for (let j = from; j < from + take; j++) out[o++] = data[j] as number;
   }
   return out;
 }

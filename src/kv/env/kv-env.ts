@@ -45,6 +45,7 @@ export interface Table {
   get(key: Uint8Array): Buffer | undefined;
   /** The value without a copy of its own: valid only until the next read of any table, for a look that keeps nothing. */
   getBinaryFast(key: Uint8Array): Buffer | undefined;
+  /** Copies `key` and `value` before it returns: the caller may use their buffers again at once. */
   putSync(key: Uint8Array, value: Uint8Array): void;
   removeSync(key: Uint8Array): boolean;
   clearSync(): void;

@@ -381,3 +381,40 @@ test("a memory environment's file grows to the most ever in use and shrinks only
   assert.equal(reopened.history.get(Uint8Array.of(42)), undefined);
   await reopened.close();
 });
+
+test('a table copies the key and value it is given to put, in a transaction and alone: the caller may reuse their buffers at once', async () => {
+  const path = makeTempDir();
+  const envs = [openLmdbEnv({ path, sync: 'none' }), openMemoryEnv()];
+  try {
+    for (const env of envs) {
+      // The store writes every record under keys built in buffers it uses again (write-executor.ts).
+      const key = Buffer.alloc(12);
+      const value = Buffer.alloc(3000);
+      const putAll = (): void => {
+        for (const n of [1, 2, 3]) {
+          key.fill(n);
+          value.fill(0x60 + n);
+          env.history.putSync(key, n === 3 ? value.subarray(0, 8) : value);
+        }
+        key.fill(9);
+        value.fill(0);
+      };
+      env.transactionSync(putAll);
+      const afterTransaction = [...env.history.getRange()].map(({ key, value }) => [key[0], value.length, value[0]]);
+      assert.deepEqual(afterTransaction, [
+        [1, 3000, 0x61],
+        [2, 3000, 0x62],
+        [3, 8, 0x63],
+      ]);
+      env.transactionSync(() => env.history.clearSync());
+      putAll();
+      assert.deepEqual(
+        [...env.history.getRange()].map(({ key, value }) => [key[0], value.length, value[0]]),
+        afterTransaction,
+      );
+    }
+  } finally {
+    for (const env of envs) await env.close();
+    removeDir(path);
+  }
+});

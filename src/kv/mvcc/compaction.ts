@@ -43,9 +43,15 @@ const SUB_REVISION_MAX = 0xffff_ffff;
 
 type Tables = { readonly history: Table; readonly byRevision: Table; readonly latest: Table };
 
+export const BY_REVISION_KEY_BYTES = 12;
+
 /** byRevision key: main revision (8 bytes) then sub-revision (4 bytes), big-endian. */
 export function byRevisionKey(main: number, sub: number): Buffer {
-  const out = Buffer.allocUnsafe(12);
+  return writeByRevisionKey(Buffer.allocUnsafe(BY_REVISION_KEY_BYTES), main, sub);
+}
+
+/** byRevisionKey written into `out` (BY_REVISION_KEY_BYTES long), which it returns. */
+export function writeByRevisionKey(out: Buffer, main: number, sub: number): Buffer {
   out.writeUInt32BE(Math.floor(main / 0x1_0000_0000), 0);
   out.writeUInt32BE(main >>> 0, 4);
   out.writeUInt32BE(sub, 8);

@@ -25,11 +25,13 @@ export function latestRevision(latest: Table, encodedKey: Uint8Array): number | 
   return value === undefined ? undefined : readRevision(value, 0);
 }
 
+/** The value setLatestRevision writes, used again: putSync copies it before it returns (Table.putSync). */
+const revisionValue = Buffer.alloc(REVISION_BYTES);
+
 /** `revision` is now the newest record of `encodedKey`. */
 export function setLatestRevision(latest: Table, encodedKey: Uint8Array, revision: number): void {
-  const value = Buffer.allocUnsafe(REVISION_BYTES);
-  writeRevision(value, 0, revision);
-  latest.putSync(encodedKey, value);
+  writeRevision(revisionValue, 0, revision);
+  latest.putSync(encodedKey, revisionValue);
 }
 
 /** `encodedKey` has no history left (compaction removed its last record, a tombstone). */

@@ -27,10 +27,14 @@ const PUT = 0;
 const TOMBSTONE = 1;
 const TOMBSTONE_BYTES = new Uint8Array([TOMBSTONE]);
 
-export function encodePutRecord(record: Omit<PutRecord, 'tombstone'>): Uint8Array {
-  const w = new ByteWriter(16 + record.value.length);
+/**
+ * A put's record. Written into `into` (emptied first) if given, and then a view of it,
+ * valid until its next write: for a record handed to Table.putSync, which copies it.
+ */
+export function encodePutRecord(record: Omit<PutRecord, 'tombstone'>, into?: ByteWriter): Uint8Array {
+  const w = into?.reset() ?? new ByteWriter(16 + record.value.length);
   w.u8(PUT).varint(record.createRevision).varint(record.version).varint(record.lease).raw(record.value);
-  return w.finish();
+  return into ? w.written() : w.finish();
 }
 
 export function encodeTombstone(): Uint8Array {

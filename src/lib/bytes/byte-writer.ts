@@ -45,6 +45,12 @@ export class ByteWriter {
     return length >= buffer.length - (buffer.length >>> 3) ? buffer.subarray(0, length) : buffer.slice(0, length);
   }
 
+  /** Empties the writer and keeps its buffer: for bytes handed to a call that copies them before it returns. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
   u8(value: number): this {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xff, () => `u8 out of range: ${value}`);
     this.reserve(1);
