@@ -136,53 +136,72 @@ export class MvccReader {
   }
 
   /**
-   * The keys of the range whose newest record is not a tombstone, ascending, with their
-   * encodings, from the latest index: one index entry and one point read per key, however
-   * many records its history holds. A scan of the history would copy every record of
-   * every key in the range, old ones included, then encode each key again to write it:
-   * a delete of 55,000 keys held each member's event loop for seconds. `visiting` is
-   * called at each key seen. A writer calls this before writing: it collects, then returns.
+   * Calls `visit` with the newest record of each key in the range, tombstones included,
+   * in ascending key order, from the latest index: one index entry and one point read per
+   * key, however many records its history holds, where forEachLatest scans them all and
+   * copies each. A range over 1,000 keys of 50 versions each took 2-4 ms this way and
+   * 13-18 ms by the scan; over 10,000 keys of one version, 29-33 ms and 42-43 ms.
+   * `found.data` is LMDB's own memory, valid only until the next read: `visit` must copy
+   * what it keeps, and must not write.
    */
-  newestLive(key: Uint8Array, rangeEnd: Uint8Array | undefined, withValues: boolean, visiting?: () => void): LiveKey[] {
+  forEachNewest(key: Uint8Array, rangeEnd: Uint8Array | undefined, visit: (found: FoundRecord) => void): void {
     const start = encodeKey(key);
-    const newest: { encodedKey: Buffer; modRevision: number }[] = [];
-    if (isSingleKey(rangeEnd)) {
-      const modRevision = latestRevision(this.latestIndex, start);
-      if (modRevision !== undefined) newest.push({ encodedKey: start, modRevision });
-    } else {
-      const end = isFromKey(rangeEnd) ? undefined : encodeKey(rangeEnd as Uint8Array);
-      for (const { key: encodedKey, value } of this.latestIndex.getRange({ start, ...(end ? { end } : {}) })) {
-        visiting?.();
-        newest.push({ encodedKey, modRevision: readRevision(value, 0) });
-      }
-    }
-    const live: LiveKey[] = [];
-    for (const { encodedKey, modRevision } of newest) {
-      visiting?.();
+    const visitNewest = (encodedKey: Buffer, modRevision: number): void => {
       const data = this.history.getBinaryFast(historyKey(encodedKey, modRevision));
       assert(data !== undefined, () => `the latest index names revision ${modRevision} of a key, which the history does not hold`);
-      if (isTombstone(data)) continue;
-      // decodeRecord copies the value out: `data` is LMDB's own memory, valid until the next read.
-      live.push({ encodedKey, kv: toKeyValue(decodeKey(encodedKey), modRevision, decodeRecord(data, withValues) as PutRecord) });
+      visit({ encodedKey, modRevision, data });
+    };
+    if (isSingleKey(rangeEnd)) {
+      const modRevision = latestRevision(this.latestIndex, start);
+      if (modRevision !== undefined) visitNewest(start, modRevision);
+      return;
     }
+    const end = isFromKey(rangeEnd) ? undefined : encodeKey(rangeEnd as Uint8Array);
+    for (const { key: encodedKey, value } of this.latestIndex.getRange({ start, ...(end ? { end } : {}) })) {
+      visitNewest(encodedKey, readRevision(value, 0));
+    }
+  }
+
+  /**
+   * The keys of the range whose newest record is not a tombstone, ascending, with their
+   * encodings (forEachNewest): for a write at the newest revision, a deleteRange, which
+   * then writes under the encodings found rather than encode each key again. It collects
+   * before the caller writes. `visiting` is called at each key seen.
+   */
+  newestLive(key: Uint8Array, rangeEnd: Uint8Array | undefined, withValues: boolean, visiting?: () => void): LiveKey[] {
+    const live: LiveKey[] = [];
+    this.forEachNewest(key, rangeEnd, (found) => {
+      visiting?.();
+      if (isTombstone(found.data)) return;
+      // decodeRecord copies the value out of LMDB's memory.
+      live.push({
+        encodedKey: found.encodedKey,
+        kv: toKeyValue(decodeKey(found.encodedKey), found.modRevision, decodeRecord(found.data, withValues) as PutRecord),
+      });
+    });
     return live;
   }
 
-  /** A range read at `revision` (already checked against the compacted and current revisions). */
+  /**
+   * A range read at `revision` (already checked against the compacted and current
+   * revisions); LATEST, a read of the newest records, goes through the latest index.
+   */
   range(request: RangeRequest, revision: number): RangeResponse {
     const allKeys = needsAllKeys(request);
     const withValues = needsValues(request);
     const limit = request.limit ?? 0;
     const kvs: KeyValue[] = [];
     let count = 0;
-    this.forEachLatest(request.key, request.rangeEnd, revision, (found) => {
+    const visit = (found: FoundRecord): void => {
       if (isTombstone(found.data)) return;
       count++;
       if (request.countOnly) return;
       // Without sort or filters, limit + 1 keys tell `more`; the rest are only counted.
       if (!allKeys && limit > 0 && kvs.length > limit) return;
       kvs.push(toKeyValue(decodeKey(found.encodedKey), found.modRevision, decodeRecord(found.data, withValues) as PutRecord));
-    });
+    };
+    if (revision === LATEST) this.forEachNewest(request.key, request.rangeEnd, visit);
+    else this.forEachLatest(request.key, request.rangeEnd, revision, visit);
     return finishRange(kvs, count, request);
   }
 }

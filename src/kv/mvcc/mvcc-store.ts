@@ -37,7 +37,7 @@ import { kvError, type KvError, type KvResult } from '../errors.js';
 import { LATER_TABLES, tablesOf, type CompactedCopy, type EnvSizes, type KvEnv, type SnapshotStream, type Table } from '../env/kv-env.js';
 import { openLmdbEnv, type LmdbEnvOptions } from '../env/lmdb-env.js';
 import { applyMemberChange, decodeMemberList, encodeMemberList, type MemberList } from '../members.js';
-import { MvccReader } from './mvcc-reader.js';
+import { LATEST, MvccReader } from './mvcc-reader.js';
 import { catchUpCopy } from './copy-catch-up.js';
 import { readChanges, type ChangeBatch, type ChangeQuery } from '../watch/change-reader.js';
 import { defaultSessionPolicy, SessionTable, type SessionPolicy } from './sessions.js';
@@ -445,7 +445,8 @@ export class MvccStore {
     const at = request.revision || revision;
     const unreadable = this.unreadable('range', at);
     if (unreadable) return { ok: false, error: unreadable };
-    return { ok: true, value: { ...this.reader.range(request, at), revision } };
+    // At the current revision the newest records are the answer (MvccReader.range).
+    return { ok: true, value: { ...this.reader.range(request, at === revision ? LATEST : at), revision } };
   }
 
   /** A key's versions still in the history, up to the current revision or `request.revision`. */
