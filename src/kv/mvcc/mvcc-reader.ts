@@ -3,11 +3,13 @@
  * it. Used both outside transactions (reads served after ReadIndex) and inside the
  * apply's write transaction, where LMDB shows the transaction's own writes.
  *
- * A range is one forward scan over [enc(key), enc(rangeEnd)) keeping, per key, the last
- * record whose revision is <= the one read. A key with a long history (not yet
- * compacted) would make that scan slow, so after SEEK_AFTER_VERSIONS records of one key
- * (or one record newer than the read) the scan stops, finds the key's answer with one
- * reverse seek, and resumes after the key.
+ * A range at the current revision (LATEST) walks the latest index over the range and
+ * reads each key's newest record with one point read (forEachNewest). A range at an
+ * older revision is one forward scan of the history over [enc(key), enc(rangeEnd))
+ * keeping, per key, the last record whose revision is <= the one read. A key with a long
+ * history (not yet compacted) would make that scan slow, so after SEEK_AFTER_VERSIONS
+ * records of one key (or one record newer than the read) the scan stops, finds the
+ * key's answer with one reverse seek, and resumes after the key (forEachLatest).
  */
 import type { Table } from '../env/kv-env.js';
 import { afterAllRevisions, decodeKey, encodeKey, historyKey, readRevision, REVISION_BYTES } from '../codec/key-encoding.js';
