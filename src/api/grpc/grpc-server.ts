@@ -21,6 +21,7 @@ import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 import { ClientGone } from './client-gone.js';
+import { withFastResponses } from './kv-response-encoding.js';
 
 export interface GrpcApi {
   /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
@@ -72,7 +73,8 @@ export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudge
   const packages = loadPackageDefinition(etcdPackageDefinition());
   for (const service of etcdServices(node)) {
     const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
-    const definition = (pkg[service.name] as ServiceClientConstructor).service;
+    const generic = (pkg[service.name] as ServiceClientConstructor).service;
+    const definition = service.name === 'KV' && service.package === undefined ? withFastResponses(generic) : generic;
     server.addService(definition, implementation(service, node.auth, writeBudget));
   }
   // TLS, when on, is the client port's: what reaches grpc-js is already decrypted.

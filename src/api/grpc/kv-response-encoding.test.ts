@@ -1,0 +1,94 @@
+/**
+ * The KV answers' own encoders (kv-response-encoding.ts) against grpc-js's generic
+ * serializer: random answers encoded both ways must decode to the same message, and a
+ * shape the encoders do not know must be declined and serialized as before.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { etcdPackageDefinition } from '../../proto/index.js';
+import { encodePutResponse, encodeRangeResponse, withFastResponses } from './kv-response-encoding.js';
+
+const kvDefinition = ((loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject).KV as ServiceClientConstructor).service;
+const generic = { Range: kvDefinition.Range, Put: kvDefinition.Put } as const;
+
+const uint64Decimal = fc.oneof(fc.constant('0'), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String));
+const safeUint = fc.oneof(fc.constant(0), fc.nat(200), fc.maxSafeNat());
+const headerArb = fc.record({ cluster_id: uint64Decimal, member_id: uint64Decimal, revision: safeUint, raft_term: safeUint });
+const bytesArb = fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 1, maxLength: 300 }));
+const keyValueArb = fc.record({
+  key: bytesArb,
+  create_revision: safeUint,
+  mod_revision: safeUint,
+  version: safeUint,
+  value: bytesArb,
+  lease: safeUint,
+});
+const rangeArb = fc.record({ header: headerArb, kvs: fc.array(keyValueArb, { maxLength: 20 }), more: fc.boolean(), count: safeUint });
+const putArb = fc.record({ header: headerArb, prev_kv: keyValueArb }, { requiredKeys: ['header'] });
+
+function decodedBothWays(method: keyof typeof generic, response: Record<string, unknown>, fast: Buffer | undefined): [unknown, unknown] {
+  assert.ok(fast, 'the encoder declined a shape it knows');
+  const definition = generic[method];
+  assert.ok(definition);
+  return [definition.responseDeserialize(fast), definition.responseDeserialize(definition.responseSerialize(response))];
+}
+
+test('a Range answer encoded here decodes to the message grpc-js encodes, header ids up to 2^64-1 included', () => {
+  fc.assert(
+    fc.property(rangeArb, (response) => {
+      const [fast, slow] = decodedBothWays('Range', response, encodeRangeResponse(response));
+      assert.deepEqual(fast, slow);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a Put answer encoded here, with and without a previous key-value, decodes to the message grpc-js encodes', () => {
+  fc.assert(
+    fc.property(putArb, (response) => {
+      const [fast, slow] = decodedBothWays('Put', response, encodePutResponse(response));
+      assert.deepEqual(fast, slow);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('fields at their default are left out, as etcd leaves them out', () => {
+  const header = { cluster_id: '0', member_id: '0', revision: 0, raft_term: 0 };
+  // An empty header is still present (field 1, length 0); nothing else is written.
+  assert.deepEqual([...(encodeRangeResponse({ header, kvs: [], more: false, count: 0 }) as Buffer)], [0x0a, 0x00]);
+  assert.deepEqual([...(encodePutResponse({ header }) as Buffer)], [0x0a, 0x00]);
+});
+
+test('a shape the encoders do not know is declined, and the service serializes it as grpc-js does', () => {
+  const header = { cluster_id: '1', member_id: '2', revision: 3, raft_term: 4 };
+  const kv = { key: Uint8Array.of(1), create_revision: 1, mod_revision: 2, version: 1, value: Uint8Array.of(2), lease: 0 };
+  const declined: Record<string, unknown>[] = [
+    { header, kvs: [kv], more: false, count: 1, extra: 1 },
+    { header: { ...header, revision: -1 }, kvs: [], more: false, count: 0 },
+    { header: { ...header, cluster_id: 'not a number' }, kvs: [], more: false, count: 0 },
+    { header, kvs: [{ ...kv, lease: 2 ** 53 }], more: false, count: 1 },
+    { header, kvs: [{ ...kv, key: 'a string' }], more: false, count: 1 },
+  ];
+  const service = withFastResponses(kvDefinition);
+  const outcome = (serialize: ((value: unknown) => Buffer) | undefined, response: unknown): unknown => {
+    try {
+      return serialize?.(response);
+    } catch (error) {
+      return `threw ${String(error)}`;
+    }
+  };
+  for (const response of declined) {
+    assert.equal(
+      encodeRangeResponse(response),
+      undefined,
+      JSON.stringify(response, (_k, v) => (v instanceof Uint8Array ? [...v] : v)),
+    );
+    assert.deepEqual(outcome(service.Range?.responseSerialize, response), outcome(kvDefinition.Range?.responseSerialize, response));
+  }
+  assert.equal(encodePutResponse({ header, prev_kv: { ...kv, version: 1.5 } }), undefined);
+  // The other methods keep grpc-js's serializer.
+  assert.equal(service.Txn?.responseSerialize, kvDefinition.Txn?.responseSerialize);
+});
