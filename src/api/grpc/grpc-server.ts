@@ -21,7 +21,7 @@ import { electionService } from './election-service.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 import { ClientGone } from './client-gone.js';
-import { withFastResponses } from './kv-response-encoding.js';
+import { withFastResponses } from './response-encoding.js';
 
 export interface GrpcApi {
   /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
@@ -74,7 +74,7 @@ export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudge
   for (const service of etcdServices(node)) {
     const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
     const generic = (pkg[service.name] as ServiceClientConstructor).service;
-    const definition = service.name === 'KV' && service.package === undefined ? withFastResponses(generic) : generic;
+    const definition = service.package === undefined ? withFastResponses(service.name, generic) : generic;
     server.addService(definition, implementation(service, node.auth, writeBudget));
   }
   // TLS, when on, is the client port's: what reaches grpc-js is already decrypted.

@@ -19,7 +19,7 @@ import { type KeyValueNode, NEEDS_NOTHING } from '../../server/index.js';
 import { type StreamMessage, type WatchCreateRequest, type WatchSession, NO_WATCH_ID } from '../../replica/index.js';
 import { eventMessage, type Message } from './convert.js';
 import { kvErrorToGrpc, toGrpcError } from './errors.js';
-import { kvError } from '../../kv/index.js';
+import { kvError, type KvEvent } from '../../kv/index.js';
 import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
@@ -149,6 +149,21 @@ function createFailedReason(code: string, reason: string): string {
   return `etcdserver: ${reason}`;
 }
 
+/**
+ * One message object per event, however many watchers it goes to: the event's encoding
+ * is kept with it (response-encoding.ts), so a put seen by 1,000 watchers is encoded once.
+ */
+const eventMessages = new WeakMap<KvEvent, Message>();
+
+function eventMessageOnce(event: KvEvent): Message {
+  let message = eventMessages.get(event);
+  if (!message) {
+    message = eventMessage(event, true);
+    eventMessages.set(event, message);
+  }
+  return message;
+}
+
 /** The WatchResponses for one stream message: one, or its fragments (watch-fragments.ts). */
 export function watchResponses(node: KeyValueNode, message: StreamMessage): Message[] {
   return fragmentsOf(message, node.config.requestBytesMax).map(({ message: piece, more }) => ({
@@ -165,7 +180,7 @@ function responseMessage(node: KeyValueNode, message: StreamMessage): Message {
     case 'createFailed':
       return { header, watch_id: NO_WATCH_ID, created: true, canceled: true, cancel_reason: createFailedReason(message.code, message.reason) };
     case 'events':
-      return { header, watch_id: message.watchId, events: message.events.map((event) => eventMessage(event, true)) };
+      return { header, watch_id: message.watchId, events: message.events.map(eventMessageOnce) };
     case 'progress':
       return { header, watch_id: message.watchId };
     case 'canceled':

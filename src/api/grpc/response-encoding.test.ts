@@ -1,5 +1,5 @@
 /**
- * The KV answers' own encoders (kv-response-encoding.ts) against grpc-js's generic
+ * The answers' own encoders (response-encoding.ts) against grpc-js's generic
  * serializer: random answers encoded both ways must decode to the same message, and a
  * shape the encoders do not know must be declined and serialized as before.
  */
@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { etcdPackageDefinition } from '../../proto/index.js';
-import { encodePutResponse, encodeRangeResponse, withFastResponses } from './kv-response-encoding.js';
+import { encodePutResponse, encodeRangeResponse, encodeWatchResponse, withFastResponses } from './response-encoding.js';
 
-const kvDefinition = ((loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject).KV as ServiceClientConstructor).service;
-const generic = { Range: kvDefinition.Range, Put: kvDefinition.Put } as const;
+const etcdserverpb = loadPackageDefinition(etcdPackageDefinition()).etcdserverpb as GrpcObject;
+const kvDefinition = (etcdserverpb.KV as ServiceClientConstructor).service;
+const watchDefinition = (etcdserverpb.Watch as ServiceClientConstructor).service;
+const generic = { Range: kvDefinition.Range, Put: kvDefinition.Put, Watch: watchDefinition.Watch } as const;
 
 const uint64Decimal = fc.oneof(fc.constant('0'), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String));
 const safeUint = fc.oneof(fc.constant(0), fc.nat(200), fc.maxSafeNat());
@@ -27,6 +29,11 @@ const keyValueArb = fc.record({
 });
 const rangeArb = fc.record({ header: headerArb, kvs: fc.array(keyValueArb, { maxLength: 20 }), more: fc.boolean(), count: safeUint });
 const putArb = fc.record({ header: headerArb, prev_kv: keyValueArb }, { requiredKeys: ['header'] });
+const eventArb = fc.record({ type: fc.constantFrom('PUT', 'DELETE'), kv: keyValueArb, prev_kv: keyValueArb }, { requiredKeys: ['type', 'kv'] });
+const watchArb = fc.record(
+  { header: headerArb, watch_id: safeUint, events: fc.array(eventArb, { maxLength: 8 }), fragment: fc.boolean() },
+  { requiredKeys: ['header', 'watch_id'] },
+);
 
 function decodedBothWays(method: keyof typeof generic, response: Record<string, unknown>, fast: Buffer | undefined): [unknown, unknown] {
   assert.ok(fast, 'the encoder declined a shape it knows');
@@ -47,6 +54,12 @@ const cases = [
     what: 'a Put answer, with and without a previous key-value',
     arb: putArb as fc.Arbitrary<Record<string, unknown>>,
     encode: encodePutResponse,
+  },
+  {
+    method: 'Watch',
+    what: 'a Watch answer with events or none, fragment or not',
+    arb: watchArb as fc.Arbitrary<Record<string, unknown>>,
+    encode: encodeWatchResponse,
   },
 ] as const;
 
@@ -79,7 +92,7 @@ test('a shape the encoders do not know is declined, and the service serializes i
     { header, kvs: [{ ...kv, lease: 2 ** 53 }], more: false, count: 1 },
     { header, kvs: [{ ...kv, key: 'a string' }], more: false, count: 1 },
   ];
-  const service = withFastResponses(kvDefinition);
+  const service = withFastResponses('KV', kvDefinition);
   const outcome = (serialize: ((value: unknown) => Buffer) | undefined, response: unknown): unknown => {
     try {
       return serialize?.(response);
@@ -98,4 +111,22 @@ test('a shape the encoders do not know is declined, and the service serializes i
   assert.equal(encodePutResponse({ header, prev_kv: { ...kv, version: 1.5 } }), undefined);
   // The other methods keep grpc-js's serializer.
   assert.equal(service.Txn?.responseSerialize, kvDefinition.Txn?.responseSerialize);
+});
+
+test('an event carried by several answers, twice in one, decodes to the same message in each', () => {
+  const header = { cluster_id: '7', member_id: '3', revision: 42, raft_term: 2 };
+  const event = { type: 'DELETE', kv: { key: Uint8Array.of(1, 2), create_revision: 0, mod_revision: 42, version: 0, value: new Uint8Array(0), lease: 0 } };
+  const answers = [
+    { header, watch_id: 1, events: [event] },
+    { header, watch_id: 2, events: [event, event] },
+  ];
+  for (const answer of answers) {
+    const [fast, slow] = decodedBothWays('Watch', answer, encodeWatchResponse(answer));
+    assert.deepEqual(fast, slow);
+  }
+  // A created or canceled answer is left to grpc-js.
+  const created = { header, watch_id: 1, created: true };
+  assert.equal(encodeWatchResponse(created), undefined);
+  const service = withFastResponses('Watch', watchDefinition);
+  assert.deepEqual(service.Watch?.responseSerialize(created), watchDefinition.Watch?.responseSerialize(created));
 });

@@ -1,17 +1,19 @@
 /**
- * The protobuf bytes of the KV service's most frequent answers, RangeResponse and
- * PutResponse, written straight from the objects its handlers build (convert.ts).
- * grpc-js's serializer (proto-loader over protobufjs) first turns each object into a
- * message with fromObject, which makes a Long for every 64-bit field (four per
- * key-value, four in the header), then encodes that: a third of a member's CPU serving
- * ranges of 5,000 keys. Here each message is measured, then written into one buffer of
- * that size.
+ * The protobuf bytes of the most frequent answers, the KV service's RangeResponse and
+ * PutResponse and the Watch service's WatchResponse with events, written straight from
+ * the objects the handlers build (convert.ts). grpc-js's serializer (proto-loader over
+ * protobufjs) first turns each object into a message with fromObject, which makes a Long
+ * for every 64-bit field (four per key-value, four in the header), then encodes that: a
+ * third of a member's CPU serving ranges of 5,000 keys. Here each message is measured,
+ * then written into one buffer of that size. An event sent to many watchers is encoded
+ * once: its bytes are kept with its message object, which watch-service.ts makes once
+ * per event.
  *
  * The bytes are the same message: fields at their proto3 default (0, false, empty) are
  * left out, as etcd leaves them out. An object of any other shape than these encoders
  * know (a field they do not write, a value of another type, a negative or unsafe
  * integer) is declined, and the caller serializes it as before (withFastResponses).
- * kv-response-encoding.test.ts decodes both encodings of random answers and compares.
+ * response-encoding.test.ts decodes both encodings of random answers and compares.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 
@@ -236,18 +238,77 @@ export function encodePutResponse(response: Fields): Buffer | undefined {
   return w.done();
 }
 
-const fastEncoders: Record<string, (response: Fields) => Buffer | undefined> = {
-  Range: encodeRangeResponse,
-  Put: encodePutResponse,
+// mvccpb.Event: type = 1 (PUT = 0, DELETE = 1); kv = 2; prev_kv = 3.
+const eventFields = new Set(['type', 'kv', 'prev_kv']);
+const eventTypes: Record<string, number> = { PUT: 0, DELETE: 1 };
+
+/** Each event message's bytes as a WatchResponse's field 11, made once however many watchers it goes to. */
+const eventFieldBytes = new WeakMap<object, Buffer>();
+
+function eventField(event: unknown): Buffer | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const made = eventFieldBytes.get(event);
+  if (made) return made;
+  if (!hasOnly(event as Fields, eventFields)) return undefined;
+  const { type, kv, prev_kv } = event as Fields;
+  const typeNumber = typeof type === 'string' ? eventTypes[type] : undefined;
+  if (typeNumber === undefined) return undefined;
+  const kvSize = kv === undefined ? undefined : keyValueSize(kv);
+  const prevSize = prev_kv === undefined ? undefined : keyValueSize(prev_kv);
+  if ((kv !== undefined && kvSize === undefined) || (prev_kv !== undefined && prevSize === undefined)) return undefined;
+  const body = uintField(typeNumber) + (kvSize === undefined ? 0 : lengthField(kvSize, true)) + (prevSize === undefined ? 0 : lengthField(prevSize, true));
+  const w = new Writer(Buffer.allocUnsafe(lengthField(body, true)));
+  w.message(11, body);
+  w.uint(1, typeNumber);
+  if (kvSize !== undefined) writeKeyValue(w, 2, kv as Fields, kvSize);
+  if (prevSize !== undefined) writeKeyValue(w, 3, prev_kv as Fields, prevSize);
+  const bytes = w.done();
+  eventFieldBytes.set(event, bytes);
+  return bytes;
+}
+
+// WatchResponse: header = 1; watch_id = 2 (int64); fragment = 7 (bool); events = 11
+// (repeated Event). Created, canceled and their reasons are left to grpc-js: rare.
+const watchFields = new Set(['header', 'watch_id', 'fragment', 'events']);
+
+/** A WatchResponse's bytes (events or progress), or undefined for an object of another shape. */
+export function encodeWatchResponse(response: Fields): Buffer | undefined {
+  if (!hasOnly(response, watchFields)) return undefined;
+  const { header, watch_id = 0, fragment = false, events = [] } = response;
+  const parts = headerParts(header);
+  if (!parts || !isUint(watch_id) || typeof fragment !== 'boolean' || !Array.isArray(events)) return undefined;
+  const fields: Buffer[] = [];
+  let size = lengthField(parts.size, true) + uintField(watch_id) + (fragment ? 2 : 0);
+  for (const event of events) {
+    const field = eventField(event);
+    if (!field) return undefined;
+    fields.push(field);
+    size += field.length;
+  }
+  const w = new Writer(Buffer.allocUnsafe(size));
+  writeHeader(w, 1, parts);
+  w.uint(2, watch_id);
+  if (fragment) {
+    w.tag(7, VARINT);
+    w.varint(1);
+  }
+  for (const field of fields) w.copy(field);
+  return w.done();
+}
+
+/** The methods answered here, by service. */
+const fastEncoders: Record<string, Record<string, (response: Fields) => Buffer | undefined>> = {
+  KV: { Range: encodeRangeResponse, Put: encodePutResponse },
+  Watch: { Watch: encodeWatchResponse },
 };
 
 /**
- * The KV service's definition with Range and Put answered by these encoders, each
+ * `service`'s definition with the methods above answered by these encoders, each
  * falling back to the definition's own serializer for a shape it declines.
  */
-export function withFastResponses(definition: ServiceDefinition): ServiceDefinition {
+export function withFastResponses(service: string, definition: ServiceDefinition): ServiceDefinition {
   const out: Record<string, MethodDefinition<unknown, unknown>> = { ...definition };
-  for (const [name, encode] of Object.entries(fastEncoders)) {
+  for (const [name, encode] of Object.entries(fastEncoders[service] ?? {})) {
     const method = definition[name];
     if (!method) continue;
     const generic = method.responseSerialize;
