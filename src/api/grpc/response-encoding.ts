@@ -242,7 +242,11 @@ export function encodePutResponse(response: Fields): Buffer | undefined {
 const eventFields = new Set(['type', 'kv', 'prev_kv']);
 const eventTypes: Record<string, number> = { PUT: 0, DELETE: 1 };
 
-/** Each event message's bytes as a WatchResponse's field 11, made once however many watchers it goes to. */
+/**
+ * Each event message's bytes as a WatchResponse's field 11, made once however many
+ * watchers it goes to. An event message is never changed once made (watch-service.ts
+ * makes each once and keeps it as it is), so its bytes stay true.
+ */
 const eventFieldBytes = new WeakMap<object, Buffer>();
 
 function eventField(event: unknown): Buffer | undefined {
