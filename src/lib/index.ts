@@ -3,6 +3,6 @@
  * This file is what other folders may use of it (scripts/check-imports.mjs).
  */
 export { AssertionError, assert, unreachable } from './assert.js';
-export { ByteReader, ByteWriter, DecodeError, readVarintAt, varintBytesMax, varintProblemText, varintSize } from './bytes/index.js';
+export { ByteReader, ByteWriter, DecodeError, readVarintAt, varintBytesMax, varintProblemText, varintSize, writeVarintAt } from './bytes/index.js';
 export { inBatches } from './in-batches.js';
 export { Prng } from './prng.js';

@@ -16,21 +16,12 @@
  * response-encoding.test.ts decodes both encodings of random answers and compares.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { varintSize, writeVarintAt } from '../../lib/index.js';
 
 type Fields = Record<string, unknown>;
 
 const VARINT = 0;
 const LENGTH_DELIMITED = 2;
-
-/** Bytes of `value` as a varint: a safe, non-negative integer. */
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    size++;
-  }
-  return size;
-}
 
 function isUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -62,12 +53,7 @@ class Writer {
   constructor(readonly bytes: Buffer) {}
 
   varint(value: number): void {
-    const bytes = this.bytes;
-    while (value >= 0x80) {
-      bytes[this.offset++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    bytes[this.offset++] = value;
+    this.offset = writeVarintAt(this.bytes, this.offset, value);
   }
 
   tag(field: number, wireType: number): void {
@@ -81,13 +67,17 @@ class Writer {
     this.varint(value);
   }
 
+  /** A bool field, left out when false. */
+  bool(field: number, value: boolean): void {
+    if (value) this.uint(field, 1);
+  }
+
   /** A bytes field, left out when empty. */
   raw(field: number, value: Uint8Array): void {
     if (value.length === 0) return;
     this.tag(field, LENGTH_DELIMITED);
     this.varint(value.length);
-    this.bytes.set(value, this.offset);
-    this.offset += value.length;
+    this.copy(value);
   }
 
   /** Bytes as they are (a varint made beforehand). */
@@ -203,7 +193,7 @@ export function encodeRangeResponse(response: Fields): Buffer | undefined {
   const parts = headerParts(header);
   if (!parts || !Array.isArray(kvs) || typeof more !== 'boolean' || !isUint(count)) return undefined;
   const sizes: number[] = [];
-  let size = lengthField(parts.size, true) + (more ? 2 : 0) + uintField(count);
+  let size = lengthField(parts.size, true) + uintField(more ? 1 : 0) + uintField(count);
   for (const kv of kvs) {
     const kvSize = keyValueSize(kv);
     if (kvSize === undefined) return undefined;
@@ -213,10 +203,7 @@ export function encodeRangeResponse(response: Fields): Buffer | undefined {
   const w = new Writer(Buffer.allocUnsafe(size));
   writeHeader(w, 1, parts);
   kvs.forEach((kv, i) => writeKeyValue(w, 2, kv as Fields, sizes[i] as number));
-  if (more) {
-    w.tag(3, VARINT);
-    w.varint(1);
-  }
+  w.bool(3, more);
   w.uint(4, count);
   return w.done();
 }
@@ -282,7 +269,7 @@ export function encodeWatchResponse(response: Fields): Buffer | undefined {
   const parts = headerParts(header);
   if (!parts || !isUint(watch_id) || typeof fragment !== 'boolean' || !Array.isArray(events)) return undefined;
   const fields: Buffer[] = [];
-  let size = lengthField(parts.size, true) + uintField(watch_id) + (fragment ? 2 : 0);
+  let size = lengthField(parts.size, true) + uintField(watch_id) + uintField(fragment ? 1 : 0);
   for (const event of events) {
     const field = eventField(event);
     if (!field) return undefined;
@@ -292,10 +279,7 @@ export function encodeWatchResponse(response: Fields): Buffer | undefined {
   const w = new Writer(Buffer.allocUnsafe(size));
   writeHeader(w, 1, parts);
   w.uint(2, watch_id);
-  if (fragment) {
-    w.tag(7, VARINT);
-    w.varint(1);
-  }
+  w.bool(7, fragment);
   for (const field of fields) w.copy(field);
   return w.done();
 }

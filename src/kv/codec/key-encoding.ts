@@ -87,7 +87,11 @@ export function decodeKey(data: Uint8Array): Uint8Array {
 
 /** The LMDB key of `encodedKey` at `revision`. */
 export function historyKey(encodedKey: Uint8Array, revision: number): Buffer {
-  const out = Buffer.allocUnsafe(encodedKey.length + REVISION_BYTES);
+  return writeHistoryKey(Buffer.allocUnsafe(encodedKey.length + REVISION_BYTES), encodedKey, revision);
+}
+
+/** historyKey written into `out` (exactly its length), which it returns. */
+export function writeHistoryKey(out: Buffer, encodedKey: Uint8Array, revision: number): Buffer {
   out.set(encodedKey, 0);
   writeRevision(out, encodedKey.length, revision);
   return out;

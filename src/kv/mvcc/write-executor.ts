@@ -24,7 +24,7 @@ import type { Table } from '../env/kv-env.js';
 import { compareHolds } from './compare.js';
 import { BY_REVISION_KEY_BYTES, writeByRevisionKey } from './compaction.js';
 import { kvError, type KvError } from '../errors.js';
-import { encodeKey, REVISION_BYTES, writeRevision } from '../codec/key-encoding.js';
+import { encodeKey, REVISION_BYTES, writeHistoryKey } from '../codec/key-encoding.js';
 import { LATEST, type MvccReader } from './mvcc-reader.js';
 import { setLatestRevision } from './latest-index.js';
 import type { LeaseTable } from '../lease/lease-table.js';
@@ -90,9 +90,7 @@ const scratch = {
   history(encodedKey: Uint8Array, revision: number): Buffer {
     const length = encodedKey.length + REVISION_BYTES;
     if (this.historyBuffer.length !== length) this.historyBuffer = Buffer.allocUnsafeSlow(length);
-    this.historyBuffer.set(encodedKey, 0);
-    writeRevision(this.historyBuffer, encodedKey.length, revision);
-    return this.historyBuffer;
+    return writeHistoryKey(this.historyBuffer, encodedKey, revision);
   },
 };
 

@@ -6,7 +6,7 @@
  * Every method checks its value: a value out of range is a bug, never written.
  */
 import { assert } from '../assert.js';
-import { varintBytesMax } from './varint.js';
+import { varintBytesMax, writeVarintAt } from './varint.js';
 
 const utf8Encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -66,11 +66,7 @@ export class ByteWriter {
   varint(value: number): this {
     assert(Number.isSafeInteger(value) && value >= 0, () => `varint out of range: ${value}`);
     this.reserve(varintBytesMax);
-    while (value >= 0x80) {
-      this.buffer[this.length++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    this.buffer[this.length++] = value;
+    this.length = writeVarintAt(this.buffer, this.length, value);
     return this;
   }
 

@@ -2,4 +2,4 @@
 export { ByteReader, type DecodeFailure } from './byte-reader.js';
 export { ByteWriter } from './byte-writer.js';
 export { DecodeError } from './decode-error.js';
-export { readVarintAt, VarintProblem, varintBytesMax, varintProblemText, varintSize } from './varint.js';
+export { readVarintAt, VarintProblem, varintBytesMax, varintProblemText, varintSize, writeVarintAt } from './varint.js';

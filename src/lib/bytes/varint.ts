@@ -19,6 +19,19 @@ export function varintSize(value: number): number {
   return size;
 }
 
+/**
+ * Writes the varint of `value` (a safe, non-negative integer) at `offset` of `bytes`,
+ * which has room for varintSize(value) bytes there; returns the offset after it.
+ */
+export function writeVarintAt(bytes: Uint8Array, offset: number, value: number): number {
+  while (value >= 0x80) {
+    bytes[offset++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  bytes[offset++] = value;
+  return offset;
+}
+
 /** Why readVarintAt found no varint (negative, so never a value). */
 export const VarintProblem = { truncated: -1, overlong: -2, tooLong: -3, unsafe: -4 } as const;
 
