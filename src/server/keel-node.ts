@@ -151,6 +151,17 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
     if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
+    // The store writes its pages through a shared mapping (kv/env/lmdb-env.ts): a page
+    // the disk has no room for stops the process with SIGBUS, which no handler can turn
+    // into a message. So a start below the reserve, which may replay the log into the
+    // store, says beforehand what a bus error would mean.
+    const freeAtStart = await freeBytesAt(config.dataDir);
+    if (freeAtStart < config.diskReserveBytes) {
+      log.warn(
+        { component: 'storage', freeBytes: freeAtStart, reserveBytes: config.diskReserveBytes },
+        `the disk holding ${config.dataDir} has ${freeAtStart} bytes free, below the reserve (--disk-reserve-bytes); writes will be refused, and if the node stops with a bus error (SIGBUS) while it opens its store, the disk is full: free space on it and start the node again, nothing durable is lost`,
+      );
+    }
     let node: KeelNode | undefined;
     let transport: Transport | undefined;
     // Read through `node` once it exists; until the first reading, nothing is low.
