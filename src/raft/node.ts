@@ -547,6 +547,11 @@ export class RaftNode {
     return this.term;
   }
 
+  /** The configuration in effect (status().config), without building the whole status. */
+  membership(): ClusterConfig {
+    return this.configs.current();
+  }
+
   status(): RaftStatus {
     const peers: PeerStatus[] = [];
     for (const [id, pr] of this.progress) {

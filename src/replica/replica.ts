@@ -725,7 +725,7 @@ export class Replica implements MembershipHost {
    * may be lower still.
    */
   private pendingWriteBytesMax(): number {
-    const { voters, learners } = this.raft.status().config;
+    const { voters, learners } = this.raft.membership();
     const share = Math.floor(defaultRaftConfig.uncommittedBytesMax / Math.max(1, voters.length + learners.length));
     return Math.min(this.config.pendingWriteBytesMax, share);
   }
