@@ -1,4 +1,5 @@
-#!/usr/bin/env node
-// The `keel` command runs the compiled CLI; `npm run build` (run by `npm install`
-// through the `prepare` script) produces it.
+#!/usr/bin/env -S node --initial-old-space-size=128
+// The `keel` command runs the compiled CLI, with the Node.js flags of
+// src/server/node-runtime-flags.ts; `npm run build` (run by `npm install` through the
+// `prepare` script) produces it.
 import '../dist/cli/main.js';

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from './supervisor.js';
 import { registerClusterSecret } from './secret-command.js';
-import { storedSecretName, writeNewSecretFile } from '../server/index.js';
+import { NODE_RUNTIME_FLAGS, storedSecretName, writeNewSecretFile } from '../server/index.js';
 import type { TlsBundle } from '../tls/index.js';
 import { fetchWithTls, type FetchFunction } from '../client/index.js';
 
@@ -106,7 +106,7 @@ async function up(flags: UpFlags): Promise<void> {
       args.push(...tlsArgs);
       if (supervisorUrl) args.push('--supervisor-url', supervisorUrl);
       const logFd = openSync(join(dataDir, `node${id}.log`), 'a');
-      return spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
+      return spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], { stdio: ['ignore', logFd, logFd], detached: flags.detach === true });
     },
     allowedOrigins: new Set(endpoints),
     onExit: (id, how, expected) => {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import type { PortRange } from './free-ports.js';
-import { storedSecretName, writeNewSecretFile } from '../server/index.js';
+import { NODE_RUNTIME_FLAGS, storedSecretName, writeNewSecretFile } from '../server/index.js';
 import { http, tryHttp } from './http.js';
 import { waitFor } from './wait-for.js';
 import type { TlsBundleFiles } from '../tls/index.js';
@@ -349,6 +349,7 @@ export class Cluster {
       const [command, ...argv] = [
         ...this.placement.launcher(id),
         process.execPath,
+        ...NODE_RUNTIME_FLAGS,
         mainScript,
         'start',
         '--id',

@@ -19,3 +19,4 @@ export type { Consistency } from './keel-node.js';
 export { storedSecretName, writeNewSecretFile } from './peer-secret.js';
 export { restoreDataDir } from './restore-data-dir.js';
 export { ETCD_API_VERSION, KEEL_VERSION } from './version.js';
+export { NODE_RUNTIME_FLAGS } from './node-runtime-flags.js';

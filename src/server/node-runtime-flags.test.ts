@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from './node-runtime-flags.js';
+
+/** A file of the repository, from dist/cli where this test runs. */
+function repositoryFile(path: string): string {
+  return readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
+}
+
+test('every way of starting a node passes the same Node.js flags', () => {
+  const flags = NODE_RUNTIME_FLAGS.join(' ');
+  assert.equal(repositoryFile('bin/keel.js').split('\n')[0], `#!/usr/bin/env -S node ${flags}`);
+  assert.match(
+    repositoryFile('Containerfile'),
+    new RegExp(`^ENTRYPOINT \\["node", ${NODE_RUNTIME_FLAGS.map((f) => `"${f}"`).join(', ')}, "/opt/keel/dist/cli/main.js"\\]$`, 'm'),
+  );
+  assert.match(repositoryFile('deploy/keel.service'), new RegExp(`^ExecStart=/usr/bin/node ${flags} /opt/keel/dist/cli/main.js start$`, 'm'));
+  assert.ok(repositoryFile('docs/operating/deployment.md').includes(`\`node ${flags} /opt/keel/dist/cli/main.js\``), 'the deployment guide names the flags');
+});
