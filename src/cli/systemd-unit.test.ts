@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { requireTool } from '../harness/required-tool.js';
+import { NODE_RUNTIME_FLAGS } from '../server/index.js';
 
 const unit = fileURLToPath(new URL('../../deploy/keel.service', import.meta.url));
 
@@ -18,5 +19,6 @@ test('deploy/keel.service passes systemd-analyze verify without a word, and runs
   const analyze = requireTool('systemd-analyze', 'systemd');
   const { stdout, stderr } = await promisify(execFile)(analyze, ['verify', unit], { timeout: 30_000 });
   assert.equal(`${stdout}${stderr}`.trim(), '', 'systemd-analyze verify had something to say');
-  assert.match(await readFile(unit, 'utf8'), /^ExecStart=\/usr\/bin\/node \/opt\/keel\/dist\/cli\/main\.js start$/m);
+  const execStart = `ExecStart=/usr/bin/node ${NODE_RUNTIME_FLAGS.join(' ')} /opt/keel/dist/cli/main.js start`;
+  assert.ok((await readFile(unit, 'utf8')).split('\n').includes(execStart), `the unit runs ${execStart}`);
 });

@@ -1,8 +1,8 @@
 /**
  * The Node.js flags a Keel node runs with, wherever it is started: `keel cluster up`
  * (cli/cluster-command.ts), the test harness, the container images, the systemd unit
- * and the `keel` command's own first line (bin/keel.js). A unit test
- * (node-runtime-flags.test.ts) checks that those files name the same flags.
+ * and the `keel` command's own first line (bin/keel.js). Tests check that those files
+ * name the same flags (node-runtime-flags.test.ts; cli/systemd-unit.test.ts for the unit).
  *
  * `--initial-old-space-size`: V8 sizes a small heap's old-generation limit from the
  * little it holds (a node's live heap is about 25 MB), and under puts of large values
