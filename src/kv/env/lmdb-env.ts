@@ -224,7 +224,7 @@ function openRoot(path: string, sync: SyncMode): RootDatabase<Buffer, Buffer> {
     maxDbs: 16,
     // A commit changes the mapped file in place (MDB_WRITEMAP) instead of copying each
     // dirty page into a malloc'ed buffer and pwriting it: a put's store CPU went from
-    // about 11 to 3-5 µs (docs/internals/performance.md, "Pages written in place").
+    // 8-11 to 3-5 µs (docs/internals/performance.md, "Pages written in place").
     // The file is then sparse, as large as the map, and a page the disk has no room for
     // stops the process (SIGBUS) rather than failing the commit: the node's disk
     // reserve (server/disk-space.ts) refuses writes well before that.
