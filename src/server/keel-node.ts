@@ -53,7 +53,6 @@ import {
   type MessageListener,
   type ReplicaCounters,
   type ReplicaStatus,
-  type DiskSpaceView,
 } from '../replica/index.js';
 import { memberFetchFor } from './member-fetch.js';
 import type { FetchFunction } from '../tls/index.js';
@@ -151,79 +150,11 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
     // Disk faults exist only on a node started with fault injection (as the network's do).
     const disk = config.enableFaultInjection ? new FaultyDisk(new NodeFileSystem(), config.faultPowerLoss) : undefined;
     if (config.faultPowerLoss) log.warn({ component: 'storage' }, 'power-loss simulation: WAL writes reach the disk only at fsync; a kill -9 loses the rest');
-    // The store writes its pages through a shared mapping (kv/env/lmdb-env.ts): a page
-    // the disk has no room for stops the process with SIGBUS, which no handler can turn
-    // into a message. So a start below the reserve, which may replay the log into the
-    // store, says beforehand what a bus error would mean.
-    const freeAtStart = await freeBytesAt(config.dataDir);
-    if (freeAtStart < config.diskReserveBytes) {
-      log.warn(
-        { component: 'storage', freeBytes: freeAtStart, reserveBytes: config.diskReserveBytes },
-        `the disk holding ${config.dataDir} has ${freeAtStart} bytes free, below the reserve (--disk-reserve-bytes); writes will be refused, and if the node stops with a bus error (SIGBUS) while it opens its store, the disk is full: free space on it and start the node again, nothing durable is lost`,
-      );
-    }
     let node: KeelNode | undefined;
     let transport: Transport | undefined;
-    // Read through `node` once it exists; until the first reading, nothing is low.
-    const diskSpace: DiskSpaceView = {
-      get freeBytes() {
-        return node?.diskSpace.freeBytes ?? 0;
-      },
-      get reserveBytes() {
-        return node?.diskSpace.reserveBytes ?? config.diskReserveBytes;
-      },
-      get low() {
-        return node?.diskSpace.low ?? false;
-      },
-      get recovered() {
-        return node?.diskSpace.recovered ?? false;
-      },
-    };
-    const replica = await Replica.open({
-      config,
-      raftDir: join(config.dataDir, 'raft'),
-      ports: {
-        clock: { nowMs: () => Date.now(), monotonicMs },
-        fs: disk ?? new NodeFileSystem(),
-        network: {
-          send: (message) => transport?.send(message),
-          sendAtOnce: (message) => transport?.sendAtOnce(message),
-          updatePeers: (peers) => transport?.updatePeers(peers),
-          connectedPeers: () =>
-            new Set(
-              transport
-                ?.stats()
-                .peers.filter((p) => p.connected)
-                .map((p) => p.id) ?? [],
-            ),
-        },
-        // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
-        // snapshot and the WAL, which rebuild it when a system crash may have torn it.
-        openStore: () =>
-          MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) }),
-        random: { int: (bound) => randomInt(bound) },
-        log,
-        defer: (task) => setImmediate(task),
-        diskSpace,
-        onFatal: (error) => {
-          node?.halt();
-          onFatal(error);
-        },
-        onRemoved,
-      },
-    });
-    transport = await Transport.start({
-      nodeId: config.id,
-      clusterId: config.clusterId,
-      listen: { host: config.peerListenHost ?? self.host, port: self.peerPort },
-      peers: peerMap(replica.memberList(), config.id),
-      // Messages that arrive before the node is wired up are dropped, as a lost message would be.
-      onMessage: (message: Message) => node?.replica.receive(message),
-      ...peerSecurity,
-      faultInjection: config.enableFaultInjection,
-      log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
-    });
-    const watch = await DiskSpaceWatch.start({
+    // Read once before the store opens, then every diskCheckMs; a reading reaches the
+    // replica once the node exists (writes cannot arrive before it does).
+    const diskSpace = await DiskSpaceWatch.start({
       dir: config.dataDir,
       reserveBytes: config.diskReserveBytes,
       checkMs: config.diskCheckMs,
@@ -232,20 +163,79 @@ export class KeelNode implements KeyValueNode, MembershipNode, MaintenanceNode, 
       },
       onError: (error) => log.warn({ err: error }, 'could not read the free space of the data disk'),
     });
-    const auth = new NodeAuth(
-      {
-        authState: () => replica.authState(),
-        write: (body) => replica.write(body),
-        readBarrier: () => replica.readBarrier('linearizable'),
-        leaseKeys: (id) => replica.leaseKeys(id),
-      },
-      tokens,
-      // etcd's --client-cert-auth: a verified client certificate's common name is the user.
-      { clientCertAuth: config.clientCertAuth },
-    );
-    node = new KeelNode(config, log, { replica, transport, diskSpace: watch, auth, disk });
-    replica.start();
-    return node;
+    // The store writes its pages through a shared mapping (kv/env/lmdb-env.ts): a page
+    // the disk has no room for stops the process with SIGBUS, which no handler can turn
+    // into a message. So a start below the reserve, which may replay the log into the
+    // store, says beforehand what a bus error would mean.
+    if (diskSpace.low) {
+      log.warn(
+        { component: 'storage', freeBytes: diskSpace.freeBytes, reserveBytes: config.diskReserveBytes },
+        `the disk holding ${config.dataDir} has ${diskSpace.freeBytes} bytes free, below the reserve (--disk-reserve-bytes); writes will be refused, and if the node stops with a bus error (SIGBUS) while it opens its store, the disk is full: free space on it and start the node again, nothing durable is lost`,
+      );
+    }
+    try {
+      const replica = await Replica.open({
+        config,
+        raftDir: join(config.dataDir, 'raft'),
+        ports: {
+          clock: { nowMs: () => Date.now(), monotonicMs },
+          fs: disk ?? new NodeFileSystem(),
+          network: {
+            send: (message) => transport?.send(message),
+            sendAtOnce: (message) => transport?.sendAtOnce(message),
+            updatePeers: (peers) => transport?.updatePeers(peers),
+            connectedPeers: () =>
+              new Set(
+                transport
+                  ?.stats()
+                  .peers.filter((p) => p.connected)
+                  .map((p) => p.id) ?? [],
+              ),
+          },
+          // Deferred sync (lmdb-env.ts): applies fsync nothing; the store is a cache of the
+          // snapshot and the WAL, which rebuild it when a system crash may have torn it.
+          openStore: () =>
+            MvccStore.open({ path: join(config.dataDir, 'kv'), sync: 'deferred', ...(config.faultBootId !== undefined ? { bootId: config.faultBootId } : {}) }),
+          random: { int: (bound) => randomInt(bound) },
+          log,
+          defer: (task) => setImmediate(task),
+          diskSpace,
+          onFatal: (error) => {
+            node?.halt();
+            onFatal(error);
+          },
+          onRemoved,
+        },
+      });
+      transport = await Transport.start({
+        nodeId: config.id,
+        clusterId: config.clusterId,
+        listen: { host: config.peerListenHost ?? self.host, port: self.peerPort },
+        peers: peerMap(replica.memberList(), config.id),
+        // Messages that arrive before the node is wired up are dropped, as a lost message would be.
+        onMessage: (message: Message) => node?.replica.receive(message),
+        ...peerSecurity,
+        faultInjection: config.enableFaultInjection,
+        log: (level, msg, fields) => log[level]({ component: 'transport', ...fields }, msg),
+      });
+      const auth = new NodeAuth(
+        {
+          authState: () => replica.authState(),
+          write: (body) => replica.write(body),
+          readBarrier: () => replica.readBarrier('linearizable'),
+          leaseKeys: (id) => replica.leaseKeys(id),
+        },
+        tokens,
+        // etcd's --client-cert-auth: a verified client certificate's common name is the user.
+        { clientCertAuth: config.clientCertAuth },
+      );
+      node = new KeelNode(config, log, { replica, transport, diskSpace, auth, disk });
+      replica.start();
+      return node;
+    } catch (error) {
+      diskSpace.stop();
+      throw error;
+    }
   }
 
   private tick(): void {
