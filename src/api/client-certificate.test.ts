@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import { Server, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import type { ServiceDefinition, handleUnaryCall } from '@grpc/grpc-js';
-import { commonNameOfGrpcCall, commonNameOfHttpRequest } from './client-certificate.js';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { commonNameOfHttpRequest } from './client-certificate.js';
+import { CallServer } from './grpc/call-server.js';
+import type { ServerCall } from './grpc/server-call.js';
 import type { ClientTls } from './client-tls.js';
 import { listenClientPort } from './client-port.js';
 import type { ClientPort } from './client-port.js';
-import { ServerCredentials } from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { TlsFileWatcher } from '../tls/tls-files.js';
@@ -52,10 +53,12 @@ test('the common name of a verified client certificate, for HTTP requests and gR
   const app = Fastify({ serverFactory: (handler) => createHttpServer(handler) }) as unknown as FastifyInstance;
   app.get('/who', async (req) => ({ cn: commonNameOfHttpRequest(req) ?? null }));
   await app.ready();
-  const grpc = new Server();
-  const handler: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, Buffer.from(commonNameOfGrpcCall(call) ?? ''));
-  grpc.addService(whoAmI, { WhoAmI: handler });
-  const connections = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+  const whoAmIMethod = {
+    codec: { decode: () => ({}), encode: (answer: { name?: unknown }) => Buffer.from(String(answer.name)) },
+    requestStream: false,
+    serve: (call: ServerCall) => call.answer({ name: call.credentials().certificateCommonName ?? '' }),
+  };
+  const connections = new CallServer(new Map([['/test.Who/WhoAmI', whoAmIMethod]]), { requestBytesMax: 1024, idleMs: 60_000 });
   const listeners: ClientPort[] = [];
   try {
     const https = await listenClientPort({ host: '127.0.0.1', port: 0, tls, http: app.server as HttpServer, grpc: connections });
@@ -89,7 +92,7 @@ test('the common name of a verified client certificate, for HTTP requests and gR
     client.close();
     assert.equal(name, 'alice');
   } finally {
-    grpc.forceShutdown();
+    await connections.close(0);
     for (const listener of listeners) listener.close();
     (app.server as HttpServer).closeAllConnections();
     await app.close();

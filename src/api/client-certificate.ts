@@ -14,21 +14,14 @@ import { TLSSocket } from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 
-/** What a grpc-js server call offers (every call type has getAuthContext). */
-export interface GrpcCallWithAuthContext {
-  getAuthContext(): { readonly sslPeerCertificate?: PeerCertificate };
+export function commonNameOfHttpRequest(request: Pick<FastifyRequest, 'raw'>): string | undefined {
+  return commonNameOfSocket(request.raw.socket);
 }
 
-export function commonNameOfHttpRequest(request: Pick<FastifyRequest, 'raw'>): string | undefined {
-  const socket = request.raw.socket;
+/** For a gRPC call: the socket of its HTTP/2 session (call-server.ts). */
+export function commonNameOfSocket(socket: unknown): string | undefined {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
   return commonNameOf(socket.getPeerCertificate());
-}
-
-export function commonNameOfGrpcCall(call: GrpcCallWithAuthContext): string | undefined {
-  // grpc-js gives the certificate only for an authorized TLS connection.
-  const certificate = call.getAuthContext().sslPeerCertificate;
-  return certificate === undefined ? undefined : commonNameOf(certificate);
 }
 
 function commonNameOf(certificate: PeerCertificate): string | undefined {

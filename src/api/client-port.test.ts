@@ -1,6 +1,6 @@
 /**
  * The client port's routing by first bytes, on a real loopback listener with a real
- * grpc-js server and a real Node HTTP server behind it: whatever the split of the first
+ * gRPC server (grpc/call-server.ts) and a real Node HTTP server behind it: whatever the split of the first
  * bytes into TCP writes, each server reads the connection from its first byte.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { CallServer } from './grpc/call-server.js';
 import { listenClientPort, protocolOfFirstBytes } from './client-port.js';
 import { http2Preface } from './http2-frames.js';
 
@@ -44,8 +44,8 @@ function firstBytesFrom(socket: Socket, count: number): Promise<Buffer> {
 
 test('a preface sent a byte at a time reaches the gRPC server; a request split anywhere reaches the HTTP server', async () => {
   const http = createHttpServer((request, response) => response.end(`${request.method} ${request.url}`));
-  const grpc = new Server();
-  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()) });
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
+  const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc });
   try {
     const h2 = connect({ host: '127.0.0.1', port: port.port });
     await new Promise<void>((resolve) => h2.once('connect', resolve));
@@ -81,18 +81,18 @@ test('a preface sent a byte at a time reaches the gRPC server; a request split a
   } finally {
     port.close();
     http.closeAllConnections();
-    grpc.forceShutdown();
+    await grpc.close(0);
   }
 });
 
 test('past connectionsMax open connections, a new one is closed on arrival', async () => {
   const http = createHttpServer((_request, response) => response.end('ok'));
-  const grpc = new Server();
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
   const port = await listenClientPort({
     host: '127.0.0.1',
     port: 0,
     http,
-    grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()),
+    grpc,
     connectionsMax: 2,
   });
   const open: Socket[] = [];
@@ -118,19 +118,19 @@ test('past connectionsMax open connections, a new one is closed on arrival', asy
     for (const socket of open) socket.destroy();
     port.close();
     http.closeAllConnections();
-    grpc.forceShutdown();
+    await grpc.close(0);
   }
 });
 
 test('a client that trickles the preface a byte at a time is closed at the deadline counted from the accept', async () => {
   const http = createHttpServer((_request, response) => response.end('ok'));
-  const grpc = new Server();
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
   const deadlineMs = 500;
   const port = await listenClientPort({
     host: '127.0.0.1',
     port: 0,
     http,
-    grpc: grpc.createConnectionInjector(ServerCredentials.createInsecure()),
+    grpc,
     firstBytesTimeoutMs: deadlineMs,
   });
   const socket = connect({ host: '127.0.0.1', port: port.port });
@@ -148,6 +148,6 @@ test('a client that trickles the preface a byte at a time is closed at the deadl
   } finally {
     clearInterval(trickle);
     port.close();
-    grpc.forceShutdown();
+    await grpc.close(0);
   }
 });

@@ -27,10 +27,10 @@
  */
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
-import type { ConnectionInjector } from '@grpc/grpc-js';
 import { httpsServerOptions, secureContextOptions } from './client-tls.js';
 import { http2Preface } from './http2-frames.js';
 import { handOverHttp2 } from './http2-handover.js';
@@ -57,8 +57,8 @@ export interface ClientPortOptions {
   readonly tls?: ClientTls;
   /** Gets the HTTP/1.1 connections (through its 'connection' event); it must not listen. */
   readonly http: HttpServer;
-  /** Gets the HTTP/2 connections (grpc-js's Server.createConnectionInjector). */
-  readonly grpc: ConnectionInjector;
+  /** Gets the HTTP/2 connections (the gRPC server, grpc/call-server.ts). */
+  readonly grpc: { injectConnection(connection: Duplex): void };
   readonly firstBytesTimeoutMs?: number;
   /** How long a plain HTTP/2 client that has made no request yet is waited for (http2-handover.ts). */
   readonly firstRequestWaitMs?: number;

@@ -3,17 +3,15 @@
  * and Observe, a stream of the leader's key each time it changes. The recipe is
  * server/concurrency/election.ts; a Campaign whose client goes away resigns.
  */
-import { once } from 'node:events';
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import { type KeyValueNode, type Caller, CallerKv, campaign, currentLeader, observe, proclaim, resign, type LeaderKey } from '../../server/index.js';
 import type { KeyValue } from '../../kv/index.js';
 import { keyValueMessage, type Message } from './convert.js';
 import { toGrpcError } from './errors.js';
-import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { leaseIdField } from './int64.js';
 import { bytesField, leaderKeyField, leaderKeyNeed, leaderReadNeed, placeNeed } from './recipe-requests.js';
 import type { EtcdService } from './service.js';
+import type { ServerCall } from './server-call.js';
 
 export function electionService(node: KeyValueNode): EtcdService {
   const header = (revision: number): Message => ({ ...responseHeader(node, revision) });
@@ -55,7 +53,7 @@ export function electionService(node: KeyValueNode): EtcdService {
         },
       },
     },
-    streaming: { Observe: (call: ServerWritableStream<Message, Message>) => serveObserve(node, call) },
+    streaming: { Observe: (call) => serveObserve(node, call) },
   };
 }
 
@@ -83,18 +81,17 @@ export async function runObserve(
   return observe(new CallerKv(node, caller), bytesField(request.name), (kv, revision) => send(leaderResponse(node, kv, revision)), signal);
 }
 
-function serveObserve(node: KeyValueNode, call: ServerWritableStream<Message, Message>): void {
+function serveObserve(node: KeyValueNode, call: ServerCall): void {
   const gone = new AbortController();
   call.on('cancelled', () => gone.abort());
-  call.on('close', () => gone.abort());
   const send = async (response: Message): Promise<void> => {
-    if (!call.write(response)) await once(call, 'drain', { signal: gone.signal });
+    if (!call.write(response)) await call.drained();
   };
   const serve = async (): Promise<never> => {
-    const caller = await node.auth.authorize(grpcCredentials(call), leaderReadNeed(node, bytesField(call.request.name)));
+    const caller = await node.auth.authorize(call.credentials(), leaderReadNeed(node, bytesField(call.request.name)));
     return runObserve(node, caller, call.request, send, gone.signal);
   };
   serve().catch((error: unknown) => {
-    if (!gone.signal.aborted) call.emit('error', toGrpcError(error).toServiceError());
+    if (!gone.signal.aborted) call.fail(toGrpcError(error));
   });
 }

@@ -5,7 +5,6 @@
  * are etcd's, word for word, where etcd has one.
  */
 import { status } from '@grpc/grpc-js';
-import type { ServerErrorResponse } from '@grpc/grpc-js';
 import { type KvError, type KvErrorCode, KvRequestError } from '../../kv/index.js';
 import { KeelError, type KeelErrorCode } from '../../replica/index.js';
 import { ConcurrencyError } from '../../server/index.js';
@@ -18,11 +17,6 @@ export class GrpcError extends Error {
     message: string,
   ) {
     super(message);
-  }
-
-  /** What grpc-js sends: `details` becomes the status message clients see. */
-  toServiceError(): ServerErrorResponse {
-    return Object.assign(new Error(this.message), { code: this.code, details: this.message });
   }
 }
 

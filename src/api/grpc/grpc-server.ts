@@ -1,15 +1,14 @@
 /**
- * The etcd v3 gRPC API of one node (grpc-js), served on the client port
- * (client-port.ts). Services are built once per node by etcdServices() and shared with
- * the JSON gateway.
+ * The etcd v3 gRPC API of one node, served on the client port (client-port.ts) by
+ * call-server.ts. Services are built once per node by etcdServices() and shared with the
+ * JSON gateway.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { ConnectionInjector, GrpcObject, handleUnaryCall, ServiceClientConstructor, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadPackageDefinition } from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
+import type { MethodDefinition } from '@grpc/grpc-js';
 import type { ApiNode, NodeAuth } from '../../server/index.js';
 import { etcdPackageDefinition } from '../../proto/index.js';
 import { toGrpcError } from './errors.js';
-import type { EtcdService } from './service.js';
+import type { EtcdService, UnaryMethod } from './service.js';
 import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
 import { leaseService } from './lease-service.js';
@@ -18,14 +17,18 @@ import { maintenanceService } from './maintenance-service.js';
 import { authService } from './auth-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
-import { grpcCredentials } from './grpc-credentials.js';
 import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
 import { ClientGone } from './client-gone.js';
 import { withFastResponses } from './response-encoding.js';
+import type { ServiceMethods } from './response-encoding.js';
+import { CallServer } from './call-server.js';
+import type { GrpcMethod } from './call-server.js';
+import type { ServerCall } from './server-call.js';
+import type { Message } from './convert.js';
 
 export interface GrpcApi {
   /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
-  readonly connections: ConnectionInjector;
+  readonly connections: { injectConnection(connection: Duplex): void };
   close(): Promise<void>;
 }
 
@@ -53,80 +56,60 @@ export function etcdServices(node: ApiNode): EtcdService[] {
 
 /**
  * The gRPC server, listening nowhere: the client port hands it its HTTP/2 connections,
- * plain or with TLS already terminated (grpc-js's supported connection-injection API,
- * so a connection's bytes go from the socket to grpc-js's HTTP/2 session with no copy).
+ * plain or with TLS already terminated.
  */
 export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudget: ConnectionBudget): GrpcApi {
-  const server = new Server({
+  const definitions = etcdPackageDefinition();
+  const methods = new Map<string, GrpcMethod>();
+  for (const service of etcdServices(node)) {
+    const generic = definitions[`${service.package ?? 'etcdserverpb'}.${service.name}`] as ServiceMethods;
+    const definition = service.package === undefined ? withFastResponses(service.name, generic) : generic;
+    for (const [name, method] of Object.entries(definition)) {
+      const serve = serverOf(service, name, node.auth, writeBudget);
+      // A method etcd has and Keel does not serve is answered UNIMPLEMENTED, as unknown.
+      if (serve !== undefined) methods.set(method.path, grpcMethod(method, serve));
+    }
+  }
+  const server = new CallServer(methods, {
     // Room above the request limit, as etcd leaves (its grpcOverheadBytes), so that a
     // request just over it reaches the store's check and gets etcd's answer
-    // (INVALID_ARGUMENT "etcdserver: request is too large"), not grpc-js's.
-    'grpc.max_receive_message_length': requestBytesMax + grpcOverheadBytes,
-    'grpc.max_send_message_length': -1,
+    // (INVALID_ARGUMENT "etcdserver: request is too large"), not the framing's.
+    requestBytesMax: requestBytesMax + grpcOverheadBytes,
     // A connection with no call running (one that sent the preface and nothing more
     // included) gets GOAWAY after this long; clients reconnect on their next call.
-    'grpc.max_connection_idle_ms': connectionIdleMs,
-    // Channelz counts every call and connection for a debugging service Keel does not
-    // serve: work per request that nobody reads (1-2% of a follower's CPU under puts).
-    'grpc.enable_channelz': 0,
+    idleMs: connectionIdleMs,
   });
-  const packages = loadPackageDefinition(etcdPackageDefinition());
-  for (const service of etcdServices(node)) {
-    const pkg = packages[service.package ?? 'etcdserverpb'] as GrpcObject;
-    const generic = (pkg[service.name] as ServiceClientConstructor).service;
-    const definition = service.package === undefined ? withFastResponses(service.name, generic) : generic;
-    server.addService(definition, implementation(service, node.auth, writeBudget));
-  }
-  // TLS, when on, is the client port's: what reaches grpc-js is already decrypted.
-  const connections = server.createConnectionInjector(ServerCredentials.createInsecure());
-  return { connections, close: () => shutdown(server) };
+  return { connections: server, close: () => server.close(shutdownGraceMs) };
 }
 
-function implementation(service: EtcdService, auth: NodeAuth, writeBudget: ConnectionBudget): UntypedServiceImplementation {
-  const methods: UntypedServiceImplementation = { ...service.streaming };
-  for (const [name, method] of Object.entries(service.unary)) {
-    if (method.gatewayStream) continue;
-    const handler: handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) => {
-      const gone = new ClientGone();
-      // grpc-js emits 'cancelled' for every call once its status is sent, answered or
-      // not; aborting then would build a DOMException (and its stack) per request for
-      // nobody: 2% of a leader's CPU under puts.
-      let answered = false;
-      call.on('cancelled', () => {
-        if (!answered) gone.happened();
-      });
-      const serve = async (): Promise<unknown> => {
-        const caller = await auth.authorize(grpcCredentials(call), method.need(call.request));
-        const handle = (): Promise<unknown> => method.handle(call.request, caller, gone.signal);
-        // All of a client's calls share its one HTTP/2 connection: its writes share one budget.
-        return method.proposes ? writeBudget.run(call.getPeer(), payloadBytes(call.request), handle) : handle();
-      };
-      serve().then(
-        (response) => {
-          answered = true;
-          callback(null, response);
-        },
-        (error: unknown) => {
-          answered = true;
-          callback(toGrpcError(error).toServiceError());
-        },
-      );
-    };
-    methods[name] = handler;
-  }
-  return methods;
+function grpcMethod(method: MethodDefinition<unknown, unknown>, serve: (call: ServerCall) => void): GrpcMethod {
+  return {
+    codec: { decode: method.requestDeserialize as (bytes: Buffer) => Message, encode: method.responseSerialize },
+    requestStream: method.requestStream,
+    serve,
+  };
 }
 
-function shutdown(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    // tryShutdown covers the injected sessions too: GOAWAY now, running calls may finish.
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, shutdownGraceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+function serverOf(service: EtcdService, name: string, auth: NodeAuth, writeBudget: ConnectionBudget): ((call: ServerCall) => void) | undefined {
+  const streaming = service.streaming?.[name];
+  if (streaming !== undefined) return streaming;
+  const method = service.unary[name];
+  if (method === undefined || method.gatewayStream) return undefined;
+  return (call) => serveUnary(call, method, auth, writeBudget);
+}
+
+function serveUnary(call: ServerCall, method: UnaryMethod, auth: NodeAuth, writeBudget: ConnectionBudget): void {
+  const gone = new ClientGone();
+  call.once('cancelled', () => gone.happened());
+  const request = call.request;
+  const serve = async (): Promise<Message> => {
+    const caller = await auth.authorize(call.credentials(), method.need(request));
+    const handle = (): Promise<Message> => method.handle(request, caller, gone.signal);
+    // All of a client's calls share its one HTTP/2 connection: its writes share one budget.
+    return method.proposes ? writeBudget.run(call.peer, payloadBytes(request), handle) : handle();
+  };
+  serve().then(
+    (response) => call.answer(response),
+    (error: unknown) => call.fail(toGrpcError(error)),
+  );
 }

@@ -10,7 +10,6 @@
  *     is refused with RESOURCE_EXHAUSTED.
  */
 import { status } from '@grpc/grpc-js';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { type KeyValueNode, NEEDS_USER, commandAuth } from '../../server/index.js';
 import type { CommandResult, LeaseResponse } from '../../kv/index.js';
 import type { Message } from './convert.js';
@@ -18,7 +17,7 @@ import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { leaseIdField, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
-import { grpcCredentials } from './grpc-credentials.js';
+import type { ServerCall } from './server-call.js';
 
 export function leaseService(node: KeyValueNode): EtcdService {
   const header = (revision?: number): Message => ({ ...responseHeader(node, revision) });
@@ -37,10 +36,10 @@ export function leaseService(node: KeyValueNode): EtcdService {
   };
   let keepAliveStreams = 0;
 
-  const keepAliveStream = (call: ServerDuplexStream<Message, Message>): void => {
+  const keepAliveStream = (call: ServerCall): void => {
     if (keepAliveStreams >= node.config.leaseKeepAliveStreamsMax) {
       const message = `etcdserver: too many lease keep-alive streams (${keepAliveStreams}; leaseKeepAliveStreamsMax ${node.config.leaseKeepAliveStreamsMax})`;
-      call.emit('error', new GrpcError(status.RESOURCE_EXHAUSTED, message).toServiceError());
+      call.fail(new GrpcError(status.RESOURCE_EXHAUSTED, message));
       return;
     }
     keepAliveStreams++;
@@ -57,12 +56,12 @@ export function leaseService(node: KeyValueNode): EtcdService {
         if (closed) return;
         try {
           // Checked at each beat, so a token that expires ends the stream (clients log in again).
-          await node.auth.authorize(grpcCredentials(call), NEEDS_USER);
+          await node.auth.authorize(call.credentials(), NEEDS_USER);
           const response = await keepAliveOnce(request);
           if (!closed) call.write(response);
         } catch (error) {
           // etcd ends the stream on any other error; clients open a new one.
-          if (!closed) call.emit('error', toGrpcError(error).toServiceError());
+          if (!closed) call.fail(toGrpcError(error));
           close();
         }
       });
@@ -74,8 +73,6 @@ export function leaseService(node: KeyValueNode): EtcdService {
       });
     });
     call.on('cancelled', close);
-    call.on('close', close);
-    call.on('error', close);
   };
 
   return {

@@ -5,7 +5,6 @@
  * the log; MoveLeader must reach the leader (etcdctl move-leader finds it by Status).
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { type MaintenanceNode, ETCD_API_VERSION, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import type { AlarmMember, AlarmType } from '../../kv/index.js';
@@ -14,7 +13,7 @@ import { GrpcError, kvErrorToGrpc, toGrpcError } from './errors.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero, safeInteger } from './int64.js';
 import type { EtcdService } from './service.js';
-import { grpcCredentials } from './grpc-credentials.js';
+import type { ServerCall } from './server-call.js';
 
 /** etcd streams snapshots in 32 KiB pieces. */
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
@@ -107,11 +106,8 @@ export function maintenanceService(node: MaintenanceNode): EtcdService {
       },
     },
     streaming: {
-      Snapshot: (call: ServerWritableStream<Message, Message>) => {
-        streamSnapshot(node, call).catch((error: unknown) => {
-          const grpcError = toGrpcError(error);
-          call.emit('error', { code: grpcError.code, details: grpcError.message });
-        });
+      Snapshot: (call) => {
+        streamSnapshot(node, call).catch((error: unknown) => call.fail(toGrpcError(error)));
       },
     },
   };
@@ -122,8 +118,8 @@ export function maintenanceService(node: MaintenanceNode): EtcdService {
  * pieces, each with the bytes still to come: etcd's tools read it, and `keel snapshot
  * restore` takes it back whole. Waits for the client when its buffer is full.
  */
-async function streamSnapshot(node: MaintenanceNode, call: ServerWritableStream<Message, Message>): Promise<void> {
-  await node.auth.authorize(grpcCredentials(call), NEEDS_ROOT);
+async function streamSnapshot(node: MaintenanceNode, call: ServerCall): Promise<void> {
+  await node.auth.authorize(call.credentials(), NEEDS_ROOT);
   const { revision, data } = await node.etcdSnapshot();
   const header = responseHeader(node, revision);
   for (let offset = 0; offset < data.length; offset += SNAPSHOT_CHUNK_BYTES) {
@@ -131,7 +127,7 @@ async function streamSnapshot(node: MaintenanceNode, call: ServerWritableStream<
     const blob = Buffer.from(data.buffer, data.byteOffset + offset, Math.min(SNAPSHOT_CHUNK_BYTES, data.length - offset));
     const remaining = data.length - offset - blob.length;
     const more = call.write({ header, remaining_bytes: remaining, blob, version: ETCD_API_VERSION });
-    if (!more) await new Promise((resolve) => call.once('drain', resolve));
+    if (!more) await call.drained();
   }
   call.end();
 }

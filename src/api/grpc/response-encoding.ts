@@ -15,7 +15,7 @@
  * integer) is declined, and the caller serializes it as before (withFastResponses).
  * response-encoding.test.ts decodes both encodings of random answers and compares.
  */
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/grpc-js';
 import { varintSize, writeVarintAt } from '../../lib/index.js';
 
 type Fields = Record<string, unknown>;
@@ -284,6 +284,9 @@ export function encodeWatchResponse(response: Fields): Buffer | undefined {
   return w.done();
 }
 
+/** A service's methods as proto-loader describes them (path, codecs), by name. */
+export type ServiceMethods = Readonly<Record<string, MethodDefinition<unknown, unknown>>>;
+
 /** The methods answered here, by service. */
 const fastEncoders: Record<string, Record<string, (response: Fields) => Buffer | undefined>> = {
   KV: { Range: encodeRangeResponse, Put: encodePutResponse },
@@ -294,7 +297,7 @@ const fastEncoders: Record<string, Record<string, (response: Fields) => Buffer |
  * `service`'s definition with the methods above answered by these encoders, each
  * falling back to the definition's own serializer for a shape it declines.
  */
-export function withFastResponses(service: string, definition: ServiceDefinition): ServiceDefinition {
+export function withFastResponses(service: string, definition: ServiceMethods): ServiceMethods {
   const out: Record<string, MethodDefinition<unknown, unknown>> = { ...definition };
   for (const [name, encode] of Object.entries(fastEncoders[service] ?? {})) {
     const method = definition[name];
@@ -302,5 +305,5 @@ export function withFastResponses(service: string, definition: ServiceDefinition
     const generic = method.responseSerialize;
     out[name] = { ...method, responseSerialize: (response: unknown) => encode(response as Fields) ?? generic(response) };
   }
-  return out as ServiceDefinition;
+  return out;
 }

@@ -3,9 +3,9 @@
  * plain async function from a decoded request message to a response message, served
  * by the gRPC server (grpc-server.ts) and by the JSON gateway (gateway-routes.ts) at
  * the paths etcd's gateway uses. Streaming methods are gRPC-only handlers, which check
- * their callers themselves (grpc-credentials.ts).
+ * their callers themselves (ServerCall.credentials).
  */
-import type { UntypedHandleCall } from '@grpc/grpc-js';
+import type { ServerCall } from './server-call.js';
 import type { Message } from './convert.js';
 import type { Need, Caller } from '../../server/index.js';
 
@@ -42,6 +42,6 @@ export interface EtcdService {
   /** Its protobuf package: etcdserverpb unless given (v3lockpb, v3electionpb). */
   readonly package?: string;
   readonly unary: Readonly<Record<string, UnaryMethod>>;
-  /** Streaming methods, as grpc-js handlers. */
-  readonly streaming?: Readonly<Record<string, UntypedHandleCall>>;
+  /** Streaming methods: each runs its call (server-call.ts) to its end. */
+  readonly streaming?: Readonly<Record<string, (call: ServerCall) => void>>;
 }

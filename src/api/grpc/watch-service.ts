@@ -14,30 +14,29 @@
  * events, so a client resumes at header.revision + 1. With `fragment`, an events
  * message over the request limit is split as etcd splits it (watch-fragments.ts).
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { type KeyValueNode, NEEDS_NOTHING } from '../../server/index.js';
 import { type StreamMessage, type WatchCreateRequest, type WatchSession, NO_WATCH_ID } from '../../replica/index.js';
 import { eventMessage, type Message } from './convert.js';
 import { kvErrorToGrpc, toGrpcError } from './errors.js';
 import { kvError, type KvEvent } from '../../kv/index.js';
-import { grpcCredentials } from './grpc-credentials.js';
 import { responseHeader } from './header.js';
 import { revisionOrZero } from './int64.js';
 import type { EtcdService } from './service.js';
+import type { ServerCall } from './server-call.js';
 import { fragmentsOf } from './watch-fragments.js';
 
 export function watchService(node: KeyValueNode): EtcdService {
   return {
     name: 'Watch',
     unary: {},
-    streaming: { Watch: (call: ServerDuplexStream<Message, Message>) => serveWatchStream(node, call) },
+    streaming: { Watch: (call) => serveWatchStream(node, call) },
   };
 }
 
-function serveWatchStream(node: KeyValueNode, call: ServerDuplexStream<Message, Message>): void {
+function serveWatchStream(node: KeyValueNode, call: ServerCall): void {
   // The caller is resolved once, when the stream opens (an invalid token ends it); each
   // create is then checked against the auth state of its moment.
-  const caller = node.auth.authorize(grpcCredentials(call), NEEDS_NOTHING);
+  const caller = node.auth.authorize(call.credentials(), NEEDS_NOTHING);
   let session: WatchSession | undefined;
   const opened = caller.then((who) => {
     session = node.openWatchSession(
@@ -45,13 +44,18 @@ function serveWatchStream(node: KeyValueNode, call: ServerDuplexStream<Message, 
         send: (message) => {
           for (const out of watchResponses(node, message)) call.write(out);
         },
-        writable: () => !call.writableNeedDrain,
+        writable: () => !call.needsDrain,
       },
       node.auth.watchRefusal(who),
     );
     return session;
   });
-  opened.catch((error: unknown) => call.destroy(toGrpcError(error).toServiceError()));
+  const close = (): void =>
+    void opened.then(
+      (open) => open.close(),
+      () => {},
+    );
+  opened.catch((error: unknown) => call.fail(toGrpcError(error)));
   call.on('data', (request: Message) => {
     // Requests keep their order: each waits for the same opening.
     void opened.then(
@@ -60,7 +64,7 @@ function serveWatchStream(node: KeyValueNode, call: ServerDuplexStream<Message, 
           handleRequest(open, request);
         } catch (error) {
           open.close();
-          call.destroy(toGrpcError(error).toServiceError());
+          call.fail(toGrpcError(error));
         }
       },
       () => {},
@@ -68,36 +72,10 @@ function serveWatchStream(node: KeyValueNode, call: ServerDuplexStream<Message, 
   });
   call.on('drain', () => session?.pump());
   call.on('end', () => {
-    void opened.then(
-      (open) => open.close(),
-      () => {},
-    );
+    close();
     call.end();
   });
-  call.on(
-    'cancelled',
-    () =>
-      void opened.then(
-        (open) => open.close(),
-        () => {},
-      ),
-  );
-  call.on(
-    'error',
-    () =>
-      void opened.then(
-        (open) => open.close(),
-        () => {},
-      ),
-  );
-  call.on(
-    'close',
-    () =>
-      void opened.then(
-        (open) => open.close(),
-        () => {},
-      ),
-  );
+  call.on('cancelled', close);
 }
 
 export function handleRequest(session: WatchSession, request: Message): void {
