@@ -8,24 +8,29 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 /** What a client may send compressed with (requests only: answers go uncompressed). */
 export const acceptedEncodings = 'identity,deflate,gzip';
 
-/** The headers that open every answer with messages. */
-export function answerHeaders(): OutgoingHttpHeaders {
-  return {
-    [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,
-    [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
-    'grpc-accept-encoding': acceptedEncodings,
-    'grpc-encoding': 'identity',
-  };
-}
+/**
+ * The headers that open every answer with messages: one object for all, as Node's
+ * HTTP/2 copies what it is given before it sends it.
+ */
+export const answerHeaders: Readonly<OutgoingHttpHeaders> = Object.freeze({
+  [constants.HTTP2_HEADER_STATUS]: constants.HTTP_STATUS_OK,
+  [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
+  'grpc-accept-encoding': acceptedEncodings,
+  'grpc-encoding': 'identity',
+});
+
+/** The trailers of a call that succeeded, the most frequent ones, made once. */
+export const okTrailers: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0', 'grpc-message': '' });
 
 /** The trailers that end a call: its status code and message. */
-export function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
+export function statusTrailers(code: number, message: string): Readonly<OutgoingHttpHeaders> {
+  if (code === 0 && message === '') return okTrailers;
   return { 'grpc-status': String(code), 'grpc-message': percentEncoded(message) };
 }
 
 /** The one header block of an answer that has only a status (the protocol's Trailers-Only). */
 export function statusOnly(code: number, message: string): OutgoingHttpHeaders {
-  return { ...answerHeaders(), ...statusTrailers(code, message) };
+  return { ...answerHeaders, ...statusTrailers(code, message) };
 }
 
 /** A gRPC request: content-type application/grpc, alone or with a suffix (+proto, ;charset). */

@@ -18,7 +18,6 @@ import { authService } from './auth-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import { payloadBytes, type ConnectionBudget } from '../connection-budget.js';
-import { ClientGone } from './client-gone.js';
 import { withFastResponses } from './response-encoding.js';
 import type { ServiceMethods } from './response-encoding.js';
 import { CallServer } from './call-server.js';
@@ -99,12 +98,10 @@ function serverOf(service: EtcdService, name: string, auth: NodeAuth, writeBudge
 }
 
 function serveUnary(call: ServerCall, method: UnaryMethod, auth: NodeAuth, writeBudget: ConnectionBudget): void {
-  const gone = new ClientGone();
-  call.once('cancelled', () => gone.happened());
   const request = call.request;
   const serve = async (): Promise<Message> => {
     const caller = await auth.authorize(call.credentials(), method.need(request));
-    const handle = (): Promise<Message> => method.handle(request, caller, gone.signal);
+    const handle = (): Promise<Message> => method.handle(request, caller, call.cancelSignal);
     // All of a client's calls share its one HTTP/2 connection: its writes share one budget.
     return method.proposes ? writeBudget.run(call.peer, payloadBytes(request), handle) : handle();
   };

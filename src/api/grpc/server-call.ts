@@ -16,8 +16,9 @@ import zlib from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import type { Credentials } from '../../server/index.js';
 import type { Message } from './convert.js';
+import { ClientGone } from './client-gone.js';
 import { GrpcError } from './errors.js';
-import { answerHeaders, statusOnly, statusTrailers, timeoutMs } from './grpc-protocol.js';
+import { answerHeaders, okTrailers, statusOnly, statusTrailers, timeoutMs } from './grpc-protocol.js';
 import { lengthPrefixed, MessageReader, MessageTooLarge } from './length-prefixed.js';
 import type { RawMessage } from './length-prefixed.js';
 
@@ -52,6 +53,9 @@ export class ServerCall extends EventEmitter {
   private deadline: NodeJS.Timeout | undefined;
   private readonly reader: MessageReader;
   private received = 0;
+  private readonly gone = new ClientGone();
+  /** A signal that aborts when the call is cancelled, made only when asked for (client-gone.ts). */
+  readonly cancelSignal: () => AbortSignal = this.gone.signal;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -126,7 +130,7 @@ export class ServerCall extends EventEmitter {
     this.sendHeaders();
     this.state = 'ended';
     clearTimeout(this.deadline);
-    this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusTrailers(status.OK, '')));
+    this.stream.once('wantTrailers', () => this.stream.sendTrailers(okTrailers));
     this.stream.end(bytes);
   }
 
@@ -227,7 +231,7 @@ export class ServerCall extends EventEmitter {
   private sendHeaders(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond(answerHeaders(), { waitForTrailers: true });
+    this.stream.respond(answerHeaders, { waitForTrailers: true });
   }
 
   private finish(code: number, message: string): void {
@@ -247,6 +251,7 @@ export class ServerCall extends EventEmitter {
   private expire(): void {
     this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
     this.state = 'cancelled';
+    this.gone.happened();
     this.emit('cancelled');
   }
 
@@ -254,6 +259,7 @@ export class ServerCall extends EventEmitter {
     clearTimeout(this.deadline);
     if (this.state !== 'open') return;
     this.state = 'cancelled';
+    this.gone.happened();
     this.emit('cancelled');
   }
 }
