@@ -42,7 +42,7 @@ const boxes = [
     title: 'api/ — adapters: parse, validate, map errors',
     lines: [
       'REST + etcd JSON gateway + SSE/WebSocket watches (fastify, client port)',
-      'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (grpc-js, the same client port)',
+      'etcd v3 gRPC: KV · Watch · Lease · Cluster · Maintenance (Node HTTP/2, the same client port)',
     ],
   },
   {
