@@ -533,3 +533,52 @@ test("a keep-alive that reaches a follower is renewed in the leader's memory wit
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a follower's linearizable reads of one turn share one ReadIndex: one readIndex message to the leader, every read answered with the write before it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(5));
+    for (const id of ids) await world.start(id);
+    await world.put('k', 'before');
+    const leader = world.leader() as Replica;
+    const follower = [...world.nodes.values()].map((node) => node.replica).find((replica) => replica !== undefined && replica !== leader) as Replica;
+    const sentBefore = world.deliveries.filter((line) => line.includes(' readIndex ')).length;
+    const reads = Array.from({ length: 20 }, () => follower.read({ type: 'range', key: bytes('k') }, 'linearizable'));
+    const values: string[] = [];
+    for (const read of reads) void read.then((result) => values.push(result.ok ? result.value.kvs.map((kv) => text(kv.value)).join() : 'refused'));
+    await world.until('every read answered', () => (values.length === reads.length ? true : undefined));
+    assert.deepEqual(values, Array(20).fill('before'));
+    assert.equal(world.deliveries.filter((line) => line.includes(' readIndex ')).length - sentBefore, 1, 'one readIndex message for the 20 reads');
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a write refused at once (a leadership transfer under way) is a rejected promise, never a throw: the replica writes from inside an apply too', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
+  try {
+    const world = new World(dir, new Prng(7));
+    for (const id of ids) await world.start(id);
+    await world.put('k', 'v');
+    const leader = world.leader() as Replica;
+    const other = ids.find((id) => world.nodes.get(id)?.replica !== leader) as NodeId;
+    // Cut the transferee off, so that the transfer stays under way.
+    world.lose = (message) => message.to === other;
+    leader.transferLeadership(other);
+    let outcome: unknown;
+    assert.doesNotThrow(() => {
+      leader.write({ type: 'put', key: bytes('k'), value: bytes('w') }).then(
+        () => (outcome = 'applied'),
+        (error: KeelError) => (outcome = error.code),
+      );
+    });
+    await world.until('refused', () => outcome);
+    assert.equal(outcome, 'TRANSFERRING');
+    world.lose = () => false;
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

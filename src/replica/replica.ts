@@ -77,6 +77,7 @@ import {
 import type { NodeConfig } from './config.js';
 import { decodeEnvelope, envelopeHeader } from './envelope.js';
 import { KeelError } from './errors.js';
+import { asOneRead, ReadBatch } from './read-batch.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { LeaseForwarding } from './lease-forwarding.js';
@@ -213,6 +214,8 @@ export class Replica implements MembershipHost {
   };
   private readonly writes = new PendingWrites<CommandResult>();
   private readonly reads = new PendingReads();
+  /** Linearizable reads of this turn, to share one ReadIndex (read-batch.ts). */
+  private readonly readBatch = new ReadBatch();
   /** Requests that met no known leader, waiting for an election to end (leader-wait.ts). */
   private readonly leaderWait = new LeaderWait();
   private readonly limits: Limits;
@@ -481,7 +484,13 @@ export class Replica implements MembershipHost {
    * is known, it waits for one (leader-wait.ts) and then proposes.
    */
   write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult> {
-    return this.proposeWrite(body, session, auth, true);
+    // A refusal is the promise's rejection, never a throw: the replica's own writes (a
+    // member publishing itself) start from inside an apply, which a throw would end.
+    try {
+      return this.proposeWrite(body, session, auth, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private proposeWrite(
@@ -582,21 +591,35 @@ export class Replica implements MembershipHost {
     return this.store.leaseInfo(id)?.keys ?? [];
   }
 
-  /** Asks the leader to confirm a read index (thesis §6.4); waits for a leader while none is known. */
+  /**
+   * Resolves once the leader has confirmed a read index (thesis §6.4) asked after this
+   * read arrived, and this node has applied up to it. The read joins this turn's batch,
+   * which askReadIndex asks for when the Ready loop next runs.
+   */
   private confirmReadIndex(mayWaitForLeader = true): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadlineMs = this.ports.clock.nowMs() + this.config.requestTimeoutMs;
+      if (this.readBatch.join({ deadlineMs, resolve, reject, mayWaitForLeader })) this.schedule();
+    });
+  }
+
+  /** One ReadIndex for the reads batched since the last (read-batch.ts); waits for a leader while none is known. */
+  private askReadIndex(): void {
+    if (this.readBatch.size === 0) return;
+    const batch = this.readBatch.take();
     const readId = `${this.requestIdPrefix}r${(++this.requestCounter).toString(36)}`;
     // The read state can only come out of a later Ready, so waiting after asking is safe.
     const asked = this.raft.readIndex(readId);
     if (!asked.ok) {
-      if (asked.reason === 'NO_LEADER' && mayWaitForLeader) return this.afterElection().then(() => this.confirmReadIndex(false));
-      throw refusalToError(asked);
+      for (const read of batch) {
+        if (asked.reason === 'NO_LEADER' && read.mayWaitForLeader)
+          this.afterElection().then(() => this.confirmReadIndex(false).then(read.resolve, read.reject), read.reject);
+        else read.reject(refusalToError(asked));
+      }
+      return;
     }
     this.observer?.readRequested(readId);
-    const promise = new Promise<void>((resolve, reject) => {
-      this.reads.add(readId, { deadlineMs: this.ports.clock.nowMs() + this.config.requestTimeoutMs, resolve, reject });
-    });
-    this.schedule();
-    return promise;
+    this.reads.add(readId, asOneRead(batch));
   }
 
   /** A watch stream (many watchers) whose messages go to `output`. */
@@ -1031,6 +1054,7 @@ export class Replica implements MembershipHost {
     const stopping = new KeelError('STOPPING', 'the node is shutting down', 'unknown');
     this.writes.rejectAll(stopping);
     this.reads.rejectAll(stopping);
+    this.readBatch.rejectAll(stopping);
     this.leaderWait.rejectAll(new KeelError('STOPPING', 'the node is shutting down'));
     this.leaseForwarding.abandon();
     await this.storage.close();
@@ -1154,6 +1178,7 @@ export class Replica implements MembershipHost {
    * A snapshot from the leader is installed in the store only once it is durable.
    */
   private async drain(): Promise<void> {
+    this.askReadIndex();
     while (this.raft.hasReady()) {
       const ready = this.raft.ready();
       this.counters.readyLoops++;
@@ -1184,6 +1209,8 @@ export class Replica implements MembershipHost {
         if (ready.softState.leader !== 0) this.leaderWait.leaderKnown();
       }
       this.maybeSnapshot();
+      // Reads that arrived while this Ready was applied ask before the next is taken.
+      this.askReadIndex();
     }
     // A snapshot copied since the last Ready is compacted here too.
     this.maybeSnapshot();
