@@ -133,11 +133,14 @@ export class WatchHub {
 
   /** The events of one applied batch (in order) and the store's revision after it. */
   publish(events: readonly KvEvent[], revision: number): void {
-    if (events.length === 0) return;
+    // With no watcher at all (most puts), not even each event's key as a string for the map.
+    if (events.length === 0 || (this.ranges.size === 0 && this.byKey.size === 0)) return;
     const candidates = new Set<Watcher>(this.ranges);
-    for (const event of events) {
-      const set = this.byKey.get(mapKey(event.kv.key));
-      if (set) for (const watcher of set) candidates.add(watcher);
+    if (this.byKey.size > 0) {
+      for (const event of events) {
+        const set = this.byKey.get(mapKey(event.kv.key));
+        if (set) for (const watcher of set) candidates.add(watcher);
+      }
     }
     for (const watcher of candidates) {
       if (!watcher.synced) continue;
