@@ -534,11 +534,22 @@ test("a keep-alive that reaches a follower is renewed in the leader's memory wit
   }
 });
 
-test("a follower's linearizable reads of one turn share one ReadIndex: one readIndex message to the leader, every read answered with the write before it", async () => {
+/** A started three-replica world for `body`, every replica stopped and its files removed after. */
+async function inWorld(seed: number, body: (world: World) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
   try {
-    const world = new World(dir, new Prng(5));
+    const world = new World(dir, new Prng(seed));
     for (const id of ids) await world.start(id);
+    await body(world);
+    assert.deepEqual(world.fatal, []);
+    for (const node of world.nodes.values()) await node.replica?.stop();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("a follower's linearizable reads of one turn share one ReadIndex: one readIndex message to the leader, every read answered with the write before it", () =>
+  inWorld(5, async (world) => {
     await world.put('k', 'before');
     const leader = world.leader() as Replica;
     const follower = [...world.nodes.values()].map((node) => node.replica).find((replica) => replica !== undefined && replica !== leader) as Replica;
@@ -549,18 +560,10 @@ test("a follower's linearizable reads of one turn share one ReadIndex: one readI
     await world.until('every read answered', () => (values.length === reads.length ? true : undefined));
     assert.deepEqual(values, Array(20).fill('before'));
     assert.equal(world.deliveries.filter((line) => line.includes(' readIndex ')).length - sentBefore, 1, 'one readIndex message for the 20 reads');
-    assert.deepEqual(world.fatal, []);
-    for (const node of world.nodes.values()) await node.replica?.stop();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a write refused at once (a leadership transfer under way) is a rejected promise, never a throw: the replica writes from inside an apply too', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
-  try {
-    const world = new World(dir, new Prng(7));
-    for (const id of ids) await world.start(id);
+test('a write refused at once (a leadership transfer under way) is a rejected promise, never a throw: the replica writes from inside an apply too', () =>
+  inWorld(7, async (world) => {
     await world.put('k', 'v');
     const leader = world.leader() as Replica;
     const other = ids.find((id) => world.nodes.get(id)?.replica !== leader) as NodeId;
@@ -577,8 +580,4 @@ test('a write refused at once (a leadership transfer under way) is a rejected pr
     await world.until('refused', () => outcome);
     assert.equal(outcome, 'TRANSFERRING');
     world.lose = () => false;
-    for (const node of world.nodes.values()) await node.replica?.stop();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
