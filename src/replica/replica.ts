@@ -78,6 +78,7 @@ import type { NodeConfig } from './config.js';
 import { decodeEnvelope, envelopeHeader } from './envelope.js';
 import { KeelError } from './errors.js';
 import { asOneRead, ReadBatch } from './read-batch.js';
+import type { BatchedRead } from './read-batch.js';
 import { Lessor } from './lessor.js';
 import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
 import { LeaseForwarding } from './lease-forwarding.js';
@@ -611,10 +612,18 @@ export class Replica implements MembershipHost {
     // The read state can only come out of a later Ready, so waiting after asking is safe.
     const asked = this.raft.readIndex(readId);
     if (!asked.ok) {
+      const waiting: BatchedRead[] = [];
       for (const read of batch) {
-        if (asked.reason === 'NO_LEADER' && read.mayWaitForLeader)
-          this.afterElection().then(() => this.confirmReadIndex(false).then(read.resolve, read.reject), read.reject);
+        if (asked.reason === 'NO_LEADER' && read.mayWaitForLeader) waiting.push(read);
         else read.reject(refusalToError(asked));
+      }
+      if (waiting.length > 0) {
+        // Asked once more after the election, in the batch of that turn.
+        const again = (read: BatchedRead): void => void this.confirmReadIndex(false).then(read.resolve, read.reject);
+        this.afterElection().then(
+          () => waiting.forEach(again),
+          (error: KeelError) => waiting.forEach((read) => read.reject(error)),
+        );
       }
       return;
     }

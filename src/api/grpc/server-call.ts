@@ -108,7 +108,10 @@ export class ServerCall extends EventEmitter {
     if (!this.options.oneRequest) serve(this);
   }
 
-  /** Settles once `write` may go on, or once the call has ended (writes are dropped then). */
+  /**
+   * Settles once `write` may go on, or once the call is cancelled (writes are dropped
+   * then). The handler that waits on it is the only one that could end the call otherwise.
+   */
   drained(): Promise<void> {
     if (!this.writable() || !this.stream.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => {
@@ -122,7 +125,11 @@ export class ServerCall extends EventEmitter {
     });
   }
 
-  /** The unary answer: headers, the message and status OK in one go. */
+  /**
+   * The unary answer: headers and the message, then status OK in the trailers. (Node's
+   * HTTP/2 sends trailers from a setImmediate, so they leave in a write of their own
+   * unless other streams' frames are waiting too.)
+   */
   answer(message: Message): void {
     if (!this.writable()) return;
     const bytes = this.encode(message);
