@@ -82,16 +82,15 @@ export async function runObserve(
 }
 
 function serveObserve(node: KeyValueNode, call: ServerCall): void {
-  const gone = new AbortController();
-  call.on('cancelled', () => gone.abort());
+  const gone = call.cancelSignal();
   const send = async (response: Message): Promise<void> => {
     if (!call.write(response)) await call.drained();
   };
   const serve = async (): Promise<never> => {
     const caller = await node.auth.authorize(call.credentials(), leaderReadNeed(node, bytesField(call.request.name)));
-    return runObserve(node, caller, call.request, send, gone.signal);
+    return runObserve(node, caller, call.request, send, gone);
   };
   serve().catch((error: unknown) => {
-    if (!gone.signal.aborted) call.fail(toGrpcError(error));
+    if (!gone.aborted) call.fail(toGrpcError(error));
   });
 }
