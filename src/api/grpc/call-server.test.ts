@@ -291,35 +291,46 @@ function goaway(session: ClientHttp2Session): Promise<number> {
 }
 
 test('a connection with no call running is sent GOAWAY after idleMs; a running call holds it open', bounded, async () => {
+  let started!: () => void;
+  const holding = new Promise<void>((resolve) => (started = resolve));
   let release!: () => void;
   const running = await serve(
     {
       '/test.T/Hold': method((call) => {
         release = () => call.answer({ text: 'done' });
+        started();
       }),
     },
     { idleMs: 150 },
   );
-  const session = connect(`http://127.0.0.1:${running.port}`);
-  session.on('error', () => {});
+  const busy = connect(`http://127.0.0.1:${running.port}`);
+  busy.on('error', () => {});
+  let idle: ClientHttp2Session | undefined;
   try {
-    await once(session, 'connect');
-    const stream = session.request({ ':method': 'POST', ':path': '/test.T/Hold', 'content-type': 'application/grpc' });
+    await once(busy, 'connect');
+    const stream = busy.request({ ':method': 'POST', ':path': '/test.T/Hold', 'content-type': 'application/grpc' });
     stream.end(lengthPrefixed(Buffer.from('x')));
     let away = false;
-    const gone = goaway(session).then((code) => {
+    const gone = goaway(busy).then((code) => {
       away = true;
       return code;
     });
-    // Well past idleMs with the call running: no GOAWAY, the stream is still open.
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    assert.equal(away, false);
+    await holding;
+    // A connection opened after the busy one, with no call, is sent GOAWAY once idle. A
+    // timer left running on the busy one would have fired first, and a PING answered on
+    // the busy one after that proves no GOAWAY was on its way.
+    idle = connect(`http://127.0.0.1:${running.port}`);
+    idle.on('error', () => {});
+    assert.equal(await goaway(idle), 0);
+    await new Promise<void>((resolve, reject) => busy.ping((error) => (error ? reject(error) : resolve())));
+    assert.equal(away, false, 'no GOAWAY while a call runs');
     release();
     stream.resume();
     await once(stream, 'close');
     assert.equal(await gone, 0, 'GOAWAY with NO_ERROR once idle');
   } finally {
-    session.destroy();
+    busy.destroy();
+    idle?.destroy();
     await running.stop();
   }
 });
