@@ -12,11 +12,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import zlib from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import type { Credentials } from '../../server/index.js';
 import type { Message } from './convert.js';
 import { ClientGone } from './client-gone.js';
+import { decompressed } from './compressed-requests.js';
 import { GrpcError } from './errors.js';
 import { answerHeaders, okTrailers, statusOnly, statusTrailers, timeoutMs } from './grpc-protocol.js';
 import { lengthPrefixed, MessageReader, MessageTooLarge } from './length-prefixed.js';
@@ -204,26 +204,12 @@ export class ServerCall extends EventEmitter {
 
   private decode(raw: RawMessage): Message | undefined {
     try {
-      return this.options.codec.decode(raw.compressed ? this.decompress(raw.bytes) : raw.bytes);
+      const bytes = raw.compressed ? decompressed(raw.bytes, this.header('grpc-encoding') ?? 'identity', this.options.requestBytesMax) : raw.bytes;
+      return this.options.codec.decode(bytes);
     } catch (error) {
       this.fail(error instanceof GrpcError ? error : new GrpcError(status.INTERNAL, `the request message could not be decoded: ${(error as Error).message}`));
       return undefined;
     }
-  }
-
-  private decompress(bytes: Buffer): Buffer {
-    const encoding = this.header('grpc-encoding') ?? 'identity';
-    const limit = { maxOutputLength: this.options.requestBytesMax };
-    try {
-      if (encoding === 'gzip') return zlib.gunzipSync(bytes, limit);
-      if (encoding === 'deflate') return zlib.inflateSync(bytes, limit);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new GrpcError(status.RESOURCE_EXHAUSTED, `the request message decompresses to more than ${this.options.requestBytesMax} bytes`);
-      }
-      throw new GrpcError(status.INTERNAL, `the request message could not be decompressed (${encoding}): ${(error as Error).message}`);
-    }
-    throw new GrpcError(status.UNIMPLEMENTED, `a compressed request message in unsupported grpc-encoding "${encoding}"`);
   }
 
   private encode(message: Message): Buffer | undefined {
