@@ -20,7 +20,7 @@ export const answerHeaders: Readonly<OutgoingHttpHeaders> = Object.freeze({
 });
 
 /** The trailers of a call that succeeded, the most frequent ones, made once. */
-export const okTrailers: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0', 'grpc-message': '' });
+const okTrailers: Readonly<OutgoingHttpHeaders> = Object.freeze({ 'grpc-status': '0', 'grpc-message': '' });
 
 /** The trailers that end a call: its status code and message. */
 export function statusTrailers(code: number, message: string): Readonly<OutgoingHttpHeaders> {

@@ -18,7 +18,7 @@ import type { Message } from './convert.js';
 import { ClientGone } from './client-gone.js';
 import { decompressed } from './compressed-requests.js';
 import { GrpcError } from './errors.js';
-import { answerHeaders, okTrailers, statusOnly, statusTrailers, timeoutMs } from './grpc-protocol.js';
+import { answerHeaders, statusOnly, statusTrailers, timeoutMs } from './grpc-protocol.js';
 import { lengthPrefixed, MessageReader, MessageTooLarge } from './length-prefixed.js';
 import type { RawMessage } from './length-prefixed.js';
 
@@ -135,10 +135,7 @@ export class ServerCall extends EventEmitter {
     const bytes = this.encode(message);
     if (bytes === undefined) return;
     this.sendHeaders();
-    this.state = 'ended';
-    clearTimeout(this.deadline);
-    this.stream.once('wantTrailers', () => this.stream.sendTrailers(okTrailers));
-    this.stream.end(bytes);
+    this.finish(status.OK, '', bytes);
   }
 
   /** Sends one message of a streaming answer; false when the stream's buffer is full. */
@@ -227,14 +224,15 @@ export class ServerCall extends EventEmitter {
     this.stream.respond(answerHeaders, { waitForTrailers: true });
   }
 
-  private finish(code: number, message: string): void {
+  /** Ends the call with this status, after `lastMessage` (encoded) when given. */
+  private finish(code: number, message: string, lastMessage?: Buffer): void {
     if (this.state !== 'open') return;
     this.state = 'ended';
     clearTimeout(this.deadline);
     if (this.stream.destroyed || this.stream.closed) return;
     if (this.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusTrailers(code, message)));
-      this.stream.end();
+      this.stream.end(lastMessage);
     } else {
       this.stream.respond(statusOnly(code, message), { endStream: true });
     }
@@ -243,14 +241,16 @@ export class ServerCall extends EventEmitter {
   /** The deadline passed: the client gets DEADLINE_EXCEEDED, the handler 'cancelled'. */
   private expire(): void {
     this.finish(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
-    this.state = 'cancelled';
-    this.gone.happened();
-    this.emit('cancelled');
+    this.becomeCancelled();
   }
 
+  /** The stream closed: if the call was still open, it is cancelled. */
   private cancel(): void {
     clearTimeout(this.deadline);
-    if (this.state !== 'open') return;
+    if (this.state === 'open') this.becomeCancelled();
+  }
+
+  private becomeCancelled(): void {
     this.state = 'cancelled';
     this.gone.happened();
     this.emit('cancelled');
