@@ -58,7 +58,7 @@ test('the common name of a verified client certificate, for HTTP requests and gR
     requestStream: false,
     serve: (call: ServerCall) => call.answer({ name: call.credentials().certificateCommonName ?? '' }),
   };
-  const connections = new CallServer(new Map([['/test.Who/WhoAmI', whoAmIMethod]]), { requestBytesMax: 1024, idleMs: 60_000 });
+  const connections = new CallServer(new Map([['/test.Who/WhoAmI', whoAmIMethod]]), { requestBytesMax: 1024, idleMs: 60_000, arrivingBytesMax: 4096 });
   const listeners: ClientPort[] = [];
   try {
     const https = await listenClientPort({ host: '127.0.0.1', port: 0, tls, http: app.server as HttpServer, grpc: connections });

@@ -44,7 +44,7 @@ function firstBytesFrom(socket: Socket, count: number): Promise<Buffer> {
 
 test('a preface sent a byte at a time reaches the gRPC server; a request split anywhere reaches the HTTP server', async () => {
   const http = createHttpServer((request, response) => response.end(`${request.method} ${request.url}`));
-  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000, arrivingBytesMax: 4096 });
   const port = await listenClientPort({ host: '127.0.0.1', port: 0, http, grpc });
   try {
     const h2 = connect({ host: '127.0.0.1', port: port.port });
@@ -87,7 +87,7 @@ test('a preface sent a byte at a time reaches the gRPC server; a request split a
 
 test('past connectionsMax open connections, a new one is closed on arrival', async () => {
   const http = createHttpServer((_request, response) => response.end('ok'));
-  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000, arrivingBytesMax: 4096 });
   const port = await listenClientPort({
     host: '127.0.0.1',
     port: 0,
@@ -124,7 +124,7 @@ test('past connectionsMax open connections, a new one is closed on arrival', asy
 
 test('a client that trickles the preface a byte at a time is closed at the deadline counted from the accept', async () => {
   const http = createHttpServer((_request, response) => response.end('ok'));
-  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000 });
+  const grpc = new CallServer(new Map(), { requestBytesMax: 1024, idleMs: 60_000, arrivingBytesMax: 4096 });
   const deadlineMs = 500;
   const port = await listenClientPort({
     host: '127.0.0.1',

@@ -65,6 +65,10 @@ export interface NodeConfig {
    * pendingWriteBytesMax, so that one client's flood leaves room for the others);
    * beyond, its new writes are refused at once (OVERLOADED; api/connection-budget.ts). */
   readonly connectionWriteBytesMax: number;
+  /** Bytes of gRPC requests one client connection's calls hold while they arrive; a
+   * call past it waits, unread, until earlier ones reach their handlers
+   * (api/grpc/arriving-bytes.ts). A connection holding none is always let one through. */
+  readonly connectionArrivingBytesMax: number;
   /** Leases at once; grants beyond fail with TOO_MANY_LEASES (each lease costs a log entry per keep-alive). */
   readonly leasesMax: number;
   /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
@@ -166,6 +170,9 @@ export const nodeConfigDefaults = {
   pendingWriteBytesMax: 8 * 1024 * 1024,
   // Half the node's bound: a client flooding one connection leaves the other half.
   connectionWriteBytesMax: 4 * 1024 * 1024,
+  // As many bytes arriving as waiting: more arriving at once would only be refused by
+  // connectionWriteBytesMax once it arrived.
+  connectionArrivingBytesMax: 4 * 1024 * 1024,
   leasesMax: 10_000,
   leaseKeepAliveStreamsMax: 1_000,
   watchersMax: 10_000,

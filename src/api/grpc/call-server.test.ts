@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:http2';
-import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { connect, constants } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { connect as connectTcp, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -39,7 +39,7 @@ interface Running {
 }
 
 async function serve(methods: Record<string, GrpcMethod>, options: Partial<CallServerOptions> = {}): Promise<Running> {
-  const server = new CallServer(new Map(Object.entries(methods)), { requestBytesMax: 1024, idleMs: 60_000, ...options });
+  const server = new CallServer(new Map(Object.entries(methods)), { requestBytesMax: 1024, idleMs: 60_000, arrivingBytesMax: 4096, ...options });
   const listener = createServer((socket) => server.injectConnection(socket));
   listener.listen(0, '127.0.0.1');
   await once(listener, 'listening');
@@ -101,19 +101,26 @@ interface RawAnswer {
 async function raw(port: number, path: string, headers: OutgoingHttpHeaders, body: Buffer[]): Promise<RawAnswer> {
   const session = connect(`http://127.0.0.1:${port}`);
   try {
-    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    const { stream, answer } = request(session, path, headers);
     for (const part of body) stream.write(part);
     stream.end();
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const [answerHeaders] = (await once(stream, 'response')) as [IncomingHttpHeaders];
-    let trailers: IncomingHttpHeaders = {};
-    stream.on('trailers', (received: IncomingHttpHeaders) => (trailers = received));
-    await once(stream, 'close');
-    return { headers: answerHeaders, trailers, data: Buffer.concat(chunks) };
+    return await answer;
   } finally {
     session.close();
   }
+}
+
+/** A request on `session`, its body left to the caller to write and end; its answer once the stream closes. */
+function request(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}): { stream: ClientHttp2Stream; answer: Promise<RawAnswer> } {
+  const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let answerHeaders: IncomingHttpHeaders = {};
+  let trailers: IncomingHttpHeaders = {};
+  stream.on('response', (received: IncomingHttpHeaders) => (answerHeaders = received));
+  stream.on('trailers', (received: IncomingHttpHeaders) => (trailers = received));
+  const answer = once(stream, 'close').then(() => ({ headers: answerHeaders, trailers, data: Buffer.concat(chunks) }));
+  return { stream, answer };
 }
 
 /** grpc-status and grpc-message of an answer, from its trailers or its one header block. */
@@ -162,6 +169,78 @@ test(
     }
   },
 );
+
+test("requests still arriving: past arrivingBytesMax a connection's next call waits, unread, until an earlier one reaches its handler", bounded, async () => {
+  const served: number[] = [];
+  const running = await serve(
+    {
+      '/test.T/Echo': method((call) => {
+        const { length } = (call.request as { text: string }).text;
+        served.push(length);
+        call.answer({ text: `${length} bytes` });
+      }),
+    },
+    { requestBytesMax: 1024, arrivingBytesMax: 1500 },
+  );
+  const first = connect(`http://127.0.0.1:${running.port}`);
+  const second = connect(`http://127.0.0.1:${running.port}`);
+  // Client and server share this process: once a PING's answer is back, the server has
+  // handled all that was sent before it. (A PING sent before the connection is up is
+  // cancelled, not queued.)
+  const pinged = (session: ClientHttp2Session) => new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+  /** A call sending a message of `bytes`: whole and ended, whole, or only its first 15 bytes. */
+  const send = async (session: ClientHttp2Session, bytes: number, how: 'ended' | 'whole' | 'begun') => {
+    const call = request(session, '/test.T/Echo');
+    const message = lengthPrefixed(Buffer.alloc(bytes, 'x'));
+    if (how === 'ended') call.stream.end(message);
+    else call.stream.write(how === 'whole' ? message : message.subarray(0, 15));
+    await pinged(session);
+    return { ...call, rest: () => call.stream.end(message.subarray(15)) };
+  };
+  try {
+    await Promise.all([once(first, 'connect'), once(second, 'connect')]);
+    // A whole request whose call the client has not ended: no handler has it yet.
+    const unended = await send(first, 1000, 'whole');
+    const within = await send(first, 500, 'ended');
+    const past = await send(first, 600, 'begun');
+    past.rest();
+    await pinged(first);
+    const elsewhere = await send(second, 1000, 'ended');
+    assert.deepEqual(served, [500, 1000], 'within the bound, and on another connection: served at once; past it: not read');
+    assert.deepEqual(statusOf(await within.answer), [status.OK, '']);
+    unended.stream.end();
+    for (const call of [unended, past, elsewhere]) assert.deepEqual(statusOf(await call.answer), [status.OK, '']);
+    assert.deepEqual(served, [500, 1000, 1000, 600], 'the waiting call goes on once the earlier one reached its handler');
+  } finally {
+    first.close();
+    second.close();
+    await running.stop();
+  }
+});
+
+test('a refusal that comes while the client is still sending closes the stream, so the client stops sending', bounded, async () => {
+  const running = await serve({ '/test.T/Echo': method((call) => call.answer({ text: 'ok' })) }, { requestBytesMax: 1024 });
+  const session = connect(`http://127.0.0.1:${running.port}`);
+  try {
+    const { stream, answer } = request(session, '/test.T/Echo');
+    stream.write(lengthPrefixed(Buffer.alloc(2000)).subarray(0, 15));
+    const refused = await answer;
+    assert.deepEqual(statusOf(refused), [status.RESOURCE_EXHAUSTED, 'the request message is 2000 bytes, over the limit of 1024']);
+    assert.equal(stream.rstCode, constants.NGHTTP2_NO_ERROR);
+  } finally {
+    session.close();
+    await running.stop();
+  }
+});
+
+test('a connection with nothing arriving is let through one message larger than arrivingBytesMax', bounded, async () => {
+  const running = await serve({ '/test.T/Echo': method((call) => call.answer({ text: 'ok' })) }, { requestBytesMax: 1024, arrivingBytesMax: 100 });
+  try {
+    assert.deepEqual(statusOf(await raw(running.port, '/test.T/Echo', {}, [lengthPrefixed(Buffer.alloc(1000))])), [status.OK, '']);
+  } finally {
+    await running.stop();
+  }
+});
 
 test('a unary method takes exactly one message: none, two, or one cut short is refused and its handler never runs', bounded, async () => {
   let ran = 0;

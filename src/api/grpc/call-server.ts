@@ -17,6 +17,7 @@ import { constants as http2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { commonNameOfSocket } from '../client-certificate.js';
+import { ArrivingBytes } from './arriving-bytes.js';
 import { isGrpcContentType, statusOnly } from './grpc-protocol.js';
 import { ServerCall } from './server-call.js';
 import type { CallConnection, MessageCodec } from './server-call.js';
@@ -34,10 +35,17 @@ export interface CallServerOptions {
   readonly requestBytesMax: number;
   /** A connection without a call running is closed (GOAWAY) after this long. */
   readonly idleMs: number;
+  /**
+   * What one connection's calls may hold at once of requests still arriving
+   * (arriving-bytes.ts); calls past it wait. Without it a client could open any number
+   * of calls, each holding up to requestBytesMax.
+   */
+  readonly arrivingBytesMax: number;
 }
 
 interface SessionState {
   readonly connection: CallConnection;
+  readonly arriving: ArrivingBytes;
   running: number;
   idle: NodeJS.Timeout | undefined;
 }
@@ -93,7 +101,12 @@ export class CallServer {
   private opened(session: Http2Session): void {
     const socket = session.socket;
     const peer = socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
-    const state: SessionState = { connection: { peer, certificateCommonName: commonNameOfSocket(socket) }, running: 0, idle: undefined };
+    const state: SessionState = {
+      connection: { peer, certificateCommonName: commonNameOfSocket(socket) },
+      arriving: new ArrivingBytes(this.options.arrivingBytesMax),
+      running: 0,
+      idle: undefined,
+    };
     this.sessions.set(session, state);
     this.idleFromNow(session, state);
     session.on('error', () => {
@@ -141,6 +154,7 @@ export class CallServer {
       connection: state.connection,
       requestBytesMax: this.options.requestBytesMax,
       oneRequest: !method.requestStream,
+      arriving: state.arriving.share(),
     });
     call.start(method.serve);
   }

@@ -77,6 +77,7 @@ export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudge
     // A connection with no call running (one that sent the preface and nothing more
     // included) gets GOAWAY after this long; clients reconnect on their next call.
     idleMs: connectionIdleMs,
+    arrivingBytesMax: node.config.connectionArrivingBytesMax,
   });
   return { connections: server, close: () => server.close(shutdownGraceMs) };
 }

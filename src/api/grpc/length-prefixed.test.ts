@@ -31,14 +31,18 @@ test('messages come back whole and in order, whatever the chunks', () => {
   );
 });
 
-test('a message cut short is partial; the compressed flag is read', () => {
+test('a message cut short is partial, with the length its prefix announced; the compressed flag is read', () => {
   const reader = new MessageReader(10);
   const wire = Buffer.from([1, 0, 0, 0, 3, 7, 8, 9]);
-  assert.deepEqual(reader.push(wire.subarray(0, 6)), []);
+  assert.deepEqual(reader.push(wire.subarray(0, 3)), []);
   assert.equal(reader.partial, true);
+  assert.equal(reader.unfinishedLength, 0, 'no length is known before the whole prefix');
+  assert.deepEqual(reader.push(wire.subarray(3, 6)), []);
+  assert.equal(reader.unfinishedLength, 3, 'the length the prefix announced');
   const [message] = reader.push(wire.subarray(6));
   assert.deepEqual(message, { compressed: true, bytes: Buffer.from([7, 8, 9]) });
   assert.equal(reader.partial, false);
+  assert.equal(reader.unfinishedLength, 0);
 });
 
 test('a prefix over the limit is refused at once, naming both sizes', () => {

@@ -54,6 +54,11 @@ export class MessageReader {
     return messages;
   }
 
+  /** The length its prefix announced for the message begun and not finished; 0 if none. */
+  get unfinishedLength(): number {
+    return this.length ?? 0;
+  }
+
   /** Bytes of a message begun and not finished: a request that ends here was cut short. */
   get partial(): boolean {
     return this.buffered > 0 || this.length !== undefined;

@@ -11,10 +11,12 @@
  * go on after it returned false).
  */
 import { EventEmitter } from 'node:events';
+import { constants as http2 } from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import type { Credentials } from '../../server/index.js';
 import type { Message } from './convert.js';
+import type { ArrivingShare } from './arriving-bytes.js';
 import { ClientGone } from './client-gone.js';
 import { decompressed } from './compressed-requests.js';
 import { GrpcError } from './errors.js';
@@ -43,6 +45,8 @@ export interface CallOptions {
   readonly requestBytesMax: number;
   /** The method takes exactly one request (unary and server-streaming methods). */
   readonly oneRequest: boolean;
+  /** This call's part of what its connection holds of requests still arriving (arriving-bytes.ts). */
+  readonly arriving: ArrivingShare;
 }
 
 export class ServerCall extends EventEmitter {
@@ -53,6 +57,8 @@ export class ServerCall extends EventEmitter {
   private deadline: NodeJS.Timeout | undefined;
   private readonly reader: MessageReader;
   private received = 0;
+  /** The one request's bytes, whole, while the client has not ended its side. */
+  private requestBytes = 0;
   private readonly gone = new ClientGone();
   /** A signal that aborts when the call is cancelled, made only when asked for (client-gone.ts). */
   readonly cancelSignal: () => AbortSignal = this.gone.signal;
@@ -183,9 +189,24 @@ export class ServerCall extends EventEmitter {
       }
       const message = this.decode(raw);
       if (message === undefined || this.state !== 'open') return;
-      if (this.options.oneRequest) this.request = message;
-      else this.emit('data', message);
+      if (this.options.oneRequest) {
+        this.request = message;
+        this.requestBytes = raw.bytes.length;
+      } else {
+        this.emit('data', message);
+      }
     }
+    if (this.state === 'open') this.holdArriving();
+  }
+
+  /**
+   * Holds in the connection's budget what is still arriving: the length of the message
+   * begun, and the one request of a unary call that has come whole but waits for the
+   * client to end its side. A call that does not fit stops reading until it does.
+   */
+  private holdArriving(): void {
+    const bytes = this.reader.unfinishedLength + this.requestBytes;
+    if (!this.options.arriving.hold(bytes, () => this.stream.resume())) this.stream.pause();
   }
 
   private receiveEnd(serve: (call: ServerCall) => void): void {
@@ -196,6 +217,7 @@ export class ServerCall extends EventEmitter {
       return;
     }
     if (this.received === 0) return this.fail(new GrpcError(status.UNIMPLEMENTED, 'the method takes one request message; none came'));
+    this.options.arriving.release();
     serve(this);
   }
 
@@ -229,12 +251,17 @@ export class ServerCall extends EventEmitter {
     if (this.state !== 'open') return;
     this.state = 'ended';
     clearTimeout(this.deadline);
+    this.options.arriving.release();
     if (this.stream.destroyed || this.stream.closed) return;
     if (this.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusTrailers(code, message)));
       this.stream.end(lastMessage);
     } else {
       this.stream.respond(statusOnly(code, message), { endStream: true });
+      // A refusal can come while the client is still sending the request: ask it to
+      // stop, as HTTP/2 lets a server that has answered in full (RFC 9113 §8.1:
+      // RST_STREAM with NO_ERROR; Node sends it once the answer has been handed over).
+      if (!this.stream.readableEnded) this.stream.close(http2.NGHTTP2_NO_ERROR);
     }
   }
 
@@ -252,6 +279,7 @@ export class ServerCall extends EventEmitter {
 
   private becomeCancelled(): void {
     this.state = 'cancelled';
+    this.options.arriving.release();
     this.gone.happened();
     this.emit('cancelled');
   }
