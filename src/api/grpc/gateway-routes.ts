@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { etcdProtoRoot, objectOptions } from '../../proto/index.js';
 import { GrpcError, toGrpcError } from './errors.js';
+import { unaryCaller } from './service.js';
 import type { EtcdService, UnaryMethod } from './service.js';
 import type { NodeAuth, Credentials } from '../../server/index.js';
 import { httpCredentials } from '../http-credentials.js';
@@ -97,7 +98,7 @@ async function answer(
 ): Promise<FastifyReply> {
   try {
     const message = decodeRequest(types.request, parseBody(body));
-    const caller = await auth.authorize(credentials, method.need(message));
+    const caller = await unaryCaller(auth, () => credentials, method, message);
     // A client that hangs up stops a waiting Lock or Campaign (which then cleans up).
     const gone = new ClientGone();
     reply.raw.on('close', () => gone.happened());

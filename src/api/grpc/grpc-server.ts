@@ -8,6 +8,7 @@ import type { MethodDefinition } from '@grpc/grpc-js';
 import type { ApiNode, NodeAuth } from '../../server/index.js';
 import { etcdPackageDefinition } from '../../proto/index.js';
 import { toGrpcError } from './errors.js';
+import { unaryCaller } from './service.js';
 import type { EtcdService, UnaryMethod } from './service.js';
 import { kvService } from './kv-service.js';
 import { clusterService } from './cluster-service.js';
@@ -101,9 +102,7 @@ function serverOf(service: EtcdService, name: string, auth: NodeAuth, writeBudge
 function serveUnary(call: ServerCall, method: UnaryMethod, auth: NodeAuth, writeBudget: ConnectionBudget): void {
   const request = call.request;
   const serve = async (): Promise<Message> => {
-    // With auth off there is no caller to find, so no need to work out (for a Txn, a
-    // second conversion of the whole request).
-    const caller = auth.enabled() ? await auth.authorize(call.credentials(), method.need(request)) : undefined;
+    const caller = await unaryCaller(auth, () => call.credentials(), method, request);
     const handle = (): Promise<Message> => method.handle(request, caller, call.cancelSignal);
     // All of a client's calls share its one HTTP/2 connection: its writes share one budget.
     return method.proposes ? writeBudget.run(call.peer, payloadBytes(request), handle) : handle();

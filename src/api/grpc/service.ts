@@ -7,7 +7,7 @@
  */
 import type { ServerCall } from './server-call.js';
 import type { Message } from './convert.js';
-import type { Need, Caller } from '../../server/index.js';
+import type { Caller, Credentials, Need, NodeAuth } from '../../server/index.js';
 
 export interface UnaryMethod {
   /**
@@ -44,4 +44,13 @@ export interface EtcdService {
   readonly unary: Readonly<Record<string, UnaryMethod>>;
   /** Streaming methods: each runs its call (server-call.ts) to its end. */
   readonly streaming?: Readonly<Record<string, (call: ServerCall) => void>>;
+}
+
+/**
+ * The caller of a unary method's request, checked as gRPC and the gateway both do. With
+ * auth off there is no caller to find, so the request's need is not worked out (for a
+ * Txn that is a second conversion of the whole request), nor are its credentials read.
+ */
+export async function unaryCaller(auth: NodeAuth, credentials: () => Credentials, method: UnaryMethod, request: Message): Promise<Caller | undefined> {
+  return auth.enabled() ? auth.authorize(credentials(), method.need(request)) : undefined;
 }
