@@ -50,6 +50,14 @@ test('join is off unless asked for, by flag (true), KEEL_JOIN or YAML', () => {
   assert.equal(buildNodeConfig(base, settingsFromEnv({ KEEL_JOIN: 'true' })).join, true);
 });
 
+test("gRPC calls per connection: unlimited by default as etcd's --max-concurrent-streams, from ETCD_ or KEEL_MAX_CONCURRENT_STREAMS, within HTTP/2's 32 bits", () => {
+  const yaml = settingsFromYaml(join(examples, 'cluster-3', 'node1.yaml'));
+  assert.equal(buildNodeConfig(yaml).maxConcurrentStreams, 2 ** 32 - 1);
+  assert.equal(buildNodeConfig(yaml, settingsFromEnv({ ETCD_MAX_CONCURRENT_STREAMS: '100' })).maxConcurrentStreams, 100);
+  assert.equal(buildNodeConfig(yaml, settingsFromEnv({ ETCD_MAX_CONCURRENT_STREAMS: '100', KEEL_MAX_CONCURRENT_STREAMS: '7' })).maxConcurrentStreams, 7);
+  assert.throws(() => buildNodeConfig(yaml, { maxConcurrentStreams: 2 ** 32 }), /maxConcurrentStreams must be an integer from 1 to 4294967295, got 4294967296/);
+});
+
 test("the storage quota defaults to etcd's 2 GiB, comes from KEEL_QUOTA_BACKEND_BYTES or YAML, and must be a positive integer", () => {
   const yaml = settingsFromYaml(join(examples, 'cluster-3', 'node1.yaml'));
   assert.equal(buildNodeConfig(yaml).quotaBackendBytes, 2 * 1024 ** 3);

@@ -17,6 +17,7 @@ export type RawSettings = Partial<Record<keyof NodeConfig, unknown>>;
 const envNames: Record<string, keyof NodeConfig> = {
   ETCD_DATA_DIR: 'dataDir',
   ETCD_QUOTA_BACKEND_BYTES: 'quotaBackendBytes',
+  ETCD_MAX_CONCURRENT_STREAMS: 'maxConcurrentStreams',
   ETCD_SNAPSHOT_COUNT: 'snapshotEveryEntries',
   ETCD_LOG_LEVEL: 'logLevel',
   KEEL_ID: 'id',
@@ -40,6 +41,7 @@ const envNames: Record<string, keyof NodeConfig> = {
   KEEL_PENDING_WRITE_BYTES_MAX: 'pendingWriteBytesMax',
   KEEL_CONNECTION_WRITE_BYTES_MAX: 'connectionWriteBytesMax',
   KEEL_CONNECTION_ARRIVING_BYTES_MAX: 'connectionArrivingBytesMax',
+  KEEL_MAX_CONCURRENT_STREAMS: 'maxConcurrentStreams',
   KEEL_LEASES_MAX: 'leasesMax',
   KEEL_LEASE_KEEPALIVE_STREAMS_MAX: 'leaseKeepAliveStreamsMax',
   KEEL_WATCHERS_MAX: 'watchersMax',
@@ -137,9 +139,12 @@ function checkMember(member: MemberAddress, where: string): MemberAddress {
 
 export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
   const merged: RawSettings = Object.assign({}, nodeConfigDefaults, ...layers);
-  const integer = (name: keyof NodeConfig, min: number): number => {
+  const integer = (name: keyof NodeConfig, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const value = Number(merged[name]);
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(merged[name])}`);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new Error(`${name} must be an integer ${range}, got ${JSON.stringify(merged[name])}`);
+    }
     return value;
   };
   const members = parseMembers(merged.members);
@@ -180,6 +185,8 @@ export function buildNodeConfig(...layers: RawSettings[]): NodeConfig {
     pendingWriteBytesMax: integer('pendingWriteBytesMax', 1),
     connectionWriteBytesMax: integer('connectionWriteBytesMax', 1),
     connectionArrivingBytesMax: integer('connectionArrivingBytesMax', 1),
+    // HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS is a 32-bit value.
+    maxConcurrentStreams: integer('maxConcurrentStreams', 1, 2 ** 32 - 1),
     leasesMax: integer('leasesMax', 1),
     leaseKeepAliveStreamsMax: integer('leaseKeepAliveStreamsMax', 1),
     watchersMax: integer('watchersMax', 1),

@@ -28,6 +28,7 @@ interface StartFlags extends EtcdStyleFlags {
   snapshotLogPercent?: string;
   snapshotCatchUpEntries?: string;
   quotaBackendBytes?: string;
+  maxConcurrentStreams?: string;
   diskReserveBytes?: string;
   walSegmentBytes?: string;
   cors?: string;
@@ -72,6 +73,10 @@ export function registerStart(program: Command): void {
     .option('--snapshot-log-percent <n>', 'but only once the log since the last snapshot holds this percent of its size (default 100; 0: no wait)')
     .option('--snapshot-catch-up-entries <n>', 'entries the log keeps before a snapshot, to catch up a follower a little behind')
     .option('--quota-backend-bytes <bytes>', 'storage quota; past it the NOSPACE alarm refuses writes (KEEL_QUOTA_BACKEND_BYTES, default 2 GiB)')
+    .option(
+      '--max-concurrent-streams <n>',
+      "gRPC calls one client connection may have open at once, as etcd's flag (KEEL_MAX_CONCURRENT_STREAMS, default unlimited)",
+    )
     .option(
       '--disk-reserve-bytes <bytes>',
       'free space kept on the data disk; below it writes that add data are refused with NOSPACE (KEEL_DISK_RESERVE_BYTES, default 64 MiB)',
@@ -142,6 +147,7 @@ function flagSettings(flags: StartFlags): RawSettings {
   set('snapshotLogPercent', flags.snapshotLogPercent);
   set('snapshotCatchUpEntries', flags.snapshotCatchUpEntries);
   set('quotaBackendBytes', flags.quotaBackendBytes);
+  set('maxConcurrentStreams', flags.maxConcurrentStreams);
   set('diskReserveBytes', flags.diskReserveBytes);
   set('walSegmentBytes', flags.walSegmentBytes);
   set('corsAllowedOrigins', flags.cors);

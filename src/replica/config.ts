@@ -69,6 +69,11 @@ export interface NodeConfig {
    * call past it waits, unread, until earlier ones reach their handlers
    * (api/grpc/arriving-bytes.ts). A connection holding none is always let one through. */
   readonly connectionArrivingBytesMax: number;
+  /** gRPC calls (HTTP/2 streams) one client connection may have open at once, announced
+   * in HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS: a client at it waits for a call to end
+   * before it starts another. etcd's --max-concurrent-streams, and like it unlimited
+   * (2^32 - 1) by default, as long-lived Watch streams would otherwise wait forever. */
+  readonly maxConcurrentStreams: number;
   /** Leases at once; grants beyond fail with TOO_MANY_LEASES (each lease costs a log entry per keep-alive). */
   readonly leasesMax: number;
   /** Open gRPC LeaseKeepAlive streams per node; more are refused with RESOURCE_EXHAUSTED. */
@@ -173,6 +178,8 @@ export const nodeConfigDefaults = {
   // As many bytes arriving as waiting: more arriving at once would only be refused by
   // connectionWriteBytesMax once it arrived.
   connectionArrivingBytesMax: 4 * 1024 * 1024,
+  // HTTP/2's largest: unlimited, etcd's default.
+  maxConcurrentStreams: 2 ** 32 - 1,
   leasesMax: 10_000,
   leaseKeepAliveStreamsMax: 1_000,
   watchersMax: 10_000,

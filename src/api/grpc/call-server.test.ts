@@ -218,6 +218,45 @@ test("requests still arriving: past arrivingBytesMax a connection's next call wa
   }
 });
 
+test('streamsMax: a connection is told how many calls it may have open; one more waits until a call ends', bounded, async () => {
+  const served: string[] = [];
+  const running = await serve(
+    {
+      '/test.T/Echo': method((call) => {
+        const { text } = call.request as { text: string };
+        served.push(text);
+        call.answer({ text });
+      }),
+    },
+    { streamsMax: 2 },
+  );
+  const session = connect(`http://127.0.0.1:${running.port}`);
+  try {
+    const [settings] = (await once(session, 'remoteSettings')) as [{ maxConcurrentStreams?: number }];
+    assert.equal(settings.maxConcurrentStreams, 2);
+    // Two calls open (their requests not ended), then a third, whole.
+    const open = ['a', 'b'].map((text) => {
+      const call = request(session, '/test.T/Echo');
+      call.stream.write(lengthPrefixed(Buffer.from(text)));
+      return call;
+    });
+    const third = request(session, '/test.T/Echo');
+    third.stream.end(lengthPrefixed(Buffer.from('c')));
+    const pinged = new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+    await pinged;
+    assert.deepEqual(served, [], 'no call has ended: the third has not been sent');
+    open[0]?.stream.end();
+    assert.deepEqual(statusOf(await (open[0] as { answer: Promise<RawAnswer> }).answer), [status.OK, '']);
+    assert.deepEqual(statusOf(await third.answer), [status.OK, '']);
+    assert.deepEqual(served, ['a', 'c']);
+    open[1]?.stream.end();
+    await open[1]?.answer;
+  } finally {
+    session.close();
+    await running.stop();
+  }
+});
+
 test('a refusal that comes while the client is still sending closes the stream, so the client stops sending', bounded, async () => {
   const running = await serve({ '/test.T/Echo': method((call) => call.answer({ text: 'ok' })) }, { requestBytesMax: 1024 });
   const session = connect(`http://127.0.0.1:${running.port}`);

@@ -41,6 +41,8 @@ export interface CallServerOptions {
    * of calls, each holding up to requestBytesMax.
    */
   readonly arrivingBytesMax: number;
+  /** Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); unlimited if not given. */
+  readonly streamsMax?: number;
 }
 
 interface SessionState {
@@ -63,7 +65,10 @@ export class CallServer {
     // nghttp2's per-session memory cap answers a busy connection with ENHANCE_YOUR_CALM;
     // what a connection may hold is bounded here instead (request size, the write
     // budget of connection-budget.ts, the watch and keep-alive limits).
-    this.http2 = createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER });
+    this.http2 = createServer({
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      ...(options.streamsMax !== undefined ? { settings: { maxConcurrentStreams: options.streamsMax } } : {}),
+    });
     this.http2.on('session', (session: Http2Session) => this.opened(session));
     this.http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.dispatch(stream, headers));
     this.http2.on('sessionError', () => {

@@ -79,6 +79,7 @@ export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudge
     // included) gets GOAWAY after this long; clients reconnect on their next call.
     idleMs: connectionIdleMs,
     arrivingBytesMax: node.config.connectionArrivingBytesMax,
+    streamsMax: node.config.maxConcurrentStreams,
   });
   return { connections: server, close: () => server.close(shutdownGraceMs) };
 }
