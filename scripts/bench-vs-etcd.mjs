@@ -23,8 +23,10 @@
 // Each row also reports the servers' CPU per operation: the user and system time the
 // three server processes spent during the row (from /proc/<pid>/stat), divided by the
 // operations that succeeded; and the busiest server's CPU time over the row's wall time
-// (for puts, the leader's busy share of one core). KEEL_VS_ETCD_OPS=put measures only
-// the put rows.
+// (for puts, the leader's busy share of one core). A second table says where that CPU
+// went, per operation: user and system time apart, read and write system calls, and
+// context switches (harness/process-work.ts). KEEL_VS_ETCD_OPS=put measures only the
+// put rows.
 //
 // Bounded: each row runs KEEL_BENCH_SECONDS (default 5) seconds, and the whole run is
 // abandoned after KEEL_VS_ETCD_TIMEOUT_S (default 900) seconds. Everything it started
@@ -38,6 +40,7 @@ import { startEtcdCluster } from '../dist/e2e/etcd-cluster.js';
 import { freeBasePort } from '../dist/harness/free-ports.js';
 import { writeTlsBundle } from '../dist/tls/tls-bundle.js';
 import { hostsFor } from '../dist/tls/certificates.js';
+import { processWork, totalWork, workBetween } from '../dist/harness/process-work.js';
 
 const run = promisify(execFile);
 const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -65,29 +68,6 @@ const tlsRows = [
 ].filter((row) => onlyOp === undefined || row.op === onlyOp);
 /** Unmeasured load on each fresh cluster before its first row: Keel's JavaScript is compiled as it runs (etcd's Go is not), and a server is judged running, not starting. */
 const warmUpSeconds = Number(process.env.KEEL_VS_ETCD_WARMUP_S ?? 10);
-/** Linux's clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's times. */
-const clockTicksPerSecond = 100;
-
-/** User plus system CPU time of each of `pids`, in microseconds (0 for a process gone). */
-function cpuMicrosEach(pids) {
-  return pids.map((pid) => cpuMicros([pid]));
-}
-
-/** User plus system CPU time of `pids`, in microseconds (0 for a process gone). */
-function cpuMicros(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Exited: its time is no longer counted.
-    }
-  }
-  return (ticks * 1e6) / clockTicksPerSecond;
-}
 
 /** Aborted on Ctrl-C or at the overall deadline: kills the bench run in flight, starts no other. */
 const stopping = new AbortController();
@@ -181,7 +161,7 @@ async function measureRow(system, cluster, row, tls) {
       signal: stopping.signal,
       timeout: 120_000,
     });
-  const cpuBefore = cpuMicrosEach(cluster.pids());
+  const before = cluster.pids().map(processWork);
   const { stdout } = await keel(
     [...args, ...(row.op === 'get' ? ['--no-prefill'] : []), '--clients', String(row.clients), '--duration', String(seconds), '--json'],
     {
@@ -190,12 +170,20 @@ async function measureRow(system, cluster, row, tls) {
     },
   );
   const parsed = JSON.parse(stdout);
-  const spent = cpuMicrosEach(cluster.pids()).map((micros, i) => micros - (cpuBefore[i] ?? 0));
-  const cpuUsPerOp = parsed.ok > 0 ? spent.reduce((a, b) => a + b, 0) / parsed.ok : 0;
+  const each = cluster.pids().map((pid, i) => workBetween(before[i] ?? processWork(pid), processWork(pid)));
+  const all = totalWork(each);
+  const perOp = (value) => (parsed.ok > 0 ? value / parsed.ok : 0);
+  const cpuUsPerOp = perOp(all.userMicros + all.systemMicros);
   // The busiest server's CPU time over the row's wall time: for writes, the leader's
   // busy share (one core is 1.0; its idle share is 1 minus this, while below 1).
-  const busiestShare = Math.max(0, ...spent) / (parsed.elapsedMs * 1000);
-  const result = { ...parsed, cpuUsPerOp, busiestShare };
+  const busiestShare = Math.max(0, ...each.map((work) => work.userMicros + work.systemMicros)) / (parsed.elapsedMs * 1000);
+  const work = {
+    userUsPerOp: perOp(all.userMicros),
+    systemUsPerOp: perOp(all.systemMicros),
+    callsPerOp: perOp(all.readWriteCalls),
+    switchesPerOp: perOp(all.contextSwitches),
+  };
+  const result = { ...parsed, cpuUsPerOp, busiestShare, work };
   const events = parsed.events ? `, ${parsed.events.perSecond} events/s delivered (${parsed.events.delivered} of ${parsed.events.expected})` : '';
   console.error(
     `${system}: ${rowName(row)}, ${row.clients} clients: ${Math.round(result.throughput)} ops/s${events}, ${Math.round(cpuUsPerOp)} µs server CPU per op, busiest server ${busiestShare.toFixed(2)} of a core`,
@@ -249,6 +237,23 @@ function table(what, tableRows, keelResults, etcdResults) {
   return lines.join('\n');
 }
 
+/** Where the three servers' CPU went, per successful operation. */
+function workTable(tableRows, keelResults, etcdResults) {
+  const lines = [
+    '| operation | clients | Keel user µs/op | etcd user µs/op | Keel system µs/op | etcd system µs/op | Keel read+write calls/op | etcd read+write calls/op | Keel context switches/op | etcd context switches/op |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of tableRows) {
+    const k = keelResults.get(rowKey(row)).work;
+    const e = etcdResults.get(rowKey(row)).work;
+    const pair = (name, digits) => `${k[name].toFixed(digits)} | ${e[name].toFixed(digits)}`;
+    lines.push(
+      `| ${rowName(row)} | ${row.clients} | ${pair('userUsPerOp', 0)} | ${pair('systemUsPerOp', 0)} | ${pair('callsPerOp', 2)} | ${pair('switchesPerOp', 2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** The watch rows' fan-out: events delivered per second to every watcher together. */
 function watchLines(keelResults, etcdResults) {
   return rows
@@ -291,6 +296,8 @@ try {
     `Keel and etcd 3-node clusters on 127.0.0.1, both measured by keel bench --target etcd-grpc (100-byte values unless the row says, 1,000 keys, ${seconds} s per row, after ${warmUpSeconds} s of unmeasured puts on each fresh cluster):\n`,
   );
   console.log(table('operation', rows, plain.keelResults, plain.etcdResults));
+  console.log(`\nWhere the three servers' CPU went, per operation (user and system time, read and write system calls, context switches of all threads):\n`);
+  console.log(workTable(rows, plain.keelResults, plain.etcdResults));
   const watched = watchLines(plain.keelResults, plain.etcdResults);
   if (watched) console.log(`\n${watched}`);
   const mib = (values) => values.join(' / ');

@@ -33,7 +33,7 @@ const tiers = {
   // minute with an incremental compile; the tier to run after every change.
   unit: {
     folders: ['raft', 'lib', 'storage', 'kv', 'replica', 'check', 'client', 'transport', 'tls', 'proto', 'server', 'api', 'cli', 'chaos'],
-    files: ['harness/required-tool.test.ts', 'harness/port-claims.test.ts'],
+    files: ['harness/required-tool.test.ts', 'harness/port-claims.test.ts', 'harness/process-work.test.ts'],
   },
   // The deterministic simulator: thousands of seeds, pure CPU.
   sim: { folders: ['sim'], files: [] },
