@@ -39,9 +39,15 @@ export interface ClientApi {
 export async function startClientApi(options: ClientApiOptions): Promise<ClientApi> {
   // One budget per connection, whichever port and protocol it came by.
   const writeBudget = new ConnectionBudget(options.node.config.connectionWriteBytesMax);
-  const app = buildHttpApp({ node: options.node, requestBytesMax: options.requestBytesMax, writeBudget, ...(options.log ? { log: options.log } : {}) });
-  await app.ready();
   const grpc = createGrpcApi(options.node, options.requestBytesMax, writeBudget);
+  const app = buildHttpApp({
+    node: options.node,
+    requestBytesMax: options.requestBytesMax,
+    writeBudget,
+    grpcCallsWaiting: grpc.callsWaitingToArrive,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  await app.ready();
   const listeners: ClientPort[] = [];
   try {
     for (const port of options.ports) {

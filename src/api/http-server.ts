@@ -41,6 +41,8 @@ export interface HttpApiOptions {
   readonly writeBudget: ConnectionBudget;
   /** Where internal errors are logged, with the request id their answer carries. */
   readonly log?: { error(fields: object, message: string): void };
+  /** Read for /metrics: the gRPC calls waiting for their requests to arrive, if gRPC is served. */
+  readonly grpcCallsWaiting?: () => number;
 }
 
 /** Stable codes for the client errors fastify itself answers (unknown media type, a refused path...). */
@@ -70,7 +72,7 @@ export function buildHttpApp(options: HttpApiOptions): FastifyInstance {
   // Any body that is not JSON is the raw value.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const metrics = createMetrics(options.node);
+  const metrics = createMetrics(options.node, options.grpcCallsWaiting);
   // First of all hooks: a page of a foreign origin is refused before anything runs.
   registerOriginGate(app, options.node);
   registerMemberCors(app, options.node);

@@ -15,7 +15,7 @@ export interface ApiMetrics {
   readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(node: ObservedNode): ApiMetrics {
+export function createMetrics(node: ObservedNode, grpcCallsWaiting?: () => number): ApiMetrics {
   const registry = new Registry();
   // Unprefixed, as every Prometheus client names them (etcd's too): `etcdctl check
   // datascale` reads process_resident_memory_bytes.
@@ -39,6 +39,13 @@ export function createMetrics(node: ObservedNode): ApiMetrics {
   gauge('keel_pending_writes', 'Writes waiting to apply', () => node.status().pendingWrites);
   gauge('keel_pending_reads', 'Reads waiting for ReadIndex', () => node.status().pendingReads);
   gauge('keel_watchers', 'Watchers served by this node', () => node.status().watchers);
+  if (grpcCallsWaiting) {
+    gauge(
+      'keel_grpc_calls_waiting_to_arrive',
+      "gRPC calls whose requests wait, unread, for their connection's earlier requests to arrive (connectionArrivingBytesMax)",
+      grpcCallsWaiting,
+    );
+  }
   new Gauge({
     name: 'keel_raft_role',
     help: '1 for the role this node has',

@@ -31,6 +31,11 @@ export class ArrivingBytes {
     return this.held;
   }
 
+  /** Calls waiting, unread, for theirs. */
+  get waitingCalls(): number {
+    return this.waiting.length;
+  }
+
   /** @internal Sets `share` to hold `bytes`: at once if it fits, else once earlier ones are done. */
   change(share: ArrivingShare, bytes: number): boolean {
     this.leaveQueue(share);

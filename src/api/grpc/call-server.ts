@@ -76,6 +76,13 @@ export class CallServer {
     });
   }
 
+  /** Calls of every connection waiting, unread, for the arriving bound (arriving-bytes.ts). */
+  callsWaitingToArrive(): number {
+    let waiting = 0;
+    for (const state of this.sessions.values()) waiting += state.arriving.waitingCalls;
+    return waiting;
+  }
+
   /** Takes an HTTP/2 connection: the socket itself or a stream in front of it. */
   injectConnection(connection: Duplex): void {
     if (this.closing) {

@@ -29,6 +29,8 @@ import type { Message } from './convert.js';
 export interface GrpcApi {
   /** Hands it the HTTP/2 connections of the client port (client-port.ts). */
   readonly connections: { injectConnection(connection: Duplex): void };
+  /** Calls waiting, unread, for their connection's earlier requests to arrive (a metric). */
+  callsWaitingToArrive(): number;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ export function createGrpcApi(node: ApiNode, requestBytesMax: number, writeBudge
     arrivingBytesMax: node.config.connectionArrivingBytesMax,
     streamsMax: node.config.maxConcurrentStreams,
   });
-  return { connections: server, close: () => server.close(shutdownGraceMs) };
+  return { connections: server, callsWaitingToArrive: () => server.callsWaitingToArrive(), close: () => server.close(shutdownGraceMs) };
 }
 
 function grpcMethod(method: MethodDefinition<unknown, unknown>, serve: (call: ServerCall) => void): GrpcMethod {
