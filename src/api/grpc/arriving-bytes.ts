@@ -39,17 +39,14 @@ export class ArrivingBytes {
   /** @internal Sets `share` to hold `bytes`: at once if it fits, else once earlier ones are done. */
   change(share: ArrivingShare, bytes: number): boolean {
     this.leaveQueue(share);
-    if (bytes <= share.held) {
-      this.held -= share.held - bytes;
-      share.held = bytes;
-      this.grantWaiting();
-      return true;
-    }
-    // More is a new message: what the share held has reached its handler, so it is
-    // given up first; keeping it while waiting could wait on calls that wait on it.
-    this.held -= share.held;
-    share.held = 0;
+    // Less is a release. More is a new message: what the share held has reached its
+    // handler, so it is given up first; keeping it while waiting could wait on calls
+    // that wait on it.
+    const kept = bytes <= share.held ? bytes : 0;
+    this.held -= share.held - kept;
+    share.held = kept;
     this.grantWaiting();
+    if (kept === bytes) return true;
     share.wanted = bytes;
     if (this.waiting.length === 0 && this.fits(share)) {
       this.grant(share);
