@@ -123,6 +123,12 @@ function parseRetryAfter(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/** The code of the API's `{"error": {"code": ...}}` body, if the answer has one. */
+export function errorCode(response: HttpResponse): string | undefined {
+  const code = (response.json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** The KeelClientError for a non-2xx answer with the API's `{"error": {...}}` body. */
 export function responseError(response: HttpResponse, request: HttpRequest): KeelClientError {
   const body = (response.json as { error?: { code?: unknown; message?: unknown; outcome?: unknown } } | undefined)?.error;

@@ -36,9 +36,9 @@ import {
 } from './decode.js';
 import { EndpointTracker } from './endpoints.js';
 import { KeelClientError, invalidArgument, leaderLostCodes } from './errors.js';
-import { responseError, sendOnce } from './http.js';
+import { errorCode, responseError, sendOnce } from './http.js';
 import type { HttpRequest, HttpResponse } from './http.js';
-import { SessionPool } from './session.js';
+import { SessionPool, sessionHeaders } from './session.js';
 import { watchEvents, type WatchBatch, type WatchOptions } from './watch.js';
 import { fetchWithTls } from './tls.js';
 import type { ClientTlsOptions, FetchFunction } from './tls.js';
@@ -766,15 +766,6 @@ export class KeelClient {
     const leader = this.tracker.leader();
     return leader !== undefined && leader !== endpoint;
   }
-}
-
-export function sessionHeaders(session: SessionTicket | undefined): Record<string, string> {
-  return session ? { 'x-keel-client-id': session.clientId, 'x-keel-seq': String(session.seq) } : {};
-}
-
-export function errorCode(response: HttpResponse): string | undefined {
-  const code = (response.json as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** What one failed attempt means for the write's session. */

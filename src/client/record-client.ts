@@ -13,7 +13,9 @@ import { percentEncode, toBytes, utf8OrUndefined } from './bytes.js';
 import type { Bytes } from './bytes.js';
 import { deleteResult, fieldResult, integer, object, recordResult } from './decode.js';
 import { invalidArgument } from './errors.js';
-import { errorCode, sessionHeaders, type CallOptions, type KeelClient } from './keel-client.js';
+import { errorCode } from './http.js';
+import type { CallOptions, KeelClient } from './keel-client.js';
+import { sessionHeaders } from './session.js';
 import type { Consistency, DeleteResult, FieldResult, PutResult, RecordResult } from './types.js';
 
 export interface RecordReadOptions extends CallOptions {

@@ -22,6 +22,11 @@ export interface SessionTicket {
   readonly seq: number;
 }
 
+/** The headers that carry a write's session to the server (none for a write without one). */
+export function sessionHeaders(session: SessionTicket | undefined): Record<string, string> {
+  return session ? { 'x-keel-client-id': session.clientId, 'x-keel-seq': String(session.seq) } : {};
+}
+
 /** How a write ended, as far as its session is concerned. */
 export type SessionSettlement = 'applied' | 'not-sent' | 'answered-error' | 'unknown';
 

@@ -15,7 +15,7 @@
  */
 export { MvccStore } from './mvcc/mvcc-store.js';
 export type { ApplyItem, ApplyOutcome, MvccStoreOptions, StoreSettings, StoreStats } from './mvcc/mvcc-store.js';
-export type { SyncMode } from './env/lmdb-env.js';
+export type { SyncMode } from './env/sync-mode.js';
 export type { EnvSizes, KvEnv } from './env/kv-env.js';
 export { MemoryDisk, openMemoryEnv } from './env/memory-env.js';
 export type { CrashKind } from './env/memory-env.js';

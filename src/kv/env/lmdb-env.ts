@@ -44,8 +44,7 @@ import {
 } from './kv-env.js';
 import { beginUnsynced, currentBootId, endUnsynced } from './unsynced-marker.js';
 import { streamSnapshotInWorker } from './snapshot-apart.js';
-
-export type SyncMode = 'relaxed' | 'deferred' | 'full' | 'none';
+import type { SyncMode } from './sync-mode.js';
 
 export const PAGE_BYTES = 8192;
 

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SnapshotStream } from './kv-env.js';
-import type { SyncMode } from './lmdb-env.js';
+import type { SyncMode } from './sync-mode.js';
 
 type FromWorker =
   | { readonly type: 'index'; readonly index: number }

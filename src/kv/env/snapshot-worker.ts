@@ -12,7 +12,8 @@
  * taken, so a slow disk on the other side holds the worker, not memory.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openLmdbReader, type SyncMode } from './lmdb-env.js';
+import { openLmdbReader } from './lmdb-env.js';
+import type { SyncMode } from './sync-mode.js';
 import { streamSnapshotOfView } from '../mvcc/view-snapshot.js';
 
 const chunksAhead = 4;

@@ -8,7 +8,7 @@
  *   node dist/kv/testing/apply-bench.js [entries=10000] [environments=relaxed,none,memory]
  */
 import { encodeCommand } from '../codec/command.js';
-import type { SyncMode } from '../env/lmdb-env.js';
+import type { SyncMode } from '../env/sync-mode.js';
 import { openMemoryEnv } from '../env/memory-env.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import { makeTempDir, removeDir } from './temp-store.js';
