@@ -21,9 +21,9 @@ export class ArrivingBytes {
 
   constructor(readonly bytesMax: number) {}
 
-  /** A call's share, holding nothing yet. */
-  share(): ArrivingShare {
-    return new ArrivingShare(this);
+  /** A call's share, holding nothing yet; `onGranted` runs when a wait of its ends. */
+  share(onGranted: () => void): ArrivingShare {
+    return new ArrivingShare(this, onGranted);
   }
 
   /** Bytes held now by every call of the connection. */
@@ -41,14 +41,14 @@ export class ArrivingBytes {
     this.leaveQueue(share);
     // Less is a release. More is a new message: what the share held has reached its
     // handler, so it is given up first; keeping it while waiting could wait on calls
-    // that wait on it.
+    // that wait on it. A share that waits or is granted so holds nothing before.
     const kept = bytes <= share.held ? bytes : 0;
     this.held -= share.held - kept;
     share.held = kept;
     this.grantWaiting();
     if (kept === bytes) return true;
     share.wanted = bytes;
-    if (this.waiting.length === 0 && this.fits(share)) {
+    if (this.waiting.length === 0 && this.fits(bytes)) {
       this.grant(share);
       return true;
     }
@@ -56,20 +56,19 @@ export class ArrivingBytes {
     return false;
   }
 
-  private fits(share: ArrivingShare): boolean {
-    const others = this.held - share.held;
-    return others === 0 || others + share.wanted <= this.bytesMax;
+  private fits(bytes: number): boolean {
+    return this.held === 0 || this.held + bytes <= this.bytesMax;
   }
 
   private grant(share: ArrivingShare): void {
-    this.held += share.wanted - share.held;
+    this.held += share.wanted;
     share.held = share.wanted;
   }
 
   private grantWaiting(): void {
     for (;;) {
       const next = this.waiting[0];
-      if (next === undefined || !this.fits(next)) return;
+      if (next === undefined || !this.fits(next.wanted)) return;
       this.waiting.shift();
       this.grant(next);
       next.granted();
@@ -85,27 +84,20 @@ export class ArrivingBytes {
 /** One call's part of a connection's ArrivingBytes. */
 export class ArrivingShare {
   /** @internal */ held = 0;
-  /** @internal */ wanted = 0;
-  private onGranted: () => void = () => {};
+  /** @internal What a waiting share waits to hold. */ wanted = 0;
 
-  constructor(private readonly budget: ArrivingBytes) {}
+  constructor(
+    private readonly budget: ArrivingBytes,
+    /** @internal */ readonly granted: () => void,
+  ) {}
 
-  /**
-   * Holds `bytes` from now: true when held at once; false when the call must wait, and
-   * then `onGranted` runs once it holds them.
-   */
-  hold(bytes: number, onGranted: () => void): boolean {
-    this.onGranted = onGranted;
+  /** Holds `bytes` from now: true when held at once; false when the call must wait, until `granted` runs. */
+  hold(bytes: number): boolean {
     return this.budget.change(this, bytes);
   }
 
   /** Holds nothing any more, waiting included. */
   release(): void {
     this.budget.change(this, 0);
-  }
-
-  /** @internal */
-  granted(): void {
-    this.onGranted();
   }
 }

@@ -166,7 +166,7 @@ export class CallServer {
       connection: state.connection,
       requestBytesMax: this.options.requestBytesMax,
       oneRequest: !method.requestStream,
-      arriving: state.arriving.share(),
+      arriving: state.arriving,
     });
     call.start(method.serve);
   }

@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import type { Credentials } from '../../server/index.js';
 import type { Message } from './convert.js';
-import type { ArrivingShare } from './arriving-bytes.js';
+import type { ArrivingBytes, ArrivingShare } from './arriving-bytes.js';
 import { ClientGone } from './client-gone.js';
 import { decompressed } from './compressed-requests.js';
 import { GrpcError } from './errors.js';
@@ -45,8 +45,8 @@ export interface CallOptions {
   readonly requestBytesMax: number;
   /** The method takes exactly one request (unary and server-streaming methods). */
   readonly oneRequest: boolean;
-  /** This call's part of what its connection holds of requests still arriving (arriving-bytes.ts). */
-  readonly arriving: ArrivingShare;
+  /** What the call's connection holds of requests still arriving (arriving-bytes.ts). */
+  readonly arriving: ArrivingBytes;
 }
 
 export class ServerCall extends EventEmitter {
@@ -59,6 +59,8 @@ export class ServerCall extends EventEmitter {
   private received = 0;
   /** The one request's bytes, whole, while the client has not ended its side. */
   private requestBytes = 0;
+  /** This call's part of options.arriving: a call that waits for it reads on once it holds it. */
+  private readonly arriving: ArrivingShare;
   private readonly gone = new ClientGone();
   /** A signal that aborts when the call is cancelled, made only when asked for (client-gone.ts). */
   readonly cancelSignal: () => AbortSignal = this.gone.signal;
@@ -70,6 +72,7 @@ export class ServerCall extends EventEmitter {
   ) {
     super();
     this.reader = new MessageReader(options.requestBytesMax);
+    this.arriving = options.arriving.share(() => stream.resume());
     stream.on('error', () => {
       // A stream error is followed by its 'close', which cancels the call.
     });
@@ -206,7 +209,7 @@ export class ServerCall extends EventEmitter {
    */
   private holdArriving(): void {
     const bytes = this.reader.unfinishedLength + this.requestBytes;
-    if (!this.options.arriving.hold(bytes, () => this.stream.resume())) this.stream.pause();
+    if (!this.arriving.hold(bytes)) this.stream.pause();
   }
 
   private receiveEnd(serve: (call: ServerCall) => void): void {
@@ -217,7 +220,7 @@ export class ServerCall extends EventEmitter {
       return;
     }
     if (this.received === 0) return this.fail(new GrpcError(status.UNIMPLEMENTED, 'the method takes one request message; none came'));
-    this.options.arriving.release();
+    this.arriving.release();
     serve(this);
   }
 
@@ -251,7 +254,7 @@ export class ServerCall extends EventEmitter {
     if (this.state !== 'open') return;
     this.state = 'ended';
     clearTimeout(this.deadline);
-    this.options.arriving.release();
+    this.arriving.release();
     if (this.stream.destroyed || this.stream.closed) return;
     if (this.headersSent) {
       this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusTrailers(code, message)));
@@ -279,7 +282,7 @@ export class ServerCall extends EventEmitter {
 
   private becomeCancelled(): void {
     this.state = 'cancelled';
-    this.options.arriving.release();
+    this.arriving.release();
     this.gone.happened();
     this.emit('cancelled');
   }
