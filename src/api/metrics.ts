@@ -97,6 +97,11 @@ export function createMetrics(node: ObservedNode, grpcCallsWaiting?: () => numbe
     () => node.counters.snapshotFilesDamaged,
   );
   counter('keel_raft_leader_changes_seen_total', 'Times this node saw a new leader', () => node.counters.leaderChanges);
+  counter(
+    'keel_leader_lease_uses_total',
+    'Lease renewals this leader confirmed on its leader lease, without a heartbeat round of their own',
+    () => node.counters.leaderLeaseUses,
+  );
   const requestSeconds = new Histogram({
     name: 'keel_http_request_seconds',
     help: 'HTTP request latency',

@@ -302,6 +302,19 @@ export class RaftNode {
     return { ok: true };
   }
 
+  /**
+   * The newest heartbeat round a majority of voters has answered in this leadership,
+   * and the commit index, once an entry of this term has committed (thesis §6.4 step
+   * 1); undefined unless leader. A runtime that dates the rounds it sends learns from it
+   * when this node last knew it led: no other leader can have been elected before that
+   * round was sent (a voter that answered it had not voted in a later term yet), which
+   * is what a leader lease (thesis §6.4.1) rests on.
+   */
+  leadershipConfirmed(): { readonly round: number; readonly commit: LogIndex } | undefined {
+    if (this.role !== 'leader' || !this.committedInCurrentTerm()) return undefined;
+    return { round: this.confirmedHeartbeatSeq(), commit: this.log.committed };
+  }
+
   /** Leadership transfer (thesis §3.10): bring `to` up to date, then tell it to campaign. */
   transferLeadership(to: NodeId): Outcome<object> {
     if (this.role !== 'leader') return this.refuse('NOT_LEADER', 'only the leader can transfer leadership');

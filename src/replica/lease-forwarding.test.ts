@@ -17,12 +17,13 @@ function pair() {
   const leaderState = { leader: true, barriers: [] as { resolve: () => void; reject: (error: Error) => void }[] };
   const lessor = new Lessor(5_000);
   lessor.reset([{ id: 7, ttl: 10, renewedIndex: 1 }], 0);
-  /** A node's leases, with the ReadIndex rounds the test releases or fails. */
+  /** A node's leases, with the confirmations of leadership the test releases or fails. */
   const leasesOf = (isLeader: () => boolean): NodeLeases =>
     new NodeLeases(
       {
         write: () => Promise.reject(new Error('no log here')),
-        readBarrier: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
+        readBarrier: () => Promise.reject(new Error('a renewal waits on leadership, not on a read')),
+        leadershipSince: () => new Promise<void>((resolve, reject) => leaderState.barriers.push({ resolve, reject })),
         store: { leaseInfo: () => undefined, leases: () => [], leaseCount: () => 0, currentRevision: () => 0 },
         lessor,
         isLeader,
@@ -62,7 +63,7 @@ function pair() {
   return { clock, sent, leaderState, lessor, leader, follower, deliver, settled };
 }
 
-test("the leader renews a follower's keep-alive after a ReadIndex round, dated from the request's arrival", async () => {
+test("the leader renews a follower's keep-alive once it knows it led at the request's arrival, dated from then", async () => {
   const { clock, sent, leaderState, lessor, follower, deliver, settled } = pair();
   clock.nowMs = 4_000;
   const answer = follower.renewAtLeader(7);
@@ -70,7 +71,7 @@ test("the leader renews a follower's keep-alive after a ReadIndex round, dated f
   deliver();
   clock.nowMs = 4_500;
   assert.equal(leaderState.barriers.length, 1, 'the leader confirms its leadership first');
-  assert.deepEqual(sent, [], 'no answer before the round');
+  assert.deepEqual(sent, [], 'no answer before leadership is confirmed');
   leaderState.barriers[0]?.resolve();
   await settled();
   const response = (sent as Message[])[0];

@@ -23,18 +23,18 @@ test('an expiry is proposed once, and again only after the retry interval', () =
   assert.equal(lessor.size, 0);
 });
 
-test('becoming leader restarts every TTL (etcd Promote): a lease never dies sooner for a leader change', () => {
+test('becoming leader restarts every TTL with the extension (etcd Promote): a lease never dies sooner for a leader change', () => {
   const lessor = new Lessor(5_000);
   lessor.renewed({ id: 1, ttl: 10, renewedIndex: 1 }, 0);
   lessor.renewed({ id: 2, ttl: 2, renewedIndex: 2 }, 0);
   assert.equal(lessor.takeExpired(2_000, 10).length, 1, 'lease 2 expired and its expiry was proposed');
-  lessor.promote(9_000);
-  assert.deepEqual(lessor.takeExpired(10_999, 10), [], 'after promotion lease 2 has 2 s again, lease 1 has 10 s');
+  lessor.promote(9_000, 1_000);
+  assert.deepEqual(lessor.takeExpired(11_999, 10), [], 'after promotion lease 2 has 2 s and the extension again, lease 1 has 10 s and it');
   assert.deepEqual(
-    lessor.takeExpired(11_000, 10).map((e) => e.id),
+    lessor.takeExpired(12_000, 10).map((e) => e.id),
     [2],
   );
-  assert.equal(lessor.remainingSeconds(1, 11_000), 8);
+  assert.equal(lessor.remainingSeconds(1, 12_000), 8);
 });
 
 test('expiries per call are bounded; remaining seconds round up and never go negative', () => {

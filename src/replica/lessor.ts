@@ -80,10 +80,14 @@ export class Lessor {
     return lease.ttlMs / 1000;
   }
 
-  /** This node became leader: every lease starts a full TTL now. */
-  promote(nowMs: number): void {
+  /**
+   * This node became leader: every lease starts a full TTL now, and `extensionMs` more,
+   * so that no renewal an earlier leader answered runs out later than here
+   * (node-leases.ts, leaseExtensionMs).
+   */
+  promote(nowMs: number, extensionMs: number): void {
     for (const lease of this.leases.values()) {
-      lease.deadlineMs = nowMs + lease.ttlMs;
+      lease.deadlineMs = nowMs + lease.ttlMs + extensionMs;
       lease.expiryProposedAtMs = undefined;
     }
   }

@@ -15,14 +15,16 @@ function hostWith(leases: readonly Lease[]) {
     /** What the leader answers a follower's forwarded keep-alive (lease-forwarding.ts): undefined, not renewed. */
     renewedAtLeader: undefined as number | undefined,
     proposed: [] as CommandBody[],
-    barriers: [] as { consistency: ReadConsistency; release: () => void }[],
+    /** What each renewal waited on: a read barrier, or leadership since an arrival (Replica.leadershipSince). */
+    barriers: [] as { waitedFor: ReadConsistency | { leadershipSinceMs: number }; release: () => void }[],
   };
   const host: LeaseHost = {
     write: async (body: CommandBody): Promise<CommandResult> => {
       state.proposed.push(body);
       return { ok: true, revision: 9, response: { type: 'leaseKeepAlive', id: 1, ttl: 10 } };
     },
-    readBarrier: (consistency) => new Promise<void>((resolve) => state.barriers.push({ consistency, release: resolve })),
+    readBarrier: (consistency) => new Promise<void>((resolve) => state.barriers.push({ waitedFor: consistency, release: resolve })),
+    leadershipSince: (arrivedMs) => new Promise<void>((resolve) => state.barriers.push({ waitedFor: { leadershipSinceMs: arrivedMs }, release: resolve })),
     store: { leaseInfo: () => undefined, leases: () => [...leases], leaseCount: () => leases.length, currentRevision: () => 7 },
     lessor,
     isLeader: () => state.leader,
@@ -35,17 +37,17 @@ function hostWith(leases: readonly Lease[]) {
 
 const lease: Lease = { id: 1, ttl: 10, renewedIndex: 1 };
 
-test('a keep-alive on the leader renews in memory after a ReadIndex round, dated from its arrival, with no log entry', async () => {
+test('a keep-alive on the leader renews in memory once it is known to have led at its arrival, dated from then, with no log entry', async () => {
   const { state, lessor, leases } = hostWith([lease]);
   state.nowMs = 4_000;
   const answer = leases.keepAlive(1);
   state.nowMs = 4_500;
   assert.equal(state.barriers.length, 1);
-  assert.equal(state.barriers[0]?.consistency, 'linearizable', 'leadership must be confirmed by a round sent after the keep-alive arrived');
+  assert.deepEqual(state.barriers[0]?.waitedFor, { leadershipSinceMs: 4_000 }, 'leadership must be known at the arrival');
   assert.deepEqual(
     lessor.takeExpired(13_999, 10).map((e) => e.id),
     [1],
-    'not renewed before the round is confirmed',
+    'not renewed before leadership is confirmed',
   );
   lessor.renewed(lease, 0);
   state.barriers[0]?.release();

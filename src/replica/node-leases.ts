@@ -10,19 +10,27 @@
  *   - keep-alive on the leader, without a client session (every etcd gRPC client):
  *     renewed in the leader's memory, no log entry, as etcd's primary lessor renews
  *     (its Renew; etcd checkpoints remaining TTLs through Raft only so that a new leader
- *     need not restart them, which Keel's new leader does: Lessor.promote). Safe
- *     because the renewal waits for a ReadIndex round (thesis §6.4) that started after
- *     the keep-alive arrived, and dates the new deadline from that arrival:
- *       1. the round confirms no other leader had been elected when it was sent: a
- *          majority still answered this term. A later leader is elected after that
- *          round, and restarts every TTL then, so its deadline is later than ours;
- *       2. the ReadIndex applies every entry committed before, so a revoke an earlier
- *          leader committed has applied (the lease is gone: the log path answers
- *          LEASE_NOT_FOUND) and one it proposed but did not commit never will be;
+ *     need not restart them, which Keel's new leader does: Lessor.promote). The new
+ *     deadline is dated from the keep-alive's arrival, once the leader knows it led
+ *     then: a heartbeat round a majority answered was sent less than the leader lease
+ *     (half an election timeout) before the arrival, or else a ReadIndex round (thesis
+ *     §6.4) begun after it. Safe because:
+ *       1. no other leader is elected before that round was sent: a voter that
+ *          answered it had not yet voted in a later term. A later leader restarts every
+ *          TTL when it takes over, with an extra election timeout (leaseExtensionMs),
+ *          so its deadline is later than ours by the lease's margin at least. This is
+ *          the leader lease of thesis §6.4.1, and it asks nothing of clocks that leases
+ *          do not already ask: that they run at about the same rate;
+ *       2. the leader first applies every entry committed before the arrival (its
+ *          commit index covers them once an entry of its own term committed), so a
+ *          revoke an earlier leader committed has applied (the lease is gone: the log
+ *          path answers LEASE_NOT_FOUND) and one it proposed but did not commit never
+ *          will be;
  *       3. an expiry this leader proposed and has not yet applied sends the keep-alive
  *          through the log instead (Lessor.renewInMemory), which orders the two.
- *     Many keep-alives share one heartbeat round, so a burst costs one round trip and
- *     no fsync, instead of an entry each written by every member;
+ *     A leader answers a heartbeat round every tick, so a renewal usually waits for no
+ *     round at all; when one is needed, many keep-alives share it. Either way a
+ *     keep-alive costs no fsync, instead of an entry each written by every member;
  *   - keep-alive on a follower, without a client session: forwarded to the leader,
  *     which renews it in its memory the same way and answers (lease-forwarding.ts);
  *   - keep-alive otherwise (with a session, whose sequence numbers the log must see:
@@ -45,6 +53,8 @@ export interface LeaseHost {
   write(body: CommandBody, session?: ClientSession, auth?: CommandAuth): Promise<CommandResult>;
   /** Resolves once this node's state machine is as fresh as the consistency asks and its tables are open (not being defragmented). */
   readBarrier(consistency: ReadConsistency): Promise<void>;
+  /** As leader: resolves once this node is known to have led at `arrivedMs` and has applied what was committed by then (Replica.leadershipSince). */
+  leadershipSince(arrivedMs: number): Promise<void>;
   readonly store: Pick<MvccStore, 'leaseInfo' | 'leases' | 'leaseCount' | 'currentRevision'>;
   readonly lessor: Lessor;
   /** Whether this node is the leader, as far as it knows (the ReadIndex confirms it). */
@@ -130,14 +140,15 @@ export class NodeLeases {
 
   /**
    * As leader: renews lease `id` in memory for a keep-alive that arrived at
-   * `arrivedMs`, here or at a follower that forwarded it (lease-forwarding.ts), once a
-   * ReadIndex round begun since then confirms this node still leads (the header says
-   * why that is safe). The TTL, or undefined: not renewed here (not leader, deposed
-   * meanwhile, unknown lease, or its expiry under way); throws what the round throws.
+   * `arrivedMs`, here or at a follower that forwarded it (lease-forwarding.ts), once
+   * this node knows it led then, by its leader lease or a ReadIndex round (the header
+   * says why that is safe). The TTL, or undefined: not renewed here (not leader,
+   * deposed meanwhile, unknown lease, or its expiry under way); throws what the round
+   * throws.
    */
   async renewOnLeader(id: number, arrivedMs: number): Promise<number | undefined> {
     if (!this.host.isLeader()) return undefined;
-    await this.host.readBarrier('linearizable');
+    await this.host.leadershipSince(arrivedMs);
     return this.host.isLeader() ? this.host.lessor.renewInMemory(id, arrivedMs) : undefined;
   }
 
@@ -163,4 +174,22 @@ export class NodeLeases {
  */
 export function leaseTtlMinSeconds(electionTicks: number, tickMs: number): number {
   return Math.ceil((1.5 * electionTicks * tickMs) / 1000);
+}
+
+/**
+ * What a new leader adds to every lease's TTL when it takes over (Lessor.promote): an
+ * election timeout, as etcd extends its leases on promotion. It is the margin that lets
+ * an earlier leader renew on its leader lease (the header, rule 1).
+ */
+export function leaseExtensionMs(electionTicks: number, tickMs: number): number {
+  return electionTicks * tickMs;
+}
+
+/**
+ * How long after sending a heartbeat round a majority answered a leader trusts that it
+ * still leads, for lease renewals: half the extension a later leader gives every lease,
+ * the other half a margin for clocks that do not run at quite the same rate.
+ */
+export function leaderLeaseMs(electionTicks: number, tickMs: number): number {
+  return leaseExtensionMs(electionTicks, tickMs) / 2;
 }

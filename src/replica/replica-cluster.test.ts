@@ -55,6 +55,7 @@ class World {
       readonly snapshotEveryLogBytes?: number;
       readonly snapshotLogPercent?: number;
       readonly snapshotChunkBytesMax?: number;
+      readonly electionTicks?: number;
     } = {},
   ) {
     for (const id of ids) this.nodes.set(id, { id, fs: new FaultFileSystem(), replica: undefined, incarnation: 0 });
@@ -77,6 +78,7 @@ class World {
       ...(this.tuning.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: this.tuning.snapshotEveryEntries }),
       ...(this.tuning.snapshotEveryLogBytes === undefined ? {} : { snapshotEveryLogBytes: this.tuning.snapshotEveryLogBytes }),
       ...(this.tuning.snapshotLogPercent === undefined ? {} : { snapshotLogPercent: this.tuning.snapshotLogPercent }),
+      ...(this.tuning.electionTicks === undefined ? {} : { electionTicks: this.tuning.electionTicks }),
     };
     const random = this.random.fork();
     const kvDir = keepStore && node.kvDir ? node.kvDir : join(this.dir, `n${id}-kv-${node.incarnation}`);
@@ -535,10 +537,10 @@ test("a keep-alive that reaches a follower is renewed in the leader's memory wit
 });
 
 /** A started three-replica world for `body`, every replica stopped and its files removed after. */
-async function inWorld(seed: number, body: (world: World) => Promise<void>): Promise<void> {
+async function inWorld(seed: number, body: (world: World) => Promise<void>, tuning: ConstructorParameters<typeof World>[2] = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-replica-sim-'));
   try {
-    const world = new World(dir, new Prng(seed));
+    const world = new World(dir, new Prng(seed), tuning);
     for (const id of ids) await world.start(id);
     await body(world);
     assert.deepEqual(world.fatal, []);
@@ -581,3 +583,82 @@ test('a write refused at once (a leadership transfer under way) is a rejected pr
     assert.equal(outcome, 'TRANSFERRING');
     world.lose = () => false;
   }));
+
+test('a keep-alive on the leader is renewed on its leader lease, with no round of its own, while a majority answered a round sent within half an election timeout; past that it waits for a round', () =>
+  inWorld(5, async (world) => {
+    await world.put('k', 'v');
+    const leader = world.leader() as Replica;
+    let granted: CommandResult | undefined;
+    void leader.leases.grant(60).then((result) => (granted = result));
+    await world.until('the lease granted', () => granted);
+    assert.ok(granted?.ok && granted.response.type === 'leaseGrant', JSON.stringify(granted));
+    const leaseId = granted.response.id;
+    for (let i = 0; i < 3; i++) await world.step();
+    const usesBefore = leader.counters.leaderLeaseUses;
+    let renewed: CommandResult | undefined;
+    void leader.leases.keepAlive(leaseId).then((result) => (renewed = result));
+    await world.settle();
+    assert.deepEqual(
+      renewed,
+      { ok: true, revision: leader.status().revision, response: { type: 'leaseKeepAlive', id: leaseId, ttl: 60 } },
+      'answered with no message delivered',
+    );
+    assert.equal(leader.counters.leaderLeaseUses, usesBefore + 1);
+
+    // No answers to heartbeats for 600 ms: the newest round a majority answered is older than the lease (500 ms).
+    world.lose = (message) => message.type === 'heartbeatResponse';
+    for (let i = 0; i < 6; i++) await world.step();
+    const late: { result?: CommandResult } = {};
+    void leader.leases.keepAlive(leaseId).then((result) => (late.result = result));
+    await world.settle();
+    assert.equal(late.result, undefined, 'not renewed before a majority answers a round');
+    world.lose = () => false;
+    const answered = await world.until('the keep-alive answered after a round', () => late.result);
+    assert.ok(answered.ok, JSON.stringify(answered));
+    assert.equal(leader.counters.leaderLeaseUses, usesBefore + 1, 'the second keep-alive waited for a round');
+  }));
+
+test('a renewal a deposed leader answers on its leader lease runs out no sooner than the new leader lets the lease expire (the extension a new leader gives every lease)', () =>
+  inWorld(
+    5,
+    async (world) => {
+      await world.put('k', 'v');
+      const old = world.leader() as Replica;
+      const oldId = old.raftStatus().id;
+      let granted: CommandResult | undefined;
+      void old.leases.grant(1).then((result) => (granted = result));
+      await world.until('the lease granted', () => granted);
+      assert.ok(granted?.ok && granted.response.type === 'leaseGrant', JSON.stringify(granted));
+      const leaseId = granted.response.id;
+      const ttlMs = granted.response.ttl * 1000;
+      let attached: CommandResult | undefined;
+      void old.write({ type: 'put', key: bytes('held'), value: bytes('v'), lease: leaseId }).then((result) => (attached = result));
+      await world.until('a key attached to the lease', () => attached);
+
+      // The old leader hands leadership over and hears nothing from the new leader;
+      // once that one leads, nothing from anyone: it never learns of the new term.
+      const nextId = ids.find((id) => id !== oldId) as NodeId;
+      world.lose = (message) => message.to === oldId && message.from === nextId;
+      old.transferLeadership(nextId);
+      const next = await world.until('the new leader', () => {
+        const replica = world.nodes.get(nextId)?.replica;
+        return replica?.raftStatus().role === 'leader' ? replica : undefined;
+      });
+      world.lose = (message) => message.to === oldId;
+      for (let i = 0; i < 5; i++) await world.step();
+      assert.equal(old.raftStatus().role, 'leader', 'the old leader does not know yet');
+      // 500 ms after the new leader took over: renewed on the old leader's lease (1 s here).
+      const usesBefore = old.counters.leaderLeaseUses;
+      let renewed: CommandResult | undefined;
+      const renewedAtMs = world.nowMs;
+      void old.leases.keepAlive(leaseId).then((result) => (renewed = result));
+      await world.settle();
+      assert.ok(renewed?.ok, JSON.stringify(renewed));
+      assert.equal(old.counters.leaderLeaseUses, usesBefore + 1);
+
+      const gone = await world.until('the new leader lets the lease expire', () => (next.leaseKeys(leaseId).length === 0 ? world.nowMs : undefined), 100);
+      assert.ok(gone >= renewedAtMs + ttlMs, `expired at ${gone} ms, though a renewal answered at ${renewedAtMs} ms promised ${ttlMs} ms`);
+    },
+    // A longer election timeout than the default's 10 ticks: the old leader's lease outlives the new leader's start by more than a step.
+    { electionTicks: 20 },
+  ));

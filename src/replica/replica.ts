@@ -80,7 +80,8 @@ import { KeelError } from './errors.js';
 import { asOneRead, ReadBatch } from './read-batch.js';
 import type { BatchedRead } from './read-batch.js';
 import { Lessor } from './lessor.js';
-import { leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
+import { leaderLeaseMs, leaseExtensionMs, leaseTtlMinSeconds, NodeLeases } from './node-leases.js';
+import { LeadershipRounds } from './leadership-rounds.js';
 import { LeaseForwarding } from './lease-forwarding.js';
 import { PendingReads, PendingWrites } from './pending.js';
 import { LeaderWait } from './leader-wait.js';
@@ -128,6 +129,8 @@ export interface ReplicaCounters {
   snapshotLastBytes: number;
   /** Times this node saw a new leader (etcd's leader_changes_seen). */
   leaderChanges: number;
+  /** Times this leader acted on its leader lease instead of a heartbeat round of its own (leadershipSince). */
+  leaderLeaseUses: number;
   writes: number;
   reads: number;
 }
@@ -210,6 +213,7 @@ export class Replica implements MembershipHost {
     snapshotLastMs: 0,
     snapshotLastBytes: 0,
     leaderChanges: 0,
+    leaderLeaseUses: 0,
     writes: 0,
     reads: 0,
   };
@@ -219,6 +223,10 @@ export class Replica implements MembershipHost {
   private readonly readBatch = new ReadBatch();
   /** Requests that met no known leader, waiting for an election to end (leader-wait.ts). */
   private readonly leaderWait = new LeaderWait();
+  /** When this node sent its heartbeat rounds, for its leader lease (leadershipSince). */
+  private readonly leadershipRounds = new LeadershipRounds();
+  /** How long after a round a majority answered this leader trusts it still leads (node-leases.ts). */
+  private readonly leaderLeaseMs: number;
   private readonly limits: Limits;
   private readonly requestIdPrefix: string;
   private requestCounter = 0;
@@ -319,6 +327,7 @@ export class Replica implements MembershipHost {
     // entries its previous incarnation proposed, which may still apply.
     this.requestIdPrefix = `${config.id}.${Array.from({ length: 10 }, () => idAlphabet[ports.random.int(idAlphabet.length)]).join('')}.`;
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
+    this.leaderLeaseMs = leaderLeaseMs(config.electionTicks, config.tickMs);
     this.lessor = new Lessor(config.requestTimeoutMs);
     this.lessor.reset(store.leases(), ports.clock.monotonicMs());
     this.leaseForwarding = new LeaseForwarding({
@@ -333,6 +342,7 @@ export class Replica implements MembershipHost {
       {
         write: (body, session, auth) => this.write(body, session, auth),
         readBarrier: (consistency) => this.readBarrier(consistency),
+        leadershipSince: (arrivedMs) => this.leadershipSince(arrivedMs),
         store,
         lessor: this.lessor,
         isLeader: () => this.role === 'leader',
@@ -579,6 +589,23 @@ export class Replica implements MembershipHost {
   async readBarrier(consistency: Consistency): Promise<void> {
     this.assertRunning();
     if (consistency === 'linearizable') await this.confirmReadIndex();
+    while (this.maintenance) await this.maintenance;
+  }
+
+  /**
+   * Resolves once this node, leader at `arrivedMs`, has applied every entry committed
+   * before then. At once, without a round of its own, while the newest heartbeat round
+   * a majority answered was sent less than the lease before `arrivedMs` (thesis §6.4.1;
+   * node-leases.ts says why that is safe for lease renewals); otherwise after a
+   * ReadIndex round begun now (readBarrier).
+   */
+  async leadershipSince(arrivedMs: number): Promise<void> {
+    this.assertRunning();
+    const confirmed = this.raft.leadershipConfirmed();
+    const sentMs = confirmed === undefined ? undefined : this.leadershipRounds.sentAt(confirmed.round);
+    if (confirmed === undefined || sentMs === undefined || arrivedMs - sentMs >= this.leaderLeaseMs) return this.readBarrier('linearizable');
+    this.counters.leaderLeaseUses++;
+    await this.waitApplied(confirmed.commit);
     while (this.maintenance) await this.maintenance;
   }
 
@@ -1004,6 +1031,7 @@ export class Replica implements MembershipHost {
   }
 
   private send(message: Message, atOnce = false): void {
+    if (message.type === 'heartbeat') this.leadershipRounds.sent(message.seq, this.ports.clock.monotonicMs());
     const network = this.ports.network;
     if (atOnce && network.sendAtOnce) network.sendAtOnce(message);
     else network.send(message);
@@ -1208,7 +1236,8 @@ export class Replica implements MembershipHost {
       this.raft.applied(ready);
       if (ready.softState) {
         this.log.info({ ...ready.softState }, 'raft state changed');
-        if (ready.softState.role === 'leader' && this.role !== 'leader') this.lessor.promote(this.ports.clock.monotonicMs());
+        if (ready.softState.role === 'leader' && this.role !== 'leader')
+          this.lessor.promote(this.ports.clock.monotonicMs(), leaseExtensionMs(this.config.electionTicks, this.config.tickMs));
         this.role = ready.softState.role;
         // As etcd counts them: a leader after none, the same one re-elected included.
         if (ready.softState.leader !== 0 && ready.softState.leader !== this.leaderSeen) this.counters.leaderChanges++;

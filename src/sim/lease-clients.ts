@@ -25,8 +25,12 @@ export interface LeaseNode {
 
 interface SimLease {
   readonly id: number;
-  /** Renewed by its client every `renewEverySteps`; the others are left to expire. */
-  readonly keptAlive: boolean;
+  /**
+   * Renewals its client still sends, one each quarter TTL; then it is let go, so that the
+   * expiry is checked against the last renewal acknowledged (one a deposed leader
+   * answered included). 0: left to expire after the grant.
+   */
+  renewalsLeft: number;
   /** The granted TTL in steps (one step is a millisecond of the replicas' clocks), once granted. */
   ttlSteps: number | undefined;
   /** When the latest renewal the cluster acknowledged was sent (the grant is the first). */
@@ -53,6 +57,8 @@ export interface LeaseClientsOptions {
 }
 
 const LEASE = 700;
+/** A kept-alive lease's renewals, drawn from 1 through this: several TTLs, mostly longer than a fault. */
+const renewalsMax = 24;
 const encoder = new TextEncoder();
 /** Ids far from those a node draws for itself (below 2^48), so ours never collide. */
 const firstLeaseId = 2 ** 50;
@@ -81,9 +87,11 @@ export class LeaseClients {
     if (running.length === 0) return;
     const { random, grantRate, liveLeasesMax } = this.options;
     const live = [...this.leases.values()].filter((lease) => lease.expiredAt === undefined);
-    if (live.length < liveLeasesMax && random.chance(grantRate)) this.grant(now, random.pick(running), random.chance(this.options.keptAliveChance));
+    if (live.length < liveLeasesMax && random.chance(grantRate)) {
+      this.grant(now, random.pick(running), random.chance(this.options.keptAliveChance) ? random.between(1, renewalsMax) : 0);
+    }
     for (const lease of live) {
-      if (!lease.keptAlive || lease.ttlSteps === undefined) continue;
+      if (lease.renewalsLeft === 0 || lease.ttlSteps === undefined) continue;
       // Three tries per TTL, so a lost one or two under faults need not lose the lease.
       if (now - lease.lastRenewalAttempt < lease.ttlSteps / 4) continue;
       const node = running.find((candidate) => candidate.id === lease.home) ?? this.newHome(running);
@@ -114,10 +122,10 @@ export class LeaseClients {
     return random.pick(leaders.length > 0 && random.chance(0.7) ? leaders : running);
   }
 
-  private grant(now: number, node: LeaseNode, keptAlive: boolean): void {
+  private grant(now: number, node: LeaseNode, renewals: number): void {
     const lease: SimLease = {
       id: this.nextId++,
-      keptAlive,
+      renewalsLeft: renewals,
       ttlSteps: undefined,
       renewalSentAt: undefined,
       lastRenewalAttempt: now,
@@ -125,7 +133,12 @@ export class LeaseClients {
       expiredAt: undefined,
     };
     this.leases.set(lease.id, lease);
-    this.options.trace.event(now, LEASE, [node.id, lease.id], () => `lease   n${node.id} grant ${lease.id}${keptAlive ? ' (kept alive)' : ''}`);
+    this.options.trace.event(
+      now,
+      LEASE,
+      [node.id, lease.id],
+      () => `lease   n${node.id} grant ${lease.id}${renewals > 0 ? ` (renewed ${renewals} times)` : ''}`,
+    );
     void node.leases.grant(this.options.ttlSeconds, lease.id).then((result) => {
       if (!result.ok || result.response.type !== 'leaseGrant') return;
       lease.ttlSteps = result.response.ttl * 1000;
@@ -137,6 +150,7 @@ export class LeaseClients {
 
   private renew(now: number, lease: SimLease, node: LeaseNode): void {
     lease.lastRenewalAttempt = now;
+    lease.renewalsLeft -= 1;
     const failed = (): void => {
       if (lease.home === node.id) lease.home = undefined;
     };
