@@ -4,7 +4,7 @@
  * Authenticate needs the root role once auth is on, except that a user may read
  * itself (UserGet) and the roles it has (RoleGet).
  */
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import { type AuthNode, type Caller, NEEDS_ANYONE, NEEDS_ROOT, NEEDS_USER } from '../../server/index.js';
 import { ROOT_ROLE, type Permission, type PermissionType, kvError, KvRequestError, hasRootRole } from '../../kv/index.js';
 import type { Message } from './convert.js';

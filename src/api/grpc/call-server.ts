@@ -15,7 +15,7 @@ import { createServer } from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants as http2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import { commonNameOfSocket } from '../client-certificate.js';
 import { ArrivingBytes } from './arriving-bytes.js';
 import { isGrpcContentType, statusOnly } from './grpc-protocol.js';

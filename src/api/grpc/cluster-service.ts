@@ -8,7 +8,7 @@
  * port serves gRPC and HTTP alike (api/client-port.ts), and it accepts the URL-shaped
  * :authority etcd 3.4's client sends when it dials one of them (api/http2-handover.ts).
  */
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import type { Member } from '../../kv/index.js';
 import { type MembershipNode, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import { runMemberOp, type MemberOp } from '../member-admin.js';

@@ -5,7 +5,7 @@
  * gigabytes is refused as it grows past the limit, not after.
  */
 import zlib from 'node:zlib';
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import { GrpcError } from './errors.js';
 
 export function decompressed(bytes: Buffer, encoding: string, maxBytes: number): Buffer {

@@ -4,7 +4,7 @@
  * field). Validation of the values themselves (key sizes, ranges, txn rules) is the
  * store's (kv/validate.ts); here only the wire's shape and integer ranges are checked.
  */
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import {
   type Compare,
   type CompareNumericTarget,

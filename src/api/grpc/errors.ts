@@ -4,7 +4,7 @@
  * UNAVAILABLE; the compaction and lease messages are matched as text), so the messages
  * are etcd's, word for word, where etcd has one.
  */
-import { status } from '@grpc/grpc-js';
+import { type StatusCode, status } from './status.js';
 import { type KvError, type KvErrorCode, KvRequestError } from '../../kv/index.js';
 import { KeelError, type KeelErrorCode } from '../../replica/index.js';
 import { ConcurrencyError } from '../../server/index.js';
@@ -13,14 +13,14 @@ import { ConcurrencyError } from '../../server/index.js';
 export class GrpcError extends Error {
   override name = 'GrpcError';
   constructor(
-    readonly code: status,
+    readonly code: StatusCode,
     message: string,
   ) {
     super(message);
   }
 }
 
-type Mapping = readonly [status, string | undefined];
+type Mapping = readonly [StatusCode, string | undefined];
 
 /** undefined message: use Keel's own message (no etcd equivalent), prefixed as etcd does. */
 const kvErrors: Record<KvErrorCode, Mapping> = {

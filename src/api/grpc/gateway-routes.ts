@@ -5,7 +5,7 @@
  * the same handler as the gRPC method, so both interfaces answer alike.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { status } from '@grpc/grpc-js';
+import { type StatusCode, status } from './status.js';
 import type protobuf from 'protobufjs';
 import { etcdProtoRoot, objectOptions } from '../../proto/index.js';
 import { GrpcError, toGrpcError } from './errors.js';
@@ -20,7 +20,7 @@ import { connectionName, payloadBytes, type ConnectionBudget } from '../connecti
 import { ClientGone } from './client-gone.js';
 
 /** The mapping from gRPC status codes to HTTP statuses of etcd 3.4's gateway (grpc-gateway v1). */
-const httpStatusOf: Partial<Record<status, number>> = {
+const httpStatusOf: Partial<Record<StatusCode, number>> = {
   [status.CANCELLED]: 408,
   [status.INVALID_ARGUMENT]: 400,
   [status.DEADLINE_EXCEEDED]: 504,

@@ -4,7 +4,7 @@
  * than rounded to a different id.
  */
 import { GrpcError } from './errors.js';
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 
 /** A non-negative int64/uint64 field (decimal string, number or bigint) as a safe integer. */
 export function safeInteger(value: unknown, field: string): number {

@@ -9,7 +9,7 @@
  * them); protobuf's JSON mapping accepts both the proto name and its lowerCamelCase
  * form.
  */
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import protobuf from 'protobufjs';
 import { GrpcError } from './errors.js';
 

@@ -9,7 +9,7 @@
  *   - open keep-alive streams per node are limited (leaseKeepAliveStreamsMax); one more
  *     is refused with RESOURCE_EXHAUSTED.
  */
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import { type KeyValueNode, NEEDS_USER, commandAuth } from '../../server/index.js';
 import type { CommandResult, LeaseResponse } from '../../kv/index.js';
 import type { Message } from './convert.js';

@@ -4,7 +4,7 @@
  * member asked (as in etcd: ask each one); alarms are cluster state, changed through
  * the log; MoveLeader must reach the leader (etcdctl move-leader finds it by Status).
  */
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { status as grpcStatus } from './status.js';
 import { createHash } from 'node:crypto';
 import { type MaintenanceNode, ETCD_API_VERSION, NEEDS_ANYONE, NEEDS_ROOT } from '../../server/index.js';
 import type { AlarmMember, AlarmType } from '../../kv/index.js';

@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as http2 } from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { status } from '@grpc/grpc-js';
+import { status } from './status.js';
 import type { Credentials } from '../../server/index.js';
 import type { Message } from './convert.js';
 import type { ArrivingBytes, ArrivingShare } from './arriving-bytes.js';
