@@ -2,12 +2,13 @@
 // `npm run bench:vs-etcd`: Keel and etcd side by side, measured by one tool.
 //
 // Starts a 3-node Keel cluster (`keel cluster up --detach`, production settings) and a
-// 3-node etcd (Debian's etcd-server, from scripts/setup-ci.sh), each on free loopback
+// 3-node etcd (Debian's etcd-server and etcdctl, from scripts/setup-ci.sh), each on free loopback
 // ports with its data in a temporary directory, puts to each for KEEL_VS_ETCD_WARMUP_S
 // (default 10) seconds unmeasured (Keel's JavaScript is compiled while it runs; a fresh
 // node's first seconds measure the compiler), then runs `keel bench --target etcd-grpc`
 // row by row (Keel, then etcd: on a shared machine whose load drifts, the two runs of a
-// row see about the same load; the idle cluster only sends heartbeats meanwhile): puts,
+// row see about the same load; the idle cluster only sends heartbeats meanwhile), with
+// each cluster's leader first among its endpoints (one client talks to the leader): puts,
 // linearizable and serializable gets and lease keep-alives (each client renewing its own
 // lease on its own LeaseKeepAlive stream) for 1, 64 and 256 clients; txns (a compare and
 // a put) and puts of 64 KiB values for 64 clients; and watch fan-out, 16 clients putting
@@ -41,6 +42,7 @@ import { freeBasePort } from '../dist/harness/free-ports.js';
 import { writeTlsBundle } from '../dist/tls/tls-bundle.js';
 import { hostsFor } from '../dist/tls/certificates.js';
 import { processWork, totalWork, workBetween } from '../dist/harness/process-work.js';
+import { etcdctl } from '../dist/e2e/etcdctl.js';
 
 const run = promisify(execFile);
 const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -127,6 +129,27 @@ function benchArgs(cluster, row, tls) {
     '1000',
     ...tlsArgs,
   ];
+}
+
+/**
+ * `cluster`'s endpoints with its leader's first, as `etcdctl endpoint status` finds it
+ * (the same question to Keel and to etcd). The bench puts client i on endpoint i mod 3,
+ * so a one-client row measures the leader's path on both sides rather than whichever
+ * node is listed first: through a follower every request takes one more hop, and which
+ * side drew a follower changed from run to run. More clients spread over all three
+ * nodes as before.
+ */
+async function leaderFirst(cluster, tls) {
+  const tlsArgs = tls ? [`--cacert=${tls.caFile}`, `--cert=${tls.clientCertFile}`, `--key=${tls.clientKeyFile}`] : [];
+  const { code, stdout, stderr } = await etcdctl(cluster.endpoints.join(','), [...tlsArgs, 'endpoint', 'status', '-w', 'simple']);
+  if (code !== 0) throw new Error(`etcdctl endpoint status failed: ${stderr.trim()}`);
+  // Each line: endpoint, member id, version, db size, is leader, is learner, term, index, applied index, errors.
+  const leader = stdout
+    .split('\n')
+    .map((line) => line.split(', '))
+    .find((fields) => fields[4] === 'true')?.[0];
+  if (leader === undefined || !cluster.endpoints.includes(leader)) throw new Error(`no leader among ${cluster.endpoints.join(', ')}:\n${stdout}`);
+  return [leader, ...cluster.endpoints.filter((endpoint) => endpoint !== leader)];
 }
 
 /** Resident memory of each of `pids`, in MiB (0 for a process gone). */
@@ -276,7 +299,10 @@ async function measurePair(tls, tableRows) {
   const keelResults = new Map();
   const etcdResults = new Map();
   for (const row of tableRows) {
+    // Asked before every row: a leader may change between rows.
+    keelCluster.endpoints = await leaderFirst(keelCluster, keelCluster.tls);
     keelResults.set(rowKey(row), await measureRow(tls ? 'Keel TLS' : 'Keel', keelCluster, row, keelCluster.tls));
+    etcdCluster.endpoints = await leaderFirst(etcdCluster, etcdCluster.tls);
     etcdResults.set(rowKey(row), await measureRow(tls ? 'etcd TLS' : 'etcd', etcdCluster, row, etcdCluster.tls));
   }
   memory.keelAfter = residentMiB(keelCluster.pids());
