@@ -174,6 +174,28 @@ async function warmUp(cluster, tls) {
   });
 }
 
+/**
+ * Fails the run, naming the server and with the end of its log, if one of `cluster`'s
+ * servers exited during `row`: its CPU would vanish from the sums, and the next row
+ * would only find its port closed. The log is read before the run removes it.
+ */
+function assertServersRunning(system, cluster, row) {
+  cluster.pids().forEach((pid, i) => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      const log = cluster.logFile?.(i);
+      let tail = '(no log)';
+      try {
+        if (log) tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-20).join('\n');
+      } catch {
+        tail = `(${log} could not be read)`;
+      }
+      throw new Error(`${system}'s server ${i + 1} (pid ${pid}) exited during the row ${rowName(row)}, ${row.clients} clients; the end of its log:\n${tail}`);
+    }
+  });
+}
+
 /** One row through the etcd gRPC API of `cluster`'s endpoints; adds the servers' CPU µs per successful operation. */
 async function measureRow(system, cluster, row, tls) {
   const args = benchArgs(cluster, row, tls);
@@ -193,6 +215,7 @@ async function measureRow(system, cluster, row, tls) {
     },
   );
   const parsed = JSON.parse(stdout);
+  assertServersRunning(system, cluster, row);
   const each = cluster.pids().map((pid, i) => workBetween(before[i] ?? processWork(pid), processWork(pid)));
   const all = totalWork(each);
   const perOp = (value) => (parsed.ok > 0 ? value / parsed.ok : 0);
@@ -232,7 +255,9 @@ async function startKeel(tls = false) {
   // The client ports, which serve gRPC too.
   // The node processes `keel cluster up` supervises (its cluster file lists them).
   const pids = () => JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')).pids;
-  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), pids, tls: files, stop };
+  // `keel cluster up` writes node i+1's output to node<i+1>.log in the data directory.
+  const logFile = (i) => join(dataDir, `node${i + 1}.log`);
+  return { endpoints: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`), pids, logFile, tls: files, stop };
 }
 
 async function startEtcd(tls = false) {

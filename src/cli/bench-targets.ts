@@ -88,7 +88,15 @@ export function etcdGrpcTarget(endpoints: readonly string[], timeoutMs?: number,
       const client = clientOf(worker);
       leases[worker] ??= { id: await client.leaseGrant(benchLeaseTtlSeconds), stream: client.keepAliveStream() };
       const lease = leases[worker];
-      const ttl = await lease.stream.keepAlive(lease.id);
+      let ttl: number;
+      try {
+        ttl = await lease.stream.keepAlive(lease.id);
+      } catch (error) {
+        // The stream is dead (its server gone, say): the next renewal opens another.
+        lease.stream.close();
+        lease.stream = client.keepAliveStream();
+        throw error;
+      }
       if (ttl <= 0) throw new Error(`lease ${lease.id} is gone`);
     },
     txn: async (worker, key, value) => {

@@ -124,7 +124,10 @@ export class EtcdGrpcClient {
     const call = (this.lease.LeaseKeepAlive as () => ClientDuplexStream<EtcdMessage, { TTL: string }>).call(this.lease);
     // The server answers a stream's requests in order.
     const waiting: { resolve: (ttl: number) => void; reject: (error: Error) => void }[] = [];
+    // Once the stream has failed or ended, nothing more will be answered on it.
+    let failure: Error | undefined;
     const failAll = (error: Error): void => {
+      failure ??= error;
       for (const w of waiting.splice(0)) w.reject(error);
     };
     call.on('data', (response: { TTL: string }) => waiting.shift()?.resolve(Number(response.TTL)));
@@ -133,6 +136,7 @@ export class EtcdGrpcClient {
     return {
       keepAlive: (id) =>
         new Promise((resolve, reject) => {
+          if (failure) return reject(failure);
           waiting.push({ resolve, reject });
           call.write({ ID: id });
         }),

@@ -180,7 +180,10 @@ test('a lease kept alive survives the kill -9 of the leader; left alone it expir
   cluster.assertNoCrashes();
 });
 
-test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease survives the kill -9 of that leader and expires once left alone', async () => {
+// Bounded: a keep-alive stream that never answers must fail this test, not hang the run.
+test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease survives the kill -9 of that leader and expires once left alone', {
+  timeout: 180_000,
+}, async () => {
   const ttl = 6;
   const first = await cluster.waitForLeader();
   let client = new EtcdGrpcClient(cluster.node(first.id).grpcEndpoint);
@@ -212,9 +215,12 @@ test('etcd gRPC keep-alives on the leader add no log entry; renewed so, a lease 
       }
     };
     await keepThroughLeader(performance.now() + ttl * 1000);
+    await cluster.kill(first.id);
+    // A stream whose server is gone fails every keep-alive at once: none waits forever.
+    await assert.rejects(stream.keepAlive(id));
+    await assert.rejects(stream.keepAlive(id));
     stream.close();
     client.close();
-    await cluster.kill(first.id);
     const second = await cluster.waitForLeader({ among: cluster.runningIds(), termAbove: first.term, timeoutMs: 20_000 });
     client = new EtcdGrpcClient(cluster.node(second.id).grpcEndpoint);
     stream = client.keepAliveStream();
