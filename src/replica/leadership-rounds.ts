@@ -4,8 +4,8 @@
  * on (thesis §6.4.1; node-leases.ts says why it is safe).
  *
  * A round is dated when its first heartbeat leaves this node (a round sent again keeps
- * its first date): no earlier than any follower received it, so the date is never
- * later than the truth. The core numbers rounds once for the node's lifetime
+ * its first date): before any follower received it, so a lease counted from that date
+ * never lasts longer than it should. The core numbers rounds once for the node's lifetime
  * (RaftNode.leadershipConfirmed), so a round of an earlier leadership is never taken
  * for one of this one. Rounds no majority answers (a leader cut off) are forgotten past
  * `roundsMax`; a forgotten round confirmed later has no date, and no lease comes of it.
