@@ -225,8 +225,6 @@ export class Replica implements MembershipHost {
   private readonly leaderWait = new LeaderWait();
   /** When this node sent its heartbeat rounds, for its leader lease (leadershipSince). */
   private readonly leadershipRounds = new LeadershipRounds();
-  /** How long after a round a majority answered this leader trusts it still leads (node-leases.ts). */
-  private readonly leaderLeaseMs: number;
   private readonly limits: Limits;
   private readonly requestIdPrefix: string;
   private requestCounter = 0;
@@ -327,7 +325,6 @@ export class Replica implements MembershipHost {
     // entries its previous incarnation proposed, which may still apply.
     this.requestIdPrefix = `${config.id}.${Array.from({ length: 10 }, () => idAlphabet[ports.random.int(idAlphabet.length)]).join('')}.`;
     this.snapshotIndex = raft.currentSnapshot()?.meta.index ?? 0;
-    this.leaderLeaseMs = leaderLeaseMs(config.electionTicks, config.tickMs);
     this.lessor = new Lessor(config.requestTimeoutMs);
     this.lessor.reset(store.leases(), ports.clock.monotonicMs());
     this.leaseForwarding = new LeaseForwarding({
@@ -603,10 +600,12 @@ export class Replica implements MembershipHost {
     this.assertRunning();
     const confirmed = this.raft.leadershipConfirmed();
     const sentMs = confirmed === undefined ? undefined : this.leadershipRounds.sentAt(confirmed.round);
-    if (confirmed === undefined || sentMs === undefined || arrivedMs - sentMs >= this.leaderLeaseMs) return this.readBarrier('linearizable');
+    const leaseMs = leaderLeaseMs(this.config.electionTicks, this.config.tickMs);
+    if (confirmed === undefined || sentMs === undefined || arrivedMs - sentMs >= leaseMs) return this.readBarrier('linearizable');
     this.counters.leaderLeaseUses++;
     await this.waitApplied(confirmed.commit);
-    while (this.maintenance) await this.maintenance;
+    // Then as a serializable read goes on: once no defragmentation holds the tables.
+    return this.readBarrier('serializable');
   }
 
   /** Users, roles and the auth switch as applied here (the shell's auth service reads them). */
